@@ -1,0 +1,3 @@
+//! # strata-btree (API CONTRACT; implementation in progress)
+
+pub mod varint;

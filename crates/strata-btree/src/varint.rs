@@ -1,0 +1,122 @@
+//! SQLite's variable-length integers.
+//!
+//! A varint is 1 to 9 bytes, big-endian. In the first eight bytes the high bit says
+//! "another byte follows" and the low seven bits are data; a ninth byte, if reached,
+//! contributes all eight bits. So 0..=127 takes one byte and any `u64` at most nine.
+//! Signed values (rowids) are stored as their two's-complement `u64`.
+
+use std::fmt;
+
+/// The longest encoding in bytes.
+pub const VARINT_LEN_MAX: usize = 9;
+
+/// A varint ran past the end of its buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VarintTruncated;
+
+impl fmt::Display for VarintTruncated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("varint runs past the end of its buffer")
+    }
+}
+
+/// Decodes the varint at the start of `buf`: the value and its length in bytes.
+#[inline]
+pub fn read_varint(buf: &[u8]) -> Result<(u64, usize), VarintTruncated> {
+    // One byte covers record header sizes, most serial types and small rowids.
+    match buf.first() {
+        None => return Err(VarintTruncated),
+        Some(&b) if b < 0x80 => return Ok((b as u64, 1)),
+        _ => {}
+    }
+    let mut value: u64 = 0;
+    for i in 0..8 {
+        let b = *buf.get(i).ok_or(VarintTruncated)?;
+        value = (value << 7) | (b & 0x7f) as u64;
+        if b & 0x80 == 0 {
+            return Ok((value, i + 1));
+        }
+    }
+    let b = *buf.get(8).ok_or(VarintTruncated)?;
+    Ok(((value << 8) | b as u64, 9))
+}
+
+/// Bytes needed to encode `value`.
+#[inline]
+pub fn varint_len(value: u64) -> usize {
+    if value <= 0x7f {
+        return 1;
+    }
+    if value > 0x00ff_ffff_ffff_ffff {
+        return 9;
+    }
+    let bits = 64 - value.leading_zeros() as usize;
+    bits.div_ceil(7)
+}
+
+/// Encodes `value` into the start of `out` (which must hold [`varint_len`] bytes) and
+/// returns the length written.
+#[inline]
+pub fn write_varint(value: u64, out: &mut [u8]) -> usize {
+    let len = varint_len(value);
+    assert!(out.len() >= len, "varint buffer too small");
+    if len == 9 {
+        out[8] = value as u8;
+        let mut v = value >> 8;
+        for i in (0..8).rev() {
+            out[i] = (v as u8 & 0x7f) | 0x80;
+            v >>= 7;
+        }
+        return 9;
+    }
+    let mut v = value;
+    for i in (0..len).rev() {
+        out[i] = (v as u8 & 0x7f) | if i == len - 1 { 0 } else { 0x80 };
+        v >>= 7;
+    }
+    len
+}
+
+/// Appends the encoding of `value` to `out`.
+#[inline]
+pub fn push_varint(value: u64, out: &mut Vec<u8>) {
+    let mut tmp = [0u8; VARINT_LEN_MAX];
+    let len = write_varint(value, &mut tmp);
+    out.extend_from_slice(&tmp[..len]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boundaries_round_trip() {
+        let cases: &[(u64, usize)] = &[
+            (0, 1),
+            (0x7f, 1),
+            (0x80, 2),
+            (0x3fff, 2),
+            (0x4000, 3),
+            (0x1f_ffff, 3),
+            (0x0fff_ffff, 4),
+            (0x00ff_ffff_ffff_ffff, 8),
+            (0x0100_0000_0000_0000, 9),
+            (u64::MAX, 9),
+            (-1i64 as u64, 9),
+        ];
+        for &(v, len) in cases {
+            let mut buf = Vec::new();
+            push_varint(v, &mut buf);
+            assert_eq!(buf.len(), len, "length of {v:#x}");
+            assert_eq!(varint_len(v), len);
+            assert_eq!(read_varint(&buf), Ok((v, len)));
+        }
+    }
+
+    #[test]
+    fn truncated_input_is_an_error() {
+        assert_eq!(read_varint(&[]), Err(VarintTruncated));
+        assert_eq!(read_varint(&[0x81]), Err(VarintTruncated));
+        assert_eq!(read_varint(&[0xff; 8]), Err(VarintTruncated));
+    }
+}

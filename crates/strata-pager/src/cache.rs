@@ -1,0 +1,158 @@
+//! A bounded page cache with CLOCK replacement.
+//!
+//! Capacity is a soft limit: a page is evicted only if nobody but the cache holds it (its
+//! `Arc` count is one). Dirty pages are also held by the pager's dirty list, and pages under
+//! a cursor by the cursor, so both are pinned without any bookkeeping here. When every page
+//! is pinned the cache grows past capacity rather than fail; it shrinks back as pins drop.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::PageRef;
+
+struct Slot {
+    page: PageRef,
+    /// Set on every hit; the clock hand clears it once before evicting.
+    referenced: bool,
+}
+
+pub(crate) struct PageCache {
+    capacity_pages: usize,
+    slots: Vec<Option<Slot>>,
+    free_slots: Vec<usize>,
+    index: HashMap<u32, usize>,
+    hand: usize,
+}
+
+impl PageCache {
+    pub(crate) fn new(capacity_pages: usize) -> Self {
+        PageCache {
+            capacity_pages: capacity_pages.max(1),
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            index: HashMap::new(),
+            hand: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub(crate) fn set_capacity(&mut self, capacity_pages: usize) {
+        self.capacity_pages = capacity_pages.max(1);
+    }
+
+    pub(crate) fn get(&mut self, page_no: u32) -> Option<PageRef> {
+        let slot_idx = *self.index.get(&page_no)?;
+        let slot = self.slots[slot_idx].as_mut()?;
+        slot.referenced = true;
+        Some(slot.page.clone())
+    }
+
+    /// Inserts (or replaces) a page, evicting an unpinned one if the cache is full.
+    pub(crate) fn insert(&mut self, page: PageRef) {
+        let page_no = page.page_no();
+        if let Some(&slot_idx) = self.index.get(&page_no) {
+            self.slots[slot_idx] = Some(Slot { page, referenced: true });
+            return;
+        }
+        if self.index.len() >= self.capacity_pages {
+            self.evict_one();
+        }
+        let slot = Slot { page, referenced: true };
+        let slot_idx = match self.free_slots.pop() {
+            Some(i) => {
+                self.slots[i] = Some(slot);
+                i
+            }
+            None => {
+                self.slots.push(Some(slot));
+                self.slots.len() - 1
+            }
+        };
+        self.index.insert(page_no, slot_idx);
+    }
+
+    pub(crate) fn remove(&mut self, page_no: u32) {
+        if let Some(slot_idx) = self.index.remove(&page_no) {
+            self.slots[slot_idx] = None;
+            self.free_slots.push(slot_idx);
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.slots.clear();
+        self.free_slots.clear();
+        self.index.clear();
+        self.hand = 0;
+    }
+
+    /// Evicts unpinned pages until the cache is within capacity (or everything left is
+    /// pinned). Called when a transaction ends, since the dirty pages it pinned may have
+    /// pushed the cache past capacity and hits alone never evict.
+    pub(crate) fn trim(&mut self) {
+        while self.index.len() > self.capacity_pages {
+            if !self.evict_one() {
+                return;
+            }
+        }
+    }
+
+    /// One sweep of the clock: evicts the first unreferenced, unpinned page. Two passes at
+    /// most (the first may only clear reference bits); false if everything is pinned.
+    fn evict_one(&mut self) -> bool {
+        let slot_count = self.slots.len();
+        for _ in 0..slot_count * 2 {
+            let i = self.hand;
+            self.hand = (self.hand + 1) % slot_count;
+            let Some(slot) = self.slots[i].as_mut() else { continue };
+            if slot.referenced {
+                slot.referenced = false;
+                continue;
+            }
+            if Arc::strong_count(&slot.page) == 1 {
+                let page_no = slot.page.page_no();
+                self.remove(page_no);
+                return true;
+            }
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Page;
+
+    fn page(n: u32) -> PageRef {
+        Arc::new(Page::new(n, vec![0; 16]))
+    }
+
+    #[test]
+    fn evicts_unpinned_pages_only() {
+        let mut cache = PageCache::new(2);
+        let pinned = page(1);
+        cache.insert(pinned.clone());
+        cache.insert(page(2));
+        cache.insert(page(3));
+        assert_eq!(cache.len(), 2);
+        assert!(cache.get(1).is_some(), "pinned page must survive");
+        assert!(cache.get(3).is_some(), "newest page must be present");
+        assert!(cache.get(2).is_none(), "unpinned older page is the victim");
+    }
+
+    #[test]
+    fn grows_when_everything_is_pinned() {
+        let mut cache = PageCache::new(2);
+        let pins: Vec<_> = (1..=4).map(page).collect();
+        for p in &pins {
+            cache.insert(p.clone());
+        }
+        assert_eq!(cache.len(), 4);
+        drop(pins);
+        cache.insert(page(5));
+        assert!(cache.len() <= 4);
+    }
+}

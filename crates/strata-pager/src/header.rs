@@ -1,0 +1,200 @@
+//! The 100-byte database header at the start of page 1.
+//!
+//! | offset | size | field                                                   |
+//! |-------:|-----:|---------------------------------------------------------|
+//! |      0 |   16 | "SQLite format 3\0"                                     |
+//! |     16 |    2 | page size in bytes (1 means 65536), big-endian          |
+//! |     18 |    1 | file format write version (1 legacy, 2 WAL)             |
+//! |     19 |    1 | file format read version (1 legacy, 2 WAL)              |
+//! |     20 |    1 | reserved bytes at the end of each page                  |
+//! |     21 |    1 | max embedded payload fraction, must be 64               |
+//! |     22 |    1 | min embedded payload fraction, must be 32               |
+//! |     23 |    1 | leaf payload fraction, must be 32                       |
+//! |     24 |    4 | file change counter                                     |
+//! |     28 |    4 | database size in pages (valid if 24 == 92)              |
+//! |     32 |    4 | first freelist trunk page (maintained by the B-tree)    |
+//! |     36 |    4 | total freelist pages (maintained by the B-tree)         |
+//! |     40 |    4 | schema cookie                                           |
+//! |     44 |    4 | schema format number (1..=4)                            |
+//! |     48 |    4 | default page cache size                                 |
+//! |     52 |    4 | largest root page (auto-vacuum), 0 if none              |
+//! |     56 |    4 | text encoding (1 UTF-8, 2 UTF-16le, 3 UTF-16be)         |
+//! |     60 |    4 | user version                                            |
+//! |     64 |    4 | incremental vacuum mode                                 |
+//! |     68 |    4 | application id                                          |
+//! |     72 |   20 | reserved, zero                                          |
+//! |     92 |    4 | version-valid-for: change counter when 28 was written   |
+//! |     96 |    4 | SQLITE_VERSION_NUMBER of the last writer                |
+//!
+//! The pager owns 24, 28, 92 and 96 (written at every commit that touches page 1 or changes
+//! the database size); the B-tree owns the freelist fields; the SQL layer owns the rest.
+
+pub const HEADER_SIZE: usize = 100;
+pub const MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+pub const OFFSET_PAGE_SIZE: usize = 16;
+pub const OFFSET_WRITE_VERSION: usize = 18;
+pub const OFFSET_READ_VERSION: usize = 19;
+pub const OFFSET_RESERVED_BYTES: usize = 20;
+pub const OFFSET_MAX_PAYLOAD_FRACTION: usize = 21;
+pub const OFFSET_MIN_PAYLOAD_FRACTION: usize = 22;
+pub const OFFSET_LEAF_PAYLOAD_FRACTION: usize = 23;
+pub const OFFSET_CHANGE_COUNTER: usize = 24;
+pub const OFFSET_DB_SIZE_PAGES: usize = 28;
+pub const OFFSET_FREELIST_TRUNK: usize = 32;
+pub const OFFSET_FREELIST_COUNT: usize = 36;
+pub const OFFSET_SCHEMA_COOKIE: usize = 40;
+pub const OFFSET_SCHEMA_FORMAT: usize = 44;
+pub const OFFSET_DEFAULT_CACHE_SIZE: usize = 48;
+pub const OFFSET_LARGEST_ROOT: usize = 52;
+pub const OFFSET_TEXT_ENCODING: usize = 56;
+pub const OFFSET_USER_VERSION: usize = 60;
+pub const OFFSET_INCREMENTAL_VACUUM: usize = 64;
+pub const OFFSET_APPLICATION_ID: usize = 68;
+pub const OFFSET_VERSION_VALID_FOR: usize = 92;
+pub const OFFSET_SQLITE_VERSION: usize = 96;
+
+/// The SQLite version we claim to write as (3.46.0), as SQLite records its own.
+pub const SQLITE_VERSION_NUMBER: u32 = 3_046_000;
+
+pub const PAGE_SIZE_MIN: usize = 512;
+pub const PAGE_SIZE_MAX: usize = 65536;
+
+/// Smallest usable page size SQLite accepts (page size minus reserved bytes).
+pub const USABLE_SIZE_MIN: usize = 480;
+
+pub fn read_u32(buf: &[u8], offset: usize) -> u32 {
+    u32::from_be_bytes([buf[offset], buf[offset + 1], buf[offset + 2], buf[offset + 3]])
+}
+
+pub fn write_u32(buf: &mut [u8], offset: usize, value: u32) {
+    buf[offset..offset + 4].copy_from_slice(&value.to_be_bytes());
+}
+
+pub fn read_u16(buf: &[u8], offset: usize) -> u16 {
+    u16::from_be_bytes([buf[offset], buf[offset + 1]])
+}
+
+/// Whether `size` is a legal page size.
+pub fn is_valid_page_size(size: usize) -> bool {
+    (PAGE_SIZE_MIN..=PAGE_SIZE_MAX).contains(&size) && size.is_power_of_two()
+}
+
+/// The fields of a header that the pager needs, validated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DatabaseHeader {
+    pub page_size: usize,
+    pub reserved_bytes: usize,
+    pub read_version: u8,
+    pub write_version: u8,
+    pub change_counter: u32,
+    /// Database size from offset 28 when it is valid (non-zero and 24 == 92).
+    pub db_size_pages: Option<u32>,
+}
+
+impl DatabaseHeader {
+    /// Parses and validates the first 100 bytes of a database file.
+    pub fn parse(buf: &[u8]) -> Result<DatabaseHeader, String> {
+        if buf.len() < HEADER_SIZE {
+            return Err(format!("file is not a database: header is {} bytes", buf.len()));
+        }
+        if &buf[..16] != MAGIC {
+            return Err("file is not a database: bad magic".into());
+        }
+        let raw_page_size = read_u16(buf, OFFSET_PAGE_SIZE) as usize;
+        let page_size = if raw_page_size == 1 { PAGE_SIZE_MAX } else { raw_page_size };
+        if !is_valid_page_size(page_size) {
+            return Err(format!("file is not a database: invalid page size {raw_page_size}"));
+        }
+        let reserved_bytes = buf[OFFSET_RESERVED_BYTES] as usize;
+        if page_size - reserved_bytes < USABLE_SIZE_MIN {
+            return Err(format!("file is not a database: {reserved_bytes} reserved bytes"));
+        }
+        if buf[OFFSET_MAX_PAYLOAD_FRACTION] != 64
+            || buf[OFFSET_MIN_PAYLOAD_FRACTION] != 32
+            || buf[OFFSET_LEAF_PAYLOAD_FRACTION] != 32
+        {
+            return Err("file is not a database: bad payload fractions".into());
+        }
+        let write_version = buf[OFFSET_WRITE_VERSION];
+        let read_version = buf[OFFSET_READ_VERSION];
+        if !(1..=2).contains(&read_version) || !(1..=2).contains(&write_version) {
+            return Err(format!("unsupported file format (read version {read_version})"));
+        }
+        let change_counter = read_u32(buf, OFFSET_CHANGE_COUNTER);
+        let size = read_u32(buf, OFFSET_DB_SIZE_PAGES);
+        let valid_for = read_u32(buf, OFFSET_VERSION_VALID_FOR);
+        let db_size_pages = (size != 0 && valid_for == change_counter).then_some(size);
+        Ok(DatabaseHeader {
+            page_size,
+            reserved_bytes,
+            read_version,
+            write_version,
+            change_counter,
+            db_size_pages,
+        })
+    }
+}
+
+/// Page 1 of a new, empty database in WAL mode: the header and an empty table leaf
+/// (the root of `sqlite_schema`).
+pub fn new_database_page1(page_size: usize, reserved_bytes: usize) -> Vec<u8> {
+    assert!(is_valid_page_size(page_size));
+    assert!(page_size - reserved_bytes >= USABLE_SIZE_MIN);
+    let mut page = vec![0u8; page_size];
+    page[..16].copy_from_slice(MAGIC);
+    let raw_page_size = if page_size == PAGE_SIZE_MAX { 1 } else { page_size as u16 };
+    page[OFFSET_PAGE_SIZE..OFFSET_PAGE_SIZE + 2].copy_from_slice(&raw_page_size.to_be_bytes());
+    page[OFFSET_WRITE_VERSION] = 2;
+    page[OFFSET_READ_VERSION] = 2;
+    page[OFFSET_RESERVED_BYTES] = reserved_bytes as u8;
+    page[OFFSET_MAX_PAYLOAD_FRACTION] = 64;
+    page[OFFSET_MIN_PAYLOAD_FRACTION] = 32;
+    page[OFFSET_LEAF_PAYLOAD_FRACTION] = 32;
+    write_u32(&mut page, OFFSET_CHANGE_COUNTER, 1);
+    write_u32(&mut page, OFFSET_DB_SIZE_PAGES, 1);
+    write_u32(&mut page, OFFSET_SCHEMA_FORMAT, 4);
+    write_u32(&mut page, OFFSET_TEXT_ENCODING, 1);
+    write_u32(&mut page, OFFSET_VERSION_VALID_FOR, 1);
+    write_u32(&mut page, OFFSET_SQLITE_VERSION, SQLITE_VERSION_NUMBER);
+    // The B-tree page header of the empty sqlite_schema leaf: type 13 (table leaf), no
+    // freeblocks, no cells, content area starting at the end of the usable space.
+    let usable = page_size - reserved_bytes;
+    page[HEADER_SIZE] = 13;
+    let content_start = if usable == 65536 { 0 } else { usable as u16 };
+    page[HEADER_SIZE + 5..HEADER_SIZE + 7].copy_from_slice(&content_start.to_be_bytes());
+    page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_page1_parses_back() {
+        for page_size in [512, 4096, 65536] {
+            let page = new_database_page1(page_size, 0);
+            let h = DatabaseHeader::parse(&page).unwrap();
+            assert_eq!(h.page_size, page_size);
+            assert_eq!(h.db_size_pages, Some(1));
+            assert_eq!((h.read_version, h.write_version), (2, 2));
+        }
+    }
+
+    #[test]
+    fn bad_headers_are_errors() {
+        assert!(DatabaseHeader::parse(b"short").is_err());
+        let mut page = new_database_page1(4096, 0);
+        page[0] = b'X';
+        assert!(DatabaseHeader::parse(&page).is_err());
+        let mut page = new_database_page1(4096, 0);
+        page[16..18].copy_from_slice(&1000u16.to_be_bytes());
+        assert!(DatabaseHeader::parse(&page).unwrap_err().contains("page size"));
+        let mut page = new_database_page1(4096, 0);
+        page[OFFSET_RESERVED_BYTES] = 255;
+        assert!(DatabaseHeader::parse(&page).is_ok());
+        let mut page = new_database_page1(512, 0);
+        page[OFFSET_RESERVED_BYTES] = 100;
+        assert!(DatabaseHeader::parse(&page).is_err());
+    }
+}

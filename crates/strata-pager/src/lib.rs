@@ -1,0 +1,862 @@
+//! # strata-pager: pages, transactions and the page cache, over the WAL
+//!
+//! The pager turns a database file plus its write-ahead log into numbered pages that the
+//! B-tree reads and writes. It knows nothing of B-trees; the B-tree knows nothing of the WAL.
+//!
+//! ## Objects
+//! - [`Storage`]: one per open database per process. Owns the database file (locked
+//!   exclusively against other processes), the shared [`Wal`], and the configuration.
+//! - [`Pager`]: one per connection. Owns a page cache and the connection's transaction.
+//!   Connections of one storage see each other's commits through the WAL's snapshots.
+//! - [`Page`]: a page image in memory, shared as [`PageRef`] (`Arc`) between the cache and
+//!   whoever is using it (cursors). Page 1 begins with the 100-byte database header
+//!   ([`header`]).
+//!
+//! ## Transactions
+//! ```text
+//!   (none) --begin_read--> Read --begin_write--> Write
+//!     ^                     |                      |
+//!     +------end_read-------+                      |
+//!     +----commit (Ready) / rollback---------------+
+//! ```
+//! A read transaction pins a WAL snapshot: every page read comes from the newest WAL frame
+//! visible in the snapshot, else from the database file. `begin_write` takes the WAL's single
+//! write lock and fails with [`Error::Busy`] if another connection writes or committed since
+//! our snapshot. Writes stay in memory (dirty pages are pinned in the cache) until `commit`
+//! appends them to the WAL as one transaction; `rollback` restores the pre-images saved when
+//! each page was first dirtied, so every `PageRef` held elsewhere sees the rolled-back bytes.
+//! Savepoints nest inside a write transaction the same way (statement rollback).
+//!
+//! ## Invariants
+//! 1. A page in the cache holds the image of the current snapshot, or (write transaction) a
+//!    newer image that is in `dirty` and has a saved pre-image.
+//! 2. `mark_dirty` precedes every change to a page's bytes (asserted in debug builds).
+//! 3. Pages above `db_size_pages` are never handed out; new pages come from `append_page`.
+//! 4. Between transactions the cache is revalidated against the WAL: pages written by other
+//!    connections' commits since our last snapshot are dropped; a WAL restart drops all.
+//! 5. A commit is reported only when the WAL reports its frames durable (per `SyncMode`).
+//! 6. Resumable calls (`get_page`, `commit`, `checkpoint`) change nothing before a point
+//!    where they may return `Pending`, or record their progress in the pager.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use strata_io::{Completion, File, IoError, LockKind, OpenFlags, Poll, IO};
+use strata_wal::{Snapshot, Wal, WalOptions};
+pub use strata_wal::{CheckpointMode, CheckpointResult, SyncMode};
+
+mod cache;
+pub mod header;
+
+use cache::PageCache;
+
+/// Errors of the pager.
+#[derive(Debug, Clone)]
+pub enum Error {
+    /// The IO failed.
+    Io(IoError),
+    /// Another connection or process holds a conflicting lock, or committed after our
+    /// snapshot (SQLite's `SQLITE_BUSY`).
+    Busy,
+    /// The file is not a database, or is damaged.
+    Corrupt(String),
+    /// The caller broke the API's rules (e.g. wrote outside a write transaction).
+    Misuse(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "disk I/O error: {e}"),
+            Error::Busy => f.write_str("database is locked"),
+            Error::Corrupt(m) => write!(f, "database disk image is malformed: {m}"),
+            Error::Misuse(m) => write!(f, "bad use of the pager: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<IoError> for Error {
+    fn from(e: IoError) -> Self {
+        if e.is_locked() {
+            Error::Busy
+        } else {
+            Error::Io(e)
+        }
+    }
+}
+
+impl From<strata_wal::Error> for Error {
+    fn from(e: strata_wal::Error) -> Self {
+        match e {
+            strata_wal::Error::Io(e) => Error::Io(e),
+            strata_wal::Error::Busy => Error::Busy,
+            strata_wal::Error::Corrupt(m) => Error::Corrupt(m),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// How to open a database.
+#[derive(Clone, Copy, Debug)]
+pub struct StorageOptions {
+    /// Page size for a new database (ignored for an existing one).
+    pub page_size: usize,
+    /// Reserved bytes per page for a new database.
+    pub reserved_bytes: u8,
+    /// Page cache capacity per connection (a soft limit; pinned pages may exceed it).
+    pub cache_size_pages: usize,
+    pub sync_mode: SyncMode,
+    /// Run a passive checkpoint after a commit leaves at least this many frames in the
+    /// WAL; 0 disables. SQLite's default is 1000.
+    pub autocheckpoint_frames: u64,
+}
+
+impl Default for StorageOptions {
+    fn default() -> Self {
+        StorageOptions {
+            page_size: 4096,
+            reserved_bytes: 0,
+            cache_size_pages: 2000,
+            sync_mode: SyncMode::Full,
+            autocheckpoint_frames: 1000,
+        }
+    }
+}
+
+/// One open database: the locked database file and its WAL.
+pub struct Storage {
+    io: Arc<dyn IO>,
+    path: String,
+    db_file: Arc<dyn File>,
+    wal: Arc<Wal>,
+    page_size: usize,
+    reserved_bytes: usize,
+    options: StorageOptions,
+}
+
+impl Storage {
+    /// Opens the database at `path`, creating it (in WAL mode) if it does not exist.
+    /// Takes an exclusive OS lock on the file: a second open of the same file, in this
+    /// process or another, fails with [`Error::Busy`] ("database is locked").
+    /// Opening drives `io` until the header is read and the WAL recovered.
+    pub fn open(io: Arc<dyn IO>, path: &str, options: StorageOptions) -> Result<Arc<Storage>> {
+        if !header::is_valid_page_size(options.page_size) {
+            return Err(Error::Misuse(format!("invalid page size {}", options.page_size)));
+        }
+        let db_file = io.open_file(path, OpenFlags::CREATE)?;
+        db_file.lock(LockKind::Exclusive).map_err(|e| {
+            if e.is_locked() {
+                Error::Busy
+            } else {
+                Error::Io(e)
+            }
+        })?;
+        let opened = Self::open_locked(io.clone(), path, db_file.clone(), options);
+        if opened.is_err() {
+            let _ = db_file.unlock();
+        }
+        opened
+    }
+
+    fn open_locked(
+        io: Arc<dyn IO>,
+        path: &str,
+        db_file: Arc<dyn File>,
+        options: StorageOptions,
+    ) -> Result<Arc<Storage>> {
+        let file_size_bytes = db_file.size_bytes()?;
+        let wal_path = format!("{path}-wal");
+        if file_size_bytes == 0 {
+            // A WAL beside an empty database file belongs to some other database (SQLite
+            // deletes it in this case too); replaying it onto a fresh page 1 would corrupt.
+            io.remove_file(&wal_path)?;
+        }
+        let (page_size, reserved_bytes) = if file_size_bytes == 0 {
+            let page1 = header::new_database_page1(options.page_size, options.reserved_bytes as usize);
+            let c = Completion::write(page1);
+            db_file.pwrite(0, &c)?;
+            strata_io::wait(io.as_ref(), &c)?;
+            if options.sync_mode != SyncMode::Off {
+                let c = Completion::sync();
+                db_file.sync(&c)?;
+                strata_io::wait(io.as_ref(), &c)?;
+            }
+            (options.page_size, options.reserved_bytes as usize)
+        } else {
+            let c = Completion::read(header::HEADER_SIZE);
+            db_file.pread(0, &c)?;
+            let n = strata_io::wait(io.as_ref(), &c)?;
+            let buf = c.take_buf();
+            let h = header::DatabaseHeader::parse(&buf[..n]).map_err(Error::Corrupt)?;
+            if h.write_version != 2 || h.read_version != 2 {
+                // A rollback-journal database: converting it means checking for a hot
+                // journal first, which we do not do. Refuse rather than risk its data.
+                return Err(Error::Corrupt(
+                    "database is not in WAL mode (run PRAGMA journal_mode=WAL in sqlite3 first)"
+                        .into(),
+                ));
+            }
+            (h.page_size, h.reserved_bytes)
+        };
+        let wal = Wal::open(io.clone(), &wal_path, page_size, WalOptions { sync_mode: options.sync_mode })?;
+        if wal.max_frame() > 0 && wal.page_size() != page_size {
+            return Err(Error::Corrupt(format!(
+                "WAL page size {} differs from database page size {page_size}",
+                wal.page_size()
+            )));
+        }
+        Ok(Arc::new(Storage {
+            io,
+            path: path.to_string(),
+            db_file,
+            wal,
+            page_size,
+            reserved_bytes,
+            options,
+        }))
+    }
+
+    pub fn io(&self) -> &Arc<dyn IO> {
+        &self.io
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub fn page_size(&self) -> usize {
+        self.page_size
+    }
+
+    /// Page size minus reserved bytes: SQLite's "usable size" U.
+    pub fn usable_size(&self) -> usize {
+        self.page_size - self.reserved_bytes
+    }
+
+    pub fn wal(&self) -> &Arc<Wal> {
+        &self.wal
+    }
+
+    pub fn options(&self) -> &StorageOptions {
+        &self.options
+    }
+
+    /// A new connection's pager.
+    pub fn pager(self: &Arc<Self>) -> Arc<Pager> {
+        Arc::new(Pager {
+            storage: self.clone(),
+            inner: Mutex::new(PagerInner {
+                tx: TxState::None,
+                snapshot: None,
+                last_snapshot: None,
+                db_size_pages: 0,
+                tx_start_db_size_pages: 0,
+                cache: PageCache::new(self.options.cache_size_pages),
+                loading: HashMap::new(),
+                dirty: BTreeMap::new(),
+                pre_images: HashMap::new(),
+                savepoints: Vec::new(),
+                commit: None,
+                checkpoint: None,
+                auto_checkpoint: None,
+            }),
+        })
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        let _ = self.db_file.unlock();
+    }
+}
+
+/// A page image in memory.
+pub struct Page {
+    page_no: u32,
+    data: RwLock<Vec<u8>>,
+    /// True while the page is in the current write transaction's dirty set.
+    dirty: AtomicBool,
+}
+
+/// A shared reference to a page. Holding one keeps the page in memory.
+pub type PageRef = Arc<Page>;
+
+impl Page {
+    fn new(page_no: u32, data: Vec<u8>) -> Page {
+        Page { page_no, data: RwLock::new(data), dirty: AtomicBool::new(false) }
+    }
+
+    pub fn page_no(&self) -> u32 {
+        self.page_no
+    }
+
+    /// The page's bytes (page size long).
+    pub fn data(&self) -> RwLockReadGuard<'_, Vec<u8>> {
+        self.data.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The page's bytes, for writing. [`Pager::mark_dirty`] must have been called on this
+    /// page in the current write transaction.
+    pub fn data_mut(&self) -> RwLockWriteGuard<'_, Vec<u8>> {
+        debug_assert!(self.is_dirty(), "page {} written without mark_dirty", self.page_no);
+        self.data_mut_unchecked()
+    }
+
+    pub fn is_dirty(&self) -> bool {
+        self.dirty.load(Ordering::Acquire)
+    }
+
+    fn data_mut_unchecked(&self) -> RwLockWriteGuard<'_, Vec<u8>> {
+        self.data.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl std::fmt::Debug for Page {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Page").field("page_no", &self.page_no).field("dirty", &self.is_dirty()).finish()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TxState {
+    None,
+    Read,
+    Write,
+}
+
+/// Images to restore on rollback: `Some(bytes)` is the page as it was; `None` means the
+/// page was not in memory with meaningful content (new, or reused without reading), so
+/// rollback simply forgets it and the next read fetches it again.
+type PreImages = HashMap<u32, Option<Vec<u8>>>;
+
+struct Savepoint {
+    db_size_pages: u32,
+    pre_images: PreImages,
+}
+
+struct CommitInProgress {
+    append: strata_wal::Append,
+}
+
+struct PagerInner {
+    tx: TxState,
+    snapshot: Option<Snapshot>,
+    /// The snapshot the cache was last valid for, to revalidate at the next transaction.
+    last_snapshot: Option<Snapshot>,
+    db_size_pages: u32,
+    tx_start_db_size_pages: u32,
+    cache: PageCache,
+    /// Reads in flight: page number -> completion.
+    loading: HashMap<u32, Completion>,
+    /// The write transaction's changed pages, in page order (the order frames are written).
+    dirty: BTreeMap<u32, PageRef>,
+    pre_images: PreImages,
+    savepoints: Vec<Savepoint>,
+    commit: Option<CommitInProgress>,
+    checkpoint: Option<strata_wal::Checkpoint>,
+    /// The passive checkpoint a commit started because the WAL passed the threshold.
+    auto_checkpoint: Option<strata_wal::Checkpoint>,
+}
+
+/// One connection's view of the database.
+pub struct Pager {
+    storage: Arc<Storage>,
+    inner: Mutex<PagerInner>,
+}
+
+impl Pager {
+    fn lock(&self) -> MutexGuard<'_, PagerInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn storage(&self) -> &Arc<Storage> {
+        &self.storage
+    }
+
+    pub fn io(&self) -> &Arc<dyn IO> {
+        &self.storage.io
+    }
+
+    pub fn page_size(&self) -> usize {
+        self.storage.page_size
+    }
+
+    /// Page size minus reserved bytes: SQLite's "usable size" U.
+    pub fn usable_size(&self) -> usize {
+        self.storage.usable_size()
+    }
+
+    /// Sets the cache capacity in pages (`PRAGMA cache_size`).
+    pub fn set_cache_size_pages(&self, capacity_pages: usize) {
+        self.lock().cache.set_capacity(capacity_pages);
+    }
+
+    /// Pages currently cached.
+    pub fn cached_pages(&self) -> usize {
+        self.lock().cache.len()
+    }
+
+    pub fn in_read_tx(&self) -> bool {
+        self.lock().tx != TxState::None
+    }
+
+    pub fn in_write_tx(&self) -> bool {
+        self.lock().tx == TxState::Write
+    }
+
+    /// Starts a read transaction on the newest committed state.
+    pub fn begin_read(&self) -> Result<()> {
+        let mut inner = self.lock();
+        if inner.tx != TxState::None {
+            return Err(Error::Misuse("begin_read inside a transaction".into()));
+        }
+        if inner.auto_checkpoint.is_some() {
+            return Err(Error::Misuse("begin_read before the last commit() returned Ready".into()));
+        }
+        let wal = &self.storage.wal;
+        let snapshot = wal.begin_read();
+        match &inner.last_snapshot {
+            Some(last) if *last == snapshot => {}
+            Some(last) => match wal.pages_changed(last, &snapshot) {
+                Some(pages) => {
+                    for page_no in pages {
+                        inner.cache.remove(page_no);
+                    }
+                }
+                None => inner.cache.clear(),
+            },
+            None => inner.cache.clear(),
+        }
+        let db_size_pages = match snapshot.db_size_pages {
+            Some(n) => n,
+            None => match self.db_file_size_pages() {
+                Ok(n) => n,
+                Err(e) => {
+                    wal.end_read(&snapshot);
+                    return Err(e);
+                }
+            },
+        };
+        inner.db_size_pages = db_size_pages;
+        inner.last_snapshot = Some(snapshot.clone());
+        inner.snapshot = Some(snapshot);
+        inner.tx = TxState::Read;
+        Ok(())
+    }
+
+    fn db_file_size_pages(&self) -> Result<u32> {
+        let size_bytes = self.storage.db_file.size_bytes()?;
+        let pages = size_bytes / self.storage.page_size as u64;
+        u32::try_from(pages).map_err(|_| Error::Corrupt("database file too large".into()))
+    }
+
+    /// Ends a read transaction (no-op outside one). Reads must not be in flight.
+    pub fn end_read(&self) {
+        let mut inner = self.lock();
+        if inner.tx != TxState::Read {
+            return;
+        }
+        self.finish_tx(&mut inner);
+    }
+
+    fn finish_tx(&self, inner: &mut PagerInner) {
+        if let Some(snapshot) = inner.snapshot.take() {
+            self.storage.wal.end_read(&snapshot);
+        }
+        // Reads still in flight belong to the old snapshot; forget them so a later
+        // transaction cannot install a stale image.
+        inner.loading.clear();
+        inner.tx = TxState::None;
+        inner.cache.trim();
+    }
+
+    /// Upgrades to a write transaction (starting a read transaction first if needed).
+    /// Fails with [`Error::Busy`] if another connection is writing or has committed since
+    /// this connection's snapshot was taken.
+    pub fn begin_write(&self) -> Result<()> {
+        if self.lock().tx == TxState::None {
+            self.begin_read()?;
+        }
+        let mut inner = self.lock();
+        match inner.tx {
+            TxState::Write => return Ok(()),
+            TxState::Read => {}
+            TxState::None => return Err(Error::Misuse("no read transaction".into())),
+        }
+        let snapshot = inner.snapshot.clone().ok_or_else(|| Error::Misuse("no snapshot".into()))?;
+        self.storage.wal.begin_write(&snapshot)?;
+        inner.tx = TxState::Write;
+        inner.tx_start_db_size_pages = inner.db_size_pages;
+        debug_assert!(inner.dirty.is_empty() && inner.pre_images.is_empty());
+        Ok(())
+    }
+
+    /// Database size in pages in the current transaction.
+    pub fn db_size_pages(&self) -> u32 {
+        self.lock().db_size_pages
+    }
+
+    /// Returns page `page_no`, reading it if it is not cached. `Pending` means the read was
+    /// submitted: drive the IO and call again.
+    pub fn get_page(&self, page_no: u32) -> Result<Poll<PageRef>> {
+        let mut inner = self.lock();
+        if inner.tx == TxState::None {
+            return Err(Error::Misuse(format!("page {page_no} read outside a transaction")));
+        }
+        if let Some(page) = inner.cache.get(page_no) {
+            return Ok(Poll::Ready(page));
+        }
+        if let Some(page) = inner.dirty.get(&page_no) {
+            // Dirty pages are normally cached too; re-cache one that eviction skipped.
+            let page = page.clone();
+            inner.cache.insert(page.clone());
+            return Ok(Poll::Ready(page));
+        }
+        if page_no == 0 || page_no > inner.db_size_pages {
+            return Err(Error::Corrupt(format!(
+                "page {page_no} out of range (database has {} pages)",
+                inner.db_size_pages
+            )));
+        }
+        let completion = match inner.loading.get(&page_no) {
+            Some(c) => c.clone(),
+            None => {
+                let c = Completion::read(self.storage.page_size);
+                let snapshot = inner.snapshot.as_ref().ok_or_else(|| Error::Misuse("no snapshot".into()))?;
+                match self.storage.wal.find_frame(snapshot, page_no) {
+                    Some(frame_no) => self.storage.wal.read_frame(frame_no, &c)?,
+                    None => {
+                        let offset = (page_no as u64 - 1) * self.storage.page_size as u64;
+                        self.storage.db_file.pread(offset, &c)?;
+                    }
+                }
+                inner.loading.insert(page_no, c.clone());
+                c
+            }
+        };
+        match completion.result() {
+            None => Ok(Poll::Pending),
+            Some(Err(e)) => {
+                inner.loading.remove(&page_no);
+                Err(Error::Io(e))
+            }
+            Some(Ok(_bytes_read)) => {
+                inner.loading.remove(&page_no);
+                // A short read (the file ends early) leaves zeros, as in SQLite; the B-tree
+                // then reports the page as corrupt if it is used as a tree page.
+                let data = completion.take_buf();
+                if data.len() != self.storage.page_size {
+                    return Err(Error::Io(IoError::new(
+                        std::io::ErrorKind::Other,
+                        format!("read of page {page_no} returned a buffer of {} bytes", data.len()),
+                    )));
+                }
+                let page = Arc::new(Page::new(page_no, data));
+                inner.cache.insert(page.clone());
+                Ok(Poll::Ready(page))
+            }
+        }
+    }
+
+    fn require_write(inner: &PagerInner, what: &str) -> Result<()> {
+        if inner.tx != TxState::Write {
+            return Err(Error::Misuse(format!("{what} outside a write transaction")));
+        }
+        if inner.commit.is_some() {
+            return Err(Error::Misuse(format!("{what} during commit")));
+        }
+        Ok(())
+    }
+
+    /// Declares that `page` is about to change. Must precede every write to its bytes.
+    pub fn mark_dirty(&self, page: &PageRef) -> Result<()> {
+        let mut inner = self.lock();
+        Self::require_write(&inner, "mark_dirty")?;
+        let page_no = page.page_no();
+        // A reference kept from an earlier transaction may be a stale copy of the page;
+        // writing it would silently lose the current image.
+        if let Some(cached) = inner.cache.get(page_no) {
+            if !Arc::ptr_eq(&cached, page) {
+                return Err(Error::Misuse(format!("page {page_no} reference is stale")));
+            }
+        }
+        let needs_tx_image = !inner.pre_images.contains_key(&page_no);
+        let needs_sp_image = inner.savepoints.last().is_some_and(|sp| !sp.pre_images.contains_key(&page_no));
+        if needs_tx_image || needs_sp_image {
+            let image = page.data().clone();
+            if needs_tx_image {
+                inner.pre_images.insert(page_no, Some(image.clone()));
+            }
+            if let Some(sp) = inner.savepoints.last_mut().filter(|_| needs_sp_image) {
+                sp.pre_images.insert(page_no, Some(image));
+            }
+        }
+        page.dirty.store(true, Ordering::Release);
+        inner.dirty.insert(page_no, page.clone());
+        Ok(())
+    }
+
+    /// A zeroed, dirty image for page `page_no` (at most the database size) whose current
+    /// content is irrelevant, e.g. a free page being reused: no read is needed.
+    pub fn new_page_at(&self, page_no: u32) -> Result<PageRef> {
+        let mut inner = self.lock();
+        Self::require_write(&inner, "new_page_at")?;
+        if page_no == 0 || page_no > inner.db_size_pages {
+            return Err(Error::Misuse(format!("new_page_at({page_no}) beyond the database")));
+        }
+        if let Some(page) = inner.cache.get(page_no).or_else(|| inner.dirty.get(&page_no).cloned()) {
+            drop(inner);
+            self.mark_dirty(&page)?;
+            page.data_mut().fill(0);
+            return Ok(page);
+        }
+        // Not cached: any other copy is stale; a read in flight would install old bytes.
+        inner.loading.remove(&page_no);
+        Ok(Self::insert_new_page(&mut inner, page_no, self.storage.page_size))
+    }
+
+    /// Grows the database by one page and returns it, zeroed and dirty.
+    pub fn append_page(&self) -> Result<PageRef> {
+        let mut inner = self.lock();
+        Self::require_write(&inner, "append_page")?;
+        let page_no = inner
+            .db_size_pages
+            .checked_add(1)
+            .ok_or_else(|| Error::Corrupt("database has the maximum number of pages".into()))?;
+        inner.db_size_pages = page_no;
+        Ok(Self::insert_new_page(&mut inner, page_no, self.storage.page_size))
+    }
+
+    fn insert_new_page(inner: &mut PagerInner, page_no: u32, page_size: usize) -> PageRef {
+        let page = Arc::new(Page::new(page_no, vec![0; page_size]));
+        page.dirty.store(true, Ordering::Release);
+        inner.pre_images.entry(page_no).or_insert(None);
+        if let Some(sp) = inner.savepoints.last_mut() {
+            sp.pre_images.entry(page_no).or_insert(None);
+        }
+        inner.dirty.insert(page_no, page.clone());
+        inner.cache.insert(page.clone());
+        page
+    }
+
+    /// Opens a savepoint inside the write transaction (statement-level undo).
+    pub fn savepoint_begin(&self) -> Result<()> {
+        let mut inner = self.lock();
+        Self::require_write(&inner, "savepoint")?;
+        let db_size_pages = inner.db_size_pages;
+        inner.savepoints.push(Savepoint { db_size_pages, pre_images: HashMap::new() });
+        Ok(())
+    }
+
+    /// Keeps the innermost savepoint's changes and closes it.
+    pub fn savepoint_release(&self) -> Result<()> {
+        let mut inner = self.lock();
+        let sp = inner.savepoints.pop().ok_or_else(|| Error::Misuse("no savepoint".into()))?;
+        if let Some(parent) = inner.savepoints.last_mut() {
+            for (page_no, image) in sp.pre_images {
+                parent.pre_images.entry(page_no).or_insert(image);
+            }
+        }
+        Ok(())
+    }
+
+    /// Undoes every change since the innermost savepoint began, and closes it.
+    pub fn savepoint_rollback(&self) -> Result<()> {
+        let mut inner = self.lock();
+        let sp = inner.savepoints.pop().ok_or_else(|| Error::Misuse("no savepoint".into()))?;
+        Self::restore(&mut inner, sp.pre_images);
+        inner.db_size_pages = sp.db_size_pages;
+        Ok(())
+    }
+
+    fn restore(inner: &mut PagerInner, pre_images: PreImages) {
+        for (page_no, image) in pre_images {
+            match image {
+                Some(bytes) => {
+                    if let Some(page) = inner.dirty.get(&page_no) {
+                        *page.data_mut_unchecked() = bytes;
+                    }
+                }
+                None => {
+                    if let Some(page) = inner.dirty.remove(&page_no) {
+                        page.dirty.store(false, Ordering::Release);
+                    }
+                    inner.cache.remove(page_no);
+                    inner.pre_images.remove(&page_no);
+                }
+            }
+        }
+    }
+
+    /// Commits the transaction: a write transaction's dirty pages are appended to the WAL
+    /// as one transaction. `Pending` means I/O is in flight: drive the IO and call again.
+    /// On error the write transaction stays open; call [`Pager::rollback`].
+    ///
+    /// When the commit leaves at least `autocheckpoint_frames` frames in the WAL, a passive
+    /// checkpoint runs before the commit reports `Ready`. If that checkpoint fails, the
+    /// error is returned although the commit itself stands (as in SQLite).
+    pub fn commit(&self) -> Result<Poll<()>> {
+        let mut inner = self.lock();
+        if inner.auto_checkpoint.is_some() {
+            return Self::poll_auto_checkpoint(&mut inner);
+        }
+        match inner.tx {
+            TxState::None => return Ok(Poll::Ready(())),
+            TxState::Read => {
+                self.finish_tx(&mut inner);
+                return Ok(Poll::Ready(()));
+            }
+            TxState::Write => {}
+        }
+        if inner.commit.is_none() {
+            if inner.dirty.is_empty() {
+                self.storage.wal.end_write();
+                self.finish_tx(&mut inner);
+                return Ok(Poll::Ready(()));
+            }
+            // Page 1 carries the database size and change counter; it must be part of any
+            // commit that changes the size (SQLite readers of the database file rely on it).
+            let size_changed = inner.db_size_pages != inner.tx_start_db_size_pages;
+            if size_changed && !inner.dirty.contains_key(&1) {
+                drop(inner);
+                let page1 = strata_io::ready!(self.get_page(1));
+                self.mark_dirty(&page1)?;
+                inner = self.lock();
+            }
+            let db_size_pages = inner.db_size_pages;
+            if let Some(page1) = inner.dirty.get(&1) {
+                let mut data = page1.data_mut_unchecked();
+                let counter = header::read_u32(&data, header::OFFSET_CHANGE_COUNTER).wrapping_add(1);
+                header::write_u32(&mut data, header::OFFSET_CHANGE_COUNTER, counter);
+                header::write_u32(&mut data, header::OFFSET_DB_SIZE_PAGES, db_size_pages);
+                header::write_u32(&mut data, header::OFFSET_VERSION_VALID_FOR, counter);
+                header::write_u32(&mut data, header::OFFSET_SQLITE_VERSION, header::SQLITE_VERSION_NUMBER);
+            }
+            let frames: Vec<(u32, Vec<u8>)> = inner
+                .dirty
+                .iter()
+                .filter(|(&page_no, _)| page_no <= db_size_pages)
+                .map(|(&page_no, page)| (page_no, page.data().clone()))
+                .collect();
+            let append = self.storage.wal.append(frames, db_size_pages);
+            inner.commit = Some(CommitInProgress { append });
+        }
+        let polled = match inner.commit.as_mut() {
+            Some(c) => c.append.poll(),
+            None => return Err(Error::Misuse("commit state lost".into())),
+        };
+        match polled {
+            Ok(Poll::Pending) => Ok(Poll::Pending),
+            Err(e) => {
+                inner.commit = None;
+                Err(e.into())
+            }
+            Ok(Poll::Ready(_max_frame)) => {
+                inner.commit = None;
+                // Take the post-commit snapshot while we still hold the write lock, so no
+                // other commit can slip in: our cache is exactly that state.
+                let after = self.storage.wal.begin_read();
+                self.storage.wal.end_read(&after);
+                for page in inner.dirty.values() {
+                    page.dirty.store(false, Ordering::Release);
+                }
+                inner.dirty.clear();
+                inner.pre_images.clear();
+                inner.savepoints.clear();
+                self.storage.wal.end_write();
+                self.finish_tx(&mut inner);
+                inner.last_snapshot = Some(after);
+                if self.wants_checkpoint() {
+                    let checkpoint =
+                        self.storage.wal.checkpoint(self.storage.db_file.clone(), CheckpointMode::Passive);
+                    inner.auto_checkpoint = Some(checkpoint);
+                    return Self::poll_auto_checkpoint(&mut inner);
+                }
+                Ok(Poll::Ready(()))
+            }
+        }
+    }
+
+    fn poll_auto_checkpoint(inner: &mut PagerInner) -> Result<Poll<()>> {
+        let polled = match inner.auto_checkpoint.as_mut() {
+            Some(c) => c.poll(),
+            None => return Ok(Poll::Ready(())),
+        };
+        match polled {
+            Ok(Poll::Pending) => Ok(Poll::Pending),
+            Ok(Poll::Ready(_)) => {
+                inner.auto_checkpoint = None;
+                Ok(Poll::Ready(()))
+            }
+            Err(e) => {
+                inner.auto_checkpoint = None;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Whether the WAL has grown past the autocheckpoint threshold.
+    pub fn wants_checkpoint(&self) -> bool {
+        let threshold = self.storage.options.autocheckpoint_frames;
+        threshold > 0 && self.storage.wal.max_frame() >= threshold
+    }
+
+    /// Abandons the transaction: every page changed in it gets its old image back.
+    pub fn rollback(&self) -> Result<()> {
+        let mut inner = self.lock();
+        match inner.tx {
+            TxState::None => return Ok(()),
+            TxState::Read => {
+                self.finish_tx(&mut inner);
+                return Ok(());
+            }
+            TxState::Write => {}
+        }
+        if inner.commit.is_some() {
+            // A failed or abandoned append published nothing; drop it.
+            inner.commit = None;
+        }
+        let pre_images = std::mem::take(&mut inner.pre_images);
+        Self::restore(&mut inner, pre_images);
+        for page in inner.dirty.values() {
+            page.dirty.store(false, Ordering::Release);
+        }
+        inner.dirty.clear();
+        inner.savepoints.clear();
+        inner.db_size_pages = inner.tx_start_db_size_pages;
+        self.storage.wal.end_write();
+        self.finish_tx(&mut inner);
+        Ok(())
+    }
+
+    /// Copies WAL frames into the database file. Must be called outside a transaction.
+    /// `Pending` means I/O is in flight: drive the IO and call again.
+    pub fn checkpoint(&self, mode: CheckpointMode) -> Result<Poll<CheckpointResult>> {
+        let mut inner = self.lock();
+        if inner.tx != TxState::None || inner.auto_checkpoint.is_some() {
+            return Err(Error::Misuse("checkpoint inside a transaction".into()));
+        }
+        if inner.checkpoint.is_none() {
+            inner.checkpoint = Some(self.storage.wal.checkpoint(self.storage.db_file.clone(), mode));
+        }
+        let polled = match inner.checkpoint.as_mut() {
+            Some(c) => c.poll(),
+            None => return Err(Error::Misuse("checkpoint state lost".into())),
+        };
+        match polled {
+            Ok(Poll::Pending) => Ok(Poll::Pending),
+            Ok(Poll::Ready(result)) => {
+                inner.checkpoint = None;
+                Ok(Poll::Ready(result))
+            }
+            Err(e) => {
+                inner.checkpoint = None;
+                Err(e.into())
+            }
+        }
+    }
+}

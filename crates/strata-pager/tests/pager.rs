@@ -1,0 +1,329 @@
+//! Pager behaviour: persistence, snapshots, write locking, rollback, savepoints, eviction,
+//! checkpoints and SQLite's view of what we write. Every test runs on each backend.
+
+use std::sync::Arc;
+
+use strata_io::{block_on, MemoryIo, Poll, SyscallIo, IO};
+use strata_pager::{header, CheckpointMode, Error, PageRef, Pager, Storage, StorageOptions, SyncMode};
+
+/// The backends every test runs on, each with a fresh directory for its files.
+fn backends() -> Vec<(&'static str, Arc<dyn IO>)> {
+    let mut v: Vec<(&'static str, Arc<dyn IO>)> = vec![
+        ("syscall", Arc::new(SyscallIo::new())),
+        ("memory-deferred", Arc::new(MemoryIo::new_deferred())),
+    ];
+    #[cfg(target_os = "linux")]
+    match strata_io::UringIo::new() {
+        Ok(io) => v.push(("uring", Arc::new(io))),
+        Err(e) => eprintln!("io_uring unavailable, skipped: {e}"),
+    }
+    v
+}
+
+fn for_each_backend(test: impl Fn(&str, Arc<dyn IO>, &str)) {
+    for (name, io) in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("test.db");
+        test(name, io, path.to_str().unwrap());
+    }
+}
+
+fn options() -> StorageOptions {
+    StorageOptions { cache_size_pages: 16, autocheckpoint_frames: 0, ..StorageOptions::default() }
+}
+
+fn get(pager: &Pager, page_no: u32) -> PageRef {
+    block_on(pager.io().as_ref(), || pager.get_page(page_no)).unwrap()
+}
+
+fn commit(pager: &Pager) {
+    block_on(pager.io().as_ref(), || pager.commit()).unwrap()
+}
+
+/// Appends `count` pages, each filled with its page number's low byte.
+fn append_pages(pager: &Pager, count: u32) {
+    pager.begin_write().unwrap();
+    for _ in 0..count {
+        let page = pager.append_page().unwrap();
+        let fill = page.page_no() as u8;
+        page.data_mut().fill(fill);
+    }
+    commit(pager);
+}
+
+fn byte_of(pager: &Pager, page_no: u32) -> u8 {
+    get(pager, page_no).data()[10]
+}
+
+#[test]
+fn new_database_has_one_page_and_survives_reopen() {
+    for_each_backend(|name, io, path| {
+        {
+            let storage = Storage::open(io.clone(), path, options()).unwrap();
+            let pager = storage.pager();
+            pager.begin_read().unwrap();
+            assert_eq!(pager.db_size_pages(), 1, "{name}");
+            let page1 = get(&pager, 1);
+            assert_eq!(&page1.data()[..16], header::MAGIC, "{name}");
+            pager.end_read();
+            append_pages(&pager, 40);
+        }
+        let storage = Storage::open(io.clone(), path, options()).unwrap();
+        let pager = storage.pager();
+        pager.begin_read().unwrap();
+        assert_eq!(pager.db_size_pages(), 41, "{name}");
+        for page_no in 2..=41 {
+            assert_eq!(byte_of(&pager, page_no), page_no as u8, "{name} page {page_no}");
+        }
+        let page1 = get(&pager, 1);
+        assert_eq!(header::read_u32(&page1.data(), header::OFFSET_DB_SIZE_PAGES), 41, "{name}");
+    });
+}
+
+#[test]
+fn second_open_of_the_same_file_is_refused() {
+    for_each_backend(|name, io, path| {
+        let _first = Storage::open(io.clone(), path, options()).unwrap();
+        match Storage::open(io.clone(), path, options()) {
+            Err(Error::Busy) => {}
+            Err(e) => panic!("{name}: expected Busy, got {e}"),
+            Ok(_) => panic!("{name}: second open succeeded"),
+        }
+    });
+}
+
+#[test]
+fn readers_keep_their_snapshot_and_writers_are_exclusive() {
+    for_each_backend(|name, io, path| {
+        let storage = Storage::open(io.clone(), path, options()).unwrap();
+        let writer = storage.pager();
+        let reader = storage.pager();
+        append_pages(&writer, 3);
+
+        reader.begin_read().unwrap();
+        assert_eq!(byte_of(&reader, 2), 2);
+
+        writer.begin_write().unwrap();
+        let page = get(&writer, 2);
+        writer.mark_dirty(&page).unwrap();
+        page.data_mut().fill(0xAA);
+        // A second writer is refused while the first holds the lock.
+        let other = storage.pager();
+        assert!(matches!(other.begin_write(), Err(Error::Busy)), "{name}");
+        other.end_read();
+        commit(&writer);
+
+        // The reader's snapshot predates the commit.
+        assert_eq!(byte_of(&reader, 2), 2, "{name}: reader saw a later commit");
+        // Its snapshot is stale, so it may not write on top of it.
+        assert!(matches!(reader.begin_write(), Err(Error::Busy)), "{name}");
+        reader.end_read();
+        reader.begin_read().unwrap();
+        assert_eq!(byte_of(&reader, 2), 0xAA, "{name}: new snapshot misses the commit");
+        reader.end_read();
+    });
+}
+
+#[test]
+fn rollback_restores_every_holder_of_a_page() {
+    for_each_backend(|name, io, path| {
+        let storage = Storage::open(io.clone(), path, options()).unwrap();
+        let pager = storage.pager();
+        append_pages(&pager, 2);
+        pager.begin_write().unwrap();
+        let held = get(&pager, 2);
+        pager.mark_dirty(&held).unwrap();
+        held.data_mut().fill(0x55);
+        let grown = pager.append_page().unwrap();
+        assert_eq!(grown.page_no(), 4);
+        pager.rollback().unwrap();
+        assert_eq!(held.data()[10], 2, "{name}: held reference not restored");
+        pager.begin_read().unwrap();
+        assert_eq!(pager.db_size_pages(), 3, "{name}");
+        assert_eq!(byte_of(&pager, 2), 2, "{name}");
+        pager.end_read();
+    });
+}
+
+#[test]
+fn savepoints_undo_only_their_own_changes() {
+    for_each_backend(|name, io, path| {
+        let storage = Storage::open(io.clone(), path, options()).unwrap();
+        let pager = storage.pager();
+        append_pages(&pager, 3);
+        pager.begin_write().unwrap();
+        let p2 = get(&pager, 2);
+        pager.mark_dirty(&p2).unwrap();
+        p2.data_mut().fill(0x22);
+        pager.savepoint_begin().unwrap();
+        pager.mark_dirty(&p2).unwrap();
+        p2.data_mut().fill(0x33);
+        let p3 = get(&pager, 3);
+        pager.mark_dirty(&p3).unwrap();
+        p3.data_mut().fill(0x33);
+        pager.append_page().unwrap();
+        pager.savepoint_rollback().unwrap();
+        assert_eq!(p2.data()[10], 0x22, "{name}");
+        assert_eq!(p3.data()[10], 3, "{name}");
+        assert_eq!(pager.db_size_pages(), 4, "{name}");
+        commit(&pager);
+        pager.begin_read().unwrap();
+        assert_eq!(byte_of(&pager, 2), 0x22, "{name}");
+        assert_eq!(byte_of(&pager, 3), 3, "{name}");
+        pager.end_read();
+    });
+}
+
+#[test]
+fn small_cache_evicts_and_rereads_correctly() {
+    for_each_backend(|name, io, path| {
+        let storage = Storage::open(io.clone(), path, options()).unwrap();
+        let pager = storage.pager();
+        append_pages(&pager, 200);
+        pager.begin_read().unwrap();
+        for round in 0..3 {
+            for page_no in 2..=201u32 {
+                assert_eq!(byte_of(&pager, page_no), page_no as u8, "{name} round {round}");
+            }
+        }
+        assert!(pager.cached_pages() <= 16, "{name}: cache grew to {}", pager.cached_pages());
+        pager.end_read();
+    });
+}
+
+#[test]
+fn deferred_io_returns_pending_before_the_page() {
+    let io: Arc<dyn IO> = Arc::new(MemoryIo::new_deferred());
+    let storage = Storage::open(io.clone(), "deferred.db", options()).unwrap();
+    let pager = storage.pager();
+    append_pages(&pager, 5);
+    let other = storage.pager();
+    other.begin_read().unwrap();
+    assert!(matches!(other.get_page(3), Ok(Poll::Pending)));
+    // Asking again before the IO runs must not submit a second read or lose the first.
+    assert!(matches!(other.get_page(3), Ok(Poll::Pending)));
+    io.run_once().unwrap();
+    match other.get_page(3).unwrap() {
+        Poll::Ready(page) => assert_eq!(page.data()[10], 3),
+        Poll::Pending => panic!("page not ready after run_once"),
+    }
+}
+
+#[test]
+fn out_of_range_pages_are_errors_not_panics() {
+    for_each_backend(|name, io, path| {
+        let storage = Storage::open(io.clone(), path, options()).unwrap();
+        let pager = storage.pager();
+        pager.begin_read().unwrap();
+        assert!(matches!(pager.get_page(0), Err(Error::Corrupt(_))), "{name}");
+        assert!(matches!(pager.get_page(2), Err(Error::Corrupt(_))), "{name}");
+        assert!(matches!(pager.mark_dirty(&get(&pager, 1)), Err(Error::Misuse(_))), "{name}");
+        pager.end_read();
+    });
+}
+
+#[test]
+fn checkpoint_moves_pages_into_the_database_file() {
+    for_each_backend(|name, io, path| {
+        let storage = Storage::open(io.clone(), path, options()).unwrap();
+        let pager = storage.pager();
+        append_pages(&pager, 10);
+        let result = block_on(io.as_ref(), || pager.checkpoint(CheckpointMode::Truncate)).unwrap();
+        assert!(!result.busy, "{name}");
+        let wal = io.open_file(&format!("{path}-wal"), strata_io::OpenFlags::READ_ONLY).unwrap();
+        assert_eq!(wal.size_bytes().unwrap(), 0, "{name}: WAL not truncated");
+        pager.begin_read().unwrap();
+        assert_eq!(pager.db_size_pages(), 11, "{name}");
+        for page_no in 2..=11 {
+            assert_eq!(byte_of(&pager, page_no), page_no as u8, "{name}");
+        }
+        pager.end_read();
+    });
+}
+
+#[test]
+fn sqlite_opens_what_we_create() {
+    for sync_mode in [SyncMode::Full, SyncMode::Normal] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.db");
+        let path = path.to_str().unwrap();
+        {
+            let io: Arc<dyn IO> = Arc::new(SyscallIo::new());
+            let storage = Storage::open(io, path, StorageOptions { sync_mode, ..options() }).unwrap();
+            let pager = storage.pager();
+            // A commit that only touches page 1 (the user_version field).
+            pager.begin_write().unwrap();
+            let page1 = get(&pager, 1);
+            pager.mark_dirty(&page1).unwrap();
+            header::write_u32(&mut page1.data_mut(), header::OFFSET_USER_VERSION, 77);
+            commit(&pager);
+        }
+        let conn = rusqlite::Connection::open(path).unwrap();
+        let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(check, "ok");
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        let user_version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(user_version, 77, "SQLite did not read our WAL frame");
+        conn.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);").unwrap();
+    }
+}
+
+#[test]
+fn we_open_what_sqlite_creates() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sqlite.db");
+    let path = path.to_str().unwrap();
+    {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute_batch(
+            "PRAGMA page_size=1024; PRAGMA journal_mode=WAL; CREATE TABLE t(x); \
+             INSERT INTO t SELECT zeroblob(900) FROM (SELECT 1 UNION SELECT 2 UNION SELECT 3);",
+        )
+        .unwrap();
+    }
+    let io: Arc<dyn IO> = Arc::new(SyscallIo::new());
+    let storage = Storage::open(io, path, options()).unwrap();
+    assert_eq!(storage.page_size(), 1024);
+    let pager = storage.pager();
+    pager.begin_read().unwrap();
+    assert!(pager.db_size_pages() >= 4);
+    let page1 = get(&pager, 1);
+    assert_eq!(&page1.data()[..16], header::MAGIC);
+    pager.end_read();
+}
+
+#[test]
+fn garbage_and_rollback_journal_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let io: Arc<dyn IO> = Arc::new(SyscallIo::new());
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(&garbage, vec![0x5a; 8192]).unwrap();
+    assert!(matches!(Storage::open(io.clone(), garbage.to_str().unwrap(), options()), Err(Error::Corrupt(_))));
+    let short = dir.path().join("short.db");
+    std::fs::write(&short, b"SQLite format 3\0").unwrap();
+    assert!(matches!(Storage::open(io.clone(), short.to_str().unwrap(), options()), Err(Error::Corrupt(_))));
+    let legacy = dir.path().join("legacy.db");
+    rusqlite::Connection::open(&legacy).unwrap().execute_batch("CREATE TABLE t(x)").unwrap();
+    assert!(matches!(Storage::open(io, legacy.to_str().unwrap(), options()), Err(Error::Corrupt(_))));
+}
+
+#[test]
+fn autocheckpoint_keeps_the_wal_bounded() {
+    for_each_backend(|name, io, path| {
+        let opts = StorageOptions { autocheckpoint_frames: 20, ..options() };
+        let storage = Storage::open(io.clone(), path, opts).unwrap();
+        let pager = storage.pager();
+        for _ in 0..50 {
+            append_pages(&pager, 3);
+            // A commit adds at most 4 frames (3 pages + page 1) on top of the threshold.
+            assert!(storage.wal().max_frame() < 20 + 4, "{name}: WAL grew to {}", storage.wal().max_frame());
+        }
+        pager.begin_read().unwrap();
+        assert_eq!(pager.db_size_pages(), 151, "{name}");
+        for page_no in (2..=151).step_by(7) {
+            assert_eq!(byte_of(&pager, page_no), page_no as u8, "{name}");
+        }
+        pager.end_read();
+    });
+}
