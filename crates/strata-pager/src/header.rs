@@ -90,6 +90,9 @@ pub struct DatabaseHeader {
     pub change_counter: u32,
     /// Database size from offset 28 when it is valid (non-zero and 24 == 92).
     pub db_size_pages: Option<u32>,
+    /// Auto-vacuum or incremental vacuum is on (offset 52 non-zero): the file has
+    /// pointer-map pages.
+    pub auto_vacuum: bool,
 }
 
 impl DatabaseHeader {
@@ -125,7 +128,9 @@ impl DatabaseHeader {
         let size = read_u32(buf, OFFSET_DB_SIZE_PAGES);
         let valid_for = read_u32(buf, OFFSET_VERSION_VALID_FOR);
         let db_size_pages = (size != 0 && valid_for == change_counter).then_some(size);
+        let auto_vacuum = read_u32(buf, OFFSET_LARGEST_ROOT) != 0;
         Ok(DatabaseHeader {
+            auto_vacuum,
             page_size,
             reserved_bytes,
             read_version,

@@ -63,6 +63,9 @@ pub enum Error {
     Corrupt(String),
     /// The caller broke the API's rules (e.g. wrote outside a write transaction).
     Misuse(String),
+    /// A valid database using a feature we do not implement (auto-vacuum, a rollback
+    /// journal); refused rather than risk writing it wrongly.
+    Unsupported(String),
 }
 
 impl std::fmt::Display for Error {
@@ -72,6 +75,7 @@ impl std::fmt::Display for Error {
             Error::Busy => f.write_str("database is locked"),
             Error::Corrupt(m) => write!(f, "database disk image is malformed: {m}"),
             Error::Misuse(m) => write!(f, "bad use of the pager: {m}"),
+            Error::Unsupported(m) => write!(f, "unsupported database: {m}"),
         }
     }
 }
@@ -195,8 +199,16 @@ impl Storage {
             if h.write_version != 2 || h.read_version != 2 {
                 // A rollback-journal database: converting it means checking for a hot
                 // journal first, which we do not do. Refuse rather than risk its data.
-                return Err(Error::Corrupt(
+                return Err(Error::Unsupported(
                     "database is not in WAL mode (run PRAGMA journal_mode=WAL in sqlite3 first)"
+                        .into(),
+                ));
+            }
+            if h.auto_vacuum {
+                // Auto-vacuum databases need pointer-map pages kept in step with every
+                // page move; writing one without them corrupts it for SQLite.
+                return Err(Error::Unsupported(
+                    "auto-vacuum databases are not supported (PRAGMA auto_vacuum=NONE; VACUUM in sqlite3)"
                         .into(),
                 ));
             }

@@ -1,16 +1,81 @@
 //! # strata-wal: the write-ahead log, in SQLite's WAL file format
 //!
-//! API CONTRACT (the bodies are being implemented; signatures are fixed, additions welcome).
-//!
 //! The pager is the only user of this crate. The WAL holds committed page images after the
 //! database file; readers see a snapshot (a maximum frame number), one writer appends
 //! whole transactions, and a checkpoint copies frames back into the database file.
 //! The wal-index lives in process memory (no `-shm` file is ever written; SQLite rebuilds
-//! its index from the WAL when it opens the file and finds no usable `-shm`).
+//! its index from the WAL when it opens the file and finds no usable `-shm`), so a WAL
+//! written here is readable by SQLite and the other way round.
+//!
+//! ## On-disk format (identical to SQLite's)
+//! All integers are big-endian. The file is a 32-byte header followed by frames.
+//!
+//! WAL header (32 bytes, at offset 0):
+//!
+//! | offset | size | field                                                            |
+//! |--------|------|------------------------------------------------------------------|
+//! | 0      | 4    | magic: `0x377f0682` (checksum words little-endian) or `0x377f0683` (big-endian) |
+//! | 4      | 4    | format version, always 3007000                                   |
+//! | 8      | 4    | page size in bytes (power of two, 512..=65536)                   |
+//! | 12     | 4    | checkpoint sequence number (incremented at each restart)         |
+//! | 16     | 4    | salt-1 (incremented at each restart)                             |
+//! | 20     | 4    | salt-2 (random at each restart)                                  |
+//! | 24     | 4    | checksum-1 over bytes 0..24                                      |
+//! | 28     | 4    | checksum-2 over bytes 0..24                                      |
+//!
+//! Frame `n` (numbered from 1) starts at `32 + (n - 1) * (24 + page_size)`:
+//!
+//! | offset | size      | field                                                       |
+//! |--------|-----------|-------------------------------------------------------------|
+//! | 0      | 4         | page number (never 0)                                       |
+//! | 4      | 4         | commit frames: database size in pages after the commit; else 0 |
+//! | 8      | 4         | salt-1, copied from the header                              |
+//! | 12     | 4         | salt-2, copied from the header                              |
+//! | 16     | 4         | checksum-1                                                  |
+//! | 20     | 4         | checksum-2                                                  |
+//! | 24     | page_size | the page image                                              |
+//!
+//! The checksum is SQLite's: over 32-bit words `x` (in the magic's byte order), for each
+//! pair `s0 += x[i] + s1; s1 += x[i+1] + s0`, wrapping. The header's checksum starts from
+//! (0, 0). Each frame's checksum covers its header bytes 0..8 and its page image, seeded
+//! with the previous frame's checksum (the header's, for frame 1): the chain makes a frame
+//! valid only if every frame before it is. A frame belongs to the log only if its salts
+//! equal the header's and its checksum matches; the log ends at the last valid commit frame.
+//!
+//! ## Invariants (of the shared state, checked by `Shared::check_invariants`)
+//! 1. `backfilled <= max_frame == index.len_frames()`; `max_frame` is 0 or a commit frame.
+//! 2. Frames `1..=max_frame` are on disk, valid, and chained from the current header
+//!    (unless `header_on_disk` is false: then the file holds no usable log, every frame was
+//!    checkpointed, and the next append writes a new header).
+//! 3. Nothing above `max_frame` is visible: an append publishes its frames only after they
+//!    are written (and, with [`SyncMode::Full`], fsynced).
+//! 4. A registered reader that reads the WAL (`reads_wal`) belongs to the current
+//!    generation: the WAL restarts (overwriting frames) only when no such reader exists.
+//! 5. A checkpoint never copies a frame above the oldest registered reader's `max_frame`,
+//!    and copies nothing while a reader that reads only the database file is registered
+//!    (SQLite's `WAL_READ_LOCK(0)`): copying would change that reader's pages under it.
+//! 6. At most one writer, one append and one checkpoint at a time.
+//!
+//! ## Concurrency
+//! All connection-shared state sits in one [`std::sync::Mutex`]; it is never held across
+//! an I/O wait. [`Append`] and [`Checkpoint`] are resumable state machines that record
+//! their progress, so polling them again after `Pending` never repeats a step.
 
-use std::sync::Arc;
+mod append;
+mod checkpoint;
+mod format;
+mod index;
+mod recovery;
 
-use strata_io::{Completion, File, IoError, Poll, IO};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use strata_io::{Completion, File, IoError, OpenFlags, Poll, IO};
+
+pub use append::Append;
+pub use checkpoint::Checkpoint;
+use format::{ByteOrder, Checksum, WalHeader, FRAME_HEADER_BYTES};
+use index::FrameIndex;
 
 /// Errors of the WAL layer.
 #[derive(Debug, Clone)]
@@ -112,9 +177,151 @@ pub struct CheckpointResult {
     pub checkpointed_frames: u64,
 }
 
+// Connections on several threads share one `Wal`; the state machines move between threads.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Wal>();
+    assert_send_sync::<Append>();
+    assert_send_sync::<Checkpoint>();
+};
+
+/// State shared by every connection, behind `Inner::state`.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// Header of the current generation (what the file's first 32 bytes hold when
+    /// `header_on_disk`).
+    pub header: WalHeader,
+    /// False when the file holds no header for the current state (new, empty, damaged or
+    /// truncated WAL): the next append must restart the log.
+    pub header_on_disk: bool,
+    /// Highest committed (published) frame.
+    pub max_frame: u64,
+    /// Frames `1..=backfilled` have been copied into the database file.
+    pub backfilled: u64,
+    /// Bumped whenever the WAL restarts over existing frames.
+    pub generation: u64,
+    /// Checksum of frame `max_frame` (of the header when `max_frame == 0`).
+    pub last_checksum: Checksum,
+    pub index: FrameIndex,
+    /// The single write lock.
+    pub writer: bool,
+    /// An [`Append`] has planned its writes and not yet published or failed.
+    pub append_in_progress: bool,
+    /// A [`Checkpoint`] is between its start and its end.
+    pub checkpoint_running: bool,
+    /// A truncation of the WAL file submitted by a checkpoint; until it completes, no append
+    /// may write (the truncation would wipe it).
+    pub wal_truncate: Option<Completion>,
+    /// Registered readers that read the WAL: `max_frame` -> number of readers.
+    pub wal_readers: BTreeMap<u64, usize>,
+    /// Registered readers that read only the database file.
+    pub db_readers: usize,
+    /// Operations left in flight by an append that failed or was dropped. The next append
+    /// waits for them: a stale frame write landing after a newer one at the same offset
+    /// would corrupt the WAL.
+    pub orphaned_wal_io: Vec<Completion>,
+    /// The same for checkpoints: a stale database write landing after a later checkpoint's
+    /// newer version of the page would corrupt the database file.
+    pub orphaned_db_io: Vec<Completion>,
+}
+
+impl Shared {
+    /// Checks the invariants listed in the crate documentation (cheap ones always, the
+    /// rest in debug builds).
+    pub fn check_invariants(&self) {
+        assert!(
+            self.backfilled <= self.max_frame,
+            "backfilled {} > max_frame {}",
+            self.backfilled,
+            self.max_frame
+        );
+        assert_eq!(
+            self.max_frame,
+            self.index.len_frames(),
+            "index out of step with max_frame"
+        );
+        debug_assert!(
+            self.max_frame == 0
+                || self
+                    .index
+                    .get(self.max_frame)
+                    .is_some_and(|f| f.commit_db_size_pages != 0),
+            "max_frame {} is not a commit frame",
+            self.max_frame
+        );
+        debug_assert!(
+            self.wal_readers
+                .keys()
+                .all(|&r| r >= self.backfilled && r <= self.max_frame),
+            "a WAL reader's snapshot lies outside backfilled..=max_frame"
+        );
+        debug_assert!(self.header_on_disk || self.backfilled == self.max_frame);
+    }
+
+    /// Whether the next append must start the log again from frame 1.
+    pub fn append_must_restart(&self) -> bool {
+        !self.header_on_disk
+            || self.max_frame == 0
+            || (self.backfilled == self.max_frame && self.wal_readers.is_empty())
+    }
+
+    /// Whether operations of `orphans` (one of the `orphaned_*` lists) are in flight.
+    pub fn orphans_in_flight(orphans: &mut Vec<Completion>) -> bool {
+        orphans.retain(|c| !c.is_done());
+        !orphans.is_empty()
+    }
+
+    pub fn result(&self, busy: bool) -> CheckpointResult {
+        CheckpointResult {
+            busy,
+            wal_frames: self.max_frame,
+            checkpointed_frames: self.backfilled,
+        }
+    }
+}
+
+/// Everything an [`Append`] or [`Checkpoint`] needs, shared with the [`Wal`] handle so the
+/// state machines carry no lifetime.
+pub(crate) struct Inner {
+    pub io: Arc<dyn IO>,
+    pub file: Arc<dyn File>,
+    /// Page size of every frame in this WAL, fixed at open.
+    pub page_size: usize,
+    pub options: WalOptions,
+    pub state: Mutex<Shared>,
+}
+
+impl Inner {
+    pub fn lock(&self) -> MutexGuard<'_, Shared> {
+        // A poisoned lock means a thread panicked while holding it. Every mutation of
+        // `Shared` is a short sequence of field updates with no I/O, and the invariants are
+        // re-checked on the next mutation, so carrying on is safer than spreading the panic.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hands the unfinished operations of an append (`wal == true`) or checkpoint that
+    /// failed or is being dropped to the shared state, so the next one waits for them.
+    pub fn orphan(&self, submitted: &mut Vec<Completion>, wal: bool) {
+        submitted.retain(|c| !c.is_done());
+        if !submitted.is_empty() {
+            let mut s = self.lock();
+            let orphans = if wal {
+                &mut s.orphaned_wal_io
+            } else {
+                &mut s.orphaned_db_io
+            };
+            orphans.append(submitted);
+        }
+    }
+}
+
 /// The write-ahead log shared by every connection of one database in this process.
 pub struct Wal {
-    _private: (),
+    inner: Arc<Inner>,
+}
+
+fn invalid_input(message: String) -> Error {
+    Error::Io(IoError::new(std::io::ErrorKind::InvalidInput, message))
 }
 
 impl Wal {
@@ -131,60 +338,203 @@ impl Wal {
         page_size: usize,
         options: WalOptions,
     ) -> Result<Arc<Wal>> {
-        let _ = (io, wal_path, page_size, options);
-        todo!()
+        if !format::is_valid_page_size(page_size) {
+            return Err(invalid_input(format!(
+                "page size {page_size} is not a power of two in 512..=65536"
+            )));
+        }
+        let file = io
+            .open_file(wal_path, OpenFlags::CREATE)
+            .map_err(|e| e.context(wal_path))?;
+        let recovered = recovery::recover(io.as_ref(), file.as_ref())?;
+
+        let mut index = FrameIndex::default();
+        for frame in &recovered.frames {
+            index.push(*frame);
+        }
+        let max_frame = index.len_frames();
+        let (header, header_on_disk) = match recovered.header {
+            // A log with committed frames fixes the page size; an empty one is rewritten by
+            // the first append, so the database's page size wins.
+            Some(h) if max_frame > 0 => (h, true),
+            Some(h) => (WalHeader { page_size, ..h }, false),
+            None => (
+                WalHeader {
+                    order: ByteOrder::Little,
+                    page_size,
+                    checkpoint_seq: 0,
+                    // Random salts so that frames left over from an earlier log can never
+                    // chain onto the header the first append writes.
+                    salt1: io.random_u64() as u32,
+                    salt2: io.random_u64() as u32,
+                },
+                false,
+            ),
+        };
+        let shared = Shared {
+            header,
+            header_on_disk,
+            max_frame,
+            backfilled: 0,
+            generation: 0,
+            last_checksum: recovered.last_checksum,
+            index,
+            writer: false,
+            append_in_progress: false,
+            checkpoint_running: false,
+            wal_truncate: None,
+            wal_readers: BTreeMap::new(),
+            db_readers: 0,
+            orphaned_wal_io: Vec::new(),
+            orphaned_db_io: Vec::new(),
+        };
+        shared.check_invariants();
+        let inner = Inner {
+            io,
+            file,
+            page_size: header.page_size,
+            options,
+            state: Mutex::new(shared),
+        };
+        Ok(Arc::new(Wal {
+            inner: Arc::new(inner),
+        }))
     }
 
     /// Page size of the frames, in bytes.
     pub fn page_size(&self) -> usize {
-        todo!()
+        self.inner.page_size
     }
 
     /// Starts a read transaction: the snapshot sees every commit finished so far.
+    ///
+    /// Every snapshot is registered until [`Wal::end_read`]: one that reads the WAL holds
+    /// back checkpoints past its `max_frame` and WAL restarts; one that reads only the
+    /// database file (`reads_wal == false`) holds back every checkpoint copy, since a copy
+    /// would change the database file under it (as SQLite's `WAL_READ_LOCK(0)` does).
     pub fn begin_read(&self) -> Snapshot {
-        todo!()
+        let mut s = self.inner.lock();
+        let reads_wal = s.backfilled < s.max_frame;
+        if reads_wal {
+            let max_frame = s.max_frame;
+            *s.wal_readers.entry(max_frame).or_insert(0) += 1;
+        } else {
+            s.db_readers += 1;
+        }
+        Snapshot {
+            max_frame: s.max_frame,
+            db_size_pages: if reads_wal {
+                s.index.db_size_at(s.max_frame)
+            } else {
+                None
+            },
+            generation: s.generation,
+            reads_wal,
+        }
     }
 
     /// Ends a read transaction started by [`Wal::begin_read`].
     pub fn end_read(&self, snapshot: &Snapshot) {
-        let _ = snapshot;
-        todo!()
+        let mut s = self.inner.lock();
+        if snapshot.reads_wal {
+            debug_assert_eq!(
+                snapshot.generation, s.generation,
+                "WAL restarted under a WAL reader"
+            );
+            match s.wal_readers.get_mut(&snapshot.max_frame) {
+                Some(count) if *count > 1 => *count -= 1,
+                Some(_) => {
+                    s.wal_readers.remove(&snapshot.max_frame);
+                }
+                None => debug_assert!(false, "end_read of an unregistered snapshot"),
+            }
+        } else {
+            debug_assert!(s.db_readers > 0, "end_read of an unregistered snapshot");
+            s.db_readers = s.db_readers.saturating_sub(1);
+        }
     }
 
     /// The newest frame holding `page_no` visible in `snapshot`, if any.
     pub fn find_frame(&self, snapshot: &Snapshot, page_no: u32) -> Option<u64> {
-        let _ = (snapshot, page_no);
-        todo!()
+        if !snapshot.reads_wal {
+            return None;
+        }
+        let s = self.inner.lock();
+        // A registered WAL reader blocks restarts, so its generation is always current.
+        debug_assert_eq!(
+            snapshot.generation, s.generation,
+            "snapshot of an older WAL generation"
+        );
+        if snapshot.generation != s.generation {
+            return None;
+        }
+        debug_assert!(snapshot.max_frame <= s.max_frame);
+        s.index.find(page_no, snapshot.max_frame)
     }
 
     /// Submits a read of frame `frame_no`'s page image into `c`
     /// (made by `Completion::read(page_size)`).
     pub fn read_frame(&self, frame_no: u64, c: &Completion) -> Result<()> {
-        let _ = (frame_no, c);
-        todo!()
+        {
+            let s = self.inner.lock();
+            if frame_no == 0 || frame_no > s.max_frame || !s.header_on_disk {
+                return Err(Error::Corrupt(format!(
+                    "read of WAL frame {frame_no}, but frames 1..={} are readable",
+                    if s.header_on_disk { s.max_frame } else { 0 }
+                )));
+            }
+        }
+        if c.len() != self.inner.page_size {
+            return Err(invalid_input(format!(
+                "frame read buffer of {} bytes, page size {}",
+                c.len(),
+                self.inner.page_size
+            )));
+        }
+        let offset_bytes =
+            format::frame_offset_bytes(frame_no, self.inner.page_size) + FRAME_HEADER_BYTES as u64;
+        self.inner.file.pread(offset_bytes, c)?;
+        Ok(())
     }
 
     /// Header of frame `frame_no` (committed frames only), for shipping frames to replicas.
     pub fn frame_info(&self, frame_no: u64) -> Option<FrameInfo> {
-        let _ = frame_no;
-        todo!()
+        let s = self.inner.lock();
+        if frame_no > s.max_frame || !s.header_on_disk {
+            return None;
+        }
+        s.index.get(frame_no)
     }
 
     /// The highest committed frame.
     pub fn max_frame(&self) -> u64 {
-        todo!()
+        self.inner.lock().max_frame
+    }
+
+    /// Frames copied into the database file so far (of the current generation).
+    pub fn backfilled_frames(&self) -> u64 {
+        self.inner.lock().backfilled
     }
 
     /// Takes the single write lock. Fails with [`Error::Busy`] if another writer holds it
     /// or if `snapshot` is not the newest state (a writer must write on top of what it read).
     pub fn begin_write(&self, snapshot: &Snapshot) -> Result<()> {
-        let _ = snapshot;
-        todo!()
+        let mut s = self.inner.lock();
+        if s.writer {
+            return Err(Error::Busy);
+        }
+        if snapshot.generation != s.generation || snapshot.max_frame != s.max_frame {
+            return Err(Error::Busy);
+        }
+        s.writer = true;
+        Ok(())
     }
 
     /// Releases the write lock.
     pub fn end_write(&self) {
-        todo!()
+        let mut s = self.inner.lock();
+        debug_assert!(s.writer, "end_write without begin_write");
+        s.writer = false;
     }
 
     /// Appends one transaction: `pages` (page number, page image of `page_size` bytes; each
@@ -193,47 +543,60 @@ impl Wal {
     /// returned [`Append`] completes; with [`SyncMode::Full`] it completes only after the
     /// frames are fsynced. If every frame was checkpointed and no reader uses the WAL, the
     /// WAL restarts from its first frame (new salts) instead of growing.
+    ///
+    /// An empty `pages` writes nothing and completes with the current `max_frame`.
     pub fn append(&self, pages: Vec<(u32, Vec<u8>)>, db_size_pages: u32) -> Append {
-        let _ = (pages, db_size_pages);
-        todo!()
+        Append::new(self.inner.clone(), pages, db_size_pages)
     }
 
     /// Pages written by frames between two snapshots of the same generation (exclusive of
     /// `from`, inclusive of `to`); `None` if the generations differ (the caller must then
     /// forget everything it cached).
     pub fn pages_changed(&self, from: &Snapshot, to: &Snapshot) -> Option<Vec<u32>> {
-        let _ = (from, to);
-        todo!()
+        if from.generation != to.generation {
+            return None;
+        }
+        let s = self.inner.lock();
+        if to.generation != s.generation {
+            // The frames of that generation are gone from the index.
+            return None;
+        }
+        s.index.pages_between(
+            from.max_frame.min(to.max_frame),
+            to.max_frame.max(from.max_frame),
+        )
     }
 
     /// Starts a checkpoint into `db_file`. Order of effects: WAL fsynced (unless
     /// [`SyncMode::Off`]), frames copied (the newest version of each page up to the oldest
     /// reader's snapshot), database file truncated/extended to the committed size and
     /// fsynced, then the frames are recorded as checkpointed.
+    ///
+    /// A checkpoint started while another runs completes at once with `busy == true`.
     pub fn checkpoint(&self, db_file: Arc<dyn File>, mode: CheckpointMode) -> Checkpoint {
-        let _ = (db_file, mode);
-        todo!()
+        Checkpoint::new(self.inner.clone(), db_file, mode)
     }
 }
 
-/// An append in progress. Poll until `Ready`; the value is the new highest committed frame.
-pub struct Append {
-    _private: (),
-}
-
-impl Append {
-    pub fn poll(&mut self) -> Result<Poll<u64>> {
-        todo!()
+/// Polls a batch of completions: `Ready` when all are done, `Pending` while any is in
+/// flight, an error as soon as one has failed (the others' buffers belong to their
+/// completions, so abandoning them is safe). A write must have moved its whole buffer.
+pub(crate) fn poll_all(pending: &[Completion], what: &str) -> Result<Poll<()>> {
+    let mut all_done = true;
+    for c in pending {
+        match c.poll()? {
+            Poll::Pending => all_done = false,
+            Poll::Ready(n) => {
+                let expected = c.len();
+                if c.kind() == strata_io::CompletionKind::Write && n != expected {
+                    return Err(IoError::short(what, expected, n).into());
+                }
+            }
+        }
     }
-}
-
-/// A checkpoint in progress. Poll until `Ready`.
-pub struct Checkpoint {
-    _private: (),
-}
-
-impl Checkpoint {
-    pub fn poll(&mut self) -> Result<Poll<CheckpointResult>> {
-        todo!()
-    }
+    Ok(if all_done {
+        Poll::Ready(())
+    } else {
+        Poll::Pending
+    })
 }

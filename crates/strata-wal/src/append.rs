@@ -1,0 +1,324 @@
+//! Appending one transaction: plan (under the lock), write the frames, fsync, publish.
+//!
+//! ```text
+//!   Start --plan--> Writing --all written--> Syncing --fsynced--> publish -> Finished
+//!                      \______(SyncMode != Full)________________/
+//! ```
+//!
+//! The plan is computed from the *published* state only (max_frame, the checksum of the
+//! last published frame, the header), so an append that failed leaves nothing behind that
+//! the next one could build on: its frames lie above `max_frame`, unreachable, and are
+//! overwritten by the next append (recovery ignores them, their checksums do not chain).
+
+use std::sync::Arc;
+
+use strata_io::{Completion, IoError, Poll};
+
+use crate::format::{
+    encode_frame, frame_bytes, frame_offset_bytes, Checksum, WalHeader, FRAME_HEADER_BYTES,
+    WAL_HEADER_BYTES,
+};
+use crate::{invalid_input, poll_all, Error, FrameInfo, Inner, Result, Shared, SyncMode};
+
+/// Frames per `pwrite`: large enough that a transaction costs few syscalls, small enough
+/// that one buffer stays around a quarter of a megabyte at 4 KiB pages.
+pub(crate) const APPEND_FRAMES_PER_WRITE: usize = 64;
+
+/// What an append will do, decided once from the published state.
+struct AppendPlan {
+    /// The header to write at offset 0 when the log restarts.
+    restart_header: Option<WalHeader>,
+    /// Whether the restart overwrites frames of an older generation.
+    bump_generation: bool,
+    /// State the plan was built on; publishing checks it is unchanged.
+    base_max_frame: u64,
+    base_generation: u64,
+    /// The new frames, in order, numbered from `first_frame`.
+    first_frame: u64,
+    frames: Vec<FrameInfo>,
+    /// Checksum of the last new frame.
+    last_checksum: Checksum,
+}
+
+enum State {
+    Start {
+        pages: Vec<(u32, Vec<u8>)>,
+        db_size_pages: u32,
+    },
+    Writing {
+        plan: AppendPlan,
+        writes: Vec<Completion>,
+    },
+    Syncing {
+        plan: AppendPlan,
+        sync: Completion,
+    },
+    /// The result was returned (or an error was); polling again is a caller bug.
+    Finished,
+}
+
+/// An append in progress. Poll until `Ready`; the value is the new highest committed frame.
+pub struct Append {
+    inner: Arc<Inner>,
+    state: State,
+    /// This append set `Shared::append_in_progress` and must clear it.
+    holds_append_flag: bool,
+    /// Every operation submitted and maybe still in flight, handed to
+    /// `Inner::orphan` if the append fails or is dropped.
+    submitted: Vec<Completion>,
+}
+
+impl Append {
+    pub(crate) fn new(inner: Arc<Inner>, pages: Vec<(u32, Vec<u8>)>, db_size_pages: u32) -> Append {
+        Append {
+            inner,
+            state: State::Start {
+                pages,
+                db_size_pages,
+            },
+            holds_append_flag: false,
+            submitted: Vec::new(),
+        }
+    }
+
+    pub fn poll(&mut self) -> Result<Poll<u64>> {
+        self.submitted.retain(|c| !c.is_done());
+        let result = self.step();
+        if result.is_err() {
+            self.state = State::Finished;
+            self.inner.orphan(&mut self.submitted, true);
+            self.release_flag();
+        }
+        result
+    }
+
+    fn step(&mut self) -> Result<Poll<u64>> {
+        loop {
+            match std::mem::replace(&mut self.state, State::Finished) {
+                State::Start {
+                    pages,
+                    db_size_pages,
+                } => {
+                    if pages.is_empty() {
+                        return Ok(Poll::Ready(self.inner.lock().max_frame));
+                    }
+                    match self.start(&pages, db_size_pages)? {
+                        Some(state) => self.state = state,
+                        None => {
+                            self.state = State::Start {
+                                pages,
+                                db_size_pages,
+                            };
+                            return Ok(Poll::Pending);
+                        }
+                    }
+                }
+                State::Writing { plan, writes } => {
+                    if poll_all(&writes, "WAL write")?.is_pending() {
+                        self.state = State::Writing { plan, writes };
+                        return Ok(Poll::Pending);
+                    }
+                    if self.inner.options.sync_mode == SyncMode::Full {
+                        let sync = Completion::sync();
+                        self.submitted.push(sync.clone());
+                        self.inner.file.sync(&sync)?;
+                        self.state = State::Syncing { plan, sync };
+                    } else {
+                        return self.publish(plan).map(Poll::Ready);
+                    }
+                }
+                State::Syncing { plan, sync } => {
+                    if sync.poll()?.is_pending() {
+                        self.state = State::Syncing { plan, sync };
+                        return Ok(Poll::Pending);
+                    }
+                    return self.publish(plan).map(Poll::Ready);
+                }
+                State::Finished => {
+                    return Err(IoError::new(
+                        std::io::ErrorKind::Other,
+                        "append polled after it finished",
+                    )
+                    .into())
+                }
+            }
+        }
+    }
+
+    /// Validates the transaction, plans it under the lock, and submits its writes.
+    /// `None`: writes of an abandoned append, or a WAL truncation, are still in flight;
+    /// nothing was changed, try again after driving the IO.
+    fn start(&mut self, pages: &[(u32, Vec<u8>)], db_size_pages: u32) -> Result<Option<State>> {
+        let page_size = self.inner.page_size;
+        if db_size_pages == 0 {
+            return Err(invalid_input(
+                "commit with a database size of 0 pages".into(),
+            ));
+        }
+        for (page_no, image) in pages {
+            if *page_no == 0 || image.len() != page_size {
+                return Err(invalid_input(format!(
+                    "page {page_no} with {} bytes for page size {page_size}",
+                    image.len()
+                )));
+            }
+        }
+        debug_assert!(
+            {
+                let mut seen: Vec<u32> = pages.iter().map(|p| p.0).collect();
+                seen.sort_unstable();
+                seen.windows(2).all(|w| w[0] != w[1])
+            },
+            "a page appears twice in one transaction"
+        );
+
+        let (header, seed, first_frame, restart_header, bump_generation, base) = {
+            let mut s = self.inner.lock();
+            if !s.writer {
+                debug_assert!(false, "append without the write lock");
+                return Err(Error::Busy);
+            }
+            if s.append_in_progress {
+                return Err(Error::Busy);
+            }
+            if Shared::orphans_in_flight(&mut s.orphaned_wal_io) {
+                return Ok(None);
+            }
+            if let Some(truncate) = &s.wal_truncate {
+                if !truncate.is_done() {
+                    // A checkpoint is truncating the file; a write now could be wiped.
+                    // The truncation is already submitted, so driving the IO finishes it.
+                    return Ok(None);
+                }
+                s.wal_truncate = None;
+            }
+            s.check_invariants();
+            let base = (s.max_frame, s.generation);
+            if s.append_must_restart() {
+                debug_assert!(s.wal_readers.is_empty(), "restart over a WAL reader");
+                let header = WalHeader {
+                    // SQLite's choice for a new log: native (here always little-endian) words.
+                    order: crate::format::ByteOrder::Little,
+                    page_size,
+                    checkpoint_seq: s.header.checkpoint_seq.wrapping_add(1),
+                    salt1: s.header.salt1.wrapping_add(1),
+                    salt2: self.inner.io.random_u64() as u32,
+                };
+                let (_, header_checksum) = header.encode();
+                let bump = s.max_frame > 0;
+                s.append_in_progress = true;
+                (header, header_checksum, 1u64, Some(header), bump, base)
+            } else {
+                s.append_in_progress = true;
+                (
+                    s.header,
+                    s.last_checksum,
+                    s.max_frame + 1,
+                    None,
+                    false,
+                    base,
+                )
+            }
+        };
+        self.holds_append_flag = true;
+
+        let frame_size_bytes = frame_bytes(page_size) as usize;
+        let frame_count = pages.len();
+        let mut frames = Vec::with_capacity(frame_count);
+        let mut writes = Vec::new();
+        let mut running = seed;
+        for (chunk_index, chunk) in pages.chunks(APPEND_FRAMES_PER_WRITE).enumerate() {
+            let chunk_first_frame = first_frame + (chunk_index * APPEND_FRAMES_PER_WRITE) as u64;
+            // The first chunk of a restart carries the header: header and frame 1 are
+            // adjacent, so one write covers both.
+            let with_header = chunk_index == 0 && restart_header.is_some();
+            let header_bytes = if with_header { WAL_HEADER_BYTES } else { 0 };
+            let mut buf = vec![0u8; header_bytes + chunk.len() * frame_size_bytes];
+            if let Some(h) = restart_header.filter(|_| with_header) {
+                buf[..WAL_HEADER_BYTES].copy_from_slice(&h.encode().0);
+            }
+            for (i, (page_no, image)) in chunk.iter().enumerate() {
+                let is_commit = frames.len() + 1 == frame_count;
+                let commit = if is_commit { db_size_pages } else { 0 };
+                let start = header_bytes + i * frame_size_bytes;
+                let out = &mut buf[start..start + frame_size_bytes];
+                running = encode_frame(out, &header, *page_no, commit, image, running);
+                frames.push(FrameInfo {
+                    page_no: *page_no,
+                    commit_db_size_pages: commit,
+                });
+            }
+            let offset_bytes = if with_header {
+                0
+            } else {
+                frame_offset_bytes(chunk_first_frame, page_size)
+            };
+            let c = Completion::write(buf);
+            self.submitted.push(c.clone());
+            self.inner.file.pwrite(offset_bytes, &c)?;
+            writes.push(c);
+        }
+        debug_assert_eq!(frames.len(), frame_count);
+        debug_assert_eq!(FRAME_HEADER_BYTES + page_size, frame_size_bytes);
+        let plan = AppendPlan {
+            restart_header,
+            bump_generation,
+            base_max_frame: base.0,
+            base_generation: base.1,
+            first_frame,
+            frames,
+            last_checksum: running,
+        };
+        Ok(Some(State::Writing { plan, writes }))
+    }
+
+    /// Makes the written frames visible: the only place an append changes what readers see.
+    fn publish(&mut self, plan: AppendPlan) -> Result<u64> {
+        let mut s = self.inner.lock();
+        if s.max_frame != plan.base_max_frame || s.generation != plan.base_generation {
+            // Only the writer appends, and it holds the write lock throughout: this is a bug.
+            debug_assert!(false, "WAL changed under an append");
+            return Err(Error::Corrupt("WAL changed under an append".into()));
+        }
+        if let Some(header) = plan.restart_header {
+            s.header = header;
+            s.header_on_disk = true;
+            s.index.clear();
+            s.max_frame = 0;
+            s.backfilled = 0;
+            if plan.bump_generation {
+                s.generation += 1;
+            }
+        }
+        assert_eq!(
+            plan.first_frame,
+            s.max_frame + 1,
+            "frames must follow max_frame"
+        );
+        for frame in &plan.frames {
+            s.index.push(*frame);
+        }
+        s.max_frame = s.index.len_frames();
+        s.last_checksum = plan.last_checksum;
+        s.append_in_progress = false;
+        self.holds_append_flag = false;
+        s.check_invariants();
+        Ok(s.max_frame)
+    }
+
+    fn release_flag(&mut self) {
+        if self.holds_append_flag {
+            self.inner.lock().append_in_progress = false;
+            self.holds_append_flag = false;
+        }
+    }
+}
+
+impl Drop for Append {
+    fn drop(&mut self) {
+        // An abandoned append publishes nothing; its frames lie above max_frame, but its
+        // writes may still land, so the next append waits for them.
+        self.inner.orphan(&mut self.submitted, true);
+        self.release_flag();
+    }
+}
