@@ -1,0 +1,670 @@
+//! [`BTreeCursor`]: navigation and seeks. Writes (insert/delete) are in `write.rs`.
+//!
+//! The cursor keeps the path from the root to its position as a stack of
+//! [`Level`]s: the page (a held [`PageRef`], so it stays cached and needs no pager call
+//! while the cursor stays on it) and an index. On an interior page the index is the child
+//! the path descends into (`cell_count` = right-most child); on the top of the stack it is
+//! the cell the cursor is on. In index trees interior cells are entries too, so the cursor
+//! may be on an interior page.
+//!
+//! Resumability of navigation: seeks and `rewind`/`last` restart from the root when called
+//! again after `Pending` (they are idempotent; the pages already read are cached). `next`
+//! and `prev` may stop half-way down a descent; that is recorded as [`Pos::Descend`] and a
+//! call again continues the descent instead of moving again.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use strata_io::Poll;
+use strata_pager::{PageRef, Pager};
+
+use crate::error::{corrupt, Error, Result};
+use crate::overflow;
+use crate::page::{parse_cell, PageHeader, PageType};
+use crate::record::{compare_record_to_key, compare_records, KeyInfo, Value};
+use crate::varint::read_varint;
+use crate::write::WriteOp;
+use crate::{SeekOp, TreeKind};
+
+/// Deepest tree we accept; deeper means a cycle in a damaged file. (A 512-byte-page tree
+/// of 2^32 pages is far shallower.)
+pub const DEPTH_MAX: usize = 20;
+
+/// One step of the cursor's path.
+#[derive(Clone)]
+pub(crate) struct Level {
+    pub page: PageRef,
+    pub idx: usize,
+}
+
+/// Where the cursor is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pos {
+    /// Not positioned (new cursor, or an error interrupted a move).
+    Invalid,
+    /// On the entry at the top of the stack.
+    Valid,
+    /// Past the end / before the start / empty tree.
+    Eof,
+    /// Half-way through a descent (`next`/`prev` returned `Pending`): the top of the stack
+    /// is an interior page whose `idx` is the child to enter; `leftmost` says which end of
+    /// the subtree to reach.
+    Descend { leftmost: bool },
+    /// The entry the cursor was on was deleted. If `stack_valid`, the top of the stack
+    /// points at the entry that followed it (idx may equal the cell count); otherwise the
+    /// tree was rebalanced and `next`/`prev` re-seek from the saved key.
+    Deleted { stack_valid: bool },
+}
+
+/// The key of an entry, kept to re-find a position after the tree changed.
+#[derive(Clone, Debug)]
+pub(crate) enum SavedKey {
+    Rowid(i64),
+    Record(Vec<u8>),
+}
+
+/// What a seek compares entries with.
+#[derive(Clone, Copy)]
+pub(crate) enum SeekKey<'a> {
+    Rowid(i64),
+    /// Index key, possibly a prefix of the records (first `len` fields compared).
+    Prefix(&'a [Value]),
+    /// A whole index record.
+    Record(&'a [u8]),
+}
+
+/// A cursor over one B-tree. See the crate documentation for the resumability rules.
+pub struct BTreeCursor {
+    pub(crate) pager: Arc<Pager>,
+    pub(crate) root_page: u32,
+    pub(crate) kind: TreeKind,
+    pub(crate) usable: usize,
+    pub(crate) stack: Vec<Level>,
+    pub(crate) pos: Pos,
+    /// Key of the deleted entry while `pos` is [`Pos::Deleted`].
+    pub(crate) saved_key: Option<SavedKey>,
+    /// The current entry's payload once `payload()` assembled it.
+    payload_buf: Vec<u8>,
+    payload_ready: bool,
+    /// Scratch for comparing with index cells whose payload spills to overflow pages.
+    cmp_buf: Vec<u8>,
+    /// Pages read by an operation that returned `Pending`, kept so they stay cached until
+    /// it is called again.
+    pub(crate) hold: Vec<PageRef>,
+    /// An insert or delete in progress (it returned `Pending` part-way).
+    pub(crate) write: Option<WriteOp>,
+}
+
+impl BTreeCursor {
+    /// A cursor on the tree rooted at `root_page`. It starts unpositioned.
+    pub fn new(pager: Arc<Pager>, root_page: u32, kind: TreeKind) -> Self {
+        let usable = pager.usable_size();
+        BTreeCursor {
+            pager,
+            root_page,
+            kind,
+            usable,
+            stack: Vec::with_capacity(8),
+            pos: Pos::Invalid,
+            saved_key: None,
+            payload_buf: Vec::new(),
+            payload_ready: false,
+            cmp_buf: Vec::new(),
+            hold: Vec::new(),
+            write: None,
+        }
+    }
+
+    pub fn root_page(&self) -> u32 {
+        self.root_page
+    }
+
+    pub fn kind(&self) -> &TreeKind {
+        &self.kind
+    }
+
+    /// True when the cursor is on no entry (past the end, before the start, empty tree,
+    /// never positioned). Right after `delete` it is false until `next`/`prev` moves.
+    pub fn is_eof(&self) -> bool {
+        !matches!(self.pos, Pos::Valid | Pos::Deleted { .. })
+    }
+
+    fn is_table(&self) -> bool {
+        matches!(self.kind, TreeKind::Table)
+    }
+
+    pub(crate) fn key_info(&self) -> Result<&Arc<KeyInfo>> {
+        match &self.kind {
+            TreeKind::Index(ki) => Ok(ki),
+            TreeKind::Table => Err(Error::Misuse("index operation on a table cursor".into())),
+        }
+    }
+
+    /// Header of a page, checking that its type belongs to this tree's kind.
+    #[inline]
+    pub(crate) fn header(&self, page: &PageRef) -> Result<PageHeader> {
+        let h = PageHeader::parse(&page.data(), page.page_no(), self.usable)?;
+        if h.page_type.is_table() != self.is_table() {
+            return Err(corrupt(format!(
+                "page {} has the wrong type for its tree",
+                page.page_no()
+            )));
+        }
+        Ok(h)
+    }
+
+    /// Loads a page of this tree (`Pending` while it is read).
+    pub(crate) fn load(&self, page_no: u32) -> Result<Poll<PageRef>> {
+        if page_no == 0 {
+            return Err(corrupt("page number 0 in a tree"));
+        }
+        Ok(self.pager.get_page(page_no)?)
+    }
+
+    pub(crate) fn push(&mut self, page: PageRef, idx: usize) -> Result<()> {
+        if self.stack.len() >= DEPTH_MAX {
+            return Err(corrupt(format!(
+                "tree rooted at {} is deeper than {DEPTH_MAX}",
+                self.root_page
+            )));
+        }
+        self.stack.push(Level { page, idx });
+        Ok(())
+    }
+
+    /// Forgets the position (before a fresh descent from the root).
+    pub(crate) fn reset(&mut self) {
+        self.stack.clear();
+        self.pos = Pos::Invalid;
+        self.payload_ready = false;
+        self.saved_key = None;
+    }
+
+    /// Starts a descent at the root; `Pending` leaves the cursor reset.
+    fn start_at_root(&mut self, idx_leftmost: bool) -> Result<Poll<()>> {
+        self.reset();
+        self.hold.clear();
+        let root = strata_io::ready!(self.load(self.root_page));
+        let h = self.header(&root)?;
+        let idx = if idx_leftmost { 0 } else { h.cell_count };
+        self.push(root, idx)?;
+        Ok(Poll::Ready(()))
+    }
+
+    /// Positions on the first entry (or EOF if empty).
+    pub fn rewind(&mut self) -> Result<Poll<()>> {
+        self.check_no_write()?;
+        strata_io::ready!(self.start_at_root(true));
+        self.pos = Pos::Descend { leftmost: true };
+        self.finish_descent()
+    }
+
+    /// Positions on the last entry (or EOF if empty).
+    pub fn last(&mut self) -> Result<Poll<()>> {
+        self.check_no_write()?;
+        strata_io::ready!(self.start_at_root(false));
+        self.pos = Pos::Descend { leftmost: false };
+        self.finish_descent()
+    }
+
+    fn check_no_write(&self) -> Result<()> {
+        if self.write.is_some() {
+            return Err(Error::Misuse(
+                "cursor used while an insert/delete is unfinished".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Moves to the next entry (EOF after the last).
+    // The contract names it `next`; a cursor is not an `Iterator` (it is resumable).
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Poll<()>> {
+        self.check_no_write()?;
+        match self.pos {
+            Pos::Valid => {}
+            Pos::Descend { .. } => return self.finish_descent(),
+            Pos::Eof | Pos::Invalid => return Ok(Poll::Ready(())),
+            Pos::Deleted { stack_valid } => return self.move_after_delete(true, stack_valid),
+        }
+        self.payload_ready = false;
+        let top = self.stack.len() - 1;
+        let h = self.header(&self.stack[top].page)?;
+        if h.page_type.is_leaf() {
+            if self.stack[top].idx + 1 < h.cell_count {
+                self.stack[top].idx += 1;
+                return Ok(Poll::Ready(()));
+            }
+            return self.climb_next();
+        }
+        // On an index interior cell: the next entry is the first of the subtree right of it.
+        self.stack[top].idx += 1;
+        self.pos = Pos::Descend { leftmost: true };
+        self.finish_descent()
+    }
+
+    /// Moves to the previous entry (EOF before the first).
+    pub fn prev(&mut self) -> Result<Poll<()>> {
+        self.check_no_write()?;
+        match self.pos {
+            Pos::Valid => {}
+            Pos::Descend { .. } => return self.finish_descent(),
+            Pos::Eof | Pos::Invalid => return Ok(Poll::Ready(())),
+            Pos::Deleted { stack_valid } => return self.move_after_delete(false, stack_valid),
+        }
+        self.payload_ready = false;
+        let top = self.stack.len() - 1;
+        let h = self.header(&self.stack[top].page)?;
+        if h.page_type.is_leaf() {
+            if self.stack[top].idx > 0 {
+                self.stack[top].idx -= 1;
+                return Ok(Poll::Ready(()));
+            }
+            return self.climb_prev();
+        }
+        // On an index interior cell i: the previous entry is the last of child i.
+        self.pos = Pos::Descend { leftmost: false };
+        self.finish_descent()
+    }
+
+    /// `next`/`prev` right after a delete.
+    fn move_after_delete(&mut self, forward: bool, stack_valid: bool) -> Result<Poll<()>> {
+        if !stack_valid {
+            let key = self
+                .saved_key
+                .clone()
+                .ok_or_else(|| Error::Misuse("deleted key lost".into()))?;
+            let op = if forward { SeekOp::GT } else { SeekOp::LT };
+            let r = match &key {
+                SavedKey::Rowid(r) => self.seek(SeekKey::Rowid(*r), op),
+                SavedKey::Record(rec) => self.seek(SeekKey::Record(rec), op),
+            };
+            if let Ok(Poll::Pending) = r {
+                // The seek starts over on the call again: stay "deleted".
+                self.pos = Pos::Deleted { stack_valid: false };
+                self.saved_key = Some(key);
+                return Ok(Poll::Pending);
+            }
+            let _found = r?;
+            return Ok(Poll::Ready(()));
+        }
+        // The stack points at the entry that followed the deleted one.
+        self.saved_key = None;
+        self.payload_ready = false;
+        let top = self.stack.len() - 1;
+        let h = self.header(&self.stack[top].page)?;
+        let idx = self.stack[top].idx;
+        if forward {
+            if idx < h.cell_count {
+                self.pos = Pos::Valid;
+                return Ok(Poll::Ready(()));
+            }
+            return self.climb_next();
+        }
+        if idx > 0 {
+            self.stack[top].idx = idx - 1;
+            self.pos = Pos::Valid;
+            return Ok(Poll::Ready(()));
+        }
+        self.climb_prev()
+    }
+
+    /// The top leaf is exhausted going forward: climb to the next entry.
+    fn climb_next(&mut self) -> Result<Poll<()>> {
+        loop {
+            self.stack.pop();
+            let Some(top) = self.stack.last() else {
+                self.pos = Pos::Eof;
+                return Ok(Poll::Ready(()));
+            };
+            let h = self.header(&top.page)?;
+            let idx = top.idx;
+            if idx < h.cell_count {
+                if self.is_table() {
+                    let last = self.stack.len() - 1;
+                    self.stack[last].idx = idx + 1;
+                    self.pos = Pos::Descend { leftmost: true };
+                    return self.finish_descent();
+                }
+                self.pos = Pos::Valid;
+                return Ok(Poll::Ready(()));
+            }
+        }
+    }
+
+    /// The top leaf is exhausted going backward: climb to the previous entry.
+    fn climb_prev(&mut self) -> Result<Poll<()>> {
+        loop {
+            self.stack.pop();
+            let Some(top) = self.stack.last_mut() else {
+                self.pos = Pos::Eof;
+                return Ok(Poll::Ready(()));
+            };
+            if top.idx > 0 {
+                top.idx -= 1;
+                if self.is_table() {
+                    self.pos = Pos::Descend { leftmost: false };
+                    return self.finish_descent();
+                }
+                self.pos = Pos::Valid;
+                return Ok(Poll::Ready(()));
+            }
+        }
+    }
+
+    /// Continues a [`Pos::Descend`] to a leaf.
+    fn finish_descent(&mut self) -> Result<Poll<()>> {
+        let Pos::Descend { leftmost } = self.pos else {
+            return Err(Error::Misuse("no descent in progress".into()));
+        };
+        loop {
+            let top = self.stack.len() - 1;
+            let h = self.header(&self.stack[top].page)?;
+            if h.page_type.is_leaf() {
+                if h.cell_count == 0 {
+                    // Only an empty root leaf is legitimate; skip any other empty leaf.
+                    return if leftmost {
+                        self.climb_next()
+                    } else {
+                        self.climb_prev()
+                    };
+                }
+                self.stack[top].idx = if leftmost { 0 } else { h.cell_count - 1 };
+                self.pos = Pos::Valid;
+                return Ok(Poll::Ready(()));
+            }
+            let child_no = h.child(
+                &self.stack[top].page.data(),
+                self.stack[top].idx,
+                self.usable,
+            )?;
+            let child = strata_io::ready!(self.load(child_no));
+            let ch = self.header(&child)?;
+            let idx = if leftmost { 0 } else { ch.cell_count };
+            self.push(child, idx)?;
+        }
+    }
+
+    /// Table trees: positions per `op` relative to `rowid`; `Ready(true)` if an entry
+    /// satisfying `op` was found (for EQ: exactly `rowid`), else EOF.
+    pub fn seek_rowid(&mut self, rowid: i64, op: SeekOp) -> Result<Poll<bool>> {
+        self.check_no_write()?;
+        if !self.is_table() {
+            return Err(Error::Misuse("seek_rowid on an index cursor".into()));
+        }
+        self.seek(SeekKey::Rowid(rowid), op)
+    }
+
+    /// Index trees: `key` may be a prefix of the index records. GE: first entry >= key;
+    /// GT: first entry > key; LE: last entry <= key; LT: last entry < key; EQ: first entry
+    /// equal to key (on its first `key.len()` fields). `Ready(true)` if found, else EOF.
+    pub fn seek_index(&mut self, key: &[Value], op: SeekOp) -> Result<Poll<bool>> {
+        self.check_no_write()?;
+        self.key_info()?;
+        self.seek(SeekKey::Prefix(key), op)
+    }
+
+    /// The seek behind the public ones (and behind re-positioning after writes).
+    pub(crate) fn seek(&mut self, key: SeekKey<'_>, op: SeekOp) -> Result<Poll<bool>> {
+        let r = self.seek_from_root(key, op);
+        if !matches!(r, Ok(Poll::Pending)) {
+            // Pages kept for a call again are no longer needed.
+            self.hold.clear();
+        }
+        r
+    }
+
+    fn seek_from_root(&mut self, key: SeekKey<'_>, op: SeekOp) -> Result<Poll<bool>> {
+        strata_io::ready!(self.start_at_root(true));
+        // GE, EQ and LT look for the first entry >= key; GT and LE for the first > key.
+        let strict = matches!(op, SeekOp::GT | SeekOp::LE);
+        loop {
+            let top = self.stack.len() - 1;
+            let page = self.stack[top].page.clone();
+            let h = self.header(&page)?;
+            let idx = strata_io::ready!(self.search_page(&page, &h, key, strict));
+            self.stack[top].idx = idx;
+            if h.page_type.is_leaf() {
+                break;
+            }
+            let child_no = h.child(&page.data(), idx, self.usable)?;
+            let child = strata_io::ready!(self.load(child_no));
+            self.push(child, 0)?;
+        }
+        let top = self.stack.len() - 1;
+        let h = self.header(&self.stack[top].page)?;
+        let idx = self.stack[top].idx;
+        match op {
+            SeekOp::GE | SeekOp::GT | SeekOp::EQ => {
+                if idx < h.cell_count {
+                    self.pos = Pos::Valid;
+                } else {
+                    strata_io::ready!(self.climb_next());
+                }
+            }
+            SeekOp::LE | SeekOp::LT => {
+                if idx > 0 {
+                    self.stack[top].idx = idx - 1;
+                    self.pos = Pos::Valid;
+                } else {
+                    strata_io::ready!(self.climb_prev());
+                }
+            }
+        }
+        if self.pos != Pos::Valid {
+            self.pos = Pos::Eof;
+            return Ok(Poll::Ready(false));
+        }
+        if op == SeekOp::EQ {
+            let top = self.stack.len() - 1;
+            let page = self.stack[top].page.clone();
+            let h = self.header(&page)?;
+            let c = strata_io::ready!(self.compare_cell(&page, &h, self.stack[top].idx, key));
+            if c != Ordering::Equal {
+                self.pos = Pos::Eof;
+                return Ok(Poll::Ready(false));
+            }
+        }
+        Ok(Poll::Ready(true))
+    }
+
+    /// Binary search: the first cell whose key is >= `key` (> if `strict`), or the cell
+    /// count if none.
+    pub(crate) fn search_page(
+        &mut self,
+        page: &PageRef,
+        h: &PageHeader,
+        key: SeekKey<'_>,
+        strict: bool,
+    ) -> Result<Poll<usize>> {
+        let (mut lo, mut hi) = (0usize, h.cell_count);
+        if let SeekKey::Rowid(rowid) = key {
+            // Tables: compare rowids straight from the page, no allocation, one lock.
+            let data = page.data();
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                let r = cell_rowid(&data, h, mid, self.usable)?;
+                if r > rowid || (!strict && r == rowid) {
+                    hi = mid;
+                } else {
+                    lo = mid + 1;
+                }
+            }
+            return Ok(Poll::Ready(lo));
+        }
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let c = strata_io::ready!(self.compare_cell(page, h, mid, key));
+            if c == Ordering::Greater || (!strict && c == Ordering::Equal) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        Ok(Poll::Ready(lo))
+    }
+
+    /// Order of cell `i`'s key relative to `key`.
+    pub(crate) fn compare_cell(
+        &mut self,
+        page: &PageRef,
+        h: &PageHeader,
+        i: usize,
+        key: SeekKey<'_>,
+    ) -> Result<Poll<Ordering>> {
+        let data = page.data();
+        if let SeekKey::Rowid(rowid) = key {
+            return Ok(Poll::Ready(
+                cell_rowid(&data, h, i, self.usable)?.cmp(&rowid),
+            ));
+        }
+        let offset = h.cell_offset(&data, i, self.usable)?;
+        let info = parse_cell(&data, h.page_type, offset, self.usable)?;
+        let local = &data[info.payload_offset..info.payload_offset + info.local_size];
+        if !info.has_overflow() {
+            return Ok(Poll::Ready(compare_payload(local, key, self.key_info()?)?));
+        }
+        self.cmp_buf.clear();
+        self.cmp_buf.extend_from_slice(local);
+        drop(data);
+        let spilled = info.payload_size as usize - info.local_size;
+        let mut buf = std::mem::take(&mut self.cmp_buf);
+        let r = overflow::read_chain(
+            &self.pager,
+            info.overflow_page,
+            spilled,
+            &mut buf,
+            &mut self.hold,
+        );
+        self.cmp_buf = buf;
+        strata_io::ready!(r);
+        Ok(Poll::Ready(compare_payload(
+            &self.cmp_buf,
+            key,
+            self.key_info()?,
+        )?))
+    }
+
+    /// The current cell, decoded (the cursor must be on an entry).
+    pub(crate) fn current_cell(&self) -> Result<(PageRef, PageHeader, crate::page::CellInfo)> {
+        if self.pos != Pos::Valid {
+            return Err(Error::Misuse("cursor is not on an entry".into()));
+        }
+        let top = self
+            .stack
+            .last()
+            .ok_or_else(|| Error::Misuse("cursor is not on an entry".into()))?;
+        let h = self.header(&top.page)?;
+        let data = top.page.data();
+        let offset = h.cell_offset(&data, top.idx, self.usable)?;
+        let info = parse_cell(&data, h.page_type, offset, self.usable)?;
+        drop(data);
+        Ok((top.page.clone(), h, info))
+    }
+
+    /// Rowid of the current entry (table trees).
+    pub fn rowid(&self) -> Result<i64> {
+        if !self.is_table() {
+            return Err(Error::Misuse("rowid() on an index cursor".into()));
+        }
+        if self.pos != Pos::Valid {
+            return Err(Error::Misuse("cursor is not on an entry".into()));
+        }
+        let top = self
+            .stack
+            .last()
+            .ok_or_else(|| Error::Misuse("cursor is not on an entry".into()))?;
+        let h = self.header(&top.page)?;
+        cell_rowid(&top.page.data(), &h, top.idx, self.usable)
+    }
+
+    /// The current entry's whole payload (record), overflow pages included. The bytes are
+    /// cached until the cursor moves.
+    pub fn payload(&mut self) -> Result<Poll<&[u8]>> {
+        if self.payload_ready {
+            return Ok(Poll::Ready(&self.payload_buf));
+        }
+        let (page, _h, info) = self.current_cell()?;
+        self.payload_buf.clear();
+        self.payload_buf.extend_from_slice(
+            &page.data()[info.payload_offset..info.payload_offset + info.local_size],
+        );
+        if info.has_overflow() {
+            let spilled = info.payload_size as usize - info.local_size;
+            let mut buf = std::mem::take(&mut self.payload_buf);
+            let r = overflow::read_chain(
+                &self.pager,
+                info.overflow_page,
+                spilled,
+                &mut buf,
+                &mut self.hold,
+            );
+            self.payload_buf = buf;
+            strata_io::ready!(r);
+            self.hold.clear();
+        }
+        self.payload_ready = true;
+        Ok(Poll::Ready(&self.payload_buf))
+    }
+
+    /// Largest rowid in the tree (None if empty), for rowid allocation. Does not move the
+    /// cursor.
+    pub fn max_rowid(&mut self) -> Result<Poll<Option<i64>>> {
+        if !self.is_table() {
+            return Err(Error::Misuse("max_rowid on an index cursor".into()));
+        }
+        let mut page_no = self.root_page;
+        let mut hold = Vec::new();
+        for _ in 0..DEPTH_MAX {
+            let page = strata_io::ready!(self.load(page_no));
+            let h = self.header(&page)?;
+            if h.page_type.is_leaf() {
+                if h.cell_count == 0 {
+                    return Ok(Poll::Ready(None));
+                }
+                return Ok(Poll::Ready(Some(cell_rowid(
+                    &page.data(),
+                    &h,
+                    h.cell_count - 1,
+                    self.usable,
+                )?)));
+            }
+            page_no = h.right_child;
+            hold.push(page);
+        }
+        Err(corrupt(format!(
+            "tree rooted at {} is deeper than {DEPTH_MAX}",
+            self.root_page
+        )))
+    }
+
+    /// Invalidates the cached payload (the page under the cursor changed).
+    pub(crate) fn payload_changed(&mut self) {
+        self.payload_ready = false;
+    }
+}
+
+/// Compares an index payload with a seek key.
+#[inline]
+fn compare_payload(payload: &[u8], key: SeekKey<'_>, key_info: &KeyInfo) -> Result<Ordering> {
+    Ok(match key {
+        SeekKey::Prefix(values) => compare_record_to_key(payload, values, key_info)?,
+        SeekKey::Record(record) => compare_records(payload, record, key_info)?,
+        SeekKey::Rowid(_) => return Err(Error::Misuse("rowid key on an index".into())),
+    })
+}
+
+/// Rowid of cell `i` of a table page, read without decoding the rest of the cell.
+#[inline]
+pub(crate) fn cell_rowid(data: &[u8], h: &PageHeader, i: usize, usable: usize) -> Result<i64> {
+    let offset = h.cell_offset(data, i, usable)?;
+    let area = &data[offset..usable];
+    let skip = match h.page_type {
+        PageType::TableInterior => 4,
+        PageType::TableLeaf => read_varint(area).map_err(|_| corrupt("truncated cell"))?.1,
+        _ => return Err(Error::Misuse("rowid of an index cell".into())),
+    };
+    let tail = area.get(skip..).ok_or_else(|| corrupt("truncated cell"))?;
+    let (rowid, _) = read_varint(tail).map_err(|_| corrupt("truncated cell"))?;
+    Ok(rowid as i64)
+}

@@ -1,0 +1,105 @@
+//! Overflow chains: the part of a payload that does not fit in its cell.
+//!
+//! An overflow page holds a 4-byte next-page number (0 on the last page) and then up to
+//! U-4 payload bytes. The number of pages in a chain follows from the payload size and the
+//! local size, so a chain longer than that (a cycle, or a damaged pointer) is detected.
+
+use strata_io::Poll;
+use strata_pager::{PageRef, Pager};
+
+use crate::error::{corrupt, Error, Result};
+use crate::freelist;
+use crate::page::{overflow_page_count, read_u32, write_u32};
+
+/// Appends the spilled part of a payload to `out`, reading the chain from `first_page`.
+/// `spilled` is the payload size minus the local size. On `Pending`, `out` may have
+/// been partly extended: the caller truncates it back before calling again. Pages read
+/// are pushed to `hold` so they stay cached for the next attempt.
+pub fn read_chain(
+    pager: &Pager,
+    first_page: u32,
+    spilled: usize,
+    out: &mut Vec<u8>,
+    hold: &mut Vec<PageRef>,
+) -> Result<Poll<()>> {
+    let usable = pager.usable_size();
+    let per_page = usable - 4;
+    let mut page_no = first_page;
+    let mut remaining = spilled;
+    let mut pending = false;
+    while remaining > 0 {
+        if page_no == 0 || page_no > pager.db_size_pages() {
+            return Err(corrupt(format!("overflow page {page_no} out of range")));
+        }
+        let page = match pager.get_page(page_no)? {
+            Poll::Ready(p) => p,
+            // Without the page we cannot know the next one: stop here.
+            Poll::Pending => {
+                pending = true;
+                break;
+            }
+        };
+        let take = remaining.min(per_page);
+        let next = {
+            let d = page.data();
+            out.extend_from_slice(&d[4..4 + take]);
+            read_u32(&d, 0)
+        };
+        hold.push(page);
+        remaining -= take;
+        page_no = next;
+    }
+    if pending {
+        return Ok(Poll::Pending);
+    }
+    Ok(Poll::Ready(()))
+}
+
+/// Loads every page of a chain (for freeing) and returns their numbers in chain order.
+pub fn chain_pages(
+    pager: &Pager,
+    first_page: u32,
+    payload_size: u64,
+    local: usize,
+    hold: &mut Vec<PageRef>,
+) -> Result<Poll<Vec<u32>>> {
+    let usable = pager.usable_size();
+    let count = overflow_page_count(payload_size, local, usable);
+    let mut pages = Vec::with_capacity(count as usize);
+    let mut page_no = first_page;
+    for _ in 0..count {
+        if page_no < 2 || page_no > pager.db_size_pages() {
+            return Err(corrupt(format!("overflow page {page_no} out of range")));
+        }
+        let page = strata_io::ready!(pager.get_page(page_no).map_err(Error::from));
+        let next = read_u32(&page.data(), 0);
+        pages.push(page_no);
+        hold.push(page);
+        page_no = next;
+    }
+    Ok(Poll::Ready(pages))
+}
+
+/// Writes `spilled` (the part of a payload beyond its local bytes) to newly allocated
+/// overflow pages and returns the first page number. [`freelist::ensure_ready`] must have
+/// been called for [`pages_needed`] allocations.
+pub fn write_chain(pager: &Pager, spilled: &[u8]) -> Result<u32> {
+    let per_page = pager.usable_size() - 4;
+    let count = spilled.len().div_ceil(per_page);
+    let mut pages = Vec::with_capacity(count);
+    for _ in 0..count {
+        pages.push(freelist::allocate(pager)?);
+    }
+    for (i, chunk) in spilled.chunks(per_page).enumerate() {
+        let next = pages.get(i + 1).map_or(0, |p| p.page_no());
+        let mut d = pages[i].data_mut();
+        write_u32(&mut d, 0, next);
+        d[4..4 + chunk.len()].copy_from_slice(chunk);
+    }
+    Ok(pages.first().map_or(0, |p| p.page_no()))
+}
+
+/// Overflow pages a payload of `payload_size` bytes with `local` bytes on the page needs.
+pub fn pages_needed(payload_size: usize, local: usize, usable: usize) -> usize {
+    (payload_size - local).div_ceil(usable - 4)
+}

@@ -1,0 +1,249 @@
+//! Index B-trees against a sorted-vector model ordered by `compare_records`: random
+//! inserts (equal keys replace), deletes (including entries on interior pages), prefix
+//! seeks with all five operations, scans both ways; keys large enough to spill to
+//! overflow pages; NOCASE and DESC columns; deferred IO with a tiny cache.
+
+mod common;
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use common::{check_db, commit, open_db, run, Db};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use strata_btree::record::{
+    compare_record_to_key, compare_records, encode_record, Collation, KeyInfo, SortOrder, Value,
+};
+use strata_btree::{create_btree, BTreeCursor, BTreeType, SeekOp, TreeKind};
+
+fn key_info() -> KeyInfo {
+    KeyInfo {
+        fields: vec![
+            (Collation::Binary, SortOrder::Asc),
+            (Collation::NoCase, SortOrder::Desc),
+            (Collation::Binary, SortOrder::Asc),
+        ],
+    }
+}
+
+fn random_text(rng: &mut ChaCha8Rng, page_size: usize) -> Vec<u8> {
+    let len = match rng.gen_range(0..100) {
+        0..=69 => rng.gen_range(0..4),
+        70..=94 => rng.gen_range(0..page_size / 4),
+        _ => rng.gen_range(0..2 * page_size),
+    };
+    (0..len)
+        .map(|_| *b"aAbB".get(rng.gen_range(0..4)).unwrap_or(&b'a'))
+        .collect()
+}
+
+fn random_values(rng: &mut ChaCha8Rng, page_size: usize) -> Vec<Value> {
+    let first = match rng.gen_range(0..10) {
+        0 => Value::Null,
+        1..=6 => Value::Integer(rng.gen_range(0..40)),
+        7 => Value::Real(rng.gen_range(0..40) as f64 + 0.5),
+        _ => Value::Text(random_text(rng, page_size)),
+    };
+    vec![
+        first,
+        Value::Text(random_text(rng, page_size)),
+        Value::Integer(rng.gen_range(0..30)),
+    ]
+}
+
+fn encode(values: &[Value]) -> Vec<u8> {
+    let refs: Vec<_> = values.iter().map(|v| v.as_ref()).collect();
+    let mut out = Vec::new();
+    encode_record(&refs, &mut out);
+    out
+}
+
+/// The model: records sorted by `compare_records`, no two equal.
+struct Model {
+    ki: KeyInfo,
+    entries: Vec<Vec<u8>>,
+}
+
+impl Model {
+    fn find(&self, rec: &[u8]) -> Result<usize, usize> {
+        self.entries
+            .binary_search_by(|e| compare_records(e, rec, &self.ki).unwrap())
+    }
+    fn insert(&mut self, rec: Vec<u8>) {
+        match self.find(&rec) {
+            Ok(i) => self.entries[i] = rec,
+            Err(i) => self.entries.insert(i, rec),
+        }
+    }
+    fn cmp_key(&self, e: &[u8], key: &[Value]) -> Ordering {
+        compare_record_to_key(e, key, &self.ki).unwrap()
+    }
+    fn seek(&self, key: &[Value], op: SeekOp) -> Option<&Vec<u8>> {
+        let first_ge = self
+            .entries
+            .partition_point(|e| self.cmp_key(e, key) == Ordering::Less);
+        let first_gt = self
+            .entries
+            .partition_point(|e| self.cmp_key(e, key) != Ordering::Greater);
+        match op {
+            SeekOp::GE => self.entries.get(first_ge),
+            SeekOp::GT => self.entries.get(first_gt),
+            SeekOp::LE => first_gt.checked_sub(1).and_then(|i| self.entries.get(i)),
+            SeekOp::LT => first_ge.checked_sub(1).and_then(|i| self.entries.get(i)),
+            SeekOp::EQ => self
+                .entries
+                .get(first_ge)
+                .filter(|e| self.cmp_key(e, key) == Ordering::Equal),
+        }
+    }
+}
+
+fn current(db: &Db, c: &mut BTreeCursor) -> Option<Vec<u8>> {
+    if c.is_eof() {
+        return None;
+    }
+    Some(run(&db.io, || c.payload().map(|p| p.map(|b| b.to_vec()))).unwrap())
+}
+
+fn scan_matches(db: &Db, root: u32, ki: &Arc<KeyInfo>, model: &Model) {
+    let mut c = BTreeCursor::new(db.pager.clone(), root, TreeKind::Index(ki.clone()));
+    run(&db.io, || c.rewind()).unwrap();
+    let mut got = Vec::new();
+    while let Some(e) = current(db, &mut c) {
+        got.push(e);
+        run(&db.io, || c.next()).unwrap();
+    }
+    assert_eq!(got.len(), model.entries.len(), "forward scan length");
+    assert!(got == model.entries, "forward scan differs");
+    run(&db.io, || c.last()).unwrap();
+    let mut back = Vec::new();
+    while let Some(e) = current(db, &mut c) {
+        back.push(e);
+        run(&db.io, || c.prev()).unwrap();
+    }
+    back.reverse();
+    assert!(back == model.entries, "backward scan differs");
+}
+
+fn index_model_test(page_size: usize, seed: u64, batches: usize, ops_per_batch: usize) {
+    let db = open_db(page_size, true);
+    db.pager.set_cache_size_pages(8);
+    let ki = Arc::new(key_info());
+    db.pager.begin_write().unwrap();
+    let root = run(&db.io, || create_btree(&db.pager, BTreeType::Index)).unwrap();
+    commit(&db);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut model = Model {
+        ki: key_info(),
+        entries: Vec::new(),
+    };
+    let mut committed = model.entries.clone();
+    for batch in 0..batches {
+        db.pager.begin_write().unwrap();
+        let mut c = BTreeCursor::new(db.pager.clone(), root, TreeKind::Index(ki.clone()));
+        let delete_heavy = batch % 4 == 3;
+        for _ in 0..ops_per_batch {
+            let r = rng.gen_range(0..100);
+            let values = random_values(&mut rng, page_size);
+            if r < (if delete_heavy { 15 } else { 55 }) {
+                let rec = encode(&values);
+                run(&db.io, || c.insert_index(&rec)).unwrap();
+                assert_eq!(
+                    current(&db, &mut c).as_ref(),
+                    Some(&rec),
+                    "cursor on the inserted entry"
+                );
+                model.insert(rec);
+            } else if r < 80 {
+                let prefix = &values[..rng.gen_range(1..=2)];
+                if !run(&db.io, || c.seek_index(prefix, SeekOp::GE)).unwrap() {
+                    continue;
+                }
+                let rec = current(&db, &mut c).unwrap();
+                run(&db.io, || c.delete()).unwrap();
+                let i = model.find(&rec).expect("deleted entry was in the model");
+                model.entries.remove(i);
+                if rng.gen_bool(0.5) {
+                    run(&db.io, || c.next()).unwrap();
+                    assert_eq!(
+                        current(&db, &mut c).as_ref(),
+                        model.entries.get(i),
+                        "next after delete"
+                    );
+                } else {
+                    run(&db.io, || c.prev()).unwrap();
+                    let want = i.checked_sub(1).and_then(|j| model.entries.get(j));
+                    assert_eq!(current(&db, &mut c).as_ref(), want, "prev after delete");
+                }
+            } else {
+                let prefix = &values[..rng.gen_range(1..=3)];
+                for op in [SeekOp::EQ, SeekOp::GE, SeekOp::GT, SeekOp::LE, SeekOp::LT] {
+                    let found = run(&db.io, || c.seek_index(prefix, op)).unwrap();
+                    let want = model.seek(prefix, op);
+                    assert_eq!(found, want.is_some(), "seek {op:?} {prefix:?}");
+                    assert_eq!(current(&db, &mut c).as_ref(), want, "seek {op:?}");
+                }
+            }
+        }
+        drop(c);
+        scan_matches(&db, root, &ki, &model);
+        let stats = check_db(&db, &[(root, Some(&ki))]);
+        if batch == batches / 2 {
+            eprintln!(
+                "page size {page_size}: {} entries, depth {}, {} interior, {} leaf, {} overflow pages",
+                stats[0].entries, stats[0].depth, stats[0].interior_pages, stats[0].leaf_pages, stats[0].overflow_pages
+            );
+            assert!(stats[0].depth >= 2 && stats[0].overflow_pages > 0);
+        }
+        if batch % 5 == 4 {
+            db.pager.rollback().unwrap();
+            model.entries = committed.clone();
+            db.pager.begin_read().unwrap();
+            scan_matches(&db, root, &ki, &model);
+            db.pager.end_read();
+        } else {
+            commit(&db);
+            committed = model.entries.clone();
+        }
+    }
+    // Delete everything through a forward scan.
+    db.pager.begin_write().unwrap();
+    let mut c = BTreeCursor::new(db.pager.clone(), root, TreeKind::Index(ki.clone()));
+    run(&db.io, || c.rewind()).unwrap();
+    let mut n = 0;
+    while !c.is_eof() {
+        run(&db.io, || c.delete()).unwrap();
+        run(&db.io, || c.next()).unwrap();
+        n += 1;
+    }
+    assert_eq!(n, model.entries.len());
+    model.entries.clear();
+    scan_matches(&db, root, &ki, &model);
+    let stats = check_db(&db, &[(root, Some(&ki))]);
+    assert_eq!(stats[0].pages, vec![root]);
+    commit(&db);
+    assert!(
+        common::pending_count() > 500,
+        "operations must have resumed after Pending"
+    );
+}
+
+#[test]
+fn index_model_512() {
+    index_model_test(512, 11, 30, 800);
+}
+
+#[test]
+fn index_model_1024() {
+    index_model_test(1024, 12, 25, 800);
+}
+
+#[test]
+fn index_model_4096() {
+    index_model_test(4096, 13, 16, 1200);
+}
+
+#[test]
+fn index_model_65536() {
+    index_model_test(65536, 14, 8, 500);
+}
