@@ -28,8 +28,9 @@
 //! Savepoints nest inside a write transaction the same way (statement rollback).
 //!
 //! ## Invariants
-//! 1. A page in the cache holds the image of the current snapshot, or (write transaction) a
-//!    newer image that is in `dirty` and has a saved pre-image.
+//! 1. A page in the cache holds the image of the current snapshot. A page changed by the
+//!    write transaction lives in `dirty` instead (never in both), with a saved pre-image;
+//!    dirty pages are not bounded by the cache size and return to the cache at commit.
 //! 2. `mark_dirty` precedes every change to a page's bytes (asserted in debug builds).
 //! 3. Pages above `db_size_pages` are never handed out; new pages come from `append_page`.
 //! 4. Between transactions the cache is revalidated against the WAL: pages written by other
@@ -519,13 +520,10 @@ impl Pager {
         if inner.tx == TxState::None {
             return Err(Error::Misuse(format!("page {page_no} read outside a transaction")));
         }
-        if let Some(page) = inner.cache.get(page_no) {
-            return Ok(Poll::Ready(page));
-        }
         if let Some(page) = inner.dirty.get(&page_no) {
-            // Dirty pages are normally cached too; re-cache one that eviction skipped.
-            let page = page.clone();
-            inner.cache.insert(page.clone());
+            return Ok(Poll::Ready(page.clone()));
+        }
+        if let Some(page) = inner.cache.get(page_no) {
             return Ok(Poll::Ready(page));
         }
         if page_no == 0 || page_no > inner.db_size_pages {
@@ -591,11 +589,13 @@ impl Pager {
         let page_no = page.page_no();
         // A reference kept from an earlier transaction may be a stale copy of the page;
         // writing it would silently lose the current image.
-        if let Some(cached) = inner.cache.get(page_no) {
-            if !Arc::ptr_eq(&cached, page) {
-                return Err(Error::Misuse(format!("page {page_no} reference is stale")));
-            }
+        let current = inner.dirty.get(&page_no).cloned().or_else(|| inner.cache.get(page_no));
+        if current.is_some_and(|current| !Arc::ptr_eq(&current, page)) {
+            return Err(Error::Misuse(format!("page {page_no} reference is stale")));
         }
+        // Dirty pages leave the clock: it then holds only evictable candidates, so a
+        // transaction larger than the cache does not make every eviction scan pinned pages.
+        inner.cache.remove(page_no);
         let needs_tx_image = !inner.pre_images.contains_key(&page_no);
         let needs_sp_image = inner.savepoints.last().is_some_and(|sp| !sp.pre_images.contains_key(&page_no));
         if needs_tx_image || needs_sp_image {
@@ -620,7 +620,7 @@ impl Pager {
         if page_no == 0 || page_no > inner.db_size_pages {
             return Err(Error::Misuse(format!("new_page_at({page_no}) beyond the database")));
         }
-        if let Some(page) = inner.cache.get(page_no).or_else(|| inner.dirty.get(&page_no).cloned()) {
+        if let Some(page) = inner.dirty.get(&page_no).cloned().or_else(|| inner.cache.get(page_no)) {
             drop(inner);
             self.mark_dirty(&page)?;
             page.data_mut().fill(0);
@@ -651,7 +651,6 @@ impl Pager {
             sp.pre_images.entry(page_no).or_insert(None);
         }
         inner.dirty.insert(page_no, page.clone());
-        inner.cache.insert(page.clone());
         page
     }
 
@@ -773,10 +772,7 @@ impl Pager {
                 // other commit can slip in: our cache is exactly that state.
                 let after = self.storage.wal.begin_read();
                 self.storage.wal.end_read(&after);
-                for page in inner.dirty.values() {
-                    page.dirty.store(false, Ordering::Release);
-                }
-                inner.dirty.clear();
+                Self::return_dirty_to_cache(&mut inner);
                 inner.pre_images.clear();
                 inner.savepoints.clear();
                 self.storage.wal.end_write();
@@ -811,6 +807,13 @@ impl Pager {
         }
     }
 
+    fn return_dirty_to_cache(inner: &mut PagerInner) {
+        for (_, page) in std::mem::take(&mut inner.dirty) {
+            page.dirty.store(false, Ordering::Release);
+            inner.cache.insert(page);
+        }
+    }
+
     /// Whether the WAL has grown past the autocheckpoint threshold.
     pub fn wants_checkpoint(&self) -> bool {
         let threshold = self.storage.options.autocheckpoint_frames;
@@ -834,10 +837,8 @@ impl Pager {
         }
         let pre_images = std::mem::take(&mut inner.pre_images);
         Self::restore(&mut inner, pre_images);
-        for page in inner.dirty.values() {
-            page.dirty.store(false, Ordering::Release);
-        }
-        inner.dirty.clear();
+        // What is left in `dirty` now holds restored, committed images: valid cache content.
+        Self::return_dirty_to_cache(&mut inner);
         inner.savepoints.clear();
         inner.db_size_pages = inner.tx_start_db_size_pages;
         self.storage.wal.end_write();
