@@ -18,7 +18,11 @@ pub struct IoError {
 
 impl IoError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        IoError { kind, raw_os_error: None, message: Arc::from(message.into()) }
+        IoError {
+            kind,
+            raw_os_error: None,
+            message: Arc::from(message.into()),
+        }
     }
 
     /// The error a lock attempt reports when another holder conflicts.
@@ -53,13 +57,20 @@ impl IoError {
 
     /// Adds context (a path, an operation) in front of the message.
     pub fn context(self, context: &str) -> Self {
-        IoError { message: Arc::from(format!("{context}: {}", self.message)), ..self }
+        IoError {
+            message: Arc::from(format!("{context}: {}", self.message)),
+            ..self
+        }
     }
 }
 
 impl From<std::io::Error> for IoError {
     fn from(e: std::io::Error) -> Self {
-        IoError { kind: e.kind(), raw_os_error: e.raw_os_error(), message: Arc::from(e.to_string()) }
+        IoError {
+            kind: e.kind(),
+            raw_os_error: e.raw_os_error(),
+            message: Arc::from(e.to_string()),
+        }
     }
 }
 

@@ -63,11 +63,20 @@ pub struct OpenFlags {
 
 impl OpenFlags {
     /// Read-write, creating the file if it is missing.
-    pub const CREATE: OpenFlags = OpenFlags { create: true, read_only: false };
+    pub const CREATE: OpenFlags = OpenFlags {
+        create: true,
+        read_only: false,
+    };
     /// Read-write; the file must exist.
-    pub const READ_WRITE: OpenFlags = OpenFlags { create: false, read_only: false };
+    pub const READ_WRITE: OpenFlags = OpenFlags {
+        create: false,
+        read_only: false,
+    };
     /// Read-only; the file must exist.
-    pub const READ_ONLY: OpenFlags = OpenFlags { create: false, read_only: true };
+    pub const READ_ONLY: OpenFlags = OpenFlags {
+        create: false,
+        read_only: true,
+    };
 }
 
 /// An advisory, whole-file lock between processes (or between `open_file` handles of a
@@ -161,7 +170,11 @@ struct CompletionInner {
 impl Completion {
     fn new(kind: CompletionKind, buf: Vec<u8>) -> Self {
         Completion {
-            inner: Arc::new(CompletionInner { kind, buf: Mutex::new(buf), result: OnceLock::new() }),
+            inner: Arc::new(CompletionInner {
+                kind,
+                buf: Mutex::new(buf),
+                result: OnceLock::new(),
+            }),
         }
     }
 

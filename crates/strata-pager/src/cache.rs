@@ -54,13 +54,19 @@ impl PageCache {
     pub(crate) fn insert(&mut self, page: PageRef) {
         let page_no = page.page_no();
         if let Some(&slot_idx) = self.index.get(&page_no) {
-            self.slots[slot_idx] = Some(Slot { page, referenced: true });
+            self.slots[slot_idx] = Some(Slot {
+                page,
+                referenced: true,
+            });
             return;
         }
         if self.index.len() >= self.capacity_pages {
             self.evict_one();
         }
-        let slot = Slot { page, referenced: true };
+        let slot = Slot {
+            page,
+            referenced: true,
+        };
         let slot_idx = match self.free_slots.pop() {
             Some(i) => {
                 self.slots[i] = Some(slot);
@@ -106,7 +112,9 @@ impl PageCache {
         for _ in 0..slot_count * 2 {
             let i = self.hand;
             self.hand = (self.hand + 1) % slot_count;
-            let Some(slot) = self.slots[i].as_mut() else { continue };
+            let Some(slot) = self.slots[i].as_mut() else {
+                continue;
+            };
             if slot.referenced {
                 slot.referenced = false;
                 continue;

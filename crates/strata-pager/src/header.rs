@@ -64,7 +64,12 @@ pub const PAGE_SIZE_MAX: usize = 65536;
 pub const USABLE_SIZE_MIN: usize = 480;
 
 pub fn read_u32(buf: &[u8], offset: usize) -> u32 {
-    u32::from_be_bytes([buf[offset], buf[offset + 1], buf[offset + 2], buf[offset + 3]])
+    u32::from_be_bytes([
+        buf[offset],
+        buf[offset + 1],
+        buf[offset + 2],
+        buf[offset + 3],
+    ])
 }
 
 pub fn write_u32(buf: &mut [u8], offset: usize, value: u32) {
@@ -99,19 +104,30 @@ impl DatabaseHeader {
     /// Parses and validates the first 100 bytes of a database file.
     pub fn parse(buf: &[u8]) -> Result<DatabaseHeader, String> {
         if buf.len() < HEADER_SIZE {
-            return Err(format!("file is not a database: header is {} bytes", buf.len()));
+            return Err(format!(
+                "file is not a database: header is {} bytes",
+                buf.len()
+            ));
         }
         if &buf[..16] != MAGIC {
             return Err("file is not a database: bad magic".into());
         }
         let raw_page_size = read_u16(buf, OFFSET_PAGE_SIZE) as usize;
-        let page_size = if raw_page_size == 1 { PAGE_SIZE_MAX } else { raw_page_size };
+        let page_size = if raw_page_size == 1 {
+            PAGE_SIZE_MAX
+        } else {
+            raw_page_size
+        };
         if !is_valid_page_size(page_size) {
-            return Err(format!("file is not a database: invalid page size {raw_page_size}"));
+            return Err(format!(
+                "file is not a database: invalid page size {raw_page_size}"
+            ));
         }
         let reserved_bytes = buf[OFFSET_RESERVED_BYTES] as usize;
         if page_size - reserved_bytes < USABLE_SIZE_MIN {
-            return Err(format!("file is not a database: {reserved_bytes} reserved bytes"));
+            return Err(format!(
+                "file is not a database: {reserved_bytes} reserved bytes"
+            ));
         }
         if buf[OFFSET_MAX_PAYLOAD_FRACTION] != 64
             || buf[OFFSET_MIN_PAYLOAD_FRACTION] != 32
@@ -122,7 +138,9 @@ impl DatabaseHeader {
         let write_version = buf[OFFSET_WRITE_VERSION];
         let read_version = buf[OFFSET_READ_VERSION];
         if !(1..=2).contains(&read_version) || !(1..=2).contains(&write_version) {
-            return Err(format!("unsupported file format (read version {read_version})"));
+            return Err(format!(
+                "unsupported file format (read version {read_version})"
+            ));
         }
         let change_counter = read_u32(buf, OFFSET_CHANGE_COUNTER);
         let size = read_u32(buf, OFFSET_DB_SIZE_PAGES);
@@ -148,7 +166,11 @@ pub fn new_database_page1(page_size: usize, reserved_bytes: usize) -> Vec<u8> {
     assert!(page_size - reserved_bytes >= USABLE_SIZE_MIN);
     let mut page = vec![0u8; page_size];
     page[..16].copy_from_slice(MAGIC);
-    let raw_page_size = if page_size == PAGE_SIZE_MAX { 1 } else { page_size as u16 };
+    let raw_page_size = if page_size == PAGE_SIZE_MAX {
+        1
+    } else {
+        page_size as u16
+    };
     page[OFFSET_PAGE_SIZE..OFFSET_PAGE_SIZE + 2].copy_from_slice(&raw_page_size.to_be_bytes());
     page[OFFSET_WRITE_VERSION] = 2;
     page[OFFSET_READ_VERSION] = 2;
@@ -194,7 +216,9 @@ mod tests {
         assert!(DatabaseHeader::parse(&page).is_err());
         let mut page = new_database_page1(4096, 0);
         page[16..18].copy_from_slice(&1000u16.to_be_bytes());
-        assert!(DatabaseHeader::parse(&page).unwrap_err().contains("page size"));
+        assert!(DatabaseHeader::parse(&page)
+            .unwrap_err()
+            .contains("page size"));
         let mut page = new_database_page1(4096, 0);
         page[OFFSET_RESERVED_BYTES] = 255;
         assert!(DatabaseHeader::parse(&page).is_ok());

@@ -44,8 +44,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use strata_io::{Completion, File, IoError, LockKind, OpenFlags, Poll, IO};
-use strata_wal::{Snapshot, Wal, WalOptions};
 pub use strata_wal::{CheckpointMode, CheckpointResult, SyncMode};
+use strata_wal::{Snapshot, Wal, WalOptions};
 
 mod cache;
 pub mod header;
@@ -150,7 +150,10 @@ impl Storage {
     /// Opening drives `io` until the header is read and the WAL recovered.
     pub fn open(io: Arc<dyn IO>, path: &str, options: StorageOptions) -> Result<Arc<Storage>> {
         if !header::is_valid_page_size(options.page_size) {
-            return Err(Error::Misuse(format!("invalid page size {}", options.page_size)));
+            return Err(Error::Misuse(format!(
+                "invalid page size {}",
+                options.page_size
+            )));
         }
         let db_file = io.open_file(path, OpenFlags::CREATE)?;
         db_file.lock(LockKind::Exclusive).map_err(|e| {
@@ -181,7 +184,8 @@ impl Storage {
             io.remove_file(&wal_path)?;
         }
         let (page_size, reserved_bytes) = if file_size_bytes == 0 {
-            let page1 = header::new_database_page1(options.page_size, options.reserved_bytes as usize);
+            let page1 =
+                header::new_database_page1(options.page_size, options.reserved_bytes as usize);
             let c = Completion::write(page1);
             db_file.pwrite(0, &c)?;
             strata_io::wait(io.as_ref(), &c)?;
@@ -215,7 +219,14 @@ impl Storage {
             }
             (h.page_size, h.reserved_bytes)
         };
-        let wal = Wal::open(io.clone(), &wal_path, page_size, WalOptions { sync_mode: options.sync_mode })?;
+        let wal = Wal::open(
+            io.clone(),
+            &wal_path,
+            page_size,
+            WalOptions {
+                sync_mode: options.sync_mode,
+            },
+        )?;
         if wal.max_frame() > 0 && wal.page_size() != page_size {
             return Err(Error::Corrupt(format!(
                 "WAL page size {} differs from database page size {page_size}",
@@ -300,7 +311,11 @@ pub type PageRef = Arc<Page>;
 
 impl Page {
     fn new(page_no: u32, data: Vec<u8>) -> Page {
-        Page { page_no, data: RwLock::new(data), dirty: AtomicBool::new(false) }
+        Page {
+            page_no,
+            data: RwLock::new(data),
+            dirty: AtomicBool::new(false),
+        }
     }
 
     pub fn page_no(&self) -> u32 {
@@ -315,7 +330,11 @@ impl Page {
     /// The page's bytes, for writing. [`Pager::mark_dirty`] must have been called on this
     /// page in the current write transaction.
     pub fn data_mut(&self) -> RwLockWriteGuard<'_, Vec<u8>> {
-        debug_assert!(self.is_dirty(), "page {} written without mark_dirty", self.page_no);
+        debug_assert!(
+            self.is_dirty(),
+            "page {} written without mark_dirty",
+            self.page_no
+        );
         self.data_mut_unchecked()
     }
 
@@ -330,7 +349,10 @@ impl Page {
 
 impl std::fmt::Debug for Page {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Page").field("page_no", &self.page_no).field("dirty", &self.is_dirty()).finish()
+        f.debug_struct("Page")
+            .field("page_no", &self.page_no)
+            .field("dirty", &self.is_dirty())
+            .finish()
     }
 }
 
@@ -428,7 +450,9 @@ impl Pager {
             return Err(Error::Misuse("begin_read inside a transaction".into()));
         }
         if inner.auto_checkpoint.is_some() {
-            return Err(Error::Misuse("begin_read before the last commit() returned Ready".into()));
+            return Err(Error::Misuse(
+                "begin_read before the last commit() returned Ready".into(),
+            ));
         }
         let wal = &self.storage.wal;
         let snapshot = wal.begin_read();
@@ -500,7 +524,10 @@ impl Pager {
             TxState::Read => {}
             TxState::None => return Err(Error::Misuse("no read transaction".into())),
         }
-        let snapshot = inner.snapshot.clone().ok_or_else(|| Error::Misuse("no snapshot".into()))?;
+        let snapshot = inner
+            .snapshot
+            .clone()
+            .ok_or_else(|| Error::Misuse("no snapshot".into()))?;
         self.storage.wal.begin_write(&snapshot)?;
         inner.tx = TxState::Write;
         inner.tx_start_db_size_pages = inner.db_size_pages;
@@ -518,7 +545,9 @@ impl Pager {
     pub fn get_page(&self, page_no: u32) -> Result<Poll<PageRef>> {
         let mut inner = self.lock();
         if inner.tx == TxState::None {
-            return Err(Error::Misuse(format!("page {page_no} read outside a transaction")));
+            return Err(Error::Misuse(format!(
+                "page {page_no} read outside a transaction"
+            )));
         }
         if let Some(page) = inner.dirty.get(&page_no) {
             return Ok(Poll::Ready(page.clone()));
@@ -536,7 +565,10 @@ impl Pager {
             Some(c) => c.clone(),
             None => {
                 let c = Completion::read(self.storage.page_size);
-                let snapshot = inner.snapshot.as_ref().ok_or_else(|| Error::Misuse("no snapshot".into()))?;
+                let snapshot = inner
+                    .snapshot
+                    .as_ref()
+                    .ok_or_else(|| Error::Misuse("no snapshot".into()))?;
                 match self.storage.wal.find_frame(snapshot, page_no) {
                     Some(frame_no) => self.storage.wal.read_frame(frame_no, &c)?,
                     None => {
@@ -562,7 +594,10 @@ impl Pager {
                 if data.len() != self.storage.page_size {
                     return Err(Error::Io(IoError::new(
                         std::io::ErrorKind::Other,
-                        format!("read of page {page_no} returned a buffer of {} bytes", data.len()),
+                        format!(
+                            "read of page {page_no} returned a buffer of {} bytes",
+                            data.len()
+                        ),
                     )));
                 }
                 let page = Arc::new(Page::new(page_no, data));
@@ -589,7 +624,11 @@ impl Pager {
         let page_no = page.page_no();
         // A reference kept from an earlier transaction may be a stale copy of the page;
         // writing it would silently lose the current image.
-        let current = inner.dirty.get(&page_no).cloned().or_else(|| inner.cache.get(page_no));
+        let current = inner
+            .dirty
+            .get(&page_no)
+            .cloned()
+            .or_else(|| inner.cache.get(page_no));
         if current.is_some_and(|current| !Arc::ptr_eq(&current, page)) {
             return Err(Error::Misuse(format!("page {page_no} reference is stale")));
         }
@@ -597,7 +636,10 @@ impl Pager {
         // transaction larger than the cache does not make every eviction scan pinned pages.
         inner.cache.remove(page_no);
         let needs_tx_image = !inner.pre_images.contains_key(&page_no);
-        let needs_sp_image = inner.savepoints.last().is_some_and(|sp| !sp.pre_images.contains_key(&page_no));
+        let needs_sp_image = inner
+            .savepoints
+            .last()
+            .is_some_and(|sp| !sp.pre_images.contains_key(&page_no));
         if needs_tx_image || needs_sp_image {
             let image = page.data().clone();
             if needs_tx_image {
@@ -618,9 +660,16 @@ impl Pager {
         let mut inner = self.lock();
         Self::require_write(&inner, "new_page_at")?;
         if page_no == 0 || page_no > inner.db_size_pages {
-            return Err(Error::Misuse(format!("new_page_at({page_no}) beyond the database")));
+            return Err(Error::Misuse(format!(
+                "new_page_at({page_no}) beyond the database"
+            )));
         }
-        if let Some(page) = inner.dirty.get(&page_no).cloned().or_else(|| inner.cache.get(page_no)) {
+        if let Some(page) = inner
+            .dirty
+            .get(&page_no)
+            .cloned()
+            .or_else(|| inner.cache.get(page_no))
+        {
             drop(inner);
             self.mark_dirty(&page)?;
             page.data_mut().fill(0);
@@ -628,7 +677,11 @@ impl Pager {
         }
         // Not cached: any other copy is stale; a read in flight would install old bytes.
         inner.loading.remove(&page_no);
-        Ok(Self::insert_new_page(&mut inner, page_no, self.storage.page_size))
+        Ok(Self::insert_new_page(
+            &mut inner,
+            page_no,
+            self.storage.page_size,
+        ))
     }
 
     /// Grows the database by one page and returns it, zeroed and dirty.
@@ -640,7 +693,11 @@ impl Pager {
             .checked_add(1)
             .ok_or_else(|| Error::Corrupt("database has the maximum number of pages".into()))?;
         inner.db_size_pages = page_no;
-        Ok(Self::insert_new_page(&mut inner, page_no, self.storage.page_size))
+        Ok(Self::insert_new_page(
+            &mut inner,
+            page_no,
+            self.storage.page_size,
+        ))
     }
 
     fn insert_new_page(inner: &mut PagerInner, page_no: u32, page_size: usize) -> PageRef {
@@ -659,14 +716,20 @@ impl Pager {
         let mut inner = self.lock();
         Self::require_write(&inner, "savepoint")?;
         let db_size_pages = inner.db_size_pages;
-        inner.savepoints.push(Savepoint { db_size_pages, pre_images: HashMap::new() });
+        inner.savepoints.push(Savepoint {
+            db_size_pages,
+            pre_images: HashMap::new(),
+        });
         Ok(())
     }
 
     /// Keeps the innermost savepoint's changes and closes it.
     pub fn savepoint_release(&self) -> Result<()> {
         let mut inner = self.lock();
-        let sp = inner.savepoints.pop().ok_or_else(|| Error::Misuse("no savepoint".into()))?;
+        let sp = inner
+            .savepoints
+            .pop()
+            .ok_or_else(|| Error::Misuse("no savepoint".into()))?;
         if let Some(parent) = inner.savepoints.last_mut() {
             for (page_no, image) in sp.pre_images {
                 parent.pre_images.entry(page_no).or_insert(image);
@@ -678,7 +741,10 @@ impl Pager {
     /// Undoes every change since the innermost savepoint began, and closes it.
     pub fn savepoint_rollback(&self) -> Result<()> {
         let mut inner = self.lock();
-        let sp = inner.savepoints.pop().ok_or_else(|| Error::Misuse("no savepoint".into()))?;
+        let sp = inner
+            .savepoints
+            .pop()
+            .ok_or_else(|| Error::Misuse("no savepoint".into()))?;
         Self::restore(&mut inner, sp.pre_images);
         inner.db_size_pages = sp.db_size_pages;
         Ok(())
@@ -741,11 +807,16 @@ impl Pager {
             let db_size_pages = inner.db_size_pages;
             if let Some(page1) = inner.dirty.get(&1) {
                 let mut data = page1.data_mut_unchecked();
-                let counter = header::read_u32(&data, header::OFFSET_CHANGE_COUNTER).wrapping_add(1);
+                let counter =
+                    header::read_u32(&data, header::OFFSET_CHANGE_COUNTER).wrapping_add(1);
                 header::write_u32(&mut data, header::OFFSET_CHANGE_COUNTER, counter);
                 header::write_u32(&mut data, header::OFFSET_DB_SIZE_PAGES, db_size_pages);
                 header::write_u32(&mut data, header::OFFSET_VERSION_VALID_FOR, counter);
-                header::write_u32(&mut data, header::OFFSET_SQLITE_VERSION, header::SQLITE_VERSION_NUMBER);
+                header::write_u32(
+                    &mut data,
+                    header::OFFSET_SQLITE_VERSION,
+                    header::SQLITE_VERSION_NUMBER,
+                );
             }
             let frames: Vec<(u32, Vec<u8>)> = inner
                 .dirty
@@ -779,8 +850,10 @@ impl Pager {
                 self.finish_tx(&mut inner);
                 inner.last_snapshot = Some(after);
                 if self.wants_checkpoint() {
-                    let checkpoint =
-                        self.storage.wal.checkpoint(self.storage.db_file.clone(), CheckpointMode::Passive);
+                    let checkpoint = self
+                        .storage
+                        .wal
+                        .checkpoint(self.storage.db_file.clone(), CheckpointMode::Passive);
                     inner.auto_checkpoint = Some(checkpoint);
                     return Self::poll_auto_checkpoint(&mut inner);
                 }
@@ -854,7 +927,11 @@ impl Pager {
             return Err(Error::Misuse("checkpoint inside a transaction".into()));
         }
         if inner.checkpoint.is_none() {
-            inner.checkpoint = Some(self.storage.wal.checkpoint(self.storage.db_file.clone(), mode));
+            inner.checkpoint = Some(
+                self.storage
+                    .wal
+                    .checkpoint(self.storage.db_file.clone(), mode),
+            );
         }
         let polled = match inner.checkpoint.as_mut() {
             Some(c) => c.poll(),

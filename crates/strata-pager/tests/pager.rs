@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use strata_io::{block_on, MemoryIo, Poll, SyscallIo, IO};
-use strata_pager::{header, CheckpointMode, Error, PageRef, Pager, Storage, StorageOptions, SyncMode};
+use strata_pager::{
+    header, CheckpointMode, Error, PageRef, Pager, Storage, StorageOptions, SyncMode,
+};
 
 /// The backends every test runs on, each with a fresh directory for its files.
 fn backends() -> Vec<(&'static str, Arc<dyn IO>)> {
@@ -29,7 +31,11 @@ fn for_each_backend(test: impl Fn(&str, Arc<dyn IO>, &str)) {
 }
 
 fn options() -> StorageOptions {
-    StorageOptions { cache_size_pages: 16, autocheckpoint_frames: 0, ..StorageOptions::default() }
+    StorageOptions {
+        cache_size_pages: 16,
+        autocheckpoint_frames: 0,
+        ..StorageOptions::default()
+    }
 }
 
 fn get(pager: &Pager, page_no: u32) -> PageRef {
@@ -73,10 +79,18 @@ fn new_database_has_one_page_and_survives_reopen() {
         pager.begin_read().unwrap();
         assert_eq!(pager.db_size_pages(), 41, "{name}");
         for page_no in 2..=41 {
-            assert_eq!(byte_of(&pager, page_no), page_no as u8, "{name} page {page_no}");
+            assert_eq!(
+                byte_of(&pager, page_no),
+                page_no as u8,
+                "{name} page {page_no}"
+            );
         }
         let page1 = get(&pager, 1);
-        assert_eq!(header::read_u32(&page1.data(), header::OFFSET_DB_SIZE_PAGES), 41, "{name}");
+        assert_eq!(
+            header::read_u32(&page1.data(), header::OFFSET_DB_SIZE_PAGES),
+            41,
+            "{name}"
+        );
     });
 }
 
@@ -119,7 +133,11 @@ fn readers_keep_their_snapshot_and_writers_are_exclusive() {
         assert!(matches!(reader.begin_write(), Err(Error::Busy)), "{name}");
         reader.end_read();
         reader.begin_read().unwrap();
-        assert_eq!(byte_of(&reader, 2), 0xAA, "{name}: new snapshot misses the commit");
+        assert_eq!(
+            byte_of(&reader, 2),
+            0xAA,
+            "{name}: new snapshot misses the commit"
+        );
         reader.end_read();
     });
 }
@@ -183,10 +201,18 @@ fn small_cache_evicts_and_rereads_correctly() {
         pager.begin_read().unwrap();
         for round in 0..3 {
             for page_no in 2..=201u32 {
-                assert_eq!(byte_of(&pager, page_no), page_no as u8, "{name} round {round}");
+                assert_eq!(
+                    byte_of(&pager, page_no),
+                    page_no as u8,
+                    "{name} round {round}"
+                );
             }
         }
-        assert!(pager.cached_pages() <= 16, "{name}: cache grew to {}", pager.cached_pages());
+        assert!(
+            pager.cached_pages() <= 16,
+            "{name}: cache grew to {}",
+            pager.cached_pages()
+        );
         pager.end_read();
     });
 }
@@ -215,9 +241,18 @@ fn out_of_range_pages_are_errors_not_panics() {
         let storage = Storage::open(io.clone(), path, options()).unwrap();
         let pager = storage.pager();
         pager.begin_read().unwrap();
-        assert!(matches!(pager.get_page(0), Err(Error::Corrupt(_))), "{name}");
-        assert!(matches!(pager.get_page(2), Err(Error::Corrupt(_))), "{name}");
-        assert!(matches!(pager.mark_dirty(&get(&pager, 1)), Err(Error::Misuse(_))), "{name}");
+        assert!(
+            matches!(pager.get_page(0), Err(Error::Corrupt(_))),
+            "{name}"
+        );
+        assert!(
+            matches!(pager.get_page(2), Err(Error::Corrupt(_))),
+            "{name}"
+        );
+        assert!(
+            matches!(pager.mark_dirty(&get(&pager, 1)), Err(Error::Misuse(_))),
+            "{name}"
+        );
         pager.end_read();
     });
 }
@@ -230,7 +265,9 @@ fn checkpoint_moves_pages_into_the_database_file() {
         append_pages(&pager, 10);
         let result = block_on(io.as_ref(), || pager.checkpoint(CheckpointMode::Truncate)).unwrap();
         assert!(!result.busy, "{name}");
-        let wal = io.open_file(&format!("{path}-wal"), strata_io::OpenFlags::READ_ONLY).unwrap();
+        let wal = io
+            .open_file(&format!("{path}-wal"), strata_io::OpenFlags::READ_ONLY)
+            .unwrap();
         assert_eq!(wal.size_bytes().unwrap(), 0, "{name}: WAL not truncated");
         pager.begin_read().unwrap();
         assert_eq!(pager.db_size_pages(), 11, "{name}");
@@ -249,7 +286,15 @@ fn sqlite_opens_what_we_create() {
         let path = path.to_str().unwrap();
         {
             let io: Arc<dyn IO> = Arc::new(SyscallIo::new());
-            let storage = Storage::open(io, path, StorageOptions { sync_mode, ..options() }).unwrap();
+            let storage = Storage::open(
+                io,
+                path,
+                StorageOptions {
+                    sync_mode,
+                    ..options()
+                },
+            )
+            .unwrap();
             let pager = storage.pager();
             // A commit that only touches page 1 (the user_version field).
             pager.begin_write().unwrap();
@@ -259,13 +304,20 @@ fn sqlite_opens_what_we_create() {
             commit(&pager);
         }
         let conn = rusqlite::Connection::open(path).unwrap();
-        let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(check, "ok");
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
-        let user_version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let user_version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(user_version, 77, "SQLite did not read our WAL frame");
-        conn.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);").unwrap();
+        conn.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+            .unwrap();
     }
 }
 
@@ -299,13 +351,25 @@ fn garbage_and_rollback_journal_files_are_refused() {
     let io: Arc<dyn IO> = Arc::new(SyscallIo::new());
     let garbage = dir.path().join("garbage.db");
     std::fs::write(&garbage, vec![0x5a; 8192]).unwrap();
-    assert!(matches!(Storage::open(io.clone(), garbage.to_str().unwrap(), options()), Err(Error::Corrupt(_))));
+    assert!(matches!(
+        Storage::open(io.clone(), garbage.to_str().unwrap(), options()),
+        Err(Error::Corrupt(_))
+    ));
     let short = dir.path().join("short.db");
     std::fs::write(&short, b"SQLite format 3\0").unwrap();
-    assert!(matches!(Storage::open(io.clone(), short.to_str().unwrap(), options()), Err(Error::Corrupt(_))));
+    assert!(matches!(
+        Storage::open(io.clone(), short.to_str().unwrap(), options()),
+        Err(Error::Corrupt(_))
+    ));
     let legacy = dir.path().join("legacy.db");
-    rusqlite::Connection::open(&legacy).unwrap().execute_batch("CREATE TABLE t(x)").unwrap();
-    assert!(matches!(Storage::open(io.clone(), legacy.to_str().unwrap(), options()), Err(Error::Unsupported(_))));
+    rusqlite::Connection::open(&legacy)
+        .unwrap()
+        .execute_batch("CREATE TABLE t(x)")
+        .unwrap();
+    assert!(matches!(
+        Storage::open(io.clone(), legacy.to_str().unwrap(), options()),
+        Err(Error::Unsupported(_))
+    ));
     // Writing an auto-vacuum database without maintaining its pointer maps corrupts it
     // (found by the compatibility suite), so it is refused at open.
     let vacuum = dir.path().join("autovacuum.db");
@@ -322,13 +386,20 @@ fn garbage_and_rollback_journal_files_are_refused() {
 #[test]
 fn autocheckpoint_keeps_the_wal_bounded() {
     for_each_backend(|name, io, path| {
-        let opts = StorageOptions { autocheckpoint_frames: 20, ..options() };
+        let opts = StorageOptions {
+            autocheckpoint_frames: 20,
+            ..options()
+        };
         let storage = Storage::open(io.clone(), path, opts).unwrap();
         let pager = storage.pager();
         for _ in 0..50 {
             append_pages(&pager, 3);
             // A commit adds at most 4 frames (3 pages + page 1) on top of the threshold.
-            assert!(storage.wal().max_frame() < 20 + 4, "{name}: WAL grew to {}", storage.wal().max_frame());
+            assert!(
+                storage.wal().max_frame() < 20 + 4,
+                "{name}: WAL grew to {}",
+                storage.wal().max_frame()
+            );
         }
         pager.begin_read().unwrap();
         assert_eq!(pager.db_size_pages(), 151, "{name}");
