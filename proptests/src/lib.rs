@@ -1,0 +1,1 @@
+//! Property tests for Strata's layers (see tests/).
