@@ -176,61 +176,72 @@ impl Storage {
         db_file: Arc<dyn File>,
         options: StorageOptions,
     ) -> Result<Arc<Storage>> {
-        let file_size_bytes = db_file.size_bytes()?;
         let wal_path = format!("{path}-wal");
+        let wal_options = WalOptions {
+            sync_mode: options.sync_mode,
+        };
+        let mut file_size_bytes = db_file.size_bytes()?;
+        if file_size_bytes > 0
+            && Self::holds_only_zeros(io.as_ref(), db_file.as_ref(), file_size_bytes)?
+        {
+            // Power loss during creation can leave the new page 1's sectors unwritten: a
+            // file of zeros. It holds no data, so starting afresh loses nothing (found by
+            // the crash-point tests).
+            let c = Completion::truncate();
+            db_file.truncate(0, &c)?;
+            strata_io::wait(io.as_ref(), &c)?;
+            file_size_bytes = 0;
+        }
         if file_size_bytes == 0 {
             // A WAL beside an empty database file belongs to some other database (SQLite
             // deletes it in this case too); replaying it onto a fresh page 1 would corrupt.
             io.remove_file(&wal_path)?;
+            Self::create(io.as_ref(), db_file.as_ref(), &options)?;
+            let wal = Wal::open(io.clone(), &wal_path, options.page_size, wal_options)?;
+            return Ok(Arc::new(Storage {
+                io,
+                path: path.to_string(),
+                db_file,
+                wal,
+                page_size: options.page_size,
+                reserved_bytes: options.reserved_bytes as usize,
+                options,
+            }));
         }
-        let (page_size, reserved_bytes) = if file_size_bytes == 0 {
-            let page1 =
-                header::new_database_page1(options.page_size, options.reserved_bytes as usize);
-            let c = Completion::write(page1);
-            db_file.pwrite(0, &c)?;
-            strata_io::wait(io.as_ref(), &c)?;
-            if options.sync_mode != SyncMode::Off {
-                let c = Completion::sync();
-                db_file.sync(&c)?;
-                strata_io::wait(io.as_ref(), &c)?;
-            }
-            (options.page_size, options.reserved_bytes as usize)
-        } else {
-            let c = Completion::read(header::HEADER_SIZE);
-            db_file.pread(0, &c)?;
-            let n = strata_io::wait(io.as_ref(), &c)?;
-            let buf = c.take_buf();
-            let h = header::DatabaseHeader::parse(&buf[..n]).map_err(Error::Corrupt)?;
-            if h.write_version != 2 || h.read_version != 2 {
-                // A rollback-journal database: converting it means checking for a hot
-                // journal first, which we do not do. Refuse rather than risk its data.
-                return Err(Error::Unsupported(
-                    "database is not in WAL mode (run PRAGMA journal_mode=WAL in sqlite3 first)"
-                        .into(),
-                ));
-            }
-            if h.auto_vacuum {
-                // Auto-vacuum databases need pointer-map pages kept in step with every
-                // page move; writing one without them corrupts it for SQLite.
-                return Err(Error::Unsupported(
-                    "auto-vacuum databases are not supported (PRAGMA auto_vacuum=NONE; VACUUM in sqlite3)"
-                        .into(),
-                ));
-            }
-            (h.page_size, h.reserved_bytes)
+        let c = Completion::read(header::HEADER_SIZE);
+        db_file.pread(0, &c)?;
+        let n = strata_io::wait(io.as_ref(), &c)?;
+        let file_header = header::DatabaseHeader::parse(&c.take_buf()[..n]);
+        let page_size_hint = file_header
+            .as_ref()
+            .map_or(options.page_size, |h| h.page_size);
+        let wal = Wal::open(io.clone(), &wal_path, page_size_hint, wal_options)?;
+        // The newest page 1 may be in the WAL; then the file's copy may be stale, or even
+        // torn by a checkpoint that lost power (SQLite reads page 1 through the WAL too).
+        let h = match Self::wal_page1(io.as_ref(), &wal)? {
+            Some(page1) => header::DatabaseHeader::parse(&page1).map_err(Error::Corrupt)?,
+            None => file_header.map_err(Error::Corrupt)?,
         };
-        let wal = Wal::open(
-            io.clone(),
-            &wal_path,
-            page_size,
-            WalOptions {
-                sync_mode: options.sync_mode,
-            },
-        )?;
-        if wal.max_frame() > 0 && wal.page_size() != page_size {
+        if h.write_version != 2 || h.read_version != 2 {
+            // A rollback-journal database: converting it means checking for a hot
+            // journal first, which we do not do. Refuse rather than risk its data.
+            return Err(Error::Unsupported(
+                "database is not in WAL mode (run PRAGMA journal_mode=WAL in sqlite3 first)".into(),
+            ));
+        }
+        if h.auto_vacuum {
+            // Auto-vacuum databases need pointer-map pages kept in step with every
+            // page move; writing one without them corrupts it for SQLite.
+            return Err(Error::Unsupported(
+                "auto-vacuum databases are not supported (PRAGMA auto_vacuum=NONE; VACUUM in sqlite3)"
+                    .into(),
+            ));
+        }
+        if wal.max_frame() > 0 && wal.page_size() != h.page_size {
             return Err(Error::Corrupt(format!(
-                "WAL page size {} differs from database page size {page_size}",
-                wal.page_size()
+                "WAL page size {} differs from database page size {}",
+                wal.page_size(),
+                h.page_size
             )));
         }
         Ok(Arc::new(Storage {
@@ -238,10 +249,53 @@ impl Storage {
             path: path.to_string(),
             db_file,
             wal,
-            page_size,
-            reserved_bytes,
+            page_size: h.page_size,
+            reserved_bytes: h.reserved_bytes,
             options,
         }))
+    }
+
+    /// Writes page 1 of a new database into the empty file, durably.
+    fn create(io: &dyn IO, db_file: &dyn File, options: &StorageOptions) -> Result<()> {
+        let page1 = header::new_database_page1(options.page_size, options.reserved_bytes as usize);
+        let c = Completion::write(page1);
+        db_file.pwrite(0, &c)?;
+        strata_io::wait(io, &c)?;
+        if options.sync_mode != SyncMode::Off {
+            let c = Completion::sync();
+            db_file.sync(&c)?;
+            strata_io::wait(io, &c)?;
+        }
+        Ok(())
+    }
+
+    /// Whether a file no larger than one page holds nothing but zero bytes.
+    fn holds_only_zeros(io: &dyn IO, db_file: &dyn File, file_size_bytes: u64) -> Result<bool> {
+        if file_size_bytes > header::PAGE_SIZE_MAX as u64 {
+            return Ok(false);
+        }
+        let c = Completion::read(file_size_bytes as usize);
+        db_file.pread(0, &c)?;
+        let n = strata_io::wait(io, &c)?;
+        let all_zero = c.buf()[..n].iter().all(|&b| b == 0);
+        Ok(all_zero)
+    }
+
+    /// Page 1 from the WAL, if the WAL holds a committed version of it.
+    fn wal_page1(io: &dyn IO, wal: &Wal) -> Result<Option<Vec<u8>>> {
+        if wal.max_frame() == 0 {
+            return Ok(None);
+        }
+        let snapshot = wal.begin_read();
+        let read = |frame_no: u64| -> Result<Vec<u8>> {
+            let c = Completion::read(wal.page_size());
+            wal.read_frame(frame_no, &c)?;
+            strata_io::wait(io, &c)?;
+            Ok(c.take_buf())
+        };
+        let page1 = wal.find_frame(&snapshot, 1).map(read).transpose();
+        wal.end_read(&snapshot);
+        page1
     }
 
     pub fn io(&self) -> &Arc<dyn IO> {
@@ -282,7 +336,7 @@ impl Storage {
                 cache: PageCache::new(self.options.cache_size_pages),
                 loading: HashMap::new(),
                 dirty: BTreeMap::new(),
-                pre_images: HashMap::new(),
+                pre_images: BTreeMap::new(),
                 savepoints: Vec::new(),
                 commit: None,
                 checkpoint: None,
@@ -366,7 +420,10 @@ enum TxState {
 /// Images to restore on rollback: `Some(bytes)` is the page as it was; `None` means the
 /// page was not in memory with meaningful content (new, or reused without reading), so
 /// rollback simply forgets it and the next read fetches it again.
-type PreImages = HashMap<u32, Option<Vec<u8>>>;
+///
+/// Ordered (not hashed) so rollback restores, and the cache evicts, in the same order on
+/// every run: a simulator seed must replay exactly.
+type PreImages = BTreeMap<u32, Option<Vec<u8>>>;
 
 struct Savepoint {
     db_size_pages: u32,
@@ -487,7 +544,11 @@ impl Pager {
 
     fn db_file_size_pages(&self) -> Result<u32> {
         let size_bytes = self.storage.db_file.size_bytes()?;
-        let pages = size_bytes / self.storage.page_size as u64;
+        // A partial last page counts, as in SQLite: a write of page 1 torn by power loss
+        // can leave a valid header in a file shorter than a page, and rounding down would
+        // make that database 0 pages long, so the next new page would overwrite page 1
+        // (found by the crash-point tests).
+        let pages = size_bytes.div_ceil(self.storage.page_size as u64);
         u32::try_from(pages).map_err(|_| Error::Corrupt("database file too large".into()))
     }
 
@@ -718,7 +779,7 @@ impl Pager {
         let db_size_pages = inner.db_size_pages;
         inner.savepoints.push(Savepoint {
             db_size_pages,
-            pre_images: HashMap::new(),
+            pre_images: BTreeMap::new(),
         });
         Ok(())
     }

@@ -409,3 +409,31 @@ fn autocheckpoint_keeps_the_wal_bounded() {
         pager.end_read();
     });
 }
+
+#[test]
+fn a_database_file_of_zeros_is_created_afresh() {
+    // Power loss while creating a database can leave its first page's sectors unwritten:
+    // a file of zeros. It holds no data, so opening starts a new database in it.
+    for_each_backend(|name, io, path| {
+        let zeros = io.open_file(path, strata_io::OpenFlags::CREATE).unwrap();
+        let c = strata_io::Completion::write(vec![0; 4096]);
+        zeros.pwrite(0, &c).unwrap();
+        strata_io::wait(io.as_ref(), &c).unwrap();
+        drop(zeros);
+        let storage = Storage::open(io.clone(), path, options()).unwrap();
+        let pager = storage.pager();
+        append_pages(&pager, 1);
+        let result = block_on(io.as_ref(), || pager.checkpoint(CheckpointMode::Truncate)).unwrap();
+        assert!(!result.busy, "{name}");
+        let db = io.open_file(path, strata_io::OpenFlags::READ_ONLY).unwrap();
+        assert_eq!(
+            db.size_bytes().unwrap(),
+            2 * 4096,
+            "{name}: database file size"
+        );
+        pager.begin_read().unwrap();
+        assert_eq!(pager.db_size_pages(), 2, "{name}");
+        assert_eq!(byte_of(&pager, 2), 2, "{name}");
+        pager.end_read();
+    });
+}

@@ -16,7 +16,6 @@ use strata_io::{Completion, IoError, Poll};
 
 use crate::format::{
     encode_frame, frame_bytes, frame_offset_bytes, Checksum, WalHeader, FRAME_HEADER_BYTES,
-    WAL_HEADER_BYTES,
 };
 use crate::{invalid_input, poll_all, Error, FrameInfo, Inner, Result, Shared, SyncMode};
 
@@ -40,10 +39,24 @@ struct AppendPlan {
     last_checksum: Checksum,
 }
 
+/// Frame writes built but not yet submitted: (offset in bytes, bytes).
+type PendingWrites = Vec<(u64, Vec<u8>)>;
+
 enum State {
     Start {
         pages: Vec<(u32, Vec<u8>)>,
         db_size_pages: u32,
+    },
+    /// A restart's new header is being written; the frames wait for it (and its fsync).
+    HeaderWriting {
+        plan: AppendPlan,
+        write: Completion,
+        frames: PendingWrites,
+    },
+    HeaderSyncing {
+        plan: AppendPlan,
+        sync: Completion,
+        frames: PendingWrites,
     },
     Writing {
         plan: AppendPlan,
@@ -112,6 +125,35 @@ impl Append {
                             return Ok(Poll::Pending);
                         }
                     }
+                }
+                State::HeaderWriting {
+                    plan,
+                    write,
+                    frames,
+                } => {
+                    if write.poll()?.is_pending() {
+                        self.state = State::HeaderWriting {
+                            plan,
+                            write,
+                            frames,
+                        };
+                        return Ok(Poll::Pending);
+                    }
+                    if self.inner.options.sync_mode == SyncMode::Off {
+                        self.state = self.submit_frames(plan, frames)?;
+                    } else {
+                        let sync = Completion::sync();
+                        self.submitted.push(sync.clone());
+                        self.inner.file.sync(&sync)?;
+                        self.state = State::HeaderSyncing { plan, sync, frames };
+                    }
+                }
+                State::HeaderSyncing { plan, sync, frames } => {
+                    if sync.poll()?.is_pending() {
+                        self.state = State::HeaderSyncing { plan, sync, frames };
+                        return Ok(Poll::Pending);
+                    }
+                    self.state = self.submit_frames(plan, frames)?;
                 }
                 State::Writing { plan, writes } => {
                     if poll_all(&writes, "WAL write")?.is_pending() {
@@ -225,22 +267,15 @@ impl Append {
         let frame_size_bytes = frame_bytes(page_size) as usize;
         let frame_count = pages.len();
         let mut frames = Vec::with_capacity(frame_count);
-        let mut writes = Vec::new();
+        let mut pending_writes: PendingWrites = Vec::new();
         let mut running = seed;
         for (chunk_index, chunk) in pages.chunks(APPEND_FRAMES_PER_WRITE).enumerate() {
             let chunk_first_frame = first_frame + (chunk_index * APPEND_FRAMES_PER_WRITE) as u64;
-            // The first chunk of a restart carries the header: header and frame 1 are
-            // adjacent, so one write covers both.
-            let with_header = chunk_index == 0 && restart_header.is_some();
-            let header_bytes = if with_header { WAL_HEADER_BYTES } else { 0 };
-            let mut buf = vec![0u8; header_bytes + chunk.len() * frame_size_bytes];
-            if let Some(h) = restart_header.filter(|_| with_header) {
-                buf[..WAL_HEADER_BYTES].copy_from_slice(&h.encode().0);
-            }
+            let mut buf = vec![0u8; chunk.len() * frame_size_bytes];
             for (i, (page_no, image)) in chunk.iter().enumerate() {
                 let is_commit = frames.len() + 1 == frame_count;
                 let commit = if is_commit { db_size_pages } else { 0 };
-                let start = header_bytes + i * frame_size_bytes;
+                let start = i * frame_size_bytes;
                 let out = &mut buf[start..start + frame_size_bytes];
                 running = encode_frame(out, &header, *page_no, commit, image, running);
                 frames.push(FrameInfo {
@@ -248,15 +283,7 @@ impl Append {
                     commit_db_size_pages: commit,
                 });
             }
-            let offset_bytes = if with_header {
-                0
-            } else {
-                frame_offset_bytes(chunk_first_frame, page_size)
-            };
-            let c = Completion::write(buf);
-            self.submitted.push(c.clone());
-            self.inner.file.pwrite(offset_bytes, &c)?;
-            writes.push(c);
+            pending_writes.push((frame_offset_bytes(chunk_first_frame, page_size), buf));
         }
         debug_assert_eq!(frames.len(), frame_count);
         debug_assert_eq!(FRAME_HEADER_BYTES + page_size, frame_size_bytes);
@@ -269,7 +296,34 @@ impl Append {
             frames,
             last_checksum: running,
         };
-        Ok(Some(State::Writing { plan, writes }))
+        match restart_header {
+            // A restart writes and fsyncs the new header before any frame: otherwise a
+            // power loss could keep the old header and old frames while tearing the new
+            // ones, and recovery would replay an old, already checkpointed commit over
+            // newer pages (SQLite's ticket ff5be73dee; found here by the simulator).
+            Some(h) => {
+                let write = Completion::write(h.encode().0.to_vec());
+                self.submitted.push(write.clone());
+                self.inner.file.pwrite(0, &write)?;
+                Ok(Some(State::HeaderWriting {
+                    plan,
+                    write,
+                    frames: pending_writes,
+                }))
+            }
+            None => self.submit_frames(plan, pending_writes).map(Some),
+        }
+    }
+
+    fn submit_frames(&mut self, plan: AppendPlan, pending_writes: PendingWrites) -> Result<State> {
+        let mut writes = Vec::with_capacity(pending_writes.len());
+        for (offset_bytes, buf) in pending_writes {
+            let c = Completion::write(buf);
+            self.submitted.push(c.clone());
+            self.inner.file.pwrite(offset_bytes, &c)?;
+            writes.push(c);
+        }
+        Ok(State::Writing { plan, writes })
     }
 
     /// Makes the written frames visible: the only place an append changes what readers see.

@@ -794,9 +794,11 @@ fn failed_checkpoint_does_not_advance_backfill() {
 
 #[test]
 fn sync_modes_control_fsyncs() {
+    // The first commit starts the log: its header is fsynced before any frame is written
+    // (unless syncing is off), so a torn restart can never resurrect old frames.
     for (mode, commit_syncs, checkpoint_syncs) in [
-        (SyncMode::Full, 1, 2),
-        (SyncMode::Normal, 0, 2),
+        (SyncMode::Full, 2, 2),
+        (SyncMode::Normal, 1, 2),
         (SyncMode::Off, 0, 0),
     ] {
         let io = TestIo::new();
@@ -821,8 +823,9 @@ fn large_transaction_uses_few_writes() {
     let before = io.write_count();
     let pages: Vec<(u32, u8)> = (1..=200).map(|p| (p, 1)).collect();
     commit(&io, &wal, &pages, 200).unwrap();
+    // One header write (the log starts here) plus ceil(200 / 64) frame writes.
     assert!(
-        io.write_count() - before <= 4,
+        io.write_count() - before <= 5,
         "{} writes for 200 frames",
         io.write_count() - before
     );
