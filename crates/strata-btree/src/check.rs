@@ -206,6 +206,7 @@ impl Checker<'_, '_> {
             return Ok(());
         }
         let count = overflow_page_count(info.payload_size, info.local_size, self.usable);
+        crate::overflow::check_chain_length(count as u64, self.db_size_pages)?;
         let mut remaining = info.payload_size as usize - info.local_size;
         let mut page_no = info.overflow_page;
         for i in 0..count {

@@ -11,6 +11,19 @@ use crate::error::{corrupt, Error, Result};
 use crate::freelist;
 use crate::page::{overflow_page_count, read_u32, write_u32};
 
+/// Rejects a chain that claims more pages than the file could hold. Its pages are
+/// distinct and never page 1, so a longer chain is a cycle or a lying payload size; without
+/// this bound a 4 KiB file claiming a 2 GiB payload over a self-linked page made every read
+/// allocate 2 GiB (found by the `db_file` fuzz target).
+pub fn check_chain_length(page_count: u64, db_size_pages: u32) -> Result<()> {
+    if page_count >= u64::from(db_size_pages) {
+        return Err(corrupt(format!(
+            "overflow chain of {page_count} pages in a database of {db_size_pages} pages"
+        )));
+    }
+    Ok(())
+}
+
 /// Appends the spilled part of a payload to `out`, reading the chain from `first_page`.
 /// `spilled` is the payload size minus the local size. On `Pending`, `out` may have
 /// been partly extended: the caller truncates it back before calling again. Pages read
@@ -24,6 +37,7 @@ pub fn read_chain(
 ) -> Result<Poll<()>> {
     let usable = pager.usable_size();
     let per_page = usable - 4;
+    check_chain_length(spilled.div_ceil(per_page) as u64, pager.db_size_pages())?;
     let mut page_no = first_page;
     let mut remaining = spilled;
     let mut pending = false;
@@ -65,6 +79,7 @@ pub fn chain_pages(
 ) -> Result<Poll<Vec<u32>>> {
     let usable = pager.usable_size();
     let count = overflow_page_count(payload_size, local, usable);
+    check_chain_length(count as u64, pager.db_size_pages())?;
     let mut pages = Vec::with_capacity(count as usize);
     let mut page_no = first_page;
     for _ in 0..count {

@@ -101,11 +101,18 @@ fn open_and_scan(b: &Backend, path: &str) -> Outcome {
         return Outcome::ScanFailed(e.into());
     }
     let r = (|| -> BResult<Vec<(String, Vec<(i64, Vec<Value>)>)>> {
-        let schema = dump_table(&pager, 1)?;
+        // The schema's records are decoded fallibly, as the SQL layer will: a damaged file
+        // can hold cells whose payload is no record at all (a page cut short reads as
+        // zeros past the cut), which must surface as Corrupt.
+        let schema = dump_table_raw(&pager, 1)?;
         let mut out = Vec::new();
-        for (_, row) in schema {
-            let (Value::Text(kind), Value::Text(name), Value::Integer(root)) =
-                (&row[0], &row[1], &row[3])
+        for (_, payload) in schema {
+            let row: Vec<Value> = strata_btree::record::decode_record(&payload)?
+                .into_iter()
+                .map(|x| x.to_value())
+                .collect();
+            let (Some(Value::Text(kind)), Some(Value::Text(name)), Some(Value::Integer(root))) =
+                (row.first(), row.get(1), row.get(3))
             else {
                 continue;
             };
