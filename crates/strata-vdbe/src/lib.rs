@@ -42,10 +42,13 @@ pub mod cast;
 pub mod conv;
 mod f80;
 pub mod functions;
+pub mod insn;
 pub mod like;
 pub mod numeric;
 pub mod ops;
 pub mod printf;
+pub mod program;
 mod utf8;
+pub mod vm;
 
 pub use strata_btree::record::{Collation, Value, ValueRef};

@@ -1,0 +1,1 @@
+//! Strata public API (being written).
