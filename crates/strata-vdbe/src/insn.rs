@@ -129,18 +129,41 @@ pub enum Insn {
     // ---- control flow ------------------------------------------------------------
     /// First instruction of every program: jump to `target` (where transactions are
     /// begun and constants loaded, which then jumps back to address 1).
-    Init { target: Addr },
-    Goto { target: Addr },
+    Init {
+        target: Addr,
+    },
+    Goto {
+        target: Addr,
+    },
     /// Store the return address (the next instruction) in `return_reg`, jump to `target`.
-    Gosub { return_reg: Reg, target: Addr },
+    Gosub {
+        return_reg: Reg,
+        target: Addr,
+    },
     /// Jump to the address stored in `return_reg`.
-    Return { return_reg: Reg },
+    Return {
+        return_reg: Reg,
+    },
     /// Jump if `reg` is true (non-zero number); if NULL, jump iff `jump_if_null`.
-    If { reg: Reg, target: Addr, jump_if_null: bool },
+    If {
+        reg: Reg,
+        target: Addr,
+        jump_if_null: bool,
+    },
     /// Jump if `reg` is false (zero); if NULL, jump iff `jump_if_null`.
-    IfNot { reg: Reg, target: Addr, jump_if_null: bool },
-    IsNull { reg: Reg, target: Addr },
-    NotNull { reg: Reg, target: Addr },
+    IfNot {
+        reg: Reg,
+        target: Addr,
+        jump_if_null: bool,
+    },
+    IsNull {
+        reg: Reg,
+        target: Addr,
+    },
+    NotNull {
+        reg: Reg,
+        target: Addr,
+    },
     /// Compare `lhs` with `rhs` and jump if `op` holds (see module doc for NULLs).
     Compare {
         op: Cmp,
@@ -154,56 +177,140 @@ pub enum Insn {
     },
     /// Compare registers `lhs..lhs+count` with `rhs..rhs+count` field by field per the key
     /// info (NULLs equal, sorted first) and remember the result for the next `Jump`.
-    CompareRecords { lhs: Reg, rhs: Reg, count: usize, key_info: Arc<KeyInfo> },
+    CompareRecords {
+        lhs: Reg,
+        rhs: Reg,
+        count: usize,
+        key_info: Arc<KeyInfo>,
+    },
     /// Jump on the result of the last `CompareRecords`.
-    Jump { lt: Addr, eq: Addr, gt: Addr },
+    Jump {
+        lt: Addr,
+        eq: Addr,
+        gt: Addr,
+    },
     /// Fall through the first time this instruction runs in this execution, then jump.
-    Once { target: Addr },
+    Once {
+        target: Addr,
+    },
     /// If `reg` > 0: subtract `decrement` from it and jump.
-    IfPos { reg: Reg, target: Addr, decrement: i64 },
+    IfPos {
+        reg: Reg,
+        target: Addr,
+        decrement: i64,
+    },
     /// Decrement `reg` (an integer); jump if it is then zero (LIMIT counters).
-    DecrJumpZero { reg: Reg, target: Addr },
+    DecrJumpZero {
+        reg: Reg,
+        target: Addr,
+    },
     /// `dest = limit + max(offset, 0)` if limit > 0, else -1 (SQLite's OffsetLimit).
-    OffsetLimit { limit: Reg, offset: Reg, dest: Reg },
+    OffsetLimit {
+        limit: Reg,
+        offset: Reg,
+        dest: Reg,
+    },
     /// Convert `reg` to an integer if losslessly possible; otherwise fail with
     /// "datatype mismatch" (LIMIT/OFFSET, rowids).
-    MustBeInt { reg: Reg },
+    MustBeInt {
+        reg: Reg,
+    },
     /// Finish: commit or end the transaction as autocommit requires, return `Done`.
     /// With an error, fail the statement with `code` and `message`, resolved per `on_error`.
     /// May yield (the commit writes the WAL).
-    Halt { error: Option<(ErrorCode, String)>, on_error: OnError },
+    Halt {
+        error: Option<(ErrorCode, String)>,
+        on_error: OnError,
+    },
     /// If `reg` is NULL, halt with a NOT NULL constraint error carrying `message`.
-    HaltIfNull { reg: Reg, message: String, on_error: OnError },
+    HaltIfNull {
+        reg: Reg,
+        message: String,
+        on_error: OnError,
+    },
     Noop,
 
     // ---- values --------------------------------------------------------------------
-    Integer { value: i64, dest: Reg },
-    Real { value: f64, dest: Reg },
+    Integer {
+        value: i64,
+        dest: Reg,
+    },
+    Real {
+        value: f64,
+        dest: Reg,
+    },
     /// Text (bytes, not necessarily UTF-8).
-    String { value: Vec<u8>, dest: Reg },
-    Blob { value: Vec<u8>, dest: Reg },
+    String {
+        value: Vec<u8>,
+        dest: Reg,
+    },
+    Blob {
+        value: Vec<u8>,
+        dest: Reg,
+    },
     /// Set `dest..dest+count` to NULL (also clears any aggregate state held there).
-    Null { dest: Reg, count: usize },
+    Null {
+        dest: Reg,
+        count: usize,
+    },
     /// Load bound parameter `index` (1-based); unbound parameters are NULL.
-    Variable { index: usize, dest: Reg },
+    Variable {
+        index: usize,
+        dest: Reg,
+    },
     /// Copy `count` registers from `src` to `dest` (ranges must not overlap).
-    Copy { src: Reg, dest: Reg, count: usize },
+    Copy {
+        src: Reg,
+        dest: Reg,
+        count: usize,
+    },
     /// `dest = op(lhs, rhs)`: `+ - * / %` with SQLite's overflow and NULL rules.
-    Arith { op: Arith, lhs: Reg, rhs: Reg, dest: Reg },
+    Arith {
+        op: Arith,
+        lhs: Reg,
+        rhs: Reg,
+        dest: Reg,
+    },
     /// `& | << >>`.
-    Bitwise { op: Bit, lhs: Reg, rhs: Reg, dest: Reg },
+    Bitwise {
+        op: Bit,
+        lhs: Reg,
+        rhs: Reg,
+        dest: Reg,
+    },
     /// `dest = lhs || rhs`.
-    Concat { lhs: Reg, rhs: Reg, dest: Reg },
+    Concat {
+        lhs: Reg,
+        rhs: Reg,
+        dest: Reg,
+    },
     /// `dest = -src`.
-    Negate { src: Reg, dest: Reg },
+    Negate {
+        src: Reg,
+        dest: Reg,
+    },
     /// `dest = ~src`.
-    BitNot { src: Reg, dest: Reg },
+    BitNot {
+        src: Reg,
+        dest: Reg,
+    },
     /// `dest = NOT src` (three-valued).
-    Not { src: Reg, dest: Reg },
+    Not {
+        src: Reg,
+        dest: Reg,
+    },
     /// `dest = lhs AND rhs` (three-valued).
-    And { lhs: Reg, rhs: Reg, dest: Reg },
+    And {
+        lhs: Reg,
+        rhs: Reg,
+        dest: Reg,
+    },
     /// `dest = lhs OR rhs` (three-valued).
-    Or { lhs: Reg, rhs: Reg, dest: Reg },
+    Or {
+        lhs: Reg,
+        rhs: Reg,
+        dest: Reg,
+    },
     /// `dest = (lhs op rhs)` as 1, 0 or NULL (or, with `null_eq`, IS / IS NOT: never NULL).
     CompareValue {
         op: Cmp,
@@ -215,7 +322,11 @@ pub enum Insn {
         null_eq: bool,
     },
     /// `dest = 1` if `src` is NULL else 0 (`invert`: NOT NULL).
-    IsNullValue { src: Reg, dest: Reg, invert: bool },
+    IsNullValue {
+        src: Reg,
+        dest: Reg,
+        invert: bool,
+    },
     /// `dest = f(args_start..args_start+nargs)`. `collation` is the function's collation
     /// (min, max, nullif, instr...), `name` for EXPLAIN and errors.
     Function {
@@ -227,162 +338,376 @@ pub enum Insn {
         collation: Collation,
     },
     /// `CAST(reg AS type)` in place; `type_name` decides the target exactly as SQLite.
-    Cast { reg: Reg, type_name: Vec<u8> },
+    Cast {
+        reg: Reg,
+        type_name: Vec<u8>,
+    },
     /// Apply `affinities[i]` to register `start + i` in place.
-    Affinity { start: Reg, affinities: Vec<Affinity> },
+    Affinity {
+        start: Reg,
+        affinities: Vec<Affinity>,
+    },
     /// If `reg` holds an integer, make it a real (REAL columns stored as integers).
-    RealAffinity { reg: Reg },
+    RealAffinity {
+        reg: Reg,
+    },
     /// `reg += value` (integer).
-    AddImm { reg: Reg, value: i64 },
+    AddImm {
+        reg: Reg,
+        value: i64,
+    },
     /// `acc = max(acc, src)` as integers (AUTOINCREMENT).
-    MemMax { acc: Reg, src: Reg },
+    MemMax {
+        acc: Reg,
+        src: Reg,
+    },
 
     // ---- rows ----------------------------------------------------------------------
     /// Return registers `start..start+count` as a row: `step()` returns `Row`.
-    ResultRow { start: Reg, count: usize },
+    ResultRow {
+        start: Reg,
+        count: usize,
+    },
     /// Encode `start..start+count` as a record into `dest` (a blob), applying
     /// `affinities` first when given (one per field).
-    MakeRecord { start: Reg, count: usize, dest: Reg, affinities: Option<Vec<Affinity>> },
+    MakeRecord {
+        start: Reg,
+        count: usize,
+        dest: Reg,
+        affinities: Option<Vec<Affinity>>,
+    },
 
     // ---- transactions and schema -------------------------------------------------
     /// Begin a read (or, with `write`, a write) transaction if none is active, and check
     /// that the schema cookie still equals `schema_cookie` (else `ErrorCode::Schema`).
     /// A write inside an explicit transaction also opens a statement savepoint.
     /// Fails with `Busy` if another connection holds the write lock.
-    Transaction { write: bool, schema_cookie: u32 },
+    Transaction {
+        write: bool,
+        schema_cookie: u32,
+    },
     /// BEGIN (`autocommit: false`), COMMIT (`true`, `rollback: false`), ROLLBACK (`true`,
     /// `rollback: true`). COMMIT may yield.
-    AutoCommit { autocommit: bool, rollback: bool },
+    AutoCommit {
+        autocommit: bool,
+        rollback: bool,
+    },
     /// Read a header field into `dest` (an integer). Needs a transaction.
-    ReadCookie { cookie: Cookie, dest: Reg },
+    ReadCookie {
+        cookie: Cookie,
+        dest: Reg,
+    },
     /// Write `value` into a header field. Needs a write transaction. May yield.
-    SetCookie { cookie: Cookie, value: i64 },
+    SetCookie {
+        cookie: Cookie,
+        value: i64,
+    },
     /// Allocate a new empty B-tree; its root page number goes into `dest`. May yield.
-    CreateBtree { index: bool, dest: Reg },
+    CreateBtree {
+        index: bool,
+        dest: Reg,
+    },
     /// Free every page of the B-tree rooted at `root_page`. May yield.
-    Destroy { root_page: u32 },
+    Destroy {
+        root_page: u32,
+    },
     /// Remove every entry of the B-tree rooted at `root_page` (count them in `changes()`
     /// when `count_changes`). May yield.
-    Clear { root_page: u32, count_changes: bool },
+    Clear {
+        root_page: u32,
+        count_changes: bool,
+    },
     /// Tell the connection that the schema changed (it reloads before the next statement).
     ParseSchema,
     /// Run SQLite-like integrity checks over the B-trees rooted at `roots` plus the
     /// freelist and page accounting; store the result text in `dest` ("ok" or the
     /// problems, one per line, at most `max_errors`). May yield.
-    IntegrityCheck { roots: Vec<u32>, dest: Reg, max_errors: usize },
+    /// Index roots are recognised by their page type and checked in BINARY ascending
+    /// order; use `IntegrityCheckTrees` to pass the key info of DESC or collated indexes.
+    IntegrityCheck {
+        roots: Vec<u32>,
+        dest: Reg,
+        max_errors: usize,
+    },
+    /// `IntegrityCheck` with each tree's key info (`None` for tables, or to detect the
+    /// tree kind from the root page as `IntegrityCheck` does). (Added by the VM: an index
+    /// with DESC or non-BINARY columns is out of order under the default key info.)
+    IntegrityCheckTrees {
+        trees: Vec<(u32, Option<Arc<KeyInfo>>)>,
+        dest: Reg,
+        max_errors: usize,
+    },
     /// `PRAGMA wal_checkpoint(mode)`: writes busy, log frames, checkpointed frames into
     /// `dest..dest+3`. May yield.
-    Checkpoint { mode: CheckpointKind, dest: Reg },
+    Checkpoint {
+        mode: CheckpointKind,
+        dest: Reg,
+    },
     /// Set the connection's page cache size (pages).
-    SetCacheSize { pages: usize },
+    SetCacheSize {
+        pages: usize,
+    },
 
     // ---- cursors ---------------------------------------------------------------
     /// Open cursor `cursor` for reading the tree rooted at `root_page` (or, with
     /// `root_reg`, at the page number held in that register). The Await half loads the
     /// root page.
-    OpenReadAsync { cursor: Cur, root_page: u32, root_reg: Option<Reg>, kind: CursorKind },
-    OpenReadAwait { cursor: Cur },
+    OpenReadAsync {
+        cursor: Cur,
+        root_page: u32,
+        root_reg: Option<Reg>,
+        kind: CursorKind,
+    },
+    OpenReadAwait {
+        cursor: Cur,
+    },
     /// Like `OpenReadAsync` but for writing (needs a write transaction).
-    OpenWriteAsync { cursor: Cur, root_page: u32, root_reg: Option<Reg>, kind: CursorKind },
-    OpenWriteAwait { cursor: Cur },
+    OpenWriteAsync {
+        cursor: Cur,
+        root_page: u32,
+        root_reg: Option<Reg>,
+        kind: CursorKind,
+    },
+    OpenWriteAwait {
+        cursor: Cur,
+    },
     /// Open an empty in-memory cursor, readable and writable.
-    OpenEphemeral { cursor: Cur, kind: EphemeralKind },
+    OpenEphemeral {
+        cursor: Cur,
+        kind: EphemeralKind,
+    },
     /// Open a cursor over a single row: the record held in `content_reg` (set by
     /// `SorterData`); `Column` reads from it.
-    OpenPseudo { cursor: Cur, content_reg: Reg, num_columns: usize },
-    Close { cursor: Cur },
+    OpenPseudo {
+        cursor: Cur,
+        content_reg: Reg,
+        num_columns: usize,
+    },
+    Close {
+        cursor: Cur,
+    },
     /// Position on the first entry.
-    RewindAsync { cursor: Cur },
+    RewindAsync {
+        cursor: Cur,
+    },
     /// Finish the rewind; jump to `target_if_empty` if there is no entry.
-    RewindAwait { cursor: Cur, target_if_empty: Addr },
+    RewindAwait {
+        cursor: Cur,
+        target_if_empty: Addr,
+    },
     /// Position on the last entry.
-    LastAsync { cursor: Cur },
-    LastAwait { cursor: Cur, target_if_empty: Addr },
+    LastAsync {
+        cursor: Cur,
+    },
+    LastAwait {
+        cursor: Cur,
+        target_if_empty: Addr,
+    },
     /// Advance to the next entry.
-    NextAsync { cursor: Cur },
+    NextAsync {
+        cursor: Cur,
+    },
     /// Finish the advance; jump to `target_if_more` if the cursor is on an entry.
-    NextAwait { cursor: Cur, target_if_more: Addr },
-    PrevAsync { cursor: Cur },
-    PrevAwait { cursor: Cur, target_if_more: Addr },
+    NextAwait {
+        cursor: Cur,
+        target_if_more: Addr,
+    },
+    PrevAsync {
+        cursor: Cur,
+    },
+    PrevAwait {
+        cursor: Cur,
+        target_if_more: Addr,
+    },
     /// Read column `column` of the current row into `dest`. A record with fewer fields
     /// yields `default` (or NULL). On a table cursor whose row is the NULL row
     /// (`NullRow`), yields NULL. May yield (overflow pages).
-    Column { cursor: Cur, column: usize, dest: Reg, default: Option<Value> },
+    Column {
+        cursor: Cur,
+        column: usize,
+        dest: Reg,
+        default: Option<Value>,
+    },
     /// The current row's rowid (table cursor) into `dest`; NULL on the NULL row.
-    Rowid { cursor: Cur, dest: Reg },
+    Rowid {
+        cursor: Cur,
+        dest: Reg,
+    },
     /// The rowid stored as the last field of the current index entry into `dest`.
-    IdxRowid { cursor: Cur, dest: Reg },
+    IdxRowid {
+        cursor: Cur,
+        dest: Reg,
+    },
     /// Put the cursor on a "NULL row": every `Column`/`Rowid` reads NULL until it moves
     /// (LEFT JOIN without a match).
-    NullRow { cursor: Cur },
+    NullRow {
+        cursor: Cur,
+    },
     /// Seek a table cursor to the rowid in `rowid_reg`. The Await half jumps to
     /// `target_if_not_found` if there is no such row (or the register does not hold an
     /// integer after numeric affinity).
-    SeekRowidAsync { cursor: Cur, rowid_reg: Reg },
-    SeekRowidAwait { cursor: Cur, target_if_not_found: Addr },
+    SeekRowidAsync {
+        cursor: Cur,
+        rowid_reg: Reg,
+    },
+    SeekRowidAwait {
+        cursor: Cur,
+        target_if_not_found: Addr,
+    },
     /// Seek an index cursor with the key in `key_start..key_start+key_count` (a prefix of
     /// the index's fields), or a table cursor with the rowid in `key_start` (count 1).
     /// The Await half jumps to `target_if_not_found` if no entry satisfies `op`.
-    SeekAsync { cursor: Cur, op: SeekOp, key_start: Reg, key_count: usize },
-    SeekAwait { cursor: Cur, target_if_not_found: Addr },
+    SeekAsync {
+        cursor: Cur,
+        op: SeekOp,
+        key_start: Reg,
+        key_count: usize,
+    },
+    SeekAwait {
+        cursor: Cur,
+        target_if_not_found: Addr,
+    },
     /// Compare the current index entry, restricted to its first `key_count` fields, with
     /// the key `key_start..`; jump if entry `op` key holds (`Gt`, `Ge`, `Lt`, `Le`).
     /// An exhausted cursor jumps.
-    IdxCompare { cursor: Cur, op: Cmp, key_start: Reg, key_count: usize, target: Addr },
+    IdxCompare {
+        cursor: Cur,
+        op: Cmp,
+        key_start: Reg,
+        key_count: usize,
+        target: Addr,
+    },
     /// Jump to `target` if the index (or ephemeral index) holds an entry whose first
     /// `key_count` fields equal `key_start..` (`Found`), or holds none (`NotFound`).
     /// May yield.
-    Found { cursor: Cur, key_start: Reg, key_count: usize, target: Addr },
-    NotFound { cursor: Cur, key_start: Reg, key_count: usize, target: Addr },
+    Found {
+        cursor: Cur,
+        key_start: Reg,
+        key_count: usize,
+        target: Addr,
+    },
+    NotFound {
+        cursor: Cur,
+        key_start: Reg,
+        key_count: usize,
+        target: Addr,
+    },
     /// Jump to `target` if no entry has the key prefix `key_start..key_start+key_count`,
     /// or if any key field is NULL (NULLs never conflict). On a conflict the cursor is left
     /// on the conflicting entry (so `IdxRowid` gives the conflicting row). May yield.
-    NoConflict { cursor: Cur, key_start: Reg, key_count: usize, target: Addr },
+    NoConflict {
+        cursor: Cur,
+        key_start: Reg,
+        key_count: usize,
+        target: Addr,
+    },
     /// Generate a new rowid for the table cursor: max rowid + 1 (a random unused rowid if
     /// the maximum is i64::MAX), at least `min_reg + 1` when given (AUTOINCREMENT).
-    NewRowidAsync { cursor: Cur, dest: Reg, min_reg: Option<Reg> },
-    NewRowidAwait { cursor: Cur },
+    NewRowidAsync {
+        cursor: Cur,
+        dest: Reg,
+        min_reg: Option<Reg>,
+    },
+    NewRowidAwait {
+        cursor: Cur,
+    },
     /// Insert (or overwrite) the row `key_reg` (rowid) -> `record_reg` (record blob) into
     /// the table cursor; ephemeral table cursors too. `table` names the table for
     /// EXPLAIN.
-    InsertAsync { cursor: Cur, key_reg: Reg, record_reg: Reg, flags: InsertFlags, table: String },
-    InsertAwait { cursor: Cur },
+    InsertAsync {
+        cursor: Cur,
+        key_reg: Reg,
+        record_reg: Reg,
+        flags: InsertFlags,
+        table: String,
+    },
+    InsertAwait {
+        cursor: Cur,
+    },
     /// Insert the record in `record_reg` into an index (or ephemeral index) cursor.
-    IdxInsertAsync { cursor: Cur, record_reg: Reg },
-    IdxInsertAwait { cursor: Cur },
+    IdxInsertAsync {
+        cursor: Cur,
+        record_reg: Reg,
+    },
+    IdxInsertAwait {
+        cursor: Cur,
+    },
     /// Delete the entry the cursor is on (counts in `changes()` when `count_change`).
-    DeleteAsync { cursor: Cur, count_change: bool },
-    DeleteAwait { cursor: Cur },
+    DeleteAsync {
+        cursor: Cur,
+        count_change: bool,
+    },
+    DeleteAwait {
+        cursor: Cur,
+    },
     /// Find the index entry equal to the key `key_start..key_start+key_count` (all fields,
     /// rowid last) and delete it; no entry is not an error.
-    IdxDeleteAsync { cursor: Cur, key_start: Reg, key_count: usize },
-    IdxDeleteAwait { cursor: Cur },
+    IdxDeleteAsync {
+        cursor: Cur,
+        key_start: Reg,
+        key_count: usize,
+    },
+    IdxDeleteAwait {
+        cursor: Cur,
+    },
     /// Number of entries in the tree into `dest` (`count(*)` without WHERE). May yield.
-    Count { cursor: Cur, dest: Reg },
+    Count {
+        cursor: Cur,
+        dest: Reg,
+    },
     /// `dest = ` the cursor's sequence counter, then increment it (sorter tie-breaks,
     /// ephemeral table keys).
-    Sequence { cursor: Cur, dest: Reg },
+    Sequence {
+        cursor: Cur,
+        dest: Reg,
+    },
 
     // ---- sorting ---------------------------------------------------------------
     /// Open a sorter: records inserted with `SorterInsert` come back in key-info order
     /// (stable for equal keys).
-    SorterOpen { cursor: Cur, key_info: Arc<KeyInfo>, num_columns: usize },
-    SorterInsert { cursor: Cur, record_reg: Reg },
+    SorterOpen {
+        cursor: Cur,
+        key_info: Arc<KeyInfo>,
+        num_columns: usize,
+    },
+    SorterInsert {
+        cursor: Cur,
+        record_reg: Reg,
+    },
     /// Sort; jump to `target_if_empty` if the sorter holds nothing, else position on the
     /// first record.
-    SorterSort { cursor: Cur, target_if_empty: Addr },
+    SorterSort {
+        cursor: Cur,
+        target_if_empty: Addr,
+    },
     /// Copy the current sorter record into `dest` (for an `OpenPseudo` cursor).
-    SorterData { cursor: Cur, dest: Reg },
+    SorterData {
+        cursor: Cur,
+        dest: Reg,
+    },
     /// Advance; jump to `target_if_more` while records remain.
-    SorterNext { cursor: Cur, target_if_more: Addr },
+    SorterNext {
+        cursor: Cur,
+        target_if_more: Addr,
+    },
 
     // ---- aggregates ------------------------------------------------------------
     /// Feed `args_start..args_start+nargs` to the aggregate accumulating in `acc_reg`
     /// (created on first use, cleared by `Null` on that register).
-    AggStep { kind: AggKind, args_start: Reg, nargs: usize, acc_reg: Reg, collation: Collation },
+    AggStep {
+        kind: AggKind,
+        args_start: Reg,
+        nargs: usize,
+        acc_reg: Reg,
+        collation: Collation,
+    },
     /// Replace the accumulator in `acc_reg` by its result (a fresh accumulator's result if
     /// no row was stepped: count -> 0, sum -> NULL...).
-    AggFinal { kind: AggKind, acc_reg: Reg, collation: Collation },
+    AggFinal {
+        kind: AggKind,
+        acc_reg: Reg,
+        collation: Collation,
+    },
 }
 
 impl Insn {
@@ -397,20 +722,34 @@ impl Insn {
             NotNull { target, .. } | Compare { target, .. } => vec![target],
             Jump { lt, eq, gt } => vec![lt, eq, gt],
             IfPos { target, .. } | DecrJumpZero { target, .. } => vec![target],
-            RewindAwait { target_if_empty, .. } | LastAwait { target_if_empty, .. } => {
+            RewindAwait {
+                target_if_empty, ..
+            }
+            | LastAwait {
+                target_if_empty, ..
+            } => {
                 vec![target_if_empty]
             }
             NextAwait { target_if_more, .. } | PrevAwait { target_if_more, .. } => {
                 vec![target_if_more]
             }
-            SeekRowidAwait { target_if_not_found, .. } | SeekAwait { target_if_not_found, .. } => {
+            SeekRowidAwait {
+                target_if_not_found,
+                ..
+            }
+            | SeekAwait {
+                target_if_not_found,
+                ..
+            } => {
                 vec![target_if_not_found]
             }
             IdxCompare { target, .. }
             | Found { target, .. }
             | NotFound { target, .. }
             | NoConflict { target, .. } => vec![target],
-            SorterSort { target_if_empty, .. } => vec![target_if_empty],
+            SorterSort {
+                target_if_empty, ..
+            } => vec![target_if_empty],
             SorterNext { target_if_more, .. } => vec![target_if_more],
             _ => vec![],
         }

@@ -40,6 +40,7 @@ pub mod affinity;
 pub mod aggregate;
 pub mod cast;
 pub mod conv;
+pub mod explain;
 mod f80;
 pub mod functions;
 pub mod insn;

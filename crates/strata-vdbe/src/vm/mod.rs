@@ -1,15 +1,53 @@
 //! The virtual machine: runs a [`Program`] against a connection's pager.
 //!
-//! INTERFACE SKETCH (bodies are being implemented; signatures are the contract the SQL
-//! compiler and the public API build on).
+//! ## Execution model
+//! `step()` runs instructions from the program counter until one produces a row
+//! (`Row`), needs I/O (`Io`), finds the database locked (`Busy`) or the program halts
+//! (`Done` or an error). Dispatch is one `match` per instruction.
+//!
+//! ## Resuming after `Io`
+//! An instruction that returns `Io` has changed no VM state (registers, pc, counters)
+//! before the point where it may need I/O, or it recorded its progress (in the cursor's
+//! pending op, or in the VM's per-instruction state slot for multi-step instructions such
+//! as `Count`, `Clear` and `IntegrityCheck`), so the next `step()` executes it again and
+//! it continues. `...Async` halves only record the operation in the cursor; the
+//! `...Await` half drives it until it is `Ready` and then applies its effects.
+//!
+//! Rules for the compiler:
+//! - The registers an Async half names (seek keys, `IdxDelete` keys) are read again by
+//!   its Await half, so they must not change in between (the compiler emits the pair
+//!   back to back). Insert records and rowids are copied at the Async half.
+//! - The record register of an `OpenPseudo` cursor must be written only by `SorterData`
+//!   (which invalidates the pseudo cursor's cached header).
+//! - `num_registers` must cover every register the program names (an out-of-range
+//!   register index is a compiler bug and panics); cursor slots grow as needed.
 
+use std::cmp::Ordering;
 use std::sync::{Arc, Mutex};
 
-use strata_btree::record::Value;
+use strata_btree::record::{compare_values, encode_values, KeyInfo, Value};
+use strata_btree::{BTreeCursor, SeekOp, TreeKind};
+use strata_io::Poll;
 use strata_pager::Pager;
 
-use crate::insn::ErrorCode;
+use crate::affinity::{apply_affinity, Affinity};
+use crate::aggregate::Accumulator;
+use crate::conv::{truth, value_int64};
+use crate::functions::{FunctionContext, FunctionError};
+use crate::insn::{CursorKind, EphemeralKind, ErrorCode, Insn, OnError};
+use crate::ops;
 use crate::program::Program;
+
+mod cursor;
+mod integrity;
+mod sorter;
+mod txn;
+
+use cursor::{
+    compare_record_key, jump_if, last_field_int, store, EphPos, PendingOp, Pseudo, TableSeek,
+    VmCursor,
+};
+use sorter::Sorter;
 
 /// What one `step()` produced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +77,49 @@ impl std::fmt::Display for VmError {
 
 impl std::error::Error for VmError {}
 
+impl VmError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> VmError {
+        VmError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    #[cold]
+    pub(crate) fn corrupt() -> VmError {
+        VmError::new(ErrorCode::Corrupt, "database disk image is malformed")
+    }
+
+    #[cold]
+    pub(crate) fn error(message: impl Into<String>) -> VmError {
+        VmError::new(ErrorCode::Error, message)
+    }
+
+    #[cold]
+    pub(crate) fn from_btree(e: strata_btree::Error) -> VmError {
+        use strata_btree::Error as E;
+        match e {
+            E::Io(_) => VmError::new(ErrorCode::Io, "disk I/O error"),
+            E::Busy => VmError::new(ErrorCode::Busy, "database is locked"),
+            E::Corrupt(_) => VmError::corrupt(),
+            E::Misuse(m) => VmError::new(ErrorCode::Error, m),
+        }
+    }
+
+    #[cold]
+    pub(crate) fn from_pager(e: strata_pager::Error) -> VmError {
+        VmError::from_btree(e.into())
+    }
+
+    #[cold]
+    pub(crate) fn from_function(e: FunctionError) -> VmError {
+        match e {
+            FunctionError::TooBig => VmError::new(ErrorCode::TooBig, "string or blob too big"),
+            other => VmError::error(other.to_string()),
+        }
+    }
+}
+
 /// Per-connection state shared by all statements of one connection.
 #[derive(Debug)]
 pub struct ConnState {
@@ -48,6 +129,13 @@ pub struct ConnState {
     pub total_changes: i64,
     pub schema_changed: bool,
     pub case_sensitive_like: bool,
+    /// Statements of this connection that have begun (executed `Transaction`) and not
+    /// yet halted or been reset. The read transaction of an autocommit connection ends
+    /// when the last of them finishes.
+    pub active_statements: usize,
+    /// Of those, the statements that began a write (`Transaction { write: true }`).
+    /// An autocommit write transaction commits when the last of them halts.
+    pub write_statements: usize,
 }
 
 /// The VM's view of a connection: its pager and shared state.
@@ -67,6 +155,8 @@ impl Connection {
                 total_changes: 0,
                 schema_changed: false,
                 case_sensitive_like: false,
+                active_statements: 0,
+                write_statements: 0,
             }),
         })
     }
@@ -78,36 +168,1803 @@ impl Connection {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Not yet stepped (or reset).
+    Ready,
+    Running,
+    /// Finished (Done or an error): `step()` returns `Done` until `reset()`.
+    Halted,
+}
+
+/// What one instruction asks of the step loop.
+enum Flow {
+    /// Carry on at `self.pc`.
+    Continue,
+    Row,
+    Io,
+    Busy,
+    /// `self.finish` is set: finish the statement.
+    Halt,
+}
+
+/// Progress of a multi-step, re-executable instruction that returned `Io`.
+enum InsnState {
+    Count {
+        n: i64,
+        counted: bool,
+        started: bool,
+    },
+    Clear {
+        bt: Option<BTreeCursor>,
+        n: i64,
+        counted: bool,
+        started: bool,
+        cleared: bool,
+    },
+    Integrity(integrity::State),
+}
+
+/// Converts a B-tree `Result<Poll<T>>` into `T`, returning `Flow::Io` on `Pending`.
+macro_rules! ready_bt {
+    ($e:expr) => {
+        match $e {
+            Ok(Poll::Ready(v)) => v,
+            Ok(Poll::Pending) => return Ok(Flow::Io),
+            Err(e) => return Err(VmError::from_btree(e.into())),
+        }
+    };
+}
+pub(crate) use ready_bt;
+
+/// `ready_bt!` for VM-level `Result<Poll<T>, VmError>`.
+macro_rules! ready_flow {
+    ($e:expr) => {
+        match $e {
+            Ok(Poll::Ready(v)) => v,
+            Ok(Poll::Pending) => return Ok(Flow::Io),
+            Err(e) => return Err(e),
+        }
+    };
+}
+#[allow(unused_imports)]
+use ready_flow;
+
 /// One execution of a program.
 pub struct Vm {
     program: Arc<Program>,
     conn: Arc<Connection>,
+    pc: usize,
+    phase: Phase,
+    regs: Vec<Value>,
+    aggs: Vec<Option<Accumulator>>,
+    cursors: Vec<Option<VmCursor>>,
+    seqs: Vec<i64>,
+    bindings: Vec<Value>,
+    row_start: usize,
+    row_len: usize,
+    once: Vec<bool>,
+    cmp: Ordering,
+    /// Rows this statement counted in `changes()`.
+    changes: i64,
+    /// Whether the program has change-counting instructions (it is DML).
+    counts_changes: bool,
+    txn: txn::StmtTxn,
+    finish: Option<txn::Finish>,
+    insn_state: Option<InsnState>,
+    case_sensitive_like: bool,
+}
+
+fn counts_changes(program: &Program) -> bool {
+    program.insns.iter().any(|i| {
+        matches!(
+            i,
+            Insn::InsertAsync { flags, .. } if flags.count_change
+        ) || matches!(
+            i,
+            Insn::DeleteAsync {
+                count_change: true,
+                ..
+            }
+        ) || matches!(
+            i,
+            Insn::Clear {
+                count_changes: true,
+                ..
+            }
+        )
+    })
+}
+
+#[inline]
+fn cur_mut(cursors: &mut [Option<VmCursor>], c: usize) -> Result<&mut VmCursor, VmError> {
+    match cursors.get_mut(c) {
+        Some(Some(cur)) => Ok(cur),
+        _ => Err(no_cursor(c)),
+    }
+}
+
+#[cold]
+fn no_cursor(c: usize) -> VmError {
+    VmError::new(ErrorCode::Misuse, format!("cursor {c} is not open"))
+}
+
+#[cold]
+fn misuse(msg: &str) -> VmError {
+    VmError::new(ErrorCode::Misuse, msg)
+}
+
+#[cold]
+fn mismatch() -> VmError {
+    VmError::new(ErrorCode::Mismatch, "datatype mismatch")
+}
+
+/// `SeekRowid`'s key: an integer after numeric affinity, or none.
+fn rowid_key(v: &Value) -> Option<i64> {
+    match v {
+        Value::Integer(i) => Some(*i),
+        Value::Null => None,
+        other => match apply_affinity(other.clone(), Affinity::Numeric) {
+            Value::Integer(i) => Some(i),
+            _ => None,
+        },
+    }
+}
+
+/// A table seek's target after numeric affinity (SQLite's OP_SeekGE.. on an intkey
+/// cursor): reals are rounded so that the integer seek is equivalent.
+fn table_seek(v: &Value, op: SeekOp) -> TableSeek {
+    let v = match v {
+        Value::Integer(i) => return TableSeek::Rowid(*i, op),
+        Value::Null => return TableSeek::None,
+        other => apply_affinity(other.clone(), Affinity::Numeric),
+    };
+    match v {
+        Value::Integer(i) => TableSeek::Rowid(i, op),
+        Value::Real(r) => {
+            if op == SeekOp::EQ {
+                return TableSeek::None;
+            }
+            let i = crate::numeric::real_to_i64(r);
+            let op = if r < i as f64 {
+                match op {
+                    SeekOp::GT => SeekOp::GE,
+                    SeekOp::LE => SeekOp::LT,
+                    o => o,
+                }
+            } else if r > i as f64 {
+                match op {
+                    SeekOp::LT => SeekOp::LE,
+                    SeekOp::GE => SeekOp::GT,
+                    o => o,
+                }
+            } else {
+                op
+            };
+            TableSeek::Rowid(i, op)
+        }
+        // Text or blob: greater than every number.
+        _ => match op {
+            SeekOp::LT | SeekOp::LE => TableSeek::Last,
+            _ => TableSeek::None,
+        },
+    }
 }
 
 impl Vm {
     pub fn new(program: Arc<Program>, conn: Arc<Connection>) -> Vm {
-        Vm { program, conn }
+        let n_regs = program.num_registers;
+        let n_curs = program.num_cursors;
+        Vm {
+            counts_changes: counts_changes(&program),
+            regs: vec![Value::Null; n_regs],
+            aggs: (0..n_regs).map(|_| None).collect(),
+            cursors: (0..n_curs).map(|_| None).collect(),
+            seqs: vec![0; n_curs],
+            bindings: vec![Value::Null; program.parameter_count],
+            once: vec![false; program.insns.len()],
+            program,
+            conn,
+            pc: 0,
+            phase: Phase::Ready,
+            row_start: 0,
+            row_len: 0,
+            cmp: Ordering::Equal,
+            changes: 0,
+            txn: txn::StmtTxn::default(),
+            finish: None,
+            insn_state: None,
+            case_sensitive_like: false,
+        }
     }
+
     pub fn program(&self) -> &Arc<Program> {
         &self.program
     }
-    /// Binds parameter `index` (1-based).
+
+    pub fn connection(&self) -> &Arc<Connection> {
+        &self.conn
+    }
+
+    /// Binds parameter `index` (1-based). Fails with `Range` outside
+    /// `1..=parameter_count`, and with `Misuse` while the statement is running (reset it
+    /// first).
     pub fn bind(&mut self, index: usize, value: Value) -> Result<(), VmError> {
-        let _ = (index, value, &self.conn);
-        todo!()
+        if self.phase == Phase::Running {
+            return Err(VmError::new(
+                ErrorCode::Misuse,
+                "bad parameter or other API misuse",
+            ));
+        }
+        if index == 0 || index > self.bindings.len() {
+            return Err(VmError::new(ErrorCode::Range, "column index out of range"));
+        }
+        // A NaN is bound as NULL, as in SQLite.
+        let value = match value {
+            Value::Real(r) if r.is_nan() => Value::Null,
+            v => v,
+        };
+        self.bindings[index - 1] = value;
+        Ok(())
     }
+
     pub fn clear_bindings(&mut self) {
-        todo!()
+        for b in &mut self.bindings {
+            *b = Value::Null;
+        }
     }
-    pub fn step(&mut self) -> Result<StepResult, VmError> {
-        todo!()
+
+    /// True after `Done` or an error, until `reset()`.
+    pub fn is_halted(&self) -> bool {
+        self.phase == Phase::Halted
     }
+
+    /// Rows this execution counted for `changes()` so far.
+    pub fn changes(&self) -> i64 {
+        self.changes
+    }
+
     /// The current row (after `StepResult::Row`).
     pub fn row(&self) -> &[Value] {
-        todo!()
+        self.regs
+            .get(self.row_start..self.row_start + self.row_len)
+            .unwrap_or(&[])
     }
-    /// Back to the start; bindings are kept.
+
+    /// Back to the start; bindings are kept. An unfinished execution is abandoned: its
+    /// autocommit write transaction (or, inside an explicit transaction, its statement
+    /// savepoint) is rolled back.
     pub fn reset(&mut self) {
-        todo!()
+        self.abandon();
+        for r in &mut self.regs {
+            *r = Value::Null;
+        }
+        for a in &mut self.aggs {
+            *a = None;
+        }
+        for c in &mut self.cursors {
+            *c = None;
+        }
+        for s in &mut self.seqs {
+            *s = 0;
+        }
+        for o in &mut self.once {
+            *o = false;
+        }
+        self.pc = 0;
+        self.phase = Phase::Ready;
+        self.row_len = 0;
+        self.changes = 0;
+        self.insn_state = None;
+        self.finish = None;
+    }
+
+    pub fn step(&mut self) -> Result<StepResult, VmError> {
+        match self.phase {
+            Phase::Halted => return Ok(StepResult::Done),
+            Phase::Ready => {
+                self.phase = Phase::Running;
+                self.case_sensitive_like = self.conn.state().case_sensitive_like;
+            }
+            Phase::Running => {}
+        }
+        if self.finish.is_some() {
+            return self.drive_finish();
+        }
+        let program = self.program.clone();
+        let insns = &program.insns;
+        loop {
+            let Some(insn) = insns.get(self.pc) else {
+                // Running off the end is a successful halt.
+                self.finish = Some(txn::Finish::new(None, OnError::Abort));
+                return self.drive_finish();
+            };
+            match self.exec(insn) {
+                Ok(Flow::Continue) => {}
+                Ok(Flow::Row) => return Ok(StepResult::Row),
+                Ok(Flow::Io) => return Ok(StepResult::Io),
+                Ok(Flow::Busy) => return Ok(StepResult::Busy),
+                Ok(Flow::Halt) => return self.drive_finish(),
+                Err(e) => {
+                    self.insn_state = None;
+                    self.finish = Some(txn::Finish::new(Some(e), OnError::Abort));
+                    return self.drive_finish();
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn jump(&mut self, cond: bool, target: usize) {
+        self.pc = jump_if(cond, target, self.pc);
+    }
+
+    fn random(&self) -> impl FnMut() -> u64 + '_ {
+        let io = self.conn.pager().io();
+        move || io.random_u64()
+    }
+
+    fn exec(&mut self, insn: &Insn) -> Result<Flow, VmError> {
+        use Insn::*;
+        match insn {
+            // ---- control flow ----------------------------------------------------
+            Init { target } | Goto { target } => self.pc = *target,
+            Gosub { return_reg, target } => {
+                self.regs[*return_reg] = Value::Integer(self.pc as i64 + 1);
+                self.pc = *target;
+            }
+            Return { return_reg } => match self.regs[*return_reg] {
+                Value::Integer(a) if a >= 0 => self.pc = a as usize,
+                _ => return Err(misuse("Return without a return address")),
+            },
+            If {
+                reg,
+                target,
+                jump_if_null,
+            } => {
+                let c = truth(&self.regs[*reg]).unwrap_or(*jump_if_null);
+                self.jump(c, *target);
+            }
+            IfNot {
+                reg,
+                target,
+                jump_if_null,
+            } => {
+                let c = truth(&self.regs[*reg]).map_or(*jump_if_null, |b| !b);
+                self.jump(c, *target);
+            }
+            IsNull { reg, target } => {
+                let c = matches!(self.regs[*reg], Value::Null);
+                self.jump(c, *target);
+            }
+            NotNull { reg, target } => {
+                let c = !matches!(self.regs[*reg], Value::Null);
+                self.jump(c, *target);
+            }
+            Compare {
+                op,
+                lhs,
+                rhs,
+                target,
+                affinity,
+                collation,
+                jump_if_null,
+                null_eq,
+            } => {
+                let (a, b) = (&self.regs[*lhs], &self.regs[*rhs]);
+                let c = if *null_eq && (matches!(a, Value::Null) || matches!(b, Value::Null)) {
+                    let both = matches!(a, Value::Null) && matches!(b, Value::Null);
+                    let ord = if both {
+                        Ordering::Equal
+                    } else if matches!(a, Value::Null) {
+                        Ordering::Less
+                    } else {
+                        Ordering::Greater
+                    };
+                    op.holds(ord)
+                } else {
+                    match ops::compare_with_affinity(a, b, *affinity, *collation) {
+                        None => *jump_if_null,
+                        Some(o) => op.holds(o),
+                    }
+                };
+                self.jump(c, *target);
+            }
+            CompareRecords {
+                lhs,
+                rhs,
+                count,
+                key_info,
+            } => {
+                let mut ord = Ordering::Equal;
+                for i in 0..*count {
+                    let (coll, order) = key_info.field(i);
+                    let c = compare_values(
+                        self.regs[lhs + i].as_ref(),
+                        self.regs[rhs + i].as_ref(),
+                        coll,
+                    );
+                    if c != Ordering::Equal {
+                        ord = order.apply(c);
+                        break;
+                    }
+                }
+                self.cmp = ord;
+                self.pc += 1;
+            }
+            Jump { lt, eq, gt } => {
+                self.pc = match self.cmp {
+                    Ordering::Less => *lt,
+                    Ordering::Equal => *eq,
+                    Ordering::Greater => *gt,
+                }
+            }
+            Once { target } => {
+                let pc = self.pc;
+                if self.once[pc] {
+                    self.pc = *target;
+                } else {
+                    self.once[pc] = true;
+                    self.pc += 1;
+                }
+            }
+            IfPos {
+                reg,
+                target,
+                decrement,
+            } => {
+                let v = value_int64(&self.regs[*reg]);
+                if v > 0 {
+                    self.regs[*reg] = Value::Integer(v.wrapping_sub(*decrement));
+                    self.pc = *target;
+                } else {
+                    self.pc += 1;
+                }
+            }
+            DecrJumpZero { reg, target } => {
+                let mut v = value_int64(&self.regs[*reg]);
+                if v > i64::MIN {
+                    v -= 1;
+                }
+                self.regs[*reg] = Value::Integer(v);
+                self.jump(v == 0, *target);
+            }
+            OffsetLimit {
+                limit,
+                offset,
+                dest,
+            } => {
+                let l = value_int64(&self.regs[*limit]);
+                let o = value_int64(&self.regs[*offset]).max(0);
+                let r = if l <= 0 {
+                    -1
+                } else {
+                    l.checked_add(o).unwrap_or(-1)
+                };
+                self.regs[*dest] = Value::Integer(r);
+                self.pc += 1;
+            }
+            MustBeInt { reg } => {
+                if !matches!(self.regs[*reg], Value::Integer(_)) {
+                    let v = std::mem::replace(&mut self.regs[*reg], Value::Null);
+                    match apply_affinity(v.clone(), crate::affinity::Affinity::Numeric) {
+                        Value::Integer(i) => self.regs[*reg] = Value::Integer(i),
+                        _ => {
+                            self.regs[*reg] = v;
+                            return Err(mismatch());
+                        }
+                    }
+                }
+                self.pc += 1;
+            }
+            Halt { error, on_error } => {
+                let error = error.as_ref().map(|(c, m)| VmError::new(*c, m.clone()));
+                self.finish = Some(txn::Finish::new(error, *on_error));
+                return Ok(Flow::Halt);
+            }
+            HaltIfNull {
+                reg,
+                message,
+                on_error,
+            } => {
+                if matches!(self.regs[*reg], Value::Null) {
+                    let e = VmError::new(ErrorCode::Constraint, message.clone());
+                    self.finish = Some(txn::Finish::new(Some(e), *on_error));
+                    return Ok(Flow::Halt);
+                }
+                self.pc += 1;
+            }
+            Noop => self.pc += 1,
+
+            // ---- values ----------------------------------------------------------
+            Integer { value, dest } => {
+                self.regs[*dest] = Value::Integer(*value);
+                self.pc += 1;
+            }
+            Real { value, dest } => {
+                self.regs[*dest] = crate::conv::real_value(*value);
+                self.pc += 1;
+            }
+            String { value, dest } => {
+                store(
+                    &mut self.regs[*dest],
+                    strata_btree::record::ValueRef::Text(value),
+                );
+                self.pc += 1;
+            }
+            Blob { value, dest } => {
+                store(
+                    &mut self.regs[*dest],
+                    strata_btree::record::ValueRef::Blob(value),
+                );
+                self.pc += 1;
+            }
+            Null { dest, count } => {
+                for r in *dest..*dest + *count {
+                    self.regs[r] = Value::Null;
+                    self.aggs[r] = None;
+                }
+                self.pc += 1;
+            }
+            Variable { index, dest } => {
+                let v = match index.checked_sub(1).and_then(|i| self.bindings.get(i)) {
+                    Some(v) => v.as_ref(),
+                    None => strata_btree::record::ValueRef::Null,
+                };
+                store(&mut self.regs[*dest], v);
+                self.pc += 1;
+            }
+            Copy { src, dest, count } => {
+                for i in 0..*count {
+                    if src + i == dest + i {
+                        continue;
+                    }
+                    let (s, d) = (src + i, dest + i);
+                    if s < d {
+                        let (a, b) = self.regs.split_at_mut(d);
+                        store(&mut b[0], a[s].as_ref());
+                    } else {
+                        let (a, b) = self.regs.split_at_mut(s);
+                        store(&mut a[d], b[0].as_ref());
+                    }
+                }
+                self.pc += 1;
+            }
+            Arith { op, lhs, rhs, dest } => {
+                self.regs[*dest] = ops::arith(*op, &self.regs[*lhs], &self.regs[*rhs]);
+                self.pc += 1;
+            }
+            Bitwise { op, lhs, rhs, dest } => {
+                self.regs[*dest] = ops::bitwise(*op, &self.regs[*lhs], &self.regs[*rhs]);
+                self.pc += 1;
+            }
+            Concat { lhs, rhs, dest } => {
+                self.regs[*dest] = ops::concat(&self.regs[*lhs], &self.regs[*rhs]);
+                self.pc += 1;
+            }
+            Negate { src, dest } => {
+                self.regs[*dest] = ops::negate(&self.regs[*src]);
+                self.pc += 1;
+            }
+            BitNot { src, dest } => {
+                self.regs[*dest] = ops::bit_not(&self.regs[*src]);
+                self.pc += 1;
+            }
+            Not { src, dest } => {
+                self.regs[*dest] = ops::not(&self.regs[*src]);
+                self.pc += 1;
+            }
+            And { lhs, rhs, dest } => {
+                self.regs[*dest] = ops::and(&self.regs[*lhs], &self.regs[*rhs]);
+                self.pc += 1;
+            }
+            Or { lhs, rhs, dest } => {
+                self.regs[*dest] = ops::or(&self.regs[*lhs], &self.regs[*rhs]);
+                self.pc += 1;
+            }
+            CompareValue {
+                op,
+                lhs,
+                rhs,
+                dest,
+                affinity,
+                collation,
+                null_eq,
+            } => {
+                let (a, b) = (&self.regs[*lhs], &self.regs[*rhs]);
+                let v = if *null_eq {
+                    match op {
+                        ops::Cmp::Eq => ops::is(a, b, false, *affinity, *collation),
+                        ops::Cmp::Ne => ops::is(a, b, true, *affinity, *collation),
+                        _ => ops::compare_op(*op, a, b, *affinity, *collation),
+                    }
+                } else {
+                    ops::compare_op(*op, a, b, *affinity, *collation)
+                };
+                self.regs[*dest] = v;
+                self.pc += 1;
+            }
+            IsNullValue { src, dest, invert } => {
+                let n = matches!(self.regs[*src], Value::Null);
+                self.regs[*dest] = Value::Integer((n != *invert) as i64);
+                self.pc += 1;
+            }
+            Function {
+                func,
+                args_start,
+                nargs,
+                dest,
+                collation,
+                ..
+            } => {
+                let mut rnd = self.random();
+                let mut ctx = FunctionContext::new(&mut rnd);
+                ctx.collation = *collation;
+                ctx.case_sensitive_like = self.case_sensitive_like;
+                let r = func(&self.regs[*args_start..*args_start + *nargs], &mut ctx);
+                drop(ctx);
+                drop(rnd);
+                self.regs[*dest] = r.map_err(VmError::from_function)?;
+                self.pc += 1;
+            }
+            Cast { reg, type_name } => {
+                let v = std::mem::replace(&mut self.regs[*reg], Value::Null);
+                self.regs[*reg] = crate::cast::cast_to_type_name(v, type_name);
+                self.pc += 1;
+            }
+            Affinity { start, affinities } => {
+                for (i, a) in affinities.iter().enumerate() {
+                    let v = std::mem::replace(&mut self.regs[start + i], Value::Null);
+                    self.regs[start + i] = apply_affinity(v, *a);
+                }
+                self.pc += 1;
+            }
+            RealAffinity { reg } => {
+                if let Value::Integer(i) = self.regs[*reg] {
+                    self.regs[*reg] = Value::Real(i as f64);
+                }
+                self.pc += 1;
+            }
+            AddImm { reg, value } => {
+                let v = value_int64(&self.regs[*reg]);
+                self.regs[*reg] = Value::Integer(v.wrapping_add(*value));
+                self.pc += 1;
+            }
+            MemMax { acc, src } => {
+                let a = value_int64(&self.regs[*acc]);
+                let s = value_int64(&self.regs[*src]);
+                self.regs[*acc] = Value::Integer(a.max(s));
+                self.pc += 1;
+            }
+
+            // ---- rows --------------------------------------------------------------
+            ResultRow { start, count } => {
+                self.row_start = *start;
+                self.row_len = *count;
+                self.pc += 1;
+                return Ok(Flow::Row);
+            }
+            MakeRecord {
+                start,
+                count,
+                dest,
+                affinities,
+            } => {
+                let (start, count, dest) = (*start, *count, *dest);
+                if let Some(affs) = affinities {
+                    for (i, a) in affs.iter().enumerate().take(count) {
+                        if *a == crate::affinity::Affinity::Blob {
+                            continue;
+                        }
+                        let v = std::mem::replace(&mut self.regs[start + i], Value::Null);
+                        self.regs[start + i] = apply_affinity(v, *a);
+                    }
+                }
+                let mut out = if dest >= start && dest < start + count {
+                    Vec::new()
+                } else {
+                    match std::mem::replace(&mut self.regs[dest], Value::Null) {
+                        Value::Blob(v) => v,
+                        _ => Vec::new(),
+                    }
+                };
+                out.clear();
+                encode_values(&self.regs[start..start + count], &mut out);
+                self.regs[dest] = Value::Blob(out);
+                self.pc += 1;
+            }
+
+            // ---- transactions and schema -------------------------------------------
+            Transaction {
+                write,
+                schema_cookie,
+            } => return self.exec_transaction(*write, *schema_cookie),
+            AutoCommit {
+                autocommit,
+                rollback,
+            } => return self.exec_autocommit(*autocommit, *rollback),
+            ReadCookie { cookie, dest } => {
+                let pager = self.conn.pager();
+                let page = ready_bt!(pager.get_page(1));
+                let off = txn::cookie_offset(*cookie);
+                let v = strata_pager::header::read_u32(&page.data(), off);
+                self.regs[*dest] = Value::Integer(v as i32 as i64);
+                self.pc += 1;
+            }
+            SetCookie { cookie, value } => {
+                let pager = self.conn.pager();
+                let page = ready_bt!(pager.get_page(1));
+                pager.mark_dirty(&page).map_err(VmError::from_pager)?;
+                let off = txn::cookie_offset(*cookie);
+                strata_pager::header::write_u32(&mut page.data_mut(), off, *value as u32);
+                self.pc += 1;
+            }
+            CreateBtree { index, dest } => {
+                let kind = if *index {
+                    strata_btree::BTreeType::Index
+                } else {
+                    strata_btree::BTreeType::Table
+                };
+                let root = ready_bt!(strata_btree::create_btree(self.conn.pager(), kind));
+                self.regs[*dest] = Value::Integer(root as i64);
+                self.pc += 1;
+            }
+            Destroy { root_page } => {
+                ready_bt!(strata_btree::drop_btree(self.conn.pager(), *root_page));
+                self.pc += 1;
+            }
+            Clear {
+                root_page,
+                count_changes,
+            } => return self.exec_clear(*root_page, *count_changes),
+            ParseSchema => {
+                self.conn.state().schema_changed = true;
+                self.pc += 1;
+            }
+            IntegrityCheck {
+                roots,
+                dest,
+                max_errors,
+            } => {
+                let trees: Vec<(u32, Option<Arc<KeyInfo>>)> =
+                    roots.iter().map(|&r| (r, None)).collect();
+                return self.exec_integrity(&trees, *dest, *max_errors);
+            }
+            IntegrityCheckTrees {
+                trees,
+                dest,
+                max_errors,
+            } => return self.exec_integrity(trees, *dest, *max_errors),
+            Checkpoint { mode, dest } => {
+                let pager = self.conn.pager();
+                if pager.in_read_tx() {
+                    return Err(VmError::new(ErrorCode::Busy, "database table is locked"));
+                }
+                let mode = match mode {
+                    crate::insn::CheckpointKind::Passive => strata_pager::CheckpointMode::Passive,
+                    crate::insn::CheckpointKind::Full => strata_pager::CheckpointMode::Full,
+                    crate::insn::CheckpointKind::Restart => strata_pager::CheckpointMode::Restart,
+                    crate::insn::CheckpointKind::Truncate => strata_pager::CheckpointMode::Truncate,
+                };
+                let r = ready_bt!(pager.checkpoint(mode));
+                self.regs[*dest] = Value::Integer(r.busy as i64);
+                self.regs[dest + 1] = Value::Integer(r.wal_frames as i64);
+                self.regs[dest + 2] = Value::Integer(r.checkpointed_frames as i64);
+                self.pc += 1;
+            }
+            SetCacheSize { pages } => {
+                self.conn.pager().set_cache_size_pages(*pages);
+                self.pc += 1;
+            }
+
+            // ---- cursors -----------------------------------------------------------
+            OpenReadAsync {
+                cursor,
+                root_page,
+                root_reg,
+                kind,
+            } => self.open_btree(*cursor, *root_page, *root_reg, kind, false)?,
+            OpenWriteAsync {
+                cursor,
+                root_page,
+                root_reg,
+                kind,
+            } => self.open_btree(*cursor, *root_page, *root_reg, kind, true)?,
+            OpenReadAwait { cursor } | OpenWriteAwait { cursor } => {
+                let _ = ready_flow!(self.drive(*cursor));
+                self.pc += 1;
+            }
+            OpenEphemeral { cursor, kind } => {
+                let c = match kind {
+                    EphemeralKind::Table => VmCursor::new_eph_table(),
+                    EphemeralKind::Index { key_info } => VmCursor::new_eph_index(key_info.clone()),
+                };
+                self.set_cursor(*cursor, c);
+                self.pc += 1;
+            }
+            OpenPseudo {
+                cursor,
+                content_reg,
+                ..
+            } => {
+                let c = VmCursor::Pseudo(Pseudo {
+                    content_reg: *content_reg,
+                    null_row: false,
+                    row: Default::default(),
+                });
+                self.set_cursor(*cursor, c);
+                self.pc += 1;
+            }
+            Close { cursor } => {
+                if let Some(c) = self.cursors.get_mut(*cursor) {
+                    *c = None;
+                }
+                self.pc += 1;
+            }
+            RewindAsync { cursor } => self.start(*cursor, PendingOp::Rewind)?,
+            LastAsync { cursor } => self.start(*cursor, PendingOp::Last)?,
+            NextAsync { cursor } => self.start(*cursor, PendingOp::Next)?,
+            PrevAsync { cursor } => self.start(*cursor, PendingOp::Prev)?,
+            RewindAwait {
+                cursor,
+                target_if_empty,
+            }
+            | LastAwait {
+                cursor,
+                target_if_empty,
+            } => {
+                let r = ready_flow!(self.drive(*cursor));
+                self.jump(!r, *target_if_empty);
+            }
+            NextAwait {
+                cursor,
+                target_if_more,
+            }
+            | PrevAwait {
+                cursor,
+                target_if_more,
+            } => {
+                let r = ready_flow!(self.drive(*cursor));
+                self.jump(r, *target_if_more);
+            }
+            Column {
+                cursor,
+                column,
+                dest,
+                default,
+            } => return self.exec_column(*cursor, *column, *dest, default.as_ref()),
+            Rowid { cursor, dest } => return self.exec_rowid(*cursor, *dest, false),
+            IdxRowid { cursor, dest } => return self.exec_rowid(*cursor, *dest, true),
+            NullRow { cursor } => {
+                cur_mut(&mut self.cursors, *cursor)?.set_null_row();
+                self.pc += 1;
+            }
+            SeekRowidAsync { cursor, rowid_reg } => {
+                let k = rowid_key(&self.regs[*rowid_reg]);
+                self.start(*cursor, PendingOp::SeekRowid(k))?;
+            }
+            SeekRowidAwait {
+                cursor,
+                target_if_not_found,
+            }
+            | SeekAwait {
+                cursor,
+                target_if_not_found,
+            } => {
+                let r = ready_flow!(self.drive(*cursor));
+                self.jump(!r, *target_if_not_found);
+            }
+            SeekAsync {
+                cursor,
+                op,
+                key_start,
+                key_count,
+            } => {
+                let c = cur_mut(&mut self.cursors, *cursor)?;
+                let is_table = match c {
+                    VmCursor::BTree(b) => b.key_info.is_none(),
+                    VmCursor::EphTable(_) => true,
+                    _ => false,
+                };
+                let p = if is_table {
+                    PendingOp::SeekTable(table_seek(&self.regs[*key_start], *op))
+                } else {
+                    PendingOp::SeekIndex {
+                        op: *op,
+                        key_start: *key_start,
+                        key_count: *key_count,
+                    }
+                };
+                self.start(*cursor, p)?;
+            }
+            IdxCompare {
+                cursor,
+                op,
+                key_start,
+                key_count,
+                target,
+            } => {
+                let key = &self.regs[*key_start..*key_start + *key_count];
+                let c = cur_mut(&mut self.cursors, *cursor)?;
+                let ord = match c {
+                    VmCursor::BTree(b) => {
+                        if b.bt.is_eof() {
+                            None
+                        } else {
+                            let ki = b
+                                .key_info
+                                .clone()
+                                .ok_or_else(|| misuse("IdxCompare on a table"))?;
+                            let payload = ready_bt!(b.bt.payload());
+                            Some(compare_record_key(payload, key, &ki)?)
+                        }
+                    }
+                    VmCursor::EphIndex(e) => match e.current() {
+                        None => None,
+                        Some(rec) => Some(compare_record_key(rec, key, &e.ki)?),
+                    },
+                    _ => return Err(misuse("IdxCompare on a cursor that is not an index")),
+                };
+                let j = ord.is_none_or(|o| op.holds(o));
+                self.jump(j, *target);
+            }
+            Found {
+                cursor,
+                key_start,
+                key_count,
+                target,
+            } => {
+                let f = ready_flow!(self.probe(*cursor, *key_start, *key_count));
+                self.jump(f, *target);
+            }
+            NotFound {
+                cursor,
+                key_start,
+                key_count,
+                target,
+            } => {
+                let f = ready_flow!(self.probe(*cursor, *key_start, *key_count));
+                self.jump(!f, *target);
+            }
+            NoConflict {
+                cursor,
+                key_start,
+                key_count,
+                target,
+            } => {
+                let has_null = self.regs[*key_start..*key_start + *key_count]
+                    .iter()
+                    .any(|v| matches!(v, Value::Null));
+                if has_null {
+                    self.pc = *target;
+                } else {
+                    let f = ready_flow!(self.probe(*cursor, *key_start, *key_count));
+                    self.jump(!f, *target);
+                }
+            }
+            NewRowidAsync {
+                cursor,
+                dest,
+                min_reg,
+            } => {
+                let min = min_reg.map(|r| value_int64(&self.regs[r]));
+                self.start(
+                    *cursor,
+                    PendingOp::NewRowid {
+                        dest: *dest,
+                        min,
+                        candidate: None,
+                        tries: 0,
+                    },
+                )?;
+            }
+            NewRowidAwait { cursor }
+            | InsertAwait { cursor }
+            | IdxInsertAwait { cursor }
+            | DeleteAwait { cursor }
+            | IdxDeleteAwait { cursor } => {
+                let _ = ready_flow!(self.drive(*cursor));
+                self.pc += 1;
+            }
+            InsertAsync {
+                cursor,
+                key_reg,
+                record_reg,
+                flags,
+                ..
+            } => {
+                let rowid = match self.regs[*key_reg] {
+                    Value::Integer(i) => i,
+                    _ => return Err(mismatch()),
+                };
+                self.copy_record(*cursor, *record_reg)?;
+                self.start(
+                    *cursor,
+                    PendingOp::Insert {
+                        rowid,
+                        flags: *flags,
+                    },
+                )?;
+            }
+            IdxInsertAsync { cursor, record_reg } => {
+                self.copy_record(*cursor, *record_reg)?;
+                self.start(*cursor, PendingOp::IdxInsert)?;
+            }
+            DeleteAsync {
+                cursor,
+                count_change,
+            } => self.start(
+                *cursor,
+                PendingOp::Delete {
+                    count_change: *count_change,
+                },
+            )?,
+            IdxDeleteAsync {
+                cursor,
+                key_start,
+                key_count,
+            } => self.start(
+                *cursor,
+                PendingOp::IdxDelete {
+                    key_start: *key_start,
+                    key_count: *key_count,
+                    found: false,
+                },
+            )?,
+            Count { cursor, dest } => return self.exec_count(*cursor, *dest),
+            Sequence { cursor, dest } => {
+                let s = self
+                    .seqs
+                    .get_mut(*cursor)
+                    .ok_or_else(|| no_cursor(*cursor))?;
+                self.regs[*dest] = Value::Integer(*s);
+                *s += 1;
+                self.pc += 1;
+            }
+
+            // ---- sorting -------------------------------------------------------------
+            SorterOpen {
+                cursor, key_info, ..
+            } => {
+                self.set_cursor(
+                    *cursor,
+                    VmCursor::Sorter(Box::new(Sorter::new(key_info.clone()))),
+                );
+                self.pc += 1;
+            }
+            SorterInsert { cursor, record_reg } => {
+                let Value::Blob(rec) = &self.regs[*record_reg] else {
+                    return Err(misuse("SorterInsert needs a record"));
+                };
+                match cur_mut(&mut self.cursors, *cursor)? {
+                    VmCursor::Sorter(s) => s.insert(rec),
+                    _ => return Err(misuse("SorterInsert on a cursor that is not a sorter")),
+                }
+                self.pc += 1;
+            }
+            SorterSort {
+                cursor,
+                target_if_empty,
+            } => {
+                let r = match cur_mut(&mut self.cursors, *cursor)? {
+                    VmCursor::Sorter(s) => s.sort()?,
+                    _ => return Err(misuse("SorterSort on a cursor that is not a sorter")),
+                };
+                self.jump(!r, *target_if_empty);
+            }
+            SorterNext {
+                cursor,
+                target_if_more,
+            } => {
+                let r = match cur_mut(&mut self.cursors, *cursor)? {
+                    VmCursor::Sorter(s) => s.next(),
+                    _ => return Err(misuse("SorterNext on a cursor that is not a sorter")),
+                };
+                self.jump(r, *target_if_more);
+            }
+            SorterData { cursor, dest } => {
+                match cur_mut(&mut self.cursors, *cursor)? {
+                    VmCursor::Sorter(s) => match s.current() {
+                        Some(rec) => store(
+                            &mut self.regs[*dest],
+                            strata_btree::record::ValueRef::Blob(rec),
+                        ),
+                        None => return Err(misuse("SorterData without a current record")),
+                    },
+                    _ => return Err(misuse("SorterData on a cursor that is not a sorter")),
+                }
+                for c in self.cursors.iter_mut().flatten() {
+                    if let VmCursor::Pseudo(p) = c {
+                        if p.content_reg == *dest {
+                            p.row.invalidate();
+                            p.null_row = false;
+                        }
+                    }
+                }
+                self.pc += 1;
+            }
+
+            // ---- aggregates ------------------------------------------------------------
+            AggStep {
+                kind,
+                args_start,
+                nargs,
+                acc_reg,
+                collation,
+            } => {
+                let acc =
+                    self.aggs[*acc_reg].get_or_insert_with(|| Accumulator::new(*kind, *collation));
+                acc.step(&self.regs[*args_start..*args_start + *nargs]);
+                self.pc += 1;
+            }
+            AggFinal {
+                kind,
+                acc_reg,
+                collation,
+            } => {
+                let v = match self.aggs[*acc_reg].take() {
+                    Some(acc) => acc.finish(),
+                    None => Accumulator::new(*kind, *collation).finish(),
+                };
+                self.regs[*acc_reg] = v.map_err(VmError::from_function)?;
+                self.pc += 1;
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn set_cursor(&mut self, c: usize, cur: VmCursor) {
+        if c >= self.cursors.len() {
+            self.cursors.resize_with(c + 1, || None);
+            self.seqs.resize(c + 1, 0);
+        }
+        self.cursors[c] = Some(cur);
+        self.seqs[c] = 0;
+    }
+
+    fn open_btree(
+        &mut self,
+        cursor: usize,
+        root_page: u32,
+        root_reg: Option<usize>,
+        kind: &CursorKind,
+        write: bool,
+    ) -> Result<(), VmError> {
+        let root = match root_reg {
+            Some(r) => match self.regs[r] {
+                Value::Integer(p) if p > 0 && p <= u32::MAX as i64 => p as u32,
+                _ => return Err(VmError::corrupt()),
+            },
+            None => root_page,
+        };
+        if root == 0 {
+            return Err(VmError::corrupt());
+        }
+        let pager = self.conn.pager();
+        if write && !pager.in_write_tx() {
+            return Err(VmError::new(
+                ErrorCode::Misuse,
+                "write cursor opened outside a write transaction",
+            ));
+        }
+        let (tk, ki) = match kind {
+            CursorKind::Table { .. } => (TreeKind::Table, None),
+            CursorKind::Index { key_info } => {
+                (TreeKind::Index(key_info.clone()), Some(key_info.clone()))
+            }
+        };
+        let bt = BTreeCursor::new(pager.clone(), root, tk);
+        self.set_cursor(cursor, VmCursor::new_btree(bt, ki, write));
+        self.pc += 1;
+        Ok(())
+    }
+
+    /// The Async half: records `op` in the cursor.
+    fn start(&mut self, c: usize, op: PendingOp) -> Result<(), VmError> {
+        let cur = cur_mut(&mut self.cursors, c)?;
+        if let VmCursor::BTree(b) = &*cur {
+            let writes = matches!(
+                op,
+                PendingOp::Insert { .. }
+                    | PendingOp::IdxInsert
+                    | PendingOp::Delete { .. }
+                    | PendingOp::IdxDelete { .. }
+            );
+            if writes && !b.writable {
+                return Err(misuse("cursor is not open for writing"));
+            }
+        }
+        let slot = cur
+            .pending_mut()
+            .ok_or_else(|| misuse("operation not supported on this cursor"))?;
+        *slot = op;
+        self.pc += 1;
+        Ok(())
+    }
+
+    /// Copies the record in `reg` into the cursor's buffer (for inserts).
+    fn copy_record(&mut self, c: usize, reg: usize) -> Result<(), VmError> {
+        let rec: &[u8] = match &self.regs[reg] {
+            Value::Blob(b) => b,
+            Value::Null => &[],
+            _ => return Err(misuse("insert needs a record")),
+        };
+        let buf = match cur_mut(&mut self.cursors, c)? {
+            VmCursor::BTree(b) => &mut b.buf,
+            VmCursor::EphTable(b) => &mut b.buf,
+            VmCursor::EphIndex(b) => &mut b.buf,
+            _ => return Err(misuse("insert into a cursor that cannot hold rows")),
+        };
+        buf.clear();
+        buf.extend_from_slice(rec);
+        Ok(())
+    }
+
+    /// The Await half: drives the cursor's pending op; `Ready(result)` once done (the
+    /// op's effects applied and the op cleared).
+    fn drive(&mut self, c: usize) -> Result<Poll<bool>, VmError> {
+        let Vm {
+            cursors,
+            regs,
+            conn,
+            changes,
+            ..
+        } = self;
+        let cur = cur_mut(cursors, c)?;
+        let r = match cur {
+            VmCursor::BTree(b) => {
+                let cursor::BTreeCur {
+                    bt,
+                    pending,
+                    buf,
+                    row,
+                    null_row,
+                    ..
+                } = &mut **b;
+                macro_rules! rd {
+                    ($e:expr) => {
+                        match $e {
+                            Ok(Poll::Ready(v)) => v,
+                            Ok(Poll::Pending) => return Ok(Poll::Pending),
+                            Err(e) => {
+                                *pending = PendingOp::None;
+                                return Err(VmError::from_btree(e.into()));
+                            }
+                        }
+                    };
+                }
+                let r = match pending {
+                    PendingOp::None => return Err(misuse("Await without its Async")),
+                    PendingOp::Open => {
+                        rd!(conn.pager().get_page(bt.root_page()));
+                        true
+                    }
+                    PendingOp::Rewind => {
+                        rd!(bt.rewind());
+                        !bt.is_eof()
+                    }
+                    PendingOp::Last => {
+                        rd!(bt.last());
+                        !bt.is_eof()
+                    }
+                    PendingOp::Next => {
+                        rd!(bt.next());
+                        !bt.is_eof()
+                    }
+                    PendingOp::Prev => {
+                        rd!(bt.prev());
+                        !bt.is_eof()
+                    }
+                    PendingOp::SeekRowid(k) => match *k {
+                        None => false,
+                        Some(k) => rd!(bt.seek_rowid(k, SeekOp::EQ)),
+                    },
+                    PendingOp::SeekTable(s) => match *s {
+                        TableSeek::None => false,
+                        TableSeek::Last => {
+                            rd!(bt.last());
+                            !bt.is_eof()
+                        }
+                        TableSeek::Rowid(k, op) => rd!(bt.seek_rowid(k, op)),
+                    },
+                    PendingOp::SeekIndex {
+                        op,
+                        key_start,
+                        key_count,
+                    } => rd!(bt.seek_index(&regs[*key_start..*key_start + *key_count], *op)),
+                    PendingOp::NewRowid {
+                        dest,
+                        min,
+                        candidate,
+                        tries,
+                    } => loop {
+                        if let Some(cand) = *candidate {
+                            if !rd!(bt.seek_rowid(cand, SeekOp::EQ)) {
+                                regs[*dest] = Value::Integer(cand);
+                                break true;
+                            }
+                            *tries += 1;
+                            if *tries > 100 {
+                                *pending = PendingOp::None;
+                                return Err(VmError::error("database or disk is full"));
+                            }
+                            *candidate = Some(random_rowid(conn));
+                            continue;
+                        }
+                        let max = rd!(bt.max_rowid()).unwrap_or(0);
+                        let base = match min {
+                            Some(m) => max.max(*m),
+                            None => max,
+                        };
+                        if base < i64::MAX {
+                            regs[*dest] = Value::Integer(base + 1);
+                            break true;
+                        }
+                        if min.is_some() {
+                            *pending = PendingOp::None;
+                            return Err(VmError::error("database or disk is full"));
+                        }
+                        *candidate = Some(random_rowid(conn));
+                    },
+                    PendingOp::Insert { rowid, flags } => {
+                        rd!(bt.insert_rowid(*rowid, buf));
+                        if flags.count_change {
+                            *changes += 1;
+                        }
+                        if flags.set_last_rowid {
+                            conn.state().last_insert_rowid = *rowid;
+                        }
+                        true
+                    }
+                    PendingOp::IdxInsert => {
+                        rd!(bt.insert_index(buf));
+                        true
+                    }
+                    PendingOp::Delete { count_change } => {
+                        rd!(bt.delete());
+                        if *count_change {
+                            *changes += 1;
+                        }
+                        true
+                    }
+                    PendingOp::IdxDelete {
+                        key_start,
+                        key_count,
+                        found,
+                    } => {
+                        if !*found {
+                            let key = &regs[*key_start..*key_start + *key_count];
+                            if !rd!(bt.seek_index(key, SeekOp::EQ)) {
+                                *pending = PendingOp::None;
+                                row.invalidate();
+                                return Ok(Poll::Ready(false));
+                            }
+                            *found = true;
+                        }
+                        rd!(bt.delete());
+                        true
+                    }
+                };
+                *pending = PendingOp::None;
+                row.invalidate();
+                *null_row = false;
+                r
+            }
+            VmCursor::EphTable(e) => {
+                let op = std::mem::take(&mut e.pending);
+                e.null_row = false;
+                e.row.invalidate();
+                match op {
+                    PendingOp::None => return Err(misuse("Await without its Async")),
+                    PendingOp::Open => true,
+                    PendingOp::Rewind => e.first(),
+                    PendingOp::Last => e.last(),
+                    PendingOp::Next => e.step(true),
+                    PendingOp::Prev => e.step(false),
+                    PendingOp::SeekRowid(k) => match k {
+                        None => {
+                            e.pos = EphPos::Eof;
+                            false
+                        }
+                        Some(k) => e.seek(TableSeek::Rowid(k, SeekOp::EQ)),
+                    },
+                    PendingOp::SeekTable(s) => e.seek(s),
+                    PendingOp::NewRowid { dest, min, .. } => {
+                        let max = e.rows.keys().next_back().copied().unwrap_or(0);
+                        let base = min.map_or(max, |m| max.max(m));
+                        if base == i64::MAX {
+                            return Err(VmError::error("database or disk is full"));
+                        }
+                        regs[dest] = Value::Integer(base + 1);
+                        true
+                    }
+                    PendingOp::Insert { rowid, flags } => {
+                        e.rows.insert(rowid, e.buf.clone());
+                        e.pos = EphPos::At(rowid);
+                        if flags.count_change {
+                            *changes += 1;
+                        }
+                        if flags.set_last_rowid {
+                            conn.state().last_insert_rowid = rowid;
+                        }
+                        true
+                    }
+                    PendingOp::Delete { count_change } => {
+                        if let EphPos::At(k) = e.pos {
+                            e.rows.remove(&k);
+                            e.pos = EphPos::Deleted(k);
+                            if count_change {
+                                *changes += 1;
+                            }
+                        }
+                        true
+                    }
+                    _ => return Err(misuse("index operation on an ephemeral table")),
+                }
+            }
+            VmCursor::EphIndex(e) => {
+                let op = std::mem::take(&mut e.pending);
+                e.null_row = false;
+                e.row.invalidate();
+                match op {
+                    PendingOp::None => return Err(misuse("Await without its Async")),
+                    PendingOp::Open => true,
+                    PendingOp::Rewind => e.first(),
+                    PendingOp::Last => e.last(),
+                    PendingOp::Next => e.step(true),
+                    PendingOp::Prev => e.step(false),
+                    PendingOp::SeekIndex {
+                        op,
+                        key_start,
+                        key_count,
+                    } => e.seek(op, &regs[key_start..key_start + key_count])?,
+                    PendingOp::IdxInsert => {
+                        let buf = std::mem::take(&mut e.buf);
+                        e.insert(&buf);
+                        e.buf = buf;
+                        true
+                    }
+                    PendingOp::Delete { .. } => {
+                        e.delete_current();
+                        true
+                    }
+                    PendingOp::IdxDelete {
+                        key_start,
+                        key_count,
+                        ..
+                    } => {
+                        let key = &regs[key_start..key_start + key_count];
+                        if e.seek(SeekOp::EQ, key)? {
+                            e.delete_current();
+                            true
+                        } else {
+                            false
+                        }
+                    }
+                    _ => return Err(misuse("table operation on an ephemeral index")),
+                }
+            }
+            VmCursor::Sorter(_) | VmCursor::Pseudo(_) => {
+                return Err(misuse("operation not supported on this cursor"))
+            }
+        };
+        Ok(Poll::Ready(r))
+    }
+
+    /// Whether an index entry's first `count` fields equal the key (re-executable).
+    fn probe(&mut self, c: usize, key_start: usize, count: usize) -> Result<Poll<bool>, VmError> {
+        let key = &self.regs[key_start..key_start + count];
+        match cur_mut(&mut self.cursors, c)? {
+            VmCursor::BTree(b) => {
+                if b.key_info.is_none() {
+                    return Err(misuse("Found on a table cursor"));
+                }
+                let r = b.bt.seek_index(key, SeekOp::EQ);
+                if !matches!(r, Ok(Poll::Pending)) {
+                    b.row.invalidate();
+                    b.null_row = false;
+                }
+                r.map_err(VmError::from_btree)
+            }
+            VmCursor::EphIndex(e) => Ok(Poll::Ready(e.probe(key)?)),
+            _ => Err(misuse("Found on a cursor that is not an index")),
+        }
+    }
+
+    fn exec_column(
+        &mut self,
+        c: usize,
+        column: usize,
+        dest: usize,
+        default: Option<&Value>,
+    ) -> Result<Flow, VmError> {
+        let Vm { cursors, regs, .. } = self;
+        let cur = cur_mut(cursors, c)?;
+        let hit = match cur {
+            VmCursor::BTree(b) => {
+                let cursor::BTreeCur {
+                    bt, row, null_row, ..
+                } = &mut **b;
+                if *null_row || bt.is_eof() {
+                    regs[dest] = Value::Null;
+                    self.pc += 1;
+                    return Ok(Flow::Continue);
+                }
+                let payload = ready_bt!(bt.payload());
+                if !row.valid {
+                    row.parse(payload)?;
+                }
+                match row.get(payload, column)? {
+                    Some(v) => {
+                        store(&mut regs[dest], v);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            VmCursor::EphTable(e) => match e.pos {
+                EphPos::At(k) if !e.null_row && e.rows.contains_key(&k) => {
+                    let rec = &e.rows[&k];
+                    if !e.row.valid {
+                        e.row.parse(rec)?;
+                    }
+                    match e.row.get(rec, column)? {
+                        Some(v) => {
+                            store(&mut regs[dest], v);
+                            true
+                        }
+                        None => false,
+                    }
+                }
+                _ => {
+                    regs[dest] = Value::Null;
+                    true
+                }
+            },
+            VmCursor::EphIndex(e) => {
+                let null_row = e.null_row;
+                let rec = e.pos.as_ref().filter(|_| !e.deleted && !null_row);
+                match rec {
+                    Some(k) => {
+                        if !e.row.valid {
+                            e.row.parse(&k.rec)?;
+                        }
+                        match e.row.get(&k.rec, column)? {
+                            Some(v) => {
+                                store(&mut regs[dest], v);
+                                true
+                            }
+                            None => false,
+                        }
+                    }
+                    None => {
+                        regs[dest] = Value::Null;
+                        true
+                    }
+                }
+            }
+            VmCursor::Sorter(s) => {
+                if s.null_row {
+                    regs[dest] = Value::Null;
+                    true
+                } else {
+                    let mut row = std::mem::take(&mut s.row);
+                    let rec = s
+                        .current()
+                        .ok_or_else(|| misuse("sorter has no current record"))?;
+                    if !row.valid {
+                        row.parse(rec)?;
+                    }
+                    let r = match row.get(rec, column)? {
+                        Some(v) => {
+                            store(&mut regs[dest], v);
+                            true
+                        }
+                        None => false,
+                    };
+                    s.row = row;
+                    r
+                }
+            }
+            VmCursor::Pseudo(p) => {
+                if p.null_row {
+                    regs[dest] = Value::Null;
+                    true
+                } else {
+                    let content = std::mem::replace(&mut regs[p.content_reg], Value::Null);
+                    let result = (|| -> Result<bool, VmError> {
+                        let rec: &[u8] = match &content {
+                            Value::Blob(b) => b,
+                            Value::Null => {
+                                regs[dest] = Value::Null;
+                                return Ok(true);
+                            }
+                            _ => return Err(misuse("pseudo cursor content is not a record")),
+                        };
+                        if !p.row.valid {
+                            p.row.parse(rec)?;
+                        }
+                        match p.row.get(rec, column)? {
+                            Some(v) if dest == p.content_reg => {
+                                let owned = v.to_value();
+                                regs[dest] = owned;
+                                Ok(true)
+                            }
+                            Some(v) => {
+                                store(&mut regs[dest], v);
+                                Ok(true)
+                            }
+                            None => Ok(false),
+                        }
+                    })();
+                    if dest != p.content_reg {
+                        regs[p.content_reg] = content;
+                    } else {
+                        p.row.invalidate();
+                    }
+                    result?
+                }
+            }
+        };
+        if !hit {
+            regs[dest] = default.cloned().unwrap_or(Value::Null);
+        }
+        self.pc += 1;
+        Ok(Flow::Continue)
+    }
+
+    fn exec_rowid(&mut self, c: usize, dest: usize, idx: bool) -> Result<Flow, VmError> {
+        let Vm { cursors, regs, .. } = self;
+        let v = match cur_mut(cursors, c)? {
+            VmCursor::BTree(b) => {
+                if b.null_row || b.bt.is_eof() {
+                    Value::Null
+                } else if b.key_info.is_some() || idx {
+                    let payload = ready_bt!(b.bt.payload());
+                    match last_field_int(payload)? {
+                        Some(r) => Value::Integer(r),
+                        None => Value::Null,
+                    }
+                } else {
+                    Value::Integer(b.bt.rowid().map_err(VmError::from_btree)?)
+                }
+            }
+            VmCursor::EphTable(e) => match e.current() {
+                Some((k, _)) if !e.null_row => Value::Integer(k),
+                _ => Value::Null,
+            },
+            VmCursor::EphIndex(e) => match e.current() {
+                Some(rec) if !e.null_row => match last_field_int(rec)? {
+                    Some(r) => Value::Integer(r),
+                    None => Value::Null,
+                },
+                _ => Value::Null,
+            },
+            _ => Value::Null,
+        };
+        regs[dest] = v;
+        self.pc += 1;
+        Ok(Flow::Continue)
+    }
+
+    fn exec_count(&mut self, c: usize, dest: usize) -> Result<Flow, VmError> {
+        let Vm {
+            cursors,
+            regs,
+            insn_state,
+            ..
+        } = self;
+        let n = match cur_mut(cursors, c)? {
+            VmCursor::BTree(b) => {
+                let st = insn_state.get_or_insert(InsnState::Count {
+                    n: 0,
+                    counted: false,
+                    started: false,
+                });
+                let InsnState::Count {
+                    n,
+                    counted,
+                    started,
+                } = st
+                else {
+                    return Err(misuse("instruction state mismatch"));
+                };
+                b.row.invalidate();
+                if !*started {
+                    ready_bt!(b.bt.rewind());
+                    *started = true;
+                }
+                while !b.bt.is_eof() {
+                    if !*counted {
+                        *n += 1;
+                        *counted = true;
+                    }
+                    ready_bt!(b.bt.next());
+                    *counted = false;
+                }
+                let n = *n;
+                *insn_state = None;
+                n
+            }
+            VmCursor::EphTable(e) => e.rows.len() as i64,
+            VmCursor::EphIndex(e) => e.set.len() as i64,
+            _ => return Err(misuse("Count on this cursor")),
+        };
+        regs[dest] = Value::Integer(n);
+        self.pc += 1;
+        Ok(Flow::Continue)
+    }
+
+    fn exec_clear(&mut self, root: u32, count_changes: bool) -> Result<Flow, VmError> {
+        let pager = self.conn.pager().clone();
+        let st = self.insn_state.get_or_insert(InsnState::Clear {
+            bt: None,
+            n: 0,
+            counted: false,
+            started: false,
+            cleared: false,
+        });
+        let InsnState::Clear {
+            bt,
+            n,
+            counted,
+            started,
+            cleared,
+        } = st
+        else {
+            return Err(misuse("instruction state mismatch"));
+        };
+        if count_changes && !*cleared {
+            if bt.is_none() {
+                let page = ready_bt!(pager.get_page(root));
+                let is_table = {
+                    let d = page.data();
+                    let off = strata_btree::page::header_offset(root);
+                    matches!(d.get(off), Some(5) | Some(13))
+                };
+                let kind = if is_table {
+                    TreeKind::Table
+                } else {
+                    TreeKind::Index(Arc::new(KeyInfo::default()))
+                };
+                *bt = Some(BTreeCursor::new(pager.clone(), root, kind));
+            }
+            let Some(c) = bt.as_mut() else {
+                return Err(misuse("instruction state lost"));
+            };
+            if !*started {
+                ready_bt!(c.rewind());
+                *started = true;
+            }
+            while !c.is_eof() {
+                if !*counted {
+                    *n += 1;
+                    *counted = true;
+                }
+                ready_bt!(c.next());
+                *counted = false;
+            }
+            *cleared = true;
+            *bt = None;
+        }
+        ready_bt!(strata_btree::clear_btree(&pager, root));
+        if count_changes {
+            self.changes += *n;
+        }
+        self.insn_state = None;
+        self.pc += 1;
+        Ok(Flow::Continue)
+    }
+}
+
+/// A random rowid in 1..=i64::MAX (via the IO's randomness).
+fn random_rowid(conn: &Connection) -> i64 {
+    let r = (conn.pager().io().random_u64() >> 1) as i64;
+    r.max(1)
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        self.abandon();
     }
 }

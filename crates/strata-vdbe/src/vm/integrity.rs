@@ -1,0 +1,200 @@
+//! `IntegrityCheck` / `IntegrityCheckTrees`: `strata_btree::check` over every root, the
+//! freelist, and page accounting, rendered as SQLite-like lines.
+//!
+//! The checks read pages through a loader callback. Ours never blocks: a page that is
+//! not in memory makes the loader submit the read and fail with a marker, the whole check
+//! returns `Io`, and the instruction runs again later. To guarantee progress every page
+//! read so far is kept (pinned) in the instruction's state until the check finishes,
+//! and when an interior page is loaded the reads of all its children are submitted at
+//! once, so a re-run needs about one round per tree level rather than one per page.
+//! The cost is memory: a check pins every page it reads (the whole database) until it
+//! completes.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use strata_btree::check::{check_freelist, check_tree};
+use strata_btree::page::{header_offset, PageHeader};
+use strata_btree::record::{KeyInfo, Value};
+use strata_io::Poll;
+use strata_pager::{PageRef, Pager};
+
+use super::{Flow, InsnState, Vm, VmError};
+
+#[derive(Default)]
+pub(crate) struct State {
+    held: HashMap<u32, PageRef>,
+}
+
+const PENDING: &str = "\u{0}integrity-check-pending";
+
+fn pending_err() -> strata_btree::Error {
+    strata_btree::Error::Misuse(PENDING.into())
+}
+
+fn is_pending(e: &strata_btree::Error) -> bool {
+    matches!(e, strata_btree::Error::Misuse(m) if m == PENDING)
+}
+
+fn message(e: &strata_btree::Error) -> String {
+    match e {
+        strata_btree::Error::Corrupt(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Runs the checks; `Pending` if a page had to be read (run again).
+fn run(
+    pager: &Pager,
+    trees: &[(u32, Option<Arc<KeyInfo>>)],
+    max_errors: usize,
+    state: &mut State,
+) -> Result<Poll<String>, VmError> {
+    let usable = pager.usable_size();
+    let db_size = pager.db_size_pages();
+    let pending = Cell::new(false);
+    let held = &mut state.held;
+    let mut load = |pg: u32| -> strata_btree::Result<PageRef> {
+        if let Some(p) = held.get(&pg) {
+            return Ok(p.clone());
+        }
+        match pager.get_page(pg)? {
+            Poll::Ready(p) => {
+                // Submit the children's reads of an interior page together.
+                let children: Vec<u32> = {
+                    let d = p.data();
+                    match PageHeader::parse(&d, pg, usable) {
+                        Ok(h) if !h.page_type.is_leaf() => (0..=h.cell_count)
+                            .filter_map(|i| h.child(&d, i, usable).ok())
+                            .filter(|&c| c >= 1 && c <= db_size)
+                            .collect(),
+                        _ => Vec::new(),
+                    }
+                };
+                held.insert(pg, p.clone());
+                for c in children {
+                    if held.contains_key(&c) {
+                        continue;
+                    }
+                    if let Ok(Poll::Ready(cp)) = pager.get_page(c) {
+                        held.insert(c, cp);
+                    }
+                }
+                Ok(p)
+            }
+            Poll::Pending => {
+                pending.set(true);
+                Err(pending_err())
+            }
+        }
+    };
+    let max_errors = if max_errors == 0 { 100 } else { max_errors };
+    let mut lines: Vec<String> = Vec::new();
+    let mut used: Vec<u32> = Vec::new();
+    let mut tree_errors = false;
+    let mut has_page1 = false;
+    for (root, ki) in trees {
+        let root = *root;
+        has_page1 |= root == 1;
+        // Index or table: from the root page's type, unless the caller said.
+        let is_index = match load(root) {
+            Ok(p) => {
+                let d = p.data();
+                matches!(d.get(header_offset(root)), Some(2) | Some(10))
+            }
+            Err(e) if is_pending(&e) => return Ok(Poll::Pending),
+            Err(e) => {
+                tree_errors = true;
+                lines.push(format!("Tree {root}: {}", message(&e)));
+                continue;
+            }
+        };
+        let default_ki;
+        let ki_ref: Option<&KeyInfo> = if is_index {
+            match ki {
+                Some(k) => Some(k),
+                None => {
+                    default_ki = KeyInfo::default();
+                    Some(&default_ki)
+                }
+            }
+        } else {
+            None
+        };
+        match check_tree(&mut load, usable, db_size, root, ki_ref) {
+            Ok(stats) => used.extend(stats.pages),
+            Err(e) if pending.get() || is_pending(&e) => return Ok(Poll::Pending),
+            Err(e) => {
+                tree_errors = true;
+                lines.push(format!("Tree {root}: {}", message(&e)));
+            }
+        }
+    }
+    match check_freelist(&mut load, usable, db_size) {
+        Ok(pages) => used.extend(pages),
+        Err(e) if pending.get() || is_pending(&e) => return Ok(Poll::Pending),
+        Err(e) => {
+            tree_errors = true;
+            lines.push(format!("Freelist: {}", message(&e)));
+        }
+    }
+    if !tree_errors {
+        if !has_page1 {
+            used.push(1);
+        }
+        let mut refs = vec![0u8; db_size as usize + 1];
+        for &p in &used {
+            match refs.get_mut(p as usize) {
+                Some(r) if p > 0 => {
+                    if *r == 1 {
+                        lines.push(format!("2nd reference to page {p}"));
+                    }
+                    *r = r.saturating_add(1);
+                }
+                _ => lines.push(format!("invalid page number {p}")),
+            }
+        }
+        for (p, r) in refs.iter().enumerate().skip(1) {
+            if *r == 0 {
+                lines.push(format!("Page {p}: never used"));
+            }
+        }
+    }
+    if lines.is_empty() {
+        return Ok(Poll::Ready("ok".into()));
+    }
+    lines.truncate(max_errors);
+    let mut out = String::from("*** in database main ***");
+    for l in lines {
+        out.push('\n');
+        out.push_str(&l);
+    }
+    Ok(Poll::Ready(out))
+}
+
+impl Vm {
+    pub(super) fn exec_integrity(
+        &mut self,
+        trees: &[(u32, Option<Arc<KeyInfo>>)],
+        dest: usize,
+        max_errors: usize,
+    ) -> Result<Flow, VmError> {
+        let pager = self.conn.pager().clone();
+        if !matches!(self.insn_state, Some(InsnState::Integrity(_))) {
+            self.insn_state = Some(InsnState::Integrity(State::default()));
+        }
+        let Some(InsnState::Integrity(state)) = self.insn_state.as_mut() else {
+            return Err(VmError::error("instruction state lost"));
+        };
+        match run(&pager, trees, max_errors, state)? {
+            Poll::Pending => Ok(Flow::Io),
+            Poll::Ready(text) => {
+                self.insn_state = None;
+                self.regs[dest] = Value::Text(text.into_bytes());
+                self.pc += 1;
+                Ok(Flow::Continue)
+            }
+        }
+    }
+}

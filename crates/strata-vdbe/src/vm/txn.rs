@@ -1,0 +1,298 @@
+//! Transactions: `Transaction`, `AutoCommit`, the end of a statement (`Halt`, errors),
+//! and abandoning an unfinished statement (`reset`, drop).
+//!
+//! Bookkeeping: a statement becomes *active* at its first `Transaction` and counts in
+//! `ConnState::active_statements` (writers also in `write_statements`) until it halts or
+//! is abandoned. In autocommit mode the pager's read transaction ends when the last
+//! active statement finishes, and the write transaction commits when the last writing
+//! statement halts successfully. Inside an explicit transaction (BEGIN), each writing
+//! statement runs in a pager savepoint, so an Abort undoes that statement alone.
+//!
+//! Ending a statement ([`Finish`]) is resumable: the commit may return `Pending`; the
+//! undo and the decision to commit are taken once and remembered.
+
+use strata_io::Poll;
+use strata_pager::Pager;
+
+use super::{Flow, Phase, Vm, VmError};
+use crate::insn::{Cookie, ErrorCode, OnError};
+
+/// What this execution holds of the connection's transaction.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct StmtTxn {
+    /// Counted in `active_statements`.
+    pub active: bool,
+    /// Counted in `write_statements`.
+    pub wrote: bool,
+    /// Opened a pager savepoint (explicit transaction, writing statement).
+    pub savepoint: bool,
+}
+
+/// A statement being finished.
+pub(crate) struct Finish {
+    pub error: Option<VmError>,
+    pub on_error: OnError,
+    /// The undo step and the commit decision were taken.
+    decided: bool,
+    /// A commit is in progress (call `pager.commit()` until Ready).
+    commit: bool,
+    /// The statement's changes were undone (changes() reports 0).
+    undone: bool,
+}
+
+impl Finish {
+    pub fn new(error: Option<VmError>, on_error: OnError) -> Finish {
+        Finish {
+            error,
+            on_error,
+            decided: false,
+            commit: false,
+            undone: false,
+        }
+    }
+}
+
+/// Byte offset of a header field in page 1.
+pub(crate) fn cookie_offset(c: Cookie) -> usize {
+    match c {
+        Cookie::SchemaVersion => 40,
+        Cookie::SchemaFormat => 44,
+        Cookie::UserVersion => 60,
+        Cookie::ApplicationId => 68,
+    }
+}
+
+impl Vm {
+    pub(super) fn exec_transaction(&mut self, write: bool, cookie: u32) -> Result<Flow, VmError> {
+        let pager = self.conn.pager().clone();
+        if !self.txn.active {
+            self.conn.state().active_statements += 1;
+            self.txn.active = true;
+        }
+        if !pager.in_read_tx() {
+            match pager.begin_read() {
+                Ok(()) => {}
+                Err(strata_pager::Error::Busy) => return Ok(Flow::Busy),
+                Err(e) => return Err(VmError::from_pager(e)),
+            }
+        }
+        if write && !pager.in_write_tx() {
+            match pager.begin_write() {
+                Ok(()) => {}
+                Err(strata_pager::Error::Busy) => {
+                    // Let the retry start from a fresh snapshot: a snapshot older than
+                    // the last commit can never be upgraded.
+                    let st = self.conn.state();
+                    if st.autocommit && st.active_statements <= 1 {
+                        pager.end_read();
+                    }
+                    return Ok(Flow::Busy);
+                }
+                Err(e) => return Err(VmError::from_pager(e)),
+            }
+        }
+        if write && !self.txn.wrote {
+            self.conn.state().write_statements += 1;
+            self.txn.wrote = true;
+        }
+        let page1 = super::ready_bt!(pager.get_page(1));
+        let current = strata_pager::header::read_u32(&page1.data(), 40);
+        drop(page1);
+        if current != cookie {
+            return Err(VmError::new(
+                ErrorCode::Schema,
+                "database schema has changed",
+            ));
+        }
+        if write && !self.txn.savepoint && !self.conn.state().autocommit {
+            pager.savepoint_begin().map_err(VmError::from_pager)?;
+            self.txn.savepoint = true;
+        }
+        self.pc += 1;
+        Ok(Flow::Continue)
+    }
+
+    pub(super) fn exec_autocommit(
+        &mut self,
+        autocommit: bool,
+        rollback: bool,
+    ) -> Result<Flow, VmError> {
+        let pager = self.conn.pager().clone();
+        let in_auto = self.conn.state().autocommit;
+        if !autocommit {
+            if !in_auto {
+                return Err(VmError::error(
+                    "cannot start a transaction within a transaction",
+                ));
+            }
+            self.conn.state().autocommit = false;
+        } else if rollback {
+            if in_auto {
+                return Err(VmError::error("cannot rollback - no transaction is active"));
+            }
+            pager.rollback().map_err(VmError::from_pager)?;
+            self.txn.savepoint = false;
+            let mut st = self.conn.state();
+            st.autocommit = true;
+            if st.active_statements > self.txn.active as usize {
+                drop(st);
+                let _ = pager.begin_read();
+            }
+        } else {
+            if in_auto {
+                return Err(VmError::error("cannot commit - no transaction is active"));
+            }
+            if self.conn.state().write_statements > self.txn.wrote as usize {
+                return Err(VmError::error(
+                    "cannot commit transaction - SQL statements in progress",
+                ));
+            }
+            super::ready_bt!(pager.commit());
+            self.txn.savepoint = false;
+            let mut st = self.conn.state();
+            st.autocommit = true;
+            if st.active_statements > self.txn.active as usize {
+                drop(st);
+                let _ = pager.begin_read();
+            }
+        }
+        self.pc += 1;
+        Ok(Flow::Continue)
+    }
+
+    /// Finishes the statement per `self.finish`; resumable (the commit may yield).
+    pub(super) fn drive_finish(&mut self) -> Result<super::StepResult, VmError> {
+        let pager = self.conn.pager().clone();
+        let Some(mut f) = self.finish.take() else {
+            return Ok(super::StepResult::Done);
+        };
+        if !f.decided {
+            f.decided = true;
+            let autocommit = self.conn.state().autocommit;
+            let keep = match (&f.error, f.on_error) {
+                (None, _) => true,
+                (Some(_), OnError::Fail) => true,
+                (Some(_), OnError::Abort) => {
+                    self.undo_statement(&pager);
+                    f.undone = true;
+                    false
+                }
+                (Some(_), OnError::Rollback) => {
+                    let _ = pager.rollback();
+                    self.txn.savepoint = false;
+                    self.conn.state().autocommit = true;
+                    f.undone = true;
+                    false
+                }
+            };
+            if keep && self.txn.savepoint {
+                if let Err(e) = pager.savepoint_release() {
+                    f.error.get_or_insert(VmError::from_pager(e));
+                }
+                self.txn.savepoint = false;
+            }
+            let st = self.conn.state();
+            f.commit = keep
+                && autocommit
+                && pager.in_write_tx()
+                && st.write_statements <= self.txn.wrote as usize;
+        }
+        if f.commit {
+            match pager.commit() {
+                Ok(Poll::Pending) => {
+                    self.finish = Some(f);
+                    return Ok(super::StepResult::Io);
+                }
+                Ok(Poll::Ready(())) => f.commit = false,
+                Err(e) => {
+                    f.commit = false;
+                    if pager.in_write_tx() {
+                        let _ = pager.rollback();
+                        f.undone = true;
+                    }
+                    f.error.get_or_insert(VmError::from_pager(e));
+                }
+            }
+        }
+        if self.counts_changes {
+            let n = if f.undone { 0 } else { self.changes };
+            let mut st = self.conn.state();
+            st.changes = n;
+            st.total_changes += n;
+        }
+        self.release_statement(&pager);
+        self.phase = Phase::Halted;
+        for c in &mut self.cursors {
+            *c = None;
+        }
+        match f.error {
+            Some(e) => Err(e),
+            None => Ok(super::StepResult::Done),
+        }
+    }
+
+    /// Undoes this statement's changes (OnError::Abort).
+    fn undo_statement(&mut self, pager: &Pager) {
+        let st = self.conn.state();
+        if !st.autocommit {
+            drop(st);
+            if self.txn.savepoint {
+                let _ = pager.savepoint_rollback();
+                self.txn.savepoint = false;
+            }
+        } else if self.txn.wrote && pager.in_write_tx() && st.write_statements <= 1 {
+            drop(st);
+            let _ = pager.rollback();
+        }
+    }
+
+    /// Leaves the active-statement counts; ends or re-opens the read transaction as the
+    /// remaining statements need.
+    fn release_statement(&mut self, pager: &Pager) {
+        let mut st = self.conn.state();
+        if self.txn.active {
+            st.active_statements = st.active_statements.saturating_sub(1);
+            if self.txn.wrote {
+                st.write_statements = st.write_statements.saturating_sub(1);
+            }
+        }
+        self.txn = StmtTxn::default();
+        if st.autocommit {
+            if st.active_statements == 0 {
+                if !pager.in_write_tx() {
+                    pager.end_read();
+                }
+            } else if !pager.in_read_tx() {
+                // A commit or rollback ended the transaction other statements read in.
+                drop(st);
+                let _ = pager.begin_read();
+            }
+        }
+    }
+
+    /// Abandons an unfinished execution (reset or drop): rolls back what it wrote.
+    pub(super) fn abandon(&mut self) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        let pager = self.conn.pager().clone();
+        // Cursors hold pages and pending reads; drop them first.
+        for c in &mut self.cursors {
+            *c = None;
+        }
+        self.insn_state = None;
+        self.finish = None;
+        let autocommit = self.conn.state().autocommit;
+        if self.txn.savepoint {
+            let _ = pager.savepoint_rollback();
+            self.txn.savepoint = false;
+        } else if autocommit && self.txn.wrote && pager.in_write_tx() {
+            let writers = self.conn.state().write_statements;
+            if writers <= 1 {
+                let _ = pager.rollback();
+            }
+        }
+        self.release_statement(&pager);
+        self.phase = Phase::Halted;
+    }
+}
