@@ -340,3 +340,49 @@ fn integrity_check_deferred_and_detects_damage() {
     let t = String::from_utf8_lossy(t);
     assert!(t.contains("never used"), "{t}");
 }
+
+#[test]
+fn explain_rows_name_opcodes_and_operands() {
+    use strata_vdbe::explain::explain_row;
+    let r = explain_row(
+        3,
+        &Insn::Column {
+            cursor: 1,
+            column: 2,
+            dest: 5,
+            default: None,
+        },
+        "t.c",
+    );
+    assert_eq!(
+        r,
+        [
+            int(3),
+            text("Column"),
+            int(1),
+            int(2),
+            int(5),
+            Value::Null,
+            int(0),
+            text("t.c")
+        ]
+    );
+    let r = explain_row(
+        9,
+        &Insn::NextAwait {
+            cursor: 0,
+            target_if_more: 4,
+        },
+        "",
+    );
+    assert_eq!(r[1], text("NextAwait"));
+    assert_eq!(
+        (r[2].clone(), r[3].clone(), r[7].clone()),
+        (int(0), int(4), Value::Null)
+    );
+    let r = explain_row(0, &Insn::Integer { value: 7, dest: 2 }, "");
+    assert_eq!(
+        (r[1].clone(), r[2].clone(), r[3].clone()),
+        (text("Integer"), int(7), int(2))
+    );
+}
