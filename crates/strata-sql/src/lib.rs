@@ -1,40 +1,61 @@
 //! # strata-sql: SQL text to programs
 //!
-//! INTERFACE SKETCH (being implemented).
+//! Parses each statement with `sqlite3-parser`, resolves names against a [`Schema`],
+//! plans, and emits a [`Program`] for the VM (`strata-vdbe`). Semantics are SQLite's:
+//! affinity, collation and NULL rules are decided here exactly as SQLite's code
+//! generator decides them (the VM only executes).
+//!
+//! ## Contract
+//! - [`prepare`] compiles the first statement of a text; `Prepared::tail` says where the
+//!   next one starts. Compiling has no side effects: programs change the database only
+//!   when run.
+//! - Every program starts with `Init`, which jumps to a prologue holding one
+//!   `Transaction` (read or write, with the schema cookie the program was compiled
+//!   against; a changed schema makes the VM fail with `ErrorCode::Schema` and the API
+//!   recompiles). DDL ends with `SetCookie` and `ParseSchema`.
+//! - The text stored in `sqlite_schema.sql` is SQLite's: `CREATE TABLE ` (or INDEX, VIEW)
+//!   followed by the statement's text from the object name on, so `sqlite3` reads our
+//!   schema and we read its.
+//!
+//! ## Plans
+//! Nested loops in FROM order; each WHERE term runs at the first loop where its tables
+//! are available; a table is read by rowid lookup, index equality/range seek, or full
+//! scan (see `planner`). GROUP BY and ORDER BY use sorters, DISTINCT and compound
+//! selects ephemeral indexes, FROM subqueries and views are materialised.
+//!
+//! ## Invariants
+//! - A plan only narrows which rows are visited; every WHERE term is still checked as a
+//!   filter, so index affinity corner cases cannot lose rows.
+//! - INSERT ... SELECT, UPDATE and DELETE first collect their input (rows or rowids),
+//!   then write, so a statement never reads rows it wrote itself.
 
-use strata_vdbe::insn::ErrorCode;
+mod aggregate;
+mod builder;
+mod compiler;
+mod ddl;
+mod dml;
+mod expr;
+pub mod names;
+mod planner;
+mod pragma;
+pub mod schema;
+mod scope;
+mod select;
+mod split;
+
+use sqlite3_parser::ast::{Cmd, Stmt};
+use sqlite3_parser::lexer::sql::Parser;
+use sqlite3_parser::{Bump, FallibleIterator};
+use strata_vdbe::insn::{ErrorCode, Insn};
 use strata_vdbe::program::Program;
+
+pub use schema::{Schema, SchemaRow};
+
+use crate::compiler::{error, Compiler};
+use crate::select::Dest;
 
 /// The schema query the API runs (with [`Schema::bootstrap`]) to load a schema.
 pub const SCHEMA_QUERY: &str = "SELECT type, name, tbl_name, rootpage, sql FROM sqlite_schema";
-
-/// One row of `sqlite_schema`.
-#[derive(Clone, Debug)]
-pub struct SchemaRow {
-    pub kind: String,
-    pub name: String,
-    pub tbl_name: String,
-    pub root_page: i64,
-    pub sql: Option<String>,
-}
-
-/// The database schema as the compiler sees it.
-#[derive(Clone, Debug, Default)]
-pub struct Schema {
-    pub cookie: u32,
-}
-
-impl Schema {
-    /// The schema every database starts with: just `sqlite_schema` on page 1.
-    pub fn bootstrap() -> Schema {
-        todo!()
-    }
-    /// Builds the schema from the rows of [`SCHEMA_QUERY`] and the schema cookie.
-    pub fn from_rows(rows: Vec<SchemaRow>, cookie: u32) -> Result<Schema, SqlError> {
-        let _ = (rows, cookie);
-        todo!()
-    }
-}
 
 /// A compile error, with SQLite's message text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +63,14 @@ pub struct SqlError {
     pub code: ErrorCode,
     pub message: String,
 }
+
+impl std::fmt::Display for SqlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SqlError {}
 
 /// A compiled statement and where the next statement of the text starts.
 pub struct Prepared {
@@ -53,6 +82,122 @@ pub struct Prepared {
 /// Compiles the first statement of `sql`. `Ok(None)` if `sql` holds no statement (only
 /// whitespace, comments or `;`).
 pub fn prepare(schema: &Schema, sql: &str) -> Result<Option<Prepared>, SqlError> {
-    let _ = (schema, sql);
-    todo!()
+    let Some((start, end, tail)) = split::first_statement(sql) else {
+        return Ok(None);
+    };
+    let text = &sql[start..end];
+    let bump = Bump::new();
+    let mut parser = Parser::new(&bump, text.as_bytes());
+    let cmd = match parser.next() {
+        Ok(Some(cmd)) => cmd,
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(syntax_error(text, &e.to_string())),
+    };
+    let program = match &cmd {
+        Cmd::Stmt(stmt) => compile_stmt(schema, stmt, text)?,
+        Cmd::Explain(stmt) => {
+            let inner = compile_stmt(schema, stmt, text)?;
+            explain_program(&inner, text)
+        }
+        Cmd::ExplainQueryPlan(stmt) => {
+            let inner = compile_stmt(schema, stmt, text)?;
+            explain_program(&inner, text)
+        }
+    };
+    Ok(Some(Prepared { program, tail }))
+}
+
+fn syntax_error(text: &str, parser_message: &str) -> SqlError {
+    // sqlite3-parser says `near "X": syntax error at (line, col)`-like things; keep its
+    // wording but ensure SQLite's "syntax error" phrase is present for callers.
+    let msg = if parser_message.contains("syntax error") {
+        parser_message.to_string()
+    } else {
+        format!("{parser_message} (syntax error in: {text})")
+    };
+    SqlError {
+        code: ErrorCode::Error,
+        message: msg,
+    }
+}
+
+fn compile_stmt(schema: &Schema, stmt: &Stmt<'_>, text: &str) -> Result<Program, SqlError> {
+    let mut c = Compiler::new(schema);
+    match stmt {
+        Stmt::Select(sel) => {
+            let cols = c.select(sel, &Dest::Output)?;
+            let names = cols.iter().map(|c| c.name.clone()).collect();
+            let decls = cols.iter().map(|c| c.decl_type.clone()).collect();
+            Ok(c.finish(text, names, decls))
+        }
+        Stmt::Begin(..) => {
+            c.emit(Insn::AutoCommit {
+                autocommit: false,
+                rollback: false,
+            });
+            Ok(c.finish_without_transaction(text))
+        }
+        Stmt::Commit(_) => {
+            c.emit(Insn::AutoCommit {
+                autocommit: true,
+                rollback: false,
+            });
+            Ok(c.finish_without_transaction(text))
+        }
+        Stmt::Rollback {
+            savepoint_name: None,
+            ..
+        } => {
+            c.emit(Insn::AutoCommit {
+                autocommit: true,
+                rollback: true,
+            });
+            Ok(c.finish_without_transaction(text))
+        }
+        Stmt::Rollback { .. } | Stmt::Savepoint(_) | Stmt::Release(_) => {
+            Err(error("SAVEPOINT is not supported yet"))
+        }
+        Stmt::CreateTable { .. } => c.create_table(stmt, text),
+        Stmt::CreateIndex { .. } => c.create_index(stmt, text),
+        Stmt::CreateView { .. } => c.create_view(stmt, text),
+        Stmt::DropTable { .. } | Stmt::DropIndex { .. } | Stmt::DropView { .. } => {
+            c.drop(stmt, text)
+        }
+        Stmt::Insert { .. } => c.insert(stmt, text),
+        Stmt::Update { .. } => c.update(stmt, text),
+        Stmt::Delete { .. } => c.delete(stmt, text),
+        Stmt::Pragma(name, body) => c.pragma(name, body.as_ref(), text),
+        Stmt::CreateTrigger { .. } => Err(error("triggers are not supported yet")),
+        Stmt::DropTrigger { .. } => Err(error("triggers are not supported yet")),
+        Stmt::CreateVirtualTable { .. } => Err(error("virtual tables are not supported")),
+        Stmt::AlterTable(..) => Err(error("ALTER TABLE is not supported yet")),
+        Stmt::Analyze(_) | Stmt::Reindex { .. } | Stmt::Vacuum(..) => {
+            // Statistics and rebuilding change nothing a query can observe here.
+            Ok(c.finish(text, Vec::new(), Vec::new()))
+        }
+        Stmt::Attach { .. } | Stmt::Detach(_) => Err(error("ATTACH is not supported")),
+    }
+}
+
+/// EXPLAIN: a program returning the listing of `inner` as rows.
+fn explain_program(inner: &Program, text: &str) -> Program {
+    let schema = Schema::bootstrap();
+    let mut c = Compiler::new(&schema);
+    let base = c.regs(8);
+    for (addr, insn) in inner.insns.iter().enumerate() {
+        let comment = inner.comments.get(addr).map(|s| s.as_str()).unwrap_or("");
+        let row = strata_vdbe::explain::explain_row(addr, insn, comment);
+        for (i, v) in row.into_iter().enumerate() {
+            c.load_value(v, base + i);
+        }
+        c.emit(Insn::ResultRow {
+            start: base,
+            count: 8,
+        });
+    }
+    let names = ["addr", "opcode", "p1", "p2", "p3", "p4", "p5", "comment"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    c.finish_without_transaction_rows(text, names)
 }

@@ -1,0 +1,596 @@
+//! Aggregate queries: accumulate per group, then evaluate the result columns with
+//! aggregate calls, GROUP BY terms and bare columns read from registers.
+//!
+//! Without GROUP BY there is one group, accumulated directly in the scan. With GROUP BY
+//! the scan feeds a sorter with (group keys, aggregate arguments, bare columns); the
+//! sorted records are then walked, a group ending whenever the key changes (SQLite's
+//! plan when no index gives the grouping order).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sqlite3_parser::ast::{self, Expr};
+use strata_btree::record::{Collation, KeyInfo, SortOrder};
+use strata_vdbe::aggregate::{lookup_aggregate, AggKind};
+use strata_vdbe::insn::{Cur, EphemeralKind, Insn, Reg};
+
+use crate::compiler::{error, Compiler, Result};
+use crate::expr::{is_aggregate_call, walk};
+use crate::names;
+use crate::planner::{LoopSpec, Term};
+use crate::scope::{AggMap, ColumnRef};
+use crate::select::{Item, OrderKey, Output};
+
+struct AggCall<'a> {
+    key: String,
+    kind: AggKind,
+    args: Vec<&'a Expr<'a>>,
+    distinct: bool,
+    collation: Collation,
+}
+
+enum GroupTerm<'a> {
+    Expr(&'a Expr<'a>),
+    Col(ColumnRef),
+}
+
+impl Compiler<'_> {
+    fn collect_aggregates<'a>(
+        &mut self,
+        e: &'a Expr<'a>,
+        out: &mut Vec<AggCall<'a>>,
+    ) -> Result<()> {
+        let mut found: Vec<&'a Expr<'a>> = Vec::new();
+        walk(e, &mut |x| {
+            if is_aggregate_call(x) {
+                found.push(x);
+                return false;
+            }
+            true
+        });
+        for x in found {
+            let key = format!("{x:?}");
+            if out.iter().any(|a| a.key == key) {
+                continue;
+            }
+            let (name, args, distinct) = match x {
+                Expr::FunctionCall {
+                    name,
+                    args,
+                    distinctness,
+                    filter_over,
+                    order_by,
+                } => {
+                    if filter_over.is_some() || order_by.is_some() {
+                        return Err(error(
+                            "FILTER, OVER and ORDER BY in aggregates are not supported",
+                        ));
+                    }
+                    let a: Vec<&'a Expr<'a>> = args.map(|a| a.iter().collect()).unwrap_or_default();
+                    (
+                        names::unquote(name.0),
+                        a,
+                        *distinctness == Some(ast::Distinctness::Distinct),
+                    )
+                }
+                Expr::FunctionCallStar { name, .. } => (names::unquote(name.0), Vec::new(), false),
+                _ => continue,
+            };
+            for a in &args {
+                if crate::select::contains_aggregate(a) {
+                    return Err(error(format!("misuse of aggregate function {name}()")));
+                }
+            }
+            if distinct && args.len() != 1 {
+                return Err(error("DISTINCT aggregates must have exactly one argument"));
+            }
+            let kind = lookup_aggregate(&name, args.len())
+                .ok_or_else(|| error(format!("wrong number of arguments to function {name}()")))?;
+            let collation = match args.first() {
+                Some(a) => self
+                    .expr_collation(a)?
+                    .map(|c| c.collation)
+                    .unwrap_or_default(),
+                None => Collation::Binary,
+            };
+            out.push(AggCall {
+                key,
+                kind,
+                args,
+                distinct,
+                collation,
+            });
+        }
+        Ok(())
+    }
+
+    /// Column references of the current level outside aggregate calls.
+    fn bare_columns(&mut self, e: &Expr<'_>, out: &mut Vec<ColumnRef>) -> Result<()> {
+        let mut idents: Vec<(Option<String>, String)> = Vec::new();
+        walk(e, &mut |x| {
+            if is_aggregate_call(x) {
+                return false;
+            }
+            match x {
+                Expr::Id(id) => idents.push((None, id.0.to_string())),
+                Expr::Qualified(t, c) | Expr::DoublyQualified(_, t, c) => {
+                    idents.push((Some(t.0.to_string()), c.0.to_string()))
+                }
+                _ => {}
+            }
+            true
+        });
+        let level = self.levels.len() - 1;
+        for (t, c) in idents {
+            if let Some(r) = self.resolve_column(t.as_deref(), &c)? {
+                if r.level == level && !out.contains(&r) {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn aggregate_select<'a>(
+        &mut self,
+        specs: &[LoopSpec<'a>],
+        terms: &[Term<'a>],
+        items: &[(Item<'a>, String)],
+        group_by: Option<&'a [Expr<'a>]>,
+        having: Option<&'a Expr<'a>>,
+        output: &Output<'a>,
+    ) -> Result<()> {
+        let mut aggs: Vec<AggCall<'a>> = Vec::new();
+        let mut bare: Vec<ColumnRef> = Vec::new();
+        for (it, _) in items {
+            match it {
+                Item::Expr(e) => {
+                    self.collect_aggregates(e, &mut aggs)?;
+                    self.bare_columns(e, &mut bare)?;
+                }
+                Item::Col(c) => {
+                    if !bare.contains(c) {
+                        bare.push(*c)
+                    }
+                }
+            }
+        }
+        if let Some(h) = having {
+            self.collect_aggregates(h, &mut aggs)?;
+            self.bare_columns(h, &mut bare)?;
+        }
+        if let Some((_, keys)) = &output.order {
+            for (k, _, _) in keys {
+                if let OrderKey::Expr(e) = k {
+                    self.collect_aggregates(e, &mut aggs)?;
+                    self.bare_columns(e, &mut bare)?;
+                }
+            }
+        }
+        let accs = self.regs(aggs.len().max(1));
+        let level = self.levels.len() - 1;
+        let distinct_curs: Vec<Option<Cur>> = aggs
+            .iter()
+            .map(|a| {
+                if a.distinct {
+                    Some(self.b.alloc_cursor())
+                } else {
+                    None
+                }
+            })
+            .collect();
+
+        match group_by {
+            None => {
+                self.emit(Insn::Null {
+                    dest: accs,
+                    count: aggs.len().max(1),
+                });
+                let bare_regs = self.regs(bare.len().max(1));
+                self.emit(Insn::Null {
+                    dest: bare_regs,
+                    count: bare.len().max(1),
+                });
+                for (a, d) in aggs.iter().zip(&distinct_curs) {
+                    if let Some(c) = d {
+                        self.emit(Insn::OpenEphemeral {
+                            cursor: *c,
+                            kind: EphemeralKind::Index {
+                                key_info: Arc::new(KeyInfo {
+                                    fields: vec![(a.collation, SortOrder::Asc)],
+                                }),
+                            },
+                        });
+                    }
+                }
+                let aggs_ref = &aggs;
+                let bare_ref = &bare;
+                let dref = &distinct_curs;
+                self.emit_loops(specs, terms, &mut |c, _cont| {
+                    for (i, a) in aggs_ref.iter().enumerate() {
+                        let n = a.args.len();
+                        let args = c.regs(n.max(1));
+                        for (k, e) in a.args.iter().enumerate() {
+                            c.expr(e, args + k)?;
+                        }
+                        let skip = c.label();
+                        if let Some(d) = dref[i] {
+                            c.distinct_check(d, args, 1, skip);
+                        }
+                        c.emit(Insn::AggStep {
+                            kind: a.kind,
+                            args_start: args,
+                            nargs: n,
+                            acc_reg: accs + i,
+                            collation: a.collation,
+                        });
+                        c.resolve(skip);
+                    }
+                    for (i, r) in bare_ref.iter().enumerate() {
+                        c.emit_column(*r, bare_regs + i);
+                    }
+                    Ok(())
+                })?;
+                for (i, a) in aggs.iter().enumerate() {
+                    self.emit(Insn::AggFinal {
+                        kind: a.kind,
+                        acc_reg: accs + i,
+                        collation: a.collation,
+                    });
+                }
+                let mut map = AggMap::default();
+                for (i, a) in aggs.iter().enumerate() {
+                    map.exprs.push((a.key.clone(), accs + i));
+                }
+                for (i, r) in bare.iter().enumerate() {
+                    map.columns.insert((r.source, r.column), bare_regs + i);
+                }
+                self.levels[level].agg = Some(map);
+                let end = self.label();
+                let r = (|| {
+                    if let Some(h) = having {
+                        self.jump_if_not_true(h, end)?;
+                    }
+                    self.emit_result_row(items, output, end)
+                })();
+                self.levels[level].agg = None;
+                r?;
+                self.resolve(end);
+            }
+            Some(group_by) => {
+                // Resolve GROUP BY terms: result column numbers and aliases.
+                let mut groups: Vec<GroupTerm<'a>> = Vec::new();
+                for g in group_by {
+                    if let Expr::Literal(ast::Literal::Numeric(s)) = g {
+                        if let Ok(k) = s.parse::<i64>() {
+                            if k < 1 || k as usize > items.len() {
+                                return Err(error(format!(
+                                    "{} GROUP BY term out of range - should be between 1 and {}",
+                                    ordinal(groups.len() + 1),
+                                    items.len()
+                                )));
+                            }
+                            match &items[k as usize - 1].0 {
+                                Item::Expr(e) => groups.push(GroupTerm::Expr(e)),
+                                Item::Col(c) => groups.push(GroupTerm::Col(*c)),
+                            }
+                            continue;
+                        }
+                    }
+                    if let Expr::Id(id) = g {
+                        if self.resolve_column(None, id.0)?.is_none() {
+                            let n = names::unquote(id.0);
+                            if let Some((Item::Expr(e), _)) = items.iter().find(|(it, name)| {
+                                matches!(it, Item::Expr(_)) && names::eq(name, &n)
+                            }) {
+                                groups.push(GroupTerm::Expr(e));
+                                continue;
+                            }
+                        }
+                    }
+                    if crate::select::contains_aggregate(g) {
+                        return Err(error(
+                            "aggregate functions are not allowed in the GROUP BY clause",
+                        ));
+                    }
+                    groups.push(GroupTerm::Expr(g));
+                }
+                let ng = groups.len();
+                let nargs: usize = aggs.iter().map(|a| a.args.len()).sum();
+                let nb = bare.len();
+                let total = ng + nargs + nb;
+                let mut key_fields = Vec::new();
+                for g in &groups {
+                    let coll = match g {
+                        GroupTerm::Expr(e) => self
+                            .expr_collation(e)?
+                            .map(|c| c.collation)
+                            .unwrap_or_default(),
+                        GroupTerm::Col(c) => {
+                            if c.column == usize::MAX {
+                                Collation::Binary
+                            } else {
+                                self.levels[c.level].sources[c.source].columns[c.column].collation
+                            }
+                        }
+                    };
+                    key_fields.push((coll, SortOrder::Asc));
+                }
+                let key_info = Arc::new(KeyInfo { fields: key_fields });
+                let sorter = self.b.alloc_cursor();
+                self.emit(Insn::SorterOpen {
+                    cursor: sorter,
+                    key_info: key_info.clone(),
+                    num_columns: total,
+                });
+                {
+                    let groups_ref = &groups;
+                    let aggs_ref = &aggs;
+                    let bare_ref = &bare;
+                    self.emit_loops(specs, terms, &mut |c, _cont| {
+                        let regs = c.regs(total.max(1));
+                        for (k, g) in groups_ref.iter().enumerate() {
+                            match g {
+                                GroupTerm::Expr(e) => c.expr(e, regs + k)?,
+                                GroupTerm::Col(r) => c.emit_column(*r, regs + k),
+                            }
+                        }
+                        let mut off = ng;
+                        for a in aggs_ref {
+                            for e in &a.args {
+                                c.expr(e, regs + off)?;
+                                off += 1;
+                            }
+                        }
+                        for r in bare_ref {
+                            c.emit_column(*r, regs + off);
+                            off += 1;
+                        }
+                        let rec = c.reg();
+                        c.emit(Insn::MakeRecord {
+                            start: regs,
+                            count: total,
+                            dest: rec,
+                            affinities: None,
+                        });
+                        c.emit(Insn::SorterInsert {
+                            cursor: sorter,
+                            record_reg: rec,
+                        });
+                        Ok(())
+                    })?;
+                }
+                // Phase 2: walk the sorted records group by group.
+                let pseudo = self.b.alloc_cursor();
+                let data = self.reg();
+                self.emit(Insn::OpenPseudo {
+                    cursor: pseudo,
+                    content_reg: data,
+                    num_columns: total,
+                });
+                for (a, d) in aggs.iter().zip(&distinct_curs) {
+                    if let Some(c) = d {
+                        let mut fields = key_info.fields.clone();
+                        fields.push((a.collation, SortOrder::Asc));
+                        self.emit(Insn::OpenEphemeral {
+                            cursor: *c,
+                            kind: EphemeralKind::Index {
+                                key_info: Arc::new(KeyInfo { fields }),
+                            },
+                        });
+                    }
+                }
+                let prev = self.regs(ng);
+                let cur = self.regs(ng);
+                let has_prev = self.reg();
+                let ret = self.reg();
+                let bare_regs = self.regs(nb.max(1));
+                self.emit(Insn::Integer {
+                    value: 0,
+                    dest: has_prev,
+                });
+                self.emit(Insn::Null {
+                    dest: accs,
+                    count: aggs.len().max(1),
+                });
+                let after = self.label();
+                let top = self.label();
+                let newg = self.label();
+                let first = self.label();
+                let same = self.label();
+                let output_sub = self.label();
+                self.emit(Insn::SorterSort {
+                    cursor: sorter,
+                    target_if_empty: after.addr(),
+                });
+                self.resolve(top);
+                self.emit(Insn::SorterData {
+                    cursor: sorter,
+                    dest: data,
+                });
+                for k in 0..ng {
+                    self.emit(Insn::Column {
+                        cursor: pseudo,
+                        column: k,
+                        dest: cur + k,
+                        default: None,
+                    });
+                }
+                self.emit(Insn::IfNot {
+                    reg: has_prev,
+                    target: first.addr(),
+                    jump_if_null: false,
+                });
+                self.emit(Insn::CompareRecords {
+                    lhs: cur,
+                    rhs: prev,
+                    count: ng,
+                    key_info: key_info.clone(),
+                });
+                self.emit(Insn::Jump {
+                    lt: newg.addr(),
+                    eq: same.addr(),
+                    gt: newg.addr(),
+                });
+                self.resolve(newg);
+                self.emit(Insn::Gosub {
+                    return_reg: ret,
+                    target: output_sub.addr(),
+                });
+                self.emit(Insn::Null {
+                    dest: accs,
+                    count: aggs.len().max(1),
+                });
+                self.resolve(first);
+                self.emit(Insn::Integer {
+                    value: 1,
+                    dest: has_prev,
+                });
+                self.emit(Insn::Copy {
+                    src: cur,
+                    dest: prev,
+                    count: ng,
+                });
+                self.resolve(same);
+                let mut off = ng;
+                for (i, a) in aggs.iter().enumerate() {
+                    let n = a.args.len();
+                    // Distinct checks key on (group, value) so sets need no reset.
+                    let args = self.regs(ng + n.max(1));
+                    self.emit(Insn::Copy {
+                        src: cur,
+                        dest: args,
+                        count: ng,
+                    });
+                    for k in 0..n {
+                        self.emit(Insn::Column {
+                            cursor: pseudo,
+                            column: off + k,
+                            dest: args + ng + k,
+                            default: None,
+                        });
+                    }
+                    off += n;
+                    let skip = self.label();
+                    if let Some(d) = distinct_curs[i] {
+                        self.distinct_check(d, args, ng + 1, skip);
+                    }
+                    self.emit(Insn::AggStep {
+                        kind: a.kind,
+                        args_start: args + ng,
+                        nargs: n,
+                        acc_reg: accs + i,
+                        collation: a.collation,
+                    });
+                    self.resolve(skip);
+                }
+                for k in 0..nb {
+                    self.emit(Insn::Column {
+                        cursor: pseudo,
+                        column: off + k,
+                        dest: bare_regs + k,
+                        default: None,
+                    });
+                }
+                self.emit(Insn::SorterNext {
+                    cursor: sorter,
+                    target_if_more: top.addr(),
+                });
+                self.emit(Insn::Gosub {
+                    return_reg: ret,
+                    target: output_sub.addr(),
+                });
+                self.goto(after);
+                // The output subroutine for the group just finished.
+                self.resolve(output_sub);
+                for (i, a) in aggs.iter().enumerate() {
+                    self.emit(Insn::AggFinal {
+                        kind: a.kind,
+                        acc_reg: accs + i,
+                        collation: a.collation,
+                    });
+                }
+                let mut map = AggMap::default();
+                for (i, a) in aggs.iter().enumerate() {
+                    map.exprs.push((a.key.clone(), accs + i));
+                }
+                let mut columns: HashMap<(usize, usize), Reg> = HashMap::new();
+                for (i, r) in bare.iter().enumerate() {
+                    columns.insert((r.source, r.column), bare_regs + i);
+                }
+                for (k, g) in groups.iter().enumerate() {
+                    match g {
+                        GroupTerm::Expr(e) => {
+                            map.exprs.push((format!("{e:?}"), prev + k));
+                            if let Expr::Id(_) | Expr::Qualified(..) = e {
+                                if let Some(r) = self.plain_column(e)? {
+                                    columns.insert((r.source, r.column), prev + k);
+                                }
+                            }
+                        }
+                        GroupTerm::Col(r) => {
+                            columns.insert((r.source, r.column), prev + k);
+                        }
+                    }
+                }
+                map.columns = columns;
+                self.levels[level].agg = Some(map);
+                let ret_label = self.label();
+                let r = (|| {
+                    if let Some(h) = having {
+                        self.jump_if_not_true(h, ret_label)?;
+                    }
+                    self.emit_result_row(items, output, ret_label)
+                })();
+                self.levels[level].agg = None;
+                r?;
+                self.resolve(ret_label);
+                self.emit(Insn::Return { return_reg: ret });
+                self.resolve(after);
+            }
+        }
+        Ok(())
+    }
+
+    fn plain_column(&mut self, e: &Expr<'_>) -> Result<Option<ColumnRef>> {
+        let level = self.levels.len() - 1;
+        let r = match e {
+            Expr::Id(id) => self.resolve_column(None, id.0)?,
+            Expr::Qualified(t, c) => self.resolve_column(Some(t.0), c.0)?,
+            _ => None,
+        };
+        Ok(r.filter(|r| r.level == level))
+    }
+
+    /// Jumps to `skip` if the key is already in ephemeral index `cur`, else adds it.
+    fn distinct_check(&mut self, cur: Cur, start: Reg, count: usize, skip: crate::builder::Label) {
+        self.emit(Insn::Found {
+            cursor: cur,
+            key_start: start,
+            key_count: count,
+            target: skip.addr(),
+        });
+        let rec = self.reg();
+        self.emit(Insn::MakeRecord {
+            start,
+            count,
+            dest: rec,
+            affinities: None,
+        });
+        self.emit(Insn::IdxInsertAsync {
+            cursor: cur,
+            record_reg: rec,
+        });
+        self.emit(Insn::IdxInsertAwait { cursor: cur });
+    }
+}
+
+fn ordinal(i: usize) -> String {
+    match i {
+        1 => "1st".into(),
+        2 => "2nd".into(),
+        3 => "3rd".into(),
+        n => format!("{n}th"),
+    }
+}

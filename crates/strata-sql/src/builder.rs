@@ -1,0 +1,95 @@
+//! Emitting instructions: registers, cursors, forward labels.
+
+use strata_vdbe::insn::{Addr, Cur, Insn, Reg};
+use strata_vdbe::program::Program;
+
+/// A jump target not yet placed. Encoded into an instruction's target field as
+/// `LABEL_BASE + id` until [`ProgramBuilder::finish`] patches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Label(usize);
+
+const LABEL_BASE: usize = usize::MAX / 2;
+
+impl Label {
+    pub fn addr(self) -> Addr {
+        LABEL_BASE + self.0
+    }
+}
+
+#[derive(Default)]
+pub struct ProgramBuilder {
+    insns: Vec<Insn>,
+    comments: Vec<String>,
+    labels: Vec<Option<Addr>>,
+    num_registers: usize,
+    num_cursors: usize,
+}
+
+impl ProgramBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn emit(&mut self, insn: Insn) -> Addr {
+        self.insns.push(insn);
+        self.comments.push(String::new());
+        self.insns.len() - 1
+    }
+
+    /// Emits with an EXPLAIN comment.
+    pub fn emit_c(&mut self, insn: Insn, comment: impl Into<String>) -> Addr {
+        let a = self.emit(insn);
+        self.comments[a] = comment.into();
+        a
+    }
+
+    pub fn current_addr(&self) -> Addr {
+        self.insns.len()
+    }
+
+    pub fn insn_mut(&mut self, addr: Addr) -> &mut Insn {
+        &mut self.insns[addr]
+    }
+
+    pub fn new_label(&mut self) -> Label {
+        self.labels.push(None);
+        Label(self.labels.len() - 1)
+    }
+
+    /// Places `label` at the next instruction.
+    pub fn resolve(&mut self, label: Label) {
+        self.labels[label.0] = Some(self.insns.len());
+    }
+
+    pub fn alloc_reg(&mut self) -> Reg {
+        self.num_registers += 1;
+        self.num_registers - 1
+    }
+
+    pub fn alloc_regs(&mut self, n: usize) -> Reg {
+        let r = self.num_registers;
+        self.num_registers += n;
+        r
+    }
+
+    pub fn alloc_cursor(&mut self) -> Cur {
+        self.num_cursors += 1;
+        self.num_cursors - 1
+    }
+
+    pub fn finish(mut self, mut program: Program) -> Program {
+        for insn in &mut self.insns {
+            for t in insn.targets_mut() {
+                if *t >= LABEL_BASE {
+                    let id = *t - LABEL_BASE;
+                    *t = self.labels[id].expect("every label used is resolved");
+                }
+            }
+        }
+        program.insns = self.insns;
+        program.comments = self.comments;
+        program.num_registers = self.num_registers;
+        program.num_cursors = self.num_cursors;
+        program
+    }
+}

@@ -1,0 +1,184 @@
+//! The compiler's state: the program being built, the query levels, parameters.
+
+use strata_vdbe::insn::{ErrorCode, Insn, Reg};
+use strata_vdbe::program::Program;
+
+use crate::builder::{Label, ProgramBuilder};
+use crate::schema::Schema;
+use crate::scope::Level;
+use crate::SqlError;
+
+pub type Result<T> = std::result::Result<T, SqlError>;
+
+pub fn error(message: impl Into<String>) -> SqlError {
+    SqlError {
+        code: ErrorCode::Error,
+        message: message.into(),
+    }
+}
+
+pub struct Compiler<'s> {
+    pub schema: &'s Schema,
+    pub b: ProgramBuilder,
+    pub levels: Vec<Level>,
+    pub param_count: usize,
+    pub param_names: Vec<Option<String>>,
+    pub writes: bool,
+    /// Emitted after `Init`'s target: transactions first, then whatever `Once`-style
+    /// setup statements need.
+    pub init_label: Label,
+    /// Depth of view expansion (guards against a view that refers to itself).
+    pub view_depth: usize,
+    /// Whether the select compiled last referenced an outer query (correlated).
+    pub last_correlated: bool,
+}
+
+impl<'s> Compiler<'s> {
+    pub fn new(schema: &'s Schema) -> Self {
+        let mut b = ProgramBuilder::new();
+        let init_label = b.new_label();
+        b.emit(Insn::Init {
+            target: init_label.addr(),
+        });
+        Compiler {
+            schema,
+            b,
+            levels: Vec::new(),
+            param_count: 0,
+            param_names: Vec::new(),
+            writes: false,
+            init_label,
+            view_depth: 0,
+            last_correlated: false,
+        }
+    }
+
+    /// Ends the program: `Halt`, then the transaction prologue the `Init` jumps to.
+    pub fn finish(
+        mut self,
+        sql: &str,
+        column_names: Vec<String>,
+        decltypes: Vec<Option<String>>,
+    ) -> Program {
+        self.b.emit(Insn::Halt {
+            error: None,
+            on_error: Default::default(),
+        });
+        self.b.resolve(self.init_label);
+        self.b.emit(Insn::Transaction {
+            write: self.writes,
+            schema_cookie: self.schema.cookie,
+        });
+        self.b.emit(Insn::Goto { target: 1 });
+        let program = Program {
+            column_names,
+            column_decltypes: decltypes,
+            parameter_count: self.param_count,
+            parameter_names: self.param_names.clone(),
+            read_only: !self.writes,
+            sql: sql.to_string(),
+            ..Program::default()
+        };
+        self.b.finish(program)
+    }
+
+    /// A program that needs no transaction (BEGIN, COMMIT...).
+    pub fn finish_without_transaction(self, sql: &str) -> Program {
+        self.finish_without_transaction_rows(sql, Vec::new())
+    }
+
+    /// A program returning rows computed without touching the database (EXPLAIN).
+    pub fn finish_without_transaction_rows(
+        mut self,
+        sql: &str,
+        column_names: Vec<String>,
+    ) -> Program {
+        self.b.emit(Insn::Halt {
+            error: None,
+            on_error: Default::default(),
+        });
+        self.b.resolve(self.init_label);
+        self.b.emit(Insn::Goto { target: 1 });
+        let n = column_names.len();
+        let program = Program {
+            sql: sql.to_string(),
+            read_only: true,
+            column_names,
+            column_decltypes: vec![None; n],
+            ..Program::default()
+        };
+        self.b.finish(program)
+    }
+
+    pub fn reg(&mut self) -> Reg {
+        self.b.alloc_reg()
+    }
+
+    pub fn regs(&mut self, n: usize) -> Reg {
+        self.b.alloc_regs(n)
+    }
+
+    pub fn label(&mut self) -> Label {
+        self.b.new_label()
+    }
+
+    pub fn resolve(&mut self, l: Label) {
+        self.b.resolve(l)
+    }
+
+    pub fn emit(&mut self, insn: Insn) -> usize {
+        self.b.emit(insn)
+    }
+
+    pub fn goto(&mut self, l: Label) {
+        self.b.emit(Insn::Goto { target: l.addr() });
+    }
+
+    /// Parameter index for a `Variable` token (`?`, `?NNN`, `:a`, `@a`, `$a`).
+    pub fn param_index(&mut self, token: &str) -> Result<usize> {
+        if token.is_empty() || token == "?" {
+            self.param_count += 1;
+            self.param_names.resize(self.param_count, None);
+            return Ok(self.param_count);
+        }
+        let (first, rest) = token.split_at(1);
+        let rest_is_digits = !rest.is_empty() && rest.bytes().all(|c| c.is_ascii_digit());
+        if (first == "?" || token.bytes().all(|c| c.is_ascii_digit()))
+            && (rest_is_digits || first != "?")
+        {
+            let digits = if first == "?" { rest } else { token };
+            let n: usize = digits
+                .parse()
+                .ok()
+                .filter(|n| (1..=32766).contains(n))
+                .ok_or_else(|| error("variable number must be between ?1 and ?32766"))?;
+            if n > self.param_count {
+                self.param_count = n;
+                self.param_names.resize(n, None);
+            }
+            return Ok(n);
+        }
+        let name = if first == "?" {
+            token.to_string()
+        } else {
+            // The parser hands named parameters without their prefix in some versions;
+            // keep whatever prefix is present, default to ':'.
+            if matches!(first, ":" | "@" | "$" | "#") {
+                token.to_string()
+            } else {
+                format!(":{token}")
+            }
+        };
+        if let Some(i) = self
+            .param_names
+            .iter()
+            .position(|n| n.as_deref() == Some(&name))
+        {
+            return Ok(i + 1);
+        }
+        self.param_count += 1;
+        self.param_names.resize(self.param_count, None);
+        self.param_names[self.param_count - 1] = Some(name);
+        Ok(self.param_count)
+    }
+}

@@ -1,0 +1,647 @@
+//! CREATE and DROP of tables, indexes and views: B-tree allocation, `sqlite_schema` rows,
+//! index population, the schema cookie.
+
+use std::sync::Arc;
+
+use sqlite3_parser::ast::{CreateTableBody, Stmt};
+use strata_btree::record::{Collation, KeyInfo};
+use strata_vdbe::insn::{Cookie, Cur, CursorKind, ErrorCode, InsertFlags, Insn, OnError, Reg};
+use strata_vdbe::ops::Cmp;
+use strata_vdbe::program::Program;
+
+use crate::compiler::{error, Compiler, Result};
+use crate::names;
+use crate::schema::{self, Index, Table};
+use crate::select::Dest;
+use crate::split;
+
+/// The SQL SQLite stores for a CREATE statement: `CREATE <kind> ` + text from the name.
+fn stored_sql(kind: &str, text: &str) -> String {
+    let off = split::create_name_offset(text).unwrap_or(0);
+    format!("CREATE {kind} {}", text[off..].trim_end())
+}
+
+impl Compiler<'_> {
+    fn open_schema_write(&mut self) -> Cur {
+        let cur = self.b.alloc_cursor();
+        self.emit(Insn::OpenWriteAsync {
+            cursor: cur,
+            root_page: 1,
+            root_reg: None,
+            kind: CursorKind::Table { num_columns: 5 },
+        });
+        self.emit(Insn::OpenWriteAwait { cursor: cur });
+        cur
+    }
+
+    fn insert_schema_row(
+        &mut self,
+        cur: Cur,
+        kind: &str,
+        name: &str,
+        tbl: &str,
+        root: Option<Reg>,
+        sql: Option<&str>,
+    ) {
+        let regs = self.regs(5);
+        self.emit(Insn::String {
+            value: kind.as_bytes().to_vec(),
+            dest: regs,
+        });
+        self.emit(Insn::String {
+            value: name.as_bytes().to_vec(),
+            dest: regs + 1,
+        });
+        self.emit(Insn::String {
+            value: tbl.as_bytes().to_vec(),
+            dest: regs + 2,
+        });
+        match root {
+            Some(r) => self.emit(Insn::Copy {
+                src: r,
+                dest: regs + 3,
+                count: 1,
+            }),
+            None => self.emit(Insn::Integer {
+                value: 0,
+                dest: regs + 3,
+            }),
+        };
+        match sql {
+            Some(s) => self.emit(Insn::String {
+                value: s.as_bytes().to_vec(),
+                dest: regs + 4,
+            }),
+            None => self.emit(Insn::Null {
+                dest: regs + 4,
+                count: 1,
+            }),
+        };
+        let rec = self.reg();
+        let rowid = self.reg();
+        self.emit(Insn::MakeRecord {
+            start: regs,
+            count: 5,
+            dest: rec,
+            affinities: None,
+        });
+        self.emit(Insn::NewRowidAsync {
+            cursor: cur,
+            dest: rowid,
+            min_reg: None,
+        });
+        self.emit(Insn::NewRowidAwait { cursor: cur });
+        self.emit(Insn::InsertAsync {
+            cursor: cur,
+            key_reg: rowid,
+            record_reg: rec,
+            flags: InsertFlags::default(),
+            table: "sqlite_schema".into(),
+        });
+        self.emit(Insn::InsertAwait { cursor: cur });
+    }
+
+    fn bump_cookie(&mut self) {
+        self.emit(Insn::SetCookie {
+            cookie: Cookie::SchemaVersion,
+            value: self.schema.cookie as i64 + 1,
+        });
+        self.emit(Insn::ParseSchema);
+    }
+
+    pub fn create_table(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {
+        let Stmt::CreateTable {
+            if_not_exists,
+            tbl_name,
+            body,
+            ..
+        } = stmt
+        else {
+            unreachable!("dispatched on CreateTable")
+        };
+        let name = names::unquote(tbl_name.name.0);
+        if let Some(db) = &tbl_name.db_name {
+            if !names::eq(&names::unquote(db.0), "main") {
+                return Err(error(format!("unknown database {}", names::unquote(db.0))));
+            }
+        }
+        if self.schema.table(&name).is_some() || self.schema.view(&name).is_some() {
+            if *if_not_exists {
+                return Ok(self.finish(text, Vec::new(), Vec::new()));
+            }
+            let what = if self.schema.view(&name).is_some() {
+                "view"
+            } else {
+                "table"
+            };
+            return Err(error(format!("{what} {name} already exists")));
+        }
+        if self.schema.index(&name).is_some() {
+            return Err(error(format!("there is already an index named {name}")));
+        }
+        if name.to_ascii_lowercase().starts_with("sqlite_") {
+            return Err(error(format!(
+                "object name reserved for internal use: {name}"
+            )));
+        }
+        self.writes = true;
+        match body {
+            CreateTableBody::ColumnsAndConstraints { .. } => {
+                let sql = stored_sql("TABLE", text);
+                let table = schema::table_from_ast(&name, body, 0, &sql)?;
+                let specs = schema::table_unique_constraints(&sql)?;
+                for spec in &specs {
+                    spec.columns_for(&table)?;
+                }
+                let root = self.reg();
+                self.emit(Insn::CreateBtree {
+                    index: false,
+                    dest: root,
+                });
+                let sc = self.open_schema_write();
+                self.insert_schema_row(sc, "table", &name, &name, Some(root), Some(&sql));
+                for i in 0..specs.len() {
+                    let r = self.reg();
+                    self.emit(Insn::CreateBtree {
+                        index: true,
+                        dest: r,
+                    });
+                    let iname = format!("sqlite_autoindex_{name}_{}", i + 1);
+                    self.insert_schema_row(sc, "index", &iname, &name, Some(r), None);
+                }
+                if table.autoincrement && !self.schema.has_sequence {
+                    let r = self.reg();
+                    self.emit(Insn::CreateBtree {
+                        index: false,
+                        dest: r,
+                    });
+                    self.insert_schema_row(
+                        sc,
+                        "table",
+                        "sqlite_sequence",
+                        "sqlite_sequence",
+                        Some(r),
+                        Some("CREATE TABLE sqlite_sequence(name,seq)"),
+                    );
+                }
+                self.bump_cookie();
+                Ok(self.finish(text, Vec::new(), Vec::new()))
+            }
+            CreateTableBody::AsSelect(sel) => {
+                // Materialise the rows first, then create the table from the result's
+                // column names and affinities, then copy.
+                let tmp = self.b.alloc_cursor();
+                self.emit(Insn::OpenEphemeral {
+                    cursor: tmp,
+                    kind: strata_vdbe::insn::EphemeralKind::Table,
+                });
+                let cols = self.select(sel, &Dest::EphemTable { cursor: tmp })?;
+                let mut defs = Vec::new();
+                for (i, c) in cols.iter().enumerate() {
+                    let mut n = c.name.clone();
+                    if cols[..i].iter().any(|p| names::eq(&p.name, &n)) {
+                        n = format!("{n}:{i}");
+                    }
+                    let ty = match c.affinity {
+                        Some(strata_vdbe::affinity::Affinity::Text) => " TEXT",
+                        Some(strata_vdbe::affinity::Affinity::Numeric) => " NUM",
+                        Some(strata_vdbe::affinity::Affinity::Integer) => " INT",
+                        Some(strata_vdbe::affinity::Affinity::Real) => " REAL",
+                        _ => "",
+                    };
+                    defs.push(format!("{}{ty}", names::quote_if_needed(&n)));
+                }
+                let sql = format!(
+                    "CREATE TABLE {}({})",
+                    names::quote_if_needed(&name),
+                    defs.join(",")
+                );
+                let root = self.reg();
+                self.emit(Insn::CreateBtree {
+                    index: false,
+                    dest: root,
+                });
+                let sc = self.open_schema_write();
+                self.insert_schema_row(sc, "table", &name, &name, Some(root), Some(&sql));
+                let t = self.b.alloc_cursor();
+                self.emit(Insn::OpenWriteAsync {
+                    cursor: t,
+                    root_page: 0,
+                    root_reg: Some(root),
+                    kind: CursorKind::Table {
+                        num_columns: cols.len(),
+                    },
+                });
+                self.emit(Insn::OpenWriteAwait { cursor: t });
+                let end = self.label();
+                let top = self.label();
+                self.emit(Insn::RewindAsync { cursor: tmp });
+                self.emit(Insn::RewindAwait {
+                    cursor: tmp,
+                    target_if_empty: end.addr(),
+                });
+                self.resolve(top);
+                let n = cols.len();
+                let regs = self.regs(n.max(1));
+                for i in 0..n {
+                    self.emit(Insn::Column {
+                        cursor: tmp,
+                        column: i,
+                        dest: regs + i,
+                        default: None,
+                    });
+                }
+                let affs: Vec<_> = cols
+                    .iter()
+                    .map(|c| c.affinity.unwrap_or_default())
+                    .collect();
+                let rec = self.reg();
+                self.emit(Insn::MakeRecord {
+                    start: regs,
+                    count: n,
+                    dest: rec,
+                    affinities: Some(affs),
+                });
+                let rowid = self.reg();
+                self.emit(Insn::NewRowidAsync {
+                    cursor: t,
+                    dest: rowid,
+                    min_reg: None,
+                });
+                self.emit(Insn::NewRowidAwait { cursor: t });
+                self.emit(Insn::InsertAsync {
+                    cursor: t,
+                    key_reg: rowid,
+                    record_reg: rec,
+                    flags: InsertFlags::default(),
+                    table: name.clone(),
+                });
+                self.emit(Insn::InsertAwait { cursor: t });
+                self.emit(Insn::NextAsync { cursor: tmp });
+                self.emit(Insn::NextAwait {
+                    cursor: tmp,
+                    target_if_more: top.addr(),
+                });
+                self.resolve(end);
+                self.bump_cookie();
+                Ok(self.finish(text, Vec::new(), Vec::new()))
+            }
+        }
+    }
+
+    pub fn create_index(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {
+        let Stmt::CreateIndex {
+            unique,
+            if_not_exists,
+            idx_name,
+            tbl_name,
+            columns,
+            where_clause,
+        } = stmt
+        else {
+            unreachable!("dispatched on CreateIndex")
+        };
+        let name = names::unquote(idx_name.name.0);
+        let tname = names::unquote(tbl_name.0);
+        if self.schema.index(&name).is_some() {
+            if *if_not_exists {
+                return Ok(self.finish(text, Vec::new(), Vec::new()));
+            }
+            return Err(error(format!("index {name} already exists")));
+        }
+        if self.schema.table(&name).is_some() || self.schema.view(&name).is_some() {
+            return Err(error(format!("there is already a table named {name}")));
+        }
+        if name.to_ascii_lowercase().starts_with("sqlite_") {
+            return Err(error(format!(
+                "object name reserved for internal use: {name}"
+            )));
+        }
+        if self.schema.view(&tname).is_some() {
+            return Err(error("views may not be indexed"));
+        }
+        let table = self
+            .schema
+            .table(&tname)
+            .cloned()
+            .ok_or_else(|| error(format!("no such table: main.{tname}")))?;
+        if table.root_page == 1 {
+            return Err(error(format!("table {tname} may not be indexed")));
+        }
+        if where_clause.is_some() {
+            return Err(error("partial indexes are not supported yet"));
+        }
+        let sql = stored_sql(if *unique { "UNIQUE INDEX" } else { "INDEX" }, text);
+        let index = schema::index_from_ast(&name, &table, *unique, columns, None, 0)?;
+        self.writes = true;
+        let root = self.reg();
+        self.emit(Insn::CreateBtree {
+            index: true,
+            dest: root,
+        });
+        let sc = self.open_schema_write();
+        self.insert_schema_row(sc, "index", &name, &table.name, Some(root), Some(&sql));
+        self.populate_index(&table, &index, root)?;
+        self.bump_cookie();
+        Ok(self.finish(text, Vec::new(), Vec::new()))
+    }
+
+    fn populate_index(&mut self, table: &Arc<Table>, index: &Index, root: Reg) -> Result<()> {
+        let t = self.b.alloc_cursor();
+        self.emit(Insn::OpenReadAsync {
+            cursor: t,
+            root_page: table.root_page,
+            root_reg: None,
+            kind: CursorKind::Table {
+                num_columns: table.columns.len(),
+            },
+        });
+        self.emit(Insn::OpenReadAwait { cursor: t });
+        let key_info = Arc::new(KeyInfo {
+            fields: index
+                .columns
+                .iter()
+                .map(|c| (c.collation, c.order))
+                .collect(),
+        });
+        let ic = self.b.alloc_cursor();
+        self.emit(Insn::OpenWriteAsync {
+            cursor: ic,
+            root_page: 0,
+            root_reg: Some(root),
+            kind: CursorKind::Index { key_info },
+        });
+        self.emit(Insn::OpenWriteAwait { cursor: ic });
+        let end = self.label();
+        let top = self.label();
+        self.emit(Insn::RewindAsync { cursor: t });
+        self.emit(Insn::RewindAwait {
+            cursor: t,
+            target_if_empty: end.addr(),
+        });
+        self.resolve(top);
+        let n = index.columns.len();
+        let regs = self.regs(n + 1);
+        for (k, c) in index.columns.iter().enumerate() {
+            if table.rowid_alias == Some(c.column) {
+                self.emit(Insn::Rowid {
+                    cursor: t,
+                    dest: regs + k,
+                });
+            } else {
+                self.emit(Insn::Column {
+                    cursor: t,
+                    column: c.column,
+                    dest: regs + k,
+                    default: None,
+                });
+            }
+        }
+        self.emit(Insn::Rowid {
+            cursor: t,
+            dest: regs + n,
+        });
+        if index.unique {
+            let ok = self.label();
+            self.emit(Insn::NoConflict {
+                cursor: ic,
+                key_start: regs,
+                key_count: n,
+                target: ok.addr(),
+            });
+            self.emit(Insn::Halt {
+                error: Some((ErrorCode::Constraint, unique_message(table, index))),
+                on_error: OnError::Abort,
+            });
+            self.resolve(ok);
+        }
+        let rec = self.reg();
+        self.emit(Insn::MakeRecord {
+            start: regs,
+            count: n + 1,
+            dest: rec,
+            affinities: None,
+        });
+        self.emit(Insn::IdxInsertAsync {
+            cursor: ic,
+            record_reg: rec,
+        });
+        self.emit(Insn::IdxInsertAwait { cursor: ic });
+        self.emit(Insn::NextAsync { cursor: t });
+        self.emit(Insn::NextAwait {
+            cursor: t,
+            target_if_more: top.addr(),
+        });
+        self.resolve(end);
+        Ok(())
+    }
+
+    pub fn create_view(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {
+        let Stmt::CreateView {
+            if_not_exists,
+            view_name,
+            columns,
+            select,
+            ..
+        } = stmt
+        else {
+            unreachable!("dispatched on CreateView")
+        };
+        let name = names::unquote(view_name.name.0);
+        if self.schema.table(&name).is_some() || self.schema.view(&name).is_some() {
+            if *if_not_exists {
+                return Ok(self.finish(text, Vec::new(), Vec::new()));
+            }
+            let what = if self.schema.view(&name).is_some() {
+                "view"
+            } else {
+                "table"
+            };
+            return Err(error(format!("{what} {name} already exists")));
+        }
+        if self.schema.index(&name).is_some() {
+            return Err(error(format!("there is already an index named {name}")));
+        }
+        // Check the SELECT compiles (names resolve) in a scratch compiler.
+        {
+            let mut scratch = Compiler::new(self.schema);
+            let cols = scratch.select(select, &Dest::Output)?;
+            if let Some(cs) = columns {
+                if cs.len() != cols.len() {
+                    return Err(error(format!(
+                        "expected {} columns for '{name}' but got {}",
+                        cs.len(),
+                        cols.len()
+                    )));
+                }
+            }
+        }
+        self.writes = true;
+        let sql = stored_sql("VIEW", text);
+        let sc = self.open_schema_write();
+        self.insert_schema_row(sc, "view", &name, &name, None, Some(&sql));
+        self.bump_cookie();
+        Ok(self.finish(text, Vec::new(), Vec::new()))
+    }
+
+    /// Deletes the `sqlite_schema` rows whose column `col` (1 name, 2 tbl_name) equals
+    /// `value` (case-insensitively), optionally only of `kind`.
+    fn delete_schema_rows(&mut self, col: usize, value: &str, kind: Option<&str>) {
+        let sc = self.open_schema_write();
+        let end = self.label();
+        let top = self.label();
+        let next = self.label();
+        self.emit(Insn::RewindAsync { cursor: sc });
+        self.emit(Insn::RewindAwait {
+            cursor: sc,
+            target_if_empty: end.addr(),
+        });
+        self.resolve(top);
+        let v = self.reg();
+        let want = self.reg();
+        self.emit(Insn::Column {
+            cursor: sc,
+            column: col,
+            dest: v,
+            default: None,
+        });
+        self.emit(Insn::String {
+            value: value.as_bytes().to_vec(),
+            dest: want,
+        });
+        self.emit(Insn::Compare {
+            op: Cmp::Ne,
+            lhs: v,
+            rhs: want,
+            target: next.addr(),
+            affinity: Default::default(),
+            collation: Collation::NoCase,
+            jump_if_null: true,
+            null_eq: false,
+        });
+        if let Some(k) = kind {
+            let kv = self.reg();
+            let kw = self.reg();
+            self.emit(Insn::Column {
+                cursor: sc,
+                column: 0,
+                dest: kv,
+                default: None,
+            });
+            self.emit(Insn::String {
+                value: k.as_bytes().to_vec(),
+                dest: kw,
+            });
+            self.emit(Insn::Compare {
+                op: Cmp::Ne,
+                lhs: kv,
+                rhs: kw,
+                target: next.addr(),
+                affinity: Default::default(),
+                collation: Collation::Binary,
+                jump_if_null: true,
+                null_eq: false,
+            });
+        }
+        self.emit(Insn::DeleteAsync {
+            cursor: sc,
+            count_change: false,
+        });
+        self.emit(Insn::DeleteAwait { cursor: sc });
+        self.resolve(next);
+        self.emit(Insn::NextAsync { cursor: sc });
+        self.emit(Insn::NextAwait {
+            cursor: sc,
+            target_if_more: top.addr(),
+        });
+        self.resolve(end);
+    }
+
+    pub fn drop(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {
+        match stmt {
+            Stmt::DropTable {
+                if_exists,
+                tbl_name,
+            } => {
+                let name = names::unquote(tbl_name.name.0);
+                if self.schema.view(&name).is_some() {
+                    return Err(error(format!("use DROP VIEW to delete view {name}")));
+                }
+                let Some(table) = self.schema.table(&name).cloned() else {
+                    if *if_exists {
+                        return Ok(self.finish(text, Vec::new(), Vec::new()));
+                    }
+                    return Err(error(format!("no such table: {name}")));
+                };
+                if table.root_page == 1 || names::eq(&table.name, "sqlite_sequence") {
+                    return Err(error(format!("table {} may not be dropped", table.name)));
+                }
+                self.writes = true;
+                let indexes = self.schema.table_indexes(&table.name);
+                self.delete_schema_rows(2, &table.name, None);
+                self.emit(Insn::Destroy {
+                    root_page: table.root_page,
+                });
+                for ix in indexes {
+                    self.emit(Insn::Destroy {
+                        root_page: ix.root_page,
+                    });
+                }
+                self.bump_cookie();
+            }
+            Stmt::DropIndex {
+                if_exists,
+                idx_name,
+            } => {
+                let name = names::unquote(idx_name.name.0);
+                let Some(ix) = self.schema.index(&name).cloned() else {
+                    if *if_exists {
+                        return Ok(self.finish(text, Vec::new(), Vec::new()));
+                    }
+                    return Err(error(format!("no such index: {name}")));
+                };
+                if ix.auto {
+                    return Err(error(
+                        "index associated with UNIQUE or PRIMARY KEY constraint cannot be dropped",
+                    ));
+                }
+                self.writes = true;
+                self.delete_schema_rows(1, &ix.name, Some("index"));
+                self.emit(Insn::Destroy {
+                    root_page: ix.root_page,
+                });
+                self.bump_cookie();
+            }
+            Stmt::DropView {
+                if_exists,
+                view_name,
+            } => {
+                let name = names::unquote(view_name.name.0);
+                if self.schema.table(&name).is_some() {
+                    return Err(error(format!("use DROP TABLE to delete table {name}")));
+                }
+                let Some(v) = self.schema.view(&name).cloned() else {
+                    if *if_exists {
+                        return Ok(self.finish(text, Vec::new(), Vec::new()));
+                    }
+                    return Err(error(format!("no such view: {name}")));
+                };
+                self.writes = true;
+                self.delete_schema_rows(1, &v.name, Some("view"));
+                self.bump_cookie();
+            }
+            _ => unreachable!("dispatched on DROP"),
+        }
+        Ok(self.finish(text, Vec::new(), Vec::new()))
+    }
+}
+
+/// "UNIQUE constraint failed: t.a, t.b" (or the rowid column for a rowid conflict).
+pub fn unique_message(table: &Table, index: &Index) -> String {
+    let cols: Vec<String> = index
+        .columns
+        .iter()
+        .map(|c| format!("{}.{}", table.name, table.columns[c.column].name))
+        .collect();
+    format!("UNIQUE constraint failed: {}", cols.join(", "))
+}

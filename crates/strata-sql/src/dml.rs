@@ -1,0 +1,1212 @@
+//! INSERT, UPDATE, DELETE: constraint checks (NOT NULL, CHECK, UNIQUE, PRIMARY KEY) with
+//! SQLite's conflict resolution, index maintenance, and the two-pass shape that keeps a
+//! statement from reading its own writes.
+
+use std::sync::Arc;
+
+use sqlite3_parser::ast::{self, Expr, InsertBody, Stmt, UpsertDo};
+use strata_btree::record::KeyInfo;
+use strata_vdbe::insn::{
+    Cur, CursorKind, EphemeralKind, ErrorCode, InsertFlags, Insn, OnError, Reg,
+};
+use strata_vdbe::ops::Cmp;
+use strata_vdbe::program::Program;
+
+use crate::builder::Label;
+use crate::compiler::{error, Compiler, Result};
+use crate::ddl::unique_message;
+use crate::names;
+use crate::planner::{JoinKind, LoopSpec};
+use crate::schema::{with_parsed, Conflict, Index, Table};
+use crate::scope::{AggMap, Level, ROWID};
+use crate::select::{split_and, table_source, Dest};
+
+fn on_error(c: Conflict) -> OnError {
+    match c {
+        Conflict::Rollback => OnError::Rollback,
+        Conflict::Fail => OnError::Fail,
+        _ => OnError::Abort,
+    }
+}
+
+/// Cursors of a table being written and its indexes.
+struct WriteTarget {
+    table: Arc<Table>,
+    cursor: Cur,
+    indexes: Vec<(Arc<Index>, Cur)>,
+}
+
+/// An upsert's DO clause, parsed.
+enum UpsertAction<'a> {
+    Nothing,
+    Update {
+        sets: &'a [ast::Set<'a>],
+        where_clause: Option<&'a Expr<'a>>,
+    },
+}
+
+impl Compiler<'_> {
+    fn writable_table(&self, name: &ast::QualifiedName<'_>) -> Result<Arc<Table>> {
+        let n = names::unquote(name.name.0);
+        if self.schema.view(&n).is_some() {
+            return Err(error(format!("cannot modify {n} because it is a view")));
+        }
+        let t = self
+            .schema
+            .table(&n)
+            .cloned()
+            .ok_or_else(|| error(format!("no such table: {n}")))?;
+        if t.root_page == 1 {
+            return Err(error(format!("table {} may not be modified", t.name)));
+        }
+        Ok(t)
+    }
+
+    fn open_write_target(&mut self, table: &Arc<Table>) -> WriteTarget {
+        let cursor = self.b.alloc_cursor();
+        self.emit(Insn::OpenWriteAsync {
+            cursor,
+            root_page: table.root_page,
+            root_reg: None,
+            kind: CursorKind::Table {
+                num_columns: table.columns.len(),
+            },
+        });
+        self.emit(Insn::OpenWriteAwait { cursor });
+        let mut indexes = Vec::new();
+        for ix in self.schema.table_indexes(&table.name) {
+            let c = self.b.alloc_cursor();
+            self.emit(Insn::OpenWriteAsync {
+                cursor: c,
+                root_page: ix.root_page,
+                root_reg: None,
+                kind: CursorKind::Index {
+                    key_info: Arc::new(KeyInfo {
+                        fields: ix.columns.iter().map(|c| (c.collation, c.order)).collect(),
+                    }),
+                },
+            });
+            self.emit(Insn::OpenWriteAwait { cursor: c });
+            indexes.push((ix, c));
+        }
+        WriteTarget {
+            table: table.clone(),
+            cursor,
+            indexes,
+        }
+    }
+
+    /// Pushes a query level whose only source is `table`, reading its columns from
+    /// registers (`cols..`, rowid in `rowid`): for DEFAULT, CHECK, upsert expressions.
+    fn push_register_level(
+        &mut self,
+        table: &Arc<Table>,
+        cursor: Cur,
+        cols: Reg,
+        rowid: Reg,
+        alias: Option<&str>,
+    ) {
+        let mut level = Level::default();
+        let name = alias
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| table.name.clone());
+        level.sources.push(table_source(table, name, cursor));
+        let mut map = AggMap::default();
+        for i in 0..table.columns.len() {
+            let reg = if table.rowid_alias == Some(i) {
+                rowid
+            } else {
+                cols + i
+            };
+            map.columns.insert((0, i), reg);
+        }
+        map.columns.insert((0, ROWID), rowid);
+        level.agg = Some(map);
+        self.levels.push(level);
+    }
+
+    /// Loads the DEFAULT of column `i` (or NULL) into `dest`.
+    fn column_default(&mut self, table: &Table, i: usize, dest: Reg) -> Result<()> {
+        match &table.columns[i].default {
+            Some(text) => {
+                let sql = format!("SELECT {text}");
+                with_parsed(&sql, |stmt| {
+                    let Stmt::Select(sel) = stmt else {
+                        return Err(error("bad default"));
+                    };
+                    let ast::OneSelect::Select { columns, .. } = &sel.body.select else {
+                        return Err(error("bad default"));
+                    };
+                    let Some(ast::ResultColumn::Expr(e, _)) = columns.first() else {
+                        return Err(error("bad default"));
+                    };
+                    self.levels.push(Level::default());
+                    let r = self.expr(e, dest);
+                    self.levels.pop();
+                    r
+                })
+            }
+            None => {
+                self.emit(Insn::Null { dest, count: 1 });
+                Ok(())
+            }
+        }
+    }
+
+    fn check_constraints(
+        &mut self,
+        t: &WriteTarget,
+        cols: Reg,
+        rowid: Reg,
+        or: Option<Conflict>,
+        skip_row: Label,
+    ) -> Result<()> {
+        let table = t.table.clone();
+        for (i, c) in table.columns.iter().enumerate() {
+            if table.rowid_alias == Some(i) {
+                continue;
+            }
+            if let Some(nn) = c.not_null {
+                let res = or.unwrap_or(nn);
+                let msg = format!("NOT NULL constraint failed: {}.{}", table.name, c.name);
+                match res {
+                    Conflict::Ignore => {
+                        self.emit(Insn::IsNull {
+                            reg: cols + i,
+                            target: skip_row.addr(),
+                        });
+                    }
+                    Conflict::Replace if c.default.is_some() => {
+                        let ok = self.label();
+                        self.emit(Insn::NotNull {
+                            reg: cols + i,
+                            target: ok.addr(),
+                        });
+                        self.column_default(&table, i, cols + i)?;
+                        self.emit(Insn::HaltIfNull {
+                            reg: cols + i,
+                            message: msg,
+                            on_error: OnError::Abort,
+                        });
+                        self.resolve(ok);
+                    }
+                    other => {
+                        self.emit(Insn::HaltIfNull {
+                            reg: cols + i,
+                            message: msg,
+                            on_error: on_error(other),
+                        });
+                    }
+                }
+            }
+        }
+        if !table.checks.is_empty() {
+            self.push_register_level(&table, t.cursor, cols, rowid, None);
+            let r = (|| {
+                for check in &table.checks {
+                    let sql = format!("SELECT {check}");
+                    with_parsed(&sql, |stmt| {
+                        let Stmt::Select(sel) = stmt else {
+                            return Err(error("bad CHECK"));
+                        };
+                        let ast::OneSelect::Select { columns, .. } = &sel.body.select else {
+                            return Err(error("bad CHECK"));
+                        };
+                        let Some(ast::ResultColumn::Expr(e, _)) = columns.first() else {
+                            return Err(error("bad CHECK"));
+                        };
+                        let v = self.expr_new(e)?;
+                        let ok = self.label();
+                        self.emit(Insn::If {
+                            reg: v,
+                            target: ok.addr(),
+                            jump_if_null: true,
+                        });
+                        match or {
+                            Some(Conflict::Ignore) => self.goto(skip_row),
+                            _ => {
+                                self.emit(Insn::Halt {
+                                    error: Some((
+                                        ErrorCode::Constraint,
+                                        format!("CHECK constraint failed: {check}"),
+                                    )),
+                                    on_error: on_error(or.unwrap_or_default()),
+                                });
+                            }
+                        }
+                        self.resolve(ok);
+                        Ok(())
+                    })?;
+                }
+                Ok(())
+            })();
+            self.levels.pop();
+            r?;
+        }
+        Ok(())
+    }
+
+    /// Builds the index key (columns + rowid) of `ix` from row registers into new regs.
+    fn index_key(&mut self, table: &Table, ix: &Index, cols: Reg, rowid: Reg) -> Reg {
+        let n = ix.columns.len();
+        let key = self.regs(n + 1);
+        for (k, c) in ix.columns.iter().enumerate() {
+            let src = if table.rowid_alias == Some(c.column) {
+                rowid
+            } else {
+                cols + c.column
+            };
+            self.emit(Insn::Copy {
+                src,
+                dest: key + k,
+                count: 1,
+            });
+        }
+        self.emit(Insn::Copy {
+            src: rowid,
+            dest: key + n,
+            count: 1,
+        });
+        key
+    }
+
+    /// Deletes the row the table cursor is on, with its index entries.
+    fn delete_current_row(&mut self, t: &WriteTarget, count_change: bool) {
+        let table = t.table.clone();
+        let n = table.columns.len();
+        let cols = self.regs(n.max(1));
+        let rowid = self.reg();
+        self.emit(Insn::Rowid {
+            cursor: t.cursor,
+            dest: rowid,
+        });
+        for (i, _) in table.columns.iter().enumerate() {
+            if table.rowid_alias == Some(i) {
+                self.emit(Insn::Copy {
+                    src: rowid,
+                    dest: cols + i,
+                    count: 1,
+                });
+            } else {
+                self.emit(Insn::Column {
+                    cursor: t.cursor,
+                    column: i,
+                    dest: cols + i,
+                    default: None,
+                });
+            }
+        }
+        for (ix, c) in &t.indexes {
+            let key = self.index_key(&table, ix, cols, rowid);
+            self.emit(Insn::IdxDeleteAsync {
+                cursor: *c,
+                key_start: key,
+                key_count: ix.columns.len() + 1,
+            });
+            self.emit(Insn::IdxDeleteAwait { cursor: *c });
+        }
+        self.emit(Insn::DeleteAsync {
+            cursor: t.cursor,
+            count_change,
+        });
+        self.emit(Insn::DeleteAwait { cursor: t.cursor });
+    }
+
+    /// Uniqueness checks for a new row image; `old_rowid` is the row being updated (its own
+    /// entries are not conflicts). REPLACE deletes conflicting rows; IGNORE jumps to
+    /// `skip_row`; an upsert target jumps to `upsert` with the conflicting rowid in
+    /// `conflict_rowid`.
+    #[allow(clippy::too_many_arguments)]
+    fn unique_checks(
+        &mut self,
+        t: &WriteTarget,
+        cols: Reg,
+        rowid: Reg,
+        old_rowid: Option<Reg>,
+        or: Option<Conflict>,
+        skip_row: Label,
+        upsert: Option<(Option<&[usize]>, Label, Reg)>,
+        rowid_checked: bool,
+    ) -> Result<()> {
+        let table = t.table.clone();
+        // The rowid (INTEGER PRIMARY KEY).
+        if table.rowid_alias.is_some() && rowid_checked {
+            let ok = self.label();
+            if let Some(old) = old_rowid {
+                self.emit(Insn::Compare {
+                    op: Cmp::Eq,
+                    lhs: rowid,
+                    rhs: old,
+                    target: ok.addr(),
+                    affinity: Default::default(),
+                    collation: Default::default(),
+                    jump_if_null: false,
+                    null_eq: false,
+                });
+            }
+            self.emit(Insn::SeekRowidAsync {
+                cursor: t.cursor,
+                rowid_reg: rowid,
+            });
+            self.emit(Insn::SeekRowidAwait {
+                cursor: t.cursor,
+                target_if_not_found: ok.addr(),
+            });
+            let alias = table.rowid_alias.unwrap_or(0);
+            let upsert_here = upsert.filter(|(target, _, _)| match target {
+                None => true,
+                Some(cols) => cols.len() == 1 && cols[0] == alias,
+            });
+            if let Some((_, label, conflict_rowid)) = upsert_here {
+                self.emit(Insn::Copy {
+                    src: rowid,
+                    dest: conflict_rowid,
+                    count: 1,
+                });
+                self.goto(label);
+            } else {
+                match or.unwrap_or(table.pk_conflict) {
+                    Conflict::Ignore => self.goto(skip_row),
+                    Conflict::Replace => self.delete_current_row(t, false),
+                    other => {
+                        self.emit(Insn::Halt {
+                            error: Some((
+                                ErrorCode::Constraint,
+                                format!(
+                                    "UNIQUE constraint failed: {}.{}",
+                                    table.name, table.columns[alias].name
+                                ),
+                            )),
+                            on_error: on_error(other),
+                        });
+                    }
+                }
+            }
+            self.resolve(ok);
+        }
+        for (ix, c) in &t.indexes {
+            if !ix.unique {
+                continue;
+            }
+            let key = self.index_key(&table, ix, cols, rowid);
+            let ok = self.label();
+            self.emit(Insn::NoConflict {
+                cursor: *c,
+                key_start: key,
+                key_count: ix.columns.len(),
+                target: ok.addr(),
+            });
+            let other_rowid = self.reg();
+            self.emit(Insn::IdxRowid {
+                cursor: *c,
+                dest: other_rowid,
+            });
+            if let Some(old) = old_rowid {
+                self.emit(Insn::Compare {
+                    op: Cmp::Eq,
+                    lhs: other_rowid,
+                    rhs: old,
+                    target: ok.addr(),
+                    affinity: Default::default(),
+                    collation: Default::default(),
+                    jump_if_null: false,
+                    null_eq: false,
+                });
+            }
+            let ix_cols: Vec<usize> = ix.columns.iter().map(|c| c.column).collect();
+            let upsert_here = upsert.filter(|(target, _, _)| match target {
+                None => true,
+                Some(cols) => {
+                    let mut a = cols.to_vec();
+                    let mut b = ix_cols.clone();
+                    a.sort_unstable();
+                    b.sort_unstable();
+                    a == b
+                }
+            });
+            if let Some((_, label, conflict_rowid)) = upsert_here {
+                self.emit(Insn::Copy {
+                    src: other_rowid,
+                    dest: conflict_rowid,
+                    count: 1,
+                });
+                self.goto(label);
+            } else {
+                match or.unwrap_or(ix.conflict) {
+                    Conflict::Ignore => self.goto(skip_row),
+                    Conflict::Replace => {
+                        let gone = self.label();
+                        self.emit(Insn::SeekRowidAsync {
+                            cursor: t.cursor,
+                            rowid_reg: other_rowid,
+                        });
+                        self.emit(Insn::SeekRowidAwait {
+                            cursor: t.cursor,
+                            target_if_not_found: gone.addr(),
+                        });
+                        self.delete_current_row(t, false);
+                        self.resolve(gone);
+                    }
+                    other => {
+                        self.emit(Insn::Halt {
+                            error: Some((ErrorCode::Constraint, unique_message(&table, ix))),
+                            on_error: on_error(other),
+                        });
+                    }
+                }
+            }
+            self.resolve(ok);
+        }
+        Ok(())
+    }
+
+    /// Writes the row image: the table record, then every index entry.
+    fn write_row(
+        &mut self,
+        t: &WriteTarget,
+        cols: Reg,
+        rowid: Reg,
+        is_update: bool,
+        only_indexes: Option<&[bool]>,
+    ) {
+        let table = t.table.clone();
+        let n = table.columns.len();
+        // The rowid alias is stored as NULL in the record.
+        let rec_regs = self.regs(n.max(1));
+        self.emit(Insn::Copy {
+            src: cols,
+            dest: rec_regs,
+            count: n,
+        });
+        if let Some(a) = table.rowid_alias {
+            self.emit(Insn::Null {
+                dest: rec_regs + a,
+                count: 1,
+            });
+        }
+        let rec = self.reg();
+        self.emit(Insn::MakeRecord {
+            start: rec_regs,
+            count: n,
+            dest: rec,
+            affinities: None,
+        });
+        self.emit(Insn::InsertAsync {
+            cursor: t.cursor,
+            key_reg: rowid,
+            record_reg: rec,
+            flags: InsertFlags {
+                count_change: true,
+                set_last_rowid: !is_update,
+                is_update,
+            },
+            table: table.name.clone(),
+        });
+        self.emit(Insn::InsertAwait { cursor: t.cursor });
+        for (k, (ix, c)) in t.indexes.iter().enumerate() {
+            if let Some(only) = only_indexes {
+                if !only[k] {
+                    continue;
+                }
+            }
+            let key = self.index_key(&table, ix, cols, rowid);
+            let r = self.reg();
+            self.emit(Insn::MakeRecord {
+                start: key,
+                count: ix.columns.len() + 1,
+                dest: r,
+                affinities: None,
+            });
+            self.emit(Insn::IdxInsertAsync {
+                cursor: *c,
+                record_reg: r,
+            });
+            self.emit(Insn::IdxInsertAwait { cursor: *c });
+        }
+    }
+
+    fn apply_column_affinity(&mut self, table: &Table, cols: Reg) {
+        let affs: Vec<_> = table.columns.iter().map(|c| c.affinity).collect();
+        if !affs.is_empty() {
+            self.emit(Insn::Affinity {
+                start: cols,
+                affinities: affs,
+            });
+        }
+    }
+
+    pub fn insert(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {
+        let Stmt::Insert {
+            with,
+            or_conflict,
+            tbl_name,
+            columns,
+            body,
+            returning,
+        } = stmt
+        else {
+            unreachable!("dispatched on Insert")
+        };
+        if with.is_some() {
+            return Err(error("WITH clauses are not supported yet"));
+        }
+        if returning.is_some() {
+            return Err(error("RETURNING is not supported yet"));
+        }
+        let table = self.writable_table(tbl_name)?;
+        let or = or_conflict.map(Conflict::from_ast);
+        let ncols = table.columns.len();
+        // Target column of each value position.
+        let targets: Vec<usize> = match columns {
+            Some(names_list) => {
+                let mut v = Vec::new();
+                for n in names_list.iter() {
+                    let cn = names::unquote(n.0);
+                    let i = table.column_index(&cn).or_else(|| {
+                        ["rowid", "oid", "_rowid_"]
+                            .iter()
+                            .any(|r| names::eq(r, &cn))
+                            .then_some(usize::MAX)
+                    });
+                    match i {
+                        Some(i) => v.push(i),
+                        None => {
+                            return Err(error(format!(
+                                "table {} has no column named {cn}",
+                                table.name
+                            )))
+                        }
+                    }
+                }
+                v
+            }
+            None => (0..ncols).collect(),
+        };
+        self.writes = true;
+        // Rows come from VALUES (compiled inline) or a materialised SELECT.
+        let (values, select_src, upsert) = match body {
+            InsertBody::Select(sel, upsert) => {
+                let is_values = matches!(sel.body.select, ast::OneSelect::Values(_))
+                    && sel.body.compounds.is_none()
+                    && sel.order_by.is_none()
+                    && sel.limit.is_none();
+                if is_values {
+                    let ast::OneSelect::Values(rows) = &sel.body.select else {
+                        unreachable!()
+                    };
+                    (Some(rows), None, *upsert)
+                } else {
+                    (None, Some(*sel), *upsert)
+                }
+            }
+            InsertBody::DefaultValues => (None, None, None),
+        };
+        if let Some(rows) = values {
+            for row in rows.iter() {
+                if row.len() != targets.len() {
+                    return Err(error(match columns {
+                        Some(_) => format!("{} values for {} columns", row.len(), targets.len()),
+                        None => format!(
+                            "table {} has {} columns but {} values were supplied",
+                            table.name,
+                            ncols,
+                            row.len()
+                        ),
+                    }));
+                }
+            }
+        }
+        let upsert_action = match upsert {
+            Some(u) => {
+                if u.next.is_some() {
+                    return Err(error("multiple ON CONFLICT clauses are not supported yet"));
+                }
+                let target_cols = match &u.index {
+                    Some(ix) => {
+                        if ix.where_clause.is_some() {
+                            return Err(error("ON CONFLICT ... WHERE is not supported yet"));
+                        }
+                        let mut v = Vec::new();
+                        for sc in ix.targets.iter() {
+                            let Some((n, _)) = crate::schema::indexed_column_name(&sc.expr) else {
+                                return Err(error("ON CONFLICT target must name columns"));
+                            };
+                            let i = table
+                                .column_index(&n)
+                                .ok_or_else(|| error(format!("no such column: {n}")))?;
+                            v.push(i);
+                        }
+                        // The target must match a unique constraint.
+                        let matches_pk = v.len() == 1 && table.rowid_alias == Some(v[0]);
+                        let matches_ix = self.schema.table_indexes(&table.name).iter().any(|ix| {
+                            let mut a: Vec<usize> = ix.columns.iter().map(|c| c.column).collect();
+                            let mut b = v.clone();
+                            a.sort_unstable();
+                            b.sort_unstable();
+                            ix.unique && a == b
+                        });
+                        if !matches_pk && !matches_ix {
+                            return Err(error(
+                                "ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint",
+                            ));
+                        }
+                        Some(v)
+                    }
+                    None => None,
+                };
+                let action = match &u.do_clause {
+                    UpsertDo::Nothing => UpsertAction::Nothing,
+                    UpsertDo::Set { sets, where_clause } => UpsertAction::Update {
+                        sets,
+                        where_clause: where_clause.as_ref(),
+                    },
+                };
+                Some((target_cols, action))
+            }
+            None => None,
+        };
+        let src_cursor = match select_src {
+            Some(sel) => {
+                let cur = self.b.alloc_cursor();
+                self.emit(Insn::OpenEphemeral {
+                    cursor: cur,
+                    kind: EphemeralKind::Table,
+                });
+                let cols = self.select(sel, &Dest::EphemTable { cursor: cur })?;
+                if cols.len() != targets.len() {
+                    return Err(error(format!(
+                        "table {} has {} columns but {} values were supplied",
+                        table.name,
+                        targets.len(),
+                        cols.len()
+                    )));
+                }
+                Some(cur)
+            }
+            None => None,
+        };
+        let t = self.open_write_target(&table);
+        let cols = self.regs(ncols.max(1));
+        let rowid = self.reg();
+        let values_reg = self.regs(targets.len().max(1));
+        // One row's code, given its values in `values_reg`.
+        let emit_row = |c: &mut Self| -> Result<()> {
+            let skip_row = c.label();
+            let explicit_rowid = targets
+                .iter()
+                .position(|&i| i == usize::MAX || table.rowid_alias == Some(i));
+            for i in 0..ncols {
+                match targets.iter().position(|&t| t == i) {
+                    Some(p) => {
+                        c.emit(Insn::Copy {
+                            src: values_reg + p,
+                            dest: cols + i,
+                            count: 1,
+                        });
+                    }
+                    None => c.column_default(&table, i, cols + i)?,
+                }
+            }
+            // The rowid: given (and not NULL), else new.
+            let have = c.label();
+            if let Some(p) = explicit_rowid {
+                let new = c.label();
+                c.emit(Insn::Copy {
+                    src: values_reg + p,
+                    dest: rowid,
+                    count: 1,
+                });
+                c.emit(Insn::IsNull {
+                    reg: rowid,
+                    target: new.addr(),
+                });
+                c.emit(Insn::MustBeInt { reg: rowid });
+                c.goto(have);
+                c.resolve(new);
+            }
+            c.emit(Insn::NewRowidAsync {
+                cursor: t.cursor,
+                dest: rowid,
+                min_reg: None,
+            });
+            c.emit(Insn::NewRowidAwait { cursor: t.cursor });
+            c.resolve(have);
+            if let Some(a) = table.rowid_alias {
+                c.emit(Insn::Copy {
+                    src: rowid,
+                    dest: cols + a,
+                    count: 1,
+                });
+            }
+            c.apply_column_affinity(&table, cols);
+            c.check_constraints(&t, cols, rowid, or, skip_row)?;
+            let upsert_label = c.label();
+            let conflict_rowid = c.reg();
+            let upsert_arg = upsert_action
+                .as_ref()
+                .map(|(target, _)| (target.as_deref(), upsert_label, conflict_rowid));
+            c.unique_checks(
+                &t,
+                cols,
+                rowid,
+                None,
+                or,
+                skip_row,
+                upsert_arg,
+                explicit_rowid.is_some(),
+            )?;
+            c.write_row(&t, cols, rowid, false, None);
+            c.goto(skip_row);
+            if let Some((_, action)) = &upsert_action {
+                c.resolve(upsert_label);
+                if let UpsertAction::Update { sets, where_clause } = action {
+                    c.upsert_update(&t, sets, *where_clause, cols, rowid, conflict_rowid)?;
+                }
+            } else {
+                c.resolve(upsert_label);
+            }
+            c.resolve(skip_row);
+            Ok(())
+        };
+        match (values, src_cursor) {
+            (Some(rows), _) => {
+                for row in rows.iter() {
+                    self.levels.push(Level::default());
+                    let r = (|| {
+                        for (p, e) in row.iter().enumerate() {
+                            self.expr(e, values_reg + p)?;
+                        }
+                        Ok(())
+                    })();
+                    self.levels.pop();
+                    r?;
+                    emit_row(&mut self)?;
+                }
+            }
+            (None, Some(cur)) => {
+                let end = self.label();
+                let top = self.label();
+                self.emit(Insn::RewindAsync { cursor: cur });
+                self.emit(Insn::RewindAwait {
+                    cursor: cur,
+                    target_if_empty: end.addr(),
+                });
+                self.resolve(top);
+                for p in 0..targets.len() {
+                    self.emit(Insn::Column {
+                        cursor: cur,
+                        column: p,
+                        dest: values_reg + p,
+                        default: None,
+                    });
+                }
+                emit_row(&mut self)?;
+                self.emit(Insn::NextAsync { cursor: cur });
+                self.emit(Insn::NextAwait {
+                    cursor: cur,
+                    target_if_more: top.addr(),
+                });
+                self.resolve(end);
+            }
+            (None, None) => {
+                // DEFAULT VALUES: every column takes its default.
+                emit_row(&mut self)?;
+            }
+        }
+        Ok(self.finish(text, Vec::new(), Vec::new()))
+    }
+
+    /// ON CONFLICT DO UPDATE: update the conflicting row `conflict_rowid`, with
+    /// `excluded.*` reading the proposed row (`new_cols`, `new_rowid`).
+    fn upsert_update(
+        &mut self,
+        t: &WriteTarget,
+        sets: &[ast::Set<'_>],
+        where_clause: Option<&Expr<'_>>,
+        new_cols: Reg,
+        new_rowid: Reg,
+        conflict_rowid: Reg,
+    ) -> Result<()> {
+        let table = t.table.clone();
+        let done = self.label();
+        self.emit(Insn::SeekRowidAsync {
+            cursor: t.cursor,
+            rowid_reg: conflict_rowid,
+        });
+        self.emit(Insn::SeekRowidAwait {
+            cursor: t.cursor,
+            target_if_not_found: done.addr(),
+        });
+        // Scope: the table (current row via its cursor) and `excluded` (registers).
+        let mut level = Level::default();
+        level
+            .sources
+            .push(table_source(&table, table.name.clone(), t.cursor));
+        let excl_cursor = self.b.alloc_cursor();
+        let mut excluded = table_source(&table, "excluded".into(), excl_cursor);
+        // Unqualified names mean the table's row; `excluded.x` must be qualified.
+        for c in &mut excluded.columns {
+            c.hidden = true;
+        }
+        level.sources.push(excluded);
+        let mut map = AggMap::default();
+        for i in 0..table.columns.len() {
+            let reg = if table.rowid_alias == Some(i) {
+                new_rowid
+            } else {
+                new_cols + i
+            };
+            map.columns.insert((1, i), reg);
+        }
+        map.columns.insert((1, ROWID), new_rowid);
+        level.agg = Some(map);
+        self.levels.push(level);
+        let r = self.update_current_row(t, sets, where_clause, conflict_rowid, None, done);
+        self.levels.pop();
+        r?;
+        self.resolve(done);
+        Ok(())
+    }
+
+    /// Reads the row the table cursor is on, applies SET, checks and writes it.
+    /// Expressions see the current level (whose source 0 is the table on `t.cursor`).
+    fn update_current_row(
+        &mut self,
+        t: &WriteTarget,
+        sets: &[ast::Set<'_>],
+        where_clause: Option<&Expr<'_>>,
+        old_rowid: Reg,
+        or: Option<Conflict>,
+        skip: Label,
+    ) -> Result<()> {
+        let table = t.table.clone();
+        let n = table.columns.len();
+        if let Some(w) = where_clause {
+            self.jump_if_not_true(w, skip)?;
+        }
+        let old = self.regs(n.max(1));
+        for i in 0..n {
+            if table.rowid_alias == Some(i) {
+                self.emit(Insn::Copy {
+                    src: old_rowid,
+                    dest: old + i,
+                    count: 1,
+                });
+            } else {
+                self.emit(Insn::Column {
+                    cursor: t.cursor,
+                    column: i,
+                    dest: old + i,
+                    default: None,
+                });
+            }
+        }
+        let new = self.regs(n.max(1));
+        self.emit(Insn::Copy {
+            src: old,
+            dest: new,
+            count: n,
+        });
+        let new_rowid = self.reg();
+        self.emit(Insn::Copy {
+            src: old_rowid,
+            dest: new_rowid,
+            count: 1,
+        });
+        let mut changed = vec![false; n];
+        let mut rowid_changed = false;
+        for set in sets {
+            for cn in set.col_names.iter() {
+                let cname = names::unquote(cn.0);
+                let target = table.column_index(&cname).or_else(|| {
+                    ["rowid", "oid", "_rowid_"]
+                        .iter()
+                        .any(|r| names::eq(r, &cname))
+                        .then_some(usize::MAX)
+                });
+                let Some(i) = target else {
+                    return Err(error(format!("no such column: {cname}")));
+                };
+                if set.col_names.len() != 1 {
+                    return Err(error("row values in SET are not supported"));
+                }
+                if i == usize::MAX || table.rowid_alias == Some(i) {
+                    self.expr(&set.expr, new_rowid)?;
+                    self.emit(Insn::MustBeInt { reg: new_rowid });
+                    rowid_changed = true;
+                    if let Some(a) = table.rowid_alias {
+                        self.emit(Insn::Copy {
+                            src: new_rowid,
+                            dest: new + a,
+                            count: 1,
+                        });
+                        changed[a] = true;
+                    }
+                } else {
+                    self.expr(&set.expr, new + i)?;
+                    changed[i] = true;
+                }
+            }
+        }
+        self.apply_column_affinity(&table, new);
+        self.check_constraints(t, new, new_rowid, or, skip)?;
+        self.unique_checks(
+            t,
+            new,
+            new_rowid,
+            Some(old_rowid),
+            or,
+            skip,
+            None,
+            rowid_changed,
+        )?;
+        // Which indexes change.
+        let touched: Vec<bool> = t
+            .indexes
+            .iter()
+            .map(|(ix, _)| rowid_changed || ix.columns.iter().any(|c| changed[c.column]))
+            .collect();
+        for (k, (ix, c)) in t.indexes.iter().enumerate() {
+            if !touched[k] {
+                continue;
+            }
+            let key = self.index_key(&table, ix, old, old_rowid);
+            self.emit(Insn::IdxDeleteAsync {
+                cursor: *c,
+                key_start: key,
+                key_count: ix.columns.len() + 1,
+            });
+            self.emit(Insn::IdxDeleteAwait { cursor: *c });
+        }
+        if rowid_changed {
+            let gone = self.label();
+            self.emit(Insn::SeekRowidAsync {
+                cursor: t.cursor,
+                rowid_reg: old_rowid,
+            });
+            self.emit(Insn::SeekRowidAwait {
+                cursor: t.cursor,
+                target_if_not_found: gone.addr(),
+            });
+            self.emit(Insn::DeleteAsync {
+                cursor: t.cursor,
+                count_change: false,
+            });
+            self.emit(Insn::DeleteAwait { cursor: t.cursor });
+            self.resolve(gone);
+        }
+        self.write_row(t, new, new_rowid, true, Some(&touched));
+        Ok(())
+    }
+
+    /// First pass of UPDATE/DELETE: the rowids of the rows WHERE selects, into an
+    /// ephemeral table keyed by rowid.
+    fn collect_rowids(
+        &mut self,
+        table: &Arc<Table>,
+        alias: Option<&str>,
+        where_clause: Option<&Expr<'_>>,
+    ) -> Result<Cur> {
+        let set = self.b.alloc_cursor();
+        self.emit(Insn::OpenEphemeral {
+            cursor: set,
+            kind: EphemeralKind::Table,
+        });
+        let rc = self.b.alloc_cursor();
+        self.emit(Insn::OpenReadAsync {
+            cursor: rc,
+            root_page: table.root_page,
+            root_reg: None,
+            kind: CursorKind::Table {
+                num_columns: table.columns.len(),
+            },
+        });
+        self.emit(Insn::OpenReadAwait { cursor: rc });
+        let mut level = Level::default();
+        let name = alias
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| table.name.clone());
+        level.sources.push(table_source(table, name, rc));
+        self.levels.push(level);
+        let mut terms = Vec::new();
+        if let Some(w) = where_clause {
+            if crate::select::contains_aggregate(w) {
+                self.levels.pop();
+                return Err(error("misuse of aggregate function in WHERE"));
+            }
+            split_and(w, &mut terms);
+        }
+        let specs = vec![LoopSpec {
+            source: 0,
+            join: JoinKind::Inner,
+            on: Vec::new(),
+        }];
+        let r = self.emit_loops(&specs, &terms, &mut |c, _cont| {
+            let r = c.reg();
+            let rec = c.reg();
+            c.emit(Insn::Rowid {
+                cursor: rc,
+                dest: r,
+            });
+            c.emit(Insn::MakeRecord {
+                start: r,
+                count: 0,
+                dest: rec,
+                affinities: None,
+            });
+            c.emit(Insn::InsertAsync {
+                cursor: set,
+                key_reg: r,
+                record_reg: rec,
+                flags: InsertFlags::default(),
+                table: String::new(),
+            });
+            c.emit(Insn::InsertAwait { cursor: set });
+            Ok(())
+        });
+        self.levels.pop();
+        r?;
+        Ok(set)
+    }
+
+    pub fn update(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {
+        let Stmt::Update {
+            with,
+            or_conflict,
+            tbl_name,
+            sets,
+            from,
+            where_clause,
+            returning,
+            order_by,
+            limit,
+            ..
+        } = stmt
+        else {
+            unreachable!("dispatched on Update")
+        };
+        if with.is_some()
+            || from.is_some()
+            || returning.is_some()
+            || order_by.is_some()
+            || limit.is_some()
+        {
+            return Err(error(
+                "UPDATE with WITH, FROM, RETURNING, ORDER BY or LIMIT is not supported yet",
+            ));
+        }
+        let table = self.writable_table(tbl_name)?;
+        let alias = tbl_name.alias.as_ref().map(|a| names::unquote(a.0));
+        self.writes = true;
+        let or = or_conflict.map(Conflict::from_ast);
+        let set = self.collect_rowids(&table, alias.as_deref(), where_clause.as_ref())?;
+        let t = self.open_write_target(&table);
+        let end = self.label();
+        let top = self.label();
+        let next = self.label();
+        self.emit(Insn::RewindAsync { cursor: set });
+        self.emit(Insn::RewindAwait {
+            cursor: set,
+            target_if_empty: end.addr(),
+        });
+        self.resolve(top);
+        let rowid = self.reg();
+        self.emit(Insn::Rowid {
+            cursor: set,
+            dest: rowid,
+        });
+        self.emit(Insn::SeekRowidAsync {
+            cursor: t.cursor,
+            rowid_reg: rowid,
+        });
+        self.emit(Insn::SeekRowidAwait {
+            cursor: t.cursor,
+            target_if_not_found: next.addr(),
+        });
+        let mut level = Level::default();
+        let name = alias.clone().unwrap_or_else(|| table.name.clone());
+        level.sources.push(table_source(&table, name, t.cursor));
+        self.levels.push(level);
+        let r = self.update_current_row(&t, sets, None, rowid, or, next);
+        self.levels.pop();
+        r?;
+        self.resolve(next);
+        self.emit(Insn::NextAsync { cursor: set });
+        self.emit(Insn::NextAwait {
+            cursor: set,
+            target_if_more: top.addr(),
+        });
+        self.resolve(end);
+        Ok(self.finish(text, Vec::new(), Vec::new()))
+    }
+
+    pub fn delete(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {
+        let Stmt::Delete {
+            with,
+            tbl_name,
+            where_clause,
+            returning,
+            order_by,
+            limit,
+            ..
+        } = stmt
+        else {
+            unreachable!("dispatched on Delete")
+        };
+        if with.is_some() || returning.is_some() || order_by.is_some() || limit.is_some() {
+            return Err(error(
+                "DELETE with WITH, RETURNING, ORDER BY or LIMIT is not supported yet",
+            ));
+        }
+        let table = self.writable_table(tbl_name)?;
+        let alias = tbl_name.alias.as_ref().map(|a| names::unquote(a.0));
+        self.writes = true;
+        if where_clause.is_none() {
+            // The truncate optimisation: clear the table and its indexes.
+            self.emit(Insn::Clear {
+                root_page: table.root_page,
+                count_changes: true,
+            });
+            for ix in self.schema.table_indexes(&table.name) {
+                self.emit(Insn::Clear {
+                    root_page: ix.root_page,
+                    count_changes: false,
+                });
+            }
+            return Ok(self.finish(text, Vec::new(), Vec::new()));
+        }
+        let set = self.collect_rowids(&table, alias.as_deref(), where_clause.as_ref())?;
+        let t = self.open_write_target(&table);
+        let end = self.label();
+        let top = self.label();
+        let next = self.label();
+        self.emit(Insn::RewindAsync { cursor: set });
+        self.emit(Insn::RewindAwait {
+            cursor: set,
+            target_if_empty: end.addr(),
+        });
+        self.resolve(top);
+        let rowid = self.reg();
+        self.emit(Insn::Rowid {
+            cursor: set,
+            dest: rowid,
+        });
+        self.emit(Insn::SeekRowidAsync {
+            cursor: t.cursor,
+            rowid_reg: rowid,
+        });
+        self.emit(Insn::SeekRowidAwait {
+            cursor: t.cursor,
+            target_if_not_found: next.addr(),
+        });
+        self.delete_current_row(&t, true);
+        self.resolve(next);
+        self.emit(Insn::NextAsync { cursor: set });
+        self.emit(Insn::NextAwait {
+            cursor: set,
+            target_if_more: top.addr(),
+        });
+        self.resolve(end);
+        Ok(self.finish(text, Vec::new(), Vec::new()))
+    }
+}

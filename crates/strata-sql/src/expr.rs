@@ -1,0 +1,1114 @@
+//! Expressions: name resolution, affinity and collation, code generation.
+
+use sqlite3_parser::ast::{self, Expr, Literal, Operator, UnaryOperator};
+use strata_btree::record::{Collation, Value};
+use strata_vdbe::affinity::{affinity_of_type, compare_affinity, Affinity};
+use strata_vdbe::aggregate::lookup_aggregate;
+use strata_vdbe::functions::{lookup_scalar, resolve_scalar};
+use strata_vdbe::insn::{Insn, Reg};
+use strata_vdbe::numeric::{atof, dec_or_hex_to_i64};
+use strata_vdbe::ops::{Arith, Bit, Cmp};
+
+use crate::builder::Label;
+use crate::compiler::{error, Compiler, Result};
+use crate::names;
+use crate::scope::{ColumnRef, ROWID};
+
+/// Parses a numeric literal as SQLite does: integers that fit in i64 stay integers,
+/// anything else (fractions, exponents, too large) is a real.
+pub fn numeric_literal(s: &str, negate: bool) -> Result<Value> {
+    let bytes = s.as_bytes();
+    let is_hex = bytes.len() > 2 && bytes[0] == b'0' && (bytes[1] | 0x20) == b'x';
+    if is_hex {
+        let (v, rc) = dec_or_hex_to_i64(bytes);
+        if rc == 2 {
+            return Err(error(format!("hex literal too big: {s}")));
+        }
+        return Ok(Value::Integer(if negate { v.wrapping_neg() } else { v }));
+    }
+    if !bytes.iter().any(|c| matches!(c, b'.' | b'e' | b'E')) {
+        let (v, rc) = dec_or_hex_to_i64(bytes);
+        match rc {
+            0 => return Ok(Value::Integer(if negate { -v } else { v })),
+            3 if negate => return Ok(Value::Integer(i64::MIN)),
+            _ => {}
+        }
+    }
+    let (r, _) = atof(bytes);
+    Ok(Value::Real(if negate { -r } else { r }))
+}
+
+fn string_literal(s: &str) -> Vec<u8> {
+    names::unquote(s).into_bytes()
+}
+
+fn blob_literal(s: &str) -> Result<Vec<u8>> {
+    let h = s.as_bytes();
+    if h.len() % 2 != 0 || !h.iter().all(|c| c.is_ascii_hexdigit()) {
+        return Err(error(format!("unrecognized token: \"x'{s}'\"")));
+    }
+    Ok(h.chunks(2)
+        .map(|p| {
+            let d = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+            d(p[0]) * 16 + d(p[1])
+        })
+        .collect())
+}
+
+/// The collation of an expression and whether it was explicit (COLLATE).
+#[derive(Clone, Copy, Debug)]
+pub struct CollInfo {
+    pub collation: Collation,
+    pub explicit: bool,
+}
+
+pub fn is_aggregate_call(e: &Expr<'_>) -> bool {
+    match e {
+        Expr::FunctionCall { name, args, .. } => {
+            let n = args.map(|a| a.len()).unwrap_or(0);
+            let fname = names::unquote(name.0);
+            lookup_aggregate(&fname, n).is_some()
+                && !(n >= 2 && matches!(fname.to_ascii_lowercase().as_str(), "min" | "max"))
+        }
+        Expr::FunctionCallStar { name, .. } => names::eq(&names::unquote(name.0), "count"),
+        _ => false,
+    }
+}
+
+/// Calls `f` on every sub-expression of `e` (pre-order), not descending into subqueries.
+pub fn walk<'a>(e: &'a Expr<'a>, f: &mut dyn FnMut(&'a Expr<'a>) -> bool) {
+    if !f(e) {
+        return;
+    }
+    match e {
+        Expr::Between {
+            lhs, start, end, ..
+        } => {
+            walk(lhs, f);
+            walk(start, f);
+            walk(end, f);
+        }
+        Expr::Binary(l, _, r) => {
+            walk(l, f);
+            walk(r, f);
+        }
+        Expr::Case {
+            base,
+            when_then_pairs,
+            else_expr,
+        } => {
+            if let Some(b) = base {
+                walk(b, f);
+            }
+            for (w, t) in when_then_pairs.iter() {
+                walk(w, f);
+                walk(t, f);
+            }
+            if let Some(e) = else_expr {
+                walk(e, f);
+            }
+        }
+        Expr::Cast { expr, .. } => walk(expr, f),
+        Expr::Collate(e, _) => walk(e, f),
+        Expr::FunctionCall { args, .. } => {
+            for a in args.iter().flat_map(|a| a.iter()) {
+                walk(a, f);
+            }
+        }
+        Expr::InList { lhs, rhs, .. } => {
+            walk(lhs, f);
+            for a in rhs.iter().flat_map(|a| a.iter()) {
+                walk(a, f);
+            }
+        }
+        Expr::InSelect { lhs, .. } | Expr::InTable { lhs, .. } => walk(lhs, f),
+        Expr::IsNull(e) | Expr::NotNull(e) | Expr::Unary(_, e) => walk(e, f),
+        Expr::Like {
+            lhs, rhs, escape, ..
+        } => {
+            walk(lhs, f);
+            walk(rhs, f);
+            if let Some(e) = escape {
+                walk(e, f);
+            }
+        }
+        Expr::Parenthesized(v) => {
+            for a in v.iter() {
+                walk(a, f);
+            }
+        }
+        _ => {}
+    }
+}
+
+impl Compiler<'_> {
+    /// Resolves a column name (optionally qualified) through the query levels, innermost
+    /// first.
+    pub fn resolve_column(
+        &mut self,
+        table: Option<&str>,
+        column: &str,
+    ) -> Result<Option<ColumnRef>> {
+        let col = names::unquote(column);
+        let tab = table.map(names::unquote);
+        for level in (0..self.levels.len()).rev() {
+            let mut found: Option<ColumnRef> = None;
+            let mut ambiguous = false;
+            for (si, src) in self.levels[level].sources.iter().enumerate() {
+                if let Some(t) = &tab {
+                    if !names::eq(&src.name, t) {
+                        continue;
+                    }
+                }
+                let hit = src
+                    .columns
+                    .iter()
+                    .position(|c| names::eq(&c.name, &col) && (tab.is_some() || !c.hidden));
+                let hit = match hit {
+                    Some(c) => Some(c),
+                    None => {
+                        // rowid, oid, _rowid_ name the rowid unless a column has the name.
+                        let is_rowid_name = ["rowid", "oid", "_rowid_"]
+                            .iter()
+                            .any(|n| names::eq(n, &col));
+                        if is_rowid_name && src.table.is_some() {
+                            Some(ROWID)
+                        } else {
+                            None
+                        }
+                    }
+                };
+                if let Some(c) = hit {
+                    if found.is_some() {
+                        if c == ROWID && tab.is_none() {
+                            continue;
+                        }
+                        ambiguous = true;
+                    } else {
+                        found = Some(ColumnRef {
+                            level,
+                            source: si,
+                            column: c,
+                        });
+                    }
+                }
+            }
+            if ambiguous {
+                let shown = match &tab {
+                    Some(t) => format!("{t}.{col}"),
+                    None => col.clone(),
+                };
+                return Err(error(format!("ambiguous column name: {shown}")));
+            }
+            if let Some(f) = found {
+                let innermost = self.levels.len() - 1;
+                if level < innermost {
+                    for l in &mut self.levels[level + 1..] {
+                        l.correlated = true;
+                    }
+                }
+                return Ok(Some(f));
+            }
+        }
+        Ok(None)
+    }
+
+    fn column_ref_of(&mut self, e: &Expr<'_>) -> Result<Option<ColumnRef>> {
+        match e {
+            Expr::Id(id) => self.resolve_column(None, id.0),
+            Expr::Name(n) => self.resolve_column(None, n.0),
+            Expr::Qualified(t, c) => self.resolve_column(Some(t.0), c.0),
+            Expr::DoublyQualified(_, t, c) => self.resolve_column(Some(t.0), c.0),
+            _ => Ok(None),
+        }
+    }
+
+    /// SQLite's `sqlite3ExprAffinity` (None = no affinity).
+    pub fn expr_affinity(&mut self, e: &Expr<'_>) -> Option<Affinity> {
+        match e {
+            Expr::Id(_) | Expr::Name(_) | Expr::Qualified(..) | Expr::DoublyQualified(..) => {
+                match self.column_ref_of(e) {
+                    Ok(Some(r)) => {
+                        let src = &self.levels[r.level].sources[r.source];
+                        if r.column == ROWID {
+                            Some(Affinity::Integer)
+                        } else {
+                            src.columns[r.column].affinity
+                        }
+                    }
+                    _ => None,
+                }
+            }
+            Expr::Cast {
+                type_name: Some(t), ..
+            } => Some(affinity_of_type(t.name.as_bytes())),
+            Expr::Cast {
+                type_name: None, ..
+            } => Some(Affinity::Blob),
+            Expr::Collate(inner, _) => self.expr_affinity(inner),
+            Expr::Parenthesized(v) if v.len() == 1 => self.expr_affinity(&v[0]),
+            Expr::Subquery(sel) => self.subquery_affinity(sel),
+            _ => None,
+        }
+    }
+
+    /// SQLite's `sqlite3ExprCollSeq`, with whether the collation was explicit.
+    pub fn expr_collation(&mut self, e: &Expr<'_>) -> Result<Option<CollInfo>> {
+        Ok(match e {
+            Expr::Collate(_, name) => {
+                let n = names::unquote(name);
+                let c = Collation::from_name(&n)
+                    .ok_or_else(|| error(format!("no such collation sequence: {n}")))?;
+                Some(CollInfo {
+                    collation: c,
+                    explicit: true,
+                })
+            }
+            Expr::Id(_) | Expr::Name(_) | Expr::Qualified(..) | Expr::DoublyQualified(..) => {
+                match self.column_ref_of(e)? {
+                    Some(r) if r.column != ROWID => Some(CollInfo {
+                        collation: self.levels[r.level].sources[r.source].columns[r.column]
+                            .collation,
+                        explicit: false,
+                    }),
+                    _ => None,
+                }
+            }
+            Expr::Cast { expr, .. } | Expr::Unary(UnaryOperator::Positive, expr) => {
+                self.expr_collation(expr)?
+            }
+            Expr::Parenthesized(v) if v.len() == 1 => self.expr_collation(&v[0])?,
+            Expr::Binary(l, op, r)
+                if !matches!(
+                    op,
+                    Operator::Equals
+                        | Operator::NotEquals
+                        | Operator::Less
+                        | Operator::LessEquals
+                        | Operator::Greater
+                        | Operator::GreaterEquals
+                        | Operator::Is
+                        | Operator::IsNot
+                        | Operator::And
+                        | Operator::Or
+                ) =>
+            {
+                // An explicit COLLATE anywhere on the left (then right) operand wins.
+                let lc = self.expr_collation(l)?;
+                if let Some(c) = lc.filter(|c| c.explicit) {
+                    Some(c)
+                } else {
+                    let rc = self.expr_collation(r)?;
+                    rc.filter(|c| c.explicit)
+                }
+            }
+            _ => None,
+        })
+    }
+
+    /// Collation for a comparison of `l` with `r` (`sqlite3BinaryCompareCollSeq`).
+    pub fn binary_collation(&mut self, l: &Expr<'_>, r: &Expr<'_>) -> Result<Collation> {
+        let lc = self.expr_collation(l)?;
+        let rc = self.expr_collation(r)?;
+        Ok(match (lc, rc) {
+            (Some(a), _) if a.explicit => a.collation,
+            (_, Some(b)) if b.explicit => b.collation,
+            (Some(a), _) => a.collation,
+            (_, Some(b)) => b.collation,
+            _ => Collation::Binary,
+        })
+    }
+
+    /// Emits code reading a resolved column into `dest`.
+    pub fn emit_column(&mut self, r: ColumnRef, dest: Reg) {
+        if let Some(agg) = &self.levels[r.level].agg {
+            if let Some(&reg) = agg.columns.get(&(r.source, r.column)) {
+                self.emit(Insn::Copy {
+                    src: reg,
+                    dest,
+                    count: 1,
+                });
+                return;
+            }
+        }
+        let src = &self.levels[r.level].sources[r.source];
+        let cursor = src.cursor;
+        if r.column == ROWID {
+            self.emit(Insn::Rowid { cursor, dest });
+            return;
+        }
+        let col = &src.columns[r.column];
+        if col.is_rowid_alias {
+            self.emit(Insn::Rowid { cursor, dest });
+            return;
+        }
+        let real = col.affinity == Some(Affinity::Real) && src.table.is_some();
+        let default = col.default.clone();
+        let comment = format!("{}.{}", src.name, col.name);
+        self.b.emit_c(
+            Insn::Column {
+                cursor,
+                column: r.column,
+                dest,
+                default,
+            },
+            comment,
+        );
+        if real {
+            self.emit(Insn::RealAffinity { reg: dest });
+        }
+    }
+
+    pub fn expr_new(&mut self, e: &Expr<'_>) -> Result<Reg> {
+        let r = self.reg();
+        self.expr(e, r)?;
+        Ok(r)
+    }
+
+    fn agg_lookup(&self, e: &Expr<'_>) -> Option<Reg> {
+        let level = self.levels.last()?;
+        let agg = level.agg.as_ref()?;
+        if agg.exprs.is_empty() {
+            return None;
+        }
+        let key = format!("{e:?}");
+        agg.exprs.iter().find(|(k, _)| *k == key).map(|(_, r)| *r)
+    }
+
+    /// Compiles `e`, leaving its value in `dest`.
+    pub fn expr(&mut self, e: &Expr<'_>, dest: Reg) -> Result<()> {
+        if let Some(src) = self.agg_lookup(e) {
+            self.emit(Insn::Copy {
+                src,
+                dest,
+                count: 1,
+            });
+            return Ok(());
+        }
+        match e {
+            Expr::Literal(lit) => self.literal(lit, dest)?,
+            Expr::Id(id) => match self.resolve_column(None, id.0)? {
+                Some(r) => self.emit_column(r, dest),
+                None => {
+                    if names::is_double_quoted(id.0) {
+                        self.emit(Insn::String {
+                            value: names::unquote(id.0).into_bytes(),
+                            dest,
+                        });
+                    } else {
+                        return Err(error(format!("no such column: {}", names::unquote(id.0))));
+                    }
+                }
+            },
+            Expr::Name(n) => match self.resolve_column(None, n.0)? {
+                Some(r) => self.emit_column(r, dest),
+                None => return Err(error(format!("no such column: {}", names::unquote(n.0)))),
+            },
+            Expr::Qualified(t, c) | Expr::DoublyQualified(_, t, c) => {
+                match self.resolve_column(Some(t.0), c.0)? {
+                    Some(r) => self.emit_column(r, dest),
+                    None => {
+                        return Err(error(format!(
+                            "no such column: {}.{}",
+                            names::unquote(t.0),
+                            names::unquote(c.0)
+                        )))
+                    }
+                }
+            }
+            Expr::Variable(v) => {
+                let index = self.param_index(v)?;
+                self.emit(Insn::Variable { index, dest });
+            }
+            Expr::Parenthesized(v) => {
+                if v.len() != 1 {
+                    return Err(error("row value misused"));
+                }
+                self.expr(&v[0], dest)?;
+            }
+            Expr::Collate(inner, name) => {
+                let n = names::unquote(name);
+                if Collation::from_name(&n).is_none() {
+                    return Err(error(format!("no such collation sequence: {n}")));
+                }
+                self.expr(inner, dest)?;
+            }
+            Expr::Unary(op, inner) => self.unary(*op, inner, dest)?,
+            Expr::Binary(l, op, r) => self.binary(l, *op, r, dest)?,
+            Expr::IsNull(inner) | Expr::NotNull(inner) => {
+                let src = self.expr_new(inner)?;
+                self.emit(Insn::IsNullValue {
+                    src,
+                    dest,
+                    invert: matches!(e, Expr::NotNull(_)),
+                });
+            }
+            Expr::Between {
+                lhs,
+                not,
+                start,
+                end,
+            } => {
+                let x = self.expr_new(lhs)?;
+                let lo = self.expr_new(start)?;
+                let hi = self.expr_new(end)?;
+                let aff_lo = self.cmp_affinity(lhs, start);
+                let aff_hi = self.cmp_affinity(lhs, end);
+                let coll_lo = self.binary_collation(lhs, start)?;
+                let coll_hi = self.binary_collation(lhs, end)?;
+                let a = self.reg();
+                let b = self.reg();
+                self.emit(Insn::CompareValue {
+                    op: Cmp::Ge,
+                    lhs: x,
+                    rhs: lo,
+                    dest: a,
+                    affinity: aff_lo,
+                    collation: coll_lo,
+                    null_eq: false,
+                });
+                self.emit(Insn::CompareValue {
+                    op: Cmp::Le,
+                    lhs: x,
+                    rhs: hi,
+                    dest: b,
+                    affinity: aff_hi,
+                    collation: coll_hi,
+                    null_eq: false,
+                });
+                self.emit(Insn::And {
+                    lhs: a,
+                    rhs: b,
+                    dest,
+                });
+                if *not {
+                    self.emit(Insn::Not { src: dest, dest });
+                }
+            }
+            Expr::Case {
+                base,
+                when_then_pairs,
+                else_expr,
+            } => self.case(*base, when_then_pairs, *else_expr, dest)?,
+            Expr::Cast { expr, type_name } => {
+                self.expr(expr, dest)?;
+                let tn = type_name
+                    .as_ref()
+                    .map(|t| t.name.as_bytes().to_vec())
+                    .unwrap_or_default();
+                self.emit(Insn::Cast {
+                    reg: dest,
+                    type_name: tn,
+                });
+            }
+            Expr::Like {
+                lhs,
+                not,
+                op,
+                rhs,
+                escape,
+            } => {
+                let fname = match op {
+                    ast::LikeOperator::Like => "like",
+                    ast::LikeOperator::Glob => "glob",
+                    ast::LikeOperator::Match => return Err(error("no such function: match")),
+                    ast::LikeOperator::Regexp => return Err(error("no such function: regexp")),
+                };
+                let nargs = if escape.is_some() { 3 } else { 2 };
+                let args = self.regs(nargs);
+                self.expr(rhs, args)?;
+                self.expr(lhs, args + 1)?;
+                if let Some(esc) = escape {
+                    self.expr(esc, args + 2)?;
+                }
+                let func = resolve_scalar(fname, nargs).map_err(|e| error(e.to_string()))?;
+                self.emit(Insn::Function {
+                    func,
+                    name: fname.into(),
+                    args_start: args,
+                    nargs,
+                    dest,
+                    collation: Collation::Binary,
+                });
+                if *not {
+                    self.emit(Insn::Not { src: dest, dest });
+                }
+            }
+            Expr::FunctionCall {
+                name,
+                distinctness,
+                args,
+                filter_over,
+                order_by,
+            } => {
+                if filter_over.is_some() || order_by.is_some() {
+                    return Err(error("window functions and FILTER are not supported"));
+                }
+                let args = args.unwrap_or(&[]);
+                self.function_call(e, name.0, distinctness.is_some(), args, dest)?;
+            }
+            Expr::FunctionCallStar { name, .. } => {
+                let n = names::unquote(name.0);
+                if names::eq(&n, "count") {
+                    return Err(error("misuse of aggregate function count()"));
+                }
+                return Err(error(format!(
+                    "wrong number of arguments to function {n}()"
+                )));
+            }
+            Expr::InList { lhs, not, rhs } => self.in_list(lhs, *not, rhs.unwrap_or(&[]), dest)?,
+            Expr::InSelect { lhs, not, rhs } => self.in_select(lhs, *not, rhs, dest)?,
+            Expr::InTable {
+                lhs,
+                not,
+                rhs,
+                args,
+            } => {
+                if args.is_some() {
+                    return Err(error("table-valued functions are not supported"));
+                }
+                self.in_table(lhs, *not, &names::unquote(rhs.name.0), dest)?
+            }
+            Expr::Exists(sel) => self.exists(sel, dest)?,
+            Expr::Subquery(sel) => self.scalar_subquery(sel, dest)?,
+            Expr::Raise(..) => {
+                return Err(error("RAISE() may only be used within a trigger-program"))
+            }
+        }
+        Ok(())
+    }
+
+    fn literal(&mut self, lit: &Literal<'_>, dest: Reg) -> Result<()> {
+        match lit {
+            Literal::Numeric(s) => self.load_value(numeric_literal(s, false)?, dest),
+            Literal::String(s) => {
+                self.emit(Insn::String {
+                    value: string_literal(s),
+                    dest,
+                });
+            }
+            Literal::Blob(s) => {
+                self.emit(Insn::Blob {
+                    value: blob_literal(s)?,
+                    dest,
+                });
+            }
+            Literal::Keyword(k) => {
+                // TRUE/FALSE, or an identifier-like keyword.
+                let k = names::unquote(k);
+                if names::eq(&k, "true") {
+                    self.emit(Insn::Integer { value: 1, dest });
+                } else if names::eq(&k, "false") {
+                    self.emit(Insn::Integer { value: 0, dest });
+                } else {
+                    match self.resolve_column(None, &k)? {
+                        Some(r) => self.emit_column(r, dest),
+                        None => return Err(error(format!("no such column: {k}"))),
+                    }
+                }
+            }
+            Literal::Null => {
+                self.emit(Insn::Null { dest, count: 1 });
+            }
+            Literal::CurrentDate | Literal::CurrentTime | Literal::CurrentTimestamp => {
+                return Err(error("date and time functions are not supported yet"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn load_value(&mut self, v: Value, dest: Reg) {
+        match v {
+            Value::Null => self.emit(Insn::Null { dest, count: 1 }),
+            Value::Integer(value) => self.emit(Insn::Integer { value, dest }),
+            Value::Real(value) => self.emit(Insn::Real { value, dest }),
+            Value::Text(value) => self.emit(Insn::String { value, dest }),
+            Value::Blob(value) => self.emit(Insn::Blob { value, dest }),
+        };
+    }
+
+    fn unary(&mut self, op: UnaryOperator, inner: &Expr<'_>, dest: Reg) -> Result<()> {
+        match op {
+            UnaryOperator::Negative => {
+                if let Expr::Literal(Literal::Numeric(s)) = inner {
+                    let v = numeric_literal(s, true)?;
+                    self.load_value(v, dest);
+                    return Ok(());
+                }
+                let src = self.expr_new(inner)?;
+                self.emit(Insn::Negate { src, dest });
+            }
+            UnaryOperator::Positive => self.expr(inner, dest)?,
+            UnaryOperator::Not => {
+                let src = self.expr_new(inner)?;
+                self.emit(Insn::Not { src, dest });
+            }
+            UnaryOperator::BitwiseNot => {
+                let src = self.expr_new(inner)?;
+                self.emit(Insn::BitNot { src, dest });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn cmp_affinity(&mut self, l: &Expr<'_>, r: &Expr<'_>) -> Affinity {
+        let la = self.expr_affinity(l);
+        let ra = self.expr_affinity(r);
+        compare_affinity(la, ra)
+    }
+
+    fn binary(&mut self, l: &Expr<'_>, op: Operator, r: &Expr<'_>, dest: Reg) -> Result<()> {
+        let cmp = match op {
+            Operator::Equals => Some((Cmp::Eq, false)),
+            Operator::NotEquals => Some((Cmp::Ne, false)),
+            Operator::Less => Some((Cmp::Lt, false)),
+            Operator::LessEquals => Some((Cmp::Le, false)),
+            Operator::Greater => Some((Cmp::Gt, false)),
+            Operator::GreaterEquals => Some((Cmp::Ge, false)),
+            Operator::Is => Some((Cmp::Eq, true)),
+            Operator::IsNot => Some((Cmp::Ne, true)),
+            _ => None,
+        };
+        if let Some((cmp, null_eq)) = cmp {
+            if matches!(l, Expr::Parenthesized(v) if v.len() > 1)
+                || matches!(r, Expr::Parenthesized(v) if v.len() > 1)
+            {
+                return Err(error("row values are not supported"));
+            }
+            let a = self.expr_new(l)?;
+            let b = self.expr_new(r)?;
+            let affinity = self.cmp_affinity(l, r);
+            let collation = self.binary_collation(l, r)?;
+            self.emit(Insn::CompareValue {
+                op: cmp,
+                lhs: a,
+                rhs: b,
+                dest,
+                affinity,
+                collation,
+                null_eq,
+            });
+            return Ok(());
+        }
+        match op {
+            Operator::And | Operator::Or => {
+                let a = self.expr_new(l)?;
+                let short = self.label();
+                let end = self.label();
+                if op == Operator::And {
+                    self.emit(Insn::IfNot {
+                        reg: a,
+                        target: short.addr(),
+                        jump_if_null: false,
+                    });
+                } else {
+                    self.emit(Insn::If {
+                        reg: a,
+                        target: short.addr(),
+                        jump_if_null: false,
+                    });
+                }
+                let b = self.expr_new(r)?;
+                if op == Operator::And {
+                    self.emit(Insn::And {
+                        lhs: a,
+                        rhs: b,
+                        dest,
+                    });
+                } else {
+                    self.emit(Insn::Or {
+                        lhs: a,
+                        rhs: b,
+                        dest,
+                    });
+                }
+                self.goto(end);
+                self.resolve(short);
+                self.emit(Insn::Integer {
+                    value: (op == Operator::Or) as i64,
+                    dest,
+                });
+                self.resolve(end);
+            }
+            _ => {
+                let a = self.expr_new(l)?;
+                let b = self.expr_new(r)?;
+                let insn = match op {
+                    Operator::Add => Insn::Arith {
+                        op: Arith::Add,
+                        lhs: a,
+                        rhs: b,
+                        dest,
+                    },
+                    Operator::Subtract => Insn::Arith {
+                        op: Arith::Sub,
+                        lhs: a,
+                        rhs: b,
+                        dest,
+                    },
+                    Operator::Multiply => Insn::Arith {
+                        op: Arith::Mul,
+                        lhs: a,
+                        rhs: b,
+                        dest,
+                    },
+                    Operator::Divide => Insn::Arith {
+                        op: Arith::Div,
+                        lhs: a,
+                        rhs: b,
+                        dest,
+                    },
+                    Operator::Modulus => Insn::Arith {
+                        op: Arith::Rem,
+                        lhs: a,
+                        rhs: b,
+                        dest,
+                    },
+                    Operator::BitwiseAnd => Insn::Bitwise {
+                        op: Bit::And,
+                        lhs: a,
+                        rhs: b,
+                        dest,
+                    },
+                    Operator::BitwiseOr => Insn::Bitwise {
+                        op: Bit::Or,
+                        lhs: a,
+                        rhs: b,
+                        dest,
+                    },
+                    Operator::LeftShift => Insn::Bitwise {
+                        op: Bit::Shl,
+                        lhs: a,
+                        rhs: b,
+                        dest,
+                    },
+                    Operator::RightShift => Insn::Bitwise {
+                        op: Bit::Shr,
+                        lhs: a,
+                        rhs: b,
+                        dest,
+                    },
+                    Operator::Concat => Insn::Concat {
+                        lhs: a,
+                        rhs: b,
+                        dest,
+                    },
+                    _ => return Err(error("the -> and ->> operators are not supported")),
+                };
+                self.emit(insn);
+            }
+        }
+        Ok(())
+    }
+
+    fn case(
+        &mut self,
+        base: Option<&Expr<'_>>,
+        pairs: &[(Expr<'_>, Expr<'_>)],
+        else_expr: Option<&Expr<'_>>,
+        dest: Reg,
+    ) -> Result<()> {
+        let end = self.label();
+        let base_reg = match base {
+            Some(b) => Some(self.expr_new(b)?),
+            None => None,
+        };
+        let t = self.reg();
+        for (when, then) in pairs {
+            let next = self.label();
+            match (base, base_reg) {
+                (Some(b), Some(br)) => {
+                    let w = self.expr_new(when)?;
+                    let affinity = self.cmp_affinity(b, when);
+                    let collation = self.binary_collation(b, when)?;
+                    self.emit(Insn::Compare {
+                        op: Cmp::Ne,
+                        lhs: br,
+                        rhs: w,
+                        target: next.addr(),
+                        affinity,
+                        collation,
+                        jump_if_null: true,
+                        null_eq: false,
+                    });
+                }
+                _ => {
+                    self.expr(when, t)?;
+                    self.emit(Insn::IfNot {
+                        reg: t,
+                        target: next.addr(),
+                        jump_if_null: true,
+                    });
+                }
+            }
+            self.expr(then, dest)?;
+            self.goto(end);
+            self.resolve(next);
+        }
+        match else_expr {
+            Some(e) => self.expr(e, dest)?,
+            None => {
+                self.emit(Insn::Null { dest, count: 1 });
+            }
+        }
+        self.resolve(end);
+        Ok(())
+    }
+
+    fn function_call(
+        &mut self,
+        whole: &Expr<'_>,
+        name: &str,
+        distinct: bool,
+        args: &[Expr<'_>],
+        dest: Reg,
+    ) -> Result<()> {
+        let fname = names::unquote(name);
+        if is_aggregate_call(whole) {
+            return Err(error(format!("misuse of aggregate function {fname}()")));
+        }
+        if distinct {
+            return Err(error(format!(
+                "DISTINCT aggregates must have exactly one argument"
+            )));
+        }
+        let lower = fname.to_ascii_lowercase();
+        // Short-circuiting forms evaluate only what SQLite would.
+        match (lower.as_str(), args.len()) {
+            ("coalesce", n) | ("ifnull", n) if n >= 2 && (lower != "ifnull" || n == 2) => {
+                let end = self.label();
+                for (i, a) in args.iter().enumerate() {
+                    self.expr(a, dest)?;
+                    if i + 1 < args.len() {
+                        self.emit(Insn::NotNull {
+                            reg: dest,
+                            target: end.addr(),
+                        });
+                    }
+                }
+                self.resolve(end);
+                return Ok(());
+            }
+            ("iif", 3) | ("if", 3) => {
+                let c = self.expr_new(&args[0])?;
+                let els = self.label();
+                let end = self.label();
+                self.emit(Insn::IfNot {
+                    reg: c,
+                    target: els.addr(),
+                    jump_if_null: true,
+                });
+                self.expr(&args[1], dest)?;
+                self.goto(end);
+                self.resolve(els);
+                self.expr(&args[2], dest)?;
+                self.resolve(end);
+                return Ok(());
+            }
+            ("likely", 1) | ("unlikely", 1) | ("likelihood", 2) => {
+                return self.expr(&args[0], dest);
+            }
+            _ => {}
+        }
+        if lookup_scalar(&lower, args.len()).is_none()
+            && lookup_aggregate(&lower, args.len()).is_some()
+        {
+            return Err(error(format!("misuse of aggregate function {fname}()")));
+        }
+        let func = resolve_scalar(&lower, args.len()).map_err(|e| error(e.to_string()))?;
+        let start = self.regs(args.len().max(1));
+        let mut collation = Collation::Binary;
+        let mut coll_found = false;
+        for (i, a) in args.iter().enumerate() {
+            self.expr(a, start + i)?;
+            if !coll_found {
+                if let Some(c) = self.expr_collation(a)? {
+                    collation = c.collation;
+                    coll_found = true;
+                }
+            }
+        }
+        self.emit(Insn::Function {
+            func,
+            name: lower,
+            args_start: start,
+            nargs: args.len(),
+            dest,
+            collation,
+        });
+        Ok(())
+    }
+
+    fn in_list(&mut self, lhs: &Expr<'_>, not: bool, list: &[Expr<'_>], dest: Reg) -> Result<()> {
+        if list.is_empty() {
+            self.emit(Insn::Integer {
+                value: not as i64,
+                dest,
+            });
+            return Ok(());
+        }
+        let x = self.expr_new(lhs)?;
+        let end = self.label();
+        let found = self.label();
+        let is_null = self.label();
+        self.emit(Insn::IsNull {
+            reg: x,
+            target: is_null.addr(),
+        });
+        let saw_null = self.reg();
+        self.emit(Insn::Integer {
+            value: 0,
+            dest: saw_null,
+        });
+        let lhs_aff = self.expr_affinity(lhs);
+        for item in list {
+            let v = self.expr_new(item)?;
+            let item_aff = self.expr_affinity(item);
+            let affinity = match lhs_aff {
+                Some(a) => compare_affinity(Some(a), item_aff),
+                None => compare_affinity(None, item_aff),
+            };
+            let collation = self.binary_collation(lhs, item)?;
+            let not_null = self.label();
+            self.emit(Insn::NotNull {
+                reg: v,
+                target: not_null.addr(),
+            });
+            self.emit(Insn::Integer {
+                value: 1,
+                dest: saw_null,
+            });
+            self.resolve(not_null);
+            self.emit(Insn::Compare {
+                op: Cmp::Eq,
+                lhs: x,
+                rhs: v,
+                target: found.addr(),
+                affinity,
+                collation,
+                jump_if_null: false,
+                null_eq: false,
+            });
+        }
+        // Not found: NULL if some item was NULL, else false.
+        self.emit(Insn::If {
+            reg: saw_null,
+            target: is_null.addr(),
+            jump_if_null: false,
+        });
+        self.emit(Insn::Integer {
+            value: not as i64,
+            dest,
+        });
+        self.goto(end);
+        self.resolve(found);
+        self.emit(Insn::Integer {
+            value: !not as i64,
+            dest,
+        });
+        self.goto(end);
+        self.resolve(is_null);
+        self.emit(Insn::Null { dest, count: 1 });
+        self.resolve(end);
+        Ok(())
+    }
+
+    /// Emits a jump to `target` unless `e` is true (NULL and false jump): WHERE, ON, HAVING.
+    pub fn jump_if_not_true(&mut self, e: &Expr<'_>, target: Label) -> Result<()> {
+        match e {
+            Expr::Binary(l, Operator::And, r) => {
+                self.jump_if_not_true(l, target)?;
+                self.jump_if_not_true(r, target)?;
+            }
+            Expr::Binary(l, op, r)
+                if matches!(
+                    op,
+                    Operator::Equals
+                        | Operator::NotEquals
+                        | Operator::Less
+                        | Operator::LessEquals
+                        | Operator::Greater
+                        | Operator::GreaterEquals
+                ) && !matches!(l, Expr::Parenthesized(v) if v.len() > 1)
+                    && !matches!(r, Expr::Parenthesized(v) if v.len() > 1)
+                    && self.agg_lookup(e).is_none() =>
+            {
+                // Jump on the negated comparison; NULL jumps too.
+                let negated = match op {
+                    Operator::Equals => Cmp::Ne,
+                    Operator::NotEquals => Cmp::Eq,
+                    Operator::Less => Cmp::Ge,
+                    Operator::LessEquals => Cmp::Gt,
+                    Operator::Greater => Cmp::Le,
+                    _ => Cmp::Lt,
+                };
+                let a = self.expr_new(l)?;
+                let b = self.expr_new(r)?;
+                let affinity = self.cmp_affinity(l, r);
+                let collation = self.binary_collation(l, r)?;
+                self.emit(Insn::Compare {
+                    op: negated,
+                    lhs: a,
+                    rhs: b,
+                    target: target.addr(),
+                    affinity,
+                    collation,
+                    jump_if_null: true,
+                    null_eq: false,
+                });
+            }
+            _ => {
+                let r = self.expr_new(e)?;
+                self.emit(Insn::IfNot {
+                    reg: r,
+                    target: target.addr(),
+                    jump_if_null: true,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluates `expr` with all the given references resolved, returning whether it uses
+    /// any column of levels at or above `level`... (see planner).
+    pub fn column_refs(&mut self, e: &Expr<'_>) -> Result<Vec<ColumnRef>> {
+        let mut idents: Vec<(Option<String>, String)> = Vec::new();
+        let mut has_subquery = false;
+        walk_refs(e, &mut idents, &mut has_subquery);
+        let mut out = Vec::new();
+        for (t, c) in idents {
+            if let Some(r) = self.resolve_column(t.as_deref(), &c)? {
+                out.push(r);
+            }
+        }
+        if has_subquery {
+            // A subquery may reference any outer source: treat it as referencing every
+            // source of the current level (evaluated once all are available).
+            let level = self.levels.len() - 1;
+            for s in 0..self.levels[level].sources.len() {
+                out.push(ColumnRef {
+                    level,
+                    source: s,
+                    column: ROWID,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Collects column identifiers in `e` (not inside subqueries; notes if there are any).
+fn walk_refs(e: &Expr<'_>, out: &mut Vec<(Option<String>, String)>, has_subquery: &mut bool) {
+    walk(e, &mut |x| {
+        match x {
+            Expr::Id(id) => out.push((None, id.0.to_string())),
+            Expr::Name(n) => out.push((None, n.0.to_string())),
+            Expr::Qualified(t, c) | Expr::DoublyQualified(_, t, c) => {
+                out.push((Some(t.0.to_string()), c.0.to_string()))
+            }
+            Expr::Exists(_) | Expr::Subquery(_) | Expr::InSelect { .. } => *has_subquery = true,
+            _ => {}
+        }
+        true
+    });
+}

@@ -1,0 +1,666 @@
+//! Nested-loop joins: which WHERE terms run at which loop, and how each table is read
+//! (full scan, rowid lookup, index equality/range seek).
+//!
+//! Every term stays a filter even when it also drives a seek: the seek only narrows
+//! what is visited, so affinity corner cases can never drop a row the filter would keep.
+
+use std::sync::Arc;
+
+use sqlite3_parser::ast::{Expr, Operator};
+use strata_btree::record::{Collation, KeyInfo, SortOrder};
+use strata_btree::SeekOp;
+use strata_vdbe::affinity::{compare_affinity, Affinity};
+use strata_vdbe::insn::{CursorKind, Insn, Reg};
+use strata_vdbe::ops::Cmp;
+
+use crate::builder::Label;
+use crate::compiler::{Compiler, Result};
+use crate::scope::{ColumnRef, ROWID};
+
+/// A filter on the joined rows.
+#[derive(Clone, Copy)]
+pub enum Term<'a> {
+    Ast(&'a Expr<'a>),
+    /// `left = right` from NATURAL/USING.
+    ColEq(ColumnRef, ColumnRef),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    Inner,
+    Left,
+}
+
+/// One FROM item in loop order.
+pub struct LoopSpec<'a> {
+    pub source: usize,
+    pub join: JoinKind,
+    /// ON terms of a LEFT JOIN (inner joins' ON terms are WHERE terms).
+    pub on: Vec<Term<'a>>,
+}
+
+/// What a term looks like to the planner.
+struct TermInfo {
+    /// Bit i set: references source i of the current level.
+    mask: u64,
+}
+
+enum Access<'a> {
+    Scan,
+    RowidEq(Operand<'a>),
+    Index {
+        cursor: usize,
+        key_info: Arc<KeyInfo>,
+        eq: Vec<(Operand<'a>, Affinity)>,
+        lower: Option<(Operand<'a>, bool, Affinity)>,
+        upper: Option<(Operand<'a>, bool, Affinity)>,
+        root_page: u32,
+    },
+}
+
+/// The value side of a seek term.
+#[derive(Clone, Copy)]
+enum Operand<'a> {
+    Ast(&'a Expr<'a>),
+    Col(ColumnRef),
+}
+
+impl Compiler<'_> {
+    fn term_mask(&mut self, t: &Term<'_>) -> Result<u64> {
+        let level = self.levels.len() - 1;
+        let refs = match t {
+            Term::Ast(e) => self.column_refs(e)?,
+            Term::ColEq(a, b) => vec![*a, *b],
+        };
+        let mut mask = 0u64;
+        for r in refs {
+            if r.level == level {
+                mask |= 1u64 << r.source.min(63);
+            }
+        }
+        Ok(mask)
+    }
+
+    pub fn term_jump_if_not_true(&mut self, t: &Term<'_>, target: Label) -> Result<()> {
+        match t {
+            Term::Ast(e) => self.jump_if_not_true(e, target),
+            Term::ColEq(a, b) => {
+                let ra = self.reg();
+                let rb = self.reg();
+                self.emit_column(*a, ra);
+                self.emit_column(*b, rb);
+                let (aff, coll) = self.coleq_affinity(*a, *b);
+                self.emit(Insn::Compare {
+                    op: Cmp::Ne,
+                    lhs: ra,
+                    rhs: rb,
+                    target: target.addr(),
+                    affinity: aff,
+                    collation: coll,
+                    jump_if_null: true,
+                    null_eq: false,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    fn coleq_affinity(&self, a: ColumnRef, b: ColumnRef) -> (Affinity, Collation) {
+        let ca = &self.levels[a.level].sources[a.source].columns[a.column];
+        let cb = &self.levels[b.level].sources[b.source].columns[b.column];
+        (compare_affinity(ca.affinity, cb.affinity), ca.collation)
+    }
+
+    /// Emits the nested loops over `specs` with `terms` as filters, calling `body` in the
+    /// innermost loop with the label that continues to the next row.
+    pub fn emit_loops<'a>(
+        &mut self,
+        specs: &[LoopSpec<'a>],
+        terms: &[Term<'a>],
+        body: &mut dyn FnMut(&mut Self, Label) -> Result<()>,
+    ) -> Result<()> {
+        let mut infos = Vec::new();
+        for t in terms {
+            infos.push(TermInfo {
+                mask: self.term_mask(t)?,
+            });
+        }
+        // A term runs at the first loop where every source it references is available.
+        let mut placed: Vec<Vec<usize>> = vec![Vec::new(); specs.len().max(1)];
+        let mut available = 0u64;
+        let mut constant_terms = Vec::new();
+        for (i, spec) in specs.iter().enumerate() {
+            available |= 1u64 << spec.source.min(63);
+            for (ti, info) in infos.iter().enumerate() {
+                if info.mask == 0 {
+                    if i == 0 && !constant_terms.contains(&ti) {
+                        constant_terms.push(ti);
+                    }
+                    continue;
+                }
+                let already = placed.iter().any(|p| p.contains(&ti));
+                if !already && info.mask & !available == 0 {
+                    placed[i].push(ti);
+                }
+            }
+        }
+        let done = self.label();
+        if specs.is_empty() {
+            for t in terms {
+                self.term_jump_if_not_true(t, done)?;
+            }
+            body(self, done)?;
+            self.resolve(done);
+            return Ok(());
+        }
+        // Terms that reference no table of this level (constants, outer columns) run
+        // once before the loops.
+        for &ti in &constant_terms {
+            self.term_jump_if_not_true(&terms[ti], done)?;
+        }
+        self.emit_level(specs, terms, &infos, &placed, 0, 0, body)?;
+        self.resolve(done);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn emit_level<'a>(
+        &mut self,
+        specs: &[LoopSpec<'a>],
+        terms: &[Term<'a>],
+        infos: &[TermInfo],
+        placed: &[Vec<usize>],
+        i: usize,
+        available_before: u64,
+        body: &mut dyn FnMut(&mut Self, Label) -> Result<()>,
+    ) -> Result<()> {
+        let spec = &specs[i];
+        let level = self.levels.len() - 1;
+        let cursor = self.levels[level].sources[spec.source].cursor;
+        // Terms usable for choosing the access path: this level's WHERE terms (inner
+        // joins) or ON terms (left joins).
+        let candidate_terms: Vec<Term<'a>> = match spec.join {
+            JoinKind::Inner => placed[i].iter().map(|&ti| terms[ti]).collect(),
+            JoinKind::Left => spec.on.clone(),
+        };
+        let access = self.choose_access(spec.source, available_before, &candidate_terms)?;
+
+        let (match_reg, nullpass_reg) = if spec.join == JoinKind::Left {
+            let m = self.reg();
+            let n = self.reg();
+            self.emit(Insn::Integer { value: 0, dest: m });
+            self.emit(Insn::Integer { value: 0, dest: n });
+            (Some(m), Some(n))
+        } else {
+            (None, None)
+        };
+        let l_top = self.label();
+        let l_next = self.label();
+        let l_end = self.label();
+        let l_done = self.label();
+        let l_body = self.label();
+        let l_cont = self.label();
+
+        // Open the access path.
+        let mut index_cursor = None;
+        match &access {
+            Access::Scan => {
+                self.emit(Insn::RewindAsync { cursor });
+                self.emit(Insn::RewindAwait {
+                    cursor,
+                    target_if_empty: l_end.addr(),
+                });
+                self.resolve(l_top);
+            }
+            Access::RowidEq(op) => {
+                let r = self.operand(*op)?;
+                self.emit(Insn::SeekRowidAsync {
+                    cursor,
+                    rowid_reg: r,
+                });
+                self.emit(Insn::SeekRowidAwait {
+                    cursor,
+                    target_if_not_found: l_end.addr(),
+                });
+                self.resolve(l_top);
+            }
+            Access::Index {
+                cursor: icur,
+                key_info,
+                eq,
+                lower,
+                upper,
+                root_page,
+            } => {
+                let icur = *icur;
+                index_cursor = Some(icur);
+                self.emit(Insn::OpenReadAsync {
+                    cursor: icur,
+                    root_page: *root_page,
+                    root_reg: None,
+                    kind: CursorKind::Index {
+                        key_info: key_info.clone(),
+                    },
+                });
+                self.emit(Insn::OpenReadAwait { cursor: icur });
+                let n_eq = eq.len();
+                let key = self.regs(n_eq + 1);
+                let mut affs = Vec::new();
+                for (k, (op, aff)) in eq.iter().enumerate() {
+                    self.operand_into(*op, key + k)?;
+                    affs.push(*aff);
+                }
+                // The seek.
+                let (seek_op, seek_count) = match lower {
+                    Some((op, strict, aff)) => {
+                        self.operand_into(*op, key + n_eq)?;
+                        affs.push(*aff);
+                        (if *strict { SeekOp::GT } else { SeekOp::GE }, n_eq + 1)
+                    }
+                    None if upper.is_some() => {
+                        // Skip the NULLs that sort first.
+                        self.emit(Insn::Null {
+                            dest: key + n_eq,
+                            count: 1,
+                        });
+                        affs.push(Affinity::Blob);
+                        (SeekOp::GT, n_eq + 1)
+                    }
+                    None => (SeekOp::GE, n_eq),
+                };
+                if !affs.is_empty() {
+                    self.emit(Insn::Affinity {
+                        start: key,
+                        affinities: affs.clone(),
+                    });
+                }
+                for k in 0..seek_count {
+                    if !(lower.is_none() && upper.is_some() && k == n_eq) {
+                        self.emit(Insn::IsNull {
+                            reg: key + k,
+                            target: l_end.addr(),
+                        });
+                    }
+                }
+                if seek_count == 0 {
+                    self.emit(Insn::RewindAsync { cursor: icur });
+                    self.emit(Insn::RewindAwait {
+                        cursor: icur,
+                        target_if_empty: l_end.addr(),
+                    });
+                } else {
+                    self.emit(Insn::SeekAsync {
+                        cursor: icur,
+                        op: seek_op,
+                        key_start: key,
+                        key_count: seek_count,
+                    });
+                    self.emit(Insn::SeekAwait {
+                        cursor: icur,
+                        target_if_not_found: l_end.addr(),
+                    });
+                }
+                // The end bound, checked on every entry.
+                let upper_key = match upper {
+                    Some((op, strict, aff)) => {
+                        let uk = self.regs(n_eq + 1);
+                        self.emit(Insn::Copy {
+                            src: key,
+                            dest: uk,
+                            count: n_eq,
+                        });
+                        self.operand_into(*op, uk + n_eq)?;
+                        let mut a: Vec<Affinity> = eq.iter().map(|(_, a)| *a).collect();
+                        a.push(*aff);
+                        self.emit(Insn::Affinity {
+                            start: uk,
+                            affinities: a,
+                        });
+                        self.emit(Insn::IsNull {
+                            reg: uk + n_eq,
+                            target: l_end.addr(),
+                        });
+                        Some((uk, n_eq + 1, *strict))
+                    }
+                    None if n_eq > 0 => Some((key, n_eq, false)),
+                    None => None,
+                };
+                self.resolve(l_top);
+                if let Some((uk, count, strict)) = upper_key {
+                    self.emit(Insn::IdxCompare {
+                        cursor: icur,
+                        op: if strict { Cmp::Ge } else { Cmp::Gt },
+                        key_start: uk,
+                        key_count: count,
+                        target: l_end.addr(),
+                    });
+                }
+                let rowid = self.reg();
+                self.emit(Insn::IdxRowid {
+                    cursor: icur,
+                    dest: rowid,
+                });
+                self.emit(Insn::SeekRowidAsync {
+                    cursor,
+                    rowid_reg: rowid,
+                });
+                self.emit(Insn::SeekRowidAwait {
+                    cursor,
+                    target_if_not_found: l_next.addr(),
+                });
+            }
+        }
+
+        // ON terms of a left join decide whether this row matches.
+        if spec.join == JoinKind::Left {
+            for t in &spec.on {
+                self.term_jump_if_not_true(t, l_next)?;
+            }
+            self.emit(Insn::Integer {
+                value: 1,
+                dest: match_reg.unwrap_or(0),
+            });
+        }
+        self.resolve(l_body);
+        for &ti in &placed[i] {
+            self.term_jump_if_not_true(&terms[ti], l_cont)?;
+        }
+        let available = available_before | (1u64 << spec.source.min(63));
+        if i + 1 < specs.len() {
+            self.emit_level(specs, terms, infos, placed, i + 1, available, body)?;
+        } else {
+            body(self, l_cont)?;
+        }
+        self.resolve(l_cont);
+        if let Some(n) = nullpass_reg {
+            self.emit(Insn::If {
+                reg: n,
+                target: l_done.addr(),
+                jump_if_null: false,
+            });
+        }
+        self.resolve(l_next);
+        match &access {
+            Access::Scan => {
+                self.emit(Insn::NextAsync { cursor });
+                self.emit(Insn::NextAwait {
+                    cursor,
+                    target_if_more: l_top.addr(),
+                });
+            }
+            Access::RowidEq(_) => {}
+            Access::Index { cursor: icur, .. } => {
+                self.emit(Insn::NextAsync { cursor: *icur });
+                self.emit(Insn::NextAwait {
+                    cursor: *icur,
+                    target_if_more: l_top.addr(),
+                });
+            }
+        }
+        self.resolve(l_end);
+        if let (Some(m), Some(n)) = (match_reg, nullpass_reg) {
+            self.emit(Insn::If {
+                reg: m,
+                target: l_done.addr(),
+                jump_if_null: false,
+            });
+            self.emit(Insn::NullRow { cursor });
+            if let Some(ic) = index_cursor {
+                self.emit(Insn::NullRow { cursor: ic });
+            }
+            self.emit(Insn::Integer { value: 1, dest: m });
+            self.emit(Insn::Integer { value: 1, dest: n });
+            self.goto(l_body);
+        }
+        self.resolve(l_done);
+        Ok(())
+    }
+
+    fn operand(&mut self, op: Operand<'_>) -> Result<Reg> {
+        let r = self.reg();
+        self.operand_into(op, r)?;
+        Ok(r)
+    }
+
+    fn operand_into(&mut self, op: Operand<'_>, dest: Reg) -> Result<()> {
+        match op {
+            Operand::Ast(e) => self.expr(e, dest),
+            Operand::Col(c) => {
+                self.emit_column(c, dest);
+                Ok(())
+            }
+        }
+    }
+
+    /// If `t` is `column-of-source op operand` with the operand available before this
+    /// loop, returns (column, op as seen from the column, operand, comparison affinity,
+    /// collation).
+    fn seek_term<'a>(
+        &mut self,
+        t: &Term<'a>,
+        source: usize,
+        available_before: u64,
+    ) -> Result<Vec<(usize, Cmp, Operand<'a>, Affinity, Collation)>> {
+        let level = self.levels.len() - 1;
+        let mut out = Vec::new();
+        match t {
+            Term::ColEq(a, b) => {
+                for (x, y) in [(a, b), (b, a)] {
+                    if x.level == level
+                        && x.source == source
+                        && (y.level < level || available_before & (1u64 << y.source.min(63)) != 0)
+                    {
+                        let (aff, coll) = self.coleq_affinity(*x, *y);
+                        out.push((x.column, Cmp::Eq, Operand::Col(*y), aff, coll));
+                    }
+                }
+            }
+            Term::Ast(e) => {
+                let (l, op, r) = match e {
+                    Expr::Binary(l, op, r) => (*l, *op, *r),
+                    Expr::Between {
+                        lhs,
+                        not: false,
+                        start,
+                        end,
+                    } => {
+                        let mut v = Vec::new();
+                        if let Some(c) = self.column_of(lhs, source)? {
+                            if self.operand_available(start, available_before)?
+                                && self.operand_available(end, available_before)?
+                            {
+                                let aff1 = self.cmp_affinity(lhs, start);
+                                let aff2 = self.cmp_affinity(lhs, end);
+                                let c1 = self.binary_collation(lhs, start)?;
+                                let c2 = self.binary_collation(lhs, end)?;
+                                v.push((c, Cmp::Ge, Operand::Ast(*start), aff1, c1));
+                                v.push((c, Cmp::Le, Operand::Ast(*end), aff2, c2));
+                            }
+                        }
+                        return Ok(v);
+                    }
+                    _ => return Ok(out),
+                };
+                let cmp = match op {
+                    Operator::Equals | Operator::Is => Cmp::Eq,
+                    Operator::Less => Cmp::Lt,
+                    Operator::LessEquals => Cmp::Le,
+                    Operator::Greater => Cmp::Gt,
+                    Operator::GreaterEquals => Cmp::Ge,
+                    _ => return Ok(out),
+                };
+                if op == Operator::Is {
+                    return Ok(out);
+                }
+                let flip = |c: Cmp| match c {
+                    Cmp::Lt => Cmp::Gt,
+                    Cmp::Le => Cmp::Ge,
+                    Cmp::Gt => Cmp::Lt,
+                    Cmp::Ge => Cmp::Le,
+                    c => c,
+                };
+                if let Some(c) = self.column_of(l, source)? {
+                    if self.operand_available(r, available_before)? {
+                        let aff = self.cmp_affinity(l, r);
+                        let coll = self.binary_collation(l, r)?;
+                        out.push((c, cmp, Operand::Ast(r), aff, coll));
+                    }
+                }
+                if let Some(c) = self.column_of(r, source)? {
+                    if self.operand_available(l, available_before)? {
+                        let aff = self.cmp_affinity(l, r);
+                        let coll = self.binary_collation(l, r)?;
+                        out.push((c, flip(cmp), Operand::Ast(l), aff, coll));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The column index (or ROWID) if `e` is a plain column of `source` at this level.
+    fn column_of(&mut self, e: &Expr<'_>, source: usize) -> Result<Option<usize>> {
+        let level = self.levels.len() - 1;
+        let r = match e {
+            Expr::Id(id) => self.resolve_column(None, id.0)?,
+            Expr::Qualified(t, c) | Expr::DoublyQualified(_, t, c) => {
+                self.resolve_column(Some(t.0), c.0)?
+            }
+            _ => None,
+        };
+        Ok(r.filter(|r| r.level == level && r.source == source)
+            .map(|r| {
+                let col = &self.levels[level].sources[source].columns;
+                if r.column != ROWID && col[r.column].is_rowid_alias {
+                    ROWID
+                } else {
+                    r.column
+                }
+            }))
+    }
+
+    fn operand_available(&mut self, e: &Expr<'_>, available_before: u64) -> Result<bool> {
+        let level = self.levels.len() - 1;
+        let refs = self.column_refs(e)?;
+        Ok(refs
+            .iter()
+            .all(|r| r.level < level || available_before & (1u64 << r.source.min(63)) != 0))
+    }
+
+    fn choose_access<'a>(
+        &mut self,
+        source: usize,
+        available_before: u64,
+        terms: &[Term<'a>],
+    ) -> Result<Access<'a>> {
+        let level = self.levels.len() - 1;
+        let Some(table) = self.levels[level].sources[source].table.clone() else {
+            return Ok(Access::Scan);
+        };
+        let mut cands = Vec::new();
+        for t in terms {
+            cands.extend(self.seek_term(t, source, available_before)?);
+        }
+        if cands.is_empty() {
+            return Ok(Access::Scan);
+        }
+        if let Some((_, _, op, _, _)) = cands.iter().find(|c| c.0 == ROWID && c.1 == Cmp::Eq) {
+            return Ok(Access::RowidEq(*op));
+        }
+        // The index with the most equality columns, then a range on the next column.
+        let mut best: Option<(usize, Access<'a>)> = None;
+        for ix in self.schema.table_indexes(&table.name) {
+            if ix.where_sql.is_some() {
+                continue;
+            }
+            let mut eq = Vec::new();
+            let mut lower = None;
+            let mut upper = None;
+            for icol in &ix.columns {
+                let col = &table.columns[icol.column];
+                let usable = |aff: Affinity, coll: Collation| {
+                    coll == icol.collation
+                        && icol.order == SortOrder::Asc
+                        && match aff {
+                            Affinity::Blob => true,
+                            Affinity::Text => col.affinity == Affinity::Text,
+                            _ => col.affinity.is_numeric(),
+                        }
+                };
+                let key_aff = |aff: Affinity| {
+                    if aff == Affinity::Blob {
+                        Affinity::Blob
+                    } else {
+                        col.affinity
+                    }
+                };
+                if let Some(c) = cands
+                    .iter()
+                    .find(|c| c.0 == icol.column && c.1 == Cmp::Eq && usable(c.3, c.4))
+                {
+                    eq.push((c.2, key_aff(c.3)));
+                    continue;
+                }
+                for c in cands
+                    .iter()
+                    .filter(|c| c.0 == icol.column && usable(c.3, c.4))
+                {
+                    match c.1 {
+                        Cmp::Gt | Cmp::Ge if lower.is_none() => {
+                            lower = Some((c.2, c.1 == Cmp::Gt, key_aff(c.3)))
+                        }
+                        Cmp::Lt | Cmp::Le if upper.is_none() => {
+                            upper = Some((c.2, c.1 == Cmp::Lt, key_aff(c.3)))
+                        }
+                        _ => {}
+                    }
+                }
+                break;
+            }
+            let score = eq.len() * 4
+                + lower.is_some() as usize
+                + upper.is_some() as usize
+                + (ix.unique && eq.len() == ix.columns.len()) as usize * 2;
+            if score == 0 {
+                continue;
+            }
+            if best.as_ref().map(|(s, _)| score > *s).unwrap_or(true) {
+                let key_info = Arc::new(KeyInfo {
+                    fields: ix.columns.iter().map(|c| (c.collation, c.order)).collect(),
+                });
+                best = Some((
+                    score,
+                    Access::Index {
+                        cursor: usize::MAX,
+                        key_info,
+                        eq,
+                        lower,
+                        upper,
+                        root_page: ix.root_page,
+                    },
+                ));
+            }
+        }
+        match best {
+            Some((
+                _,
+                Access::Index {
+                    key_info,
+                    eq,
+                    lower,
+                    upper,
+                    root_page,
+                    ..
+                },
+            )) => Ok(Access::Index {
+                cursor: self.b.alloc_cursor(),
+                key_info,
+                eq,
+                lower,
+                upper,
+                root_page,
+            }),
+            _ => Ok(Access::Scan),
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! PRAGMA statements people use daily: schema introspection, header fields, checks.
+
+use std::sync::Arc;
+
+use sqlite3_parser::ast::{Expr, Literal, PragmaBody, QualifiedName, UnaryOperator};
+use strata_btree::record::{KeyInfo, Value};
+use strata_vdbe::insn::{CheckpointKind, Cookie, Insn};
+use strata_vdbe::program::Program;
+
+use crate::compiler::{error, Compiler, Result};
+use crate::names;
+
+fn pragma_arg(body: Option<&PragmaBody<'_>>) -> Option<String> {
+    let e = match body? {
+        PragmaBody::Equals(e) | PragmaBody::Call(e) => e,
+    };
+    Some(match e {
+        Expr::Literal(Literal::Numeric(s)) => s.to_string(),
+        Expr::Literal(Literal::String(s)) => names::unquote(s),
+        Expr::Id(id) => names::unquote(id.0),
+        Expr::Name(n) => names::unquote(n.0),
+        Expr::Literal(Literal::Keyword(k)) => k.to_string(),
+        Expr::Unary(UnaryOperator::Negative, inner) => match inner {
+            Expr::Literal(Literal::Numeric(s)) => format!("-{s}"),
+            _ => e.to_string(),
+        },
+        _ => e.to_string(),
+    })
+}
+
+impl Compiler<'_> {
+    fn constant_rows(mut self, text: &str, names: &[&str], rows: Vec<Vec<Value>>) -> Program {
+        let n = names.len();
+        let base = self.regs(n);
+        for row in rows {
+            for (i, v) in row.into_iter().enumerate() {
+                self.load_value(v, base + i);
+            }
+            self.emit(Insn::ResultRow {
+                start: base,
+                count: n,
+            });
+        }
+        let cols = names.iter().map(|s| s.to_string()).collect();
+        self.finish(text, cols, vec![None; n])
+    }
+
+    pub fn pragma(
+        mut self,
+        name: &QualifiedName<'_>,
+        body: Option<&PragmaBody<'_>>,
+        text: &str,
+    ) -> Result<Program> {
+        let pname = names::unquote(name.name.0).to_ascii_lowercase();
+        let arg = pragma_arg(body);
+        let text_v = |s: &str| Value::Text(s.as_bytes().to_vec());
+        match pname.as_str() {
+            "table_info" | "table_xinfo" => {
+                let t = arg.ok_or_else(|| error("table_info needs a table name"))?;
+                let mut rows = Vec::new();
+                if let Some(table) = self.schema.table(&t) {
+                    let mut pk_pos = 0;
+                    for (i, c) in table.columns.iter().enumerate() {
+                        let pk = if c.primary_key {
+                            pk_pos += 1;
+                            pk_pos
+                        } else {
+                            0
+                        };
+                        let mut row = vec![
+                            Value::Integer(i as i64),
+                            text_v(&c.name),
+                            text_v(&c.decl_type),
+                            Value::Integer(c.not_null.is_some() as i64),
+                            c.default.as_deref().map(text_v).unwrap_or(Value::Null),
+                            Value::Integer(pk),
+                        ];
+                        if pname == "table_xinfo" {
+                            row.push(Value::Integer(0));
+                        }
+                        rows.push(row);
+                    }
+                } else if let Some(v) = self.schema.view(&t).cloned() {
+                    let _ = v;
+                    return Err(error("PRAGMA table_info on a view is not supported yet"));
+                }
+                let mut cols = vec!["cid", "name", "type", "notnull", "dflt_value", "pk"];
+                if pname == "table_xinfo" {
+                    cols.push("hidden");
+                }
+                Ok(self.constant_rows(text, &cols, rows))
+            }
+            "index_list" => {
+                let t = arg.ok_or_else(|| error("index_list needs a table name"))?;
+                let mut rows = Vec::new();
+                if let Some(table) = self.schema.table(&t) {
+                    let mut idx = self.schema.table_indexes(&table.name);
+                    idx.reverse();
+                    for (seq, ix) in idx.iter().enumerate() {
+                        let origin = if ix.is_primary_key {
+                            "pk"
+                        } else if ix.auto {
+                            "u"
+                        } else {
+                            "c"
+                        };
+                        rows.push(vec![
+                            Value::Integer(seq as i64),
+                            text_v(&ix.name),
+                            Value::Integer(ix.unique as i64),
+                            text_v(origin),
+                            Value::Integer(ix.where_sql.is_some() as i64),
+                        ]);
+                    }
+                }
+                Ok(self.constant_rows(text, &["seq", "name", "unique", "origin", "partial"], rows))
+            }
+            "index_info" | "index_xinfo" => {
+                let i = arg.ok_or_else(|| error("index_info needs an index name"))?;
+                let mut rows = Vec::new();
+                if let Some(ix) = self.schema.index(&i).cloned() {
+                    if let Some(table) = self.schema.table(&ix.table).cloned() {
+                        for (k, c) in ix.columns.iter().enumerate() {
+                            rows.push(vec![
+                                Value::Integer(k as i64),
+                                Value::Integer(c.column as i64),
+                                text_v(&table.columns[c.column].name),
+                            ]);
+                        }
+                    }
+                }
+                Ok(self.constant_rows(text, &["seqno", "cid", "name"], rows))
+            }
+            "page_size" => {
+                let ps = self.schema.page_size as i64;
+                Ok(self.constant_rows(text, &["page_size"], vec![vec![Value::Integer(ps)]]))
+            }
+            "journal_mode" => {
+                Ok(self.constant_rows(text, &["journal_mode"], vec![vec![text_v("wal")]]))
+            }
+            "cache_size" => match arg {
+                Some(a) => {
+                    let n: i64 = a
+                        .parse()
+                        .map_err(|_| error("cache_size must be an integer"))?;
+                    let pages = if n < 0 {
+                        ((-n) * 1024 / self.schema.page_size.max(512) as i64).max(1)
+                    } else {
+                        n.max(1)
+                    };
+                    self.emit(Insn::SetCacheSize {
+                        pages: pages as usize,
+                    });
+                    Ok(self.finish(text, Vec::new(), Vec::new()))
+                }
+                None => Ok(self.constant_rows(
+                    text,
+                    &["cache_size"],
+                    vec![vec![Value::Integer(-2000)]],
+                )),
+            },
+            "user_version" | "schema_version" | "application_id" => {
+                let cookie = match pname.as_str() {
+                    "user_version" => Cookie::UserVersion,
+                    "schema_version" => Cookie::SchemaVersion,
+                    _ => Cookie::ApplicationId,
+                };
+                match arg {
+                    Some(a) => {
+                        let v: i64 = a
+                            .parse()
+                            .map_err(|_| error(format!("{pname} must be an integer")))?;
+                        if cookie == Cookie::SchemaVersion {
+                            return Err(error("setting schema_version is not supported"));
+                        }
+                        self.writes = true;
+                        self.emit(Insn::SetCookie {
+                            cookie,
+                            value: v as i32 as i64,
+                        });
+                        Ok(self.finish(text, Vec::new(), Vec::new()))
+                    }
+                    None => {
+                        let r = self.reg();
+                        self.emit(Insn::ReadCookie { cookie, dest: r });
+                        self.emit(Insn::ResultRow { start: r, count: 1 });
+                        Ok(self.finish(text, vec![pname.clone()], vec![None]))
+                    }
+                }
+            }
+            "integrity_check" | "quick_check" => {
+                let max_errors = arg.and_then(|a| a.parse().ok()).unwrap_or(100usize);
+                let mut trees: Vec<(u32, Option<Arc<KeyInfo>>)> = vec![(1, None)];
+                let mut tables: Vec<_> = self.schema.tables.values().cloned().collect();
+                tables.sort_by(|a, b| a.name.cmp(&b.name));
+                for t in &tables {
+                    if t.root_page > 1 {
+                        trees.push((t.root_page, None));
+                    }
+                }
+                let mut idx: Vec<_> = self.schema.indexes.values().cloned().collect();
+                idx.sort_by(|a, b| a.name.cmp(&b.name));
+                for ix in idx {
+                    let ki = KeyInfo {
+                        fields: ix.columns.iter().map(|c| (c.collation, c.order)).collect(),
+                    };
+                    trees.push((ix.root_page, Some(Arc::new(ki))));
+                }
+                let r = self.reg();
+                self.emit(Insn::IntegrityCheckTrees {
+                    trees,
+                    dest: r,
+                    max_errors,
+                });
+                self.emit(Insn::ResultRow { start: r, count: 1 });
+                Ok(self.finish(text, vec![pname.clone()], vec![None]))
+            }
+            "wal_checkpoint" => {
+                let mode = match arg.as_deref().map(|s| s.to_ascii_lowercase()) {
+                    None => CheckpointKind::Passive,
+                    Some(m) => match m.as_str() {
+                        "passive" => CheckpointKind::Passive,
+                        "full" => CheckpointKind::Full,
+                        "restart" => CheckpointKind::Restart,
+                        "truncate" => CheckpointKind::Truncate,
+                        _ => CheckpointKind::Passive,
+                    },
+                };
+                let r = self.regs(3);
+                self.emit(Insn::Checkpoint { mode, dest: r });
+                self.emit(Insn::ResultRow { start: r, count: 3 });
+                // A checkpoint runs outside any transaction (the VM refuses it inside).
+                Ok(self.finish_without_transaction_rows(
+                    text,
+                    vec!["busy".into(), "log".into(), "checkpointed".into()],
+                ))
+            }
+            // Accepted and without effect here: settings Strata fixes or ignores.
+            "foreign_keys"
+            | "synchronous"
+            | "temp_store"
+            | "locking_mode"
+            | "auto_vacuum"
+            | "recursive_triggers"
+            | "busy_timeout"
+            | "encoding"
+            | "case_sensitive_like"
+            | "automatic_index"
+            | "count_changes"
+            | "full_column_names"
+            | "short_column_names"
+            | "legacy_file_format"
+            | "reverse_unordered_selects"
+            | "cache_spill"
+            | "mmap_size"
+            | "threads"
+            | "optimize"
+            | "wal_autocheckpoint"
+            | "query_only"
+            | "defer_foreign_keys"
+            | "ignore_check_constraints"
+            | "analysis_limit"
+            | "soft_heap_limit"
+            | "hard_heap_limit" => Ok(self.finish(text, Vec::new(), Vec::new())),
+            _ => {
+                // SQLite ignores unknown pragmas.
+                Ok(self.finish(text, Vec::new(), Vec::new()))
+            }
+        }
+    }
+}

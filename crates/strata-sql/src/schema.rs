@@ -1,0 +1,683 @@
+//! The schema model: tables, indexes and views, built from the rows of `sqlite_schema`
+//! by parsing each object's `sql` text exactly as SQLite stores it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sqlite3_parser::ast::{self, Cmd, ColumnConstraint, CreateTableBody, Stmt, TableConstraint};
+use sqlite3_parser::lexer::sql::Parser;
+use sqlite3_parser::{Bump, FallibleIterator};
+use strata_btree::record::{Collation, SortOrder};
+use strata_vdbe::affinity::{affinity_of_type, Affinity};
+use strata_vdbe::insn::ErrorCode;
+
+use crate::names;
+use crate::SqlError;
+
+/// How a constraint conflict is resolved (`ON CONFLICT` clause or `INSERT OR ...`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Conflict {
+    Rollback,
+    #[default]
+    Abort,
+    Fail,
+    Ignore,
+    Replace,
+}
+
+impl Conflict {
+    pub fn from_ast(r: ast::ResolveType) -> Conflict {
+        match r {
+            ast::ResolveType::Rollback => Conflict::Rollback,
+            ast::ResolveType::Abort => Conflict::Abort,
+            ast::ResolveType::Fail => Conflict::Fail,
+            ast::ResolveType::Ignore => Conflict::Ignore,
+            ast::ResolveType::Replace => Conflict::Replace,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Column {
+    pub name: String,
+    /// The declared type as written ("" if none).
+    pub decl_type: String,
+    pub affinity: Affinity,
+    pub collation: Collation,
+    pub not_null: Option<Conflict>,
+    /// The DEFAULT expression as SQL text.
+    pub default: Option<String>,
+    pub primary_key: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Table {
+    pub name: String,
+    pub root_page: u32,
+    pub columns: Vec<Column>,
+    /// The INTEGER PRIMARY KEY column, which is the rowid.
+    pub rowid_alias: Option<usize>,
+    pub autoincrement: bool,
+    /// CHECK constraints as SQL text.
+    pub checks: Vec<String>,
+    /// Conflict resolution of the PRIMARY KEY (for a rowid alias).
+    pub pk_conflict: Conflict,
+    pub sql: String,
+}
+
+impl Table {
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| names::eq(&c.name, name))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct IndexColumn {
+    /// Column of the table.
+    pub column: usize,
+    pub collation: Collation,
+    pub order: SortOrder,
+}
+
+#[derive(Clone, Debug)]
+pub struct Index {
+    pub name: String,
+    pub table: String,
+    pub root_page: u32,
+    pub columns: Vec<IndexColumn>,
+    pub unique: bool,
+    pub conflict: Conflict,
+    /// Made for a UNIQUE or PRIMARY KEY constraint (`sqlite_autoindex_*`, sql NULL).
+    pub auto: bool,
+    pub is_primary_key: bool,
+    /// A partial index's WHERE clause (such indexes are maintained but not used by the
+    /// planner).
+    pub where_sql: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct View {
+    pub name: String,
+    pub columns: Option<Vec<String>>,
+    pub sql: String,
+}
+
+/// The schema as the compiler sees it. Lookups are case-insensitive.
+#[derive(Clone, Debug, Default)]
+pub struct Schema {
+    /// The schema cookie (header offset 40) these objects were read at.
+    pub cookie: u32,
+    /// The database's page size (for `PRAGMA page_size`).
+    pub page_size: u32,
+    pub tables: HashMap<String, Arc<Table>>,
+    pub indexes: HashMap<String, Arc<Index>>,
+    pub views: HashMap<String, Arc<View>>,
+    /// `sqlite_sequence` exists.
+    pub has_sequence: bool,
+}
+
+/// One row of `sqlite_schema`.
+#[derive(Clone, Debug)]
+pub struct SchemaRow {
+    pub kind: String,
+    pub name: String,
+    pub tbl_name: String,
+    pub root_page: i64,
+    pub sql: Option<String>,
+}
+
+pub const SCHEMA_TABLE_SQL: &str =
+    "CREATE TABLE sqlite_schema(type text,name text,tbl_name text,rootpage int,sql text)";
+
+fn corrupt(msg: String) -> SqlError {
+    SqlError {
+        code: ErrorCode::Corrupt,
+        message: format!("malformed database schema - {msg}"),
+    }
+}
+
+impl Schema {
+    /// The schema every database starts with: just `sqlite_schema` on page 1.
+    pub fn bootstrap() -> Schema {
+        let mut s = Schema {
+            page_size: 4096,
+            ..Schema::default()
+        };
+        let t = parse_table(SCHEMA_TABLE_SQL, 1).expect("the sqlite_schema definition parses");
+        s.tables.insert("sqlite_schema".into(), Arc::new(t));
+        s
+    }
+
+    /// Builds the schema from the rows of `SCHEMA_QUERY` and the schema cookie.
+    pub fn from_rows(rows: Vec<SchemaRow>, cookie: u32) -> Result<Schema, SqlError> {
+        let mut s = Schema::bootstrap();
+        s.cookie = cookie;
+        let mut autoindexes = Vec::new();
+        for row in &rows {
+            let root = u32::try_from(row.root_page).unwrap_or(0);
+            match row.kind.as_str() {
+                "table" => {
+                    let sql = row
+                        .sql
+                        .as_deref()
+                        .ok_or_else(|| corrupt(format!("table {} has no sql", row.name)))?;
+                    let t = parse_table(sql, root)
+                        .map_err(|e| corrupt(format!("{}: {}", row.name, e.message)))?;
+                    if names::eq(&t.name, "sqlite_sequence") {
+                        s.has_sequence = true;
+                    }
+                    s.tables.insert(names::key(&t.name), Arc::new(t));
+                }
+                "index" => match row.sql.as_deref() {
+                    Some(sql) => {
+                        let ix = parse_index(sql, root, &s)
+                            .map_err(|e| corrupt(format!("{}: {}", row.name, e.message)))?;
+                        s.indexes.insert(names::key(&ix.name), Arc::new(ix));
+                    }
+                    None => autoindexes.push(row.clone()),
+                },
+                "view" => {
+                    let sql = row
+                        .sql
+                        .as_deref()
+                        .ok_or_else(|| corrupt(format!("view {} has no sql", row.name)))?;
+                    let v = parse_view(sql)
+                        .map_err(|e| corrupt(format!("{}: {}", row.name, e.message)))?;
+                    s.views.insert(names::key(&v.name), Arc::new(v));
+                }
+                _ => {}
+            }
+        }
+        // Automatic indexes are numbered in the order of their constraints in the table
+        // definition: sqlite_autoindex_<table>_<n>.
+        for row in autoindexes {
+            let table = s
+                .tables
+                .get(&names::key(&row.tbl_name))
+                .cloned()
+                .ok_or_else(|| corrupt(format!("no table for index {}", row.name)))?;
+            let n: usize = row
+                .name
+                .rsplit('_')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| corrupt(format!("bad automatic index name {}", row.name)))?;
+            let specs = table_unique_constraints(&table.sql)?;
+            let Some(spec) = specs.get(n.wrapping_sub(1)) else {
+                return Err(corrupt(format!("no constraint for index {}", row.name)));
+            };
+            let ix = Index {
+                name: row.name.clone(),
+                table: table.name.clone(),
+                root_page: u32::try_from(row.root_page).unwrap_or(0),
+                columns: spec.columns_for(&table)?,
+                unique: true,
+                conflict: spec.conflict,
+                auto: true,
+                is_primary_key: spec.primary_key,
+                where_sql: None,
+            };
+            s.indexes.insert(names::key(&ix.name), Arc::new(ix));
+        }
+        Ok(s)
+    }
+
+    pub fn table(&self, name: &str) -> Option<&Arc<Table>> {
+        let k = name.to_ascii_lowercase();
+        match self.tables.get(&k) {
+            Some(t) => Some(t),
+            None if k == "sqlite_master" => self.tables.get("sqlite_schema"),
+            None => None,
+        }
+    }
+
+    pub fn view(&self, name: &str) -> Option<&Arc<View>> {
+        self.views.get(&name.to_ascii_lowercase())
+    }
+
+    pub fn index(&self, name: &str) -> Option<&Arc<Index>> {
+        self.indexes.get(&name.to_ascii_lowercase())
+    }
+
+    /// The indexes of a table, in a stable order (by name).
+    pub fn table_indexes(&self, table: &str) -> Vec<Arc<Index>> {
+        let mut v: Vec<Arc<Index>> = self
+            .indexes
+            .values()
+            .filter(|i| names::eq(&i.table, table))
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+}
+
+fn err(message: impl Into<String>) -> SqlError {
+    SqlError {
+        code: ErrorCode::Error,
+        message: message.into(),
+    }
+}
+
+/// Parses one statement (for schema text).
+pub(crate) fn with_parsed<T>(
+    sql: &str,
+    f: impl FnOnce(&Stmt<'_>) -> Result<T, SqlError>,
+) -> Result<T, SqlError> {
+    let bump = Bump::new();
+    let mut p = Parser::new(&bump, sql.as_bytes());
+    let r = match p.next() {
+        Ok(Some(Cmd::Stmt(stmt))) => f(&stmt),
+        Ok(_) => Err(err("not a statement")),
+        Err(e) => Err(err(e.to_string())),
+    };
+    r
+}
+
+/// A UNIQUE or PRIMARY KEY constraint that needs an automatic index.
+pub(crate) struct UniqueSpec {
+    pub columns: Vec<(String, Option<String>, SortOrder)>,
+    pub conflict: Conflict,
+    pub primary_key: bool,
+}
+
+impl UniqueSpec {
+    pub fn columns_for(&self, table: &Table) -> Result<Vec<IndexColumn>, SqlError> {
+        self.columns
+            .iter()
+            .map(|(name, coll, order)| {
+                let column = table
+                    .column_index(name)
+                    .ok_or_else(|| err(format!("no such column: {name}")))?;
+                let collation = match coll {
+                    Some(c) => Collation::from_name(c)
+                        .ok_or_else(|| err(format!("no such collation sequence: {c}")))?,
+                    None => table.columns[column].collation,
+                };
+                Ok(IndexColumn {
+                    column,
+                    collation,
+                    order: *order,
+                })
+            })
+            .collect()
+    }
+}
+
+fn sort_order(o: Option<ast::SortOrder>) -> SortOrder {
+    match o {
+        Some(ast::SortOrder::Desc) => SortOrder::Desc,
+        _ => SortOrder::Asc,
+    }
+}
+
+/// The name of a plain column in an indexed-column expression (`a`, `"a"`, `a COLLATE x`).
+pub(crate) fn indexed_column_name(e: &ast::Expr<'_>) -> Option<(String, Option<String>)> {
+    match e {
+        ast::Expr::Id(id) => Some((names::unquote(id.0), None)),
+        ast::Expr::Name(n) => Some((names::unquote(n.0), None)),
+        ast::Expr::Literal(ast::Literal::String(s)) => Some((names::unquote(s), None)),
+        ast::Expr::Collate(inner, coll) => {
+            let (n, _) = indexed_column_name(inner)?;
+            Some((n, Some(names::unquote(coll))))
+        }
+        _ => None,
+    }
+}
+
+/// The constraints of a CREATE TABLE that get automatic indexes, in SQLite's numbering
+/// order (column constraints in column order, then table constraints). A PRIMARY KEY
+/// that is the rowid (single INTEGER column) gets none.
+pub(crate) fn table_unique_constraints(sql: &str) -> Result<Vec<UniqueSpec>, SqlError> {
+    with_parsed(sql, |stmt| {
+        let Stmt::CreateTable { body, .. } = stmt else {
+            return Err(err("not a CREATE TABLE"));
+        };
+        let CreateTableBody::ColumnsAndConstraints {
+            columns,
+            constraints,
+            ..
+        } = body
+        else {
+            return Ok(Vec::new());
+        };
+        let mut out: Vec<UniqueSpec> = Vec::new();
+        let rowid_pk = rowid_alias_of(body);
+        for (i, col) in columns.iter().enumerate() {
+            let name = names::unquote(col.col_name.0);
+            for c in col.constraints.iter() {
+                match &c.constraint {
+                    ColumnConstraint::PrimaryKey {
+                        order,
+                        conflict_clause,
+                        ..
+                    } => {
+                        if rowid_pk != Some(i) {
+                            out.push(UniqueSpec {
+                                columns: vec![(name.clone(), None, sort_order(*order))],
+                                conflict: conflict_clause
+                                    .map(Conflict::from_ast)
+                                    .unwrap_or_default(),
+                                primary_key: true,
+                            });
+                        }
+                    }
+                    ColumnConstraint::Unique(conflict) => out.push(UniqueSpec {
+                        columns: vec![(name.clone(), None, SortOrder::Asc)],
+                        conflict: conflict.map(Conflict::from_ast).unwrap_or_default(),
+                        primary_key: false,
+                    }),
+                    _ => {}
+                }
+            }
+        }
+        for c in constraints.iter().flat_map(|c| c.iter()) {
+            let (cols, conflict, pk) = match &c.constraint {
+                TableConstraint::PrimaryKey {
+                    columns,
+                    conflict_clause,
+                    ..
+                } => {
+                    if rowid_pk.is_some() && columns.len() == 1 {
+                        continue;
+                    }
+                    (columns, conflict_clause, true)
+                }
+                TableConstraint::Unique {
+                    columns,
+                    conflict_clause,
+                } => (columns, conflict_clause, false),
+                _ => continue,
+            };
+            let mut spec_cols = Vec::new();
+            for sc in cols.iter() {
+                let (n, coll) = indexed_column_name(&sc.expr).ok_or_else(|| {
+                    err("expressions prohibited in PRIMARY KEY and UNIQUE constraints")
+                })?;
+                spec_cols.push((n, coll, sort_order(sc.order)));
+            }
+            // SQLite drops a UNIQUE constraint identical to an earlier one.
+            let dup = out.iter().any(|o| {
+                o.columns.len() == spec_cols.len()
+                    && o.columns
+                        .iter()
+                        .zip(&spec_cols)
+                        .all(|(a, b)| names::eq(&a.0, &b.0))
+            });
+            if dup && !pk {
+                continue;
+            }
+            out.push(UniqueSpec {
+                columns: spec_cols,
+                conflict: conflict.map(Conflict::from_ast).unwrap_or_default(),
+                primary_key: pk,
+            });
+        }
+        Ok(out)
+    })
+}
+
+/// The column that is the rowid alias: a PRIMARY KEY on one column whose declared type is
+/// exactly "INTEGER" (any case), not DESC on a column constraint.
+fn rowid_alias_of(body: &CreateTableBody<'_>) -> Option<usize> {
+    let CreateTableBody::ColumnsAndConstraints {
+        columns,
+        constraints,
+        ..
+    } = body
+    else {
+        return None;
+    };
+    let is_integer = |i: usize| {
+        columns[i]
+            .col_type
+            .as_ref()
+            .map(|t| names::unquote(t.name).eq_ignore_ascii_case("integer"))
+            .unwrap_or(false)
+    };
+    for (i, col) in columns.iter().enumerate() {
+        for c in col.constraints.iter() {
+            if let ColumnConstraint::PrimaryKey { order, .. } = &c.constraint {
+                if is_integer(i) && *order != Some(ast::SortOrder::Desc) {
+                    return Some(i);
+                }
+                return None;
+            }
+        }
+    }
+    for c in constraints.iter().flat_map(|c| c.iter()) {
+        if let TableConstraint::PrimaryKey { columns: pk, .. } = &c.constraint {
+            if pk.len() == 1 {
+                let (n, _) = indexed_column_name(&pk[0].expr)?;
+                let i = columns
+                    .iter()
+                    .position(|c| names::eq(&names::unquote(c.col_name.0), &n))?;
+                if is_integer(i) {
+                    return Some(i);
+                }
+            }
+            return None;
+        }
+    }
+    None
+}
+
+pub(crate) fn parse_table(sql: &str, root_page: u32) -> Result<Table, SqlError> {
+    with_parsed(sql, |stmt| {
+        let Stmt::CreateTable { tbl_name, body, .. } = stmt else {
+            return Err(err("not a CREATE TABLE"));
+        };
+        table_from_ast(&names::unquote(tbl_name.name.0), body, root_page, sql)
+    })
+}
+
+pub(crate) fn table_from_ast(
+    name: &str,
+    body: &CreateTableBody<'_>,
+    root_page: u32,
+    sql: &str,
+) -> Result<Table, SqlError> {
+    let CreateTableBody::ColumnsAndConstraints {
+        columns,
+        constraints,
+        flags,
+    } = body
+    else {
+        return Err(err(
+            "CREATE TABLE ... AS SELECT is resolved before the schema",
+        ));
+    };
+    if flags.contains(ast::TabFlags::WithoutRowid) {
+        return Err(SqlError {
+            code: ErrorCode::Error,
+            message: "WITHOUT ROWID tables are not supported".into(),
+        });
+    }
+    let mut cols: Vec<Column> = Vec::new();
+    let mut checks = Vec::new();
+    let mut autoincrement = false;
+    let mut pk_conflict = Conflict::Abort;
+    for col in columns.iter() {
+        let cname = names::unquote(col.col_name.0);
+        if cols.iter().any(|c| names::eq(&c.name, &cname)) {
+            return Err(err(format!("duplicate column name: {cname}")));
+        }
+        let decl_type = col
+            .col_type
+            .as_ref()
+            .map(|t| {
+                let mut s = t.name.to_string();
+                match &t.size {
+                    Some(ast::TypeSize::MaxSize(e)) => s.push_str(&format!("({e})")),
+                    Some(ast::TypeSize::TypeSize(a, b)) => s.push_str(&format!("({a},{b})")),
+                    None => {}
+                }
+                s
+            })
+            .unwrap_or_default();
+        let mut c = Column {
+            name: cname,
+            affinity: affinity_of_type(decl_type.as_bytes()),
+            decl_type,
+            collation: Collation::Binary,
+            not_null: None,
+            default: None,
+            primary_key: false,
+        };
+        for cc in col.constraints.iter() {
+            match &cc.constraint {
+                ColumnConstraint::PrimaryKey {
+                    auto_increment,
+                    conflict_clause,
+                    ..
+                } => {
+                    c.primary_key = true;
+                    autoincrement |= *auto_increment;
+                    pk_conflict = conflict_clause.map(Conflict::from_ast).unwrap_or_default();
+                }
+                ColumnConstraint::NotNull {
+                    nullable,
+                    conflict_clause,
+                } => {
+                    if !nullable {
+                        c.not_null =
+                            Some(conflict_clause.map(Conflict::from_ast).unwrap_or_default());
+                    }
+                }
+                ColumnConstraint::Default(e) => c.default = Some(e.to_string()),
+                ColumnConstraint::Check(e) => checks.push(e.to_string()),
+                ColumnConstraint::Collate { collation_name } => {
+                    let n = names::unquote(collation_name.0);
+                    c.collation = Collation::from_name(&n)
+                        .ok_or_else(|| err(format!("no such collation sequence: {n}")))?;
+                }
+                ColumnConstraint::Generated { .. } => {
+                    return Err(err("generated columns are not supported"));
+                }
+                _ => {}
+            }
+        }
+        cols.push(c);
+    }
+    for tc in constraints.iter().flat_map(|c| c.iter()) {
+        match &tc.constraint {
+            TableConstraint::PrimaryKey {
+                columns: pk,
+                auto_increment,
+                conflict_clause,
+            } => {
+                autoincrement |= *auto_increment;
+                pk_conflict = conflict_clause.map(Conflict::from_ast).unwrap_or_default();
+                for sc in pk.iter() {
+                    if let Some((n, _)) = indexed_column_name(&sc.expr) {
+                        match cols.iter_mut().find(|c| names::eq(&c.name, &n)) {
+                            Some(c) => c.primary_key = true,
+                            None => return Err(err(format!("no such column: {n}"))),
+                        }
+                    }
+                }
+            }
+            TableConstraint::Check(e, _) => checks.push(e.to_string()),
+            _ => {}
+        }
+    }
+    let rowid_alias = rowid_alias_of(body);
+    if autoincrement && rowid_alias.is_none() {
+        return Err(err(
+            "AUTOINCREMENT is only allowed on an INTEGER PRIMARY KEY",
+        ));
+    }
+    Ok(Table {
+        name: name.to_string(),
+        root_page,
+        columns: cols,
+        rowid_alias,
+        autoincrement,
+        checks,
+        pk_conflict,
+        sql: sql.to_string(),
+    })
+}
+
+pub(crate) fn parse_index(sql: &str, root_page: u32, schema: &Schema) -> Result<Index, SqlError> {
+    with_parsed(sql, |stmt| {
+        let Stmt::CreateIndex {
+            unique,
+            idx_name,
+            tbl_name,
+            columns,
+            where_clause,
+            ..
+        } = stmt
+        else {
+            return Err(err("not a CREATE INDEX"));
+        };
+        let tname = names::unquote(tbl_name.0);
+        let table = schema
+            .table(&tname)
+            .ok_or_else(|| err(format!("no such table: {tname}")))?;
+        index_from_ast(
+            &names::unquote(idx_name.name.0),
+            table,
+            *unique,
+            columns,
+            where_clause.as_ref(),
+            root_page,
+        )
+    })
+}
+
+pub(crate) fn index_from_ast(
+    name: &str,
+    table: &Table,
+    unique: bool,
+    columns: &[ast::SortedColumn<'_>],
+    where_clause: Option<&ast::Expr<'_>>,
+    root_page: u32,
+) -> Result<Index, SqlError> {
+    let mut cols = Vec::new();
+    for sc in columns {
+        let (n, coll) = indexed_column_name(&sc.expr)
+            .ok_or_else(|| err("indexes on expressions are not supported"))?;
+        let column = table
+            .column_index(&n)
+            .ok_or_else(|| err(format!("no such column: {n}")))?;
+        let collation = match coll {
+            Some(c) => Collation::from_name(&c)
+                .ok_or_else(|| err(format!("no such collation sequence: {c}")))?,
+            None => table.columns[column].collation,
+        };
+        cols.push(IndexColumn {
+            column,
+            collation,
+            order: sort_order(sc.order),
+        });
+    }
+    Ok(Index {
+        name: name.to_string(),
+        table: table.name.clone(),
+        root_page,
+        columns: cols,
+        unique,
+        conflict: Conflict::Abort,
+        auto: false,
+        is_primary_key: false,
+        where_sql: where_clause.map(|w| w.to_string()),
+    })
+}
+
+pub(crate) fn parse_view(sql: &str) -> Result<View, SqlError> {
+    with_parsed(sql, |stmt| {
+        let Stmt::CreateView {
+            view_name, columns, ..
+        } = stmt
+        else {
+            return Err(err("not a CREATE VIEW"));
+        };
+        Ok(View {
+            name: names::unquote(view_name.name.0),
+            columns: columns.map(|cs| cs.iter().map(|c| names::unquote(c.col_name.0)).collect()),
+            sql: sql.to_string(),
+        })
+    })
+}

@@ -1,0 +1,73 @@
+//! Name resolution: the tables (sources) an expression can see, nested per query level.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use strata_btree::record::{Collation, Value};
+use strata_vdbe::affinity::Affinity;
+use strata_vdbe::insn::{Cur, Reg};
+
+use crate::schema::Table;
+
+/// A column of a source as expressions see it.
+#[derive(Clone, Debug)]
+pub struct SourceColumn {
+    pub name: String,
+    pub affinity: Option<Affinity>,
+    pub collation: Collation,
+    pub decl_type: Option<String>,
+    /// Read with `Rowid` instead of `Column`.
+    pub is_rowid_alias: bool,
+    /// Value for records written before the column existed.
+    pub default: Option<Value>,
+    /// Hidden by NATURAL/USING: not expanded by `*`, not ambiguous unqualified.
+    pub hidden: bool,
+}
+
+/// One FROM item: a table read through a cursor, or a materialised subquery/view.
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// The name it is referenced by (alias, else table name), as written (unquoted).
+    pub name: String,
+    pub cursor: Cur,
+    pub columns: Vec<SourceColumn>,
+    /// The real table behind it (None for subqueries and views).
+    pub table: Option<Arc<Table>>,
+    /// For USING/NATURAL: column name -> the earlier (source, column) it merges with, so
+    /// an unqualified reference reads the left side (or coalesces, for right-side nulls).
+    pub merged: HashMap<String, (usize, usize)>,
+}
+
+/// Where aggregate queries read values during their output phase.
+#[derive(Default, Debug)]
+pub struct AggMap {
+    /// Expression (by debug form) -> register (aggregate results, GROUP BY terms).
+    pub exprs: Vec<(String, Reg)>,
+    /// (source, column or usize::MAX for rowid) -> register holding the group's value.
+    pub columns: HashMap<(usize, usize), Reg>,
+}
+
+/// One query level.
+#[derive(Default, Debug)]
+pub struct Level {
+    pub sources: Vec<Source>,
+    /// Set when an expression in a deeper level referenced this level or above (the
+    /// deeper query is correlated).
+    pub correlated: bool,
+    /// Active during an aggregate query's output phase.
+    pub agg: Option<AggMap>,
+    /// Result-column aliases usable by name in WHERE/ORDER BY/GROUP BY (SQLite extension):
+    /// alias -> index into `alias_exprs` (debug form of the expression is not needed).
+    pub aliases: Vec<(String, usize)>,
+}
+
+/// The resolved location of a column reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ColumnRef {
+    pub level: usize,
+    pub source: usize,
+    /// Column index, or `usize::MAX` for the rowid.
+    pub column: usize,
+}
+
+pub const ROWID: usize = usize::MAX;

@@ -1,0 +1,1573 @@
+//! SELECT: FROM items, result columns, DISTINCT, ORDER BY, LIMIT/OFFSET, compound
+//! selects, and where each result row goes (a [`Dest`]).
+
+use std::sync::Arc;
+
+use sqlite3_parser::ast::{
+    self, As, CompoundOperator, Expr, FromClause, JoinConstraint, JoinOperator, JoinType, Limit,
+    OneSelect, ResultColumn, Select, SelectTable, SortedColumn, Stmt,
+};
+use strata_btree::record::{Collation, KeyInfo, SortOrder};
+use strata_vdbe::affinity::Affinity;
+use strata_vdbe::insn::{Cur, CursorKind, EphemeralKind, InsertFlags, Insn, Reg};
+
+use crate::builder::Label;
+use crate::compiler::{error, Compiler, Result};
+use crate::expr::{is_aggregate_call, walk};
+use crate::names;
+use crate::planner::{JoinKind, LoopSpec, Term};
+use crate::schema::{with_parsed, Table};
+use crate::scope::{ColumnRef, Level, Source, SourceColumn, ROWID};
+
+/// Where the rows of a select go.
+#[derive(Clone, Debug)]
+pub enum Dest {
+    /// `ResultRow`: returned to the caller.
+    Output,
+    /// Into an ephemeral index as records (a set), with optional affinities.
+    EphemIndex {
+        cursor: Cur,
+        affinities: Option<Vec<Affinity>>,
+    },
+    /// Appended to an ephemeral table.
+    EphemTable { cursor: Cur },
+    /// The first column of the first row into `reg`, then stop.
+    Scalar { reg: Reg },
+    /// `reg = 1` at the first row, then stop.
+    Exists { reg: Reg },
+    /// Remove the row from the ephemeral index (EXCEPT).
+    Except { cursor: Cur },
+    /// If the row is in `src`, add it to `dst` (INTERSECT).
+    Intersect { src: Cur, dst: Cur },
+}
+
+/// What a result column is.
+#[derive(Clone, Debug)]
+pub struct ResultCol {
+    pub name: String,
+    pub decl_type: Option<String>,
+    pub affinity: Option<Affinity>,
+    pub collation: Collation,
+}
+
+/// One result column before code generation.
+#[derive(Clone)]
+pub enum Item<'a> {
+    Expr(&'a Expr<'a>),
+    Col(ColumnRef),
+}
+
+pub struct LimitRegs {
+    pub limit: Reg,
+    pub offset: Option<Reg>,
+}
+
+#[derive(Clone, Copy)]
+pub enum OrderKey<'a> {
+    Result(usize),
+    Expr(&'a Expr<'a>),
+}
+
+/// How the rows of one select core are finished.
+pub struct Output<'a> {
+    pub distinct: Option<Cur>,
+    pub order: Option<(Cur, Vec<(OrderKey<'a>, Collation, SortOrder)>)>,
+    pub limit: Option<LimitRegs>,
+    pub dest: Dest,
+    /// Where to go when the select is finished early (LIMIT reached, scalar found).
+    pub done: Label,
+}
+
+pub fn split_and<'a>(e: &'a Expr<'a>, out: &mut Vec<Term<'a>>) {
+    match e {
+        Expr::Binary(l, ast::Operator::And, r) => {
+            split_and(l, out);
+            split_and(r, out);
+        }
+        Expr::Parenthesized(v) if v.len() == 1 => split_and(&v[0], out),
+        _ => out.push(Term::Ast(e)),
+    }
+}
+
+impl Compiler<'_> {
+    /// Compiles a full SELECT (compounds, ORDER BY, LIMIT) sending rows to `dest`.
+    pub fn select<'a>(&mut self, sel: &'a Select<'a>, dest: &Dest) -> Result<Vec<ResultCol>> {
+        if sel.with.is_some() {
+            return Err(error("WITH clauses are not supported yet"));
+        }
+        let compounds = sel.body.compounds.as_deref().unwrap_or(&[]);
+        if compounds.is_empty() {
+            return self.select_core(&sel.body.select, sel.order_by, sel.limit, dest);
+        }
+        let all_union_all = compounds
+            .iter()
+            .all(|c| c.operator == CompoundOperator::UnionAll);
+        if all_union_all && sel.order_by.is_none() && sel.limit.is_none() {
+            let cols = self.select_core(&sel.body.select, None, None, dest)?;
+            for c in compounds {
+                let n = self.select_core(&c.select, None, None, dest)?;
+                check_arity(cols.len(), n.len(), c.operator)?;
+            }
+            return Ok(cols);
+        }
+        // Evaluate left to right into an ephemeral container.
+        let first_is_table = compounds[0].operator == CompoundOperator::UnionAll;
+        let mut cur = self.b.alloc_cursor();
+        let mut is_table = first_is_table;
+        let cols = {
+            // Key info needs the column count, known only after compiling the first arm:
+            // open the container after a placeholder.
+            let ph = self.emit(Insn::Noop);
+            let cols = self.select_core(
+                &sel.body.select,
+                None,
+                None,
+                &if is_table {
+                    Dest::EphemTable { cursor: cur }
+                } else {
+                    Dest::EphemIndex {
+                        cursor: cur,
+                        affinities: None,
+                    }
+                },
+            )?;
+            let kind = if is_table {
+                EphemeralKind::Table
+            } else {
+                EphemeralKind::Index {
+                    key_info: key_info_for(&cols),
+                }
+            };
+            *self.b.insn_mut(ph) = Insn::OpenEphemeral { cursor: cur, kind };
+            cols
+        };
+        let n = cols.len();
+        for c in compounds {
+            match c.operator {
+                CompoundOperator::UnionAll => {
+                    if !is_table {
+                        cur = self.copy_container(cur, n, true, &cols)?;
+                        is_table = true;
+                    }
+                    let k =
+                        self.select_core(&c.select, None, None, &Dest::EphemTable { cursor: cur })?;
+                    check_arity(n, k.len(), c.operator)?;
+                }
+                CompoundOperator::Union => {
+                    if is_table {
+                        cur = self.copy_container(cur, n, false, &cols)?;
+                        is_table = false;
+                    }
+                    let k = self.select_core(
+                        &c.select,
+                        None,
+                        None,
+                        &Dest::EphemIndex {
+                            cursor: cur,
+                            affinities: None,
+                        },
+                    )?;
+                    check_arity(n, k.len(), c.operator)?;
+                }
+                CompoundOperator::Except => {
+                    if is_table {
+                        cur = self.copy_container(cur, n, false, &cols)?;
+                        is_table = false;
+                    }
+                    let k =
+                        self.select_core(&c.select, None, None, &Dest::Except { cursor: cur })?;
+                    check_arity(n, k.len(), c.operator)?;
+                }
+                CompoundOperator::Intersect => {
+                    if is_table {
+                        cur = self.copy_container(cur, n, false, &cols)?;
+                    }
+                    let dst = self.b.alloc_cursor();
+                    self.emit(Insn::OpenEphemeral {
+                        cursor: dst,
+                        kind: EphemeralKind::Index {
+                            key_info: key_info_for(&cols),
+                        },
+                    });
+                    let k = self.select_core(
+                        &c.select,
+                        None,
+                        None,
+                        &Dest::Intersect { src: cur, dst },
+                    )?;
+                    check_arity(n, k.len(), c.operator)?;
+                    cur = dst;
+                    is_table = false;
+                }
+            }
+        }
+        // ORDER BY terms of a compound name result columns.
+        let mut order = Vec::new();
+        for (i, t) in sel.order_by.unwrap_or(&[]).iter().enumerate() {
+            let (inner, coll) = strip_collate(&t.expr)?;
+            let col = match inner {
+                Expr::Literal(ast::Literal::Numeric(s)) => {
+                    let k: usize = s.parse().unwrap_or(0);
+                    if k == 0 || k > n {
+                        return Err(error(format!(
+                            "{} ORDER BY term out of range - should be between 1 and {n}",
+                            ordinal(i + 1)
+                        )));
+                    }
+                    k - 1
+                }
+                Expr::Id(id) => cols
+                    .iter()
+                    .position(|c| names::eq(&c.name, &names::unquote(id.0)))
+                    .ok_or_else(|| {
+                        error(format!(
+                            "{} ORDER BY term does not match any column in the result set",
+                            ordinal(i + 1)
+                        ))
+                    })?,
+                _ => {
+                    let shown = inner.to_string();
+                    cols.iter().position(|c| c.name == shown).ok_or_else(|| {
+                        error(format!(
+                            "{} ORDER BY term does not match any column in the result set",
+                            ordinal(i + 1)
+                        ))
+                    })?
+                }
+            };
+            order.push((
+                col,
+                coll.unwrap_or(cols[col].collation),
+                sort_order(t.order),
+            ));
+        }
+        self.scan_container(cur, n, &order, sel.limit, dest)?;
+        Ok(cols)
+    }
+
+    /// Copies an ephemeral container into a new one of the other kind.
+    fn copy_container(
+        &mut self,
+        src: Cur,
+        n: usize,
+        to_table: bool,
+        cols: &[ResultCol],
+    ) -> Result<Cur> {
+        let dst = self.b.alloc_cursor();
+        let kind = if to_table {
+            EphemeralKind::Table
+        } else {
+            EphemeralKind::Index {
+                key_info: key_info_for(cols),
+            }
+        };
+        self.emit(Insn::OpenEphemeral { cursor: dst, kind });
+        let end = self.label();
+        let top = self.label();
+        self.emit(Insn::RewindAsync { cursor: src });
+        self.emit(Insn::RewindAwait {
+            cursor: src,
+            target_if_empty: end.addr(),
+        });
+        self.resolve(top);
+        let regs = self.regs(n);
+        for i in 0..n {
+            self.emit(Insn::Column {
+                cursor: src,
+                column: i,
+                dest: regs + i,
+                default: None,
+            });
+        }
+        let never = self.label();
+        let dest = if to_table {
+            Dest::EphemTable { cursor: dst }
+        } else {
+            Dest::EphemIndex {
+                cursor: dst,
+                affinities: None,
+            }
+        };
+        self.write_dest(regs, n, &dest, never)?;
+        self.emit(Insn::NextAsync { cursor: src });
+        self.emit(Insn::NextAwait {
+            cursor: src,
+            target_if_more: top.addr(),
+        });
+        self.resolve(end);
+        self.resolve(never);
+        Ok(dst)
+    }
+
+    /// Reads every row of an ephemeral container, sorted per `order`, limited, to `dest`.
+    fn scan_container(
+        &mut self,
+        cur: Cur,
+        n: usize,
+        order: &[(usize, Collation, SortOrder)],
+        limit: Option<&Limit<'_>>,
+        dest: &Dest,
+    ) -> Result<()> {
+        let done = self.label();
+        let limit = self.compute_limit(limit, done)?;
+        let regs = self.regs(n);
+        let end = self.label();
+        if order.is_empty() {
+            let top = self.label();
+            let next = self.label();
+            self.emit(Insn::RewindAsync { cursor: cur });
+            self.emit(Insn::RewindAwait {
+                cursor: cur,
+                target_if_empty: end.addr(),
+            });
+            self.resolve(top);
+            for i in 0..n {
+                self.emit(Insn::Column {
+                    cursor: cur,
+                    column: i,
+                    dest: regs + i,
+                    default: None,
+                });
+            }
+            self.limited_write(regs, n, dest, limit.as_ref(), next, done)?;
+            self.resolve(next);
+            self.emit(Insn::NextAsync { cursor: cur });
+            self.emit(Insn::NextAwait {
+                cursor: cur,
+                target_if_more: top.addr(),
+            });
+        } else {
+            let sorter = self.b.alloc_cursor();
+            let key_info = Arc::new(KeyInfo {
+                fields: order.iter().map(|(_, c, o)| (*c, *o)).collect(),
+            });
+            let nk = order.len();
+            self.emit(Insn::SorterOpen {
+                cursor: sorter,
+                key_info,
+                num_columns: nk + n,
+            });
+            let top = self.label();
+            let scanned = self.label();
+            self.emit(Insn::RewindAsync { cursor: cur });
+            self.emit(Insn::RewindAwait {
+                cursor: cur,
+                target_if_empty: scanned.addr(),
+            });
+            self.resolve(top);
+            let rec_regs = self.regs(nk + n);
+            for (k, (col, _, _)) in order.iter().enumerate() {
+                self.emit(Insn::Column {
+                    cursor: cur,
+                    column: *col,
+                    dest: rec_regs + k,
+                    default: None,
+                });
+            }
+            for i in 0..n {
+                self.emit(Insn::Column {
+                    cursor: cur,
+                    column: i,
+                    dest: rec_regs + nk + i,
+                    default: None,
+                });
+            }
+            let rec = self.reg();
+            self.emit(Insn::MakeRecord {
+                start: rec_regs,
+                count: nk + n,
+                dest: rec,
+                affinities: None,
+            });
+            self.emit(Insn::SorterInsert {
+                cursor: sorter,
+                record_reg: rec,
+            });
+            self.emit(Insn::NextAsync { cursor: cur });
+            self.emit(Insn::NextAwait {
+                cursor: cur,
+                target_if_more: top.addr(),
+            });
+            self.resolve(scanned);
+            self.sorter_output(sorter, nk, n, regs, dest, limit.as_ref(), done)?;
+        }
+        self.resolve(end);
+        self.resolve(done);
+        Ok(())
+    }
+
+    /// Emits the loop reading a filled sorter (keys then `n` result columns) to `dest`.
+    #[allow(clippy::too_many_arguments)]
+    fn sorter_output(
+        &mut self,
+        sorter: Cur,
+        nk: usize,
+        n: usize,
+        regs: Reg,
+        dest: &Dest,
+        limit: Option<&LimitRegs>,
+        done: Label,
+    ) -> Result<()> {
+        let pseudo = self.b.alloc_cursor();
+        let data = self.reg();
+        self.emit(Insn::OpenPseudo {
+            cursor: pseudo,
+            content_reg: data,
+            num_columns: nk + n,
+        });
+        let top = self.label();
+        let next = self.label();
+        let end = self.label();
+        self.emit(Insn::SorterSort {
+            cursor: sorter,
+            target_if_empty: end.addr(),
+        });
+        self.resolve(top);
+        self.emit(Insn::SorterData {
+            cursor: sorter,
+            dest: data,
+        });
+        for i in 0..n {
+            self.emit(Insn::Column {
+                cursor: pseudo,
+                column: nk + i,
+                dest: regs + i,
+                default: None,
+            });
+        }
+        self.limited_write(regs, n, dest, limit, next, done)?;
+        self.resolve(next);
+        self.emit(Insn::SorterNext {
+            cursor: sorter,
+            target_if_more: top.addr(),
+        });
+        self.resolve(end);
+        Ok(())
+    }
+
+    /// LIMIT and OFFSET into registers; jumps to `done` at once for LIMIT 0.
+    pub fn compute_limit(
+        &mut self,
+        limit: Option<&Limit<'_>>,
+        done: Label,
+    ) -> Result<Option<LimitRegs>> {
+        let Some(l) = limit else { return Ok(None) };
+        let lr = self.expr_new(&l.expr)?;
+        self.emit(Insn::MustBeInt { reg: lr });
+        let offset = match &l.offset {
+            Some(o) => {
+                let r = self.expr_new(o)?;
+                self.emit(Insn::MustBeInt { reg: r });
+                Some(r)
+            }
+            None => None,
+        };
+        self.emit(Insn::IfNot {
+            reg: lr,
+            target: done.addr(),
+            jump_if_null: false,
+        });
+        Ok(Some(LimitRegs { limit: lr, offset }))
+    }
+
+    fn limited_write(
+        &mut self,
+        regs: Reg,
+        n: usize,
+        dest: &Dest,
+        limit: Option<&LimitRegs>,
+        skip: Label,
+        done: Label,
+    ) -> Result<()> {
+        if let Some(l) = limit {
+            if let Some(off) = l.offset {
+                self.emit(Insn::IfPos {
+                    reg: off,
+                    target: skip.addr(),
+                    decrement: 1,
+                });
+            }
+        }
+        self.write_dest(regs, n, dest, done)?;
+        if let Some(l) = limit {
+            self.emit(Insn::DecrJumpZero {
+                reg: l.limit,
+                target: done.addr(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Sends the row in `regs..regs+n` to `dest`.
+    pub fn write_dest(&mut self, regs: Reg, n: usize, dest: &Dest, done: Label) -> Result<()> {
+        match dest {
+            Dest::Output => {
+                self.emit(Insn::ResultRow {
+                    start: regs,
+                    count: n,
+                });
+            }
+            Dest::EphemIndex { cursor, affinities } => {
+                let rec = self.reg();
+                self.emit(Insn::MakeRecord {
+                    start: regs,
+                    count: n,
+                    dest: rec,
+                    affinities: affinities.clone(),
+                });
+                self.emit(Insn::IdxInsertAsync {
+                    cursor: *cursor,
+                    record_reg: rec,
+                });
+                self.emit(Insn::IdxInsertAwait { cursor: *cursor });
+            }
+            Dest::EphemTable { cursor } => {
+                let rec = self.reg();
+                let rowid = self.reg();
+                self.emit(Insn::MakeRecord {
+                    start: regs,
+                    count: n,
+                    dest: rec,
+                    affinities: None,
+                });
+                self.emit(Insn::NewRowidAsync {
+                    cursor: *cursor,
+                    dest: rowid,
+                    min_reg: None,
+                });
+                self.emit(Insn::NewRowidAwait { cursor: *cursor });
+                self.emit(Insn::InsertAsync {
+                    cursor: *cursor,
+                    key_reg: rowid,
+                    record_reg: rec,
+                    flags: InsertFlags::default(),
+                    table: String::new(),
+                });
+                self.emit(Insn::InsertAwait { cursor: *cursor });
+            }
+            Dest::Scalar { reg } => {
+                self.emit(Insn::Copy {
+                    src: regs,
+                    dest: *reg,
+                    count: 1,
+                });
+                self.goto(done);
+            }
+            Dest::Exists { reg } => {
+                self.emit(Insn::Integer {
+                    value: 1,
+                    dest: *reg,
+                });
+                self.goto(done);
+            }
+            Dest::Except { cursor } => {
+                self.emit(Insn::IdxDeleteAsync {
+                    cursor: *cursor,
+                    key_start: regs,
+                    key_count: n,
+                });
+                self.emit(Insn::IdxDeleteAwait { cursor: *cursor });
+            }
+            Dest::Intersect { src, dst } => {
+                let skip = self.label();
+                self.emit(Insn::NotFound {
+                    cursor: *src,
+                    key_start: regs,
+                    key_count: n,
+                    target: skip.addr(),
+                });
+                let rec = self.reg();
+                self.emit(Insn::MakeRecord {
+                    start: regs,
+                    count: n,
+                    dest: rec,
+                    affinities: None,
+                });
+                self.emit(Insn::IdxInsertAsync {
+                    cursor: *dst,
+                    record_reg: rec,
+                });
+                self.emit(Insn::IdxInsertAwait { cursor: *dst });
+                self.resolve(skip);
+            }
+        }
+        Ok(())
+    }
+
+    /// One SELECT core (or VALUES) with its own ORDER BY and LIMIT.
+    pub fn select_core<'a>(
+        &mut self,
+        core: &'a OneSelect<'a>,
+        order_by: Option<&'a [SortedColumn<'a>]>,
+        limit: Option<&'a Limit<'a>>,
+        dest: &Dest,
+    ) -> Result<Vec<ResultCol>> {
+        match core {
+            OneSelect::Values(rows) => self.values(rows, order_by, limit, dest),
+            OneSelect::Select {
+                distinctness,
+                columns,
+                from,
+                where_clause,
+                group_by,
+                having,
+                window_clause,
+            } => {
+                if window_clause.is_some() {
+                    return Err(error("window functions are not supported"));
+                }
+                self.levels.push(Level::default());
+                let r = self.select_body(
+                    *distinctness == Some(ast::Distinctness::Distinct),
+                    columns,
+                    from.as_ref(),
+                    *where_clause,
+                    *group_by,
+                    *having,
+                    order_by,
+                    limit,
+                    dest,
+                );
+                let level = self.levels.pop().expect("pushed above");
+                self.last_correlated = level.correlated;
+                r
+            }
+        }
+    }
+
+    fn values<'a>(
+        &mut self,
+        rows: &'a [sqlite3_parser::Vec<'a, Expr<'a>>],
+        order_by: Option<&'a [SortedColumn<'a>]>,
+        limit: Option<&'a Limit<'a>>,
+        dest: &Dest,
+    ) -> Result<Vec<ResultCol>> {
+        let n = rows.first().map(|r| r.len()).unwrap_or(0);
+        let cols: Vec<ResultCol> = (0..n)
+            .map(|i| ResultCol {
+                name: format!("column{}", i + 1),
+                decl_type: None,
+                affinity: None,
+                collation: Collation::Binary,
+            })
+            .collect();
+        let simple = order_by.is_none() && limit.is_none();
+        let (target, cur) = if simple {
+            (dest.clone(), None)
+        } else {
+            let cur = self.b.alloc_cursor();
+            self.emit(Insn::OpenEphemeral {
+                cursor: cur,
+                kind: EphemeralKind::Table,
+            });
+            (Dest::EphemTable { cursor: cur }, Some(cur))
+        };
+        self.levels.push(Level::default());
+        let done = self.label();
+        for row in rows.iter() {
+            if row.len() != n {
+                self.levels.pop();
+                return Err(error("all VALUES must have the same number of terms"));
+            }
+            let regs = self.regs(n);
+            for (i, e) in row.iter().enumerate() {
+                if let Err(e) = self.expr(e, regs + i) {
+                    self.levels.pop();
+                    return Err(e);
+                }
+            }
+            self.write_dest(regs, n, &target, done)?;
+        }
+        self.resolve(done);
+        let level = self.levels.pop().expect("pushed above");
+        self.last_correlated = level.correlated;
+        if let Some(cur) = cur {
+            let mut order = Vec::new();
+            for t in order_by.unwrap_or(&[]) {
+                let (inner, coll) = strip_collate(&t.expr)?;
+                let k = match inner {
+                    Expr::Literal(ast::Literal::Numeric(s)) => s.parse::<usize>().unwrap_or(0),
+                    _ => 0,
+                };
+                if k == 0 || k > n {
+                    return Err(error(
+                        "ORDER BY term does not match any column in the result set",
+                    ));
+                }
+                order.push((k - 1, coll.unwrap_or_default(), sort_order(t.order)));
+            }
+            self.scan_container(cur, n, &order, limit, dest)?;
+        }
+        Ok(cols)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn select_body<'a>(
+        &mut self,
+        distinct: bool,
+        columns: &'a [ResultColumn<'a>],
+        from: Option<&'a FromClause<'a>>,
+        where_clause: Option<&'a Expr<'a>>,
+        group_by: Option<&'a [Expr<'a>]>,
+        having: Option<&'a Expr<'a>>,
+        order_by: Option<&'a [SortedColumn<'a>]>,
+        limit: Option<&'a Limit<'a>>,
+        dest: &Dest,
+    ) -> Result<Vec<ResultCol>> {
+        let (specs, mut terms) = self.from_clause(from)?;
+        if let Some(w) = where_clause {
+            if contains_aggregate(w) {
+                return Err(error(format!(
+                    "misuse of aggregate function {}()",
+                    first_aggregate_name(w)
+                )));
+            }
+            split_and(w, &mut terms);
+        }
+        // Result columns.
+        let mut items: Vec<(Item<'a>, String)> = Vec::new();
+        let level = self.levels.len() - 1;
+        for rc in columns {
+            match rc {
+                ResultColumn::Expr(e, alias) => {
+                    let name = match alias {
+                        Some(As::As(n)) | Some(As::Elided(n)) => names::unquote(n.0),
+                        None => self.default_column_name(e),
+                    };
+                    items.push((Item::Expr(e), name));
+                }
+                ResultColumn::Star => {
+                    if self.levels[level].sources.is_empty() {
+                        return Err(error("no tables specified"));
+                    }
+                    for (si, s) in self.levels[level].sources.iter().enumerate() {
+                        for (ci, c) in s.columns.iter().enumerate() {
+                            if !c.hidden {
+                                items.push((
+                                    Item::Col(ColumnRef {
+                                        level,
+                                        source: si,
+                                        column: ci,
+                                    }),
+                                    c.name.clone(),
+                                ));
+                            }
+                        }
+                    }
+                }
+                ResultColumn::TableStar(t) => {
+                    let tn = names::unquote(t.0);
+                    let si = self.levels[level]
+                        .sources
+                        .iter()
+                        .position(|s| names::eq(&s.name, &tn))
+                        .ok_or_else(|| error(format!("no such table: {tn}")))?;
+                    for (ci, c) in self.levels[level].sources[si].columns.iter().enumerate() {
+                        items.push((
+                            Item::Col(ColumnRef {
+                                level,
+                                source: si,
+                                column: ci,
+                            }),
+                            c.name.clone(),
+                        ));
+                    }
+                }
+            }
+        }
+        self.levels[level].aliases = items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (it, n))| match it {
+                Item::Expr(_) => Some((n.clone(), i)),
+                _ => None,
+            })
+            .collect();
+        let result_cols = self.result_cols(&items)?;
+
+        let done = self.label();
+        let limit_regs = self.compute_limit(limit, done)?;
+
+        // ORDER BY keys.
+        let mut order_keys = Vec::new();
+        for (i, t) in order_by.unwrap_or(&[]).iter().enumerate() {
+            let (inner, coll) = strip_collate(&t.expr)?;
+            let key = self.order_key(inner, &items, i)?;
+            let collation = match coll {
+                Some(c) => c,
+                None => match key {
+                    OrderKey::Result(k) => result_cols[k].collation,
+                    OrderKey::Expr(e) => self
+                        .expr_collation(e)?
+                        .map(|c| c.collation)
+                        .unwrap_or_default(),
+                },
+            };
+            order_keys.push((key, collation, sort_order(t.order)));
+        }
+        let n = items.len();
+        let sorter = if order_keys.is_empty() {
+            None
+        } else {
+            let c = self.b.alloc_cursor();
+            self.emit(Insn::SorterOpen {
+                cursor: c,
+                key_info: Arc::new(KeyInfo {
+                    fields: order_keys.iter().map(|(_, c, o)| (*c, *o)).collect(),
+                }),
+                num_columns: order_keys.len() + n,
+            });
+            Some(c)
+        };
+        let distinct_cur = if distinct {
+            let c = self.b.alloc_cursor();
+            self.emit(Insn::OpenEphemeral {
+                cursor: c,
+                kind: EphemeralKind::Index {
+                    key_info: key_info_for(&result_cols),
+                },
+            });
+            Some(c)
+        } else {
+            None
+        };
+        let nk = order_keys.len();
+        // LIMIT applies to the rows as produced, or with ORDER BY to the sorted output.
+        let (row_limit, sorter_limit) = if sorter.is_some() {
+            (None, limit_regs)
+        } else {
+            (limit_regs, None)
+        };
+        let output = Output {
+            distinct: distinct_cur,
+            order: sorter.map(|s| (s, order_keys)),
+            limit: row_limit,
+            dest: dest.clone(),
+            done,
+        };
+
+        let is_agg = group_by.is_some()
+            || having.is_some()
+            || items
+                .iter()
+                .any(|(it, _)| matches!(it, Item::Expr(e) if contains_aggregate(e)))
+            || output
+                .order
+                .as_ref()
+                .map(|(_, ks)| {
+                    ks.iter()
+                        .any(|(k, _, _)| matches!(k, OrderKey::Expr(e) if contains_aggregate(e)))
+                })
+                .unwrap_or(false);
+        if is_agg {
+            self.aggregate_select(&specs, &terms, &items, group_by, having, &output)?;
+        } else {
+            let items2 = items.clone();
+            self.emit_loops(&specs, &terms, &mut |c, cont| {
+                c.emit_result_row(&items2, &output, cont)
+            })?;
+        }
+        if let Some(s) = sorter {
+            let regs = self.regs(n);
+            self.sorter_output(s, nk, n, regs, dest, sorter_limit.as_ref(), done)?;
+        }
+        self.resolve(done);
+        Ok(result_cols)
+    }
+
+    fn order_key<'a>(
+        &mut self,
+        e: &'a Expr<'a>,
+        items: &[(Item<'a>, String)],
+        i: usize,
+    ) -> Result<OrderKey<'a>> {
+        if let Expr::Literal(ast::Literal::Numeric(s)) = e {
+            if let Ok(k) = s.parse::<i64>() {
+                if k < 1 || k as usize > items.len() {
+                    return Err(error(format!(
+                        "{} ORDER BY term out of range - should be between 1 and {}",
+                        ordinal(i + 1),
+                        items.len()
+                    )));
+                }
+                return Ok(OrderKey::Result(k as usize - 1));
+            }
+        }
+        if let Expr::Id(id) = e {
+            let n = names::unquote(id.0);
+            if let Some(k) = items
+                .iter()
+                .position(|(it, name)| matches!(it, Item::Expr(_)) && names::eq(name, &n))
+            {
+                return Ok(OrderKey::Result(k));
+            }
+        }
+        for (k, (it, _)) in items.iter().enumerate() {
+            if let Item::Expr(x) = it {
+                if *x == e {
+                    return Ok(OrderKey::Result(k));
+                }
+            }
+        }
+        Ok(OrderKey::Expr(e))
+    }
+
+    /// Computes the result columns of one row and finishes it per `out`.
+    pub fn emit_result_row<'a>(
+        &mut self,
+        items: &[(Item<'a>, String)],
+        out: &Output<'a>,
+        cont: Label,
+    ) -> Result<()> {
+        let n = items.len();
+        let regs = self.regs(n);
+        for (i, (it, _)) in items.iter().enumerate() {
+            match it {
+                Item::Expr(e) => self.expr(e, regs + i)?,
+                Item::Col(c) => self.emit_column(*c, regs + i),
+            }
+        }
+        if let Some(d) = out.distinct {
+            self.emit(Insn::Found {
+                cursor: d,
+                key_start: regs,
+                key_count: n,
+                target: cont.addr(),
+            });
+            let rec = self.reg();
+            self.emit(Insn::MakeRecord {
+                start: regs,
+                count: n,
+                dest: rec,
+                affinities: None,
+            });
+            self.emit(Insn::IdxInsertAsync {
+                cursor: d,
+                record_reg: rec,
+            });
+            self.emit(Insn::IdxInsertAwait { cursor: d });
+        }
+        match &out.order {
+            Some((sorter, keys)) => {
+                let nk = keys.len();
+                let rec_regs = self.regs(nk + n);
+                for (k, (key, _, _)) in keys.iter().enumerate() {
+                    match key {
+                        OrderKey::Result(i) => {
+                            self.emit(Insn::Copy {
+                                src: regs + i,
+                                dest: rec_regs + k,
+                                count: 1,
+                            });
+                        }
+                        OrderKey::Expr(e) => self.expr(e, rec_regs + k)?,
+                    }
+                }
+                self.emit(Insn::Copy {
+                    src: regs,
+                    dest: rec_regs + nk,
+                    count: n,
+                });
+                let rec = self.reg();
+                self.emit(Insn::MakeRecord {
+                    start: rec_regs,
+                    count: nk + n,
+                    dest: rec,
+                    affinities: None,
+                });
+                self.emit(Insn::SorterInsert {
+                    cursor: *sorter,
+                    record_reg: rec,
+                });
+            }
+            None => self.limited_write(regs, n, &out.dest, out.limit.as_ref(), cont, out.done)?,
+        }
+        Ok(())
+    }
+
+    fn result_cols(&mut self, items: &[(Item<'_>, String)]) -> Result<Vec<ResultCol>> {
+        let mut out = Vec::new();
+        for (it, name) in items {
+            let (decl_type, affinity, collation) = match it {
+                Item::Col(c) => {
+                    let col = &self.levels[c.level].sources[c.source].columns[c.column];
+                    (col.decl_type.clone(), col.affinity, col.collation)
+                }
+                Item::Expr(e) => {
+                    let decl = self.decl_type_of(e);
+                    let aff = self.expr_affinity(e);
+                    let coll = self
+                        .expr_collation(e)?
+                        .map(|c| c.collation)
+                        .unwrap_or_default();
+                    (decl, aff, coll)
+                }
+            };
+            out.push(ResultCol {
+                name: name.clone(),
+                decl_type,
+                affinity,
+                collation,
+            });
+        }
+        Ok(out)
+    }
+
+    fn decl_type_of(&mut self, e: &Expr<'_>) -> Option<String> {
+        let r = match e {
+            Expr::Id(id) => self.resolve_column(None, id.0).ok().flatten(),
+            Expr::Qualified(t, c) | Expr::DoublyQualified(_, t, c) => {
+                self.resolve_column(Some(t.0), c.0).ok().flatten()
+            }
+            _ => None,
+        }?;
+        if r.column == ROWID {
+            return Some("INTEGER".into());
+        }
+        self.levels[r.level].sources[r.source].columns[r.column]
+            .decl_type
+            .clone()
+    }
+
+    /// SQLite's default result-column name: the column's name for a column reference,
+    /// else the expression's text.
+    pub fn default_column_name(&mut self, e: &Expr<'_>) -> String {
+        match e {
+            Expr::Id(id) => {
+                if let Ok(Some(r)) = self.resolve_column(None, id.0) {
+                    if r.column != ROWID {
+                        return self.levels[r.level].sources[r.source].columns[r.column]
+                            .name
+                            .clone();
+                    }
+                }
+                names::unquote(id.0)
+            }
+            Expr::Qualified(t, c) | Expr::DoublyQualified(_, t, c) => {
+                if let Ok(Some(r)) = self.resolve_column(Some(t.0), c.0) {
+                    if r.column != ROWID {
+                        return self.levels[r.level].sources[r.source].columns[r.column]
+                            .name
+                            .clone();
+                    }
+                }
+                names::unquote(c.0)
+            }
+            _ => e.to_string(),
+        }
+    }
+
+    /// FROM: adds the sources to the current level, opens their cursors, and returns the
+    /// loop order with join kinds, plus the inner-join terms (ON, NATURAL, USING).
+    pub fn from_clause<'a>(
+        &mut self,
+        from: Option<&'a FromClause<'a>>,
+    ) -> Result<(Vec<LoopSpec<'a>>, Vec<Term<'a>>)> {
+        let mut specs = Vec::new();
+        let mut terms = Vec::new();
+        let Some(from) = from else {
+            return Ok((specs, terms));
+        };
+        let Some(first) = from.select else {
+            return Ok((specs, terms));
+        };
+        let s0 = self.add_source(first)?;
+        specs.push(LoopSpec {
+            source: s0,
+            join: JoinKind::Inner,
+            on: Vec::new(),
+        });
+        for j in from.joins.iter().flat_map(|j| j.iter()) {
+            let si = self.add_source(&j.table)?;
+            let (kind, natural) = match j.operator {
+                JoinOperator::Comma | JoinOperator::TypedJoin(None) => (JoinKind::Inner, false),
+                JoinOperator::TypedJoin(Some(t)) => {
+                    if t.contains(JoinType::RIGHT) {
+                        return Err(error("RIGHT and FULL OUTER JOINs are not supported"));
+                    }
+                    let k = if t.contains(JoinType::LEFT) {
+                        JoinKind::Left
+                    } else {
+                        JoinKind::Inner
+                    };
+                    (k, t.contains(JoinType::NATURAL))
+                }
+            };
+            let mut on_terms = Vec::new();
+            let level = self.levels.len() - 1;
+            let mut using: Vec<String> = Vec::new();
+            if natural {
+                for c in &self.levels[level].sources[si].columns {
+                    let shared = self.levels[level].sources[..si].iter().any(|s| {
+                        s.columns
+                            .iter()
+                            .any(|pc| !pc.hidden && names::eq(&pc.name, &c.name))
+                    });
+                    if shared {
+                        using.push(c.name.clone());
+                    }
+                }
+            }
+            match &j.constraint {
+                Some(JoinConstraint::On(e)) => split_and(e, &mut on_terms),
+                Some(JoinConstraint::Using(cols)) => {
+                    for c in cols.iter() {
+                        using.push(names::unquote(c.0));
+                    }
+                }
+                None => {}
+            }
+            for name in using {
+                let left = self.levels[level].sources[..si]
+                    .iter()
+                    .enumerate()
+                    .find_map(|(psi, s)| {
+                        s.columns
+                            .iter()
+                            .position(|pc| !pc.hidden && names::eq(&pc.name, &name))
+                            .map(|pci| (psi, pci))
+                    });
+                let right = self.levels[level].sources[si]
+                    .columns
+                    .iter()
+                    .position(|c| names::eq(&c.name, &name));
+                let (Some((psi, pci)), Some(rci)) = (left, right) else {
+                    return Err(error(format!(
+                        "cannot join using column {name} - column not present in both tables"
+                    )));
+                };
+                self.levels[level].sources[si].columns[rci].hidden = true;
+                self.levels[level].sources[si]
+                    .merged
+                    .insert(name.to_ascii_lowercase(), (psi, pci));
+                on_terms.push(Term::ColEq(
+                    ColumnRef {
+                        level,
+                        source: psi,
+                        column: pci,
+                    },
+                    ColumnRef {
+                        level,
+                        source: si,
+                        column: rci,
+                    },
+                ));
+            }
+            match kind {
+                JoinKind::Inner => {
+                    terms.extend(on_terms);
+                    specs.push(LoopSpec {
+                        source: si,
+                        join: kind,
+                        on: Vec::new(),
+                    });
+                }
+                JoinKind::Left => specs.push(LoopSpec {
+                    source: si,
+                    join: kind,
+                    on: on_terms,
+                }),
+            }
+        }
+        Ok((specs, terms))
+    }
+
+    fn add_source<'a>(&mut self, st: &'a SelectTable<'a>) -> Result<usize> {
+        let level = self.levels.len() - 1;
+        let source = match st {
+            SelectTable::Table(qn, alias, _) => {
+                let name = names::unquote(qn.name.0);
+                if let Some(db) = &qn.db_name {
+                    let d = names::unquote(db.0);
+                    if !names::eq(&d, "main") {
+                        return Err(error(format!("unknown database {d}")));
+                    }
+                }
+                let alias_name = alias_of(alias.as_ref()).unwrap_or_else(|| name.clone());
+                if let Some(t) = self.schema.table(&name).cloned() {
+                    let cursor = self.b.alloc_cursor();
+                    self.emit(Insn::OpenReadAsync {
+                        cursor,
+                        root_page: t.root_page,
+                        root_reg: None,
+                        kind: CursorKind::Table {
+                            num_columns: t.columns.len(),
+                        },
+                    });
+                    self.emit(Insn::OpenReadAwait { cursor });
+                    table_source(&t, alias_name, cursor)
+                } else if let Some(v) = self.schema.view(&name).cloned() {
+                    if self.view_depth > 32 {
+                        return Err(error(format!("view {name} is circularly defined")));
+                    }
+                    self.view_depth += 1;
+                    let r = with_parsed(&v.sql, |stmt| {
+                        let Stmt::CreateView { select, .. } = stmt else {
+                            return Err(error("not a view"));
+                        };
+                        self.materialize(select, alias_name.clone(), v.columns.as_deref())
+                    });
+                    self.view_depth -= 1;
+                    r?
+                } else {
+                    return Err(error(format!("no such table: {name}")));
+                }
+            }
+            SelectTable::Select(sel, alias) => {
+                let n = alias_of(alias.as_ref()).unwrap_or_default();
+                self.materialize(sel, n, None)?
+            }
+            SelectTable::Sub(..) => return Err(error("parenthesized joins are not supported yet")),
+            SelectTable::TableCall(..) => {
+                return Err(error("table-valued functions are not supported"))
+            }
+        };
+        self.levels[level].sources.push(source);
+        Ok(self.levels[level].sources.len() - 1)
+    }
+
+    /// Runs a subquery into an ephemeral table and describes it as a source.
+    fn materialize<'a>(
+        &mut self,
+        sel: &'a Select<'a>,
+        name: String,
+        col_names: Option<&[String]>,
+    ) -> Result<Source> {
+        let cursor = self.b.alloc_cursor();
+        self.emit(Insn::OpenEphemeral {
+            cursor,
+            kind: EphemeralKind::Table,
+        });
+        let cols = self.select(sel, &Dest::EphemTable { cursor })?;
+        if let Some(names) = col_names {
+            if names.len() != cols.len() {
+                return Err(error(format!(
+                    "expected {} columns for '{name}' but got {}",
+                    names.len(),
+                    cols.len()
+                )));
+            }
+        }
+        let columns = cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| SourceColumn {
+                name: col_names
+                    .map(|n| n[i].clone())
+                    .unwrap_or_else(|| c.name.clone()),
+                affinity: c.affinity,
+                collation: c.collation,
+                decl_type: c.decl_type.clone(),
+                is_rowid_alias: false,
+                default: None,
+                hidden: false,
+            })
+            .collect();
+        Ok(Source {
+            name,
+            cursor,
+            columns,
+            table: None,
+            merged: Default::default(),
+        })
+    }
+
+    /// Scalar subquery: the first row's first column, or NULL.
+    pub fn scalar_subquery<'a>(&mut self, sel: &'a Select<'a>, dest: Reg) -> Result<()> {
+        let private = self.reg();
+        let ph = self.emit(Insn::Noop);
+        let end = self.label();
+        self.emit(Insn::Null {
+            dest: private,
+            count: 1,
+        });
+        let cols = self.select(sel, &Dest::Scalar { reg: private })?;
+        if cols.len() != 1 {
+            return Err(error(format!(
+                "sub-select returns {} columns - expected 1",
+                cols.len()
+            )));
+        }
+        let correlated = self.last_correlated;
+        self.resolve(end);
+        if !correlated {
+            *self.b.insn_mut(ph) = Insn::Once { target: end.addr() };
+        }
+        self.emit(Insn::Copy {
+            src: private,
+            dest,
+            count: 1,
+        });
+        Ok(())
+    }
+
+    pub fn exists<'a>(&mut self, sel: &'a Select<'a>, dest: Reg) -> Result<()> {
+        let private = self.reg();
+        let ph = self.emit(Insn::Noop);
+        let end = self.label();
+        self.emit(Insn::Integer {
+            value: 0,
+            dest: private,
+        });
+        self.select(sel, &Dest::Exists { reg: private })?;
+        let correlated = self.last_correlated;
+        self.resolve(end);
+        if !correlated {
+            *self.b.insn_mut(ph) = Insn::Once { target: end.addr() };
+        }
+        self.emit(Insn::Copy {
+            src: private,
+            dest,
+            count: 1,
+        });
+        Ok(())
+    }
+
+    pub fn in_select<'a>(
+        &mut self,
+        lhs: &'a Expr<'a>,
+        not: bool,
+        sel: &'a Select<'a>,
+        dest: Reg,
+    ) -> Result<()> {
+        if matches!(lhs, Expr::Parenthesized(v) if v.len() > 1) {
+            return Err(error("row values are not supported"));
+        }
+        let lhs_aff = self.expr_affinity(lhs);
+        let lhs_coll = self.expr_collation(lhs)?;
+        let cur = self.b.alloc_cursor();
+        // Placeholders, patched once the subquery's column is known: `Once` (for an
+        // uncorrelated subquery, filled on first use only) and the container's open.
+        let ph_once = self.emit(Insn::Noop);
+        let ph_open = self.emit(Insn::Noop);
+        let fill_start = self.b.current_addr();
+        let filled = self.label();
+        let cols = self.select(
+            sel,
+            &Dest::EphemIndex {
+                cursor: cur,
+                affinities: None,
+            },
+        )?;
+        if cols.len() != 1 {
+            return Err(error(format!(
+                "sub-select returns {} columns - expected 1",
+                cols.len()
+            )));
+        }
+        let correlated = self.last_correlated;
+        self.resolve(filled);
+        let affinity = strata_vdbe::affinity::compare_affinity(lhs_aff, cols[0].affinity);
+        let collation = match lhs_coll {
+            Some(c) => c.collation,
+            None => cols[0].collation,
+        };
+        *self.b.insn_mut(ph_open) = Insn::OpenEphemeral {
+            cursor: cur,
+            kind: EphemeralKind::Index {
+                key_info: Arc::new(KeyInfo {
+                    fields: vec![(collation, SortOrder::Asc)],
+                }),
+            },
+        };
+        if !correlated {
+            *self.b.insn_mut(ph_once) = Insn::Once {
+                target: filled.addr(),
+            };
+        }
+        if affinity != Affinity::Blob {
+            self.patch_set_affinity(fill_start, cur, affinity);
+        }
+        let x = self.reg();
+        self.expr(lhs, x)?;
+        if affinity != Affinity::Blob {
+            self.emit(Insn::Affinity {
+                start: x,
+                affinities: vec![affinity],
+            });
+        }
+        let end = self.label();
+        let is_null = self.label();
+        let empty = self.label();
+        let found = self.label();
+        self.emit(Insn::RewindAsync { cursor: cur });
+        self.emit(Insn::RewindAwait {
+            cursor: cur,
+            target_if_empty: empty.addr(),
+        });
+        self.emit(Insn::IsNull {
+            reg: x,
+            target: is_null.addr(),
+        });
+        self.emit(Insn::Found {
+            cursor: cur,
+            key_start: x,
+            key_count: 1,
+            target: found.addr(),
+        });
+        let nul = self.reg();
+        self.emit(Insn::Null {
+            dest: nul,
+            count: 1,
+        });
+        self.emit(Insn::Found {
+            cursor: cur,
+            key_start: nul,
+            key_count: 1,
+            target: is_null.addr(),
+        });
+        self.resolve(empty);
+        self.emit(Insn::Integer {
+            value: not as i64,
+            dest,
+        });
+        self.goto(end);
+        self.resolve(found);
+        self.emit(Insn::Integer {
+            value: !not as i64,
+            dest,
+        });
+        self.goto(end);
+        self.resolve(is_null);
+        self.emit(Insn::Null { dest, count: 1 });
+        self.resolve(end);
+        Ok(())
+    }
+
+    /// Sets the affinity of the `MakeRecord`s that fill ephemeral index `cur` from `from`.
+    fn patch_set_affinity(&mut self, from: usize, cur: Cur, affinity: Affinity) {
+        let end = self.b.current_addr();
+        // A record is built right before its IdxInsert into `cur`.
+        for a in from..end {
+            let is_insert =
+                matches!(self.b.insn_mut(a), Insn::IdxInsertAsync { cursor, .. } if *cursor == cur);
+            if is_insert && a > 0 {
+                if let Insn::MakeRecord {
+                    affinities, count, ..
+                } = self.b.insn_mut(a - 1)
+                {
+                    *affinities = Some(vec![affinity; *count]);
+                }
+            }
+        }
+    }
+
+    pub fn in_table(&mut self, _lhs: &Expr<'_>, _not: bool, table: &str, _dest: Reg) -> Result<()> {
+        Err(error(format!(
+            "IN {table} (a table name) is not supported yet; use IN (SELECT ...)"
+        )))
+    }
+
+    pub fn subquery_affinity(&mut self, _sel: &Select<'_>) -> Option<Affinity> {
+        None
+    }
+}
+
+fn alias_of(a: Option<&As<'_>>) -> Option<String> {
+    match a {
+        Some(As::As(n)) | Some(As::Elided(n)) => Some(names::unquote(n.0)),
+        None => None,
+    }
+}
+
+pub fn table_source(t: &Arc<Table>, name: String, cursor: Cur) -> Source {
+    Source {
+        name,
+        cursor,
+        columns: t
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| SourceColumn {
+                name: c.name.clone(),
+                affinity: Some(c.affinity),
+                collation: c.collation,
+                decl_type: if c.decl_type.is_empty() {
+                    None
+                } else {
+                    Some(c.decl_type.clone())
+                },
+                is_rowid_alias: t.rowid_alias == Some(i),
+                default: None,
+                hidden: false,
+            })
+            .collect(),
+        table: Some(t.clone()),
+        merged: Default::default(),
+    }
+}
+
+pub fn key_info_for(cols: &[ResultCol]) -> Arc<KeyInfo> {
+    Arc::new(KeyInfo {
+        fields: cols.iter().map(|c| (c.collation, SortOrder::Asc)).collect(),
+    })
+}
+
+fn check_arity(n: usize, k: usize, op: CompoundOperator) -> Result<()> {
+    if n != k {
+        let name = match op {
+            CompoundOperator::Union => "UNION",
+            CompoundOperator::UnionAll => "UNION ALL",
+            CompoundOperator::Except => "EXCEPT",
+            CompoundOperator::Intersect => "INTERSECT",
+        };
+        return Err(error(format!(
+            "SELECTs to the left and right of {name} do not have the same number of result columns"
+        )));
+    }
+    Ok(())
+}
+
+pub fn sort_order(o: Option<ast::SortOrder>) -> SortOrder {
+    match o {
+        Some(ast::SortOrder::Desc) => SortOrder::Desc,
+        _ => SortOrder::Asc,
+    }
+}
+
+fn strip_collate<'a>(e: &'a Expr<'a>) -> Result<(&'a Expr<'a>, Option<Collation>)> {
+    match e {
+        Expr::Collate(inner, name) => {
+            let n = names::unquote(name);
+            let c = Collation::from_name(&n)
+                .ok_or_else(|| error(format!("no such collation sequence: {n}")))?;
+            Ok((inner, Some(c)))
+        }
+        _ => Ok((e, None)),
+    }
+}
+
+fn ordinal(i: usize) -> String {
+    match i {
+        1 => "1st".into(),
+        2 => "2nd".into(),
+        3 => "3rd".into(),
+        n => format!("{n}th"),
+    }
+}
+
+pub fn contains_aggregate(e: &Expr<'_>) -> bool {
+    let mut found = false;
+    walk(e, &mut |x| {
+        if is_aggregate_call(x) {
+            found = true;
+            return false;
+        }
+        true
+    });
+    found
+}
+
+fn first_aggregate_name(e: &Expr<'_>) -> String {
+    let mut name = String::new();
+    walk(e, &mut |x| {
+        if name.is_empty() && is_aggregate_call(x) {
+            if let Expr::FunctionCall { name: n, .. } | Expr::FunctionCallStar { name: n, .. } = x {
+                name = names::unquote(n.0);
+            }
+            return false;
+        }
+        true
+    });
+    name
+}
