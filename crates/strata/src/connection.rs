@@ -1,0 +1,580 @@
+//! [`Connection`]: statements, schema handling, transactions.
+
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use strata_io::IO;
+use strata_pager::header;
+use strata_sql::{Prepared, Schema, SchemaRow, SCHEMA_QUERY};
+use strata_vdbe::vm::{self, StepResult as VmStep, Vm};
+use strata_vdbe::Value as EngineValue;
+
+use crate::database::Database;
+use crate::error::{Error, ErrorCode, Result};
+use crate::params::Params;
+use crate::statement::{MappedRows, Row, Statement, StmtHolder};
+
+/// How many times a statement is recompiled after `ErrorCode::Schema` before the error
+/// is returned (SQLite's `SQLITE_MAX_SCHEMA_RETRY` is 50; a schema that keeps changing
+/// that fast is a bug).
+pub(crate) const MAX_SCHEMA_RETRIES: usize = 5;
+
+/// A connection to a [`Database`].
+///
+/// Each connection has its own transaction state, page cache and cached schema. It is
+/// `Send + Sync`; steps of statements of one connection are serialised by an internal
+/// lock (as in SQLite's serialized threading mode), so a connection is best used from
+/// one thread or task at a time, with one connection per concurrent worker.
+///
+/// ## Blocking and non-blocking use
+/// [`Statement::step`] never blocks on I/O or locks: it returns
+/// [`StepResult::Io`](crate::StepResult::Io) or [`StepResult::Busy`](crate::StepResult::Busy)
+/// and the caller decides what to do. Everything else here (`execute`, `query_row`,
+/// `query_map`, [`Statement::step_blocking`], [`Rows`](crate::Rows)) is a *blocking
+/// convenience layer*: it drives the IO with `IO::run_once` and, on `Busy`, sleeps
+/// (`std::thread::sleep`) and retries until the busy timeout. Loading the schema (at the
+/// first prepare, after a schema change) also blocks.
+///
+/// ```no_run
+/// # fn main() -> strata::Result<()> {
+/// use strata::{params, Connection};
+/// let conn = Connection::open_in_memory()?;
+/// conn.execute_batch("CREATE TABLE person(id INTEGER PRIMARY KEY, name TEXT)")?;
+/// conn.execute("INSERT INTO person(name) VALUES (?1)", params!["Ada"])?;
+/// assert_eq!(conn.last_insert_rowid(), 1);
+/// let name: String = conn.query_row("SELECT name FROM person WHERE id = ?", [1], |r| r.get(0))?;
+/// assert_eq!(name, "Ada");
+/// # Ok(()) }
+/// ```
+pub struct Connection {
+    pub(crate) inner: Arc<ConnInner>,
+}
+
+pub(crate) struct ConnInner {
+    db: Database,
+    io: Arc<dyn IO>,
+    vm_conn: Arc<vm::Connection>,
+    /// The cached schema; `None` when it must be (re)loaded before the next compile.
+    schema: Mutex<Option<Arc<Schema>>>,
+    busy_timeout_ms: AtomicU64,
+    /// Serialises VM steps (and schema reads) of this connection's statements.
+    step_lock: Mutex<()>,
+}
+
+impl Connection {
+    pub(crate) fn from_storage(db: Database, busy_timeout: Duration) -> Connection {
+        let pager = db.storage().pager();
+        let io = db.io().clone();
+        Connection {
+            inner: Arc::new(ConnInner {
+                vm_conn: vm::Connection::new(pager),
+                db,
+                io,
+                schema: Mutex::new(None),
+                busy_timeout_ms: AtomicU64::new(duration_ms(busy_timeout)),
+                step_lock: Mutex::new(()),
+            }),
+        }
+    }
+
+    /// Opens `path` (see [`Database::open`]) and connects to it. The connection keeps
+    /// the database open.
+    pub fn open(path: impl AsRef<Path>) -> Result<Connection> {
+        Ok(Database::open(path)?.connect())
+    }
+
+    /// A connection to a new in-memory database (see [`Database::open_in_memory`]).
+    pub fn open_in_memory() -> Result<Connection> {
+        Ok(Database::open_in_memory()?.connect())
+    }
+
+    /// The database this connection belongs to (e.g. to make a sibling connection).
+    pub fn database(&self) -> &Database {
+        &self.inner.db
+    }
+
+    /// The IO backend; drive it with `run_once` when a step returns `Io`.
+    pub fn io(&self) -> &Arc<dyn IO> {
+        &self.inner.io
+    }
+
+    /// Compiles the first statement of `sql`; any text after it is ignored (see
+    /// [`Connection::prepare_with_tail`]). Text holding no statement is an error.
+    ///
+    /// ```no_run
+    /// # fn main() -> strata::Result<()> {
+    /// let conn = strata::Connection::open_in_memory()?;
+    /// let mut stmt = conn.prepare("SELECT ?1 * 2")?;
+    /// let v: i64 = stmt.query_row([21], |r| r.get(0))?;
+    /// assert_eq!(v, 42);
+    /// # Ok(()) }
+    /// ```
+    pub fn prepare(&self, sql: &str) -> Result<Statement> {
+        match self.prepare_with_tail(sql)? {
+            Some((stmt, _)) => Ok(stmt),
+            None => Err(Error::new(
+                ErrorCode::Misuse,
+                "not an SQL statement: empty text",
+            )),
+        }
+    }
+
+    /// Compiles the first statement of `sql` and returns it with the byte offset where
+    /// the rest of the text starts (like `sqlite3_prepare`'s `pzTail`); `None` if `sql`
+    /// holds only whitespace, comments and semicolons.
+    ///
+    /// ```no_run
+    /// # fn main() -> strata::Result<()> {
+    /// let conn = strata::Connection::open_in_memory()?;
+    /// let mut sql = "SELECT 1; SELECT 2;";
+    /// while let Some((mut stmt, tail)) = conn.prepare_with_tail(sql)? {
+    ///     while let Some(row) = stmt.query(())?.next()? { /* ... */ }
+    ///     sql = &sql[tail..];
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn prepare_with_tail(&self, sql: &str) -> Result<Option<(Statement, usize)>> {
+        match self.inner.compile(sql)? {
+            Some((prepared, _schema)) => {
+                let tail = prepared.tail.min(sql.len());
+                Ok(Some((
+                    Statement::new(self.inner.clone(), prepared.program),
+                    tail,
+                )))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Runs one statement to completion and returns the number of rows it changed
+    /// (rows it returns are discarded). Text after the first statement is ignored.
+    ///
+    /// ```no_run
+    /// # fn main() -> strata::Result<()> {
+    /// use strata::named_params;
+    /// let conn = strata::Connection::open_in_memory()?;
+    /// conn.execute("CREATE TABLE t(a, b)", ())?;
+    /// let n = conn.execute("INSERT INTO t VALUES (:a, :b)", named_params! {":a": 1, ":b": "x"})?;
+    /// assert_eq!(n, 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn execute<P: Params>(&self, sql: &str, params: P) -> Result<usize> {
+        self.prepare(sql)?.execute(params)
+    }
+
+    /// Runs every `;`-separated statement of `sql` in turn, each to completion (rows are
+    /// discarded), stopping at the first error: `sqlite3_exec` without a callback.
+    /// Each statement is compiled after the previous one finished, so later statements
+    /// see the schema changes of earlier ones.
+    pub fn execute_batch(&self, sql: &str) -> Result<()> {
+        let mut rest = sql;
+        while let Some((mut stmt, tail)) = self.prepare_with_tail(rest)? {
+            stmt.run_to_completion()?;
+            rest = &rest[tail..];
+        }
+        Ok(())
+    }
+
+    /// Runs a query and maps its first row with `f`; [`Error::QueryReturnedNoRows`] if
+    /// there is none.
+    pub fn query_row<T, P, F>(&self, sql: &str, params: P, f: F) -> Result<T>
+    where
+        P: Params,
+        F: FnOnce(&Row<'_>) -> Result<T>,
+    {
+        self.prepare(sql)?.query_row(params, f)
+    }
+
+    /// Runs a query and returns an iterator mapping each row with `f`. The iterator owns
+    /// its statement.
+    ///
+    /// ```no_run
+    /// # fn main() -> strata::Result<()> {
+    /// let conn = strata::Connection::open_in_memory()?;
+    /// let v: Vec<i64> = conn
+    ///     .query_map("SELECT 1 UNION ALL SELECT 2", (), |r| r.get(0))?
+    ///     .collect::<strata::Result<_>>()?;
+    /// assert_eq!(v, [1, 2]);
+    /// # Ok(()) }
+    /// ```
+    pub fn query_map<T, P, F>(&self, sql: &str, params: P, f: F) -> Result<MappedRows<'static, F>>
+    where
+        P: Params,
+        F: FnMut(&Row<'_>) -> Result<T>,
+    {
+        let mut stmt = self.prepare(sql)?;
+        stmt.start(params)?;
+        Ok(MappedRows::new(StmtHolder::Owned(Box::new(stmt)), f))
+    }
+
+    /// The rowid of the most recent successful INSERT on this connection (0 if none).
+    pub fn last_insert_rowid(&self) -> i64 {
+        self.inner.vm_conn.state().last_insert_rowid
+    }
+
+    /// Rows changed by the most recent INSERT, UPDATE or DELETE.
+    pub fn changes(&self) -> u64 {
+        self.inner.vm_conn.state().changes.max(0) as u64
+    }
+
+    /// Rows changed by every INSERT, UPDATE and DELETE since the connection opened.
+    pub fn total_changes(&self) -> u64 {
+        self.inner.vm_conn.state().total_changes.max(0) as u64
+    }
+
+    /// False inside an explicit transaction (after BEGIN, before COMMIT/ROLLBACK).
+    pub fn is_autocommit(&self) -> bool {
+        self.inner.vm_conn.state().autocommit
+    }
+
+    /// Sets how long blocking calls retry on `Busy` before "database is locked".
+    pub fn busy_timeout(&self, timeout: Duration) {
+        self.inner
+            .busy_timeout_ms
+            .store(duration_ms(timeout), Ordering::Relaxed);
+    }
+
+    /// [`Connection::busy_timeout`] in milliseconds.
+    pub fn set_busy_timeout_ms(&self, ms: u64) {
+        self.inner.busy_timeout_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Starts a deferred transaction (`BEGIN`); the guard commits with
+    /// [`Transaction::commit`] and rolls back on [`Transaction::rollback`] or drop.
+    ///
+    /// ```no_run
+    /// # fn main() -> strata::Result<()> {
+    /// let conn = strata::Connection::open_in_memory()?;
+    /// conn.execute_batch("CREATE TABLE t(x)")?;
+    /// {
+    ///     let tx = conn.transaction()?;
+    ///     tx.execute("INSERT INTO t VALUES (1)", ())?;
+    ///     // dropped without commit: rolled back
+    /// }
+    /// let tx = conn.transaction()?;
+    /// tx.execute("INSERT INTO t VALUES (2)", ())?;
+    /// tx.commit()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn transaction(&self) -> Result<Transaction<'_>> {
+        self.transaction_with_behavior(TransactionBehavior::Deferred)
+    }
+
+    /// Starts a transaction with `BEGIN DEFERRED|IMMEDIATE|EXCLUSIVE`.
+    pub fn transaction_with_behavior(
+        &self,
+        behavior: TransactionBehavior,
+    ) -> Result<Transaction<'_>> {
+        let sql = match behavior {
+            TransactionBehavior::Deferred => "BEGIN DEFERRED",
+            TransactionBehavior::Immediate => "BEGIN IMMEDIATE",
+            TransactionBehavior::Exclusive => "BEGIN EXCLUSIVE",
+        };
+        self.execute_batch(sql)?;
+        Ok(Transaction {
+            conn: self,
+            finished: false,
+        })
+    }
+
+    /// The schema the next statement will be compiled against (loading it if needed).
+    pub fn schema(&self) -> Result<Arc<Schema>> {
+        self.inner.schema()
+    }
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("path", &self.inner.db.path())
+            .finish()
+    }
+}
+
+fn duration_ms(d: Duration) -> u64 {
+    d.as_millis().min(u64::MAX as u128) as u64
+}
+
+/// How [`Connection::transaction_with_behavior`] begins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransactionBehavior {
+    /// Locks are taken when first needed (the default).
+    Deferred,
+    /// The write lock is taken at once.
+    Immediate,
+    /// Same as `Immediate` in WAL mode.
+    Exclusive,
+}
+
+/// An open transaction. Derefs to the [`Connection`], so statements run through it.
+/// Rolled back when dropped without [`Transaction::commit`].
+pub struct Transaction<'conn> {
+    conn: &'conn Connection,
+    finished: bool,
+}
+
+impl Transaction<'_> {
+    /// `COMMIT`.
+    pub fn commit(mut self) -> Result<()> {
+        self.finished = true;
+        self.conn.execute_batch("COMMIT")
+    }
+
+    /// `ROLLBACK`.
+    pub fn rollback(mut self) -> Result<()> {
+        self.finished = true;
+        self.conn.execute_batch("ROLLBACK")
+    }
+}
+
+impl std::ops::Deref for Transaction<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if !self.finished && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// Compiles with the parser's panics turned into errors: the `sqlite3-parser` crate
+/// documents that it may panic on some malformed inputs, and a bad query must never take
+/// the process down.
+pub(crate) fn compile(schema: &Schema, sql: &str) -> Result<Option<Prepared>> {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| strata_sql::prepare(schema, sql))) {
+        Ok(Ok(p)) => Ok(p),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Err(Error::new(ErrorCode::Error, "parser panicked")),
+    }
+}
+
+/// Runs `f`, turning a panic into an error carrying `what` (see [`compile`]).
+fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T> {
+    std::panic::catch_unwind(AssertUnwindSafe(f))
+        .map_err(|_| Error::new(ErrorCode::Error, format!("{what}: parser panicked")))
+}
+
+impl ConnInner {
+    pub(crate) fn vm_conn(&self) -> &Arc<vm::Connection> {
+        &self.vm_conn
+    }
+
+    pub(crate) fn io(&self) -> &Arc<dyn IO> {
+        &self.io
+    }
+
+    pub(crate) fn busy_timeout(&self) -> Duration {
+        Duration::from_millis(self.busy_timeout_ms.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn lock_steps(&self) -> MutexGuard<'_, ()> {
+        self.step_lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn schema_slot(&self) -> MutexGuard<'_, Option<Arc<Schema>>> {
+        self.schema.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets the cached schema; the next compile reloads it.
+    pub(crate) fn invalidate_schema(&self) {
+        *self.schema_slot() = None;
+    }
+
+    /// The current schema: the cached one unless a statement of this connection changed
+    /// the schema since (`ConnState::schema_changed`, cleared here) or it was invalidated.
+    pub(crate) fn schema(&self) -> Result<Arc<Schema>> {
+        {
+            let mut state = self.vm_conn.state();
+            if state.schema_changed {
+                state.schema_changed = false;
+                drop(state);
+                self.invalidate_schema();
+            }
+        }
+        if let Some(s) = self.schema_slot().as_ref() {
+            return Ok(s.clone());
+        }
+        let schema = Arc::new(self.load_schema()?);
+        *self.schema_slot() = Some(schema.clone());
+        Ok(schema)
+    }
+
+    /// Compiles the first statement of `sql` against the current schema. A compile error
+    /// may come from a stale schema (another connection created the table): then the
+    /// schema cookie differs from the cached one, so reload and try again.
+    pub(crate) fn compile(&self, sql: &str) -> Result<Option<(Prepared, Arc<Schema>)>> {
+        let mut attempts = 0;
+        loop {
+            let schema = self.schema()?;
+            match compile(&schema, sql) {
+                Ok(Some(p)) => return Ok(Some((p, schema))),
+                Ok(None) => return Ok(None),
+                Err(e) => {
+                    attempts += 1;
+                    if attempts > MAX_SCHEMA_RETRIES
+                        || !matches!(e.code(), ErrorCode::Error | ErrorCode::Schema)
+                    {
+                        return Err(e);
+                    }
+                    match self.read_schema_cookie() {
+                        Ok(cookie) if cookie != schema.cookie => self.invalidate_schema(),
+                        _ => return Err(e),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads the schema cookie (database header offset 40) through the pager, inside the
+    /// connection's transaction if one is open, else in a short read transaction.
+    fn read_schema_cookie(&self) -> Result<u32> {
+        let _steps = self.lock_steps();
+        let pager = self.vm_conn.pager();
+        let started = if pager.in_read_tx() {
+            false
+        } else {
+            pager.begin_read()?;
+            true
+        };
+        let result = strata_io::block_on(self.io.as_ref(), || pager.get_page(1))
+            .map_err(Error::from)
+            .and_then(|page| {
+                let data = page.data();
+                if data.len() < 100 {
+                    return Err(Error::new(
+                        ErrorCode::Corrupt,
+                        "database disk image is malformed",
+                    ));
+                }
+                Ok(header::read_u32(&data, 40))
+            });
+        if started {
+            pager.end_read();
+        }
+        result
+    }
+
+    /// Loads the schema: reads the cookie, then runs [`SCHEMA_QUERY`] compiled against
+    /// the bootstrap schema (stamped with that cookie, so the program's transaction
+    /// check fails with `ErrorCode::Schema` if the schema changed in between; then the
+    /// load starts over).
+    fn load_schema(&self) -> Result<Schema> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let cookie = self.read_schema_cookie()?;
+            let mut boot = guarded("bootstrap schema", Schema::bootstrap)?;
+            boot.cookie = cookie;
+            let prepared = compile(&boot, SCHEMA_QUERY)?.ok_or_else(|| {
+                Error::new(ErrorCode::Error, "the schema query compiled to nothing")
+            })?;
+            let mut vm = Vm::new(Arc::new(prepared.program), self.vm_conn.clone());
+            let mut rows = Vec::new();
+            match self.run_vm(&mut vm, |row| {
+                rows.push(schema_row(row)?);
+                Ok(())
+            }) {
+                Ok(()) => {
+                    // The schema's SQL comes from the file: a parser panic on it is
+                    // corrupt input, reported as an error.
+                    return guarded("malformed database schema", move || {
+                        Schema::from_rows(rows, cookie)
+                    })?
+                    .map_err(Error::from);
+                }
+                Err(e) if e.code() == ErrorCode::Schema && attempt < MAX_SCHEMA_RETRIES => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Runs an internal VM to completion (blocking), handing each row to `on_row`.
+    fn run_vm(
+        &self,
+        vm: &mut Vm,
+        mut on_row: impl FnMut(&[EngineValue]) -> Result<()>,
+    ) -> Result<()> {
+        let mut busy_since: Option<Instant> = None;
+        loop {
+            let r = {
+                let _steps = self.lock_steps();
+                vm.step()
+            };
+            match r {
+                Ok(VmStep::Row) => {
+                    if let Err(e) = on_row(vm.row()) {
+                        let _steps = self.lock_steps();
+                        vm.reset();
+                        return Err(e);
+                    }
+                }
+                Ok(VmStep::Done) => return Ok(()),
+                Ok(VmStep::Io) => {
+                    if let Err(e) = self.io.run_once() {
+                        let _steps = self.lock_steps();
+                        vm.reset();
+                        return Err(e.into());
+                    }
+                }
+                Ok(VmStep::Busy) => {
+                    if let Err(e) = busy_wait(&mut busy_since, self.busy_timeout()) {
+                        let _steps = self.lock_steps();
+                        vm.reset();
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+/// One retry of the blocking layer's busy loop: sleeps a little, or fails with "database
+/// is locked" once `timeout` has passed since the first `Busy`.
+pub(crate) fn busy_wait(since: &mut Option<Instant>, timeout: Duration) -> Result<()> {
+    let start = *since.get_or_insert_with(Instant::now);
+    let elapsed = start.elapsed();
+    if elapsed >= timeout {
+        return Err(Error::busy());
+    }
+    // Back off from 1 ms to 25 ms, never past the deadline.
+    let step = Duration::from_millis((1 + elapsed.as_millis() as u64 / 8).min(25));
+    std::thread::sleep(step.min(timeout - elapsed));
+    Ok(())
+}
+
+fn schema_row(row: &[EngineValue]) -> Result<SchemaRow> {
+    fn text(v: Option<&EngineValue>) -> Option<String> {
+        match v {
+            Some(EngineValue::Text(t)) | Some(EngineValue::Blob(t)) => {
+                Some(String::from_utf8_lossy(t).into_owned())
+            }
+            Some(EngineValue::Integer(i)) => Some(i.to_string()),
+            _ => None,
+        }
+    }
+    if row.len() < 5 {
+        return Err(Error::new(
+            ErrorCode::Corrupt,
+            "malformed database schema: short schema row",
+        ));
+    }
+    Ok(SchemaRow {
+        kind: text(row.first()).unwrap_or_default(),
+        name: text(row.get(1)).unwrap_or_default(),
+        tbl_name: text(row.get(2)).unwrap_or_default(),
+        root_page: match row.get(3) {
+            Some(EngineValue::Integer(i)) => *i,
+            _ => 0,
+        },
+        sql: text(row.get(4)),
+    })
+}

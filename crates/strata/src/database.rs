@@ -1,0 +1,240 @@
+//! Opening databases: [`Database`] and [`OpenOptions`].
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use strata_io::{MemoryIo, SyscallIo, IO};
+use strata_pager::{Storage, StorageOptions, SyncMode};
+
+use crate::connection::Connection;
+use crate::error::{Error, ErrorCode, Result};
+
+/// How long a blocking call waits for a lock before failing with "database is locked",
+/// unless configured otherwise.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An open database: the file, its WAL and its configuration, shared by every
+/// [`Connection`] made from it.
+///
+/// A database file may be open in at most one `Database` at a time (per process and
+/// across processes: the file is locked exclusively); open it once and call
+/// [`Database::connect`] for each connection. Cloning a `Database` is cheap (an `Arc`),
+/// and it is `Send + Sync`.
+///
+/// ```no_run
+/// # fn main() -> strata::Result<()> {
+/// let db = strata::Database::open("app.db")?;
+/// let writer = db.connect();
+/// let reader = db.connect();
+/// writer.execute_batch("CREATE TABLE IF NOT EXISTS t(x); INSERT INTO t VALUES (1)")?;
+/// let n: i64 = reader.query_row("SELECT count(*) FROM t", (), |r| r.get(0))?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Database {
+    inner: Arc<DbInner>,
+}
+
+struct DbInner {
+    storage: Arc<Storage>,
+    busy_timeout_ms: u64,
+}
+
+impl Database {
+    /// Opens (creating if missing) the database at `path` with default options, on
+    /// io_uring when the kernel allows it, else on plain syscalls.
+    pub fn open(path: impl AsRef<Path>) -> Result<Database> {
+        OpenOptions::new().open(path)
+    }
+
+    /// Opens the database at `path` on the given IO backend.
+    ///
+    /// ```
+    /// # fn main() -> strata::Result<()> {
+    /// use std::sync::Arc;
+    /// let io = Arc::new(strata::io::MemoryIo::new());
+    /// let db = strata::Database::open_with_io("test.db", io)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn open_with_io(path: impl AsRef<Path>, io: Arc<dyn IO>) -> Result<Database> {
+        OpenOptions::new().io(io).open(path)
+    }
+
+    /// A new, empty database held in memory ([`MemoryIo`]) and gone when the last
+    /// handle is dropped. It is still in WAL mode with the normal file format.
+    ///
+    /// ```
+    /// let db = strata::Database::open_in_memory().unwrap();
+    /// let conn = db.connect();
+    /// assert!(conn.is_autocommit());
+    /// ```
+    pub fn open_in_memory() -> Result<Database> {
+        OpenOptions::new().open_in_memory()
+    }
+
+    /// A new connection. Connections of one database see each other's commits; each
+    /// has its own page cache, transaction and prepared statements.
+    pub fn connect(&self) -> Connection {
+        Connection::from_storage(
+            self.clone(),
+            Duration::from_millis(self.inner.busy_timeout_ms),
+        )
+    }
+
+    /// The storage layer underneath (for tools and tests).
+    pub fn storage(&self) -> &Arc<Storage> {
+        &self.inner.storage
+    }
+
+    /// The IO backend.
+    pub fn io(&self) -> &Arc<dyn IO> {
+        self.inner.storage.io()
+    }
+
+    /// The path the database was opened with.
+    pub fn path(&self) -> &str {
+        self.inner.storage.path()
+    }
+
+    /// The page size in bytes.
+    pub fn page_size(&self) -> usize {
+        self.inner.storage.page_size()
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("path", &self.path())
+            .finish()
+    }
+}
+
+/// Options for opening a [`Database`] (a builder).
+///
+/// ```
+/// # fn main() -> strata::Result<()> {
+/// use strata::{OpenOptions, SyncMode};
+/// let db = OpenOptions::new()
+///     .page_size(8192)
+///     .cache_size_pages(500)
+///     .sync_mode(SyncMode::Normal)
+///     .busy_timeout(std::time::Duration::from_millis(100))
+///     .open_in_memory()?;
+/// assert_eq!(db.page_size(), 8192);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct OpenOptions {
+    storage: StorageOptions,
+    busy_timeout: Duration,
+    io: Option<Arc<dyn IO>>,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions::new()
+    }
+}
+
+impl OpenOptions {
+    pub fn new() -> OpenOptions {
+        OpenOptions {
+            storage: StorageOptions::default(),
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            io: None,
+        }
+    }
+
+    /// Page size for a new database (a power of two, 512..=65536; default 4096). An
+    /// existing database keeps its own.
+    pub fn page_size(mut self, bytes: usize) -> Self {
+        self.storage.page_size = bytes;
+        self
+    }
+
+    /// Page cache capacity per connection, in pages (default 2000).
+    pub fn cache_size_pages(mut self, pages: usize) -> Self {
+        self.storage.cache_size_pages = pages;
+        self
+    }
+
+    /// When commits are fsynced (default [`SyncMode::Full`]).
+    pub fn sync_mode(mut self, mode: SyncMode) -> Self {
+        self.storage.sync_mode = mode;
+        self
+    }
+
+    /// Checkpoint after a commit leaves at least this many WAL frames (default 1000;
+    /// 0 disables).
+    pub fn autocheckpoint_frames(mut self, frames: u64) -> Self {
+        self.storage.autocheckpoint_frames = frames;
+        self
+    }
+
+    /// How long blocking calls retry on a lock before failing with "database is
+    /// locked" (default 5 s; zero fails at once). Non-blocking [`Statement::step`]
+    /// (crate::Statement::step) never waits: it returns `StepResult::Busy`.
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// The IO backend to use (default: io_uring if available, else syscalls).
+    pub fn io(mut self, io: Arc<dyn IO>) -> Self {
+        self.io = Some(io);
+        self
+    }
+
+    /// Opens (creating if missing) the database at `path`.
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<Database> {
+        let path = path.as_ref();
+        let path = path
+            .to_str()
+            .ok_or_else(|| Error::new(ErrorCode::Misuse, "database path is not valid UTF-8"))?;
+        let io = match &self.io {
+            Some(io) => io.clone(),
+            None => default_io(),
+        };
+        self.open_on(io, path)
+    }
+
+    /// A new in-memory database (on a private [`MemoryIo`] unless an IO was given, in
+    /// which case a fresh file name on that IO is used).
+    pub fn open_in_memory(&self) -> Result<Database> {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let io = match &self.io {
+            Some(io) => io.clone(),
+            None => Arc::new(MemoryIo::new()) as Arc<dyn IO>,
+        };
+        self.open_on(io, &format!(":memory:{n}"))
+    }
+
+    fn open_on(&self, io: Arc<dyn IO>, path: &str) -> Result<Database> {
+        let storage = Storage::open(io, path, self.storage).map_err(|e| match e {
+            strata_pager::Error::Busy => Error::new(ErrorCode::Busy, "database is locked"),
+            e => Error::from(e),
+        })?;
+        Ok(Database {
+            inner: Arc::new(DbInner {
+                storage,
+                busy_timeout_ms: self.busy_timeout.as_millis().min(u64::MAX as u128) as u64,
+            }),
+        })
+    }
+}
+
+/// io_uring on Linux when a ring can be created (kernels and sandboxes may refuse), else
+/// positioned-I/O syscalls.
+pub(crate) fn default_io() -> Arc<dyn IO> {
+    #[cfg(target_os = "linux")]
+    {
+        if let Ok(io) = strata_io::UringIo::new() {
+            return Arc::new(io);
+        }
+    }
+    Arc::new(SyscallIo::new())
+}
