@@ -321,12 +321,6 @@ fn list_names(shell: &mut Shell, cmd: &str, pattern: Option<&str>) -> DotOutcome
             .collect()
     };
     names.sort();
-    if cmd != "tables" {
-        for n in &names {
-            let _ = writeln!(shell.out, "{n}");
-        }
-        return DotOutcome::Continue;
-    }
     let _ = shell.out.write_all(format_name_columns(&names).as_bytes());
     DotOutcome::Continue
 }

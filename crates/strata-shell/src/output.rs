@@ -140,14 +140,14 @@ fn print_list(
 }
 
 /// `output_csv`: quote when the text is empty, holds a control character, space, `"`,
-/// `'` or DEL, or holds the separator.
+/// `'`, DEL or any byte >= 0x80, or holds the separator.
 fn write_csv_field(out: &mut dyn Write, z: Option<&[u8]>, null_value: &str) -> io::Result<()> {
     let Some(z) = z else {
         return out.write_all(null_value.as_bytes());
     };
     let needs = z.is_empty()
         || z.iter()
-            .any(|&c| c <= 0x20 || c == b'"' || c == b'\'' || c == 0x7f)
+            .any(|&c| c <= 0x20 || c == b'"' || c == b'\'' || c >= 0x7f)
         || z.contains(&b',');
     if needs {
         out.write_all(b"\"")?;
@@ -519,7 +519,17 @@ fn print_columnar(
             separator(&mut buf, "|", "|", "|", "-");
         }
     }
-    for row in &cells {
+    // A multi-line cell anywhere makes sqlite3 divide every row from the next.
+    let multi_line = cells.iter().flatten().any(|c| c.len() > 1);
+    for (r, row) in cells.iter().enumerate() {
+        if r > 0 && multi_line {
+            match cfg.mode {
+                Mode::Column => buf.push(b'\n'),
+                Mode::Box => separator(&mut buf, "├", "┼", "┤", "─"),
+                Mode::Table => separator(&mut buf, "+", "+", "+", "-"),
+                _ => {}
+            }
+        }
         let height = row.iter().map(|c| c.len()).max().unwrap_or(1).max(1);
         for l in 0..height {
             buf.extend_from_slice(row_start.as_bytes());

@@ -342,14 +342,20 @@ fn schema_changes_from_another_connection() {
     assert_eq!(n, 1);
     // A statement prepared by b before a's schema change is recompiled transparently.
     let mut stmt = b.prepare("SELECT count(*) FROM t").unwrap();
-    a.execute_batch("CREATE TABLE u(y); ALTER TABLE t ADD COLUMN z;")
+    a.execute_batch("CREATE TABLE u(y); CREATE INDEX t_x ON t(x);")
         .unwrap();
     let n: i64 = stmt.query_row((), |r| r.get(0)).unwrap();
     assert_eq!(n, 1);
     // A table created by another connection is found.
     b.execute("INSERT INTO u VALUES (5)", ()).unwrap();
-    let z: Option<i64> = b.query_row("SELECT z FROM t", (), |r| r.get(0)).unwrap();
-    assert_eq!(z, None);
+    let y: i64 = b.query_row("SELECT y FROM u", (), |r| r.get(0)).unwrap();
+    assert_eq!(y, 5);
+    let x: i64 = b
+        .query_row("SELECT x FROM t INDEXED BY t_x WHERE x = 1", (), |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(x, 1);
 }
 
 #[test]
