@@ -40,3 +40,29 @@ if [ "$PASSED" -lt "$MIN_PASSED" ]; then
     exit 1
 fi
 echo "$SUMMARY"
+
+# Strata's own engine on the same corpus. Per-file pass counts may only go up
+# (ci/slt-ratchet.txt; refresh with --update-ratchet after an improvement), and
+# the hand-written files (select1-5, evidence/*) must pass completely.
+echo "== sqllogictest corpus (engine: strata)"
+STRATA_OUT=$(mktemp)
+trap 'rm -f "$OUT" "$STRATA_OUT"' EXIT
+"$BIN" --engine strata --ratchet ci/slt-ratchet.txt "$CORPUS" >"$STRATA_OUT" 2>&1 || {
+    cat "$STRATA_OUT"
+    echo "ci/slt.sh: the strata engine regressed against ci/slt-ratchet.txt" >&2
+    exit 1
+}
+# Per-directory figures.
+awk '/: [0-9]+ passed, [0-9]+ failed/ {
+        path = $1; sub(/^.*sqllogictest\//, "", path); sub(/:$/, "", path)
+        dir = path; if (dir ~ /\//) { sub(/\/[^\/]*$/, "", dir); sub(/\/.*/, "", dir) } else { dir = "select*" }
+        p[dir] += $2; f[dir] += $4
+     }
+     END { for (d in p) printf "  %-10s %7d passed %5d failed (%.2f%%)\n", d, p[d], f[d], 100 * p[d] / (p[d] + f[d]) }' "$STRATA_OUT" | sort
+STRATA_SUMMARY=$(tail -n 1 "$STRATA_OUT")
+echo "$STRATA_SUMMARY"
+if grep -E '(select[1-5]|evidence/[^:]*)\.test\.gz: [0-9]+ passed, [1-9]' "$STRATA_OUT" \
+    | grep -v -E 'evidence/slt_lang_(create|drop)trigger' ; then
+    echo "ci/slt.sh: a hand-written file (select1-5, evidence) has failures" >&2
+    exit 1
+fi

@@ -32,6 +32,7 @@ pub enum JoinKind {
 }
 
 /// One FROM item in loop order.
+#[derive(Clone)]
 pub struct LoopSpec<'a> {
     pub source: usize,
     pub join: JoinKind,
@@ -75,7 +76,7 @@ impl Compiler<'_> {
         let mut mask = 0u64;
         for r in refs {
             if r.level == level {
-                mask |= 1u64 << r.source.min(63);
+                mask |= 1u64 << r.source;
             }
         }
         Ok(mask)
@@ -119,18 +120,28 @@ impl Compiler<'_> {
         terms: &[Term<'a>],
         body: &mut dyn FnMut(&mut Self, Label) -> Result<()>,
     ) -> Result<()> {
+        if specs.len() > 64 {
+            return Err(crate::compiler::error("at most 64 tables in a join"));
+        }
         let mut infos = Vec::new();
         for t in terms {
             infos.push(TermInfo {
                 mask: self.term_mask(t)?,
             });
         }
+        let reordered;
+        let specs = if specs.len() > 1 && specs.iter().all(|s| s.join == JoinKind::Inner) {
+            reordered = self.order_inner_joins(specs, terms, &infos)?;
+            &reordered[..]
+        } else {
+            specs
+        };
         // A term runs at the first loop where every source it references is available.
         let mut placed: Vec<Vec<usize>> = vec![Vec::new(); specs.len().max(1)];
         let mut available = 0u64;
         let mut constant_terms = Vec::new();
         for (i, spec) in specs.iter().enumerate() {
-            available |= 1u64 << spec.source.min(63);
+            available |= 1u64 << spec.source;
             for (ti, info) in infos.iter().enumerate() {
                 if info.mask == 0 {
                     if i == 0 && !constant_terms.contains(&ti) {
@@ -183,7 +194,7 @@ impl Compiler<'_> {
             JoinKind::Inner => placed[i].iter().map(|&ti| terms[ti]).collect(),
             JoinKind::Left => spec.on.clone(),
         };
-        let access = self.choose_access(spec.source, available_before, &candidate_terms)?;
+        let access = self.choose_access(spec.source, available_before, &candidate_terms, true)?;
 
         let (match_reg, nullpass_reg) = if spec.join == JoinKind::Left {
             let m = self.reg();
@@ -365,7 +376,7 @@ impl Compiler<'_> {
         for &ti in &placed[i] {
             self.term_jump_if_not_true(&terms[ti], l_cont)?;
         }
-        let available = available_before | (1u64 << spec.source.min(63));
+        let available = available_before | (1u64 << spec.source);
         if i + 1 < specs.len() {
             self.emit_level(specs, terms, infos, placed, i + 1, available, body)?;
         } else {
@@ -416,6 +427,63 @@ impl Compiler<'_> {
         Ok(())
     }
 
+    /// Greedy join order for inner joins: repeatedly take the table that is cheapest to
+    /// read given the tables already chosen (rowid lookup, then index equality, then
+    /// index range, then a scan), ties in FROM order. Result sets are the same in any
+    /// order; only the work differs.
+    fn order_inner_joins<'a>(
+        &mut self,
+        specs: &[LoopSpec<'a>],
+        terms: &[Term<'a>],
+        infos: &[TermInfo],
+    ) -> Result<Vec<LoopSpec<'a>>> {
+        let mut remaining: Vec<usize> = (0..specs.len()).collect();
+        let mut order = Vec::new();
+        let mut available = 0u64;
+        while !remaining.is_empty() {
+            let mut best: Option<(u32, usize)> = None;
+            for (pos, &k) in remaining.iter().enumerate() {
+                let bit = 1u64 << specs[k].source;
+                let cands: Vec<Term<'a>> = terms
+                    .iter()
+                    .zip(infos)
+                    .filter(|(_, info)| info.mask & bit != 0 && info.mask & !(available | bit) == 0)
+                    .map(|(t, _)| *t)
+                    .collect();
+                let cost = match self.choose_access(specs[k].source, available, &cands, false)? {
+                    Access::RowidEq(_) => 1,
+                    Access::Index {
+                        eq, lower, upper, ..
+                    } => {
+                        if !eq.is_empty() {
+                            5 - eq.len().min(3) as u32
+                        } else if lower.is_some() && upper.is_some() {
+                            20
+                        } else {
+                            40
+                        }
+                    }
+                    Access::Scan => {
+                        // A scan filtered by a join term is better than a bare one.
+                        if cands.is_empty() {
+                            1000
+                        } else {
+                            900
+                        }
+                    }
+                };
+                if best.map(|(c, _)| cost < c).unwrap_or(true) {
+                    best = Some((cost, pos));
+                }
+            }
+            let (_, pos) = best.expect("remaining is not empty");
+            let k = remaining.remove(pos);
+            available |= 1u64 << specs[k].source;
+            order.push(specs[k].clone());
+        }
+        Ok(order)
+    }
+
     fn operand(&mut self, op: Operand<'_>) -> Result<Reg> {
         let r = self.reg();
         self.operand_into(op, r)?;
@@ -448,7 +516,7 @@ impl Compiler<'_> {
                 for (x, y) in [(a, b), (b, a)] {
                     if x.level == level
                         && x.source == source
-                        && (y.level < level || available_before & (1u64 << y.source.min(63)) != 0)
+                        && (y.level < level || available_before & (1u64 << y.source) != 0)
                     {
                         let (aff, coll) = self.coleq_affinity(*x, *y);
                         out.push((x.column, Cmp::Eq, Operand::Col(*y), aff, coll));
@@ -544,7 +612,7 @@ impl Compiler<'_> {
         let refs = self.column_refs(e)?;
         Ok(refs
             .iter()
-            .all(|r| r.level < level || available_before & (1u64 << r.source.min(63)) != 0))
+            .all(|r| r.level < level || available_before & (1u64 << r.source) != 0))
     }
 
     fn choose_access<'a>(
@@ -552,6 +620,7 @@ impl Compiler<'_> {
         source: usize,
         available_before: u64,
         terms: &[Term<'a>],
+        alloc: bool,
     ) -> Result<Access<'a>> {
         let level = self.levels.len() - 1;
         let Some(table) = self.levels[level].sources[source].table.clone() else {
@@ -653,7 +722,11 @@ impl Compiler<'_> {
                     ..
                 },
             )) => Ok(Access::Index {
-                cursor: self.b.alloc_cursor(),
+                cursor: if alloc {
+                    self.b.alloc_cursor()
+                } else {
+                    usize::MAX
+                },
                 key_info,
                 eq,
                 lower,

@@ -1065,19 +1065,52 @@ impl Compiler<'_> {
     ) -> Result<(Vec<LoopSpec<'a>>, Vec<Term<'a>>)> {
         let mut specs = Vec::new();
         let mut terms = Vec::new();
-        let Some(from) = from else {
-            return Ok((specs, terms));
-        };
+        if let Some(from) = from {
+            self.from_items(from, &mut specs, &mut terms)?;
+        }
+        Ok((specs, terms))
+    }
+
+    /// Adds the items of a FROM clause. A parenthesized join without an alias, joined
+    /// with inner joins, is flattened into the enclosing list (inner joins associate).
+    fn from_items<'a>(
+        &mut self,
+        from: &'a FromClause<'a>,
+        specs: &mut Vec<LoopSpec<'a>>,
+        terms: &mut Vec<Term<'a>>,
+    ) -> Result<()> {
         let Some(first) = from.select else {
-            return Ok((specs, terms));
+            return Ok(());
         };
-        let s0 = self.add_source(first)?;
-        specs.push(LoopSpec {
-            source: s0,
-            join: JoinKind::Inner,
-            on: Vec::new(),
-        });
+        if let SelectTable::Sub(inner, None) = first {
+            self.from_items(inner, specs, terms)?;
+        } else {
+            let s0 = self.add_source(first)?;
+            specs.push(LoopSpec {
+                source: s0,
+                join: JoinKind::Inner,
+                on: Vec::new(),
+            });
+        }
         for j in from.joins.iter().flat_map(|j| j.iter()) {
+            if let SelectTable::Sub(inner, None) = &j.table {
+                let inner_join = match j.operator {
+                    JoinOperator::Comma | JoinOperator::TypedJoin(None) => true,
+                    JoinOperator::TypedJoin(Some(t)) => {
+                        !t.intersects(JoinType::LEFT | JoinType::RIGHT | JoinType::NATURAL)
+                    }
+                };
+                if !inner_join || matches!(j.constraint, Some(JoinConstraint::Using(_))) {
+                    return Err(error(
+                        "outer, NATURAL and USING joins of a parenthesized join are not supported yet",
+                    ));
+                }
+                self.from_items(inner, specs, terms)?;
+                if let Some(JoinConstraint::On(e)) = &j.constraint {
+                    split_and(e, terms);
+                }
+                continue;
+            }
             let si = self.add_source(&j.table)?;
             let (kind, natural) = match j.operator {
                 JoinOperator::Comma | JoinOperator::TypedJoin(None) => (JoinKind::Inner, false),
@@ -1169,7 +1202,7 @@ impl Compiler<'_> {
                 }),
             }
         }
-        Ok((specs, terms))
+        Ok(())
     }
 
     fn add_source<'a>(&mut self, st: &'a SelectTable<'a>) -> Result<usize> {
@@ -1378,6 +1411,19 @@ impl Compiler<'_> {
         if affinity != Affinity::Blob {
             self.patch_set_affinity(fill_start, cur, affinity);
         }
+        self.in_probe(lhs, not, cur, affinity, dest)
+    }
+
+    /// `lhs IN set` given the filled ephemeral index `cur` (SQLite's NULL rules: NULL
+    /// if lhs is NULL or the set holds NULL and lhs is not found; false for an empty set).
+    fn in_probe(
+        &mut self,
+        lhs: &Expr<'_>,
+        not: bool,
+        cur: Cur,
+        affinity: Affinity,
+        dest: Reg,
+    ) -> Result<()> {
         let x = self.reg();
         self.expr(lhs, x)?;
         if affinity != Affinity::Blob {
@@ -1452,10 +1498,87 @@ impl Compiler<'_> {
         }
     }
 
-    pub fn in_table(&mut self, _lhs: &Expr<'_>, _not: bool, table: &str, _dest: Reg) -> Result<()> {
-        Err(error(format!(
-            "IN {table} (a table name) is not supported yet; use IN (SELECT ...)"
-        )))
+    /// `x IN table`: the table's single column as the set.
+    pub fn in_table(&mut self, lhs: &Expr<'_>, not: bool, table: &str, dest: Reg) -> Result<()> {
+        let t = self
+            .schema
+            .table(table)
+            .cloned()
+            .ok_or_else(|| error(format!("no such table: {table}")))?;
+        if t.columns.len() != 1 {
+            return Err(error(format!(
+                "sub-select returns {} columns - expected 1",
+                t.columns.len()
+            )));
+        }
+        let col = &t.columns[0];
+        let lhs_aff = self.expr_affinity(lhs);
+        let affinity = strata_vdbe::affinity::compare_affinity(lhs_aff, Some(col.affinity));
+        let collation = match self.expr_collation(lhs)? {
+            Some(c) => c.collation,
+            None => col.collation,
+        };
+        let cur = self.b.alloc_cursor();
+        let filled = self.label();
+        self.emit(Insn::Once {
+            target: filled.addr(),
+        });
+        self.emit(Insn::OpenEphemeral {
+            cursor: cur,
+            kind: EphemeralKind::Index {
+                key_info: Arc::new(KeyInfo {
+                    fields: vec![(collation, SortOrder::Asc)],
+                }),
+            },
+        });
+        let tc = self.b.alloc_cursor();
+        self.emit(Insn::OpenReadAsync {
+            cursor: tc,
+            root_page: t.root_page,
+            root_reg: None,
+            kind: CursorKind::Table { num_columns: 1 },
+        });
+        self.emit(Insn::OpenReadAwait { cursor: tc });
+        let top = self.label();
+        self.emit(Insn::RewindAsync { cursor: tc });
+        self.emit(Insn::RewindAwait {
+            cursor: tc,
+            target_if_empty: filled.addr(),
+        });
+        self.resolve(top);
+        let v = self.reg();
+        if t.rowid_alias == Some(0) {
+            self.emit(Insn::Rowid {
+                cursor: tc,
+                dest: v,
+            });
+        } else {
+            self.emit(Insn::Column {
+                cursor: tc,
+                column: 0,
+                dest: v,
+                default: None,
+            });
+        }
+        let rec = self.reg();
+        self.emit(Insn::MakeRecord {
+            start: v,
+            count: 1,
+            dest: rec,
+            affinities: (affinity != Affinity::Blob).then(|| vec![affinity]),
+        });
+        self.emit(Insn::IdxInsertAsync {
+            cursor: cur,
+            record_reg: rec,
+        });
+        self.emit(Insn::IdxInsertAwait { cursor: cur });
+        self.emit(Insn::NextAsync { cursor: tc });
+        self.emit(Insn::NextAwait {
+            cursor: tc,
+            target_if_more: top.addr(),
+        });
+        self.resolve(filled);
+        self.in_probe(lhs, not, cur, affinity, dest)
     }
 
     pub fn subquery_affinity(&mut self, _sel: &Select<'_>) -> Option<Affinity> {
