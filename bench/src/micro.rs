@@ -1,0 +1,1 @@
+//! Micro benchmark cases (see `benches/micro.rs`).
