@@ -31,6 +31,11 @@ pub struct Compiler<'s> {
     pub view_depth: usize,
     /// Whether the select compiled last referenced an outer query (correlated).
     pub last_correlated: bool,
+    /// Names of the triggers whose bodies are being compiled (a trigger never fires
+    /// itself recursively, as with SQLite's default `recursive_triggers = OFF`).
+    pub trigger_stack: Vec<String>,
+    /// Where `RAISE(IGNORE)` goes inside a trigger body.
+    pub raise_ignore: Option<Label>,
 }
 
 impl<'s> Compiler<'s> {
@@ -50,6 +55,8 @@ impl<'s> Compiler<'s> {
             init_label,
             view_depth: 0,
             last_correlated: false,
+            trigger_stack: Vec::new(),
+            raise_ignore: None,
         }
     }
 

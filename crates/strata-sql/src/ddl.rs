@@ -22,7 +22,7 @@ fn stored_sql(kind: &str, text: &str) -> String {
 }
 
 impl Compiler<'_> {
-    fn open_schema_write(&mut self) -> Cur {
+    pub(crate) fn open_schema_write(&mut self) -> Cur {
         let cur = self.b.alloc_cursor();
         self.emit(Insn::OpenWriteAsync {
             cursor: cur,
@@ -34,7 +34,7 @@ impl Compiler<'_> {
         cur
     }
 
-    fn insert_schema_row(
+    pub(crate) fn insert_schema_row(
         &mut self,
         cur: Cur,
         kind: &str,
@@ -101,7 +101,7 @@ impl Compiler<'_> {
         self.emit(Insn::InsertAwait { cursor: cur });
     }
 
-    fn bump_cookie(&mut self) {
+    pub(crate) fn bump_cookie(&mut self) {
         self.emit(Insn::SetCookie {
             cookie: Cookie::SchemaVersion,
             value: self.schema.cookie as i64 + 1,
@@ -486,7 +486,7 @@ impl Compiler<'_> {
 
     /// Deletes the `sqlite_schema` rows whose column `col` (1 name, 2 tbl_name) equals
     /// `value` (case-insensitively), optionally only of `kind`.
-    fn delete_schema_rows(&mut self, col: usize, value: &str, kind: Option<&str>) {
+    pub(crate) fn delete_schema_rows(&mut self, col: usize, value: &str, kind: Option<&str>) {
         let sc = self.open_schema_write();
         let end = self.label();
         let top = self.label();

@@ -20,6 +20,7 @@ use crate::planner::{JoinKind, LoopSpec};
 use crate::schema::{with_parsed, Conflict, Index, Table};
 use crate::scope::{AggMap, Level, ROWID};
 use crate::select::{split_and, table_source, Dest};
+use crate::trigger::TrigEvent;
 
 fn on_error(c: Conflict) -> OnError {
     match c {
@@ -34,6 +35,27 @@ struct WriteTarget {
     table: Arc<Table>,
     cursor: Cur,
     indexes: Vec<(Arc<Index>, Cur)>,
+}
+
+/// Where an INSERT's rows come from.
+pub enum InsertSrc<'a> {
+    Select(&'a ast::Select<'a>, Option<&'a ast::Upsert<'a>>),
+    Default,
+}
+
+/// RETURNING: rows collected in an ephemeral table, returned when the statement's
+/// writes are done (as SQLite does).
+pub struct Returning {
+    pub cursor: Cur,
+    pub items: Vec<ReturningItem>,
+    pub cols: Vec<crate::select::ResultCol>,
+}
+
+/// One RETURNING expression, kept as text (re-parsed where rows are written) so the
+/// statement's AST lifetime does not leak into the compiler's state.
+pub struct ReturningItem {
+    pub sql: Option<String>,
+    pub column: Option<usize>,
 }
 
 /// An upsert's DO clause, parsed.
@@ -272,6 +294,7 @@ impl Compiler<'_> {
 
     /// Deletes the row the table cursor is on, with its index entries.
     fn delete_current_row(&mut self, t: &WriteTarget, count_change: bool) {
+        let count_change = count_change && self.trigger_stack.is_empty();
         let table = t.table.clone();
         let n = table.columns.len();
         let cols = self.regs(n.max(1));
@@ -496,7 +519,7 @@ impl Compiler<'_> {
             key_reg: rowid,
             record_reg: rec,
             flags: InsertFlags {
-                count_change: true,
+                count_change: self.trigger_stack.is_empty(),
                 set_last_rowid: !is_update,
                 is_update,
             },
@@ -550,9 +573,23 @@ impl Compiler<'_> {
         if with.is_some() {
             return Err(error("WITH clauses are not supported yet"));
         }
-        if returning.is_some() {
-            return Err(error("RETURNING is not supported yet"));
-        }
+        let src = match body {
+            InsertBody::Select(sel, upsert) => InsertSrc::Select(sel, *upsert),
+            InsertBody::DefaultValues => InsertSrc::Default,
+        };
+        let ret = self.emit_insert(*or_conflict, tbl_name, columns.as_ref(), src, *returning)?;
+        Ok(self.finish_returning(text, ret))
+    }
+
+    /// The code of one INSERT (also used for INSERTs in trigger bodies).
+    pub fn emit_insert<'a>(
+        &mut self,
+        or_conflict: Option<ast::ResolveType>,
+        tbl_name: &ast::QualifiedName<'_>,
+        columns: Option<&ast::DistinctNames<'_>>,
+        src: InsertSrc<'a>,
+        returning: Option<&'a [ast::ResultColumn<'a>]>,
+    ) -> Result<Option<Returning>> {
         let table = self.writable_table(tbl_name)?;
         let or = or_conflict.map(Conflict::from_ast);
         let ncols = table.columns.len();
@@ -584,8 +621,8 @@ impl Compiler<'_> {
         };
         self.writes = true;
         // Rows come from VALUES (compiled inline) or a materialised SELECT.
-        let (values, select_src, upsert) = match body {
-            InsertBody::Select(sel, upsert) => {
+        let (values, select_src, upsert) = match src {
+            InsertSrc::Select(sel, upsert) => {
                 let is_values = matches!(sel.body.select, ast::OneSelect::Values(_))
                     && sel.body.compounds.is_none()
                     && sel.order_by.is_none()
@@ -594,12 +631,12 @@ impl Compiler<'_> {
                     let ast::OneSelect::Values(rows) = &sel.body.select else {
                         unreachable!()
                     };
-                    (Some(rows), None, *upsert)
+                    (Some(rows), None, upsert)
                 } else {
-                    (None, Some(*sel), *upsert)
+                    (None, Some(sel), upsert)
                 }
             }
-            InsertBody::DefaultValues => (None, None, None),
+            InsertSrc::Default => (None, None, None),
         };
         if let Some(rows) = values {
             for row in rows.iter() {
@@ -689,6 +726,7 @@ impl Compiler<'_> {
         let cols = self.regs(ncols.max(1));
         let rowid = self.reg();
         let values_reg = self.regs(targets.len().max(1));
+        let ret = self.open_returning(&table, returning)?;
         // One row's code, given its values in `values_reg`.
         let emit_row = |c: &mut Self| -> Result<()> {
             let skip_row = c.label();
@@ -739,6 +777,15 @@ impl Compiler<'_> {
                 });
             }
             c.apply_column_affinity(&table, cols);
+            c.fire_triggers(
+                &table,
+                TrigEvent::Insert,
+                false,
+                None,
+                Some((cols, rowid)),
+                &[],
+                skip_row,
+            )?;
             c.check_constraints(&t, cols, rowid, or, skip_row)?;
             let upsert_label = c.label();
             let conflict_rowid = c.reg();
@@ -756,6 +803,18 @@ impl Compiler<'_> {
                 explicit_rowid.is_some(),
             )?;
             c.write_row(&t, cols, rowid, false, None);
+            c.fire_triggers(
+                &table,
+                TrigEvent::Insert,
+                true,
+                None,
+                Some((cols, rowid)),
+                &[],
+                skip_row,
+            )?;
+            if let Some(r) = &ret {
+                c.emit_returning(&table, r, cols, rowid)?;
+            }
             c.goto(skip_row);
             if let Some((_, action)) = &upsert_action {
                 c.resolve(upsert_label);
@@ -780,7 +839,7 @@ impl Compiler<'_> {
                     })();
                     self.levels.pop();
                     r?;
-                    emit_row(&mut self)?;
+                    emit_row(self)?;
                 }
             }
             (None, Some(cur)) => {
@@ -800,7 +859,7 @@ impl Compiler<'_> {
                         default: None,
                     });
                 }
-                emit_row(&mut self)?;
+                emit_row(self)?;
                 self.emit(Insn::NextAsync { cursor: cur });
                 self.emit(Insn::NextAwait {
                     cursor: cur,
@@ -810,10 +869,10 @@ impl Compiler<'_> {
             }
             (None, None) => {
                 // DEFAULT VALUES: every column takes its default.
-                emit_row(&mut self)?;
+                emit_row(self)?;
             }
         }
-        Ok(self.finish(text, Vec::new(), Vec::new()))
+        Ok(ret)
     }
 
     /// ON CONFLICT DO UPDATE: update the conflicting row `conflict_rowid`, with
@@ -861,7 +920,7 @@ impl Compiler<'_> {
         map.columns.insert((1, ROWID), new_rowid);
         level.agg = Some(map);
         self.levels.push(level);
-        let r = self.update_current_row(t, sets, where_clause, conflict_rowid, None, done);
+        let r = self.update_current_row(t, sets, where_clause, conflict_rowid, None, done, None);
         self.levels.pop();
         r?;
         self.resolve(done);
@@ -878,6 +937,7 @@ impl Compiler<'_> {
         old_rowid: Reg,
         or: Option<Conflict>,
         skip: Label,
+        ret: Option<&Returning>,
     ) -> Result<()> {
         let table = t.table.clone();
         let n = table.columns.len();
@@ -949,6 +1009,26 @@ impl Compiler<'_> {
             }
         }
         self.apply_column_affinity(&table, new);
+        self.fire_triggers(
+            &table,
+            TrigEvent::Update,
+            false,
+            Some((old, old_rowid)),
+            Some((new, new_rowid)),
+            &changed,
+            skip,
+        )?;
+        if self.has_triggers(&table, TrigEvent::Update, false) {
+            // The trigger body may have moved our cursor: find the row again.
+            self.emit(Insn::SeekRowidAsync {
+                cursor: t.cursor,
+                rowid_reg: old_rowid,
+            });
+            self.emit(Insn::SeekRowidAwait {
+                cursor: t.cursor,
+                target_if_not_found: skip.addr(),
+            });
+        }
         self.check_constraints(t, new, new_rowid, or, skip)?;
         self.unique_checks(
             t,
@@ -996,6 +1076,18 @@ impl Compiler<'_> {
             self.resolve(gone);
         }
         self.write_row(t, new, new_rowid, true, Some(&touched));
+        self.fire_triggers(
+            &table,
+            TrigEvent::Update,
+            true,
+            Some((old, old_rowid)),
+            Some((new, new_rowid)),
+            &changed,
+            skip,
+        )?;
+        if let Some(r) = ret {
+            self.emit_returning(&table, r, new, new_rowid)?;
+        }
         Ok(())
     }
 
@@ -1085,22 +1177,37 @@ impl Compiler<'_> {
         else {
             unreachable!("dispatched on Update")
         };
-        if with.is_some()
-            || from.is_some()
-            || returning.is_some()
-            || order_by.is_some()
-            || limit.is_some()
-        {
+        if with.is_some() || from.is_some() || order_by.is_some() || limit.is_some() {
             return Err(error(
-                "UPDATE with WITH, FROM, RETURNING, ORDER BY or LIMIT is not supported yet",
+                "UPDATE with WITH, FROM, ORDER BY or LIMIT is not supported yet",
             ));
         }
+        let ret = self.emit_update(
+            *or_conflict,
+            tbl_name,
+            sets,
+            where_clause.as_ref(),
+            *returning,
+        )?;
+        Ok(self.finish_returning(text, ret))
+    }
+
+    /// The code of one UPDATE (also used in trigger bodies).
+    pub fn emit_update<'a>(
+        &mut self,
+        or_conflict: Option<ast::ResolveType>,
+        tbl_name: &ast::QualifiedName<'_>,
+        sets: &[ast::Set<'_>],
+        where_clause: Option<&Expr<'_>>,
+        returning: Option<&'a [ast::ResultColumn<'a>]>,
+    ) -> Result<Option<Returning>> {
         let table = self.writable_table(tbl_name)?;
         let alias = tbl_name.alias.as_ref().map(|a| names::unquote(a.0));
         self.writes = true;
         let or = or_conflict.map(Conflict::from_ast);
-        let set = self.collect_rowids(&table, alias.as_deref(), where_clause.as_ref())?;
+        let set = self.collect_rowids(&table, alias.as_deref(), where_clause)?;
         let t = self.open_write_target(&table);
+        let ret = self.open_returning(&table, returning)?;
         let end = self.label();
         let top = self.label();
         let next = self.label();
@@ -1127,7 +1234,7 @@ impl Compiler<'_> {
         let name = alias.clone().unwrap_or_else(|| table.name.clone());
         level.sources.push(table_source(&table, name, t.cursor));
         self.levels.push(level);
-        let r = self.update_current_row(&t, sets, None, rowid, or, next);
+        let r = self.update_current_row(&t, sets, None, rowid, or, next, ret.as_ref());
         self.levels.pop();
         r?;
         self.resolve(next);
@@ -1137,7 +1244,7 @@ impl Compiler<'_> {
             target_if_more: top.addr(),
         });
         self.resolve(end);
-        Ok(self.finish(text, Vec::new(), Vec::new()))
+        Ok(ret)
     }
 
     pub fn delete(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {
@@ -1153,19 +1260,32 @@ impl Compiler<'_> {
         else {
             unreachable!("dispatched on Delete")
         };
-        if with.is_some() || returning.is_some() || order_by.is_some() || limit.is_some() {
+        if with.is_some() || order_by.is_some() || limit.is_some() {
             return Err(error(
-                "DELETE with WITH, RETURNING, ORDER BY or LIMIT is not supported yet",
+                "DELETE with WITH, ORDER BY or LIMIT is not supported yet",
             ));
         }
+        let ret = self.emit_delete(tbl_name, where_clause.as_ref(), *returning)?;
+        Ok(self.finish_returning(text, ret))
+    }
+
+    /// The code of one DELETE (also used in trigger bodies).
+    pub fn emit_delete<'a>(
+        &mut self,
+        tbl_name: &ast::QualifiedName<'_>,
+        where_clause: Option<&Expr<'_>>,
+        returning: Option<&'a [ast::ResultColumn<'a>]>,
+    ) -> Result<Option<Returning>> {
         let table = self.writable_table(tbl_name)?;
         let alias = tbl_name.alias.as_ref().map(|a| names::unquote(a.0));
         self.writes = true;
-        if where_clause.is_none() {
+        let has_triggers = self.has_triggers(&table, TrigEvent::Delete, false)
+            || self.has_triggers(&table, TrigEvent::Delete, true);
+        if where_clause.is_none() && returning.is_none() && !has_triggers {
             // The truncate optimisation: clear the table and its indexes.
             self.emit(Insn::Clear {
                 root_page: table.root_page,
-                count_changes: true,
+                count_changes: self.trigger_stack.is_empty(),
             });
             for ix in self.schema.table_indexes(&table.name) {
                 self.emit(Insn::Clear {
@@ -1173,10 +1293,11 @@ impl Compiler<'_> {
                     count_changes: false,
                 });
             }
-            return Ok(self.finish(text, Vec::new(), Vec::new()));
+            return Ok(None);
         }
-        let set = self.collect_rowids(&table, alias.as_deref(), where_clause.as_ref())?;
+        let set = self.collect_rowids(&table, alias.as_deref(), where_clause)?;
         let t = self.open_write_target(&table);
+        let ret = self.open_returning(&table, returning)?;
         let end = self.label();
         let top = self.label();
         let next = self.label();
@@ -1199,7 +1320,60 @@ impl Compiler<'_> {
             cursor: t.cursor,
             target_if_not_found: next.addr(),
         });
-        self.delete_current_row(&t, true);
+        if has_triggers || ret.is_some() {
+            let n = table.columns.len();
+            let old = self.regs(n.max(1));
+            for i in 0..n {
+                if table.rowid_alias == Some(i) {
+                    self.emit(Insn::Copy {
+                        src: rowid,
+                        dest: old + i,
+                        count: 1,
+                    });
+                } else {
+                    self.emit(Insn::Column {
+                        cursor: t.cursor,
+                        column: i,
+                        dest: old + i,
+                        default: None,
+                    });
+                }
+            }
+            self.fire_triggers(
+                &table,
+                TrigEvent::Delete,
+                false,
+                Some((old, rowid)),
+                None,
+                &[],
+                next,
+            )?;
+            if has_triggers {
+                self.emit(Insn::SeekRowidAsync {
+                    cursor: t.cursor,
+                    rowid_reg: rowid,
+                });
+                self.emit(Insn::SeekRowidAwait {
+                    cursor: t.cursor,
+                    target_if_not_found: next.addr(),
+                });
+            }
+            if let Some(r) = &ret {
+                self.emit_returning(&table, r, old, rowid)?;
+            }
+            self.delete_current_row(&t, true);
+            self.fire_triggers(
+                &table,
+                TrigEvent::Delete,
+                true,
+                Some((old, rowid)),
+                None,
+                &[],
+                next,
+            )?;
+        } else {
+            self.delete_current_row(&t, true);
+        }
         self.resolve(next);
         self.emit(Insn::NextAsync { cursor: set });
         self.emit(Insn::NextAwait {
@@ -1207,6 +1381,6 @@ impl Compiler<'_> {
             target_if_more: top.addr(),
         });
         self.resolve(end);
-        Ok(self.finish(text, Vec::new(), Vec::new()))
+        Ok(ret)
     }
 }

@@ -571,9 +571,7 @@ impl Compiler<'_> {
             }
             Expr::Exists(sel) => self.exists(sel, dest)?,
             Expr::Subquery(sel) => self.scalar_subquery(sel, dest)?,
-            Expr::Raise(..) => {
-                return Err(error("RAISE() may only be used within a trigger-program"))
-            }
+            Expr::Raise(kind, msg) => self.raise(*kind, *msg, dest)?,
         }
         Ok(())
     }
@@ -903,6 +901,22 @@ impl Compiler<'_> {
                 self.resolve(els);
                 self.expr(&args[2], dest)?;
                 self.resolve(end);
+                return Ok(());
+            }
+            ("changes", 0) | ("total_changes", 0) | ("last_insert_rowid", 0) => {
+                let what = match lower.as_str() {
+                    "changes" => strata_vdbe::insn::ConnInfoKind::Changes,
+                    "total_changes" => strata_vdbe::insn::ConnInfoKind::TotalChanges,
+                    _ => strata_vdbe::insn::ConnInfoKind::LastInsertRowid,
+                };
+                self.emit(Insn::ConnInfo { what, dest });
+                return Ok(());
+            }
+            ("sqlite_version", 0) => {
+                self.emit(Insn::String {
+                    value: crate::SQLITE_VERSION.as_bytes().to_vec(),
+                    dest,
+                });
                 return Ok(());
             }
             ("likely", 1) | ("unlikely", 1) | ("likelihood", 2) => {

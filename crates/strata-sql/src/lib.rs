@@ -42,6 +42,7 @@ pub mod schema;
 mod scope;
 mod select;
 mod split;
+mod trigger;
 
 use sqlite3_parser::ast::{Cmd, Stmt};
 use sqlite3_parser::lexer::sql::Parser;
@@ -53,6 +54,9 @@ pub use schema::{Schema, SchemaRow};
 
 use crate::compiler::{error, Compiler};
 use crate::select::Dest;
+
+/// The SQLite version whose behaviour Strata follows (`sqlite_version()`).
+pub const SQLITE_VERSION: &str = "3.46.0";
 
 /// The schema query the API runs (with [`Schema::bootstrap`]) to load a schema.
 pub const SCHEMA_QUERY: &str = "SELECT type, name, tbl_name, rootpage, sql FROM sqlite_schema";
@@ -108,12 +112,21 @@ pub fn prepare(schema: &Schema, sql: &str) -> Result<Option<Prepared>, SqlError>
 }
 
 fn syntax_error(text: &str, parser_message: &str) -> SqlError {
-    // sqlite3-parser says `near "X": syntax error at (line, col)`-like things; keep its
-    // wording but ensure SQLite's "syntax error" phrase is present for callers.
-    let msg = if parser_message.contains("syntax error") {
-        parser_message.to_string()
+    // sqlite3-parser appends the position (`... at line: 1, column: 7`); SQLite's message
+    // is the part before it, e.g. `near "SELEC": syntax error`.
+    let msg = match parser_message
+        .find(" at line: ")
+        .or_else(|| parser_message.find(" at ("))
+    {
+        Some(i) => &parser_message[..i],
+        None => parser_message,
+    };
+    let msg = if msg.contains("Unexpected EOF") || msg.ends_with("unexpected end of input") {
+        "incomplete input".to_string()
+    } else if msg.is_empty() {
+        format!("syntax error in: {text}")
     } else {
-        format!("{parser_message} (syntax error in: {text})")
+        msg.to_string()
     };
     SqlError {
         code: ErrorCode::Error,
@@ -167,8 +180,8 @@ fn compile_stmt(schema: &Schema, stmt: &Stmt<'_>, text: &str) -> Result<Program,
         Stmt::Update { .. } => c.update(stmt, text),
         Stmt::Delete { .. } => c.delete(stmt, text),
         Stmt::Pragma(name, body) => c.pragma(name, body.as_ref(), text),
-        Stmt::CreateTrigger { .. } => Err(error("triggers are not supported yet")),
-        Stmt::DropTrigger { .. } => Err(error("triggers are not supported yet")),
+        Stmt::CreateTrigger { .. } => c.create_trigger(stmt, text),
+        Stmt::DropTrigger { .. } => c.drop_trigger(stmt, text),
         Stmt::CreateVirtualTable { .. } => Err(error("virtual tables are not supported")),
         Stmt::AlterTable(..) => Err(error("ALTER TABLE is not supported yet")),
         Stmt::Reindex {

@@ -102,6 +102,26 @@ pub struct View {
     pub sql: String,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TriggerEventKind {
+    Insert,
+    Update,
+    Delete,
+}
+
+#[derive(Clone, Debug)]
+pub struct Trigger {
+    pub name: String,
+    pub table: String,
+    /// BEFORE (false) or AFTER (true). INSTEAD OF triggers (on views) are refused.
+    pub after: bool,
+    pub event: TriggerEventKind,
+    /// `UPDATE OF cols`: fires only if one of these columns is assigned.
+    pub update_of: Option<Vec<String>>,
+    /// The CREATE TRIGGER text: the body is re-parsed where it fires.
+    pub sql: String,
+}
+
 /// The schema as the compiler sees it. Lookups are case-insensitive.
 #[derive(Clone, Debug, Default)]
 pub struct Schema {
@@ -112,6 +132,7 @@ pub struct Schema {
     pub tables: HashMap<String, Arc<Table>>,
     pub indexes: HashMap<String, Arc<Index>>,
     pub views: HashMap<String, Arc<View>>,
+    pub triggers: HashMap<String, Arc<Trigger>>,
     /// `sqlite_sequence` exists.
     pub has_sequence: bool,
 }
@@ -176,6 +197,15 @@ impl Schema {
                     }
                     None => autoindexes.push(row.clone()),
                 },
+                "trigger" => {
+                    let sql = row
+                        .sql
+                        .as_deref()
+                        .ok_or_else(|| corrupt(format!("trigger {} has no sql", row.name)))?;
+                    let t = parse_trigger(sql)
+                        .map_err(|e| corrupt(format!("{}: {}", row.name, e.message)))?;
+                    s.triggers.insert(names::key(&t.name), Arc::new(t));
+                }
                 "view" => {
                     let sql = row
                         .sql
@@ -679,5 +709,54 @@ pub(crate) fn parse_view(sql: &str) -> Result<View, SqlError> {
             columns: columns.map(|cs| cs.iter().map(|c| names::unquote(c.col_name.0)).collect()),
             sql: sql.to_string(),
         })
+    })
+}
+
+pub(crate) fn parse_trigger(sql: &str) -> Result<Trigger, SqlError> {
+    with_parsed(sql, |stmt| {
+        let Stmt::CreateTrigger {
+            trigger_name,
+            time,
+            event,
+            tbl_name,
+            ..
+        } = stmt
+        else {
+            return Err(err("not a CREATE TRIGGER"));
+        };
+        trigger_from_ast(trigger_name, *time, event, tbl_name, sql)
+    })
+}
+
+pub(crate) fn trigger_from_ast(
+    trigger_name: &ast::QualifiedName<'_>,
+    time: Option<ast::TriggerTime>,
+    event: &ast::TriggerEvent<'_>,
+    tbl_name: &ast::QualifiedName<'_>,
+    sql: &str,
+) -> Result<Trigger, SqlError> {
+    let after = match time {
+        None | Some(ast::TriggerTime::Before) => false,
+        Some(ast::TriggerTime::After) => true,
+        Some(ast::TriggerTime::InsteadOf) => {
+            return Err(err("INSTEAD OF triggers are not supported yet"))
+        }
+    };
+    let (event, update_of) = match event {
+        ast::TriggerEvent::Insert => (TriggerEventKind::Insert, None),
+        ast::TriggerEvent::Delete => (TriggerEventKind::Delete, None),
+        ast::TriggerEvent::Update => (TriggerEventKind::Update, None),
+        ast::TriggerEvent::UpdateOf(cols) => (
+            TriggerEventKind::Update,
+            Some(cols.iter().map(|c| names::unquote(c.0)).collect()),
+        ),
+    };
+    Ok(Trigger {
+        name: names::unquote(trigger_name.name.0),
+        table: names::unquote(tbl_name.name.0),
+        after,
+        event,
+        update_of,
+        sql: sql.to_string(),
     })
 }

@@ -24,6 +24,8 @@ use crate::scope::{ColumnRef, Level, Source, SourceColumn, ROWID};
 pub enum Dest {
     /// `ResultRow`: returned to the caller.
     Output,
+    /// Nowhere (a SELECT in a trigger body).
+    Discard,
     /// Into an ephemeral index as records (a set), with optional affinities.
     EphemIndex {
         cursor: Cur,
@@ -507,6 +509,7 @@ impl Compiler<'_> {
                     count: n,
                 });
             }
+            Dest::Discard => {}
             Dest::EphemIndex { cursor, affinities } => {
                 let rec = self.reg();
                 self.emit(Insn::MakeRecord {

@@ -145,3 +145,32 @@ pub fn create_name_offset(stmt: &str) -> Option<usize> {
         }
     }
 }
+
+/// The byte offset of the trigger name in a CREATE TRIGGER statement.
+pub fn create_trigger_name_offset(stmt: &str) -> Option<usize> {
+    let b = stmt.as_bytes();
+    let mut i = 0;
+    let skip = [
+        "CREATE",
+        "TEMP",
+        "TEMPORARY",
+        "TRIGGER",
+        "IF",
+        "NOT",
+        "EXISTS",
+    ];
+    loop {
+        i = skip_blank(b, i);
+        let w0 = i;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+            i += 1;
+        }
+        if i == w0 {
+            return Some(w0);
+        }
+        let w = stmt[w0..i].to_ascii_uppercase();
+        if !skip.contains(&w.as_str()) {
+            return Some(w0);
+        }
+    }
+}

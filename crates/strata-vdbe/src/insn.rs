@@ -111,6 +111,14 @@ pub enum CheckpointKind {
     Truncate,
 }
 
+/// What `ConnInfo` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnInfoKind {
+    Changes,
+    TotalChanges,
+    LastInsertRowid,
+}
+
 /// Flags of `InsertAsync`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct InsertFlags {
@@ -441,6 +449,12 @@ pub enum Insn {
     /// `dest..dest+3`. May yield.
     Checkpoint {
         mode: CheckpointKind,
+        dest: Reg,
+    },
+    /// `changes()`, `total_changes()`, `last_insert_rowid()`: the connection's counters
+    /// into `dest`.
+    ConnInfo {
+        what: ConnInfoKind,
         dest: Reg,
     },
     /// Set the connection's page cache size (pages).

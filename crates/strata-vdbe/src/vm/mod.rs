@@ -917,6 +917,17 @@ impl Vm {
                 root_page,
                 count_changes,
             } => return self.exec_clear(*root_page, *count_changes),
+            ConnInfo { what, dest } => {
+                let st = self.conn.state();
+                let v = match what {
+                    crate::insn::ConnInfoKind::Changes => st.changes,
+                    crate::insn::ConnInfoKind::TotalChanges => st.total_changes,
+                    crate::insn::ConnInfoKind::LastInsertRowid => st.last_insert_rowid,
+                };
+                drop(st);
+                self.regs[*dest] = Value::Integer(v);
+                self.pc += 1;
+            }
             ParseSchema => {
                 self.conn.state().schema_changed = true;
                 self.pc += 1;

@@ -1,0 +1,473 @@
+//! Triggers (row-level BEFORE/AFTER on INSERT, UPDATE [OF], DELETE), RAISE, and the
+//! RETURNING clause.
+//!
+//! A trigger's body is compiled inline at each place its event happens, with `NEW` and
+//! `OLD` reading the registers that hold the row images. A trigger does not fire
+//! itself recursively (SQLite's default, `recursive_triggers = OFF`); changes made by
+//! trigger bodies are not counted in `changes()`, as in SQLite.
+
+use std::sync::Arc;
+
+use sqlite3_parser::ast::{self, Expr, ResultColumn, Stmt, TriggerCmd};
+use strata_vdbe::insn::{EphemeralKind, ErrorCode, Insn, OnError, Reg};
+use strata_vdbe::program::Program;
+
+use crate::builder::Label;
+use crate::compiler::{error, Compiler, Result};
+use crate::dml::{InsertSrc, Returning, ReturningItem};
+use crate::names;
+use crate::schema::{self, with_parsed, Table, Trigger, TriggerEventKind};
+use crate::scope::{AggMap, Level, ROWID};
+use crate::select::{table_source, Dest, ResultCol};
+
+pub use crate::schema::TriggerEventKind as TrigEvent;
+
+impl Compiler<'_> {
+    fn triggers_for(&self, table: &Table, event: TrigEvent, after: bool) -> Vec<Arc<Trigger>> {
+        let mut v: Vec<Arc<Trigger>> = self
+            .schema
+            .triggers
+            .values()
+            .filter(|t| names::eq(&t.table, &table.name) && t.event == event && t.after == after)
+            .filter(|t| !self.trigger_stack.iter().any(|n| names::eq(n, &t.name)))
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    pub fn has_triggers(&self, table: &Table, event: TrigEvent, after: bool) -> bool {
+        !self.triggers_for(table, event, after).is_empty()
+    }
+
+    /// Pushes a level whose sources `new` and `old` read row images from registers; only
+    /// qualified names (`new.x`) reach them.
+    fn push_row_images(
+        &mut self,
+        table: &Arc<Table>,
+        old: Option<(Reg, Reg)>,
+        new: Option<(Reg, Reg)>,
+    ) {
+        let mut level = Level::default();
+        let mut map = AggMap::default();
+        for (name, img) in [("new", new), ("old", old)] {
+            let Some((cols, rowid)) = img else { continue };
+            let si = level.sources.len();
+            let cursor = self.b.alloc_cursor();
+            let mut src = table_source(table, name.into(), cursor);
+            for c in &mut src.columns {
+                c.hidden = true;
+            }
+            level.sources.push(src);
+            for i in 0..table.columns.len() {
+                let reg = if table.rowid_alias == Some(i) {
+                    rowid
+                } else {
+                    cols + i
+                };
+                map.columns.insert((si, i), reg);
+            }
+            map.columns.insert((si, ROWID), rowid);
+        }
+        level.agg = Some(map);
+        self.levels.push(level);
+    }
+
+    /// Emits the bodies of the triggers on `table` for this event and time.
+    /// `changed[i]` says whether column i is assigned (UPDATE OF); `ignore` is where
+    /// `RAISE(IGNORE)` goes (skipping the rest of the row).
+    #[allow(clippy::too_many_arguments)]
+    pub fn fire_triggers(
+        &mut self,
+        table: &Arc<Table>,
+        event: TrigEvent,
+        after: bool,
+        old: Option<(Reg, Reg)>,
+        new: Option<(Reg, Reg)>,
+        changed: &[bool],
+        ignore: Label,
+    ) -> Result<()> {
+        for trig in self.triggers_for(table, event, after) {
+            if let Some(cols) = &trig.update_of {
+                let hit = cols.iter().any(|c| {
+                    table
+                        .column_index(c)
+                        .map(|i| changed.get(i).copied().unwrap_or(false))
+                        .unwrap_or(false)
+                });
+                if !hit {
+                    continue;
+                }
+            }
+            if self.trigger_stack.len() >= 32 {
+                return Err(error("too many levels of trigger recursion"));
+            }
+            self.push_row_images(table, old, new);
+            self.trigger_stack.push(trig.name.clone());
+            let saved_ignore = self.raise_ignore.replace(ignore);
+            let r = with_parsed(&trig.sql, |stmt| {
+                let Stmt::CreateTrigger {
+                    when_clause,
+                    commands,
+                    ..
+                } = stmt
+                else {
+                    return Err(error("not a trigger"));
+                };
+                let skip = self.label();
+                if let Some(w) = when_clause {
+                    self.jump_if_not_true(w, skip)?;
+                }
+                for cmd in commands.iter() {
+                    self.trigger_command(cmd)?;
+                }
+                self.resolve(skip);
+                Ok(())
+            });
+            self.raise_ignore = saved_ignore;
+            self.trigger_stack.pop();
+            self.levels.pop();
+            r?;
+        }
+        Ok(())
+    }
+
+    fn trigger_command<'a>(&mut self, cmd: &'a TriggerCmd<'a>) -> Result<()> {
+        match cmd {
+            TriggerCmd::Insert {
+                or_conflict,
+                tbl_name,
+                col_names,
+                select,
+                upsert,
+            } => {
+                self.emit_insert(
+                    *or_conflict,
+                    tbl_name,
+                    col_names.as_ref(),
+                    InsertSrc::Select(select, *upsert),
+                    None,
+                )?;
+            }
+            TriggerCmd::Update {
+                or_conflict,
+                tbl_name,
+                sets,
+                from,
+                where_clause,
+            } => {
+                if from.is_some() {
+                    return Err(error("UPDATE ... FROM is not supported yet"));
+                }
+                self.emit_update(*or_conflict, tbl_name, sets, where_clause.as_ref(), None)?;
+            }
+            TriggerCmd::Delete {
+                tbl_name,
+                where_clause,
+            } => {
+                self.emit_delete(tbl_name, where_clause.as_ref(), None)?;
+            }
+            TriggerCmd::Select(sel) => {
+                self.select(sel, &Dest::Discard)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `RAISE(IGNORE)` skips the rest of the row; the others fail the statement.
+    pub fn raise(
+        &mut self,
+        kind: ast::ResolveType,
+        msg: Option<&Expr<'_>>,
+        dest: Reg,
+    ) -> Result<()> {
+        if self.trigger_stack.is_empty() {
+            return Err(error("RAISE() may only be used within a trigger-program"));
+        }
+        let message = match msg {
+            Some(Expr::Literal(ast::Literal::String(s))) => names::unquote(s),
+            Some(e) => e.to_string(),
+            None => String::new(),
+        };
+        let on_error = match kind {
+            ast::ResolveType::Ignore => {
+                let l = self
+                    .raise_ignore
+                    .ok_or_else(|| error("RAISE(IGNORE) outside a trigger"))?;
+                self.goto(l);
+                self.emit(Insn::Null { dest, count: 1 });
+                return Ok(());
+            }
+            ast::ResolveType::Rollback => OnError::Rollback,
+            ast::ResolveType::Fail => OnError::Fail,
+            _ => OnError::Abort,
+        };
+        self.emit(Insn::Halt {
+            error: Some((ErrorCode::Constraint, message)),
+            on_error,
+        });
+        self.emit(Insn::Null { dest, count: 1 });
+        Ok(())
+    }
+
+    pub fn create_trigger(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {
+        let Stmt::CreateTrigger {
+            if_not_exists,
+            trigger_name,
+            time,
+            event,
+            tbl_name,
+            for_each_row: _,
+            ..
+        } = stmt
+        else {
+            unreachable!("dispatched on CreateTrigger")
+        };
+        let name = names::unquote(trigger_name.name.0);
+        if self
+            .schema
+            .triggers
+            .contains_key(&name.to_ascii_lowercase())
+        {
+            if *if_not_exists {
+                return Ok(self.finish(text, Vec::new(), Vec::new()));
+            }
+            return Err(error(format!("trigger {name} already exists")));
+        }
+        let tname = names::unquote(tbl_name.name.0);
+        if self.schema.view(&tname).is_some() {
+            return Err(error(format!(
+                "cannot create {} trigger on view: {tname}",
+                match time {
+                    Some(ast::TriggerTime::After) => "AFTER",
+                    _ => "BEFORE",
+                }
+            )));
+        }
+        let table = self
+            .schema
+            .table(&tname)
+            .cloned()
+            .ok_or_else(|| error(format!("no such table: main.{tname}")))?;
+        if table.root_page == 1 {
+            return Err(error("cannot create trigger on system table"));
+        }
+        let off = crate::split::create_trigger_name_offset(text).unwrap_or(0);
+        let sql = format!("CREATE TRIGGER {}", text[off..].trim_end());
+        schema::trigger_from_ast(trigger_name, *time, event, tbl_name, &sql)?;
+        self.writes = true;
+        let sc = self.open_schema_write();
+        self.insert_schema_row(sc, "trigger", &name, &table.name, None, Some(&sql));
+        self.bump_cookie();
+        Ok(self.finish(text, Vec::new(), Vec::new()))
+    }
+
+    pub fn drop_trigger(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {
+        let Stmt::DropTrigger {
+            if_exists,
+            trigger_name,
+        } = stmt
+        else {
+            unreachable!("dispatched on DropTrigger")
+        };
+        let name = names::unquote(trigger_name.name.0);
+        let Some(t) = self
+            .schema
+            .triggers
+            .get(&name.to_ascii_lowercase())
+            .cloned()
+        else {
+            if *if_exists {
+                return Ok(self.finish(text, Vec::new(), Vec::new()));
+            }
+            return Err(error(format!("no such trigger: {name}")));
+        };
+        self.writes = true;
+        self.delete_schema_rows(1, &t.name, Some("trigger"));
+        self.bump_cookie();
+        Ok(self.finish(text, Vec::new(), Vec::new()))
+    }
+
+    /// Prepares RETURNING: the ephemeral table and the column descriptions.
+    pub fn open_returning(
+        &mut self,
+        table: &Arc<Table>,
+        returning: Option<&[ResultColumn<'_>]>,
+    ) -> Result<Option<Returning>> {
+        let Some(items) = returning else {
+            return Ok(None);
+        };
+        let cursor = self.b.alloc_cursor();
+        self.emit(Insn::OpenEphemeral {
+            cursor,
+            kind: EphemeralKind::Table,
+        });
+        let mut out = Vec::new();
+        let mut cols = Vec::new();
+        let scratch = self.b.alloc_cursor();
+        let mut level = Level::default();
+        level
+            .sources
+            .push(table_source(table, table.name.clone(), scratch));
+        self.levels.push(level);
+        let r = (|| {
+            for it in items {
+                match it {
+                    ResultColumn::Star | ResultColumn::TableStar(_) => {
+                        for (i, c) in table.columns.iter().enumerate() {
+                            out.push(ReturningItem {
+                                sql: None,
+                                column: Some(i),
+                            });
+                            cols.push(ResultCol {
+                                name: c.name.clone(),
+                                decl_type: Some(c.decl_type.clone()).filter(|d| !d.is_empty()),
+                                affinity: Some(c.affinity),
+                                collation: c.collation,
+                            });
+                        }
+                    }
+                    ResultColumn::Expr(e, alias) => {
+                        if crate::select::contains_aggregate(e) {
+                            return Err(error("aggregate functions are not allowed in RETURNING"));
+                        }
+                        let name = match alias {
+                            Some(ast::As::As(n)) | Some(ast::As::Elided(n)) => names::unquote(n.0),
+                            None => self.default_column_name(e),
+                        };
+                        out.push(ReturningItem {
+                            sql: Some(e.to_string()),
+                            column: None,
+                        });
+                        cols.push(ResultCol {
+                            name,
+                            decl_type: None,
+                            affinity: None,
+                            collation: Default::default(),
+                        });
+                    }
+                }
+            }
+            Ok(())
+        })();
+        self.levels.pop();
+        r?;
+        Ok(Some(Returning {
+            cursor,
+            items: out,
+            cols,
+        }))
+    }
+
+    /// Evaluates RETURNING for one row image and stores the row.
+    pub fn emit_returning(
+        &mut self,
+        table: &Arc<Table>,
+        r: &Returning,
+        cols: Reg,
+        rowid: Reg,
+    ) -> Result<()> {
+        let n = r.items.len();
+        let regs = self.regs(n.max(1));
+        let cursor = self.b.alloc_cursor();
+        let mut level = Level::default();
+        level
+            .sources
+            .push(table_source(table, table.name.clone(), cursor));
+        let mut map = AggMap::default();
+        for i in 0..table.columns.len() {
+            let reg = if table.rowid_alias == Some(i) {
+                rowid
+            } else {
+                cols + i
+            };
+            map.columns.insert((0, i), reg);
+        }
+        map.columns.insert((0, ROWID), rowid);
+        level.agg = Some(map);
+        self.levels.push(level);
+        let res = (|| {
+            for (k, item) in r.items.iter().enumerate() {
+                match (&item.sql, item.column) {
+                    (_, Some(i)) => {
+                        let src = if table.rowid_alias == Some(i) {
+                            rowid
+                        } else {
+                            cols + i
+                        };
+                        self.emit(Insn::Copy {
+                            src,
+                            dest: regs + k,
+                            count: 1,
+                        });
+                    }
+                    (Some(sql), None) => {
+                        let text = format!("SELECT {sql}");
+                        with_parsed(&text, |stmt| {
+                            let Stmt::Select(sel) = stmt else {
+                                return Err(error("bad RETURNING"));
+                            };
+                            let ast::OneSelect::Select { columns, .. } = &sel.body.select else {
+                                return Err(error("bad RETURNING"));
+                            };
+                            let Some(ResultColumn::Expr(e, _)) = columns.first() else {
+                                return Err(error("bad RETURNING"));
+                            };
+                            self.expr(e, regs + k)
+                        })?;
+                    }
+                    (None, None) => {}
+                }
+            }
+            Ok(())
+        })();
+        self.levels.pop();
+        res?;
+        let never = self.label();
+        self.write_dest(regs, n, &Dest::EphemTable { cursor: r.cursor }, never)?;
+        self.resolve(never);
+        Ok(())
+    }
+
+    /// Ends a DML program: with RETURNING, the collected rows are returned after every
+    /// write is done.
+    pub fn finish_returning(mut self, text: &str, ret: Option<Returning>) -> Program {
+        let Some(r) = ret else {
+            return self.finish(text, Vec::new(), Vec::new());
+        };
+        let n = r.items.len();
+        let regs = self.regs(n.max(1));
+        let end = self.label();
+        let top = self.label();
+        self.emit(Insn::RewindAsync { cursor: r.cursor });
+        self.emit(Insn::RewindAwait {
+            cursor: r.cursor,
+            target_if_empty: end.addr(),
+        });
+        self.resolve(top);
+        for i in 0..n {
+            self.emit(Insn::Column {
+                cursor: r.cursor,
+                column: i,
+                dest: regs + i,
+                default: None,
+            });
+        }
+        self.emit(Insn::ResultRow {
+            start: regs,
+            count: n,
+        });
+        self.emit(Insn::NextAsync { cursor: r.cursor });
+        self.emit(Insn::NextAwait {
+            cursor: r.cursor,
+            target_if_more: top.addr(),
+        });
+        self.resolve(end);
+        let names = r.cols.iter().map(|c| c.name.clone()).collect();
+        let decls = r.cols.iter().map(|c| c.decl_type.clone()).collect();
+        self.finish(text, names, decls)
+    }
+}
+
+#[allow(dead_code)]
+fn _kinds(_: TriggerEventKind) {}
