@@ -1,1 +1,137 @@
-fn main() {}
+//! Runs every micro case on every engine in one process and prints Strata time / SQLite
+//! time per case.
+//!
+//! ```text
+//! cargo run --release -p strata-bench --bin ratios -- [--rounds 5] [--target-ms 300]
+//!     [--cases point_select_rowid,...] [--engines sqlite,strata,strata-syscall]
+//! ```
+//! Each round runs every engine once, in turn, for about `--target-ms` (iterations
+//! calibrated per engine from one trial run); the reported time per iteration is the
+//! median over the rounds. Sizes come from `STRATA_BENCH_*` (see `strata_bench::micro`).
+
+use std::time::{Duration, Instant};
+
+use strata_bench::micro::{Case, Engine, Fixture, Sizes};
+
+fn fmt_time(d: f64) -> String {
+    if d >= 1.0 {
+        format!("{d:.2} s")
+    } else if d >= 1e-3 {
+        format!("{:.2} ms", d * 1e3)
+    } else if d >= 1e-6 {
+        format!("{:.2} us", d * 1e6)
+    } else {
+        format!("{:.0} ns", d * 1e9)
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn main() {
+    let mut rounds = 5usize;
+    let mut target = Duration::from_millis(300);
+    let mut cases: Vec<Case> = Case::ALL.to_vec();
+    let mut engines = vec![Engine::Sqlite, Engine::Strata, Engine::StrataSyscall];
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let val = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--rounds" => rounds = val.parse().expect("--rounds N"),
+            "--target-ms" => target = Duration::from_millis(val.parse().expect("--target-ms N")),
+            "--cases" => {
+                cases = val
+                    .split(',')
+                    .map(|c| Case::by_name(c).unwrap_or_else(|| panic!("unknown case {c}")))
+                    .collect()
+            }
+            "--engines" => {
+                engines = val
+                    .split(',')
+                    .map(|e| match e {
+                        "sqlite" => Engine::Sqlite,
+                        "strata" => Engine::Strata,
+                        "strata-syscall" => Engine::StrataSyscall,
+                        _ => panic!("unknown engine {e}"),
+                    })
+                    .collect()
+            }
+            _ => panic!("unknown flag {flag}"),
+        }
+    }
+    if !engines.contains(&Engine::Sqlite) {
+        engines.insert(0, Engine::Sqlite);
+    }
+    let sizes = Sizes::from_env();
+    let t0 = Instant::now();
+    let fx = Fixture::new(sizes);
+    println!(
+        "ratios: {} rows, {} insert rows, {} upsert keys; fixture built in {:.1} s; {rounds} rounds of ~{} ms per engine",
+        sizes.rows,
+        sizes.insert_rows,
+        sizes.upsert_keys,
+        t0.elapsed().as_secs_f64(),
+        target.as_millis()
+    );
+    let bad = fx.cross_check();
+    for b in &bad {
+        println!("RESULT MISMATCH: {b}");
+    }
+
+    let others: Vec<Engine> = engines
+        .iter()
+        .copied()
+        .filter(|e| *e != Engine::Sqlite)
+        .collect();
+    let mut header = format!("| {:<24} | {:>12} |", "case", "sqlite");
+    let mut rule = format!("|{:-<26}|{:->13}:|", "", "");
+    for e in &others {
+        header.push_str(&format!(" {:>12} | {:>8} |", e.name(), "ratio"));
+        rule.push_str(&format!("{:->13}:|{:->9}:|", "", ""));
+    }
+    let mut lines = vec![header, rule];
+    let mut descr = Vec::new();
+    for &case in &cases {
+        let mut runners: Vec<_> = engines.iter().map(|&e| fx.runner(case, e)).collect();
+        // Calibrate: one trial iteration per engine (also a warm-up).
+        let iters: Vec<u64> = runners
+            .iter_mut()
+            .map(|r| {
+                let one = r(1).as_secs_f64().max(1e-9);
+                ((target.as_secs_f64() / one) as u64).clamp(1, 10_000_000)
+            })
+            .collect();
+        let mut per_iter: Vec<Vec<f64>> = vec![Vec::new(); engines.len()];
+        for _ in 0..rounds {
+            for (i, r) in runners.iter_mut().enumerate() {
+                let d = r(iters[i]);
+                per_iter[i].push(d.as_secs_f64() / iters[i] as f64);
+            }
+        }
+        drop(runners);
+        let med: Vec<f64> = per_iter.into_iter().map(median).collect();
+        let base = med[0];
+        let mut line = format!("| {:<24} | {:>12} |", case.name(), fmt_time(base));
+        for (i, _) in others.iter().enumerate() {
+            let m = med[i + 1];
+            line.push_str(&format!(" {:>12} | {:>7.2}x |", fmt_time(m), m / base));
+        }
+        println!("{line}");
+        lines.push(line);
+        descr.push(format!("- `{}`: {}", case.name(), case.describe(&sizes)));
+    }
+    println!();
+    for l in &lines {
+        println!("{l}");
+    }
+    println!();
+    for d in &descr {
+        println!("{d}");
+    }
+    println!(
+        "\nratio = engine time / sqlite time (lower is better for Strata; 1.00x = parity). Total {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}
