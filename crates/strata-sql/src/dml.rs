@@ -37,6 +37,14 @@ struct WriteTarget {
     indexes: Vec<(Arc<Index>, Cur)>,
 }
 
+/// AUTOINCREMENT state of one INSERT: the `sqlite_sequence` cursor, the running
+/// maximum, and the entry's rowid (NULL if the table has none yet).
+struct AutoInc {
+    cursor: Cur,
+    seq: Reg,
+    entry: Reg,
+}
+
 /// Where an INSERT's rows come from.
 pub enum InsertSrc<'a> {
     Select(&'a ast::Select<'a>, Option<&'a ast::Upsert<'a>>),
@@ -727,6 +735,11 @@ impl Compiler<'_> {
         let rowid = self.reg();
         let values_reg = self.regs(targets.len().max(1));
         let ret = self.open_returning(&table, returning)?;
+        let autoinc = if table.autoincrement {
+            Some(self.autoinc_begin(&table)?)
+        } else {
+            None
+        };
         // One row's code, given its values in `values_reg`.
         let emit_row = |c: &mut Self| -> Result<()> {
             let skip_row = c.label();
@@ -765,10 +778,16 @@ impl Compiler<'_> {
             c.emit(Insn::NewRowidAsync {
                 cursor: t.cursor,
                 dest: rowid,
-                min_reg: None,
+                min_reg: autoinc.as_ref().map(|a| a.seq),
             });
             c.emit(Insn::NewRowidAwait { cursor: t.cursor });
             c.resolve(have);
+            if let Some(a) = &autoinc {
+                c.emit(Insn::MemMax {
+                    acc: a.seq,
+                    src: rowid,
+                });
+            }
             if let Some(a) = table.rowid_alias {
                 c.emit(Insn::Copy {
                     src: rowid,
@@ -872,7 +891,132 @@ impl Compiler<'_> {
                 emit_row(self)?;
             }
         }
+        if let Some(a) = autoinc {
+            self.autoinc_end(&table, a);
+        }
         Ok(ret)
+    }
+
+    /// AUTOINCREMENT: reads the table's `sqlite_sequence` entry (largest rowid ever used).
+    fn autoinc_begin(&mut self, table: &Table) -> Result<AutoInc> {
+        let seq_table = self
+            .schema
+            .table("sqlite_sequence")
+            .cloned()
+            .ok_or_else(|| error("no such table: sqlite_sequence"))?;
+        let cursor = self.b.alloc_cursor();
+        self.emit(Insn::OpenWriteAsync {
+            cursor,
+            root_page: seq_table.root_page,
+            root_reg: None,
+            kind: CursorKind::Table { num_columns: 2 },
+        });
+        self.emit(Insn::OpenWriteAwait { cursor });
+        let seq = self.reg();
+        let entry = self.reg();
+        self.emit(Insn::Integer {
+            value: 0,
+            dest: seq,
+        });
+        self.emit(Insn::Null {
+            dest: entry,
+            count: 1,
+        });
+        let end = self.label();
+        let top = self.label();
+        let next = self.label();
+        self.emit(Insn::RewindAsync { cursor });
+        self.emit(Insn::RewindAwait {
+            cursor,
+            target_if_empty: end.addr(),
+        });
+        self.resolve(top);
+        let name = self.reg();
+        let want = self.reg();
+        self.emit(Insn::Column {
+            cursor,
+            column: 0,
+            dest: name,
+            default: None,
+        });
+        self.emit(Insn::String {
+            value: table.name.as_bytes().to_vec(),
+            dest: want,
+        });
+        self.emit(Insn::Compare {
+            op: Cmp::Ne,
+            lhs: name,
+            rhs: want,
+            target: next.addr(),
+            affinity: Default::default(),
+            collation: Default::default(),
+            jump_if_null: true,
+            null_eq: false,
+        });
+        self.emit(Insn::Rowid {
+            cursor,
+            dest: entry,
+        });
+        self.emit(Insn::Column {
+            cursor,
+            column: 1,
+            dest: seq,
+            default: None,
+        });
+        self.emit(Insn::Affinity {
+            start: seq,
+            affinities: vec![strata_vdbe::affinity::Affinity::Integer],
+        });
+        self.goto(end);
+        self.resolve(next);
+        self.emit(Insn::NextAsync { cursor });
+        self.emit(Insn::NextAwait {
+            cursor,
+            target_if_more: top.addr(),
+        });
+        self.resolve(end);
+        Ok(AutoInc { cursor, seq, entry })
+    }
+
+    /// Writes the largest rowid back to `sqlite_sequence`.
+    fn autoinc_end(&mut self, table: &Table, a: AutoInc) {
+        let regs = self.regs(2);
+        self.emit(Insn::String {
+            value: table.name.as_bytes().to_vec(),
+            dest: regs,
+        });
+        self.emit(Insn::Copy {
+            src: a.seq,
+            dest: regs + 1,
+            count: 1,
+        });
+        let rec = self.reg();
+        self.emit(Insn::MakeRecord {
+            start: regs,
+            count: 2,
+            dest: rec,
+            affinities: None,
+        });
+        let have = self.label();
+        self.emit(Insn::NotNull {
+            reg: a.entry,
+            target: have.addr(),
+        });
+        self.emit(Insn::NewRowidAsync {
+            cursor: a.cursor,
+            dest: a.entry,
+            min_reg: None,
+        });
+        self.emit(Insn::NewRowidAwait { cursor: a.cursor });
+        self.resolve(have);
+        self.emit(Insn::InsertAsync {
+            cursor: a.cursor,
+            key_reg: a.entry,
+            record_reg: rec,
+            flags: InsertFlags::default(),
+            table: "sqlite_sequence".into(),
+        });
+        self.emit(Insn::InsertAwait { cursor: a.cursor });
     }
 
     /// ON CONFLICT DO UPDATE: update the conflicting row `conflict_rowid`, with

@@ -390,7 +390,9 @@ impl Compiler<'_> {
             Expr::Id(id) => match self.resolve_column(None, id.0)? {
                 Some(r) => self.emit_column(r, dest),
                 None => {
-                    if names::is_double_quoted(id.0) {
+                    if let Some(sql) = self.alias_sql(id.0) {
+                        self.alias_expr(id.0, &sql, dest)?;
+                    } else if names::is_double_quoted(id.0) {
                         self.emit(Insn::String {
                             value: names::unquote(id.0).into_bytes(),
                             dest,
@@ -1093,6 +1095,17 @@ impl Compiler<'_> {
         for (t, c) in idents {
             if let Some(r) = self.resolve_column(t.as_deref(), &c)? {
                 out.push(r);
+            } else if t.is_none() {
+                if let Some(sql) = self.alias_sql(&c) {
+                    let level = self.levels.len() - 1;
+                    self.levels[level].expanding.push(names::key(&c));
+                    let r = crate::schema::with_parsed(&format!("SELECT {sql}"), |stmt| {
+                        let e = first_result_expr(stmt)?;
+                        self.column_refs(e)
+                    });
+                    self.levels[level].expanding.pop();
+                    out.extend(r?);
+                }
             }
         }
         if has_subquery {
@@ -1108,6 +1121,44 @@ impl Compiler<'_> {
             }
         }
         Ok(out)
+    }
+}
+
+fn first_result_expr<'b>(stmt: &'b sqlite3_parser::ast::Stmt<'b>) -> Result<&'b Expr<'b>> {
+    if let sqlite3_parser::ast::Stmt::Select(sel) = stmt {
+        if let ast::OneSelect::Select { columns, .. } = &sel.body.select {
+            if let Some(ast::ResultColumn::Expr(e, _)) = columns.first() {
+                return Ok(e);
+            }
+        }
+    }
+    Err(error("bad alias expression"))
+}
+
+impl Compiler<'_> {
+    /// The SQL of the current level's result alias `name`, unless it is being expanded.
+    fn alias_sql(&self, name: &str) -> Option<String> {
+        let level = self.levels.last()?;
+        let key = names::key(name);
+        if level.expanding.contains(&key) {
+            return None;
+        }
+        level
+            .aliases
+            .iter()
+            .find(|(a, _)| a.eq_ignore_ascii_case(&key))
+            .map(|(_, sql)| sql.clone())
+    }
+
+    fn alias_expr(&mut self, name: &str, sql: &str, dest: Reg) -> Result<()> {
+        let level = self.levels.len() - 1;
+        self.levels[level].expanding.push(names::key(name));
+        let r = crate::schema::with_parsed(&format!("SELECT {sql}"), |stmt| {
+            let e = first_result_expr(stmt)?;
+            self.expr(e, dest)
+        });
+        self.levels[level].expanding.pop();
+        r
     }
 }
 

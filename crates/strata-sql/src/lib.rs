@@ -143,7 +143,18 @@ fn compile_stmt(schema: &Schema, stmt: &Stmt<'_>, text: &str) -> Result<Program,
             let decls = cols.iter().map(|c| c.decl_type.clone()).collect();
             Ok(c.finish(text, names, decls))
         }
-        Stmt::Begin(..) => {
+        Stmt::Begin(kind, _) => {
+            if matches!(
+                kind,
+                Some(sqlite3_parser::ast::TransactionType::Immediate)
+                    | Some(sqlite3_parser::ast::TransactionType::Exclusive)
+            ) {
+                // Take the write lock now (Busy if another connection writes).
+                c.emit(Insn::Transaction {
+                    write: true,
+                    schema_cookie: schema.cookie,
+                });
+            }
             c.emit(Insn::AutoCommit {
                 autocommit: false,
                 rollback: false,

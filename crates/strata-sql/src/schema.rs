@@ -93,6 +93,8 @@ pub struct Index {
     /// A partial index's WHERE clause (such indexes are maintained but not used by the
     /// planner).
     pub where_sql: Option<String>,
+    /// Position of the index's row in `sqlite_schema` (creation order).
+    pub seq: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -174,7 +176,7 @@ impl Schema {
         let mut s = Schema::bootstrap();
         s.cookie = cookie;
         let mut autoindexes = Vec::new();
-        for row in &rows {
+        for (seq, row) in rows.iter().enumerate() {
             let root = u32::try_from(row.root_page).unwrap_or(0);
             match row.kind.as_str() {
                 "table" => {
@@ -191,11 +193,12 @@ impl Schema {
                 }
                 "index" => match row.sql.as_deref() {
                     Some(sql) => {
-                        let ix = parse_index(sql, root, &s)
+                        let mut ix = parse_index(sql, root, &s)
                             .map_err(|e| corrupt(format!("{}: {}", row.name, e.message)))?;
+                        ix.seq = seq;
                         s.indexes.insert(names::key(&ix.name), Arc::new(ix));
                     }
-                    None => autoindexes.push(row.clone()),
+                    None => autoindexes.push((seq, row.clone())),
                 },
                 "trigger" => {
                     let sql = row
@@ -220,7 +223,7 @@ impl Schema {
         }
         // Automatic indexes are numbered in the order of their constraints in the table
         // definition: sqlite_autoindex_<table>_<n>.
-        for row in autoindexes {
+        for (seq, row) in autoindexes {
             let table = s
                 .tables
                 .get(&names::key(&row.tbl_name))
@@ -246,6 +249,7 @@ impl Schema {
                 auto: true,
                 is_primary_key: spec.primary_key,
                 where_sql: None,
+                seq,
             };
             s.indexes.insert(names::key(&ix.name), Arc::new(ix));
         }
@@ -277,7 +281,7 @@ impl Schema {
             .filter(|i| names::eq(&i.table, table))
             .cloned()
             .collect();
-        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v.sort_by(|a, b| a.seq.cmp(&b.seq).then_with(|| a.name.cmp(&b.name)));
         v
     }
 }
@@ -693,6 +697,7 @@ pub(crate) fn index_from_ast(
         auto: false,
         is_primary_key: false,
         where_sql: where_clause.map(|w| w.to_string()),
+        seq: usize::MAX,
     })
 }
 

@@ -56,9 +56,11 @@ pub struct Level {
     pub correlated: bool,
     /// Active during an aggregate query's output phase.
     pub agg: Option<AggMap>,
-    /// Result-column aliases usable by name in WHERE/ORDER BY/GROUP BY (SQLite extension):
-    /// alias -> index into `alias_exprs` (debug form of the expression is not needed).
-    pub aliases: Vec<(String, usize)>,
+    /// Result-column aliases usable by name in WHERE, GROUP BY and HAVING when no column
+    /// has the name (an SQLite extension): alias -> the expression's SQL text.
+    pub aliases: Vec<(String, String)>,
+    /// Aliases being expanded (an alias may not refer to itself).
+    pub expanding: Vec<String>,
 }
 
 /// The resolved location of a column reference.

@@ -778,11 +778,12 @@ impl Compiler<'_> {
                 }
             }
         }
-        self.levels[level].aliases = items
+        self.levels[level].aliases = columns
             .iter()
-            .enumerate()
-            .filter_map(|(i, (it, n))| match it {
-                Item::Expr(_) => Some((n.clone(), i)),
+            .filter_map(|rc| match rc {
+                ResultColumn::Expr(e, Some(As::As(n) | As::Elided(n))) => {
+                    Some((names::unquote(n.0), e.to_string()))
+                }
                 _ => None,
             })
             .collect();

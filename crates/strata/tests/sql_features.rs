@@ -1,0 +1,178 @@
+//! SQL features beyond the sqllogictest corpus, checked against SQLite itself: each
+//! script runs statement by statement on Strata and on rusqlite (bundled SQLite), and
+//! every statement must either fail on both or return the same rows (values and
+//! storage classes).
+
+use strata::{Connection, ValueRef};
+
+#[derive(Debug, PartialEq, Clone)]
+enum V {
+    Null,
+    Int(i64),
+    Real(u64),
+    Text(Vec<u8>),
+    Blob(Vec<u8>),
+}
+
+fn strata_rows(conn: &Connection, sql: &str) -> Result<Vec<Vec<V>>, String> {
+    let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
+    let n = stmt.column_count();
+    let mut rows = stmt.query(()).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+        let mut r = Vec::new();
+        for i in 0..n {
+            r.push(match row.get_ref(i).map_err(|e| e.to_string())? {
+                ValueRef::Null => V::Null,
+                ValueRef::Integer(i) => V::Int(i),
+                ValueRef::Real(f) => V::Real(f.to_bits()),
+                ValueRef::Text(t) => V::Text(t.to_vec()),
+                ValueRef::Blob(b) => V::Blob(b.to_vec()),
+            });
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+fn sqlite_rows(conn: &rusqlite::Connection, sql: &str) -> Result<Vec<Vec<V>>, String> {
+    let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
+    let n = stmt.column_count();
+    let mut rows = stmt.query([]).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+        let mut r = Vec::new();
+        for i in 0..n {
+            use rusqlite::types::ValueRef as R;
+            r.push(match row.get_ref(i).map_err(|e| e.to_string())? {
+                R::Null => V::Null,
+                R::Integer(i) => V::Int(i),
+                R::Real(f) => V::Real(f.to_bits()),
+                R::Text(t) => V::Text(t.to_vec()),
+                R::Blob(b) => V::Blob(b.to_vec()),
+            });
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// Runs `script` (statements separated by lines ending in `;`) on both engines.
+fn same_as_sqlite(script: &str) {
+    let ours = Connection::open_in_memory().unwrap();
+    let theirs = rusqlite::Connection::open_in_memory().unwrap();
+    for sql in script.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
+        let a = strata_rows(&ours, sql);
+        let b = sqlite_rows(&theirs, sql);
+        match (&a, &b) {
+            (Ok(x), Ok(y)) => assert_eq!(x, y, "results differ for: {sql}"),
+            (Err(_), Err(_)) => {}
+            _ => panic!("one engine failed for: {sql}\n strata: {a:?}\n sqlite: {b:?}"),
+        }
+    }
+}
+
+#[test]
+fn triggers() {
+    same_as_sqlite(
+        "CREATE TABLE t(x INTEGER PRIMARY KEY, y);
+         CREATE TABLE log(m);
+         CREATE TRIGGER ti AFTER INSERT ON t BEGIN INSERT INTO log VALUES ('ins ' || new.x || ' ' || new.y); END;
+         CREATE TRIGGER tu BEFORE UPDATE OF y ON t WHEN new.y > 100 BEGIN SELECT RAISE(ABORT, 'too big'); END;
+         CREATE TRIGGER tu2 AFTER UPDATE ON t BEGIN INSERT INTO log VALUES ('upd ' || old.y || '->' || new.y); END;
+         CREATE TRIGGER td AFTER DELETE ON t BEGIN INSERT INTO log VALUES ('del ' || old.x); END;
+         CREATE TRIGGER tig BEFORE INSERT ON t WHEN new.y = 'skip' BEGIN SELECT RAISE(IGNORE); END;
+         INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'skip');
+         UPDATE t SET y = 5 WHERE x = 1;
+         UPDATE t SET y = 500 WHERE x = 1;
+         DELETE FROM t WHERE x = 2;
+         SELECT changes();
+         SELECT * FROM log ORDER BY rowid;
+         SELECT * FROM t ORDER BY x;
+         DROP TRIGGER tu2;
+         UPDATE t SET y = 6;
+         SELECT count(*) FROM log;
+         DROP TABLE t;
+         SELECT name FROM sqlite_schema ORDER BY name;",
+    );
+}
+
+#[test]
+fn returning_autoincrement_and_aliases() {
+    same_as_sqlite(
+        "CREATE TABLE a(id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT, n INT DEFAULT 7);
+         INSERT INTO a(v) VALUES ('x'), ('y') RETURNING id, v, n * 2 AS dbl;
+         INSERT INTO a VALUES (10, 'z', 1);
+         DELETE FROM a WHERE id = 10 RETURNING *;
+         INSERT INTO a(v) VALUES ('w') RETURNING id;
+         UPDATE a SET n = n + 1 WHERE v < 'y' RETURNING v, n;
+         SELECT * FROM sqlite_sequence;
+         SELECT v AS k, count(*) AS c FROM a GROUP BY k HAVING c >= 1 ORDER BY k;
+         SELECT n * 10 AS w FROM a WHERE w > 75 ORDER BY w;
+         SELECT changes(), total_changes(), last_insert_rowid();",
+    );
+}
+
+#[test]
+fn upsert_and_conflicts() {
+    same_as_sqlite(
+        "CREATE TABLE kv(k TEXT PRIMARY KEY, v INT, hits INT DEFAULT 0);
+         CREATE UNIQUE INDEX kv_v ON kv(v);
+         INSERT INTO kv(k, v) VALUES ('a', 1), ('b', 2);
+         INSERT INTO kv(k, v) VALUES ('a', 10) ON CONFLICT(k) DO UPDATE SET v = excluded.v, hits = hits + 1;
+         INSERT INTO kv(k, v) VALUES ('c', 2) ON CONFLICT(k) DO NOTHING;
+         INSERT INTO kv(k, v) VALUES ('c', 2) ON CONFLICT DO NOTHING;
+         INSERT OR REPLACE INTO kv(k, v) VALUES ('d', 2);
+         INSERT OR IGNORE INTO kv(k, v) VALUES ('a', 99);
+         INSERT INTO kv(k, v) VALUES ('e', 10);
+         SELECT * FROM kv ORDER BY k;
+         UPDATE OR REPLACE kv SET v = 10 WHERE k = 'd';
+         SELECT * FROM kv ORDER BY k;
+         CREATE TABLE c(x INTEGER NOT NULL CHECK (x > 0), y TEXT NOT NULL DEFAULT 'dflt');
+         INSERT INTO c(x) VALUES (1);
+         INSERT INTO c(x) VALUES (0);
+         INSERT INTO c(x, y) VALUES (NULL, 'n');
+         INSERT OR REPLACE INTO c(x, y) VALUES (2, NULL);
+         SELECT * FROM c ORDER BY x;
+         PRAGMA integrity_check;",
+    );
+}
+
+#[test]
+fn schema_and_pragmas() {
+    same_as_sqlite(
+        "CREATE TABLE p(a INTEGER PRIMARY KEY, b TEXT NOT NULL, c REAL DEFAULT 1.5, UNIQUE(b, c));
+         CREATE INDEX p_c ON p(c DESC);
+         CREATE VIEW pv AS SELECT a, b FROM p WHERE c > 1;
+         PRAGMA table_info(p);
+         PRAGMA index_list(p);
+         PRAGMA index_info(p_c);
+         INSERT INTO p(b, c) VALUES ('x', 2.0), ('y', 0.5), ('z', 3);
+         SELECT * FROM pv ORDER BY a;
+         SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY name;
+         PRAGMA user_version = 42;
+         PRAGMA user_version;
+         CREATE TABLE q AS SELECT a * 2 AS d, b FROM p;
+         SELECT * FROM q ORDER BY d;
+         DROP VIEW pv;
+         DROP INDEX p_c;
+         SELECT name FROM sqlite_schema ORDER BY name;",
+    );
+}
+
+#[test]
+fn begin_immediate_takes_the_write_lock() {
+    let db = strata::Database::open_in_memory().unwrap();
+    let a = db.connect();
+    let b = db.connect();
+    a.execute_batch("CREATE TABLE t(x)").unwrap();
+    a.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut stmt = b.prepare("BEGIN IMMEDIATE").unwrap();
+    assert_eq!(stmt.step().unwrap(), strata::StepResult::Busy);
+    drop(stmt);
+    a.execute_batch("INSERT INTO t VALUES (1); COMMIT").unwrap();
+    b.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (2); COMMIT")
+        .unwrap();
+    let n: i64 = a.query_row("SELECT count(*) FROM t", (), |r| r.get(0)).unwrap();
+    assert_eq!(n, 2);
+}
