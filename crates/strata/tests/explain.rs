@@ -380,7 +380,7 @@ const QUERIES: &[&str] = &[
     "SELECT pad, id FROM t ORDER BY pad DESC LIMIT 25 OFFSET 100",
     // GROUP BY and aggregates.
     "SELECT grp, count(*), count(score), sum(score), min(name), max(name), avg(score) FROM t GROUP BY grp ORDER BY grp",
-    "SELECT name, count(*) AS c FROM t GROUP BY name HAVING count(*) > 3 ORDER BY c DESC, name",
+    "SELECT name, count(*) AS c FROM t GROUP BY name HAVING c > 3 ORDER BY c DESC, name",
     "SELECT count(DISTINCT grp), total(score), max(score), min(score) FROM t",
     // Joins.
     "SELECT t.id, u.label FROM t JOIN u ON t.grp = u.gid WHERE t.id % 7 = 0 ORDER BY t.id",
