@@ -36,6 +36,8 @@ pub struct Compiler<'s> {
     pub trigger_stack: Vec<String>,
     /// Where `RAISE(IGNORE)` goes inside a trigger body.
     pub raise_ignore: Option<Label>,
+    /// For the next `emit_loops`: run the first loop in this order (ORDER BY without sort).
+    pub order_hint: Option<crate::planner::OrderPlan>,
 }
 
 impl<'s> Compiler<'s> {
@@ -57,6 +59,7 @@ impl<'s> Compiler<'s> {
             last_correlated: false,
             trigger_stack: Vec::new(),
             raise_ignore: None,
+            order_hint: None,
         }
     }
 

@@ -56,7 +56,17 @@ enum Access<'a> {
         lower: Option<(Operand<'a>, bool, Affinity)>,
         upper: Option<(Operand<'a>, bool, Affinity)>,
         root_page: u32,
+        name: String,
     },
+}
+
+/// How the first loop must run so rows come out in ORDER BY order (no sort needed).
+#[derive(Clone, Debug)]
+pub enum OrderPlan {
+    /// Table scan (or a single-row lookup): rowid order.
+    Rowid,
+    /// Through this index, in index order.
+    Index(String),
 }
 
 /// The value side of a seek term.
@@ -169,7 +179,8 @@ impl Compiler<'_> {
         for &ti in &constant_terms {
             self.term_jump_if_not_true(&terms[ti], done)?;
         }
-        self.emit_level(specs, terms, &infos, &placed, 0, 0, body)?;
+        let hint = self.order_hint.take();
+        self.emit_level(specs, terms, &infos, &placed, 0, 0, hint.as_ref(), body)?;
         self.resolve(done);
         Ok(())
     }
@@ -183,6 +194,7 @@ impl Compiler<'_> {
         placed: &[Vec<usize>],
         i: usize,
         available_before: u64,
+        hint: Option<&OrderPlan>,
         body: &mut dyn FnMut(&mut Self, Label) -> Result<()>,
     ) -> Result<()> {
         let spec = &specs[i];
@@ -195,6 +207,17 @@ impl Compiler<'_> {
             JoinKind::Left => spec.on.clone(),
         };
         let access = self.choose_access(spec.source, available_before, &candidate_terms, true)?;
+        let access = match hint {
+            None => access,
+            Some(OrderPlan::Rowid) => match access {
+                Access::Index { .. } => Access::Scan,
+                a => a,
+            },
+            Some(OrderPlan::Index(want)) => match access {
+                Access::Index { ref name, .. } if name == want => access,
+                _ => self.full_index_access(want)?,
+            },
+        };
 
         let (match_reg, nullpass_reg) = if spec.join == JoinKind::Left {
             let m = self.reg();
@@ -242,6 +265,7 @@ impl Compiler<'_> {
                 lower,
                 upper,
                 root_page,
+                ..
             } => {
                 let icur = *icur;
                 index_cursor = Some(icur);
@@ -378,7 +402,7 @@ impl Compiler<'_> {
         }
         let available = available_before | (1u64 << spec.source);
         if i + 1 < specs.len() {
-            self.emit_level(specs, terms, infos, placed, i + 1, available, body)?;
+            self.emit_level(specs, terms, infos, placed, i + 1, available, None, body)?;
         } else {
             body(self, l_cont)?;
         }
@@ -482,6 +506,76 @@ impl Compiler<'_> {
             order.push(specs[k].clone());
         }
         Ok(order)
+    }
+
+    /// A scan of a whole index, in index order.
+    fn full_index_access<'a>(&mut self, name: &str) -> Result<Access<'a>> {
+        let ix = self
+            .schema
+            .index(name)
+            .cloned()
+            .ok_or_else(|| crate::compiler::error(format!("no such index: {name}")))?;
+        Ok(Access::Index {
+            cursor: self.b.alloc_cursor(),
+            key_info: Arc::new(KeyInfo {
+                fields: ix.columns.iter().map(|c| (c.collation, c.order)).collect(),
+            }),
+            eq: Vec::new(),
+            lower: None,
+            upper: None,
+            root_page: ix.root_page,
+            name: ix.name.clone(),
+        })
+    }
+
+    /// Whether the single-table loop can produce rows in the order of `keys` (column or
+    /// ROWID, collation, direction) without a sort, and how.
+    pub fn order_plan(
+        &mut self,
+        specs: &[LoopSpec<'_>],
+        terms: &[Term<'_>],
+        keys: &[(usize, Collation, SortOrder)],
+    ) -> Result<Option<OrderPlan>> {
+        if specs.len() != 1 || specs[0].join != JoinKind::Inner || keys.is_empty() {
+            return Ok(None);
+        }
+        let level = self.levels.len() - 1;
+        let src = specs[0].source;
+        let Some(table) = self.levels[level].sources[src].table.clone() else {
+            return Ok(None);
+        };
+        let access = self.choose_access(src, 0, terms, false)?;
+        if keys.len() == 1 && keys[0].0 == ROWID && keys[0].2 == SortOrder::Asc {
+            return Ok(match access {
+                Access::Scan | Access::RowidEq(_) => Some(OrderPlan::Rowid),
+                Access::Index { eq, .. } if eq.is_empty() => Some(OrderPlan::Rowid),
+                Access::Index { .. } => None,
+            });
+        }
+        let matches = |ix: &crate::schema::Index, skip: usize| {
+            ix.columns.len() >= skip + keys.len()
+                && ix.columns[skip..]
+                    .iter()
+                    .zip(keys)
+                    .all(|(c, k)| c.column == k.0 && c.collation == k.1 && c.order == k.2)
+        };
+        match access {
+            Access::RowidEq(_) => Ok(Some(OrderPlan::Rowid)),
+            Access::Index { name, eq, .. } => {
+                let Some(ix) = self.schema.index(&name).cloned() else {
+                    return Ok(None);
+                };
+                Ok(matches(&ix, eq.len()).then_some(OrderPlan::Index(name)))
+            }
+            Access::Scan => {
+                for ix in self.schema.table_indexes(&table.name) {
+                    if ix.where_sql.is_none() && matches(&ix, 0) {
+                        return Ok(Some(OrderPlan::Index(ix.name.clone())));
+                    }
+                }
+                Ok(None)
+            }
+        }
     }
 
     fn operand(&mut self, op: Operand<'_>) -> Result<Reg> {
@@ -706,6 +800,7 @@ impl Compiler<'_> {
                         lower,
                         upper,
                         root_page: ix.root_page,
+                        name: ix.name.clone(),
                     },
                 ));
             }
@@ -719,6 +814,7 @@ impl Compiler<'_> {
                     lower,
                     upper,
                     root_page,
+                    name,
                     ..
                 },
             )) => Ok(Access::Index {
@@ -732,6 +828,7 @@ impl Compiler<'_> {
                 lower,
                 upper,
                 root_page,
+                name,
             }),
             _ => Ok(Access::Scan),
         }

@@ -810,7 +810,43 @@ impl Compiler<'_> {
             order_keys.push((key, collation, sort_order(t.order)));
         }
         let n = items.len();
-        let sorter = if order_keys.is_empty() {
+        let is_agg_query = group_by.is_some()
+            || having.is_some()
+            || items
+                .iter()
+                .any(|(it, _)| matches!(it, Item::Expr(e) if contains_aggregate(e)))
+            || order_keys
+                .iter()
+                .any(|(k, _, _)| matches!(k, OrderKey::Expr(e) if contains_aggregate(e)));
+        // An index (or the rowid) that already yields ORDER BY's order saves the sort.
+        let mut plan = None;
+        if !order_keys.is_empty() && !is_agg_query && !distinct {
+            let mut cols = Vec::new();
+            for (k, coll, ord) in &order_keys {
+                let c = match k {
+                    OrderKey::Result(i) => match &items[*i].0 {
+                        Item::Col(c) if c.level == level => {
+                            let col = &self.levels[level].sources[c.source].columns[c.column];
+                            Some(if col.is_rowid_alias { ROWID } else { c.column })
+                        }
+                        Item::Col(_) => None,
+                        Item::Expr(e) => self.order_column(e)?,
+                    },
+                    OrderKey::Expr(e) => self.order_column(e)?,
+                };
+                match c {
+                    Some(c) => cols.push((c, *coll, *ord)),
+                    None => {
+                        cols.clear();
+                        break;
+                    }
+                }
+            }
+            if !cols.is_empty() {
+                plan = self.order_plan(&specs, &terms, &cols)?;
+            }
+        }
+        let sorter = if order_keys.is_empty() || plan.is_some() {
             None
         } else {
             let c = self.b.alloc_cursor();
@@ -836,6 +872,9 @@ impl Compiler<'_> {
             None
         };
         let nk = order_keys.len();
+        if plan.is_some() {
+            order_keys.clear();
+        }
         // LIMIT applies to the rows as produced, or with ORDER BY to the sorted output.
         let (row_limit, sorter_limit) = if sorter.is_some() {
             (None, limit_regs)
@@ -850,19 +889,8 @@ impl Compiler<'_> {
             done,
         };
 
-        let is_agg = group_by.is_some()
-            || having.is_some()
-            || items
-                .iter()
-                .any(|(it, _)| matches!(it, Item::Expr(e) if contains_aggregate(e)))
-            || output
-                .order
-                .as_ref()
-                .map(|(_, ks)| {
-                    ks.iter()
-                        .any(|(k, _, _)| matches!(k, OrderKey::Expr(e) if contains_aggregate(e)))
-                })
-                .unwrap_or(false);
+        let is_agg = is_agg_query;
+        self.order_hint = plan;
         if is_agg {
             self.aggregate_select(&specs, &terms, &items, group_by, having, &output)?;
         } else {
@@ -877,6 +905,30 @@ impl Compiler<'_> {
         }
         self.resolve(done);
         Ok(result_cols)
+    }
+
+    /// The column (or ROWID) of the single source at this level that `e` names, if any.
+    fn order_column(&mut self, e: &Expr<'_>) -> Result<Option<usize>> {
+        let level = self.levels.len() - 1;
+        if self.levels[level].sources.len() != 1 {
+            return Ok(None);
+        }
+        let r = match e {
+            Expr::Id(id) => self.resolve_column(None, id.0)?,
+            Expr::Qualified(t, c) | Expr::DoublyQualified(_, t, c) => {
+                self.resolve_column(Some(t.0), c.0)?
+            }
+            _ => None,
+        };
+        Ok(r.filter(|r| r.level == level).map(|r| {
+            if r.column == ROWID
+                || self.levels[level].sources[r.source].columns[r.column].is_rowid_alias
+            {
+                ROWID
+            } else {
+                r.column
+            }
+        }))
     }
 
     fn order_key<'a>(
