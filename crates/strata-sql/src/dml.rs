@@ -346,7 +346,7 @@ impl Compiler<'_> {
     /// Uniqueness checks for a new row image; `old_rowid` is the row being updated (its own
     /// entries are not conflicts). REPLACE deletes conflicting rows; IGNORE jumps to
     /// `skip_row`; an upsert target jumps to `upsert` with the conflicting rowid in
-    /// `conflict_rowid`.
+    /// `conflict_rowid`. As in SQLite, the upsert's target constraint is checked first.
     #[allow(clippy::too_many_arguments)]
     fn unique_checks(
         &mut self,
@@ -360,135 +360,198 @@ impl Compiler<'_> {
         rowid_checked: bool,
     ) -> Result<()> {
         let table = t.table.clone();
-        // The rowid (INTEGER PRIMARY KEY).
+        let same_cols = |a: &[usize], b: &[usize]| {
+            let mut a = a.to_vec();
+            let mut b = b.to_vec();
+            a.sort_unstable();
+            b.sort_unstable();
+            a == b
+        };
+        // Order: the upsert target first, then the rowid, then unique indexes.
+        let mut order: Vec<Option<usize>> = Vec::new();
         if table.rowid_alias.is_some() && rowid_checked {
-            let ok = self.label();
-            if let Some(old) = old_rowid {
-                self.emit(Insn::Compare {
-                    op: Cmp::Eq,
-                    lhs: rowid,
-                    rhs: old,
-                    target: ok.addr(),
-                    affinity: Default::default(),
-                    collation: Default::default(),
-                    jump_if_null: false,
-                    null_eq: false,
-                });
-            }
-            self.emit(Insn::SeekRowidAsync {
-                cursor: t.cursor,
-                rowid_reg: rowid,
-            });
-            self.emit(Insn::SeekRowidAwait {
-                cursor: t.cursor,
-                target_if_not_found: ok.addr(),
-            });
-            let alias = table.rowid_alias.unwrap_or(0);
-            let upsert_here = upsert.filter(|(target, _, _)| match target {
-                None => true,
-                Some(cols) => cols.len() == 1 && cols[0] == alias,
-            });
-            if let Some((_, label, conflict_rowid)) = upsert_here {
-                self.emit(Insn::Copy {
-                    src: rowid,
-                    dest: conflict_rowid,
-                    count: 1,
-                });
-                self.goto(label);
-            } else {
-                match or.unwrap_or(table.pk_conflict) {
-                    Conflict::Ignore => self.goto(skip_row),
-                    Conflict::Replace => self.delete_current_row(t, false),
-                    other => {
-                        self.emit(Insn::Halt {
-                            error: Some((
-                                ErrorCode::Constraint,
-                                format!(
-                                    "UNIQUE constraint failed: {}.{}",
-                                    table.name, table.columns[alias].name
-                                ),
-                            )),
-                            on_error: on_error(other),
-                        });
-                    }
-                }
-            }
-            self.resolve(ok);
+            order.push(None);
         }
-        for (ix, c) in &t.indexes {
-            if !ix.unique {
-                continue;
+        for (k, (ix, _)) in t.indexes.iter().enumerate() {
+            if ix.unique {
+                order.push(Some(k));
             }
-            let key = self.index_key(&table, ix, cols, rowid);
-            let ok = self.label();
-            self.emit(Insn::NoConflict {
-                cursor: *c,
-                key_start: key,
-                key_count: ix.columns.len(),
-                target: ok.addr(),
-            });
-            let other_rowid = self.reg();
-            self.emit(Insn::IdxRowid {
-                cursor: *c,
-                dest: other_rowid,
-            });
-            if let Some(old) = old_rowid {
-                self.emit(Insn::Compare {
-                    op: Cmp::Eq,
-                    lhs: other_rowid,
-                    rhs: old,
-                    target: ok.addr(),
-                    affinity: Default::default(),
-                    collation: Default::default(),
-                    jump_if_null: false,
-                    null_eq: false,
-                });
-            }
-            let ix_cols: Vec<usize> = ix.columns.iter().map(|c| c.column).collect();
-            let upsert_here = upsert.filter(|(target, _, _)| match target {
-                None => true,
-                Some(cols) => {
-                    let mut a = cols.to_vec();
-                    let mut b = ix_cols.clone();
-                    a.sort_unstable();
-                    b.sort_unstable();
-                    a == b
+        }
+        if let Some((Some(target), _, _)) = upsert {
+            let pos = order.iter().position(|o| match o {
+                None => target.len() == 1 && table.rowid_alias == Some(target[0]),
+                Some(k) => {
+                    let ixc: Vec<usize> =
+                        t.indexes[*k].0.columns.iter().map(|c| c.column).collect();
+                    same_cols(target, &ixc)
                 }
             });
-            if let Some((_, label, conflict_rowid)) = upsert_here {
-                self.emit(Insn::Copy {
-                    src: other_rowid,
-                    dest: conflict_rowid,
-                    count: 1,
-                });
-                self.goto(label);
-            } else {
-                match or.unwrap_or(ix.conflict) {
-                    Conflict::Ignore => self.goto(skip_row),
-                    Conflict::Replace => {
-                        let gone = self.label();
-                        self.emit(Insn::SeekRowidAsync {
-                            cursor: t.cursor,
-                            rowid_reg: other_rowid,
-                        });
-                        self.emit(Insn::SeekRowidAwait {
-                            cursor: t.cursor,
-                            target_if_not_found: gone.addr(),
-                        });
-                        self.delete_current_row(t, false);
-                        self.resolve(gone);
-                    }
-                    other => {
-                        self.emit(Insn::Halt {
-                            error: Some((ErrorCode::Constraint, unique_message(&table, ix))),
-                            on_error: on_error(other),
-                        });
-                    }
+            if let Some(p) = pos {
+                let first = order.remove(p);
+                order.insert(0, first);
+            }
+        }
+        for o in order {
+            match o {
+                None => self.rowid_unique_check(t, rowid, old_rowid, or, skip_row, upsert),
+                Some(k) => {
+                    let (ix, c) = (t.indexes[k].0.clone(), t.indexes[k].1);
+                    self.index_unique_check(
+                        t, &ix, &c, cols, rowid, old_rowid, or, skip_row, upsert,
+                    )
                 }
             }
-            self.resolve(ok);
         }
         Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn rowid_unique_check(
+        &mut self,
+        t: &WriteTarget,
+        rowid: Reg,
+        old_rowid: Option<Reg>,
+        or: Option<Conflict>,
+        skip_row: Label,
+        upsert: Option<(Option<&[usize]>, Label, Reg)>,
+    ) {
+        let table = t.table.clone();
+        let ok = self.label();
+        if let Some(old) = old_rowid {
+            self.emit(Insn::Compare {
+                op: Cmp::Eq,
+                lhs: rowid,
+                rhs: old,
+                target: ok.addr(),
+                affinity: Default::default(),
+                collation: Default::default(),
+                jump_if_null: false,
+                null_eq: false,
+            });
+        }
+        self.emit(Insn::SeekRowidAsync {
+            cursor: t.cursor,
+            rowid_reg: rowid,
+        });
+        self.emit(Insn::SeekRowidAwait {
+            cursor: t.cursor,
+            target_if_not_found: ok.addr(),
+        });
+        let alias = table.rowid_alias.unwrap_or(0);
+        let upsert_here = upsert.filter(|(target, _, _)| match target {
+            None => true,
+            Some(cols) => cols.len() == 1 && cols[0] == alias,
+        });
+        if let Some((_, label, conflict_rowid)) = upsert_here {
+            self.emit(Insn::Copy {
+                src: rowid,
+                dest: conflict_rowid,
+                count: 1,
+            });
+            self.goto(label);
+        } else {
+            match or.unwrap_or(table.pk_conflict) {
+                Conflict::Ignore => self.goto(skip_row),
+                Conflict::Replace => self.delete_current_row(t, false),
+                other => {
+                    self.emit(Insn::Halt {
+                        error: Some((
+                            ErrorCode::Constraint,
+                            format!(
+                                "UNIQUE constraint failed: {}.{}",
+                                table.name, table.columns[alias].name
+                            ),
+                        )),
+                        on_error: on_error(other),
+                    });
+                }
+            }
+        }
+        self.resolve(ok);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn index_unique_check(
+        &mut self,
+        t: &WriteTarget,
+        ix: &Arc<Index>,
+        c: &Cur,
+        cols: Reg,
+        rowid: Reg,
+        old_rowid: Option<Reg>,
+        or: Option<Conflict>,
+        skip_row: Label,
+        upsert: Option<(Option<&[usize]>, Label, Reg)>,
+    ) {
+        let table = t.table.clone();
+        let key = self.index_key(&table, ix, cols, rowid);
+        let ok = self.label();
+        self.emit(Insn::NoConflict {
+            cursor: *c,
+            key_start: key,
+            key_count: ix.columns.len(),
+            target: ok.addr(),
+        });
+        let other_rowid = self.reg();
+        self.emit(Insn::IdxRowid {
+            cursor: *c,
+            dest: other_rowid,
+        });
+        if let Some(old) = old_rowid {
+            self.emit(Insn::Compare {
+                op: Cmp::Eq,
+                lhs: other_rowid,
+                rhs: old,
+                target: ok.addr(),
+                affinity: Default::default(),
+                collation: Default::default(),
+                jump_if_null: false,
+                null_eq: false,
+            });
+        }
+        let ix_cols: Vec<usize> = ix.columns.iter().map(|c| c.column).collect();
+        let upsert_here = upsert.filter(|(target, _, _)| match target {
+            None => true,
+            Some(cols) => {
+                let mut a = cols.to_vec();
+                let mut b = ix_cols.clone();
+                a.sort_unstable();
+                b.sort_unstable();
+                a == b
+            }
+        });
+        if let Some((_, label, conflict_rowid)) = upsert_here {
+            self.emit(Insn::Copy {
+                src: other_rowid,
+                dest: conflict_rowid,
+                count: 1,
+            });
+            self.goto(label);
+        } else {
+            match or.unwrap_or(ix.conflict) {
+                Conflict::Ignore => self.goto(skip_row),
+                Conflict::Replace => {
+                    let gone = self.label();
+                    self.emit(Insn::SeekRowidAsync {
+                        cursor: t.cursor,
+                        rowid_reg: other_rowid,
+                    });
+                    self.emit(Insn::SeekRowidAwait {
+                        cursor: t.cursor,
+                        target_if_not_found: gone.addr(),
+                    });
+                    self.delete_current_row(t, false);
+                    self.resolve(gone);
+                }
+                other => {
+                    self.emit(Insn::Halt {
+                        error: Some((ErrorCode::Constraint, unique_message(&table, ix))),
+                        on_error: on_error(other),
+                    });
+                }
+            }
+        }
+        self.resolve(ok);
     }
 
     /// Writes the row image: the table record, then every index entry.

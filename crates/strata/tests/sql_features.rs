@@ -134,6 +134,12 @@ fn upsert_and_conflicts() {
          INSERT INTO c(x, y) VALUES (NULL, 'n');
          INSERT OR REPLACE INTO c(x, y) VALUES (2, NULL);
          SELECT * FROM c ORDER BY x;
+         CREATE TABLE u(id INTEGER PRIMARY KEY, k INTEGER UNIQUE);
+         INSERT INTO u VALUES (1, 1);
+         INSERT INTO u VALUES (1, 1) ON CONFLICT(k) DO NOTHING;
+         INSERT INTO u VALUES (1, 2) ON CONFLICT(k) DO NOTHING;
+         INSERT INTO u VALUES (2, 1) ON CONFLICT(k) DO UPDATE SET k = 5;
+         SELECT * FROM u ORDER BY id;
          PRAGMA integrity_check;",
     );
 }
