@@ -22,6 +22,10 @@ use crate::affinity::numeric_value_of_text;
 use crate::conv::{
     append_text, cstr, truth, type_name, value_double, value_int, value_int64, value_text,
 };
+use crate::datetime::{
+    f_current_date, f_current_time, f_current_timestamp, f_date, f_datetime, f_julianday,
+    f_strftime, f_time, f_timediff, f_unixepoch,
+};
 use crate::like::{glob, like_with_case, LikeError};
 use crate::numeric::{atof, i64_to_text};
 use crate::ops::compare;
@@ -93,11 +97,17 @@ impl RandomSource for SplitMix64 {
 
 /// Per-call context: the collation SQLite would pass (`sqlite3GetFuncCollSeq`: the
 /// collation of the first argument that has one; used by min, max, nullif), the
-/// connection's `PRAGMA case_sensitive_like` setting, and the random source.
+/// connection's `PRAGMA case_sensitive_like` setting, the random source, and the
+/// statement's current time.
 pub struct FunctionContext<'a> {
     pub collation: Collation,
     pub case_sensitive_like: bool,
     pub random: &'a mut dyn RandomSource,
+    /// The current time as Unix milliseconds, for the date and time functions' `'now'`
+    /// (see [`crate::datetime`]). SQLite reads the clock once per `sqlite3_step()` and
+    /// uses that value for every `'now'` in the step; the VM does the same. `None`: no
+    /// current time, so `'now'` is NULL.
+    pub now_ms: Option<i64>,
 }
 
 impl<'a> FunctionContext<'a> {
@@ -106,6 +116,7 @@ impl<'a> FunctionContext<'a> {
             collation: Collation::Binary,
             case_sensitive_like: false,
             random,
+            now_ms: None,
         }
     }
 }
@@ -129,12 +140,24 @@ const FUNCS: &[(&str, &[Arity], ScalarFn)] = &[
     ("coalesce", &[Arity::AtLeast(2)], f_coalesce),
     ("concat", &[Arity::AtLeast(1)], f_concat),
     ("concat_ws", &[Arity::AtLeast(2)], f_concat_ws),
+    ("current_date", &[Arity::Exactly(0)], f_current_date),
+    ("current_time", &[Arity::Exactly(0)], f_current_time),
+    (
+        "current_timestamp",
+        &[Arity::Exactly(0)],
+        f_current_timestamp,
+    ),
+    // The date and time functions take any number of arguments, as in SQLite
+    // (strftime() with no format is NULL, not an error).
+    ("date", &[Arity::AtLeast(0)], f_date),
+    ("datetime", &[Arity::AtLeast(0)], f_datetime),
     ("format", &[Arity::AtLeast(0)], f_printf),
     ("glob", &[Arity::Exactly(2)], f_glob),
     ("hex", &[Arity::Exactly(1)], f_hex),
     ("ifnull", &[Arity::Exactly(2)], f_coalesce),
     ("iif", &[Arity::Exactly(3)], f_iif),
     ("instr", &[Arity::Exactly(2)], f_instr),
+    ("julianday", &[Arity::AtLeast(0)], f_julianday),
     ("length", &[Arity::Exactly(1)], f_length),
     ("like", &[Arity::Exactly(2), Arity::Exactly(3)], f_like),
     ("likelihood", &[Arity::Exactly(2)], f_first),
@@ -154,6 +177,7 @@ const FUNCS: &[(&str, &[Arity], ScalarFn)] = &[
     ("round", &[Arity::Exactly(1), Arity::Exactly(2)], f_round),
     ("rtrim", &[Arity::Exactly(1), Arity::Exactly(2)], f_rtrim),
     ("sign", &[Arity::Exactly(1)], f_sign),
+    ("strftime", &[Arity::AtLeast(0)], f_strftime),
     ("substr", &[Arity::Exactly(2), Arity::Exactly(3)], f_substr),
     (
         "substring",
@@ -161,10 +185,13 @@ const FUNCS: &[(&str, &[Arity], ScalarFn)] = &[
         f_substr,
     ),
     ("subtype", &[Arity::Exactly(1)], f_subtype),
+    ("time", &[Arity::AtLeast(0)], f_time),
+    ("timediff", &[Arity::Exactly(2)], f_timediff),
     ("trim", &[Arity::Exactly(1), Arity::Exactly(2)], f_trim),
     ("typeof", &[Arity::Exactly(1)], f_typeof),
     ("unhex", &[Arity::Exactly(1), Arity::Exactly(2)], f_unhex),
     ("unicode", &[Arity::Exactly(1)], f_unicode),
+    ("unixepoch", &[Arity::AtLeast(0)], f_unixepoch),
     ("unlikely", &[Arity::Exactly(1)], f_first),
     ("upper", &[Arity::Exactly(1)], f_upper),
     ("zeroblob", &[Arity::Exactly(1)], f_zeroblob),

@@ -22,6 +22,9 @@
 //! * [`like`]: LIKE and GLOB (`patternCompare`).
 //! * [`printf`]: SQLite's printf (`sqlite3_str_vappendf`).
 //! * [`functions`]: built-in scalar functions, resolved once by name and arity.
+//! * [`datetime`]: date and time functions (`date.c`): date, time, datetime, julianday,
+//!   unixepoch, strftime, timediff; 'now' comes from the caller
+//!   ([`functions::FunctionContext::now_ms`]), local time is UTC.
 //! * [`aggregate`]: count, sum, total, avg, min, max, group_concat accumulators.
 //!
 //! Entry points for the VM: [`ops::arith`], [`ops::bitwise`], [`ops::concat`],
@@ -40,6 +43,7 @@ pub mod affinity;
 pub mod aggregate;
 pub mod cast;
 pub mod conv;
+pub mod datetime;
 pub mod explain;
 mod f80;
 pub mod functions;

@@ -253,6 +253,10 @@ pub struct Vm {
     finish: Option<txn::Finish>,
     insn_state: Option<InsnState>,
     case_sensitive_like: bool,
+    /// The current time (Unix ms) for date/time functions' 'now': read from the IO layer
+    /// on first use, cleared when a step returns a row and on reset(), so that (as with
+    /// SQLite's `sqlite3StmtCurrentTime`) every 'now' within one step agrees.
+    now_ms: Option<i64>,
 }
 
 fn counts_changes(program: &Program) -> bool {
@@ -375,6 +379,7 @@ impl Vm {
             finish: None,
             insn_state: None,
             case_sensitive_like: false,
+            now_ms: None,
         }
     }
 
@@ -457,6 +462,7 @@ impl Vm {
         self.changes = 0;
         self.insn_state = None;
         self.finish = None;
+        self.now_ms = None;
     }
 
     pub fn step(&mut self) -> Result<StepResult, VmError> {
@@ -481,7 +487,10 @@ impl Vm {
             };
             match self.exec(insn) {
                 Ok(Flow::Continue) => {}
-                Ok(Flow::Row) => return Ok(StepResult::Row),
+                Ok(Flow::Row) => {
+                    self.now_ms = None;
+                    return Ok(StepResult::Row);
+                }
                 Ok(Flow::Io) => return Ok(StepResult::Io),
                 Ok(Flow::Busy) => return Ok(StepResult::Busy),
                 Ok(Flow::Halt) => return self.drive_finish(),
@@ -797,10 +806,15 @@ impl Vm {
                 collation,
                 ..
             } => {
+                let conn = &self.conn;
+                let now_ms = *self
+                    .now_ms
+                    .get_or_insert_with(|| (conn.pager().io().now_micros() / 1000) as i64);
                 let mut rnd = self.random();
                 let mut ctx = FunctionContext::new(&mut rnd);
                 ctx.collation = *collation;
                 ctx.case_sensitive_like = self.case_sensitive_like;
+                ctx.now_ms = Some(now_ms);
                 let r = func(&self.regs[*args_start..*args_start + *nargs], &mut ctx);
                 drop(ctx);
                 drop(rnd);
