@@ -38,6 +38,8 @@ pub struct Compiler<'s> {
     pub raise_ignore: Option<Label>,
     /// For the next `emit_loops`: run the first loop in this order (ORDER BY without sort).
     pub order_hint: Option<crate::planner::OrderPlan>,
+    /// Visible common table expressions, innermost last.
+    pub ctes: Vec<crate::cte::Cte>,
 }
 
 impl<'s> Compiler<'s> {
@@ -60,6 +62,7 @@ impl<'s> Compiler<'s> {
             trigger_stack: Vec::new(),
             raise_ignore: None,
             order_hint: None,
+            ctes: Vec::new(),
         }
     }
 

@@ -641,15 +641,17 @@ impl Compiler<'_> {
         else {
             unreachable!("dispatched on Insert")
         };
-        if with.is_some() {
-            return Err(error("WITH clauses are not supported yet"));
-        }
         let src = match body {
             InsertBody::Select(sel, upsert) => InsertSrc::Select(sel, *upsert),
             InsertBody::DefaultValues => InsertSrc::Default,
         };
-        let ret = self.emit_insert(*or_conflict, tbl_name, columns.as_ref(), src, *returning)?;
-        Ok(self.finish_returning(text, ret))
+        let n = match with {
+            Some(w) => self.push_ctes(w)?,
+            None => 0,
+        };
+        let ret = self.emit_insert(*or_conflict, tbl_name, columns.as_ref(), src, *returning);
+        self.pop_ctes(n);
+        Ok(self.finish_returning(text, ret?))
     }
 
     /// The code of one INSERT (also used for INSERTs in trigger bodies).
@@ -1384,19 +1386,24 @@ impl Compiler<'_> {
         else {
             unreachable!("dispatched on Update")
         };
-        if with.is_some() || from.is_some() || order_by.is_some() || limit.is_some() {
+        if from.is_some() || order_by.is_some() || limit.is_some() {
             return Err(error(
-                "UPDATE with WITH, FROM, ORDER BY or LIMIT is not supported yet",
+                "UPDATE with FROM, ORDER BY or LIMIT is not supported yet",
             ));
         }
+        let n = match with {
+            Some(w) => self.push_ctes(w)?,
+            None => 0,
+        };
         let ret = self.emit_update(
             *or_conflict,
             tbl_name,
             sets,
             where_clause.as_ref(),
             *returning,
-        )?;
-        Ok(self.finish_returning(text, ret))
+        );
+        self.pop_ctes(n);
+        Ok(self.finish_returning(text, ret?))
     }
 
     /// The code of one UPDATE (also used in trigger bodies).
@@ -1467,13 +1474,16 @@ impl Compiler<'_> {
         else {
             unreachable!("dispatched on Delete")
         };
-        if with.is_some() || order_by.is_some() || limit.is_some() {
-            return Err(error(
-                "DELETE with WITH, ORDER BY or LIMIT is not supported yet",
-            ));
+        if order_by.is_some() || limit.is_some() {
+            return Err(error("DELETE with ORDER BY or LIMIT is not supported yet"));
         }
-        let ret = self.emit_delete(tbl_name, where_clause.as_ref(), *returning)?;
-        Ok(self.finish_returning(text, ret))
+        let n = match with {
+            Some(w) => self.push_ctes(w)?,
+            None => 0,
+        };
+        let ret = self.emit_delete(tbl_name, where_clause.as_ref(), *returning);
+        self.pop_ctes(n);
+        Ok(self.finish_returning(text, ret?))
     }
 
     /// The code of one DELETE (also used in trigger bodies).

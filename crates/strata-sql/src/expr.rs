@@ -611,7 +611,20 @@ impl Compiler<'_> {
                 self.emit(Insn::Null { dest, count: 1 });
             }
             Literal::CurrentDate | Literal::CurrentTime | Literal::CurrentTimestamp => {
-                return Err(error("date and time functions are not supported yet"));
+                let name = match lit {
+                    Literal::CurrentDate => "current_date",
+                    Literal::CurrentTime => "current_time",
+                    _ => "current_timestamp",
+                };
+                let func = resolve_scalar(name, 0).map_err(|e| error(e.to_string()))?;
+                self.emit(Insn::Function {
+                    func,
+                    name: name.into(),
+                    args_start: dest,
+                    nargs: 0,
+                    dest,
+                    collation: Collation::Binary,
+                });
             }
         }
         Ok(())

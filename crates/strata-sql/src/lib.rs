@@ -32,6 +32,7 @@
 mod aggregate;
 mod builder;
 mod compiler;
+mod cte;
 mod ddl;
 mod dml;
 mod expr;

@@ -26,6 +26,16 @@ pub enum Dest {
     Output,
     /// Nowhere (a SELECT in a trigger body).
     Discard,
+    /// A recursive CTE's rows: appended to the queue and the result (once each, with
+    /// `distinct`), counting down LIMIT (then jumping to `done`) after OFFSET.
+    Queue {
+        queue: Cur,
+        result: Cur,
+        distinct: Option<Cur>,
+        limit: Option<Reg>,
+        offset: Option<Reg>,
+        done: Label,
+    },
     /// Into an ephemeral index as records (a set), with optional affinities.
     EphemIndex {
         cursor: Cur,
@@ -94,9 +104,22 @@ pub fn split_and<'a>(e: &'a Expr<'a>, out: &mut Vec<Term<'a>>) {
 impl Compiler<'_> {
     /// Compiles a full SELECT (compounds, ORDER BY, LIMIT) sending rows to `dest`.
     pub fn select<'a>(&mut self, sel: &'a Select<'a>, dest: &Dest) -> Result<Vec<ResultCol>> {
-        if sel.with.is_some() {
-            return Err(error("WITH clauses are not supported yet"));
+        match &sel.with {
+            Some(w) => {
+                let n = self.push_ctes(w)?;
+                let r = self.select_without_with(sel, dest);
+                self.pop_ctes(n);
+                r
+            }
+            None => self.select_without_with(sel, dest),
         }
+    }
+
+    fn select_without_with<'a>(
+        &mut self,
+        sel: &'a Select<'a>,
+        dest: &Dest,
+    ) -> Result<Vec<ResultCol>> {
         let compounds = sel.body.compounds.as_deref().unwrap_or(&[]);
         if compounds.is_empty() {
             return self.select_core(&sel.body.select, sel.order_by, sel.limit, dest);
@@ -510,6 +533,56 @@ impl Compiler<'_> {
                 });
             }
             Dest::Discard => {}
+            Dest::Queue {
+                queue,
+                result,
+                distinct,
+                limit,
+                offset,
+                done: stop,
+            } => {
+                let skip = self.label();
+                if let Some(d) = distinct {
+                    self.emit(Insn::Found {
+                        cursor: *d,
+                        key_start: regs,
+                        key_count: n,
+                        target: skip.addr(),
+                    });
+                    let rec = self.reg();
+                    self.emit(Insn::MakeRecord {
+                        start: regs,
+                        count: n,
+                        dest: rec,
+                        affinities: None,
+                    });
+                    self.emit(Insn::IdxInsertAsync {
+                        cursor: *d,
+                        record_reg: rec,
+                    });
+                    self.emit(Insn::IdxInsertAwait { cursor: *d });
+                }
+                let never = self.label();
+                self.write_dest(regs, n, &Dest::EphemTable { cursor: *queue }, never)?;
+                let emit_row = self.label();
+                if let Some(off) = offset {
+                    self.emit(Insn::IfPos {
+                        reg: *off,
+                        target: skip.addr(),
+                        decrement: 1,
+                    });
+                }
+                self.resolve(emit_row);
+                self.write_dest(regs, n, &Dest::EphemTable { cursor: *result }, never)?;
+                if let Some(l) = limit {
+                    self.emit(Insn::DecrJumpZero {
+                        reg: *l,
+                        target: stop.addr(),
+                    });
+                }
+                self.resolve(never);
+                self.resolve(skip);
+            }
             Dest::EphemIndex { cursor, affinities } => {
                 let rec = self.reg();
                 self.emit(Insn::MakeRecord {
@@ -1273,7 +1346,14 @@ impl Compiler<'_> {
                     }
                 }
                 let alias_name = alias_of(alias.as_ref()).unwrap_or_else(|| name.clone());
-                if let Some(t) = self.schema.table(&name).cloned() {
+                let cte = if qn.db_name.is_none() {
+                    self.find_cte(&name)
+                } else {
+                    None
+                };
+                if let Some(i) = cte {
+                    self.cte_source(i, alias_name)?
+                } else if let Some(t) = self.schema.table(&name).cloned() {
                     let cursor = self.b.alloc_cursor();
                     self.emit(Insn::OpenReadAsync {
                         cursor,
@@ -1316,7 +1396,7 @@ impl Compiler<'_> {
     }
 
     /// Runs a subquery into an ephemeral table and describes it as a source.
-    fn materialize<'a>(
+    pub fn materialize<'a>(
         &mut self,
         sel: &'a Select<'a>,
         name: String,

@@ -182,3 +182,30 @@ fn begin_immediate_takes_the_write_lock() {
     let n: i64 = a.query_row("SELECT count(*) FROM t", (), |r| r.get(0)).unwrap();
     assert_eq!(n, 2);
 }
+
+#[test]
+fn common_table_expressions() {
+    same_as_sqlite(
+        "WITH RECURSIVE cnt(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM cnt WHERE x < 100) SELECT sum(x), count(*) FROM cnt;
+         WITH RECURSIVE cnt(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM cnt LIMIT 5 OFFSET 2) SELECT group_concat(x) FROM cnt;
+         WITH a AS (SELECT 1 AS v UNION ALL SELECT 2), b(w) AS (SELECT v * 10 FROM a) SELECT * FROM a, b ORDER BY v, w;
+         CREATE TABLE emp(id INTEGER PRIMARY KEY, boss INT, name TEXT);
+         INSERT INTO emp VALUES (1, NULL, 'ceo'), (2, 1, 'vp'), (3, 2, 'dev'), (4, 2, 'qa'), (5, 3, 'intern');
+         WITH RECURSIVE chain(id, name, depth) AS (SELECT id, name, 0 FROM emp WHERE boss IS NULL UNION ALL SELECT e.id, e.name, c.depth + 1 FROM emp e JOIN chain c ON e.boss = c.id) SELECT name, depth FROM chain ORDER BY depth, name;
+         WITH RECURSIVE r(n) AS (SELECT 1 UNION SELECT n % 3 + 1 FROM r) SELECT n FROM r ORDER BY n;
+         SELECT (WITH t(x) AS (SELECT 42) SELECT x FROM t);
+         WITH big AS (SELECT id FROM emp WHERE id > 2) DELETE FROM emp WHERE id IN (SELECT id FROM big);
+         WITH n(v) AS (VALUES (7), (8)) INSERT INTO emp(boss, name) SELECT v, 'new' || v FROM n;
+         SELECT * FROM emp ORDER BY id;",
+    );
+}
+
+#[test]
+fn date_and_time() {
+    same_as_sqlite(
+        "SELECT date('2024-02-28', '+1 day'), time('12:34:56.789'), datetime('2000-01-01 00:00:00', '+1 month', 'start of month');
+         SELECT julianday('2024-01-01'), unixepoch('2024-01-01 00:00:00'), strftime('%Y-%m-%d %H:%M:%f %j %w %W', '2024-03-10 10:20:30.456');
+         SELECT date(0, 'unixepoch'), datetime(1700000000, 'unixepoch'), date('junk'), timediff('2024-03-01', '2024-01-01');
+         SELECT typeof(CURRENT_TIMESTAMP), length(CURRENT_DATE), typeof(julianday('now'));",
+    );
+}
