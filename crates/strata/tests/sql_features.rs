@@ -179,7 +179,9 @@ fn begin_immediate_takes_the_write_lock() {
     a.execute_batch("INSERT INTO t VALUES (1); COMMIT").unwrap();
     b.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (2); COMMIT")
         .unwrap();
-    let n: i64 = a.query_row("SELECT count(*) FROM t", (), |r| r.get(0)).unwrap();
+    let n: i64 = a
+        .query_row("SELECT count(*) FROM t", (), |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 2);
 }
 
