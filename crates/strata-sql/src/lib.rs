@@ -179,8 +179,26 @@ fn compile_stmt(schema: &Schema, stmt: &Stmt<'_>, text: &str) -> Result<Program,
             });
             Ok(c.finish_without_transaction(text))
         }
-        Stmt::Rollback { .. } | Stmt::Savepoint(_) | Stmt::Release(_) => {
-            Err(error("SAVEPOINT is not supported yet"))
+        Stmt::Savepoint(name)
+        | Stmt::Release(name)
+        | Stmt::Rollback {
+            savepoint_name: Some(name),
+            ..
+        } => {
+            let op = match stmt {
+                Stmt::Savepoint(_) => strata_vdbe::insn::SavepointOp::Begin,
+                Stmt::Release(_) => strata_vdbe::insn::SavepointOp::Release,
+                _ => strata_vdbe::insn::SavepointOp::RollbackTo,
+            };
+            c.emit(Insn::Transaction {
+                write: true,
+                schema_cookie: schema.cookie,
+            });
+            c.emit(Insn::Savepoint {
+                op,
+                name: names::unquote(name.0),
+            });
+            Ok(c.finish_without_transaction(text))
         }
         Stmt::CreateTable { .. } => c.create_table(stmt, text),
         Stmt::CreateIndex { .. } => c.create_index(stmt, text),

@@ -111,6 +111,18 @@ pub enum CheckpointKind {
     Truncate,
 }
 
+/// What a `Savepoint` instruction does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SavepointOp {
+    /// `SAVEPOINT name` (starts a transaction in autocommit mode).
+    Begin,
+    /// `RELEASE name`: keep the changes; releasing the outermost savepoint of a
+    /// transaction that SAVEPOINT started commits it (may yield).
+    Release,
+    /// `ROLLBACK TO name`: undo the changes since `name`, which stays open.
+    RollbackTo,
+}
+
 /// What `ConnInfo` reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnInfoKind {
@@ -393,6 +405,12 @@ pub enum Insn {
     Transaction {
         write: bool,
         schema_cookie: u32,
+    },
+    /// SAVEPOINT, RELEASE, ROLLBACK TO (named savepoints of the connection). Needs the
+    /// write transaction (`Transaction { write: true }` first).
+    Savepoint {
+        op: SavepointOp,
+        name: String,
     },
     /// BEGIN (`autocommit: false`), COMMIT (`true`, `rollback: false`), ROLLBACK (`true`,
     /// `rollback: true`). COMMIT may yield.

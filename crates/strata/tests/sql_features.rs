@@ -211,3 +211,32 @@ fn date_and_time() {
          SELECT typeof(CURRENT_TIMESTAMP), length(CURRENT_DATE), typeof(julianday('now'));",
     );
 }
+
+#[test]
+fn savepoints() {
+    same_as_sqlite(
+        "CREATE TABLE s(x);
+         SAVEPOINT a;
+         INSERT INTO s VALUES (1);
+         SAVEPOINT b;
+         INSERT INTO s VALUES (2);
+         ROLLBACK TO b;
+         INSERT INTO s VALUES (3);
+         SELECT * FROM s ORDER BY x;
+         RELEASE a;
+         SELECT * FROM s ORDER BY x;
+         BEGIN;
+         INSERT INTO s VALUES (4);
+         SAVEPOINT c;
+         INSERT INTO s VALUES (5);
+         ROLLBACK TO SAVEPOINT c;
+         RELEASE SAVEPOINT c;
+         COMMIT;
+         SELECT * FROM s ORDER BY x;
+         RELEASE nothing;
+         SAVEPOINT d;
+         INSERT INTO s VALUES (6);
+         ROLLBACK;
+         SELECT * FROM s ORDER BY x;",
+    );
+}

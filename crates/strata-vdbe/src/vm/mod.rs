@@ -136,6 +136,10 @@ pub struct ConnState {
     /// Of those, the statements that began a write (`Transaction { write: true }`).
     /// An autocommit write transaction commits when the last of them halts.
     pub write_statements: usize,
+    /// Open named savepoints, innermost last (each is a pager savepoint).
+    pub savepoints: Vec<String>,
+    /// The transaction was started by SAVEPOINT (releasing the last one commits).
+    pub savepoint_tx: bool,
 }
 
 /// The VM's view of a connection: its pager and shared state.
@@ -157,6 +161,8 @@ impl Connection {
                 case_sensitive_like: false,
                 active_statements: 0,
                 write_statements: 0,
+                savepoints: Vec::new(),
+                savepoint_tx: false,
             }),
         })
     }
@@ -257,6 +263,8 @@ pub struct Vm {
     /// on first use, cleared when a step returns a row and on reset(), so that (as with
     /// SQLite's `sqlite3StmtCurrentTime`) every 'now' within one step agrees.
     now_ms: Option<i64>,
+    /// A RELEASE has popped its savepoints and must (still) commit: set across `Io`.
+    savepoint_commit: Option<bool>,
 }
 
 fn counts_changes(program: &Program) -> bool {
@@ -380,6 +388,7 @@ impl Vm {
             insn_state: None,
             case_sensitive_like: false,
             now_ms: None,
+            savepoint_commit: None,
         }
     }
 
@@ -897,6 +906,7 @@ impl Vm {
                 autocommit,
                 rollback,
             } => return self.exec_autocommit(*autocommit, *rollback),
+            Savepoint { op, name } => return self.exec_savepoint(*op, name),
             ReadCookie { cookie, dest } => {
                 let pager = self.conn.pager();
                 let page = ready_bt!(pager.get_page(1));

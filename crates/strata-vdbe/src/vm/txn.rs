@@ -134,6 +134,8 @@ impl Vm {
             self.txn.savepoint = false;
             let mut st = self.conn.state();
             st.autocommit = true;
+            st.savepoints.clear();
+            st.savepoint_tx = false;
             if st.active_statements > self.txn.active as usize {
                 drop(st);
                 let _ = pager.begin_read();
@@ -151,11 +153,95 @@ impl Vm {
             self.txn.savepoint = false;
             let mut st = self.conn.state();
             st.autocommit = true;
+            st.savepoints.clear();
+            st.savepoint_tx = false;
             if st.active_statements > self.txn.active as usize {
                 drop(st);
                 let _ = pager.begin_read();
             }
         }
+        self.pc += 1;
+        Ok(Flow::Continue)
+    }
+
+    /// SAVEPOINT / RELEASE / ROLLBACK TO. Runs after `Transaction { write: true }`; the
+    /// statement's own savepoint (if any) is released first so that the connection's
+    /// named savepoints stay in stack order.
+    pub(super) fn exec_savepoint(
+        &mut self,
+        op: crate::insn::SavepointOp,
+        name: &str,
+    ) -> Result<Flow, VmError> {
+        use crate::insn::SavepointOp;
+        let pager = self.conn.pager().clone();
+        if self.savepoint_commit.is_none() {
+            if self.txn.savepoint {
+                pager.savepoint_release().map_err(VmError::from_pager)?;
+                self.txn.savepoint = false;
+            }
+            let mut st = self.conn.state();
+            let find = |st: &super::ConnState| {
+                st.savepoints
+                    .iter()
+                    .rposition(|n| n.eq_ignore_ascii_case(name))
+            };
+            match op {
+                SavepointOp::Begin => {
+                    pager.savepoint_begin().map_err(VmError::from_pager)?;
+                    if st.autocommit {
+                        st.autocommit = false;
+                        st.savepoint_tx = true;
+                    }
+                    st.savepoints.push(name.to_string());
+                    drop(st);
+                    self.pc += 1;
+                    return Ok(Flow::Continue);
+                }
+                SavepointOp::RollbackTo => {
+                    let Some(i) = find(&st) else {
+                        return Err(VmError::error(format!("no such savepoint: {name}")));
+                    };
+                    while st.savepoints.len() > i + 1 {
+                        pager.savepoint_rollback().map_err(VmError::from_pager)?;
+                        st.savepoints.pop();
+                    }
+                    pager.savepoint_rollback().map_err(VmError::from_pager)?;
+                    pager.savepoint_begin().map_err(VmError::from_pager)?;
+                    drop(st);
+                    self.pc += 1;
+                    return Ok(Flow::Continue);
+                }
+                SavepointOp::Release => {
+                    let Some(i) = find(&st) else {
+                        return Err(VmError::error(format!("no such savepoint: {name}")));
+                    };
+                    while st.savepoints.len() > i {
+                        pager.savepoint_release().map_err(VmError::from_pager)?;
+                        st.savepoints.pop();
+                    }
+                    let commit = st.savepoints.is_empty() && st.savepoint_tx;
+                    drop(st);
+                    self.savepoint_commit = Some(commit);
+                }
+            }
+        }
+        if self.savepoint_commit == Some(true) {
+            if self.conn.state().write_statements > self.txn.wrote as usize {
+                self.savepoint_commit = None;
+                return Err(VmError::error(
+                    "cannot commit transaction - SQL statements in progress",
+                ));
+            }
+            super::ready_bt!(pager.commit());
+            let mut st = self.conn.state();
+            st.autocommit = true;
+            st.savepoint_tx = false;
+            if st.active_statements > self.txn.active as usize {
+                drop(st);
+                let _ = pager.begin_read();
+            }
+        }
+        self.savepoint_commit = None;
         self.pc += 1;
         Ok(Flow::Continue)
     }
