@@ -393,7 +393,7 @@ impl Compiler<'_> {
                     cursor: t,
                     column: c.column,
                     dest: regs + k,
-                    default: None,
+                    default: table.columns[c.column].default_value.clone(),
                 });
             }
         }

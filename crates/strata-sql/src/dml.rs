@@ -323,7 +323,7 @@ impl Compiler<'_> {
                     cursor: t.cursor,
                     column: i,
                     dest: cols + i,
-                    default: None,
+                    default: table.columns[i].default_value.clone(),
                 });
             }
         }
@@ -1166,7 +1166,7 @@ impl Compiler<'_> {
                     cursor: t.cursor,
                     column: i,
                     dest: old + i,
-                    default: None,
+                    default: table.columns[i].default_value.clone(),
                 });
             }
         }
@@ -1552,7 +1552,7 @@ impl Compiler<'_> {
                         cursor: t.cursor,
                         column: i,
                         dest: old + i,
-                        default: None,
+                        default: table.columns[i].default_value.clone(),
                     });
                 }
             }

@@ -30,6 +30,7 @@
 //!   then write, so a statement never reads rows it wrote itself.
 
 mod aggregate;
+mod alter;
 mod builder;
 mod compiler;
 mod cte;
@@ -213,7 +214,7 @@ fn compile_stmt(schema: &Schema, stmt: &Stmt<'_>, text: &str) -> Result<Program,
         Stmt::CreateTrigger { .. } => c.create_trigger(stmt, text),
         Stmt::DropTrigger { .. } => c.drop_trigger(stmt, text),
         Stmt::CreateVirtualTable { .. } => Err(error("virtual tables are not supported")),
-        Stmt::AlterTable(..) => Err(error("ALTER TABLE is not supported yet")),
+        Stmt::AlterTable(..) => c.alter_table(stmt, text),
         Stmt::Reindex {
             obj_name: Some(name),
         } => {

@@ -47,6 +47,9 @@ pub struct Column {
     pub not_null: Option<Conflict>,
     /// The DEFAULT expression as SQL text.
     pub default: Option<String>,
+    /// The DEFAULT's value when it is a constant (what rows written before an ALTER TABLE
+    /// ADD COLUMN read).
+    pub default_value: Option<strata_btree::record::Value>,
     pub primary_key: bool,
 }
 
@@ -135,6 +138,8 @@ pub struct Schema {
     pub indexes: HashMap<String, Arc<Index>>,
     pub views: HashMap<String, Arc<View>>,
     pub triggers: HashMap<String, Arc<Trigger>>,
+    /// Index name (lowercase) -> its `sqlite_schema.sql` text (for ALTER TABLE RENAME).
+    pub index_sql: HashMap<String, String>,
     /// `sqlite_sequence` exists.
     pub has_sequence: bool,
 }
@@ -196,6 +201,7 @@ impl Schema {
                         let mut ix = parse_index(sql, root, &s)
                             .map_err(|e| corrupt(format!("{}: {}", row.name, e.message)))?;
                         ix.seq = seq;
+                        s.index_sql.insert(names::key(&ix.name), sql.to_string());
                         s.indexes.insert(names::key(&ix.name), Arc::new(ix));
                     }
                     None => autoindexes.push((seq, row.clone())),
@@ -556,6 +562,7 @@ pub(crate) fn table_from_ast(
             collation: Collation::Binary,
             not_null: None,
             default: None,
+            default_value: None,
             primary_key: false,
         };
         for cc in col.constraints.iter() {
@@ -578,7 +585,10 @@ pub(crate) fn table_from_ast(
                             Some(conflict_clause.map(Conflict::from_ast).unwrap_or_default());
                     }
                 }
-                ColumnConstraint::Default(e) => c.default = Some(e.to_string()),
+                ColumnConstraint::Default(e) => {
+                    c.default = Some(e.to_string());
+                    c.default_value = crate::alter::constant_default(e);
+                }
                 ColumnConstraint::Check(e) => checks.push(e.to_string()),
                 ColumnConstraint::Collate { collation_name } => {
                     let n = names::unquote(collation_name.0);

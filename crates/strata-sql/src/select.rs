@@ -1747,7 +1747,10 @@ pub fn table_source(t: &Arc<Table>, name: String, cursor: Cur) -> Source {
                     Some(c.decl_type.clone())
                 },
                 is_rowid_alias: t.rowid_alias == Some(i),
-                default: None,
+                default: c
+                    .default_value
+                    .clone()
+                    .filter(|v| *v != strata_btree::record::Value::Null),
                 hidden: false,
             })
             .collect(),

@@ -240,3 +240,31 @@ fn savepoints() {
          SELECT * FROM s ORDER BY x;",
     );
 }
+
+#[test]
+fn alter_table() {
+    same_as_sqlite(
+        "CREATE TABLE t(a INTEGER PRIMARY KEY AUTOINCREMENT, b TEXT);
+         CREATE INDEX tb ON t(b);
+         CREATE TRIGGER tt AFTER INSERT ON t BEGIN SELECT 1; END;
+         INSERT INTO t(b) VALUES ('x'), ('y');
+         ALTER TABLE t ADD COLUMN c INT DEFAULT 7;
+         ALTER TABLE t ADD d TEXT NOT NULL DEFAULT 'dd';
+         ALTER TABLE t ADD COLUMN e NOT NULL;
+         ALTER TABLE t ADD COLUMN f DEFAULT (random());
+         SELECT * FROM t ORDER BY a;
+         UPDATE t SET b = 'z' WHERE a = 1;
+         INSERT INTO t(b) VALUES ('w');
+         SELECT * FROM t ORDER BY a;
+         CREATE INDEX tc ON t(c, d);
+         SELECT a FROM t WHERE c = 7 AND d = 'dd' ORDER BY a;
+         ALTER TABLE t RENAME TO u;
+         SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY name;
+         SELECT * FROM u ORDER BY a;
+         SELECT * FROM sqlite_sequence;
+         INSERT INTO u(b) VALUES ('v');
+         SELECT a, b FROM u WHERE b = 'v';
+         SELECT * FROM t;
+         PRAGMA integrity_check;",
+    );
+}

@@ -1,0 +1,521 @@
+//! ALTER TABLE: ADD COLUMN and RENAME TO, by rewriting the `sqlite_schema` rows' SQL the
+//! way SQLite does (the stored text keeps the user's spelling; only names change).
+//! Rows written before an ADD COLUMN read the new column's DEFAULT (records are never
+//! rewritten), which is why the default must be a constant.
+
+use sqlite3_parser::ast::{AlterTableBody, ColumnConstraint, Expr, Literal, Stmt, UnaryOperator};
+use strata_btree::record::{Collation, Value};
+use strata_vdbe::insn::{Cur, InsertFlags, Insn};
+use strata_vdbe::ops::Cmp;
+use strata_vdbe::program::Program;
+
+use crate::compiler::{error, Compiler, Result};
+use crate::expr::numeric_literal;
+use crate::names;
+
+/// The value of a constant DEFAULT expression (literal, signed number, NULL), else None.
+pub fn constant_default(e: &Expr<'_>) -> Option<Value> {
+    match e {
+        Expr::Literal(Literal::Numeric(s)) => numeric_literal(s, false).ok(),
+        Expr::Literal(Literal::String(s)) => Some(Value::Text(names::unquote(s).into_bytes())),
+        Expr::Literal(Literal::Null) => Some(Value::Null),
+        Expr::Literal(Literal::Blob(h)) => {
+            let b = h.as_bytes();
+            if b.len() % 2 != 0 || !b.iter().all(|c| c.is_ascii_hexdigit()) {
+                return None;
+            }
+            Some(Value::Blob(
+                b.chunks(2)
+                    .map(|p| {
+                        u8::from_str_radix(std::str::from_utf8(p).unwrap_or("0"), 16).unwrap_or(0)
+                    })
+                    .collect(),
+            ))
+        }
+        Expr::Literal(Literal::Keyword(k)) if k.eq_ignore_ascii_case("true") => {
+            Some(Value::Integer(1))
+        }
+        Expr::Literal(Literal::Keyword(k)) if k.eq_ignore_ascii_case("false") => {
+            Some(Value::Integer(0))
+        }
+        Expr::Unary(UnaryOperator::Negative, inner) => match inner {
+            Expr::Literal(Literal::Numeric(s)) => numeric_literal(s, true).ok(),
+            _ => None,
+        },
+        Expr::Unary(UnaryOperator::Positive, inner) => constant_default(inner),
+        Expr::Parenthesized(v) if v.len() == 1 => constant_default(&v[0]),
+        _ => None,
+    }
+}
+
+/// Offset just past the word `word` (case-insensitive, outside quotes) at or after `from`.
+fn after_word(sql: &str, word: &str, from: usize) -> Option<usize> {
+    let b = sql.as_bytes();
+    let mut i = from;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\'' || c == b'"' || c == b'`' || c == b'[' {
+            let close = if c == b'[' { b']' } else { c };
+            i += 1;
+            while i < b.len() && b[i] != close {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        if c.is_ascii_alphabetic() || c == b'_' {
+            let s = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$') {
+                i += 1;
+            }
+            if sql[s..i].eq_ignore_ascii_case(word) {
+                return Some(i);
+            }
+            continue;
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The identifier token starting at or after `i` (skipping blanks): (start, end).
+fn ident_at(sql: &str, mut i: usize) -> Option<(usize, usize)> {
+    let b = sql.as_bytes();
+    while i < b.len() && b[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    let s = i;
+    match b.get(i)? {
+        q @ (b'"' | b'`' | b'\'') => {
+            let q = *q;
+            i += 1;
+            while i < b.len() {
+                if b[i] == q {
+                    if b.get(i + 1) == Some(&q) {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i += 1;
+            }
+            Some((s, (i + 1).min(b.len())))
+        }
+        b'[' => {
+            while i < b.len() && b[i] != b']' {
+                i += 1;
+            }
+            Some((s, (i + 1).min(b.len())))
+        }
+        _ => {
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$') {
+                i += 1;
+            }
+            (i > s).then_some((s, i))
+        }
+    }
+}
+
+/// SQLite writes a renamed object's name in double quotes.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Replaces the table name after `ON` in an index or trigger's SQL.
+fn rename_on_target(sql: &str, old: &str, new: &str) -> String {
+    let mut from = 0;
+    while let Some(after_on) = after_word(sql, "ON", from) {
+        if let Some((s, e)) = ident_at(sql, after_on) {
+            if names::eq(&names::unquote(&sql[s..e]), old) {
+                return format!("{}{}{}", &sql[..s], quoted(new), &sql[e..]);
+            }
+            from = e;
+        } else {
+            from = after_on;
+        }
+    }
+    sql.to_string()
+}
+
+impl Compiler<'_> {
+    /// Scans `sqlite_schema` and, for each row whose `col` equals `value`, rewrites its
+    /// name, tbl_name and sql with the new values (computed at compile time per row name).
+    fn rewrite_schema_rows(
+        &mut self,
+        rewrites: &[(String, String, String, String, Option<String>)],
+    ) {
+        // (type, old name, new name, new tbl_name, new sql)
+        let sc: Cur = self.open_schema_write();
+        let end = self.label();
+        let top = self.label();
+        let next = self.label();
+        self.emit(Insn::RewindAsync { cursor: sc });
+        self.emit(Insn::RewindAwait {
+            cursor: sc,
+            target_if_empty: end.addr(),
+        });
+        self.resolve(top);
+        let ty = self.reg();
+        let name = self.reg();
+        let root = self.reg();
+        self.emit(Insn::Column {
+            cursor: sc,
+            column: 0,
+            dest: ty,
+            default: None,
+        });
+        self.emit(Insn::Column {
+            cursor: sc,
+            column: 1,
+            dest: name,
+            default: None,
+        });
+        self.emit(Insn::Column {
+            cursor: sc,
+            column: 3,
+            dest: root,
+            default: None,
+        });
+        for (kind, old, new, tbl, sql) in rewrites {
+            let skip = self.label();
+            let want = self.reg();
+            let wk = self.reg();
+            self.emit(Insn::String {
+                value: kind.as_bytes().to_vec(),
+                dest: wk,
+            });
+            self.emit(Insn::Compare {
+                op: Cmp::Ne,
+                lhs: ty,
+                rhs: wk,
+                target: skip.addr(),
+                affinity: Default::default(),
+                collation: Collation::Binary,
+                jump_if_null: true,
+                null_eq: false,
+            });
+            self.emit(Insn::String {
+                value: old.as_bytes().to_vec(),
+                dest: want,
+            });
+            self.emit(Insn::Compare {
+                op: Cmp::Ne,
+                lhs: name,
+                rhs: want,
+                target: skip.addr(),
+                affinity: Default::default(),
+                collation: Collation::NoCase,
+                jump_if_null: true,
+                null_eq: false,
+            });
+            let regs = self.regs(5);
+            self.emit(Insn::Copy {
+                src: ty,
+                dest: regs,
+                count: 1,
+            });
+            self.emit(Insn::String {
+                value: new.as_bytes().to_vec(),
+                dest: regs + 1,
+            });
+            self.emit(Insn::String {
+                value: tbl.as_bytes().to_vec(),
+                dest: regs + 2,
+            });
+            self.emit(Insn::Copy {
+                src: root,
+                dest: regs + 3,
+                count: 1,
+            });
+            match sql {
+                Some(s) => self.emit(Insn::String {
+                    value: s.as_bytes().to_vec(),
+                    dest: regs + 4,
+                }),
+                None => self.emit(Insn::Null {
+                    dest: regs + 4,
+                    count: 1,
+                }),
+            };
+            let rec = self.reg();
+            let rowid = self.reg();
+            self.emit(Insn::MakeRecord {
+                start: regs,
+                count: 5,
+                dest: rec,
+                affinities: None,
+            });
+            self.emit(Insn::Rowid {
+                cursor: sc,
+                dest: rowid,
+            });
+            self.emit(Insn::InsertAsync {
+                cursor: sc,
+                key_reg: rowid,
+                record_reg: rec,
+                flags: InsertFlags {
+                    is_update: true,
+                    ..Default::default()
+                },
+                table: "sqlite_schema".into(),
+            });
+            self.emit(Insn::InsertAwait { cursor: sc });
+            self.goto(next);
+            self.resolve(skip);
+        }
+        self.resolve(next);
+        self.emit(Insn::NextAsync { cursor: sc });
+        self.emit(Insn::NextAwait {
+            cursor: sc,
+            target_if_more: top.addr(),
+        });
+        self.resolve(end);
+    }
+
+    pub fn alter_table(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {
+        let Stmt::AlterTable(qn, body) = stmt else {
+            unreachable!("dispatched on AlterTable")
+        };
+        let tname = names::unquote(qn.name.0);
+        if self.schema.view(&tname).is_some() {
+            return Err(error(format!("Cannot alter view {tname}")));
+        }
+        let table = self
+            .schema
+            .table(&tname)
+            .cloned()
+            .ok_or_else(|| error(format!("no such table: {tname}")))?;
+        if table.root_page == 1 || table.name.to_ascii_lowercase().starts_with("sqlite_") {
+            return Err(error(format!("table {} may not be altered", table.name)));
+        }
+        self.writes = true;
+        match body {
+            AlterTableBody::AddColumn(def) => {
+                let cname = names::unquote(def.col_name.0);
+                if table.column_index(&cname).is_some() {
+                    return Err(error(format!("duplicate column name: {cname}")));
+                }
+                let mut default = Value::Null;
+                let mut not_null = false;
+                for c in def.constraints.iter() {
+                    match &c.constraint {
+                        ColumnConstraint::PrimaryKey { .. } => {
+                            return Err(error("Cannot add a PRIMARY KEY column"))
+                        }
+                        ColumnConstraint::Unique(_) => {
+                            return Err(error("Cannot add a UNIQUE column"))
+                        }
+                        ColumnConstraint::NotNull {
+                            nullable: false, ..
+                        } => not_null = true,
+                        ColumnConstraint::Default(e) => {
+                            default = constant_default(e).ok_or_else(|| {
+                                error("Cannot add a column with non-constant default")
+                            })?;
+                        }
+                        ColumnConstraint::Generated { .. } => {
+                            return Err(error("cannot add a generated column"))
+                        }
+                        _ => {}
+                    }
+                }
+                if not_null && default == Value::Null {
+                    return Err(error(
+                        "Cannot add a NOT NULL column with default value NULL",
+                    ));
+                }
+                // The column definition as written: the text after ADD [COLUMN].
+                let mut off = after_word(text, "ADD", 0).unwrap_or(text.len());
+                if let Some((s, e)) = ident_at(text, off) {
+                    if text[s..e].eq_ignore_ascii_case("COLUMN") {
+                        off = e;
+                    }
+                }
+                let coldef = text[off..].trim().trim_end_matches(';').trim();
+                let sql = table.sql.trim_end();
+                let Some(close) = sql.rfind(')') else {
+                    return Err(error("malformed table definition"));
+                };
+                let new_sql = format!("{}, {}{}", sql[..close].trim_end(), coldef, &sql[close..]);
+                // The new definition must parse.
+                crate::schema::parse_table(&new_sql, table.root_page)?;
+                self.rewrite_schema_rows(&[(
+                    "table".into(),
+                    table.name.clone(),
+                    table.name.clone(),
+                    table.name.clone(),
+                    Some(new_sql),
+                )]);
+            }
+            AlterTableBody::RenameTo(new) => {
+                let new = names::unquote(new.0);
+                if self.schema.table(&new).is_some()
+                    || self.schema.view(&new).is_some()
+                    || self.schema.index(&new).is_some()
+                {
+                    return Err(error(format!(
+                        "there is already another table or index with this name: {new}"
+                    )));
+                }
+                if new.to_ascii_lowercase().starts_with("sqlite_") {
+                    return Err(error(format!(
+                        "object name reserved for internal use: {new}"
+                    )));
+                }
+                let off = crate::split::create_name_offset(&table.sql).unwrap_or(0);
+                let (s, e) =
+                    ident_at(&table.sql, off).ok_or_else(|| error("malformed table definition"))?;
+                let _ = s;
+                let new_sql = format!("CREATE TABLE {}{}", quoted(&new), &table.sql[e..]);
+                let mut rewrites = vec![(
+                    "table".to_string(),
+                    table.name.clone(),
+                    new.clone(),
+                    new.clone(),
+                    Some(new_sql),
+                )];
+                for ix in self.schema.table_indexes(&table.name) {
+                    let sql = if ix.auto {
+                        None
+                    } else {
+                        let row_sql = self.index_sql(&ix.name);
+                        row_sql.map(|s| rename_on_target(&s, &table.name, &new))
+                    };
+                    let new_name = if ix.auto {
+                        ix.name.replacen(
+                            &format!("sqlite_autoindex_{}_", table.name),
+                            &format!("sqlite_autoindex_{new}_"),
+                            1,
+                        )
+                    } else {
+                        ix.name.clone()
+                    };
+                    rewrites.push(("index".into(), ix.name.clone(), new_name, new.clone(), sql));
+                }
+                let mut trigs: Vec<_> = self
+                    .schema
+                    .triggers
+                    .values()
+                    .filter(|t| names::eq(&t.table, &table.name))
+                    .cloned()
+                    .collect();
+                trigs.sort_by(|a, b| a.name.cmp(&b.name));
+                for t in trigs {
+                    let sql = rename_on_target(&t.sql, &table.name, &new);
+                    rewrites.push((
+                        "trigger".into(),
+                        t.name.clone(),
+                        t.name.clone(),
+                        new.clone(),
+                        Some(sql),
+                    ));
+                }
+                self.rewrite_schema_rows(&rewrites);
+                if table.autoincrement {
+                    if let Some(seq) = self.schema.table("sqlite_sequence").cloned() {
+                        self.rename_sequence_entry(seq.root_page, &table.name, &new);
+                    }
+                }
+            }
+            _ => {
+                return Err(error(
+                    "this form of ALTER TABLE is not supported yet (ADD COLUMN and RENAME TO are)",
+                ))
+            }
+        }
+        self.bump_cookie();
+        Ok(self.finish(text, Vec::new(), Vec::new()))
+    }
+
+    fn index_sql(&self, name: &str) -> Option<String> {
+        // Index SQL is not kept in the model; rebuild it as SQLite stored it from the
+        // schema row text recorded at load time.
+        self.schema
+            .index_sql
+            .get(&name.to_ascii_lowercase())
+            .cloned()
+    }
+
+    fn rename_sequence_entry(&mut self, root: u32, old: &str, new: &str) {
+        let cur = self.b.alloc_cursor();
+        self.emit(Insn::OpenWriteAsync {
+            cursor: cur,
+            root_page: root,
+            root_reg: None,
+            kind: strata_vdbe::insn::CursorKind::Table { num_columns: 2 },
+        });
+        self.emit(Insn::OpenWriteAwait { cursor: cur });
+        let end = self.label();
+        let top = self.label();
+        let next = self.label();
+        self.emit(Insn::RewindAsync { cursor: cur });
+        self.emit(Insn::RewindAwait {
+            cursor: cur,
+            target_if_empty: end.addr(),
+        });
+        self.resolve(top);
+        let n = self.reg();
+        let want = self.reg();
+        self.emit(Insn::Column {
+            cursor: cur,
+            column: 0,
+            dest: n,
+            default: None,
+        });
+        self.emit(Insn::String {
+            value: old.as_bytes().to_vec(),
+            dest: want,
+        });
+        self.emit(Insn::Compare {
+            op: Cmp::Ne,
+            lhs: n,
+            rhs: want,
+            target: next.addr(),
+            affinity: Default::default(),
+            collation: Collation::Binary,
+            jump_if_null: true,
+            null_eq: false,
+        });
+        let regs = self.regs(2);
+        self.emit(Insn::String {
+            value: new.as_bytes().to_vec(),
+            dest: regs,
+        });
+        self.emit(Insn::Column {
+            cursor: cur,
+            column: 1,
+            dest: regs + 1,
+            default: None,
+        });
+        let rec = self.reg();
+        let rowid = self.reg();
+        self.emit(Insn::MakeRecord {
+            start: regs,
+            count: 2,
+            dest: rec,
+            affinities: None,
+        });
+        self.emit(Insn::Rowid {
+            cursor: cur,
+            dest: rowid,
+        });
+        self.emit(Insn::InsertAsync {
+            cursor: cur,
+            key_reg: rowid,
+            record_reg: rec,
+            flags: InsertFlags {
+                is_update: true,
+                ..Default::default()
+            },
+            table: "sqlite_sequence".into(),
+        });
+        self.emit(Insn::InsertAwait { cursor: cur });
+        self.resolve(next);
+        self.emit(Insn::NextAsync { cursor: cur });
+        self.emit(Insn::NextAwait {
+            cursor: cur,
+            target_if_more: top.addr(),
+        });
+        self.resolve(end);
+    }
+}
