@@ -9,7 +9,11 @@
 //! Determinism rules for code here: no wall clock, no threads, no `HashMap` iteration that
 //! can influence behaviour (use `BTreeMap`), every random draw from a seeded `ChaCha8Rng`.
 
+pub mod oracle;
+pub mod plan;
 pub mod sim_io;
+pub mod sql_sim;
+pub mod sqlgen;
 pub mod trace;
 pub mod workload;
 

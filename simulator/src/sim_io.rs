@@ -61,6 +61,10 @@ use crate::trace::Digest;
 /// Granularity of tearing at a crash: a disk writes whole sectors or nothing.
 pub const SECTOR_BYTES: u64 = 512;
 
+/// The part of a tag that keys fault decisions (see [`SimIo::set_keyed_faults`]); the bits
+/// above are free for the caller (e.g. to tell attempts apart).
+pub const KEY_MASK: u64 = (1 << 40) - 1;
+
 /// A file larger than this is a caller bug (a garbage offset); reported as an error rather
 /// than an allocation that aborts the process.
 const MAX_FILE_BYTES: u64 = 1 << 32;
@@ -154,6 +158,8 @@ pub struct SimStats {
     pub pending_kept: u64,
     pub pending_torn: u64,
     pub inflight_discarded: u64,
+    /// Operations failed by a persistent fault (a streak after a random fault).
+    pub persistent_errors: u64,
 }
 
 /// One injected fault, attributed to the tag current when the operation was submitted.
@@ -242,6 +248,14 @@ struct State {
     random_rng: ChaCha8Rng,
     options: SimIoOptions,
     faults_enabled: bool,
+    /// Persistent faults: after a random read/write/fsync fault, with this probability the
+    /// next `sticky_ops` operations on the same file fail too.
+    sticky_probability: f64,
+    sticky_ops: u64,
+    sticky: BTreeMap<u64, u64>,
+    /// Fault decisions keyed by the operation's tag (see `chance_for`).
+    keyed_faults: bool,
+    key_counters: BTreeMap<u64, u64>,
     now_micros: u64,
     names: BTreeMap<String, u64>,
     nodes: BTreeMap<u64, Node>,
@@ -257,6 +271,8 @@ struct State {
     tag: u64,
     fail_op: Option<u64>,
     crash_after_op: Option<u64>,
+    /// Writes (and truncations, fsyncs) still to perform before a scheduled power loss.
+    crash_after_writes: Option<u64>,
     faults: Vec<FaultRecord>,
     stats: SimStats,
     digest: Digest,
@@ -320,6 +336,11 @@ impl SimIo {
                 random_rng: sub_rng(seed, 4),
                 options,
                 faults_enabled: true,
+                sticky_probability: 0.0,
+                sticky_ops: 0,
+                sticky: BTreeMap::new(),
+                keyed_faults: false,
+                key_counters: BTreeMap::new(),
                 now_micros: options.start_micros,
                 names: BTreeMap::new(),
                 nodes: BTreeMap::new(),
@@ -332,6 +353,7 @@ impl SimIo {
                 tag: 0,
                 fail_op: None,
                 crash_after_op: None,
+                crash_after_writes: None,
                 faults: Vec::new(),
                 stats: SimStats::default(),
                 digest,
@@ -357,11 +379,20 @@ impl SimIo {
         lock(&self.shared).crash_after_op = Some(n);
     }
 
-    /// Clears scheduled faults (`fail_op`, `crash_after_op`).
+    /// Loses power right after the `n`-th write, truncation or fsync performed from now on
+    /// (`n` >= 1): lands inside commits and checkpoints, between a write and its fsync.
+    pub fn crash_after_writes(&self, n: u64) {
+        let mut s = lock(&self.shared);
+        s.crash_after_writes = Some(n.max(1));
+        s.event("crash_after_writes", &[n]);
+    }
+
+    /// Clears scheduled faults (`fail_op`, `crash_after_op`, `crash_after_writes`).
     pub fn clear_scheduled(&self) {
         let mut s = lock(&self.shared);
         s.fail_op = None;
         s.crash_after_op = None;
+        s.crash_after_writes = None;
     }
 
     /// Turns the probabilistic faults of the [`FaultConfig`] on or off (scheduled faults
@@ -370,6 +401,28 @@ impl SimIo {
         let mut s = lock(&self.shared);
         s.faults_enabled = enabled;
         s.event("faults_enabled", &[enabled as u64]);
+    }
+
+    /// Makes faults persistent: after a random read, write or fsync fault, with
+    /// `probability` the next `ops` operations on the same file fail as well (a device
+    /// that stays bad for a while). Off (0.0) by default; the draw uses the fault stream
+    /// only when a random fault happened.
+    pub fn set_persistent_faults(&self, probability: f64, ops: u64) {
+        let mut s = lock(&self.shared);
+        s.sticky_probability = probability;
+        s.sticky_ops = ops;
+        s.event("persistent_faults", &[(probability * 1e6) as u64, ops]);
+    }
+
+    /// Keys the random read/write/fsync fault decisions by the submitting tag
+    /// (`tag & KEY_MASK`): whether an operation fails then depends on the seed, the key and
+    /// the number of that key's operations decided before, not on everything else that ran.
+    /// The SQL workload keys by statement, so removing a statement while shrinking leaves
+    /// the faults of the others where they were.
+    pub fn set_keyed_faults(&self, keyed: bool) {
+        let mut s = lock(&self.shared);
+        s.keyed_faults = keyed;
+        s.event("keyed_faults", &[keyed as u64]);
     }
 
     /// Prints every trace event to stderr from now on.
@@ -474,6 +527,29 @@ impl State {
         self.faults_enabled && p > 0.0 && self.fault_rng.gen_bool(p.min(1.0))
     }
 
+    /// Like `chance`, but with keyed faults on (see [`SimIo::set_keyed_faults`]) the
+    /// decision for an operation depends only on the seed, its tag's key (`tag & KEY_MASK`)
+    /// and how many operations with that key were decided before.
+    fn chance_for(&mut self, tag: u64, p: f64) -> bool {
+        if !self.keyed_faults {
+            return self.chance(p);
+        }
+        if !self.faults_enabled || p <= 0.0 {
+            return false;
+        }
+        let key = tag & KEY_MASK;
+        let n = self.key_counters.entry(key).or_insert(0);
+        *n += 1;
+        let mut z = self.options.seed
+            ^ key.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            ^ n.wrapping_mul(0xd1b5_4a32_d192_ed03);
+        // splitmix64 finaliser
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        ((z >> 11) as f64 / (1u64 << 53) as f64) < p
+    }
+
     fn total_bytes(&self) -> u64 {
         self.nodes.values().map(|n| n.current.len() as u64).sum()
     }
@@ -521,6 +597,14 @@ impl State {
     }
 
     fn record_fault(&mut self, op: &InFlight, what: &'static str) {
+        if matches!(
+            what,
+            "read error" | "write error" | "fsync error" | "truncate error"
+        ) && self.sticky_probability > 0.0
+            && self.fault_rng.gen_bool(self.sticky_probability.min(1.0))
+        {
+            self.sticky.insert(op.node_id, self.sticky_ops);
+        }
         self.faults.push(FaultRecord {
             op_number: self.stats.performed,
             tag: op.tag,
@@ -545,10 +629,20 @@ impl State {
             self.record_fault(op, "scheduled I/O error");
             return Err(err(ErrorKind::Other, "simulated I/O error (scheduled)"));
         }
+        if self.faults_enabled {
+            if let Some(left) = self.sticky.get_mut(&op.node_id) {
+                if *left > 0 {
+                    *left -= 1;
+                    self.stats.persistent_errors += 1;
+                    self.record_fault(op, "persistent I/O error");
+                    return Err(err(ErrorKind::Other, "simulated persistent I/O error"));
+                }
+            }
+        }
         match op.op {
             Op::Read { offset } => {
                 self.stats.reads += 1;
-                if self.chance(self.options.faults.read_error) {
+                if self.chance_for(op.tag, self.options.faults.read_error) {
                     self.stats.read_errors += 1;
                     self.record_fault(op, "read error");
                     return Err(err(ErrorKind::Other, "simulated read error"));
@@ -595,7 +689,7 @@ impl State {
                         return Err(err(ErrorKind::StorageFull, "simulated disk full"));
                     }
                 }
-                if self.chance(self.options.faults.write_error) {
+                if self.chance_for(op.tag, self.options.faults.write_error) {
                     // A short write: some prefix reached the file before the error.
                     let prefix = self
                         .fault_rng
@@ -621,7 +715,7 @@ impl State {
             }
             Op::Sync { performed_before } => {
                 self.stats.syncs += 1;
-                if self.chance(self.options.faults.sync_error) {
+                if self.chance_for(op.tag, self.options.faults.sync_error) {
                     // See the module docs: the covered changes stay pending, so a crash
                     // may keep or lose them.
                     self.stats.sync_errors += 1;
@@ -666,7 +760,7 @@ impl State {
                         return Err(err(ErrorKind::StorageFull, "simulated disk full"));
                     }
                 }
-                if self.chance(self.options.faults.write_error) {
+                if self.chance_for(op.tag, self.options.faults.write_error) {
                     self.stats.write_errors += 1;
                     self.record_fault(op, "truncate error");
                     return Err(err(ErrorKind::Other, "simulated truncate error"));
@@ -706,7 +800,17 @@ impl State {
             Err(_) => u64::MAX,
         };
         self.event("complete", &[op.submit_seq, self.now_micros, code]);
-        if self.crash_after_op == Some(self.stats.performed) {
+        let mut crash_now = false;
+        if !matches!(op.op, Op::Read { .. }) {
+            if let Some(left) = self.crash_after_writes.as_mut() {
+                *left -= 1;
+                if *left == 0 {
+                    self.crash_after_writes = None;
+                    crash_now = true;
+                }
+            }
+        }
+        if crash_now || self.crash_after_op == Some(self.stats.performed) {
             // The operation took effect, but the process never learns of it.
             self.crash_after_op = None;
             self.crash();

@@ -77,11 +77,11 @@ impl FaultMode {
         }
     }
 
-    fn errors(self) -> bool {
+    pub fn errors(self) -> bool {
         matches!(self, FaultMode::Errors | FaultMode::All)
     }
 
-    fn crashes(self) -> bool {
+    pub fn crashes(self) -> bool {
         matches!(self, FaultMode::Crash | FaultMode::All)
     }
 }

@@ -1,0 +1,221 @@
+//! The SQLite side of the SQL workload: values in a form both engines compare in, running
+//! a statement on an in-memory SQLite database (rusqlite), copying databases, dumping
+//! tables, and SQLite's `integrity_check` on a database file copied out of `SimIo`.
+
+use std::fmt;
+
+use rusqlite::types::ValueRef as SqlRef;
+use rusqlite::Connection as Sqlite;
+
+/// A result value as both engines report it. Reals are compared by value with 12
+/// significant digits (float formatting is not part of the comparison).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Val {
+    Null,
+    Int(i64),
+    /// The real formatted `{:.11e}`: equal values compare equal whatever their last bit.
+    Real(String),
+    Text(Vec<u8>),
+    Blob(Vec<u8>),
+}
+
+impl Val {
+    pub fn real(r: f64) -> Val {
+        if r == 0.0 {
+            // -0.0 and 0.0 are the same SQL value.
+            return Val::Real(format!("{:.11e}", 0.0f64));
+        }
+        Val::Real(format!("{r:.11e}"))
+    }
+}
+
+impl fmt::Display for Val {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Val::Null => write!(f, "NULL"),
+            Val::Int(i) => write!(f, "{i}"),
+            Val::Real(r) => write!(f, "{r}"),
+            Val::Text(t) => write!(f, "'{}'", String::from_utf8_lossy(t)),
+            Val::Blob(b) => write!(
+                f,
+                "x'{}'",
+                b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+            ),
+        }
+    }
+}
+
+pub type Rows = Vec<Vec<Val>>;
+
+pub fn from_strata(v: &strata::Value) -> Val {
+    match v {
+        strata::Value::Null => Val::Null,
+        strata::Value::Integer(i) => Val::Int(*i),
+        strata::Value::Real(r) => Val::real(*r),
+        strata::Value::Text(t) => Val::Text(t.clone()),
+        strata::Value::Blob(b) => Val::Blob(b.clone()),
+    }
+}
+
+fn from_sqlite(v: SqlRef<'_>) -> Val {
+    match v {
+        SqlRef::Null => Val::Null,
+        SqlRef::Integer(i) => Val::Int(i),
+        SqlRef::Real(r) => Val::real(r),
+        SqlRef::Text(t) => Val::Text(t.to_vec()),
+        SqlRef::Blob(b) => Val::Blob(b.to_vec()),
+    }
+}
+
+/// Runs one statement on SQLite; its rows, or the error message.
+pub fn exec(db: &Sqlite, sql: &str) -> Result<Rows, String> {
+    let mut stmt = db.prepare(sql).map_err(|e| e.to_string())?;
+    let n = stmt.column_count();
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    loop {
+        match rows.next() {
+            Ok(Some(row)) => {
+                let mut r = Vec::with_capacity(n);
+                for i in 0..n {
+                    r.push(from_sqlite(row.get_ref(i).map_err(|e| e.to_string())?));
+                }
+                out.push(r);
+            }
+            Ok(None) => return Ok(out),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+/// A new in-memory SQLite database.
+pub fn memory() -> Sqlite {
+    Sqlite::open_in_memory().expect("open an in-memory SQLite database")
+}
+
+/// A copy of `src` (the backup API, page by page).
+pub fn copy(src: &Sqlite) -> Sqlite {
+    let mut dst = memory();
+    {
+        let backup = rusqlite::backup::Backup::new(src, &mut dst).expect("start a SQLite backup");
+        backup
+            .run_to_completion(1 << 20, std::time::Duration::ZERO, None)
+            .expect("SQLite backup");
+    }
+    dst
+}
+
+/// Every table's rows, `rowid` first, sorted: what a database holds, comparable between
+/// the engines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dump(pub Vec<(String, Rows)>);
+
+impl Dump {
+    pub fn describe(&self) -> String {
+        let mut s = String::new();
+        for (t, rows) in &self.0 {
+            s.push_str(&format!("{t}: {} rows", rows.len()));
+            let shown: Vec<String> = rows.iter().take(6).map(|r| row_text(r)).collect();
+            if !shown.is_empty() {
+                s.push_str(&format!(
+                    " [{}{}]",
+                    shown.join(" "),
+                    if rows.len() > 6 { " ..." } else { "" }
+                ));
+            }
+            s.push_str("; ");
+        }
+        s
+    }
+
+    /// The first difference from `other`, for messages.
+    pub fn diff(&self, other: &Dump) -> String {
+        for ((t, a), (_, b)) in self.0.iter().zip(other.0.iter()) {
+            if a != b {
+                let extra: Vec<String> = a
+                    .iter()
+                    .filter(|r| !b.contains(r))
+                    .take(4)
+                    .map(|r| row_text(r))
+                    .collect();
+                let missing: Vec<String> = b
+                    .iter()
+                    .filter(|r| !a.contains(r))
+                    .take(4)
+                    .map(|r| row_text(r))
+                    .collect();
+                return format!(
+                    "{t}: {} rows vs {}; only here: [{}]; only there: [{}]",
+                    a.len(),
+                    b.len(),
+                    extra.join(" "),
+                    missing.join(" ")
+                );
+            }
+        }
+        "no difference".into()
+    }
+}
+
+pub fn row_text(r: &[Val]) -> String {
+    let v: Vec<String> = r.iter().map(|x| x.to_string()).collect();
+    format!("({})", v.join(","))
+}
+
+pub fn dump_query(table: &str) -> String {
+    format!("SELECT rowid, * FROM {table} ORDER BY rowid")
+}
+
+pub fn dump_sqlite(db: &Sqlite, tables: &[String]) -> Result<Dump, String> {
+    let mut out = Vec::new();
+    for t in tables {
+        out.push((t.clone(), exec(db, &dump_query(t))?));
+    }
+    Ok(Dump(out))
+}
+
+/// Compares two result sets: as sequences when the query orders its rows, else as
+/// multisets.
+pub fn same_rows(a: &Rows, b: &Rows, ordered: bool) -> bool {
+    if ordered {
+        return a == b;
+    }
+    let mut a = a.clone();
+    let mut b = b.clone();
+    a.sort();
+    b.sort();
+    a == b
+}
+
+pub fn rows_text(rows: &Rows) -> String {
+    let shown: Vec<String> = rows.iter().take(8).map(|r| row_text(r)).collect();
+    format!(
+        "{} rows [{}{}]",
+        rows.len(),
+        shown.join(" "),
+        if rows.len() > 8 { " ..." } else { "" }
+    )
+}
+
+/// Writes the database file and its WAL (as a reader would see them now) to a temporary
+/// directory and runs SQLite's `PRAGMA integrity_check` and a dump on the copy. Returns
+/// the dump, or what SQLite reported.
+pub fn sqlite_check_files(
+    db_bytes: &[u8],
+    wal_bytes: Option<&[u8]>,
+    tables: &[String],
+) -> Result<Dump, String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
+    let path = dir.path().join("copy.db");
+    std::fs::write(&path, db_bytes).map_err(|e| format!("write copy: {e}"))?;
+    if let Some(w) = wal_bytes {
+        std::fs::write(dir.path().join("copy.db-wal"), w).map_err(|e| format!("write wal: {e}"))?;
+    }
+    let db = Sqlite::open(&path).map_err(|e| format!("SQLite cannot open the copy: {e}"))?;
+    let rows =
+        exec(&db, "PRAGMA integrity_check").map_err(|e| format!("SQLite integrity_check: {e}"))?;
+    if rows != vec![vec![Val::Text(b"ok".to_vec())]] {
+        return Err(format!("SQLite integrity_check: {}", rows_text(&rows)));
+    }
+    dump_sqlite(&db, tables).map_err(|e| format!("SQLite reading the copy: {e}"))
+}

@@ -1,0 +1,93 @@
+//! The SQL workload: determinism, seeds of every fault mode pass with their checks
+//! exercised, plans round-trip through their text form.
+
+use simulator::plan::{Plan, SqlConfig};
+use simulator::sql_sim::{generate_plan, run, run_plan};
+use simulator::FaultMode;
+
+fn config(seed: u64, faults: FaultMode) -> SqlConfig {
+    SqlConfig {
+        statements: 150,
+        faults,
+        shrink: false,
+        ..SqlConfig::new(seed)
+    }
+}
+
+#[test]
+fn same_seed_same_digest() {
+    for faults in [FaultMode::None, FaultMode::All] {
+        let a = run(&config(5, faults));
+        let b = run(&config(5, faults));
+        assert_eq!(a.digest, b.digest);
+        assert_eq!(a.checks, b.checks);
+        assert_eq!(a.failure, b.failure);
+    }
+    assert_ne!(
+        run(&config(5, FaultMode::None)).digest,
+        run(&config(6, FaultMode::None)).digest
+    );
+}
+
+#[test]
+fn seeds_pass_and_checks_run() {
+    for faults in [
+        FaultMode::None,
+        FaultMode::Errors,
+        FaultMode::Crash,
+        FaultMode::All,
+    ] {
+        let mut total = simulator::sql_sim::SqlChecks::default();
+        for seed in 1..=12 {
+            let r = run(&config(seed, faults));
+            assert!(
+                r.failure.is_none(),
+                "seed {seed} {faults:?}: {:?}",
+                r.failure
+            );
+            total.results_compared += r.checks.results_compared;
+            total.rows_compared += r.checks.rows_compared;
+            total.commits_acked += r.checks.commits_acked;
+            total.integrity_checks += r.checks.integrity_checks;
+            total.sqlite_file_checks += r.checks.sqlite_file_checks;
+            total.io_errors_surfaced += r.checks.io_errors_surfaced;
+            total.recoveries += r.checks.recoveries;
+            total.busy += r.checks.busy;
+        }
+        assert!(total.results_compared > 500, "{faults:?}: {total:?}");
+        assert!(total.rows_compared > 100, "{faults:?}: {total:?}");
+        assert!(total.commits_acked > 100, "{faults:?}: {total:?}");
+        assert!(
+            total.integrity_checks > 0 && total.sqlite_file_checks > 0,
+            "{total:?}"
+        );
+        assert!(total.busy > 0, "connections never contended: {total:?}");
+        if faults.errors() {
+            assert!(total.io_errors_surfaced > 0, "{faults:?}: {total:?}");
+        }
+        if faults.crashes() {
+            assert!(total.recoveries > 12 * 2, "{faults:?}: {total:?}");
+        }
+    }
+}
+
+#[test]
+fn plans_round_trip_and_replay() {
+    let c = config(3, FaultMode::All);
+    let plan = generate_plan(&c);
+    let text = plan.to_text(&c);
+    let (parsed, pc) = Plan::parse(&text).unwrap();
+    assert_eq!(parsed, plan);
+    assert_eq!(pc.seed, c.seed);
+    assert_eq!(pc.faults, c.faults);
+    // A parsed plan replays the same run.
+    let a = run_plan(&c, &plan);
+    let b = run_plan(
+        &SqlConfig {
+            shrink: false,
+            ..pc
+        },
+        &parsed,
+    );
+    assert_eq!(a.digest, b.digest);
+}
