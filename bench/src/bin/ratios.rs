@@ -4,7 +4,10 @@
 //! ```text
 //! cargo run --release -p strata-bench --bin ratios -- [--rounds 5] [--target-ms 300]
 //!     [--cases point_select_rowid,...] [--engines sqlite,strata,strata-syscall]
+//!     [--iters N]
 //! ```
+//! `--iters N` fixes the iterations per round (no calibration run), e.g. to count
+//! syscalls per operation under strace.
 //! Each round runs every engine once, in turn, for about `--target-ms` (iterations
 //! calibrated per engine from one trial run); the reported time per iteration is the
 //! median over the rounds. Sizes come from `STRATA_BENCH_*` (see `strata_bench::micro`).
@@ -35,10 +38,12 @@ fn main() {
     let mut target = Duration::from_millis(300);
     let mut cases: Vec<Case> = Case::ALL.to_vec();
     let mut engines = vec![Engine::Sqlite, Engine::Strata, Engine::StrataSyscall];
+    let mut fixed_iters: Option<u64> = None;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let val = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
         match flag.as_str() {
+            "--iters" => fixed_iters = Some(val.parse().expect("--iters N")),
             "--rounds" => rounds = val.parse().expect("--rounds N"),
             "--target-ms" => target = Duration::from_millis(val.parse().expect("--target-ms N")),
             "--cases" => {
@@ -99,6 +104,9 @@ fn main() {
         let iters: Vec<u64> = runners
             .iter_mut()
             .map(|r| {
+                if let Some(n) = fixed_iters {
+                    return n;
+                }
                 let one = r(1).as_secs_f64().max(1e-9);
                 ((target.as_secs_f64() / one) as u64).clamp(1, 10_000_000)
             })
