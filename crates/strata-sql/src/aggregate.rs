@@ -318,57 +318,9 @@ impl Compiler<'_> {
                     key_fields.push((coll, SortOrder::Asc));
                 }
                 let key_info = Arc::new(KeyInfo { fields: key_fields });
-                let sorter = self.b.alloc_cursor();
-                self.emit(Insn::SorterOpen {
-                    cursor: sorter,
-                    key_info: key_info.clone(),
-                    num_columns: total,
-                });
-                {
-                    let groups_ref = &groups;
-                    let aggs_ref = &aggs;
-                    let bare_ref = &bare;
-                    self.emit_loops(specs, terms, &mut |c, _cont| {
-                        let regs = c.regs(total.max(1));
-                        for (k, g) in groups_ref.iter().enumerate() {
-                            match g {
-                                GroupTerm::Expr(e) => c.expr(e, regs + k)?,
-                                GroupTerm::Col(r) => c.emit_column(*r, regs + k),
-                            }
-                        }
-                        let mut off = ng;
-                        for a in aggs_ref {
-                            for e in &a.args {
-                                c.expr(e, regs + off)?;
-                                off += 1;
-                            }
-                        }
-                        for r in bare_ref {
-                            c.emit_column(*r, regs + off);
-                            off += 1;
-                        }
-                        let rec = c.reg();
-                        c.emit(Insn::MakeRecord {
-                            start: regs,
-                            count: total,
-                            dest: rec,
-                            affinities: None,
-                        });
-                        c.emit(Insn::SorterInsert {
-                            cursor: sorter,
-                            record_reg: rec,
-                        });
-                        Ok(())
-                    })?;
-                }
-                // Phase 2: walk the sorted records group by group.
-                let pseudo = self.b.alloc_cursor();
-                let data = self.reg();
-                self.emit(Insn::OpenPseudo {
-                    cursor: pseudo,
-                    content_reg: data,
-                    num_columns: total,
-                });
+                // Rows already in group order (an index on the GROUP BY columns) are
+                // grouped as they stream; otherwise they are sorted first.
+                let streamed = self.group_order_plan(specs, terms, &mut groups, &key_info)?;
                 for (a, d) in aggs.iter().zip(&distinct_curs) {
                     if let Some(c) = d {
                         let mut fields = key_info.fields.clone();
@@ -382,7 +334,6 @@ impl Compiler<'_> {
                     }
                 }
                 let prev = self.regs(ng);
-                let cur = self.regs(ng);
                 let has_prev = self.reg();
                 let ret = self.reg();
                 let bare_regs = self.regs(nb.max(1));
@@ -395,108 +346,94 @@ impl Compiler<'_> {
                     count: aggs.len().max(1),
                 });
                 let after = self.label();
-                let top = self.label();
-                let newg = self.label();
-                let first = self.label();
-                let same = self.label();
                 let output_sub = self.label();
-                self.emit(Insn::SorterSort {
-                    cursor: sorter,
-                    target_if_empty: after.addr(),
-                });
-                self.resolve(top);
-                self.emit(Insn::SorterData {
-                    cursor: sorter,
-                    dest: data,
-                });
-                for k in 0..ng {
-                    self.emit(Insn::Column {
+                let st = GroupStep {
+                    ng,
+                    accs,
+                    prev,
+                    has_prev,
+                    ret,
+                    bare_regs,
+                    nb,
+                    output_sub,
+                };
+                if let Some(plan) = streamed {
+                    self.order_hint = Some(plan);
+                    let groups_ref = &groups;
+                    let aggs_ref = &aggs;
+                    let bare_ref = &bare;
+                    let dref = &distinct_curs;
+                    let ki = key_info.clone();
+                    self.emit_loops(specs, terms, &mut |c, _cont| {
+                        let block = c.group_block(groups_ref, aggs_ref, bare_ref, total)?;
+                        c.group_step(&st, block, aggs_ref, dref, &ki);
+                        Ok(())
+                    })?;
+                    self.emit(Insn::IfNot {
+                        reg: has_prev,
+                        target: after.addr(),
+                        jump_if_null: false,
+                    });
+                } else {
+                    let sorter = self.b.alloc_cursor();
+                    self.emit(Insn::SorterOpen {
+                        cursor: sorter,
+                        key_info: key_info.clone(),
+                        num_columns: total,
+                    });
+                    {
+                        let groups_ref = &groups;
+                        let aggs_ref = &aggs;
+                        let bare_ref = &bare;
+                        self.emit_loops(specs, terms, &mut |c, _cont| {
+                            let block = c.group_block(groups_ref, aggs_ref, bare_ref, total)?;
+                            let rec = c.reg();
+                            c.emit(Insn::MakeRecord {
+                                start: block,
+                                count: total,
+                                dest: rec,
+                                affinities: None,
+                            });
+                            c.emit(Insn::SorterInsert {
+                                cursor: sorter,
+                                record_reg: rec,
+                            });
+                            Ok(())
+                        })?;
+                    }
+                    // Walk the sorted records group by group.
+                    let pseudo = self.b.alloc_cursor();
+                    let data = self.reg();
+                    self.emit(Insn::OpenPseudo {
                         cursor: pseudo,
-                        column: k,
-                        dest: cur + k,
-                        default: None,
+                        content_reg: data,
+                        num_columns: total,
                     });
-                }
-                self.emit(Insn::IfNot {
-                    reg: has_prev,
-                    target: first.addr(),
-                    jump_if_null: false,
-                });
-                self.emit(Insn::CompareRecords {
-                    lhs: cur,
-                    rhs: prev,
-                    count: ng,
-                    key_info: key_info.clone(),
-                });
-                self.emit(Insn::Jump {
-                    lt: newg.addr(),
-                    eq: same.addr(),
-                    gt: newg.addr(),
-                });
-                self.resolve(newg);
-                self.emit(Insn::Gosub {
-                    return_reg: ret,
-                    target: output_sub.addr(),
-                });
-                self.emit(Insn::Null {
-                    dest: accs,
-                    count: aggs.len().max(1),
-                });
-                self.resolve(first);
-                self.emit(Insn::Integer {
-                    value: 1,
-                    dest: has_prev,
-                });
-                self.emit(Insn::Copy {
-                    src: cur,
-                    dest: prev,
-                    count: ng,
-                });
-                self.resolve(same);
-                let mut off = ng;
-                for (i, a) in aggs.iter().enumerate() {
-                    let n = a.args.len();
-                    // Distinct checks key on (group, value) so sets need no reset.
-                    let args = self.regs(ng + n.max(1));
-                    self.emit(Insn::Copy {
-                        src: cur,
-                        dest: args,
-                        count: ng,
+                    let top = self.label();
+                    self.emit(Insn::SorterSort {
+                        cursor: sorter,
+                        target_if_empty: after.addr(),
                     });
-                    for k in 0..n {
+                    self.resolve(top);
+                    self.emit(Insn::SorterData {
+                        cursor: sorter,
+                        dest: data,
+                    });
+                    let block = self.regs(total.max(1));
+                    for k in 0..total {
                         self.emit(Insn::Column {
                             cursor: pseudo,
-                            column: off + k,
-                            dest: args + ng + k,
+                            column: k,
+                            dest: block + k,
                             default: None,
                         });
                     }
-                    off += n;
-                    let skip = self.label();
-                    if let Some(d) = distinct_curs[i] {
-                        self.distinct_check(d, args, ng + 1, skip);
-                    }
-                    self.emit(Insn::AggStep {
-                        kind: a.kind,
-                        args_start: args + ng,
-                        nargs: n,
-                        acc_reg: accs + i,
-                        collation: a.collation,
-                    });
-                    self.resolve(skip);
-                }
-                for k in 0..nb {
-                    self.emit(Insn::Column {
-                        cursor: pseudo,
-                        column: off + k,
-                        dest: bare_regs + k,
-                        default: None,
+                    self.group_step(&st, block, &aggs, &distinct_curs, &key_info);
+                    self.emit(Insn::SorterNext {
+                        cursor: sorter,
+                        target_if_more: top.addr(),
                     });
                 }
-                self.emit(Insn::SorterNext {
-                    cursor: sorter,
-                    target_if_more: top.addr(),
-                });
                 self.emit(Insn::Gosub {
                     return_reg: ret,
                     target: output_sub.addr(),
@@ -553,6 +490,196 @@ impl Compiler<'_> {
         Ok(())
     }
 
+    /// One row's (group keys, aggregate arguments, bare columns) into a register block.
+    fn group_block<'a>(
+        &mut self,
+        groups: &[GroupTerm<'a>],
+        aggs: &[AggCall<'a>],
+        bare: &[ColumnRef],
+        total: usize,
+    ) -> Result<Reg> {
+        let ng = groups.len();
+        let regs = self.regs(total.max(1));
+        for (k, g) in groups.iter().enumerate() {
+            match g {
+                GroupTerm::Expr(e) => self.expr(e, regs + k)?,
+                GroupTerm::Col(r) => self.emit_column(*r, regs + k),
+            }
+        }
+        let mut off = ng;
+        for a in aggs {
+            for e in &a.args {
+                self.expr(e, regs + off)?;
+                off += 1;
+            }
+        }
+        for r in bare {
+            self.emit_column(*r, regs + off);
+            off += 1;
+        }
+        Ok(regs)
+    }
+
+    /// Feeds one row (a register block in group order) to the grouping state machine:
+    /// a new key first outputs the finished group (`Gosub`) and resets the accumulators.
+    fn group_step(
+        &mut self,
+        st: &GroupStep,
+        block: Reg,
+        aggs: &[AggCall<'_>],
+        distinct_curs: &[Option<Cur>],
+        key_info: &Arc<KeyInfo>,
+    ) {
+        let ng = st.ng;
+        let newg = self.label();
+        let first = self.label();
+        let same = self.label();
+        self.emit(Insn::IfNot {
+            reg: st.has_prev,
+            target: first.addr(),
+            jump_if_null: false,
+        });
+        self.emit(Insn::CompareRecords {
+            lhs: block,
+            rhs: st.prev,
+            count: ng,
+            key_info: key_info.clone(),
+        });
+        self.emit(Insn::Jump {
+            lt: newg.addr(),
+            eq: same.addr(),
+            gt: newg.addr(),
+        });
+        self.resolve(newg);
+        self.emit(Insn::Gosub {
+            return_reg: st.ret,
+            target: st.output_sub.addr(),
+        });
+        self.emit(Insn::Null {
+            dest: st.accs,
+            count: aggs.len().max(1),
+        });
+        self.resolve(first);
+        self.emit(Insn::Integer {
+            value: 1,
+            dest: st.has_prev,
+        });
+        self.emit(Insn::Copy {
+            src: block,
+            dest: st.prev,
+            count: ng,
+        });
+        self.resolve(same);
+        let mut off = ng;
+        for (i, a) in aggs.iter().enumerate() {
+            let n = a.args.len();
+            // Distinct checks key on (group, value) so sets need no reset.
+            let args = self.regs(ng + n.max(1));
+            self.emit(Insn::Copy {
+                src: block,
+                dest: args,
+                count: ng,
+            });
+            if n > 0 {
+                self.emit(Insn::Copy {
+                    src: block + off,
+                    dest: args + ng,
+                    count: n,
+                });
+            }
+            off += n;
+            let skip = self.label();
+            if let Some(d) = distinct_curs[i] {
+                self.distinct_check(d, args, ng + 1, skip);
+            }
+            self.emit(Insn::AggStep {
+                kind: a.kind,
+                args_start: args + ng,
+                nargs: n,
+                acc_reg: st.accs + i,
+                collation: a.collation,
+            });
+            self.resolve(skip);
+        }
+        if st.nb > 0 {
+            self.emit(Insn::Copy {
+                src: block + off,
+                dest: st.bare_regs,
+                count: st.nb,
+            });
+        }
+    }
+
+    /// Whether an index yields the rows in GROUP BY order (the terms may be reordered:
+    /// grouping does not depend on their order).
+    fn group_order_plan(
+        &mut self,
+        specs: &[crate::planner::LoopSpec<'_>],
+        terms: &[crate::planner::Term<'_>],
+        groups: &mut Vec<GroupTerm<'_>>,
+        key_info: &Arc<KeyInfo>,
+    ) -> Result<Option<crate::planner::OrderPlan>> {
+        if specs.len() != 1 || groups.is_empty() || groups.len() > 4 {
+            return Ok(None);
+        }
+        let level = self.levels.len() - 1;
+        let mut cols = Vec::new();
+        for (k, g) in groups.iter().enumerate() {
+            let r = match g {
+                GroupTerm::Col(r) => Some(*r),
+                GroupTerm::Expr(e) => self.plain_column(e)?,
+            };
+            let Some(r) = r.filter(|r| r.level == level) else {
+                return Ok(None);
+            };
+            let col = if r.column == usize::MAX
+                || self.levels[level].sources[r.source].columns[r.column].is_rowid_alias
+            {
+                usize::MAX
+            } else {
+                r.column
+            };
+            cols.push((col, key_info.fields[k].0, SortOrder::Asc));
+        }
+        // Try the terms in every order (at most 4! = 24).
+        let n = cols.len();
+        let mut perm: Vec<usize> = (0..n).collect();
+        loop {
+            let keys: Vec<_> = perm.iter().map(|&i| cols[i]).collect();
+            if let Some(plan) = self.order_plan(specs, terms, &keys)? {
+                if perm.iter().enumerate().any(|(i, &p)| i != p) {
+                    let old: Vec<GroupTerm<'_>> = std::mem::take(groups);
+                    let mut slots: Vec<Option<GroupTerm<'_>>> = old.into_iter().map(Some).collect();
+                    for &p in &perm {
+                        groups.push(slots[p].take().expect("a permutation"));
+                    }
+                    // Key collations follow the reordered terms; callers built key_info
+                    // from the old order, so only reorder when collations agree.
+                    let same_colls = perm
+                        .iter()
+                        .enumerate()
+                        .all(|(i, &p)| key_info.fields[i].0 == key_info.fields[p].0);
+                    if !same_colls {
+                        let back: Vec<GroupTerm<'_>> = std::mem::take(groups);
+                        let mut slots: Vec<Option<GroupTerm<'_>>> =
+                            back.into_iter().map(Some).collect();
+                        let mut restored: Vec<Option<GroupTerm<'_>>> =
+                            (0..n).map(|_| None).collect();
+                        for (i, &p) in perm.iter().enumerate() {
+                            restored[p] = slots[i].take();
+                        }
+                        groups.extend(restored.into_iter().map(|g| g.expect("restored")));
+                        return Ok(None);
+                    }
+                }
+                return Ok(Some(plan));
+            }
+            if !next_permutation(&mut perm) {
+                return Ok(None);
+            }
+        }
+    }
+
     fn plain_column(&mut self, e: &Expr<'_>) -> Result<Option<ColumnRef>> {
         let level = self.levels.len() - 1;
         let r = match e {
@@ -584,6 +711,39 @@ impl Compiler<'_> {
         });
         self.emit(Insn::IdxInsertAwait { cursor: cur });
     }
+}
+
+/// Registers of the GROUP BY state machine.
+struct GroupStep {
+    ng: usize,
+    accs: Reg,
+    prev: Reg,
+    has_prev: Reg,
+    ret: Reg,
+    bare_regs: Reg,
+    nb: usize,
+    output_sub: crate::builder::Label,
+}
+
+fn next_permutation(p: &mut [usize]) -> bool {
+    let n = p.len();
+    if n < 2 {
+        return false;
+    }
+    let mut i = n - 1;
+    while i > 0 && p[i - 1] >= p[i] {
+        i -= 1;
+    }
+    if i == 0 {
+        return false;
+    }
+    let mut j = n - 1;
+    while p[j] <= p[i - 1] {
+        j -= 1;
+    }
+    p.swap(i - 1, j);
+    p[i..].reverse();
+    true
 }
 
 fn ordinal(i: usize) -> String {

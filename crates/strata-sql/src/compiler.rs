@@ -38,6 +38,11 @@ pub struct Compiler<'s> {
     pub raise_ignore: Option<Label>,
     /// For the next `emit_loops`: run the first loop in this order (ORDER BY without sort).
     pub order_hint: Option<crate::planner::OrderPlan>,
+    /// For the next `emit_loops`: per source of the current level, the columns the query
+    /// reads (None: unknown, assume all). Lets an index loop skip the table (covering).
+    pub needed: Option<Vec<Option<std::collections::BTreeSet<usize>>>>,
+    /// `needed` while the loops it was set for are being emitted.
+    pub needed_now: Option<Vec<Option<std::collections::BTreeSet<usize>>>>,
     /// Visible common table expressions, innermost last.
     pub ctes: Vec<crate::cte::Cte>,
 }
@@ -63,6 +68,8 @@ impl<'s> Compiler<'s> {
             raise_ignore: None,
             order_hint: None,
             ctes: Vec::new(),
+            needed: None,
+            needed_now: None,
         }
     }
 

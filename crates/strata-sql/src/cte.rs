@@ -162,6 +162,7 @@ impl Compiler<'_> {
                 columns: columns.clone(),
                 table: None,
                 merged: Default::default(),
+                cover: None,
             });
         }
         // A CTE sees the CTEs defined before it (and itself only if recursive).
@@ -349,6 +350,7 @@ impl Compiler<'_> {
             columns,
             table: None,
             merged: Default::default(),
+            cover: None,
         })
     }
 

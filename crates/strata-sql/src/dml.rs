@@ -1342,13 +1342,26 @@ impl Compiler<'_> {
             join: JoinKind::Inner,
             on: Vec::new(),
         }];
+        match self.columns_needed(&[], &[], &specs, &terms) {
+            Ok(n) => self.needed = Some(n),
+            Err(e) => {
+                self.levels.pop();
+                return Err(e);
+            }
+        }
+        let level = self.levels.len() - 1;
         let r = self.emit_loops(&specs, &terms, &mut |c, _cont| {
             let r = c.reg();
             let rec = c.reg();
-            c.emit(Insn::Rowid {
-                cursor: rc,
-                dest: r,
-            });
+            // Through emit_column: a covering index loop never positions `rc`.
+            c.emit_column(
+                crate::scope::ColumnRef {
+                    level,
+                    source: 0,
+                    column: ROWID,
+                },
+                r,
+            );
             c.emit(Insn::MakeRecord {
                 start: r,
                 count: 0,

@@ -333,6 +333,31 @@ impl Compiler<'_> {
         }
         let src = &self.levels[r.level].sources[r.source];
         let cursor = src.cursor;
+        if let Some((icur, map)) = &src.cover {
+            let icur = *icur;
+            let is_rowid = r.column == ROWID || src.columns[r.column].is_rowid_alias;
+            if is_rowid {
+                self.emit(Insn::IdxRowid { cursor: icur, dest });
+                return;
+            }
+            if let Some(&pos) = map.get(&r.column) {
+                let real = src.columns[r.column].affinity == Some(Affinity::Real);
+                let comment = format!("{}.{} (index)", src.name, src.columns[r.column].name);
+                self.b.emit_c(
+                    Insn::Column {
+                        cursor: icur,
+                        column: pos,
+                        dest,
+                        default: None,
+                    },
+                    comment,
+                );
+                if real {
+                    self.emit(Insn::RealAffinity { reg: dest });
+                }
+                return;
+            }
+        }
         if r.column == ROWID {
             self.emit(Insn::Rowid { cursor, dest });
             return;
@@ -1176,7 +1201,11 @@ impl Compiler<'_> {
 }
 
 /// Collects column identifiers in `e` (not inside subqueries; notes if there are any).
-fn walk_refs(e: &Expr<'_>, out: &mut Vec<(Option<String>, String)>, has_subquery: &mut bool) {
+pub(crate) fn walk_refs(
+    e: &Expr<'_>,
+    out: &mut Vec<(Option<String>, String)>,
+    has_subquery: &mut bool,
+) {
     walk(e, &mut |x| {
         match x {
             Expr::Id(id) => out.push((None, id.0.to_string())),

@@ -180,7 +180,11 @@ impl Compiler<'_> {
             self.term_jump_if_not_true(&terms[ti], done)?;
         }
         let hint = self.order_hint.take();
-        self.emit_level(specs, terms, &infos, &placed, 0, 0, hint.as_ref(), body)?;
+        let needed = self.needed.take();
+        let saved = std::mem::replace(&mut self.needed_now, needed);
+        let r = self.emit_level(specs, terms, &infos, &placed, 0, 0, hint.as_ref(), body);
+        self.needed_now = saved;
+        r?;
         self.resolve(done);
         Ok(())
     }
@@ -237,6 +241,7 @@ impl Compiler<'_> {
 
         // Open the access path.
         let mut index_cursor = None;
+        let mut covering = false;
         match &access {
             Access::Scan => {
                 self.emit(Insn::RewindAsync { cursor });
@@ -265,7 +270,7 @@ impl Compiler<'_> {
                 lower,
                 upper,
                 root_page,
-                ..
+                name,
             } => {
                 let icur = *icur;
                 index_cursor = Some(icur);
@@ -370,19 +375,31 @@ impl Compiler<'_> {
                         target: l_end.addr(),
                     });
                 }
-                let rowid = self.reg();
-                self.emit(Insn::IdxRowid {
-                    cursor: icur,
-                    dest: rowid,
-                });
-                self.emit(Insn::SeekRowidAsync {
-                    cursor,
-                    rowid_reg: rowid,
-                });
-                self.emit(Insn::SeekRowidAwait {
-                    cursor,
-                    target_if_not_found: l_next.addr(),
-                });
+                // A covering index: every column the query reads is in the index, so
+                // the table row is never fetched.
+                let cover = self.covering_map(spec.source, name);
+                match cover {
+                    Some(map) => {
+                        let level = self.levels.len() - 1;
+                        self.levels[level].sources[spec.source].cover = Some((icur, map));
+                        covering = true;
+                    }
+                    None => {
+                        let rowid = self.reg();
+                        self.emit(Insn::IdxRowid {
+                            cursor: icur,
+                            dest: rowid,
+                        });
+                        self.emit(Insn::SeekRowidAsync {
+                            cursor,
+                            rowid_reg: rowid,
+                        });
+                        self.emit(Insn::SeekRowidAwait {
+                            cursor,
+                            target_if_not_found: l_next.addr(),
+                        });
+                    }
+                }
             }
         }
 
@@ -448,7 +465,94 @@ impl Compiler<'_> {
             self.goto(l_body);
         }
         self.resolve(l_done);
+        if covering {
+            let level = self.levels.len() - 1;
+            self.levels[level].sources[spec.source].cover = None;
+        }
         Ok(())
+    }
+
+    /// The columns of each source of the current level that `exprs`, `cols` and `terms`
+    /// read (None for a source when it cannot be known, e.g. a subquery may read it).
+    pub fn columns_needed(
+        &mut self,
+        exprs: &[&Expr<'_>],
+        cols: &[ColumnRef],
+        specs: &[LoopSpec<'_>],
+        terms: &[Term<'_>],
+    ) -> Result<Vec<Option<std::collections::BTreeSet<usize>>>> {
+        let level = self.levels.len() - 1;
+        let n = self.levels[level].sources.len();
+        let mut out: Vec<Option<std::collections::BTreeSet<usize>>> =
+            vec![Some(Default::default()); n];
+        let mut all = false;
+        let add = |out: &mut Vec<Option<std::collections::BTreeSet<usize>>>, r: ColumnRef| {
+            if r.level == level {
+                if let Some(Some(set)) = out.get_mut(r.source) {
+                    set.insert(r.column);
+                }
+            }
+        };
+        for c in cols {
+            add(&mut out, *c);
+        }
+        let mut all_exprs: Vec<&Expr<'_>> = exprs.to_vec();
+        let mut term_list: Vec<Term<'_>> = terms.to_vec();
+        for s in specs {
+            term_list.extend(s.on.iter().copied());
+        }
+        for t in &term_list {
+            match t {
+                Term::Ast(e) => all_exprs.push(e),
+                Term::ColEq(a, b) => {
+                    add(&mut out, *a);
+                    add(&mut out, *b);
+                }
+            }
+        }
+        for e in all_exprs {
+            let mut idents = Vec::new();
+            let mut has_subquery = false;
+            crate::expr::walk_refs(e, &mut idents, &mut has_subquery);
+            if has_subquery {
+                all = true;
+                break;
+            }
+            for (t, c) in idents {
+                match self.resolve_column(t.as_deref(), &c)? {
+                    Some(r) => add(&mut out, r),
+                    None => {
+                        // An alias or a string: be conservative.
+                        all = true;
+                    }
+                }
+            }
+        }
+        if all {
+            return Ok(vec![None; n]);
+        }
+        Ok(out)
+    }
+
+    /// If the query reads only columns of `source` that index `name` holds, the map from
+    /// table column to index field.
+    fn covering_map(
+        &self,
+        source: usize,
+        name: &str,
+    ) -> Option<std::collections::HashMap<usize, usize>> {
+        let needed = self.needed_now.as_ref()?.get(source)?.as_ref()?;
+        let ix = self.schema.index(name)?;
+        let level = self.levels.last()?;
+        let table = level.sources.get(source)?.table.as_ref()?;
+        let mut map = std::collections::HashMap::new();
+        for (pos, c) in ix.columns.iter().enumerate() {
+            map.entry(c.column).or_insert(pos);
+        }
+        let covered = needed
+            .iter()
+            .all(|&c| c == ROWID || table.rowid_alias == Some(c) || map.contains_key(&c));
+        covered.then_some(map)
     }
 
     /// Greedy join order for inner joins: repeatedly take the table that is cheapest to

@@ -36,6 +36,9 @@ pub struct Source {
     /// For USING/NATURAL: column name -> the earlier (source, column) it merges with, so
     /// an unqualified reference reads the left side (or coalesces, for right-side nulls).
     pub merged: HashMap<String, (usize, usize)>,
+    /// While a loop reads this table only through a covering index: the index cursor and
+    /// table column -> index field.
+    pub cover: Option<(Cur, HashMap<usize, usize>)>,
 }
 
 /// Where aggregate queries read values during their output phase.

@@ -964,6 +964,30 @@ impl Compiler<'_> {
 
         let is_agg = is_agg_query;
         self.order_hint = plan;
+        {
+            let mut exprs: Vec<&Expr<'_>> = Vec::new();
+            let mut cols = Vec::new();
+            for (it, _) in &items {
+                match it {
+                    Item::Expr(e) => exprs.push(e),
+                    Item::Col(c) => cols.push(*c),
+                }
+            }
+            if let Some((_, keys)) = &output.order {
+                for (k, _, _) in keys {
+                    if let OrderKey::Expr(e) = k {
+                        exprs.push(e);
+                    }
+                }
+            }
+            for g in group_by.unwrap_or(&[]) {
+                exprs.push(g);
+            }
+            if let Some(h) = having {
+                exprs.push(h);
+            }
+            self.needed = Some(self.columns_needed(&exprs, &cols, &specs, &terms)?);
+        }
         if is_agg {
             self.aggregate_select(&specs, &terms, &items, group_by, having, &output)?;
         } else {
@@ -1438,6 +1462,7 @@ impl Compiler<'_> {
             columns,
             table: None,
             merged: Default::default(),
+            cover: None,
         })
     }
 
@@ -1756,6 +1781,7 @@ pub fn table_source(t: &Arc<Table>, name: String, cursor: Cur) -> Source {
             .collect(),
         table: Some(t.clone()),
         merged: Default::default(),
+        cover: None,
     }
 }
 
