@@ -21,6 +21,8 @@
 //! Steps are driven with `block_on` (one connection, one step at a time): exhaustive
 //! enumeration needs a fixed operation sequence, and the simulator covers interleaving.
 
+pub mod sql;
+
 use std::sync::Arc;
 
 use rand::{Rng, SeedableRng};

@@ -14,7 +14,18 @@
 //! the tenants' options, the fault probabilities, latencies and the scheduler's choices
 //! come from the seed, each from its own stream, so removing a statement keeps the rest.
 
+use crate::sim_io::CrashMode;
 use crate::workload::FaultMode;
+
+/// A fault at a fixed point, for exhaustive tests (`fault-injection/`): counted in I/O
+/// operations performed after the databases were created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheduled {
+    /// The n-th operation (1-based) fails with an I/O error.
+    FailOp(u64),
+    /// Power is lost right after the n-th operation took effect.
+    CrashAfter(u64, CrashMode),
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Item {
@@ -45,6 +56,8 @@ pub struct SqlConfig {
     pub verbose: bool,
     /// Shrink a failing run.
     pub shrink: bool,
+    /// A fault at a fixed operation (exhaustive tests); `None` in seeded runs.
+    pub scheduled: Option<Scheduled>,
 }
 
 impl SqlConfig {
@@ -59,6 +72,7 @@ impl SqlConfig {
             small_cache: false,
             verbose: false,
             shrink: true,
+            scheduled: None,
         }
     }
 

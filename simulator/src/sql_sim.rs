@@ -141,6 +141,9 @@ pub struct SqlReport {
     pub digest: u64,
     /// The plan that ran (the shrunk plan after shrinking).
     pub plan: Plan,
+    /// I/O operations the workload performed (after creating the databases, before the
+    /// final checks): the points an exhaustive test enumerates.
+    pub workload_ops: u64,
 }
 
 impl SqlReport {
@@ -285,6 +288,10 @@ struct Sim<'p> {
     live: BTreeMap<u64, (usize, usize)>,
     crashes_handled: u64,
     finished: usize,
+    /// I/O operations performed while the databases were created.
+    ops_before_workload: u64,
+    /// I/O operations of the workload itself (before the final checks).
+    workload_ops: u64,
 }
 
 /// Builds the plan a seed's run executes.
@@ -356,7 +363,10 @@ pub fn run_plan(config: &SqlConfig, plan: &Plan) -> SqlReport {
     let faults = fault_config(config);
     let mut io_options = SimIoOptions::new(config.seed);
     io_options.faults = faults;
-    io_options.crash_mode = CrashMode::Random;
+    io_options.crash_mode = match config.scheduled {
+        Some(crate::plan::Scheduled::CrashAfter(_, mode)) => mode,
+        _ => CrashMode::Random,
+    };
     io_options.torn_garbage = config.torn_garbage;
     io_options.max_latency_micros = rng(config.seed, STREAM_FAULTS + 100).gen_range(1..=1000);
     let io = Arc::new(SimIo::new(io_options));
@@ -376,10 +386,19 @@ pub fn run_plan(config: &SqlConfig, plan: &Plan) -> SqlReport {
         live: BTreeMap::new(),
         crashes_handled: 0,
         finished: 0,
+        ops_before_workload: 0,
+        workload_ops: 0,
     };
     let mut setup = Vec::new();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         sim.setup(&mut setup)?;
+        let base = sim.io.stats().performed;
+        sim.ops_before_workload = base;
+        match sim.config.scheduled {
+            Some(crate::plan::Scheduled::FailOp(n)) => sim.io.fail_op(base + n),
+            Some(crate::plan::Scheduled::CrashAfter(n, _)) => sim.io.crash_after_op(base + n),
+            None => {}
+        }
         sim.main_loop()
     }));
     let failure = match outcome {
@@ -399,6 +418,7 @@ pub fn run_plan(config: &SqlConfig, plan: &Plan) -> SqlReport {
     let sim_micros = io.now_micros().saturating_sub(io_options.start_micros);
     let digest = io.digest();
     let checks = sim.checks;
+    let workload_ops = sim.workload_ops;
     // Engine objects go before the IO.
     drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
         move || drop(sim),
@@ -413,6 +433,7 @@ pub fn run_plan(config: &SqlConfig, plan: &Plan) -> SqlReport {
         failure,
         digest,
         plan: plan.clone(),
+        workload_ops,
     }
 }
 
@@ -571,6 +592,7 @@ impl<'p> Sim<'p> {
             }
         }
         self.io.clear_scheduled();
+        self.workload_ops = self.io.stats().performed - self.ops_before_workload;
         // Final checks: drain, compare the live state, then lose power (or close) and
         // recover once more.
         while self.io.inflight() > 0 {

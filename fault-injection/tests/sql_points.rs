@@ -1,0 +1,62 @@
+//! Every crash point and every error point of the fixed SQL workload (see
+//! `fault_injection::sql`).
+
+use fault_injection::sql::run;
+use simulator::plan::Scheduled;
+use simulator::CrashMode;
+
+fn points(make: impl Fn(u64) -> Scheduled, step: u64) -> (u64, u64) {
+    let clean = run(None);
+    assert!(
+        clean.failure.is_none(),
+        "fault-free workload: {:?}",
+        clean.failure
+    );
+    let total = clean.workload_ops;
+    assert!(total > 200, "workload too small: {total} operations");
+    assert!(clean.checks.checkpoints >= 5, "{:?}", clean.checks);
+    assert!(clean.checks.commits_acked >= 50, "{:?}", clean.checks);
+    let mut failures = Vec::new();
+    let mut fired = 0;
+    let mut n = 1;
+    while n <= total {
+        let r = run(Some(make(n)));
+        if r.stats.crashes > 0 || r.stats.scheduled_errors > 0 {
+            fired += 1;
+        }
+        if let Some(f) = r.failure {
+            failures.push(format!("point {n}: {f}"));
+        }
+        n += step;
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {total} points failed; first ones:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    (total, fired)
+}
+
+#[test]
+fn sql_crash_after_every_operation() {
+    let (total, fired) = points(|n| Scheduled::CrashAfter(n, CrashMode::Random), 1);
+    assert_eq!(fired, total, "every point must have crashed");
+}
+
+#[test]
+fn sql_crash_after_every_operation_dropping_unsynced() {
+    let (total, fired) = points(|n| Scheduled::CrashAfter(n, CrashMode::DropUnsynced), 1);
+    assert_eq!(fired, total);
+}
+
+#[test]
+fn sql_fail_every_operation() {
+    let (total, fired) = points(Scheduled::FailOp, 1);
+    assert_eq!(fired, total, "every point must have failed an operation");
+}
