@@ -584,11 +584,32 @@ impl BTreeCursor {
         if self.payload_ready {
             return Ok(Poll::Ready(&self.payload_buf));
         }
-        let (page, _h, info) = self.current_cell()?;
-        self.payload_buf.clear();
-        self.payload_buf.extend_from_slice(
-            &page.data()[info.payload_offset..info.payload_offset + info.local_size],
-        );
+        if self.pos != Pos::Valid {
+            return Err(Error::Misuse("cursor is not on an entry".into()));
+        }
+        let top = self
+            .stack
+            .last()
+            .ok_or_else(|| Error::Misuse("cursor is not on an entry".into()))?;
+        // One lock of the page for the header, the cell and the copy (this runs per row).
+        let info = {
+            let data = top.page.data();
+            let h = PageHeader::parse(&data, top.page.page_no(), self.usable)?;
+            if h.page_type.is_table() != self.is_table() {
+                return Err(corrupt(format!(
+                    "page {} has the wrong type for its tree",
+                    top.page.page_no()
+                )));
+            }
+            let offset = h.cell_offset(&data, top.idx, self.usable)?;
+            let info = parse_cell(&data, h.page_type, offset, self.usable)?;
+            let local = data
+                .get(info.payload_offset..info.payload_offset + info.local_size)
+                .ok_or_else(|| corrupt("cell payload beyond page"))?;
+            self.payload_buf.clear();
+            self.payload_buf.extend_from_slice(local);
+            info
+        };
         if info.has_overflow() {
             let spilled = info.payload_size as usize - info.local_size;
             let mut buf = std::mem::take(&mut self.payload_buf);

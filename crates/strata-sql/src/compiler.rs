@@ -14,6 +14,7 @@ pub fn error(message: impl Into<String>) -> SqlError {
     SqlError {
         code: ErrorCode::Error,
         message: message.into(),
+        offset: None,
     }
 }
 

@@ -68,6 +68,9 @@ pub const SCHEMA_QUERY: &str = "SELECT type, name, tbl_name, rootpage, sql FROM 
 pub struct SqlError {
     pub code: ErrorCode,
     pub message: String,
+    /// For syntax errors: the byte offset in the text given to [`prepare`] where the
+    /// parser stopped (the shell points at it, as sqlite3 does).
+    pub offset: Option<usize>,
 }
 
 impl std::fmt::Display for SqlError {
@@ -97,7 +100,12 @@ pub fn prepare(schema: &Schema, sql: &str) -> Result<Option<Prepared>, SqlError>
     let cmd = match parser.next() {
         Ok(Some(cmd)) => cmd,
         Ok(None) => return Ok(None),
-        Err(e) => return Err(syntax_error(text, &e.to_string())),
+        Err(e) => {
+            let mut err = syntax_error(text, &e.to_string());
+            err.offset =
+                error_pos(&e).map(|(line, column)| start + byte_offset(text, line, column));
+            return Err(err);
+        }
     };
     let program = match &cmd {
         Cmd::Stmt(stmt) => compile_stmt(schema, stmt, text)?,
@@ -133,7 +141,39 @@ fn syntax_error(text: &str, parser_message: &str) -> SqlError {
     SqlError {
         code: ErrorCode::Error,
         message: msg,
+        offset: None,
     }
+}
+
+/// The (line, column) of a parser error, if it has one.
+fn error_pos(e: &sqlite3_parser::lexer::sql::Error) -> Option<(usize, usize)> {
+    use sqlite3_parser::lexer::sql::Error as E;
+    let p = match e {
+        E::UnrecognizedToken(p)
+        | E::UnterminatedLiteral(p)
+        | E::UnterminatedBracket(p)
+        | E::UnterminatedBlockComment(p)
+        | E::BadVariableName(p)
+        | E::BadNumber(p)
+        | E::ExpectedEqualsSign(p)
+        | E::MalformedBlobLiteral(p)
+        | E::MalformedHexInteger(p)
+        | E::ParserError(_, p) => p.as_ref()?,
+        _ => return None,
+    };
+    Some((p.line, p.column))
+}
+
+/// Byte offset of 1-based `line` and byte `column` in `text` (clamped to its length).
+fn byte_offset(text: &str, line: usize, column: usize) -> usize {
+    let mut off = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            return (off + column.saturating_sub(1)).min(text.len());
+        }
+        off += l.len();
+    }
+    text.len()
 }
 
 fn compile_stmt(schema: &Schema, stmt: &Stmt<'_>, text: &str) -> Result<Program, SqlError> {

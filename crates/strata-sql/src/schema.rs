@@ -161,6 +161,7 @@ fn corrupt(msg: String) -> SqlError {
     SqlError {
         code: ErrorCode::Corrupt,
         message: format!("malformed database schema - {msg}"),
+        offset: None,
     }
 }
 
@@ -296,6 +297,7 @@ fn err(message: impl Into<String>) -> SqlError {
     SqlError {
         code: ErrorCode::Error,
         message: message.into(),
+        offset: None,
     }
 }
 
@@ -531,6 +533,7 @@ pub(crate) fn table_from_ast(
         return Err(SqlError {
             code: ErrorCode::Error,
             message: "WITHOUT ROWID tables are not supported".into(),
+            offset: None,
         });
     }
     let mut cols: Vec<Column> = Vec::new();

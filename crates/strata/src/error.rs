@@ -23,8 +23,13 @@ use crate::value::{FromValueError, Type};
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Error {
-    /// An error reported by the SQL engine.
-    Sql { code: ErrorCode, message: String },
+    /// An error reported by the SQL engine. `offset`: for a syntax error, the byte offset
+    /// in the SQL text where parsing stopped (SQLite's `sqlite3_error_offset`).
+    Sql {
+        code: ErrorCode,
+        message: String,
+        offset: Option<usize>,
+    },
     /// `query_row` found no row.
     QueryReturnedNoRows,
     /// A column index past the last column.
@@ -69,6 +74,15 @@ impl Error {
         Error::Sql {
             code,
             message: message.into(),
+            offset: None,
+        }
+    }
+
+    /// For a syntax error, the byte offset in the SQL text where parsing stopped.
+    pub fn offset(&self) -> Option<usize> {
+        match self {
+            Error::Sql { offset, .. } => *offset,
+            _ => None,
         }
     }
 
@@ -158,6 +172,7 @@ impl From<strata_vdbe::vm::VmError> for Error {
         Error::Sql {
             code: e.code,
             message: e.message,
+            offset: None,
         }
     }
 }
@@ -167,6 +182,7 @@ impl From<strata_sql::SqlError> for Error {
         Error::Sql {
             code: e.code,
             message: e.message,
+            offset: e.offset,
         }
     }
 }

@@ -268,3 +268,31 @@ fn alter_table() {
          PRAGMA integrity_check;",
     );
 }
+
+#[test]
+fn syntax_errors_carry_sqlite_text_and_position() {
+    let conn = Connection::open_in_memory().unwrap();
+    let e = conn.prepare("SELECT 1 FROM").err().expect("an error");
+    assert_eq!(e.code(), strata::ErrorCode::Error);
+    assert!(
+        e.to_string().contains("syntax error") || e.to_string().contains("incomplete input"),
+        "{e}"
+    );
+    let e = conn.prepare("SELEC 1").err().expect("an error");
+    assert_eq!(e.to_string(), "near \"SELEC\": syntax error");
+    assert_eq!(e.offset(), Some(0));
+    let e = conn.prepare("SELECT 1;\n  SELECT * FROM WHERE").err();
+    // The first statement is fine; prepare compiles only it.
+    assert!(e.is_none());
+    let (_, tail) = conn
+        .prepare_with_tail(
+            "SELECT 1;
+  SELECT * FROM WHERE x",
+        )
+        .unwrap()
+        .expect("a statement");
+    let rest = &"SELECT 1;\n  SELECT * FROM WHERE x"[tail..];
+    let e = conn.prepare(rest).err().expect("an error");
+    assert_eq!(e.to_string(), "near \"WHERE\": syntax error");
+    assert_eq!(&rest[e.offset().unwrap()..e.offset().unwrap() + 5], "WHERE");
+}
