@@ -35,6 +35,11 @@ pub const DEPTH_MAX: usize = 20;
 pub(crate) struct Level {
     pub page: PageRef,
     pub idx: usize,
+    /// The page's parsed header, cached for the read paths (`next`, `payload`, `rowid`)
+    /// that run once per row. Cleared by every write through this cursor; other
+    /// cursors' writes invalidate this cursor's position anyway (see the crate's
+    /// known limits).
+    pub hdr: Option<PageHeader>,
 }
 
 /// Where the cursor is.
@@ -153,6 +158,24 @@ impl BTreeCursor {
         Ok(h)
     }
 
+    /// The header of stack level `i`, parsed once while the cursor stays on that page.
+    #[inline]
+    pub(crate) fn level_header(&mut self, i: usize) -> Result<PageHeader> {
+        if let Some(h) = self.stack[i].hdr {
+            return Ok(h);
+        }
+        let h = self.header(&self.stack[i].page)?;
+        self.stack[i].hdr = Some(h);
+        Ok(h)
+    }
+
+    /// Forgets every cached page header (before and after a write).
+    pub(crate) fn invalidate_headers(&mut self) {
+        for l in &mut self.stack {
+            l.hdr = None;
+        }
+    }
+
     /// Loads a page of this tree (`Pending` while it is read).
     pub(crate) fn load(&self, page_no: u32) -> Result<Poll<PageRef>> {
         if page_no == 0 {
@@ -168,7 +191,11 @@ impl BTreeCursor {
                 self.root_page
             )));
         }
-        self.stack.push(Level { page, idx });
+        self.stack.push(Level {
+            page,
+            idx,
+            hdr: None,
+        });
         Ok(())
     }
 
@@ -229,7 +256,7 @@ impl BTreeCursor {
         }
         self.payload_ready = false;
         let top = self.stack.len() - 1;
-        let h = self.header(&self.stack[top].page)?;
+        let h = self.level_header(top)?;
         if h.page_type.is_leaf() {
             if self.stack[top].idx + 1 < h.cell_count {
                 self.stack[top].idx += 1;
@@ -574,7 +601,10 @@ impl BTreeCursor {
             .stack
             .last()
             .ok_or_else(|| Error::Misuse("cursor is not on an entry".into()))?;
-        let h = self.header(&top.page)?;
+        let h = match top.hdr {
+            Some(h) => h,
+            None => self.header(&top.page)?,
+        };
         cell_rowid(&top.page.data(), &h, top.idx, self.usable)
     }
 
@@ -587,20 +617,17 @@ impl BTreeCursor {
         if self.pos != Pos::Valid {
             return Err(Error::Misuse("cursor is not on an entry".into()));
         }
+        if self.stack.is_empty() {
+            return Err(Error::Misuse("cursor is not on an entry".into()));
+        }
+        let h = self.level_header(self.stack.len() - 1)?;
         let top = self
             .stack
             .last()
             .ok_or_else(|| Error::Misuse("cursor is not on an entry".into()))?;
-        // One lock of the page for the header, the cell and the copy (this runs per row).
+        // One lock of the page for the cell and the copy (this runs per row).
         let info = {
             let data = top.page.data();
-            let h = PageHeader::parse(&data, top.page.page_no(), self.usable)?;
-            if h.page_type.is_table() != self.is_table() {
-                return Err(corrupt(format!(
-                    "page {} has the wrong type for its tree",
-                    top.page.page_no()
-                )));
-            }
             let offset = h.cell_offset(&data, top.idx, self.usable)?;
             let info = parse_cell(&data, h.page_type, offset, self.usable)?;
             let local = data

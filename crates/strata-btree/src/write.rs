@@ -70,6 +70,18 @@ impl BTreeCursor {
     }
 
     fn insert(&mut self, saved: SavedKey, key: SeekKey<'_>, payload: &[u8]) -> Result<Poll<()>> {
+        self.invalidate_headers();
+        let r = self.insert_inner(saved, key, payload);
+        self.invalidate_headers();
+        r
+    }
+
+    fn insert_inner(
+        &mut self,
+        saved: SavedKey,
+        key: SeekKey<'_>,
+        payload: &[u8],
+    ) -> Result<Poll<()>> {
         if let Some(op) = &self.write {
             if op.kind != WriteKind::Insert {
                 return Err(Error::Misuse(
@@ -200,6 +212,13 @@ impl BTreeCursor {
     /// Deletes the current entry. Afterwards `next()` moves to the entry that followed it
     /// and `prev()` to the entry that preceded it.
     pub fn delete(&mut self) -> Result<Poll<()>> {
+        self.invalidate_headers();
+        let r = self.delete_inner();
+        self.invalidate_headers();
+        r
+    }
+
+    fn delete_inner(&mut self) -> Result<Poll<()>> {
         if let Some(op) = &self.write {
             if op.kind != WriteKind::Delete {
                 return Err(Error::Misuse(
@@ -242,6 +261,7 @@ impl BTreeCursor {
                 path.push(Level {
                     idx: ph.cell_count,
                     page: p,
+                    hdr: None,
                 });
                 if leaf {
                     break;
