@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Continuous fuzzing of the storage formats: builds every cargo-fuzz target under fuzz/ and
+# Continuous fuzzing of the storage formats and the SQL engine: builds every cargo-fuzz target under fuzz/ and
 # runs each for FUZZ_SECONDS (default 60), starting from the committed seeds. Fails if any
 # target finds a crash (panic, hang past the per-input timeout, or an allocation / RSS past
 # the limit); the reproducer is left in fuzz/artifacts/<target>/ and its path is printed.

@@ -50,19 +50,42 @@ impl Key {
 
 #[derive(Arbitrary, Debug)]
 enum Op {
-    Insert { key: Key, len: u16, salt: u8 },
-    Delete { key: Key },
-    DeleteRun { key: Key, count: u8, backward: bool },
-    Seek { key: Key, op: u8, steps: u8, backward: bool },
+    Insert {
+        key: Key,
+        len: u16,
+        salt: u8,
+    },
+    Delete {
+        key: Key,
+    },
+    DeleteRun {
+        key: Key,
+        count: u8,
+        backward: bool,
+    },
+    Seek {
+        key: Key,
+        op: u8,
+        steps: u8,
+        backward: bool,
+    },
     Scan,
-    IndexInsert { k: i8, len: u16 },
-    IndexDelete { k: i8, len: u16 },
+    IndexInsert {
+        k: i8,
+        len: u16,
+    },
+    IndexDelete {
+        k: i8,
+        len: u16,
+    },
     SavepointBegin,
     SavepointRelease,
     SavepointRollback,
     Commit,
     Rollback,
-    Checkpoint { mode: u8 },
+    Checkpoint {
+        mode: u8,
+    },
     Reopen,
     ReaderBegin,
     ReaderCheck,
@@ -86,7 +109,9 @@ struct Model {
 }
 
 fn payload_for(rowid: i64, len: usize, salt: u8) -> Vec<u8> {
-    (0..len).map(|i| (rowid as usize).wrapping_mul(31).wrapping_add(i * 7) as u8 ^ salt).collect()
+    (0..len)
+        .map(|i| (rowid as usize).wrapping_mul(31).wrapping_add(i * 7) as u8 ^ salt)
+        .collect()
 }
 
 /// An index record (k, blob): with BINARY ASC fields its order is exactly the tuple order
@@ -133,7 +158,11 @@ impl Db {
     }
 
     fn index_cursor(&self) -> BTreeCursor {
-        BTreeCursor::new(self.pager.clone(), self.index_root, TreeKind::Index(self.key_info.clone()))
+        BTreeCursor::new(
+            self.pager.clone(),
+            self.index_root,
+            TreeKind::Index(self.key_info.clone()),
+        )
     }
 
     fn ensure_write(&self) {
@@ -144,7 +173,10 @@ impl Db {
 
     fn entry(&self, c: &mut BTreeCursor) -> (i64, Vec<u8>) {
         let rowid = c.rowid().expect("rowid");
-        let payload = drive(self.io.as_ref(), || c.payload().map(|p| p.map(|b| b.to_vec()))).expect("payload");
+        let payload = drive(self.io.as_ref(), || {
+            c.payload().map(|p| p.map(|b| b.to_vec()))
+        })
+        .expect("payload");
         (rowid, payload)
     }
 }
@@ -156,39 +188,72 @@ fn scan_matches(db: &Db, pager: &Arc<Pager>, model: &Model, what: &str) {
     drive(io, || c.rewind()).expect("rewind");
     let mut got = Vec::new();
     while !c.is_eof() {
-        assert!(got.len() <= model.table.len(), "{what}: scan longer than the model");
+        assert!(
+            got.len() <= model.table.len(),
+            "{what}: scan longer than the model"
+        );
         got.push(db.entry(&mut c));
         drive(io, || c.next()).expect("next");
     }
     let want: Vec<(i64, Vec<u8>)> = model.table.iter().map(|(k, v)| (*k, v.clone())).collect();
-    assert!(got == want, "{what}: table scan has {} rows, model {}; first difference at {:?}", got.len(), want.len(),
-        got.iter().zip(&want).position(|(a, b)| a != b));
+    assert!(
+        got == want,
+        "{what}: table scan has {} rows, model {}; first difference at {:?}",
+        got.len(),
+        want.len(),
+        got.iter().zip(&want).position(|(a, b)| a != b)
+    );
     drive(io, || c.last()).expect("last");
     let mut back = Vec::new();
     while !c.is_eof() {
-        assert!(back.len() <= model.table.len(), "{what}: backward scan longer than the model");
+        assert!(
+            back.len() <= model.table.len(),
+            "{what}: backward scan longer than the model"
+        );
         back.push(c.rowid().expect("rowid"));
         drive(io, || c.prev()).expect("prev");
     }
     back.reverse();
-    assert!(back == model.table.keys().copied().collect::<Vec<_>>(), "{what}: backward table scan differs");
-    assert_eq!(drive(io, || c.max_rowid()).expect("max_rowid"), model.table.keys().next_back().copied(), "{what}: max_rowid");
+    assert!(
+        back == model.table.keys().copied().collect::<Vec<_>>(),
+        "{what}: backward table scan differs"
+    );
+    assert_eq!(
+        drive(io, || c.max_rowid()).expect("max_rowid"),
+        model.table.keys().next_back().copied(),
+        "{what}: max_rowid"
+    );
 
-    let mut c = BTreeCursor::new(pager.clone(), db.index_root, TreeKind::Index(db.key_info.clone()));
+    let mut c = BTreeCursor::new(
+        pager.clone(),
+        db.index_root,
+        TreeKind::Index(db.key_info.clone()),
+    );
     drive(io, || c.rewind()).expect("rewind index");
     let mut got = Vec::new();
     while !c.is_eof() {
-        assert!(got.len() <= model.index.len(), "{what}: index scan longer than the model");
+        assert!(
+            got.len() <= model.index.len(),
+            "{what}: index scan longer than the model"
+        );
         let p = drive(io, || c.payload().map(|p| p.map(|b| b.to_vec()))).expect("index payload");
         let v = decode_record(&p).expect("index record");
-        match (v.first().map(|x| x.to_value()), v.get(1).map(|x| x.to_value())) {
+        match (
+            v.first().map(|x| x.to_value()),
+            v.get(1).map(|x| x.to_value()),
+        ) {
             (Some(Value::Integer(k)), Some(Value::Blob(b))) if v.len() == 2 => got.push((k, b)),
             _ => panic!("{what}: index entry is not (integer, blob): {v:?}"),
         }
         drive(io, || c.next()).expect("next index");
     }
     let want: Vec<(i64, Vec<u8>)> = model.index.iter().cloned().collect();
-    assert!(got == want, "{what}: index scan has {} entries, model {}", got.len(), want.len());
+    assert!(
+        got == want,
+        "{what}: index scan has {} entries, model {}",
+        got.len(),
+        want.len()
+    );
 }
 
 /// Structural check of the whole file plus model comparison, in a read transaction of its
@@ -201,11 +266,18 @@ fn check_committed(db: &Db, model: &Model, what: &str) {
     let size = pager.db_size_pages();
     let mut load = |n: u32| drive(io, || Ok(pager.get_page(n)?));
     let mut used = Vec::new();
-    for (root, ki) in [(1, None), (db.table_root, None), (db.index_root, Some(db.key_info.as_ref()))] {
-        let stats = check_tree(&mut load, usable, size, root, ki).unwrap_or_else(|e| panic!("{what}: tree {root}: {e}"));
+    for (root, ki) in [
+        (1, None),
+        (db.table_root, None),
+        (db.index_root, Some(db.key_info.as_ref())),
+    ] {
+        let stats = check_tree(&mut load, usable, size, root, ki)
+            .unwrap_or_else(|e| panic!("{what}: tree {root}: {e}"));
         used.extend_from_slice(&stats.pages);
     }
-    used.extend(check_freelist(&mut load, usable, size).unwrap_or_else(|e| panic!("{what}: freelist: {e}")));
+    used.extend(
+        check_freelist(&mut load, usable, size).unwrap_or_else(|e| panic!("{what}: freelist: {e}")),
+    );
     check_page_usage(size, &used).unwrap_or_else(|e| panic!("{what}: page usage: {e}"));
     scan_matches(db, pager, model, what);
     pager.end_read();
@@ -230,10 +302,20 @@ fuzz_target!(|input: Input| {
     };
     let (storage, pager) = open(io.clone(), options);
     pager.begin_write().expect("begin_write");
-    let table_root = drive(io.as_ref(), || create_btree(&pager, BTreeType::Table)).expect("create table");
-    let index_root = drive(io.as_ref(), || create_btree(&pager, BTreeType::Index)).expect("create index");
+    let table_root =
+        drive(io.as_ref(), || create_btree(&pager, BTreeType::Table)).expect("create table");
+    let index_root =
+        drive(io.as_ref(), || create_btree(&pager, BTreeType::Index)).expect("create index");
     drive(io.as_ref(), || pager.commit()).expect("commit");
-    let mut db = Db { io, storage, pager, options, table_root, index_root, key_info: Arc::new(KeyInfo::default()) };
+    let mut db = Db {
+        io,
+        storage,
+        pager,
+        options,
+        table_root,
+        index_root,
+        key_info: Arc::new(KeyInfo::default()),
+    };
 
     let mut committed = Model::default();
     let mut current = Model::default();
@@ -250,22 +332,32 @@ fuzz_target!(|input: Input| {
                 let rowid = key.get();
                 let payload = payload_for(rowid, len as usize % (MAX_PAYLOAD + 1), salt);
                 let mut c = db.table_cursor();
-                drive(io, || c.insert_rowid(rowid, &payload)).unwrap_or_else(|e| panic!("{what}: {e}"));
-                assert_eq!(db.entry(&mut c), (rowid, payload.clone()), "{what}: cursor not on the new entry");
+                drive(io, || c.insert_rowid(rowid, &payload))
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                assert_eq!(
+                    db.entry(&mut c),
+                    (rowid, payload.clone()),
+                    "{what}: cursor not on the new entry"
+                );
                 current.table.insert(rowid, payload);
             }
             Op::Delete { key } => {
                 db.ensure_write();
                 let rowid = key.get();
                 let mut c = db.table_cursor();
-                let found = drive(io, || c.seek_rowid(rowid, SeekOp::EQ)).unwrap_or_else(|e| panic!("{what}: {e}"));
+                let found = drive(io, || c.seek_rowid(rowid, SeekOp::EQ))
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
                 assert_eq!(found, current.table.contains_key(&rowid), "{what}: seek EQ");
                 if found {
                     drive(io, || c.delete()).unwrap_or_else(|e| panic!("{what}: {e}"));
                     current.table.remove(&rowid);
                 }
             }
-            Op::DeleteRun { key, count, backward } => {
+            Op::DeleteRun {
+                key,
+                count,
+                backward,
+            } => {
                 db.ensure_write();
                 let start = key.get();
                 let op = if backward { SeekOp::LE } else { SeekOp::GE };
@@ -280,7 +372,10 @@ fuzz_target!(|input: Input| {
                     .map(|(k, _)| *k);
                     match want {
                         None => {
-                            assert!(c.is_eof(), "{what}: cursor on an entry the model does not have");
+                            assert!(
+                                c.is_eof(),
+                                "{what}: cursor on an entry the model does not have"
+                            );
                             break;
                         }
                         Some(w) => {
@@ -290,11 +385,20 @@ fuzz_target!(|input: Input| {
                     }
                     drive(io, || c.delete()).unwrap_or_else(|e| panic!("{what}: delete: {e}"));
                     current.table.remove(&want.unwrap());
-                    let r = if backward { drive(io, || c.prev()) } else { drive(io, || c.next()) };
+                    let r = if backward {
+                        drive(io, || c.prev())
+                    } else {
+                        drive(io, || c.next())
+                    };
                     r.unwrap_or_else(|e| panic!("{what}: step after delete: {e}"));
                 }
             }
-            Op::Seek { key, op, steps, backward } => {
+            Op::Seek {
+                key,
+                op,
+                steps,
+                backward,
+            } => {
                 let started_read = !db.pager.in_read_tx();
                 if started_read {
                     db.pager.begin_read().expect("begin_read");
@@ -302,7 +406,8 @@ fuzz_target!(|input: Input| {
                 let rowid = key.get();
                 let op = seek_op(op);
                 let mut c = db.table_cursor();
-                let found = drive(io, || c.seek_rowid(rowid, op)).unwrap_or_else(|e| panic!("{what}: {e}"));
+                let found =
+                    drive(io, || c.seek_rowid(rowid, op)).unwrap_or_else(|e| panic!("{what}: {e}"));
                 let want = expected_seek(&current.table, rowid, op);
                 assert_eq!(found, want.is_some(), "{what}: found");
                 let mut at = want;
@@ -319,7 +424,11 @@ fuzz_target!(|input: Input| {
                         current.table.range(..w).next_back().map(|(k, _)| *k)
                     } else {
                         drive(io, || c.next()).expect("next");
-                        current.table.range((Bound::Excluded(w), Bound::Unbounded)).next().map(|(k, _)| *k)
+                        current
+                            .table
+                            .range((Bound::Excluded(w), Bound::Unbounded))
+                            .next()
+                            .map(|(k, _)| *k)
                     };
                 }
                 if started_read {
@@ -349,8 +458,13 @@ fuzz_target!(|input: Input| {
                 let (k, blob) = index_entry(k, len);
                 let key = [Value::Integer(k), Value::Blob(blob.clone())];
                 let mut c = db.index_cursor();
-                let found = drive(io, || c.seek_index(&key, SeekOp::EQ)).unwrap_or_else(|e| panic!("{what}: {e}"));
-                assert_eq!(found, current.index.contains(&(k, blob.clone())), "{what}: index seek EQ");
+                let found = drive(io, || c.seek_index(&key, SeekOp::EQ))
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                assert_eq!(
+                    found,
+                    current.index.contains(&(k, blob.clone())),
+                    "{what}: index seek EQ"
+                );
                 if found {
                     drive(io, || c.delete()).unwrap_or_else(|e| panic!("{what}: {e}"));
                     current.index.remove(&(k, blob));
@@ -374,14 +488,20 @@ fuzz_target!(|input: Input| {
             }
             Op::Commit | Op::Checkpoint { .. } => {
                 if db.pager.in_write_tx() {
-                    drive(io, || db.pager.commit()).unwrap_or_else(|e| panic!("{what}: commit: {e}"));
+                    drive(io, || db.pager.commit())
+                        .unwrap_or_else(|e| panic!("{what}: commit: {e}"));
                     committed = current.clone();
                     savepoints.clear();
                 }
                 if let Op::Checkpoint { mode } = *op {
-                    let mode = [CheckpointMode::Passive, CheckpointMode::Full, CheckpointMode::Restart, CheckpointMode::Truncate]
-                        [mode as usize % 4];
-                    drive(io, || db.pager.checkpoint(mode)).unwrap_or_else(|e| panic!("{what}: {e}"));
+                    let mode = [
+                        CheckpointMode::Passive,
+                        CheckpointMode::Full,
+                        CheckpointMode::Restart,
+                        CheckpointMode::Truncate,
+                    ][mode as usize % 4];
+                    drive(io, || db.pager.checkpoint(mode))
+                        .unwrap_or_else(|e| panic!("{what}: {e}"));
                 }
                 check_committed(&db, &committed, &what);
             }
@@ -396,13 +516,29 @@ fuzz_target!(|input: Input| {
                 db.pager.rollback().expect("rollback before close");
                 current = committed.clone();
                 savepoints.clear();
-                let Db { io: dio, storage, pager, options, table_root, index_root, key_info } = db;
+                let Db {
+                    io: dio,
+                    storage,
+                    pager,
+                    options,
+                    table_root,
+                    index_root,
+                    key_info,
+                } = db;
                 // Every handle on the old Storage must be gone: it holds the file's
                 // exclusive lock, and reopening must not see any of its in-memory state.
                 drop(pager);
                 drop(storage);
                 let (storage, pager) = open(dio.clone(), options);
-                db = Db { io: dio, storage, pager, options, table_root, index_root, key_info };
+                db = Db {
+                    io: dio,
+                    storage,
+                    pager,
+                    options,
+                    table_root,
+                    index_root,
+                    key_info,
+                };
                 check_committed(&db, &committed, &what);
             }
             Op::ReaderBegin => {

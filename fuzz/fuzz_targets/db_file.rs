@@ -73,7 +73,12 @@ fn run(file: &[u8], io: MemoryIo, cache_size_pages: usize) -> String {
 fuzz_target!(|data: &[u8]| {
     let Some(file) = build(data) else { return };
     let inline = run(&file, MemoryIo::new(), 2000);
-    let seed = file.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+    let seed = file.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
     let shuffled = run(&file, MemoryIo::new_shuffled(seed), 4);
-    assert_eq!(inline, shuffled, "inline and deferred/shuffled reads of the same file differ");
+    assert_eq!(
+        inline, shuffled,
+        "inline and deferred/shuffled reads of the same file differ"
+    );
 });

@@ -26,7 +26,11 @@ fn key_info(b: u8) -> KeyInfo {
                 1 => Collation::NoCase,
                 _ => Collation::RTrim,
             };
-            let o = if (b >> (5 + i % 3)) & 1 == 1 { SortOrder::Desc } else { SortOrder::Asc };
+            let o = if (b >> (5 + i % 3)) & 1 == 1 {
+                SortOrder::Desc
+            } else {
+                SortOrder::Asc
+            };
             (c, o)
         })
         .collect();
@@ -39,7 +43,10 @@ fn round_trip(values: &[strata_btree::record::Value]) {
     let again = decode_both(&out).expect("a record we encoded must decode");
     assert_eq!(again.len(), values.len());
     for (x, y) in again.iter().zip(values) {
-        assert!(same_value(x.as_ref(), y.as_ref()), "round trip changed {y:?} into {x:?}");
+        assert!(
+            same_value(x.as_ref(), y.as_ref()),
+            "round trip changed {y:?} into {x:?}"
+        );
     }
 }
 
@@ -56,7 +63,11 @@ fuzz_target!(|data: &[u8]| {
     let vb = decode_both(b);
     if let Some(v) = &va {
         round_trip(v);
-        assert_eq!(compare_records(a, a, &ki).unwrap(), Ordering::Equal, "a record must equal itself");
+        assert_eq!(
+            compare_records(a, a, &ki).unwrap(),
+            Ordering::Equal,
+            "a record must equal itself"
+        );
     }
     if let Some(v) = &vb {
         round_trip(v);

@@ -26,7 +26,11 @@ fn checksum(data: &[u8], big_endian: bool, mut s: (u32, u32)) -> (u32, u32) {
     for pair in data.chunks_exact(8) {
         let word = |b: &[u8]| {
             let b = [b[0], b[1], b[2], b[3]];
-            if big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) }
+            if big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }
         };
         s.0 = s.0.wrapping_add(word(&pair[0..4])).wrapping_add(s.1);
         s.1 = s.1.wrapping_add(word(&pair[4..8])).wrapping_add(s.0);
@@ -73,7 +77,12 @@ fuzz_target!(|data: &[u8]| {
     fix_up(&mut wal);
     let wal = wal.as_slice();
     let inline = run(wal, MemoryIo::new(), 2000);
-    let seed = wal.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+    let seed = wal.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
     let shuffled = run(wal, MemoryIo::new_shuffled(seed), 4);
-    assert_eq!(inline, shuffled, "inline and deferred/shuffled reads of the same WAL differ");
+    assert_eq!(
+        inline, shuffled,
+        "inline and deferred/shuffled reads of the same WAL differ"
+    );
 });

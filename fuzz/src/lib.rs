@@ -46,13 +46,23 @@ pub fn decode_both(buf: &[u8]) -> Option<Vec<Value>> {
     let decoded = decode_record(buf);
     match (&parsed, &decoded) {
         (Ok(rec), Ok(values)) => {
-            assert_eq!(rec.len(), values.len(), "Record::parse and decode_record disagree on length");
+            assert_eq!(
+                rec.len(),
+                values.len(),
+                "Record::parse and decode_record disagree on length"
+            );
             for (i, v) in values.iter().enumerate() {
                 let got = rec.get(i).expect("column of a parsed record");
-                assert!(same_value(got, *v), "column {i}: get() = {got:?}, decode_record = {v:?}");
+                assert!(
+                    same_value(got, *v),
+                    "column {i}: get() = {got:?}, decode_record = {v:?}"
+                );
                 assert!(same_value(rec.get_or_null(i).unwrap(), *v));
             }
-            assert!(rec.get(values.len()).is_err(), "get past the last column must fail");
+            assert!(
+                rec.get(values.len()).is_err(),
+                "get past the last column must fail"
+            );
             assert!(matches!(rec.get_or_null(values.len()), Ok(ValueRef::Null)));
             Some(values.iter().map(|v| v.to_value()).collect())
         }
@@ -85,7 +95,10 @@ struct TreeRef {
 /// differently behaving IOs can be compared. Errors are outcomes, not failures.
 pub fn scan_database(io: Arc<dyn IO>, path: &str, cache_size_pages: usize) -> String {
     let mut t = String::new();
-    let options = StorageOptions { cache_size_pages, ..StorageOptions::default() };
+    let options = StorageOptions {
+        cache_size_pages,
+        ..StorageOptions::default()
+    };
     let storage = match Storage::open(io.clone(), path, options) {
         Ok(s) => s,
         Err(e) => return format!("open: {e:?}"),
@@ -102,7 +115,9 @@ pub fn scan_database(io: Arc<dyn IO>, path: &str, cache_size_pages: usize) -> St
         let (Some(Value::Text(ty)), Some(Value::Integer(root))) = (row.first(), row.get(3)) else {
             continue;
         };
-        let Ok(root) = u32::try_from(*root) else { continue };
+        let Ok(root) = u32::try_from(*root) else {
+            continue;
+        };
         if root == 0 {
             continue; // views and triggers have no tree
         }
@@ -129,7 +144,13 @@ pub fn scan_database(io: Arc<dyn IO>, path: &str, cache_size_pages: usize) -> St
 /// Scans one tree forward and backward (each at most [`MAX_ENTRIES`]), decoding each
 /// payload as a record and seeking to a sample of the keys seen. Returns the decoded
 /// records of the forward scan (for the schema).
-fn scan_tree(io: &dyn IO, pager: &Arc<Pager>, root: u32, kind: TreeKind, t: &mut String) -> Vec<Vec<Value>> {
+fn scan_tree(
+    io: &dyn IO,
+    pager: &Arc<Pager>,
+    root: u32,
+    kind: TreeKind,
+    t: &mut String,
+) -> Vec<Vec<Value>> {
     let is_table = matches!(kind, TreeKind::Table);
     let mut records = Vec::new();
     let mut forward: Vec<(i64, Vec<u8>)> = Vec::new();
@@ -147,7 +168,12 @@ fn scan_tree(io: &dyn IO, pager: &Arc<Pager>, root: u32, kind: TreeKind, t: &mut
     // have seen the same entries.
     if fwd_done && back_done {
         backward.reverse();
-        assert!(forward == backward, "tree {root}: forward and backward scans differ ({} vs {} entries)", forward.len(), backward.len());
+        assert!(
+            forward == backward,
+            "tree {root}: forward and backward scans differ ({} vs {} entries)",
+            forward.len(),
+            backward.len()
+        );
     }
     // Seeks to a sample of the keys seen (every op): on a damaged tree the result may be
     // anything, but it must be a result.
@@ -194,7 +220,11 @@ fn walk(
 ) -> bool {
     let is_table = matches!(kind, TreeKind::Table);
     let mut c = BTreeCursor::new(pager.clone(), root, kind.clone());
-    let start = if forward { drive(io, || c.rewind()) } else { drive(io, || c.last()) };
+    let start = if forward {
+        drive(io, || c.rewind())
+    } else {
+        drive(io, || c.last())
+    };
     if let Err(e) = start {
         t.push_str(&format!(" start-err {e:?}"));
         return false;
@@ -222,13 +252,21 @@ fn walk(
                 return false;
             }
         }
-        let r = if forward { drive(io, || c.next()) } else { drive(io, || c.prev()) };
+        let r = if forward {
+            drive(io, || c.next())
+        } else {
+            drive(io, || c.prev())
+        };
         if let Err(e) = r {
             t.push_str(&format!(" step-err {e:?}"));
             return false;
         }
     }
-    t.push_str(&format!(" {}:{}", if forward { "f" } else { "b" }, out.len()));
+    t.push_str(&format!(
+        " {}:{}",
+        if forward { "f" } else { "b" },
+        out.len()
+    ));
     true
 }
 
@@ -237,10 +275,14 @@ fn walk(
 fn check_all(io: &dyn IO, pager: &Arc<Pager>, trees: &[TreeRef], t: &mut String) {
     let usable = pager.usable_size();
     let size = pager.db_size_pages();
-    let mut load = |n: u32| -> strata_btree::Result<PageRef> { drive(io, || Ok(pager.get_page(n)?)) };
+    let mut load =
+        |n: u32| -> strata_btree::Result<PageRef> { drive(io, || Ok(pager.get_page(n)?)) };
     let mut used = Vec::new();
     let mut ok = true;
-    let schema = [TreeRef { root: 1, kind: TreeKind::Table }];
+    let schema = [TreeRef {
+        root: 1,
+        kind: TreeKind::Table,
+    }];
     for tree in schema.iter().chain(trees) {
         let ki = match &tree.kind {
             TreeKind::Table => None,
@@ -265,7 +307,87 @@ fn check_all(io: &dyn IO, pager: &Arc<Pager>, trees: &[TreeRef], t: &mut String)
         // Only meaningful when every part was walked; `check_page_usage` allocates one flag
         // per page of the (possibly huge, per a WAL commit frame) claimed size, so cap it.
         if size <= 1 << 20 {
-            t.push_str(&format!("\nusage: {:?}", check_page_usage(size, &used).map_err(|e| e.to_string())));
+            t.push_str(&format!(
+                "\nusage: {:?}",
+                check_page_usage(size, &used).map_err(|e| e.to_string())
+            ));
         }
+    }
+}
+
+/// Runs every `;`-separated statement of `sql` on a Strata connection with a bounded
+/// number of steps, collecting each statement's rows (as text) or its error class. Stepping
+/// is non-blocking: `Io` drives the IO, `Busy` ends the statement (one connection: it
+/// cannot happen), and a statement stepping past `max_steps` is a hang (a panic).
+pub fn strata_run(
+    conn: &strata::Connection,
+    sql: &str,
+    max_steps: usize,
+) -> Vec<Result<Vec<String>, String>> {
+    let mut out = Vec::new();
+    let mut rest = sql;
+    for _ in 0..64 {
+        let (mut stmt, tail) = match conn.prepare_with_tail(rest) {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
+            Err(e) => {
+                out.push(Err(format!("{:?}", e.code())));
+                break;
+            }
+        };
+        rest = &rest[tail.min(rest.len())..];
+        let mut rows = Vec::new();
+        let mut steps = 0usize;
+        let result = loop {
+            steps += 1;
+            assert!(
+                steps < max_steps,
+                "statement still running after {max_steps} steps: {}",
+                stmt.sql()
+            );
+            match stmt.step() {
+                Ok(strata::StepResult::Row) => {
+                    if rows.len() < 10_000 {
+                        let vals: Vec<String> =
+                            stmt.row().values().iter().map(value_text).collect();
+                        rows.push(vals.join("|"));
+                    }
+                }
+                Ok(strata::StepResult::Done) => break Ok(rows),
+                Ok(strata::StepResult::Io) => {
+                    if let Err(e) = conn.io().run_once() {
+                        break Err(format!("io: {e}"));
+                    }
+                }
+                Ok(strata::StepResult::Busy) => break Err("busy".into()),
+                Err(e) => break Err(format!("{:?}", e.code())),
+            }
+        };
+        out.push(result);
+    }
+    out
+}
+
+/// A value as text for comparisons: integers and text exactly, reals rounded to 12
+/// significant digits (formatting is not what the differential target checks).
+pub fn value_text(v: &strata::Value) -> String {
+    match v {
+        strata::Value::Null => "NULL".into(),
+        strata::Value::Integer(i) => format!("i{i}"),
+        strata::Value::Real(r) => format!("r{:.11e}", if *r == 0.0 { 0.0 } else { *r }),
+        strata::Value::Text(t) => format!("t{}", String::from_utf8_lossy(t)),
+        strata::Value::Blob(b) => format!("b{b:02x?}"),
+    }
+}
+
+/// The same for a SQLite value.
+pub fn sqlite_value_text(v: rusqlite::types::ValueRef<'_>) -> String {
+    use rusqlite::types::ValueRef as V;
+    match v {
+        V::Null => "NULL".into(),
+        V::Integer(i) => format!("i{i}"),
+        V::Real(r) => format!("r{:.11e}", if r == 0.0 { 0.0 } else { r }),
+        V::Text(t) => format!("t{}", String::from_utf8_lossy(t)),
+        V::Blob(b) => format!("b{b:02x?}"),
     }
 }

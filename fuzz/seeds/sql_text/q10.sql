@@ -1,0 +1,1 @@
+SELECT printf('%d %s %.2f', id, b, a), abs(-id), substr(b, 2), CAST(a AS TEXT) FROM t WHERE NOT EXISTS (SELECT 1 FROM u WHERE x = t.id)

@@ -1,0 +1,1 @@
+SELECT a, count(*), sum(id) FROM t GROUP BY a HAVING count(*) > 0

@@ -1,0 +1,1 @@
+SELECT t.id, u.y FROM t LEFT JOIN u ON t.id = u.x WHERE u.z IS NOT NULL

@@ -1,0 +1,1 @@
+INSERT INTO t(k, a, b) VALUES (50, 5, 'five') ON CONFLICT(k) DO UPDATE SET a = excluded.a

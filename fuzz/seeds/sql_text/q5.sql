@@ -1,0 +1,1 @@
+BEGIN; UPDATE t SET a = a + 1 WHERE id IN (SELECT x FROM u); DELETE FROM u WHERE y = 'a'; COMMIT

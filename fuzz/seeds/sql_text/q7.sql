@@ -1,0 +1,1 @@
+SELECT (SELECT max(id) FROM t), coalesce(NULL, 1), typeof(z), length(z) FROM u

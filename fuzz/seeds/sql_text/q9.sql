@@ -1,0 +1,1 @@
+INSERT OR REPLACE INTO t SELECT x + 10, x + 100, y, z FROM u; PRAGMA wal_checkpoint(TRUNCATE)
