@@ -191,7 +191,9 @@ fn compile_stmt(schema: &Schema, stmt: &Stmt<'_>, text: &str) -> Result<Program,
                 Some(sqlite3_parser::ast::TransactionType::Immediate)
                     | Some(sqlite3_parser::ast::TransactionType::Exclusive)
             ) {
-                // Take the write lock now (Busy if another connection writes).
+                // Take the write lock now (Busy if another connection writes), but first
+                // fail as BEGIN does inside a transaction.
+                c.emit(Insn::RequireAutocommit);
                 c.emit(Insn::Transaction {
                     write: true,
                     schema_cookie: schema.cookie,

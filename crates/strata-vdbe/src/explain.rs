@@ -270,6 +270,7 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             None,
             0,
         ),
+        RequireAutocommit => ("RequireAutocommit", 0, 0, 0, None, 0),
         Savepoint { op, name } => ("Savepoint", *op as i64, 0, 0, Some(name.clone()), 0),
         AutoCommit {
             autocommit,

@@ -406,6 +406,9 @@ pub enum Insn {
         write: bool,
         schema_cookie: u32,
     },
+    /// Fail with "cannot start a transaction within a transaction" unless the connection
+    /// is in autocommit mode (BEGIN IMMEDIATE checks this before taking the write lock).
+    RequireAutocommit,
     /// SAVEPOINT, RELEASE, ROLLBACK TO (named savepoints of the connection). Needs the
     /// write transaction (`Transaction { write: true }` first).
     Savepoint {

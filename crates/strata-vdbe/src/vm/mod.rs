@@ -907,6 +907,14 @@ impl Vm {
                 rollback,
             } => return self.exec_autocommit(*autocommit, *rollback),
             Savepoint { op, name } => return self.exec_savepoint(*op, name),
+            RequireAutocommit => {
+                if !self.conn.state().autocommit {
+                    return Err(VmError::error(
+                        "cannot start a transaction within a transaction",
+                    ));
+                }
+                self.pc += 1;
+            }
             ReadCookie { cookie, dest } => {
                 let pager = self.conn.pager();
                 let page = ready_bt!(pager.get_page(1));
