@@ -292,8 +292,18 @@ impl RingShared {
                 completion.complete(result);
             }
             if any_fired {
-                // Start what the reaping made room for without waiting for it.
-                let _ = self.ring.submit();
+                // Start what the reaping made room for (resubmitted partial transfers,
+                // the backlog) without waiting for it; with nothing queued, skip the
+                // system call (measured: it was a second io_uring_enter per read).
+                let queued = {
+                    let _state = lock(&self.state);
+                    // SAFETY: entries are pushed only under the `state` lock, held here,
+                    // so no push races with this read of the queue's length.
+                    !unsafe { self.ring.submission_shared() }.is_empty()
+                };
+                if queued {
+                    let _ = self.ring.submit();
+                }
                 return Ok(());
             }
         }
