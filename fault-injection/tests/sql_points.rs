@@ -15,7 +15,9 @@ fn points(make: impl Fn(u64) -> Scheduled, step: u64) -> (u64, u64) {
     let total = clean.workload_ops;
     assert!(total > 200, "workload too small: {total} operations");
     assert!(clean.checks.checkpoints >= 5, "{:?}", clean.checks);
-    assert!(clean.checks.commits_acked >= 50, "{:?}", clean.checks);
+    // A sanity bound on the workload, not a property: the generated statements (shared with
+    // the simulator) decide the exact count (47 since upserts carry explicit ids again).
+    assert!(clean.checks.commits_acked >= 40, "{:?}", clean.checks);
     let mut failures = Vec::new();
     let mut fired = 0;
     let mut n = 1;
