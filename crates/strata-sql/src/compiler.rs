@@ -44,6 +44,9 @@ pub struct Compiler<'s> {
     pub needed: Option<Vec<Option<std::collections::BTreeSet<usize>>>>,
     /// `needed` while the loops it was set for are being emitted.
     pub needed_now: Option<Vec<Option<std::collections::BTreeSet<usize>>>>,
+    /// Set by statements that can only fail before their first write (see
+    /// `Program::no_stmt_journal`).
+    pub no_stmt_journal: bool,
     /// Visible common table expressions, innermost last.
     pub ctes: Vec<crate::cte::Cte>,
 }
@@ -69,6 +72,7 @@ impl<'s> Compiler<'s> {
             raise_ignore: None,
             order_hint: None,
             ctes: Vec::new(),
+            no_stmt_journal: false,
             needed: None,
             needed_now: None,
         }
@@ -97,6 +101,7 @@ impl<'s> Compiler<'s> {
             parameter_count: self.param_count,
             parameter_names: self.param_names.clone(),
             read_only: !self.writes,
+            no_stmt_journal: self.no_stmt_journal,
             sql: sql.to_string(),
             ..Program::default()
         };

@@ -649,9 +649,33 @@ impl Compiler<'_> {
             Some(w) => self.push_ctes(w)?,
             None => 0,
         };
+        let single_row = matches!(
+            body,
+            InsertBody::Select(sel, None)
+                if sel.body.compounds.is_none()
+                    && matches!(&sel.body.select, ast::OneSelect::Values(rows) if rows.len() == 1)
+        );
         let ret = self.emit_insert(*or_conflict, tbl_name, columns.as_ref(), src, *returning);
         self.pop_ctes(n);
-        Ok(self.finish_returning(text, ret?))
+        let ret = ret?;
+        // One row, checked before it is written and nothing deleted first: a failure can
+        // only come before the first write, so no statement savepoint is needed.
+        if single_row && returning.is_none() && *or_conflict != Some(ast::ResolveType::Replace) {
+            if let Ok(table) = self.writable_table(tbl_name) {
+                let replaces = table.pk_conflict == Conflict::Replace
+                    || self
+                        .schema
+                        .table_indexes(&table.name)
+                        .iter()
+                        .any(|ix| ix.conflict == Conflict::Replace);
+                let triggers = self.has_triggers(&table, TrigEvent::Insert, false)
+                    || self.has_triggers(&table, TrigEvent::Insert, true);
+                if !replaces && !triggers && !table.autoincrement {
+                    self.no_stmt_journal = true;
+                }
+            }
+        }
+        Ok(self.finish_returning(text, ret))
     }
 
     /// The code of one INSERT (also used for INSERTs in trigger bodies).

@@ -21,6 +21,11 @@ pub struct Program {
     pub parameter_names: Vec<Option<String>>,
     /// True if the statement does not write to the database.
     pub read_only: bool,
+    /// The compiler guarantees that the statement fails (constraint errors) only before
+    /// its first write, so inside an explicit transaction it needs no statement savepoint
+    /// (SQLite's `usesStmtJournal == 0`). If it fails anyway after writing (an I/O
+    /// error), the whole transaction is rolled back, as SQLite does for I/O errors.
+    pub no_stmt_journal: bool,
     /// The SQL text of the statement.
     pub sql: String,
 }

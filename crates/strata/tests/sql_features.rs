@@ -296,3 +296,24 @@ fn syntax_errors_carry_sqlite_text_and_position() {
     assert_eq!(e.to_string(), "near \"WHERE\": syntax error");
     assert_eq!(&rest[e.offset().unwrap()..e.offset().unwrap() + 5], "WHERE");
 }
+
+#[test]
+fn failed_statements_inside_a_transaction() {
+    same_as_sqlite(
+        "CREATE TABLE u(id INTEGER PRIMARY KEY, k TEXT UNIQUE NOT NULL, n INT CHECK (n >= 0));
+         BEGIN;
+         INSERT INTO u VALUES (1, 'a', 1);
+         INSERT INTO u VALUES (1, 'b', 1);
+         INSERT INTO u VALUES (2, 'a', 1);
+         INSERT INTO u VALUES (3, NULL, 1);
+         INSERT INTO u VALUES (4, 'd', -1);
+         INSERT INTO u VALUES ('x', 'e', 1);
+         INSERT INTO u VALUES (5, 'e', 1);
+         INSERT INTO u VALUES (6, 'f', 1), (7, 'a', 1);
+         UPDATE u SET k = 'a' WHERE id = 5;
+         SELECT * FROM u ORDER BY id;
+         COMMIT;
+         SELECT * FROM u ORDER BY id;
+         PRAGMA integrity_check;",
+    );
+}

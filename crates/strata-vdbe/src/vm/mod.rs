@@ -265,6 +265,8 @@ pub struct Vm {
     now_ms: Option<i64>,
     /// A RELEASE has popped its savepoints and must (still) commit: set across `Io`.
     savepoint_commit: Option<bool>,
+    /// This execution has started a write (insert or delete) on some cursor.
+    wrote_any: bool,
 }
 
 fn counts_changes(program: &Program) -> bool {
@@ -389,6 +391,7 @@ impl Vm {
             case_sensitive_like: false,
             now_ms: None,
             savepoint_commit: None,
+            wrote_any: false,
         }
     }
 
@@ -472,6 +475,7 @@ impl Vm {
         self.insn_state = None;
         self.finish = None;
         self.now_ms = None;
+        self.wrote_any = false;
     }
 
     pub fn step(&mut self) -> Result<StepResult, VmError> {
@@ -1216,6 +1220,7 @@ impl Vm {
                 flags,
                 ..
             } => {
+                self.wrote_any = true;
                 let rowid = match self.regs[*key_reg] {
                     Value::Integer(i) => i,
                     _ => return Err(mismatch()),
@@ -1230,30 +1235,37 @@ impl Vm {
                 )?;
             }
             IdxInsertAsync { cursor, record_reg } => {
+                self.wrote_any = true;
                 self.copy_record(*cursor, *record_reg)?;
                 self.start(*cursor, PendingOp::IdxInsert)?;
             }
             DeleteAsync {
                 cursor,
                 count_change,
-            } => self.start(
-                *cursor,
-                PendingOp::Delete {
-                    count_change: *count_change,
-                },
-            )?,
+            } => {
+                self.wrote_any = true;
+                self.start(
+                    *cursor,
+                    PendingOp::Delete {
+                        count_change: *count_change,
+                    },
+                )?
+            }
             IdxDeleteAsync {
                 cursor,
                 key_start,
                 key_count,
-            } => self.start(
-                *cursor,
-                PendingOp::IdxDelete {
-                    key_start: *key_start,
-                    key_count: *key_count,
-                    found: false,
-                },
-            )?,
+            } => {
+                self.wrote_any = true;
+                self.start(
+                    *cursor,
+                    PendingOp::IdxDelete {
+                        key_start: *key_start,
+                        key_count: *key_count,
+                        found: false,
+                    },
+                )?
+            }
             Count { cursor, dest } => return self.exec_count(*cursor, *dest),
             Sequence { cursor, dest } => {
                 let s = self

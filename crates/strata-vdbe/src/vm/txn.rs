@@ -104,7 +104,11 @@ impl Vm {
                 "database schema has changed",
             ));
         }
-        if write && !self.txn.savepoint && !self.conn.state().autocommit {
+        if write
+            && !self.txn.savepoint
+            && !self.program.no_stmt_journal
+            && !self.conn.state().autocommit
+        {
             pager.savepoint_begin().map_err(VmError::from_pager)?;
             self.txn.savepoint = true;
         }
@@ -319,12 +323,21 @@ impl Vm {
 
     /// Undoes this statement's changes (OnError::Abort).
     fn undo_statement(&mut self, pager: &Pager) {
-        let st = self.conn.state();
+        let mut st = self.conn.state();
         if !st.autocommit {
-            drop(st);
             if self.txn.savepoint {
+                drop(st);
                 let _ = pager.savepoint_rollback();
                 self.txn.savepoint = false;
+            } else if self.wrote_any {
+                // No statement savepoint (the compiler promised no failure after the
+                // first write) and yet a failure after writing: the statement cannot be
+                // undone alone, so the transaction goes.
+                st.autocommit = true;
+                st.savepoints.clear();
+                st.savepoint_tx = false;
+                drop(st);
+                let _ = pager.rollback();
             }
         } else if self.txn.wrote && pager.in_write_tx() && st.write_statements <= 1 {
             drop(st);
