@@ -44,6 +44,7 @@ pub mod schema;
 mod scope;
 mod select;
 mod split;
+mod subquery;
 mod trigger;
 
 use sqlite3_parser::ast::{Cmd, Stmt};

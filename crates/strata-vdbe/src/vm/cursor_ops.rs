@@ -1,0 +1,656 @@
+//! Cursor operations of the VM: opening cursors, starting and driving the B-tree and
+//! ephemeral operations of the Async/Await pairs, and the per-row reads (`Column`,
+//! `Rowid`) plus `Count` and `Clear`. Split from `mod.rs`, which holds the step loop and
+//! the dispatch of every instruction.
+
+use super::*;
+
+impl Vm {
+    pub(super) fn set_cursor(&mut self, c: usize, cur: VmCursor) {
+        if c >= self.cursors.len() {
+            self.cursors.resize_with(c + 1, || None);
+            self.seqs.resize(c + 1, 0);
+        }
+        self.cursors[c] = Some(cur);
+        self.seqs[c] = 0;
+    }
+
+    pub(super) fn open_btree(
+        &mut self,
+        cursor: usize,
+        root_page: u32,
+        root_reg: Option<usize>,
+        kind: &CursorKind,
+        write: bool,
+    ) -> Result<(), VmError> {
+        let root = match root_reg {
+            Some(r) => match self.regs[r] {
+                Value::Integer(p) if p > 0 && p <= u32::MAX as i64 => p as u32,
+                _ => return Err(VmError::corrupt()),
+            },
+            None => root_page,
+        };
+        if root == 0 {
+            return Err(VmError::corrupt());
+        }
+        let pager = self.conn.pager();
+        if write && !pager.in_write_tx() {
+            return Err(VmError::new(
+                ErrorCode::Misuse,
+                "write cursor opened outside a write transaction",
+            ));
+        }
+        let (tk, ki) = match kind {
+            CursorKind::Table { .. } => (TreeKind::Table, None),
+            CursorKind::Index { key_info } => {
+                (TreeKind::Index(key_info.clone()), Some(key_info.clone()))
+            }
+        };
+        let bt = BTreeCursor::new(pager.clone(), root, tk);
+        self.set_cursor(cursor, VmCursor::new_btree(bt, ki, write));
+        self.pc += 1;
+        Ok(())
+    }
+
+    /// The Async half: records `op` in the cursor.
+    pub(super) fn start(&mut self, c: usize, op: PendingOp) -> Result<(), VmError> {
+        let cur = cur_mut(&mut self.cursors, c)?;
+        if let VmCursor::BTree(b) = &*cur {
+            let writes = matches!(
+                op,
+                PendingOp::Insert { .. }
+                    | PendingOp::IdxInsert
+                    | PendingOp::Delete { .. }
+                    | PendingOp::IdxDelete { .. }
+            );
+            if writes && !b.writable {
+                return Err(misuse("cursor is not open for writing"));
+            }
+        }
+        let slot = cur
+            .pending_mut()
+            .ok_or_else(|| misuse("operation not supported on this cursor"))?;
+        *slot = op;
+        self.pc += 1;
+        Ok(())
+    }
+
+    /// Copies the record in `reg` into the cursor's buffer (for inserts).
+    pub(super) fn copy_record(&mut self, c: usize, reg: usize) -> Result<(), VmError> {
+        let rec: &[u8] = match &self.regs[reg] {
+            Value::Blob(b) => b,
+            Value::Null => &[],
+            _ => return Err(misuse("insert needs a record")),
+        };
+        let buf = match cur_mut(&mut self.cursors, c)? {
+            VmCursor::BTree(b) => &mut b.buf,
+            VmCursor::EphTable(b) => &mut b.buf,
+            VmCursor::EphIndex(b) => &mut b.buf,
+            _ => return Err(misuse("insert into a cursor that cannot hold rows")),
+        };
+        buf.clear();
+        buf.extend_from_slice(rec);
+        Ok(())
+    }
+
+    /// The Await half: drives the cursor's pending op; `Ready(result)` once done (the
+    /// op's effects applied and the op cleared).
+    pub(super) fn drive(&mut self, c: usize) -> Result<Poll<bool>, VmError> {
+        let Vm {
+            cursors,
+            regs,
+            conn,
+            changes,
+            ..
+        } = self;
+        let cur = cur_mut(cursors, c)?;
+        let r = match cur {
+            VmCursor::BTree(b) => {
+                let cursor::BTreeCur {
+                    bt,
+                    pending,
+                    buf,
+                    row,
+                    null_row,
+                    ..
+                } = &mut **b;
+                macro_rules! rd {
+                    ($e:expr) => {
+                        match $e {
+                            Ok(Poll::Ready(v)) => v,
+                            Ok(Poll::Pending) => return Ok(Poll::Pending),
+                            Err(e) => {
+                                *pending = PendingOp::None;
+                                return Err(VmError::from_btree(e.into()));
+                            }
+                        }
+                    };
+                }
+                let r = match pending {
+                    PendingOp::None => return Err(misuse("Await without its Async")),
+                    PendingOp::Open => {
+                        rd!(conn.pager().get_page(bt.root_page()));
+                        true
+                    }
+                    PendingOp::Rewind => {
+                        rd!(bt.rewind());
+                        !bt.is_eof()
+                    }
+                    PendingOp::Last => {
+                        rd!(bt.last());
+                        !bt.is_eof()
+                    }
+                    PendingOp::Next => {
+                        rd!(bt.next());
+                        !bt.is_eof()
+                    }
+                    PendingOp::Prev => {
+                        rd!(bt.prev());
+                        !bt.is_eof()
+                    }
+                    PendingOp::SeekRowid(k) => match *k {
+                        None => false,
+                        Some(k) => rd!(bt.seek_rowid(k, SeekOp::EQ)),
+                    },
+                    PendingOp::SeekTable(s) => match *s {
+                        TableSeek::None => false,
+                        TableSeek::Last => {
+                            rd!(bt.last());
+                            !bt.is_eof()
+                        }
+                        TableSeek::Rowid(k, op) => rd!(bt.seek_rowid(k, op)),
+                    },
+                    PendingOp::SeekIndex {
+                        op,
+                        key_start,
+                        key_count,
+                    } => rd!(bt.seek_index(&regs[*key_start..*key_start + *key_count], *op)),
+                    PendingOp::NewRowid {
+                        dest,
+                        min,
+                        candidate,
+                        tries,
+                    } => loop {
+                        if let Some(cand) = *candidate {
+                            if !rd!(bt.seek_rowid(cand, SeekOp::EQ)) {
+                                regs[*dest] = Value::Integer(cand);
+                                break true;
+                            }
+                            *tries += 1;
+                            if *tries > 100 {
+                                *pending = PendingOp::None;
+                                return Err(VmError::error("database or disk is full"));
+                            }
+                            *candidate = Some(random_rowid(conn));
+                            continue;
+                        }
+                        let max = rd!(bt.max_rowid()).unwrap_or(0);
+                        let base = match min {
+                            Some(m) => max.max(*m),
+                            None => max,
+                        };
+                        if base < i64::MAX {
+                            regs[*dest] = Value::Integer(base + 1);
+                            break true;
+                        }
+                        if min.is_some() {
+                            *pending = PendingOp::None;
+                            return Err(VmError::error("database or disk is full"));
+                        }
+                        *candidate = Some(random_rowid(conn));
+                    },
+                    PendingOp::Insert { rowid, flags } => {
+                        rd!(bt.insert_rowid(*rowid, buf));
+                        if flags.count_change {
+                            *changes += 1;
+                        }
+                        if flags.set_last_rowid {
+                            conn.state().last_insert_rowid = *rowid;
+                        }
+                        true
+                    }
+                    PendingOp::IdxInsert => {
+                        rd!(bt.insert_index(buf));
+                        true
+                    }
+                    PendingOp::Delete { count_change } => {
+                        rd!(bt.delete());
+                        if *count_change {
+                            *changes += 1;
+                        }
+                        true
+                    }
+                    PendingOp::IdxDelete {
+                        key_start,
+                        key_count,
+                        found,
+                    } => {
+                        if !*found {
+                            let key = &regs[*key_start..*key_start + *key_count];
+                            if !rd!(bt.seek_index(key, SeekOp::EQ)) {
+                                *pending = PendingOp::None;
+                                row.invalidate();
+                                return Ok(Poll::Ready(false));
+                            }
+                            *found = true;
+                        }
+                        rd!(bt.delete());
+                        true
+                    }
+                };
+                *pending = PendingOp::None;
+                row.invalidate();
+                *null_row = false;
+                r
+            }
+            VmCursor::EphTable(e) => {
+                let op = std::mem::take(&mut e.pending);
+                e.null_row = false;
+                e.row.invalidate();
+                match op {
+                    PendingOp::None => return Err(misuse("Await without its Async")),
+                    PendingOp::Open => true,
+                    PendingOp::Rewind => e.first(),
+                    PendingOp::Last => e.last(),
+                    PendingOp::Next => e.step(true),
+                    PendingOp::Prev => e.step(false),
+                    PendingOp::SeekRowid(k) => match k {
+                        None => {
+                            e.pos = EphPos::Eof;
+                            false
+                        }
+                        Some(k) => e.seek(TableSeek::Rowid(k, SeekOp::EQ)),
+                    },
+                    PendingOp::SeekTable(s) => e.seek(s),
+                    PendingOp::NewRowid { dest, min, .. } => {
+                        let max = e.rows.keys().next_back().copied().unwrap_or(0);
+                        let base = min.map_or(max, |m| max.max(m));
+                        if base == i64::MAX {
+                            return Err(VmError::error("database or disk is full"));
+                        }
+                        regs[dest] = Value::Integer(base + 1);
+                        true
+                    }
+                    PendingOp::Insert { rowid, flags } => {
+                        e.rows.insert(rowid, e.buf.clone());
+                        e.pos = EphPos::At(rowid);
+                        if flags.count_change {
+                            *changes += 1;
+                        }
+                        if flags.set_last_rowid {
+                            conn.state().last_insert_rowid = rowid;
+                        }
+                        true
+                    }
+                    PendingOp::Delete { count_change } => {
+                        if let EphPos::At(k) = e.pos {
+                            e.rows.remove(&k);
+                            e.pos = EphPos::Deleted(k);
+                            if count_change {
+                                *changes += 1;
+                            }
+                        }
+                        true
+                    }
+                    _ => return Err(misuse("index operation on an ephemeral table")),
+                }
+            }
+            VmCursor::EphIndex(e) => {
+                let op = std::mem::take(&mut e.pending);
+                e.null_row = false;
+                e.row.invalidate();
+                match op {
+                    PendingOp::None => return Err(misuse("Await without its Async")),
+                    PendingOp::Open => true,
+                    PendingOp::Rewind => e.first(),
+                    PendingOp::Last => e.last(),
+                    PendingOp::Next => e.step(true),
+                    PendingOp::Prev => e.step(false),
+                    PendingOp::SeekIndex {
+                        op,
+                        key_start,
+                        key_count,
+                    } => e.seek(op, &regs[key_start..key_start + key_count])?,
+                    PendingOp::IdxInsert => {
+                        let buf = std::mem::take(&mut e.buf);
+                        e.insert(&buf);
+                        e.buf = buf;
+                        true
+                    }
+                    PendingOp::Delete { .. } => {
+                        e.delete_current();
+                        true
+                    }
+                    PendingOp::IdxDelete {
+                        key_start,
+                        key_count,
+                        ..
+                    } => {
+                        let key = &regs[key_start..key_start + key_count];
+                        if e.seek(SeekOp::EQ, key)? {
+                            e.delete_current();
+                            true
+                        } else {
+                            false
+                        }
+                    }
+                    _ => return Err(misuse("table operation on an ephemeral index")),
+                }
+            }
+            VmCursor::Sorter(_) | VmCursor::Pseudo(_) => {
+                return Err(misuse("operation not supported on this cursor"))
+            }
+        };
+        Ok(Poll::Ready(r))
+    }
+
+    /// Whether an index entry's first `count` fields equal the key (re-executable).
+    pub(super) fn probe(
+        &mut self,
+        c: usize,
+        key_start: usize,
+        count: usize,
+    ) -> Result<Poll<bool>, VmError> {
+        let key = &self.regs[key_start..key_start + count];
+        match cur_mut(&mut self.cursors, c)? {
+            VmCursor::BTree(b) => {
+                if b.key_info.is_none() {
+                    return Err(misuse("Found on a table cursor"));
+                }
+                let r = b.bt.seek_index(key, SeekOp::EQ);
+                if !matches!(r, Ok(Poll::Pending)) {
+                    b.row.invalidate();
+                    b.null_row = false;
+                }
+                r.map_err(VmError::from_btree)
+            }
+            VmCursor::EphIndex(e) => Ok(Poll::Ready(e.probe(key)?)),
+            _ => Err(misuse("Found on a cursor that is not an index")),
+        }
+    }
+
+    pub(super) fn exec_column(
+        &mut self,
+        c: usize,
+        column: usize,
+        dest: usize,
+        default: Option<&Value>,
+    ) -> Result<Flow, VmError> {
+        let Vm { cursors, regs, .. } = self;
+        let cur = cur_mut(cursors, c)?;
+        let hit = match cur {
+            VmCursor::BTree(b) => {
+                let cursor::BTreeCur {
+                    bt, row, null_row, ..
+                } = &mut **b;
+                if *null_row || bt.is_eof() {
+                    regs[dest] = Value::Null;
+                    self.pc += 1;
+                    return Ok(Flow::Continue);
+                }
+                let payload = ready_bt!(bt.payload());
+                if !row.valid {
+                    row.parse(payload)?;
+                }
+                match row.get(payload, column)? {
+                    Some(v) => {
+                        store(&mut regs[dest], v);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            VmCursor::EphTable(e) => match e.pos {
+                EphPos::At(k) if !e.null_row && e.rows.contains_key(&k) => {
+                    let rec = &e.rows[&k];
+                    if !e.row.valid {
+                        e.row.parse(rec)?;
+                    }
+                    match e.row.get(rec, column)? {
+                        Some(v) => {
+                            store(&mut regs[dest], v);
+                            true
+                        }
+                        None => false,
+                    }
+                }
+                _ => {
+                    regs[dest] = Value::Null;
+                    true
+                }
+            },
+            VmCursor::EphIndex(e) => {
+                let null_row = e.null_row;
+                let rec = e.pos.as_ref().filter(|_| !e.deleted && !null_row);
+                match rec {
+                    Some(k) => {
+                        if !e.row.valid {
+                            e.row.parse(&k.rec)?;
+                        }
+                        match e.row.get(&k.rec, column)? {
+                            Some(v) => {
+                                store(&mut regs[dest], v);
+                                true
+                            }
+                            None => false,
+                        }
+                    }
+                    None => {
+                        regs[dest] = Value::Null;
+                        true
+                    }
+                }
+            }
+            VmCursor::Sorter(s) => {
+                if s.null_row {
+                    regs[dest] = Value::Null;
+                    true
+                } else {
+                    let mut row = std::mem::take(&mut s.row);
+                    let rec = s
+                        .current()
+                        .ok_or_else(|| misuse("sorter has no current record"))?;
+                    if !row.valid {
+                        row.parse(rec)?;
+                    }
+                    let r = match row.get(rec, column)? {
+                        Some(v) => {
+                            store(&mut regs[dest], v);
+                            true
+                        }
+                        None => false,
+                    };
+                    s.row = row;
+                    r
+                }
+            }
+            VmCursor::Pseudo(p) => {
+                if p.null_row {
+                    regs[dest] = Value::Null;
+                    true
+                } else {
+                    let content = std::mem::replace(&mut regs[p.content_reg], Value::Null);
+                    let result = (|| -> Result<bool, VmError> {
+                        let rec: &[u8] = match &content {
+                            Value::Blob(b) => b,
+                            Value::Null => {
+                                regs[dest] = Value::Null;
+                                return Ok(true);
+                            }
+                            _ => return Err(misuse("pseudo cursor content is not a record")),
+                        };
+                        if !p.row.valid {
+                            p.row.parse(rec)?;
+                        }
+                        match p.row.get(rec, column)? {
+                            Some(v) if dest == p.content_reg => {
+                                let owned = v.to_value();
+                                regs[dest] = owned;
+                                Ok(true)
+                            }
+                            Some(v) => {
+                                store(&mut regs[dest], v);
+                                Ok(true)
+                            }
+                            None => Ok(false),
+                        }
+                    })();
+                    if dest != p.content_reg {
+                        regs[p.content_reg] = content;
+                    } else {
+                        p.row.invalidate();
+                    }
+                    result?
+                }
+            }
+        };
+        if !hit {
+            regs[dest] = default.cloned().unwrap_or(Value::Null);
+        }
+        self.pc += 1;
+        Ok(Flow::Continue)
+    }
+
+    pub(super) fn exec_rowid(&mut self, c: usize, dest: usize, idx: bool) -> Result<Flow, VmError> {
+        let Vm { cursors, regs, .. } = self;
+        let v = match cur_mut(cursors, c)? {
+            VmCursor::BTree(b) => {
+                if b.null_row || b.bt.is_eof() {
+                    Value::Null
+                } else if b.key_info.is_some() || idx {
+                    let payload = ready_bt!(b.bt.payload());
+                    match last_field_int(payload)? {
+                        Some(r) => Value::Integer(r),
+                        None => Value::Null,
+                    }
+                } else {
+                    Value::Integer(b.bt.rowid().map_err(VmError::from_btree)?)
+                }
+            }
+            VmCursor::EphTable(e) => match e.current() {
+                Some((k, _)) if !e.null_row => Value::Integer(k),
+                _ => Value::Null,
+            },
+            VmCursor::EphIndex(e) => match e.current() {
+                Some(rec) if !e.null_row => match last_field_int(rec)? {
+                    Some(r) => Value::Integer(r),
+                    None => Value::Null,
+                },
+                _ => Value::Null,
+            },
+            _ => Value::Null,
+        };
+        regs[dest] = v;
+        self.pc += 1;
+        Ok(Flow::Continue)
+    }
+
+    pub(super) fn exec_count(&mut self, c: usize, dest: usize) -> Result<Flow, VmError> {
+        let Vm {
+            cursors,
+            regs,
+            insn_state,
+            ..
+        } = self;
+        let n = match cur_mut(cursors, c)? {
+            VmCursor::BTree(b) => {
+                let st = insn_state.get_or_insert(InsnState::Count {
+                    n: 0,
+                    counted: false,
+                    started: false,
+                });
+                let InsnState::Count {
+                    n,
+                    counted,
+                    started,
+                } = st
+                else {
+                    return Err(misuse("instruction state mismatch"));
+                };
+                b.row.invalidate();
+                if !*started {
+                    ready_bt!(b.bt.rewind());
+                    *started = true;
+                }
+                while !b.bt.is_eof() {
+                    if !*counted {
+                        *n += 1;
+                        *counted = true;
+                    }
+                    ready_bt!(b.bt.next());
+                    *counted = false;
+                }
+                let n = *n;
+                *insn_state = None;
+                n
+            }
+            VmCursor::EphTable(e) => e.rows.len() as i64,
+            VmCursor::EphIndex(e) => e.set.len() as i64,
+            _ => return Err(misuse("Count on this cursor")),
+        };
+        regs[dest] = Value::Integer(n);
+        self.pc += 1;
+        Ok(Flow::Continue)
+    }
+
+    pub(super) fn exec_clear(&mut self, root: u32, count_changes: bool) -> Result<Flow, VmError> {
+        let pager = self.conn.pager().clone();
+        let st = self.insn_state.get_or_insert(InsnState::Clear {
+            bt: None,
+            n: 0,
+            counted: false,
+            started: false,
+            cleared: false,
+        });
+        let InsnState::Clear {
+            bt,
+            n,
+            counted,
+            started,
+            cleared,
+        } = st
+        else {
+            return Err(misuse("instruction state mismatch"));
+        };
+        if count_changes && !*cleared {
+            if bt.is_none() {
+                let page = ready_bt!(pager.get_page(root));
+                let is_table = {
+                    let d = page.data();
+                    let off = strata_btree::page::header_offset(root);
+                    matches!(d.get(off), Some(5) | Some(13))
+                };
+                let kind = if is_table {
+                    TreeKind::Table
+                } else {
+                    TreeKind::Index(Arc::new(KeyInfo::default()))
+                };
+                *bt = Some(BTreeCursor::new(pager.clone(), root, kind));
+            }
+            let Some(c) = bt.as_mut() else {
+                return Err(misuse("instruction state lost"));
+            };
+            if !*started {
+                ready_bt!(c.rewind());
+                *started = true;
+            }
+            while !c.is_eof() {
+                if !*counted {
+                    *n += 1;
+                    *counted = true;
+                }
+                ready_bt!(c.next());
+                *counted = false;
+            }
+            *cleared = true;
+            *bt = None;
+        }
+        ready_bt!(strata_btree::clear_btree(&pager, root));
+        if count_changes {
+            self.changes += *n;
+        }
+        self.insn_state = None;
+        self.pc += 1;
+        Ok(Flow::Continue)
+    }
+}
