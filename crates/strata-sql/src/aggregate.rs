@@ -19,7 +19,7 @@ use crate::expr::{is_aggregate_call, walk};
 use crate::names;
 use crate::planner::{LoopSpec, Term};
 use crate::scope::{AggMap, ColumnRef};
-use crate::select::{Item, OrderKey, Output};
+use crate::select::{ordinal, Item, OrderKey, Output};
 
 struct AggCall<'a> {
     key: String,
@@ -744,13 +744,4 @@ fn next_permutation(p: &mut [usize]) -> bool {
     p.swap(i - 1, j);
     p[i..].reverse();
     true
-}
-
-fn ordinal(i: usize) -> String {
-    match i {
-        1 => "1st".into(),
-        2 => "2nd".into(),
-        3 => "3rd".into(),
-        n => format!("{n}th"),
-    }
 }

@@ -227,16 +227,7 @@ impl Compiler<'_> {
                 dest: regs + 3,
                 count: 1,
             });
-            match sql {
-                Some(s) => self.emit(Insn::String {
-                    value: s.as_bytes().to_vec(),
-                    dest: regs + 4,
-                }),
-                None => self.emit(Insn::Null {
-                    dest: regs + 4,
-                    count: 1,
-                }),
-            };
+            self.load_opt_text(sql.as_deref(), regs + 4);
             let rec = self.reg();
             let rowid = self.reg();
             self.emit(Insn::MakeRecord {

@@ -9,7 +9,7 @@
 use std::fmt;
 
 use sqlite3_parser::ast::fmt::ToTokens;
-use sqlite3_parser::ast::{CompoundOperator, Select, Stmt, With};
+use sqlite3_parser::ast::{CompoundOperator, Stmt, With};
 use strata_btree::record::{KeyInfo, SortOrder};
 use strata_vdbe::insn::{Cur, EphemeralKind, Insn, Reg};
 
@@ -373,6 +373,3 @@ impl Compiler<'_> {
         })
     }
 }
-
-#[allow(dead_code)]
-fn _uses(_: &Select<'_>) {}

@@ -67,16 +67,7 @@ impl Compiler<'_> {
                 dest: regs + 3,
             }),
         };
-        match sql {
-            Some(s) => self.emit(Insn::String {
-                value: s.as_bytes().to_vec(),
-                dest: regs + 4,
-            }),
-            None => self.emit(Insn::Null {
-                dest: regs + 4,
-                count: 1,
-            }),
-        };
+        self.load_opt_text(sql, regs + 4);
         let rec = self.reg();
         let rowid = self.reg();
         self.emit(Insn::MakeRecord {
@@ -99,6 +90,17 @@ impl Compiler<'_> {
             table: "sqlite_schema".into(),
         });
         self.emit(Insn::InsertAwait { cursor: cur });
+    }
+
+    /// Loads `text` (or NULL) into `dest`.
+    pub(crate) fn load_opt_text(&mut self, text: Option<&str>, dest: Reg) {
+        match text {
+            Some(s) => self.emit(Insn::String {
+                value: s.as_bytes().to_vec(),
+                dest,
+            }),
+            None => self.emit(Insn::Null { dest, count: 1 }),
+        };
     }
 
     pub(crate) fn bump_cookie(&mut self) {

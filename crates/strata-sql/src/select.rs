@@ -1545,7 +1545,7 @@ fn strip_collate<'a>(e: &'a Expr<'a>) -> Result<(&'a Expr<'a>, Option<Collation>
     }
 }
 
-fn ordinal(i: usize) -> String {
+pub(crate) fn ordinal(i: usize) -> String {
     match i {
         1 => "1st".into(),
         2 => "2nd".into(),

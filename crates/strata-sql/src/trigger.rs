@@ -16,7 +16,7 @@ use crate::builder::Label;
 use crate::compiler::{error, Compiler, Result};
 use crate::dml::{InsertSrc, Returning, ReturningItem};
 use crate::names;
-use crate::schema::{self, with_parsed, Table, Trigger, TriggerEventKind};
+use crate::schema::{self, with_parsed, Table, Trigger};
 use crate::scope::{AggMap, Level, ROWID};
 use crate::select::{table_source, Dest, ResultCol};
 
@@ -468,6 +468,3 @@ impl Compiler<'_> {
         self.finish(text, names, decls)
     }
 }
-
-#[allow(dead_code)]
-fn _kinds(_: TriggerEventKind) {}

@@ -325,6 +325,23 @@ fn parse_yyyy_mm_dd(z: &[u8], p: &mut DateTime) -> bool {
     false
 }
 
+/// Whether the function named `name` (lowercase) may read the current time.
+pub fn reads_clock(name: &str) -> bool {
+    matches!(
+        name,
+        "date"
+            | "time"
+            | "datetime"
+            | "julianday"
+            | "unixepoch"
+            | "strftime"
+            | "timediff"
+            | "current_date"
+            | "current_time"
+            | "current_timestamp"
+    )
+}
+
 /// `setDateTimeToCurrent`. Returns true on error (no current time).
 fn set_to_current(ctx: &FunctionContext<'_>, p: &mut DateTime) -> bool {
     let jd = match ctx.now_ms {

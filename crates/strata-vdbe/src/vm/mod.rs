@@ -264,6 +264,8 @@ pub struct Vm {
     /// on first use, cleared when a step returns a row and on reset(), so that (as with
     /// SQLite's `sqlite3StmtCurrentTime`) every 'now' within one step agrees.
     now_ms: Option<i64>,
+    /// The program calls a date/time function (decided once, from its instructions).
+    reads_clock: bool,
     /// A RELEASE has popped its savepoints and must (still) commit: set across `Io`.
     savepoint_commit: Option<bool>,
     /// This execution has started a write (insert or delete) on some cursor.
@@ -368,6 +370,9 @@ fn table_seek(v: &Value, op: SeekOp) -> TableSeek {
 
 impl Vm {
     pub fn new(program: Arc<Program>, conn: Arc<Connection>) -> Vm {
+        let reads_clock = program.insns.iter().any(
+            |i| matches!(i, Insn::Function { name, .. } if crate::datetime::reads_clock(name)),
+        );
         let n_regs = program.num_registers;
         let n_curs = program.num_cursors;
         Vm {
@@ -391,6 +396,7 @@ impl Vm {
             insn_state: None,
             case_sensitive_like: false,
             now_ms: None,
+            reads_clock,
             savepoint_commit: None,
             wrote_any: false,
         }
@@ -477,6 +483,7 @@ impl Vm {
         self.finish = None;
         self.now_ms = None;
         self.wrote_any = false;
+        self.savepoint_commit = None;
     }
 
     pub fn step(&mut self) -> Result<StepResult, VmError> {
@@ -820,15 +827,23 @@ impl Vm {
                 collation,
                 ..
             } => {
-                let conn = &self.conn;
-                let now_ms = *self
-                    .now_ms
-                    .get_or_insert_with(|| (conn.pager().io().now_micros() / 1000) as i64);
+                // Only programs calling date/time functions read the clock (once per
+                // step): it is no cost on the hot path of every other function call.
+                let now_ms = if self.reads_clock {
+                    let conn = &self.conn;
+                    Some(
+                        *self
+                            .now_ms
+                            .get_or_insert_with(|| (conn.pager().io().now_micros() / 1000) as i64),
+                    )
+                } else {
+                    None
+                };
                 let mut rnd = self.random();
                 let mut ctx = FunctionContext::new(&mut rnd);
                 ctx.collation = *collation;
                 ctx.case_sensitive_like = self.case_sensitive_like;
-                ctx.now_ms = Some(now_ms);
+                ctx.now_ms = now_ms;
                 let r = func(&self.regs[*args_start..*args_start + *nargs], &mut ctx);
                 drop(ctx);
                 drop(rnd);
