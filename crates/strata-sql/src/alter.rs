@@ -146,15 +146,8 @@ impl Compiler<'_> {
     ) {
         // (type, old name, new name, new tbl_name, new sql)
         let sc: Cur = self.open_schema_write();
-        let end = self.label();
-        let top = self.label();
-        let next = self.label();
-        self.emit(Insn::RewindAsync { cursor: sc });
-        self.emit(Insn::RewindAwait {
-            cursor: sc,
-            target_if_empty: end.addr(),
-        });
-        self.resolve(top);
+        let scan = self.scan_begin(sc);
+        let next = scan.next;
         let ty = self.reg();
         let name = self.reg();
         let root = self.reg();
@@ -254,13 +247,7 @@ impl Compiler<'_> {
             self.goto(next);
             self.resolve(skip);
         }
-        self.resolve(next);
-        self.emit(Insn::NextAsync { cursor: sc });
-        self.emit(Insn::NextAwait {
-            cursor: sc,
-            target_if_more: top.addr(),
-        });
-        self.resolve(end);
+        self.scan_end(scan);
     }
 
     pub fn alter_table(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {
@@ -436,15 +423,8 @@ impl Compiler<'_> {
             kind: strata_vdbe::insn::CursorKind::Table { num_columns: 2 },
         });
         self.emit(Insn::OpenWriteAwait { cursor: cur });
-        let end = self.label();
-        let top = self.label();
-        let next = self.label();
-        self.emit(Insn::RewindAsync { cursor: cur });
-        self.emit(Insn::RewindAwait {
-            cursor: cur,
-            target_if_empty: end.addr(),
-        });
-        self.resolve(top);
+        let scan = self.scan_begin(cur);
+        let next = scan.next;
         let n = self.reg();
         let want = self.reg();
         self.emit(Insn::Column {
@@ -501,12 +481,6 @@ impl Compiler<'_> {
             table: "sqlite_sequence".into(),
         });
         self.emit(Insn::InsertAwait { cursor: cur });
-        self.resolve(next);
-        self.emit(Insn::NextAsync { cursor: cur });
-        self.emit(Insn::NextAwait {
-            cursor: cur,
-            target_if_more: top.addr(),
-        });
-        self.resolve(end);
+        self.scan_end(scan);
     }
 }

@@ -18,6 +18,15 @@ pub fn error(message: impl Into<String>) -> SqlError {
     }
 }
 
+/// A loop over a cursor's entries (see [`Compiler::scan_begin`]).
+#[derive(Clone, Copy)]
+pub struct Scan {
+    pub cursor: usize,
+    pub top: Label,
+    pub next: Label,
+    pub end: Label,
+}
+
 pub struct Compiler<'s> {
     pub schema: &'s Schema,
     pub b: ProgramBuilder,
@@ -154,6 +163,39 @@ impl<'s> Compiler<'s> {
 
     pub fn emit(&mut self, insn: Insn) -> usize {
         self.b.emit(insn)
+    }
+
+    /// Opens a loop over every entry of `cursor`: rewinds (an empty cursor jumps to the
+    /// loop's end) and places the loop's top. The body continues with `scan.next`; close
+    /// it with [`Compiler::scan_end`].
+    pub fn scan_begin(&mut self, cursor: usize) -> Scan {
+        let scan = Scan {
+            cursor,
+            top: self.label(),
+            next: self.label(),
+            end: self.label(),
+        };
+        self.emit(Insn::RewindAsync { cursor });
+        self.emit(Insn::RewindAwait {
+            cursor,
+            target_if_empty: scan.end.addr(),
+        });
+        self.resolve(scan.top);
+        scan
+    }
+
+    /// Closes a loop opened by [`Compiler::scan_begin`]: `next` advances and goes back
+    /// to the top while entries remain; `end` follows.
+    pub fn scan_end(&mut self, scan: Scan) {
+        self.resolve(scan.next);
+        self.emit(Insn::NextAsync {
+            cursor: scan.cursor,
+        });
+        self.emit(Insn::NextAwait {
+            cursor: scan.cursor,
+            target_if_more: scan.top.addr(),
+        });
+        self.resolve(scan.end);
     }
 
     pub fn goto(&mut self, l: Label) {

@@ -490,15 +490,8 @@ impl Compiler<'_> {
     /// `value` (case-insensitively), optionally only of `kind`.
     pub(crate) fn delete_schema_rows(&mut self, col: usize, value: &str, kind: Option<&str>) {
         let sc = self.open_schema_write();
-        let end = self.label();
-        let top = self.label();
-        let next = self.label();
-        self.emit(Insn::RewindAsync { cursor: sc });
-        self.emit(Insn::RewindAwait {
-            cursor: sc,
-            target_if_empty: end.addr(),
-        });
-        self.resolve(top);
+        let scan = self.scan_begin(sc);
+        let next = scan.next;
         let v = self.reg();
         let want = self.reg();
         self.emit(Insn::Column {
@@ -550,13 +543,7 @@ impl Compiler<'_> {
             count_change: false,
         });
         self.emit(Insn::DeleteAwait { cursor: sc });
-        self.resolve(next);
-        self.emit(Insn::NextAsync { cursor: sc });
-        self.emit(Insn::NextAwait {
-            cursor: sc,
-            target_if_more: top.addr(),
-        });
-        self.resolve(end);
+        self.scan_end(scan);
     }
 
     pub fn drop(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {

@@ -1011,15 +1011,8 @@ impl Compiler<'_> {
             dest: entry,
             count: 1,
         });
-        let end = self.label();
-        let top = self.label();
-        let next = self.label();
-        self.emit(Insn::RewindAsync { cursor });
-        self.emit(Insn::RewindAwait {
-            cursor,
-            target_if_empty: end.addr(),
-        });
-        self.resolve(top);
+        let scan = self.scan_begin(cursor);
+        let (next, end) = (scan.next, scan.end);
         let name = self.reg();
         let want = self.reg();
         self.emit(Insn::Column {
@@ -1057,13 +1050,7 @@ impl Compiler<'_> {
             affinities: vec![strata_vdbe::affinity::Affinity::Integer],
         });
         self.goto(end);
-        self.resolve(next);
-        self.emit(Insn::NextAsync { cursor });
-        self.emit(Insn::NextAwait {
-            cursor,
-            target_if_more: top.addr(),
-        });
-        self.resolve(end);
+        self.scan_end(scan);
         Ok(AutoInc { cursor, seq, entry })
     }
 
@@ -1459,15 +1446,8 @@ impl Compiler<'_> {
         let set = self.collect_rowids(&table, alias.as_deref(), where_clause)?;
         let t = self.open_write_target(&table);
         let ret = self.open_returning(&table, returning)?;
-        let end = self.label();
-        let top = self.label();
-        let next = self.label();
-        self.emit(Insn::RewindAsync { cursor: set });
-        self.emit(Insn::RewindAwait {
-            cursor: set,
-            target_if_empty: end.addr(),
-        });
-        self.resolve(top);
+        let scan = self.scan_begin(set);
+        let next = scan.next;
         let rowid = self.reg();
         self.emit(Insn::Rowid {
             cursor: set,
@@ -1488,13 +1468,7 @@ impl Compiler<'_> {
         let r = self.update_current_row(&t, sets, None, rowid, or, next, ret.as_ref());
         self.levels.pop();
         r?;
-        self.resolve(next);
-        self.emit(Insn::NextAsync { cursor: set });
-        self.emit(Insn::NextAwait {
-            cursor: set,
-            target_if_more: top.addr(),
-        });
-        self.resolve(end);
+        self.scan_end(scan);
         Ok(ret)
     }
 
@@ -1552,15 +1526,8 @@ impl Compiler<'_> {
         let set = self.collect_rowids(&table, alias.as_deref(), where_clause)?;
         let t = self.open_write_target(&table);
         let ret = self.open_returning(&table, returning)?;
-        let end = self.label();
-        let top = self.label();
-        let next = self.label();
-        self.emit(Insn::RewindAsync { cursor: set });
-        self.emit(Insn::RewindAwait {
-            cursor: set,
-            target_if_empty: end.addr(),
-        });
-        self.resolve(top);
+        let scan = self.scan_begin(set);
+        let next = scan.next;
         let rowid = self.reg();
         self.emit(Insn::Rowid {
             cursor: set,
@@ -1628,13 +1595,7 @@ impl Compiler<'_> {
         } else {
             self.delete_current_row(&t, true);
         }
-        self.resolve(next);
-        self.emit(Insn::NextAsync { cursor: set });
-        self.emit(Insn::NextAwait {
-            cursor: set,
-            target_if_more: top.addr(),
-        });
-        self.resolve(end);
+        self.scan_end(scan);
         Ok(ret)
     }
 }
