@@ -19,22 +19,63 @@ pub enum Collation {
     RTrim,
 }
 
-/// Direction of one index field.
+/// Direction of one key field. Indexes only use [`SortOrder::Asc`] and
+/// [`SortOrder::Desc`] (NULL is the smallest value, so it comes first ascending and last
+/// descending). Sorters for `ORDER BY x NULLS LAST` / `x DESC NULLS FIRST` use the two
+/// other directions, which move NULLs to the other end (SQLite's KEYINFO_ORDER_BIGNULL).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
 pub enum SortOrder {
     #[default]
     Asc,
     Desc,
+    /// Ascending with NULLs after every other value.
+    AscNullsLast,
+    /// Descending with NULLs before every other value.
+    DescNullsFirst,
 }
 
 impl SortOrder {
-    /// Applies this direction to an ascending comparison result.
+    /// Applies this direction to an ascending comparison result of two values that are
+    /// not both NULL-against-non-NULL under a NULL-moving direction (see [`Self::order`]).
     #[inline]
     pub fn apply(self, ord: Ordering) -> Ordering {
         match self {
+            SortOrder::Asc | SortOrder::AscNullsLast => ord,
+            SortOrder::Desc | SortOrder::DescNullsFirst => ord.reverse(),
+        }
+    }
+
+    /// The order of two values given their ascending comparison `ord` (NULL smallest) and
+    /// whether each is NULL: [`Self::apply`], except that the NULL-moving directions put
+    /// a NULL after (AscNullsLast) or before (DescNullsFirst) a non-NULL value.
+    #[inline]
+    pub fn order(self, ord: Ordering, a_is_null: bool, b_is_null: bool) -> Ordering {
+        match self {
             SortOrder::Asc => ord,
             SortOrder::Desc => ord.reverse(),
+            SortOrder::AscNullsLast if a_is_null != b_is_null => {
+                if a_is_null {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            SortOrder::DescNullsFirst if a_is_null != b_is_null => {
+                if a_is_null {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            SortOrder::AscNullsLast => ord,
+            SortOrder::DescNullsFirst => ord.reverse(),
         }
+    }
+
+    /// True for the descending directions.
+    #[inline]
+    pub fn is_desc(self) -> bool {
+        matches!(self, SortOrder::Desc | SortOrder::DescNullsFirst)
     }
 }
 

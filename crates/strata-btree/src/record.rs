@@ -591,6 +591,22 @@ fn int_float_cmp(i: i64, r: f64) -> Ordering {
     }
 }
 
+/// Compares two key fields under a collation and a direction: [`compare_values`], then
+/// [`SortOrder::order`] (which also places NULLs for `NULLS FIRST/LAST` sorters).
+#[inline]
+pub fn compare_key_values(
+    a: ValueRef<'_>,
+    b: ValueRef<'_>,
+    collation: Collation,
+    order: SortOrder,
+) -> Ordering {
+    let c = compare_values(a, b, collation);
+    if c == Ordering::Equal {
+        return c;
+    }
+    order.order(c, matches!(a, ValueRef::Null), matches!(b, ValueRef::Null))
+}
+
 /// SQLite's value order: NULL < INTEGER and REAL (compared numerically and exactly) <
 /// TEXT (by `collation`) < BLOB (memcmp, then length). -0.0 equals 0.0.
 #[inline]
@@ -634,9 +650,9 @@ pub fn compare_record_to_key(
             return Ok(Ordering::Less);
         };
         let (collation, order) = key_info.field(i);
-        let c = compare_values(v, k.as_ref(), collation);
+        let c = compare_key_values(v, k.as_ref(), collation, order);
         if c != Ordering::Equal {
-            return Ok(order.apply(c));
+            return Ok(c);
         }
     }
     Ok(Ordering::Equal)
@@ -658,9 +674,9 @@ pub fn compare_records(a: &[u8], b: &[u8], key_info: &KeyInfo) -> Result<Orderin
             (Some(x), Some(y)) => (x, y),
         };
         let (collation, order) = key_info.field(i);
-        let c = compare_values(x, y, collation);
+        let c = compare_key_values(x, y, collation, order);
         if c != Ordering::Equal {
-            return Ok(order.apply(c));
+            return Ok(c);
         }
         i += 1;
     }

@@ -25,8 +25,34 @@ struct AggCall<'a> {
     key: String,
     kind: AggKind,
     args: Vec<&'a Expr<'a>>,
+    /// `FILTER (WHERE ...)`: the row is fed to this aggregate only when it is true.
+    filter: Option<&'a Expr<'a>>,
     distinct: bool,
     collation: Collation,
+}
+
+impl AggCall<'_> {
+    /// Values this call takes from each row: its arguments, then its filter's result.
+    fn slots(&self) -> usize {
+        self.args.len() + usize::from(self.filter.is_some())
+    }
+}
+
+/// The FILTER of an aggregate call; an OVER clause (a window function) is refused, as
+/// window functions are not supported yet (never computed as a plain aggregate).
+fn agg_filter<'a>(
+    name: &str,
+    tail: Option<&'a ast::FunctionTail<'a>>,
+) -> Result<Option<&'a Expr<'a>>> {
+    let Some(t) = tail else {
+        return Ok(None);
+    };
+    if t.over_clause.is_some() {
+        return Err(error(format!(
+            "window functions are not supported yet ({name}() OVER ...)"
+        )));
+    }
+    Ok(t.filter_clause)
 }
 
 enum GroupTerm<'a> {
@@ -53,7 +79,7 @@ impl Compiler<'_> {
             if out.iter().any(|a| a.key == key) {
                 continue;
             }
-            let (name, args, distinct) = match x {
+            let (name, args, distinct, filter) = match x {
                 Expr::FunctionCall {
                     name,
                     args,
@@ -61,21 +87,33 @@ impl Compiler<'_> {
                     filter_over,
                     order_by,
                 } => {
-                    if filter_over.is_some() || order_by.is_some() {
-                        return Err(error(
-                            "FILTER, OVER and ORDER BY in aggregates are not supported",
-                        ));
+                    let fname = names::unquote(name.0);
+                    let filter = agg_filter(&fname, filter_over.as_ref())?;
+                    if order_by.is_some() {
+                        return Err(error(format!(
+                            "ORDER BY inside an aggregate is not supported yet ({fname}(... ORDER BY ...))"
+                        )));
                     }
                     let a: Vec<&'a Expr<'a>> = args.map(|a| a.iter().collect()).unwrap_or_default();
                     (
-                        names::unquote(name.0),
+                        fname,
                         a,
                         *distinctness == Some(ast::Distinctness::Distinct),
+                        filter,
                     )
                 }
-                Expr::FunctionCallStar { name, .. } => (names::unquote(name.0), Vec::new(), false),
+                Expr::FunctionCallStar { name, filter_over } => {
+                    let fname = names::unquote(name.0);
+                    let filter = agg_filter(&fname, filter_over.as_ref())?;
+                    (fname, Vec::new(), false, filter)
+                }
                 _ => continue,
             };
+            if let Some(f) = filter {
+                if crate::select::contains_aggregate(f) {
+                    return Err(error(format!("misuse of aggregate function {name}()")));
+                }
+            }
             for a in &args {
                 if crate::select::contains_aggregate(a) {
                     return Err(error(format!("misuse of aggregate function {name}()")));
@@ -97,6 +135,7 @@ impl Compiler<'_> {
                 key,
                 kind,
                 args,
+                filter,
                 distinct,
                 collation,
             });
@@ -169,6 +208,17 @@ impl Compiler<'_> {
             }
         }
         let accs = self.regs(aggs.len().max(1));
+        // Bare columns beside min()/max() come from the row that holds the min/max: the
+        // last min/max call's step says (in `skip_reg`) whether it took this row, and bare
+        // columns are loaded only if it did (SQLite's rule; with several min/max calls
+        // the last one decides, as in SQLite). NULL at first: load.
+        let minmax = aggs
+            .iter()
+            .rposition(|a| matches!(a.kind, AggKind::Min | AggKind::Max));
+        let skip_reg = minmax.map(|_| self.reg());
+        if let Some(r) = skip_reg {
+            self.emit(Insn::Null { dest: r, count: 1 });
+        }
         let level = self.levels.len() - 1;
         let distinct_curs: Vec<Option<Cur>> = aggs
             .iter()
@@ -211,10 +261,14 @@ impl Compiler<'_> {
                     for (i, a) in aggs_ref.iter().enumerate() {
                         let n = a.args.len();
                         let args = c.regs(n.max(1));
+                        let skip = c.label();
+                        if let Some(f) = a.filter {
+                            c.filtered_minmax_skips(skip_reg.filter(|_| minmax == Some(i)));
+                            c.jump_if_not_true(f, skip)?;
+                        }
                         for (k, e) in a.args.iter().enumerate() {
                             c.expr(e, args + k)?;
                         }
-                        let skip = c.label();
                         if let Some(d) = dref[i] {
                             c.distinct_check(d, args, 1, skip);
                         }
@@ -224,12 +278,22 @@ impl Compiler<'_> {
                             nargs: n,
                             acc_reg: accs + i,
                             collation: a.collation,
+                            skip_reg: skip_reg.filter(|_| minmax == Some(i)),
                         });
                         c.resolve(skip);
+                    }
+                    let bare_done = c.label();
+                    if let Some(r) = skip_reg {
+                        c.emit(Insn::If {
+                            reg: r,
+                            target: bare_done.addr(),
+                            jump_if_null: false,
+                        });
                     }
                     for (i, r) in bare_ref.iter().enumerate() {
                         c.emit_column(*r, bare_regs + i);
                     }
+                    c.resolve(bare_done);
                     Ok(())
                 })?;
                 for (i, a) in aggs.iter().enumerate() {
@@ -297,7 +361,7 @@ impl Compiler<'_> {
                     groups.push(GroupTerm::Expr(g));
                 }
                 let ng = groups.len();
-                let nargs: usize = aggs.iter().map(|a| a.args.len()).sum();
+                let nargs: usize = aggs.iter().map(|a| a.slots()).sum();
                 let nb = bare.len();
                 let total = ng + nargs + nb;
                 let mut key_fields = Vec::new();
@@ -348,6 +412,8 @@ impl Compiler<'_> {
                 let after = self.label();
                 let output_sub = self.label();
                 let st = GroupStep {
+                    skip_reg,
+                    minmax,
                     ng,
                     accs,
                     prev,
@@ -490,6 +556,15 @@ impl Compiler<'_> {
         Ok(())
     }
 
+    /// Before the FILTER of the min/max call that decides bare columns: a row the filter
+    /// rejects does not provide them (SQLite), so the skip flag is set first and only the
+    /// step, if reached, clears it.
+    fn filtered_minmax_skips(&mut self, skip_reg: Option<Reg>) {
+        if let Some(r) = skip_reg {
+            self.emit(Insn::Integer { value: 1, dest: r });
+        }
+    }
+
     /// One row's (group keys, aggregate arguments, bare columns) into a register block.
     fn group_block<'a>(
         &mut self,
@@ -508,10 +583,24 @@ impl Compiler<'_> {
         }
         let mut off = ng;
         for a in aggs {
+            // Layout per call: arguments, then the filter's value. Arguments of a row the
+            // filter rejects are not evaluated (their slots are ignored by group_step).
+            let filter_slot = regs + off + a.args.len();
+            let skip = self.label();
+            if let Some(f) = a.filter {
+                self.expr(f, filter_slot)?;
+                self.emit(Insn::IfNot {
+                    reg: filter_slot,
+                    target: skip.addr(),
+                    jump_if_null: true,
+                });
+            }
             for e in &a.args {
                 self.expr(e, regs + off)?;
                 off += 1;
             }
+            self.resolve(skip);
+            off += usize::from(a.filter.is_some());
         }
         for r in bare {
             self.emit_column(*r, regs + off);
@@ -573,6 +662,15 @@ impl Compiler<'_> {
         let mut off = ng;
         for (i, a) in aggs.iter().enumerate() {
             let n = a.args.len();
+            let skip = self.label();
+            if a.filter.is_some() {
+                self.filtered_minmax_skips(st.skip_reg.filter(|_| st.minmax == Some(i)));
+                self.emit(Insn::IfNot {
+                    reg: block + off + n,
+                    target: skip.addr(),
+                    jump_if_null: true,
+                });
+            }
             // Distinct checks key on (group, value) so sets need no reset.
             let args = self.regs(ng + n.max(1));
             self.emit(Insn::Copy {
@@ -587,8 +685,7 @@ impl Compiler<'_> {
                     count: n,
                 });
             }
-            off += n;
-            let skip = self.label();
+            off += a.slots();
             if let Some(d) = distinct_curs[i] {
                 self.distinct_check(d, args, ng + 1, skip);
             }
@@ -598,15 +695,25 @@ impl Compiler<'_> {
                 nargs: n,
                 acc_reg: st.accs + i,
                 collation: a.collation,
+                skip_reg: st.skip_reg.filter(|_| st.minmax == Some(i)),
             });
             self.resolve(skip);
         }
         if st.nb > 0 {
+            let bare_done = self.label();
+            if let Some(r) = st.skip_reg {
+                self.emit(Insn::If {
+                    reg: r,
+                    target: bare_done.addr(),
+                    jump_if_null: false,
+                });
+            }
             self.emit(Insn::Copy {
                 src: block + off,
                 dest: st.bare_regs,
                 count: st.nb,
             });
+            self.resolve(bare_done);
         }
     }
 
@@ -715,6 +822,10 @@ impl Compiler<'_> {
 
 /// Registers of the GROUP BY state machine.
 struct GroupStep {
+    /// See `aggregate_select`: set by the last min/max call (index `minmax`), tested
+    /// before bare columns are taken from a row.
+    skip_reg: Option<Reg>,
+    minmax: Option<usize>,
     ng: usize,
     accs: Reg,
     prev: Reg,

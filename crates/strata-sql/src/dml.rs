@@ -565,6 +565,16 @@ impl Compiler<'_> {
     ) {
         let table = t.table.clone();
         let n = table.columns.len();
+        // STRICT: the types are checked last, after the constraint checks and just before
+        // the row is written, as SQLite's OP_TypeCheck (a datatype error always aborts
+        // the statement, whatever the conflict clause).
+        if let Some(strict) = &table.strict {
+            self.emit(Insn::TypeCheck {
+                start: cols,
+                strict: strict.clone(),
+                on_error: OnError::Abort,
+            });
+        }
         // The rowid alias is stored as NULL in the record.
         let rec_regs = self.regs(n.max(1));
         self.emit(Insn::Copy {
@@ -690,8 +700,11 @@ impl Compiler<'_> {
         let table = self.writable_table(tbl_name)?;
         let or = or_conflict.map(Conflict::from_ast);
         let ncols = table.columns.len();
-        // Target column of each value position.
+        // Target column of each value position (none for DEFAULT VALUES: every column,
+        // the rowid too, takes its default).
+        let default_values = matches!(src, InsertSrc::Default);
         let targets: Vec<usize> = match columns {
+            _ if default_values => Vec::new(),
             Some(names_list) => {
                 let mut v = Vec::new();
                 for n in names_list.iter() {
@@ -927,7 +940,15 @@ impl Compiler<'_> {
             if let Some((_, action)) = &upsert_action {
                 c.resolve(upsert_label);
                 if let UpsertAction::Update { sets, where_clause } = action {
-                    c.upsert_update(&t, sets, *where_clause, cols, rowid, conflict_rowid)?;
+                    c.upsert_update(
+                        &t,
+                        sets,
+                        *where_clause,
+                        cols,
+                        rowid,
+                        conflict_rowid,
+                        ret.as_ref(),
+                    )?;
                 }
             } else {
                 c.resolve(upsert_label);
@@ -1105,6 +1126,7 @@ impl Compiler<'_> {
         new_cols: Reg,
         new_rowid: Reg,
         conflict_rowid: Reg,
+        ret: Option<&Returning>,
     ) -> Result<()> {
         let table = t.table.clone();
         let done = self.label();
@@ -1140,7 +1162,9 @@ impl Compiler<'_> {
         map.columns.insert((1, ROWID), new_rowid);
         level.agg = Some(map);
         self.levels.push(level);
-        let r = self.update_current_row(t, sets, where_clause, conflict_rowid, None, done, None);
+        // RETURNING reports the row as the DO UPDATE left it (SQLite: one row per input
+        // row that was inserted or updated; none for DO NOTHING or a false WHERE).
+        let r = self.update_current_row(t, sets, where_clause, conflict_rowid, None, done, ret);
         self.levels.pop();
         r?;
         self.resolve(done);

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use sqlite3_parser::ast::{Expr, Literal, PragmaBody, QualifiedName, UnaryOperator};
+use strata_btree::collation::Collation;
 use strata_btree::record::{KeyInfo, Value};
 use strata_vdbe::insn::{CheckpointKind, Cookie, Insn};
 use strata_vdbe::program::Program;
@@ -117,19 +118,49 @@ impl Compiler<'_> {
             }
             "index_info" | "index_xinfo" => {
                 let i = arg.ok_or_else(|| error("index_info needs an index name"))?;
+                let xinfo = pname == "index_xinfo";
                 let mut rows = Vec::new();
+                let coll_name = |c: Collation| match c {
+                    Collation::Binary => "BINARY",
+                    Collation::NoCase => "NOCASE",
+                    Collation::RTrim => "RTRIM",
+                };
                 if let Some(ix) = self.schema.index(&i).cloned() {
                     if let Some(table) = self.schema.table(&ix.table).cloned() {
                         for (k, c) in ix.columns.iter().enumerate() {
+                            // A rowid (or INTEGER PRIMARY KEY) column is cid -1, no name
+                            // only for the rowid itself; the alias keeps its name.
+                            let (cid, name) = match table.columns.get(c.column) {
+                                Some(col) => (c.column as i64, text_v(&col.name)),
+                                None => (-1, Value::Null),
+                            };
+                            let mut row = vec![Value::Integer(k as i64), Value::Integer(cid), name];
+                            if xinfo {
+                                row.push(Value::Integer(c.order.is_desc() as i64));
+                                row.push(text_v(coll_name(c.collation)));
+                                row.push(Value::Integer(1));
+                            }
+                            rows.push(row);
+                        }
+                        // index_xinfo also lists the key's auxiliary column: the rowid.
+                        if xinfo {
                             rows.push(vec![
-                                Value::Integer(k as i64),
-                                Value::Integer(c.column as i64),
-                                text_v(&table.columns[c.column].name),
+                                Value::Integer(ix.columns.len() as i64),
+                                Value::Integer(-1),
+                                Value::Null,
+                                Value::Integer(0),
+                                text_v("BINARY"),
+                                Value::Integer(0),
                             ]);
                         }
                     }
                 }
-                Ok(self.constant_rows(text, &["seqno", "cid", "name"], rows))
+                let cols: &[&str] = if xinfo {
+                    &["seqno", "cid", "name", "desc", "coll", "key"]
+                } else {
+                    &["seqno", "cid", "name"]
+                };
+                Ok(self.constant_rows(text, cols, rows))
             }
             "page_size" => {
                 let ps = self.schema.page_size as i64;

@@ -9,7 +9,7 @@ use sqlite3_parser::lexer::sql::Parser;
 use sqlite3_parser::{Bump, FallibleIterator};
 use strata_btree::record::{Collation, SortOrder};
 use strata_vdbe::affinity::{affinity_of_type, Affinity};
-use strata_vdbe::insn::ErrorCode;
+use strata_vdbe::insn::{ColumnType, ErrorCode, StrictColumns};
 
 use crate::names;
 use crate::SqlError;
@@ -66,6 +66,8 @@ pub struct Table {
     /// Conflict resolution of the PRIMARY KEY (for a rowid alias).
     pub pk_conflict: Conflict,
     pub sql: String,
+    /// A STRICT table: every column's declared type, checked on every write.
+    pub strict: Option<Arc<StrictColumns>>,
 }
 
 impl Table {
@@ -634,6 +636,11 @@ pub(crate) fn table_from_ast(
             "AUTOINCREMENT is only allowed on an INTEGER PRIMARY KEY",
         ));
     }
+    let strict = if flags.contains(ast::TabFlags::Strict) {
+        Some(Arc::new(strict_columns(name, &mut cols, rowid_alias)?))
+    } else {
+        None
+    };
     Ok(Table {
         name: name.to_string(),
         root_page,
@@ -643,6 +650,38 @@ pub(crate) fn table_from_ast(
         checks,
         pk_conflict,
         sql: sql.to_string(),
+        strict,
+    })
+}
+
+/// A STRICT table's column types, as SQLite checks them at CREATE: every column needs
+/// one of INT, INTEGER, REAL, TEXT, BLOB, ANY (no size). ANY columns get no affinity (a
+/// value is stored as given); the others keep the affinity their type name gives.
+fn strict_columns(
+    table: &str,
+    cols: &mut [Column],
+    rowid_alias: Option<usize>,
+) -> Result<StrictColumns, SqlError> {
+    let mut columns = Vec::with_capacity(cols.len());
+    for (i, c) in cols.iter_mut().enumerate() {
+        if c.decl_type.is_empty() {
+            return Err(err(format!("missing datatype for {table}.{}", c.name)));
+        }
+        let ty = ColumnType::from_decl(&c.decl_type).ok_or_else(|| {
+            err(format!(
+                "unknown datatype for {table}.{}: \"{}\"",
+                c.name, c.decl_type
+            ))
+        })?;
+        if ty == ColumnType::Any {
+            c.affinity = Affinity::Blob;
+        }
+        // The INTEGER PRIMARY KEY's register holds the rowid (always an integer).
+        columns.push((c.name.clone(), (rowid_alias != Some(i)).then_some(ty)));
+    }
+    Ok(StrictColumns {
+        table: table.to_string(),
+        columns,
     })
 }
 

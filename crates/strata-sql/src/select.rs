@@ -260,11 +260,7 @@ impl Compiler<'_> {
                     })?
                 }
             };
-            order.push((
-                col,
-                coll.unwrap_or(cols[col].collation),
-                sort_order(t.order),
-            ));
+            order.push((col, coll.unwrap_or(cols[col].collation), term_order(t)));
         }
         self.scan_container(cur, n, &order, sel.limit, dest)?;
         Ok(cols)
@@ -770,7 +766,7 @@ impl Compiler<'_> {
                         "ORDER BY term does not match any column in the result set",
                     ));
                 }
-                order.push((k - 1, coll.unwrap_or_default(), sort_order(t.order)));
+                order.push((k - 1, coll.unwrap_or_default(), term_order(t)));
             }
             self.scan_container(cur, n, &order, limit, dest)?;
         }
@@ -880,7 +876,7 @@ impl Compiler<'_> {
                         .unwrap_or_default(),
                 },
             };
-            order_keys.push((key, collation, sort_order(t.order)));
+            order_keys.push((key, collation, term_order(t)));
         }
         let n = items.len();
         let is_agg_query = group_by.is_some()
@@ -1530,6 +1526,16 @@ pub fn sort_order(o: Option<ast::SortOrder>) -> SortOrder {
     match o {
         Some(ast::SortOrder::Desc) => SortOrder::Desc,
         _ => SortOrder::Asc,
+    }
+}
+
+/// The direction of an ORDER BY term, with its `NULLS FIRST/LAST` (NULL is the smallest
+/// value, so only `ASC NULLS LAST` and `DESC NULLS FIRST` change anything).
+pub fn term_order(t: &SortedColumn<'_>) -> SortOrder {
+    match (sort_order(t.order), t.nulls) {
+        (SortOrder::Asc, Some(ast::NullsOrder::Last)) => SortOrder::AscNullsLast,
+        (SortOrder::Desc, Some(ast::NullsOrder::First)) => SortOrder::DescNullsFirst,
+        (o, _) => o,
     }
 }
 

@@ -205,8 +205,11 @@ impl Accumulator {
     }
 
     /// Feeds one row's arguments (none for count(*); x, or x and the separator for
-    /// group_concat).
-    pub fn step(&mut self, args: &[Value]) {
+    /// group_concat). Returns false when min()/max() keeps its current value (SQLite's
+    /// `sqlite3SkipAccumulatorLoad`): bare columns beside a min/max are then not taken
+    /// from this row. That is a NULL argument once a value is held, or a value that is
+    /// not strictly better (so ties keep the first row). Every other step returns true.
+    pub fn step(&mut self, args: &[Value]) -> bool {
         let first = args.first().unwrap_or(&Value::Null);
         match &mut self.state {
             State::Count(n) => {
@@ -217,7 +220,7 @@ impl Accumulator {
             State::Sum(s) => s.step(first),
             State::MinMax(best) => {
                 if matches!(first, Value::Null) {
-                    return;
+                    return best.is_none();
                 }
                 let replace = match best {
                     None => true,
@@ -233,6 +236,7 @@ impl Accumulator {
                 if replace {
                     *best = Some(first.clone());
                 }
+                return replace;
             }
             State::Concat {
                 out,
@@ -240,7 +244,7 @@ impl Accumulator {
                 too_big,
             } => {
                 if matches!(first, Value::Null) {
-                    return;
+                    return true;
                 }
                 if *started {
                     match args.get(1) {
@@ -256,6 +260,7 @@ impl Accumulator {
                 }
             }
         }
+        true
     }
 
     /// The aggregate's result for the rows seen.

@@ -16,8 +16,11 @@ fn key_info_text(ki: &KeyInfo) -> String {
     let mut s = format!("k({}", ki.fields.len());
     for (coll, order) in &ki.fields {
         s.push(',');
-        if *order == SortOrder::Desc {
+        if order.is_desc() {
             s.push('-');
+        }
+        if matches!(order, SortOrder::AscNullsLast | SortOrder::DescNullsFirst) {
+            s.push('N');
         }
         s.push_str(&format!("{coll:?}").to_uppercase());
     }
@@ -131,6 +134,18 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             0,
             u(*reg),
             Some(message.clone()),
+            0,
+        ),
+        TypeCheck {
+            start,
+            strict,
+            on_error,
+        } => (
+            "TypeCheck",
+            u(*start),
+            strict.columns.len() as i64,
+            *on_error as i64,
+            Some(strict.table.clone()),
             0,
         ),
         Noop => ("Noop", 0, 0, 0, None, 0),

@@ -143,6 +143,68 @@ pub struct InsertFlags {
     pub is_update: bool,
 }
 
+/// A STRICT table column's declared type (SQLite's `COLTYPE_*`): the only type names a
+/// STRICT table accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnType {
+    Any,
+    Int,
+    Integer,
+    Real,
+    Text,
+    Blob,
+}
+
+impl ColumnType {
+    /// The type for a declared type name in a STRICT table (case-insensitive, exact).
+    pub fn from_decl(decl: &str) -> Option<ColumnType> {
+        Some(match decl.to_ascii_uppercase().as_str() {
+            "ANY" => ColumnType::Any,
+            "INT" => ColumnType::Int,
+            "INTEGER" => ColumnType::Integer,
+            "REAL" => ColumnType::Real,
+            "TEXT" => ColumnType::Text,
+            "BLOB" => ColumnType::Blob,
+            _ => return None,
+        })
+    }
+
+    /// The name in error messages (SQLite's `sqlite3StdType`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnType::Any => "ANY",
+            ColumnType::Int => "INT",
+            ColumnType::Integer => "INTEGER",
+            ColumnType::Real => "REAL",
+            ColumnType::Text => "TEXT",
+            ColumnType::Blob => "BLOB",
+        }
+    }
+
+    /// Whether a value (after the column's affinity was applied) may be stored: NULL
+    /// always (NOT NULL is a separate constraint), ANY anything, INT/INTEGER an integer,
+    /// REAL a real or an integer (REAL affinity keeps integral values as integers in
+    /// registers; they are stored as SQLite stores them), TEXT text, BLOB a blob.
+    pub fn accepts(self, v: &Value) -> bool {
+        match (self, v) {
+            (_, Value::Null) | (ColumnType::Any, _) => true,
+            (ColumnType::Int | ColumnType::Integer, Value::Integer(_)) => true,
+            (ColumnType::Real, Value::Integer(_) | Value::Real(_)) => true,
+            (ColumnType::Text, Value::Text(_)) => true,
+            (ColumnType::Blob, Value::Blob(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+/// What `TypeCheck` checks: a STRICT table's name and its columns' names and types
+/// (`None` for the INTEGER PRIMARY KEY, whose register holds the rowid's copy).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StrictColumns {
+    pub table: String,
+    pub columns: Vec<(String, Option<ColumnType>)>,
+}
+
 /// One instruction. See the module doc for conventions.
 #[derive(Clone, Debug)]
 pub enum Insn {
@@ -246,6 +308,14 @@ pub enum Insn {
     HaltIfNull {
         reg: Reg,
         message: String,
+        on_error: OnError,
+    },
+    /// A STRICT table's row in `start..start+columns.len()` (affinity already applied):
+    /// halt with SQLite's "cannot store X value in T column t.c" constraint error if a
+    /// value does not fit its column's type.
+    TypeCheck {
+        start: Reg,
+        strict: Arc<StrictColumns>,
         on_error: OnError,
     },
     Noop,
@@ -729,12 +799,16 @@ pub enum Insn {
     // ---- aggregates ------------------------------------------------------------
     /// Feed `args_start..args_start+nargs` to the aggregate accumulating in `acc_reg`
     /// (created on first use, cleared by `Null` on that register).
+    /// With `skip_reg`, that register is set to 1 when a min()/max() step kept its value
+    /// and to 0 when it took this row's (SQLite's `regHit` from `OP_CollSeq`): the code
+    /// loading bare columns beside a min/max tests it.
     AggStep {
         kind: AggKind,
         args_start: Reg,
         nargs: usize,
         acc_reg: Reg,
         collation: Collation,
+        skip_reg: Option<Reg>,
     },
     /// Replace the accumulator in `acc_reg` by its result (a fresh accumulator's result if
     /// no row was stepped: count -> 0, sum -> NULL...).

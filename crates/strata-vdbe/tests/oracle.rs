@@ -694,7 +694,7 @@ fn oracle() {
                         };
                         acc.step(&[v.clone(), s])
                     }
-                }
+                };
             }
             let ours = acc.finish().map_err(|e| e.to_string());
             let params = if name == "string_agg" {

@@ -533,6 +533,7 @@ fn aggregates_over_a_table() {
                 nargs: if kind == AggKind::CountStar { 0 } else { 1 },
                 acc_reg: acc,
                 collation: Collation::Binary,
+                skip_reg: None,
             });
         }
         a.op(Insn::NextAsync { cursor: 0 });

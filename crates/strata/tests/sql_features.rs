@@ -3,74 +3,9 @@
 //! every statement must either fail on both or return the same rows (values and
 //! storage classes).
 
-use strata::{Connection, ValueRef};
-
-#[derive(Debug, PartialEq, Clone)]
-enum V {
-    Null,
-    Int(i64),
-    Real(u64),
-    Text(Vec<u8>),
-    Blob(Vec<u8>),
-}
-
-fn strata_rows(conn: &Connection, sql: &str) -> Result<Vec<Vec<V>>, String> {
-    let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
-    let n = stmt.column_count();
-    let mut rows = stmt.query(()).map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
-        let mut r = Vec::new();
-        for i in 0..n {
-            r.push(match row.get_ref(i).map_err(|e| e.to_string())? {
-                ValueRef::Null => V::Null,
-                ValueRef::Integer(i) => V::Int(i),
-                ValueRef::Real(f) => V::Real(f.to_bits()),
-                ValueRef::Text(t) => V::Text(t.to_vec()),
-                ValueRef::Blob(b) => V::Blob(b.to_vec()),
-            });
-        }
-        out.push(r);
-    }
-    Ok(out)
-}
-
-fn sqlite_rows(conn: &rusqlite::Connection, sql: &str) -> Result<Vec<Vec<V>>, String> {
-    let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
-    let n = stmt.column_count();
-    let mut rows = stmt.query([]).map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
-        let mut r = Vec::new();
-        for i in 0..n {
-            use rusqlite::types::ValueRef as R;
-            r.push(match row.get_ref(i).map_err(|e| e.to_string())? {
-                R::Null => V::Null,
-                R::Integer(i) => V::Int(i),
-                R::Real(f) => V::Real(f.to_bits()),
-                R::Text(t) => V::Text(t.to_vec()),
-                R::Blob(b) => V::Blob(b.to_vec()),
-            });
-        }
-        out.push(r);
-    }
-    Ok(out)
-}
-
-/// Runs `script` (statements separated by lines ending in `;`) on both engines.
-fn same_as_sqlite(script: &str) {
-    let ours = Connection::open_in_memory().unwrap();
-    let theirs = rusqlite::Connection::open_in_memory().unwrap();
-    for sql in script.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
-        let a = strata_rows(&ours, sql);
-        let b = sqlite_rows(&theirs, sql);
-        match (&a, &b) {
-            (Ok(x), Ok(y)) => assert_eq!(x, y, "results differ for: {sql}"),
-            (Err(_), Err(_)) => {}
-            _ => panic!("one engine failed for: {sql}\n strata: {a:?}\n sqlite: {b:?}"),
-        }
-    }
-}
+mod common;
+use common::*;
+use strata::Connection;
 
 #[test]
 fn triggers() {

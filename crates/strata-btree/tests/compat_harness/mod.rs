@@ -533,6 +533,7 @@ pub fn oracle_cmp_prefix(entry: &[Value], key: &[Value], ki: &KeyInfo) -> Orderi
         let o = match order {
             SortOrder::Asc => o,
             SortOrder::Desc => o.reverse(),
+            other => unreachable!("index keys never sort {other:?}"),
         };
         if o != Ordering::Equal {
             return o;

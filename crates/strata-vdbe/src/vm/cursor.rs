@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
-use strata_btree::record::{compare_values, serial_type_len, KeyInfo, Value, ValueRef};
+use strata_btree::record::{compare_key_values, serial_type_len, KeyInfo, Value, ValueRef};
 use strata_btree::varint::read_varint;
 use strata_btree::{BTreeCursor, SeekOp};
 
@@ -171,9 +171,9 @@ pub(crate) fn compare_prefix(
             (Some(x), Some(y)) => (x, y),
         };
         let (coll, order) = ki.field(i);
-        let c = compare_values(x, y, coll);
+        let c = compare_key_values(x, y, coll, order);
         if c != Ordering::Equal {
-            return Ok(order.apply(c));
+            return Ok(c);
         }
     }
     Ok(Ordering::Equal)
@@ -192,9 +192,9 @@ pub(crate) fn compare_record_key(
             return Ok(Ordering::Less);
         };
         let (coll, order) = ki.field(i);
-        let c = compare_values(v, k.as_ref(), coll);
+        let c = compare_key_values(v, k.as_ref(), coll, order);
         if c != Ordering::Equal {
-            return Ok(order.apply(c));
+            return Ok(c);
         }
     }
     Ok(Ordering::Equal)

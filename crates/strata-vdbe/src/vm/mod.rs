@@ -25,7 +25,7 @@
 use std::cmp::Ordering;
 use std::sync::{Arc, Mutex};
 
-use strata_btree::record::{compare_values, encode_values, KeyInfo, Value};
+use strata_btree::record::{compare_key_values, encode_values, KeyInfo, Value};
 use strata_btree::{BTreeCursor, SeekOp, TreeKind};
 use strata_io::Poll;
 use strata_pager::Pager;
@@ -609,13 +609,14 @@ impl Vm {
                 let mut ord = Ordering::Equal;
                 for i in 0..*count {
                     let (coll, order) = key_info.field(i);
-                    let c = compare_values(
+                    let c = compare_key_values(
                         self.regs[lhs + i].as_ref(),
                         self.regs[rhs + i].as_ref(),
                         coll,
+                        order,
                     );
                     if c != Ordering::Equal {
-                        ord = order.apply(c);
+                        ord = c;
                         break;
                     }
                 }
@@ -701,6 +702,34 @@ impl Vm {
                     let e = VmError::new(ErrorCode::Constraint, message.clone());
                     self.finish = Some(txn::Finish::new(Some(e), *on_error));
                     return Ok(Flow::Halt);
+                }
+                self.pc += 1;
+            }
+            TypeCheck {
+                start,
+                strict,
+                on_error,
+            } => {
+                for (i, (name, ty)) in strict.columns.iter().enumerate() {
+                    let Some(ty) = ty else { continue };
+                    let v = &self.regs[start + i];
+                    if !ty.accepts(v) {
+                        let kind = match v {
+                            Value::Integer(_) => "INTEGER",
+                            Value::Real(_) => "REAL",
+                            Value::Text(_) => "TEXT",
+                            Value::Blob(_) => "BLOB",
+                            Value::Null => "NULL",
+                        };
+                        let message = format!(
+                            "cannot store {kind} value in {} column {}.{name}",
+                            ty.name(),
+                            strict.table
+                        );
+                        let e = VmError::new(ErrorCode::Constraint, message);
+                        self.finish = Some(txn::Finish::new(Some(e), *on_error));
+                        return Ok(Flow::Halt);
+                    }
                 }
                 self.pc += 1;
             }
@@ -1362,10 +1391,14 @@ impl Vm {
                 nargs,
                 acc_reg,
                 collation,
+                skip_reg,
             } => {
                 let acc =
                     self.aggs[*acc_reg].get_or_insert_with(|| Accumulator::new(*kind, *collation));
-                acc.step(&self.regs[*args_start..*args_start + *nargs]);
+                let took_row = acc.step(&self.regs[*args_start..*args_start + *nargs]);
+                if let Some(r) = skip_reg {
+                    self.regs[*r] = Value::Integer(i64::from(!took_row));
+                }
                 self.pc += 1;
             }
             AggFinal {

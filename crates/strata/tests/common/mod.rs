@@ -1,0 +1,108 @@
+//! Shared by the SQL test files: run statements on Strata and on rusqlite (bundled
+//! SQLite) and compare results value by value, storage class included.
+#![allow(dead_code)]
+
+use strata::{Connection, ValueRef};
+
+#[derive(Debug, PartialEq, Clone)]
+pub enum V {
+    Null,
+    Int(i64),
+    Real(u64),
+    Text(Vec<u8>),
+    Blob(Vec<u8>),
+}
+
+pub fn strata_rows(conn: &Connection, sql: &str) -> Result<Vec<Vec<V>>, String> {
+    let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
+    let n = stmt.column_count();
+    let mut rows = stmt.query(()).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+        let mut r = Vec::new();
+        for i in 0..n {
+            r.push(match row.get_ref(i).map_err(|e| e.to_string())? {
+                ValueRef::Null => V::Null,
+                ValueRef::Integer(i) => V::Int(i),
+                ValueRef::Real(f) => V::Real(f.to_bits()),
+                ValueRef::Text(t) => V::Text(t.to_vec()),
+                ValueRef::Blob(b) => V::Blob(b.to_vec()),
+            });
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+pub fn sqlite_rows(conn: &rusqlite::Connection, sql: &str) -> Result<Vec<Vec<V>>, String> {
+    let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
+    let n = stmt.column_count();
+    let mut rows = stmt.query([]).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+        let mut r = Vec::new();
+        for i in 0..n {
+            use rusqlite::types::ValueRef as R;
+            r.push(match row.get_ref(i).map_err(|e| e.to_string())? {
+                R::Null => V::Null,
+                R::Integer(i) => V::Int(i),
+                R::Real(f) => V::Real(f.to_bits()),
+                R::Text(t) => V::Text(t.to_vec()),
+                R::Blob(b) => V::Blob(b.to_vec()),
+            });
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// Runs `script` (statements separated by lines ending in `;`) on both engines.
+pub fn same_as_sqlite(script: &str) {
+    let ours = Connection::open_in_memory().unwrap();
+    let theirs = rusqlite::Connection::open_in_memory().unwrap();
+    for sql in script.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
+        let a = strata_rows(&ours, sql);
+        let b = sqlite_rows(&theirs, sql);
+        match (&a, &b) {
+            (Ok(x), Ok(y)) => assert_eq!(x, y, "results differ for: {sql}"),
+            (Err(_), Err(_)) => {}
+            _ => panic!("one engine failed for: {sql}\n strata: {a:?}\n sqlite: {b:?}"),
+        }
+    }
+}
+
+/// Like [`same_as_sqlite`], and errors must carry the same message too.
+pub fn same_as_sqlite_with_messages(script: &str) {
+    let ours = Connection::open_in_memory().unwrap();
+    let theirs = rusqlite::Connection::open_in_memory().unwrap();
+    same_on(&ours, &theirs, script, true);
+}
+
+/// Runs `script` statement by statement on an open pair of connections.
+pub fn same_on(ours: &Connection, theirs: &rusqlite::Connection, script: &str, messages: bool) {
+    for sql in script.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
+        let a = strata_rows(ours, sql);
+        let b = sqlite_rows(theirs, sql);
+        match (&a, &b) {
+            (Ok(x), Ok(y)) => assert_eq!(x, y, "results differ for: {sql}"),
+            (Err(x), Err(y)) => {
+                if messages {
+                    assert_eq!(x, y, "error messages differ for: {sql}")
+                }
+            }
+            _ => panic!("one engine failed for: {sql}\n strata: {a:?}\n sqlite: {b:?}"),
+        }
+    }
+}
+
+/// A statement Strata does not support yet: it must fail with an error containing
+/// `message` (never run and answer differently from SQLite), after `setup` ran on both.
+pub fn refused(setup: &str, sql: &str, message: &str) {
+    let ours = Connection::open_in_memory().unwrap();
+    let theirs = rusqlite::Connection::open_in_memory().unwrap();
+    same_on(&ours, &theirs, setup, false);
+    match strata_rows(&ours, sql) {
+        Err(e) => assert!(e.contains(message), "{sql}: error {e:?} lacks {message:?}"),
+        Ok(rows) => panic!("{sql}: expected an error, got {rows:?}"),
+    }
+}
