@@ -255,14 +255,21 @@ impl Compiler<'_> {
             unreachable!("dispatched on AlterTable")
         };
         let tname = names::unquote(qn.name.0);
-        if self.schema.view(&tname).is_some() {
+        let in_main = crate::compiler::lookup_db(qn)?;
+        if in_main && self.schema.view(&tname).is_some() {
             return Err(error(format!("Cannot alter view {tname}")));
         }
         let table = self
             .schema
             .table(&tname)
+            .filter(|_| in_main)
             .cloned()
-            .ok_or_else(|| error(format!("no such table: {tname}")))?;
+            .ok_or_else(|| {
+                error(format!(
+                    "no such table: {}",
+                    crate::compiler::display_name(qn)
+                ))
+            })?;
         if table.root_page == 1 || table.name.to_ascii_lowercase().starts_with("sqlite_") {
             return Err(error(format!("table {} may not be altered", table.name)));
         }

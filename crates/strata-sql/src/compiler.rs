@@ -3,7 +3,10 @@
 use strata_vdbe::insn::{ErrorCode, Insn, Reg};
 use strata_vdbe::program::Program;
 
+use sqlite3_parser::ast;
+
 use crate::builder::{Label, ProgramBuilder};
+use crate::names::{self, DbName};
 use crate::schema::Schema;
 use crate::scope::Level;
 use crate::SqlError;
@@ -15,6 +18,42 @@ pub fn error(message: impl Into<String>) -> SqlError {
         code: ErrorCode::Error,
         message: message.into(),
         offset: None,
+    }
+}
+
+/// The error of every TEMP form (`CREATE TEMP ...`, a `temp.` qualifier): the temp
+/// database is not built yet, and refusing it keeps temporary objects out of the file.
+pub const TEMP_UNSUPPORTED: &str = "TEMP objects are not supported";
+
+/// The database a statement creates its object in: `main` (unqualified or `main.`).
+/// `TEMP`/`temp.` is refused ([`TEMP_UNSUPPORTED`]); another qualifier is SQLite's
+/// "unknown database x".
+pub fn create_db(qualifier: Option<&ast::Name<'_>>, temporary: bool) -> Result<()> {
+    match DbName::of(qualifier.map(|n| n.0)) {
+        _ if temporary => Err(error(TEMP_UNSUPPORTED)),
+        Some(DbName::Temp) => Err(error(TEMP_UNSUPPORTED)),
+        Some(DbName::Unknown(d)) => Err(error(format!("unknown database {d}"))),
+        None | Some(DbName::Main) => Ok(()),
+    }
+}
+
+/// Whether an existing object named by `qn` may be found in the schema: true for an
+/// unqualified or `main.` name, false for a qualifier that names no database (the
+/// object then does not exist: "no such table: x.t"); `temp.` is refused.
+pub fn lookup_db(qn: &ast::QualifiedName<'_>) -> Result<bool> {
+    match DbName::of(qn.db_name.as_ref().map(|n| n.0)) {
+        Some(DbName::Temp) => Err(error(TEMP_UNSUPPORTED)),
+        Some(DbName::Unknown(_)) => Ok(false),
+        None | Some(DbName::Main) => Ok(true),
+    }
+}
+
+/// A qualified name as SQLite shows it in messages: `x.t` or `t` (unquoted).
+pub fn display_name(qn: &ast::QualifiedName<'_>) -> String {
+    let name = names::unquote(qn.name.0);
+    match &qn.db_name {
+        Some(db) => format!("{}.{name}", names::unquote(db.0)),
+        None => name,
     }
 }
 

@@ -9,7 +9,7 @@ use strata_vdbe::insn::{Cookie, Cur, CursorKind, ErrorCode, InsertFlags, Insn, O
 use strata_vdbe::ops::Cmp;
 use strata_vdbe::program::Program;
 
-use crate::compiler::{error, Compiler, Result};
+use crate::compiler::{create_db, display_name, error, lookup_db, Compiler, Result};
 use crate::names;
 use crate::schema::{self, Index, Table};
 use crate::select::Dest;
@@ -113,20 +113,16 @@ impl Compiler<'_> {
 
     pub fn create_table(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {
         let Stmt::CreateTable {
+            temporary,
             if_not_exists,
             tbl_name,
             body,
-            ..
         } = stmt
         else {
             unreachable!("dispatched on CreateTable")
         };
         let name = names::unquote(tbl_name.name.0);
-        if let Some(db) = &tbl_name.db_name {
-            if !names::eq(&names::unquote(db.0), "main") {
-                return Err(error(format!("unknown database {}", names::unquote(db.0))));
-            }
-        }
+        create_db(tbl_name.db_name.as_ref(), *temporary)?;
         if self.schema.table(&name).is_some() || self.schema.view(&name).is_some() {
             if *if_not_exists {
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
@@ -305,6 +301,7 @@ impl Compiler<'_> {
         };
         let name = names::unquote(idx_name.name.0);
         let tname = names::unquote(tbl_name.0);
+        create_db(idx_name.db_name.as_ref(), false)?;
         if self.schema.index(&name).is_some() {
             if *if_not_exists {
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
@@ -440,16 +437,17 @@ impl Compiler<'_> {
 
     pub fn create_view(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {
         let Stmt::CreateView {
+            temporary,
             if_not_exists,
             view_name,
             columns,
             select,
-            ..
         } = stmt
         else {
             unreachable!("dispatched on CreateView")
         };
         let name = names::unquote(view_name.name.0);
+        create_db(view_name.db_name.as_ref(), *temporary)?;
         if self.schema.table(&name).is_some() || self.schema.view(&name).is_some() {
             if *if_not_exists {
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
@@ -553,14 +551,15 @@ impl Compiler<'_> {
                 tbl_name,
             } => {
                 let name = names::unquote(tbl_name.name.0);
-                if self.schema.view(&name).is_some() {
+                let in_main = lookup_db(tbl_name)?;
+                if in_main && self.schema.view(&name).is_some() {
                     return Err(error(format!("use DROP VIEW to delete view {name}")));
                 }
-                let Some(table) = self.schema.table(&name).cloned() else {
+                let Some(table) = self.schema.table(&name).filter(|_| in_main).cloned() else {
                     if *if_exists {
                         return Ok(self.finish(text, Vec::new(), Vec::new()));
                     }
-                    return Err(error(format!("no such table: {name}")));
+                    return Err(error(format!("no such table: {}", display_name(tbl_name))));
                 };
                 if table.root_page == 1 || names::eq(&table.name, "sqlite_sequence") {
                     return Err(error(format!("table {} may not be dropped", table.name)));
@@ -583,11 +582,12 @@ impl Compiler<'_> {
                 idx_name,
             } => {
                 let name = names::unquote(idx_name.name.0);
-                let Some(ix) = self.schema.index(&name).cloned() else {
+                let in_main = lookup_db(idx_name)?;
+                let Some(ix) = self.schema.index(&name).filter(|_| in_main).cloned() else {
                     if *if_exists {
                         return Ok(self.finish(text, Vec::new(), Vec::new()));
                     }
-                    return Err(error(format!("no such index: {name}")));
+                    return Err(error(format!("no such index: {}", display_name(idx_name))));
                 };
                 if ix.auto {
                     return Err(error(
@@ -606,14 +606,15 @@ impl Compiler<'_> {
                 view_name,
             } => {
                 let name = names::unquote(view_name.name.0);
-                if self.schema.table(&name).is_some() {
+                let in_main = lookup_db(view_name)?;
+                if in_main && self.schema.table(&name).is_some() {
                     return Err(error(format!("use DROP TABLE to delete table {name}")));
                 }
-                let Some(v) = self.schema.view(&name).cloned() else {
+                let Some(v) = self.schema.view(&name).filter(|_| in_main).cloned() else {
                     if *if_exists {
                         return Ok(self.finish(text, Vec::new(), Vec::new()));
                     }
-                    return Err(error(format!("no such view: {name}")));
+                    return Err(error(format!("no such view: {}", display_name(view_name))));
                 };
                 self.writes = true;
                 self.delete_schema_rows(1, &v.name, Some("view"));

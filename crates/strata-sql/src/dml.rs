@@ -78,14 +78,21 @@ enum UpsertAction<'a> {
 impl Compiler<'_> {
     fn writable_table(&self, name: &ast::QualifiedName<'_>) -> Result<Arc<Table>> {
         let n = names::unquote(name.name.0);
-        if self.schema.view(&n).is_some() {
+        let in_main = crate::compiler::lookup_db(name)?;
+        if in_main && self.schema.view(&n).is_some() {
             return Err(error(format!("cannot modify {n} because it is a view")));
         }
         let t = self
             .schema
             .table(&n)
+            .filter(|_| in_main)
             .cloned()
-            .ok_or_else(|| error(format!("no such table: {n}")))?;
+            .ok_or_else(|| {
+                error(format!(
+                    "no such table: {}",
+                    crate::compiler::display_name(name)
+                ))
+            })?;
         if t.root_page == 1 {
             return Err(error(format!("table {} may not be modified", t.name)));
         }

@@ -11,7 +11,7 @@ use strata_vdbe::ops::{Arith, Bit, Cmp};
 
 use crate::builder::Label;
 use crate::compiler::{error, Compiler, Result};
-use crate::names;
+use crate::names::{self, DbName};
 use crate::scope::{ColumnRef, ROWID};
 
 /// Parses a numeric literal as SQLite does: integers that fit in i64 stay integers,
@@ -218,9 +218,21 @@ impl Compiler<'_> {
             Expr::Id(id) => self.resolve_column(None, id.0),
             Expr::Name(n) => self.resolve_column(None, n.0),
             Expr::Qualified(t, c) => self.resolve_column(Some(t.0), c.0),
-            Expr::DoublyQualified(_, t, c) => self.resolve_column(Some(t.0), c.0),
+            Expr::DoublyQualified(db, t, c) => self.resolve_in_db(db.0, t.0, c.0),
             _ => Ok(None),
         }
+    }
+
+    /// Resolves `db.t.c`: like `t.c`, but only a table of database `db` matches (so not
+    /// a subquery, CTE or view named `t`, and nothing for a database that is not `main`;
+    /// there are no temp tables).
+    fn resolve_in_db(&mut self, db: &str, table: &str, column: &str) -> Result<Option<ColumnRef>> {
+        if DbName::of(Some(db)) != Some(DbName::Main) {
+            return Ok(None);
+        }
+        Ok(self
+            .resolve_column(Some(table), column)?
+            .filter(|r| self.levels[r.level].sources[r.source].table.is_some()))
     }
 
     /// SQLite's `sqlite3ExprAffinity` (None = no affinity).
@@ -431,18 +443,27 @@ impl Compiler<'_> {
                 Some(r) => self.emit_column(r, dest),
                 None => return Err(error(format!("no such column: {}", names::unquote(n.0)))),
             },
-            Expr::Qualified(t, c) | Expr::DoublyQualified(_, t, c) => {
-                match self.resolve_column(Some(t.0), c.0)? {
-                    Some(r) => self.emit_column(r, dest),
-                    None => {
-                        return Err(error(format!(
-                            "no such column: {}.{}",
-                            names::unquote(t.0),
-                            names::unquote(c.0)
-                        )))
-                    }
+            Expr::Qualified(t, c) => match self.resolve_column(Some(t.0), c.0)? {
+                Some(r) => self.emit_column(r, dest),
+                None => {
+                    return Err(error(format!(
+                        "no such column: {}.{}",
+                        names::unquote(t.0),
+                        names::unquote(c.0)
+                    )))
                 }
-            }
+            },
+            Expr::DoublyQualified(db, t, c) => match self.resolve_in_db(db.0, t.0, c.0)? {
+                Some(r) => self.emit_column(r, dest),
+                None => {
+                    return Err(error(format!(
+                        "no such column: {}.{}.{}",
+                        names::unquote(db.0),
+                        names::unquote(t.0),
+                        names::unquote(c.0)
+                    )))
+                }
+            },
             Expr::Variable(v) => {
                 let index = self.param_index(v)?;
                 self.emit(Insn::Variable { index, dest });

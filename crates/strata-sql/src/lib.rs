@@ -262,6 +262,7 @@ fn compile_stmt(schema: &Schema, stmt: &Stmt<'_>, text: &str) -> Result<Program,
             obj_name: Some(name),
         } => {
             let n = names::unquote(name.name.0);
+            compiler::create_db(name.db_name.as_ref(), false)?;
             let known = schema.table(&n).is_some()
                 || schema.index(&n).is_some()
                 || strata_btree::record::Collation::from_name(&n).is_some();

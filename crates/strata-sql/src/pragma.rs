@@ -52,6 +52,7 @@ impl Compiler<'_> {
         text: &str,
     ) -> Result<Program> {
         let pname = names::unquote(name.name.0).to_ascii_lowercase();
+        crate::compiler::create_db(name.db_name.as_ref(), false)?;
         let arg = pragma_arg(body);
         let text_v = |s: &str| Value::Text(s.as_bytes().to_vec());
         match pname.as_str() {

@@ -1363,11 +1363,18 @@ impl Compiler<'_> {
         let source = match st {
             SelectTable::Table(qn, alias, _) => {
                 let name = names::unquote(qn.name.0);
-                if let Some(db) = &qn.db_name {
-                    let d = names::unquote(db.0);
-                    if !names::eq(&d, "main") {
-                        return Err(error(format!("unknown database {d}")));
-                    }
+                if !crate::compiler::lookup_db(qn)? {
+                    return Err(error(format!(
+                        "no such table: {}",
+                        crate::compiler::display_name(qn)
+                    )));
+                }
+                if qn.db_name.is_none()
+                    && (names::eq(&name, "sqlite_temp_schema")
+                        || names::eq(&name, "sqlite_temp_master"))
+                    && self.find_cte(&name).is_none()
+                {
+                    return Err(error(crate::compiler::TEMP_UNSUPPORTED));
                 }
                 let alias_name = alias_of(alias.as_ref()).unwrap_or_else(|| name.clone());
                 let cte = if qn.db_name.is_none() {
@@ -1403,7 +1410,10 @@ impl Compiler<'_> {
                     self.view_depth -= 1;
                     r?
                 } else {
-                    return Err(error(format!("no such table: {name}")));
+                    return Err(error(format!(
+                        "no such table: {}",
+                        crate::compiler::display_name(qn)
+                    )));
                 }
             }
             SelectTable::Select(sel, alias) => {

@@ -13,9 +13,11 @@ use strata_vdbe::insn::{EphemeralKind, ErrorCode, Insn, OnError, Reg};
 use strata_vdbe::program::Program;
 
 use crate::builder::Label;
-use crate::compiler::{error, Compiler, Result};
+use crate::compiler::{
+    create_db, display_name, error, lookup_db, Compiler, Result, TEMP_UNSUPPORTED,
+};
 use crate::dml::{InsertSrc, Returning, ReturningItem};
-use crate::names;
+use crate::names::{self, DbName};
 use crate::schema::{self, with_parsed, Table, Trigger};
 use crate::scope::{AggMap, Level, ROWID};
 use crate::select::{table_source, Dest, ResultCol};
@@ -212,18 +214,45 @@ impl Compiler<'_> {
 
     pub fn create_trigger(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {
         let Stmt::CreateTrigger {
+            temporary,
             if_not_exists,
             trigger_name,
             time,
             event,
             tbl_name,
             for_each_row: _,
+            commands,
             ..
         } = stmt
         else {
             unreachable!("dispatched on CreateTrigger")
         };
+        // SQLite's grammar refuses `db.t` as the target of a trigger body's writes.
+        for cmd in commands.iter() {
+            let target = match cmd {
+                TriggerCmd::Insert { tbl_name, .. }
+                | TriggerCmd::Update { tbl_name, .. }
+                | TriggerCmd::Delete { tbl_name, .. } => tbl_name,
+                TriggerCmd::Select(_) => continue,
+            };
+            if target.db_name.is_some() {
+                return Err(error(
+                    "qualified table names are not allowed on INSERT, UPDATE, and DELETE statements within triggers",
+                ));
+            }
+        }
         let name = names::unquote(trigger_name.name.0);
+        create_db(trigger_name.db_name.as_ref(), *temporary)?;
+        // A trigger in main may only be on a table of main (SQLite's `sqlite3FixSrcList`).
+        match DbName::of(tbl_name.db_name.as_ref().map(|n| n.0)) {
+            Some(DbName::Temp) => return Err(error(TEMP_UNSUPPORTED)),
+            Some(DbName::Unknown(d)) => {
+                return Err(error(format!(
+                    "trigger {name} cannot reference objects in database {d}"
+                )))
+            }
+            None | Some(DbName::Main) => {}
+        }
         if self
             .schema
             .triggers
@@ -271,16 +300,21 @@ impl Compiler<'_> {
             unreachable!("dispatched on DropTrigger")
         };
         let name = names::unquote(trigger_name.name.0);
+        let in_main = lookup_db(trigger_name)?;
         let Some(t) = self
             .schema
             .triggers
             .get(&name.to_ascii_lowercase())
+            .filter(|_| in_main)
             .cloned()
         else {
             if *if_exists {
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
             }
-            return Err(error(format!("no such trigger: {name}")));
+            return Err(error(format!(
+                "no such trigger: {}",
+                display_name(trigger_name)
+            )));
         };
         self.writes = true;
         self.delete_schema_rows(1, &t.name, Some("trigger"));
