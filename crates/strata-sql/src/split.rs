@@ -143,23 +143,13 @@ fn skip_qualifier(stmt: &str, at: usize) -> usize {
 }
 
 /// The byte offset of the object name in a CREATE statement (after `CREATE [TEMP]
-/// [UNIQUE] TABLE|INDEX|VIEW [IF NOT EXISTS]`): SQLite stores `CREATE <kind> ` followed by
-/// the text from there on.
+/// [UNIQUE] TABLE|INDEX|VIEW|TRIGGER [IF NOT EXISTS]`, and after a `schema.` qualifier):
+/// SQLite stores `CREATE <kind> ` followed by the text from there on. The keywords are
+/// matched in their grammar positions, so a table named `temp` or `exists` is a name.
 pub fn create_name_offset(stmt: &str) -> Option<usize> {
     let b = stmt.as_bytes();
     let mut i = 0;
-    let skip = [
-        "CREATE",
-        "TEMP",
-        "TEMPORARY",
-        "UNIQUE",
-        "TABLE",
-        "INDEX",
-        "VIEW",
-        "IF",
-        "NOT",
-        "EXISTS",
-    ];
+    let mut prev = String::new();
     loop {
         i = skip_blank(b, i);
         let w0 = i;
@@ -170,37 +160,27 @@ pub fn create_name_offset(stmt: &str) -> Option<usize> {
             return Some(skip_qualifier(stmt, w0));
         }
         let w = stmt[w0..i].to_ascii_uppercase();
-        if !skip.contains(&w.as_str()) {
+        let keyword = matches!(
+            (prev.as_str(), w.as_str()),
+            ("", "CREATE")
+                | ("CREATE", "TEMP" | "TEMPORARY" | "UNIQUE")
+                | ("TEMP" | "TEMPORARY", "UNIQUE")
+                | (
+                    "CREATE" | "TEMP" | "TEMPORARY" | "UNIQUE",
+                    "TABLE" | "INDEX" | "VIEW" | "TRIGGER"
+                )
+                | ("TABLE" | "INDEX" | "VIEW" | "TRIGGER", "IF")
+                | ("IF", "NOT")
+                | ("NOT", "EXISTS")
+        );
+        if !keyword {
             return Some(skip_qualifier(stmt, w0));
         }
+        prev = w;
     }
 }
 
 /// The byte offset of the trigger name in a CREATE TRIGGER statement.
 pub fn create_trigger_name_offset(stmt: &str) -> Option<usize> {
-    let b = stmt.as_bytes();
-    let mut i = 0;
-    let skip = [
-        "CREATE",
-        "TEMP",
-        "TEMPORARY",
-        "TRIGGER",
-        "IF",
-        "NOT",
-        "EXISTS",
-    ];
-    loop {
-        i = skip_blank(b, i);
-        let w0 = i;
-        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-            i += 1;
-        }
-        if i == w0 {
-            return Some(skip_qualifier(stmt, w0));
-        }
-        let w = stmt[w0..i].to_ascii_uppercase();
-        if !skip.contains(&w.as_str()) {
-            return Some(skip_qualifier(stmt, w0));
-        }
-    }
+    create_name_offset(stmt)
 }
