@@ -124,6 +124,11 @@ impl BTreeCursor {
         self.root_page
     }
 
+    /// The pager the tree lives in.
+    pub fn pager(&self) -> &Arc<Pager> {
+        &self.pager
+    }
+
     pub fn kind(&self) -> &TreeKind {
         &self.kind
     }

@@ -145,23 +145,28 @@ impl Compiler<'_> {
 
     /// Column references of the current level outside aggregate calls.
     fn bare_columns(&mut self, e: &Expr<'_>, out: &mut Vec<ColumnRef>) -> Result<()> {
-        let mut idents: Vec<(Option<String>, String)> = Vec::new();
+        let mut idents: Vec<(Option<String>, Option<String>, String)> = Vec::new();
         walk(e, &mut |x| {
             if is_aggregate_call(x) {
                 return false;
             }
             match x {
-                Expr::Id(id) => idents.push((None, id.0.to_string())),
-                Expr::Qualified(t, c) | Expr::DoublyQualified(_, t, c) => {
-                    idents.push((Some(t.0.to_string()), c.0.to_string()))
+                Expr::Id(id) => idents.push((None, None, id.0.to_string())),
+                Expr::Qualified(t, c) => {
+                    idents.push((None, Some(t.0.to_string()), c.0.to_string()))
                 }
+                Expr::DoublyQualified(d, t, c) => idents.push((
+                    Some(d.0.to_string()),
+                    Some(t.0.to_string()),
+                    c.0.to_string(),
+                )),
                 _ => {}
             }
             true
         });
         let level = self.levels.len() - 1;
-        for (t, c) in idents {
-            if let Some(r) = self.resolve_column(t.as_deref(), &c)? {
+        for (d, t, c) in idents {
+            if let Some(r) = self.resolve_ref(d.as_deref(), t.as_deref(), &c)? {
                 if r.level == level && !out.contains(&r) {
                     out.push(r);
                 }

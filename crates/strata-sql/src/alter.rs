@@ -142,10 +142,11 @@ impl Compiler<'_> {
     /// name, tbl_name and sql with the new values (computed at compile time per row name).
     fn rewrite_schema_rows(
         &mut self,
+        db: usize,
         rewrites: &[(String, String, String, String, Option<String>)],
     ) {
         // (type, old name, new name, new tbl_name, new sql)
-        let sc: Cur = self.open_schema_write();
+        let sc: Cur = self.open_schema_write(db);
         let scan = self.scan_begin(sc);
         let next = scan.next;
         let ty = self.reg();
@@ -255,14 +256,16 @@ impl Compiler<'_> {
             unreachable!("dispatched on AlterTable")
         };
         let tname = names::unquote(qn.name.0);
-        if self.schema.view(&tname).is_some() {
+        let scope = crate::compiler::Scope::of(qn);
+        if scope.view(self.schema, &tname).is_some() {
             return Err(error(format!("Cannot alter view {tname}")));
         }
-        let table = self
-            .schema
-            .table(&tname)
-            .cloned()
-            .ok_or_else(|| error(format!("no such table: {tname}")))?;
+        let table = scope.table(self.schema, &tname).ok_or_else(|| {
+            error(format!(
+                "no such table: {}",
+                crate::compiler::display_name(qn)
+            ))
+        })?;
         if table.root_page == 1 || table.name.to_ascii_lowercase().starts_with("sqlite_") {
             return Err(error(format!("table {} may not be altered", table.name)));
         }
@@ -317,19 +320,23 @@ impl Compiler<'_> {
                 let new_sql = format!("{}, {}{}", sql[..close].trim_end(), coldef, &sql[close..]);
                 // The new definition must parse.
                 crate::schema::parse_table(&new_sql, table.root_page)?;
-                self.rewrite_schema_rows(&[(
-                    "table".into(),
-                    table.name.clone(),
-                    table.name.clone(),
-                    table.name.clone(),
-                    Some(new_sql),
-                )]);
+                self.rewrite_schema_rows(
+                    table.db,
+                    &[(
+                        "table".into(),
+                        table.name.clone(),
+                        table.name.clone(),
+                        table.name.clone(),
+                        Some(new_sql),
+                    )],
+                );
             }
             AlterTableBody::RenameTo(new) => {
                 let new = names::unquote(new.0);
-                if self.schema.table(&new).is_some()
-                    || self.schema.view(&new).is_some()
-                    || self.schema.index(&new).is_some()
+                let target = self.schema.of_db(table.db);
+                if target.local_table(&new).is_some()
+                    || target.local_view(&new).is_some()
+                    || target.local_index(&new).is_some()
                 {
                     return Err(error(format!(
                         "there is already another table or index with this name: {new}"
@@ -352,11 +359,11 @@ impl Compiler<'_> {
                     new.clone(),
                     Some(new_sql),
                 )];
-                for ix in self.schema.table_indexes(&table.name) {
+                for ix in self.schema.table_indexes(&table) {
                     let sql = if ix.auto {
                         None
                     } else {
-                        let row_sql = self.index_sql(&ix.name);
+                        let row_sql = self.index_sql(ix.db, &ix.name);
                         row_sql.map(|s| rename_on_target(&s, &table.name, &new))
                     };
                     let new_name = if ix.auto {
@@ -370,13 +377,23 @@ impl Compiler<'_> {
                     };
                     rewrites.push(("index".into(), ix.name.clone(), new_name, new.clone(), sql));
                 }
+                // Triggers of the table's database (TEMP triggers on a main table keep
+                // their text: refused below rather than left stale).
                 let mut trigs: Vec<_> = self
                     .schema
+                    .of_db(table.db)
                     .triggers
                     .values()
                     .filter(|t| names::eq(&t.table, &table.name))
                     .cloned()
                     .collect();
+                if self.schema.all_triggers().any(|t| {
+                    t.db != table.db && t.table_db == table.db && names::eq(&t.table, &table.name)
+                }) {
+                    return Err(error(
+                        "ALTER TABLE RENAME of a table with TEMP triggers is not supported",
+                    ));
+                }
                 trigs.sort_by(|a, b| a.name.cmp(&b.name));
                 for t in trigs {
                     let sql = rename_on_target(&t.sql, &table.name, &new);
@@ -388,10 +405,11 @@ impl Compiler<'_> {
                         Some(sql),
                     ));
                 }
-                self.rewrite_schema_rows(&rewrites);
+                self.rewrite_schema_rows(table.db, &rewrites);
                 if table.autoincrement {
-                    if let Some(seq) = self.schema.table("sqlite_sequence").cloned() {
-                        self.rename_sequence_entry(seq.root_page, &table.name, &new);
+                    let seq = self.schema.of_db(table.db).local_table("sqlite_sequence");
+                    if let Some(seq) = seq.cloned() {
+                        self.rename_sequence_entry(seq.db, seq.root_page, &table.name, &new);
                     }
                 }
             }
@@ -401,22 +419,24 @@ impl Compiler<'_> {
                 ))
             }
         }
-        self.bump_cookie();
+        self.bump_cookie(table.db);
         Ok(self.finish(text, Vec::new(), Vec::new()))
     }
 
-    fn index_sql(&self, name: &str) -> Option<String> {
+    fn index_sql(&self, db: usize, name: &str) -> Option<String> {
         // Index SQL is not kept in the model; rebuild it as SQLite stored it from the
         // schema row text recorded at load time.
         self.schema
+            .of_db(db)
             .index_sql
             .get(&name.to_ascii_lowercase())
             .cloned()
     }
 
-    fn rename_sequence_entry(&mut self, root: u32, old: &str, new: &str) {
+    fn rename_sequence_entry(&mut self, db: usize, root: u32, old: &str, new: &str) {
         let cur = self.b.alloc_cursor();
         self.emit(Insn::OpenWriteAsync {
+            db,
             cursor: cur,
             root_page: root,
             root_reg: None,

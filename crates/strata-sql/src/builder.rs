@@ -43,6 +43,31 @@ impl ProgramBuilder {
         a
     }
 
+    /// What the program so far does with each database: (writes main, writes temp,
+    /// uses temp). Writing is opening a write cursor, creating, destroying or clearing a
+    /// B-tree, or setting a header field; using is that or reading.
+    pub fn db_usage(&self) -> (bool, bool, bool) {
+        let (mut main_w, mut temp_w, mut temp_used) = (false, false, false);
+        for insn in &self.insns {
+            let (db, write) = match insn {
+                Insn::OpenWriteAsync { db, .. }
+                | Insn::CreateBtree { db, .. }
+                | Insn::Destroy { db, .. }
+                | Insn::Clear { db, .. }
+                | Insn::SetCookie { db, .. } => (*db, true),
+                Insn::OpenReadAsync { db, .. } | Insn::ReadCookie { db, .. } => (*db, false),
+                _ => continue,
+            };
+            if db == strata_vdbe::insn::MAIN_DB {
+                main_w |= write;
+            } else {
+                temp_w |= write;
+                temp_used = true;
+            }
+        }
+        (main_w, temp_w, temp_used)
+    }
+
     pub fn current_addr(&self) -> Addr {
         self.insns.len()
     }

@@ -3,8 +3,16 @@
 use strata_vdbe::insn::{ErrorCode, Insn, Reg};
 use strata_vdbe::program::Program;
 
+use sqlite3_parser::ast;
+
+use std::sync::Arc;
+
+use strata_vdbe::insn::{MAIN_DB, TEMP_DB};
+
 use crate::builder::{Label, ProgramBuilder};
+use crate::names::{self, DbName};
 use crate::schema::Schema;
+use crate::schema::{Index, Table, Trigger, View};
 use crate::scope::Level;
 use crate::SqlError;
 
@@ -15,6 +23,86 @@ pub fn error(message: impl Into<String>) -> SqlError {
         code: ErrorCode::Error,
         message: message.into(),
         offset: None,
+    }
+}
+
+/// The database a CREATE puts its object in: `TEMP`/`temp.` the temp database,
+/// unqualified or `main.` main; another qualifier is SQLite's "unknown database x".
+/// `what` words the error for a TEMP object with a main qualifier.
+pub fn create_db(qualifier: Option<&ast::Name<'_>>, temporary: bool, what: &str) -> Result<usize> {
+    match DbName::of(qualifier.map(|n| n.0)) {
+        Some(DbName::Unknown(d)) => Err(error(format!("unknown database {d}"))),
+        Some(DbName::Main) if temporary => Err(error(what.to_string())),
+        Some(DbName::Temp) => Ok(TEMP_DB),
+        _ if temporary => Ok(TEMP_DB),
+        None | Some(DbName::Main) => Ok(MAIN_DB),
+    }
+}
+
+/// Where an existing object named by a possibly qualified name is looked up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Unqualified: temp first, then main.
+    Any,
+    /// `main.` or `temp.`: that database only.
+    Db(usize),
+    /// A qualifier that names no database: the object does not exist.
+    Nowhere,
+}
+
+impl Scope {
+    pub fn of(qn: &ast::QualifiedName<'_>) -> Scope {
+        match DbName::of(qn.db_name.as_ref().map(|n| n.0)) {
+            None => Scope::Any,
+            Some(DbName::Main) => Scope::Db(MAIN_DB),
+            Some(DbName::Temp) => Scope::Db(TEMP_DB),
+            Some(DbName::Unknown(_)) => Scope::Nowhere,
+        }
+    }
+
+    pub fn table(self, schema: &Schema, name: &str) -> Option<Arc<Table>> {
+        match self {
+            Scope::Any => schema.table(name).cloned(),
+            Scope::Db(d) => schema.of_db(d).local_table(name).cloned(),
+            Scope::Nowhere => None,
+        }
+    }
+
+    pub fn view(self, schema: &Schema, name: &str) -> Option<Arc<View>> {
+        match self {
+            Scope::Any => schema.view(name).cloned(),
+            Scope::Db(d) => schema.of_db(d).local_view(name).cloned(),
+            Scope::Nowhere => None,
+        }
+    }
+
+    pub fn index(self, schema: &Schema, name: &str) -> Option<Arc<Index>> {
+        match self {
+            Scope::Any => schema.index(name).cloned(),
+            Scope::Db(d) => schema.of_db(d).local_index(name).cloned(),
+            Scope::Nowhere => None,
+        }
+    }
+
+    pub fn trigger(self, schema: &Schema, name: &str) -> Option<Arc<Trigger>> {
+        match self {
+            Scope::Any => schema.trigger(name).cloned(),
+            Scope::Db(d) => schema
+                .of_db(d)
+                .triggers
+                .get(&name.to_ascii_lowercase())
+                .cloned(),
+            Scope::Nowhere => None,
+        }
+    }
+}
+
+/// A qualified name as SQLite shows it in messages: `x.t` or `t` (unquoted).
+pub fn display_name(qn: &ast::QualifiedName<'_>) -> String {
+    let name = names::unquote(qn.name.0);
+    match &qn.db_name {
+        Some(db) => format!("{}.{name}", names::unquote(db.0)),
+        None => name,
     }
 }
 
@@ -58,6 +146,10 @@ pub struct Compiler<'s> {
     pub no_stmt_journal: bool,
     /// Visible common table expressions, innermost last.
     pub ctes: Vec<crate::cte::Cte>,
+    /// While compiling the body of a view or trigger of main: unqualified names are
+    /// main's only (SQLite fixes such bodies to their database, so a TEMP table never
+    /// shadows what they read).
+    pub fixed_db: Option<usize>,
 }
 
 impl<'s> Compiler<'s> {
@@ -84,7 +176,35 @@ impl<'s> Compiler<'s> {
             no_stmt_journal: false,
             needed: None,
             needed_now: None,
+            fixed_db: None,
         }
+    }
+
+    /// Where a table name of a FROM clause or a write target is looked up: as
+    /// qualified, else temp first then main, except inside a main view or trigger.
+    pub fn scope_of(&self, qn: &ast::QualifiedName<'_>) -> Scope {
+        match (Scope::of(qn), self.fixed_db) {
+            (Scope::Any, Some(db)) => Scope::Db(db),
+            (s, _) => s,
+        }
+    }
+
+    /// A looked-up name as SQLite shows it in "no such table": as written, or
+    /// `main.t` inside a main view or trigger.
+    pub fn shown_name(&self, qn: &ast::QualifiedName<'_>) -> String {
+        match (&qn.db_name, self.fixed_db) {
+            (None, Some(_)) => format!("main.{}", names::unquote(qn.name.0)),
+            _ => display_name(qn),
+        }
+    }
+
+    /// Runs `f` with unqualified names resolved as in a body of database `db`.
+    pub fn in_body_of<T>(&mut self, db: usize, f: impl FnOnce(&mut Self) -> T) -> T {
+        let saved = self.fixed_db;
+        self.fixed_db = (db == MAIN_DB).then_some(MAIN_DB);
+        let r = f(self);
+        self.fixed_db = saved;
+        r
     }
 
     /// Ends the program: `Halt`, then the transaction prologue the `Init` jumps to.
@@ -99,10 +219,21 @@ impl<'s> Compiler<'s> {
             on_error: Default::default(),
         });
         self.b.resolve(self.init_label);
+        // One Transaction per database used (SQLite's OP_Transaction per iDb), main
+        // first. A program that writes only temp takes no write lock on main.
+        let (main_w, temp_w, temp_used) = self.b.db_usage();
         self.b.emit(Insn::Transaction {
-            write: self.writes,
+            db: MAIN_DB,
+            write: self.writes && (main_w || !temp_w),
             schema_cookie: self.schema.cookie,
         });
+        if temp_used {
+            self.b.emit(Insn::Transaction {
+                db: TEMP_DB,
+                write: temp_w,
+                schema_cookie: self.schema.temp_schema().cookie,
+            });
+        }
         self.b.emit(Insn::Goto { target: 1 });
         let program = Program {
             column_names,

@@ -9,7 +9,9 @@ use strata_vdbe::insn::{Cookie, Cur, CursorKind, ErrorCode, InsertFlags, Insn, O
 use strata_vdbe::ops::Cmp;
 use strata_vdbe::program::Program;
 
-use crate::compiler::{error, Compiler, Result};
+use strata_vdbe::insn::{MAIN_DB, TEMP_DB};
+
+use crate::compiler::{create_db, display_name, error, Compiler, Result, Scope};
 use crate::names;
 use crate::schema::{self, Index, Table};
 use crate::select::Dest;
@@ -22,9 +24,11 @@ fn stored_sql(kind: &str, text: &str) -> String {
 }
 
 impl Compiler<'_> {
-    pub(crate) fn open_schema_write(&mut self) -> Cur {
+    /// Opens a write cursor on database `db`'s schema table (page 1 of that database).
+    pub(crate) fn open_schema_write(&mut self, db: usize) -> Cur {
         let cur = self.b.alloc_cursor();
         self.emit(Insn::OpenWriteAsync {
+            db,
             cursor: cur,
             root_page: 1,
             root_reg: None,
@@ -103,42 +107,45 @@ impl Compiler<'_> {
         };
     }
 
-    pub(crate) fn bump_cookie(&mut self) {
+    /// Bumps database `db`'s schema cookie and has the connection reload its schema.
+    pub(crate) fn bump_cookie(&mut self, db: usize) {
         self.emit(Insn::SetCookie {
+            db,
             cookie: Cookie::SchemaVersion,
-            value: self.schema.cookie as i64 + 1,
+            value: self.schema.of_db(db).cookie as i64 + 1,
         });
         self.emit(Insn::ParseSchema);
     }
 
     pub fn create_table(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {
         let Stmt::CreateTable {
+            temporary,
             if_not_exists,
             tbl_name,
             body,
-            ..
         } = stmt
         else {
             unreachable!("dispatched on CreateTable")
         };
         let name = names::unquote(tbl_name.name.0);
-        if let Some(db) = &tbl_name.db_name {
-            if !names::eq(&names::unquote(db.0), "main") {
-                return Err(error(format!("unknown database {}", names::unquote(db.0))));
-            }
-        }
-        if self.schema.table(&name).is_some() || self.schema.view(&name).is_some() {
+        let db = create_db(
+            tbl_name.db_name.as_ref(),
+            *temporary,
+            "temporary table name must be unqualified",
+        )?;
+        let target = self.schema.of_db(db);
+        if target.local_table(&name).is_some() || target.local_view(&name).is_some() {
             if *if_not_exists {
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
             }
-            let what = if self.schema.view(&name).is_some() {
+            let what = if target.local_view(&name).is_some() {
                 "view"
             } else {
                 "table"
             };
             return Err(error(format!("{what} {name} already exists")));
         }
-        if self.schema.index(&name).is_some() {
+        if target.local_index(&name).is_some() {
             return Err(error(format!("there is already an index named {name}")));
         }
         if name.to_ascii_lowercase().starts_with("sqlite_") {
@@ -157,23 +164,26 @@ impl Compiler<'_> {
                 }
                 let root = self.reg();
                 self.emit(Insn::CreateBtree {
+                    db,
                     index: false,
                     dest: root,
                 });
-                let sc = self.open_schema_write();
+                let sc = self.open_schema_write(db);
                 self.insert_schema_row(sc, "table", &name, &name, Some(root), Some(&sql));
                 for i in 0..specs.len() {
                     let r = self.reg();
                     self.emit(Insn::CreateBtree {
+                        db,
                         index: true,
                         dest: r,
                     });
                     let iname = format!("sqlite_autoindex_{name}_{}", i + 1);
                     self.insert_schema_row(sc, "index", &iname, &name, Some(r), None);
                 }
-                if table.autoincrement && !self.schema.has_sequence {
+                if table.autoincrement && !self.schema.of_db(db).has_sequence {
                     let r = self.reg();
                     self.emit(Insn::CreateBtree {
+                        db,
                         index: false,
                         dest: r,
                     });
@@ -186,7 +196,7 @@ impl Compiler<'_> {
                         Some("CREATE TABLE sqlite_sequence(name,seq)"),
                     );
                 }
-                self.bump_cookie();
+                self.bump_cookie(db);
                 Ok(self.finish(text, Vec::new(), Vec::new()))
             }
             CreateTableBody::AsSelect(sel) => {
@@ -220,13 +230,15 @@ impl Compiler<'_> {
                 );
                 let root = self.reg();
                 self.emit(Insn::CreateBtree {
+                    db,
                     index: false,
                     dest: root,
                 });
-                let sc = self.open_schema_write();
+                let sc = self.open_schema_write(db);
                 self.insert_schema_row(sc, "table", &name, &name, Some(root), Some(&sql));
                 let t = self.b.alloc_cursor();
                 self.emit(Insn::OpenWriteAsync {
+                    db,
                     cursor: t,
                     root_page: 0,
                     root_reg: Some(root),
@@ -285,7 +297,7 @@ impl Compiler<'_> {
                     target_if_more: top.addr(),
                 });
                 self.resolve(end);
-                self.bump_cookie();
+                self.bump_cookie(db);
                 Ok(self.finish(text, Vec::new(), Vec::new()))
             }
         }
@@ -305,13 +317,36 @@ impl Compiler<'_> {
         };
         let name = names::unquote(idx_name.name.0);
         let tname = names::unquote(tbl_name.0);
-        if self.schema.index(&name).is_some() {
+        // The index goes in its table's database. `main.i` looks the table up in main
+        // only; `temp.i` (or none) finds it temp first, and `temp.i` on a main table is
+        // refused (SQLite's sqlite3CreateIndex).
+        let qualified = create_db(idx_name.db_name.as_ref(), false, "")?;
+        let scope = match idx_name.db_name {
+            Some(_) if qualified == MAIN_DB => Scope::Db(MAIN_DB),
+            _ => Scope::Any,
+        };
+        if scope.view(self.schema, &tname).is_some() {
+            return Err(error("views may not be indexed"));
+        }
+        let table = scope.table(self.schema, &tname).ok_or_else(|| {
+            let db = if qualified == TEMP_DB { "temp" } else { "main" };
+            error(format!("no such table: {db}.{tname}"))
+        })?;
+        if qualified == TEMP_DB && table.db != TEMP_DB {
+            return Err(error(format!(
+                "cannot create a TEMP index on non-TEMP table \"{}\"",
+                table.name
+            )));
+        }
+        let db = table.db;
+        let target = self.schema.of_db(db);
+        if target.local_index(&name).is_some() {
             if *if_not_exists {
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
             }
             return Err(error(format!("index {name} already exists")));
         }
-        if self.schema.table(&name).is_some() || self.schema.view(&name).is_some() {
+        if target.local_table(&name).is_some() || target.local_view(&name).is_some() {
             return Err(error(format!("there is already a table named {name}")));
         }
         if name.to_ascii_lowercase().starts_with("sqlite_") {
@@ -319,14 +354,6 @@ impl Compiler<'_> {
                 "object name reserved for internal use: {name}"
             )));
         }
-        if self.schema.view(&tname).is_some() {
-            return Err(error("views may not be indexed"));
-        }
-        let table = self
-            .schema
-            .table(&tname)
-            .cloned()
-            .ok_or_else(|| error(format!("no such table: main.{tname}")))?;
         if table.root_page == 1 {
             return Err(error(format!("table {tname} may not be indexed")));
         }
@@ -338,19 +365,21 @@ impl Compiler<'_> {
         self.writes = true;
         let root = self.reg();
         self.emit(Insn::CreateBtree {
+            db,
             index: true,
             dest: root,
         });
-        let sc = self.open_schema_write();
+        let sc = self.open_schema_write(db);
         self.insert_schema_row(sc, "index", &name, &table.name, Some(root), Some(&sql));
         self.populate_index(&table, &index, root)?;
-        self.bump_cookie();
+        self.bump_cookie(db);
         Ok(self.finish(text, Vec::new(), Vec::new()))
     }
 
     fn populate_index(&mut self, table: &Arc<Table>, index: &Index, root: Reg) -> Result<()> {
         let t = self.b.alloc_cursor();
         self.emit(Insn::OpenReadAsync {
+            db: table.db,
             cursor: t,
             root_page: table.root_page,
             root_reg: None,
@@ -368,6 +397,7 @@ impl Compiler<'_> {
         });
         let ic = self.b.alloc_cursor();
         self.emit(Insn::OpenWriteAsync {
+            db: table.db,
             cursor: ic,
             root_page: 0,
             root_reg: Some(root),
@@ -440,28 +470,34 @@ impl Compiler<'_> {
 
     pub fn create_view(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {
         let Stmt::CreateView {
+            temporary,
             if_not_exists,
             view_name,
             columns,
             select,
-            ..
         } = stmt
         else {
             unreachable!("dispatched on CreateView")
         };
         let name = names::unquote(view_name.name.0);
-        if self.schema.table(&name).is_some() || self.schema.view(&name).is_some() {
+        let db = create_db(
+            view_name.db_name.as_ref(),
+            *temporary,
+            "temporary table name must be unqualified",
+        )?;
+        let target = self.schema.of_db(db);
+        if target.local_table(&name).is_some() || target.local_view(&name).is_some() {
             if *if_not_exists {
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
             }
-            let what = if self.schema.view(&name).is_some() {
+            let what = if target.local_view(&name).is_some() {
                 "view"
             } else {
                 "table"
             };
             return Err(error(format!("{what} {name} already exists")));
         }
-        if self.schema.index(&name).is_some() {
+        if target.local_index(&name).is_some() {
             return Err(error(format!("there is already an index named {name}")));
         }
         // Check the SELECT compiles (names resolve) in a scratch compiler.
@@ -480,16 +516,22 @@ impl Compiler<'_> {
         }
         self.writes = true;
         let sql = stored_sql("VIEW", text);
-        let sc = self.open_schema_write();
+        let sc = self.open_schema_write(db);
         self.insert_schema_row(sc, "view", &name, &name, None, Some(&sql));
-        self.bump_cookie();
+        self.bump_cookie(db);
         Ok(self.finish(text, Vec::new(), Vec::new()))
     }
 
-    /// Deletes the `sqlite_schema` rows whose column `col` (1 name, 2 tbl_name) equals
-    /// `value` (case-insensitively), optionally only of `kind`.
-    pub(crate) fn delete_schema_rows(&mut self, col: usize, value: &str, kind: Option<&str>) {
-        let sc = self.open_schema_write();
+    /// Deletes the rows of database `db`'s schema table whose column `col` (1 name, 2
+    /// tbl_name) equals `value` (case-insensitively), optionally only of `kind`.
+    pub(crate) fn delete_schema_rows(
+        &mut self,
+        db: usize,
+        col: usize,
+        value: &str,
+        kind: Option<&str>,
+    ) {
+        let sc = self.open_schema_write(db);
         let scan = self.scan_begin(sc);
         let next = scan.next;
         let v = self.reg();
@@ -553,41 +595,61 @@ impl Compiler<'_> {
                 tbl_name,
             } => {
                 let name = names::unquote(tbl_name.name.0);
-                if self.schema.view(&name).is_some() {
+                let scope = Scope::of(tbl_name);
+                if scope.view(self.schema, &name).is_some() {
                     return Err(error(format!("use DROP VIEW to delete view {name}")));
                 }
-                let Some(table) = self.schema.table(&name).cloned() else {
+                let Some(table) = scope.table(self.schema, &name) else {
                     if *if_exists {
                         return Ok(self.finish(text, Vec::new(), Vec::new()));
                     }
-                    return Err(error(format!("no such table: {name}")));
+                    return Err(error(format!("no such table: {}", display_name(tbl_name))));
                 };
                 if table.root_page == 1 || names::eq(&table.name, "sqlite_sequence") {
                     return Err(error(format!("table {} may not be dropped", table.name)));
                 }
                 self.writes = true;
-                let indexes = self.schema.table_indexes(&table.name);
-                self.delete_schema_rows(2, &table.name, None);
+                let db = table.db;
+                let indexes = self.schema.table_indexes(&table);
+                // The table and its indexes; then its triggers, which may be TEMP
+                // triggers on a main table (and a temp table's tbl_name may equal a main
+                // table's, so triggers go by name).
+                self.delete_schema_rows(db, 2, &table.name, Some("table"));
+                self.delete_schema_rows(db, 2, &table.name, Some("index"));
                 self.emit(Insn::Destroy {
+                    db,
                     root_page: table.root_page,
                 });
                 for ix in indexes {
                     self.emit(Insn::Destroy {
+                        db,
                         root_page: ix.root_page,
                     });
                 }
-                self.bump_cookie();
+                let triggers: Vec<(usize, String)> = self
+                    .schema
+                    .all_triggers()
+                    .filter(|t| t.table_db == db && names::eq(&t.table, &table.name))
+                    .map(|t| (t.db, t.name.clone()))
+                    .collect();
+                for (tdb, t) in &triggers {
+                    self.delete_schema_rows(*tdb, 1, t, Some("trigger"));
+                }
+                self.bump_cookie(db);
+                if triggers.iter().any(|(tdb, _)| *tdb != db) {
+                    self.bump_cookie(TEMP_DB);
+                }
             }
             Stmt::DropIndex {
                 if_exists,
                 idx_name,
             } => {
                 let name = names::unquote(idx_name.name.0);
-                let Some(ix) = self.schema.index(&name).cloned() else {
+                let Some(ix) = Scope::of(idx_name).index(self.schema, &name) else {
                     if *if_exists {
                         return Ok(self.finish(text, Vec::new(), Vec::new()));
                     }
-                    return Err(error(format!("no such index: {name}")));
+                    return Err(error(format!("no such index: {}", display_name(idx_name))));
                 };
                 if ix.auto {
                     return Err(error(
@@ -595,29 +657,31 @@ impl Compiler<'_> {
                     ));
                 }
                 self.writes = true;
-                self.delete_schema_rows(1, &ix.name, Some("index"));
+                self.delete_schema_rows(ix.db, 1, &ix.name, Some("index"));
                 self.emit(Insn::Destroy {
+                    db: ix.db,
                     root_page: ix.root_page,
                 });
-                self.bump_cookie();
+                self.bump_cookie(ix.db);
             }
             Stmt::DropView {
                 if_exists,
                 view_name,
             } => {
                 let name = names::unquote(view_name.name.0);
-                if self.schema.table(&name).is_some() {
+                let scope = Scope::of(view_name);
+                if scope.table(self.schema, &name).is_some() {
                     return Err(error(format!("use DROP TABLE to delete table {name}")));
                 }
-                let Some(v) = self.schema.view(&name).cloned() else {
+                let Some(v) = scope.view(self.schema, &name) else {
                     if *if_exists {
                         return Ok(self.finish(text, Vec::new(), Vec::new()));
                     }
-                    return Err(error(format!("no such view: {name}")));
+                    return Err(error(format!("no such view: {}", display_name(view_name))));
                 };
                 self.writes = true;
-                self.delete_schema_rows(1, &v.name, Some("view"));
-                self.bump_cookie();
+                self.delete_schema_rows(v.db, 1, &v.name, Some("view"));
+                self.bump_cookie(v.db);
             }
             _ => unreachable!("dispatched on DROP"),
         }

@@ -78,14 +78,13 @@ enum UpsertAction<'a> {
 impl Compiler<'_> {
     fn writable_table(&self, name: &ast::QualifiedName<'_>) -> Result<Arc<Table>> {
         let n = names::unquote(name.name.0);
-        if self.schema.view(&n).is_some() {
+        let scope = self.scope_of(name);
+        if scope.view(self.schema, &n).is_some() {
             return Err(error(format!("cannot modify {n} because it is a view")));
         }
-        let t = self
-            .schema
-            .table(&n)
-            .cloned()
-            .ok_or_else(|| error(format!("no such table: {n}")))?;
+        let t = scope
+            .table(self.schema, &n)
+            .ok_or_else(|| error(format!("no such table: {}", self.shown_name(name))))?;
         if t.root_page == 1 {
             return Err(error(format!("table {} may not be modified", t.name)));
         }
@@ -95,6 +94,7 @@ impl Compiler<'_> {
     fn open_write_target(&mut self, table: &Arc<Table>) -> WriteTarget {
         let cursor = self.b.alloc_cursor();
         self.emit(Insn::OpenWriteAsync {
+            db: table.db,
             cursor,
             root_page: table.root_page,
             root_reg: None,
@@ -104,9 +104,10 @@ impl Compiler<'_> {
         });
         self.emit(Insn::OpenWriteAwait { cursor });
         let mut indexes = Vec::new();
-        for ix in self.schema.table_indexes(&table.name) {
+        for ix in self.schema.table_indexes(&table) {
             let c = self.b.alloc_cursor();
             self.emit(Insn::OpenWriteAsync {
+                db: ix.db,
                 cursor: c,
                 root_page: ix.root_page,
                 root_reg: None,
@@ -675,7 +676,7 @@ impl Compiler<'_> {
                 let replaces = table.pk_conflict == Conflict::Replace
                     || self
                         .schema
-                        .table_indexes(&table.name)
+                        .table_indexes(&table)
                         .iter()
                         .any(|ix| ix.conflict == Conflict::Replace);
                 let triggers = self.has_triggers(&table, TrigEvent::Insert, false)
@@ -785,7 +786,7 @@ impl Compiler<'_> {
                         }
                         // The target must match a unique constraint.
                         let matches_pk = v.len() == 1 && table.rowid_alias == Some(v[0]);
-                        let matches_ix = self.schema.table_indexes(&table.name).iter().any(|ix| {
+                        let matches_ix = self.schema.table_indexes(&table).iter().any(|ix| {
                             let mut a: Vec<usize> = ix.columns.iter().map(|c| c.column).collect();
                             let mut b = v.clone();
                             a.sort_unstable();
@@ -1009,13 +1010,16 @@ impl Compiler<'_> {
 
     /// AUTOINCREMENT: reads the table's `sqlite_sequence` entry (largest rowid ever used).
     fn autoinc_begin(&mut self, table: &Table) -> Result<AutoInc> {
+        // The table's own database's sqlite_sequence.
         let seq_table = self
             .schema
-            .table("sqlite_sequence")
+            .of_db(table.db)
+            .local_table("sqlite_sequence")
             .cloned()
             .ok_or_else(|| error("no such table: sqlite_sequence"))?;
         let cursor = self.b.alloc_cursor();
         self.emit(Insn::OpenWriteAsync {
+            db: seq_table.db,
             cursor,
             root_page: seq_table.root_page,
             root_reg: None,
@@ -1350,6 +1354,7 @@ impl Compiler<'_> {
         });
         let rc = self.b.alloc_cursor();
         self.emit(Insn::OpenReadAsync {
+            db: table.db,
             cursor: rc,
             root_page: table.root_page,
             root_reg: None,
@@ -1536,11 +1541,13 @@ impl Compiler<'_> {
         if where_clause.is_none() && returning.is_none() && !has_triggers {
             // The truncate optimisation: clear the table and its indexes.
             self.emit(Insn::Clear {
+                db: table.db,
                 root_page: table.root_page,
                 count_changes: self.trigger_stack.is_empty(),
             });
-            for ix in self.schema.table_indexes(&table.name) {
+            for ix in self.schema.table_indexes(&table) {
                 self.emit(Insn::Clear {
+                    db: ix.db,
                     root_page: ix.root_page,
                     count_changes: false,
                 });

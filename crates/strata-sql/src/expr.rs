@@ -11,7 +11,7 @@ use strata_vdbe::ops::{Arith, Bit, Cmp};
 
 use crate::builder::Label;
 use crate::compiler::{error, Compiler, Result};
-use crate::names;
+use crate::names::{self, DbName};
 use crate::scope::{ColumnRef, ROWID};
 
 /// Parses a numeric literal as SQLite does: integers that fit in i64 stay integers,
@@ -149,6 +149,16 @@ impl Compiler<'_> {
         table: Option<&str>,
         column: &str,
     ) -> Result<Option<ColumnRef>> {
+        self.resolve_column_in(None, table, column)
+    }
+
+    /// [`Compiler::resolve_column`], only among tables of database `db` if given.
+    fn resolve_column_in(
+        &mut self,
+        db: Option<usize>,
+        table: Option<&str>,
+        column: &str,
+    ) -> Result<Option<ColumnRef>> {
         let col = names::unquote(column);
         let tab = table.map(names::unquote);
         for level in (0..self.levels.len()).rev() {
@@ -157,6 +167,11 @@ impl Compiler<'_> {
             for (si, src) in self.levels[level].sources.iter().enumerate() {
                 if let Some(t) = &tab {
                     if !names::eq(&src.name, t) {
+                        continue;
+                    }
+                }
+                if let Some(d) = db {
+                    if src.table.as_ref().map(|t| t.db) != Some(d) {
                         continue;
                     }
                 }
@@ -213,14 +228,44 @@ impl Compiler<'_> {
         Ok(None)
     }
 
-    fn column_ref_of(&mut self, e: &Expr<'_>) -> Result<Option<ColumnRef>> {
+    /// Resolves a reference collected by [`walk_refs`].
+    pub(crate) fn resolve_ref(
+        &mut self,
+        db: Option<&str>,
+        table: Option<&str>,
+        column: &str,
+    ) -> Result<Option<ColumnRef>> {
+        match (db, table) {
+            (Some(d), Some(t)) => self.resolve_in_db(d, t, column),
+            (_, t) => self.resolve_column(t, column),
+        }
+    }
+
+    /// The column an identifier expression names (`c`, `t.c`, `db.t.c`), if any.
+    pub(crate) fn column_ref_of(&mut self, e: &Expr<'_>) -> Result<Option<ColumnRef>> {
         match e {
             Expr::Id(id) => self.resolve_column(None, id.0),
             Expr::Name(n) => self.resolve_column(None, n.0),
             Expr::Qualified(t, c) => self.resolve_column(Some(t.0), c.0),
-            Expr::DoublyQualified(_, t, c) => self.resolve_column(Some(t.0), c.0),
+            Expr::DoublyQualified(db, t, c) => self.resolve_in_db(db.0, t.0, c.0),
             _ => Ok(None),
         }
+    }
+
+    /// Resolves `db.t.c`: like `t.c`, but only a table of database `db` matches (so not
+    /// a subquery, CTE or view named `t`, and nothing for an unknown database).
+    pub(crate) fn resolve_in_db(
+        &mut self,
+        db: &str,
+        table: &str,
+        column: &str,
+    ) -> Result<Option<ColumnRef>> {
+        let want = match DbName::of(Some(db)) {
+            Some(DbName::Main) => strata_vdbe::insn::MAIN_DB,
+            Some(DbName::Temp) => strata_vdbe::insn::TEMP_DB,
+            _ => return Ok(None),
+        };
+        self.resolve_column_in(Some(want), Some(table), column)
     }
 
     /// SQLite's `sqlite3ExprAffinity` (None = no affinity).
@@ -431,18 +476,27 @@ impl Compiler<'_> {
                 Some(r) => self.emit_column(r, dest),
                 None => return Err(error(format!("no such column: {}", names::unquote(n.0)))),
             },
-            Expr::Qualified(t, c) | Expr::DoublyQualified(_, t, c) => {
-                match self.resolve_column(Some(t.0), c.0)? {
-                    Some(r) => self.emit_column(r, dest),
-                    None => {
-                        return Err(error(format!(
-                            "no such column: {}.{}",
-                            names::unquote(t.0),
-                            names::unquote(c.0)
-                        )))
-                    }
+            Expr::Qualified(t, c) => match self.resolve_column(Some(t.0), c.0)? {
+                Some(r) => self.emit_column(r, dest),
+                None => {
+                    return Err(error(format!(
+                        "no such column: {}.{}",
+                        names::unquote(t.0),
+                        names::unquote(c.0)
+                    )))
                 }
-            }
+            },
+            Expr::DoublyQualified(db, t, c) => match self.resolve_in_db(db.0, t.0, c.0)? {
+                Some(r) => self.emit_column(r, dest),
+                None => {
+                    return Err(error(format!(
+                        "no such column: {}.{}.{}",
+                        names::unquote(db.0),
+                        names::unquote(t.0),
+                        names::unquote(c.0)
+                    )))
+                }
+            },
             Expr::Variable(v) => {
                 let index = self.param_index(v)?;
                 self.emit(Insn::Variable { index, dest });
@@ -1126,12 +1180,12 @@ impl Compiler<'_> {
     /// Evaluates `expr` with all the given references resolved, returning whether it uses
     /// any column of levels at or above `level`... (see planner).
     pub fn column_refs(&mut self, e: &Expr<'_>) -> Result<Vec<ColumnRef>> {
-        let mut idents: Vec<(Option<String>, String)> = Vec::new();
+        let mut idents: Vec<RefName> = Vec::new();
         let mut has_subquery = false;
         walk_refs(e, &mut idents, &mut has_subquery);
         let mut out = Vec::new();
-        for (t, c) in idents {
-            if let Some(r) = self.resolve_column(t.as_deref(), &c)? {
+        for (d, t, c) in idents {
+            if let Some(r) = self.resolve_ref(d.as_deref(), t.as_deref(), &c)? {
                 out.push(r);
             } else if t.is_none() {
                 if let Some(sql) = self.alias_sql(&c) {
@@ -1200,19 +1254,22 @@ impl Compiler<'_> {
     }
 }
 
+/// A column reference as written: (database, table, column).
+pub(crate) type RefName = (Option<String>, Option<String>, String);
+
 /// Collects column identifiers in `e` (not inside subqueries; notes if there are any).
-pub(crate) fn walk_refs(
-    e: &Expr<'_>,
-    out: &mut Vec<(Option<String>, String)>,
-    has_subquery: &mut bool,
-) {
+/// Each reference is (database, table, column) as written.
+pub(crate) fn walk_refs(e: &Expr<'_>, out: &mut Vec<RefName>, has_subquery: &mut bool) {
     walk(e, &mut |x| {
         match x {
-            Expr::Id(id) => out.push((None, id.0.to_string())),
-            Expr::Name(n) => out.push((None, n.0.to_string())),
-            Expr::Qualified(t, c) | Expr::DoublyQualified(_, t, c) => {
-                out.push((Some(t.0.to_string()), c.0.to_string()))
-            }
+            Expr::Id(id) => out.push((None, None, id.0.to_string())),
+            Expr::Name(n) => out.push((None, None, n.0.to_string())),
+            Expr::Qualified(t, c) => out.push((None, Some(t.0.to_string()), c.0.to_string())),
+            Expr::DoublyQualified(d, t, c) => out.push((
+                Some(d.0.to_string()),
+                Some(t.0.to_string()),
+                c.0.to_string(),
+            )),
             Expr::Exists(_) | Expr::Subquery(_) | Expr::InSelect { .. } => *has_subquery = true,
             _ => {}
         }

@@ -10,12 +10,16 @@
 //!   next one starts. Compiling has no side effects: programs change the database only
 //!   when run.
 //! - Every program starts with `Init`, which jumps to a prologue holding one
-//!   `Transaction` (read or write, with the schema cookie the program was compiled
-//!   against; a changed schema makes the VM fail with `ErrorCode::Schema` and the API
-//!   recompiles). DDL ends with `SetCookie` and `ParseSchema`.
-//! - The text stored in `sqlite_schema.sql` is SQLite's: `CREATE TABLE ` (or INDEX, VIEW)
-//!   followed by the statement's text from the object name on, so `sqlite3` reads our
-//!   schema and we read its.
+//!   `Transaction` per database it uses (main, and temp: read or write, with the schema
+//!   cookie the program was compiled against; a changed schema makes the VM fail with
+//!   `ErrorCode::Schema` and the API recompiles). DDL ends with `SetCookie` and
+//!   `ParseSchema` on the database it changed.
+//! - The text stored in `sqlite_schema.sql` is SQLite's: `CREATE TABLE ` (or INDEX, VIEW,
+//!   TRIGGER) followed by the statement's text from the unqualified object name on (no
+//!   `TEMP`, no `main.`/`temp.` prefix), so `sqlite3` reads our schema and we read its.
+//! - Names: `main.x` and `temp.x` name one database; an unqualified name is looked up in
+//!   temp first, then main (see [`Schema::table`]). TEMP objects live in the
+//!   connection's temp database, whose schema is [`Schema::temp`].
 //!
 //! ## Plans
 //! Nested loops in FROM order; each WHERE term runs at the first loop where its tables
@@ -63,6 +67,10 @@ pub const SQLITE_VERSION: &str = "3.46.0";
 
 /// The schema query the API runs (with [`Schema::bootstrap`]) to load a schema.
 pub const SCHEMA_QUERY: &str = "SELECT type, name, tbl_name, rootpage, sql FROM sqlite_schema";
+
+/// The query loading the temp database's schema (see [`Schema::with_temp`]).
+pub const TEMP_SCHEMA_QUERY: &str =
+    "SELECT type, name, tbl_name, rootpage, sql FROM temp.sqlite_schema";
 
 /// A compile error, with SQLite's message text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -196,6 +204,7 @@ fn compile_stmt(schema: &Schema, stmt: &Stmt<'_>, text: &str) -> Result<Program,
                 // fail as BEGIN does inside a transaction.
                 c.emit(Insn::RequireAutocommit);
                 c.emit(Insn::Transaction {
+                    db: 0,
                     write: true,
                     schema_cookie: schema.cookie,
                 });
@@ -235,6 +244,7 @@ fn compile_stmt(schema: &Schema, stmt: &Stmt<'_>, text: &str) -> Result<Program,
                 _ => strata_vdbe::insn::SavepointOp::RollbackTo,
             };
             c.emit(Insn::Transaction {
+                db: 0,
                 write: true,
                 schema_cookie: schema.cookie,
             });
@@ -262,8 +272,12 @@ fn compile_stmt(schema: &Schema, stmt: &Stmt<'_>, text: &str) -> Result<Program,
             obj_name: Some(name),
         } => {
             let n = names::unquote(name.name.0);
-            let known = schema.table(&n).is_some()
-                || schema.index(&n).is_some()
+            let scope = match name.db_name.as_ref() {
+                None => compiler::Scope::Any,
+                Some(q) => compiler::Scope::Db(compiler::create_db(Some(q), false, "")?),
+            };
+            let known = scope.table(schema, &n).is_some()
+                || scope.index(schema, &n).is_some()
                 || strata_btree::record::Collation::from_name(&n).is_some();
             if !known {
                 return Err(error("unable to identify the object to be reindexed"));

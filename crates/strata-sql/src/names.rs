@@ -53,3 +53,28 @@ pub fn quote_if_needed(name: &str) -> String {
         format!("\"{}\"", name.replace('"', "\"\""))
     }
 }
+
+/// The database a schema qualifier (`main.`, `temp.`) names, as SQLite's
+/// `sqlite3FindDbName` resolves it: `main` and `temp` (any case); nothing else exists
+/// (ATTACH is not supported).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbName {
+    Main,
+    Temp,
+    /// A name that is no database, as written (unquoted), for the error message.
+    Unknown(String),
+}
+
+impl DbName {
+    /// The database of a qualifier token (`None` when the name is unqualified).
+    pub fn of(qualifier: Option<&str>) -> Option<DbName> {
+        let q = unquote(qualifier?);
+        Some(if eq(&q, "main") {
+            DbName::Main
+        } else if eq(&q, "temp") {
+            DbName::Temp
+        } else {
+            DbName::Unknown(q)
+        })
+    }
+}

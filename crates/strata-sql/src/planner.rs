@@ -204,6 +204,11 @@ impl Compiler<'_> {
         let spec = &specs[i];
         let level = self.levels.len() - 1;
         let cursor = self.levels[level].sources[spec.source].cursor;
+        // An index is in its table's database.
+        let db = self.levels[level].sources[spec.source]
+            .table
+            .as_ref()
+            .map_or(strata_vdbe::insn::MAIN_DB, |t| t.db);
         // Terms usable for choosing the access path: this level's WHERE terms (inner
         // joins) or ON terms (left joins).
         let candidate_terms: Vec<Term<'a>> = match spec.join {
@@ -219,7 +224,7 @@ impl Compiler<'_> {
             },
             Some(OrderPlan::Index(want)) => match access {
                 Access::Index { ref name, .. } if name == want => access,
-                _ => self.full_index_access(want)?,
+                _ => self.full_index_access(spec.source, want)?,
             },
         };
 
@@ -275,6 +280,7 @@ impl Compiler<'_> {
                 let icur = *icur;
                 index_cursor = Some(icur);
                 self.emit(Insn::OpenReadAsync {
+                    db,
                     cursor: icur,
                     root_page: *root_page,
                     root_reg: None,
@@ -518,8 +524,8 @@ impl Compiler<'_> {
                 all = true;
                 break;
             }
-            for (t, c) in idents {
-                match self.resolve_column(t.as_deref(), &c)? {
+            for (d, t, c) in idents {
+                match self.resolve_ref(d.as_deref(), t.as_deref(), &c)? {
                     Some(r) => add(&mut out, r),
                     None => {
                         // An alias or a string: be conservative.
@@ -542,9 +548,9 @@ impl Compiler<'_> {
         name: &str,
     ) -> Option<std::collections::HashMap<usize, usize>> {
         let needed = self.needed_now.as_ref()?.get(source)?.as_ref()?;
-        let ix = self.schema.index(name)?;
         let level = self.levels.last()?;
         let table = level.sources.get(source)?.table.as_ref()?;
+        let ix = self.schema.of_db(table.db).local_index(name)?;
         let mut map = std::collections::HashMap::new();
         for (pos, c) in ix.columns.iter().enumerate() {
             map.entry(c.column).or_insert(pos);
@@ -613,10 +619,16 @@ impl Compiler<'_> {
     }
 
     /// A scan of a whole index, in index order.
-    fn full_index_access<'a>(&mut self, name: &str) -> Result<Access<'a>> {
+    fn full_index_access<'a>(&mut self, source: usize, name: &str) -> Result<Access<'a>> {
+        let level = self.levels.len() - 1;
+        let db = self.levels[level].sources[source]
+            .table
+            .as_ref()
+            .map_or(strata_vdbe::insn::MAIN_DB, |t| t.db);
         let ix = self
             .schema
-            .index(name)
+            .of_db(db)
+            .local_index(name)
             .cloned()
             .ok_or_else(|| crate::compiler::error(format!("no such index: {name}")))?;
         Ok(Access::Index {
@@ -666,13 +678,13 @@ impl Compiler<'_> {
         match access {
             Access::RowidEq(_) => Ok(Some(OrderPlan::Rowid)),
             Access::Index { name, eq, .. } => {
-                let Some(ix) = self.schema.index(&name).cloned() else {
+                let Some(ix) = self.schema.of_db(table.db).local_index(&name).cloned() else {
                     return Ok(None);
                 };
                 Ok(matches(&ix, eq.len()).then_some(OrderPlan::Index(name)))
             }
             Access::Scan => {
-                for ix in self.schema.table_indexes(&table.name) {
+                for ix in self.schema.table_indexes(&table) {
                     if ix.where_sql.is_none() && matches(&ix, 0) {
                         return Ok(Some(OrderPlan::Index(ix.name.clone())));
                     }
@@ -787,13 +799,7 @@ impl Compiler<'_> {
     /// The column index (or ROWID) if `e` is a plain column of `source` at this level.
     fn column_of(&mut self, e: &Expr<'_>, source: usize) -> Result<Option<usize>> {
         let level = self.levels.len() - 1;
-        let r = match e {
-            Expr::Id(id) => self.resolve_column(None, id.0)?,
-            Expr::Qualified(t, c) | Expr::DoublyQualified(_, t, c) => {
-                self.resolve_column(Some(t.0), c.0)?
-            }
-            _ => None,
-        };
+        let r = self.column_ref_of(e)?;
         Ok(r.filter(|r| r.level == level && r.source == source)
             .map(|r| {
                 let col = &self.levels[level].sources[source].columns;
@@ -836,7 +842,7 @@ impl Compiler<'_> {
         }
         // The index with the most equality columns, then a range on the next column.
         let mut best: Option<(usize, Access<'a>)> = None;
-        for ix in self.schema.table_indexes(&table.name) {
+        for ix in self.schema.table_indexes(&table) {
             if ix.where_sql.is_some() {
                 continue;
             }

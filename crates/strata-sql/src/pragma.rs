@@ -5,10 +5,10 @@ use std::sync::Arc;
 use sqlite3_parser::ast::{Expr, Literal, PragmaBody, QualifiedName, UnaryOperator};
 use strata_btree::collation::Collation;
 use strata_btree::record::{KeyInfo, Value};
-use strata_vdbe::insn::{CheckpointKind, Cookie, Insn};
+use strata_vdbe::insn::{CheckpointKind, Cookie, Insn, MAIN_DB, TEMP_DB};
 use strata_vdbe::program::Program;
 
-use crate::compiler::{error, Compiler, Result};
+use crate::compiler::{error, Compiler, Result, Scope};
 use crate::names;
 
 fn pragma_arg(body: Option<&PragmaBody<'_>>) -> Option<String> {
@@ -53,13 +53,37 @@ impl Compiler<'_> {
         text: &str,
     ) -> Result<Program> {
         let pname = names::unquote(name.name.0).to_ascii_lowercase();
+        // `PRAGMA main.x` / `temp.x`: the schema pragmas look in that database only (else
+        // temp first, then main), the header fields are that database's.
+        let scope = match name.db_name.as_ref() {
+            None => Scope::Any,
+            Some(q) => Scope::Db(crate::compiler::create_db(Some(q), false, "")?),
+        };
+        let db = match scope {
+            Scope::Db(d) => d,
+            _ => MAIN_DB,
+        };
+        let per_db = matches!(
+            pname.as_str(),
+            "table_info"
+                | "table_xinfo"
+                | "index_list"
+                | "index_info"
+                | "index_xinfo"
+                | "user_version"
+                | "schema_version"
+                | "application_id"
+        );
+        if db == TEMP_DB && !per_db {
+            return Err(error(format!("PRAGMA temp.{pname} is not supported")));
+        }
         let arg = pragma_arg(body);
         let text_v = |s: &str| Value::Text(s.as_bytes().to_vec());
         match pname.as_str() {
             "table_info" | "table_xinfo" => {
                 let t = arg.ok_or_else(|| error("table_info needs a table name"))?;
                 let mut rows = Vec::new();
-                if let Some(table) = self.schema.table(&t) {
+                if let Some(table) = scope.table(self.schema, &t) {
                     let mut pk_pos = 0;
                     for (i, c) in table.columns.iter().enumerate() {
                         let pk = if c.primary_key {
@@ -81,7 +105,7 @@ impl Compiler<'_> {
                         }
                         rows.push(row);
                     }
-                } else if let Some(v) = self.schema.view(&t).cloned() {
+                } else if let Some(v) = scope.view(self.schema, &t) {
                     let _ = v;
                     return Err(error("PRAGMA table_info on a view is not supported yet"));
                 }
@@ -94,8 +118,8 @@ impl Compiler<'_> {
             "index_list" => {
                 let t = arg.ok_or_else(|| error("index_list needs a table name"))?;
                 let mut rows = Vec::new();
-                if let Some(table) = self.schema.table(&t) {
-                    let mut idx = self.schema.table_indexes(&table.name);
+                if let Some(table) = scope.table(self.schema, &t) {
+                    let mut idx = self.schema.table_indexes(&table);
                     idx.reverse();
                     for (seq, ix) in idx.iter().enumerate() {
                         let origin = if ix.is_primary_key {
@@ -125,8 +149,9 @@ impl Compiler<'_> {
                     Collation::NoCase => "NOCASE",
                     Collation::RTrim => "RTRIM",
                 };
-                if let Some(ix) = self.schema.index(&i).cloned() {
-                    if let Some(table) = self.schema.table(&ix.table).cloned() {
+                if let Some(ix) = scope.index(self.schema, &i) {
+                    let table = self.schema.of_db(ix.db).local_table(&ix.table).cloned();
+                    if let Some(table) = table {
                         for (k, c) in ix.columns.iter().enumerate() {
                             // A rowid (or INTEGER PRIMARY KEY) column is cid -1, no name
                             // only for the rowid itself; the alias keeps its name.
@@ -206,6 +231,7 @@ impl Compiler<'_> {
                         }
                         self.writes = true;
                         self.emit(Insn::SetCookie {
+                            db,
                             cookie,
                             value: v as i32 as i64,
                         });
@@ -213,7 +239,11 @@ impl Compiler<'_> {
                     }
                     None => {
                         let r = self.reg();
-                        self.emit(Insn::ReadCookie { cookie, dest: r });
+                        self.emit(Insn::ReadCookie {
+                            db,
+                            cookie,
+                            dest: r,
+                        });
                         self.emit(Insn::ResultRow { start: r, count: 1 });
                         Ok(self.finish(text, vec![pname.clone()], vec![None]))
                     }

@@ -9,7 +9,7 @@ use sqlite3_parser::lexer::sql::Parser;
 use sqlite3_parser::{Bump, FallibleIterator};
 use strata_btree::record::{Collation, SortOrder};
 use strata_vdbe::affinity::{affinity_of_type, Affinity};
-use strata_vdbe::insn::{ColumnType, ErrorCode, StrictColumns};
+use strata_vdbe::insn::{ColumnType, ErrorCode, StrictColumns, MAIN_DB, TEMP_DB};
 
 use crate::names;
 use crate::SqlError;
@@ -68,6 +68,8 @@ pub struct Table {
     pub sql: String,
     /// A STRICT table: every column's declared type, checked on every write.
     pub strict: Option<Arc<StrictColumns>>,
+    /// The database it lives in (`MAIN_DB` or `TEMP_DB`).
+    pub db: usize,
 }
 
 impl Table {
@@ -100,6 +102,8 @@ pub struct Index {
     pub where_sql: Option<String>,
     /// Position of the index's row in `sqlite_schema` (creation order).
     pub seq: usize,
+    /// The database it lives in (its table's).
+    pub db: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -107,6 +111,7 @@ pub struct View {
     pub name: String,
     pub columns: Option<Vec<String>>,
     pub sql: String,
+    pub db: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,6 +132,10 @@ pub struct Trigger {
     pub update_of: Option<Vec<String>>,
     /// The CREATE TRIGGER text: the body is re-parsed where it fires.
     pub sql: String,
+    /// The database the trigger lives in.
+    pub db: usize,
+    /// The database of its table: a TEMP trigger may be on a table of main.
+    pub table_db: usize,
 }
 
 /// The schema as the compiler sees it. Lookups are case-insensitive.
@@ -144,6 +153,11 @@ pub struct Schema {
     pub index_sql: HashMap<String, String>,
     /// `sqlite_sequence` exists.
     pub has_sequence: bool,
+    /// Which database these objects are in (`MAIN_DB`, or `TEMP_DB` for [`Schema::temp`]).
+    pub db: usize,
+    /// The connection's temp database (`sqlite_temp_schema`), in the main schema only.
+    /// Unqualified names are looked up there first: temp objects shadow main's.
+    pub temp: Option<Arc<Schema>>,
 }
 
 /// One row of `sqlite_schema`.
@@ -158,6 +172,10 @@ pub struct SchemaRow {
 
 pub const SCHEMA_TABLE_SQL: &str =
     "CREATE TABLE sqlite_schema(type text,name text,tbl_name text,rootpage int,sql text)";
+/// The temp database's schema table (SQLite names it `sqlite_temp_master`; `temp.`
+/// `sqlite_schema`/`sqlite_master` and `sqlite_temp_master` are aliases).
+pub const TEMP_SCHEMA_TABLE_SQL: &str =
+    "CREATE TABLE sqlite_temp_schema(type text,name text,tbl_name text,rootpage int,sql text)";
 
 fn corrupt(msg: String) -> SqlError {
     SqlError {
@@ -168,20 +186,69 @@ fn corrupt(msg: String) -> SqlError {
 }
 
 impl Schema {
-    /// The schema every database starts with: just `sqlite_schema` on page 1.
+    /// The schema every database starts with: just `sqlite_schema` on page 1 (and an
+    /// empty temp database).
     pub fn bootstrap() -> Schema {
-        let mut s = Schema {
-            page_size: 4096,
-            ..Schema::default()
-        };
-        let t = parse_table(SCHEMA_TABLE_SQL, 1).expect("the sqlite_schema definition parses");
-        s.tables.insert("sqlite_schema".into(), Arc::new(t));
+        let mut s = Schema::bootstrap_db(MAIN_DB);
+        s.temp = Some(Arc::new(Schema::bootstrap_db(TEMP_DB)));
         s
     }
 
-    /// Builds the schema from the rows of `SCHEMA_QUERY` and the schema cookie.
+    /// The schema of one database with nothing but its schema table.
+    pub fn bootstrap_db(db: usize) -> Schema {
+        let mut s = Schema {
+            page_size: 4096,
+            db,
+            ..Schema::default()
+        };
+        let (sql, key) = if db == TEMP_DB {
+            (TEMP_SCHEMA_TABLE_SQL, "sqlite_temp_schema")
+        } else {
+            (SCHEMA_TABLE_SQL, "sqlite_schema")
+        };
+        let mut t = parse_table(sql, 1).expect("the sqlite_schema definition parses");
+        t.db = db;
+        s.tables.insert(key.into(), Arc::new(t));
+        s
+    }
+
+    /// The schema of database `db` (main is `self`; temp is [`Schema::temp`]).
+    pub fn of_db(&self, db: usize) -> &Schema {
+        match (db, &self.temp) {
+            (TEMP_DB, Some(t)) => t,
+            _ => self,
+        }
+    }
+
+    /// The temp database's schema (empty if the connection has none).
+    pub fn temp_schema(&self) -> &Schema {
+        self.of_db(TEMP_DB)
+    }
+
+    /// Builds the schema of the main database from the rows of `SCHEMA_QUERY` and the
+    /// schema cookie (with an empty temp database: see [`Schema::with_temp`]).
     pub fn from_rows(rows: Vec<SchemaRow>, cookie: u32) -> Result<Schema, SqlError> {
-        let mut s = Schema::bootstrap();
+        let mut s = Schema::from_rows_db(rows, cookie, MAIN_DB, None)?;
+        s.temp = Some(Arc::new(Schema::bootstrap_db(TEMP_DB)));
+        Ok(s)
+    }
+
+    /// Adds the temp database, built from the rows of its schema table and its cookie.
+    /// Temp triggers may be on tables of main, so main is loaded first.
+    pub fn with_temp(mut self, rows: Vec<SchemaRow>, cookie: u32) -> Result<Schema, SqlError> {
+        let temp = Schema::from_rows_db(rows, cookie, TEMP_DB, Some(&self))?;
+        self.temp = Some(Arc::new(temp));
+        Ok(self)
+    }
+
+    /// One database's schema from its schema table's rows.
+    fn from_rows_db(
+        rows: Vec<SchemaRow>,
+        cookie: u32,
+        db: usize,
+        main: Option<&Schema>,
+    ) -> Result<Schema, SqlError> {
+        let mut s = Schema::bootstrap_db(db);
         s.cookie = cookie;
         let mut autoindexes = Vec::new();
         for (seq, row) in rows.iter().enumerate() {
@@ -192,8 +259,9 @@ impl Schema {
                         .sql
                         .as_deref()
                         .ok_or_else(|| corrupt(format!("table {} has no sql", row.name)))?;
-                    let t = parse_table(sql, root)
+                    let mut t = parse_table(sql, root)
                         .map_err(|e| corrupt(format!("{}: {}", row.name, e.message)))?;
+                    t.db = db;
                     if names::eq(&t.name, "sqlite_sequence") {
                         s.has_sequence = true;
                     }
@@ -204,6 +272,7 @@ impl Schema {
                         let mut ix = parse_index(sql, root, &s)
                             .map_err(|e| corrupt(format!("{}: {}", row.name, e.message)))?;
                         ix.seq = seq;
+                        ix.db = db;
                         s.index_sql.insert(names::key(&ix.name), sql.to_string());
                         s.indexes.insert(names::key(&ix.name), Arc::new(ix));
                     }
@@ -214,8 +283,14 @@ impl Schema {
                         .sql
                         .as_deref()
                         .ok_or_else(|| corrupt(format!("trigger {} has no sql", row.name)))?;
-                    let t = parse_trigger(sql)
+                    let mut t = parse_trigger(sql)
                         .map_err(|e| corrupt(format!("{}: {}", row.name, e.message)))?;
+                    t.db = db;
+                    // A temp trigger's table: as written (`ON main.t`), else temp's
+                    // table of that name if there is one, else main's. Tables come
+                    // before triggers in a schema table only by creation order, so
+                    // this is decided after all rows are read (below).
+                    t.table_db = db;
                     s.triggers.insert(names::key(&t.name), Arc::new(t));
                 }
                 "view" => {
@@ -223,8 +298,9 @@ impl Schema {
                         .sql
                         .as_deref()
                         .ok_or_else(|| corrupt(format!("view {} has no sql", row.name)))?;
-                    let v = parse_view(sql)
+                    let mut v = parse_view(sql)
                         .map_err(|e| corrupt(format!("{}: {}", row.name, e.message)))?;
+                    v.db = db;
                     s.views.insert(names::key(&v.name), Arc::new(v));
                 }
                 _ => {}
@@ -259,39 +335,141 @@ impl Schema {
                 is_primary_key: spec.primary_key,
                 where_sql: None,
                 seq,
+                db,
             };
             s.indexes.insert(names::key(&ix.name), Arc::new(ix));
+        }
+        if let (TEMP_DB, Some(main)) = (db, main) {
+            let resolved: Vec<(String, usize)> = s
+                .triggers
+                .iter()
+                .map(|(k, t)| (k.clone(), trigger_table_db(t, &s, main)))
+                .collect();
+            for (k, table_db) in resolved {
+                if let Some(t) = s.triggers.get_mut(&k) {
+                    Arc::make_mut(t).table_db = table_db;
+                }
+            }
         }
         Ok(s)
     }
 
+    /// A table by unqualified name: temp's first (a temp table or view shadows main's
+    /// objects of that name), then main's. `sqlite_schema`/`sqlite_master` are main's,
+    /// `sqlite_temp_schema`/`sqlite_temp_master` temp's.
     pub fn table(&self, name: &str) -> Option<&Arc<Table>> {
-        let k = name.to_ascii_lowercase();
-        match self.tables.get(&k) {
-            Some(t) => Some(t),
-            None if k == "sqlite_master" => self.tables.get("sqlite_schema"),
-            None => None,
+        if let Some(temp) = self.temp.as_deref() {
+            let k = name.to_ascii_lowercase();
+            if !matches!(k.as_str(), "sqlite_schema" | "sqlite_master") {
+                if let Some(t) = temp.local_table(&k) {
+                    return Some(t);
+                }
+                if temp.views.contains_key(&k) {
+                    return None;
+                }
+            }
         }
+        self.local_table(name)
     }
 
+    /// A table of this database only (`main.t`, `temp.t`).
+    pub fn local_table(&self, name: &str) -> Option<&Arc<Table>> {
+        let k = name.to_ascii_lowercase();
+        if let Some(t) = self.tables.get(&k) {
+            return Some(t);
+        }
+        let alias = match (self.db, k.as_str()) {
+            (MAIN_DB, "sqlite_master") => "sqlite_schema",
+            (TEMP_DB, "sqlite_schema" | "sqlite_master" | "sqlite_temp_master") => {
+                "sqlite_temp_schema"
+            }
+            _ => return None,
+        };
+        self.tables.get(alias)
+    }
+
+    /// A view by unqualified name: temp's first, unless temp has a table of that name.
     pub fn view(&self, name: &str) -> Option<&Arc<View>> {
+        let k = name.to_ascii_lowercase();
+        if let Some(temp) = self.temp.as_deref() {
+            if let Some(v) = temp.views.get(&k) {
+                return Some(v);
+            }
+            if temp.local_table(&k).is_some()
+                && !matches!(k.as_str(), "sqlite_schema" | "sqlite_master")
+            {
+                return None;
+            }
+        }
+        self.views.get(&k)
+    }
+
+    /// A view of this database only.
+    pub fn local_view(&self, name: &str) -> Option<&Arc<View>> {
         self.views.get(&name.to_ascii_lowercase())
     }
 
+    /// An index by unqualified name: temp's first, then main's.
     pub fn index(&self, name: &str) -> Option<&Arc<Index>> {
+        let k = name.to_ascii_lowercase();
+        if let Some(ix) = self.temp.as_deref().and_then(|t| t.indexes.get(&k)) {
+            return Some(ix);
+        }
+        self.indexes.get(&k)
+    }
+
+    /// An index of this database only.
+    pub fn local_index(&self, name: &str) -> Option<&Arc<Index>> {
         self.indexes.get(&name.to_ascii_lowercase())
     }
 
-    /// The indexes of a table, in a stable order (by name).
-    pub fn table_indexes(&self, table: &str) -> Vec<Arc<Index>> {
-        let mut v: Vec<Arc<Index>> = self
+    /// A trigger by unqualified name: temp's first, then main's.
+    pub fn trigger(&self, name: &str) -> Option<&Arc<Trigger>> {
+        let k = name.to_ascii_lowercase();
+        if let Some(t) = self.temp.as_deref().and_then(|t| t.triggers.get(&k)) {
+            return Some(t);
+        }
+        self.triggers.get(&k)
+    }
+
+    /// Every trigger of main and temp.
+    pub fn all_triggers(&self) -> impl Iterator<Item = &Arc<Trigger>> {
+        self.triggers
+            .values()
+            .chain(self.temp.iter().flat_map(|t| t.triggers.values()))
+    }
+
+    /// The indexes of a table (in its database), in a stable order (creation, name).
+    pub fn table_indexes(&self, table: &Table) -> Vec<Arc<Index>> {
+        let s = self.of_db(table.db);
+        let mut v: Vec<Arc<Index>> = s
             .indexes
             .values()
-            .filter(|i| names::eq(&i.table, table))
+            .filter(|i| names::eq(&i.table, &table.name))
             .cloned()
             .collect();
         v.sort_by(|a, b| a.seq.cmp(&b.seq).then_with(|| a.name.cmp(&b.name)));
         v
+    }
+}
+
+/// The database of a temp trigger's table: as qualified in its text, else temp if temp
+/// has the table, else main.
+fn trigger_table_db(t: &Trigger, temp: &Schema, main: &Schema) -> usize {
+    let written = with_parsed(&t.sql, |stmt| match stmt {
+        Stmt::CreateTrigger { tbl_name, .. } => {
+            Ok(names::DbName::of(tbl_name.db_name.as_ref().map(|n| n.0)))
+        }
+        _ => Ok(None),
+    })
+    .ok()
+    .flatten();
+    match written {
+        Some(names::DbName::Main) => MAIN_DB,
+        Some(names::DbName::Temp) => TEMP_DB,
+        _ if temp.local_table(&t.table).is_some() => TEMP_DB,
+        _ if main.local_table(&t.table).is_some() => MAIN_DB,
+        _ => TEMP_DB,
     }
 }
 
@@ -651,6 +829,7 @@ pub(crate) fn table_from_ast(
         pk_conflict,
         sql: sql.to_string(),
         strict,
+        db: MAIN_DB,
     })
 }
 
@@ -750,6 +929,7 @@ pub(crate) fn index_from_ast(
         is_primary_key: false,
         where_sql: where_clause.map(|w| w.to_string()),
         seq: usize::MAX,
+        db: table.db,
     })
 }
 
@@ -765,6 +945,7 @@ pub(crate) fn parse_view(sql: &str) -> Result<View, SqlError> {
             name: names::unquote(view_name.name.0),
             columns: columns.map(|cs| cs.iter().map(|c| names::unquote(c.col_name.0)).collect()),
             sql: sql.to_string(),
+            db: MAIN_DB,
         })
     })
 }
@@ -815,5 +996,7 @@ pub(crate) fn trigger_from_ast(
         event,
         update_of,
         sql: sql.to_string(),
+        db: MAIN_DB,
+        table_db: MAIN_DB,
     })
 }

@@ -1006,13 +1006,7 @@ impl Compiler<'_> {
         if self.levels[level].sources.len() != 1 {
             return Ok(None);
         }
-        let r = match e {
-            Expr::Id(id) => self.resolve_column(None, id.0)?,
-            Expr::Qualified(t, c) | Expr::DoublyQualified(_, t, c) => {
-                self.resolve_column(Some(t.0), c.0)?
-            }
-            _ => None,
-        };
+        let r = self.column_ref_of(e)?;
         Ok(r.filter(|r| r.level == level).map(|r| {
             if r.column == ROWID
                 || self.levels[level].sources[r.source].columns[r.column].is_rowid_alias
@@ -1163,13 +1157,7 @@ impl Compiler<'_> {
     }
 
     fn decl_type_of(&mut self, e: &Expr<'_>) -> Option<String> {
-        let r = match e {
-            Expr::Id(id) => self.resolve_column(None, id.0).ok().flatten(),
-            Expr::Qualified(t, c) | Expr::DoublyQualified(_, t, c) => {
-                self.resolve_column(Some(t.0), c.0).ok().flatten()
-            }
-            _ => None,
-        }?;
+        let r = self.column_ref_of(e).ok().flatten()?;
         if r.column == ROWID {
             return Some("INTEGER".into());
         }
@@ -1192,8 +1180,8 @@ impl Compiler<'_> {
                 }
                 names::unquote(id.0)
             }
-            Expr::Qualified(t, c) | Expr::DoublyQualified(_, t, c) => {
-                if let Ok(Some(r)) = self.resolve_column(Some(t.0), c.0) {
+            Expr::Qualified(_, c) | Expr::DoublyQualified(_, _, c) => {
+                if let Ok(Some(r)) = self.column_ref_of(e) {
                     if r.column != ROWID {
                         return self.levels[r.level].sources[r.source].columns[r.column]
                             .name
@@ -1359,12 +1347,7 @@ impl Compiler<'_> {
         let source = match st {
             SelectTable::Table(qn, alias, _) => {
                 let name = names::unquote(qn.name.0);
-                if let Some(db) = &qn.db_name {
-                    let d = names::unquote(db.0);
-                    if !names::eq(&d, "main") {
-                        return Err(error(format!("unknown database {d}")));
-                    }
-                }
+                let scope = self.scope_of(qn);
                 let alias_name = alias_of(alias.as_ref()).unwrap_or_else(|| name.clone());
                 let cte = if qn.db_name.is_none() {
                     self.find_cte(&name)
@@ -1373,9 +1356,10 @@ impl Compiler<'_> {
                 };
                 if let Some(i) = cte {
                     self.cte_source(i, alias_name)?
-                } else if let Some(t) = self.schema.table(&name).cloned() {
+                } else if let Some(t) = scope.table(self.schema, &name) {
                     let cursor = self.b.alloc_cursor();
                     self.emit(Insn::OpenReadAsync {
+                        db: t.db,
                         cursor,
                         root_page: t.root_page,
                         root_reg: None,
@@ -1385,7 +1369,7 @@ impl Compiler<'_> {
                     });
                     self.emit(Insn::OpenReadAwait { cursor });
                     table_source(&t, alias_name, cursor)
-                } else if let Some(v) = self.schema.view(&name).cloned() {
+                } else if let Some(v) = scope.view(self.schema, &name) {
                     if self.view_depth > 32 {
                         return Err(error(format!("view {name} is circularly defined")));
                     }
@@ -1394,12 +1378,14 @@ impl Compiler<'_> {
                         let Stmt::CreateView { select, .. } = stmt else {
                             return Err(error("not a view"));
                         };
-                        self.materialize(select, alias_name.clone(), v.columns.as_deref())
+                        self.in_body_of(v.db, |c| {
+                            c.materialize(select, alias_name.clone(), v.columns.as_deref())
+                        })
                     });
                     self.view_depth -= 1;
                     r?
                 } else {
-                    return Err(error(format!("no such table: {name}")));
+                    return Err(error(format!("no such table: {}", self.shown_name(qn))));
                 }
             }
             SelectTable::Select(sel, alias) => {

@@ -112,24 +112,44 @@ fn skip_blank(b: &[u8], mut i: usize) -> usize {
     }
 }
 
+/// If a `schema .` qualifier starts at `at` (a name token, optional blanks, a dot), the
+/// offset of the name after it, else `at`: SQLite stores the text from the unqualified
+/// name on (`CREATE TABLE main.t(x)` is stored as `CREATE TABLE t(x)`).
+fn skip_qualifier(stmt: &str, at: usize) -> usize {
+    let b = stmt.as_bytes();
+    let mut i = at;
+    match b.get(i) {
+        Some(&q) if q == b'"' || q == b'`' || q == b'\'' => i = skip_quoted(b, i, q),
+        Some(b'[') => {
+            while i < b.len() && b[i] != b']' {
+                i += 1;
+            }
+            i = (i + 1).min(b.len());
+        }
+        _ => {
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] >= 0x80) {
+                i += 1;
+            }
+        }
+    }
+    if i == at {
+        return at;
+    }
+    let dot = skip_blank(b, i);
+    if b.get(dot) != Some(&b'.') {
+        return at;
+    }
+    skip_blank(b, dot + 1)
+}
+
 /// The byte offset of the object name in a CREATE statement (after `CREATE [TEMP]
-/// [UNIQUE] TABLE|INDEX|VIEW [IF NOT EXISTS]`): SQLite stores `CREATE <kind> ` followed by
-/// the text from there on.
+/// [UNIQUE] TABLE|INDEX|VIEW|TRIGGER [IF NOT EXISTS]`, and after a `schema.` qualifier):
+/// SQLite stores `CREATE <kind> ` followed by the text from there on. The keywords are
+/// matched in their grammar positions, so a table named `temp` or `exists` is a name.
 pub fn create_name_offset(stmt: &str) -> Option<usize> {
     let b = stmt.as_bytes();
     let mut i = 0;
-    let skip = [
-        "CREATE",
-        "TEMP",
-        "TEMPORARY",
-        "UNIQUE",
-        "TABLE",
-        "INDEX",
-        "VIEW",
-        "IF",
-        "NOT",
-        "EXISTS",
-    ];
+    let mut prev = String::new();
     loop {
         i = skip_blank(b, i);
         let w0 = i;
@@ -137,40 +157,30 @@ pub fn create_name_offset(stmt: &str) -> Option<usize> {
             i += 1;
         }
         if i == w0 {
-            return Some(w0);
+            return Some(skip_qualifier(stmt, w0));
         }
         let w = stmt[w0..i].to_ascii_uppercase();
-        if !skip.contains(&w.as_str()) {
-            return Some(w0);
+        let keyword = matches!(
+            (prev.as_str(), w.as_str()),
+            ("", "CREATE")
+                | ("CREATE", "TEMP" | "TEMPORARY" | "UNIQUE")
+                | ("TEMP" | "TEMPORARY", "UNIQUE")
+                | (
+                    "CREATE" | "TEMP" | "TEMPORARY" | "UNIQUE",
+                    "TABLE" | "INDEX" | "VIEW" | "TRIGGER"
+                )
+                | ("TABLE" | "INDEX" | "VIEW" | "TRIGGER", "IF")
+                | ("IF", "NOT")
+                | ("NOT", "EXISTS")
+        );
+        if !keyword {
+            return Some(skip_qualifier(stmt, w0));
         }
+        prev = w;
     }
 }
 
 /// The byte offset of the trigger name in a CREATE TRIGGER statement.
 pub fn create_trigger_name_offset(stmt: &str) -> Option<usize> {
-    let b = stmt.as_bytes();
-    let mut i = 0;
-    let skip = [
-        "CREATE",
-        "TEMP",
-        "TEMPORARY",
-        "TRIGGER",
-        "IF",
-        "NOT",
-        "EXISTS",
-    ];
-    loop {
-        i = skip_blank(b, i);
-        let w0 = i;
-        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-            i += 1;
-        }
-        if i == w0 {
-            return Some(w0);
-        }
-        let w = stmt[w0..i].to_ascii_uppercase();
-        if !skip.contains(&w.as_str()) {
-            return Some(w0);
-        }
-    }
+    create_name_offset(stmt)
 }

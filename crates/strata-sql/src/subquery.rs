@@ -240,6 +240,7 @@ impl Compiler<'_> {
         });
         let tc = self.b.alloc_cursor();
         self.emit(Insn::OpenReadAsync {
+            db: t.db,
             cursor: tc,
             root_page: t.root_page,
             root_reg: None,

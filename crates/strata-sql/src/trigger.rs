@@ -13,9 +13,11 @@ use strata_vdbe::insn::{EphemeralKind, ErrorCode, Insn, OnError, Reg};
 use strata_vdbe::program::Program;
 
 use crate::builder::Label;
-use crate::compiler::{error, Compiler, Result};
+use strata_vdbe::insn::TEMP_DB;
+
+use crate::compiler::{create_db, display_name, error, Compiler, Result, Scope};
 use crate::dml::{InsertSrc, Returning, ReturningItem};
-use crate::names;
+use crate::names::{self, DbName};
 use crate::schema::{self, with_parsed, Table, Trigger};
 use crate::scope::{AggMap, Level, ROWID};
 use crate::select::{table_source, Dest, ResultCol};
@@ -23,12 +25,13 @@ use crate::select::{table_source, Dest, ResultCol};
 pub use crate::schema::TriggerEventKind as TrigEvent;
 
 impl Compiler<'_> {
+    /// The triggers on `table` (of its database: main's, and TEMP triggers on it).
     fn triggers_for(&self, table: &Table, event: TrigEvent, after: bool) -> Vec<Arc<Trigger>> {
         let mut v: Vec<Arc<Trigger>> = self
             .schema
-            .triggers
-            .values()
-            .filter(|t| names::eq(&t.table, &table.name) && t.event == event && t.after == after)
+            .all_triggers()
+            .filter(|t| t.table_db == table.db && names::eq(&t.table, &table.name))
+            .filter(|t| t.event == event && t.after == after)
             .filter(|t| !self.trigger_stack.iter().any(|n| names::eq(n, &t.name)))
             .cloned()
             .collect();
@@ -114,15 +117,17 @@ impl Compiler<'_> {
                 else {
                     return Err(error("not a trigger"));
                 };
-                let skip = self.label();
-                if let Some(w) = when_clause {
-                    self.jump_if_not_true(w, skip)?;
-                }
-                for cmd in commands.iter() {
-                    self.trigger_command(cmd)?;
-                }
-                self.resolve(skip);
-                Ok(())
+                self.in_body_of(trig.db, |c| {
+                    let skip = c.label();
+                    if let Some(w) = when_clause {
+                        c.jump_if_not_true(w, skip)?;
+                    }
+                    for cmd in commands.iter() {
+                        c.trigger_command(cmd)?;
+                    }
+                    c.resolve(skip);
+                    Ok(())
+                })
             });
             self.raise_ignore = saved_ignore;
             self.trigger_stack.pop();
@@ -212,20 +217,73 @@ impl Compiler<'_> {
 
     pub fn create_trigger(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {
         let Stmt::CreateTrigger {
+            temporary,
             if_not_exists,
             trigger_name,
             time,
             event,
             tbl_name,
             for_each_row: _,
+            commands,
             ..
         } = stmt
         else {
             unreachable!("dispatched on CreateTrigger")
         };
+        // SQLite's grammar refuses `db.t` as the target of a trigger body's writes.
+        for cmd in commands.iter() {
+            let target = match cmd {
+                TriggerCmd::Insert { tbl_name, .. }
+                | TriggerCmd::Update { tbl_name, .. }
+                | TriggerCmd::Delete { tbl_name, .. } => tbl_name,
+                TriggerCmd::Select(_) => continue,
+            };
+            if target.db_name.is_some() {
+                return Err(error(
+                    "qualified table names are not allowed on INSERT, UPDATE, and DELETE statements within triggers",
+                ));
+            }
+        }
         let name = names::unquote(trigger_name.name.0);
+        let tname = names::unquote(tbl_name.name.0);
+        // The trigger's database (SQLite's sqlite3BeginTrigger): TEMP, or as qualified,
+        // or, unqualified, temp when its table is a temp table.
+        let mut db = if *temporary {
+            if trigger_name.db_name.is_some() {
+                return Err(error("temporary trigger may not have qualified name"));
+            }
+            TEMP_DB
+        } else {
+            create_db(trigger_name.db_name.as_ref(), false, "")?
+        };
+        let on = Scope::of(tbl_name);
+        if !*temporary && trigger_name.db_name.is_none() {
+            if let Some(t) = on.table(self.schema, &tname) {
+                db = t.db;
+            }
+        }
+        // A trigger outside temp may only be on a table of its own database (SQLite's
+        // `sqlite3FixSrcList`); a TEMP trigger may be on a table of main.
+        let on = if db == TEMP_DB {
+            on
+        } else {
+            match DbName::of(tbl_name.db_name.as_ref().map(|n| n.0)) {
+                Some(DbName::Temp) if db != TEMP_DB => {
+                    return Err(error(format!(
+                        "trigger {name} cannot reference objects in database temp"
+                    )))
+                }
+                Some(DbName::Unknown(d)) => {
+                    return Err(error(format!(
+                        "trigger {name} cannot reference objects in database {d}"
+                    )))
+                }
+                _ => Scope::Db(db),
+            }
+        };
         if self
             .schema
+            .of_db(db)
             .triggers
             .contains_key(&name.to_ascii_lowercase())
         {
@@ -234,8 +292,7 @@ impl Compiler<'_> {
             }
             return Err(error(format!("trigger {name} already exists")));
         }
-        let tname = names::unquote(tbl_name.name.0);
-        if self.schema.view(&tname).is_some() {
+        if on.view(self.schema, &tname).is_some() {
             return Err(error(format!(
                 "cannot create {} trigger on view: {tname}",
                 match time {
@@ -244,11 +301,13 @@ impl Compiler<'_> {
                 }
             )));
         }
-        let table = self
-            .schema
-            .table(&tname)
-            .cloned()
-            .ok_or_else(|| error(format!("no such table: main.{tname}")))?;
+        let table = on.table(self.schema, &tname).ok_or_else(|| {
+            if db == TEMP_DB {
+                error(format!("no such table: {}", display_name(tbl_name)))
+            } else {
+                error(format!("no such table: main.{tname}"))
+            }
+        })?;
         if table.root_page == 1 {
             return Err(error("cannot create trigger on system table"));
         }
@@ -256,9 +315,9 @@ impl Compiler<'_> {
         let sql = format!("CREATE TRIGGER {}", text[off..].trim_end());
         schema::trigger_from_ast(trigger_name, *time, event, tbl_name, &sql)?;
         self.writes = true;
-        let sc = self.open_schema_write();
+        let sc = self.open_schema_write(db);
         self.insert_schema_row(sc, "trigger", &name, &table.name, None, Some(&sql));
-        self.bump_cookie();
+        self.bump_cookie(db);
         Ok(self.finish(text, Vec::new(), Vec::new()))
     }
 
@@ -271,20 +330,18 @@ impl Compiler<'_> {
             unreachable!("dispatched on DropTrigger")
         };
         let name = names::unquote(trigger_name.name.0);
-        let Some(t) = self
-            .schema
-            .triggers
-            .get(&name.to_ascii_lowercase())
-            .cloned()
-        else {
+        let Some(t) = Scope::of(trigger_name).trigger(self.schema, &name) else {
             if *if_exists {
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
             }
-            return Err(error(format!("no such trigger: {name}")));
+            return Err(error(format!(
+                "no such trigger: {}",
+                display_name(trigger_name)
+            )));
         };
         self.writes = true;
-        self.delete_schema_rows(1, &t.name, Some("trigger"));
-        self.bump_cookie();
+        self.delete_schema_rows(t.db, 1, &t.name, Some("trigger"));
+        self.bump_cookie(t.db);
         Ok(self.finish(text, Vec::new(), Vec::new()))
     }
 

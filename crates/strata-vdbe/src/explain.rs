@@ -275,11 +275,12 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             0,
         ),
         Transaction {
+            db,
             write,
             schema_cookie,
         } => (
             "Transaction",
-            0,
+            u(*db),
             *write as i64,
             *schema_cookie as i64,
             None,
@@ -298,26 +299,39 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             None,
             0,
         ),
-        ReadCookie { cookie, dest } => {
-            ("ReadCookie", 0, u(*dest), 0, Some(format!("{cookie:?}")), 0)
-        }
-        SetCookie { cookie, value } => ("SetCookie", 0, 0, *value, Some(format!("{cookie:?}")), 0),
-        CreateBtree { index, dest } => (
-            "CreateBtree",
+        ReadCookie { db, cookie, dest } => (
+            "ReadCookie",
+            u(*db),
+            u(*dest),
             0,
+            Some(format!("{cookie:?}")),
+            0,
+        ),
+        SetCookie { db, cookie, value } => (
+            "SetCookie",
+            u(*db),
+            0,
+            *value,
+            Some(format!("{cookie:?}")),
+            0,
+        ),
+        CreateBtree { db, index, dest } => (
+            "CreateBtree",
+            u(*db),
             u(*dest),
             if *index { 2 } else { 1 },
             None,
             0,
         ),
-        Destroy { root_page } => ("Destroy", *root_page as i64, 0, 0, None, 0),
+        Destroy { db, root_page } => ("Destroy", *root_page as i64, 0, u(*db), None, 0),
         Clear {
+            db,
             root_page,
             count_changes,
         } => (
             "Clear",
             *root_page as i64,
-            0,
+            u(*db),
             *count_changes as i64,
             None,
             0,
@@ -363,12 +377,14 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
         SetCacheSize { pages } => ("SetCacheSize", u(*pages), 0, 0, None, 0),
         ConnInfo { what, dest } => ("ConnInfo", *what as i64, u(*dest), 0, None, 0),
         OpenReadAsync {
+            db,
             cursor,
             root_page,
             root_reg,
             kind,
         } => {
             let (n, p4) = kind_p4(kind);
+            let p4 = on_db(*db, p4);
             let p2 = root_reg.map_or(*root_page as i64, u);
             (
                 "OpenReadAsync",
@@ -381,12 +397,14 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
         }
         OpenReadAwait { cursor } => ("OpenReadAwait", u(*cursor), 0, 0, None, 0),
         OpenWriteAsync {
+            db,
             cursor,
             root_page,
             root_reg,
             kind,
         } => {
             let (n, p4) = kind_p4(kind);
+            let p4 = on_db(*db, p4);
             let p2 = root_reg.map_or(*root_page as i64, u);
             (
                 "OpenWriteAsync",
@@ -657,4 +675,16 @@ pub fn explain_row(addr: usize, insn: &Insn, comment: &str) -> [Value; 8] {
             Value::Text(comment.as_bytes().to_vec())
         },
     ]
+}
+
+/// P4 of a cursor open: the key info, and `temp` for a cursor on the temp database (P3
+/// already holds the column count, where SQLite has the database index).
+fn on_db(db: usize, p4: Option<String>) -> Option<String> {
+    if db == crate::insn::MAIN_DB {
+        return p4;
+    }
+    Some(match p4 {
+        Some(k) => format!("temp {k}"),
+        None => "temp".to_string(),
+    })
 }

@@ -89,6 +89,12 @@ pub enum OnError {
     Fail,
 }
 
+/// The main database's index in `db` operands (SQLite's `iDb` 0).
+pub const MAIN_DB: usize = 0;
+/// The connection's temp database (SQLite's `iDb` 1): its own B-trees in memory,
+/// private to the connection, gone when it closes.
+pub const TEMP_DB: usize = 1;
+
 /// A database header field addressable by `ReadCookie`/`SetCookie`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cookie {
@@ -468,11 +474,16 @@ pub enum Insn {
     },
 
     // ---- transactions and schema -------------------------------------------------
-    /// Begin a read (or, with `write`, a write) transaction if none is active, and check
-    /// that the schema cookie still equals `schema_cookie` (else `ErrorCode::Schema`).
+    /// Begin a read (or, with `write`, a write) transaction on database `db` if none is
+    /// active, and check that its schema cookie still equals `schema_cookie` (else
+    /// `ErrorCode::Schema`). The first one of a program (main's) also fails with
+    /// `ErrorCode::Schema` if the connection changed its schema since the program was
+    /// made.
     /// A write inside an explicit transaction also opens a statement savepoint.
     /// Fails with `Busy` if another connection holds the write lock.
     Transaction {
+        /// The database: 0 main, 1 temp (SQLite's `iDb`).
+        db: usize,
         write: bool,
         schema_cookie: u32,
     },
@@ -493,26 +504,36 @@ pub enum Insn {
     },
     /// Read a header field into `dest` (an integer). Needs a transaction.
     ReadCookie {
+        /// The database: 0 main, 1 temp (SQLite's `iDb`).
+        db: usize,
         cookie: Cookie,
         dest: Reg,
     },
     /// Write `value` into a header field. Needs a write transaction. May yield.
     SetCookie {
+        /// The database: 0 main, 1 temp (SQLite's `iDb`).
+        db: usize,
         cookie: Cookie,
         value: i64,
     },
     /// Allocate a new empty B-tree; its root page number goes into `dest`. May yield.
     CreateBtree {
+        /// The database: 0 main, 1 temp (SQLite's `iDb`).
+        db: usize,
         index: bool,
         dest: Reg,
     },
     /// Free every page of the B-tree rooted at `root_page`. May yield.
     Destroy {
+        /// The database: 0 main, 1 temp (SQLite's `iDb`).
+        db: usize,
         root_page: u32,
     },
     /// Remove every entry of the B-tree rooted at `root_page` (count them in `changes()`
     /// when `count_changes`). May yield.
     Clear {
+        /// The database: 0 main, 1 temp (SQLite's `iDb`).
+        db: usize,
         root_page: u32,
         count_changes: bool,
     },
@@ -558,6 +579,8 @@ pub enum Insn {
     /// `root_reg`, at the page number held in that register). The Await half loads the
     /// root page.
     OpenReadAsync {
+        /// The database: 0 main, 1 temp (SQLite's `iDb`).
+        db: usize,
         cursor: Cur,
         root_page: u32,
         root_reg: Option<Reg>,
@@ -568,6 +591,8 @@ pub enum Insn {
     },
     /// Like `OpenReadAsync` but for writing (needs a write transaction).
     OpenWriteAsync {
+        /// The database: 0 main, 1 temp (SQLite's `iDb`).
+        db: usize,
         cursor: Cur,
         root_page: u32,
         root_reg: Option<Reg>,

@@ -27,10 +27,12 @@ fn build_index(
     let mut a = Asm::new();
     a.op(Insn::Init { target: 1 });
     a.op(Insn::Transaction {
+        db: 0,
         write: true,
         schema_cookie: 0,
     });
     a.op(Insn::OpenWriteAsync {
+        db: 0,
         cursor: 0,
         root_page: root,
         root_reg: None,
@@ -79,10 +81,12 @@ fn range(
     let top = a.label();
     a.op(Insn::Init { target: 1 });
     a.op(Insn::Transaction {
+        db: 0,
         write: false,
         schema_cookie: 0,
     });
     a.op(Insn::OpenReadAsync {
+        db: 0,
         cursor: 0,
         root_page: root,
         root_reg: None,
@@ -211,10 +215,12 @@ fn found_noconflict_and_idx_delete() {
     let mut a = Asm::new();
     a.op(Insn::Init { target: 1 });
     a.op(Insn::Transaction {
+        db: 0,
         write: true,
         schema_cookie: 0,
     });
     a.op(Insn::OpenWriteAsync {
+        db: 0,
         cursor: 0,
         root_page: root,
         root_reg: None,
@@ -498,11 +504,13 @@ fn aggregates_over_a_table() {
         let done = a.label();
         a.op(Insn::Init { target: 1 });
         a.op(Insn::Transaction {
+            db: 0,
             write: false,
             schema_cookie: 0,
         });
         a.op(Insn::Null { dest: 10, count: 4 });
         a.op(Insn::OpenReadAsync {
+            db: 0,
             cursor: 0,
             root_page: root,
             root_reg: None,

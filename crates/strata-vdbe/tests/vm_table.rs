@@ -50,10 +50,12 @@ fn seek_prog(root: u32, key: Value, op: Option<SeekOp>) -> strata_vdbe::program:
     let nf = a.label();
     a.op(Insn::Init { target: 1 });
     a.op(Insn::Transaction {
+        db: 0,
         write: false,
         schema_cookie: 0,
     });
     a.op(Insn::OpenReadAsync {
+        db: 0,
         cursor: 0,
         root_page: root,
         root_reg: None,
@@ -150,10 +152,12 @@ fn new_rowid_delete_and_count() {
         let done = a.label();
         a.op(Insn::Init { target: 1 });
         a.op(Insn::Transaction {
+            db: 0,
             write: true,
             schema_cookie: 0,
         });
         a.op(Insn::OpenWriteAsync {
+            db: 0,
             cursor: 0,
             root_page: root,
             root_reg: None,
@@ -261,6 +265,7 @@ fn file_written_by_vm_passes_sqlite_integrity_check() {
     p.insns.insert(
         halt_at,
         Insn::SetCookie {
+            db: 0,
             cookie: strata_vdbe::insn::Cookie::SchemaVersion,
             value: 1,
         },
@@ -271,6 +276,7 @@ fn file_written_by_vm_passes_sqlite_integrity_check() {
     let mut a = Asm::new();
     a.op(Insn::Init { target: 1 });
     a.op(Insn::Transaction {
+        db: 0,
         write: false,
         schema_cookie: 1,
     });
@@ -317,6 +323,7 @@ fn integrity_check_deferred_and_detects_damage() {
         let mut a = Asm::new();
         a.op(Insn::Init { target: 1 });
         a.op(Insn::Transaction {
+            db: 0,
             write: false,
             schema_cookie: 0,
         });

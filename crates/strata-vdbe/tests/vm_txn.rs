@@ -195,6 +195,7 @@ fn schema_cookie_mismatch() {
     let mut a = Asm::new();
     a.op(Insn::Init { target: 1 });
     a.op(Insn::Transaction {
+        db: 0,
         write: false,
         schema_cookie: 7,
     });

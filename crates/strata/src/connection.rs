@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use strata_io::IO;
 use strata_pager::header;
-use strata_sql::{Prepared, Schema, SchemaRow, SCHEMA_QUERY};
+use strata_sql::{Prepared, Schema, SchemaRow, SCHEMA_QUERY, TEMP_SCHEMA_QUERY};
 use strata_vdbe::vm::{self, StepResult as VmStep, Vm};
 use strata_vdbe::Value as EngineValue;
 
@@ -436,15 +436,26 @@ impl ConnInner {
     /// Reads the schema cookie (database header offset 40) through the pager, inside the
     /// connection's transaction if one is open, else in a short read transaction.
     fn read_schema_cookie(&self) -> Result<u32> {
+        self.read_cookie_of(self.vm_conn.pager())
+    }
+
+    /// The temp database's schema cookie (0 while the connection has none).
+    fn read_temp_cookie(&self) -> Result<u32> {
+        match self.vm_conn.temp_pager() {
+            Some(p) => self.read_cookie_of(&p),
+            None => Ok(0),
+        }
+    }
+
+    fn read_cookie_of(&self, pager: &Arc<strata_pager::Pager>) -> Result<u32> {
         let _steps = self.lock_steps();
-        let pager = self.vm_conn.pager();
         let started = if pager.in_read_tx() {
             false
         } else {
             pager.begin_read()?;
             true
         };
-        let result = strata_io::block_on(self.io.as_ref(), || pager.get_page(1))
+        let result = strata_io::block_on(pager.io().as_ref(), || pager.get_page(1))
             .map_err(Error::from)
             .and_then(|page| {
                 let data = page.data();
@@ -462,31 +473,38 @@ impl ConnInner {
         result
     }
 
-    /// Loads the schema: reads the cookie, then runs [`SCHEMA_QUERY`] compiled against
-    /// the bootstrap schema (stamped with that cookie, so the program's transaction
-    /// check fails with `ErrorCode::Schema` if the schema changed in between; then the
-    /// load starts over).
+    /// Loads the schema: reads the cookies (main's, and temp's if the connection has a
+    /// temp database), then runs [`SCHEMA_QUERY`] (and [`TEMP_SCHEMA_QUERY`]) compiled
+    /// against the bootstrap schema (stamped with those cookies, so the program's
+    /// transaction check fails with `ErrorCode::Schema` if the schema changed in between;
+    /// then the load starts over).
     fn load_schema(&self) -> Result<Schema> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let cookie = self.read_schema_cookie()?;
+            let temp_cookie = self.read_temp_cookie()?;
+            let has_temp = self.vm_conn.temp_pager().is_some();
             let mut boot = guarded("bootstrap schema", Schema::bootstrap)?;
             boot.cookie = cookie;
-            let prepared = compile(&boot, SCHEMA_QUERY)?.ok_or_else(|| {
-                Error::new(ErrorCode::Error, "the schema query compiled to nothing")
-            })?;
-            let mut vm = Vm::new(Arc::new(prepared.program), self.vm_conn.clone());
-            let mut rows = Vec::new();
-            match self.run_vm(&mut vm, |row| {
-                rows.push(schema_row(row)?);
-                Ok(())
-            }) {
-                Ok(()) => {
+            let mut temp = Schema::bootstrap_db(strata_vdbe::insn::TEMP_DB);
+            temp.cookie = temp_cookie;
+            boot.temp = Some(Arc::new(temp));
+            let main_rows = self.schema_rows(&boot, SCHEMA_QUERY);
+            let temp_rows = match (&main_rows, has_temp) {
+                (Ok(_), true) => self.schema_rows(&boot, TEMP_SCHEMA_QUERY).map(Some),
+                _ => Ok(None),
+            };
+            match main_rows.and_then(|m| temp_rows.map(|t| (m, t))) {
+                Ok((rows, temp_rows)) => {
                     // The schema's SQL comes from the file: a parser panic on it is
                     // corrupt input, reported as an error.
                     return guarded("malformed database schema", move || {
-                        Schema::from_rows(rows, cookie)
+                        let main = Schema::from_rows(rows, cookie)?;
+                        match temp_rows {
+                            Some(t) => main.with_temp(t, temp_cookie),
+                            None => Ok(main),
+                        }
                     })?
                     .map_err(Error::from);
                 }
@@ -494,6 +512,19 @@ impl ConnInner {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Runs one schema query compiled against `boot`, returning its rows.
+    fn schema_rows(&self, boot: &Schema, query: &str) -> Result<Vec<SchemaRow>> {
+        let prepared = compile(boot, query)?
+            .ok_or_else(|| Error::new(ErrorCode::Error, "the schema query compiled to nothing"))?;
+        let mut vm = Vm::new(Arc::new(prepared.program), self.vm_conn.clone());
+        let mut rows = Vec::new();
+        self.run_vm(&mut vm, |row| {
+            rows.push(schema_row(row)?);
+            Ok(())
+        })?;
+        Ok(rows)
     }
 
     /// Runs an internal VM to completion (blocking), handing each row to `on_row`.

@@ -17,6 +17,7 @@ impl Vm {
 
     pub(super) fn open_btree(
         &mut self,
+        db: usize,
         cursor: usize,
         root_page: u32,
         root_reg: Option<usize>,
@@ -33,7 +34,11 @@ impl Vm {
         if root == 0 {
             return Err(VmError::corrupt());
         }
-        let pager = self.conn.pager();
+        let pager = if db == crate::insn::MAIN_DB {
+            self.conn.pager().clone()
+        } else {
+            self.conn.pager_for(db)?
+        };
         if write && !pager.in_write_tx() {
             return Err(VmError::new(
                 ErrorCode::Misuse,
@@ -46,7 +51,7 @@ impl Vm {
                 (TreeKind::Index(key_info.clone()), Some(key_info.clone()))
             }
         };
-        let bt = BTreeCursor::new(pager.clone(), root, tk);
+        let bt = BTreeCursor::new(pager, root, tk);
         self.set_cursor(cursor, VmCursor::new_btree(bt, ki, write));
         self.pc += 1;
         Ok(())
@@ -129,7 +134,7 @@ impl Vm {
                 let r = match pending {
                     PendingOp::None => return Err(misuse("Await without its Async")),
                     PendingOp::Open => {
-                        rd!(conn.pager().get_page(bt.root_page()));
+                        rd!(bt.pager().get_page(bt.root_page()));
                         true
                     }
                     PendingOp::Rewind => {
@@ -593,8 +598,13 @@ impl Vm {
         Ok(Flow::Continue)
     }
 
-    pub(super) fn exec_clear(&mut self, root: u32, count_changes: bool) -> Result<Flow, VmError> {
-        let pager = self.conn.pager().clone();
+    pub(super) fn exec_clear(
+        &mut self,
+        db: usize,
+        root: u32,
+        count_changes: bool,
+    ) -> Result<Flow, VmError> {
+        let pager = self.conn.pager_for(db)?;
         let st = self.insn_state.get_or_insert(InsnState::Clear {
             bt: None,
             n: 0,

@@ -40,6 +40,7 @@ use crate::program::Program;
 
 mod cursor;
 mod cursor_ops;
+mod dbs;
 mod integrity;
 mod sorter;
 mod txn;
@@ -141,11 +142,20 @@ pub struct ConnState {
     pub savepoints: Vec<String>,
     /// The transaction was started by SAVEPOINT (releasing the last one commits).
     pub savepoint_tx: bool,
+    /// Counts this connection's schema changes (`ParseSchema`). A program made before
+    /// the last change fails its first `Transaction` with `ErrorCode::Schema` and is
+    /// recompiled, as SQLite expires a connection's statements on a schema change: a
+    /// TEMP table created since may shadow what the program resolved a name to, and
+    /// temp DDL does not change main's schema cookie.
+    pub schema_generation: u64,
 }
 
-/// The VM's view of a connection: its pager and shared state.
+/// The VM's view of a connection: its pagers (main, and temp once used) and shared
+/// state.
 pub struct Connection {
     pager: Arc<Pager>,
+    /// The temp database's pager (see `dbs.rs`), created by its first use.
+    temp: Mutex<Option<Arc<Pager>>>,
     state: Mutex<ConnState>,
 }
 
@@ -153,6 +163,7 @@ impl Connection {
     pub fn new(pager: Arc<Pager>) -> Arc<Connection> {
         Arc::new(Connection {
             pager,
+            temp: Mutex::new(None),
             state: Mutex::new(ConnState {
                 autocommit: true,
                 last_insert_rowid: 0,
@@ -164,6 +175,7 @@ impl Connection {
                 write_statements: 0,
                 savepoints: Vec::new(),
                 savepoint_tx: false,
+                schema_generation: 0,
             }),
         })
     }
@@ -241,6 +253,8 @@ use ready_flow;
 pub struct Vm {
     program: Arc<Program>,
     conn: Arc<Connection>,
+    /// `ConnState::schema_generation` when the program was made (see there).
+    schema_generation: u64,
     pc: usize,
     phase: Phase,
     regs: Vec<Value>,
@@ -375,7 +389,9 @@ impl Vm {
         );
         let n_regs = program.num_registers;
         let n_curs = program.num_cursors;
+        let schema_generation = conn.state().schema_generation;
         Vm {
+            schema_generation,
             counts_changes: counts_changes(&program),
             regs: vec![Value::Null; n_regs],
             aggs: (0..n_regs).map(|_| None).collect(),
@@ -948,9 +964,10 @@ impl Vm {
 
             // ---- transactions and schema -------------------------------------------
             Transaction {
+                db,
                 write,
                 schema_cookie,
-            } => return self.exec_transaction(*write, *schema_cookie),
+            } => return self.exec_transaction(*db, *write, *schema_cookie),
             AutoCommit {
                 autocommit,
                 rollback,
@@ -964,40 +981,43 @@ impl Vm {
                 }
                 self.pc += 1;
             }
-            ReadCookie { cookie, dest } => {
-                let pager = self.conn.pager();
+            ReadCookie { db, cookie, dest } => {
+                let pager = self.conn.pager_for(*db)?;
                 let page = ready_bt!(pager.get_page(1));
                 let off = txn::cookie_offset(*cookie);
                 let v = strata_pager::header::read_u32(&page.data(), off);
                 self.regs[*dest] = Value::Integer(v as i32 as i64);
                 self.pc += 1;
             }
-            SetCookie { cookie, value } => {
-                let pager = self.conn.pager();
+            SetCookie { db, cookie, value } => {
+                let pager = self.conn.pager_for(*db)?;
                 let page = ready_bt!(pager.get_page(1));
                 pager.mark_dirty(&page).map_err(VmError::from_pager)?;
                 let off = txn::cookie_offset(*cookie);
                 strata_pager::header::write_u32(&mut page.data_mut(), off, *value as u32);
                 self.pc += 1;
             }
-            CreateBtree { index, dest } => {
+            CreateBtree { db, index, dest } => {
                 let kind = if *index {
                     strata_btree::BTreeType::Index
                 } else {
                     strata_btree::BTreeType::Table
                 };
-                let root = ready_bt!(strata_btree::create_btree(self.conn.pager(), kind));
+                let pager = self.conn.pager_for(*db)?;
+                let root = ready_bt!(strata_btree::create_btree(&pager, kind));
                 self.regs[*dest] = Value::Integer(root as i64);
                 self.pc += 1;
             }
-            Destroy { root_page } => {
-                ready_bt!(strata_btree::drop_btree(self.conn.pager(), *root_page));
+            Destroy { db, root_page } => {
+                let pager = self.conn.pager_for(*db)?;
+                ready_bt!(strata_btree::drop_btree(&pager, *root_page));
                 self.pc += 1;
             }
             Clear {
+                db,
                 root_page,
                 count_changes,
-            } => return self.exec_clear(*root_page, *count_changes),
+            } => return self.exec_clear(*db, *root_page, *count_changes),
             ConnInfo { what, dest } => {
                 let st = self.conn.state();
                 let v = match what {
@@ -1010,7 +1030,10 @@ impl Vm {
                 self.pc += 1;
             }
             ParseSchema => {
-                self.conn.state().schema_changed = true;
+                let mut st = self.conn.state();
+                st.schema_changed = true;
+                st.schema_generation += 1;
+                drop(st);
                 self.pc += 1;
             }
             IntegrityCheck {
@@ -1051,17 +1074,19 @@ impl Vm {
 
             // ---- cursors -----------------------------------------------------------
             OpenReadAsync {
+                db,
                 cursor,
                 root_page,
                 root_reg,
                 kind,
-            } => self.open_btree(*cursor, *root_page, *root_reg, kind, false)?,
+            } => self.open_btree(*db, *cursor, *root_page, *root_reg, kind, false)?,
             OpenWriteAsync {
+                db,
                 cursor,
                 root_page,
                 root_reg,
                 kind,
-            } => self.open_btree(*cursor, *root_page, *root_reg, kind, true)?,
+            } => self.open_btree(*db, *cursor, *root_page, *root_reg, kind, true)?,
             OpenReadAwait { cursor } | OpenWriteAwait { cursor } => {
                 let _ = ready_flow!(self.drive(*cursor));
                 self.pc += 1;

@@ -26,6 +26,8 @@ pub(crate) struct StmtTxn {
     pub wrote: bool,
     /// Opened a pager savepoint (explicit transaction, writing statement).
     pub savepoint: bool,
+    /// Opened a savepoint in the temp database's pager.
+    pub temp_savepoint: bool,
 }
 
 /// A statement being finished.
@@ -63,7 +65,21 @@ pub(crate) fn cookie_offset(c: Cookie) -> usize {
 }
 
 impl Vm {
-    pub(super) fn exec_transaction(&mut self, write: bool, cookie: u32) -> Result<Flow, VmError> {
+    pub(super) fn exec_transaction(
+        &mut self,
+        db: usize,
+        write: bool,
+        cookie: u32,
+    ) -> Result<Flow, VmError> {
+        if db != crate::insn::MAIN_DB {
+            return self.exec_temp_transaction(write, cookie);
+        }
+        if !self.txn.active && self.conn.state().schema_generation != self.schema_generation {
+            return Err(VmError::new(
+                ErrorCode::Schema,
+                "database schema has changed",
+            ));
+        }
         let pager = self.conn.pager().clone();
         if !self.txn.active {
             self.conn.state().active_statements += 1;
@@ -135,14 +151,18 @@ impl Vm {
                 return Err(VmError::error("cannot rollback - no transaction is active"));
             }
             pager.rollback().map_err(VmError::from_pager)?;
+            if let Some(temp) = self.conn.temp_pager() {
+                temp.rollback().map_err(VmError::from_pager)?;
+            }
             self.txn.savepoint = false;
+            self.txn.temp_savepoint = false;
             let mut st = self.conn.state();
             st.autocommit = true;
             st.savepoints.clear();
             st.savepoint_tx = false;
             if st.active_statements > self.txn.active as usize {
                 drop(st);
-                let _ = pager.begin_read();
+                self.reopen_reads();
             }
         } else {
             if in_auto {
@@ -154,14 +174,18 @@ impl Vm {
                 ));
             }
             super::ready_bt!(pager.commit());
+            if let Some(temp) = self.conn.temp_pager() {
+                super::ready_bt!(temp.commit());
+            }
             self.txn.savepoint = false;
+            self.txn.temp_savepoint = false;
             let mut st = self.conn.state();
             st.autocommit = true;
             st.savepoints.clear();
             st.savepoint_tx = false;
             if st.active_statements > self.txn.active as usize {
                 drop(st);
-                let _ = pager.begin_read();
+                self.reopen_reads();
             }
         }
         self.pc += 1;
@@ -178,11 +202,26 @@ impl Vm {
     ) -> Result<Flow, VmError> {
         use crate::insn::SavepointOp;
         let pager = self.conn.pager().clone();
+        // Temp mirrors main's savepoints while it is in a write transaction.
+        let temp = self.conn.temp_writing();
         if self.savepoint_commit.is_none() {
             if self.txn.savepoint {
                 pager.savepoint_release().map_err(VmError::from_pager)?;
                 self.txn.savepoint = false;
             }
+            if self.txn.temp_savepoint {
+                if let Some(t) = &temp {
+                    t.savepoint_release().map_err(VmError::from_pager)?;
+                }
+                self.txn.temp_savepoint = false;
+            }
+            let each = |f: &dyn Fn(&strata_pager::Pager) -> strata_pager::Result<()>| {
+                f(&pager).map_err(VmError::from_pager)?;
+                if let Some(t) = &temp {
+                    f(t).map_err(VmError::from_pager)?;
+                }
+                Ok::<(), VmError>(())
+            };
             let mut st = self.conn.state();
             let find = |st: &super::ConnState| {
                 st.savepoints
@@ -191,7 +230,7 @@ impl Vm {
             };
             match op {
                 SavepointOp::Begin => {
-                    pager.savepoint_begin().map_err(VmError::from_pager)?;
+                    each(&|p| p.savepoint_begin())?;
                     if st.autocommit {
                         st.autocommit = false;
                         st.savepoint_tx = true;
@@ -206,11 +245,11 @@ impl Vm {
                         return Err(VmError::error(format!("no such savepoint: {name}")));
                     };
                     while st.savepoints.len() > i + 1 {
-                        pager.savepoint_rollback().map_err(VmError::from_pager)?;
+                        each(&|p| p.savepoint_rollback())?;
                         st.savepoints.pop();
                     }
-                    pager.savepoint_rollback().map_err(VmError::from_pager)?;
-                    pager.savepoint_begin().map_err(VmError::from_pager)?;
+                    each(&|p| p.savepoint_rollback())?;
+                    each(&|p| p.savepoint_begin())?;
                     drop(st);
                     self.pc += 1;
                     return Ok(Flow::Continue);
@@ -220,7 +259,7 @@ impl Vm {
                         return Err(VmError::error(format!("no such savepoint: {name}")));
                     };
                     while st.savepoints.len() > i {
-                        pager.savepoint_release().map_err(VmError::from_pager)?;
+                        each(&|p| p.savepoint_release())?;
                         st.savepoints.pop();
                     }
                     let commit = st.savepoints.is_empty() && st.savepoint_tx;
@@ -237,12 +276,15 @@ impl Vm {
                 ));
             }
             super::ready_bt!(pager.commit());
+            if let Some(t) = self.conn.temp_pager() {
+                super::ready_bt!(t.commit());
+            }
             let mut st = self.conn.state();
             st.autocommit = true;
             st.savepoint_tx = false;
             if st.active_statements > self.txn.active as usize {
                 drop(st);
-                let _ = pager.begin_read();
+                self.reopen_reads();
             }
         }
         self.savepoint_commit = None;
@@ -269,7 +311,11 @@ impl Vm {
                 }
                 (Some(_), OnError::Rollback) => {
                     let _ = pager.rollback();
+                    if let Some(t) = self.conn.temp_pager() {
+                        let _ = t.rollback();
+                    }
                     self.txn.savepoint = false;
+                    self.txn.temp_savepoint = false;
                     self.conn.state().autocommit = true;
                     f.undone = true;
                     false
@@ -281,14 +327,29 @@ impl Vm {
                 }
                 self.txn.savepoint = false;
             }
+            if keep && self.txn.temp_savepoint {
+                if let Some(t) = self.conn.temp_writing() {
+                    if let Err(e) = t.savepoint_release() {
+                        f.error.get_or_insert(VmError::from_pager(e));
+                    }
+                }
+                self.txn.temp_savepoint = false;
+            }
             let st = self.conn.state();
             f.commit = keep
                 && autocommit
-                && pager.in_write_tx()
+                && (pager.in_write_tx() || self.conn.temp_writing().is_some())
                 && st.write_statements <= self.txn.wrote as usize;
         }
         if f.commit {
-            match pager.commit() {
+            // Main first, then temp; each commit is finished when its pager has left
+            // the write transaction, so a resumed call continues where it stopped.
+            let temp = self.conn.temp_pager();
+            let mut r = pager.commit();
+            if let (Ok(Poll::Ready(())), Some(t)) = (&r, &temp) {
+                r = t.commit();
+            }
+            match r {
                 Ok(Poll::Pending) => {
                     self.finish = Some(f);
                     return Ok(super::StepResult::Io);
@@ -296,9 +357,11 @@ impl Vm {
                 Ok(Poll::Ready(())) => f.commit = false,
                 Err(e) => {
                     f.commit = false;
-                    if pager.in_write_tx() {
-                        let _ = pager.rollback();
-                        f.undone = true;
+                    for p in std::iter::once(&pager).chain(temp.as_ref()) {
+                        if p.in_write_tx() {
+                            let _ = p.rollback();
+                            f.undone = true;
+                        }
                     }
                     f.error.get_or_insert(VmError::from_pager(e));
                 }
@@ -323,13 +386,21 @@ impl Vm {
 
     /// Undoes this statement's changes (OnError::Abort).
     fn undo_statement(&mut self, pager: &Pager) {
+        let temp = self.conn.temp_writing();
+        let temp_savepoint = self.txn.temp_savepoint;
+        if temp_savepoint {
+            if let Some(t) = &temp {
+                let _ = t.savepoint_rollback();
+            }
+            self.txn.temp_savepoint = false;
+        }
         let mut st = self.conn.state();
         if !st.autocommit {
             if self.txn.savepoint {
                 drop(st);
                 let _ = pager.savepoint_rollback();
                 self.txn.savepoint = false;
-            } else if self.wrote_any {
+            } else if self.wrote_any && !temp_savepoint {
                 // No statement savepoint (the compiler promised no failure after the
                 // first write) and yet a failure after writing: the statement cannot be
                 // undone alone, so the transaction goes.
@@ -338,10 +409,18 @@ impl Vm {
                 st.savepoint_tx = false;
                 drop(st);
                 let _ = pager.rollback();
+                if let Some(t) = &temp {
+                    let _ = t.rollback();
+                }
             }
-        } else if self.txn.wrote && pager.in_write_tx() && st.write_statements <= 1 {
+        } else if self.txn.wrote && st.write_statements <= 1 {
             drop(st);
-            let _ = pager.rollback();
+            if pager.in_write_tx() {
+                let _ = pager.rollback();
+            }
+            if let Some(t) = &temp {
+                let _ = t.rollback();
+            }
         }
     }
 
@@ -357,14 +436,28 @@ impl Vm {
         }
         self.txn = StmtTxn::default();
         if st.autocommit {
+            let temp = self.conn.temp_pager();
             if st.active_statements == 0 {
-                if !pager.in_write_tx() {
-                    pager.end_read();
+                for p in std::iter::once(pager).chain(temp.as_deref()) {
+                    if !p.in_write_tx() {
+                        p.end_read();
+                    }
                 }
             } else if !pager.in_read_tx() {
                 // A commit or rollback ended the transaction other statements read in.
                 drop(st);
-                let _ = pager.begin_read();
+                self.reopen_reads();
+            }
+        }
+    }
+
+    /// Begins the read transactions (main, and temp if it exists) that other active
+    /// statements read in, after a commit or rollback ended them.
+    fn reopen_reads(&self) {
+        let _ = self.conn.pager().begin_read();
+        if let Some(t) = self.conn.temp_pager() {
+            if !t.in_read_tx() {
+                let _ = t.begin_read();
             }
         }
     }
@@ -382,6 +475,17 @@ impl Vm {
         self.insn_state = None;
         self.finish = None;
         let autocommit = self.conn.state().autocommit;
+        let temp = self.conn.temp_writing();
+        if self.txn.temp_savepoint {
+            if let Some(t) = &temp {
+                let _ = t.savepoint_rollback();
+            }
+            self.txn.temp_savepoint = false;
+        } else if let Some(t) = temp.as_ref().filter(|_| autocommit && self.txn.wrote) {
+            if self.conn.state().write_statements <= 1 {
+                let _ = t.rollback();
+            }
+        }
         if self.txn.savepoint {
             let _ = pager.savepoint_rollback();
             self.txn.savepoint = false;

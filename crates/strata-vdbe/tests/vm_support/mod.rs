@@ -195,10 +195,15 @@ pub fn create_btree(db: &Db, conn: &Arc<Connection>, index: bool) -> u32 {
     let mut a = Asm::new();
     a.op(Insn::Init { target: 1 });
     a.op(Insn::Transaction {
+        db: 0,
         write: true,
         schema_cookie: 0,
     });
-    a.op(Insn::CreateBtree { index, dest: 0 });
+    a.op(Insn::CreateBtree {
+        db: 0,
+        index,
+        dest: 0,
+    });
     a.op(Insn::ResultRow { start: 0, count: 1 });
     a.op(halt());
     let out = run(db, conn, a.build()).unwrap();
@@ -213,10 +218,12 @@ pub fn insert_rows_prog(root: u32, rows: &[(i64, Vec<Value>)]) -> Program {
     let mut a = Asm::new();
     a.op(Insn::Init { target: 1 });
     a.op(Insn::Transaction {
+        db: 0,
         write: true,
         schema_cookie: 0,
     });
     a.op(Insn::OpenWriteAsync {
+        db: 0,
         cursor: 0,
         root_page: root,
         root_reg: None,
@@ -261,10 +268,12 @@ pub fn scan_prog(root: u32, ncols: usize, backward: bool) -> Program {
     let top = a.label();
     a.op(Insn::Init { target: 1 });
     a.op(Insn::Transaction {
+        db: 0,
         write: false,
         schema_cookie: 0,
     });
     a.op(Insn::OpenReadAsync {
+        db: 0,
         cursor: 0,
         root_page: root,
         root_reg: None,
