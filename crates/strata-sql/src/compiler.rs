@@ -58,6 +58,11 @@ pub struct Compiler<'s> {
     pub no_stmt_journal: bool,
     /// Visible common table expressions, innermost last.
     pub ctes: Vec<crate::cte::Cte>,
+    /// Errors SQLite raises when preparing this statement with foreign keys on (see
+    /// `fkey.rs`): raised by the prologue when they are on at run time.
+    pub fk_errors: Vec<String>,
+    /// DROP TABLE's implicit DELETE: no triggers, foreign key errors ignored.
+    pub disable_triggers: bool,
 }
 
 impl<'s> Compiler<'s> {
@@ -84,6 +89,8 @@ impl<'s> Compiler<'s> {
             no_stmt_journal: false,
             needed: None,
             needed_now: None,
+            fk_errors: Vec::new(),
+            disable_triggers: false,
         }
     }
 
@@ -99,6 +106,18 @@ impl<'s> Compiler<'s> {
             on_error: Default::default(),
         });
         self.b.resolve(self.init_label);
+        if let Some(msg) = self.fk_errors.first().cloned() {
+            let ok = self.b.new_label();
+            self.b.emit(Insn::FkJump {
+                cond: strata_vdbe::insn::FkCond::Disabled,
+                target: ok.addr(),
+            });
+            self.b.emit(Insn::Halt {
+                error: Some((ErrorCode::Error, msg)),
+                on_error: Default::default(),
+            });
+            self.b.resolve(ok);
+        }
         self.b.emit(Insn::Transaction {
             write: self.writes,
             schema_cookie: self.schema.cookie,

@@ -566,6 +566,7 @@ impl Compiler<'_> {
                     return Err(error(format!("table {} may not be dropped", table.name)));
                 }
                 self.writes = true;
+                self.fk_drop_table(&table, tbl_name)?;
                 let indexes = self.schema.table_indexes(&table.name);
                 self.delete_schema_rows(2, &table.name, None);
                 self.emit(Insn::Destroy {

@@ -345,6 +345,17 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             0,
         ),
         Checkpoint { mode, dest } => ("Checkpoint", 0, *mode as i64, u(*dest), None, 0),
+        FkCounter { deferred, delta } => ("FkCounter", *deferred as i64, *delta, 0, None, 0),
+        FkIfZero { deferred, target } => ("FkIfZero", *deferred as i64, u(*target), 0, None, 0),
+        FkJump { cond, target } => ("FkJump", *cond as i64, u(*target), 0, None, 0),
+        FkSetting { which, value, dest } => (
+            "FkSetting",
+            *which as i64,
+            u(*dest),
+            value.map_or(-1, |v| v as i64),
+            None,
+            0,
+        ),
         SetCacheSize { pages } => ("SetCacheSize", u(*pages), 0, 0, None, 0),
         ConnInfo { what, dest } => ("ConnInfo", *what as i64, u(*dest), 0, None, 0),
         OpenReadAsync {

@@ -40,6 +40,7 @@ use crate::program::Program;
 
 mod cursor;
 mod cursor_ops;
+mod fkey;
 mod integrity;
 mod sorter;
 mod txn;
@@ -49,6 +50,8 @@ use cursor::{
     VmCursor,
 };
 use sorter::Sorter;
+
+pub use fkey::FkState;
 
 /// What one `step()` produced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,6 +144,10 @@ pub struct ConnState {
     pub savepoints: Vec<String>,
     /// The transaction was started by SAVEPOINT (releasing the last one commits).
     pub savepoint_tx: bool,
+    /// Foreign key settings and deferred-violation counters (see `fkey.rs`).
+    pub fk: fkey::FkState,
+    /// The deferred counters when each of `savepoints` began (ROLLBACK TO restores them).
+    pub savepoint_fk: Vec<(i64, i64)>,
 }
 
 /// The VM's view of a connection: its pager and shared state.
@@ -164,6 +171,8 @@ impl Connection {
                 write_statements: 0,
                 savepoints: Vec::new(),
                 savepoint_tx: false,
+                fk: fkey::FkState::default(),
+                savepoint_fk: Vec::new(),
             }),
         })
     }
@@ -270,6 +279,8 @@ pub struct Vm {
     savepoint_commit: Option<bool>,
     /// This execution has started a write (insert or delete) on some cursor.
     wrote_any: bool,
+    /// Foreign keys: this statement's settings and immediate-violation counter.
+    fk: fkey::StmtFk,
 }
 
 fn counts_changes(program: &Program) -> bool {
@@ -399,6 +410,7 @@ impl Vm {
             reads_clock,
             savepoint_commit: None,
             wrote_any: false,
+            fk: fkey::StmtFk::default(),
         }
     }
 
@@ -484,6 +496,7 @@ impl Vm {
         self.now_ms = None;
         self.wrote_any = false;
         self.savepoint_commit = None;
+        self.fk = fkey::StmtFk::default();
     }
 
     pub fn step(&mut self) -> Result<StepResult, VmError> {
@@ -491,7 +504,9 @@ impl Vm {
             Phase::Halted => return Ok(StepResult::Done),
             Phase::Ready => {
                 self.phase = Phase::Running;
-                self.case_sensitive_like = self.conn.state().case_sensitive_like;
+                let st = self.conn.state();
+                self.case_sensitive_like = st.case_sensitive_like;
+                self.fk = fkey::StmtFk::start(&st.fk);
             }
             Phase::Running => {}
         }
@@ -1015,6 +1030,10 @@ impl Vm {
                 self.regs[dest + 2] = Value::Integer(r.checkpointed_frames as i64);
                 self.pc += 1;
             }
+            FkCounter { deferred, delta } => self.exec_fk_counter(*deferred, *delta),
+            FkIfZero { deferred, target } => self.exec_fk_if_zero(*deferred, *target),
+            FkJump { cond, target } => self.exec_fk_jump(*cond, *target),
+            FkSetting { which, value, dest } => return self.exec_fk_setting(*which, *value, *dest),
             SetCacheSize { pages } => {
                 self.conn.pager().set_cache_size_pages(*pages);
                 self.pc += 1;

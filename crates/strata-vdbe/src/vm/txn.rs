@@ -14,6 +14,7 @@
 use strata_io::Poll;
 use strata_pager::Pager;
 
+use super::fkey::fk_error;
 use super::{Flow, Phase, Vm, VmError};
 use crate::insn::{Cookie, ErrorCode, OnError};
 
@@ -111,6 +112,7 @@ impl Vm {
         {
             pager.savepoint_begin().map_err(VmError::from_pager)?;
             self.txn.savepoint = true;
+            self.fk.saved = self.conn.state().fk.counters();
         }
         self.pc += 1;
         Ok(Flow::Continue)
@@ -139,7 +141,9 @@ impl Vm {
             let mut st = self.conn.state();
             st.autocommit = true;
             st.savepoints.clear();
+            st.savepoint_fk.clear();
             st.savepoint_tx = false;
+            st.fk.end_transaction();
             if st.active_statements > self.txn.active as usize {
                 drop(st);
                 let _ = pager.begin_read();
@@ -153,12 +157,18 @@ impl Vm {
                     "cannot commit transaction - SQL statements in progress",
                 ));
             }
+            // Deferred foreign key violations: COMMIT fails, the transaction stays open.
+            if self.conn.state().fk.violated() {
+                return Err(fk_error());
+            }
             super::ready_bt!(pager.commit());
             self.txn.savepoint = false;
             let mut st = self.conn.state();
             st.autocommit = true;
             st.savepoints.clear();
+            st.savepoint_fk.clear();
             st.savepoint_tx = false;
+            st.fk.end_transaction();
             if st.active_statements > self.txn.active as usize {
                 drop(st);
                 let _ = pager.begin_read();
@@ -197,6 +207,8 @@ impl Vm {
                         st.savepoint_tx = true;
                     }
                     st.savepoints.push(name.to_string());
+                    let c = st.fk.counters();
+                    st.savepoint_fk.push(c);
                     drop(st);
                     self.pc += 1;
                     return Ok(Flow::Continue);
@@ -211,6 +223,10 @@ impl Vm {
                     }
                     pager.savepoint_rollback().map_err(VmError::from_pager)?;
                     pager.savepoint_begin().map_err(VmError::from_pager)?;
+                    st.savepoint_fk.truncate(i + 1);
+                    if let Some(&c) = st.savepoint_fk.get(i) {
+                        st.fk.restore(c);
+                    }
                     drop(st);
                     self.pc += 1;
                     return Ok(Flow::Continue);
@@ -219,6 +235,12 @@ impl Vm {
                     let Some(i) = find(&st) else {
                         return Err(VmError::error(format!("no such savepoint: {name}")));
                     };
+                    // Releasing the savepoint that began the transaction commits it:
+                    // deferred foreign key violations fail it first, changing nothing.
+                    if i == 0 && st.savepoint_tx && st.fk.violated() {
+                        return Err(fk_error());
+                    }
+                    st.savepoint_fk.truncate(i);
                     while st.savepoints.len() > i {
                         pager.savepoint_release().map_err(VmError::from_pager)?;
                         st.savepoints.pop();
@@ -240,6 +262,7 @@ impl Vm {
             let mut st = self.conn.state();
             st.autocommit = true;
             st.savepoint_tx = false;
+            st.fk.end_transaction();
             if st.active_statements > self.txn.active as usize {
                 drop(st);
                 let _ = pager.begin_read();
@@ -258,6 +281,7 @@ impl Vm {
         };
         if !f.decided {
             f.decided = true;
+            self.check_fk_at_halt(&mut f);
             let autocommit = self.conn.state().autocommit;
             let keep = match (&f.error, f.on_error) {
                 (None, _) => true,
@@ -270,7 +294,9 @@ impl Vm {
                 (Some(_), OnError::Rollback) => {
                     let _ = pager.rollback();
                     self.txn.savepoint = false;
-                    self.conn.state().autocommit = true;
+                    let mut st = self.conn.state();
+                    st.autocommit = true;
+                    st.fk.end_transaction();
                     f.undone = true;
                     false
                 }
@@ -286,6 +312,18 @@ impl Vm {
                 && autocommit
                 && pager.in_write_tx()
                 && st.write_statements <= self.txn.wrote as usize;
+            let deferred_violation = f.commit && st.fk.violated();
+            drop(st);
+            if deferred_violation {
+                // Autocommit: the statement would commit with deferred violations
+                // outstanding, so it fails and its transaction is rolled back.
+                f.commit = false;
+                f.error = Some(fk_error());
+                let _ = pager.rollback();
+                self.txn.savepoint = false;
+                self.conn.state().fk.end_transaction();
+                f.undone = true;
+            }
         }
         if f.commit {
             match pager.commit() {
@@ -293,9 +331,13 @@ impl Vm {
                     self.finish = Some(f);
                     return Ok(super::StepResult::Io);
                 }
-                Ok(Poll::Ready(())) => f.commit = false,
+                Ok(Poll::Ready(())) => {
+                    f.commit = false;
+                    self.conn.state().fk.end_transaction();
+                }
                 Err(e) => {
                     f.commit = false;
+                    self.conn.state().fk.end_transaction();
                     if pager.in_write_tx() {
                         let _ = pager.rollback();
                         f.undone = true;
@@ -321,11 +363,30 @@ impl Vm {
         }
     }
 
+    /// Immediate foreign key violations counted by this statement fail it (Abort), as
+    /// SQLite checks them when a statement halts without another error (or with an
+    /// OR FAIL constraint error, which keeps the statement's changes otherwise).
+    fn check_fk_at_halt(&mut self, f: &mut Finish) {
+        if self.fk.immediate <= 0 {
+            return;
+        }
+        let check = match (&f.error, f.on_error) {
+            (None, _) => true,
+            (Some(e), OnError::Fail) => !matches!(e.code, ErrorCode::Io | ErrorCode::TooBig),
+            _ => false,
+        };
+        if check {
+            f.error = Some(fk_error());
+            f.on_error = OnError::Abort;
+        }
+    }
+
     /// Undoes this statement's changes (OnError::Abort).
     fn undo_statement(&mut self, pager: &Pager) {
         let mut st = self.conn.state();
         if !st.autocommit {
             if self.txn.savepoint {
+                st.fk.restore(self.fk.saved);
                 drop(st);
                 let _ = pager.savepoint_rollback();
                 self.txn.savepoint = false;
@@ -335,11 +396,14 @@ impl Vm {
                 // undone alone, so the transaction goes.
                 st.autocommit = true;
                 st.savepoints.clear();
+                st.savepoint_fk.clear();
                 st.savepoint_tx = false;
+                st.fk.end_transaction();
                 drop(st);
                 let _ = pager.rollback();
             }
         } else if self.txn.wrote && pager.in_write_tx() && st.write_statements <= 1 {
+            st.fk.end_transaction();
             drop(st);
             let _ = pager.rollback();
         }
@@ -383,11 +447,13 @@ impl Vm {
         self.finish = None;
         let autocommit = self.conn.state().autocommit;
         if self.txn.savepoint {
+            self.conn.state().fk.restore(self.fk.saved);
             let _ = pager.savepoint_rollback();
             self.txn.savepoint = false;
         } else if autocommit && self.txn.wrote && pager.in_write_tx() {
             let writers = self.conn.state().write_statements;
             if writers <= 1 {
+                self.conn.state().fk.end_transaction();
                 let _ = pager.rollback();
             }
         }
