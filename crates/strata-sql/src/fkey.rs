@@ -120,11 +120,14 @@ pub(crate) struct RowChange<'a> {
 impl Compiler<'_> {
     /// The foreign keys (child table, index in its list) whose parent is `table`.
     pub(crate) fn fk_references(&self, table: &Table) -> Vec<(Arc<Table>, usize)> {
-        let mut tables: Vec<&Arc<Table>> = self.schema.tables.values().collect();
-        tables.sort_by(|a, b| a.name.cmp(&b.name));
+        // SQLite links each new foreign key first in its parent's list: the newest
+        // table's last foreign key comes first.
         let mut out = Vec::new();
-        for t in tables {
-            for (k, fk) in t.foreign_keys.iter().enumerate() {
+        for name in self.schema.table_order.iter().rev() {
+            let Some(t) = self.schema.table(name) else {
+                continue;
+            };
+            for (k, fk) in t.foreign_keys.iter().enumerate().rev() {
                 if names::eq(&fk.parent, &table.name) {
                     out.push((t.clone(), k));
                 }

@@ -35,12 +35,21 @@ fn strata_rows(conn: &Connection, sql: &str) -> Result<Vec<Vec<V>>, String> {
     Ok(out)
 }
 
+/// SQLite's message (rusqlite adds the statement text and offset to prepare errors).
+fn sqlite_message(e: rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqlInputError { msg, .. } => msg,
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg,
+        other => other.to_string(),
+    }
+}
+
 fn sqlite_rows(conn: &rusqlite::Connection, sql: &str) -> Result<Vec<Vec<V>>, String> {
-    let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
+    let mut stmt = conn.prepare(sql).map_err(sqlite_message)?;
     let n = stmt.column_count();
-    let mut rows = stmt.query([]).map_err(|e| e.to_string())?;
+    let mut rows = stmt.query([]).map_err(sqlite_message)?;
     let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+    while let Some(row) = rows.next().map_err(sqlite_message)? {
         let mut r = Vec::new();
         for i in 0..n {
             use rusqlite::types::ValueRef as R;
@@ -171,5 +180,300 @@ fn child_and_parent_checks_immediate() {
          COMMIT;
          SELECT * FROM c ORDER BY id;",
     );
-    assert!(n >= 8, "{n}");
+    assert_eq!(n, 9);
+}
+
+#[test]
+fn deferred_constraints_are_checked_at_commit() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE p(id INTEGER PRIMARY KEY);
+         CREATE TABLE c(x REFERENCES p DEFERRABLE INITIALLY DEFERRED);
+         CREATE TABLE d(x REFERENCES p DEFERRABLE INITIALLY IMMEDIATE);
+         INSERT INTO c VALUES (1);
+         SELECT count(*) FROM c;
+         BEGIN;
+         INSERT INTO c VALUES (1);
+         INSERT INTO c VALUES (2);
+         SELECT count(*) FROM c;
+         COMMIT;
+         SELECT count(*) FROM c;
+         INSERT INTO p VALUES (1);
+         COMMIT;
+         INSERT INTO p VALUES (2);
+         COMMIT;
+         SELECT * FROM c ORDER BY rowid;
+         BEGIN;
+         DELETE FROM p WHERE id = 1;
+         INSERT INTO d VALUES (5);
+         UPDATE c SET x = 2 WHERE x = 1;
+         COMMIT;
+         SELECT * FROM c ORDER BY rowid;
+         BEGIN;
+         DELETE FROM p;
+         ROLLBACK;
+         SELECT * FROM p ORDER BY id;
+         BEGIN;
+         DELETE FROM p WHERE id = 2;
+         INSERT INTO p VALUES (1);
+         SAVEPOINT s1;
+         INSERT INTO c VALUES (9);
+         ROLLBACK TO s1;
+         INSERT INTO p VALUES (2);
+         RELEASE s1;
+         COMMIT;
+         SELECT * FROM p ORDER BY id;
+         SAVEPOINT outer_sp;
+         INSERT INTO c VALUES (7);
+         RELEASE outer_sp;
+         INSERT INTO p VALUES (7);
+         RELEASE outer_sp;
+         SELECT * FROM c ORDER BY rowid;
+         BEGIN;
+         INSERT INTO c VALUES (8);
+         INSERT INTO c VALUES (8), (NULL);
+         INSERT INTO d VALUES (8);
+         DELETE FROM c WHERE x = 8;
+         COMMIT;
+         SELECT * FROM c ORDER BY rowid;",
+    );
+    assert_eq!(n, 6);
+}
+
+#[test]
+fn pragma_defer_foreign_keys() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         PRAGMA defer_foreign_keys;
+         CREATE TABLE p(id INTEGER PRIMARY KEY);
+         CREATE TABLE c(x REFERENCES p ON DELETE RESTRICT);
+         INSERT INTO p VALUES (1);
+         INSERT INTO c VALUES (1);
+         BEGIN;
+         PRAGMA defer_foreign_keys = ON;
+         PRAGMA defer_foreign_keys;
+         INSERT INTO c VALUES (2);
+         DELETE FROM p WHERE id = 1;
+         SELECT * FROM p;
+         COMMIT;
+         INSERT INTO p VALUES (1), (2);
+         COMMIT;
+         PRAGMA defer_foreign_keys;
+         BEGIN;
+         DELETE FROM p WHERE id = 1;
+         PRAGMA defer_foreign_keys = ON;
+         INSERT INTO c VALUES (3);
+         PRAGMA defer_foreign_keys = OFF;
+         COMMIT;
+         SELECT * FROM c ORDER BY rowid;
+         PRAGMA foreign_key_check;",
+    );
+    assert_eq!(n, 2);
+}
+
+#[test]
+fn cascade_set_null_set_default_restrict_no_action() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE a(id INTEGER PRIMARY KEY, k TEXT UNIQUE);
+         CREATE TABLE b(id INTEGER PRIMARY KEY, aid REFERENCES a ON DELETE CASCADE ON UPDATE CASCADE,
+                        ak TEXT REFERENCES a(k) ON UPDATE CASCADE ON DELETE SET NULL);
+         CREATE TABLE c(id INTEGER PRIMARY KEY, bid INTEGER DEFAULT 0 REFERENCES b ON DELETE SET DEFAULT,
+                        note);
+         CREATE TABLE r(aid REFERENCES a ON DELETE RESTRICT ON UPDATE NO ACTION);
+         INSERT INTO a VALUES (0, 'zero'), (1, 'one'), (2, 'two'), (3, 'three');
+         INSERT INTO b VALUES (0, 0, NULL), (10, 1, 'one'), (20, 2, 'two'), (21, 2, 'one');
+         INSERT INTO c VALUES (100, 10, 'x'), (101, 20, 'y'), (102, 21, 'z');
+         INSERT INTO r VALUES (3);
+         UPDATE a SET id = 5 WHERE id = 1;
+         SELECT * FROM b ORDER BY id;
+         UPDATE a SET k = 'uno' WHERE id = 5;
+         SELECT * FROM b ORDER BY id;
+         DELETE FROM a WHERE id = 2;
+         SELECT * FROM a ORDER BY id;
+         SELECT * FROM b ORDER BY id;
+         SELECT * FROM c ORDER BY id;
+         SELECT changes();
+         DELETE FROM a WHERE id = 3;
+         UPDATE a SET id = 4 WHERE id = 3;
+         DELETE FROM r;
+         UPDATE a SET id = 4 WHERE id = 3;
+         DELETE FROM a WHERE k = 'uno';
+         SELECT * FROM b ORDER BY id;
+         SELECT * FROM c ORDER BY id;
+         DELETE FROM a;
+         SELECT * FROM b ORDER BY id;
+         SELECT * FROM c ORDER BY id;
+         PRAGMA foreign_key_check;",
+    );
+    assert_eq!(n, 3);
+}
+
+#[test]
+fn multi_level_cascades_and_triggers() {
+    same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE g(id INTEGER PRIMARY KEY);
+         CREATE TABLE p(id INTEGER PRIMARY KEY, gid REFERENCES g ON DELETE CASCADE ON UPDATE CASCADE);
+         CREATE TABLE c(id INTEGER PRIMARY KEY, pid REFERENCES p ON DELETE CASCADE);
+         CREATE TABLE log(m);
+         CREATE TRIGGER c_del AFTER DELETE ON c BEGIN INSERT INTO log VALUES ('c ' || old.id); END;
+         INSERT INTO g VALUES (1), (2);
+         INSERT INTO p VALUES (10, 1), (11, 1), (20, 2);
+         INSERT INTO c VALUES (100, 10), (101, 11), (102, 20), (103, NULL);
+         UPDATE g SET id = 3 WHERE id = 2;
+         SELECT * FROM p ORDER BY id;
+         DELETE FROM g WHERE id = 1;
+         SELECT changes();
+         SELECT * FROM p ORDER BY id;
+         SELECT * FROM c ORDER BY id;
+         SELECT * FROM log ORDER BY rowid;
+         BEGIN;
+         DELETE FROM g;
+         SELECT count(*) FROM c;
+         ROLLBACK;
+         SELECT count(*) FROM c;",
+    );
+}
+
+#[test]
+fn composite_keys_and_collation() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE p(a TEXT COLLATE NOCASE, b INTEGER, v, PRIMARY KEY (a, b));
+         CREATE TABLE c(x, y, FOREIGN KEY (y, x) REFERENCES p(b, a) ON UPDATE CASCADE);
+         CREATE TABLE c2(x, y, FOREIGN KEY (x, y) REFERENCES p);
+         INSERT INTO p VALUES ('k', 1, 'one'), ('K2', 2, 'two');
+         INSERT INTO c VALUES ('K', 1);
+         INSERT INTO c VALUES ('k', '1');
+         INSERT INTO c VALUES ('k2', 2);
+         INSERT INTO c VALUES ('k', 2);
+         INSERT INTO c VALUES (NULL, 99);
+         INSERT INTO c2 VALUES ('k', 1), ('k2', 2);
+         INSERT INTO c2 VALUES ('zz', 1);
+         UPDATE p SET b = 5 WHERE a = 'k';
+         UPDATE p SET a = 'kk' WHERE b = 5;
+         SELECT * FROM c ORDER BY rowid;
+         DELETE FROM p WHERE b = 2;
+         PRAGMA foreign_key_list(c);
+         PRAGMA foreign_key_list(c2);
+         PRAGMA foreign_key_check(c);
+         PRAGMA foreign_keys = OFF;
+         DELETE FROM p WHERE b = 2;
+         PRAGMA foreign_key_check;
+         PRAGMA foreign_key_check(c2);",
+    );
+    assert_eq!(n, 4);
+}
+
+#[test]
+fn self_referencing_tables() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE t(id INTEGER PRIMARY KEY, parent INTEGER REFERENCES t(id) ON DELETE SET NULL ON UPDATE CASCADE);
+         INSERT INTO t VALUES (1, 1);
+         INSERT INTO t VALUES (2, 1), (3, 2);
+         INSERT INTO t VALUES (4, 5);
+         INSERT INTO t VALUES (5, 4), (4, 5);
+         SELECT * FROM t ORDER BY id;
+         UPDATE t SET id = 10 WHERE id = 2;
+         SELECT * FROM t ORDER BY id;
+         DELETE FROM t WHERE id = 10;
+         SELECT * FROM t ORDER BY id;
+         CREATE TABLE u(k TEXT UNIQUE, pk TEXT REFERENCES u(k));
+         INSERT INTO u VALUES ('a', 'a');
+         INSERT INTO u VALUES ('b', 'a'), ('c', 'b');
+         INSERT INTO u VALUES ('d', 'e');
+         UPDATE u SET k = 'z' WHERE k = 'c';
+         UPDATE u SET k = 'y' WHERE k = 'b';
+         DELETE FROM u WHERE k = 'a';
+         DELETE FROM u WHERE k IN ('a', 'b', 'z');
+         SELECT * FROM u;
+         CREATE TABLE w(id INTEGER PRIMARY KEY, up REFERENCES w);
+         INSERT INTO w VALUES (1, NULL), (2, 1), (3, 2);
+         DELETE FROM w WHERE id = 1;
+         DELETE FROM w;
+         SELECT count(*) FROM w;",
+    );
+    assert_eq!(n, 5);
+}
+
+#[test]
+fn parent_key_mismatch_and_missing_parent() {
+    let n = same_as_sqlite(
+        "CREATE TABLE p(a, b UNIQUE, c, d COLLATE NOCASE);
+         CREATE UNIQUE INDEX p_d ON p(d COLLATE BINARY);
+         CREATE TABLE c1(x REFERENCES p(a));
+         CREATE TABLE c2(x REFERENCES p);
+         CREATE TABLE c3(x REFERENCES p(b));
+         CREATE TABLE c4(x REFERENCES p(d));
+         CREATE TABLE c5(x REFERENCES p(c));
+         CREATE TABLE c6(x REFERENCES nosuch(y));
+         INSERT INTO c1 VALUES (1);
+         INSERT INTO c6 VALUES (1);
+         PRAGMA foreign_keys = ON;
+         INSERT INTO c1 VALUES (1);
+         INSERT INTO c2 VALUES (NULL);
+         INSERT INTO c3 VALUES (NULL);
+         INSERT INTO c4 VALUES (NULL);
+         INSERT INTO c5 VALUES (NULL);
+         INSERT INTO c6 VALUES (NULL);
+         DELETE FROM c6;
+         DELETE FROM p;
+         SELECT * FROM c1;
+         PRAGMA foreign_key_check(c3);
+         PRAGMA foreign_key_check(c6);
+         PRAGMA foreign_key_check(c1);
+         PRAGMA foreign_key_check(nosuch);
+         CREATE TABLE bad1(x REFERENCES p(a, b));
+         CREATE TABLE bad2(x, y, FOREIGN KEY (x, y) REFERENCES p(a));
+         CREATE TABLE bad3(x, FOREIGN KEY (z) REFERENCES p(a));",
+    );
+    assert_eq!(n, 12);
+}
+
+#[test]
+fn drop_table_runs_an_implicit_delete() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE p(id INTEGER PRIMARY KEY);
+         CREATE TABLE c(x REFERENCES p);
+         CREATE TABLE k(x REFERENCES p ON DELETE CASCADE);
+         CREATE TABLE dd(x REFERENCES p DEFERRABLE INITIALLY DEFERRED);
+         INSERT INTO p VALUES (1), (2);
+         INSERT INTO c VALUES (1);
+         INSERT INTO k VALUES (2);
+         DROP TABLE p;
+         SELECT name FROM sqlite_schema ORDER BY name;
+         DELETE FROM c;
+         DROP TABLE p;
+         SELECT * FROM k;
+         SELECT name FROM sqlite_schema ORDER BY name;
+         CREATE TABLE p(id INTEGER PRIMARY KEY);
+         INSERT INTO p VALUES (1);
+         INSERT INTO dd VALUES (1);
+         BEGIN;
+         DROP TABLE p;
+         COMMIT;
+         DROP TABLE dd;
+         COMMIT;
+         SELECT name FROM sqlite_schema ORDER BY name;
+         CREATE TABLE p2(id INTEGER PRIMARY KEY);
+         CREATE TABLE c2(x REFERENCES p2 DEFERRABLE INITIALLY DEFERRED);
+         INSERT INTO p2 VALUES (1);
+         INSERT INTO c2 VALUES (1);
+         BEGIN;
+         DROP TABLE p2;
+         DROP TABLE c2;
+         COMMIT;
+         SELECT name FROM sqlite_schema ORDER BY name;
+         PRAGMA foreign_keys = OFF;
+         CREATE TABLE p3(id INTEGER PRIMARY KEY);
+         CREATE TABLE c3(x REFERENCES p3);
+         INSERT INTO p3 VALUES (1);
+         INSERT INTO c3 VALUES (1);
+         DROP TABLE p3;
+         SELECT * FROM c3;",
+    );
+    assert_eq!(n, 2);
 }
