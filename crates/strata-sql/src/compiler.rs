@@ -63,6 +63,8 @@ pub struct Compiler<'s> {
     pub fk_errors: Vec<String>,
     /// DROP TABLE's implicit DELETE: no triggers, foreign key errors ignored.
     pub disable_triggers: bool,
+    /// Foreign key actions being compiled (subroutines that may be re-entered).
+    pub fk_frames: Vec<crate::fkey::FkFrame>,
 }
 
 impl<'s> Compiler<'s> {
@@ -91,6 +93,7 @@ impl<'s> Compiler<'s> {
             needed_now: None,
             fk_errors: Vec::new(),
             disable_triggers: false,
+            fk_frames: Vec::new(),
         }
     }
 

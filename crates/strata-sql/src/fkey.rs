@@ -17,9 +17,10 @@
 //! Actions (ON DELETE / ON UPDATE CASCADE, SET NULL, SET DEFAULT, RESTRICT) are compiled
 //! as the trigger SQLite builds for them (`fkActionTrigger`): an AFTER trigger on the
 //! parent whose body is one statement on the child table, with `old.`/`new.` reading the
-//! parent row's registers. Bodies are compiled inline; an action that would recurse into
-//! itself (a self-referencing ON DELETE CASCADE, cycles between tables) cannot be
-//! inlined and is refused with an error when enforcement is on.
+//! parent row's registers. Each action is a subroutine (`Gosub`) taking the parent row
+//! images in argument registers; an action that cascades into itself (a self-referencing
+//! ON DELETE CASCADE, cycles between tables) calls its own subroutine again, saving the
+//! subroutine's registers and cursors around the call (`FramePush`/`FramePop`).
 
 use std::sync::Arc;
 
@@ -104,6 +105,19 @@ fn child_modified(child: &Table, fk: &ForeignKey, changed: &[bool], rowid_change
     fk.from.iter().any(|&c| {
         changed.get(c).copied().unwrap_or(false) || (child.rowid_alias == Some(c) && rowid_changed)
     })
+}
+
+/// An action subroutine being compiled (see `fk_action_subroutine`).
+pub struct FkFrame {
+    id: String,
+    entry: crate::builder::Label,
+    ret: Reg,
+    old_args: Reg,
+    new_args: Option<Reg>,
+    reg_start: Reg,
+    cursor_start: usize,
+    /// `FramePush` instructions of recursive calls, patched with the frame's size.
+    push_sites: Vec<usize>,
 }
 
 /// The row images and changes of one row event.
@@ -577,16 +591,6 @@ impl Compiler<'_> {
                 k,
                 if is_update { "update" } else { "delete" }
             );
-            if self.trigger_stack.contains(&id) {
-                self.fk_error(format!(
-                    "recursive foreign key actions are not supported (ON {} {} of table {})",
-                    if is_update { "UPDATE" } else { "DELETE" },
-                    action.name(),
-                    child.name
-                ));
-                continue;
-            }
-            let sql = action_trigger_sql(table, &child, &link, action, is_update);
             let skip = self.label();
             if action == FkAction::Restrict {
                 // RESTRICT is immediate, except under PRAGMA defer_foreign_keys.
@@ -595,7 +599,12 @@ impl Compiler<'_> {
                     target: skip.addr(),
                 });
             }
-            self.compile_action(table, &id, &sql, old, ch.new)?;
+            if let Some(pos) = self.fk_frames.iter().position(|f| f.id == id) {
+                self.fk_call_recursive(table, pos, old, ch.new);
+            } else {
+                let sql = action_trigger_sql(table, &child, &link, action, is_update);
+                self.fk_action_subroutine(table, id, &sql, old, ch.new)?;
+            }
             self.resolve(skip);
         }
         self.resolve(skip_all);
@@ -661,7 +670,128 @@ impl Compiler<'_> {
         Ok(())
     }
 
-    /// Compiles an action trigger's body inline, with `old`/`new` on the parent row.
+    /// Copies a row image (`cols..`, `rowid`) into a subroutine's argument registers
+    /// (`args..args+n` columns, `args+n` rowid).
+    fn copy_row_image(&mut self, table: &Table, from: (Reg, Reg), args: Reg) {
+        let n = table.columns.len();
+        self.emit(Insn::Copy {
+            src: from.0,
+            dest: args,
+            count: n,
+        });
+        self.emit(Insn::Copy {
+            src: from.1,
+            dest: args + n,
+            count: 1,
+        });
+    }
+
+    /// An action's code, as a subroutine so that it can be re-entered when it cascades
+    /// into itself (SQLite runs actions as trigger programs, which may recurse): the
+    /// parent row images are copied into argument registers, then `Gosub`.
+    fn fk_action_subroutine(
+        &mut self,
+        table: &Arc<Table>,
+        id: String,
+        sql: &str,
+        old: (Reg, Reg),
+        new: Option<(Reg, Reg)>,
+    ) -> Result<()> {
+        let n = table.columns.len();
+        // Everything from `ret` on belongs to the subroutine's frame.
+        let ret = self.reg();
+        let reg_start = ret;
+        let cursor_start = self.b.next_cursor();
+        let old_args = self.regs(n + 1);
+        let new_args = new.map(|_| self.regs(n + 1));
+        self.copy_row_image(table, old, old_args);
+        if let (Some(nw), Some(args)) = (new, new_args) {
+            self.copy_row_image(table, nw, args);
+        }
+        let entry = self.label();
+        let after = self.label();
+        self.emit(Insn::Gosub {
+            return_reg: ret,
+            target: entry.addr(),
+        });
+        self.goto(after);
+        self.resolve(entry);
+        self.fk_frames.push(FkFrame {
+            id: id.clone(),
+            entry,
+            ret,
+            old_args,
+            new_args,
+            reg_start,
+            cursor_start,
+            push_sites: Vec::new(),
+        });
+        let r = self.compile_action(
+            table,
+            &id,
+            sql,
+            (old_args, old_args + n),
+            new_args.map(|a| (a, a + n)),
+        );
+        let frame = self.fk_frames.pop().expect("pushed above");
+        r?;
+        self.emit(Insn::Return { return_reg: ret });
+        self.resolve(after);
+        let reg_count = self.b.next_reg() - reg_start;
+        let cursor_count = self.b.next_cursor() - cursor_start;
+        for addr in frame.push_sites {
+            if let Insn::FramePush {
+                reg_count: rc,
+                cursor_count: cc,
+                ..
+            } = self.b.insn_mut(addr)
+            {
+                *rc = reg_count;
+                *cc = cursor_count;
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-enters the action subroutine `fk_frames[pos]` from inside itself: its
+    /// registers and cursors are saved around the call (`FramePush`/`FramePop`; the
+    /// frame's size is patched in when the subroutine is complete).
+    fn fk_call_recursive(
+        &mut self,
+        table: &Table,
+        pos: usize,
+        old: (Reg, Reg),
+        new: Option<(Reg, Reg)>,
+    ) {
+        let (entry, ret, old_args, new_args, reg_start, cursor_start) = {
+            let f = &self.fk_frames[pos];
+            (
+                f.entry,
+                f.ret,
+                f.old_args,
+                f.new_args,
+                f.reg_start,
+                f.cursor_start,
+            )
+        };
+        let push = self.emit(Insn::FramePush {
+            reg_start,
+            reg_count: 0,
+            cursor_start,
+            cursor_count: 0,
+        });
+        self.fk_frames[pos].push_sites.push(push);
+        self.copy_row_image(table, old, old_args);
+        if let (Some(nw), Some(args)) = (new, new_args) {
+            self.copy_row_image(table, nw, args);
+        }
+        self.emit(Insn::Gosub {
+            return_reg: ret,
+            target: entry.addr(),
+        });
+        self.emit(Insn::FramePop);
+    }
+
     fn compile_action(
         &mut self,
         table: &Arc<Table>,

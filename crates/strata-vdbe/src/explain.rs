@@ -356,6 +356,20 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             None,
             0,
         ),
+        FramePush {
+            reg_start,
+            reg_count,
+            cursor_start,
+            cursor_count,
+        } => (
+            "FramePush",
+            u(*reg_start),
+            u(*reg_count),
+            u(*cursor_start),
+            Some(cursor_count.to_string()),
+            0,
+        ),
+        FramePop => ("FramePop", 0, 0, 0, None, 0),
         SetCacheSize { pages } => ("SetCacheSize", u(*pages), 0, 0, None, 0),
         ConnInfo { what, dest } => ("ConnInfo", *what as i64, u(*dest), 0, None, 0),
         OpenReadAsync {

@@ -524,6 +524,19 @@ pub enum Insn {
         value: Option<bool>,
         dest: Reg,
     },
+    /// Save registers `reg_start..reg_start+reg_count` (copies) and cursors
+    /// `cursor_start..cursor_start+cursor_count` (moved out, closed slots left) on the
+    /// frame stack, so a subroutine using them can be re-entered recursively (foreign
+    /// key actions that cascade into themselves). Fails with "too many levels of
+    /// trigger recursion" beyond 1000 frames, as SQLite's trigger depth limit.
+    FramePush {
+        reg_start: Reg,
+        reg_count: usize,
+        cursor_start: Cur,
+        cursor_count: usize,
+    },
+    /// Restore the registers and cursors of the last `FramePush`.
+    FramePop,
     /// Set the connection's page cache size (pages).
     SetCacheSize {
         pages: usize,

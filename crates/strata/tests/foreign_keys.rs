@@ -513,3 +513,82 @@ fn cascades_over_many_pages() {
          PRAGMA integrity_check;",
     );
 }
+
+#[test]
+fn recursive_cascades() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE tree(id INTEGER PRIMARY KEY, up INTEGER REFERENCES tree ON DELETE CASCADE, name);
+         CREATE TABLE log(m);
+         CREATE TRIGGER tree_del AFTER DELETE ON tree BEGIN INSERT INTO log VALUES (old.name); END;
+         INSERT INTO tree VALUES (1, NULL, 'root'), (2, 1, 'a'), (3, 1, 'b'), (4, 2, 'a1'), (5, 4, 'a11'),
+                                 (6, 3, 'b1'), (7, NULL, 'other'), (8, 7, 'o1');
+         DELETE FROM tree WHERE id = 2;
+         SELECT * FROM tree ORDER BY id;
+         SELECT * FROM log ORDER BY rowid;
+         DELETE FROM tree WHERE name IN ('root', 'o1');
+         SELECT * FROM tree ORDER BY id;
+         SELECT count(*) FROM log;
+         CREATE TABLE a(id INTEGER PRIMARY KEY, bid INTEGER REFERENCES b ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED);
+         CREATE TABLE b(id INTEGER PRIMARY KEY, aid INTEGER REFERENCES a ON DELETE CASCADE);
+         BEGIN;
+         INSERT INTO a VALUES (1, 1), (2, 2), (3, NULL);
+         INSERT INTO b VALUES (1, 2), (2, 3), (3, NULL);
+         COMMIT;
+         DELETE FROM b WHERE id = 1;
+         SELECT * FROM a ORDER BY id;
+         SELECT * FROM b ORDER BY id;
+         CREATE TABLE chain(id INTEGER PRIMARY KEY, next INTEGER REFERENCES chain ON DELETE CASCADE);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 600)
+           INSERT INTO chain SELECT i, CASE WHEN i > 1 THEN i - 1 END FROM n;
+         DELETE FROM chain WHERE id = 1;
+         SELECT count(*) FROM chain;
+         CREATE TABLE upd(k TEXT PRIMARY KEY, up TEXT REFERENCES upd(k) ON UPDATE CASCADE ON DELETE SET NULL);
+         INSERT INTO upd VALUES ('a', NULL), ('b', 'a'), ('c', 'b'), ('d', 'a');
+         UPDATE upd SET k = 'z' WHERE k = 'a';
+         SELECT * FROM upd ORDER BY k;
+         DELETE FROM upd WHERE k = 'b';
+         SELECT * FROM upd ORDER BY k;",
+    );
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn replace_and_upsert_go_through_foreign_keys() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE p(id INTEGER PRIMARY KEY, k UNIQUE);
+         CREATE TABLE c(pid REFERENCES p ON DELETE CASCADE);
+         CREATE TABLE r(pk REFERENCES p(k));
+         INSERT INTO p VALUES (1, 'a'), (2, 'b');
+         INSERT INTO c VALUES (1), (2);
+         INSERT INTO r VALUES ('b');
+         REPLACE INTO p VALUES (1, 'x');
+         SELECT * FROM c ORDER BY rowid;
+         REPLACE INTO p VALUES (3, 'b');
+         INSERT INTO p VALUES (2, 'q') ON CONFLICT(id) DO UPDATE SET k = excluded.k;
+         INSERT INTO p VALUES (2, 'b') ON CONFLICT(id) DO UPDATE SET id = 20;
+         SELECT * FROM p ORDER BY id;
+         SELECT * FROM c ORDER BY rowid;
+         INSERT INTO c VALUES (99) ON CONFLICT DO NOTHING;
+         INSERT OR IGNORE INTO c VALUES (98);
+         INSERT OR FAIL INTO c VALUES (20), (97), (20);
+         SELECT * FROM c ORDER BY rowid;",
+    );
+    assert_eq!(n, 3);
+}
+
+#[test]
+fn cascade_depth_limit() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE chain(id INTEGER PRIMARY KEY, next INTEGER REFERENCES chain ON DELETE CASCADE);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1100)
+           INSERT INTO chain SELECT i, CASE WHEN i > 1 THEN i - 1 END FROM n;
+         DELETE FROM chain WHERE id = 1;
+         SELECT count(*) FROM chain;
+         DELETE FROM chain WHERE id = 200;
+         SELECT count(*) FROM chain;",
+    );
+    assert_eq!(n, 1);
+}

@@ -17,8 +17,20 @@
 
 use strata_btree::record::Value;
 
+use super::cursor::VmCursor;
 use super::{Flow, Vm, VmError};
-use crate::insn::{Addr, ErrorCode, FkCond, FkPragma, Reg};
+use crate::insn::{Addr, Cur, ErrorCode, FkCond, FkPragma, Reg};
+
+/// SQLite's default trigger depth limit (`SQLITE_MAX_TRIGGER_DEPTH`).
+const MAX_FRAMES: usize = 1000;
+
+/// Registers and cursors saved by `FramePush`.
+pub(crate) struct Frame {
+    reg_start: Reg,
+    regs: Vec<Value>,
+    cursor_start: Cur,
+    cursors: Vec<Option<VmCursor>>,
+}
 
 /// Per-connection foreign key state.
 #[derive(Debug, Default, Clone, Copy)]
@@ -91,6 +103,53 @@ impl Vm {
             self.fk.immediate += delta;
         }
         self.pc += 1;
+    }
+
+    pub(super) fn exec_frame_push(
+        &mut self,
+        reg_start: Reg,
+        reg_count: usize,
+        cursor_start: Cur,
+        cursor_count: usize,
+    ) -> Result<(), VmError> {
+        if self.frames.len() >= MAX_FRAMES {
+            return Err(VmError::error("too many levels of trigger recursion"));
+        }
+        let regs = self
+            .regs
+            .get(reg_start..reg_start + reg_count)
+            .ok_or_else(|| VmError::new(ErrorCode::Misuse, "FramePush: bad register range"))?
+            .to_vec();
+        if self.cursors.len() < cursor_start + cursor_count {
+            self.cursors
+                .resize_with(cursor_start + cursor_count, || None);
+        }
+        let cursors = self.cursors[cursor_start..cursor_start + cursor_count]
+            .iter_mut()
+            .map(std::mem::take)
+            .collect();
+        self.frames.push(Frame {
+            reg_start,
+            regs,
+            cursor_start,
+            cursors,
+        });
+        self.pc += 1;
+        Ok(())
+    }
+
+    pub(super) fn exec_frame_pop(&mut self) -> Result<(), VmError> {
+        let f = self
+            .frames
+            .pop()
+            .ok_or_else(|| VmError::new(ErrorCode::Misuse, "FramePop without FramePush"))?;
+        let n = f.regs.len();
+        self.regs[f.reg_start..f.reg_start + n].clone_from_slice(&f.regs);
+        for (i, c) in f.cursors.into_iter().enumerate() {
+            self.cursors[f.cursor_start + i] = c;
+        }
+        self.pc += 1;
+        Ok(())
     }
 
     pub(super) fn exec_fk_if_zero(&mut self, deferred: bool, target: Addr) {

@@ -281,6 +281,8 @@ pub struct Vm {
     wrote_any: bool,
     /// Foreign keys: this statement's settings and immediate-violation counter.
     fk: fkey::StmtFk,
+    /// Saved registers and cursors of re-entered subroutines (`FramePush`).
+    frames: Vec<fkey::Frame>,
 }
 
 fn counts_changes(program: &Program) -> bool {
@@ -411,6 +413,7 @@ impl Vm {
             savepoint_commit: None,
             wrote_any: false,
             fk: fkey::StmtFk::default(),
+            frames: Vec::new(),
         }
     }
 
@@ -497,6 +500,7 @@ impl Vm {
         self.wrote_any = false;
         self.savepoint_commit = None;
         self.fk = fkey::StmtFk::default();
+        self.frames.clear();
     }
 
     pub fn step(&mut self) -> Result<StepResult, VmError> {
@@ -1034,6 +1038,13 @@ impl Vm {
             FkIfZero { deferred, target } => self.exec_fk_if_zero(*deferred, *target),
             FkJump { cond, target } => self.exec_fk_jump(*cond, *target),
             FkSetting { which, value, dest } => return self.exec_fk_setting(*which, *value, *dest),
+            FramePush {
+                reg_start,
+                reg_count,
+                cursor_start,
+                cursor_count,
+            } => self.exec_frame_push(*reg_start, *reg_count, *cursor_start, *cursor_count)?,
+            FramePop => self.exec_frame_pop()?,
             SetCacheSize { pages } => {
                 self.conn.pager().set_cache_size_pages(*pages);
                 self.pc += 1;

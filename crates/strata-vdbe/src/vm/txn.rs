@@ -357,6 +357,7 @@ impl Vm {
         for c in &mut self.cursors {
             *c = None;
         }
+        self.frames.clear();
         match f.error {
             Some(e) => Err(e),
             None => Ok(super::StepResult::Done),
@@ -443,6 +444,7 @@ impl Vm {
         for c in &mut self.cursors {
             *c = None;
         }
+        self.frames.clear();
         self.insn_state = None;
         self.finish = None;
         let autocommit = self.conn.state().autocommit;
