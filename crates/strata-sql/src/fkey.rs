@@ -272,7 +272,12 @@ impl Compiler<'_> {
                 }
             }
             let Some(parent) = self.schema.table(&fk.parent).cloned() else {
-                if !ignore_errors {
+                if self.schema.view(&fk.parent).is_some() {
+                    // A view has no parent key.
+                    if !ignore_errors {
+                        self.fk_error(mismatch_message(table, &fk));
+                    }
+                } else if !ignore_errors {
                     self.fk_error(format!("no such table: main.{}", fk.parent));
                 } else if let Some((cols, rowid)) = ch.old {
                     // DROP TABLE: a missing parent counts as empty, so removing a
@@ -972,6 +977,9 @@ impl Compiler<'_> {
             let mut checks = Vec::new();
             for fk in &fks {
                 let Some(parent) = self.schema.table(&fk.parent).cloned() else {
+                    if self.schema.view(&fk.parent).is_some() {
+                        return Err(error(mismatch_message(&table, fk)));
+                    }
                     checks.push(None);
                     continue;
                 };

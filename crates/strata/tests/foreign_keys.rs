@@ -592,3 +592,60 @@ fn cascade_depth_limit() {
     );
     assert_eq!(n, 1);
 }
+
+#[test]
+fn rename_views_and_listing_pragmas() {
+    let n = same_as_sqlite(
+        "CREATE TABLE p(id INTEGER PRIMARY KEY);
+         CREATE TABLE c(x REFERENCES p, y REFERENCES \"p\"(id), z, FOREIGN KEY (z) REFERENCES P ON DELETE CASCADE);
+         CREATE TABLE s(id INTEGER PRIMARY KEY, up REFERENCES s);
+         ALTER TABLE p RENAME TO q;
+         ALTER TABLE s RENAME TO s2;
+         SELECT name, sql FROM sqlite_schema ORDER BY name;
+         PRAGMA foreign_key_list(c);
+         PRAGMA foreign_key_list(s2);
+         PRAGMA foreign_key_list(nosuch);
+         PRAGMA foreign_keys = ON;
+         INSERT INTO q VALUES (1);
+         INSERT INTO c VALUES (1, 1, 1);
+         INSERT INTO c VALUES (2, 1, 1);
+         INSERT INTO s2 VALUES (1, 1), (2, 1);
+         INSERT INTO s2 VALUES (3, 4);
+         DELETE FROM q;
+         SELECT * FROM c;
+         CREATE VIEW v AS SELECT 1 AS a;
+         CREATE TABLE cv(x REFERENCES v(a));
+         INSERT INTO cv VALUES (1);
+         PRAGMA foreign_keys = OFF;
+         INSERT INTO cv VALUES (1);
+         PRAGMA foreign_key_check(cv);
+         DROP TABLE cv;
+         PRAGMA foreign_keys = ON;
+         CREATE TABLE p2(id INTEGER PRIMARY KEY);
+         CREATE TABLE c2(x REFERENCES p2 ON DELETE CASCADE);
+         INSERT INTO p2 VALUES (1), (2), (3);
+         INSERT INTO c2 VALUES (1), (2), (2);
+         DROP TABLE p2;
+         SELECT changes();
+         SELECT * FROM c2;",
+    );
+    assert_eq!(n, 4);
+}
+
+#[test]
+fn foreign_key_check_walks_tables_in_sqlite_order() {
+    // Enough tables for SQLite's schema hash to have buckets (10 or more entries).
+    let mut script = String::from("CREATE TABLE p(id INTEGER PRIMARY KEY);\n");
+    for i in 0..14 {
+        script.push_str(&format!(
+            "CREATE TABLE child_{i}(a REFERENCES p, b REFERENCES missing_{i});\n\
+             INSERT INTO child_{i} VALUES ({i}, NULL), (NULL, {i}), (1, 1);\n"
+        ));
+        if i == 5 {
+            script.push_str("CREATE VIEW view_5 AS SELECT 1;\n");
+        }
+    }
+    script.push_str("INSERT INTO p VALUES (1);\nPRAGMA foreign_key_check;\n");
+    script.push_str("PRAGMA foreign_key_check(child_3);\n");
+    assert_eq!(same_as_sqlite(&script), 0);
+}
