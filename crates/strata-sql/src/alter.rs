@@ -298,8 +298,10 @@ impl Compiler<'_> {
                 }
                 let mut default = Value::Null;
                 let mut not_null = false;
+                let mut references = false;
                 for c in def.constraints.iter() {
                     match &c.constraint {
+                        ColumnConstraint::ForeignKey { .. } => references = true,
                         ColumnConstraint::PrimaryKey { .. } => {
                             return Err(error("Cannot add a PRIMARY KEY column"))
                         }
@@ -340,6 +342,38 @@ impl Compiler<'_> {
                 let new_sql = format!("{}, {}{}", sql[..close].trim_end(), coldef, &sql[close..]);
                 // The new definition must parse.
                 crate::schema::parse_table(&new_sql, table.root_page)?;
+                if references && default != Value::Null {
+                    // With foreign keys on, existing rows would all get a non-NULL child
+                    // key: refused unless the table is empty (as SQLite).
+                    let skip = self.label();
+                    self.emit(Insn::FkJump {
+                        cond: strata_vdbe::insn::FkCond::Disabled,
+                        target: skip.addr(),
+                    });
+                    let cursor = self.b.alloc_cursor();
+                    self.emit(Insn::OpenReadAsync {
+                        cursor,
+                        root_page: table.root_page,
+                        root_reg: None,
+                        kind: strata_vdbe::insn::CursorKind::Table {
+                            num_columns: table.columns.len(),
+                        },
+                    });
+                    self.emit(Insn::OpenReadAwait { cursor });
+                    self.emit(Insn::RewindAsync { cursor });
+                    self.emit(Insn::RewindAwait {
+                        cursor,
+                        target_if_empty: skip.addr(),
+                    });
+                    self.emit(Insn::Halt {
+                        error: Some((
+                            strata_vdbe::insn::ErrorCode::Constraint,
+                            "Cannot add a REFERENCES column with non-NULL default value".into(),
+                        )),
+                        on_error: Default::default(),
+                    });
+                    self.resolve(skip);
+                }
                 self.rewrite_schema_rows(&[(
                     "table".into(),
                     table.name.clone(),

@@ -649,3 +649,27 @@ fn foreign_key_check_walks_tables_in_sqlite_order() {
     script.push_str("PRAGMA foreign_key_check(child_3);\n");
     assert_eq!(same_as_sqlite(&script), 0);
 }
+
+#[test]
+fn add_column_with_references() {
+    let n = same_as_sqlite(
+        "CREATE TABLE p(id INTEGER PRIMARY KEY);
+         CREATE TABLE c(x);
+         INSERT INTO p VALUES (1);
+         INSERT INTO c VALUES (1);
+         ALTER TABLE c ADD COLUMN y REFERENCES p DEFAULT 1;
+         PRAGMA foreign_keys = ON;
+         ALTER TABLE c ADD COLUMN z REFERENCES p DEFAULT 1;
+         ALTER TABLE c ADD COLUMN z REFERENCES p DEFAULT NULL;
+         ALTER TABLE c ADD COLUMN w REFERENCES p;
+         SELECT * FROM c;
+         PRAGMA foreign_key_list(c);
+         INSERT INTO c VALUES (2, 1, 1, 2);
+         INSERT INTO c VALUES (2, 1, 1, 1);
+         DELETE FROM p;
+         CREATE TABLE e(x);
+         ALTER TABLE e ADD COLUMN y REFERENCES p DEFAULT 1;
+         SELECT sql FROM sqlite_schema WHERE name = 'e';",
+    );
+    assert_eq!(n, 3);
+}
