@@ -673,3 +673,29 @@ fn add_column_with_references() {
     );
     assert_eq!(n, 3);
 }
+
+#[test]
+fn deferrable_clause_variants() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE p(id INTEGER PRIMARY KEY);
+         CREATE TABLE a(x REFERENCES p DEFERRABLE);
+         CREATE TABLE b(x REFERENCES p NOT DEFERRABLE INITIALLY DEFERRED);
+         CREATE TABLE c(x, FOREIGN KEY (x) REFERENCES p DEFERRABLE INITIALLY DEFERRED);
+         CREATE TABLE d(x REFERENCES p MATCH SIMPLE ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED);
+         BEGIN;
+         INSERT INTO a VALUES (1);
+         INSERT INTO b VALUES (1);
+         INSERT INTO c VALUES (1);
+         INSERT INTO d VALUES (1);
+         SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b), (SELECT count(*) FROM c), (SELECT count(*) FROM d);
+         COMMIT;
+         INSERT INTO p VALUES (1);
+         COMMIT;
+         DELETE FROM p;
+         SELECT count(*) FROM c;
+         SELECT count(*) FROM d;
+         PRAGMA foreign_key_list(d);",
+    );
+    assert_eq!(n, 4);
+}
