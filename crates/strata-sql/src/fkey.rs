@@ -34,7 +34,10 @@ use strata_vdbe::program::Program;
 
 use crate::compiler::{error, Compiler, Result};
 use crate::names;
+use crate::planner::{JoinKind, LoopSpec};
 use crate::schema::{with_parsed, FkAction, ForeignKey, Index, Table};
+use crate::scope::Level;
+use crate::select::{split_and, table_source};
 
 /// How a foreign key's columns map onto its parent key.
 pub(crate) struct FkLink {
@@ -65,16 +68,6 @@ fn col_reg(table: &Table, cols: Reg, rowid: Reg, i: usize) -> Reg {
         rowid
     } else {
         cols + i
-    }
-}
-
-/// SQLite's comparison affinity of two columns: numeric if either is, else none.
-fn column_compare_affinity(a: Affinity, b: Affinity) -> Affinity {
-    let numeric = |x: Affinity| matches!(x, Affinity::Numeric | Affinity::Integer | Affinity::Real);
-    if numeric(a) || numeric(b) {
-        Affinity::Numeric
-    } else {
-        Affinity::Blob
     }
 }
 
@@ -325,10 +318,10 @@ impl Compiler<'_> {
                 continue;
             };
             if let Some((cols, rowid)) = ch.new {
-                self.fk_scan_children(table, &child, &fk, &link, cols, rowid, -1);
+                self.fk_scan_children(table, &child, &fk, &link, cols, rowid, -1)?;
             }
             if let Some((cols, rowid)) = ch.old {
-                self.fk_scan_children(table, &child, &fk, &link, cols, rowid, 1);
+                self.fk_scan_children(table, &child, &fk, &link, cols, rowid, 1)?;
             }
         }
         self.resolve(skip);
@@ -471,9 +464,12 @@ impl Compiler<'_> {
     }
 
     /// Parent side (SQLite's `fkScanChildren`): count `incr` for each child row whose
-    /// key equals the parent row's key (compared with the parent column's affinity and
-    /// collation). A removed parent: +1 per child; an added parent: -1 per child, only
-    /// when violations are outstanding.
+    /// key equals the parent row's key. As in SQLite, the children are selected by a
+    /// WHERE clause, `old.<parent col> = <child col> AND ...` with the parent row in
+    /// registers on the left (its affinity and collation rule the comparison), so the
+    /// planner uses an index on the child key when there is one. A removed parent: +1
+    /// per child (a self-referencing row is not its own child); an added parent: -1 per
+    /// child, only when violations are outstanding.
     #[allow(clippy::too_many_arguments)]
     fn fk_scan_children(
         &mut self,
@@ -484,7 +480,7 @@ impl Compiler<'_> {
         cols: Reg,
         rowid: Reg,
         incr: i64,
-    ) {
+    ) -> Result<()> {
         let skip = self.label();
         if incr < 0 {
             self.emit(Insn::FkIfZero {
@@ -492,67 +488,79 @@ impl Compiler<'_> {
                 target: skip.addr(),
             });
         }
-        let cursor = self.b.alloc_cursor();
-        self.emit(Insn::OpenReadAsync {
-            cursor,
-            root_page: child.root_page,
-            root_reg: None,
-            kind: CursorKind::Table {
-                num_columns: child.columns.len(),
-            },
-        });
-        self.emit(Insn::OpenReadAwait { cursor });
-        let scan = self.scan_begin(cursor);
-        let tmp = self.reg();
-        for (i, &cc) in link.child_cols.iter().enumerate() {
-            let pc = link.parent_cols[i];
-            let (p_aff, p_coll) = if link.index.is_none() {
-                (Affinity::Integer, Collation::Binary)
-            } else {
-                (parent.columns[pc].affinity, parent.columns[pc].collation)
-            };
-            if child.rowid_alias == Some(cc) {
-                self.emit(Insn::Rowid { cursor, dest: tmp });
-            } else {
-                self.emit(Insn::Column {
-                    cursor,
-                    column: cc,
-                    dest: tmp,
-                    default: child.columns[cc].default_value.clone(),
-                });
-            }
-            self.emit(Insn::Compare {
-                op: Cmp::Ne,
-                lhs: col_reg(parent, cols, rowid, pc),
-                rhs: tmp,
-                target: scan.next.addr(),
-                affinity: column_compare_affinity(p_aff, child.columns[cc].affinity),
-                collation: p_coll,
-                jump_if_null: true,
-                null_eq: false,
-            });
-        }
+        let mut terms: Vec<String> = link
+            .child_cols
+            .iter()
+            .zip(&link.parent_cols)
+            .map(|(&cc, &pc)| {
+                format!(
+                    "old.{} = {}",
+                    quoted(&parent.columns[pc].name),
+                    quoted(&child.columns[cc].name)
+                )
+            })
+            .collect();
         if names::eq(&parent.name, &child.name) && incr > 0 {
-            // A row removed from a self-referencing table is not its own child.
-            self.emit(Insn::Rowid { cursor, dest: tmp });
-            self.emit(Insn::Compare {
-                op: Cmp::Eq,
-                lhs: rowid,
-                rhs: tmp,
-                target: scan.next.addr(),
-                affinity: Affinity::Blob,
-                collation: Collation::Binary,
-                jump_if_null: true,
-                null_eq: false,
-            });
+            terms.push("old._rowid_ <> _rowid_".into());
         }
-        self.emit(Insn::FkCounter {
-            deferred: fk.deferred,
-            delta: incr,
+        let sql = format!(
+            "SELECT 1 FROM {} WHERE {}",
+            quoted(&child.name),
+            terms.join(" AND ")
+        );
+        self.push_row_images(parent, Some((cols, rowid)), None);
+        let r = with_parsed(&sql, |stmt| {
+            let Stmt::Select(sel) = stmt else {
+                return Err(error("bad foreign key scan"));
+            };
+            let ast::OneSelect::Select {
+                where_clause: Some(w),
+                ..
+            } = &sel.body.select
+            else {
+                return Err(error("bad foreign key scan"));
+            };
+            let cursor = self.b.alloc_cursor();
+            self.emit(Insn::OpenReadAsync {
+                cursor,
+                root_page: child.root_page,
+                root_reg: None,
+                kind: CursorKind::Table {
+                    num_columns: child.columns.len(),
+                },
+            });
+            self.emit(Insn::OpenReadAwait { cursor });
+            let mut level = Level::default();
+            level
+                .sources
+                .push(table_source(child, child.name.clone(), cursor));
+            self.levels.push(level);
+            let mut where_terms = Vec::new();
+            split_and(w, &mut where_terms);
+            let specs = vec![LoopSpec {
+                source: 0,
+                join: JoinKind::Inner,
+                on: Vec::new(),
+            }];
+            let r = self
+                .columns_needed(&[], &[], &specs, &where_terms)
+                .and_then(|n| {
+                    self.needed = Some(n);
+                    self.emit_loops(&specs, &where_terms, &mut |c, _cont| {
+                        c.emit(Insn::FkCounter {
+                            deferred: fk.deferred,
+                            delta: incr,
+                        });
+                        Ok(())
+                    })
+                });
+            self.levels.pop();
+            r
         });
-        self.scan_end(scan);
-        self.emit(Insn::Close { cursor });
+        self.levels.pop();
+        r?;
         self.resolve(skip);
+        Ok(())
     }
 
     /// ON DELETE / ON UPDATE actions for a parent row removed or changed (SQLite's

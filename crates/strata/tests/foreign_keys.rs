@@ -699,3 +699,40 @@ fn deferrable_clause_variants() {
     );
     assert_eq!(n, 4);
 }
+
+#[test]
+fn parent_side_matching_uses_parent_affinity_and_collation() {
+    let n = same_as_sqlite(
+        "CREATE TABLE p(id INTEGER PRIMARY KEY, t TEXT COLLATE NOCASE UNIQUE, n NUMERIC UNIQUE);
+         CREATE TABLE c1(x TEXT REFERENCES p);
+         CREATE INDEX c1_x ON c1(x);
+         CREATE TABLE c2(y REFERENCES p(t));
+         CREATE INDEX c2_y ON c2(y);
+         CREATE TABLE c3(z BLOB REFERENCES p(n));
+         CREATE TABLE c4(w TEXT COLLATE BINARY REFERENCES p(t));
+         INSERT INTO p VALUES (1, 'abc', 1), (2, 'XyZ', 2.5), (3, 'q', 3);
+         INSERT INTO c1 VALUES ('1'), (' 2'), ('3.0');
+         INSERT INTO c2 VALUES ('ABC'), ('xyz'), (1);
+         INSERT INTO c3 VALUES ('1'), (2.5), (x'33');
+         INSERT INTO c4 VALUES ('Q');
+         PRAGMA foreign_key_check;
+         PRAGMA foreign_keys = ON;
+         DELETE FROM p WHERE id = 1;
+         DELETE FROM p WHERE id = 2;
+         DELETE FROM p WHERE id = 3;
+         BEGIN;
+         DELETE FROM c1;
+         DELETE FROM c2;
+         DELETE FROM c3;
+         DELETE FROM p WHERE id = 3;
+         DELETE FROM c4;
+         DELETE FROM p WHERE id = 3;
+         ROLLBACK;
+         UPDATE p SET t = 'ABC' WHERE id = 1;
+         UPDATE p SET t = 'other' WHERE id = 1;
+         UPDATE p SET n = '2.50' WHERE id = 2;
+         UPDATE p SET n = 7 WHERE id = 2;
+         SELECT * FROM p ORDER BY id;",
+    );
+    assert_eq!(n, 6);
+}
