@@ -177,12 +177,7 @@ impl Compiler<'_> {
     /// Finds the parent key of `fk` (SQLite's `sqlite3FkLocateIndex`): the INTEGER
     /// PRIMARY KEY, or a UNIQUE index (not partial) on exactly the key's columns with
     /// each column's default collation.
-    pub(crate) fn fk_locate(
-        &self,
-        parent: &Table,
-        child: &Table,
-        fk: &ForeignKey,
-    ) -> Option<FkLink> {
+    pub(crate) fn fk_locate(&self, parent: &Table, fk: &ForeignKey) -> Option<FkLink> {
         let n = fk.from.len();
         if n == 1 {
             if let Some(a) = parent.rowid_alias {
@@ -239,7 +234,6 @@ impl Compiler<'_> {
                 }
             }
         }
-        let _ = child;
         None
     }
 
@@ -290,7 +284,7 @@ impl Compiler<'_> {
                 }
                 continue;
             };
-            let Some(link) = self.fk_locate(&parent, table, &fk) else {
+            let Some(link) = self.fk_locate(&parent, &fk) else {
                 if !ignore_errors {
                     self.fk_error(mismatch_message(table, &fk));
                 }
@@ -311,7 +305,7 @@ impl Compiler<'_> {
                     continue;
                 }
             }
-            let Some(link) = self.fk_locate(table, &child, &fk) else {
+            let Some(link) = self.fk_locate(table, &fk) else {
                 if !ignore_errors {
                     self.fk_error(mismatch_message(&child, &fk));
                 }
@@ -594,7 +588,7 @@ impl Compiler<'_> {
             if action == FkAction::NoAction {
                 continue;
             }
-            let Some(link) = self.fk_locate(table, &child, &fk) else {
+            let Some(link) = self.fk_locate(table, &fk) else {
                 // fk_check reported the mismatch.
                 continue;
             };
@@ -819,6 +813,9 @@ impl Compiler<'_> {
         self.push_row_images(table, Some(old), new);
         self.trigger_stack.push(id.to_string());
         let saved_ignore = self.raise_ignore.take();
+        // An action is a trigger program of its own: inside DROP TABLE's implicit
+        // DELETE, it still fires triggers and reports foreign key errors.
+        let saved_disable = std::mem::replace(&mut self.disable_triggers, false);
         let r = with_parsed(sql, |stmt| {
             let Stmt::CreateTrigger {
                 when_clause,
@@ -839,6 +836,7 @@ impl Compiler<'_> {
             Ok(())
         });
         self.raise_ignore = saved_ignore;
+        self.disable_triggers = saved_disable;
         self.trigger_stack.pop();
         self.levels.pop();
         r
@@ -991,7 +989,7 @@ impl Compiler<'_> {
                     checks.push(None);
                     continue;
                 };
-                let Some(link) = self.fk_locate(&parent, &table, fk) else {
+                let Some(link) = self.fk_locate(&parent, fk) else {
                     return Err(error(mismatch_message(&table, fk)));
                 };
                 let cursor = self.b.alloc_cursor();

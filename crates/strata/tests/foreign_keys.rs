@@ -459,9 +459,13 @@ fn drop_table_runs_an_implicit_delete() {
          INSERT INTO k VALUES (2);
          DROP TABLE p;
          SELECT name FROM sqlite_schema ORDER BY name;
+         CREATE TABLE log(m);
+         CREATE TRIGGER p_del AFTER DELETE ON p BEGIN INSERT INTO log VALUES ('p ' || old.id); END;
+         CREATE TRIGGER k_del AFTER DELETE ON k BEGIN INSERT INTO log VALUES ('k ' || old.x); END;
          DELETE FROM c;
          DROP TABLE p;
          SELECT * FROM k;
+         SELECT * FROM log;
          SELECT name FROM sqlite_schema ORDER BY name;
          CREATE TABLE p(id INTEGER PRIMARY KEY);
          INSERT INTO p VALUES (1);
