@@ -740,3 +740,29 @@ fn parent_side_matching_uses_parent_affinity_and_collation() {
     );
     assert_eq!(n, 6);
 }
+
+#[test]
+fn defer_foreign_keys_ends_with_the_transaction() {
+    same_as_sqlite(
+        "CREATE TABLE t(x);
+         PRAGMA defer_foreign_keys = ON;
+         SELECT 1;
+         PRAGMA defer_foreign_keys;
+         SELECT * FROM t;
+         PRAGMA defer_foreign_keys;
+         PRAGMA defer_foreign_keys = ON;
+         PRAGMA foreign_keys;
+         PRAGMA defer_foreign_keys;
+         PRAGMA user_version;
+         PRAGMA defer_foreign_keys;
+         PRAGMA defer_foreign_keys = true;
+         INSERT INTO t VALUES (1);
+         PRAGMA defer_foreign_keys;
+         BEGIN;
+         PRAGMA defer_foreign_keys = 1;
+         SELECT * FROM t;
+         PRAGMA defer_foreign_keys;
+         ROLLBACK;
+         PRAGMA defer_foreign_keys;",
+    );
+}

@@ -283,6 +283,9 @@ pub struct Vm {
     fk: fkey::StmtFk,
     /// Saved registers and cursors of re-entered subroutines (`FramePush`).
     frames: Vec<fkey::Frame>,
+    /// The program reads or writes the database file (SQLite's `bIsReader`), decided
+    /// once from its instructions.
+    touches_db: bool,
 }
 
 fn counts_changes(program: &Program) -> bool {
@@ -388,7 +391,22 @@ impl Vm {
         );
         let n_regs = program.num_registers;
         let n_curs = program.num_cursors;
+        let touches_db = program.insns.iter().any(|i| {
+            matches!(
+                i,
+                Insn::OpenReadAsync { .. }
+                    | Insn::OpenWriteAsync { .. }
+                    | Insn::ReadCookie { .. }
+                    | Insn::SetCookie { .. }
+                    | Insn::CreateBtree { .. }
+                    | Insn::Destroy { .. }
+                    | Insn::Clear { .. }
+                    | Insn::IntegrityCheck { .. }
+                    | Insn::IntegrityCheckTrees { .. }
+            )
+        });
         Vm {
+            touches_db,
             counts_changes: counts_changes(&program),
             regs: vec![Value::Null; n_regs],
             aggs: (0..n_regs).map(|_| None).collect(),

@@ -313,7 +313,19 @@ impl Vm {
                 && pager.in_write_tx()
                 && st.write_statements <= self.txn.wrote as usize;
             let deferred_violation = f.commit && st.fk.violated();
+            // A statement that read the database in autocommit mode, with no other
+            // writer, ends SQLite's transaction even when there is nothing to commit:
+            // deferred counters and `defer_foreign_keys` reset.
+            let ends_read = !f.commit
+                && keep
+                && autocommit
+                && self.txn.active
+                && self.touches_db
+                && st.write_statements <= self.txn.wrote as usize;
             drop(st);
+            if ends_read {
+                self.conn.state().fk.end_transaction();
+            }
             if deferred_violation {
                 // Autocommit: the statement would commit with deferred violations
                 // outstanding, so it fails and its transaction is rolled back.
