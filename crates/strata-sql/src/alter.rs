@@ -137,6 +137,29 @@ fn rename_on_target(sql: &str, old: &str, new: &str) -> String {
     sql.to_string()
 }
 
+/// Replaces the parent table name after every `REFERENCES` in a CREATE TABLE's SQL
+/// (SQLite rewrites foreign keys when their parent is renamed).
+fn rename_references(sql: &str, old: &str, new: &str) -> String {
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(after) = after_word(sql, "REFERENCES", from) {
+        match ident_at(sql, after) {
+            Some((s, e)) => {
+                if names::eq(&names::unquote(&sql[s..e]), old) {
+                    out.push_str(&sql[copied..s]);
+                    out.push_str(&quoted(new));
+                    copied = e;
+                }
+                from = e;
+            }
+            None => from = after,
+        }
+    }
+    out.push_str(&sql[copied..]);
+    out
+}
+
 impl Compiler<'_> {
     /// Scans `sqlite_schema` and, for each row whose `col` equals `value`, rewrites its
     /// name, tbl_name and sql with the new values (computed at compile time per row name).
@@ -278,8 +301,10 @@ impl Compiler<'_> {
                 }
                 let mut default = Value::Null;
                 let mut not_null = false;
+                let mut references = false;
                 for c in def.constraints.iter() {
                     match &c.constraint {
+                        ColumnConstraint::ForeignKey { .. } => references = true,
                         ColumnConstraint::PrimaryKey { .. } => {
                             return Err(error("Cannot add a PRIMARY KEY column"))
                         }
@@ -320,6 +345,39 @@ impl Compiler<'_> {
                 let new_sql = format!("{}, {}{}", sql[..close].trim_end(), coldef, &sql[close..]);
                 // The new definition must parse.
                 crate::schema::parse_table(&new_sql, table.root_page)?;
+                if references && default != Value::Null {
+                    // With foreign keys on, existing rows would all get a non-NULL child
+                    // key: refused unless the table is empty (as SQLite).
+                    let skip = self.label();
+                    self.emit(Insn::FkJump {
+                        cond: strata_vdbe::insn::FkCond::Disabled,
+                        target: skip.addr(),
+                    });
+                    let cursor = self.b.alloc_cursor();
+                    self.emit(Insn::OpenReadAsync {
+                        db: table.db,
+                        cursor,
+                        root_page: table.root_page,
+                        root_reg: None,
+                        kind: strata_vdbe::insn::CursorKind::Table {
+                            num_columns: table.columns.len(),
+                        },
+                    });
+                    self.emit(Insn::OpenReadAwait { cursor });
+                    self.emit(Insn::RewindAsync { cursor });
+                    self.emit(Insn::RewindAwait {
+                        cursor,
+                        target_if_empty: skip.addr(),
+                    });
+                    self.emit(Insn::Halt {
+                        error: Some((
+                            strata_vdbe::insn::ErrorCode::Constraint,
+                            "Cannot add a REFERENCES column with non-NULL default value".into(),
+                        )),
+                        on_error: Default::default(),
+                    });
+                    self.resolve(skip);
+                }
                 self.rewrite_schema_rows(
                     table.db,
                     &[(
@@ -352,6 +410,7 @@ impl Compiler<'_> {
                     ident_at(&table.sql, off).ok_or_else(|| error("malformed table definition"))?;
                 let _ = s;
                 let new_sql = format!("CREATE TABLE {}{}", quoted(&new), &table.sql[e..]);
+                let new_sql = rename_references(&new_sql, &table.name, &new);
                 let mut rewrites = vec![(
                     "table".to_string(),
                     table.name.clone(),
@@ -403,6 +462,29 @@ impl Compiler<'_> {
                         t.name.clone(),
                         new.clone(),
                         Some(sql),
+                    ));
+                }
+                // Foreign keys of other tables naming the renamed one as their parent.
+                let mut children: Vec<_> = self
+                    .schema
+                    .tables
+                    .values()
+                    .filter(|t| {
+                        !names::eq(&t.name, &table.name)
+                            && t.foreign_keys
+                                .iter()
+                                .any(|fk| names::eq(&fk.parent, &table.name))
+                    })
+                    .cloned()
+                    .collect();
+                children.sort_by(|a, b| a.name.cmp(&b.name));
+                for c in children {
+                    rewrites.push((
+                        "table".into(),
+                        c.name.clone(),
+                        c.name.clone(),
+                        c.name.clone(),
+                        Some(rename_references(&c.sql, &table.name, &new)),
                     ));
                 }
                 self.rewrite_schema_rows(table.db, &rewrites);

@@ -97,6 +97,16 @@ impl ProgramBuilder {
         r
     }
 
+    /// The register the next allocation returns (registers are never reused).
+    pub fn next_reg(&self) -> Reg {
+        self.num_registers
+    }
+
+    /// The cursor the next allocation returns.
+    pub fn next_cursor(&self) -> Cur {
+        self.num_cursors
+    }
+
     pub fn alloc_cursor(&mut self) -> Cur {
         self.num_cursors += 1;
         self.num_cursors - 1

@@ -150,6 +150,13 @@ pub struct Compiler<'s> {
     /// main's only (SQLite fixes such bodies to their database, so a TEMP table never
     /// shadows what they read).
     pub fixed_db: Option<usize>,
+    /// Errors SQLite raises when preparing this statement with foreign keys on (see
+    /// `fkey.rs`): raised by the prologue when they are on at run time.
+    pub fk_errors: Vec<String>,
+    /// DROP TABLE's implicit DELETE: no triggers, foreign key errors ignored.
+    pub disable_triggers: bool,
+    /// Foreign key actions being compiled (subroutines that may be re-entered).
+    pub fk_frames: Vec<crate::fkey::FkFrame>,
 }
 
 impl<'s> Compiler<'s> {
@@ -177,6 +184,9 @@ impl<'s> Compiler<'s> {
             needed: None,
             needed_now: None,
             fixed_db: None,
+            fk_errors: Vec::new(),
+            disable_triggers: false,
+            fk_frames: Vec::new(),
         }
     }
 
@@ -219,6 +229,18 @@ impl<'s> Compiler<'s> {
             on_error: Default::default(),
         });
         self.b.resolve(self.init_label);
+        if let Some(msg) = self.fk_errors.first().cloned() {
+            let ok = self.b.new_label();
+            self.b.emit(Insn::FkJump {
+                cond: strata_vdbe::insn::FkCond::Disabled,
+                target: ok.addr(),
+            });
+            self.b.emit(Insn::Halt {
+                error: Some((ErrorCode::Error, msg)),
+                on_error: Default::default(),
+            });
+            self.b.resolve(ok);
+        }
         // One Transaction per database used (SQLite's OP_Transaction per iDb), main
         // first. A program that writes only temp takes no write lock on main.
         let (main_w, temp_w, temp_used) = self.b.db_usage();

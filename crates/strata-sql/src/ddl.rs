@@ -610,6 +610,7 @@ impl Compiler<'_> {
                 }
                 self.writes = true;
                 let db = table.db;
+                self.fk_drop_table(&table, tbl_name)?;
                 let indexes = self.schema.table_indexes(&table);
                 // The table and its indexes; then its triggers, which may be TEMP
                 // triggers on a main table (and a temp table's tbl_name may equal a main

@@ -15,6 +15,7 @@ use strata_vdbe::program::Program;
 use crate::builder::Label;
 use crate::compiler::{error, Compiler, Result};
 use crate::ddl::unique_message;
+use crate::fkey::RowChange;
 use crate::names;
 use crate::planner::{JoinKind, LoopSpec};
 use crate::schema::{with_parsed, Conflict, Index, Table};
@@ -328,6 +329,16 @@ impl Compiler<'_> {
                 });
             }
         }
+        let removed = RowChange {
+            old: Some((cols, rowid)),
+            new: None,
+            changed: None,
+        };
+        // Foreign keys: children of this row and this row as a child, before it goes
+        // (errors compiling them surface only when foreign keys are on).
+        if let Err(e) = self.fk_check(&table, removed) {
+            self.fk_error(e.message);
+        }
         for (ix, c) in &t.indexes {
             let key = self.index_key(&table, ix, cols, rowid);
             self.emit(Insn::IdxDeleteAsync {
@@ -342,6 +353,10 @@ impl Compiler<'_> {
             count_change,
         });
         self.emit(Insn::DeleteAwait { cursor: t.cursor });
+        // ON DELETE actions on the children.
+        if let Err(e) = self.fk_actions(&table, removed) {
+            self.fk_error(e.message);
+        }
     }
 
     /// Uniqueness checks for a new row image; `old_rowid` is the row being updated (its own
@@ -681,7 +696,9 @@ impl Compiler<'_> {
                         .any(|ix| ix.conflict == Conflict::Replace);
                 let triggers = self.has_triggers(&table, TrigEvent::Insert, false)
                     || self.has_triggers(&table, TrigEvent::Insert, true);
-                if !replaces && !triggers && !table.autoincrement {
+                // Foreign key violations are counted and fail the statement after
+                // its write.
+                if !replaces && !triggers && !table.autoincrement && !self.fk_involved(&table) {
                     self.no_stmt_journal = true;
                 }
             }
@@ -923,6 +940,14 @@ impl Compiler<'_> {
                 skip_row,
                 upsert_arg,
                 explicit_rowid.is_some(),
+            )?;
+            c.fk_check(
+                &table,
+                RowChange {
+                    old: None,
+                    new: Some((cols, rowid)),
+                    changed: None,
+                },
             )?;
             c.write_row(&t, cols, rowid, false, None);
             c.fire_triggers(
@@ -1288,6 +1313,19 @@ impl Compiler<'_> {
             None,
             rowid_changed,
         )?;
+        // Foreign keys, as SQLite orders them: the old row's checks, then (with the old
+        // row and index entries gone) the new row's, then the ON UPDATE actions.
+        let fk_required = self.fk_update_required(&table, &changed, rowid_changed);
+        if fk_required {
+            self.fk_check(
+                &table,
+                RowChange {
+                    old: Some((old, old_rowid)),
+                    new: None,
+                    changed: Some((&changed, rowid_changed)),
+                },
+            )?;
+        }
         // Which indexes change.
         let touched: Vec<bool> = t
             .indexes
@@ -1306,7 +1344,7 @@ impl Compiler<'_> {
             });
             self.emit(Insn::IdxDeleteAwait { cursor: *c });
         }
-        if rowid_changed {
+        if rowid_changed || fk_required {
             let gone = self.label();
             self.emit(Insn::SeekRowidAsync {
                 cursor: t.cursor,
@@ -1323,7 +1361,27 @@ impl Compiler<'_> {
             self.emit(Insn::DeleteAwait { cursor: t.cursor });
             self.resolve(gone);
         }
+        if fk_required {
+            self.fk_check(
+                &table,
+                RowChange {
+                    old: None,
+                    new: Some((new, new_rowid)),
+                    changed: Some((&changed, rowid_changed)),
+                },
+            )?;
+        }
         self.write_row(t, new, new_rowid, true, Some(&touched));
+        if fk_required {
+            self.fk_actions(
+                &table,
+                RowChange {
+                    old: Some((old, old_rowid)),
+                    new: Some((new, new_rowid)),
+                    changed: Some((&changed, rowid_changed)),
+                },
+            )?;
+        }
         self.fire_triggers(
             &table,
             TrigEvent::Update,
@@ -1538,7 +1596,11 @@ impl Compiler<'_> {
         self.writes = true;
         let has_triggers = self.has_triggers(&table, TrigEvent::Delete, false)
             || self.has_triggers(&table, TrigEvent::Delete, true);
-        if where_clause.is_none() && returning.is_none() && !has_triggers {
+        if where_clause.is_none()
+            && returning.is_none()
+            && !has_triggers
+            && !self.fk_involved(&table)
+        {
             // The truncate optimisation: clear the table and its indexes.
             self.emit(Insn::Clear {
                 db: table.db,

@@ -41,6 +41,7 @@ mod cte;
 mod ddl;
 mod dml;
 mod expr;
+mod fkey;
 pub mod names;
 mod planner;
 mod pragma;

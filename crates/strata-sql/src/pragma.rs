@@ -5,7 +5,7 @@ use std::sync::Arc;
 use sqlite3_parser::ast::{Expr, Literal, PragmaBody, QualifiedName, UnaryOperator};
 use strata_btree::collation::Collation;
 use strata_btree::record::{KeyInfo, Value};
-use strata_vdbe::insn::{CheckpointKind, Cookie, Insn, MAIN_DB, TEMP_DB};
+use strata_vdbe::insn::{CheckpointKind, Cookie, FkPragma, Insn, MAIN_DB, TEMP_DB};
 use strata_vdbe::program::Program;
 
 use crate::compiler::{error, Compiler, Result, Scope};
@@ -27,6 +27,17 @@ fn pragma_arg(body: Option<&PragmaBody<'_>>) -> Option<String> {
         },
         _ => e.to_string(),
     })
+}
+
+/// A boolean pragma value as SQLite reads it (`sqlite3GetBoolean`): on/yes/true or a
+/// non-zero number; anything else is false.
+fn pragma_bool(s: &str) -> bool {
+    let l = s.trim().to_ascii_lowercase();
+    if l.starts_with(|c: char| c.is_ascii_digit()) {
+        let digits: String = l.chars().take_while(|c| c.is_ascii_digit()).collect();
+        return digits.trim_start_matches('0').chars().next().is_some();
+    }
+    matches!(l.as_str(), "on" | "yes" | "true" | "full" | "extra")
 }
 
 impl Compiler<'_> {
@@ -296,9 +307,76 @@ impl Compiler<'_> {
                     vec!["busy".into(), "log".into(), "checkpointed".into()],
                 ))
             }
+            "foreign_keys" | "defer_foreign_keys" => {
+                let which = if pname == "foreign_keys" {
+                    FkPragma::ForeignKeys
+                } else {
+                    FkPragma::DeferForeignKeys
+                };
+                match arg {
+                    Some(a) => {
+                        self.emit(Insn::FkSetting {
+                            which,
+                            value: Some(pragma_bool(&a)),
+                            dest: 0,
+                        });
+                        Ok(self.finish_without_transaction(text))
+                    }
+                    None => {
+                        let r = self.reg();
+                        self.emit(Insn::FkSetting {
+                            which,
+                            value: None,
+                            dest: r,
+                        });
+                        self.emit(Insn::ResultRow { start: r, count: 1 });
+                        Ok(self.finish_without_transaction_rows(text, vec![pname.clone()]))
+                    }
+                }
+            }
+            "foreign_key_list" => {
+                let Some(t) = arg else {
+                    return Ok(self.finish(text, Vec::new(), Vec::new()));
+                };
+                let mut rows = Vec::new();
+                if let Some(table) = self.schema.table(&t) {
+                    // SQLite lists the last declared foreign key first (id 0).
+                    for (id, fk) in table.foreign_keys.iter().rev().enumerate() {
+                        for (seq, &c) in fk.from.iter().enumerate() {
+                            rows.push(vec![
+                                Value::Integer(id as i64),
+                                Value::Integer(seq as i64),
+                                text_v(&fk.parent),
+                                text_v(&table.columns[c].name),
+                                fk.to
+                                    .as_ref()
+                                    .map(|to| text_v(&to[seq]))
+                                    .unwrap_or(Value::Null),
+                                text_v(fk.on_update.name()),
+                                text_v(fk.on_delete.name()),
+                                text_v("NONE"),
+                            ]);
+                        }
+                    }
+                }
+                Ok(self.constant_rows(
+                    text,
+                    &[
+                        "id",
+                        "seq",
+                        "table",
+                        "from",
+                        "to",
+                        "on_update",
+                        "on_delete",
+                        "match",
+                    ],
+                    rows,
+                ))
+            }
+            "foreign_key_check" => self.foreign_key_check(arg.as_deref(), text),
             // Accepted and without effect here: settings Strata fixes or ignores.
-            "foreign_keys"
-            | "synchronous"
+            "synchronous"
             | "temp_store"
             | "locking_mode"
             | "auto_vacuum"
@@ -318,7 +396,6 @@ impl Compiler<'_> {
             | "optimize"
             | "wal_autocheckpoint"
             | "query_only"
-            | "defer_foreign_keys"
             | "ignore_check_constraints"
             | "analysis_limit"
             | "soft_heap_limit"

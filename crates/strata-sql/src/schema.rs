@@ -65,11 +65,52 @@ pub struct Table {
     pub checks: Vec<String>,
     /// Conflict resolution of the PRIMARY KEY (for a rowid alias).
     pub pk_conflict: Conflict,
+    /// FOREIGN KEY / REFERENCES clauses, in declaration order.
+    pub foreign_keys: Vec<ForeignKey>,
     pub sql: String,
     /// A STRICT table: every column's declared type, checked on every write.
     pub strict: Option<Arc<StrictColumns>>,
     /// The database it lives in (`MAIN_DB` or `TEMP_DB`).
     pub db: usize,
+}
+
+/// A foreign key action (`ON DELETE` / `ON UPDATE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum FkAction {
+    #[default]
+    NoAction,
+    Restrict,
+    SetNull,
+    SetDefault,
+    Cascade,
+}
+
+impl FkAction {
+    /// The name `PRAGMA foreign_key_list` shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            FkAction::NoAction => "NO ACTION",
+            FkAction::Restrict => "RESTRICT",
+            FkAction::SetNull => "SET NULL",
+            FkAction::SetDefault => "SET DEFAULT",
+            FkAction::Cascade => "CASCADE",
+        }
+    }
+}
+
+/// One foreign key of a (child) table.
+#[derive(Clone, Debug)]
+pub struct ForeignKey {
+    /// Child columns, in the clause's order.
+    pub from: Vec<usize>,
+    /// The parent table's name as written (it may not exist).
+    pub parent: String,
+    /// Parent columns as written; `None` means the parent's PRIMARY KEY.
+    pub to: Option<Vec<String>>,
+    pub on_delete: FkAction,
+    pub on_update: FkAction,
+    /// DEFERRABLE INITIALLY DEFERRED.
+    pub deferred: bool,
 }
 
 impl Table {
@@ -158,6 +199,9 @@ pub struct Schema {
     /// The connection's temp database (`sqlite_temp_schema`), in the main schema only.
     /// Unqualified names are looked up there first: temp objects shadow main's.
     pub temp: Option<Arc<Schema>>,
+    /// Names of the tables and views in `sqlite_schema` order (SQLite's table hash
+    /// iteration order derives from it: `PRAGMA foreign_key_check`).
+    pub table_order: Vec<String>,
 }
 
 /// One row of `sqlite_schema`.
@@ -265,6 +309,7 @@ impl Schema {
                     if names::eq(&t.name, "sqlite_sequence") {
                         s.has_sequence = true;
                     }
+                    s.table_order.push(t.name.clone());
                     s.tables.insert(names::key(&t.name), Arc::new(t));
                 }
                 "index" => match row.sql.as_deref() {
@@ -301,6 +346,7 @@ impl Schema {
                     let mut v = parse_view(sql)
                         .map_err(|e| corrupt(format!("{}: {}", row.name, e.message)))?;
                     v.db = db;
+                    s.table_order.push(v.name.clone());
                     s.views.insert(names::key(&v.name), Arc::new(v));
                 }
                 _ => {}
@@ -720,7 +766,8 @@ pub(crate) fn table_from_ast(
     let mut checks = Vec::new();
     let mut autoincrement = false;
     let mut pk_conflict = Conflict::Abort;
-    for col in columns.iter() {
+    let mut foreign_keys = Vec::new();
+    for (col_index, col) in columns.iter().enumerate() {
         let cname = names::unquote(col.col_name.0);
         if cols.iter().any(|c| names::eq(&c.name, &cname)) {
             return Err(err(format!("duplicate column name: {cname}")));
@@ -781,6 +828,27 @@ pub(crate) fn table_from_ast(
                 ColumnConstraint::Generated { .. } => {
                     return Err(err("generated columns are not supported"));
                 }
+                ColumnConstraint::ForeignKey {
+                    clause,
+                    defer_clause,
+                } => {
+                    if let Some(to) = clause.columns {
+                        if to.len() != 1 {
+                            return Err(err(format!(
+                                "foreign key on {} should reference only one column of table {}",
+                                c.name,
+                                names::unquote(clause.tbl_name.0)
+                            )));
+                        }
+                    }
+                    foreign_keys.push(foreign_key(vec![col_index], clause, defer_clause.as_ref()));
+                }
+                ColumnConstraint::Defer(d) => {
+                    // A DEFERRABLE clause standing alone applies to the last REFERENCES.
+                    if let Some(fk) = foreign_keys.last_mut() {
+                        fk.deferred = is_deferred(Some(d));
+                    }
+                }
                 _ => {}
             }
         }
@@ -805,6 +873,29 @@ pub(crate) fn table_from_ast(
                 }
             }
             TableConstraint::Check(e, _) => checks.push(e.to_string()),
+            TableConstraint::ForeignKey {
+                columns: from,
+                clause,
+                defer_clause,
+            } => {
+                if let Some(to) = clause.columns {
+                    if to.len() != from.len() {
+                        return Err(err("number of columns in foreign key does not match the number of columns in the referenced table"));
+                    }
+                }
+                let mut idx = Vec::new();
+                for ic in from.iter() {
+                    let n = names::unquote(ic.col_name.0);
+                    let i = cols
+                        .iter()
+                        .position(|c| names::eq(&c.name, &n))
+                        .ok_or_else(|| {
+                            err(format!("unknown column \"{n}\" in foreign key definition"))
+                        })?;
+                    idx.push(i);
+                }
+                foreign_keys.push(foreign_key(idx, clause, defer_clause.as_ref()));
+            }
             _ => {}
         }
     }
@@ -827,6 +918,7 @@ pub(crate) fn table_from_ast(
         autoincrement,
         checks,
         pk_conflict,
+        foreign_keys,
         sql: sql.to_string(),
         strict,
         db: MAIN_DB,
@@ -862,6 +954,50 @@ fn strict_columns(
         table: table.to_string(),
         columns,
     })
+}
+
+/// DEFERRABLE INITIALLY DEFERRED (anything else is immediate, as in SQLite).
+fn is_deferred(d: Option<&ast::DeferSubclause>) -> bool {
+    matches!(
+        d,
+        Some(ast::DeferSubclause {
+            deferrable: true,
+            init_deferred: Some(ast::InitDeferredPred::InitiallyDeferred),
+        })
+    )
+}
+
+fn foreign_key(
+    from: Vec<usize>,
+    clause: &ast::ForeignKeyClause<'_>,
+    defer: Option<&ast::DeferSubclause>,
+) -> ForeignKey {
+    let action = |a: ast::RefAct| match a {
+        ast::RefAct::SetNull => FkAction::SetNull,
+        ast::RefAct::SetDefault => FkAction::SetDefault,
+        ast::RefAct::Cascade => FkAction::Cascade,
+        ast::RefAct::Restrict => FkAction::Restrict,
+        ast::RefAct::NoAction => FkAction::NoAction,
+    };
+    let mut fk = ForeignKey {
+        from,
+        parent: names::unquote(clause.tbl_name.0),
+        to: clause
+            .columns
+            .map(|cs| cs.iter().map(|c| names::unquote(c.col_name.0)).collect()),
+        on_delete: FkAction::NoAction,
+        on_update: FkAction::NoAction,
+        deferred: is_deferred(defer),
+    };
+    for arg in clause.args.iter() {
+        match arg {
+            ast::RefArg::OnDelete(a) => fk.on_delete = action(*a),
+            ast::RefArg::OnUpdate(a) => fk.on_update = action(*a),
+            // ON INSERT and MATCH are parsed and ignored, as in SQLite.
+            _ => {}
+        }
+    }
+    fk
 }
 
 pub(crate) fn parse_index(sql: &str, root_page: u32, schema: &Schema) -> Result<Index, SqlError> {

@@ -27,6 +27,10 @@ pub use crate::schema::TriggerEventKind as TrigEvent;
 impl Compiler<'_> {
     /// The triggers on `table` (of its database: main's, and TEMP triggers on it).
     fn triggers_for(&self, table: &Table, event: TrigEvent, after: bool) -> Vec<Arc<Trigger>> {
+        if self.disable_triggers {
+            // DROP TABLE's implicit DELETE fires no triggers.
+            return Vec::new();
+        }
         let mut v: Vec<Arc<Trigger>> = self
             .schema
             .all_triggers()
@@ -45,7 +49,7 @@ impl Compiler<'_> {
 
     /// Pushes a level whose sources `new` and `old` read row images from registers; only
     /// qualified names (`new.x`) reach them.
-    fn push_row_images(
+    pub(crate) fn push_row_images(
         &mut self,
         table: &Arc<Table>,
         old: Option<(Reg, Reg)>,
@@ -137,7 +141,7 @@ impl Compiler<'_> {
         Ok(())
     }
 
-    fn trigger_command<'a>(&mut self, cmd: &'a TriggerCmd<'a>) -> Result<()> {
+    pub(crate) fn trigger_command<'a>(&mut self, cmd: &'a TriggerCmd<'a>) -> Result<()> {
         match cmd {
             TriggerCmd::Insert {
                 or_conflict,

@@ -137,6 +137,24 @@ pub enum ConnInfoKind {
     LastInsertRowid,
 }
 
+/// Which per-connection foreign key setting `FkSetting` reads or writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FkPragma {
+    /// `PRAGMA foreign_keys`: enforcement on or off (cannot change inside a transaction).
+    ForeignKeys,
+    /// `PRAGMA defer_foreign_keys`: every constraint deferred until the transaction ends.
+    DeferForeignKeys,
+}
+
+/// The condition `FkJump` tests (settings as they were when the statement began).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FkCond {
+    /// `PRAGMA foreign_keys` is off.
+    Disabled,
+    /// `PRAGMA defer_foreign_keys` is on.
+    DeferOn,
+}
+
 /// Flags of `InsertAsync`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct InsertFlags {
@@ -569,6 +587,47 @@ pub enum Insn {
         what: ConnInfoKind,
         dest: Reg,
     },
+    /// Foreign keys (SQLite's `OP_FkCounter`): add `delta` to the statement's counter of
+    /// immediate violations, or, when `deferred` (or `PRAGMA defer_foreign_keys` is
+    /// on), to the connection's counter checked at COMMIT.
+    FkCounter {
+        deferred: bool,
+        delta: i64,
+    },
+    /// SQLite's `OP_FkIfZero`: jump if there is no outstanding violation to resolve
+    /// (`deferred`: the connection's counters; else the statement's and the
+    /// connection's "deferred by pragma" counter).
+    FkIfZero {
+        deferred: bool,
+        target: Addr,
+    },
+    /// Jump if `cond` holds. Foreign key code is compiled into every statement that
+    /// touches a table with foreign keys and skipped at run time when they are off.
+    FkJump {
+        cond: FkCond,
+        target: Addr,
+    },
+    /// `PRAGMA foreign_keys` / `defer_foreign_keys`: with `value`, set it (setting
+    /// `foreign_keys` inside a transaction does nothing, as in SQLite); else read it
+    /// (0 or 1) into `dest`.
+    FkSetting {
+        which: FkPragma,
+        value: Option<bool>,
+        dest: Reg,
+    },
+    /// Save registers `reg_start..reg_start+reg_count` (copies) and cursors
+    /// `cursor_start..cursor_start+cursor_count` (moved out, closed slots left) on the
+    /// frame stack, so a subroutine using them can be re-entered recursively (foreign
+    /// key actions that cascade into themselves). Fails with "too many levels of
+    /// trigger recursion" beyond 1000 frames, as SQLite's trigger depth limit.
+    FramePush {
+        reg_start: Reg,
+        reg_count: usize,
+        cursor_start: Cur,
+        cursor_count: usize,
+    },
+    /// Restore the registers and cursors of the last `FramePush`.
+    FramePop,
     /// Set the connection's page cache size (pages).
     SetCacheSize {
         pages: usize,
@@ -856,6 +915,7 @@ impl Insn {
             NotNull { target, .. } | Compare { target, .. } => vec![target],
             Jump { lt, eq, gt } => vec![lt, eq, gt],
             IfPos { target, .. } | DecrJumpZero { target, .. } => vec![target],
+            FkIfZero { target, .. } | FkJump { target, .. } => vec![target],
             RewindAwait {
                 target_if_empty, ..
             }

@@ -207,3 +207,28 @@ fn strict_tables() {
         "WITHOUT ROWID",
     );
 }
+
+/// Foreign keys and the temp schema together: a TEMP child's parent is looked up in
+/// temp (SQLite resolves a parent in its child's database), main tables are unaffected.
+#[test]
+fn foreign_keys_in_temp() {
+    same_as_sqlite_with_messages(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE p(id INTEGER PRIMARY KEY, v);
+         CREATE TABLE c(id INTEGER PRIMARY KEY, pid REFERENCES p(id) ON DELETE CASCADE);
+         INSERT INTO p VALUES (1, 'main');
+         CREATE TEMP TABLE p(id INTEGER PRIMARY KEY, v);
+         CREATE TEMP TABLE tc(id INTEGER PRIMARY KEY, pid REFERENCES p(id) ON DELETE SET NULL);
+         INSERT INTO temp.p VALUES (2, 'temp');
+         INSERT INTO tc VALUES (1, 2);
+         INSERT INTO tc VALUES (2, 1);
+         INSERT INTO main.c VALUES (1, 1);
+         INSERT INTO main.c VALUES (2, 2);
+         DELETE FROM temp.p WHERE id = 2;
+         SELECT * FROM tc;
+         DELETE FROM main.p WHERE id = 1;
+         SELECT * FROM main.c;
+         PRAGMA foreign_key_list(tc);
+         PRAGMA foreign_key_check",
+    );
+}

@@ -41,6 +41,7 @@ use crate::program::Program;
 mod cursor;
 mod cursor_ops;
 mod dbs;
+mod fkey;
 mod integrity;
 mod sorter;
 mod txn;
@@ -50,6 +51,8 @@ use cursor::{
     VmCursor,
 };
 use sorter::Sorter;
+
+pub use fkey::FkState;
 
 /// What one `step()` produced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,6 +151,10 @@ pub struct ConnState {
     /// TEMP table created since may shadow what the program resolved a name to, and
     /// temp DDL does not change main's schema cookie.
     pub schema_generation: u64,
+    /// Foreign key settings and deferred-violation counters (see `fkey.rs`).
+    pub fk: fkey::FkState,
+    /// The deferred counters when each of `savepoints` began (ROLLBACK TO restores them).
+    pub savepoint_fk: Vec<(i64, i64)>,
 }
 
 /// The VM's view of a connection: its pagers (main, and temp once used) and shared
@@ -176,6 +183,8 @@ impl Connection {
                 savepoints: Vec::new(),
                 savepoint_tx: false,
                 schema_generation: 0,
+                fk: fkey::FkState::default(),
+                savepoint_fk: Vec::new(),
             }),
         })
     }
@@ -284,6 +293,13 @@ pub struct Vm {
     savepoint_commit: Option<bool>,
     /// This execution has started a write (insert or delete) on some cursor.
     wrote_any: bool,
+    /// Foreign keys: this statement's settings and immediate-violation counter.
+    fk: fkey::StmtFk,
+    /// Saved registers and cursors of re-entered subroutines (`FramePush`).
+    frames: Vec<fkey::Frame>,
+    /// The program reads or writes the database file (SQLite's `bIsReader`), decided
+    /// once from its instructions.
+    touches_db: bool,
 }
 
 fn counts_changes(program: &Program) -> bool {
@@ -390,8 +406,23 @@ impl Vm {
         let n_regs = program.num_registers;
         let n_curs = program.num_cursors;
         let schema_generation = conn.state().schema_generation;
+        let touches_db = program.insns.iter().any(|i| {
+            matches!(
+                i,
+                Insn::OpenReadAsync { .. }
+                    | Insn::OpenWriteAsync { .. }
+                    | Insn::ReadCookie { .. }
+                    | Insn::SetCookie { .. }
+                    | Insn::CreateBtree { .. }
+                    | Insn::Destroy { .. }
+                    | Insn::Clear { .. }
+                    | Insn::IntegrityCheck { .. }
+                    | Insn::IntegrityCheckTrees { .. }
+            )
+        });
         Vm {
             schema_generation,
+            touches_db,
             counts_changes: counts_changes(&program),
             regs: vec![Value::Null; n_regs],
             aggs: (0..n_regs).map(|_| None).collect(),
@@ -415,6 +446,8 @@ impl Vm {
             reads_clock,
             savepoint_commit: None,
             wrote_any: false,
+            fk: fkey::StmtFk::default(),
+            frames: Vec::new(),
         }
     }
 
@@ -500,6 +533,8 @@ impl Vm {
         self.now_ms = None;
         self.wrote_any = false;
         self.savepoint_commit = None;
+        self.fk = fkey::StmtFk::default();
+        self.frames.clear();
     }
 
     pub fn step(&mut self) -> Result<StepResult, VmError> {
@@ -507,7 +542,9 @@ impl Vm {
             Phase::Halted => return Ok(StepResult::Done),
             Phase::Ready => {
                 self.phase = Phase::Running;
-                self.case_sensitive_like = self.conn.state().case_sensitive_like;
+                let st = self.conn.state();
+                self.case_sensitive_like = st.case_sensitive_like;
+                self.fk = fkey::StmtFk::start(&st.fk);
             }
             Phase::Running => {}
         }
@@ -1067,6 +1104,17 @@ impl Vm {
                 self.regs[dest + 2] = Value::Integer(r.checkpointed_frames as i64);
                 self.pc += 1;
             }
+            FkCounter { deferred, delta } => self.exec_fk_counter(*deferred, *delta),
+            FkIfZero { deferred, target } => self.exec_fk_if_zero(*deferred, *target),
+            FkJump { cond, target } => self.exec_fk_jump(*cond, *target),
+            FkSetting { which, value, dest } => return self.exec_fk_setting(*which, *value, *dest),
+            FramePush {
+                reg_start,
+                reg_count,
+                cursor_start,
+                cursor_count,
+            } => self.exec_frame_push(*reg_start, *reg_count, *cursor_start, *cursor_count)?,
+            FramePop => self.exec_frame_pop()?,
             SetCacheSize { pages } => {
                 self.conn.pager().set_cache_size_pages(*pages);
                 self.pc += 1;

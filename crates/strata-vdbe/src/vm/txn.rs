@@ -14,6 +14,7 @@
 use strata_io::Poll;
 use strata_pager::Pager;
 
+use super::fkey::fk_error;
 use super::{Flow, Phase, Vm, VmError};
 use crate::insn::{Cookie, ErrorCode, OnError};
 
@@ -127,6 +128,7 @@ impl Vm {
         {
             pager.savepoint_begin().map_err(VmError::from_pager)?;
             self.txn.savepoint = true;
+            self.fk.saved = self.conn.state().fk.counters();
         }
         self.pc += 1;
         Ok(Flow::Continue)
@@ -159,7 +161,9 @@ impl Vm {
             let mut st = self.conn.state();
             st.autocommit = true;
             st.savepoints.clear();
+            st.savepoint_fk.clear();
             st.savepoint_tx = false;
+            st.fk.end_transaction();
             if st.active_statements > self.txn.active as usize {
                 drop(st);
                 self.reopen_reads();
@@ -173,6 +177,10 @@ impl Vm {
                     "cannot commit transaction - SQL statements in progress",
                 ));
             }
+            // Deferred foreign key violations: COMMIT fails, the transaction stays open.
+            if self.conn.state().fk.violated() {
+                return Err(fk_error());
+            }
             super::ready_bt!(pager.commit());
             if let Some(temp) = self.conn.temp_pager() {
                 super::ready_bt!(temp.commit());
@@ -182,7 +190,9 @@ impl Vm {
             let mut st = self.conn.state();
             st.autocommit = true;
             st.savepoints.clear();
+            st.savepoint_fk.clear();
             st.savepoint_tx = false;
+            st.fk.end_transaction();
             if st.active_statements > self.txn.active as usize {
                 drop(st);
                 self.reopen_reads();
@@ -236,6 +246,8 @@ impl Vm {
                         st.savepoint_tx = true;
                     }
                     st.savepoints.push(name.to_string());
+                    let c = st.fk.counters();
+                    st.savepoint_fk.push(c);
                     drop(st);
                     self.pc += 1;
                     return Ok(Flow::Continue);
@@ -250,6 +262,10 @@ impl Vm {
                     }
                     each(&|p| p.savepoint_rollback())?;
                     each(&|p| p.savepoint_begin())?;
+                    st.savepoint_fk.truncate(i + 1);
+                    if let Some(&c) = st.savepoint_fk.get(i) {
+                        st.fk.restore(c);
+                    }
                     drop(st);
                     self.pc += 1;
                     return Ok(Flow::Continue);
@@ -258,6 +274,12 @@ impl Vm {
                     let Some(i) = find(&st) else {
                         return Err(VmError::error(format!("no such savepoint: {name}")));
                     };
+                    // Releasing the savepoint that began the transaction commits it:
+                    // deferred foreign key violations fail it first, changing nothing.
+                    if i == 0 && st.savepoint_tx && st.fk.violated() {
+                        return Err(fk_error());
+                    }
+                    st.savepoint_fk.truncate(i);
                     while st.savepoints.len() > i {
                         each(&|p| p.savepoint_release())?;
                         st.savepoints.pop();
@@ -282,6 +304,7 @@ impl Vm {
             let mut st = self.conn.state();
             st.autocommit = true;
             st.savepoint_tx = false;
+            st.fk.end_transaction();
             if st.active_statements > self.txn.active as usize {
                 drop(st);
                 self.reopen_reads();
@@ -300,6 +323,7 @@ impl Vm {
         };
         if !f.decided {
             f.decided = true;
+            self.check_fk_at_halt(&mut f);
             let autocommit = self.conn.state().autocommit;
             let keep = match (&f.error, f.on_error) {
                 (None, _) => true,
@@ -316,7 +340,9 @@ impl Vm {
                     }
                     self.txn.savepoint = false;
                     self.txn.temp_savepoint = false;
-                    self.conn.state().autocommit = true;
+                    let mut st = self.conn.state();
+                    st.autocommit = true;
+                    st.fk.end_transaction();
                     f.undone = true;
                     false
                 }
@@ -340,6 +366,34 @@ impl Vm {
                 && autocommit
                 && (pager.in_write_tx() || self.conn.temp_writing().is_some())
                 && st.write_statements <= self.txn.wrote as usize;
+            let deferred_violation = f.commit && st.fk.violated();
+            // A statement that read the database in autocommit mode, with no other
+            // writer, ends SQLite's transaction even when there is nothing to commit:
+            // deferred counters and `defer_foreign_keys` reset.
+            let ends_read = !f.commit
+                && keep
+                && autocommit
+                && self.txn.active
+                && self.touches_db
+                && st.write_statements <= self.txn.wrote as usize;
+            drop(st);
+            if ends_read {
+                self.conn.state().fk.end_transaction();
+            }
+            if deferred_violation {
+                // Autocommit: the statement would commit with deferred violations
+                // outstanding, so it fails and its transaction is rolled back.
+                f.commit = false;
+                f.error = Some(fk_error());
+                let _ = pager.rollback();
+                if let Some(t) = self.conn.temp_pager() {
+                    let _ = t.rollback();
+                }
+                self.txn.savepoint = false;
+                self.txn.temp_savepoint = false;
+                self.conn.state().fk.end_transaction();
+                f.undone = true;
+            }
         }
         if f.commit {
             // Main first, then temp; each commit is finished when its pager has left
@@ -354,9 +408,13 @@ impl Vm {
                     self.finish = Some(f);
                     return Ok(super::StepResult::Io);
                 }
-                Ok(Poll::Ready(())) => f.commit = false,
+                Ok(Poll::Ready(())) => {
+                    f.commit = false;
+                    self.conn.state().fk.end_transaction();
+                }
                 Err(e) => {
                     f.commit = false;
+                    self.conn.state().fk.end_transaction();
                     for p in std::iter::once(&pager).chain(temp.as_ref()) {
                         if p.in_write_tx() {
                             let _ = p.rollback();
@@ -378,9 +436,28 @@ impl Vm {
         for c in &mut self.cursors {
             *c = None;
         }
+        self.frames.clear();
         match f.error {
             Some(e) => Err(e),
             None => Ok(super::StepResult::Done),
+        }
+    }
+
+    /// Immediate foreign key violations counted by this statement fail it (Abort), as
+    /// SQLite checks them when a statement halts without another error (or with an
+    /// OR FAIL constraint error, which keeps the statement's changes otherwise).
+    fn check_fk_at_halt(&mut self, f: &mut Finish) {
+        if self.fk.immediate <= 0 {
+            return;
+        }
+        let check = match (&f.error, f.on_error) {
+            (None, _) => true,
+            (Some(e), OnError::Fail) => !matches!(e.code, ErrorCode::Io | ErrorCode::TooBig),
+            _ => false,
+        };
+        if check {
+            f.error = Some(fk_error());
+            f.on_error = OnError::Abort;
         }
     }
 
@@ -397,6 +474,7 @@ impl Vm {
         let mut st = self.conn.state();
         if !st.autocommit {
             if self.txn.savepoint {
+                st.fk.restore(self.fk.saved);
                 drop(st);
                 let _ = pager.savepoint_rollback();
                 self.txn.savepoint = false;
@@ -406,7 +484,9 @@ impl Vm {
                 // undone alone, so the transaction goes.
                 st.autocommit = true;
                 st.savepoints.clear();
+                st.savepoint_fk.clear();
                 st.savepoint_tx = false;
+                st.fk.end_transaction();
                 drop(st);
                 let _ = pager.rollback();
                 if let Some(t) = &temp {
@@ -414,6 +494,7 @@ impl Vm {
                 }
             }
         } else if self.txn.wrote && st.write_statements <= 1 {
+            st.fk.end_transaction();
             drop(st);
             if pager.in_write_tx() {
                 let _ = pager.rollback();
@@ -472,6 +553,7 @@ impl Vm {
         for c in &mut self.cursors {
             *c = None;
         }
+        self.frames.clear();
         self.insn_state = None;
         self.finish = None;
         let autocommit = self.conn.state().autocommit;
@@ -487,11 +569,13 @@ impl Vm {
             }
         }
         if self.txn.savepoint {
+            self.conn.state().fk.restore(self.fk.saved);
             let _ = pager.savepoint_rollback();
             self.txn.savepoint = false;
         } else if autocommit && self.txn.wrote && pager.in_write_tx() {
             let writers = self.conn.state().write_statements;
             if writers <= 1 {
+                self.conn.state().fk.end_transaction();
                 let _ = pager.rollback();
             }
         }

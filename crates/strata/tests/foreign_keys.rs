@@ -1,0 +1,768 @@
+//! FOREIGN KEY constraints, checked against SQLite itself: each script runs statement by
+//! statement on Strata and on rusqlite (bundled SQLite); every statement must return the
+//! same rows (values and storage classes) or fail with the same message on both, and
+//! leave both connections in the same transaction state (autocommit or not). Strata
+//! runs on a deferred-completion IO with a four-page cache, so the foreign key code is
+//! resumed after I/O everywhere.
+
+use std::sync::Arc;
+
+use strata::io::{MemoryIo, MemoryIoOptions};
+use strata::{Connection, OpenOptions, ValueRef};
+
+#[derive(Debug, PartialEq, Clone)]
+enum V {
+    Null,
+    Int(i64),
+    Real(u64),
+    Text(Vec<u8>),
+    Blob(Vec<u8>),
+}
+
+fn strata_rows(conn: &Connection, sql: &str) -> Result<Vec<Vec<V>>, String> {
+    let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
+    let n = stmt.column_count();
+    let mut rows = stmt.query(()).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+        let mut r = Vec::new();
+        for i in 0..n {
+            r.push(match row.get_ref(i).map_err(|e| e.to_string())? {
+                ValueRef::Null => V::Null,
+                ValueRef::Integer(i) => V::Int(i),
+                ValueRef::Real(f) => V::Real(f.to_bits()),
+                ValueRef::Text(t) => V::Text(t.to_vec()),
+                ValueRef::Blob(b) => V::Blob(b.to_vec()),
+            });
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// SQLite's message (rusqlite adds the statement text and offset to prepare errors).
+fn sqlite_message(e: rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqlInputError { msg, .. } => msg,
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg,
+        other => other.to_string(),
+    }
+}
+
+fn sqlite_rows(conn: &rusqlite::Connection, sql: &str) -> Result<Vec<Vec<V>>, String> {
+    let mut stmt = conn.prepare(sql).map_err(sqlite_message)?;
+    let n = stmt.column_count();
+    let mut rows = stmt.query([]).map_err(sqlite_message)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(sqlite_message)? {
+        let mut r = Vec::new();
+        for i in 0..n {
+            use rusqlite::types::ValueRef as R;
+            r.push(match row.get_ref(i).map_err(|e| e.to_string())? {
+                R::Null => V::Null,
+                R::Integer(i) => V::Int(i),
+                R::Real(f) => V::Real(f.to_bits()),
+                R::Text(t) => V::Text(t.to_vec()),
+                R::Blob(b) => V::Blob(b.to_vec()),
+            });
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// An in-memory SQLite connection with SQLite's default `foreign_keys = OFF`: rusqlite's
+/// bundled build turns the default on (`SQLITE_DEFAULT_FOREIGN_KEYS=1`), while SQLite's
+/// own default, which Strata follows, is off.
+fn sqlite_connection() -> rusqlite::Connection {
+    let c = rusqlite::Connection::open_in_memory().unwrap();
+    c.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    c
+}
+
+/// Runs `script` (statements separated by lines ending in `;`) on both engines and
+/// compares each statement's rows or error message, and the transaction state after it.
+/// Returns how many statements failed (the same on both), so a script can assert that
+/// the failures it is about did happen.
+fn same_as_sqlite(script: &str) -> usize {
+    let db = OpenOptions::new()
+        .io(Arc::new(MemoryIo::with_options(MemoryIoOptions {
+            defer: true,
+            ..MemoryIoOptions::default()
+        })))
+        .page_size(1024)
+        .cache_size_pages(4)
+        .open("fk.db")
+        .unwrap();
+    let ours = db.connect();
+    let theirs = sqlite_connection();
+    let mut failures = 0;
+    for sql in script.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
+        let a = strata_rows(&ours, sql);
+        let b = sqlite_rows(&theirs, sql);
+        match (&a, &b) {
+            (Ok(x), Ok(y)) => assert_eq!(x, y, "results differ for: {sql}"),
+            (Err(x), Err(y)) => {
+                assert_eq!(x, y, "error messages differ for: {sql}");
+                failures += 1;
+            }
+            _ => panic!("one engine failed for: {sql}\n strata: {a:?}\n sqlite: {b:?}"),
+        }
+        assert_eq!(
+            ours.is_autocommit(),
+            theirs.is_autocommit(),
+            "transaction state differs after: {sql}"
+        );
+    }
+    failures
+}
+
+#[test]
+fn pragma_foreign_keys_is_per_connection_and_off_by_default() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys;
+         CREATE TABLE p(id INTEGER PRIMARY KEY, v);
+         CREATE TABLE c(x INTEGER REFERENCES p(id));
+         INSERT INTO c VALUES (1);
+         SELECT * FROM c;
+         PRAGMA foreign_keys = ON;
+         PRAGMA foreign_keys;
+         INSERT INTO c VALUES (2);
+         INSERT INTO p VALUES (2, 'two');
+         INSERT INTO c VALUES (2);
+         BEGIN;
+         PRAGMA foreign_keys = OFF;
+         PRAGMA foreign_keys;
+         INSERT INTO c VALUES (3);
+         COMMIT;
+         PRAGMA foreign_keys = 0;
+         PRAGMA foreign_keys;
+         INSERT INTO c VALUES (3);
+         PRAGMA foreign_keys = yes;
+         PRAGMA foreign_keys;
+         SELECT * FROM c ORDER BY rowid;
+         PRAGMA foreign_key_check;",
+    );
+    assert_eq!(n, 2);
+    // A second connection to the same database has its own setting.
+    let db = strata::Database::open_in_memory().unwrap();
+    let a = db.connect();
+    a.execute_batch(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE p(id INTEGER PRIMARY KEY);
+         CREATE TABLE c(x REFERENCES p);",
+    )
+    .unwrap();
+    let e = a.execute("INSERT INTO c VALUES (1)", ()).unwrap_err();
+    assert_eq!(e.to_string(), "FOREIGN KEY constraint failed");
+    let b = db.connect();
+    b.execute("INSERT INTO c VALUES (1)", ()).unwrap();
+    let n: i64 = a
+        .query_row("SELECT count(*) FROM c", (), |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn child_and_parent_checks_immediate() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE p(id INTEGER PRIMARY KEY, name TEXT UNIQUE);
+         CREATE TABLE c(id INTEGER PRIMARY KEY, pid INTEGER REFERENCES p, pname TEXT REFERENCES p(name));
+         INSERT INTO p VALUES (1, 'a'), (2, 'b');
+         INSERT INTO c VALUES (10, 1, 'a');
+         INSERT INTO c VALUES (11, 3, 'a');
+         INSERT INTO c VALUES (12, 1, 'z');
+         INSERT INTO c VALUES (13, NULL, NULL);
+         INSERT INTO c VALUES (14, '2', 'b');
+         INSERT INTO c VALUES (15, 2, 'b'), (16, 9, 'b');
+         SELECT * FROM c ORDER BY id;
+         UPDATE c SET pid = 5 WHERE id = 10;
+         UPDATE c SET pid = 2 WHERE id = 10;
+         DELETE FROM p WHERE id = 1;
+         DELETE FROM p WHERE id = 2;
+         UPDATE p SET name = 'q' WHERE id = 1;
+         UPDATE p SET id = 7 WHERE id = 2;
+         DELETE FROM c WHERE id = 10;
+         DELETE FROM p WHERE id = 1;
+         SELECT * FROM p ORDER BY id;
+         SELECT changes();
+         BEGIN;
+         INSERT INTO c VALUES (20, 2, 'b');
+         INSERT INTO c VALUES (21, 42, 'b');
+         SELECT * FROM c ORDER BY id;
+         COMMIT;
+         SELECT * FROM c ORDER BY id;",
+    );
+    assert_eq!(n, 9);
+}
+
+#[test]
+fn deferred_constraints_are_checked_at_commit() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE p(id INTEGER PRIMARY KEY);
+         CREATE TABLE c(x REFERENCES p DEFERRABLE INITIALLY DEFERRED);
+         CREATE TABLE d(x REFERENCES p DEFERRABLE INITIALLY IMMEDIATE);
+         INSERT INTO c VALUES (1);
+         SELECT count(*) FROM c;
+         BEGIN;
+         INSERT INTO c VALUES (1);
+         INSERT INTO c VALUES (2);
+         SELECT count(*) FROM c;
+         COMMIT;
+         SELECT count(*) FROM c;
+         INSERT INTO p VALUES (1);
+         COMMIT;
+         INSERT INTO p VALUES (2);
+         COMMIT;
+         SELECT * FROM c ORDER BY rowid;
+         BEGIN;
+         DELETE FROM p WHERE id = 1;
+         INSERT INTO d VALUES (5);
+         UPDATE c SET x = 2 WHERE x = 1;
+         COMMIT;
+         SELECT * FROM c ORDER BY rowid;
+         BEGIN;
+         DELETE FROM p;
+         ROLLBACK;
+         SELECT * FROM p ORDER BY id;
+         BEGIN;
+         DELETE FROM p WHERE id = 2;
+         INSERT INTO p VALUES (1);
+         SAVEPOINT s1;
+         INSERT INTO c VALUES (9);
+         ROLLBACK TO s1;
+         INSERT INTO p VALUES (2);
+         RELEASE s1;
+         COMMIT;
+         SELECT * FROM p ORDER BY id;
+         SAVEPOINT outer_sp;
+         INSERT INTO c VALUES (7);
+         RELEASE outer_sp;
+         INSERT INTO p VALUES (7);
+         RELEASE outer_sp;
+         SELECT * FROM c ORDER BY rowid;
+         BEGIN;
+         INSERT INTO c VALUES (8);
+         INSERT INTO c VALUES (8), (NULL);
+         INSERT INTO d VALUES (8);
+         DELETE FROM c WHERE x = 8;
+         COMMIT;
+         SELECT * FROM c ORDER BY rowid;",
+    );
+    assert_eq!(n, 6);
+}
+
+#[test]
+fn pragma_defer_foreign_keys() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         PRAGMA defer_foreign_keys;
+         CREATE TABLE p(id INTEGER PRIMARY KEY);
+         CREATE TABLE c(x REFERENCES p ON DELETE RESTRICT);
+         INSERT INTO p VALUES (1);
+         INSERT INTO c VALUES (1);
+         BEGIN;
+         PRAGMA defer_foreign_keys = ON;
+         PRAGMA defer_foreign_keys;
+         INSERT INTO c VALUES (2);
+         DELETE FROM p WHERE id = 1;
+         SELECT * FROM p;
+         COMMIT;
+         INSERT INTO p VALUES (1), (2);
+         COMMIT;
+         PRAGMA defer_foreign_keys;
+         BEGIN;
+         DELETE FROM p WHERE id = 1;
+         PRAGMA defer_foreign_keys = ON;
+         INSERT INTO c VALUES (3);
+         PRAGMA defer_foreign_keys = OFF;
+         COMMIT;
+         SELECT * FROM c ORDER BY rowid;
+         PRAGMA foreign_key_check;",
+    );
+    assert_eq!(n, 2);
+}
+
+#[test]
+fn cascade_set_null_set_default_restrict_no_action() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE a(id INTEGER PRIMARY KEY, k TEXT UNIQUE);
+         CREATE TABLE b(id INTEGER PRIMARY KEY, aid REFERENCES a ON DELETE CASCADE ON UPDATE CASCADE,
+                        ak TEXT REFERENCES a(k) ON UPDATE CASCADE ON DELETE SET NULL);
+         CREATE TABLE c(id INTEGER PRIMARY KEY, bid INTEGER DEFAULT 0 REFERENCES b ON DELETE SET DEFAULT,
+                        note);
+         CREATE TABLE r(aid REFERENCES a ON DELETE RESTRICT ON UPDATE NO ACTION);
+         INSERT INTO a VALUES (0, 'zero'), (1, 'one'), (2, 'two'), (3, 'three');
+         INSERT INTO b VALUES (0, 0, NULL), (10, 1, 'one'), (20, 2, 'two'), (21, 2, 'one');
+         INSERT INTO c VALUES (100, 10, 'x'), (101, 20, 'y'), (102, 21, 'z');
+         INSERT INTO r VALUES (3);
+         UPDATE a SET id = 5 WHERE id = 1;
+         SELECT * FROM b ORDER BY id;
+         UPDATE a SET k = 'uno' WHERE id = 5;
+         SELECT * FROM b ORDER BY id;
+         DELETE FROM a WHERE id = 2;
+         SELECT * FROM a ORDER BY id;
+         SELECT * FROM b ORDER BY id;
+         SELECT * FROM c ORDER BY id;
+         SELECT changes();
+         DELETE FROM a WHERE id = 3;
+         UPDATE a SET id = 4 WHERE id = 3;
+         DELETE FROM r;
+         UPDATE a SET id = 4 WHERE id = 3;
+         DELETE FROM a WHERE k = 'uno';
+         SELECT * FROM b ORDER BY id;
+         SELECT * FROM c ORDER BY id;
+         DELETE FROM a;
+         SELECT * FROM b ORDER BY id;
+         SELECT * FROM c ORDER BY id;
+         PRAGMA foreign_key_check;",
+    );
+    assert_eq!(n, 3);
+}
+
+#[test]
+fn multi_level_cascades_and_triggers() {
+    same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE g(id INTEGER PRIMARY KEY);
+         CREATE TABLE p(id INTEGER PRIMARY KEY, gid REFERENCES g ON DELETE CASCADE ON UPDATE CASCADE);
+         CREATE TABLE c(id INTEGER PRIMARY KEY, pid REFERENCES p ON DELETE CASCADE);
+         CREATE TABLE log(m);
+         CREATE TRIGGER c_del AFTER DELETE ON c BEGIN INSERT INTO log VALUES ('c ' || old.id); END;
+         INSERT INTO g VALUES (1), (2);
+         INSERT INTO p VALUES (10, 1), (11, 1), (20, 2);
+         INSERT INTO c VALUES (100, 10), (101, 11), (102, 20), (103, NULL);
+         UPDATE g SET id = 3 WHERE id = 2;
+         SELECT * FROM p ORDER BY id;
+         DELETE FROM g WHERE id = 1;
+         SELECT changes();
+         SELECT * FROM p ORDER BY id;
+         SELECT * FROM c ORDER BY id;
+         SELECT * FROM log ORDER BY rowid;
+         BEGIN;
+         DELETE FROM g;
+         SELECT count(*) FROM c;
+         ROLLBACK;
+         SELECT count(*) FROM c;",
+    );
+}
+
+#[test]
+fn composite_keys_and_collation() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE p(a TEXT COLLATE NOCASE, b INTEGER, v, PRIMARY KEY (a, b));
+         CREATE TABLE c(x, y, FOREIGN KEY (y, x) REFERENCES p(b, a) ON UPDATE CASCADE);
+         CREATE TABLE c2(x, y, FOREIGN KEY (x, y) REFERENCES p);
+         INSERT INTO p VALUES ('k', 1, 'one'), ('K2', 2, 'two');
+         INSERT INTO c VALUES ('K', 1);
+         INSERT INTO c VALUES ('k', '1');
+         INSERT INTO c VALUES ('k2', 2);
+         INSERT INTO c VALUES ('k', 2);
+         INSERT INTO c VALUES (NULL, 99);
+         INSERT INTO c2 VALUES ('k', 1), ('k2', 2);
+         INSERT INTO c2 VALUES ('zz', 1);
+         UPDATE p SET b = 5 WHERE a = 'k';
+         UPDATE p SET a = 'kk' WHERE b = 5;
+         SELECT * FROM c ORDER BY rowid;
+         DELETE FROM p WHERE b = 2;
+         PRAGMA foreign_key_list(c);
+         PRAGMA foreign_key_list(c2);
+         PRAGMA foreign_key_check(c);
+         PRAGMA foreign_keys = OFF;
+         DELETE FROM p WHERE b = 2;
+         PRAGMA foreign_key_check;
+         PRAGMA foreign_key_check(c2);",
+    );
+    assert_eq!(n, 4);
+}
+
+#[test]
+fn self_referencing_tables() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE t(id INTEGER PRIMARY KEY, parent INTEGER REFERENCES t(id) ON DELETE SET NULL ON UPDATE CASCADE);
+         INSERT INTO t VALUES (1, 1);
+         INSERT INTO t VALUES (2, 1), (3, 2);
+         INSERT INTO t VALUES (4, 5);
+         INSERT INTO t VALUES (5, 4), (4, 5);
+         SELECT * FROM t ORDER BY id;
+         UPDATE t SET id = 10 WHERE id = 2;
+         SELECT * FROM t ORDER BY id;
+         DELETE FROM t WHERE id = 10;
+         SELECT * FROM t ORDER BY id;
+         CREATE TABLE u(k TEXT UNIQUE, pk TEXT REFERENCES u(k));
+         INSERT INTO u VALUES ('a', 'a');
+         INSERT INTO u VALUES ('b', 'a'), ('c', 'b');
+         INSERT INTO u VALUES ('d', 'e');
+         UPDATE u SET k = 'z' WHERE k = 'c';
+         UPDATE u SET k = 'y' WHERE k = 'b';
+         DELETE FROM u WHERE k = 'a';
+         DELETE FROM u WHERE k IN ('a', 'b', 'z');
+         SELECT * FROM u;
+         CREATE TABLE w(id INTEGER PRIMARY KEY, up REFERENCES w);
+         INSERT INTO w VALUES (1, NULL), (2, 1), (3, 2);
+         DELETE FROM w WHERE id = 1;
+         DELETE FROM w;
+         SELECT count(*) FROM w;",
+    );
+    assert_eq!(n, 5);
+}
+
+#[test]
+fn parent_key_mismatch_and_missing_parent() {
+    let n = same_as_sqlite(
+        "CREATE TABLE p(a, b UNIQUE, c, d COLLATE NOCASE);
+         CREATE UNIQUE INDEX p_d ON p(d COLLATE BINARY);
+         CREATE TABLE c1(x REFERENCES p(a));
+         CREATE TABLE c2(x REFERENCES p);
+         CREATE TABLE c3(x REFERENCES p(b));
+         CREATE TABLE c4(x REFERENCES p(d));
+         CREATE TABLE c5(x REFERENCES p(c));
+         CREATE TABLE c6(x REFERENCES nosuch(y));
+         INSERT INTO c1 VALUES (1);
+         INSERT INTO c6 VALUES (1);
+         PRAGMA foreign_keys = ON;
+         INSERT INTO c1 VALUES (1);
+         INSERT INTO c2 VALUES (NULL);
+         INSERT INTO c3 VALUES (NULL);
+         INSERT INTO c4 VALUES (NULL);
+         INSERT INTO c5 VALUES (NULL);
+         INSERT INTO c6 VALUES (NULL);
+         DELETE FROM c6;
+         DELETE FROM p;
+         SELECT * FROM c1;
+         PRAGMA foreign_key_check(c3);
+         PRAGMA foreign_key_check(c6);
+         PRAGMA foreign_key_check(c1);
+         PRAGMA foreign_key_check(nosuch);
+         CREATE TABLE bad1(x REFERENCES p(a, b));
+         CREATE TABLE bad2(x, y, FOREIGN KEY (x, y) REFERENCES p(a));
+         CREATE TABLE bad3(x, FOREIGN KEY (z) REFERENCES p(a));",
+    );
+    assert_eq!(n, 12);
+}
+
+#[test]
+fn drop_table_runs_an_implicit_delete() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE p(id INTEGER PRIMARY KEY);
+         CREATE TABLE c(x REFERENCES p);
+         CREATE TABLE k(x REFERENCES p ON DELETE CASCADE);
+         CREATE TABLE dd(x REFERENCES p DEFERRABLE INITIALLY DEFERRED);
+         INSERT INTO p VALUES (1), (2);
+         INSERT INTO c VALUES (1);
+         INSERT INTO k VALUES (2);
+         DROP TABLE p;
+         SELECT name FROM sqlite_schema ORDER BY name;
+         CREATE TABLE log(m);
+         CREATE TRIGGER p_del AFTER DELETE ON p BEGIN INSERT INTO log VALUES ('p ' || old.id); END;
+         CREATE TRIGGER k_del AFTER DELETE ON k BEGIN INSERT INTO log VALUES ('k ' || old.x); END;
+         DELETE FROM c;
+         DROP TABLE p;
+         SELECT * FROM k;
+         SELECT * FROM log;
+         SELECT name FROM sqlite_schema ORDER BY name;
+         CREATE TABLE p(id INTEGER PRIMARY KEY);
+         INSERT INTO p VALUES (1);
+         INSERT INTO dd VALUES (1);
+         BEGIN;
+         DROP TABLE p;
+         COMMIT;
+         DROP TABLE dd;
+         COMMIT;
+         SELECT name FROM sqlite_schema ORDER BY name;
+         CREATE TABLE p2(id INTEGER PRIMARY KEY);
+         CREATE TABLE c2(x REFERENCES p2 DEFERRABLE INITIALLY DEFERRED);
+         INSERT INTO p2 VALUES (1);
+         INSERT INTO c2 VALUES (1);
+         BEGIN;
+         DROP TABLE p2;
+         DROP TABLE c2;
+         COMMIT;
+         SELECT name FROM sqlite_schema ORDER BY name;
+         PRAGMA foreign_keys = OFF;
+         CREATE TABLE p3(id INTEGER PRIMARY KEY);
+         CREATE TABLE c3(x REFERENCES p3);
+         INSERT INTO p3 VALUES (1);
+         INSERT INTO c3 VALUES (1);
+         DROP TABLE p3;
+         SELECT * FROM c3;",
+    );
+    assert_eq!(n, 2);
+}
+
+#[test]
+fn cascades_over_many_pages() {
+    same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE p(id INTEGER PRIMARY KEY, name TEXT UNIQUE, pad);
+         CREATE TABLE c(id INTEGER PRIMARY KEY, pname TEXT REFERENCES p(name) ON UPDATE CASCADE ON DELETE CASCADE, pad);
+         CREATE INDEX c_pname ON c(pname);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
+           INSERT INTO p SELECT i, 'p' || i, randomblob(100) FROM n;
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 900)
+           INSERT INTO c SELECT i, 'p' || (i % 300 + 1), zeroblob(50) FROM n;
+         UPDATE p SET name = name || 'x' WHERE id % 7 = 0;
+         SELECT count(*), sum(pname LIKE '%x') FROM c;
+         DELETE FROM p WHERE id % 3 = 0;
+         SELECT count(*), sum(id), sum(length(pname)) FROM c;
+         INSERT INTO c VALUES (5000, 'nope', NULL);
+         SELECT count(*) FROM c;
+         PRAGMA foreign_key_check;
+         PRAGMA integrity_check;",
+    );
+}
+
+#[test]
+fn recursive_cascades() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE tree(id INTEGER PRIMARY KEY, up INTEGER REFERENCES tree ON DELETE CASCADE, name);
+         CREATE TABLE log(m);
+         CREATE TRIGGER tree_del AFTER DELETE ON tree BEGIN INSERT INTO log VALUES (old.name); END;
+         INSERT INTO tree VALUES (1, NULL, 'root'), (2, 1, 'a'), (3, 1, 'b'), (4, 2, 'a1'), (5, 4, 'a11'),
+                                 (6, 3, 'b1'), (7, NULL, 'other'), (8, 7, 'o1');
+         DELETE FROM tree WHERE id = 2;
+         SELECT * FROM tree ORDER BY id;
+         SELECT * FROM log ORDER BY rowid;
+         DELETE FROM tree WHERE name IN ('root', 'o1');
+         SELECT * FROM tree ORDER BY id;
+         SELECT count(*) FROM log;
+         CREATE TABLE a(id INTEGER PRIMARY KEY, bid INTEGER REFERENCES b ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED);
+         CREATE TABLE b(id INTEGER PRIMARY KEY, aid INTEGER REFERENCES a ON DELETE CASCADE);
+         BEGIN;
+         INSERT INTO a VALUES (1, 1), (2, 2), (3, NULL);
+         INSERT INTO b VALUES (1, 2), (2, 3), (3, NULL);
+         COMMIT;
+         DELETE FROM b WHERE id = 1;
+         SELECT * FROM a ORDER BY id;
+         SELECT * FROM b ORDER BY id;
+         CREATE TABLE chain(id INTEGER PRIMARY KEY, next INTEGER REFERENCES chain ON DELETE CASCADE);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 600)
+           INSERT INTO chain SELECT i, CASE WHEN i > 1 THEN i - 1 END FROM n;
+         DELETE FROM chain WHERE id = 1;
+         SELECT count(*) FROM chain;
+         CREATE TABLE upd(k TEXT PRIMARY KEY, up TEXT REFERENCES upd(k) ON UPDATE CASCADE ON DELETE SET NULL);
+         INSERT INTO upd VALUES ('a', NULL), ('b', 'a'), ('c', 'b'), ('d', 'a');
+         UPDATE upd SET k = 'z' WHERE k = 'a';
+         SELECT * FROM upd ORDER BY k;
+         DELETE FROM upd WHERE k = 'b';
+         SELECT * FROM upd ORDER BY k;",
+    );
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn replace_and_upsert_go_through_foreign_keys() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE p(id INTEGER PRIMARY KEY, k UNIQUE);
+         CREATE TABLE c(pid REFERENCES p ON DELETE CASCADE);
+         CREATE TABLE r(pk REFERENCES p(k));
+         INSERT INTO p VALUES (1, 'a'), (2, 'b');
+         INSERT INTO c VALUES (1), (2);
+         INSERT INTO r VALUES ('b');
+         REPLACE INTO p VALUES (1, 'x');
+         SELECT * FROM c ORDER BY rowid;
+         REPLACE INTO p VALUES (3, 'b');
+         INSERT INTO p VALUES (2, 'q') ON CONFLICT(id) DO UPDATE SET k = excluded.k;
+         INSERT INTO p VALUES (2, 'b') ON CONFLICT(id) DO UPDATE SET id = 20;
+         SELECT * FROM p ORDER BY id;
+         SELECT * FROM c ORDER BY rowid;
+         INSERT INTO c VALUES (99) ON CONFLICT DO NOTHING;
+         INSERT OR IGNORE INTO c VALUES (98);
+         INSERT OR FAIL INTO c VALUES (20), (97), (20);
+         SELECT * FROM c ORDER BY rowid;",
+    );
+    assert_eq!(n, 3);
+}
+
+#[test]
+fn cascade_depth_limit() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE chain(id INTEGER PRIMARY KEY, next INTEGER REFERENCES chain ON DELETE CASCADE);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1100)
+           INSERT INTO chain SELECT i, CASE WHEN i > 1 THEN i - 1 END FROM n;
+         DELETE FROM chain WHERE id = 1;
+         SELECT count(*) FROM chain;
+         DELETE FROM chain WHERE id = 200;
+         SELECT count(*) FROM chain;",
+    );
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn rename_views_and_listing_pragmas() {
+    let n = same_as_sqlite(
+        "CREATE TABLE p(id INTEGER PRIMARY KEY);
+         CREATE TABLE c(x REFERENCES p, y REFERENCES \"p\"(id), z, FOREIGN KEY (z) REFERENCES P ON DELETE CASCADE);
+         CREATE TABLE s(id INTEGER PRIMARY KEY, up REFERENCES s);
+         ALTER TABLE p RENAME TO q;
+         ALTER TABLE s RENAME TO s2;
+         SELECT name, sql FROM sqlite_schema ORDER BY name;
+         PRAGMA foreign_key_list(c);
+         PRAGMA foreign_key_list(s2);
+         PRAGMA foreign_key_list(nosuch);
+         PRAGMA foreign_keys = ON;
+         INSERT INTO q VALUES (1);
+         INSERT INTO c VALUES (1, 1, 1);
+         INSERT INTO c VALUES (2, 1, 1);
+         INSERT INTO s2 VALUES (1, 1), (2, 1);
+         INSERT INTO s2 VALUES (3, 4);
+         DELETE FROM q;
+         SELECT * FROM c;
+         CREATE VIEW v AS SELECT 1 AS a;
+         CREATE TABLE cv(x REFERENCES v(a));
+         INSERT INTO cv VALUES (1);
+         PRAGMA foreign_keys = OFF;
+         INSERT INTO cv VALUES (1);
+         PRAGMA foreign_key_check(cv);
+         DROP TABLE cv;
+         PRAGMA foreign_keys = ON;
+         CREATE TABLE p2(id INTEGER PRIMARY KEY);
+         CREATE TABLE c2(x REFERENCES p2 ON DELETE CASCADE);
+         INSERT INTO p2 VALUES (1), (2), (3);
+         INSERT INTO c2 VALUES (1), (2), (2);
+         DROP TABLE p2;
+         SELECT changes();
+         SELECT * FROM c2;",
+    );
+    assert_eq!(n, 4);
+}
+
+#[test]
+fn foreign_key_check_walks_tables_in_sqlite_order() {
+    // Enough tables for SQLite's schema hash to have buckets (10 or more entries).
+    let mut script = String::from("CREATE TABLE p(id INTEGER PRIMARY KEY);\n");
+    for i in 0..14 {
+        script.push_str(&format!(
+            "CREATE TABLE child_{i}(a REFERENCES p, b REFERENCES missing_{i});\n\
+             INSERT INTO child_{i} VALUES ({i}, NULL), (NULL, {i}), (1, 1);\n"
+        ));
+        if i == 5 {
+            script.push_str("CREATE VIEW view_5 AS SELECT 1;\n");
+        }
+    }
+    script.push_str("INSERT INTO p VALUES (1);\nPRAGMA foreign_key_check;\n");
+    script.push_str("PRAGMA foreign_key_check(child_3);\n");
+    assert_eq!(same_as_sqlite(&script), 0);
+}
+
+#[test]
+fn add_column_with_references() {
+    let n = same_as_sqlite(
+        "CREATE TABLE p(id INTEGER PRIMARY KEY);
+         CREATE TABLE c(x);
+         INSERT INTO p VALUES (1);
+         INSERT INTO c VALUES (1);
+         ALTER TABLE c ADD COLUMN y REFERENCES p DEFAULT 1;
+         PRAGMA foreign_keys = ON;
+         ALTER TABLE c ADD COLUMN z REFERENCES p DEFAULT 1;
+         ALTER TABLE c ADD COLUMN z REFERENCES p DEFAULT NULL;
+         ALTER TABLE c ADD COLUMN w REFERENCES p;
+         SELECT * FROM c;
+         PRAGMA foreign_key_list(c);
+         INSERT INTO c VALUES (2, 1, 1, 2);
+         INSERT INTO c VALUES (2, 1, 1, 1);
+         DELETE FROM p;
+         CREATE TABLE e(x);
+         ALTER TABLE e ADD COLUMN y REFERENCES p DEFAULT 1;
+         SELECT sql FROM sqlite_schema WHERE name = 'e';",
+    );
+    assert_eq!(n, 3);
+}
+
+#[test]
+fn deferrable_clause_variants() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE p(id INTEGER PRIMARY KEY);
+         CREATE TABLE a(x REFERENCES p DEFERRABLE);
+         CREATE TABLE b(x REFERENCES p NOT DEFERRABLE INITIALLY DEFERRED);
+         CREATE TABLE c(x, FOREIGN KEY (x) REFERENCES p DEFERRABLE INITIALLY DEFERRED);
+         CREATE TABLE d(x REFERENCES p MATCH SIMPLE ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED);
+         BEGIN;
+         INSERT INTO a VALUES (1);
+         INSERT INTO b VALUES (1);
+         INSERT INTO c VALUES (1);
+         INSERT INTO d VALUES (1);
+         SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b), (SELECT count(*) FROM c), (SELECT count(*) FROM d);
+         COMMIT;
+         INSERT INTO p VALUES (1);
+         COMMIT;
+         DELETE FROM p;
+         SELECT count(*) FROM c;
+         SELECT count(*) FROM d;
+         PRAGMA foreign_key_list(d);",
+    );
+    assert_eq!(n, 4);
+}
+
+#[test]
+fn parent_side_matching_uses_parent_affinity_and_collation() {
+    let n = same_as_sqlite(
+        "CREATE TABLE p(id INTEGER PRIMARY KEY, t TEXT COLLATE NOCASE UNIQUE, n NUMERIC UNIQUE);
+         CREATE TABLE c1(x TEXT REFERENCES p);
+         CREATE INDEX c1_x ON c1(x);
+         CREATE TABLE c2(y REFERENCES p(t));
+         CREATE INDEX c2_y ON c2(y);
+         CREATE TABLE c3(z BLOB REFERENCES p(n));
+         CREATE TABLE c4(w TEXT COLLATE BINARY REFERENCES p(t));
+         INSERT INTO p VALUES (1, 'abc', 1), (2, 'XyZ', 2.5), (3, 'q', 3);
+         INSERT INTO c1 VALUES ('1'), (' 2'), ('3.0');
+         INSERT INTO c2 VALUES ('ABC'), ('xyz'), (1);
+         INSERT INTO c3 VALUES ('1'), (2.5), (x'33');
+         INSERT INTO c4 VALUES ('Q');
+         PRAGMA foreign_key_check;
+         PRAGMA foreign_keys = ON;
+         DELETE FROM p WHERE id = 1;
+         DELETE FROM p WHERE id = 2;
+         DELETE FROM p WHERE id = 3;
+         BEGIN;
+         DELETE FROM c1;
+         DELETE FROM c2;
+         DELETE FROM c3;
+         DELETE FROM p WHERE id = 3;
+         DELETE FROM c4;
+         DELETE FROM p WHERE id = 3;
+         ROLLBACK;
+         UPDATE p SET t = 'ABC' WHERE id = 1;
+         UPDATE p SET t = 'other' WHERE id = 1;
+         UPDATE p SET n = '2.50' WHERE id = 2;
+         UPDATE p SET n = 7 WHERE id = 2;
+         SELECT * FROM p ORDER BY id;",
+    );
+    assert_eq!(n, 6);
+}
+
+#[test]
+fn defer_foreign_keys_ends_with_the_transaction() {
+    same_as_sqlite(
+        "CREATE TABLE t(x);
+         PRAGMA defer_foreign_keys = ON;
+         SELECT 1;
+         PRAGMA defer_foreign_keys;
+         SELECT * FROM t;
+         PRAGMA defer_foreign_keys;
+         PRAGMA defer_foreign_keys = ON;
+         PRAGMA foreign_keys;
+         PRAGMA defer_foreign_keys;
+         PRAGMA user_version;
+         PRAGMA defer_foreign_keys;
+         PRAGMA defer_foreign_keys = true;
+         INSERT INTO t VALUES (1);
+         PRAGMA defer_foreign_keys;
+         BEGIN;
+         PRAGMA defer_foreign_keys = 1;
+         SELECT * FROM t;
+         PRAGMA defer_foreign_keys;
+         ROLLBACK;
+         PRAGMA defer_foreign_keys;",
+    );
+}
