@@ -212,9 +212,16 @@ impl Storage {
         db_file.pread(0, &c)?;
         let n = strata_io::wait(io.as_ref(), &c)?;
         let file_header = header::DatabaseHeader::parse(&c.take_buf()[..n]);
+        // Without a WAL the file's header is the whole truth: decide whether to refuse
+        // before `Wal::open` creates the -wal file, so a refused open changes nothing.
+        if !io.file_exists(&wal_path)? {
+            let h = file_header.clone().map_err(Error::Corrupt)?;
+            Self::check_supported(&h)?;
+        }
         let page_size_hint = file_header
             .as_ref()
             .map_or(options.page_size, |h| h.page_size);
+        // Opening an existing WAL only reads it (recovery writes nothing).
         let wal = Wal::open(io.clone(), &wal_path, page_size_hint, wal_options)?;
         // The newest page 1 may be in the WAL; then the file's copy may be stale, or even
         // torn by a checkpoint that lost power (SQLite reads page 1 through the WAL too).
@@ -222,21 +229,7 @@ impl Storage {
             Some(page1) => header::DatabaseHeader::parse(&page1).map_err(Error::Corrupt)?,
             None => file_header.map_err(Error::Corrupt)?,
         };
-        if h.write_version != 2 || h.read_version != 2 {
-            // A rollback-journal database: converting it means checking for a hot
-            // journal first, which we do not do. Refuse rather than risk its data.
-            return Err(Error::Unsupported(
-                "database is not in WAL mode (run PRAGMA journal_mode=WAL in sqlite3 first)".into(),
-            ));
-        }
-        if h.auto_vacuum {
-            // Auto-vacuum databases need pointer-map pages kept in step with every
-            // page move; writing one without them corrupts it for SQLite.
-            return Err(Error::Unsupported(
-                "auto-vacuum databases are not supported (PRAGMA auto_vacuum=NONE; VACUUM in sqlite3)"
-                    .into(),
-            ));
-        }
+        Self::check_supported(&h)?;
         if wal.max_frame() > 0 && wal.page_size() != h.page_size {
             return Err(Error::Corrupt(format!(
                 "WAL page size {} differs from database page size {}",
@@ -253,6 +246,21 @@ impl Storage {
             reserved_bytes: h.reserved_bytes,
             options,
         }))
+    }
+
+    /// Refuses, with what to do instead, a valid database Strata cannot handle safely.
+    fn check_supported(h: &header::DatabaseHeader) -> Result<()> {
+        if let Some(reason) = h.unsupported_reason() {
+            return Err(Error::Unsupported(reason));
+        }
+        if h.write_version != 2 || h.read_version != 2 {
+            // A rollback-journal database: converting it means checking for a hot
+            // journal first, which we do not do. Refuse rather than risk its data.
+            return Err(Error::Unsupported(
+                "database is not in WAL mode (run PRAGMA journal_mode=WAL in sqlite3 first)".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Writes page 1 of a new database into the empty file, durably.

@@ -40,6 +40,7 @@ mod expr;
 pub mod names;
 mod planner;
 mod pragma;
+mod pragma_file;
 pub mod schema;
 mod scope;
 mod select;

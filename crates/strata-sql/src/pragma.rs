@@ -136,8 +136,13 @@ impl Compiler<'_> {
                 Ok(self.constant_rows(text, &["page_size"], vec![vec![Value::Integer(ps)]]))
             }
             "journal_mode" => {
-                Ok(self.constant_rows(text, &["journal_mode"], vec![vec![text_v("wal")]]))
+                let mode = crate::pragma_file::journal_mode(arg.as_deref())?;
+                Ok(self.constant_rows(text, &["journal_mode"], vec![vec![text_v(mode)]]))
             }
+            "encoding" => match crate::pragma_file::encoding(self.schema, arg.as_deref())? {
+                Some(enc) => Ok(self.constant_rows(text, &["encoding"], vec![vec![text_v(enc)]])),
+                None => Ok(self.finish(text, Vec::new(), Vec::new())),
+            },
             "cache_size" => match arg {
                 Some(a) => {
                     let n: i64 = a
@@ -243,7 +248,6 @@ impl Compiler<'_> {
             | "auto_vacuum"
             | "recursive_triggers"
             | "busy_timeout"
-            | "encoding"
             | "case_sensitive_like"
             | "automatic_index"
             | "count_changes"
