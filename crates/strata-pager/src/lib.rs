@@ -49,6 +49,7 @@ use strata_wal::{Snapshot, Wal, WalOptions};
 
 mod cache;
 pub mod header;
+pub mod journal;
 
 use cache::PageCache;
 
@@ -64,8 +65,8 @@ pub enum Error {
     Corrupt(String),
     /// The caller broke the API's rules (e.g. wrote outside a write transaction).
     Misuse(String),
-    /// A valid database using a feature we do not implement (auto-vacuum, a rollback
-    /// journal); refused rather than risk writing it wrongly.
+    /// A valid database using a feature we do not implement (auto-vacuum, UTF-16 text);
+    /// refused at open, before anything is written, rather than risk writing it wrongly.
     Unsupported(String),
 }
 
@@ -145,6 +146,9 @@ pub struct Storage {
 
 impl Storage {
     /// Opens the database at `path`, creating it (in WAL mode) if it does not exist.
+    /// A hot journal left by a crashed SQLite process is rolled back first ([`journal`]),
+    /// and a rollback-journal database is switched to WAL. A database we cannot handle is
+    /// refused with [`Error::Unsupported`] before any file is written or created.
     /// Takes an exclusive OS lock on the file: a second open of the same file, in this
     /// process or another, fails with [`Error::Busy`] ("database is locked").
     /// Opening drives `io` until the header is read and the WAL recovered.
@@ -180,6 +184,9 @@ impl Storage {
         let wal_options = WalOptions {
             sync_mode: options.sync_mode,
         };
+        if db_file.size_bytes()? > 0 {
+            Self::roll_back_hot_journal(io.as_ref(), path, db_file.as_ref(), &options)?;
+        }
         let mut file_size_bytes = db_file.size_bytes()?;
         if file_size_bytes > 0
             && Self::holds_only_zeros(io.as_ref(), db_file.as_ref(), file_size_bytes)?
@@ -196,6 +203,12 @@ impl Storage {
             // A WAL beside an empty database file belongs to some other database (SQLite
             // deletes it in this case too); replaying it onto a fresh page 1 would corrupt.
             io.remove_file(&wal_path)?;
+            // So is a journal: it holds nothing to restore into an empty file (SQLite's
+            // `hasHotJournal` deletes it too).
+            let journal_path = journal::journal_path(path);
+            if io.file_exists(&journal_path)? {
+                io.remove_file(&journal_path)?;
+            }
             Self::create(io.as_ref(), db_file.as_ref(), &options)?;
             let wal = Wal::open(io.clone(), &wal_path, options.page_size, wal_options)?;
             return Ok(Arc::new(Storage {
@@ -237,7 +250,7 @@ impl Storage {
                 h.page_size
             )));
         }
-        Ok(Arc::new(Storage {
+        let storage = Arc::new(Storage {
             io,
             path: path.to_string(),
             db_file,
@@ -245,22 +258,81 @@ impl Storage {
             page_size: h.page_size,
             reserved_bytes: h.reserved_bytes,
             options,
-        }))
+        });
+        if h.write_version == 1 || h.read_version == 1 {
+            storage.switch_to_wal()?;
+        }
+        Ok(storage)
+    }
+
+    /// Plays back a hot journal left by a crashed SQLite process ([`journal`]), before
+    /// anything reads the database. When there is no WAL, the restored page 1 is checked
+    /// first, so a database we would refuse anyway is refused untouched.
+    fn roll_back_hot_journal(
+        io: &dyn IO,
+        path: &str,
+        db_file: &dyn File,
+        options: &StorageOptions,
+    ) -> Result<()> {
+        let Some(hot) = journal::HotJournal::find(io, path, db_file)? else {
+            return Ok(());
+        };
+        if !io.file_exists(&format!("{path}-wal"))? {
+            let page1 = match hot.page1_after(io)? {
+                Some(restored) => restored,
+                None => {
+                    let c = Completion::read(header::HEADER_SIZE);
+                    db_file.pread(0, &c)?;
+                    let n = strata_io::wait(io, &c)?;
+                    let mut buf = c.take_buf();
+                    buf.truncate(n);
+                    Some(buf)
+                }
+            };
+            if let Some(page1) = page1 {
+                let h = header::DatabaseHeader::parse(&page1).map_err(Error::Corrupt)?;
+                if let Some(reason) = h.unsupported_reason() {
+                    return Err(Error::Unsupported(format!(
+                        "{reason}; its hot journal was left for sqlite3 to roll back"
+                    )));
+                }
+            }
+        }
+        hot.roll_back(io, db_file, options.sync_mode != SyncMode::Off)
+    }
+
+    /// Turns a rollback-journal database into a WAL database, as SQLite's
+    /// `PRAGMA journal_mode=WAL` does: header bytes 18 and 19 become 2. The new page 1 is
+    /// committed through the WAL, so a crash leaves either the old rollback-mode file
+    /// (no WAL frame) or a WAL database whose page 1 is in the WAL (SQLite, like Strata,
+    /// reads page 1 through an existing WAL whatever the file's bytes 18/19 say).
+    fn switch_to_wal(self: &Arc<Self>) -> Result<()> {
+        let pager = self.pager();
+        pager.begin_read()?;
+        let switched = (|| {
+            pager.begin_write()?;
+            let page1 = strata_io::block_on(self.io.as_ref(), || pager.get_page(1))?;
+            pager.mark_dirty(&page1)?;
+            {
+                let mut data = page1.data_mut();
+                data[header::OFFSET_WRITE_VERSION] = 2;
+                data[header::OFFSET_READ_VERSION] = 2;
+            }
+            strata_io::block_on(self.io.as_ref(), || pager.commit())
+        })();
+        if switched.is_err() {
+            let _ = pager.rollback();
+        }
+        switched
     }
 
     /// Refuses, with what to do instead, a valid database Strata cannot handle safely.
     fn check_supported(h: &header::DatabaseHeader) -> Result<()> {
-        if let Some(reason) = h.unsupported_reason() {
-            return Err(Error::Unsupported(reason));
+        // Rollback-journal databases (bytes 18/19 = 1) are switched to WAL after opening.
+        match h.unsupported_reason() {
+            Some(reason) => Err(Error::Unsupported(reason)),
+            None => Ok(()),
         }
-        if h.write_version != 2 || h.read_version != 2 {
-            // A rollback-journal database: converting it means checking for a hot
-            // journal first, which we do not do. Refuse rather than risk its data.
-            return Err(Error::Unsupported(
-                "database is not in WAL mode (run PRAGMA journal_mode=WAL in sqlite3 first)".into(),
-            ));
-        }
-        Ok(())
     }
 
     /// Writes page 1 of a new database into the empty file, durably.

@@ -230,3 +230,308 @@ fn journal_mode_and_encoding_pragmas_tell_the_truth() {
         "UTF-8"
     );
 }
+
+// --- Rollback-journal databases (journal_mode=DELETE, SQLite's default) ---
+
+#[derive(Debug, PartialEq, Clone)]
+enum V {
+    Null,
+    Int(i64),
+    Real(u64),
+    Text(Vec<u8>),
+    Blob(Vec<u8>),
+}
+
+fn strata_rows(conn: &Connection, sql: &str) -> Vec<Vec<V>> {
+    let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let n = stmt.column_count();
+    let mut rows = stmt.query(()).unwrap();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().unwrap_or_else(|e| panic!("{sql}: {e}")) {
+        out.push(
+            (0..n)
+                .map(|i| match row.get_ref(i).unwrap() {
+                    ValueRef::Null => V::Null,
+                    ValueRef::Integer(i) => V::Int(i),
+                    ValueRef::Real(f) => V::Real(f.to_bits()),
+                    ValueRef::Text(t) => V::Text(t.to_vec()),
+                    ValueRef::Blob(b) => V::Blob(b.to_vec()),
+                })
+                .collect(),
+        );
+    }
+    out
+}
+
+fn sqlite_rows(conn: &rusqlite::Connection, sql: &str) -> Vec<Vec<V>> {
+    use rusqlite::types::ValueRef as R;
+    let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let n = stmt.column_count();
+    let mut rows = stmt.query([]).unwrap();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().unwrap() {
+        out.push(
+            (0..n)
+                .map(|i| match row.get_ref(i).unwrap() {
+                    R::Null => V::Null,
+                    R::Integer(i) => V::Int(i),
+                    R::Real(f) => V::Real(f.to_bits()),
+                    R::Text(t) => V::Text(t.to_vec()),
+                    R::Blob(b) => V::Blob(b.to_vec()),
+                })
+                .collect(),
+        );
+    }
+    out
+}
+
+/// Rows, some with overflow pages, in a table with two indexes.
+fn populate_sql(rows: usize) -> String {
+    // One transaction: a commit per row would fsync the journal and file each time.
+    let mut sql = String::from(
+        "BEGIN; CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT, c BLOB, d REAL); \
+         CREATE INDEX tb ON t(b); CREATE UNIQUE INDEX td ON t(d);",
+    );
+    for i in 0..rows {
+        let blob_len = if i % 7 == 0 { 3000 } else { i % 90 };
+        sql.push_str(&format!(
+            "INSERT INTO t VALUES ({i}, 'row {i} {}', zeroblob({blob_len}), {i}.5);",
+            "x".repeat(i % 40)
+        ));
+    }
+    sql.push_str("COMMIT;");
+    sql
+}
+
+const CHECK_QUERIES: [&str; 4] = [
+    "SELECT a, b, length(c), d FROM t ORDER BY a",
+    "SELECT b FROM t ORDER BY b",
+    "SELECT name, sql FROM sqlite_schema ORDER BY name",
+    "SELECT * FROM u ORDER BY k",
+];
+
+/// Writes that free pages (deletes of rows with overflow), grow the file, and add a
+/// table and an index.
+const WRITES: [&str; 5] = [
+    "DELETE FROM t WHERE a % 7 = 0 OR a % 5 = 1",
+    "UPDATE t SET b = b || ' updated' WHERE a % 3 = 0",
+    "INSERT INTO t(b, c, d) SELECT b || ' copy', zeroblob(length(c) * 2), d + 100000 FROM t WHERE a < 200",
+    "CREATE TABLE u(k TEXT PRIMARY KEY, v)",
+    "CREATE INDEX uv ON u(v)",
+];
+
+fn u_rows_sql() -> String {
+    let rows: String = (0..300)
+        .map(|i| format!("INSERT INTO u VALUES ('key {i}', {});", i * 37 % 101))
+        .collect();
+    format!("BEGIN; {rows} COMMIT;")
+}
+
+#[test]
+fn rollback_journal_databases_are_read_written_and_switched_to_wal() {
+    for page_size in [512, 4096, 65536] {
+        let what = format!("journal_mode=DELETE page_size={page_size}");
+        let (dir, path) = sqlite_db(&format!(
+            "PRAGMA page_size={page_size}; PRAGMA journal_mode=DELETE; {}",
+            populate_sql(1500)
+        ));
+        // The same file, kept by SQLite, receives the same writes: the oracle.
+        let mirror = dir.path().join("mirror.db");
+        std::fs::copy(&path, &mirror).unwrap();
+        let sq = rusqlite::Connection::open(&mirror).unwrap();
+        let mode: String = sq
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "delete", "{what}: setup");
+
+        let db = Database::open(&path).unwrap();
+        let conn = db.connect();
+        assert_eq!(
+            strata_one(&conn, "PRAGMA journal_mode").unwrap(),
+            "wal",
+            "{what}"
+        );
+        for sql in &CHECK_QUERIES[..3] {
+            assert_eq!(
+                strata_rows(&conn, sql),
+                sqlite_rows(&sq, sql),
+                "{what}: {sql}"
+            );
+        }
+        for sql in WRITES {
+            conn.execute_batch(sql)
+                .unwrap_or_else(|e| panic!("{what}: {sql}: {e}"));
+            sq.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(&u_rows_sql()).unwrap();
+        sq.execute_batch(&u_rows_sql()).unwrap();
+        for sql in CHECK_QUERIES {
+            assert_eq!(
+                strata_rows(&conn, sql),
+                sqlite_rows(&sq, sql),
+                "{what}: {sql}"
+            );
+        }
+        let expected: Vec<_> = CHECK_QUERIES.iter().map(|q| sqlite_rows(&sq, q)).collect();
+        drop(conn);
+        drop(db);
+
+        // SQLite opens what Strata wrote: a WAL database, intact, with the same rows.
+        let back = rusqlite::Connection::open(&path).unwrap();
+        let mode: String = back
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal", "{what}: SQLite sees the switched mode");
+        let ic: String = back
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ic, "ok", "{what}: SQLite's integrity_check");
+        for (sql, rows) in CHECK_QUERIES.iter().zip(&expected) {
+            assert_eq!(&sqlite_rows(&back, sql), rows, "{what}: SQLite reads {sql}");
+        }
+        eprintln!("{what}: ok");
+    }
+}
+
+/// Env vars by which the crash tests run [`crash_child`] in a child process.
+const CRASH_DB: &str = "OPEN_ANY_FILE_CRASH_DB";
+const CRASH_SQL: &str = "OPEN_ANY_FILE_CRASH_SQL";
+
+/// The child half of the crash tests: SQLite begins a transaction in rollback-journal
+/// mode, with a cache so small that changed pages spill into the database file (each
+/// spill syncs the journal and starts a new segment), then the process dies.
+#[test]
+#[ignore = "run as a child process by the hot-journal tests"]
+fn crash_child() {
+    let path = std::env::var(CRASH_DB).expect("run by the hot-journal tests");
+    let sql = std::env::var(CRASH_SQL).unwrap();
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch("PRAGMA cache_size=10; BEGIN;").unwrap();
+    conn.execute_batch(&sql).unwrap();
+    std::process::abort();
+}
+
+/// Runs `sql` in a SQLite process that dies before committing; returns the journal.
+fn crash_sqlite_mid_transaction(path: &Path, sql: &str) -> Vec<u8> {
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "crash_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CRASH_DB, path)
+        .env(CRASH_SQL, sql)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the child must die before committing");
+    let journal = std::fs::read(format!("{}-journal", path.display()))
+        .expect("the crashed transaction leaves a journal");
+    assert_ne!(journal[0], 0, "the journal must be hot");
+    journal
+}
+
+/// Segment headers in a journal (magic at sector-size multiples).
+fn journal_segments(journal: &[u8]) -> usize {
+    const MAGIC: [u8; 8] = [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7];
+    let sector = u32::from_be_bytes(journal[20..24].try_into().unwrap()) as usize;
+    (0..journal.len())
+        .step_by(sector)
+        .filter(|&o| journal.len() >= o + 8 && journal[o..o + 8] == MAGIC)
+        .count()
+}
+
+/// The transaction the crashed process was running: changes every page of `t`, grows the
+/// file and frees pages.
+const CRASHED_TX: &str = "UPDATE t SET b = b || ' changed', c = zeroblob(length(c) + 500); \
+     INSERT INTO t(b, c, d) SELECT b, zeroblob(4000), d + 1e6 FROM t; \
+     DELETE FROM t WHERE a % 4 = 0; CREATE TABLE lost(x);";
+
+#[test]
+fn hot_journal_of_a_crashed_sqlite_is_rolled_back() {
+    for page_size in [512, 4096, 65536] {
+        let what = format!("hot journal, page_size={page_size}");
+        let (dir, path) = sqlite_db(&format!(
+            "PRAGMA page_size={page_size}; PRAGMA journal_mode=DELETE; {}",
+            populate_sql(800)
+        ));
+        let before_bytes = std::fs::read(&path).unwrap();
+        let expected: Vec<_> = {
+            let sq = rusqlite::Connection::open(&path).unwrap();
+            CHECK_QUERIES[..3]
+                .iter()
+                .map(|q| sqlite_rows(&sq, q))
+                .collect()
+        };
+        let journal = crash_sqlite_mid_transaction(&path, CRASHED_TX);
+        let crashed_bytes = std::fs::read(&path).unwrap();
+        assert_ne!(
+            crashed_bytes, before_bytes,
+            "{what}: the crashed transaction must have written into the database file"
+        );
+        assert!(
+            journal_segments(&journal) > 1,
+            "{what}: expected a journal with several segments"
+        );
+        // SQLite's own recovery of a copy of the crashed files: the reference result.
+        let reference = dir.path().join("reference.db");
+        std::fs::copy(&path, &reference).unwrap();
+        std::fs::write(format!("{}-journal", reference.display()), &journal).unwrap();
+        {
+            let sq = rusqlite::Connection::open(&reference).unwrap();
+            for (sql, rows) in CHECK_QUERIES[..3].iter().zip(&expected) {
+                assert_eq!(
+                    &sqlite_rows(&sq, sql),
+                    rows,
+                    "{what}: SQLite's rollback: {sql}"
+                );
+            }
+        }
+
+        let db = Database::open(&path).unwrap();
+        assert!(
+            !Path::new(&format!("{}-journal", path.display())).exists(),
+            "{what}: the journal must be gone after the rollback"
+        );
+        // The database file is exactly what SQLite's rollback makes of it (the switch to
+        // WAL goes into the WAL, not into the file).
+        assert!(
+            std::fs::read(&path).unwrap() == std::fs::read(&reference).unwrap(),
+            "{what}: the rolled-back file differs from SQLite's rollback"
+        );
+        let conn = db.connect();
+        for (sql, rows) in CHECK_QUERIES[..3].iter().zip(&expected) {
+            assert_eq!(&strata_rows(&conn, sql), rows, "{what}: Strata reads {sql}");
+        }
+        conn.execute_batch("INSERT INTO t(b, c, d) VALUES ('after', x'00', -1)")
+            .unwrap();
+        let after = strata_rows(&conn, CHECK_QUERIES[0]);
+        drop(conn);
+        drop(db);
+        let sq = rusqlite::Connection::open(&path).unwrap();
+        let ic: String = sq
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ic, "ok", "{what}: SQLite's integrity_check");
+        assert_eq!(sqlite_rows(&sq, CHECK_QUERIES[0]), after, "{what}");
+        eprintln!("{what}: ok ({} journal bytes)", journal.len());
+    }
+}
+
+#[test]
+fn refused_database_with_a_hot_journal_is_left_for_sqlite() {
+    let (dir, path) = sqlite_db(&format!(
+        "PRAGMA encoding='UTF-16le'; PRAGMA journal_mode=DELETE; {}",
+        populate_sql(300)
+    ));
+    crash_sqlite_mid_transaction(&path, CRASHED_TX);
+    expect_refused(
+        "UTF-16le database with a hot journal",
+        dir.path(),
+        &path,
+        &["UTF-16le", "hot journal"],
+    );
+}
