@@ -45,10 +45,9 @@
 //!    Records for pages beyond the original database size are skipped.
 //! 5. The database file is fsynced, then the journal deleted (SQLite's default
 //!    `journal_mode=DELETE` as the rolling-back connection's mode).
-//!
-//! What this does not do: delete the super-journal of a rolled-back multi-database
-//! transaction (SQLite deletes it once no child journal refers to it; leaving it is
-//! harmless, as every child journal is checked against it on its own).
+//! 6. After playing back a journal that names an existing super-journal, that
+//!    super-journal is deleted unless one of the child journals it lists still exists and
+//!    still names it (SQLite's `pager_delsuper`).
 //!
 //! Playback is planned read-only first ([`HotJournal::find`]), so the caller can decide
 //! from the restored page 1 whether to refuse the database before anything is written.
@@ -87,6 +86,9 @@ pub(crate) struct HotJournal {
     path: String,
     /// Page size of the journal's page images (the database's at the transaction's start).
     page_size: u64,
+    /// The super-journal this journal names, when it exists (delete it after playback if
+    /// no other child journal still needs it).
+    super_journal: Option<String>,
     /// `None`: nothing to play back (a committed multi-database transaction, or a journal
     /// whose first header is incomplete); the journal is only deleted.
     playback: Option<Playback>,
@@ -123,6 +125,62 @@ fn checksum(nonce: u32, image: &[u8]) -> u32 {
     sum
 }
 
+/// SQLite's `readSuperJournal`: the super-journal name at the end of a journal, if it has
+/// one with a matching checksum.
+fn read_super_name(io: &dyn IO, file: &dyn File, size: u64) -> Result<Option<String>> {
+    if size < 16 {
+        return Ok(None);
+    }
+    let tail = read_at(io, file, size - 16, 16)?;
+    if tail.len() < 16 || tail[8..16] != MAGIC {
+        return Ok(None);
+    }
+    let len = be32(&tail[0..4]) as u64;
+    if len == 0 || len >= MAX_SUPER_NAME || len > size - 16 {
+        return Ok(None);
+    }
+    let name = read_at(io, file, size - 16 - len, len as usize)?;
+    if name.len() as u64 != len {
+        return Ok(None);
+    }
+    // The checksum adds the name's bytes as signed chars.
+    let sum = name.iter().fold(be32(&tail[4..8]), |s, &b| {
+        s.wrapping_sub(b as i8 as i32 as u32)
+    });
+    if sum != 0 {
+        // A damaged name: SQLite plays the journal back as if there were none.
+        return Ok(None);
+    }
+    // SQLite treats the name as a C string.
+    let name = name.split(|&b| b == 0).next().unwrap_or_default();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(String::from_utf8_lossy(name).into_owned()))
+}
+
+/// SQLite's `pager_delsuper`: deletes the super-journal unless a child journal it lists
+/// still exists and still names it.
+fn delete_super_if_unused(io: &dyn IO, super_name: &str) -> Result<()> {
+    let file = io.open_file(super_name, OpenFlags::READ_ONLY)?;
+    let size = file.size_bytes()?;
+    let children = read_at(io, file.as_ref(), 0, size as usize)?;
+    for child in children.split(|&b| b == 0).filter(|c| !c.is_empty()) {
+        let child = String::from_utf8_lossy(child).into_owned();
+        if !io.file_exists(&child)? {
+            continue;
+        }
+        let child_file = io.open_file(&child, OpenFlags::READ_ONLY)?;
+        let child_size = child_file.size_bytes()?;
+        if read_super_name(io, child_file.as_ref(), child_size)?.as_deref() == Some(super_name) {
+            return Ok(());
+        }
+    }
+    drop(file);
+    io.remove_file(super_name)?;
+    Ok(())
+}
+
 impl HotJournal {
     /// Looks for a hot journal beside the database and plans its playback, reading only.
     /// `db_file` must be locked exclusively and not empty (the caller deletes a journal
@@ -152,43 +210,19 @@ impl HotJournal {
             file,
             path,
             page_size: db_page_size,
+            super_journal: None,
             playback: None,
         };
-        if journal.super_journal_committed(io, size)? {
-            return Ok(Some(journal));
+        if let Some(name) = read_super_name(io, journal.file.as_ref(), size)? {
+            if !io.file_exists(&name)? {
+                // The multi-database transaction committed (deleting its super-journal is
+                // its commit point): nothing to undo, the journal is only deleted.
+                return Ok(Some(journal));
+            }
+            journal.super_journal = Some(name);
         }
         journal.playback = journal.plan(io, size)?;
         Ok(Some(journal))
-    }
-
-    /// Whether the journal names a super-journal that no longer exists: its multi-database
-    /// transaction committed, and this journal must not be played back.
-    fn super_journal_committed(&self, io: &dyn IO, size: u64) -> Result<bool> {
-        if size < 16 {
-            return Ok(false);
-        }
-        let tail = read_at(io, self.file.as_ref(), size - 16, 16)?;
-        if tail.len() < 16 || tail[8..16] != MAGIC {
-            return Ok(false);
-        }
-        let len = be32(&tail[0..4]) as u64;
-        if len == 0 || len >= MAX_SUPER_NAME || len > size - 16 {
-            return Ok(false);
-        }
-        let name = read_at(io, self.file.as_ref(), size - 16 - len, len as usize)?;
-        if name.len() as u64 != len {
-            return Ok(false);
-        }
-        // The name's checksum adds its bytes as signed chars.
-        let sum = name.iter().fold(be32(&tail[4..8]), |s, &b| {
-            s.wrapping_sub(b as i8 as i32 as u32)
-        });
-        if sum != 0 {
-            // A damaged name: SQLite plays the journal back (no super-journal).
-            return Ok(false);
-        }
-        let name = String::from_utf8_lossy(&name).into_owned();
-        Ok(!io.file_exists(&name)?)
     }
 
     /// Reads every segment header and record the playback would apply.
@@ -342,6 +376,9 @@ impl HotJournal {
         }
         // The rolled-back database is durable: the journal has done its work.
         io.remove_file(&self.path)?;
+        if let Some(name) = &self.super_journal {
+            delete_super_if_unused(io, name)?;
+        }
         Ok(())
     }
 }
