@@ -50,6 +50,9 @@ use strata_wal::{Snapshot, Wal, WalOptions};
 mod cache;
 pub mod header;
 pub mod journal;
+mod journal_mode;
+
+pub use journal_mode::JournalMode;
 
 use cache::PageCache;
 
@@ -142,6 +145,9 @@ pub struct Storage {
     page_size: usize,
     reserved_bytes: usize,
     options: StorageOptions,
+    /// Set by `PRAGMA journal_mode=DELETE` ([`journal_mode`]): the WAL file is gone and
+    /// writes are refused.
+    rollback_mode: AtomicBool,
 }
 
 impl Storage {
@@ -219,6 +225,7 @@ impl Storage {
                 page_size: options.page_size,
                 reserved_bytes: options.reserved_bytes as usize,
                 options,
+                rollback_mode: AtomicBool::new(false),
             }));
         }
         let c = Completion::read(header::HEADER_SIZE);
@@ -258,6 +265,7 @@ impl Storage {
             page_size: h.page_size,
             reserved_bytes: h.reserved_bytes,
             options,
+            rollback_mode: AtomicBool::new(false),
         });
         if h.write_version == 1 || h.read_version == 1 {
             storage.switch_to_wal()?;
@@ -421,6 +429,7 @@ impl Storage {
                 commit: None,
                 checkpoint: None,
                 auto_checkpoint: None,
+                mode_switch: None,
             }),
         })
     }
@@ -532,6 +541,8 @@ struct PagerInner {
     checkpoint: Option<strata_wal::Checkpoint>,
     /// The passive checkpoint a commit started because the WAL passed the threshold.
     auto_checkpoint: Option<strata_wal::Checkpoint>,
+    /// A switch to rollback-journal mode in progress (`PRAGMA journal_mode=DELETE`).
+    mode_switch: Option<journal_mode::ModeSwitch>,
 }
 
 /// One connection's view of the database.
@@ -656,6 +667,7 @@ impl Pager {
     /// Fails with [`Error::Busy`] if another connection is writing or has committed since
     /// this connection's snapshot was taken.
     pub fn begin_write(&self) -> Result<()> {
+        self.storage.refuse_write_in_rollback_mode()?;
         if self.lock().tx == TxState::None {
             self.begin_read()?;
         }

@@ -1,10 +1,13 @@
-//! `PRAGMA journal_mode` and `PRAGMA encoding`: file-format settings that Strata fixes.
+//! `PRAGMA journal_mode` and `PRAGMA encoding`: file-format settings.
 //!
-//! Strata keeps every database it writes in WAL mode and in UTF-8 (the pager refuses to
-//! open UTF-16 files, and converts rollback-journal files to WAL when it opens them). These
-//! pragmas report that truthfully, and a request for anything else is an error rather than
-//! a pretended success: a pragma that answers "delete" while the file stays in WAL mode
-//! would mislead whoever hands the file on.
+//! Strata writes in WAL mode and in UTF-8 only (the pager refuses to open UTF-16 files,
+//! and switches rollback-journal files to WAL when it opens them). `PRAGMA journal_mode`
+//! reports the mode the file is really in; `= DELETE` leaves WAL mode so the file can go
+//! to single-file tools (the pager then refuses writes until the database is reopened);
+//! other modes are refused rather than pretended: a pragma that answered `persist` while
+//! the file stayed in WAL mode would mislead whoever hands the file on.
+
+use strata_vdbe::insn::JournalModeKind;
 
 use crate::compiler::{error, Result};
 use crate::schema::Schema;
@@ -12,10 +15,11 @@ use crate::schema::Schema;
 /// SQLite's journal modes, in SQLite's order (`sqlite3JournalModename`).
 const JOURNAL_MODES: [&str; 6] = ["delete", "persist", "off", "truncate", "memory", "wal"];
 
-/// The row `PRAGMA journal_mode[=arg]` returns, or the error for a mode we cannot switch to.
-pub(crate) fn journal_mode(arg: Option<&str>) -> Result<&'static str> {
+/// What `PRAGMA journal_mode[=arg]` asks for: `None` to query the mode, or the mode to
+/// switch to; an error for a mode Strata cannot be in.
+pub(crate) fn journal_mode(arg: Option<&str>) -> Result<Option<JournalModeKind>> {
     let Some(arg) = arg else {
-        return Ok("wal");
+        return Ok(None);
     };
     // SQLite compares the argument's length of each mode name, case-insensitively (so
     // "del" means "delete"); an argument matching no mode is a plain query.
@@ -24,12 +28,12 @@ pub(crate) fn journal_mode(arg: Option<&str>) -> Result<&'static str> {
         .iter()
         .find(|m| m.as_bytes().starts_with(wanted.as_bytes()) && wanted.len() <= m.len());
     match mode {
-        None | Some(&"wal") => Ok("wal"),
+        None => Ok(None),
+        Some(&"wal") => Ok(Some(JournalModeKind::Wal)),
+        Some(&"delete") => Ok(Some(JournalModeKind::Delete)),
         Some(mode) => Err(error(format!(
-            "cannot change journal_mode to {mode}: Strata keeps databases in WAL mode; \
-             to hand the file to a tool that wants a single file, run \
-             PRAGMA wal_checkpoint(TRUNCATE), close the database, then run \
-             PRAGMA journal_mode={mode} in sqlite3"
+            "cannot change journal_mode to {mode}: Strata supports only WAL mode and, to hand \
+             the file to a tool that wants a single file, PRAGMA journal_mode=DELETE"
         ))),
     }
 }
@@ -74,12 +78,19 @@ mod tests {
 
     #[test]
     fn journal_mode_matches_prefixes_like_sqlite() {
-        assert_eq!(journal_mode(None).unwrap(), "wal");
-        assert_eq!(journal_mode(Some("WAL")).unwrap(), "wal");
-        assert_eq!(journal_mode(Some("bogus")).unwrap(), "wal");
-        assert!(journal_mode(Some("delete")).is_err());
-        assert!(journal_mode(Some("DEL")).is_err());
+        assert_eq!(journal_mode(None).unwrap(), None);
+        assert_eq!(
+            journal_mode(Some("WAL")).unwrap(),
+            Some(JournalModeKind::Wal)
+        );
+        assert_eq!(journal_mode(Some("bogus")).unwrap(), None);
+        assert_eq!(journal_mode(Some("deletex")).unwrap(), None);
+        assert_eq!(
+            journal_mode(Some("DEL")).unwrap(),
+            Some(JournalModeKind::Delete)
+        );
         assert!(journal_mode(Some("memory")).is_err());
-        assert!(journal_mode(Some("deletex")).unwrap() == "wal");
+        assert!(journal_mode(Some("persist")).is_err());
+        assert!(journal_mode(Some("off")).is_err());
     }
 }

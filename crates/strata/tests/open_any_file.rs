@@ -206,11 +206,9 @@ fn journal_mode_and_encoding_pragmas_tell_the_truth() {
         assert_eq!(strata_one(&conn, sql), sqlite_one(&sq, sql), "{sql}");
     }
     // Modes Strata cannot be in are refused, and the mode stays what it is.
-    for mode in [
-        "DELETE", "delete", "del", "TRUNCATE", "PERSIST", "MEMORY", "OFF",
-    ] {
+    for mode in ["TRUNCATE", "PERSIST", "pers", "MEMORY", "OFF"] {
         let err = strata_one(&conn, &format!("PRAGMA journal_mode = {mode}"))
-            .expect_err("a journal mode other than WAL must be refused");
+            .expect_err("a journal mode other than WAL or DELETE must be refused");
         assert!(err.contains("WAL"), "{mode}: {err}");
         assert_eq!(strata_one(&conn, "PRAGMA journal_mode").unwrap(), "wal");
     }
@@ -220,6 +218,7 @@ fn journal_mode_and_encoding_pragmas_tell_the_truth() {
     let sq = rusqlite::Connection::open(&path).unwrap();
     assert_eq!(sqlite_one(&sq, "PRAGMA journal_mode").unwrap(), "wal");
     assert_eq!(sqlite_one(&sq, "PRAGMA encoding").unwrap(), "UTF-8");
+    drop(sq);
 
     // An empty database cannot be made UTF-16 (SQLite would convert it).
     let empty = Database::open(dir.path().join("empty.db")).unwrap();
@@ -698,4 +697,93 @@ fn damaged_hot_journals_roll_back_exactly_like_sqlite() {
     }
     eprintln!("{tested} journal variants roll back like SQLite");
     drop(dir);
+}
+
+/// `PRAGMA journal_mode=DELETE` leaves WAL mode for good: everything checkpointed, the WAL
+/// removed, header bytes 18/19 = 1; the file alone is then a complete rollback-journal
+/// database. Strata refuses writes until reopened, and switches it back to WAL at open.
+#[test]
+fn journal_mode_delete_hands_over_a_single_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let db = Database::open(&path).unwrap();
+    let conn = db.connect();
+    conn.execute_batch(&populate_sql(500)).unwrap();
+    let expected = strata_rows(&conn, CHECK_QUERIES[0]);
+    // The same statements on SQLite, for its answers.
+    let sq_dir = tempfile::tempdir().unwrap();
+    let sq = rusqlite::Connection::open(sq_dir.path().join("w.db")).unwrap();
+    sq.execute_batch(&format!("PRAGMA journal_mode=WAL; {}", populate_sql(500)))
+        .unwrap();
+
+    // Not inside a transaction (SQLite's rule and message).
+    for sql in ["BEGIN", "PRAGMA journal_mode = DELETE"] {
+        assert_eq!(strata_one(&conn, sql), sqlite_one(&sq, sql), "{sql}");
+    }
+    for sql in ["ROLLBACK", "PRAGMA journal_mode"] {
+        assert_eq!(strata_one(&conn, sql), sqlite_one(&sq, sql), "{sql}");
+    }
+
+    // Another connection's reader keeps the WAL alive: busy, nothing changes.
+    let other = db.connect();
+    other.execute_batch("BEGIN").unwrap();
+    assert_eq!(strata_rows(&other, "SELECT count(*) FROM t").len(), 1);
+    conn.busy_timeout(std::time::Duration::from_millis(50));
+    let err = strata_one(&conn, "PRAGMA journal_mode = DELETE").unwrap_err();
+    assert!(err.contains("locked"), "{err}");
+    assert_eq!(strata_one(&conn, "PRAGMA journal_mode").unwrap(), "wal");
+    other.execute_batch("COMMIT").unwrap();
+
+    for sql in ["PRAGMA journal_mode = DELETE", "PRAGMA journal_mode"] {
+        assert_eq!(strata_one(&conn, sql), sqlite_one(&sq, sql), "{sql}");
+    }
+    assert!(
+        !dir.path().join("w.db-wal").exists(),
+        "the WAL must be removed"
+    );
+    let header = std::fs::read(&path).unwrap();
+    assert_eq!(&header[18..20], &[1, 1], "header bytes 18/19");
+    // Reads go on; writes are refused with what to do; the mode stays what it is.
+    assert_eq!(strata_rows(&conn, CHECK_QUERIES[0]), expected);
+    assert_eq!(strata_rows(&other, CHECK_QUERIES[0]), expected);
+    let err = conn
+        .execute_batch("INSERT INTO t(b) VALUES ('x')")
+        .unwrap_err();
+    assert!(err.to_string().contains("reopen"), "{err}");
+    let err = strata_one(&conn, "PRAGMA journal_mode = WAL").unwrap_err();
+    assert!(err.contains("reopen"), "{err}");
+    assert_eq!(strata_one(&other, "PRAGMA journal_mode").unwrap(), "delete");
+    assert_eq!(strata_rows(&conn, CHECK_QUERIES[0]), expected);
+    drop(conn);
+    drop(other);
+    drop(db);
+
+    // The file alone, copied elsewhere, is a complete database for SQLite.
+    let alone = tempfile::tempdir().unwrap();
+    let copy = alone.path().join("copy.db");
+    std::fs::copy(&path, &copy).unwrap();
+    {
+        let sq = rusqlite::Connection::open(&copy).unwrap();
+        assert_eq!(sqlite_one(&sq, "PRAGMA journal_mode").unwrap(), "delete");
+        assert_eq!(sqlite_one(&sq, "PRAGMA integrity_check").unwrap(), "ok");
+        assert_eq!(sqlite_rows(&sq, CHECK_QUERIES[0]), expected);
+        // SQLite writes it in rollback mode.
+        sq.execute_batch("INSERT INTO t(b) VALUES ('by sqlite')")
+            .unwrap();
+    }
+
+    // Reopened by Strata: back to WAL, writable, and SQLite agrees.
+    let db = Database::open(&copy).unwrap();
+    let conn = db.connect();
+    assert_eq!(strata_one(&conn, "PRAGMA journal_mode").unwrap(), "wal");
+    conn.execute_batch("INSERT INTO t(b) VALUES ('by strata')")
+        .unwrap();
+    let rows = strata_rows(&conn, CHECK_QUERIES[0]);
+    assert_eq!(rows.len(), expected.len() + 2);
+    drop(conn);
+    drop(db);
+    let sq = rusqlite::Connection::open(&copy).unwrap();
+    assert_eq!(sqlite_one(&sq, "PRAGMA journal_mode").unwrap(), "wal");
+    assert_eq!(sqlite_one(&sq, "PRAGMA integrity_check").unwrap(), "ok");
+    assert_eq!(sqlite_rows(&sq, CHECK_QUERIES[0]), rows);
 }
