@@ -787,3 +787,79 @@ fn journal_mode_delete_hands_over_a_single_file() {
     assert_eq!(sqlite_one(&sq, "PRAGMA integrity_check").unwrap(), "ok");
     assert_eq!(sqlite_rows(&sq, CHECK_QUERIES[0]), rows);
 }
+
+/// The rollback and the switch to rollback mode are resumable: the same on IO that
+/// completes nothing until driven, in a shuffled order.
+#[test]
+fn hot_journal_and_mode_switch_on_deferred_io() {
+    use std::sync::Arc;
+    use strata::io::MemoryIo;
+
+    let (dir, path) = sqlite_db(&format!(
+        "PRAGMA page_size=1024; PRAGMA journal_mode=DELETE; {}",
+        populate_sql(300)
+    ));
+    let expected: Vec<_> = {
+        let sq = rusqlite::Connection::open(&path).unwrap();
+        CHECK_QUERIES[..3]
+            .iter()
+            .map(|q| sqlite_rows(&sq, q))
+            .collect()
+    };
+    let journal = crash_sqlite_mid_transaction(&path, CRASHED_TX);
+    let crashed = std::fs::read(&path).unwrap();
+    let reference = dir.path().join("reference.db");
+    std::fs::write(&reference, &crashed).unwrap();
+    std::fs::write(format!("{}-journal", reference.display()), &journal).unwrap();
+    rusqlite::Connection::open(&reference)
+        .unwrap()
+        .query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))
+        .unwrap();
+    let rolled_back = std::fs::read(&reference).unwrap();
+
+    for seed in [None, Some(1), Some(2)] {
+        let what = format!("deferred IO, shuffle seed {seed:?}");
+        let io = Arc::new(match seed {
+            None => MemoryIo::new_deferred(),
+            Some(s) => MemoryIo::new_shuffled(s),
+        });
+        io.set_file_contents("m.db", crashed.clone());
+        io.set_file_contents("m.db-journal", journal.clone());
+        let db = Database::open_with_io("m.db", io.clone()).unwrap();
+        assert!(
+            io.file_contents("m.db-journal").is_none(),
+            "{what}: journal deleted"
+        );
+        assert!(
+            io.file_contents("m.db").unwrap() == rolled_back,
+            "{what}: the rolled-back file differs from SQLite's rollback"
+        );
+        let conn = db.connect();
+        for (sql, rows) in CHECK_QUERIES[..3].iter().zip(&expected) {
+            assert_eq!(&strata_rows(&conn, sql), rows, "{what}: {sql}");
+        }
+        conn.execute_batch("INSERT INTO t(b) VALUES ('after')")
+            .unwrap();
+        let after = strata_rows(&conn, CHECK_QUERIES[0]);
+        assert_eq!(
+            strata_one(&conn, "PRAGMA journal_mode = DELETE").unwrap(),
+            "delete",
+            "{what}"
+        );
+        assert!(
+            io.file_contents("m.db-wal").is_none(),
+            "{what}: WAL removed"
+        );
+        let bytes = io.file_contents("m.db").unwrap();
+        assert_eq!(&bytes[18..20], &[1, 1], "{what}");
+        drop(conn);
+        drop(db);
+        // The single file is a complete database for SQLite.
+        let out = dir.path().join(format!("out-{}.db", seed.unwrap_or(0)));
+        std::fs::write(&out, bytes).unwrap();
+        let sq = rusqlite::Connection::open(&out).unwrap();
+        assert_eq!(sqlite_one(&sq, "PRAGMA journal_mode").unwrap(), "delete");
+        assert_eq!(sqlite_one(&sq, "PRAGMA integrity_check").unwrap(), "ok");
+        assert_eq!(sqlite_rows(&sq, CHECK_QUERIES[0]), after, "{what}");
+    }
+}
