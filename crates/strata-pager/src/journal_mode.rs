@@ -1,22 +1,25 @@
-//! `PRAGMA journal_mode`: leaving WAL mode so the database file can go, alone, to tools
-//! that want a single file.
+//! `PRAGMA journal_mode`: a database's mode, and leaving WAL mode so the database file can
+//! go, alone, to tools that want a single file.
 //!
-//! Strata writes only in WAL mode. On request it turns a database into a rollback-journal
-//! database, as SQLite's `PRAGMA journal_mode=DELETE` does: every WAL frame is copied into
-//! the database file and the WAL truncated (a `TRUNCATE` checkpoint; other connections'
-//! readers make it fail with `Busy`), the WAL file is removed, and header bytes 18/19
-//! become 1 (fsynced). The file is then a complete rollback-journal database.
+//! Strata writes only in WAL mode. A rollback-journal database (header bytes 18/19 = 1)
+//! stays one while it is only read; its first commit switches it to WAL by committing
+//! page 1 with bytes 18/19 = 2 through the WAL (what SQLite's `PRAGMA journal_mode=WAL`
+//! writes), so a crash leaves either the untouched rollback-journal file or a WAL database
+//! (SQLite, like Strata, reads page 1 through an existing WAL). `PRAGMA journal_mode=WAL`
+//! does the same at once.
 //!
-//! Afterwards the storage reads the database file as before but refuses writes with a
-//! clear error: Strata has no rollback-journal writer, and an append to the removed WAL
-//! would be lost. `PRAGMA journal_mode` reports `delete`, which is then true. Reopening the
-//! database switches it back to WAL (as any rollback-journal file is at open).
+//! `PRAGMA journal_mode=DELETE` turns a WAL database into a rollback-journal database, as
+//! SQLite does: every WAL frame is copied into the database file and the WAL truncated (a
+//! `TRUNCATE` checkpoint; other connections' readers make it fail with `Busy`), the WAL
+//! file is removed under the write lock, and header bytes 18/19 become 1 (fsynced). The
+//! file is then a complete rollback-journal database, and `PRAGMA journal_mode` says
+//! `delete`. Strata has no rollback-journal writer: the next commit switches the database
+//! back to WAL, as for any rollback-journal file.
 //!
-//! Crash safety follows SQLite's order (WAL closed and deleted first, then the version
-//! bytes): a crash before the WAL is removed leaves a WAL database with a fully
-//! checkpointed WAL; after it, a WAL database without a WAL (bytes still 2) or a
-//! rollback-journal database (bytes 1). Only bytes 18 and 19 are written, within one
-//! sector.
+//! Crash safety follows SQLite's order (WAL deleted first, then the version bytes): a
+//! crash before the WAL is removed leaves a WAL database with a fully checkpointed WAL;
+//! after it, a WAL database without a WAL (bytes still 2) or a rollback-journal database
+//! (bytes 1). Only bytes 18 and 19 are written, within one sector.
 
 use std::sync::atomic::Ordering;
 
@@ -28,10 +31,9 @@ use crate::{CheckpointMode, Error, Pager, Result, Storage, SyncMode, TxState};
 /// The journal modes a Strata database can be in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JournalMode {
-    /// Write-ahead log (header bytes 18/19 = 2): Strata's mode, the only one it writes in.
+    /// Write-ahead log (header bytes 18/19 = 2): the mode Strata writes in.
     Wal,
-    /// Rollback journal (bytes 18/19 = 1), after `PRAGMA journal_mode=DELETE`: read-only
-    /// for Strata until reopened.
+    /// Rollback journal (bytes 18/19 = 1): until the next commit switches it to WAL.
     Delete,
 }
 
@@ -45,12 +47,14 @@ impl JournalMode {
     }
 }
 
-/// Progress of a switch to rollback mode, kept in the pager so that a call repeated after
+/// Progress of a journal-mode switch, kept in the pager so that a call repeated after
 /// `Pending` continues where it stopped.
 pub(crate) enum ModeSwitch {
-    /// Bytes 18/19 = 1 being written into the database file.
+    /// To WAL: a write transaction committing page 1 (the commit sets bytes 18/19).
+    ToWal,
+    /// To rollback mode: bytes 18/19 = 1 being written into the database file.
     WriteVersion(Completion),
-    /// The database file being fsynced.
+    /// To rollback mode: the database file being fsynced.
     SyncVersion(Completion),
 }
 
@@ -62,19 +66,6 @@ impl Storage {
         } else {
             JournalMode::Wal
         }
-    }
-
-    /// The error a write gets after `PRAGMA journal_mode=DELETE`.
-    pub(crate) fn refuse_write_in_rollback_mode(&self) -> Result<()> {
-        if self.rollback_mode.load(Ordering::Acquire) {
-            return Err(Error::Unsupported(
-                "the database is in rollback-journal mode (PRAGMA journal_mode=DELETE) and \
-                 Strata writes only in WAL mode; close and reopen it to write (Strata \
-                 switches it back to WAL at open)"
-                    .into(),
-            ));
-        }
-        Ok(())
     }
 }
 
@@ -104,18 +95,43 @@ impl Pager {
                 )));
             }
             if mode == JournalMode::Wal {
-                // The WAL file is gone and the WAL cannot be reopened under a live
-                // storage; the next open converts the file (as any rollback-mode file).
-                return Err(Error::Unsupported(
-                    "the database left WAL mode by PRAGMA journal_mode=DELETE; close and \
-                     reopen it to return to WAL mode"
-                        .into(),
-                ));
+                return self.switch_to_wal();
             }
             strata_io::ready!(self.start_rollback_mode());
+        } else if matches!(self.lock().mode_switch, Some(ModeSwitch::ToWal)) {
+            return self.switch_to_wal();
         }
         self.finish_rollback_mode()
             .map(|p| p.map(|()| JournalMode::Delete))
+    }
+
+    /// Commits page 1 unchanged in a write transaction: the commit of a rollback-journal
+    /// database sets bytes 18/19 = 2 ([`Pager::commit`]).
+    fn switch_to_wal(&self) -> Result<Poll<JournalMode>> {
+        let result = (|| {
+            if self.lock().mode_switch.is_none() {
+                self.begin_write()?;
+                self.lock().mode_switch = Some(ModeSwitch::ToWal);
+            }
+            let page1 = strata_io::ready!(self.get_page(1));
+            if !page1.is_dirty() {
+                self.mark_dirty(&page1)?;
+            }
+            strata_io::ready!(self.commit());
+            Ok(Poll::Ready(JournalMode::Wal))
+        })();
+        match result {
+            Ok(Poll::Pending) => Ok(Poll::Pending),
+            Ok(Poll::Ready(mode)) => {
+                self.lock().mode_switch = None;
+                Ok(Poll::Ready(mode))
+            }
+            Err(e) => {
+                self.lock().mode_switch = None;
+                let _ = self.rollback();
+                Err(e)
+            }
+        }
     }
 
     /// Checkpoints everything, takes the write lock, removes the WAL and submits the
@@ -138,15 +154,11 @@ impl Pager {
             let _ = self.rollback();
             return Err(Error::Busy);
         }
-        if let Err(e) = self
-            .storage
-            .io
-            .remove_file(&format!("{}-wal", self.storage.path))
-        {
+        if let Err(e) = wal.remove_file() {
             let _ = self.rollback();
             return Err(e.into());
         }
-        // From here the WAL file is gone: no append may ever run on this storage.
+        // The next commit writes page 1 with bytes 18/19 = 2 into a new WAL.
         self.storage.rollback_mode.store(true, Ordering::Release);
         let c = Completion::write(vec![1, 1]);
         if let Err(e) = self
@@ -168,7 +180,7 @@ impl Pager {
             let (c, writing) = match &inner.mode_switch {
                 Some(ModeSwitch::WriteVersion(c)) => (c.clone(), true),
                 Some(ModeSwitch::SyncVersion(c)) => (c.clone(), false),
-                None => return Ok(Poll::Ready(())),
+                Some(ModeSwitch::ToWal) | None => return Ok(Poll::Ready(())),
             };
             let outcome = match c.result() {
                 None => return Ok(Poll::Pending),

@@ -145,8 +145,9 @@ pub struct Storage {
     page_size: usize,
     reserved_bytes: usize,
     options: StorageOptions,
-    /// Set by `PRAGMA journal_mode=DELETE` ([`journal_mode`]): the WAL file is gone and
-    /// writes are refused.
+    /// The file is a rollback-journal database (header bytes 18/19 = 1): opened so, or
+    /// made so by `PRAGMA journal_mode=DELETE` ([`journal_mode`]). The next commit
+    /// switches it to WAL by writing page 1 with bytes 18/19 = 2 into the WAL.
     rollback_mode: AtomicBool,
 }
 
@@ -265,11 +266,10 @@ impl Storage {
             page_size: h.page_size,
             reserved_bytes: h.reserved_bytes,
             options,
-            rollback_mode: AtomicBool::new(false),
+            // Switched to WAL by the first commit, so that reading a rollback-journal
+            // database (or refusing its schema) changes nothing on disk.
+            rollback_mode: AtomicBool::new(h.write_version == 1 || h.read_version == 1),
         });
-        if h.write_version == 1 || h.read_version == 1 {
-            storage.switch_to_wal()?;
-        }
         Ok(storage)
     }
 
@@ -307,31 +307,6 @@ impl Storage {
             }
         }
         hot.roll_back(io, db_file, options.sync_mode != SyncMode::Off)
-    }
-
-    /// Turns a rollback-journal database into a WAL database, as SQLite's
-    /// `PRAGMA journal_mode=WAL` does: header bytes 18 and 19 become 2. The new page 1 is
-    /// committed through the WAL, so a crash leaves either the old rollback-mode file
-    /// (no WAL frame) or a WAL database whose page 1 is in the WAL (SQLite, like Strata,
-    /// reads page 1 through an existing WAL whatever the file's bytes 18/19 say).
-    fn switch_to_wal(self: &Arc<Self>) -> Result<()> {
-        let pager = self.pager();
-        pager.begin_read()?;
-        let switched = (|| {
-            pager.begin_write()?;
-            let page1 = strata_io::block_on(self.io.as_ref(), || pager.get_page(1))?;
-            pager.mark_dirty(&page1)?;
-            {
-                let mut data = page1.data_mut();
-                data[header::OFFSET_WRITE_VERSION] = 2;
-                data[header::OFFSET_READ_VERSION] = 2;
-            }
-            strata_io::block_on(self.io.as_ref(), || pager.commit())
-        })();
-        if switched.is_err() {
-            let _ = pager.rollback();
-        }
-        switched
     }
 
     /// Refuses, with what to do instead, a valid database Strata cannot handle safely.
@@ -667,7 +642,6 @@ impl Pager {
     /// Fails with [`Error::Busy`] if another connection is writing or has committed since
     /// this connection's snapshot was taken.
     pub fn begin_write(&self) -> Result<()> {
-        self.storage.refuse_write_in_rollback_mode()?;
         if self.lock().tx == TxState::None {
             self.begin_read()?;
         }
@@ -951,7 +925,10 @@ impl Pager {
             // Page 1 carries the database size and change counter; it must be part of any
             // commit that changes the size (SQLite readers of the database file rely on it).
             let size_changed = inner.db_size_pages != inner.tx_start_db_size_pages;
-            if size_changed && !inner.dirty.contains_key(&1) {
+            // The first commit to a rollback-journal database switches it to WAL (page 1
+            // with bytes 18/19 = 2, as SQLite's `PRAGMA journal_mode=WAL` writes it).
+            let to_wal = self.storage.rollback_mode.load(Ordering::Acquire);
+            if (size_changed || to_wal) && !inner.dirty.contains_key(&1) {
                 drop(inner);
                 let page1 = strata_io::ready!(self.get_page(1));
                 self.mark_dirty(&page1)?;
@@ -970,6 +947,10 @@ impl Pager {
                     header::OFFSET_SQLITE_VERSION,
                     header::SQLITE_VERSION_NUMBER,
                 );
+                if to_wal {
+                    data[header::OFFSET_WRITE_VERSION] = 2;
+                    data[header::OFFSET_READ_VERSION] = 2;
+                }
             }
             let frames: Vec<(u32, Vec<u8>)> = inner
                 .dirty
@@ -992,6 +973,9 @@ impl Pager {
             }
             Ok(Poll::Ready(_max_frame)) => {
                 inner.commit = None;
+                // Page 1 with bytes 18/19 = 2 is committed: the database is in WAL mode.
+                // (Only the write-lock holder commits, so nobody raced us to it.)
+                self.storage.rollback_mode.store(false, Ordering::Release);
                 // Take the post-commit snapshot while we still hold the write lock, so no
                 // other commit can slip in: our cache is exactly that state.
                 let after = self.storage.wal.begin_read();

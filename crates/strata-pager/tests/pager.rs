@@ -361,8 +361,8 @@ fn garbage_and_utf16_files_are_refused_rollback_journal_files_opened() {
         Storage::open(io.clone(), short.to_str().unwrap(), options()),
         Err(Error::Corrupt(_))
     ));
-    // A rollback-journal database is opened and switched to WAL (bytes 18/19 = 2, through
-    // the WAL); a UTF-16 one is refused.
+    // A rollback-journal database is opened, unchanged until its first commit switches it
+    // to WAL (bytes 18/19 = 2, through the WAL); a UTF-16 one is refused.
     let legacy = dir.path().join("legacy.db");
     rusqlite::Connection::open(&legacy)
         .unwrap()
@@ -370,7 +370,11 @@ fn garbage_and_utf16_files_are_refused_rollback_journal_files_opened() {
         .unwrap();
     {
         let storage = Storage::open(io.clone(), legacy.to_str().unwrap(), options()).unwrap();
+        assert_eq!(storage.journal_mode(), strata_pager::JournalMode::Delete);
+        assert!(!dir.path().join("legacy.db-wal").exists());
         let pager = storage.pager();
+        append_pages(&pager, 1);
+        assert_eq!(storage.journal_mode(), strata_pager::JournalMode::Wal);
         pager.begin_read().unwrap();
         let page1 = get(&pager, 1);
         assert_eq!(&page1.data()[18..20], &[2, 2]);

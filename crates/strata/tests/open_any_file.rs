@@ -343,13 +343,27 @@ fn rollback_journal_databases_are_read_written_and_switched_to_wal() {
             .unwrap();
         assert_eq!(mode, "delete", "{what}: setup");
 
+        // Reading changes nothing on disk: the file stays a rollback-journal database
+        // (and says so) until the first write.
+        let before = dir_state(dir.path());
+        {
+            let db = Database::open(&path).unwrap();
+            let conn = db.connect();
+            for sql in ["PRAGMA journal_mode", CHECK_QUERIES[0], CHECK_QUERIES[1]] {
+                assert_eq!(
+                    strata_rows(&conn, sql),
+                    sqlite_rows(&sq, sql),
+                    "{what}: {sql}"
+                );
+            }
+        }
+        assert!(
+            before == dir_state(dir.path()),
+            "{what}: reading a rollback-journal database changed the directory"
+        );
+
         let db = Database::open(&path).unwrap();
         let conn = db.connect();
-        assert_eq!(
-            strata_one(&conn, "PRAGMA journal_mode").unwrap(),
-            "wal",
-            "{what}"
-        );
         for sql in &CHECK_QUERIES[..3] {
             assert_eq!(
                 strata_rows(&conn, sql),
@@ -357,6 +371,7 @@ fn rollback_journal_databases_are_read_written_and_switched_to_wal() {
                 "{what}: {sql}"
             );
         }
+        // The first write switches the file to WAL.
         for sql in WRITES {
             conn.execute_batch(sql)
                 .unwrap_or_else(|e| panic!("{what}: {sql}: {e}"));
@@ -371,6 +386,11 @@ fn rollback_journal_databases_are_read_written_and_switched_to_wal() {
                 "{what}: {sql}"
             );
         }
+        assert_eq!(
+            strata_one(&conn, "PRAGMA journal_mode").unwrap(),
+            "wal",
+            "{what}"
+        );
         let expected: Vec<_> = CHECK_QUERIES.iter().map(|q| sqlite_rows(&sq, q)).collect();
         drop(conn);
         drop(db);
@@ -699,9 +719,9 @@ fn damaged_hot_journals_roll_back_exactly_like_sqlite() {
     drop(dir);
 }
 
-/// `PRAGMA journal_mode=DELETE` leaves WAL mode for good: everything checkpointed, the WAL
-/// removed, header bytes 18/19 = 1; the file alone is then a complete rollback-journal
-/// database. Strata refuses writes until reopened, and switches it back to WAL at open.
+/// `PRAGMA journal_mode=DELETE` makes the file a complete rollback-journal database:
+/// everything checkpointed, the WAL removed, header bytes 18/19 = 1. The next write (or
+/// `PRAGMA journal_mode=WAL`) switches it back to WAL, the only mode Strata writes in.
 #[test]
 fn journal_mode_delete_hands_over_a_single_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -717,10 +737,13 @@ fn journal_mode_delete_hands_over_a_single_file() {
         .unwrap();
 
     // Not inside a transaction (SQLite's rule and message).
-    for sql in ["BEGIN", "PRAGMA journal_mode = DELETE"] {
-        assert_eq!(strata_one(&conn, sql), sqlite_one(&sq, sql), "{sql}");
-    }
-    for sql in ["ROLLBACK", "PRAGMA journal_mode"] {
+    for sql in [
+        "BEGIN",
+        "PRAGMA journal_mode = DELETE",
+        "PRAGMA journal_mode = WAL",
+        "ROLLBACK",
+        "PRAGMA journal_mode",
+    ] {
         assert_eq!(strata_one(&conn, sql), sqlite_one(&sq, sql), "{sql}");
     }
 
@@ -734,7 +757,11 @@ fn journal_mode_delete_hands_over_a_single_file() {
     assert_eq!(strata_one(&conn, "PRAGMA journal_mode").unwrap(), "wal");
     other.execute_batch("COMMIT").unwrap();
 
-    for sql in ["PRAGMA journal_mode = DELETE", "PRAGMA journal_mode"] {
+    for sql in [
+        "PRAGMA journal_mode = DELETE",
+        "PRAGMA journal_mode",
+        "PRAGMA journal_mode = DELETE",
+    ] {
         assert_eq!(strata_one(&conn, sql), sqlite_one(&sq, sql), "{sql}");
     }
     assert!(
@@ -743,20 +770,9 @@ fn journal_mode_delete_hands_over_a_single_file() {
     );
     let header = std::fs::read(&path).unwrap();
     assert_eq!(&header[18..20], &[1, 1], "header bytes 18/19");
-    // Reads go on; writes are refused with what to do; the mode stays what it is.
     assert_eq!(strata_rows(&conn, CHECK_QUERIES[0]), expected);
     assert_eq!(strata_rows(&other, CHECK_QUERIES[0]), expected);
-    let err = conn
-        .execute_batch("INSERT INTO t(b) VALUES ('x')")
-        .unwrap_err();
-    assert!(err.to_string().contains("reopen"), "{err}");
-    let err = strata_one(&conn, "PRAGMA journal_mode = WAL").unwrap_err();
-    assert!(err.contains("reopen"), "{err}");
     assert_eq!(strata_one(&other, "PRAGMA journal_mode").unwrap(), "delete");
-    assert_eq!(strata_rows(&conn, CHECK_QUERIES[0]), expected);
-    drop(conn);
-    drop(other);
-    drop(db);
 
     // The file alone, copied elsewhere, is a complete database for SQLite.
     let alone = tempfile::tempdir().unwrap();
@@ -767,25 +783,81 @@ fn journal_mode_delete_hands_over_a_single_file() {
         assert_eq!(sqlite_one(&sq, "PRAGMA journal_mode").unwrap(), "delete");
         assert_eq!(sqlite_one(&sq, "PRAGMA integrity_check").unwrap(), "ok");
         assert_eq!(sqlite_rows(&sq, CHECK_QUERIES[0]), expected);
-        // SQLite writes it in rollback mode.
-        sq.execute_batch("INSERT INTO t(b) VALUES ('by sqlite')")
-            .unwrap();
     }
 
-    // Reopened by Strata: back to WAL, writable, and SQLite agrees.
-    let db = Database::open(&copy).unwrap();
+    // A write switches back to WAL (Strata has no rollback-journal writer).
+    conn.execute_batch("INSERT INTO t(b) VALUES ('after delete')")
+        .unwrap();
+    assert_eq!(strata_one(&other, "PRAGMA journal_mode").unwrap(), "wal");
+    assert!(dir.path().join("w.db-wal").exists(), "a new WAL");
+    // And back and forth by pragma, as SQLite answers.
+    for sql in [
+        "PRAGMA journal_mode = DELETE",
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA journal_mode",
+        "PRAGMA journal_mode = DELETE",
+    ] {
+        assert_eq!(strata_one(&conn, sql), sqlite_one(&sq, sql), "{sql}");
+    }
+    let rows = strata_rows(&conn, CHECK_QUERIES[0]);
+    assert_eq!(rows.len(), expected.len() + 1);
+    drop(conn);
+    drop(other);
+    drop(db);
+    let back = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(sqlite_one(&back, "PRAGMA journal_mode").unwrap(), "delete");
+    assert_eq!(sqlite_one(&back, "PRAGMA integrity_check").unwrap(), "ok");
+    assert_eq!(sqlite_rows(&back, CHECK_QUERIES[0]), rows);
+    drop(back);
+
+    // Reopened by Strata and written: WAL again, and SQLite agrees.
+    let db = Database::open(&path).unwrap();
     let conn = db.connect();
-    assert_eq!(strata_one(&conn, "PRAGMA journal_mode").unwrap(), "wal");
+    assert_eq!(strata_one(&conn, "PRAGMA journal_mode").unwrap(), "delete");
     conn.execute_batch("INSERT INTO t(b) VALUES ('by strata')")
         .unwrap();
+    assert_eq!(strata_one(&conn, "PRAGMA journal_mode").unwrap(), "wal");
     let rows = strata_rows(&conn, CHECK_QUERIES[0]);
-    assert_eq!(rows.len(), expected.len() + 2);
     drop(conn);
     drop(db);
-    let sq = rusqlite::Connection::open(&copy).unwrap();
+    let sq = rusqlite::Connection::open(&path).unwrap();
     assert_eq!(sqlite_one(&sq, "PRAGMA journal_mode").unwrap(), "wal");
     assert_eq!(sqlite_one(&sq, "PRAGMA integrity_check").unwrap(), "ok");
     assert_eq!(sqlite_rows(&sq, CHECK_QUERIES[0]), rows);
+}
+
+/// A database whose schema Strata cannot load (here a WITHOUT ROWID table) is refused at
+/// its first statement; opening it changed nothing on disk.
+#[test]
+fn unloadable_schemas_leave_the_directory_untouched() {
+    for journal in ["DELETE", "WAL"] {
+        let (dir, path) = sqlite_db(&format!(
+            "PRAGMA journal_mode={journal}; {CONTENT} \
+             CREATE TABLE k(a PRIMARY KEY, b) WITHOUT ROWID; INSERT INTO k VALUES (1, 2);"
+        ));
+        let before = dir_state(dir.path());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        {
+            let db = Database::open(&path).unwrap();
+            let err = strata_one(&db.connect(), "SELECT * FROM t").unwrap_err();
+            assert!(err.contains("WITHOUT ROWID"), "{journal}: {err}");
+            let err = db
+                .connect()
+                .execute_batch("INSERT INTO t(b) VALUES ('x')")
+                .unwrap_err();
+            assert!(
+                err.to_string().contains("WITHOUT ROWID"),
+                "{journal}: {err}"
+            );
+        }
+        let after = dir_state(dir.path());
+        assert!(
+            before == after,
+            "journal_mode={journal}: the refused database's directory changed:\n before {:?}\n after  {:?}",
+            describe(&before),
+            describe(&after)
+        );
+    }
 }
 
 /// The rollback and the switch to rollback mode are resumable: the same on IO that
@@ -852,6 +924,18 @@ fn hot_journal_and_mode_switch_on_deferred_io() {
         );
         let bytes = io.file_contents("m.db").unwrap();
         assert_eq!(&bytes[18..20], &[1, 1], "{what}");
+        // Back to WAL by pragma, out again, and back by a write.
+        for (sql, mode) in [
+            ("PRAGMA journal_mode = WAL", "wal"),
+            ("PRAGMA journal_mode = DELETE", "delete"),
+        ] {
+            assert_eq!(strata_one(&conn, sql).unwrap(), mode, "{what}: {sql}");
+        }
+        conn.execute_batch("INSERT INTO t(b) VALUES ('after delete')")
+            .unwrap();
+        assert_eq!(strata_one(&conn, "PRAGMA journal_mode").unwrap(), "wal");
+        let after_write = strata_rows(&conn, CHECK_QUERIES[0]);
+        assert_eq!(after_write.len(), after.len() + 1, "{what}");
         drop(conn);
         drop(db);
         // The single file is a complete database for SQLite.
