@@ -98,6 +98,9 @@ pub struct DatabaseHeader {
     /// Auto-vacuum or incremental vacuum is on (offset 52 non-zero): the file has
     /// pointer-map pages.
     pub auto_vacuum: bool,
+    /// Text encoding as SQLite reads it (offset 56 masked with 3; 0 means UTF-8):
+    /// 1 UTF-8, 2 UTF-16le, 3 UTF-16be.
+    pub text_encoding: u32,
 }
 
 impl DatabaseHeader {
@@ -147,8 +150,14 @@ impl DatabaseHeader {
         let valid_for = read_u32(buf, OFFSET_VERSION_VALID_FOR);
         let db_size_pages = (size != 0 && valid_for == change_counter).then_some(size);
         let auto_vacuum = read_u32(buf, OFFSET_LARGEST_ROOT) != 0;
+        // SQLite keeps only the low two bits (`meta & 3`) and treats 0 as UTF-8.
+        let text_encoding = match read_u32(buf, OFFSET_TEXT_ENCODING) & 3 {
+            0 => TEXT_ENCODING_UTF8,
+            e => e,
+        };
         Ok(DatabaseHeader {
             auto_vacuum,
+            text_encoding,
             page_size,
             reserved_bytes,
             read_version,
@@ -156,6 +165,46 @@ impl DatabaseHeader {
             change_counter,
             db_size_pages,
         })
+    }
+}
+
+impl DatabaseHeader {
+    /// Why Strata must refuse to open this (valid) database, with what to do instead; `None`
+    /// when it can be opened. Checked before any byte is written or any file created, so a
+    /// refused database is left exactly as it was.
+    pub fn unsupported_reason(&self) -> Option<String> {
+        if self.text_encoding != TEXT_ENCODING_UTF8 {
+            // Strata's records, comparisons and schema rows are UTF-8; reading UTF-16 text
+            // as UTF-8 hides every table, and writing would leave a schema SQLite rejects.
+            let name = encoding_name(self.text_encoding);
+            return Some(format!(
+                "the database text encoding is {name}; Strata supports only UTF-8 databases \
+                 (convert the file with: sqlite3 old.db .dump | sqlite3 new.db)"
+            ));
+        }
+        if self.auto_vacuum {
+            // Auto-vacuum databases need pointer-map pages kept in step with every page
+            // move; writing one without them corrupts it for SQLite.
+            return Some(
+                "auto-vacuum databases are not supported (run sqlite3 file.db \
+                 'PRAGMA auto_vacuum=NONE; VACUUM;' first)"
+                    .into(),
+            );
+        }
+        None
+    }
+}
+
+pub const TEXT_ENCODING_UTF8: u32 = 1;
+pub const TEXT_ENCODING_UTF16LE: u32 = 2;
+pub const TEXT_ENCODING_UTF16BE: u32 = 3;
+
+/// SQLite's name for a text encoding (`PRAGMA encoding`).
+pub fn encoding_name(text_encoding: u32) -> &'static str {
+    match text_encoding {
+        TEXT_ENCODING_UTF16LE => "UTF-16le",
+        TEXT_ENCODING_UTF16BE => "UTF-16be",
+        _ => "UTF-8",
     }
 }
 

@@ -49,6 +49,10 @@ use strata_wal::{Snapshot, Wal, WalOptions};
 
 mod cache;
 pub mod header;
+pub mod journal;
+mod journal_mode;
+
+pub use journal_mode::JournalMode;
 
 use cache::PageCache;
 
@@ -64,8 +68,8 @@ pub enum Error {
     Corrupt(String),
     /// The caller broke the API's rules (e.g. wrote outside a write transaction).
     Misuse(String),
-    /// A valid database using a feature we do not implement (auto-vacuum, a rollback
-    /// journal); refused rather than risk writing it wrongly.
+    /// A valid database using a feature we do not implement (auto-vacuum, UTF-16 text);
+    /// refused at open, before anything is written, rather than risk writing it wrongly.
     Unsupported(String),
 }
 
@@ -141,10 +145,17 @@ pub struct Storage {
     page_size: usize,
     reserved_bytes: usize,
     options: StorageOptions,
+    /// The file is a rollback-journal database (header bytes 18/19 = 1): opened so, or
+    /// made so by `PRAGMA journal_mode=DELETE` ([`journal_mode`]). The next commit
+    /// switches it to WAL by writing page 1 with bytes 18/19 = 2 into the WAL.
+    rollback_mode: AtomicBool,
 }
 
 impl Storage {
     /// Opens the database at `path`, creating it (in WAL mode) if it does not exist.
+    /// A hot journal left by a crashed SQLite process is rolled back first ([`journal`]),
+    /// and a rollback-journal database is switched to WAL. A database we cannot handle is
+    /// refused with [`Error::Unsupported`] before any file is written or created.
     /// Takes an exclusive OS lock on the file: a second open of the same file, in this
     /// process or another, fails with [`Error::Busy`] ("database is locked").
     /// Opening drives `io` until the header is read and the WAL recovered.
@@ -180,6 +191,9 @@ impl Storage {
         let wal_options = WalOptions {
             sync_mode: options.sync_mode,
         };
+        if db_file.size_bytes()? > 0 {
+            Self::roll_back_hot_journal(io.as_ref(), path, db_file.as_ref(), &options)?;
+        }
         let mut file_size_bytes = db_file.size_bytes()?;
         if file_size_bytes > 0
             && Self::holds_only_zeros(io.as_ref(), db_file.as_ref(), file_size_bytes)?
@@ -196,6 +210,12 @@ impl Storage {
             // A WAL beside an empty database file belongs to some other database (SQLite
             // deletes it in this case too); replaying it onto a fresh page 1 would corrupt.
             io.remove_file(&wal_path)?;
+            // So is a journal: it holds nothing to restore into an empty file (SQLite's
+            // `hasHotJournal` deletes it too).
+            let journal_path = journal::journal_path(path);
+            if io.file_exists(&journal_path)? {
+                io.remove_file(&journal_path)?;
+            }
             Self::create(io.as_ref(), db_file.as_ref(), &options)?;
             let wal = Wal::open(io.clone(), &wal_path, options.page_size, wal_options)?;
             return Ok(Arc::new(Storage {
@@ -206,15 +226,23 @@ impl Storage {
                 page_size: options.page_size,
                 reserved_bytes: options.reserved_bytes as usize,
                 options,
+                rollback_mode: AtomicBool::new(false),
             }));
         }
         let c = Completion::read(header::HEADER_SIZE);
         db_file.pread(0, &c)?;
         let n = strata_io::wait(io.as_ref(), &c)?;
         let file_header = header::DatabaseHeader::parse(&c.take_buf()[..n]);
+        // Without a WAL the file's header is the whole truth: decide whether to refuse
+        // before `Wal::open` creates the -wal file, so a refused open changes nothing.
+        if !io.file_exists(&wal_path)? {
+            let h = file_header.clone().map_err(Error::Corrupt)?;
+            Self::check_supported(&h)?;
+        }
         let page_size_hint = file_header
             .as_ref()
             .map_or(options.page_size, |h| h.page_size);
+        // Opening an existing WAL only reads it (recovery writes nothing).
         let wal = Wal::open(io.clone(), &wal_path, page_size_hint, wal_options)?;
         // The newest page 1 may be in the WAL; then the file's copy may be stale, or even
         // torn by a checkpoint that lost power (SQLite reads page 1 through the WAL too).
@@ -222,21 +250,7 @@ impl Storage {
             Some(page1) => header::DatabaseHeader::parse(&page1).map_err(Error::Corrupt)?,
             None => file_header.map_err(Error::Corrupt)?,
         };
-        if h.write_version != 2 || h.read_version != 2 {
-            // A rollback-journal database: converting it means checking for a hot
-            // journal first, which we do not do. Refuse rather than risk its data.
-            return Err(Error::Unsupported(
-                "database is not in WAL mode (run PRAGMA journal_mode=WAL in sqlite3 first)".into(),
-            ));
-        }
-        if h.auto_vacuum {
-            // Auto-vacuum databases need pointer-map pages kept in step with every
-            // page move; writing one without them corrupts it for SQLite.
-            return Err(Error::Unsupported(
-                "auto-vacuum databases are not supported (PRAGMA auto_vacuum=NONE; VACUUM in sqlite3)"
-                    .into(),
-            ));
-        }
+        Self::check_supported(&h)?;
         if wal.max_frame() > 0 && wal.page_size() != h.page_size {
             return Err(Error::Corrupt(format!(
                 "WAL page size {} differs from database page size {}",
@@ -244,7 +258,7 @@ impl Storage {
                 h.page_size
             )));
         }
-        Ok(Arc::new(Storage {
+        let storage = Arc::new(Storage {
             io,
             path: path.to_string(),
             db_file,
@@ -252,7 +266,56 @@ impl Storage {
             page_size: h.page_size,
             reserved_bytes: h.reserved_bytes,
             options,
-        }))
+            // Switched to WAL by the first commit, so that reading a rollback-journal
+            // database (or refusing its schema) changes nothing on disk.
+            rollback_mode: AtomicBool::new(h.write_version == 1 || h.read_version == 1),
+        });
+        Ok(storage)
+    }
+
+    /// Plays back a hot journal left by a crashed SQLite process ([`journal`]), before
+    /// anything reads the database. When there is no WAL, the restored page 1 is checked
+    /// first, so a database we would refuse anyway is refused untouched.
+    fn roll_back_hot_journal(
+        io: &dyn IO,
+        path: &str,
+        db_file: &dyn File,
+        options: &StorageOptions,
+    ) -> Result<()> {
+        let Some(hot) = journal::HotJournal::find(io, path, db_file)? else {
+            return Ok(());
+        };
+        if !io.file_exists(&format!("{path}-wal"))? {
+            let page1 = match hot.page1_after(io)? {
+                Some(restored) => restored,
+                None => {
+                    let c = Completion::read(header::HEADER_SIZE);
+                    db_file.pread(0, &c)?;
+                    let n = strata_io::wait(io, &c)?;
+                    let mut buf = c.take_buf();
+                    buf.truncate(n);
+                    Some(buf)
+                }
+            };
+            if let Some(page1) = page1 {
+                let h = header::DatabaseHeader::parse(&page1).map_err(Error::Corrupt)?;
+                if let Some(reason) = h.unsupported_reason() {
+                    return Err(Error::Unsupported(format!(
+                        "{reason}; its hot journal was left for sqlite3 to roll back"
+                    )));
+                }
+            }
+        }
+        hot.roll_back(io, db_file, options.sync_mode != SyncMode::Off)
+    }
+
+    /// Refuses, with what to do instead, a valid database Strata cannot handle safely.
+    fn check_supported(h: &header::DatabaseHeader) -> Result<()> {
+        // Rollback-journal databases (bytes 18/19 = 1) are switched to WAL after opening.
+        match h.unsupported_reason() {
+            Some(reason) => Err(Error::Unsupported(reason)),
+            None => Ok(()),
+        }
     }
 
     /// Writes page 1 of a new database into the empty file, durably.
@@ -341,6 +404,7 @@ impl Storage {
                 commit: None,
                 checkpoint: None,
                 auto_checkpoint: None,
+                mode_switch: None,
             }),
         })
     }
@@ -452,6 +516,8 @@ struct PagerInner {
     checkpoint: Option<strata_wal::Checkpoint>,
     /// The passive checkpoint a commit started because the WAL passed the threshold.
     auto_checkpoint: Option<strata_wal::Checkpoint>,
+    /// A switch to rollback-journal mode in progress (`PRAGMA journal_mode=DELETE`).
+    mode_switch: Option<journal_mode::ModeSwitch>,
 }
 
 /// One connection's view of the database.
@@ -859,7 +925,10 @@ impl Pager {
             // Page 1 carries the database size and change counter; it must be part of any
             // commit that changes the size (SQLite readers of the database file rely on it).
             let size_changed = inner.db_size_pages != inner.tx_start_db_size_pages;
-            if size_changed && !inner.dirty.contains_key(&1) {
+            // The first commit to a rollback-journal database switches it to WAL (page 1
+            // with bytes 18/19 = 2, as SQLite's `PRAGMA journal_mode=WAL` writes it).
+            let to_wal = self.storage.rollback_mode.load(Ordering::Acquire);
+            if (size_changed || to_wal) && !inner.dirty.contains_key(&1) {
                 drop(inner);
                 let page1 = strata_io::ready!(self.get_page(1));
                 self.mark_dirty(&page1)?;
@@ -878,6 +947,10 @@ impl Pager {
                     header::OFFSET_SQLITE_VERSION,
                     header::SQLITE_VERSION_NUMBER,
                 );
+                if to_wal {
+                    data[header::OFFSET_WRITE_VERSION] = 2;
+                    data[header::OFFSET_READ_VERSION] = 2;
+                }
             }
             let frames: Vec<(u32, Vec<u8>)> = inner
                 .dirty
@@ -900,6 +973,9 @@ impl Pager {
             }
             Ok(Poll::Ready(_max_frame)) => {
                 inner.commit = None;
+                // Page 1 with bytes 18/19 = 2 is committed: the database is in WAL mode.
+                // (Only the write-lock holder commits, so nobody raced us to it.)
+                self.storage.rollback_mode.store(false, Ordering::Release);
                 // Take the post-commit snapshot while we still hold the write lock, so no
                 // other commit can slip in: our cache is exactly that state.
                 let after = self.storage.wal.begin_read();

@@ -346,7 +346,7 @@ fn we_open_what_sqlite_creates() {
 }
 
 #[test]
-fn garbage_and_rollback_journal_files_are_refused() {
+fn garbage_and_utf16_files_are_refused_rollback_journal_files_opened() {
     let dir = tempfile::tempdir().unwrap();
     let io: Arc<dyn IO> = Arc::new(SyscallIo::new());
     let garbage = dir.path().join("garbage.db");
@@ -361,15 +361,34 @@ fn garbage_and_rollback_journal_files_are_refused() {
         Storage::open(io.clone(), short.to_str().unwrap(), options()),
         Err(Error::Corrupt(_))
     ));
+    // A rollback-journal database is opened, unchanged until its first commit switches it
+    // to WAL (bytes 18/19 = 2, through the WAL); a UTF-16 one is refused.
     let legacy = dir.path().join("legacy.db");
     rusqlite::Connection::open(&legacy)
         .unwrap()
         .execute_batch("CREATE TABLE t(x)")
         .unwrap();
-    assert!(matches!(
-        Storage::open(io.clone(), legacy.to_str().unwrap(), options()),
-        Err(Error::Unsupported(_))
-    ));
+    {
+        let storage = Storage::open(io.clone(), legacy.to_str().unwrap(), options()).unwrap();
+        assert_eq!(storage.journal_mode(), strata_pager::JournalMode::Delete);
+        assert!(!dir.path().join("legacy.db-wal").exists());
+        let pager = storage.pager();
+        append_pages(&pager, 1);
+        assert_eq!(storage.journal_mode(), strata_pager::JournalMode::Wal);
+        pager.begin_read().unwrap();
+        let page1 = get(&pager, 1);
+        assert_eq!(&page1.data()[18..20], &[2, 2]);
+        pager.end_read();
+    }
+    let utf16 = dir.path().join("utf16.db");
+    rusqlite::Connection::open(&utf16)
+        .unwrap()
+        .execute_batch("PRAGMA encoding='UTF-16be'; CREATE TABLE t(x)")
+        .unwrap();
+    match Storage::open(io.clone(), utf16.to_str().unwrap(), options()) {
+        Err(Error::Unsupported(m)) => assert!(m.contains("UTF-16be"), "{m}"),
+        other => panic!("UTF-16 database not refused: {:?}", other.err()),
+    }
     // Writing an auto-vacuum database without maintaining its pointer maps corrupts it
     // (found by the compatibility suite), so it is refused at open.
     let vacuum = dir.path().join("autovacuum.db");

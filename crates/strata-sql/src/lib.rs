@@ -45,6 +45,7 @@ mod fkey;
 pub mod names;
 mod planner;
 mod pragma;
+mod pragma_file;
 pub mod schema;
 mod scope;
 mod select;

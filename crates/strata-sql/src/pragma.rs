@@ -203,8 +203,17 @@ impl Compiler<'_> {
                 Ok(self.constant_rows(text, &["page_size"], vec![vec![Value::Integer(ps)]]))
             }
             "journal_mode" => {
-                Ok(self.constant_rows(text, &["journal_mode"], vec![vec![text_v("wal")]]))
+                let set = crate::pragma_file::journal_mode(arg.as_deref())?;
+                let r = self.reg();
+                self.emit(Insn::JournalMode { set, dest: r });
+                self.emit(Insn::ResultRow { start: r, count: 1 });
+                // Like a checkpoint, a mode switch runs outside any transaction.
+                Ok(self.finish_without_transaction_rows(text, vec!["journal_mode".into()]))
             }
+            "encoding" => match crate::pragma_file::encoding(self.schema, arg.as_deref())? {
+                Some(enc) => Ok(self.constant_rows(text, &["encoding"], vec![vec![text_v(enc)]])),
+                None => Ok(self.finish(text, Vec::new(), Vec::new())),
+            },
             "cache_size" => match arg {
                 Some(a) => {
                     let n: i64 = a
@@ -382,7 +391,6 @@ impl Compiler<'_> {
             | "auto_vacuum"
             | "recursive_triggers"
             | "busy_timeout"
-            | "encoding"
             | "case_sensitive_like"
             | "automatic_index"
             | "count_changes"

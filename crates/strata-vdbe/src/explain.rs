@@ -399,6 +399,14 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             0,
         ),
         FramePop => ("FramePop", 0, 0, 0, None, 0),
+        JournalMode { set, dest } => (
+            "JournalMode",
+            0,
+            set.map_or(-1, |m| m as i64),
+            u(*dest),
+            None,
+            0,
+        ),
         SetCacheSize { pages } => ("SetCacheSize", u(*pages), 0, 0, None, 0),
         ConnInfo { what, dest } => ("ConnInfo", *what as i64, u(*dest), 0, None, 0),
         OpenReadAsync {

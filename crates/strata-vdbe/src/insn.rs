@@ -117,6 +117,13 @@ pub enum CheckpointKind {
     Truncate,
 }
 
+/// Journal modes a `JournalMode` instruction can switch to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JournalModeKind {
+    Wal,
+    Delete,
+}
+
 /// What a `Savepoint` instruction does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SavepointOp {
@@ -579,6 +586,13 @@ pub enum Insn {
     /// `dest..dest+3`. May yield.
     Checkpoint {
         mode: CheckpointKind,
+        dest: Reg,
+    },
+    /// `PRAGMA journal_mode[=mode]`: switches the database to `set` if given (outside
+    /// any transaction; may yield), then writes the mode in force (`wal`, `delete`) into
+    /// `dest`.
+    JournalMode {
+        set: Option<JournalModeKind>,
         dest: Reg,
     },
     /// `changes()`, `total_changes()`, `last_insert_rowid()`: the connection's counters

@@ -144,7 +144,7 @@ impl Append {
                     } else {
                         let sync = Completion::sync();
                         self.submitted.push(sync.clone());
-                        self.inner.file.sync(&sync)?;
+                        self.inner.file()?.sync(&sync)?;
                         self.state = State::HeaderSyncing { plan, sync, frames };
                     }
                 }
@@ -163,7 +163,7 @@ impl Append {
                     if self.inner.options.sync_mode == SyncMode::Full {
                         let sync = Completion::sync();
                         self.submitted.push(sync.clone());
-                        self.inner.file.sync(&sync)?;
+                        self.inner.file()?.sync(&sync)?;
                         self.state = State::Syncing { plan, sync };
                     } else {
                         return self.publish(plan).map(Poll::Ready);
@@ -304,7 +304,7 @@ impl Append {
             Some(h) => {
                 let write = Completion::write(h.encode().0.to_vec());
                 self.submitted.push(write.clone());
-                self.inner.file.pwrite(0, &write)?;
+                self.inner.file()?.pwrite(0, &write)?;
                 Ok(Some(State::HeaderWriting {
                     plan,
                     write,
@@ -320,7 +320,7 @@ impl Append {
         for (offset_bytes, buf) in pending_writes {
             let c = Completion::write(buf);
             self.submitted.push(c.clone());
-            self.inner.file.pwrite(offset_bytes, &c)?;
+            self.inner.file()?.pwrite(offset_bytes, &c)?;
             writes.push(c);
         }
         Ok(State::Writing { plan, writes })

@@ -278,7 +278,8 @@ impl Checkpoint {
         }
         let sync = Completion::sync();
         self.submitted.push(sync.clone());
-        self.inner.file.sync(&sync)?;
+        // Frames to copy mean the file was written.
+        self.inner.file()?.sync(&sync)?;
         Ok(State::SyncWal { plan, sync })
     }
 
@@ -295,7 +296,7 @@ impl Checkpoint {
             let c = Completion::read(page_size);
             let offset_bytes = frame_offset_bytes(frame_no, page_size) + FRAME_HEADER_BYTES as u64;
             self.submitted.push(c.clone());
-            self.inner.file.pread(offset_bytes, &c)?;
+            self.inner.file()?.pread(offset_bytes, &c)?;
             reads.push(c);
         }
         Ok(State::Reading { plan, next, reads })
@@ -365,8 +366,12 @@ impl Checkpoint {
         if s.append_in_progress || s.wal_truncate.as_ref().is_some_and(|t| !t.is_done()) {
             return Ok(Some(s.result(true)));
         }
+        let Some(file) = self.inner.existing_file() else {
+            // No WAL file was ever written: nothing to truncate.
+            return Ok(Some(CheckpointResult::default()));
+        };
         let truncate = Completion::truncate();
-        self.inner.file.truncate(0, &truncate)?;
+        file.truncate(0, &truncate)?;
         // From here the file holds no log; the next append writes a new header. It waits
         // until the truncation completes, so the truncation cannot wipe its frames.
         s.header_on_disk = false;

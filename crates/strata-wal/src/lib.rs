@@ -284,7 +284,10 @@ impl Shared {
 /// state machines carry no lifetime.
 pub(crate) struct Inner {
     pub io: Arc<dyn IO>,
-    pub file: Arc<dyn File>,
+    /// The WAL file: opened by [`Wal::open`] if it exists, else created by the first
+    /// append ([`Inner::file`]); `None` again after [`Wal::remove_file`].
+    file: Mutex<Option<Arc<dyn File>>>,
+    path: String,
     /// Page size of every frame in this WAL, fixed at open.
     pub page_size: usize,
     pub options: WalOptions,
@@ -292,6 +295,26 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// The WAL file, created now if it does not exist (an append is about to write it).
+    pub fn file(&self) -> Result<Arc<dyn File>> {
+        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = file.as_ref() {
+            return Ok(f.clone());
+        }
+        let f = self
+            .io
+            .open_file(&self.path, OpenFlags::CREATE)
+            .map_err(|e| e.context(&self.path))?;
+        *file = Some(f.clone());
+        Ok(f)
+    }
+
+    /// The WAL file if it exists (reads, syncs and truncations of a log that was never
+    /// written need none).
+    pub fn existing_file(&self) -> Option<Arc<dyn File>> {
+        self.file.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     pub fn lock(&self) -> MutexGuard<'_, Shared> {
         // A poisoned lock means a thread panicked while holding it. Every mutation of
         // `Shared` is a short sequence of field updates with no I/O, and the invariants are
@@ -343,10 +366,20 @@ impl Wal {
                 "page size {page_size} is not a power of two in 512..=65536"
             )));
         }
-        let file = io
-            .open_file(wal_path, OpenFlags::CREATE)
-            .map_err(|e| e.context(wal_path))?;
-        let recovered = recovery::recover(io.as_ref(), file.as_ref())?;
+        // A missing WAL is created by the first append, not here: opening a database
+        // (for reading, or to refuse it) must not create files.
+        let file = if io.file_exists(wal_path)? {
+            Some(
+                io.open_file(wal_path, OpenFlags::READ_WRITE)
+                    .map_err(|e| e.context(wal_path))?,
+            )
+        } else {
+            None
+        };
+        let recovered = match &file {
+            Some(file) => recovery::recover(io.as_ref(), file.as_ref())?,
+            None => recovery::Recovered::empty(),
+        };
 
         let mut index = FrameIndex::default();
         for frame in &recovered.frames {
@@ -391,7 +424,8 @@ impl Wal {
         shared.check_invariants();
         let inner = Inner {
             io,
-            file,
+            file: Mutex::new(file),
+            path: wal_path.to_string(),
             page_size: header.page_size,
             options,
             state: Mutex::new(shared),
@@ -493,7 +527,12 @@ impl Wal {
         }
         let offset_bytes =
             format::frame_offset_bytes(frame_no, self.inner.page_size) + FRAME_HEADER_BYTES as u64;
-        self.inner.file.pread(offset_bytes, c)?;
+        let file = self.inner.existing_file().ok_or_else(|| {
+            Error::Corrupt(format!(
+                "read of WAL frame {frame_no}, but there is no WAL file"
+            ))
+        })?;
+        file.pread(offset_bytes, c)?;
         Ok(())
     }
 
@@ -504,6 +543,34 @@ impl Wal {
             return None;
         }
         s.index.get(frame_no)
+    }
+
+    /// Deletes the WAL file, for a database leaving WAL mode (`PRAGMA journal_mode=DELETE`).
+    /// The caller holds the write lock; every frame must have been checkpointed and no
+    /// reader may use the WAL ([`Error::Busy`] otherwise). The next append creates a new
+    /// file and restarts the log.
+    pub fn remove_file(&self) -> Result<()> {
+        let mut s = self.inner.lock();
+        if s.backfilled != s.max_frame
+            || !s.wal_readers.is_empty()
+            || s.append_in_progress
+            || s.checkpoint_running
+        {
+            return Err(Error::Busy);
+        }
+        self.inner
+            .io
+            .remove_file(&self.inner.path)
+            .map_err(|e| e.context(&self.inner.path))?;
+        *self.inner.file.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        s.header_on_disk = false;
+        s.check_invariants();
+        Ok(())
+    }
+
+    /// Whether the WAL file exists (it is created by the first append).
+    pub fn file_exists(&self) -> bool {
+        self.inner.existing_file().is_some()
     }
 
     /// The highest committed frame.

@@ -28,6 +28,17 @@ pub(crate) struct Recovered {
     pub last_checksum: Checksum,
 }
 
+impl Recovered {
+    /// What an empty (or missing) WAL file holds.
+    pub(crate) fn empty() -> Recovered {
+        Recovered {
+            header: None,
+            frames: Vec::new(),
+            last_checksum: (0, 0),
+        }
+    }
+}
+
 /// Reads exactly what the file holds at `offset_bytes` (up to `len_bytes`), blocking on `io`.
 fn read_blocking(
     io: &dyn IO,
@@ -53,11 +64,7 @@ fn read_blocking(
 /// Scans the WAL file and returns its committed frames.
 pub(crate) fn recover(io: &dyn IO, file: &dyn File) -> Result<Recovered> {
     let size_bytes = file.size_bytes()?;
-    let empty = Recovered {
-        header: None,
-        frames: Vec::new(),
-        last_checksum: (0, 0),
-    };
+    let empty = Recovered::empty();
     if size_bytes < WAL_HEADER_BYTES as u64 {
         return Ok(empty);
     }

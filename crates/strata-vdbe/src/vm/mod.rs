@@ -1115,6 +1115,33 @@ impl Vm {
                 cursor_count,
             } => self.exec_frame_push(*reg_start, *reg_count, *cursor_start, *cursor_count)?,
             FramePop => self.exec_frame_pop()?,
+            JournalMode { set, dest } => {
+                let pager = self.conn.pager();
+                let current = pager.storage().journal_mode();
+                let wanted = set.map(|kind| match kind {
+                    crate::insn::JournalModeKind::Wal => strata_pager::JournalMode::Wal,
+                    crate::insn::JournalModeKind::Delete => strata_pager::JournalMode::Delete,
+                });
+                let mode = match wanted {
+                    None => current,
+                    Some(w) if w == current && !pager.journal_mode_switching() => current,
+                    Some(w) => {
+                        if !self.conn.state().autocommit {
+                            // SQLite's message (the pager checks a read transaction too).
+                            let direction = match w {
+                                strata_pager::JournalMode::Wal => "into",
+                                strata_pager::JournalMode::Delete => "out of",
+                            };
+                            return Err(VmError::error(format!(
+                                "cannot change {direction} wal mode from within a transaction"
+                            )));
+                        }
+                        ready_bt!(pager.set_journal_mode(w))
+                    }
+                };
+                self.regs[*dest] = Value::Text(mode.name().as_bytes().to_vec());
+                self.pc += 1;
+            }
             SetCacheSize { pages } => {
                 self.conn.pager().set_cache_size_pages(*pages);
                 self.pc += 1;
