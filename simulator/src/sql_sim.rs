@@ -649,7 +649,14 @@ impl<'p> Sim<'p> {
         for t in 0..self.tenants.len() {
             self.check_live(t, "at the end")?;
         }
-        if self.config.faults.crashes() {
+        // A scheduled error point (`fault-injection`) ends with a power loss too: what the
+        // failed operation left behind (a WAL frame written but never fsynced, a commit
+        // that may or may not have happened) must still recover to an allowed state.
+        let error_point = matches!(
+            self.config.scheduled,
+            Some(crate::plan::Scheduled::FailOp(_))
+        );
+        if self.config.faults.crashes() || error_point {
             self.io.trace("crash_final", &[]);
             self.io.crash();
             self.recover_after_crash()
