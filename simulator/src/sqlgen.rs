@@ -52,6 +52,10 @@ pub struct Features {
     pub foreign_keys: bool,
     /// STRICT tables and wrong-typed writes into them.
     pub strict: bool,
+    /// Pragmas that report the schema and the database (`encoding`, `index_list`,
+    /// `index_info`, `index_xinfo`, `table_info`). Not `journal_mode`: the model is an
+    /// in-memory SQLite database, whose journal mode is `memory` (the fuzzer checks it).
+    pub pragmas: bool,
 }
 
 /// The names of [`Features`]' groups, as the command line spells them.
@@ -66,6 +70,7 @@ pub const FEATURE_NAMES: &[&str] = &[
     "temp",
     "foreign-keys",
     "strict",
+    "pragmas",
 ];
 
 impl Features {
@@ -80,6 +85,7 @@ impl Features {
         temp: true,
         foreign_keys: true,
         strict: true,
+        pragmas: true,
     };
     pub const NONE: Features = Features {
         returning: false,
@@ -92,6 +98,7 @@ impl Features {
         temp: false,
         foreign_keys: false,
         strict: false,
+        pragmas: false,
     };
 
     /// The default: every group on, minus those named in `STRATA_SIM_NO_FEATURES`
@@ -121,6 +128,7 @@ impl Features {
             "temp" => &mut self.temp,
             "foreign-keys" => &mut self.foreign_keys,
             "strict" => &mut self.strict,
+            "pragmas" => &mut self.pragmas,
             _ => return None,
         })
     }
@@ -732,6 +740,24 @@ fn gen_feature(rng: &mut ChaCha8Rng, s: &SchemaDef, group: &str) -> String {
         "temp" => gen_temp(rng, s),
         "foreign-keys" => gen_fk(rng, s),
         "strict" => gen_strict(rng, s),
+        "pragmas" => {
+            let t = table(rng, s);
+            let n = &t.name;
+            // Index names: the unique `k` one (inline or named) always exists.
+            let idx = if rng.gen_bool(0.5) {
+                format!("{n}_k")
+            } else {
+                format!("{n}_id")
+            };
+            match rng.gen_range(0..6) {
+                0 => "PRAGMA encoding".into(),
+                1 => format!("PRAGMA index_list({n})"),
+                2 => format!("PRAGMA index_info({idx})"),
+                3 => format!("PRAGMA index_xinfo({idx})"),
+                4 => format!("PRAGMA table_info({n})"),
+                _ => format!("PRAGMA main.index_list({n})"),
+            }
+        }
         other => unreachable!("feature group {other}"),
     }
 }
@@ -872,7 +898,13 @@ pub fn classify(sql: &str) -> Kind {
         } else {
             Kind::TempWrite
         }
-    } else if u.starts_with("SELECT") || u.starts_with("PRAGMA FOREIGN_KEY") {
+    } else if u.starts_with("SELECT")
+        || u.starts_with("PRAGMA FOREIGN_KEY")
+        || u.starts_with("PRAGMA ENCODING")
+        || u.starts_with("PRAGMA INDEX_")
+        || u.starts_with("PRAGMA MAIN.INDEX_")
+        || u.starts_with("PRAGMA TABLE_INFO")
+    {
         Kind::Read
     } else if u.starts_with("BEGIN IMMEDIATE") {
         Kind::BeginImmediate
