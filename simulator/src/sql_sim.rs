@@ -542,6 +542,8 @@ impl<'p> Sim<'p> {
             tenant.db = Some(db);
             self.tenants.push(tenant);
             self.connect_all(t)?;
+            // (`blocking_on` switched faults back on.)
+            self.io.set_faults_enabled(false);
         }
         for (i, item) in self.plan.items.iter().enumerate() {
             if let Item::Stmt { tenant, conn, .. } = item {

@@ -780,7 +780,10 @@ fn gen_temp(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
         3 => ["CREATE INDEX IF NOT EXISTS temp.tmp_a_z ON tmp_a(z)",
               "CREATE UNIQUE INDEX IF NOT EXISTS temp.tmp_b_z ON tmp_b(z, x)"][rng.gen_range(0..2)]
             .into(),
-        4 => "CREATE TEMP VIEW IF NOT EXISTS tmp_v AS SELECT x, y FROM tmp_a WHERE z > 2".into(),
+        // Over the temp schema table, which always exists: SQLite accepts a view over a
+        // missing table (until it is used), Strata refuses it at CREATE (a deviation the
+        // fuzzer's DDL shows; kept out of this group so that it tests TEMP only).
+        4 => "CREATE TEMP VIEW IF NOT EXISTS tmp_v AS SELECT name AS x, type AS y FROM sqlite_temp_schema WHERE name LIKE 'tmp%'".into(),
         5 => "CREATE TEMP TRIGGER IF NOT EXISTS tmp_tr AFTER INSERT ON tmp_a WHEN new.z < 0 BEGIN UPDATE tmp_a SET z = -new.z WHERE x = new.x; END".into(),
         6..=8 => format!(
             "INSERT INTO {}tmp_a(y, z) VALUES ({}, {}){ret}",
