@@ -34,6 +34,16 @@ CREATE TABLE ch(id INTEGER PRIMARY KEY, pk INTEGER REFERENCES p(k) ON DELETE CAS
  pd INTEGER DEFAULT 1 REFERENCES p(k) ON DELETE SET DEFAULT DEFERRABLE INITIALLY DEFERRED,\
  pr INTEGER REFERENCES p(k) ON DELETE RESTRICT ON UPDATE NO ACTION); CREATE INDEX ch_pk ON ch(pk);";
 
+/// Rows every input starts with (NULLs and non-NULLs in every column), so that a short
+/// input already queries non-empty tables.
+const DATA: &str = "INSERT INTO t VALUES (1, 1, NULL, 'a', 0.5), (2, 2, 3, NULL, NULL), (3, NULL, 5, 'b', 1.25),\
+ (4, 4, NULL, 'ab', -2), (5, 5, 7, '', 3), (6, -1, 2, 'B', NULL);\
+INSERT INTO u VALUES (1, 10, 1, 'x', NULL), (2, NULL, NULL, 'a', 2.5), (3, 3, 4, NULL, 1), (4, 4, 2, 'b', -0.25);\
+INSERT INTO d(id, a, b, c, e, f) VALUES (1, 7, 'dflt', 1.5, NULL, -3);\
+INSERT INTO s VALUES (1, 1, 'one', 1.5, 'any', x'00');\
+INSERT INTO p(id, k) VALUES (1, 1), (2, 2), (3, 3);\
+INSERT INTO ch(id, pk, pn, pd, pr) VALUES (1, 1, 2, 1, 3), (2, 2, NULL, 1, NULL);";
+
 /// Feature groups (bits), named as in the simulator's generator.
 const FEATURES: &[&str] = &[
     "returning",
@@ -390,7 +400,7 @@ impl Stmt {
                 }
                 let dir = ["", " ASC", " DESC"];
                 let nulls = |f: bool| if f { " NULLS FIRST" } else { " NULLS LAST" };
-                let lim = limit.map_or(String::new(), |l| format!(" LIMIT {}", l % 10));
+                let lim = limit.map_or(String::new(), |l| format!(" LIMIT {}", l % 10 + 1));
                 format!(
                     "SELECT id, {a}, {b} FROM {} ORDER BY {a}{}{}, {b}{}{}, rowid{lim}",
                     tab.name(),
@@ -398,7 +408,8 @@ impl Stmt {
                     nulls(*first1),
                     dir[(*d1 as usize / 3) % 3],
                     nulls(*first2),
-                    a = c1.name(),
+                    // `id` is never NULL: sort `k` instead.
+                    a = if matches!(c1, Col::Id) { "k" } else { c1.name() },
                     b = c2.name(),
                 )
             }
@@ -825,8 +836,8 @@ fn check_file(io: &strata_io::MemoryIo, lite: &rusqlite::Connection, sql_log: &[
     }
 }
 
-/// Strata's database file with [`SCHEMA`] (built once: eleven DDL statements per input
-/// would dominate the run time).
+/// Strata's database file with [`SCHEMA`] and [`DATA`] (built once: eleven DDL statements
+/// per input would dominate the run time).
 fn template() -> &'static Vec<u8> {
     static T: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     T.get_or_init(|| {
@@ -834,6 +845,7 @@ fn template() -> &'static Vec<u8> {
         let db = strata::Database::open_with_io("diff.db", io.clone()).expect("open");
         let conn = db.connect();
         conn.execute_batch(SCHEMA).expect("schema");
+        conn.execute_batch(DATA).expect("data");
         let ck = strata_run(&conn, "PRAGMA wal_checkpoint(TRUNCATE)", 1_000_000);
         assert!(matches!(ck.first(), Some(Ok(_))), "checkpoint: {ck:?}");
         drop(conn);
@@ -858,6 +870,7 @@ fuzz_target!(|stmts: Vec<Stmt>| {
     let conn = db.connect();
     let lite = rusqlite::Connection::open_in_memory().unwrap();
     lite.execute_batch(SCHEMA).unwrap();
+    lite.execute_batch(DATA).unwrap();
     // rusqlite's bundled SQLite enforces foreign keys by default
     // (SQLITE_DEFAULT_FOREIGN_KEYS=1); SQLite's own default, and Strata's, is off.
     let fk = if on("foreign-keys") { "ON" } else { "OFF" };
