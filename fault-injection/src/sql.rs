@@ -15,8 +15,9 @@
 //! - **error point** (`Scheduled::FailOp(n)`): the n-th operation fails. The statement
 //!   that submitted it must fail; its transaction is rolled back (both engines); an
 //!   autocommit write or COMMIT that failed must leave the state before or after it; the
-//!   rest of the workload must match SQLite, and a final power loss must keep every
-//!   acknowledged commit.
+//!   rest of the workload must match SQLite, and a final power loss (random fates for
+//!   the unsynced writes, as at crash points; `sql_sim` ends every `FailOp` run with it)
+//!   must keep every acknowledged commit and recover to an allowed state.
 
 use simulator::plan::{Item, Plan, Scheduled, SqlConfig};
 use simulator::sql_sim::{generate_plan, run_plan, SqlReport};

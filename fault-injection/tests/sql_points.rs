@@ -28,6 +28,9 @@ fn points(make: impl Fn(u64) -> Scheduled, step: u64) -> (u64, u64) {
         }
         if let Some(f) = r.failure {
             failures.push(format!("point {n}: {f}"));
+        } else if matches!(make(n), Scheduled::FailOp(_)) && r.stats.crashes == 0 {
+            // An error point ends with a power loss (see `fault_injection::sql`).
+            failures.push(format!("point {n}: no power loss after the error point"));
         }
         n += step;
     }

@@ -1,9 +1,21 @@
-//! SQL differential fuzzing: a structured random workload (`arbitrary`) of DDL-free
-//! statements over a fixed schema runs on Strata (non-blocking steps on a MemoryIo with
-//! shuffled completions) and on SQLite (rusqlite, in memory). Every statement must succeed
-//! on both or fail on both, and results must be equal (as sequences under an ORDER BY that
-//! ends with the rowid, else as multisets). Reals compare with 12 significant digits;
-//! error messages are not compared.
+//! SQL differential fuzzing: a structured random workload (`arbitrary`) of statements over
+//! a fixed schema runs on Strata (non-blocking steps on a MemoryIo with shuffled
+//! completions) and on SQLite (rusqlite, in memory). Every statement must succeed on both
+//! or fail on both, and results must be equal (as sequences under an ORDER BY that ends
+//! with the rowid, else as multisets). Reals compare with 12 significant digits; error
+//! messages are not compared. At the end SQLite opens a copy of Strata's file (and WAL):
+//! it must pass `integrity_check` and hold the same schema and rows as the SQLite side.
+//!
+//! Beyond the core (DML, queries, transactions), feature groups produce what applications
+//! write, with the simulator's names (`simulator/src/sqlgen.rs`): `returning` (every DML
+//! kind, both upsert branches), `default-values`, `nulls-order`, `limit-comma`,
+//! `bare-minmax` (one min/max over a unique non-NULL column), `filter`, `schema-prefix`
+//! (`main.` on DDL and DML), `temp` (TEMP tables, views, indexes, triggers, shadowing a
+//! main table), `foreign-keys` (immediate and DEFERRABLE INITIALLY DEFERRED, every
+//! action), `strict`, `pragmas` (schema pragmas) and, here only, `journal-mode` (changes
+//! checked against a file-backed SQLite). `STRATA_FUZZ_FEATURES=a,b` keeps only those groups (`none`: the
+//! core only); `STRATA_FUZZ_NO_FEATURES=a,b` switches groups off. A statement of a group
+//! that is off is skipped (not run on either engine).
 #![no_main]
 
 use std::sync::Arc;
@@ -14,7 +26,81 @@ use strata_fuzz::{sqlite_value_text, strata_run};
 
 const SCHEMA: &str = "CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER UNIQUE, a INTEGER, b TEXT, c REAL);\
 CREATE INDEX t_a ON t(a); CREATE INDEX t_ba ON t(b DESC, a);\
-CREATE TABLE u(id INTEGER PRIMARY KEY, k INTEGER, a INTEGER, b TEXT, c REAL); CREATE UNIQUE INDEX u_k ON u(k);";
+CREATE TABLE u(id INTEGER PRIMARY KEY, k INTEGER, a INTEGER, b TEXT, c REAL); CREATE UNIQUE INDEX u_k ON u(k);\
+CREATE TABLE d(id INTEGER PRIMARY KEY, a INTEGER DEFAULT 7, b TEXT DEFAULT 'dflt', c REAL DEFAULT (0.25 * 6), e DEFAULT NULL, f INTEGER DEFAULT -3);\
+CREATE TABLE s(id INTEGER PRIMARY KEY, a INTEGER, b TEXT, c REAL, d ANY, e BLOB) STRICT;\
+CREATE TABLE p(id INTEGER PRIMARY KEY, k INTEGER UNIQUE);\
+CREATE TABLE ch(id INTEGER PRIMARY KEY, pk INTEGER REFERENCES p(k) ON DELETE CASCADE ON UPDATE CASCADE,\
+ pn INTEGER REFERENCES p(k) ON DELETE SET NULL ON UPDATE SET NULL,\
+ pd INTEGER DEFAULT 1 REFERENCES p(k) ON DELETE SET DEFAULT DEFERRABLE INITIALLY DEFERRED,\
+ pr INTEGER REFERENCES p(k) ON DELETE RESTRICT ON UPDATE NO ACTION); CREATE INDEX ch_pk ON ch(pk);";
+
+/// Rows every input starts with (NULLs and non-NULLs in every column), so that a short
+/// input already queries non-empty tables.
+const DATA: &str = "INSERT INTO t VALUES (1, 1, NULL, 'a', 0.5), (2, 2, 3, NULL, NULL), (3, NULL, 5, 'b', 1.25),\
+ (4, 4, NULL, 'ab', -2), (5, 5, 7, '', 3), (6, -1, 2, 'B', NULL);\
+INSERT INTO u VALUES (1, 10, 1, 'x', NULL), (2, NULL, NULL, 'a', 2.5), (3, 3, 4, NULL, 1), (4, 4, 2, 'b', -0.25);\
+INSERT INTO d(id, a, b, c, e, f) VALUES (1, 7, 'dflt', 1.5, NULL, -3);\
+INSERT INTO s VALUES (1, 1, 'one', 1.5, 'any', x'00');\
+INSERT INTO p(id, k) VALUES (1, 1), (2, 2), (3, 3);\
+INSERT INTO ch(id, pk, pn, pd, pr) VALUES (1, 1, 2, 1, 3), (2, 2, NULL, 1, NULL);";
+
+/// Feature groups (bits), named as in the simulator's generator.
+const FEATURES: &[&str] = &[
+    "returning",
+    "default-values",
+    "nulls-order",
+    "limit-comma",
+    "bare-minmax",
+    "filter",
+    "schema-prefix",
+    "temp",
+    "foreign-keys",
+    "strict",
+    "pragmas",
+    // Fuzzer only (the simulator's model is an in-memory database).
+    "journal-mode",
+];
+
+/// The groups that are on (see the module doc), read once.
+fn features() -> u32 {
+    static F: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *F.get_or_init(|| {
+        let bit = |name: &str| -> u32 {
+            match FEATURES.iter().position(|f| *f == name) {
+                Some(i) => 1 << i,
+                None if name == "none" => 0,
+                None if name == "all" => (1 << FEATURES.len()) - 1,
+                None => panic!(
+                    "unknown feature group {name} (known: {})",
+                    FEATURES.join(", ")
+                ),
+            }
+        };
+        let list = |v: &str| -> u32 {
+            v.split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .fold(0, |acc, n| acc | bit(n))
+        };
+        let mut f = match std::env::var("STRATA_FUZZ_FEATURES") {
+            Ok(v) => list(&v),
+            Err(_) => (1 << FEATURES.len()) - 1,
+        };
+        if let Ok(v) = std::env::var("STRATA_FUZZ_NO_FEATURES") {
+            f &= !list(&v);
+        }
+        f
+    })
+}
+
+fn on(name: &str) -> bool {
+    let i = FEATURES
+        .iter()
+        .position(|f| *f == name)
+        .expect("feature name");
+    features() & (1 << i) != 0
+}
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
 enum Tab {
@@ -173,11 +259,360 @@ enum Stmt {
     Begin,
     Commit,
     Rollback,
+    Returning {
+        op: u8,
+        tab: Tab,
+        k: Lit,
+        a: Lit,
+        filter: Expr,
+        cols: u8,
+    },
+    DefaultValues {
+        op: u8,
+        b: Lit,
+    },
+    NullsOrder {
+        tab: Tab,
+        c1: Col,
+        d1: u8,
+        first1: bool,
+        c2: Col,
+        first2: bool,
+        limit: Option<u8>,
+    },
+    LimitComma {
+        tab: Tab,
+        col: Col,
+        off: u8,
+        lim: i8,
+    },
+    BareMinMax {
+        tab: Tab,
+        max: bool,
+        on_id: bool,
+        bare: Vec<Col>,
+        group: Option<Col>,
+    },
+    Filter {
+        tab: Tab,
+        aggs: Vec<(Agg, Expr)>,
+        group: Option<Col>,
+    },
+    Prefixed(Box<Stmt>),
+    Ddl {
+        kind: u8,
+        temp: bool,
+        prefix: u8,
+        n: u8,
+        on_t: bool,
+        a: Lit,
+    },
+    Fk {
+        op: u8,
+        col: u8,
+        x: Lit,
+        y: Lit,
+    },
+    Strict {
+        op: u8,
+        a: Lit,
+        b: Lit,
+        c: Lit,
+        d: Lit,
+    },
+    Pragma {
+        op: u8,
+    },
+    /// `PRAGMA journal_mode = <mode>`: checked against a file-backed SQLite database
+    /// (an in-memory one is always `memory`), see [`check_journal_mode`].
+    JournalMode {
+        mode: u8,
+    },
 }
 
-impl Stmt {
+impl Agg {
     fn sql(&self) -> String {
         match self {
+            Agg::Count => "count(*)".to_string(),
+            Agg::Sum(c) => format!("sum({})", c.name()),
+            Agg::Min(c) => format!("min({})", c.name()),
+            Agg::Max(c) => format!("max({})", c.name()),
+            Agg::Total(c) => format!("total({})", c.name()),
+        }
+    }
+}
+
+const RETURNING: [&str; 3] = [
+    " RETURNING *",
+    " RETURNING id, k, a",
+    " RETURNING rowid, a + 1, b",
+];
+
+impl Stmt {
+    /// The statement's SQL; `None` when its feature group is off (not run).
+    fn sql(&self) -> Option<String> {
+        Some(match self {
+            Stmt::Returning {
+                op,
+                tab,
+                k,
+                a,
+                filter,
+                cols,
+            } => {
+                if !on("returning") {
+                    return None;
+                }
+                let t = tab.name();
+                let ret = RETURNING[*cols as usize % 3];
+                let (k, a) = (k.sql(), a.sql());
+                match op % 7 {
+                    0 => format!("INSERT INTO {t}(k, a, b) VALUES ({k}, {a}, 'r'){ret}"),
+                    1 => format!(
+                        "INSERT INTO {t}(k, a, b) VALUES ({k}, {a}, 'r') ON CONFLICT(k) DO NOTHING{ret}"
+                    ),
+                    // The second row conflicts with the first (unless k is NULL): the
+                    // DO UPDATE branch runs.
+                    2 | 3 => format!(
+                        "INSERT INTO {t}(k, a, b) VALUES ({k}, {a}, 'r'), ({k}, 2, 'r2') ON CONFLICT(k) DO UPDATE SET a = excluded.a, b = 'upd'{ret}"
+                    ),
+                    // k = 4 is in DATA's t and u: the DO UPDATE branch against a stored row.
+                    4 => format!(
+                        "INSERT INTO {t}(k, a, b) VALUES (4, {a}, 'r') ON CONFLICT(k) DO UPDATE SET a = excluded.a, b = 'upd'{ret}"
+                    ),
+                    5 => format!("UPDATE {t} SET a = {a} WHERE {}{ret}", filter.sql(0)),
+                    _ => format!("DELETE FROM {t} WHERE {}{ret}", filter.sql(0)),
+                }
+            }
+            Stmt::DefaultValues { op, b } => {
+                if !on("default-values") {
+                    return None;
+                }
+                let ret = if on("returning") && op & 8 != 0 {
+                    " RETURNING *"
+                } else {
+                    ""
+                };
+                match op % 4 {
+                    0 | 1 => format!("INSERT INTO d DEFAULT VALUES{ret}"),
+                    2 => format!("INSERT INTO d(b, e) VALUES ({}, 1){ret}", b.sql()),
+                    _ => "SELECT * FROM d ORDER BY id".into(),
+                }
+            }
+            Stmt::NullsOrder {
+                tab,
+                c1,
+                d1,
+                first1,
+                c2,
+                first2,
+                limit,
+            } => {
+                if !on("nulls-order") {
+                    return None;
+                }
+                let dir = ["", " ASC", " DESC"];
+                let nulls = |f: bool| if f { " NULLS FIRST" } else { " NULLS LAST" };
+                let lim = limit.map_or(String::new(), |l| format!(" LIMIT {}", l % 10 + 1));
+                format!(
+                    "SELECT id, {a}, {b} FROM {} ORDER BY {a}{}{}, {b}{}{}, rowid{lim}",
+                    tab.name(),
+                    dir[*d1 as usize % 3],
+                    nulls(*first1),
+                    dir[(*d1 as usize / 3) % 3],
+                    nulls(*first2),
+                    // `id` is never NULL: sort `k` instead.
+                    a = if matches!(c1, Col::Id) {
+                        "k"
+                    } else {
+                        c1.name()
+                    },
+                    b = c2.name(),
+                )
+            }
+            Stmt::LimitComma { tab, col, off, lim } => {
+                if !on("limit-comma") {
+                    return None;
+                }
+                format!(
+                    "SELECT id, {c} FROM {} ORDER BY {c}, rowid LIMIT {}, {}",
+                    tab.name(),
+                    off % 8,
+                    lim % 8,
+                    c = col.name()
+                )
+            }
+            Stmt::BareMinMax {
+                tab,
+                max,
+                on_id,
+                bare,
+                group,
+            } => {
+                if !on("bare-minmax") {
+                    return None;
+                }
+                // One min()/max() over a column unique and not NULL in the rows
+                // aggregated: the row holding it is unique (SQLite's documented rule).
+                let m = if *max { "max" } else { "min" };
+                let (col, filter) = if *on_id {
+                    ("id", "1")
+                } else {
+                    ("k", "k IS NOT NULL")
+                };
+                let mut cols: Vec<&str> = bare.iter().take(4).map(|c| c.name()).collect();
+                if cols.is_empty() {
+                    cols.push("b");
+                }
+                match group {
+                    Some(g) => format!(
+                        "SELECT {g}, {}, {m}({col}) FROM {} WHERE {filter} GROUP BY {g}",
+                        cols.join(", "),
+                        tab.name(),
+                        g = g.name()
+                    ),
+                    None => format!(
+                        "SELECT {}, {m}({col}) FROM {} WHERE {filter}",
+                        cols.join(", "),
+                        tab.name()
+                    ),
+                }
+            }
+            Stmt::Filter { tab, aggs, group } => {
+                if !on("filter") {
+                    return None;
+                }
+                let mut cols: Vec<String> = aggs
+                    .iter()
+                    .take(3)
+                    .map(|(a, e)| format!("{} FILTER (WHERE {})", a.sql(), e.sql(0)))
+                    .collect();
+                if cols.is_empty() {
+                    cols.push("count(*) FILTER (WHERE a > 2)".into());
+                }
+                match group {
+                    Some(g) => format!(
+                        "SELECT {g}, {} FROM {} GROUP BY {g}",
+                        cols.join(", "),
+                        tab.name(),
+                        g = g.name()
+                    ),
+                    None => format!("SELECT {}, count(*) FROM {}", cols.join(", "), tab.name()),
+                }
+            }
+            Stmt::Prefixed(inner) => {
+                if !on("schema-prefix") {
+                    return None;
+                }
+                let mut q = inner.sql()?;
+                // Table references qualified (a TEMP table of the same name is then
+                // bypassed: `main.t` is always main's).
+                for kw in ["INTO ", "FROM ", "UPDATE ", "JOIN "] {
+                    for t in ["t", "u", "d", "s", "p", "ch"] {
+                        q = q.replace(&format!("{kw}{t} "), &format!("{kw}main.{t} "));
+                        q = q.replace(&format!("{kw}{t}("), &format!("{kw}main.{t}("));
+                    }
+                }
+                q
+            }
+            Stmt::Ddl {
+                kind,
+                temp,
+                prefix,
+                n,
+                on_t,
+                a,
+            } => {
+                if !on("temp") && !on("schema-prefix") {
+                    return None;
+                }
+                // What a group that is off would add is dropped rather than the statement
+                // (`temp.` becomes `main.`, `main.` none).
+                let mut prefix = prefix % 3;
+                let temp = *temp && on("temp");
+                if prefix == 2 && !on("temp") {
+                    prefix = 1;
+                }
+                if prefix == 1 && !on("schema-prefix") {
+                    prefix = 0;
+                }
+                let p = ["", "main.", "temp."][prefix as usize];
+                let tmp = if temp { "TEMP " } else { "" };
+                let n = n % 3;
+                let x = format!("x{n}");
+                let tbl = if *on_t { "t" } else { x.as_str() };
+                match kind % 12 {
+                    0 => format!("CREATE {tmp}TABLE {p}{x}(id INTEGER PRIMARY KEY, a INTEGER, b TEXT)"),
+                    // A TEMP `t` shadows main's `t` for unqualified names.
+                    1 => format!(
+                        "CREATE {tmp}TABLE {p}t(id INTEGER PRIMARY KEY, k INTEGER UNIQUE, a INTEGER, b TEXT, c REAL)"
+                    ),
+                    2 => format!("CREATE INDEX {p}ix{n} ON {tbl}(a)"),
+                    // Over `t`, which always exists: SQLite accepts a view over a missing
+                    // table (the error comes when it is used) and Strata refuses it at
+                    // CREATE, a deviation outside these groups.
+                    3 => format!("CREATE {tmp}VIEW {p}v{n} AS SELECT id, a FROM t WHERE a > 2"),
+                    4 => format!(
+                        "CREATE {tmp}TRIGGER {p}tr{n} AFTER INSERT ON {tbl} BEGIN UPDATE {tbl} SET a = a + 100 WHERE id = new.id; END"
+                    ),
+                    5 => ["DROP TABLE IF EXISTS ", "DROP VIEW IF EXISTS ", "DROP INDEX IF EXISTS ", "DROP TRIGGER IF EXISTS "]
+                        [(*kind as usize / 12) % 4]
+                        .to_string()
+                        + &format!("{p}{}{n}", ["x", "v", "ix", "tr"][(*kind as usize / 12) % 4]),
+                    6 | 7 => format!("INSERT INTO {p}{tbl}(id, a, b) VALUES (NULL, {}, 'x')", a.sql()),
+                    8 => format!("SELECT * FROM {p}{tbl} ORDER BY id"),
+                    9 => format!("SELECT * FROM {p}v{n}"),
+                    10 if !on("temp") || n == 1 => {
+                        "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY name".into()
+                    }
+                    10 => [
+                        "SELECT type, name, tbl_name, sql FROM sqlite_temp_schema ORDER BY name",
+                        "SELECT type, name, tbl_name, sql FROM temp.sqlite_master ORDER BY name",
+                    ][n as usize / 2]
+                        .into(),
+                    _ => format!("DELETE FROM {p}{tbl} WHERE a > {}", a.sql()),
+                }
+            }
+            Stmt::Fk { op, col, x, y } => {
+                if !on("foreign-keys") {
+                    return None;
+                }
+                let c = ["pk", "pn", "pd", "pr"][*col as usize % 4];
+                let (x, y) = (x.sql(), y.sql());
+                match op % 11 {
+                    0 | 1 => format!("INSERT INTO p(k) VALUES ({x})"),
+                    2 | 3 => format!("INSERT INTO ch({c}) VALUES ({x})"),
+                    4 => format!("UPDATE p SET k = {y} WHERE k = {x}"),
+                    5 => format!("DELETE FROM p WHERE k = {x}"),
+                    6 => format!("UPDATE ch SET {c} = {y} WHERE id % 2 = 0"),
+                    7 => format!("INSERT OR REPLACE INTO p(id, k) VALUES (1, {x})"),
+                    8 => "PRAGMA foreign_key_check".into(),
+                    9 => "PRAGMA foreign_key_list(ch)".into(),
+                    _ => "SELECT * FROM ch".into(),
+                }
+            }
+            Stmt::Strict { op, a, b, c, d } => {
+                if !on("strict") {
+                    return None;
+                }
+                let (a, b, c, d) = (a.sql(), b.sql(), c.sql(), d.sql());
+                match op % 8 {
+                    0..=2 => format!("INSERT INTO s(a, b, c, d) VALUES ({a}, {b}, {c}, {d})"),
+                    3 => format!(
+                        "UPDATE s SET {} = {a} WHERE id % 2 = 1",
+                        ["a", "b", "c", "d", "e"][*op as usize / 8 % 5]
+                    ),
+                    4 => format!("INSERT INTO s(e) VALUES ({})", ["x'01ff'", "NULL", "'text'", "3"][*op as usize / 8 % 4]),
+                    5 => "SELECT id, a, typeof(a), b, typeof(b), c, typeof(c), d, typeof(d), typeof(e) FROM s".into(),
+                    6 => [
+                        "CREATE TABLE s2(a FOO, b TEXT) STRICT",
+                        "CREATE TABLE s2(a INT, b TEXT, c ANY) STRICT",
+                        "CREATE TABLE s2(a, b) STRICT",
+                    ][*op as usize / 8 % 3]
+                        .into(),
+                    _ => format!("INSERT INTO s2(a, b) VALUES ({a}, {b})"),
+                }
+            }
             Stmt::Insert {
                 tab,
                 rows,
@@ -192,7 +627,7 @@ impl Stmt {
                     })
                     .collect();
                 if rows.is_empty() {
-                    return "SELECT 1".into();
+                    return None;
                 }
                 let t = tab.name();
                 let verb = ["INSERT", "INSERT OR IGNORE", "INSERT OR REPLACE", "INSERT"]
@@ -316,10 +751,27 @@ impl Stmt {
                     )
                 }
             }
+            Stmt::Pragma { op } => {
+                if !on("pragmas") {
+                    return None;
+                }
+                [
+                    "PRAGMA encoding",
+                    "PRAGMA index_list(t)",
+                    "PRAGMA index_list(u)",
+                    "PRAGMA index_xinfo(t_ba)",
+                    "PRAGMA index_xinfo(u_k)",
+                    "PRAGMA index_info(t_a)",
+                    "PRAGMA table_info(d)",
+                    "PRAGMA main.index_list(ch)",
+                ][*op as usize % 8]
+                    .into()
+            }
+            Stmt::JournalMode { .. } => return None,
             Stmt::Begin => "BEGIN".into(),
             Stmt::Commit => "COMMIT".into(),
             Stmt::Rollback => "ROLLBACK".into(),
-        }
+        })
     }
 }
 
@@ -337,6 +789,102 @@ fn sqlite_run(db: &rusqlite::Connection, sql: &str) -> Result<Vec<String>, ()> {
     Ok(out)
 }
 
+/// `PRAGMA journal_mode = <mode>` on Strata (in autocommit mode only) and on a SQLite
+/// database file that has had the same modes: Strata may refuse a change with an error
+/// (then its mode must not have changed), but a change it reports must be SQLite's answer
+/// and what `PRAGMA journal_mode` says afterwards (never "wal" after "= DELETE" was
+/// accepted).
+fn check_journal_mode(conn: &strata::Connection, reference: &rusqlite::Connection, mode: u8) {
+    let mode = ["DELETE", "TRUNCATE", "PERSIST", "WAL"][mode as usize % 4];
+    let query = |c: &strata::Connection| strata_run(c, "PRAGMA journal_mode", 1_000_000).pop();
+    let before = query(conn);
+    let set = format!("PRAGMA journal_mode = {mode}");
+    let ours = strata_run(conn, &set, 1_000_000)
+        .pop()
+        .unwrap_or(Ok(Vec::new()));
+    let after = query(conn);
+    match ours {
+        Ok(rows) => {
+            let theirs = sqlite_run(reference, &set);
+            assert_eq!(Ok(rows.clone()), theirs, "{set}: Strata vs SQLite (file)");
+            assert_eq!(after, Some(Ok(rows)), "PRAGMA journal_mode after {set}");
+        }
+        Err(_) => {
+            assert_eq!(after, before, "{set} failed but the journal mode changed");
+        }
+    }
+}
+
+/// SQLite opens a copy of Strata's file (and WAL): `integrity_check` must pass (a
+/// schema SQLite cannot parse, such as a stored `main.` prefix, fails here as "malformed
+/// database schema"), and the schema and every table must equal the SQLite side's.
+fn check_file(io: &strata_io::MemoryIo, lite: &rusqlite::Connection, sql_log: &[String]) {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let d = std::env::temp_dir().join(format!("strata-sql-diff-{}", std::process::id()));
+        std::fs::create_dir_all(&d).expect("scratch dir");
+        d
+    });
+    let path = dir.join("copy.db");
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+    }
+    std::fs::write(&path, io.file_contents("diff.db").unwrap_or_default()).expect("write copy");
+    if let Some(wal) = io.file_contents("diff.db-wal") {
+        std::fs::write(format!("{}-wal", path.display()), wal).expect("write wal copy");
+    }
+    let file = rusqlite::Connection::open(&path).expect("SQLite opens the copy");
+    let ic = sqlite_run(&file, "PRAGMA integrity_check");
+    assert_eq!(
+        ic,
+        Ok(vec!["tok".to_string()]),
+        "SQLite's integrity_check of Strata's file after: {sql_log:#?}"
+    );
+    let schema = "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY name";
+    assert_eq!(
+        sqlite_run(&file, schema),
+        sqlite_run(lite, schema),
+        "schema in Strata's file differs after: {sql_log:#?}"
+    );
+    let tables = sqlite_run(
+        lite,
+        "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name",
+    )
+    .expect("table list");
+    for t in tables {
+        // `main.`: a TEMP table of the same name would shadow it on the SQLite side.
+        let q = format!("SELECT rowid, * FROM main.\"{}\" ORDER BY rowid", &t[1..]);
+        assert_eq!(
+            sqlite_run(&file, &q),
+            sqlite_run(lite, &q),
+            "table {t} in Strata's file differs after: {sql_log:#?}"
+        );
+    }
+}
+
+/// Strata's database file with [`SCHEMA`] and [`DATA`] (built once: eleven DDL statements
+/// per input would dominate the run time).
+fn template() -> &'static Vec<u8> {
+    static T: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    T.get_or_init(|| {
+        let io = Arc::new(strata_io::MemoryIo::new());
+        let db = strata::Database::open_with_io("diff.db", io.clone()).expect("open");
+        let conn = db.connect();
+        conn.execute_batch(SCHEMA).expect("schema");
+        conn.execute_batch(DATA).expect("data");
+        let ck = strata_run(&conn, "PRAGMA wal_checkpoint(TRUNCATE)", 1_000_000);
+        assert!(matches!(ck.first(), Some(Ok(_))), "checkpoint: {ck:?}");
+        drop(conn);
+        drop(db);
+        assert!(
+            io.file_contents("diff.db-wal")
+                .map_or(true, |w| w.is_empty()),
+            "the template's WAL is checkpointed and truncated"
+        );
+        io.file_contents("diff.db").expect("template file")
+    })
+}
+
 fuzz_target!(|stmts: Vec<Stmt>| {
     let io = Arc::new(strata_io::MemoryIo::with_options(
         strata_io::MemoryIoOptions {
@@ -344,20 +892,55 @@ fuzz_target!(|stmts: Vec<Stmt>| {
             ..Default::default()
         },
     ));
-    let db = strata::Database::open_with_io("diff.db", io).expect("open");
+    io.set_file_contents("diff.db", template().clone());
+    let db = strata::Database::open_with_io("diff.db", io.clone()).expect("open");
     let conn = db.connect();
-    conn.execute_batch(SCHEMA).expect("schema");
     let lite = rusqlite::Connection::open_in_memory().unwrap();
     lite.execute_batch(SCHEMA).unwrap();
+    lite.execute_batch(DATA).unwrap();
+    // rusqlite's bundled SQLite enforces foreign keys by default
+    // (SQLITE_DEFAULT_FOREIGN_KEYS=1); SQLite's own default, and Strata's, is off.
+    let fk = if on("foreign-keys") { "ON" } else { "OFF" };
+    conn.execute_batch(&format!("PRAGMA foreign_keys={fk}"))
+        .expect("PRAGMA foreign_keys");
+    lite.execute_batch(&format!("PRAGMA foreign_keys={fk}"))
+        .unwrap();
+    // The journal-mode reference: a SQLite database file in WAL mode, like Strata's.
+    static JDIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let jdir = JDIR.get_or_init(|| {
+        let d = std::env::temp_dir().join(format!("strata-sql-diff-jm-{}", std::process::id()));
+        std::fs::create_dir_all(&d).expect("scratch dir");
+        d
+    });
+    let mut reference = None;
+    let mut log = Vec::new();
     for s in stmts.iter().take(40) {
-        let sql = s.sql();
+        if let Stmt::JournalMode { mode } = s {
+            if on("journal-mode") && conn.is_autocommit() {
+                let r = reference.get_or_insert_with(|| {
+                    let path = jdir.join("ref.db");
+                    for ext in ["", "-wal", "-shm", "-journal"] {
+                        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+                    }
+                    let r = rusqlite::Connection::open(&path).expect("reference database");
+                    r.execute_batch("CREATE TABLE x(a); PRAGMA journal_mode=WAL;")
+                        .expect("reference WAL");
+                    r
+                });
+                log.push(format!("PRAGMA journal_mode = {mode}"));
+                check_journal_mode(&conn, r, *mode);
+            }
+            continue;
+        }
+        let Some(sql) = s.sql() else { continue };
+        log.push(sql.clone());
         let ours = strata_run(&conn, &sql, 1_000_000)
             .pop()
             .unwrap_or(Ok(Vec::new()));
         let theirs = sqlite_run(&lite, &sql);
         match (ours, theirs) {
             (Ok(mut a), Ok(mut b)) => {
-                if !sql.contains(" ORDER BY ") {
+                if !sql.contains(" ORDER BY ") || sql.contains(" RETURNING ") {
                     a.sort();
                     b.sort();
                 }
@@ -367,4 +950,12 @@ fuzz_target!(|stmts: Vec<Stmt>| {
             (a, b) => panic!("one engine failed: {sql}: strata {a:?} sqlite {b:?}"),
         }
     }
+    // Leave any open transaction (both engines), then SQLite reads Strata's file.
+    if !lite.is_autocommit() || !conn.is_autocommit() {
+        let _ = strata_run(&conn, "ROLLBACK", 1_000_000);
+        let _ = sqlite_run(&lite, "ROLLBACK");
+    }
+    // TEMP objects go with the connection; the file must not hold them.
+    drop(conn);
+    check_file(&io, &lite, &log);
 });

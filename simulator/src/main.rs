@@ -3,6 +3,7 @@
 //! ```text
 //! simulator --seed N [--workload sql|storage] [--steps N] [--tenants N] [--connections N]
 //!           [--faults none|errors|crash|all] [--torn-garbage] [--small-cache] [--no-shrink] [--verbose]
+//!           [--features all|none|A,B,...] [--no-feature NAME]... [--only-feature NAME]...
 //! simulator --plan FILE          replay a (shrunk) plan a failing run printed
 //! simulator loop --seeds A..B [same options]
 //! ```
@@ -17,7 +18,7 @@ use simulator::sql_sim;
 use simulator::trace::Digest;
 use simulator::{run, FaultMode, RunConfig};
 
-const USAGE: &str = "usage: simulator --seed N [--workload sql|storage] [--steps N] [--tenants N] [--connections N] [--faults none|errors|crash|all] [--torn-garbage] [--small-cache] [--no-shrink] [--verbose]\n       simulator --plan FILE [--verbose]\n       simulator loop --seeds A..B [same options]";
+const USAGE: &str = "usage: simulator --seed N [--workload sql|storage] [--steps N] [--tenants N] [--connections N] [--faults none|errors|crash|all] [--torn-garbage] [--small-cache] [--no-shrink] [--verbose] [--features all|none|A,B] [--no-feature NAME]... [--only-feature NAME]...\n       feature groups (SQL generator): returning default-values nulls-order limit-comma bare-minmax filter schema-prefix temp foreign-keys strict pragmas\n       simulator --plan FILE [--verbose]\n       simulator loop --seeds A..B [same options]";
 
 /// Runs the shrinker may spend on one failure.
 const SHRINK_RUNS: usize = 400;
@@ -53,6 +54,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
     let mut steps = None;
     let mut tenants = None;
     let mut connections = None;
+    let mut only_seen = false;
     let mut i = 0;
     while i < args.len() {
         let flag = args[i].as_str();
@@ -82,6 +84,22 @@ fn parse(args: &[String]) -> Result<Args, String> {
         }
         match flag {
             "--seed" => seed = Some(parse_num(flag, value)?),
+            "--features" => {
+                sql.features =
+                    simulator::sqlgen::Features::parse(value.ok_or("--features needs a list")?)?
+            }
+            "--no-feature" => sql
+                .features
+                .set(value.ok_or("--no-feature needs a name")?, false)?,
+            "--only-feature" => {
+                // The first --only-feature starts from none; later ones add.
+                if !only_seen {
+                    sql.features = simulator::sqlgen::Features::NONE;
+                    only_seen = true;
+                }
+                sql.features
+                    .set(value.ok_or("--only-feature needs a name")?, true)?
+            }
             "--steps" => steps = Some(parse_num(flag, value)?),
             "--tenants" => tenants = Some(parse_num(flag, value)?.clamp(1, 64) as usize),
             "--connections" => connections = Some(parse_num(flag, value)?.clamp(1, 64) as usize),

@@ -88,9 +88,15 @@ pub fn exec(db: &Sqlite, sql: &str) -> Result<Rows, String> {
     }
 }
 
-/// A new in-memory SQLite database.
+/// A new in-memory SQLite database. Foreign keys are enforced (a per-connection
+/// setting): a schema without REFERENCES clauses is not affected, and with them the model
+/// must enforce what Strata is told to enforce (`PRAGMA foreign_keys=ON` on its
+/// connections).
 pub fn memory() -> Sqlite {
-    Sqlite::open_in_memory().expect("open an in-memory SQLite database")
+    let db = Sqlite::open_in_memory().expect("open an in-memory SQLite database");
+    db.execute_batch("PRAGMA foreign_keys=ON")
+        .expect("PRAGMA foreign_keys on SQLite");
+    db
 }
 
 /// A copy of `src` (the backup API, page by page).
@@ -166,10 +172,22 @@ pub fn dump_query(table: &str) -> String {
     format!("SELECT rowid, * FROM {table} ORDER BY rowid")
 }
 
+/// The schema as a dump compares it: every object's type, names and stored SQL (the
+/// root page differs between engines). A `main.` prefix stored in `sql`, or a TEMP object
+/// made persistent, shows here.
+pub const SCHEMA_QUERY: &str = "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY name";
+
+/// What a dump reads: `(label, query)` for each table, then the schema.
+pub fn dump_queries(tables: &[String]) -> Vec<(String, String)> {
+    let mut q: Vec<(String, String)> = tables.iter().map(|t| (t.clone(), dump_query(t))).collect();
+    q.push(("sqlite_schema".to_string(), SCHEMA_QUERY.to_string()));
+    q
+}
+
 pub fn dump_sqlite(db: &Sqlite, tables: &[String]) -> Result<Dump, String> {
     let mut out = Vec::new();
-    for t in tables {
-        out.push((t.clone(), exec(db, &dump_query(t))?));
+    for (label, q) in dump_queries(tables) {
+        out.push((label, exec(db, &q)?));
     }
     Ok(Dump(out))
 }
@@ -200,6 +218,12 @@ pub fn rows_text(rows: &Rows) -> String {
 /// Writes the database file and its WAL (as a reader would see them now) to a temporary
 /// directory and runs SQLite's `PRAGMA integrity_check` and a dump on the copy. Returns
 /// the dump, or what SQLite reported.
+///
+/// Schema-level damage shows too: SQLite parses every `sqlite_schema.sql` when it loads
+/// the schema (the first statement), and refuses the file ("malformed database schema")
+/// if one does not parse as it would have stored it (a `main.` prefix, for one: see the
+/// test `oracle_sees_schema_damage`); the dump includes the schema rows, so an object
+/// that should not be there (a TEMP table made persistent) differs from the model.
 pub fn sqlite_check_files(
     db_bytes: &[u8],
     wal_bytes: Option<&[u8]>,

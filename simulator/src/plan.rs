@@ -4,7 +4,7 @@
 //! Text format (one item per line; `#` starts a comment):
 //! ```text
 //! strata-sim-plan v1
-//! seed 17 tenants 2 connections 3 faults all torn_garbage 0 small_cache 0
+//! seed 17 tenants 2 connections 3 faults all torn_garbage 0 small_cache 0 features all
 //! s 0 1 #0 INSERT INTO t0(k, a, b, c) VALUES (1, 2, 'a', 0.5)
 //! crash 3
 //! ```
@@ -15,6 +15,7 @@
 //! come from the seed, each from its own stream, so removing a statement keeps the rest.
 
 use crate::sim_io::CrashMode;
+use crate::sqlgen::Features;
 use crate::workload::FaultMode;
 
 /// A fault at a fixed point, for exhaustive tests (`fault-injection/`): counted in I/O
@@ -58,6 +59,8 @@ pub struct SqlConfig {
     pub shrink: bool,
     /// A fault at a fixed operation (exhaustive tests); `None` in seeded runs.
     pub scheduled: Option<Scheduled>,
+    /// The generator's feature groups (default: all, minus `STRATA_SIM_NO_FEATURES`).
+    pub features: Features,
 }
 
 impl SqlConfig {
@@ -73,19 +76,21 @@ impl SqlConfig {
             verbose: false,
             shrink: true,
             scheduled: None,
+            features: Features::from_env(),
         }
     }
 
     pub fn replay_command(&self) -> String {
         format!(
-            "cargo run --release -p simulator -- --seed {} --steps {} --tenants {} --connections {} --faults {}{}{}",
+            "cargo run --release -p simulator -- --seed {} --steps {} --tenants {} --connections {} --faults {}{}{} --features {}",
             self.seed,
             self.statements,
             self.tenants,
             self.connections,
             self.faults.name(),
             if self.torn_garbage { " --torn-garbage" } else { "" },
-            if self.small_cache { " --small-cache" } else { "" }
+            if self.small_cache { " --small-cache" } else { "" },
+            self.features.text()
         )
     }
 }
@@ -106,13 +111,14 @@ impl Plan {
     pub fn to_text(&self, config: &SqlConfig) -> String {
         let mut s = String::from("strata-sim-plan v1\n");
         s.push_str(&format!(
-            "seed {} tenants {} connections {} faults {} torn_garbage {} small_cache {}\n",
+            "seed {} tenants {} connections {} faults {} torn_garbage {} small_cache {} features {}\n",
             config.seed,
             config.tenants,
             config.connections,
             config.faults.name(),
             config.torn_garbage as u8,
-            config.small_cache as u8
+            config.small_cache as u8,
+            config.features.text()
         ));
         for item in &self.items {
             match item {
@@ -157,6 +163,7 @@ impl Plan {
                 }
                 "torn_garbage" => config.torn_garbage = num()? != 0,
                 "small_cache" => config.small_cache = num()? != 0,
+                "features" => config.features = Features::parse(v)?,
                 w => return Err(format!("plan: unknown field {w}")),
             }
             i += 2;

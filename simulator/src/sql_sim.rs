@@ -226,6 +226,18 @@ struct Conn {
     snap_content_seq: u64,
     /// Model: the transaction wrote successfully (holds the write lock).
     tx_wrote: bool,
+    /// Model of the connection's TEMP schema: a SQLite connection of its own (created
+    /// at the first temp statement) on which temp statements run verbatim. Temp objects
+    /// belong to one connection in both engines, and temp statements never touch `main`
+    /// (see `sqlgen::gen_temp`), so this mirror is exact without knowing the tenant's
+    /// committed state; one SQLite connection per tenant could not hold a temp schema per
+    /// connection. It follows the connection's transactions (BEGIN at the first temp
+    /// statement inside one, COMMIT/ROLLBACK with it). After an I/O error its state is
+    /// not known (did the failed COMMIT keep the temp changes?), so the connection is
+    /// replaced by a new one (no temp objects) and so is the mirror.
+    temp: Option<Sqlite>,
+    /// The mirror has an open transaction.
+    temp_in_tx: bool,
 }
 
 impl Conn {
@@ -239,7 +251,26 @@ impl Conn {
             snap_seq: 0,
             snap_content_seq: 0,
             tx_wrote: false,
+            temp: None,
+            temp_in_tx: false,
         }
+    }
+
+    /// The connection's transaction ended: the temp mirror's ends the same way.
+    fn end_temp_tx(&mut self, commit: bool) {
+        if self.temp_in_tx {
+            if let Some(m) = &self.temp {
+                let sql = if commit { "COMMIT" } else { "ROLLBACK" };
+                oracle::exec(m, sql).expect("temp mirror COMMIT/ROLLBACK");
+            }
+            self.temp_in_tx = false;
+        }
+    }
+
+    /// A new Strata connection replaces this one: no temp objects on either side.
+    fn forget_temp(&mut self) {
+        self.temp = None;
+        self.temp_in_tx = false;
     }
 
     fn reset_tx(&mut self) {
@@ -330,7 +361,7 @@ pub fn generate_plan(config: &SqlConfig) -> Plan {
 fn schemas(config: &SqlConfig) -> Vec<SchemaDef> {
     let mut r = rng(config.seed, STREAM_SCHEMA);
     (0..config.tenants.max(1))
-        .map(|_| sqlgen::gen_schema(&mut r))
+        .map(|_| sqlgen::gen_schema(&mut r, &config.features))
         .collect()
 }
 
@@ -510,7 +541,9 @@ impl<'p> Sim<'p> {
             drop(c);
             tenant.db = Some(db);
             self.tenants.push(tenant);
-            self.connect_all(t);
+            self.connect_all(t)?;
+            // (`blocking_on` switched faults back on.)
+            self.io.set_faults_enabled(false);
         }
         for (i, item) in self.plan.items.iter().enumerate() {
             if let Item::Stmt { tenant, conn, .. } = item {
@@ -523,14 +556,31 @@ impl<'p> Sim<'p> {
         Ok(())
     }
 
-    fn connect_all(&mut self, t: usize) {
-        let tenant = &mut self.tenants[t];
-        let db = tenant.db.as_ref().expect("open database");
-        for c in &mut tenant.conns {
-            let conn = db.connect();
-            conn.set_busy_timeout_ms(0);
-            c.conn = Some(conn);
+    fn connect_all(&mut self, t: usize) -> Result<(), Violation> {
+        for c in 0..self.tenants[t].conns.len() {
+            self.connect(t, c)?;
         }
+        Ok(())
+    }
+
+    /// A new Strata connection for connection `c` (the old one, if any, is closed: its
+    /// temp objects go with it). Foreign keys on when the generator writes them, as on
+    /// the model's SQLite (`oracle::memory`).
+    fn connect(&mut self, t: usize, c: usize) -> Result<(), Violation> {
+        let conn = self.tenants[t]
+            .db
+            .as_ref()
+            .expect("open database")
+            .connect();
+        conn.set_busy_timeout_ms(0);
+        if self.config.features.foreign_keys {
+            self.blocking_on(&conn, "PRAGMA foreign_keys=ON")
+                .map_err(|e| format!("tenant {t} conn {c}: PRAGMA foreign_keys=ON: {e}"))?;
+        }
+        let slot = &mut self.tenants[t].conns[c];
+        slot.conn = Some(conn);
+        slot.forget_temp();
+        Ok(())
     }
 
     fn main_loop(&mut self) -> Result<(), Violation> {
@@ -601,7 +651,14 @@ impl<'p> Sim<'p> {
         for t in 0..self.tenants.len() {
             self.check_live(t, "at the end")?;
         }
-        if self.config.faults.crashes() {
+        // A scheduled error point (`fault-injection`) ends with a power loss too: what the
+        // failed operation left behind (a WAL frame written but never fsynced, a commit
+        // that may or may not have happened) must still recover to an allowed state.
+        let error_point = matches!(
+            self.config.scheduled,
+            Some(crate::plan::Scheduled::FailOp(_))
+        );
+        if self.config.faults.crashes() || error_point {
             self.io.trace("crash_final", &[]);
             self.io.crash();
             self.recover_after_crash()
@@ -975,6 +1032,7 @@ impl<'p> Sim<'p> {
             tenant.writer = None;
         }
         tenant.conns[c].reset_tx();
+        tenant.conns[c].end_temp_tx(false);
         self.checks.rollbacks += 1;
         Ok(())
     }
@@ -985,9 +1043,9 @@ impl<'p> Sim<'p> {
         let conn = db.connect();
         conn.set_busy_timeout_ms(0);
         let mut out = Vec::new();
-        for table in self.tenants[t].tables.clone() {
-            let rows = self.blocking_on(&conn, &oracle::dump_query(&table))?;
-            out.push((table, rows));
+        for (label, query) in oracle::dump_queries(&self.tenants[t].tables) {
+            let rows = self.blocking_on(&conn, &query)?;
+            out.push((label, rows));
         }
         Ok(Dump(out))
     }
@@ -1141,6 +1199,40 @@ impl<'p> Sim<'p> {
                     }
                 }
             }
+            Kind::TempRead | Kind::TempWrite if !io_failed => {
+                let conn = &mut self.tenants[t].conns[c];
+                let mirror = conn.temp.get_or_insert_with(oracle::memory);
+                if conn.in_tx && !conn.temp_in_tx {
+                    oracle::exec(mirror, "BEGIN")
+                        .map_err(|e| ctx(format!("temp mirror BEGIN: {e}")))?;
+                    conn.temp_in_tx = true;
+                }
+                let expected = oracle::exec(mirror, sql);
+                let order = r.kind == Kind::TempRead && sqlgen::ordered(sql);
+                match (&result, &expected) {
+                    (Ok(()), Ok(rows)) => {
+                        self.checks.results_compared += 1;
+                        self.checks.rows_compared += rows.len() as u64;
+                        if !oracle::same_rows(&r.rows, rows, order) {
+                            return Err(ctx(format!(
+                                "result differs from SQLite: strata {} vs sqlite {}",
+                                oracle::rows_text(&r.rows),
+                                oracle::rows_text(rows)
+                            )));
+                        }
+                    }
+                    (Err(_), Err(_)) => self.checks.both_failed += 1,
+                    (Err(e), Ok(_)) => {
+                        return Err(ctx(format!("Strata failed ({e}), SQLite succeeded")))
+                    }
+                    (Ok(()), Err(e)) => {
+                        return Err(ctx(format!("Strata succeeded, SQLite failed ({e})")))
+                    }
+                }
+            }
+            // After an I/O error the temp state is not known: the connection is
+            // replaced below.
+            Kind::TempRead | Kind::TempWrite => {}
             Kind::Integrity => {
                 if ok && r.faults > 0 {
                     self.checks.io_errors_surfaced += r.faults;
@@ -1200,6 +1292,7 @@ impl<'p> Sim<'p> {
                         tenant.writer = None;
                     }
                     tenant.conns[c].reset_tx();
+                    tenant.conns[c].end_temp_tx(false);
                     self.checks.rollbacks += 1;
                 } else if in_tx && !io_failed {
                     return Err(ctx(format!("ROLLBACK failed: {}", result.unwrap_err())));
@@ -1220,6 +1313,7 @@ impl<'p> Sim<'p> {
                             tenant.writer = None;
                         }
                         tenant.conns[c].reset_tx();
+                        tenant.conns[c].end_temp_tx(true);
                     }
                     if wrote {
                         self.tenants[t].committed =
@@ -1252,8 +1346,19 @@ impl<'p> Sim<'p> {
                     let view = conn.private.as_ref().expect("snapshot taken at start");
                     if ok {
                         let o = oracle::exec(view, sql);
-                        if let Err(e) = o {
-                            return Err(ctx(format!("Strata succeeded, SQLite failed ({e})")));
+                        let rows = match o {
+                            Err(e) => {
+                                return Err(ctx(format!("Strata succeeded, SQLite failed ({e})")))
+                            }
+                            Ok(rows) => rows,
+                        };
+                        // RETURNING rows (in no promised order).
+                        if !oracle::same_rows(&r.rows, &rows, false) {
+                            return Err(ctx(format!(
+                                "result differs from SQLite: strata {} vs sqlite {}",
+                                oracle::rows_text(&r.rows),
+                                oracle::rows_text(&rows)
+                            )));
                         }
                         self.checks.results_compared += 1;
                         if conn.snap_content_seq < content_seq {
@@ -1279,8 +1384,19 @@ impl<'p> Sim<'p> {
                     }
                 } else if ok {
                     let o = oracle::exec(&self.tenants[t].committed, sql);
-                    if let Err(e) = o {
-                        return Err(ctx(format!("Strata succeeded, SQLite failed ({e})")));
+                    let rows = match o {
+                        Err(e) => {
+                            return Err(ctx(format!("Strata succeeded, SQLite failed ({e})")))
+                        }
+                        Ok(rows) => rows,
+                    };
+                    // RETURNING rows (in no promised order).
+                    if !oracle::same_rows(&r.rows, &rows, false) {
+                        return Err(ctx(format!(
+                            "result differs from SQLite: strata {} vs sqlite {}",
+                            oracle::rows_text(&r.rows),
+                            oracle::rows_text(&rows)
+                        )));
                     }
                     self.checks.results_compared += 1;
                     self.ack(t)?;
@@ -1327,6 +1443,21 @@ impl<'p> Sim<'p> {
             // Strata kept a transaction the model ended (e.g. a failed BEGIN IMMEDIATE).
             self.synthetic_rollback(t, c)?;
         }
+        if self.crashed() {
+            return Ok(());
+        }
+        // After an I/O error the temp objects' state is not known (see `Conn::temp`):
+        // a fresh connection has none, on both sides.
+        let temp_kind = matches!(r.kind, Kind::TempRead | Kind::TempWrite);
+        if io_failed && (temp_kind || self.tenants[t].conns[c].temp.is_some()) {
+            let auto = self.tenants[t].conns[c]
+                .conn
+                .as_ref()
+                .is_some_and(|x| x.is_autocommit());
+            if auto && !self.tenants[t].conns[c].in_tx {
+                self.connect(t, c)?;
+            }
+        }
         Ok(())
     }
 
@@ -1343,6 +1474,7 @@ impl<'p> Sim<'p> {
             }
             conn.conn = None;
             conn.reset_tx();
+            conn.forget_temp();
         }
         tenant.db = None;
     }
@@ -1411,7 +1543,7 @@ impl<'p> Sim<'p> {
         tenant.commit_seq += 1;
         tenant.content_seq += 1;
         self.io.trace("recovered", &[t as u64, i as u64]);
-        self.connect_all(t);
+        self.connect_all(t)?;
         self.check_live(t, "after recovery")
     }
 

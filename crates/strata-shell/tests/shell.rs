@@ -1,7 +1,7 @@
 //! The `strata` binary against `/usr/bin/sqlite3`: same SQL, same arguments, compare
 //! stdout (and, where sqlite3's text carries nothing we cannot reproduce, stderr and the
 //! exit status). Tests that compare with sqlite3 print a message and return when it is
-//! not installed.
+//! not installed (under `CI=true` they fail instead).
 
 use std::io::Write;
 use std::path::Path;
@@ -10,9 +10,14 @@ use std::process::{Command, Output, Stdio};
 const STRATA: &str = env!("CARGO_BIN_EXE_strata");
 const SQLITE3: &str = "/usr/bin/sqlite3";
 
+/// Whether sqlite3 is there to compare with. Missing, the comparison is skipped, except
+/// under `CI=true`: there a skipped comparison would pass without checking anything, so
+/// it fails (`.ci/run` installs the Debian package `sqlite3`).
 fn have_sqlite3() -> bool {
     if Path::new(SQLITE3).exists() {
         true
+    } else if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{SQLITE3} is not installed, and CI=true requires it (apt-get install -y sqlite3)");
     } else {
         eprintln!("skipping: {SQLITE3} is not installed");
         false

@@ -55,5 +55,5 @@ pub mod ratchet;
 pub mod render;
 pub mod runner;
 
-pub use engine::{Engine, EngineKind, Value};
+pub use engine::{Engine, EngineKind, QueryError, Value};
 pub use runner::{run_file, run_reader, Counts, FileReport, RunOptions};

@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use flate2::read::GzDecoder;
 use md5::{Digest, Md5};
 
-use crate::engine::{Engine, EngineKind};
+use crate::engine::{Engine, EngineKind, QueryError};
 use crate::parser::{Expected, Parser, Record, RecordKind, SortMode};
 use crate::render::{render, ColumnType};
 
@@ -153,8 +153,9 @@ fn run_query(
     let rows = match engine.query(sql) {
         Ok(rows) => rows,
         // SQLite's harness stops reading rows at an execution error and
-        // compares what it has; with nothing expected, that passes.
-        Err(_) if expected.is_empty() => return Ok(()),
+        // compares what it has; with nothing expected, that passes. Only an
+        // error while running: one while preparing never ran (corpus README).
+        Err(QueryError::Run(_)) if expected.is_empty() => return Ok(()),
         Err(e) => return Err(format!("query failed: {e}")),
     };
     let mut values = Vec::with_capacity(rows.len() * types.len());
@@ -499,9 +500,11 @@ mod tests {
                 Ok(())
             }
         }
-        fn query(&mut self, _sql: &str) -> Result<Vec<Vec<Value>>, String> {
-            if self.fail_queries {
-                Err("boom".into())
+        fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, QueryError> {
+            if sql.contains("bad") {
+                Err(QueryError::Prepare("syntax error".into()))
+            } else if self.fail_queries {
+                Err(QueryError::Run("boom".into()))
             } else {
                 Ok(self.rows.clone())
             }
@@ -583,6 +586,33 @@ mod tests {
             }
         );
         assert!(r.failures[0].message.contains("query failed: boom"));
+    }
+
+    #[test]
+    fn query_that_does_not_compile_fails_even_against_an_empty_result() {
+        // Only an error while running may pass against an empty result (corpus README);
+        // an error while preparing is a failure whatever is expected.
+        for fail_queries in [false, true] {
+            let mut e = Canned {
+                rows: vec![],
+                fail_queries,
+                executed: vec![],
+            };
+            let r = run_text(
+                "query I\nSELECT bad\n----\n\nquery I\nSELECT x\n----\n",
+                &mut e,
+            );
+            assert_eq!(
+                r.counts,
+                Counts {
+                    passed: 1,
+                    failed: 1,
+                    skipped: 0
+                }
+            );
+            assert_eq!(r.failures[0].line, 1);
+            assert!(r.failures[0].message.contains("while preparing"));
+        }
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //!     Strata identically; Strata then writes to it (DML and CREATE INDEX), and SQLite
 //!     finds it intact with the results a SQLite-only run gives.
 //!
-//! When `/usr/bin/sqlite3` exists it checks the files too, and when the `strata` shell
+//! When `/usr/bin/sqlite3` exists it checks the files too (under `CI=true` it must exist),
+//! and when the `strata` shell
 //! has been built in this target directory (`target/<profile>/strata`, or the binary
 //! named by `STRATA_BIN`) its output is compared with sqlite3's byte for byte.
 
@@ -551,8 +552,15 @@ fn strata_integrity(conn: &strata::Connection) {
 
 const SQLITE3: &str = "/usr/bin/sqlite3";
 
+/// Runs sqlite3 on `path`; `None` when it is not installed, which fails under `CI=true`
+/// (a skipped check would pass without checking; `.ci/run` installs the Debian package).
 fn sqlite3_cli(path: &Path, sql: &str) -> Option<std::process::Output> {
     if !Path::new(SQLITE3).exists() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!(
+                "{SQLITE3} is not installed, and CI=true requires it (apt-get install -y sqlite3)"
+            );
+        }
         return None;
     }
     Some(Command::new(SQLITE3).arg(path).arg(sql).output().unwrap())

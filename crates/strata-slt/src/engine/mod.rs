@@ -37,8 +37,30 @@ pub trait Engine {
     /// Runs one `statement` record's SQL (possibly several `;`-separated
     /// statements), discarding any rows.
     fn execute(&mut self, sql: &str) -> Result<(), String>;
-    /// Runs one `query` record's SQL and returns its rows.
-    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, String>;
+    /// Runs one `query` record's SQL and returns its rows; an error says whether the
+    /// statement failed to compile or failed while running.
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, QueryError>;
+}
+
+/// A failed query. The corpus README lets a query that fails *while executing* pass
+/// against an empty expected result (SQLite's harness stops reading rows at a step
+/// error); one that does not compile (a syntax error, an unknown table, an unsupported
+/// feature reported by `prepare`) never passes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryError {
+    /// `prepare` (or binding) refused the statement.
+    Prepare(String),
+    /// A step failed after the statement compiled.
+    Run(String),
+}
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueryError::Prepare(m) => write!(f, "{m} (while preparing)"),
+            QueryError::Run(m) => write!(f, "{m} (while running)"),
+        }
+    }
 }
 
 /// The engines the command line can select.

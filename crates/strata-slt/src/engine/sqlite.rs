@@ -7,7 +7,7 @@
 use rusqlite::types::ValueRef;
 use rusqlite::{Batch, Connection};
 
-use super::{Engine, Value};
+use super::{Engine, QueryError, Value};
 
 /// Test files repeat the same query text (for example the same SELECT under
 /// several `skipif`/`onlyif` variants, or re-run after updates), so keep a few
@@ -47,15 +47,19 @@ impl Engine for SqliteEngine {
         Ok(())
     }
 
-    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, String> {
-        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| e.to_string())?;
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, QueryError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| QueryError::Prepare(e.to_string()))?;
         let ncol = stmt.column_count();
         let mut rows = stmt.raw_query();
         let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+        let run = |e: &dyn std::fmt::Display| QueryError::Run(e.to_string());
+        while let Some(row) = rows.next().map_err(|e| run(&e))? {
             let mut values = Vec::with_capacity(ncol);
             for i in 0..ncol {
-                let v = row.get_ref(i).map_err(|e| e.to_string())?;
+                let v = row.get_ref(i).map_err(|e| run(&e))?;
                 values.push(match v {
                     ValueRef::Null => Value::Null,
                     ValueRef::Integer(i) => Value::Integer(i),

@@ -2,7 +2,7 @@
 
 use strata::{Connection, ValueRef};
 
-use super::{Engine, Value};
+use super::{Engine, QueryError, Value};
 
 /// A Strata connection to a new in-memory database (`strata::Database::open_in_memory`).
 pub struct StrataEngine {
@@ -27,15 +27,22 @@ impl Engine for StrataEngine {
         self.conn.execute_batch(sql).map_err(|e| e.to_string())
     }
 
-    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, String> {
-        let mut stmt = self.conn.prepare(sql).map_err(|e| e.to_string())?;
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, QueryError> {
+        let mut stmt = self
+            .conn
+            .prepare(sql)
+            .map_err(|e| QueryError::Prepare(e.to_string()))?;
         let ncol = stmt.column_count();
-        let mut rows = stmt.query(()).map_err(|e| e.to_string())?;
+        // Binding (no parameters here) is still part of getting the statement ready.
+        let mut rows = stmt
+            .query(())
+            .map_err(|e| QueryError::Prepare(e.to_string()))?;
         let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+        let run = |e: &dyn std::fmt::Display| QueryError::Run(e.to_string());
+        while let Some(row) = rows.next().map_err(|e| run(&e))? {
             let mut values = Vec::with_capacity(ncol);
             for i in 0..ncol {
-                let v = row.get_ref(i).map_err(|e| e.to_string())?;
+                let v = row.get_ref(i).map_err(|e| run(&e))?;
                 values.push(match v {
                     ValueRef::Null => Value::Null,
                     ValueRef::Integer(i) => Value::Integer(i),
