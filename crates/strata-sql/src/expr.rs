@@ -110,9 +110,21 @@ pub fn walk<'a>(e: &'a Expr<'a>, f: &mut dyn FnMut(&'a Expr<'a>) -> bool) {
         }
         Expr::Cast { expr, .. } => walk(expr, f),
         Expr::Collate(e, _) => walk(e, f),
-        Expr::FunctionCall { args, .. } => {
+        Expr::FunctionCall {
+            args, filter_over, ..
+        } => {
             for a in args.iter().flat_map(|a| a.iter()) {
                 walk(a, f);
+            }
+            // An aggregate's FILTER reads columns too (covering-index and correlation
+            // analyses must see them).
+            if let Some(w) = filter_over.as_ref().and_then(|t| t.filter_clause) {
+                walk(w, f);
+            }
+        }
+        Expr::FunctionCallStar { filter_over, .. } => {
+            if let Some(w) = filter_over.as_ref().and_then(|t| t.filter_clause) {
+                walk(w, f);
             }
         }
         Expr::InList { lhs, rhs, .. } => {

@@ -816,7 +816,12 @@ pub(crate) fn table_from_ast(
                     }
                 }
                 ColumnConstraint::Default(e) => {
-                    c.default = Some(e.to_string());
+                    // SQLite keeps the text inside `DEFAULT (expr)`'s parentheses (what
+                    // `PRAGMA table_info` shows as dflt_value).
+                    c.default = Some(match e {
+                        ast::Expr::Parenthesized(v) if v.len() == 1 => v[0].to_string(),
+                        _ => e.to_string(),
+                    });
                     c.default_value = crate::alter::constant_default(e);
                 }
                 ColumnConstraint::Check(e) => checks.push(e.to_string()),

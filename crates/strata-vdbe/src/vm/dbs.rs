@@ -57,6 +57,19 @@ impl Connection {
         }
     }
 
+    /// Called after temp changes were rolled back (ROLLBACK, ROLLBACK TO, a statement
+    /// undone): the cached schema may hold temp objects that no longer exist, or miss
+    /// ones that exist again, and temp has no cookie that a main-only program checks.
+    /// So the schema is reloaded and this connection's programs are expired, as SQLite
+    /// resets its schemas after a rollback that undid schema changes.
+    pub(crate) fn temp_undone(&self) {
+        if self.temp_pager().is_some() {
+            let mut st = self.state();
+            st.schema_changed = true;
+            st.schema_generation += 1;
+        }
+    }
+
     /// The temp pager if it is in a write transaction.
     pub(crate) fn temp_writing(&self) -> Option<Arc<Pager>> {
         self.temp_pager().filter(|p| p.in_write_tx())

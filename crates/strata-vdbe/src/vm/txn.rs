@@ -155,6 +155,7 @@ impl Vm {
             pager.rollback().map_err(VmError::from_pager)?;
             if let Some(temp) = self.conn.temp_pager() {
                 temp.rollback().map_err(VmError::from_pager)?;
+                self.conn.temp_undone();
             }
             self.txn.savepoint = false;
             self.txn.temp_savepoint = false;
@@ -261,6 +262,11 @@ impl Vm {
                         st.savepoints.pop();
                     }
                     each(&|p| p.savepoint_rollback())?;
+                    // As `Connection::temp_undone` (the state is locked here).
+                    if temp.is_some() {
+                        st.schema_changed = true;
+                        st.schema_generation += 1;
+                    }
                     each(&|p| p.savepoint_begin())?;
                     st.savepoint_fk.truncate(i + 1);
                     if let Some(&c) = st.savepoint_fk.get(i) {
@@ -337,6 +343,7 @@ impl Vm {
                     let _ = pager.rollback();
                     if let Some(t) = self.conn.temp_pager() {
                         let _ = t.rollback();
+                        self.conn.temp_undone();
                     }
                     self.txn.savepoint = false;
                     self.txn.temp_savepoint = false;
@@ -388,6 +395,7 @@ impl Vm {
                 let _ = pager.rollback();
                 if let Some(t) = self.conn.temp_pager() {
                     let _ = t.rollback();
+                    self.conn.temp_undone();
                 }
                 self.txn.savepoint = false;
                 self.txn.temp_savepoint = false;
@@ -468,6 +476,7 @@ impl Vm {
         if temp_savepoint {
             if let Some(t) = &temp {
                 let _ = t.savepoint_rollback();
+                self.conn.temp_undone();
             }
             self.txn.temp_savepoint = false;
         }
@@ -491,6 +500,7 @@ impl Vm {
                 let _ = pager.rollback();
                 if let Some(t) = &temp {
                     let _ = t.rollback();
+                    self.conn.temp_undone();
                 }
             }
         } else if self.txn.wrote && st.write_statements <= 1 {
@@ -501,6 +511,7 @@ impl Vm {
             }
             if let Some(t) = &temp {
                 let _ = t.rollback();
+                self.conn.temp_undone();
             }
         }
     }
@@ -561,11 +572,13 @@ impl Vm {
         if self.txn.temp_savepoint {
             if let Some(t) = &temp {
                 let _ = t.savepoint_rollback();
+                self.conn.temp_undone();
             }
             self.txn.temp_savepoint = false;
         } else if let Some(t) = temp.as_ref().filter(|_| autocommit && self.txn.wrote) {
             if self.conn.state().write_statements <= 1 {
                 let _ = t.rollback();
+                self.conn.temp_undone();
             }
         }
         if self.txn.savepoint {
