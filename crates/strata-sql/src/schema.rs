@@ -284,11 +284,14 @@ impl Schema {
                     let mut t = parse_trigger(sql)
                         .map_err(|e| corrupt(format!("{}: {}", row.name, e.message)))?;
                     t.db = db;
-                    // A temp trigger's table: as written (`ON main.t`), else temp's
-                    // table of that name if there is one, else main's. Tables come
-                    // before triggers in a schema table only by creation order, so
-                    // this is decided after all rows are read (below).
                     t.table_db = db;
+                    // A temp trigger's table: as written (`ON main.t`), else the temp
+                    // table of that name if it existed when the trigger was made (rows
+                    // are in creation order, so: if an earlier row made it), else
+                    // main's. A temp table made later does not capture the trigger.
+                    if let (TEMP_DB, Some(main)) = (db, main) {
+                        t.table_db = trigger_table_db(&t, &s, main);
+                    }
                     s.triggers.insert(names::key(&t.name), Arc::new(t));
                 }
                 "view" => {
@@ -336,18 +339,6 @@ impl Schema {
                 db,
             };
             s.indexes.insert(names::key(&ix.name), Arc::new(ix));
-        }
-        if let (TEMP_DB, Some(main)) = (db, main) {
-            let resolved: Vec<(String, usize)> = s
-                .triggers
-                .iter()
-                .map(|(k, t)| (k.clone(), trigger_table_db(t, &s, main)))
-                .collect();
-            for (k, table_db) in resolved {
-                if let Some(t) = s.triggers.get_mut(&k) {
-                    Arc::make_mut(t).table_db = table_db;
-                }
-            }
         }
         Ok(s)
     }

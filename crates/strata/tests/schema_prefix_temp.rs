@@ -581,3 +581,27 @@ fn main_view_and_trigger_bodies_ignore_temp_shadowing() {
          SELECT * FROM temp.lg ORDER BY v;",
     );
 }
+
+/// A TEMP trigger stays on the table it was made on: a temp table of the same name made
+/// later does not capture it, one made earlier does; dropping either table drops only
+/// its own triggers.
+#[test]
+fn temp_trigger_keeps_its_table() {
+    same_as_sqlite(
+        "CREATE TABLE t(a);
+         CREATE TEMP TABLE lg(v);
+         CREATE TEMP TRIGGER on_main AFTER INSERT ON t BEGIN INSERT INTO lg VALUES ('main ' || new.a); END;
+         CREATE TEMP TABLE t(a);
+         CREATE TRIGGER on_temp AFTER INSERT ON t BEGIN INSERT INTO lg VALUES ('temp ' || new.a); END;
+         INSERT INTO main.t VALUES (1);
+         INSERT INTO temp.t VALUES (2);
+         SELECT v FROM lg ORDER BY rowid;
+         SELECT name, tbl_name FROM sqlite_temp_master WHERE type = 'trigger' ORDER BY name;
+         DROP TABLE temp.t;
+         SELECT name FROM sqlite_temp_master WHERE type = 'trigger' ORDER BY name;
+         INSERT INTO t VALUES (3);
+         DROP TABLE t;
+         SELECT name FROM sqlite_temp_master WHERE type = 'trigger' ORDER BY name;
+         SELECT v FROM lg ORDER BY rowid;",
+    );
+}
