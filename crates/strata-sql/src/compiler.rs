@@ -150,6 +150,9 @@ pub struct Compiler<'s> {
     /// main's only (SQLite fixes such bodies to their database, so a TEMP table never
     /// shadows what they read).
     pub fixed_db: Option<usize>,
+    /// The main view or trigger whose body is being compiled ("view v", "trigger t"):
+    /// its qualified names may only name main (SQLite's `sqlite3FixSrcList`).
+    pub fixed_for: Option<String>,
 }
 
 impl<'s> Compiler<'s> {
@@ -177,16 +180,28 @@ impl<'s> Compiler<'s> {
             needed: None,
             needed_now: None,
             fixed_db: None,
+            fixed_for: None,
         }
     }
 
     /// Where a table name of a FROM clause or a write target is looked up: as
     /// qualified, else temp first then main, except inside a main view or trigger.
-    pub fn scope_of(&self, qn: &ast::QualifiedName<'_>) -> Scope {
-        match (Scope::of(qn), self.fixed_db) {
+    pub fn scope_of(&self, qn: &ast::QualifiedName<'_>) -> Result<Scope> {
+        if let (Some(what), Some(q)) = (&self.fixed_for, &qn.db_name) {
+            match DbName::of(Some(q.0)) {
+                Some(DbName::Main) => {}
+                _ => {
+                    return Err(error(format!(
+                        "{what} cannot reference objects in database {}",
+                        names::unquote(q.0)
+                    )))
+                }
+            }
+        }
+        Ok(match (Scope::of(qn), self.fixed_db) {
             (Scope::Any, Some(db)) => Scope::Db(db),
             (s, _) => s,
-        }
+        })
     }
 
     /// A looked-up name as SQLite shows it in "no such table": as written, or
@@ -198,12 +213,18 @@ impl<'s> Compiler<'s> {
         }
     }
 
-    /// Runs `f` with unqualified names resolved as in a body of database `db`.
-    pub fn in_body_of<T>(&mut self, db: usize, f: impl FnOnce(&mut Self) -> T) -> T {
-        let saved = self.fixed_db;
-        self.fixed_db = (db == MAIN_DB).then_some(MAIN_DB);
+    /// Runs `f` with names resolved as in the body of `what` ("view v"), an object of
+    /// database `db`.
+    pub fn in_body_of<T>(&mut self, db: usize, what: String, f: impl FnOnce(&mut Self) -> T) -> T {
+        let saved = (self.fixed_db, self.fixed_for.take());
+        if db == MAIN_DB {
+            self.fixed_db = Some(MAIN_DB);
+            self.fixed_for = Some(what);
+        } else {
+            self.fixed_db = None;
+        }
         let r = f(self);
-        self.fixed_db = saved;
+        (self.fixed_db, self.fixed_for) = saved;
         r
     }
 

@@ -500,9 +500,13 @@ impl Compiler<'_> {
         if target.local_index(&name).is_some() {
             return Err(error(format!("there is already an index named {name}")));
         }
-        // Check the SELECT compiles (names resolve) in a scratch compiler.
+        // Check the SELECT compiles (names resolve) in a scratch compiler; a view of main
+        // may not name temp objects (`temp.x`).
         {
             let mut scratch = Compiler::new(self.schema);
+            if db == MAIN_DB {
+                scratch.fixed_for = Some(format!("view {name}"));
+            }
             let cols = scratch.select(select, &Dest::Output)?;
             if let Some(cs) = columns {
                 if cs.len() != cols.len() {

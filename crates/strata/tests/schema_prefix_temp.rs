@@ -605,3 +605,27 @@ fn temp_trigger_keeps_its_table() {
          SELECT v FROM lg ORDER BY rowid;",
     );
 }
+
+/// Views and triggers of main may not name temp objects; TEMP ones may name both.
+#[test]
+fn main_objects_may_not_reference_temp() {
+    same_as_sqlite(
+        "CREATE TABLE t(a);
+         CREATE TEMP TABLE x(a);
+         INSERT INTO x VALUES (1);
+         CREATE VIEW v AS SELECT * FROM temp.x;
+         CREATE VIEW v AS SELECT * FROM main.t, (SELECT * FROM temp.x);
+         CREATE VIEW v AS SELECT * FROM nope.x;
+         CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT * FROM temp.x; END;
+         CREATE TRIGGER tr AFTER INSERT ON t WHEN (SELECT count(*) FROM temp.x) BEGIN SELECT 1; END;
+         CREATE TRIGGER tr AFTER INSERT ON t BEGIN INSERT INTO nosuch VALUES (1); END;
+         INSERT INTO t VALUES (1);
+         DROP TRIGGER tr;
+         CREATE TEMP VIEW tv AS SELECT * FROM temp.x, main.t;
+         SELECT * FROM tv;
+         CREATE TEMP TRIGGER ttr AFTER INSERT ON main.t BEGIN INSERT INTO x SELECT a + 10 FROM temp.x; END;
+         INSERT INTO t VALUES (2);
+         SELECT * FROM x ORDER BY a;
+         SELECT name FROM sqlite_schema ORDER BY name;",
+    );
+}
