@@ -331,6 +331,9 @@ fn temp_shadows_main() {
          SELECT a FROM main.t;
          SELECT a FROM temp.t;
          SELECT main.t.a, temp.t.a FROM main.t, temp.t;
+         SELECT a, a IN main.t, a IN temp.t, a IN t FROM main.t;
+         SELECT 1 IN nope.t;
+         SELECT 'temp' IN main.t, 'temp' IN temp.t, 'temp' IN t;
          CREATE INDEX ti ON t(a);
          SELECT type, name, tbl_name FROM sqlite_temp_master ORDER BY rowid;
          SELECT count(*) FROM sqlite_schema WHERE type = 'index';
