@@ -404,7 +404,28 @@ fn transactions_cover_temp_changes() {
          COMMIT;
          SELECT group_concat(k) FROM u;
          INSERT INTO u SELECT 4 UNION ALL SELECT 1;
-         SELECT group_concat(k) FROM u;",
+         SELECT group_concat(k) FROM u;
+         BEGIN;
+         DROP TABLE u;
+         ROLLBACK;
+         SELECT group_concat(k) FROM u;
+         BEGIN;
+         INSERT INTO u VALUES (9);
+         SAVEPOINT s;
+         DROP TABLE u;
+         CREATE TEMP TABLE u(other);
+         ROLLBACK TO s;
+         SELECT group_concat(k) FROM u;
+         COMMIT;
+         SELECT group_concat(k) FROM u;
+         INSERT INTO m VALUES (1);
+         SAVEPOINT a;
+         CREATE TEMP TABLE m(z);
+         INSERT INTO m VALUES ('temp');
+         ROLLBACK TO a;
+         SELECT group_concat(a) FROM m;
+         RELEASE a;
+         SELECT count(*) FROM sqlite_temp_master WHERE name = 'm';",
     );
 }
 
