@@ -1,18 +1,14 @@
 //! The compiler's state: the program being built, the query levels, parameters.
 
-use strata_vdbe::insn::{ErrorCode, Insn, Reg};
-use strata_vdbe::program::Program;
-
-use sqlite3_parser::ast;
-
 use std::sync::Arc;
 
-use strata_vdbe::insn::{MAIN_DB, TEMP_DB};
+use sqlite3_parser::ast;
+use strata_vdbe::insn::{ErrorCode, Insn, Reg, MAIN_DB, TEMP_DB};
+use strata_vdbe::program::Program;
 
 use crate::builder::{Label, ProgramBuilder};
 use crate::names::{self, DbName};
-use crate::schema::Schema;
-use crate::schema::{Index, Table, Trigger, View};
+use crate::schema::{Index, Schema, Table, Trigger, View};
 use crate::scope::Level;
 use crate::SqlError;
 
