@@ -329,8 +329,13 @@ impl Compiler<'_> {
             return Err(error("views may not be indexed"));
         }
         let table = scope.table(self.schema, &tname).ok_or_else(|| {
-            let db = if qualified == TEMP_DB { "temp" } else { "main" };
-            error(format!("no such table: {db}.{tname}"))
+            // As SQLite words it: the table looked up in main, or (for `temp.i`) as
+            // written.
+            if qualified == TEMP_DB {
+                error(format!("no such table: {tname}"))
+            } else {
+                error(format!("no such table: main.{tname}"))
+            }
         })?;
         if qualified == TEMP_DB && table.db != TEMP_DB {
             return Err(error(format!(

@@ -170,10 +170,11 @@ pub struct SchemaRow {
 
 pub const SCHEMA_TABLE_SQL: &str =
     "CREATE TABLE sqlite_schema(type text,name text,tbl_name text,rootpage int,sql text)";
-/// The temp database's schema table (SQLite names it `sqlite_temp_master`; `temp.`
-/// `sqlite_schema`/`sqlite_master` and `sqlite_temp_master` are aliases).
+/// The temp database's schema table (named `sqlite_temp_master` as in SQLite's
+/// messages; `sqlite_temp_schema`, and `temp.sqlite_schema`/`temp.sqlite_master`, are
+/// aliases).
 pub const TEMP_SCHEMA_TABLE_SQL: &str =
-    "CREATE TABLE sqlite_temp_schema(type text,name text,tbl_name text,rootpage int,sql text)";
+    "CREATE TABLE sqlite_temp_master(type text,name text,tbl_name text,rootpage int,sql text)";
 
 fn corrupt(msg: String) -> SqlError {
     SqlError {
@@ -200,7 +201,7 @@ impl Schema {
             ..Schema::default()
         };
         let (sql, key) = if db == TEMP_DB {
-            (TEMP_SCHEMA_TABLE_SQL, "sqlite_temp_schema")
+            (TEMP_SCHEMA_TABLE_SQL, "sqlite_temp_master")
         } else {
             (SCHEMA_TABLE_SQL, "sqlite_schema")
         };
@@ -369,8 +370,8 @@ impl Schema {
         }
         let alias = match (self.db, k.as_str()) {
             (MAIN_DB, "sqlite_master") => "sqlite_schema",
-            (TEMP_DB, "sqlite_schema" | "sqlite_master" | "sqlite_temp_master") => {
-                "sqlite_temp_schema"
+            (TEMP_DB, "sqlite_schema" | "sqlite_master" | "sqlite_temp_schema") => {
+                "sqlite_temp_master"
             }
             _ => return None,
         };

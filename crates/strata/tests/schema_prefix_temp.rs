@@ -653,3 +653,40 @@ fn main_objects_may_not_reference_temp() {
          SELECT name FROM sqlite_schema ORDER BY name;",
     );
 }
+
+#[test]
+fn temp_ddl_errors_as_in_sqlite() {
+    same_as_sqlite(
+        "CREATE TABLE t(a);
+         CREATE TEMP TRIGGER temp.tr AFTER INSERT ON t BEGIN SELECT 1; END;
+         CREATE TEMP TRIGGER main.tr AFTER INSERT ON t BEGIN SELECT 1; END;
+         CREATE TEMP VIEW main.v AS SELECT 1;
+         CREATE TEMP TABLE temp.x(a);
+         CREATE TEMP TABLE x(b);
+         CREATE TEMP TABLE IF NOT EXISTS x(b);
+         CREATE TEMP VIEW x AS SELECT 1;
+         CREATE INDEX temp.i ON nosuch(a);
+         CREATE UNIQUE INDEX temp.i ON t(a);
+         CREATE INDEX main.i ON x(a);
+         CREATE INDEX i ON x(a);
+         CREATE INDEX i ON x(a);
+         CREATE INDEX i ON t(a);
+         CREATE INDEX x ON x(a);
+         CREATE TEMP TABLE i(z);
+         CREATE TEMP TABLE sqlite_x(a);
+         CREATE TRIGGER tr AFTER INSERT ON temp.nosuch BEGIN SELECT 1; END;
+         CREATE TEMP TRIGGER tr AFTER INSERT ON nosuch BEGIN SELECT 1; END;
+         CREATE TEMP TRIGGER tr AFTER INSERT ON x BEGIN SELECT 1; END;
+         CREATE TRIGGER tr AFTER INSERT ON x BEGIN SELECT 1; END;
+         DROP INDEX i;
+         DROP INDEX i;
+         DROP INDEX main.i;
+         DROP TRIGGER main.tr;
+         DROP TRIGGER temp.tr;
+         DROP VIEW temp.x;
+         DROP TABLE temp.sqlite_temp_master;
+         PRAGMA temp.page_size;
+         SELECT name FROM sqlite_schema ORDER BY name;
+         SELECT name FROM sqlite_temp_master ORDER BY name;",
+    );
+}
