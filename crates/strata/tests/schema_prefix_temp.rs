@@ -690,3 +690,27 @@ fn temp_ddl_errors_as_in_sqlite() {
          SELECT name FROM sqlite_temp_master ORDER BY name;",
     );
 }
+
+/// ALTER TABLE RENAME rewrites the table's triggers, `ON main.t` ones and TEMP ones too.
+#[test]
+fn rename_rewrites_qualified_and_temp_triggers() {
+    same_as_sqlite(
+        "CREATE TABLE t(a);
+         CREATE TEMP TABLE lg(v);
+         CREATE TRIGGER main.tr AFTER INSERT ON main.t BEGIN SELECT 1; END;
+         CREATE TEMP TRIGGER tt AFTER INSERT ON t BEGIN INSERT INTO lg VALUES (new.a); END;
+         CREATE TEMP TRIGGER tq AFTER DELETE ON main.t BEGIN INSERT INTO lg VALUES (-old.a); END;
+         ALTER TABLE main.t RENAME TO t2;
+         SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY rowid;
+         SELECT type, name, tbl_name, sql FROM sqlite_temp_master ORDER BY rowid;
+         INSERT INTO t2 VALUES (5);
+         DELETE FROM t2;
+         SELECT v FROM lg ORDER BY rowid;
+         CREATE TEMP TABLE tmp(x);
+         CREATE TRIGGER tmp_tr BEFORE INSERT ON tmp BEGIN INSERT INTO lg VALUES ('tmp'); END;
+         ALTER TABLE tmp RENAME TO tmp2;
+         INSERT INTO tmp2 VALUES (1);
+         SELECT type, name, tbl_name, sql FROM sqlite_temp_master ORDER BY rowid;
+         SELECT v FROM lg ORDER BY rowid;",
+    );
+}
