@@ -125,7 +125,15 @@ fn quoted(name: &str) -> String {
 fn rename_on_target(sql: &str, old: &str, new: &str) -> String {
     let mut from = 0;
     while let Some(after_on) = after_word(sql, "ON", from) {
-        if let Some((s, e)) = ident_at(sql, after_on) {
+        // `ON schema.t`: the table is the name after the dot.
+        let target = ident_at(sql, after_on).map(|(s, e)| {
+            let dot = sql[e..].trim_start();
+            match dot.strip_prefix('.') {
+                Some(rest) => ident_at(sql, sql.len() - rest.len()).unwrap_or((s, e)),
+                None => (s, e),
+            }
+        });
+        if let Some((s, e)) = target {
             if names::eq(&names::unquote(&sql[s..e]), old) {
                 return format!("{}{}{}", &sql[..s], quoted(new), &sql[e..]);
             }
@@ -436,33 +444,30 @@ impl Compiler<'_> {
                     };
                     rewrites.push(("index".into(), ix.name.clone(), new_name, new.clone(), sql));
                 }
-                // Triggers of the table's database (TEMP triggers on a main table keep
-                // their text: refused below rather than left stale).
+                // The table's triggers: in its database, and TEMP triggers on a main
+                // table (rewritten in the temp database, as SQLite does).
                 let mut trigs: Vec<_> = self
                     .schema
-                    .of_db(table.db)
-                    .triggers
-                    .values()
-                    .filter(|t| names::eq(&t.table, &table.name))
+                    .all_triggers()
+                    .filter(|t| t.table_db == table.db && names::eq(&t.table, &table.name))
                     .cloned()
                     .collect();
-                if self.schema.all_triggers().any(|t| {
-                    t.db != table.db && t.table_db == table.db && names::eq(&t.table, &table.name)
-                }) {
-                    return Err(error(
-                        "ALTER TABLE RENAME of a table with TEMP triggers is not supported",
-                    ));
-                }
                 trigs.sort_by(|a, b| a.name.cmp(&b.name));
+                let mut temp_rewrites = Vec::new();
                 for t in trigs {
                     let sql = rename_on_target(&t.sql, &table.name, &new);
-                    rewrites.push((
+                    let row = (
                         "trigger".into(),
                         t.name.clone(),
                         t.name.clone(),
                         new.clone(),
                         Some(sql),
-                    ));
+                    );
+                    if t.db == table.db {
+                        rewrites.push(row);
+                    } else {
+                        temp_rewrites.push(row);
+                    }
                 }
                 // Foreign keys of other tables naming the renamed one as their parent.
                 let mut children: Vec<_> = self
@@ -488,6 +493,10 @@ impl Compiler<'_> {
                     ));
                 }
                 self.rewrite_schema_rows(table.db, &rewrites);
+                if !temp_rewrites.is_empty() {
+                    self.rewrite_schema_rows(strata_vdbe::insn::TEMP_DB, &temp_rewrites);
+                    self.bump_cookie(strata_vdbe::insn::TEMP_DB);
+                }
                 if table.autoincrement {
                     let seq = self.schema.of_db(table.db).local_table("sqlite_sequence");
                     if let Some(seq) = seq.cloned() {

@@ -1,18 +1,14 @@
 //! The compiler's state: the program being built, the query levels, parameters.
 
-use strata_vdbe::insn::{ErrorCode, Insn, Reg};
-use strata_vdbe::program::Program;
-
-use sqlite3_parser::ast;
-
 use std::sync::Arc;
 
-use strata_vdbe::insn::{MAIN_DB, TEMP_DB};
+use sqlite3_parser::ast;
+use strata_vdbe::insn::{ErrorCode, Insn, Reg, MAIN_DB, TEMP_DB};
+use strata_vdbe::program::Program;
 
 use crate::builder::{Label, ProgramBuilder};
 use crate::names::{self, DbName};
-use crate::schema::Schema;
-use crate::schema::{Index, Table, Trigger, View};
+use crate::schema::{Index, Schema, Table, Trigger, View};
 use crate::scope::Level;
 use crate::SqlError;
 
@@ -157,6 +153,9 @@ pub struct Compiler<'s> {
     pub disable_triggers: bool,
     /// Foreign key actions being compiled (subroutines that may be re-entered).
     pub fk_frames: Vec<crate::fkey::FkFrame>,
+    /// The main view or trigger whose body is being compiled ("view v", "trigger t"):
+    /// its qualified names may only name main (SQLite's `sqlite3FixSrcList`).
+    pub fixed_for: Option<String>,
 }
 
 impl<'s> Compiler<'s> {
@@ -187,16 +186,28 @@ impl<'s> Compiler<'s> {
             fk_errors: Vec::new(),
             disable_triggers: false,
             fk_frames: Vec::new(),
+            fixed_for: None,
         }
     }
 
     /// Where a table name of a FROM clause or a write target is looked up: as
     /// qualified, else temp first then main, except inside a main view or trigger.
-    pub fn scope_of(&self, qn: &ast::QualifiedName<'_>) -> Scope {
-        match (Scope::of(qn), self.fixed_db) {
+    pub fn scope_of(&self, qn: &ast::QualifiedName<'_>) -> Result<Scope> {
+        if let (Some(what), Some(q)) = (&self.fixed_for, &qn.db_name) {
+            match DbName::of(Some(q.0)) {
+                Some(DbName::Main) => {}
+                _ => {
+                    return Err(error(format!(
+                        "{what} cannot reference objects in database {}",
+                        names::unquote(q.0)
+                    )))
+                }
+            }
+        }
+        Ok(match (Scope::of(qn), self.fixed_db) {
             (Scope::Any, Some(db)) => Scope::Db(db),
             (s, _) => s,
-        }
+        })
     }
 
     /// A looked-up name as SQLite shows it in "no such table": as written, or
@@ -208,12 +219,18 @@ impl<'s> Compiler<'s> {
         }
     }
 
-    /// Runs `f` with unqualified names resolved as in a body of database `db`.
-    pub fn in_body_of<T>(&mut self, db: usize, f: impl FnOnce(&mut Self) -> T) -> T {
-        let saved = self.fixed_db;
-        self.fixed_db = (db == MAIN_DB).then_some(MAIN_DB);
+    /// Runs `f` with names resolved as in the body of `what` ("view v"), an object of
+    /// database `db`.
+    pub fn in_body_of<T>(&mut self, db: usize, what: String, f: impl FnOnce(&mut Self) -> T) -> T {
+        let saved = (self.fixed_db, self.fixed_for.take());
+        if db == MAIN_DB {
+            self.fixed_db = Some(MAIN_DB);
+            self.fixed_for = Some(what);
+        } else {
+            self.fixed_db = None;
+        }
         let r = f(self);
-        self.fixed_db = saved;
+        (self.fixed_db, self.fixed_for) = saved;
         r
     }
 

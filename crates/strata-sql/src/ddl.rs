@@ -329,8 +329,13 @@ impl Compiler<'_> {
             return Err(error("views may not be indexed"));
         }
         let table = scope.table(self.schema, &tname).ok_or_else(|| {
-            let db = if qualified == TEMP_DB { "temp" } else { "main" };
-            error(format!("no such table: {db}.{tname}"))
+            // As SQLite words it: the table looked up in main, or (for `temp.i`) as
+            // written.
+            if qualified == TEMP_DB {
+                error(format!("no such table: {tname}"))
+            } else {
+                error(format!("no such table: main.{tname}"))
+            }
         })?;
         if qualified == TEMP_DB && table.db != TEMP_DB {
             return Err(error(format!(
@@ -500,9 +505,13 @@ impl Compiler<'_> {
         if target.local_index(&name).is_some() {
             return Err(error(format!("there is already an index named {name}")));
         }
-        // Check the SELECT compiles (names resolve) in a scratch compiler.
+        // Check the SELECT compiles (names resolve) in a scratch compiler; a view of main
+        // may not name temp objects (`temp.x`).
         {
             let mut scratch = Compiler::new(self.schema);
+            if db == MAIN_DB {
+                scratch.fixed_for = Some(format!("view {name}"));
+            }
             let cols = scratch.select(select, &Dest::Output)?;
             if let Some(cs) = columns {
                 if cs.len() != cols.len() {

@@ -79,7 +79,7 @@ enum UpsertAction<'a> {
 impl Compiler<'_> {
     fn writable_table(&self, name: &ast::QualifiedName<'_>) -> Result<Arc<Table>> {
         let n = names::unquote(name.name.0);
-        let scope = self.scope_of(name);
+        let scope = self.scope_of(name)?;
         if scope.view(self.schema, &n).is_some() {
             return Err(error(format!("cannot modify {n} because it is a view")));
         }

@@ -660,7 +660,7 @@ impl Compiler<'_> {
                 if args.is_some() {
                     return Err(error("table-valued functions are not supported"));
                 }
-                self.in_table(lhs, *not, &names::unquote(rhs.name.0), dest)?
+                self.in_table(lhs, *not, rhs, dest)?
             }
             Expr::Exists(sel) => self.exists(sel, dest)?,
             Expr::Subquery(sel) => self.scalar_subquery(sel, dest)?,

@@ -84,6 +84,7 @@ impl Compiler<'_> {
                 | "user_version"
                 | "schema_version"
                 | "application_id"
+                | "page_size"
         );
         if db == TEMP_DB && !per_db {
             return Err(error(format!("PRAGMA temp.{pname} is not supported")));
@@ -199,7 +200,8 @@ impl Compiler<'_> {
                 Ok(self.constant_rows(text, cols, rows))
             }
             "page_size" => {
-                let ps = self.schema.page_size as i64;
+                // The temp database is made with the default page size (4096).
+                let ps = self.schema.of_db(db).page_size as i64;
                 Ok(self.constant_rows(text, &["page_size"], vec![vec![Value::Integer(ps)]]))
             }
             "journal_mode" => {

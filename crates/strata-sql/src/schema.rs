@@ -216,10 +216,11 @@ pub struct SchemaRow {
 
 pub const SCHEMA_TABLE_SQL: &str =
     "CREATE TABLE sqlite_schema(type text,name text,tbl_name text,rootpage int,sql text)";
-/// The temp database's schema table (SQLite names it `sqlite_temp_master`; `temp.`
-/// `sqlite_schema`/`sqlite_master` and `sqlite_temp_master` are aliases).
+/// The temp database's schema table (named `sqlite_temp_master` as in SQLite's
+/// messages; `sqlite_temp_schema`, and `temp.sqlite_schema`/`temp.sqlite_master`, are
+/// aliases).
 pub const TEMP_SCHEMA_TABLE_SQL: &str =
-    "CREATE TABLE sqlite_temp_schema(type text,name text,tbl_name text,rootpage int,sql text)";
+    "CREATE TABLE sqlite_temp_master(type text,name text,tbl_name text,rootpage int,sql text)";
 
 fn corrupt(msg: String) -> SqlError {
     SqlError {
@@ -246,7 +247,7 @@ impl Schema {
             ..Schema::default()
         };
         let (sql, key) = if db == TEMP_DB {
-            (TEMP_SCHEMA_TABLE_SQL, "sqlite_temp_schema")
+            (TEMP_SCHEMA_TABLE_SQL, "sqlite_temp_master")
         } else {
             (SCHEMA_TABLE_SQL, "sqlite_schema")
         };
@@ -331,11 +332,14 @@ impl Schema {
                     let mut t = parse_trigger(sql)
                         .map_err(|e| corrupt(format!("{}: {}", row.name, e.message)))?;
                     t.db = db;
-                    // A temp trigger's table: as written (`ON main.t`), else temp's
-                    // table of that name if there is one, else main's. Tables come
-                    // before triggers in a schema table only by creation order, so
-                    // this is decided after all rows are read (below).
                     t.table_db = db;
+                    // A temp trigger's table: as written (`ON main.t`), else the temp
+                    // table of that name if it existed when the trigger was made (rows
+                    // are in creation order, so: if an earlier row made it), else
+                    // main's. A temp table made later does not capture the trigger.
+                    if let (TEMP_DB, Some(main)) = (db, main) {
+                        t.table_db = trigger_table_db(&t, &s, main);
+                    }
                     s.triggers.insert(names::key(&t.name), Arc::new(t));
                 }
                 "view" => {
@@ -385,18 +389,6 @@ impl Schema {
             };
             s.indexes.insert(names::key(&ix.name), Arc::new(ix));
         }
-        if let (TEMP_DB, Some(main)) = (db, main) {
-            let resolved: Vec<(String, usize)> = s
-                .triggers
-                .iter()
-                .map(|(k, t)| (k.clone(), trigger_table_db(t, &s, main)))
-                .collect();
-            for (k, table_db) in resolved {
-                if let Some(t) = s.triggers.get_mut(&k) {
-                    Arc::make_mut(t).table_db = table_db;
-                }
-            }
-        }
         Ok(s)
     }
 
@@ -426,8 +418,8 @@ impl Schema {
         }
         let alias = match (self.db, k.as_str()) {
             (MAIN_DB, "sqlite_master") => "sqlite_schema",
-            (TEMP_DB, "sqlite_schema" | "sqlite_master" | "sqlite_temp_master") => {
-                "sqlite_temp_schema"
+            (TEMP_DB, "sqlite_schema" | "sqlite_master" | "sqlite_temp_schema") => {
+                "sqlite_temp_master"
             }
             _ => return None,
         };

@@ -1347,7 +1347,7 @@ impl Compiler<'_> {
         let source = match st {
             SelectTable::Table(qn, alias, _) => {
                 let name = names::unquote(qn.name.0);
-                let scope = self.scope_of(qn);
+                let scope = self.scope_of(qn)?;
                 let alias_name = alias_of(alias.as_ref()).unwrap_or_else(|| name.clone());
                 let cte = if qn.db_name.is_none() {
                     self.find_cte(&name)
@@ -1378,7 +1378,7 @@ impl Compiler<'_> {
                         let Stmt::CreateView { select, .. } = stmt else {
                             return Err(error("not a view"));
                         };
-                        self.in_body_of(v.db, |c| {
+                        self.in_body_of(v.db, format!("view {}", v.name), |c| {
                             c.materialize(select, alias_name.clone(), v.columns.as_deref())
                         })
                     });

@@ -206,12 +206,18 @@ impl Compiler<'_> {
     }
 
     /// `x IN table`: the table's single column as the set.
-    pub fn in_table(&mut self, lhs: &Expr<'_>, not: bool, table: &str, dest: Reg) -> Result<()> {
+    pub fn in_table(
+        &mut self,
+        lhs: &Expr<'_>,
+        not: bool,
+        qn: &sqlite3_parser::ast::QualifiedName<'_>,
+        dest: Reg,
+    ) -> Result<()> {
+        let table = crate::names::unquote(qn.name.0);
         let t = self
-            .schema
-            .table(table)
-            .cloned()
-            .ok_or_else(|| error(format!("no such table: {table}")))?;
+            .scope_of(qn)?
+            .table(self.schema, &table)
+            .ok_or_else(|| error(format!("no such table: {}", self.shown_name(qn))))?;
         if t.columns.len() != 1 {
             return Err(error(format!(
                 "sub-select returns {} columns - expected 1",

@@ -121,7 +121,7 @@ impl Compiler<'_> {
                 else {
                     return Err(error("not a trigger"));
                 };
-                self.in_body_of(trig.db, |c| {
+                self.in_body_of(trig.db, format!("trigger {}", trig.name), |c| {
                     let skip = c.label();
                     if let Some(w) = when_clause {
                         c.jump_if_not_true(w, skip)?;
@@ -228,8 +228,8 @@ impl Compiler<'_> {
             event,
             tbl_name,
             for_each_row: _,
+            when_clause,
             commands,
-            ..
         } = stmt
         else {
             unreachable!("dispatched on CreateTrigger")
@@ -318,11 +318,50 @@ impl Compiler<'_> {
         let off = crate::split::create_trigger_name_offset(text).unwrap_or(0);
         let sql = format!("CREATE TRIGGER {}", text[off..].trim_end());
         schema::trigger_from_ast(trigger_name, *time, event, tbl_name, &sql)?;
+        if db != TEMP_DB {
+            self.check_body_names(&name, &table, when_clause.as_ref(), commands)?;
+        }
         self.writes = true;
         let sc = self.open_schema_write(db);
         self.insert_schema_row(sc, "trigger", &name, &table.name, None, Some(&sql));
         self.bump_cookie(db);
         Ok(self.finish(text, Vec::new(), Vec::new()))
+    }
+
+    /// A trigger of main may not name temp objects (`temp.x`) in its body: SQLite
+    /// refuses it at CREATE. The body is compiled in a scratch compiler for that check
+    /// only; other errors (a table that does not exist yet) are SQLite's at firing time.
+    fn check_body_names(
+        &self,
+        name: &str,
+        table: &Arc<Table>,
+        when_clause: Option<&Expr<'_>>,
+        commands: &[TriggerCmd<'_>],
+    ) -> Result<()> {
+        let mut scratch = Compiler::new(self.schema);
+        scratch.fixed_db = Some(strata_vdbe::insn::MAIN_DB);
+        scratch.fixed_for = Some(format!("trigger {name}"));
+        scratch.trigger_stack.push(name.to_string());
+        let n = table.columns.len();
+        let regs = scratch.regs(n + 1);
+        scratch.push_row_images(table, Some((regs, regs + n)), Some((regs, regs + n)));
+        let skip = scratch.label();
+        scratch.raise_ignore = Some(skip);
+        let mut results = Vec::new();
+        if let Some(w) = when_clause {
+            results.push(scratch.jump_if_not_true(w, skip));
+        }
+        for cmd in commands {
+            results.push(scratch.trigger_command(cmd));
+        }
+        match results
+            .into_iter()
+            .filter_map(|r| r.err())
+            .find(|e| e.message.contains("cannot reference objects in database"))
+        {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     pub fn drop_trigger(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {

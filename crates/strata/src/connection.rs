@@ -424,10 +424,18 @@ impl ConnInner {
                     {
                         return Err(e);
                     }
-                    match self.read_schema_cookie() {
-                        Ok(cookie) if cookie != schema.cookie => self.invalidate_schema(),
-                        _ => return Err(e),
+                    // A rolled-back DDL changes a cookie back too: main's (another
+                    // connection, or this one) or temp's (this connection).
+                    let stale = match (self.read_schema_cookie(), self.read_temp_cookie()) {
+                        (Ok(main), Ok(temp)) => {
+                            main != schema.cookie || temp != schema.temp_schema().cookie
+                        }
+                        _ => false,
+                    };
+                    if !stale {
+                        return Err(e);
                     }
+                    self.invalidate_schema();
                 }
             }
         }

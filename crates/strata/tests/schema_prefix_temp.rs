@@ -331,6 +331,9 @@ fn temp_shadows_main() {
          SELECT a FROM main.t;
          SELECT a FROM temp.t;
          SELECT main.t.a, temp.t.a FROM main.t, temp.t;
+         SELECT a, a IN main.t, a IN temp.t, a IN t FROM main.t;
+         SELECT 1 IN nope.t;
+         SELECT 'temp' IN main.t, 'temp' IN temp.t, 'temp' IN t;
          CREATE INDEX ti ON t(a);
          SELECT type, name, tbl_name FROM sqlite_temp_master ORDER BY rowid;
          SELECT count(*) FROM sqlite_schema WHERE type = 'index';
@@ -401,7 +404,28 @@ fn transactions_cover_temp_changes() {
          COMMIT;
          SELECT group_concat(k) FROM u;
          INSERT INTO u SELECT 4 UNION ALL SELECT 1;
-         SELECT group_concat(k) FROM u;",
+         SELECT group_concat(k) FROM u;
+         BEGIN;
+         DROP TABLE u;
+         ROLLBACK;
+         SELECT group_concat(k) FROM u;
+         BEGIN;
+         INSERT INTO u VALUES (9);
+         SAVEPOINT s;
+         DROP TABLE u;
+         CREATE TEMP TABLE u(other);
+         ROLLBACK TO s;
+         SELECT group_concat(k) FROM u;
+         COMMIT;
+         SELECT group_concat(k) FROM u;
+         INSERT INTO m VALUES (1);
+         SAVEPOINT a;
+         CREATE TEMP TABLE m(z);
+         INSERT INTO m VALUES ('temp');
+         ROLLBACK TO a;
+         SELECT group_concat(a) FROM m;
+         RELEASE a;
+         SELECT count(*) FROM sqlite_temp_master WHERE name = 'm';",
     );
 }
 
@@ -579,5 +603,114 @@ fn main_view_and_trigger_bodies_ignore_temp_shadowing() {
          INSERT INTO main.m VALUES (4);
          SELECT * FROM main.lg ORDER BY v;
          SELECT * FROM temp.lg ORDER BY v;",
+    );
+}
+
+/// A TEMP trigger stays on the table it was made on: a temp table of the same name made
+/// later does not capture it, one made earlier does; dropping either table drops only
+/// its own triggers.
+#[test]
+fn temp_trigger_keeps_its_table() {
+    same_as_sqlite(
+        "CREATE TABLE t(a);
+         CREATE TEMP TABLE lg(v);
+         CREATE TEMP TRIGGER on_main AFTER INSERT ON t BEGIN INSERT INTO lg VALUES ('main ' || new.a); END;
+         CREATE TEMP TABLE t(a);
+         CREATE TRIGGER on_temp AFTER INSERT ON t BEGIN INSERT INTO lg VALUES ('temp ' || new.a); END;
+         INSERT INTO main.t VALUES (1);
+         INSERT INTO temp.t VALUES (2);
+         SELECT v FROM lg ORDER BY rowid;
+         SELECT name, tbl_name FROM sqlite_temp_master WHERE type = 'trigger' ORDER BY name;
+         DROP TABLE temp.t;
+         SELECT name FROM sqlite_temp_master WHERE type = 'trigger' ORDER BY name;
+         INSERT INTO t VALUES (3);
+         DROP TABLE t;
+         SELECT name FROM sqlite_temp_master WHERE type = 'trigger' ORDER BY name;
+         SELECT v FROM lg ORDER BY rowid;",
+    );
+}
+
+/// Views and triggers of main may not name temp objects; TEMP ones may name both.
+#[test]
+fn main_objects_may_not_reference_temp() {
+    same_as_sqlite(
+        "CREATE TABLE t(a);
+         CREATE TEMP TABLE x(a);
+         INSERT INTO x VALUES (1);
+         CREATE VIEW v AS SELECT * FROM temp.x;
+         CREATE VIEW v AS SELECT * FROM main.t, (SELECT * FROM temp.x);
+         CREATE VIEW v AS SELECT * FROM nope.x;
+         CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT * FROM temp.x; END;
+         CREATE TRIGGER tr AFTER INSERT ON t WHEN (SELECT count(*) FROM temp.x) BEGIN SELECT 1; END;
+         CREATE TRIGGER tr AFTER INSERT ON t BEGIN INSERT INTO nosuch VALUES (1); END;
+         INSERT INTO t VALUES (1);
+         DROP TRIGGER tr;
+         CREATE TEMP VIEW tv AS SELECT * FROM temp.x, main.t;
+         SELECT * FROM tv;
+         CREATE TEMP TRIGGER ttr AFTER INSERT ON main.t BEGIN INSERT INTO x SELECT a + 10 FROM temp.x; END;
+         INSERT INTO t VALUES (2);
+         SELECT * FROM x ORDER BY a;
+         SELECT name FROM sqlite_schema ORDER BY name;",
+    );
+}
+
+#[test]
+fn temp_ddl_errors_as_in_sqlite() {
+    same_as_sqlite(
+        "CREATE TABLE t(a);
+         CREATE TEMP TRIGGER temp.tr AFTER INSERT ON t BEGIN SELECT 1; END;
+         CREATE TEMP TRIGGER main.tr AFTER INSERT ON t BEGIN SELECT 1; END;
+         CREATE TEMP VIEW main.v AS SELECT 1;
+         CREATE TEMP TABLE temp.x(a);
+         CREATE TEMP TABLE x(b);
+         CREATE TEMP TABLE IF NOT EXISTS x(b);
+         CREATE TEMP VIEW x AS SELECT 1;
+         CREATE INDEX temp.i ON nosuch(a);
+         CREATE UNIQUE INDEX temp.i ON t(a);
+         CREATE INDEX main.i ON x(a);
+         CREATE INDEX i ON x(a);
+         CREATE INDEX i ON x(a);
+         CREATE INDEX i ON t(a);
+         CREATE INDEX x ON x(a);
+         CREATE TEMP TABLE i(z);
+         CREATE TEMP TABLE sqlite_x(a);
+         CREATE TRIGGER tr AFTER INSERT ON temp.nosuch BEGIN SELECT 1; END;
+         CREATE TEMP TRIGGER tr AFTER INSERT ON nosuch BEGIN SELECT 1; END;
+         CREATE TEMP TRIGGER tr AFTER INSERT ON x BEGIN SELECT 1; END;
+         CREATE TRIGGER tr AFTER INSERT ON x BEGIN SELECT 1; END;
+         DROP INDEX i;
+         DROP INDEX i;
+         DROP INDEX main.i;
+         DROP TRIGGER main.tr;
+         DROP TRIGGER temp.tr;
+         DROP VIEW temp.x;
+         DROP TABLE temp.sqlite_temp_master;
+         PRAGMA temp.page_size;
+         SELECT name FROM sqlite_schema ORDER BY name;
+         SELECT name FROM sqlite_temp_master ORDER BY name;",
+    );
+}
+
+/// ALTER TABLE RENAME rewrites the table's triggers, `ON main.t` ones and TEMP ones too.
+#[test]
+fn rename_rewrites_qualified_and_temp_triggers() {
+    same_as_sqlite(
+        "CREATE TABLE t(a);
+         CREATE TEMP TABLE lg(v);
+         CREATE TRIGGER main.tr AFTER INSERT ON main.t BEGIN SELECT 1; END;
+         CREATE TEMP TRIGGER tt AFTER INSERT ON t BEGIN INSERT INTO lg VALUES (new.a); END;
+         CREATE TEMP TRIGGER tq AFTER DELETE ON main.t BEGIN INSERT INTO lg VALUES (-old.a); END;
+         ALTER TABLE main.t RENAME TO t2;
+         SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY rowid;
+         SELECT type, name, tbl_name, sql FROM sqlite_temp_master ORDER BY rowid;
+         INSERT INTO t2 VALUES (5);
+         DELETE FROM t2;
+         SELECT v FROM lg ORDER BY rowid;
+         CREATE TEMP TABLE tmp(x);
+         CREATE TRIGGER tmp_tr BEFORE INSERT ON tmp BEGIN INSERT INTO lg VALUES ('tmp'); END;
+         ALTER TABLE tmp RENAME TO tmp2;
+         INSERT INTO tmp2 VALUES (1);
+         SELECT type, name, tbl_name, sql FROM sqlite_temp_master ORDER BY rowid;
+         SELECT v FROM lg ORDER BY rowid;",
     );
 }

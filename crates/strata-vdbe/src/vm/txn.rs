@@ -39,6 +39,9 @@ pub(crate) struct Finish {
     decided: bool,
     /// A commit is in progress (call `pager.commit()` until Ready).
     commit: bool,
+    /// Which pagers the commit is for (main, temp): those writing when it was decided.
+    commit_main: bool,
+    commit_temp: bool,
     /// The statement's changes were undone (changes() reports 0).
     undone: bool,
 }
@@ -50,6 +53,8 @@ impl Finish {
             on_error,
             decided: false,
             commit: false,
+            commit_main: false,
+            commit_temp: false,
             undone: false,
         }
     }
@@ -368,10 +373,12 @@ impl Vm {
                 }
                 self.txn.temp_savepoint = false;
             }
+            f.commit_main = pager.in_write_tx();
+            f.commit_temp = self.conn.temp_writing().is_some();
             let st = self.conn.state();
             f.commit = keep
                 && autocommit
-                && (pager.in_write_tx() || self.conn.temp_writing().is_some())
+                && (f.commit_main || f.commit_temp)
                 && st.write_statements <= self.txn.wrote as usize;
             let deferred_violation = f.commit && st.fk.violated();
             // A statement that read the database in autocommit mode, with no other
@@ -406,9 +413,15 @@ impl Vm {
         if f.commit {
             // Main first, then temp; each commit is finished when its pager has left
             // the write transaction, so a resumed call continues where it stopped.
+            // Only the pagers that were writing when the commit was decided (one that
+            // is only reading is left alone: other statements of the connection may be
+            // reading in that transaction). A resumed commit calls the same ones again.
             let temp = self.conn.temp_pager();
-            let mut r = pager.commit();
-            if let (Ok(Poll::Ready(())), Some(t)) = (&r, &temp) {
+            let mut r = Ok(Poll::Ready(()));
+            if f.commit_main {
+                r = pager.commit();
+            }
+            if let (Ok(Poll::Ready(())), Some(t), true) = (&r, &temp, f.commit_temp) {
                 r = t.commit();
             }
             match r {
