@@ -885,7 +885,18 @@ fn template() -> &'static Vec<u8> {
     })
 }
 
-fuzz_target!(|stmts: Vec<Stmt>| {
+fuzz_target!(|data: &[u8]| {
+    // Statements one after the other until the input runs out (up to 40). A derived
+    // `Vec<Stmt>` reads a continue-flag before each element, so random bytes made lists of
+    // about two statements.
+    let mut u = arbitrary::Unstructured::new(data);
+    let mut stmts = Vec::new();
+    while !u.is_empty() && stmts.len() < 40 {
+        match Stmt::arbitrary(&mut u) {
+            Ok(s) => stmts.push(s),
+            Err(_) => break,
+        }
+    }
     let io = Arc::new(strata_io::MemoryIo::with_options(
         strata_io::MemoryIoOptions {
             shuffle_seed: Some(stmts.len() as u64),
@@ -914,7 +925,7 @@ fuzz_target!(|stmts: Vec<Stmt>| {
     });
     let mut reference = None;
     let mut log = Vec::new();
-    for s in stmts.iter().take(40) {
+    for s in stmts.iter() {
         if let Stmt::JournalMode { mode } = s {
             if on("journal-mode") && conn.is_autocommit() {
                 let r = reference.get_or_insert_with(|| {
