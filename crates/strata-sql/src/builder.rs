@@ -46,10 +46,23 @@ impl ProgramBuilder {
     /// What the program so far does with each database: (writes main, writes temp,
     /// uses temp). Writing is opening a write cursor, creating, destroying or clearing a
     /// B-tree, or setting a header field; using is that or reading.
-    pub fn db_usage(&self) -> (bool, bool, bool) {
+    /// Which databases the program uses: (main written, temp written, temp used, main
+    /// used). Main counts as used by any instruction on its b-trees or header and by the
+    /// instructions that act on the main database as a whole (integrity check,
+    /// checkpoint, savepoints, journal mode).
+    pub fn db_usage(&self) -> (bool, bool, bool, bool) {
         let (mut main_w, mut temp_w, mut temp_used) = (false, false, false);
+        let mut main_used = false;
         for insn in &self.insns {
             let (db, write) = match insn {
+                Insn::IntegrityCheck { .. }
+                | Insn::IntegrityCheckTrees { .. }
+                | Insn::Checkpoint { .. }
+                | Insn::Savepoint { .. }
+                | Insn::JournalMode { .. } => {
+                    main_used = true;
+                    continue;
+                }
                 Insn::OpenWriteAsync { db, .. }
                 | Insn::CreateBtree { db, .. }
                 | Insn::Destroy { db, .. }
@@ -60,12 +73,13 @@ impl ProgramBuilder {
             };
             if db == strata_vdbe::insn::MAIN_DB {
                 main_w |= write;
+                main_used = true;
             } else {
                 temp_w |= write;
                 temp_used = true;
             }
         }
-        (main_w, temp_w, temp_used)
+        (main_w, temp_w, temp_used, main_used)
     }
 
     pub fn current_addr(&self) -> Addr {

@@ -259,13 +259,17 @@ impl<'s> Compiler<'s> {
             self.b.resolve(ok);
         }
         // One Transaction per database used (SQLite's OP_Transaction per iDb), main
-        // first. A program that writes only temp takes no write lock on main.
-        let (main_w, temp_w, temp_used) = self.b.db_usage();
-        self.b.emit(Insn::Transaction {
-            db: MAIN_DB,
-            write: self.writes && (main_w || !temp_w),
-            schema_cookie: self.schema.cookie,
-        });
+        // first. A program that uses only temp neither takes main's write lock nor starts
+        // a read transaction on main: inside BEGIN, the main snapshot is then taken by
+        // the first statement that reads main, as in SQLite (simulator seed 22).
+        let (main_w, temp_w, temp_used, main_used) = self.b.db_usage();
+        if main_used || !temp_used {
+            self.b.emit(Insn::Transaction {
+                db: MAIN_DB,
+                write: self.writes && (main_w || !temp_w),
+                schema_cookie: self.schema.cookie,
+            });
+        }
         if temp_used {
             self.b.emit(Insn::Transaction {
                 db: TEMP_DB,

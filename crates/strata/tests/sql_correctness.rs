@@ -232,3 +232,29 @@ fn foreign_keys_in_temp() {
          PRAGMA foreign_key_check",
     );
 }
+
+/// A statement that uses only temp objects starts no read transaction on main: inside
+/// BEGIN, the main snapshot is taken by the first statement that reads main, so a commit
+/// made by another connection in between is seen, as in SQLite (simulator seed 22).
+#[test]
+fn temp_only_statement_takes_no_main_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours_path = dir.path().join("ours.db");
+    let theirs_path = dir.path().join("theirs.db");
+    let db = strata::Database::open(&ours_path).unwrap();
+    let (a, b) = (db.connect(), db.connect());
+    let sa = rusqlite::Connection::open(&theirs_path).unwrap();
+    let sb = rusqlite::Connection::open(&theirs_path).unwrap();
+    sa.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(())).unwrap();
+    same_on(&a, &sa, "CREATE TABLE t(x);\n INSERT INTO t VALUES (1)", true);
+    for temp_stmt in [
+        "CREATE TEMP TABLE tt(y)",
+        "INSERT INTO tt VALUES (1)",
+        "SELECT * FROM tt",
+        "DROP TABLE tt",
+    ] {
+        same_on(&a, &sa, &format!("BEGIN;\n {temp_stmt}"), true);
+        same_on(&b, &sb, "INSERT INTO t VALUES (2)", true);
+        same_on(&a, &sa, "SELECT count(*) FROM t;\n COMMIT", true);
+    }
+}
