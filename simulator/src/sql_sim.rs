@@ -804,7 +804,10 @@ impl<'p> Sim<'p> {
         }
         // A transaction's snapshot starts with its first statement.
         // Every statement that runs a Transaction opcode starts the read transaction.
-        let needs_snapshot = matches!(kind, Kind::Read | Kind::Write | Kind::Integrity);
+        // Not all: statements that read no database (`PRAGMA encoding`,
+        // `PRAGMA foreign_key_list`) run none, in SQLite as in Strata.
+        let needs_snapshot = matches!(kind, Kind::Read | Kind::Write | Kind::Integrity)
+            && sqlgen::takes_snapshot(&sql);
         let mut new_snapshot = false;
         {
             let tenant = &mut self.tenants[t];

@@ -926,6 +926,18 @@ pub fn classify(sql: &str) -> Kind {
     }
 }
 
+/// Whether a statement the generator writes starts a read transaction on main inside
+/// BEGIN (its snapshot). SQLite (checked with sqlite3 3.40 and rusqlite's) runs no
+/// Transaction opcode for `PRAGMA encoding`, `PRAGMA foreign_key_list(t)` and
+/// `PRAGMA foreign_keys`, while `table_info`, `index_list` and `index_info` do start
+/// one; Strata does the same.
+pub fn takes_snapshot(sql: &str) -> bool {
+    let u = sql.trim_start().to_ascii_uppercase();
+    !(u.starts_with("PRAGMA ENCODING")
+        || u.starts_with("PRAGMA FOREIGN_KEY_LIST")
+        || u.starts_with("PRAGMA FOREIGN_KEYS"))
+}
+
 /// Whether a SELECT's rows come in a defined order (a top-level ORDER BY).
 pub fn ordered(sql: &str) -> bool {
     sql.to_ascii_uppercase().contains(" ORDER BY ")

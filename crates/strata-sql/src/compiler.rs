@@ -118,6 +118,10 @@ pub struct Compiler<'s> {
     pub param_count: usize,
     pub param_names: Vec<Option<String>>,
     pub writes: bool,
+    /// The program reads main's schema as of the transaction (SQLite's schema pragmas
+    /// `table_info`, `index_list`, `index_info` start a read transaction on main even
+    /// though they read no b-tree): it gets a main `Transaction`.
+    pub reads_main_schema: bool,
     /// Emitted after `Init`'s target: transactions first, then whatever `Once`-style
     /// setup statements need.
     pub init_label: Label,
@@ -172,6 +176,7 @@ impl<'s> Compiler<'s> {
             param_count: 0,
             param_names: Vec::new(),
             writes: false,
+            reads_main_schema: false,
             init_label,
             view_depth: 0,
             last_correlated: false,
@@ -259,11 +264,13 @@ impl<'s> Compiler<'s> {
             self.b.resolve(ok);
         }
         // One Transaction per database used (SQLite's OP_Transaction per iDb), main
-        // first. A program that uses only temp neither takes main's write lock nor starts
-        // a read transaction on main: inside BEGIN, the main snapshot is then taken by
-        // the first statement that reads main, as in SQLite (simulator seed 22).
+        // first. A program that does not use main (only temp, or no database at all:
+        // `SELECT 1`, `PRAGMA foreign_keys = ON`) neither takes main's write lock nor
+        // starts a read transaction on main: inside BEGIN, the main snapshot is then
+        // taken by the first statement that reads main, as in SQLite (simulator seed 22),
+        // and such a program needs no disk at all (simulator seed 66).
         let (main_w, temp_w, temp_used, main_used) = self.b.db_usage();
-        if main_used || !temp_used {
+        if main_used || self.reads_main_schema || (self.writes && !temp_w) {
             self.b.emit(Insn::Transaction {
                 db: MAIN_DB,
                 write: self.writes && (main_w || !temp_w),

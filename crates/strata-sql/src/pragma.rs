@@ -93,6 +93,7 @@ impl Compiler<'_> {
         let text_v = |s: &str| Value::Text(s.as_bytes().to_vec());
         match pname.as_str() {
             "table_info" | "table_xinfo" => {
+                self.reads_main_schema = true;
                 let t = arg.ok_or_else(|| error("table_info needs a table name"))?;
                 let mut rows = Vec::new();
                 if let Some(table) = scope.table(self.schema, &t) {
@@ -128,6 +129,7 @@ impl Compiler<'_> {
                 Ok(self.constant_rows(text, &cols, rows))
             }
             "index_list" => {
+                self.reads_main_schema = true;
                 let t = arg.ok_or_else(|| error("index_list needs a table name"))?;
                 let mut rows = Vec::new();
                 if let Some(table) = scope.table(self.schema, &t) {
@@ -153,6 +155,7 @@ impl Compiler<'_> {
                 Ok(self.constant_rows(text, &["seq", "name", "unique", "origin", "partial"], rows))
             }
             "index_info" | "index_xinfo" => {
+                self.reads_main_schema = true;
                 let i = arg.ok_or_else(|| error("index_info needs an index name"))?;
                 let xinfo = pname == "index_xinfo";
                 let mut rows = Vec::new();

@@ -243,18 +243,58 @@ fn temp_only_statement_takes_no_main_snapshot() {
     let theirs_path = dir.path().join("theirs.db");
     let db = strata::Database::open(&ours_path).unwrap();
     let (a, b) = (db.connect(), db.connect());
+    // A write on a stale snapshot can never succeed: fail at once, as SQLite does.
+    a.set_busy_timeout_ms(0);
     let sa = rusqlite::Connection::open(&theirs_path).unwrap();
     let sb = rusqlite::Connection::open(&theirs_path).unwrap();
-    sa.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(())).unwrap();
-    same_on(&a, &sa, "CREATE TABLE t(x);\n INSERT INTO t VALUES (1)", true);
+    sa.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+        .unwrap();
+    same_on(&a, &sa, "PRAGMA foreign_keys = OFF;\n CREATE TABLE t(x);\n CREATE INDEX ti ON t(x);\n INSERT INTO t VALUES (1)", true);
     for temp_stmt in [
         "CREATE TEMP TABLE tt(y)",
         "INSERT INTO tt VALUES (1)",
         "SELECT * FROM tt",
         "DROP TABLE tt",
+        "SELECT 1",
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA foreign_keys",
+        "PRAGMA encoding",
+        "PRAGMA foreign_key_list(t)",
+        "PRAGMA table_info(t)",
+        "PRAGMA index_list(t)",
+        "PRAGMA index_info(ti)",
+        "SELECT count(*) FROM t",
     ] {
         same_on(&a, &sa, &format!("BEGIN;\n {temp_stmt}"), true);
         same_on(&b, &sb, "INSERT INTO t VALUES (2)", true);
-        same_on(&a, &sa, "SELECT count(*) FROM t;\n COMMIT", true);
+        // The count shows whether the statement above took the snapshot; an UPDATE on
+        // a stale snapshot fails in both engines.
+        same_on(
+            &a,
+            &sa,
+            "SELECT count(*) FROM t;\n UPDATE t SET x = x;\n ROLLBACK",
+            true,
+        );
     }
+}
+
+/// Foreign key enforcement cannot change inside a transaction. (rusqlite's bundled
+/// SQLite is built with SQLITE_DEFAULT_FOREIGN_KEYS=1, so both start from OFF here.)
+#[test]
+fn foreign_keys_pragma_inside_transaction() {
+    same_as_sqlite(
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE t(x);
+         BEGIN;
+         PRAGMA foreign_keys = ON;
+         PRAGMA foreign_keys;
+         ROLLBACK;
+         PRAGMA foreign_keys;
+         BEGIN;
+         SELECT 1;
+         PRAGMA foreign_keys = ON;
+         PRAGMA foreign_keys;
+         COMMIT;
+         PRAGMA foreign_keys",
+    );
 }
