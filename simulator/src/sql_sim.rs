@@ -59,6 +59,9 @@ type Violation = String;
 /// is given up (a checkpoint waiting for readers, for instance).
 const BUSY_LIMIT: u32 = 400;
 
+/// Attempts at a new connection's setup pragma that an injected I/O fault failed.
+const CONNECT_RETRIES: u32 = 20;
+
 /// Streams of the seed (so that one decision does not shift the others).
 const STREAM_SCHEMA: u64 = 21;
 const STREAM_PLAN: u64 = 22;
@@ -574,8 +577,21 @@ impl<'p> Sim<'p> {
             .connect();
         conn.set_busy_timeout_ms(0);
         if self.config.features.foreign_keys {
-            self.blocking_on(&conn, "PRAGMA foreign_keys=ON")
-                .map_err(|e| format!("tenant {t} conn {c}: PRAGMA foreign_keys=ON: {e}"))?;
+            // The pragma loads the schema, and blocking on it drives the IO, which may
+            // complete other statements' writes: an injected fault can fail it, and an
+            // armed power loss can fire meanwhile (simulator seed 66). After a power loss
+            // the recovery reconnects every connection; a fault is retried (bounded).
+            let mut attempts = 0;
+            loop {
+                match self.blocking_on(&conn, "PRAGMA foreign_keys=ON") {
+                    Ok(_) => break,
+                    Err(_) if self.crashed() => break,
+                    Err(_) if attempts < CONNECT_RETRIES => attempts += 1,
+                    Err(e) => {
+                        return Err(format!("tenant {t} conn {c}: PRAGMA foreign_keys=ON: {e}"))
+                    }
+                }
+            }
         }
         let slot = &mut self.tenants[t].conns[c];
         slot.conn = Some(conn);
