@@ -348,7 +348,8 @@ fn invalid_input(message: String) -> Error {
 }
 
 impl Wal {
-    /// Opens (creating if missing) the WAL file at `wal_path` and recovers the frame index
+    /// Opens the WAL file at `wal_path` if it exists (else the first append creates it:
+    /// opening a database must not create files) and recovers the frame index
     /// from its valid prefix: frames are accepted up to the last commit frame whose
     /// checksum chain and salts are intact; a torn or garbage tail is ignored (and later
     /// overwritten). Opening drives `io` until recovery is done.
