@@ -947,3 +947,41 @@ fn hot_journal_and_mode_switch_on_deferred_io() {
         assert_eq!(sqlite_rows(&sq, CHECK_QUERIES[0]), after, "{what}");
     }
 }
+
+/// `PRAGMA journal_mode=WAL` commits page 1; with an autocheckpoint threshold of one
+/// frame that commit also checkpoints, on IO that completes nothing until driven.
+#[test]
+fn journal_mode_wal_with_an_automatic_checkpoint_on_deferred_io() {
+    use std::sync::Arc;
+    use strata::io::MemoryIo;
+    for seed in [None, Some(3)] {
+        let io = Arc::new(match seed {
+            None => MemoryIo::new_deferred(),
+            Some(s) => MemoryIo::new_shuffled(s),
+        });
+        let db = strata::OpenOptions::new()
+            .io(io.clone())
+            .autocheckpoint_frames(1)
+            .open("a.db")
+            .unwrap();
+        let conn = db.connect();
+        conn.execute_batch(&populate_sql(50)).unwrap();
+        let rows = strata_rows(&conn, CHECK_QUERIES[0]);
+        for (sql, mode) in [
+            ("PRAGMA journal_mode = DELETE", "delete"),
+            ("PRAGMA journal_mode = WAL", "wal"),
+            ("PRAGMA journal_mode = DELETE", "delete"),
+            ("PRAGMA journal_mode", "delete"),
+        ] {
+            assert_eq!(strata_one(&conn, sql).unwrap(), mode, "{seed:?}: {sql}");
+        }
+        conn.execute_batch("INSERT INTO t(b) VALUES ('x')").unwrap();
+        assert_eq!(strata_one(&conn, "PRAGMA journal_mode").unwrap(), "wal");
+        assert_eq!(strata_rows(&conn, CHECK_QUERIES[0]).len(), rows.len() + 1);
+        assert_eq!(
+            strata_one(&conn, "PRAGMA integrity_check").unwrap(),
+            "ok",
+            "{seed:?}"
+        );
+    }
+}
