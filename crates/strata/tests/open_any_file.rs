@@ -634,6 +634,16 @@ fn damaged_hot_journals_roll_back_exactly_like_sqlite() {
     let mut j = journal.clone();
     j[24..28].copy_from_slice(&0u32.to_be_bytes());
     variants.push(("page size 0 (pre-3.5.8)".into(), j));
+    let mut j = journal.clone();
+    j[20..24].copy_from_slice(&4096u32.to_be_bytes());
+    variants.push(("sector size 4096".into(), j));
+    let mut j = journal.clone();
+    j[8..12].copy_from_slice(&0xffff_ffffu32.to_be_bytes());
+    j[20..24].copy_from_slice(&65536u32.to_be_bytes());
+    variants.push(("sector size 65536, nRec = -1".into(), j[..40_000].to_vec()));
+    let mut j = journal.clone();
+    j[24..28].copy_from_slice(&2048u32.to_be_bytes());
+    variants.push(("page size 2048 (not the database's)".into(), j));
 
     let mut tested = 0;
     for (what, variant) in &variants {
