@@ -300,8 +300,12 @@ impl Storage {
                 }
             };
             if let Some(page1) = page1 {
-                let h = header::DatabaseHeader::parse(&page1).map_err(Error::Corrupt)?;
-                if let Some(reason) = h.unsupported_reason() {
+                // A page 1 that does not parse is not a reason to keep the journal: SQLite
+                // rolls back first and reports the damage after; so do we.
+                let reason = header::DatabaseHeader::parse(&page1)
+                    .ok()
+                    .and_then(|h| h.unsupported_reason());
+                if let Some(reason) = reason {
                     return Err(Error::Unsupported(format!(
                         "{reason}; its hot journal was left for sqlite3 to roll back"
                     )));
