@@ -267,7 +267,8 @@ impl HotJournal {
             offset = hdr + sector_size;
             let record_size = self.page_size + 8;
             if n_rec == 0xffff_ffff {
-                n_rec = ((size - sector_size) / record_size) as u32;
+                // (A header sector larger than the file: no records, as SQLite finds.)
+                n_rec = (size.saturating_sub(sector_size) / record_size) as u32;
             }
             let plan = playback.get_or_insert(Playback {
                 db_size_pages,

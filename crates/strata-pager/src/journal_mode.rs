@@ -50,8 +50,11 @@ impl JournalMode {
 /// Progress of a journal-mode switch, kept in the pager so that a call repeated after
 /// `Pending` continues where it stopped.
 pub(crate) enum ModeSwitch {
-    /// To WAL: a write transaction committing page 1 (the commit sets bytes 18/19).
+    /// To WAL: a write transaction begun to commit page 1 (the commit sets bytes 18/19).
     ToWal,
+    /// To WAL: page 1 marked dirty, the commit under way (it may run an automatic
+    /// checkpoint after the transaction ended, so nothing before it is repeated).
+    ToWalCommit,
     /// To rollback mode: bytes 18/19 = 1 being written into the database file.
     WriteVersion(Completion),
     /// To rollback mode: the database file being fsynced.
@@ -98,7 +101,10 @@ impl Pager {
                 return self.switch_to_wal();
             }
             strata_io::ready!(self.start_rollback_mode());
-        } else if matches!(self.lock().mode_switch, Some(ModeSwitch::ToWal)) {
+        } else if matches!(
+            self.lock().mode_switch,
+            Some(ModeSwitch::ToWal | ModeSwitch::ToWalCommit)
+        ) {
             return self.switch_to_wal();
         }
         self.finish_rollback_mode()
@@ -113,9 +119,10 @@ impl Pager {
                 self.begin_write()?;
                 self.lock().mode_switch = Some(ModeSwitch::ToWal);
             }
-            let page1 = strata_io::ready!(self.get_page(1));
-            if !page1.is_dirty() {
+            if matches!(self.lock().mode_switch, Some(ModeSwitch::ToWal)) {
+                let page1 = strata_io::ready!(self.get_page(1));
                 self.mark_dirty(&page1)?;
+                self.lock().mode_switch = Some(ModeSwitch::ToWalCommit);
             }
             strata_io::ready!(self.commit());
             Ok(Poll::Ready(JournalMode::Wal))
@@ -180,7 +187,9 @@ impl Pager {
             let (c, writing) = match &inner.mode_switch {
                 Some(ModeSwitch::WriteVersion(c)) => (c.clone(), true),
                 Some(ModeSwitch::SyncVersion(c)) => (c.clone(), false),
-                Some(ModeSwitch::ToWal) | None => return Ok(Poll::Ready(())),
+                Some(ModeSwitch::ToWal | ModeSwitch::ToWalCommit) | None => {
+                    return Ok(Poll::Ready(()))
+                }
             };
             let outcome = match c.result() {
                 None => return Ok(Poll::Pending),

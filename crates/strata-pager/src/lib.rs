@@ -153,9 +153,11 @@ pub struct Storage {
 
 impl Storage {
     /// Opens the database at `path`, creating it (in WAL mode) if it does not exist.
-    /// A hot journal left by a crashed SQLite process is rolled back first ([`journal`]),
-    /// and a rollback-journal database is switched to WAL. A database we cannot handle is
-    /// refused with [`Error::Unsupported`] before any file is written or created.
+    /// A hot journal left by a crashed SQLite process is rolled back first ([`journal`]);
+    /// a rollback-journal database is switched to WAL by its first commit
+    /// ([`JournalMode`]). A database we cannot handle is refused with
+    /// [`Error::Unsupported`] before any file is written or created; opening creates no
+    /// file for an existing database (the WAL file is created by the first commit).
     /// Takes an exclusive OS lock on the file: a second open of the same file, in this
     /// process or another, fails with [`Error::Busy`] ("database is locked").
     /// Opening drives `io` until the header is read and the WAL recovered.
@@ -298,8 +300,12 @@ impl Storage {
                 }
             };
             if let Some(page1) = page1 {
-                let h = header::DatabaseHeader::parse(&page1).map_err(Error::Corrupt)?;
-                if let Some(reason) = h.unsupported_reason() {
+                // A page 1 that does not parse is not a reason to keep the journal: SQLite
+                // rolls back first and reports the damage after; so do we.
+                let reason = header::DatabaseHeader::parse(&page1)
+                    .ok()
+                    .and_then(|h| h.unsupported_reason());
+                if let Some(reason) = reason {
                     return Err(Error::Unsupported(format!(
                         "{reason}; its hot journal was left for sqlite3 to roll back"
                     )));

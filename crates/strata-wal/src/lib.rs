@@ -60,6 +60,12 @@
 //! All connection-shared state sits in one [`std::sync::Mutex`]; it is never held across
 //! an I/O wait. [`Append`] and [`Checkpoint`] are resumable state machines that record
 //! their progress, so polling them again after `Pending` never repeats a step.
+//!
+//! ## The file
+//! [`Wal::open`] opens an existing `-wal` file and recovers it, but never creates one: the
+//! first append does, so opening a database (to read it, or to refuse it) creates no
+//! file. [`Wal::remove_file`] deletes a fully checkpointed log (a database leaving WAL
+//! mode); the next append creates a new one.
 
 mod append;
 mod checkpoint;
@@ -348,7 +354,8 @@ fn invalid_input(message: String) -> Error {
 }
 
 impl Wal {
-    /// Opens (creating if missing) the WAL file at `wal_path` and recovers the frame index
+    /// Opens the WAL file at `wal_path` if it exists (else the first append creates it:
+    /// opening a database must not create files) and recovers the frame index
     /// from its valid prefix: frames are accepted up to the last commit frame whose
     /// checksum chain and salts are intact; a torn or garbage tail is ignored (and later
     /// overwritten). Opening drives `io` until recovery is done.
