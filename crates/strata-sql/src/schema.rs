@@ -810,10 +810,7 @@ pub(crate) fn table_from_ast(
                 ColumnConstraint::Default(e) => {
                     // SQLite keeps the text inside `DEFAULT (expr)`'s parentheses (what
                     // `PRAGMA table_info` shows as dflt_value).
-                    c.default = Some(match e {
-                        ast::Expr::Parenthesized(v) if v.len() == 1 => v[0].to_string(),
-                        _ => e.to_string(),
-                    });
+                    c.default = Some(default_text(e));
                     c.default_value = crate::alter::constant_default(e);
                 }
                 ColumnConstraint::Check(e) => checks.push(e.to_string()),
@@ -920,6 +917,25 @@ pub(crate) fn table_from_ast(
         strict,
         db: MAIN_DB,
     })
+}
+
+/// A column DEFAULT's text as `PRAGMA table_info` shows it (SQLite keeps the text as
+/// written; ours is re-rendered from the syntax tree): the inside of `DEFAULT (expr)`, and
+/// a signed number without the space the renderer puts after the sign (`-3`, not `- 3`).
+fn default_text(e: &ast::Expr<'_>) -> String {
+    match e {
+        ast::Expr::Parenthesized(v) if v.len() == 1 => v[0].to_string(),
+        ast::Expr::Unary(op, inner) => match (op, &**inner) {
+            (ast::UnaryOperator::Negative, ast::Expr::Literal(ast::Literal::Numeric(n))) => {
+                format!("-{n}")
+            }
+            (ast::UnaryOperator::Positive, ast::Expr::Literal(ast::Literal::Numeric(n))) => {
+                format!("+{n}")
+            }
+            _ => e.to_string(),
+        },
+        _ => e.to_string(),
+    }
 }
 
 /// A STRICT table's column types, as SQLite checks them at CREATE: every column needs
