@@ -1286,17 +1286,21 @@ impl Compiler<'_> {
             rowid_changed,
         )?;
         // Foreign keys, as SQLite orders them: the old row's checks, then (with the old
-        // row and index entries gone) the new row's, then the ON UPDATE actions.
+        // row and index entries gone) the new row's, then the ON UPDATE actions. Errors
+        // compiling them are SQLite's prepare errors with foreign keys on: raised only
+        // then.
         let fk_required = self.fk_update_required(&table, &changed, rowid_changed);
         if fk_required {
-            self.fk_check(
+            if let Err(e) = self.fk_check(
                 &table,
                 RowChange {
                     old: Some((old, old_rowid)),
                     new: None,
                     changed: Some((&changed, rowid_changed)),
                 },
-            )?;
+            ) {
+                self.fk_error(e.message);
+            }
         }
         // Which indexes change.
         let touched: Vec<bool> = t
@@ -1334,25 +1338,29 @@ impl Compiler<'_> {
             self.resolve(gone);
         }
         if fk_required {
-            self.fk_check(
+            if let Err(e) = self.fk_check(
                 &table,
                 RowChange {
                     old: None,
                     new: Some((new, new_rowid)),
                     changed: Some((&changed, rowid_changed)),
                 },
-            )?;
+            ) {
+                self.fk_error(e.message);
+            }
         }
         self.write_row(t, new, new_rowid, true, Some(&touched));
         if fk_required {
-            self.fk_actions(
+            if let Err(e) = self.fk_actions(
                 &table,
                 RowChange {
                     old: Some((old, old_rowid)),
                     new: Some((new, new_rowid)),
                     changed: Some((&changed, rowid_changed)),
                 },
-            )?;
+            ) {
+                self.fk_error(e.message);
+            }
         }
         self.fire_triggers(
             &table,

@@ -19,12 +19,27 @@ enum V {
     Blob(Vec<u8>),
 }
 
+/// An error message, with how many rows came before it when some did (a statement must
+/// fail at the same row on both engines; failing when prepared or at the first step
+/// are the same to a caller).
+fn after_rows(msg: String, rows: usize) -> String {
+    if rows == 0 {
+        msg
+    } else {
+        format!("{msg} (after {rows} rows)")
+    }
+}
+
 fn strata_rows(conn: &Connection, sql: &str) -> Result<Vec<Vec<V>>, String> {
     let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
     let n = stmt.column_count();
     let mut rows = stmt.query(()).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+    // An error after some rows says how many came first.
+    while let Some(row) = rows
+        .next()
+        .map_err(|e| after_rows(e.to_string(), out.len()))?
+    {
         let mut r = Vec::new();
         for i in 0..n {
             r.push(match row.get_ref(i).map_err(|e| e.to_string())? {
@@ -54,7 +69,10 @@ fn sqlite_rows(conn: &rusqlite::Connection, sql: &str) -> Result<Vec<Vec<V>>, St
     let n = stmt.column_count();
     let mut rows = stmt.query([]).map_err(sqlite_message)?;
     let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(sqlite_message)? {
+    while let Some(row) = rows
+        .next()
+        .map_err(|e| after_rows(sqlite_message(e), out.len()))?
+    {
         let mut r = Vec::new();
         for i in 0..n {
             use rusqlite::types::ValueRef as R;
@@ -765,4 +783,26 @@ fn defer_foreign_keys_ends_with_the_transaction() {
          ROLLBACK;
          PRAGMA defer_foreign_keys;",
     );
+}
+
+#[test]
+fn returning_rows_come_after_the_foreign_key_check() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE p(id INTEGER PRIMARY KEY);
+         CREATE TABLE c(x REFERENCES p DEFERRABLE INITIALLY DEFERRED, y REFERENCES p);
+         INSERT INTO p VALUES (1);
+         INSERT INTO c VALUES (1, 1) RETURNING *;
+         INSERT INTO c VALUES (NULL, 5) RETURNING *;
+         INSERT INTO c VALUES (NULL, 1), (NULL, 6) RETURNING y;
+         UPDATE c SET y = 8 RETURNING *;
+         DELETE FROM p RETURNING *;
+         BEGIN;
+         INSERT INTO c VALUES (9, NULL) RETURNING x;
+         PRAGMA defer_foreign_keys = ON;
+         INSERT INTO c VALUES (NULL, 9) RETURNING y;
+         ROLLBACK;
+         SELECT * FROM c ORDER BY rowid;",
+    );
+    assert_eq!(n, 4);
 }

@@ -1063,6 +1063,12 @@ impl Vm {
                 cursor_count,
             } => self.exec_frame_push(*reg_start, *reg_count, *cursor_start, *cursor_count)?,
             FramePop => self.exec_frame_pop()?,
+            FkCheck => {
+                if self.fk.immediate > 0 {
+                    return Err(fkey::fk_error());
+                }
+                self.pc += 1;
+            }
             SetCacheSize { pages } => {
                 self.conn.pager().set_cache_size_pages(*pages);
                 self.pc += 1;
