@@ -806,3 +806,64 @@ fn returning_rows_come_after_the_foreign_key_check() {
     );
     assert_eq!(n, 4);
 }
+
+#[test]
+fn key_shifts_restrict_on_update_and_untouched_children() {
+    let n = same_as_sqlite(
+        "CREATE TABLE p(id INTEGER PRIMARY KEY, b, UNIQUE (id, b));
+         CREATE TABLE c(x REFERENCES p);
+         CREATE TABLE k(i, j, FOREIGN KEY (i, j) REFERENCES p(id, b) ON UPDATE RESTRICT);
+         CREATE TABLE d(v, w DEFAULT 42 REFERENCES p ON DELETE SET DEFAULT);
+         INSERT INTO p VALUES (1, 'a'), (2, 'b'), (3, 'c');
+         INSERT INTO c VALUES (1), (2), (99);
+         INSERT INTO k VALUES (3, 'c');
+         INSERT INTO d VALUES ('d', 2);
+         PRAGMA foreign_keys = ON;
+         UPDATE c SET x = x WHERE x = 99;
+         DELETE FROM c WHERE x = 99;
+         UPDATE p SET id = id + 1;
+         UPDATE p SET id = id + 10 WHERE id < 3;
+         UPDATE p SET id = id;
+         UPDATE p SET b = 'c' WHERE id = 3;
+         UPDATE p SET b = 'z' WHERE id = 3;
+         UPDATE p SET id = 30 WHERE id = 3;
+         DELETE FROM k;
+         UPDATE p SET id = 30 WHERE id = 3;
+         INSERT INTO k VALUES (30, 'c');
+         DELETE FROM p WHERE id = 2;
+         SELECT * FROM d;
+         INSERT INTO p VALUES (42, 'dflt');
+         DELETE FROM p WHERE id = 2;
+         SELECT * FROM d;
+         SELECT * FROM p ORDER BY id;
+         BEGIN;
+         PRAGMA defer_foreign_keys = ON;
+         UPDATE p SET id = 31 WHERE id = 30;
+         UPDATE p SET id = 30 WHERE id = 31;
+         COMMIT;
+         SELECT * FROM k;",
+    );
+    assert_eq!(n, 7);
+}
+
+#[test]
+fn restrict_is_immediate_even_when_deferred() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE p(id INTEGER PRIMARY KEY);
+         CREATE TABLE r(x REFERENCES p ON DELETE RESTRICT ON UPDATE RESTRICT DEFERRABLE INITIALLY DEFERRED);
+         CREATE TABLE n(x REFERENCES p DEFERRABLE INITIALLY DEFERRED);
+         INSERT INTO p VALUES (1), (2);
+         INSERT INTO r VALUES (1);
+         INSERT INTO n VALUES (2);
+         BEGIN;
+         DELETE FROM p WHERE id = 1;
+         UPDATE p SET id = 10 WHERE id = 1;
+         DELETE FROM p WHERE id = 2;
+         SELECT * FROM p;
+         INSERT INTO p VALUES (2);
+         COMMIT;
+         SELECT * FROM p ORDER BY id;",
+    );
+    assert_eq!(n, 2);
+}
