@@ -477,6 +477,11 @@ fn drop_table_runs_an_implicit_delete() {
          INSERT INTO k VALUES (2);
          DROP TABLE p;
          SELECT name FROM sqlite_schema ORDER BY name;
+         BEGIN;
+         DROP TABLE p;
+         SELECT count(*) FROM p;
+         SELECT count(*) FROM k;
+         COMMIT;
          CREATE TABLE log(m);
          CREATE TRIGGER p_del AFTER DELETE ON p BEGIN INSERT INTO log VALUES ('p ' || old.id); END;
          CREATE TRIGGER k_del AFTER DELETE ON k BEGIN INSERT INTO log VALUES ('k ' || old.x); END;
@@ -511,7 +516,7 @@ fn drop_table_runs_an_implicit_delete() {
          DROP TABLE p3;
          SELECT * FROM c3;",
     );
-    assert_eq!(n, 2);
+    assert_eq!(n, 3);
 }
 
 #[test]
