@@ -156,6 +156,13 @@ fn pragma_foreign_keys_is_per_connection_and_off_by_default() {
          PRAGMA foreign_keys = 0;
          PRAGMA foreign_keys;
          INSERT INTO c VALUES (3);
+         PRAGMA foreign_keys = full;
+         PRAGMA foreign_keys;
+         PRAGMA foreign_keys = 256;
+         PRAGMA foreign_keys;
+         PRAGMA foreign_keys = '2';
+         PRAGMA foreign_keys;
+         PRAGMA foreign_keys = off;
          PRAGMA foreign_keys = yes;
          PRAGMA foreign_keys;
          SELECT * FROM c ORDER BY rowid;
