@@ -65,6 +65,10 @@ pub struct Compiler<'s> {
     pub disable_triggers: bool,
     /// Foreign key actions being compiled (subroutines that may be re-entered).
     pub fk_frames: Vec<crate::fkey::FkFrame>,
+    /// A top-level single-row INSERT without statement savepoint: an immediate foreign
+    /// key violation of the new row halts at once (SQLite's special case in
+    /// `fkLookupParent`), and deferred counts it made are not undone.
+    pub fk_halt_at_once: bool,
 }
 
 impl<'s> Compiler<'s> {
@@ -94,6 +98,7 @@ impl<'s> Compiler<'s> {
             fk_errors: Vec::new(),
             disable_triggers: false,
             fk_frames: Vec::new(),
+            fk_halt_at_once: false,
         }
     }
 

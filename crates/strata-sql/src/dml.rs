@@ -670,11 +670,11 @@ impl Compiler<'_> {
                 if sel.body.compounds.is_none()
                     && matches!(&sel.body.select, ast::OneSelect::Values(rows) if rows.len() == 1)
         );
-        let ret = self.emit_insert(*or_conflict, tbl_name, columns.as_ref(), src, *returning);
-        self.pop_ctes(n);
-        let ret = ret?;
         // One row, checked before it is written and nothing deleted first: a failure can
-        // only come before the first write, so no statement savepoint is needed.
+        // only come before the first write, so no statement savepoint is needed (SQLite's
+        // statement without `isMultiWrite`). Its immediate foreign key violations then
+        // halt at once instead of being counted, as in SQLite.
+        let mut one_write = false;
         if single_row && returning.is_none() && *or_conflict != Some(ast::ResolveType::Replace) {
             if let Ok(table) = self.writable_table(tbl_name) {
                 let replaces = table.pk_conflict == Conflict::Replace
@@ -685,13 +685,15 @@ impl Compiler<'_> {
                         .any(|ix| ix.conflict == Conflict::Replace);
                 let triggers = self.has_triggers(&table, TrigEvent::Insert, false)
                     || self.has_triggers(&table, TrigEvent::Insert, true);
-                // Foreign key violations are counted and fail the statement after
-                // its write.
-                if !replaces && !triggers && !table.autoincrement && !self.fk_involved(&table) {
-                    self.no_stmt_journal = true;
-                }
+                one_write = !replaces && !triggers && !table.autoincrement;
             }
         }
+        self.fk_halt_at_once = one_write;
+        let ret = self.emit_insert(*or_conflict, tbl_name, columns.as_ref(), src, *returning);
+        self.fk_halt_at_once = false;
+        self.pop_ctes(n);
+        let ret = ret?;
+        self.no_stmt_journal = one_write;
         Ok(self.finish_returning(text, ret))
     }
 

@@ -249,8 +249,8 @@ impl Compiler<'_> {
             target: skip.addr(),
         });
         let ignore_errors = self.disable_triggers;
-        // This table as the child.
-        for fk in table.foreign_keys.clone() {
+        // This table as the child, in SQLite's order (last declared first).
+        for fk in table.foreign_keys.iter().rev().cloned().collect::<Vec<_>>() {
             if let Some((changed, rowid_changed)) = ch.changed {
                 if !names::eq(&table.name, &fk.parent)
                     && !child_modified(table, &fk, changed, rowid_changed)
@@ -448,6 +448,23 @@ impl Compiler<'_> {
                     target: ok.addr(),
                 });
             }
+        }
+        if incr > 0 && !fk.deferred && self.fk_halt_at_once && self.trigger_stack.is_empty() {
+            // A single-row INSERT has no statement savepoint: fail before writing
+            // (unless PRAGMA defer_foreign_keys defers this constraint too).
+            let count = self.label();
+            self.emit(Insn::FkJump {
+                cond: FkCond::DeferOn,
+                target: count.addr(),
+            });
+            self.emit(Insn::Halt {
+                error: Some((
+                    ErrorCode::Constraint,
+                    "FOREIGN KEY constraint failed".into(),
+                )),
+                on_error: OnError::Abort,
+            });
+            self.resolve(count);
         }
         self.emit(Insn::FkCounter {
             deferred: fk.deferred,

@@ -879,3 +879,280 @@ fn restrict_is_immediate_even_when_deferred() {
     );
     assert_eq!(n, 2);
 }
+
+/// A small deterministic generator (an LCG) for the randomized workload below.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.next(items.len() as u64) as usize]
+    }
+}
+
+/// Random schemas (actions, deferral, self-reference, composite and text keys) and
+/// random writes in random transactions, every statement compared with SQLite.
+#[test]
+fn randomized_workloads_match_sqlite() {
+    const ACTIONS: &[&str] = &[
+        "",
+        "ON DELETE CASCADE",
+        "ON DELETE SET NULL",
+        "ON DELETE SET DEFAULT",
+        "ON DELETE RESTRICT",
+        "ON UPDATE CASCADE",
+        "ON UPDATE SET NULL",
+        "ON UPDATE RESTRICT",
+        "ON DELETE CASCADE ON UPDATE CASCADE",
+        "ON DELETE SET NULL ON UPDATE CASCADE",
+        "ON DELETE SET DEFAULT ON UPDATE SET DEFAULT",
+        "ON DELETE CASCADE ON UPDATE SET NULL",
+    ];
+    const DEFER: &[&str] = &["", "", "DEFERRABLE INITIALLY DEFERRED"];
+    for seed in 1..=200u64 {
+        let mut r = Lcg(seed);
+        let mut script = String::from("PRAGMA foreign_keys = ON;\n");
+        // One unique constraint per table besides the rowid: which of two violated
+        // UNIQUE indexes SQLite reports is outside this test.
+        script.push_str("CREATE TABLE p(id INTEGER PRIMARY KEY, k TEXT UNIQUE);\n");
+        script.push_str("CREATE TABLE q(a INT, b TEXT, PRIMARY KEY (a, b));\n");
+        script.push_str(&format!(
+            "CREATE TABLE c(id INTEGER PRIMARY KEY, pid INT DEFAULT 1 REFERENCES p {} {}, pk TEXT REFERENCES p(k) {} {}, up INT REFERENCES c {} {}, x INT, y TEXT, FOREIGN KEY (x, y) REFERENCES q(a, b) {} {});\n",
+            r.pick(ACTIONS), r.pick(DEFER), r.pick(ACTIONS), r.pick(DEFER),
+            r.pick(ACTIONS), r.pick(DEFER), r.pick(ACTIONS), r.pick(DEFER),
+        ));
+        script.push_str(&format!(
+            "CREATE TABLE g(cid INT REFERENCES c {} {}, note);\n",
+            r.pick(ACTIONS),
+            r.pick(DEFER)
+        ));
+        if r.next(2) == 0 {
+            script.push_str("CREATE INDEX c_pid ON c(pid);\n");
+        }
+        script.push_str("CREATE TABLE log(m);\n");
+        if r.next(2) == 0 {
+            script.push_str(
+                "CREATE TRIGGER c_del AFTER DELETE ON c BEGIN INSERT INTO log VALUES ('del ' || old.id); END;\n",
+            );
+        }
+        let mut in_tx = false;
+        if r.next(2) == 0 {
+            script.push_str(
+                "CREATE TRIGGER p_upd AFTER UPDATE ON p BEGIN INSERT INTO log VALUES ('p ' || old.id || '->' || new.id); END;\n",
+            );
+        }
+        for _ in 0..120 {
+            let v = |r: &mut Lcg| r.next(6) + 1;
+            let stmt = match r.next(20) {
+                0..=1 => format!("INSERT INTO p VALUES ({}, 'k{}')", v(&mut r), v(&mut r)),
+                2 => format!("INSERT INTO q VALUES ({}, 'b{}')", v(&mut r), v(&mut r)),
+                3..=5 => format!(
+                    "INSERT INTO c VALUES ({}, {}, {}, {}, {}, {})",
+                    v(&mut r),
+                    if r.next(4) == 0 { "NULL".to_string() } else { v(&mut r).to_string() },
+                    if r.next(3) == 0 { "NULL".to_string() } else { format!("'k{}'", v(&mut r)) },
+                    if r.next(2) == 0 { "NULL".to_string() } else { v(&mut r).to_string() },
+                    if r.next(3) == 0 { "NULL".to_string() } else { v(&mut r).to_string() },
+                    format!("'b{}'", v(&mut r)),
+                ),
+                6 => format!("INSERT INTO g VALUES ({}, 'n')", v(&mut r)),
+                7 => format!("UPDATE p SET id = {} WHERE id = {}", v(&mut r), v(&mut r)),
+                8 => format!("UPDATE p SET k = 'k{}' WHERE id = {}", v(&mut r), v(&mut r)),
+                9 => {
+                    let a = v(&mut r);
+                    if r.next(2) == 0 {
+                        format!("UPDATE q SET a = a + 1 WHERE a = {a}")
+                    } else {
+                        format!("DELETE FROM q WHERE a = {a}")
+                    }
+                }
+                10 => format!("DELETE FROM p WHERE id = {}", v(&mut r)),
+                11 => format!("DELETE FROM c WHERE id = {}", v(&mut r)),
+                12 => format!("UPDATE c SET pid = {}, up = {} WHERE id = {}", v(&mut r), v(&mut r), v(&mut r)),
+                13 => format!("REPLACE INTO p VALUES ({}, 'k{}')", v(&mut r), v(&mut r)),
+                14 => {
+                    in_tx = !in_tx;
+                    if in_tx { "BEGIN".into() } else { r.pick(&["COMMIT", "ROLLBACK", "COMMIT"]).into() }
+                }
+                15 => r.pick(&["SAVEPOINT s", "RELEASE s", "ROLLBACK TO s"]).into(),
+                16 => r.pick(&["PRAGMA defer_foreign_keys = ON", "PRAGMA defer_foreign_keys = OFF", "PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = ON"]).into(),
+                17 => r
+                    .pick(&[
+                        "DELETE FROM p WHERE id IN (SELECT pid FROM c)",
+                        "INSERT INTO c SELECT id + 10, pid, pk, id, x, y FROM c WHERE id < 4",
+                        "INSERT INTO p VALUES (7, 'k7'), (8, 'k8'), (1, 'k9')",
+                        "UPDATE c SET up = id + 1",
+                        "DELETE FROM c WHERE up IS NOT NULL",
+                        "UPDATE p SET id = id + 1 WHERE id > 3",
+                        "INSERT OR IGNORE INTO c VALUES (9, 9, NULL, NULL, NULL, NULL)",
+                    ])
+                    .into(),
+                18 => "PRAGMA foreign_key_check".into(),
+                _ => "SELECT (SELECT count(*) FROM p), (SELECT count(*) FROM c), (SELECT count(*) FROM g), (SELECT count(*) FROM log)".into(),
+            };
+            script.push_str(&stmt);
+            script.push_str(";\n");
+        }
+        script.push_str("COMMIT;\nSELECT * FROM p ORDER BY id;\nSELECT * FROM q ORDER BY a, b;\nSELECT * FROM c ORDER BY id;\nSELECT * FROM g ORDER BY rowid;\nSELECT * FROM log ORDER BY rowid;\nPRAGMA foreign_key_check;\n");
+        let result = std::panic::catch_unwind(|| same_as_sqlite(&script));
+        if result.is_err() {
+            panic!("seed {seed} failed; script:\n{script}");
+        }
+    }
+}
+
+/// A small deterministic generator (an LCG) for the randomized workload below.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.next(items.len() as u64) as usize]
+    }
+}
+
+/// Random schemas (actions, deferral, self-reference, composite and text keys) and
+/// random writes in random transactions, every statement compared with SQLite.
+#[test]
+fn randomized_workloads_match_sqlite() {
+    const ACTIONS: &[&str] = &[
+        "",
+        "ON DELETE CASCADE",
+        "ON DELETE SET NULL",
+        "ON DELETE SET DEFAULT",
+        "ON DELETE RESTRICT",
+        "ON UPDATE CASCADE",
+        "ON UPDATE SET NULL",
+        "ON UPDATE RESTRICT",
+        "ON DELETE CASCADE ON UPDATE CASCADE",
+        "ON DELETE SET NULL ON UPDATE CASCADE",
+        "ON DELETE SET DEFAULT ON UPDATE SET DEFAULT",
+        "ON DELETE CASCADE ON UPDATE SET NULL",
+    ];
+    const DEFER: &[&str] = &["", "", "DEFERRABLE INITIALLY DEFERRED"];
+    for seed in 1..=200u64 {
+        let mut r = Lcg(seed);
+        let mut script = String::from("PRAGMA foreign_keys = ON;\n");
+        // One unique constraint per table besides the rowid: which of two violated
+        // UNIQUE indexes SQLite reports is outside this test.
+        script.push_str("CREATE TABLE p(id INTEGER PRIMARY KEY, k TEXT UNIQUE);\n");
+        script.push_str("CREATE TABLE q(a INT, b TEXT, PRIMARY KEY (a, b));\n");
+        script.push_str(&format!(
+            "CREATE TABLE c(id INTEGER PRIMARY KEY, pid INT DEFAULT 1 REFERENCES p {} {}, pk TEXT REFERENCES p(k) {} {}, up INT REFERENCES c {} {}, x INT, y TEXT, FOREIGN KEY (x, y) REFERENCES q(a, b) {} {});\n",
+            r.pick(ACTIONS), r.pick(DEFER), r.pick(ACTIONS), r.pick(DEFER),
+            r.pick(ACTIONS), r.pick(DEFER), r.pick(ACTIONS), r.pick(DEFER),
+        ));
+        script.push_str(&format!(
+            "CREATE TABLE g(cid INT REFERENCES c {} {}, note);\n",
+            r.pick(ACTIONS),
+            r.pick(DEFER)
+        ));
+        if r.next(2) == 0 {
+            script.push_str("CREATE INDEX c_pid ON c(pid);\n");
+        }
+        script.push_str("CREATE TABLE log(m);\n");
+        if r.next(2) == 0 {
+            script.push_str(
+                "CREATE TRIGGER c_del AFTER DELETE ON c BEGIN INSERT INTO log VALUES ('del ' || old.id); END;\n",
+            );
+        }
+        let mut in_tx = false;
+        if r.next(2) == 0 {
+            script.push_str(
+                "CREATE TRIGGER p_upd AFTER UPDATE ON p BEGIN INSERT INTO log VALUES ('p ' || old.id || '->' || new.id); END;\n",
+            );
+        }
+        for _ in 0..120 {
+            let v = |r: &mut Lcg| r.next(6) + 1;
+            let stmt = match r.next(20) {
+                0..=1 => format!("INSERT INTO p VALUES ({}, 'k{}')", v(&mut r), v(&mut r)),
+                2 => format!("INSERT INTO q VALUES ({}, 'b{}')", v(&mut r), v(&mut r)),
+                3..=5 => format!(
+                    "INSERT INTO c VALUES ({}, {}, {}, {}, {}, {})",
+                    v(&mut r),
+                    if r.next(4) == 0 { "NULL".to_string() } else { v(&mut r).to_string() },
+                    if r.next(3) == 0 { "NULL".to_string() } else { format!("'k{}'", v(&mut r)) },
+                    if r.next(2) == 0 { "NULL".to_string() } else { v(&mut r).to_string() },
+                    if r.next(3) == 0 { "NULL".to_string() } else { v(&mut r).to_string() },
+                    format!("'b{}'", v(&mut r)),
+                ),
+                6 => format!("INSERT INTO g VALUES ({}, 'n')", v(&mut r)),
+                7 => format!("UPDATE p SET id = {} WHERE id = {}", v(&mut r), v(&mut r)),
+                8 => format!("UPDATE p SET k = 'k{}' WHERE id = {}", v(&mut r), v(&mut r)),
+                9 => {
+                    let a = v(&mut r);
+                    if r.next(2) == 0 {
+                        format!("UPDATE q SET a = a + 1 WHERE a = {a}")
+                    } else {
+                        format!("DELETE FROM q WHERE a = {a}")
+                    }
+                }
+                10 => format!("DELETE FROM p WHERE id = {}", v(&mut r)),
+                11 => format!("DELETE FROM c WHERE id = {}", v(&mut r)),
+                12 => format!("UPDATE c SET pid = {}, up = {} WHERE id = {}", v(&mut r), v(&mut r), v(&mut r)),
+                13 => format!("REPLACE INTO p VALUES ({}, 'k{}')", v(&mut r), v(&mut r)),
+                14 => {
+                    in_tx = !in_tx;
+                    if in_tx { "BEGIN".into() } else { r.pick(&["COMMIT", "ROLLBACK", "COMMIT"]).into() }
+                }
+                15 => r.pick(&["SAVEPOINT s", "RELEASE s", "ROLLBACK TO s"]).into(),
+                16 => r.pick(&["PRAGMA defer_foreign_keys = ON", "PRAGMA defer_foreign_keys = OFF", "PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = ON"]).into(),
+                17 => r
+                    .pick(&[
+                        "DELETE FROM p WHERE id IN (SELECT pid FROM c)",
+                        "INSERT INTO c SELECT id + 10, pid, pk, id, x, y FROM c WHERE id < 4",
+                        "INSERT INTO p VALUES (7, 'k7'), (8, 'k8'), (1, 'k9')",
+                        "UPDATE c SET up = id + 1",
+                        "DELETE FROM c WHERE up IS NOT NULL",
+                        "UPDATE p SET id = id + 1 WHERE id > 3",
+                        "INSERT OR IGNORE INTO c VALUES (9, 9, NULL, NULL, NULL, NULL)",
+                    ])
+                    .into(),
+                18 => "PRAGMA foreign_key_check".into(),
+                _ => "SELECT (SELECT count(*) FROM p), (SELECT count(*) FROM c), (SELECT count(*) FROM g), (SELECT count(*) FROM log)".into(),
+            };
+            script.push_str(&stmt);
+            script.push_str(";\n");
+        }
+        script.push_str("COMMIT;\nSELECT * FROM p ORDER BY id;\nSELECT * FROM q ORDER BY a, b;\nSELECT * FROM c ORDER BY id;\nSELECT * FROM g ORDER BY rowid;\nSELECT * FROM log ORDER BY rowid;\nPRAGMA foreign_key_check;\n");
+        let result = std::panic::catch_unwind(|| same_as_sqlite(&script));
+        if result.is_err() {
+            panic!("seed {seed} failed; script:\n{script}");
+        }
+    }
+}
+
+#[test]
+fn scratch_script_from_env() {
+    let Ok(path) = std::env::var("FK_SCRIPT") else {
+        return;
+    };
+    let script = std::fs::read_to_string(path).unwrap();
+    let db = strata::Database::open_in_memory().unwrap();
+    let ours = db.connect();
+    let theirs = sqlite_connection();
+    for sql in script.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
+        let a = strata_rows(&ours, sql);
+        let b = sqlite_rows(&theirs, sql);
+        let mark = if a == b { "  " } else { "!!" };
+        println!(
+            "{mark} {sql}\n     strata {a:?} {}\n     sqlite {b:?} {}",
+            ours.is_autocommit(),
+            theirs.is_autocommit()
+        );
+    }
+}
