@@ -1287,11 +1287,13 @@ impl Compiler<'_> {
             None,
             rowid_changed,
         )?;
-        // Foreign keys, as SQLite orders them: the old row's checks, then (with the old
-        // row and index entries gone) the new row's, then the ON UPDATE actions. Errors
+        // Foreign keys, as SQLite orders them: the old row's checks, then (with the
+        // changed index entries gone, and the old row too when `fk_level` is 2) the new
+        // row's, then the ON UPDATE actions. Errors
         // compiling them are SQLite's prepare errors with foreign keys on: raised only
         // then.
-        let fk_required = self.fk_update_required(&table, &changed, rowid_changed);
+        let fk_level = self.fk_update_required(&table, &changed, rowid_changed);
+        let fk_required = fk_level > 0;
         if fk_required {
             if let Err(e) = self.fk_check(
                 &table,
@@ -1304,11 +1306,13 @@ impl Compiler<'_> {
                 self.fk_error(e.message);
             }
         }
-        // Which indexes change.
+        // Which indexes change (all of them when foreign keys need the old row gone).
         let touched: Vec<bool> = t
             .indexes
             .iter()
-            .map(|(ix, _)| rowid_changed || ix.columns.iter().any(|c| changed[c.column]))
+            .map(|(ix, _)| {
+                rowid_changed || fk_level > 1 || ix.columns.iter().any(|c| changed[c.column])
+            })
             .collect();
         for (k, (ix, c)) in t.indexes.iter().enumerate() {
             if !touched[k] {
@@ -1322,7 +1326,7 @@ impl Compiler<'_> {
             });
             self.emit(Insn::IdxDeleteAwait { cursor: *c });
         }
-        if rowid_changed || fk_required {
+        if rowid_changed || fk_level > 1 {
             let gone = self.label();
             self.emit(Insn::SeekRowidAsync {
                 cursor: t.cursor,
