@@ -114,6 +114,12 @@ impl<'s> Compiler<'s> {
             on_error: Default::default(),
         });
         self.b.resolve(self.init_label);
+        self.b.emit(Insn::Transaction {
+            write: self.writes,
+            schema_cookie: self.schema.cookie,
+        });
+        // After `Transaction`: the schema these errors were found in is checked first
+        // (a stale one recompiles instead of failing).
         if let Some(msg) = self.fk_errors.first().cloned() {
             let ok = self.b.new_label();
             self.b.emit(Insn::FkJump {
@@ -126,10 +132,6 @@ impl<'s> Compiler<'s> {
             });
             self.b.resolve(ok);
         }
-        self.b.emit(Insn::Transaction {
-            write: self.writes,
-            schema_cookie: self.schema.cookie,
-        });
         self.b.emit(Insn::Goto { target: 1 });
         let program = Program {
             column_names,

@@ -82,11 +82,15 @@ impl Compiler<'_> {
         if self.schema.view(&n).is_some() {
             return Err(error(format!("cannot modify {n} because it is a view")));
         }
-        let t = self
-            .schema
-            .table(&n)
-            .cloned()
-            .ok_or_else(|| error(format!("no such table: {n}")))?;
+        let t = self.schema.table(&n).cloned().ok_or_else(|| {
+            // SQLite qualifies the tables of trigger steps with their schema.
+            let schema = if self.trigger_stack.is_empty() {
+                ""
+            } else {
+                "main."
+            };
+            error(format!("no such table: {schema}{n}"))
+        })?;
         if t.root_page == 1 {
             return Err(error(format!("table {} may not be modified", t.name)));
         }
