@@ -1193,3 +1193,70 @@ fn randomized_chains_triggers_and_drops_match_sqlite() {
         }
     }
 }
+
+/// Conflict resolution (OR REPLACE, OR IGNORE, OR FAIL, upsert) on parents and
+/// children with text keys, and renames of the parent.
+#[test]
+fn randomized_conflicts_and_renames_match_sqlite() {
+    const ACTIONS: &[&str] = &[
+        "",
+        "ON DELETE CASCADE ON UPDATE CASCADE",
+        "ON DELETE SET NULL",
+        "ON DELETE RESTRICT ON UPDATE RESTRICT",
+        "ON UPDATE SET DEFAULT",
+    ];
+    const DEFER: &[&str] = &["", "DEFERRABLE INITIALLY DEFERRED"];
+    for seed in 1..=200u64 {
+        let mut r = Lcg(seed * 15485863);
+        let mut script = String::from("PRAGMA foreign_keys = ON;\n");
+        script.push_str("CREATE TABLE p(id INTEGER PRIMARY KEY, k TEXT UNIQUE);\n");
+        script.push_str(&format!(
+            "CREATE TABLE c(id INTEGER PRIMARY KEY, pk TEXT DEFAULT 'k1' REFERENCES p(k) {} {});\n",
+            r.pick(ACTIONS),
+            r.pick(DEFER)
+        ));
+        let mut parent = "p";
+        let mut in_tx = false;
+        for _ in 0..80 {
+            let v = |r: &mut Lcg| r.next(5) + 1;
+            let conflict = r.pick(&["", "OR REPLACE", "OR IGNORE", "OR FAIL", "OR ABORT"]);
+            let stmt = match r.next(14) {
+                0..=2 => format!("INSERT {conflict} INTO {parent} VALUES ({}, 'k{}')", v(&mut r), v(&mut r)),
+                3..=5 => format!(
+                    "INSERT {conflict} INTO c VALUES ({}, 'k{}'), ({}, 'k{}')",
+                    v(&mut r),
+                    v(&mut r),
+                    v(&mut r),
+                    v(&mut r)
+                ),
+                6 => format!(
+                    "INSERT INTO {parent} VALUES ({}, 'k{}') ON CONFLICT(k) DO UPDATE SET k = k || 'x'",
+                    v(&mut r),
+                    v(&mut r)
+                ),
+                7 => format!("UPDATE {conflict} {parent} SET k = 'k{}' WHERE id = {}", v(&mut r), v(&mut r)),
+                8 => format!("UPDATE {conflict} c SET id = {} WHERE id = {}", v(&mut r), v(&mut r)),
+                9 => format!("DELETE FROM {parent} WHERE k = 'k{}'", v(&mut r)),
+                10 => {
+                    let next = if parent == "p" { "q" } else { "p" };
+                    let s = format!("ALTER TABLE {parent} RENAME TO {next}");
+                    parent = next;
+                    s
+                }
+                11 => {
+                    in_tx = !in_tx;
+                    if in_tx { "BEGIN".into() } else { r.pick(&["COMMIT", "ROLLBACK"]).into() }
+                }
+                12 => "PRAGMA foreign_key_check".into(),
+                _ => format!("SELECT * FROM c ORDER BY id"),
+            };
+            script.push_str(&stmt);
+            script.push_str(";\n");
+        }
+        script.push_str(&format!("COMMIT;\nSELECT * FROM {parent} ORDER BY id;\nSELECT * FROM c ORDER BY id;\nSELECT sql FROM sqlite_schema ORDER BY name;\n"));
+        let result = std::panic::catch_unwind(|| same_as_sqlite(&script));
+        if result.is_err() {
+            panic!("seed {seed} failed; script:\n{script}");
+        }
+    }
+}
