@@ -1260,3 +1260,24 @@ fn randomized_conflicts_and_renames_match_sqlite() {
         }
     }
 }
+
+#[test]
+fn two_recursive_actions_on_one_table() {
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE t(id INTEGER PRIMARY KEY, up INTEGER REFERENCES t ON DELETE CASCADE,
+                        prev INTEGER REFERENCES t ON DELETE CASCADE ON UPDATE CASCADE, tag);
+         CREATE TABLE log(m);
+         CREATE TRIGGER t_del AFTER DELETE ON t BEGIN INSERT INTO log VALUES (old.id); END;
+         INSERT INTO t VALUES (1, NULL, NULL, 'a'), (2, 1, NULL, 'b'), (3, NULL, 2, 'c'), (4, 3, NULL, 'd'),
+                              (5, NULL, 4, 'e'), (6, NULL, NULL, 'f'), (7, 6, 6, 'g'), (8, NULL, 7, 'h');
+         UPDATE t SET id = 20 WHERE id = 2;
+         SELECT * FROM t ORDER BY id;
+         DELETE FROM t WHERE id = 1;
+         SELECT * FROM t ORDER BY id;
+         SELECT * FROM log ORDER BY rowid;
+         DELETE FROM t WHERE id = 6;
+         SELECT count(*) FROM t;",
+    );
+    assert_eq!(n, 0);
+}
