@@ -668,12 +668,13 @@ impl Compiler<'_> {
             Some(w) => self.push_ctes(w)?,
             None => 0,
         };
-        let single_row = matches!(
-            body,
-            InsertBody::Select(sel, None)
-                if sel.body.compounds.is_none()
-                    && matches!(&sel.body.select, ast::OneSelect::Values(rows) if rows.len() == 1)
-        );
+        let single_row = matches!(body, InsertBody::DefaultValues)
+            || matches!(
+                body,
+                InsertBody::Select(sel, None)
+                    if sel.body.compounds.is_none()
+                        && matches!(&sel.body.select, ast::OneSelect::Values(rows) if rows.len() == 1)
+            );
         // One row, checked before it is written and nothing deleted first: a failure can
         // only come before the first write, so no statement savepoint is needed (SQLite's
         // statement without `isMultiWrite`). Its immediate foreign key violations then
@@ -714,6 +715,8 @@ impl Compiler<'_> {
         let or = or_conflict.map(Conflict::from_ast);
         let ncols = table.columns.len();
         // Target column of each value position.
+        // DEFAULT VALUES assigns no column: each takes its default.
+        let default_values = matches!(src, InsertSrc::Default);
         let targets: Vec<usize> = match columns {
             Some(names_list) => {
                 let mut v = Vec::new();
@@ -737,6 +740,7 @@ impl Compiler<'_> {
                 }
                 v
             }
+            None if default_values => Vec::new(),
             None => (0..ncols).collect(),
         };
         self.writes = true;

@@ -1281,3 +1281,31 @@ fn two_recursive_actions_on_one_table() {
     );
     assert_eq!(n, 0);
 }
+
+#[test]
+fn single_row_insert_keeps_its_deferred_counts_when_it_fails() {
+    // SQLite's single-row INSERT has no statement journal: an immediate violation halts
+    // it at once, and the deferred violations it counted before stay counted.
+    let n = same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE p(id INTEGER PRIMARY KEY);
+         CREATE TABLE c(y DEFAULT 7 REFERENCES p, x DEFAULT 5 REFERENCES p DEFERRABLE INITIALLY DEFERRED);
+         BEGIN;
+         INSERT INTO c DEFAULT VALUES;
+         COMMIT;
+         ROLLBACK;
+         BEGIN;
+         INSERT INTO c VALUES (7, 5);
+         COMMIT;
+         ROLLBACK;
+         BEGIN;
+         INSERT INTO c VALUES (7, 5), (NULL, NULL);
+         COMMIT;
+         SELECT count(*) FROM c;
+         CREATE TABLE d(a DEFAULT 5, b, c INTEGER PRIMARY KEY, e DEFAULT (1 + 2));
+         INSERT INTO d DEFAULT VALUES;
+         INSERT INTO d DEFAULT VALUES;
+         SELECT * FROM d;",
+    );
+    assert_eq!(n, 5);
+}
