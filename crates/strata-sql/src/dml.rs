@@ -1297,9 +1297,8 @@ impl Compiler<'_> {
         )?;
         // Foreign keys, as SQLite orders them: the old row's checks, then (with the
         // changed index entries gone, and the old row too when `fk_level` is 2) the new
-        // row's, then the ON UPDATE actions. Errors
-        // compiling them are SQLite's prepare errors with foreign keys on: raised only
-        // then.
+        // row's, then the ON UPDATE actions. Errors compiling them are SQLite's prepare
+        // errors with foreign keys on: raised only then.
         let fk_level = self.fk_update_required(&table, &changed, rowid_changed);
         let fk_required = fk_level > 0;
         if fk_required {
