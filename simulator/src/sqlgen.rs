@@ -938,6 +938,15 @@ pub fn takes_snapshot(sql: &str) -> bool {
         || u.starts_with("PRAGMA FOREIGN_KEYS"))
 }
 
+/// Whether a write's result rows can be compared with the model's: not those of
+/// `PRAGMA journal_mode` (the fault-injection sweeps switch modes), which name the
+/// file's mode while the model is an in-memory SQLite ("memory").
+pub fn rows_comparable(sql: &str) -> bool {
+    !sql.trim_start()
+        .to_ascii_uppercase()
+        .starts_with("PRAGMA JOURNAL_MODE")
+}
+
 /// Whether a SELECT's rows come in a defined order (a top-level ORDER BY).
 pub fn ordered(sql: &str) -> bool {
     sql.to_ascii_uppercase().contains(" ORDER BY ")

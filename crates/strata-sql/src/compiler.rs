@@ -160,6 +160,10 @@ pub struct Compiler<'s> {
     /// The main view or trigger whose body is being compiled ("view v", "trigger t"):
     /// its qualified names may only name main (SQLite's `sqlite3FixSrcList`).
     pub fixed_for: Option<String>,
+    /// A top-level single-row INSERT without statement savepoint: an immediate foreign
+    /// key violation of the new row halts at once (SQLite's special case in
+    /// `fkLookupParent`), and deferred counts it made are not undone.
+    pub fk_halt_at_once: bool,
 }
 
 impl<'s> Compiler<'s> {
@@ -192,6 +196,7 @@ impl<'s> Compiler<'s> {
             disable_triggers: false,
             fk_frames: Vec::new(),
             fixed_for: None,
+            fk_halt_at_once: false,
         }
     }
 
@@ -251,18 +256,6 @@ impl<'s> Compiler<'s> {
             on_error: Default::default(),
         });
         self.b.resolve(self.init_label);
-        if let Some(msg) = self.fk_errors.first().cloned() {
-            let ok = self.b.new_label();
-            self.b.emit(Insn::FkJump {
-                cond: strata_vdbe::insn::FkCond::Disabled,
-                target: ok.addr(),
-            });
-            self.b.emit(Insn::Halt {
-                error: Some((ErrorCode::Error, msg)),
-                on_error: Default::default(),
-            });
-            self.b.resolve(ok);
-        }
         // One Transaction per database used (SQLite's OP_Transaction per iDb), main
         // first. A program that does not use main (only temp, or no database at all:
         // `SELECT 1`, `PRAGMA foreign_keys = ON`) neither takes main's write lock nor
@@ -283,6 +276,20 @@ impl<'s> Compiler<'s> {
                 write: temp_w,
                 schema_cookie: self.schema.temp_schema().cookie,
             });
+        }
+        // After `Transaction`: the schema these errors were found in is checked first
+        // (a stale one recompiles instead of failing).
+        if let Some(msg) = self.fk_errors.first().cloned() {
+            let ok = self.b.new_label();
+            self.b.emit(Insn::FkJump {
+                cond: strata_vdbe::insn::FkCond::Disabled,
+                target: ok.addr(),
+            });
+            self.b.emit(Insn::Halt {
+                error: Some((ErrorCode::Error, msg)),
+                on_error: Default::default(),
+            });
+            self.b.resolve(ok);
         }
         self.b.emit(Insn::Goto { target: 1 });
         let program = Program {

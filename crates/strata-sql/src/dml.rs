@@ -83,9 +83,14 @@ impl Compiler<'_> {
         if scope.view(self.schema, &n).is_some() {
             return Err(error(format!("cannot modify {n} because it is a view")));
         }
-        let t = scope
-            .table(self.schema, &n)
-            .ok_or_else(|| error(format!("no such table: {}", self.shown_name(name))))?;
+        let t = scope.table(self.schema, &n).ok_or_else(|| {
+            // SQLite qualifies the tables of trigger steps with their schema.
+            if self.trigger_stack.is_empty() || name.db_name.is_some() {
+                error(format!("no such table: {}", self.shown_name(name)))
+            } else {
+                error(format!("no such table: main.{n}"))
+            }
+        })?;
         if t.root_page == 1 {
             return Err(error(format!("table {} may not be modified", t.name)));
         }
@@ -675,17 +680,18 @@ impl Compiler<'_> {
             Some(w) => self.push_ctes(w)?,
             None => 0,
         };
-        let single_row = matches!(
-            body,
-            InsertBody::Select(sel, None)
-                if sel.body.compounds.is_none()
-                    && matches!(&sel.body.select, ast::OneSelect::Values(rows) if rows.len() == 1)
-        );
-        let ret = self.emit_insert(*or_conflict, tbl_name, columns.as_ref(), src, *returning);
-        self.pop_ctes(n);
-        let ret = ret?;
+        let single_row = matches!(body, InsertBody::DefaultValues)
+            || matches!(
+                body,
+                InsertBody::Select(sel, None)
+                    if sel.body.compounds.is_none()
+                        && matches!(&sel.body.select, ast::OneSelect::Values(rows) if rows.len() == 1)
+            );
         // One row, checked before it is written and nothing deleted first: a failure can
-        // only come before the first write, so no statement savepoint is needed.
+        // only come before the first write, so no statement savepoint is needed (SQLite's
+        // statement without `isMultiWrite`). Its immediate foreign key violations then
+        // halt at once instead of being counted, as in SQLite.
+        let mut one_write = false;
         if single_row && returning.is_none() && *or_conflict != Some(ast::ResolveType::Replace) {
             if let Ok(table) = self.writable_table(tbl_name) {
                 let replaces = table.pk_conflict == Conflict::Replace
@@ -696,13 +702,15 @@ impl Compiler<'_> {
                         .any(|ix| ix.conflict == Conflict::Replace);
                 let triggers = self.has_triggers(&table, TrigEvent::Insert, false)
                     || self.has_triggers(&table, TrigEvent::Insert, true);
-                // Foreign key violations are counted and fail the statement after
-                // its write.
-                if !replaces && !triggers && !table.autoincrement && !self.fk_involved(&table) {
-                    self.no_stmt_journal = true;
-                }
+                one_write = !replaces && !triggers && !table.autoincrement;
             }
         }
+        self.fk_halt_at_once = one_write;
+        let ret = self.emit_insert(*or_conflict, tbl_name, columns.as_ref(), src, *returning);
+        self.fk_halt_at_once = false;
+        self.pop_ctes(n);
+        let ret = ret?;
+        self.no_stmt_journal = one_write;
         Ok(self.finish_returning(text, ret))
     }
 
@@ -745,6 +753,7 @@ impl Compiler<'_> {
                 }
                 v
             }
+            None if default_values => Vec::new(),
             None => (0..ncols).collect(),
         };
         self.writes = true;
@@ -1313,24 +1322,31 @@ impl Compiler<'_> {
             None,
             rowid_changed,
         )?;
-        // Foreign keys, as SQLite orders them: the old row's checks, then (with the old
-        // row and index entries gone) the new row's, then the ON UPDATE actions.
-        let fk_required = self.fk_update_required(&table, &changed, rowid_changed);
+        // Foreign keys, as SQLite orders them: the old row's checks, then (with the
+        // changed index entries gone, and the old row too when `fk_level` is 2) the new
+        // row's, then the ON UPDATE actions. Errors compiling them are SQLite's prepare
+        // errors with foreign keys on: raised only then.
+        let fk_level = self.fk_update_required(&table, &changed, rowid_changed);
+        let fk_required = fk_level > 0;
         if fk_required {
-            self.fk_check(
+            if let Err(e) = self.fk_check(
                 &table,
                 RowChange {
                     old: Some((old, old_rowid)),
                     new: None,
                     changed: Some((&changed, rowid_changed)),
                 },
-            )?;
+            ) {
+                self.fk_error(e.message);
+            }
         }
-        // Which indexes change.
+        // Which indexes change (all of them when foreign keys need the old row gone).
         let touched: Vec<bool> = t
             .indexes
             .iter()
-            .map(|(ix, _)| rowid_changed || ix.columns.iter().any(|c| changed[c.column]))
+            .map(|(ix, _)| {
+                rowid_changed || fk_level > 1 || ix.columns.iter().any(|c| changed[c.column])
+            })
             .collect();
         for (k, (ix, c)) in t.indexes.iter().enumerate() {
             if !touched[k] {
@@ -1344,7 +1360,7 @@ impl Compiler<'_> {
             });
             self.emit(Insn::IdxDeleteAwait { cursor: *c });
         }
-        if rowid_changed || fk_required {
+        if rowid_changed || fk_level > 1 {
             let gone = self.label();
             self.emit(Insn::SeekRowidAsync {
                 cursor: t.cursor,
@@ -1362,25 +1378,29 @@ impl Compiler<'_> {
             self.resolve(gone);
         }
         if fk_required {
-            self.fk_check(
+            if let Err(e) = self.fk_check(
                 &table,
                 RowChange {
                     old: None,
                     new: Some((new, new_rowid)),
                     changed: Some((&changed, rowid_changed)),
                 },
-            )?;
+            ) {
+                self.fk_error(e.message);
+            }
         }
         self.write_row(t, new, new_rowid, true, Some(&touched));
         if fk_required {
-            self.fk_actions(
+            if let Err(e) = self.fk_actions(
                 &table,
                 RowChange {
                     old: Some((old, old_rowid)),
                     new: Some((new, new_rowid)),
                     changed: Some((&changed, rowid_changed)),
                 },
-            )?;
+            ) {
+                self.fk_error(e.message);
+            }
         }
         self.fire_triggers(
             &table,

@@ -153,21 +153,34 @@ impl Compiler<'_> {
     }
 
     /// Whether an UPDATE assigning `changed` needs foreign key processing (SQLite's
-    /// `sqlite3FkRequired` for UPDATE).
+    /// `sqlite3FkRequired` for UPDATE): 0 no; 1 yes; 2 yes, and the old row must be
+    /// deleted (with all its index entries) before the new row is checked, because a
+    /// self-referencing child key or a parent key with an ON UPDATE action changes.
     pub(crate) fn fk_update_required(
         &self,
         table: &Table,
         changed: &[bool],
         rowid_changed: bool,
-    ) -> bool {
-        table
-            .foreign_keys
-            .iter()
-            .any(|fk| child_modified(table, fk, changed, rowid_changed))
-            || self
-                .fk_references(table)
-                .iter()
-                .any(|(c, k)| parent_modified(table, &c.foreign_keys[*k], changed, rowid_changed))
+    ) -> u8 {
+        let mut level = 0;
+        for fk in &table.foreign_keys {
+            if child_modified(table, fk, changed, rowid_changed) {
+                if names::eq(&table.name, &fk.parent) {
+                    return 2;
+                }
+                level = 1;
+            }
+        }
+        for (c, k) in self.fk_references(table) {
+            let fk = &c.foreign_keys[k];
+            if parent_modified(table, fk, changed, rowid_changed) {
+                if fk.on_update != FkAction::NoAction {
+                    return 2;
+                }
+                level = 1;
+            }
+        }
+        level
     }
 
     /// An error SQLite raises when preparing the statement with foreign keys on.
@@ -252,8 +265,8 @@ impl Compiler<'_> {
             target: skip.addr(),
         });
         let ignore_errors = self.disable_triggers;
-        // This table as the child.
-        for fk in table.foreign_keys.clone() {
+        // This table as the child, in SQLite's order (last declared first).
+        for fk in table.foreign_keys.iter().rev().cloned().collect::<Vec<_>>() {
             if let Some((changed, rowid_changed)) = ch.changed {
                 if !names::eq(&table.name, &fk.parent)
                     && !child_modified(table, &fk, changed, rowid_changed)
@@ -453,6 +466,23 @@ impl Compiler<'_> {
                     target: ok.addr(),
                 });
             }
+        }
+        if incr > 0 && !fk.deferred && self.fk_halt_at_once && self.trigger_stack.is_empty() {
+            // A single-row INSERT has no statement savepoint: fail before writing
+            // (unless PRAGMA defer_foreign_keys defers this constraint too).
+            let count = self.label();
+            self.emit(Insn::FkJump {
+                cond: FkCond::DeferOn,
+                target: count.addr(),
+            });
+            self.emit(Insn::Halt {
+                error: Some((
+                    ErrorCode::Constraint,
+                    "FOREIGN KEY constraint failed".into(),
+                )),
+                on_error: OnError::Abort,
+            });
+            self.resolve(count);
         }
         self.emit(Insn::FkCounter {
             deferred: fk.deferred,

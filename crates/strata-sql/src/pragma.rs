@@ -29,15 +29,17 @@ fn pragma_arg(body: Option<&PragmaBody<'_>>) -> Option<String> {
     })
 }
 
-/// A boolean pragma value as SQLite reads it (`sqlite3GetBoolean`): on/yes/true or a
-/// non-zero number; anything else is false.
+/// A boolean pragma value as SQLite reads it (`sqlite3GetBoolean`): on, yes, true, or a
+/// number whose low byte is not zero (SQLite keeps a `u8` of the 32-bit value); anything
+/// else is false.
 fn pragma_bool(s: &str) -> bool {
     let l = s.trim().to_ascii_lowercase();
     if l.starts_with(|c: char| c.is_ascii_digit()) {
         let digits: String = l.chars().take_while(|c| c.is_ascii_digit()).collect();
-        return digits.trim_start_matches('0').chars().next().is_some();
+        let v: i32 = digits.parse().unwrap_or(0);
+        return v as u8 != 0;
     }
-    matches!(l.as_str(), "on" | "yes" | "true" | "full" | "extra")
+    matches!(l.as_str(), "on" | "yes" | "true")
 }
 
 impl Compiler<'_> {

@@ -539,6 +539,9 @@ impl Compiler<'_> {
         let regs = self.regs(n.max(1));
         let end = self.label();
         let top = self.label();
+        // As SQLite: immediate foreign key violations fail the statement before any
+        // RETURNING row is returned.
+        self.emit(Insn::FkCheck);
         self.emit(Insn::RewindAsync { cursor: r.cursor });
         self.emit(Insn::RewindAwait {
             cursor: r.cursor,

@@ -407,6 +407,7 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             None,
             0,
         ),
+        FkCheck => ("FkCheck", 0, 0, 0, None, 0),
         SetCacheSize { pages } => ("SetCacheSize", u(*pages), 0, 0, None, 0),
         ConnInfo { what, dest } => ("ConnInfo", *what as i64, u(*dest), 0, None, 0),
         OpenReadAsync {

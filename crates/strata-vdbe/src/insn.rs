@@ -615,6 +615,9 @@ pub enum Insn {
         deferred: bool,
         target: Addr,
     },
+    /// SQLite's `OP_FkCheck`: fail the statement now if it has immediate violations
+    /// outstanding (before RETURNING rows are returned).
+    FkCheck,
     /// Jump if `cond` holds. Foreign key code is compiled into every statement that
     /// touches a table with foreign keys and skipped at run time when they are off.
     FkJump {

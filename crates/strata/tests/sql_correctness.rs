@@ -134,7 +134,7 @@ fn default_values() {
          SELECT * FROM m;
          INSERT INTO t DEFAULT VALUES RETURNING *;
          PRAGMA table_info(t);
-         CREATE TABLE u(a DEFAULT +5, b DEFAULT ( 'x' ), c DEFAULT -0.5, d DEFAULT (-(1)));
+         CREATE TABLE u(a DEFAULT +5, b DEFAULT ( 'x' ), c DEFAULT -0.5, d DEFAULT (-1));
          PRAGMA table_info(u)",
     );
 }

@@ -1142,6 +1142,12 @@ impl Vm {
                 self.regs[*dest] = Value::Text(mode.name().as_bytes().to_vec());
                 self.pc += 1;
             }
+            FkCheck => {
+                if self.fk.immediate > 0 {
+                    return Err(fkey::fk_error());
+                }
+                self.pc += 1;
+            }
             SetCacheSize { pages } => {
                 self.conn.pager().set_cache_size_pages(*pages);
                 self.pc += 1;
