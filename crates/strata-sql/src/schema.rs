@@ -923,8 +923,7 @@ pub(crate) fn table_from_ast(
 /// written; ours is re-rendered from the syntax tree): the inside of `DEFAULT (expr)`, and
 /// a signed number without the space the renderer puts after the sign (`-3`, not `- 3`).
 fn default_text(e: &ast::Expr<'_>) -> String {
-    match e {
-        ast::Expr::Parenthesized(v) if v.len() == 1 => v[0].to_string(),
+    let signed = |e: &ast::Expr<'_>| match e {
         ast::Expr::Unary(op, inner) => match (op, &**inner) {
             (ast::UnaryOperator::Negative, ast::Expr::Literal(ast::Literal::Numeric(n))) => {
                 format!("-{n}")
@@ -935,6 +934,10 @@ fn default_text(e: &ast::Expr<'_>) -> String {
             _ => e.to_string(),
         },
         _ => e.to_string(),
+    };
+    match e {
+        ast::Expr::Parenthesized(v) if v.len() == 1 => signed(&v[0]),
+        _ => signed(e),
     }
 }
 
