@@ -10,7 +10,9 @@
 //!   next one starts. Compiling has no side effects: programs change the database only
 //!   when run.
 //! - Every program starts with `Init`, which jumps to a prologue holding one
-//!   `Transaction` per database it uses (main, and temp: read or write, with the schema
+//!   `Transaction` per database it uses (main only if it touches main's b-trees, header
+//!   or schema: a temp-only or database-free program starts no main snapshot, as in
+//!   SQLite; and temp: read or write, with the schema
 //!   cookie the program was compiled against; a changed schema makes the VM fail with
 //!   `ErrorCode::Schema` and the API recompiles). DDL ends with `SetCookie` and
 //!   `ParseSchema` on the database it changed.
