@@ -4,13 +4,34 @@
 
 use strata::{Connection, ValueRef};
 
-#[derive(Debug, PartialEq, Clone)]
+#[derive(PartialEq, Clone)]
 pub enum V {
     Null,
     Int(i64),
     Real(u64),
     Text(Vec<u8>),
     Blob(Vec<u8>),
+}
+
+impl std::fmt::Debug for V {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            V::Null => write!(f, "NULL"),
+            V::Int(i) => write!(f, "{i}"),
+            V::Real(r) => write!(f, "{}", f64::from_bits(*r)),
+            V::Text(t) => write!(f, "{:?}", String::from_utf8_lossy(t)),
+            V::Blob(b) => write!(f, "x{b:02x?}"),
+        }
+    }
+}
+
+/// SQLite's own message (rusqlite's `Display` of a failure is that message).
+pub fn sqlite_message(e: rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(_, Some(m)) => m,
+        rusqlite::Error::SqlInputError { msg, .. } => msg,
+        e => e.to_string(),
+    }
 }
 
 pub fn strata_rows(conn: &Connection, sql: &str) -> Result<Vec<Vec<V>>, String> {
@@ -35,15 +56,15 @@ pub fn strata_rows(conn: &Connection, sql: &str) -> Result<Vec<Vec<V>>, String> 
 }
 
 pub fn sqlite_rows(conn: &rusqlite::Connection, sql: &str) -> Result<Vec<Vec<V>>, String> {
-    let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
+    let mut stmt = conn.prepare(sql).map_err(sqlite_message)?;
     let n = stmt.column_count();
-    let mut rows = stmt.query([]).map_err(|e| e.to_string())?;
+    let mut rows = stmt.query([]).map_err(sqlite_message)?;
     let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+    while let Some(row) = rows.next().map_err(sqlite_message)? {
         let mut r = Vec::new();
         for i in 0..n {
             use rusqlite::types::ValueRef as R;
-            r.push(match row.get_ref(i).map_err(|e| e.to_string())? {
+            r.push(match row.get_ref(i).map_err(sqlite_message)? {
                 R::Null => V::Null,
                 R::Integer(i) => V::Int(i),
                 R::Real(f) => V::Real(f.to_bits()),
