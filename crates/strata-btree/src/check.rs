@@ -20,6 +20,7 @@ use crate::freelist::{trunk_leaves_max, OFFSET_FIRST_TRUNK, OFFSET_FREE_COUNT};
 use crate::page::{
     free_space, overflow_page_count, parse_cell, read_u16, read_u32, CellInfo, PageHeader, PageType,
 };
+use crate::ptrmap::{PTRMAP_BTREE, PTRMAP_OVERFLOW1, PTRMAP_OVERFLOW2};
 use crate::record::{compare_records, KeyInfo};
 
 /// Loads a page, blocking or otherwise.
@@ -36,6 +37,10 @@ pub struct TreeStats {
     pub leaf_pages: u64,
     pub interior_pages: u64,
     pub overflow_pages: u64,
+    /// The pointer-map entry each page of the tree must have in an auto-vacuum database
+    /// (see [`crate::ptrmap`]): `(page, type, parent)` for every non-root B-tree page and
+    /// every overflow page, in walk order. The root's own entry is the caller's.
+    pub ptrmap: Vec<(u32, u8, u32)>,
 }
 
 /// A key bound in the walk: a rowid or an index record.
@@ -54,6 +59,8 @@ struct Checker<'a, 'b> {
     leaf_depth: Option<usize>,
     /// Last key seen in order (entries must strictly increase).
     last_key: Option<Key>,
+    /// The B-tree page whose cell is being read (the parent of its overflow chain).
+    cell_page: u32,
 }
 
 /// Checks the tree rooted at `root`. `key_info` is `None` for table trees.
@@ -72,6 +79,7 @@ pub fn check_tree(
         stats: TreeStats::default(),
         leaf_depth: None,
         last_key: None,
+        cell_page: root,
     };
     c.page(root, 1, None, None)?;
     c.stats.depth = c.leaf_depth.unwrap_or(0);
@@ -164,6 +172,7 @@ impl Checker<'_, '_> {
         }
         let mut lo = lower;
         for info in &cells {
+            self.cell_page = page_no;
             let key = self.cell_key(&data, &h, info)?;
             if h.page_type.is_leaf() {
                 self.entry(key, lo.as_ref(), upper.as_ref(), true)?;
@@ -171,6 +180,9 @@ impl Checker<'_, '_> {
             }
             // Interior: the left subtree lies between the previous divider and this one.
             self.entry(key.clone(), lo.as_ref(), upper.as_ref(), false)?;
+            self.stats
+                .ptrmap
+                .push((info.left_child, PTRMAP_BTREE, page_no));
             self.page(info.left_child, depth + 1, lo.clone(), Some(key.clone()))?;
             if h.page_type == PageType::IndexInterior {
                 self.entry(key.clone(), lo.as_ref(), upper.as_ref(), true)?;
@@ -178,6 +190,9 @@ impl Checker<'_, '_> {
             lo = Some(key);
         }
         if !h.page_type.is_leaf() {
+            self.stats
+                .ptrmap
+                .push((h.right_child, PTRMAP_BTREE, page_no));
             self.page(h.right_child, depth + 1, lo, upper)?;
         }
         Ok(())
@@ -209,11 +224,14 @@ impl Checker<'_, '_> {
         crate::overflow::check_chain_length(count as u64, self.db_size_pages)?;
         let mut remaining = info.payload_size as usize - info.local_size;
         let mut page_no = info.overflow_page;
+        let mut parent = (PTRMAP_OVERFLOW1, self.cell_page);
         for i in 0..count {
             if page_no < 2 || page_no > self.db_size_pages {
                 return Err(corrupt(format!("overflow page {page_no} out of range")));
             }
             self.stats.pages.push(page_no);
+            self.stats.ptrmap.push((page_no, parent.0, parent.1));
+            parent = (PTRMAP_OVERFLOW2, page_no);
             self.stats.overflow_pages += 1;
             let page = (self.load)(page_no)?;
             let d = page.data();
