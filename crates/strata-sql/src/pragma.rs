@@ -5,7 +5,7 @@ use std::sync::Arc;
 use sqlite3_parser::ast::{Expr, Literal, PragmaBody, QualifiedName, UnaryOperator};
 use strata_btree::collation::Collation;
 use strata_btree::record::{KeyInfo, Value};
-use strata_vdbe::insn::{CheckpointKind, Cookie, FkPragma, Insn, MAIN_DB, TEMP_DB};
+use strata_vdbe::insn::{CheckpointKind, Cookie, ErrorCode, FkPragma, Insn, MAIN_DB, TEMP_DB};
 use strata_vdbe::program::Program;
 
 use crate::compiler::{error, Compiler, Result, Scope};
@@ -154,6 +154,43 @@ impl Compiler<'_> {
             db: MAIN_DB,
             cookie: Cookie::IncrementalVacuum,
             value: mode - 1,
+        });
+        self.resolve(done);
+        Ok(self.finish(text, Vec::new(), Vec::new()))
+    }
+
+    /// `PRAGMA incremental_vacuum[(N)]`. SQLite does nothing unless the database is in
+    /// incremental mode (offsets 52 and 64 non-zero) and has free pages; then it moves pages
+    /// and truncates the file, which Strata cannot do yet (auto-vacuum databases are
+    /// read-only here), so that case is an error instead of a silent no-op.
+    fn incremental_vacuum(mut self, text: &str) -> Result<Program> {
+        let done = self.label();
+        let r = self.reg();
+        for cookie in [
+            Cookie::LargestRootPage,
+            Cookie::IncrementalVacuum,
+            Cookie::FreelistCount,
+        ] {
+            self.emit(Insn::ReadCookie {
+                db: MAIN_DB,
+                cookie,
+                dest: r,
+            });
+            self.emit(Insn::IfNot {
+                reg: r,
+                target: done.addr(),
+                jump_if_null: true,
+            });
+        }
+        self.emit(Insn::Halt {
+            error: Some((
+                ErrorCode::Error,
+                "PRAGMA incremental_vacuum is not supported: auto-vacuum databases are \
+                 read-only in Strata (their pointer maps are not maintained yet); to vacuum \
+                 this one, run: sqlite3 file.db 'PRAGMA incremental_vacuum;'"
+                    .into(),
+            )),
+            on_error: Default::default(),
         });
         self.resolve(done);
         Ok(self.finish(text, Vec::new(), Vec::new()))
@@ -377,6 +414,7 @@ impl Compiler<'_> {
                 }
             }
             "auto_vacuum" => self.auto_vacuum(arg.as_deref(), text),
+            "incremental_vacuum" => self.incremental_vacuum(text),
             "integrity_check" | "quick_check" => {
                 let max_errors = arg.and_then(|a| a.parse().ok()).unwrap_or(100usize);
                 let mut trees: Vec<(u32, Option<Arc<KeyInfo>>)> = vec![(1, None)];

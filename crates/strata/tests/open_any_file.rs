@@ -569,6 +569,61 @@ fn hot_journal_of_a_crashed_sqlite_is_rolled_back() {
     }
 }
 
+/// An auto-vacuum database with a hot journal: rolled back exactly as SQLite does (the
+/// file cut back to its size before the crashed transaction), then read-only.
+#[test]
+fn hot_journal_of_an_auto_vacuum_database_is_rolled_back() {
+    for mode in ["FULL", "INCREMENTAL"] {
+        let what = format!("hot journal, auto_vacuum={mode}");
+        let (dir, path) = sqlite_db(&format!(
+            "PRAGMA page_size=1024; PRAGMA auto_vacuum={mode}; PRAGMA journal_mode=DELETE; {}",
+            populate_sql(400)
+        ));
+        let expected: Vec<_> = {
+            let sq = rusqlite::Connection::open(&path).unwrap();
+            CHECK_QUERIES[..3]
+                .iter()
+                .map(|q| sqlite_rows(&sq, q))
+                .collect()
+        };
+        let journal = crash_sqlite_mid_transaction(&path, CRASHED_TX);
+        let reference = dir.path().join("reference.db");
+        std::fs::copy(&path, &reference).unwrap();
+        std::fs::write(format!("{}-journal", reference.display()), &journal).unwrap();
+        rusqlite::Connection::open(&reference)
+            .unwrap()
+            .query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))
+            .unwrap();
+        let db = Database::open(&path).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(
+            std::fs::read(&path).unwrap() == std::fs::read(&reference).unwrap(),
+            "{what}: the rolled-back file differs from SQLite's rollback"
+        );
+        let conn = db.connect();
+        for (sql, rows) in CHECK_QUERIES[..3].iter().zip(&expected) {
+            assert_eq!(&strata_rows(&conn, sql), rows, "{what}: Strata reads {sql}");
+        }
+        assert_eq!(strata_one(&conn, "PRAGMA integrity_check").unwrap(), "ok");
+        let err = conn
+            .execute_batch("INSERT INTO t(b, c, d) VALUES ('after', x'00', -1)")
+            .expect_err("auto-vacuum databases are read-only")
+            .to_string();
+        assert!(err.contains("auto-vacuum"), "{what}: {err}");
+        drop(conn);
+        drop(db);
+        assert!(
+            std::fs::read(&path).unwrap() == std::fs::read(&reference).unwrap(),
+            "{what}: the refused write changed the file"
+        );
+        let sq = rusqlite::Connection::open(&path).unwrap();
+        let ic: String = sq
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ic, "ok", "{what}: SQLite's integrity_check");
+        assert_eq!(sqlite_rows(&sq, CHECK_QUERIES[0]), expected[0], "{what}");
+    }
+}
+
 #[test]
 fn refused_database_with_a_hot_journal_is_left_for_sqlite() {
     let (dir, path) = sqlite_db(&format!(
