@@ -457,3 +457,85 @@ fn auto_vacuum_pragma_on_other_databases() {
         "Int(0)"
     );
 }
+
+/// A WAL that SQLite left beside an auto-vacuum database (copied while its connection was
+/// open, as a crash would leave it): Strata reads the pages through the WAL, verifies the
+/// pointer maps there, refuses writes, and can hand the file back as a single file.
+#[test]
+fn auto_vacuum_with_sqlite_wal_and_journal_mode_switches() {
+    for mode in ["FULL", "INCREMENTAL"] {
+        let what = format!("auto_vacuum={mode} with a WAL");
+        let src = tempfile::tempdir().unwrap();
+        let src_path = src.path().join("av.db");
+        let live = rusqlite::Connection::open(&src_path).unwrap();
+        live.execute_batch(&format!(
+            "PRAGMA page_size=1024; PRAGMA auto_vacuum={mode}; PRAGMA journal_mode=WAL; \
+             PRAGMA wal_autocheckpoint=0; {}",
+            content_sql(1024)
+        ))
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("av.db");
+        std::fs::copy(&src_path, &path).unwrap();
+        std::fs::copy(src.path().join("av.db-wal"), dir.path().join("av.db-wal")).unwrap();
+        drop(live);
+        assert!(
+            std::fs::metadata(dir.path().join("av.db-wal"))
+                .unwrap()
+                .len()
+                > 0,
+            "{what}: setup: the WAL holds the transactions"
+        );
+        // SQLite's view of the same pair of files, from a copy.
+        let want = {
+            let copy = tempfile::tempdir().unwrap();
+            std::fs::copy(&path, copy.path().join("av.db")).unwrap();
+            std::fs::copy(dir.path().join("av.db-wal"), copy.path().join("av.db-wal")).unwrap();
+            expected(&copy.path().join("av.db"))
+        };
+        {
+            let db = Database::open(&path).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let conn = db.connect();
+            for (q, rows) in QUERIES.iter().zip(&want) {
+                assert_eq!(&strata_rows(&conn, q), rows, "{what}: {q}");
+            }
+            let ic = strata_rows(&conn, "PRAGMA integrity_check").unwrap();
+            assert_eq!(text(&ic), "ok", "{what}: our integrity_check");
+            let err = conn.execute_batch("DELETE FROM t").unwrap_err().to_string();
+            assert!(err.contains("auto-vacuum"), "{what}: {err}");
+            // Back to a single rollback-journal file: the WAL's pages go into the file
+            // (a checkpoint) and bytes 18/19 become 1; no page is changed otherwise.
+            assert_eq!(
+                text(&strata_rows(&conn, "PRAGMA journal_mode = DELETE").unwrap()),
+                "delete",
+                "{what}"
+            );
+            // Switching to WAL writes page 1 through the pager: refused like any write.
+            let err = conn
+                .execute_batch("PRAGMA journal_mode = WAL")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("auto-vacuum"), "{what}: {err}");
+            for (q, rows) in QUERIES.iter().zip(&want) {
+                assert_eq!(
+                    &strata_rows(&conn, q),
+                    rows,
+                    "{what}: after the switch: {q}"
+                );
+            }
+        }
+        assert!(
+            !dir.path().join("av.db-wal").exists(),
+            "{what}: the WAL is gone after the switch to DELETE"
+        );
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[18..20], &[1, 1], "{what}");
+        let sq = rusqlite::Connection::open(&path).unwrap();
+        let ic: String = sq
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ic, "ok", "{what}: SQLite's integrity_check");
+        drop(sq);
+        assert_eq!(expected(&path), want, "{what}: SQLite's rows afterwards");
+    }
+}
