@@ -327,7 +327,8 @@ fn integrity_check_verifies_pointer_maps_as_sqlite() {
     let page_count = bytes.len() / 1024;
     // Damage entries on the first pointer-map page (page 2): each entry is 5 bytes at
     // 1024 + 5 * (page - 3). A parent changed, a type changed, a type made invalid.
-    let damages: [(&str, usize, Box<dyn Fn(&mut [u8])>); 4] = [
+    type Damage = Box<dyn Fn(&mut [u8])>;
+    let damages: [(&str, usize, Damage); 4] = [
         ("parent of page 3", 3, Box::new(|e: &mut [u8]| e[4] ^= 1)),
         (
             "type of page 4",
