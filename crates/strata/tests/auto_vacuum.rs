@@ -328,7 +328,12 @@ fn integrity_check_verifies_pointer_maps_as_sqlite() {
     // Damage entries on the first pointer-map page (page 2): each entry is 5 bytes at
     // 1024 + 5 * (page - 3). A parent changed, a type changed, a type made invalid.
     type Damage = Box<dyn Fn(&mut [u8])>;
-    let damages: [(&str, usize, Damage); 4] = [
+    // 1024-byte pages: a map page covers the next 205 pages; maps are pages 2, 207, 412...
+    let entry_offset = |page: usize| {
+        let map = (page - 2) / 205 * 205 + 2;
+        map * 1024 - 1024 + 5 * (page - map - 1)
+    };
+    let mut damages: Vec<(&str, usize, Damage)> = vec![
         ("parent of page 3", 3, Box::new(|e: &mut [u8]| e[4] ^= 1)),
         (
             "type of page 4",
@@ -346,9 +351,43 @@ fn integrity_check_verifies_pointer_maps_as_sqlite() {
             Box::new(|e: &mut [u8]| e[1..5].copy_from_slice(&[0, 0, 1, 0])),
         ),
     ];
+    assert!(
+        page_count > 215,
+        "setup: a second pointer-map page ({page_count} pages)"
+    );
+    damages.push((
+        "an entry on the second map page",
+        210,
+        Box::new(|e: &mut [u8]| e[4] ^= 2),
+    ));
+    // Child pages (type 5: a left child or a right-most child) and later overflow pages
+    // (type 4), found in the good file's maps: the first and the last of each.
+    let is_map = |p: usize| (p - 2) % 205 == 0;
+    let of_type = |t: u8| -> Vec<usize> {
+        (3..=page_count)
+            .filter(|&p| !is_map(p) && bytes[entry_offset(p)] == t)
+            .collect()
+    };
+    let (children, later) = (of_type(5), of_type(4));
+    assert!(
+        children.len() > 1 && later.len() > 1,
+        "setup: children and chains"
+    );
+    for page in [
+        children[0],
+        *children.last().unwrap(),
+        later[0],
+        *later.last().unwrap(),
+    ] {
+        damages.push((
+            "a child or overflow entry",
+            page,
+            Box::new(|e: &mut [u8]| e[4] ^= 4),
+        ));
+    }
     for (what, page, damage) in damages {
         let mut damaged = bytes.clone();
-        let off = 1024 + 5 * (page - 3);
+        let off = entry_offset(page);
         damage(&mut damaged[off..off + 5]);
         let path = dir.path().join("damaged.db");
         std::fs::write(&path, &damaged).unwrap();
@@ -360,21 +399,12 @@ fn integrity_check_verifies_pointer_maps_as_sqlite() {
         drop(db);
         eprintln!("{what}:\n SQLite: {theirs:?}\n Strata: {ours:?}");
         assert_ne!(theirs, "ok", "{what}: setup: SQLite sees the damage");
-        // SQLite's lines name the tree and page before the message; compare the messages.
+        // The same lines, prefixes included (the order of trees may differ).
         let msgs = |s: &str| -> Vec<String> {
             let mut v: Vec<String> = s
                 .lines()
-                .filter_map(|l| {
-                    l.find("ptr map")
-                        .or_else(|| l.find("Failed to read ptrmap"))
-                        .map(|_| {
-                            let start = l
-                                .find("Bad ptr map")
-                                .or_else(|| l.find("Failed to read ptrmap"))
-                                .unwrap();
-                            l[start..].to_string()
-                        })
-                })
+                .filter(|l| l.contains("ptr map") || l.contains("ptrmap"))
+                .map(str::to_string)
                 .collect();
             v.sort();
             v

@@ -98,8 +98,9 @@ fn run(
     let max_errors = if max_errors == 0 { 100 } else { max_errors };
     let mut lines: Vec<String> = Vec::new();
     let mut used: Vec<u32> = Vec::new();
-    // Pointer-map entries the walk implies (auto-vacuum databases): (page, type, parent).
-    let mut ptrmap: Vec<(u32, u8, u32)> = Vec::new();
+    // Pointer-map entries the walk implies (auto-vacuum databases): (page, type, parent)
+    // and the prefix SQLite gives a message about it (`zPfx`).
+    let mut ptrmap: Vec<Expected> = Vec::new();
     let mut tree_errors = false;
     let mut has_page1 = false;
     for (root, ki) in trees {
@@ -131,12 +132,17 @@ fn run(
             None
         };
         if root > 1 {
-            ptrmap.push((root, PTRMAP_ROOTPAGE, 0));
+            ptrmap.push((root, PTRMAP_ROOTPAGE, 0, String::new()));
         }
         match check_tree(&mut load, usable, db_size, root, ki_ref) {
             Ok(stats) => {
                 used.extend(stats.pages);
-                ptrmap.extend(stats.ptrmap);
+                ptrmap.extend(
+                    stats
+                        .ptrmap
+                        .iter()
+                        .map(|r| (r.page, r.kind, r.parent, r.prefix(root))),
+                );
             }
             Err(e) if pending.get() || is_pending(&e) => return Ok(Poll::Pending),
             Err(e) => {
@@ -147,7 +153,11 @@ fn run(
     }
     match check_freelist(&mut load, usable, db_size) {
         Ok(pages) => {
-            ptrmap.extend(pages.iter().map(|&p| (p, PTRMAP_FREEPAGE, 0)));
+            ptrmap.extend(
+                pages
+                    .iter()
+                    .map(|&p| (p, PTRMAP_FREEPAGE, 0, "Freelist: ".to_string())),
+            );
             used.extend(pages);
         }
         Err(e) if pending.get() || is_pending(&e) => return Ok(Poll::Pending),
@@ -224,17 +234,21 @@ fn run(
     Ok(Poll::Ready(out))
 }
 
+/// An expected pointer-map entry: page, type, parent, and SQLite's message prefix.
+type Expected = (u32, u8, u32, String);
+
 /// Compares each expected pointer-map entry `(page, type, parent)` with the one on disk;
 /// returns SQLite's messages for those that differ (`checkPtrmap`).
 fn check_ptrmap_entries(
     load: &mut dyn FnMut(u32) -> strata_btree::Result<PageRef>,
-    expected: &[(u32, u8, u32)],
+    expected: &[Expected],
     usable: usize,
     page_size: usize,
     db_size: u32,
 ) -> strata_btree::Result<Vec<String>> {
     let mut lines = Vec::new();
-    for &(page_no, kind, parent) in expected {
+    for (page_no, kind, parent, prefix) in expected {
+        let (page_no, kind, parent) = (*page_no, *kind, *parent);
         let map_page = ptrmap_page_for(page_no, usable, page_size);
         let entry = if map_page < 2 || map_page > db_size {
             None
@@ -245,9 +259,9 @@ fn check_ptrmap_entries(
             read_entry(&d, map_page, page_no, usable).filter(|(t, _)| (1..=5).contains(t))
         };
         match entry {
-            None => lines.push(format!("Failed to read ptrmap key={page_no}")),
+            None => lines.push(format!("{prefix}Failed to read ptrmap key={page_no}")),
             Some((t, p)) if (t, p) != (kind, parent) => lines.push(format!(
-                "Bad ptr map entry key={page_no} expected=({kind},{parent}) got=({t},{p})"
+                "{prefix}Bad ptr map entry key={page_no} expected=({kind},{parent}) got=({t},{p})"
             )),
             Some(_) => {}
         }
