@@ -1,8 +1,9 @@
 //! Opening database files that SQLite made with settings other than Strata's own
 //! (issue 17): every file is either opened and handled exactly as SQLite would handle it,
-//! or refused at open with a message that says what to do, and a refused open leaves the
-//! directory byte-for-byte unchanged (no -wal, -shm or -journal created, no file written,
-//! no modification time changed).
+//! opened read-only (auto-vacuum files: every write refused before anything is written), or
+//! refused at open with a message that says what to do, and a refused open or write leaves
+//! the directory byte-for-byte unchanged (no -wal, -shm or -journal created, no file
+//! written, no modification time changed).
 //!
 //! Every database here is made by SQLite itself (rusqlite, bundled).
 
