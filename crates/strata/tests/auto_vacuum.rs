@@ -128,7 +128,7 @@ const QUERIES: [&str; 7] = [
 ];
 
 /// Writes of every kind, each of which must be refused before anything changes.
-const WRITES: [&str; 11] = [
+const WRITES: [&str; 12] = [
     "INSERT INTO t(b, c) VALUES ('new', randomblob(5000))",
     "DELETE FROM t WHERE a < 50",
     "UPDATE t SET b = b || '!' WHERE a = 1",
@@ -140,6 +140,7 @@ const WRITES: [&str; 11] = [
     "PRAGMA user_version = 7",
     "BEGIN; INSERT INTO u VALUES ('a', 1); COMMIT",
     "PRAGMA auto_vacuum = INCREMENTAL",
+    "VACUUM",
 ];
 
 fn sqlite_db(dir: &Path, name: &str, setup: &str) -> PathBuf {
