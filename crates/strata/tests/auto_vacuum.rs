@@ -473,6 +473,8 @@ fn auto_vacuum_pragma_on_other_databases() {
         "PRAGMA auto_vacuum",
         "PRAGMA incremental_vacuum",
         "PRAGMA incremental_vacuum(3)",
+        "VACUUM",
+        "PRAGMA auto_vacuum",
         "SELECT x FROM t",
     ] {
         assert_eq!(strata_rows(&conn, sql), sqlite_rows(&sq, sql), "{sql}");
