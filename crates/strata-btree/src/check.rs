@@ -20,6 +20,7 @@ use crate::freelist::{trunk_leaves_max, OFFSET_FIRST_TRUNK, OFFSET_FREE_COUNT};
 use crate::page::{
     free_space, overflow_page_count, parse_cell, read_u16, read_u32, CellInfo, PageHeader, PageType,
 };
+use crate::ptrmap::{PTRMAP_BTREE, PTRMAP_OVERFLOW1, PTRMAP_OVERFLOW2};
 use crate::record::{compare_records, KeyInfo};
 
 /// Loads a page, blocking or otherwise.
@@ -36,6 +37,37 @@ pub struct TreeStats {
     pub leaf_pages: u64,
     pub interior_pages: u64,
     pub overflow_pages: u64,
+    /// The pointer-map entry each page of the tree must have in an auto-vacuum database
+    /// (see [`crate::ptrmap`]) for every non-root B-tree page and every overflow page, in
+    /// walk order. The root's own entry is the caller's.
+    pub ptrmap: Vec<PtrmapRef>,
+}
+
+/// One expected pointer-map entry and where the walk found the pointer to its page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PtrmapRef {
+    pub page: u32,
+    pub kind: u8,
+    pub parent: u32,
+    /// The B-tree page holding the pointer (for later overflow pages, the page holding
+    /// the cell whose chain it is).
+    pub btree_page: u32,
+    /// The cell holding the pointer; `None` for the right-most child pointer.
+    pub cell: Option<usize>,
+    /// Whether `btree_page` is an interior page.
+    pub interior: bool,
+}
+
+impl PtrmapRef {
+    /// SQLite's message prefix for this pointer (`checkTreePage`'s `zPfx`), in tree `root`.
+    /// SQLite checks an interior page's right-most child first and keeps that prefix for
+    /// the page's cells, so every pointer of an interior page gets "right child".
+    pub fn prefix(&self, root: u32) -> String {
+        match self.cell {
+            Some(i) if !self.interior => format!("Tree {root} page {} cell {i}: ", self.btree_page),
+            _ => format!("Tree {root} page {} right child: ", self.btree_page),
+        }
+    }
 }
 
 /// A key bound in the walk: a rowid or an index record.
@@ -54,6 +86,12 @@ struct Checker<'a, 'b> {
     leaf_depth: Option<usize>,
     /// Last key seen in order (entries must strictly increase).
     last_key: Option<Key>,
+    /// The B-tree page whose cell is being read (the parent of its overflow chain).
+    cell_page: u32,
+    /// The index of that cell in its page.
+    cell_index: usize,
+    /// Whether that page is an interior page.
+    cell_interior: bool,
 }
 
 /// Checks the tree rooted at `root`. `key_info` is `None` for table trees.
@@ -72,6 +110,9 @@ pub fn check_tree(
         stats: TreeStats::default(),
         leaf_depth: None,
         last_key: None,
+        cell_page: root,
+        cell_index: 0,
+        cell_interior: false,
     };
     c.page(root, 1, None, None)?;
     c.stats.depth = c.leaf_depth.unwrap_or(0);
@@ -163,7 +204,10 @@ impl Checker<'_, '_> {
             self.stats.interior_pages += 1;
         }
         let mut lo = lower;
-        for info in &cells {
+        for (i, info) in cells.iter().enumerate() {
+            self.cell_page = page_no;
+            self.cell_index = i;
+            self.cell_interior = !h.page_type.is_leaf();
             let key = self.cell_key(&data, &h, info)?;
             if h.page_type.is_leaf() {
                 self.entry(key, lo.as_ref(), upper.as_ref(), true)?;
@@ -171,6 +215,14 @@ impl Checker<'_, '_> {
             }
             // Interior: the left subtree lies between the previous divider and this one.
             self.entry(key.clone(), lo.as_ref(), upper.as_ref(), false)?;
+            self.stats.ptrmap.push(PtrmapRef {
+                page: info.left_child,
+                kind: PTRMAP_BTREE,
+                parent: page_no,
+                btree_page: page_no,
+                cell: Some(i),
+                interior: true,
+            });
             self.page(info.left_child, depth + 1, lo.clone(), Some(key.clone()))?;
             if h.page_type == PageType::IndexInterior {
                 self.entry(key.clone(), lo.as_ref(), upper.as_ref(), true)?;
@@ -178,6 +230,14 @@ impl Checker<'_, '_> {
             lo = Some(key);
         }
         if !h.page_type.is_leaf() {
+            self.stats.ptrmap.push(PtrmapRef {
+                page: h.right_child,
+                kind: PTRMAP_BTREE,
+                parent: page_no,
+                btree_page: page_no,
+                cell: None,
+                interior: true,
+            });
             self.page(h.right_child, depth + 1, lo, upper)?;
         }
         Ok(())
@@ -209,11 +269,23 @@ impl Checker<'_, '_> {
         crate::overflow::check_chain_length(count as u64, self.db_size_pages)?;
         let mut remaining = info.payload_size as usize - info.local_size;
         let mut page_no = info.overflow_page;
+        let mut parent = (PTRMAP_OVERFLOW1, self.cell_page);
+        let (btree_page, cell, interior) =
+            (self.cell_page, Some(self.cell_index), self.cell_interior);
         for i in 0..count {
             if page_no < 2 || page_no > self.db_size_pages {
                 return Err(corrupt(format!("overflow page {page_no} out of range")));
             }
             self.stats.pages.push(page_no);
+            self.stats.ptrmap.push(PtrmapRef {
+                page: page_no,
+                kind: parent.0,
+                parent: parent.1,
+                btree_page,
+                cell,
+                interior,
+            });
+            parent = (PTRMAP_OVERFLOW2, page_no);
             self.stats.overflow_pages += 1;
             let page = (self.load)(page_no)?;
             let d = page.data();

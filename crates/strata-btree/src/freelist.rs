@@ -67,10 +67,12 @@ pub fn ensure_ready(
     };
     if largest_root != 0 {
         // Auto-vacuum files keep pointer maps that moving cells and pages must update;
-        // we do not maintain them, so refuse rather than leave a file SQLite rejects.
-        return Err(Error::Misuse(
-            "writing auto-vacuum databases is not supported".into(),
-        ));
+        // we do not maintain them, so refuse rather than leave a file SQLite rejects. The
+        // pager refuses every page write of such a file too; this guard (reached first,
+        // in the read phase of an allocation) keeps the same message.
+        return Err(Error::from(strata_pager::Error::Unsupported(
+            strata_pager::AUTO_VACUUM_READ_ONLY.into(),
+        )));
     }
     hold.push(page1);
     let usable = pager.usable_size();

@@ -76,8 +76,9 @@
 //!   cursor) after either. Inserts always descend from the root, so they are safe.
 //! - Right after `delete`, `is_eof()` is false and there is no current entry until
 //!   `next`/`prev` moves (`rowid`/`payload` are `Misuse` meanwhile).
-//! - Auto-vacuum databases (header offset 52 non-zero) are read, but writes that
-//!   allocate, free or rebalance fail with `Misuse` (pointer maps are not maintained).
+//! - Auto-vacuum databases (header offset 52 non-zero) are read, and their pointer maps
+//!   ([`ptrmap`]) checked, but not written: the pager refuses every page write of one
+//!   (pointer maps are not maintained). Allocation also refuses them, as a second guard.
 //! - [`check`] walks through a caller-supplied (typically blocking) page loader.
 
 mod balance;
@@ -88,6 +89,7 @@ pub mod error;
 mod freelist;
 mod overflow;
 pub mod page;
+pub mod ptrmap;
 pub mod record;
 pub mod varint;
 mod write;

@@ -98,6 +98,8 @@ pub struct DatabaseHeader {
     /// Auto-vacuum or incremental vacuum is on (offset 52 non-zero): the file has
     /// pointer-map pages.
     pub auto_vacuum: bool,
+    /// Incremental vacuum (offset 64 non-zero; meaningful only with `auto_vacuum`).
+    pub incremental_vacuum: bool,
     /// Text encoding as SQLite reads it (offset 56 masked with 3; 0 means UTF-8):
     /// 1 UTF-8, 2 UTF-16le, 3 UTF-16be.
     pub text_encoding: u32,
@@ -150,6 +152,7 @@ impl DatabaseHeader {
         let valid_for = read_u32(buf, OFFSET_VERSION_VALID_FOR);
         let db_size_pages = (size != 0 && valid_for == change_counter).then_some(size);
         let auto_vacuum = read_u32(buf, OFFSET_LARGEST_ROOT) != 0;
+        let incremental_vacuum = read_u32(buf, OFFSET_INCREMENTAL_VACUUM) != 0;
         // SQLite keeps only the low two bits (`meta & 3`) and treats 0 as UTF-8.
         let text_encoding = match read_u32(buf, OFFSET_TEXT_ENCODING) & 3 {
             0 => TEXT_ENCODING_UTF8,
@@ -157,6 +160,7 @@ impl DatabaseHeader {
         };
         Ok(DatabaseHeader {
             auto_vacuum,
+            incremental_vacuum,
             text_encoding,
             page_size,
             reserved_bytes,
@@ -182,15 +186,8 @@ impl DatabaseHeader {
                  (convert the file with: sqlite3 old.db .dump | sqlite3 new.db)"
             ));
         }
-        if self.auto_vacuum {
-            // Auto-vacuum databases need pointer-map pages kept in step with every page
-            // move; writing one without them corrupts it for SQLite.
-            return Some(
-                "auto-vacuum databases are not supported (run sqlite3 file.db \
-                 'PRAGMA auto_vacuum=NONE; VACUUM;' first)"
-                    .into(),
-            );
-        }
+        // Auto-vacuum databases (`auto_vacuum`) are opened; the pager refuses to write them
+        // ([`crate::AUTO_VACUUM_READ_ONLY`]) because pointer maps are not maintained yet.
         None
     }
 }

@@ -68,8 +68,9 @@ pub enum Error {
     Corrupt(String),
     /// The caller broke the API's rules (e.g. wrote outside a write transaction).
     Misuse(String),
-    /// A valid database using a feature we do not implement (auto-vacuum, UTF-16 text);
-    /// refused at open, before anything is written, rather than risk writing it wrongly.
+    /// A valid database using a feature we do not implement: UTF-16 text (refused at
+    /// open) or auto-vacuum (refused at the first page write); refused before anything is
+    /// written, rather than risk writing it wrongly.
     Unsupported(String),
 }
 
@@ -149,7 +150,17 @@ pub struct Storage {
     /// made so by `PRAGMA journal_mode=DELETE` ([`journal_mode`]). The next commit
     /// switches it to WAL by writing page 1 with bytes 18/19 = 2 into the WAL.
     rollback_mode: AtomicBool,
+    /// The file is an auto-vacuum database (header offset 52 non-zero). It is read like any
+    /// other, but every page write is refused ([`AUTO_VACUUM_READ_ONLY`]): its pointer-map
+    /// pages would have to follow every page allocation and cell move, which Strata does
+    /// not do yet, and a stale pointer map is a corrupt file for SQLite.
+    auto_vacuum: bool,
 }
+
+/// Why a write to an auto-vacuum database fails, and what to do instead.
+pub const AUTO_VACUUM_READ_ONLY: &str = "auto-vacuum databases are read-only in Strata \
+     (their pointer maps are not maintained yet); to write this one, first run: \
+     sqlite3 file.db 'PRAGMA auto_vacuum=NONE; VACUUM;'";
 
 impl Storage {
     /// Opens the database at `path`, creating it (in WAL mode) if it does not exist.
@@ -229,6 +240,7 @@ impl Storage {
                 reserved_bytes: options.reserved_bytes as usize,
                 options,
                 rollback_mode: AtomicBool::new(false),
+                auto_vacuum: false,
             }));
         }
         let c = Completion::read(header::HEADER_SIZE);
@@ -271,6 +283,7 @@ impl Storage {
             // Switched to WAL by the first commit, so that reading a rollback-journal
             // database (or refusing its schema) changes nothing on disk.
             rollback_mode: AtomicBool::new(h.write_version == 1 || h.read_version == 1),
+            auto_vacuum: h.auto_vacuum,
         });
         Ok(storage)
     }
@@ -373,6 +386,11 @@ impl Storage {
 
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// Whether the database is an auto-vacuum one (header offset 52 non-zero at open).
+    pub fn auto_vacuum(&self) -> bool {
+        self.auto_vacuum
     }
 
     pub fn page_size(&self) -> usize {
@@ -740,6 +758,15 @@ impl Pager {
         }
     }
 
+    /// Refuses any change to a page of an auto-vacuum database ([`Storage::auto_vacuum`]),
+    /// before the change: the caller has modified nothing yet, so nothing reaches the file.
+    fn refuse_auto_vacuum_write(&self) -> Result<()> {
+        if self.storage.auto_vacuum {
+            return Err(Error::Unsupported(AUTO_VACUUM_READ_ONLY.into()));
+        }
+        Ok(())
+    }
+
     fn require_write(inner: &PagerInner, what: &str) -> Result<()> {
         if inner.tx != TxState::Write {
             return Err(Error::Misuse(format!("{what} outside a write transaction")));
@@ -754,6 +781,7 @@ impl Pager {
     pub fn mark_dirty(&self, page: &PageRef) -> Result<()> {
         let mut inner = self.lock();
         Self::require_write(&inner, "mark_dirty")?;
+        self.refuse_auto_vacuum_write()?;
         let page_no = page.page_no();
         // A reference kept from an earlier transaction may be a stale copy of the page;
         // writing it would silently lose the current image.
@@ -792,6 +820,7 @@ impl Pager {
     pub fn new_page_at(&self, page_no: u32) -> Result<PageRef> {
         let mut inner = self.lock();
         Self::require_write(&inner, "new_page_at")?;
+        self.refuse_auto_vacuum_write()?;
         if page_no == 0 || page_no > inner.db_size_pages {
             return Err(Error::Misuse(format!(
                 "new_page_at({page_no}) beyond the database"
@@ -821,6 +850,7 @@ impl Pager {
     pub fn append_page(&self) -> Result<PageRef> {
         let mut inner = self.lock();
         Self::require_write(&inner, "append_page")?;
+        self.refuse_auto_vacuum_write()?;
         let page_no = inner
             .db_size_pages
             .checked_add(1)

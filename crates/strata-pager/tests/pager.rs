@@ -390,16 +390,36 @@ fn garbage_and_utf16_files_are_refused_rollback_journal_files_opened() {
         other => panic!("UTF-16 database not refused: {:?}", other.err()),
     }
     // Writing an auto-vacuum database without maintaining its pointer maps corrupts it
-    // (found by the compatibility suite), so it is refused at open.
+    // (found by the compatibility suite): it opens for reading, and every page write is
+    // refused before the page changes.
     let vacuum = dir.path().join("autovacuum.db");
     rusqlite::Connection::open(&vacuum)
         .unwrap()
         .execute_batch("PRAGMA auto_vacuum=FULL; PRAGMA journal_mode=WAL; CREATE TABLE t(x);")
         .unwrap();
-    match Storage::open(io, vacuum.to_str().unwrap(), options()) {
-        Err(Error::Unsupported(m)) => assert!(m.contains("auto-vacuum"), "{m}"),
-        other => panic!("auto-vacuum database not refused: {:?}", other.err()),
+    let before = std::fs::read(&vacuum).unwrap();
+    {
+        let storage = Storage::open(io.clone(), vacuum.to_str().unwrap(), options()).unwrap();
+        assert!(storage.auto_vacuum());
+        let pager = storage.pager();
+        pager.begin_write().unwrap();
+        let page1 = get(&pager, 1);
+        for refused in [
+            pager.mark_dirty(&page1).err(),
+            pager.append_page().err(),
+            pager.new_page_at(1).err(),
+        ] {
+            match refused {
+                Some(Error::Unsupported(m)) => assert!(m.contains("auto-vacuum"), "{m}"),
+                other => panic!("auto-vacuum page write not refused: {other:?}"),
+            }
+        }
+        pager.rollback().unwrap();
     }
+    assert!(
+        std::fs::read(&vacuum).unwrap() == before,
+        "the file changed"
+    );
 }
 
 #[test]

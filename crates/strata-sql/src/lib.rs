@@ -288,7 +288,34 @@ fn compile_stmt(schema: &Schema, stmt: &Stmt<'_>, text: &str) -> Result<Program,
             }
             Ok(c.finish(text, Vec::new(), Vec::new()))
         }
-        Stmt::Analyze(_) | Stmt::Reindex { .. } | Stmt::Vacuum(..) => {
+        Stmt::Vacuum(..) => {
+            // SQLite's VACUUM rewrites an auto-vacuum database (and applies a pending
+            // `PRAGMA auto_vacuum`); Strata cannot write one, so say so rather than pretend.
+            let r = c.reg();
+            let done = c.label();
+            c.emit(Insn::ReadCookie {
+                db: strata_vdbe::insn::MAIN_DB,
+                cookie: strata_vdbe::insn::Cookie::LargestRootPage,
+                dest: r,
+            });
+            c.emit(Insn::IfNot {
+                reg: r,
+                target: done.addr(),
+                jump_if_null: true,
+            });
+            c.emit(Insn::Halt {
+                error: Some((
+                    ErrorCode::Error,
+                    "VACUUM is not supported on auto-vacuum databases: they are read-only in \
+                     Strata; run it with sqlite3"
+                        .into(),
+                )),
+                on_error: Default::default(),
+            });
+            c.resolve(done);
+            Ok(c.finish(text, Vec::new(), Vec::new()))
+        }
+        Stmt::Analyze(_) | Stmt::Reindex { .. } => {
             // Statistics and rebuilding change nothing a query can observe here.
             Ok(c.finish(text, Vec::new(), Vec::new()))
         }

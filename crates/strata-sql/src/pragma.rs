@@ -5,7 +5,7 @@ use std::sync::Arc;
 use sqlite3_parser::ast::{Expr, Literal, PragmaBody, QualifiedName, UnaryOperator};
 use strata_btree::collation::Collation;
 use strata_btree::record::{KeyInfo, Value};
-use strata_vdbe::insn::{CheckpointKind, Cookie, FkPragma, Insn, MAIN_DB, TEMP_DB};
+use strata_vdbe::insn::{CheckpointKind, Cookie, ErrorCode, FkPragma, Insn, MAIN_DB, TEMP_DB};
 use strata_vdbe::program::Program;
 
 use crate::compiler::{error, Compiler, Result, Scope};
@@ -57,6 +57,145 @@ impl Compiler<'_> {
         }
         let cols = names.iter().map(|s| s.to_string()).collect();
         self.finish(text, cols, vec![None; n])
+    }
+
+    /// `PRAGMA auto_vacuum [= mode]`. Reading gives SQLite's 0 (none), 1 (full) or 2
+    /// (incremental) from header offsets 52 and 64. Setting follows SQLite's pragma on a
+    /// database that already has pages: a change between none and full/incremental waits
+    /// for a VACUUM (which Strata lacks), so it does nothing; between full and incremental
+    /// it writes offset 64, which the pager refuses for auto-vacuum databases (read-only in
+    /// Strata). On a new database with no schema objects SQLite would make the database
+    /// auto-vacuum; Strata cannot write one, so that is an error rather than a silent no-op.
+    fn auto_vacuum(mut self, arg: Option<&str>, text: &str) -> Result<Program> {
+        let Some(a) = arg else {
+            let (root, incr, out) = (self.reg(), self.reg(), self.reg());
+            self.emit(Insn::ReadCookie {
+                db: MAIN_DB,
+                cookie: Cookie::LargestRootPage,
+                dest: root,
+            });
+            self.emit(Insn::ReadCookie {
+                db: MAIN_DB,
+                cookie: Cookie::IncrementalVacuum,
+                dest: incr,
+            });
+            // out = root == 0 ? 0 : (incr == 0 ? 1 : 2), as sqlite3BtreeGetAutoVacuum.
+            let done = self.label();
+            self.emit(Insn::Integer {
+                value: 0,
+                dest: out,
+            });
+            self.emit(Insn::IfNot {
+                reg: root,
+                target: done.addr(),
+                jump_if_null: true,
+            });
+            self.emit(Insn::Integer {
+                value: 1,
+                dest: out,
+            });
+            self.emit(Insn::IfNot {
+                reg: incr,
+                target: done.addr(),
+                jump_if_null: true,
+            });
+            self.emit(Insn::Integer {
+                value: 2,
+                dest: out,
+            });
+            self.resolve(done);
+            self.emit(Insn::ResultRow {
+                start: out,
+                count: 1,
+            });
+            return Ok(self.finish(text, vec!["auto_vacuum".into()], vec![None]));
+        };
+        // SQLite's getAutoVacuum: a name, or 0..=2, anything else is 0.
+        let mode: i64 = match a.to_ascii_lowercase().as_str() {
+            "none" => 0,
+            "full" => 1,
+            "incremental" => 2,
+            other => other
+                .parse::<i64>()
+                .ok()
+                .filter(|i| (0..=2).contains(i))
+                .unwrap_or(0),
+        };
+        if mode == 0 {
+            // None on a none database: nothing to do; on an auto-vacuum one: only VACUUM
+            // would apply it (SQLite keeps it for VACUUM; Strata has none).
+            return Ok(self.finish(text, Vec::new(), Vec::new()));
+        }
+        let s = self.schema;
+        let empty = s.tables.len() <= 1
+            && s.indexes.is_empty()
+            && s.views.is_empty()
+            && s.triggers.is_empty();
+        if empty {
+            return Err(error(
+                "PRAGMA auto_vacuum=FULL or INCREMENTAL is not supported: Strata cannot \
+                 write auto-vacuum databases yet",
+            ));
+        }
+        // SQLite's setMeta6: only an auto-vacuum database (offset 52 non-zero) gets
+        // offset 64 set; on any other the pragma does nothing.
+        self.writes = true;
+        let root = self.reg();
+        let done = self.label();
+        self.emit(Insn::ReadCookie {
+            db: MAIN_DB,
+            cookie: Cookie::LargestRootPage,
+            dest: root,
+        });
+        self.emit(Insn::IfNot {
+            reg: root,
+            target: done.addr(),
+            jump_if_null: true,
+        });
+        self.emit(Insn::SetCookie {
+            db: MAIN_DB,
+            cookie: Cookie::IncrementalVacuum,
+            value: mode - 1,
+        });
+        self.resolve(done);
+        Ok(self.finish(text, Vec::new(), Vec::new()))
+    }
+
+    /// `PRAGMA incremental_vacuum[(N)]`. SQLite does nothing unless the database is in
+    /// incremental mode (offsets 52 and 64 non-zero) and has free pages; then it moves pages
+    /// and truncates the file, which Strata cannot do yet (auto-vacuum databases are
+    /// read-only here), so that case is an error instead of a silent no-op.
+    fn incremental_vacuum(mut self, text: &str) -> Result<Program> {
+        let done = self.label();
+        let r = self.reg();
+        for cookie in [
+            Cookie::LargestRootPage,
+            Cookie::IncrementalVacuum,
+            Cookie::FreelistCount,
+        ] {
+            self.emit(Insn::ReadCookie {
+                db: MAIN_DB,
+                cookie,
+                dest: r,
+            });
+            self.emit(Insn::IfNot {
+                reg: r,
+                target: done.addr(),
+                jump_if_null: true,
+            });
+        }
+        self.emit(Insn::Halt {
+            error: Some((
+                ErrorCode::Error,
+                "PRAGMA incremental_vacuum is not supported: auto-vacuum databases are \
+                 read-only in Strata (their pointer maps are not maintained yet); to vacuum \
+                 this one, run: sqlite3 file.db 'PRAGMA incremental_vacuum;'"
+                    .into(),
+            )),
+            on_error: Default::default(),
+        });
+        self.resolve(done);
+        Ok(self.finish(text, Vec::new(), Vec::new()))
     }
 
     pub fn pragma(
@@ -276,6 +415,8 @@ impl Compiler<'_> {
                     }
                 }
             }
+            "auto_vacuum" => self.auto_vacuum(arg.as_deref(), text),
+            "incremental_vacuum" => self.incremental_vacuum(text),
             "integrity_check" | "quick_check" => {
                 let max_errors = arg.and_then(|a| a.parse().ok()).unwrap_or(100usize);
                 let mut trees: Vec<(u32, Option<Arc<KeyInfo>>)> = vec![(1, None)];
@@ -395,7 +536,6 @@ impl Compiler<'_> {
             "synchronous"
             | "temp_store"
             | "locking_mode"
-            | "auto_vacuum"
             | "recursive_triggers"
             | "busy_timeout"
             | "case_sensitive_like"

@@ -106,6 +106,12 @@ pub enum Cookie {
     UserVersion,
     /// Offset 68: `PRAGMA application_id`.
     ApplicationId,
+    /// Offset 36: the number of free pages.
+    FreelistCount,
+    /// Offset 52: the largest root page (non-zero: an auto-vacuum database).
+    LargestRootPage,
+    /// Offset 64: incremental vacuum on (with a non-zero largest root page).
+    IncrementalVacuum,
 }
 
 /// `PRAGMA wal_checkpoint` modes.

@@ -1,8 +1,9 @@
 //! Opening database files that SQLite made with settings other than Strata's own
 //! (issue 17): every file is either opened and handled exactly as SQLite would handle it,
-//! or refused at open with a message that says what to do, and a refused open leaves the
-//! directory byte-for-byte unchanged (no -wal, -shm or -journal created, no file written,
-//! no modification time changed).
+//! opened read-only (auto-vacuum files: every write refused before anything is written), or
+//! refused at open with a message that says what to do, and a refused open or write leaves
+//! the directory byte-for-byte unchanged (no -wal, -shm or -journal created, no file
+//! written, no modification time changed).
 //!
 //! Every database here is made by SQLite itself (rusqlite, bundled).
 
@@ -123,15 +124,44 @@ fn utf16_with_page1_in_the_wal_is_refused_untouched() {
     );
 }
 
+/// Auto-vacuum databases open and read (crates/strata/tests/auto_vacuum.rs has the rest);
+/// writes are refused before anything is written, so the directory stays unchanged.
 #[test]
-fn auto_vacuum_databases_are_refused_untouched() {
+fn auto_vacuum_databases_open_read_only_untouched() {
     for mode in ["FULL", "INCREMENTAL"] {
         for journal in ["DELETE", "WAL"] {
             let (dir, path) = sqlite_db(&format!(
                 "PRAGMA auto_vacuum={mode}; PRAGMA journal_mode={journal}; {CONTENT}"
             ));
             let what = format!("auto_vacuum={mode}, journal_mode={journal}");
-            expect_refused(&what, dir.path(), &path, &["auto-vacuum", "sqlite3"]);
+            let before = dir_state(dir.path());
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            {
+                let db = Database::open(&path).unwrap_or_else(|e| panic!("{what}: {e}"));
+                let conn = db.connect();
+                assert_eq!(
+                    strata_one(&conn, "SELECT group_concat(b) FROM t").unwrap(),
+                    "héllo,wörld",
+                    "{what}"
+                );
+                let err = conn
+                    .execute_batch("INSERT INTO t(b) VALUES ('x')")
+                    .expect_err("writes to auto-vacuum databases are refused")
+                    .to_string();
+                assert!(
+                    err.contains("auto-vacuum") && err.contains("sqlite3"),
+                    "{what}: {err}"
+                );
+            }
+            assert!(
+                before == dir_state(dir.path()),
+                "{what}: the directory changed"
+            );
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            let ic: String = conn
+                .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(ic, "ok", "{what}");
         }
     }
 }
@@ -537,6 +567,61 @@ fn hot_journal_of_a_crashed_sqlite_is_rolled_back() {
         assert_eq!(ic, "ok", "{what}: SQLite's integrity_check");
         assert_eq!(sqlite_rows(&sq, CHECK_QUERIES[0]), after, "{what}");
         eprintln!("{what}: ok ({} journal bytes)", journal.len());
+    }
+}
+
+/// An auto-vacuum database with a hot journal: rolled back exactly as SQLite does (the
+/// file cut back to its size before the crashed transaction), then read-only.
+#[test]
+fn hot_journal_of_an_auto_vacuum_database_is_rolled_back() {
+    for mode in ["FULL", "INCREMENTAL"] {
+        let what = format!("hot journal, auto_vacuum={mode}");
+        let (dir, path) = sqlite_db(&format!(
+            "PRAGMA page_size=1024; PRAGMA auto_vacuum={mode}; PRAGMA journal_mode=DELETE; {}",
+            populate_sql(400)
+        ));
+        let expected: Vec<_> = {
+            let sq = rusqlite::Connection::open(&path).unwrap();
+            CHECK_QUERIES[..3]
+                .iter()
+                .map(|q| sqlite_rows(&sq, q))
+                .collect()
+        };
+        let journal = crash_sqlite_mid_transaction(&path, CRASHED_TX);
+        let reference = dir.path().join("reference.db");
+        std::fs::copy(&path, &reference).unwrap();
+        std::fs::write(format!("{}-journal", reference.display()), &journal).unwrap();
+        rusqlite::Connection::open(&reference)
+            .unwrap()
+            .query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))
+            .unwrap();
+        let db = Database::open(&path).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(
+            std::fs::read(&path).unwrap() == std::fs::read(&reference).unwrap(),
+            "{what}: the rolled-back file differs from SQLite's rollback"
+        );
+        let conn = db.connect();
+        for (sql, rows) in CHECK_QUERIES[..3].iter().zip(&expected) {
+            assert_eq!(&strata_rows(&conn, sql), rows, "{what}: Strata reads {sql}");
+        }
+        assert_eq!(strata_one(&conn, "PRAGMA integrity_check").unwrap(), "ok");
+        let err = conn
+            .execute_batch("INSERT INTO t(b, c, d) VALUES ('after', x'00', -1)")
+            .expect_err("auto-vacuum databases are read-only")
+            .to_string();
+        assert!(err.contains("auto-vacuum"), "{what}: {err}");
+        drop(conn);
+        drop(db);
+        assert!(
+            std::fs::read(&path).unwrap() == std::fs::read(&reference).unwrap(),
+            "{what}: the refused write changed the file"
+        );
+        let sq = rusqlite::Connection::open(&path).unwrap();
+        let ic: String = sq
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ic, "ok", "{what}: SQLite's integrity_check");
+        assert_eq!(sqlite_rows(&sq, CHECK_QUERIES[0]), expected[0], "{what}");
     }
 }
 

@@ -15,9 +15,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use strata_btree::check::{check_freelist, check_tree};
+use strata_btree::page::read_u32;
 use strata_btree::page::{header_offset, PageHeader};
+use strata_btree::ptrmap::{
+    is_ptrmap_page, ptrmap_page_for, read_entry, PTRMAP_FREEPAGE, PTRMAP_ROOTPAGE,
+};
 use strata_btree::record::{KeyInfo, Value};
 use strata_io::Poll;
+use strata_pager::header;
 use strata_pager::{PageRef, Pager};
 
 use super::{Flow, InsnState, Vm, VmError};
@@ -52,6 +57,7 @@ fn run(
     state: &mut State,
 ) -> Result<Poll<String>, VmError> {
     let usable = pager.usable_size();
+    let page_size = pager.page_size();
     let db_size = pager.db_size_pages();
     let pending = Cell::new(false);
     let held = &mut state.held;
@@ -92,6 +98,9 @@ fn run(
     let max_errors = if max_errors == 0 { 100 } else { max_errors };
     let mut lines: Vec<String> = Vec::new();
     let mut used: Vec<u32> = Vec::new();
+    // Pointer-map entries the walk implies (auto-vacuum databases): (page, type, parent)
+    // and the prefix SQLite gives a message about it (`zPfx`).
+    let mut ptrmap: Vec<Expected> = Vec::new();
     let mut tree_errors = false;
     let mut has_page1 = false;
     for (root, ki) in trees {
@@ -122,8 +131,19 @@ fn run(
         } else {
             None
         };
+        if root > 1 {
+            ptrmap.push((root, PTRMAP_ROOTPAGE, 0, String::new()));
+        }
         match check_tree(&mut load, usable, db_size, root, ki_ref) {
-            Ok(stats) => used.extend(stats.pages),
+            Ok(stats) => {
+                used.extend(stats.pages);
+                ptrmap.extend(
+                    stats
+                        .ptrmap
+                        .iter()
+                        .map(|r| (r.page, r.kind, r.parent, r.prefix(root))),
+                );
+            }
             Err(e) if pending.get() || is_pending(&e) => return Ok(Poll::Pending),
             Err(e) => {
                 tree_errors = true;
@@ -132,12 +152,48 @@ fn run(
         }
     }
     match check_freelist(&mut load, usable, db_size) {
-        Ok(pages) => used.extend(pages),
+        Ok(pages) => {
+            ptrmap.extend(
+                pages
+                    .iter()
+                    .map(|&p| (p, PTRMAP_FREEPAGE, 0, "Freelist: ".to_string())),
+            );
+            used.extend(pages);
+        }
         Err(e) if pending.get() || is_pending(&e) => return Ok(Poll::Pending),
         Err(e) => {
             tree_errors = true;
             lines.push(format!("Freelist: {}", message(&e)));
         }
+    }
+    let (largest_root, incremental) = match load(1) {
+        Ok(p) => {
+            let d = p.data();
+            (
+                read_u32(&d, header::OFFSET_LARGEST_ROOT),
+                read_u32(&d, header::OFFSET_INCREMENTAL_VACUUM),
+            )
+        }
+        Err(e) if is_pending(&e) => return Ok(Poll::Pending),
+        Err(e) => return Err(VmError::error(message(&e))),
+    };
+    let auto_vacuum = largest_root != 0;
+    if auto_vacuum {
+        // As SQLite's sqlite3BtreeIntegrityCheck: the header names the largest root page,
+        // and every page's pointer-map entry names what the walk found it to be.
+        let max_root = trees.iter().map(|(r, _)| *r).max().unwrap_or(1);
+        if max_root != largest_root {
+            lines.push(format!(
+                "max rootpage ({max_root}) disagrees with header ({largest_root})"
+            ));
+        }
+        match check_ptrmap_entries(&mut load, &ptrmap, usable, page_size, db_size) {
+            Ok(found) => lines.extend(found),
+            Err(e) if is_pending(&e) => return Ok(Poll::Pending),
+            Err(e) => lines.push(message(&e)),
+        }
+    } else if incremental != 0 {
+        lines.push("incremental_vacuum enabled with a max rootpage of zero".into());
     }
     if !tree_errors {
         if !has_page1 {
@@ -156,8 +212,13 @@ fn run(
             }
         }
         for (p, r) in refs.iter().enumerate().skip(1) {
-            if *r == 0 {
+            // Pointer-map pages belong to no tree: never referenced, yet used.
+            let is_map = auto_vacuum && is_ptrmap_page(p as u32, usable, page_size);
+            if *r == 0 && !is_map {
                 lines.push(format!("Page {p}: never used"));
+            }
+            if *r != 0 && is_map {
+                lines.push(format!("Page {p}: pointer map referenced"));
             }
         }
     }
@@ -171,6 +232,41 @@ fn run(
         out.push_str(&l);
     }
     Ok(Poll::Ready(out))
+}
+
+/// An expected pointer-map entry: page, type, parent, and SQLite's message prefix.
+type Expected = (u32, u8, u32, String);
+
+/// Compares each expected pointer-map entry `(page, type, parent)` with the one on disk;
+/// returns SQLite's messages for those that differ (`checkPtrmap`).
+fn check_ptrmap_entries(
+    load: &mut dyn FnMut(u32) -> strata_btree::Result<PageRef>,
+    expected: &[Expected],
+    usable: usize,
+    page_size: usize,
+    db_size: u32,
+) -> strata_btree::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for (page_no, kind, parent, prefix) in expected {
+        let (page_no, kind, parent) = (*page_no, *kind, *parent);
+        let map_page = ptrmap_page_for(page_no, usable, page_size);
+        let entry = if map_page < 2 || map_page > db_size {
+            None
+        } else {
+            let map = load(map_page)?;
+            let d = map.data();
+            // Types outside 1..=5 are unreadable entries for SQLite (`ptrmapGet`).
+            read_entry(&d, map_page, page_no, usable).filter(|(t, _)| (1..=5).contains(t))
+        };
+        match entry {
+            None => lines.push(format!("{prefix}Failed to read ptrmap key={page_no}")),
+            Some((t, p)) if (t, p) != (kind, parent) => lines.push(format!(
+                "{prefix}Bad ptr map entry key={page_no} expected=({kind},{parent}) got=({t},{p})"
+            )),
+            Some(_) => {}
+        }
+    }
+    Ok(lines)
 }
 
 impl Vm {

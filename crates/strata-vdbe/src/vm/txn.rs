@@ -67,6 +67,9 @@ pub(crate) fn cookie_offset(c: Cookie) -> usize {
         Cookie::SchemaFormat => 44,
         Cookie::UserVersion => 60,
         Cookie::ApplicationId => 68,
+        Cookie::FreelistCount => 36,
+        Cookie::LargestRootPage => 52,
+        Cookie::IncrementalVacuum => 64,
     }
 }
 
