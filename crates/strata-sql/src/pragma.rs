@@ -42,7 +42,101 @@ fn pragma_bool(s: &str) -> bool {
     matches!(l.as_str(), "on" | "yes" | "true")
 }
 
+/// Every pragma SQLite 3.46 knows (its `pragma_list`, plus the debug-build ones), so that
+/// one Strata lacks is refused instead of silently answering nothing.
+const SQLITE_PRAGMAS: &[&str] = &[
+    "analysis_limit",
+    "application_id",
+    "auto_vacuum",
+    "automatic_index",
+    "busy_timeout",
+    "cache_size",
+    "cache_spill",
+    "case_sensitive_like",
+    "cell_size_check",
+    "checkpoint_fullfsync",
+    "collation_list",
+    "compile_options",
+    "count_changes",
+    "data_store_directory",
+    "data_version",
+    "database_list",
+    "default_cache_size",
+    "defer_foreign_keys",
+    "empty_result_callbacks",
+    "encoding",
+    "foreign_key_check",
+    "foreign_key_list",
+    "foreign_keys",
+    "freelist_count",
+    "full_column_names",
+    "fullfsync",
+    "function_list",
+    "hard_heap_limit",
+    "ignore_check_constraints",
+    "incremental_vacuum",
+    "index_info",
+    "index_list",
+    "index_xinfo",
+    "integrity_check",
+    "journal_mode",
+    "journal_size_limit",
+    "legacy_alter_table",
+    "legacy_file_format",
+    "locking_mode",
+    "max_page_count",
+    "mmap_size",
+    "module_list",
+    "optimize",
+    "page_count",
+    "page_size",
+    "parser_trace",
+    "pragma_list",
+    "query_only",
+    "quick_check",
+    "read_uncommitted",
+    "recursive_triggers",
+    "reverse_unordered_selects",
+    "schema_version",
+    "secure_delete",
+    "short_column_names",
+    "shrink_memory",
+    "soft_heap_limit",
+    "stats",
+    "synchronous",
+    "table_info",
+    "table_list",
+    "table_xinfo",
+    "temp_store",
+    "temp_store_directory",
+    "threads",
+    "trusted_schema",
+    "user_version",
+    "vdbe_addoptrace",
+    "vdbe_debug",
+    "vdbe_listing",
+    "vdbe_trace",
+    "wal_autocheckpoint",
+    "wal_checkpoint",
+    "writable_schema",
+];
+
 impl Compiler<'_> {
+    /// A boolean setting Strata keeps at SQLite's default (see the dispatch in `pragma`):
+    /// reading reports the default (`case_sensitive_like` has no reading in SQLite),
+    /// setting the default is accepted, setting the other value is an error.
+    fn fixed_setting(self, name: &str, arg: Option<&str>, text: &str) -> Result<Program> {
+        let default = i64::from(name == "short_column_names");
+        match arg {
+            Some(a) if i64::from(pragma_bool(a)) != default => Err(error(format!(
+                "PRAGMA {name} = {a} is not supported (Strata runs with {name} = {default})"
+            ))),
+            Some(_) => Ok(self.finish(text, Vec::new(), Vec::new())),
+            None if name == "case_sensitive_like" => Ok(self.finish(text, Vec::new(), Vec::new())),
+            None => Ok(self.constant_rows(text, &[name], vec![vec![Value::Integer(default)]])),
+        }
+    }
+
     fn constant_rows(mut self, text: &str, names: &[&str], rows: Vec<Vec<Value>>) -> Program {
         let n = names.len();
         let base = self.regs(n);
@@ -532,17 +626,23 @@ impl Compiler<'_> {
                 ))
             }
             "foreign_key_check" => self.foreign_key_check(arg.as_deref(), text),
-            // Accepted and without effect here: settings Strata fixes or ignores.
-            "synchronous"
-            | "temp_store"
-            | "locking_mode"
-            | "recursive_triggers"
-            | "busy_timeout"
-            | "case_sensitive_like"
-            | "automatic_index"
+            // Settings whose other value would change answers (recursion of triggers, LIKE,
+            // CHECK, writes, result rows, column names): Strata runs with SQLite's default,
+            // reports it, and refuses the other value rather than ignore it.
+            "recursive_triggers"
+            | "ignore_check_constraints"
+            | "query_only"
             | "count_changes"
             | "full_column_names"
             | "short_column_names"
+            | "case_sensitive_like" => self.fixed_setting(&pname, arg.as_deref(), text),
+            // Accepted and without effect on any answer: tuning and durability settings
+            // Strata fixes or ignores.
+            "synchronous"
+            | "temp_store"
+            | "locking_mode"
+            | "busy_timeout"
+            | "automatic_index"
             | "legacy_file_format"
             | "reverse_unordered_selects"
             | "cache_spill"
@@ -550,15 +650,15 @@ impl Compiler<'_> {
             | "threads"
             | "optimize"
             | "wal_autocheckpoint"
-            | "query_only"
-            | "ignore_check_constraints"
             | "analysis_limit"
             | "soft_heap_limit"
             | "hard_heap_limit" => Ok(self.finish(text, Vec::new(), Vec::new())),
-            _ => {
-                // SQLite ignores unknown pragmas.
-                Ok(self.finish(text, Vec::new(), Vec::new()))
+            // SQLite ignores pragmas it does not know, and so do we; one it knows and
+            // Strata does not implement is an error, never an empty answer.
+            name if SQLITE_PRAGMAS.contains(&name) => {
+                Err(error(format!("PRAGMA {name} is not supported yet")))
             }
+            _ => Ok(self.finish(text, Vec::new(), Vec::new())),
         }
     }
 }

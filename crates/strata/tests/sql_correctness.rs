@@ -301,3 +301,39 @@ fn foreign_keys_pragma_inside_transaction() {
          PRAGMA foreign_keys",
     );
 }
+
+/// Settings whose other value changes answers are kept at SQLite's default, reported, and
+/// the other value is refused (never silently ignored); a pragma SQLite knows and Strata
+/// lacks is an error, not an empty answer; an unknown one is ignored, as in SQLite.
+#[test]
+fn pragma_settings_never_silently_ignored() {
+    same_as_sqlite(
+        "PRAGMA recursive_triggers;
+         PRAGMA recursive_triggers = OFF;
+         PRAGMA ignore_check_constraints;
+         PRAGMA query_only;
+         PRAGMA query_only = 0;
+         PRAGMA count_changes;
+         PRAGMA full_column_names;
+         PRAGMA short_column_names;
+         PRAGMA short_column_names = 1;
+         PRAGMA case_sensitive_like = 0;
+         PRAGMA case_sensitive_like;
+         PRAGMA no_such_pragma;
+         PRAGMA no_such_pragma = 5",
+    );
+    for (sql, message) in [
+        ("PRAGMA recursive_triggers = ON", "not supported"),
+        ("PRAGMA ignore_check_constraints = 1", "not supported"),
+        ("PRAGMA query_only = yes", "not supported"),
+        ("PRAGMA count_changes = 1", "not supported"),
+        ("PRAGMA full_column_names = true", "not supported"),
+        ("PRAGMA short_column_names = 0", "not supported"),
+        ("PRAGMA case_sensitive_like = 1", "not supported"),
+        ("PRAGMA page_count", "not supported yet"),
+        ("PRAGMA table_list", "not supported yet"),
+        ("PRAGMA secure_delete = 1", "not supported yet"),
+    ] {
+        refused("", sql, message);
+    }
+}
