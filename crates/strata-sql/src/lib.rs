@@ -288,6 +288,10 @@ fn compile_stmt(schema: &Schema, stmt: &Stmt<'_>, text: &str) -> Result<Program,
             }
             Ok(c.finish(text, Vec::new(), Vec::new()))
         }
+        Stmt::Vacuum(_, Some(_)) => {
+            // A backup that silently is not written would be the worst answer.
+            Err(error("VACUUM INTO is not supported yet"))
+        }
         Stmt::Vacuum(..) => {
             // SQLite's VACUUM rewrites an auto-vacuum database (and applies a pending
             // `PRAGMA auto_vacuum`); Strata cannot write one, so say so rather than pretend.

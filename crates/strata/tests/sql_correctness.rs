@@ -333,6 +333,10 @@ fn pragma_settings_never_silently_ignored() {
         ("PRAGMA page_count", "not supported yet"),
         ("PRAGMA table_list", "not supported yet"),
         ("PRAGMA secure_delete = 1", "not supported yet"),
+        (
+            "VACUUM INTO '/nonexistent-dir/backup.db'",
+            "VACUUM INTO is not supported",
+        ),
     ] {
         refused("", sql, message);
     }
