@@ -362,16 +362,7 @@ impl Compiler<'_> {
                         target: skip.addr(),
                     });
                     let cursor = self.b.alloc_cursor();
-                    self.emit(Insn::OpenReadAsync {
-                        db: table.db,
-                        cursor,
-                        root_page: table.root_page,
-                        root_reg: None,
-                        kind: strata_vdbe::insn::CursorKind::Table {
-                            num_columns: table.columns.len(),
-                        },
-                    });
-                    self.emit(Insn::OpenReadAwait { cursor });
+                    self.open_table_read(cursor, &table);
                     self.emit(Insn::RewindAsync { cursor });
                     self.emit(Insn::RewindAwait {
                         cursor,

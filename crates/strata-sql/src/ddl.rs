@@ -38,6 +38,34 @@ impl Compiler<'_> {
         cur
     }
 
+    /// Opens read cursor `cursor` on a table (in its database).
+    pub(crate) fn open_table_read(&mut self, cursor: Cur, table: &Table) {
+        self.emit(Insn::OpenReadAsync {
+            db: table.db,
+            cursor,
+            root_page: table.root_page,
+            root_reg: None,
+            kind: CursorKind::Table {
+                num_columns: table.columns.len(),
+            },
+        });
+        self.emit(Insn::OpenReadAwait { cursor });
+    }
+
+    /// Opens read cursor `cursor` on an index (in its database).
+    pub(crate) fn open_index_read(&mut self, cursor: Cur, ix: &Index) {
+        self.emit(Insn::OpenReadAsync {
+            db: ix.db,
+            cursor,
+            root_page: ix.root_page,
+            root_reg: None,
+            kind: CursorKind::Index {
+                key_info: ix.key_info(),
+            },
+        });
+        self.emit(Insn::OpenReadAwait { cursor });
+    }
+
     pub(crate) fn insert_schema_row(
         &mut self,
         cur: Cur,

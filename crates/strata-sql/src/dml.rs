@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use sqlite3_parser::ast::{self, Expr, InsertBody, Stmt, UpsertDo};
-use strata_btree::record::KeyInfo;
 use strata_vdbe::insn::{
     Cur, CursorKind, EphemeralKind, ErrorCode, InsertFlags, Insn, OnError, Reg,
 };
@@ -118,9 +117,7 @@ impl Compiler<'_> {
                 root_page: ix.root_page,
                 root_reg: None,
                 kind: CursorKind::Index {
-                    key_info: Arc::new(KeyInfo {
-                        fields: ix.columns.iter().map(|c| (c.collation, c.order)).collect(),
-                    }),
+                    key_info: ix.key_info(),
                 },
             });
             self.emit(Insn::OpenWriteAwait { cursor: c });

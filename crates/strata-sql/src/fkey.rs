@@ -25,9 +25,9 @@
 use std::sync::Arc;
 
 use sqlite3_parser::ast::{self, Stmt};
-use strata_btree::record::{Collation, KeyInfo};
+use strata_btree::record::Collation;
 use strata_vdbe::affinity::Affinity;
-use strata_vdbe::insn::{CursorKind, ErrorCode, FkCond, Insn, OnError, Reg};
+use strata_vdbe::insn::{ErrorCode, FkCond, Insn, OnError, Reg};
 use strata_vdbe::ops::Cmp;
 
 use strata_vdbe::program::Program;
@@ -388,16 +388,7 @@ impl Compiler<'_> {
                         null_eq: false,
                     });
                 }
-                self.emit(Insn::OpenReadAsync {
-                    db: parent.db,
-                    cursor,
-                    root_page: parent.root_page,
-                    root_reg: None,
-                    kind: CursorKind::Table {
-                        num_columns: parent.columns.len(),
-                    },
-                });
-                self.emit(Insn::OpenReadAwait { cursor });
+                self.open_table_read(cursor, &parent);
                 let missing = self.label();
                 self.emit(Insn::SeekRowidAsync {
                     cursor,
@@ -447,18 +438,7 @@ impl Compiler<'_> {
                         .map(|&c| parent.columns[c].affinity)
                         .collect(),
                 });
-                self.emit(Insn::OpenReadAsync {
-                    db: ix.db,
-                    cursor,
-                    root_page: ix.root_page,
-                    root_reg: None,
-                    kind: CursorKind::Index {
-                        key_info: Arc::new(KeyInfo {
-                            fields: ix.columns.iter().map(|c| (c.collation, c.order)).collect(),
-                        }),
-                    },
-                });
-                self.emit(Insn::OpenReadAwait { cursor });
+                self.open_index_read(cursor, &ix);
                 self.emit(Insn::Found {
                     cursor,
                     key_start: tmp,
@@ -550,16 +530,7 @@ impl Compiler<'_> {
                 return Err(error("bad foreign key scan"));
             };
             let cursor = self.b.alloc_cursor();
-            self.emit(Insn::OpenReadAsync {
-                db: child.db,
-                cursor,
-                root_page: child.root_page,
-                root_reg: None,
-                kind: CursorKind::Table {
-                    num_columns: child.columns.len(),
-                },
-            });
-            self.emit(Insn::OpenReadAwait { cursor });
+            self.open_table_read(cursor, &child);
             let mut level = Level::default();
             level
                 .sources
@@ -1030,43 +1001,14 @@ impl Compiler<'_> {
                     return Err(error(mismatch_message(&table, fk)));
                 };
                 let cursor = self.b.alloc_cursor();
-                let (root_page, kind) = match &link.index {
-                    None => (
-                        parent.root_page,
-                        CursorKind::Table {
-                            num_columns: parent.columns.len(),
-                        },
-                    ),
-                    Some(ix) => (
-                        ix.root_page,
-                        CursorKind::Index {
-                            key_info: Arc::new(KeyInfo {
-                                fields: ix.columns.iter().map(|c| (c.collation, c.order)).collect(),
-                            }),
-                        },
-                    ),
-                };
-                self.emit(Insn::OpenReadAsync {
-                    db: parent.db,
-                    cursor,
-                    root_page,
-                    root_reg: None,
-                    kind,
-                });
-                self.emit(Insn::OpenReadAwait { cursor });
+                match &link.index {
+                    None => self.open_table_read(cursor, &parent),
+                    Some(ix) => self.open_index_read(cursor, ix),
+                }
                 checks.push(Some((parent, link, cursor)));
             }
             let cursor = self.b.alloc_cursor();
-            self.emit(Insn::OpenReadAsync {
-                db: table.db,
-                cursor,
-                root_page: table.root_page,
-                root_reg: None,
-                kind: CursorKind::Table {
-                    num_columns: table.columns.len(),
-                },
-            });
-            self.emit(Insn::OpenReadAwait { cursor });
+            self.open_table_read(cursor, &table);
             let scan = self.scan_begin(cursor);
             for (fkid, (fk, check)) in fks.iter().zip(&checks).enumerate() {
                 let ok = self.label();

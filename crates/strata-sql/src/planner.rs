@@ -633,9 +633,7 @@ impl Compiler<'_> {
             .ok_or_else(|| crate::compiler::error(format!("no such index: {name}")))?;
         Ok(Access::Index {
             cursor: self.b.alloc_cursor(),
-            key_info: Arc::new(KeyInfo {
-                fields: ix.columns.iter().map(|c| (c.collation, c.order)).collect(),
-            }),
+            key_info: ix.key_info(),
             eq: Vec::new(),
             lower: None,
             upper: None,
@@ -898,9 +896,7 @@ impl Compiler<'_> {
                 continue;
             }
             if best.as_ref().map(|(s, _)| score > *s).unwrap_or(true) {
-                let key_info = Arc::new(KeyInfo {
-                    fields: ix.columns.iter().map(|c| (c.collation, c.order)).collect(),
-                });
+                let key_info = ix.key_info();
                 best = Some((
                     score,
                     Access::Index {

@@ -524,10 +524,7 @@ impl Compiler<'_> {
                 let mut idx: Vec<_> = self.schema.indexes.values().cloned().collect();
                 idx.sort_by(|a, b| a.name.cmp(&b.name));
                 for ix in idx {
-                    let ki = KeyInfo {
-                        fields: ix.columns.iter().map(|c| (c.collation, c.order)).collect(),
-                    };
-                    trees.push((ix.root_page, Some(Arc::new(ki))));
+                    trees.push((ix.root_page, Some(ix.key_info())));
                 }
                 let r = self.reg();
                 self.emit(Insn::IntegrityCheckTrees {

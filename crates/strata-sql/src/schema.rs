@@ -7,7 +7,7 @@ use std::sync::Arc;
 use sqlite3_parser::ast::{self, Cmd, ColumnConstraint, CreateTableBody, Stmt, TableConstraint};
 use sqlite3_parser::lexer::sql::Parser;
 use sqlite3_parser::{Bump, FallibleIterator};
-use strata_btree::record::{Collation, SortOrder};
+use strata_btree::record::{Collation, KeyInfo, SortOrder};
 use strata_vdbe::affinity::{affinity_of_type, Affinity};
 use strata_vdbe::insn::{ColumnType, ErrorCode, StrictColumns, MAIN_DB, TEMP_DB};
 
@@ -145,6 +145,19 @@ pub struct Index {
     pub seq: usize,
     /// The database it lives in (its table's).
     pub db: usize,
+}
+
+impl Index {
+    /// The key order of the index's entries (its columns' collations and directions).
+    pub fn key_info(&self) -> Arc<KeyInfo> {
+        Arc::new(KeyInfo {
+            fields: self
+                .columns
+                .iter()
+                .map(|c| (c.collation, c.order))
+                .collect(),
+        })
+    }
 }
 
 #[derive(Clone, Debug)]
