@@ -34,7 +34,7 @@ fn key_info(b: u8) -> KeyInfo {
             (c, o)
         })
         .collect();
-    KeyInfo { fields }
+    KeyInfo::new(fields)
 }
 
 fn round_trip(values: &[strata_btree::record::Value]) {

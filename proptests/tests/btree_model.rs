@@ -365,6 +365,7 @@ fn key_info() -> Arc<KeyInfo> {
             (Collation::Binary, SortOrder::Desc),
             (Collation::Binary, SortOrder::Asc),
         ],
+        ..Default::default()
     })
 }
 

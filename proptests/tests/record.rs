@@ -139,7 +139,7 @@ fn key_info_strat() -> impl Strategy<Value = KeyInfo> {
         collation_strat(),
         prop::sample::select(vec![SortOrder::Asc, SortOrder::Desc]),
     );
-    prop::collection::vec(field, 0..4).prop_map(|fields| KeyInfo { fields })
+    prop::collection::vec(field, 0..4).prop_map(KeyInfo::new)
 }
 
 /// Pairs likely to be close: the same class, an integer and a real near it, or case and
@@ -425,7 +425,7 @@ proptest! {
         d1 in any::<bool>(),
     ) {
         let dir = |d: bool| if d { SortOrder::Desc } else { SortOrder::Asc };
-        let ki = KeyInfo { fields: vec![(c0, dir(d0)), (c1, dir(d1))] };
+        let ki = KeyInfo::new(vec![(c0, dir(d0)), (c1, dir(d1))]);
         let sql = format!(
             "SELECT a, b FROM t2 ORDER BY a COLLATE {} {}, b COLLATE {} {}",
             c0.name(),

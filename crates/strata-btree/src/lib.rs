@@ -91,6 +91,7 @@ mod overflow;
 pub mod page;
 pub mod ptrmap;
 pub mod record;
+pub mod text_encoding;
 pub mod varint;
 mod write;
 

@@ -21,8 +21,10 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::sync::Arc;
 
 pub use crate::collation::{Collation, SortOrder};
+pub use crate::text_encoding::{TextEncoding, TextForm};
 use crate::varint::{push_varint, read_varint, varint_len};
 
 /// An owned SQL value.
@@ -94,12 +96,38 @@ impl From<ValueRef<'_>> for Value {
 
 /// How an index compares its fields. Fields beyond `fields` compare BINARY, ascending
 /// (e.g. the rowid SQLite appends to every index record).
+///
+/// `encoding` is the database text encoding: records compared under this key info hold
+/// text in it, keys given as [`Value`]s hold UTF-8, and BINARY is the byte order of the
+/// encoding (see [`crate::text_encoding`]). Compilers leave it UTF-8; the VM sets it when
+/// it opens a cursor on a database in another encoding.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KeyInfo {
     pub fields: Vec<(Collation, SortOrder)>,
+    pub encoding: TextEncoding,
 }
 
 impl KeyInfo {
+    /// Key info over `fields`, in a UTF-8 database.
+    pub fn new(fields: Vec<(Collation, SortOrder)>) -> KeyInfo {
+        KeyInfo {
+            fields,
+            encoding: TextEncoding::Utf8,
+        }
+    }
+
+    /// This key info for a database in `encoding` (shared when nothing changes).
+    pub fn in_encoding(self: &Arc<Self>, encoding: TextEncoding) -> Arc<KeyInfo> {
+        if self.encoding == encoding {
+            self.clone()
+        } else {
+            Arc::new(KeyInfo {
+                fields: self.fields.clone(),
+                encoding,
+            })
+        }
+    }
+
     /// Collation and direction of field `i`.
     #[inline]
     pub fn field(&self, i: usize) -> (Collation, SortOrder) {
@@ -322,6 +350,21 @@ pub fn encode_values(values: &[Value], out: &mut Vec<u8>) {
         let refs: Vec<ValueRef<'_>> = values.iter().map(Value::as_ref).collect();
         encode_record(&refs, out);
     }
+}
+
+/// [`encode_values`] storing UTF-8 text in the database encoding `enc`.
+pub fn encode_values_in(values: &[Value], enc: TextEncoding, out: &mut Vec<u8>) {
+    if enc.is_utf8() || !values.iter().any(|v| matches!(v, Value::Text(_))) {
+        return encode_values(values, out);
+    }
+    let stored: Vec<Value> = values
+        .iter()
+        .map(|v| match v {
+            Value::Text(t) => Value::Text(crate::text_encoding::from_utf8(t, enc).into_owned()),
+            other => other.clone(),
+        })
+        .collect();
+    encode_values(&stored, out);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -607,10 +650,86 @@ pub fn compare_key_values(
     order.order(c, matches!(a, ValueRef::Null), matches!(b, ValueRef::Null))
 }
 
+/// How a comparison sees text: the database encoding and, for each side, whether its
+/// text is UTF-8 or stored in that encoding (see [`crate::text_encoding`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TextCmp {
+    pub encoding: TextEncoding,
+    pub a: TextForm,
+    pub b: TextForm,
+}
+
+impl TextCmp {
+    /// Both sides UTF-8 in a UTF-8 database: plain collation order.
+    pub const UTF8: TextCmp = TextCmp {
+        encoding: TextEncoding::Utf8,
+        a: TextForm::Utf8,
+        b: TextForm::Utf8,
+    };
+
+    /// Two UTF-8 values (registers) in a database in `encoding`.
+    #[inline]
+    pub fn registers(encoding: TextEncoding) -> TextCmp {
+        TextCmp {
+            encoding,
+            a: TextForm::Utf8,
+            b: TextForm::Utf8,
+        }
+    }
+
+    /// Two stored values (record fields) in a database in `encoding`.
+    #[inline]
+    pub fn stored(encoding: TextEncoding) -> TextCmp {
+        TextCmp {
+            encoding,
+            a: TextForm::Stored,
+            b: TextForm::Stored,
+        }
+    }
+
+    /// A stored value against a UTF-8 key value.
+    #[inline]
+    pub fn stored_vs_key(encoding: TextEncoding) -> TextCmp {
+        TextCmp {
+            encoding,
+            a: TextForm::Stored,
+            b: TextForm::Utf8,
+        }
+    }
+}
+
+/// [`compare_key_values`] with text as `text` says.
+#[inline]
+pub fn compare_key_values_in(
+    a: ValueRef<'_>,
+    b: ValueRef<'_>,
+    collation: Collation,
+    order: SortOrder,
+    text: TextCmp,
+) -> Ordering {
+    let c = compare_values_in(a, b, collation, text);
+    if c == Ordering::Equal {
+        return c;
+    }
+    order.order(c, matches!(a, ValueRef::Null), matches!(b, ValueRef::Null))
+}
+
 /// SQLite's value order: NULL < INTEGER and REAL (compared numerically and exactly) <
-/// TEXT (by `collation`) < BLOB (memcmp, then length). -0.0 equals 0.0.
+/// TEXT (by `collation`) < BLOB (memcmp, then length). -0.0 equals 0.0. Text is UTF-8 in
+/// a UTF-8 database ([`compare_values_in`] for the others).
 #[inline]
 pub fn compare_values(a: ValueRef<'_>, b: ValueRef<'_>, collation: Collation) -> Ordering {
+    compare_values_in(a, b, collation, TextCmp::UTF8)
+}
+
+/// [`compare_values`] with text as `text` says.
+#[inline]
+pub fn compare_values_in(
+    a: ValueRef<'_>,
+    b: ValueRef<'_>,
+    collation: Collation,
+    text: TextCmp,
+) -> Ordering {
     use ValueRef::*;
     match (a, b) {
         (Integer(x), Integer(y)) => x.cmp(&y),
@@ -625,7 +744,13 @@ pub fn compare_values(a: ValueRef<'_>, b: ValueRef<'_>, collation: Collation) ->
         }
         (Integer(x), Real(y)) if !y.is_nan() => int_float_cmp(x, y),
         (Real(x), Integer(y)) if !x.is_nan() => int_float_cmp(y, x).reverse(),
-        (Text(x), Text(y)) => collation.compare(x, y),
+        (Text(x), Text(y)) => {
+            if text.encoding.is_utf8() {
+                collation.compare(x, y)
+            } else {
+                crate::text_encoding::compare_text(collation, x, text.a, y, text.b, text.encoding)
+            }
+        }
         (Blob(x), Blob(y)) => x.cmp(y),
         _ => class_rank(a).cmp(&class_rank(b)),
     }
@@ -650,7 +775,8 @@ pub fn compare_record_to_key(
             return Ok(Ordering::Less);
         };
         let (collation, order) = key_info.field(i);
-        let c = compare_key_values(v, k.as_ref(), collation, order);
+        let text = TextCmp::stored_vs_key(key_info.encoding);
+        let c = compare_key_values_in(v, k.as_ref(), collation, order, text);
         if c != Ordering::Equal {
             return Ok(c);
         }
@@ -674,7 +800,7 @@ pub fn compare_records(a: &[u8], b: &[u8], key_info: &KeyInfo) -> Result<Orderin
             (Some(x), Some(y)) => (x, y),
         };
         let (collation, order) = key_info.field(i);
-        let c = compare_key_values(x, y, collation, order);
+        let c = compare_key_values_in(x, y, collation, order, TextCmp::stored(key_info.encoding));
         if c != Ordering::Equal {
             return Ok(c);
         }
@@ -991,6 +1117,7 @@ mod tests {
                 (Collation::NoCase, SortOrder::Asc),
                 (Collation::Binary, SortOrder::Desc),
             ],
+            ..Default::default()
         };
         let key = |t: &str, n: Option<i64>| {
             let mut k = vec![Value::Text(t.as_bytes().to_vec())];
@@ -1059,6 +1186,7 @@ mod tests {
                 (Collation::Binary, SortOrder::Asc),
                 (Collation::Binary, SortOrder::Desc),
             ],
+            ..Default::default()
         };
         assert_eq!(compare_records(&a, &b, &desc), Ok(Greater));
         // The prefix rule does not depend on the sort order.

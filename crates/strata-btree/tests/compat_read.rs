@@ -582,6 +582,7 @@ fn index_row_as_sqlite(spec: &IndexSpec, mut rec: Vec<Value>) -> Vec<Value> {
 fn key_info(spec: &IndexSpec) -> Arc<KeyInfo> {
     Arc::new(KeyInfo {
         fields: spec.key_info.to_vec(),
+        ..Default::default()
     })
 }
 

@@ -287,6 +287,7 @@ fn index_key(ix: &IndexDef, row: &[Value], rowid: i64) -> Vec<Value> {
 fn key_info(ix: &IndexDef) -> Arc<KeyInfo> {
     Arc::new(KeyInfo {
         fields: ix.key_info.to_vec(),
+        ..Default::default()
     })
 }
 
@@ -1748,6 +1749,7 @@ fn ping_pong(backend_name: &str, page_size: usize) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed(4242));
     let ki = Arc::new(KeyInfo {
         fields: vec![(Collation::NoCase, SortOrder::Asc)],
+        ..Default::default()
     });
     let (mut table_root, mut index_root) = (0u32, 0u32);
     let mut model: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
@@ -1984,6 +1986,7 @@ fn savepoints(backend_name: &str, page_size: usize) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed(99));
     let ki = Arc::new(KeyInfo {
         fields: vec![(Collation::Binary, SortOrder::Asc)],
+        ..Default::default()
     });
     pager.begin_write().unwrap();
     let table = drive(io.as_ref(), || {

@@ -23,6 +23,7 @@ fn key_info() -> KeyInfo {
             (Collation::NoCase, SortOrder::Desc),
             (Collation::Binary, SortOrder::Asc),
         ],
+        ..Default::default()
     }
 }
 

@@ -144,7 +144,8 @@ impl DatabaseHeader {
         let read_version = buf[OFFSET_READ_VERSION];
         if !(1..=2).contains(&read_version) || !(1..=2).contains(&write_version) {
             return Err(format!(
-                "unsupported file format (read version {read_version})"
+                "unsupported file format (read version {read_version}, write version \
+                 {write_version}; a newer SQLite made this file)"
             ));
         }
         let change_counter = read_u32(buf, OFFSET_CHANGE_COUNTER);
@@ -177,17 +178,9 @@ impl DatabaseHeader {
     /// when it can be opened. Checked before any byte is written or any file created, so a
     /// refused database is left exactly as it was.
     pub fn unsupported_reason(&self) -> Option<String> {
-        if self.text_encoding != TEXT_ENCODING_UTF8 {
-            // Strata's records, comparisons and schema rows are UTF-8; reading UTF-16 text
-            // as UTF-8 hides every table, and writing would leave a schema SQLite rejects.
-            let name = encoding_name(self.text_encoding);
-            return Some(format!(
-                "the database text encoding is {name}; Strata supports only UTF-8 databases \
-                 (convert the file with: sqlite3 old.db .dump | sqlite3 new.db)"
-            ));
-        }
-        // Auto-vacuum databases (`auto_vacuum`) are opened; the pager refuses to write them
-        // ([`crate::AUTO_VACUUM_READ_ONLY`]) because pointer maps are not maintained yet.
+        // Every text encoding is supported (records hold text in the database encoding,
+        // see strata_btree::text_encoding); auto-vacuum databases (`auto_vacuum`) are
+        // opened too. Nothing is refused today; the hook stays for the next feature.
         None
     }
 }

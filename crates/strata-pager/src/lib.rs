@@ -40,7 +40,7 @@
 //!    where they may return `Pending`, or record their progress in the pager.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use strata_io::{Completion, File, IoError, LockKind, OpenFlags, Poll, IO};
@@ -68,9 +68,9 @@ pub enum Error {
     Corrupt(String),
     /// The caller broke the API's rules (e.g. wrote outside a write transaction).
     Misuse(String),
-    /// A valid database using a feature we do not implement: UTF-16 text (refused at
-    /// open) or auto-vacuum (refused at the first page write); refused before anything is
-    /// written, rather than risk writing it wrongly.
+    /// A valid database using a feature we do not implement (auto-vacuum, refused at the
+    /// first page write); refused before anything is written, rather than risk writing it
+    /// wrongly.
     Unsupported(String),
 }
 
@@ -155,6 +155,10 @@ pub struct Storage {
     /// pages would have to follow every page allocation and cell move, which Strata does
     /// not do yet, and a stale pointer map is a corrupt file for SQLite.
     auto_vacuum: bool,
+    /// The database text encoding (header offset 56 as SQLite reads it: 1 UTF-8,
+    /// 2 UTF-16le, 3 UTF-16be). Read at open; a commit that changes page 1's field (only
+    /// `PRAGMA encoding` on an empty database does) updates it.
+    text_encoding: AtomicU32,
 }
 
 /// Why a write to an auto-vacuum database fails, and what to do instead.
@@ -241,6 +245,7 @@ impl Storage {
                 options,
                 rollback_mode: AtomicBool::new(false),
                 auto_vacuum: false,
+                text_encoding: AtomicU32::new(header::TEXT_ENCODING_UTF8),
             }));
         }
         let c = Completion::read(header::HEADER_SIZE);
@@ -284,6 +289,7 @@ impl Storage {
             // database (or refusing its schema) changes nothing on disk.
             rollback_mode: AtomicBool::new(h.write_version == 1 || h.read_version == 1),
             auto_vacuum: h.auto_vacuum,
+            text_encoding: AtomicU32::new(h.text_encoding),
         });
         Ok(storage)
     }
@@ -397,6 +403,12 @@ impl Storage {
         self.page_size
     }
 
+    /// The database text encoding as the header stores it: 1 UTF-8, 2 UTF-16le,
+    /// 3 UTF-16be ([`header::encoding_name`]).
+    pub fn text_encoding(&self) -> u32 {
+        self.text_encoding.load(Ordering::Acquire)
+    }
+
     /// Page size minus reserved bytes: SQLite's "usable size" U.
     pub fn usable_size(&self) -> usize {
         self.page_size - self.reserved_bytes
@@ -429,6 +441,7 @@ impl Storage {
                 checkpoint: None,
                 auto_checkpoint: None,
                 mode_switch: None,
+                committing_encoding: 0,
             }),
         })
     }
@@ -542,6 +555,8 @@ struct PagerInner {
     auto_checkpoint: Option<strata_wal::Checkpoint>,
     /// A switch to rollback-journal mode in progress (`PRAGMA journal_mode=DELETE`).
     mode_switch: Option<journal_mode::ModeSwitch>,
+    /// The text encoding in the page 1 being committed (0: page 1 not in the commit).
+    committing_encoding: u32,
 }
 
 /// One connection's view of the database.
@@ -580,6 +595,24 @@ impl Pager {
     /// Pages currently cached.
     pub fn cached_pages(&self) -> usize {
         self.lock().cache.len()
+    }
+
+    /// The text encoding as this connection sees it (header value: 1 UTF-8, 2 UTF-16le,
+    /// 3 UTF-16be): page 1's field if this write transaction changed page 1, else the
+    /// committed one.
+    pub fn text_encoding(&self) -> u32 {
+        let inner = self.lock();
+        if let Some(page1) = inner.dirty.get(&1) {
+            let data = page1.data();
+            if data.len() >= header::HEADER_SIZE {
+                return match header::read_u32(&data, header::OFFSET_TEXT_ENCODING) & 3 {
+                    0 => header::TEXT_ENCODING_UTF8,
+                    e => e,
+                };
+            }
+        }
+        drop(inner);
+        self.storage.text_encoding()
     }
 
     pub fn in_read_tx(&self) -> bool {
@@ -971,6 +1004,7 @@ impl Pager {
                 inner = self.lock();
             }
             let db_size_pages = inner.db_size_pages;
+            let mut committing_encoding = 0;
             if let Some(page1) = inner.dirty.get(&1) {
                 let mut data = page1.data_mut_unchecked();
                 let counter =
@@ -987,7 +1021,13 @@ impl Pager {
                     data[header::OFFSET_WRITE_VERSION] = 2;
                     data[header::OFFSET_READ_VERSION] = 2;
                 }
+                committing_encoding =
+                    match header::read_u32(&data, header::OFFSET_TEXT_ENCODING) & 3 {
+                        0 => header::TEXT_ENCODING_UTF8,
+                        e => e,
+                    };
             }
+            inner.committing_encoding = committing_encoding;
             let frames: Vec<(u32, Vec<u8>)> = inner
                 .dirty
                 .iter()
@@ -1012,6 +1052,12 @@ impl Pager {
                 // Page 1 with bytes 18/19 = 2 is committed: the database is in WAL mode.
                 // (Only the write-lock holder commits, so nobody raced us to it.)
                 self.storage.rollback_mode.store(false, Ordering::Release);
+                if inner.committing_encoding != 0 {
+                    self.storage
+                        .text_encoding
+                        .store(inner.committing_encoding, Ordering::Release);
+                    inner.committing_encoding = 0;
+                }
                 // Take the post-commit snapshot while we still hold the write lock, so no
                 // other commit can slip in: our cache is exactly that state.
                 let after = self.storage.wal.begin_read();

@@ -254,6 +254,7 @@ impl Compiler<'_> {
                             kind: EphemeralKind::Index {
                                 key_info: Arc::new(KeyInfo {
                                     fields: vec![(a.collation, SortOrder::Asc)],
+                                    ..Default::default()
                                 }),
                             },
                         });
@@ -386,7 +387,10 @@ impl Compiler<'_> {
                     };
                     key_fields.push((coll, SortOrder::Asc));
                 }
-                let key_info = Arc::new(KeyInfo { fields: key_fields });
+                let key_info = Arc::new(KeyInfo {
+                    fields: key_fields,
+                    ..Default::default()
+                });
                 // Rows already in group order (an index on the GROUP BY columns) are
                 // grouped as they stream; otherwise they are sorted first.
                 let streamed = self.group_order_plan(specs, terms, &mut groups, &key_info)?;
@@ -397,7 +401,10 @@ impl Compiler<'_> {
                         self.emit(Insn::OpenEphemeral {
                             cursor: *c,
                             kind: EphemeralKind::Index {
-                                key_info: Arc::new(KeyInfo { fields }),
+                                key_info: Arc::new(KeyInfo {
+                                    fields,
+                                    ..Default::default()
+                                }),
                             },
                         });
                     }

@@ -265,6 +265,7 @@ impl Compiler<'_> {
                 kind: EphemeralKind::Index {
                     key_info: std::sync::Arc::new(KeyInfo {
                         fields: cols.iter().map(|c| (c.collation, SortOrder::Asc)).collect(),
+                        ..Default::default()
                     }),
                 },
             };

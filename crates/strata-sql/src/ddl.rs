@@ -427,6 +427,7 @@ impl Compiler<'_> {
                 .iter()
                 .map(|c| (c.collation, c.order))
                 .collect(),
+            ..Default::default()
         });
         let ic = self.b.alloc_cursor();
         self.emit(Insn::OpenWriteAsync {

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use sqlite3_parser::ast::{Expr, Literal, PragmaBody, QualifiedName, UnaryOperator};
 use strata_btree::collation::Collation;
 use strata_btree::record::{KeyInfo, Value};
+
+use crate::pragma_file::EncodingPragma;
 use strata_vdbe::insn::{CheckpointKind, Cookie, ErrorCode, FkPragma, Insn, MAIN_DB, TEMP_DB};
 use strata_vdbe::program::Program;
 
@@ -451,8 +453,35 @@ impl Compiler<'_> {
                 Ok(self.finish_without_transaction_rows(text, vec!["journal_mode".into()]))
             }
             "encoding" => match crate::pragma_file::encoding(self.schema, arg.as_deref())? {
-                Some(enc) => Ok(self.constant_rows(text, &["encoding"], vec![vec![text_v(enc)]])),
-                None => Ok(self.finish(text, Vec::new(), Vec::new())),
+                EncodingPragma::Report => {
+                    // Read when it runs (the pager knows an encoding set earlier in this
+                    // transaction, or rolled back since the schema was loaded).
+                    let r = self.reg();
+                    self.emit(Insn::ConnInfo {
+                        what: strata_vdbe::insn::ConnInfoKind::Encoding,
+                        dest: r,
+                    });
+                    self.emit(Insn::ResultRow { start: r, count: 1 });
+                    Ok(self.finish(text, vec!["encoding".into()], vec![None]))
+                }
+                EncodingPragma::Nothing => {
+                    // Decided from the schema, so check at run time that it is current
+                    // (a rolled-back CREATE or encoding change leaves it stale).
+                    self.reads_main_schema = true;
+                    Ok(self.finish(text, Vec::new(), Vec::new()))
+                }
+                EncodingPragma::Set(enc) => {
+                    self.writes = true;
+                    self.emit(Insn::SetCookie {
+                        db: MAIN_DB,
+                        cookie: Cookie::TextEncoding,
+                        value: enc.header_value() as i64,
+                    });
+                    // A new cookie makes every connection (and this one, after a
+                    // rollback) reload the schema, which carries the encoding.
+                    self.bump_cookie(MAIN_DB);
+                    Ok(self.finish(text, Vec::new(), Vec::new()))
+                }
             },
             "cache_size" => match arg {
                 Some(a) => {

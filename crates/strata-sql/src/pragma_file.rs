@@ -1,13 +1,16 @@
 //! `PRAGMA journal_mode` and `PRAGMA encoding`: file-format settings.
 //!
-//! Strata writes in WAL mode and in UTF-8 only (the pager refuses to open UTF-16 files,
-//! and switches rollback-journal files to WAL when it opens them). `PRAGMA journal_mode`
+//! Strata writes in WAL mode (it switches rollback-journal files to WAL when it opens
+//! them) and in the database's text encoding, which `PRAGMA encoding` chooses for an
+//! empty database. `PRAGMA journal_mode`
 //! reports the mode the file is really in; `= DELETE` leaves WAL mode so the file can go
 //! to single-file tools (the pager then refuses writes until the database is reopened);
 //! other modes are refused rather than pretended: a pragma that answered `persist` while
 //! the file stayed in WAL mode would mislead whoever hands the file on.
 
 use strata_vdbe::insn::JournalModeKind;
+
+use strata_btree::text_encoding::TextEncoding;
 
 use crate::compiler::{error, Result};
 use crate::schema::Schema;
@@ -38,20 +41,23 @@ pub(crate) fn journal_mode(arg: Option<&str>) -> Result<Option<JournalModeKind>>
     }
 }
 
-/// What `PRAGMA encoding = arg` means: SQLite's names, matched case-insensitively.
-fn encoding_is_utf8(arg: &str) -> Result<bool> {
-    match arg.to_ascii_uppercase().as_str() {
-        "UTF8" | "UTF-8" => Ok(true),
-        "UTF-16LE" | "UTF-16BE" | "UTF16LE" | "UTF16BE" | "UTF-16" | "UTF16" => Ok(false),
-        _ => Err(error(format!("unsupported encoding: {arg}"))),
-    }
+/// What `PRAGMA encoding[=arg]` does.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum EncodingPragma {
+    /// Report the database's encoding.
+    Report,
+    /// Nothing (a request SQLite ignores).
+    Nothing,
+    /// Make this empty database use the encoding (header offset 56).
+    Set(TextEncoding),
 }
 
-/// `PRAGMA encoding[=arg]`: the row to return (`Some`), or nothing for a setting.
-pub(crate) fn encoding(schema: &Schema, arg: Option<&str>) -> Result<Option<&'static str>> {
+/// `PRAGMA encoding[=arg]`. As in SQLite, the encoding can be chosen only while the
+/// database holds nothing (here: no schema objects, so no text is stored yet); later
+/// requests are ignored silently, even unknown names, and the file's encoding stays.
+pub(crate) fn encoding(schema: &Schema, arg: Option<&str>) -> Result<EncodingPragma> {
     let Some(arg) = arg else {
-        // The pager opens only UTF-8 databases.
-        return Ok(Some("UTF-8"));
+        return Ok(EncodingPragma::Report);
     };
     // `sqlite_schema` itself is always in the table map.
     let empty = schema.tables.keys().all(|name| name == "sqlite_schema")
@@ -59,17 +65,13 @@ pub(crate) fn encoding(schema: &Schema, arg: Option<&str>) -> Result<Option<&'st
         && schema.views.is_empty()
         && schema.triggers.is_empty();
     if !empty {
-        // Once the schema is loaded SQLite's encoding is fixed and it ignores the request
-        // silently, even an unknown name; the file's encoding wins. So do we.
-        return Ok(None);
+        return Ok(EncodingPragma::Nothing);
     }
-    if encoding_is_utf8(arg)? {
-        return Ok(None);
+    match TextEncoding::from_name(arg) {
+        None => Err(error(format!("unsupported encoding: {arg}"))),
+        Some(e) if e == schema.encoding => Ok(EncodingPragma::Nothing),
+        Some(e) => Ok(EncodingPragma::Set(e)),
     }
-    // SQLite would make this empty database UTF-16; Strata cannot store UTF-16 text.
-    Err(error(
-        "UTF-16 databases are not supported: Strata stores text only as UTF-8",
-    ))
 }
 
 #[cfg(test)]

@@ -156,6 +156,7 @@ impl Index {
                 .iter()
                 .map(|c| (c.collation, c.order))
                 .collect(),
+            ..Default::default()
         })
     }
 }
@@ -199,6 +200,9 @@ pub struct Schema {
     pub cookie: u32,
     /// The database's page size (for `PRAGMA page_size`).
     pub page_size: u32,
+    /// The database text encoding (for `PRAGMA encoding`; the VM reads it from the pager
+    /// for everything else).
+    pub encoding: strata_btree::text_encoding::TextEncoding,
     pub tables: HashMap<String, Arc<Table>>,
     pub indexes: HashMap<String, Arc<Index>>,
     pub views: HashMap<String, Arc<View>>,

@@ -361,6 +361,7 @@ impl Compiler<'_> {
             let sorter = self.b.alloc_cursor();
             let key_info = Arc::new(KeyInfo {
                 fields: order.iter().map(|(_, c, o)| (*c, *o)).collect(),
+                ..Default::default()
             });
             let nk = order.len();
             self.emit(Insn::SorterOpen {
@@ -923,6 +924,7 @@ impl Compiler<'_> {
                 cursor: c,
                 key_info: Arc::new(KeyInfo {
                     fields: order_keys.iter().map(|(_, c, o)| (*c, *o)).collect(),
+                    ..Default::default()
                 }),
                 num_columns: order_keys.len() + n,
             });
@@ -1490,6 +1492,7 @@ pub fn table_source(t: &Arc<Table>, name: String, cursor: Cur) -> Source {
 pub fn key_info_for(cols: &[ResultCol]) -> Arc<KeyInfo> {
     Arc::new(KeyInfo {
         fields: cols.iter().map(|c| (c.collation, SortOrder::Asc)).collect(),
+        ..Default::default()
     })
 }
 

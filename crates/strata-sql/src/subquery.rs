@@ -107,6 +107,7 @@ impl Compiler<'_> {
             kind: EphemeralKind::Index {
                 key_info: Arc::new(KeyInfo {
                     fields: vec![(collation, SortOrder::Asc)],
+                    ..Default::default()
                 }),
             },
         };
@@ -241,6 +242,7 @@ impl Compiler<'_> {
             kind: EphemeralKind::Index {
                 key_info: Arc::new(KeyInfo {
                     fields: vec![(collation, SortOrder::Asc)],
+                    ..Default::default()
                 }),
             },
         });

@@ -17,8 +17,9 @@ use strata_btree::record::{Collation, Value};
 use crate::affinity::numeric_value_of_text;
 use crate::conv::{append_text, real_value, value_double};
 use crate::functions::FunctionError;
-use crate::ops::compare;
+use crate::ops::compare_in;
 use crate::printf::MAX_LENGTH;
+use strata_btree::record::TextEncoding;
 
 /// Which aggregate an [`Accumulator`] computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -177,12 +178,19 @@ enum State {
 pub struct Accumulator {
     kind: AggKind,
     collation: Collation,
+    /// The database text encoding (BINARY order of min/max over text).
+    encoding: TextEncoding,
     state: State,
 }
 
 impl Accumulator {
     /// A fresh accumulator. `collation` matters for min/max over text only.
     pub fn new(kind: AggKind, collation: Collation) -> Self {
+        Self::new_in(kind, collation, TextEncoding::Utf8)
+    }
+
+    /// [`Self::new`] in a database whose text encoding is `encoding`.
+    pub fn new_in(kind: AggKind, collation: Collation, encoding: TextEncoding) -> Self {
         let state = match kind {
             AggKind::CountStar | AggKind::Count => State::Count(0),
             AggKind::Sum | AggKind::Total | AggKind::Avg => State::Sum(SumCtx::default()),
@@ -196,6 +204,7 @@ impl Accumulator {
         Accumulator {
             kind,
             collation,
+            encoding,
             state,
         }
     }
@@ -225,7 +234,7 @@ impl Accumulator {
                 let replace = match best {
                     None => true,
                     Some(b) => {
-                        let c = compare(b, first, self.collation);
+                        let c = compare_in(b, first, self.collation, self.encoding);
                         if self.kind == AggKind::Max {
                             c == Ordering::Less
                         } else {

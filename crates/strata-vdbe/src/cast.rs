@@ -5,7 +5,8 @@
 //! Unlike affinity, CAST always converts, using *prefix* rules: `CAST('12abc' AS
 //! INTEGER)` is 12, `CAST('abc' AS REAL)` is 0.0. NULL stays NULL.
 
-use strata_btree::record::Value;
+use strata_btree::record::{TextEncoding, Value};
+use strata_btree::text_encoding::{from_utf8, to_utf8};
 
 use crate::affinity::{apply_affinity, Affinity};
 use crate::conv::{value_double, value_int64};
@@ -66,4 +67,22 @@ fn numerify(v: Value) -> Value {
 /// Casts to a type given by name (e.g. "INTEGER", "varchar(20)").
 pub fn cast_to_type_name(v: Value, type_name: &[u8]) -> Value {
     cast(v, crate::affinity::affinity_of_type(type_name))
+}
+
+/// [`cast_to_type_name`] in a database whose text encoding is `enc`: between TEXT and
+/// BLOB the bytes are the text in that encoding, as SQLite's values are.
+pub fn cast_to_type_name_in(v: Value, type_name: &[u8], enc: TextEncoding) -> Value {
+    let to = crate::affinity::affinity_of_type(type_name);
+    if enc.is_utf8() {
+        return cast(v, to);
+    }
+    match (to, v) {
+        (Affinity::Text, Value::Blob(b)) => Value::Text(to_utf8(&b, enc).into_owned()),
+        (Affinity::Blob, v @ Value::Blob(_)) => v,
+        (Affinity::Blob, v) => match cast(v, Affinity::Blob) {
+            Value::Blob(b) => Value::Blob(from_utf8(&b, enc).into_owned()),
+            x => x,
+        },
+        (to, v) => cast(v, to),
+    }
 }

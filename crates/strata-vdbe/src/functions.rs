@@ -28,9 +28,11 @@ use crate::datetime::{
 };
 use crate::like::{glob, like_with_case, LikeError};
 use crate::numeric::{atof, i64_to_text};
-use crate::ops::compare;
+use crate::ops::compare_in;
 use crate::printf::{format_float, sql_printf, MAX_LENGTH};
 use crate::utf8;
+use strata_btree::record::TextEncoding;
+use strata_btree::text_encoding;
 
 /// SQLite's default `SQLITE_LIMIT_LIKE_PATTERN_LENGTH`.
 pub const MAX_LIKE_PATTERN_LENGTH: usize = 50_000;
@@ -101,6 +103,9 @@ impl RandomSource for SplitMix64 {
 /// statement's current time.
 pub struct FunctionContext<'a> {
     pub collation: Collation,
+    /// The database text encoding: BINARY order, and how blobs read as text and text as
+    /// blobs (`hex`, casts) in SQLite, whose values are in that encoding.
+    pub encoding: TextEncoding,
     pub case_sensitive_like: bool,
     pub random: &'a mut dyn RandomSource,
     /// The current time as Unix milliseconds, for the date and time functions' `'now'`
@@ -114,6 +119,7 @@ impl<'a> FunctionContext<'a> {
     pub fn new(random: &'a mut dyn RandomSource) -> Self {
         FunctionContext {
             collation: Collation::Binary,
+            encoding: TextEncoding::Utf8,
             case_sensitive_like: false,
             random,
             now_ms: None,
@@ -312,10 +318,14 @@ fn f_length(args: &[Value], _: &mut FunctionContext<'_>) -> R {
     })
 }
 
-fn f_octet_length(args: &[Value], _: &mut FunctionContext<'_>) -> R {
+fn f_octet_length(args: &[Value], ctx: &mut FunctionContext<'_>) -> R {
+    // Bytes of a blob; of anything else, bytes of its text in the database encoding.
     Ok(match arg(args, 0) {
         Value::Null => Value::Null,
-        v => Value::Integer(value_text(v).map_or(0, |t| t.len()) as i64),
+        Value::Blob(b) => Value::Integer(b.len() as i64),
+        v => Value::Integer(
+            value_text(v).map_or(0, |t| text_encoding::len_in(&t, ctx.encoding)) as i64,
+        ),
     })
 }
 
@@ -337,9 +347,17 @@ fn f_lower(args: &[Value], _: &mut FunctionContext<'_>) -> R {
     Ok(case_map(args, false))
 }
 
-fn f_hex(args: &[Value], _: &mut FunctionContext<'_>) -> R {
+fn f_hex(args: &[Value], ctx: &mut FunctionContext<'_>) -> R {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let bytes = value_text(arg(args, 0)).unwrap_or_default();
+    // SQLite hexes `sqlite3_value_blob`: a blob's bytes, anything else as text in the
+    // database encoding.
+    let bytes = match arg(args, 0) {
+        Value::Blob(b) => std::borrow::Cow::Borrowed(&b[..]),
+        v => {
+            let t = value_text(v).unwrap_or_default();
+            std::borrow::Cow::Owned(text_encoding::from_utf8(&t, ctx.encoding).into_owned())
+        }
+    };
     check_len(bytes.len() * 2)?;
     let mut out = Vec::with_capacity(bytes.len() * 2);
     for &b in bytes.iter() {
@@ -639,7 +657,7 @@ fn f_randomblob(args: &[Value], ctx: &mut FunctionContext<'_>) -> R {
 
 fn f_nullif(args: &[Value], ctx: &mut FunctionContext<'_>) -> R {
     Ok(
-        if compare(arg(args, 0), arg(args, 1), ctx.collation) != Ordering::Equal {
+        if compare_in(arg(args, 0), arg(args, 1), ctx.collation, ctx.encoding) != Ordering::Equal {
             arg(args, 0).clone()
         } else {
             Value::Null
@@ -653,7 +671,7 @@ fn minmax(args: &[Value], ctx: &FunctionContext<'_>, max: bool) -> Value {
     }
     let mut best = 0;
     for i in 1..args.len() {
-        let c = compare(&args[best], &args[i], ctx.collation);
+        let c = compare_in(&args[best], &args[i], ctx.collation, ctx.encoding);
         // min: a later argument wins ties; max: the earlier one does (SQLite's mask trick).
         let take = if max {
             c == Ordering::Less

@@ -112,6 +112,9 @@ pub enum Cookie {
     LargestRootPage,
     /// Offset 64: incremental vacuum on (with a non-zero largest root page).
     IncrementalVacuum,
+    /// Offset 56: the text encoding (1 UTF-8, 2 UTF-16le, 3 UTF-16be); set only on an
+    /// empty database. Setting it makes the connection reload its schema.
+    TextEncoding,
 }
 
 /// `PRAGMA wal_checkpoint` modes.
@@ -148,6 +151,9 @@ pub enum ConnInfoKind {
     Changes,
     TotalChanges,
     LastInsertRowid,
+    /// The main database's text encoding name (`PRAGMA encoding`), as this connection
+    /// sees it (no transaction needed, as in SQLite).
+    Encoding,
 }
 
 /// Which per-connection foreign key setting `FkSetting` reads or writes.

@@ -12,7 +12,9 @@
 
 use std::cmp::Ordering;
 
-use strata_btree::record::{compare_values, Collation, Value, ValueRef};
+use strata_btree::record::{
+    compare_values, compare_values_in, Collation, TextCmp, TextEncoding, Value, ValueRef,
+};
 
 use crate::affinity::{comparison_operand, Affinity};
 use crate::conv::{append_text, real_value, truth, value_double, value_int64};
@@ -224,11 +226,38 @@ pub fn concat(lhs: &Value, rhs: &Value) -> Value {
     Value::Text(out)
 }
 
+/// [`concat`] in a database whose text encoding is `enc`: a blob operand is read as text
+/// in that encoding (SQLite's blobs become text without conversion, in the database's
+/// encoding).
+pub fn concat_in(lhs: &Value, rhs: &Value, enc: TextEncoding) -> Value {
+    if enc.is_utf8() || !(matches!(lhs, Value::Blob(_)) || matches!(rhs, Value::Blob(_))) {
+        return concat(lhs, rhs);
+    }
+    if matches!(lhs, Value::Null) || matches!(rhs, Value::Null) {
+        return Value::Null;
+    }
+    let mut out = Vec::new();
+    for v in [lhs, rhs] {
+        match v {
+            Value::Blob(b) => strata_btree::text_encoding::append_to_utf8(b, enc, &mut out),
+            v => append_text(v, &mut out),
+        }
+    }
+    Value::Text(out)
+}
+
 /// `sqlite3MemCompare` on two values with no conversions: NULL < numbers (integers and
 /// reals compared exactly by value) < TEXT (by collation) < BLOB (memcmp).
 #[inline]
 pub fn compare(a: &Value, b: &Value, coll: Collation) -> Ordering {
     compare_values(a.as_ref(), b.as_ref(), coll)
+}
+
+/// [`compare`] in a database whose text encoding is `enc` (BINARY is that encoding's
+/// byte order; see `strata_btree::text_encoding`).
+#[inline]
+pub fn compare_in(a: &Value, b: &Value, coll: Collation, enc: TextEncoding) -> Ordering {
+    compare_values_in(a.as_ref(), b.as_ref(), coll, TextCmp::registers(enc))
 }
 
 /// Same as [`compare`] on borrowed values.
@@ -273,6 +302,17 @@ pub fn compare_with_affinity(
     aff: Affinity,
     coll: Collation,
 ) -> Option<Ordering> {
+    compare_with_affinity_in(lhs, rhs, aff, coll, TextEncoding::Utf8)
+}
+
+/// [`compare_with_affinity`] in a database whose text encoding is `enc`.
+pub fn compare_with_affinity_in(
+    lhs: &Value,
+    rhs: &Value,
+    aff: Affinity,
+    coll: Collation,
+    enc: TextEncoding,
+) -> Option<Ordering> {
     if let (Value::Integer(a), Value::Integer(b)) = (lhs, rhs) {
         return Some(a.cmp(b));
     }
@@ -280,20 +320,33 @@ pub fn compare_with_affinity(
         return None;
     }
     if aff == Affinity::Blob {
-        return Some(compare(lhs, rhs, coll));
+        return Some(compare_in(lhs, rhs, coll, enc));
     }
     let l2 = comparison_operand(lhs, rhs, aff);
     let r2 = comparison_operand(rhs, lhs, aff);
-    Some(compare(
+    Some(compare_in(
         l2.as_ref().unwrap_or(lhs),
         r2.as_ref().unwrap_or(rhs),
         coll,
+        enc,
     ))
 }
 
 /// `lhs <op> rhs` as an SQL value: 1, 0 or NULL.
 pub fn compare_op(op: Cmp, lhs: &Value, rhs: &Value, aff: Affinity, coll: Collation) -> Value {
-    match compare_with_affinity(lhs, rhs, aff, coll) {
+    compare_op_in(op, lhs, rhs, aff, coll, TextEncoding::Utf8)
+}
+
+/// [`compare_op`] in a database whose text encoding is `enc`.
+pub fn compare_op_in(
+    op: Cmp,
+    lhs: &Value,
+    rhs: &Value,
+    aff: Affinity,
+    coll: Collation,
+    enc: TextEncoding,
+) -> Value {
+    match compare_with_affinity_in(lhs, rhs, aff, coll, enc) {
         None => Value::Null,
         Some(o) => Value::Integer(op.holds(o) as i64),
     }
@@ -301,10 +354,22 @@ pub fn compare_op(op: Cmp, lhs: &Value, rhs: &Value, aff: Affinity, coll: Collat
 
 /// `lhs IS rhs` (`is_not = false`) or `lhs IS NOT rhs`: never NULL; two NULLs are equal.
 pub fn is(lhs: &Value, rhs: &Value, is_not: bool, aff: Affinity, coll: Collation) -> Value {
+    is_in(lhs, rhs, is_not, aff, coll, TextEncoding::Utf8)
+}
+
+/// [`is`] in a database whose text encoding is `enc`.
+pub fn is_in(
+    lhs: &Value,
+    rhs: &Value,
+    is_not: bool,
+    aff: Affinity,
+    coll: Collation,
+    enc: TextEncoding,
+) -> Value {
     let eq = match (lhs, rhs) {
         (Value::Null, Value::Null) => true,
         (Value::Null, _) | (_, Value::Null) => false,
-        _ => compare_with_affinity(lhs, rhs, aff, coll) == Some(Ordering::Equal),
+        _ => compare_with_affinity_in(lhs, rhs, aff, coll, enc) == Some(Ordering::Equal),
     };
     Value::Integer((eq != is_not) as i64)
 }

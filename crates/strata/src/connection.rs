@@ -507,8 +507,14 @@ impl ConnInner {
                 Ok((rows, temp_rows)) => {
                     // The schema's SQL comes from the file: a parser panic on it is
                     // corrupt input, reported as an error.
+                    let page_size = self.vm_conn.pager().page_size() as u32;
+                    let encoding = strata_btree::text_encoding::TextEncoding::from_header(
+                        self.vm_conn.pager().text_encoding(),
+                    );
                     return guarded("malformed database schema", move || {
-                        let main = Schema::from_rows(rows, cookie)?;
+                        let mut main = Schema::from_rows(rows, cookie)?;
+                        main.page_size = page_size;
+                        main.encoding = encoding;
                         match temp_rows {
                             Some(t) => main.with_temp(t, temp_cookie),
                             None => Ok(main),

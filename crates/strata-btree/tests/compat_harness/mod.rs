@@ -303,6 +303,7 @@ pub fn dump_table_rev(pager: &Arc<Pager>, root: u32) -> BResult<Vec<(i64, Vec<Va
 pub fn key_info_for(ncols: usize) -> Arc<KeyInfo> {
     Arc::new(KeyInfo {
         fields: vec![(Collation::Binary, SortOrder::Asc); ncols],
+        ..Default::default()
     })
 }
 

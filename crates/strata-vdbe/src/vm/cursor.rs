@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
-use strata_btree::record::{compare_key_values, serial_type_len, KeyInfo, Value, ValueRef};
+pub(crate) use strata_btree::record::encode_values_in;
+use strata_btree::record::{
+    compare_key_values_in, serial_type_len, KeyInfo, TextCmp, TextEncoding, Value, ValueRef,
+};
 use strata_btree::varint::read_varint;
 use strata_btree::{BTreeCursor, SeekOp};
 
@@ -171,7 +174,7 @@ pub(crate) fn compare_prefix(
             (Some(x), Some(y)) => (x, y),
         };
         let (coll, order) = ki.field(i);
-        let c = compare_key_values(x, y, coll, order);
+        let c = compare_key_values_in(x, y, coll, order, TextCmp::stored(ki.encoding));
         if c != Ordering::Equal {
             return Ok(c);
         }
@@ -192,7 +195,13 @@ pub(crate) fn compare_record_key(
             return Ok(Ordering::Less);
         };
         let (coll, order) = ki.field(i);
-        let c = compare_key_values(v, k.as_ref(), coll, order);
+        let c = compare_key_values_in(
+            v,
+            k.as_ref(),
+            coll,
+            order,
+            TextCmp::stored_vs_key(ki.encoding),
+        );
         if c != Ordering::Equal {
             return Ok(c);
         }
@@ -211,6 +220,24 @@ pub(crate) fn last_field_int(rec: &[u8]) -> Result<Option<i64>, VmError> {
         Some(ValueRef::Integer(i)) => Ok(Some(i)),
         None | Some(ValueRef::Null) => Ok(None),
         Some(_) => Err(malformed()),
+    }
+}
+
+/// Stores the record field `v` into a register: [`store`], with text converted from the
+/// database encoding `enc` to UTF-8.
+#[inline]
+pub(crate) fn store_field(dst: &mut Value, v: ValueRef<'_>, enc: TextEncoding) {
+    match v {
+        ValueRef::Text(t) if !enc.is_utf8() => {
+            let mut b = match std::mem::replace(dst, Value::Null) {
+                Value::Text(b) => b,
+                _ => Vec::new(),
+            };
+            b.clear();
+            strata_btree::text_encoding::append_to_utf8(t, enc, &mut b);
+            *dst = Value::Text(b);
+        }
+        _ => store(dst, v),
     }
 }
 
@@ -414,7 +441,7 @@ impl EphIndex {
     /// The first entry whose first `key.len()` fields are >= key.
     fn lower_bound(&self, key: &[Value]) -> Result<Option<&EKey>, VmError> {
         let mut probe = Vec::new();
-        strata_btree::record::encode_values(key, &mut probe);
+        encode_values_in(key, self.ki.encoding, &mut probe);
         let probe = self.key(probe);
         // Entries equal on the prefix are longer than the probe, so they sort after it.
         Ok(self.set.range(&probe..).next().map(|(k, _)| k))
@@ -425,7 +452,7 @@ impl EphIndex {
         self.deleted = false;
         self.row.invalidate();
         let mut probe = Vec::new();
-        strata_btree::record::encode_values(key, &mut probe);
+        encode_values_in(key, self.ki.encoding, &mut probe);
         let probe = self.key(probe);
         let ki = self.ki.clone();
         let eq = |k: &EKey| -> Result<bool, VmError> {

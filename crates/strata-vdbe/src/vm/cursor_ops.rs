@@ -48,7 +48,8 @@ impl Vm {
         let (tk, ki) = match kind {
             CursorKind::Table { .. } => (TreeKind::Table, None),
             CursorKind::Index { key_info } => {
-                (TreeKind::Index(key_info.clone()), Some(key_info.clone()))
+                let key_info = key_info.in_encoding(self.enc);
+                (TreeKind::Index(key_info.clone()), Some(key_info))
             }
         };
         let bt = BTreeCursor::new(pager, root, tk);
@@ -381,7 +382,10 @@ impl Vm {
         dest: usize,
         default: Option<&Value>,
     ) -> Result<Flow, VmError> {
-        let Vm { cursors, regs, .. } = self;
+        let Vm {
+            cursors, regs, enc, ..
+        } = self;
+        let enc = *enc;
         let cur = cur_mut(cursors, c)?;
         let hit = match cur {
             VmCursor::BTree(b) => {
@@ -399,7 +403,7 @@ impl Vm {
                 }
                 match row.get(payload, column)? {
                     Some(v) => {
-                        store(&mut regs[dest], v);
+                        store_field(&mut regs[dest], v, enc);
                         true
                     }
                     None => false,
@@ -413,7 +417,7 @@ impl Vm {
                     }
                     match e.row.get(rec, column)? {
                         Some(v) => {
-                            store(&mut regs[dest], v);
+                            store_field(&mut regs[dest], v, enc);
                             true
                         }
                         None => false,
@@ -434,7 +438,7 @@ impl Vm {
                         }
                         match e.row.get(&k.rec, column)? {
                             Some(v) => {
-                                store(&mut regs[dest], v);
+                                store_field(&mut regs[dest], v, enc);
                                 true
                             }
                             None => false,
@@ -460,7 +464,7 @@ impl Vm {
                     }
                     let r = match row.get(rec, column)? {
                         Some(v) => {
-                            store(&mut regs[dest], v);
+                            store_field(&mut regs[dest], v, enc);
                             true
                         }
                         None => false,
@@ -489,12 +493,13 @@ impl Vm {
                         }
                         match p.row.get(rec, column)? {
                             Some(v) if dest == p.content_reg => {
-                                let owned = v.to_value();
+                                let mut owned = Value::Null;
+                                store_field(&mut owned, v, enc);
                                 regs[dest] = owned;
                                 Ok(true)
                             }
                             Some(v) => {
-                                store(&mut regs[dest], v);
+                                store_field(&mut regs[dest], v, enc);
                                 Ok(true)
                             }
                             None => Ok(false),

@@ -25,7 +25,7 @@
 use std::cmp::Ordering;
 use std::sync::{Arc, Mutex};
 
-use strata_btree::record::{compare_key_values, encode_values, KeyInfo, Value};
+use strata_btree::record::{compare_key_values_in, KeyInfo, TextCmp, TextEncoding, Value};
 use strata_btree::{BTreeCursor, SeekOp, TreeKind};
 use strata_io::Poll;
 use strata_pager::Pager;
@@ -47,8 +47,8 @@ mod sorter;
 mod txn;
 
 use cursor::{
-    compare_record_key, jump_if, last_field_int, store, EphPos, PendingOp, Pseudo, TableSeek,
-    VmCursor,
+    compare_record_key, jump_if, last_field_int, store, store_field, EphPos, PendingOp, Pseudo,
+    TableSeek, VmCursor,
 };
 use sorter::Sorter;
 
@@ -300,6 +300,9 @@ pub struct Vm {
     /// The program reads or writes the database file (SQLite's `bIsReader`), decided
     /// once from its instructions.
     touches_db: bool,
+    /// The database text encoding, read when an execution starts: records hold text in
+    /// it, registers hold UTF-8 (see `strata_btree::text_encoding`).
+    enc: TextEncoding,
 }
 
 fn counts_changes(program: &Program) -> bool {
@@ -448,6 +451,7 @@ impl Vm {
             wrote_any: false,
             fk: fkey::StmtFk::default(),
             frames: Vec::new(),
+            enc: TextEncoding::Utf8,
         }
     }
 
@@ -545,6 +549,8 @@ impl Vm {
                 let st = self.conn.state();
                 self.case_sensitive_like = st.case_sensitive_like;
                 self.fk = fkey::StmtFk::start(&st.fk);
+                drop(st);
+                self.enc = TextEncoding::from_header(self.conn.pager().text_encoding());
             }
             Phase::Running => {}
         }
@@ -646,7 +652,7 @@ impl Vm {
                     };
                     op.holds(ord)
                 } else {
-                    match ops::compare_with_affinity(a, b, *affinity, *collation) {
+                    match ops::compare_with_affinity_in(a, b, *affinity, *collation, self.enc) {
                         None => *jump_if_null,
                         Some(o) => op.holds(o),
                     }
@@ -662,11 +668,12 @@ impl Vm {
                 let mut ord = Ordering::Equal;
                 for i in 0..*count {
                     let (coll, order) = key_info.field(i);
-                    let c = compare_key_values(
+                    let c = compare_key_values_in(
                         self.regs[lhs + i].as_ref(),
                         self.regs[rhs + i].as_ref(),
                         coll,
                         order,
+                        TextCmp::registers(self.enc),
                     );
                     if c != Ordering::Equal {
                         ord = c;
@@ -851,7 +858,7 @@ impl Vm {
                 self.pc += 1;
             }
             Concat { lhs, rhs, dest } => {
-                self.regs[*dest] = ops::concat(&self.regs[*lhs], &self.regs[*rhs]);
+                self.regs[*dest] = ops::concat_in(&self.regs[*lhs], &self.regs[*rhs], self.enc);
                 self.pc += 1;
             }
             Negate { src, dest } => {
@@ -886,12 +893,12 @@ impl Vm {
                 let (a, b) = (&self.regs[*lhs], &self.regs[*rhs]);
                 let v = if *null_eq {
                     match op {
-                        ops::Cmp::Eq => ops::is(a, b, false, *affinity, *collation),
-                        ops::Cmp::Ne => ops::is(a, b, true, *affinity, *collation),
-                        _ => ops::compare_op(*op, a, b, *affinity, *collation),
+                        ops::Cmp::Eq => ops::is_in(a, b, false, *affinity, *collation, self.enc),
+                        ops::Cmp::Ne => ops::is_in(a, b, true, *affinity, *collation, self.enc),
+                        _ => ops::compare_op_in(*op, a, b, *affinity, *collation, self.enc),
                     }
                 } else {
-                    ops::compare_op(*op, a, b, *affinity, *collation)
+                    ops::compare_op_in(*op, a, b, *affinity, *collation, self.enc)
                 };
                 self.regs[*dest] = v;
                 self.pc += 1;
@@ -924,6 +931,7 @@ impl Vm {
                 let mut rnd = self.random();
                 let mut ctx = FunctionContext::new(&mut rnd);
                 ctx.collation = *collation;
+                ctx.encoding = self.enc;
                 ctx.case_sensitive_like = self.case_sensitive_like;
                 ctx.now_ms = now_ms;
                 let r = func(&self.regs[*args_start..*args_start + *nargs], &mut ctx);
@@ -934,7 +942,7 @@ impl Vm {
             }
             Cast { reg, type_name } => {
                 let v = std::mem::replace(&mut self.regs[*reg], Value::Null);
-                self.regs[*reg] = crate::cast::cast_to_type_name(v, type_name);
+                self.regs[*reg] = crate::cast::cast_to_type_name_in(v, type_name, self.enc);
                 self.pc += 1;
             }
             Affinity { start, affinities } => {
@@ -994,7 +1002,7 @@ impl Vm {
                     }
                 };
                 out.clear();
-                encode_values(&self.regs[start..start + count], &mut out);
+                cursor::encode_values_in(&self.regs[start..start + count], self.enc, &mut out);
                 self.regs[dest] = Value::Blob(out);
                 self.pc += 1;
             }
@@ -1032,6 +1040,12 @@ impl Vm {
                 pager.mark_dirty(&page).map_err(VmError::from_pager)?;
                 let off = txn::cookie_offset(*cookie);
                 strata_pager::header::write_u32(&mut page.data_mut(), off, *value as u32);
+                if *cookie == crate::insn::Cookie::TextEncoding {
+                    // Text from here on is stored in the new encoding, and `PRAGMA
+                    // encoding` must report it: reload the schema.
+                    self.enc = TextEncoding::from_header(*value as u32);
+                    self.conn.state().schema_changed = true;
+                }
                 self.pc += 1;
             }
             CreateBtree { db, index, dest } => {
@@ -1055,12 +1069,21 @@ impl Vm {
                 root_page,
                 count_changes,
             } => return self.exec_clear(*db, *root_page, *count_changes),
+            ConnInfo {
+                what: crate::insn::ConnInfoKind::Encoding,
+                dest,
+            } => {
+                let enc = TextEncoding::from_header(self.conn.pager().text_encoding());
+                self.regs[*dest] = Value::Text(enc.name().as_bytes().to_vec());
+                self.pc += 1;
+            }
             ConnInfo { what, dest } => {
                 let st = self.conn.state();
                 let v = match what {
                     crate::insn::ConnInfoKind::Changes => st.changes,
                     crate::insn::ConnInfoKind::TotalChanges => st.total_changes,
                     crate::insn::ConnInfoKind::LastInsertRowid => st.last_insert_rowid,
+                    crate::insn::ConnInfoKind::Encoding => 0,
                 };
                 drop(st);
                 self.regs[*dest] = Value::Integer(v);
@@ -1086,7 +1109,13 @@ impl Vm {
                 trees,
                 dest,
                 max_errors,
-            } => return self.exec_integrity(trees, *dest, *max_errors),
+            } => {
+                let trees: Vec<(u32, Option<Arc<KeyInfo>>)> = trees
+                    .iter()
+                    .map(|(r, ki)| (*r, ki.as_ref().map(|k| k.in_encoding(self.enc))))
+                    .collect();
+                return self.exec_integrity(&trees, *dest, *max_errors);
+            }
             Checkpoint { mode, dest } => {
                 let pager = self.conn.pager();
                 if pager.in_read_tx() {
@@ -1175,7 +1204,9 @@ impl Vm {
             OpenEphemeral { cursor, kind } => {
                 let c = match kind {
                     EphemeralKind::Table => VmCursor::new_eph_table(),
-                    EphemeralKind::Index { key_info } => VmCursor::new_eph_index(key_info.clone()),
+                    EphemeralKind::Index { key_info } => {
+                        VmCursor::new_eph_index(key_info.in_encoding(self.enc))
+                    }
                 };
                 self.set_cursor(*cursor, c);
                 self.pc += 1;
@@ -1434,7 +1465,7 @@ impl Vm {
             } => {
                 self.set_cursor(
                     *cursor,
-                    VmCursor::Sorter(Box::new(Sorter::new(key_info.clone()))),
+                    VmCursor::Sorter(Box::new(Sorter::new(key_info.in_encoding(self.enc)))),
                 );
                 self.pc += 1;
             }
@@ -1499,8 +1530,8 @@ impl Vm {
                 collation,
                 skip_reg,
             } => {
-                let acc =
-                    self.aggs[*acc_reg].get_or_insert_with(|| Accumulator::new(*kind, *collation));
+                let acc = self.aggs[*acc_reg]
+                    .get_or_insert_with(|| Accumulator::new_in(*kind, *collation, self.enc));
                 let took_row = acc.step(&self.regs[*args_start..*args_start + *nargs]);
                 if let Some(r) = skip_reg {
                     self.regs[*r] = Value::Integer(i64::from(!took_row));

@@ -206,6 +206,7 @@ mod tests {
         for order in [SortOrder::Asc, SortOrder::Desc] {
             let ki = Arc::new(KeyInfo {
                 fields: vec![(Collation::Binary, order)],
+                ..Default::default()
             });
             let mut s = Sorter::new(ki.clone());
             let recs: Vec<Vec<u8>> = vals

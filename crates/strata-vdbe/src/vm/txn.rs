@@ -70,6 +70,7 @@ pub(crate) fn cookie_offset(c: Cookie) -> usize {
         Cookie::FreelistCount => 36,
         Cookie::LargestRootPage => 52,
         Cookie::IncrementalVacuum => 64,
+        Cookie::TextEncoding => 56,
     }
 }
 

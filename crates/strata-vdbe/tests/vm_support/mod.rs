@@ -100,6 +100,7 @@ pub fn run(db: &Db, conn: &Arc<Connection>, p: Program) -> Result<Outcome, VmErr
 pub fn ki(fields: &[(Collation, SortOrder)]) -> Arc<KeyInfo> {
     Arc::new(KeyInfo {
         fields: fields.to_vec(),
+        ..Default::default()
     })
 }
 
