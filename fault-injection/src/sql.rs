@@ -56,10 +56,18 @@ pub fn workload() -> Plan {
     Plan { items }
 }
 
-/// Runs the workload with `scheduled` (or none).
+/// Runs the workload with `scheduled` (or none) on a UTF-8 database.
 pub fn run(scheduled: Option<Scheduled>) -> SqlReport {
+    run_in("UTF-8", scheduled)
+}
+
+/// Runs the workload with `scheduled` (or none) on a database in `encoding` (a UTF-16
+/// database stores every text converted: other record sizes, overflow points and index
+/// order).
+pub fn run_in(encoding: &'static str, scheduled: Option<Scheduled>) -> SqlReport {
     let c = SqlConfig {
         scheduled,
+        encoding: Some(encoding),
         ..config()
     };
     run_plan(&c, &workload())

@@ -1,12 +1,16 @@
 //! Every crash point and every error point of the fixed SQL workload (see
 //! `fault_injection::sql`).
 
-use fault_injection::sql::run;
+use fault_injection::sql::run_in;
 use simulator::plan::Scheduled;
 use simulator::CrashMode;
 
 fn points(make: impl Fn(u64) -> Scheduled, step: u64) -> (u64, u64) {
-    let clean = run(None);
+    points_in("UTF-8", make, step)
+}
+
+fn points_in(encoding: &'static str, make: impl Fn(u64) -> Scheduled, step: u64) -> (u64, u64) {
+    let clean = run_in(encoding, None);
     assert!(
         clean.failure.is_none(),
         "fault-free workload: {:?}",
@@ -22,7 +26,7 @@ fn points(make: impl Fn(u64) -> Scheduled, step: u64) -> (u64, u64) {
     let mut fired = 0;
     let mut n = 1;
     while n <= total {
-        let r = run(Some(make(n)));
+        let r = run_in(encoding, Some(make(n)));
         if r.stats.crashes > 0 || r.stats.scheduled_errors > 0 {
             fired += 1;
         }
@@ -64,4 +68,16 @@ fn sql_crash_after_every_operation_dropping_unsynced() {
 fn sql_fail_every_operation() {
     let (total, fired) = points(Scheduled::FailOp, 1);
     assert_eq!(fired, total, "every point must have failed an operation");
+}
+
+/// The same sweep on a UTF-16le database (issue 17: the crash-point sweep includes a
+/// UTF-16 database).
+#[test]
+fn sql_crash_after_every_operation_utf16() {
+    let (total, fired) = points_in(
+        "UTF-16le",
+        |n| Scheduled::CrashAfter(n, CrashMode::Random),
+        1,
+    );
+    assert_eq!(fired, total, "every point must have crashed");
 }

@@ -61,6 +61,9 @@ pub struct SqlConfig {
     pub scheduled: Option<Scheduled>,
     /// The generator's feature groups (default: all, minus `STRATA_SIM_NO_FEATURES`).
     pub features: Features,
+    /// Every tenant's text encoding (`PRAGMA encoding` name); `None`: drawn per tenant
+    /// from the seed (half UTF-8, a quarter each UTF-16le and UTF-16be).
+    pub encoding: Option<&'static str>,
 }
 
 impl SqlConfig {
@@ -77,6 +80,7 @@ impl SqlConfig {
             shrink: true,
             scheduled: None,
             features: Features::from_env(),
+            encoding: None,
         }
     }
 

@@ -68,6 +68,8 @@ const STREAM_PLAN: u64 = 22;
 const STREAM_SCHED: u64 = 23;
 const STREAM_FAULTS: u64 = 24;
 const STREAM_TENANTS: u64 = 25;
+/// Per-tenant text encodings (its own stream, so adding it changed no other draw).
+const STREAM_ENCODING: u64 = 26;
 
 fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
@@ -483,9 +485,15 @@ impl<'p> Sim<'p> {
     fn setup(&mut self, lines: &mut Vec<String>) -> Result<(), Violation> {
         let schemas = schemas(&self.config);
         let mut r = rng(self.config.seed, STREAM_TENANTS);
+        let mut r_enc = rng(self.config.seed, STREAM_ENCODING);
         self.io.set_faults_enabled(false);
         for (t, schema) in schemas.iter().enumerate() {
             let page_size = [512usize, 1024, 4096][r.gen_range(0..3)];
+            // Half the tenants are UTF-16 databases (issue 17): text stored converted,
+            // BINARY order of the encoding, set before the first table on both engines.
+            let drawn = ["UTF-8", "UTF-8", "UTF-16le", "UTF-16be"][r_enc.gen_range(0..4)];
+            let encoding = self.config.encoding.unwrap_or(drawn);
+            let encoding_sql = format!("PRAGMA encoding = '{encoding}'");
             let cache = if self.config.small_cache {
                 [16usize, 64, 2000][r.gen_range(0..3)]
             } else {
@@ -500,13 +508,15 @@ impl<'p> Sim<'p> {
                 .busy_timeout(std::time::Duration::ZERO)
                 .io(self.io.clone() as Arc<dyn IO>);
             lines.push(format!(
-                "tenant {t}: page_size={page_size} cache_size_pages={cache} autocheckpoint_frames={autockpt} sync=full tables={}",
+                "tenant {t}: page_size={page_size} cache_size_pages={cache} autocheckpoint_frames={autockpt} sync=full encoding={encoding} tables={}",
                 schema.tables.len()
             ));
             for d in &schema.ddl {
                 lines.push(format!("  {d}"));
             }
             let committed = oracle::memory();
+            oracle::exec(&committed, &encoding_sql)
+                .map_err(|e| format!("SQLite refused {encoding_sql}: {e}"))?;
             for d in &schema.ddl {
                 oracle::exec(&committed, d).map_err(|e| format!("SQLite refused {d}: {e}"))?;
             }
@@ -537,6 +547,8 @@ impl<'p> Sim<'p> {
                 .open(&tenant.path)
                 .map_err(|e| format!("tenant {t}: open: {e}"))?;
             let c = db.connect();
+            c.execute_batch(&encoding_sql)
+                .map_err(|e| format!("tenant {t}: {encoding_sql}: {e}"))?;
             for d in &schema.ddl {
                 c.execute_batch(d)
                     .map_err(|e| format!("tenant {t}: {d}: {e}"))?;

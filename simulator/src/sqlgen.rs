@@ -322,7 +322,25 @@ pub fn gen_schema(rng: &mut ChaCha8Rng, features: &Features) -> SchemaDef {
     }
 }
 
-const TEXTS: &[&str] = &["'a'", "'b'", "'ab'", "'abc'", "'B'", "''", "'xyz'", "'a b'"];
+/// Text literals. The non-ASCII ones sort differently in UTF-8, UTF-16le and UTF-16be
+/// (SQLite's BINARY is the encoding's byte order), and 'Ā'/'ā' differ under NOCASE
+/// although ASCII case folding leaves them alone.
+const TEXTS: &[&str] = &[
+    "'a'",
+    "'b'",
+    "'ab'",
+    "'abc'",
+    "'B'",
+    "''",
+    "'xyz'",
+    "'a b'",
+    "'Ā'",
+    "'é'",
+    "'日本'",
+    "'😀'",
+    "'a😀'",
+    "'\u{e000}'",
+];
 
 fn int_lit(rng: &mut ChaCha8Rng, lo: i64, hi: i64) -> String {
     rng.gen_range(lo..=hi).to_string()
