@@ -48,6 +48,7 @@ pub mod names;
 mod planner;
 mod pragma;
 mod pragma_file;
+mod root_move;
 pub mod schema;
 mod scope;
 mod select;
