@@ -222,9 +222,9 @@ impl Compiler<'_> {
             // A database without tables takes the mode: SQLite writes it into a new
             // file's page 1 (offset 52 = 1, the largest root page being sqlite_schema's,
             // and offset 64). Strata's new files already have page 1, so the mode goes
-            // there while page 1 is the only page (`SetCookie` ignores offset 52 on a
-            // larger database, which would need pointer-map pages inserted: SQLite
-            // needs a VACUUM for that and ignores the pragma too).
+            // there while page 1 is the only page and the mode is none (`SetCookie`
+            // ignores offset 52 otherwise: SQLite fixes the mode once the file has
+            // pages, and a change then needs a VACUUM).
             self.writes = true;
             self.emit(Insn::SetCookie {
                 db: MAIN_DB,

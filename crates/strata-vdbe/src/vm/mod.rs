@@ -1031,7 +1031,7 @@ impl Vm {
             SetCookie { db, cookie, value } => {
                 let pager = self.conn.pager_for(*db)?;
                 let page = ready_bt!(pager.get_page(1));
-                if !vacuum::cookie_settable(&pager, *cookie) {
+                if !vacuum::cookie_settable(&pager, *cookie, &page.data()) {
                     self.pc += 1;
                     return Ok(Flow::Continue);
                 }

@@ -7,12 +7,16 @@ use strata_pager::Pager;
 use super::{ready_bt, Flow, Vm, VmError};
 use crate::insn::{Addr, Cookie};
 
-/// Whether a `SetCookie` of `cookie` applies. Header offset 52 (largest root page) is
-/// set by `PRAGMA auto_vacuum` only while the database holds page 1 alone: a database
-/// with more pages would need pointer-map pages inserted (SQLite needs a VACUUM then, and
-/// ignores the pragma, as we do). The B-tree keeps offset 52 itself otherwise.
-pub(super) fn cookie_settable(pager: &Pager, cookie: Cookie) -> bool {
-    cookie != Cookie::LargestRootPage || pager.db_size_pages() <= 1
+/// Whether a `SetCookie` of `cookie` applies, given page 1's bytes. Header offset 52
+/// (largest root page, non-zero in auto-vacuum databases) is set by `PRAGMA auto_vacuum`
+/// only on a database that holds page 1 alone and is not auto-vacuum yet: SQLite fixes
+/// the mode once the file has pages (a change between none and full/incremental then
+/// needs a VACUUM and the pragma is ignored), and a new SQLite file is auto-vacuum from
+/// the start. Strata writes page 1 when it creates a file, so "page 1 alone and mode
+/// none" stands for SQLite's empty file. The B-tree keeps offset 52 itself otherwise.
+pub(super) fn cookie_settable(pager: &Pager, cookie: Cookie, page1: &[u8]) -> bool {
+    cookie != Cookie::LargestRootPage
+        || (pager.db_size_pages() <= 1 && strata_pager::header::read_u32(page1, 52) == 0)
 }
 
 impl Vm {
