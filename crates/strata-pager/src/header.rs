@@ -186,8 +186,8 @@ impl DatabaseHeader {
                  (convert the file with: sqlite3 old.db .dump | sqlite3 new.db)"
             ));
         }
-        // Auto-vacuum databases (`auto_vacuum`) are opened; the pager refuses to write them
-        // ([`crate::AUTO_VACUUM_READ_ONLY`]) because pointer maps are not maintained yet.
+        // Auto-vacuum databases (`auto_vacuum`) are opened and written: the B-tree keeps
+        // their pointer maps through the commit hook ([`crate::CommitHook`]).
         None
     }
 }

@@ -27,12 +27,21 @@
 //! each page was first dirtied, so every `PageRef` held elsewhere sees the rolled-back bytes.
 //! Savepoints nest inside a write transaction the same way (statement rollback).
 //!
+//! Before a write commit builds its frames it runs the storage's [`CommitHook`], if one is
+//! installed: the B-tree's keeps auto-vacuum pointer maps and may shrink the database
+//! ([`Pager::truncate_pages`]; the commit frame records the smaller size and the
+//! checkpoint truncates the file). The hook sees which pages changed and the kinds the
+//! B-tree recorded for them ([`Pager::set_page_kind`], undone by savepoint rollback like
+//! page images). Without a hook, a change to an auto-vacuum database is refused at commit.
+//!
 //! ## Invariants
 //! 1. A page in the cache holds the image of the current snapshot. A page changed by the
 //!    write transaction lives in `dirty` instead (never in both), with a saved pre-image;
 //!    dirty pages are not bounded by the cache size and return to the cache at commit.
 //! 2. `mark_dirty` precedes every change to a page's bytes (asserted in debug builds).
 //! 3. Pages above `db_size_pages` are never handed out; new pages come from `append_page`.
+//!    `truncate_pages` lowers the size in a write transaction: changed pages beyond it
+//!    keep their pre-images (for rollback) but are neither committed nor cached.
 //! 4. Between transactions the cache is revalidated against the WAL: pages written by other
 //!    connections' commits since our last snapshot are dropped; a WAL restart drops all.
 //! 5. A commit is reported only when the WAL reports its frames durable (per `SyncMode`).
