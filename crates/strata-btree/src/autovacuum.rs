@@ -103,8 +103,23 @@ fn before_commit(pager: &Pager) -> Result<Poll<()>> {
     }
     strata_io::ready!(sync_entries(pager));
     if !incremental {
-        // SQLite's autoVacuumCommit: no free page survives a FULL-mode commit.
+        // SQLite's autoVacuumCommit: no free page survives a FULL-mode commit, and the
+        // file ends at its finalDbSize. Each step takes one page off the end and uses up
+        // one free page (or drops a pointer-map page), so the size SQLite would compute
+        // from any intermediate state is the same; a call again after `Pending` checks
+        // against the state it starts from.
+        let page1 = strata_io::ready!(pager.get_page(1).map_err(Error::from));
+        let free = read_u32(&page1.data(), OFFSET_FREE_COUNT);
+        let start = pager.db_size_pages();
+        let want = final_db_size(start, free, pager.usable_size(), pager.page_size());
         while strata_io::ready!(vacuum_step(pager)) {}
+        let end = pager.db_size_pages();
+        if free > 0 && end != want {
+            return Err(corrupt(format!(
+                "auto-vacuum left {end} pages where SQLite's finalDbSize is {want} \
+                 ({start} pages, {free} free)"
+            )));
+        }
     }
     Ok(Poll::Ready(()))
 }
@@ -719,7 +734,7 @@ pub fn drop_root_av(pager: &Pager, root: u32) -> Result<Poll<u32>> {
 }
 
 /// SQLite's finalDbSize: the size a FULL-mode commit leaves a database of `n_orig` pages
-/// with `n_free` free pages. Used by tests and checks.
+/// with `n_free` free pages (checked against what the commit's steps reach).
 pub fn final_db_size(n_orig: u32, n_free: u32, usable: usize, page_size: usize) -> u32 {
     let n_entry = (usable / 5) as i64;
     let (n_orig, n_free) = (n_orig as i64, n_free as i64);
