@@ -284,8 +284,8 @@ impl Compiler<'_> {
 
     /// `PRAGMA incremental_vacuum[(N)]`, as SQLite compiles it: N (absent, not an
     /// integer, or <= 0: all) steps of `IncrVacuum`, each taking the last page off an
-    /// auto-vacuum database, stopping early when no free page is left. On any other
-    /// database it does nothing.
+    /// auto-vacuum database and answering a row without columns, stopping early when no
+    /// free page is left. On any other database it does nothing.
     fn incremental_vacuum(mut self, arg: Option<&str>, text: &str) -> Result<Program> {
         let limit = arg
             .and_then(|a| a.trim().parse::<i32>().ok())
@@ -303,6 +303,11 @@ impl Compiler<'_> {
         self.emit(Insn::IncrVacuum {
             db: MAIN_DB,
             target: done.addr(),
+        });
+        // SQLite answers a row without columns per page taken off.
+        self.emit(Insn::ResultRow {
+            start: counter,
+            count: 0,
         });
         self.emit(Insn::AddImm {
             reg: counter,
