@@ -366,14 +366,7 @@ fn prepare_move(
 ) -> Result<Poll<()>> {
     let src = strata_io::ready!(load_all(pager, [from]));
     let mut entries = BTreeMap::new();
-    moved_entries(
-        &src[0].data(),
-        from,
-        kind,
-        to,
-        pager.usable_size(),
-        &mut entries,
-    )?;
+    moved_entries(&src[0].data(), kind, to, pager.usable_size(), &mut entries)?;
     let mut touched: Vec<u32> = entries.keys().copied().collect();
     touched.push(to);
     let mut pages = map_pages_for(pager, touched);
@@ -389,15 +382,13 @@ fn prepare_move(
 /// Entries of the pages a moved page points to, now that it lives at `to`.
 fn moved_entries(
     d: &[u8],
-    from: u32,
     kind: u8,
     to: u32,
     usable: usize,
     out: &mut BTreeMap<u32, (u8, u32)>,
 ) -> Result<()> {
     if kind == PTRMAP_BTREE || kind == PTRMAP_ROOTPAGE {
-        // Parse as the page it was (page-1 header offsets never apply: from > 1).
-        let _ = from;
+        // Page 1 never moves, so the header is at offset 0 wherever the page lives.
         child_entries(d, to, usable, out)
     } else {
         let next = read_u32(d, 0);
@@ -424,7 +415,7 @@ fn move_page(pager: &Pager, from: u32, kind: u8, parent: u32, to: &PageRef) -> R
     };
     pager.set_page_kind(to_no, new_kind)?;
     let mut entries = BTreeMap::new();
-    moved_entries(&bytes, from, kind, to_no, usable, &mut entries)?;
+    moved_entries(&bytes, kind, to_no, usable, &mut entries)?;
     if kind == PTRMAP_ROOTPAGE {
         entries.insert(to_no, (PTRMAP_ROOTPAGE, 0));
     } else {
@@ -583,8 +574,8 @@ pub fn remove_free_page(pager: &Pager, page_no: u32) -> Result<Poll<()>> {
 
 /// The page after `page_no` that may hold data (not a pointer-map or lock-byte page).
 fn next_usable_page(page_no: u32, usable: usize, page_size: usize) -> u32 {
-    let mut p = page_no + 1;
-    while is_special(p, usable, page_size) {
+    let mut p = page_no.saturating_add(1);
+    while is_special(p, usable, page_size) && p < u32::MAX {
         p += 1;
     }
     p
@@ -593,8 +584,9 @@ fn next_usable_page(page_no: u32, usable: usize, page_size: usize) -> u32 {
 /// Allocates the root page of a new tree in an auto-vacuum database at the largest root
 /// page + 1 (SQLite's btreeCreateTable with BTALLOC_EXACT): a free page there is taken
 /// off the freelist, a page in use is moved away first; the file grows if it is shorter.
-/// Updates header offset 52. Resumable: each call either returns `Pending` with nothing
-/// changed or makes progress that the next call continues from (the move).
+/// Updates header offset 52. Resumable: after bringing the pointer maps up to date (kept
+/// progress, recorded with [`Pager::set_derived_in_sync`]) it reads everything first, so
+/// a `Pending` changes nothing.
 pub fn create_root_av(pager: &Pager, page_type: PageType) -> Result<Poll<u32>> {
     let (usable, page_size) = (pager.usable_size(), pager.page_size());
     // The occupant's entry must be current: pages this transaction changed may have
@@ -602,8 +594,13 @@ pub fn create_root_av(pager: &Pager, page_type: PageType) -> Result<Poll<u32>> {
     strata_io::ready!(sync_entries(pager));
     {
         let (largest_root, _) = strata_io::ready!(modes(pager));
-        let target = next_usable_page(largest_root, usable, page_size);
         let size = pager.db_size_pages();
+        if largest_root > size {
+            return Err(corrupt(format!(
+                "largest root page {largest_root} beyond the database ({size} pages)"
+            )));
+        }
+        let target = next_usable_page(largest_root, usable, page_size);
         let mut hold = Vec::new();
         if target > size {
             strata_io::ready!(freelist::ensure_ready(pager, 0, &mut hold));
@@ -638,7 +635,7 @@ pub fn create_root_av(pager: &Pager, page_type: PageType) -> Result<Poll<u32>> {
                         // The page is new: only the others need loading.
                         let src = strata_io::ready!(load_all(pager, [target]));
                         let mut entries = BTreeMap::new();
-                        moved_entries(&src[0].data(), target, kind, to, usable, &mut entries)?;
+                        moved_entries(&src[0].data(), kind, to, usable, &mut entries)?;
                         // The new page's map page too, unless the growth creates it.
                         let mut pages: Vec<u32> =
                             map_pages_for(pager, entries.keys().copied().chain([to]))
@@ -690,6 +687,11 @@ pub fn create_root_av(pager: &Pager, page_type: PageType) -> Result<Poll<u32>> {
 pub fn drop_root_av(pager: &Pager, root: u32) -> Result<Poll<u32>> {
     let (usable, page_size) = (pager.usable_size(), pager.page_size());
     let (largest_root, _) = strata_io::ready!(modes(pager));
+    if largest_root > pager.db_size_pages() {
+        return Err(corrupt(format!(
+            "largest root page {largest_root} beyond the database"
+        )));
+    }
     let mut hold = Vec::new();
     strata_io::ready!(freelist::ensure_ready(pager, 0, &mut hold));
     let moved = if root == largest_root {
@@ -703,14 +705,7 @@ pub fn drop_root_av(pager: &Pager, root: u32) -> Result<Poll<u32>> {
         }
         let src = strata_io::ready!(load_all(pager, [largest_root]));
         let mut entries = BTreeMap::new();
-        moved_entries(
-            &src[0].data(),
-            largest_root,
-            PTRMAP_ROOTPAGE,
-            root,
-            usable,
-            &mut entries,
-        )?;
+        moved_entries(&src[0].data(), PTRMAP_ROOTPAGE, root, usable, &mut entries)?;
         let mut touched: Vec<u32> = entries.keys().copied().collect();
         touched.push(root);
         touched.push(largest_root);
