@@ -14,6 +14,11 @@
 //! flight. Afterwards [`allocate`] (up to `n` times) and [`free_page`] (any number of
 //! times) run without I/O. Free first, then allocate: freeing only touches the first
 //! trunk, which `ensure_ready` always loads, and only makes more pages available.
+//!
+//! Auto-vacuum files (`autovacuum`): every page freed, and every trunk changed, is
+//! recorded as free ([`Pager::set_page_kind`]), a page handed out loses its kind (its
+//! user sets one), and growing the file skips pointer-map pages (appended zeroed, for
+//! the commit to fill) and the lock-byte page.
 
 use strata_io::Poll;
 use strata_pager::{PageRef, Pager};
