@@ -21,19 +21,22 @@
 //! consistent state.
 //!
 //! ## Moving pages (SQLite's relocatePage, incrVacuumStep, autoVacuumCommit)
-//! [`vacuum_step`] takes the last page of the file off: a pointer-map page is just
-//! dropped, a free page is taken off the freelist, a page in use is copied into a free
-//! page, its parent's pointer (child pointer, right child, cell overflow pointer or the
-//! previous overflow page's next pointer) and the pointer-map entries of the page and its
-//! children are updated. Each step reads everything it needs first, so a call again after
+//! [`vacuum_step`] takes the last page of the file off (with the pointer-map and
+//! lock-byte pages just below it, as SQLite's step does): a free page is taken off the
+//! freelist, a page in use is copied into a free page, its parent's pointer (child
+//! pointer, right child, cell overflow pointer or the previous overflow page's next
+//! pointer) and the pointer-map entries of the page and its children are updated. Each step reads everything it needs first, so a call again after
 //! `Pending` repeats nothing, and it leaves the pointer maps up to date. In FULL mode the
 //! commit runs steps until no free page is left: the end of the file is then SQLite's
 //! `finalDbSize` (every page left is in use, a pointer-map page, or the lock-byte page,
 //! and the file does not end on a pointer-map page). `PRAGMA incremental_vacuum(N)` runs
-//! N steps that each free one page.
+//! N steps (SQLite's OP_IncrVacuum). Unlike SQLite, which moves a page only into a free
+//! page below the final size, a step takes whichever free page the freelist hands out
+//! first (always below the page moved): the file's size after each step is the same, the
+//! pages' order may differ.
 //!
 //! Root pages stay at the front, as SQLite requires (a root page met at the end while
-//! vacuuming is corruption to it): [`create_btree_av`] puts a new root at the largest
+//! vacuuming is corruption to it): [`create_root_av`] puts a new root at the largest
 //! root + 1, moving what occupies it, and [`drop_root_av`] moves the largest root into a
 //! dropped root's slot.
 
@@ -302,11 +305,6 @@ pub fn vacuum_step(pager: &Pager) -> Result<Poll<bool>> {
     let free_count = read_u32(&page1.data(), OFFSET_FREE_COUNT);
     let last = pager.db_size_pages();
     if free_count == 0 {
-        // The file never ends on a pointer-map page (SQLite's finalDbSize).
-        if last > 1 && is_special(last, usable, page_size) {
-            pager.truncate_pages(last - 1)?;
-            return Ok(Poll::Ready(true));
-        }
         return Ok(Poll::Ready(false));
     }
     if free_count >= last {
@@ -315,7 +313,8 @@ pub fn vacuum_step(pager: &Pager) -> Result<Poll<bool>> {
         )));
     }
     if is_special(last, usable, page_size) {
-        pager.truncate_pages(last - 1)?;
+        // SQLite never leaves a file ending on one; its step just goes past it.
+        pager.truncate_pages(previous_usable_page(last, usable, page_size))?;
         return Ok(Poll::Ready(true));
     }
     let (kind, parent) = strata_io::ready!(read_entry(pager, last));
@@ -350,9 +349,20 @@ pub fn vacuum_step(pager: &Pager) -> Result<Poll<bool>> {
             )))
         }
     }
-    pager.truncate_pages(last - 1)?;
+    // Pointer-map and lock-byte pages just below go in the same step, as in SQLite's
+    // incrVacuumStep: the file never ends on one.
+    pager.truncate_pages(previous_usable_page(last, usable, page_size))?;
     pager.set_derived_in_sync();
     Ok(Poll::Ready(true))
+}
+
+/// The page before `page_no` that may hold data (page 1 at least).
+fn previous_usable_page(page_no: u32, usable: usize, page_size: usize) -> u32 {
+    let mut p = page_no.saturating_sub(1).max(1);
+    while p > 1 && is_special(p, usable, page_size) {
+        p -= 1;
+    }
+    p
 }
 
 /// Pages the move of `from` (kind, parent) into `to` reads or writes, loaded.
