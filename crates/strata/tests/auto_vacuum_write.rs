@@ -512,6 +512,11 @@ fn statement_and_transaction_rollback() {
         let big = blob(42, 5000);
         let script = [
             "CREATE TABLE uq(x UNIQUE, y)".to_string(),
+            // The new root's slot may hold a page of `t`, moved while `t` is read.
+            "CREATE TABLE cpy AS SELECT a, b, c FROM t WHERE a < 200".to_string(),
+            "SELECT * FROM cpy ORDER BY a".to_string(),
+            "CREATE INDEX cpyb ON cpy(b, c)".to_string(),
+            "SELECT b FROM cpy ORDER BY b, c".to_string(),
             "BEGIN".to_string(),
             format!("INSERT INTO uq VALUES({big}, 1)"),
             // Fails on the second row, after the first wrote its overflow pages.
