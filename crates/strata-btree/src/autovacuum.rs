@@ -32,8 +32,10 @@
 //! and the file does not end on a pointer-map page). `PRAGMA incremental_vacuum(N)` runs
 //! N steps (SQLite's OP_IncrVacuum). Unlike SQLite, which moves a page only into a free
 //! page below the final size, a step takes whichever free page the freelist hands out
-//! first (always below the page moved): the file's size after each step is the same, the
-//! pages' order may differ.
+//! first (always below the page moved; it may be moved again by a later step): the
+//! file's size and free page count after each step are SQLite's, the pages' order may
+//! differ. Counting one free page used up per page taken off is what makes every step
+//! restartable from the file's own state (no progress to keep between calls).
 //!
 //! Root pages stay at the front, as SQLite requires (a root page met at the end while
 //! vacuuming is corruption to it): [`create_root_av`] puts a new root at the largest
