@@ -13,7 +13,8 @@
 //! (`main.` on DDL and DML), `temp` (TEMP tables, views, indexes, triggers, shadowing a
 //! main table), `foreign-keys` (immediate and DEFERRABLE INITIALLY DEFERRED, every
 //! action), `strict`, `pragmas` (schema pragmas) and, here only, `journal-mode` (changes
-//! checked against a file-backed SQLite). `STRATA_FUZZ_FEATURES=a,b` keeps only those groups (`none`: the
+//! checked against a file-backed SQLite) and `utf16` (a third of the inputs run in a
+//! UTF-16le and a third in a UTF-16be database, on both engines). `STRATA_FUZZ_FEATURES=a,b` keeps only those groups (`none`: the
 //! core only); `STRATA_FUZZ_NO_FEATURES=a,b` switches groups off. A statement of a group
 //! that is off is skipped (not run on either engine).
 #![no_main]
@@ -60,6 +61,7 @@ const FEATURES: &[&str] = &[
     "pragmas",
     // Fuzzer only (the simulator's model is an in-memory database).
     "journal-mode",
+    "utf16",
 ];
 
 /// The groups that are on (see the module doc), read once.
@@ -149,7 +151,11 @@ impl Lit {
             Lit::Null => "NULL".into(),
             Lit::Int(i) => i.to_string(),
             Lit::Real(r) => format!("{}", *r as f64 * 0.25),
-            Lit::Text(t) => ["'a'", "'b'", "'ab'", "''", "'B'", "'a b'"][*t as usize % 6].into(),
+            // The non-ASCII texts sort differently in UTF-8, UTF-16le and UTF-16be.
+            Lit::Text(t) => [
+                "'a'", "'b'", "'ab'", "''", "'B'", "'a b'", "'Ā'", "'é'", "'日本'", "'😀'",
+            ][*t as usize % 10]
+                .into(),
         }
     }
 }
@@ -862,14 +868,24 @@ fn check_file(io: &strata_io::MemoryIo, lite: &rusqlite::Connection, sql_log: &[
     }
 }
 
-/// Strata's database file with [`SCHEMA`] and [`DATA`] (built once: eleven DDL statements
-/// per input would dominate the run time).
-fn template() -> &'static Vec<u8> {
-    static T: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
-    T.get_or_init(|| {
+/// The database text encodings an input may run in (`utf16` group: chosen by the input's
+/// length, so the statements decode as before).
+const ENCODINGS: [&str; 3] = ["UTF-8", "UTF-16le", "UTF-16be"];
+
+/// Strata's database file in encoding `ENCODINGS[e]` with [`SCHEMA`] and [`DATA`] (built
+/// once per encoding: eleven DDL statements per input would dominate the run time).
+fn template(e: usize) -> &'static Vec<u8> {
+    static T: [std::sync::OnceLock<Vec<u8>>; 3] = [
+        std::sync::OnceLock::new(),
+        std::sync::OnceLock::new(),
+        std::sync::OnceLock::new(),
+    ];
+    T[e].get_or_init(|| {
         let io = Arc::new(strata_io::MemoryIo::new());
         let db = strata::Database::open_with_io("diff.db", io.clone()).expect("open");
         let conn = db.connect();
+        conn.execute_batch(&format!("PRAGMA encoding = '{}'", ENCODINGS[e]))
+            .expect("encoding");
         conn.execute_batch(SCHEMA).expect("schema");
         conn.execute_batch(DATA).expect("data");
         let ck = strata_run(&conn, "PRAGMA wal_checkpoint(TRUNCATE)", 1_000_000);
@@ -903,10 +919,13 @@ fuzz_target!(|data: &[u8]| {
             ..Default::default()
         },
     ));
-    io.set_file_contents("diff.db", template().clone());
+    let enc = if on("utf16") { data.len() % 3 } else { 0 };
+    io.set_file_contents("diff.db", template(enc).clone());
     let db = strata::Database::open_with_io("diff.db", io.clone()).expect("open");
     let conn = db.connect();
     let lite = rusqlite::Connection::open_in_memory().unwrap();
+    lite.execute_batch(&format!("PRAGMA encoding = '{}'", ENCODINGS[enc]))
+        .unwrap();
     lite.execute_batch(SCHEMA).unwrap();
     lite.execute_batch(DATA).unwrap();
     // rusqlite's bundled SQLite enforces foreign keys by default

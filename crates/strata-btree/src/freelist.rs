@@ -14,12 +14,19 @@
 //! flight. Afterwards [`allocate`] (up to `n` times) and [`free_page`] (any number of
 //! times) run without I/O. Free first, then allocate: freeing only touches the first
 //! trunk, which `ensure_ready` always loads, and only makes more pages available.
+//!
+//! Auto-vacuum files (`autovacuum`): every page freed, and every trunk changed, is
+//! recorded as free ([`Pager::set_page_kind`]), a page handed out loses its kind (its
+//! user sets one), and growing the file skips pointer-map pages (appended zeroed, for
+//! the commit to fill) and the lock-byte page.
 
 use strata_io::Poll;
 use strata_pager::{PageRef, Pager};
 
+use crate::autovacuum::KIND_FREE;
 use crate::error::{corrupt, Error, Result};
 use crate::page::{read_u32, write_u32};
+use crate::ptrmap::{is_ptrmap_page, pending_byte_page};
 
 /// Header offset of the first trunk page number.
 pub const OFFSET_FIRST_TRUNK: usize = 32;
@@ -57,23 +64,13 @@ pub fn ensure_ready(
     hold: &mut Vec<PageRef>,
 ) -> Result<Poll<()>> {
     let page1 = strata_io::ready!(pager.get_page(1).map_err(Error::from));
-    let (mut trunk, free_count, largest_root) = {
+    let (mut trunk, free_count) = {
         let d = page1.data();
         (
             read_u32(&d, OFFSET_FIRST_TRUNK),
             read_u32(&d, OFFSET_FREE_COUNT),
-            read_u32(&d, OFFSET_LARGEST_ROOT),
         )
     };
-    if largest_root != 0 {
-        // Auto-vacuum files keep pointer maps that moving cells and pages must update;
-        // we do not maintain them, so refuse rather than leave a file SQLite rejects. The
-        // pager refuses every page write of such a file too; this guard (reached first,
-        // in the read phase of an allocation) keeps the same message.
-        return Err(Error::from(strata_pager::Error::Unsupported(
-            strata_pager::AUTO_VACUUM_READ_ONLY.into(),
-        )));
-    }
     hold.push(page1);
     let usable = pager.usable_size();
     let mut available = 0usize;
@@ -104,6 +101,40 @@ pub fn ensure_ready(
     Ok(Poll::Ready(()))
 }
 
+/// The page [`allocate`] would hand out next, 0 if it would grow the file. Needs what
+/// [`ensure_ready`] loads.
+pub fn peek_allocation(pager: &Pager) -> Result<u32> {
+    let page1 = loaded(pager, 1)?;
+    let (trunk_no, free_count) = {
+        let d = page1.data();
+        (
+            read_u32(&d, OFFSET_FIRST_TRUNK),
+            read_u32(&d, OFFSET_FREE_COUNT),
+        )
+    };
+    if trunk_no == 0 || free_count == 0 {
+        return Ok(0);
+    }
+    if trunk_no > pager.db_size_pages() {
+        return Err(corrupt(format!(
+            "freelist trunk {trunk_no} beyond the database"
+        )));
+    }
+    let trunk = loaded(pager, trunk_no)?;
+    let d = trunk.data();
+    let leaves = read_u32(&d, 4) as usize;
+    if leaves > trunk_leaves_max(pager.usable_size()) {
+        return Err(corrupt(format!(
+            "freelist trunk {trunk_no} claims {leaves} leaves"
+        )));
+    }
+    Ok(if leaves == 0 {
+        trunk_no
+    } else {
+        read_u32(&d, 8 + 4 * (leaves - 1))
+    })
+}
+
 /// Takes a page off the freelist (or grows the file) and returns it zeroed and dirty.
 pub fn allocate(pager: &Pager) -> Result<PageRef> {
     let page1 = loaded(pager, 1)?;
@@ -115,7 +146,22 @@ pub fn allocate(pager: &Pager) -> Result<PageRef> {
         )
     };
     if trunk_no == 0 || free_count == 0 {
-        return Ok(pager.append_page()?);
+        let auto_vacuum = read_u32(&page1.data(), OFFSET_LARGEST_ROOT) != 0;
+        loop {
+            let page = pager.append_page()?;
+            let (usable, page_size) = (pager.usable_size(), pager.page_size());
+            let n = page.page_no();
+            // An auto-vacuum file grows past a pointer map's range by a new (zeroed)
+            // pointer-map page, and never uses the lock-byte page (SQLite's
+            // allocateBtreePage).
+            if auto_vacuum
+                && (is_ptrmap_page(n, usable, page_size) || n == pending_byte_page(page_size))
+            {
+                continue;
+            }
+            pager.set_page_kind(n, None)?;
+            return Ok(page);
+        }
     }
     if trunk_no > pager.db_size_pages() {
         return Err(corrupt(format!(
@@ -136,6 +182,7 @@ pub fn allocate(pager: &Pager) -> Result<PageRef> {
     let page = if leaves == 0 {
         // An empty trunk is itself the page handed out; its successor becomes first.
         write_u32(&mut page1.data_mut(), OFFSET_FIRST_TRUNK, next);
+        pager.set_page_kind(trunk_no, None)?;
         pager.new_page_at(trunk_no)?
     } else {
         let leaf_no = read_u32(&trunk.data(), 8 + 4 * (leaves - 1));
@@ -144,6 +191,10 @@ pub fn allocate(pager: &Pager) -> Result<PageRef> {
         }
         pager.mark_dirty(&trunk)?;
         write_u32(&mut trunk.data_mut(), 4, (leaves - 1) as u32);
+        // Page kinds feed the pointer maps of auto-vacuum files (`autovacuum`): the
+        // trunk is still free, the page handed out is whatever its user makes it.
+        pager.set_page_kind(trunk_no, Some(KIND_FREE))?;
+        pager.set_page_kind(leaf_no, None)?;
         pager.new_page_at(leaf_no)?
     };
     write_u32(&mut page1.data_mut(), OFFSET_FREE_COUNT, free_count - 1);
@@ -167,6 +218,7 @@ pub fn free_page(pager: &Pager, page_no: u32) -> Result<()> {
     let usable = pager.usable_size();
     pager.mark_dirty(&page1)?;
     write_u32(&mut page1.data_mut(), OFFSET_FREE_COUNT, free_count + 1);
+    pager.set_page_kind(page_no, Some(KIND_FREE))?;
     if trunk_no != 0 {
         let trunk = loaded(pager, trunk_no)?;
         let leaves = read_u32(&trunk.data(), 4) as usize;
@@ -177,6 +229,7 @@ pub fn free_page(pager: &Pager, page_no: u32) -> Result<()> {
         }
         if leaves < trunk_leaves_fill(usable) {
             pager.mark_dirty(&trunk)?;
+            pager.set_page_kind(trunk_no, Some(KIND_FREE))?;
             let mut d = trunk.data_mut();
             write_u32(&mut d, 8 + 4 * leaves, page_no);
             write_u32(&mut d, 4, (leaves + 1) as u32);

@@ -9,6 +9,7 @@
 //! - `overflow`: overflow chains; `freelist`: page allocation and freeing.
 //! - [`BTreeCursor`]: navigation, seeks, insert, delete; `balance`: rebalancing.
 //! - [`create_btree`], [`drop_btree`], [`clear_btree`]; [`check`]: structural checks.
+//! - [`autovacuum`]: pointer-map maintenance and page moves of auto-vacuum databases.
 //!
 //! ## Resumable operations
 //! Every method that may need a page not yet in memory returns `Result<Poll<T>>`.
@@ -76,11 +77,13 @@
 //!   cursor) after either. Inserts always descend from the root, so they are safe.
 //! - Right after `delete`, `is_eof()` is false and there is no current entry until
 //!   `next`/`prev` moves (`rowid`/`payload` are `Misuse` meanwhile).
-//! - Auto-vacuum databases (header offset 52 non-zero) are read, and their pointer maps
-//!   ([`ptrmap`]) checked, but not written: the pager refuses every page write of one
-//!   (pointer maps are not maintained). Allocation also refuses them, as a second guard.
+//! - Auto-vacuum databases (header offset 52 non-zero) are written as SQLite writes them
+//!   ([`autovacuum`]): pointer maps derived at commit from the pages changed, FULL-mode
+//!   truncation at commit, `incremental_vacuum` steps, root pages kept at the front.
+//!   [`autovacuum::install`] must be called on the storage (the commit hook).
 //! - [`check`] walks through a caller-supplied (typically blocking) page loader.
 
+pub mod autovacuum;
 mod balance;
 pub mod check;
 pub mod collation;
@@ -133,14 +136,19 @@ pub enum BTreeType {
 }
 
 /// Allocates a root page for a new, empty tree and returns its page number (write tx).
+/// In an auto-vacuum database the root goes right after the largest root page
+/// ([`autovacuum::create_root_av`]).
 pub fn create_btree(pager: &Pager, kind: BTreeType) -> Result<Poll<u32>> {
-    let mut hold = Vec::new();
-    strata_io::ready!(freelist::ensure_ready(pager, 1, &mut hold));
-    let page = freelist::allocate(pager)?;
     let page_type = match kind {
         BTreeType::Table => PageType::TableLeaf,
         BTreeType::Index => PageType::IndexLeaf,
     };
+    if strata_io::ready!(autovacuum::enabled(pager)) {
+        return autovacuum::create_root_av(pager, page_type);
+    }
+    let mut hold = Vec::new();
+    strata_io::ready!(freelist::ensure_ready(pager, 1, &mut hold));
+    let page = freelist::allocate(pager)?;
     init_page(
         &mut page.data_mut(),
         page.page_no(),
@@ -151,13 +159,22 @@ pub fn create_btree(pager: &Pager, kind: BTreeType) -> Result<Poll<u32>> {
 }
 
 /// Frees every page of the tree rooted at `root_page`, root included (write tx).
-pub fn drop_btree(pager: &Pager, root_page: u32) -> Result<Poll<()>> {
+/// Returns 0, or, in an auto-vacuum database where the largest root page was moved into
+/// the dropped root's slot ([`autovacuum::drop_root_av`]), the moved root's old page
+/// number: the caller must change that tree's `rootpage` to `root_page` (SQLite's
+/// OP_Destroy result).
+pub fn drop_btree(pager: &Pager, root_page: u32) -> Result<Poll<u32>> {
     if root_page == 1 {
         return Err(Error::Misuse(
             "page 1 (sqlite_schema) cannot be dropped".into(),
         ));
     }
-    destroy(pager, root_page, true)
+    if strata_io::ready!(autovacuum::enabled(pager)) {
+        strata_io::ready!(destroy(pager, root_page, false));
+        return autovacuum::drop_root_av(pager, root_page);
+    }
+    strata_io::ready!(destroy(pager, root_page, true));
+    Ok(Poll::Ready(0))
 }
 
 /// Frees every page but the root and leaves the root an empty leaf (write tx).

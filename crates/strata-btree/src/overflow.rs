@@ -103,7 +103,10 @@ pub fn write_chain(pager: &Pager, spilled: &[u8]) -> Result<u32> {
     let count = spilled.len().div_ceil(per_page);
     let mut pages = Vec::with_capacity(count);
     for _ in 0..count {
-        pages.push(freelist::allocate(pager)?);
+        let page = freelist::allocate(pager)?;
+        // Auto-vacuum pointer maps are derived from page kinds (`autovacuum`).
+        pager.set_page_kind(page.page_no(), Some(crate::autovacuum::KIND_OVERFLOW))?;
+        pages.push(page);
     }
     for (i, chunk) in spilled.chunks(per_page).enumerate() {
         let next = pages.get(i + 1).map_or(0, |p| p.page_no());

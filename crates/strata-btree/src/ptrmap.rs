@@ -15,9 +15,8 @@
 //! |    4 | a later page of an overflow chain | the previous overflow page       |
 //! |    5 | a non-root B-tree page           | its parent B-tree page            |
 //!
-//! Strata reads auto-vacuum databases and verifies their pointer maps in
-//! `PRAGMA integrity_check`; it does not write them (the pager refuses every page write
-//! of such a database), so nothing here changes a page.
+//! This file only locates and decodes entries (used by `PRAGMA integrity_check` and by
+//! `autovacuum`, which keeps the maps right on every write transaction and moves pages).
 
 use crate::page::read_u32;
 

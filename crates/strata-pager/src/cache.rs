@@ -87,6 +87,11 @@ impl PageCache {
         }
     }
 
+    /// The cached page numbers, in no particular order.
+    pub(crate) fn page_numbers(&self) -> Vec<u32> {
+        self.index.keys().copied().collect()
+    }
+
     pub(crate) fn clear(&mut self) {
         self.slots.clear();
         self.free_slots.clear();

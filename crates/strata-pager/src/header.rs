@@ -179,8 +179,10 @@ impl DatabaseHeader {
     /// refused database is left exactly as it was.
     pub fn unsupported_reason(&self) -> Option<String> {
         // Every text encoding is supported (records hold text in the database encoding,
-        // see strata_btree::text_encoding); auto-vacuum databases (`auto_vacuum`) are
-        // opened too. Nothing is refused today; the hook stays for the next feature.
+        // see strata_btree::text_encoding), and auto-vacuum databases are opened and
+        // written (the B-tree keeps their pointer maps through the commit hook,
+        // [`crate::CommitHook`]). Nothing is refused today; the hook stays for the next
+        // feature.
         None
     }
 }

@@ -27,12 +27,21 @@
 //! each page was first dirtied, so every `PageRef` held elsewhere sees the rolled-back bytes.
 //! Savepoints nest inside a write transaction the same way (statement rollback).
 //!
+//! Before a write commit builds its frames it runs the storage's [`CommitHook`], if one is
+//! installed: the B-tree's keeps auto-vacuum pointer maps and may shrink the database
+//! ([`Pager::truncate_pages`]; the commit frame records the smaller size and the
+//! checkpoint truncates the file). The hook sees which pages changed and the kinds the
+//! B-tree recorded for them ([`Pager::set_page_kind`], undone by savepoint rollback like
+//! page images). Without a hook, a change to an auto-vacuum database is refused at commit.
+//!
 //! ## Invariants
 //! 1. A page in the cache holds the image of the current snapshot. A page changed by the
 //!    write transaction lives in `dirty` instead (never in both), with a saved pre-image;
 //!    dirty pages are not bounded by the cache size and return to the cache at commit.
 //! 2. `mark_dirty` precedes every change to a page's bytes (asserted in debug builds).
 //! 3. Pages above `db_size_pages` are never handed out; new pages come from `append_page`.
+//!    `truncate_pages` lowers the size in a write transaction: changed pages beyond it
+//!    keep their pre-images (for rollback) but are neither committed nor cached.
 //! 4. Between transactions the cache is revalidated against the WAL: pages written by other
 //!    connections' commits since our last snapshot are dropped; a WAL restart drops all.
 //! 5. A commit is reported only when the WAL reports its frames durable (per `SyncMode`).
@@ -68,9 +77,9 @@ pub enum Error {
     Corrupt(String),
     /// The caller broke the API's rules (e.g. wrote outside a write transaction).
     Misuse(String),
-    /// A valid database using a feature we do not implement (auto-vacuum, refused at the
-    /// first page write); refused before anything is written, rather than risk writing it
-    /// wrongly.
+    /// A valid database using a feature we do not implement, refused before anything is
+    /// written rather than risk writing it wrongly (none today: the variant stays for the
+    /// next such feature).
     Unsupported(String),
 }
 
@@ -150,21 +159,30 @@ pub struct Storage {
     /// made so by `PRAGMA journal_mode=DELETE` ([`journal_mode`]). The next commit
     /// switches it to WAL by writing page 1 with bytes 18/19 = 2 into the WAL.
     rollback_mode: AtomicBool,
-    /// The file is an auto-vacuum database (header offset 52 non-zero). It is read like any
-    /// other, but every page write is refused ([`AUTO_VACUUM_READ_ONLY`]): its pointer-map
-    /// pages would have to follow every page allocation and cell move, which Strata does
-    /// not do yet, and a stale pointer map is a corrupt file for SQLite.
+    /// The file was an auto-vacuum database (header offset 52 non-zero) when opened.
+    /// Informational only: the mode can change (`PRAGMA auto_vacuum` on an empty
+    /// database), so the commit hook reads page 1 instead.
     auto_vacuum: bool,
     /// The database text encoding (header offset 56 as SQLite reads it: 1 UTF-8,
     /// 2 UTF-16le, 3 UTF-16be). Read at open; a commit that changes page 1's field (only
     /// `PRAGMA encoding` on an empty database does) updates it.
     text_encoding: AtomicU32,
+    /// Run before every write commit ([`CommitHook`]); the B-tree layer installs the one
+    /// that keeps auto-vacuum pointer maps and truncates the file.
+    commit_hook: Mutex<Option<Arc<dyn CommitHook>>>,
 }
 
-/// Why a write to an auto-vacuum database fails, and what to do instead.
-pub const AUTO_VACUUM_READ_ONLY: &str = "auto-vacuum databases are read-only in Strata \
-     (their pointer maps are not maintained yet); to write this one, first run: \
-     sqlite3 file.db 'PRAGMA auto_vacuum=NONE; VACUUM;'";
+/// Work a layer above the pager must do before a write transaction commits, while it can
+/// still change pages: the B-tree's pointer-map maintenance and auto-vacuum truncation
+/// of auto-vacuum databases. The pager knows nothing of B-trees, so the B-tree installs
+/// it ([`Storage::set_commit_hook`]).
+///
+/// Resumable like every pager call: `Pending` means a read is in flight and the pager's
+/// `commit` returns `Pending`; the next `commit` calls the hook again, which must either
+/// have changed nothing yet or continue from progress recorded in the pages themselves.
+pub trait CommitHook: Send + Sync {
+    fn before_commit(&self, pager: &Pager) -> Result<Poll<()>>;
+}
 
 impl Storage {
     /// Opens the database at `path`, creating it (in WAL mode) if it does not exist.
@@ -246,6 +264,7 @@ impl Storage {
                 rollback_mode: AtomicBool::new(false),
                 auto_vacuum: false,
                 text_encoding: AtomicU32::new(header::TEXT_ENCODING_UTF8),
+                commit_hook: Mutex::new(None),
             }));
         }
         let c = Completion::read(header::HEADER_SIZE);
@@ -290,6 +309,7 @@ impl Storage {
             rollback_mode: AtomicBool::new(h.write_version == 1 || h.read_version == 1),
             auto_vacuum: h.auto_vacuum,
             text_encoding: AtomicU32::new(h.text_encoding),
+            commit_hook: Mutex::new(None),
         });
         Ok(storage)
     }
@@ -409,6 +429,18 @@ impl Storage {
         self.text_encoding.load(Ordering::Acquire)
     }
 
+    /// Installs the hook every write commit of every connection runs first.
+    pub fn set_commit_hook(&self, hook: Arc<dyn CommitHook>) {
+        *self.commit_hook.lock().unwrap_or_else(|e| e.into_inner()) = Some(hook);
+    }
+
+    fn commit_hook(&self) -> Option<Arc<dyn CommitHook>> {
+        self.commit_hook
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// Page size minus reserved bytes: SQLite's "usable size" U.
     pub fn usable_size(&self) -> usize {
         self.page_size - self.reserved_bytes
@@ -437,6 +469,8 @@ impl Storage {
                 dirty: BTreeMap::new(),
                 pre_images: BTreeMap::new(),
                 savepoints: Vec::new(),
+                kinds: BTreeMap::new(),
+                derived_in_sync: false,
                 commit: None,
                 checkpoint: None,
                 auto_checkpoint: None,
@@ -529,6 +563,9 @@ type PreImages = BTreeMap<u32, Option<Vec<u8>>>;
 struct Savepoint {
     db_size_pages: u32,
     pre_images: PreImages,
+    /// Page kinds ([`Pager::set_page_kind`]) as they were when the savepoint began, for
+    /// the pages whose kind changed since.
+    pre_kinds: BTreeMap<u32, Option<u8>>,
 }
 
 struct CommitInProgress {
@@ -549,6 +586,12 @@ struct PagerInner {
     dirty: BTreeMap<u32, PageRef>,
     pre_images: PreImages,
     savepoints: Vec<Savepoint>,
+    /// What the layer above says each page changed in this write transaction now is
+    /// ([`Pager::set_page_kind`]); cleared at commit and rollback.
+    kinds: BTreeMap<u32, u8>,
+    /// Set by the layer above when what it derives from the changed pages (pointer
+    /// maps) is written; any page change clears it ([`Pager::set_derived_in_sync`]).
+    derived_in_sync: bool,
     commit: Option<CommitInProgress>,
     checkpoint: Option<strata_wal::Checkpoint>,
     /// The passive checkpoint a commit started because the WAL passed the threshold.
@@ -791,15 +834,6 @@ impl Pager {
         }
     }
 
-    /// Refuses any change to a page of an auto-vacuum database ([`Storage::auto_vacuum`]),
-    /// before the change: the caller has modified nothing yet, so nothing reaches the file.
-    fn refuse_auto_vacuum_write(&self) -> Result<()> {
-        if self.storage.auto_vacuum {
-            return Err(Error::Unsupported(AUTO_VACUUM_READ_ONLY.into()));
-        }
-        Ok(())
-    }
-
     fn require_write(inner: &PagerInner, what: &str) -> Result<()> {
         if inner.tx != TxState::Write {
             return Err(Error::Misuse(format!("{what} outside a write transaction")));
@@ -814,7 +848,6 @@ impl Pager {
     pub fn mark_dirty(&self, page: &PageRef) -> Result<()> {
         let mut inner = self.lock();
         Self::require_write(&inner, "mark_dirty")?;
-        self.refuse_auto_vacuum_write()?;
         let page_no = page.page_no();
         // A reference kept from an earlier transaction may be a stale copy of the page;
         // writing it would silently lose the current image.
@@ -845,6 +878,7 @@ impl Pager {
         }
         page.dirty.store(true, Ordering::Release);
         inner.dirty.insert(page_no, page.clone());
+        inner.derived_in_sync = false;
         Ok(())
     }
 
@@ -853,7 +887,6 @@ impl Pager {
     pub fn new_page_at(&self, page_no: u32) -> Result<PageRef> {
         let mut inner = self.lock();
         Self::require_write(&inner, "new_page_at")?;
-        self.refuse_auto_vacuum_write()?;
         if page_no == 0 || page_no > inner.db_size_pages {
             return Err(Error::Misuse(format!(
                 "new_page_at({page_no}) beyond the database"
@@ -883,7 +916,6 @@ impl Pager {
     pub fn append_page(&self) -> Result<PageRef> {
         let mut inner = self.lock();
         Self::require_write(&inner, "append_page")?;
-        self.refuse_auto_vacuum_write()?;
         let page_no = inner
             .db_size_pages
             .checked_add(1)
@@ -897,6 +929,7 @@ impl Pager {
     }
 
     fn insert_new_page(inner: &mut PagerInner, page_no: u32, page_size: usize) -> PageRef {
+        inner.derived_in_sync = false;
         let page = Arc::new(Page::new(page_no, vec![0; page_size]));
         page.dirty.store(true, Ordering::Release);
         inner.pre_images.entry(page_no).or_insert(None);
@@ -915,6 +948,7 @@ impl Pager {
         inner.savepoints.push(Savepoint {
             db_size_pages,
             pre_images: BTreeMap::new(),
+            pre_kinds: BTreeMap::new(),
         });
         Ok(())
     }
@@ -930,6 +964,9 @@ impl Pager {
             for (page_no, image) in sp.pre_images {
                 parent.pre_images.entry(page_no).or_insert(image);
             }
+            for (page_no, kind) in sp.pre_kinds {
+                parent.pre_kinds.entry(page_no).or_insert(kind);
+            }
         }
         Ok(())
     }
@@ -942,7 +979,85 @@ impl Pager {
             .pop()
             .ok_or_else(|| Error::Misuse("no savepoint".into()))?;
         Self::restore(&mut inner, sp.pre_images);
+        for (page_no, kind) in sp.pre_kinds {
+            match kind {
+                Some(k) => inner.kinds.insert(page_no, k),
+                None => inner.kinds.remove(&page_no),
+            };
+        }
         inner.db_size_pages = sp.db_size_pages;
+        inner.derived_in_sync = false;
+        Ok(())
+    }
+
+    /// Whether the layer above said its derived data matches every changed page, with no
+    /// page changed since ([`Pager::set_derived_in_sync`]).
+    pub fn derived_in_sync(&self) -> bool {
+        self.lock().derived_in_sync
+    }
+
+    /// Records that what the layer above derives from the changed pages (the B-tree's
+    /// pointer maps) is up to date, so that a resumed commit need not derive it again.
+    /// Cleared by any page change, size change or rollback.
+    pub fn set_derived_in_sync(&self) {
+        self.lock().derived_in_sync = true;
+    }
+
+    /// Records what page `page_no` now is, in the caller's own terms (the B-tree's
+    /// pointer-map types), or forgets it (`None`). Kept for the write transaction, undone
+    /// by savepoint rollback like page images, and cleared at commit and rollback: the
+    /// B-tree derives its pointer-map entries from it at commit ([`CommitHook`]).
+    pub fn set_page_kind(&self, page_no: u32, kind: Option<u8>) -> Result<()> {
+        let mut inner = self.lock();
+        Self::require_write(&inner, "set_page_kind")?;
+        let old = match kind {
+            Some(k) => inner.kinds.insert(page_no, k),
+            None => inner.kinds.remove(&page_no),
+        };
+        if let Some(sp) = inner.savepoints.last_mut() {
+            sp.pre_kinds.entry(page_no).or_insert(old);
+        }
+        Ok(())
+    }
+
+    /// The kinds recorded in this write transaction ([`Pager::set_page_kind`]).
+    pub fn page_kinds(&self) -> Vec<(u32, u8)> {
+        self.lock().kinds.iter().map(|(&p, &k)| (p, k)).collect()
+    }
+
+    /// The pages changed in this write transaction, in page order.
+    pub fn dirty_pages(&self) -> Vec<PageRef> {
+        self.lock().dirty.values().cloned().collect()
+    }
+
+    /// Shrinks the database to `db_size_pages` pages in this write transaction (auto-vacuum
+    /// truncation): changes to pages beyond it are dropped, the commit records the new
+    /// size, and the checkpoint then truncates the file. The caller must have moved
+    /// everything still in use below the new end.
+    pub fn truncate_pages(&self, db_size_pages: u32) -> Result<()> {
+        let mut inner = self.lock();
+        Self::require_write(&inner, "truncate_pages")?;
+        if db_size_pages == 0 || db_size_pages > inner.db_size_pages {
+            return Err(Error::Misuse(format!(
+                "truncate_pages({db_size_pages}) of a {}-page database",
+                inner.db_size_pages
+            )));
+        }
+        // Changed pages beyond the end stay in `dirty` with their pre-images, so that a
+        // (savepoint) rollback restores them; the commit writes no frame for them and
+        // does not return them to the cache. Cached copies leave the cache: a later
+        // growth must not find their old bytes.
+        let cached: Vec<u32> = inner
+            .cache
+            .page_numbers()
+            .into_iter()
+            .filter(|&p| p > db_size_pages)
+            .collect();
+        for page_no in cached {
+            inner.cache.remove(page_no);
+        }
+        inner.db_size_pages = db_size_pages;
+        inner.derived_in_sync = false;
         Ok(())
     }
 
@@ -984,6 +1099,25 @@ impl Pager {
                 return Ok(Poll::Ready(()));
             }
             TxState::Write => {}
+        }
+        if inner.commit.is_none() && !inner.dirty.is_empty() {
+            drop(inner);
+            match self.storage.commit_hook() {
+                Some(hook) => strata_io::ready!(hook.before_commit(self)),
+                None => {
+                    // Without the B-tree's hook nobody keeps an auto-vacuum file's pointer
+                    // maps: refuse rather than commit a file SQLite finds corrupt.
+                    let page1 = strata_io::ready!(self.get_page(1));
+                    if header::read_u32(&page1.data(), header::OFFSET_LARGEST_ROOT) != 0 {
+                        return Err(Error::Unsupported(
+                            "an auto-vacuum database needs the B-tree's commit hook \
+                             (strata_btree::autovacuum::install) to be written"
+                                .into(),
+                        ));
+                    }
+                }
+            }
+            inner = self.lock();
         }
         if inner.commit.is_none() {
             if inner.dirty.is_empty() {
@@ -1065,6 +1199,8 @@ impl Pager {
                 Self::return_dirty_to_cache(&mut inner);
                 inner.pre_images.clear();
                 inner.savepoints.clear();
+                inner.kinds.clear();
+                inner.derived_in_sync = false;
                 self.storage.wal.end_write();
                 self.finish_tx(&mut inner);
                 inner.last_snapshot = Some(after);
@@ -1100,9 +1236,12 @@ impl Pager {
     }
 
     fn return_dirty_to_cache(inner: &mut PagerInner) {
-        for (_, page) in std::mem::take(&mut inner.dirty) {
+        for (page_no, page) in std::mem::take(&mut inner.dirty) {
             page.dirty.store(false, Ordering::Release);
-            inner.cache.insert(page);
+            // Pages beyond a truncated end are gone, not cached.
+            if page_no <= inner.db_size_pages {
+                inner.cache.insert(page);
+            }
         }
     }
 
@@ -1130,9 +1269,11 @@ impl Pager {
         let pre_images = std::mem::take(&mut inner.pre_images);
         Self::restore(&mut inner, pre_images);
         // What is left in `dirty` now holds restored, committed images: valid cache content.
+        inner.db_size_pages = inner.tx_start_db_size_pages;
         Self::return_dirty_to_cache(&mut inner);
         inner.savepoints.clear();
-        inner.db_size_pages = inner.tx_start_db_size_pages;
+        inner.kinds.clear();
+        inner.derived_in_sync = false;
         self.storage.wal.end_write();
         self.finish_tx(&mut inner);
         Ok(())

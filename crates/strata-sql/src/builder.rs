@@ -66,6 +66,7 @@ impl ProgramBuilder {
                 Insn::OpenWriteAsync { db, .. }
                 | Insn::CreateBtree { db, .. }
                 | Insn::Destroy { db, .. }
+                | Insn::IncrVacuum { db, .. }
                 | Insn::Clear { db, .. }
                 | Insn::SetCookie { db, .. } => (*db, true),
                 Insn::OpenReadAsync { db, .. } | Insn::ReadCookie { db, .. } => (*db, false),

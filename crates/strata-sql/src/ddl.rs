@@ -655,16 +655,9 @@ impl Compiler<'_> {
                 // table's, so triggers go by name).
                 self.delete_schema_rows(db, 2, &table.name, Some("table"));
                 self.delete_schema_rows(db, 2, &table.name, Some("index"));
-                self.emit(Insn::Destroy {
-                    db,
-                    root_page: table.root_page,
-                });
-                for ix in indexes {
-                    self.emit(Insn::Destroy {
-                        db,
-                        root_page: ix.root_page,
-                    });
-                }
+                let mut roots = vec![table.root_page];
+                roots.extend(indexes.iter().map(|ix| ix.root_page));
+                self.destroy_trees(db, &roots);
                 let triggers: Vec<(usize, String)> = self
                     .schema
                     .all_triggers()
@@ -697,10 +690,7 @@ impl Compiler<'_> {
                 }
                 self.writes = true;
                 self.delete_schema_rows(ix.db, 1, &ix.name, Some("index"));
-                self.emit(Insn::Destroy {
-                    db: ix.db,
-                    root_page: ix.root_page,
-                });
+                self.destroy_trees(ix.db, &[ix.root_page]);
                 self.bump_cookie(ix.db);
             }
             Stmt::DropView {

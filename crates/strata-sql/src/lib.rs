@@ -48,6 +48,7 @@ pub mod names;
 mod planner;
 mod pragma;
 mod pragma_file;
+mod root_move;
 pub mod schema;
 mod scope;
 mod select;
@@ -293,8 +294,9 @@ fn compile_stmt(schema: &Schema, stmt: &Stmt<'_>, text: &str) -> Result<Program,
             Err(error("VACUUM INTO is not supported yet"))
         }
         Stmt::Vacuum(..) => {
-            // SQLite's VACUUM rewrites an auto-vacuum database (and applies a pending
-            // `PRAGMA auto_vacuum`); Strata cannot write one, so say so rather than pretend.
+            // SQLite's VACUUM rewrites an auto-vacuum database (freeing an incremental
+            // one's free pages, applying a pending `PRAGMA auto_vacuum`); Strata does not
+            // rewrite databases yet, so say so rather than pretend.
             let r = c.reg();
             let done = c.label();
             c.emit(Insn::ReadCookie {
@@ -310,8 +312,8 @@ fn compile_stmt(schema: &Schema, stmt: &Stmt<'_>, text: &str) -> Result<Program,
             c.emit(Insn::Halt {
                 error: Some((
                     ErrorCode::Error,
-                    "VACUUM is not supported on auto-vacuum databases: they are read-only in \
-                     Strata; run it with sqlite3"
+                    "VACUUM is not supported on auto-vacuum databases yet (Strata does not \
+                     rewrite them; PRAGMA incremental_vacuum frees pages); run it with sqlite3"
                         .into(),
                 )),
                 on_error: Default::default(),

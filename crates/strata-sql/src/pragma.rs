@@ -7,7 +7,7 @@ use strata_btree::collation::Collation;
 use strata_btree::record::{KeyInfo, Value};
 
 use crate::pragma_file::EncodingPragma;
-use strata_vdbe::insn::{CheckpointKind, Cookie, ErrorCode, FkPragma, Insn, MAIN_DB, TEMP_DB};
+use strata_vdbe::insn::{CheckpointKind, Cookie, FkPragma, Insn, MAIN_DB, TEMP_DB};
 use strata_vdbe::program::Program;
 
 use crate::compiler::{error, Compiler, Result, Scope};
@@ -156,12 +156,10 @@ impl Compiler<'_> {
     }
 
     /// `PRAGMA auto_vacuum [= mode]`. Reading gives SQLite's 0 (none), 1 (full) or 2
-    /// (incremental) from header offsets 52 and 64. Setting follows SQLite's pragma on a
-    /// database that already has pages: a change between none and full/incremental waits
-    /// for a VACUUM (which Strata lacks), so it does nothing; between full and incremental
-    /// it writes offset 64, which the pager refuses for auto-vacuum databases (read-only in
-    /// Strata). On a new database with no schema objects SQLite would make the database
-    /// auto-vacuum; Strata cannot write one, so that is an error rather than a silent no-op.
+    /// (incremental) from header offsets 52 and 64. Setting follows SQLite: on a database
+    /// without tables it sets the mode; otherwise a change between none and
+    /// full/incremental waits for a VACUUM (which Strata lacks), so it does nothing, and
+    /// between full and incremental it writes offset 64.
     fn auto_vacuum(mut self, arg: Option<&str>, text: &str) -> Result<Program> {
         let Some(a) = arg else {
             let (root, incr, out) = (self.reg(), self.reg(), self.reg());
@@ -217,21 +215,50 @@ impl Compiler<'_> {
                 .filter(|i| (0..=2).contains(i))
                 .unwrap_or(0),
         };
-        if mode == 0 {
-            // None on a none database: nothing to do; on an auto-vacuum one: only VACUUM
-            // would apply it (SQLite keeps it for VACUUM; Strata has none).
-            return Ok(self.finish(text, Vec::new(), Vec::new()));
-        }
         let s = self.schema;
         let empty = s.tables.len() <= 1
             && s.indexes.is_empty()
             && s.views.is_empty()
             && s.triggers.is_empty();
         if empty {
-            return Err(error(
-                "PRAGMA auto_vacuum=FULL or INCREMENTAL is not supported: Strata cannot \
-                 write auto-vacuum databases yet",
-            ));
+            // A database without tables takes the mode: SQLite writes it into a new
+            // file's page 1 (offset 52 = 1, the largest root page being sqlite_schema's,
+            // and offset 64). Strata's new files already have page 1, so the mode goes
+            // there while page 1 is the only page and the mode is none (`SetCookie`
+            // ignores offset 52 otherwise: SQLite fixes the mode once the file has
+            // pages, and a change then needs a VACUUM).
+            self.writes = true;
+            self.emit(Insn::SetCookie {
+                db: MAIN_DB,
+                cookie: Cookie::LargestRootPage,
+                value: (mode != 0) as i64,
+            });
+        }
+        if mode == 0 {
+            if empty {
+                // Offset 64 too, unless offset 52 stayed (a larger database).
+                let root = self.reg();
+                let keep = self.label();
+                self.emit(Insn::ReadCookie {
+                    db: MAIN_DB,
+                    cookie: Cookie::LargestRootPage,
+                    dest: root,
+                });
+                self.emit(Insn::If {
+                    reg: root,
+                    target: keep.addr(),
+                    jump_if_null: false,
+                });
+                self.emit(Insn::SetCookie {
+                    db: MAIN_DB,
+                    cookie: Cookie::IncrementalVacuum,
+                    value: 0,
+                });
+                self.resolve(keep);
+            }
+            // None on an auto-vacuum database with tables: only VACUUM would apply it
+            // (SQLite keeps it for VACUUM; Strata has none), so nothing happens.
+            return Ok(self.finish(text, Vec::new(), Vec::new()));
         }
         // SQLite's setMeta6: only an auto-vacuum database (offset 52 non-zero) gets
         // offset 64 set; on any other the pragma does nothing.
@@ -257,38 +284,41 @@ impl Compiler<'_> {
         Ok(self.finish(text, Vec::new(), Vec::new()))
     }
 
-    /// `PRAGMA incremental_vacuum[(N)]`. SQLite does nothing unless the database is in
-    /// incremental mode (offsets 52 and 64 non-zero) and has free pages; then it moves pages
-    /// and truncates the file, which Strata cannot do yet (auto-vacuum databases are
-    /// read-only here), so that case is an error instead of a silent no-op.
-    fn incremental_vacuum(mut self, text: &str) -> Result<Program> {
+    /// `PRAGMA incremental_vacuum[(N)]`, as SQLite compiles it: N (absent, not an
+    /// integer, or <= 0: all) steps of `IncrVacuum`, each taking the last page off an
+    /// auto-vacuum database and answering a row without columns, stopping early when no
+    /// free page is left. On any other database it does nothing.
+    fn incremental_vacuum(mut self, arg: Option<&str>, text: &str) -> Result<Program> {
+        let limit = arg
+            .and_then(|a| a.trim().parse::<i32>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(i32::MAX);
+        self.writes = true;
+        let counter = self.reg();
+        self.emit(Insn::Integer {
+            value: limit as i64,
+            dest: counter,
+        });
         let done = self.label();
-        let r = self.reg();
-        for cookie in [
-            Cookie::LargestRootPage,
-            Cookie::IncrementalVacuum,
-            Cookie::FreelistCount,
-        ] {
-            self.emit(Insn::ReadCookie {
-                db: MAIN_DB,
-                cookie,
-                dest: r,
-            });
-            self.emit(Insn::IfNot {
-                reg: r,
-                target: done.addr(),
-                jump_if_null: true,
-            });
-        }
-        self.emit(Insn::Halt {
-            error: Some((
-                ErrorCode::Error,
-                "PRAGMA incremental_vacuum is not supported: auto-vacuum databases are \
-                 read-only in Strata (their pointer maps are not maintained yet); to vacuum \
-                 this one, run: sqlite3 file.db 'PRAGMA incremental_vacuum;'"
-                    .into(),
-            )),
-            on_error: Default::default(),
+        let top = self.label();
+        self.resolve(top);
+        self.emit(Insn::IncrVacuum {
+            db: MAIN_DB,
+            target: done.addr(),
+        });
+        // SQLite answers a row without columns per page taken off.
+        self.emit(Insn::ResultRow {
+            start: counter,
+            count: 0,
+        });
+        self.emit(Insn::AddImm {
+            reg: counter,
+            value: -1,
+        });
+        self.emit(Insn::IfPos {
+            reg: counter,
+            target: top.addr(),
+            decrement: 0,
         });
         self.resolve(done);
         Ok(self.finish(text, Vec::new(), Vec::new()))
@@ -539,7 +569,7 @@ impl Compiler<'_> {
                 }
             }
             "auto_vacuum" => self.auto_vacuum(arg.as_deref(), text),
-            "incremental_vacuum" => self.incremental_vacuum(text),
+            "incremental_vacuum" => self.incremental_vacuum(arg.as_deref(), text),
             "integrity_check" | "quick_check" => {
                 let max_errors = arg.and_then(|a| a.parse().ok()).unwrap_or(100usize);
                 let mut trees: Vec<(u32, Option<Arc<KeyInfo>>)> = vec![(1, None)];

@@ -323,7 +323,12 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             None,
             0,
         ),
-        Destroy { db, root_page } => ("Destroy", *root_page as i64, 0, u(*db), None, 0),
+        Destroy {
+            db,
+            root_page,
+            moved,
+        } => ("Destroy", *root_page as i64, u(*moved), u(*db), None, 0),
+        IncrVacuum { db, target } => ("IncrVacuum", u(*db), u(*target), 0, None, 0),
         Clear {
             db,
             root_page,

@@ -560,11 +560,22 @@ pub enum Insn {
         index: bool,
         dest: Reg,
     },
-    /// Free every page of the B-tree rooted at `root_page`. May yield.
+    /// Free every page of the B-tree rooted at `root_page`. May yield. In an auto-vacuum
+    /// database the largest root page may move into the freed root's slot: its old page
+    /// number goes into `moved` (0 if none), and the program updates that tree's
+    /// `rootpage` in sqlite_schema (SQLite's OP_Destroy P2).
     Destroy {
         /// The database: 0 main, 1 temp (SQLite's `iDb`).
         db: usize,
         root_page: u32,
+        moved: Reg,
+    },
+    /// One step of `PRAGMA incremental_vacuum`: take the last page off an auto-vacuum
+    /// database; jump to `target` when there is nothing (left) to do (SQLite's
+    /// OP_IncrVacuum). May yield.
+    IncrVacuum {
+        db: usize,
+        target: Addr,
     },
     /// Remove every entry of the B-tree rooted at `root_page` (count them in `changes()`
     /// when `count_changes`). May yield.
@@ -944,6 +955,7 @@ impl Insn {
             NotNull { target, .. } | Compare { target, .. } => vec![target],
             Jump { lt, eq, gt } => vec![lt, eq, gt],
             IfPos { target, .. } | DecrJumpZero { target, .. } => vec![target],
+            IncrVacuum { target, .. } => vec![target],
             FkIfZero { target, .. } | FkJump { target, .. } => vec![target],
             RewindAwait {
                 target_if_empty, ..

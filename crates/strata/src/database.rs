@@ -218,6 +218,8 @@ impl OpenOptions {
             strata_pager::Error::Busy => Error::new(ErrorCode::Busy, "database is locked"),
             e => Error::from(e),
         })?;
+        // Auto-vacuum databases keep their pointer maps through this commit hook.
+        strata_btree::autovacuum::install(&storage);
         Ok(Database {
             inner: Arc::new(DbInner {
                 storage,

@@ -46,6 +46,8 @@ impl Connection {
                 };
                 let storage = Storage::open(Arc::new(MemoryIo::new()), "temp", options)
                     .map_err(VmError::from_pager)?;
+                // `PRAGMA temp.auto_vacuum` can make it an auto-vacuum database too.
+                strata_btree::autovacuum::install(&storage);
                 let pager = storage.pager();
                 *slot = Some(pager.clone());
                 Ok(pager)

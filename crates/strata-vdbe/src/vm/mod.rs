@@ -45,6 +45,7 @@ mod fkey;
 mod integrity;
 mod sorter;
 mod txn;
+mod vacuum;
 
 use cursor::{
     compare_record_key, jump_if, last_field_int, store, store_field, EphPos, PendingOp, Pseudo,
@@ -418,6 +419,7 @@ impl Vm {
                     | Insn::SetCookie { .. }
                     | Insn::CreateBtree { .. }
                     | Insn::Destroy { .. }
+                    | Insn::IncrVacuum { .. }
                     | Insn::Clear { .. }
                     | Insn::IntegrityCheck { .. }
                     | Insn::IntegrityCheckTrees { .. }
@@ -1037,6 +1039,10 @@ impl Vm {
             SetCookie { db, cookie, value } => {
                 let pager = self.conn.pager_for(*db)?;
                 let page = ready_bt!(pager.get_page(1));
+                if !vacuum::cookie_settable(&pager, *cookie, &page.data()) {
+                    self.pc += 1;
+                    return Ok(Flow::Continue);
+                }
                 pager.mark_dirty(&page).map_err(VmError::from_pager)?;
                 let off = txn::cookie_offset(*cookie);
                 strata_pager::header::write_u32(&mut page.data_mut(), off, *value as u32);
@@ -1059,11 +1065,17 @@ impl Vm {
                 self.regs[*dest] = Value::Integer(root as i64);
                 self.pc += 1;
             }
-            Destroy { db, root_page } => {
+            Destroy {
+                db,
+                root_page,
+                moved,
+            } => {
                 let pager = self.conn.pager_for(*db)?;
-                ready_bt!(strata_btree::drop_btree(&pager, *root_page));
+                let m = ready_bt!(strata_btree::drop_btree(&pager, *root_page));
+                self.regs[*moved] = Value::Integer(m as i64);
                 self.pc += 1;
             }
+            IncrVacuum { db, target } => return self.exec_incr_vacuum(*db, *target),
             Clear {
                 db,
                 root_page,
