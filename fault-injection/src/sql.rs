@@ -65,9 +65,20 @@ pub fn run(scheduled: Option<Scheduled>) -> SqlReport {
 /// database stores every text converted: other record sizes, overflow points and index
 /// order).
 pub fn run_in(encoding: &'static str, scheduled: Option<Scheduled>) -> SqlReport {
+    run_with(encoding, "NONE", scheduled)
+}
+
+/// Runs the workload with `scheduled` (or none) on a database in `encoding` with
+/// `PRAGMA auto_vacuum = auto_vacuum` (FULL: pointer maps and truncation at every commit).
+pub fn run_with(
+    encoding: &'static str,
+    auto_vacuum: &'static str,
+    scheduled: Option<Scheduled>,
+) -> SqlReport {
     let c = SqlConfig {
         scheduled,
         encoding: Some(encoding),
+        auto_vacuum: Some(auto_vacuum),
         ..config()
     };
     run_plan(&c, &workload())

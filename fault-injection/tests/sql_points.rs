@@ -1,7 +1,7 @@
 //! Every crash point and every error point of the fixed SQL workload (see
 //! `fault_injection::sql`).
 
-use fault_injection::sql::run_in;
+use fault_injection::sql::run_with;
 use simulator::plan::Scheduled;
 use simulator::CrashMode;
 
@@ -10,7 +10,16 @@ fn points(make: impl Fn(u64) -> Scheduled, step: u64) -> (u64, u64) {
 }
 
 fn points_in(encoding: &'static str, make: impl Fn(u64) -> Scheduled, step: u64) -> (u64, u64) {
-    let clean = run_in(encoding, None);
+    points_with(encoding, "NONE", make, step)
+}
+
+fn points_with(
+    encoding: &'static str,
+    auto_vacuum: &'static str,
+    make: impl Fn(u64) -> Scheduled,
+    step: u64,
+) -> (u64, u64) {
+    let clean = run_with(encoding, auto_vacuum, None);
     assert!(
         clean.failure.is_none(),
         "fault-free workload: {:?}",
@@ -26,7 +35,7 @@ fn points_in(encoding: &'static str, make: impl Fn(u64) -> Scheduled, step: u64)
     let mut fired = 0;
     let mut n = 1;
     while n <= total {
-        let r = run_in(encoding, Some(make(n)));
+        let r = run_with(encoding, auto_vacuum, Some(make(n)));
         if r.stats.crashes > 0 || r.stats.scheduled_errors > 0 {
             fired += 1;
         }
@@ -80,4 +89,24 @@ fn sql_crash_after_every_operation_utf16() {
         1,
     );
     assert_eq!(fired, total, "every point must have crashed");
+}
+
+/// The same sweep on an auto-vacuum FULL database (issue 17: pointer maps, page moves and
+/// truncation at every commit under power loss).
+#[test]
+fn sql_crash_after_every_operation_auto_vacuum() {
+    let (total, fired) = points_with(
+        "UTF-8",
+        "FULL",
+        |n| Scheduled::CrashAfter(n, CrashMode::Random),
+        1,
+    );
+    assert_eq!(fired, total, "every point must have crashed");
+}
+
+/// And every I/O error point on an INCREMENTAL UTF-16be database.
+#[test]
+fn sql_fail_every_operation_auto_vacuum_utf16() {
+    let (total, fired) = points_with("UTF-16be", "INCREMENTAL", Scheduled::FailOp, 1);
+    assert_eq!(fired, total, "every point must have failed an operation");
 }

@@ -64,6 +64,9 @@ pub struct SqlConfig {
     /// Every tenant's text encoding (`PRAGMA encoding` name); `None`: drawn per tenant
     /// from the seed (half UTF-8, a quarter each UTF-16le and UTF-16be).
     pub encoding: Option<&'static str>,
+    /// Every tenant's `PRAGMA auto_vacuum` mode (NONE, FULL, INCREMENTAL); `None`: drawn
+    /// per tenant from the seed (half NONE, a quarter each FULL and INCREMENTAL).
+    pub auto_vacuum: Option<&'static str>,
 }
 
 impl SqlConfig {
@@ -81,6 +84,7 @@ impl SqlConfig {
             scheduled: None,
             features: Features::from_env(),
             encoding: None,
+            auto_vacuum: None,
         }
     }
 

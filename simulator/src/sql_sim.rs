@@ -70,6 +70,8 @@ const STREAM_FAULTS: u64 = 24;
 const STREAM_TENANTS: u64 = 25;
 /// Per-tenant text encodings (its own stream, so adding it changed no other draw).
 const STREAM_ENCODING: u64 = 26;
+/// Per-tenant auto-vacuum modes (own stream too).
+const STREAM_AUTO_VACUUM: u64 = 27;
 
 fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
@@ -486,6 +488,7 @@ impl<'p> Sim<'p> {
         let schemas = schemas(&self.config);
         let mut r = rng(self.config.seed, STREAM_TENANTS);
         let mut r_enc = rng(self.config.seed, STREAM_ENCODING);
+        let mut r_av = rng(self.config.seed, STREAM_AUTO_VACUUM);
         self.io.set_faults_enabled(false);
         for (t, schema) in schemas.iter().enumerate() {
             let page_size = [512usize, 1024, 4096][r.gen_range(0..3)];
@@ -493,7 +496,12 @@ impl<'p> Sim<'p> {
             // BINARY order of the encoding, set before the first table on both engines.
             let drawn = ["UTF-8", "UTF-8", "UTF-16le", "UTF-16be"][r_enc.gen_range(0..4)];
             let encoding = self.config.encoding.unwrap_or(drawn);
-            let encoding_sql = format!("PRAGMA encoding = '{encoding}'");
+            // Half the tenants are auto-vacuum databases: pointer maps kept on every
+            // commit, FULL truncation, incremental_vacuum, all under power loss.
+            let drawn_av = ["NONE", "NONE", "FULL", "INCREMENTAL"][r_av.gen_range(0..4)];
+            let auto_vacuum = self.config.auto_vacuum.unwrap_or(drawn_av);
+            let encoding_sql =
+                format!("PRAGMA encoding = '{encoding}'; PRAGMA auto_vacuum = {auto_vacuum}");
             let cache = if self.config.small_cache {
                 [16usize, 64, 2000][r.gen_range(0..3)]
             } else {
@@ -508,7 +516,7 @@ impl<'p> Sim<'p> {
                 .busy_timeout(std::time::Duration::ZERO)
                 .io(self.io.clone() as Arc<dyn IO>);
             lines.push(format!(
-                "tenant {t}: page_size={page_size} cache_size_pages={cache} autocheckpoint_frames={autockpt} sync=full encoding={encoding} tables={}",
+                "tenant {t}: page_size={page_size} cache_size_pages={cache} autocheckpoint_frames={autockpt} sync=full encoding={encoding} auto_vacuum={auto_vacuum} tables={}",
                 schema.tables.len()
             ));
             for d in &schema.ddl {

@@ -257,15 +257,15 @@ fn matrix(auto_vacuum: &str) {
 
 #[test]
 fn matrix_auto_vacuum_none() {
-    matrix("NONE");
+    matrix(AUTO_VACUUM[0]);
 }
 
 #[test]
 fn matrix_auto_vacuum_full() {
-    matrix("FULL");
+    matrix(AUTO_VACUUM[1]);
 }
 
 #[test]
 fn matrix_auto_vacuum_incremental() {
-    matrix("INCREMENTAL");
+    matrix(AUTO_VACUUM[2]);
 }
