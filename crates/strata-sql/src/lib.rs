@@ -293,32 +293,41 @@ fn compile_stmt(schema: &Schema, stmt: &Stmt<'_>, text: &str) -> Result<Program,
             // A backup that silently is not written would be the worst answer.
             Err(error("VACUUM INTO is not supported yet"))
         }
-        Stmt::Vacuum(..) => {
-            // SQLite's VACUUM rewrites an auto-vacuum database (freeing an incremental
-            // one's free pages, applying a pending `PRAGMA auto_vacuum`); Strata does not
-            // rewrite databases yet, so say so rather than pretend.
-            let r = c.reg();
-            let done = c.label();
-            c.emit(Insn::ReadCookie {
-                db: strata_vdbe::insn::MAIN_DB,
-                cookie: strata_vdbe::insn::Cookie::LargestRootPage,
-                dest: r,
-            });
-            c.emit(Insn::IfNot {
-                reg: r,
-                target: done.addr(),
-                jump_if_null: true,
-            });
-            c.emit(Insn::Halt {
-                error: Some((
-                    ErrorCode::Error,
-                    "VACUUM is not supported on auto-vacuum databases yet (Strata does not \
-                     rewrite them; PRAGMA incremental_vacuum frees pages); run it with sqlite3"
-                        .into(),
-                )),
-                on_error: Default::default(),
-            });
-            c.resolve(done);
+        Stmt::Vacuum(name, None) => {
+            // SQLite's VACUUM: the main database rebuilt into a fresh image that replaces
+            // it (`Vacuum`, strata-vdbe/src/vm/vacuum.rs), applying a pending
+            // `PRAGMA auto_vacuum`. The temp database lives in memory and is never handed
+            // on: rebuilding it would change nothing a statement can observe.
+            if compiler::create_db(name.as_ref(), false, "")? == strata_vdbe::insn::TEMP_DB {
+                return Ok(c.finish(text, Vec::new(), Vec::new()));
+            }
+            // Every tree: tables in sqlite_schema order, then indexes by root page.
+            let mut trees: Vec<(u32, Option<std::sync::Arc<strata_btree::record::KeyInfo>>)> =
+                Vec::new();
+            for tname in &schema.table_order {
+                if let Some(t) = schema.tables.get(&tname.to_ascii_lowercase()) {
+                    if t.root_page > 1 {
+                        trees.push((t.root_page, None));
+                    }
+                }
+            }
+            let mut rest: Vec<_> = schema
+                .tables
+                .values()
+                .filter(|t| t.root_page > 1 && !trees.iter().any(|(r, _)| *r == t.root_page))
+                .map(|t| t.root_page)
+                .collect();
+            rest.sort_unstable();
+            trees.extend(rest.into_iter().map(|r| (r, None)));
+            let mut idx: Vec<_> = schema.indexes.values().cloned().collect();
+            idx.sort_by_key(|ix| ix.root_page);
+            for ix in idx {
+                if ix.root_page > 1 {
+                    trees.push((ix.root_page, Some(ix.key_info())));
+                }
+            }
+            c.writes = true;
+            c.emit(Insn::Vacuum { trees });
             Ok(c.finish(text, Vec::new(), Vec::new()))
         }
         Stmt::Analyze(_) | Stmt::Reindex { .. } => {

@@ -215,6 +215,8 @@ impl Compiler<'_> {
                 .filter(|i| (0..=2).contains(i))
                 .unwrap_or(0),
         };
+        // Remembered for the next VACUUM (SQLite's db->nextAutovac), whatever happens now.
+        self.emit(Insn::SetNextAutoVacuum { mode: mode as u8 });
         let s = self.schema;
         let empty = s.tables.len() <= 1
             && s.indexes.is_empty()
@@ -256,8 +258,8 @@ impl Compiler<'_> {
                 });
                 self.resolve(keep);
             }
-            // None on an auto-vacuum database with tables: only VACUUM would apply it
-            // (SQLite keeps it for VACUUM; Strata has none), so nothing happens.
+            // None on an auto-vacuum database with tables: the next VACUUM applies it
+            // (`SetNextAutoVacuum` above), as in SQLite.
             return Ok(self.finish(text, Vec::new(), Vec::new()));
         }
         // SQLite's setMeta6: only an auto-vacuum database (offset 52 non-zero) gets
@@ -534,6 +536,18 @@ impl Compiler<'_> {
                     vec![vec![Value::Integer(-2000)]],
                 )),
             },
+            "freelist_count" => {
+                // Header offset 36, exact in every database Strata writes (SQLite's
+                // sqlite3BtreeGetMeta(BTREE_FREE_PAGE_COUNT)); an argument is ignored.
+                let r = self.reg();
+                self.emit(Insn::ReadCookie {
+                    db,
+                    cookie: Cookie::FreelistCount,
+                    dest: r,
+                });
+                self.emit(Insn::ResultRow { start: r, count: 1 });
+                Ok(self.finish(text, vec![pname.clone()], vec![None]))
+            }
             "user_version" | "schema_version" | "application_id" => {
                 let cookie = match pname.as_str() {
                     "user_version" => Cookie::UserVersion,

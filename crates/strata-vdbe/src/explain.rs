@@ -360,6 +360,21 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             ),
             0,
         ),
+        Vacuum { trees } => (
+            "Vacuum",
+            u(trees.len()),
+            0,
+            0,
+            Some(
+                trees
+                    .iter()
+                    .map(|(r, _)| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            0,
+        ),
+        SetNextAutoVacuum { mode } => ("SetNextAutoVacuum", *mode as i64, 0, 0, None, 0),
         IntegrityCheckTrees {
             trees,
             dest,

@@ -570,6 +570,18 @@ pub enum Insn {
         root_page: u32,
         moved: Reg,
     },
+    /// `VACUUM` of the main database: rebuild it from `trees` (every table and index of
+    /// the schema: root page, and the key info of an index) into a fresh image and write
+    /// that image over the database in this write transaction (see `vm/vacuum.rs`).
+    /// Blocks while it runs.
+    Vacuum {
+        trees: Vec<(u32, Option<Arc<KeyInfo>>)>,
+    },
+    /// `PRAGMA auto_vacuum = mode` remembers the mode (0 none, 1 full, 2 incremental) for
+    /// the connection's next `VACUUM` (SQLite's `db->nextAutovac`).
+    SetNextAutoVacuum {
+        mode: u8,
+    },
     /// One step of `PRAGMA incremental_vacuum`: take the last page off an auto-vacuum
     /// database; jump to `target` when there is nothing (left) to do (SQLite's
     /// OP_IncrVacuum). May yield.

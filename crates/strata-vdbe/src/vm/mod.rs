@@ -129,6 +129,9 @@ impl VmError {
 /// Per-connection state shared by all statements of one connection.
 #[derive(Debug)]
 pub struct ConnState {
+    /// The auto-vacuum mode `PRAGMA auto_vacuum = ...` last asked for (0 none, 1 full,
+    /// 2 incremental); the next `VACUUM` rebuilds the database in it.
+    pub next_auto_vacuum: Option<u8>,
     pub autocommit: bool,
     pub last_insert_rowid: i64,
     pub changes: i64,
@@ -178,6 +181,7 @@ impl Connection {
                 changes: 0,
                 total_changes: 0,
                 schema_changed: false,
+                next_auto_vacuum: None,
                 case_sensitive_like: false,
                 active_statements: 0,
                 write_statements: 0,
@@ -420,6 +424,7 @@ impl Vm {
                     | Insn::CreateBtree { .. }
                     | Insn::Destroy { .. }
                     | Insn::IncrVacuum { .. }
+                    | Insn::Vacuum { .. }
                     | Insn::Clear { .. }
                     | Insn::IntegrityCheck { .. }
                     | Insn::IntegrityCheckTrees { .. }
@@ -1076,6 +1081,11 @@ impl Vm {
                 self.pc += 1;
             }
             IncrVacuum { db, target } => return self.exec_incr_vacuum(*db, *target),
+            Vacuum { trees } => return self.exec_vacuum(trees),
+            SetNextAutoVacuum { mode } => {
+                self.conn.state().next_auto_vacuum = Some(*mode);
+                self.pc += 1;
+            }
             Clear {
                 db,
                 root_page,
