@@ -965,6 +965,12 @@ pub fn takes_snapshot(sql: &str) -> bool {
 /// Whether a write's result rows can be compared with the model's: not those of
 /// `PRAGMA journal_mode` (the fault-injection sweeps switch modes), which name the
 /// file's mode while the model is an in-memory SQLite ("memory").
+/// Statements SQLite refuses inside a transaction (the simulator's in-transaction model
+/// runs them on an autocommit view, so it must know).
+pub fn refused_in_transaction(sql: &str) -> bool {
+    sql.trim_start().to_ascii_uppercase().starts_with("VACUUM")
+}
+
 pub fn rows_comparable(sql: &str) -> bool {
     let u = sql.trim_start().to_ascii_uppercase();
     !(u.starts_with("PRAGMA JOURNAL_MODE") || u.starts_with("PRAGMA INCREMENTAL_VACUUM"))
