@@ -158,7 +158,7 @@ impl Compiler<'_> {
     /// `PRAGMA auto_vacuum [= mode]`. Reading gives SQLite's 0 (none), 1 (full) or 2
     /// (incremental) from header offsets 52 and 64. Setting follows SQLite: on a database
     /// without tables it sets the mode; otherwise a change between none and
-    /// full/incremental waits for a VACUUM (which Strata lacks), so it does nothing, and
+    /// full/incremental waits for the next VACUUM (remembered by `SetNextAutoVacuum`), and
     /// between full and incremental it writes offset 64.
     fn auto_vacuum(mut self, arg: Option<&str>, text: &str) -> Result<Program> {
         let Some(a) = arg else {
