@@ -218,6 +218,9 @@ struct Running {
     /// Of `faults`, how many were reads.
     read_faults: u64,
     busy: u32,
+    /// This start took the transaction's snapshot (its first statement reading main): a
+    /// `Busy` gives it back.
+    took_snapshot: bool,
 }
 
 struct Conn {
@@ -784,6 +787,7 @@ impl<'p> Sim<'p> {
                 faults: 0,
                 read_faults: 0,
                 busy: 0,
+                took_snapshot: false,
             });
         }
         let started = self.tenants[t].conns[c]
@@ -888,6 +892,7 @@ impl<'p> Sim<'p> {
         let r = self.tenants[t].conns[c].running.as_mut().unwrap();
         r.expected = expected;
         r.started = true;
+        r.took_snapshot = new_snapshot;
         match prepared {
             None => {}
             Some(Ok(stmt)) => r.stmt = Some(stmt),
@@ -966,12 +971,11 @@ impl<'p> Sim<'p> {
             eprintln!("[sql] t{t} c{c} busy `{}`", r.sql);
         }
         let kind = r.kind;
-        // Inside a transaction a refused write lock leaves the read transaction (the
-        // snapshot) it took first; see /tmp/sim-bugs.md for BEGIN IMMEDIATE.
-        if conn.in_tx && conn.private.is_none() {
-            conn.private = Some(oracle::copy(&tenant.committed));
-            conn.snap_seq = commit_seq;
-            conn.snap_content_seq = tenant.content_seq;
+        // A refused statement takes no snapshot: SQLite's sqlite3BtreeBeginTrans ends the
+        // read transaction it began when the write lock is refused (unlockBtreeIfUnused),
+        // and so does Strata. A transaction that read before keeps its snapshot.
+        if std::mem::take(&mut r.took_snapshot) {
+            conn.private = None;
         }
         let stale = conn.in_tx && conn.private.is_some() && conn.snap_seq < commit_seq;
         let writes = matches!(kind, Kind::Write);

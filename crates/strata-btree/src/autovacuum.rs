@@ -288,6 +288,22 @@ pub fn sync_entries(pager: &Pager) -> Result<Poll<()>> {
     Ok(Poll::Ready(()))
 }
 
+/// The pointer-map entries this write transaction's commit would write and has not yet
+/// (empty outside a write transaction, or when the maps are in sync): what SQLite, which
+/// updates each entry as the page gets its parent, has in its maps at this point. Reads
+/// nothing from the file and changes nothing (`PRAGMA integrity_check` inside a
+/// transaction reads the maps through it).
+pub fn pending_entries(pager: &Pager) -> Result<BTreeMap<u32, (u8, u32)>> {
+    if !pager.in_write_tx() || pager.derived_in_sync() {
+        return Ok(BTreeMap::new());
+    }
+    let (usable, page_size) = (pager.usable_size(), pager.page_size());
+    let size = pager.db_size_pages();
+    let mut entries = derive_entries(pager)?;
+    entries.retain(|&page_no, _| page_no <= size && !is_special(page_no, usable, page_size));
+    Ok(entries)
+}
+
 /// Reads `page_no`'s pointer-map entry (loads its map page).
 fn read_entry(pager: &Pager, page_no: u32) -> Result<Poll<(u8, u32)>> {
     let (usable, page_size) = (pager.usable_size(), pager.page_size());

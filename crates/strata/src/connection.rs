@@ -486,7 +486,34 @@ impl ConnInner {
     /// against the bootstrap schema (stamped with those cookies, so the program's
     /// transaction check fails with `ErrorCode::Schema` if the schema changed in between;
     /// then the load starts over).
+    ///
+    /// A read transaction the load opened (main's, or temp's) ends with it, as in SQLite
+    /// (`sqlite3InitOne` closes the transaction it opened): inside `BEGIN`, loading the
+    /// schema at a prepare must not pin the connection's snapshot. The transaction's
+    /// snapshot is taken by its first statement that reads the database, whose program
+    /// checks the schema cookie against the one loaded here (a change in between makes
+    /// it recompile).
     fn load_schema(&self) -> Result<Schema> {
+        let main = self.vm_conn.pager().clone();
+        let temp = self.vm_conn.temp_pager();
+        let main_was_reading = main.in_read_tx();
+        let temp_was_reading = temp.as_ref().map(|t| t.in_read_tx());
+        let result = self.load_schema_rows();
+        let _steps = self.lock_steps();
+        if !main_was_reading && !main.in_write_tx() {
+            main.end_read();
+        }
+        // The temp pager the load may have begun reading is the one it had before (a
+        // load creates no temp database).
+        if let (Some(t), Some(false)) = (&temp, temp_was_reading) {
+            if !t.in_write_tx() {
+                t.end_read();
+            }
+        }
+        result
+    }
+
+    fn load_schema_rows(&self) -> Result<Schema> {
         let mut attempt = 0;
         loop {
             attempt += 1;

@@ -446,6 +446,43 @@ fn temp_is_private_to_its_connection_and_gone_on_close() {
     );
 }
 
+/// Inside `BEGIN`, statements that touch only the TEMP database take no snapshot of main:
+/// the schema reload a TEMP DDL causes at the next prepare does not pin one either
+/// (SQLite's `sqlite3InitOne` ends the read transaction it opened). Main's snapshot is
+/// taken by the first statement that reads main, so it sees what another connection
+/// committed before it, and nothing committed after.
+#[test]
+fn temp_statements_take_no_main_snapshot() {
+    for between in [
+        "PRAGMA encoding",
+        "SELECT count(*) FROM x",
+        "INSERT INTO x VALUES (1)",
+        "CREATE TEMP TABLE y(z)",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = strata::Database::open(dir.path().join("strata.db")).unwrap();
+        let (a, b) = (db.connect(), db.connect());
+        let theirs_path = dir.path().join("sqlite.db");
+        let sa = rusqlite::Connection::open(&theirs_path).unwrap();
+        let sb = rusqlite::Connection::open(&theirs_path).unwrap();
+        same_on(
+            &a,
+            &sa,
+            "PRAGMA journal_mode=WAL;\nCREATE TABLE t(v);\nINSERT INTO t VALUES ('first')",
+        );
+        same_on(
+            &a,
+            &sa,
+            &format!("BEGIN;\nCREATE TEMP TABLE x(y);\n{between}"),
+        );
+        same_on(&b, &sb, "INSERT INTO t VALUES ('before the read')");
+        same_on(&a, &sa, "SELECT group_concat(v) FROM t");
+        same_on(&b, &sb, "INSERT INTO t VALUES ('after the read')");
+        same_on(&a, &sa, "SELECT group_concat(v) FROM t;\nCOMMIT");
+        same_on(&a, &sa, "SELECT group_concat(v) FROM t");
+    }
+}
+
 /// A statement prepared before a TEMP table shadowed the main table it read is
 /// recompiled, as in SQLite.
 #[test]

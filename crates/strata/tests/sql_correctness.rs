@@ -281,6 +281,64 @@ fn temp_only_statement_takes_no_main_snapshot() {
     }
 }
 
+/// A write refused with "database is locked" as the first statement of a deferred
+/// transaction leaves the transaction without a snapshot (SQLite's sqlite3BtreeBeginTrans
+/// ends the read transaction it began when the write lock is refused): retried after the
+/// other writer committed, it succeeds and sees that commit. Once a statement of the
+/// transaction has read, its snapshot stays, and a write on it after another commit fails.
+#[test]
+fn busy_first_write_takes_no_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = strata::Database::open(dir.path().join("ours.db")).unwrap();
+    let (a, b) = (db.connect(), db.connect());
+    a.set_busy_timeout_ms(0);
+    b.set_busy_timeout_ms(0);
+    let theirs_path = dir.path().join("theirs.db");
+    let sa = rusqlite::Connection::open(&theirs_path).unwrap();
+    let sb = rusqlite::Connection::open(&theirs_path).unwrap();
+    for c in [&sa, &sb] {
+        c.busy_timeout(std::time::Duration::ZERO).unwrap();
+    }
+    sa.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+        .unwrap();
+    same_on(
+        &a,
+        &sa,
+        "CREATE TABLE t(x);\n INSERT INTO t VALUES (1)",
+        true,
+    );
+    // b holds the write lock; a's first write is refused, twice.
+    same_on(&b, &sb, "BEGIN;\n INSERT INTO t VALUES (2)", true);
+    same_on(
+        &a,
+        &sa,
+        "BEGIN;\n INSERT INTO t VALUES (3);\n INSERT INTO t VALUES (3)",
+        true,
+    );
+    same_on(&b, &sb, "COMMIT", true);
+    same_on(
+        &a,
+        &sa,
+        "INSERT INTO t VALUES (3);\n SELECT group_concat(x) FROM t;\n COMMIT",
+        true,
+    );
+    // With a snapshot taken by a read, the refused write keeps it: stale after b's commit.
+    same_on(&b, &sb, "BEGIN;\n INSERT INTO t VALUES (4)", true);
+    same_on(
+        &a,
+        &sa,
+        "BEGIN;\n SELECT count(*) FROM t;\n INSERT INTO t VALUES (5)",
+        true,
+    );
+    same_on(&b, &sb, "COMMIT", true);
+    same_on(
+        &a,
+        &sa,
+        "INSERT INTO t VALUES (5);\n SELECT count(*) FROM t;\n ROLLBACK;\n SELECT group_concat(x) FROM t",
+        true,
+    );
+}
+
 /// Foreign key enforcement cannot change inside a transaction. (rusqlite's bundled
 /// SQLite is built with SQLITE_DEFAULT_FOREIGN_KEYS=1, so both start from OFF here.)
 #[test]

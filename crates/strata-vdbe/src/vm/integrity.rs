@@ -11,7 +11,7 @@
 //! completes.
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use strata_btree::check::{check_freelist, check_tree};
@@ -187,7 +187,16 @@ fn run(
                 "max rootpage ({max_root}) disagrees with header ({largest_root})"
             ));
         }
-        match check_ptrmap_entries(&mut load, &ptrmap, usable, page_size, db_size) {
+        // Inside a write transaction the maps on the pages are brought up to date only
+        // at commit (`autovacuum` module): the entries derived so far take precedence.
+        let pending = match strata_btree::autovacuum::pending_entries(pager) {
+            Ok(p) => p,
+            Err(e) => {
+                lines.push(message(&e));
+                BTreeMap::new()
+            }
+        };
+        match check_ptrmap_entries(&mut load, &ptrmap, &pending, usable, page_size, db_size) {
             Ok(found) => lines.extend(found),
             Err(e) if is_pending(&e) => return Ok(Poll::Pending),
             Err(e) => lines.push(message(&e)),
@@ -237,11 +246,13 @@ fn run(
 /// An expected pointer-map entry: page, type, parent, and SQLite's message prefix.
 type Expected = (u32, u8, u32, String);
 
-/// Compares each expected pointer-map entry `(page, type, parent)` with the one on disk;
+/// Compares each expected pointer-map entry `(page, type, parent)` with the one on disk
+/// (or the one `pending` at commit);
 /// returns SQLite's messages for those that differ (`checkPtrmap`).
 fn check_ptrmap_entries(
     load: &mut dyn FnMut(u32) -> strata_btree::Result<PageRef>,
     expected: &[Expected],
+    pending: &BTreeMap<u32, (u8, u32)>,
     usable: usize,
     page_size: usize,
     db_size: u32,
@@ -250,7 +261,9 @@ fn check_ptrmap_entries(
     for (page_no, kind, parent, prefix) in expected {
         let (page_no, kind, parent) = (*page_no, *kind, *parent);
         let map_page = ptrmap_page_for(page_no, usable, page_size);
-        let entry = if map_page < 2 || map_page > db_size {
+        let entry = if let Some(&entry) = pending.get(&page_no) {
+            Some(entry)
+        } else if map_page < 2 || map_page > db_size {
             None
         } else {
             let map = load(map_page)?;

@@ -95,7 +95,8 @@ impl Vm {
             self.conn.state().active_statements += 1;
             self.txn.active = true;
         }
-        if !pager.in_read_tx() {
+        let started_read = !pager.in_read_tx();
+        if started_read {
             match pager.begin_read() {
                 Ok(()) => {}
                 Err(strata_pager::Error::Busy) => return Ok(Flow::Busy),
@@ -107,9 +108,13 @@ impl Vm {
                 Ok(()) => {}
                 Err(strata_pager::Error::Busy) => {
                     // Let the retry start from a fresh snapshot: a snapshot older than
-                    // the last commit can never be upgraded.
+                    // the last commit can never be upgraded. Inside BEGIN too when this
+                    // call began the read transaction (the transaction's first statement
+                    // to touch main): SQLite's sqlite3BtreeBeginTrans ends the read
+                    // transaction it began when the write lock is refused
+                    // (unlockBtreeIfUnused), so the transaction has no snapshot yet.
                     let st = self.conn.state();
-                    if st.autocommit && st.active_statements <= 1 {
+                    if started_read || (st.autocommit && st.active_statements <= 1) {
                         pager.end_read();
                     }
                     return Ok(Flow::Busy);
