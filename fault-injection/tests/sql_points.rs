@@ -29,8 +29,9 @@ fn points_with(
     assert!(total > 200, "workload too small: {total} operations");
     assert!(clean.checks.checkpoints >= 5, "{:?}", clean.checks);
     // A sanity bound on the workload, not a property: the generated statements (shared with
-    // the simulator) decide the exact count (47 since upserts carry explicit ids again).
-    assert!(clean.checks.commits_acked >= 40, "{:?}", clean.checks);
+    // the simulator) decide the exact count, which moves whenever the generator's random
+    // draws change (33 since the pragmas group gained incremental_vacuum and VACUUM).
+    assert!(clean.checks.commits_acked >= 30, "{:?}", clean.checks);
     let mut failures = Vec::new();
     let mut fired = 0;
     let mut n = 1;
