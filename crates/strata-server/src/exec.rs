@@ -556,7 +556,14 @@ fn check_write(
     state: &StreamState,
     opts: &ExecOptions,
 ) -> Result<(), h::Error> {
-    if stmt.readonly() || is_read_txn_control(sql) {
+    let w = leading_words(sql, 2);
+    // BEGIN IMMEDIATE/EXCLUSIVE writes nothing but takes the write lock.
+    let takes_write_lock = w.first().is_some_and(|f| f == "BEGIN")
+        && matches!(
+            w.get(1).map(String::as_str),
+            Some("IMMEDIATE" | "EXCLUSIVE")
+        );
+    if (stmt.readonly() && !takes_write_lock) || is_read_txn_control(sql) {
         return Ok(());
     }
     if opts.read_only {
