@@ -856,12 +856,19 @@ impl SeqRun {
             let rest = &self.sql[self.offset..];
             ensure_conn(cx, state);
             // Compile the next statement only now: it may use what the previous created.
-            let (stmt_sql, tail) = match conn(state).prepare_with_tail(rest) {
+            // libSQL's `BEGIN TRANSACTION READONLY` does not parse: cut it out first.
+            let first_end = rest.find(';').map_or(rest.len(), |i| i + 1);
+            let readonly_begin = is_begin_readonly(&rest[..first_end]);
+            let parsed = if readonly_begin {
+                Ok(Some((rest[..first_end].to_string(), first_end)))
+            } else {
+                conn(state)
+                    .prepare_with_tail(rest)
+                    .map(|o| o.map(|(_, tail)| (rest[..tail].to_string(), tail)))
+            };
+            let (stmt_sql, tail) = match parsed {
                 Ok(None) => return Drive::Done(Ok(())),
-                Ok(Some((stmt, tail))) => {
-                    drop(stmt);
-                    (rest[..tail].to_string(), tail)
-                }
+                Ok(Some(found)) => found,
                 Err(e) => return Drive::Done(Err(sql_error(&e))),
             };
             self.offset += tail;

@@ -558,6 +558,18 @@ fn begin_transaction_readonly_refuses_writes() {
         s.execute("SELECT x FROM t", json!([]))["rows"],
         json!([[int(2)]])
     );
+    // In a sequence too.
+    let r = s.pipeline(3, None, json!([
+        {"type": "sequence", "sql": "BEGIN TRANSACTION READONLY; SELECT 1; INSERT INTO t VALUES (3)"},
+        {"type": "get_autocommit"},
+        {"type": "execute", "stmt": {"sql": "ROLLBACK"}},
+        {"type": "close"}]));
+    assert_eq!(r["results"][0]["error"]["code"], "SQLITE_READONLY", "{r}");
+    assert_eq!(r["results"][1]["response"]["is_autocommit"], false);
+    assert_eq!(
+        s.execute("SELECT count(*) FROM t", json!([]))["rows"],
+        json!([[int(1)]])
+    );
 }
 
 #[test]
