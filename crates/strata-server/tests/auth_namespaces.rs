@@ -86,6 +86,22 @@ fn auth_on_with_pem_and_raw_keys() {
         assert_eq!(body["results"][0]["error"]["code"], "SQLITE_AUTH");
         let (_, body) = exec_as(&s, &[("authorization", &ro)], "DROP TABLE t");
         assert_eq!(body["results"][0]["error"]["code"], "SQLITE_AUTH");
+        for write in [
+            "PRAGMA user_version = 5",
+            "CREATE TABLE u(y)",
+            "CREATE TEMP TABLE tt(y)",
+            "UPDATE t SET x = 2",
+            "DELETE FROM t",
+            "WITH c AS (SELECT 1) INSERT INTO t SELECT * FROM c",
+        ] {
+            let (_, body) = exec_as(&s, &[("authorization", &ro)], write);
+            assert_eq!(
+                body["results"][0]["error"]["code"], "SQLITE_AUTH",
+                "{write}"
+            );
+        }
+        let (_, body) = exec_as(&s, &[("authorization", &ro)], "PRAGMA user_version");
+        assert_eq!(body["results"][0]["type"], "ok");
         let (_, body) = exec_as(&s, &[("authorization", &rw)], "SELECT count(*) FROM t");
         assert_eq!(
             body["results"][0]["response"]["result"]["rows"],

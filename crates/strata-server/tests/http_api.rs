@@ -722,3 +722,43 @@ fn anonymous_parameter_in_a_seek() {
     let r = s.execute("SELECT v FROM t WHERE k = ?", json!([int(1)]));
     assert_eq!(r["rows"], json!([[text("one")]]));
 }
+
+/// Thousands of idle streams: they cost little, expire together, and the limit on open
+/// streams is a clear 503 rather than unbounded growth.
+#[test]
+fn thousands_of_idle_streams_expire_and_the_limit_holds() {
+    let s = TestServer::start(|c| {
+        c.idle_stream_timeout = std::time::Duration::from_millis(500);
+        c.max_streams = 1500;
+    });
+    s.execute("CREATE TABLE t(x)", json!([]));
+    let mut batons = Vec::new();
+    for i in 0..1500 {
+        // Every other stream holds a connection in an open read transaction.
+        let reqs = if i % 2 == 0 {
+            json!([{"type": "execute", "stmt": {"sql": "BEGIN"}},
+                   {"type": "execute", "stmt": {"sql": "SELECT count(*) FROM t"}}])
+        } else {
+            json!([])
+        };
+        let r = s.pipeline(3, None, reqs);
+        batons.push(r["baton"].as_str().unwrap().to_string());
+    }
+    let (status, body) = s.post("/v3/pipeline", &json!({"requests": []}));
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["code"], "TOO_MANY_STREAMS");
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    for b in [&batons[0], &batons[777], &batons[1499]] {
+        let (status, body) = s.post("/v3/pipeline", &json!({"baton": b, "requests": []}));
+        assert_eq!(
+            (status, body["code"].clone()),
+            (400, json!("STREAM_EXPIRED"))
+        );
+    }
+    // Room again, and writers are not blocked by the expired readers.
+    s.execute("INSERT INTO t VALUES (1)", json!([]));
+    assert_eq!(
+        s.execute("SELECT count(*) FROM t", json!([]))["rows"],
+        json!([[int(1)]])
+    );
+}
