@@ -121,6 +121,8 @@ pub enum RuntimeError {
     Open(strata::Error),
     /// The job panicked; the loop dropped it and carried on.
     Panicked,
+    /// [`Runtime::submit_if_open`]: the namespace is not open on its loop.
+    NotOpen,
 }
 
 impl std::fmt::Display for RuntimeError {
@@ -129,6 +131,7 @@ impl std::fmt::Display for RuntimeError {
             RuntimeError::ShutDown => f.write_str("the server is shutting down"),
             RuntimeError::Open(e) => write!(f, "cannot open the database: {e}"),
             RuntimeError::Panicked => f.write_str("internal error: the job panicked"),
+            RuntimeError::NotOpen => f.write_str("the namespace is not open"),
         }
     }
 }
@@ -229,7 +232,11 @@ impl<T: Send + 'static, F: Job<T>> ErasedJob for TypedJob<T, F> {
         }
     }
     fn fail(self: Box<Self>, e: RuntimeError) {
-        self.slot.fill(Err(e));
+        // Drop what the job holds (its connection...) on this thread before the handle
+        // resolves, so the submitter sees its resources released.
+        let TypedJob { f, slot } = *self;
+        drop(f);
+        slot.fill(Err(e));
     }
 }
 
@@ -330,6 +337,8 @@ enum Msg {
     Job {
         namespace: String,
         job: Box<dyn ErasedJob>,
+        /// Open the namespace if the loop does not have it open (else fail the job).
+        open: bool,
     },
     Close {
         namespace: String,
@@ -403,6 +412,26 @@ impl Runtime {
         T: Send + 'static,
         F: Job<T>,
     {
+        self.submit_inner(namespace, job, true)
+    }
+
+    /// Like [`Runtime::submit`], but only if the loop has the namespace open: otherwise
+    /// the job is dropped on the loop thread without running and the handle resolves to
+    /// [`RuntimeError::NotOpen`]. For clean-up jobs (rolling back an expired stream) that
+    /// must not re-create a deleted namespace's file.
+    pub fn submit_if_open<T, F>(&self, namespace: &str, job: F) -> JobHandle<T>
+    where
+        T: Send + 'static,
+        F: Job<T>,
+    {
+        self.submit_inner(namespace, job, false)
+    }
+
+    fn submit_inner<T, F>(&self, namespace: &str, job: F, open: bool) -> JobHandle<T>
+    where
+        T: Send + 'static,
+        F: Job<T>,
+    {
         let slot = Arc::new(Slot::new());
         let job = Box::new(TypedJob {
             f: job,
@@ -413,6 +442,7 @@ impl Runtime {
             Msg::Job {
                 namespace: namespace.to_string(),
                 job,
+                open,
             },
         ) {
             return JobHandle::ready(Err(e));
@@ -581,13 +611,21 @@ impl EventLoop {
 
     fn accept(&mut self, msg: Msg) {
         match msg {
-            Msg::Job { namespace, job } => {
+            Msg::Job {
+                namespace,
+                job,
+                open,
+            } => {
                 if self.shutting_down {
                     job.fail(RuntimeError::ShutDown);
                     return;
                 }
                 let (name, db) = match self.dbs.get(&namespace) {
                     Some((name, db)) => (name.clone(), db.clone()),
+                    None if !open => {
+                        job.fail(RuntimeError::NotOpen);
+                        return;
+                    }
                     None => match (self.opener)(&namespace, self.io.clone()) {
                         Ok(db) => {
                             let name: Arc<str> = Arc::from(namespace.as_str());

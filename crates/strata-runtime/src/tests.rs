@@ -263,6 +263,38 @@ fn namespaces_are_pinned_by_a_stable_hash() {
 }
 
 #[test]
+fn submit_if_open_does_not_open() {
+    let rt = runtime(1, None, IoBackend::Memory);
+    let dropped = Arc::new(AtomicBool::new(false));
+    struct Flag(Arc<AtomicBool>);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Release);
+        }
+    }
+    let f = Flag(dropped.clone());
+    let r = rt
+        .submit_if_open("closed", move |_: &mut JobCx<'_>| {
+            let _keep = &f;
+            JobStep::Done(())
+        })
+        .wait();
+    assert_eq!(r, Err(RuntimeError::NotOpen));
+    assert!(dropped.load(Ordering::Acquire), "the job was dropped");
+    exec(&rt, "closed", "CREATE TABLE t(x)");
+    let r = rt
+        .submit_if_open("closed", |_: &mut JobCx<'_>| JobStep::Done(1))
+        .wait();
+    assert_eq!(r, Ok(1));
+    rt.close_namespace("closed").wait().unwrap();
+    let r = rt
+        .submit_if_open("closed", |_: &mut JobCx<'_>| JobStep::Done(1))
+        .wait();
+    assert_eq!(r, Err(RuntimeError::NotOpen));
+    rt.shutdown();
+}
+
+#[test]
 fn panicking_job_fails_alone() {
     let rt = runtime(1, None, IoBackend::Memory);
     let h = rt.submit("p", |_: &mut JobCx<'_>| -> JobStep<()> { panic!("boom") });

@@ -57,7 +57,7 @@ impl ApiError {
                 "NAMESPACE_OPEN_FAILED",
                 e.to_string(),
             ),
-            RuntimeError::Panicked => ApiError::new(
+            RuntimeError::Panicked | RuntimeError::NotOpen => ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "INTERNAL_ERROR",
                 e.to_string(),

@@ -90,6 +90,24 @@ impl Server {
             Some(text) => Some(auth::Auth::from_key_text(text)?),
             None => None,
         };
+        // Listeners first: a taken port fails before any loop thread starts.
+        let listener = tokio::net::TcpListener::bind(config.http_listen_addr)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.http_listen_addr))?;
+        let http_addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let admin = match config.admin_listen_addr {
+            Some(a) => Some(
+                tokio::net::TcpListener::bind(a)
+                    .await
+                    .map_err(|e| format!("cannot listen on {a}: {e}"))?,
+            ),
+            None => None,
+        };
+        let admin_addr = match &admin {
+            Some(l) => Some(l.local_addr().map_err(|e| e.to_string())?),
+            None => None,
+        };
+
         let root = config.db_path.clone();
         let busy = config.busy_timeout;
         let opener: Opener = Arc::new(move |ns: &str, io| {
@@ -128,23 +146,6 @@ impl Server {
             busy_timeout: config.busy_timeout,
         });
 
-        let listener = tokio::net::TcpListener::bind(config.http_listen_addr)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", config.http_listen_addr))?;
-        let http_addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let admin = match config.admin_listen_addr {
-            Some(a) => Some(
-                tokio::net::TcpListener::bind(a)
-                    .await
-                    .map_err(|e| format!("cannot listen on {a}: {e}"))?,
-            ),
-            None => None,
-        };
-        let admin_addr = match &admin {
-            Some(l) => Some(l.local_addr().map_err(|e| e.to_string())?),
-            None => None,
-        };
-
         let (stop, stop_rx) = watch::channel(false);
         let wait_stop = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
@@ -180,8 +181,9 @@ impl Server {
                     }
                     for (ns, state) in streams.take_expired() {
                         tracing::debug!(namespace = %ns, "stream expired");
-                        // Not awaited: the job runs to completion on its loop.
-                        drop(runtime.submit(&ns, exec::close_job(state)));
+                        // Not awaited: the job runs to completion on its loop. A deleted
+                        // namespace is not re-opened (the job is just dropped there).
+                        drop(runtime.submit_if_open(&ns, exec::close_job(state)));
                     }
                 }
             })
@@ -195,7 +197,7 @@ impl Server {
             // No request is in flight any more: roll back every open stream, then stop
             // the loops (which finish their jobs and close the databases).
             for (ns, state) in streams.take_all(None) {
-                let _ = runtime.submit(&ns, exec::close_job(state)).await;
+                let _ = runtime.submit_if_open(&ns, exec::close_job(state)).await;
             }
             let rt = runtime.clone();
             let _ = tokio::task::spawn_blocking(move || rt.shutdown()).await;
