@@ -76,6 +76,8 @@ pub struct Statement {
     state: ExecState,
     /// A row was returned in this execution (a schema error can then not be retried).
     rows_seen: bool,
+    /// See [`Statement::set_instruction_budget`]; kept across recompiles.
+    insn_budget: Option<u64>,
 }
 
 impl Statement {
@@ -89,7 +91,25 @@ impl Statement {
             program,
             state: ExecState::Ready,
             rows_seen: false,
+            insn_budget: None,
         }
+    }
+
+    /// Limits how many VM instructions one [`Statement::step`] runs (`None`, the
+    /// default: no limit). When the budget is spent, `step` returns
+    /// [`StepResult::Io`] with no I/O in flight and [`Statement::yielded`] true; the
+    /// next `step` continues where it stopped. A scheduler running many statements on
+    /// one thread uses this so that one long scan cannot hold the thread; callers that
+    /// treat every `Io` alike (drive the IO, step again) need not know about it.
+    pub fn set_instruction_budget(&mut self, budget: Option<u64>) {
+        self.insn_budget = budget;
+        self.vm.set_insn_budget(budget);
+    }
+
+    /// True if the last [`Statement::step`] returned `Io` only because the instruction
+    /// budget ran out: nothing is pending, step again whenever convenient.
+    pub fn yielded(&self) -> bool {
+        self.vm.yielded()
     }
 
     /// The statement's SQL text.
@@ -290,6 +310,7 @@ impl Statement {
             .ok_or_else(|| Error::new(ErrorCode::Schema, "database schema has changed"))?;
         let program = Arc::new(prepared.program);
         let mut vm = Vm::new(program.clone(), self.conn.vm_conn().clone());
+        vm.set_insn_budget(self.insn_budget);
         let mut bindings = vec![None; program.parameter_count];
         for (i, b) in self.bindings.iter().enumerate() {
             if let Some(v) = b {

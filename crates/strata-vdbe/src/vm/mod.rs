@@ -308,6 +308,11 @@ pub struct Vm {
     /// The database text encoding, read when an execution starts: records hold text in
     /// it, registers hold UTF-8 (see `strata_btree::text_encoding`).
     enc: TextEncoding,
+    /// Instructions one `step()` may run before it returns `Io` to let a scheduler run
+    /// other statements (`None`: no limit, the default). See [`Vm::set_insn_budget`].
+    insn_budget: Option<u64>,
+    /// The last `step()` returned `Io` because the budget ran out, not for I/O.
+    yielded: bool,
 }
 
 fn counts_changes(program: &Program) -> bool {
@@ -459,7 +464,25 @@ impl Vm {
             fk: fkey::StmtFk::default(),
             frames: Vec::new(),
             enc: TextEncoding::Utf8,
+            insn_budget: None,
+            yielded: false,
         }
+    }
+
+    /// Limits how many instructions one `step()` runs. When the budget is spent between
+    /// two instructions, `step()` returns [`StepResult::Io`] with nothing in flight
+    /// ([`Vm::yielded`] is then true) and the next `step()` continues at the next
+    /// instruction: the state between two instructions is complete, so this is the same
+    /// as a resume after I/O. A scheduler uses it so that one long scan cannot hold its
+    /// thread. `None` (the default) never yields, so behaviour is unchanged.
+    pub fn set_insn_budget(&mut self, budget: Option<u64>) {
+        self.insn_budget = budget.map(|b| b.max(1));
+    }
+
+    /// True if the last `step()` returned `Io` only because its instruction budget ran
+    /// out (no I/O is pending; step again whenever convenient).
+    pub fn yielded(&self) -> bool {
+        self.yielded
     }
 
     pub fn program(&self) -> &Arc<Program> {
@@ -549,6 +572,7 @@ impl Vm {
     }
 
     pub fn step(&mut self) -> Result<StepResult, VmError> {
+        self.yielded = false;
         match self.phase {
             Phase::Halted => return Ok(StepResult::Done),
             Phase::Ready => {
@@ -566,7 +590,14 @@ impl Vm {
         }
         let program = self.program.clone();
         let insns = &program.insns;
+        let mut budget = self.insn_budget.unwrap_or(u64::MAX);
         loop {
+            if budget == 0 {
+                // Between two instructions nothing is half done: yield like an `Io`.
+                self.yielded = true;
+                return Ok(StepResult::Io);
+            }
+            budget -= 1;
             let Some(insn) = insns.get(self.pc) else {
                 // Running off the end is a successful halt.
                 self.finish = Some(txn::Finish::new(None, OnError::Abort));
