@@ -392,6 +392,32 @@ impl<'s> Compiler<'s> {
 
     /// Parameter index for a `Variable` token (`?`, `?NNN`, `:a`, `@a`, `$a`).
     pub fn param_index(&mut self, token: &str) -> Result<usize> {
+        // Numbered by the parser in textual order, as SQLite numbers them (the compiler
+        // may compile an expression twice, or out of textual order).
+        if let Some(rest) = token.strip_prefix(sqlite3_parser::NUMBERED_VARIABLE) {
+            let (num, name) = match rest.split_once(sqlite3_parser::NUMBERED_VARIABLE) {
+                Some((num, name)) => (num, Some(name)),
+                None => (rest, None),
+            };
+            let n: usize = num
+                .parse()
+                .ok()
+                .filter(|n| (1..=32766).contains(n))
+                .ok_or_else(|| error("variable number must be between ?1 and ?32766"))?;
+            if n > self.param_count {
+                self.param_count = n;
+                self.param_names.resize(n, None);
+            }
+            if let Some(name) = name {
+                let name = if name.starts_with([':', '@', '$', '#', '?']) {
+                    name.to_string()
+                } else {
+                    format!(":{name}")
+                };
+                self.param_names[n - 1] = Some(name);
+            }
+            return Ok(n);
+        }
         if token.is_empty() || token == "?" {
             self.param_count += 1;
             self.param_names.resize(self.param_count, None);
@@ -411,6 +437,14 @@ impl<'s> Compiler<'s> {
             if n > self.param_count {
                 self.param_count = n;
                 self.param_names.resize(n, None);
+            }
+            // SQLite names `?NNN` as written.
+            if self.param_names[n - 1].is_none() {
+                self.param_names[n - 1] = Some(if first == "?" {
+                    token.to_string()
+                } else {
+                    format!("?{token}")
+                });
             }
             return Ok(n);
         }

@@ -399,3 +399,89 @@ fn pragma_settings_never_silently_ignored() {
         refused("", sql, message);
     }
 }
+
+/// Anonymous `?` are numbered at parse time in textual order, as in SQLite (found by the
+/// server's tests: `WHERE id = ?` driving a rowid seek was numbered twice, so it reported
+/// two parameters and silently returned no rows). Also named parameters mixed with `?`
+/// and `?NNN`: every parameter's number and name, and the answers, equal SQLite's.
+#[test]
+fn parameters_are_numbered_in_textual_order() {
+    let ours = strata::Connection::open_in_memory().unwrap();
+    let theirs = rusqlite::Connection::open_in_memory().unwrap();
+    let setup = "CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER UNIQUE, v TEXT);
+        CREATE INDEX tv ON t(v);
+        INSERT INTO t VALUES (1, 10, 'one'), (2, 20, 'two'), (3, 30, 'three');";
+    ours.execute_batch(setup).unwrap();
+    theirs.execute_batch(setup).unwrap();
+    for sql in [
+        "SELECT v FROM t WHERE id = ?",
+        "SELECT v FROM t WHERE k = ?",
+        "SELECT v FROM t WHERE v = ?",
+        "SELECT ?, v FROM t WHERE id = ?",
+        "SELECT v, ? FROM t WHERE k > ? ORDER BY id",
+        "SELECT :b, v FROM t WHERE id = :a",
+        "SELECT ?, :x, ?5, ?, :x, @y FROM t WHERE id = ?",
+        "SELECT v FROM t WHERE id IN (?, ?) AND k <> ? ORDER BY id",
+        "UPDATE t SET v = ? WHERE id = ? RETURNING id, v",
+    ] {
+        let theirs_stmt = theirs.prepare(sql).unwrap();
+        let n = theirs_stmt.parameter_count();
+        let ours_stmt = ours.prepare(sql).unwrap();
+        assert_eq!(ours_stmt.parameter_count(), n, "parameter count of {sql}");
+        for i in 1..=n {
+            assert_eq!(
+                ours_stmt.parameter_name(i).map(str::to_string),
+                theirs_stmt.parameter_name(i).map(str::to_string),
+                "name of parameter {i} of {sql}"
+            );
+        }
+        drop(ours_stmt);
+        // Bind 1, 2, 3, ... positionally (ids 1 and 2 exist) and compare the rows.
+        let args: Vec<i64> = (1..=n as i64).collect();
+        let ours_rows = {
+            let mut s = ours.prepare(sql).unwrap();
+            for (i, a) in args.iter().enumerate() {
+                s.bind(i + 1, *a).unwrap();
+            }
+            let mut rows = s.query(()).unwrap();
+            let mut out = Vec::new();
+            while let Some(r) = rows.next().unwrap() {
+                let mut row = Vec::new();
+                for c in 0..r.column_count() {
+                    row.push(format!("{:?}", r.get_ref(c).unwrap()));
+                }
+                out.push(row);
+            }
+            out
+        };
+        let theirs_rows = {
+            let mut s = theirs.prepare(sql).unwrap();
+            let cols = s.column_count();
+            let mut rows = s.query(rusqlite::params_from_iter(args.iter())).unwrap();
+            let mut out = Vec::new();
+            while let Some(r) = rows.next().unwrap() {
+                let mut row = Vec::new();
+                for c in 0..cols {
+                    row.push(match r.get_ref(c).unwrap() {
+                        rusqlite::types::ValueRef::Integer(i) => format!("Integer({i})"),
+                        rusqlite::types::ValueRef::Text(t) => {
+                            format!("Text({:?})", String::from_utf8_lossy(t))
+                        }
+                        other => format!("{other:?}"),
+                    });
+                }
+                out.push(row);
+            }
+            out
+        };
+        assert_eq!(ours_rows.len(), theirs_rows.len(), "rows of {sql}");
+        if sql.starts_with("SELECT v FROM t WHERE id = ?") || sql.contains("id = :a") {
+            assert!(!ours_rows.is_empty(), "no rows for {sql}");
+        }
+    }
+    // Column names render the parameters as written.
+    let sql = "SELECT ?, ?3, :name, ? + 1";
+    let o = ours.prepare(sql).unwrap();
+    let t = theirs.prepare(sql).unwrap();
+    assert_eq!(o.column_names(), t.column_names());
+}

@@ -8,3 +8,5 @@ pub mod dialect;
 pub mod lexer;
 mod parser;
 pub use parser::ast;
+/// Strata patch: prefix of a parser-numbered `Expr::Variable` (see `parser::Context`).
+pub use parser::NUMBERED_VARIABLE;

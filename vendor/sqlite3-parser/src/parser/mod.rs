@@ -66,7 +66,15 @@ pub struct Context<'input> {
     module_args: Option<Vec<'input, &'input str>>, // CREATE VIRTUAL TABLE args
     done: bool,
     error: Option<ParserError>,
+    /// SQLite's parameter numbering (sqlite3ExprAssignVarNumber), per statement, in
+    /// textual order: the largest number so far and the named parameters seen.
+    n_var: usize,
+    var_names: std::vec::Vec<(&'input str, usize)>,
 }
+
+/// Prefix of a `Variable` whose number the parser assigned (Strata patch): anonymous `?`
+/// becomes `"\u{1}N"`, a named parameter `"\u{1}N\u{1}name"`. `?NNN` stays digits.
+pub const NUMBERED_VARIABLE: char = '\u{1}';
 
 impl<'input> Context<'input> {
     pub fn new(bump: &'input Bump, input: &'input [u8]) -> Self {
@@ -80,7 +88,37 @@ impl<'input> Context<'input> {
             module_args: None,
             done: false,
             error: None,
+            n_var: 0,
+            var_names: std::vec::Vec::new(),
         }
+    }
+
+    /// Numbers a `VARIABLE` token's text the way SQLite does at parse time: `?` gets the
+    /// next number, `?NNN` is NNN (and raises the next), a new name gets the next number
+    /// and a repeated name its first one. Returns the text for `Expr::Variable`.
+    fn number_variable(&mut self, text: &'input str) -> &'input str {
+        if text.is_empty() {
+            self.n_var += 1;
+            return self
+                .bump
+                .alloc_str(&format!("{NUMBERED_VARIABLE}{}", self.n_var));
+        }
+        if text.bytes().all(|c| c.is_ascii_digit()) {
+            if let Ok(n) = text.parse::<usize>() {
+                self.n_var = self.n_var.max(n);
+            }
+            return text;
+        }
+        let n = match self.var_names.iter().find(|(name, _)| *name == text) {
+            Some(&(_, n)) => n,
+            None => {
+                self.n_var += 1;
+                self.var_names.push((text, self.n_var));
+                self.n_var
+            }
+        };
+        self.bump
+            .alloc_str(&format!("{NUMBERED_VARIABLE}{n}{NUMBERED_VARIABLE}{text}"))
     }
 
     pub fn new_vec<T>(&mut self, e: T) -> Vec<'input, T> {
@@ -161,5 +199,7 @@ impl<'input> Context<'input> {
         self.module_args = None;
         self.done = false;
         self.error = None;
+        self.n_var = 0;
+        self.var_names.clear();
     }
 }

@@ -924,7 +924,8 @@ term(A) ::= FLOAT|INTEGER(X). {
   A = Expr::Literal(Literal::Numeric(X.unwrap(self.ctx.bump))); /*A-overwrites-X*/
 }
 expr(A) ::= VARIABLE(X).     {
-  A = Expr::Variable(X.unwrap(self.ctx.bump)); /*A-overwrites-X*/
+  let v = X.unwrap(self.ctx.bump);
+  A = Expr::Variable(self.ctx.number_variable(v)); /*A-overwrites-X*/
 }
 expr(A) ::= expr(X) COLLATE ids(C). {
   A = Expr::collate(X, @C, C, self.ctx.bump); /*A-overwrites-X*/

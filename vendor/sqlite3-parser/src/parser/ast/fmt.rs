@@ -750,6 +750,13 @@ impl ToTokens for Expr<'_> {
                 op.to_tokens(s)?;
                 sub_expr.to_tokens(s)
             }
+            // Numbered by the parser (see `NUMBERED_VARIABLE`): print what was written.
+            Self::Variable(var) if var.starts_with(crate::parser::NUMBERED_VARIABLE) => {
+                match var[1..].split_once(crate::parser::NUMBERED_VARIABLE) {
+                    Some((_, name)) => s.append(TK_VARIABLE, Some(name)),
+                    None => s.append(TK_VARIABLE, Some("?")),
+                }
+            }
             Self::Variable(var) => match var.chars().next() {
                 Some(c) if c == '$' || c == '@' || c == '#' || c == ':' => {
                     s.append(TK_VARIABLE, Some(var))
