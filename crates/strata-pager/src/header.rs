@@ -154,11 +154,7 @@ impl DatabaseHeader {
         let db_size_pages = (size != 0 && valid_for == change_counter).then_some(size);
         let auto_vacuum = read_u32(buf, OFFSET_LARGEST_ROOT) != 0;
         let incremental_vacuum = read_u32(buf, OFFSET_INCREMENTAL_VACUUM) != 0;
-        // SQLite keeps only the low two bits (`meta & 3`) and treats 0 as UTF-8.
-        let text_encoding = match read_u32(buf, OFFSET_TEXT_ENCODING) & 3 {
-            0 => TEXT_ENCODING_UTF8,
-            e => e,
-        };
+        let text_encoding = text_encoding_of(buf);
         Ok(DatabaseHeader {
             auto_vacuum,
             incremental_vacuum,
@@ -184,6 +180,15 @@ impl DatabaseHeader {
         // [`crate::CommitHook`]). Nothing is refused today; the hook stays for the next
         // feature.
         None
+    }
+}
+
+/// The text encoding in page 1's header (1 UTF-8, 2 UTF-16le, 3 UTF-16be): SQLite keeps
+/// only the low two bits (`meta & 3`) and treats 0 as UTF-8. `page1` holds the header.
+pub fn text_encoding_of(page1: &[u8]) -> u32 {
+    match read_u32(page1, OFFSET_TEXT_ENCODING) & 3 {
+        0 => TEXT_ENCODING_UTF8,
+        e => e,
     }
 }
 

@@ -648,10 +648,7 @@ impl Pager {
         if let Some(page1) = inner.dirty.get(&1) {
             let data = page1.data();
             if data.len() >= header::HEADER_SIZE {
-                return match header::read_u32(&data, header::OFFSET_TEXT_ENCODING) & 3 {
-                    0 => header::TEXT_ENCODING_UTF8,
-                    e => e,
-                };
+                return header::text_encoding_of(&data);
             }
         }
         drop(inner);
@@ -1155,11 +1152,7 @@ impl Pager {
                     data[header::OFFSET_WRITE_VERSION] = 2;
                     data[header::OFFSET_READ_VERSION] = 2;
                 }
-                committing_encoding =
-                    match header::read_u32(&data, header::OFFSET_TEXT_ENCODING) & 3 {
-                        0 => header::TEXT_ENCODING_UTF8,
-                        e => e,
-                    };
+                committing_encoding = header::text_encoding_of(&data);
             }
             inner.committing_encoding = committing_encoding;
             let frames: Vec<(u32, Vec<u8>)> = inner

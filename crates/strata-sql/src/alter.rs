@@ -253,29 +253,7 @@ impl Compiler<'_> {
                 count: 1,
             });
             self.load_opt_text(sql.as_deref(), regs + 4);
-            let rec = self.reg();
-            let rowid = self.reg();
-            self.emit(Insn::MakeRecord {
-                start: regs,
-                count: 5,
-                dest: rec,
-                affinities: None,
-            });
-            self.emit(Insn::Rowid {
-                cursor: sc,
-                dest: rowid,
-            });
-            self.emit(Insn::InsertAsync {
-                cursor: sc,
-                key_reg: rowid,
-                record_reg: rec,
-                flags: InsertFlags {
-                    is_update: true,
-                    ..Default::default()
-                },
-                table: "sqlite_schema".into(),
-            });
-            self.emit(Insn::InsertAwait { cursor: sc });
+            self.replace_schema_row(sc, regs);
             self.goto(next);
             self.resolve(skip);
         }

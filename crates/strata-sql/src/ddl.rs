@@ -124,6 +124,34 @@ impl Compiler<'_> {
         self.emit(Insn::InsertAwait { cursor: cur });
     }
 
+    /// Writes `regs..regs+5` (type, name, tbl_name, rootpage, sql) over the
+    /// `sqlite_schema` row cursor `sc` is on.
+    pub(crate) fn replace_schema_row(&mut self, sc: usize, regs: Reg) {
+        let rec = self.reg();
+        let rowid = self.reg();
+        self.emit(Insn::MakeRecord {
+            start: regs,
+            count: 5,
+            dest: rec,
+            affinities: None,
+        });
+        self.emit(Insn::Rowid {
+            cursor: sc,
+            dest: rowid,
+        });
+        self.emit(Insn::InsertAsync {
+            cursor: sc,
+            key_reg: rowid,
+            record_reg: rec,
+            flags: InsertFlags {
+                is_update: true,
+                ..Default::default()
+            },
+            table: "sqlite_schema".into(),
+        });
+        self.emit(Insn::InsertAwait { cursor: sc });
+    }
+
     /// Loads `text` (or NULL) into `dest`.
     pub(crate) fn load_opt_text(&mut self, text: Option<&str>, dest: Reg) {
         match text {

@@ -12,7 +12,7 @@
 //! destroyTable), so a root moved by one `Destroy` is never one still to be destroyed.
 
 use strata_btree::record::Collation;
-use strata_vdbe::insn::{InsertFlags, Insn};
+use strata_vdbe::insn::Insn;
 use strata_vdbe::ops::Cmp;
 
 use crate::compiler::Compiler;
@@ -67,29 +67,7 @@ impl Compiler<'_> {
             value: root_page as i64,
             dest: regs + 3,
         });
-        let rec = self.reg();
-        let rowid = self.reg();
-        self.emit(Insn::MakeRecord {
-            start: regs,
-            count: 5,
-            dest: rec,
-            affinities: None,
-        });
-        self.emit(Insn::Rowid {
-            cursor: sc,
-            dest: rowid,
-        });
-        self.emit(Insn::InsertAsync {
-            cursor: sc,
-            key_reg: rowid,
-            record_reg: rec,
-            flags: InsertFlags {
-                is_update: true,
-                ..Default::default()
-            },
-            table: "sqlite_schema".into(),
-        });
-        self.emit(Insn::InsertAwait { cursor: sc });
+        self.replace_schema_row(sc, regs);
         self.scan_end(scan);
         self.resolve(done);
     }
