@@ -964,6 +964,11 @@ fuzz_target!(|data: &[u8]| {
         }
         let Some(sql) = s.sql() else { continue };
         log.push(sql.clone());
+        // Result-column names are part of the answer (apps index rows by them).
+        if let (Ok(a), Ok(b)) = (conn.prepare(&sql), lite.prepare(&sql)) {
+            let theirs: Vec<&str> = b.column_names();
+            assert_eq!(a.column_names(), theirs, "column names differ for {sql}");
+        }
         let ours = strata_run(&conn, &sql, 1_000_000)
             .pop()
             .unwrap_or(Ok(Vec::new()));

@@ -172,7 +172,7 @@ impl Compiler<'_> {
                 let Stmt::Select(sel) = stmt else {
                     return Err(error("bad CTE"));
                 };
-                self.materialize(sel, alias.clone(), cte.columns.as_deref())
+                self.materialize(sel, alias.clone(), cte.columns.as_deref(), true)
             }),
             Some(rec) => self.recursive_cte(&cte, rec, alias.clone()),
         };
@@ -270,15 +270,17 @@ impl Compiler<'_> {
                 },
             };
         }
+        let names = match &cte.columns {
+            Some(n) => n.clone(),
+            None => names::unique_column_names(
+                cols.iter().map(crate::select::source_column_name).collect(),
+            ),
+        };
         let columns: Vec<SourceColumn> = cols
             .iter()
-            .enumerate()
-            .map(|(i, c)| SourceColumn {
-                name: cte
-                    .columns
-                    .as_ref()
-                    .map(|n| n[i].clone())
-                    .unwrap_or_else(|| c.name.clone()),
+            .zip(names)
+            .map(|(c, name)| SourceColumn {
+                name,
                 affinity: c.affinity,
                 collation: c.collation,
                 decl_type: c.decl_type.clone(),
@@ -364,7 +366,7 @@ impl Compiler<'_> {
             let sqlite3_parser::ast::OneSelect::Select { columns, .. } = &sel.body.select else {
                 return Err(error("bad expression"));
             };
-            let Some(sqlite3_parser::ast::ResultColumn::Expr(e, _)) = columns.first() else {
+            let Some(sqlite3_parser::ast::ResultColumn::Expr(e, _, _)) = columns.first() else {
                 return Err(error("bad expression"));
             };
             self.levels.push(Default::default());

@@ -265,11 +265,9 @@ impl Compiler<'_> {
                 });
                 let cols = self.select(sel, &Dest::EphemTable { cursor: tmp })?;
                 let mut defs = Vec::new();
-                for (i, c) in cols.iter().enumerate() {
-                    let mut n = c.name.clone();
-                    if cols[..i].iter().any(|p| names::eq(&p.name, &n)) {
-                        n = format!("{n}:{i}");
-                    }
+                let unique =
+                    names::unique_column_names(cols.iter().map(|c| c.name.clone()).collect());
+                for (c, n) in cols.iter().zip(unique) {
                     let ty = match c.affinity {
                         Some(strata_vdbe::affinity::Affinity::Text) => " TEXT",
                         Some(strata_vdbe::affinity::Affinity::Numeric) => " NUM",

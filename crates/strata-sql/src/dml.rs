@@ -171,7 +171,7 @@ impl Compiler<'_> {
                     let ast::OneSelect::Select { columns, .. } = &sel.body.select else {
                         return Err(error("bad default"));
                     };
-                    let Some(ast::ResultColumn::Expr(e, _)) = columns.first() else {
+                    let Some(ast::ResultColumn::Expr(e, _, _)) = columns.first() else {
                         return Err(error("bad default"));
                     };
                     self.levels.push(Level::default());
@@ -246,7 +246,7 @@ impl Compiler<'_> {
                         let ast::OneSelect::Select { columns, .. } = &sel.body.select else {
                             return Err(error("bad CHECK"));
                         };
-                        let Some(ast::ResultColumn::Expr(e, _)) = columns.first() else {
+                        let Some(ast::ResultColumn::Expr(e, _, _)) = columns.first() else {
                             return Err(error("bad CHECK"));
                         };
                         let v = self.expr_new(e)?;

@@ -1231,7 +1231,7 @@ impl Compiler<'_> {
 fn first_result_expr<'b>(stmt: &'b sqlite3_parser::ast::Stmt<'b>) -> Result<&'b Expr<'b>> {
     if let sqlite3_parser::ast::Stmt::Select(sel) = stmt {
         if let ast::OneSelect::Select { columns, .. } = &sel.body.select {
-            if let Some(ast::ResultColumn::Expr(e, _)) = columns.first() {
+            if let Some(ast::ResultColumn::Expr(e, _, _)) = columns.first() {
                 return Ok(e);
             }
         }

@@ -78,3 +78,52 @@ impl DbName {
         })
     }
 }
+
+/// Makes the column names of a subquery, view, CTE or CREATE TABLE AS unique as SQLite
+/// does (sqlite3ColumnsFromExprList): a name equal (ignoring ASCII case) to an earlier
+/// one gets `:N`, N counting up per name, after any `:digits` suffix is dropped, so
+/// `a, a, a` becomes `a, a:1, a:2`. SQLite draws N at random after four collisions of
+/// one name; we keep counting, which is as unique and only differs in that case.
+pub fn unique_column_names(names: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let mut candidate = name;
+        let mut count = 0u32;
+        while seen.contains(&candidate.to_ascii_lowercase()) {
+            let bytes = candidate.as_bytes();
+            let mut keep = bytes.len();
+            if keep > 0 {
+                let mut j = keep - 1;
+                while j > 0 && bytes[j].is_ascii_digit() {
+                    j -= 1;
+                }
+                if bytes[j] == b':' {
+                    keep = j;
+                }
+            }
+            count += 1;
+            candidate = format!("{}:{count}", &candidate[..keep]);
+        }
+        seen.insert(candidate.to_ascii_lowercase());
+        out.push(candidate);
+    }
+    out
+}
+
+#[cfg(test)]
+mod unique_tests {
+    use super::unique_column_names;
+
+    fn names(v: &[&str]) -> Vec<String> {
+        unique_column_names(v.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn duplicates_are_numbered_per_name() {
+        assert_eq!(names(&["a", "A", "a", "b"]), ["a", "A:1", "a:2", "b"]);
+        assert_eq!(names(&["a:1", "a", "a"]), ["a:1", "a", "a:2"]);
+        assert_eq!(names(&["x", "x:1", "x"]), ["x", "x:1", "x:2"]);
+        assert_eq!(names(&["", ""]), ["", ":1"]);
+    }
+}

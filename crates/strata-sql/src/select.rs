@@ -57,6 +57,11 @@ pub enum Dest {
 #[derive(Clone, Debug)]
 pub struct ResultCol {
     pub name: String,
+    /// The name the column takes as a column of a subquery, view or CTE, where it
+    /// differs: SQLite names those before resolving names, so an unaliased column
+    /// reference keeps the case it is written in (`SELECT A FROM t` is `a` at the top
+    /// but `A` in `SELECT * FROM (SELECT A FROM t)`).
+    pub source_name: Option<String>,
     pub decl_type: Option<String>,
     pub affinity: Option<Affinity>,
     pub collation: Collation,
@@ -719,6 +724,7 @@ impl Compiler<'_> {
         let cols: Vec<ResultCol> = (0..n)
             .map(|i| ResultCol {
                 name: format!("column{}", i + 1),
+                source_name: None,
                 decl_type: None,
                 affinity: None,
                 collation: Collation::Binary,
@@ -799,13 +805,25 @@ impl Compiler<'_> {
         }
         // Result columns.
         let mut items: Vec<(Item<'a>, String)> = Vec::new();
+        // (item index, name as written) of unaliased column references.
+        let mut written_names: Vec<(usize, String)> = Vec::new();
         let level = self.levels.len() - 1;
         for rc in columns {
             match rc {
-                ResultColumn::Expr(e, alias) => {
+                ResultColumn::Expr(e, alias, span) => {
                     let name = match alias {
                         Some(As::As(n)) | Some(As::Elided(n)) => names::unquote(n.0),
-                        None => self.default_column_name(e),
+                        None => {
+                            let written = match e {
+                                Expr::Id(c) => Some(c.0),
+                                Expr::Qualified(_, c) | Expr::DoublyQualified(_, _, c) => Some(c.0),
+                                _ => None,
+                            };
+                            if let Some(w) = written {
+                                written_names.push((items.len(), names::unquote(w)));
+                            }
+                            self.default_column_name(e, span)
+                        }
                     };
                     items.push((Item::Expr(e), name));
                 }
@@ -851,13 +869,16 @@ impl Compiler<'_> {
         self.levels[level].aliases = columns
             .iter()
             .filter_map(|rc| match rc {
-                ResultColumn::Expr(e, Some(As::As(n) | As::Elided(n))) => {
+                ResultColumn::Expr(e, Some(As::As(n) | As::Elided(n)), _) => {
                     Some((names::unquote(n.0), e.to_string()))
                 }
                 _ => None,
             })
             .collect();
-        let result_cols = self.result_cols(&items)?;
+        let mut result_cols = self.result_cols(&items)?;
+        for (i, written) in written_names {
+            result_cols[i].source_name = Some(written);
+        }
 
         let done = self.label();
         let limit_regs = self.compute_limit(limit, done)?;
@@ -1150,6 +1171,7 @@ impl Compiler<'_> {
             };
             out.push(ResultCol {
                 name: name.clone(),
+                source_name: None,
                 decl_type,
                 affinity,
                 collation,
@@ -1169,30 +1191,41 @@ impl Compiler<'_> {
     }
 
     /// SQLite's default result-column name: the column's name for a column reference,
-    /// else the expression's text.
-    pub fn default_column_name(&mut self, e: &Expr<'_>) -> String {
+    /// else the expression's source text as written (`span`, from the parser; SQLite's
+    /// `sqlite3ExprListSetSpan`), so `count (*)` is named `count (*)`, not a rendering
+    /// of the tree.
+    pub fn default_column_name(&mut self, e: &Expr<'_>, span: &str) -> String {
         match e {
             Expr::Id(id) => {
                 if let Ok(Some(r)) = self.resolve_column(None, id.0) {
-                    if r.column != ROWID {
-                        return self.levels[r.level].sources[r.source].columns[r.column]
-                            .name
-                            .clone();
-                    }
+                    return self.column_ref_name(r);
                 }
                 names::unquote(id.0)
             }
             Expr::Qualified(_, c) | Expr::DoublyQualified(_, _, c) => {
                 if let Ok(Some(r)) = self.column_ref_of(e) {
-                    if r.column != ROWID {
-                        return self.levels[r.level].sources[r.source].columns[r.column]
-                            .name
-                            .clone();
-                    }
+                    return self.column_ref_name(r);
                 }
                 names::unquote(c.0)
             }
-            _ => e.to_string(),
+            // An empty span comes only from a tree not parsed from text.
+            _ if span.is_empty() => e.to_string(),
+            _ => span.to_string(),
+        }
+    }
+
+    /// The name SQLite gives a result column that is a column reference: the column's
+    /// name; for the rowid (under any of its names), the INTEGER PRIMARY KEY column's
+    /// name if the table has one, else `rowid` (generateColumnNames and
+    /// sqlite3ColumnsFromExprList agree on this).
+    fn column_ref_name(&self, r: ColumnRef) -> String {
+        let source = &self.levels[r.level].sources[r.source];
+        if r.column != ROWID {
+            return source.columns[r.column].name.clone();
+        }
+        match source.columns.iter().find(|c| c.is_rowid_alias) {
+            Some(c) => c.name.clone(),
+            None => "rowid".to_string(),
         }
     }
 
@@ -1381,7 +1414,9 @@ impl Compiler<'_> {
                             return Err(error("not a view"));
                         };
                         self.in_body_of(v.db, format!("view {}", v.name), |c| {
-                            c.materialize(select, alias_name.clone(), v.columns.as_deref())
+                            // A view's names are those of its resolved select
+                            // (sqlite3ViewGetColumnNames), unlike a subquery's.
+                            c.materialize(select, alias_name.clone(), v.columns.as_deref(), false)
                         })
                     });
                     self.view_depth -= 1;
@@ -1392,7 +1427,7 @@ impl Compiler<'_> {
             }
             SelectTable::Select(sel, alias) => {
                 let n = alias_of(alias.as_ref()).unwrap_or_default();
-                self.materialize(sel, n, None)?
+                self.materialize(sel, n, None, true)?
             }
             SelectTable::Sub(..) => return Err(error("parenthesized joins are not supported yet")),
             SelectTable::TableCall(..) => {
@@ -1403,12 +1438,16 @@ impl Compiler<'_> {
         Ok(self.levels[level].sources.len() - 1)
     }
 
-    /// Runs a subquery into an ephemeral table and describes it as a source.
+    /// Runs a subquery into an ephemeral table and describes it as a source. Its
+    /// columns are named `col_names` if given, else by the select's result names made
+    /// unique; `written_names` takes an unaliased column reference's name as written
+    /// (subqueries in FROM and CTEs) rather than as declared (views).
     pub fn materialize<'a>(
         &mut self,
         sel: &'a Select<'a>,
         name: String,
         col_names: Option<&[String]>,
+        written_names: bool,
     ) -> Result<Source> {
         let cursor = self.b.alloc_cursor();
         self.emit(Insn::OpenEphemeral {
@@ -1425,13 +1464,18 @@ impl Compiler<'_> {
                 )));
             }
         }
+        let names = match col_names {
+            Some(n) => n.to_vec(),
+            None if written_names => {
+                names::unique_column_names(cols.iter().map(source_column_name).collect())
+            }
+            None => names::unique_column_names(cols.iter().map(|c| c.name.clone()).collect()),
+        };
         let columns = cols
             .iter()
-            .enumerate()
-            .map(|(i, c)| SourceColumn {
-                name: col_names
-                    .map(|n| n[i].clone())
-                    .unwrap_or_else(|| c.name.clone()),
+            .zip(names)
+            .map(|(c, name)| SourceColumn {
+                name,
                 affinity: c.affinity,
                 collation: c.collation,
                 decl_type: c.decl_type.clone(),
@@ -1449,6 +1493,11 @@ impl Compiler<'_> {
             cover: None,
         })
     }
+}
+
+/// The name a result column takes as a column of a subquery, view or CTE.
+pub fn source_column_name(c: &ResultCol) -> String {
+    c.source_name.clone().unwrap_or_else(|| c.name.clone())
 }
 
 fn alias_of(a: Option<&As<'_>>) -> Option<String> {

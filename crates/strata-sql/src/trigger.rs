@@ -421,19 +421,20 @@ impl Compiler<'_> {
                             });
                             cols.push(ResultCol {
                                 name: c.name.clone(),
+                                source_name: None,
                                 decl_type: Some(c.decl_type.clone()).filter(|d| !d.is_empty()),
                                 affinity: Some(c.affinity),
                                 collation: c.collation,
                             });
                         }
                     }
-                    ResultColumn::Expr(e, alias) => {
+                    ResultColumn::Expr(e, alias, span) => {
                         if crate::select::contains_aggregate(e) {
                             return Err(error("aggregate functions are not allowed in RETURNING"));
                         }
                         let name = match alias {
                             Some(ast::As::As(n)) | Some(ast::As::Elided(n)) => names::unquote(n.0),
-                            None => self.default_column_name(e),
+                            None => self.default_column_name(e, span),
                         };
                         out.push(ReturningItem {
                             sql: Some(e.to_string()),
@@ -441,6 +442,7 @@ impl Compiler<'_> {
                         });
                         cols.push(ResultCol {
                             name,
+                            source_name: None,
                             decl_type: None,
                             affinity: None,
                             collation: Default::default(),
@@ -510,7 +512,7 @@ impl Compiler<'_> {
                             let ast::OneSelect::Select { columns, .. } = &sel.body.select else {
                                 return Err(error("bad RETURNING"));
                             };
-                            let Some(ResultColumn::Expr(e, _)) = columns.first() else {
+                            let Some(ResultColumn::Expr(e, _, _)) = columns.first() else {
                                 return Err(error("bad RETURNING"));
                             };
                             self.expr(e, regs + k)

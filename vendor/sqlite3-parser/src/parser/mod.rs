@@ -121,6 +121,20 @@ impl<'input> Context<'input> {
             .alloc_str(&format!("{NUMBERED_VARIABLE}{n}{NUMBERED_VARIABLE}{text}"))
     }
 
+    /// Strata patch: the input text between two token offsets with SQLite's whitespace
+    /// trimmed at both ends (sqlite3DbSpanDup); comments inside or after stay, as in
+    /// SQLite. Empty if the offsets are not a valid UTF-8 range (never for `&str` input).
+    pub fn span(&self, start: usize, end: usize) -> &'input str {
+        let input: &'input [u8] = self.input;
+        let Some(bytes) = input.get(start..end.max(start)) else {
+            return "";
+        };
+        let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+        let first = bytes.iter().position(|b| !is_space(b)).unwrap_or(bytes.len());
+        let last = bytes.iter().rposition(|b| !is_space(b)).map_or(first, |i| i + 1);
+        std::str::from_utf8(&bytes[first..last]).unwrap_or("")
+    }
+
     pub fn new_vec<T>(&mut self, e: T) -> Vec<'input, T> {
         let mut vec = Vec::new_in(self.bump);
         vec.push(e);

@@ -293,6 +293,10 @@ signed ::= minus_num.
 // post-processing, if needed.
 //
 
+%type scanpt "usize"
+// Strata patch: the byte offset of the lookahead token (SQLite's yyLookaheadToken.z).
+scanpt(A) ::= . { A = yy_lookahead_token.0; }
+
 // "carglist" is a list of additional constraints that come after the
 // column name and column type in a CREATE TABLE statement.
 //
@@ -585,15 +589,17 @@ distinct(A) ::= .           {A = None;}
 %type sclp "Vec<'i, ResultColumn<'i>>"
 sclp(A) ::= selcollist(A) COMMA.
 sclp(A) ::= .                                {A = Vec::<ResultColumn>::new_in(self.ctx.bump);}
-selcollist(A) ::= sclp(A) expr(X) as(Y).     {
-  let rc = ResultColumn::Expr(X, Y);
+selcollist(A) ::= sclp(A) scanpt(B) expr(X) scanpt(Z) as(Y).     {
+  // Strata patch: the expression's source text, SQLite's default column name
+  // (sqlite3ExprListSetSpan).
+  let rc = ResultColumn::Expr(X, Y, self.ctx.span(B, Z));
   A.push(rc);
 }
-selcollist(A) ::= sclp(A) STAR. {
+selcollist(A) ::= sclp(A) scanpt STAR. {
   let rc = ResultColumn::Star;
   A.push(rc);
 }
-selcollist(A) ::= sclp(A) nm(X) DOT STAR. {
+selcollist(A) ::= sclp(A) scanpt nm(X) DOT STAR. {
   let rc = ResultColumn::TableStar(X);
   A.push(rc);
 }

@@ -990,7 +990,19 @@ impl ToTokens for Distinctness {
 impl ToTokens for ResultColumn<'_> {
     fn to_tokens<S: TokenStream>(&self, s: &mut S) -> Result<(), S::Error> {
         match self {
-            Self::Expr(expr, alias) => {
+            Self::Expr(expr, alias, span) => {
+                // Strata patch: an unaliased column is rendered as written, so that SQL
+                // re-parsed from a rendering (a CTE body) names it as SQLite does. Spans
+                // that may hold a parameter keep the tree's rendering (a re-parse would
+                // number an anonymous `?` anew); a newline ends a trailing `--` comment.
+                let may_hold_parameter = span.bytes().any(|b| matches!(b, b'?' | b':' | b'@' | b'$'));
+                if alias.is_none() && !span.is_empty() && !may_hold_parameter {
+                    s.append(TK_ANY, Some(span))?;
+                    if span.contains("--") {
+                        s.append(TK_ANY, Some("\n"))?;
+                    }
+                    return Ok(());
+                }
                 expr.to_tokens(s)?;
                 if let Some(alias) = alias {
                     alias.to_tokens(s)?;

@@ -1091,8 +1091,9 @@ pub enum Distinctness {
 #[derive(Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize))]
 pub enum ResultColumn<'bump> {
-    /// expression
-    Expr(Expr<'bump>, Option<As<'bump>>),
+    /// expression, alias, and (Strata patch) the expression's source text with outer
+    /// whitespace trimmed, which SQLite uses as the default column name
+    Expr(Expr<'bump>, Option<As<'bump>>, &'bump str),
     /// `*`
     Star,
     /// table name.`*`
