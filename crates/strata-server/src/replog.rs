@@ -643,3 +643,128 @@ impl Replogs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::FsStore;
+
+    fn log_with(commits: Vec<u32>, current: u32) -> Replog {
+        let mut gens = BTreeMap::new();
+        gens.insert(1, GenInfo { commits });
+        if current > 1 {
+            gens.insert(current, GenInfo { commits: vec![] });
+        }
+        Replog {
+            dir: PathBuf::from("/nonexistent"),
+            db_path: PathBuf::from("/nonexistent.db"),
+            store: Arc::new(FsStore),
+            config: LogConfig::default(),
+            state: Mutex::new(State {
+                current,
+                gens,
+                failed: None,
+                missed: 0,
+            }),
+        }
+    }
+
+    fn range(p: Pull) -> (u32, u32) {
+        match p {
+            Pull::Frames { start, last, .. } => (start, last),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn pulls_are_cut_at_commit_boundaries() {
+        // Transactions: 1-3, 4, 5-200 (196 frames), 201-210.
+        let log = log_with(vec![3, 4, 200, 210], 1);
+        assert_eq!(range(log.pull(1, 1, 129).unwrap()), (1, 4));
+        assert_eq!(range(log.pull(1, 1, 4).unwrap()), (1, 3));
+        // The transaction at 5 is longer than the range: served whole.
+        assert_eq!(range(log.pull(1, 5, 133).unwrap()), (5, 200));
+        assert_eq!(range(log.pull(1, 5, 6).unwrap()), (5, 200));
+        assert_eq!(range(log.pull(1, 201, 329).unwrap()), (201, 210));
+        // A start inside a transaction runs to its commit.
+        assert_eq!(range(log.pull(1, 2, 3).unwrap()), (2, 3));
+        assert_eq!(
+            log.pull(1, 211, 339).unwrap(),
+            Pull::EndOfGeneration { current: 1 }
+        );
+        assert_eq!(
+            log.pull(1, 212, 339).unwrap(),
+            Pull::StartAhead { frames: 210 }
+        );
+        assert_eq!(
+            log.pull(2, 1, 129).unwrap(),
+            Pull::GenerationAhead { current: 1 }
+        );
+    }
+
+    #[test]
+    fn older_generations_end_and_missing_ones_are_gone() {
+        let log = log_with(vec![5], 3);
+        assert_eq!(
+            log.pull(1, 6, 134).unwrap(),
+            Pull::EndOfGeneration { current: 3 }
+        );
+        assert_eq!(
+            log.pull(2, 1, 129).unwrap(),
+            Pull::GenerationGone { current: 3 }
+        );
+        assert_eq!(
+            log.pull(3, 1, 129).unwrap(),
+            Pull::EndOfGeneration { current: 3 }
+        );
+        log.lock().failed = Some("disk full".into());
+        assert!(matches!(log.pull(3, 1, 129), Err(Unavailable::Failed(_))));
+        assert!(matches!(
+            log.current_generation(),
+            Err(Unavailable::Failed(_))
+        ));
+    }
+
+    #[test]
+    fn scan_stops_at_a_torn_or_foreign_frame() {
+        let page = vec![1u8; PAGE_SIZE];
+        let mut bytes = Vec::new();
+        for (n, size) in [(1u32, 0u32), (2, 2), (3, 0), (4, 4), (5, 0)] {
+            bytes.extend_from_slice(&Frame::encode(n, size, 7, n, &page).unwrap());
+        }
+        // Frame 5 has no commit: cut after 4.
+        assert_eq!(scan(&bytes, 7), (vec![2, 4], 4 * FRAME_SIZE as u64));
+        // Another generation's frames are not ours.
+        assert_eq!(scan(&bytes, 8), (vec![], 0));
+        // A damaged frame 3: cut after 2.
+        let mut bad = bytes.clone();
+        bad[2 * FRAME_SIZE + 50] ^= 1;
+        assert_eq!(scan(&bad, 7), (vec![2], 2 * FRAME_SIZE as u64));
+        // A partial frame at the end.
+        let partial = &bytes[..4 * FRAME_SIZE + 10];
+        assert_eq!(scan(partial, 7).0, vec![2, 4]);
+    }
+
+    #[test]
+    fn images_and_frames() {
+        // A header that says 2 pages, in a 3-page file: the image is 2 pages.
+        let mut image = vec![0u8; 3 * PAGE_SIZE];
+        image[28..32].copy_from_slice(&2u32.to_be_bytes());
+        image[24..28].copy_from_slice(&5u32.to_be_bytes());
+        image[92..96].copy_from_slice(&5u32.to_be_bytes());
+        assert_eq!(image_len(&image), 2 * PAGE_SIZE);
+        // Not valid-for: the whole length.
+        image[92..96].copy_from_slice(&4u32.to_be_bytes());
+        assert_eq!(image_len(&image), 3 * PAGE_SIZE);
+        assert_eq!(image_len(&[]), 0);
+        let (frames, commits) = image_frames(&image, 4).unwrap();
+        assert_eq!(commits, vec![3]);
+        let mut rebuilt = Vec::new();
+        apply_frames(&mut rebuilt, &frames).unwrap();
+        assert_eq!(rebuilt, image);
+        // A later commit that shrinks the database truncates the image.
+        let shrink = Frame::encode(1, 1, 4, 4, &vec![9u8; PAGE_SIZE]).unwrap();
+        apply_frames(&mut rebuilt, &shrink).unwrap();
+        assert_eq!(rebuilt, vec![9u8; PAGE_SIZE]);
+    }
+}

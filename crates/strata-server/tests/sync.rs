@@ -453,3 +453,130 @@ fn namespaces_and_page_size() {
     let r = http(s.addr, "GET", "/info", &ns("default"), b"");
     assert_eq!(r.status, 200);
 }
+
+#[test]
+fn vacuum_and_auto_vacuum_shrink_reach_the_replica() {
+    let s = TestServer::start(|_| {});
+    let work = tempfile::tempdir().unwrap();
+    s.execute("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)", json!([]));
+    let mut rep = Replica::bootstrap(&s);
+    for i in 0..80 {
+        insert(&s, i, &"v".repeat(1500));
+    }
+    rep.sync(&s);
+    let big = rep.image.len();
+    s.execute("DELETE FROM t WHERE a >= 10", json!([]));
+    s.execute("VACUUM", json!([]));
+    rep.sync(&s);
+    assert!(rep.image.len() < big / 2, "{} vs {big}", rep.image.len());
+    assert_same(&s, &rep, work.path(), "vac.db");
+    // An auto-vacuum database truncates at every commit.
+    // (One stream: the mode asked for applies to that connection's next VACUUM.)
+    let r = s.pipeline(
+        3,
+        None,
+        json!([{"type": "sequence", "sql": "PRAGMA auto_vacuum = FULL; VACUUM"}, {"type": "close"}]),
+    );
+    assert_eq!(r["results"][0]["type"], "ok", "{r}");
+    assert_eq!(
+        s.execute("PRAGMA auto_vacuum", json!([]))["rows"][0][0]["value"],
+        "1"
+    );
+    for i in 100..160 {
+        insert(&s, i, &"w".repeat(1500));
+    }
+    rep.sync(&s);
+    let before = rep.image.len();
+    s.execute("DELETE FROM t WHERE a >= 100", json!([]));
+    rep.sync(&s);
+    assert!(rep.image.len() < before, "{} vs {before}", rep.image.len());
+    assert_same(&s, &rep, work.path(), "auto.db");
+}
+
+#[test]
+fn concurrent_writers_while_replicas_pull() {
+    let s = std::sync::Arc::new(TestServer::start(|_| {}));
+    let work = tempfile::tempdir().unwrap();
+    s.execute("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)", json!([]));
+    let mut rep = Replica::bootstrap(&s);
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                for i in 0..40 {
+                    let r = s.post(
+                        "/v3/pipeline",
+                        &json!({"requests": [{"type": "execute", "stmt": {
+                            "sql": "INSERT INTO t VALUES (?, ?)",
+                            "args": [{"type": "integer", "value": (w * 1000 + i).to_string()},
+                                     text(&"c".repeat(100 * (i as usize % 30)))]}},
+                            {"type": "close"}]}),
+                    );
+                    assert_eq!(r.0, 200);
+                    // A write may meet the busy timeout; every success is a commit.
+                    if r.1["results"][0]["type"] != "ok" {
+                        assert_eq!(r.1["results"][0]["error"]["code"], "SQLITE_BUSY", "{}", r.1);
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut pulls = 0;
+    while writers.iter().any(|w| !w.is_finished()) {
+        rep.sync(&s);
+        pulls += 1;
+    }
+    for w in writers {
+        w.join().unwrap();
+    }
+    rep.sync(&s);
+    assert!(pulls > 1);
+    assert_same(&s, &rep, work.path(), "conc.db");
+}
+
+#[test]
+fn damaged_log_tail_is_cut_and_a_damaged_log_starts_a_new_generation() {
+    let mut s = TestServer::start(|_| {});
+    let work = tempfile::tempdir().unwrap();
+    s.execute("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)", json!([]));
+    for i in 0..10 {
+        insert(&s, i, "x");
+    }
+    let mut rep = Replica::bootstrap(&s);
+    rep.sync(&s);
+    let log = s.data_dir().join("default.db-sync").join("gen-1.log");
+    s.stop();
+    // A torn append (half a frame) after a clean stop: cut, the generation goes on.
+    let len = std::fs::metadata(&log).unwrap().len();
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        f.write_all(&[7u8; 2000]).unwrap();
+    }
+    s = restart_stopped(s);
+    assert_eq!(std::fs::metadata(&log).unwrap().len(), len);
+    assert_eq!(info(&s), 1);
+    insert(&s, 50, "y");
+    rep.sync(&s);
+    assert_same(&s, &rep, work.path(), "t1.db");
+    // A damaged frame in the middle: the log no longer matches the clean marker.
+    s.stop();
+    {
+        let mut bytes = std::fs::read(&log).unwrap();
+        let at = strata_sync::FRAME_SIZE * 2 + 100;
+        bytes[at] ^= 0xff;
+        std::fs::write(&log, &bytes).unwrap();
+    }
+    s = restart_stopped(s);
+    assert_eq!(info(&s), 2);
+    let mut fresh = Replica::bootstrap(&s);
+    fresh.sync(&s);
+    assert_same(&s, &fresh, work.path(), "t2.db");
+    // The old replica is past what generation 1 still holds: a clear error, not frames.
+    let r = get(
+        &s,
+        &format!("/sync/1/{}/{}", rep.frame + 1, rep.frame + 129),
+    );
+    assert_eq!(r.status, 409, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["code"], "SYNC_START_AHEAD");
+}
