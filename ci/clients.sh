@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Real-client tests: the unmodified @libsql/client (pinned by tests/clients/node/
-# package-lock.json, installed with `npm ci` from the npm registry) against a freshly
-# started strata-server on 127.0.0.1 (the test starts and stops it).
+# Real-client tests: the unmodified @libsql/client and the `libsql` embedded replica
+# (pinned by tests/clients/node/package-lock.json, installed with `npm ci` from the npm
+# registry) against freshly started strata-servers on 127.0.0.1 (the tests start and
+# stop them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -336,7 +336,8 @@ pub struct StmtResult {
     /// Always present (the Rust client requires the key): a decimal string or null.
     #[serde(serialize_with = "opt_i64_as_string")]
     pub last_insert_rowid: Option<i64>,
-    /// Always null: commit positions are not implemented yet.
+    /// The replication-log frame number of the commit that made this statement's
+    /// changes durable (a decimal string, as sqld sends it), or null.
     pub replication_index: Option<String>,
     pub query_duration_ms: f64,
 }

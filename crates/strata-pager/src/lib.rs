@@ -34,6 +34,11 @@
 //! B-tree recorded for them ([`Pager::set_page_kind`], undone by savepoint rollback like
 //! page images). Without a hook, a change to an auto-vacuum database is refused at commit.
 //!
+//! After a write commit's frames are durable, and while the committer still holds the
+//! WAL's write lock, the storage's [`CommitObserver`] (if any) is handed the committed
+//! pages and the new database size: a totally ordered stream of exactly the committed
+//! transactions (the server's replication log is built from it).
+//!
 //! ## Invariants
 //! 1. A page in the cache holds the image of the current snapshot. A page changed by the
 //!    write transaction lives in `dirty` instead (never in both), with a saved pre-image;
@@ -170,6 +175,8 @@ pub struct Storage {
     /// Run before every write commit ([`CommitHook`]); the B-tree layer installs the one
     /// that keeps auto-vacuum pointer maps and truncates the file.
     commit_hook: Mutex<Option<Arc<dyn CommitHook>>>,
+    /// Told about every durable write commit, in commit order ([`CommitObserver`]).
+    commit_observer: Mutex<Option<Arc<dyn CommitObserver>>>,
 }
 
 /// Work a layer above the pager must do before a write transaction commits, while it can
@@ -182,6 +189,26 @@ pub struct Storage {
 /// have changed nothing yet or continue from progress recorded in the pages themselves.
 pub trait CommitHook: Send + Sync {
     fn before_commit(&self, pager: &Pager) -> Result<Poll<()>>;
+}
+
+/// One committed write transaction as the WAL holds it: the pages it wrote (each once,
+/// in ascending page order, none beyond the new end) and the database size after it.
+pub struct CommittedTxn<'a> {
+    /// `(page number, page image)`; images are `page_size` bytes.
+    pub pages: &'a [(u32, Vec<u8>)],
+    /// The database size in pages after the commit (>= 1).
+    pub db_size_pages: u32,
+}
+
+/// Told about every write transaction once its WAL frames are durable (as `SyncMode`
+/// makes them), in commit order: it is called by the committing connection while it
+/// still holds the WAL's write lock, so no other commit can run before it returns.
+/// Rolled-back transactions and transactions that changed nothing are never reported.
+/// The commit stands whatever the observer does (it cannot fail it), so an observer
+/// that cannot record a transaction must remember that it missed one. It runs on the
+/// committing thread and delays every writer: keep it short.
+pub trait CommitObserver: Send + Sync {
+    fn committed(&self, txn: &CommittedTxn<'_>);
 }
 
 impl Storage {
@@ -265,6 +292,7 @@ impl Storage {
                 auto_vacuum: false,
                 text_encoding: AtomicU32::new(header::TEXT_ENCODING_UTF8),
                 commit_hook: Mutex::new(None),
+                commit_observer: Mutex::new(None),
             }));
         }
         let c = Completion::read(header::HEADER_SIZE);
@@ -310,6 +338,7 @@ impl Storage {
             auto_vacuum: h.auto_vacuum,
             text_encoding: AtomicU32::new(h.text_encoding),
             commit_hook: Mutex::new(None),
+            commit_observer: Mutex::new(None),
         });
         Ok(storage)
     }
@@ -432,6 +461,22 @@ impl Storage {
     /// Installs the hook every write commit of every connection runs first.
     pub fn set_commit_hook(&self, hook: Arc<dyn CommitHook>) {
         *self.commit_hook.lock().unwrap_or_else(|e| e.into_inner()) = Some(hook);
+    }
+
+    /// Installs (or with `None` removes) the observer told about every durable write
+    /// commit ([`CommitObserver`]).
+    pub fn set_commit_observer(&self, observer: Option<Arc<dyn CommitObserver>>) {
+        *self
+            .commit_observer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = observer;
+    }
+
+    fn commit_observer(&self) -> Option<Arc<dyn CommitObserver>> {
+        self.commit_observer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn commit_hook(&self) -> Option<Arc<dyn CommitHook>> {
@@ -1176,6 +1221,21 @@ impl Pager {
             }
             Ok(Poll::Ready(_max_frame)) => {
                 inner.commit = None;
+                // Durable and still under the write lock: tell the observer, in commit
+                // order. `dirty` still holds exactly what the frames held.
+                if let Some(observer) = self.storage.commit_observer() {
+                    let db_size_pages = inner.db_size_pages;
+                    let pages: Vec<(u32, Vec<u8>)> = inner
+                        .dirty
+                        .iter()
+                        .filter(|(&page_no, _)| page_no <= db_size_pages)
+                        .map(|(&page_no, page)| (page_no, page.data().clone()))
+                        .collect();
+                    observer.committed(&CommittedTxn {
+                        pages: &pages,
+                        db_size_pages,
+                    });
+                }
                 // Page 1 with bytes 18/19 = 2 is committed: the database is in WAL mode.
                 // (Only the write-lock holder commits, so nobody raced us to it.)
                 self.storage.rollback_mode.store(false, Ordering::Release);

@@ -12,11 +12,14 @@
 //! fails with `SQLITE_BUSY` ("database is locked") and is reset.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use strata::{Connection, Statement};
 use strata_hrana as h;
 use strata_runtime::{JobCx, JobStep};
+
+use crate::replog::Replog;
 
 /// Rows one poll may produce before the job yields to the loop's other jobs.
 pub const ROWS_PER_POLL: usize = 64;
@@ -37,11 +40,14 @@ pub struct StreamState {
 }
 
 /// How the job runs requests.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone)]
 pub struct ExecOptions {
     /// The token only allows reading.
     pub read_only: bool,
     pub busy_timeout: Duration,
+    /// The namespace's replication log: statements that commit report its position as
+    /// `replication_index`.
+    pub replog: Option<Arc<Replog>>,
 }
 
 /// What a job does.
@@ -599,6 +605,9 @@ struct StmtRun {
     busy_since: Option<Instant>,
     /// `BEGIN TRANSACTION READONLY` ran as `BEGIN DEFERRED`: set the flag when it ends.
     begins_readonly: bool,
+    /// The statement writes or ends a transaction: if the connection is in autocommit
+    /// mode after it, its changes (if any) are committed.
+    may_commit: bool,
 }
 
 impl StmtRun {
@@ -620,7 +629,13 @@ impl StmtRun {
         check_write(&stmt, sql, state, opts)?;
         bind(&mut stmt, s)?;
         let first = leading_words(sql, 1);
+        let may_commit = !stmt.readonly()
+            || matches!(
+                first.first().map(String::as_str),
+                Some("COMMIT" | "END" | "RELEASE")
+            );
         Ok(StmtRun {
+            may_commit,
             cols: cols_of(&stmt),
             stmt,
             want_rows: s.want_rows.unwrap_or(true),
@@ -664,7 +679,7 @@ impl StmtRun {
                         return Drive::Wait(JobStep::Yield);
                     }
                 }
-                Ok(Ok(false)) => return Drive::Done(Ok(self.result(conn))),
+                Ok(Ok(false)) => return Drive::Done(Ok(self.result(conn, opts))),
                 Ok(Err(JobStep::Busy)) => {
                     let since = *self.busy_since.get_or_insert_with(Instant::now);
                     if since.elapsed() >= opts.busy_timeout {
@@ -681,7 +696,7 @@ impl StmtRun {
         }
     }
 
-    fn result(&mut self, conn: &Connection) -> h::StmtResult {
+    fn result(&mut self, conn: &Connection, opts: &ExecOptions) -> h::StmtResult {
         // sqld reports sqlite3_changes() for INSERT/UPDATE/DELETE only: a statement that
         // changed rows moved total_changes, and then changes() is its own count.
         let affected = if conn.total_changes() != self.changes_before {
@@ -696,10 +711,21 @@ impl StmtRun {
             rows: std::mem::take(&mut self.rows),
             affected_row_count: affected,
             last_insert_rowid,
-            replication_index: None,
+            replication_index: replication_index(self.may_commit, conn, opts),
             query_duration_ms: self.started.elapsed().as_secs_f64() * 1000.0,
         }
     }
+}
+
+/// The log position after a statement that committed: every commit of a namespace runs
+/// on its loop, and the job runs there too, so right after the statement the log's last
+/// frame is its commit frame (or, if it changed nothing, the latest commit's).
+fn replication_index(may_commit: bool, conn: &Connection, opts: &ExecOptions) -> Option<String> {
+    if !may_commit || !conn.is_autocommit() {
+        return None;
+    }
+    let (_, frame) = opts.replog.as_ref()?.position();
+    (frame > 0).then(|| frame.to_string())
 }
 
 /// A batch being run step by step.
@@ -796,10 +822,17 @@ impl BatchRun {
     }
 
     fn result(&mut self) -> h::BatchResult {
+        // The batch's position: its last step that committed.
+        let replication_index = self
+            .results
+            .iter()
+            .rev()
+            .flatten()
+            .find_map(|r| r.replication_index.clone());
         h::BatchResult {
             step_results: std::mem::take(&mut self.results),
             step_errors: std::mem::take(&mut self.errors),
-            replication_index: None,
+            replication_index,
         }
     }
 

@@ -49,7 +49,7 @@ impl ApiError {
     pub fn unavailable(code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
     }
-    fn runtime(e: RuntimeError) -> ApiError {
+    pub(crate) fn runtime(e: RuntimeError) -> ApiError {
         match e {
             RuntimeError::ShutDown => ApiError::unavailable("SERVER_SHUTTING_DOWN", e.to_string()),
             RuntimeError::Open(_) => ApiError::new(
@@ -91,12 +91,56 @@ pub struct Shared {
     pub auth: Option<Auth>,
     pub enable_namespaces: bool,
     pub busy_timeout: Duration,
+    /// Every namespace's replication log ([`crate::replog`]).
+    pub replogs: Arc<crate::replog::Replogs>,
 }
 
 type AppState = State<Arc<Shared>>;
 
+/// The user listener's service: [`user_router`] behind [`normalise_path`].
+pub fn user_service(
+    shared: Arc<Shared>,
+    max_body: usize,
+) -> axum::routing::IntoMakeService<
+    tower::util::MapRequest<Router, fn(axum::extract::Request) -> axum::extract::Request>,
+> {
+    use axum::ServiceExt;
+    use tower::ServiceExt as _;
+    let f: fn(axum::extract::Request) -> axum::extract::Request = normalise_path;
+    user_router(shared, max_body)
+        .map_request(f)
+        .into_make_service()
+}
+
+/// Collapses a run of leading slashes to one: a sync URL configured with a trailing
+/// `/` makes clients ask for `//info`, `//sync/...` or `//v3/pipeline`.
+pub fn normalise_path(mut req: axum::extract::Request) -> axum::extract::Request {
+    let path = req.uri().path();
+    if path.starts_with("//") {
+        let trimmed = format!("/{}", path.trim_start_matches('/'));
+        let new = match req.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed,
+        };
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(pq) = new.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    req
+}
+
 pub fn user_router(shared: Arc<Shared>, max_body: usize) -> Router {
     Router::new()
+        .route("/info", get(crate::sync_http::info))
+        .route("/export/{generation}", get(crate::sync_http::export))
+        .route(
+            "/sync/{generation}/{start}/{end}",
+            get(crate::sync_http::sync),
+        )
         .route("/health", get(|| async { StatusCode::OK }))
         .route("/version", get(version))
         .route("/v2", get(|| async { "Hrana 2 over HTTP (strata-server)" }))
@@ -130,7 +174,7 @@ async fn not_found() -> ApiError {
 impl Shared {
     /// The request's namespace: `default`, or with `--enable-namespaces` the
     /// `x-namespace` header, else the first label of `Host`.
-    fn namespace(&self, headers: &HeaderMap) -> Result<String, ApiError> {
+    pub(crate) fn namespace(&self, headers: &HeaderMap) -> Result<String, ApiError> {
         if !self.enable_namespaces {
             return Ok(DEFAULT_NAMESPACE.to_string());
         }
@@ -162,18 +206,34 @@ impl Shared {
         Ok(name)
     }
 
-    fn access(&self, headers: &HeaderMap, ns: &str) -> Result<Access, ApiError> {
+    pub(crate) fn access(&self, headers: &HeaderMap, ns: &str) -> Result<Access, ApiError> {
         match &self.auth {
             Some(a) => a.check(headers, ns),
             None => Ok(Access::ReadWrite),
         }
     }
 
-    fn exec_options(&self, access: Access) -> ExecOptions {
+    fn exec_options(&self, ns: &str, access: Access) -> ExecOptions {
         ExecOptions {
+            replog: match self.replogs.get(ns) {
+                Some(Ok(log)) => Some(log),
+                _ => None,
+            },
             read_only: access == Access::ReadOnly,
             busy_timeout: self.busy_timeout,
         }
+    }
+
+    /// Opens the namespace on its loop if it is not open yet (which opens its
+    /// replication log), so the job's options can refer to the log.
+    pub(crate) async fn open_namespace(&self, ns: &str) -> Result<(), ApiError> {
+        if self.replogs.get(ns).is_none() {
+            self.runtime
+                .submit(ns, |_cx: &mut strata_runtime::JobCx<'_>| JobStep::Done(()))
+                .await
+                .map_err(ApiError::runtime)?;
+        }
+        Ok(())
     }
 
     /// Runs `work` on the stream named by `baton`; returns the output and the baton to
@@ -187,6 +247,11 @@ impl Shared {
     ) -> Result<(Output, Option<String>), ApiError> {
         let taken = self.streams.take(baton, ns)?;
         let id = taken.id;
+        let log = match self.replogs.get(ns) {
+            Some(Ok(log)) => Some(log),
+            _ => None,
+        };
+        let missed_before = log.as_ref().map(|l| l.missed());
         let streams = self.streams.clone();
         let mut job = StreamJob::new(
             taken.state,
@@ -197,6 +262,19 @@ impl Shared {
         match self.runtime.submit(ns, move |cx| job.poll(cx)).await {
             Ok(out) => {
                 let baton = self.streams.is_open(id).then_some(taken.next_baton);
+                // The durability rule: a commit is acknowledged only once it is in the
+                // replication log. (Another stream's commit on the same loop during this
+                // job is counted too: then both answer the error.)
+                if let (Some(log), Some(before)) = (&log, missed_before) {
+                    if log.missed() != before {
+                        return Err(ApiError::new(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "REPLICATION_LOG_FAILED",
+                            "the transaction committed in the database but could not be \
+                             written to the replication log",
+                        ));
+                    }
+                }
                 Ok((out, baton))
             }
             Err(e) => {
@@ -283,12 +361,13 @@ async fn pipeline(
             check_conds(batch, version)?;
         }
     }
+    s.open_namespace(&ns).await?;
     let (out, baton) = s
         .run(
             &ns,
             req.baton.as_deref(),
             Work::Pipeline(req.requests),
-            s.exec_options(access),
+            s.exec_options(&ns, access),
         )
         .await?;
     let Output::Pipeline(results) = out else {
@@ -322,12 +401,13 @@ async fn cursor(
     let body = body_bytes(body)?;
     let req = h::decode_cursor(&body).map_err(|m| ApiError::bad_request("PROTOCOL_ERROR", m))?;
     check_conds(&req.batch, 3)?;
+    s.open_namespace(&ns).await?;
     let (out, baton) = s
         .run(
             &ns,
             req.baton.as_deref(),
             Work::Cursor(req.batch),
-            s.exec_options(access),
+            s.exec_options(&ns, access),
         )
         .await?;
     let Output::Cursor(entries) = out else {
@@ -417,6 +497,7 @@ async fn delete_namespace(State(s): AppState, Path(ns): Path<String>) -> Respons
             .close_namespace(&ns)
             .await
             .map_err(ApiError::runtime)?;
+        s.replogs.remove(&ns);
         s.namespaces.delete_files(&ns).map_err(|e| {
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,

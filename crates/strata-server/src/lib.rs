@@ -13,6 +13,9 @@
 //! - **namespaces** ([`namespaces`]): one database file per namespace under
 //!   `--db-path`; the admin listener creates and deletes them.
 //! - **auth** ([`auth`]): EdDSA JWTs as sqld verifies them.
+//! - **replication** ([`replog`], [`sync_http`]): each namespace's replication log (every
+//!   committed transaction as numbered frames, by generation) and the V2 sync endpoints
+//!   embedded replicas pull from (`docs/REPLICATION.md`); wire types in `strata-sync`.
 //!
 //! Operator documentation: `docs/SERVER.md`; protocol details: `docs/PROTOCOL.md`.
 
@@ -20,7 +23,10 @@ pub mod auth;
 pub mod exec;
 pub mod http;
 pub mod namespaces;
+pub mod replog;
+pub mod store;
 pub mod streams;
+pub mod sync_http;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -49,6 +55,8 @@ pub struct Config {
     pub busy_timeout: Duration,
     pub insn_budget: Option<u64>,
     pub io: IoBackend,
+    /// The replication log's rollover size and retention.
+    pub sync: replog::LogConfig,
 }
 
 impl Config {
@@ -67,6 +75,7 @@ impl Config {
             busy_timeout: strata::DEFAULT_BUSY_TIMEOUT,
             insn_budget: Some(strata_runtime::DEFAULT_INSN_BUDGET),
             io: IoBackend::Auto,
+            sync: replog::LogConfig::default(),
         }
     }
 }
@@ -110,11 +119,22 @@ impl Server {
 
         let root = config.db_path.clone();
         let busy = config.busy_timeout;
+        let replogs = Arc::new(replog::Replogs::new(
+            Arc::new(store::FsStore),
+            config.sync.clone(),
+        ));
+        let logs = replogs.clone();
         let opener: Opener = Arc::new(move |ns: &str, io| {
-            strata::OpenOptions::new()
+            let path = Namespaces::path_of(&root, ns);
+            // Stamped before opening: the log trusts itself only if the files are as
+            // its clean shutdown left them.
+            let before = replog::stamps(logs.store().as_ref(), &path);
+            let db = strata::OpenOptions::new()
                 .io(io)
                 .busy_timeout(busy)
-                .open(Namespaces::path_of(&root, ns))
+                .open(&path)?;
+            logs.attach(ns, &path, &db, before);
+            Ok(db)
         });
         let runtime = Runtime::start(
             RuntimeOptions {
@@ -144,6 +164,7 @@ impl Server {
             auth,
             enable_namespaces: config.enable_namespaces,
             busy_timeout: config.busy_timeout,
+            replogs: replogs.clone(),
         });
 
         let (stop, stop_rx) = watch::channel(false);
@@ -153,7 +174,7 @@ impl Server {
         let user = tokio::spawn(
             axum::serve(
                 listener,
-                http::user_router(shared.clone(), config.max_body_bytes),
+                http::user_service(shared.clone(), config.max_body_bytes),
             )
             .with_graceful_shutdown(wait_stop(stop_rx.clone()))
             .into_future(),
@@ -200,7 +221,12 @@ impl Server {
                 let _ = runtime.submit_if_open(&ns, exec::close_job(state)).await;
             }
             let rt = runtime.clone();
-            let _ = tokio::task::spawn_blocking(move || rt.shutdown()).await;
+            let _ = tokio::task::spawn_blocking(move || {
+                rt.shutdown();
+                // The databases are closed: record where each log stands.
+                replogs.close_all();
+            })
+            .await;
             tracing::info!("stopped");
         });
         tracing::info!(%http_addr, ?admin_addr, loops = config.loops, "strata-server listening");

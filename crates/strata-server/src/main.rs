@@ -40,6 +40,13 @@ struct Args {
     /// Most streams open at once (503 beyond).
     #[arg(long, default_value_t = 50_000)]
     max_streams: usize,
+    /// A replication-log generation larger than this many bytes is closed and a new one
+    /// started (replicas compact at generation changes).
+    #[arg(long, default_value_t = 128 * 1024 * 1024)]
+    sync_max_log_bytes: u64,
+    /// Replication-log generations kept per namespace, the current one included.
+    #[arg(long, default_value_t = 4)]
+    sync_keep_generations: usize,
 }
 
 fn main() {
@@ -62,6 +69,8 @@ fn main() {
     config.idle_stream_timeout = Duration::from_secs(args.idle_stream_timeout_secs.max(1));
     config.max_body_bytes = args.max_body_bytes;
     config.max_streams = args.max_streams.max(1);
+    config.sync.max_log_bytes = args.sync_max_log_bytes;
+    config.sync.keep_generations = args.sync_keep_generations.max(1);
     if let Some(path) = &args.auth_jwt_key_file {
         match std::fs::read_to_string(path) {
             Ok(text) => config.auth_jwt_key = Some(text),

@@ -71,7 +71,7 @@ impl Namespaces {
         self.lock().remove(name)
     }
 
-    /// Deletes a namespace's files (database, WAL, rollback journal).
+    /// Deletes a namespace's files (database, WAL, rollback journal, replication log).
     pub fn delete_files(&self, name: &str) -> std::io::Result<()> {
         let db = Self::path_of(&self.root, name);
         for suffix in ["", "-wal", "-journal", "-shm"] {
@@ -82,6 +82,12 @@ impl Namespaces {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
+        }
+        // The replication log (`crate::replog`).
+        match std::fs::remove_dir_all(crate::replog::dir_of(&db)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
         }
         Ok(())
     }

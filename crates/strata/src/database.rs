@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use strata_io::{MemoryIo, SyscallIo, IO};
-use strata_pager::{Storage, StorageOptions, SyncMode};
+use strata_pager::{CommitObserver, Storage, StorageOptions, SyncMode};
 
 use crate::connection::Connection;
 use crate::error::{Error, ErrorCode, Result};
@@ -101,6 +101,32 @@ impl Database {
     /// The page size in bytes.
     pub fn page_size(&self) -> usize {
         self.inner.storage.page_size()
+    }
+
+    /// Installs (or with `None` removes) an observer told about every committed write
+    /// transaction of every connection of this database: the page images it wrote and
+    /// the database size after it, once the WAL frames are durable, in commit order
+    /// (the committer still holds the write lock while the observer runs). Rolled-back
+    /// transactions are never reported. The commit stands whatever the observer does;
+    /// it runs on the committing thread, so it delays that commit's completion.
+    /// `strata-server` builds its replication log with it.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// struct Count(Mutex<Vec<u32>>);
+    /// impl strata::CommitObserver for Count {
+    ///     fn committed(&self, txn: &strata::CommittedTxn<'_>) {
+    ///         self.0.lock().unwrap().push(txn.db_size_pages);
+    ///     }
+    /// }
+    /// let db = strata::Database::open_in_memory().unwrap();
+    /// let seen = Arc::new(Count(Mutex::new(Vec::new())));
+    /// db.set_commit_observer(Some(seen.clone()));
+    /// db.connect().execute_batch("CREATE TABLE t(x)").unwrap();
+    /// assert_eq!(*seen.0.lock().unwrap(), vec![2]);
+    /// ```
+    pub fn set_commit_observer(&self, observer: Option<Arc<dyn CommitObserver>>) {
+        self.inner.storage.set_commit_observer(observer);
     }
 }
 

@@ -99,7 +99,7 @@ pub use database::{Database, OpenOptions, DEFAULT_BUSY_TIMEOUT};
 pub use error::{sqlite_code, Error, ErrorCode, Result};
 pub use params::{params_from_iter, Params, ParamsFromIter};
 pub use statement::{MappedRows, Row, RowIndex, Rows, Statement, StepResult};
-pub use strata_pager::SyncMode;
+pub use strata_pager::{CommitObserver, CommittedTxn, SyncMode};
 pub use value::{FromValue, FromValueError, ToValue, Type, Value, ValueRef};
 
 /// The IO layer (backends and the IO trait), re-exported for [`Database::open_with_io`].
