@@ -516,6 +516,7 @@ impl Storage {
                 savepoints: Vec::new(),
                 kinds: BTreeMap::new(),
                 derived_in_sync: false,
+                verbatim: false,
                 commit: None,
                 checkpoint: None,
                 auto_checkpoint: None,
@@ -637,6 +638,10 @@ struct PagerInner {
     /// Set by the layer above when what it derives from the changed pages (pointer
     /// maps) is written; any page change clears it ([`Pager::set_derived_in_sync`]).
     derived_in_sync: bool,
+    /// The transaction's pages are final images from elsewhere (an embedded replica
+    /// applying its primary's commits): the commit writes them as they are, without
+    /// stamping page 1's change counter and size ([`Pager::set_verbatim_commit`]).
+    verbatim: bool,
     commit: Option<CommitInProgress>,
     checkpoint: Option<strata_wal::Checkpoint>,
     /// The passive checkpoint a commit started because the WAL passed the threshold.
@@ -1045,6 +1050,18 @@ impl Pager {
         self.lock().derived_in_sync = true;
     }
 
+    /// Marks this write transaction's pages as final images copied from another
+    /// database (an embedded replica applying its primary's commits): the commit
+    /// writes them byte for byte and does not stamp page 1 (change counter, size,
+    /// version), so the replica's pages equal the primary's. The caller must include
+    /// page 1 whenever the size changes, as the primary's own commit did.
+    pub fn set_verbatim_commit(&self) -> Result<()> {
+        let mut inner = self.lock();
+        Self::require_write(&inner, "set_verbatim_commit")?;
+        inner.verbatim = true;
+        Ok(())
+    }
+
     /// Records what page `page_no` now is, in the caller's own terms (the B-tree's
     /// pointer-map types), or forgets it (`None`). Kept for the write transaction, undone
     /// by savepoint rollback like page images, and cleared at commit and rollback: the
@@ -1169,7 +1186,8 @@ impl Pager {
             }
             // Page 1 carries the database size and change counter; it must be part of any
             // commit that changes the size (SQLite readers of the database file rely on it).
-            let size_changed = inner.db_size_pages != inner.tx_start_db_size_pages;
+            let size_changed =
+                inner.db_size_pages != inner.tx_start_db_size_pages && !inner.verbatim;
             // The first commit to a rollback-journal database switches it to WAL (page 1
             // with bytes 18/19 = 2, as SQLite's `PRAGMA journal_mode=WAL` writes it).
             let to_wal = self.storage.rollback_mode.load(Ordering::Acquire);
@@ -1181,7 +1199,7 @@ impl Pager {
             }
             let db_size_pages = inner.db_size_pages;
             let mut committing_encoding = 0;
-            if let Some(page1) = inner.dirty.get(&1) {
+            if let Some(page1) = inner.dirty.get(&1).filter(|_| !inner.verbatim) {
                 let mut data = page1.data_mut_unchecked();
                 let counter =
                     header::read_u32(&data, header::OFFSET_CHANGE_COUNTER).wrapping_add(1);
@@ -1198,6 +1216,8 @@ impl Pager {
                     data[header::OFFSET_READ_VERSION] = 2;
                 }
                 committing_encoding = header::text_encoding_of(&data);
+            } else if let Some(page1) = inner.dirty.get(&1) {
+                committing_encoding = header::text_encoding_of(&page1.data());
             }
             inner.committing_encoding = committing_encoding;
             let frames: Vec<(u32, Vec<u8>)> = inner
@@ -1254,6 +1274,7 @@ impl Pager {
                 inner.savepoints.clear();
                 inner.kinds.clear();
                 inner.derived_in_sync = false;
+                inner.verbatim = false;
                 self.storage.wal.end_write();
                 self.finish_tx(&mut inner);
                 inner.last_snapshot = Some(after);
@@ -1327,6 +1348,7 @@ impl Pager {
         inner.savepoints.clear();
         inner.kinds.clear();
         inner.derived_in_sync = false;
+        inner.verbatim = false;
         self.storage.wal.end_write();
         self.finish_tx(&mut inner);
         Ok(())

@@ -79,11 +79,14 @@ fn read_error(e: std::io::Error) -> ApiError {
 pub async fn info(State(s): AppState, headers: HeaderMap) -> Response {
     let r: Result<Response, ApiError> = async {
         let log = log_of(&s, &headers).await?;
-        let g = log.current_generation().map_err(unavailable)?;
+        // Fails if the log failed; the position is then read in one step.
+        log.current_generation().map_err(unavailable)?;
+        let (g, frame) = log.position();
         Ok(json(
             StatusCode::OK,
             InfoResponse {
                 current_generation: g,
+                current_frame_no: Some(frame),
             }
             .to_json(),
         ))

@@ -205,6 +205,11 @@ pub fn decode_frames(body: &[u8]) -> Result<Vec<Frame>, SyncError> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InfoResponse {
     pub current_generation: u32,
+    /// Strata's extension (ignored by libSQL clients): the last commit frame of the
+    /// current generation when the answer was made, so that a replica's sync has a
+    /// target and ends while the primary keeps writing. Absent from other servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_frame_no: Option<u32>,
 }
 
 impl InfoResponse {
@@ -368,9 +373,19 @@ mod tests {
     fn info_and_end_of_generation() {
         let i = InfoResponse {
             current_generation: 3,
+            current_frame_no: None,
         };
         assert_eq!(i.to_json(), r#"{"current_generation":3}"#);
         assert_eq!(InfoResponse::from_json(i.to_json().as_bytes()).unwrap(), i);
+        let j = InfoResponse {
+            current_generation: 3,
+            current_frame_no: Some(7),
+        };
+        assert_eq!(
+            j.to_json(),
+            r#"{"current_generation":3,"current_frame_no":7}"#
+        );
+        assert_eq!(InfoResponse::from_json(j.to_json().as_bytes()).unwrap(), j);
         assert_eq!(
             InfoResponse::from_json(br#"{"current_generation":0}"#),
             Err(SyncError::ZeroGeneration)

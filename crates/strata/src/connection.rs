@@ -363,6 +363,10 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T> {
 }
 
 impl ConnInner {
+    pub(crate) fn database(&self) -> &Database {
+        &self.db
+    }
+
     pub(crate) fn vm_conn(&self) -> &Arc<vm::Connection> {
         &self.vm_conn
     }

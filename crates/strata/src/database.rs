@@ -40,6 +40,9 @@ pub struct Database {
 struct DbInner {
     storage: Arc<Storage>,
     busy_timeout_ms: u64,
+    /// Set once when the database is an embedded replica ([`crate::Builder`]).
+    #[cfg(feature = "replica")]
+    replica: std::sync::OnceLock<Arc<crate::replica::Replica>>,
 }
 
 impl Database {
@@ -127,6 +130,44 @@ impl Database {
     /// ```
     pub fn set_commit_observer(&self, observer: Option<Arc<dyn CommitObserver>>) {
         self.inner.storage.set_commit_observer(observer);
+    }
+}
+
+impl Database {
+    /// True if this is an embedded replica: statements that would write are refused
+    /// (they belong on the primary).
+    pub fn is_replica(&self) -> bool {
+        #[cfg(feature = "replica")]
+        {
+            self.inner.replica.get().is_some()
+        }
+        #[cfg(not(feature = "replica"))]
+        {
+            false
+        }
+    }
+}
+
+#[cfg(feature = "replica")]
+impl Database {
+    pub(crate) fn busy_timeout_ms(&self) -> u64 {
+        self.inner.busy_timeout_ms
+    }
+
+    pub(crate) fn attach_replica(&self, replica: Arc<crate::replica::Replica>) {
+        let _ = self.inner.replica.set(replica);
+    }
+
+    /// Brings an embedded replica up to date with its primary (see [`crate::replica`]).
+    /// An error on a database that is not a replica.
+    pub fn sync(&self) -> Result<crate::replica::Replicated> {
+        match self.inner.replica.get() {
+            Some(r) => r.sync(),
+            None => Err(Error::new(
+                ErrorCode::Misuse,
+                "sync() on a database that is not a replica",
+            )),
+        }
     }
 }
 
@@ -250,6 +291,8 @@ impl OpenOptions {
             inner: Arc::new(DbInner {
                 storage,
                 busy_timeout_ms: self.busy_timeout.as_millis().min(u64::MAX as u128) as u64,
+                #[cfg(feature = "replica")]
+                replica: std::sync::OnceLock::new(),
             }),
         })
     }

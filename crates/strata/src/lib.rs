@@ -90,6 +90,8 @@ mod connection;
 mod database;
 mod error;
 mod params;
+#[cfg(feature = "replica")]
+pub mod replica;
 mod statement;
 mod value;
 
@@ -98,6 +100,8 @@ pub use connection::{Connection, Transaction, TransactionBehavior};
 pub use database::{Database, OpenOptions, DEFAULT_BUSY_TIMEOUT};
 pub use error::{sqlite_code, Error, ErrorCode, Result};
 pub use params::{params_from_iter, Params, ParamsFromIter};
+#[cfg(feature = "replica")]
+pub use replica::{Builder, Replicated};
 pub use statement::{MappedRows, Row, RowIndex, Rows, Statement, StepResult};
 pub use strata_pager::{CommitObserver, CommittedTxn, SyncMode};
 pub use value::{FromValue, FromValueError, ToValue, Type, Value, ValueRef};

@@ -244,6 +244,14 @@ impl Statement {
         if self.state == ExecState::Finished {
             self.reset();
         }
+        if !self.program.read_only && self.conn.database().is_replica() {
+            // A local write would fork the replica from its primary.
+            return Err(Error::new(
+                ErrorCode::Error,
+                "cannot write to an embedded replica: writes go to the primary \
+                 (forwarding them is not implemented yet)",
+            ));
+        }
         let mut retries = 0;
         loop {
             let r = {

@@ -1,0 +1,348 @@
+//! Strata as the embedded replica (`strata::Builder::new_remote_replica`, feature
+//! `replica`) against a real `strata-server` on loopback: bootstrap, sync, local reads,
+//! refusals (local writes, foreign files, another primary, bad tokens), generation
+//! changes, snapshot isolation of readers during a sync, and crash states of the
+//! metadata. Every replica file is finally opened with SQLite and compared with the
+//! primary's rows.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::{json, Value as Json};
+
+fn insert(s: &TestServer, a: i64, b: &str) {
+    let r = s.execute(
+        "INSERT INTO t(a, b) VALUES (?, ?)",
+        json!([{"type": "integer", "value": a.to_string()}, {"type": "text", "value": b}]),
+    );
+    assert!(r.get("affected_row_count").is_some(), "{r}");
+}
+
+fn url(s: &TestServer) -> String {
+    format!("http://{}", s.addr)
+}
+
+fn replica(s: &TestServer, path: &Path) -> strata::Database {
+    strata::Builder::new_remote_replica(path, url(s), "")
+        .build()
+        .expect("replica builds")
+}
+
+/// The primary's rows as `a|b` strings.
+fn primary_rows(s: &TestServer) -> Vec<String> {
+    let r = s.execute("SELECT a, b FROM t ORDER BY a", json!([]));
+    r["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|row| {
+            let v = |c: &Json| c["value"].as_str().map(str::to_string).unwrap_or_default();
+            format!("{}|{}", v(&row[0]), v(&row[1]))
+        })
+        .collect()
+}
+
+fn replica_rows(db: &strata::Database) -> Vec<String> {
+    db.connect()
+        .query_map("SELECT a, b FROM t ORDER BY a", (), |r| {
+            Ok(format!(
+                "{}|{}",
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?
+            ))
+        })
+        .expect("query")
+        .collect::<strata::Result<Vec<_>>>()
+        .expect("rows")
+}
+
+/// SQLite opens the (closed) replica file: integrity_check ok, the primary's rows.
+fn sqlite_agrees(s: &TestServer, path: &Path) {
+    let c = rusqlite::Connection::open(path).expect("sqlite opens the replica");
+    let ic: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check");
+    assert_eq!(ic, "ok");
+    let mut stmt = c.prepare("SELECT a, b FROM t ORDER BY a").unwrap();
+    let rows: Vec<String> = stmt
+        .query_map([], |r| {
+            Ok(format!(
+                "{}|{}",
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows, primary_rows(s));
+}
+
+fn setup(s: &TestServer, rows: i64) {
+    s.execute("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)", json!([]));
+    for i in 0..rows {
+        insert(s, i, &format!("row {i}"));
+    }
+}
+
+#[test]
+fn bootstraps_syncs_and_reads_locally() {
+    let s = TestServer::start(|_| {});
+    setup(&s, 20);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("local.db");
+    let db = replica(&s, &path);
+    // The bootstrap image already holds everything committed before it.
+    assert_eq!(replica_rows(&db), primary_rows(&s));
+    for i in 20..300 {
+        insert(&s, i, &"x".repeat((i % 7 * 300) as usize));
+    }
+    s.execute("DELETE FROM t WHERE a % 3 = 0", json!([]));
+    let report = db.sync().expect("sync");
+    assert!(report.frames_synced > 0, "{report:?}");
+    assert!(report.frame_no.is_some());
+    assert_eq!(replica_rows(&db), primary_rows(&s));
+    // Caught up: a second sync pulls nothing.
+    let again = db.sync().expect("sync");
+    assert_eq!(again.frames_synced, 0);
+    assert_eq!(again.frame_no, report.frame_no);
+    // A schema change reaches the replica's connections.
+    s.execute("CREATE INDEX tb ON t(b)", json!([]));
+    s.execute("ALTER TABLE t ADD COLUMN c INT DEFAULT 7", json!([]));
+    db.sync().expect("sync");
+    let c: i64 = db
+        .connect()
+        .query_row(
+            "SELECT sum(c) FROM t INDEXED BY tb WHERE b >= ''",
+            (),
+            |r| r.get(0),
+        )
+        .expect("new column and index");
+    assert_eq!(c, 7 * primary_rows(&s).len() as i64);
+    drop(db);
+    sqlite_agrees(&s, &path);
+    // Warm start on the existing files, then more writes.
+    let db = replica(&s, &path);
+    insert(&s, 1000, "after restart");
+    db.sync().expect("sync");
+    assert_eq!(replica_rows(&db), primary_rows(&s));
+    drop(db);
+    sqlite_agrees(&s, &path);
+}
+
+#[test]
+fn local_writes_are_refused_and_change_nothing() {
+    let s = TestServer::start(|_| {});
+    setup(&s, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let db = replica(&s, &dir.path().join("r.db"));
+    let conn = db.connect();
+    for sql in [
+        "INSERT INTO t VALUES (99, 'local')",
+        "UPDATE t SET b = 'x'",
+        "DELETE FROM t",
+        "CREATE TABLE local(x)",
+        "DROP TABLE t",
+    ] {
+        let e = conn.execute(sql, ()).expect_err(sql);
+        assert!(e.to_string().contains("embedded replica"), "{sql}: {e}");
+    }
+    // Read transactions still work.
+    conn.execute_batch("BEGIN; SELECT count(*) FROM t; COMMIT")
+        .expect("read transaction");
+    assert_eq!(replica_rows(&db), primary_rows(&s));
+}
+
+#[test]
+fn refuses_files_it_did_not_make_and_another_primary() {
+    let s = TestServer::start(|_| {});
+    setup(&s, 2);
+    let dir = tempfile::tempdir().unwrap();
+    // An ordinary database file: refused, not overwritten.
+    let plain = dir.path().join("plain.db");
+    {
+        let c = rusqlite::Connection::open(&plain).unwrap();
+        c.execute_batch("CREATE TABLE mine(x); INSERT INTO mine VALUES (42)")
+            .unwrap();
+    }
+    let before = std::fs::read(&plain).unwrap();
+    let e = strata::Builder::new_remote_replica(&plain, url(&s), "")
+        .build()
+        .expect_err("a file without replica metadata");
+    assert!(e.to_string().contains("no replica metadata"), "{e}");
+    assert_eq!(std::fs::read(&plain).unwrap(), before);
+    // A replica of one primary opened against another: refused.
+    let path = dir.path().join("r.db");
+    drop(replica(&s, &path));
+    let other = TestServer::start(|_| {});
+    setup(&other, 1);
+    let e = strata::Builder::new_remote_replica(&path, url(&other), "")
+        .build()
+        .expect_err("another primary");
+    assert!(e.to_string().contains("is a replica of"), "{e}");
+    // Metadata damaged: refused with a clear error.
+    let meta = dir.path().join("r.db-info");
+    let text = std::fs::read_to_string(&meta).unwrap();
+    std::fs::write(&meta, text.replace("\"generation\":1", "\"generation\":2")).unwrap();
+    let e = strata::Builder::new_remote_replica(&path, url(&s), "")
+        .build()
+        .expect_err("damaged metadata");
+    assert!(e.to_string().contains("-info"), "{e}");
+}
+
+#[test]
+fn interrupted_bootstrap_restarts_and_stale_metadata_catches_up() {
+    let s = TestServer::start(|_| {});
+    setup(&s, 10);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.db");
+    // A crash during the first download left only a partial image.
+    std::fs::write(dir.path().join("r.db.bootstrap"), b"partial").unwrap();
+    let db = replica(&s, &path);
+    assert_eq!(replica_rows(&db), primary_rows(&s));
+    assert!(!dir.path().join("r.db.bootstrap").exists());
+    for i in 10..60 {
+        insert(&s, i, "more");
+    }
+    db.sync().expect("sync");
+    drop(db);
+    // A crash after the WAL commit and before the metadata write: the metadata is
+    // behind the data. Re-applying the frames ends in the same state.
+    let meta = dir.path().join("r.db-info");
+    let stale = strata_sync::ReplicaMeta::new(1, 0);
+    std::fs::write(&meta, stale.to_json()).unwrap();
+    let db = replica(&s, &path);
+    let report = db.sync().expect("sync");
+    assert!(report.frames_synced > 0);
+    assert_eq!(replica_rows(&db), primary_rows(&s));
+    drop(db);
+    sqlite_agrees(&s, &path);
+}
+
+#[test]
+fn readers_keep_their_snapshot_during_a_sync() {
+    let s = TestServer::start(|_| {});
+    setup(&s, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let db = replica(&s, &dir.path().join("r.db"));
+    let reader = db.connect();
+    reader.execute_batch("BEGIN").unwrap();
+    let count = |c: &strata::Connection| -> i64 {
+        c.query_row("SELECT count(*) FROM t", (), |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count(&reader), 5);
+    for i in 5..50 {
+        insert(&s, i, "new");
+    }
+    db.sync().expect("sync while a reader holds a snapshot");
+    assert_eq!(
+        count(&reader),
+        5,
+        "the open read transaction keeps its snapshot"
+    );
+    assert_eq!(count(&db.connect()), 50, "a new reader sees the sync");
+    reader.execute_batch("COMMIT").unwrap();
+    assert_eq!(count(&reader), 50);
+}
+
+#[test]
+fn follows_generations_across_restarts_and_rollovers() {
+    let s = TestServer::start(|c| {
+        c.sync.max_log_bytes = 30 * strata_sync::FRAME_SIZE as u64;
+        c.sync.keep_generations = 2;
+    });
+    setup(&s, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.db");
+    let db = replica(&s, &path);
+    // Rollovers while the replica keeps up.
+    for i in 1..80 {
+        insert(&s, i, &"g".repeat(700));
+        if i % 10 == 0 {
+            db.sync().expect("sync");
+            assert_eq!(replica_rows(&db), primary_rows(&s));
+        }
+    }
+    let report = db.sync().expect("sync");
+    assert!(report.generation >= 3, "{report:?}");
+    assert_eq!(replica_rows(&db), primary_rows(&s));
+    // Falling behind by more generations than the primary keeps: the replica takes
+    // the current image in one transaction.
+    for i in 80..200 {
+        insert(&s, i, &"h".repeat(700));
+    }
+    let report = db.sync().expect("sync after its generation was dropped");
+    assert_eq!(replica_rows(&db), primary_rows(&s));
+    assert!(report.frames_synced > 0);
+    // A primary restart starts a new generation.
+    let mut s = s;
+    s.stop();
+    let data = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    let addr = s.addr;
+    let s = TestServer::start_in(data, |c| c.http_listen_addr = addr);
+    insert(&s, 500, "after primary restart");
+    db.sync().expect("sync across the restart");
+    assert_eq!(replica_rows(&db), primary_rows(&s));
+    drop(db);
+    sqlite_agrees(&s, &path);
+}
+
+/// Counts the requests a replica sends.
+struct Counting {
+    inner: strata::replica::HttpTransport,
+    sent: std::sync::atomic::AtomicUsize,
+}
+
+impl strata::replica::Transport for Counting {
+    fn send(
+        &self,
+        request: &strata::replica::Request,
+    ) -> Result<strata::replica::Response, strata::replica::TransportError> {
+        self.sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.send(request)
+    }
+}
+
+fn counting(url: &str, token: &str) -> std::sync::Arc<Counting> {
+    let t = std::time::Duration::from_millis(500);
+    std::sync::Arc::new(Counting {
+        inner: strata::replica::HttpTransport::new(url, token, t, t).unwrap(),
+        sent: Default::default(),
+    })
+}
+
+#[test]
+fn a_refused_token_is_an_error_not_a_retry_loop() {
+    const PUBLIC: &str = "-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAqTKlIyFFx85dWZ+u0kfro3bElpBauPvKfROcl8McAuI=
+-----END PUBLIC KEY-----
+";
+    let s = TestServer::start(|c| c.auth_jwt_key = Some(PUBLIC.to_string()));
+    let dir = tempfile::tempdir().unwrap();
+    let t = counting(&url(&s), "bad");
+    let e = strata::Builder::new_remote_replica(dir.path().join("r.db"), url(&s), "bad")
+        .transport(t.clone())
+        .build()
+        .expect_err("bad token");
+    assert!(e.to_string().contains("refused the auth token"), "{e}");
+    assert_eq!(
+        t.sent.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "no retry"
+    );
+    assert!(!dir.path().join("r.db").exists());
+    // An unreachable primary: a bounded number of attempts, then an error.
+    let t = counting("http://127.0.0.1:9", "");
+    let e = strata::Builder::new_remote_replica(dir.path().join("r2.db"), "http://127.0.0.1:9", "")
+        .transport(t.clone())
+        .build()
+        .expect_err("nothing listens on port 9");
+    assert!(e.to_string().contains("/info"), "{e}");
+    assert_eq!(
+        t.sent.load(std::sync::atomic::Ordering::SeqCst),
+        1 + strata::replica::MAX_RETRIES as usize
+    );
+}
