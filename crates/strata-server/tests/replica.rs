@@ -133,26 +133,105 @@ fn bootstraps_syncs_and_reads_locally() {
 }
 
 #[test]
-fn local_writes_are_refused_and_change_nothing() {
+fn writes_run_on_the_primary_and_are_read_back() {
     let s = TestServer::start(|_| {});
     setup(&s, 3);
     let dir = tempfile::tempdir().unwrap();
     let db = replica(&s, &dir.path().join("r.db"));
+    let other = replica(&s, &dir.path().join("o.db"));
     let conn = db.connect();
-    for sql in [
-        "INSERT INTO t VALUES (99, 'local')",
-        "UPDATE t SET b = 'x'",
-        "DELETE FROM t",
-        "CREATE TABLE local(x)",
-        "DROP TABLE t",
-    ] {
-        let e = conn.execute(sql, ()).expect_err(sql);
-        assert!(e.to_string().contains("embedded replica"), "{sql}: {e}");
+    // One write: forwarded, counted, and read back at once (read-your-writes).
+    assert_eq!(
+        conn.execute("INSERT INTO t VALUES (10, 'ten')", ())
+            .unwrap(),
+        1
+    );
+    assert_eq!(conn.last_insert_rowid(), 10);
+    assert_eq!(replica_rows_on(&conn), primary_rows(&s));
+    assert_eq!(
+        conn.execute("UPDATE t SET b = b || '!' WHERE a < 2", ())
+            .unwrap(),
+        2
+    );
+    assert_eq!(conn.changes(), 2);
+    assert_eq!(replica_rows_on(&conn), primary_rows(&s));
+    // Errors come back as SQLite's.
+    let e = conn
+        .execute("INSERT INTO t VALUES (10, 'again')", ())
+        .expect_err("duplicate key");
+    assert_eq!(e.code(), strata::ErrorCode::Constraint, "{e}");
+    assert_eq!(e.to_string(), "UNIQUE constraint failed: t.a");
+    // RETURNING rows and bound parameters travel both ways.
+    let mut stmt = conn
+        .prepare("INSERT INTO t VALUES (?1, ?2) RETURNING a * 2, b")
+        .unwrap();
+    let got: Vec<(i64, String)> = stmt
+        .query_map(strata::params![11, "eleven"], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap()
+        .collect::<strata::Result<_>>()
+        .unwrap();
+    assert_eq!(got, [(22, "eleven".to_string())]);
+    // A transaction rolled back on the primary leaves nothing.
+    conn.execute_batch("BEGIN; INSERT INTO t VALUES (20, 'x'); INSERT INTO t VALUES (21, 'y')")
+        .unwrap();
+    assert!(!conn.is_autocommit());
+    let inside: i64 = conn
+        .query_row("SELECT count(*) FROM t WHERE a >= 20", (), |r| r.get(0))
+        .unwrap();
+    assert_eq!(inside, 2, "reads inside the transaction run on the primary");
+    conn.execute_batch("ROLLBACK").unwrap();
+    assert!(conn.is_autocommit());
+    assert_eq!(replica_rows_on(&conn), primary_rows(&s));
+    // A committed one is read back, and reaches the other replica with its sync.
+    {
+        let tx = conn.transaction().unwrap();
+        tx.execute("INSERT INTO t VALUES (30, 'a')", ()).unwrap();
+        tx.execute("INSERT INTO t VALUES (31, 'b')", ()).unwrap();
+        tx.commit().unwrap();
     }
-    // Read transactions still work.
-    conn.execute_batch("BEGIN; SELECT count(*) FROM t; COMMIT")
-        .expect("read transaction");
-    assert_eq!(replica_rows(&db), primary_rows(&s));
+    assert_eq!(replica_rows_on(&conn), primary_rows(&s));
+    assert!(primary_rows(&s).contains(&"31|b".to_string()));
+    other.sync().unwrap();
+    assert_eq!(replica_rows(&other), primary_rows(&s));
+    // Schema changes too.
+    conn.execute_batch("CREATE TABLE u(x); INSERT INTO u VALUES (1), (2)")
+        .unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM u", (), |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2);
+}
+
+fn replica_rows_on(conn: &strata::Connection) -> Vec<String> {
+    conn.query_map("SELECT a, b FROM t ORDER BY a", (), |r| {
+        Ok(format!(
+            "{}|{}",
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?
+        ))
+    })
+    .expect("query")
+    .collect::<strata::Result<Vec<_>>>()
+    .expect("rows")
+}
+
+#[test]
+fn without_read_your_writes_a_write_is_seen_at_the_next_sync() {
+    let s = TestServer::start(|_| {});
+    setup(&s, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let db = strata::Builder::new_remote_replica(dir.path().join("r.db"), url(&s), "")
+        .read_your_writes(false)
+        .build()
+        .unwrap();
+    let conn = db.connect();
+    conn.execute("INSERT INTO t VALUES (5, 'five')", ())
+        .unwrap();
+    assert_eq!(replica_rows_on(&conn), ["0|row 0"]);
+    db.sync().unwrap();
+    assert_eq!(replica_rows_on(&conn), ["0|row 0", "5|five"]);
 }
 
 #[test]

@@ -62,6 +62,9 @@ pub(crate) struct ConnInner {
     busy_timeout_ms: AtomicU64,
     /// Serialises VM steps (and schema reads) of this connection's statements.
     step_lock: Mutex<()>,
+    /// On a replica: this connection's transaction on the primary, if any.
+    #[cfg(feature = "replica")]
+    pub(crate) remote: Mutex<crate::replica::remote::RemoteStream>,
 }
 
 impl Connection {
@@ -76,6 +79,8 @@ impl Connection {
                 schema: Mutex::new(None),
                 busy_timeout_ms: AtomicU64::new(duration_ms(busy_timeout)),
                 step_lock: Mutex::new(()),
+                #[cfg(feature = "replica")]
+                remote: Mutex::new(Default::default()),
             }),
         }
     }
@@ -137,6 +142,12 @@ impl Connection {
     /// # Ok(()) }
     /// ```
     pub fn prepare_with_tail(&self, sql: &str) -> Result<Option<(Statement, usize)>> {
+        // On a replica, a statement after this connection's write compiles against a
+        // schema that has the write (a table it created).
+        #[cfg(feature = "replica")]
+        if let Some(replica) = self.inner.db.replica() {
+            self.inner.catch_up_own_writes(replica)?;
+        }
         match self.inner.compile(sql)? {
             Some((prepared, _schema)) => {
                 let tail = prepared.tail.min(sql.len());
@@ -227,6 +238,10 @@ impl Connection {
 
     /// False inside an explicit transaction (after BEGIN, before COMMIT/ROLLBACK).
     pub fn is_autocommit(&self) -> bool {
+        #[cfg(feature = "replica")]
+        if self.inner.remote_transaction_open() {
+            return false;
+        }
         self.inner.vm_conn.state().autocommit
     }
 
@@ -363,6 +378,35 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T> {
 }
 
 impl ConnInner {
+    /// Read-your-writes: if this connection's last forwarded write committed at a frame
+    /// the replica may not have yet, sync up to it (once).
+    #[cfg(feature = "replica")]
+    pub(crate) fn catch_up_own_writes(&self, replica: &crate::replica::Replica) -> Result<()> {
+        if !replica.read_your_writes {
+            return Ok(());
+        }
+        let pending = self
+            .remote
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pending_frame
+            .take();
+        let Some(frame) = pending else { return Ok(()) };
+        replica.sync_until(frame).inspect_err(|_| {
+            // Still owed: the next statement tries again.
+            let mut stream = self.remote.lock().unwrap_or_else(|e| e.into_inner());
+            stream.pending_frame = Some(stream.pending_frame.map_or(frame, |f| f.max(frame)));
+        })
+    }
+
+    #[cfg(feature = "replica")]
+    pub(crate) fn remote_transaction_open(&self) -> bool {
+        self.remote
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .in_transaction()
+    }
+
     pub(crate) fn database(&self) -> &Database {
         &self.db
     }

@@ -134,8 +134,7 @@ impl Database {
 }
 
 impl Database {
-    /// True if this is an embedded replica: statements that would write are refused
-    /// (they belong on the primary).
+    /// True if this is an embedded replica (writes run on the primary).
     pub fn is_replica(&self) -> bool {
         #[cfg(feature = "replica")]
         {
@@ -152,6 +151,10 @@ impl Database {
 impl Database {
     pub(crate) fn busy_timeout_ms(&self) -> u64 {
         self.inner.busy_timeout_ms
+    }
+
+    pub(crate) fn replica(&self) -> Option<&Arc<crate::replica::Replica>> {
+        self.inner.replica.get()
     }
 
     pub(crate) fn attach_replica(&self, replica: Arc<crate::replica::Replica>) {

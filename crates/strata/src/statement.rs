@@ -78,6 +78,16 @@ pub struct Statement {
     rows_seen: bool,
     /// See [`Statement::set_instruction_budget`]; kept across recompiles.
     insn_budget: Option<u64>,
+    /// On a replica: the rows of this execution, run on the primary.
+    #[cfg(feature = "replica")]
+    remote: Option<RemoteRun>,
+}
+
+/// A forwarded execution's rows, handed out one per step.
+#[cfg(feature = "replica")]
+struct RemoteRun {
+    rows: std::collections::VecDeque<Vec<strata_vdbe::Value>>,
+    current: Vec<strata_vdbe::Value>,
 }
 
 impl Statement {
@@ -92,6 +102,8 @@ impl Statement {
             state: ExecState::Ready,
             rows_seen: false,
             insn_budget: None,
+            #[cfg(feature = "replica")]
+            remote: None,
         }
     }
 
@@ -236,6 +248,10 @@ impl Statement {
         }
         self.state = ExecState::Ready;
         self.rows_seen = false;
+        #[cfg(feature = "replica")]
+        {
+            self.remote = None;
+        }
     }
 
     /// Runs the statement until it has a row, finishes, needs I/O or is blocked by a
@@ -244,14 +260,80 @@ impl Statement {
         if self.state == ExecState::Finished {
             self.reset();
         }
-        if !self.program.read_only && self.conn.database().is_replica() {
-            // A local write would fork the replica from its primary.
-            return Err(Error::new(
-                ErrorCode::Error,
-                "cannot write to an embedded replica: writes go to the primary \
-                 (forwarding them is not implemented yet)",
-            ));
+        #[cfg(feature = "replica")]
+        if let Some(replica) = self.conn.database().replica().cloned() {
+            if let Some(r) = self.step_on_replica(&replica)? {
+                return Ok(r);
+            }
         }
+        self.step_vm()
+    }
+
+    /// On a replica: runs the statement on the primary when it must (see
+    /// [`crate::replica`]), or returns `None` to run it locally, after syncing up to
+    /// the connection's last write if read-your-writes asks for it. Blocks on the
+    /// network (this is the blocking part of a replica's API).
+    #[cfg(feature = "replica")]
+    fn step_on_replica(
+        &mut self,
+        replica: &std::sync::Arc<crate::replica::Replica>,
+    ) -> Result<Option<StepResult>> {
+        if self.remote.is_none() {
+            if self.state == ExecState::Running {
+                return Ok(None); // a local execution in progress
+            }
+            let remote = self.conn.remote_transaction_open()
+                || !self.program.read_only
+                || crate::replica::remote::starts_transaction(&self.program.sql);
+            if !remote {
+                self.conn.catch_up_own_writes(replica)?;
+                return Ok(None);
+            }
+            let result = {
+                let mut stream = self.conn.remote.lock().unwrap_or_else(|e| e.into_inner());
+                replica.forward(&mut stream, &self.program.sql, &self.bindings)
+            };
+            let result = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    self.state = ExecState::Finished;
+                    return Err(e);
+                }
+            };
+            {
+                let mut state = self.conn.vm_conn().state();
+                // changes() is the last INSERT, UPDATE or DELETE's count, as SQLite's.
+                if crate::replica::remote::is_dml(&self.program.sql) {
+                    state.changes = result.affected_row_count as i64;
+                }
+                state.total_changes += result.affected_row_count as i64;
+                if let Some(rowid) = result.last_insert_rowid {
+                    state.last_insert_rowid = rowid;
+                }
+            }
+            self.remote = Some(RemoteRun {
+                rows: result.rows,
+                current: Vec::new(),
+            });
+        }
+        let run = self.remote.as_mut().expect("a remote run");
+        match run.rows.pop_front() {
+            Some(row) => {
+                run.current = row;
+                self.state = ExecState::Running;
+                self.rows_seen = true;
+                Ok(Some(StepResult::Row))
+            }
+            None => {
+                self.remote = None;
+                self.state = ExecState::Finished;
+                Ok(Some(StepResult::Done))
+            }
+        }
+    }
+
+    /// Runs the VM (the local execution).
+    fn step_vm(&mut self) -> Result<StepResult> {
         let mut retries = 0;
         loop {
             let r = {
@@ -440,6 +522,10 @@ impl Statement {
     }
 
     fn current_values(&self) -> &[strata_vdbe::Value] {
+        #[cfg(feature = "replica")]
+        if let Some(run) = &self.remote {
+            return &run.current;
+        }
         if self.rows_seen && self.state == ExecState::Running {
             self.vm.row()
         } else {

@@ -3,8 +3,10 @@
 //! A replica keeps a local copy of a database served by `strata-server` (the primary)
 //! and brings it up to date with [`Database::sync`], pulling the primary's committed
 //! frames with the V2 sync protocol (`strata-sync`, `docs/REPLICATION.md`). Reads are
-//! local. Writes are not forwarded yet: on a replica, a statement that would write is
-//! refused with a clear error (a local write would fork the copy from its primary).
+//! local; writes, and transactions, run on the primary over Hrana ([`remote`]), and
+//! with read-your-writes the connection's next read waits until the replica has the
+//! write's commit frame. Nothing is ever written to the local copy except what the
+//! primary committed.
 //!
 //! ```no_run
 //! # fn main() -> strata::Result<()> {
@@ -50,6 +52,7 @@
 //! with `std::fs`, not yet through the [`IO`](strata_io::IO) trait.
 
 pub mod apply;
+pub(crate) mod remote;
 pub mod transport;
 
 use std::path::{Path, PathBuf};
@@ -118,8 +121,9 @@ impl Builder {
         self
     }
 
-    /// Kept for the API of libSQL's builder; forwarded writes (and so this guarantee)
-    /// are not implemented yet, so it changes nothing today.
+    /// After a forwarded write commits, the connection's next local read first syncs
+    /// the replica up to that write's commit frame (default true). Off: reads may not
+    /// see the connection's own writes until the next sync.
     pub fn read_your_writes(mut self, on: bool) -> Self {
         self.read_your_writes = on;
         self
@@ -182,6 +186,7 @@ impl Builder {
             pager: db.storage().pager(),
             io: db.io().clone(),
             busy_timeout: Duration::from_millis(db.busy_timeout_ms()),
+            read_your_writes: self.read_your_writes,
             state: Mutex::new(meta),
         });
         db.attach_replica(replica.clone());
@@ -475,18 +480,33 @@ pub(crate) struct Replica {
     pager: Arc<strata_pager::Pager>,
     io: Arc<dyn strata_io::IO>,
     busy_timeout: Duration,
+    pub(crate) read_your_writes: bool,
     /// The durable position; held for the whole of a sync, which serializes syncs.
     state: Mutex<ReplicaMeta>,
 }
 
 impl Replica {
     pub(crate) fn sync(&self) -> Result<Replicated> {
+        self.sync_to(None)
+    }
+
+    /// Read-your-writes: syncs at least up to `frame` of the primary's current
+    /// generation (a forwarded write's commit frame), not necessarily further.
+    pub(crate) fn sync_until(&self, frame: u32) -> Result<()> {
+        self.sync_to(Some(frame)).map(|_| ())
+    }
+
+    fn sync_to(&self, frame: Option<u32>) -> Result<Replicated> {
         let mut meta = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let info = self.client.info()?;
         // The target: the primary's position when the sync started (its frame number
-        // is Strata's extension; without it, the end of the current generation).
+        // is Strata's extension; without it, the end of the current generation), or
+        // the frame asked for if that is earlier.
         let (mut target_generation, mut target_frame) =
             (info.current_generation, info.current_frame_no);
+        if let Some(f) = frame {
+            target_frame = Some(target_frame.map_or(f, |t| t.min(f)));
+        }
         let mut frames_synced = 0u64;
         loop {
             if meta.generation > target_generation {
