@@ -407,6 +407,7 @@ impl ConnInner {
             .in_transaction()
     }
 
+    #[cfg(feature = "replica")]
     pub(crate) fn database(&self) -> &Database {
         &self.db
     }
