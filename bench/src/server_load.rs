@@ -86,6 +86,12 @@ pub struct LoadConfig {
     /// Tokio worker threads of the clients (both modes).
     pub client_threads: usize,
     pub seed: u64,
+    /// In process only (a diagnostic, not what the server does): each client keeps one
+    /// connection across its requests, so its page cache stays warm.
+    pub reuse_connections: bool,
+    /// In process only (a diagnostic): `SyncMode::Normal` (no fsync per commit) instead
+    /// of the server's `Full`.
+    pub sync_normal: bool,
 }
 
 /// What one kind of request did.
@@ -97,6 +103,10 @@ pub struct OpStats {
     /// Rows the reads returned (checked: [`ROWS_PER_QUERY`] each).
     pub rows: u64,
     pub first_error: Option<String>,
+    /// In process only: time from submission until the loop first polled the job (ns).
+    pub queue_wait: Histogram<u64>,
+    /// In process only: times the jobs parked on I/O (returned `Io`).
+    pub io_parks: u64,
 }
 
 impl OpStats {
@@ -107,11 +117,15 @@ impl OpStats {
             errors: 0,
             rows: 0,
             first_error: None,
+            queue_wait: new_histogram(),
+            io_parks: 0,
         }
     }
 
     fn add(&mut self, o: OpStats) {
         self.histogram.add(o.histogram).expect("same bounds");
+        self.queue_wait.add(o.queue_wait).expect("same bounds");
+        self.io_parks += o.io_parks;
         self.ok += o.ok;
         self.errors += o.errors;
         self.rows += o.rows;
@@ -226,6 +240,10 @@ impl OpGen {
 struct Outcome {
     rows: usize,
     affected: u64,
+    /// In process only: submission to first poll.
+    queued: Option<Duration>,
+    /// In process only: `Io` returns of the job.
+    io_parks: u32,
 }
 
 /// Checks an outcome against the request: a read returns [`ROWS_PER_QUERY`] rows, an
@@ -267,6 +285,10 @@ impl ClientStats {
         match r.and_then(|o| check(op, &o).map(|()| o)) {
             Ok(o) => {
                 record(&mut s.histogram, took);
+                if let Some(q) = o.queued {
+                    record(&mut s.queue_wait, q);
+                }
+                s.io_parks += u64::from(o.io_parks);
                 s.ok += 1;
                 s.rows += o.rows as u64;
             }
@@ -483,6 +505,8 @@ fn decode_response(body: &[u8]) -> Result<Outcome, String> {
                 outcome = Some(Outcome {
                     rows: res.rows.len(),
                     affected: res.affected_row_count,
+                    queued: None,
+                    io_parks: 0,
                 });
             }
             (1, "close") => {}
@@ -563,16 +587,22 @@ struct ExecJob {
     sql: &'static str,
     args: Vec<strata::Value>,
     run: Option<(strata::Connection, strata::Statement, u64)>,
+    /// The client's kept connection (`reuse_connections`): taken at the first poll,
+    /// put back when the job is done.
+    keep: Option<Arc<std::sync::Mutex<Option<strata::Connection>>>>,
     rows: Vec<Vec<strata::Value>>,
     busy_since: Option<Instant>,
     busy_timeout: Duration,
+    submitted: Instant,
+    queued: Option<Duration>,
+    io_parks: u32,
 }
 
 /// Rows per poll before the job yields (the server's `ROWS_PER_POLL`).
 const ROWS_PER_POLL: usize = 64;
 
 impl ExecJob {
-    fn new(op: &Op) -> ExecJob {
+    fn new(op: &Op, keep: Option<Arc<std::sync::Mutex<Option<strata::Connection>>>>) -> ExecJob {
         let (sql, args) = match op {
             Op::Read => (READ_SQL, Vec::new()),
             Op::Upsert(args) => (UPSERT_SQL, args.iter().map(to_engine).collect()),
@@ -581,15 +611,26 @@ impl ExecJob {
             sql,
             args,
             run: None,
+            keep,
             rows: Vec::new(),
             busy_since: None,
             busy_timeout: strata::DEFAULT_BUSY_TIMEOUT,
+            submitted: Instant::now(),
+            queued: None,
+            io_parks: 0,
         }
     }
 
     fn poll(&mut self, cx: &mut JobCx<'_>) -> JobStep<Result<Outcome, String>> {
+        if self.queued.is_none() {
+            self.queued = Some(self.submitted.elapsed());
+        }
         if self.run.is_none() {
-            let conn = cx.database().connect();
+            let kept = self
+                .keep
+                .as_ref()
+                .and_then(|k| k.lock().unwrap_or_else(|p| p.into_inner()).take());
+            let conn = kept.unwrap_or_else(|| cx.database().connect());
             let mut stmt = match cx.prepare(&conn, self.sql) {
                 Ok(s) => s,
                 Err(e) => return JobStep::Done(Err(format!("prepare: {e}"))),
@@ -622,9 +663,16 @@ impl ExecJob {
                         0
                     };
                     std::hint::black_box(&self.rows);
+                    if let Some(k) = &self.keep {
+                        let (conn, stmt, _) = self.run.take().expect("running");
+                        drop(stmt);
+                        *k.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn);
+                    }
                     return JobStep::Done(Ok(Outcome {
                         rows: self.rows.len(),
                         affected,
+                        queued: self.queued,
+                        io_parks: self.io_parks,
                     }));
                 }
                 Ok(Err(JobStep::Busy)) => {
@@ -634,6 +682,10 @@ impl ExecJob {
                         return JobStep::Done(Err("database is locked".to_string()));
                     }
                     return JobStep::Busy;
+                }
+                Ok(Err(JobStep::Io)) => {
+                    self.io_parks += 1;
+                    return JobStep::Io;
                 }
                 Ok(Err(w)) => return w,
             }
@@ -655,11 +707,12 @@ fn to_engine(v: &h::Value) -> strata::Value {
 struct RuntimeClient {
     runtime: Runtime,
     namespace: String,
+    keep: Option<Arc<std::sync::Mutex<Option<strata::Connection>>>>,
 }
 
 impl Client for RuntimeClient {
     async fn send(&mut self, op: &Op) -> Result<Outcome, String> {
-        let mut job = ExecJob::new(op);
+        let mut job = ExecJob::new(op, self.keep.clone());
         self.runtime
             .submit(&self.namespace, move |cx: &mut JobCx<'_>| job.poll(cx))
             .await
@@ -669,15 +722,21 @@ impl Client for RuntimeClient {
 
 /// The runtime options and opener the server uses (`strata_server::Config::new`'s
 /// defaults), with `loops` loops.
-pub fn server_like_runtime(db_dir: &Path, loops: usize) -> std::io::Result<Runtime> {
+/// `sync_normal`: no fsync per commit (a diagnostic; the server fsyncs).
+pub fn server_like_runtime(
+    db_dir: &Path,
+    loops: usize,
+    sync_normal: bool,
+) -> std::io::Result<Runtime> {
     let defaults = strata_server::Config::new(db_dir);
     let root: PathBuf = db_dir.to_path_buf();
     let busy = defaults.busy_timeout;
     let opener: Opener = Arc::new(move |ns: &str, io| {
-        strata::OpenOptions::new()
-            .io(io)
-            .busy_timeout(busy)
-            .open(root.join(format!("{ns}.db")))
+        let mut o = strata::OpenOptions::new().io(io).busy_timeout(busy);
+        if sync_normal {
+            o = o.sync_mode(strata::SyncMode::Normal);
+        }
+        o.open(root.join(format!("{ns}.db")))
     });
     Runtime::start(
         RuntimeOptions {
@@ -696,13 +755,16 @@ pub fn run_in_process(
     namespaces: &[String],
     table_rows: usize,
 ) -> Result<LoadResult, String> {
-    let runtime = server_like_runtime(db_dir, cfg.loops).map_err(|e| e.to_string())?;
+    let runtime =
+        server_like_runtime(db_dir, cfg.loops, cfg.sync_normal).map_err(|e| e.to_string())?;
+    let reuse = cfg.reuse_connections;
     let client_rt = tokio_runtime(cfg.client_threads, "client-tokio")?;
     let rt = runtime.clone();
     let r = client_rt.block_on(run_clients(cfg, namespaces, table_rows, move |ns| {
         let c = RuntimeClient {
             runtime: rt.clone(),
             namespace: ns.to_string(),
+            keep: reuse.then(|| Arc::new(std::sync::Mutex::new(None))),
         };
         Box::pin(async move { Ok(c) })
     }));
@@ -734,7 +796,9 @@ pub fn run(
 
 /// One line of the CSV / table.
 pub struct LoadRow {
-    pub mode: &'static str,
+    /// `http`, `in-process`, or `in-process` with the diagnostics' suffixes
+    /// (`+reuse-conn`, `+sync-normal`).
+    pub mode: String,
     pub namespaces: usize,
     pub clients_per_namespace: usize,
     pub op: &'static str,
@@ -747,8 +811,17 @@ pub struct LoadRow {
 /// Rows `read`, `write` and `all` of a result.
 pub fn rows_of(r: &LoadResult, cfg: &LoadConfig) -> Vec<LoadRow> {
     let secs = r.wall.as_secs_f64().max(1e-9);
+    let mut mode = r.mode.name().to_string();
+    if r.mode == Mode::InProcess {
+        if cfg.reuse_connections {
+            mode.push_str("+reuse-conn");
+        }
+        if cfg.sync_normal {
+            mode.push_str("+sync-normal");
+        }
+    }
     let mk = |op: &'static str, h: &Histogram<u64>, ok: u64, errors: u64| LoadRow {
-        mode: r.mode.name(),
+        mode: mode.clone(),
         namespaces: cfg.namespaces,
         clients_per_namespace: cfg.clients_per_namespace,
         op,
@@ -801,13 +874,17 @@ pub fn load_csv(rows: &[LoadRow]) -> String {
 pub fn load_table(rows: &[LoadRow]) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
+    let w = rows.iter().map(|r| r.mode.len()).max().unwrap_or(4).max(10);
     let _ = writeln!(
         s,
-        "| mode       | ns  | cl/ns | op    |     ok | err |  p50 us |  p99 us | p99.9 us |   max us | p99.9/p50 |  req/s |"
+        "| {:<w$} | ns  | cl/ns | op    |     ok | err |  p50 us |  p99 us | p99.9 us |   max us | p99.9/p50 |  req/s |",
+        "mode"
     );
     let _ = writeln!(
         s,
-        "|------------|----:|------:|-------|-------:|----:|--------:|--------:|---------:|---------:|----------:|-------:|"
+        "|{:-<w2$}|----:|------:|-------|-------:|----:|--------:|--------:|---------:|---------:|----------:|-------:|",
+        "",
+        w2 = w + 2
     );
     for r in rows {
         let m = &r.summary;
@@ -818,7 +895,7 @@ pub fn load_table(rows: &[LoadRow]) -> String {
         };
         let _ = writeln!(
             s,
-            "| {:<10} | {:>3} | {:>5} | {:<5} | {:>6} | {:>3} | {:>7.0} | {:>7.0} | {:>8.0} | {:>8.0} | {:>9} | {:>6.0} |",
+            "| {:<w$} | {:>3} | {:>5} | {:<5} | {:>6} | {:>3} | {:>7.0} | {:>7.0} | {:>8.0} | {:>8.0} | {:>9} | {:>6.0} |",
             r.mode,
             r.namespaces,
             r.clients_per_namespace,
@@ -864,13 +941,12 @@ mod tests {
         assert!(e.contains("no such table"), "{e}");
         let short = r#"{"results":[{"type":"ok","response":{"type":"close"}}]}"#;
         assert!(decode_response(short.as_bytes()).is_err());
-        assert!(check(
-            &Op::Read,
-            &Outcome {
-                rows: 99,
-                affected: 0
-            }
-        )
-        .is_err());
+        let short = Outcome {
+            rows: 99,
+            affected: 0,
+            queued: None,
+            io_parks: 0,
+        };
+        assert!(check(&Op::Read, &short).is_err());
     }
 }

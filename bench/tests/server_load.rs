@@ -49,6 +49,8 @@ fn server_load_runs_every_request_over_http_and_in_process() {
         server_threads: 2,
         client_threads: 1,
         seed: 3,
+        reuse_connections: false,
+        sync_normal: false,
     };
     for mode in [Mode::Http, Mode::InProcess] {
         let db_dir = dir.path().join(format!("db-{}", mode.name()));

@@ -53,6 +53,13 @@ struct Args {
     /// Seed of the request mix.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Diagnostic, in-process runs only: each client keeps one connection (warm page
+    /// cache) instead of a new one per request as the server's streams do.
+    #[arg(long)]
+    inproc_reuse_connections: bool,
+    /// Diagnostic, in-process runs only: no fsync per commit (SyncMode::Normal).
+    #[arg(long)]
+    inproc_sync_normal: bool,
     /// Where the CSV goes.
     #[arg(long, default_value = "bench-out")]
     out: PathBuf,
@@ -125,6 +132,8 @@ fn main() {
             server_threads,
             client_threads: args.client_threads.max(1),
             seed: args.seed,
+            reuse_connections: args.inproc_reuse_connections,
+            sync_normal: args.inproc_sync_normal,
         };
         for &mode in &modes {
             println!(
@@ -164,6 +173,21 @@ fn main() {
                 (t.elapsed().saturating_sub(r.wall)).as_secs_f64(),
                 load_average()
             );
+            if mode == Mode::InProcess {
+                for (op, s) in [("reads", &r.reads), ("writes", &r.writes)] {
+                    if s.ok == 0 {
+                        continue;
+                    }
+                    let q = |p: f64| s.queue_wait.value_at_quantile(p) as f64 / 1000.0;
+                    println!(
+                        "   {op}: waiting for the loop (submit to first poll) p50 {:.0} us, p99 {:.0} us, p99.9 {:.0} us; {:.2} I/O parks per request",
+                        q(0.5),
+                        q(0.99),
+                        q(0.999),
+                        s.io_parks as f64 / s.ok as f64
+                    );
+                }
+            }
             let new = rows_of(&r, &cfg);
             print!("{}", load_table(&new));
             table.extend(new);
