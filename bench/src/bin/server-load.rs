@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p strata-bench --bin server-load -- --out DIR
-//!     [--namespaces 1,10,100] [--clients 1] [--requests 200] [--write-percent 10]
+//!     [--namespaces 1,10,100] [--clients 1] [--requests 200 | --total N] [--write-percent 10]
 //!     [--modes http,in-process] [--max-secs 40] [--loops N] [--work DIR]
 //! ```
 //! Writes `DIR/server-load.csv` and prints a table.
@@ -29,6 +29,10 @@ struct Args {
     /// Timed requests per client.
     #[arg(long, default_value_t = 200)]
     requests: usize,
+    /// Timed requests per run instead: each client gets total / (namespaces × clients)
+    /// (rounded up), so small runs still have enough samples for p99.9.
+    #[arg(long)]
+    total: Option<usize>,
     /// Untimed reads per client before the timed part.
     #[arg(long, default_value_t = 2)]
     warmup: usize,
@@ -109,9 +113,17 @@ fn main() {
     let loops = args.loops.unwrap_or(cores).max(1);
     let server_threads = args.server_threads.unwrap_or(cores).max(1);
     println!(
-        "server-load: {cores} cores, namespaces {:?}, {} client(s) per namespace, {} requests per client \
+        "server-load: {cores} cores, namespaces {:?}, {} client(s) per namespace, {} \
          ({}% upserts), {loops} event loops, {server_threads} server / {} client tokio threads, cap {} s",
-        args.namespaces, args.clients, args.requests, args.write_percent, args.client_threads, args.max_secs
+        args.namespaces,
+        args.clients,
+        match args.total {
+            Some(t) => format!("{t} requests per run"),
+            None => format!("{} requests per client", args.requests),
+        },
+        args.write_percent,
+        args.client_threads,
+        args.max_secs
     );
     println!(
         "namespace database: {rows} rows in users, {size} bytes; load average {}",
@@ -124,7 +136,10 @@ fn main() {
         let cfg = LoadConfig {
             namespaces: n,
             clients_per_namespace: args.clients,
-            requests_per_client: args.requests,
+            requests_per_client: match args.total {
+                Some(t) => t.div_ceil(n * args.clients).max(1),
+                None => args.requests,
+            },
             warmup_requests: args.warmup,
             write_percent: args.write_percent,
             max_wall: Duration::from_secs(args.max_secs.max(1)),
@@ -137,9 +152,10 @@ fn main() {
         };
         for &mode in &modes {
             println!(
-                "-- {} × {} clients, {}: running ...",
+                "-- {} × {} clients × {} requests, {}: running ...",
                 n,
                 args.clients,
+                cfg.requests_per_client,
                 mode.name()
             );
             let t = Instant::now();
