@@ -33,7 +33,7 @@ struct Args {
     /// (rounded up), so small runs still have enough samples for p99.9.
     #[arg(long)]
     total: Option<usize>,
-    /// Untimed reads per client before the timed part.
+    /// Untimed reads per client before the timed part (plus one upsert if --write-percent > 0).
     #[arg(long, default_value_t = 2)]
     warmup: usize,
     /// Share of single-row upserts in percent (the rest are `SELECT * FROM users LIMIT 100`).
@@ -189,6 +189,14 @@ fn main() {
                 (t.elapsed().saturating_sub(r.wall)).as_secs_f64(),
                 load_average()
             );
+            if !r.warmup_writes.is_empty() {
+                let w = &r.warmup_writes;
+                println!(
+                    "   warm-up upserts (untimed; each namespace's first write creates its WAL): p50 {:.0} us, max {:.0} us",
+                    w.value_at_quantile(0.5) as f64 / 1000.0,
+                    w.max() as f64 / 1000.0
+                );
+            }
             if mode == Mode::InProcess {
                 for (op, s) in [("reads", &r.reads), ("writes", &r.writes)] {
                     if s.ok == 0 {
