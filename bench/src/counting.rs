@@ -64,6 +64,9 @@ impl IO for CountingIo {
         self.counters.run_once.fetch_add(1, Ordering::Relaxed);
         self.inner.run_once()
     }
+    fn run_ready(&self) -> Result<bool> {
+        self.inner.run_ready()
+    }
     fn now_micros(&self) -> u64 {
         self.inner.now_micros()
     }

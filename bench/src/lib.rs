@@ -7,6 +7,9 @@
 //! - [`micro`]: single-operation cases (point selects, scans, aggregates, inserts, upsert,
 //!   cold start) run on Strata and on SQLite in the same process. Used by the criterion
 //!   bench `benches/micro.rs` and by the `ratios` binary.
+//! - [`server_load`]: `N` namespaces × `M` HTTP clients against an in-process
+//!   `strata-server` (reads and single-row upserts), beside the same statements
+//!   submitted straight to a `strata_runtime::Runtime`. Binary: `server-load`.
 //! - [`report`]: latency summaries, the CSV, the text table and the SVG plot.
 //! - [`counting`]: an IO wrapper that counts operations (to check that the cold setting
 //!   really reads through the IO backend; never used in timed runs).
@@ -18,6 +21,7 @@ pub mod counting;
 pub mod micro;
 pub mod multitenant;
 pub mod report;
+pub mod server_load;
 
 /// Number of cores the benchmarks size their pools and event loops by.
 pub fn cores() -> usize {

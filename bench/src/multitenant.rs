@@ -7,6 +7,10 @@
 //!   paper's baseline).
 //! - `sqlite-pool`: rusqlite on a pool of one thread per core; queries from all tenants
 //!   wait in one FIFO queue, so tenants are served round-robin.
+//! - `strata-runtime`: the same tenants as namespaces of a `strata_runtime::Runtime`,
+//!   the event loops `strata-server` runs its requests on; each query is a job
+//!   submitted from a tokio task ([`run_strata_runtime`]). This is the engine the
+//!   paper's experiment should be read from: it measures the code the server runs.
 //! - `strata`: tenants are resumable statements on one event-loop thread per core, each
 //!   loop on its own io_uring ([`strata::io::UringIo`]). A tenant yields when `step()`
 //!   returns `Io` or after a quantum of steps; the loop round-robins its runnable
@@ -554,6 +558,162 @@ pub fn run_strata(paths: &[PathBuf], cfg: &RunConfig) -> RunResult {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Strata on strata-runtime (the server's event loops)
+
+/// A tenant's statement, kept across its jobs (prepared on its loop by the first one).
+struct RuntimeTenant {
+    stmt: Option<strata::Statement>,
+    acc: u64,
+}
+
+/// One query of a tenant as a runtime job: at most `quantum` rows per poll, then the job
+/// yields to the loop's other jobs (as the hand-written loop of [`run_event_loop`] does);
+/// `Io`, `Busy` and instruction-budget yields go back to the loop.
+fn runtime_query_job(
+    tenant: Arc<Mutex<RuntimeTenant>>,
+    quantum: usize,
+) -> impl FnMut(&mut strata_runtime::JobCx<'_>) -> strata_runtime::JobStep<strata::Result<usize>>
+       + Send
+       + 'static {
+    use strata_runtime::JobStep;
+    let quantum = quantum.max(1);
+    let mut rows = 0usize;
+    let mut started = false;
+    move |cx| {
+        let mut guard = tenant.lock().unwrap_or_else(|p| p.into_inner());
+        let t = &mut *guard;
+        if t.stmt.is_none() {
+            let conn = cx.database().connect();
+            match cx.prepare(&conn, QUERY) {
+                Ok(s) => t.stmt = Some(s),
+                Err(e) => return JobStep::Done(Err(e)),
+            }
+        }
+        let stmt = t.stmt.as_mut().expect("prepared above");
+        if !started {
+            stmt.reset();
+            started = true;
+        }
+        let ncols = stmt.column_count();
+        let mut steps = 0;
+        loop {
+            match cx.step::<strata::Result<usize>>(stmt) {
+                Err(e) => return JobStep::Done(Err(e)),
+                Ok(Ok(true)) => {
+                    let row = stmt.row();
+                    for c in 0..ncols {
+                        match row.get_ref(c) {
+                            Ok(v) => t.acc = t.acc.wrapping_add(fold_strata(v)),
+                            Err(e) => return JobStep::Done(Err(e)),
+                        }
+                    }
+                    rows += 1;
+                    steps += 1;
+                    if steps >= quantum {
+                        return JobStep::Yield;
+                    }
+                }
+                Ok(Ok(false)) => return JobStep::Done(Ok(rows)),
+                Ok(Err(wait)) => return wait,
+            }
+        }
+    }
+}
+
+/// `strata-runtime`: the tenants are namespaces of a [`strata_runtime::Runtime`] with
+/// `cfg.threads` loops (each on its own io_uring, placed by the runtime's hash of the
+/// name, as in the server); every query is a job submitted from one tokio thread that
+/// plays the tenants' closed loops, so a query's latency includes the hand-off to the
+/// loop and back, as a server request's does.
+pub fn run_strata_runtime(paths: &[PathBuf], cfg: &RunConfig) -> RunResult {
+    use std::collections::HashMap;
+    let loops = cfg.threads.max(1).min(paths.len().max(1));
+    let names: Vec<String> = (0..paths.len()).map(|i| format!("tenant_{i}")).collect();
+    let by_name: HashMap<String, PathBuf> =
+        names.iter().cloned().zip(paths.iter().cloned()).collect();
+    let cache_pages = cfg.cache_pages;
+    let opener: strata_runtime::Opener = Arc::new(move |ns: &str, io| {
+        let path = by_name.get(ns).ok_or_else(|| {
+            strata::Error::new(strata::ErrorCode::Error, format!("unknown tenant {ns}"))
+        })?;
+        let db = OpenOptions::new()
+            .io(io)
+            .cache_size_pages(cache_pages)
+            .sync_mode(SyncMode::Normal)
+            .open(path)?;
+        assert_eq!(db.page_size(), PAGE_SIZE);
+        Ok(db)
+    });
+    let runtime = strata_runtime::Runtime::start(
+        strata_runtime::RuntimeOptions {
+            loops,
+            insn_budget: Some(strata_runtime::DEFAULT_INSN_BUDGET),
+            io: strata_runtime::IoBackend::Auto,
+        },
+        opener,
+    )
+    .expect("start the runtime");
+    let tenants: Vec<Arc<Mutex<RuntimeTenant>>> = names
+        .iter()
+        .map(|_| Arc::new(Mutex::new(RuntimeTenant { stmt: None, acc: 0 })))
+        .collect();
+    // Warm-up (and open + prepare on the loops), outside the timed part.
+    for (name, t) in names.iter().zip(&tenants) {
+        for _ in 0..cfg.warmup_queries.max(1) {
+            let rows = runtime
+                .submit(name, runtime_query_job(t.clone(), cfg.quantum))
+                .wait()
+                .expect("runtime")
+                .expect("query");
+            check_rows("strata-runtime", rows);
+        }
+    }
+    let driver = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("tokio");
+    let (histogram, wall) = driver.block_on(async {
+        let start = Instant::now();
+        let tasks: Vec<_> = names
+            .iter()
+            .zip(&tenants)
+            .map(|(name, t)| {
+                let runtime = runtime.clone();
+                let name = name.clone();
+                let t = t.clone();
+                let (queries, quantum) = (cfg.queries, cfg.quantum);
+                tokio::spawn(async move {
+                    let mut h = new_histogram();
+                    let mut submitted = start;
+                    for _ in 0..queries {
+                        let rows = runtime
+                            .submit(&name, runtime_query_job(t.clone(), quantum))
+                            .await
+                            .expect("runtime")
+                            .expect("query");
+                        record(&mut h, submitted.elapsed());
+                        check_rows("strata-runtime", rows);
+                        submitted = Instant::now();
+                    }
+                    h
+                })
+            })
+            .collect();
+        let mut histogram = new_histogram();
+        for t in tasks {
+            histogram.add(t.await.expect("tenant task")).unwrap();
+        }
+        (histogram, start.elapsed())
+    });
+    runtime.shutdown();
+    std::hint::black_box(tenants.iter().map(|t| t.lock().unwrap().acc).sum::<u64>());
+    RunResult {
+        histogram,
+        wall,
+        loop_stats: LoopStats::default(),
+    }
+}
+
 /// Reads per query of each engine under `cache_pages`, measured outside the timed runs:
 /// Strata through a [`CountingIo`](crate::counting::CountingIo) on io_uring, SQLite as
 /// read syscalls of the thread. Returns (strata reads/query, sqlite reads/query).
@@ -647,6 +807,8 @@ mod tests {
             let r = run_strata(&k, &cfg);
             assert_eq!(r.histogram.len(), 9);
             assert_eq!(r.loop_stats.queries, 9);
+            let r = run_strata_runtime(&k, &cfg);
+            assert_eq!(r.histogram.len(), 9);
         }
     }
 }

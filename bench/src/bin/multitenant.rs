@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release -p strata-bench --bin multitenant -- --out DIR [--quick]
 //!     [--tenants 1,10,50,100 | --tenants 100] [--queries 1000] [--quantum 10]
-//!     [--engines sqlite-threads,sqlite-pool,strata] [--caches warm,cold]
+//!     [--engines sqlite-threads,sqlite-pool,strata,strata-runtime] [--caches warm,cold]
 //!     [--cold-cache-pages 4] [--warm-cache-pages 2000] [--threads N] [--work DIR]
 //! ```
 //! Writes `DIR/multitenant.csv`, `DIR/multitenant.svg` and prints a table.
@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use strata_bench::multitenant::{
     build_template, make_tenant_files, reads_per_query, run_sqlite_pool, run_sqlite_threads,
-    run_strata, Cache, RunConfig, TENANT_DB_BYTES,
+    run_strata, run_strata_runtime, Cache, RunConfig, TENANT_DB_BYTES,
 };
 use strata_bench::report::{to_csv, to_svg, to_table, ResultRow, Summary};
 
@@ -61,7 +61,7 @@ fn parse_args() -> Args {
         queries: 1000,
         warmup: 2,
         quantum: 10,
-        engines: parse_list("sqlite-threads,sqlite-pool,strata"),
+        engines: parse_list("sqlite-threads,sqlite-pool,strata,strata-runtime"),
         caches: vec![Cache::Warm, Cache::Cold],
         cold_pages: 4,
         warm_pages: 2000,
@@ -142,7 +142,7 @@ fn parse_args() -> Args {
         }
     }
     for e in &a.engines {
-        if !["sqlite-threads", "sqlite-pool", "strata"].contains(&e.as_str()) {
+        if !["sqlite-threads", "sqlite-pool", "strata", "strata-runtime"].contains(&e.as_str()) {
             eprintln!("unknown engine {e}\n{USAGE}");
             std::process::exit(2)
         }
@@ -233,6 +233,7 @@ fn main() {
                     "sqlite-threads" => run_sqlite_threads(&sqlite_files[..n], &cfg),
                     "sqlite-pool" => run_sqlite_pool(&sqlite_files[..n], &cfg),
                     "strata" => run_strata(&strata_files[..n], &cfg),
+                    "strata-runtime" => run_strata_runtime(&strata_files[..n], &cfg),
                     _ => unreachable!(),
                 };
                 assert_eq!(r.histogram.len() as usize, n * args.queries);

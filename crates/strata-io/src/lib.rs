@@ -106,6 +106,19 @@ pub trait IO: Send + Sync {
     /// is in flight.
     fn run_once(&self) -> Result<()>;
 
+    /// Drives the backend without ever waiting: hands queued operations to the OS and
+    /// fires the completions that are already ready. Returns true if any fired.
+    ///
+    /// For schedulers that keep running other work while operations are in flight (the
+    /// server's event loops): without it, queued operations would only start, and their
+    /// completions only fire, when the scheduler runs out of work and calls
+    /// [`IO::run_once`]. The default does nothing, which is right for backends whose
+    /// operations complete inside the submitting call and leaves the others driven by
+    /// `run_once` alone, as before.
+    fn run_ready(&self) -> Result<bool> {
+        Ok(false)
+    }
+
     /// Wall-clock time in microseconds since the Unix epoch.
     fn now_micros(&self) -> u64;
 

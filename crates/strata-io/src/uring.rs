@@ -253,6 +253,47 @@ impl RingShared {
         unsafe { self.ring.completion_shared() }.is_empty()
     }
 
+    /// [`IO::run_ready`]: one non-blocking `io_uring_enter` (submits what is queued and
+    /// lets the kernel post finished work), then the same reaping as `run_once`.
+    fn run_ready(&self) -> Result<bool> {
+        let _waiter = lock(&self.waiter);
+        let in_ring = {
+            let mut state = lock(&self.state);
+            self.flush_backlog(&mut state);
+            state.in_ring
+        };
+        if in_ring == 0 {
+            return Ok(false);
+        }
+        if let Err(e) = self.ring.submit() {
+            match e.raw_os_error() {
+                // As in `run_once`: reap what is there, the next call enters again.
+                Some(libc::EINTR) | Some(libc::EAGAIN) | Some(libc::EBUSY) => {}
+                _ => return Err(IoError::from(e).context("io_uring_enter")),
+            }
+        }
+        if self.cq_is_empty() {
+            return Ok(false);
+        }
+        let cqes = self.reap();
+        let fired: Vec<(Completion, Result<usize>)> = {
+            let mut state = lock(&self.state);
+            let fired = cqes
+                .into_iter()
+                .filter_map(|(key, res)| self.handle_cqe(&mut state, key, res))
+                .collect();
+            self.flush_backlog(&mut state);
+            fired
+        };
+        let any_fired = !fired.is_empty();
+        for (completion, result) in fired {
+            completion.complete(result);
+        }
+        // Resubmitted partial transfers and the backlog go to the kernel on the next
+        // call (or the next `run_once`).
+        Ok(any_fired)
+    }
+
     fn run_once(&self) -> Result<()> {
         let _waiter = lock(&self.waiter);
         loop {
@@ -363,6 +404,10 @@ impl IO for UringIo {
 
     fn run_once(&self) -> Result<()> {
         self.shared.run_once()
+    }
+
+    fn run_ready(&self) -> Result<bool> {
+        self.shared.run_ready()
     }
 
     fn now_micros(&self) -> u64 {

@@ -18,10 +18,13 @@
 //! (`Busy`).
 //!
 //! ## Scheduling
-//! Runnable jobs are polled round-robin. A job that returns `Io` is parked; the loop calls
-//! [`IO::run_once`] only when no job is runnable, then makes every parked job runnable
-//! again (a completion does not say which job it belongs to; a job that is still waiting
-//! simply returns `Io` again). Statements prepared through [`JobCx::prepare`] carry the
+//! Runnable jobs are polled round-robin. A job that returns `Io` is parked. While jobs are
+//! parked, the loop calls [`IO::run_ready`] after each poll (never waits: it starts the
+//! queued operations and fires finished ones); when a completion fired, the parked jobs
+//! are resumed next, ahead of the runnable queue. The loop calls [`IO::run_once`] (which
+//! waits) only when no job is runnable, then makes every parked job runnable again (a
+//! completion does not say which job it belongs to; a job that is still waiting simply
+//! returns `Io` again). Statements prepared through [`JobCx::prepare`] carry the
 //! loop's instruction budget ([`Statement::set_instruction_budget`]): a long scan returns
 //! from `step()` after the budget and the job yields, so it cannot hold the loop while
 //! short queries of other tenants wait. `Busy` jobs are retried after the runnable ones;
@@ -576,6 +579,9 @@ impl EventLoop {
                     Ok(Polled::Busy) => self.busy.push(r),
                     Err(_) => r.job.fail(RuntimeError::Panicked),
                 }
+                if !self.waiting_io.is_empty() {
+                    self.poll_io();
+                }
                 continue;
             }
             if !self.waiting_io.is_empty() {
@@ -607,6 +613,26 @@ impl EventLoop {
         }
         // Every accepted job is finished: close the databases on this thread.
         self.dbs.clear();
+    }
+
+    /// Between two polls while jobs wait on I/O: hand their operations to the OS and,
+    /// if any completion fired, resume the waiting jobs next, ahead of the runnable
+    /// ones. Without this, under load (some job always runnable) their I/O would only
+    /// start, and finish, when the loop runs dry: an upsert's WAL writes and fsync, and
+    /// every page read of a fresh connection, each waited a full round of the queue
+    /// (measured with `server-load`: in-process upserts p50 56 ms at 100 namespaces).
+    /// Resuming them first favours jobs already under way over new ones, which is what
+    /// bounds their latency; a job whose own I/O is still in flight just parks again.
+    fn poll_io(&mut self) {
+        match self.io.run_ready() {
+            Ok(false) => {}
+            // An error reaches the jobs through their completions (as with run_once).
+            Ok(true) | Err(_) => {
+                while let Some(r) = self.waiting_io.pop() {
+                    self.runnable.push_front(r);
+                }
+            }
+        }
     }
 
     fn accept(&mut self, msg: Msg) {

@@ -408,3 +408,67 @@ fn handles_are_futures() {
     assert_eq!(v, Ok(42));
     rt.shutdown();
 }
+
+/// A job waiting on io_uring I/O finishes while another job keeps the loop busy (it
+/// yields, never parks): between polls the loop hands queued operations to the kernel
+/// and resumes the waiting job once a completion fired. Before `IO::run_ready`, the
+/// write's I/O only started when the loop ran dry, which the spinner never lets happen:
+/// it gives up after a guard of 10 s and reports that it never saw the write finish.
+#[test]
+fn io_waits_progress_while_other_jobs_keep_the_loop_busy() {
+    if strata::io::UringIo::new().is_err() {
+        eprintln!("skipped: io_uring unavailable (the syscall backend completes inline)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let opener: Opener = Arc::new(move |ns: &str, io: Arc<dyn IO>| {
+        strata::OpenOptions::new()
+            .io(io)
+            .open(root.join(format!("{ns}.db")))
+    });
+    let rt = Runtime::start(
+        RuntimeOptions {
+            loops: 1,
+            insn_budget: None,
+            io: IoBackend::Auto,
+        },
+        opener,
+    )
+    .unwrap();
+    exec(&rt, "w", "CREATE TABLE t(x); INSERT INTO t VALUES (1)");
+    exec(&rt, "s", "SELECT 1");
+    let written = Arc::new(AtomicBool::new(false));
+    let w = written.clone();
+    let mut insert = query_job("INSERT INTO t VALUES (2)", |_| {});
+    let writer = rt.submit("w", move |cx: &mut JobCx<'_>| match insert(cx) {
+        JobStep::Done(r) => {
+            w.store(true, Ordering::Release);
+            JobStep::Done(r)
+        }
+        other => other,
+    });
+    let w = written.clone();
+    let started = std::time::Instant::now();
+    let spinner = rt.submit("s", move |_: &mut JobCx<'_>| {
+        if w.load(Ordering::Acquire) {
+            JobStep::Done(true)
+        } else if started.elapsed() > Duration::from_secs(10) {
+            JobStep::Done(false)
+        } else {
+            JobStep::Yield
+        }
+    });
+    assert!(
+        spinner.wait().unwrap(),
+        "the write never finished while the loop was busy"
+    );
+    writer.wait().unwrap().unwrap();
+    let rows = rt
+        .submit("w", query_job("SELECT count(*) FROM t", |_| {}))
+        .wait()
+        .unwrap()
+        .unwrap();
+    assert_eq!(rows, vec![vec![strata::Value::Integer(2)]]);
+    rt.shutdown();
+}
