@@ -52,12 +52,15 @@ use strata_sync::{Frame, FRAME_SIZE, PAGE_SIZE};
 use crate::store::{FileStamp, LogStore};
 
 /// Tuning of the replication log.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct LogConfig {
     /// A generation whose log is larger than this is closed and a new one started.
     pub max_log_bytes: u64,
     /// Generations kept (the current one included), at least 1.
     pub keep_generations: usize,
+    /// The log's file operations (default [`crate::store::FsStore`]); tests and
+    /// simulations substitute their own.
+    pub store: Arc<dyn LogStore>,
 }
 
 impl Default for LogConfig {
@@ -65,7 +68,17 @@ impl Default for LogConfig {
         LogConfig {
             max_log_bytes: 128 * 1024 * 1024,
             keep_generations: 4,
+            store: Arc::new(crate::store::FsStore),
         }
+    }
+}
+
+impl std::fmt::Debug for LogConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogConfig")
+            .field("max_log_bytes", &self.max_log_bytes)
+            .field("keep_generations", &self.keep_generations)
+            .finish_non_exhaustive()
     }
 }
 
@@ -734,9 +747,9 @@ pub struct Replogs {
 }
 
 impl Replogs {
-    pub fn new(store: Arc<dyn LogStore>, config: LogConfig) -> Replogs {
+    pub fn new(config: LogConfig) -> Replogs {
         Replogs {
-            store,
+            store: config.store.clone(),
             config,
             logs: Mutex::new(HashMap::new()),
         }

@@ -633,3 +633,96 @@ fn restart_rebuilds_a_missing_rollover_export_and_overwrites_a_stray_one() {
     fresh.sync(&s);
     assert_same(&s, &fresh, work.path(), "fresh-renumbered.db");
 }
+
+/// A `LogStore` whose appends fail while `fail` is set (disk full, I/O error).
+struct FailingStore {
+    fail: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl strata_server::store::LogStore for FailingStore {
+    fn create_dir_all(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        strata_server::store::FsStore.create_dir_all(dir)
+    }
+    fn list(&self, dir: &std::path::Path) -> std::io::Result<Vec<String>> {
+        strata_server::store::FsStore.list(dir)
+    }
+    fn read(&self, path: &std::path::Path) -> std::io::Result<Option<Vec<u8>>> {
+        strata_server::store::FsStore.read(path)
+    }
+    fn read_at(&self, path: &std::path::Path, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+        strata_server::store::FsStore.read_at(path, offset, len)
+    }
+    fn write_atomic(&self, path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+        strata_server::store::FsStore.write_atomic(path, bytes)
+    }
+    fn write_at_sync(
+        &self,
+        path: &std::path::Path,
+        offset: u64,
+        bytes: &[u8],
+    ) -> std::io::Result<()> {
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(std::io::Error::other("injected: no space left on device"));
+        }
+        strata_server::store::FsStore.write_at_sync(path, offset, bytes)
+    }
+    fn truncate(&self, path: &std::path::Path, len: u64) -> std::io::Result<()> {
+        strata_server::store::FsStore.truncate(path, len)
+    }
+    fn remove(&self, path: &std::path::Path) -> std::io::Result<()> {
+        strata_server::store::FsStore.remove(path)
+    }
+    fn remove_dir_all(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        strata_server::store::FsStore.remove_dir_all(dir)
+    }
+    fn sync_dir(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        strata_server::store::FsStore.sync_dir(dir)
+    }
+    fn stamp(
+        &self,
+        path: &std::path::Path,
+    ) -> std::io::Result<Option<strata_server::store::FileStamp>> {
+        strata_server::store::FsStore.stamp(path)
+    }
+}
+
+#[test]
+fn a_failed_append_is_not_acknowledged_and_the_restart_starts_a_new_generation() {
+    use strata_server::store::LogStore as _;
+    let fail = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let store = std::sync::Arc::new(FailingStore { fail: fail.clone() });
+    let mut s = TestServer::start(|c| c.sync.store = store);
+    let work = tempfile::tempdir().unwrap();
+    s.execute("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)", json!([]));
+    insert(&s, 1, "logged");
+    let mut rep = Replica::bootstrap(&s);
+    rep.sync(&s);
+
+    fail.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (status, body) = s.post(
+        "/v3/pipeline",
+        &json!({"requests": [{"type": "execute", "stmt": {"sql": "INSERT INTO t VALUES (2, 'not logged')"}}, {"type": "close"}]}),
+    );
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["code"], "REPLICATION_LOG_FAILED");
+    for path in ["/info", "/export/1", "/sync/1/1/129"] {
+        let r = get(&s, path);
+        assert_eq!(r.status, 503, "{path}");
+        assert_eq!(r.json()["code"], "REPLICATION_LOG_FAILED");
+    }
+    // Reads go on; the commit stands in the database.
+    assert_eq!(primary_rows(&s).as_array().unwrap().len(), 2);
+    fail.store(false, std::sync::atomic::Ordering::SeqCst);
+    // No clean marker is written for a failed log: the restart begins generation 2
+    // with the whole database, and the replica catches up on the unlogged commit.
+    s.stop();
+    assert!(strata_server::store::FsStore
+        .read(&s.data_dir().join("default.db-sync").join("clean"))
+        .unwrap()
+        .is_none());
+    s = restart_stopped(s);
+    assert_eq!(info(&s), 2);
+    rep.sync(&s);
+    assert_same(&s, &rep, work.path(), "healed.db");
+    assert!(primary_rows(&s).to_string().contains("not logged"));
+}
