@@ -542,42 +542,48 @@ impl Replog {
 
     /// Appends one committed transaction (the commit observer).
     fn append(self: &Arc<Self>, txn: &CommittedTxn<'_>) {
-        let mut st = self.lock();
-        if st.failed.is_some() {
-            st.missed += 1;
+        let (g, first) = {
+            let mut st = self.lock();
+            if st.failed.is_some() {
+                st.missed += 1;
+                return;
+            }
+            let g = st.current;
+            (g, st.gens.get(&g).map(GenInfo::frames).unwrap_or(0))
+        };
+        let n = txn.pages.len();
+        if n == 0 {
             return;
         }
-        let g = st.current;
-        let first = st.gens.get(&g).map(GenInfo::frames).unwrap_or(0);
-        let n = txn.pages.len();
+        // The file I/O runs without the state lock (readers of the log are not held up
+        // by the fsync): only the committer, under the WAL write lock, appends, and the
+        // frames become visible when the commit is recorded below.
         let mut bytes = Vec::with_capacity(n * FRAME_SIZE);
-        let mut err = None;
+        let mut r = Ok(());
         for (i, (page_no, page)) in txn.pages.iter().enumerate() {
             let size = if i + 1 == n { txn.db_size_pages } else { 0 };
             match Frame::encode(*page_no, size, g, first + i as u32 + 1, page) {
                 Ok(f) => bytes.extend_from_slice(&f),
                 Err(e) => {
-                    err = Some(format!("replication log: frame: {e}"));
+                    r = Err(format!("replication log: frame: {e}"));
                     break;
                 }
             }
         }
-        let log_path = gen_file(&self.dir, g, "log");
-        let r = match err {
-            Some(e) => Err(e),
-            None if n == 0 => Ok(()),
-            None => self
+        if r.is_ok() {
+            let log_path = gen_file(&self.dir, g, "log");
+            r = self
                 .store
                 .write_at_sync(&log_path, first as u64 * FRAME_SIZE as u64, &bytes)
-                .map_err(|e| io_err("append", e)),
-        };
+                .map_err(|e| io_err("append", e));
+        }
+        let mut st = self.lock();
         if let Err(e) = r {
             tracing::error!(dir = %self.dir.display(), "{e}");
             st.failed = Some(e);
             st.missed += 1;
-            return;
-        }
-        if n == 0 {
+            drop(st);
+            self.export_cv.notify_all();
             return;
         }
         let last = first + n as u32;
