@@ -61,6 +61,11 @@ pub struct LogConfig {
     /// The log's file operations (default [`crate::store::FsStore`]); tests and
     /// simulations substitute their own.
     pub store: Arc<dyn LogStore>,
+    /// The number of a namespace's first generation; `None` (the default): a random
+    /// number in `1..2^31`, so that a replica of a deleted and re-created namespace (or
+    /// of a server whose log directory was lost) finds no generation it knows and gets
+    /// an error, instead of frames of another history that happen to share numbers.
+    pub first_generation: Option<u32>,
 }
 
 impl Default for LogConfig {
@@ -69,6 +74,7 @@ impl Default for LogConfig {
             max_log_bytes: 128 * 1024 * 1024,
             keep_generations: 4,
             store: Arc::new(crate::store::FsStore),
+            first_generation: None,
         }
     }
 }
@@ -78,6 +84,7 @@ impl std::fmt::Debug for LogConfig {
         f.debug_struct("LogConfig")
             .field("max_log_bytes", &self.max_log_bytes)
             .field("keep_generations", &self.keep_generations)
+            .field("first_generation", &self.first_generation)
             .finish_non_exhaustive()
     }
 }
@@ -250,6 +257,16 @@ fn build_next_export(store: &dyn LogStore, dir: &Path, g: u32) -> Result<Vec<u8>
     Ok(image)
 }
 
+/// A random first generation in `1..2^31` (room for two billion more).
+fn random_first_generation() -> Result<u32, String> {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 4];
+    ring::rand::SystemRandom::new()
+        .fill(&mut b)
+        .map_err(|_| "replication log: no randomness for the first generation".to_string())?;
+    Ok((u32::from_le_bytes(b) & 0x7fff_ffff).max(1))
+}
+
 /// How long `GET /export` waits for a rollover's export before answering 503.
 const EXPORT_WAIT: Duration = Duration::from_secs(120);
 
@@ -409,7 +426,16 @@ impl Replog {
             .map_err(|e| io_err("read database", e))?
             .unwrap_or_default();
         image.truncate(image_len(&image));
-        let g = highest_seen + 1;
+        let g = if highest_seen > 0 {
+            highest_seen
+                .checked_add(1)
+                .ok_or("replication log: generation numbers exhausted")?
+        } else {
+            match self.config.first_generation {
+                Some(g) => g.max(1),
+                None => random_first_generation()?,
+            }
+        };
         let (frames, commits) = if highest_seen > 0 {
             image_frames(&image, g)?
         } else {
