@@ -206,7 +206,8 @@ pub struct CommittedTxn<'a> {
 /// Rolled-back transactions and transactions that changed nothing are never reported.
 /// The commit stands whatever the observer does (it cannot fail it), so an observer
 /// that cannot record a transaction must remember that it missed one. It runs on the
-/// committing thread and delays every writer: keep it short.
+/// committing thread, inside the committing connection's pager, and delays every
+/// writer: keep it short, and do not use the database from it (that would deadlock).
 pub trait CommitObserver: Send + Sync {
     fn committed(&self, txn: &CommittedTxn<'_>);
 }

@@ -119,10 +119,7 @@ impl Server {
 
         let root = config.db_path.clone();
         let busy = config.busy_timeout;
-        let replogs = Arc::new(replog::Replogs::new(
-            Arc::new(store::FsStore),
-            config.sync.clone(),
-        ));
+        let replogs = Arc::new(replog::Replogs::new(config.sync.clone()));
         let logs = replogs.clone();
         let opener: Opener = Arc::new(move |ns: &str, io| {
             let path = Namespaces::path_of(&root, ns);

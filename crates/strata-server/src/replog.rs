@@ -22,7 +22,9 @@
 //!    exactly that), and `gen-<G+1>.export` is `gen-<G>.export` with all of G's frames
 //!    applied (built from the files, not from the database).
 //! 2. **Rollover.** When a log passes `max_log_bytes`, the next generation starts with
-//!    an empty log, so replicas can compact their WAL.
+//!    an empty log, so replicas can compact their WAL. Its export is built on a thread
+//!    of its own (`GET /export` waits for it; the previous generation is kept until it
+//!    is written; a crash before then rebuilds it at the next start).
 //! 3. **Crash consistency.** When the log is opened without a matching `clean` marker
 //!    (a crash, a kill, or the database changed while the server was down), the log
 //!    and the database may disagree (the WAL commit is durable before the log append).
@@ -41,7 +43,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use strata::{CommitObserver, CommittedTxn, Database};
 use strata_sync::{Frame, FRAME_SIZE, PAGE_SIZE};
@@ -49,12 +52,20 @@ use strata_sync::{Frame, FRAME_SIZE, PAGE_SIZE};
 use crate::store::{FileStamp, LogStore};
 
 /// Tuning of the replication log.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct LogConfig {
     /// A generation whose log is larger than this is closed and a new one started.
     pub max_log_bytes: u64,
     /// Generations kept (the current one included), at least 1.
     pub keep_generations: usize,
+    /// The log's file operations (default [`crate::store::FsStore`]); tests and
+    /// simulations substitute their own.
+    pub store: Arc<dyn LogStore>,
+    /// The number of a namespace's first generation; `None` (the default): a random
+    /// number in `1..2^31`, so that a replica of a deleted and re-created namespace (or
+    /// of a server whose log directory was lost) finds no generation it knows and gets
+    /// an error, instead of frames of another history that happen to share numbers.
+    pub first_generation: Option<u32>,
 }
 
 impl Default for LogConfig {
@@ -62,7 +73,19 @@ impl Default for LogConfig {
         LogConfig {
             max_log_bytes: 128 * 1024 * 1024,
             keep_generations: 4,
+            store: Arc::new(crate::store::FsStore),
+            first_generation: None,
         }
+    }
+}
+
+impl std::fmt::Debug for LogConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogConfig")
+            .field("max_log_bytes", &self.max_log_bytes)
+            .field("keep_generations", &self.keep_generations)
+            .field("first_generation", &self.first_generation)
+            .finish_non_exhaustive()
     }
 }
 
@@ -73,11 +96,15 @@ pub enum Unavailable {
     PageSize(usize),
     /// The log could not be opened or an append failed (see the message).
     Failed(String),
+    /// Temporarily: an export still being built, or a read that failed.
+    Busy(String),
 }
 
 struct GenInfo {
     /// Frame numbers of the commit frames, ascending; the last is the frame count.
     commits: Vec<u32>,
+    /// `gen-<G>.export` is written (a rollover builds it in the background).
+    export_ready: bool,
 }
 
 impl GenInfo {
@@ -101,6 +128,8 @@ pub struct Replog {
     store: Arc<dyn LogStore>,
     config: LogConfig,
     state: Mutex<State>,
+    /// Signalled when an export becomes ready or the log fails.
+    export_cv: Condvar,
 }
 
 /// What `GET /sync/{g}/{s}/{e}` gets.
@@ -214,6 +243,33 @@ fn apply_frames(image: &mut Vec<u8>, log: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// `gen-<g>.export` with all of `gen-<g>.log`'s frames applied: the start of g + 1.
+fn build_next_export(store: &dyn LogStore, dir: &Path, g: u32) -> Result<Vec<u8>, String> {
+    let mut image = store
+        .read(&gen_file(dir, g, "export"))
+        .map_err(|e| io_err("read export", e))?
+        .ok_or_else(|| format!("replication log: generation {g} has no export"))?;
+    let log = store
+        .read(&gen_file(dir, g, "log"))
+        .map_err(|e| io_err("read log", e))?
+        .unwrap_or_default();
+    apply_frames(&mut image, &log)?;
+    Ok(image)
+}
+
+/// A random first generation in `1..2^31` (room for two billion more).
+fn random_first_generation() -> Result<u32, String> {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 4];
+    ring::rand::SystemRandom::new()
+        .fill(&mut b)
+        .map_err(|_| "replication log: no randomness for the first generation".to_string())?;
+    Ok((u32::from_le_bytes(b) & 0x7fff_ffff).max(1))
+}
+
+/// How long `GET /export` waits for a rollover's export before answering 503.
+const EXPORT_WAIT: Duration = Duration::from_secs(120);
+
 /// Every page of an image as one transaction of frames `1..=n` of `generation`.
 fn image_frames(image: &[u8], generation: u32) -> Result<(Vec<u8>, Vec<u32>), String> {
     let pages = image.len() / PAGE_SIZE;
@@ -265,19 +321,37 @@ impl Replog {
             .and_then(|_| store.sync_dir(&dir))
             .map_err(|e| io_err("remove clean marker", e))?;
 
-        // The generations on disk: both files present.
+        // The generations on disk: those with a log (a generation becomes current, and
+        // so visible, only once its log exists). A log without an export is a rollover
+        // whose export was being built from the previous generation (kept until it is
+        // done): rebuilt now. (If that generation is gone too, which only deleting files
+        // by hand causes, its frames are still served and its export is a 404.) An
+        // export without a log is a start that crashed before its generation was used:
+        // ignored and overwritten. New generations follow the highest log: clients go
+        // from G to G+1, so numbers must be consecutive.
         let names = store.list(&dir).map_err(|e| io_err("list", e))?;
-        let mut numbers: Vec<u32> = names
-            .iter()
-            .filter_map(|n| n.strip_prefix("gen-")?.strip_suffix(".log")?.parse().ok())
-            .filter(|g: &u32| *g > 0)
-            .collect();
+        for n in names.iter().filter(|n| n.ends_with(".tmp")) {
+            // A write_atomic that did not finish.
+            let _ = store.remove(&dir.join(n));
+        }
+        let number_of = |n: &str, ext: &str| -> Option<u32> {
+            n.strip_prefix("gen-")?
+                .strip_suffix(ext)?
+                .parse()
+                .ok()
+                .filter(|g: &u32| *g > 0)
+        };
+        let mut numbers: Vec<u32> = names.iter().filter_map(|n| number_of(n, ".log")).collect();
         numbers.sort_unstable();
+        let highest_seen = numbers.last().copied().unwrap_or(0);
         let mut gens = BTreeMap::new();
         for &g in &numbers {
             let export = gen_file(&dir, g, "export");
-            if store.stamp(&export).ok().flatten().is_none() {
-                continue;
+            if store.stamp(&export).ok().flatten().is_none() && gens.contains_key(&(g - 1)) {
+                let image = build_next_export(store.as_ref(), &dir, g - 1)?;
+                store
+                    .write_atomic(&export, &image)
+                    .map_err(|e| io_err("write export", e))?;
             }
             let log_path = gen_file(&dir, g, "log");
             let bytes = store
@@ -290,7 +364,13 @@ impl Replog {
                     .truncate(&log_path, good)
                     .map_err(|e| io_err("cut torn log tail", e))?;
             }
-            gens.insert(g, GenInfo { commits });
+            gens.insert(
+                g,
+                GenInfo {
+                    commits,
+                    export_ready: true,
+                },
+            );
         }
         let newest = gens.keys().next_back().copied();
         let log = Replog {
@@ -304,6 +384,7 @@ impl Replog {
                 failed: None,
                 missed: 0,
             }),
+            export_cv: Condvar::new(),
         };
         let trusted = match (&marker, newest) {
             (Some(m), Some(g)) => {
@@ -315,7 +396,7 @@ impl Replog {
             _ => false,
         };
         if !trusted {
-            log.start_from_database(db, newest)?;
+            log.start_from_database(db, highest_seen)?;
         }
         Ok(log)
     }
@@ -325,8 +406,8 @@ impl Replog {
     }
 
     /// Rule 3: a new generation whose export is the recovered database, and whose
-    /// first transaction (if an older generation exists) is the whole image.
-    fn start_from_database(&self, db: &Database, newest: Option<u32>) -> Result<(), String> {
+    /// first transaction (if an older generation existed) is the whole image.
+    fn start_from_database(&self, db: &Database, highest_seen: u32) -> Result<(), String> {
         let conn = db.connect();
         let (busy, log, done): (i64, i64, i64) = conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", (), |r| {
@@ -345,8 +426,17 @@ impl Replog {
             .map_err(|e| io_err("read database", e))?
             .unwrap_or_default();
         image.truncate(image_len(&image));
-        let g = newest.unwrap_or(0) + 1;
-        let (frames, commits) = if newest.is_some() {
+        let g = if highest_seen > 0 {
+            highest_seen
+                .checked_add(1)
+                .ok_or("replication log: generation numbers exhausted")?
+        } else {
+            match self.config.first_generation {
+                Some(g) => g.max(1),
+                None => random_first_generation()?,
+            }
+        };
+        let (frames, commits) = if highest_seen > 0 {
             image_frames(&image, g)?
         } else {
             (Vec::new(), Vec::new())
@@ -354,8 +444,8 @@ impl Replog {
         self.install_generation(g, &image, &frames, commits)
     }
 
-    /// Writes generation `g`'s files (log first, then the export that makes it exist),
-    /// makes it current and applies retention.
+    /// Writes generation `g`'s files (the export first, then the log that makes it
+    /// exist), makes it current and applies retention. (Startup only.)
     fn install_generation(
         &self,
         g: u32,
@@ -363,86 +453,163 @@ impl Replog {
         frames: &[u8],
         commits: Vec<u32>,
     ) -> Result<(), String> {
+        self.store
+            .write_atomic(&gen_file(&self.dir, g, "export"), export)
+            .map_err(|e| io_err("write export", e))?;
         let log_path = gen_file(&self.dir, g, "log");
         self.store
             .remove(&log_path)
             .and_then(|_| self.store.write_at_sync(&log_path, 0, frames))
+            .and_then(|_| self.store.sync_dir(&self.dir))
             .map_err(|e| io_err("write log", e))?;
-        self.store
-            .write_atomic(&gen_file(&self.dir, g, "export"), export)
-            .map_err(|e| io_err("write export", e))?;
         let mut st = self.lock();
-        st.gens.insert(g, GenInfo { commits });
+        st.gens.insert(
+            g,
+            GenInfo {
+                commits,
+                export_ready: true,
+            },
+        );
         st.current = g;
-        let keep = self.config.keep_generations.max(1);
-        while st.gens.len() > keep {
-            let Some((&old, _)) = st.gens.iter().next() else {
-                break;
-            };
-            st.gens.remove(&old);
-            // Export first: without it the generation does not exist on the next start.
-            let _ = self.store.remove(&gen_file(&self.dir, old, "export"));
-            let _ = self.store.remove(&gen_file(&self.dir, old, "log"));
-        }
-        drop(st);
-        let _ = self.store.sync_dir(&self.dir);
+        self.apply_retention(&mut st);
         Ok(())
     }
 
-    /// Rule 1/2: closes the current generation and starts the next from its end state.
-    fn roll_over(&self, g: u32) -> Result<(), String> {
-        let mut image = self
-            .store
-            .read(&gen_file(&self.dir, g, "export"))
-            .map_err(|e| io_err("read export", e))?
-            .unwrap_or_default();
-        let log = self
-            .store
-            .read(&gen_file(&self.dir, g, "log"))
-            .map_err(|e| io_err("read log", e))?
-            .unwrap_or_default();
-        apply_frames(&mut image, &log)?;
-        self.install_generation(g + 1, &image, &[], Vec::new())
+    /// Deletes the oldest generations beyond `keep_generations`, but never one whose
+    /// successor's export is still being built from it.
+    fn apply_retention(&self, st: &mut State) {
+        let keep = self.config.keep_generations.max(1);
+        while st.gens.len() > keep {
+            let Some(&old) = st.gens.keys().next() else {
+                break;
+            };
+            if !st.gens.get(&(old + 1)).is_some_and(|n| n.export_ready) {
+                break;
+            }
+            st.gens.remove(&old);
+            // The log first: an export alone is no generation on the next start.
+            let _ = self.store.remove(&gen_file(&self.dir, old, "log"));
+            let _ = self.store.remove(&gen_file(&self.dir, old, "export"));
+        }
+        let _ = self.store.sync_dir(&self.dir);
+    }
+
+    /// Rules 1 and 2: closes generation `g` and makes `g + 1` current with an empty
+    /// log at once (appends go on there); its export (g's export plus all of g's
+    /// frames) is built on a thread of its own, so the commit that triggered the
+    /// rollover is not held up by copying the database. `GET /export/{g+1}` waits for
+    /// it; a crash before it is written rebuilds it at the next start.
+    fn roll_over(self: &Arc<Self>, g: u32) -> Result<(), String> {
+        let log_path = gen_file(&self.dir, g + 1, "log");
+        self.store
+            .remove(&log_path)
+            .and_then(|_| self.store.write_at_sync(&log_path, 0, &[]))
+            .and_then(|_| self.store.sync_dir(&self.dir))
+            .map_err(|e| io_err("start log", e))?;
+        {
+            let mut st = self.lock();
+            st.gens.insert(
+                g + 1,
+                GenInfo {
+                    commits: Vec::new(),
+                    export_ready: false,
+                },
+            );
+            st.current = g + 1;
+        }
+        let me = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("replog-export".into())
+            .spawn(move || me.finish_export(g));
+        if spawned.is_err() {
+            self.finish_export(g);
+        }
+        Ok(())
+    }
+
+    /// Builds and writes `gen-<g+1>.export` once `gen-<g>.export` is ready.
+    fn finish_export(&self, g: u32) {
+        {
+            let mut st = self.lock();
+            loop {
+                if st.failed.is_some() {
+                    return;
+                }
+                match st.gens.get(&g) {
+                    Some(info) if info.export_ready => break,
+                    Some(_) => {
+                        st = self.export_cv.wait(st).unwrap_or_else(|e| e.into_inner());
+                    }
+                    None => break,
+                }
+            }
+        }
+        let r = build_next_export(self.store.as_ref(), &self.dir, g).and_then(|image| {
+            self.store
+                .write_atomic(&gen_file(&self.dir, g + 1, "export"), &image)
+                .map_err(|e| io_err("write export", e))
+        });
+        let mut st = self.lock();
+        match r {
+            Ok(()) => {
+                if let Some(info) = st.gens.get_mut(&(g + 1)) {
+                    info.export_ready = true;
+                }
+                self.apply_retention(&mut st);
+            }
+            Err(e) => {
+                tracing::error!(dir = %self.dir.display(), "{e}");
+                st.failed = Some(e);
+            }
+        }
+        drop(st);
+        self.export_cv.notify_all();
     }
 
     /// Appends one committed transaction (the commit observer).
-    fn append(&self, txn: &CommittedTxn<'_>) {
-        let mut st = self.lock();
-        if st.failed.is_some() {
-            st.missed += 1;
+    fn append(self: &Arc<Self>, txn: &CommittedTxn<'_>) {
+        let (g, first) = {
+            let mut st = self.lock();
+            if st.failed.is_some() {
+                st.missed += 1;
+                return;
+            }
+            let g = st.current;
+            (g, st.gens.get(&g).map(GenInfo::frames).unwrap_or(0))
+        };
+        let n = txn.pages.len();
+        if n == 0 {
             return;
         }
-        let g = st.current;
-        let first = st.gens.get(&g).map(GenInfo::frames).unwrap_or(0);
-        let n = txn.pages.len();
+        // The file I/O runs without the state lock (readers of the log are not held up
+        // by the fsync): only the committer, under the WAL write lock, appends, and the
+        // frames become visible when the commit is recorded below.
         let mut bytes = Vec::with_capacity(n * FRAME_SIZE);
-        let mut err = None;
+        let mut r = Ok(());
         for (i, (page_no, page)) in txn.pages.iter().enumerate() {
             let size = if i + 1 == n { txn.db_size_pages } else { 0 };
             match Frame::encode(*page_no, size, g, first + i as u32 + 1, page) {
                 Ok(f) => bytes.extend_from_slice(&f),
                 Err(e) => {
-                    err = Some(format!("replication log: frame: {e}"));
+                    r = Err(format!("replication log: frame: {e}"));
                     break;
                 }
             }
         }
-        let log_path = gen_file(&self.dir, g, "log");
-        let r = match err {
-            Some(e) => Err(e),
-            None if n == 0 => Ok(()),
-            None => self
+        if r.is_ok() {
+            let log_path = gen_file(&self.dir, g, "log");
+            r = self
                 .store
                 .write_at_sync(&log_path, first as u64 * FRAME_SIZE as u64, &bytes)
-                .map_err(|e| io_err("append", e)),
-        };
+                .map_err(|e| io_err("append", e));
+        }
+        let mut st = self.lock();
         if let Err(e) = r {
             tracing::error!(dir = %self.dir.display(), "{e}");
             st.failed = Some(e);
             st.missed += 1;
-            return;
-        }
-        if n == 0 {
+            drop(st);
+            self.export_cv.notify_all();
             return;
         }
         let last = first + n as u32;
@@ -455,6 +622,8 @@ impl Replog {
                 tracing::error!(dir = %self.dir.display(), "{e}");
                 let mut st = self.lock();
                 st.failed = Some(e);
+                drop(st);
+                self.export_cv.notify_all();
             }
         }
     }
@@ -480,16 +649,38 @@ impl Replog {
         self.lock().missed
     }
 
-    /// The export file of generation `g`, if kept.
-    pub fn export_path(&self, g: u32) -> Result<Option<PathBuf>, Unavailable> {
-        let st = self.lock();
-        if let Some(e) = &st.failed {
-            return Err(Unavailable::Failed(e.clone()));
+    /// The export image of generation `g`; `None` if it is not kept. Waits (blocking)
+    /// while a rollover is still building it.
+    pub fn read_export(&self, g: u32) -> Result<Option<Vec<u8>>, Unavailable> {
+        let deadline = Instant::now() + EXPORT_WAIT;
+        let mut st = self.lock();
+        loop {
+            if let Some(e) = &st.failed {
+                return Err(Unavailable::Failed(e.clone()));
+            }
+            match st.gens.get(&g) {
+                None => return Ok(None),
+                Some(info) if info.export_ready => break,
+                Some(_) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Unavailable::Busy(format!(
+                            "the export of generation {g} is still being built; retry"
+                        )));
+                    }
+                    st = self
+                        .export_cv
+                        .wait_timeout(st, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+            }
         }
-        Ok(st
-            .gens
-            .contains_key(&g)
-            .then(|| gen_file(&self.dir, g, "export")))
+        drop(st);
+        match self.store.read(&gen_file(&self.dir, g, "export")) {
+            Ok(bytes) => Ok(bytes),
+            Err(e) => Err(Unavailable::Busy(format!("cannot read the export: {e}"))),
+        }
     }
 
     /// Which frames `GET /sync/{g}/{start}/{end}` serves (`start >= 1`, `end > start`):
@@ -537,15 +728,23 @@ impl Replog {
         self.store.read_at(path, offset, len)
     }
 
-    /// Reads a file of the log (an export).
-    pub fn read_file(&self, path: &Path) -> std::io::Result<Option<Vec<u8>>> {
-        self.store.read(path)
-    }
-
     /// Clean shutdown, after the database was closed: records the position and the
     /// database files' stamps so the next start may continue this generation.
     pub fn close(&self) {
-        let st = self.lock();
+        // Let a rollover's export finish (bounded; otherwise the next start rebuilds it).
+        let deadline = Instant::now() + EXPORT_WAIT;
+        let mut st = self.lock();
+        while st.failed.is_none() && st.gens.values().any(|g| !g.export_ready) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            st = self
+                .export_cv
+                .wait_timeout(st, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
         if st.failed.is_some() {
             return;
         }
@@ -568,7 +767,7 @@ struct Observer(Arc<Replog>);
 
 impl CommitObserver for Observer {
     fn committed(&self, txn: &CommittedTxn<'_>) {
-        self.0.append(txn);
+        Replog::append(&self.0, txn);
     }
 }
 
@@ -580,9 +779,9 @@ pub struct Replogs {
 }
 
 impl Replogs {
-    pub fn new(store: Arc<dyn LogStore>, config: LogConfig) -> Replogs {
+    pub fn new(config: LogConfig) -> Replogs {
         Replogs {
-            store,
+            store: config.store.clone(),
             config,
             logs: Mutex::new(HashMap::new()),
         }
@@ -651,9 +850,21 @@ mod tests {
 
     fn log_with(commits: Vec<u32>, current: u32) -> Replog {
         let mut gens = BTreeMap::new();
-        gens.insert(1, GenInfo { commits });
+        gens.insert(
+            1,
+            GenInfo {
+                commits,
+                export_ready: true,
+            },
+        );
         if current > 1 {
-            gens.insert(current, GenInfo { commits: vec![] });
+            gens.insert(
+                current,
+                GenInfo {
+                    commits: vec![],
+                    export_ready: true,
+                },
+            );
         }
         Replog {
             dir: PathBuf::from("/nonexistent"),
@@ -666,6 +877,7 @@ mod tests {
                 failed: None,
                 missed: 0,
             }),
+            export_cv: Condvar::new(),
         }
     }
 

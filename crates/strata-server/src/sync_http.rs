@@ -38,6 +38,9 @@ fn unavailable(u: Unavailable) -> ApiError {
             "SYNC_PAGE_SIZE_UNSUPPORTED",
             format!("this database has page size {n}; embedded-replica sync needs page size 4096"),
         ),
+        Unavailable::Busy(m) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "REPLICATION_LOG_BUSY", m)
+        }
         Unavailable::Failed(m) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "REPLICATION_LOG_FAILED",
@@ -104,10 +107,7 @@ pub async fn export(
         let g = number("generation", &generation)?;
         let log = log_of(&s, &headers).await?;
         let current = log.current_generation().map_err(unavailable)?;
-        let Some(path) = log.export_path(g).map_err(unavailable)? else {
-            return Err(gone(g, current));
-        };
-        let bytes = tokio::task::spawn_blocking(move || log.read_file(&path))
+        let bytes = tokio::task::spawn_blocking(move || log.read_export(g))
             .await
             .map_err(|e| {
                 ApiError::new(
@@ -116,7 +116,7 @@ pub async fn export(
                     e.to_string(),
                 )
             })?
-            .map_err(read_error)?
+            .map_err(unavailable)?
             .ok_or_else(|| gone(g, current))?;
         Ok((
             StatusCode::OK,

@@ -9,6 +9,12 @@ use common::*;
 use serde_json::{json, Value as Json};
 use strata_sync::{decode_frames, EndOfGeneration, InfoResponse, PAGE_SIZE};
 
+/// Generations numbered from 1 (the default is a random first number), so the tests
+/// can name them.
+fn one(c: &mut strata_server::Config) {
+    c.sync.first_generation = Some(1);
+}
+
 fn text(s: &str) -> Json {
     json!({"type": "text", "value": s})
 }
@@ -135,7 +141,7 @@ fn checkpoint(s: &TestServer) {
 
 #[test]
 fn replica_rebuilds_the_primary_through_checkpoints() {
-    let s = TestServer::start(|_| {});
+    let s = TestServer::start(one);
     let work = tempfile::tempdir().unwrap();
     s.execute("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)", json!([]));
     let mut fresh = Replica::bootstrap(&s);
@@ -223,7 +229,7 @@ fn replica_rebuilds_the_primary_through_checkpoints() {
 
 #[test]
 fn one_large_transaction_is_served_whole() {
-    let s = TestServer::start(|_| {});
+    let s = TestServer::start(one);
     let work = tempfile::tempdir().unwrap();
     s.execute("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)", json!([]));
     let mut rep = Replica::bootstrap(&s);
@@ -249,7 +255,7 @@ fn one_large_transaction_is_served_whole() {
 
 #[test]
 fn restarts_clean_and_after_a_crash() {
-    let mut s = TestServer::start(|_| {});
+    let mut s = TestServer::start(one);
     let work = tempfile::tempdir().unwrap();
     s.execute("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)", json!([]));
     for i in 0..20 {
@@ -310,12 +316,13 @@ fn restart(mut s: TestServer) -> TestServer {
 
 fn restart_stopped(mut s: TestServer) -> TestServer {
     let dir = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    TestServer::start_in(dir, |_| {})
+    TestServer::start_in(dir, one)
 }
 
 #[test]
 fn rollover_and_retention() {
     let s = TestServer::start(|c| {
+        one(c);
         c.sync.max_log_bytes = 20 * strata_sync::FRAME_SIZE as u64;
         c.sync.keep_generations = 2;
     });
@@ -326,6 +333,12 @@ fn rollover_and_retention() {
         insert(&s, i, &"z".repeat(500));
         if i % 7 == 0 {
             rep.sync(&s);
+        }
+        if i % 5 == 0 {
+            // Bootstrapping right after a rollover waits for the export being built.
+            let mut b = Replica::bootstrap(&s);
+            b.sync(&s);
+            assert_same(&s, &b, work.path(), "boot.db");
         }
     }
     rep.sync(&s);
@@ -347,7 +360,7 @@ fn rollover_and_retention() {
 
 #[test]
 fn bad_paths_and_probes() {
-    let s = TestServer::start(|_| {});
+    let s = TestServer::start(one);
     for (path, status) in [
         ("/sync/x/1/2", 400),
         ("/sync/1/0/5", 400),
@@ -399,7 +412,10 @@ MC4CAQAwBQYDK2VwBCIEIGfcNbBHf28MtgDh3HYSL9BoFPx6Bygh9Yk0VOgaYlae
 MCowBQYDK2VwAyEAqTKlIyFFx85dWZ+u0kfro3bElpBauPvKfROcl8McAuI=
 -----END PUBLIC KEY-----
 ";
-    let s = TestServer::start(|c| c.auth_jwt_key = Some(PUBLIC.to_string()));
+    let s = TestServer::start(|c| {
+        one(c);
+        c.auth_jwt_key = Some(PUBLIC.to_string())
+    });
     let tok = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA),
         &json!({"a": "ro"}),
@@ -435,7 +451,10 @@ fn namespaces_and_page_size() {
         c.execute_batch("PRAGMA page_size = 8192; CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT);")
             .unwrap();
     }
-    let s = TestServer::start_in(dir, |c| c.enable_namespaces = true);
+    let s = TestServer::start_in(dir, |c| {
+        one(c);
+        c.enable_namespaces = true
+    });
     let ns = |name: &'static str| [("x-namespace", name)];
     let r = http(s.addr, "GET", "/info", &ns("big"), b"");
     assert_eq!(r.status, 400);
@@ -456,7 +475,7 @@ fn namespaces_and_page_size() {
 
 #[test]
 fn vacuum_and_auto_vacuum_shrink_reach_the_replica() {
-    let s = TestServer::start(|_| {});
+    let s = TestServer::start(one);
     let work = tempfile::tempdir().unwrap();
     s.execute("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)", json!([]));
     let mut rep = Replica::bootstrap(&s);
@@ -495,7 +514,7 @@ fn vacuum_and_auto_vacuum_shrink_reach_the_replica() {
 
 #[test]
 fn concurrent_writers_while_replicas_pull() {
-    let s = std::sync::Arc::new(TestServer::start(|_| {}));
+    let s = std::sync::Arc::new(TestServer::start(one));
     let work = tempfile::tempdir().unwrap();
     s.execute("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)", json!([]));
     let mut rep = Replica::bootstrap(&s);
@@ -536,7 +555,7 @@ fn concurrent_writers_while_replicas_pull() {
 
 #[test]
 fn damaged_log_tail_is_cut_and_a_damaged_log_starts_a_new_generation() {
-    let mut s = TestServer::start(|_| {});
+    let mut s = TestServer::start(one);
     let work = tempfile::tempdir().unwrap();
     s.execute("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)", json!([]));
     for i in 0..10 {
@@ -579,4 +598,205 @@ fn damaged_log_tail_is_cut_and_a_damaged_log_starts_a_new_generation() {
     );
     assert_eq!(r.status, 409, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["code"], "SYNC_START_AHEAD");
+}
+
+#[test]
+fn restart_rebuilds_a_missing_rollover_export_and_overwrites_a_stray_one() {
+    let mut s = TestServer::start(|c| {
+        one(c);
+        c.sync.max_log_bytes = 10 * strata_sync::FRAME_SIZE as u64;
+    });
+    let work = tempfile::tempdir().unwrap();
+    s.execute("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)", json!([]));
+    let mut rep = Replica::bootstrap(&s);
+    for i in 0..20 {
+        insert(&s, i, &"q".repeat(400));
+    }
+    rep.sync(&s);
+    let g = info(&s);
+    assert!(g >= 2);
+    let dir = s.data_dir().join("default.db-sync");
+    // Stop cleanly, then lose the newest export as a crash during its build would.
+    let stop = |mut s: TestServer| {
+        s.stop();
+        s
+    };
+    s = stop(s);
+    std::fs::remove_file(dir.join(format!("gen-{g}.export"))).unwrap();
+    s = restart_stopped(s);
+    assert_eq!(
+        info(&s),
+        g,
+        "the clean marker still matches: same generation"
+    );
+    let mut fresh = Replica::bootstrap(&s);
+    fresh.sync(&s);
+    assert_same(&s, &fresh, work.path(), "rebuilt.db");
+    // An export without a log (a start that crashed before its generation was used)
+    // is overwritten: generations stay consecutive, as clients need.
+    s = stop(s);
+    std::fs::write(dir.join(format!("gen-{}.export", g + 1)), b"garbage").unwrap();
+    std::fs::remove_file(dir.join("clean")).unwrap();
+    s = restart_stopped(s);
+    assert_eq!(info(&s), g + 1);
+    insert(&s, 1000, "after");
+    rep.sync(&s);
+    assert_eq!(rep.generation, g + 1);
+    assert_same(&s, &rep, work.path(), "renumbered.db");
+    let mut fresh = Replica::bootstrap(&s);
+    fresh.sync(&s);
+    assert_same(&s, &fresh, work.path(), "fresh-renumbered.db");
+}
+
+/// A `LogStore` whose appends fail while `fail` is set (disk full, I/O error).
+struct FailingStore {
+    fail: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl strata_server::store::LogStore for FailingStore {
+    fn create_dir_all(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        strata_server::store::FsStore.create_dir_all(dir)
+    }
+    fn list(&self, dir: &std::path::Path) -> std::io::Result<Vec<String>> {
+        strata_server::store::FsStore.list(dir)
+    }
+    fn read(&self, path: &std::path::Path) -> std::io::Result<Option<Vec<u8>>> {
+        strata_server::store::FsStore.read(path)
+    }
+    fn read_at(&self, path: &std::path::Path, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+        strata_server::store::FsStore.read_at(path, offset, len)
+    }
+    fn write_atomic(&self, path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+        strata_server::store::FsStore.write_atomic(path, bytes)
+    }
+    fn write_at_sync(
+        &self,
+        path: &std::path::Path,
+        offset: u64,
+        bytes: &[u8],
+    ) -> std::io::Result<()> {
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(std::io::Error::other("injected: no space left on device"));
+        }
+        strata_server::store::FsStore.write_at_sync(path, offset, bytes)
+    }
+    fn truncate(&self, path: &std::path::Path, len: u64) -> std::io::Result<()> {
+        strata_server::store::FsStore.truncate(path, len)
+    }
+    fn remove(&self, path: &std::path::Path) -> std::io::Result<()> {
+        strata_server::store::FsStore.remove(path)
+    }
+    fn remove_dir_all(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        strata_server::store::FsStore.remove_dir_all(dir)
+    }
+    fn sync_dir(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        strata_server::store::FsStore.sync_dir(dir)
+    }
+    fn stamp(
+        &self,
+        path: &std::path::Path,
+    ) -> std::io::Result<Option<strata_server::store::FileStamp>> {
+        strata_server::store::FsStore.stamp(path)
+    }
+}
+
+#[test]
+fn a_failed_append_is_not_acknowledged_and_the_restart_starts_a_new_generation() {
+    use strata_server::store::LogStore as _;
+    let fail = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let store = std::sync::Arc::new(FailingStore { fail: fail.clone() });
+    let mut s = TestServer::start(|c| {
+        one(c);
+        c.sync.store = store
+    });
+    let work = tempfile::tempdir().unwrap();
+    s.execute("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)", json!([]));
+    insert(&s, 1, "logged");
+    let mut rep = Replica::bootstrap(&s);
+    rep.sync(&s);
+
+    fail.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (status, body) = s.post(
+        "/v3/pipeline",
+        &json!({"requests": [{"type": "execute", "stmt": {"sql": "INSERT INTO t VALUES (2, 'not logged')"}}, {"type": "close"}]}),
+    );
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["code"], "REPLICATION_LOG_FAILED");
+    for path in ["/info", "/export/1", "/sync/1/1/129"] {
+        let r = get(&s, path);
+        assert_eq!(r.status, 503, "{path}");
+        assert_eq!(r.json()["code"], "REPLICATION_LOG_FAILED");
+    }
+    // Reads go on; the commit stands in the database.
+    assert_eq!(primary_rows(&s).as_array().unwrap().len(), 2);
+    fail.store(false, std::sync::atomic::Ordering::SeqCst);
+    // No clean marker is written for a failed log: the restart begins generation 2
+    // with the whole database, and the replica catches up on the unlogged commit.
+    s.stop();
+    assert!(strata_server::store::FsStore
+        .read(&s.data_dir().join("default.db-sync").join("clean"))
+        .unwrap()
+        .is_none());
+    s = restart_stopped(s);
+    assert_eq!(info(&s), 2);
+    rep.sync(&s);
+    assert_same(&s, &rep, work.path(), "healed.db");
+    assert!(primary_rows(&s).to_string().contains("not logged"));
+}
+
+#[test]
+fn a_recreated_namespace_does_not_feed_its_old_replicas() {
+    // Default numbering: the first generation is random.
+    let s = TestServer::start(|c| {
+        c.enable_namespaces = true;
+        c.admin_listen_addr = Some("127.0.0.1:0".parse().unwrap());
+    });
+    let admin = s.admin.unwrap();
+    let ns = [("x-namespace", "alpha")];
+    let create = || {
+        let r = http(admin, "POST", "/v1/namespaces/alpha/create", &[], b"");
+        assert_eq!(r.status, 200);
+    };
+    let exec = |sql: &str| {
+        let (st, body) = s.post_with(
+            "/v3/pipeline",
+            &ns,
+            &json!({"requests": [{"type": "execute", "stmt": {"sql": sql}}, {"type": "close"}]}),
+        );
+        assert_eq!(st, 200);
+        assert_eq!(body["results"][0]["type"], "ok", "{body}");
+    };
+    let info_of = || {
+        let r = http(s.addr, "GET", "/info", &ns, b"");
+        assert_eq!(r.status, 200);
+        InfoResponse::from_json(&r.body).unwrap().current_generation
+    };
+    create();
+    exec("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)");
+    exec("INSERT INTO t VALUES (1, 'old')");
+    let g_old = info_of();
+    let old_frames = {
+        let r = http(s.addr, "GET", &format!("/sync/{g_old}/1/129"), &ns, b"");
+        assert_eq!(r.status, 200);
+        decode_frames(&r.body).unwrap().len() as u32
+    };
+    assert_eq!(
+        http(admin, "DELETE", "/v1/namespaces/alpha", &[], b"").status,
+        200
+    );
+    create();
+    exec("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)");
+    exec("INSERT INTO t VALUES (1, 'new')");
+    let g_new = info_of();
+    assert_ne!(g_new, g_old, "a fresh log must not reuse the old numbers");
+    // The old replica, at the end of its generation, is told to re-create itself.
+    let r = http(
+        s.addr,
+        "GET",
+        &format!("/sync/{g_old}/{}/{}", old_frames + 1, old_frames + 129),
+        &ns,
+        b"",
+    );
+    assert_eq!(r.status, 404, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["code"], "GENERATION_NOT_FOUND");
 }

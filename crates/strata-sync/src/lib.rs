@@ -15,7 +15,7 @@
 //! - **Frame numbers** are 1-based and per generation: frame N of generation G is the
 //!   N-th frame committed in G. A pull body (`GET /sync/{g}/{s}/{e}`) is k >= 1 frames
 //!   s, s+1, ... concatenated; a replica writes frame N at its WAL position N.
-//! - **Generations** ([`InfoResponse`]) are consecutive integers from 1 that never
+//! - **Generations** ([`InfoResponse`]) are integers >= 1, consecutive, that never
 //!   decrease. Generation G+1 continues from the last committed state of G: a replica
 //!   that has every frame of G checkpoints and goes on with G+1's frame 1.
 //!   `GET /export/{G}` is the database image at G's start.

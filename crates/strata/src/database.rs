@@ -111,7 +111,8 @@ impl Database {
     /// the database size after it, once the WAL frames are durable, in commit order
     /// (the committer still holds the write lock while the observer runs). Rolled-back
     /// transactions are never reported. The commit stands whatever the observer does;
-    /// it runs on the committing thread, so it delays that commit's completion.
+    /// it runs on the committing thread, so it delays that commit's completion, and it
+    /// must not use this database (it runs inside the commit: that would deadlock).
     /// `strata-server` builds its replication log with it.
     ///
     /// ```

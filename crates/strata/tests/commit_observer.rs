@@ -50,6 +50,20 @@ fn rows(conn: &rusqlite::Connection) -> Vec<(i64, String)> {
 fn observer_sees_exactly_the_committed_transactions() {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open(dir.path().join("p.db")).unwrap();
+    committed_transactions(db, dir.path());
+}
+
+/// The same on a deferred-completion IO (every operation completes only when the IO is
+/// driven), as the rest of the engine's tests run.
+#[test]
+fn observer_on_deferred_io() {
+    let dir = tempfile::tempdir().unwrap();
+    let io = Arc::new(strata::io::MemoryIo::new_deferred());
+    let db = Database::open_with_io("p.db", io).unwrap();
+    committed_transactions(db, dir.path());
+}
+
+fn committed_transactions(db: Database, dir: &std::path::Path) {
     let rec = Arc::new(Recorder::default());
     db.set_commit_observer(Some(rec.clone()));
     let c = db.connect();
@@ -92,7 +106,7 @@ fn observer_sees_exactly_the_committed_transactions() {
             .iter()
             .all(|(no, d)| *no >= 1 && *no <= *size && d.len() == 4096));
     }
-    let copy = dir.path().join("copy.db");
+    let copy = dir.join("copy.db");
     rebuild(&rec.0.lock().unwrap(), &copy, db.page_size());
     let lite = rusqlite::Connection::open(&copy).unwrap();
     let ok: String = lite
