@@ -281,8 +281,13 @@ fn refuses_files_it_did_not_make_and_another_primary() {
     assert!(e.to_string().contains("is a replica of"), "{e}");
     // Metadata damaged: refused with a clear error.
     let meta = dir.path().join("r.db-info");
-    let text = std::fs::read_to_string(&meta).unwrap();
-    std::fs::write(&meta, text.replace("\"generation\":1", "\"generation\":2")).unwrap();
+    let m = strata_sync::ReplicaMeta::from_json(&std::fs::read(&meta).unwrap()).unwrap();
+    let text = m.to_json().replace(
+        &format!("\"generation\":{}", m.generation),
+        &format!("\"generation\":{}", m.generation + 1),
+    );
+    assert_ne!(text, m.to_json());
+    std::fs::write(&meta, text).unwrap();
     let e = strata::Builder::new_remote_replica(&path, url(&s), "")
         .build()
         .expect_err("damaged metadata");
@@ -308,11 +313,17 @@ fn interrupted_bootstrap_restarts_and_stale_metadata_catches_up() {
     // A crash after the WAL commit and before the metadata write: the metadata is
     // behind the data. Re-applying the frames ends in the same state.
     let meta = dir.path().join("r.db-info");
-    let stale = strata_sync::ReplicaMeta::new(1, 0);
+    let m = strata_sync::ReplicaMeta::from_json(&std::fs::read(&meta).unwrap()).unwrap();
+    assert!(m.durable_frame_num > 0);
+    let stale = strata_sync::ReplicaMeta::new(m.generation, 0);
     std::fs::write(&meta, stale.to_json()).unwrap();
     let db = replica(&s, &path);
     let report = db.sync().expect("sync");
-    assert!(report.frames_synced > 0);
+    assert_eq!(report.generation, m.generation);
+    assert_eq!(
+        report.frames_synced, m.durable_frame_num as u64,
+        "all frames again"
+    );
     assert_eq!(replica_rows(&db), primary_rows(&s));
     drop(db);
     sqlite_agrees(&s, &path);
