@@ -454,3 +454,58 @@ MCowBQYDK2VwAyEAqTKlIyFFx85dWZ+u0kfro3bElpBauPvKfROcl8McAuI=
         1 + strata::replica::MAX_RETRIES as usize
     );
 }
+
+#[test]
+fn concurrent_syncs_are_serialized_and_a_sync_ends_while_the_primary_writes() {
+    let s = std::sync::Arc::new(TestServer::start(|_| {}));
+    setup(&s, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let db = replica(&s, &dir.path().join("r.db"));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // A writer that never pauses while the replica syncs.
+    let writer = {
+        let (s, stop) = (s.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut i = 1_000;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                insert(&s, i, "busy");
+                i += 1;
+            }
+            i - 1_000
+        })
+    };
+    // Four threads syncing at once, readers checking each row they see is whole.
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                let mut last = 0i64;
+                for _ in 0..10 {
+                    let r = db
+                        .sync()
+                        .expect("sync ends although the primary keeps writing");
+                    let (n, all): (i64, i64) = db
+                        .connect()
+                        .query_row(
+                            "SELECT sum(b IN ('row 0', 'busy')), count(*) FROM t",
+                            (),
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
+                        .unwrap();
+                    assert_eq!(n, all, "only committed rows");
+                    assert!(all >= last, "monotonic reads: {all} after {last}");
+                    last = all;
+                    assert!(r.frame_no.is_some());
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("sync thread");
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let written = writer.join().unwrap();
+    assert!(written > 0);
+    db.sync().unwrap();
+    assert_eq!(replica_rows(&db), primary_rows(&s));
+}
