@@ -341,6 +341,7 @@ pub(crate) fn sql_error(e: &strata::Error) -> h::Error {
         C::Mismatch => "SQLITE_MISMATCH",
         C::Misuse => "SQLITE_MISUSE",
         C::Range => "SQLITE_RANGE",
+        C::Auth => "SQLITE_AUTH",
     };
     err(code, format!("SQLite error: {e}"))
 }

@@ -75,6 +75,8 @@ pub enum ErrorCode {
     Mismatch,
     /// SQLITE_RANGE: a bind index out of range.
     Range,
+    /// SQLITE_AUTH: not authorized (a replica's primary refused the statement).
+    Auth,
 }
 
 /// How a failing constraint is resolved (`ON CONFLICT` / `OR ...`), for `Halt`.

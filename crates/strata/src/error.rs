@@ -65,6 +65,7 @@ pub fn sqlite_code(code: ErrorCode) -> i32 {
         ErrorCode::Mismatch => 20,
         ErrorCode::Misuse => 21,
         ErrorCode::Range => 25,
+        ErrorCode::Auth => 23,
     }
 }
 

@@ -48,11 +48,15 @@
 //! Failed requests are retried at most [`MAX_RETRIES`] times (5xx and network errors,
 //! backing off from 100 ms); a 401/403 is an error at once.
 //!
-//! Files outside the database (`-info`, `-primary`, the bootstrap image) are written
-//! with `std::fs`, not yet through the [`IO`](strata_io::IO) trait.
+//! Files outside the database (`-info`, `-primary`, the bootstrap image) go through a
+//! [`ReplicaStore`] ([`FsStore`] by default: `std::fs`, temp file + fsync + rename +
+//! directory fsync), and retry back-off through [`Transport::backoff`], so that a
+//! simulator can substitute both; the database itself uses the [`IO`](strata_io::IO)
+//! backend of [`Builder::open_options`].
 
 pub mod apply;
 pub(crate) mod remote;
+pub mod store;
 pub mod transport;
 
 use std::path::{Path, PathBuf};
@@ -64,6 +68,7 @@ use strata_sync::{decode_frames, EndOfGeneration, InfoResponse, ReplicaMeta};
 use crate::database::{Database, OpenOptions};
 use crate::error::Result;
 use apply::{replica_error, PageSet};
+pub use store::{FsStore, ReplicaStore};
 pub use transport::{HttpTransport, Method, Request, Response, Transport, TransportError};
 
 /// Retries of one request after a 5xx answer or a network error.
@@ -95,6 +100,7 @@ pub struct Builder {
     connect_timeout: Duration,
     request_timeout: Duration,
     transport: Option<Arc<dyn Transport>>,
+    store: Arc<dyn ReplicaStore>,
     options: OpenOptions,
 }
 
@@ -116,6 +122,7 @@ impl Builder {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             transport: None,
+            store: Arc::new(FsStore),
             options: OpenOptions::new(),
         }
     }
@@ -152,6 +159,12 @@ impl Builder {
         self
     }
 
+    /// Where the replica's side files live (default: the file system, [`FsStore`]).
+    pub fn store(mut self, store: Arc<dyn ReplicaStore>) -> Self {
+        self.store = store;
+        self
+    }
+
     /// Options for the local database (IO backend, cache size, busy timeout).
     pub fn open_options(mut self, options: OpenOptions) -> Self {
         self.options = options;
@@ -173,9 +186,9 @@ impl Builder {
                 .map_err(|e| replica_error(e.0))?,
             ),
         };
-        let files = Files::new(&self.path);
+        let files = Files::new(&self.path, self.store.clone());
         let client = Client { transport };
-        let fresh = !files.db.exists() || !files.meta.exists();
+        let fresh = !files.exists(&files.db)? || !files.exists(&files.meta)?;
         let meta = files.prepare(&client, &normalise_url(&self.url))?;
         let db = self.options.clone().open(&self.path)?;
         if db.page_size() != strata_sync::PAGE_SIZE {
@@ -232,8 +245,9 @@ fn tracing_free_log(e: &crate::Error) {
     }
 }
 
-/// The replica's paths.
+/// The replica's paths, on its store.
 struct Files {
+    store: Arc<dyn ReplicaStore>,
     db: PathBuf,
     meta: PathBuf,
     primary: PathBuf,
@@ -247,8 +261,9 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 }
 
 impl Files {
-    fn new(db: &Path) -> Files {
+    fn new(db: &Path, store: Arc<dyn ReplicaStore>) -> Files {
         Files {
+            store,
             db: db.to_path_buf(),
             meta: with_suffix(db, "-info"),
             primary: with_suffix(db, "-primary"),
@@ -256,21 +271,27 @@ impl Files {
         }
     }
 
+    fn exists(&self, path: &Path) -> Result<bool> {
+        self.store.exists(path).map_err(|e| file_error(path, e))
+    }
+
     /// Validates the local files, or creates them from the primary's export.
     fn prepare(&self, client: &Client, url: &str) -> Result<ReplicaMeta> {
-        let meta_exists = self.meta.exists();
+        let meta_exists = self.exists(&self.meta)?;
         // An interrupted bootstrap: finish it if its metadata made it, else restart it.
-        if self.bootstrap.exists() {
-            if meta_exists && !self.db.exists() {
+        if self.exists(&self.bootstrap)? {
+            if meta_exists && !self.exists(&self.db)? {
                 self.check_primary(url)?;
-                std::fs::rename(&self.bootstrap, &self.db).map_err(io_error)?;
-                sync_dir(&self.db)?;
+                self.store
+                    .rename(&self.bootstrap, &self.db)
+                    .map_err(|e| file_error(&self.db, e))?;
             } else {
-                std::fs::remove_file(&self.bootstrap).map_err(io_error)?;
+                self.store
+                    .remove(&self.bootstrap)
+                    .map_err(|e| file_error(&self.bootstrap, e))?;
             }
         }
-        let db_exists = self.db.exists();
-        match (db_exists, self.meta.exists()) {
+        match (self.exists(&self.db)?, self.exists(&self.meta)?) {
             (true, true) => {
                 self.check_primary(url)?;
                 self.read_meta()
@@ -291,12 +312,13 @@ impl Files {
     }
 
     fn check_primary(&self, url: &str) -> Result<()> {
-        let stored = std::fs::read_to_string(&self.primary).map_err(|e| {
+        let stored = self.store.read(&self.primary).map_err(|e| {
             replica_error(format!(
                 "{} cannot be read ({e}): which primary this replica belongs to is unknown",
                 self.primary.display()
             ))
         })?;
+        let stored = String::from_utf8_lossy(&stored);
         if stored.trim() != url {
             return Err(replica_error(format!(
                 "{} is a replica of {}, not of {url}",
@@ -308,55 +330,43 @@ impl Files {
     }
 
     fn read_meta(&self) -> Result<ReplicaMeta> {
-        let text = std::fs::read(&self.meta).map_err(io_error)?;
+        let text = self
+            .store
+            .read(&self.meta)
+            .map_err(|e| file_error(&self.meta, e))?;
         ReplicaMeta::from_json(&text)
             .map_err(|e| replica_error(format!("{}: {e:?}", self.meta.display())))
     }
 
     fn write_meta(&self, meta: &ReplicaMeta) -> Result<()> {
-        write_durably(&self.meta, meta.to_json().as_bytes())
+        self.store
+            .write_atomic(&self.meta, meta.to_json().as_bytes())
+            .map_err(|e| file_error(&self.meta, e))
     }
 
-    /// First sync of a new replica: the export image of the current generation.
+    /// First sync of a new replica: the export image of the current generation. The
+    /// image becomes the database by rename only after the metadata is durable.
     fn bootstrap(&self, client: &Client, url: &str) -> Result<ReplicaMeta> {
         let generation = client.info()?.current_generation;
         let image = client.export(generation)?;
         PageSet::from_image(&image, strata_sync::PAGE_SIZE)?;
-        write_durably(&self.bootstrap, &image)?;
-        write_durably(&self.primary, url.as_bytes())?;
+        self.store
+            .write_atomic(&self.bootstrap, &image)
+            .map_err(|e| file_error(&self.bootstrap, e))?;
+        self.store
+            .write_atomic(&self.primary, url.as_bytes())
+            .map_err(|e| file_error(&self.primary, e))?;
         let meta = ReplicaMeta::new(generation, 0);
         self.write_meta(&meta)?;
-        std::fs::rename(&self.bootstrap, &self.db).map_err(io_error)?;
-        sync_dir(&self.db)?;
+        self.store
+            .rename(&self.bootstrap, &self.db)
+            .map_err(|e| file_error(&self.db, e))?;
         Ok(meta)
     }
 }
 
-fn io_error(e: std::io::Error) -> crate::Error {
-    replica_error(format!("file: {e}"))
-}
-
-/// Writes `path` so that after a crash it holds either its old content or all of
-/// `data`: a temporary file, fsync, rename, fsync of the directory.
-fn write_durably(path: &Path, data: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let tmp = with_suffix(path, ".tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(io_error)?;
-    f.write_all(data).map_err(io_error)?;
-    f.sync_all().map_err(io_error)?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(io_error)?;
-    sync_dir(path)
-}
-
-fn sync_dir(path: &Path) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::File::open(&dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_error)
+fn file_error(path: &Path, e: std::io::Error) -> crate::Error {
+    replica_error(format!("{}: {e}", path.display()))
 }
 
 /// The sync protocol's requests, with bounded retries.
@@ -400,7 +410,8 @@ impl Client {
                     Err(e) => Err(replica_error(format!("GET {path}: {e}"))),
                 };
             }
-            std::thread::sleep(Duration::from_millis(100 << attempt));
+            self.transport
+                .backoff(Duration::from_millis(100 << attempt));
             attempt += 1;
         }
     }

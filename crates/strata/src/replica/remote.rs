@@ -141,6 +141,8 @@ fn error_code(code: &str) -> ErrorCode {
         "SQLITE_MISUSE" => ErrorCode::Misuse,
         "SQLITE_MISMATCH" => ErrorCode::Mismatch,
         "SQLITE_RANGE" => ErrorCode::Range,
+        "SQLITE_AUTH" => ErrorCode::Auth,
+        "SQLITE_SCHEMA" => ErrorCode::Schema,
         _ => ErrorCode::Error,
     }
 }

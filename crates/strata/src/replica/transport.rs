@@ -42,6 +42,11 @@ impl std::fmt::Display for TransportError {
 /// Sends requests to one primary (and one namespace on it).
 pub trait Transport: Send + Sync {
     fn send(&self, request: &Request) -> Result<Response, TransportError>;
+
+    /// Waits before a retry. A simulated network advances its own clock instead.
+    fn backoff(&self, delay: Duration) {
+        std::thread::sleep(delay);
+    }
 }
 
 /// The largest response body read (an export image of a large database is one body).
@@ -113,7 +118,8 @@ impl Transport for HttpTransport {
         let response = match result {
             Ok(resp) => resp,
             Err(ureq::Error::Status(_, resp)) => resp,
-            Err(e) => return Err(TransportError(format!("{} {url}: {e}", method(request)))),
+            // ureq's message names the URL.
+            Err(e) => return Err(TransportError(e.to_string())),
         };
         let status = response.status();
         let mut body = Vec::new();
