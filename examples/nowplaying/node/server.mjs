@@ -168,12 +168,15 @@ function readBody(req) {
 
 async function handle(req, res) {
   const path = new URL(req.url, "http://localhost").pathname;
+  // Each body is built before writeHead: an error on the way must still set its status.
   if (req.method === "GET" && path === "/") {
+    const body = page(players());
     res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-    res.end(page(players()));
+    res.end(body);
   } else if (req.method === "GET" && path === "/api/players") {
+    const body = JSON.stringify(players());
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify(players()));
+    res.end(body);
   } else if (req.method === "POST" && path === "/play") {
     const form = new URLSearchParams(await readBody(req));
     const username = (form.get("username") ?? "").trim();

@@ -13,7 +13,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { generateKeyPairSync, sign } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -112,6 +112,7 @@ async function stop(proc) {
 }
 
 let work;
+let server;
 let primaryUrl;
 let rwToken;
 let roToken;
@@ -200,7 +201,7 @@ before(async () => {
   rwToken = token({}); // no `a`: read-write, as sqld
   roToken = token({ a: "ro" });
   const port = await freePort();
-  const server = launch("strata-server", serverBin, [
+  server = launch("strata-server", serverBin, [
     "--http-listen-addr",
     `127.0.0.1:${port}`,
     "--db-path",
@@ -277,14 +278,19 @@ test("two Rust and two Node instances share the primary's players", { timeout: 1
   await stop(rust2.proc);
   await stop(node2.proc);
   await playOk(node1, "carol", "Song Four");
+  const inode = {};
   for (const app of [rust2, node2]) {
     assert.ok(existsSync(join(app.dir, "np.db-info")), `${app.name} keeps its replica files`);
+    inode[app.name] = statSync(join(app.dir, "np.db")).ino;
   }
   const rust2b = await startApp("rust", "rust2 (warm)", rust2.dir, rwToken);
   const node2b = await startApp("node", "node2 (warm)", node2.dir, rwToken);
   const now = await primaryPlayers();
   assert.equal(now.length, 3);
   for (const app of [rust2b, node2b]) assert.deepEqual(await players(app), now, app.name);
+  // The same database files, caught up in place (a new download would be a new file).
+  assert.equal(statSync(join(rust2.dir, "np.db")).ino, inode[rust2.name], "rust2 re-bootstrapped");
+  assert.equal(statSync(join(node2.dir, "np.db")).ino, inode[node2.name], "node2 re-bootstrapped");
   await sleep(PAST_SYNC_AGE_MS);
   for (const app of [rust1, node1]) assert.deepEqual(await players(app), now, app.name);
 
@@ -318,4 +324,29 @@ test("an instance with a read-only token reads but cannot update", { timeout: 60
     assert.deepEqual(await players(app), before, app.name);
     await stop(app.proc);
   }
+});
+
+test("with the primary down, instances answer errors and keep running", { timeout: 90_000 }, async () => {
+  const apps = [];
+  for (const kind of ["rust", "node"]) {
+    apps.push(await startApp(kind, `${kind} (primary down)`, mkdtempSync(join(work, `down-${kind}-`)), rwToken));
+  }
+  const before = await players(apps[0]);
+  await stop(server);
+  await sleep(PAST_SYNC_AGE_MS);
+  for (const app of apps) {
+    // The read needs a sync, which fails: an HTTP error with the reason.
+    const r = await fetchT(`${app.base}/api/players`);
+    const text = await r.text();
+    assert.ok(r.status >= 500, `${app.name}: ${r.status} ${text}`);
+    assert.match(text, /^error: /, app.name);
+    console.log(`${app.name}: GET /api/players -> ${r.status} ${text.trim()}`);
+    const w = await play(app, "dave", "Song Six");
+    const wtext = await w.text();
+    assert.ok(w.status >= 500, `${app.name}: ${w.status} ${wtext}`);
+    console.log(`${app.name}: POST /play -> ${w.status} ${wtext.trim()}`);
+    assert.equal(app.proc.exitCode, null, `${app.name} is still running`);
+    assert.equal(app.proc.signalCode, null, `${app.name} is still running`);
+  }
+  assert.ok(before.length > 0);
 });
