@@ -331,3 +331,23 @@ async fn shutdown_signal() {
         _ = term => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_escapes_what_players_typed() {
+        let html = page(&[Player {
+            username: "<script>a</script>".into(),
+            last_seen: Some(7),
+            playing: Some("Tom & \"Jerry\" 'x'".into()),
+        }]);
+        assert!(html.contains(
+            "<tr><td>&lt;script&gt;a&lt;/script&gt;</td>\
+             <td>Tom &amp; &quot;Jerry&quot; &#39;x&#39;</td><td>7</td></tr>"
+        ));
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("<form method=\"post\" action=\"/play\">"));
+    }
+}
