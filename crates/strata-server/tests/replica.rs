@@ -509,3 +509,43 @@ fn concurrent_syncs_are_serialized_and_a_sync_ends_while_the_primary_writes() {
     db.sync().unwrap();
     assert_eq!(replica_rows(&db), primary_rows(&s));
 }
+
+#[test]
+fn sync_interval_keeps_the_replica_current_and_stops_with_it() {
+    let s = TestServer::start(|_| {});
+    setup(&s, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let db = strata::Builder::new_remote_replica(dir.path().join("r.db"), url(&s), "")
+        .sync_interval(std::time::Duration::from_millis(50))
+        .build()
+        .unwrap();
+    insert(&s, 7, "background");
+    // Polled without calling sync(): the background thread brings the row (bounded).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if replica_rows(&db) == primary_rows(&s) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the background sync never brought the write"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Dropping the database ends the thread's hold on it: the files can be reopened
+    // (the database file is locked while open).
+    drop(db);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        match strata::Builder::new_remote_replica(dir.path().join("r.db"), url(&s), "").build() {
+            Ok(db) => {
+                assert_eq!(replica_rows(&db), primary_rows(&s));
+                break;
+            }
+            Err(e) => {
+                assert!(std::time::Instant::now() < deadline, "still held: {e}");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    }
+}
