@@ -474,6 +474,11 @@ impl Compiler<'_> {
                 None => {
                     if let Some(sql) = self.alias_sql(id.0) {
                         self.alias_expr(id.0, &sql, dest)?;
+                    } else if let Some(b) = true_false_word(id.0) {
+                        self.emit(Insn::Integer {
+                            value: b as i64,
+                            dest,
+                        });
                     } else if names::is_double_quoted(id.0) {
                         self.emit(Insn::String {
                             value: names::unquote(id.0).into_bytes(),
@@ -761,7 +766,51 @@ impl Compiler<'_> {
         compare_affinity(la, ra)
     }
 
+    /// `TRUE` or `FALSE` written as a literal: an unquoted identifier `true`/`false`
+    /// that names no column (SQLite's `sqlite3ExprIdToTrueFalse`).
+    pub fn true_false_literal(&mut self, e: &Expr<'_>) -> Option<bool> {
+        let Expr::Id(id) = e else { return None };
+        let b = true_false_word(id.0)?;
+        match self.resolve_column(None, id.0) {
+            Ok(None) if self.alias_sql(id.0).is_none() => Some(b),
+            _ => None,
+        }
+    }
+
     fn binary(&mut self, l: &Expr<'_>, op: Operator, r: &Expr<'_>, dest: Reg) -> Result<()> {
+        // `x IS [NOT] TRUE|FALSE` tests truth, not equality with 1 or 0 (SQLite's
+        // TK_TRUTH / OP_IsTrue): `2 IS TRUE` is 1, `NULL IS NOT TRUE` is 1.
+        if matches!(op, Operator::Is | Operator::IsNot) {
+            if let Some(b) = self.true_false_literal(r) {
+                let negate = op == Operator::IsNot;
+                let x = self.expr_new(l)?;
+                self.emit(Insn::Integer {
+                    value: negate as i64,
+                    dest,
+                });
+                let skip = self.label();
+                // Jump past "matches" when x is NULL or its truth is not `b`.
+                if b {
+                    self.emit(Insn::IfNot {
+                        reg: x,
+                        target: skip.addr(),
+                        jump_if_null: true,
+                    });
+                } else {
+                    self.emit(Insn::If {
+                        reg: x,
+                        target: skip.addr(),
+                        jump_if_null: true,
+                    });
+                }
+                self.emit(Insn::Integer {
+                    value: !negate as i64,
+                    dest,
+                });
+                self.resolve(skip);
+                return Ok(());
+            }
+        }
         let cmp = match op {
             Operator::Equals => Some((Cmp::Eq, false)),
             Operator::NotEquals => Some((Cmp::Ne, false)),
@@ -1287,4 +1336,15 @@ pub(crate) fn walk_refs(e: &Expr<'_>, out: &mut Vec<RefName>, has_subquery: &mut
         }
         true
     });
+}
+
+/// `Some(true)`/`Some(false)` for an unquoted `true`/`false` (any case).
+pub fn true_false_word(id: &str) -> Option<bool> {
+    if id.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if id.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
 }

@@ -87,8 +87,17 @@ impl DbName {
 pub fn unique_column_names(names: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(names.len());
-    for name in names {
-        let mut candidate = name;
+    for (i, name) in names.into_iter().enumerate() {
+        // SQLite does not name a column `true` or `false` (sqlite3IsTrueOrFalse), nor
+        // leaves it unnamed: `columnN` instead, N counting from 1.
+        let mut candidate = if name.is_empty()
+            || name.eq_ignore_ascii_case("true")
+            || name.eq_ignore_ascii_case("false")
+        {
+            format!("column{}", i + 1)
+        } else {
+            name
+        };
         let mut count = 0u32;
         while seen.contains(&candidate.to_ascii_lowercase()) {
             let bytes = candidate.as_bytes();
@@ -124,6 +133,7 @@ mod unique_tests {
         assert_eq!(names(&["a", "A", "a", "b"]), ["a", "A:1", "a:2", "b"]);
         assert_eq!(names(&["a:1", "a", "a"]), ["a:1", "a", "a:2"]);
         assert_eq!(names(&["x", "x:1", "x"]), ["x", "x:1", "x:2"]);
-        assert_eq!(names(&["", ""]), ["", ":1"]);
+        assert_eq!(names(&["", ""]), ["column1", "column2"]);
+        assert_eq!(names(&["True", "x", "FALSE"]), ["column1", "x", "column3"]);
     }
 }

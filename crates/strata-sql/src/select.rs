@@ -1200,7 +1200,12 @@ impl Compiler<'_> {
                 if let Ok(Some(r)) = self.resolve_column(None, id.0) {
                     return self.column_ref_name(r);
                 }
-                names::unquote(id.0)
+                // Not a column (TRUE, a double-quoted string): its text as written.
+                if span.is_empty() {
+                    names::unquote(id.0)
+                } else {
+                    span.to_string()
+                }
             }
             Expr::Qualified(_, c) | Expr::DoublyQualified(_, _, c) => {
                 if let Ok(Some(r)) = self.column_ref_of(e) {

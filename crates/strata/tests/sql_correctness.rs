@@ -485,3 +485,32 @@ fn parameters_are_numbered_in_textual_order() {
     let t = theirs.prepare(sql).unwrap();
     assert_eq!(o.column_names(), t.column_names());
 }
+
+/// TRUE and FALSE are 1 and 0, except as the right side of IS / IS NOT, where they test
+/// truth (`2 IS TRUE` is 1, `NULL IS NOT FALSE` is 1, `'x' IS FALSE` is 1), and except
+/// where a column is named so. Before, they were "no such column" errors; treating
+/// `x IS TRUE` as `x IS 1` would have answered wrongly.
+#[test]
+fn true_and_false_literals() {
+    same_as_sqlite(
+        "CREATE TABLE t(x, y);
+         INSERT INTO t VALUES (2, 'a'), (1, 'b'), (0, 'c'), (NULL, 'd'), ('x', 'e'), ('1', 'f'), (-0.5, 'g');
+         CREATE INDEX tx ON t(x);
+         SELECT true, false, TRUE + 1, typeof(true), -true, NOT false, true AND false, true = 1;
+         SELECT y, x IS TRUE, x IS NOT TRUE, x IS FALSE, x IS NOT FALSE FROM t ORDER BY y;
+         SELECT y FROM t WHERE x IS TRUE ORDER BY y;
+         SELECT y FROM t WHERE x IS NOT TRUE ORDER BY y;
+         SELECT y FROM t WHERE x IS FALSE ORDER BY y;
+         SELECT y FROM t WHERE x = TRUE ORDER BY y;
+         SELECT y FROM t WHERE x > FALSE ORDER BY y;
+         SELECT y FROM t WHERE (x > 0) IS TRUE ORDER BY y;
+         SELECT count(*) FILTER (WHERE x IS TRUE), sum(x IS FALSE) FROM t;
+         SELECT CASE WHEN x IS TRUE THEN 'yes' ELSE 'no' END FROM t ORDER BY y;
+         SELECT true IS true, false IS NOT true, NULL IS FALSE, NULL IS NOT FALSE;
+         CREATE TABLE u(true, \"false\");
+         INSERT INTO u VALUES (5, 6);
+         SELECT true, false, true IS TRUE FROM u;
+         SELECT \"true\", 'true' FROM t LIMIT 1;
+         SELECT * FROM (SELECT true, false, 1 AS true);",
+    );
+}
