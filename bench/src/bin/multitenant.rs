@@ -31,15 +31,50 @@ struct Args {
     work: Option<PathBuf>,
 }
 
-const USAGE: &str = "usage: multitenant --out DIR [--quick] [--tenants LIST|MAX] [--queries N] \
-[--warmup N] [--quantum N] [--engines a,b] [--caches warm,cold] [--cold-cache-pages N] \
-[--warm-cache-pages N] [--threads N] [--work DIR]";
+const ENGINES: [&str; 4] = ["sqlite-threads", "sqlite-pool", "strata", "strata-runtime"];
 
-fn parse_list(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(|x| x.trim().to_string())
-        .filter(|x| !x.is_empty())
-        .collect()
+/// The command line (clap); turned into [`Args`] by [`parse_args`].
+#[derive(clap::Parser, Debug)]
+#[command(about = "The multi-tenant latency benchmark (Limbo paper, Figure 3)")]
+struct Cli {
+    /// Directory for multitenant.csv and multitenant.svg.
+    #[arg(long, default_value = "bench-out")]
+    out: PathBuf,
+    /// Tenants 1,10,50,100 and 100 queries each (unless --tenants/--queries say otherwise).
+    #[arg(long)]
+    quick: bool,
+    /// A list of tenant counts (1,10,50) or one maximum (100: 1, 10, 20, ..., 100).
+    #[arg(long, value_delimiter = ',')]
+    tenants: Vec<usize>,
+    /// Queries per tenant (default 1000; 100 with --quick).
+    #[arg(long)]
+    queries: Option<usize>,
+    /// Warm-up queries per tenant, not measured.
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    /// Steps (rows) a tenant runs before the hand-written Strata loop switches tenants.
+    #[arg(long, default_value_t = 10)]
+    quantum: usize,
+    /// Engines, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "sqlite-threads,sqlite-pool,strata,strata-runtime",
+          value_parser = clap::builder::PossibleValuesParser::new(ENGINES))]
+    engines: Vec<String>,
+    /// Page-cache settings to run: warm, cold.
+    #[arg(long, value_delimiter = ',', default_value = "warm,cold",
+          value_parser = clap::builder::PossibleValuesParser::new(["warm", "cold"]))]
+    caches: Vec<String>,
+    /// Cache size in pages per tenant in the cold runs.
+    #[arg(long = "cold-cache-pages", default_value_t = 4)]
+    cold_cache_pages: usize,
+    /// Cache size in pages per tenant in the warm runs.
+    #[arg(long = "warm-cache-pages", default_value_t = 2000)]
+    warm_cache_pages: usize,
+    /// Worker threads of the pool engines (default: the number of cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Where the tenants' files go (default: a temporary directory).
+    #[arg(long)]
+    work: Option<PathBuf>,
 }
 
 fn tenant_series(max: usize) -> Vec<usize> {
@@ -56,98 +91,37 @@ fn tenant_series(max: usize) -> Vec<usize> {
 }
 
 fn parse_args() -> Args {
-    let mut a = Args {
-        tenants: tenant_series(100),
-        queries: 1000,
-        warmup: 2,
-        quantum: 10,
-        engines: parse_list("sqlite-threads,sqlite-pool,strata,strata-runtime"),
-        caches: vec![Cache::Warm, Cache::Cold],
-        cold_pages: 4,
-        warm_pages: 2000,
-        threads: strata_bench::cores(),
-        out: PathBuf::from("bench-out"),
-        work: None,
+    let cli = <Cli as clap::Parser>::parse();
+    let tenants = match cli.tenants.as_slice() {
+        [] if cli.quick => vec![1, 10, 50, 100],
+        [] => tenant_series(100),
+        [max] => tenant_series(*max),
+        list => list.to_vec(),
     };
-    let mut tenants_set = false;
-    let mut queries_set = false;
-    let mut quick = false;
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut val = || {
-            it.next().unwrap_or_else(|| {
-                eprintln!("{flag} needs a value\n{USAGE}");
-                std::process::exit(2)
-            })
-        };
-        let num = |s: String| -> usize {
-            s.parse().unwrap_or_else(|_| {
-                eprintln!("not a number: {s}\n{USAGE}");
-                std::process::exit(2)
-            })
-        };
-        match flag.as_str() {
-            "--quick" => quick = true,
-            "--tenants" => {
-                let v = val();
-                let list: Vec<usize> = parse_list(&v).into_iter().map(num).collect();
-                a.tenants = if list.len() == 1 {
-                    tenant_series(list[0])
+    let queries = cli.queries.unwrap_or(if cli.quick { 100 } else { 1000 });
+    Args {
+        tenants,
+        queries,
+        warmup: cli.warmup,
+        quantum: cli.quantum,
+        engines: cli.engines,
+        caches: cli
+            .caches
+            .iter()
+            .map(|c| {
+                if c == "warm" {
+                    Cache::Warm
                 } else {
-                    list
-                };
-                tenants_set = true;
-            }
-            "--queries" => {
-                a.queries = num(val());
-                queries_set = true;
-            }
-            "--warmup" => a.warmup = num(val()),
-            "--quantum" => a.quantum = num(val()),
-            "--engines" => a.engines = parse_list(&val()),
-            "--caches" => {
-                a.caches = parse_list(&val())
-                    .iter()
-                    .map(|c| match c.as_str() {
-                        "warm" => Cache::Warm,
-                        "cold" => Cache::Cold,
-                        _ => {
-                            eprintln!("unknown cache setting {c}\n{USAGE}");
-                            std::process::exit(2)
-                        }
-                    })
-                    .collect()
-            }
-            "--cold-cache-pages" => a.cold_pages = num(val()),
-            "--warm-cache-pages" => a.warm_pages = num(val()),
-            "--threads" => a.threads = num(val()),
-            "--out" => a.out = PathBuf::from(val()),
-            "--work" => a.work = Some(PathBuf::from(val())),
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0)
-            }
-            _ => {
-                eprintln!("unknown flag {flag}\n{USAGE}");
-                std::process::exit(2)
-            }
-        }
+                    Cache::Cold
+                }
+            })
+            .collect(),
+        cold_pages: cli.cold_cache_pages,
+        warm_pages: cli.warm_cache_pages,
+        threads: cli.threads.unwrap_or_else(strata_bench::cores),
+        out: cli.out,
+        work: cli.work,
     }
-    if quick {
-        if !tenants_set {
-            a.tenants = vec![1, 10, 50, 100];
-        }
-        if !queries_set {
-            a.queries = 100;
-        }
-    }
-    for e in &a.engines {
-        if !["sqlite-threads", "sqlite-pool", "strata", "strata-runtime"].contains(&e.as_str()) {
-            eprintln!("unknown engine {e}\n{USAGE}");
-            std::process::exit(2)
-        }
-    }
-    a
 }
 
 fn main() {

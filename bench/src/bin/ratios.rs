@@ -33,39 +33,60 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn main() {
-    let mut rounds = 5usize;
-    let mut target = Duration::from_millis(300);
-    let mut cases: Vec<Case> = Case::ALL.to_vec();
-    let mut engines = vec![Engine::Sqlite, Engine::Strata, Engine::StrataSyscall];
-    let mut fixed_iters: Option<u64> = None;
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let val = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
-        match flag.as_str() {
-            "--iters" => fixed_iters = Some(val.parse().expect("--iters N")),
-            "--rounds" => rounds = val.parse().expect("--rounds N"),
-            "--target-ms" => target = Duration::from_millis(val.parse().expect("--target-ms N")),
-            "--cases" => {
-                cases = val
-                    .split(',')
-                    .map(|c| Case::by_name(c).unwrap_or_else(|| panic!("unknown case {c}")))
-                    .collect()
-            }
-            "--engines" => {
-                engines = val
-                    .split(',')
-                    .map(|e| match e {
-                        "sqlite" => Engine::Sqlite,
-                        "strata" => Engine::Strata,
-                        "strata-syscall" => Engine::StrataSyscall,
-                        _ => panic!("unknown engine {e}"),
-                    })
-                    .collect()
-            }
-            _ => panic!("unknown flag {flag}"),
-        }
+/// Strata time / SQLite time for each micro case, every engine in one process.
+#[derive(clap::Parser, Debug)]
+#[command(about = "Micro benchmarks: Strata time / SQLite time per case, one process")]
+struct Args {
+    /// Rounds per case (the reported time is the median over rounds).
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// About how long each engine runs per round, in milliseconds.
+    #[arg(long, default_value_t = 300)]
+    target_ms: u64,
+    /// Fixed iterations per round (no calibration run), e.g. to count syscalls.
+    #[arg(long)]
+    iters: Option<u64>,
+    /// Cases to run, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',', value_parser = parse_case)]
+    cases: Vec<Case>,
+    /// Engines, comma-separated: sqlite, strata, strata-syscall (sqlite always runs).
+    #[arg(long, value_delimiter = ',', value_parser = parse_engine)]
+    engines: Vec<Engine>,
+}
+
+fn parse_case(name: &str) -> Result<Case, String> {
+    Case::by_name(name).ok_or_else(|| {
+        let all: Vec<&str> = Case::ALL.iter().map(|c| c.name()).collect();
+        format!("unknown case {name:?} (cases: {})", all.join(", "))
+    })
+}
+
+fn parse_engine(name: &str) -> Result<Engine, String> {
+    match name {
+        "sqlite" => Ok(Engine::Sqlite),
+        "strata" => Ok(Engine::Strata),
+        "strata-syscall" => Ok(Engine::StrataSyscall),
+        _ => Err(format!(
+            "unknown engine {name:?} (engines: sqlite, strata, strata-syscall)"
+        )),
     }
+}
+
+fn main() {
+    let args = <Args as clap::Parser>::parse();
+    let rounds = args.rounds;
+    let target = Duration::from_millis(args.target_ms);
+    let fixed_iters = args.iters;
+    let cases: Vec<Case> = if args.cases.is_empty() {
+        Case::ALL.to_vec()
+    } else {
+        args.cases
+    };
+    let mut engines = if args.engines.is_empty() {
+        vec![Engine::Sqlite, Engine::Strata, Engine::StrataSyscall]
+    } else {
+        args.engines
+    };
     if !engines.contains(&Engine::Sqlite) {
         engines.insert(0, Engine::Sqlite);
     }
