@@ -27,6 +27,7 @@ use crate::datetime::{
     f_strftime, f_time, f_timediff, f_unixepoch,
 };
 use crate::like::{glob, like_with_case, LikeError};
+use crate::math;
 use crate::numeric::{atof, i64_to_text};
 use crate::ops::compare_in;
 use crate::printf::{format_float, sql_printf, MAX_LENGTH};
@@ -142,6 +143,35 @@ enum Arity {
 /// The function table: name, arities, implementation.
 const FUNCS: &[(&str, &[Arity], ScalarFn)] = &[
     ("abs", &[Arity::Exactly(1)], f_abs),
+    ("acos", &[Arity::Exactly(1)], math::f_acos),
+    ("acosh", &[Arity::Exactly(1)], math::f_acosh),
+    ("asin", &[Arity::Exactly(1)], math::f_asin),
+    ("asinh", &[Arity::Exactly(1)], math::f_asinh),
+    ("atan", &[Arity::Exactly(1)], math::f_atan),
+    ("atan2", &[Arity::Exactly(2)], math::f_atan2),
+    ("atanh", &[Arity::Exactly(1)], math::f_atanh),
+    ("ceil", &[Arity::Exactly(1)], math::f_ceil),
+    ("ceiling", &[Arity::Exactly(1)], math::f_ceil),
+    ("cos", &[Arity::Exactly(1)], math::f_cos),
+    ("cosh", &[Arity::Exactly(1)], math::f_cosh),
+    ("degrees", &[Arity::Exactly(1)], math::f_degrees),
+    ("exp", &[Arity::Exactly(1)], math::f_exp),
+    ("floor", &[Arity::Exactly(1)], math::f_floor),
+    ("ln", &[Arity::Exactly(1)], math::f_ln),
+    ("log", &[Arity::Exactly(1), Arity::Exactly(2)], math::f_log),
+    ("log10", &[Arity::Exactly(1)], math::f_log10),
+    ("log2", &[Arity::Exactly(1)], math::f_log2),
+    ("mod", &[Arity::Exactly(2)], math::f_mod),
+    ("pi", &[Arity::Exactly(0)], math::f_pi),
+    ("pow", &[Arity::Exactly(2)], math::f_pow),
+    ("power", &[Arity::Exactly(2)], math::f_pow),
+    ("radians", &[Arity::Exactly(1)], math::f_radians),
+    ("sin", &[Arity::Exactly(1)], math::f_sin),
+    ("sinh", &[Arity::Exactly(1)], math::f_sinh),
+    ("sqrt", &[Arity::Exactly(1)], math::f_sqrt),
+    ("tan", &[Arity::Exactly(1)], math::f_tan),
+    ("tanh", &[Arity::Exactly(1)], math::f_tanh),
+    ("trunc", &[Arity::Exactly(1)], math::f_trunc),
     ("char", &[Arity::AtLeast(0)], f_char),
     ("coalesce", &[Arity::AtLeast(2)], f_coalesce),
     ("concat", &[Arity::AtLeast(1)], f_concat),

@@ -49,6 +49,7 @@ mod f80;
 pub mod functions;
 pub mod insn;
 pub mod like;
+pub mod math;
 pub mod numeric;
 pub mod ops;
 pub mod printf;
