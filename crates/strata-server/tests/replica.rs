@@ -336,24 +336,47 @@ fn readers_keep_their_snapshot_during_a_sync() {
     let dir = tempfile::tempdir().unwrap();
     let db = replica(&s, &dir.path().join("r.db"));
     let reader = db.connect();
-    reader.execute_batch("BEGIN").unwrap();
     let count = |c: &strata::Connection| -> i64 {
         c.query_row("SELECT count(*) FROM t", (), |r| r.get(0))
             .unwrap()
     };
-    assert_eq!(count(&reader), 5);
+    // A local query in progress holds its snapshot (its read transaction) while a sync
+    // applies more rows: it neither blocks the sync nor sees part of it.
+    let mut stmt = reader.prepare("SELECT a FROM t ORDER BY a").unwrap();
+    let mut rows = stmt.query(()).unwrap();
+    let first: i64 = rows.next().unwrap().unwrap().get(0).unwrap();
+    assert_eq!(first, 0);
     for i in 5..50 {
         insert(&s, i, "new");
     }
+    s.execute("DELETE FROM t WHERE a = 3", json!([]));
     db.sync().expect("sync while a reader holds a snapshot");
+    let mut seen = vec![first];
+    while let Some(row) = rows.next().unwrap() {
+        seen.push(row.get(0).unwrap());
+    }
+    assert_eq!(seen, [0, 1, 2, 3, 4], "the open query keeps its snapshot");
+    drop(rows);
+    drop(stmt);
+    assert_eq!(count(&reader), 49, "its next query sees the sync");
+    assert_eq!(count(&db.connect()), 49);
+    // BEGIN on a replica starts a transaction on the primary (as in libSQL): reads in it
+    // are the primary's, at the primary's snapshot.
+    reader.execute_batch("BEGIN").unwrap();
+    assert!(!reader.is_autocommit());
+    assert_eq!(count(&reader), 49);
+    insert(&s, 100, "after begin");
     assert_eq!(
         count(&reader),
-        5,
-        "the open read transaction keeps its snapshot"
+        49,
+        "the primary's snapshot of this transaction"
     );
-    assert_eq!(count(&db.connect()), 50, "a new reader sees the sync");
     reader.execute_batch("COMMIT").unwrap();
-    assert_eq!(count(&reader), 50);
+    assert_eq!(
+        count(&reader),
+        50,
+        "read-your-writes is not needed: a fresh read syncs?"
+    );
 }
 
 #[test]
