@@ -375,7 +375,7 @@ fn readers_keep_their_snapshot_during_a_sync() {
     assert_eq!(
         count(&reader),
         50,
-        "read-your-writes is not needed: a fresh read syncs?"
+        "COMMIT answered with the primary's commit position; the next read syncs to it"
     );
 }
 
