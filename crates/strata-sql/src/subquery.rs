@@ -65,7 +65,7 @@ impl Compiler<'_> {
 
     pub fn in_select<'a>(
         &mut self,
-        lhs: &'a Expr<'a>,
+        lhs: &Expr<'_>,
         not: bool,
         sel: &'a Select<'a>,
         dest: Reg,
@@ -215,6 +215,24 @@ impl Compiler<'_> {
         dest: Reg,
     ) -> Result<()> {
         let table = crate::names::unquote(qn.name.0);
+        // A CTE or a view: `x IN name` is `x IN (SELECT * FROM name)` (SQLite).
+        let is_cte = qn.db_name.is_none() && self.find_cte(&table).is_some();
+        if is_cte || self.scope_of(qn)?.view(self.schema, &table).is_some() {
+            let sql = match &qn.db_name {
+                Some(db) => format!(
+                    "SELECT * FROM {}.{}",
+                    crate::names::quote_if_needed(&crate::names::unquote(db.0)),
+                    crate::names::quote_if_needed(&table)
+                ),
+                None => format!("SELECT * FROM {}", crate::names::quote_if_needed(&table)),
+            };
+            return crate::schema::with_parsed(&sql, |stmt| {
+                let sqlite3_parser::ast::Stmt::Select(sel) = stmt else {
+                    return Err(error("not a select"));
+                };
+                self.in_select(lhs, not, sel, dest)
+            });
+        }
         let t = self
             .scope_of(qn)?
             .table(self.schema, &table)

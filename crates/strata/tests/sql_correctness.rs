@@ -642,3 +642,25 @@ fn math_functions() {
         "wrong number of arguments to function pi()",
     );
 }
+
+/// `x IN name` where `name` is a CTE or a view is `x IN (SELECT * FROM name)`; a table
+/// keeps working; a name with more than one column is SQLite's error.
+#[test]
+fn in_cte_and_view_names() {
+    same_as_sqlite_with_messages(
+        "CREATE TABLE t(x);
+         INSERT INTO t VALUES (1), (2), (3), (NULL);
+         CREATE TABLE one(v);
+         INSERT INTO one VALUES (2), (5);
+         CREATE VIEW odd AS SELECT x FROM t WHERE x % 2 = 1;
+         CREATE VIEW two AS SELECT x, x FROM t;
+         SELECT x, x IN odd, x NOT IN odd FROM t ORDER BY x;
+         SELECT x FROM t WHERE x IN one ORDER BY x;
+         WITH c(v) AS (SELECT 2 UNION ALL SELECT 3) SELECT x, x IN c FROM t ORDER BY x;
+         WITH one(v) AS (SELECT 3) SELECT x FROM t WHERE x IN one;
+         WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 2 FROM r WHERE n < 5) SELECT x FROM t WHERE x IN r ORDER BY x;
+         SELECT x IN main.odd FROM t ORDER BY x;
+         SELECT x IN two FROM t;
+         WITH w(a, b) AS (SELECT 1, 2) SELECT 1 IN w;",
+    );
+}
