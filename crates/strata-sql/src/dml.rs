@@ -1254,9 +1254,35 @@ impl Compiler<'_> {
         });
         let mut changed = vec![false; n];
         let mut rowid_changed = false;
+        // `SET (a, b) = (x, y)` assigns element by element (all from the old row, as
+        // every SET expression); a row-value subquery on the right is not supported.
+        let mut assignments: Vec<(&str, &Expr<'_>)> = Vec::new();
         for set in sets {
-            for cn in set.col_names.iter() {
-                let cname = names::unquote(cn.0);
+            if set.col_names.len() == 1 {
+                assignments.push((set.col_names[0].0, &set.expr));
+                continue;
+            }
+            let values: &[Expr<'_>] = match &set.expr {
+                Expr::Parenthesized(v) => v,
+                Expr::Subquery(_) => {
+                    return Err(error("row-value subqueries in SET are not supported"))
+                }
+                _ => &[],
+            };
+            if values.len() != set.col_names.len() {
+                return Err(error(format!(
+                    "{} columns assigned {} values",
+                    set.col_names.len(),
+                    values.len().max(1)
+                )));
+            }
+            for (cn, v) in set.col_names.iter().zip(values) {
+                assignments.push((cn.0, v));
+            }
+        }
+        for (cn, set_expr) in assignments {
+            {
+                let cname = names::unquote(cn);
                 let target = table.column_index(&cname).or_else(|| {
                     ["rowid", "oid", "_rowid_"]
                         .iter()
@@ -1266,11 +1292,8 @@ impl Compiler<'_> {
                 let Some(i) = target else {
                     return Err(error(format!("no such column: {cname}")));
                 };
-                if set.col_names.len() != 1 {
-                    return Err(error("row values in SET are not supported"));
-                }
                 if i == usize::MAX || table.rowid_alias == Some(i) {
-                    self.expr(&set.expr, new_rowid)?;
+                    self.expr(set_expr, new_rowid)?;
                     self.emit(Insn::MustBeInt { reg: new_rowid });
                     rowid_changed = true;
                     if let Some(a) = table.rowid_alias {
@@ -1282,7 +1305,7 @@ impl Compiler<'_> {
                         changed[a] = true;
                     }
                 } else {
-                    self.expr(&set.expr, new + i)?;
+                    self.expr(set_expr, new + i)?;
                     changed[i] = true;
                 }
             }

@@ -664,3 +664,24 @@ fn in_cte_and_view_names() {
          WITH w(a, b) AS (SELECT 1, 2) SELECT 1 IN w;",
     );
 }
+
+/// `UPDATE ... SET (a, b) = (x, y)`: element by element, every value from the old row
+/// (a swap works); a count mismatch is SQLite's error. Also in an upsert's DO UPDATE.
+#[test]
+fn update_set_row_values() {
+    same_as_sqlite_with_messages(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, a, b, c UNIQUE);
+         INSERT INTO t VALUES (1, 10, 20, 'x'), (2, 30, 40, 'y');
+         UPDATE t SET (a, b) = (b, a) WHERE id = 1;
+         SELECT * FROM t ORDER BY id;
+         UPDATE t SET (b, a) = (a + 1, b + 1), c = c || '!';
+         SELECT * FROM t ORDER BY id;
+         UPDATE t SET (id, a) = (id + 10, -a) WHERE id = 2;
+         SELECT * FROM t ORDER BY id;
+         INSERT INTO t VALUES (5, 0, 0, 'x!') ON CONFLICT(c) DO UPDATE SET (a, b) = (excluded.a, excluded.b + 7);
+         SELECT * FROM t ORDER BY id;
+         UPDATE t SET (a, b) = (1, 2, 3);
+         UPDATE t SET (a, b, c) = (1, 2);
+         SELECT * FROM t ORDER BY id;",
+    );
+}
