@@ -180,13 +180,18 @@ fn scan_tree(
     let mut cursor = BTreeCursor::new(pager.clone(), root, kind.clone());
     let step = (forward.len() / 8).max(1);
     for (rowid, payload) in forward.iter().step_by(step).take(8) {
+        // The index key, decoded once for the five seeks.
+        let key = if is_table {
+            Vec::new()
+        } else {
+            decode_record(payload)
+                .map(|v| v.iter().map(|x| x.to_value()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
         for op in [SeekOp::EQ, SeekOp::GE, SeekOp::GT, SeekOp::LE, SeekOp::LT] {
             let r = if is_table {
                 drive(io, || cursor.seek_rowid(*rowid, op))
             } else {
-                let key = decode_record(payload)
-                    .map(|v| v.iter().map(|x| x.to_value()).collect::<Vec<_>>())
-                    .unwrap_or_default();
                 drive(io, || cursor.seek_index(&key, op))
             };
             match r {
