@@ -550,7 +550,7 @@ pub(crate) fn with_parsed<T>(
 ) -> Result<T, SqlError> {
     let bump = Bump::new();
     let mut p = Parser::new(&bump, sql.as_bytes());
-    let r = match p.next() {
+    let r = match crate::parse_guard::guard_parser(|| p.next())? {
         Ok(Some(Cmd::Stmt(stmt))) => f(&stmt),
         Ok(_) => Err(err("not a statement")),
         Err(e) => Err(err(e.to_string())),
