@@ -826,23 +826,27 @@ fn check_journal_mode(conn: &strata::Connection, reference: &rusqlite::Connectio
     }
 }
 
+/// A per-process scratch directory for the SQLite files of an input: on tmpfs (`/dev/shm`)
+/// when there is one, where creating, syncing and deleting files costs no disk IO (on a
+/// disk, the reference database's fsyncs made the fuzzer wait longer than it computed).
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let shm = std::path::Path::new("/dev/shm");
+    let base = if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    let d = base.join(format!("{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
 /// SQLite opens a copy of Strata's file (and WAL): `integrity_check` must pass (a
 /// schema SQLite cannot parse, such as a stored `main.` prefix, fails here as "malformed
 /// database schema"), and the schema and every table must equal the SQLite side's.
 fn check_file(io: &strata_io::MemoryIo, lite: &rusqlite::Connection, sql_log: &[String]) {
     static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        // On tmpfs when there is one: the copy is written, opened and deleted per input.
-        let shm = std::path::Path::new("/dev/shm");
-        let base = if shm.is_dir() {
-            shm.to_path_buf()
-        } else {
-            std::env::temp_dir()
-        };
-        let d = base.join(format!("strata-sql-diff-{}", std::process::id()));
-        std::fs::create_dir_all(&d).expect("scratch dir");
-        d
-    });
+    let dir = DIR.get_or_init(|| scratch_dir("strata-sql-diff"));
     let path = dir.join("copy.db");
     for ext in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
@@ -877,6 +881,12 @@ fn check_file(io: &strata_io::MemoryIo, lite: &rusqlite::Connection, sql_log: &[
             sqlite_run(lite, &q),
             "table {t} in Strata's file differs after: {sql_log:#?}"
         );
+    }
+    // The scratch directory may be on tmpfs (memory): delete the copy once it passed (a
+    // failing check above leaves it to look at).
+    drop(file);
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
     }
 }
 
@@ -999,11 +1009,7 @@ fuzz_target!(|data: &[u8]| {
         .unwrap();
     // The journal-mode reference: a SQLite database file in WAL mode, like Strata's.
     static JDIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    let jdir = JDIR.get_or_init(|| {
-        let d = std::env::temp_dir().join(format!("strata-sql-diff-jm-{}", std::process::id()));
-        std::fs::create_dir_all(&d).expect("scratch dir");
-        d
-    });
+    let jdir = JDIR.get_or_init(|| scratch_dir("strata-sql-diff-jm"));
     let mut reference = None;
     let mut log = Vec::new();
     for s in stmts.iter() {
@@ -1053,6 +1059,12 @@ fuzz_target!(|data: &[u8]| {
             }
             (Err(_), Err(())) => {}
             (a, b) => panic!("one engine failed: {sql}: strata {a:?} sqlite {b:?}"),
+        }
+    }
+    if reference.take().is_some() {
+        let path = jdir.join("ref.db");
+        for ext in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
         }
     }
     // Leave any open transaction (both engines), then SQLite reads Strata's file.
