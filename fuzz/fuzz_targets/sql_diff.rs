@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use strata_fuzz::{sqlite_value_text, strata_run};
+use strata_fuzz::{sqlite_value_text, strata_run, strata_step_all};
 
 const SCHEMA: &str = "CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER UNIQUE, a INTEGER, b TEXT, c REAL);\
 CREATE INDEX t_a ON t(a); CREATE INDEX t_ba ON t(b DESC, a);\
@@ -783,6 +783,11 @@ impl Stmt {
 
 fn sqlite_run(db: &rusqlite::Connection, sql: &str) -> Result<Vec<String>, ()> {
     let mut stmt = db.prepare(sql).map_err(|_| ())?;
+    sqlite_rows(&mut stmt)
+}
+
+/// Steps a prepared SQLite statement to the end, collecting its rows as text.
+fn sqlite_rows(stmt: &mut rusqlite::Statement<'_>) -> Result<Vec<String>, ()> {
     let n = stmt.column_count();
     let mut rows = stmt.raw_query();
     let mut out = Vec::new();
@@ -821,16 +826,27 @@ fn check_journal_mode(conn: &strata::Connection, reference: &rusqlite::Connectio
     }
 }
 
+/// A per-process scratch directory for the SQLite files of an input: on tmpfs (`/dev/shm`)
+/// when there is one, where creating, syncing and deleting files costs no disk IO (on a
+/// disk, the reference database's fsyncs made the fuzzer wait longer than it computed).
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let shm = std::path::Path::new("/dev/shm");
+    let base = if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    let d = base.join(format!("{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
 /// SQLite opens a copy of Strata's file (and WAL): `integrity_check` must pass (a
 /// schema SQLite cannot parse, such as a stored `main.` prefix, fails here as "malformed
 /// database schema"), and the schema and every table must equal the SQLite side's.
 fn check_file(io: &strata_io::MemoryIo, lite: &rusqlite::Connection, sql_log: &[String]) {
     static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        let d = std::env::temp_dir().join(format!("strata-sql-diff-{}", std::process::id()));
-        std::fs::create_dir_all(&d).expect("scratch dir");
-        d
-    });
+    let dir = DIR.get_or_init(|| scratch_dir("strata-sql-diff"));
     let path = dir.join("copy.db");
     for ext in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
@@ -865,6 +881,12 @@ fn check_file(io: &strata_io::MemoryIo, lite: &rusqlite::Connection, sql_log: &[
             sqlite_run(lite, &q),
             "table {t} in Strata's file differs after: {sql_log:#?}"
         );
+    }
+    // The scratch directory may be on tmpfs (memory): delete the copy once it passed (a
+    // failing check above leaves it to look at).
+    drop(file);
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
     }
 }
 
@@ -901,6 +923,60 @@ fn template(e: usize) -> &'static Vec<u8> {
     })
 }
 
+/// SQLite's in-memory database in encoding `ENCODINGS[e]` with [`SCHEMA`] and [`DATA`],
+/// serialized once (`sqlite3_serialize`); each input starts from a fresh connection with
+/// this image deserialized into it, instead of running the eleven DDL and six INSERT
+/// statements again.
+fn lite_template(e: usize) -> &'static Vec<u8> {
+    static T: [std::sync::OnceLock<Vec<u8>>; 3] = [
+        std::sync::OnceLock::new(),
+        std::sync::OnceLock::new(),
+        std::sync::OnceLock::new(),
+    ];
+    T[e].get_or_init(|| {
+        use rusqlite::ffi;
+        let lite = rusqlite::Connection::open_in_memory().unwrap();
+        lite.execute_batch(&format!("PRAGMA encoding = '{}'", ENCODINGS[e]))
+            .unwrap();
+        lite.execute_batch(SCHEMA).unwrap();
+        lite.execute_batch(DATA).unwrap();
+        let mut size: ffi::sqlite3_int64 = 0;
+        // SAFETY: a live connection handle; the returned buffer (sqlite3_malloc'ed, `size`
+        // bytes) is copied and freed here.
+        unsafe {
+            let p = ffi::sqlite3_serialize(lite.handle(), c"main".as_ptr(), &mut size, 0);
+            assert!(!p.is_null(), "sqlite3_serialize");
+            let image = std::slice::from_raw_parts(p, size as usize).to_vec();
+            ffi::sqlite3_free(p.cast());
+            image
+        }
+    })
+}
+
+/// A new in-memory SQLite connection whose main database is [`lite_template`]`(e)`.
+fn lite_open(e: usize) -> rusqlite::Connection {
+    use rusqlite::ffi;
+    let lite = rusqlite::Connection::open_in_memory().unwrap();
+    let image = lite_template(e);
+    // SAFETY: the buffer is sqlite3_malloc'ed and handed to SQLite, which frees it
+    // (FREEONCLOSE) and may grow it (RESIZEABLE).
+    unsafe {
+        let buf = ffi::sqlite3_malloc64(image.len() as u64) as *mut u8;
+        assert!(!buf.is_null(), "sqlite3_malloc64");
+        std::ptr::copy_nonoverlapping(image.as_ptr(), buf, image.len());
+        let rc = ffi::sqlite3_deserialize(
+            lite.handle(),
+            c"main".as_ptr(),
+            buf,
+            image.len() as i64,
+            image.len() as i64,
+            ffi::SQLITE_DESERIALIZE_FREEONCLOSE | ffi::SQLITE_DESERIALIZE_RESIZEABLE,
+        );
+        assert_eq!(rc, ffi::SQLITE_OK, "sqlite3_deserialize");
+    }
+    lite
+}
+
 fuzz_target!(|data: &[u8]| {
     // Statements one after the other until the input runs out (up to 40). A derived
     // `Vec<Stmt>` reads a continue-flag before each element, so random bytes made lists of
@@ -923,11 +999,7 @@ fuzz_target!(|data: &[u8]| {
     io.set_file_contents("diff.db", template(enc).clone());
     let db = strata::Database::open_with_io("diff.db", io.clone()).expect("open");
     let conn = db.connect();
-    let lite = rusqlite::Connection::open_in_memory().unwrap();
-    lite.execute_batch(&format!("PRAGMA encoding = '{}'", ENCODINGS[enc]))
-        .unwrap();
-    lite.execute_batch(SCHEMA).unwrap();
-    lite.execute_batch(DATA).unwrap();
+    let lite = lite_open(enc);
     // rusqlite's bundled SQLite enforces foreign keys by default
     // (SQLITE_DEFAULT_FOREIGN_KEYS=1); SQLite's own default, and Strata's, is off.
     let fk = if on("foreign-keys") { "ON" } else { "OFF" };
@@ -937,11 +1009,7 @@ fuzz_target!(|data: &[u8]| {
         .unwrap();
     // The journal-mode reference: a SQLite database file in WAL mode, like Strata's.
     static JDIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    let jdir = JDIR.get_or_init(|| {
-        let d = std::env::temp_dir().join(format!("strata-sql-diff-jm-{}", std::process::id()));
-        std::fs::create_dir_all(&d).expect("scratch dir");
-        d
-    });
+    let jdir = JDIR.get_or_init(|| scratch_dir("strata-sql-diff-jm"));
     let mut reference = None;
     let mut log = Vec::new();
     for s in stmts.iter() {
@@ -964,15 +1032,23 @@ fuzz_target!(|data: &[u8]| {
         }
         let Some(sql) = s.sql() else { continue };
         log.push(sql.clone());
-        // Result-column names are part of the answer (apps index rows by them).
-        if let (Ok(a), Ok(b)) = (conn.prepare(&sql), lite.prepare(&sql)) {
-            let theirs: Vec<&str> = b.column_names();
-            assert_eq!(a.column_names(), theirs, "column names differ for {sql}");
-        }
-        let ours = strata_run(&conn, &sql, 1_000_000)
-            .pop()
-            .unwrap_or(Ok(Vec::new()));
-        let theirs = sqlite_run(&lite, &sql);
+        // Each side compiles the statement once: its result-column names (part of the
+        // answer: apps index rows by them) are compared, then the same statement runs.
+        let (ours, theirs) = match (conn.prepare(&sql), lite.prepare(&sql)) {
+            (Ok(mut a), Ok(mut b)) => {
+                let theirs: Vec<&str> = b.column_names();
+                assert_eq!(a.column_names(), theirs, "column names differ for {sql}");
+                (
+                    strata_step_all(&conn, &mut a, 1_000_000),
+                    sqlite_rows(&mut b),
+                )
+            }
+            (a, b) => (
+                a.map_err(|e| format!("{:?}", e.code()))
+                    .and_then(|mut a| strata_step_all(&conn, &mut a, 1_000_000)),
+                b.map_err(|_| ()).and_then(|mut b| sqlite_rows(&mut b)),
+            ),
+        };
         match (ours, theirs) {
             (Ok(mut a), Ok(mut b)) => {
                 if !sql.contains(" ORDER BY ") || sql.contains(" RETURNING ") {
@@ -983,6 +1059,12 @@ fuzz_target!(|data: &[u8]| {
             }
             (Err(_), Err(())) => {}
             (a, b) => panic!("one engine failed: {sql}: strata {a:?} sqlite {b:?}"),
+        }
+    }
+    if reference.take().is_some() {
+        let path = jdir.join("ref.db");
+        for ext in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
         }
     }
     // Leave any open transaction (both engines), then SQLite reads Strata's file.

@@ -180,13 +180,18 @@ fn scan_tree(
     let mut cursor = BTreeCursor::new(pager.clone(), root, kind.clone());
     let step = (forward.len() / 8).max(1);
     for (rowid, payload) in forward.iter().step_by(step).take(8) {
+        // The index key, decoded once for the five seeks.
+        let key = if is_table {
+            Vec::new()
+        } else {
+            decode_record(payload)
+                .map(|v| v.iter().map(|x| x.to_value()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
         for op in [SeekOp::EQ, SeekOp::GE, SeekOp::GT, SeekOp::LE, SeekOp::LT] {
             let r = if is_table {
                 drive(io, || cursor.seek_rowid(*rowid, op))
             } else {
-                let key = decode_record(payload)
-                    .map(|v| v.iter().map(|x| x.to_value()).collect::<Vec<_>>())
-                    .unwrap_or_default();
                 drive(io, || cursor.seek_index(&key, op))
             };
             match r {
@@ -336,36 +341,46 @@ pub fn strata_run(
             }
         };
         rest = &rest[tail.min(rest.len())..];
-        let mut rows = Vec::new();
-        let mut steps = 0usize;
-        let result = loop {
-            steps += 1;
-            assert!(
-                steps < max_steps,
-                "statement still running after {max_steps} steps: {}",
-                stmt.sql()
-            );
-            match stmt.step() {
-                Ok(strata::StepResult::Row) => {
-                    if rows.len() < 10_000 {
-                        let vals: Vec<String> =
-                            stmt.row().values().iter().map(value_text).collect();
-                        rows.push(vals.join("|"));
-                    }
-                }
-                Ok(strata::StepResult::Done) => break Ok(rows),
-                Ok(strata::StepResult::Io) => {
-                    if let Err(e) = conn.io().run_once() {
-                        break Err(format!("io: {e}"));
-                    }
-                }
-                Ok(strata::StepResult::Busy) => break Err("busy".into()),
-                Err(e) => break Err(format!("{:?}", e.code())),
-            }
-        };
+        let result = strata_step_all(conn, &mut stmt, max_steps);
         out.push(result);
     }
     out
+}
+
+/// Steps a prepared statement to the end with [`strata_run`]'s rules (at most `max_steps`
+/// steps, else a panic: a hang), collecting its rows as text (the first 10,000) or its
+/// error class.
+pub fn strata_step_all(
+    conn: &strata::Connection,
+    stmt: &mut strata::Statement,
+    max_steps: usize,
+) -> Result<Vec<String>, String> {
+    let mut rows = Vec::new();
+    let mut steps = 0usize;
+    loop {
+        steps += 1;
+        assert!(
+            steps < max_steps,
+            "statement still running after {max_steps} steps: {}",
+            stmt.sql()
+        );
+        match stmt.step() {
+            Ok(strata::StepResult::Row) => {
+                if rows.len() < 10_000 {
+                    let vals: Vec<String> = stmt.row().values().iter().map(value_text).collect();
+                    rows.push(vals.join("|"));
+                }
+            }
+            Ok(strata::StepResult::Done) => return Ok(rows),
+            Ok(strata::StepResult::Io) => {
+                if let Err(e) = conn.io().run_once() {
+                    return Err(format!("io: {e}"));
+                }
+            }
+            Ok(strata::StepResult::Busy) => return Err("busy".into()),
+            Err(e) => return Err(format!("{:?}", e.code())),
+        }
+    }
 }
 
 /// A value as text for comparisons: integers and text exactly, reals rounded to 12

@@ -45,6 +45,7 @@ mod dml;
 mod expr;
 mod fkey;
 pub mod names;
+mod parse_guard;
 mod planner;
 mod pragma;
 mod pragma_file;
@@ -111,7 +112,7 @@ pub fn prepare(schema: &Schema, sql: &str) -> Result<Option<Prepared>, SqlError>
     let text = &sql[start..end];
     let bump = Bump::new();
     let mut parser = Parser::new(&bump, text.as_bytes());
-    let cmd = match parser.next() {
+    let cmd = match parse_guard::guard_parser(|| parser.next())? {
         Ok(Some(cmd)) => cmd,
         Ok(None) => return Ok(None),
         Err(e) => {

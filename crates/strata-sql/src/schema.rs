@@ -268,7 +268,14 @@ impl Schema {
         } else {
             (SCHEMA_TABLE_SQL, "sqlite_schema")
         };
-        let mut t = parse_table(sql, 1).expect("the sqlite_schema definition parses");
+        // Parsed once per process: every schema load starts from two bootstrap schemas,
+        // and parsing the fixed definition each time was a measurable part of a load.
+        static PARSED: [std::sync::OnceLock<Table>; 2] =
+            [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+        let slot = &PARSED[usize::from(db == TEMP_DB)];
+        let mut t = slot
+            .get_or_init(|| parse_table(sql, 1).expect("the sqlite_schema definition parses"))
+            .clone();
         t.db = db;
         s.tables.insert(key.into(), Arc::new(t));
         s
@@ -543,7 +550,7 @@ pub(crate) fn with_parsed<T>(
 ) -> Result<T, SqlError> {
     let bump = Bump::new();
     let mut p = Parser::new(&bump, sql.as_bytes());
-    let r = match p.next() {
+    let r = match crate::parse_guard::guard_parser(|| p.next())? {
         Ok(Some(Cmd::Stmt(stmt))) => f(&stmt),
         Ok(_) => Err(err("not a statement")),
         Err(e) => Err(err(e.to_string())),

@@ -1,6 +1,5 @@
 //! [`Connection`]: statements, schema handling, transactions.
 
-use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -360,21 +359,11 @@ impl Drop for Transaction<'_> {
     }
 }
 
-/// Compiles with the parser's panics turned into errors: the `sqlite3-parser` crate
-/// documents that it may panic on some malformed inputs, and a bad query must never take
-/// the process down.
+/// Compiles `sql` against `schema`. The third-party parser runs under `catch_unwind`
+/// inside `strata_sql` (its panics become the error "parser panicked"); a panic in our own
+/// compiler is a bug and is not caught, so tests, the simulator and the fuzzers see it.
 pub(crate) fn compile(schema: &Schema, sql: &str) -> Result<Option<Prepared>> {
-    match std::panic::catch_unwind(AssertUnwindSafe(|| strata_sql::prepare(schema, sql))) {
-        Ok(Ok(p)) => Ok(p),
-        Ok(Err(e)) => Err(e.into()),
-        Err(_) => Err(Error::new(ErrorCode::Error, "parser panicked")),
-    }
-}
-
-/// Runs `f`, turning a panic into an error carrying `what` (see [`compile`]).
-fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T> {
-    std::panic::catch_unwind(AssertUnwindSafe(f))
-        .map_err(|_| Error::new(ErrorCode::Error, format!("{what}: parser panicked")))
+    strata_sql::prepare(schema, sql).map_err(Error::from)
 }
 
 impl ConnInner {
@@ -569,7 +558,7 @@ impl ConnInner {
             let cookie = self.read_schema_cookie()?;
             let temp_cookie = self.read_temp_cookie()?;
             let has_temp = self.vm_conn.temp_pager().is_some();
-            let mut boot = guarded("bootstrap schema", Schema::bootstrap)?;
+            let mut boot = Schema::bootstrap();
             boot.cookie = cookie;
             let mut temp = Schema::bootstrap_db(strata_vdbe::insn::TEMP_DB);
             temp.cookie = temp_cookie;
@@ -582,20 +571,18 @@ impl ConnInner {
             match main_rows.and_then(|m| temp_rows.map(|t| (m, t))) {
                 Ok((rows, temp_rows)) => {
                     // The schema's SQL comes from the file: a parser panic on it is
-                    // corrupt input, reported as an error.
+                    // caught around the parser (`strata_sql`) and is an error here.
                     let page_size = self.vm_conn.pager().page_size() as u32;
                     let encoding = strata_btree::text_encoding::TextEncoding::from_header(
                         self.vm_conn.pager().text_encoding(),
                     );
-                    return guarded("malformed database schema", move || {
-                        let mut main = Schema::from_rows(rows, cookie)?;
-                        main.page_size = page_size;
-                        main.encoding = encoding;
-                        match temp_rows {
-                            Some(t) => main.with_temp(t, temp_cookie),
-                            None => Ok(main),
-                        }
-                    })?
+                    let mut main = Schema::from_rows(rows, cookie)?;
+                    main.page_size = page_size;
+                    main.encoding = encoding;
+                    return match temp_rows {
+                        Some(t) => main.with_temp(t, temp_cookie),
+                        None => Ok(main),
+                    }
                     .map_err(Error::from);
                 }
                 Err(e) if e.code() == ErrorCode::Schema && attempt < MAX_SCHEMA_RETRIES => {}

@@ -76,10 +76,11 @@
 //! ## Invariants
 //! 1. Errors carry SQLite's message text and class ([`Error::code`]); `Display` is the
 //!    message alone ("no such table: t", "UNIQUE constraint failed: t.a").
-//! 2. Corrupt input and parser problems are errors, never panics. As a last line of
-//!    defence every compile runs under `std::panic::catch_unwind` (the `sqlite3-parser`
-//!    crate documents that it may panic on some inputs); a caught panic becomes the
-//!    error "parser panicked" (the default panic hook still prints the panic message).
+//! 2. Corrupt input and parser problems are errors, never panics. The third-party parser
+//!    (the `sqlite3-parser` crate documents that it may panic on some inputs) runs under
+//!    `std::panic::catch_unwind`, and only it: a caught parser panic becomes the error
+//!    "parser panicked" (the default panic hook still prints the panic message), while a
+//!    panic in our own compiler is a bug that tests, the simulator and fuzzers must see.
 //! 3. A statement that is dropped, reset or whose [`Rows`] is dropped mid-execution is
 //!    reset in the VM, which ends the read transaction it started.
 //! 4. Text is bytes ([`Value::Text`] holds `Vec<u8>`): nothing is converted lossily;
