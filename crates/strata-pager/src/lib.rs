@@ -65,6 +65,7 @@ mod cache;
 pub mod header;
 pub mod journal;
 mod journal_mode;
+mod sized_file;
 
 pub use journal_mode::JournalMode;
 
@@ -229,7 +230,11 @@ impl Storage {
                 options.page_size
             )));
         }
-        let db_file = io.open_file(path, OpenFlags::CREATE)?;
+        // The size is remembered between our own writes: the exclusive lock below keeps
+        // every other process out (see `sized_file`).
+        let db_file: Arc<dyn File> = Arc::new(sized_file::SizeCachedFile::new(
+            io.open_file(path, OpenFlags::CREATE)?,
+        ));
         db_file.lock(LockKind::Exclusive).map_err(|e| {
             if e.is_locked() {
                 Error::Busy

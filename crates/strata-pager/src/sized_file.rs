@@ -1,0 +1,151 @@
+//! The database file with its size remembered.
+//!
+//! A read transaction whose snapshot does not read the WAL (a checkpointed database)
+//! needs the database file's size; asking the OS (`fstat`) for it on every statement made
+//! a cached point select cost a system call. The file is locked exclusively by this
+//! process for as long as it is open, so only our own writes change its size. The size is
+//! remembered after an `fstat` made while no write or truncation through this handle was
+//! in flight, and forgotten when one is submitted; until every submitted one has
+//! completed, each call asks the OS again.
+
+use std::sync::{Arc, Mutex};
+
+use strata_io::{Completion, File, LockKind, Result};
+
+pub(crate) struct SizeCachedFile {
+    inner: Arc<dyn File>,
+    state: Mutex<SizeState>,
+}
+
+#[derive(Default)]
+struct SizeState {
+    size_bytes: Option<u64>,
+    /// Writes and truncations submitted and maybe not completed.
+    in_flight: Vec<Completion>,
+}
+
+impl SizeCachedFile {
+    pub(crate) fn new(inner: Arc<dyn File>) -> SizeCachedFile {
+        SizeCachedFile {
+            inner,
+            state: Mutex::new(SizeState::default()),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, SizeState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A write or truncation is about to be submitted: the size may change.
+    fn changing(&self, c: &Completion) {
+        let mut s = self.state();
+        s.size_bytes = None;
+        s.in_flight.retain(|c| !c.is_done());
+        s.in_flight.push(c.clone());
+    }
+}
+
+impl File for SizeCachedFile {
+    fn lock(&self, kind: LockKind) -> Result<()> {
+        self.inner.lock(kind)
+    }
+
+    fn unlock(&self) -> Result<()> {
+        self.inner.unlock()
+    }
+
+    fn pread(&self, offset: u64, c: &Completion) -> Result<()> {
+        self.inner.pread(offset, c)
+    }
+
+    fn pwrite(&self, offset: u64, c: &Completion) -> Result<()> {
+        self.changing(c);
+        self.inner.pwrite(offset, c)
+    }
+
+    fn sync(&self, c: &Completion) -> Result<()> {
+        self.inner.sync(c)
+    }
+
+    fn truncate(&self, size_bytes: u64, c: &Completion) -> Result<()> {
+        self.changing(c);
+        self.inner.truncate(size_bytes, c)
+    }
+
+    fn size_bytes(&self) -> Result<u64> {
+        // Held across the fstat: a write submitted meanwhile waits, then forgets it.
+        let mut s = self.state();
+        s.in_flight.retain(|c| !c.is_done());
+        if let Some(n) = s.size_bytes.filter(|_| s.in_flight.is_empty()) {
+            return Ok(n);
+        }
+        let n = self.inner.size_bytes()?;
+        if s.in_flight.is_empty() {
+            s.size_bytes = Some(n);
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_io::{MemoryIo, OpenFlags, IO};
+
+    /// Counts `size_bytes` calls reaching the real file.
+    struct Counting {
+        inner: Arc<dyn File>,
+        sizes: std::sync::atomic::AtomicU64,
+    }
+
+    impl File for Counting {
+        fn lock(&self, kind: LockKind) -> Result<()> {
+            self.inner.lock(kind)
+        }
+        fn unlock(&self) -> Result<()> {
+            self.inner.unlock()
+        }
+        fn pread(&self, offset: u64, c: &Completion) -> Result<()> {
+            self.inner.pread(offset, c)
+        }
+        fn pwrite(&self, offset: u64, c: &Completion) -> Result<()> {
+            self.inner.pwrite(offset, c)
+        }
+        fn sync(&self, c: &Completion) -> Result<()> {
+            self.inner.sync(c)
+        }
+        fn truncate(&self, size_bytes: u64, c: &Completion) -> Result<()> {
+            self.inner.truncate(size_bytes, c)
+        }
+        fn size_bytes(&self) -> Result<u64> {
+            self.sizes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.inner.size_bytes()
+        }
+    }
+
+    #[test]
+    fn size_is_asked_once_until_the_file_changes() {
+        let io = MemoryIo::new();
+        let raw = io.open_file("f", OpenFlags::CREATE).unwrap();
+        let counting = Arc::new(Counting {
+            inner: raw,
+            sizes: Default::default(),
+        });
+        let f = SizeCachedFile::new(counting.clone());
+        let asked = || counting.sizes.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(f.size_bytes().unwrap(), 0);
+        assert_eq!(f.size_bytes().unwrap(), 0);
+        assert_eq!(asked(), 1);
+        let w = Completion::write(vec![7; 100]);
+        f.pwrite(50, &w).unwrap();
+        strata_io::wait(&io, &w).unwrap();
+        assert_eq!(f.size_bytes().unwrap(), 150);
+        assert_eq!(f.size_bytes().unwrap(), 150);
+        assert_eq!(asked(), 2);
+        let t = Completion::truncate();
+        f.truncate(10, &t).unwrap();
+        strata_io::wait(&io, &t).unwrap();
+        assert_eq!(f.size_bytes().unwrap(), 10);
+        assert_eq!(asked(), 3);
+    }
+}
