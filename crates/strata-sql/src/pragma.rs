@@ -536,6 +536,18 @@ impl Compiler<'_> {
                     vec![vec![Value::Integer(-2000)]],
                 )),
             },
+            "page_count" => {
+                // SQLite's OP_Pagecount; an argument is ignored (max_page_count is
+                // what sets a limit).
+                let r = self.reg();
+                self.emit(Insn::ReadCookie {
+                    db,
+                    cookie: Cookie::PageCount,
+                    dest: r,
+                });
+                self.emit(Insn::ResultRow { start: r, count: 1 });
+                Ok(self.finish(text, vec![pname.clone()], vec![None]))
+            }
             "freelist_count" => {
                 // Header offset 36, exact in every database Strata writes (SQLite's
                 // sqlite3BtreeGetMeta(BTREE_FREE_PAGE_COUNT)); an argument is ignored.

@@ -117,6 +117,9 @@ pub enum Cookie {
     /// Offset 56: the text encoding (1 UTF-8, 2 UTF-16le, 3 UTF-16be); set only on an
     /// empty database. Setting it makes the connection reload its schema.
     TextEncoding,
+    /// `PRAGMA page_count`: the database size in pages in the current transaction (the
+    /// pager's, which offset 28 mirrors at commit). Read only.
+    PageCount,
 }
 
 /// `PRAGMA wal_checkpoint` modes.

@@ -685,3 +685,25 @@ fn update_set_row_values() {
          SELECT * FROM t ORDER BY id;",
     );
 }
+
+/// `PRAGMA page_count`: the database size in pages, inside a transaction too, after
+/// growth, deletes (no shrinking without auto-vacuum) and VACUUM.
+#[test]
+fn page_count_pragma() {
+    same_as_sqlite(
+        "CREATE TABLE t(x);
+         PRAGMA page_count;
+         INSERT INTO t SELECT randomblob(3000) FROM (SELECT 1 UNION SELECT 2 UNION SELECT 3);
+         PRAGMA page_count;
+         PRAGMA main.page_count;
+         BEGIN;
+         INSERT INTO t SELECT randomblob(9000) FROM t;
+         PRAGMA page_count;
+         ROLLBACK;
+         PRAGMA page_count;
+         DELETE FROM t;
+         PRAGMA page_count;
+         VACUUM;
+         PRAGMA page_count;",
+    );
+}

@@ -1066,6 +1066,12 @@ impl Vm {
             }
             ReadCookie { db, cookie, dest } => {
                 let pager = self.conn.pager_for(*db)?;
+                if *cookie == crate::insn::Cookie::PageCount {
+                    // The size in this transaction (pages added or truncated by it count).
+                    self.regs[*dest] = Value::Integer(pager.db_size_pages() as i64);
+                    self.pc += 1;
+                    return Ok(Flow::Continue);
+                }
                 let page = ready_bt!(pager.get_page(1));
                 let off = txn::cookie_offset(*cookie);
                 let v = strata_pager::header::read_u32(&page.data(), off);

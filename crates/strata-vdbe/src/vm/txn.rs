@@ -71,6 +71,7 @@ pub(crate) fn cookie_offset(c: Cookie) -> usize {
         Cookie::LargestRootPage => 52,
         Cookie::IncrementalVacuum => 64,
         Cookie::TextEncoding => 56,
+        Cookie::PageCount => 28,
     }
 }
 
