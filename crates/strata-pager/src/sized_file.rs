@@ -22,6 +22,10 @@ struct SizeState {
     size_bytes: Option<u64>,
     /// Writes and truncations submitted and maybe not completed.
     in_flight: Vec<Completion>,
+    /// `in_flight` is pruned of completed operations when it reaches this length (then
+    /// twice what is left), so a checkpoint submitting many writes costs amortized O(1)
+    /// per write and the list stays bounded without `size_bytes` calls.
+    prune_at: usize,
 }
 
 impl SizeCachedFile {
@@ -40,7 +44,10 @@ impl SizeCachedFile {
     fn changing(&self, c: &Completion) {
         let mut s = self.state();
         s.size_bytes = None;
-        s.in_flight.retain(|c| !c.is_done());
+        if s.in_flight.len() >= s.prune_at {
+            s.in_flight.retain(|c| !c.is_done());
+            s.prune_at = (2 * s.in_flight.len()).max(64);
+        }
         s.in_flight.push(c.clone());
     }
 }

@@ -45,17 +45,7 @@ fn primary_rows(s: &TestServer) -> Vec<String> {
 }
 
 fn replica_rows(db: &strata::Database) -> Vec<String> {
-    db.connect()
-        .query_map("SELECT a, b FROM t ORDER BY a", (), |r| {
-            Ok(format!(
-                "{}|{}",
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?
-            ))
-        })
-        .expect("query")
-        .collect::<strata::Result<Vec<_>>>()
-        .expect("rows")
+    replica_rows_on(&db.connect())
 }
 
 /// SQLite opens the (closed) replica file: integrity_check ok, the primary's rows.

@@ -27,20 +27,22 @@ pub(crate) struct PageSet {
 }
 
 impl PageSet {
-    /// The net effect of `frames`, which must end with a commit frame.
-    pub fn from_frames(frames: &[Frame]) -> Result<PageSet> {
+    /// The net effect of `frames`, which must end with a commit frame (consumed: the
+    /// pages move into the set rather than being copied).
+    pub fn from_frames(frames: Vec<Frame>) -> Result<PageSet> {
         let mut set = PageSet::default();
         match frames.last() {
             Some(f) if f.header.is_commit() => {}
             _ => return Err(replica_error("a pull ended inside a transaction")),
         }
         for f in frames {
-            set.pages.insert(f.header.page_no, f.page.clone());
+            set.pages.insert(f.header.page_no, f.page);
             if f.header.is_commit() {
                 set.db_size_pages = f.header.db_size_after;
                 // A commit that shrank the database drops the pages past its end; a
                 // later transaction that grows it again writes them anew.
-                set.pages.retain(|&p, _| p <= f.header.db_size_after);
+                set.pages
+                    .split_off(&(f.header.db_size_after.saturating_add(1)));
             }
         }
         Ok(set)

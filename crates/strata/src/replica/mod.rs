@@ -68,6 +68,7 @@ use strata_sync::{decode_frames, EndOfGeneration, InfoResponse, ReplicaMeta};
 use crate::database::{Database, OpenOptions};
 use crate::error::Result;
 use apply::{replica_error, PageSet};
+use store::with_suffix;
 pub use store::{FsStore, ReplicaStore};
 pub use transport::{HttpTransport, Method, Request, Response, Transport, TransportError};
 
@@ -252,12 +253,6 @@ struct Files {
     meta: PathBuf,
     primary: PathBuf,
     bootstrap: PathBuf,
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
 }
 
 impl Files {
@@ -539,7 +534,7 @@ impl Replica {
             }
             let start = meta.durable_frame_num + 1;
             match self.client.pull(meta.generation, start)? {
-                Pull::Frames(frames) => {
+                Pull::Frames(mut frames) => {
                     // Apply whole transactions only: up to the last commit frame.
                     let Some(last_commit) = frames.iter().rposition(|f| f.header.is_commit())
                     else {
@@ -547,17 +542,15 @@ impl Replica {
                             "a pull from frame {start} held no commit frame"
                         )));
                     };
-                    let frames = &frames[..=last_commit];
+                    frames.truncate(last_commit + 1);
+                    let applied = frames.len() as u32;
                     let set = PageSet::from_frames(frames)?;
                     apply::apply(&self.pager, &self.io, &set, self.busy_timeout)?;
                     // Only now, with the WAL commit fsynced, may the metadata say so.
-                    let next = ReplicaMeta::new(
-                        meta.generation,
-                        meta.durable_frame_num + frames.len() as u32,
-                    );
+                    let next = ReplicaMeta::new(meta.generation, meta.durable_frame_num + applied);
                     self.files.write_meta(&next)?;
                     *meta = next;
-                    frames_synced += frames.len() as u64;
+                    frames_synced += u64::from(applied);
                 }
                 Pull::EndOfGeneration(current) if current > meta.generation => {
                     // The next generation continues from this one's last state.

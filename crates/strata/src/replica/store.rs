@@ -22,7 +22,8 @@ pub trait ReplicaStore: Send + Sync {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FsStore;
 
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+/// `path` with `suffix` appended to its last component (`db` -> `db-info`).
+pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(suffix);
     PathBuf::from(s)
