@@ -11,6 +11,7 @@
 
 pub mod oracle;
 pub mod plan;
+pub mod replication;
 pub mod sim_io;
 pub mod sql_sim;
 pub mod sqlgen;

@@ -1,7 +1,7 @@
 //! Command line of the simulator.
 //!
 //! ```text
-//! simulator --seed N [--workload sql|storage] [--steps N] [--tenants N] [--connections N]
+//! simulator --seed N [--workload sql|storage|replication] [--replicas N] [--steps N] [--tenants N] [--connections N]
 //!           [--faults none|errors|crash|all] [--torn-garbage] [--small-cache] [--no-shrink] [--verbose]
 //!           [--features all|none|A,B,...] [--no-feature NAME]... [--only-feature NAME]...
 //! simulator --plan FILE          replay a (shrunk) plan a failing run printed
@@ -14,11 +14,12 @@
 use std::process::ExitCode;
 
 use simulator::plan::{Plan, SqlConfig};
+use simulator::replication::{self, ReplConfig};
 use simulator::sql_sim;
 use simulator::trace::Digest;
 use simulator::{run, FaultMode, RunConfig};
 
-const USAGE: &str = "usage: simulator --seed N [--workload sql|storage] [--steps N] [--tenants N] [--connections N] [--faults none|errors|crash|all] [--torn-garbage] [--small-cache] [--no-shrink] [--verbose] [--features all|none|A,B] [--no-feature NAME]... [--only-feature NAME]...\n       feature groups (SQL generator): returning default-values nulls-order limit-comma bare-minmax filter schema-prefix temp foreign-keys strict pragmas\n       simulator --plan FILE [--verbose]\n       simulator loop --seeds A..B [same options]";
+const USAGE: &str = "usage: simulator --seed N [--workload sql|storage|replication] [--replicas N] [--steps N] [--tenants N] [--connections N] [--faults none|errors|crash|all] [--torn-garbage] [--small-cache] [--no-shrink] [--verbose] [--features all|none|A,B] [--no-feature NAME]... [--only-feature NAME]...\n       feature groups (SQL generator): returning default-values nulls-order limit-comma bare-minmax filter schema-prefix temp foreign-keys strict pragmas\n       simulator --plan FILE [--verbose]\n       simulator loop --seeds A..B [same options]";
 
 /// Runs the shrinker may spend on one failure.
 const SHRINK_RUNS: usize = 400;
@@ -27,12 +28,14 @@ const SHRINK_RUNS: usize = 400;
 enum Workload {
     Sql,
     Storage,
+    Replication,
 }
 
 struct Args {
     workload: Workload,
     storage: RunConfig,
     sql: SqlConfig,
+    repl: ReplConfig,
     seeds: Option<(u64, u64)>,
     plan: Option<String>,
 }
@@ -46,6 +49,7 @@ fn parse_num(flag: &str, value: Option<&String>) -> Result<u64, String> {
 fn parse(args: &[String]) -> Result<Args, String> {
     let mut storage = RunConfig::new(0);
     let mut sql = SqlConfig::new(0);
+    let mut repl = ReplConfig::new(0);
     let mut workload = Workload::Sql;
     let mut seed = None;
     let mut seeds = None;
@@ -69,6 +73,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--verbose" => {
                 storage.verbose = true;
                 sql.verbose = true;
+                repl.verbose = true;
             }
             "--torn-garbage" => {
                 storage.torn_garbage = true;
@@ -103,11 +108,13 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--steps" => steps = Some(parse_num(flag, value)?),
             "--tenants" => tenants = Some(parse_num(flag, value)?.clamp(1, 64) as usize),
             "--connections" => connections = Some(parse_num(flag, value)?.clamp(1, 64) as usize),
+            "--replicas" => repl.replicas = Some(parse_num(flag, value)?.clamp(1, 5) as usize),
             "--workload" => {
                 workload = match value.map(|s| s.as_str()) {
                     Some("sql") => Workload::Sql,
                     Some("storage") => Workload::Storage,
-                    _ => return Err("--workload: sql or storage".into()),
+                    Some("replication") => Workload::Replication,
+                    _ => return Err("--workload: sql, storage or replication".into()),
                 }
             }
             "--plan" => plan = Some(value.ok_or("--plan needs a file")?.clone()),
@@ -116,6 +123,9 @@ fn parse(args: &[String]) -> Result<Args, String> {
                 let f = FaultMode::parse(v).ok_or_else(|| format!("--faults: unknown mode {v}"))?;
                 storage.faults = f;
                 sql.faults = f;
+                // Replication: `errors` are network faults, `crash` node power losses.
+                repl.net_faults = f.errors();
+                repl.crashes = f.crashes();
             }
             "--seeds" => {
                 let v = value.ok_or("--seeds needs A..B")?;
@@ -137,6 +147,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
     if let Some(s) = steps {
         storage.steps = s;
         sql.statements = s;
+        repl.steps = s;
     }
     if let Some(t) = tenants {
         storage.tenants = t;
@@ -145,7 +156,9 @@ fn parse(args: &[String]) -> Result<Args, String> {
     if let Some(c) = connections {
         storage.connections = c;
         sql.connections = c;
+        repl.clients = Some(c.min(4));
     }
+    repl.shrink = sql.shrink;
     if looping {
         if seeds.is_none() {
             return Err("loop needs --seeds A..B".into());
@@ -154,6 +167,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         let s = seed.ok_or("--seed N (or --plan FILE) is required")?;
         storage.seed = s;
         sql.seed = s;
+        repl.seed = s;
         if seeds.is_some() {
             return Err("--seeds is for `loop`".into());
         }
@@ -162,6 +176,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         workload,
         storage,
         sql,
+        repl,
         seeds,
         plan,
     })
@@ -212,6 +227,29 @@ fn sql_run(config: &SqlConfig, plan: Option<&Plan>, replay: String) -> (u64, boo
                         path.display()
                     );
                 }
+            }
+        }
+    }
+    println!("digest: {:016x}", report.digest);
+    (report.digest, report.failure.is_some())
+}
+
+/// One replication run with its output; a failure is shrunk (fewer steps, replicas and
+/// clients) when `shrink` is on. Returns the digest and whether it failed.
+fn repl_run(config: &ReplConfig) -> (u64, bool) {
+    let report = replication::run(config);
+    for line in &report.lines {
+        println!("{line}");
+    }
+    match &report.failure {
+        None => println!("result: ok"),
+        Some(msg) => {
+            println!("result: FAILED: {msg}");
+            println!("replay: {}", config.replay_command());
+            if config.shrink {
+                let (small, runs, why) = replication::shrink(config, SHRINK_RUNS / 10);
+                println!("shrunk in {runs} runs to: {why}");
+                println!("replay shrunk: {}", small.replay_command());
             }
         }
     }
@@ -270,6 +308,7 @@ fn main() -> ExitCode {
                     }
                     report.failure.is_some()
                 }
+                Workload::Replication => repl_run(&args.repl).1,
             };
             if failed {
                 ExitCode::from(1)
@@ -307,6 +346,15 @@ fn main() -> ExitCode {
                             report.failure.is_some(),
                             config.replay_command() + " --workload storage",
                         )
+                    }
+                    Workload::Replication => {
+                        let config = ReplConfig {
+                            seed,
+                            shrink: false,
+                            ..args.repl.clone()
+                        };
+                        let (d, f) = repl_run(&config);
+                        (d, f, config.replay_command())
                     }
                 };
                 digest.event("run", &[seed, d]);

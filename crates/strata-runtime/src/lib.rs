@@ -162,6 +162,16 @@ pub struct JobCx<'a> {
 }
 
 impl<'a> JobCx<'a> {
+    /// A context outside a runtime loop: the deterministic simulator drives jobs itself,
+    /// running its simulated IO whenever a poll returns [`JobStep::Io`].
+    pub fn new(namespace: &'a str, db: &'a Database, insn_budget: Option<u64>) -> JobCx<'a> {
+        JobCx {
+            namespace,
+            db,
+            insn_budget,
+        }
+    }
+
     /// The job's namespace.
     pub fn namespace(&self) -> &'a str {
         self.namespace

@@ -13,7 +13,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use strata::{Connection, Statement};
 use strata_hrana as h;
@@ -48,6 +48,9 @@ pub struct ExecOptions {
     /// The namespace's replication log: statements that commit report its position as
     /// `replication_index`.
     pub replog: Option<Arc<Replog>>,
+    /// Time for busy waits and `query_duration_ms` (the simulator's clock in a
+    /// simulated run).
+    pub clock: crate::streams::Clock,
 }
 
 /// What a job does.
@@ -602,8 +605,8 @@ struct StmtRun {
     changes_before: u64,
     rowid_before: i64,
     is_insert: bool,
-    started: Instant,
-    busy_since: Option<Instant>,
+    started: Duration,
+    busy_since: Option<Duration>,
     /// `BEGIN TRANSACTION READONLY` ran as `BEGIN DEFERRED`: set the flag when it ends.
     begins_readonly: bool,
     /// The statement writes or ends a transaction: if the connection is in autocommit
@@ -647,7 +650,7 @@ impl StmtRun {
                 first.first().map(String::as_str),
                 Some("INSERT" | "REPLACE")
             ),
-            started: Instant::now(),
+            started: (opts.clock)(),
             busy_since: None,
             begins_readonly,
         })
@@ -682,8 +685,9 @@ impl StmtRun {
                 }
                 Ok(Ok(false)) => return Drive::Done(Ok(self.result(conn, opts))),
                 Ok(Err(JobStep::Busy)) => {
-                    let since = *self.busy_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() >= opts.busy_timeout {
+                    let now = (opts.clock)();
+                    let since = *self.busy_since.get_or_insert(now);
+                    if now.saturating_sub(since) >= opts.busy_timeout {
                         self.stmt.reset();
                         return Drive::Done(Err(err(
                             "SQLITE_BUSY",
@@ -713,7 +717,7 @@ impl StmtRun {
             affected_row_count: affected,
             last_insert_rowid,
             replication_index: replication_index(self.may_commit, conn, opts),
-            query_duration_ms: self.started.elapsed().as_secs_f64() * 1000.0,
+            query_duration_ms: (opts.clock)().saturating_sub(self.started).as_secs_f64() * 1000.0,
         }
     }
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+/// HTTP status codes (re-exported for callers without an HTTP dependency: the simulator).
+pub use axum::http::StatusCode;
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
@@ -66,18 +68,25 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The JSON body sent with the status.
+    pub fn body(&self) -> String {
         let body = if self.status == StatusCode::UNAUTHORIZED {
             serde_json::json!({"error": self.message, "message": self.message, "code": self.code})
         } else {
             serde_json::json!({"message": self.message, "code": self.code})
         };
+        body.to_string()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
         tracing::debug!(status = %self.status, code = self.code, "{}", self.message);
         (
             self.status,
             [(header::CONTENT_TYPE, "application/json")],
-            body.to_string(),
+            self.body(),
         )
             .into_response()
     }
@@ -221,6 +230,7 @@ impl Shared {
             },
             read_only: access == Access::ReadOnly,
             busy_timeout: self.busy_timeout,
+            clock: self.streams.clock(),
         }
     }
 
@@ -349,18 +359,7 @@ async fn pipeline(
     let ns = s.namespace(&headers)?;
     let access = s.access(&headers, &ns)?;
     let body = body_bytes(body)?;
-    let req = h::decode_pipeline(&body).map_err(|m| ApiError::bad_request("PROTOCOL_ERROR", m))?;
-    for r in &req.requests {
-        if version < 3 && matches!(r, h::StreamRequest::GetAutocommit {}) {
-            return Err(ApiError::bad_request(
-                "PROTOCOL_VERSION",
-                "get_autocommit needs Hrana 3 (/v3/pipeline)",
-            ));
-        }
-        if let h::StreamRequest::Batch { batch } = r {
-            check_conds(batch, version)?;
-        }
-    }
+    let req = decode_pipeline_request(version, &body)?;
     s.open_namespace(&ns).await?;
     let (out, baton) = s
         .run(
@@ -373,12 +372,39 @@ async fn pipeline(
     let Output::Pipeline(results) = out else {
         unreachable!("a pipeline job produces pipeline results")
     };
-    let resp = h::PipelineResponse {
+    let body = pipeline_response_body(results, baton)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// Decodes a `/v{version}/pipeline` body and checks what the version allows. (This and
+/// [`pipeline_response_body`] are the endpoint without HTTP; the simulator calls them.)
+pub fn decode_pipeline_request(version: u8, body: &[u8]) -> Result<h::PipelineRequest, ApiError> {
+    let req = h::decode_pipeline(body).map_err(|m| ApiError::bad_request("PROTOCOL_ERROR", m))?;
+    for r in &req.requests {
+        if version < 3 && matches!(r, h::StreamRequest::GetAutocommit {}) {
+            return Err(ApiError::bad_request(
+                "PROTOCOL_VERSION",
+                "get_autocommit needs Hrana 3 (/v3/pipeline)",
+            ));
+        }
+        if let h::StreamRequest::Batch { batch } = r {
+            check_conds(batch, version)?;
+        }
+    }
+    Ok(req)
+}
+
+/// A pipeline response's JSON body.
+pub fn pipeline_response_body(
+    results: Vec<h::StreamResult>,
+    baton: Option<String>,
+) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(&h::PipelineResponse {
         baton,
         base_url: None,
         results,
-    };
-    Ok(json_response(&resp, "application/json"))
+    })
+    .map_err(encode_error)
 }
 
 async fn cursor_v3(

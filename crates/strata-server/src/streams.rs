@@ -8,10 +8,17 @@
 //! state; it cannot expire then. Idle streams older than the timeout are taken out of the
 //! table (their transaction is rolled back by a job on their loop) and leave a
 //! tombstone, so a late request gets `STREAM_EXPIRED` rather than "invalid baton".
+//!
+//! Time and the MAC key come from outside ([`Streams::with_clock`]): the server uses the
+//! monotonic clock and system randomness, the deterministic simulator its own clock and
+//! seed, so a simulated run never reads the wall clock.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// Time since an arbitrary start, monotonic.
+pub type Clock = std::sync::Arc<dyn Fn() -> Duration + Send + Sync>;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -30,13 +37,13 @@ struct Entry {
     seq: u64,
     /// `None` while a job holds it.
     state: Option<StreamState>,
-    last_used: Instant,
+    last_used: Duration,
 }
 
 struct Inner {
     next_id: u64,
     streams: HashMap<u64, Entry>,
-    expired: HashMap<u64, Instant>,
+    expired: HashMap<u64, Duration>,
 }
 
 pub struct Streams {
@@ -44,6 +51,7 @@ pub struct Streams {
     key: hmac::Key,
     idle_timeout: Duration,
     max_streams: usize,
+    clock: Clock,
 }
 
 /// A stream taken for one request.
@@ -55,9 +63,30 @@ pub struct Taken {
 }
 
 impl Streams {
+    /// The server's table: the monotonic clock, a MAC key from system randomness.
     pub fn new(idle_timeout: Duration, max_streams: usize) -> Streams {
-        let rng = ring::rand::SystemRandom::new();
-        let key = hmac::Key::generate(hmac::HMAC_SHA256, &rng).expect("system randomness");
+        use ring::rand::SecureRandom;
+        let mut key = [0u8; 32];
+        ring::rand::SystemRandom::new()
+            .fill(&mut key)
+            .expect("system randomness");
+        let start = Instant::now();
+        Streams::with_clock(
+            idle_timeout,
+            max_streams,
+            key,
+            std::sync::Arc::new(move || start.elapsed()),
+        )
+    }
+
+    /// A table with the given MAC key and clock (the simulator's).
+    pub fn with_clock(
+        idle_timeout: Duration,
+        max_streams: usize,
+        key: [u8; 32],
+        clock: Clock,
+    ) -> Streams {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, &key);
         Streams {
             inner: Mutex::new(Inner {
                 next_id: 1,
@@ -67,6 +96,7 @@ impl Streams {
             key,
             idle_timeout,
             max_streams,
+            clock,
         }
     }
 
@@ -108,6 +138,7 @@ impl Streams {
                     "Too many open streams; close some or retry later",
                 ));
             }
+            let now = (self.clock)();
             let id = g.next_id;
             g.next_id += 1;
             g.streams.insert(
@@ -116,7 +147,7 @@ impl Streams {
                     namespace: namespace.to_string(),
                     seq: 1,
                     state: None,
-                    last_used: Instant::now(),
+                    last_used: now,
                 },
             );
             drop(g);
@@ -173,7 +204,7 @@ impl Streams {
         }
         if let Some(e) = g.streams.get_mut(&id) {
             e.state = Some(state);
-            e.last_used = Instant::now();
+            e.last_used = (self.clock)();
         }
     }
 
@@ -185,13 +216,13 @@ impl Streams {
     /// Takes out idle streams past the timeout (leaving tombstones) and returns them
     /// with their namespaces, to be rolled back and dropped on their loops.
     pub fn take_expired(&self) -> Vec<(String, StreamState)> {
-        let now = Instant::now();
+        let now = (self.clock)();
         let mut g = self.lock();
         let ids: Vec<u64> = g
             .streams
             .iter()
             .filter(|(_, e)| {
-                e.state.is_some() && now.duration_since(e.last_used) >= self.idle_timeout
+                e.state.is_some() && now.saturating_sub(e.last_used) >= self.idle_timeout
             })
             .map(|(id, _)| *id)
             .collect();
@@ -203,9 +234,10 @@ impl Streams {
             }
         }
         g.expired
-            .retain(|_, t| now.duration_since(*t) < TOMBSTONE_TTL);
+            .retain(|_, t| now.saturating_sub(*t) < TOMBSTONE_TTL);
         if g.expired.len() > MAX_TOMBSTONES {
-            let mut by_age: Vec<(u64, Instant)> = g.expired.iter().map(|(k, v)| (*k, *v)).collect();
+            let mut by_age: Vec<(u64, Duration)> =
+                g.expired.iter().map(|(k, v)| (*k, *v)).collect();
             by_age.sort_by_key(|(_, t)| *t);
             let extra = g.expired.len() - MAX_TOMBSTONES;
             for (id, _) in by_age.into_iter().take(extra) {
@@ -233,6 +265,11 @@ impl Streams {
             }
         }
         out
+    }
+
+    /// The table's clock (statements time themselves with it too).
+    pub fn clock(&self) -> Clock {
+        self.clock.clone()
     }
 
     /// True while the stream exists (not closed, not expired).

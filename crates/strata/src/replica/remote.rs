@@ -174,7 +174,25 @@ impl Replica {
             json!([{"type": "execute", "stmt": stmt}, {"type": "close"}])
         };
         let body = json!({"baton": stream.baton, "requests": requests});
-        let response = self.post_pipeline(&body)?;
+        let response = match self.post_pipeline(&body) {
+            Ok(r) => r,
+            Err(e) if stream.baton.is_some() => {
+                // No usable answer inside a transaction: its baton may be spent (the
+                // request arrived) or the stream gone (expired, primary restarted).
+                // Keeping it would wedge the connection (every later statement would be
+                // refused), so the transaction is given up: the primary rolls it back
+                // when its stream expires, unless this request was its COMMIT.
+                stream.baton = None;
+                return Err(Error::new(
+                    e.code(),
+                    format!(
+                        "{e}; the connection's transaction on the primary is abandoned \
+                         (rolled back when its stream expires, unless this was its COMMIT)"
+                    ),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
         let results = response["results"].as_array().ok_or_else(|| {
             replica_error(format!("a pipeline response without results: {response}"))
         })?;
