@@ -562,3 +562,80 @@ fn sync_interval_keeps_the_replica_current_and_stops_with_it() {
         }
     }
 }
+
+/// Loses the answer of the next `POST /v3/pipeline` (the primary handles it).
+struct LosesAnswer {
+    inner: strata::replica::HttpTransport,
+    lose_next_post: std::sync::atomic::AtomicBool,
+}
+
+impl strata::replica::Transport for LosesAnswer {
+    fn send(
+        &self,
+        request: &strata::replica::Request,
+    ) -> Result<strata::replica::Response, strata::replica::TransportError> {
+        let r = self.inner.send(request);
+        if request.method == strata::replica::Method::Post
+            && self
+                .lose_next_post
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(strata::replica::TransportError("answer lost".into()));
+        }
+        r
+    }
+}
+
+/// Found by the replication simulator: a statement of a remote transaction whose answer
+/// was lost left the connection holding a spent baton, and every later statement
+/// (ROLLBACK, reads) was refused for good. The transaction is given up instead.
+#[test]
+fn a_lost_answer_inside_a_transaction_does_not_wedge_the_connection() {
+    let s = TestServer::start(|c| {
+        c.idle_stream_timeout = std::time::Duration::from_millis(500);
+        c.busy_timeout = std::time::Duration::from_millis(50);
+    });
+    setup(&s, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let t = std::time::Duration::from_secs(5);
+    let transport = std::sync::Arc::new(LosesAnswer {
+        inner: strata::replica::HttpTransport::new(&url(&s), "", t, t).unwrap(),
+        lose_next_post: Default::default(),
+    });
+    let db = strata::Builder::new_remote_replica(dir.path().join("r.db"), url(&s), "")
+        .transport(transport.clone())
+        .build()
+        .unwrap();
+    let conn = db.connect();
+    conn.execute("BEGIN", ()).unwrap();
+    conn.execute("INSERT INTO t VALUES (100, 'x')", ()).unwrap();
+    assert!(!conn.is_autocommit());
+    transport
+        .lose_next_post
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let e = conn
+        .execute("INSERT INTO t VALUES (101, 'y')", ())
+        .expect_err("answer lost");
+    assert!(e.to_string().contains("abandoned"), "{e}");
+    assert!(conn.is_autocommit(), "the transaction is given up");
+    // The connection works: reads locally, writes on the primary.
+    assert_eq!(replica_rows_on(&conn).len(), 3);
+    // The abandoned transaction holds the primary's write lock until its stream
+    // expires and rolls back; then writes go through again.
+    let mut wrote = false;
+    for _ in 0..100 {
+        if conn.execute("INSERT INTO t VALUES (102, 'z')", ()).is_ok() {
+            wrote = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(wrote, "the abandoned stream expired");
+    assert_eq!(
+        primary_rows(&s).len(),
+        4,
+        "row 100 rolled back with the abandoned transaction, row 102 written"
+    );
+    conn.execute("BEGIN", ()).expect("a new stream starts");
+    conn.execute("ROLLBACK", ()).unwrap();
+}
