@@ -211,6 +211,13 @@ pub struct CommittedTxn<'a> {
 /// writer: keep it short, and do not use the database from it (that would deadlock).
 pub trait CommitObserver: Send + Sync {
     fn committed(&self, txn: &CommittedTxn<'_>);
+
+    /// A commit failed after its frames may have reached the WAL file (a write or
+    /// fsync error): the transaction is rolled back in this process, but the file may
+    /// hold it whole, and a later recovery (after a crash or a clean reopen) may find
+    /// it committed, as SQLite's would. An observer keeping its own history must not
+    /// trust it to match the file from then on. Default: nothing.
+    fn commit_failed(&self) {}
 }
 
 impl Storage {
@@ -1243,6 +1250,9 @@ impl Pager {
             Ok(Poll::Pending) => Ok(Poll::Pending),
             Err(e) => {
                 inner.commit = None;
+                if let Some(observer) = self.storage.commit_observer() {
+                    observer.commit_failed();
+                }
                 Err(e.into())
             }
             Ok(Poll::Ready(_max_frame)) => {

@@ -119,6 +119,9 @@ struct State {
     failed: Option<String>,
     /// Commits the log could not record since it failed.
     missed: u64,
+    /// A commit failed after writing WAL frames: the database file may hold a
+    /// transaction this log does not, so no clean marker is written at close.
+    unclean: bool,
 }
 
 /// One namespace's replication log.
@@ -383,6 +386,7 @@ impl Replog {
                 gens,
                 failed: None,
                 missed: 0,
+                unclean: false,
             }),
             export_cv: Condvar::new(),
         };
@@ -748,6 +752,13 @@ impl Replog {
         if st.failed.is_some() {
             return;
         }
+        if st.unclean {
+            tracing::warn!(
+                "replication log: a commit failed after writing to the WAL; the next start \
+                 begins a new generation"
+            );
+            return;
+        }
         let (db, wal) = stamps(self.store.as_ref(), &self.db_path);
         let marker = CleanMarker {
             generation: st.current,
@@ -768,6 +779,12 @@ struct Observer(Arc<Replog>);
 impl CommitObserver for Observer {
     fn committed(&self, txn: &CommittedTxn<'_>) {
         Replog::append(&self.0, txn);
+    }
+
+    fn commit_failed(&self) {
+        // The WAL file may now hold a transaction the log does not: the next start
+        // must begin a new generation from the database (rule 3), not continue this one.
+        self.0.lock().unclean = true;
     }
 }
 
@@ -876,6 +893,7 @@ mod tests {
                 gens,
                 failed: None,
                 missed: 0,
+                unclean: false,
             }),
             export_cv: Condvar::new(),
         }

@@ -37,7 +37,7 @@ use rand_chacha::ChaCha8Rng;
 use strata::{Connection, Database, OpenOptions, SyncMode};
 use strata_io::IO;
 
-use crate::sim_io::{SimIo, SimIoOptions};
+use crate::sim_io::{FaultConfig, SimIo, SimIoOptions};
 use crate::trace::Digest;
 use history::{dump_db, query_rows, render, DUMP_SQL, SCHEMA};
 use net::{lock, NetFaults, SimTransport, World};
@@ -266,9 +266,21 @@ pub fn run(config: &ReplConfig) -> ReplReport {
         .unwrap_or_else(|| rng.gen_range(1..=3))
         .clamp(1, 4);
     let clock = Arc::new(AtomicU64::new(1_000_000));
-    let primary_io = Arc::new(SimIo::new(SimIoOptions::new(config.seed.wrapping_mul(31))));
+    let mut io_options = SimIoOptions::new(config.seed.wrapping_mul(31));
+    let disk_error = if config.net_faults {
+        rng.gen_range(0.0..0.03)
+    } else {
+        0.0
+    };
+    io_options.faults = FaultConfig {
+        write_error: disk_error,
+        sync_error: disk_error,
+        ..FaultConfig::NONE
+    };
+    let primary_io = Arc::new(SimIo::new(io_options));
     let mut primary = Primary::new(primary_io, clock.clone(), rng.gen_range(1..1000));
     primary.raw_pulls = rng.gen_bool(0.5);
+    primary.disk_faults = disk_error > 0.0;
     let mut world = World::new(
         primary,
         clock,
@@ -295,7 +307,7 @@ pub fn run(config: &ReplConfig) -> ReplReport {
         world.faults.crash_in_sync = rng.gen_range(0.0..0.02);
     }
     let mut lines = vec![format!(
-        "replication seed {}: replicas={replicas} clients/replica={clients} steps={} raw_pulls={} faults: {:?}",
+        "replication seed {}: replicas={replicas} clients/replica={clients} steps={} raw_pulls={} primary disk errors={disk_error:.4} faults: {:?}",
         config.seed, config.steps, world.primary.raw_pulls, world.faults
     )];
     let world = Arc::new(Mutex::new(world));
@@ -344,13 +356,19 @@ pub fn run(config: &ReplConfig) -> ReplReport {
     run.checks.recoveries_checked = h.recoveries_checked;
     run.checks.acked_checked = h.acked_checked;
     lines.push(format!("network: {:?}", w.stats));
+    let io = w.primary.io.stats();
     lines.push(format!(
-        "primary: starts={} requests={} log appends={} states={} same-n comparisons={}",
+        "primary: starts={} requests={} log appends={} states={} same-n comparisons={} disk: power losses={} write errors={} fsync errors={} torn={} dropped={}",
         w.primary.starts,
         w.primary.requests,
         w.primary.store.appends(),
         h.states,
-        h.same_n_compared
+        h.same_n_compared,
+        io.crashes,
+        io.write_errors,
+        io.sync_errors,
+        io.pending_torn,
+        io.pending_dropped
     ));
     lines.push(format!(
         "replicas: restarts={:?}",
@@ -406,9 +424,12 @@ impl Run {
         let mut w = lock(&self.world);
         w.primary.start()?;
         let db = w.primary.database().ok_or("primary did not start")?;
+        w.primary.io.set_faults_enabled(false);
         db.connect()
             .execute_batch(SCHEMA)
             .map_err(|e| format!("primary schema: {e}"))?;
+        let on = w.primary.disk_faults;
+        w.primary.io.set_faults_enabled(on);
         w.observe();
         Ok(())
     }
@@ -756,11 +777,17 @@ impl Run {
             let mut w = lock(&self.world);
             w.faults_on = false;
             w.primary.io.clear_scheduled();
+            w.primary.set_disk_faults(false);
             w.flush_delayed();
             if !w.primary.is_up() {
                 w.restart_at = None;
                 w.restart_primary();
             }
+            // A clean restart: what the files hold is what the primary serves from now
+            // on (a commit whose fsync failed may be in the WAL file, and recovery
+            // may find it: "may or may not have happened", as in SQLite).
+            w.primary.stop_clean();
+            w.restart_primary();
             // Idle streams of abandoned transactions expire (their locks go).
             let later = w.now() + primary::IDLE_STREAM_TIMEOUT.as_micros() as u64 + 1;
             let now = w.now();

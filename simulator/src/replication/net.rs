@@ -189,7 +189,13 @@ impl World {
 
     /// Records the primary's state if its log moved.
     pub fn observe(&mut self) {
+        let crashes = self.primary.io.stats().crashes;
         if let Err(e) = self.history.observe(&self.primary, false) {
+            if self.primary.io.stats().crashes != crashes {
+                // Power lost under the dump (I/O left in flight by a request).
+                self.primary_crashed();
+                return;
+            }
             self.fail(e);
         }
     }

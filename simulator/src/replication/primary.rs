@@ -44,9 +44,11 @@ pub struct Primary {
     clock_micros: Arc<AtomicU64>,
     first_generation: u32,
     up: Option<Up>,
-    /// Serve pulls as sqld may: exactly the frames asked for, not cut at a commit frame
-    /// (a replica must apply only up to the last commit frame it got).
+    /// Serve pulls cut at a small random size instead of at the last commit frame of
+    /// the range (see [`Primary::raw_pull`]).
     pub raw_pulls: bool,
+    /// Injected write and fsync errors on the primary's disk (its `FaultConfig`).
+    pub disk_faults: bool,
     pub starts: u64,
     pub requests: u64,
 }
@@ -77,6 +79,7 @@ impl Primary {
             first_generation,
             up: None,
             raw_pulls: false,
+            disk_faults: false,
             starts: 0,
             requests: 0,
         }
@@ -93,6 +96,15 @@ impl Primary {
 
     /// Opens the database and its log (a new generation unless the last stop was clean).
     pub fn start(&mut self) -> Result<(), String> {
+        // Recovery itself runs without injected I/O errors (a start that fails on one
+        // would just be retried); power loss may still strike it.
+        self.io.set_faults_enabled(false);
+        let r = self.start_inner();
+        self.io.set_faults_enabled(self.disk_faults);
+        r
+    }
+
+    fn start_inner(&mut self) -> Result<(), String> {
         self.starts += 1;
         let before = stamps(&self.store, Path::new(DB_PATH));
         let db = OpenOptions::new()
@@ -128,6 +140,12 @@ impl Primary {
         ));
         self.up = Some(Up { db, log, streams });
         Ok(())
+    }
+
+    /// Turns the disk's injected errors on or off (off for the final checks).
+    pub fn set_disk_faults(&mut self, on: bool) {
+        self.disk_faults = on;
+        self.io.set_faults_enabled(on);
     }
 
     /// Power loss: pending writes of the disk torn or lost, the process gone.
@@ -207,6 +225,13 @@ impl Primary {
         self.requests += 1;
         let crashes_before = self.io.stats().crashes;
         let out = self.route(req);
+        // I/O a finished job left in flight (a write-back it did not wait for) runs
+        // now, so a power loss it meets belongs to this request.
+        for _ in 0..MAX_POLLS {
+            if self.io.inflight() == 0 || self.io.run_once().is_err() {
+                break;
+            }
+        }
         if self.io.stats().crashes != crashes_before || self.store.take_dead() {
             self.up = None;
             return Handled::Crashed;
@@ -251,19 +276,35 @@ impl Primary {
         }
     }
 
-    /// sqld's pull: frames `start..end` as they are, even if the range ends inside a
-    /// transaction. `None`: not a plain frame range (the normal path answers).
+    /// A pull as a server with a small response limit may answer it: at least the
+    /// transaction at `start` (never less than one whole transaction), then frames up
+    /// to a random cap of 1-16, which may end inside the next transaction. A replica
+    /// must apply only up to the last commit frame it got and ask again from there.
+    /// `None`: not a plain frame range (the normal path answers).
     fn raw_pull(&self, log: &Replog, g: &str, s: &str, e: &str) -> Option<Handled> {
-        let (g, s, e) = (g.parse().ok()?, s.parse().ok()?, e.parse::<u32>().ok()?);
-        let Ok(Pull::Frames { path, start, last }) = log.pull(g, s, e) else {
+        let (g, s, e): (u32, u32, u32) = (g.parse().ok()?, s.parse().ok()?, e.parse().ok()?);
+        if e <= s.saturating_add(1) {
+            return None;
+        }
+        // The end of the transaction at `start`.
+        let Ok(Pull::Frames {
+            path,
+            start,
+            last: first_commit,
+        }) = log.pull(g, s, s + 1)
+        else {
             return None;
         };
-        // Frames past `last` that the range asked for, up to the generation's end.
         let total = match log.pull(g, 1, u32::MAX) {
             Ok(Pull::Frames { last, .. }) => last,
             _ => return None,
         };
-        let raw_last = e.saturating_sub(1).min(total).max(last);
+        let cap = 1 + (self.io.random_u64() % 16) as u32;
+        let raw_last = start
+            .saturating_add(cap - 1)
+            .min(e - 1)
+            .min(total)
+            .max(first_commit);
         Some(match log.read_frames(&path, start, raw_last) {
             Ok(b) => answer(StatusCode::OK, b),
             Err(e) => error(ApiError::new(
