@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deterministic simulation in CI: many seeds of the SQL workload (Strata's SQL API mirrored
-# on SQLite) and of the storage-level workload across fault configurations, and a replay
-# check: two runs of one seed must print the same digest. Budget: about 5 minutes on 2 cores.
+# on SQLite), of the storage-level workload and of the replication workload (primary,
+# replicas, network) across fault configurations, and a replay check: two runs of one seed
+# must print the same digest. Budget: about 6 minutes on 2 cores.
 # The SQL generator's feature groups are all on; STRATA_SIM_NO_FEATURES=a,b switches groups
 # off (e.g. one whose engine fix is not merged yet; see simulator/README.md).
 set -euo pipefail
@@ -37,8 +38,17 @@ run --workload storage --seeds 1..101 --faults crash --torn-garbage --connection
 run --workload storage --seeds 1..101 --faults all --small-cache
 echo "storage workload: $(( $(date +%s) - start ))s"
 
+# Replication: a primary, 1-5 replicas and their clients over a simulated network, with
+# network faults (errors), node power losses (crash), both (all) or neither.
+start=$(date +%s)
+run --workload replication --seeds 1..151 --faults all
+run --workload replication --seeds 151..211 --faults crash
+run --workload replication --seeds 211..251 --faults errors
+run --workload replication --seeds 251..271 --faults none
+echo "replication workload: $(( $(date +%s) - start ))s"
+
 echo "-- replay: the same seed twice"
-for w in sql storage; do
+for w in sql storage replication; do
     first=$("$SIM" --workload "$w" --seed 1 --faults all --small-cache | tail -n 1)
     second=$("$SIM" --workload "$w" --seed 1 --faults all --small-cache | tail -n 1)
     echo "$w run 1: $first"

@@ -107,10 +107,13 @@ pub fn shrink(config: &ReplConfig, max_runs: usize) -> (ReplConfig, usize, Strin
         ..config.clone()
     };
     let mut why = run(&best).failure.unwrap_or_default();
+    let want = failure_kind(&why);
     let mut runs = 1;
+    // A smaller run counts only if it fails the same way (not, say, because it is too
+    // short for every oracle to run).
     let fails = |c: &ReplConfig, runs: &mut usize| -> Option<String> {
         *runs += 1;
-        run(c).failure
+        run(c).failure.filter(|f| failure_kind(f) == want)
     };
     // Steps: halve while it fails, then take off an eighth at a time.
     let mut step = best.steps / 2;
@@ -157,6 +160,16 @@ pub fn shrink(config: &ReplConfig, max_runs: usize) -> (ReplConfig, usize, Strin
         }
     }
     (best, runs, why)
+}
+
+/// A failure without its numbers and the step/replica/client it happened at.
+fn failure_kind(f: &str) -> String {
+    let text: String = f.chars().filter(|c| !c.is_ascii_digit()).collect();
+    let mut t = text.as_str();
+    for prefix in ["step : ", "replica  client : ", "replica : "] {
+        t = t.strip_prefix(prefix).unwrap_or(t);
+    }
+    t.chars().take(40).collect()
 }
 
 /// Oracle counters.
