@@ -6,9 +6,20 @@
 #
 # Needs the nightly toolchain (cargo-fuzz builds with -Zsanitizer); installs cargo-fuzz from
 # crates.io if it is missing. Usage: [FUZZ_SECONDS=60] [FUZZ_SANITIZER=address|none]
-# ci/fuzz.sh [target...]   (default: every target)
+# ci/fuzz.sh [--merge] [target...]   (default: every target)
+#
+# --merge: after a target's run, minimize what it found together with the committed seeds
+# (`cargo fuzz cmin`: libFuzzer's -merge=1, keeping inputs that add coverage) and replace
+# fuzz/seeds/<target> with the result, so that the next run starts where this one ended.
+# Review and commit the change to fuzz/seeds/ (CI runs never merge).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+merge=0
+if [ "${1:-}" = "--merge" ]; then
+    merge=1
+    shift
+fi
 
 FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
 # FUZZ_SANITIZER=none builds without AddressSanitizer: the SQL targets run about 4-5x more
@@ -74,6 +85,20 @@ for target in "${targets[@]}"; do
         tail -n 60 "$scratch/$target.log"
         ls -1 "fuzz/artifacts/$target/" 2>/dev/null | sed "s|^|    reproducer: fuzz/artifacts/$target/|"
         failed+=("$target")
+    elif [ "$merge" = 1 ]; then
+        before=$(find "fuzz/seeds/$target" -type f 2>/dev/null | wc -l)
+        # cmin minimizes the corpus directory in place (seeds copy + new finds).
+        cargo +nightly fuzz cmin "${build_flags[@]}" "$target" "$corpus" -- -rss_limit_mb=2048 -timeout=10 \
+            >"$scratch/$target.cmin.log" 2>&1 || {
+            echo "!!! $target: cmin failed; seeds left unchanged"
+            tail -n 20 "$scratch/$target.cmin.log"
+            continue
+        }
+        rm -rf "fuzz/seeds/$target"
+        mkdir -p "fuzz/seeds/$target"
+        cp -R "$corpus/." "fuzz/seeds/$target/"
+        after=$(find "fuzz/seeds/$target" -type f | wc -l)
+        echo "    merged: fuzz/seeds/$target $before -> $after inputs"
     fi
 done
 

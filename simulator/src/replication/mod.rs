@@ -675,6 +675,9 @@ impl Run {
             }
         }
         let answered = lock(&self.world).answered_n[r];
+        if ok && self.config.verbose {
+            println!("  replica {r} client {c}: {sql}: ok (n after: {answered})");
+        }
         let client = &mut self.nodes[r].clients[c];
         match (sql.as_str(), client.txn_left) {
             ("BEGIN", _) => {
@@ -754,6 +757,9 @@ impl Run {
             }
         };
         self.digest.event("read", &[r as u64, n as u64]);
+        if self.config.verbose {
+            println!("  replica {r} client {c}: read n={n}");
+        }
         let mut w = lock(&self.world);
         if let Err(e) = w.history.check_read(n, &dump) {
             w.fail(format!("replica {r} client {c}: {e}"));
@@ -790,6 +796,7 @@ impl Run {
             let mut w = lock(&self.world);
             w.faults_on = false;
             w.primary.io.clear_scheduled();
+            w.primary.store.clear_tear();
             w.primary.set_disk_faults(false);
             w.flush_delayed();
             if !w.primary.is_up() {

@@ -85,7 +85,8 @@ pub struct World {
     /// Per replica: requests sent (a sync's count is checked against a bound).
     pub requests_by: Vec<u64>,
     /// Per replica: the committed-state counter right after the primary handled that
-    /// replica's last answered request (what an acknowledgement acknowledges).
+    /// replica's last answered request that reported a commit position (what a write's
+    /// acknowledgement acknowledges).
     pub answered_n: Vec<i64>,
     /// When the primary, down after a crash, comes back.
     pub restart_at: Option<u64>,
@@ -166,6 +167,10 @@ impl World {
 
     /// Restarts the primary on its old files and checks what it recovered.
     pub fn restart_primary(&mut self) {
+        self.restart_at = None;
+        if self.primary.is_up() {
+            return;
+        }
         let crashes = self.primary.io.stats().crashes;
         let started = self.primary.start();
         if self.primary.io.stats().crashes != crashes || self.primary.store.take_dead() {
@@ -280,8 +285,12 @@ impl World {
                 "simulated network: connection refused".into(),
             ));
         };
-        if let Some(n) = self.history.last_n() {
-            self.answered_n[replica] = n;
+        // What a write's acknowledgement acknowledges: the state right after the
+        // request that reported a commit position (not after a later `close`).
+        if resp.status == 200 && contains(&resp.body, b"\"replication_index\":\"") {
+            if let Some(n) = self.history.last_n() {
+                self.answered_n[replica] = n;
+            }
         }
         if self.chance(self.faults.duplicate) {
             self.stats.duplicated += 1;
@@ -327,6 +336,10 @@ impl World {
             let _ = self.deliver(&r);
         }
     }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// A replica's link: a handle on the shared world.

@@ -165,6 +165,9 @@ impl Primary {
             }
             drop(streams);
             drop(db);
+            // The closed database's last writes (and the file handles they hold, with
+            // its lock) finish before the process "exits".
+            self.drain();
             log.close();
         }
     }
@@ -220,6 +223,15 @@ impl Primary {
         Err("primary: a job did not finish (stuck)".into())
     }
 
+    /// Runs the disk until nothing is in flight.
+    fn drain(&self) {
+        for _ in 0..MAX_POLLS {
+            if self.io.inflight() == 0 || self.io.run_once().is_err() {
+                break;
+            }
+        }
+    }
+
     /// Answers one request. `None` path segments or methods get the server's 404.
     pub fn handle(&mut self, req: &Request) -> Handled {
         self.requests += 1;
@@ -227,11 +239,7 @@ impl Primary {
         let out = self.route(req);
         // I/O a finished job left in flight (a write-back it did not wait for) runs
         // now, so a power loss it meets belongs to this request.
-        for _ in 0..MAX_POLLS {
-            if self.io.inflight() == 0 || self.io.run_once().is_err() {
-                break;
-            }
-        }
+        self.drain();
         if self.io.stats().crashes != crashes_before || self.store.take_dead() {
             self.up = None;
             return Handled::Crashed;

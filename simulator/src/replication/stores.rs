@@ -76,6 +76,11 @@ impl SimLogStore {
         self.lock().tear = Some(sectors);
     }
 
+    /// Cancels a torn append not yet done (faults stop).
+    pub fn clear_tear(&self) {
+        self.lock().tear = None;
+    }
+
     /// Whether a torn append killed the node (the deployment then restarts it).
     pub fn take_dead(&self) -> bool {
         let mut g = self.lock();
