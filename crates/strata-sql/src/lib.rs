@@ -56,6 +56,7 @@ mod select;
 mod split;
 mod subquery;
 mod trigger;
+pub(crate) mod window;
 
 use sqlite3_parser::ast::{Cmd, Stmt};
 use sqlite3_parser::lexer::sql::Parser;

@@ -56,5 +56,6 @@ pub mod printf;
 pub mod program;
 mod utf8;
 pub mod vm;
+pub mod window;
 
 pub use strata_btree::record::{Collation, Value, ValueRef};

@@ -1,0 +1,315 @@
+//! Window functions, checked against SQLite itself: every statement runs on Strata and on
+//! rusqlite (bundled SQLite) and must return the same rows (values and storage classes,
+//! in the same order) or fail on both with the same message.
+
+mod common;
+use common::*;
+use strata::Connection;
+
+/// Runs every statement of `script` on both engines and reports all differences at
+/// once (messages of failures included).
+fn check(script: &str) {
+    let ours = Connection::open_in_memory().unwrap();
+    let theirs = rusqlite::Connection::open_in_memory().unwrap();
+    check_on(&ours, &theirs, script);
+}
+
+fn check_on(ours: &Connection, theirs: &rusqlite::Connection, script: &str) {
+    let mut bad = Vec::new();
+    for sql in script.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
+        let a = strata_rows(ours, sql);
+        let b = sqlite_rows(theirs, sql);
+        if a != b {
+            let short = |r: &Result<Vec<Vec<V>>, String>| {
+                let s = format!("{r:?}");
+                s.chars().take(600).collect::<String>()
+            };
+            bad.push(format!(
+                "{sql}\n  strata: {}\n  sqlite: {}",
+                short(&a),
+                short(&b)
+            ));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} statements differ:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}
+
+const SETUP: &str = "CREATE TABLE t(id INTEGER PRIMARY KEY, g TEXT, x INT, y REAL, s TEXT);
+INSERT INTO t VALUES (1, 'a', 1, 1.5, 'p'), (2, 'a', 2, 2.5, 'q'), (3, 'a', 2, NULL, 'r'),
+  (4, 'b', 5, 0.25, 's'), (5, 'b', NULL, 3.0, NULL), (6, 'b', 7, -1.0, 't'),
+  (7, NULL, 3, 2.0, 'u'), (8, NULL, 3, 2.0, 'v'), (9, 'c', 10, 1e300, 'w'), (10, 'a', 4, 0.5, 'x');
+";
+
+#[test]
+fn ranking_functions() {
+    check(&format!(
+        "{SETUP}
+SELECT id, row_number() OVER (ORDER BY id) FROM t ORDER BY id;
+SELECT id, g, x, row_number() OVER (PARTITION BY g ORDER BY x, id), rank() OVER (PARTITION BY g ORDER BY x), dense_rank() OVER (PARTITION BY g ORDER BY x) FROM t ORDER BY id;
+SELECT id, percent_rank() OVER (ORDER BY x), cume_dist() OVER (ORDER BY x) FROM t ORDER BY id;
+SELECT id, percent_rank() OVER (PARTITION BY g ORDER BY x), cume_dist() OVER (PARTITION BY g ORDER BY x DESC) FROM t ORDER BY id;
+SELECT id, ntile(3) OVER (ORDER BY id), ntile(4) OVER (PARTITION BY g ORDER BY id), ntile(100) OVER (ORDER BY id) FROM t ORDER BY id;
+SELECT id, ntile(0) OVER (ORDER BY id) FROM t;
+SELECT id, ntile(NULL) OVER (ORDER BY id) FROM t;
+SELECT id, ntile('2') OVER (ORDER BY id) FROM t ORDER BY id;
+SELECT id, rank() OVER (), dense_rank() OVER (), percent_rank() OVER (), cume_dist() OVER () FROM t ORDER BY id;
+SELECT x, rank() OVER (ORDER BY x DESC NULLS FIRST), rank() OVER (ORDER BY x NULLS LAST) FROM t ORDER BY id;
+SELECT row_number() OVER ();
+SELECT row_number() OVER (ORDER BY x) FROM t WHERE 0;
+"
+    ));
+}
+
+#[test]
+fn lag_lead_and_values() {
+    check(&format!(
+        "{SETUP}
+SELECT id, lag(x) OVER (ORDER BY id), lead(x) OVER (ORDER BY id) FROM t ORDER BY id;
+SELECT id, lag(x, 2) OVER (ORDER BY id), lead(x, 3, -1) OVER (ORDER BY id), lag(s, 1, 'none') OVER (PARTITION BY g ORDER BY id) FROM t ORDER BY id;
+SELECT id, lag(x, -1) OVER (ORDER BY id), lead(x, 0) OVER (ORDER BY id), lag(x, NULL) OVER (ORDER BY id), lag(x, 1.5) OVER (ORDER BY id), lag(x, '1') OVER (ORDER BY id) FROM t ORDER BY id;
+SELECT id, lag(x, id % 3, id * 10) OVER (ORDER BY id) FROM t ORDER BY id;
+SELECT id, first_value(x) OVER (ORDER BY id), last_value(x) OVER (ORDER BY id), nth_value(x, 2) OVER (ORDER BY id) FROM t ORDER BY id;
+SELECT id, first_value(s) OVER w, last_value(s) OVER w, nth_value(s, 3) OVER w FROM t WINDOW w AS (PARTITION BY g ORDER BY x ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) ORDER BY id;
+SELECT id, nth_value(x, 0) OVER (ORDER BY id) FROM t;
+SELECT id, nth_value(x, -1) OVER (ORDER BY id) FROM t;
+SELECT id, nth_value(x, 1.5) OVER (ORDER BY id) FROM t;
+SELECT id, nth_value(x, 2.0) OVER (ORDER BY id) FROM t ORDER BY id;
+SELECT id, first_value(x) OVER (ORDER BY id ROWS BETWEEN 2 FOLLOWING AND 3 FOLLOWING) FROM t ORDER BY id;
+SELECT id, last_value(x) OVER (PARTITION BY g) FROM t ORDER BY id;
+"
+    ));
+}
+
+#[test]
+fn aggregates_over_frames() {
+    check(&format!(
+        "{SETUP}
+SELECT id, sum(x) OVER (ORDER BY id), count(*) OVER (ORDER BY id), count(x) OVER (ORDER BY id), avg(x) OVER (ORDER BY id), total(x) OVER (ORDER BY id), min(x) OVER (ORDER BY id), max(x) OVER (ORDER BY id), group_concat(s) OVER (ORDER BY id) FROM t ORDER BY id;
+SELECT id, sum(x) OVER (), count(*) OVER (PARTITION BY g), group_concat(s, '-') OVER (PARTITION BY g ORDER BY id DESC), string_agg(s, ';') OVER (PARTITION BY g) FROM t ORDER BY id;
+SELECT id, sum(x) OVER (ORDER BY x), sum(x) OVER (ORDER BY x ROWS UNBOUNDED PRECEDING) FROM t ORDER BY id;
+SELECT id, sum(x) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING), sum(y) OVER (ORDER BY id ROWS BETWEEN 2 PRECEDING AND CURRENT ROW), avg(y) OVER (ORDER BY id ROWS 1 PRECEDING) FROM t ORDER BY id;
+SELECT id, min(x) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING), max(s) OVER (ORDER BY id ROWS BETWEEN CURRENT ROW AND 2 FOLLOWING), group_concat(x) OVER (ORDER BY id ROWS BETWEEN 2 PRECEDING AND 1 PRECEDING) FROM t ORDER BY id;
+SELECT id, sum(x) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING), count(x) OVER (ORDER BY id ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) FROM t ORDER BY id;
+SELECT id, sum(x) OVER (ORDER BY id ROWS BETWEEN 3 PRECEDING AND 2 PRECEDING), sum(x) OVER (ORDER BY id ROWS BETWEEN 1 FOLLOWING AND 3 FOLLOWING) FROM t ORDER BY id;
+SELECT x, sum(id) OVER (ORDER BY x RANGE BETWEEN 1 PRECEDING AND 1 FOLLOWING), count(*) OVER (ORDER BY x RANGE 2 PRECEDING) FROM t ORDER BY id;
+SELECT x, sum(id) OVER (ORDER BY x DESC RANGE BETWEEN 1 PRECEDING AND 2 FOLLOWING), group_concat(id) OVER (ORDER BY x DESC RANGE BETWEEN CURRENT ROW AND 1 FOLLOWING) FROM t ORDER BY id;
+SELECT y, count(*) OVER (ORDER BY y RANGE BETWEEN 0.5 PRECEDING AND 0.5 FOLLOWING), sum(id) OVER (ORDER BY y NULLS LAST RANGE BETWEEN 1 PRECEDING AND CURRENT ROW) FROM t ORDER BY id;
+SELECT s, count(*) OVER (ORDER BY s RANGE BETWEEN 1 PRECEDING AND 1 FOLLOWING) FROM t ORDER BY id;
+SELECT x, sum(id) OVER (ORDER BY x GROUPS BETWEEN 1 PRECEDING AND 1 FOLLOWING), group_concat(id, '.') OVER (ORDER BY x, id GROUPS 2 PRECEDING), count(*) OVER (ORDER BY x GROUPS BETWEEN CURRENT ROW AND 2 FOLLOWING) FROM t ORDER BY id;
+SELECT x, sum(id) OVER (ORDER BY x GROUPS BETWEEN 2 FOLLOWING AND 3 FOLLOWING), sum(id) OVER (ORDER BY x GROUPS BETWEEN 2 PRECEDING AND 1 PRECEDING) FROM t ORDER BY id;
+SELECT x, sum(id) OVER (ORDER BY x RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING), sum(id) OVER (ORDER BY x RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) FROM t ORDER BY id;
+SELECT id, sum(x) FILTER (WHERE x > 2) OVER (ORDER BY id), count(*) FILTER (WHERE g = 'a') OVER (), avg(y) FILTER (WHERE id % 2 = 0) OVER (ORDER BY id ROWS 2 PRECEDING) FROM t ORDER BY id;
+SELECT id, sum(y) OVER (ORDER BY id ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING) FROM t ORDER BY id;
+"
+    ));
+}
+
+#[test]
+fn exclude_clauses() {
+    check(&format!(
+        "{SETUP}
+SELECT id, x, sum(id) OVER (ORDER BY x ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE CURRENT ROW) FROM t ORDER BY id;
+SELECT id, x, group_concat(id) OVER (ORDER BY x RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING EXCLUDE GROUP) FROM t ORDER BY id;
+SELECT id, x, group_concat(id) OVER (ORDER BY x, id GROUPS BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE TIES) FROM t ORDER BY id;
+SELECT id, x, group_concat(id) OVER (ORDER BY x RANGE BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE TIES), count(*) OVER (ORDER BY x EXCLUDE NO OTHERS) FROM t ORDER BY id;
+SELECT id, x, first_value(id) OVER (ORDER BY x ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING EXCLUDE CURRENT ROW), last_value(id) OVER (ORDER BY x EXCLUDE GROUP), nth_value(id, 2) OVER (ORDER BY x ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING EXCLUDE TIES) FROM t ORDER BY id;
+SELECT id, min(x) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE CURRENT ROW), max(x) OVER (ORDER BY x EXCLUDE GROUP), avg(x) OVER (ORDER BY x EXCLUDE TIES) FROM t ORDER BY id;
+"
+    ));
+}
+
+#[test]
+fn named_windows_and_inheritance() {
+    check(&format!(
+        "{SETUP}
+SELECT id, sum(x) OVER w, row_number() OVER w FROM t WINDOW w AS (PARTITION BY g ORDER BY id) ORDER BY id;
+SELECT id, sum(x) OVER (w ORDER BY id), count(*) OVER (w), max(x) OVER w FROM t WINDOW w AS (PARTITION BY g) ORDER BY id;
+SELECT id, sum(x) OVER (w ROWS 1 PRECEDING) FROM t WINDOW w AS (ORDER BY id) ORDER BY id;
+SELECT id, sum(x) OVER w2 FROM t WINDOW w1 AS (PARTITION BY g), w2 AS (w1 ORDER BY x, id) ORDER BY id;
+SELECT id, sum(x) OVER nope FROM t;
+SELECT id, sum(x) OVER (nope ORDER BY id) FROM t;
+SELECT id, sum(x) OVER (w PARTITION BY x) FROM t WINDOW w AS (ORDER BY id);
+SELECT id, sum(x) OVER (w ORDER BY x) FROM t WINDOW w AS (ORDER BY id);
+SELECT id, sum(x) OVER (w ORDER BY x) FROM t WINDOW w AS (PARTITION BY g ROWS 1 PRECEDING);
+SELECT id, row_number() OVER (ORDER BY id), row_number() OVER (ORDER BY id DESC), rank() OVER (ORDER BY g), sum(id) OVER (PARTITION BY x) FROM t ORDER BY id;
+SELECT id, row_number() OVER (ORDER BY x DESC, id), row_number() OVER (ORDER BY id) FROM t;
+SELECT id, row_number() OVER (ORDER BY g, id), lag(id) OVER (ORDER BY s) FROM t;
+"
+    ));
+}
+
+#[test]
+fn windows_with_group_by_order_by_distinct_limit() {
+    check(&format!(
+        "{SETUP}
+SELECT g, sum(x), rank() OVER (ORDER BY sum(x) DESC), sum(sum(x)) OVER (ORDER BY g), count(*) OVER () FROM t GROUP BY g ORDER BY g;
+SELECT g, count(*) AS c, row_number() OVER (ORDER BY count(*), g) FROM t GROUP BY g HAVING count(*) > 1 ORDER BY g;
+SELECT count(*), sum(count(*)) OVER () FROM t;
+SELECT max(x), row_number() OVER () FROM t WHERE x > 100;
+SELECT id, x FROM t ORDER BY row_number() OVER (ORDER BY x DESC, id);
+SELECT id, rank() OVER (ORDER BY x) AS r FROM t ORDER BY r DESC, id;
+SELECT id, rank() OVER (ORDER BY x) FROM t ORDER BY 2, 1 LIMIT 4;
+SELECT id, rank() OVER (ORDER BY x) FROM t ORDER BY 2, 1 LIMIT 3 OFFSET 2;
+SELECT DISTINCT g, count(*) OVER (PARTITION BY g) FROM t ORDER BY 1;
+SELECT DISTINCT rank() OVER (ORDER BY x) FROM t ORDER BY 1;
+SELECT id + row_number() OVER (ORDER BY id) * 100, x * 2 + sum(x) OVER (ORDER BY id) FROM t ORDER BY id;
+SELECT *, row_number() OVER (ORDER BY id DESC) FROM t ORDER BY id;
+SELECT t.*, sum(x) OVER () FROM t ORDER BY id;
+SELECT id, (SELECT count(*) FROM t AS u WHERE u.x < t.x) AS c, rank() OVER (ORDER BY x) FROM t ORDER BY id;
+SELECT id, sum(x) OVER (ORDER BY id) FROM t WHERE g = 'a' ORDER BY id;
+SELECT * FROM (SELECT id, row_number() OVER (PARTITION BY g ORDER BY x DESC, id) AS rn FROM t) WHERE rn = 1 ORDER BY id;
+WITH r AS (SELECT g, x, dense_rank() OVER (ORDER BY x) AS d FROM t) SELECT g, max(d) FROM r GROUP BY g ORDER BY g;
+SELECT id, (SELECT sum(x) OVER () FROM t AS u WHERE u.id = t.id) FROM t ORDER BY id;
+SELECT a.id, b.id, row_number() OVER (ORDER BY a.id, b.id) FROM t AS a JOIN t AS b ON a.x = b.x AND a.id < b.id ORDER BY 1, 2;
+SELECT id, rank() OVER (ORDER BY x) FROM t UNION ALL SELECT 0, 0 ORDER BY 1, 2;
+SELECT x, count(*) OVER (PARTITION BY x % 2 ORDER BY x) FROM t ORDER BY id;
+SELECT g COLLATE NOCASE, count(*) OVER (PARTITION BY upper(g)) FROM t ORDER BY id;
+"
+    ));
+}
+
+#[test]
+fn errors() {
+    check(&format!(
+        "{SETUP}
+SELECT id FROM t WHERE row_number() OVER () > 1;
+SELECT id FROM t GROUP BY row_number() OVER ();
+SELECT g FROM t GROUP BY g HAVING sum(x) OVER () > 1;
+SELECT row_number() FROM t;
+SELECT row_number(1) OVER () FROM t;
+SELECT ntile() OVER () FROM t;
+SELECT lag() OVER () FROM t;
+SELECT lag(x, 1, 2, 3) OVER () FROM t;
+SELECT abs(x) OVER () FROM t;
+SELECT nosuch(x) OVER () FROM t;
+SELECT sum(row_number() OVER ()) FROM t;
+SELECT sum(row_number() OVER ()) OVER () FROM t;
+SELECT count(DISTINCT x) OVER () FROM t;
+SELECT row_number() FILTER (WHERE x > 1) OVER () FROM t;
+SELECT sum(x) OVER (ORDER BY x RANGE 1 PRECEDING) FROM t WHERE 0;
+SELECT sum(x) OVER (RANGE 1 PRECEDING) FROM t;
+SELECT sum(x) OVER (ORDER BY x, id RANGE BETWEEN 1 PRECEDING AND CURRENT ROW) FROM t;
+SELECT sum(x) OVER (ORDER BY id ROWS -1 PRECEDING) FROM t;
+SELECT sum(x) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND -1 FOLLOWING) FROM t;
+SELECT sum(x) OVER (ORDER BY id ROWS 1.5 PRECEDING) FROM t;
+SELECT sum(x) OVER (ORDER BY id ROWS 'a' PRECEDING) FROM t;
+SELECT sum(x) OVER (ORDER BY id GROUPS NULL PRECEDING) FROM t;
+SELECT sum(x) OVER (ORDER BY x RANGE -1 PRECEDING) FROM t;
+SELECT sum(x) OVER (ORDER BY x RANGE BETWEEN 1 PRECEDING AND 'a' FOLLOWING) FROM t;
+SELECT sum(x) OVER (ORDER BY id ROWS BETWEEN CURRENT ROW AND 1 PRECEDING) FROM t;
+SELECT sum(x) OVER (ORDER BY id ROWS BETWEEN 1 FOLLOWING AND CURRENT ROW) FROM t;
+SELECT sum(x) OVER (ORDER BY id ROWS BETWEEN 1 FOLLOWING AND 1 PRECEDING) FROM t;
+SELECT sum(x) OVER (ORDER BY id ROWS '2' PRECEDING) FROM t ORDER BY id;
+SELECT sum(x) OVER (ORDER BY x RANGE 1.5 PRECEDING) FROM t ORDER BY id;
+"
+    ));
+}
+
+/// A tiny deterministic generator (xorshift) so the data is the same on every run.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[test]
+fn randomised_against_sqlite() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut script =
+        String::from("CREATE TABLE r(id INTEGER PRIMARY KEY, p INT, o INT, v, w TEXT);\n");
+    for id in 1..=300 {
+        let p = match rng.below(6) {
+            0 => "NULL".to_string(),
+            k => k.to_string(),
+        };
+        let o = match rng.below(12) {
+            0 => "NULL".to_string(),
+            k => (k * 3 % 17).to_string(),
+        };
+        let v = match rng.below(5) {
+            0 => "NULL".to_string(),
+            1 => format!("{}.5", rng.below(100)),
+            _ => rng.below(1000).to_string(),
+        };
+        let w = match rng.below(4) {
+            0 => "NULL".to_string(),
+            k => format!("'s{}'", k * rng.below(9)),
+        };
+        script.push_str(&format!(
+            "INSERT INTO r VALUES ({id}, {p}, {o}, {v}, {w});\n"
+        ));
+    }
+    let funcs = [
+        "row_number()",
+        "rank()",
+        "dense_rank()",
+        "percent_rank()",
+        "cume_dist()",
+        "ntile(4)",
+        "lag(v)",
+        "lead(v, 2, 'd')",
+        "first_value(v)",
+        "last_value(w)",
+        "nth_value(v, 3)",
+        "count(*)",
+        "count(v)",
+        "sum(v)",
+        "total(v)",
+        "avg(v)",
+        "min(w)",
+        "max(v)",
+        "group_concat(w)",
+        "sum(v) FILTER (WHERE o > 5)",
+    ];
+    let partitions = ["", "PARTITION BY p", "PARTITION BY p, o % 2"];
+    let orders = [
+        "",
+        "ORDER BY o",
+        "ORDER BY o DESC",
+        "ORDER BY o, id",
+        "ORDER BY o NULLS LAST",
+    ];
+    let units = ["ROWS", "RANGE", "GROUPS"];
+    let bounds = [
+        "UNBOUNDED PRECEDING",
+        "2 PRECEDING",
+        "CURRENT ROW",
+        "1 FOLLOWING",
+        "UNBOUNDED FOLLOWING",
+    ];
+    let excludes = ["", "EXCLUDE CURRENT ROW", "EXCLUDE GROUP", "EXCLUDE TIES"];
+    for _ in 0..250 {
+        let f = funcs[rng.below(funcs.len() as u64) as usize];
+        let part = partitions[rng.below(partitions.len() as u64) as usize];
+        let order = orders[rng.below(orders.len() as u64) as usize];
+        let frame = if rng.below(4) == 0 {
+            String::new()
+        } else {
+            let unit = units[rng.below(3) as usize];
+            let mut a = rng.below(4) as usize;
+            let mut b = 1 + rng.below(4) as usize;
+            if a > b {
+                std::mem::swap(&mut a, &mut b);
+            }
+            let ex = excludes[rng.below(4) as usize];
+            format!("{unit} BETWEEN {} AND {} {ex}", bounds[a], bounds[b])
+        };
+        let f2 = funcs[rng.below(funcs.len() as u64) as usize];
+        script.push_str(&format!(
+            "SELECT id, {f} OVER ({part} {order} {frame}), {f2} OVER (PARTITION BY p ORDER BY id ROWS BETWEEN 3 PRECEDING AND 1 FOLLOWING) FROM r ORDER BY id;\n"
+        ));
+    }
+    check(&script);
+}
