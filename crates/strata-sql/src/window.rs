@@ -187,14 +187,32 @@ impl<'a> WindowPlan<'a> {
         self.inputs.len() - 1
     }
 
-    /// Adds the largest sub-expressions of `e` that contain no window call.
-    fn outer_inputs(&mut self, e: &'a Expr<'a>) {
+    /// Adds the largest sub-expressions of `e` that contain no window call (nor, in an
+    /// ORDER BY term, a name in `aliases`: an alias of a windowed result column, which
+    /// phase 2 expands).
+    fn outer_inputs(&mut self, e: &'a Expr<'a>, aliases: &[String]) {
+        let windowed = |x: &Expr<'_>| {
+            let mut found = false;
+            walk(x, &mut |y| {
+                if is_window_call(y) {
+                    found = true;
+                }
+                if let Expr::Id(id) = y {
+                    let n = names::unquote(id.0);
+                    if aliases.iter().any(|a| names::eq(a, &n)) {
+                        found = true;
+                    }
+                }
+                !found
+            });
+            found
+        };
         let mut found = Vec::new();
         walk(e, &mut |x| {
             if is_window_call(x) {
                 return false;
             }
-            if !contains_window(x) {
+            if !windowed(x) {
                 found.push(x);
                 return false;
             }
@@ -261,15 +279,27 @@ impl Compiler<'_> {
         // Inputs of the rest of the query first (their order does not matter).
         for (it, _) in items {
             match it {
-                Item::Expr(e) => plan.outer_inputs(e),
+                Item::Expr(e) => plan.outer_inputs(e, &[]),
                 Item::Col(c) => {
                     plan.input(Item::Col(*c));
                 }
             }
         }
+        // Aliases of windowed result columns that are not column names: ORDER BY terms
+        // may use them inside expressions (phase 2 expands them).
+        let mut aliases = Vec::new();
+        let level = self.levels.len() - 1;
+        for (name, _) in self.levels[level].aliases.clone() {
+            let windowed = items.iter().any(|(it, n)| {
+                names::eq(n, &name) && matches!(it, Item::Expr(e) if contains_window(e))
+            });
+            if windowed && self.resolve_column(None, &name)?.is_none() {
+                aliases.push(name);
+            }
+        }
         for (k, _, _) in order_keys {
             if let OrderKey::Expr(e) = k {
-                plan.outer_inputs(e);
+                plan.outer_inputs(e, &aliases);
             }
         }
         let mut pending: Vec<(String, usize, WinCall)> = Vec::new();

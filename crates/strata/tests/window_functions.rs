@@ -313,3 +313,77 @@ fn randomised_against_sqlite() {
     }
     check(&script);
 }
+
+#[test]
+fn edge_cases() {
+    check(&format!(
+        "{SETUP}
+CREATE TABLE f(id INTEGER PRIMARY KEY, v);
+INSERT INTO f VALUES (1, 1.5), (2, 2), (3, 3), (4, 4), (5, '7'), (6, 'x'), (7, x'01'), (8, NULL), (9, 9223372036854775807), (10, 1);
+SELECT id, sum(v) OVER (ORDER BY id ROWS 1 PRECEDING), avg(v) OVER (ORDER BY id ROWS 1 PRECEDING), total(v) OVER (ORDER BY id ROWS 2 PRECEDING), count(v) OVER (ORDER BY id ROWS 1 PRECEDING) FROM f WHERE id < 9 ORDER BY id;
+SELECT id, sum(v) OVER (ORDER BY id ROWS 1 PRECEDING) FROM f ORDER BY id;
+SELECT id, sum(v) OVER (ORDER BY id) FROM f ORDER BY id;
+SELECT id, v, count(*) OVER (ORDER BY v RANGE BETWEEN 1 PRECEDING AND 1 FOLLOWING), min(id) OVER (ORDER BY v DESC RANGE 2 PRECEDING) FROM f ORDER BY id;
+SELECT id, lead(v, 9223372036854775807) OVER (ORDER BY id), lag(v, -9223372036854775807, 'd') OVER (ORDER BY id), nth_value(v, 9223372036854775807) OVER (ORDER BY id) FROM f ORDER BY id;
+SELECT id, ntile(2.7) OVER (ORDER BY id), ntile('x') OVER (ORDER BY id) FROM f;
+SELECT id, ntile(2.7) OVER (ORDER BY id) FROM f ORDER BY id;
+SELECT id, max(v) OVER (PARTITION BY typeof(v)), min(v) OVER (PARTITION BY typeof(v) ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) FROM f ORDER BY id;
+SELECT g COLLATE NOCASE AS gg, s, count(*) OVER (PARTITION BY g COLLATE NOCASE), rank() OVER (ORDER BY s COLLATE NOCASE DESC) FROM t ORDER BY id;
+SELECT id, rank() OVER (ORDER BY x) AS r FROM t ORDER BY r + 0, id;
+SELECT id, row_number() OVER (ORDER BY id) FROM t ORDER BY -id LIMIT 2 OFFSET 1;
+SELECT id FROM t ORDER BY rank() OVER (PARTITION BY g ORDER BY x DESC), id LIMIT 5;
+SELECT (SELECT max(x) FROM t) + row_number() OVER (ORDER BY id) FROM t ORDER BY 1;
+SELECT g, x, first_value(x) OVER (PARTITION BY g ORDER BY x ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) FROM t WHERE x IS NOT NULL ORDER BY g, x;
+SELECT sum(x) OVER (ORDER BY y), y FROM t ORDER BY id;
+SELECT count(*) OVER (), count(*) FROM t;
+SELECT g, count(*) OVER (), count(*) FROM t GROUP BY g ORDER BY g;
+SELECT x, sum(x) OVER (), avg(x) FROM t GROUP BY x HAVING x > 1 ORDER BY x;
+SELECT id, x, sum(x) OVER (ORDER BY x ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) FROM t WHERE x IN (SELECT x FROM t WHERE x > 1) ORDER BY id;
+CREATE VIEW v AS SELECT id, g, rank() OVER (PARTITION BY g ORDER BY x) AS r FROM t;
+SELECT * FROM v ORDER BY id;
+SELECT g, max(r) FROM v GROUP BY g ORDER BY g;
+CREATE TABLE out(id, r);
+INSERT INTO out SELECT id, dense_rank() OVER (ORDER BY x) FROM t;
+SELECT * FROM out ORDER BY id;
+WITH c AS (SELECT id, x, sum(x) OVER (ORDER BY id) AS run FROM t) SELECT id, run, run - lag(run, 1, 0) OVER (ORDER BY id) FROM c ORDER BY id;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) SELECT i, sum(i) OVER (ORDER BY i ROWS BETWEEN 5 PRECEDING AND 5 FOLLOWING), avg(i) OVER (ORDER BY i GROUPS BETWEEN 2 PRECEDING AND 2 FOLLOWING EXCLUDE GROUP) FROM n ORDER BY i;
+SELECT id, cume_dist() OVER (PARTITION BY g ORDER BY x NULLS LAST), percent_rank() OVER (PARTITION BY g ORDER BY x DESC NULLS FIRST) FROM t ORDER BY id;
+SELECT id, sum(x) OVER (ORDER BY x NULLS LAST RANGE BETWEEN 1 PRECEDING AND 1 FOLLOWING), sum(x) OVER (ORDER BY x DESC NULLS FIRST RANGE BETWEEN 1 FOLLOWING AND 3 FOLLOWING) FROM t ORDER BY id;
+SELECT id, count(*) OVER (ORDER BY x RANGE BETWEEN 1 FOLLOWING AND 2 FOLLOWING), count(*) OVER (ORDER BY x DESC RANGE BETWEEN 3 PRECEDING AND 1 PRECEDING) FROM t ORDER BY id;
+SELECT id, count(*) OVER (ORDER BY x DESC RANGE BETWEEN 10 FOLLOWING AND 20 FOLLOWING) FROM t ORDER BY id;
+SELECT id, sum(x) OVER (ORDER BY x RANGE BETWEEN 0 PRECEDING AND 0 FOLLOWING), sum(x) OVER (ORDER BY id ROWS BETWEEN 0 PRECEDING AND 0 FOLLOWING) FROM t ORDER BY id;
+"
+    ));
+}
+
+#[test]
+fn column_names_match_sqlite() {
+    let ours = Connection::open_in_memory().unwrap();
+    let theirs = rusqlite::Connection::open_in_memory().unwrap();
+    check_on(&ours, &theirs, SETUP);
+    for sql in [
+        "SELECT id, row_number() OVER (ORDER BY id), sum(x) OVER w AS s, rank() OVER (PARTITION BY g ORDER BY x)  FROM t WINDOW w AS (ORDER BY id)",
+        "SELECT *, count(*) OVER () FROM t",
+        "SELECT g, sum(sum(x)) OVER (ORDER BY g) FROM t GROUP BY g",
+    ] {
+        let a = ours.prepare(sql).unwrap();
+        let b = theirs.prepare(sql).unwrap();
+        let names_a: Vec<String> = (0..a.column_count())
+            .map(|i| a.column_name(i).unwrap().to_string())
+            .collect();
+        let names_b: Vec<String> = b.column_names().iter().map(|s| s.to_string()).collect();
+        assert_eq!(names_a, names_b, "column names differ for {sql}");
+    }
+}
+
+/// A large partition: frames that only grow are stepped incrementally and sliding
+/// count/sum/avg frames use inverse steps, so this stays fast (not quadratic).
+#[test]
+fn large_input() {
+    check(
+        "CREATE TABLE big(id INTEGER PRIMARY KEY, v INT);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) INSERT INTO big SELECT i, (i * 7919) % 1000 FROM n;
+SELECT sum(s), sum(c), sum(a), max(r) FROM (SELECT sum(v) OVER (ORDER BY id) AS s, count(*) OVER (ORDER BY v) AS c, avg(v) OVER (ORDER BY id ROWS BETWEEN 100 PRECEDING AND 100 FOLLOWING) AS a, rank() OVER (ORDER BY v) AS r FROM big);
+",
+    );
+}
