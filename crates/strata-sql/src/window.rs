@@ -133,18 +133,19 @@ fn resolve_window<'a>(
     })
 }
 
-fn references_column(e: &Expr<'_>) -> bool {
-    let mut found = false;
-    walk(e, &mut |x| {
-        if matches!(
-            x,
-            Expr::Id(_) | Expr::Qualified(..) | Expr::DoublyQualified(..) | Expr::Subquery(_)
-        ) {
-            found = true;
+/// Whether a frame offset is kept as written: SQLite's parser keeps literals, parameters
+/// and operators over them and replaces any other offset (a column, a function call, a
+/// subquery) by NULL, which then fails the offset check when a row is read.
+fn offset_is_constant(e: &Expr<'_>) -> bool {
+    match e {
+        Expr::Literal(_) | Expr::Variable(_) => true,
+        Expr::Unary(_, x) | Expr::Cast { expr: x, .. } | Expr::Collate(x, _) => {
+            offset_is_constant(x)
         }
-        !found
-    });
-    found
+        Expr::Binary(a, _, b) => offset_is_constant(a) && offset_is_constant(b),
+        Expr::Parenthesized(v) => v.iter().all(offset_is_constant),
+        _ => false,
+    }
 }
 
 /// The inputs and calls of one SELECT's window functions.
@@ -190,7 +191,7 @@ impl<'a> WindowPlan<'a> {
     /// Adds the largest sub-expressions of `e` that contain no window call (nor, in an
     /// ORDER BY term, a name in `aliases`: an alias of a windowed result column, which
     /// phase 2 expands).
-    fn outer_inputs(&mut self, e: &'a Expr<'a>, aliases: &[String]) {
+    fn outer_inputs(&mut self, e: &'a Expr<'a>, aliases: &[String]) -> Result<()> {
         let windowed = |x: &Expr<'_>| {
             let mut found = false;
             walk(x, &mut |y| {
@@ -208,6 +209,7 @@ impl<'a> WindowPlan<'a> {
             found
         };
         let mut found = Vec::new();
+        let mut in_select = false;
         walk(e, &mut |x| {
             if is_window_call(x) {
                 return false;
@@ -216,11 +218,20 @@ impl<'a> WindowPlan<'a> {
                 found.push(x);
                 return false;
             }
+            // Its subquery would run in phase 2, where this query's tables are no
+            // longer positioned on the row: refused rather than answered wrongly.
+            in_select |= matches!(x, Expr::InSelect { .. });
             true
         });
         for x in found {
             self.input(Item::Expr(x));
         }
+        if in_select {
+            return Err(error(
+                "a window function on the left of IN (SELECT ...) is not supported",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -279,7 +290,7 @@ impl Compiler<'_> {
         // Inputs of the rest of the query first (their order does not matter).
         for (it, _) in items {
             match it {
-                Item::Expr(e) => plan.outer_inputs(e, &[]),
+                Item::Expr(e) => plan.outer_inputs(e, &[])?,
                 Item::Col(c) => {
                     plan.input(Item::Col(*c));
                 }
@@ -299,7 +310,7 @@ impl Compiler<'_> {
         }
         for (k, _, _) in order_keys {
             if let OrderKey::Expr(e) = k {
-                plan.outer_inputs(e, &aliases);
+                plan.outer_inputs(e, &aliases)?;
             }
         }
         let mut pending: Vec<(String, usize, WinCall)> = Vec::new();
@@ -461,26 +472,26 @@ impl Compiler<'_> {
                 {
                     return Err(error("unsupported frame specification"));
                 }
-                let bound = |b: &'a AstBound<'a>,
-                             plan: &mut WindowPlan<'a>|
-                 -> Result<FrameBound> {
-                    Ok(match b {
-                        AstBound::UnboundedPreceding => FrameBound::UnboundedPreceding,
-                        AstBound::UnboundedFollowing => FrameBound::UnboundedFollowing,
-                        AstBound::CurrentRow => FrameBound::CurrentRow,
-                        AstBound::Preceding(e) | AstBound::Following(e) => {
-                            if references_column(e) || contains_aggregate(e) || contains_window(e) {
-                                return Err(error("frame offsets must be constant expressions"));
+                let bound =
+                    |b: &'a AstBound<'a>, plan: &mut WindowPlan<'a>| -> Result<FrameBound> {
+                        Ok(match b {
+                            AstBound::UnboundedPreceding => FrameBound::UnboundedPreceding,
+                            AstBound::UnboundedFollowing => FrameBound::UnboundedFollowing,
+                            AstBound::CurrentRow => FrameBound::CurrentRow,
+                            AstBound::Preceding(e) | AstBound::Following(e) => {
+                                let c = if offset_is_constant(e) {
+                                    plan.input(Item::Expr(e))
+                                } else {
+                                    strata_vdbe::window::NULL_OFFSET
+                                };
+                                if matches!(b, AstBound::Preceding(_)) {
+                                    FrameBound::Preceding(c)
+                                } else {
+                                    FrameBound::Following(c)
+                                }
                             }
-                            let c = plan.input(Item::Expr(e));
-                            if matches!(b, AstBound::Preceding(_)) {
-                                FrameBound::Preceding(c)
-                            } else {
-                                FrameBound::Following(c)
-                            }
-                        }
-                    })
-                };
+                        })
+                    };
                 let start = bound(&fc.start, plan)?;
                 let end = match end_ast {
                     Some(b) => bound(b, plan)?,

@@ -39,7 +39,12 @@ pub enum FrameUnit {
     Groups,
 }
 
-/// One end of a frame; offsets are input columns (constant per query).
+/// The offset "column" of a bound whose offset SQLite's parser replaced by NULL (not a
+/// constant expression): it fails the offset check as soon as there is a row.
+pub const NULL_OFFSET: usize = usize::MAX;
+
+/// One end of a frame; offsets are input columns (constant per query), or
+/// [`NULL_OFFSET`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FrameBound {
     UnboundedPreceding,
@@ -221,7 +226,8 @@ pub fn compute(
         if let Some(first) = rows.first() {
             for (b, start) in [(w.frame.start, true), (w.frame.end, false)] {
                 if let FrameBound::Preceding(c) | FrameBound::Following(c) = b {
-                    check_offset(&first[c], w.frame.unit, start)?;
+                    let v = first.get(c).unwrap_or(&Value::Null);
+                    check_offset(v, w.frame.unit, start)?;
                 }
             }
         }

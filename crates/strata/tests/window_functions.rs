@@ -206,8 +206,28 @@ SELECT sum(x) OVER (ORDER BY id ROWS BETWEEN 1 FOLLOWING AND CURRENT ROW) FROM t
 SELECT sum(x) OVER (ORDER BY id ROWS BETWEEN 1 FOLLOWING AND 1 PRECEDING) FROM t;
 SELECT sum(x) OVER (ORDER BY id ROWS '2' PRECEDING) FROM t ORDER BY id;
 SELECT sum(x) OVER (ORDER BY x RANGE 1.5 PRECEDING) FROM t ORDER BY id;
+SELECT sum(x) OVER (ORDER BY id ROWS BETWEEN x PRECEDING AND CURRENT ROW) FROM t ORDER BY id;
+SELECT sum(x) OVER (ORDER BY id ROWS BETWEEN 1 + 1 PRECEDING AND abs(-1) FOLLOWING) FROM t ORDER BY id;
+SELECT sum(x) OVER (ORDER BY id ROWS BETWEEN (SELECT 1) PRECEDING AND CURRENT ROW) FROM t ORDER BY id;
+SELECT sum(x) OVER (ORDER BY id ROWS BETWEEN x PRECEDING AND CURRENT ROW) FROM t WHERE 0;
+SELECT sum(x) OVER (ORDER BY id ROWS BETWEEN -(-1) PRECEDING AND CAST('2' AS INT) FOLLOWING) FROM t ORDER BY id;
 "
     ));
+}
+
+/// What is not supported is a clear error, never a guessed answer.
+#[test]
+fn unsupported_is_refused() {
+    refused(
+        SETUP,
+        "SELECT id, row_number() OVER (ORDER BY id) IN (SELECT x FROM t) FROM t ORDER BY id",
+        "not supported",
+    );
+    refused(
+        SETUP,
+        "SELECT id, group_concat(s ORDER BY id) OVER () FROM t",
+        "not supported",
+    );
 }
 
 /// A tiny deterministic generator (xorshift) so the data is the same on every run.
