@@ -77,25 +77,28 @@ struct Resolved<'a> {
     frame: Option<&'a ast::FrameClause<'a>>,
 }
 
-fn resolve_named<'a>(name: &str, defs: &'a [WindowDef<'a>], depth: usize) -> Result<Resolved<'a>> {
-    let def = defs
+/// The window named `name`: the last definition of that name (SQLite's list is built
+/// newest first); its own base may only name a window defined before it, as SQLite's
+/// parser resolves it. The parser never resolves the base of the first definition of a
+/// WINDOW clause (`sqlite3WindowChain` runs for the later ones only), so that base is
+/// ignored, as in SQLite.
+fn resolve_named<'a>(name: &str, defs: &'a [WindowDef<'a>]) -> Result<Resolved<'a>> {
+    let pos = defs
         .iter()
-        .find(|d| names::eq(&names::unquote(d.name.0), name))
+        .rposition(|d| names::eq(&names::unquote(d.name.0), name))
         .ok_or_else(|| error(format!("no such window: {name}")))?;
-    if depth > defs.len() {
-        return Err(error(format!("no such window: {name}")));
-    }
-    resolve_window(&def.window, defs, depth + 1)
+    resolve_window(&defs[pos].window, &defs[..pos], pos == 0)
 }
 
 fn resolve_window<'a>(
     w: &'a ast::Window<'a>,
     defs: &'a [WindowDef<'a>],
-    depth: usize,
+    ignore_base: bool,
 ) -> Result<Resolved<'a>> {
     let own_order: Vec<&'a SortedColumn<'a>> =
         w.order_by.map(|o| o.iter().collect()).unwrap_or_default();
-    let Some(base) = &w.base else {
+    let base = if ignore_base { None } else { w.base.as_ref() };
+    let Some(base) = base else {
         return Ok(Resolved {
             partition: w
                 .partition_by
@@ -106,7 +109,7 @@ fn resolve_window<'a>(
         });
     };
     let bname = names::unquote(base.0);
-    let b = resolve_named(&bname, defs, depth)?;
+    let b = resolve_named(&bname, defs)?;
     if w.partition_by.is_some() {
         return Err(error(format!(
             "cannot override PARTITION clause of window: {bname}"
@@ -245,6 +248,10 @@ impl Compiler<'_> {
         defs: Option<&'a [WindowDef<'a>]>,
     ) -> Result<Option<WindowPlan<'a>>> {
         let defs = defs.unwrap_or(&[]);
+        // SQLite's parser chains each definition to the earlier ones, used or not.
+        for (i, d) in defs.iter().enumerate() {
+            resolve_window(&d.window, &defs[..i], i == 0)?;
+        }
         let mut outer: Vec<&'a Expr<'a>> = Vec::new();
         for (it, _) in items {
             if let Item::Expr(e) = it {
@@ -427,8 +434,8 @@ impl Compiler<'_> {
             ));
         }
         let r = match over {
-            ast::Over::Name(n) => resolve_named(&names::unquote(n.0), defs, 0)?,
-            ast::Over::Window(w) => resolve_window(w, defs, 0)?,
+            ast::Over::Name(n) => resolve_named(&names::unquote(n.0), defs)?,
+            ast::Over::Window(w) => resolve_window(w, defs, false)?,
         };
         // The window definition.
         let mut partition = Vec::new();

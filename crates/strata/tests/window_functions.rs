@@ -407,3 +407,102 @@ SELECT sum(s), sum(c), sum(a), max(r) FROM (SELECT sum(v) OVER (ORDER BY id) AS 
 ",
     );
 }
+
+/// Reals that are not exact in binary, summed over sliding frames: the step/inverse
+/// order must be SQLite's for the results to agree bit for bit.
+#[test]
+fn sliding_real_sums_bit_for_bit() {
+    let mut rng = Rng(0x1234_5678_9ABC_DEF1);
+    let mut script = String::from("CREATE TABLE q(id INTEGER PRIMARY KEY, p INT, v);\n");
+    for id in 1..=200 {
+        let v = match rng.below(6) {
+            0 => "NULL".to_string(),
+            1 => format!("{}", rng.below(1000) as i64 - 500),
+            2 => format!("1e{}", rng.below(30)),
+            _ => format!("{}.{}", rng.below(100), rng.below(1000)),
+        };
+        script.push_str(&format!(
+            "INSERT INTO q VALUES ({id}, {}, {v});\n",
+            rng.below(3)
+        ));
+    }
+    for frame in [
+        "ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING",
+        "ROWS BETWEEN 3 PRECEDING AND CURRENT ROW",
+        "ROWS BETWEEN 2 FOLLOWING AND 5 FOLLOWING",
+        "ROWS BETWEEN 4 PRECEDING AND 2 PRECEDING",
+        "ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING",
+        "GROUPS BETWEEN 1 PRECEDING AND 1 FOLLOWING",
+        "RANGE BETWEEN 5 PRECEDING AND 5 FOLLOWING",
+    ] {
+        for part in ["", "PARTITION BY p"] {
+            script.push_str(&format!(
+                "SELECT id, sum(v) OVER w, total(v) OVER w, avg(v) OVER w, count(v) OVER w FROM q WINDOW w AS ({part} ORDER BY id {frame}) ORDER BY id;\n"
+            ));
+        }
+    }
+    check(&script);
+}
+
+#[test]
+fn output_order_without_order_by() {
+    check(&format!(
+        "{SETUP}
+SELECT id, row_number() OVER (ORDER BY g), rank() OVER (ORDER BY x) FROM t;
+SELECT id, rank() OVER (ORDER BY x), row_number() OVER (ORDER BY g) FROM t;
+SELECT id, sum(x) OVER (PARTITION BY g), count(*) OVER (ORDER BY s DESC), max(id) OVER (ORDER BY y) FROM t;
+SELECT id, sum(x) OVER w, count(*) OVER (ORDER BY y), min(x) OVER w FROM t WINDOW w AS (PARTITION BY g ORDER BY x);
+SELECT id, row_number() OVER (PARTITION BY g) FROM t;
+SELECT id, x, count(*) OVER (PARTITION BY x) FROM t;
+"
+    ));
+}
+
+#[test]
+fn windows_in_other_contexts() {
+    check(&format!(
+        "{SETUP}
+SELECT id, (SELECT sum(u.x) OVER (ORDER BY t.id) FROM t AS u WHERE u.id = t.id) FROM t ORDER BY id;
+SELECT id, (SELECT max(r) FROM (SELECT rank() OVER (ORDER BY u.x + t.id) AS r FROM t AS u)) FROM t ORDER BY id;
+SELECT id, sum((SELECT 1)) OVER (ORDER BY id), row_number() OVER (ORDER BY (SELECT 1), id) FROM t ORDER BY id;
+SELECT id, CASE WHEN x > 2 THEN lag(x) OVER (ORDER BY id) ELSE s || row_number() OVER (ORDER BY id DESC) END FROM t ORDER BY id;
+SELECT count(*) OVER () FROM t LIMIT 0;
+SELECT id FROM t WINDOW w AS (ORDER BY id) ORDER BY id;
+SELECT id FROM t WINDOW w AS (nope) ORDER BY id;
+SELECT id, count(*) OVER W FROM t WINDOW w AS (ORDER BY id) ORDER BY id;
+SELECT id, (SELECT count(*) OVER w FROM t AS u LIMIT 1) FROM t WINDOW w AS (ORDER BY id);
+SELECT id, sum(x) OVER w FROM t WINDOW w AS (ORDER BY id), w AS (ORDER BY x) ORDER BY id;
+SELECT DISTINCT x, row_number() OVER () > 0 FROM t ORDER BY 1;
+SELECT x, sum(x) OVER (ORDER BY x) FROM (SELECT DISTINCT x FROM t) ORDER BY x;
+CREATE TABLE log(v);
+CREATE TRIGGER tr AFTER INSERT ON log BEGIN INSERT INTO log SELECT 'rank ' || rank() OVER (ORDER BY v) FROM log WHERE typeof(new.v) = 'integer'; END;
+INSERT INTO log VALUES (3);
+SELECT * FROM log ORDER BY rowid;
+UPDATE t SET y = (SELECT count(*) OVER () FROM t AS u WHERE u.g = t.g LIMIT 1) WHERE id < 4;
+SELECT id, y FROM t ORDER BY id;
+DELETE FROM t WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY g ORDER BY id DESC) AS rn FROM t) WHERE rn > 2);
+SELECT id FROM t ORDER BY id;
+SELECT id, ntile(2) OVER w, percent_rank() OVER w FROM t WINDOW w AS (ORDER BY id ROWS 1 PRECEDING) ORDER BY id;
+SELECT 1 WHERE 1 IN (SELECT row_number() OVER ());
+VALUES (1) UNION ALL SELECT row_number() OVER () FROM t;
+"
+    ));
+}
+
+#[test]
+fn window_clause_resolution() {
+    check(&format!(
+        "{SETUP}
+SELECT id, sum(x) OVER w2 FROM t WINDOW w2 AS (w1 ORDER BY id), w1 AS (PARTITION BY g) ORDER BY id;
+SELECT id, sum(x) OVER w2 FROM t WINDOW w1 AS (PARTITION BY g), w2 AS (w1 ORDER BY id), w1 AS (PARTITION BY x) ORDER BY id;
+SELECT id, sum(x) OVER (w1 ORDER BY id) FROM t WINDOW w1 AS (PARTITION BY g), w1 AS (PARTITION BY x) ORDER BY id;
+SELECT id, sum(x) OVER w3 FROM t WINDOW w1 AS (PARTITION BY g), w2 AS (w1), w3 AS (w2 ORDER BY id) ORDER BY id;
+SELECT id, sum(x) OVER w2 FROM t WINDOW w1 AS (PARTITION BY g ORDER BY id), w2 AS (w1 ROWS 1 PRECEDING) ORDER BY id;
+SELECT id, sum(x) OVER w2 FROM t WINDOW w2 AS (w2) ORDER BY id;
+SELECT id FROM t WINDOW w1 AS (ORDER BY id), w2 AS (w1 ORDER BY x);
+SELECT id FROM t WINDOW w1 AS (ORDER BY id), w2 AS (nope);
+SELECT id FROM t WINDOW w1 AS (ORDER BY id ROWS 1 PRECEDING), w2 AS (w1);
+SELECT id FROM t WINDOW w1 AS (PARTITION BY g), w2 AS (w1 PARTITION BY x);
+"
+    ));
+}
