@@ -506,3 +506,18 @@ SELECT id FROM t WINDOW w1 AS (PARTITION BY g), w2 AS (w1 PARTITION BY x);
 "
     ));
 }
+
+/// Frames whose start comes after their end are empty.
+#[test]
+fn inverted_frames() {
+    check(&format!(
+        "{SETUP}
+SELECT id, sum(x) OVER w, count(*) OVER w, first_value(id) OVER w, max(x) OVER w, group_concat(id) OVER w FROM t WINDOW w AS (ORDER BY id ROWS BETWEEN 2 FOLLOWING AND 1 FOLLOWING) ORDER BY id;
+SELECT id, sum(x) OVER w, count(*) OVER w, first_value(id) OVER w, avg(x) OVER w FROM t WINDOW w AS (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 2 PRECEDING) ORDER BY id;
+SELECT id, sum(x) OVER w, count(*) OVER w, last_value(id) OVER w FROM t WINDOW w AS (ORDER BY x GROUPS BETWEEN 1 PRECEDING AND 2 PRECEDING) ORDER BY id;
+SELECT id, sum(x) OVER w, count(*) OVER w, nth_value(id, 1) OVER w FROM t WINDOW w AS (ORDER BY x RANGE BETWEEN 3 PRECEDING AND 5 PRECEDING) ORDER BY id;
+SELECT id, sum(x) OVER w, count(x) OVER w, total(x) OVER w FROM t WINDOW w AS (ORDER BY x DESC RANGE BETWEEN 4 FOLLOWING AND 2 FOLLOWING) ORDER BY id;
+SELECT id, sum(x) OVER w, count(*) OVER w FROM t WINDOW w AS (PARTITION BY g ORDER BY id ROWS BETWEEN 3 FOLLOWING AND 2 FOLLOWING EXCLUDE CURRENT ROW) ORDER BY id;
+"
+    ));
+}
