@@ -625,11 +625,20 @@ fn partition(
                 };
                 let mut vals = Vec::with_capacity(m);
                 let fixed_start = w.frame.start == FrameBound::UnboundedPreceding;
+                let new_acc = || WinAcc::new(kind, call.collation, enc);
+                // min()/max() over a frame whose start moves keep the frame's values in
+                // an ordered set (SQLite's ephemeral index), which ignores FILTER.
+                let sliding_minmax = matches!(kind, AggKind::Min | AggKind::Max)
+                    && !fixed_start
+                    && w.frame.exclude == Exclude::NoOthers;
+                let passes = |rows: &[Vec<Value>], j: usize| sliding_minmax || passes(rows, j);
                 if w.frame.exclude != Exclude::NoOthers
-                    || (!fixed_start && !Accumulator::has_inverse(kind))
+                    || (!fixed_start && !sliding_minmax && !WinAcc::has_inverse(kind))
                 {
+                    // SQLite's full scan of each frame (`windowFullScan`, which EXCLUDE
+                    // takes): a fresh aggregate finalized per row.
                     for k in 0..m {
-                        let mut acc = Accumulator::new_in(kind, call.collation, enc);
+                        let mut acc = new_acc();
                         let (s, e) = fr[k];
                         for j in s..e {
                             if !excluded(k, j) && passes(rows, j) {
@@ -639,9 +648,20 @@ fn partition(
                         vals.push(acc.finish()?);
                     }
                 } else {
-                    // Frames whose ends only move forward: step rows entering, inverse
-                    // rows leaving (the start never moves when it is UNBOUNDED).
-                    let mut acc = Accumulator::new_in(kind, call.collation, enc);
+                    // Frames whose ends only move forward: rows leaving are removed
+                    // (inverse), then rows entering are stepped, in SQLite's order; the
+                    // start never moves when it is UNBOUNDED.
+                    let mut acc = if sliding_minmax {
+                        WinAcc::MinMax(MinMaxWin {
+                            max: kind == AggKind::Max,
+                            collation: call.collation,
+                            enc,
+                            entries: Vec::new(),
+                            counter: 0,
+                        })
+                    } else {
+                        new_acc()
+                    };
                     let (mut lo, mut hi) = (0usize, 0usize);
                     for k in 0..m {
                         let (s, e) = fr[k];
@@ -658,7 +678,7 @@ fn partition(
                         }
                         lo = s;
                         hi = e;
-                        vals.push(acc.finish()?);
+                        vals.push(acc.value()?);
                     }
                 }
                 for (k, v) in vals.into_iter().enumerate() {
@@ -668,4 +688,237 @@ fn partition(
         }
     }
     Ok(())
+}
+
+/// An aggregate as a window function: the plain accumulator, except group_concat, whose
+/// window form keeps SQLite's bookkeeping (see [`ConcatWin`]).
+enum WinAcc {
+    Std(Accumulator),
+    Concat(ConcatWin),
+    MinMax(MinMaxWin),
+}
+
+impl WinAcc {
+    fn new(kind: AggKind, collation: Collation, enc: TextEncoding) -> WinAcc {
+        if kind == AggKind::GroupConcat {
+            WinAcc::Concat(ConcatWin::default())
+        } else {
+            WinAcc::Std(Accumulator::new_in(kind, collation, enc))
+        }
+    }
+
+    fn has_inverse(kind: AggKind) -> bool {
+        kind == AggKind::GroupConcat || Accumulator::has_inverse(kind)
+    }
+
+    fn step(&mut self, args: &[Value]) {
+        match self {
+            WinAcc::Std(a) => {
+                a.step(args);
+            }
+            WinAcc::Concat(c) => c.step(args),
+            WinAcc::MinMax(m) => m.step(args),
+        }
+    }
+
+    fn inverse(&mut self, args: &[Value]) {
+        match self {
+            WinAcc::Std(a) => a.inverse(args),
+            WinAcc::Concat(c) => c.inverse(args),
+            WinAcc::MinMax(m) => m.inverse(args),
+        }
+    }
+
+    /// The current value (`xValue`, the aggregate stays usable).
+    fn value(&self) -> Result<Value, FunctionError> {
+        match self {
+            WinAcc::Std(a) => a.finish(),
+            WinAcc::Concat(c) => c.value(),
+            WinAcc::MinMax(m) => Ok(m.value()),
+        }
+    }
+
+    /// The final value (`xFinalize`, as SQLite's full frame scans return).
+    fn finish(&self) -> Result<Value, FunctionError> {
+        match self {
+            WinAcc::Std(a) => a.finish(),
+            WinAcc::Concat(c) => c.finish(),
+            WinAcc::MinMax(m) => Ok(m.value()),
+        }
+    }
+}
+
+/// group_concat as SQLite's `groupConcatStep`/`groupConcatInverse`/`groupConcatValue`
+/// keep it: the separator lengths are tracked so that removing the first value also
+/// removes the separator after it; once the text is empty the next value is again a
+/// "first term" (no separator); the value of an empty text is NULL.
+#[derive(Default)]
+struct ConcatWin {
+    text: Vec<u8>,
+    /// `str.mxAlloc != 0`: a value was stepped since the text was last emptied.
+    started: bool,
+    /// A row was ever stepped (the aggregate context exists).
+    stepped: bool,
+    first_sep_len: usize,
+    /// Separator lengths once they vary (`pnSepLengths`).
+    sep_lens: Option<Vec<usize>>,
+    accum: i64,
+    too_big: bool,
+}
+
+impl ConcatWin {
+    fn step(&mut self, args: &[Value]) {
+        let v = args.first().unwrap_or(&Value::Null);
+        if matches!(v, Value::Null) {
+            return;
+        }
+        self.stepped = true;
+        let first = !self.started;
+        self.started = true;
+        match args.get(1) {
+            None => {
+                if !first {
+                    self.text.push(b',');
+                } else {
+                    self.first_sep_len = 1;
+                }
+            }
+            Some(sep) => {
+                let mut sep_text = Vec::new();
+                crate::conv::append_text(sep, &mut sep_text);
+                if !first {
+                    self.text.extend_from_slice(&sep_text);
+                    let n = sep_text.len();
+                    if n != self.first_sep_len || self.sep_lens.is_some() {
+                        let k = self.accum.max(0) as usize;
+                        let lens = self
+                            .sep_lens
+                            .get_or_insert_with(|| vec![self.first_sep_len; k.saturating_sub(1)]);
+                        if k > 0 {
+                            lens.resize(k, 0);
+                            lens[k - 1] = n;
+                        }
+                    }
+                } else {
+                    self.first_sep_len = sep_text.len();
+                }
+            }
+        }
+        self.accum += 1;
+        crate::conv::append_text(v, &mut self.text);
+        if self.text.len() > crate::printf::MAX_LENGTH {
+            self.too_big = true;
+            self.text.clear();
+        }
+    }
+
+    fn inverse(&mut self, args: &[Value]) {
+        let v = args.first().unwrap_or(&Value::Null);
+        if matches!(v, Value::Null) {
+            return;
+        }
+        let mut vt = Vec::new();
+        crate::conv::append_text(v, &mut vt);
+        let mut n = vt.len();
+        self.accum -= 1;
+        match &mut self.sep_lens {
+            Some(lens) => {
+                if self.accum > 0 && !lens.is_empty() {
+                    n += lens.remove(0);
+                }
+            }
+            None => n += self.first_sep_len,
+        }
+        if n >= self.text.len() {
+            self.text.clear();
+        } else {
+            self.text.drain(..n);
+        }
+        if self.text.is_empty() {
+            self.started = false;
+            self.sep_lens = None;
+        }
+    }
+
+    fn value(&self) -> Result<Value, FunctionError> {
+        if self.too_big {
+            return Err(FunctionError::TooBig);
+        }
+        Ok(if self.text.is_empty() {
+            Value::Null
+        } else {
+            Value::Text(self.text.clone())
+        })
+    }
+
+    fn finish(&self) -> Result<Value, FunctionError> {
+        if self.too_big {
+            return Err(FunctionError::TooBig);
+        }
+        Ok(if self.stepped {
+            Value::Text(self.text.clone())
+        } else {
+            Value::Null
+        })
+    }
+}
+
+/// min()/max() over a sliding frame as SQLite computes it: the frame's non-NULL values
+/// in an ordered set keyed by (value, insertion counter); the result is the set's last
+/// entry in its order (the largest value for max, the smallest for min, the latest
+/// inserted among equal ones), and removing a value removes the oldest equal entry.
+struct MinMaxWin {
+    max: bool,
+    collation: Collation,
+    enc: TextEncoding,
+    entries: Vec<(Value, u64)>,
+    counter: u64,
+}
+
+impl MinMaxWin {
+    fn step(&mut self, args: &[Value]) {
+        let v = args.first().unwrap_or(&Value::Null);
+        if matches!(v, Value::Null) {
+            return;
+        }
+        self.counter += 1;
+        self.entries.push((v.clone(), self.counter));
+    }
+
+    fn inverse(&mut self, args: &[Value]) {
+        let v = args.first().unwrap_or(&Value::Null);
+        if matches!(v, Value::Null) {
+            return;
+        }
+        // Entries are in insertion order: the first equal one is the oldest.
+        if let Some(i) = self
+            .entries
+            .iter()
+            .position(|(e, _)| compare_in(e, v, self.collation, self.enc) == Ordering::Equal)
+        {
+            self.entries.remove(i);
+        }
+    }
+
+    fn value(&self) -> Value {
+        let mut best: Option<&Value> = None;
+        for (e, _) in &self.entries {
+            let take = match best {
+                None => true,
+                Some(b) => {
+                    let c = compare_in(e, b, self.collation, self.enc);
+                    // Later entries win ties (they sort after in the set).
+                    if self.max {
+                        c != Ordering::Less
+                    } else {
+                        c != Ordering::Greater
+                    }
+                }
+            };
+            if take {
+                best = Some(e);
+            }
+        }
+        best.cloned().unwrap_or(Value::Null)
+    }
 }

@@ -521,3 +521,37 @@ SELECT id, sum(x) OVER w, count(*) OVER w FROM t WINDOW w AS (PARTITION BY g ORD
 "
     ));
 }
+
+/// group_concat's window form: empty strings, NULLs and separators that vary per row,
+/// over growing, sliding and excluding frames (SQLite's inverse bookkeeping).
+#[test]
+fn group_concat_windows() {
+    check(
+        "CREATE TABLE e(id INTEGER PRIMARY KEY, x, sep);
+INSERT INTO e VALUES (1, '', ','), (2, '', '--'), (3, 'b', NULL), (4, '', ';'), (5, NULL, '+'), (6, 'cc', ''), (7, 'd', '::'), (8, '', ','), (9, 2.5, '|'), (10, 7, ',');
+SELECT id, group_concat(x) OVER (), group_concat(x) OVER (ORDER BY id), group_concat(x) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW), group_concat(x, '') OVER (ORDER BY id ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING), group_concat(x) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) FROM e ORDER BY id;
+SELECT id, group_concat(x, sep) OVER (ORDER BY id ROWS BETWEEN 2 PRECEDING AND CURRENT ROW), group_concat(x, sep) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 2 FOLLOWING), string_agg(x, sep) OVER (ORDER BY id) FROM e ORDER BY id;
+SELECT id, group_concat(x, sep) OVER (ORDER BY id ROWS BETWEEN 3 PRECEDING AND 1 PRECEDING), group_concat(x) OVER (ORDER BY id ROWS BETWEEN 1 FOLLOWING AND 3 FOLLOWING), group_concat(x, sep) OVER (ORDER BY id GROUPS BETWEEN 1 PRECEDING AND 1 FOLLOWING) FROM e ORDER BY id;
+SELECT id, group_concat(x) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE CURRENT ROW), group_concat(x, sep) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW EXCLUDE CURRENT ROW) FROM e ORDER BY id;
+SELECT id, group_concat(x) FILTER (WHERE id % 2 = 0) OVER (ORDER BY id ROWS 2 PRECEDING) FROM e ORDER BY id;
+"
+    );
+}
+
+/// min()/max() over sliding frames: equal values of different types (the latest one
+/// wins, as in SQLite's ordered set), collations, and FILTER (which SQLite's sliding
+/// min/max ignores).
+#[test]
+fn sliding_min_max() {
+    check(
+        "CREATE TABLE m(id INTEGER PRIMARY KEY, v, s TEXT);
+INSERT INTO m VALUES (1, 1, 'a'), (2, 1.0, 'A'), (3, 1, 'b'), (4, 'a', 'B'), (5, 'A', 'a'), (6, NULL, NULL), (7, 9, 'c'), (8, 2, 'C'), (9, x'00', 'c');
+SELECT id, max(v) OVER w, min(v) OVER w, max(s COLLATE NOCASE) OVER w, min(s COLLATE NOCASE) OVER w, max(s) OVER w FROM m WINDOW w AS (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) ORDER BY id;
+SELECT id, max(v) OVER w, min(v) OVER w, min(s COLLATE NOCASE) OVER w FROM m WINDOW w AS (ORDER BY id ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING) ORDER BY id;
+SELECT id, max(v) OVER (ORDER BY id), min(v) OVER (ORDER BY id), max(s COLLATE NOCASE) OVER (ORDER BY id) FROM m ORDER BY id;
+SELECT id, max(v) FILTER (WHERE id <> 7) OVER (ORDER BY id ROWS 1 PRECEDING), min(v) FILTER (WHERE id > 2) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING), max(v) FILTER (WHERE id <> 7) OVER (ORDER BY id) FROM m ORDER BY id;
+SELECT id, max(v) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE CURRENT ROW), min(s) FILTER (WHERE id > 3) OVER (ORDER BY id ROWS 2 PRECEDING EXCLUDE TIES) FROM m ORDER BY id;
+SELECT id, max(v) OVER (ORDER BY v RANGE BETWEEN 1 PRECEDING AND 1 FOLLOWING), min(s) OVER (ORDER BY s GROUPS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM m ORDER BY id;
+",
+    );
+}
