@@ -911,6 +911,7 @@ impl Compiler<'_> {
         // Window functions: computed over the rows this select would produce, before
         // DISTINCT, ORDER BY and LIMIT (see `window`).
         let windows = self.window_plan(&items, &order_keys, window_defs)?;
+        self.check_window_aliases(&items, group_by, having)?;
         let is_agg_query = group_by.is_some()
             || having.is_some()
             || items

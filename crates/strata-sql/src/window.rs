@@ -344,6 +344,47 @@ impl Compiler<'_> {
         Ok(Some(plan))
     }
 
+    /// GROUP BY and HAVING may not name an alias of a windowed result column (SQLite's
+    /// "misuse of aliased window function").
+    pub fn check_window_aliases<'a>(
+        &mut self,
+        items: &[(Item<'a>, String)],
+        group_by: Option<&'a [Expr<'a>]>,
+        having: Option<&'a Expr<'a>>,
+    ) -> Result<()> {
+        let level = self.levels.len() - 1;
+        let aliases: Vec<String> = self.levels[level]
+            .aliases
+            .iter()
+            .map(|(a, _)| a.clone())
+            .filter(|a| {
+                items.iter().any(|(it, n)| {
+                    names::eq(n, a) && matches!(it, Item::Expr(e) if contains_window(e))
+                })
+            })
+            .collect();
+        if aliases.is_empty() {
+            return Ok(());
+        }
+        let mut named = Vec::new();
+        for e in group_by.unwrap_or(&[]).iter().chain(having) {
+            walk(e, &mut |x| {
+                if let Expr::Id(id) = x {
+                    named.push(id.0);
+                }
+                true
+            });
+        }
+        for id in named {
+            let n = names::unquote(id);
+            if aliases.iter().any(|a| names::eq(a, &n)) && self.resolve_column(None, id)?.is_none()
+            {
+                return Err(error(format!("misuse of aliased window function {n}")));
+            }
+        }
+        Ok(())
+    }
+
     /// Resolves one window call: its function, inputs and window.
     fn window_call<'a>(
         &mut self,
