@@ -247,6 +247,13 @@ impl Compiler<'_> {
             if let Some(f) = found {
                 let innermost = self.levels.len() - 1;
                 if level < innermost {
+                    if self.levels[level].window_rows {
+                        // A subquery compiled while a windowed select returns its
+                        // buffered rows: this level's tables are no longer on the row.
+                        return Err(error(
+                            "a subquery correlated with a window function's query, in the same expression as the window function, is not supported",
+                        ));
+                    }
                     for l in &mut self.levels[level + 1..] {
                         l.correlated = true;
                     }

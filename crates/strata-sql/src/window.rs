@@ -212,7 +212,6 @@ impl<'a> WindowPlan<'a> {
             found
         };
         let mut found = Vec::new();
-        let mut in_select = false;
         walk(e, &mut |x| {
             if is_window_call(x) {
                 return false;
@@ -221,18 +220,10 @@ impl<'a> WindowPlan<'a> {
                 found.push(x);
                 return false;
             }
-            // Its subquery would run in phase 2, where this query's tables are no
-            // longer positioned on the row: refused rather than answered wrongly.
-            in_select |= matches!(x, Expr::InSelect { .. });
             true
         });
         for x in found {
             self.input(Item::Expr(x));
-        }
-        if in_select {
-            return Err(error(
-                "a window function on the left of IN (SELECT ...) is not supported",
-            ));
         }
         Ok(())
     }
@@ -680,7 +671,9 @@ impl Compiler<'_> {
             map.exprs.push((key.clone(), regs + width + r));
         }
         let saved = self.levels[level].agg.replace(map);
+        self.levels[level].window_rows = true;
         let r = self.emit_result_row(items, output, top);
+        self.levels[level].window_rows = false;
         self.levels[level].agg = saved;
         r?;
         self.goto(top);

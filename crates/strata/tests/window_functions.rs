@@ -230,7 +230,7 @@ SELECT sum(x) OVER (ORDER BY id ROWS BETWEEN -(-1) PRECEDING AND CAST('2' AS INT
 fn unsupported_is_refused() {
     refused(
         SETUP,
-        "SELECT id, row_number() OVER (ORDER BY id) IN (SELECT x FROM t) FROM t ORDER BY id",
+        "SELECT id, row_number() OVER (ORDER BY id) IN (SELECT x FROM t AS u WHERE u.id < t.x) FROM t ORDER BY id",
         "not supported",
     );
     refused(
@@ -494,6 +494,8 @@ DELETE FROM t WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITI
 SELECT id FROM t ORDER BY id;
 SELECT id, ntile(2) OVER w, percent_rank() OVER w FROM t WINDOW w AS (ORDER BY id ROWS 1 PRECEDING) ORDER BY id;
 SELECT 1 WHERE 1 IN (SELECT row_number() OVER ());
+SELECT id, row_number() OVER (ORDER BY id) IN (SELECT x FROM t) FROM t ORDER BY id;
+SELECT id, lag(x) OVER (ORDER BY id) NOT IN (SELECT x + 1 FROM t WHERE x IS NOT NULL) FROM t ORDER BY id;
 VALUES (1) UNION ALL SELECT row_number() OVER () FROM t;
 "
     ));
