@@ -567,3 +567,78 @@ SELECT id, max(v) OVER (ORDER BY v RANGE BETWEEN 1 PRECEDING AND 1 FOLLOWING), m
 ",
     );
 }
+
+/// Randomised GROUP BY queries with windows over the groups, and RANGE frames with
+/// real offsets over real keys, against SQLite.
+#[test]
+fn randomised_grouped_and_range() {
+    let mut rng = Rng(0xDEAD_BEEF_CAFE_F00D);
+    let mut script =
+        String::from("CREATE TABLE r(id INTEGER PRIMARY KEY, p INT, q INT, k REAL, v);\n");
+    for id in 1..=250 {
+        let p = match rng.below(8) {
+            0 => "NULL".to_string(),
+            n => n.to_string(),
+        };
+        let k = match rng.below(10) {
+            0 => "NULL".to_string(),
+            n => format!("{}.{}", rng.below(20), n % 4 * 25),
+        };
+        let v = match rng.below(5) {
+            0 => "NULL".to_string(),
+            1 => format!("'t{}'", rng.below(5)),
+            _ => rng.below(500).to_string(),
+        };
+        script.push_str(&format!(
+            "INSERT INTO r VALUES ({id}, {p}, {}, {k}, {v});\n",
+            rng.below(4)
+        ));
+    }
+    let group_funcs = [
+        "rank() OVER (ORDER BY count(*) DESC, p)",
+        "sum(sum(v)) OVER (ORDER BY p)",
+        "avg(count(*)) OVER (ORDER BY p ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING)",
+        "lag(max(k), 2, -1) OVER (ORDER BY p)",
+        "first_value(min(id)) OVER (ORDER BY p DESC ROWS 2 PRECEDING)",
+        "count(*) OVER (ORDER BY sum(k) RANGE BETWEEN 10 PRECEDING AND 10 FOLLOWING)",
+        "ntile(3) OVER (ORDER BY p)",
+        "cume_dist() OVER (ORDER BY max(q))",
+    ];
+    for _ in 0..60 {
+        let f = group_funcs[rng.below(group_funcs.len() as u64) as usize];
+        let having = if rng.below(2) == 0 {
+            ""
+        } else {
+            "HAVING count(*) > 20"
+        };
+        script.push_str(&format!(
+            "SELECT p, count(*), {f} FROM r GROUP BY p {having} ORDER BY p;\n"
+        ));
+    }
+    let aggs = [
+        "count(*)",
+        "sum(v)",
+        "total(v)",
+        "avg(v)",
+        "min(v)",
+        "max(id)",
+        "group_concat(id)",
+    ];
+    for _ in 0..80 {
+        let f = aggs[rng.below(aggs.len() as u64) as usize];
+        let a = format!("{}.{}", rng.below(4), rng.below(10));
+        let b = format!("{}.{}", rng.below(4), rng.below(10));
+        let dir = ["", " DESC", " NULLS LAST", " DESC NULLS FIRST"][rng.below(4) as usize];
+        let part = ["", "PARTITION BY q "][rng.below(2) as usize];
+        let (s, e) = match rng.below(4) {
+            0 => (format!("{a} PRECEDING"), format!("{b} FOLLOWING")),
+            1 => (format!("{a} PRECEDING"), "CURRENT ROW".to_string()),
+            2 => ("CURRENT ROW".to_string(), format!("{b} FOLLOWING")),
+            _ => (format!("{a} FOLLOWING"), format!("{b} FOLLOWING")),
+        };
+        script.push_str(&format!(
+            "SELECT id, k, {f} OVER ({part}ORDER BY k{dir} RANGE BETWEEN {s} AND {e}) FROM r ORDER BY id;\n"
+        ));
+    }
+    check(&script);
+}
