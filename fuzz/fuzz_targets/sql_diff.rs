@@ -12,7 +12,8 @@
 //! `bare-minmax` (one min/max over a unique non-NULL column), `filter`, `schema-prefix`
 //! (`main.` on DDL and DML), `temp` (TEMP tables, views, indexes, triggers, shadowing a
 //! main table), `foreign-keys` (immediate and DEFERRABLE INITIALLY DEFERRED, every
-//! action), `strict`, `pragmas` (schema pragmas) and, here only, `journal-mode` (changes
+//! action), `strict`, `pragmas` (schema pragmas), `window` (window functions over every
+//! frame kind, named windows, GROUP BY results and subqueries) and, here only, `journal-mode` (changes
 //! checked against a file-backed SQLite) and `utf16` (a third of the inputs run in a
 //! UTF-16le and a third in a UTF-16be database, on both engines). `STRATA_FUZZ_FEATURES=a,b` keeps only those groups (`none`: the
 //! core only); `STRATA_FUZZ_NO_FEATURES=a,b` switches groups off. A statement of a group
@@ -59,6 +60,7 @@ const FEATURES: &[&str] = &[
     "foreign-keys",
     "strict",
     "pragmas",
+    "window",
     // Fuzzer only (the simulator's model is an in-memory database).
     "journal-mode",
     "utf16",
@@ -333,6 +335,13 @@ enum Stmt {
     /// (an in-memory one is always `memory`), see [`check_journal_mode`].
     JournalMode {
         mode: u8,
+    },
+    /// Window functions: each call is (function, partition, order, frame) choices.
+    Window {
+        tab: Tab,
+        calls: Vec<(u8, u8, u8, u8, Col)>,
+        filter: Expr,
+        kind: u8,
     },
 }
 
@@ -774,10 +783,116 @@ impl Stmt {
                     .into()
             }
             Stmt::JournalMode { .. } => return None,
+            Stmt::Window {
+                tab,
+                calls,
+                filter,
+                kind,
+            } => {
+                if !on("window") {
+                    return None;
+                }
+                window_sql(tab.name(), calls, &filter.sql(0), *kind)
+            }
             Stmt::Begin => "BEGIN".into(),
             Stmt::Commit => "COMMIT".into(),
             Stmt::Rollback => "ROLLBACK".into(),
         })
+    }
+}
+
+/// A SELECT with window functions. A window ORDER BY that decides which rows a function
+/// sees ends with the rowid (ties cannot depend on the plan), except RANGE frames with
+/// an offset (one ORDER BY term; sets of values, read by aggregates only); the top-level
+/// ORDER BY is the rowid.
+fn window_sql(t: &str, calls: &[(u8, u8, u8, u8, Col)], filter: &str, kind: u8) -> String {
+    let func = |f: u8, c: &str| -> String {
+        match f % 20 {
+            0 => "row_number()".into(),
+            1 => "rank()".into(),
+            2 => "dense_rank()".into(),
+            3 => "percent_rank()".into(),
+            4 => "cume_dist()".into(),
+            5 => format!("ntile({})", 1 + f / 20 % 4),
+            6 => format!("lag({c})"),
+            7 => format!("lead({c}, {}, -1)", f / 20 % 3),
+            8 => format!("first_value({c})"),
+            9 => format!("last_value({c})"),
+            10 => format!("nth_value({c}, {})", 1 + f / 20 % 3),
+            11 => "count(*)".into(),
+            12 => format!("count({c})"),
+            13 => format!("sum({c})"),
+            14 => format!("total({c})"),
+            15 => format!("min({c})"),
+            16 => format!("max({c})"),
+            17 => format!("avg({c})"),
+            18 => format!("sum({c}) FILTER (WHERE a > 2)"),
+            _ => format!("group_concat({c}, '.')"),
+        }
+    };
+    let part = |p: u8| ["", "PARTITION BY a ", "PARTITION BY b ", "PARTITION BY k % 2 "][p as usize % 4];
+    let order = |o: u8| {
+        [
+            "ORDER BY rowid",
+            "ORDER BY a, rowid",
+            "ORDER BY c DESC, rowid",
+            "ORDER BY b NULLS LAST, rowid",
+        ][o as usize % 4]
+    };
+    let frame = |f: u8| -> String {
+        let (n, m) = (f / 8 % 3, f / 24 % 3);
+        match f % 8 {
+            0 => String::new(),
+            1 => format!(" ROWS BETWEEN {n} PRECEDING AND {m} FOLLOWING"),
+            2 => format!(" GROUPS BETWEEN {n} PRECEDING AND CURRENT ROW"),
+            3 => " ROWS UNBOUNDED PRECEDING".into(),
+            4 => format!(" ROWS BETWEEN CURRENT ROW AND {m} FOLLOWING EXCLUDE CURRENT ROW"),
+            5 => " RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING EXCLUDE GROUP".into(),
+            6 => format!(" ROWS BETWEEN {} PRECEDING AND {n} PRECEDING", n + 1),
+            _ => format!(" GROUPS BETWEEN {n} FOLLOWING AND {} FOLLOWING EXCLUDE TIES", n + m),
+        }
+    };
+    let mut cols: Vec<String> = calls
+        .iter()
+        .take(3)
+        .map(|(f, p, o, fr, c)| {
+            format!(
+                "{} OVER ({}{}{})",
+                func(*f, c.name()),
+                part(*p),
+                order(*o),
+                frame(*fr)
+            )
+        })
+        .collect();
+    if cols.is_empty() {
+        cols.push("row_number() OVER (ORDER BY rowid)".into());
+    }
+    let (f0, p0, _, fr0, c0) = calls.first().copied().unwrap_or((11, 0, 0, 0, Col::A));
+    match kind % 5 {
+        0 | 1 => format!(
+            "SELECT rowid, {} FROM {t} WHERE {filter} ORDER BY rowid",
+            cols.join(", ")
+        ),
+        2 => {
+            // RANGE with offsets: one ORDER BY term, aggregates only.
+            let agg = ["count(*)", "sum(a)", "total(c)", "min(k)", "max(c)", "avg(a)"][f0 as usize % 6];
+            let col = ["a", "c", "k", "b"][p0 as usize % 4];
+            let dir = if fr0 % 2 == 0 { "" } else { " DESC" };
+            format!(
+                "SELECT rowid, {agg} OVER (ORDER BY {col}{dir} RANGE BETWEEN {} PRECEDING AND {} FOLLOWING) FROM {t} ORDER BY rowid",
+                fr0 / 2 % 3,
+                fr0 / 6 % 3
+            )
+        }
+        3 => format!(
+            "SELECT a, count(*), sum(count(*)) OVER (ORDER BY a), rank() OVER (ORDER BY count(*), a), {} OVER (ORDER BY a) FROM {t} WHERE {filter} GROUP BY a ORDER BY a",
+            func(f0 % 18, &format!("max({})", c0.name()))
+        ),
+        _ => format!(
+            "SELECT r, w FROM (SELECT rowid AS r, {} AS w, row_number() OVER w2 AS rn FROM {t} WINDOW w2 AS (PARTITION BY a ORDER BY rowid)) WHERE rn <= 2 ORDER BY r",
+            cols[0]
+        ),
     }
 }
 

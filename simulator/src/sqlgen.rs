@@ -56,6 +56,9 @@ pub struct Features {
     /// `index_info`, `index_xinfo`, `table_info`). Not `journal_mode`: the model is an
     /// in-memory SQLite database, whose journal mode is `memory` (the fuzzer checks it).
     pub pragmas: bool,
+    /// Window functions (`OVER`): ranking, lag/lead, values and aggregates over ROWS,
+    /// RANGE and GROUPS frames, named windows, windows over GROUP BY and in subqueries.
+    pub window: bool,
 }
 
 /// The names of [`Features`]' groups, as the command line spells them.
@@ -71,6 +74,7 @@ pub const FEATURE_NAMES: &[&str] = &[
     "foreign-keys",
     "strict",
     "pragmas",
+    "window",
 ];
 
 impl Features {
@@ -86,6 +90,7 @@ impl Features {
         foreign_keys: true,
         strict: true,
         pragmas: true,
+        window: true,
     };
     pub const NONE: Features = Features {
         returning: false,
@@ -99,6 +104,7 @@ impl Features {
         foreign_keys: false,
         strict: false,
         pragmas: false,
+        window: false,
     };
 
     /// The default: every group on, minus those named in `STRATA_SIM_NO_FEATURES`
@@ -129,6 +135,7 @@ impl Features {
             "foreign-keys" => &mut self.foreign_keys,
             "strict" => &mut self.strict,
             "pragmas" => &mut self.pragmas,
+            "window" => &mut self.window,
             _ => return None,
         })
     }
@@ -782,7 +789,114 @@ fn gen_feature(rng: &mut ChaCha8Rng, s: &SchemaDef, group: &str) -> String {
                 _ => format!("PRAGMA main.index_list({n})"),
             }
         }
+        "window" => gen_window(rng, s),
         other => unreachable!("feature group {other}"),
+    }
+}
+
+/// A SELECT with window functions. Every window ORDER BY that decides which rows a
+/// function sees ends with the rowid (a total order, so ties cannot depend on the plan),
+/// except RANGE frames with an offset (one ORDER BY term; their frames are sets of
+/// values, read only by aggregates); the top-level ORDER BY is total too.
+fn gen_window(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
+    let t = table(rng, s);
+    let n = &t.name;
+    let funcs = [
+        "row_number()",
+        "rank()",
+        "dense_rank()",
+        "percent_rank()",
+        "cume_dist()",
+        "ntile(3)",
+        "lag(a)",
+        "lead(b, 2, 'none')",
+        "first_value(c)",
+        "last_value(a)",
+        "nth_value(b, 2)",
+        "count(*)",
+        "count(b)",
+        "sum(a)",
+        "total(c)",
+        "min(b)",
+        "max(k)",
+        "avg(c)",
+        "sum(c) FILTER (WHERE a > 3)",
+    ];
+    let aggs = [
+        "count(*)", "sum(a)", "total(c)", "min(k)", "max(c)", "avg(a)",
+    ];
+    let parts = [
+        "",
+        "PARTITION BY a ",
+        "PARTITION BY b ",
+        "PARTITION BY k % 3 ",
+    ];
+    let orders = [
+        "ORDER BY a, rowid",
+        "ORDER BY c DESC, rowid",
+        "ORDER BY b NULLS LAST, rowid",
+        "ORDER BY rowid",
+    ];
+    let frames = [
+        "",
+        " ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING",
+        " ROWS UNBOUNDED PRECEDING",
+        " ROWS BETWEEN CURRENT ROW AND 2 FOLLOWING EXCLUDE CURRENT ROW",
+        " GROUPS BETWEEN 1 PRECEDING AND CURRENT ROW",
+        " RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING",
+        " ROWS BETWEEN 2 PRECEDING AND 1 PRECEDING",
+    ];
+    let over = |rng: &mut ChaCha8Rng| {
+        let p = parts[rng.gen_range(0..parts.len())];
+        let o = orders[rng.gen_range(0..orders.len())];
+        let f = frames[rng.gen_range(0..frames.len())];
+        format!("({p}{o}{f})")
+    };
+    match rng.gen_range(0..6) {
+        0 | 1 => {
+            let mut cols = Vec::new();
+            for _ in 0..rng.gen_range(1..=3) {
+                let f = funcs[rng.gen_range(0..funcs.len())];
+                cols.push(format!("{f} OVER {}", over(rng)));
+            }
+            format!(
+                "SELECT rowid, a, {} FROM {n} WHERE {} ORDER BY rowid",
+                cols.join(", "),
+                pred(rng, "")
+            )
+        }
+        2 => {
+            // RANGE with offsets: one ORDER BY term, aggregates only.
+            let f = aggs[rng.gen_range(0..aggs.len())];
+            let (lo, hi) = (rng.gen_range(0..3), rng.gen_range(0..3));
+            let col = ["a", "c", "k"][rng.gen_range(0..3)];
+            let dir = ["", " DESC"][rng.gen_range(0..2)];
+            format!(
+                "SELECT rowid, {col}, {f} OVER (ORDER BY {col}{dir} RANGE BETWEEN {lo} PRECEDING AND {hi} FOLLOWING) FROM {n} ORDER BY rowid"
+            )
+        }
+        3 => {
+            // Named windows and inheritance.
+            let f1 = funcs[rng.gen_range(0..funcs.len())];
+            let f2 = aggs[rng.gen_range(0..aggs.len())];
+            format!(
+                "SELECT rowid, {f1} OVER w, {f2} OVER (w ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM {n} WINDOW w AS (PARTITION BY a ORDER BY k, rowid) ORDER BY rowid"
+            )
+        }
+        4 => {
+            // Over GROUP BY results (a is unique per group: a total order).
+            format!(
+                "SELECT a, count(*), sum(count(*)) OVER (ORDER BY a), rank() OVER (ORDER BY count(*), a), lag(max(c)) OVER (ORDER BY a) FROM {n} GROUP BY a ORDER BY a"
+            )
+        }
+        _ => {
+            // In a subquery, filtered outside.
+            let f = funcs[rng.gen_range(0..funcs.len())];
+            format!(
+                "SELECT r, a, w FROM (SELECT rowid AS r, a, {f} OVER {} AS w, row_number() OVER (PARTITION BY a ORDER BY rowid) AS rn FROM {n}) WHERE rn <= 2 ORDER BY r",
+                over(rng)
+            )
+        }
     }
 }
 

@@ -38,8 +38,9 @@ impl AggCall<'_> {
     }
 }
 
-/// The FILTER of an aggregate call; an OVER clause (a window function) is refused, as
-/// window functions are not supported yet (never computed as a plain aggregate).
+/// The FILTER of an aggregate call. Window calls (OVER) are not aggregates of the query
+/// (`is_aggregate_call`), so an OVER here is an internal error, never computed as a
+/// plain aggregate.
 fn agg_filter<'a>(
     name: &str,
     tail: Option<&'a ast::FunctionTail<'a>>,
@@ -115,6 +116,9 @@ impl Compiler<'_> {
                 }
             }
             for a in &args {
+                if let Some(w) = crate::window::first_window(a) {
+                    return Err(error(format!("misuse of window function {w}()")));
+                }
                 if crate::select::contains_aggregate(a) {
                     return Err(error(format!("misuse of aggregate function {name}()")));
                 }

@@ -64,6 +64,23 @@ pub struct CollInfo {
 
 pub fn is_aggregate_call(e: &Expr<'_>) -> bool {
     match e {
+        // A window call (OVER) is not an aggregate of this query (see `window`).
+        Expr::FunctionCall {
+            filter_over:
+                Some(ast::FunctionTail {
+                    over_clause: Some(_),
+                    ..
+                }),
+            ..
+        }
+        | Expr::FunctionCallStar {
+            filter_over:
+                Some(ast::FunctionTail {
+                    over_clause: Some(_),
+                    ..
+                }),
+            ..
+        } => false,
         Expr::FunctionCall { name, args, .. } => {
             let n = args.map(|a| a.len()).unwrap_or(0);
             let fname = names::unquote(name.0);
@@ -230,6 +247,13 @@ impl Compiler<'_> {
             if let Some(f) = found {
                 let innermost = self.levels.len() - 1;
                 if level < innermost {
+                    if self.levels[level].window_rows {
+                        // A subquery compiled while a windowed select returns its
+                        // buffered rows: this level's tables are no longer on the row.
+                        return Err(error(
+                            "a subquery correlated with a window function's query, in the same expression as the window function, is not supported",
+                        ));
+                    }
                     for l in &mut self.levels[level + 1..] {
                         l.correlated = true;
                     }
@@ -639,14 +663,30 @@ impl Compiler<'_> {
                 filter_over,
                 order_by,
             } => {
+                if filter_over
+                    .as_ref()
+                    .is_some_and(|t| t.over_clause.is_some())
+                {
+                    // Window calls are read from registers where they may appear.
+                    return Err(error(format!(
+                        "misuse of window function {}()",
+                        names::unquote(name.0)
+                    )));
+                }
                 if filter_over.is_some() || order_by.is_some() {
                     return Err(error("window functions and FILTER are not supported"));
                 }
                 let args = args.unwrap_or(&[]);
                 self.function_call(e, name.0, distinctness.is_some(), args, dest)?;
             }
-            Expr::FunctionCallStar { name, .. } => {
+            Expr::FunctionCallStar { name, filter_over } => {
                 let n = names::unquote(name.0);
+                if filter_over
+                    .as_ref()
+                    .is_some_and(|t| t.over_clause.is_some())
+                {
+                    return Err(error(format!("misuse of window function {n}()")));
+                }
                 if names::eq(&n, "count") {
                     return Err(error("misuse of aggregate function count()"));
                 }
@@ -1019,6 +1059,10 @@ impl Compiler<'_> {
         let fname = names::unquote(name);
         if is_aggregate_call(whole) {
             return Err(error(format!("misuse of aggregate function {fname}()")));
+        }
+        if let Ok(Some(_)) = strata_vdbe::window::WinFunc::lookup(&fname, args.len()) {
+            // row_number() etc. without OVER.
+            return Err(error(format!("misuse of window function {fname}()")));
         }
         if distinct {
             return Err(error(format!(

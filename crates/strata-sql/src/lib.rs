@@ -27,7 +27,8 @@
 //! Nested loops in FROM order; each WHERE term runs at the first loop where its tables
 //! are available; a table is read by rowid lookup, index equality/range seek, or full
 //! scan (see `planner`). GROUP BY and ORDER BY use sorters, DISTINCT and compound
-//! selects ephemeral indexes, FROM subqueries and views are materialised.
+//! selects ephemeral indexes, FROM subqueries and views are materialised. Window
+//! functions buffer the select's rows and compute over them (see `window`).
 //!
 //! ## Invariants
 //! - A plan only narrows which rows are visited; every WHERE term is still checked as a
@@ -56,6 +57,7 @@ mod select;
 mod split;
 mod subquery;
 mod trigger;
+pub(crate) mod window;
 
 use sqlite3_parser::ast::{Cmd, Stmt};
 use sqlite3_parser::lexer::sql::Parser;

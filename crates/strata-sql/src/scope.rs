@@ -64,6 +64,9 @@ pub struct Level {
     pub aliases: Vec<(String, String)>,
     /// Aliases being expanded (an alias may not refer to itself).
     pub expanding: Vec<String>,
+    /// While a windowed select's rows come from its window buffer (see `window`): its
+    /// tables are not positioned, so a subquery may not read them.
+    pub window_rows: bool,
 }
 
 /// The resolved location of a column reference.

@@ -43,6 +43,8 @@ pub enum Dest {
     },
     /// Appended to an ephemeral table.
     EphemTable { cursor: Cur },
+    /// Appended to a window-function buffer (`WindowAdd`).
+    Window { cursor: Cur },
     /// The first column of the first row into `reg`, then stop.
     Scalar { reg: Reg },
     /// `reg = 1` at the first row, then stop.
@@ -638,6 +640,12 @@ impl Compiler<'_> {
                 });
                 self.goto(done);
             }
+            Dest::Window { cursor } => {
+                self.emit(Insn::WindowAdd {
+                    cursor: *cursor,
+                    start: regs,
+                });
+            }
             Dest::Except { cursor } => {
                 self.emit(Insn::IdxDeleteAsync {
                     cursor: *cursor,
@@ -691,9 +699,6 @@ impl Compiler<'_> {
                 having,
                 window_clause,
             } => {
-                if window_clause.is_some() {
-                    return Err(error("window functions are not supported"));
-                }
                 self.levels.push(Level::default());
                 let r = self.select_body(
                     *distinctness == Some(ast::Distinctness::Distinct),
@@ -702,6 +707,7 @@ impl Compiler<'_> {
                     *where_clause,
                     *group_by,
                     *having,
+                    *window_clause,
                     order_by,
                     limit,
                     dest,
@@ -789,6 +795,7 @@ impl Compiler<'_> {
         where_clause: Option<&'a Expr<'a>>,
         group_by: Option<&'a [Expr<'a>]>,
         having: Option<&'a Expr<'a>>,
+        window_defs: Option<&'a [ast::WindowDef<'a>]>,
         order_by: Option<&'a [SortedColumn<'a>]>,
         limit: Option<&'a Limit<'a>>,
         dest: &Dest,
@@ -901,6 +908,10 @@ impl Compiler<'_> {
             order_keys.push((key, collation, term_order(t)));
         }
         let n = items.len();
+        // Window functions: computed over the rows this select would produce, before
+        // DISTINCT, ORDER BY and LIMIT (see `window`).
+        let windows = self.window_plan(&items, &order_keys, window_defs)?;
+        self.check_window_aliases(&items, group_by, having)?;
         let is_agg_query = group_by.is_some()
             || having.is_some()
             || items
@@ -911,7 +922,7 @@ impl Compiler<'_> {
                 .any(|(k, _, _)| matches!(k, OrderKey::Expr(e) if contains_aggregate(e)));
         // An index (or the rowid) that already yields ORDER BY's order saves the sort.
         let mut plan = None;
-        if !order_keys.is_empty() && !is_agg_query && !distinct {
+        if !order_keys.is_empty() && !is_agg_query && !distinct && windows.is_none() {
             let mut cols = Vec::new();
             for (k, coll, ord) in &order_keys {
                 let c = match k {
@@ -1005,9 +1016,14 @@ impl Compiler<'_> {
             if let Some(h) = having {
                 exprs.push(h);
             }
+            if let Some(w) = &windows {
+                w.needed_inputs(&mut exprs, &mut cols);
+            }
             self.needed = Some(self.columns_needed(&exprs, &cols, &specs, &terms)?);
         }
-        if is_agg {
+        if let Some(w) = windows {
+            self.window_body(w, &specs, &terms, &items, group_by, having, &output)?;
+        } else if is_agg {
             self.aggregate_select(&specs, &terms, &items, group_by, having, &output)?;
         } else {
             let items2 = items.clone();

@@ -141,6 +141,37 @@ impl SumCtx {
         }
     }
 
+    /// Removes a value stepped earlier (`sumInverse`, for window frames that slide).
+    /// As in SQLite, the "approximate" state is sticky: once a non-integer was seen the
+    /// sum stays a real even after that value leaves the frame.
+    fn inverse(&mut self, v: &Value) {
+        let conv;
+        let v = match v {
+            Value::Null => return,
+            Value::Text(t) => match numeric_value_of_text(t, false) {
+                Some(n) => {
+                    conv = n;
+                    &conv
+                }
+                None => v,
+            },
+            _ => v,
+        };
+        self.cnt -= 1;
+        if !self.approx {
+            self.i_sum = self.i_sum.wrapping_sub(crate::conv::value_int64(v));
+        } else if let Value::Integer(i) = v {
+            if *i != i64::MIN {
+                self.kbn_step_i64(-*i);
+            } else {
+                self.kbn_step_i64(i64::MAX);
+                self.kbn_step_i64(1);
+            }
+        } else {
+            self.kbn_step(-value_double(v));
+        }
+    }
+
     /// The compensated real sum (the error term is dropped if it overflowed).
     fn real(&self) -> f64 {
         if self.approx {
@@ -270,6 +301,30 @@ impl Accumulator {
             }
         }
         true
+    }
+
+    /// Whether [`Self::inverse`] can remove a row (SQLite's `xInverse` for count, sum,
+    /// total and avg; min, max and group_concat are recomputed by the window code).
+    pub fn has_inverse(kind: AggKind) -> bool {
+        matches!(
+            kind,
+            AggKind::CountStar | AggKind::Count | AggKind::Sum | AggKind::Total | AggKind::Avg
+        )
+    }
+
+    /// Removes one row stepped earlier (window frames whose start moves). Only for the
+    /// kinds [`Self::has_inverse`] accepts; others are left unchanged.
+    pub fn inverse(&mut self, args: &[Value]) {
+        let first = args.first().unwrap_or(&Value::Null);
+        match &mut self.state {
+            State::Count(n) => {
+                if self.kind == AggKind::CountStar || !matches!(first, Value::Null) {
+                    *n -= 1;
+                }
+            }
+            State::Sum(s) => s.inverse(first),
+            State::MinMax(_) | State::Concat { .. } => {}
+        }
     }
 
     /// The aggregate's result for the rows seen.

@@ -692,6 +692,28 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             cursor,
             target_if_more,
         } => ("SorterNext", u(*cursor), u(*target_if_more), 0, None, 0),
+        WindowOpen { cursor, spec } => (
+            "WindowOpen",
+            u(*cursor),
+            u(spec.width),
+            u(spec.result_count()),
+            None,
+            0,
+        ),
+        WindowAdd { cursor, start } => ("WindowAdd", u(*cursor), u(*start), 0, None, 0),
+        WindowCompute { cursor } => ("WindowCompute", u(*cursor), 0, 0, None, 0),
+        WindowNext {
+            cursor,
+            dest,
+            target_if_done,
+        } => (
+            "WindowNext",
+            u(*cursor),
+            u(*target_if_done),
+            u(*dest),
+            None,
+            0,
+        ),
         AggStep {
             kind,
             args_start,

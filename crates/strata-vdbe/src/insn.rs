@@ -937,6 +937,30 @@ pub enum Insn {
         target_if_more: Addr,
     },
 
+    // ---- window functions ------------------------------------------------------
+    /// Open an in-memory window buffer on `cursor` for rows `spec.width` wide (see
+    /// `crate::window`).
+    WindowOpen {
+        cursor: Cur,
+        spec: Arc<crate::window::WindowSpec>,
+    },
+    /// Append registers `start..start+width` as one input row.
+    WindowAdd {
+        cursor: Cur,
+        start: Reg,
+    },
+    /// Compute every window function over the rows added; position before the first
+    /// output row. Re-executable (pure computation, no I/O).
+    WindowCompute {
+        cursor: Cur,
+    },
+    /// Load the next output row (the input values, then one value per window call) into
+    /// `dest..`; jump to `target_if_done` when none is left.
+    WindowNext {
+        cursor: Cur,
+        dest: Reg,
+        target_if_done: Addr,
+    },
     // ---- aggregates ------------------------------------------------------------
     /// Feed `args_start..args_start+nargs` to the aggregate accumulating in `acc_reg`
     /// (created on first use, cleared by `Null` on that register).
@@ -1003,6 +1027,7 @@ impl Insn {
                 target_if_empty, ..
             } => vec![target_if_empty],
             SorterNext { target_if_more, .. } => vec![target_if_more],
+            WindowNext { target_if_done, .. } => vec![target_if_done],
             _ => vec![],
         }
     }

@@ -26,6 +26,8 @@
 //!   unixepoch, strftime, timediff; 'now' comes from the caller
 //!   ([`functions::FunctionContext::now_ms`]), local time is UTC.
 //! * [`aggregate`]: count, sum, total, avg, min, max, group_concat accumulators.
+//! * [`window`]: window functions over a buffered set of rows (`window.c`): ranking,
+//!   lag/lead, frame values and aggregates over ROWS/RANGE/GROUPS frames with EXCLUDE.
 //!
 //! Entry points for the VM: [`ops::arith`], [`ops::bitwise`], [`ops::concat`],
 //! [`ops::compare_op`] / [`ops::compare_with_affinity`], [`ops::is`], [`ops::and`] /
@@ -56,5 +58,6 @@ pub mod printf;
 pub mod program;
 mod utf8;
 pub mod vm;
+pub mod window;
 
 pub use strata_btree::record::{Collation, Value, ValueRef};

@@ -30,18 +30,18 @@ fn returning_on_every_dml_kind() {
     );
 }
 
-/// Window functions are not supported yet: `OVER` must be an error, not a plain
-/// aggregate. `FILTER (WHERE ...)` on an aggregate is SQLite syntax and works.
+/// `OVER` is a window function (see window_functions.rs), never a plain aggregate;
+/// `FILTER (WHERE ...)` on an aggregate is SQLite syntax and works.
 #[test]
-fn over_is_refused_and_filter_works() {
+fn over_is_a_window_and_filter_works() {
     let setup = "CREATE TABLE t(g, x);
          INSERT INTO t VALUES (1, 1), (1, 2), (1, NULL), (2, 5), (2, -3), (3, NULL)";
-    refused(setup, "SELECT count(*) OVER () FROM t", "");
-    refused(setup, "SELECT g, sum(x) OVER (PARTITION BY g) FROM t", "");
-    refused(setup, "SELECT row_number() OVER (ORDER BY x) FROM t", "");
-    refused(setup, "SELECT count(*) OVER w FROM t WINDOW w AS ()", "");
     same_as_sqlite(&format!(
         "{setup};
+         SELECT count(*) OVER () FROM t;
+         SELECT g, sum(x) OVER (PARTITION BY g) FROM t ORDER BY g, x;
+         SELECT row_number() OVER (ORDER BY x, g) FROM t;
+         SELECT count(*) OVER w FROM t WINDOW w AS ();
          SELECT count(*) FILTER (WHERE x > 0) FROM t;
          SELECT g, count(*) FILTER (WHERE x > 0), count(x) FILTER (WHERE x < 2), sum(x) FILTER (WHERE g = 1), count(*) FROM t GROUP BY g ORDER BY g;
          SELECT max(x) FILTER (WHERE x < 5), min(x) FILTER (WHERE x > 1), avg(x) FILTER (WHERE 1), total(x) FILTER (WHERE 0) FROM t;

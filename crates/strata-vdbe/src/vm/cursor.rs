@@ -617,6 +617,8 @@ pub(crate) enum VmCursor {
     EphIndex(Box<EphIndex>),
     Sorter(Box<Sorter>),
     Pseudo(Pseudo),
+    /// A window-function buffer (`WindowOpen`); read only by `WindowNext`.
+    Window(Box<super::window::WinBuf>),
 }
 
 impl VmCursor {
@@ -662,7 +664,7 @@ impl VmCursor {
             VmCursor::BTree(c) => Some(&mut c.pending),
             VmCursor::EphTable(c) => Some(&mut c.pending),
             VmCursor::EphIndex(c) => Some(&mut c.pending),
-            VmCursor::Sorter(_) | VmCursor::Pseudo(_) => None,
+            VmCursor::Sorter(_) | VmCursor::Pseudo(_) | VmCursor::Window(_) => None,
         }
     }
 
@@ -673,6 +675,7 @@ impl VmCursor {
             VmCursor::EphIndex(c) => c.null_row = true,
             VmCursor::Sorter(c) => c.null_row = true,
             VmCursor::Pseudo(c) => c.null_row = true,
+            VmCursor::Window(c) => c.null_row = true,
         }
     }
 }

@@ -343,7 +343,7 @@ impl Vm {
                     _ => return Err(misuse("table operation on an ephemeral index")),
                 }
             }
-            VmCursor::Sorter(_) | VmCursor::Pseudo(_) => {
+            VmCursor::Sorter(_) | VmCursor::Pseudo(_) | VmCursor::Window(_) => {
                 return Err(misuse("operation not supported on this cursor"))
             }
         };
@@ -513,6 +513,7 @@ impl Vm {
                     result?
                 }
             }
+            VmCursor::Window(_) => return Err(misuse("Column on a window buffer")),
         };
         if !hit {
             regs[dest] = default.cloned().unwrap_or(Value::Null);

@@ -46,6 +46,7 @@ mod integrity;
 mod sorter;
 mod txn;
 mod vacuum;
+mod window;
 
 use cursor::{
     compare_record_key, jump_if, last_field_int, store, store_field, EphPos, PendingOp, Pseudo,
@@ -1578,6 +1579,50 @@ impl Vm {
                     }
                 }
                 self.pc += 1;
+            }
+
+            // ---- window functions ----------------------------------------------------
+            WindowOpen { cursor, spec } => {
+                self.set_cursor(
+                    *cursor,
+                    VmCursor::Window(Box::new(window::WinBuf::new(spec.clone()))),
+                );
+                self.pc += 1;
+            }
+            WindowAdd { cursor, start } => {
+                match cur_mut(&mut self.cursors, *cursor)? {
+                    VmCursor::Window(w) => {
+                        let n = w.width();
+                        w.add(&self.regs[*start..*start + n]);
+                    }
+                    _ => return Err(misuse("WindowAdd on a cursor that is not a window")),
+                }
+                self.pc += 1;
+            }
+            WindowCompute { cursor } => {
+                let enc = self.enc;
+                match cur_mut(&mut self.cursors, *cursor)? {
+                    VmCursor::Window(w) => w.compute(enc)?,
+                    _ => return Err(misuse("WindowCompute on a cursor that is not a window")),
+                }
+                self.pc += 1;
+            }
+            WindowNext {
+                cursor,
+                dest,
+                target_if_done,
+            } => {
+                let found = match cur_mut(&mut self.cursors, *cursor)? {
+                    VmCursor::Window(w) => match w.next_row() {
+                        Some(row) => {
+                            self.regs[*dest..*dest + row.len()].clone_from_slice(row);
+                            true
+                        }
+                        None => false,
+                    },
+                    _ => return Err(misuse("WindowNext on a cursor that is not a window")),
+                };
+                self.jump(!found, *target_if_done);
             }
 
             // ---- aggregates ------------------------------------------------------------
