@@ -285,6 +285,7 @@ impl Compiler<'_> {
                             acc_reg: accs + i,
                             collation: a.collation,
                             skip_reg: skip_reg.filter(|_| minmax == Some(i)),
+                            subtype_args: crate::expr::subtype_args(&a.args),
                         });
                         c.resolve(skip);
                     }
@@ -708,6 +709,12 @@ impl Compiler<'_> {
                 acc_reg: st.accs + i,
                 collation: a.collation,
                 skip_reg: st.skip_reg.filter(|_| st.minmax == Some(i)),
+                // The arguments come back from the sorter, without the per-register
+                // subtype flags: only the statically known subtypes hold.
+                subtype_args: crate::expr::subtype_args(&a.args)
+                    .into_iter()
+                    .filter(|&(_, always)| always)
+                    .collect(),
             });
             self.resolve(skip);
         }

@@ -627,6 +627,7 @@ impl Compiler<'_> {
                     nargs,
                     dest,
                     collation: Collation::Binary,
+                    subtype_args: Vec::new(),
                 });
                 if *not {
                     self.emit(Insn::Not { src: dest, dest });
@@ -720,6 +721,7 @@ impl Compiler<'_> {
                     nargs: 0,
                     dest,
                     collation: Collation::Binary,
+                    subtype_args: Vec::new(),
                 });
             }
         }
@@ -778,6 +780,29 @@ impl Compiler<'_> {
     }
 
     fn binary(&mut self, l: &Expr<'_>, op: Operator, r: &Expr<'_>, dest: Reg) -> Result<()> {
+        // `->` and `->>` are SQLite's functions of those names (json.c).
+        if matches!(op, Operator::ArrowRight | Operator::ArrowRightShift) {
+            let name = if op == Operator::ArrowRight {
+                "->"
+            } else {
+                "->>"
+            };
+            let func = resolve_scalar(name, 2).map_err(|e| error(e.to_string()))?;
+            let args = self.regs(2);
+            self.expr(l, args)?;
+            self.expr(r, args + 1)?;
+            let subtype_args = subtype_args(&[l, r]);
+            self.emit(Insn::Function {
+                func,
+                name: name.into(),
+                args_start: args,
+                nargs: 2,
+                dest,
+                collation: Collation::Binary,
+                subtype_args,
+            });
+            return Ok(());
+        }
         // `x IS [NOT] TRUE|FALSE` tests truth, not equality with 1 or 0 (SQLite's
         // TK_TRUTH / OP_IsTrue): `2 IS TRUE` is 1, `NULL IS NOT TRUE` is 1.
         if matches!(op, Operator::Is | Operator::IsNot) {
@@ -1097,6 +1122,7 @@ impl Compiler<'_> {
                 }
             }
         }
+        let refs: Vec<&Expr<'_>> = args.iter().collect();
         self.emit(Insn::Function {
             func,
             name: lower,
@@ -1104,6 +1130,7 @@ impl Compiler<'_> {
             nargs: args.len(),
             dest,
             collation,
+            subtype_args: subtype_args(&refs),
         });
         Ok(())
     }
@@ -1347,4 +1374,49 @@ pub fn true_false_word(id: &str) -> Option<bool> {
     } else {
         None
     }
+}
+
+/// The arguments that may carry SQLite's JSON subtype: (index, always). Only function
+/// calls (incl. aggregates and `->`) can, as their call writes the argument's register;
+/// `always` marks calls of functions whose text result always has the subtype (json(),
+/// json_array()...), so the subtype is known without the VM's per-register flag.
+pub(crate) fn subtype_args(args: &[&Expr<'_>]) -> Vec<(usize, bool)> {
+    /// None: no subtype; Some(always).
+    fn carries(e: &Expr<'_>) -> Option<bool> {
+        match e {
+            Expr::FunctionCall { name, args, .. } => {
+                let n = names::unquote(name.0).to_ascii_lowercase();
+                let args = args.as_deref().unwrap_or(&[]);
+                let all = |v: &[&Expr<'_>]| -> Option<bool> {
+                    let mut always = true;
+                    for a in v {
+                        always &= carries(a)?;
+                    }
+                    Some(always)
+                };
+                match n.as_str() {
+                    // Compiled inline (see `function_call`): the value is one of the
+                    // arguments', written by that argument's code, so its subtype is
+                    // known only if every possible value comes from a call.
+                    "coalesce" | "ifnull" => all(&args.iter().collect::<Vec<_>>()),
+                    "iif" | "if" if args.len() == 3 => all(&[&args[1], &args[2]]),
+                    "likely" | "unlikely" | "likelihood" => args.first().and_then(carries),
+                    "json" | "json_array" | "json_object" | "json_quote" | "json_insert"
+                    | "json_replace" | "json_set" | "json_remove" | "json_patch"
+                    | "json_group_array" | "json_group_object" | "jsonb_group_array"
+                    | "jsonb_group_object" => Some(true),
+                    "json_extract" if args.len() > 2 => Some(true),
+                    _ => Some(false),
+                }
+            }
+            Expr::Binary(_, Operator::ArrowRight, _) => Some(true),
+            Expr::Binary(_, Operator::ArrowRightShift, _) => Some(false),
+            Expr::Parenthesized(v) if v.len() == 1 => carries(&v[0]),
+            _ => None,
+        }
+    }
+    args.iter()
+        .enumerate()
+        .filter_map(|(i, e)| carries(e).map(|always| (i, always)))
+        .collect()
 }
