@@ -12,7 +12,8 @@
 //! `bare-minmax` (one min/max over a unique non-NULL column), `filter`, `schema-prefix`
 //! (`main.` on DDL and DML), `temp` (TEMP tables, views, indexes, triggers, shadowing a
 //! main table), `foreign-keys` (immediate and DEFERRABLE INITIALLY DEFERRED, every
-//! action), `strict`, `pragmas` (schema pragmas) and, here only, `journal-mode` (changes
+//! action), `strict`, `pragmas` (schema pragmas), `json` (JSON functions, JSONB,
+//! `->`/`->>`, JSON written into a column) and, here only, `journal-mode` (changes
 //! checked against a file-backed SQLite) and `utf16` (a third of the inputs run in a
 //! UTF-16le and a third in a UTF-16be database, on both engines). `STRATA_FUZZ_FEATURES=a,b` keeps only those groups (`none`: the
 //! core only); `STRATA_FUZZ_NO_FEATURES=a,b` switches groups off. A statement of a group
@@ -62,6 +63,7 @@ const FEATURES: &[&str] = &[
     // Fuzzer only (the simulator's model is an in-memory database).
     "journal-mode",
     "utf16",
+    "json",
 ];
 
 /// The groups that are on (see the module doc), read once.
@@ -334,6 +336,120 @@ enum Stmt {
     JournalMode {
         mode: u8,
     },
+    /// JSON functions over a table's columns (group `json`); `update` writes the first
+    /// expression into `b`.
+    Json {
+        tab: Tab,
+        cols: Vec<JExpr>,
+        filter: Expr,
+        update: bool,
+        agg: bool,
+    },
+}
+
+/// JSON documents: canonical, JSON5, malformed.
+const JSON_TEXTS: &[&str] = &[
+    "'[1,2,{\"a\":3}]'",
+    "'{\"a\":{\"b\":[1,2.5]},\"c\":\"x\"}'",
+    "'{a:1,b:[0x10,.5,],''c'':\"\\u00e9\"}'",
+    "'[1,'",
+    "'\"s\"'",
+    "'123'",
+    "'null'",
+    "'{\"a b\":[true,false,null]}'",
+];
+
+/// JSON paths, valid and not.
+const JSON_PATHS: &[&str] = &[
+    "'$'",
+    "'$.a'",
+    "'$.a.b'",
+    "'$.a.b[1]'",
+    "'$[0]'",
+    "'$[#-1]'",
+    "'$.c'",
+    "'$.\"a b\"'",
+    "'x'",
+    "'$['",
+    "'$.a[#]'",
+    "'$[2].a'",
+];
+
+/// A JSON expression.
+#[derive(Arbitrary, Debug, Clone)]
+enum JExpr {
+    Col(Col),
+    Lit(Lit),
+    Doc(u8),
+    Array(Vec<JExpr>),
+    Object(Vec<(u8, JExpr)>),
+    Extract(Box<JExpr>, u8),
+    Arrow(Box<JExpr>, u8, bool),
+    Edit(u8, Box<JExpr>, u8, Box<JExpr>),
+    Patch(Box<JExpr>, Box<JExpr>),
+    Quote(Box<JExpr>),
+    Jsonb(Box<JExpr>),
+    Type(Box<JExpr>, u8),
+    Valid(Box<JExpr>, u8),
+    ErrorPosition(Box<JExpr>),
+    Length(Box<JExpr>),
+}
+
+impl JExpr {
+    fn sql(&self, depth: u32) -> String {
+        if depth > 3 {
+            return "json('[1]')".into();
+        }
+        let d = depth + 1;
+        let path = |p: &u8| JSON_PATHS[*p as usize % JSON_PATHS.len()];
+        match self {
+            JExpr::Col(c) => c.name().into(),
+            JExpr::Lit(l) => l.sql(),
+            JExpr::Doc(i) => JSON_TEXTS[*i as usize % JSON_TEXTS.len()].into(),
+            JExpr::Array(v) => {
+                let v: Vec<String> = v.iter().take(4).map(|e| e.sql(d)).collect();
+                format!("json_array({})", v.join(", "))
+            }
+            JExpr::Object(v) => {
+                let v: Vec<String> = v
+                    .iter()
+                    .take(4)
+                    .map(|(k, e)| {
+                        format!(
+                            "'{}', {}",
+                            ["a", "b", "c", "a b"][*k as usize % 4],
+                            e.sql(d)
+                        )
+                    })
+                    .collect();
+                format!("json_object({})", v.join(", "))
+            }
+            JExpr::Extract(e, p) => format!("json_extract({}, {})", e.sql(d), path(p)),
+            JExpr::Arrow(e, p, two) => {
+                format!(
+                    "({} {} {})",
+                    e.sql(d),
+                    if *two { "->>" } else { "->" },
+                    path(p)
+                )
+            }
+            JExpr::Edit(op, e, p, v) => {
+                let f = ["json_set", "json_insert", "json_replace", "jsonb_set"][*op as usize % 4];
+                if *op % 5 == 4 {
+                    format!("json_remove({}, {})", e.sql(d), path(p))
+                } else {
+                    format!("{f}({}, {}, {})", e.sql(d), path(p), v.sql(d))
+                }
+            }
+            JExpr::Patch(a, b) => format!("json_patch({}, {})", a.sql(d), b.sql(d)),
+            JExpr::Quote(e) => format!("json_quote({})", e.sql(d)),
+            JExpr::Jsonb(e) => format!("json(jsonb({}))", e.sql(d)),
+            JExpr::Type(e, p) => format!("json_type({}, {})", e.sql(d), path(p)),
+            JExpr::Valid(e, f) => format!("json_valid({}, {})", e.sql(d), 1 + *f % 15),
+            JExpr::ErrorPosition(e) => format!("json_error_position({})", e.sql(d)),
+            JExpr::Length(e) => format!("json_array_length({})", e.sql(d)),
+        }
+    }
 }
 
 impl Agg {
@@ -774,6 +890,39 @@ impl Stmt {
                     .into()
             }
             Stmt::JournalMode { .. } => return None,
+            Stmt::Json {
+                tab,
+                cols,
+                filter,
+                update,
+                agg,
+            } => {
+                if !on("json") {
+                    return None;
+                }
+                let t = tab.name();
+                let mut v: Vec<String> = cols.iter().take(3).map(|e| e.sql(0)).collect();
+                if v.is_empty() {
+                    v.push("json_array(a, b, c)".into());
+                }
+                let w = filter.sql(0);
+                if *update {
+                    format!("UPDATE {t} SET b = {} WHERE {w}", v[0])
+                } else if *agg {
+                    // Only order-insensitive facts of the group aggregates (their
+                    // element order follows the scan).
+                    format!(
+                        "SELECT a, json_array_length(json_group_array({})), json_type(json_group_object(CAST(id AS TEXT), {})) FROM {t} WHERE {w} GROUP BY a ORDER BY a",
+                        v[0],
+                        v[v.len() - 1]
+                    )
+                } else {
+                    format!(
+                        "SELECT id, {} FROM {t} WHERE {w} ORDER BY rowid",
+                        v.join(", ")
+                    )
+                }
+            }
             Stmt::Begin => "BEGIN".into(),
             Stmt::Commit => "COMMIT".into(),
             Stmt::Rollback => "ROLLBACK".into(),
