@@ -384,10 +384,11 @@ fn f_iif(args: &[Value], _: &mut FunctionContext<'_>) -> R {
     })
 }
 
-/// The only subtype built-in functions set is JSON's (74, `'J'`); every other value has
-/// subtype 0.
-fn f_subtype(_: &[Value], ctx: &mut FunctionContext<'_>) -> R {
-    let json = ctx.arg_subtypes.first().copied().unwrap_or(false);
+/// The only subtype built-in functions set is JSON's (74, `'J'`), and only on text;
+/// every other value has subtype 0.
+fn f_subtype(args: &[Value], ctx: &mut FunctionContext<'_>) -> R {
+    let json = ctx.arg_subtypes.first().copied().unwrap_or(false)
+        && matches!(arg(args, 0), Value::Text(_));
     Ok(Value::Integer(if json {
         crate::json::JSON_SUBTYPE
     } else {

@@ -214,3 +214,348 @@ fn hostile_input() {
     let _ = strata_rows(&ours, &format!("SELECT json_pretty(x'{hex}')"));
     let _ = strata_rows(&ours, &format!("SELECT json_valid(x'{hex}', 8)"));
 }
+
+/// SplitMix64: a small seeded generator (no external crate needed).
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
+        v[self.below(v.len())]
+    }
+}
+
+const KEYS: &[&str] = &["a", "b", "c", "a b", "é", "x1", "$k", "_"];
+
+fn gen_number(r: &mut Rng) -> String {
+    match r.below(14) {
+        0 => r
+            .pick(&[
+                "0",
+                "-0",
+                "1",
+                "-1",
+                "9223372036854775807",
+                "-9223372036854775808",
+            ])
+            .into(),
+        1 => r
+            .pick(&[
+                "9223372036854775808",
+                "-9223372036854775809",
+                "123456789012345678901234",
+            ])
+            .into(),
+        2 => format!("{}.{}", r.below(1000), r.below(1000)),
+        3 => format!(
+            "{}e{}{}",
+            r.below(100),
+            r.pick(&["", "+", "-"]),
+            r.below(400)
+        ),
+        4 => format!("-{}.{}E{}", r.below(10), r.below(100), r.below(30)),
+        5 => r
+            .pick(&["0x1F", "-0x10", "0XaB", "0xFFFFFFFFFFFFFFFFFF"])
+            .into(),
+        6 => r.pick(&[".5", "5.", "-.5", "+7", "+.5e2", "5.e3"]).into(),
+        7 => r
+            .pick(&[
+                "Infinity",
+                "-Infinity",
+                "inf",
+                "NaN",
+                "-nan",
+                "QNaN",
+                "+Infinity",
+            ])
+            .into(),
+        8 => r
+            .pick(&["1e999", "-1e999", "1e-999", "0.1", "1e20", "1.5e300"])
+            .into(),
+        _ => format!("{}", r.next() as i64 % 100000),
+    }
+}
+
+fn gen_string(r: &mut Rng) -> String {
+    let quote = if r.chance(10) { '\'' } else { '"' };
+    let mut s = String::new();
+    s.push(quote);
+    for _ in 0..r.below(6) {
+        let piece = r.pick(&[
+            "a",
+            "b",
+            "é",
+            "日本",
+            "😀",
+            " ",
+            "\\n",
+            "\\t",
+            "\\\"",
+            "\\\\",
+            "\\/",
+            "\\u0041",
+            "\\u00e9",
+            "\\ud83d\\ude00",
+            "\\ud83d",
+            "\\u0000",
+            "\\x41",
+            "\\v",
+            "\\0",
+            "\\'",
+            "\\q",
+            "\t",
+            "\u{1}",
+            "'",
+            "\\\n",
+            "\\\r\n",
+            "\\u004",
+        ]);
+        s.push_str(piece);
+    }
+    if r.chance(3) {
+        // Unescaped delimiter or missing end: malformed.
+        s.push(quote);
+        s.push('x');
+    }
+    s.push(quote);
+    s
+}
+
+fn gen_ws(r: &mut Rng) -> &'static str {
+    if r.chance(85) {
+        ""
+    } else {
+        r.pick(&[
+            " ", "\n", "\t ", "/* c */", "// c\n", "\u{a0}", "\u{feff}", "\u{b}",
+        ])
+    }
+}
+
+fn gen_value(r: &mut Rng, depth: u32) -> String {
+    let pick = if depth > 4 { r.below(5) } else { r.below(9) };
+    match pick {
+        0 => gen_number(r),
+        1 => gen_string(r),
+        2 => r.pick(&["true", "false", "null"]).into(),
+        3 => gen_number(r),
+        4 => gen_string(r),
+        5 | 6 => {
+            let n = r.below(4);
+            let items: Vec<String> = (0..n)
+                .map(|_| format!("{}{}{}", gen_ws(r), gen_value(r, depth + 1), gen_ws(r)))
+                .collect();
+            let trail = if n > 0 && r.chance(8) { "," } else { "" };
+            format!("[{}{trail}]", items.join(","))
+        }
+        _ => {
+            let n = r.below(4);
+            let items: Vec<String> = (0..n)
+                .map(|_| {
+                    let k = r.pick(KEYS);
+                    let key = match r.below(10) {
+                        0 if !k.contains(' ') => k.to_string(),
+                        1 => format!("'{k}'"),
+                        2 => "\"\\u0061\"".into(),
+                        _ => format!("\"{k}\""),
+                    };
+                    format!(
+                        "{}{key}{}:{}",
+                        gen_ws(r),
+                        gen_ws(r),
+                        gen_value(r, depth + 1)
+                    )
+                })
+                .collect();
+            let trail = if n > 0 && r.chance(8) { "," } else { "" };
+            format!("{{{}{trail}}}", items.join(","))
+        }
+    }
+}
+
+/// A document, sometimes damaged (a character dropped, doubled or replaced).
+fn gen_doc(r: &mut Rng) -> String {
+    let mut d = format!("{}{}{}", gen_ws(r), gen_value(r, 0), gen_ws(r));
+    if r.chance(12) && !d.is_empty() {
+        let chars: Vec<char> = d.chars().collect();
+        let i = r.below(chars.len());
+        let mut out: String = chars[..i].iter().collect();
+        match r.below(3) {
+            0 => {}
+            1 => {
+                out.push(chars[i]);
+                out.push(chars[i]);
+            }
+            _ => out.push(
+                r.pick(&["}", "]", ",", ":", "\"", "x", "0"])
+                    .chars()
+                    .next()
+                    .unwrap(),
+            ),
+        }
+        out.extend(&chars[i + 1..]);
+        d = out;
+    }
+    d
+}
+
+fn gen_path(r: &mut Rng) -> String {
+    if r.chance(5) {
+        return r
+            .pick(&[
+                "x", "$x", "$[", "$[1", "$.", "$.\"a", "$[#-x]", "$[#+1]", "$[-1]", "", "$..a",
+                "$[1]x",
+            ])
+            .into();
+    }
+    let mut p = String::from("$");
+    for _ in 0..r.below(4) {
+        match r.below(6) {
+            0 | 1 => {
+                let k = r.pick(KEYS);
+                if k.contains(' ') || r.chance(20) {
+                    p.push_str(&format!(".\"{k}\""));
+                } else {
+                    p.push_str(&format!(".{k}"));
+                }
+            }
+            2 | 3 => p.push_str(&format!("[{}]", r.below(4))),
+            4 => p.push_str(&format!("[#-{}]", r.below(3))),
+            _ => p.push_str("[#]"),
+        }
+    }
+    p
+}
+
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn gen_sql_value(r: &mut Rng) -> String {
+    match r.below(10) {
+        0 => "NULL".into(),
+        1 => format!("{}", r.next() as i64 % 1000),
+        2 => r.pick(&["1.5", "-0.0", "1e400", "0.1", "-2.25"]).into(),
+        3 => lit(&gen_string(r)),
+        4 => format!("json({})", lit(&gen_doc(r))),
+        5 => format!("jsonb({})", lit(&gen_doc(r))),
+        6 => format!("json_array({}, {})", r.below(9), lit("x")),
+        7 => "x'00'".into(),
+        _ => lit(&gen_doc(r)),
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Statements over one JSON argument `d` (an SQL expression).
+fn statements_over(r: &mut Rng, d: &str, out: &mut Vec<String>) {
+    let p = lit(&gen_path(r));
+    let p2 = lit(&gen_path(r));
+    let v = gen_sql_value(r);
+    let d2 = lit(&gen_doc(r));
+    let s = match r.below(24) {
+        0 => format!("SELECT json({d}), hex(jsonb({d}))"),
+        1 => format!("SELECT json_valid({d}), json_valid({d}, {}), json_error_position({d})", 1 + r.below(15)),
+        2 => format!("SELECT json_type({d}), json_type({d}, {p})"),
+        3 => format!("SELECT json_extract({d}, {p}), typeof(json_extract({d}, {p}))"),
+        4 => format!("SELECT json_extract({d}, {p}, {p2})"),
+        5 => format!("SELECT {d} -> {p}, {d} ->> {p}"),
+        6 => format!("SELECT {d} -> {}, {d} ->> {}", lit(r.pick(KEYS)), r.below(3)),
+        7 => format!("SELECT json_array_length({d}), json_array_length({d}, {p})"),
+        8 => format!("SELECT json_set({d}, {p}, {v}), json_insert({d}, {p}, {v})"),
+        9 => format!("SELECT json_replace({d}, {p}, {v}, {p2}, {v})"),
+        10 => format!("SELECT json_remove({d}, {p}), json_remove({d}, {p}, {p2})"),
+        11 => format!("SELECT json_patch({d}, {d2}), json_patch({d2}, {d})"),
+        12 => format!("SELECT json_pretty({d}), json_pretty({d}, {})", r.pick(&["' '", "''", "'\t'", "NULL"])),
+        13 => format!("SELECT json_quote({d}), json_array({d}, {v}), json_object('k', {d}, 'v', {v})"),
+        14 => format!("SELECT hex(jsonb_set({d}, {p}, {v})), hex(jsonb_insert({d}, {p}, {v}))"),
+        15 => format!("SELECT hex(jsonb_remove({d}, {p})), hex(jsonb_replace({d}, {p}, {v}))"),
+        16 => format!("SELECT hex(jsonb_extract({d}, {p})), hex(jsonb_extract({d}, {p}, {p2}))"),
+        17 => format!("SELECT hex(jsonb_patch({d}, {d2})), hex(jsonb_array({d}, {v}))"),
+        18 => format!("SELECT hex(jsonb_object('a', {d}, 'b', {v}))"),
+        19 => format!("SELECT json_array(json({d})), json_array(json_extract({d}, {p})), json_array({d} -> {p})"),
+        20 => format!("SELECT subtype(json_extract({d}, {p})), subtype({d} -> {p}), subtype({d} ->> {p})"),
+        21 => format!("SELECT json(jsonb({d})) = json({d}), json_valid(jsonb({d}), 8)"),
+        22 => format!("SELECT json_group_array({d}), json_group_object('k', {d}), hex(jsonb_group_array({d})) FROM (SELECT 1 UNION ALL SELECT 2)"),
+        _ => format!("SELECT json_object({d}, 1)"),
+    };
+    out.push(s);
+}
+
+#[test]
+fn randomised_against_sqlite() {
+    let seed: u64 = std::env::var("STRATA_JSON_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5EED_0015);
+    let n: usize = std::env::var("STRATA_JSON_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3000);
+    let mut r = Rng(seed);
+    let ours = strata::Connection::open_in_memory().unwrap();
+    let theirs = rusqlite::Connection::open_in_memory().unwrap();
+    let mut stmts = Vec::new();
+    for _ in 0..n {
+        let d = gen_doc(&mut r);
+        if r.chance(15) {
+            // Random bytes as JSONB: SQLite's own JSONB of a document, damaged, or
+            // bytes from nowhere.
+            let mut blob: Vec<u8> = theirs
+                .query_row("SELECT jsonb(?1)", [&d], |row| row.get::<_, Vec<u8>>(0))
+                .unwrap_or_else(|_| (0..r.below(12)).map(|_| r.next() as u8).collect());
+            for _ in 0..r.below(3) {
+                if blob.is_empty() {
+                    break;
+                }
+                let i = r.below(blob.len());
+                match r.below(3) {
+                    0 => blob[i] = r.next() as u8,
+                    1 => {
+                        blob.remove(i);
+                    }
+                    _ => blob.insert(i, r.next() as u8),
+                }
+            }
+            statements_over(&mut r, &format!("x'{}'", hex(&blob)), &mut stmts);
+        } else {
+            statements_over(&mut r, &lit(&d), &mut stmts);
+        }
+    }
+    let (mut oks, mut errs) = (0usize, 0usize);
+    for sql in &stmts {
+        let a = strata_rows(&ours, sql);
+        let b = sqlite_rows(&theirs, sql);
+        match (&a, &b) {
+            (Ok(x), Ok(y)) => {
+                oks += 1;
+                assert_eq!(x, y, "results differ (seed {seed:#x}) for: {sql}")
+            }
+            (Err(x), Err(y)) => {
+                errs += 1;
+                assert_eq!(x, y, "error messages differ (seed {seed:#x}) for: {sql}")
+            }
+            _ => panic!(
+                "one engine failed (seed {seed:#x}) for: {sql}\n strata: {a:?}\n sqlite: {b:?}"
+            ),
+        }
+    }
+    // The generator must exercise both answers and errors, mostly answers.
+    eprintln!("json randomised: {oks} answers, {errs} errors");
+    assert!(
+        oks > stmts.len() / 2 && errs > 0,
+        "{oks} answers, {errs} errors"
+    );
+}

@@ -369,7 +369,8 @@ pub fn validity_check(b: &[u8], i: usize, end: usize, depth: u32) -> usize {
                         }
                     } else if c != b'\\' || j + 1 >= k {
                         return j + 1;
-                    } else if b"\"\\/bfnrt".contains(&z(j + 1)) {
+                    } else if b"\"\\/bfnrt\0".contains(&z(j + 1)) {
+                        // (SQLite's strchr() also finds the terminating NUL.)
                         j += 1;
                     } else if z(j + 1) == b'u' {
                         if j + 5 >= k {
