@@ -198,7 +198,8 @@ impl Compiler<'_> {
                         let is_rowid_name = ["rowid", "oid", "_rowid_"]
                             .iter()
                             .any(|n| names::eq(n, &col));
-                        if is_rowid_name && src.table.is_some() {
+                        // (json_each/json_tree rows have SQLite's rowids too.)
+                        if is_rowid_name && (src.table.is_some() || src.tvf.is_some()) {
                             Some(ROWID)
                         } else {
                             None
@@ -427,6 +428,36 @@ impl Compiler<'_> {
         let real = col.affinity == Some(Affinity::Real) && src.table.is_some();
         let default = col.default.clone();
         let comment = format!("{}.{}", src.name, col.name);
+        // json_each/json_tree's `value` carries the JSON subtype when it is an array or
+        // object: read it through a call that sets it from the hidden flag column.
+        if src.tvf.is_some() && r.column == 1 {
+            let tmp = self.regs(2);
+            self.b.emit_c(
+                Insn::Column {
+                    cursor,
+                    column: 1,
+                    dest: tmp,
+                    default: None,
+                },
+                comment,
+            );
+            self.emit(Insn::Column {
+                cursor,
+                column: strata_vdbe::json::each::EACH_COLUMNS,
+                dest: tmp + 1,
+                default: None,
+            });
+            self.emit(Insn::Function {
+                func: strata_vdbe::json::f_with_subtype,
+                name: "json_each.value".into(),
+                args_start: tmp,
+                nargs: 2,
+                dest,
+                collation: Collation::Binary,
+                subtype_args: Vec::new(),
+            });
+            return;
+        }
         self.b.emit_c(
             Insn::Column {
                 cursor,
@@ -1412,6 +1443,11 @@ pub(crate) fn subtype_args(args: &[&Expr<'_>]) -> Vec<(usize, bool)> {
             Expr::Binary(_, Operator::ArrowRight, _) => Some(true),
             Expr::Binary(_, Operator::ArrowRightShift, _) => Some(false),
             Expr::Parenthesized(v) if v.len() == 1 => carries(&v[0]),
+            // A column reference is compiled into its own register: only json_each's
+            // `value` sets the flag there (see `emit_column`), others leave it clear.
+            Expr::Id(_) | Expr::Name(_) | Expr::Qualified(..) | Expr::DoublyQualified(..) => {
+                Some(false)
+            }
             _ => None,
         }
     }

@@ -480,6 +480,15 @@ pub enum Insn {
         /// most calls.
         subtype_args: Vec<(usize, bool)>,
     },
+    /// json_each (json_tree when `recursive`) of `args_start..args_start+nargs`: replaces
+    /// the rows of the ephemeral table `cursor` by the function's rows (columns as
+    /// [`crate::json::each::EACH_COLUMN_NAMES`], then the value-subtype flag).
+    TableFunction {
+        cursor: Cur,
+        recursive: bool,
+        args_start: Reg,
+        nargs: usize,
+    },
     /// `CAST(reg AS type)` in place; `type_name` decides the target exactly as SQLite.
     Cast {
         reg: Reg,

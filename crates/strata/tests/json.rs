@@ -175,6 +175,44 @@ fn json_in_tables_and_expressions() {
 }
 
 #[test]
+fn json_each_and_json_tree() {
+    same_as_sqlite_with_messages(
+        "SELECT * FROM json_each('[1,[2,3],{\"a\":4},\"s\",null,true,1.5]');
+         SELECT key, value, type, atom, id, parent, fullkey, path, json, root FROM json_tree('{\"a\":[1,{\"b\":2}],\"c d\":null,\"\":{}}');
+         SELECT key, value, fullkey, path, root FROM json_each('{\"x\":{\"y\":[5,6]}}', '$.x.y');
+         SELECT key, value, fullkey, path FROM json_tree('{\"x\":{\"y\":[5,{\"z\":6}]}}', '$.x.y');
+         SELECT key, value, fullkey, path FROM json_tree('{\"x\":{\"y\":[5,{\"z\":6}]}}', '$.x');
+         SELECT key, value, fullkey, path FROM json_tree('[[1,[2]],3]', '$[0][1]');
+         SELECT * FROM json_each('5'), json_each('\"x\"') AS b;
+         SELECT * FROM json_each('[1]', '$.nope');
+         SELECT rowid, key FROM json_tree('[1,[2,{\"a\":3}]]', '$[1]');
+         SELECT j.rowid, j.oid, j._rowid_ FROM json_each('{\"a\":1,\"b\":2}') AS j;
+         SELECT * FROM json_each(NULL);
+         SELECT * FROM json_each('[1]', NULL);
+         SELECT * FROM json_each('[1', '$');
+         SELECT * FROM json_each('[1]', 'x');
+         SELECT * FROM json_each('{}'), json_tree('[]');
+         SELECT * FROM json_each(jsonb('{\"a\":[1,2]}'));
+         SELECT * FROM json_tree(jsonb('{\"a\":[1,2]}'), '$.a');
+         SELECT * FROM json_each('[1]', '$', 3);
+         SELECT * FROM no_such_tvf(1);
+         CREATE TABLE t(id INTEGER PRIMARY KEY, j);
+         INSERT INTO t VALUES (1, '[10,20]'), (2, '{\"k\":\"v\",\"n\":[1]}'), (3, NULL), (4, '7');
+         SELECT t.id, e.key, e.value, e.type FROM t, json_each(t.j) AS e ORDER BY t.id, e.id;
+         SELECT t.id, e.fullkey FROM t JOIN json_tree(t.j) e ORDER BY t.id, e.id;
+         SELECT t.id, count(e.key) FROM t LEFT JOIN json_each(t.j) e GROUP BY t.id ORDER BY t.id;
+         SELECT t.id FROM t WHERE EXISTS (SELECT 1 FROM json_each(t.j) WHERE value = 20);
+         SELECT json_group_array(value), json_group_object(key, value) FROM json_each('[[1],{\"a\":2},3,\"x\"]');
+         SELECT json_array(value), value ->> '$[0]', subtype(value) FROM json_each('[[1],{\"a\":2},3,\"x\"]');
+         SELECT e.value FROM json_each('[3,1,2]') e ORDER BY e.value DESC;
+         SELECT sum(value) FROM json_each('[1,2,3.5]');
+         SELECT key FROM json_each('{\"b\":1,\"a\":2}') WHERE key > 'a';
+         SELECT x.value, y.value FROM json_each('[1,2]') x, json_each('[\"a\",\"b\"]') y ORDER BY 1, 2;
+         SELECT a.key, b.value FROM json_each('{\"p\":[1,2],\"q\":[3]}') a, json_each(a.value) b;",
+    );
+}
+
+#[test]
 fn hostile_input() {
     let deep_ok = "[".repeat(999) + &"]".repeat(999);
     let deep_bad = "[".repeat(1001) + &"]".repeat(1001);
@@ -465,7 +503,7 @@ fn statements_over(r: &mut Rng, d: &str, out: &mut Vec<String>) {
     let p2 = lit(&gen_path(r));
     let v = gen_sql_value(r);
     let d2 = lit(&gen_doc(r));
-    let s = match r.below(24) {
+    let s = match r.below(27) {
         0 => format!("SELECT json({d}), hex(jsonb({d}))"),
         1 => format!("SELECT json_valid({d}), json_valid({d}, {}), json_error_position({d})", 1 + r.below(15)),
         2 => format!("SELECT json_type({d}), json_type({d}, {p})"),
@@ -489,6 +527,9 @@ fn statements_over(r: &mut Rng, d: &str, out: &mut Vec<String>) {
         20 => format!("SELECT subtype(json_extract({d}, {p})), subtype({d} -> {p}), subtype({d} ->> {p})"),
         21 => format!("SELECT json(jsonb({d})) = json({d}), json_valid(jsonb({d}), 8)"),
         22 => format!("SELECT json_group_array({d}), json_group_object('k', {d}), hex(jsonb_group_array({d})) FROM (SELECT 1 UNION ALL SELECT 2)"),
+        23 => format!("SELECT key, value, type, atom, id, parent, fullkey, path, json, root FROM json_tree({d})"),
+        24 => format!("SELECT key, value, type, atom, id, parent, fullkey, path, root FROM json_each({d}, {p})"),
+        25 => format!("SELECT key, value, type, atom, id, parent, fullkey, path FROM json_tree({d}, {p})"),
         _ => format!("SELECT json_object({d}, 1)"),
     };
     out.push(s);

@@ -17,6 +17,7 @@
 //! * [`agg`]: json_group_array / json_group_object.
 
 pub mod agg;
+pub mod each;
 pub mod jsonb;
 pub mod parse;
 pub mod path;
@@ -44,12 +45,12 @@ fn err(m: &str) -> FunctionError {
     FunctionError::Error(m.to_string())
 }
 
-fn malformed() -> FunctionError {
+pub(crate) fn malformed() -> FunctionError {
     err("malformed JSON")
 }
 
 /// "bad JSON path: 'PATH'" (`%Q`).
-fn bad_path(p: &[u8]) -> FunctionError {
+pub(crate) fn bad_path(p: &[u8]) -> FunctionError {
     let p = cstr(p);
     let mut m = String::from("bad JSON path: '");
     m.push_str(&String::from_utf8_lossy(p).replace('\'', "''"));
@@ -70,7 +71,7 @@ fn has_subtype(ctx: &FunctionContext<'_>, i: usize) -> bool {
 
 /// Output flavour of a function (`JSON_BLOB` in SQLite's user data).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Out {
+pub(crate) enum Out {
     Text,
     Blob,
 }
@@ -238,7 +239,7 @@ fn return_parse(doc: Jsonb, flavour: Out, ctx: &mut FunctionContext<'_>) -> R {
 
 /// `jsonReturnFromBlob`: the element at `i` as an SQL value (containers as JSON text,
 /// or JSONB for `Out::Blob`).
-fn return_from_blob(b: &[u8], i: usize, flavour: Out) -> R {
+pub(crate) fn return_from_blob(b: &[u8], i: usize, flavour: Out) -> R {
     let (n, sz) = payload_size(b, i);
     if n == 0 {
         return Err(malformed());
@@ -362,6 +363,7 @@ fn lookup(doc: &mut Jsonb, path: &[u8]) -> Result<usize, LookupErr> {
         doc,
         edit: Edit::None,
         ins: &[],
+        label: 0,
     };
     l.step(0, path, 0, 0)
 }
@@ -395,6 +397,7 @@ fn remove(args: &[Value], flavour: Out, ctx: &mut FunctionContext<'_>) -> R {
             doc: &mut doc,
             edit: Edit::Delete,
             ins: &[],
+            label: 0,
         };
         match l.step(0, &p[1..], 0, 0) {
             Ok(_) | Err(LookupErr::NotFound) => {}
@@ -735,6 +738,7 @@ fn insert(args: &[Value], edit: Edit, flavour: Out, ctx: &mut FunctionContext<'_
                 doc: &mut doc,
                 edit,
                 ins: &ins,
+                label: 0,
             };
             l.step(0, &p[1..], 0, 0)
         };
@@ -946,4 +950,12 @@ pub fn f_json_pretty(args: &[Value], _ctx: &mut FunctionContext<'_>) -> R {
         return Err(malformed());
     }
     Ok(Value::Text(out.buf))
+}
+
+/// The value of json_each/json_tree's `value` column (argument 0) with the JSON subtype
+/// when argument 1 (the row's hidden flag) is true.
+pub fn f_with_subtype(args: &[Value], ctx: &mut FunctionContext<'_>) -> R {
+    let v = arg(args, 0).clone();
+    ctx.result_subtype = matches!(v, Value::Text(_)) && value_int64(arg(args, 1)) != 0;
+    Ok(v)
 }

@@ -203,6 +203,9 @@ pub struct Lookup<'a> {
     pub edit: Edit,
     /// The JSONB to insert or substitute.
     pub ins: &'a [u8],
+    /// Set by a successful lookup: the offset of the target's label when it is an
+    /// object member, else 0 (`iLabel`).
+    pub label: usize,
 }
 
 impl Lookup<'_> {
@@ -238,6 +241,7 @@ impl Lookup<'_> {
                     }
                 }
             }
+            self.label = label;
             return Ok(root);
         }
         let b = |s: &Self, k: usize| s.doc.blob.get(k).copied().unwrap_or(0);
@@ -424,6 +428,7 @@ impl Lookup<'_> {
             doc: &mut doc,
             edit: self.edit,
             ins: self.ins,
+            label: 0,
         };
         sub.step(0, tail, 0, depth + 1)?;
         Ok(doc.blob)

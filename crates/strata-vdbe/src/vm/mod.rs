@@ -997,6 +997,30 @@ impl Vm {
                 self.subtypes[*dest] = result_subtype;
                 self.pc += 1;
             }
+            TableFunction {
+                cursor,
+                recursive,
+                args_start,
+                nargs,
+            } => {
+                let rows = crate::json::each::each_rows(
+                    &self.regs[*args_start..*args_start + *nargs],
+                    *recursive,
+                )
+                .map_err(VmError::from_function)?;
+                let mut t = VmCursor::new_eph_table();
+                if let VmCursor::EphTable(e) = &mut t {
+                    for row in rows {
+                        let mut vals = row.values;
+                        vals.push(Value::Integer(row.value_subtype as i64));
+                        let mut rec = Vec::new();
+                        cursor::encode_values_in(&vals, self.enc, &mut rec);
+                        e.rows.insert(row.rowid, rec);
+                    }
+                }
+                self.set_cursor(*cursor, t);
+                self.pc += 1;
+            }
             Cast { reg, type_name } => {
                 let v = std::mem::replace(&mut self.regs[*reg], Value::Null);
                 self.regs[*reg] = crate::cast::cast_to_type_name_in(v, type_name, self.enc);
