@@ -906,6 +906,20 @@ impl Stmt {
                     v.push("json_array(a, b, c)".into());
                 }
                 let w = filter.sql(0);
+                if v.len() == 3 && *update && *agg {
+                    // json_each / json_tree over each row (a lateral join).
+                    // Unqualified `id` is ambiguous there (json_each has an id column):
+                    // an error on both engines.
+                    let f = if w.len() % 2 == 0 {
+                        "json_each"
+                    } else {
+                        "json_tree"
+                    };
+                    return Some(format!(
+                        "SELECT x.id, e.key, e.value, e.type, e.atom, e.fullkey, e.path FROM {t} AS x, {f}({}) AS e ORDER BY x.rowid, e.id",
+                        v[0]
+                    ));
+                }
                 if *update {
                     format!("UPDATE {t} SET b = {} WHERE {w}", v[0])
                 } else if *agg {

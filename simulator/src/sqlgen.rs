@@ -900,7 +900,22 @@ fn gen_json(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
             _ => format!("CASE WHEN json_valid(b) THEN json_array_length(b, {p}) END"),
         }
     };
-    match rng.gen_range(0..10) {
+    match rng.gen_range(0..12) {
+        10 => format!(
+            "SELECT t.id, e.key, e.value, e.type, e.fullkey FROM {n} AS t, json_each({}) AS e WHERE {} ORDER BY t.rowid, e.id",
+            [
+                "json_array(t.a, t.b, t.c)",
+                "json_object('k', t.k, 'b', t.b)",
+                "json_set(json_array(t.id), '$[#]', json_object('c', t.c))",
+                "CASE WHEN json_valid(t.b) THEN t.b END",
+                "jsonb_array(t.a, json_array(t.k, t.c))",
+            ][rng.gen_range(0..5)],
+            pred(rng, "t.")
+        ),
+        11 => format!(
+            "SELECT t.id, j.key, j.atom, j.path, j.parent FROM {n} AS t JOIN json_tree({}) AS j ORDER BY t.rowid, j.id",
+            ["json_object('a', t.a, 'b', json_array(t.b, t.c))", "json_array(t.k, json_object('x', t.id))", "CASE WHEN json_valid(t.b) THEN t.b END"][rng.gen_range(0..3)]
+        ),
         0..=3 => {
             let cols: Vec<String> = (0..rng.gen_range(1..=3)).map(|_| json_expr(rng, 0)).collect();
             format!(

@@ -272,7 +272,13 @@ impl Compiler<'_> {
                             c.filtered_minmax_skips(skip_reg.filter(|_| minmax == Some(i)));
                             c.jump_if_not_true(f, skip)?;
                         }
+                        let subtypes = if a.kind.is_json() {
+                            crate::expr::subtype_args(&a.args)
+                        } else {
+                            Vec::new()
+                        };
                         for (k, e) in a.args.iter().enumerate() {
+                            c.subtype_preclear(e, args + k, &subtypes, k);
                             c.expr(e, args + k)?;
                         }
                         if let Some(d) = dref[i] {
@@ -285,7 +291,7 @@ impl Compiler<'_> {
                             acc_reg: accs + i,
                             collation: a.collation,
                             skip_reg: skip_reg.filter(|_| minmax == Some(i)),
-                            subtype_args: crate::expr::subtype_args(&a.args),
+                            subtype_args: subtypes,
                         });
                         c.resolve(skip);
                     }
@@ -711,10 +717,14 @@ impl Compiler<'_> {
                 skip_reg: st.skip_reg.filter(|_| st.minmax == Some(i)),
                 // The arguments come back from the sorter, without the per-register
                 // subtype flags: only the statically known subtypes hold.
-                subtype_args: crate::expr::subtype_args(&a.args)
-                    .into_iter()
-                    .filter(|&(_, always)| always)
-                    .collect(),
+                subtype_args: if a.kind.is_json() {
+                    crate::expr::subtype_args(&a.args)
+                        .into_iter()
+                        .filter(|&(_, always)| always)
+                        .collect()
+                } else {
+                    Vec::new()
+                },
             });
             self.resolve(skip);
         }

@@ -820,9 +820,11 @@ impl Compiler<'_> {
             };
             let func = resolve_scalar(name, 2).map_err(|e| error(e.to_string()))?;
             let args = self.regs(2);
-            self.expr(l, args)?;
-            self.expr(r, args + 1)?;
             let subtype_args = subtype_args(&[l, r]);
+            self.subtype_preclear(l, args, &subtype_args, 0);
+            self.expr(l, args)?;
+            self.subtype_preclear(r, args + 1, &subtype_args, 1);
+            self.expr(r, args + 1)?;
             self.emit(Insn::Function {
                 func,
                 name: name.into(),
@@ -1144,7 +1146,14 @@ impl Compiler<'_> {
         let start = self.regs(args.len().max(1));
         let mut collation = Collation::Binary;
         let mut coll_found = false;
+        let refs: Vec<&Expr<'_>> = args.iter().collect();
+        let subtypes = if consumes_subtypes(&lower) {
+            subtype_args(&refs)
+        } else {
+            Vec::new()
+        };
         for (i, a) in args.iter().enumerate() {
+            self.subtype_preclear(a, start + i, &subtypes, i);
             self.expr(a, start + i)?;
             if !coll_found {
                 if let Some(c) = self.expr_collation(a)? {
@@ -1153,7 +1162,6 @@ impl Compiler<'_> {
                 }
             }
         }
-        let refs: Vec<&Expr<'_>> = args.iter().collect();
         self.emit(Insn::Function {
             func,
             name: lower,
@@ -1161,7 +1169,7 @@ impl Compiler<'_> {
             nargs: args.len(),
             dest,
             collation,
-            subtype_args: subtype_args(&refs),
+            subtype_args: subtypes,
         });
         Ok(())
     }
@@ -1407,39 +1415,77 @@ pub fn true_false_word(id: &str) -> Option<bool> {
     }
 }
 
-/// The arguments that may carry SQLite's JSON subtype: (index, always). Only function
-/// calls (incl. aggregates and `->`) can, as their call writes the argument's register;
-/// `always` marks calls of functions whose text result always has the subtype (json(),
-/// json_array()...), so the subtype is known without the VM's per-register flag.
+/// Functions that look at their arguments' JSON subtype (the JSON functions and
+/// `subtype()`); only their calls track it.
+pub(crate) fn consumes_subtypes(lower_name: &str) -> bool {
+    lower_name.starts_with("json") || lower_name == "subtype"
+}
+
+/// Functions compiled inline (see `function_call`): their value is one of their
+/// arguments', written into the result register by that argument's code.
+fn is_inline_function(lower_name: &str) -> bool {
+    matches!(
+        lower_name,
+        "coalesce" | "ifnull" | "iif" | "if" | "likely" | "unlikely" | "likelihood" | "nullif"
+    )
+}
+
+/// Whether an argument's register must have its subtype flag cleared before the
+/// argument's code runs: its value may come from a write that is not a function call
+/// (a CASE branch, an inline function's literal argument), which leaves the flag alone.
+fn needs_preclear(e: &Expr<'_>) -> bool {
+    match e {
+        Expr::Case { .. } => true,
+        Expr::FunctionCall { name, .. } => {
+            is_inline_function(&names::unquote(name.0).to_ascii_lowercase())
+        }
+        Expr::Parenthesized(v) if v.len() == 1 => needs_preclear(&v[0]),
+        _ => false,
+    }
+}
+
+/// The arguments that may carry SQLite's JSON subtype: (index, always). `always` marks
+/// calls of functions whose text result always has the subtype (json(), json_array()...),
+/// known without the VM's per-register flag; the others read the flag, which function
+/// calls set (and clear) on their result register, `Copy` carries, and
+/// [`Compiler::subtype_preclear`] clears before a CASE or inline function. Expressions
+/// that cannot carry it (literals, operators, CAST...) are not listed.
 pub(crate) fn subtype_args(args: &[&Expr<'_>]) -> Vec<(usize, bool)> {
     /// None: no subtype; Some(always).
     fn carries(e: &Expr<'_>) -> Option<bool> {
         match e {
             Expr::FunctionCall { name, args, .. } => {
                 let n = names::unquote(name.0).to_ascii_lowercase();
-                let args = args.as_deref().unwrap_or(&[]);
-                let all = |v: &[&Expr<'_>]| -> Option<bool> {
-                    let mut always = true;
-                    for a in v {
-                        always &= carries(a)?;
-                    }
-                    Some(always)
-                };
+                let n_args = args.as_deref().map_or(0, |a| a.len());
                 match n.as_str() {
-                    // Compiled inline (see `function_call`): the value is one of the
-                    // arguments', written by that argument's code, so its subtype is
-                    // known only if every possible value comes from a call.
-                    "coalesce" | "ifnull" => all(&args.iter().collect::<Vec<_>>()),
-                    "iif" | "if" if args.len() == 3 => all(&[&args[1], &args[2]]),
-                    "likely" | "unlikely" | "likelihood" => args.first().and_then(carries),
                     "json" | "json_array" | "json_object" | "json_quote" | "json_insert"
                     | "json_replace" | "json_set" | "json_remove" | "json_patch"
                     | "json_group_array" | "json_group_object" | "jsonb_group_array"
                     | "jsonb_group_object" => Some(true),
-                    "json_extract" if args.len() > 2 => Some(true),
+                    "json_extract" if n_args > 2 => Some(true),
                     _ => Some(false),
                 }
             }
+            Expr::Case { .. } => Some(false),
+            // A scalar subquery's value is copied from its result column's register,
+            // flag included; a function call sets that flag on every write.
+            Expr::Subquery(sel) => match &sel.body.select {
+                sqlite3_parser::ast::OneSelect::Select { columns, .. }
+                    if columns.len() == 1 && sel.body.compounds.is_none() =>
+                {
+                    match &columns[0] {
+                        sqlite3_parser::ast::ResultColumn::Expr(e, _, _)
+                            if matches!(e, Expr::FunctionCall { .. } | Expr::Binary(..))
+                                && !needs_preclear(e)
+                                && carries(e).is_some() =>
+                        {
+                            Some(false)
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            },
             Expr::Binary(_, Operator::ArrowRight, _) => Some(true),
             Expr::Binary(_, Operator::ArrowRightShift, _) => Some(false),
             Expr::Parenthesized(v) if v.len() == 1 => carries(&v[0]),
@@ -1455,4 +1501,28 @@ pub(crate) fn subtype_args(args: &[&Expr<'_>]) -> Vec<(usize, bool)> {
         .enumerate()
         .filter_map(|(i, e)| carries(e).map(|always| (i, always)))
         .collect()
+}
+
+impl Compiler<'_> {
+    /// Clears the subtype flag of argument register `reg` before a CASE or an inline
+    /// function computes argument `i` into it (see [`subtype_args`]).
+    pub(crate) fn subtype_preclear(
+        &mut self,
+        e: &Expr<'_>,
+        reg: Reg,
+        subtypes: &[(usize, bool)],
+        i: usize,
+    ) {
+        if needs_preclear(e) && subtypes.iter().any(|&(k, always)| k == i && !always) {
+            self.emit(Insn::Function {
+                func: strata_vdbe::json::f_clear_subtype,
+                name: "json.clear_subtype".into(),
+                args_start: reg,
+                nargs: 0,
+                dest: reg,
+                collation: Collation::Binary,
+                subtype_args: Vec::new(),
+            });
+        }
+    }
 }

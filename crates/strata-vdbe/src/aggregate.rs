@@ -46,6 +46,19 @@ pub enum AggKind {
     JsonbGroupObject,
 }
 
+impl AggKind {
+    /// The JSON group aggregates (which look at their arguments' JSON subtype).
+    pub fn is_json(self) -> bool {
+        matches!(
+            self,
+            AggKind::JsonGroupArray
+                | AggKind::JsonbGroupArray
+                | AggKind::JsonGroupObject
+                | AggKind::JsonbGroupObject
+        )
+    }
+}
+
 /// Resolves an aggregate by name and argument count (count with 0 args is count(*)).
 pub fn lookup_aggregate(name: &str, n_args: usize) -> Option<AggKind> {
     let n = name.to_ascii_lowercase();

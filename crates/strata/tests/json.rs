@@ -46,6 +46,15 @@ fn json_constructors_and_subtypes() {
          SELECT json_object('k', 'v') -> '$.k', json_object('k', 'v') ->> '$.k', json_array(json_object('k', 'v') -> '$.k');
          SELECT json_array(json_extract('{\"a\":[1]}', '$.a')), json_array(json_extract('{\"a\":\"[1]\"}', '$.a'));
          SELECT json_array((json('[1]'))), json_array(coalesce(json('[1]'), json('[2]'))), json_array(coalesce(NULL, '[2]'));
+         SELECT json_array((SELECT json('[1]'))), json_array(CASE WHEN 1 THEN json('[1]') ELSE '[2]' END), json_array(coalesce(NULL, json('[1]'))), json_array(coalesce(json('[1]'), 'x')), json_array(iif(0, json('[1]'), '[3]'));
+         SELECT json_array(x) FROM (SELECT json('[1]') AS x);
+         WITH c(x) AS (SELECT json('[1]')) SELECT json_array(x) FROM c;
+         CREATE TABLE s(g, j);
+         INSERT INTO s VALUES (1, '{\"a\":[1]}'), (1, '{\"a\":\"s\"}'), (2, '{\"a\":{}}'), (3, '{\"a\":\"[9]\"}');
+         SELECT g, json_array(CASE WHEN g = 1 THEN json_extract(j, '$.a') ELSE j ->> '$.a' END), json_array(coalesce(json_extract(j, '$.b'), j -> '$.a')) FROM s ORDER BY rowid;
+         SELECT json_group_array(json_extract(j, '$.a')), json_group_array(CASE WHEN g > 1 THEN json_extract(j, '$.a') ELSE 'x' END) FROM s;
+         SELECT g, json_group_array(j -> '$.a') FROM s GROUP BY g ORDER BY g;
+         SELECT json_array((SELECT json_extract(j, '$.a') FROM s AS i WHERE i.g = s.g)) FROM s ORDER BY rowid;
          SELECT subtype(json('1')), subtype('1'), subtype(json_extract('[1]', '$[0]')), subtype(json_extract('[[1]]', '$[0]'));
          SELECT json_array(jsonb('[1,{\"a\":2}]')), json_object('x', jsonb('\"s\"'));
          SELECT jsonb_array(1, 'two', json('[3]')), jsonb_object('a', 1), hex(jsonb('{\"a\":[1,2,{\"b\":null}]}'));",

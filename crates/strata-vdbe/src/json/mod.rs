@@ -959,3 +959,9 @@ pub fn f_with_subtype(args: &[Value], ctx: &mut FunctionContext<'_>) -> R {
     ctx.result_subtype = matches!(v, Value::Text(_)) && value_int64(arg(args, 1)) != 0;
     Ok(v)
 }
+
+/// NULL with no subtype: clears a register's JSON subtype flag before an expression that
+/// may write it without a function call (see the compiler's `subtype_preclear`).
+pub fn f_clear_subtype(_: &[Value], _: &mut FunctionContext<'_>) -> R {
+    Ok(Value::Null)
+}
