@@ -527,6 +527,11 @@ impl Compiler<'_> {
     ) -> Result<Vec<Option<std::collections::BTreeSet<usize>>>> {
         let level = self.levels.len() - 1;
         let n = self.levels[level].sources.len();
+        // json_each/json_tree arguments (kept as text) may read any column of the
+        // tables to their left: no covering-index reads then.
+        if self.levels[level].sources.iter().any(|s| s.tvf.is_some()) {
+            return Ok(vec![None; n]);
+        }
         let mut out: Vec<Option<std::collections::BTreeSet<usize>>> =
             vec![Some(Default::default()); n];
         let mut all = false;

@@ -205,8 +205,10 @@ fn json_each_and_json_tree() {
          SELECT * FROM json_tree(jsonb('{\"a\":[1,2]}'), '$.a');
          SELECT * FROM json_each('[1]', '$', 3);
          SELECT * FROM no_such_tvf(1);
-         CREATE TABLE t(id INTEGER PRIMARY KEY, j);
-         INSERT INTO t VALUES (1, '[10,20]'), (2, '{\"k\":\"v\",\"n\":[1]}'), (3, NULL), (4, '7');
+         CREATE TABLE t(id INTEGER PRIMARY KEY, j, k, b);
+         CREATE INDEX t_k ON t(k);
+         INSERT INTO t VALUES (1, '[10,20]', 1, 'x'), (2, '{\"k\":\"v\",\"n\":[1]}', 2, 'y'), (3, NULL, 3, NULL), (4, '7', 4, 'z');
+         SELECT t.id, e.key, e.value FROM t, json_each(json_array(t.k, t.b)) AS e WHERE t.k BETWEEN 2 AND 4 ORDER BY t.rowid, e.id;
          SELECT t.id, e.key, e.value, e.type FROM t, json_each(t.j) AS e ORDER BY t.id, e.id;
          SELECT t.id, e.fullkey FROM t JOIN json_tree(t.j) e ORDER BY t.id, e.id;
          SELECT t.id, count(e.key) FROM t LEFT JOIN json_each(t.j) e GROUP BY t.id ORDER BY t.id;
