@@ -869,7 +869,9 @@ fn merge_patch(
             let equal = path::label_compare(
                 &p[i_plabel + n_plabel..i_plabel + n_plabel + sz_plabel],
                 e_plabel == JSONB_TEXT || e_plabel == JSONB_TEXTRAW,
-                &t.blob[i_tlabel + n_tlabel..i_tlabel + n_tlabel + sz_tlabel],
+                t.blob
+                    .get(i_tlabel + n_tlabel..i_tlabel + n_tlabel + sz_tlabel)
+                    .unwrap_or(&[]),
                 e_tlabel == JSONB_TEXT || e_tlabel == JSONB_TEXTRAW,
             );
             if equal {

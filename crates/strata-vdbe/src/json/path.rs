@@ -292,7 +292,9 @@ impl Lookup<'_> {
                     return Err(LookupErr::Malformed);
                 }
                 let raw_label = x == JSONB_TEXT || x == JSONB_TEXTRAW;
-                if label_compare(key, raw_key, &self.doc.blob[k..k + sz], raw_label) {
+                // (Sizes read during an edit may be stale: never slice past the end.)
+                let label_text = self.doc.blob.get(k..k + sz).unwrap_or(&[]);
+                if label_compare(key, raw_key, label_text, raw_label) {
                     let v = k + sz;
                     if b(self, v) & 0x0f > JSONB_OBJECT {
                         return Err(LookupErr::Malformed);
