@@ -142,7 +142,12 @@ fn json_aggregates() {
          SELECT json_array(json_group_array(v)) FROM t;
          SELECT json_group_array(x'01') FROM t;
          SELECT json_group_object(k, v) FROM t;
-         SELECT json_group_array(DISTINCT g) FROM t;",
+         SELECT json_group_array(DISTINCT g) FROM t;
+         SELECT g, json_group_array(json_object('v', v)), json_group_array(json_array(k) -> '$'), json_group_object(k, json_extract(json_array(v, json_array(v)), '$[1]')) FROM t GROUP BY g ORDER BY g;
+         SELECT g, json_group_array(CASE WHEN v IS NULL THEN json('[0]') ELSE 'x' END), hex(jsonb_group_array(json_array(v))) FROM t GROUP BY g ORDER BY g;
+         CREATE TABLE d(id INTEGER PRIMARY KEY, j);
+         INSERT INTO d VALUES (1, '[[1],{\"a\":2},\"s\"]'), (2, '[3,[4]]');
+         SELECT d.id, json_group_array(e.value), json_group_object(e.key, e.value) FROM d, json_each(d.j) e GROUP BY d.id ORDER BY d.id;",
     );
 }
 

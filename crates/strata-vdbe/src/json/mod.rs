@@ -967,3 +967,13 @@ pub fn f_with_subtype(args: &[Value], ctx: &mut FunctionContext<'_>) -> R {
 pub fn f_clear_subtype(_: &[Value], _: &mut FunctionContext<'_>) -> R {
     Ok(Value::Null)
 }
+
+/// Text with the JSON subtype as its JSONB (other values unchanged): how a GROUP BY
+/// keeps a JSON aggregate's argument subtype through the sorter. JSON functions produce
+/// canonical text, which the JSONB renders back byte for byte.
+pub fn f_subtype_as_jsonb(args: &[Value], ctx: &mut FunctionContext<'_>) -> R {
+    match arg(args, 0) {
+        Value::Text(t) if has_subtype(ctx, 0) => Ok(Value::Blob(string_as_blob(t))),
+        v => Ok(v.clone()),
+    }
+}
