@@ -13,7 +13,8 @@
 //! (`main.` on DDL and DML), `temp` (TEMP tables, views, indexes, triggers, shadowing a
 //! main table), `foreign-keys` (immediate and DEFERRABLE INITIALLY DEFERRED, every
 //! action), `strict`, `pragmas` (schema pragmas), `window` (window functions over every
-//! frame kind, named windows, GROUP BY results and subqueries) and, here only, `journal-mode` (changes
+//! frame kind, named windows, GROUP BY results and subqueries), `json` (JSON functions,
+//! JSONB, `->`/`->>`, JSON written into a column) and, here only, `journal-mode` (changes
 //! checked against a file-backed SQLite) and `utf16` (a third of the inputs run in a
 //! UTF-16le and a third in a UTF-16be database, on both engines). `STRATA_FUZZ_FEATURES=a,b` keeps only those groups (`none`: the
 //! core only); `STRATA_FUZZ_NO_FEATURES=a,b` switches groups off. A statement of a group
@@ -64,6 +65,7 @@ const FEATURES: &[&str] = &[
     // Fuzzer only (the simulator's model is an in-memory database).
     "journal-mode",
     "utf16",
+    "json",
 ];
 
 /// The groups that are on (see the module doc), read once.
@@ -343,6 +345,120 @@ enum Stmt {
         filter: Expr,
         kind: u8,
     },
+    /// JSON functions over a table's columns (group `json`); `update` writes the first
+    /// expression into `b`.
+    Json {
+        tab: Tab,
+        cols: Vec<JExpr>,
+        filter: Expr,
+        update: bool,
+        agg: bool,
+    },
+}
+
+/// JSON documents: canonical, JSON5, malformed.
+const JSON_TEXTS: &[&str] = &[
+    "'[1,2,{\"a\":3}]'",
+    "'{\"a\":{\"b\":[1,2.5]},\"c\":\"x\"}'",
+    "'{a:1,b:[0x10,.5,],''c'':\"\\u00e9\"}'",
+    "'[1,'",
+    "'\"s\"'",
+    "'123'",
+    "'null'",
+    "'{\"a b\":[true,false,null]}'",
+];
+
+/// JSON paths, valid and not.
+const JSON_PATHS: &[&str] = &[
+    "'$'",
+    "'$.a'",
+    "'$.a.b'",
+    "'$.a.b[1]'",
+    "'$[0]'",
+    "'$[#-1]'",
+    "'$.c'",
+    "'$.\"a b\"'",
+    "'x'",
+    "'$['",
+    "'$.a[#]'",
+    "'$[2].a'",
+];
+
+/// A JSON expression.
+#[derive(Arbitrary, Debug, Clone)]
+enum JExpr {
+    Col(Col),
+    Lit(Lit),
+    Doc(u8),
+    Array(Vec<JExpr>),
+    Object(Vec<(u8, JExpr)>),
+    Extract(Box<JExpr>, u8),
+    Arrow(Box<JExpr>, u8, bool),
+    Edit(u8, Box<JExpr>, u8, Box<JExpr>),
+    Patch(Box<JExpr>, Box<JExpr>),
+    Quote(Box<JExpr>),
+    Jsonb(Box<JExpr>),
+    Type(Box<JExpr>, u8),
+    Valid(Box<JExpr>, u8),
+    ErrorPosition(Box<JExpr>),
+    Length(Box<JExpr>),
+}
+
+impl JExpr {
+    fn sql(&self, depth: u32) -> String {
+        if depth > 3 {
+            return "json('[1]')".into();
+        }
+        let d = depth + 1;
+        let path = |p: &u8| JSON_PATHS[*p as usize % JSON_PATHS.len()];
+        match self {
+            JExpr::Col(c) => c.name().into(),
+            JExpr::Lit(l) => l.sql(),
+            JExpr::Doc(i) => JSON_TEXTS[*i as usize % JSON_TEXTS.len()].into(),
+            JExpr::Array(v) => {
+                let v: Vec<String> = v.iter().take(4).map(|e| e.sql(d)).collect();
+                format!("json_array({})", v.join(", "))
+            }
+            JExpr::Object(v) => {
+                let v: Vec<String> = v
+                    .iter()
+                    .take(4)
+                    .map(|(k, e)| {
+                        format!(
+                            "'{}', {}",
+                            ["a", "b", "c", "a b"][*k as usize % 4],
+                            e.sql(d)
+                        )
+                    })
+                    .collect();
+                format!("json_object({})", v.join(", "))
+            }
+            JExpr::Extract(e, p) => format!("json_extract({}, {})", e.sql(d), path(p)),
+            JExpr::Arrow(e, p, two) => {
+                format!(
+                    "({} {} {})",
+                    e.sql(d),
+                    if *two { "->>" } else { "->" },
+                    path(p)
+                )
+            }
+            JExpr::Edit(op, e, p, v) => {
+                let f = ["json_set", "json_insert", "json_replace", "jsonb_set"][*op as usize % 4];
+                if *op % 5 == 4 {
+                    format!("json_remove({}, {})", e.sql(d), path(p))
+                } else {
+                    format!("{f}({}, {}, {})", e.sql(d), path(p), v.sql(d))
+                }
+            }
+            JExpr::Patch(a, b) => format!("json_patch({}, {})", a.sql(d), b.sql(d)),
+            JExpr::Quote(e) => format!("json_quote({})", e.sql(d)),
+            JExpr::Jsonb(e) => format!("json(jsonb({}))", e.sql(d)),
+            JExpr::Type(e, p) => format!("json_type({}, {})", e.sql(d), path(p)),
+            JExpr::Valid(e, f) => format!("json_valid({}, {})", e.sql(d), 1 + *f % 15),
+            JExpr::ErrorPosition(e) => format!("json_error_position({})", e.sql(d)),
+            JExpr::Length(e) => format!("json_array_length({})", e.sql(d)),
+        }
+    }
 }
 
 impl Agg {
@@ -793,6 +909,53 @@ impl Stmt {
                     return None;
                 }
                 window_sql(tab.name(), calls, &filter.sql(0), *kind)
+            }
+            Stmt::Json {
+                tab,
+                cols,
+                filter,
+                update,
+                agg,
+            } => {
+                if !on("json") {
+                    return None;
+                }
+                let t = tab.name();
+                let mut v: Vec<String> = cols.iter().take(3).map(|e| e.sql(0)).collect();
+                if v.is_empty() {
+                    v.push("json_array(a, b, c)".into());
+                }
+                let w = filter.sql(0);
+                if v.len() == 3 && *update && *agg {
+                    // json_each / json_tree over each row (a lateral join).
+                    // Unqualified `id` is ambiguous there (json_each has an id column):
+                    // an error on both engines.
+                    let f = if w.len() % 2 == 0 {
+                        "json_each"
+                    } else {
+                        "json_tree"
+                    };
+                    return Some(format!(
+                        "SELECT x.id, e.key, e.value, e.type, e.atom, e.fullkey, e.path FROM {t} AS x, {f}({}) AS e ORDER BY x.rowid, e.id",
+                        v[0]
+                    ));
+                }
+                if *update {
+                    format!("UPDATE {t} SET b = {} WHERE {w}", v[0])
+                } else if *agg {
+                    // Only order-insensitive facts of the group aggregates (their
+                    // element order follows the scan).
+                    format!(
+                        "SELECT a, json_array_length(json_group_array({})), json_type(json_group_object(CAST(id AS TEXT), {})) FROM {t} WHERE {w} GROUP BY a ORDER BY a",
+                        v[0],
+                        v[v.len() - 1]
+                    )
+                } else {
+                    format!(
+                        "SELECT id, {} FROM {t} WHERE {w} ORDER BY rowid",
+                        v.join(", ")
+                    )
+                }
             }
             Stmt::Begin => "BEGIN".into(),
             Stmt::Commit => "COMMIT".into(),

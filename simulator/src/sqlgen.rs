@@ -59,6 +59,9 @@ pub struct Features {
     /// Window functions (`OVER`): ranking, lag/lead, values and aggregates over ROWS,
     /// RANGE and GROUPS frames, named windows, windows over GROUP BY and in subqueries.
     pub window: bool,
+    /// JSON functions (text and JSONB, `->`/`->>`, edits, aggregates whose result does
+    /// not depend on row order) over the tables' columns, and JSON stored in `b`.
+    pub json: bool,
 }
 
 /// The names of [`Features`]' groups, as the command line spells them.
@@ -75,6 +78,7 @@ pub const FEATURE_NAMES: &[&str] = &[
     "strict",
     "pragmas",
     "window",
+    "json",
 ];
 
 impl Features {
@@ -91,6 +95,7 @@ impl Features {
         strict: true,
         pragmas: true,
         window: true,
+        json: true,
     };
     pub const NONE: Features = Features {
         returning: false,
@@ -105,6 +110,7 @@ impl Features {
         strict: false,
         pragmas: false,
         window: false,
+        json: false,
     };
 
     /// The default: every group on, minus those named in `STRATA_SIM_NO_FEATURES`
@@ -136,6 +142,7 @@ impl Features {
             "strict" => &mut self.strict,
             "pragmas" => &mut self.pragmas,
             "window" => &mut self.window,
+            "json" => &mut self.json,
             _ => return None,
         })
     }
@@ -790,7 +797,167 @@ fn gen_feature(rng: &mut ChaCha8Rng, s: &SchemaDef, group: &str) -> String {
             }
         }
         "window" => gen_window(rng, s),
+        "json" => gen_json(rng, s),
         other => unreachable!("feature group {other}"),
+    }
+}
+
+/// A JSON expression over one row's columns (`k`, `a`, `b`, `c`).
+fn json_expr(rng: &mut ChaCha8Rng, depth: u32) -> String {
+    let col = |rng: &mut ChaCha8Rng| ["k", "a", "b", "c", "id"][rng.gen_range(0..5)].to_string();
+    let leaf = |rng: &mut ChaCha8Rng| match rng.gen_range(0..4) {
+        0 => b_lit(rng),
+        1 => c_lit(rng),
+        _ => col(rng),
+    };
+    let sub = |rng: &mut ChaCha8Rng| {
+        if depth < 2 && rng.gen_bool(0.4) {
+            json_expr(rng, depth + 1)
+        } else {
+            leaf(rng)
+        }
+    };
+    let path = |rng: &mut ChaCha8Rng| {
+        [
+            "'$'",
+            "'$.a'",
+            "'$.b'",
+            "'$.x'",
+            "'$[0]'",
+            "'$[1]'",
+            "'$[#-1]'",
+            "'$.a[0]'",
+            "'$.\"k y\"'",
+        ][rng.gen_range(0..9)]
+        .to_string()
+    };
+    match rng.gen_range(0..14) {
+        0 => format!("json_array({}, {})", sub(rng), sub(rng)),
+        1 => format!("json_object('a', {}, 'b', {})", sub(rng), sub(rng)),
+        2 => format!("json_quote({})", leaf(rng)),
+        3 => format!("json(json_array({}, {}))", sub(rng), leaf(rng)),
+        4 => format!(
+            "json_set(json_object('a', {}), {}, {})",
+            sub(rng),
+            path(rng),
+            sub(rng)
+        ),
+        5 => format!(
+            "json_insert(json_array({}), {}, {})",
+            sub(rng),
+            path(rng),
+            sub(rng)
+        ),
+        6 => format!(
+            "json_replace(json_object('b', {}), {}, {})",
+            leaf(rng),
+            path(rng),
+            sub(rng)
+        ),
+        7 => format!(
+            "json_remove(json_array({}, {}, {}), {})",
+            sub(rng),
+            sub(rng),
+            leaf(rng),
+            path(rng)
+        ),
+        8 => format!(
+            "json_patch(json_object('a', {}, 'b', {}), json_object('b', {}, 'c', {}))",
+            sub(rng),
+            leaf(rng),
+            leaf(rng),
+            sub(rng)
+        ),
+        9 => format!(
+            "(json_object('a', json_array({}, {})) -> {})",
+            sub(rng),
+            leaf(rng),
+            path(rng)
+        ),
+        10 => format!(
+            "json_extract(json_array({}, json_object('a', {})), {})",
+            sub(rng),
+            sub(rng),
+            path(rng)
+        ),
+        11 => format!("json(jsonb_array({}, {}))", sub(rng), leaf(rng)),
+        12 => format!(
+            "json(jsonb_set(jsonb_object('a', {}), {}, {}))",
+            leaf(rng),
+            path(rng),
+            sub(rng)
+        ),
+        _ => format!("json_array({}, {}, {})", leaf(rng), sub(rng), leaf(rng)),
+    }
+}
+
+/// A statement exercising the JSON functions (see [`Features::json`]).
+fn gen_json(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
+    let t = table(rng, s);
+    let n = &t.name;
+    // `b` may hold JSON written by the UPDATE below, or any of the text literals; the
+    // reads guard with json_valid() so that malformed text is NULL, not an error.
+    let jb = |rng: &mut ChaCha8Rng| {
+        let p = ["'$'", "'$.a'", "'$.b'", "'$[0]'", "'$.a[1]'", "'$[#-1]'"][rng.gen_range(0..6)];
+        match rng.gen_range(0..6) {
+            0 => format!("CASE WHEN json_valid(b) THEN json_extract(b, {p}) END"),
+            1 => format!("CASE WHEN json_valid(b) THEN b -> {p} END"),
+            2 => format!("CASE WHEN json_valid(b) THEN b ->> {p} END"),
+            3 => format!("CASE WHEN json_valid(b) THEN json_type(b, {p}) END"),
+            4 => "json_valid(b)".to_string(),
+            _ => format!("CASE WHEN json_valid(b) THEN json_array_length(b, {p}) END"),
+        }
+    };
+    match rng.gen_range(0..12) {
+        10 => format!(
+            "SELECT t.id, e.key, e.value, e.type, e.fullkey FROM {n} AS t, json_each({}) AS e WHERE {} ORDER BY t.rowid, e.id",
+            [
+                "json_array(t.a, t.b, t.c)",
+                "json_object('k', t.k, 'b', t.b)",
+                "json_set(json_array(t.id), '$[#]', json_object('c', t.c))",
+                "CASE WHEN json_valid(t.b) THEN t.b END",
+                "jsonb_array(t.a, json_array(t.k, t.c))",
+            ][rng.gen_range(0..5)],
+            pred(rng, "t.")
+        ),
+        11 => format!(
+            "SELECT t.id, j.key, j.atom, j.path, j.parent FROM {n} AS t JOIN json_tree({}) AS j ORDER BY t.rowid, j.id",
+            ["json_object('a', t.a, 'b', json_array(t.b, t.c))", "json_array(t.k, json_object('x', t.id))", "CASE WHEN json_valid(t.b) THEN t.b END"][rng.gen_range(0..3)]
+        ),
+        0..=3 => {
+            let cols: Vec<String> = (0..rng.gen_range(1..=3)).map(|_| json_expr(rng, 0)).collect();
+            format!(
+                "SELECT id, {} FROM {n} WHERE {} ORDER BY rowid",
+                cols.join(", "),
+                pred(rng, "")
+            )
+        }
+        4..=5 => format!(
+            "SELECT id, {}, {} FROM {n} ORDER BY rowid",
+            jb(rng),
+            jb(rng)
+        ),
+        6 => format!(
+            "UPDATE {n} SET b = {} WHERE {}",
+            json_expr(rng, 0),
+            pred(rng, "")
+        ),
+        7 => format!(
+            "SELECT a, json_array_length(json_group_array({})), json_type(json_group_object(CAST(id AS TEXT), {})) FROM {n} GROUP BY a ORDER BY a",
+            json_expr(rng, 1),
+            json_expr(rng, 1)
+        ),
+        8 => format!(
+            "SELECT id, hex(jsonb({})), json_valid({}, {}) FROM {n} WHERE {} ORDER BY rowid",
+            json_expr(rng, 0),
+            json_expr(rng, 1),
+            rng.gen_range(1..=15),
+            pred(rng, "")
+        ),
+        _ => format!(
+            "SELECT id, json_pretty({}), json_error_position(b) FROM {n} ORDER BY rowid",
+            json_expr(rng, 0)
+        ),
     }
 }
 

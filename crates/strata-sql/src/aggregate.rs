@@ -276,7 +276,13 @@ impl Compiler<'_> {
                             c.filtered_minmax_skips(skip_reg.filter(|_| minmax == Some(i)));
                             c.jump_if_not_true(f, skip)?;
                         }
+                        let subtypes = if a.kind.is_json() {
+                            crate::expr::subtype_args(&a.args)
+                        } else {
+                            Vec::new()
+                        };
                         for (k, e) in a.args.iter().enumerate() {
+                            c.subtype_preclear(e, args + k, &subtypes, k);
                             c.expr(e, args + k)?;
                         }
                         if let Some(d) = dref[i] {
@@ -289,6 +295,7 @@ impl Compiler<'_> {
                             acc_reg: accs + i,
                             collation: a.collation,
                             skip_reg: skip_reg.filter(|_| minmax == Some(i)),
+                            subtype_args: subtypes,
                         });
                         c.resolve(skip);
                     }
@@ -611,8 +618,30 @@ impl Compiler<'_> {
                     jump_if_null: true,
                 });
             }
-            for e in &a.args {
+            // A JSON aggregate's argument carrying the JSON subtype is stored as its JSONB
+            // (which renders back to the same text): the subtype flag does not survive
+            // the sorter, a blob does. (SQLite sorts the columns a call reads and calls
+            // it afterwards; a column itself, json_each's `value`, keeps its subtype
+            // there only when SQLite needs no sorter: here it always does.)
+            let subtypes = if a.kind.is_json() {
+                crate::expr::subtype_args(&a.args)
+            } else {
+                Vec::new()
+            };
+            for (k, e) in a.args.iter().enumerate() {
+                self.subtype_preclear(e, regs + off, &subtypes, k);
                 self.expr(e, regs + off)?;
+                if let Some(&(_, always)) = subtypes.iter().find(|&&(i, _)| i == k) {
+                    self.emit(Insn::Function {
+                        func: strata_vdbe::json::f_subtype_as_jsonb,
+                        name: "json.subtype_as_jsonb".into(),
+                        args_start: regs + off,
+                        nargs: 1,
+                        dest: regs + off,
+                        collation: Collation::Binary,
+                        subtype_args: vec![(0, always)],
+                    });
+                }
                 off += 1;
             }
             self.resolve(skip);
@@ -712,6 +741,8 @@ impl Compiler<'_> {
                 acc_reg: st.accs + i,
                 collation: a.collation,
                 skip_reg: st.skip_reg.filter(|_| st.minmax == Some(i)),
+                // Arguments with the JSON subtype were stored as JSONB (see group_block).
+                subtype_args: Vec::new(),
             });
             self.resolve(skip);
         }

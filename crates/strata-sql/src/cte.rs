@@ -163,6 +163,7 @@ impl Compiler<'_> {
                 table: None,
                 merged: Default::default(),
                 cover: None,
+                tvf: None,
             });
         }
         // A CTE sees the CTEs defined before it (and itself only if recursive).
@@ -354,6 +355,7 @@ impl Compiler<'_> {
             table: None,
             merged: Default::default(),
             cover: None,
+            tvf: None,
         })
     }
 

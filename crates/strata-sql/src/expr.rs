@@ -215,7 +215,8 @@ impl Compiler<'_> {
                         let is_rowid_name = ["rowid", "oid", "_rowid_"]
                             .iter()
                             .any(|n| names::eq(n, &col));
-                        if is_rowid_name && src.table.is_some() {
+                        // (json_each/json_tree rows have SQLite's rowids too.)
+                        if is_rowid_name && (src.table.is_some() || src.tvf.is_some()) {
                             Some(ROWID)
                         } else {
                             None
@@ -451,6 +452,36 @@ impl Compiler<'_> {
         let real = col.affinity == Some(Affinity::Real) && src.table.is_some();
         let default = col.default.clone();
         let comment = format!("{}.{}", src.name, col.name);
+        // json_each/json_tree's `value` carries the JSON subtype when it is an array or
+        // object: read it through a call that sets it from the hidden flag column.
+        if src.tvf.is_some() && r.column == 1 {
+            let tmp = self.regs(2);
+            self.b.emit_c(
+                Insn::Column {
+                    cursor,
+                    column: 1,
+                    dest: tmp,
+                    default: None,
+                },
+                comment,
+            );
+            self.emit(Insn::Column {
+                cursor,
+                column: strata_vdbe::json::each::EACH_COLUMNS,
+                dest: tmp + 1,
+                default: None,
+            });
+            self.emit(Insn::Function {
+                func: strata_vdbe::json::f_with_subtype,
+                name: "json_each.value".into(),
+                args_start: tmp,
+                nargs: 2,
+                dest,
+                collation: Collation::Binary,
+                subtype_args: Vec::new(),
+            });
+            return;
+        }
         self.b.emit_c(
             Insn::Column {
                 cursor,
@@ -651,6 +682,7 @@ impl Compiler<'_> {
                     nargs,
                     dest,
                     collation: Collation::Binary,
+                    subtype_args: Vec::new(),
                 });
                 if *not {
                     self.emit(Insn::Not { src: dest, dest });
@@ -760,6 +792,7 @@ impl Compiler<'_> {
                     nargs: 0,
                     dest,
                     collation: Collation::Binary,
+                    subtype_args: Vec::new(),
                 });
             }
         }
@@ -818,6 +851,31 @@ impl Compiler<'_> {
     }
 
     fn binary(&mut self, l: &Expr<'_>, op: Operator, r: &Expr<'_>, dest: Reg) -> Result<()> {
+        // `->` and `->>` are SQLite's functions of those names (json.c).
+        if matches!(op, Operator::ArrowRight | Operator::ArrowRightShift) {
+            let name = if op == Operator::ArrowRight {
+                "->"
+            } else {
+                "->>"
+            };
+            let func = resolve_scalar(name, 2).map_err(|e| error(e.to_string()))?;
+            let args = self.regs(2);
+            let subtype_args = subtype_args(&[l, r]);
+            self.subtype_preclear(l, args, &subtype_args, 0);
+            self.expr(l, args)?;
+            self.subtype_preclear(r, args + 1, &subtype_args, 1);
+            self.expr(r, args + 1)?;
+            self.emit(Insn::Function {
+                func,
+                name: name.into(),
+                args_start: args,
+                nargs: 2,
+                dest,
+                collation: Collation::Binary,
+                subtype_args,
+            });
+            return Ok(());
+        }
         // `x IS [NOT] TRUE|FALSE` tests truth, not equality with 1 or 0 (SQLite's
         // TK_TRUTH / OP_IsTrue): `2 IS TRUE` is 1, `NULL IS NOT TRUE` is 1.
         if matches!(op, Operator::Is | Operator::IsNot) {
@@ -1132,7 +1190,14 @@ impl Compiler<'_> {
         let start = self.regs(args.len().max(1));
         let mut collation = Collation::Binary;
         let mut coll_found = false;
+        let refs: Vec<&Expr<'_>> = args.iter().collect();
+        let subtypes = if consumes_subtypes(&lower) {
+            subtype_args(&refs)
+        } else {
+            Vec::new()
+        };
         for (i, a) in args.iter().enumerate() {
+            self.subtype_preclear(a, start + i, &subtypes, i);
             self.expr(a, start + i)?;
             if !coll_found {
                 if let Some(c) = self.expr_collation(a)? {
@@ -1148,6 +1213,7 @@ impl Compiler<'_> {
             nargs: args.len(),
             dest,
             collation,
+            subtype_args: subtypes,
         });
         Ok(())
     }
@@ -1390,5 +1456,117 @@ pub fn true_false_word(id: &str) -> Option<bool> {
         Some(false)
     } else {
         None
+    }
+}
+
+/// Functions that look at their arguments' JSON subtype (the JSON functions and
+/// `subtype()`); only their calls track it.
+pub(crate) fn consumes_subtypes(lower_name: &str) -> bool {
+    lower_name.starts_with("json") || lower_name == "subtype"
+}
+
+/// Functions compiled inline (see `function_call`): their value is one of their
+/// arguments', written into the result register by that argument's code.
+fn is_inline_function(lower_name: &str) -> bool {
+    matches!(
+        lower_name,
+        "coalesce" | "ifnull" | "iif" | "if" | "likely" | "unlikely" | "likelihood" | "nullif"
+    )
+}
+
+/// Whether an argument's register must have its subtype flag cleared before the
+/// argument's code runs: its value may come from a write that is not a function call
+/// (a CASE branch, an inline function's literal argument), which leaves the flag alone.
+fn needs_preclear(e: &Expr<'_>) -> bool {
+    match e {
+        Expr::Case { .. } => true,
+        Expr::FunctionCall { name, .. } => {
+            is_inline_function(&names::unquote(name.0).to_ascii_lowercase())
+        }
+        Expr::Parenthesized(v) if v.len() == 1 => needs_preclear(&v[0]),
+        _ => false,
+    }
+}
+
+/// The arguments that may carry SQLite's JSON subtype: (index, always). `always` marks
+/// calls of functions whose text result always has the subtype (json(), json_array()...),
+/// known without the VM's per-register flag; the others read the flag, which function
+/// calls set (and clear) on their result register, `Copy` carries, and
+/// [`Compiler::subtype_preclear`] clears before a CASE or inline function. Expressions
+/// that cannot carry it (literals, operators, CAST...) are not listed.
+pub(crate) fn subtype_args(args: &[&Expr<'_>]) -> Vec<(usize, bool)> {
+    /// None: no subtype; Some(always).
+    fn carries(e: &Expr<'_>) -> Option<bool> {
+        match e {
+            Expr::FunctionCall { name, args, .. } => {
+                let n = names::unquote(name.0).to_ascii_lowercase();
+                let n_args = args.as_deref().map_or(0, |a| a.len());
+                match n.as_str() {
+                    "json" | "json_array" | "json_object" | "json_quote" | "json_insert"
+                    | "json_replace" | "json_set" | "json_remove" | "json_patch"
+                    | "json_group_array" | "json_group_object" | "jsonb_group_array"
+                    | "jsonb_group_object" => Some(true),
+                    "json_extract" if n_args > 2 => Some(true),
+                    _ => Some(false),
+                }
+            }
+            Expr::Case { .. } => Some(false),
+            // A scalar subquery's value is copied from its result column's register,
+            // flag included; a function call sets that flag on every write.
+            Expr::Subquery(sel) => match &sel.body.select {
+                sqlite3_parser::ast::OneSelect::Select { columns, .. }
+                    if columns.len() == 1 && sel.body.compounds.is_none() =>
+                {
+                    match &columns[0] {
+                        sqlite3_parser::ast::ResultColumn::Expr(e, _, _)
+                            if matches!(e, Expr::FunctionCall { .. } | Expr::Binary(..))
+                                && !needs_preclear(e)
+                                && carries(e).is_some() =>
+                        {
+                            Some(false)
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            },
+            Expr::Binary(_, Operator::ArrowRight, _) => Some(true),
+            Expr::Binary(_, Operator::ArrowRightShift, _) => Some(false),
+            Expr::Parenthesized(v) if v.len() == 1 => carries(&v[0]),
+            // A column reference is compiled into its own register: only json_each's
+            // `value` sets the flag there (see `emit_column`), others leave it clear.
+            Expr::Id(_) | Expr::Name(_) | Expr::Qualified(..) | Expr::DoublyQualified(..) => {
+                Some(false)
+            }
+            _ => None,
+        }
+    }
+    args.iter()
+        .enumerate()
+        .filter_map(|(i, e)| carries(e).map(|always| (i, always)))
+        .collect()
+}
+
+impl Compiler<'_> {
+    /// Clears the subtype flag of argument register `reg` before a CASE or an inline
+    /// function computes argument `i` into it (see [`subtype_args`]).
+    pub(crate) fn subtype_preclear(
+        &mut self,
+        e: &Expr<'_>,
+        reg: Reg,
+        subtypes: &[(usize, bool)],
+        i: usize,
+    ) {
+        if needs_preclear(e) && subtypes.iter().any(|&(k, always)| k == i && !always) {
+            self.emit(Insn::Function {
+                func: strata_vdbe::json::f_clear_subtype,
+                name: "json.clear_subtype".into(),
+                args_start: reg,
+                nargs: 0,
+                dest: reg,
+                collation: Collation::Binary,
+                subtype_args: Vec::new(),
+            });
+        }
     }
 }

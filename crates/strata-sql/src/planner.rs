@@ -140,12 +140,19 @@ impl Compiler<'_> {
             });
         }
         let reordered;
-        let specs = if specs.len() > 1 && specs.iter().all(|s| s.join == JoinKind::Inner) {
-            reordered = self.order_inner_joins(specs, terms, &infos)?;
-            &reordered[..]
-        } else {
-            specs
-        };
+        // A table-valued function's arguments may refer to the tables to its left: keep
+        // the FROM order when there is one.
+        let level = self.levels.len() - 1;
+        let has_tvf = specs
+            .iter()
+            .any(|s| self.levels[level].sources[s.source].tvf.is_some());
+        let specs =
+            if specs.len() > 1 && !has_tvf && specs.iter().all(|s| s.join == JoinKind::Inner) {
+                reordered = self.order_inner_joins(specs, terms, &infos)?;
+                &reordered[..]
+            } else {
+                specs
+            };
         // A term runs at the first loop where every source it references is available.
         let mut placed: Vec<Vec<usize>> = vec![Vec::new(); specs.len().max(1)];
         let mut available = 0u64;
@@ -186,6 +193,34 @@ impl Compiler<'_> {
         self.needed_now = saved;
         r?;
         self.resolve(done);
+        Ok(())
+    }
+
+    /// (Re)computes a json_each/json_tree source's rows into its ephemeral table, with
+    /// the arguments evaluated here, inside the loops of the tables to its left.
+    fn tvf_fill(&mut self, tvf: &crate::scope::Tvf, cursor: strata_vdbe::insn::Cur) -> Result<()> {
+        let args_start = self.regs(tvf.args.len().max(1));
+        for (i, a) in tvf.args.iter().enumerate() {
+            crate::schema::with_parsed(&format!("SELECT {a}"), |stmt| {
+                let sqlite3_parser::ast::Stmt::Select(sel) = stmt else {
+                    return Err(crate::compiler::error("bad table-valued function argument"));
+                };
+                let sqlite3_parser::ast::OneSelect::Select { columns, .. } = &sel.body.select
+                else {
+                    return Err(crate::compiler::error("bad table-valued function argument"));
+                };
+                let Some(sqlite3_parser::ast::ResultColumn::Expr(e, _, _)) = columns.first() else {
+                    return Err(crate::compiler::error("bad table-valued function argument"));
+                };
+                self.expr(e, args_start + i)
+            })?;
+        }
+        self.emit(Insn::TableFunction {
+            cursor,
+            recursive: tvf.recursive,
+            args_start,
+            nargs: tvf.args.len(),
+        });
         Ok(())
     }
 
@@ -249,6 +284,9 @@ impl Compiler<'_> {
         let mut covering = false;
         match &access {
             Access::Scan => {
+                if let Some(tvf) = self.levels[level].sources[spec.source].tvf.clone() {
+                    self.tvf_fill(&tvf, cursor)?;
+                }
                 self.emit(Insn::RewindAsync { cursor });
                 self.emit(Insn::RewindAwait {
                     cursor,
@@ -489,6 +527,11 @@ impl Compiler<'_> {
     ) -> Result<Vec<Option<std::collections::BTreeSet<usize>>>> {
         let level = self.levels.len() - 1;
         let n = self.levels[level].sources.len();
+        // json_each/json_tree arguments (kept as text) may read any column of the
+        // tables to their left: no covering-index reads then.
+        if self.levels[level].sources.iter().any(|s| s.tvf.is_some()) {
+            return Ok(vec![None; n]);
+        }
         let mut out: Vec<Option<std::collections::BTreeSet<usize>>> =
             vec![Some(Default::default()); n];
         let mut all = false;

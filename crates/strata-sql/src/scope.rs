@@ -39,6 +39,19 @@ pub struct Source {
     /// While a loop reads this table only through a covering index: the index cursor and
     /// table column -> index field.
     pub cover: Option<(Cur, HashMap<usize, usize>)>,
+    /// A table-valued function (json_each/json_tree): its rows are computed into the
+    /// source's ephemeral table each time its loop starts.
+    pub tvf: Option<Tvf>,
+}
+
+/// A json_each()/json_tree() call in FROM.
+#[derive(Clone, Debug)]
+pub struct Tvf {
+    /// json_tree (else json_each).
+    pub recursive: bool,
+    /// The arguments as SQL text, compiled where the loop starts (they may refer to
+    /// tables to their left).
+    pub args: Vec<String>,
 }
 
 /// Where aggregate queries read values during their output phase.

@@ -17,7 +17,7 @@ use crate::expr::{is_aggregate_call, walk};
 use crate::names;
 use crate::planner::{JoinKind, LoopSpec, Term};
 use crate::schema::{with_parsed, Table};
-use crate::scope::{ColumnRef, Level, Source, SourceColumn, ROWID};
+use crate::scope::{ColumnRef, Level, Source, SourceColumn, Tvf, ROWID};
 
 /// Where the rows of a select go.
 #[derive(Clone, Debug)]
@@ -840,7 +840,7 @@ impl Compiler<'_> {
                     }
                     for (si, s) in self.levels[level].sources.iter().enumerate() {
                         for (ci, c) in s.columns.iter().enumerate() {
-                            if !c.hidden {
+                            if !c.hidden && !tvf_hidden(s, ci) {
                                 items.push((
                                     Item::Col(ColumnRef {
                                         level,
@@ -860,7 +860,11 @@ impl Compiler<'_> {
                         .iter()
                         .position(|s| names::eq(&s.name, &tn))
                         .ok_or_else(|| error(format!("no such table: {tn}")))?;
-                    for (ci, c) in self.levels[level].sources[si].columns.iter().enumerate() {
+                    let src = &self.levels[level].sources[si];
+                    for (ci, c) in src.columns.iter().enumerate() {
+                        if tvf_hidden(src, ci) {
+                            continue;
+                        }
                         items.push((
                             Item::Col(ColumnRef {
                                 level,
@@ -1451,8 +1455,64 @@ impl Compiler<'_> {
                 self.materialize(sel, n, None, true)?
             }
             SelectTable::Sub(..) => return Err(error("parenthesized joins are not supported yet")),
-            SelectTable::TableCall(..) => {
-                return Err(error("table-valued functions are not supported"))
+            SelectTable::TableCall(qn, args, alias) => {
+                let fname = names::unquote(qn.name.0);
+                let recursive = if names::eq(&fname, "json_each") {
+                    false
+                } else if names::eq(&fname, "json_tree") {
+                    true
+                } else {
+                    return Err(error(format!("no such table: {fname}")));
+                };
+                let args = args.unwrap_or(&[]);
+                if args.len() > 2 {
+                    return Err(error(format!(
+                        "too many arguments on {}() - max 2",
+                        fname.to_ascii_lowercase()
+                    )));
+                }
+                let name = alias_of(alias.as_ref()).unwrap_or(fname);
+                let cursor = self.b.alloc_cursor();
+                self.emit(Insn::OpenEphemeral {
+                    cursor,
+                    kind: EphemeralKind::Table,
+                });
+                let mut columns: Vec<SourceColumn> = strata_vdbe::json::each::EACH_COLUMN_NAMES
+                    .iter()
+                    .map(|n| SourceColumn {
+                        name: n.to_string(),
+                        affinity: None,
+                        collation: Collation::Binary,
+                        decl_type: None,
+                        is_rowid_alias: false,
+                        default: None,
+                        // json and root are hidden columns (see `tvf_hidden`).
+                        hidden: false,
+                    })
+                    .collect();
+                // Whether `value` has the JSON subtype (read with it, see emit_column):
+                // a name no SQL can spell.
+                columns.push(SourceColumn {
+                    name: "\u{0}value_subtype".into(),
+                    affinity: None,
+                    collation: Collation::Binary,
+                    decl_type: None,
+                    is_rowid_alias: false,
+                    default: None,
+                    hidden: true,
+                });
+                Source {
+                    name,
+                    cursor,
+                    columns,
+                    table: None,
+                    merged: Default::default(),
+                    cover: None,
+                    tvf: Some(Tvf {
+                        recursive,
+                        args: args.iter().map(|a| a.to_string()).collect(),
+                    }),
+                }
             }
         };
         self.levels[level].sources.push(source);
@@ -1512,6 +1572,7 @@ impl Compiler<'_> {
             table: None,
             merged: Default::default(),
             cover: None,
+            tvf: None,
         })
     }
 }
@@ -1519,6 +1580,12 @@ impl Compiler<'_> {
 /// The name a result column takes as a column of a subquery, view or CTE.
 pub fn source_column_name(c: &ResultCol) -> String {
     c.source_name.clone().unwrap_or_else(|| c.name.clone())
+}
+
+/// The hidden columns of json_each/json_tree (json, root, and the internal subtype
+/// flag): `*` does not expand them, but they can be named.
+fn tvf_hidden(s: &Source, column: usize) -> bool {
+    s.tvf.is_some() && column >= 8
 }
 
 fn alias_of(a: Option<&As<'_>>) -> Option<String> {
@@ -1556,6 +1623,7 @@ pub fn table_source(t: &Arc<Table>, name: String, cursor: Cur) -> Source {
         table: Some(t.clone()),
         merged: Default::default(),
         cover: None,
+        tvf: None,
     }
 }
 

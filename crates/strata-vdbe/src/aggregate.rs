@@ -17,6 +17,7 @@ use strata_btree::record::{Collation, Value};
 use crate::affinity::numeric_value_of_text;
 use crate::conv::{append_text, real_value, value_double};
 use crate::functions::FunctionError;
+use crate::json::agg::JsonAgg;
 use crate::ops::compare_in;
 use crate::printf::MAX_LENGTH;
 use strata_btree::record::TextEncoding;
@@ -35,6 +36,27 @@ pub enum AggKind {
     Max,
     /// group_concat(x) / group_concat(x, sep) / string_agg(x, sep)
     GroupConcat,
+    /// json_group_array(x)
+    JsonGroupArray,
+    /// jsonb_group_array(x)
+    JsonbGroupArray,
+    /// json_group_object(k, v)
+    JsonGroupObject,
+    /// jsonb_group_object(k, v)
+    JsonbGroupObject,
+}
+
+impl AggKind {
+    /// The JSON group aggregates (which look at their arguments' JSON subtype).
+    pub fn is_json(self) -> bool {
+        matches!(
+            self,
+            AggKind::JsonGroupArray
+                | AggKind::JsonbGroupArray
+                | AggKind::JsonGroupObject
+                | AggKind::JsonbGroupObject
+        )
+    }
 }
 
 /// Resolves an aggregate by name and argument count (count with 0 args is count(*)).
@@ -49,6 +71,10 @@ pub fn lookup_aggregate(name: &str, n_args: usize) -> Option<AggKind> {
         ("min", 1) => AggKind::Min,
         ("max", 1) => AggKind::Max,
         ("group_concat", 1 | 2) | ("string_agg", 2) => AggKind::GroupConcat,
+        ("json_group_array", 1) => AggKind::JsonGroupArray,
+        ("jsonb_group_array", 1) => AggKind::JsonbGroupArray,
+        ("json_group_object", 2) => AggKind::JsonGroupObject,
+        ("jsonb_group_object", 2) => AggKind::JsonbGroupObject,
         _ => return None,
     })
 }
@@ -202,6 +228,7 @@ enum State {
         started: bool,
         too_big: bool,
     },
+    Json(JsonAgg),
 }
 
 /// One aggregate's running state.
@@ -231,6 +258,10 @@ impl Accumulator {
                 started: false,
                 too_big: false,
             },
+            AggKind::JsonGroupArray => State::Json(JsonAgg::new(false, false)),
+            AggKind::JsonbGroupArray => State::Json(JsonAgg::new(false, true)),
+            AggKind::JsonGroupObject => State::Json(JsonAgg::new(true, false)),
+            AggKind::JsonbGroupObject => State::Json(JsonAgg::new(true, true)),
         };
         Accumulator {
             kind,
@@ -250,6 +281,12 @@ impl Accumulator {
     /// from this row. That is a NULL argument once a value is held, or a value that is
     /// not strictly better (so ties keep the first row). Every other step returns true.
     pub fn step(&mut self, args: &[Value]) -> bool {
+        self.step_with_subtypes(args, &[])
+    }
+
+    /// [`Self::step`] where `subtypes[i]` says whether argument i carries the JSON
+    /// subtype (the JSON aggregates embed such text as JSON).
+    pub fn step_with_subtypes(&mut self, args: &[Value], subtypes: &[bool]) -> bool {
         let first = args.first().unwrap_or(&Value::Null);
         match &mut self.state {
             State::Count(n) => {
@@ -299,6 +336,7 @@ impl Accumulator {
                     out.clear();
                 }
             }
+            State::Json(j) => j.step(args, subtypes),
         }
         true
     }
@@ -323,7 +361,16 @@ impl Accumulator {
                 }
             }
             State::Sum(s) => s.inverse(first),
-            State::MinMax(_) | State::Concat { .. } => {}
+            State::MinMax(_) | State::Concat { .. } | State::Json(_) => {}
+        }
+    }
+
+    /// The result and whether it carries the JSON subtype (the text of
+    /// json_group_array/json_group_object does).
+    pub fn finish_with_subtype(&self) -> Result<(Value, bool), FunctionError> {
+        match &self.state {
+            State::Json(j) => j.finish(),
+            _ => Ok((self.finish()?, false)),
         }
     }
 
@@ -369,6 +416,7 @@ impl Accumulator {
                     Value::Null
                 }
             }
+            State::Json(j) => j.finish()?.0,
         })
     }
 }

@@ -241,6 +241,19 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             Some(format!("{name}({nargs})")),
             u(*nargs),
         ),
+        TableFunction {
+            cursor,
+            recursive,
+            args_start,
+            nargs,
+        } => (
+            "TableFunction",
+            u(*cursor),
+            u(*args_start),
+            u(*nargs),
+            Some(if *recursive { "json_tree" } else { "json_each" }.to_string()),
+            0,
+        ),
         Cast { reg, type_name } => (
             "Cast",
             u(*reg),

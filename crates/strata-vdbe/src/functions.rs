@@ -26,6 +26,7 @@ use crate::datetime::{
     f_current_date, f_current_time, f_current_timestamp, f_date, f_datetime, f_julianday,
     f_strftime, f_time, f_timediff, f_unixepoch,
 };
+use crate::json;
 use crate::like::{glob, like_with_case, LikeError};
 use crate::math;
 use crate::numeric::{atof, i64_to_text};
@@ -114,6 +115,12 @@ pub struct FunctionContext<'a> {
     /// uses that value for every `'now'` in the step; the VM does the same. `None`: no
     /// current time, so `'now'` is NULL.
     pub now_ms: Option<i64>,
+    /// Which arguments carry SQLite's JSON subtype (a value returned by a JSON function
+    /// and passed on directly); empty when none can. JSON functions embed such text as
+    /// JSON instead of quoting it.
+    pub arg_subtypes: Vec<bool>,
+    /// Set by a function whose result carries the JSON subtype.
+    pub result_subtype: bool,
 }
 
 impl<'a> FunctionContext<'a> {
@@ -124,6 +131,8 @@ impl<'a> FunctionContext<'a> {
             case_sensitive_like: false,
             random,
             now_ms: None,
+            arg_subtypes: Vec::new(),
+            result_subtype: false,
         }
     }
 }
@@ -143,6 +152,52 @@ enum Arity {
 /// The function table: name, arities, implementation.
 const FUNCS: &[(&str, &[Arity], ScalarFn)] = &[
     ("abs", &[Arity::Exactly(1)], f_abs),
+    ("->", &[Arity::Exactly(2)], json::f_arrow),
+    ("->>", &[Arity::Exactly(2)], json::f_arrow2),
+    ("json", &[Arity::Exactly(1)], json::f_json),
+    ("jsonb", &[Arity::Exactly(1)], json::f_jsonb),
+    ("json_array", &[Arity::AtLeast(0)], json::f_json_array),
+    ("jsonb_array", &[Arity::AtLeast(0)], json::f_jsonb_array),
+    (
+        "json_array_length",
+        &[Arity::Exactly(1), Arity::Exactly(2)],
+        json::f_json_array_length,
+    ),
+    (
+        "json_error_position",
+        &[Arity::Exactly(1)],
+        json::f_json_error_position,
+    ),
+    ("json_extract", &[Arity::AtLeast(0)], json::f_json_extract),
+    ("jsonb_extract", &[Arity::AtLeast(0)], json::f_jsonb_extract),
+    ("json_insert", &[Arity::AtLeast(0)], json::f_json_insert),
+    ("jsonb_insert", &[Arity::AtLeast(0)], json::f_jsonb_insert),
+    ("json_object", &[Arity::AtLeast(0)], json::f_json_object),
+    ("jsonb_object", &[Arity::AtLeast(0)], json::f_jsonb_object),
+    ("json_patch", &[Arity::Exactly(2)], json::f_json_patch),
+    ("jsonb_patch", &[Arity::Exactly(2)], json::f_jsonb_patch),
+    (
+        "json_pretty",
+        &[Arity::Exactly(1), Arity::Exactly(2)],
+        json::f_json_pretty,
+    ),
+    ("json_quote", &[Arity::Exactly(1)], json::f_json_quote),
+    ("json_remove", &[Arity::AtLeast(0)], json::f_json_remove),
+    ("jsonb_remove", &[Arity::AtLeast(0)], json::f_jsonb_remove),
+    ("json_replace", &[Arity::AtLeast(0)], json::f_json_replace),
+    ("jsonb_replace", &[Arity::AtLeast(0)], json::f_jsonb_replace),
+    ("json_set", &[Arity::AtLeast(0)], json::f_json_set),
+    ("jsonb_set", &[Arity::AtLeast(0)], json::f_jsonb_set),
+    (
+        "json_type",
+        &[Arity::Exactly(1), Arity::Exactly(2)],
+        json::f_json_type,
+    ),
+    (
+        "json_valid",
+        &[Arity::Exactly(1), Arity::Exactly(2)],
+        json::f_json_valid,
+    ),
     ("acos", &[Arity::Exactly(1)], math::f_acos),
     ("acosh", &[Arity::Exactly(1)], math::f_acosh),
     ("asin", &[Arity::Exactly(1)], math::f_asin),
@@ -329,10 +384,16 @@ fn f_iif(args: &[Value], _: &mut FunctionContext<'_>) -> R {
     })
 }
 
-/// Values never carry subtypes here (they are an extension-function feature), so this is
-/// always 0, as SQLite returns for ordinary values.
-fn f_subtype(_: &[Value], _: &mut FunctionContext<'_>) -> R {
-    Ok(Value::Integer(0))
+/// The only subtype built-in functions set is JSON's (74, `'J'`), and only on text;
+/// every other value has subtype 0.
+fn f_subtype(args: &[Value], ctx: &mut FunctionContext<'_>) -> R {
+    let json = ctx.arg_subtypes.first().copied().unwrap_or(false)
+        && matches!(arg(args, 0), Value::Text(_));
+    Ok(Value::Integer(if json {
+        crate::json::JSON_SUBTYPE
+    } else {
+        0
+    }))
 }
 
 fn f_typeof(args: &[Value], _: &mut FunctionContext<'_>) -> R {

@@ -474,6 +474,20 @@ pub enum Insn {
         nargs: usize,
         dest: Reg,
         collation: Collation,
+        /// The arguments whose expression is itself a function call, so may carry the
+        /// JSON subtype (see [`crate::json`]): (index, always). `always`: the call's text
+        /// always has the subtype; otherwise the VM's per-register flag says. Empty for
+        /// most calls.
+        subtype_args: Vec<(usize, bool)>,
+    },
+    /// json_each (json_tree when `recursive`) of `args_start..args_start+nargs`: replaces
+    /// the rows of the ephemeral table `cursor` by the function's rows (columns as
+    /// [`crate::json::each::EACH_COLUMN_NAMES`], then the value-subtype flag).
+    TableFunction {
+        cursor: Cur,
+        recursive: bool,
+        args_start: Reg,
+        nargs: usize,
     },
     /// `CAST(reg AS type)` in place; `type_name` decides the target exactly as SQLite.
     Cast {
@@ -974,6 +988,8 @@ pub enum Insn {
         acc_reg: Reg,
         collation: Collation,
         skip_reg: Option<Reg>,
+        /// As for [`Insn::Function`]: arguments that may carry the JSON subtype.
+        subtype_args: Vec<(usize, bool)>,
     },
     /// Replace the accumulator in `acc_reg` by its result (a fresh accumulator's result if
     /// no row was stepped: count -> 0, sum -> NULL...).

@@ -25,9 +25,11 @@
 //! * [`datetime`]: date and time functions (`date.c`): date, time, datetime, julianday,
 //!   unixepoch, strftime, timediff; 'now' comes from the caller
 //!   ([`functions::FunctionContext::now_ms`]), local time is UTC.
-//! * [`aggregate`]: count, sum, total, avg, min, max, group_concat accumulators.
+//! * [`aggregate`]: count, sum, total, avg, min, max, group_concat accumulators (and
+//!   the JSON group aggregates).
 //! * [`window`]: window functions over a buffered set of rows (`window.c`): ranking,
 //!   lag/lead, frame values and aggregates over ROWS/RANGE/GROUPS frames with EXCLUDE.
+//! * [`json`]: the JSON functions (text JSON, JSONB, JSON5 input, paths, subtypes).
 //!
 //! Entry points for the VM: [`ops::arith`], [`ops::bitwise`], [`ops::concat`],
 //! [`ops::compare_op`] / [`ops::compare_with_affinity`], [`ops::is`], [`ops::and`] /
@@ -50,6 +52,7 @@ pub mod explain;
 mod f80;
 pub mod functions;
 pub mod insn;
+pub mod json;
 pub mod like;
 pub mod math;
 pub mod numeric;

@@ -773,6 +773,7 @@ fn vm_reads_now_once_per_step() {
         nargs: 2,
         dest,
         collation: strata_vdbe::Collation::Binary,
+        subtype_args: Vec::new(),
     };
     for _ in 0..2 {
         a.op(f(3));

@@ -542,6 +542,7 @@ fn aggregates_over_a_table() {
                 acc_reg: acc,
                 collation: Collation::Binary,
                 skip_reg: None,
+                subtype_args: Vec::new(),
             });
         }
         a.op(Insn::NextAsync { cursor: 0 });

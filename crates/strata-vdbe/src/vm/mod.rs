@@ -273,6 +273,11 @@ pub struct Vm {
     pc: usize,
     phase: Phase,
     regs: Vec<Value>,
+    /// Per register: the value was produced by a function that gave it SQLite's JSON
+    /// subtype. Set by `Function`/`AggFinal` and carried by `Copy`; it is only read for
+    /// arguments the compiler marked as function calls (`subtype_args`), whose register
+    /// a `Function`/`AggFinal`/`Copy` wrote last.
+    subtypes: Vec<bool>,
     aggs: Vec<Option<Accumulator>>,
     cursors: Vec<Option<VmCursor>>,
     seqs: Vec<i64>,
@@ -441,6 +446,7 @@ impl Vm {
             touches_db,
             counts_changes: counts_changes(&program),
             regs: vec![Value::Null; n_regs],
+            subtypes: vec![false; n_regs],
             aggs: (0..n_regs).map(|_| None).collect(),
             cursors: (0..n_curs).map(|_| None).collect(),
             seqs: vec![0; n_curs],
@@ -885,6 +891,7 @@ impl Vm {
                         let (a, b) = self.regs.split_at_mut(s);
                         store(&mut a[d], b[0].as_ref());
                     }
+                    self.subtypes[d] = self.subtypes[s];
                 }
                 self.pc += 1;
             }
@@ -953,6 +960,7 @@ impl Vm {
                 nargs,
                 dest,
                 collation,
+                subtype_args,
                 ..
             } => {
                 // Only programs calling date/time functions read the clock (once per
@@ -973,10 +981,45 @@ impl Vm {
                 ctx.encoding = self.enc;
                 ctx.case_sensitive_like = self.case_sensitive_like;
                 ctx.now_ms = now_ms;
+                if !subtype_args.is_empty() {
+                    let mut subs = vec![false; *nargs];
+                    for &(i, always) in subtype_args {
+                        if i < *nargs {
+                            subs[i] = always || self.subtypes[*args_start + i];
+                        }
+                    }
+                    ctx.arg_subtypes = subs;
+                }
                 let r = func(&self.regs[*args_start..*args_start + *nargs], &mut ctx);
+                let result_subtype = ctx.result_subtype;
                 drop(ctx);
                 drop(rnd);
                 self.regs[*dest] = r.map_err(VmError::from_function)?;
+                self.subtypes[*dest] = result_subtype;
+                self.pc += 1;
+            }
+            TableFunction {
+                cursor,
+                recursive,
+                args_start,
+                nargs,
+            } => {
+                let rows = crate::json::each::each_rows(
+                    &self.regs[*args_start..*args_start + *nargs],
+                    *recursive,
+                )
+                .map_err(VmError::from_function)?;
+                let mut t = VmCursor::new_eph_table();
+                if let VmCursor::EphTable(e) = &mut t {
+                    for row in rows {
+                        let mut vals = row.values;
+                        vals.push(Value::Integer(row.value_subtype as i64));
+                        let mut rec = Vec::new();
+                        cursor::encode_values_in(&vals, self.enc, &mut rec);
+                        e.rows.insert(row.rowid, rec);
+                    }
+                }
+                self.set_cursor(*cursor, t);
                 self.pc += 1;
             }
             Cast { reg, type_name } => {
@@ -1633,10 +1676,21 @@ impl Vm {
                 acc_reg,
                 collation,
                 skip_reg,
+                subtype_args,
             } => {
+                let mut subs = Vec::new();
+                if !subtype_args.is_empty() {
+                    subs = vec![false; *nargs];
+                    for &(i, always) in subtype_args {
+                        if i < *nargs {
+                            subs[i] = always || self.subtypes[*args_start + i];
+                        }
+                    }
+                }
                 let acc = self.aggs[*acc_reg]
                     .get_or_insert_with(|| Accumulator::new_in(*kind, *collation, self.enc));
-                let took_row = acc.step(&self.regs[*args_start..*args_start + *nargs]);
+                let took_row =
+                    acc.step_with_subtypes(&self.regs[*args_start..*args_start + *nargs], &subs);
                 if let Some(r) = skip_reg {
                     self.regs[*r] = Value::Integer(i64::from(!took_row));
                 }
@@ -1648,10 +1702,12 @@ impl Vm {
                 collation,
             } => {
                 let v = match self.aggs[*acc_reg].take() {
-                    Some(acc) => acc.finish(),
-                    None => Accumulator::new(*kind, *collation).finish(),
+                    Some(acc) => acc.finish_with_subtype(),
+                    None => Accumulator::new(*kind, *collation).finish_with_subtype(),
                 };
-                self.regs[*acc_reg] = v.map_err(VmError::from_function)?;
+                let (v, subtype) = v.map_err(VmError::from_function)?;
+                self.regs[*acc_reg] = v;
+                self.subtypes[*acc_reg] = subtype;
                 self.pc += 1;
             }
         }
