@@ -648,3 +648,19 @@ fn randomised_grouped_and_range() {
     }
     check(&script);
 }
+
+/// The JSON aggregates as window functions (merged after both features), and the JSON
+/// subtype of a window result passed on to another JSON function.
+#[test]
+fn json_aggregates_as_window_functions() {
+    check(&format!(
+        "{SETUP}
+SELECT id, json_group_array(x) OVER (ORDER BY id) FROM t ORDER BY id;
+SELECT id, json_group_array(s) OVER (PARTITION BY g ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM t ORDER BY id;
+SELECT id, json_group_object(s, x) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) FROM t WHERE s IS NOT NULL ORDER BY id;
+SELECT id, json_array(json_group_array(x) OVER (ORDER BY id)) FROM t ORDER BY id;
+SELECT id, json_array_length(json_group_array(y) OVER (PARTITION BY g)) FROM t ORDER BY id;
+SELECT id, jsonb_group_array(x) OVER (ORDER BY id GROUPS BETWEEN CURRENT ROW AND 1 FOLLOWING EXCLUDE CURRENT ROW) FROM t ORDER BY id;
+SELECT id, json_group_array(x) FILTER (WHERE x > 2) OVER (ORDER BY id) FROM t ORDER BY id"
+    ));
+}
