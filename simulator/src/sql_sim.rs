@@ -1386,7 +1386,23 @@ impl<'p> Sim<'p> {
                     let tenant = &mut self.tenants[t];
                     let content_seq = tenant.content_seq;
                     let conn = &mut tenant.conns[c];
-                    let view = conn.private.as_ref().expect("snapshot taken at start");
+                    // A write that failed to compile (`INSERT INTO big` after `DROP TABLE
+                    // big`) started no read transaction, so the transaction may have no
+                    // snapshot yet: SQLite's answer comes from a throwaway copy of the
+                    // committed state (the schema it would compile against).
+                    let scratch;
+                    let view = match conn.private.as_ref() {
+                        Some(v) => v,
+                        None if !ok => {
+                            scratch = oracle::copy(&tenant.committed);
+                            &scratch
+                        }
+                        None => {
+                            return Err(ctx(
+                                "a write succeeded in a transaction without a snapshot".into(),
+                            ))
+                        }
+                    };
                     if ok {
                         let o = oracle::exec(view, sql);
                         let rows = match o {
