@@ -1048,6 +1048,19 @@ pub fn takes_snapshot(sql: &str) -> bool {
 /// Whether a write's result rows can be compared with the model's: not those of
 /// `PRAGMA journal_mode` (the fault-injection sweeps switch modes), which name the
 /// file's mode while the model is an in-memory SQLite ("memory").
+/// `CREATE TABLE/INDEX IF NOT EXISTS` or `DROP TABLE/INDEX IF EXISTS` (the `churn`
+/// group): a no-op when the object exists (is missing), and then not a write.
+pub fn conditional_ddl(sql: &str) -> bool {
+    let u = sql.trim_start().to_ascii_uppercase();
+    (u.starts_with("CREATE") || u.starts_with("DROP")) && u.contains(" IF ")
+}
+
+/// CREATE or DROP (of a table or an index: what the generator writes).
+pub fn is_ddl(sql: &str) -> bool {
+    let u = sql.trim_start().to_ascii_uppercase();
+    u.starts_with("CREATE") || u.starts_with("DROP")
+}
+
 /// Statements SQLite refuses inside a transaction (the simulator's in-transaction model
 /// runs them on an autocommit view, so it must know).
 pub fn refused_in_transaction(sql: &str) -> bool {
