@@ -176,8 +176,10 @@ impl SqlChecks {
         want("recoveries", self.recoveries, crashes);
         want("io_errors_surfaced", self.io_errors_surfaced, errors);
         let churn = config.features.churn && config.statements >= 100;
+        // Not freelist_pages_max: it is 0 in about two runs of three (the freelist is
+        // empty again at the checks), which would drown the flag; tests/sql.rs asserts it
+        // over seeds.
         want("ddl", self.ddl, churn);
-        want("freelist_pages_max", self.freelist_pages_max, churn);
         out
     }
 }
