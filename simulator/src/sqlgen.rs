@@ -821,7 +821,7 @@ fn gen_churn(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
                     format!(
                         "(NULL, {}, {}, {})",
                         a_lit(rng),
-                        big_text(rng.gen_range(100..=3000), unit),
+                        big_text(rng.gen_range(100..=2000), unit),
                         c_lit(rng)
                     )
                 })
@@ -839,7 +839,7 @@ fn gen_churn(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
         ),
         5 => format!(
             "UPDATE {n} SET b = {} WHERE id % 3 = {}",
-            big_text(rng.gen_range(200..=2500), unit),
+            big_text(rng.gen_range(200..=1500), unit),
             rng.gen_range(0..3)
         ),
         6 => format!(
@@ -850,8 +850,8 @@ fn gen_churn(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
         7 => "CREATE TABLE IF NOT EXISTS big(x INTEGER PRIMARY KEY, y TEXT, z BLOB)".into(),
         8 | 9 => format!(
             "INSERT INTO big(y, z) SELECT {}, zeroblob({}) FROM {n} WHERE {}",
-            big_text(rng.gen_range(50..=1500), unit),
-            rng.gen_range(0..=2500),
+            big_text(rng.gen_range(50..=800), unit),
+            rng.gen_range(0..=1200),
             pred(rng, "")
         ),
         10 => format!("DELETE FROM big WHERE x % {} = 0", rng.gen_range(1..=3)),
