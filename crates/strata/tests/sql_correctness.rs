@@ -749,3 +749,39 @@ fn noop_conditional_ddl_takes_the_snapshot() {
         );
     }
 }
+
+/// A schema loaded inside a transaction after its own DDL must not outlive a ROLLBACK:
+/// another connection's next schema change reuses the rolled-back cookie (and root page),
+/// so the cookie check took the stale schema for current and an INSERT wrote the
+/// rolled-back index into the new table ("database disk image is malformed"; simulator,
+/// `churn` group, seed 254). SQLite resets its schema after such a rollback.
+#[test]
+fn rolled_back_ddl_schema_is_not_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = strata::Database::open(dir.path().join("ours.db")).unwrap();
+    let (a, b) = (db.connect(), db.connect());
+    let theirs_path = dir.path().join("theirs.db");
+    let sa = rusqlite::Connection::open(&theirs_path).unwrap();
+    let sb = rusqlite::Connection::open(&theirs_path).unwrap();
+    sa.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+        .unwrap();
+    same_on(
+        &a,
+        &sa,
+        "CREATE TABLE t(x, y);\n INSERT INTO t VALUES (1, 'a')",
+        true,
+    );
+    same_on(
+        &b,
+        &sb,
+        "BEGIN;\n INSERT INTO t VALUES (2, 'b');\n CREATE INDEX t_y ON t(y);\n SELECT count(*) FROM t;\n ROLLBACK",
+        true,
+    );
+    same_on(&a, &sa, "CREATE TABLE u(z)", true);
+    same_on(
+        &b,
+        &sb,
+        "INSERT INTO t VALUES (3, 'c');\n INSERT INTO u VALUES (4);\n SELECT * FROM t ORDER BY x;\n SELECT * FROM u;\n PRAGMA integrity_check",
+        true,
+    );
+}
