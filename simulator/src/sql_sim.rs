@@ -102,6 +102,14 @@ pub struct SqlChecks {
     pub recoveries: u64,
     pub recovered_unacked: u64,
     pub sqlite_saw_unacked: u64,
+    /// CREATE/DROP TABLE/INDEX that succeeded mid-workload (`churn`).
+    pub ddl: u64,
+    /// Conditional DDL that was a no-op inside a transaction (not a write: see `finish`).
+    pub noop_ddl: u64,
+    /// The largest `PRAGMA freelist_count` Strata reported at the end-of-run and
+    /// after-recovery checks: free pages the integrity checks saw (0: the freelist was
+    /// never exercised at a check, so a freelist defect could not show there).
+    pub freelist_pages_max: u64,
 }
 
 impl SqlChecks {
@@ -110,7 +118,8 @@ impl SqlChecks {
             "checks: statements={} results_compared={} rows_compared={} both_failed={} commits_acked={} \
              rollbacks={} checkpoints={} integrity_checks={} sqlite_file_checks={} busy={} busy_gave_up={} \
              stale_snapshots_refused={} io_errors_injected={} io_errors_surfaced={} io_errors_abandoned={} \
-             maybe_commits={} maybe_commits_applied={} recoveries={} recovered_unacked={} sqlite_saw_unacked={}",
+             maybe_commits={} maybe_commits_applied={} recoveries={} recovered_unacked={} sqlite_saw_unacked={} \
+             ddl={} noop_ddl={} freelist_pages_max={}",
             self.statements,
             self.results_compared,
             self.rows_compared,
@@ -131,7 +140,47 @@ impl SqlChecks {
             self.recoveries,
             self.recovered_unacked,
             self.sqlite_saw_unacked,
+            self.ddl,
+            self.noop_ddl,
+            self.freelist_pages_max,
         )
+    }
+
+    /// The checks a run with this configuration should have exercised but did not: a
+    /// non-empty list is printed (`not exercised: ...`) so that a silently disabled oracle,
+    /// fault source or workload part shows in the per-seed report. Whether a short run
+    /// legitimately misses one is for the reader (and `tests/seeds.rs`, over many seeds).
+    pub fn unexercised(&self, config: &SqlConfig) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        let mut want = |name: &'static str, n: u64, applies: bool| {
+            if applies && n == 0 {
+                out.push(name);
+            }
+        };
+        want("results_compared", self.results_compared, true);
+        want("commits_acked", self.commits_acked, true);
+        want("integrity_checks", self.integrity_checks, true);
+        want(
+            "sqlite_file_checks",
+            self.sqlite_file_checks,
+            std::env::var_os("STRATA_SIM_NO_SQLITE").is_none(),
+        );
+        let crashes = matches!(
+            config.faults,
+            crate::workload::FaultMode::Crash | crate::workload::FaultMode::All
+        );
+        let errors = matches!(
+            config.faults,
+            crate::workload::FaultMode::Errors | crate::workload::FaultMode::All
+        );
+        want("recoveries", self.recoveries, crashes);
+        want("io_errors_surfaced", self.io_errors_surfaced, errors);
+        let churn = config.features.churn && config.statements >= 100;
+        // Not freelist_pages_max: it is 0 in about two runs of three (the freelist is
+        // empty again at the checks), which would drown the flag; tests/sql.rs asserts it
+        // over seeds.
+        want("ddl", self.ddl, churn);
+        out
     }
 }
 
@@ -174,6 +223,10 @@ impl SqlReport {
 
     pub fn body(&self) -> Vec<String> {
         let mut out = vec![self.checks.line()];
+        let missing = self.checks.unexercised(&self.config);
+        if !missing.is_empty() {
+            out.push(format!("not exercised: {}", missing.join(" ")));
+        }
         let s = &self.stats;
         out.push(format!(
             "io: submitted={} performed={} reordered={} reads={} writes={} syncs={} truncates={} \
@@ -1382,13 +1435,42 @@ impl<'p> Sim<'p> {
                 }
             }
             Kind::Write => {
+                if ok && sqlgen::is_ddl(sql) {
+                    self.checks.ddl += 1;
+                }
                 if in_tx {
                     let tenant = &mut self.tenants[t];
                     let content_seq = tenant.content_seq;
                     let conn = &mut tenant.conns[c];
-                    let view = conn.private.as_ref().expect("snapshot taken at start");
+                    // A write that failed to compile (`INSERT INTO big` after `DROP TABLE
+                    // big`) started no read transaction, so the transaction may have no
+                    // snapshot yet: SQLite's answer comes from a throwaway copy of the
+                    // committed state (the schema it would compile against).
+                    let scratch;
+                    let view = match conn.private.as_ref() {
+                        Some(v) => v,
+                        None if !ok => {
+                            scratch = oracle::copy(&tenant.committed);
+                            &scratch
+                        }
+                        None => {
+                            return Err(ctx(
+                                "a write succeeded in a transaction without a snapshot".into(),
+                            ))
+                        }
+                    };
                     if ok {
+                        // `CREATE ... IF NOT EXISTS` of an existing object and `DROP ... IF
+                        // EXISTS` of a missing one write nothing: SQLite codes only a schema
+                        // check (a read), so they succeed on a stale snapshot and leave the
+                        // transaction a reader. Told apart by the view's schema version.
+                        let conditional_ddl = sqlgen::conditional_ddl(sql);
+                        let schema_before = conditional_ddl
+                            .then(|| oracle::exec(view, "PRAGMA schema_version").ok())
+                            .flatten();
                         let o = oracle::exec(view, sql);
+                        let wrote_nothing = schema_before.is_some()
+                            && schema_before == oracle::exec(view, "PRAGMA schema_version").ok();
                         let rows = match o {
                             Err(e) => {
                                 return Err(ctx(format!("Strata succeeded, SQLite failed ({e})")))
@@ -1405,14 +1487,17 @@ impl<'p> Sim<'p> {
                             )));
                         }
                         self.checks.results_compared += 1;
-                        if conn.snap_content_seq < content_seq {
+                        if wrote_nothing {
+                            self.checks.noop_ddl += 1;
+                        } else if conn.snap_content_seq < content_seq {
                             return Err(ctx(format!(
                                 "a write succeeded on a stale snapshot (snapshot {}, committed {content_seq}): lost update",
                                 conn.snap_content_seq
                             )));
+                        } else {
+                            conn.tx_wrote = true;
+                            tenant.writer = Some(c);
                         }
-                        conn.tx_wrote = true;
-                        tenant.writer = Some(c);
                     } else if io_failed {
                         return self.synthetic_rollback(t, c);
                     } else if sqlgen::refused_in_transaction(sql) {
@@ -1614,6 +1699,12 @@ impl<'p> Sim<'p> {
             ));
         }
         self.checks.integrity_checks += 1;
+        let free = self
+            .blocking_on(&conn, "PRAGMA freelist_count")
+            .map_err(|e| format!("tenant {t} {when}: freelist_count: {e}"))?;
+        if let Some(Val::Int(n)) = free.first().and_then(|r| r.first()) {
+            self.checks.freelist_pages_max = self.checks.freelist_pages_max.max(*n as u64);
+        }
         drop(conn);
         let dump = self
             .strata_dump(t)

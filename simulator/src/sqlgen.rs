@@ -62,6 +62,10 @@ pub struct Features {
     /// JSON functions (text and JSONB, `->`/`->>`, edits, aggregates whose result does
     /// not depend on row order) over the tables' columns, and JSON stored in `b`.
     pub json: bool,
+    /// Pages through the freelist: rows with overflow chains inserted and deleted in bulk,
+    /// a scratch table `big` created, filled, indexed and dropped mid-workload, indexes on
+    /// the main tables created and dropped (see [`gen_churn`]).
+    pub churn: bool,
 }
 
 /// The names of [`Features`]' groups, as the command line spells them.
@@ -79,6 +83,7 @@ pub const FEATURE_NAMES: &[&str] = &[
     "pragmas",
     "window",
     "json",
+    "churn",
 ];
 
 impl Features {
@@ -96,6 +101,7 @@ impl Features {
         pragmas: true,
         window: true,
         json: true,
+        churn: true,
     };
     pub const NONE: Features = Features {
         returning: false,
@@ -111,6 +117,7 @@ impl Features {
         pragmas: false,
         window: false,
         json: false,
+        churn: false,
     };
 
     /// The default: every group on, minus those named in `STRATA_SIM_NO_FEATURES`
@@ -143,6 +150,7 @@ impl Features {
             "pragmas" => &mut self.pragmas,
             "window" => &mut self.window,
             "json" => &mut self.json,
+            "churn" => &mut self.churn,
             _ => return None,
         })
     }
@@ -772,6 +780,7 @@ fn gen_feature(rng: &mut ChaCha8Rng, s: &SchemaDef, group: &str) -> String {
         "temp" => gen_temp(rng, s),
         "foreign-keys" => gen_fk(rng, s),
         "strict" => gen_strict(rng, s),
+        "churn" => gen_churn(rng, s),
         "pragmas" => {
             let t = table(rng, s);
             let n = &t.name;
@@ -1067,6 +1076,80 @@ fn gen_window(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
     }
 }
 
+/// A text of `n` copies of `unit` (ASCII), built by SQL so that plans stay short:
+/// `hex(zeroblob(n))` is `2n` zeros.
+fn big_text(n: u32, unit: &str) -> String {
+    format!("replace(hex(zeroblob({n})), '00', '{unit}')")
+}
+
+/// Statements that move many pages to and from the freelist, so that its trunks fill up,
+/// chain (a trunk of a 512-byte page holds 120 leaves) and empty again: the core workload's
+/// rows are a few dozen bytes and its tables a few pages, so before this group a freed
+/// page was nearly always the first trunk itself and a freelist leaf was rare (a planted
+/// defect that lost leaves went unseen in 50 seeds). Rows of 100 bytes to 6 KiB (overflow
+/// chains, twice as long in UTF-16), deleted in bulk or shrunk by updates; a scratch table
+/// `big` (not a `tmp_` name: it is in main, compared through the schema rows, the results
+/// of the SELECTs here, both integrity checks and SQLite's check of the files) created,
+/// filled, indexed and dropped; an index on a main table created and dropped.
+fn gen_churn(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
+    let t = table(rng, s);
+    let n = &t.name;
+    let unit = ["q", "xy", "abc", "Z"][rng.gen_range(0..4)];
+    match rng.gen_range(0..16) {
+        0..=2 => {
+            let rows: Vec<String> = (0..rng.gen_range(1..=4))
+                .map(|_| {
+                    format!(
+                        "(NULL, {}, {}, {})",
+                        a_lit(rng),
+                        big_text(rng.gen_range(100..=2000), unit),
+                        c_lit(rng)
+                    )
+                })
+                .collect();
+            format!("INSERT INTO {n}(k, a, b, c) VALUES {}", rows.join(", "))
+        }
+        3 => format!(
+            "DELETE FROM {n} WHERE length(b) > {}",
+            rng.gen_range(50..=1500)
+        ),
+        4 => format!(
+            "DELETE FROM {n} WHERE id > {} OR length(b) > {}",
+            rng.gen_range(20..=60),
+            rng.gen_range(50..=1500)
+        ),
+        5 => format!(
+            "UPDATE {n} SET b = {} WHERE id % 3 = {}",
+            big_text(rng.gen_range(200..=1500), unit),
+            rng.gen_range(0..3)
+        ),
+        6 => format!(
+            "UPDATE {n} SET b = {} WHERE length(b) > {}",
+            b_lit(rng),
+            rng.gen_range(50..=500)
+        ),
+        7 => "CREATE TABLE IF NOT EXISTS big(x INTEGER PRIMARY KEY, y TEXT, z BLOB)".into(),
+        8 | 9 => format!(
+            "INSERT INTO big(y, z) SELECT {}, zeroblob({}) FROM {n} WHERE {}",
+            big_text(rng.gen_range(50..=800), unit),
+            rng.gen_range(0..=1200),
+            pred(rng, "")
+        ),
+        10 => format!("DELETE FROM big WHERE x % {} = 0", rng.gen_range(1..=3)),
+        11 => "DROP TABLE IF EXISTS big".into(),
+        12 => "CREATE INDEX IF NOT EXISTS big_y ON big(y)".into(),
+        13 => {
+            if rng.gen_bool(0.5) {
+                format!("CREATE INDEX IF NOT EXISTS {n}_churn ON {n}(b, c)")
+            } else {
+                format!("DROP INDEX IF EXISTS {n}_churn")
+            }
+        }
+        14 => "DROP INDEX IF EXISTS big_y".into(),
+        _ => "SELECT x, length(y), substr(y, 1, 4), length(z) FROM big ORDER BY x".into(),
+    }
+}
+
 /// TEMP objects. Every temp object is named `tmp_*` (how [`classify`] recognises
 /// statements on them) and no temp statement reads or writes a `main` table: the
 /// simulator mirrors each connection's temp schema on a SQLite connection of its own
@@ -1246,6 +1329,19 @@ pub fn takes_snapshot(sql: &str) -> bool {
 /// Whether a write's result rows can be compared with the model's: not those of
 /// `PRAGMA journal_mode` (the fault-injection sweeps switch modes), which name the
 /// file's mode while the model is an in-memory SQLite ("memory").
+/// `CREATE TABLE/INDEX IF NOT EXISTS` or `DROP TABLE/INDEX IF EXISTS` (the `churn`
+/// group): a no-op when the object exists (is missing), and then not a write.
+pub fn conditional_ddl(sql: &str) -> bool {
+    let u = sql.trim_start().to_ascii_uppercase();
+    (u.starts_with("CREATE") || u.starts_with("DROP")) && u.contains(" IF ")
+}
+
+/// CREATE or DROP (of a table or an index: what the generator writes).
+pub fn is_ddl(sql: &str) -> bool {
+    let u = sql.trim_start().to_ascii_uppercase();
+    u.starts_with("CREATE") || u.starts_with("DROP")
+}
+
 /// Statements SQLite refuses inside a transaction (the simulator's in-transaction model
 /// runs them on an autocommit view, so it must know).
 pub fn refused_in_transaction(sql: &str) -> bool {

@@ -143,6 +143,48 @@ fn unsynced_write_is_torn_by_sector() {
     assert!(saw_mix, "tearing never mixed old and new sectors");
 }
 
+/// The tear patterns beyond independent sectors: one sector lost in an overwrite; and for
+/// a write that grows the file, the head surviving with the rest zeros (the size updated
+/// without the data: a WAL frame whose header is new and whose page is not), and the tail
+/// surviving with zeros before it.
+#[test]
+fn tear_patterns_lose_one_sector_or_keep_the_head_or_the_tail() {
+    let (mut one_lost, mut head, mut tail) = (false, false, false);
+    for seed in 0..64 {
+        let io = sim(seed, CrashMode::TearUnsynced);
+        let f = io.open_file("db", OpenFlags::CREATE).unwrap();
+        write(&io, &f, 0, vec![0xAA; 4096]).unwrap();
+        sync(&io, &f).unwrap();
+        // Sectors 0-7 overwritten, 8-15 appended.
+        write(&io, &f, 0, vec![0xBB; 8192]).unwrap();
+        io.crash();
+        let bytes = io.file_contents("db").unwrap();
+        let kinds: Vec<u8> = bytes
+            .chunks(512)
+            .map(|s| {
+                assert!(s.iter().all(|&b| b == s[0]), "a sector was split");
+                s[0]
+            })
+            .collect();
+        let new = kinds.iter().filter(|&&k| k == 0xBB).count();
+        one_lost |= kinds.len() == 16 && new == 15;
+        // Head: new sectors, then old ones, then zeros to the write's end.
+        let first_not_new = kinds.iter().position(|&k| k != 0xBB);
+        if let Some(cut) = first_not_new {
+            let rest_old_or_zero = kinds[cut..]
+                .iter()
+                .enumerate()
+                .all(|(i, &k)| k == if cut + i < 8 { 0xAA } else { 0 });
+            head |= cut > 0 && kinds.len() == 16 && rest_old_or_zero && kinds[15] == 0;
+        }
+        // Tail: the appended end is new while an appended sector before it is zeros.
+        tail |= kinds.len() == 16 && kinds[15] == 0xBB && kinds[8..15].contains(&0);
+    }
+    assert!(one_lost, "no tear lost exactly one sector");
+    assert!(head, "no tear kept the head with zeros after it");
+    assert!(tail, "no tear kept the tail with zeros before it");
+}
+
 #[test]
 fn torn_garbage_fills_some_sectors_with_garbage() {
     let mut o = SimIoOptions::new(3);

@@ -53,6 +53,8 @@ fn seeds_pass_and_checks_run() {
             total.io_errors_surfaced += r.checks.io_errors_surfaced;
             total.recoveries += r.checks.recoveries;
             total.busy += r.checks.busy;
+            total.ddl += r.checks.ddl;
+            total.freelist_pages_max = total.freelist_pages_max.max(r.checks.freelist_pages_max);
         }
         assert!(total.results_compared > 500, "{faults:?}: {total:?}");
         assert!(total.rows_compared > 100, "{faults:?}: {total:?}");
@@ -62,6 +64,16 @@ fn seeds_pass_and_checks_run() {
             "{total:?}"
         );
         assert!(total.busy > 0, "connections never contended: {total:?}");
+        // The churn group: DDL mid-workload, and free pages at the checks (a freelist
+        // defect has something to break).
+        if config(1, faults).features.churn {
+            assert!(total.ddl > 6, "{faults:?}: {total:?}");
+            // At a recovery's check (the end-of-run one alone often finds the freelist
+            // empty again).
+            if faults.crashes() {
+                assert!(total.freelist_pages_max > 0, "{faults:?}: {total:?}");
+            }
+        }
         if faults.errors() {
             assert!(total.io_errors_surfaced > 0, "{faults:?}: {total:?}");
         }

@@ -53,7 +53,7 @@
 //! 6. Resumable calls (`get_page`, `commit`, `checkpoint`) change nothing before a point
 //!    where they may return `Pending`, or record their progress in the pager.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -625,6 +625,14 @@ struct Savepoint {
     /// Page kinds ([`Pager::set_page_kind`]) as they were when the savepoint began, for
     /// the pages whose kind changed since.
     pre_kinds: BTreeMap<u32, Option<u8>>,
+    /// Pages that were clean in the write transaction until this savepoint dirtied them
+    /// (their pre-image is the committed page). Rolling back must make them clean again,
+    /// not leave them dirty with the old bytes: the commit hook reads every dirty page
+    /// of an auto-vacuum file as a B-tree page to derive pointer-map entries, and a free
+    /// page a rolled-back statement took off the freelist is none (found by the
+    /// simulator's `churn` group: "page 29 changed in this transaction is not a B-tree
+    /// page" at COMMIT after a failed INSERT inside BEGIN).
+    first_dirtied: BTreeSet<u32>,
 }
 
 struct CommitInProgress {
@@ -934,6 +942,9 @@ impl Pager {
             }
             if let Some(sp) = inner.savepoints.last_mut().filter(|_| needs_sp_image) {
                 sp.pre_images.insert(page_no, Some(image));
+                if needs_tx_image {
+                    sp.first_dirtied.insert(page_no);
+                }
             }
         }
         page.dirty.store(true, Ordering::Release);
@@ -1009,6 +1020,7 @@ impl Pager {
             db_size_pages,
             pre_images: BTreeMap::new(),
             pre_kinds: BTreeMap::new(),
+            first_dirtied: BTreeSet::new(),
         });
         Ok(())
     }
@@ -1027,6 +1039,7 @@ impl Pager {
             for (page_no, kind) in sp.pre_kinds {
                 parent.pre_kinds.entry(page_no).or_insert(kind);
             }
+            parent.first_dirtied.extend(sp.first_dirtied);
         }
         Ok(())
     }
@@ -1039,6 +1052,15 @@ impl Pager {
             .pop()
             .ok_or_else(|| Error::Misuse("no savepoint".into()))?;
         Self::restore(&mut inner, sp.pre_images);
+        // Pages clean before the savepoint are clean again: their committed image is what
+        // a read fetches (dropped from the cache too, like a page with no pre-image).
+        for page_no in sp.first_dirtied {
+            if let Some(page) = inner.dirty.remove(&page_no) {
+                page.dirty.store(false, Ordering::Release);
+            }
+            inner.cache.remove(page_no);
+            inner.pre_images.remove(&page_no);
+        }
         for (page_no, kind) in sp.pre_kinds {
             match kind {
                 Some(k) => inner.kinds.insert(page_no, k),

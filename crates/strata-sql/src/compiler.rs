@@ -47,6 +47,14 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// Whether a lookup in this scope looks into main (what SQLite's
+    /// sqlite3CodeVerifyNamedSchema then verifies with a read transaction).
+    pub fn includes_main(&self) -> bool {
+        matches!(self, Scope::Any | Scope::Db(MAIN_DB))
+    }
+}
+
+impl Scope {
     pub fn of(qn: &ast::QualifiedName<'_>) -> Scope {
         match DbName::of(qn.db_name.as_ref().map(|n| n.0)) {
             None => Scope::Any,

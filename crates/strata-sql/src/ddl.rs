@@ -192,6 +192,9 @@ impl Compiler<'_> {
         let target = self.schema.of_db(db);
         if target.local_table(&name).is_some() || target.local_view(&name).is_some() {
             if *if_not_exists {
+                // Nothing to write, but SQLite codes the schema check
+                // (sqlite3CodeVerifySchema): a read transaction, inside BEGIN the snapshot.
+                self.reads_main_schema |= db == MAIN_DB;
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
             }
             let what = if target.local_view(&name).is_some() {
@@ -401,6 +404,9 @@ impl Compiler<'_> {
         let target = self.schema.of_db(db);
         if target.local_index(&name).is_some() {
             if *if_not_exists {
+                // Nothing to write, but SQLite codes the schema check
+                // (sqlite3CodeVerifySchema): a read transaction, inside BEGIN the snapshot.
+                self.reads_main_schema |= db == MAIN_DB;
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
             }
             return Err(error(format!("index {name} already exists")));
@@ -548,6 +554,9 @@ impl Compiler<'_> {
         let target = self.schema.of_db(db);
         if target.local_table(&name).is_some() || target.local_view(&name).is_some() {
             if *if_not_exists {
+                // Nothing to write, but SQLite codes the schema check
+                // (sqlite3CodeVerifySchema): a read transaction, inside BEGIN the snapshot.
+                self.reads_main_schema |= db == MAIN_DB;
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
             }
             let what = if target.local_view(&name).is_some() {
@@ -665,6 +674,8 @@ impl Compiler<'_> {
                 }
                 let Some(table) = scope.table(self.schema, &name) else {
                     if *if_exists {
+                        // SQLite's sqlite3CodeVerifyNamedSchema: a read transaction.
+                        self.reads_main_schema |= scope.includes_main();
                         return Ok(self.finish(text, Vec::new(), Vec::new()));
                     }
                     return Err(error(format!("no such table: {}", display_name(tbl_name))));
@@ -703,8 +714,11 @@ impl Compiler<'_> {
                 idx_name,
             } => {
                 let name = names::unquote(idx_name.name.0);
-                let Some(ix) = Scope::of(idx_name).index(self.schema, &name) else {
+                let scope = Scope::of(idx_name);
+                let Some(ix) = scope.index(self.schema, &name) else {
                     if *if_exists {
+                        // SQLite's sqlite3CodeVerifyNamedSchema: a read transaction.
+                        self.reads_main_schema |= scope.includes_main();
                         return Ok(self.finish(text, Vec::new(), Vec::new()));
                     }
                     return Err(error(format!("no such index: {}", display_name(idx_name))));
@@ -730,6 +744,8 @@ impl Compiler<'_> {
                 }
                 let Some(v) = scope.view(self.schema, &name) else {
                     if *if_exists {
+                        // SQLite's sqlite3CodeVerifyNamedSchema: a read transaction.
+                        self.reads_main_schema |= scope.includes_main();
                         return Ok(self.finish(text, Vec::new(), Vec::new()));
                     }
                     return Err(error(format!("no such view: {}", display_name(view_name))));

@@ -292,6 +292,9 @@ impl Compiler<'_> {
             .contains_key(&name.to_ascii_lowercase())
         {
             if *if_not_exists {
+                // SQLite codes the schema check (sqlite3CodeVerifySchema): a read
+                // transaction, inside BEGIN the snapshot.
+                self.reads_main_schema |= db != TEMP_DB;
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
             }
             return Err(error(format!("trigger {name} already exists")));
@@ -373,8 +376,11 @@ impl Compiler<'_> {
             unreachable!("dispatched on DropTrigger")
         };
         let name = names::unquote(trigger_name.name.0);
-        let Some(t) = Scope::of(trigger_name).trigger(self.schema, &name) else {
+        let scope = Scope::of(trigger_name);
+        let Some(t) = scope.trigger(self.schema, &name) else {
             if *if_exists {
+                // SQLite's sqlite3CodeVerifyNamedSchema: a read transaction.
+                self.reads_main_schema |= scope.includes_main();
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
             }
             return Err(error(format!(

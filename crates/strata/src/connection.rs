@@ -1,7 +1,7 @@
 //! [`Connection`]: statements, schema handling, transactions.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -58,6 +58,15 @@ pub(crate) struct ConnInner {
     vm_conn: Arc<vm::Connection>,
     /// The cached schema; `None` when it must be (re)loaded before the next compile.
     schema: Mutex<Option<Arc<Schema>>>,
+    /// The cached schema was loaded inside a transaction (after this connection's own
+    /// DDL there): what it holds may be rolled back, and then its cookie may be reused by
+    /// another connection's next schema change, so the cookie check would take it for
+    /// current (simulator `churn`, seed 254: CREATE INDEX; ROLLBACK; another connection's
+    /// CREATE TABLE got the same root page and cookie; the next INSERT wrote the rolled-back
+    /// index into the new table: "database disk image is malformed"). Dropped when the
+    /// transaction has ended, as SQLite resets its schema after a rollback that undid
+    /// schema changes.
+    schema_provisional: AtomicBool,
     busy_timeout_ms: AtomicU64,
     /// Serialises VM steps (and schema reads) of this connection's statements.
     step_lock: Mutex<()>,
@@ -76,6 +85,7 @@ impl Connection {
                 db,
                 io,
                 schema: Mutex::new(None),
+                schema_provisional: AtomicBool::new(false),
                 busy_timeout_ms: AtomicU64::new(duration_ms(busy_timeout)),
                 step_lock: Mutex::new(()),
                 #[cfg(feature = "replica")]
@@ -435,12 +445,21 @@ impl ConnInner {
                 state.schema_changed = false;
                 drop(state);
                 self.invalidate_schema();
+            } else if state.autocommit && self.schema_provisional.swap(false, Ordering::AcqRel) {
+                // Loaded inside a transaction that has ended: reload, and expire the
+                // programs compiled against it (they may name rolled-back objects).
+                state.schema_generation += 1;
+                drop(state);
+                self.invalidate_schema();
             }
         }
         if let Some(s) = self.schema_slot().as_ref() {
             return Ok(s.clone());
         }
+        let in_transaction = !self.vm_conn.state().autocommit;
         let schema = Arc::new(self.load_schema()?);
+        self.schema_provisional
+            .store(in_transaction, Ordering::Release);
         *self.schema_slot() = Some(schema.clone());
         Ok(schema)
     }

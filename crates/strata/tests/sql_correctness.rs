@@ -706,3 +706,82 @@ fn page_count_pragma() {
          PRAGMA page_count;",
     );
 }
+
+/// `DROP TABLE/INDEX IF EXISTS` of a missing object and `CREATE TABLE/INDEX IF NOT
+/// EXISTS` of an existing one write nothing, but SQLite still codes the schema check
+/// (sqlite3CodeVerifySchema: a Transaction opcode), so inside BEGIN they take the read
+/// snapshot: a later read misses another connection's commit, and a later write is
+/// refused as stale (simulator, `churn` group, seed 180).
+#[test]
+fn noop_conditional_ddl_takes_the_snapshot() {
+    for ddl in [
+        "DROP INDEX IF EXISTS nope",
+        "DROP TABLE IF EXISTS nope",
+        "CREATE TABLE IF NOT EXISTS t(x)",
+        "CREATE INDEX IF NOT EXISTS t_x ON t(x)",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = strata::Database::open(dir.path().join("ours.db")).unwrap();
+        let (a, b) = (db.connect(), db.connect());
+        a.set_busy_timeout_ms(0);
+        b.set_busy_timeout_ms(0);
+        let theirs_path = dir.path().join("theirs.db");
+        let sa = rusqlite::Connection::open(&theirs_path).unwrap();
+        let sb = rusqlite::Connection::open(&theirs_path).unwrap();
+        for c in [&sa, &sb] {
+            c.busy_timeout(std::time::Duration::ZERO).unwrap();
+        }
+        sa.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+            .unwrap();
+        same_on(
+            &a,
+            &sa,
+            "CREATE TABLE t(x);\n CREATE INDEX t_x ON t(x);\n INSERT INTO t VALUES (1)",
+            true,
+        );
+        same_on(&a, &sa, &format!("BEGIN;\n {ddl}"), true);
+        same_on(&b, &sb, "INSERT INTO t VALUES (2)", true);
+        same_on(
+            &a,
+            &sa,
+            "SELECT count(*) FROM t;\n INSERT INTO t VALUES (3);\n ROLLBACK;\n SELECT count(*) FROM t",
+            true,
+        );
+    }
+}
+
+/// A schema loaded inside a transaction after its own DDL must not outlive a ROLLBACK:
+/// another connection's next schema change reuses the rolled-back cookie (and root page),
+/// so the cookie check took the stale schema for current and an INSERT wrote the
+/// rolled-back index into the new table ("database disk image is malformed"; simulator,
+/// `churn` group, seed 254). SQLite resets its schema after such a rollback.
+#[test]
+fn rolled_back_ddl_schema_is_not_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = strata::Database::open(dir.path().join("ours.db")).unwrap();
+    let (a, b) = (db.connect(), db.connect());
+    let theirs_path = dir.path().join("theirs.db");
+    let sa = rusqlite::Connection::open(&theirs_path).unwrap();
+    let sb = rusqlite::Connection::open(&theirs_path).unwrap();
+    sa.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+        .unwrap();
+    same_on(
+        &a,
+        &sa,
+        "CREATE TABLE t(x, y);\n INSERT INTO t VALUES (1, 'a')",
+        true,
+    );
+    same_on(
+        &b,
+        &sb,
+        "BEGIN;\n INSERT INTO t VALUES (2, 'b');\n CREATE INDEX t_y ON t(y);\n SELECT count(*) FROM t;\n ROLLBACK",
+        true,
+    );
+    same_on(&a, &sa, "CREATE TABLE u(z)", true);
+    same_on(
+        &b,
+        &sb,
+        "INSERT INTO t VALUES (3, 'c');\n INSERT INTO u VALUES (4);\n SELECT * FROM t ORDER BY x;\n SELECT * FROM u;\n PRAGMA integrity_check",
+        true,
+    );
+}
