@@ -76,6 +76,8 @@ pub struct Statement {
     state: ExecState,
     /// A row was returned in this execution (a schema error can then not be retried).
     rows_seen: bool,
+    /// Times this statement was compiled again because the schema changed under it.
+    schema_recompiles: u32,
     /// See [`Statement::set_instruction_budget`]; kept across recompiles.
     insn_budget: Option<u64>,
     /// On a replica: the rows of this execution, run on the primary.
@@ -101,6 +103,7 @@ impl Statement {
             program,
             state: ExecState::Ready,
             rows_seen: false,
+            schema_recompiles: 0,
             insn_budget: None,
             #[cfg(feature = "replica")]
             remote: None,
@@ -116,6 +119,14 @@ impl Statement {
     pub fn set_instruction_budget(&mut self, budget: Option<u64>) {
         self.insn_budget = budget;
         self.vm.set_insn_budget(budget);
+    }
+
+    /// How many times the statement was compiled again because the schema changed
+    /// before its first row (transparently, as SQLite re-prepares after
+    /// `SQLITE_SCHEMA`). Such a run reads the database as of its last compilation's
+    /// start, which may be later than its first `step`.
+    pub fn schema_recompiles(&self) -> u32 {
+        self.schema_recompiles
     }
 
     /// True if the last [`Statement::step`] returned `Io` only because the instruction
@@ -365,6 +376,7 @@ impl Statement {
                         && retries < MAX_SCHEMA_RETRIES =>
                 {
                     retries += 1;
+                    self.schema_recompiles += 1;
                     self.conn.invalidate_schema();
                     if let Err(e) = self.recompile() {
                         self.state = ExecState::Finished;
