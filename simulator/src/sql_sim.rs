@@ -278,7 +278,14 @@ struct Running {
     /// This start took the transaction's snapshot (its first statement reading main): a
     /// `Busy` gives it back.
     took_snapshot: bool,
+    /// For an autocommit read: the committed states of commits made while it ran (at
+    /// most [`MAX_SEEN_STATES`]): a read recompiled after a schema change may have taken
+    /// its snapshot at any of them (see `late_snapshot_matches`).
+    seen_states: Vec<Sqlite>,
 }
+
+/// Committed states kept per running autocommit read.
+const MAX_SEEN_STATES: usize = 16;
 
 struct Conn {
     conn: Option<strata::Connection>,
@@ -845,6 +852,7 @@ impl<'p> Sim<'p> {
                 read_faults: 0,
                 busy: 0,
                 took_snapshot: false,
+                seen_states: Vec::new(),
             });
         }
         let started = self.tenants[t].conns[c]
@@ -1156,7 +1164,24 @@ impl<'p> Sim<'p> {
         Ok(())
     }
 
+    /// A commit happened: every autocommit read running on the tenant keeps a copy of
+    /// the new committed state (`late_snapshot_matches`).
+    fn note_commit(&mut self, t: usize) {
+        let tenant = &mut self.tenants[t];
+        for conn in &mut tenant.conns {
+            if conn.in_tx || conn.private.is_some() {
+                continue;
+            }
+            if let Some(r) = conn.running.as_mut() {
+                if r.kind == Kind::Read && r.started && r.seen_states.len() < MAX_SEEN_STATES {
+                    r.seen_states.push(oracle::copy(&tenant.committed));
+                }
+            }
+        }
+    }
+
     fn ack(&mut self, t: usize) -> Result<(), Violation> {
+        self.note_commit(t);
         let tenant = &mut self.tenants[t];
         tenant.commit_seq += 1;
         let dump = oracle::dump_sqlite(&tenant.committed, &tenant.tables)?;
@@ -1215,6 +1240,7 @@ impl<'p> Sim<'p> {
             tenant.commit_seq += 1;
             tenant.content_seq += 1;
             tenant.last_dump = post_dump.clone();
+            self.note_commit(t);
             self.push_candidate(t, post)?;
         } else {
             return Err(format!(
@@ -1229,22 +1255,24 @@ impl<'p> Sim<'p> {
     /// An autocommit read whose first step found the schema changed (another connection's
     /// DDL or VACUUM) is compiled again and takes its snapshot then, as SQLite's
     /// `sqlite3_step` re-prepares after `SQLITE_SCHEMA`: it may see commits made after it
-    /// started, up to the moment it was recompiled. The model keeps no states between the
-    /// statement's start and now, so such a read is accepted if it equals the committed
-    /// state now (counted as `late_snapshot_reads`); any other difference is a failure.
+    /// started, up to the moment it was recompiled. Such a read is accepted if it equals
+    /// the committed state after one of the commits made while it ran (`seen_states`) or
+    /// now (counted as `late_snapshot_reads`); any other difference is a failure.
     fn late_snapshot_matches(&mut self, t: usize, c: usize, r: &Running) -> bool {
         let recompiled = r.stmt.as_ref().is_some_and(|s| s.schema_recompiles() > 0);
         let conn = &self.tenants[t].conns[c];
         if !recompiled || conn.in_tx || conn.private.is_some() {
             return false;
         }
-        match oracle::exec(&self.tenants[t].committed, &r.sql) {
-            Ok(now) if oracle::same_rows(&r.rows, &now, sqlgen::ordered(&r.sql)) => {
-                self.checks.late_snapshot_reads += 1;
-                true
-            }
-            _ => false,
+        let ordered = sqlgen::ordered(&r.sql);
+        let matches = |db: &Sqlite| {
+            oracle::exec(db, &r.sql).is_ok_and(|rows| oracle::same_rows(&r.rows, &rows, ordered))
+        };
+        if r.seen_states.iter().any(matches) || matches(&self.tenants[t].committed) {
+            self.checks.late_snapshot_reads += 1;
+            return true;
         }
+        false
     }
 
     fn finish(
