@@ -14,6 +14,14 @@ const SYNTAX_ERROR: i64 = -1;
 const CLOSE_BRACE: i64 = -2;
 const CLOSE_BRACKET: i64 = -3;
 const COMMA: i64 = -4;
+
+/// What follows a container's element.
+enum Sep {
+    /// A `,`: the next element starts at this index.
+    Next(usize),
+    /// The container's closing byte, at this index.
+    Close(usize),
+}
 const COLON: i64 = -5;
 
 /// A text-to-JSONB translation in progress.
@@ -367,37 +375,14 @@ impl<'a> TextParser<'a> {
                 }
                 return SYNTAX_ERROR;
             }
-            j = x as usize;
-            if at(z, j) == b',' {
-                j += 1;
-                continue;
-            } else if at(z, j) == b'}' {
-                break;
-            } else {
-                if is_space(at(z, j)) {
-                    j += 1;
-                    while is_space(at(z, j)) {
-                        j += 1;
-                    }
-                    if at(z, j) == b',' {
-                        j += 1;
-                        continue;
-                    } else if at(z, j) == b'}' {
-                        break;
-                    }
-                }
-                let x = self.translate(j);
-                if x == COMMA {
-                    j = self.i_err + 1;
-                    continue;
-                }
-                if x == CLOSE_BRACE {
-                    j = self.i_err;
+            match self.separator(x as usize, b'}', CLOSE_BRACE) {
+                Some(Sep::Next(k)) => j = k,
+                Some(Sep::Close(k)) => {
+                    j = k;
                     break;
                 }
+                None => return SYNTAX_ERROR,
             }
-            self.i_err = j;
-            return SYNTAX_ERROR;
         }
         let sz = self.out.blob.len() - i_start;
         self.out.change_payload_size(i_this, sz);
@@ -405,8 +390,35 @@ impl<'a> TextParser<'a> {
         (j + 1) as i64
     }
 
-    fn array(&mut self, i: usize) -> i64 {
+    /// After an element of an object or array ending at `j`: a `,` or the closing
+    /// `close` (whose [`Self::translate`] code is `close_code`), possibly after
+    /// whitespace or JSON5 comments; `None` (with `i_err` set) for anything else.
+    fn separator(&mut self, mut j: usize, close: u8, close_code: i64) -> Option<Sep> {
         let z = self.z;
+        if is_space(at(z, j)) {
+            j += 1;
+            while is_space(at(z, j)) {
+                j += 1;
+            }
+        }
+        if at(z, j) == b',' {
+            return Some(Sep::Next(j + 1));
+        }
+        if at(z, j) == close {
+            return Some(Sep::Close(j));
+        }
+        let x = self.translate(j);
+        if x == COMMA {
+            return Some(Sep::Next(self.i_err + 1));
+        }
+        if x == close_code {
+            return Some(Sep::Close(self.i_err));
+        }
+        self.i_err = j;
+        None
+    }
+
+    fn array(&mut self, i: usize) -> i64 {
         let i_this = self.out.blob.len();
         self.out
             .append_node(JSONB_ARRAY, self.z.len().saturating_sub(i), None);
@@ -432,37 +444,14 @@ impl<'a> TextParser<'a> {
                 }
                 return SYNTAX_ERROR;
             }
-            j = x as usize;
-            if at(z, j) == b',' {
-                j += 1;
-                continue;
-            } else if at(z, j) == b']' {
-                break;
-            } else {
-                if is_space(at(z, j)) {
-                    j += 1;
-                    while is_space(at(z, j)) {
-                        j += 1;
-                    }
-                    if at(z, j) == b',' {
-                        j += 1;
-                        continue;
-                    } else if at(z, j) == b']' {
-                        break;
-                    }
-                }
-                let x = self.translate(j);
-                if x == COMMA {
-                    j = self.i_err + 1;
-                    continue;
-                }
-                if x == CLOSE_BRACKET {
-                    j = self.i_err;
+            match self.separator(x as usize, b']', CLOSE_BRACKET) {
+                Some(Sep::Next(k)) => j = k,
+                Some(Sep::Close(k)) => {
+                    j = k;
                     break;
                 }
+                None => return SYNTAX_ERROR,
             }
-            self.i_err = j;
-            return SYNTAX_ERROR;
         }
         let sz = self.out.blob.len() - i_start;
         self.out.change_payload_size(i_this, sz);
