@@ -409,8 +409,10 @@ impl Compiler<'_> {
             }
             _ => return Err(error("internal error: not a window call")),
         };
-        let tail = tail.expect("a window call has a tail");
-        let over = tail.over_clause.expect("a window call has OVER");
+        // Only reached for calls `is_window_call` accepted; an error, never a panic.
+        let (tail, over) = tail
+            .and_then(|t| Some((t, t.over_clause?)))
+            .ok_or_else(|| error("internal error: a window call without OVER"))?;
         for a in &args {
             if let Some(inner) = first_window(a) {
                 return Err(misuse(&inner));

@@ -90,6 +90,20 @@ struct SumCtx {
     ovrfl: bool,
 }
 
+/// An argument of sum/total/avg as `sqlite3_value_numeric_type` sees it: text that looks
+/// like a number counts as that number; other text and blobs are "not integer" and add
+/// their prefix value. `None` for NULL (skipped).
+fn numeric_arg(v: &Value) -> Option<std::borrow::Cow<'_, Value>> {
+    match v {
+        Value::Null => None,
+        Value::Text(t) => Some(match numeric_value_of_text(t, false) {
+            Some(n) => std::borrow::Cow::Owned(n),
+            None => std::borrow::Cow::Borrowed(v),
+        }),
+        _ => Some(std::borrow::Cow::Borrowed(v)),
+    }
+}
+
 impl SumCtx {
     #[inline]
     fn kbn_step(&mut self, r: f64) {
@@ -128,20 +142,8 @@ impl SumCtx {
     }
 
     fn step(&mut self, v: &Value) {
-        // sqlite3_value_numeric_type: text that looks like a number counts as that
-        // number; other text and blobs are "not integer" and add their prefix value.
-        let conv;
-        let v = match v {
-            Value::Null => return,
-            Value::Text(t) => match numeric_value_of_text(t, false) {
-                Some(n) => {
-                    conv = n;
-                    &conv
-                }
-                None => v,
-            },
-            _ => v,
-        };
+        let Some(v) = numeric_arg(v) else { return };
+        let v = v.as_ref();
         self.cnt += 1;
         if !self.approx {
             if let Value::Integer(i) = v {
@@ -171,18 +173,8 @@ impl SumCtx {
     /// As in SQLite, the "approximate" state is sticky: once a non-integer was seen the
     /// sum stays a real even after that value leaves the frame.
     fn inverse(&mut self, v: &Value) {
-        let conv;
-        let v = match v {
-            Value::Null => return,
-            Value::Text(t) => match numeric_value_of_text(t, false) {
-                Some(n) => {
-                    conv = n;
-                    &conv
-                }
-                None => v,
-            },
-            _ => v,
-        };
+        let Some(v) = numeric_arg(v) else { return };
+        let v = v.as_ref();
         self.cnt -= 1;
         if !self.approx {
             self.i_sum = self.i_sum.wrapping_sub(crate::conv::value_int64(v));

@@ -412,6 +412,13 @@ fn compare_2pow63(z: &[u8]) -> i32 {
 /// SQL text; never applied to TEXT values. Returns the value and SQLite's result code
 /// (0 ok, 1 excess text, 2 too large/malformed, 3 exactly 2^63).
 pub fn dec_or_hex_to_i64(z: &[u8]) -> (i64, i32) {
+    let (v, rc) = dec_or_hex_to_i64_raw(z);
+    (v, rc.max(0))
+}
+
+/// [`dec_or_hex_to_i64`] with the decimal parser's code as is (-1: no digits at all),
+/// which the JSON parser needs.
+pub fn dec_or_hex_to_i64_raw(z: &[u8]) -> (i64, i32) {
     if z.len() >= 2 && z[0] == b'0' && (z[1] == b'x' || z[1] == b'X') {
         let mut i = 2;
         while i < z.len() && z[i] == b'0' {
@@ -442,7 +449,7 @@ pub fn dec_or_hex_to_i64(z: &[u8]) -> (i64, i32) {
             n += 1;
         }
         let (v, rc) = atoi64(&z[..n]);
-        (v, rc.code().max(0))
+        (v, rc.code())
     }
 }
 

@@ -29,7 +29,7 @@ use strata_btree::record::Value;
 
 use crate::conv::{cstr, value_int64, value_text};
 use crate::functions::{FunctionContext, FunctionError};
-use crate::numeric::{atof, atoi64, dec_or_hex_to_i64};
+use crate::numeric::{atof, dec_or_hex_to_i64_raw};
 use crate::printf::format_float;
 use jsonb::*;
 use parse::TextParser;
@@ -268,7 +268,7 @@ pub(crate) fn return_from_blob(b: &[u8], i: usize, flavour: Out) -> R {
             } else {
                 (false, pay)
             };
-            let (v, rc) = dec_or_hex(cstr(digits));
+            let (v, rc) = dec_or_hex_to_i64_raw(cstr(digits));
             match rc {
                 0 => Ok(Value::Integer(if neg { v.wrapping_neg() } else { v })),
                 3 if neg => Ok(Value::Integer(i64::MIN)),
@@ -297,22 +297,6 @@ pub(crate) fn return_from_blob(b: &[u8], i: usize, flavour: Out) -> R {
         },
         _ => Err(malformed()),
     }
-}
-
-/// `sqlite3DecOrHexToI64` with its result code as is (-1: no digits at all).
-fn dec_or_hex(z: &[u8]) -> (i64, i32) {
-    if z.len() >= 2 && z[0] == b'0' && (z[1] == b'x' || z[1] == b'X') {
-        return dec_or_hex_to_i64(z);
-    }
-    let mut n = z
-        .iter()
-        .position(|c| !b"+- \n\t0123456789".contains(c))
-        .unwrap_or(z.len());
-    if n < z.len() {
-        n += 1;
-    }
-    let (v, rc) = atoi64(&z[..n]);
-    (v, rc.code())
 }
 
 fn to_double(z: &[u8]) -> R {
