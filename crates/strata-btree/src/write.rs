@@ -70,7 +70,8 @@ impl BTreeCursor {
     }
 
     fn insert(&mut self, saved: SavedKey, key: SeekKey<'_>, payload: &[u8]) -> Result<Poll<()>> {
-        self.invalidate_headers();
+        // Headers cached in the stack are current here: a descent re-parses them, and the
+        // append fast path keeps the stack only while no page changed (`AppendHint`).
         let r = self.insert_inner(saved, key, payload);
         self.invalidate_headers();
         r
@@ -92,10 +93,12 @@ impl BTreeCursor {
         }
         // ---- Read phase ----
         let found = strata_io::ready!(self.descend_for_insert(key));
+        // The new entry becomes the largest one (descend kept the hint only then).
+        let appending = self.append.is_some();
         let top = self.stack.len() - 1;
         let page = self.stack[top].page.clone();
         let idx = self.stack[top].idx;
-        let h = self.header(&page)?;
+        let h = self.level_header(top)?;
         let old = if found {
             let data = page.data();
             Some(parse_cell(
@@ -165,8 +168,15 @@ impl BTreeCursor {
         if fitted {
             self.pos = Pos::Valid;
             self.hold.clear();
+            // The path is unchanged and the new entry is the last one: the hint carries on
+            // for the next `max_rowid` and insert (a multi-row INSERT).
+            self.append = appending.then(|| crate::cursor::AppendHint {
+                last: Some(rowid),
+                seq: self.pager.change_seq(),
+            });
             return Ok(Poll::Ready(()));
         }
+        self.append = None;
         // The page overflows: keep its would-be content and balance.
         let mut content = NodeContent::from_page(&page.data(), page_no, self.usable)?;
         content.cells.insert(idx, &cell);
@@ -184,6 +194,21 @@ impl BTreeCursor {
     /// exists at the top of the stack (a leaf, or an index interior page); `Ready(false)`:
     /// the top is the leaf and index where it belongs.
     fn descend_for_insert(&mut self, key: SeekKey<'_>) -> Result<Poll<bool>> {
+        // A rowid above the largest one goes at the end of the right-most leaf, which the
+        // stack still holds if the append hint is valid (see `AppendHint`).
+        if let (SeekKey::Rowid(k), Some(hint)) = (key, self.append) {
+            if hint.last.is_none_or(|m| k > m) && self.append_position()? {
+                let top = self.stack.len() - 1;
+                let h = self.level_header(top)?;
+                self.stack[top].idx = h.cell_count;
+                self.pos = Pos::Invalid;
+                self.payload_changed();
+                self.saved_key = None;
+                self.hold.clear();
+                return Ok(Poll::Ready(false));
+            }
+        }
+        self.append = None;
         self.reset();
         self.hold.clear();
         let root = strata_io::ready!(self.load(self.root_page));
@@ -191,7 +216,7 @@ impl BTreeCursor {
         loop {
             let top = self.stack.len() - 1;
             let page = self.stack[top].page.clone();
-            let h = self.header(&page)?;
+            let h = self.level_header(top)?;
             let idx = strata_io::ready!(self.search_page(&page, &h, key, false));
             self.stack[top].idx = idx;
             if idx < h.cell_count && h.page_type != PageType::TableInterior {
