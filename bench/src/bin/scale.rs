@@ -118,8 +118,7 @@ fn run_sqlite(work: &str, path: &Path, rows: u64) -> u64 {
         remove_db(path);
     }
     let conn = rusqlite::Connection::open(path).expect("sqlite open");
-    conn.execute_batch("PRAGMA journal_mode=WAL;")
-        .expect("wal");
+    conn.execute_batch("PRAGMA journal_mode=WAL;").expect("wal");
     let mut sum = 0u64;
     match work {
         "insert_1tx" | "insert_20tx" => {
@@ -153,7 +152,9 @@ fn run_sqlite(work: &str, path: &Path, rows: u64) -> u64 {
                 }
             }
         }
-        "create_index" => conn.execute_batch("CREATE INDEX tv ON t(v)").expect("index"),
+        "create_index" => conn
+            .execute_batch("CREATE INDEX tv ON t(v)")
+            .expect("index"),
         _ => panic!("unknown work {work}"),
     }
     sum
@@ -199,7 +200,9 @@ fn run_strata(work: &str, path: &Path, rows: u64) -> u64 {
                 }
             }
         }
-        "create_index" => conn.execute_batch("CREATE INDEX tv ON t(v)").expect("index"),
+        "create_index" => conn
+            .execute_batch("CREATE INDEX tv ON t(v)")
+            .expect("index"),
         _ => panic!("unknown work {work}"),
     }
     sum
@@ -227,7 +230,14 @@ struct Outcome {
 fn spawn(engine: &str, work: &str, dir: &Path, rows: u64) -> Result<Outcome, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let out = Command::new(exe)
-        .args(["--child", engine, "--work", work, "--rows", &rows.to_string()])
+        .args([
+            "--child",
+            engine,
+            "--work",
+            work,
+            "--rows",
+            &rows.to_string(),
+        ])
         .arg("--dir")
         .arg(dir)
         .output()
@@ -261,7 +271,12 @@ fn main() {
     let args = Args::parse();
     let rows_of_child = args.rows.first().copied().unwrap_or(0);
     if let Some(engine) = &args.child {
-        child(engine, args.work.as_deref().unwrap_or(""), &args.dir, rows_of_child);
+        child(
+            engine,
+            args.work.as_deref().unwrap_or(""),
+            &args.dir,
+            rows_of_child,
+        );
         return;
     }
     std::fs::create_dir_all(&args.out).expect("create --out");

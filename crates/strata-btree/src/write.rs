@@ -66,7 +66,12 @@ impl BTreeCursor {
     /// Index trees: inserts the record `key` (an entry comparing equal to it is replaced).
     pub fn insert_index(&mut self, key: &[u8]) -> Result<Poll<()>> {
         self.key_info()?;
-        self.insert(SavedKey::Record(key.to_vec()), SeekKey::Record(key), key)
+        let fields = crate::record::decode_record(key)?;
+        self.insert(
+            SavedKey::Record(key.to_vec()),
+            SeekKey::Fields(&fields),
+            key,
+        )
     }
 
     fn insert(&mut self, saved: SavedKey, key: SeekKey<'_>, payload: &[u8]) -> Result<Poll<()>> {
