@@ -650,6 +650,7 @@ pub fn run_strata_runtime(paths: &[PathBuf], cfg: &RunConfig) -> RunResult {
             loops,
             insn_budget: Some(strata_runtime::DEFAULT_INSN_BUDGET),
             io: strata_runtime::IoBackend::Auto,
+            max_open_databases: None,
         },
         opener,
     )

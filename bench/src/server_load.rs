@@ -768,6 +768,7 @@ pub fn server_like_runtime(
             loops: loops.max(1),
             insn_budget: defaults.insn_budget,
             io: IoBackend::Auto,
+            max_open_databases: None,
         },
         opener,
     )

@@ -40,9 +40,13 @@
 //!
 //! ## Invariants
 //! 1. Engine work happens only on loop threads; `submit` only sends a message.
-//! 2. A namespace's database is opened once, on its loop, with the loop's IO, by the
-//!    [`Opener`] given at start; jobs hold their own `Database` handle, so closing a
-//!    namespace ([`Runtime::close_namespace`]) never pulls it from under a running job.
+//! 2. A namespace's database is opened on its loop, with the loop's IO, by the
+//!    [`Opener`] given at start, and stays open until [`Runtime::close_namespace`] or,
+//!    with [`RuntimeOptions::max_open_databases`], until the loop needs room and it is
+//!    the least recently used database that nothing else holds; its next job opens it
+//!    again. Jobs hold their own `Database` handle, so neither close pulls a database
+//!    from under a running job (and an LRU close skips any database still in use, so a
+//!    file is never opened twice).
 //! 3. A panicking job is dropped and its handle resolves to [`RuntimeError::Panicked`];
 //!    the loop carries on.
 //! 4. [`Runtime::shutdown`] stops accepting jobs, runs every job already accepted to
@@ -97,6 +101,13 @@ pub struct RuntimeOptions {
     pub insn_budget: Option<u64>,
     /// The IO backend of each loop.
     pub io: IoBackend,
+    /// Most databases each loop keeps open (`None`: no limit). Each open database holds
+    /// its file (one descriptor, two once it has a WAL); past the limit, opening another
+    /// namespace closes the least recently used one that nothing else holds (no running
+    /// job, connection, statement or clone of its `Database`), and the next job for it
+    /// opens it again. If every open database is in use, the loop goes over the limit
+    /// rather than refuse work.
+    pub max_open_databases: Option<usize>,
 }
 
 impl Default for RuntimeOptions {
@@ -107,6 +118,7 @@ impl Default for RuntimeOptions {
                 .unwrap_or(1),
             insn_budget: Some(DEFAULT_INSN_BUDGET),
             io: IoBackend::Auto,
+            max_open_databases: None,
         }
     }
 }
@@ -386,9 +398,10 @@ impl Runtime {
             let io = make_io(options.io);
             let opener = opener.clone();
             let budget = options.insn_budget;
+            let max_open = options.max_open_databases;
             let thread = std::thread::Builder::new()
                 .name(format!("strata-loop-{i}"))
-                .spawn(move || EventLoop::new(io, opener, budget, rx).run())?;
+                .spawn(move || EventLoop::new(io, opener, budget, max_open, rx).run())?;
             loops.push(LoopHandle {
                 tx: Mutex::new(tx),
                 thread: Mutex::new(Some(thread)),
@@ -536,12 +549,21 @@ struct Running {
     job: Box<dyn ErasedJob>,
 }
 
+struct OpenDb {
+    name: Arc<str>,
+    db: Database,
+    last_used_tick: u64,
+}
+
 struct EventLoop {
     io: Arc<dyn IO>,
     opener: Opener,
     insn_budget: Option<u64>,
+    max_open: Option<usize>,
     rx: Receiver<Msg>,
-    dbs: HashMap<String, (Arc<str>, Database)>,
+    /// Open databases by namespace, with the tick of their last job (for the LRU).
+    dbs: HashMap<String, OpenDb>,
+    tick: u64,
     runnable: VecDeque<Running>,
     waiting_io: Vec<Running>,
     busy: Vec<Running>,
@@ -553,14 +575,17 @@ impl EventLoop {
         io: Arc<dyn IO>,
         opener: Opener,
         insn_budget: Option<u64>,
+        max_open: Option<usize>,
         rx: Receiver<Msg>,
     ) -> EventLoop {
         EventLoop {
             io,
             opener,
             insn_budget,
+            max_open,
             rx,
             dbs: HashMap::new(),
+            tick: 0,
             runnable: VecDeque::new(),
             waiting_io: Vec::new(),
             busy: Vec::new(),
@@ -645,6 +670,27 @@ impl EventLoop {
         }
     }
 
+    /// Before a new database joins `dbs`: while the loop is at its limit, closes the
+    /// least recently used database nothing else holds. O(open databases) per close,
+    /// paid only when a namespace is opened at the limit.
+    fn close_idle_over_limit(&mut self) {
+        let Some(max) = self.max_open else { return };
+        while self.dbs.len() >= max.max(1) {
+            let victim = self
+                .dbs
+                .iter()
+                .filter(|(_, open)| !open.db.is_shared())
+                .min_by_key(|(_, open)| open.last_used_tick)
+                .map(|(ns, _)| ns.clone());
+            match victim {
+                Some(ns) => {
+                    self.dbs.remove(&ns);
+                }
+                None => return,
+            }
+        }
+    }
+
     fn accept(&mut self, msg: Msg) {
         match msg {
             Msg::Job {
@@ -656,8 +702,12 @@ impl EventLoop {
                     job.fail(RuntimeError::ShutDown);
                     return;
                 }
-                let (name, db) = match self.dbs.get(&namespace) {
-                    Some((name, db)) => (name.clone(), db.clone()),
+                self.tick += 1;
+                let (name, db) = match self.dbs.get_mut(&namespace) {
+                    Some(open) => {
+                        open.last_used_tick = self.tick;
+                        (open.name.clone(), open.db.clone())
+                    }
                     None if !open => {
                         job.fail(RuntimeError::NotOpen);
                         return;
@@ -665,7 +715,15 @@ impl EventLoop {
                     None => match (self.opener)(&namespace, self.io.clone()) {
                         Ok(db) => {
                             let name: Arc<str> = Arc::from(namespace.as_str());
-                            self.dbs.insert(namespace, (name.clone(), db.clone()));
+                            self.close_idle_over_limit();
+                            self.dbs.insert(
+                                namespace,
+                                OpenDb {
+                                    name: name.clone(),
+                                    db: db.clone(),
+                                    last_used_tick: self.tick,
+                                },
+                            );
                             (name, db)
                         }
                         Err(e) => {

@@ -15,6 +15,7 @@ fn runtime(loops: usize, budget: Option<u64>, io: IoBackend) -> Runtime {
             loops,
             insn_budget: budget,
             io,
+            max_open_databases: None,
         },
         memory_opener(),
     )
@@ -320,6 +321,7 @@ fn open_failure_is_reported() {
             loops: 1,
             insn_budget: None,
             io: IoBackend::Memory,
+            max_open_databases: None,
         },
         opener,
     )
@@ -345,6 +347,7 @@ fn shutdown_finishes_accepted_jobs_and_refuses_new_ones() {
             loops: 2,
             insn_budget: Some(50),
             io: IoBackend::Syscall,
+            max_open_databases: None,
         },
         opener,
     )
@@ -432,6 +435,7 @@ fn io_waits_progress_while_other_jobs_keep_the_loop_busy() {
             loops: 1,
             insn_budget: None,
             io: IoBackend::Auto,
+            max_open_databases: None,
         },
         opener,
     )
@@ -470,5 +474,69 @@ fn io_waits_progress_while_other_jobs_keep_the_loop_busy() {
         .unwrap()
         .unwrap();
     assert_eq!(rows, vec![vec![strata::Value::Integer(2)]]);
+    rt.shutdown();
+}
+
+/// `max_open_databases`: past the limit the least recently used database that nothing
+/// else holds is closed, and reopened (same file, same data) by its next job; one held
+/// by a connection outside the loop is never closed under it.
+#[test]
+fn idle_databases_past_the_limit_are_closed_and_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let opens = Arc::new(Mutex::new(Vec::<String>::new()));
+    let log = opens.clone();
+    let opener: Opener = Arc::new(move |ns: &str, io: Arc<dyn IO>| {
+        log.lock().unwrap().push(ns.to_string());
+        strata::OpenOptions::new()
+            .io(io)
+            .open(root.join(format!("{ns}.db")))
+    });
+    let rt = Runtime::start(
+        RuntimeOptions {
+            loops: 1,
+            insn_budget: None,
+            io: IoBackend::Syscall,
+            max_open_databases: Some(2),
+        },
+        opener,
+    )
+    .unwrap();
+    let opened = || opens.lock().unwrap().join(",");
+    for ns in ["a", "b", "c"] {
+        exec(
+            &rt,
+            ns,
+            &format!("CREATE TABLE t(x); INSERT INTO t VALUES ('{ns}')"),
+        );
+    }
+    assert_eq!(opened(), "a,b,c", "c's open closed a (least recently used)");
+    // A connection to `a` kept outside the loop: `a` is open again and now in use.
+    let held = rt
+        .submit("a", |cx: &mut JobCx<'_>| {
+            JobStep::Done(cx.database().connect())
+        })
+        .wait()
+        .unwrap();
+    assert_eq!(opened(), "a,b,c,a", "reopening a closed b");
+    exec(&rt, "c", "INSERT INTO t VALUES ('c2')");
+    exec(&rt, "b", "INSERT INTO t VALUES ('b2')");
+    // b's reopen had to close one of a (held, least recently used) and c: c went.
+    assert_eq!(opened(), "a,b,c,a,b");
+    let rows = |ns: &str| {
+        rt.submit(ns, query_job("SELECT x FROM t ORDER BY x", |_| {}))
+            .wait()
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(rows("a"), vec![vec![strata::Value::Text("a".into())]]);
+    assert_eq!(opened(), "a,b,c,a,b", "a stayed open while held");
+    let n: i64 = held
+        .query_row("SELECT count(*) FROM t", (), |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1, "the held connection still works");
+    assert_eq!(rows("c").len(), 2, "c's rows survived its close and reopen");
+    assert_eq!(rows("b").len(), 2);
+    drop(held);
     rt.shutdown();
 }

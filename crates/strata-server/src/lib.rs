@@ -55,6 +55,10 @@ pub struct Config {
     pub busy_timeout: Duration,
     pub insn_budget: Option<u64>,
     pub io: IoBackend,
+    /// Most namespaces each event loop keeps open (`None`: no limit); the least recently
+    /// used idle one is closed past it and reopened by its next request
+    /// ([`RuntimeOptions::max_open_databases`]).
+    pub max_open_databases: Option<usize>,
     /// The replication log's rollover size and retention.
     pub sync: replog::LogConfig,
 }
@@ -75,6 +79,7 @@ impl Config {
             busy_timeout: strata::DEFAULT_BUSY_TIMEOUT,
             insn_budget: Some(strata_runtime::DEFAULT_INSN_BUDGET),
             io: IoBackend::Auto,
+            max_open_databases: None,
             sync: replog::LogConfig::default(),
         }
     }
@@ -138,6 +143,7 @@ impl Server {
                 loops: config.loops.max(1),
                 insn_budget: config.insn_budget,
                 io: config.io,
+                max_open_databases: config.max_open_databases,
             },
             opener,
         )

@@ -47,6 +47,34 @@ struct Args {
     /// Replication-log generations kept per namespace, the current one included.
     #[arg(long, default_value_t = 4)]
     sync_keep_generations: usize,
+    /// Most namespaces kept open per event loop; past it the least recently used idle one
+    /// is closed (and reopened by its next request). Default: what the open-file limit
+    /// allows (a namespace holds up to 3 files: database, WAL, replication log), after
+    /// raising the soft limit to the hard one; 0: no limit.
+    #[arg(long)]
+    max_open_databases: Option<usize>,
+}
+
+/// Raises the soft open-file limit to the hard one and returns the soft limit now in
+/// force (None if it cannot be read).
+fn raise_nofile_limit() -> Option<u64> {
+    // SAFETY: `rlimit` is a plain C struct; getrlimit/setrlimit only read and write it.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return None;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim.rlim_cur = lim.rlim_max;
+            }
+        }
+        Some(lim.rlim_cur as u64)
+    }
 }
 
 fn main() {
@@ -66,6 +94,17 @@ fn main() {
     if let Some(n) = args.loops {
         config.loops = n.max(1);
     }
+    let nofile = raise_nofile_limit();
+    config.max_open_databases = match (args.max_open_databases, nofile) {
+        (Some(0), _) => None,
+        (Some(n), _) => Some(n),
+        // 256 descriptors for sockets, the tracing writer and the runtime's rings.
+        (None, Some(limit)) => Some(
+            (limit.saturating_sub(256) / 3 / config.loops as u64).clamp(1, usize::MAX as u64)
+                as usize,
+        ),
+        (None, None) => None,
+    };
     config.idle_stream_timeout = Duration::from_secs(args.idle_stream_timeout_secs.max(1));
     config.max_body_bytes = args.max_body_bytes;
     config.max_streams = args.max_streams.max(1);

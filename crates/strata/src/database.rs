@@ -101,6 +101,13 @@ impl Database {
         self.inner.storage.path()
     }
 
+    /// True while something besides this handle keeps the database open: another clone,
+    /// a connection, or a statement (an idle-database cache may close this handle only
+    /// when false, or the file would stay open and a new open of it would be refused).
+    pub fn is_shared(&self) -> bool {
+        Arc::strong_count(&self.inner) > 1
+    }
+
     /// The page size in bytes.
     pub fn page_size(&self) -> usize {
         self.inner.storage.page_size()
