@@ -348,7 +348,7 @@ impl BTreeCursor {
         }
         self.payload_ready = false;
         let top = self.stack.len() - 1;
-        let h = self.header(&self.stack[top].page)?;
+        let h = self.level_header(top)?;
         if h.page_type.is_leaf() {
             if self.stack[top].idx > 0 {
                 self.stack[top].idx -= 1;
@@ -407,12 +407,12 @@ impl BTreeCursor {
     fn climb_next(&mut self) -> Result<Poll<()>> {
         loop {
             self.stack.pop();
-            let Some(top) = self.stack.last() else {
+            let Some(t) = self.stack.len().checked_sub(1) else {
                 self.pos = Pos::Eof;
                 return Ok(Poll::Ready(()));
             };
-            let h = self.header(&top.page)?;
-            let idx = top.idx;
+            let h = self.level_header(t)?;
+            let idx = self.stack[t].idx;
             if idx < h.cell_count {
                 if self.is_table() {
                     let last = self.stack.len() - 1;
@@ -515,7 +515,7 @@ impl BTreeCursor {
         loop {
             let top = self.stack.len() - 1;
             let page = self.stack[top].page.clone();
-            let h = self.header(&page)?;
+            let h = self.level_header(top)?;
             let idx = strata_io::ready!(self.search_page(&page, &h, key, strict));
             self.stack[top].idx = idx;
             if h.page_type.is_leaf() {
@@ -526,7 +526,7 @@ impl BTreeCursor {
             self.push(child, 0)?;
         }
         let top = self.stack.len() - 1;
-        let h = self.header(&self.stack[top].page)?;
+        let h = self.level_header(top)?;
         let idx = self.stack[top].idx;
         match op {
             SeekOp::GE | SeekOp::GT | SeekOp::EQ => {
@@ -552,7 +552,7 @@ impl BTreeCursor {
         if op == SeekOp::EQ {
             let top = self.stack.len() - 1;
             let page = self.stack[top].page.clone();
-            let h = self.header(&page)?;
+            let h = self.level_header(top)?;
             let c = strata_io::ready!(self.compare_cell(&page, &h, self.stack[top].idx, key));
             if c != Ordering::Equal {
                 self.pos = Pos::Eof;
