@@ -54,7 +54,7 @@
 //!    where they may return `Pending`, or record their progress in the pager.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use strata_io::{Completion, File, IoError, LockKind, OpenFlags, Poll, IO};
@@ -537,6 +537,7 @@ impl Storage {
                 committing_encoding: 0,
             }),
             change_seq: AtomicU64::new(0),
+            tx_mirror: AtomicU8::new(TX_NONE),
         })
     }
 }
@@ -675,12 +676,20 @@ struct PagerInner {
 }
 
 /// One connection's view of the database.
+const TX_NONE: u8 = 0;
+const TX_READ: u8 = 1;
+const TX_WRITE: u8 = 2;
+
 pub struct Pager {
     storage: Arc<Storage>,
     inner: Mutex<PagerInner>,
     /// Bumped whenever a page's bytes may change or a transaction starts or ends: see
     /// [`Pager::change_seq`].
     change_seq: AtomicU64,
+    /// `inner.tx` mirrored for `in_read_tx`/`in_write_tx`, which statements ask several
+    /// times each (a lock per question was measurable); written only under the lock, with
+    /// `inner.tx`.
+    tx_mirror: AtomicU8,
 }
 
 impl Pager {
@@ -744,11 +753,11 @@ impl Pager {
     }
 
     pub fn in_read_tx(&self) -> bool {
-        self.lock().tx != TxState::None
+        self.tx_mirror.load(Ordering::Acquire) != TX_NONE
     }
 
     pub fn in_write_tx(&self) -> bool {
-        self.lock().tx == TxState::Write
+        self.tx_mirror.load(Ordering::Acquire) == TX_WRITE
     }
 
     /// Starts a read transaction on the newest committed state.
@@ -790,6 +799,7 @@ impl Pager {
         inner.last_snapshot = Some(snapshot.clone());
         inner.snapshot = Some(snapshot);
         inner.tx = TxState::Read;
+        self.tx_mirror.store(TX_READ, Ordering::Release);
         Ok(())
     }
 
@@ -821,6 +831,7 @@ impl Pager {
         // transaction cannot install a stale image.
         inner.loading.clear();
         inner.tx = TxState::None;
+        self.tx_mirror.store(TX_NONE, Ordering::Release);
         inner.cache.trim();
     }
 
@@ -844,6 +855,7 @@ impl Pager {
             .ok_or_else(|| Error::Misuse("no snapshot".into()))?;
         self.storage.wal.begin_write(&snapshot)?;
         inner.tx = TxState::Write;
+        self.tx_mirror.store(TX_WRITE, Ordering::Release);
         inner.tx_start_db_size_pages = inner.db_size_pages;
         debug_assert!(inner.dirty.is_empty() && inner.pre_images.is_empty());
         Ok(())
