@@ -12,6 +12,7 @@ use strata_vdbe::ops::{Arith, Bit, Cmp};
 use crate::builder::Label;
 use crate::compiler::{error, Compiler, Result};
 use crate::names::{self, DbName};
+use crate::row_value::is_row_value;
 use crate::scope::{ColumnRef, ROWID};
 
 /// Parses a numeric literal as SQLite does: integers that fit in i64 stay integers,
@@ -601,6 +602,14 @@ impl Compiler<'_> {
                 not,
                 start,
                 end,
+            } if is_row_value(lhs) || is_row_value(start) || is_row_value(end) => {
+                self.row_between(lhs, *not, start, end, dest)?
+            }
+            Expr::Between {
+                lhs,
+                not,
+                start,
+                end,
             } => {
                 let x = self.expr_new(lhs)?;
                 let lo = self.expr_new(start)?;
@@ -921,10 +930,8 @@ impl Compiler<'_> {
             _ => None,
         };
         if let Some((cmp, null_eq)) = cmp {
-            if matches!(l, Expr::Parenthesized(v) if v.len() > 1)
-                || matches!(r, Expr::Parenthesized(v) if v.len() > 1)
-            {
-                return Err(error("row values are not supported"));
+            if is_row_value(l) || is_row_value(r) {
+                return self.row_compare(l, op, r, dest);
             }
             let a = self.expr_new(l)?;
             let b = self.expr_new(r)?;
@@ -1060,14 +1067,25 @@ impl Compiler<'_> {
         dest: Reg,
     ) -> Result<()> {
         let end = self.label();
+        // A row-value base is compared with each WHEN as `base = w` (SQLite).
+        let row_base =
+            base.filter(|b| is_row_value(b) || pairs.iter().any(|(w, _)| is_row_value(w)));
         let base_reg = match base {
-            Some(b) => Some(self.expr_new(b)?),
-            None => None,
+            Some(b) if row_base.is_none() => Some(self.expr_new(b)?),
+            _ => None,
         };
         let t = self.reg();
         for (when, then) in pairs {
             let next = self.label();
             match (base, base_reg) {
+                (Some(b), None) => {
+                    self.row_case_match(b, when, t)?;
+                    self.emit(Insn::IfNot {
+                        reg: t,
+                        target: next.addr(),
+                        jump_if_null: true,
+                    });
+                }
                 (Some(b), Some(br)) => {
                     let w = self.expr_new(when)?;
                     let affinity = self.cmp_affinity(b, when);
@@ -1226,6 +1244,9 @@ impl Compiler<'_> {
             });
             return Ok(());
         }
+        if is_row_value(lhs) {
+            return self.row_in_list(lhs, not, list, dest);
+        }
         let x = self.expr_new(lhs)?;
         let end = self.label();
         let found = self.label();
@@ -1308,8 +1329,8 @@ impl Compiler<'_> {
                         | Operator::LessEquals
                         | Operator::Greater
                         | Operator::GreaterEquals
-                ) && !matches!(l, Expr::Parenthesized(v) if v.len() > 1)
-                    && !matches!(r, Expr::Parenthesized(v) if v.len() > 1)
+                ) && !is_row_value(l)
+                    && !is_row_value(r)
                     && self.agg_lookup(e).is_none() =>
             {
                 // Jump on the negated comparison; NULL jumps too.

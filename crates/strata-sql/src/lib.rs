@@ -51,6 +51,7 @@ mod planner;
 mod pragma;
 mod pragma_file;
 mod root_move;
+mod row_value;
 pub mod schema;
 mod scope;
 mod select;

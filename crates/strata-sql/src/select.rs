@@ -45,8 +45,9 @@ pub enum Dest {
     EphemTable { cursor: Cur },
     /// Appended to a window-function buffer (`WindowAdd`).
     Window { cursor: Cur },
-    /// The first column of the first row into `reg`, then stop.
-    Scalar { reg: Reg },
+    /// The first `count` columns of the first row into `reg..`, then stop (a scalar
+    /// subquery, or a row-value subquery).
+    Scalar { reg: Reg, count: usize },
     /// `reg = 1` at the first row, then stop.
     Exists { reg: Reg },
     /// Remove the row from the ephemeral index (EXCEPT).
@@ -625,11 +626,11 @@ impl Compiler<'_> {
                 });
                 self.emit(Insn::InsertAwait { cursor: *cursor });
             }
-            Dest::Scalar { reg } => {
+            Dest::Scalar { reg, count } => {
                 self.emit(Insn::Copy {
                     src: regs,
                     dest: *reg,
-                    count: 1,
+                    count: n.min(*count),
                 });
                 self.goto(done);
             }
