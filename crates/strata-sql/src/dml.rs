@@ -21,6 +21,7 @@ use crate::schema::{with_parsed, Conflict, Index, Table};
 use crate::scope::{AggMap, Level, ROWID};
 use crate::select::{split_and, table_source, Dest};
 use crate::trigger::TrigEvent;
+use crate::update_set::{flatten_sets, Assignment};
 
 fn on_error(c: Conflict) -> OnError {
     match c {
@@ -31,9 +32,9 @@ fn on_error(c: Conflict) -> OnError {
 }
 
 /// Cursors of a table being written and its indexes.
-struct WriteTarget {
+pub(crate) struct WriteTarget {
     table: Arc<Table>,
-    cursor: Cur,
+    pub(crate) cursor: Cur,
     indexes: Vec<(Arc<Index>, Cur)>,
 }
 
@@ -76,7 +77,7 @@ enum UpsertAction<'a> {
 }
 
 impl Compiler<'_> {
-    fn writable_table(&self, name: &ast::QualifiedName<'_>) -> Result<Arc<Table>> {
+    pub(crate) fn writable_table(&self, name: &ast::QualifiedName<'_>) -> Result<Arc<Table>> {
         let n = names::unquote(name.name.0);
         let scope = self.scope_of(name)?;
         if scope.view(self.schema, &n).is_some() {
@@ -96,7 +97,7 @@ impl Compiler<'_> {
         Ok(t)
     }
 
-    fn open_write_target(&mut self, table: &Arc<Table>) -> WriteTarget {
+    pub(crate) fn open_write_target(&mut self, table: &Arc<Table>) -> WriteTarget {
         let cursor = self.b.alloc_cursor();
         self.emit(Insn::OpenWriteAsync {
             db: table.db,
@@ -1199,7 +1200,10 @@ impl Compiler<'_> {
         self.levels.push(level);
         // RETURNING reports the row as the DO UPDATE left it (SQLite: one row per input
         // row that was inserted or updated; none for DO NOTHING or a false WHERE).
-        let r = self.update_current_row(t, sets, where_clause, conflict_rowid, None, done, ret);
+        let assigns = flatten_sets(sets);
+        let r = assigns.and_then(|a| {
+            self.update_current_row(t, (&a, None), where_clause, conflict_rowid, None, done, ret)
+        });
         self.levels.pop();
         r?;
         self.resolve(done);
@@ -1208,10 +1212,10 @@ impl Compiler<'_> {
 
     /// Reads the row the table cursor is on, applies SET, checks and writes it.
     /// Expressions see the current level (whose source 0 is the table on `t.cursor`).
-    fn update_current_row(
+    pub(crate) fn update_current_row(
         &mut self,
         t: &WriteTarget,
-        sets: &[ast::Set<'_>],
+        sets: (&[Assignment<'_, '_>], Option<Reg>),
         where_clause: Option<&Expr<'_>>,
         old_rowid: Reg,
         or: Option<Conflict>,
@@ -1254,60 +1258,45 @@ impl Compiler<'_> {
         });
         let mut changed = vec![false; n];
         let mut rowid_changed = false;
-        // `SET (a, b) = (x, y)` assigns element by element (all from the old row, as
-        // every SET expression); a row-value subquery on the right is not supported.
-        let mut assignments: Vec<(&str, &Expr<'_>)> = Vec::new();
-        for set in sets {
-            if set.col_names.len() == 1 {
-                assignments.push((set.col_names[0].0, &set.expr));
-                continue;
-            }
-            let values: &[Expr<'_>] = match &set.expr {
-                Expr::Parenthesized(v) => v,
-                Expr::Subquery(_) => {
-                    return Err(error("row-value subqueries in SET are not supported"))
-                }
-                _ => &[],
+        let (assigns, pre) = sets;
+        let mut subs = std::collections::HashMap::new();
+        for (j, a) in assigns.iter().enumerate() {
+            let cname = names::unquote(a.column);
+            let target = table.column_index(&cname).or_else(|| {
+                ["rowid", "oid", "_rowid_"]
+                    .iter()
+                    .any(|r| names::eq(r, &cname))
+                    .then_some(usize::MAX)
+            });
+            let Some(i) = target else {
+                return Err(error(format!("no such column: {cname}")));
             };
-            if values.len() != set.col_names.len() {
-                return Err(error(format!(
-                    "{} columns assigned {} values",
-                    set.col_names.len(),
-                    values.len().max(1)
-                )));
-            }
-            for (cn, v) in set.col_names.iter().zip(values) {
-                assignments.push((cn.0, v));
-            }
-        }
-        for (cn, set_expr) in assignments {
-            {
-                let cname = names::unquote(cn);
-                let target = table.column_index(&cname).or_else(|| {
-                    ["rowid", "oid", "_rowid_"]
-                        .iter()
-                        .any(|r| names::eq(r, &cname))
-                        .then_some(usize::MAX)
-                });
-                let Some(i) = target else {
-                    return Err(error(format!("no such column: {cname}")));
-                };
-                if i == usize::MAX || table.rowid_alias == Some(i) {
-                    self.expr(set_expr, new_rowid)?;
-                    self.emit(Insn::MustBeInt { reg: new_rowid });
-                    rowid_changed = true;
-                    if let Some(a) = table.rowid_alias {
-                        self.emit(Insn::Copy {
-                            src: new_rowid,
-                            dest: new + a,
-                            count: 1,
-                        });
-                        changed[a] = true;
-                    }
-                } else {
-                    self.expr(set_expr, new + i)?;
-                    changed[i] = true;
+            let is_rowid = i == usize::MAX || table.rowid_alias == Some(i);
+            let dest = if is_rowid { new_rowid } else { new + i };
+            match pre {
+                // UPDATE ... FROM: computed by the join (see `update_from`).
+                Some(base) => {
+                    self.emit(Insn::Copy {
+                        src: base + j,
+                        dest,
+                        count: 1,
+                    });
                 }
+                None => self.assign_value(a, &mut subs, dest)?,
+            }
+            if is_rowid {
+                self.emit(Insn::MustBeInt { reg: new_rowid });
+                rowid_changed = true;
+                if let Some(a) = table.rowid_alias {
+                    self.emit(Insn::Copy {
+                        src: new_rowid,
+                        dest: new + a,
+                        count: 1,
+                    });
+                    changed[a] = true;
+                }
+            } else {
+                changed[i] = true;
             }
         }
         self.apply_column_affinity(&table, new);
@@ -1537,9 +1526,11 @@ impl Compiler<'_> {
         else {
             unreachable!("dispatched on Update")
         };
-        if from.is_some() || order_by.is_some() || limit.is_some() {
+        if order_by.is_some() || limit.is_some() {
+            // SQLite's default build (rusqlite's bundled one too) has no
+            // SQLITE_ENABLE_UPDATE_DELETE_LIMIT: it refuses these as syntax errors.
             return Err(error(
-                "UPDATE with FROM, ORDER BY or LIMIT is not supported yet",
+                "UPDATE with ORDER BY or LIMIT is not supported (SQLite's default build refuses it too)",
             ));
         }
         let n = match with {
@@ -1550,6 +1541,7 @@ impl Compiler<'_> {
             *or_conflict,
             tbl_name,
             sets,
+            from.as_ref(),
             where_clause.as_ref(),
             *returning,
         );
@@ -1563,9 +1555,20 @@ impl Compiler<'_> {
         or_conflict: Option<ast::ResolveType>,
         tbl_name: &ast::QualifiedName<'_>,
         sets: &[ast::Set<'_>],
+        from: Option<&ast::FromClause<'_>>,
         where_clause: Option<&Expr<'_>>,
         returning: Option<&'a [ast::ResultColumn<'a>]>,
     ) -> Result<Option<Returning>> {
+        if let Some(from) = from {
+            return self.emit_update_from(
+                or_conflict,
+                tbl_name,
+                sets,
+                from,
+                where_clause,
+                returning,
+            );
+        }
         let table = self.writable_table(tbl_name)?;
         let alias = tbl_name.alias.as_ref().map(|a| names::unquote(a.0));
         self.writes = true;
@@ -1592,7 +1595,9 @@ impl Compiler<'_> {
         let name = alias.clone().unwrap_or_else(|| table.name.clone());
         level.sources.push(table_source(&table, name, t.cursor));
         self.levels.push(level);
-        let r = self.update_current_row(&t, sets, None, rowid, or, next, ret.as_ref());
+        let r = flatten_sets(sets).and_then(|a| {
+            self.update_current_row(&t, (&a, None), None, rowid, or, next, ret.as_ref())
+        });
         self.levels.pop();
         r?;
         self.scan_end(scan);
@@ -1613,7 +1618,10 @@ impl Compiler<'_> {
             unreachable!("dispatched on Delete")
         };
         if order_by.is_some() || limit.is_some() {
-            return Err(error("DELETE with ORDER BY or LIMIT is not supported yet"));
+            // As UPDATE's: SQLite's default build has no SQLITE_ENABLE_UPDATE_DELETE_LIMIT.
+            return Err(error(
+                "DELETE with ORDER BY or LIMIT is not supported (SQLite's default build refuses it too)",
+            ));
         }
         let n = match with {
             Some(w) => self.push_ctes(w)?,

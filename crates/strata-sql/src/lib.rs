@@ -58,6 +58,8 @@ mod select;
 mod split;
 mod subquery;
 mod trigger;
+mod update_from;
+mod update_set;
 pub(crate) mod window;
 
 use sqlite3_parser::ast::{Cmd, Stmt};

@@ -41,7 +41,7 @@ fn unwrap_parens<'e, 'a>(e: &'e Expr<'a>) -> &'e Expr<'a> {
 
 /// The number of result columns of a subquery, when it can be told from its text (a
 /// `*` needs the FROM tables: None).
-fn select_width(sel: &Select<'_>) -> Option<usize> {
+pub(crate) fn select_width(sel: &Select<'_>) -> Option<usize> {
     match &sel.body.select {
         OneSelect::Select { columns, .. } => {
             if columns.iter().any(|c| !matches!(c, ResultColumn::Expr(..))) {
