@@ -351,7 +351,8 @@ impl Compiler<'_> {
     }
 
     /// `(a, b) [NOT] IN ((1, 2), (3, 4))`: SQLite reads the list as `VALUES (1, 2), (3,
-    /// 4)`; every element must be a row value of the left side's width.
+    /// 4)`; every element must be a row value of the left side's width. As for that
+    /// VALUES subquery, the set's affinities and collations come from the LAST row.
     pub(crate) fn row_in_list(
         &mut self,
         lhs: &Expr<'_>,
@@ -366,71 +367,72 @@ impl Compiler<'_> {
                 return self.row_in_select(lhs, not, sel, dest);
             }
         }
+        if matches!(unwrap_parens(lhs), Expr::Subquery(_)) {
+            // SQLite's parser makes this a list IN, a scalar one, (or, for one element,
+            // `=` with a unary + on the element): both refused.
+            return Err(error(if list.len() == 1 {
+                "row value misused".to_string()
+            } else {
+                format!("sub-select returns {n} columns - expected 1")
+            }));
+        }
+        let mut rows = Vec::with_capacity(list.len());
         for item in list {
-            let k = match unwrap_parens(item) {
-                Expr::Parenthesized(v) => v.len(),
-                _ => 1,
-            };
-            if k != n {
-                return Err(error(format!(
-                    "IN(...) element has {k} term{} - expected {n}",
-                    if k == 1 { "" } else { "s" }
-                )));
+            match unwrap_parens(item) {
+                Expr::Parenthesized(v) if v.len() == n => rows.push(v),
+                other => {
+                    let k = match other {
+                        Expr::Parenthesized(v) => v.len(),
+                        _ => 1,
+                    };
+                    return Err(error(format!(
+                        "IN(...) element has {k} term{} - expected {n}",
+                        if k == 1 { "" } else { "s" }
+                    )));
+                }
             }
         }
         let le = self.elems(lhs, n, "row value misused")?;
-        let (base, info) = self.elems_into_regs(le, n)?;
-        let le = Elems::Regs { base, info };
-        let found = self.label();
-        let end = self.label();
-        let saw_null = self.reg();
-        self.emit(Insn::Integer {
-            value: 0,
-            dest: saw_null,
-        });
-        let t = self.reg();
-        for item in list {
-            let Expr::Parenthesized(v) = unwrap_parens(item) else {
-                return Err(error("row value misused"));
-            };
-            self.compare_elems(&le, Operator::Equals, &Elems::Exprs(v), n, t)?;
-            self.emit(Insn::If {
-                reg: t,
-                target: found.addr(),
-                jump_if_null: false,
-            });
-            let not_null = self.label();
-            self.emit(Insn::NotNull {
-                reg: t,
-                target: not_null.addr(),
-            });
-            self.emit(Insn::Integer {
-                value: 1,
-                dest: saw_null,
-            });
-            self.resolve(not_null);
+        let (x, info) = self.elems_into_regs(le, n)?;
+        let last = rows.last().ok_or_else(|| error("row value misused"))?;
+        let mut affinities = Vec::with_capacity(n);
+        let mut fields = Vec::with_capacity(n);
+        for (i, e) in last.iter().enumerate() {
+            let ea = self.expr_affinity(e);
+            let ec = self.expr_collation(e)?;
+            affinities.push(compare_affinity(info[i].0, ea));
+            fields.push((pick_collation(info[i].1, ec), SortOrder::Asc));
         }
-        // Not found: NULL if some row might have matched, else false.
-        let is_null = self.label();
-        self.emit(Insn::If {
-            reg: saw_null,
-            target: is_null.addr(),
-            jump_if_null: false,
+        let cur = self.b.alloc_cursor();
+        self.emit(Insn::OpenEphemeral {
+            cursor: cur,
+            kind: EphemeralKind::Index {
+                key_info: Arc::new(KeyInfo {
+                    fields,
+                    ..Default::default()
+                }),
+            },
         });
-        self.emit(Insn::Integer {
-            value: not as i64,
-            dest,
-        });
-        self.goto(end);
-        self.resolve(found);
-        self.emit(Insn::Integer {
-            value: !not as i64,
-            dest,
-        });
-        self.goto(end);
-        self.resolve(is_null);
-        self.emit(Insn::Null { dest, count: 1 });
-        self.resolve(end);
+        let any_affinity = affinities.iter().any(|a| *a != Affinity::Blob);
+        let vals = self.regs(n);
+        let rec = self.reg();
+        for row in rows {
+            for (i, e) in row.iter().enumerate() {
+                self.expr(e, vals + i)?;
+            }
+            self.emit(Insn::MakeRecord {
+                start: vals,
+                count: n,
+                dest: rec,
+                affinities: any_affinity.then(|| affinities.clone()),
+            });
+            self.emit(Insn::IdxInsertAsync {
+                cursor: cur,
+                record_reg: rec,
+            });
+            self.emit(Insn::IdxInsertAwait { cursor: cur });
+        }
+        self.row_in_probe(x, &info, cur, &affinities, not, dest);
         Ok(())
     }
 
@@ -488,14 +490,28 @@ impl Compiler<'_> {
                 target: filled.addr(),
             };
         }
-        let any_affinity = affinities.iter().any(|a| *a != Affinity::Blob);
-        if any_affinity {
+        if affinities.iter().any(|a| *a != Affinity::Blob) {
             self.patch_set_affinities(fill_start, cur, &affinities);
-            self.emit(Insn::Affinity {
-                start: x,
-                affinities: affinities.clone(),
-            });
         }
+        self.row_in_probe(x, &info, cur, &affinities, not, dest);
+        Ok(())
+    }
+
+    /// Probes the filled set `cur` with the left side in `x..` (SQLite's
+    /// `sqlite3ExprCodeIN` steps 2 to 7): a left side with a NULL skips the lookup (and,
+    /// as in SQLite, is compared without the IN affinities); otherwise the affinities
+    /// are applied and a match is true; on a miss, NULL if some row equals the left side
+    /// except where either is NULL, else false (also for an empty set).
+    fn row_in_probe(
+        &mut self,
+        x: Reg,
+        info: &[ElemInfo],
+        cur: strata_vdbe::insn::Cur,
+        affinities: &[Affinity],
+        not: bool,
+        dest: Reg,
+    ) {
+        let n = info.len();
         let end = self.label();
         let is_false = self.label();
         let found = self.label();
@@ -510,6 +526,12 @@ impl Compiler<'_> {
             self.emit(Insn::IsNull {
                 reg: x + i,
                 target: scan.addr(),
+            });
+        }
+        if affinities.iter().any(|a| *a != Affinity::Blob) {
+            self.emit(Insn::Affinity {
+                start: x,
+                affinities: affinities.to_vec(),
             });
         }
         self.emit(Insn::Found {
@@ -529,7 +551,7 @@ impl Compiler<'_> {
         let next_row = self.label();
         self.resolve(top);
         let c = self.reg();
-        for i in 0..n {
+        for (i, inf) in info.iter().enumerate() {
             self.emit(Insn::Column {
                 cursor: cur,
                 column: i,
@@ -542,7 +564,7 @@ impl Compiler<'_> {
                 rhs: c,
                 target: next_row.addr(),
                 affinity: Affinity::Blob,
-                collation: info[i].1.map(|c| c.collation).unwrap_or(Collation::Binary),
+                collation: inf.1.map(|c| c.collation).unwrap_or(Collation::Binary),
                 jump_if_null: false,
                 null_eq: false,
             });
@@ -569,6 +591,5 @@ impl Compiler<'_> {
         self.resolve(is_null);
         self.emit(Insn::Null { dest, count: 1 });
         self.resolve(end);
-        Ok(())
     }
 }

@@ -4,6 +4,9 @@
 
 use strata::{Connection, ValueRef};
 
+mod check;
+pub use check::*;
+
 #[derive(PartialEq, Clone)]
 pub enum V {
     Null,
