@@ -1700,7 +1700,7 @@ pub fn contains_aggregate(e: &Expr<'_>) -> bool {
     found
 }
 
-fn first_aggregate_name(e: &Expr<'_>) -> String {
+pub(crate) fn first_aggregate_name(e: &Expr<'_>) -> String {
     let mut name = String::new();
     walk(e, &mut |x| {
         if name.is_empty() && is_aggregate_call(x) {

@@ -18,7 +18,7 @@ use crate::names;
 use crate::planner::{JoinKind, LoopSpec};
 use crate::schema::Conflict;
 use crate::scope::{ColumnRef, Level, ROWID};
-use crate::select::{contains_aggregate, split_and, table_source};
+use crate::select::{contains_aggregate, first_aggregate_name, split_and, table_source};
 use crate::update_set::flatten_sets;
 
 impl Compiler<'_> {
@@ -45,8 +45,11 @@ impl Compiler<'_> {
                 ));
             }
         }
-        if where_clause.is_some_and(contains_aggregate) {
-            return Err(error("misuse of aggregate function in WHERE"));
+        if let Some(w) = where_clause.filter(|w| contains_aggregate(w)) {
+            return Err(error(format!(
+                "misuse of aggregate function {}()",
+                first_aggregate_name(w)
+            )));
         }
         let k = assigns.len();
 
