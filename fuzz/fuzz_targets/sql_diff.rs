@@ -14,7 +14,8 @@
 //! main table), `foreign-keys` (immediate and DEFERRABLE INITIALLY DEFERRED, every
 //! action), `strict`, `pragmas` (schema pragmas), `window` (window functions over every
 //! frame kind, named windows, GROUP BY results and subqueries), `json` (JSON functions,
-//! JSONB, `->`/`->>`, JSON written into a column) and, here only, `journal-mode` (changes
+//! JSONB, `->`/`->>`, JSON written into a column), `row-values` (comparisons, IN,
+//! BETWEEN, row-value subqueries, `SET (a, b) = ...`), `update-from` and, here only, `journal-mode` (changes
 //! checked against a file-backed SQLite) and `utf16` (a third of the inputs run in a
 //! UTF-16le and a third in a UTF-16be database, on both engines). `STRATA_FUZZ_FEATURES=a,b` keeps only those groups (`none`: the
 //! core only); `STRATA_FUZZ_NO_FEATURES=a,b` switches groups off. A statement of a group
@@ -66,6 +67,8 @@ const FEATURES: &[&str] = &[
     "journal-mode",
     "utf16",
     "json",
+    "row-values",
+    "update-from",
 ];
 
 /// The groups that are on (see the module doc), read once.
@@ -353,6 +356,26 @@ enum Stmt {
         filter: Expr,
         update: bool,
         agg: bool,
+    },
+    /// Row values (group `row-values`): comparisons, IN over a subquery or a list,
+    /// BETWEEN, a multi-column subquery operand, and `SET (x, y) = ...`.
+    RowValue {
+        tab: Tab,
+        cols: (Col, Col),
+        lits: (Lit, Lit, Lit, Lit),
+        op: u8,
+        kind: u8,
+        filter: Expr,
+    },
+    /// UPDATE ... FROM (group `update-from`): the FROM side matches each target row at
+    /// most once (a unique key or a GROUP BY), so the result does not depend on the
+    /// join order.
+    UpdateFrom {
+        tab: Tab,
+        set: (Col, Col),
+        kind: u8,
+        filter: Expr,
+        returning: bool,
     },
 }
 
@@ -957,6 +980,31 @@ impl Stmt {
                     )
                 }
             }
+            Stmt::RowValue {
+                tab,
+                cols,
+                lits,
+                op,
+                kind,
+                filter,
+            } => {
+                if !on("row-values") {
+                    return None;
+                }
+                row_value_sql(tab.name(), *cols, lits, *op, *kind, &filter.sql(0))
+            }
+            Stmt::UpdateFrom {
+                tab,
+                set,
+                kind,
+                filter,
+                returning,
+            } => {
+                if !on("update-from") {
+                    return None;
+                }
+                update_from_sql(tab.name(), *set, *kind, &filter.sql(0), *returning)
+            }
             Stmt::Begin => "BEGIN".into(),
             Stmt::Commit => "COMMIT".into(),
             Stmt::Rollback => "ROLLBACK".into(),
@@ -968,6 +1016,82 @@ impl Stmt {
 /// sees ends with the rowid (ties cannot depend on the plan), except RANGE frames with
 /// an offset (one ORDER BY term; sets of values, read by aggregates only); the top-level
 /// ORDER BY is the rowid.
+/// A row-value statement (group `row-values`).
+fn row_value_sql(
+    t: &str,
+    cols: (Col, Col),
+    lits: &(Lit, Lit, Lit, Lit),
+    op: u8,
+    kind: u8,
+    filter: &str,
+) -> String {
+    let (x, y) = (cols.0.name(), cols.1.name());
+    let (l0, l1, l2, l3) = (lits.0.sql(), lits.1.sql(), lits.2.sql(), lits.3.sql());
+    let ops = ["=", "<>", "<", "<=", ">", ">=", "IS", "IS NOT"];
+    let o = ops[op as usize % ops.len()];
+    let other = if t == "t" { "u" } else { "t" };
+    match kind % 8 {
+        0 => format!("SELECT id, ({x}, {y}) {o} ({l0}, {l1}), ({y}, {x}, id) {o} ({l2}, {l3}, 3) FROM {t} ORDER BY rowid"),
+        1 => format!("SELECT id FROM {t} WHERE ({x}, {y}) {o} ({l0}, {l1}) ORDER BY rowid"),
+        2 => format!("SELECT id, ({x}, {y}) IN (SELECT {x}, {y} FROM {other} WHERE {filter}), ({x}, {y}) NOT IN (SELECT {y}, {x} FROM {t}) FROM {t} ORDER BY rowid"),
+        3 => format!("SELECT id FROM {t} WHERE ({x}, {y}) {}IN (({l0}, {l1}), ({l2}, {l3})) ORDER BY rowid", if op % 2 == 0 { "" } else { "NOT " }),
+        4 => format!("SELECT id, ({x}, {y}) {}BETWEEN ({l0}, {l1}) AND ({l2}, {l3}) FROM {t} ORDER BY rowid", if op % 2 == 0 { "" } else { "NOT " }),
+        5 => format!("SELECT id, ({x}, {y}) {o} (SELECT {x}, {y} FROM {other} WHERE {filter} ORDER BY rowid LIMIT 1) FROM {t} ORDER BY rowid"),
+        // Another table in the subquery: on the updated table itself the result would
+        // depend on the order rows are updated in.
+        6 => format!("UPDATE {t} SET (a, b) = (SELECT count(*), max(b) FROM {other} AS y WHERE y.a = {t}.a) WHERE {filter}"),
+        _ => format!("UPDATE {t} SET (a, c) = ({l0}, c + 1) WHERE ({x}, {y}) {o} ({l1}, {l2})"),
+    }
+}
+
+/// An UPDATE ... FROM (group `update-from`): a unique `k` (t.k, u's unique index) or a
+/// GROUP BY key on the FROM side.
+fn update_from_sql(t: &str, set: (Col, Col), kind: u8, filter: &str, returning: bool) -> String {
+    let other = if t == "t" { "u" } else { "t" };
+    // Never `id` or `k` (a conflict would depend on the order rows are written in).
+    let target = |c: Col| match c {
+        Col::Id | Col::A => "a",
+        Col::K | Col::B => "b",
+        Col::C => "c",
+    };
+    let x = target(set.0);
+    // Two different columns (the parser refuses `SET (a, a) = ...`).
+    let y = match target(set.1) {
+        y if y == x && x == "c" => "a",
+        y if y == x => "c",
+        y => y,
+    };
+    // The filter's bare names would be ambiguous next to the FROM side: it picks the
+    // target rows through a subquery of the target's own (old) rows.
+    let filter = format!("{t}.id IN (SELECT id FROM {t} WHERE {filter})");
+    let val = |c: &str, src: &str| match c {
+        "a" => format!("{src}.a + {t}.a"),
+        "b" => format!("{src}.b || 'f'"),
+        _ => format!("{src}.c"),
+    };
+    let ret = if returning { " RETURNING *" } else { "" };
+    match kind % 4 {
+        0 => format!(
+            "UPDATE {t} SET {x} = {}, {y} = {} FROM {other} AS f WHERE f.k = {t}.k AND {filter}{ret}",
+            val(x, "f"),
+            val(y, "f")
+        ),
+        1 => format!(
+            "UPDATE {t} SET {x} = {} FROM {other} AS f WHERE f.k = {t}.a{ret}",
+            val(x, "f")
+        ),
+        2 => format!(
+            "UPDATE {t} SET a = g.n, c = g.m FROM (SELECT a, count(*) AS n, max(c) AS m FROM {other} GROUP BY a) AS g WHERE g.a = {t}.a AND {filter}{ret}"
+        ),
+        // The target table itself, under an alias: reads the old values.
+        _ => format!(
+            "UPDATE {t} SET ({x}, {y}) = ({}, {}) FROM {t} AS f WHERE f.k = {t}.k + 1{ret}",
+            val(x, "f"),
+            val(y, "f")
+        ),
+    }
+}
+
 fn window_sql(t: &str, calls: &[(u8, u8, u8, u8, Col)], filter: &str, kind: u8) -> String {
     let func = |f: u8, c: &str| -> String {
         match f % 20 {
