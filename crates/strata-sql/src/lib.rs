@@ -50,6 +50,7 @@ mod parse_guard;
 mod planner;
 mod pragma;
 mod pragma_file;
+mod right_join;
 mod root_move;
 mod row_value;
 pub mod schema;

@@ -1266,6 +1266,14 @@ impl Compiler<'_> {
         if let Some(from) = from {
             self.from_items(from, &mut specs, &mut terms)?;
         }
+        // Inner joins' ON terms were kept on their joins: they are WHERE terms, unless a
+        // RIGHT or FULL join follows (its left operand must be joined first, see
+        // `right_join`).
+        if !crate::right_join::check_right_joins(&specs)? {
+            for s in specs.iter_mut().filter(|s| s.join == JoinKind::Inner) {
+                terms.append(&mut s.on);
+            }
+        }
         Ok((specs, terms))
     }
 
@@ -1305,7 +1313,10 @@ impl Compiler<'_> {
                 }
                 self.from_items(inner, specs, terms)?;
                 if let Some(JoinConstraint::On(e)) = &j.constraint {
-                    split_and(e, terms);
+                    match specs.last_mut() {
+                        Some(last) => split_and(e, &mut last.on),
+                        None => split_and(e, terms),
+                    }
                 }
                 continue;
             }
@@ -1314,14 +1325,27 @@ impl Compiler<'_> {
                 JoinOperator::Comma | JoinOperator::TypedJoin(None) => (JoinKind::Inner, false),
                 JoinOperator::TypedJoin(Some(t)) => {
                     if t.contains(JoinType::RIGHT) {
-                        return Err(error("RIGHT and FULL OUTER JOINs are not supported"));
-                    }
-                    let k = if t.contains(JoinType::LEFT) {
-                        JoinKind::Left
+                        if t.contains(JoinType::NATURAL)
+                            || matches!(j.constraint, Some(JoinConstraint::Using(_)))
+                        {
+                            return Err(error(
+                                "NATURAL and USING with RIGHT and FULL OUTER JOINs are not supported yet",
+                            ));
+                        }
+                        let k = if t.contains(JoinType::LEFT) {
+                            JoinKind::Full
+                        } else {
+                            JoinKind::Right
+                        };
+                        (k, false)
                     } else {
-                        JoinKind::Inner
-                    };
-                    (k, t.contains(JoinType::NATURAL))
+                        let k = if t.contains(JoinType::LEFT) {
+                            JoinKind::Left
+                        } else {
+                            JoinKind::Inner
+                        };
+                        (k, t.contains(JoinType::NATURAL))
+                    }
                 }
             };
             let mut on_terms = Vec::new();
@@ -1384,21 +1408,12 @@ impl Compiler<'_> {
                     },
                 ));
             }
-            match kind {
-                JoinKind::Inner => {
-                    terms.extend(on_terms);
-                    specs.push(LoopSpec {
-                        source: si,
-                        join: kind,
-                        on: Vec::new(),
-                    });
-                }
-                JoinKind::Left => specs.push(LoopSpec {
-                    source: si,
-                    join: kind,
-                    on: on_terms,
-                }),
-            }
+            // (An inner join's ON terms go to `terms` in `from_clause`.)
+            specs.push(LoopSpec {
+                source: si,
+                join: kind,
+                on: on_terms,
+            });
         }
         Ok(())
     }
