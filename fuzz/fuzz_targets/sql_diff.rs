@@ -15,7 +15,8 @@
 //! action), `strict`, `pragmas` (schema pragmas), `window` (window functions over every
 //! frame kind, named windows, GROUP BY results and subqueries), `json` (JSON functions,
 //! JSONB, `->`/`->>`, JSON written into a column), `row-values` (comparisons, IN,
-//! BETWEEN, row-value subqueries, `SET (a, b) = ...`), `update-from` and, here only, `journal-mode` (changes
+//! BETWEEN, row-value subqueries, `SET (a, b) = ...`), `update-from`, `outer-join` (RIGHT/FULL as
+//! the last join) and, here only, `journal-mode` (changes
 //! checked against a file-backed SQLite) and `utf16` (a third of the inputs run in a
 //! UTF-16le and a third in a UTF-16be database, on both engines). `STRATA_FUZZ_FEATURES=a,b` keeps only those groups (`none`: the
 //! core only); `STRATA_FUZZ_NO_FEATURES=a,b` switches groups off. A statement of a group
@@ -69,6 +70,7 @@ const FEATURES: &[&str] = &[
     "json",
     "row-values",
     "update-from",
+    "outer-join",
 ];
 
 /// The groups that are on (see the module doc), read once.
@@ -376,6 +378,15 @@ enum Stmt {
         kind: u8,
         filter: Expr,
         returning: bool,
+    },
+    /// RIGHT / FULL OUTER JOIN as the last join (group `outer-join`).
+    OuterJoin {
+        left: Tab,
+        right: Tab,
+        kind: u8,
+        cond: (Col, Col, u8),
+        filter: Expr,
+        shape: u8,
     },
 }
 
@@ -1005,6 +1016,26 @@ impl Stmt {
                 }
                 update_from_sql(tab.name(), *set, *kind, &filter.sql(0), *returning)
             }
+            Stmt::OuterJoin {
+                left,
+                right,
+                kind,
+                cond,
+                filter,
+                shape,
+            } => {
+                if !on("outer-join") {
+                    return None;
+                }
+                outer_join_sql(
+                    left.name(),
+                    right.name(),
+                    *kind,
+                    *cond,
+                    &filter.sql(0),
+                    *shape,
+                )
+            }
             Stmt::Begin => "BEGIN".into(),
             Stmt::Commit => "COMMIT".into(),
             Stmt::Rollback => "ROLLBACK".into(),
@@ -1016,6 +1047,32 @@ impl Stmt {
 /// sees ends with the rowid (ties cannot depend on the plan), except RANGE frames with
 /// an offset (one ORDER BY term; sets of values, read by aggregates only); the top-level
 /// ORDER BY is the rowid.
+/// A RIGHT or FULL OUTER JOIN (group `outer-join`); the filter runs on the right
+/// table's rows through a subquery (its bare names would be ambiguous in the join).
+fn outer_join_sql(
+    l: &str,
+    r: &str,
+    kind: u8,
+    on: (Col, Col, u8),
+    filter: &str,
+    shape: u8,
+) -> String {
+    let k = ["RIGHT", "FULL", "RIGHT OUTER", "FULL OUTER"][kind as usize % 4];
+    let ops = ["=", "<", "<>", "IS"];
+    let cond = format!(
+        "x.{} {} y.{}",
+        on.0.name(),
+        ops[on.2 as usize % 4],
+        on.1.name()
+    );
+    let w = format!("y.id IN (SELECT id FROM {r} WHERE {filter})");
+    match shape % 3 {
+        0 => format!("SELECT x.id, x.a, y.id, y.b FROM {l} AS x {k} JOIN {r} AS y ON {cond} WHERE {w} OR x.id IS NULL"),
+        1 => format!("SELECT count(*), count(x.id), count(y.id), total(y.c) FROM {l} AS x {k} JOIN {r} AS y ON {cond} WHERE {w}"),
+        _ => format!("SELECT y.a, count(x.id) FROM {l} AS x {k} JOIN {r} AS y ON {cond} GROUP BY y.a ORDER BY y.a"),
+    }
+}
+
 /// A row-value statement (group `row-values`).
 fn row_value_sql(
     t: &str,
@@ -1117,7 +1174,14 @@ fn window_sql(t: &str, calls: &[(u8, u8, u8, u8, Col)], filter: &str, kind: u8) 
             _ => format!("group_concat({c}, '.')"),
         }
     };
-    let part = |p: u8| ["", "PARTITION BY a ", "PARTITION BY b ", "PARTITION BY k % 2 "][p as usize % 4];
+    let part = |p: u8| {
+        [
+            "",
+            "PARTITION BY a ",
+            "PARTITION BY b ",
+            "PARTITION BY k % 2 ",
+        ][p as usize % 4]
+    };
     let order = |o: u8| {
         [
             "ORDER BY rowid",
@@ -1136,7 +1200,10 @@ fn window_sql(t: &str, calls: &[(u8, u8, u8, u8, Col)], filter: &str, kind: u8) 
             4 => format!(" ROWS BETWEEN CURRENT ROW AND {m} FOLLOWING EXCLUDE CURRENT ROW"),
             5 => " RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING EXCLUDE GROUP".into(),
             6 => format!(" ROWS BETWEEN {} PRECEDING AND {n} PRECEDING", n + 1),
-            _ => format!(" GROUPS BETWEEN {n} FOLLOWING AND {} FOLLOWING EXCLUDE TIES", n + m),
+            _ => format!(
+                " GROUPS BETWEEN {n} FOLLOWING AND {} FOLLOWING EXCLUDE TIES",
+                n + m
+            ),
         }
     };
     let mut cols: Vec<String> = calls

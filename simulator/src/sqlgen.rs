@@ -68,6 +68,8 @@ pub struct Features {
     /// UPDATE ... FROM with a FROM side that matches each target row at most once (see
     /// [`gen_update_from`]).
     pub update_from: bool,
+    /// RIGHT and FULL OUTER JOIN as the last join (see [`gen_outer_join`]).
+    pub outer_join: bool,
     /// Pages through the freelist: rows with overflow chains inserted and deleted in bulk,
     /// a scratch table `big` created, filled, indexed and dropped mid-workload, indexes on
     /// the main tables created and dropped (see [`gen_churn`]).
@@ -92,6 +94,7 @@ pub const FEATURE_NAMES: &[&str] = &[
     "churn",
     "row-values",
     "update-from",
+    "outer-join",
 ];
 
 impl Features {
@@ -112,6 +115,7 @@ impl Features {
         churn: true,
         row_values: true,
         update_from: true,
+        outer_join: true,
     };
     pub const NONE: Features = Features {
         returning: false,
@@ -130,6 +134,7 @@ impl Features {
         churn: false,
         row_values: false,
         update_from: false,
+        outer_join: false,
     };
 
     /// The default: every group on, minus those named in `STRATA_SIM_NO_FEATURES`
@@ -165,6 +170,7 @@ impl Features {
             "churn" => &mut self.churn,
             "row-values" => &mut self.row_values,
             "update-from" => &mut self.update_from,
+            "outer-join" => &mut self.outer_join,
             _ => return None,
         })
     }
@@ -823,6 +829,7 @@ fn gen_feature(rng: &mut ChaCha8Rng, s: &SchemaDef, group: &str) -> String {
         "json" => gen_json(rng, s),
         "row-values" => gen_row_values(rng, s),
         "update-from" => gen_update_from(rng, s),
+        "outer-join" => gen_outer_join(rng, s),
         other => unreachable!("feature group {other}"),
     }
 }
@@ -892,6 +899,44 @@ fn gen_row_values(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
             a_lit(rng),
             row_lit(rng, cols)
         ),
+    }
+}
+
+/// A RIGHT or FULL OUTER JOIN, last in FROM (see [`Features::outer_join`]). Rows are
+/// ordered by every output column (a join's row order without ORDER BY is the plan's).
+fn gen_outer_join(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
+    let x = &table(rng, s).name;
+    let y = &table(rng, s).name;
+    let kind = ["RIGHT", "FULL", "FULL OUTER", "RIGHT OUTER"][rng.gen_range(0..4)];
+    let on = [
+        "x.k = y.k",
+        "x.a = y.a",
+        "x.a = y.k AND x.b = y.b",
+        "x.a < y.a",
+        "y.a = 3",
+    ][rng.gen_range(0..5)];
+    let filter = match rng.gen_range(0..4) {
+        0 => String::new(),
+        1 => " WHERE x.id IS NULL".into(),
+        2 => format!(" WHERE {}", pred(rng, "y.")),
+        _ => format!(" WHERE coalesce(x.a, y.a) > {}", int_lit(rng, 0, 9)),
+    };
+    match rng.gen_range(0..4) {
+        0 => format!(
+            "SELECT x.id, x.a, y.id, y.b FROM {x} AS x {kind} JOIN {y} AS y ON {on}{filter} ORDER BY 1, 2, 3, 4"
+        ),
+        1 => format!(
+            "SELECT count(*), count(x.id), count(y.id), sum(y.a) FROM {x} AS x {kind} JOIN {y} AS y ON {on}{filter}"
+        ),
+        2 => format!(
+            "SELECT y.a, count(x.id) FROM {x} AS x {kind} JOIN {y} AS y ON {on}{filter} GROUP BY y.a ORDER BY 1"
+        ),
+        _ => {
+            let z = &table(rng, s).name;
+            format!(
+                "SELECT x.id, z.id, y.id FROM {x} AS x JOIN {z} AS z ON z.k = x.a {kind} JOIN {y} AS y ON {on}{filter} ORDER BY 1, 2, 3"
+            )
+        }
     }
 }
 

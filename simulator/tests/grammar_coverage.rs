@@ -74,6 +74,14 @@ const CANDIDATES: &[(&str, &str)] = &[
         "UPDATE FROM",
         "UPDATE t SET b = x.b FROM t AS x WHERE x.a = t.a",
     ),
+    (
+        "RIGHT JOIN",
+        "SELECT * FROM t AS x RIGHT JOIN t AS y ON x.a = y.b",
+    ),
+    (
+        "FULL JOIN",
+        "SELECT * FROM t AS x FULL JOIN t AS y ON x.a = y.b",
+    ),
 ];
 
 /// Kinds the compiler accepts that the generator does not produce, and why.
@@ -159,6 +167,10 @@ fn kinds_of(sql: &str, out: &mut BTreeSet<&'static str>) {
         ("CAST", "CAST("),
         ("LIKE", " LIKE "),
         ("BETWEEN", " BETWEEN "),
+        ("RIGHT JOIN", " RIGHT JOIN "),
+        ("RIGHT JOIN", " RIGHT OUTER JOIN "),
+        ("FULL JOIN", " FULL JOIN "),
+        ("FULL JOIN", " FULL OUTER JOIN "),
     ] {
         if up.contains(needle) {
             out.insert(construct);

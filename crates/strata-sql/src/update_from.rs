@@ -138,6 +138,15 @@ impl Compiler<'_> {
             join: JoinKind::Inner,
             on: Vec::new(),
         }];
+        if from_specs
+            .iter()
+            .any(|s| matches!(s.join, JoinKind::Right | JoinKind::Full))
+        {
+            // The unmatched right rows would have no target row.
+            return Err(error(
+                "RIGHT and FULL OUTER JOINs in UPDATE ... FROM are not supported yet",
+            ));
+        }
         specs.extend(from_specs);
         if let Some(w) = where_clause {
             split_and(w, &mut terms);

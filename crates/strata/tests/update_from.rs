@@ -130,6 +130,11 @@ fn limit_forms_refused() {
         "UPDATE t SET a = count(*) FROM u WHERE u.k = t.id",
         "not supported",
     );
+    refused(
+        SETUP,
+        "UPDATE t SET a = u.v FROM t AS x RIGHT JOIN u ON u.k = x.id WHERE x.id = t.id",
+        "not supported",
+    );
 }
 
 /// A tiny deterministic generator (xorshift) so the data is the same on every run.
