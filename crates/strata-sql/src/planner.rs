@@ -160,6 +160,20 @@ impl Compiler<'_> {
             };
         // With a RIGHT/FULL join (last), every WHERE term waits for its loop.
         let right_join = crate::right_join::check_right_joins(specs)?;
+        if right_join {
+            // An inner join's ON terms run at its own loop there.
+            let mut avail = 0u64;
+            for s in specs {
+                avail |= 1u64 << s.source;
+                for t in s.on.iter().filter(|_| s.join == JoinKind::Inner) {
+                    if self.term_mask(t)? & !avail != 0 {
+                        return Err(crate::compiler::error(
+                            "an ON clause naming a later table, before a RIGHT or FULL OUTER JOIN, is not supported yet",
+                        ));
+                    }
+                }
+            }
+        }
         // A term runs at the first loop where every source it references is available.
         let mut placed: Vec<Vec<usize>> = vec![Vec::new(); specs.len().max(1)];
         let mut available = 0u64;

@@ -82,6 +82,7 @@ fn refused_forms() {
         "SELECT * FROM a NATURAL FULL JOIN b",
         "SELECT * FROM a RIGHT JOIN b ON a.x = b.x JOIN c ON c.w = b.w",
         "SELECT * FROM a FULL JOIN b ON a.x = b.x LEFT JOIN c ON c.w = b.w",
+        "SELECT * FROM a JOIN b ON b.w = c.w JOIN c RIGHT JOIN b AS b2 ON b2.x = a.x",
     ] {
         refused(SETUP, sql, "not supported yet");
     }
