@@ -14,7 +14,9 @@
 //! main table), `foreign-keys` (immediate and DEFERRABLE INITIALLY DEFERRED, every
 //! action), `strict`, `pragmas` (schema pragmas), `window` (window functions over every
 //! frame kind, named windows, GROUP BY results and subqueries), `json` (JSON functions,
-//! JSONB, `->`/`->>`, JSON written into a column) and, here only, `journal-mode` (changes
+//! JSONB, `->`/`->>`, JSON written into a column), `row-values` (comparisons, IN,
+//! BETWEEN, row-value subqueries, `SET (a, b) = ...`), `update-from`, `outer-join` (RIGHT/FULL as
+//! the last join) and, here only, `journal-mode` (changes
 //! checked against a file-backed SQLite) and `utf16` (a third of the inputs run in a
 //! UTF-16le and a third in a UTF-16be database, on both engines). `STRATA_FUZZ_FEATURES=a,b` keeps only those groups (`none`: the
 //! core only); `STRATA_FUZZ_NO_FEATURES=a,b` switches groups off. A statement of a group
@@ -66,6 +68,9 @@ const FEATURES: &[&str] = &[
     "journal-mode",
     "utf16",
     "json",
+    "row-values",
+    "update-from",
+    "outer-join",
 ];
 
 /// The groups that are on (see the module doc), read once.
@@ -353,6 +358,35 @@ enum Stmt {
         filter: Expr,
         update: bool,
         agg: bool,
+    },
+    /// Row values (group `row-values`): comparisons, IN over a subquery or a list,
+    /// BETWEEN, a multi-column subquery operand, and `SET (x, y) = ...`.
+    RowValue {
+        tab: Tab,
+        cols: (Col, Col),
+        lits: (Lit, Lit, Lit, Lit),
+        op: u8,
+        kind: u8,
+        filter: Expr,
+    },
+    /// UPDATE ... FROM (group `update-from`): the FROM side matches each target row at
+    /// most once (a unique key or a GROUP BY), so the result does not depend on the
+    /// join order.
+    UpdateFrom {
+        tab: Tab,
+        set: (Col, Col),
+        kind: u8,
+        filter: Expr,
+        returning: bool,
+    },
+    /// RIGHT / FULL OUTER JOIN as the last join (group `outer-join`).
+    OuterJoin {
+        left: Tab,
+        right: Tab,
+        kind: u8,
+        cond: (Col, Col, u8),
+        filter: Expr,
+        shape: u8,
     },
 }
 
@@ -957,6 +991,51 @@ impl Stmt {
                     )
                 }
             }
+            Stmt::RowValue {
+                tab,
+                cols,
+                lits,
+                op,
+                kind,
+                filter,
+            } => {
+                if !on("row-values") {
+                    return None;
+                }
+                row_value_sql(tab.name(), *cols, lits, *op, *kind, &filter.sql(0))
+            }
+            Stmt::UpdateFrom {
+                tab,
+                set,
+                kind,
+                filter,
+                returning,
+            } => {
+                if !on("update-from") {
+                    return None;
+                }
+                update_from_sql(tab.name(), *set, *kind, &filter.sql(0), *returning)
+            }
+            Stmt::OuterJoin {
+                left,
+                right,
+                kind,
+                cond,
+                filter,
+                shape,
+            } => {
+                if !on("outer-join") {
+                    return None;
+                }
+                outer_join_sql(
+                    left.name(),
+                    right.name(),
+                    *kind,
+                    *cond,
+                    &filter.sql(0),
+                    *shape,
+                )
+            }
             Stmt::Begin => "BEGIN".into(),
             Stmt::Commit => "COMMIT".into(),
             Stmt::Rollback => "ROLLBACK".into(),
@@ -968,6 +1047,108 @@ impl Stmt {
 /// sees ends with the rowid (ties cannot depend on the plan), except RANGE frames with
 /// an offset (one ORDER BY term; sets of values, read by aggregates only); the top-level
 /// ORDER BY is the rowid.
+/// A RIGHT or FULL OUTER JOIN (group `outer-join`); the filter runs on the right
+/// table's rows through a subquery (its bare names would be ambiguous in the join).
+fn outer_join_sql(
+    l: &str,
+    r: &str,
+    kind: u8,
+    on: (Col, Col, u8),
+    filter: &str,
+    shape: u8,
+) -> String {
+    let k = ["RIGHT", "FULL", "RIGHT OUTER", "FULL OUTER"][kind as usize % 4];
+    let ops = ["=", "<", "<>", "IS"];
+    let cond = format!(
+        "x.{} {} y.{}",
+        on.0.name(),
+        ops[on.2 as usize % 4],
+        on.1.name()
+    );
+    let w = format!("y.id IN (SELECT id FROM {r} WHERE {filter})");
+    match shape % 3 {
+        0 => format!("SELECT x.id, x.a, y.id, y.b FROM {l} AS x {k} JOIN {r} AS y ON {cond} WHERE {w} OR x.id IS NULL"),
+        1 => format!("SELECT count(*), count(x.id), count(y.id), total(y.c) FROM {l} AS x {k} JOIN {r} AS y ON {cond} WHERE {w}"),
+        _ => format!("SELECT y.a, count(x.id) FROM {l} AS x {k} JOIN {r} AS y ON {cond} GROUP BY y.a ORDER BY y.a"),
+    }
+}
+
+/// A row-value statement (group `row-values`).
+fn row_value_sql(
+    t: &str,
+    cols: (Col, Col),
+    lits: &(Lit, Lit, Lit, Lit),
+    op: u8,
+    kind: u8,
+    filter: &str,
+) -> String {
+    let (x, y) = (cols.0.name(), cols.1.name());
+    let (l0, l1, l2, l3) = (lits.0.sql(), lits.1.sql(), lits.2.sql(), lits.3.sql());
+    let ops = ["=", "<>", "<", "<=", ">", ">=", "IS", "IS NOT"];
+    let o = ops[op as usize % ops.len()];
+    let other = if t == "t" { "u" } else { "t" };
+    match kind % 8 {
+        0 => format!("SELECT id, ({x}, {y}) {o} ({l0}, {l1}), ({y}, {x}, id) {o} ({l2}, {l3}, 3) FROM {t} ORDER BY rowid"),
+        1 => format!("SELECT id FROM {t} WHERE ({x}, {y}) {o} ({l0}, {l1}) ORDER BY rowid"),
+        2 => format!("SELECT id, ({x}, {y}) IN (SELECT {x}, {y} FROM {other} WHERE {filter}), ({x}, {y}) NOT IN (SELECT {y}, {x} FROM {t}) FROM {t} ORDER BY rowid"),
+        3 => format!("SELECT id FROM {t} WHERE ({x}, {y}) {}IN (({l0}, {l1}), ({l2}, {l3})) ORDER BY rowid", if op % 2 == 0 { "" } else { "NOT " }),
+        4 => format!("SELECT id, ({x}, {y}) {}BETWEEN ({l0}, {l1}) AND ({l2}, {l3}) FROM {t} ORDER BY rowid", if op % 2 == 0 { "" } else { "NOT " }),
+        5 => format!("SELECT id, ({x}, {y}) {o} (SELECT {x}, {y} FROM {other} WHERE {filter} ORDER BY rowid LIMIT 1) FROM {t} ORDER BY rowid"),
+        // Another table in the subquery: on the updated table itself the result would
+        // depend on the order rows are updated in.
+        6 => format!("UPDATE {t} SET (a, b) = (SELECT count(*), max(b) FROM {other} AS y WHERE y.a = {t}.a) WHERE {filter}"),
+        _ => format!("UPDATE {t} SET (a, c) = ({l0}, c + 1) WHERE ({x}, {y}) {o} ({l1}, {l2})"),
+    }
+}
+
+/// An UPDATE ... FROM (group `update-from`): a unique `k` (t.k, u's unique index) or a
+/// GROUP BY key on the FROM side.
+fn update_from_sql(t: &str, set: (Col, Col), kind: u8, filter: &str, returning: bool) -> String {
+    let other = if t == "t" { "u" } else { "t" };
+    // Never `id` or `k` (a conflict would depend on the order rows are written in).
+    let target = |c: Col| match c {
+        Col::Id | Col::A => "a",
+        Col::K | Col::B => "b",
+        Col::C => "c",
+    };
+    let x = target(set.0);
+    // Two different columns (the parser refuses `SET (a, a) = ...`).
+    let y = match target(set.1) {
+        y if y == x && x == "c" => "a",
+        y if y == x => "c",
+        y => y,
+    };
+    // The filter's bare names would be ambiguous next to the FROM side: it picks the
+    // target rows through a subquery of the target's own (old) rows.
+    let filter = format!("{t}.id IN (SELECT id FROM {t} WHERE {filter})");
+    let val = |c: &str, src: &str| match c {
+        "a" => format!("{src}.a + {t}.a"),
+        "b" => format!("{src}.b || 'f'"),
+        _ => format!("{src}.c"),
+    };
+    let ret = if returning { " RETURNING *" } else { "" };
+    match kind % 4 {
+        0 => format!(
+            "UPDATE {t} SET {x} = {}, {y} = {} FROM {other} AS f WHERE f.k = {t}.k AND {filter}{ret}",
+            val(x, "f"),
+            val(y, "f")
+        ),
+        1 => format!(
+            "UPDATE {t} SET {x} = {} FROM {other} AS f WHERE f.k = {t}.a{ret}",
+            val(x, "f")
+        ),
+        2 => format!(
+            "UPDATE {t} SET a = g.n, c = g.m FROM (SELECT a, count(*) AS n, max(c) AS m FROM {other} GROUP BY a) AS g WHERE g.a = {t}.a AND {filter}{ret}"
+        ),
+        // The target table itself, under an alias: reads the old values.
+        _ => format!(
+            "UPDATE {t} SET ({x}, {y}) = ({}, {}) FROM {t} AS f WHERE f.k = {t}.k + 1{ret}",
+            val(x, "f"),
+            val(y, "f")
+        ),
+    }
+}
+
 fn window_sql(t: &str, calls: &[(u8, u8, u8, u8, Col)], filter: &str, kind: u8) -> String {
     let func = |f: u8, c: &str| -> String {
         match f % 20 {
@@ -993,7 +1174,14 @@ fn window_sql(t: &str, calls: &[(u8, u8, u8, u8, Col)], filter: &str, kind: u8) 
             _ => format!("group_concat({c}, '.')"),
         }
     };
-    let part = |p: u8| ["", "PARTITION BY a ", "PARTITION BY b ", "PARTITION BY k % 2 "][p as usize % 4];
+    let part = |p: u8| {
+        [
+            "",
+            "PARTITION BY a ",
+            "PARTITION BY b ",
+            "PARTITION BY k % 2 ",
+        ][p as usize % 4]
+    };
     let order = |o: u8| {
         [
             "ORDER BY rowid",
@@ -1012,7 +1200,10 @@ fn window_sql(t: &str, calls: &[(u8, u8, u8, u8, Col)], filter: &str, kind: u8) 
             4 => format!(" ROWS BETWEEN CURRENT ROW AND {m} FOLLOWING EXCLUDE CURRENT ROW"),
             5 => " RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING EXCLUDE GROUP".into(),
             6 => format!(" ROWS BETWEEN {} PRECEDING AND {n} PRECEDING", n + 1),
-            _ => format!(" GROUPS BETWEEN {n} FOLLOWING AND {} FOLLOWING EXCLUDE TIES", n + m),
+            _ => format!(
+                " GROUPS BETWEEN {n} FOLLOWING AND {} FOLLOWING EXCLUDE TIES",
+                n + m
+            ),
         }
     };
     let mut cols: Vec<String> = calls

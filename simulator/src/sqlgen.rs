@@ -62,6 +62,14 @@ pub struct Features {
     /// JSON functions (text and JSONB, `->`/`->>`, edits, aggregates whose result does
     /// not depend on row order) over the tables' columns, and JSON stored in `b`.
     pub json: bool,
+    /// Row values: comparisons, IN over a subquery or a list, BETWEEN, a multi-column
+    /// subquery operand, `SET (a, b) = ...` (see [`gen_row_values`]).
+    pub row_values: bool,
+    /// UPDATE ... FROM with a FROM side that matches each target row at most once (see
+    /// [`gen_update_from`]).
+    pub update_from: bool,
+    /// RIGHT and FULL OUTER JOIN as the last join (see [`gen_outer_join`]).
+    pub outer_join: bool,
     /// Pages through the freelist: rows with overflow chains inserted and deleted in bulk,
     /// a scratch table `big` created, filled, indexed and dropped mid-workload, indexes on
     /// the main tables created and dropped (see [`gen_churn`]).
@@ -84,6 +92,9 @@ pub const FEATURE_NAMES: &[&str] = &[
     "window",
     "json",
     "churn",
+    "row-values",
+    "update-from",
+    "outer-join",
 ];
 
 impl Features {
@@ -102,6 +113,9 @@ impl Features {
         window: true,
         json: true,
         churn: true,
+        row_values: true,
+        update_from: true,
+        outer_join: true,
     };
     pub const NONE: Features = Features {
         returning: false,
@@ -118,6 +132,9 @@ impl Features {
         window: false,
         json: false,
         churn: false,
+        row_values: false,
+        update_from: false,
+        outer_join: false,
     };
 
     /// The default: every group on, minus those named in `STRATA_SIM_NO_FEATURES`
@@ -151,6 +168,9 @@ impl Features {
             "window" => &mut self.window,
             "json" => &mut self.json,
             "churn" => &mut self.churn,
+            "row-values" => &mut self.row_values,
+            "update-from" => &mut self.update_from,
+            "outer-join" => &mut self.outer_join,
             _ => return None,
         })
     }
@@ -807,7 +827,146 @@ fn gen_feature(rng: &mut ChaCha8Rng, s: &SchemaDef, group: &str) -> String {
         }
         "window" => gen_window(rng, s),
         "json" => gen_json(rng, s),
+        "row-values" => gen_row_values(rng, s),
+        "update-from" => gen_update_from(rng, s),
+        "outer-join" => gen_outer_join(rng, s),
         other => unreachable!("feature group {other}"),
+    }
+}
+
+/// A row-value literal of columns `(a, b)`, `(k, c)` or `(a, c)`.
+fn row_lit(rng: &mut ChaCha8Rng, cols: &str) -> String {
+    let v: Vec<String> = cols
+        .split(", ")
+        .map(|c| match c {
+            "a" => a_lit(rng),
+            "b" => b_lit(rng),
+            "k" => k_lit(rng),
+            _ => c_lit(rng),
+        })
+        .collect();
+    format!("({})", v.join(", "))
+}
+
+/// A statement with row values (see [`Features::row_values`]). Reads end with ORDER BY
+/// rowid; a subquery operand picks its row by a unique order.
+fn gen_row_values(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
+    let t = table(rng, s);
+    let n = &t.name;
+    let others: Vec<&TableDef> = s.tables.iter().filter(|o| o.name != t.name).collect();
+    let o = &others[rng.gen_range(0..others.len())].name;
+    let cols = ["a, b", "k, c", "a, c"][rng.gen_range(0..3)];
+    let ops = ["=", "<>", "<", "<=", ">", ">=", "IS", "IS NOT"];
+    let op = ops[rng.gen_range(0..ops.len())];
+    let not = if rng.gen_bool(0.5) { "NOT " } else { "" };
+    match rng.gen_range(0..8) {
+        0 => format!(
+            "SELECT id, ({cols}) {op} {}, (b, a) {op} {} FROM {n} ORDER BY rowid",
+            row_lit(rng, cols),
+            row_lit(rng, "b, a"),
+        ),
+        1 => format!(
+            "SELECT id, a, b FROM {n} WHERE ({cols}) {op} {} ORDER BY rowid",
+            row_lit(rng, cols)
+        ),
+        2 => format!(
+            "SELECT id, ({cols}) {not}IN (SELECT {cols} FROM {o} WHERE {}) FROM {n} ORDER BY rowid",
+            pred(rng, "")
+        ),
+        3 => format!(
+            "SELECT id FROM {n} WHERE ({cols}) {not}IN ({}, {}, {}) ORDER BY rowid",
+            row_lit(rng, cols),
+            row_lit(rng, cols),
+            row_lit(rng, cols)
+        ),
+        4 => format!(
+            "SELECT id, ({cols}) {not}BETWEEN {} AND {} FROM {n} ORDER BY rowid",
+            row_lit(rng, cols),
+            row_lit(rng, cols)
+        ),
+        5 => format!(
+            "SELECT id, ({cols}) {op} (SELECT {cols} FROM {o} WHERE {} ORDER BY k, rowid LIMIT 1) FROM {n} ORDER BY rowid",
+            pred(rng, "")
+        ),
+        // The subquery reads another table: on the updated table itself the result
+        // depends on the order rows are updated in.
+        6 => format!(
+            "UPDATE {n} SET (a, c) = (SELECT count(*), max(c) FROM {o} AS y WHERE y.a = {n}.a) WHERE {}",
+            pred(rng, "")
+        ),
+        _ => format!(
+            "UPDATE {n} SET (a, b) = ({}, b || 'r') WHERE ({cols}) {op} {}",
+            a_lit(rng),
+            row_lit(rng, cols)
+        ),
+    }
+}
+
+/// A RIGHT or FULL OUTER JOIN, last in FROM (see [`Features::outer_join`]). Rows are
+/// ordered by every output column (a join's row order without ORDER BY is the plan's).
+fn gen_outer_join(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
+    let x = &table(rng, s).name;
+    let y = &table(rng, s).name;
+    let kind = ["RIGHT", "FULL", "FULL OUTER", "RIGHT OUTER"][rng.gen_range(0..4)];
+    let on = [
+        "x.k = y.k",
+        "x.a = y.a",
+        "x.a = y.k AND x.b = y.b",
+        "x.a < y.a",
+        "y.a = 3",
+    ][rng.gen_range(0..5)];
+    let filter = match rng.gen_range(0..4) {
+        0 => String::new(),
+        1 => " WHERE x.id IS NULL".into(),
+        2 => format!(" WHERE {}", pred(rng, "y.")),
+        _ => format!(" WHERE coalesce(x.a, y.a) > {}", int_lit(rng, 0, 9)),
+    };
+    match rng.gen_range(0..4) {
+        0 => format!(
+            "SELECT x.id, x.a, y.id, y.b FROM {x} AS x {kind} JOIN {y} AS y ON {on}{filter} ORDER BY 1, 2, 3, 4"
+        ),
+        1 => format!(
+            "SELECT count(*), count(x.id), count(y.id), sum(y.a) FROM {x} AS x {kind} JOIN {y} AS y ON {on}{filter}"
+        ),
+        2 => format!(
+            "SELECT y.a, count(x.id) FROM {x} AS x {kind} JOIN {y} AS y ON {on}{filter} GROUP BY y.a ORDER BY 1"
+        ),
+        _ => {
+            let z = &table(rng, s).name;
+            format!(
+                "SELECT x.id, z.id, y.id FROM {x} AS x JOIN {z} AS z ON z.k = x.a {kind} JOIN {y} AS y ON {on}{filter} ORDER BY 1, 2, 3"
+            )
+        }
+    }
+}
+
+/// An UPDATE ... FROM (see [`Features::update_from`]). The FROM side matches each
+/// target row at most once (a UNIQUE `k`, or a GROUP BY key), so the result cannot
+/// depend on which matching row a join order sees last; `k` is never set (a conflict
+/// would depend on the order rows are written in).
+fn gen_update_from(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
+    let t = table(rng, s);
+    let n = &t.name;
+    let o = &table(rng, s).name;
+    let ret = if s.features.returning && rng.gen_bool(0.3) {
+        " RETURNING id, a, b, c"
+    } else {
+        ""
+    };
+    // Target rows picked by a filter on the target's own columns (bare names would be
+    // ambiguous next to the FROM side).
+    let filter = format!("({})", pred(rng, &format!("{n}.")));
+    match rng.gen_range(0..4) {
+        0 => format!(
+            "UPDATE {n} SET a = f.a, c = f.c + 0.5 FROM {o} AS f WHERE f.k = {n}.k AND {filter}{ret}"
+        ),
+        1 => format!("UPDATE {n} SET b = f.b || 'f' FROM {o} AS f WHERE f.k = {n}.a{ret}"),
+        2 => format!(
+            "UPDATE {n} SET a = g.n, c = g.m FROM (SELECT a, count(*) AS n, max(c) AS m FROM {o} GROUP BY a) AS g WHERE g.a = {n}.a AND {filter}{ret}"
+        ),
+        _ => format!(
+            "UPDATE {n} SET (a, b) = (f.a + 1, f.b) FROM {o} AS f WHERE f.k = {n}.k + 1{ret}"
+        ),
     }
 }
 

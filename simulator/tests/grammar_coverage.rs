@@ -69,6 +69,19 @@ const CANDIDATES: &[(&str, &str)] = &[
     ("CAST", "SELECT CAST(a AS TEXT) FROM t"),
     ("LIKE", "SELECT a FROM t WHERE b LIKE 'x%'"),
     ("BETWEEN", "SELECT a FROM t WHERE a BETWEEN 1 AND 2"),
+    ("ROW VALUE", "SELECT a FROM t WHERE (a, b) > (1, 2)"),
+    (
+        "UPDATE FROM",
+        "UPDATE t SET b = x.b FROM t AS x WHERE x.a = t.a",
+    ),
+    (
+        "RIGHT JOIN",
+        "SELECT * FROM t AS x RIGHT JOIN t AS y ON x.a = y.b",
+    ),
+    (
+        "FULL JOIN",
+        "SELECT * FROM t AS x FULL JOIN t AS y ON x.a = y.b",
+    ),
 ];
 
 /// Kinds the compiler accepts that the generator does not produce, and why.
@@ -154,11 +167,43 @@ fn kinds_of(sql: &str, out: &mut BTreeSet<&'static str>) {
         ("CAST", "CAST("),
         ("LIKE", " LIKE "),
         ("BETWEEN", " BETWEEN "),
+        ("RIGHT JOIN", " RIGHT JOIN "),
+        ("RIGHT JOIN", " RIGHT OUTER JOIN "),
+        ("FULL JOIN", " FULL JOIN "),
+        ("FULL JOIN", " FULL OUTER JOIN "),
     ] {
         if up.contains(needle) {
             out.insert(construct);
         }
     }
+    // A parenthesized list compared with another (the generators write row values so).
+    if [
+        ") = (", ") <> (", ") < (", ") > (", ") <= (", ") >= (", ") IS (", ") IN ((",
+    ]
+    .iter()
+    .any(|n| up.contains(n))
+    {
+        out.insert("ROW VALUE");
+    }
+    // UPDATE with a FROM outside any parentheses (not a subquery's).
+    if first == "UPDATE" && outside_parens(&up).contains(" FROM ") {
+        out.insert("UPDATE FROM");
+    }
+}
+
+/// `s` without the text inside parentheses.
+fn outside_parens(s: &str) -> String {
+    let mut depth = 0usize;
+    let mut out = String::new();
+    for ch in s.chars() {
+        match ch {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(ch),
+            _ => {}
+        }
+    }
+    out
 }
 
 fn generated_kinds() -> BTreeSet<&'static str> {

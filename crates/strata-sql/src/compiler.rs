@@ -144,6 +144,8 @@ pub struct Compiler<'s> {
     pub raise_ignore: Option<Label>,
     /// For the next `emit_loops`: run the first loop in this order (ORDER BY without sort).
     pub order_hint: Option<crate::planner::OrderPlan>,
+    /// While a RIGHT/FULL join's loops are emitted: the set of its matched right rows.
+    pub right_matched: Option<strata_vdbe::insn::Cur>,
     /// For the next `emit_loops`: per source of the current level, the columns the query
     /// reads (None: unknown, assume all). Lets an index loop skip the table (covering).
     pub needed: Option<Vec<Option<std::collections::BTreeSet<usize>>>>,
@@ -195,6 +197,7 @@ impl<'s> Compiler<'s> {
             trigger_stack: Vec::new(),
             raise_ignore: None,
             order_hint: None,
+            right_matched: None,
             ctes: Vec::new(),
             no_stmt_journal: false,
             needed: None,

@@ -1,6 +1,8 @@
 //! INSERT, UPDATE, DELETE: constraint checks (NOT NULL, CHECK, UNIQUE, PRIMARY KEY) with
 //! SQLite's conflict resolution, index maintenance, and the two-pass shape that keeps a
 //! statement from reading its own writes.
+//! UPDATE's statement and per-row update are in `update` (SET lists in `update_set`,
+//! UPDATE ... FROM in `update_from`).
 
 use std::sync::Arc;
 
@@ -21,6 +23,7 @@ use crate::schema::{with_parsed, Conflict, Index, Table};
 use crate::scope::{AggMap, Level, ROWID};
 use crate::select::{split_and, table_source, Dest};
 use crate::trigger::TrigEvent;
+use crate::update_set::flatten_sets;
 
 fn on_error(c: Conflict) -> OnError {
     match c {
@@ -31,10 +34,10 @@ fn on_error(c: Conflict) -> OnError {
 }
 
 /// Cursors of a table being written and its indexes.
-struct WriteTarget {
-    table: Arc<Table>,
-    cursor: Cur,
-    indexes: Vec<(Arc<Index>, Cur)>,
+pub(crate) struct WriteTarget {
+    pub(crate) table: Arc<Table>,
+    pub(crate) cursor: Cur,
+    pub(crate) indexes: Vec<(Arc<Index>, Cur)>,
 }
 
 /// AUTOINCREMENT state of one INSERT: the `sqlite_sequence` cursor, the running
@@ -76,7 +79,7 @@ enum UpsertAction<'a> {
 }
 
 impl Compiler<'_> {
-    fn writable_table(&self, name: &ast::QualifiedName<'_>) -> Result<Arc<Table>> {
+    pub(crate) fn writable_table(&self, name: &ast::QualifiedName<'_>) -> Result<Arc<Table>> {
         let n = names::unquote(name.name.0);
         let scope = self.scope_of(name)?;
         if scope.view(self.schema, &n).is_some() {
@@ -96,7 +99,7 @@ impl Compiler<'_> {
         Ok(t)
     }
 
-    fn open_write_target(&mut self, table: &Arc<Table>) -> WriteTarget {
+    pub(crate) fn open_write_target(&mut self, table: &Arc<Table>) -> WriteTarget {
         let cursor = self.b.alloc_cursor();
         self.emit(Insn::OpenWriteAsync {
             db: table.db,
@@ -187,7 +190,7 @@ impl Compiler<'_> {
         }
     }
 
-    fn check_constraints(
+    pub(crate) fn check_constraints(
         &mut self,
         t: &WriteTarget,
         cols: Reg,
@@ -281,7 +284,7 @@ impl Compiler<'_> {
     }
 
     /// Builds the index key (columns + rowid) of `ix` from row registers into new regs.
-    fn index_key(&mut self, table: &Table, ix: &Index, cols: Reg, rowid: Reg) -> Reg {
+    pub(crate) fn index_key(&mut self, table: &Table, ix: &Index, cols: Reg, rowid: Reg) -> Reg {
         let n = ix.columns.len();
         let key = self.regs(n + 1);
         for (k, c) in ix.columns.iter().enumerate() {
@@ -366,7 +369,7 @@ impl Compiler<'_> {
     /// `skip_row`; an upsert target jumps to `upsert` with the conflicting rowid in
     /// `conflict_rowid`. As in SQLite, the upsert's target constraint is checked first.
     #[allow(clippy::too_many_arguments)]
-    fn unique_checks(
+    pub(crate) fn unique_checks(
         &mut self,
         t: &WriteTarget,
         cols: Reg,
@@ -573,7 +576,7 @@ impl Compiler<'_> {
     }
 
     /// Writes the row image: the table record, then every index entry.
-    fn write_row(
+    pub(crate) fn write_row(
         &mut self,
         t: &WriteTarget,
         cols: Reg,
@@ -647,7 +650,7 @@ impl Compiler<'_> {
         }
     }
 
-    fn apply_column_affinity(&mut self, table: &Table, cols: Reg) {
+    pub(crate) fn apply_column_affinity(&mut self, table: &Table, cols: Reg) {
         let affs: Vec<_> = table.columns.iter().map(|c| c.affinity).collect();
         if !affs.is_empty() {
             self.emit(Insn::Affinity {
@@ -1199,247 +1202,19 @@ impl Compiler<'_> {
         self.levels.push(level);
         // RETURNING reports the row as the DO UPDATE left it (SQLite: one row per input
         // row that was inserted or updated; none for DO NOTHING or a false WHERE).
-        let r = self.update_current_row(t, sets, where_clause, conflict_rowid, None, done, ret);
+        let assigns = flatten_sets(sets);
+        let r = assigns.and_then(|a| {
+            self.update_current_row(t, (&a, None), where_clause, conflict_rowid, None, done, ret)
+        });
         self.levels.pop();
         r?;
         self.resolve(done);
         Ok(())
     }
 
-    /// Reads the row the table cursor is on, applies SET, checks and writes it.
-    /// Expressions see the current level (whose source 0 is the table on `t.cursor`).
-    fn update_current_row(
-        &mut self,
-        t: &WriteTarget,
-        sets: &[ast::Set<'_>],
-        where_clause: Option<&Expr<'_>>,
-        old_rowid: Reg,
-        or: Option<Conflict>,
-        skip: Label,
-        ret: Option<&Returning>,
-    ) -> Result<()> {
-        let table = t.table.clone();
-        let n = table.columns.len();
-        if let Some(w) = where_clause {
-            self.jump_if_not_true(w, skip)?;
-        }
-        let old = self.regs(n.max(1));
-        for i in 0..n {
-            if table.rowid_alias == Some(i) {
-                self.emit(Insn::Copy {
-                    src: old_rowid,
-                    dest: old + i,
-                    count: 1,
-                });
-            } else {
-                self.emit(Insn::Column {
-                    cursor: t.cursor,
-                    column: i,
-                    dest: old + i,
-                    default: table.columns[i].default_value.clone(),
-                });
-            }
-        }
-        let new = self.regs(n.max(1));
-        self.emit(Insn::Copy {
-            src: old,
-            dest: new,
-            count: n,
-        });
-        let new_rowid = self.reg();
-        self.emit(Insn::Copy {
-            src: old_rowid,
-            dest: new_rowid,
-            count: 1,
-        });
-        let mut changed = vec![false; n];
-        let mut rowid_changed = false;
-        // `SET (a, b) = (x, y)` assigns element by element (all from the old row, as
-        // every SET expression); a row-value subquery on the right is not supported.
-        let mut assignments: Vec<(&str, &Expr<'_>)> = Vec::new();
-        for set in sets {
-            if set.col_names.len() == 1 {
-                assignments.push((set.col_names[0].0, &set.expr));
-                continue;
-            }
-            let values: &[Expr<'_>] = match &set.expr {
-                Expr::Parenthesized(v) => v,
-                Expr::Subquery(_) => {
-                    return Err(error("row-value subqueries in SET are not supported"))
-                }
-                _ => &[],
-            };
-            if values.len() != set.col_names.len() {
-                return Err(error(format!(
-                    "{} columns assigned {} values",
-                    set.col_names.len(),
-                    values.len().max(1)
-                )));
-            }
-            for (cn, v) in set.col_names.iter().zip(values) {
-                assignments.push((cn.0, v));
-            }
-        }
-        for (cn, set_expr) in assignments {
-            {
-                let cname = names::unquote(cn);
-                let target = table.column_index(&cname).or_else(|| {
-                    ["rowid", "oid", "_rowid_"]
-                        .iter()
-                        .any(|r| names::eq(r, &cname))
-                        .then_some(usize::MAX)
-                });
-                let Some(i) = target else {
-                    return Err(error(format!("no such column: {cname}")));
-                };
-                if i == usize::MAX || table.rowid_alias == Some(i) {
-                    self.expr(set_expr, new_rowid)?;
-                    self.emit(Insn::MustBeInt { reg: new_rowid });
-                    rowid_changed = true;
-                    if let Some(a) = table.rowid_alias {
-                        self.emit(Insn::Copy {
-                            src: new_rowid,
-                            dest: new + a,
-                            count: 1,
-                        });
-                        changed[a] = true;
-                    }
-                } else {
-                    self.expr(set_expr, new + i)?;
-                    changed[i] = true;
-                }
-            }
-        }
-        self.apply_column_affinity(&table, new);
-        self.fire_triggers(
-            &table,
-            TrigEvent::Update,
-            false,
-            Some((old, old_rowid)),
-            Some((new, new_rowid)),
-            &changed,
-            skip,
-        )?;
-        if self.has_triggers(&table, TrigEvent::Update, false) {
-            // The trigger body may have moved our cursor: find the row again.
-            self.emit(Insn::SeekRowidAsync {
-                cursor: t.cursor,
-                rowid_reg: old_rowid,
-            });
-            self.emit(Insn::SeekRowidAwait {
-                cursor: t.cursor,
-                target_if_not_found: skip.addr(),
-            });
-        }
-        self.check_constraints(t, new, new_rowid, or, skip)?;
-        self.unique_checks(
-            t,
-            new,
-            new_rowid,
-            Some(old_rowid),
-            or,
-            skip,
-            None,
-            rowid_changed,
-        )?;
-        // Foreign keys, as SQLite orders them: the old row's checks, then (with the
-        // changed index entries gone, and the old row too when `fk_level` is 2) the new
-        // row's, then the ON UPDATE actions. Errors compiling them are SQLite's prepare
-        // errors with foreign keys on: raised only then.
-        let fk_level = self.fk_update_required(&table, &changed, rowid_changed);
-        let fk_required = fk_level > 0;
-        if fk_required {
-            if let Err(e) = self.fk_check(
-                &table,
-                RowChange {
-                    old: Some((old, old_rowid)),
-                    new: None,
-                    changed: Some((&changed, rowid_changed)),
-                },
-            ) {
-                self.fk_error(e.message);
-            }
-        }
-        // Which indexes change (all of them when foreign keys need the old row gone).
-        let touched: Vec<bool> = t
-            .indexes
-            .iter()
-            .map(|(ix, _)| {
-                rowid_changed || fk_level > 1 || ix.columns.iter().any(|c| changed[c.column])
-            })
-            .collect();
-        for (k, (ix, c)) in t.indexes.iter().enumerate() {
-            if !touched[k] {
-                continue;
-            }
-            let key = self.index_key(&table, ix, old, old_rowid);
-            self.emit(Insn::IdxDeleteAsync {
-                cursor: *c,
-                key_start: key,
-                key_count: ix.columns.len() + 1,
-            });
-            self.emit(Insn::IdxDeleteAwait { cursor: *c });
-        }
-        if rowid_changed || fk_level > 1 {
-            let gone = self.label();
-            self.emit(Insn::SeekRowidAsync {
-                cursor: t.cursor,
-                rowid_reg: old_rowid,
-            });
-            self.emit(Insn::SeekRowidAwait {
-                cursor: t.cursor,
-                target_if_not_found: gone.addr(),
-            });
-            self.emit(Insn::DeleteAsync {
-                cursor: t.cursor,
-                count_change: false,
-            });
-            self.emit(Insn::DeleteAwait { cursor: t.cursor });
-            self.resolve(gone);
-        }
-        if fk_required {
-            if let Err(e) = self.fk_check(
-                &table,
-                RowChange {
-                    old: None,
-                    new: Some((new, new_rowid)),
-                    changed: Some((&changed, rowid_changed)),
-                },
-            ) {
-                self.fk_error(e.message);
-            }
-        }
-        self.write_row(t, new, new_rowid, true, Some(&touched));
-        if fk_required {
-            if let Err(e) = self.fk_actions(
-                &table,
-                RowChange {
-                    old: Some((old, old_rowid)),
-                    new: Some((new, new_rowid)),
-                    changed: Some((&changed, rowid_changed)),
-                },
-            ) {
-                self.fk_error(e.message);
-            }
-        }
-        self.fire_triggers(
-            &table,
-            TrigEvent::Update,
-            true,
-            Some((old, old_rowid)),
-            Some((new, new_rowid)),
-            &changed,
-            skip,
-        )?;
-        if let Some(r) = ret {
-            self.emit_returning(&table, r, new, new_rowid)?;
-        }
-        Ok(())
-    }
-
     /// First pass of UPDATE/DELETE: the rowids of the rows WHERE selects, into an
     /// ephemeral table keyed by rowid.
-    fn collect_rowids(
+    pub(crate) fn collect_rowids(
         &mut self,
         table: &Arc<Table>,
         alias: Option<&str>,
@@ -1521,84 +1296,6 @@ impl Compiler<'_> {
         Ok(set)
     }
 
-    pub fn update(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {
-        let Stmt::Update {
-            with,
-            or_conflict,
-            tbl_name,
-            sets,
-            from,
-            where_clause,
-            returning,
-            order_by,
-            limit,
-            ..
-        } = stmt
-        else {
-            unreachable!("dispatched on Update")
-        };
-        if from.is_some() || order_by.is_some() || limit.is_some() {
-            return Err(error(
-                "UPDATE with FROM, ORDER BY or LIMIT is not supported yet",
-            ));
-        }
-        let n = match with {
-            Some(w) => self.push_ctes(w)?,
-            None => 0,
-        };
-        let ret = self.emit_update(
-            *or_conflict,
-            tbl_name,
-            sets,
-            where_clause.as_ref(),
-            *returning,
-        );
-        self.pop_ctes(n);
-        Ok(self.finish_returning(text, ret?))
-    }
-
-    /// The code of one UPDATE (also used in trigger bodies).
-    pub fn emit_update<'a>(
-        &mut self,
-        or_conflict: Option<ast::ResolveType>,
-        tbl_name: &ast::QualifiedName<'_>,
-        sets: &[ast::Set<'_>],
-        where_clause: Option<&Expr<'_>>,
-        returning: Option<&'a [ast::ResultColumn<'a>]>,
-    ) -> Result<Option<Returning>> {
-        let table = self.writable_table(tbl_name)?;
-        let alias = tbl_name.alias.as_ref().map(|a| names::unquote(a.0));
-        self.writes = true;
-        let or = or_conflict.map(Conflict::from_ast);
-        let set = self.collect_rowids(&table, alias.as_deref(), where_clause)?;
-        let t = self.open_write_target(&table);
-        let ret = self.open_returning(&table, returning)?;
-        let scan = self.scan_begin(set);
-        let next = scan.next;
-        let rowid = self.reg();
-        self.emit(Insn::Rowid {
-            cursor: set,
-            dest: rowid,
-        });
-        self.emit(Insn::SeekRowidAsync {
-            cursor: t.cursor,
-            rowid_reg: rowid,
-        });
-        self.emit(Insn::SeekRowidAwait {
-            cursor: t.cursor,
-            target_if_not_found: next.addr(),
-        });
-        let mut level = Level::default();
-        let name = alias.clone().unwrap_or_else(|| table.name.clone());
-        level.sources.push(table_source(&table, name, t.cursor));
-        self.levels.push(level);
-        let r = self.update_current_row(&t, sets, None, rowid, or, next, ret.as_ref());
-        self.levels.pop();
-        r?;
-        self.scan_end(scan);
-        Ok(ret)
-    }
-
     pub fn delete(mut self, stmt: &Stmt<'_>, text: &str) -> Result<Program> {
         let Stmt::Delete {
             with,
@@ -1613,7 +1310,10 @@ impl Compiler<'_> {
             unreachable!("dispatched on Delete")
         };
         if order_by.is_some() || limit.is_some() {
-            return Err(error("DELETE with ORDER BY or LIMIT is not supported yet"));
+            // As UPDATE's: SQLite's default build has no SQLITE_ENABLE_UPDATE_DELETE_LIMIT.
+            return Err(error(
+                "DELETE with ORDER BY or LIMIT is not supported (SQLite's default build refuses it too)",
+            ));
         }
         let n = match with {
             Some(w) => self.push_ctes(w)?,

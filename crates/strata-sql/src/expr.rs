@@ -11,7 +11,10 @@ use strata_vdbe::ops::{Arith, Bit, Cmp};
 
 use crate::builder::Label;
 use crate::compiler::{error, Compiler, Result};
+pub(crate) use crate::expr_walk::walk_refs;
+pub use crate::expr_walk::{is_aggregate_call, walk};
 use crate::names::{self, DbName};
+use crate::row_value::is_row_value;
 use crate::scope::{ColumnRef, ROWID};
 
 /// Parses a numeric literal as SQLite does: integers that fit in i64 stay integers,
@@ -60,114 +63,6 @@ fn blob_literal(s: &str) -> Result<Vec<u8>> {
 pub struct CollInfo {
     pub collation: Collation,
     pub explicit: bool,
-}
-
-pub fn is_aggregate_call(e: &Expr<'_>) -> bool {
-    match e {
-        // A window call (OVER) is not an aggregate of this query (see `window`).
-        Expr::FunctionCall {
-            filter_over:
-                Some(ast::FunctionTail {
-                    over_clause: Some(_),
-                    ..
-                }),
-            ..
-        }
-        | Expr::FunctionCallStar {
-            filter_over:
-                Some(ast::FunctionTail {
-                    over_clause: Some(_),
-                    ..
-                }),
-            ..
-        } => false,
-        Expr::FunctionCall { name, args, .. } => {
-            let n = args.map(|a| a.len()).unwrap_or(0);
-            let fname = names::unquote(name.0);
-            lookup_aggregate(&fname, n).is_some()
-                && !(n >= 2 && matches!(fname.to_ascii_lowercase().as_str(), "min" | "max"))
-        }
-        Expr::FunctionCallStar { name, .. } => names::eq(&names::unquote(name.0), "count"),
-        _ => false,
-    }
-}
-
-/// Calls `f` on every sub-expression of `e` (pre-order), not descending into subqueries.
-pub fn walk<'a>(e: &'a Expr<'a>, f: &mut dyn FnMut(&'a Expr<'a>) -> bool) {
-    if !f(e) {
-        return;
-    }
-    match e {
-        Expr::Between {
-            lhs, start, end, ..
-        } => {
-            walk(lhs, f);
-            walk(start, f);
-            walk(end, f);
-        }
-        Expr::Binary(l, _, r) => {
-            walk(l, f);
-            walk(r, f);
-        }
-        Expr::Case {
-            base,
-            when_then_pairs,
-            else_expr,
-        } => {
-            if let Some(b) = base {
-                walk(b, f);
-            }
-            for (w, t) in when_then_pairs.iter() {
-                walk(w, f);
-                walk(t, f);
-            }
-            if let Some(e) = else_expr {
-                walk(e, f);
-            }
-        }
-        Expr::Cast { expr, .. } => walk(expr, f),
-        Expr::Collate(e, _) => walk(e, f),
-        Expr::FunctionCall {
-            args, filter_over, ..
-        } => {
-            for a in args.iter().flat_map(|a| a.iter()) {
-                walk(a, f);
-            }
-            // An aggregate's FILTER reads columns too (covering-index and correlation
-            // analyses must see them).
-            if let Some(w) = filter_over.as_ref().and_then(|t| t.filter_clause) {
-                walk(w, f);
-            }
-        }
-        Expr::FunctionCallStar { filter_over, .. } => {
-            if let Some(w) = filter_over.as_ref().and_then(|t| t.filter_clause) {
-                walk(w, f);
-            }
-        }
-        Expr::InList { lhs, rhs, .. } => {
-            walk(lhs, f);
-            for a in rhs.iter().flat_map(|a| a.iter()) {
-                walk(a, f);
-            }
-        }
-        Expr::InSelect { lhs, .. } | Expr::InTable { lhs, .. } => walk(lhs, f),
-        Expr::IsNull(e) | Expr::NotNull(e) | Expr::Unary(_, e) => walk(e, f),
-        Expr::Like {
-            lhs, rhs, escape, ..
-        } => {
-            walk(lhs, f);
-            walk(rhs, f);
-            if let Some(e) = escape {
-                walk(e, f);
-            }
-        }
-        Expr::Parenthesized(v) => {
-            for a in v.iter() {
-                walk(a, f);
-            }
-        }
-        _ => {}
-    }
 }
 
 impl Compiler<'_> {
@@ -601,6 +496,14 @@ impl Compiler<'_> {
                 not,
                 start,
                 end,
+            } if is_row_value(lhs) || is_row_value(start) || is_row_value(end) => {
+                self.row_between(lhs, *not, start, end, dest)?
+            }
+            Expr::Between {
+                lhs,
+                not,
+                start,
+                end,
             } => {
                 let x = self.expr_new(lhs)?;
                 let lo = self.expr_new(start)?;
@@ -921,10 +824,8 @@ impl Compiler<'_> {
             _ => None,
         };
         if let Some((cmp, null_eq)) = cmp {
-            if matches!(l, Expr::Parenthesized(v) if v.len() > 1)
-                || matches!(r, Expr::Parenthesized(v) if v.len() > 1)
-            {
-                return Err(error("row values are not supported"));
+            if is_row_value(l) || is_row_value(r) {
+                return self.row_compare(l, op, r, dest);
             }
             let a = self.expr_new(l)?;
             let b = self.expr_new(r)?;
@@ -1060,14 +961,25 @@ impl Compiler<'_> {
         dest: Reg,
     ) -> Result<()> {
         let end = self.label();
+        // A row-value base is compared with each WHEN as `base = w` (SQLite).
+        let row_base =
+            base.filter(|b| is_row_value(b) || pairs.iter().any(|(w, _)| is_row_value(w)));
         let base_reg = match base {
-            Some(b) => Some(self.expr_new(b)?),
-            None => None,
+            Some(b) if row_base.is_none() => Some(self.expr_new(b)?),
+            _ => None,
         };
         let t = self.reg();
         for (when, then) in pairs {
             let next = self.label();
             match (base, base_reg) {
+                (Some(b), None) => {
+                    self.row_case_match(b, when, t)?;
+                    self.emit(Insn::IfNot {
+                        reg: t,
+                        target: next.addr(),
+                        jump_if_null: true,
+                    });
+                }
                 (Some(b), Some(br)) => {
                     let w = self.expr_new(when)?;
                     let affinity = self.cmp_affinity(b, when);
@@ -1226,6 +1138,9 @@ impl Compiler<'_> {
             });
             return Ok(());
         }
+        if is_row_value(lhs) {
+            return self.row_in_list(lhs, not, list, dest);
+        }
         let x = self.expr_new(lhs)?;
         let end = self.label();
         let found = self.label();
@@ -1308,8 +1223,8 @@ impl Compiler<'_> {
                         | Operator::LessEquals
                         | Operator::Greater
                         | Operator::GreaterEquals
-                ) && !matches!(l, Expr::Parenthesized(v) if v.len() > 1)
-                    && !matches!(r, Expr::Parenthesized(v) if v.len() > 1)
+                ) && !is_row_value(l)
+                    && !is_row_value(r)
                     && self.agg_lookup(e).is_none() =>
             {
                 // Jump on the negated comparison; NULL jumps too.
@@ -1427,26 +1342,6 @@ impl Compiler<'_> {
 
 /// A column reference as written: (database, table, column).
 pub(crate) type RefName = (Option<String>, Option<String>, String);
-
-/// Collects column identifiers in `e` (not inside subqueries; notes if there are any).
-/// Each reference is (database, table, column) as written.
-pub(crate) fn walk_refs(e: &Expr<'_>, out: &mut Vec<RefName>, has_subquery: &mut bool) {
-    walk(e, &mut |x| {
-        match x {
-            Expr::Id(id) => out.push((None, None, id.0.to_string())),
-            Expr::Name(n) => out.push((None, None, n.0.to_string())),
-            Expr::Qualified(t, c) => out.push((None, Some(t.0.to_string()), c.0.to_string())),
-            Expr::DoublyQualified(d, t, c) => out.push((
-                Some(d.0.to_string()),
-                Some(t.0.to_string()),
-                c.0.to_string(),
-            )),
-            Expr::Exists(_) | Expr::Subquery(_) | Expr::InSelect { .. } => *has_subquery = true,
-            _ => {}
-        }
-        true
-    });
-}
 
 /// `Some(true)`/`Some(false)` for an unquoted `true`/`false` (any case).
 pub fn true_false_word(id: &str) -> Option<bool> {

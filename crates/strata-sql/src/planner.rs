@@ -29,6 +29,10 @@ pub enum Term<'a> {
 pub enum JoinKind {
     Inner,
     Left,
+    /// RIGHT JOIN, last in FROM only (see `right_join`).
+    Right,
+    /// FULL OUTER JOIN, last in FROM only.
+    Full,
 }
 
 /// One FROM item in loop order.
@@ -36,7 +40,8 @@ pub enum JoinKind {
 pub struct LoopSpec<'a> {
     pub source: usize,
     pub join: JoinKind,
-    /// ON terms of a LEFT JOIN (inner joins' ON terms are WHERE terms).
+    /// ON terms of an outer join; an inner join's only before a RIGHT or FULL join
+    /// (otherwise they are WHERE terms).
     pub on: Vec<Term<'a>>,
 }
 
@@ -153,6 +158,22 @@ impl Compiler<'_> {
             } else {
                 specs
             };
+        // With a RIGHT/FULL join (last), every WHERE term waits for its loop.
+        let right_join = crate::right_join::check_right_joins(specs)?;
+        if right_join {
+            // An inner join's ON terms run at its own loop there.
+            let mut avail = 0u64;
+            for s in specs {
+                avail |= 1u64 << s.source;
+                for t in s.on.iter().filter(|_| s.join == JoinKind::Inner) {
+                    if self.term_mask(t)? & !avail != 0 {
+                        return Err(crate::compiler::error(
+                            "an ON clause naming a later table, before a RIGHT or FULL OUTER JOIN, is not supported yet",
+                        ));
+                    }
+                }
+            }
+        }
         // A term runs at the first loop where every source it references is available.
         let mut placed: Vec<Vec<usize>> = vec![Vec::new(); specs.len().max(1)];
         let mut available = 0u64;
@@ -167,7 +188,8 @@ impl Compiler<'_> {
                     continue;
                 }
                 let already = placed.iter().any(|p| p.contains(&ti));
-                if !already && info.mask & !available == 0 {
+                let here = !right_join || i + 1 == specs.len();
+                if !already && here && info.mask & !available == 0 {
                     placed[i].push(ti);
                 }
             }
@@ -189,9 +211,15 @@ impl Compiler<'_> {
         let hint = self.order_hint.take();
         let needed = self.needed.take();
         let saved = std::mem::replace(&mut self.needed_now, needed);
+        let matched = right_join.then(|| self.right_join_begin());
+        let saved_matched = std::mem::replace(&mut self.right_matched, matched);
         let r = self.emit_level(specs, terms, &infos, &placed, 0, 0, hint.as_ref(), body);
+        self.right_matched = saved_matched;
         self.needed_now = saved;
         r?;
+        if let Some(set) = matched {
+            self.right_join_unmatched(specs, terms, set, body)?;
+        }
         self.resolve(done);
         Ok(())
     }
@@ -247,8 +275,16 @@ impl Compiler<'_> {
         // Terms usable for choosing the access path: this level's WHERE terms (inner
         // joins) or ON terms (left joins).
         let candidate_terms: Vec<Term<'a>> = match spec.join {
-            JoinKind::Inner => placed[i].iter().map(|&ti| terms[ti]).collect(),
-            JoinKind::Left => spec.on.clone(),
+            JoinKind::Inner => placed[i]
+                .iter()
+                .map(|&ti| terms[ti])
+                .chain(spec.on.iter().copied())
+                .collect(),
+            JoinKind::Left | JoinKind::Right | JoinKind::Full => spec.on.clone(),
+        };
+        let matched_set = match spec.join {
+            JoinKind::Right | JoinKind::Full => self.right_matched,
+            _ => None,
         };
         let access = self.choose_access(spec.source, available_before, &candidate_terms, true)?;
         let access = match hint {
@@ -263,7 +299,7 @@ impl Compiler<'_> {
             },
         };
 
-        let (match_reg, nullpass_reg) = if spec.join == JoinKind::Left {
+        let (match_reg, nullpass_reg) = if matches!(spec.join, JoinKind::Left | JoinKind::Full) {
             let m = self.reg();
             let n = self.reg();
             self.emit(Insn::Integer { value: 0, dest: m });
@@ -447,15 +483,16 @@ impl Compiler<'_> {
             }
         }
 
-        // ON terms of a left join decide whether this row matches.
-        if spec.join == JoinKind::Left {
-            for t in &spec.on {
-                self.term_jump_if_not_true(t, l_next)?;
-            }
-            self.emit(Insn::Integer {
-                value: 1,
-                dest: match_reg.unwrap_or(0),
-            });
+        // ON terms of an outer join decide whether this row matches (an inner join's
+        // ON terms, kept before a RIGHT join, just filter).
+        for t in &spec.on {
+            self.term_jump_if_not_true(t, l_next)?;
+        }
+        if let Some(m) = match_reg {
+            self.emit(Insn::Integer { value: 1, dest: m });
+        }
+        if let Some(set) = matched_set {
+            self.right_join_record(spec.source, set);
         }
         self.resolve(l_body);
         for &ti in &placed[i] {

@@ -4,20 +4,20 @@
 use std::sync::Arc;
 
 use sqlite3_parser::ast::{
-    self, As, CompoundOperator, Expr, FromClause, JoinConstraint, JoinOperator, JoinType, Limit,
-    OneSelect, ResultColumn, Select, SelectTable, SortedColumn, Stmt,
+    self, As, CompoundOperator, Expr, FromClause, Limit, OneSelect, ResultColumn, Select,
+    SortedColumn,
 };
 use strata_btree::record::{Collation, KeyInfo, SortOrder};
 use strata_vdbe::affinity::Affinity;
-use strata_vdbe::insn::{Cur, CursorKind, EphemeralKind, InsertFlags, Insn, Reg};
+use strata_vdbe::insn::{Cur, EphemeralKind, InsertFlags, Insn, Reg};
 
 use crate::builder::Label;
 use crate::compiler::{error, Compiler, Result};
 use crate::expr::{is_aggregate_call, walk};
 use crate::names;
-use crate::planner::{JoinKind, LoopSpec, Term};
-use crate::schema::{with_parsed, Table};
-use crate::scope::{ColumnRef, Level, Source, SourceColumn, Tvf, ROWID};
+use crate::planner::Term;
+use crate::schema::Table;
+use crate::scope::{ColumnRef, Level, Source, SourceColumn, ROWID};
 
 /// Where the rows of a select go.
 #[derive(Clone, Debug)]
@@ -45,8 +45,9 @@ pub enum Dest {
     EphemTable { cursor: Cur },
     /// Appended to a window-function buffer (`WindowAdd`).
     Window { cursor: Cur },
-    /// The first column of the first row into `reg`, then stop.
-    Scalar { reg: Reg },
+    /// The first `count` columns of the first row into `reg..`, then stop (a scalar
+    /// subquery, or a row-value subquery).
+    Scalar { reg: Reg, count: usize },
     /// `reg = 1` at the first row, then stop.
     Exists { reg: Reg },
     /// Remove the row from the ephemeral index (EXCEPT).
@@ -625,11 +626,11 @@ impl Compiler<'_> {
                 });
                 self.emit(Insn::InsertAwait { cursor: *cursor });
             }
-            Dest::Scalar { reg } => {
+            Dest::Scalar { reg, count } => {
                 self.emit(Insn::Copy {
                     src: regs,
                     dest: *reg,
-                    count: 1,
+                    count: n.min(*count),
                 });
                 self.goto(done);
             }
@@ -1254,271 +1255,6 @@ impl Compiler<'_> {
         }
     }
 
-    /// FROM: adds the sources to the current level, opens their cursors, and returns the
-    /// loop order with join kinds, plus the inner-join terms (ON, NATURAL, USING).
-    pub fn from_clause<'a>(
-        &mut self,
-        from: Option<&'a FromClause<'a>>,
-    ) -> Result<(Vec<LoopSpec<'a>>, Vec<Term<'a>>)> {
-        let mut specs = Vec::new();
-        let mut terms = Vec::new();
-        if let Some(from) = from {
-            self.from_items(from, &mut specs, &mut terms)?;
-        }
-        Ok((specs, terms))
-    }
-
-    /// Adds the items of a FROM clause. A parenthesized join without an alias, joined
-    /// with inner joins, is flattened into the enclosing list (inner joins associate).
-    fn from_items<'a>(
-        &mut self,
-        from: &'a FromClause<'a>,
-        specs: &mut Vec<LoopSpec<'a>>,
-        terms: &mut Vec<Term<'a>>,
-    ) -> Result<()> {
-        let Some(first) = from.select else {
-            return Ok(());
-        };
-        if let SelectTable::Sub(inner, None) = first {
-            self.from_items(inner, specs, terms)?;
-        } else {
-            let s0 = self.add_source(first)?;
-            specs.push(LoopSpec {
-                source: s0,
-                join: JoinKind::Inner,
-                on: Vec::new(),
-            });
-        }
-        for j in from.joins.iter().flat_map(|j| j.iter()) {
-            if let SelectTable::Sub(inner, None) = &j.table {
-                let inner_join = match j.operator {
-                    JoinOperator::Comma | JoinOperator::TypedJoin(None) => true,
-                    JoinOperator::TypedJoin(Some(t)) => {
-                        !t.intersects(JoinType::LEFT | JoinType::RIGHT | JoinType::NATURAL)
-                    }
-                };
-                if !inner_join || matches!(j.constraint, Some(JoinConstraint::Using(_))) {
-                    return Err(error(
-                        "outer, NATURAL and USING joins of a parenthesized join are not supported yet",
-                    ));
-                }
-                self.from_items(inner, specs, terms)?;
-                if let Some(JoinConstraint::On(e)) = &j.constraint {
-                    split_and(e, terms);
-                }
-                continue;
-            }
-            let si = self.add_source(&j.table)?;
-            let (kind, natural) = match j.operator {
-                JoinOperator::Comma | JoinOperator::TypedJoin(None) => (JoinKind::Inner, false),
-                JoinOperator::TypedJoin(Some(t)) => {
-                    if t.contains(JoinType::RIGHT) {
-                        return Err(error("RIGHT and FULL OUTER JOINs are not supported"));
-                    }
-                    let k = if t.contains(JoinType::LEFT) {
-                        JoinKind::Left
-                    } else {
-                        JoinKind::Inner
-                    };
-                    (k, t.contains(JoinType::NATURAL))
-                }
-            };
-            let mut on_terms = Vec::new();
-            let level = self.levels.len() - 1;
-            let mut using: Vec<String> = Vec::new();
-            if natural {
-                for c in &self.levels[level].sources[si].columns {
-                    let shared = self.levels[level].sources[..si].iter().any(|s| {
-                        s.columns
-                            .iter()
-                            .any(|pc| !pc.hidden && names::eq(&pc.name, &c.name))
-                    });
-                    if shared {
-                        using.push(c.name.clone());
-                    }
-                }
-            }
-            match &j.constraint {
-                Some(JoinConstraint::On(e)) => split_and(e, &mut on_terms),
-                Some(JoinConstraint::Using(cols)) => {
-                    for c in cols.iter() {
-                        using.push(names::unquote(c.0));
-                    }
-                }
-                None => {}
-            }
-            for name in using {
-                let left = self.levels[level].sources[..si]
-                    .iter()
-                    .enumerate()
-                    .find_map(|(psi, s)| {
-                        s.columns
-                            .iter()
-                            .position(|pc| !pc.hidden && names::eq(&pc.name, &name))
-                            .map(|pci| (psi, pci))
-                    });
-                let right = self.levels[level].sources[si]
-                    .columns
-                    .iter()
-                    .position(|c| names::eq(&c.name, &name));
-                let (Some((psi, pci)), Some(rci)) = (left, right) else {
-                    return Err(error(format!(
-                        "cannot join using column {name} - column not present in both tables"
-                    )));
-                };
-                self.levels[level].sources[si].columns[rci].hidden = true;
-                self.levels[level].sources[si]
-                    .merged
-                    .insert(name.to_ascii_lowercase(), (psi, pci));
-                on_terms.push(Term::ColEq(
-                    ColumnRef {
-                        level,
-                        source: psi,
-                        column: pci,
-                    },
-                    ColumnRef {
-                        level,
-                        source: si,
-                        column: rci,
-                    },
-                ));
-            }
-            match kind {
-                JoinKind::Inner => {
-                    terms.extend(on_terms);
-                    specs.push(LoopSpec {
-                        source: si,
-                        join: kind,
-                        on: Vec::new(),
-                    });
-                }
-                JoinKind::Left => specs.push(LoopSpec {
-                    source: si,
-                    join: kind,
-                    on: on_terms,
-                }),
-            }
-        }
-        Ok(())
-    }
-
-    fn add_source<'a>(&mut self, st: &'a SelectTable<'a>) -> Result<usize> {
-        let level = self.levels.len() - 1;
-        let source = match st {
-            SelectTable::Table(qn, alias, _) => {
-                let name = names::unquote(qn.name.0);
-                let scope = self.scope_of(qn)?;
-                let alias_name = alias_of(alias.as_ref()).unwrap_or_else(|| name.clone());
-                let cte = if qn.db_name.is_none() {
-                    self.find_cte(&name)
-                } else {
-                    None
-                };
-                if let Some(i) = cte {
-                    self.cte_source(i, alias_name)?
-                } else if let Some(t) = scope.table(self.schema, &name) {
-                    let cursor = self.b.alloc_cursor();
-                    self.emit(Insn::OpenReadAsync {
-                        db: t.db,
-                        cursor,
-                        root_page: t.root_page,
-                        root_reg: None,
-                        kind: CursorKind::Table {
-                            num_columns: t.columns.len(),
-                        },
-                    });
-                    self.emit(Insn::OpenReadAwait { cursor });
-                    table_source(&t, alias_name, cursor)
-                } else if let Some(v) = scope.view(self.schema, &name) {
-                    if self.view_depth > 32 {
-                        return Err(error(format!("view {name} is circularly defined")));
-                    }
-                    self.view_depth += 1;
-                    let r = with_parsed(&v.sql, |stmt| {
-                        let Stmt::CreateView { select, .. } = stmt else {
-                            return Err(error("not a view"));
-                        };
-                        self.in_body_of(v.db, format!("view {}", v.name), |c| {
-                            // A view's names are those of its resolved select
-                            // (sqlite3ViewGetColumnNames), unlike a subquery's.
-                            c.materialize(select, alias_name.clone(), v.columns.as_deref(), false)
-                        })
-                    });
-                    self.view_depth -= 1;
-                    r?
-                } else {
-                    return Err(error(format!("no such table: {}", self.shown_name(qn))));
-                }
-            }
-            SelectTable::Select(sel, alias) => {
-                let n = alias_of(alias.as_ref()).unwrap_or_default();
-                self.materialize(sel, n, None, true)?
-            }
-            SelectTable::Sub(..) => return Err(error("parenthesized joins are not supported yet")),
-            SelectTable::TableCall(qn, args, alias) => {
-                let fname = names::unquote(qn.name.0);
-                let recursive = if names::eq(&fname, "json_each") {
-                    false
-                } else if names::eq(&fname, "json_tree") {
-                    true
-                } else {
-                    return Err(error(format!("no such table: {fname}")));
-                };
-                let args = args.unwrap_or(&[]);
-                if args.len() > 2 {
-                    return Err(error(format!(
-                        "too many arguments on {}() - max 2",
-                        fname.to_ascii_lowercase()
-                    )));
-                }
-                let name = alias_of(alias.as_ref()).unwrap_or(fname);
-                let cursor = self.b.alloc_cursor();
-                self.emit(Insn::OpenEphemeral {
-                    cursor,
-                    kind: EphemeralKind::Table,
-                });
-                let mut columns: Vec<SourceColumn> = strata_vdbe::json::each::EACH_COLUMN_NAMES
-                    .iter()
-                    .map(|n| SourceColumn {
-                        name: n.to_string(),
-                        affinity: None,
-                        collation: Collation::Binary,
-                        decl_type: None,
-                        is_rowid_alias: false,
-                        default: None,
-                        // json and root are hidden columns (see `tvf_hidden`).
-                        hidden: false,
-                    })
-                    .collect();
-                // Whether `value` has the JSON subtype (read with it, see emit_column):
-                // a name no SQL can spell.
-                columns.push(SourceColumn {
-                    name: "\u{0}value_subtype".into(),
-                    affinity: None,
-                    collation: Collation::Binary,
-                    decl_type: None,
-                    is_rowid_alias: false,
-                    default: None,
-                    hidden: true,
-                });
-                Source {
-                    name,
-                    cursor,
-                    columns,
-                    table: None,
-                    merged: Default::default(),
-                    cover: None,
-                    tvf: Some(Tvf {
-                        recursive,
-                        args: args.iter().map(|a| a.to_string()).collect(),
-                    }),
-                }
-            }
-        };
-        self.levels[level].sources.push(source);
-        Ok(self.levels[level].sources.len() - 1)
-    }
-
     /// Runs a subquery into an ephemeral table and describes it as a source. Its
     /// columns are named `col_names` if given, else by the select's result names made
     /// unique; `written_names` takes an unaliased column reference's name as written
@@ -1586,13 +1322,6 @@ pub fn source_column_name(c: &ResultCol) -> String {
 /// flag): `*` does not expand them, but they can be named.
 fn tvf_hidden(s: &Source, column: usize) -> bool {
     s.tvf.is_some() && column >= 8
-}
-
-fn alias_of(a: Option<&As<'_>>) -> Option<String> {
-    match a {
-        Some(As::As(n)) | Some(As::Elided(n)) => Some(names::unquote(n.0)),
-        None => None,
-    }
 }
 
 pub fn table_source(t: &Arc<Table>, name: String, cursor: Cur) -> Source {
@@ -1699,7 +1428,7 @@ pub fn contains_aggregate(e: &Expr<'_>) -> bool {
     found
 }
 
-fn first_aggregate_name(e: &Expr<'_>) -> String {
+pub(crate) fn first_aggregate_name(e: &Expr<'_>) -> String {
     let mut name = String::new();
     walk(e, &mut |x| {
         if name.is_empty() && is_aggregate_call(x) {

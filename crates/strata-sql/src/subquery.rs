@@ -21,7 +21,13 @@ impl Compiler<'_> {
             dest: private,
             count: 1,
         });
-        let cols = self.select(sel, &Dest::Scalar { reg: private })?;
+        let cols = self.select(
+            sel,
+            &Dest::Scalar {
+                reg: private,
+                count: 1,
+            },
+        )?;
         if cols.len() != 1 {
             return Err(error(format!(
                 "sub-select returns {} columns - expected 1",
@@ -70,8 +76,8 @@ impl Compiler<'_> {
         sel: &'a Select<'a>,
         dest: Reg,
     ) -> Result<()> {
-        if matches!(lhs, Expr::Parenthesized(v) if v.len() > 1) {
-            return Err(error("row values are not supported"));
+        if crate::row_value::is_row_value(lhs) {
+            return self.row_in_select(lhs, not, sel, dest);
         }
         let lhs_aff = self.expr_affinity(lhs);
         let lhs_coll = self.expr_collation(lhs)?;
@@ -190,6 +196,12 @@ impl Compiler<'_> {
 
     /// Sets the affinity of the `MakeRecord`s that fill ephemeral index `cur` from `from`.
     pub(crate) fn patch_set_affinity(&mut self, from: usize, cur: Cur, affinity: Affinity) {
+        self.patch_set_affinities(from, cur, &[affinity]);
+    }
+
+    /// [`Compiler::patch_set_affinity`] with one affinity per column (the last one
+    /// repeated if the records are wider).
+    pub(crate) fn patch_set_affinities(&mut self, from: usize, cur: Cur, affs: &[Affinity]) {
         let end = self.b.current_addr();
         // A record is built right before its IdxInsert into `cur`.
         for a in from..end {
@@ -200,7 +212,12 @@ impl Compiler<'_> {
                     affinities, count, ..
                 } = self.b.insn_mut(a - 1)
                 {
-                    *affinities = Some(vec![affinity; *count]);
+                    let last = affs.last().copied().unwrap_or(Affinity::Blob);
+                    *affinities = Some(
+                        (0..*count)
+                            .map(|i| affs.get(i).copied().unwrap_or(last))
+                            .collect(),
+                    );
                 }
             }
         }
@@ -217,7 +234,9 @@ impl Compiler<'_> {
         let table = crate::names::unquote(qn.name.0);
         // A CTE or a view: `x IN name` is `x IN (SELECT * FROM name)` (SQLite).
         let is_cte = qn.db_name.is_none() && self.find_cte(&table).is_some();
-        if is_cte || self.scope_of(qn)?.view(self.schema, &table).is_some() {
+        // So is `(a, b) IN table` (a row value needs the general path).
+        let row = crate::row_value::is_row_value(lhs);
+        if is_cte || row || self.scope_of(qn)?.view(self.schema, &table).is_some() {
             let sql = match &qn.db_name {
                 Some(db) => format!(
                     "SELECT * FROM {}.{}",

@@ -165,10 +165,14 @@ impl Compiler<'_> {
                 from,
                 where_clause,
             } => {
-                if from.is_some() {
-                    return Err(error("UPDATE ... FROM is not supported yet"));
-                }
-                self.emit_update(*or_conflict, tbl_name, sets, where_clause.as_ref(), None)?;
+                self.emit_update(
+                    *or_conflict,
+                    tbl_name,
+                    sets,
+                    from.as_ref(),
+                    where_clause.as_ref(),
+                    None,
+                )?;
             }
             TriggerCmd::Delete {
                 tbl_name,

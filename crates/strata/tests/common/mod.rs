@@ -4,6 +4,11 @@
 
 use strata::{Connection, ValueRef};
 
+mod check;
+// Not every test file compares whole scripts.
+#[allow(unused_imports)]
+pub use check::*;
+
 #[derive(PartialEq, Clone)]
 pub enum V {
     Null,
