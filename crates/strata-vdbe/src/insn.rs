@@ -703,6 +703,15 @@ pub enum Insn {
     SetCacheSize {
         pages: usize,
     },
+    /// Set the connection's sorter budget (`PRAGMA strata_sorter_budget_kib = N`) in
+    /// bytes; `None` goes back to the budget derived from `cache_size`.
+    SetSorterBudget {
+        bytes: Option<usize>,
+    },
+    /// `dest = ` the connection's sorter budget in KiB (as sorters opened now use it).
+    SorterBudget {
+        dest: Reg,
+    },
 
     // ---- cursors ---------------------------------------------------------------
     /// Open cursor `cursor` for reading the tree rooted at `root_page` (or, with
