@@ -578,7 +578,9 @@ impl Compiler<'_> {
             });
             self.resolve(ok);
         }
-        self.emit(Insn::IdxInsertAsync {
+        // Sorted input into a new tree only this cursor writes: append at the right
+        // edge (no descent from the root per entry).
+        self.emit(Insn::IdxAppendAsync {
             cursor: ic,
             record_reg: data,
         });

@@ -670,6 +670,9 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             ("IdxInsertAsync", u(*cursor), u(*record_reg), 0, None, 0)
         }
         IdxInsertAwait { cursor } => ("IdxInsertAwait", u(*cursor), 0, 0, None, 0),
+        IdxAppendAsync { cursor, record_reg } => {
+            ("IdxAppendAsync", u(*cursor), u(*record_reg), 0, None, 0)
+        }
         DeleteAsync {
             cursor,
             count_change,

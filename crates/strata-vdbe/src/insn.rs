@@ -901,6 +901,14 @@ pub enum Insn {
     IdxInsertAwait {
         cursor: Cur,
     },
+    /// `IdxInsertAsync` for records arriving in ascending order into a tree no other
+    /// cursor writes (CREATE INDEX from its sorter): the B-tree appends at its right
+    /// edge without descending from the root (`BTreeCursor::append_index`). Finished
+    /// by `IdxInsertAwait`.
+    IdxAppendAsync {
+        cursor: Cur,
+        record_reg: Reg,
+    },
     /// Delete the entry the cursor is on (counts in `changes()` when `count_change`).
     DeleteAsync {
         cursor: Cur,

@@ -1589,6 +1589,11 @@ impl Vm {
                 self.copy_record(*cursor, *record_reg)?;
                 self.start(*cursor, PendingOp::IdxInsert)?;
             }
+            IdxAppendAsync { cursor, record_reg } => {
+                self.wrote_any = true;
+                self.copy_record(*cursor, *record_reg)?;
+                self.start(*cursor, PendingOp::IdxAppend)?;
+            }
             DeleteAsync {
                 cursor,
                 count_change,
