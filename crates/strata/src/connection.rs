@@ -123,6 +123,13 @@ impl Connection {
         self.inner.vm_conn.sorter_memory_high_water(false)
     }
 
+    /// Sets this connection's sorter budget in bytes, as `PRAGMA strata_sorter_budget_kib`
+    /// does in KiB (`None`: the default, derived from `cache_size`). Takes effect for
+    /// sorters opened afterwards.
+    pub fn set_sorter_budget_bytes(&self, bytes: Option<usize>) {
+        self.inner.vm_conn.state().sorter_budget_bytes = bytes;
+    }
+
     /// Resets [`Connection::sorter_memory_high_water_bytes`] to 0; returns the old value.
     pub fn reset_sorter_memory_high_water(&self) -> usize {
         self.inner.vm_conn.sorter_memory_high_water(true)

@@ -431,5 +431,9 @@ fn the_budget_pragma_reads_back_and_resets() {
     f.ours
         .execute_batch("PRAGMA strata_sorter_budget_kib = 1")
         .unwrap();
-    assert_eq!(get(&f.ours), 16, "raised to the minimum");
+    assert_eq!(get(&f.ours), 4);
+    f.ours.set_sorter_budget_bytes(Some(1000));
+    assert_eq!(get(&f.ours), 4, "raised to the minimum");
+    f.ours.set_sorter_budget_bytes(Some(1 << 20));
+    assert_eq!(get(&f.ours), 1024);
 }

@@ -63,7 +63,7 @@ const ENTRY: usize = std::mem::size_of::<Entry>();
 
 /// The smallest budget honoured (a smaller setting is raised to it): room for a few
 /// records and the merge's buffers.
-pub const MIN_BUDGET_BYTES: usize = 16 * 1024;
+pub const MIN_BUDGET_BYTES: usize = 4 * 1024;
 
 /// What a sorter needs from its connection.
 #[derive(Clone)]
