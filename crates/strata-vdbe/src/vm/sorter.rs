@@ -629,6 +629,14 @@ mod tests {
             Value::Integer(i64::MAX),
             Value::Blob(vec![1]),
             Value::Integer(0),
+            Value::Text(b"".to_vec()),
+            Value::Text(b"ab".to_vec()),
+            Value::Text(b"a".to_vec()),
+            Value::Text("é".as_bytes().to_vec()),
+            Value::Text(b"B".to_vec()),
+            Value::Text(b"ab".to_vec()),
+            Value::Text(vec![b'x'; 300]),
+            Value::Text(vec![b'x'; 299]),
         ];
         for order in [SortOrder::Asc, SortOrder::Desc] {
             let ki = Arc::new(KeyInfo {
@@ -647,6 +655,17 @@ mod tests {
             let mut want = recs.clone();
             want.sort_by(|a, b| compare_prefix(a, b, &ki, 1).unwrap());
             assert_eq!(got, want, "{order:?}");
+            // Two key fields: ties on the first (equal integers, equal texts) are
+            // decided by the second.
+            let ki2 = Arc::new(KeyInfo {
+                fields: vec![(Collation::Binary, order), (Collation::Binary, order)],
+                ..Default::default()
+            });
+            let mut s = Sorter::new(ki2.clone(), env(&io, 1 << 20));
+            let (got, _) = sort_all(&mut s, &io, &recs);
+            let mut want = recs.clone();
+            want.sort_by(|a, b| compare_prefix(a, b, &ki2, 2).unwrap());
+            assert_eq!(got, want, "{order:?}, two fields");
         }
     }
 

@@ -19,7 +19,7 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use strata_btree::record::KeyInfo;
+use strata_btree::record::{Collation, KeyInfo, TextEncoding};
 use strata_io::{Completion, File, OpenFlags, Poll, IO};
 
 use super::cursor::compare_prefix;
@@ -326,8 +326,10 @@ impl RunReader {
     }
 }
 
-/// Compares two sorter records: the first `n` key fields per `ki`, with the shortcut for
-/// two integer first fields (exactly `compare_prefix`'s order).
+/// Compares two sorter records: the first `n` key fields per `ki`, with shortcuts for
+/// two integer first fields and for two UTF-8 text first fields under BINARY collation
+/// (a `memcmp` of the stored bytes, which is what BINARY is). Anything else, and ties
+/// when more fields follow, takes `compare_prefix`, so the order is exactly its order.
 #[inline]
 pub(super) fn compare_records(
     ki: &KeyInfo,
@@ -345,9 +347,46 @@ pub(super) fn compare_records(
             if n == 1 {
                 return Ok(Ordering::Equal);
             }
+        } else if a_int.is_none() && b_int.is_none() {
+            let (coll, order) = ki.field(0);
+            if coll == Collation::Binary && ki.encoding == TextEncoding::Utf8 {
+                if let (Some(x), Some(y)) = (first_text(a), first_text(b)) {
+                    let c = x.cmp(y);
+                    if c != Ordering::Equal {
+                        return Ok(order.apply(c));
+                    }
+                    if n == 1 {
+                        return Ok(Ordering::Equal);
+                    }
+                }
+            }
         }
     }
     compare_prefix(a, b, ki, n)
+}
+
+/// The bytes of a record's first field if it is text (serial type odd and >= 13); `None`
+/// for any other type or a malformed header (the full comparison then reports it).
+#[inline]
+fn first_text(record: &[u8]) -> Option<&[u8]> {
+    // One-byte varints cover headers under 128 bytes and texts under 57 bytes; longer
+    // ones take the general decoder.
+    let (header_len, n) = match record.first() {
+        Some(&b) if b < 0x80 => (b as usize, 1),
+        _ => {
+            let (h, n) = strata_btree::varint::read_varint(record).ok()?;
+            (usize::try_from(h).ok()?, n)
+        }
+    };
+    let serial = match record.get(n) {
+        Some(&b) if b < 0x80 => b as u64,
+        _ => strata_btree::varint::read_varint(record.get(n..)?).ok()?.0,
+    };
+    if serial < 13 || serial % 2 == 0 {
+        return None;
+    }
+    let len = usize::try_from((serial - 13) / 2).ok()?;
+    record.get(header_len..header_len.checked_add(len)?)
 }
 
 /// A k-way merge of runs (k is small: the sorter's fan-in) with a binary heap of reader
