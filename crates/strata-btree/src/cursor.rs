@@ -76,6 +76,10 @@ pub(crate) enum SeekKey<'a> {
     Prefix(&'a [Value]),
     /// A whole index record.
     Record(&'a [u8]),
+    /// A whole index record decoded once (an insert's key: a descent compares it with
+    /// every cell it passes, and decoding it per comparison was a third of the cost);
+    /// compared exactly as `Record`.
+    Fields(&'a [crate::record::ValueRef<'a>]),
 }
 
 /// A cursor over one B-tree. See the crate documentation for the resumability rules.
@@ -98,6 +102,21 @@ pub struct BTreeCursor {
     pub(crate) hold: Vec<PageRef>,
     /// An insert or delete in progress (it returned `Pending` part-way).
     pub(crate) write: Option<WriteOp>,
+    /// Table trees: the largest rowid as of a pager change counter, set by `max_rowid`
+    /// (and kept by appends through this cursor). See [`BTreeCursor::append_position`].
+    pub(crate) append: Option<AppendHint>,
+}
+
+/// What `max_rowid` learned, valid while the pager's change counter stays at `seq`: the
+/// cursor's stack is then still the right-most path and `last` the largest rowid (`None`:
+/// empty tree), so `max_rowid` answers without a descent and an insert of a larger rowid
+/// (the usual `INSERT`: `NewRowid` then `Insert`) goes straight to the end of the
+/// right-most leaf, as SQLite's `BTCF_AtLast` does. Any change to any page by any cursor
+/// moves the counter, which is what makes trusting the held path safe.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AppendHint {
+    pub last: Option<i64>,
+    pub seq: u64,
 }
 
 impl BTreeCursor {
@@ -117,7 +136,37 @@ impl BTreeCursor {
             cmp_buf: Vec::new(),
             hold: Vec::new(),
             write: None,
+            append: None,
         }
+    }
+
+    /// True if the append hint still holds: no page changed since it was taken and the
+    /// stack is the right-most path from the root to a table leaf.
+    pub(crate) fn append_position(&mut self) -> Result<bool> {
+        let Some(hint) = self.append else {
+            return Ok(false);
+        };
+        if hint.seq != self.pager.change_seq()
+            || self.stack.is_empty()
+            || self.stack[0].page.page_no() != self.root_page
+        {
+            self.append = None;
+            return Ok(false);
+        }
+        let top = self.stack.len() - 1;
+        for i in 0..=top {
+            let h = self.level_header(i)?;
+            let ok = if i == top {
+                h.page_type == PageType::TableLeaf
+            } else {
+                h.page_type == PageType::TableInterior && self.stack[i].idx == h.cell_count
+            };
+            if !ok {
+                self.append = None;
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     pub fn root_page(&self) -> u32 {
@@ -190,17 +239,30 @@ impl BTreeCursor {
     }
 
     pub(crate) fn push(&mut self, page: PageRef, idx: usize) -> Result<()> {
+        self.push_level(Level {
+            page,
+            idx,
+            hdr: None,
+        })
+    }
+
+    /// `push` of a page whose header the caller just parsed (kept, not parsed again).
+    pub(crate) fn push_parsed(&mut self, page: PageRef, idx: usize, h: PageHeader) -> Result<()> {
+        self.push_level(Level {
+            page,
+            idx,
+            hdr: Some(h),
+        })
+    }
+
+    fn push_level(&mut self, level: Level) -> Result<()> {
         if self.stack.len() >= DEPTH_MAX {
             return Err(corrupt(format!(
                 "tree rooted at {} is deeper than {DEPTH_MAX}",
                 self.root_page
             )));
         }
-        self.stack.push(Level {
-            page,
-            idx,
-            hdr: None,
-        });
+        self.stack.push(level);
         Ok(())
     }
 
@@ -219,7 +281,7 @@ impl BTreeCursor {
         let root = strata_io::ready!(self.load(self.root_page));
         let h = self.header(&root)?;
         let idx = if idx_leftmost { 0 } else { h.cell_count };
-        self.push(root, idx)?;
+        self.push_parsed(root, idx, h)?;
         Ok(Poll::Ready(()))
     }
 
@@ -391,7 +453,7 @@ impl BTreeCursor {
         };
         loop {
             let top = self.stack.len() - 1;
-            let h = self.header(&self.stack[top].page)?;
+            let h = self.level_header(top)?;
             if h.page_type.is_leaf() {
                 if h.cell_count == 0 {
                     // Only an empty root leaf is legitimate; skip any other empty leaf.
@@ -413,7 +475,7 @@ impl BTreeCursor {
             let child = strata_io::ready!(self.load(child_no));
             let ch = self.header(&child)?;
             let idx = if leftmost { 0 } else { ch.cell_count };
-            self.push(child, idx)?;
+            self.push_parsed(child, idx, ch)?;
         }
     }
 
@@ -666,29 +728,24 @@ impl BTreeCursor {
         if !self.is_table() {
             return Err(Error::Misuse("max_rowid on an index cursor".into()));
         }
-        let mut page_no = self.root_page;
-        let mut hold = Vec::new();
-        for _ in 0..DEPTH_MAX {
-            let page = strata_io::ready!(self.load(page_no));
-            let h = self.header(&page)?;
-            if h.page_type.is_leaf() {
-                if h.cell_count == 0 {
-                    return Ok(Poll::Ready(None));
-                }
-                return Ok(Poll::Ready(Some(cell_rowid(
-                    &page.data(),
-                    &h,
-                    h.cell_count - 1,
-                    self.usable,
-                )?)));
+        if self.append_position()? {
+            if let Some(hint) = self.append {
+                return Ok(Poll::Ready(hint.last));
             }
-            page_no = h.right_child;
-            hold.push(page);
         }
-        Err(corrupt(format!(
-            "tree rooted at {} is deeper than {DEPTH_MAX}",
-            self.root_page
-        )))
+        // Positions on the last entry (SQLite's `sqlite3BtreeLast`), which leaves the
+        // stack on the right-most path for the insert that usually follows.
+        strata_io::ready!(self.last());
+        let last = if self.pos == Pos::Valid {
+            Some(self.rowid()?)
+        } else {
+            None
+        };
+        self.append = Some(AppendHint {
+            last,
+            seq: self.pager.change_seq(),
+        });
+        Ok(Poll::Ready(last))
     }
 
     /// Invalidates the cached payload (the page under the cursor changed).
@@ -703,6 +760,9 @@ fn compare_payload(payload: &[u8], key: SeekKey<'_>, key_info: &KeyInfo) -> Resu
     Ok(match key {
         SeekKey::Prefix(values) => compare_record_to_key(payload, values, key_info)?,
         SeekKey::Record(record) => compare_records(payload, record, key_info)?,
+        SeekKey::Fields(fields) => {
+            crate::record::compare_record_to_fields(payload, fields, key_info)?
+        }
         SeekKey::Rowid(_) => return Err(Error::Misuse("rowid key on an index".into())),
     })
 }

@@ -74,7 +74,10 @@
 //! ## Known limits
 //! - A cursor's position is not adjusted when *another* cursor changes the same tree, and
 //!   its held pages are not revalidated across transactions: re-seek (or make a new
-//!   cursor) after either. Inserts always descend from the root, so they are safe.
+//!   cursor) after either. Inserts descend from the root, so they are safe;
+//!   the one shortcut (an insert right after `max_rowid` of a larger rowid appends to the
+//!   leaf the cursor holds) is taken only while the pager's change counter says no page
+//!   changed since (`AppendHint`).
 //! - Right after `delete`, `is_eof()` is false and there is no current entry until
 //!   `next`/`prev` moves (`rowid`/`payload` are `Misuse` meanwhile).
 //! - Auto-vacuum databases (header offset 52 non-zero) are written as SQLite writes them

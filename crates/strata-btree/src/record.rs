@@ -808,6 +808,32 @@ pub fn compare_records(a: &[u8], b: &[u8], key_info: &KeyInfo) -> Result<Orderin
     }
 }
 
+/// [`compare_records`] with the second record already decoded (`b` = `decode_record` of
+/// it): the same order, field for field, shorter-prefix-first.
+pub fn compare_record_to_fields(
+    a: &[u8],
+    b: &[ValueRef<'_>],
+    key_info: &KeyInfo,
+) -> Result<Ordering, RecordError> {
+    let mut ia = FieldIter::new(a)?;
+    let text = TextCmp::stored(key_info.encoding);
+    for (i, &y) in b.iter().enumerate() {
+        let Some(x) = ia.next_value()? else {
+            return Ok(Ordering::Less);
+        };
+        let (collation, order) = key_info.field(i);
+        let c = compare_key_values_in(x, y, collation, order, text);
+        if c != Ordering::Equal {
+            return Ok(c);
+        }
+    }
+    Ok(if ia.next_value()?.is_some() {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1205,6 +1231,56 @@ mod tests {
         for v in &vals {
             assert_eq!(v.as_ref().to_owned(), *v);
             assert_eq!(Value::from(ValueRef::from(v)), *v);
+        }
+    }
+
+    #[test]
+    fn compare_record_to_fields_is_compare_records() {
+        // Every pair from a pool of records (NULLs, numbers of both kinds, text that
+        // differs by case and length, blobs, different field counts), under key infos
+        // with DESC and NOCASE fields: the decoded-once comparison must agree exactly.
+        let vals = [
+            V::Null,
+            V::Integer(-3),
+            V::Integer(7),
+            V::Real(7.0),
+            V::Real(-0.5),
+            V::Text(b"abc"),
+            V::Text(b"ABC"),
+            V::Text(b"abcd"),
+            V::Blob(b"\x00\x01"),
+        ];
+        let mut records = Vec::new();
+        for (i, a) in vals.iter().enumerate() {
+            records.push(enc(&[*a]));
+            for b in vals.iter().skip(i % 3) {
+                records.push(enc(&[*a, *b]));
+                records.push(enc(&[*a, *b, V::Integer(i as i64)]));
+            }
+        }
+        let infos = [
+            KeyInfo::default(),
+            KeyInfo::new(vec![
+                (Collation::NoCase, SortOrder::Desc),
+                (Collation::Binary, SortOrder::Asc),
+            ]),
+            KeyInfo::new(vec![
+                (Collation::Binary, SortOrder::Asc),
+                (Collation::NoCase, SortOrder::Desc),
+                (Collation::Binary, SortOrder::Desc),
+            ]),
+        ];
+        for ki in &infos {
+            for a in &records {
+                for b in &records {
+                    let fields = decode_record(b).unwrap();
+                    assert_eq!(
+                        compare_record_to_fields(a, &fields, ki).unwrap(),
+                        compare_records(a, b, ki).unwrap(),
+                        "{a:?} vs {b:?}"
+                    );
+                }
+            }
         }
     }
 }

@@ -71,9 +71,10 @@ impl BTreeCursor {
     /// Index trees: inserts the record `key` (an entry comparing equal to it is replaced).
     pub fn insert_index(&mut self, key: &[u8]) -> Result<Poll<()>> {
         self.key_info()?;
+        let fields = crate::record::decode_record(key)?;
         self.insert(
             SavedKey::Record(key.to_vec()),
-            SeekKey::Record(key),
+            SeekKey::Fields(&fields),
             key,
             false,
         )
@@ -88,9 +89,10 @@ impl BTreeCursor {
     /// cursor's balance would leave this cursor's path stale.
     pub fn append_index(&mut self, key: &[u8]) -> Result<Poll<()>> {
         self.key_info()?;
+        let fields = crate::record::decode_record(key)?;
         self.insert(
             SavedKey::Record(key.to_vec()),
-            SeekKey::Record(key),
+            SeekKey::Fields(&fields),
             key,
             true,
         )
@@ -103,7 +105,9 @@ impl BTreeCursor {
         payload: &[u8],
         append: bool,
     ) -> Result<Poll<()>> {
-        self.invalidate_headers();
+        // Headers cached in the stack are current here: a descent re-parses them, and the
+        // append fast path keeps the stack only while no page changed (`AppendHint`);
+        // `append_index`'s check parses the headers it reads.
         let r = self.insert_inner(saved, key, payload, append);
         self.invalidate_headers();
         r
@@ -130,10 +134,12 @@ impl BTreeCursor {
         } else {
             strata_io::ready!(self.descend_for_insert(key))
         };
+        // The new entry becomes the largest one (descend kept the hint only then).
+        let appending = self.append.is_some();
         let top = self.stack.len() - 1;
         let page = self.stack[top].page.clone();
         let idx = self.stack[top].idx;
-        let h = self.header(&page)?;
+        let h = self.level_header(top)?;
         let old = if found {
             let data = page.data();
             Some(parse_cell(
@@ -203,8 +209,15 @@ impl BTreeCursor {
         if fitted {
             self.pos = Pos::Valid;
             self.hold.clear();
+            // The path is unchanged and the new entry is the last one: the hint carries on
+            // for the next `max_rowid` and insert (a multi-row INSERT).
+            self.append = appending.then(|| crate::cursor::AppendHint {
+                last: Some(rowid),
+                seq: self.pager.change_seq(),
+            });
             return Ok(Poll::Ready(()));
         }
+        self.append = None;
         // The page overflows: keep its would-be content and balance.
         let mut content = NodeContent::from_page(&page.data(), page_no, self.usable)?;
         content.cells.insert(idx, &cell);
@@ -245,8 +258,14 @@ impl BTreeCursor {
         if c != std::cmp::Ordering::Less {
             return Ok(Poll::Ready(false));
         }
+        // As a descent leaves it: positioned for the insert, no entry current. (The
+        // rowid append hint is for table trees; it does not apply here.)
+        self.append = None;
         self.hold.clear();
         self.stack[top].idx = h.cell_count;
+        self.pos = Pos::Invalid;
+        self.payload_changed();
+        self.saved_key = None;
         Ok(Poll::Ready(true))
     }
 
@@ -254,6 +273,21 @@ impl BTreeCursor {
     /// exists at the top of the stack (a leaf, or an index interior page); `Ready(false)`:
     /// the top is the leaf and index where it belongs.
     fn descend_for_insert(&mut self, key: SeekKey<'_>) -> Result<Poll<bool>> {
+        // A rowid above the largest one goes at the end of the right-most leaf, which the
+        // stack still holds if the append hint is valid (see `AppendHint`).
+        if let (SeekKey::Rowid(k), Some(hint)) = (key, self.append) {
+            if hint.last.is_none_or(|m| k > m) && self.append_position()? {
+                let top = self.stack.len() - 1;
+                let h = self.level_header(top)?;
+                self.stack[top].idx = h.cell_count;
+                self.pos = Pos::Invalid;
+                self.payload_changed();
+                self.saved_key = None;
+                self.hold.clear();
+                return Ok(Poll::Ready(false));
+            }
+        }
+        self.append = None;
         self.reset();
         self.hold.clear();
         let root = strata_io::ready!(self.load(self.root_page));
@@ -261,7 +295,7 @@ impl BTreeCursor {
         loop {
             let top = self.stack.len() - 1;
             let page = self.stack[top].page.clone();
-            let h = self.header(&page)?;
+            let h = self.level_header(top)?;
             let idx = strata_io::ready!(self.search_page(&page, &h, key, false));
             self.stack[top].idx = idx;
             if idx < h.cell_count && h.page_type != PageType::TableInterior {

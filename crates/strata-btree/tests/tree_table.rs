@@ -256,3 +256,57 @@ fn sequential_append_and_reverse_delete() {
     assert_eq!(stats[0].entries, 0);
     commit(&db);
 }
+
+/// The append fast path (`max_rowid` then inserting a larger rowid skips the descent):
+/// appends through one cursor interleaved with another cursor's writes to the same tree
+/// (a trigger inserting into its own table) must still land where a descent would put
+/// them. Cursor `a` takes the hint, `b` appends past it (splitting leaves) or deletes the
+/// last entries, then `a` inserts the rowid it computed: stale hints would append a
+/// duplicate rowid at the end of a leaf that is no longer the right-most one.
+#[test]
+fn append_hint_survives_other_cursors_writes() {
+    let db = open_db(512, true);
+    db.pager.set_cache_size_pages(8);
+    db.pager.begin_write().unwrap();
+    let root = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    commit(&db);
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut model: BTreeMap<i64, Vec<u8>> = BTreeMap::new();
+    for batch in 0..12u8 {
+        db.pager.begin_write().unwrap();
+        let mut a = BTreeCursor::new(db.pager.clone(), root, TreeKind::Table);
+        let mut b = BTreeCursor::new(db.pager.clone(), root, TreeKind::Table);
+        for _ in 0..300 {
+            let max = run(&db.io, || a.max_rowid()).unwrap();
+            assert_eq!(max, model.keys().next_back().copied(), "max_rowid");
+            let next = max.unwrap_or(0) + 1;
+            match rng.gen_range(0..10) {
+                // `b` appends a few rows past `a`'s idea of the end.
+                0 => {
+                    for k in next..next + rng.gen_range(1..20) {
+                        let p = payload_for(k, rng.gen_range(0..200), batch ^ 0x55);
+                        run(&db.io, || b.insert_rowid(k, &p)).unwrap();
+                        model.insert(k, p);
+                    }
+                }
+                // `b` deletes the last entry.
+                1 => {
+                    run(&db.io, || b.last()).unwrap();
+                    if !b.is_eof() {
+                        model.remove(&b.rowid().unwrap());
+                        run(&db.io, || b.delete()).unwrap();
+                    }
+                }
+                _ => {}
+            }
+            let p = payload_for(next, random_len(&mut rng, 512), batch);
+            run(&db.io, || a.insert_rowid(next, &p)).unwrap();
+            assert_eq!(a.rowid().unwrap(), next, "cursor on the inserted entry");
+            model.insert(next, p);
+        }
+        drop((a, b));
+        full_scan_matches(&db, root, &model);
+        check_db(&db, &[(root, None)]);
+        commit(&db);
+    }
+}

@@ -54,7 +54,7 @@
 //!    where they may return `Pending`, or record their progress in the pager.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use strata_io::{Completion, File, IoError, LockKind, OpenFlags, Poll, IO};
@@ -536,6 +536,7 @@ impl Storage {
                 mode_switch: None,
                 committing_encoding: 0,
             }),
+            change_seq: AtomicU64::new(0),
         })
     }
 }
@@ -677,6 +678,9 @@ struct PagerInner {
 pub struct Pager {
     storage: Arc<Storage>,
     inner: Mutex<PagerInner>,
+    /// Bumped whenever a page's bytes may change or a transaction starts or ends: see
+    /// [`Pager::change_seq`].
+    change_seq: AtomicU64,
 }
 
 impl Pager {
@@ -699,6 +703,19 @@ impl Pager {
     /// Page size minus reserved bytes: SQLite's "usable size" U.
     pub fn usable_size(&self) -> usize {
         self.storage.usable_size()
+    }
+
+    /// A counter that moves whenever any page of this connection may have changed
+    /// (`mark_dirty`, new and appended pages, truncation, rollbacks) and at every
+    /// transaction boundary. Unchanged between two reads means no page changed between
+    /// them, so a B-tree cursor may keep trusting the path it holds (the append hint: an
+    /// insert after `max_rowid` needs no second descent). Read without the pager's lock.
+    pub fn change_seq(&self) -> u64 {
+        self.change_seq.load(Ordering::Acquire)
+    }
+
+    fn changed(&self) {
+        self.change_seq.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Sets the cache capacity in pages (`PRAGMA cache_size`).
@@ -796,6 +813,7 @@ impl Pager {
     }
 
     fn finish_tx(&self, inner: &mut PagerInner) {
+        self.changed();
         if let Some(snapshot) = inner.snapshot.take() {
             self.storage.wal.end_read(&snapshot);
         }
@@ -810,6 +828,7 @@ impl Pager {
     /// Fails with [`Error::Busy`] if another connection is writing or has committed since
     /// this connection's snapshot was taken.
     pub fn begin_write(&self) -> Result<()> {
+        self.changed();
         if self.lock().tx == TxState::None {
             self.begin_read()?;
         }
@@ -914,6 +933,7 @@ impl Pager {
 
     /// Declares that `page` is about to change. Must precede every write to its bytes.
     pub fn mark_dirty(&self, page: &PageRef) -> Result<()> {
+        self.changed();
         let mut inner = self.lock();
         Self::require_write(&inner, "mark_dirty")?;
         let page_no = page.page_no();
@@ -956,6 +976,7 @@ impl Pager {
     /// A zeroed, dirty image for page `page_no` (at most the database size) whose current
     /// content is irrelevant, e.g. a free page being reused: no read is needed.
     pub fn new_page_at(&self, page_no: u32) -> Result<PageRef> {
+        self.changed();
         let mut inner = self.lock();
         Self::require_write(&inner, "new_page_at")?;
         if page_no == 0 || page_no > inner.db_size_pages {
@@ -985,6 +1006,7 @@ impl Pager {
 
     /// Grows the database by one page and returns it, zeroed and dirty.
     pub fn append_page(&self) -> Result<PageRef> {
+        self.changed();
         let mut inner = self.lock();
         Self::require_write(&inner, "append_page")?;
         let page_no = inner
@@ -1046,6 +1068,7 @@ impl Pager {
 
     /// Undoes every change since the innermost savepoint began, and closes it.
     pub fn savepoint_rollback(&self) -> Result<()> {
+        self.changed();
         let mut inner = self.lock();
         let sp = inner
             .savepoints
@@ -1129,6 +1152,7 @@ impl Pager {
     /// size, and the checkpoint then truncates the file. The caller must have moved
     /// everything still in use below the new end.
     pub fn truncate_pages(&self, db_size_pages: u32) -> Result<()> {
+        self.changed();
         let mut inner = self.lock();
         Self::require_write(&inner, "truncate_pages")?;
         if db_size_pages == 0 || db_size_pages > inner.db_size_pages {
@@ -1365,6 +1389,7 @@ impl Pager {
 
     /// Abandons the transaction: every page changed in it gets its old image back.
     pub fn rollback(&self) -> Result<()> {
+        self.changed();
         let mut inner = self.lock();
         match inner.tx {
             TxState::None => return Ok(()),
