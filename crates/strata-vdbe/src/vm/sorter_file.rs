@@ -37,20 +37,17 @@ macro_rules! ready {
 }
 pub(super) use ready;
 
+/// An I/O error on the temporary file: SQLite's message for any I/O error.
 #[cold]
-pub(super) fn io_error(e: strata_io::IoError) -> VmError {
-    VmError::new(
-        ErrorCode::Io,
-        format!("disk I/O error (sorter temporary file: {e})"),
-    )
+pub(super) fn io_error(_e: strata_io::IoError) -> VmError {
+    VmError::new(ErrorCode::Io, "disk I/O error")
 }
 
+/// A run that does not read back as written (only a failing device does that): SQLite
+/// reports damage to its temporary files as corruption too.
 #[cold]
 fn malformed_run() -> VmError {
-    VmError::new(
-        ErrorCode::Corrupt,
-        "sorter temporary file is malformed (a run could not be read back)",
-    )
+    VmError::corrupt()
 }
 
 /// The sorter's temporary file; removed when dropped.
@@ -179,10 +176,7 @@ impl RunWriter {
                 Poll::Ready(n) => n,
             };
             if n != *len {
-                return Err(VmError::new(
-                    ErrorCode::Io,
-                    "disk I/O error (short write to the sorter temporary file)",
-                ));
+                return Err(VmError::new(ErrorCode::Io, "disk I/O error"));
             }
             let mut buf = c.take_buf();
             buf.clear();
