@@ -362,6 +362,9 @@ struct Candidate {
 struct Tenant {
     path: String,
     options: OpenOptions,
+    /// The sorter budget of this tenant's connections (`--small-cache`: tiny, so that
+    /// ORDER BY / GROUP BY / CREATE INDEX spill runs to temporary files under faults).
+    sorter_budget: Option<usize>,
     tables: Vec<String>,
     db: Option<Database>,
     conns: Vec<Conn>,
@@ -582,8 +585,15 @@ impl<'p> Sim<'p> {
                 .sync_mode(strata::SyncMode::Full)
                 .busy_timeout(std::time::Duration::ZERO)
                 .io(self.io.clone() as Arc<dyn IO>);
+            // Derived from the cache draw (no extra random draw: seeds keep their plans).
+            let sorter_budget = match cache {
+                16 => Some(4 * 1024),
+                64 => Some(16 * 1024),
+                _ => None,
+            };
             lines.push(format!(
-                "tenant {t}: page_size={page_size} cache_size_pages={cache} autocheckpoint_frames={autockpt} sync=full encoding={encoding} auto_vacuum={auto_vacuum} tables={}",
+                "tenant {t}: page_size={page_size} cache_size_pages={cache} sorter_budget={} autocheckpoint_frames={autockpt} sync=full encoding={encoding} auto_vacuum={auto_vacuum} tables={}",
+                sorter_budget.map_or("default".to_string(), |b| b.to_string()),
                 schema.tables.len()
             ));
             for d in &schema.ddl {
@@ -604,6 +614,7 @@ impl<'p> Sim<'p> {
             let mut tenant = Tenant {
                 path: format!("tenant{t}.db"),
                 options,
+                sorter_budget,
                 tables,
                 db: None,
                 conns: (0..self.config.connections.max(1))
@@ -663,6 +674,7 @@ impl<'p> Sim<'p> {
             .expect("open database")
             .connect();
         conn.set_busy_timeout_ms(0);
+        conn.set_sorter_budget_bytes(self.tenants[t].sorter_budget);
         if self.config.features.foreign_keys {
             // The pragma loads the schema, and blocking on it drives the IO, which may
             // complete other statements' writes: an injected fault can fail it, and an

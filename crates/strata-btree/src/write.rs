@@ -60,7 +60,12 @@ impl BTreeCursor {
         if self.key_info().is_ok() {
             return Err(Error::Misuse("insert_rowid on an index cursor".into()));
         }
-        self.insert(SavedKey::Rowid(rowid), SeekKey::Rowid(rowid), payload)
+        self.insert(
+            SavedKey::Rowid(rowid),
+            SeekKey::Rowid(rowid),
+            payload,
+            false,
+        )
     }
 
     /// Index trees: inserts the record `key` (an entry comparing equal to it is replaced).
@@ -71,13 +76,39 @@ impl BTreeCursor {
             SavedKey::Record(key.to_vec()),
             SeekKey::Fields(&fields),
             key,
+            false,
         )
     }
 
-    fn insert(&mut self, saved: SavedKey, key: SeekKey<'_>, payload: &[u8]) -> Result<Poll<()>> {
+    /// Index trees, for a bulk load in ascending key order (CREATE INDEX from a sorted
+    /// stream): as [`BTreeCursor::insert_index`], but when the cursor is still on the
+    /// tree's right edge (every interior level on its right child, as the previous
+    /// insert left it) and `key` sorts after the last entry of that rightmost leaf, the
+    /// key goes at the end of the leaf without a descent from the root; otherwise it is
+    /// an ordinary insert. Only for a tree no other cursor writes meanwhile: another
+    /// cursor's balance would leave this cursor's path stale.
+    pub fn append_index(&mut self, key: &[u8]) -> Result<Poll<()>> {
+        self.key_info()?;
+        let fields = crate::record::decode_record(key)?;
+        self.insert(
+            SavedKey::Record(key.to_vec()),
+            SeekKey::Fields(&fields),
+            key,
+            true,
+        )
+    }
+
+    fn insert(
+        &mut self,
+        saved: SavedKey,
+        key: SeekKey<'_>,
+        payload: &[u8],
+        append: bool,
+    ) -> Result<Poll<()>> {
         // Headers cached in the stack are current here: a descent re-parses them, and the
-        // append fast path keeps the stack only while no page changed (`AppendHint`).
-        let r = self.insert_inner(saved, key, payload);
+        // append fast path keeps the stack only while no page changed (`AppendHint`);
+        // `append_index`'s check parses the headers it reads.
+        let r = self.insert_inner(saved, key, payload, append);
         self.invalidate_headers();
         r
     }
@@ -87,6 +118,7 @@ impl BTreeCursor {
         saved: SavedKey,
         key: SeekKey<'_>,
         payload: &[u8],
+        append: bool,
     ) -> Result<Poll<()>> {
         if let Some(op) = &self.write {
             if op.kind != WriteKind::Insert {
@@ -97,7 +129,11 @@ impl BTreeCursor {
             return self.drive_write();
         }
         // ---- Read phase ----
-        let found = strata_io::ready!(self.descend_for_insert(key));
+        let found = if append && strata_io::ready!(self.at_append_point(key)) {
+            false
+        } else {
+            strata_io::ready!(self.descend_for_insert(key))
+        };
         // The new entry becomes the largest one (descend kept the hint only then).
         let appending = self.append.is_some();
         let top = self.stack.len() - 1;
@@ -193,6 +229,44 @@ impl BTreeCursor {
             pending: vec![(top, content)],
         });
         self.drive_write()
+    }
+
+    /// `Ready(true)` if the cursor's path is the tree's right edge (root to rightmost
+    /// leaf) and `key` sorts after the leaf's last entry; the top of the stack then
+    /// points past that entry, where the key goes. `Ready(false)` changes nothing.
+    fn at_append_point(&mut self, key: SeekKey<'_>) -> Result<Poll<bool>> {
+        if self.pos != Pos::Valid
+            || self.stack.is_empty()
+            || self.stack[0].page.page_no() != self.root_page
+        {
+            return Ok(Poll::Ready(false));
+        }
+        let top = self.stack.len() - 1;
+        for level in 0..top {
+            let page = self.stack[level].page.clone();
+            let h = self.header(&page)?;
+            if h.page_type.is_leaf() || self.stack[level].idx != h.cell_count {
+                return Ok(Poll::Ready(false));
+            }
+        }
+        let page = self.stack[top].page.clone();
+        let h = self.header(&page)?;
+        if !h.page_type.is_leaf() || h.cell_count == 0 {
+            return Ok(Poll::Ready(false));
+        }
+        let c = strata_io::ready!(self.compare_cell(&page, &h, h.cell_count - 1, key));
+        if c != std::cmp::Ordering::Less {
+            return Ok(Poll::Ready(false));
+        }
+        // As a descent leaves it: positioned for the insert, no entry current. (The
+        // rowid append hint is for table trees; it does not apply here.)
+        self.append = None;
+        self.hold.clear();
+        self.stack[top].idx = h.cell_count;
+        self.pos = Pos::Invalid;
+        self.payload_changed();
+        self.saved_key = None;
+        Ok(Poll::Ready(true))
     }
 
     /// Descends to where `key` is or would go. `Ready(true)`: an entry with that key

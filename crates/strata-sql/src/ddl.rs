@@ -441,6 +441,12 @@ impl Compiler<'_> {
         Ok(self.finish(text, Vec::new(), Vec::new()))
     }
 
+    /// Fills a new index from its table as SQLite's `sqlite3RefillIndex` does: every
+    /// row's (key, rowid) record goes through a sorter, then the sorted records are
+    /// inserted in order, so the B-tree grows at its right edge and the sort's memory is
+    /// bounded by the sorter budget (runs go to a temporary file past it). The table is
+    /// read in rowid order and the sorter is stable, so equal keys come out in rowid order
+    /// (the index's order) without comparing the rowid.
     fn populate_index(&mut self, table: &Arc<Table>, index: &Index, root: Reg) -> Result<()> {
         let t = self.b.alloc_cursor();
         self.emit(Insn::OpenReadAsync {
@@ -461,24 +467,21 @@ impl Compiler<'_> {
                 .collect(),
             ..Default::default()
         });
-        let ic = self.b.alloc_cursor();
-        self.emit(Insn::OpenWriteAsync {
-            db: table.db,
-            cursor: ic,
-            root_page: 0,
-            root_reg: Some(root),
-            kind: CursorKind::Index { key_info },
+        let n = index.columns.len();
+        let sorter = self.b.alloc_cursor();
+        self.emit(Insn::SorterOpen {
+            cursor: sorter,
+            key_info: key_info.clone(),
+            num_columns: n + 1,
         });
-        self.emit(Insn::OpenWriteAwait { cursor: ic });
-        let end = self.label();
+        let sorted = self.label();
         let top = self.label();
         self.emit(Insn::RewindAsync { cursor: t });
         self.emit(Insn::RewindAwait {
             cursor: t,
-            target_if_empty: end.addr(),
+            target_if_empty: sorted.addr(),
         });
         self.resolve(top);
-        let n = index.columns.len();
         let regs = self.regs(n + 1);
         for (k, c) in index.columns.iter().enumerate() {
             if table.rowid_alias == Some(c.column) {
@@ -499,11 +502,73 @@ impl Compiler<'_> {
             cursor: t,
             dest: regs + n,
         });
-        if index.unique {
+        let rec = self.reg();
+        self.emit(Insn::MakeRecord {
+            start: regs,
+            count: n + 1,
+            dest: rec,
+            affinities: None,
+        });
+        self.emit(Insn::SorterInsert {
+            cursor: sorter,
+            record_reg: rec,
+        });
+        self.emit(Insn::NextAsync { cursor: t });
+        self.emit(Insn::NextAwait {
+            cursor: t,
+            target_if_more: top.addr(),
+        });
+        self.resolve(sorted);
+        self.emit(Insn::Close { cursor: t });
+
+        let ic = self.b.alloc_cursor();
+        self.emit(Insn::OpenWriteAsync {
+            db: table.db,
+            cursor: ic,
+            root_page: 0,
+            root_reg: Some(root),
+            kind: CursorKind::Index { key_info },
+        });
+        self.emit(Insn::OpenWriteAwait { cursor: ic });
+        // The record register of a pseudo cursor is written only by `SorterData`.
+        let data = self.reg();
+        let pseudo = index.unique.then(|| {
+            let p = self.b.alloc_cursor();
+            self.emit(Insn::OpenPseudo {
+                cursor: p,
+                content_reg: data,
+                num_columns: n + 1,
+            });
+            p
+        });
+        let end = self.label();
+        let next = self.label();
+        self.emit(Insn::SorterSort {
+            cursor: sorter,
+            target_if_empty: end.addr(),
+        });
+        self.resolve(next);
+        self.emit(Insn::SorterData {
+            cursor: sorter,
+            dest: data,
+        });
+        if let Some(p) = pseudo {
+            // The sorted stream puts duplicates side by side, but the check against the
+            // entries already inserted is as cheap (the cursor's path is the right edge)
+            // and keeps SQLite's NULL rule in one place (`NoConflict`).
+            let key = self.regs(n);
+            for k in 0..n {
+                self.emit(Insn::Column {
+                    cursor: p,
+                    column: k,
+                    dest: key + k,
+                    default: None,
+                });
+            }
             let ok = self.label();
             self.emit(Insn::NoConflict {
                 cursor: ic,
-                key_start: regs,
+                key_start: key,
                 key_count: n,
                 target: ok.addr(),
             });
@@ -513,22 +578,16 @@ impl Compiler<'_> {
             });
             self.resolve(ok);
         }
-        let rec = self.reg();
-        self.emit(Insn::MakeRecord {
-            start: regs,
-            count: n + 1,
-            dest: rec,
-            affinities: None,
-        });
-        self.emit(Insn::IdxInsertAsync {
+        // Sorted input into a new tree only this cursor writes: append at the right
+        // edge (no descent from the root per entry).
+        self.emit(Insn::IdxAppendAsync {
             cursor: ic,
-            record_reg: rec,
+            record_reg: data,
         });
         self.emit(Insn::IdxInsertAwait { cursor: ic });
-        self.emit(Insn::NextAsync { cursor: t });
-        self.emit(Insn::NextAwait {
-            cursor: t,
-            target_if_more: top.addr(),
+        self.emit(Insn::SorterNext {
+            cursor: sorter,
+            target_if_more: next.addr(),
         });
         self.resolve(end);
         Ok(())

@@ -536,6 +536,29 @@ impl Compiler<'_> {
                     vec![vec![Value::Integer(-2000)]],
                 )),
             },
+            // Strata's own: the memory budget of each sorter (ORDER BY, GROUP BY,
+            // CREATE INDEX ...) in KiB; past it, sorted runs go to a temporary file.
+            // 0 goes back to the default (derived from cache_size, at least 1 MiB).
+            "strata_sorter_budget_kib" => match arg {
+                Some(a) => {
+                    let n: i64 = a
+                        .parse()
+                        .map_err(|_| error("strata_sorter_budget_kib must be an integer"))?;
+                    let bytes = if n <= 0 {
+                        None
+                    } else {
+                        Some((n as u64).saturating_mul(1024).min(usize::MAX as u64) as usize)
+                    };
+                    self.emit(Insn::SetSorterBudget { bytes });
+                    Ok(self.finish(text, Vec::new(), Vec::new()))
+                }
+                None => {
+                    let r = self.reg();
+                    self.emit(Insn::SorterBudget { dest: r });
+                    self.emit(Insn::ResultRow { start: r, count: 1 });
+                    Ok(self.finish(text, vec![pname.clone()], vec![None]))
+                }
+            },
             "page_count" => {
                 // SQLite's OP_Pagecount; an argument is ignored (max_page_count is
                 // what sets a limit).

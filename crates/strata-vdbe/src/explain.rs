@@ -442,6 +442,15 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
         ),
         FkCheck => ("FkCheck", 0, 0, 0, None, 0),
         SetCacheSize { pages } => ("SetCacheSize", u(*pages), 0, 0, None, 0),
+        SetSorterBudget { bytes } => (
+            "SetSorterBudget",
+            bytes.map_or(-1, |b| b.min(i64::MAX as usize) as i64),
+            0,
+            0,
+            None,
+            0,
+        ),
+        SorterBudget { dest } => ("SorterBudget", 0, u(*dest), 0, None, 0),
         ConnInfo { what, dest } => ("ConnInfo", *what as i64, u(*dest), 0, None, 0),
         OpenReadAsync {
             db,
@@ -661,6 +670,9 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             ("IdxInsertAsync", u(*cursor), u(*record_reg), 0, None, 0)
         }
         IdxInsertAwait { cursor } => ("IdxInsertAwait", u(*cursor), 0, 0, None, 0),
+        IdxAppendAsync { cursor, record_reg } => {
+            ("IdxAppendAsync", u(*cursor), u(*record_reg), 0, None, 0)
+        }
         DeleteAsync {
             cursor,
             count_change,

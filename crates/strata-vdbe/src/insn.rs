@@ -703,6 +703,15 @@ pub enum Insn {
     SetCacheSize {
         pages: usize,
     },
+    /// Set the connection's sorter budget (`PRAGMA strata_sorter_budget_kib = N`) in
+    /// bytes; `None` goes back to the budget derived from `cache_size`.
+    SetSorterBudget {
+        bytes: Option<usize>,
+    },
+    /// `dest = ` the connection's sorter budget in KiB (as sorters opened now use it).
+    SorterBudget {
+        dest: Reg,
+    },
 
     // ---- cursors ---------------------------------------------------------------
     /// Open cursor `cursor` for reading the tree rooted at `root_page` (or, with
@@ -891,6 +900,14 @@ pub enum Insn {
     },
     IdxInsertAwait {
         cursor: Cur,
+    },
+    /// `IdxInsertAsync` for records arriving in ascending order into a tree no other
+    /// cursor writes (CREATE INDEX from its sorter): the B-tree appends at its right
+    /// edge without descending from the root (`BTreeCursor::append_index`). Finished
+    /// by `IdxInsertAwait`.
+    IdxAppendAsync {
+        cursor: Cur,
+        record_reg: Reg,
     },
     /// Delete the entry the cursor is on (counts in `changes()` when `count_change`).
     DeleteAsync {

@@ -115,6 +115,26 @@ impl Connection {
         &self.inner.io
     }
 
+    /// The most bytes one sorter (ORDER BY, GROUP BY, CREATE INDEX, ...) of this
+    /// connection has held in memory since it opened or since
+    /// [`Connection::reset_sorter_memory_high_water`]. Sorters keep this under their
+    /// budget (`PRAGMA strata_sorter_budget_kib`) plus one record larger than it.
+    pub fn sorter_memory_high_water_bytes(&self) -> usize {
+        self.inner.vm_conn.sorter_memory_high_water(false)
+    }
+
+    /// Sets this connection's sorter budget in bytes, as `PRAGMA strata_sorter_budget_kib`
+    /// does in KiB (`None`: the default, derived from `cache_size`). Takes effect for
+    /// sorters opened afterwards.
+    pub fn set_sorter_budget_bytes(&self, bytes: Option<usize>) {
+        self.inner.vm_conn.state().sorter_budget_bytes = bytes;
+    }
+
+    /// Resets [`Connection::sorter_memory_high_water_bytes`] to 0; returns the old value.
+    pub fn reset_sorter_memory_high_water(&self) -> usize {
+        self.inner.vm_conn.sorter_memory_high_water(true)
+    }
+
     /// Compiles the first statement of `sql`; any text after it is ignored (see
     /// [`Connection::prepare_with_tail`]). Text holding no statement is an error.
     ///

@@ -315,6 +315,8 @@ pub(crate) enum PendingOp {
     },
     /// Insert the record in `buf` into an index.
     IdxInsert,
+    /// The same, appending at the tree's right edge when it can (`IdxAppendAsync`).
+    IdxAppend,
     Delete {
         count_change: bool,
     },

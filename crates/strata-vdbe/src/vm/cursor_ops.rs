@@ -66,6 +66,7 @@ impl Vm {
                 op,
                 PendingOp::Insert { .. }
                     | PendingOp::IdxInsert
+                    | PendingOp::IdxAppend
                     | PendingOp::Delete { .. }
                     | PendingOp::IdxDelete { .. }
             );
@@ -219,6 +220,10 @@ impl Vm {
                         rd!(bt.insert_index(buf));
                         true
                     }
+                    PendingOp::IdxAppend => {
+                        rd!(bt.append_index(buf));
+                        true
+                    }
                     PendingOp::Delete { count_change } => {
                         rd!(bt.delete());
                         if *count_change {
@@ -317,7 +322,7 @@ impl Vm {
                         key_start,
                         key_count,
                     } => e.seek(op, &regs[key_start..key_start + key_count])?,
-                    PendingOp::IdxInsert => {
+                    PendingOp::IdxInsert | PendingOp::IdxAppend => {
                         let buf = std::mem::take(&mut e.buf);
                         e.insert(&buf);
                         e.buf = buf;

@@ -23,6 +23,7 @@
 //!   register index is a compiler bug and panics); cursor slots grow as needed.
 
 use std::cmp::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 
 use strata_btree::record::{compare_key_values_in, KeyInfo, TextCmp, TextEncoding, Value};
@@ -44,6 +45,7 @@ mod dbs;
 mod fkey;
 mod integrity;
 mod sorter;
+mod sorter_file;
 mod txn;
 mod vacuum;
 mod window;
@@ -52,7 +54,8 @@ use cursor::{
     compare_record_key, jump_if, last_field_int, store, store_field, EphPos, PendingOp, Pseudo,
     TableSeek, VmCursor,
 };
-use sorter::Sorter;
+pub use sorter::MIN_BUDGET_BYTES as SORTER_MIN_BUDGET_BYTES;
+use sorter::{Sorter, SorterEnv};
 
 pub use fkey::FkState;
 
@@ -160,6 +163,31 @@ pub struct ConnState {
     pub fk: fkey::FkState,
     /// The deferred counters when each of `savepoints` began (ROLLBACK TO restores them).
     pub savepoint_fk: Vec<(i64, i64)>,
+    /// `PRAGMA cache_size` in pages, once set (the sorter budget is derived from it).
+    pub cache_size_pages: Option<usize>,
+    /// `PRAGMA strata_sorter_budget_kib`, once set (overrides the derived budget).
+    pub sorter_budget_bytes: Option<usize>,
+}
+
+/// The sorter budget when `PRAGMA strata_sorter_budget_kib` is not set: as SQLite's
+/// (`cache_size` pages times the page size; the default `cache_size` of -2000 is 2000
+/// KiB), but at least [`SORTER_MIN_DERIVED_BUDGET`].
+pub const SORTER_DEFAULT_CACHE_BYTES: usize = 2000 * 1024;
+/// The floor of the derived sorter budget (a tiny `cache_size` does not make every sort
+/// go to disk; the explicit pragma can set less).
+pub const SORTER_MIN_DERIVED_BUDGET: usize = 1024 * 1024;
+
+impl ConnState {
+    /// The sorter budget in bytes (see `PRAGMA strata_sorter_budget_kib`).
+    pub fn sorter_budget(&self, page_size: usize) -> usize {
+        match self.sorter_budget_bytes {
+            Some(b) => b.max(SORTER_MIN_BUDGET_BYTES),
+            None => self
+                .cache_size_pages
+                .map_or(SORTER_DEFAULT_CACHE_BYTES, |p| p.saturating_mul(page_size))
+                .max(SORTER_MIN_DERIVED_BUDGET),
+        }
+    }
 }
 
 /// The VM's view of a connection: its pagers (main, and temp once used) and shared
@@ -169,6 +197,9 @@ pub struct Connection {
     /// The temp database's pager (see `dbs.rs`), created by its first use.
     temp: Mutex<Option<Arc<Pager>>>,
     state: Mutex<ConnState>,
+    /// The most bytes any one sorter of this connection held in memory (see
+    /// `sorter.rs`), since the connection opened or the last reset.
+    sorter_high_water: Arc<AtomicUsize>,
 }
 
 impl Connection {
@@ -191,7 +222,10 @@ impl Connection {
                 schema_generation: 0,
                 fk: fkey::FkState::default(),
                 savepoint_fk: Vec::new(),
+                cache_size_pages: None,
+                sorter_budget_bytes: None,
             }),
+            sorter_high_water: Arc::new(AtomicUsize::new(0)),
         })
     }
     pub fn pager(&self) -> &Arc<Pager> {
@@ -199,6 +233,26 @@ impl Connection {
     }
     pub fn state(&self) -> std::sync::MutexGuard<'_, ConnState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The most bytes one sorter of this connection has held in memory (records, entries
+    /// and I/O buffers) since the connection opened or the last reset.
+    pub fn sorter_memory_high_water(&self, reset: bool) -> usize {
+        if reset {
+            self.sorter_high_water.swap(0, AtomicOrdering::Relaxed)
+        } else {
+            self.sorter_high_water.load(AtomicOrdering::Relaxed)
+        }
+    }
+
+    fn sorter_env(&self) -> SorterEnv {
+        let budget = self.state().sorter_budget(self.pager.page_size());
+        SorterEnv {
+            io: self.pager.io().clone(),
+            db_path: self.pager.storage().path().to_string(),
+            budget,
+            high_water: self.sorter_high_water.clone(),
+        }
     }
 }
 
@@ -1282,6 +1336,17 @@ impl Vm {
             }
             SetCacheSize { pages } => {
                 self.conn.pager().set_cache_size_pages(*pages);
+                self.conn.state().cache_size_pages = Some(*pages);
+                self.pc += 1;
+            }
+            SetSorterBudget { bytes } => {
+                self.conn.state().sorter_budget_bytes = *bytes;
+                self.pc += 1;
+            }
+            SorterBudget { dest } => {
+                let page_size = self.conn.pager().page_size();
+                let b = self.conn.state().sorter_budget(page_size);
+                self.regs[*dest] = Value::Integer((b / 1024) as i64);
                 self.pc += 1;
             }
 
@@ -1524,6 +1589,11 @@ impl Vm {
                 self.copy_record(*cursor, *record_reg)?;
                 self.start(*cursor, PendingOp::IdxInsert)?;
             }
+            IdxAppendAsync { cursor, record_reg } => {
+                self.wrote_any = true;
+                self.copy_record(*cursor, *record_reg)?;
+                self.start(*cursor, PendingOp::IdxAppend)?;
+            }
             DeleteAsync {
                 cursor,
                 count_change,
@@ -1566,9 +1636,10 @@ impl Vm {
             SorterOpen {
                 cursor, key_info, ..
             } => {
+                let env = self.conn.sorter_env();
                 self.set_cursor(
                     *cursor,
-                    VmCursor::Sorter(Box::new(Sorter::new(key_info.in_encoding(self.enc)))),
+                    VmCursor::Sorter(Box::new(Sorter::new(key_info.in_encoding(self.enc), env))),
                 );
                 self.pc += 1;
             }
@@ -1576,8 +1647,10 @@ impl Vm {
                 let Value::Blob(rec) = &self.regs[*record_reg] else {
                     return Err(misuse("SorterInsert needs a record"));
                 };
+                // May spill the records held to a run and wait for the write: the
+                // sorter records that progress and this instruction runs again.
                 match cur_mut(&mut self.cursors, *cursor)? {
-                    VmCursor::Sorter(s) => s.insert(rec),
+                    VmCursor::Sorter(s) => ready_flow!(s.insert(rec)),
                     _ => return Err(misuse("SorterInsert on a cursor that is not a sorter")),
                 }
                 self.pc += 1;
@@ -1587,7 +1660,8 @@ impl Vm {
                 target_if_empty,
             } => {
                 let r = match cur_mut(&mut self.cursors, *cursor)? {
-                    VmCursor::Sorter(s) => s.sort()?,
+                    // May write the last run and run merge passes (resumable).
+                    VmCursor::Sorter(s) => ready_flow!(s.sort()),
                     _ => return Err(misuse("SorterSort on a cursor that is not a sorter")),
                 };
                 self.jump(!r, *target_if_empty);
@@ -1597,7 +1671,8 @@ impl Vm {
                 target_if_more,
             } => {
                 let r = match cur_mut(&mut self.cursors, *cursor)? {
-                    VmCursor::Sorter(s) => s.next(),
+                    // May read the next block of a run (resumable).
+                    VmCursor::Sorter(s) => ready_flow!(s.next()),
                     _ => return Err(misuse("SorterNext on a cursor that is not a sorter")),
                 };
                 self.jump(r, *target_if_more);
