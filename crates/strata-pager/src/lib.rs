@@ -182,6 +182,8 @@ pub struct Storage {
     commit_hook: Mutex<Option<Arc<dyn CommitHook>>>,
     /// Told about every durable write commit, in commit order ([`CommitObserver`]).
     commit_observer: Mutex<Option<Arc<dyn CommitObserver>>>,
+    /// Spills completed by every connection ([`Storage::spill_count`]).
+    spills: AtomicU64,
 }
 
 /// Work a layer above the pager must do before a write transaction commits, while it can
@@ -310,6 +312,7 @@ impl Storage {
                 text_encoding: AtomicU32::new(header::TEXT_ENCODING_UTF8),
                 commit_hook: Mutex::new(None),
                 commit_observer: Mutex::new(None),
+                spills: AtomicU64::new(0),
             }));
         }
         let c = Completion::read(header::HEADER_SIZE);
@@ -356,6 +359,7 @@ impl Storage {
             text_encoding: AtomicU32::new(h.text_encoding),
             commit_hook: Mutex::new(None),
             commit_observer: Mutex::new(None),
+            spills: AtomicU64::new(0),
         });
         Ok(storage)
     }
@@ -473,6 +477,12 @@ impl Storage {
     /// 3 UTF-16be ([`header::encoding_name`]).
     pub fn text_encoding(&self) -> u32 {
         self.text_encoding.load(Ordering::Acquire)
+    }
+
+    /// Spills completed by all connections of this storage: writes of dirty pages to the
+    /// WAL because a write transaction outgrew its cache ([`spill`]).
+    pub fn spill_count(&self) -> u64 {
+        self.spills.load(Ordering::Relaxed)
     }
 
     /// Installs the hook every write commit of every connection runs first.

@@ -154,6 +154,7 @@ impl Pager {
                     }
                 }
                 inner.spills += 1;
+                self.storage.spills.fetch_add(1, Ordering::Relaxed);
                 Ok(Poll::Ready(()))
             }
         }
