@@ -548,7 +548,7 @@ impl Storage {
                 committing: false,
                 spills: 0,
                 image_pages_high_water: 0,
-                tx_auto_vacuum: None,
+                known_auto_vacuum: None,
                 kinds: BTreeMap::new(),
                 derived_in_sync: false,
                 verbatim: false,
@@ -695,10 +695,10 @@ struct PagerInner {
     spills: u64,
     /// The most page images held at once ([`Pager::page_memory_high_water_bytes`]).
     image_pages_high_water: usize,
-    /// Whether page 1 said auto-vacuum when last seen in memory in this write
-    /// transaction (`None`: not seen yet). Page 1 changes only while dirty, and then it
-    /// stays in memory, so the last value seen holds while it is evicted.
-    tx_auto_vacuum: Option<bool>,
+    /// Whether page 1 said auto-vacuum when last seen in memory (`None`: unknown). Kept
+    /// while page 1 is evicted; forgotten whenever page 1 may have changed since: another
+    /// connection's commit of it, a WAL restart, our own commit or rollback of it.
+    known_auto_vacuum: Option<bool>,
     /// What the layer above says each page changed in this write transaction now is
     /// ([`Pager::set_page_kind`]); cleared at commit and rollback.
     kinds: BTreeMap<u32, u8>,
@@ -823,12 +823,21 @@ impl Pager {
             Some(last) => match wal.pages_changed(last, &snapshot) {
                 Some(pages) => {
                     for page_no in pages {
+                        if page_no == 1 {
+                            inner.known_auto_vacuum = None;
+                        }
                         inner.cache.remove(page_no);
                     }
                 }
-                None => inner.cache.clear(),
+                None => {
+                    inner.cache.clear();
+                    inner.known_auto_vacuum = None;
+                }
             },
-            None => inner.cache.clear(),
+            None => {
+                inner.cache.clear();
+                inner.known_auto_vacuum = None;
+            }
         }
         let db_size_pages = match snapshot.db_size_pages {
             Some(n) => n,
@@ -897,7 +906,6 @@ impl Pager {
         self.storage.wal.begin_write(&snapshot)?;
         inner.tx = TxState::Write;
         inner.tx_start_db_size_pages = inner.db_size_pages;
-        inner.tx_auto_vacuum = None;
         debug_assert!(inner.dirty.is_empty() && inner.pre_images.is_empty());
         Ok(())
     }
@@ -1318,6 +1326,9 @@ impl Pager {
 
     fn restore(inner: &mut PagerInner, pre_images: PreImages) {
         for (page_no, image) in pre_images {
+            if page_no == 1 {
+                inner.known_auto_vacuum = None;
+            }
             match image {
                 PreImage::Bytes(bytes) => {
                     // The restored image is not what a spilled frame holds.
@@ -1557,6 +1568,8 @@ impl Pager {
                 // other commit can slip in: our cache is exactly that state.
                 let after = self.storage.wal.begin_read();
                 self.storage.wal.end_read(&after);
+                // Page 1 as committed says whether the database is auto-vacuum now.
+                inner.auto_vacuum_seen();
                 Self::return_dirty_to_cache(&mut inner);
                 inner.spilled.clear();
                 inner.spill_latest.clear();

@@ -68,17 +68,17 @@ impl PagerInner {
                 .sum::<usize>()
     }
 
-    /// Whether the database is auto-vacuum as page 1 says (see `tx_auto_vacuum`).
+    /// Whether the database is auto-vacuum as page 1 says (see `known_auto_vacuum`).
     pub(crate) fn auto_vacuum_seen(&mut self) -> Option<bool> {
         let page1 = self.dirty.get(&1).cloned().or_else(|| self.cache.peek(1));
         if let Some(page1) = page1 {
             let data = page1.data();
             if data.len() >= header::HEADER_SIZE {
-                self.tx_auto_vacuum =
+                self.known_auto_vacuum =
                     Some(header::read_u32(&data, header::OFFSET_LARGEST_ROOT) != 0);
             }
         }
-        self.tx_auto_vacuum
+        self.known_auto_vacuum
     }
 
     /// Whether page `page_no`'s image is its newest uncommitted frame (so the commit need
@@ -105,6 +105,11 @@ impl Pager {
         if inner.spill.is_none() {
             if inner.tx != TxState::Write || inner.committing || inner.commit.is_some() {
                 return Ok(Poll::Ready(()));
+            }
+            if inner.known_auto_vacuum.is_none() {
+                // Noted while page 1 is in memory: by the time a spill is due, a small
+                // cache may have evicted it.
+                inner.auto_vacuum_seen();
             }
             let capacity = inner.cache.capacity();
             if inner.image_pages() <= capacity {
