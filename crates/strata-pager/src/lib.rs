@@ -25,6 +25,9 @@
 //! our snapshot. Writes stay in memory (dirty pages are pinned in the cache) until `commit`
 //! appends them to the WAL as one transaction; `rollback` restores the pre-images saved when
 //! each page was first dirtied, so every `PageRef` held elsewhere sees the rolled-back bytes.
+//! A transaction that outgrows the cache spills unpinned dirty pages to the WAL as
+//! uncommitted frames and reads them back from there (module `spill`); the commit publishes
+//! them with its own frames, a rollback discards them and re-reads the snapshot's images.
 //! Savepoints nest inside a write transaction the same way (statement rollback).
 //!
 //! Before a write commit builds its frames it runs the storage's [`CommitHook`], if one is
@@ -42,7 +45,7 @@
 //! ## Invariants
 //! 1. A page in the cache holds the image of the current snapshot. A page changed by the
 //!    write transaction lives in `dirty` instead (never in both), with a saved pre-image,
-//!    or, when the transaction outgrew the cache, in an uncommitted WAL frame ([`spill`]);
+//!    or, when the transaction outgrew the cache, in an uncommitted WAL frame (module `spill`);
 //!    dirty pages return to the cache at commit.
 //! 2. `mark_dirty` precedes every change to a page's bytes (asserted in debug builds).
 //! 3. Pages above `db_size_pages` are never handed out; new pages come from `append_page`.
@@ -480,7 +483,7 @@ impl Storage {
     }
 
     /// Spills completed by all connections of this storage: writes of dirty pages to the
-    /// WAL because a write transaction outgrew its cache ([`spill`]).
+    /// WAL because a write transaction outgrew its cache (module `spill`).
     pub fn spill_count(&self) -> u64 {
         self.spills.load(Ordering::Relaxed)
     }
@@ -678,7 +681,7 @@ struct PagerInner {
     pre_images: PreImages,
     savepoints: Vec<Savepoint>,
     /// Pages of the write transaction whose current image is an uncommitted WAL frame
-    /// (page -> frame): see [`spill`] for the rules.
+    /// (page -> frame): see module `spill` for the rules.
     spilled: BTreeMap<u32, u64>,
     /// The newest uncommitted frame written for each page in this write transaction,
     /// whether or not it is still the page's image (the commit publishes them all).
@@ -759,7 +762,7 @@ impl Pager {
 
     /// Bytes of page images this connection holds now: cached pages, the write
     /// transaction's dirty pages in memory, and pre-images kept for rollback. Bounded by
-    /// the cache size plus a few pages, except where [`spill`] says otherwise.
+    /// the cache size plus a few pages, except where module `spill` says otherwise.
     pub fn page_memory_bytes(&self) -> u64 {
         self.lock().image_pages() as u64 * self.storage.page_size as u64
     }
@@ -777,7 +780,7 @@ impl Pager {
     }
 
     /// Spills completed by this connection: writes of dirty pages to the WAL because a
-    /// write transaction outgrew the cache ([`spill`]).
+    /// write transaction outgrew the cache (module `spill`).
     pub fn spill_count(&self) -> u64 {
         self.lock().spills
     }
@@ -1287,7 +1290,7 @@ impl Pager {
     }
 
     /// The pages changed in this write transaction that are in memory, in page order:
-    /// all of them unless the transaction spilled ([`spill`]; never for an auto-vacuum
+    /// all of them unless the transaction spilled (module `spill`; never for an auto-vacuum
     /// database, the one user of this list).
     pub fn dirty_pages(&self) -> Vec<PageRef> {
         self.lock().dirty.values().cloned().collect()

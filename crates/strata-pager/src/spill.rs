@@ -33,6 +33,20 @@
 //!   than the cache holds, inside an explicit transaction, keeps one image per page it
 //!   changed); one taken while the page was spilled and not in memory names its frame.
 //!
+//! ## Commit
+//! The commit publishes every uncommitted frame, then its own. A page whose newest spilled
+//! frame is not its image any more (a savepoint rollback restored an older image, or the
+//! snapshot's) is written again by the commit, after them; those not in memory are read
+//! first and held until the frames are built (memory proportional to what the savepoint
+//! rollback undid). If every changed page is already in its newest frame, page 1 (never
+//! spilled) is written as the commit frame.
+//!
+//! ## Rollback
+//! The spill in flight is abandoned, the uncommitted frames discarded (the next append
+//! overwrites them; recovery never takes them: they hold no commit frame, and the frames
+//! that overwrite them break their checksum chain), spilled pages forgotten: the next read
+//! fetches the snapshot's image.
+//!
 //! ## Not spilled
 //! Auto-vacuum databases (the commit hook derives pointer maps from every dirty page in
 //! memory), storages with a [`crate::CommitObserver`] (it must receive every page of the

@@ -55,6 +55,10 @@
 //!    and copies nothing while a reader that reads only the database file is registered
 //!    (SQLite's `WAL_READ_LOCK(0)`): copying would change that reader's pages under it.
 //! 6. At most one writer, one append and one checkpoint at a time.
+//! 7. The writer's uncommitted frames (`Shared::uncommitted`, a write transaction's spilled
+//!    pages, [`Wal::append_uncommitted`]) lie right after `max_frame`, chained from it, and
+//!    are in no index: only the writer reads them, the commit publishes them, rollback or
+//!    `end_write` forgets them, and a truncating checkpoint waits while they exist.
 //!
 //! ## Concurrency
 //! All connection-shared state sits in one [`std::sync::Mutex`]; it is never held across
