@@ -548,7 +548,6 @@ impl Storage {
                 spill_latest: BTreeMap::new(),
                 commit_hold: BTreeMap::new(),
                 spill: None,
-                spill_hand: 0,
                 committing: false,
                 spills: 0,
                 image_pages_high_water: 0,
@@ -694,8 +693,6 @@ struct PagerInner {
     commit_hold: BTreeMap<u32, PageRef>,
     /// A spill whose frames are being written.
     spill: Option<spill::SpillInProgress>,
-    /// Where the next spill's clock sweep over `dirty` starts (a page number).
-    spill_hand: u32,
     /// `commit` has begun for this write transaction: no more spills (the commit decides
     /// which pages its frames hold).
     committing: bool,

@@ -194,35 +194,23 @@ impl Pager {
     /// the others (recorded in `inner.spill`).
     fn start_spill(&self, inner: &mut PagerInner) -> Result<()> {
         let db_size_pages = inner.db_size_pages;
-        // A clock over the dirty pages, resuming where the last spill stopped: a page
-        // used since the hand last passed is skipped once (its bit cleared), so the pages
-        // an operation works with (retried after `Pending`) and the hot ones (interior
-        // pages) stay in memory; the spill takes enough cold ones to come back to three
-        // quarters of the cache, and at least an eighth of it: a cache filled by what
-        // cannot be spilled (pinned pages, savepoint images) must not turn every read
-        // into a spill of the few pages an operation just read.
-        let capacity = inner.cache.capacity();
-        let min_batch = (capacity / 8).max(1);
-        let want = inner
-            .image_pages()
-            .saturating_sub(capacity - capacity / 4)
-            .max(min_batch);
-        let hand = inner.spill_hand;
-        let mut candidates: Vec<u32> = Vec::new();
-        let mut next_hand = hand;
-        for (&page_no, page) in inner.dirty.range(hand..).chain(inner.dirty.range(..hand)) {
-            if candidates.len() >= want {
-                break;
-            }
-            next_hand = page_no.wrapping_add(1);
-            if page_no == 1 || page_no > db_size_pages || Arc::strong_count(page) != 1 {
-                continue;
-            }
-            if !page.referenced.swap(false, Ordering::Relaxed) {
-                candidates.push(page_no);
-            }
-        }
-        inner.spill_hand = next_hand;
+        // Second chance: a page used since the last spill is skipped once (its bit
+        // cleared), so an operation retried after `Pending` keeps the pages it works with.
+        let candidates: Vec<u32> = inner
+            .dirty
+            .iter()
+            .filter(|(&page_no, page)| {
+                page_no != 1
+                    && page_no <= db_size_pages
+                    && Arc::strong_count(page) == 1
+                    && !page.referenced.swap(false, Ordering::Relaxed)
+            })
+            .map(|(&page_no, _)| page_no)
+            .collect();
+        // A spill frees a batch at least an eighth of the cache, or waits for one: a
+        // cache filled by what cannot be spilled (pinned pages, savepoint images) must
+        // not turn every read into a spill of the few pages an operation just read.
+        let min_batch = (inner.cache.capacity() / 8).max(1);
         if candidates.len() < min_batch {
             return Ok(());
         }
