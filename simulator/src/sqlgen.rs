@@ -1495,6 +1495,21 @@ pub fn conditional_ddl(sql: &str) -> bool {
     (u.starts_with("CREATE") || u.starts_with("DROP")) && u.contains(" IF ")
 }
 
+/// The object name of a `DROP <kind> IF EXISTS <name>` statement.
+pub fn conditional_drop_name(sql: &str) -> Option<&str> {
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    match words.as_slice() {
+        [drop, _, if_, exists, name] | [drop, _, if_, exists, name, ..]
+            if drop.eq_ignore_ascii_case("DROP")
+                && if_.eq_ignore_ascii_case("IF")
+                && exists.eq_ignore_ascii_case("EXISTS") =>
+        {
+            Some(name.trim_end_matches(';'))
+        }
+        _ => None,
+    }
+}
+
 /// CREATE or DROP (of a table or an index: what the generator writes).
 pub fn is_ddl(sql: &str) -> bool {
     let u = sql.trim_start().to_ascii_uppercase();
