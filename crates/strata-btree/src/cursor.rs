@@ -105,6 +105,10 @@ pub struct BTreeCursor {
     /// Table trees: the largest rowid as of a pager change counter, set by `max_rowid`
     /// (and kept by appends through this cursor). See [`BTreeCursor::append_position`].
     pub(crate) append: Option<AppendHint>,
+    /// Index trees: the pager's change counter right after this cursor's last
+    /// `append_index` that fitted in its leaf. `append_index` trusts its held path only
+    /// while the counter still has that value (no other cursor changed any page since).
+    pub(crate) index_append_seq: Option<u64>,
 }
 
 /// What `max_rowid` learned, valid while the pager's change counter stays at `seq`: the
@@ -137,6 +141,7 @@ impl BTreeCursor {
             hold: Vec::new(),
             write: None,
             append: None,
+            index_append_seq: None,
         }
     }
 

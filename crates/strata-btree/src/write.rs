@@ -85,8 +85,9 @@ impl BTreeCursor {
     /// tree's right edge (every interior level on its right child, as the previous
     /// insert left it) and `key` sorts after the last entry of that rightmost leaf, the
     /// key goes at the end of the leaf without a descent from the root; otherwise it is
-    /// an ordinary insert. Only for a tree no other cursor writes meanwhile: another
-    /// cursor's balance would leave this cursor's path stale.
+    /// an ordinary insert. The shortcut is taken only while the pager's change counter
+    /// says no page changed since this cursor's previous append (another cursor's
+    /// balance would leave the held path stale).
     pub fn append_index(&mut self, key: &[u8]) -> Result<Poll<()>> {
         self.key_info()?;
         let fields = crate::record::decode_record(key)?;
@@ -215,6 +216,7 @@ impl BTreeCursor {
                 last: Some(rowid),
                 seq: self.pager.change_seq(),
             });
+            self.index_append_seq = append.then(|| self.pager.change_seq());
             return Ok(Poll::Ready(()));
         }
         self.append = None;
@@ -235,7 +237,10 @@ impl BTreeCursor {
     /// leaf) and `key` sorts after the leaf's last entry; the top of the stack then
     /// points past that entry, where the key goes. `Ready(false)` changes nothing.
     fn at_append_point(&mut self, key: SeekKey<'_>) -> Result<Poll<bool>> {
-        if self.pos != Pos::Valid
+        // Another cursor's change to the tree (or any page) since our last append makes
+        // the held path untrustworthy: descend instead.
+        if self.index_append_seq.take() != Some(self.pager.change_seq())
+            || self.pos != Pos::Valid
             || self.stack.is_empty()
             || self.stack[0].page.page_no() != self.root_page
         {

@@ -299,3 +299,49 @@ fn append_index_matches_the_model() {
         commit(&db);
     }
 }
+
+/// `append_index` with another cursor writing the same tree between appends: the other
+/// cursor's inserts land at the right edge and split the leaf (and the root) this cursor
+/// holds. Both guards send such an append through a descent: the re-check of the held
+/// path (each level on its right child, fresh headers) and the pager's change counter
+/// (either alone passes this test; together they cover what each misses).
+#[test]
+fn append_index_with_another_writer_between_appends() {
+    let page_size = 512;
+    let db = open_db(page_size, true);
+    db.pager.set_cache_size_pages(8);
+    let ki = Arc::new(key_info());
+    db.pager.begin_write().unwrap();
+    let root = run(&db.io, || create_btree(&db.pager, BTreeType::Index)).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let mut model = Model {
+        ki: key_info(),
+        entries: Vec::new(),
+    };
+    let mut sorted: Vec<Vec<u8>> = (0..2000)
+        .map(|_| encode(&random_values(&mut rng, page_size)))
+        .collect();
+    sorted.sort_by(|a, b| compare_records(a, b, &ki).unwrap());
+    sorted.dedup_by(|a, b| compare_records(a, b, &ki).unwrap().is_eq());
+    let mut a = BTreeCursor::new(db.pager.clone(), root, TreeKind::Index(ki.clone()));
+    let mut b = BTreeCursor::new(db.pager.clone(), root, TreeKind::Index(ki.clone()));
+    let (mine, theirs): (Vec<_>, Vec<_>) = sorted
+        .chunks(2)
+        .map(|p| (p[0].clone(), p.get(1).cloned()))
+        .unzip();
+    for (i, rec) in mine.iter().enumerate() {
+        run(&db.io, || a.append_index(rec)).unwrap();
+        model.insert(rec.clone());
+        // Every few appends the other cursor puts a larger key at the right edge.
+        if i % 3 == 0 {
+            if let Some(Some(other)) = theirs.get(i) {
+                run(&db.io, || b.insert_index(other)).unwrap();
+                model.insert(other.clone());
+            }
+        }
+    }
+    drop((a, b));
+    scan_matches(&db, root, &ki, &model);
+    check_db(&db, &[(root, Some(&ki))]);
+    commit(&db);
+}
