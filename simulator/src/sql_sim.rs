@@ -73,6 +73,22 @@ const STREAM_ENCODING: u64 = 26;
 /// Per-tenant auto-vacuum modes (own stream too).
 const STREAM_AUTO_VACUUM: u64 = 27;
 
+/// After a DML statement that succeeded on both engines: Strata's `changes()` must be
+/// SQLite's (rows the statement itself inserted, updated or deleted; not its triggers' or
+/// foreign-key actions'). `model` is the SQLite connection that just ran `sql`.
+fn changes_differ(
+    strata: Option<&strata::Connection>,
+    model: &rusqlite::Connection,
+    sql: &str,
+) -> Option<String> {
+    if !sqlgen::is_dml(sql) {
+        return None;
+    }
+    let ours = strata?.changes();
+    let theirs = model.changes();
+    (ours != theirs).then(|| format!("changes() is {ours}, SQLite says {theirs}"))
+}
+
 fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
     r.set_stream(stream);
@@ -113,6 +129,9 @@ pub struct SqlChecks {
     /// after-recovery checks: free pages the integrity checks saw (0: the freelist was
     /// never exercised at a check, so a freelist defect could not show there).
     pub freelist_pages_max: u64,
+    /// INSERT/UPDATE/DELETE statements after which the connection's `changes()` was
+    /// compared with SQLite's for the same statement.
+    pub changes_compared: u64,
 }
 
 impl SqlChecks {
@@ -122,7 +141,7 @@ impl SqlChecks {
              rollbacks={} checkpoints={} integrity_checks={} sqlite_file_checks={} busy={} busy_gave_up={} \
              stale_snapshots_refused={} late_snapshot_reads={} io_errors_injected={} io_errors_surfaced={} io_errors_abandoned={} \
              maybe_commits={} maybe_commits_applied={} recoveries={} recovered_unacked={} sqlite_saw_unacked={} \
-             ddl={} noop_ddl={} freelist_pages_max={}",
+             ddl={} noop_ddl={} freelist_pages_max={} changes_compared={}",
             self.statements,
             self.results_compared,
             self.rows_compared,
@@ -147,6 +166,7 @@ impl SqlChecks {
             self.ddl,
             self.noop_ddl,
             self.freelist_pages_max,
+            self.changes_compared,
         )
     }
 
@@ -163,6 +183,11 @@ impl SqlChecks {
         };
         want("results_compared", self.results_compared, true);
         want("commits_acked", self.commits_acked, true);
+        want(
+            "changes_compared",
+            self.changes_compared,
+            config.statements >= 100,
+        );
         want("integrity_checks", self.integrity_checks, true);
         want(
             "sqlite_file_checks",
@@ -1577,6 +1602,12 @@ impl<'p> Sim<'p> {
                             )));
                         }
                         self.checks.results_compared += 1;
+                        if let Some(e) = changes_differ(conn.conn.as_ref(), view, sql) {
+                            return Err(ctx(e));
+                        }
+                        if sqlgen::is_dml(sql) {
+                            self.checks.changes_compared += 1;
+                        }
                         if wrote_nothing {
                             self.checks.noop_ddl += 1;
                         } else if conn.snap_content_seq < content_seq {
@@ -1626,6 +1657,15 @@ impl<'p> Sim<'p> {
                         )));
                     }
                     self.checks.results_compared += 1;
+                    let tenant = &self.tenants[t];
+                    if let Some(e) =
+                        changes_differ(tenant.conns[c].conn.as_ref(), &tenant.committed, sql)
+                    {
+                        return Err(ctx(e));
+                    }
+                    if sqlgen::is_dml(sql) {
+                        self.checks.changes_compared += 1;
+                    }
                     self.ack(t)?;
                     if std::env::var_os("STRATA_SIM_PARANOID").is_some() {
                         let live = self.strata_dump(t)?;

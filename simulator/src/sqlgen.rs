@@ -543,8 +543,10 @@ fn gen_update(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
 
 fn gen_delete(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
     let t = table(rng, s);
-    match rng.gen_range(0..5) {
-        0 => {
+    match rng.gen_range(0..25) {
+        // The whole table: the truncate path (Clear counts the rows it removes).
+        0 => format!("DELETE FROM {}", t.name),
+        1..=5 => {
             let o = table(rng, s);
             format!(
                 "DELETE FROM {} WHERE a IN (SELECT a FROM {} WHERE {})",
@@ -1294,7 +1296,11 @@ fn gen_churn(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
             rng.gen_range(0..=1200),
             pred(rng, "")
         ),
-        10 => format!("DELETE FROM big WHERE x % {} = 0", rng.gen_range(1..=3)),
+        // 0: all of it, the truncate path (the tree is cleared, its rows counted first).
+        10 => match rng.gen_range(0..=3) {
+            0 => "DELETE FROM big".into(),
+            m => format!("DELETE FROM big WHERE x % {m} = 0"),
+        },
         11 => "DROP TABLE IF EXISTS big".into(),
         12 => "CREATE INDEX IF NOT EXISTS big_y ON big(y)".into(),
         13 => {
@@ -1511,6 +1517,15 @@ pub fn conditional_drop_name(sql: &str) -> Option<&str> {
 }
 
 /// CREATE or DROP (of a table or an index: what the generator writes).
+/// INSERT, REPLACE, UPDATE or DELETE: the statements that set `changes()` (a DML after a
+/// WITH clause is not recognised, so not compared).
+pub fn is_dml(sql: &str) -> bool {
+    let u = sql.trim_start().to_ascii_uppercase();
+    ["INSERT", "REPLACE", "UPDATE", "DELETE"]
+        .iter()
+        .any(|k| u.starts_with(k))
+}
+
 pub fn is_ddl(sql: &str) -> bool {
     let u = sql.trim_start().to_ascii_uppercase();
     u.starts_with("CREATE") || u.starts_with("DROP")
