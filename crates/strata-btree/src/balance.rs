@@ -27,7 +27,9 @@
 //!
 //! Two shortcuts keep the common cases cheap, as in SQLite: appending past the largest
 //! rowid (the last cell of the right-most leaf overflows) moves just that cell to a new
-//! right sibling (`balance_quick`), so sequential inserts leave full pages; and a parent
+//! right sibling (`balance_quick`), so sequential inserts leave full pages (index leaves
+//! too: the second to last entry moves up as the divider, which CREATE INDEX's sorted
+//! appends rely on); and a parent
 //! that is not pending is edited in place (old dividers dropped, new ones inserted)
 //! instead of being rebuilt, falling back to pending content if the dividers do not fit.
 
@@ -598,6 +600,11 @@ impl ParentView<'_> {
 /// the right-most child of its parent — the signature of appending rowids in order.
 /// Splitting half/half there would leave every leaf half empty; instead the last cell
 /// alone goes to a new right sibling and full pages stay full.
+///
+/// Index leaves get the same treatment (SQLite reaches a similar shape for CREATE INDEX
+/// through its bulk-load hint): their divider is an entry of its own, so the second to
+/// last cell moves up to the parent and the last one starts the new leaf; at least one
+/// cell stays behind.
 fn quick_append(
     pager: &Pager,
     stack: &[Level],
@@ -607,7 +614,14 @@ fn quick_append(
     let Some(content) = pending_at(pending, level) else {
         return Ok(false);
     };
-    if level == 0 || content.page_type != PageType::TableLeaf || content.cells.len() < 2 {
+    // Cells that stay on the page: all but the last (tables), all but the last two
+    // (indexes: one moves up as the divider).
+    let stay = match content.page_type {
+        PageType::TableLeaf => content.cells.len().saturating_sub(1),
+        PageType::IndexLeaf => content.cells.len().saturating_sub(2),
+        _ => 0,
+    };
+    if level == 0 || stay == 0 {
         return Ok(false);
     }
     let usable = pager.usable_size();
@@ -616,9 +630,8 @@ fn quick_append(
     if pending_at(pending, level - 1).is_some() || parent.idx != ph.cell_count {
         return Ok(false);
     }
-    let n = content.cells.len();
     let capacity = cell_capacity(stack[level].page.page_no(), content.page_type, usable);
-    Ok(content.cells.size_on_page(0..n - 1) <= capacity)
+    Ok(content.cells.size_on_page(0..stay) <= capacity)
 }
 
 /// See [`quick_append`].
@@ -637,12 +650,16 @@ fn balance_quick(
     let node = &stack[level].page;
     let parent = &stack[level - 1].page;
     let n = content.cells.len();
+    let page_type = content.page_type;
+    let index = page_type == PageType::IndexLeaf;
+    // What stays: every cell but the last, and for an index the divider moving up.
+    let stay = if index { n - 2 } else { n - 1 };
     let new_page = freelist::allocate(pager)?;
     rebuild_page(
         &mut new_page.data_mut(),
         new_page.page_no(),
         usable,
-        PageType::TableLeaf,
+        page_type,
         &content.cells.refs(n - 1..n),
         0,
     )?;
@@ -651,19 +668,27 @@ fn balance_quick(
         &mut node.data_mut(),
         node.page_no(),
         usable,
-        PageType::TableLeaf,
-        &content.cells.refs(0..n - 1),
+        page_type,
+        &content.cells.refs(0..stay),
         0,
     )?;
-    let rowid = parse_cell_bytes(&content.cells[n - 2], PageType::TableLeaf, usable)?.rowid;
-    let mut divider = Vec::with_capacity(13);
-    push_cell_header(
-        &mut divider,
-        PageType::TableInterior,
-        node.page_no(),
-        rowid,
-        0,
-    );
+    let mut divider = Vec::with_capacity(24);
+    if index {
+        // The entry itself, as an interior cell whose left child is the old leaf.
+        let cell = &content.cells[n - 2];
+        let info = parse_cell_bytes(cell, page_type, usable)?;
+        divider.extend_from_slice(&node.page_no().to_be_bytes());
+        divider.extend_from_slice(&cell[..info.content_len]);
+    } else {
+        let rowid = parse_cell_bytes(&content.cells[n - 2], page_type, usable)?.rowid;
+        push_cell_header(
+            &mut divider,
+            PageType::TableInterior,
+            node.page_no(),
+            rowid,
+            0,
+        );
+    }
     pad_cell(&mut divider);
     let mut new_parent = NodeContent::from_page(&parent.data(), parent.page_no(), usable)?;
     new_parent.cells.push(&divider);
