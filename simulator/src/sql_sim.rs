@@ -113,6 +113,9 @@ pub struct SqlChecks {
     /// after-recovery checks: free pages the integrity checks saw (0: the freelist was
     /// never exercised at a check, so a freelist defect could not show there).
     pub freelist_pages_max: u64,
+    /// Dirty-page spills (write transactions larger than the page cache writing pages to
+    /// the WAL before commit), summed over the tenants' storages.
+    pub spills: u64,
 }
 
 impl SqlChecks {
@@ -122,7 +125,7 @@ impl SqlChecks {
              rollbacks={} checkpoints={} integrity_checks={} sqlite_file_checks={} busy={} busy_gave_up={} \
              stale_snapshots_refused={} late_snapshot_reads={} io_errors_injected={} io_errors_surfaced={} io_errors_abandoned={} \
              maybe_commits={} maybe_commits_applied={} recoveries={} recovered_unacked={} sqlite_saw_unacked={} \
-             ddl={} noop_ddl={} freelist_pages_max={}",
+             ddl={} noop_ddl={} freelist_pages_max={} spills={}",
             self.statements,
             self.results_compared,
             self.rows_compared,
@@ -147,6 +150,7 @@ impl SqlChecks {
             self.ddl,
             self.noop_ddl,
             self.freelist_pages_max,
+            self.spills,
         )
     }
 
@@ -509,6 +513,11 @@ pub fn run_plan(config: &SqlConfig, plan: &Plan) -> SqlReport {
         }
         sim.main_loop()
     }));
+    for tenant in &sim.tenants {
+        if let Some(db) = &tenant.db {
+            sim.checks.spills += db.storage().spill_count();
+        }
+    }
     let failure = match outcome {
         Ok(Ok(())) => None,
         Ok(Err(v)) => Some(format!("after {} statements: {v}", sim.finished)),
@@ -573,7 +582,7 @@ impl<'p> Sim<'p> {
             let encoding_sql =
                 format!("PRAGMA encoding = '{encoding}'; PRAGMA auto_vacuum = {auto_vacuum}");
             let cache = if self.config.small_cache {
-                [16usize, 64, 2000][r.gen_range(0..3)]
+                [4usize, 16, 64, 2000][r.gen_range(0..4)]
             } else {
                 2000
             };
@@ -1702,6 +1711,9 @@ impl<'p> Sim<'p> {
             conn.conn = None;
             conn.reset_tx();
             conn.forget_temp();
+        }
+        if let Some(db) = &tenant.db {
+            self.checks.spills += db.storage().spill_count();
         }
         tenant.db = None;
     }
