@@ -393,3 +393,62 @@ fn explain_rows_name_opcodes_and_operands() {
         (text("Integer"), int(7), int(2))
     );
 }
+
+fn count_prog(root: u32) -> strata_vdbe::program::Program {
+    let mut a = Asm::new();
+    a.op(Insn::Init { target: 1 });
+    a.op(Insn::Transaction {
+        db: 0,
+        write: false,
+        schema_cookie: 0,
+    });
+    a.op(Insn::OpenReadAsync {
+        db: 0,
+        cursor: 0,
+        root_page: root,
+        root_reg: None,
+        kind: CursorKind::Table { num_columns: 3 },
+    });
+    a.op(Insn::OpenReadAwait { cursor: 0 });
+    a.op(Insn::Count { cursor: 0, dest: 0 });
+    a.op(Insn::ResultRow { start: 0, count: 1 });
+    a.op(halt());
+    a.build()
+}
+
+/// `Count` and `Clear` (with change counting) over a tree whose pages are not in memory, on
+/// IO that completes nothing inline: a `next` that must load the next leaf returns Pending
+/// with the cursor mid-descent (where `is_eof` is true), and the count must resume that
+/// `next` instead of stopping (it stopped early, counting one leaf's rows: found once a
+/// write transaction's pages could be spilled and read back).
+#[test]
+fn count_and_clear_resume_a_pending_next() {
+    let db = mem_db(true);
+    let conn = db.conn();
+    let root = create_btree(&db, &conn, false);
+    let rows = sample_rows(300);
+    run(&db, &conn, insert_rows_prog(root, &rows)).unwrap();
+    // A new connection: a cold cache of 4 pages, every leaf read Pending.
+    let cold = db.conn();
+    let out = run(&db, &cold, count_prog(root)).unwrap();
+    assert!(out.ios > 1, "the count must have waited for several reads");
+    assert_eq!(out.rows, vec![vec![int(300)]]);
+    let cold = db.conn();
+    let mut a = Asm::new();
+    a.op(Insn::Init { target: 1 });
+    a.op(Insn::Transaction {
+        db: 0,
+        write: true,
+        schema_cookie: 0,
+    });
+    a.op(Insn::Clear {
+        db: 0,
+        root_page: root,
+        count_changes: true,
+    });
+    a.op(halt());
+    run(&db, &cold, a.build()).unwrap();
+    assert_eq!(cold.state().changes, 300);
+    let out = run(&db, &cold, count_prog(root)).unwrap();
+    assert_eq!(out.rows, vec![vec![int(0)]]);
+}

@@ -588,13 +588,19 @@ impl Vm {
                     ready_bt!(b.bt.rewind());
                     *started = true;
                 }
-                while !b.bt.is_eof() {
-                    if !*counted {
-                        *n += 1;
-                        *counted = true;
+                // `counted`: the entry under the cursor is counted and `next` is due. A
+                // `next` that returned Pending leaves the cursor mid-descent, which
+                // `is_eof` reports as true: it must be called again before asking.
+                loop {
+                    if *counted {
+                        ready_bt!(b.bt.next());
+                        *counted = false;
                     }
-                    ready_bt!(b.bt.next());
-                    *counted = false;
+                    if b.bt.is_eof() {
+                        break;
+                    }
+                    *n += 1;
+                    *counted = true;
                 }
                 let n = *n;
                 *insn_state = None;
@@ -655,13 +661,17 @@ impl Vm {
                 ready_bt!(c.rewind());
                 *started = true;
             }
-            while !c.is_eof() {
-                if !*counted {
-                    *n += 1;
-                    *counted = true;
+            // As in `exec_count`: a pending `next` is resumed before asking `is_eof`.
+            loop {
+                if *counted {
+                    ready_bt!(c.next());
+                    *counted = false;
                 }
-                ready_bt!(c.next());
-                *counted = false;
+                if c.is_eof() {
+                    break;
+                }
+                *n += 1;
+                *counted = true;
             }
             *cleared = true;
             *bt = None;
