@@ -44,6 +44,11 @@ pub struct Config {
     pub page_size: usize,
     pub autocheckpoint_frames: u64,
     pub torn_garbage: bool,
+    /// The pager's cache size: a tiny one makes transactions spill dirty pages to the WAL
+    /// before their commit.
+    pub cache_size_pages: usize,
+    /// Actions per transaction are drawn from `1..=max_actions`.
+    pub max_actions: usize,
 }
 
 impl Default for Config {
@@ -54,6 +59,8 @@ impl Default for Config {
             page_size: 512,
             autocheckpoint_frames: 0,
             torn_garbage: false,
+            cache_size_pages: 2000,
+            max_actions: 4,
         }
     }
 }
@@ -104,7 +111,7 @@ fn plan(config: &Config) -> Vec<Step> {
         let txn = i as u64 + 1;
         let commit = rng.gen_range(0..100) >= 15;
         let mut planned = size;
-        let actions = (0..rng.gen_range(1..=4))
+        let actions = (0..rng.gen_range(1..=config.max_actions))
             .map(|_| {
                 if planned < 3 || rng.gen_bool(0.4) {
                     planned += 1;
@@ -146,6 +153,8 @@ pub struct Checks {
     pub continued_after_recovery: u64,
     /// Database and WAL file sizes checked after a complete truncating checkpoint.
     pub file_sizes_verified: u64,
+    /// Dirty-page spills of the workload's transactions (before the fault, if any).
+    pub spills: u64,
 }
 
 impl Checks {
@@ -161,6 +170,7 @@ impl Checks {
         self.pages_verified += o.pages_verified;
         self.continued_after_recovery += o.continued_after_recovery;
         self.file_sizes_verified += o.file_sizes_verified;
+        self.spills += o.spills;
     }
 }
 
@@ -176,7 +186,7 @@ fn storage_options(config: &Config) -> StorageOptions {
     StorageOptions {
         page_size: config.page_size,
         reserved_bytes: 0,
-        cache_size_pages: 2000,
+        cache_size_pages: config.cache_size_pages,
         sync_mode: SyncMode::Full,
         autocheckpoint_frames: config.autocheckpoint_frames,
     }
@@ -336,6 +346,7 @@ impl Harness {
             }
         }
         drop(pager);
+        self.checks.spills += storage.spill_count();
         Ok(storage)
     }
 

@@ -150,3 +150,38 @@ fn crash_points_with_garbage_in_torn_sectors() {
     };
     all_points(&config, |n| Fault::CrashAfter(n, CrashMode::TearUnsynced));
 }
+
+/// Transactions larger than a one-page cache spill dirty pages to the WAL as uncommitted
+/// frames before their commit: a power loss after any operation (spill writes included)
+/// recovers an allowed state, and an I/O error at any operation surfaces and leaves the
+/// database consistent.
+fn spill_config() -> Config {
+    Config {
+        cache_size_pages: 1,
+        max_actions: 8,
+        seed: 5,
+        ..Config::default()
+    }
+}
+
+#[test]
+fn spilled_transactions_survive_a_crash_after_every_operation() {
+    let config = spill_config();
+    let clean = run_point(&config, Fault::None).expect("fault-free workload must pass");
+    assert!(
+        clean.checks.spills > 10,
+        "the workload must spill: {:?}",
+        clean.checks
+    );
+    let (total, checks) = all_points(&config, |n| Fault::CrashAfter(n, CrashMode::Random));
+    assert_eq!(checks.crashes, total);
+    assert_eq!(checks.continued_after_recovery, total);
+}
+
+#[test]
+fn spilled_transactions_with_an_error_at_every_operation() {
+    let config = spill_config();
+    let (total, checks) = all_points(&config, Fault::FailOp);
+    assert!(checks.errors_surfaced > 0 && checks.errors_surfaced <= total);
+    assert!(checks.spills > 0);
+}

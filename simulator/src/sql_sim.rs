@@ -132,6 +132,9 @@ pub struct SqlChecks {
     /// INSERT/UPDATE/DELETE statements after which the connection's `changes()` was
     /// compared with SQLite's for the same statement.
     pub changes_compared: u64,
+    /// Dirty-page spills (write transactions larger than the page cache writing pages to
+    /// the WAL before commit), summed over the tenants' storages.
+    pub spills: u64,
 }
 
 impl SqlChecks {
@@ -141,7 +144,7 @@ impl SqlChecks {
              rollbacks={} checkpoints={} integrity_checks={} sqlite_file_checks={} busy={} busy_gave_up={} \
              stale_snapshots_refused={} late_snapshot_reads={} io_errors_injected={} io_errors_surfaced={} io_errors_abandoned={} \
              maybe_commits={} maybe_commits_applied={} recoveries={} recovered_unacked={} sqlite_saw_unacked={} \
-             ddl={} noop_ddl={} freelist_pages_max={} changes_compared={}",
+             ddl={} noop_ddl={} freelist_pages_max={} changes_compared={} spills={}",
             self.statements,
             self.results_compared,
             self.rows_compared,
@@ -167,6 +170,7 @@ impl SqlChecks {
             self.noop_ddl,
             self.freelist_pages_max,
             self.changes_compared,
+            self.spills,
         )
     }
 
@@ -534,6 +538,11 @@ pub fn run_plan(config: &SqlConfig, plan: &Plan) -> SqlReport {
         }
         sim.main_loop()
     }));
+    for tenant in &sim.tenants {
+        if let Some(db) = &tenant.db {
+            sim.checks.spills += db.storage().spill_count();
+        }
+    }
     let failure = match outcome {
         Ok(Ok(())) => None,
         Ok(Err(v)) => Some(format!("after {} statements: {v}", sim.finished)),
@@ -598,7 +607,7 @@ impl<'p> Sim<'p> {
             let encoding_sql =
                 format!("PRAGMA encoding = '{encoding}'; PRAGMA auto_vacuum = {auto_vacuum}");
             let cache = if self.config.small_cache {
-                [16usize, 64, 2000][r.gen_range(0..3)]
+                [4usize, 16, 64, 2000][r.gen_range(0..4)]
             } else {
                 2000
             };
@@ -1742,6 +1751,9 @@ impl<'p> Sim<'p> {
             conn.conn = None;
             conn.reset_tx();
             conn.forget_temp();
+        }
+        if let Some(db) = &tenant.db {
+            self.checks.spills += db.storage().spill_count();
         }
         tenant.db = None;
     }

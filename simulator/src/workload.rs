@@ -160,6 +160,9 @@ pub struct Checks {
     pub io_errors_surfaced: u64,
     /// Injected faults on operations whose task had been aborted (crash, reopen).
     pub io_errors_abandoned: u64,
+    /// Dirty-page spills (write transactions larger than the page cache writing pages to
+    /// the WAL before commit), summed over the tenants' storages.
+    pub spills: u64,
 }
 
 impl Checks {
@@ -168,7 +171,7 @@ impl Checks {
             "checks: reads_verified={} header_sizes_verified={} read_txns={} write_txns={} \
              commits_acked={} commits_failed={} rollbacks={} checkpoints={} busy={} \
              stale_upgrades_refused={} recoveries={} reopens={} recovered_unacked={} \
-             io_errors_injected={} io_errors_surfaced={} io_errors_abandoned={}",
+             io_errors_injected={} io_errors_surfaced={} io_errors_abandoned={} spills={}",
             self.reads_verified,
             self.header_sizes_verified,
             self.read_txns,
@@ -185,6 +188,7 @@ impl Checks {
             self.io_errors_injected,
             self.io_errors_surfaced,
             self.io_errors_abandoned,
+            self.spills,
         )
     }
 }
@@ -457,6 +461,9 @@ pub fn run(config: &RunConfig) -> RunReport {
     };
     let failure = failure.map(|e| format!("step {}: {e}", sim.step));
     sim.io.trace("end", &[failure.is_some() as u64]);
+    for t in 0..sim.tenants.len() {
+        sim.close_storage(t);
+    }
     let stats = sim.io.stats();
     let sim_micros = sim.io.now_micros().saturating_sub(io_options.start_micros);
     let digest = sim.io.digest();
@@ -600,11 +607,18 @@ impl Sim {
         }
     }
 
+    /// Drops tenant `t`'s storage, counting its spills first.
+    fn close_storage(&mut self, t: usize) {
+        if let Some(storage) = self.tenants[t].storage.take() {
+            self.checks.spills += storage.spill_count();
+        }
+    }
+
     fn open_tenant(&mut self, t: usize, drop_first: bool) -> Result<(), Violation> {
         if drop_first {
             self.abort_tasks(t);
             self.tenants[t].conns.clear();
-            self.tenants[t].storage = None;
+            self.close_storage(t);
         }
         let io: Arc<dyn IO> = self.io.clone();
         let tenant = &mut self.tenants[t];
@@ -652,7 +666,7 @@ impl Sim {
         for t in 0..self.tenants.len() {
             self.abort_tasks(t);
             self.tenants[t].conns.clear();
-            self.tenants[t].storage = None;
+            self.close_storage(t);
         }
         for t in 0..self.tenants.len() {
             self.verify_recovery(t, true)?;
@@ -667,7 +681,7 @@ impl Sim {
         self.io.clear_scheduled();
         self.abort_tasks(t);
         self.tenants[t].conns.clear();
-        self.tenants[t].storage = None;
+        self.close_storage(t);
         // Closing waits for the I/O already submitted, as closing a file does; otherwise a
         // dead connection's late writes would land after recovery.
         while self.io.inflight() > 0 {

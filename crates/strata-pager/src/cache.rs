@@ -39,6 +39,20 @@ impl PageCache {
         self.index.len()
     }
 
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity_pages
+    }
+
+    /// Evicts unpinned pages until at most `target_pages` remain (or everything left is
+    /// pinned): the write transaction's dirty pages and pre-images share the budget.
+    pub(crate) fn evict_down_to(&mut self, target_pages: usize) {
+        while self.index.len() > target_pages {
+            if !self.evict_one() {
+                return;
+            }
+        }
+    }
+
     pub(crate) fn set_capacity(&mut self, capacity_pages: usize) {
         self.capacity_pages = capacity_pages.max(1);
     }
@@ -48,6 +62,12 @@ impl PageCache {
         let slot = self.slots[slot_idx].as_mut()?;
         slot.referenced = true;
         Some(slot.page.clone())
+    }
+
+    /// The cached page, without counting a hit.
+    pub(crate) fn peek(&self, page_no: u32) -> Option<PageRef> {
+        let slot_idx = *self.index.get(&page_no)?;
+        self.slots[slot_idx].as_ref().map(|slot| slot.page.clone())
     }
 
     /// Inserts (or replaces) a page, evicting an unpinned one if the cache is full.
@@ -114,6 +134,9 @@ impl PageCache {
     /// most (the first may only clear reference bits); false if everything is pinned.
     fn evict_one(&mut self) -> bool {
         let slot_count = self.slots.len();
+        if slot_count == 0 {
+            return false;
+        }
         for _ in 0..slot_count * 2 {
             let i = self.hand;
             self.hand = (self.hand + 1) % slot_count;

@@ -25,6 +25,9 @@
 //! our snapshot. Writes stay in memory (dirty pages are pinned in the cache) until `commit`
 //! appends them to the WAL as one transaction; `rollback` restores the pre-images saved when
 //! each page was first dirtied, so every `PageRef` held elsewhere sees the rolled-back bytes.
+//! A transaction that outgrows the cache spills unpinned dirty pages to the WAL as
+//! uncommitted frames and reads them back from there (module `spill`); the commit publishes
+//! them with its own frames, a rollback discards them and re-reads the snapshot's images.
 //! Savepoints nest inside a write transaction the same way (statement rollback).
 //!
 //! Before a write commit builds its frames it runs the storage's [`CommitHook`], if one is
@@ -41,8 +44,9 @@
 //!
 //! ## Invariants
 //! 1. A page in the cache holds the image of the current snapshot. A page changed by the
-//!    write transaction lives in `dirty` instead (never in both), with a saved pre-image;
-//!    dirty pages are not bounded by the cache size and return to the cache at commit.
+//!    write transaction lives in `dirty` instead (never in both), with a saved pre-image,
+//!    or, when the transaction outgrew the cache, in an uncommitted WAL frame (module `spill`);
+//!    dirty pages return to the cache at commit.
 //! 2. `mark_dirty` precedes every change to a page's bytes (asserted in debug builds).
 //! 3. Pages above `db_size_pages` are never handed out; new pages come from `append_page`.
 //!    `truncate_pages` lowers the size in a write transaction: changed pages beyond it
@@ -65,11 +69,14 @@ mod cache;
 pub mod header;
 pub mod journal;
 mod journal_mode;
+mod pre_image;
 mod sized_file;
+mod spill;
 
 pub use journal_mode::JournalMode;
 
 use cache::PageCache;
+use pre_image::{PreImage, PreImages};
 
 /// Errors of the pager.
 #[derive(Debug, Clone)]
@@ -178,6 +185,8 @@ pub struct Storage {
     commit_hook: Mutex<Option<Arc<dyn CommitHook>>>,
     /// Told about every durable write commit, in commit order ([`CommitObserver`]).
     commit_observer: Mutex<Option<Arc<dyn CommitObserver>>>,
+    /// Spills completed by every connection ([`Storage::spill_count`]).
+    spills: AtomicU64,
 }
 
 /// Work a layer above the pager must do before a write transaction commits, while it can
@@ -306,6 +315,7 @@ impl Storage {
                 text_encoding: AtomicU32::new(header::TEXT_ENCODING_UTF8),
                 commit_hook: Mutex::new(None),
                 commit_observer: Mutex::new(None),
+                spills: AtomicU64::new(0),
             }));
         }
         let c = Completion::read(header::HEADER_SIZE);
@@ -352,6 +362,7 @@ impl Storage {
             text_encoding: AtomicU32::new(h.text_encoding),
             commit_hook: Mutex::new(None),
             commit_observer: Mutex::new(None),
+            spills: AtomicU64::new(0),
         });
         Ok(storage)
     }
@@ -471,6 +482,12 @@ impl Storage {
         self.text_encoding.load(Ordering::Acquire)
     }
 
+    /// Spills completed by all connections of this storage: writes of dirty pages to the
+    /// WAL because a write transaction outgrew its cache (module `spill`).
+    pub fn spill_count(&self) -> u64 {
+        self.spills.load(Ordering::Relaxed)
+    }
+
     /// Installs the hook every write commit of every connection runs first.
     pub fn set_commit_hook(&self, hook: Arc<dyn CommitHook>) {
         *self.commit_hook.lock().unwrap_or_else(|e| e.into_inner()) = Some(hook);
@@ -525,8 +542,16 @@ impl Storage {
                 cache: PageCache::new(self.options.cache_size_pages),
                 loading: HashMap::new(),
                 dirty: BTreeMap::new(),
-                pre_images: BTreeMap::new(),
+                pre_images: PreImages::default(),
                 savepoints: Vec::new(),
+                spilled: BTreeMap::new(),
+                spill_latest: BTreeMap::new(),
+                commit_hold: BTreeMap::new(),
+                spill: None,
+                committing: false,
+                spills: 0,
+                image_pages_high_water: 0,
+                known_auto_vacuum: None,
                 kinds: BTreeMap::new(),
                 derived_in_sync: false,
                 verbatim: false,
@@ -554,6 +579,13 @@ pub struct Page {
     data: RwLock<Vec<u8>>,
     /// True while the page is in the current write transaction's dirty set.
     dirty: AtomicBool,
+    /// Bumped whenever the bytes are borrowed for writing: a spill keeps the page's frame
+    /// as its image only if nothing wrote it while the frame was being written.
+    version: AtomicU64,
+    /// Set whenever the pager hands out or dirties the page; a spill skips (and clears)
+    /// it once, as a clock does, so the pages an operation is working with stay in memory
+    /// while it is retried after `Pending`.
+    referenced: AtomicBool,
 }
 
 /// A shared reference to a page. Holding one keeps the page in memory.
@@ -565,6 +597,8 @@ impl Page {
             page_no,
             data: RwLock::new(data),
             dirty: AtomicBool::new(false),
+            version: AtomicU64::new(0),
+            referenced: AtomicBool::new(true),
         }
     }
 
@@ -593,6 +627,7 @@ impl Page {
     }
 
     fn data_mut_unchecked(&self) -> RwLockWriteGuard<'_, Vec<u8>> {
+        self.version.fetch_add(1, Ordering::AcqRel);
         self.data.write().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -612,14 +647,6 @@ enum TxState {
     Read,
     Write,
 }
-
-/// Images to restore on rollback: `Some(bytes)` is the page as it was; `None` means the
-/// page was not in memory with meaningful content (new, or reused without reading), so
-/// rollback simply forgets it and the next read fetches it again.
-///
-/// Ordered (not hashed) so rollback restores, and the cache evicts, in the same order on
-/// every run: a simulator seed must replay exactly.
-type PreImages = BTreeMap<u32, Option<Vec<u8>>>;
 
 struct Savepoint {
     db_size_pages: u32,
@@ -655,6 +682,28 @@ struct PagerInner {
     dirty: BTreeMap<u32, PageRef>,
     pre_images: PreImages,
     savepoints: Vec<Savepoint>,
+    /// Pages of the write transaction whose current image is an uncommitted WAL frame
+    /// (page -> frame): see module `spill` for the rules.
+    spilled: BTreeMap<u32, u64>,
+    /// The newest uncommitted frame written for each page in this write transaction,
+    /// whether or not it is still the page's image (the commit publishes them all).
+    spill_latest: BTreeMap<u32, u64>,
+    /// Pages the commit writes again because their newest spilled frame is stale, loaded
+    /// from the snapshot, held until the commit's frames are built.
+    commit_hold: BTreeMap<u32, PageRef>,
+    /// A spill whose frames are being written.
+    spill: Option<spill::SpillInProgress>,
+    /// `commit` has begun for this write transaction: no more spills (the commit decides
+    /// which pages its frames hold).
+    committing: bool,
+    /// Spills completed by this connection (for tests and the simulator's report).
+    spills: u64,
+    /// The most page images held at once ([`Pager::page_memory_high_water_bytes`]).
+    image_pages_high_water: usize,
+    /// Whether page 1 said auto-vacuum when last seen in memory (`None`: unknown). Kept
+    /// while page 1 is evicted; forgotten whenever page 1 may have changed since: another
+    /// connection's commit of it, a WAL restart, our own commit or rollback of it.
+    known_auto_vacuum: Option<bool>,
     /// What the layer above says each page changed in this write transaction now is
     /// ([`Pager::set_page_kind`]); cleared at commit and rollback.
     kinds: BTreeMap<u32, u8>,
@@ -737,6 +786,31 @@ impl Pager {
         self.lock().cache.len()
     }
 
+    /// Bytes of page images this connection holds now: cached pages, the write
+    /// transaction's dirty pages in memory, and pre-images kept for rollback. Bounded by
+    /// the cache size plus a few pages, except where module `spill` says otherwise.
+    pub fn page_memory_bytes(&self) -> u64 {
+        self.lock().image_pages() as u64 * self.storage.page_size as u64
+    }
+
+    /// The most [`Pager::page_memory_bytes`] held at once since the connection opened or
+    /// the last [`Pager::reset_page_memory_high_water`].
+    pub fn page_memory_high_water_bytes(&self) -> u64 {
+        self.lock().image_pages_high_water as u64 * self.storage.page_size as u64
+    }
+
+    /// Restarts the high-water mark from what is held now.
+    pub fn reset_page_memory_high_water(&self) {
+        let mut inner = self.lock();
+        inner.image_pages_high_water = inner.image_pages();
+    }
+
+    /// Spills completed by this connection: writes of dirty pages to the WAL because a
+    /// write transaction outgrew the cache (module `spill`).
+    pub fn spill_count(&self) -> u64 {
+        self.lock().spills
+    }
+
     /// The text encoding as this connection sees it (header value: 1 UTF-8, 2 UTF-16le,
     /// 3 UTF-16be): page 1's field if this write transaction changed page 1, else the
     /// committed one.
@@ -778,12 +852,21 @@ impl Pager {
             Some(last) => match wal.pages_changed(last, &snapshot) {
                 Some(pages) => {
                     for page_no in pages {
+                        if page_no == 1 {
+                            inner.known_auto_vacuum = None;
+                        }
                         inner.cache.remove(page_no);
                     }
                 }
-                None => inner.cache.clear(),
+                None => {
+                    inner.cache.clear();
+                    inner.known_auto_vacuum = None;
+                }
             },
-            None => inner.cache.clear(),
+            None => {
+                inner.cache.clear();
+                inner.known_auto_vacuum = None;
+            }
         }
         let db_size_pages = match snapshot.db_size_pages {
             Some(n) => n,
@@ -875,8 +958,22 @@ impl Pager {
                 "page {page_no} read outside a transaction"
             )));
         }
+        // Make room (spill) here, before handing out a page (see `spill`). A page held
+        // elsewhere is returned at once even while the spill's writes are in flight:
+        // callers rely on a page they hold (loaded earlier) coming back without waiting,
+        // and a page handed out meanwhile is simply not dropped when the spill completes.
+        if inner.spill.is_some() || inner.tx == TxState::Write {
+            let held = Self::held_elsewhere(&inner, page_no);
+            if self.spill_step(&mut inner)?.is_pending() && !held {
+                return Ok(Poll::Pending);
+            }
+        }
         if let Some(page) = inner.dirty.get(&page_no) {
+            page.referenced.store(true, Ordering::Relaxed);
             return Ok(Poll::Ready(page.clone()));
+        }
+        if let Some(&frame_no) = inner.spilled.get(&page_no) {
+            return self.read_spilled(&mut inner, page_no, frame_no);
         }
         if let Some(page) = inner.cache.get(page_no) {
             return Ok(Poll::Ready(page));
@@ -928,6 +1025,61 @@ impl Pager {
                 }
                 let page = Arc::new(Page::new(page_no, data));
                 inner.cache.insert(page.clone());
+                inner.note_memory();
+                Ok(Poll::Ready(page))
+            }
+        }
+    }
+
+    /// Whether page `page_no` is in memory and someone besides the pager holds it.
+    fn held_elsewhere(inner: &PagerInner, page_no: u32) -> bool {
+        match inner.dirty.get(&page_no) {
+            Some(page) => Arc::strong_count(page) > 1,
+            // `peek` adds a reference of its own.
+            None => inner
+                .cache
+                .peek(page_no)
+                .is_some_and(|page| Arc::strong_count(&page) > 2),
+        }
+    }
+
+    /// Reads back page `page_no` of the write transaction from its uncommitted frame: it
+    /// returns to `dirty`, still equal to the frame (`spilled` keeps it until changed).
+    fn read_spilled(
+        &self,
+        inner: &mut PagerInner,
+        page_no: u32,
+        frame_no: u64,
+    ) -> Result<Poll<PageRef>> {
+        let completion = match inner.loading.get(&page_no) {
+            Some(c) => c.clone(),
+            None => {
+                let c = Completion::read(self.storage.page_size);
+                self.storage.wal.read_uncommitted_frame(frame_no, &c)?;
+                inner.loading.insert(page_no, c.clone());
+                c
+            }
+        };
+        match completion.result() {
+            None => Ok(Poll::Pending),
+            Some(Err(e)) => {
+                inner.loading.remove(&page_no);
+                Err(Error::Io(e))
+            }
+            Some(Ok(bytes_read)) => {
+                inner.loading.remove(&page_no);
+                let data = completion.take_buf();
+                if bytes_read != self.storage.page_size || data.len() != self.storage.page_size {
+                    // The frame was written whole by this transaction: a short read means
+                    // the file lost it.
+                    return Err(Error::Corrupt(format!(
+                        "spilled page {page_no}: WAL frame {frame_no} read {bytes_read} bytes"
+                    )));
+                }
+                let page = Arc::new(Page::new(page_no, data));
+                page.dirty.store(true, Ordering::Release);
+                inner.dirty.insert(page_no, page.clone());
+                inner.note_memory();
                 Ok(Poll::Ready(page))
             }
         }
@@ -956,9 +1108,16 @@ impl Pager {
             .get(&page_no)
             .cloned()
             .or_else(|| inner.cache.get(page_no));
-        if current.is_some_and(|current| !Arc::ptr_eq(&current, page)) {
+        let stale = match current {
+            Some(current) => !Arc::ptr_eq(&current, page),
+            // Spilled and not in memory: any copy outside the pager predates the spill.
+            None => inner.spilled.contains_key(&page_no),
+        };
+        if stale {
             return Err(Error::Misuse(format!("page {page_no} reference is stale")));
         }
+        // The page is about to change: its spilled frame (if any) is no longer its image.
+        inner.spilled.remove(&page_no);
         // Dirty pages leave the clock: it then holds only evictable candidates, so a
         // transaction larger than the cache does not make every eviction scan pinned pages.
         inner.cache.remove(page_no);
@@ -970,18 +1129,22 @@ impl Pager {
         if needs_tx_image || needs_sp_image {
             let image = page.data().clone();
             if needs_tx_image {
-                inner.pre_images.insert(page_no, Some(image.clone()));
+                inner
+                    .pre_images
+                    .insert(page_no, PreImage::Bytes(image.clone()));
             }
             if let Some(sp) = inner.savepoints.last_mut().filter(|_| needs_sp_image) {
-                sp.pre_images.insert(page_no, Some(image));
+                sp.pre_images.insert(page_no, PreImage::Bytes(image));
                 if needs_tx_image {
                     sp.first_dirtied.insert(page_no);
                 }
             }
         }
         page.dirty.store(true, Ordering::Release);
+        page.referenced.store(true, Ordering::Relaxed);
         inner.dirty.insert(page_no, page.clone());
         inner.derived_in_sync = false;
+        inner.note_memory();
         Ok(())
     }
 
@@ -1037,11 +1200,16 @@ impl Pager {
         inner.derived_in_sync = false;
         let page = Arc::new(Page::new(page_no, vec![0; page_size]));
         page.dirty.store(true, Ordering::Release);
-        inner.pre_images.entry(page_no).or_insert(None);
+        inner.pre_images.insert_if_absent(page_no, PreImage::Forget);
+        // A spilled page being replaced: a savepoint rollback points it at its frame again.
+        let sp_image = Self::non_resident_pre_image(inner, page_no);
         if let Some(sp) = inner.savepoints.last_mut() {
-            sp.pre_images.entry(page_no).or_insert(None);
+            sp.pre_images.insert_if_absent(page_no, sp_image);
         }
+        inner.spilled.remove(&page_no);
+        inner.loading.remove(&page_no);
         inner.dirty.insert(page_no, page.clone());
+        inner.note_memory();
         page
     }
 
@@ -1052,7 +1220,7 @@ impl Pager {
         let db_size_pages = inner.db_size_pages;
         inner.savepoints.push(Savepoint {
             db_size_pages,
-            pre_images: BTreeMap::new(),
+            pre_images: PreImages::default(),
             pre_kinds: BTreeMap::new(),
             first_dirtied: BTreeSet::new(),
         });
@@ -1068,7 +1236,7 @@ impl Pager {
             .ok_or_else(|| Error::Misuse("no savepoint".into()))?;
         if let Some(parent) = inner.savepoints.last_mut() {
             for (page_no, image) in sp.pre_images {
-                parent.pre_images.entry(page_no).or_insert(image);
+                parent.pre_images.insert_if_absent(page_no, image);
             }
             for (page_no, kind) in sp.pre_kinds {
                 parent.pre_kinds.entry(page_no).or_insert(kind);
@@ -1095,6 +1263,8 @@ impl Pager {
             }
             inner.cache.remove(page_no);
             inner.pre_images.remove(&page_no);
+            inner.spilled.remove(&page_no);
+            inner.loading.remove(&page_no);
         }
         for (page_no, kind) in sp.pre_kinds {
             match kind {
@@ -1154,7 +1324,9 @@ impl Pager {
         self.lock().kinds.iter().map(|(&p, &k)| (p, k)).collect()
     }
 
-    /// The pages changed in this write transaction, in page order.
+    /// The pages changed in this write transaction that are in memory, in page order:
+    /// all of them unless the transaction spilled (module `spill`; never for an auto-vacuum
+    /// database, the one user of this list).
     pub fn dirty_pages(&self) -> Vec<PageRef> {
         self.lock().dirty.values().cloned().collect()
     }
@@ -1193,18 +1365,41 @@ impl Pager {
 
     fn restore(inner: &mut PagerInner, pre_images: PreImages) {
         for (page_no, image) in pre_images {
+            if page_no == 1 {
+                inner.known_auto_vacuum = None;
+            }
             match image {
-                Some(bytes) => {
-                    if let Some(page) = inner.dirty.get(&page_no) {
-                        *page.data_mut_unchecked() = bytes;
+                PreImage::Bytes(bytes) => {
+                    // The restored image is not what a spilled frame holds.
+                    inner.spilled.remove(&page_no);
+                    inner.loading.remove(&page_no);
+                    match inner.dirty.get(&page_no) {
+                        // In place: every `PageRef` held elsewhere sees the old bytes.
+                        Some(page) => *page.data_mut_unchecked() = bytes,
+                        // Spilled since (nobody held it then): back in memory, dirty.
+                        None => {
+                            let page = Arc::new(Page::new(page_no, bytes));
+                            page.dirty.store(true, Ordering::Release);
+                            inner.dirty.insert(page_no, page);
+                        }
                     }
                 }
-                None => {
+                PreImage::Forget => {
                     if let Some(page) = inner.dirty.remove(&page_no) {
                         page.dirty.store(false, Ordering::Release);
                     }
                     inner.cache.remove(page_no);
                     inner.pre_images.remove(&page_no);
+                    inner.spilled.remove(&page_no);
+                    inner.loading.remove(&page_no);
+                }
+                PreImage::Frame(frame_no) => {
+                    if let Some(page) = inner.dirty.remove(&page_no) {
+                        page.dirty.store(false, Ordering::Release);
+                    }
+                    inner.cache.remove(page_no);
+                    inner.loading.remove(&page_no);
+                    inner.spilled.insert(page_no, frame_no);
                 }
             }
         }
@@ -1230,7 +1425,13 @@ impl Pager {
             }
             TxState::Write => {}
         }
-        if inner.commit.is_none() && !inner.dirty.is_empty() {
+        // A spill in flight finishes first; then no more spills in this transaction.
+        if inner.spill.is_some() {
+            strata_io::ready!(self.spill_step(&mut inner));
+        }
+        inner.committing = true;
+        let has_changes = !inner.dirty.is_empty() || !inner.spilled.is_empty();
+        if inner.commit.is_none() && has_changes {
             drop(inner);
             match self.storage.commit_hook() {
                 Some(hook) => strata_io::ready!(hook.before_commit(self)),
@@ -1250,10 +1451,48 @@ impl Pager {
             inner = self.lock();
         }
         if inner.commit.is_none() {
-            if inner.dirty.is_empty() {
+            if inner.dirty.is_empty() && inner.spilled.is_empty() {
+                inner.committing = false;
                 self.storage.wal.end_write();
                 self.finish_tx(&mut inner);
                 return Ok(Poll::Ready(()));
+            }
+            if !inner.spilled.is_empty() {
+                if inner.auto_vacuum_seen() == Some(true) {
+                    // The hook derived pointer maps from the pages in memory only.
+                    return Err(Error::Misuse(
+                        "an auto-vacuum transaction spilled pages (spill is off for \
+                         auto-vacuum databases)"
+                            .into(),
+                    ));
+                }
+                if let Some(observer) = self.storage.commit_observer() {
+                    // Installed after this transaction spilled: it cannot be handed the
+                    // spilled pages, so it must know it misses this commit.
+                    observer.commit_failed();
+                }
+            }
+            // The commit publishes every uncommitted frame. A page whose newest spilled
+            // frame is no longer its image (a savepoint rollback restored an older image,
+            // or the snapshot's) must be written again, after them: load those not in
+            // memory (held until the frames are built).
+            loop {
+                let db_size = inner.db_size_pages;
+                let missing = inner
+                    .spill_latest
+                    .iter()
+                    .filter(|(&p, &f)| p <= db_size && inner.spilled.get(&p) != Some(&f))
+                    .map(|(&p, _)| p)
+                    .find(|p| !inner.dirty.contains_key(p) && !inner.commit_hold.contains_key(p));
+                let Some(page_no) = missing else {
+                    break;
+                };
+                drop(inner);
+                let page = strata_io::ready!(self.get_page(page_no));
+                inner = self.lock();
+                if !inner.dirty.contains_key(&page_no) {
+                    inner.commit_hold.insert(page_no, page);
+                }
             }
             // Page 1 carries the database size and change counter; it must be part of any
             // commit that changes the size (SQLite readers of the database file rely on it).
@@ -1262,7 +1501,18 @@ impl Pager {
             // The first commit to a rollback-journal database switches it to WAL (page 1
             // with bytes 18/19 = 2, as SQLite's `PRAGMA journal_mode=WAL` writes it).
             let to_wal = self.storage.rollback_mode.load(Ordering::Acquire);
-            if (size_changed || to_wal) && !inner.dirty.contains_key(&1) {
+            // The commit frame must come after every spilled frame: when every changed
+            // page in memory is already in its frame (or none is in memory), page 1 is
+            // written again as the commit frame (it is never spilled).
+            let db_size = inner.db_size_pages;
+            let would_write = inner
+                .dirty
+                .keys()
+                .any(|p| *p <= db_size && !inner.image_is_latest_frame(*p))
+                || inner.commit_hold.keys().any(|p| *p <= db_size);
+            let needs_commit_frame =
+                !would_write && inner.spill_latest.keys().any(|&p| p <= db_size);
+            if (size_changed || to_wal || needs_commit_frame) && !inner.dirty.contains_key(&1) {
                 drop(inner);
                 let page1 = strata_io::ready!(self.get_page(1));
                 self.mark_dirty(&page1)?;
@@ -1291,12 +1541,26 @@ impl Pager {
                 committing_encoding = header::text_encoding_of(&page1.data());
             }
             inner.committing_encoding = committing_encoding;
-            let frames: Vec<(u32, Vec<u8>)> = inner
+            // Pages still equal to their newest spilled frame are in the WAL already.
+            let mut frames: BTreeMap<u32, Vec<u8>> = inner
                 .dirty
                 .iter()
-                .filter(|(&page_no, _)| page_no <= db_size_pages)
+                .filter(|(&page_no, _)| {
+                    page_no <= db_size_pages && !inner.image_is_latest_frame(page_no)
+                })
                 .map(|(&page_no, page)| (page_no, page.data().clone()))
                 .collect();
+            for (&page_no, page) in &inner.commit_hold {
+                if page_no <= db_size_pages {
+                    frames.entry(page_no).or_insert_with(|| page.data().clone());
+                }
+            }
+            let frames: Vec<(u32, Vec<u8>)> = frames.into_iter().collect();
+            if frames.is_empty() {
+                // Nothing within the database changed (only pages beyond a truncated end):
+                // spilled frames of such pages are not committed.
+                self.storage.wal.discard_uncommitted();
+            }
             let append = self.storage.wal.append(frames, db_size_pages);
             inner.commit = Some(CommitInProgress { append });
         }
@@ -1343,7 +1607,13 @@ impl Pager {
                 // other commit can slip in: our cache is exactly that state.
                 let after = self.storage.wal.begin_read();
                 self.storage.wal.end_read(&after);
+                // Page 1 as committed says whether the database is auto-vacuum now.
+                inner.auto_vacuum_seen();
                 Self::return_dirty_to_cache(&mut inner);
+                inner.spilled.clear();
+                inner.spill_latest.clear();
+                inner.commit_hold.clear();
+                inner.committing = false;
                 inner.pre_images.clear();
                 inner.savepoints.clear();
                 inner.kinds.clear();
@@ -1415,8 +1685,17 @@ impl Pager {
             // A failed or abandoned append published nothing; drop it.
             inner.commit = None;
         }
+        // An abandoned spill published nothing either; its frames, and those of finished
+        // spills, are forgotten (the next append overwrites them).
+        inner.spill = None;
+        inner.committing = false;
+        self.storage.wal.discard_uncommitted();
+        // Spilled pages' pre-images say `Forget`: the next read fetches the snapshot's.
         let pre_images = std::mem::take(&mut inner.pre_images);
         Self::restore(&mut inner, pre_images);
+        inner.spilled.clear();
+        inner.spill_latest.clear();
+        inner.commit_hold.clear();
         // What is left in `dirty` now holds restored, committed images: valid cache content.
         inner.db_size_pages = inner.tx_start_db_size_pages;
         Self::return_dirty_to_cache(&mut inner);

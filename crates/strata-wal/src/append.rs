@@ -9,6 +9,12 @@
 //! last published frame, the header), so an append that failed leaves nothing behind that
 //! the next one could build on: its frames lie above `max_frame`, unreachable, and are
 //! overwritten by the next append (recovery ignores them, their checksums do not chain).
+//!
+//! The one exception is the writer's own uncommitted frames ([`Uncommitted`], written by
+//! `Wal::append_uncommitted` when a transaction spills pages): an uncommitted append
+//! records its frames there instead of publishing them (and does not fsync), and the next
+//! append of the same write transaction continues after them. The commit publishes them
+//! with its own frames; a failed append leaves the record as it was before it.
 
 use std::sync::Arc;
 
@@ -22,6 +28,38 @@ use crate::{invalid_input, poll_all, Error, FrameInfo, Inner, Result, Shared, Sy
 /// Frames per `pwrite`: large enough that a transaction costs few syscalls, small enough
 /// that one buffer stays around a quarter of a megabyte at 4 KiB pages.
 pub(crate) const APPEND_FRAMES_PER_WRITE: usize = 64;
+
+/// Frames written by the writer after `max_frame` without a commit frame: a write
+/// transaction's spilled pages. Recorded in `Shared::uncommitted`, never in the index.
+#[derive(Debug)]
+pub(crate) struct Uncommitted {
+    /// The restart the first of these appends made (its header is on disk, fsynced).
+    restart_header: Option<WalHeader>,
+    bump_generation: bool,
+    /// Published state they were built on; the commit checks it is unchanged.
+    base_max_frame: u64,
+    base_generation: u64,
+    /// The header the frames are salted with.
+    header: WalHeader,
+    first_frame: u64,
+    frames: Vec<FrameInfo>,
+    /// Checksum of the last uncommitted frame: the seed of the next one.
+    last_checksum: Checksum,
+}
+
+impl Uncommitted {
+    pub(crate) fn contains(&self, frame_no: u64) -> bool {
+        frame_no >= self.first_frame && frame_no < self.first_frame + self.len_frames()
+    }
+
+    pub(crate) fn len_frames(&self) -> u64 {
+        self.frames.len() as u64
+    }
+
+    pub(crate) fn restarted(&self) -> bool {
+        self.restart_header.is_some()
+    }
+}
 
 /// What an append will do, decided once from the published state.
 struct AppendPlan {
@@ -37,6 +75,10 @@ struct AppendPlan {
     frames: Vec<FrameInfo>,
     /// Checksum of the last new frame.
     last_checksum: Checksum,
+    /// The header the frames are salted with.
+    header: WalHeader,
+    /// The append continues the transaction's uncommitted frames.
+    continues: bool,
 }
 
 /// Frame writes built but not yet submitted: (offset in bytes, bytes).
@@ -45,7 +87,8 @@ type PendingWrites = Vec<(u64, Vec<u8>)>;
 enum State {
     Start {
         pages: Vec<(u32, Vec<u8>)>,
-        db_size_pages: u32,
+        /// `Some(size)`: the last frame is the commit frame; `None`: uncommitted frames.
+        commit: Option<u32>,
     },
     /// A restart's new header is being written; the frames wait for it (and its fsync).
     HeaderWriting {
@@ -70,7 +113,8 @@ enum State {
     Finished,
 }
 
-/// An append in progress. Poll until `Ready`; the value is the new highest committed frame.
+/// An append in progress. Poll until `Ready`; the value is the new highest committed frame
+/// (for an uncommitted append: the frame number of its first page).
 pub struct Append {
     inner: Arc<Inner>,
     state: State,
@@ -87,7 +131,19 @@ impl Append {
             inner,
             state: State::Start {
                 pages,
-                db_size_pages,
+                commit: Some(db_size_pages),
+            },
+            holds_append_flag: false,
+            submitted: Vec::new(),
+        }
+    }
+
+    pub(crate) fn new_uncommitted(inner: Arc<Inner>, pages: Vec<(u32, Vec<u8>)>) -> Append {
+        Append {
+            inner,
+            state: State::Start {
+                pages,
+                commit: None,
             },
             holds_append_flag: false,
             submitted: Vec::new(),
@@ -108,20 +164,23 @@ impl Append {
     fn step(&mut self) -> Result<Poll<u64>> {
         loop {
             match std::mem::replace(&mut self.state, State::Finished) {
-                State::Start {
-                    pages,
-                    db_size_pages,
-                } => {
+                State::Start { pages, commit } => {
                     if pages.is_empty() {
-                        return Ok(Poll::Ready(self.inner.lock().max_frame));
+                        let s = self.inner.lock();
+                        return match (commit, &s.uncommitted) {
+                            (Some(_), None) => Ok(Poll::Ready(s.max_frame)),
+                            // Uncommitted frames can only be published by a commit frame.
+                            (Some(_), Some(_)) => Err(invalid_input(
+                                "commit of uncommitted frames without a commit frame".into(),
+                            )),
+                            (None, Some(u)) => Ok(Poll::Ready(u.first_frame + u.len_frames())),
+                            (None, None) => Ok(Poll::Ready(s.max_frame + 1)),
+                        };
                     }
-                    match self.start(&pages, db_size_pages)? {
+                    match self.start(&pages, commit)? {
                         Some(state) => self.state = state,
                         None => {
-                            self.state = State::Start {
-                                pages,
-                                db_size_pages,
-                            };
+                            self.state = State::Start { pages, commit };
                             return Ok(Poll::Pending);
                         }
                     }
@@ -160,6 +219,14 @@ impl Append {
                         self.state = State::Writing { plan, writes };
                         return Ok(Poll::Pending);
                     }
+                    if plan
+                        .frames
+                        .last()
+                        .is_some_and(|f| f.commit_db_size_pages == 0)
+                    {
+                        // Uncommitted frames need no fsync: the commit's covers them.
+                        return self.record_uncommitted(plan).map(Poll::Ready);
+                    }
                     if self.inner.options.sync_mode == SyncMode::Full {
                         let sync = Completion::sync();
                         self.submitted.push(sync.clone());
@@ -190,9 +257,9 @@ impl Append {
     /// Validates the transaction, plans it under the lock, and submits its writes.
     /// `None`: writes of an abandoned append, or a WAL truncation, are still in flight;
     /// nothing was changed, try again after driving the IO.
-    fn start(&mut self, pages: &[(u32, Vec<u8>)], db_size_pages: u32) -> Result<Option<State>> {
+    fn start(&mut self, pages: &[(u32, Vec<u8>)], commit: Option<u32>) -> Result<Option<State>> {
         let page_size = self.inner.page_size;
-        if db_size_pages == 0 {
+        if commit == Some(0) {
             return Err(invalid_input(
                 "commit with a database size of 0 pages".into(),
             ));
@@ -214,7 +281,7 @@ impl Append {
             "a page appears twice in one transaction"
         );
 
-        let (header, seed, first_frame, restart_header, bump_generation, base) = {
+        let (header, seed, first_frame, restart_header, bump_generation, base, continues) = {
             let mut s = self.inner.lock();
             if !s.writer {
                 debug_assert!(false, "append without the write lock");
@@ -236,7 +303,20 @@ impl Append {
             }
             s.check_invariants();
             let base = (s.max_frame, s.generation);
-            if s.append_must_restart() {
+            if let Some(u) = &s.uncommitted {
+                // Continue the transaction's spilled frames: same header, chained checksum;
+                // the restart (if any) was already written by the first of them.
+                if (u.base_max_frame, u.base_generation) != base {
+                    debug_assert!(false, "WAL changed under uncommitted frames");
+                    return Err(Error::Corrupt(
+                        "WAL changed under uncommitted frames".into(),
+                    ));
+                }
+                let next = u.first_frame + u.len_frames();
+                let (header, seed) = (u.header, u.last_checksum);
+                s.append_in_progress = true;
+                (header, seed, next, None, false, base, true)
+            } else if s.append_must_restart() {
                 debug_assert!(s.wal_readers.is_empty(), "restart over a WAL reader");
                 let header = WalHeader {
                     // SQLite's choice for a new log: native (here always little-endian) words.
@@ -249,7 +329,15 @@ impl Append {
                 let (_, header_checksum) = header.encode();
                 let bump = s.max_frame > 0;
                 s.append_in_progress = true;
-                (header, header_checksum, 1u64, Some(header), bump, base)
+                (
+                    header,
+                    header_checksum,
+                    1u64,
+                    Some(header),
+                    bump,
+                    base,
+                    false,
+                )
             } else {
                 s.append_in_progress = true;
                 (
@@ -259,6 +347,7 @@ impl Append {
                     None,
                     false,
                     base,
+                    false,
                 )
             }
         };
@@ -273,8 +362,8 @@ impl Append {
             let chunk_first_frame = first_frame + (chunk_index * APPEND_FRAMES_PER_WRITE) as u64;
             let mut buf = vec![0u8; chunk.len() * frame_size_bytes];
             for (i, (page_no, image)) in chunk.iter().enumerate() {
-                let is_commit = frames.len() + 1 == frame_count;
-                let commit = if is_commit { db_size_pages } else { 0 };
+                let is_last = frames.len() + 1 == frame_count;
+                let commit = if is_last { commit.unwrap_or(0) } else { 0 };
                 let start = i * frame_size_bytes;
                 let out = &mut buf[start..start + frame_size_bytes];
                 running = encode_frame(out, &header, *page_no, commit, image, running);
@@ -295,6 +384,8 @@ impl Append {
             first_frame,
             frames,
             last_checksum: running,
+            header,
+            continues,
         };
         match restart_header {
             // A restart writes and fsyncs the new header before any frame: otherwise a
@@ -334,22 +425,38 @@ impl Append {
             debug_assert!(false, "WAL changed under an append");
             return Err(Error::Corrupt("WAL changed under an append".into()));
         }
-        if let Some(header) = plan.restart_header {
+        // A commit after spilled frames publishes them first (they precede its frames).
+        let mut restart_header = plan.restart_header;
+        let mut bump_generation = plan.bump_generation;
+        let mut earlier_frames = Vec::new();
+        if let Some(u) = s.uncommitted.take() {
+            assert!(
+                plan.continues,
+                "uncommitted frames appeared under an append"
+            );
+            restart_header = u.restart_header;
+            bump_generation = u.bump_generation;
+            assert_eq!(u.first_frame + u.len_frames(), plan.first_frame);
+            earlier_frames = u.frames;
+        } else {
+            assert!(
+                !plan.continues,
+                "uncommitted frames vanished under an append"
+            );
+        }
+        let first_frame = plan.first_frame - earlier_frames.len() as u64;
+        if let Some(header) = restart_header {
             s.header = header;
             s.header_on_disk = true;
             s.index.clear();
             s.max_frame = 0;
             s.backfilled = 0;
-            if plan.bump_generation {
+            if bump_generation {
                 s.generation += 1;
             }
         }
-        assert_eq!(
-            plan.first_frame,
-            s.max_frame + 1,
-            "frames must follow max_frame"
-        );
-        for frame in &plan.frames {
+        assert_eq!(first_frame, s.max_frame + 1, "frames must follow max_frame");
+        for frame in earlier_frames.iter().chain(&plan.frames) {
             s.index.push(*frame);
         }
         s.max_frame = s.index.len_frames();
@@ -358,6 +465,47 @@ impl Append {
         self.holds_append_flag = false;
         s.check_invariants();
         Ok(s.max_frame)
+    }
+
+    /// Records the written frames of an uncommitted append in `Shared::uncommitted`
+    /// (nothing becomes visible) and returns the frame number of its first page.
+    fn record_uncommitted(&mut self, plan: AppendPlan) -> Result<u64> {
+        let mut s = self.inner.lock();
+        if s.max_frame != plan.base_max_frame || s.generation != plan.base_generation {
+            debug_assert!(false, "WAL changed under an append");
+            return Err(Error::Corrupt("WAL changed under an append".into()));
+        }
+        match s.uncommitted.as_mut() {
+            Some(u) => {
+                assert!(
+                    plan.continues,
+                    "uncommitted frames appeared under an append"
+                );
+                assert_eq!(u.first_frame + u.len_frames(), plan.first_frame);
+                u.frames.extend_from_slice(&plan.frames);
+                u.last_checksum = plan.last_checksum;
+            }
+            None => {
+                assert!(
+                    !plan.continues,
+                    "uncommitted frames vanished under an append"
+                );
+                s.uncommitted = Some(Uncommitted {
+                    restart_header: plan.restart_header,
+                    bump_generation: plan.bump_generation,
+                    base_max_frame: plan.base_max_frame,
+                    base_generation: plan.base_generation,
+                    header: plan.header,
+                    first_frame: plan.first_frame,
+                    frames: plan.frames,
+                    last_checksum: plan.last_checksum,
+                });
+            }
+        }
+        s.append_in_progress = false;
+        self.holds_append_flag = false;
+        s.check_invariants();
+        Ok(plan.first_frame)
     }
 
     fn release_flag(&mut self) {

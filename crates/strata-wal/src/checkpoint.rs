@@ -249,8 +249,11 @@ impl Checkpoint {
                     None
                 };
                 let mut copies = s.index.newest_frames_between(s.backfilled, mx_safe_frame);
-                if let Some(size) = db_size_pages {
-                    // Pages past the end are cut off by the truncation anyway.
+                // Pages past the end at the copied snapshot are not part of the database:
+                // a commit can carry frames of pages it then truncated away (pages spilled
+                // before an auto-vacuum truncation), and copying them would grow the file
+                // with garbage (with a full copy the truncation would cut them off anyway).
+                if let Some(size) = s.index.db_size_at(mx_safe_frame) {
                     copies.retain(|&(page_no, _)| page_no <= size);
                 }
                 debug_assert!(copies
@@ -363,7 +366,12 @@ impl Checkpoint {
             // reader, the next append restarts the log (Shared::append_must_restart).
             return Ok(Some(s.result(busy)));
         }
-        if s.append_in_progress || s.wal_truncate.as_ref().is_some_and(|t| !t.is_done()) {
+        if s.append_in_progress
+            || s.uncommitted.is_some()
+            || s.wal_truncate.as_ref().is_some_and(|t| !t.is_done())
+        {
+            // A writer's uncommitted (spilled) frames live in the file: truncating it
+            // would destroy them.
             return Ok(Some(s.result(true)));
         }
         let Some(file) = self.inner.existing_file() else {

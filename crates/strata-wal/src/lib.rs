@@ -55,6 +55,10 @@
 //!    and copies nothing while a reader that reads only the database file is registered
 //!    (SQLite's `WAL_READ_LOCK(0)`): copying would change that reader's pages under it.
 //! 6. At most one writer, one append and one checkpoint at a time.
+//! 7. The writer's uncommitted frames (`Shared::uncommitted`, a write transaction's spilled
+//!    pages, [`Wal::append_uncommitted`]) lie right after `max_frame`, chained from it, and
+//!    are in no index: only the writer reads them, the commit publishes them, rollback or
+//!    `end_write` forgets them, and a truncating checkpoint waits while they exist.
 //!
 //! ## Concurrency
 //! All connection-shared state sits in one [`std::sync::Mutex`]; it is never held across
@@ -229,6 +233,11 @@ pub(crate) struct Shared {
     /// The same for checkpoints: a stale database write landing after a later checkpoint's
     /// newer version of the page would corrupt the database file.
     pub orphaned_db_io: Vec<Completion>,
+    /// Frames the writer has written beyond `max_frame` without a commit frame (a write
+    /// transaction's spilled pages, [`Wal::append_uncommitted`]). Never in `index`: no
+    /// reader, checkpoint or recovery sees them; the writer's commit publishes them with
+    /// its own frames, and its rollback forgets them ([`Wal::discard_uncommitted`]).
+    pub uncommitted: Option<append::Uncommitted>,
 }
 
 impl Shared {
@@ -427,6 +436,7 @@ impl Wal {
             db_readers: 0,
             orphaned_wal_io: Vec::new(),
             orphaned_db_io: Vec::new(),
+            uncommitted: None,
         };
         shared.check_invariants();
         let inner = Inner {
@@ -561,6 +571,7 @@ impl Wal {
         if s.backfilled != s.max_frame
             || !s.wal_readers.is_empty()
             || s.append_in_progress
+            || s.uncommitted.is_some()
             || s.checkpoint_running
         {
             return Err(Error::Busy);
@@ -604,11 +615,94 @@ impl Wal {
         Ok(())
     }
 
-    /// Releases the write lock.
+    /// Releases the write lock. Uncommitted frames still pending are discarded
+    /// ([`Wal::discard_uncommitted`]).
     pub fn end_write(&self) {
         let mut s = self.inner.lock();
         debug_assert!(s.writer, "end_write without begin_write");
+        Self::discard_uncommitted_locked(&mut s);
         s.writer = false;
+    }
+
+    /// Appends `pages` as frames WITHOUT a commit frame (a write transaction spilling dirty
+    /// pages that do not fit its cache, as SQLite's cache spill does). Requires the write
+    /// lock. The frames are written after `max_frame` and after earlier uncommitted frames
+    /// of the same transaction, but never published: readers, checkpoints and recovery
+    /// ignore them (recovery only accepts frames up to a commit frame). The next
+    /// [`Wal::append`] (the commit) continues the checksum chain after them and publishes
+    /// them with its own frames; [`Wal::discard_uncommitted`] (rollback) forgets them and
+    /// the next append overwrites them. No fsync: the commit's fsync covers them.
+    ///
+    /// Completes with the frame number of the first page of `pages` (the others follow in
+    /// order); readable with [`Wal::read_uncommitted_frame`] until commit or discard.
+    pub fn append_uncommitted(&self, pages: Vec<(u32, Vec<u8>)>) -> Append {
+        Append::new_uncommitted(self.inner.clone(), pages)
+    }
+
+    /// Submits a read of uncommitted frame `frame_no`'s page image into `c` (made by
+    /// `Completion::read(page_size)`): only the writer's own spilled frames qualify.
+    pub fn read_uncommitted_frame(&self, frame_no: u64, c: &Completion) -> Result<()> {
+        {
+            let s = self.inner.lock();
+            let ok = s.uncommitted.as_ref().is_some_and(|u| u.contains(frame_no));
+            if !ok {
+                return Err(Error::Corrupt(format!(
+                    "read of uncommitted WAL frame {frame_no}, which this transaction did \
+                     not write"
+                )));
+            }
+        }
+        if c.len() != self.inner.page_size {
+            return Err(invalid_input(format!(
+                "frame read buffer of {} bytes, page size {}",
+                c.len(),
+                self.inner.page_size
+            )));
+        }
+        let offset_bytes =
+            format::frame_offset_bytes(frame_no, self.inner.page_size) + FRAME_HEADER_BYTES as u64;
+        let file = self.inner.existing_file().ok_or_else(|| {
+            Error::Corrupt(format!(
+                "read of WAL frame {frame_no}, but there is no WAL file"
+            ))
+        })?;
+        file.pread(offset_bytes, c)?;
+        Ok(())
+    }
+
+    /// Forgets the frames written by [`Wal::append_uncommitted`] since the last commit (a
+    /// rolled-back write transaction). They stay in the file until overwritten, but can
+    /// never become part of the log: they hold no commit frame, and the next append writes
+    /// over them, chaining from the last commit frame (so a stale frame after its end no
+    /// longer chains either). If they began with a restart of the log, the file's header
+    /// is the new one while the published state is the old, fully checkpointed log: the
+    /// next append restarts again (fresh salts).
+    pub fn discard_uncommitted(&self) {
+        let mut s = self.inner.lock();
+        Self::discard_uncommitted_locked(&mut s);
+    }
+
+    fn discard_uncommitted_locked(s: &mut Shared) {
+        if let Some(u) = s.uncommitted.take() {
+            if u.restarted() {
+                // A restart needs every frame checkpointed and no WAL reader, and no new
+                // WAL reader can appear (they see backfilled == max_frame): nothing reads
+                // the old frames, so the log may be declared empty.
+                debug_assert_eq!(s.backfilled, s.max_frame);
+                s.header_on_disk = false;
+            }
+            s.check_invariants();
+        }
+    }
+
+    /// Number of frames written by [`Wal::append_uncommitted`] and not yet committed or
+    /// discarded.
+    pub fn uncommitted_frames(&self) -> u64 {
+        self.inner
+            .lock()
+            .uncommitted
+            .as_ref()
+            .map_or(0, |u| u.len_frames())
     }
 
     /// Appends one transaction: `pages` (page number, page image of `page_size` bytes; each

@@ -265,6 +265,26 @@ impl Connection {
         self.inner.vm_conn.state().total_changes.max(0) as u64
     }
 
+    /// The most bytes of page images (cached pages, a write transaction's dirty pages and
+    /// its rollback images) this connection's main database held at once: bounded by the
+    /// cache size (`PRAGMA cache_size`) plus a few pages, since a write transaction larger
+    /// than the cache spills pages to the WAL (see `strata_pager`'s `spill` module for the
+    /// cases that keep everything in memory).
+    pub fn page_memory_high_water_bytes(&self) -> u64 {
+        self.inner.vm_conn.pager().page_memory_high_water_bytes()
+    }
+
+    /// Restarts [`Connection::page_memory_high_water_bytes`] from what is held now.
+    pub fn reset_page_memory_high_water(&self) {
+        self.inner.vm_conn.pager().reset_page_memory_high_water()
+    }
+
+    /// How many times this connection's write transactions spilled dirty pages to the WAL
+    /// because they outgrew the page cache.
+    pub fn spill_count(&self) -> u64 {
+        self.inner.vm_conn.pager().spill_count()
+    }
+
     /// False inside an explicit transaction (after BEGIN, before COMMIT/ROLLBACK).
     pub fn is_autocommit(&self) -> bool {
         #[cfg(feature = "replica")]
