@@ -563,6 +563,7 @@ impl Storage {
             }),
             change_seq: AtomicU64::new(0),
             tx_mirror: AtomicU8::new(TX_NONE),
+            dirty_epoch: AtomicU64::new(1),
         })
     }
 }
@@ -586,6 +587,9 @@ pub struct Page {
     /// it once, as a clock does, so the pages an operation is working with stay in memory
     /// while it is retried after `Pending`.
     referenced: AtomicBool,
+    /// The pager's `dirty_epoch` when `mark_dirty` last did its full work on this page
+    /// (see [`Pager::mark_dirty`]'s fast path); 0: never.
+    dirty_mark: AtomicU64,
 }
 
 /// A shared reference to a page. Holding one keeps the page in memory.
@@ -599,6 +603,7 @@ impl Page {
             dirty: AtomicBool::new(false),
             version: AtomicU64::new(0),
             referenced: AtomicBool::new(true),
+            dirty_mark: AtomicU64::new(0),
         }
     }
 
@@ -739,6 +744,10 @@ pub struct Pager {
     /// times each (a lock per question was measurable); written only under the lock, with
     /// `inner.tx`.
     tx_mirror: AtomicU8,
+    /// Moves whenever a page marked dirty may need `mark_dirty`'s full work again: a
+    /// savepoint begins, is released or rolled back, the derived data is declared in sync,
+    /// a write transaction begins, commits or rolls back. Written under the lock.
+    dirty_epoch: AtomicU64,
 }
 
 impl Pager {
@@ -907,6 +916,7 @@ impl Pager {
 
     fn finish_tx(&self, inner: &mut PagerInner) {
         self.changed();
+        self.new_dirty_epoch();
         if let Some(snapshot) = inner.snapshot.take() {
             self.storage.wal.end_read(&snapshot);
         }
@@ -937,6 +947,7 @@ impl Pager {
             .clone()
             .ok_or_else(|| Error::Misuse("no snapshot".into()))?;
         self.storage.wal.begin_write(&snapshot)?;
+        self.new_dirty_epoch();
         inner.tx = TxState::Write;
         self.tx_mirror.store(TX_WRITE, Ordering::Release);
         inner.tx_start_db_size_pages = inner.db_size_pages;
@@ -1096,8 +1107,22 @@ impl Pager {
     }
 
     /// Declares that `page` is about to change. Must precede every write to its bytes.
+    ///
+    /// Fast path: a page this transaction already dirtied, with no savepoint begun or
+    /// ended since (nor anything else that moves `dirty_epoch`), has every pre-image it
+    /// needs and is in the dirty set: nothing to do but count the change. (A connection
+    /// is driven by one thread at a time; the epoch and the mark are written under the
+    /// lock, and the page's dirty flag is cleared whenever it leaves the dirty set.) A
+    /// large statement (CREATE INDEX, INSERT ... SELECT) dirties the same pages over and
+    /// over: the lock and map lookups per call were 6-7 % of CREATE INDEX.
     pub fn mark_dirty(&self, page: &PageRef) -> Result<()> {
         self.changed();
+        if page.is_dirty()
+            && page.dirty_mark.load(Ordering::Acquire) == self.dirty_epoch.load(Ordering::Acquire)
+        {
+            page.referenced.store(true, Ordering::Relaxed);
+            return Ok(());
+        }
         let mut inner = self.lock();
         Self::require_write(&inner, "mark_dirty")?;
         let page_no = page.page_no();
@@ -1145,7 +1170,15 @@ impl Pager {
         inner.dirty.insert(page_no, page.clone());
         inner.derived_in_sync = false;
         inner.note_memory();
+        page.dirty_mark
+            .store(self.dirty_epoch.load(Ordering::Acquire), Ordering::Release);
         Ok(())
+    }
+
+    /// Makes the next `mark_dirty` of every page take its full path (called under the
+    /// lock wherever what that path establishes may stop holding).
+    fn new_dirty_epoch(&self) {
+        self.dirty_epoch.fetch_add(1, Ordering::AcqRel);
     }
 
     /// A zeroed, dirty image for page `page_no` (at most the database size) whose current
@@ -1217,6 +1250,8 @@ impl Pager {
     pub fn savepoint_begin(&self) -> Result<()> {
         let mut inner = self.lock();
         Self::require_write(&inner, "savepoint")?;
+        // Pages dirtied so far have no image in the new savepoint.
+        self.new_dirty_epoch();
         let db_size_pages = inner.db_size_pages;
         inner.savepoints.push(Savepoint {
             db_size_pages,
@@ -1230,6 +1265,7 @@ impl Pager {
     /// Keeps the innermost savepoint's changes and closes it.
     pub fn savepoint_release(&self) -> Result<()> {
         let mut inner = self.lock();
+        self.new_dirty_epoch();
         let sp = inner
             .savepoints
             .pop()
@@ -1250,6 +1286,8 @@ impl Pager {
     pub fn savepoint_rollback(&self) -> Result<()> {
         self.changed();
         let mut inner = self.lock();
+        // Restored pages have no image in the savepoint now innermost.
+        self.new_dirty_epoch();
         let sp = inner
             .savepoints
             .pop()
@@ -1287,7 +1325,10 @@ impl Pager {
     /// pointer maps) is up to date, so that a resumed commit need not derive it again.
     /// Cleared by any page change, size change or rollback.
     pub fn set_derived_in_sync(&self) {
-        self.lock().derived_in_sync = true;
+        let mut inner = self.lock();
+        // The next change of any page must clear it again.
+        self.new_dirty_epoch();
+        inner.derived_in_sync = true;
     }
 
     /// Marks this write transaction's pages as final images copied from another
@@ -1562,6 +1603,8 @@ impl Pager {
                 self.storage.wal.discard_uncommitted();
             }
             let append = self.storage.wal.append(frames, db_size_pages);
+            // No page may change from here on (`require_write` refuses it).
+            self.new_dirty_epoch();
             inner.commit = Some(CommitInProgress { append });
         }
         let polled = match inner.commit.as_mut() {
@@ -1673,6 +1716,7 @@ impl Pager {
     pub fn rollback(&self) -> Result<()> {
         self.changed();
         let mut inner = self.lock();
+        self.new_dirty_epoch();
         match inner.tx {
             TxState::None => return Ok(()),
             TxState::Read => {
