@@ -192,6 +192,69 @@ fn savepoints_undo_only_their_own_changes() {
     });
 }
 
+/// `mark_dirty` skips its work for a page already dirtied since the last savepoint
+/// boundary; every boundary must make it record images again. A page dirtied before two
+/// nested savepoints, changed in the inner one, which is rolled back, then changed in the
+/// outer one: rolling the outer one back must find its image (the fast path once skipped
+/// it). And a change after `set_derived_in_sync` clears it.
+#[test]
+fn savepoint_boundaries_make_mark_dirty_record_images_again() {
+    for_each_backend(|name, io, path| {
+        let storage = Storage::open(io.clone(), path, options()).unwrap();
+        let pager = storage.pager();
+        append_pages(&pager, 3);
+        pager.begin_write().unwrap();
+        let p2 = get(&pager, 2);
+        pager.mark_dirty(&p2).unwrap();
+        p2.data_mut().fill(0x22);
+        pager.savepoint_begin().unwrap();
+        pager.savepoint_begin().unwrap();
+        pager.mark_dirty(&p2).unwrap();
+        p2.data_mut().fill(0x44);
+        pager.savepoint_rollback().unwrap();
+        assert_eq!(p2.data()[10], 0x22, "{name}: inner rollback");
+        pager.mark_dirty(&p2).unwrap();
+        p2.data_mut().fill(0x66);
+        pager.savepoint_rollback().unwrap();
+        assert_eq!(p2.data()[10], 0x22, "{name}: outer rollback");
+        // Released savepoints hand their images to the parent.
+        pager.savepoint_begin().unwrap();
+        pager.savepoint_begin().unwrap();
+        pager.mark_dirty(&p2).unwrap();
+        p2.data_mut().fill(0x77);
+        pager.savepoint_release().unwrap();
+        pager.mark_dirty(&p2).unwrap();
+        p2.data_mut().fill(0x88);
+        pager.savepoint_rollback().unwrap();
+        assert_eq!(p2.data()[10], 0x22, "{name}: rollback after a release");
+        pager.mark_dirty(&p2).unwrap();
+        p2.data_mut().fill(0x23);
+        pager.set_derived_in_sync();
+        assert!(pager.derived_in_sync());
+        pager.mark_dirty(&p2).unwrap();
+        assert!(
+            !pager.derived_in_sync(),
+            "{name}: a change must clear the sync mark"
+        );
+        p2.data_mut().fill(0x99);
+        commit(&pager);
+        pager.begin_read().unwrap();
+        assert_eq!(byte_of(&pager, 2), 0x99, "{name}");
+        pager.end_read();
+        // A new transaction: the page is clean again and a rollback restores it.
+        pager.begin_write().unwrap();
+        let p2 = get(&pager, 2);
+        pager.mark_dirty(&p2).unwrap();
+        p2.data_mut().fill(0xaa);
+        pager.rollback().unwrap();
+        assert_eq!(
+            p2.data()[10],
+            0x99,
+            "{name}: rollback of the next transaction"
+        );
+    });
+}
+
 #[test]
 fn small_cache_evicts_and_rereads_correctly() {
     for_each_backend(|name, io, path| {
