@@ -66,6 +66,7 @@ pub use strata_wal::{CheckpointMode, CheckpointResult, SyncMode};
 use strata_wal::{Snapshot, Wal, WalOptions};
 
 mod cache;
+mod close;
 pub mod header;
 pub mod journal;
 mod journal_mode;

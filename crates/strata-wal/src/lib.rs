@@ -735,6 +735,16 @@ impl Wal {
         )
     }
 
+    /// Whether I/O of an abandoned append or checkpoint is still in flight (a new append
+    /// or checkpoint waits for it). Once a process has lost power it never completes: a
+    /// close must not wait for it.
+    pub fn orphaned_io_in_flight(&self) -> bool {
+        let mut s = self.inner.lock();
+        let s = &mut *s;
+        Shared::orphans_in_flight(&mut s.orphaned_db_io)
+            || Shared::orphans_in_flight(&mut s.orphaned_wal_io)
+    }
+
     /// Starts a checkpoint into `db_file`. Order of effects: WAL fsynced (unless
     /// [`SyncMode::Off`]), frames copied (the newest version of each page up to the oldest
     /// reader's snapshot), database file truncated/extended to the committed size and

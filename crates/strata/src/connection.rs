@@ -53,7 +53,6 @@ pub struct Connection {
 }
 
 pub(crate) struct ConnInner {
-    db: Database,
     io: Arc<dyn IO>,
     vm_conn: Arc<vm::Connection>,
     /// The cached schema; `None` when it must be (re)loaded before the next compile.
@@ -73,6 +72,9 @@ pub(crate) struct ConnInner {
     /// On a replica: this connection's transaction on the primary, if any.
     #[cfg(feature = "replica")]
     pub(crate) remote: Mutex<crate::replica::remote::RemoteStream>,
+    /// Declared last, so dropped last: when this is the database's last handle, its
+    /// close (checkpoint, WAL removal) needs this connection's pager gone first.
+    db: Database,
 }
 
 impl Connection {

@@ -40,6 +40,9 @@ pub struct Database {
 struct DbInner {
     storage: Arc<Storage>,
     busy_timeout_ms: u64,
+    /// Checkpoint and delete the WAL when the last handle goes ([`OpenOptions::
+    /// checkpoint_on_close`]); never for in-memory databases.
+    checkpoint_on_close: bool,
     /// Set once when the database is an embedded replica ([`crate::Builder`]).
     #[cfg(feature = "replica")]
     replica: std::sync::OnceLock<Arc<crate::replica::Replica>>,
@@ -209,6 +212,7 @@ pub struct OpenOptions {
     storage: StorageOptions,
     busy_timeout: Duration,
     io: Option<Arc<dyn IO>>,
+    checkpoint_on_close: bool,
 }
 
 impl Default for OpenOptions {
@@ -223,7 +227,19 @@ impl OpenOptions {
             storage: StorageOptions::default(),
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
             io: None,
+            checkpoint_on_close: true,
         }
+    }
+
+    /// Whether closing the database (dropping its last [`Database`] handle, connection
+    /// and statement) checkpoints the whole WAL into the database file and deletes the
+    /// WAL, as SQLite does when its last connection closes, so a closed database is a
+    /// single file (default true). The close blocks on the IO until the checkpoint is
+    /// done; a failed checkpoint leaves the WAL for the next open to recover. Off: the
+    /// WAL stays as it is (SQLite's `SQLITE_FCNTL_PERSIST_WAL`).
+    pub fn checkpoint_on_close(mut self, on: bool) -> Self {
+        self.checkpoint_on_close = on;
+        self
     }
 
     /// Page size for a new database (a power of two, 512..=65536; default 4096). An
@@ -288,7 +304,10 @@ impl OpenOptions {
             Some(io) => io.clone(),
             None => Arc::new(MemoryIo::new()) as Arc<dyn IO>,
         };
-        self.open_on(io, &format!(":memory:{n}"))
+        // Gone at close anyway: no checkpoint.
+        let mut options = self.clone();
+        options.checkpoint_on_close = false;
+        options.open_on(io, &format!(":memory:{n}"))
     }
 
     fn open_on(&self, io: Arc<dyn IO>, path: &str) -> Result<Database> {
@@ -302,10 +321,27 @@ impl OpenOptions {
             inner: Arc::new(DbInner {
                 storage,
                 busy_timeout_ms: self.busy_timeout.as_millis().min(u64::MAX as u128) as u64,
+                checkpoint_on_close: self.checkpoint_on_close,
                 #[cfg(feature = "replica")]
                 replica: std::sync::OnceLock::new(),
             }),
         })
+    }
+}
+
+impl Drop for DbInner {
+    /// The last handle is gone: checkpoint and delete the WAL (see
+    /// [`OpenOptions::checkpoint_on_close`]). Best effort: an error leaves the WAL, which
+    /// the next open recovers.
+    fn drop(&mut self) {
+        // A replica's machinery may hold the storage; it goes first.
+        #[cfg(feature = "replica")]
+        drop(self.replica.take());
+        if !self.checkpoint_on_close {
+            return;
+        }
+        // Nothing to report to: an error leaves a complete WAL for the next open.
+        let _ = self.storage.checkpoint_and_remove_wal();
     }
 }
 
