@@ -9,13 +9,15 @@ use crate::ratchet::Ratchet;
 use crate::runner::{collect_test_files, run_files, Counts, RunOptions};
 
 pub const USAGE: &str = "\
-usage: strata-slt [--engine sqlite|strata] [--verbose] [--jobs N]
+usage: strata-slt [--engine sqlite|strata|strata-cold] [--verbose] [--jobs N]
                   [--ratchet FILE [--update-ratchet]] FILE_OR_DIR...
 
 Runs sqllogictest files (plain or .gz; directories recursively) and prints one
 line per file and a final `N passed, N failed[, N skipped]` line.
 
-  --engine NAME      engine under test: sqlite (default) or strata
+  --engine NAME      engine under test: sqlite (default), strata, or
+                     strata-cold (Strata on deferred shuffled IO with 512-byte
+                     pages and a 4-page cache: every statement waits for reads)
   --verbose          describe every failed record on stderr
   --jobs N           files run in parallel (default 2)
   --ratchet FILE     exit non-zero only if some file's pass count fell below

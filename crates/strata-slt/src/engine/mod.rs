@@ -68,6 +68,11 @@ impl fmt::Display for QueryError {
 pub enum EngineKind {
     Sqlite,
     Strata,
+    /// Strata on IO that completes nothing inline, in a seeded shuffled order, with
+    /// 512-byte pages and a 4-page cache: nearly every page access of every statement
+    /// waits for a read (or a spill), so each resumable operation is interrupted
+    /// everywhere it can be. Same answers required.
+    StrataCold,
 }
 
 /// An engine that could not be started. The CLI exits with status 2 on this.
@@ -88,6 +93,7 @@ impl EngineKind {
         match name {
             "sqlite" => Some(EngineKind::Sqlite),
             "strata" => Some(EngineKind::Strata),
+            "strata-cold" => Some(EngineKind::StrataCold),
             _ => None,
         }
     }
@@ -96,6 +102,7 @@ impl EngineKind {
         match self {
             EngineKind::Sqlite => "sqlite",
             EngineKind::Strata => "strata",
+            EngineKind::StrataCold => "strata-cold",
         }
     }
 
@@ -112,6 +119,9 @@ impl EngineKind {
                 .map(|e| Box::new(e) as Box<dyn Engine>)
                 .map_err(EngineUnavailable),
             EngineKind::Strata => StrataEngine::open_in_memory()
+                .map(|e| Box::new(e) as Box<dyn Engine>)
+                .map_err(EngineUnavailable),
+            EngineKind::StrataCold => StrataEngine::open_cold()
                 .map(|e| Box::new(e) as Box<dyn Engine>)
                 .map_err(EngineUnavailable),
         }

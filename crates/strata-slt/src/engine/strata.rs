@@ -14,6 +14,18 @@ impl StrataEngine {
         let conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
         Ok(StrataEngine { conn })
     }
+
+    /// See [`super::EngineKind::StrataCold`].
+    pub fn open_cold() -> Result<StrataEngine, String> {
+        let io = std::sync::Arc::new(strata_io::MemoryIo::new_shuffled(0x5eed));
+        let db = strata::OpenOptions::new()
+            .io(io)
+            .page_size(512)
+            .cache_size_pages(4)
+            .open("cold.db")
+            .map_err(|e| e.to_string())?;
+        Ok(StrataEngine { conn: db.connect() })
+    }
 }
 
 impl Engine for StrataEngine {
