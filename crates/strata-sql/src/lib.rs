@@ -64,6 +64,8 @@ mod trigger;
 mod update;
 mod update_from;
 mod update_set;
+mod view_columns;
+mod view_dml;
 pub(crate) mod window;
 
 use sqlite3_parser::ast::{Cmd, Stmt};

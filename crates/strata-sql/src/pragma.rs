@@ -374,10 +374,16 @@ impl Compiler<'_> {
                         } else {
                             0
                         };
+                        // sqlite_schema's types read as SQLite declares them.
+                        let decl = if table.root_page == 1 {
+                            c.decl_type.to_ascii_uppercase()
+                        } else {
+                            c.decl_type.clone()
+                        };
                         let mut row = vec![
                             Value::Integer(i as i64),
                             text_v(&c.name),
-                            text_v(&c.decl_type),
+                            text_v(&decl),
                             Value::Integer(c.not_null.is_some() as i64),
                             c.default.as_deref().map(text_v).unwrap_or(Value::Null),
                             Value::Integer(pk),
@@ -388,8 +394,20 @@ impl Compiler<'_> {
                         rows.push(row);
                     }
                 } else if let Some(v) = scope.view(self.schema, &t) {
-                    let _ = v;
-                    return Err(error("PRAGMA table_info on a view is not supported yet"));
+                    for (i, c) in self.view_columns(&v)?.iter().enumerate() {
+                        let mut row = vec![
+                            Value::Integer(i as i64),
+                            text_v(&c.name),
+                            text_v(&c.decl_type),
+                            Value::Integer(0),
+                            Value::Null,
+                            Value::Integer(0),
+                        ];
+                        if pname == "table_xinfo" {
+                            row.push(Value::Integer(0));
+                        }
+                        rows.push(row);
+                    }
                 }
                 let mut cols = vec!["cid", "name", "type", "notnull", "dflt_value", "pk"];
                 if pname == "table_xinfo" {

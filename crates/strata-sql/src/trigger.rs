@@ -65,6 +65,10 @@ impl Compiler<'_> {
             for c in &mut src.columns {
                 c.hidden = true;
             }
+            if table.root_page == 0 {
+                // A view's row (INSTEAD OF): no rowid ("no such column: new.rowid").
+                src.table = None;
+            }
             level.sources.push(src);
             for i in 0..table.columns.len() {
                 let reg = if table.rowid_alias == Some(i) {
@@ -268,6 +272,8 @@ impl Compiler<'_> {
         if !*temporary && trigger_name.db_name.is_none() {
             if let Some(t) = on.table(self.schema, &tname) {
                 db = t.db;
+            } else if let Some(v) = on.view(self.schema, &tname) {
+                db = v.db;
             }
         }
         // A trigger outside temp may only be on a table of its own database (SQLite's
@@ -303,7 +309,9 @@ impl Compiler<'_> {
             }
             return Err(error(format!("trigger {name} already exists")));
         }
-        if on.view(self.schema, &tname).is_some() {
+        let instead_of = matches!(time, Some(ast::TriggerTime::InsteadOf));
+        let view = on.view(self.schema, &tname);
+        if view.is_some() && !instead_of {
             return Err(error(format!(
                 "cannot create {} trigger on view: {tname}",
                 match time {
@@ -312,7 +320,16 @@ impl Compiler<'_> {
                 }
             )));
         }
-        let table = on.table(self.schema, &tname).ok_or_else(|| {
+        let table = match &view {
+            Some(v) => Some(self.view_table(v)?),
+            None => on.table(self.schema, &tname),
+        };
+        if instead_of && view.is_none() && table.is_some() {
+            return Err(error(format!(
+                "cannot create INSTEAD OF trigger on table: {tname}"
+            )));
+        }
+        let table = table.ok_or_else(|| {
             if db == TEMP_DB {
                 error(format!("no such table: {}", display_name(tbl_name)))
             } else {
