@@ -52,6 +52,7 @@ mod parse_guard;
 mod planner;
 mod pragma;
 mod pragma_file;
+mod pragma_tvf;
 mod right_join;
 mod root_move;
 mod row_value;
