@@ -409,9 +409,11 @@ impl Compiler<'_> {
                     Err(_) => return Err(error(format!("unknown database '{db}'"))),
                 }
             }
-            Some(_) => return Err(error(format!(
+            Some(_) => {
+                return Err(error(format!(
                 "a schema argument of {lower}() other than a string literal is not supported yet"
-            ))),
+            )))
+            }
         };
         let candidates = self.pragma_arg_candidates(pname);
         let mut cases = Vec::new();

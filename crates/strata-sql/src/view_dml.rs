@@ -30,7 +30,7 @@ impl Compiler<'_> {
     /// The view `name` names, as a table of its columns, when it has an INSTEAD OF
     /// trigger for `event` that fires (for UPDATE OF: on one of `assigned`).
     pub(crate) fn instead_of_target(
-        &self,
+        &mut self,
         name: &ast::QualifiedName<'_>,
         event: TrigEvent,
         assigned: Option<&[String]>,
@@ -55,6 +55,9 @@ impl Compiler<'_> {
             });
         if !fires {
             return Ok(None);
+        }
+        if self.trigger_stack.is_empty() {
+            self.emit(Insn::CountsChanges);
         }
         Ok(Some(self.view_table(&v)?))
     }
