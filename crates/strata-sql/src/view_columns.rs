@@ -5,12 +5,14 @@
 
 use std::sync::Arc;
 
-use sqlite3_parser::ast::Stmt;
+use sqlite3_parser::ast::{Expr, Literal, OneSelect, Operator, ResultColumn, Stmt, UnaryOperator};
 use strata_vdbe::affinity::{affinity_of_type, Affinity};
 
 use crate::compiler::{error, Compiler, Result};
+use crate::cte::Sql;
 use crate::names;
 use crate::schema::{self, with_parsed, Table, View};
+use crate::select::ResultCol;
 
 /// One column of a view.
 #[derive(Clone, Debug)]
@@ -38,7 +40,8 @@ impl Compiler<'_> {
                 c.select(select, &crate::select::Dest::Discard)
             })
         });
-        let cols = cols?;
+        let mut cols = cols?;
+        self.compound_affinities(v, &mut cols);
         if let Some(list) = &v.columns {
             if list.len() != cols.len() {
                 return Ok(names::unique_column_names(list.clone())
@@ -91,6 +94,132 @@ impl Compiler<'_> {
         }
         t.db = v.db;
         Ok(Arc::new(t))
+    }
+}
+
+impl Compiler<'_> {
+    /// A compound view's column affinities as SQLite's `sqlite3SubqueryColumnTypes`
+    /// adjusts them: the leftmost SELECT's, unless another arm may give that column a
+    /// value of another kind (a TEXT column that may hold a number, a numeric one that
+    /// may hold text), which makes it BLOB. An arm that does not compile alone (it reads
+    /// a CTE of the view's WITH) leaves the affinities as they are.
+    fn compound_affinities(&self, v: &View, cols: &mut [ResultCol]) {
+        let _ = with_parsed(&v.sql, |stmt| {
+            let Stmt::CreateView { select, .. } = stmt else {
+                return Ok(());
+            };
+            let Some(compounds) = &select.body.compounds else {
+                return Ok(());
+            };
+            let with = select
+                .with
+                .as_ref()
+                .map(|w| format!("{} ", Sql(w)))
+                .unwrap_or_default();
+            let arms: Vec<&OneSelect<'_>> = std::iter::once(&select.body.select)
+                .chain(compounds.iter().map(|c| &c.select))
+                .collect();
+            // Value kinds of the other arms, whether one has an affinity, and whether the
+            // leftmost arm's column is a CAST.
+            let mut masks = vec![0u8; cols.len()];
+            let mut other_aff = vec![false; cols.len()];
+            let mut first_cast = vec![false; cols.len()];
+            for (n, arm) in arms.into_iter().enumerate() {
+                let text = format!("{with}{}", Sql(arm));
+                let mut scratch = Compiler::new(self.schema);
+                scratch.view_depth = self.view_depth + 1;
+                let arm_cols = with_parsed(&text, |st| {
+                    let Stmt::Select(sel) = st else {
+                        return Err(error("not a select"));
+                    };
+                    scratch.in_body_of(v.db, format!("view {}", v.name), |c| {
+                        c.select(sel, &crate::select::Dest::Discard)
+                    })
+                });
+                let Ok(arm_cols) = arm_cols else {
+                    return Ok(());
+                };
+                let exprs: Vec<Option<&Expr<'_>>> = match arm {
+                    OneSelect::Select { columns, .. } => {
+                        if columns.iter().all(|c| matches!(c, ResultColumn::Expr(..))) {
+                            columns
+                                .iter()
+                                .map(|c| match c {
+                                    ResultColumn::Expr(e, _, _) => Some(e),
+                                    _ => None,
+                                })
+                                .collect()
+                        } else {
+                            vec![None; arm_cols.len()]
+                        }
+                    }
+                    OneSelect::Values(rows) => match rows.first() {
+                        Some(r) => r.iter().map(Some).collect(),
+                        None => Vec::new(),
+                    },
+                };
+                for (i, m) in masks.iter_mut().enumerate() {
+                    let e = exprs.get(i).copied().flatten();
+                    if n == 0 {
+                        first_cast[i] = matches!(e, Some(Expr::Cast { .. }));
+                        continue;
+                    }
+                    let aff = arm_cols.get(i).and_then(|c| c.affinity);
+                    other_aff[i] |= aff.is_some();
+                    *m |= match e {
+                        Some(e) => data_type(e, aff),
+                        None => aff_data_type(aff),
+                    };
+                }
+            }
+            for (i, c) in cols.iter_mut().enumerate() {
+                let m = masks[i];
+                c.affinity = match c.affinity {
+                    // (Observed in SQLite 3.46: an affinity-less leftmost column next to
+                    // an arm whose column has one is BLOB.)
+                    None if other_aff[i] => Some(Affinity::Blob),
+                    Some(Affinity::Text) if m & 0x01 != 0 => Some(Affinity::Blob),
+                    Some(a) if a.is_numeric() && m & 0x02 != 0 => Some(Affinity::Blob),
+                    // SQLITE_AFF_FLEXNUM, named "NUM".
+                    Some(a) if a.is_numeric() && first_cast[i] => Some(Affinity::Numeric),
+                    a => a,
+                };
+            }
+            Ok(())
+        });
+    }
+}
+
+/// SQLite's `sqlite3ExprDataType`: which kinds of value an expression may give (0x01
+/// numeric, 0x02 text, 0x04 blob).
+fn data_type(e: &Expr<'_>, aff: Option<Affinity>) -> u8 {
+    match e {
+        Expr::Collate(inner, _) | Expr::Unary(UnaryOperator::Positive, inner) => {
+            data_type(inner, aff)
+        }
+        Expr::Parenthesized(v) if v.len() == 1 => data_type(&v[0], aff),
+        Expr::Literal(Literal::Null) => 0,
+        Expr::Literal(Literal::String(_)) => 0x02,
+        Expr::Literal(Literal::Blob(_)) => 0x04,
+        Expr::Binary(_, Operator::Concat, _) => 0x06,
+        Expr::Variable(_) | Expr::FunctionCall { .. } | Expr::FunctionCallStar { .. } => 0x07,
+        Expr::Id(_)
+        | Expr::Name(_)
+        | Expr::Qualified(..)
+        | Expr::DoublyQualified(..)
+        | Expr::Cast { .. }
+        | Expr::Subquery(_) => aff_data_type(aff),
+        Expr::Case { .. } => 0x07,
+        _ => 0x01,
+    }
+}
+
+/// The value kinds of an expression of affinity `aff` (a column, CAST, subquery).
+fn aff_data_type(aff: Option<Affinity>) -> u8 {
+    match aff {
+        Some(a) if a.is_numeric() => 0x05,
+        Some(Affinity::Text) => 0x06,
+        _ => 0x07,
     }
 }
 

@@ -54,6 +54,44 @@ PRAGMA table_info(v);
     );
 }
 
+/// SQLite's column types of compound views (an arm that may give another kind of value
+/// makes the column BLOB).
+#[test]
+fn compound_view_columns() {
+    check_script(
+        "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT, c REAL, d);
+CREATE VIEW w1 AS SELECT 1 AS x UNION ALL SELECT 2;
+PRAGMA table_info(w1);
+CREATE VIEW w2 AS SELECT 1 AS x UNION ALL SELECT b FROM t;
+PRAGMA table_info(w2);
+CREATE VIEW w5 AS SELECT a + 1 AS x FROM t UNION SELECT 3;
+PRAGMA table_info(w5);
+CREATE VIEW w6 AS SELECT CAST(d AS INT) AS x, CAST(d AS REAL) AS y, CAST(d AS TEXT) z FROM t UNION SELECT 3, 4, 5;
+PRAGMA table_info(w6);
+CREATE VIEW w7 AS SELECT NULL AS x UNION SELECT d FROM t;
+PRAGMA table_info(w7);
+CREATE VIEW w8 AS SELECT max(a) AS x FROM t UNION SELECT c FROM t;
+PRAGMA table_info(w8);
+CREATE VIEW w9 AS SELECT a, b, c FROM t UNION SELECT a, b, c FROM t;
+PRAGMA table_info(w9);
+CREATE VIEW w10 AS SELECT a, c FROM t UNION SELECT c, a FROM t;
+PRAGMA table_info(w10);
+CREATE VIEW w11 AS SELECT a, c FROM t UNION SELECT (SELECT b FROM t), CAST(1 AS TEXT);
+PRAGMA table_info(w11);
+CREATE VIEW v13 AS SELECT 1 AS x, b FROM t UNION SELECT b, 1 FROM t;
+PRAGMA table_info(v13);
+CREATE VIEW w12 AS SELECT b FROM t UNION SELECT c FROM t;
+PRAGMA table_info(w12);
+CREATE VIEW w13 AS SELECT b, c, a FROM t UNION ALL SELECT b || 1, c + 1, max(a) FROM t;
+PRAGMA table_info(w13);
+CREATE VIEW w14 AS SELECT b, c FROM t UNION ALL VALUES (1, 2) UNION SELECT d, d FROM t;
+PRAGMA table_info(w14);
+CREATE VIEW w15 AS WITH w(x) AS (SELECT 1) SELECT b FROM t UNION ALL SELECT x FROM w;
+PRAGMA table_info(w15);
+",
+    );
+}
+
 #[test]
 fn instead_of_insert() {
     check_script(&format!(
