@@ -134,9 +134,6 @@ impl Compiler<'_> {
         let scan = self.scan_begin(rows);
         let next = scan.next;
         self.read_row(rows, old, n);
-        if let Some(r) = &ret {
-            self.emit_returning(view, r, old, rowid)?;
-        }
         self.fire_triggers(
             view,
             TrigEvent::Delete,
@@ -146,6 +143,11 @@ impl Compiler<'_> {
             &[],
             next,
         )?;
+        // After the triggers, as SQLite's RETURNING "trigger": a row skipped by
+        // RAISE(IGNORE) is not returned.
+        if let Some(r) = &ret {
+            self.emit_returning(view, r, old, rowid)?;
+        }
         self.scan_end(scan);
         Ok(ret)
     }
@@ -225,9 +227,6 @@ impl Compiler<'_> {
         for &i in &targets {
             changed[i] = true;
         }
-        if let Some(r) = &ret {
-            self.emit_returning(view, r, new, rowid)?;
-        }
         self.fire_triggers(
             view,
             TrigEvent::Update,
@@ -237,6 +236,9 @@ impl Compiler<'_> {
             &changed,
             next,
         )?;
+        if let Some(r) = &ret {
+            self.emit_returning(view, r, new, rowid)?;
+        }
         self.scan_end(scan);
         Ok(ret)
     }
@@ -313,9 +315,6 @@ impl Compiler<'_> {
                     });
                 }
             }
-            if let Some(r) = &ret {
-                c.emit_returning(view, r, new, rowid)?;
-            }
             c.fire_triggers(
                 view,
                 TrigEvent::Insert,
@@ -324,7 +323,11 @@ impl Compiler<'_> {
                 Some((new, rowid)),
                 &[],
                 next,
-            )
+            )?;
+            if let Some(r) = &ret {
+                c.emit_returning(view, r, new, rowid)?;
+            }
+            Ok(())
         };
         match (rows, &targets) {
             (Some(cursor), Some(targets)) => {
