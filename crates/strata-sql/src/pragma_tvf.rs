@@ -67,12 +67,33 @@ const FUNCTION_PRAGMAS: &[&str] = &[
 /// A pragma function's rows, by argument (see the module doc).
 #[derive(Debug)]
 pub struct PragmaTvf {
+    /// The pragma (`table_info` for `pragma_table_info`).
+    pub pname: String,
     /// Visible columns; `arg` (and `schema`) follow, hidden.
     pub visible: usize,
     /// Whether the function has the hidden `schema` column (every one but table_list).
     pub schema_col: bool,
     /// Which rows each argument gives: `None` for no (or a NULL) argument.
     pub cases: Vec<(Option<String>, std::result::Result<Vec<Vec<Value>>, String>)>,
+}
+
+/// The database a pragma function's schema argument names. The rows are picked at
+/// compile time, so it must be a string literal (or NULL: any).
+fn pragma_scope(fname: &str, schema: Option<&Expr<'_>>) -> Result<Scope> {
+    match schema {
+        None | Some(Expr::Literal(Literal::Null)) => Ok(Scope::Any),
+        Some(Expr::Literal(Literal::String(s))) => {
+            let db = names::unquote(s);
+            let q = ast::Name(&db);
+            match create_db(Some(&q), false, "") {
+                Ok(d) => Ok(Scope::Db(d)),
+                Err(_) => Err(error(format!("unknown database '{db}'"))),
+            }
+        }
+        Some(_) => Err(error(format!(
+            "a schema argument of {fname}() other than a string literal is not supported yet"
+        ))),
+    }
 }
 
 impl Compiler<'_> {
@@ -83,47 +104,101 @@ impl Compiler<'_> {
     pub(crate) fn pragma_arg_pushdown(&mut self, terms: &[crate::planner::Term<'_>]) -> Result<()> {
         let level = self.levels.len() - 1;
         for si in 0..self.levels[level].sources.len() {
-            let visible = match &self.levels[level].sources[si].tvf {
+            let (p, nargs) = match &self.levels[level].sources[si].tvf {
                 Some(Tvf {
                     pragma: Some(p),
                     args,
                     ..
-                }) if args.is_empty() => p.visible,
+                }) => (p.clone(), args.len()),
                 _ => continue,
             };
-            let mut found = None;
-            for t in terms {
-                let crate::planner::Term::Ast(Expr::Binary(l, ast::Operator::Equals, r)) = t else {
-                    continue;
-                };
-                for (col, other) in [(l, r), (r, l)] {
-                    if !matches!(**col, Expr::Id(_) | Expr::Qualified(..)) {
-                        continue;
-                    }
-                    let Ok(refs) = self.column_refs(col) else {
-                        continue;
-                    };
-                    let is_arg = refs.len() == 1
-                        && refs[0].level == level
-                        && refs[0].source == si
-                        && refs[0].column == visible;
-                    if !is_arg {
-                        continue;
-                    }
-                    let others = self.column_refs(other)?;
-                    if others.iter().all(|o| o.level != level || o.source < si) {
-                        found = Some(other.to_string());
-                    }
-                }
-                if found.is_some() {
-                    break;
-                }
+            let arg = if nargs == 0 {
+                self.pushed_term(terms, level, si, p.visible)?
+            } else {
+                None
+            };
+            let schema = if p.schema_col && nargs < 2 {
+                self.pushed_term(terms, level, si, p.visible + 1)?
+            } else {
+                None
+            };
+            if arg.is_none() && schema.is_none() {
+                continue;
             }
-            if let (Some(a), Some(tvf)) = (found, self.levels[level].sources[si].tvf.as_mut()) {
-                tvf.args.push(a);
+            let mut new_p = None;
+            if let Some(e) = &schema {
+                // The schema picks the rows: rebuild them for it.
+                let fname = format!("pragma_{}", p.pname);
+                let scope = crate::schema::with_parsed(&format!("SELECT {e}"), |stmt| {
+                    let ast::Stmt::Select(sel) = stmt else {
+                        return Err(error("bad schema argument"));
+                    };
+                    let ast::OneSelect::Select { columns, .. } = &sel.body.select else {
+                        return Err(error("bad schema argument"));
+                    };
+                    let Some(ast::ResultColumn::Expr(x, _, _)) = columns.first() else {
+                        return Err(error("bad schema argument"));
+                    };
+                    pragma_scope(&fname, Some(x))
+                })?;
+                new_p = Some(Arc::new(PragmaTvf {
+                    pname: p.pname.clone(),
+                    visible: p.visible,
+                    schema_col: p.schema_col,
+                    cases: self.pragma_cases(&p.pname, scope),
+                }));
+            }
+            if let Some(tvf) = self.levels[level].sources[si].tvf.as_mut() {
+                match arg {
+                    Some(a) => tvf.args.push(a),
+                    None if tvf.args.is_empty() => tvf.args.push("NULL".into()),
+                    None => {}
+                }
+                if let Some(e) = schema {
+                    tvf.args.push(e);
+                }
+                if let Some(np) = new_p {
+                    tvf.pragma = Some(np);
+                }
             }
         }
         Ok(())
+    }
+
+    /// The other side of a WHERE term `col = expr` on hidden column `column` of source
+    /// `si`, if it reads only tables to the function's left.
+    fn pushed_term(
+        &mut self,
+        terms: &[crate::planner::Term<'_>],
+        level: usize,
+        si: usize,
+        column: usize,
+    ) -> Result<Option<String>> {
+        for t in terms {
+            let crate::planner::Term::Ast(Expr::Binary(l, ast::Operator::Equals, r)) = t else {
+                continue;
+            };
+            for (col, other) in [(l, r), (r, l)] {
+                if !matches!(**col, Expr::Id(_) | Expr::Qualified(..)) {
+                    continue;
+                }
+                let Ok(refs) = self.column_refs(col) else {
+                    continue;
+                };
+                let hit = refs.len() == 1
+                    && refs[0].level == level
+                    && refs[0].source == si
+                    && refs[0].column == column;
+                if !hit {
+                    continue;
+                }
+                let others = self.column_refs(other)?;
+                if others.iter().all(|o| o.level != level || o.source < si) {
+                    return Ok(Some(other.to_string()));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// The rows of an introspection pragma (`PRAGMA table_info(t)` and the like) for
@@ -398,38 +473,8 @@ impl Compiler<'_> {
                 "too many arguments on {lower}() - max {max}"
             )));
         }
-        // The schema argument picks the rows at compile time: it must be a constant.
-        let scope = match args.get(1) {
-            None | Some(Expr::Literal(Literal::Null)) => Scope::Any,
-            Some(Expr::Literal(Literal::String(s))) => {
-                let db = names::unquote(s);
-                let q = ast::Name(&db);
-                match create_db(Some(&q), false, "") {
-                    Ok(d) => Scope::Db(d),
-                    Err(_) => return Err(error(format!("unknown database '{db}'"))),
-                }
-            }
-            Some(_) => {
-                return Err(error(format!(
-                "a schema argument of {lower}() other than a string literal is not supported yet"
-            )))
-            }
-        };
-        let candidates = self.pragma_arg_candidates(pname);
-        let mut cases = Vec::new();
-        if pname == "table_list" {
-            cases.push((None, Ok(self.table_list_rows(None, scope))));
-        }
-        for name in candidates {
-            let rows = self
-                .introspection_rows(pname, Some(&name), scope)
-                .map(|(_, rows)| rows)
-                .map_err(|e| e.message);
-            if matches!(&rows, Ok(r) if r.is_empty()) {
-                continue;
-            }
-            cases.push((Some(name), rows));
-        }
+        let scope = pragma_scope(&lower, args.get(1))?;
+        let cases = self.pragma_cases(pname, scope);
         self.reads_main_schema = true;
         let cols = cols_of(pname);
         let visible = cols.len();
@@ -465,12 +510,37 @@ impl Compiler<'_> {
                 recursive: false,
                 args: args.iter().map(|a| a.to_string()).collect(),
                 pragma: Some(Arc::new(PragmaTvf {
+                    pname: pname.to_string(),
                     visible,
                     schema_col,
                     cases,
                 })),
             }),
         }))
+    }
+
+    /// The rows of pragma function `pname` for each argument it can take, looked up in
+    /// `scope` (the schema argument).
+    fn pragma_cases(
+        &self,
+        pname: &str,
+        scope: Scope,
+    ) -> Vec<(Option<String>, std::result::Result<Vec<Vec<Value>>, String>)> {
+        let mut cases = Vec::new();
+        if pname == "table_list" {
+            cases.push((None, Ok(self.table_list_rows(None, scope))));
+        }
+        for name in self.pragma_arg_candidates(pname) {
+            let rows = self
+                .introspection_rows(pname, Some(&name), scope)
+                .map(|(_, rows)| rows)
+                .map_err(|e| e.message);
+            if matches!(&rows, Ok(r) if r.is_empty()) {
+                continue;
+            }
+            cases.push((Some(name), rows));
+        }
+        cases
     }
 
     /// Every name a pragma function's argument can usefully take: the tables and views
