@@ -266,6 +266,36 @@ fn file_readable_by_sqlite() {
     theirs
         .execute("INSERT INTO v(a, b) VALUES (8, 'eight')", [])
         .unwrap();
+    // A view and an INSTEAD OF trigger SQLite made, which Strata must read and fire.
+    theirs
+        .execute_batch(
+            "CREATE VIEW lv AS SELECT k, x FROM log;
+             CREATE TRIGGER lvd INSTEAD OF DELETE ON lv BEGIN DELETE FROM log WHERE k = old.k AND x = old.x AND old.x > 7; END;",
+        )
+        .unwrap();
+    drop(theirs);
+    let ours = strata::Connection::open(&path).unwrap();
+    strata_rows(&ours, "DELETE FROM lv").unwrap();
+    assert_eq!(
+        strata_rows(&ours, "SELECT count(*) FROM log").unwrap(),
+        vec![vec![V::Int(1)]]
+    );
+    strata_rows(&ours, "INSERT INTO v(a, b) VALUES (8, 'eight')").unwrap();
+    strata_rows(&ours, "DROP VIEW lv").unwrap();
+    assert_eq!(
+        strata_rows(
+            &ours,
+            "SELECT name FROM sqlite_schema WHERE name LIKE 'lv%'"
+        )
+        .unwrap(),
+        Vec::<Vec<V>>::new()
+    );
+    drop(ours);
+    let theirs = rusqlite::Connection::open(&path).unwrap();
+    let ok: String = theirs
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
     drop(theirs);
     let ours = strata::Connection::open(&path).unwrap();
     let rows = strata_rows(&ours, "SELECT k, x, y FROM log ORDER BY rowid").unwrap();
