@@ -24,7 +24,7 @@ use crate::schema::{with_parsed, Table};
 use crate::scope::{AggMap, Level};
 use crate::select::{table_source, Dest};
 use crate::trigger::TrigEvent;
-use crate::update_set::{flatten_sets, AssignValue};
+use crate::update_set::flatten_sets;
 
 impl Compiler<'_> {
     /// The view `name` names, as a table of its columns, when it has an INSTEAD OF
@@ -180,11 +180,6 @@ impl Compiler<'_> {
             let i = view
                 .column_index(&name)
                 .ok_or_else(|| error(format!("no such column: {name}")))?;
-            if matches!(a.value, AssignValue::Sub { .. }) {
-                return Err(error(
-                    "a row-value subquery in SET on a view is not supported yet",
-                ));
-            }
             targets.push(i);
         }
         let rows = self.materialize_view_rows(view, tbl_name, where_clause)?;
@@ -206,10 +201,9 @@ impl Compiler<'_> {
         });
         self.push_view_row_level(view, old);
         let r = (|| {
+            let mut subs = std::collections::HashMap::new();
             for (a, &i) in assignments.iter().zip(&targets) {
-                if let AssignValue::Expr(e) = &a.value {
-                    self.expr(e, new + i)?;
-                }
+                self.assign_value(a, &mut subs, new + i)?;
             }
             Ok(())
         })();

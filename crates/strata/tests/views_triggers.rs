@@ -135,6 +135,8 @@ UPDATE v SET nosuch = 1;
 UPDATE v AS x SET b = 'x' WHERE x.a = 1;
 UPDATE v SET (b, a) = ('p', '4') WHERE a = 1 RETURNING a, typeof(a), b;
 UPDATE v SET b = (SELECT count(*) FROM log) WHERE a = 3;
+UPDATE v SET (b, a) = (SELECT max(k), count(*) + v.a FROM log) WHERE a10 >= 20 RETURNING *;
+UPDATE v SET (b, a) = (SELECT 1) WHERE a = 3;
 SELECT * FROM t ORDER BY rowid;
 SELECT * FROM log ORDER BY rowid;
 CREATE TRIGGER vu2 INSTEAD OF UPDATE ON v WHEN new.a <> old.a BEGIN INSERT INTO log VALUES ('u2', old.a, new.a, typeof(new.a)); END;
