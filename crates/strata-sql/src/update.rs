@@ -288,10 +288,7 @@ impl Compiler<'_> {
             .flat_map(|s| s.col_names.iter().map(|c| names::unquote(c.0)))
             .collect();
         if let Some(view) = self.instead_of_target(tbl_name, TrigEvent::Update, Some(&assigned))? {
-            if from.is_some() {
-                return Err(error("UPDATE ... FROM on a view is not supported yet"));
-            }
-            return self.emit_view_update(&view, tbl_name, sets, where_clause, returning);
+            return self.emit_view_update(&view, tbl_name, sets, from, where_clause, returning);
         }
         if let Some(from) = from {
             return self.emit_update_from(

@@ -18,6 +18,7 @@ use strata_vdbe::insn::{EphemeralKind, Insn, Reg};
 
 use crate::builder::Label;
 use crate::compiler::{error, Compiler, Result};
+use crate::cte::Sql;
 use crate::dml::{InsertSrc, Returning};
 use crate::names;
 use crate::schema::{with_parsed, Table};
@@ -70,6 +71,20 @@ impl Compiler<'_> {
         tbl_name: &ast::QualifiedName<'_>,
         where_clause: Option<&Expr<'_>>,
     ) -> Result<usize> {
+        self.materialize_view_join(view, tbl_name, &[], None, where_clause)
+    }
+
+    /// The view's rows (matching the WHERE clause), each followed by the values of
+    /// `extra` expressions; with `from` (UPDATE ... FROM), one row per match of the
+    /// join, the extra expressions computed in it.
+    fn materialize_view_join(
+        &mut self,
+        view: &Table,
+        tbl_name: &ast::QualifiedName<'_>,
+        extra: &[String],
+        from: Option<&ast::FromClause<'_>>,
+        where_clause: Option<&Expr<'_>>,
+    ) -> Result<usize> {
         let cursor = self.b.alloc_cursor();
         self.emit(Insn::OpenEphemeral {
             cursor,
@@ -77,21 +92,35 @@ impl Compiler<'_> {
         });
         // SQLite reads the view by its own name: an alias (`UPDATE v AS x`) does not
         // name it in the WHERE clause ("no such column: x.a").
-        let from = match &tbl_name.db_name {
+        let view_from = match &tbl_name.db_name {
             Some(db) => format!("{}.{}", db.0, tbl_name.name.0),
             None => tbl_name.name.0.to_string(),
         };
-        let sql = match where_clause {
-            Some(w) => format!("SELECT * FROM {from} WHERE {w}"),
-            None => format!("SELECT * FROM {from}"),
+        let mut sql = match from {
+            None => format!("SELECT * FROM {from_view}", from_view = view_from),
+            // With FROM the alias names the view (SQLite's updateFromSelect).
+            Some(f) => {
+                let name = match &tbl_name.alias {
+                    Some(a) => a.0.to_string(),
+                    None => tbl_name.name.0.to_string(),
+                };
+                let mut cols = format!("{name}.*");
+                for e in extra {
+                    cols.push_str(&format!(", ({e})"));
+                }
+                format!("SELECT {cols} FROM {view_from} AS {name}, {}", Sql(f))
+            }
         };
+        if let Some(w) = where_clause {
+            sql.push_str(&format!(" WHERE {w}"));
+        }
         let cols = with_parsed(&sql, |stmt| {
             let ast::Stmt::Select(sel) = stmt else {
                 return Err(error("bad view scan"));
             };
             self.select(sel, &Dest::EphemTable { cursor })
         })?;
-        if cols.len() != view.columns.len() {
+        if cols.len() != view.columns.len() + if from.is_some() { extra.len() } else { 0 } {
             return Err(error(format!("view {} changed while compiling", view.name)));
         }
         Ok(cursor)
@@ -168,6 +197,7 @@ impl Compiler<'_> {
         view: &Arc<Table>,
         tbl_name: &ast::QualifiedName<'_>,
         sets: &[ast::Set<'_>],
+        from: Option<&ast::FromClause<'_>>,
         where_clause: Option<&Expr<'_>>,
         returning: Option<&'a [ResultColumn<'a>]>,
     ) -> Result<Option<Returning>> {
@@ -182,7 +212,21 @@ impl Compiler<'_> {
                 .ok_or_else(|| error(format!("no such column: {name}")))?;
             targets.push(i);
         }
-        let rows = self.materialize_view_rows(view, tbl_name, where_clause)?;
+        // With FROM, the SET values are computed in the join (one row per match).
+        let mut extra = Vec::new();
+        if from.is_some() {
+            for a in &assignments {
+                match a.value.expr() {
+                    Some(e) => extra.push(e.to_string()),
+                    None => {
+                        return Err(error(
+                            "a row-value subquery in SET of UPDATE ... FROM on a view is not supported yet",
+                        ))
+                    }
+                }
+            }
+        }
+        let rows = self.materialize_view_join(view, tbl_name, &extra, from, where_clause)?;
         let ret = self.open_returning(view, returning)?;
         let old = self.regs(n.max(1));
         let new = self.regs(n.max(1));
@@ -199,16 +243,27 @@ impl Compiler<'_> {
             dest: new,
             count: n.max(1),
         });
-        self.push_view_row_level(view, old);
-        let r = (|| {
-            let mut subs = std::collections::HashMap::new();
-            for (a, &i) in assignments.iter().zip(&targets) {
-                self.assign_value(a, &mut subs, new + i)?;
+        if from.is_some() {
+            for (j, &i) in targets.iter().enumerate() {
+                self.emit(Insn::Column {
+                    cursor: rows,
+                    column: n + j,
+                    dest: new + i,
+                    default: None,
+                });
             }
-            Ok(())
-        })();
-        self.levels.pop();
-        r?;
+        } else {
+            self.push_view_row_level(view, old);
+            let r = (|| {
+                let mut subs = std::collections::HashMap::new();
+                for (a, &i) in assignments.iter().zip(&targets) {
+                    self.assign_value(a, &mut subs, new + i)?;
+                }
+                Ok(())
+            })();
+            self.levels.pop();
+            r?;
+        }
         // The NEW row takes the view columns' affinities (SQLite's sqlite3TableAffinity
         // before BEFORE/INSTEAD OF triggers); INSERT's does not.
         if n > 0 {

@@ -147,6 +147,32 @@ SELECT * FROM log ORDER BY rowid;
     ));
 }
 
+/// UPDATE ... FROM on a view: one trigger firing per match of the join (so a view row
+/// matched twice fires twice), the SET values computed in the join. The log is compared
+/// by content (the order of the matches is the join's).
+#[test]
+fn instead_of_update_from() {
+    check_script(
+        "CREATE TABLE t(a INTEGER, b TEXT);
+CREATE TABLE log(x, y, z);
+CREATE TABLE f(k, v);
+INSERT INTO t VALUES (1, 'one'), (2, 'two'), (3, 'three');
+INSERT INTO f VALUES (1, 'f1'), (2, 'f2a'), (2, 'f2b'), (9, 'f9');
+CREATE VIEW v AS SELECT a, b FROM t;
+CREATE TRIGGER vu INSTEAD OF UPDATE ON v BEGIN INSERT INTO log VALUES (old.a, old.b, new.b); END;
+UPDATE v SET b = f.v FROM f WHERE f.k = v.a;
+UPDATE v SET b = f.v || v.b FROM f WHERE f.k = a AND f.k = 1 RETURNING *;
+UPDATE v AS x SET b = f.v FROM f WHERE f.k = x.a;
+UPDATE v SET b = v FROM (SELECT k, max(v) AS v FROM f GROUP BY k) AS g WHERE g.k = v.a AND g.k = 2 RETURNING a, b;
+UPDATE v SET (a, b) = (f.k + 10, f.v) FROM f WHERE f.k = v.a AND f.v LIKE '%b';
+UPDATE v SET b = 1 FROM f AS v WHERE v.k = 1;
+UPDATE v SET b = nosuch FROM f WHERE f.k = v.a;
+UPDATE v SET b = 2 FROM f;
+SELECT * FROM log ORDER BY x, y, z;
+",
+    );
+}
+
 #[test]
 fn instead_of_delete_and_raise() {
     check_script(&format!(
