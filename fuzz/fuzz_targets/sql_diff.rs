@@ -1111,7 +1111,9 @@ fn views_sql(kind: u8, lits: &(Lit, Lit, Lit), filter: &str, returning: bool) ->
         0..=2 => format!("INSERT INTO vw(k, a, b, c) VALUES ({l0}, {l1}, {l2}, 0.5){ret}"),
         3 => format!("INSERT INTO vw(a, b) SELECT a, b FROM u WHERE {filter}{ret}"),
         4 | 5 => format!("UPDATE vw SET a = {l0}, b = b || 'v' WHERE {filter}{ret}"),
-        6 => format!("UPDATE vw SET b = a2 WHERE {filter}{ret}"),
+        6 if kind & 16 != 0 => format!("UPDATE vw SET b = a2 WHERE {filter}{ret}"),
+        // One match per view row (`u.k` is UNIQUE).
+        6 => format!("UPDATE vw SET b = f.b, a = f.a + vw.a FROM u AS f WHERE f.k = vw.k{ret}"),
         7 => format!("DELETE FROM vw WHERE {filter}{ret}"),
         8 => format!("SELECT id, k, a, b, c, a2 FROM vw WHERE {filter} ORDER BY id"),
         9 => "PRAGMA table_info(vw)".into(),
