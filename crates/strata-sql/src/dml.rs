@@ -706,6 +706,7 @@ impl Compiler<'_> {
             }
         }
         self.fk_halt_at_once = one_write;
+        self.stmt_orconf = *or_conflict;
         let ret = self.emit_insert(*or_conflict, tbl_name, columns.as_ref(), src, *returning);
         self.fk_halt_at_once = false;
         self.pop_ctes(n);

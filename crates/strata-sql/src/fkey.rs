@@ -823,6 +823,9 @@ impl Compiler<'_> {
         // An action is a trigger program of its own: inside DROP TABLE's implicit
         // DELETE, it still fires triggers and reports foreign key errors.
         let saved_disable = std::mem::replace(&mut self.disable_triggers, false);
+        // SQLite codes actions with OE_Abort: the parent statement's OR clause does not
+        // reach them (their steps have none of their own).
+        let saved_orconf = self.trigger_orconf.take();
         let r = with_parsed(sql, |stmt| {
             let Stmt::CreateTrigger {
                 when_clause,
@@ -843,6 +846,7 @@ impl Compiler<'_> {
             Ok(())
         });
         self.raise_ignore = saved_ignore;
+        self.trigger_orconf = saved_orconf;
         self.disable_triggers = saved_disable;
         self.trigger_stack.pop();
         self.levels.pop();

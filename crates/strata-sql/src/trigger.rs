@@ -116,6 +116,7 @@ impl Compiler<'_> {
             self.push_row_images(table, old, new);
             self.trigger_stack.push(trig.name.clone());
             let saved_ignore = self.raise_ignore.replace(ignore);
+            let saved_orconf = std::mem::replace(&mut self.trigger_orconf, self.stmt_orconf);
             let r = with_parsed(&trig.sql, |stmt| {
                 let Stmt::CreateTrigger {
                     when_clause,
@@ -138,6 +139,7 @@ impl Compiler<'_> {
                 })
             });
             self.raise_ignore = saved_ignore;
+            self.trigger_orconf = saved_orconf;
             self.trigger_stack.pop();
             self.levels.pop();
             r?;
@@ -146,6 +148,16 @@ impl Compiler<'_> {
     }
 
     pub(crate) fn trigger_command<'a>(&mut self, cmd: &'a TriggerCmd<'a>) -> Result<()> {
+        // The firing statement's conflict clause, if it has one, replaces the step's
+        // (`INSERT OR REPLACE INTO v` makes the trigger's INSERT replace), as in SQLite.
+        let saved = self.stmt_orconf;
+        let r = self.trigger_step(cmd);
+        self.stmt_orconf = saved;
+        r
+    }
+
+    fn trigger_step<'a>(&mut self, cmd: &'a TriggerCmd<'a>) -> Result<()> {
+        let inherited = self.trigger_orconf;
         match cmd {
             TriggerCmd::Insert {
                 or_conflict,
@@ -154,8 +166,10 @@ impl Compiler<'_> {
                 select,
                 upsert,
             } => {
+                let or = inherited.or(*or_conflict);
+                self.stmt_orconf = or;
                 self.emit_insert(
-                    *or_conflict,
+                    or,
                     tbl_name,
                     col_names.as_ref(),
                     InsertSrc::Select(select, *upsert),
@@ -169,8 +183,10 @@ impl Compiler<'_> {
                 from,
                 where_clause,
             } => {
+                let or = inherited.or(*or_conflict);
+                self.stmt_orconf = or;
                 self.emit_update(
-                    *or_conflict,
+                    or,
                     tbl_name,
                     sets,
                     from.as_ref(),
@@ -182,6 +198,7 @@ impl Compiler<'_> {
                 tbl_name,
                 where_clause,
             } => {
+                self.stmt_orconf = None;
                 self.emit_delete(tbl_name, where_clause.as_ref(), None)?;
             }
             TriggerCmd::Select(sel) => {

@@ -261,6 +261,7 @@ impl Compiler<'_> {
             Some(w) => self.push_ctes(w)?,
             None => 0,
         };
+        self.stmt_orconf = *or_conflict;
         let ret = self.emit_update(
             *or_conflict,
             tbl_name,

@@ -246,6 +246,39 @@ INSERT INTO v VALUES (1);
     ));
 }
 
+/// The firing statement's conflict clause replaces the trigger steps' (SQLite's
+/// eOrconf): `INSERT OR REPLACE INTO v` replaces in the table the trigger writes; a
+/// step's own clause holds when the statement has none. Triggers on tables too.
+#[test]
+fn conflict_clause_reaches_trigger_steps() {
+    check_script(
+        "CREATE TABLE t(a INTEGER UNIQUE, b TEXT);
+CREATE TABLE src(x);
+CREATE TABLE log(m);
+INSERT INTO t VALUES (1, 'one'), (2, 'two');
+CREATE VIEW v AS SELECT a, b FROM t;
+CREATE TRIGGER vi INSTEAD OF INSERT ON v BEGIN INSERT INTO t VALUES (new.a, new.b); INSERT INTO log VALUES (new.b); END;
+CREATE TRIGGER vu INSTEAD OF UPDATE ON v BEGIN UPDATE t SET a = new.a WHERE a = old.a; END;
+CREATE TRIGGER si AFTER INSERT ON src BEGIN INSERT OR IGNORE INTO t VALUES (new.x, 'src'); END;
+INSERT INTO v VALUES (1, 'dup');
+INSERT OR IGNORE INTO v VALUES (1, 'ignored');
+INSERT OR REPLACE INTO v VALUES (1, 'replaced');
+INSERT OR FAIL INTO v VALUES (3, 'three'), (2, 'fail');
+INSERT OR ROLLBACK INTO v VALUES (2, 'rb');
+SELECT * FROM t ORDER BY a;
+SELECT * FROM log ORDER BY rowid;
+UPDATE v SET a = 2 WHERE a = 1;
+UPDATE OR IGNORE v SET a = 2 WHERE a = 1;
+UPDATE OR REPLACE v SET a = 3 WHERE a = 1;
+SELECT * FROM t ORDER BY a;
+INSERT INTO src VALUES (2);
+INSERT OR REPLACE INTO src VALUES (2);
+INSERT OR ABORT INTO src VALUES (5);
+SELECT * FROM t ORDER BY a;
+",
+    );
+}
+
 #[test]
 fn nested_and_chained_triggers() {
     check_script(&format!(
