@@ -337,8 +337,21 @@ impl Compiler<'_> {
                 }
             )));
         }
+        // A view whose SELECT does not compile now (a table dropped since) still takes
+        // triggers, as in SQLite: its error comes where the view is used. Its body is
+        // then checked against a view of no columns.
         let table = match &view {
-            Some(v) => Some(self.view_table(v)?),
+            Some(v) => Some(self.view_table(v).or_else(|_| {
+                crate::schema::parse_table(
+                    &format!("CREATE TABLE \"{}\"(\"\")", v.name.replace('"', "\"\"")),
+                    0,
+                )
+                .map(|mut t| {
+                    t.columns.clear();
+                    t.db = v.db;
+                    Arc::new(t)
+                })
+            })?),
             None => on.table(self.schema, &tname),
         };
         if instead_of && view.is_none() && table.is_some() {
