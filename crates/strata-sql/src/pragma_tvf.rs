@@ -98,12 +98,23 @@ fn pragma_scope(fname: &str, schema: Option<&Expr<'_>>) -> Result<Scope> {
 
 impl Compiler<'_> {
     /// `FROM pragma_table_info WHERE arg = expr` (no argument in the call): the WHERE
-    /// term gives the argument, as SQLite's pragma virtual table takes it from the
+    /// (or the function's own ON) term gives the argument, as SQLite's pragma virtual table takes it from the
     /// constraint, when `expr` reads only tables to the function's left. The term stays
     /// a filter (it holds for every row the argument picks).
-    pub(crate) fn pragma_arg_pushdown(&mut self, terms: &[crate::planner::Term<'_>]) -> Result<()> {
+    pub(crate) fn pragma_arg_pushdown(
+        &mut self,
+        specs: &[crate::planner::LoopSpec<'_>],
+        where_terms: &[crate::planner::Term<'_>],
+    ) -> Result<()> {
         let level = self.levels.len() - 1;
         for si in 0..self.levels[level].sources.len() {
+            // Its own ON terms (an outer join's) count too: SQLite hands them to the
+            // virtual table as well.
+            let mut terms: Vec<crate::planner::Term<'_>> = where_terms.to_vec();
+            for s in specs.iter().filter(|s| s.source == si) {
+                terms.extend(s.on.iter().copied());
+            }
+            let terms = &terms[..];
             let (p, nargs) = match &self.levels[level].sources[si].tvf {
                 Some(Tvf {
                     pragma: Some(p),

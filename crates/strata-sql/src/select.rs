@@ -811,7 +811,7 @@ impl Compiler<'_> {
             }
             split_and(w, &mut terms);
         }
-        self.pragma_arg_pushdown(&terms)?;
+        self.pragma_arg_pushdown(&specs, &terms)?;
         // Result columns.
         let mut items: Vec<(Item<'a>, String)> = Vec::new();
         // (item index, name as written) of unaliased column references.

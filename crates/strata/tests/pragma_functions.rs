@@ -109,6 +109,15 @@ SELECT s.name, p.name FROM sqlite_schema AS s LEFT JOIN pragma_index_list(s.name
 SELECT m.name, i.name, c.name FROM sqlite_schema m, pragma_index_list(m.name) i, pragma_index_info(i.name) c WHERE m.type = 'table' ORDER BY 1, 2, 3;
 SELECT m.name, f.* FROM sqlite_schema AS m JOIN pragma_foreign_key_list(m.name) AS f ORDER BY m.name, f.id, f.seq;
 SELECT * FROM pragma_foreign_key_list('u') AS f, pragma_table_info('u') AS c WHERE c.name = f.\"from\";
+SELECT m.name, p.name FROM sqlite_schema m LEFT JOIN pragma_table_info AS p ON p.arg = m.name ORDER BY 1, 2;
+SELECT m.name, p.name FROM sqlite_schema m LEFT JOIN pragma_index_list AS p ON p.arg = m.name AND p.schema = 'main' ORDER BY 1, 2;
+SELECT m.name, p.name FROM sqlite_schema m LEFT JOIN pragma_table_info(m.name) AS p ON p.pk ORDER BY 1, 2;
+CREATE TABLE names(x);
+INSERT INTO names VALUES (0), (1);
+UPDATE names SET x = p.name FROM pragma_table_info AS p WHERE p.arg = 't' AND p.pk;
+UPDATE names SET x = p.type FROM pragma_table_info('u') AS p WHERE p.cid = names.rowid;
+SELECT * FROM names ORDER BY rowid;
+DROP TABLE names;
 SELECT (SELECT count(*) FROM pragma_table_info(x)) FROM (SELECT 't' AS x UNION ALL SELECT 'v' UNION ALL SELECT 'nope');
 SELECT name FROM sqlite_schema WHERE EXISTS (SELECT 1 FROM pragma_table_info(name) WHERE type = 'TEXT') ORDER BY 1;
 SELECT t.name, (SELECT group_concat(name) FROM pragma_table_info(t.name)) FROM pragma_table_list AS t ORDER BY 1;
