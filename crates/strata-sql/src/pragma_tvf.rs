@@ -133,6 +133,32 @@ impl Compiler<'_> {
             } else {
                 None
             };
+            if arg.is_none() && nargs == 0 {
+                // `arg IN (...)` (or an OR of equalities, which SQLite may make an IN)
+                // picks rows SQLite computes for each value it allows; here there would
+                // be none to filter. Other constraints (IS, <, ...) SQLite does not hand
+                // to the pragma either: they filter the argument-less rows, as here.
+                for t in terms {
+                    if let crate::planner::Term::Ast(
+                        e @ (Expr::InList { .. }
+                        | Expr::InSelect { .. }
+                        | Expr::InTable { .. }
+                        | Expr::Binary(_, ast::Operator::Or, _)),
+                    ) = t
+                    {
+                        let refs = self.column_refs(e).unwrap_or_default();
+                        if refs
+                            .iter()
+                            .any(|r| r.level == level && r.source == si && r.column == p.visible)
+                        {
+                            return Err(error(format!(
+                                "this constraint on pragma_{}'s arg is not supported yet (pass the argument in the call, or use arg = value)",
+                                p.pname
+                            )));
+                        }
+                    }
+                }
+            }
             if arg.is_none() && schema.is_none() {
                 continue;
             }
