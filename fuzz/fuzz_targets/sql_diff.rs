@@ -16,7 +16,8 @@
 //! frame kind, named windows, GROUP BY results and subqueries), `json` (JSON functions,
 //! JSONB, `->`/`->>`, JSON written into a column), `row-values` (comparisons, IN,
 //! BETWEEN, row-value subqueries, `SET (a, b) = ...`), `update-from`, `outer-join` (RIGHT/FULL as
-//! the last join) and, here only, `journal-mode` (changes
+//! the last join), `views` (a view with INSTEAD OF triggers, DML on it, the pragma
+//! table-valued functions) and, here only, `journal-mode` (changes
 //! checked against a file-backed SQLite) and `utf16` (a third of the inputs run in a
 //! UTF-16le and a third in a UTF-16be database, on both engines). `STRATA_FUZZ_FEATURES=a,b` keeps only those groups (`none`: the
 //! core only); `STRATA_FUZZ_NO_FEATURES=a,b` switches groups off. A statement of a group
@@ -71,7 +72,16 @@ const FEATURES: &[&str] = &[
     "row-values",
     "update-from",
     "outer-join",
+    "views",
 ];
+
+/// The `views` group's view over `t` and its INSTEAD OF triggers, added to the schema
+/// when the group is on. The triggers write `t` by `id` from OLD/NEW values only, so
+/// the order the view's rows are visited in does not matter.
+const VIEWS_SCHEMA: &str = "CREATE VIEW vw AS SELECT id, k, a, b, c, a * 2 AS a2 FROM t;\
+CREATE TRIGGER vw_i INSTEAD OF INSERT ON vw BEGIN INSERT INTO t(k, a, b, c) VALUES (new.k, new.a, new.b, new.c); END;\
+CREATE TRIGGER vw_u INSTEAD OF UPDATE OF a, b ON vw WHEN new.a IS NOT 9 BEGIN UPDATE t SET a = new.a, b = new.b WHERE id = old.id; END;\
+CREATE TRIGGER vw_d INSTEAD OF DELETE ON vw WHEN old.a > 2 OR old.a IS NULL BEGIN SELECT RAISE(IGNORE) WHERE old.b = 'ab'; DELETE FROM t WHERE id = old.id; END;";
 
 /// The groups that are on (see the module doc), read once.
 fn features() -> u32 {
@@ -376,6 +386,14 @@ enum Stmt {
         tab: Tab,
         set: (Col, Col),
         kind: u8,
+        filter: Expr,
+        returning: bool,
+    },
+    /// DML on the view with INSTEAD OF triggers, `PRAGMA table_info` on it, and the
+    /// pragma table-valued functions (group `views`).
+    Views {
+        kind: u8,
+        lits: (Lit, Lit, Lit),
         filter: Expr,
         returning: bool,
     },
@@ -1036,6 +1054,17 @@ impl Stmt {
                     *shape,
                 )
             }
+            Stmt::Views {
+                kind,
+                lits,
+                filter,
+                returning,
+            } => {
+                if !on("views") {
+                    return None;
+                }
+                views_sql(*kind, lits, &filter.sql(0), *returning)
+            }
             Stmt::Begin => "BEGIN".into(),
             Stmt::Commit => "COMMIT".into(),
             Stmt::Rollback => "ROLLBACK".into(),
@@ -1070,6 +1099,31 @@ fn outer_join_sql(
         0 => format!("SELECT x.id, x.a, y.id, y.b FROM {l} AS x {k} JOIN {r} AS y ON {cond} WHERE {w} OR x.id IS NULL"),
         1 => format!("SELECT count(*), count(x.id), count(y.id), total(y.c) FROM {l} AS x {k} JOIN {r} AS y ON {cond} WHERE {w}"),
         _ => format!("SELECT y.a, count(x.id) FROM {l} AS x {k} JOIN {r} AS y ON {cond} GROUP BY y.a ORDER BY y.a"),
+    }
+}
+
+/// A statement of group `views` (see [`VIEWS_SCHEMA`]).
+fn views_sql(kind: u8, lits: &(Lit, Lit, Lit), filter: &str, returning: bool) -> String {
+    let ret = if returning { " RETURNING k, a, b, a2" } else { "" };
+    let (l0, l1, l2) = (lits.0.sql(), lits.1.sql(), lits.2.sql());
+    let named = ["t", "u", "vw", "s", "ch", "d", "nosuch", "T"][(kind / 16) as usize % 8];
+    match kind % 16 {
+        0..=2 => format!("INSERT INTO vw(k, a, b, c) VALUES ({l0}, {l1}, {l2}, 0.5){ret}"),
+        3 => format!("INSERT INTO vw(a, b) SELECT a, b FROM u WHERE {filter}{ret}"),
+        4 | 5 => format!("UPDATE vw SET a = {l0}, b = b || 'v' WHERE {filter}{ret}"),
+        6 if kind & 16 != 0 => format!("UPDATE vw SET b = a2 WHERE {filter}{ret}"),
+        // One match per view row (`u.k` is UNIQUE).
+        6 => format!("UPDATE vw SET b = f.b, a = f.a + vw.a FROM u AS f WHERE f.k = vw.k{ret}"),
+        7 => format!("DELETE FROM vw WHERE {filter}{ret}"),
+        8 => format!("SELECT id, k, a, b, c, a2 FROM vw WHERE {filter} ORDER BY id"),
+        9 => "PRAGMA table_info(vw)".into(),
+        10 => format!("SELECT *, arg FROM pragma_table_info('{named}')"),
+        11 => "SELECT m.name, p.* FROM sqlite_schema AS m, pragma_table_info(m.name) AS p ORDER BY m.name, p.cid".into(),
+        12 => format!("SELECT l.name, l.\"unique\", l.origin, x.* FROM pragma_index_list('{named}') AS l, pragma_index_xinfo(l.name) AS x ORDER BY 1, x.seqno"),
+        13 => format!("SELECT * FROM pragma_foreign_key_list('{named}') ORDER BY id, seq"),
+        14 => "SELECT name, type, ncol, strict FROM pragma_table_list WHERE schema = 'main' ORDER BY name".into(),
+        _ if kind & 32 != 0 => "DROP VIEW IF EXISTS vw".into(),
+        _ => "CREATE VIEW IF NOT EXISTS vw AS SELECT id, k, a, b, c, a * 2 AS a2 FROM t".into(),
     }
 }
 
@@ -1378,6 +1432,9 @@ fn template(e: usize) -> &'static Vec<u8> {
         conn.execute_batch(&format!("PRAGMA encoding = '{}'", ENCODINGS[e]))
             .expect("encoding");
         conn.execute_batch(SCHEMA).expect("schema");
+        if on("views") {
+            conn.execute_batch(VIEWS_SCHEMA).expect("views schema");
+        }
         conn.execute_batch(DATA).expect("data");
         let ck = strata_run(&conn, "PRAGMA wal_checkpoint(TRUNCATE)", 1_000_000);
         assert!(matches!(ck.first(), Some(Ok(_))), "checkpoint: {ck:?}");
@@ -1408,6 +1465,9 @@ fn lite_template(e: usize) -> &'static Vec<u8> {
         lite.execute_batch(&format!("PRAGMA encoding = '{}'", ENCODINGS[e]))
             .unwrap();
         lite.execute_batch(SCHEMA).unwrap();
+        if on("views") {
+            lite.execute_batch(VIEWS_SCHEMA).unwrap();
+        }
         lite.execute_batch(DATA).unwrap();
         let mut size: ffi::sqlite3_int64 = 0;
         // SAFETY: a live connection handle; the returned buffer (sqlite3_malloc'ed, `size`

@@ -70,6 +70,10 @@ pub struct Features {
     pub update_from: bool,
     /// RIGHT and FULL OUTER JOIN as the last join (see [`gen_outer_join`]).
     pub outer_join: bool,
+    /// A view with INSTEAD OF triggers writing through to `t0` (INSERT, UPDATE OF,
+    /// DELETE with WHEN), DML on it, `PRAGMA table_info` on it, and the pragma
+    /// table-valued functions (see [`gen_views`]).
+    pub views: bool,
     /// Pages through the freelist: rows with overflow chains inserted and deleted in bulk,
     /// a scratch table `big` created, filled, indexed and dropped mid-workload, indexes on
     /// the main tables created and dropped (see [`gen_churn`]).
@@ -95,6 +99,7 @@ pub const FEATURE_NAMES: &[&str] = &[
     "row-values",
     "update-from",
     "outer-join",
+    "views",
 ];
 
 impl Features {
@@ -116,6 +121,7 @@ impl Features {
         row_values: true,
         update_from: true,
         outer_join: true,
+        views: true,
     };
     pub const NONE: Features = Features {
         returning: false,
@@ -135,6 +141,7 @@ impl Features {
         row_values: false,
         update_from: false,
         outer_join: false,
+        views: false,
     };
 
     /// The default: every group on, minus those named in `STRATA_SIM_NO_FEATURES`
@@ -171,6 +178,7 @@ impl Features {
             "row-values" => &mut self.row_values,
             "update-from" => &mut self.update_from,
             "outer-join" => &mut self.outer_join,
+            "views" => &mut self.views,
             _ => return None,
         })
     }
@@ -355,6 +363,13 @@ pub fn gen_schema(rng: &mut ChaCha8Rng, features: &Features) -> SchemaDef {
             "CREATE TRIGGER main.t0_tr AFTER UPDATE OF b ON t0 WHEN new.b = 'never' BEGIN DELETE FROM t0 WHERE 0; END"
                 .into(),
         );
+    }
+    if f.views {
+        // The view and its INSTEAD OF triggers (see `gen_views`, which also drops and
+        // re-creates them); no draws, so the other groups' schemas stay as they were.
+        for stmt in VIEW_DDL {
+            ddl.push(stmt.to_string());
+        }
     }
     SchemaDef {
         tables,
@@ -832,6 +847,7 @@ fn gen_feature(rng: &mut ChaCha8Rng, s: &SchemaDef, group: &str) -> String {
         "row-values" => gen_row_values(rng, s),
         "update-from" => gen_update_from(rng, s),
         "outer-join" => gen_outer_join(rng, s),
+        "views" => gen_views(rng, s),
         other => unreachable!("feature group {other}"),
     }
 }
@@ -901,6 +917,62 @@ fn gen_row_values(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
             a_lit(rng),
             row_lit(rng, cols)
         ),
+    }
+}
+
+/// The `views` group's view and INSTEAD OF triggers (in the schema, and re-created by
+/// the group's statements after a `DROP VIEW`).
+const VIEW_DDL: &[&str] = &[
+    "CREATE VIEW IF NOT EXISTS vw AS SELECT id, k, a, b, c, a * 2 AS a2 FROM t0",
+    "CREATE TRIGGER IF NOT EXISTS vw_i INSTEAD OF INSERT ON vw BEGIN INSERT INTO t0(k, a, b) VALUES (new.k, new.a, new.b); END",
+    "CREATE TRIGGER IF NOT EXISTS vw_u INSTEAD OF UPDATE OF a, b ON vw WHEN new.a IS NOT 9 BEGIN UPDATE t0 SET a = new.a, b = new.b WHERE id = old.id; END",
+    "CREATE TRIGGER IF NOT EXISTS vw_d INSTEAD OF DELETE ON vw WHEN old.a > 2 BEGIN SELECT RAISE(IGNORE) WHERE old.b = 'xyz'; DELETE FROM t0 WHERE id = old.id; END",
+];
+
+/// A view over `t0` with INSTEAD OF triggers, DML on it, and the pragma table-valued
+/// functions (see [`Features::views`]). The view and its triggers are in the schema,
+/// dropped now and then (DROP VIEW drops its triggers) and re-created with IF NOT EXISTS. The triggers write `t0` by `id`
+/// from OLD/NEW values only, so the result does not depend on the order the view's rows
+/// are visited in; `k` is never updated.
+fn gen_views(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
+    let ret = if s.features.returning && rng.gen_bool(0.3) {
+        " RETURNING k, a, b, a2"
+    } else {
+        ""
+    };
+    let n = &table(rng, s).name;
+    match rng.gen_range(0..18) {
+        // The view most often (nothing else works without it).
+        0..=4 if rng.gen_bool(0.5) => VIEW_DDL[0].into(),
+        0..=4 => VIEW_DDL[rng.gen_range(1..VIEW_DDL.len())].into(),
+        5..=6 => format!(
+            "INSERT INTO vw(k, a, b) VALUES ({}, {}, {}){ret}",
+            k_lit(rng),
+            a_lit(rng),
+            b_lit(rng)
+        ),
+        7..=8 => format!(
+            "UPDATE vw SET a = {}, b = b || 'v' WHERE {}{ret}",
+            a_lit(rng),
+            pred(rng, "")
+        ),
+        9 if rng.gen_bool(0.5) => format!("UPDATE vw SET a = a2 WHERE {}{ret}", pred(rng, "")),
+        // One match per view row (`f.k` is UNIQUE): the result cannot depend on the
+        // join order.
+        9 => format!(
+            "UPDATE vw SET b = f.b, a = f.a + vw.a FROM {n} AS f WHERE f.k = vw.k{ret}"
+        ),
+        10 => format!("DELETE FROM vw WHERE {}{ret}", pred(rng, "")),
+        11 => "SELECT id, k, a, b, c, a2 FROM vw ORDER BY id, k".into(),
+        12 => "PRAGMA table_info(vw)".into(),
+        13 => format!("SELECT * FROM pragma_table_info('{n}')"),
+        14 => "SELECT m.name, p.cid, p.name, p.type, p.pk FROM sqlite_schema AS m, pragma_table_info(m.name) AS p WHERE m.type IN ('table', 'view') ORDER BY m.name, p.cid".into(),
+        15 => format!(
+            "SELECT l.name, i.name, l.\"unique\", c.name FROM pragma_index_list('{n}') AS l, pragma_index_info(l.name) AS c, pragma_table_info('{n}') AS i WHERE i.cid = c.cid ORDER BY 1, 4"
+        ),
+        16 => "SELECT name, type, ncol, strict FROM pragma_table_list WHERE schema = 'main' ORDER BY name".into(),
+        _ if rng.gen_bool(0.3) => "DROP VIEW IF EXISTS vw".into(),
+        _ => "SELECT k, a2 FROM vw WHERE a2 > 4 ORDER BY id, k".into(),
     }
 }
 

@@ -82,6 +82,11 @@ const CANDIDATES: &[(&str, &str)] = &[
         "FULL JOIN",
         "SELECT * FROM t AS x FULL JOIN t AS y ON x.a = y.b",
     ),
+    (
+        "INSTEAD OF",
+        "CREATE TRIGGER vt INSTEAD OF INSERT ON tv BEGIN SELECT 1; END",
+    ),
+    ("PRAGMA FUNCTION", "SELECT * FROM pragma_table_info('t')"),
 ];
 
 /// Kinds the compiler accepts that the generator does not produce, and why.
@@ -171,6 +176,8 @@ fn kinds_of(sql: &str, out: &mut BTreeSet<&'static str>) {
         ("RIGHT JOIN", " RIGHT OUTER JOIN "),
         ("FULL JOIN", " FULL JOIN "),
         ("FULL JOIN", " FULL OUTER JOIN "),
+        ("INSTEAD OF", " INSTEAD OF "),
+        ("PRAGMA FUNCTION", " PRAGMA_"),
     ] {
         if up.contains(needle) {
             out.insert(construct);
@@ -226,7 +233,9 @@ fn generated_kinds() -> BTreeSet<&'static str> {
 fn compiler_accepts(sql: &str) -> bool {
     let db = strata::Database::open_in_memory().expect("memory database");
     let conn = db.connect();
-    conn.execute_batch("CREATE TABLE t(a INTEGER PRIMARY KEY, b); CREATE INDEX ti ON t(b);")
+    conn.execute_batch(
+        "CREATE TABLE t(a INTEGER PRIMARY KEY, b); CREATE INDEX ti ON t(b); CREATE VIEW tv AS SELECT a, b FROM t;",
+    )
         .expect("schema");
     conn.prepare(sql).is_ok()
 }

@@ -135,6 +135,11 @@ pub struct Compiler<'s> {
     pub init_label: Label,
     /// Depth of view expansion (guards against a view that refers to itself).
     pub view_depth: usize,
+    /// The conflict clause (`OR IGNORE` ...) of the INSERT/UPDATE being compiled, and
+    /// that of the statement whose triggers are being compiled: it overrides the trigger
+    /// steps' own (SQLite's `eOrconf`, see `trigger_command`).
+    pub stmt_orconf: Option<ast::ResolveType>,
+    pub trigger_orconf: Option<ast::ResolveType>,
     /// Whether the select compiled last referenced an outer query (correlated).
     pub last_correlated: bool,
     /// Names of the triggers whose bodies are being compiled (a trigger never fires
@@ -193,6 +198,8 @@ impl<'s> Compiler<'s> {
             reads_main_schema: false,
             init_label,
             view_depth: 0,
+            stmt_orconf: None,
+            trigger_orconf: None,
             last_correlated: false,
             trigger_stack: Vec::new(),
             raise_ignore: None,

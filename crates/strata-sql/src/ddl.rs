@@ -598,7 +598,7 @@ impl Compiler<'_> {
             temporary,
             if_not_exists,
             view_name,
-            columns,
+            columns: _,
             select,
         } = stmt
         else {
@@ -635,16 +635,9 @@ impl Compiler<'_> {
             if db == MAIN_DB {
                 scratch.fixed_for = Some(format!("view {name}"));
             }
-            let cols = scratch.select(select, &Dest::Output)?;
-            if let Some(cs) = columns {
-                if cs.len() != cols.len() {
-                    return Err(error(format!(
-                        "expected {} columns for '{name}' but got {}",
-                        cs.len(),
-                        cols.len()
-                    )));
-                }
-            }
+            // A column list of the wrong length is SQLite's error where the view is
+            // used ("expected N columns for 'v' but got M"), not here.
+            scratch.select(select, &Dest::Output)?;
         }
         self.writes = true;
         let sql = stored_sql("VIEW", text);
@@ -811,7 +804,20 @@ impl Compiler<'_> {
                 };
                 self.writes = true;
                 self.delete_schema_rows(v.db, 1, &v.name, Some("view"));
+                // Its INSTEAD OF triggers go with it (TEMP ones on a view of main too).
+                let triggers: Vec<(usize, String)> = self
+                    .schema
+                    .all_triggers()
+                    .filter(|t| t.table_db == v.db && names::eq(&t.table, &v.name))
+                    .map(|t| (t.db, t.name.clone()))
+                    .collect();
+                for (tdb, t) in &triggers {
+                    self.delete_schema_rows(*tdb, 1, t, Some("trigger"));
+                }
                 self.bump_cookie(v.db);
+                if triggers.iter().any(|(tdb, _)| *tdb != v.db) {
+                    self.bump_cookie(TEMP_DB);
+                }
             }
             _ => unreachable!("dispatched on DROP"),
         }

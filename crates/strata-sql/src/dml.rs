@@ -706,6 +706,7 @@ impl Compiler<'_> {
             }
         }
         self.fk_halt_at_once = one_write;
+        self.stmt_orconf = *or_conflict;
         let ret = self.emit_insert(*or_conflict, tbl_name, columns.as_ref(), src, *returning);
         self.fk_halt_at_once = false;
         self.pop_ctes(n);
@@ -723,6 +724,9 @@ impl Compiler<'_> {
         src: InsertSrc<'a>,
         returning: Option<&'a [ast::ResultColumn<'a>]>,
     ) -> Result<Option<Returning>> {
+        if let Some(view) = self.instead_of_target(tbl_name, TrigEvent::Insert, None)? {
+            return self.emit_view_insert(&view, columns, src, returning);
+        }
         let table = self.writable_table(tbl_name)?;
         let or = or_conflict.map(Conflict::from_ast);
         let ncols = table.columns.len();
@@ -1331,6 +1335,9 @@ impl Compiler<'_> {
         where_clause: Option<&Expr<'_>>,
         returning: Option<&'a [ast::ResultColumn<'a>]>,
     ) -> Result<Option<Returning>> {
+        if let Some(view) = self.instead_of_target(tbl_name, TrigEvent::Delete, None)? {
+            return self.emit_view_delete(&view, tbl_name, where_clause, returning);
+        }
         let table = self.writable_table(tbl_name)?;
         let alias = tbl_name.alias.as_ref().map(|a| names::unquote(a.0));
         self.writes = true;

@@ -349,7 +349,7 @@ impl Compiler<'_> {
         let comment = format!("{}.{}", src.name, col.name);
         // json_each/json_tree's `value` carries the JSON subtype when it is an array or
         // object: read it through a call that sets it from the hidden flag column.
-        if src.tvf.is_some() && r.column == 1 {
+        if src.tvf.as_ref().is_some_and(|t| t.pragma.is_none()) && r.column == 1 {
             let tmp = self.regs(2);
             self.b.emit_c(
                 Insn::Column {

@@ -823,6 +823,9 @@ impl Compiler<'_> {
         // An action is a trigger program of its own: inside DROP TABLE's implicit
         // DELETE, it still fires triggers and reports foreign key errors.
         let saved_disable = std::mem::replace(&mut self.disable_triggers, false);
+        // SQLite codes actions with OE_Abort: the parent statement's OR clause does not
+        // reach them (their steps have none of their own).
+        let saved_orconf = self.trigger_orconf.take();
         let r = with_parsed(sql, |stmt| {
             let Stmt::CreateTrigger {
                 when_clause,
@@ -843,6 +846,7 @@ impl Compiler<'_> {
             Ok(())
         });
         self.raise_ignore = saved_ignore;
+        self.trigger_orconf = saved_orconf;
         self.disable_triggers = saved_disable;
         self.trigger_stack.pop();
         self.levels.pop();
@@ -911,6 +915,11 @@ fn action_trigger_sql(
 /// to the front of the list, or just before their bucket's chain once the hash has
 /// buckets (from 10 elements on, `SQLITE_MALLOC_SOFT_LIMIT` caps them at 64).
 fn sqlite_hash_order(names: &[String]) -> Vec<String> {
+    sqlite_hash_order_from("sqlite_master", names)
+}
+
+/// [`sqlite_hash_order`] with the schema table's name (`sqlite_temp_master` in temp).
+pub(crate) fn sqlite_hash_order_from(first: &str, names: &[String]) -> Vec<String> {
     fn str_hash(s: &str) -> u32 {
         let mut h: u32 = 0;
         for c in s.bytes() {
@@ -938,7 +947,7 @@ fn sqlite_hash_order(names: &[String]) -> Vec<String> {
             .unwrap_or(0);
         list.insert(at, new);
     }
-    let mut all = vec!["sqlite_master".to_string()];
+    let mut all = vec![first.to_string()];
     all.extend(names.iter().cloned());
     let mut list: Vec<usize> = Vec::new();
     let mut buckets: Vec<Bucket> = Vec::new();

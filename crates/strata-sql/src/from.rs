@@ -223,6 +223,10 @@ impl Compiler<'_> {
                     });
                     self.view_depth -= 1;
                     r?
+                } else if let Some(src) =
+                    self.pragma_source(&name, &[], alias_of(alias.as_ref()))?
+                {
+                    src
                 } else {
                     return Err(error(format!("no such table: {}", self.shown_name(qn))));
                 }
@@ -238,6 +242,11 @@ impl Compiler<'_> {
                     false
                 } else if names::eq(&fname, "json_tree") {
                     true
+                } else if let Some(src) =
+                    self.pragma_source(&fname, args.unwrap_or(&[]), alias_of(alias.as_ref()))?
+                {
+                    self.levels[level].sources.push(src);
+                    return Ok(self.levels[level].sources.len() - 1);
                 } else {
                     return Err(error(format!("no such table: {fname}")));
                 };
@@ -288,6 +297,7 @@ impl Compiler<'_> {
                     tvf: Some(Tvf {
                         recursive,
                         args: args.iter().map(|a| a.to_string()).collect(),
+                        pragma: None,
                     }),
                 }
             }

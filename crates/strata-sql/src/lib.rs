@@ -52,6 +52,7 @@ mod parse_guard;
 mod planner;
 mod pragma;
 mod pragma_file;
+mod pragma_tvf;
 mod right_join;
 mod root_move;
 mod row_value;
@@ -64,6 +65,8 @@ mod trigger;
 mod update;
 mod update_from;
 mod update_set;
+mod view_columns;
+mod view_dml;
 pub(crate) mod window;
 
 use sqlite3_parser::ast::{Cmd, Stmt};

@@ -227,6 +227,9 @@ impl Compiler<'_> {
     /// (Re)computes a json_each/json_tree source's rows into its ephemeral table, with
     /// the arguments evaluated here, inside the loops of the tables to its left.
     fn tvf_fill(&mut self, tvf: &crate::scope::Tvf, cursor: strata_vdbe::insn::Cur) -> Result<()> {
+        if let Some(p) = &tvf.pragma {
+            return self.pragma_tvf_fill(tvf, p, cursor);
+        }
         let args_start = self.regs(tvf.args.len().max(1));
         for (i, a) in tvf.args.iter().enumerate() {
             crate::schema::with_parsed(&format!("SELECT {a}"), |stmt| {

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use sqlite3_parser::ast::{Expr, Literal, PragmaBody, QualifiedName, UnaryOperator};
-use strata_btree::collation::Collation;
 use strata_btree::record::{KeyInfo, Value};
 
 use crate::pragma_file::EncodingPragma;
@@ -122,6 +121,11 @@ const SQLITE_PRAGMAS: &[&str] = &[
     "wal_checkpoint",
     "writable_schema",
 ];
+
+/// Whether SQLite knows the pragma `name` (lowercase).
+pub(crate) fn is_sqlite_pragma(name: &str) -> bool {
+    SQLITE_PRAGMAS.contains(&name)
+}
 
 impl Compiler<'_> {
     /// A boolean setting Strata keeps at SQLite's default (see the dispatch in `pragma`):
@@ -350,6 +354,7 @@ impl Compiler<'_> {
                 | "index_list"
                 | "index_info"
                 | "index_xinfo"
+                | "table_list"
                 | "user_version"
                 | "schema_version"
                 | "application_id"
@@ -359,117 +364,22 @@ impl Compiler<'_> {
             return Err(error(format!("PRAGMA temp.{pname} is not supported")));
         }
         let arg = pragma_arg(body);
-        let text_v = |s: &str| Value::Text(s.as_bytes().to_vec());
         match pname.as_str() {
-            "table_info" | "table_xinfo" => {
+            "table_info" | "table_xinfo" | "index_list" | "index_info" | "index_xinfo" => {
                 self.reads_main_schema = true;
-                let t = arg.ok_or_else(|| error("table_info needs a table name"))?;
-                let mut rows = Vec::new();
-                if let Some(table) = scope.table(self.schema, &t) {
-                    let mut pk_pos = 0;
-                    for (i, c) in table.columns.iter().enumerate() {
-                        let pk = if c.primary_key {
-                            pk_pos += 1;
-                            pk_pos
-                        } else {
-                            0
-                        };
-                        let mut row = vec![
-                            Value::Integer(i as i64),
-                            text_v(&c.name),
-                            text_v(&c.decl_type),
-                            Value::Integer(c.not_null.is_some() as i64),
-                            c.default.as_deref().map(text_v).unwrap_or(Value::Null),
-                            Value::Integer(pk),
-                        ];
-                        if pname == "table_xinfo" {
-                            row.push(Value::Integer(0));
-                        }
-                        rows.push(row);
-                    }
-                } else if let Some(v) = scope.view(self.schema, &t) {
-                    let _ = v;
-                    return Err(error("PRAGMA table_info on a view is not supported yet"));
-                }
-                let mut cols = vec!["cid", "name", "type", "notnull", "dflt_value", "pk"];
-                if pname == "table_xinfo" {
-                    cols.push("hidden");
-                }
+                let what = if pname.starts_with("index_i") {
+                    "an index"
+                } else {
+                    "a table"
+                };
+                let a = arg.ok_or_else(|| error(format!("{pname} needs {what} name")))?;
+                let (cols, rows) = self.introspection_rows(&pname, Some(&a), scope)?;
                 Ok(self.constant_rows(text, &cols, rows))
             }
-            "index_list" => {
+            "table_list" => {
                 self.reads_main_schema = true;
-                let t = arg.ok_or_else(|| error("index_list needs a table name"))?;
-                let mut rows = Vec::new();
-                if let Some(table) = scope.table(self.schema, &t) {
-                    let mut idx = self.schema.table_indexes(&table);
-                    idx.reverse();
-                    for (seq, ix) in idx.iter().enumerate() {
-                        let origin = if ix.is_primary_key {
-                            "pk"
-                        } else if ix.auto {
-                            "u"
-                        } else {
-                            "c"
-                        };
-                        rows.push(vec![
-                            Value::Integer(seq as i64),
-                            text_v(&ix.name),
-                            Value::Integer(ix.unique as i64),
-                            text_v(origin),
-                            Value::Integer(ix.where_sql.is_some() as i64),
-                        ]);
-                    }
-                }
-                Ok(self.constant_rows(text, &["seq", "name", "unique", "origin", "partial"], rows))
-            }
-            "index_info" | "index_xinfo" => {
-                self.reads_main_schema = true;
-                let i = arg.ok_or_else(|| error("index_info needs an index name"))?;
-                let xinfo = pname == "index_xinfo";
-                let mut rows = Vec::new();
-                let coll_name = |c: Collation| match c {
-                    Collation::Binary => "BINARY",
-                    Collation::NoCase => "NOCASE",
-                    Collation::RTrim => "RTRIM",
-                };
-                if let Some(ix) = scope.index(self.schema, &i) {
-                    let table = self.schema.of_db(ix.db).local_table(&ix.table).cloned();
-                    if let Some(table) = table {
-                        for (k, c) in ix.columns.iter().enumerate() {
-                            // A rowid (or INTEGER PRIMARY KEY) column is cid -1, no name
-                            // only for the rowid itself; the alias keeps its name.
-                            let (cid, name) = match table.columns.get(c.column) {
-                                Some(col) => (c.column as i64, text_v(&col.name)),
-                                None => (-1, Value::Null),
-                            };
-                            let mut row = vec![Value::Integer(k as i64), Value::Integer(cid), name];
-                            if xinfo {
-                                row.push(Value::Integer(c.order.is_desc() as i64));
-                                row.push(text_v(coll_name(c.collation)));
-                                row.push(Value::Integer(1));
-                            }
-                            rows.push(row);
-                        }
-                        // index_xinfo also lists the key's auxiliary column: the rowid.
-                        if xinfo {
-                            rows.push(vec![
-                                Value::Integer(ix.columns.len() as i64),
-                                Value::Integer(-1),
-                                Value::Null,
-                                Value::Integer(0),
-                                text_v("BINARY"),
-                                Value::Integer(0),
-                            ]);
-                        }
-                    }
-                }
-                let cols: &[&str] = if xinfo {
-                    &["seqno", "cid", "name", "desc", "coll", "key"]
-                } else {
-                    &["seqno", "cid", "name"]
-                };
-                Ok(self.constant_rows(text, cols, rows))
+                let (cols, rows) = self.introspection_rows(&pname, arg.as_deref(), scope)?;
+                Ok(self.constant_rows(text, &cols, rows))
             }
             "page_size" => {
                 // The temp database is made with the default page size (4096).
@@ -694,41 +604,8 @@ impl Compiler<'_> {
                 let Some(t) = arg else {
                     return Ok(self.finish(text, Vec::new(), Vec::new()));
                 };
-                let mut rows = Vec::new();
-                if let Some(table) = self.schema.table(&t) {
-                    // SQLite lists the last declared foreign key first (id 0).
-                    for (id, fk) in table.foreign_keys.iter().rev().enumerate() {
-                        for (seq, &c) in fk.from.iter().enumerate() {
-                            rows.push(vec![
-                                Value::Integer(id as i64),
-                                Value::Integer(seq as i64),
-                                text_v(&fk.parent),
-                                text_v(&table.columns[c].name),
-                                fk.to
-                                    .as_ref()
-                                    .map(|to| text_v(&to[seq]))
-                                    .unwrap_or(Value::Null),
-                                text_v(fk.on_update.name()),
-                                text_v(fk.on_delete.name()),
-                                text_v("NONE"),
-                            ]);
-                        }
-                    }
-                }
-                Ok(self.constant_rows(
-                    text,
-                    &[
-                        "id",
-                        "seq",
-                        "table",
-                        "from",
-                        "to",
-                        "on_update",
-                        "on_delete",
-                        "match",
-                    ],
-                    rows,
-                ))
+                let (cols, rows) = self.introspection_rows(&pname, Some(&t), scope)?;
+                Ok(self.constant_rows(text, &cols, rows))
             }
             "foreign_key_check" => self.foreign_key_check(arg.as_deref(), text),
             // Settings whose other value would change answers (recursion of triggers, LIKE,

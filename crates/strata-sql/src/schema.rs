@@ -180,8 +180,11 @@ pub enum TriggerEventKind {
 pub struct Trigger {
     pub name: String,
     pub table: String,
-    /// BEFORE (false) or AFTER (true). INSTEAD OF triggers (on views) are refused.
+    /// BEFORE (false) or AFTER (true). INSTEAD OF triggers (on views) are BEFORE
+    /// triggers with `instead_of` set, as in SQLite.
     pub after: bool,
+    /// An INSTEAD OF trigger: its table is a view.
+    pub instead_of: bool,
     pub event: TriggerEventKind,
     /// `UPDATE OF cols`: fires only if one of these columns is assigned.
     pub update_of: Option<Vec<String>>,
@@ -529,8 +532,8 @@ fn trigger_table_db(t: &Trigger, temp: &Schema, main: &Schema) -> usize {
     match written {
         Some(names::DbName::Main) => MAIN_DB,
         Some(names::DbName::Temp) => TEMP_DB,
-        _ if temp.local_table(&t.table).is_some() => TEMP_DB,
-        _ if main.local_table(&t.table).is_some() => MAIN_DB,
+        _ if temp.local_table(&t.table).is_some() || temp.local_view(&t.table).is_some() => TEMP_DB,
+        _ if main.local_table(&t.table).is_some() || main.local_view(&t.table).is_some() => MAIN_DB,
         _ => TEMP_DB,
     }
 }
@@ -1149,13 +1152,8 @@ pub(crate) fn trigger_from_ast(
     tbl_name: &ast::QualifiedName<'_>,
     sql: &str,
 ) -> Result<Trigger, SqlError> {
-    let after = match time {
-        None | Some(ast::TriggerTime::Before) => false,
-        Some(ast::TriggerTime::After) => true,
-        Some(ast::TriggerTime::InsteadOf) => {
-            return Err(err("INSTEAD OF triggers are not supported yet"))
-        }
-    };
+    let after = matches!(time, Some(ast::TriggerTime::After));
+    let instead_of = matches!(time, Some(ast::TriggerTime::InsteadOf));
     let (event, update_of) = match event {
         ast::TriggerEvent::Insert => (TriggerEventKind::Insert, None),
         ast::TriggerEvent::Delete => (TriggerEventKind::Delete, None),
@@ -1169,6 +1167,7 @@ pub(crate) fn trigger_from_ast(
         name: names::unquote(trigger_name.name.0),
         table: names::unquote(tbl_name.name.0),
         after,
+        instead_of,
         event,
         update_of,
         sql: sql.to_string(),

@@ -52,6 +52,8 @@ pub struct Tvf {
     /// The arguments as SQL text, compiled where the loop starts (they may refer to
     /// tables to their left).
     pub args: Vec<String>,
+    /// A pragma function (`pragma_table_info(...)`) instead of json_each/json_tree.
+    pub pragma: Option<Arc<crate::pragma_tvf::PragmaTvf>>,
 }
 
 /// Where aggregate queries read values during their output phase.

@@ -811,6 +811,7 @@ impl Compiler<'_> {
             }
             split_and(w, &mut terms);
         }
+        self.pragma_arg_pushdown(&specs, &terms)?;
         // Result columns.
         let mut items: Vec<(Item<'a>, String)> = Vec::new();
         // (item index, name as written) of unaliased column references.
@@ -1321,7 +1322,14 @@ pub fn source_column_name(c: &ResultCol) -> String {
 /// The hidden columns of json_each/json_tree (json, root, and the internal subtype
 /// flag): `*` does not expand them, but they can be named.
 fn tvf_hidden(s: &Source, column: usize) -> bool {
-    s.tvf.is_some() && column >= 8
+    match &s.tvf {
+        Some(t) => match &t.pragma {
+            // A pragma function's `arg` and `schema`.
+            Some(p) => column >= p.visible,
+            None => column >= 8,
+        },
+        None => false,
+    }
 }
 
 pub fn table_source(t: &Arc<Table>, name: String, cursor: Cur) -> Source {

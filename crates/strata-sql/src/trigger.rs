@@ -65,6 +65,10 @@ impl Compiler<'_> {
             for c in &mut src.columns {
                 c.hidden = true;
             }
+            if table.root_page == 0 {
+                // A view's row (INSTEAD OF): no rowid ("no such column: new.rowid").
+                src.table = None;
+            }
             level.sources.push(src);
             for i in 0..table.columns.len() {
                 let reg = if table.rowid_alias == Some(i) {
@@ -112,6 +116,7 @@ impl Compiler<'_> {
             self.push_row_images(table, old, new);
             self.trigger_stack.push(trig.name.clone());
             let saved_ignore = self.raise_ignore.replace(ignore);
+            let saved_orconf = std::mem::replace(&mut self.trigger_orconf, self.stmt_orconf);
             let r = with_parsed(&trig.sql, |stmt| {
                 let Stmt::CreateTrigger {
                     when_clause,
@@ -134,6 +139,7 @@ impl Compiler<'_> {
                 })
             });
             self.raise_ignore = saved_ignore;
+            self.trigger_orconf = saved_orconf;
             self.trigger_stack.pop();
             self.levels.pop();
             r?;
@@ -142,6 +148,16 @@ impl Compiler<'_> {
     }
 
     pub(crate) fn trigger_command<'a>(&mut self, cmd: &'a TriggerCmd<'a>) -> Result<()> {
+        // The firing statement's conflict clause, if it has one, replaces the step's
+        // (`INSERT OR REPLACE INTO v` makes the trigger's INSERT replace), as in SQLite.
+        let saved = self.stmt_orconf;
+        let r = self.trigger_step(cmd);
+        self.stmt_orconf = saved;
+        r
+    }
+
+    fn trigger_step<'a>(&mut self, cmd: &'a TriggerCmd<'a>) -> Result<()> {
+        let inherited = self.trigger_orconf;
         match cmd {
             TriggerCmd::Insert {
                 or_conflict,
@@ -150,8 +166,10 @@ impl Compiler<'_> {
                 select,
                 upsert,
             } => {
+                let or = inherited.or(*or_conflict);
+                self.stmt_orconf = or;
                 self.emit_insert(
-                    *or_conflict,
+                    or,
                     tbl_name,
                     col_names.as_ref(),
                     InsertSrc::Select(select, *upsert),
@@ -165,8 +183,10 @@ impl Compiler<'_> {
                 from,
                 where_clause,
             } => {
+                let or = inherited.or(*or_conflict);
+                self.stmt_orconf = or;
                 self.emit_update(
-                    *or_conflict,
+                    or,
                     tbl_name,
                     sets,
                     from.as_ref(),
@@ -178,6 +198,7 @@ impl Compiler<'_> {
                 tbl_name,
                 where_clause,
             } => {
+                self.stmt_orconf = None;
                 self.emit_delete(tbl_name, where_clause.as_ref(), None)?;
             }
             TriggerCmd::Select(sel) => {
@@ -268,6 +289,8 @@ impl Compiler<'_> {
         if !*temporary && trigger_name.db_name.is_none() {
             if let Some(t) = on.table(self.schema, &tname) {
                 db = t.db;
+            } else if let Some(v) = on.view(self.schema, &tname) {
+                db = v.db;
             }
         }
         // A trigger outside temp may only be on a table of its own database (SQLite's
@@ -303,7 +326,9 @@ impl Compiler<'_> {
             }
             return Err(error(format!("trigger {name} already exists")));
         }
-        if on.view(self.schema, &tname).is_some() {
+        let instead_of = matches!(time, Some(ast::TriggerTime::InsteadOf));
+        let view = on.view(self.schema, &tname);
+        if view.is_some() && !instead_of {
             return Err(error(format!(
                 "cannot create {} trigger on view: {tname}",
                 match time {
@@ -312,7 +337,29 @@ impl Compiler<'_> {
                 }
             )));
         }
-        let table = on.table(self.schema, &tname).ok_or_else(|| {
+        // A view whose SELECT does not compile now (a table dropped since) still takes
+        // triggers, as in SQLite: its error comes where the view is used. Its body is
+        // then checked against a view of no columns.
+        let table = match &view {
+            Some(v) => Some(self.view_table(v).or_else(|_| {
+                crate::schema::parse_table(
+                    &format!("CREATE TABLE \"{}\"(\"\")", v.name.replace('"', "\"\"")),
+                    0,
+                )
+                .map(|mut t| {
+                    t.columns.clear();
+                    t.db = v.db;
+                    Arc::new(t)
+                })
+            })?),
+            None => on.table(self.schema, &tname),
+        };
+        if instead_of && view.is_none() && table.is_some() {
+            return Err(error(format!(
+                "cannot create INSTEAD OF trigger on table: {tname}"
+            )));
+        }
+        let table = table.ok_or_else(|| {
             if db == TEMP_DB {
                 error(format!("no such table: {}", display_name(tbl_name)))
             } else {

@@ -261,6 +261,7 @@ impl Compiler<'_> {
             Some(w) => self.push_ctes(w)?,
             None => 0,
         };
+        self.stmt_orconf = *or_conflict;
         let ret = self.emit_update(
             *or_conflict,
             tbl_name,
@@ -283,6 +284,13 @@ impl Compiler<'_> {
         where_clause: Option<&Expr<'_>>,
         returning: Option<&'a [ast::ResultColumn<'a>]>,
     ) -> Result<Option<Returning>> {
+        let assigned: Vec<String> = sets
+            .iter()
+            .flat_map(|s| s.col_names.iter().map(|c| names::unquote(c.0)))
+            .collect();
+        if let Some(view) = self.instead_of_target(tbl_name, TrigEvent::Update, Some(&assigned))? {
+            return self.emit_view_update(&view, tbl_name, sets, from, where_clause, returning);
+        }
         if let Some(from) = from {
             return self.emit_update_from(
                 or_conflict,

@@ -151,6 +151,7 @@ impl Compiler<'_> {
         if let Some(w) = where_clause {
             split_and(w, &mut terms);
         }
+        self.pragma_arg_pushdown(&specs, &terms)?;
         let exprs: Vec<&Expr<'_>> = assigns.iter().filter_map(|a| a.value.expr()).collect();
         // A row-value subquery may read any column: no covering-index reads then.
         let n = if exprs.len() < assigns.len() {

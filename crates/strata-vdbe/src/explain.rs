@@ -149,6 +149,7 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             0,
         ),
         Noop => ("Noop", 0, 0, 0, None, 0),
+        CountsChanges => ("CountsChanges", 0, 0, 0, None, 0),
         Integer { value, dest } => ("Integer", *value, u(*dest), 0, None, 0),
         Real { value, dest } => ("Real", 0, u(*dest), 0, Some(value.to_string()), 0),
         String { value, dest } => (

@@ -367,6 +367,10 @@ pub enum Insn {
         on_error: OnError,
     },
     Noop,
+    /// Does nothing; its presence makes the statement set `changes()` to the rows it
+    /// counted (an INSERT, UPDATE or DELETE on a view counts none: its INSTEAD OF
+    /// triggers' writes are not the statement's, as in SQLite).
+    CountsChanges,
 
     // ---- values --------------------------------------------------------------------
     Integer {

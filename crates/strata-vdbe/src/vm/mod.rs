@@ -377,22 +377,25 @@ pub struct Vm {
 
 fn counts_changes(program: &Program) -> bool {
     program.insns.iter().any(|i| {
-        matches!(
-            i,
-            Insn::InsertAsync { flags, .. } if flags.count_change
-        ) || matches!(
-            i,
-            Insn::DeleteAsync {
-                count_change: true,
-                ..
-            }
-        ) || matches!(
-            i,
-            Insn::Clear {
-                count_changes: true,
-                ..
-            }
-        )
+        matches!(i, Insn::CountsChanges)
+            || matches!(
+                i,
+                Insn::InsertAsync { flags, .. } if flags.count_change
+            )
+            || matches!(
+                i,
+                Insn::DeleteAsync {
+                    count_change: true,
+                    ..
+                }
+            )
+            || matches!(
+                i,
+                Insn::Clear {
+                    count_changes: true,
+                    ..
+                }
+            )
     })
 }
 
@@ -892,7 +895,7 @@ impl Vm {
                 }
                 self.pc += 1;
             }
-            Noop => self.pc += 1,
+            Noop | CountsChanges => self.pc += 1,
 
             // ---- values ----------------------------------------------------------
             Integer { value, dest } => {
