@@ -38,6 +38,8 @@
 
 mod aggregate;
 mod alter;
+mod alter_column;
+mod alter_tokens;
 mod builder;
 mod compiler;
 mod cte;
