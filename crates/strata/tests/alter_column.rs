@@ -368,3 +368,58 @@ fn random_renames_and_drops() {
         check_script_on(&ours, &theirs, &full);
     }
 }
+
+#[test]
+fn rename_edge_cases() {
+    check_alters(
+        "CREATE TABLE t(a b UNIQUE, b a /* a */, \"key\" INT, x CONSTRAINT a CHECK (x <> 'a') DEFAULT 'a', y TEXT COLLATE nocase REFERENCES t(a));
+         CREATE TABLE s(k, FOREIGN KEY (k) REFERENCES t (a) ON UPDATE CASCADE, CONSTRAINT fk2 FOREIGN KEY(k) REFERENCES \"T\"(\"A\"));
+         CREATE VIEW v AS SELECT a, b, -- a comment a
+           t.\"a\" AS \"A\", count(a) AS n, max(b) a FROM t GROUP BY a HAVING a > 0;
+         CREATE VIEW w AS SELECT t.a, s.k FROM t JOIN s ON s.k = t.a WHERE t.a IN (SELECT a FROM t);
+         CREATE VIEW w2 AS SELECT * FROM t LEFT JOIN s ON k = a;
+         CREATE TRIGGER tr BEFORE DELETE ON s FOR EACH ROW WHEN old.k IS NOT NULL BEGIN DELETE FROM t WHERE a = old.k; UPDATE t SET b = 1, a = 2 WHERE a = 3; INSERT INTO s SELECT a FROM t; END;
+         ALTER TABLE t RENAME COLUMN a TO key2;
+         ALTER TABLE t RENAME COLUMN key TO a;
+         ALTER TABLE t RENAME COLUMN \"key2\" TO [Quoted Name];
+         ALTER TABLE t RENAME COLUMN b TO `b2`;
+         ALTER TABLE s RENAME COLUMN k TO kk;
+         INSERT INTO t VALUES (1, 2, 3, 'q', NULL);
+         INSERT INTO s VALUES (1);
+         SELECT * FROM v;
+         SELECT * FROM w;
+         SELECT * FROM w2;
+         DELETE FROM s;
+         SELECT * FROM t;",
+    );
+}
+
+#[test]
+fn drop_edge_cases() {
+    check_alters(
+        "CREATE TABLE t(a INTEGER PRIMARY KEY AUTOINCREMENT, b, c, d, CONSTRAINT pk UNIQUE (d));
+         INSERT INTO t(b, c, d) VALUES (1, 2, 3), (4, 5, 6);
+         CREATE TABLE t2 (x   INT   ,   y TEXT DEFAULT 'a, b'   ,  z  ) ;
+         INSERT INTO t2 VALUES (1, 'one', 1.5);
+         ALTER TABLE t2 DROP COLUMN z;
+         ALTER TABLE t2 DROP COLUMN x;
+         SELECT * FROM t2;
+         ALTER TABLE t DROP COLUMN c;
+         ALTER TABLE t DROP COLUMN b;
+         ALTER TABLE t DROP COLUMN d;
+         INSERT INTO t(d) VALUES (9);
+         SELECT * FROM t;
+         SELECT * FROM sqlite_sequence;
+         CREATE TABLE t3(a, b, c);
+         CREATE VIEW v3 AS SELECT * FROM t3;
+         CREATE VIEW v4 AS SELECT a, c FROM t3;
+         ALTER TABLE t3 DROP COLUMN b;
+         SELECT * FROM v3;
+         ALTER TABLE t3 DROP COLUMN c;
+         CREATE TABLE t4(a, b);
+         CREATE TRIGGER t4t AFTER INSERT ON t4 BEGIN INSERT INTO t3(a) VALUES (new.a); END;
+         ALTER TABLE t4 DROP COLUMN a;
+         ALTER TABLE t4 DROP COLUMN b;
+         ALTER TABLE t3 DROP COLUMN a;",
+    );
+}
