@@ -16,7 +16,8 @@
 //! frame kind, named windows, GROUP BY results and subqueries), `json` (JSON functions,
 //! JSONB, `->`/`->>`, JSON written into a column), `row-values` (comparisons, IN,
 //! BETWEEN, row-value subqueries, `SET (a, b) = ...`), `update-from`, `outer-join` (RIGHT/FULL as
-//! the last join) and, here only, `journal-mode` (changes
+//! the last join), `alter-column` (RENAME / ADD / DROP COLUMN on the scratch tables) and,
+//! here only, `journal-mode` (changes
 //! checked against a file-backed SQLite) and `utf16` (a third of the inputs run in a
 //! UTF-16le and a third in a UTF-16be database, on both engines). `STRATA_FUZZ_FEATURES=a,b` keeps only those groups (`none`: the
 //! core only); `STRATA_FUZZ_NO_FEATURES=a,b` switches groups off. A statement of a group
@@ -71,6 +72,8 @@ const FEATURES: &[&str] = &[
     "row-values",
     "update-from",
     "outer-join",
+    // The simulator draws these statements in its `churn` group (on its table `big`).
+    "alter-column",
 ];
 
 /// The groups that are on (see the module doc), read once.
@@ -388,6 +391,10 @@ enum Stmt {
         filter: Expr,
         shape: u8,
     },
+    /// ALTER TABLE RENAME COLUMN / ADD COLUMN / DROP COLUMN on the scratch tables `x0..x2`
+    /// (group `alter-column`), whose indexes and triggers (the `Ddl` statements) name
+    /// column `a`: the rewritten schema rows are compared at the end.
+    AlterColumn { kind: u8, n: u8, from: u8, to: u8 },
 }
 
 /// JSON documents: canonical, JSON5, malformed.
@@ -1035,6 +1042,21 @@ impl Stmt {
                     &filter.sql(0),
                     *shape,
                 )
+            }
+            Stmt::AlterColumn { kind, n, from, to } => {
+                if !on("alter-column") {
+                    return None;
+                }
+                let x = format!("x{}", n % 3);
+                let names = ["a", "b", "c2", "\"A b\"", "[a]"];
+                let from = names[*from as usize % names.len()];
+                let to = names[*to as usize % names.len()];
+                match kind % 5 {
+                    0 | 1 => format!("ALTER TABLE {x} RENAME COLUMN {from} TO {to}"),
+                    2 => format!("ALTER TABLE {x} ADD COLUMN c2 TEXT DEFAULT 'z'"),
+                    3 => format!("ALTER TABLE {x} DROP COLUMN {from}"),
+                    _ => format!("SELECT * FROM {x} ORDER BY id"),
+                }
             }
             Stmt::Begin => "BEGIN".into(),
             Stmt::Commit => "COMMIT".into(),
