@@ -72,7 +72,6 @@ const FEATURES: &[&str] = &[
     "row-values",
     "update-from",
     "outer-join",
-    // The simulator draws these statements in its `churn` group (on its table `big`).
     "alter-column",
 ];
 

@@ -70,6 +70,9 @@ pub struct Features {
     pub update_from: bool,
     /// RIGHT and FULL OUTER JOIN as the last join (see [`gen_outer_join`]).
     pub outer_join: bool,
+    /// ALTER TABLE RENAME COLUMN / ADD COLUMN / DROP COLUMN on a scratch table `alt` with
+    /// an index, a view and a trigger naming its columns (see [`gen_alter_column`]).
+    pub alter_column: bool,
     /// Pages through the freelist: rows with overflow chains inserted and deleted in bulk,
     /// a scratch table `big` created, filled, indexed and dropped mid-workload, indexes on
     /// the main tables created and dropped (see [`gen_churn`]).
@@ -95,6 +98,7 @@ pub const FEATURE_NAMES: &[&str] = &[
     "row-values",
     "update-from",
     "outer-join",
+    "alter-column",
 ];
 
 impl Features {
@@ -116,6 +120,7 @@ impl Features {
         row_values: true,
         update_from: true,
         outer_join: true,
+        alter_column: true,
     };
     pub const NONE: Features = Features {
         returning: false,
@@ -135,6 +140,7 @@ impl Features {
         row_values: false,
         update_from: false,
         outer_join: false,
+        alter_column: false,
     };
 
     /// The default: every group on, minus those named in `STRATA_SIM_NO_FEATURES`
@@ -171,6 +177,7 @@ impl Features {
             "row-values" => &mut self.row_values,
             "update-from" => &mut self.update_from,
             "outer-join" => &mut self.outer_join,
+            "alter-column" => &mut self.alter_column,
             _ => return None,
         })
     }
@@ -353,6 +360,22 @@ pub fn gen_schema(rng: &mut ChaCha8Rng, features: &Features) -> SchemaDef {
         views.push("v0".to_string());
         ddl.push(
             "CREATE TRIGGER main.t0_tr AFTER UPDATE OF b ON t0 WHEN new.b = 'never' BEGIN DELETE FROM t0 WHERE 0; END"
+                .into(),
+        );
+    }
+    if f.alter_column {
+        // The scratch table of [`gen_alter_column`], there from the start (its statements
+        // are too rare to create it often); no draw, so other plans stay as they were.
+        ddl.push(
+            "CREATE TABLE alt(id INTEGER PRIMARY KEY, p INTEGER, q TEXT, r REAL DEFAULT 1.5)"
+                .into(),
+        );
+        ddl.push("CREATE INDEX alt_p ON alt(p)".into());
+        ddl.push(
+            "CREATE VIEW alt_v AS SELECT id, q, alt.r AS rr FROM alt WHERE q IS NOT NULL".into(),
+        );
+        ddl.push(
+            "CREATE TRIGGER alt_tr AFTER UPDATE OF q ON alt BEGIN UPDATE alt SET p = coalesce(new.p, 0) + 1 WHERE id = new.id; END"
                 .into(),
         );
     }
@@ -830,6 +853,7 @@ fn gen_feature(rng: &mut ChaCha8Rng, s: &SchemaDef, group: &str) -> String {
         "row-values" => gen_row_values(rng, s),
         "update-from" => gen_update_from(rng, s),
         "outer-join" => gen_outer_join(rng, s),
+        "alter-column" => gen_alter_column(rng),
         other => unreachable!("feature group {other}"),
     }
 }
@@ -900,6 +924,87 @@ fn gen_row_values(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
             row_lit(rng, cols)
         ),
     }
+}
+
+/// ALTER TABLE on the scratch table `alt` (group `alter-column`): made with the schema
+/// (with an index, a view and a trigger naming its columns), filled, indexed, its columns renamed back and forth
+/// (`p`/`p2`, `q`/`q2`, `r`/`"r 2"`), a column added and dropped, dropped and created
+/// again. A statement naming a column under its other name fails on both engines; a
+/// refused drop (an indexed column, one a view or the trigger uses) fails with SQLite's
+/// error. Everything is compared through the schema rows and `SELECT * FROM alt`.
+fn gen_alter_column(rng: &mut ChaCha8Rng) -> String {
+    let pick = |rng: &mut ChaCha8Rng, v: &[&'static str]| v[rng.gen_range(0..v.len())];
+    match rng.gen_range(0..18) {
+        0 | 1 => {
+            "CREATE TABLE IF NOT EXISTS alt(id INTEGER PRIMARY KEY, p INTEGER, q TEXT, r REAL DEFAULT 1.5)"
+                .into()
+        }
+        2 => format!(
+            "CREATE INDEX IF NOT EXISTS alt_p ON alt({})",
+            pick(rng, &["p", "p2", "p, q"])
+        ),
+        // No CREATE VIEW: SQLite accepts a view naming a missing column or table (the
+        // error comes when it is used), Strata refuses it at CREATE, a deviation outside
+        // this group. The view made with the schema is rewritten by every rename.
+        3 => format!(
+            "CREATE INDEX IF NOT EXISTS alt_qr ON alt({}, {})",
+            pick(rng, &["q", "q2"]),
+            // Not `"r 2"`: where no column has that name, SQLite takes the double-quoted
+            // word for a string and indexes the constant (Strata refuses it).
+            pick(rng, &["r", "p"])
+        ),
+        4 => format!(
+            "CREATE TRIGGER IF NOT EXISTS alt_tr AFTER UPDATE OF {q} ON alt BEGIN UPDATE alt SET {p} = coalesce(new.{p}, 0) + 1 WHERE id = new.id; END",
+            q = pick(rng, &["q", "q2"]),
+            p = pick(rng, &["p", "p2"])
+        ),
+        5..=7 => {
+            let rows: Vec<String> = (0..rng.gen_range(1..=3))
+                .map(|_| format!("({}, {})", a_lit(rng), b_lit(rng)))
+                .collect();
+            format!(
+                "INSERT INTO alt({}, {}) VALUES {}",
+                pick(rng, &["p", "p2"]),
+                pick(rng, &["q", "q2"]),
+                rows.join(", ")
+            )
+        }
+        8 => format!(
+            "UPDATE alt SET {} = {} WHERE id % 2 = {}",
+            pick(rng, &["q", "q2"]),
+            b_lit(rng),
+            rng.gen_range(0..2)
+        ),
+        9 | 10 => {
+            let (from, to) = pick2(
+                rng,
+                &[
+                    ("p", "p2"),
+                    ("p2", "p"),
+                    ("q", "q2"),
+                    ("q2", "q"),
+                    ("r", "\"r 2\""),
+                    ("\"r 2\"", "r"),
+                ],
+            );
+            format!("ALTER TABLE alt RENAME COLUMN {from} TO {to}")
+        }
+        11 => format!(
+            "ALTER TABLE alt ADD COLUMN s TEXT DEFAULT {}",
+            pick(rng, &["'d'", "NULL", "12", "x'00'"])
+        ),
+        12 => format!(
+            "ALTER TABLE alt DROP COLUMN {}",
+            pick(rng, &["s", "s", "r", "\"r 2\"", "p", "q", "q2"])
+        ),
+        13 | 14 => "SELECT * FROM alt ORDER BY id".into(),
+        15 | 16 => "SELECT * FROM alt_v ORDER BY id".into(),
+        _ => "DROP TABLE IF EXISTS alt".into(),
+    }
+}
+
+fn pick2(rng: &mut ChaCha8Rng, v: &[(&'static str, &'static str)]) -> (&'static str, &'static str) {
+    v[rng.gen_range(0..v.len())]
 }
 
 /// A RIGHT or FULL OUTER JOIN, last in FROM (see [`Features::outer_join`]). Rows are
@@ -1254,7 +1359,7 @@ fn gen_churn(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
     let t = table(rng, s);
     let n = &t.name;
     let unit = ["q", "xy", "abc", "Z"][rng.gen_range(0..4)];
-    match rng.gen_range(0..19) {
+    match rng.gen_range(0..16) {
         0..=2 => {
             let rows: Vec<String> = (0..rng.gen_range(1..=4))
                 .map(|_| {
@@ -1305,25 +1410,7 @@ fn gen_churn(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
             }
         }
         14 => "DROP INDEX IF EXISTS big_y".into(),
-        // RENAME COLUMN back and forth (one direction fails on both engines: the
-        // column has the other name), rewriting the index `big_y` when it exists.
-        16 => {
-            let (from, to) =
-                [("y", "w"), ("w", "y"), ("z", "\"z 2\""), ("\"z 2\"", "z")][rng.gen_range(0..4)];
-            format!("ALTER TABLE big RENAME COLUMN {from} TO {to}")
-        }
-        // A column added then dropped (every row rewritten without it), or one of the
-        // others dropped until `big` is dropped and created again (statements naming it
-        // fail on both engines meanwhile; an indexed column cannot be dropped).
-        17 => format!(
-            "ALTER TABLE big ADD COLUMN extra TEXT DEFAULT {}",
-            ["'d'", "NULL", "12", "x'00'"][rng.gen_range(0..4)]
-        ),
-        18 => {
-            let col = ["extra", "extra", "z", "y", "w"][rng.gen_range(0..5)];
-            format!("ALTER TABLE big DROP COLUMN {col}")
-        }
-        _ => "SELECT * FROM big ORDER BY x".into(),
+        _ => "SELECT x, length(y), substr(y, 1, 4), length(z) FROM big ORDER BY x".into(),
     }
 }
 
