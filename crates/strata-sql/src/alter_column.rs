@@ -168,6 +168,11 @@ impl Compiler<'_> {
             };
             let mut at = Vec::new();
             if own {
+                // The walk must see the columns the schema has (else the text is not one
+                // this edit understands: refuse rather than guess).
+                if shape.columns.len() != table.columns.len() {
+                    return Err(error("malformed table definition"));
+                }
                 at.push(shape.columns[icol].name);
             }
             let owner = own.then_some(table.name.as_str());
@@ -370,7 +375,7 @@ impl Compiler<'_> {
             format!("{}{}", &sql[..start], &sql[end..])
         } else {
             let comma = sql[..start].rfind(',').unwrap_or(start);
-            let end = k.t[shape.columns_end].s;
+            let end = k.t.get(shape.columns_end).map_or(sql.len(), |t| t.s);
             format!("{}{}", &sql[..comma], &sql[end..])
         };
         crate::schema::parse_table(&new_sql, table.root_page)?;

@@ -443,7 +443,7 @@ pub fn statement_refs(
             i = read_source(start.max(i + 1), &mut sources).max(i + 1);
             continue;
         }
-        if k.is_word(i) && k.is(i + 1, "=") && (k.is(i - 1, "SET") || k.is(i - 1, ",")) {
+        if i > s && k.is_word(i) && k.is(i + 1, "=") && (k.is(i - 1, "SET") || k.is(i - 1, ",")) {
             // An UPDATE's SET target: a column of the statement's UPDATE table.
             if let Some(upd) = (s..i)
                 .rev()

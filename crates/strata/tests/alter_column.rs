@@ -423,3 +423,40 @@ fn drop_edge_cases() {
          ALTER TABLE t3 DROP COLUMN a;",
     );
 }
+
+/// Where the flat name resolution cannot tell what a view's or trigger's name means,
+/// the ALTER is refused with a clear error (SQLite would rewrite it): never a guessed
+/// rewrite, and nothing changes.
+#[test]
+fn unsure_dependents_are_refused() {
+    refused(
+        "CREATE TABLE t(a, b);
+         CREATE TABLE s(a, c);
+         CREATE VIEW v AS SELECT a FROM s WHERE c IN (SELECT b FROM t)",
+        "ALTER TABLE t RENAME COLUMN a TO z",
+        "view v uses it in a way this version does not resolve yet",
+    );
+    refused(
+        "CREATE TABLE t(a, b);
+         CREATE VIEW v AS WITH w AS (SELECT a FROM t) SELECT a FROM w",
+        "ALTER TABLE t RENAME COLUMN a TO z",
+        "view v uses it in a way this version does not resolve yet",
+    );
+    refused(
+        "CREATE TABLE t(a, b);
+         CREATE VIEW v AS WITH w AS (SELECT a FROM t) SELECT a FROM w",
+        "ALTER TABLE t DROP COLUMN a",
+        "view v uses it in a way this version does not resolve yet",
+    );
+    // Nothing changed: the table still has its column under the old name.
+    let ours = Connection::open_in_memory().unwrap();
+    strata_rows(&ours, "CREATE TABLE t(a, b)").unwrap();
+    strata_rows(&ours, "CREATE TABLE s(a, c)").unwrap();
+    strata_rows(
+        &ours,
+        "CREATE VIEW v AS SELECT a FROM s WHERE c IN (SELECT b FROM t)",
+    )
+    .unwrap();
+    assert!(strata_rows(&ours, "ALTER TABLE t RENAME COLUMN a TO z").is_err());
+    assert!(strata_rows(&ours, "SELECT a, b FROM t").is_ok());
+}
