@@ -31,8 +31,11 @@ struct ObjectRefs {
     tbl_name: String,
     db: usize,
     sql: String,
-    refs: std::result::Result<Vec<(usize, bool)>, String>,
+    refs: std::result::Result<Found, String>,
 }
+
+/// References (token, is an expression) and double-quoted strings (tokens).
+type Found = (Vec<(usize, bool)>, Vec<usize>);
 
 fn sqlite_named(name: &str) -> bool {
     name.len() >= 7 && name[..7].eq_ignore_ascii_case("sqlite_")
@@ -85,7 +88,7 @@ impl Compiler<'_> {
                     let parts = tk::trigger_parts(&k)?;
                     let mut r = collect(&k, &parts, &table.name, col, &has);
                     let on_target = names::eq(&t.table, &table.name) && t.table_db == table.db;
-                    if let (Ok(v), true) = (&mut r, on_target) {
+                    if let (Ok((v, _)), true) = (&mut r, on_target) {
                         for &i in &parts.update_of {
                             if k.names(i, col) {
                                 v.push((i, false));
@@ -179,8 +182,12 @@ impl Compiler<'_> {
             for r in shape.column_constraints.iter().chain(&shape.constraints) {
                 tk::constraint_refs(&k, *r, owner, &table.name, &col, &mut at);
             }
-            if !at.is_empty() {
-                let sql = tk::edit(&t.sql, &k, &at, &new_name, quote);
+            let mut edits = tk::rename_texts(&t.sql, &k, &at, &new_name, quote);
+            for i in tk::check_dq_strings(&k, &shape, &|n| t.column_index(n).is_some()) {
+                edits.push((i, tk::single_quoted(&t.sql, &k, i)));
+            }
+            if !edits.is_empty() {
+                let sql = tk::edit_with(&t.sql, &k, &edits);
                 main_rw.push(("table".into(), t.name.clone(), t.name.clone(), sql));
             }
         }
@@ -206,18 +213,22 @@ impl Compiler<'_> {
             }
         }
         for o in self.dependent_refs(table, &col) {
-            let refs = o.refs.map_err(|why| {
+            let (refs, dq) = o.refs.map_err(|why| {
                 error(format!(
                     "cannot rename column {col}: {} {} uses it in a way this version does not resolve yet ({why})",
                     o.kind, o.name
                 ))
             })?;
-            if refs.is_empty() {
+            if refs.is_empty() && dq.is_empty() {
                 continue;
             }
             let k = Toks::new(&o.sql).expect("lexed above");
             let at: Vec<usize> = refs.iter().map(|r| r.0).collect();
-            let sql = tk::edit(&o.sql, &k, &at, &new_name, quote);
+            let mut edits = tk::rename_texts(&o.sql, &k, &at, &new_name, quote);
+            for i in dq {
+                edits.push((i, tk::single_quoted(&o.sql, &k, i)));
+            }
+            let sql = tk::edit_with(&o.sql, &k, &edits);
             let row = (o.kind.to_string(), o.name, o.tbl_name, sql);
             if o.db == table.db {
                 main_rw.push(row);
@@ -336,13 +347,30 @@ impl Compiler<'_> {
                 ));
             }
         }
+        // Double-quoted strings SQLite rewrites in single quotes first (renameFixQuotes).
+        let mut main_rw: Vec<Rewrite> = Vec::new();
+        let mut temp_rw: Vec<Rewrite> = Vec::new();
         for o in self.dependent_refs(table, &col) {
-            let refs = o.refs.map_err(|why| {
+            let (refs, dq) = o.refs.map_err(|why| {
                 error(format!(
                     "cannot drop column {col}: {} {} uses it in a way this version does not resolve yet ({why})",
                     o.kind, o.name
                 ))
             })?;
+            if !dq.is_empty() {
+                let ok = Toks::new(&o.sql).expect("lexed above");
+                let edits: Vec<_> = dq
+                    .iter()
+                    .map(|&i| (i, tk::single_quoted(&o.sql, &ok, i)))
+                    .collect();
+                let sql = tk::edit_with(&o.sql, &ok, &edits);
+                let row = (o.kind.to_string(), o.name.clone(), o.tbl_name.clone(), sql);
+                if o.db == table.db {
+                    main_rw.push(row);
+                } else {
+                    temp_rw.push(row);
+                }
+            }
             if let Some(&(i, _)) = refs.iter().find(|r| r.1) {
                 let ok = Toks::new(&o.sql).expect("lexed above");
                 let shown = if i >= 2 && ok.is(i - 1, ".") {
@@ -368,7 +396,45 @@ impl Compiler<'_> {
         // sqlite_drop_column: a column before the last loses the text from its name to
         // the next column's name; the last one, from the comma before it to the end of
         // the column list.
-        let sql = &table.sql;
+        let mut tables: Vec<_> = self
+            .schema
+            .of_db(table.db)
+            .tables
+            .values()
+            .cloned()
+            .collect();
+        tables.sort_by(|a, b| a.name.cmp(&b.name));
+        for t in tables {
+            if sqlite_named(&t.name) || names::eq(&t.name, &table.name) {
+                continue;
+            }
+            let Some(tk_) = Toks::new(&t.sql) else {
+                continue;
+            };
+            let Some(sh) = tk::table_shape(&tk_) else {
+                continue;
+            };
+            let dq = tk::check_dq_strings(&tk_, &sh, &|n| t.column_index(n).is_some());
+            if !dq.is_empty() {
+                let edits: Vec<_> = dq
+                    .iter()
+                    .map(|&i| (i, tk::single_quoted(&t.sql, &tk_, i)))
+                    .collect();
+                let sql = tk::edit_with(&t.sql, &tk_, &edits);
+                main_rw.push(("table".into(), t.name.clone(), t.name.clone(), sql));
+            }
+        }
+        let dq = tk::check_dq_strings(&k, &shape, &|n| table.column_index(n).is_some());
+        let edits: Vec<_> = dq
+            .iter()
+            .map(|&i| (i, tk::single_quoted(&table.sql, &k, i)))
+            .collect();
+        let fixed = tk::edit_with(&table.sql, &k, &edits);
+        let k = Toks::new(&fixed).ok_or_else(|| error("malformed table definition"))?;
+        let shape = tk::table_shape(&k)
+            .filter(|s| s.columns.len() == table.columns.len())
+            .ok_or_else(|| error("malformed table definition"))?;
+        let sql = &fixed;
         let start = k.t[shape.columns[icol].name].s;
         let new_sql = if icol + 1 < shape.columns.len() {
             let end = k.t[shape.columns[icol + 1].name].s;
@@ -379,15 +445,17 @@ impl Compiler<'_> {
             format!("{}{}", &sql[..comma], &sql[end..])
         };
         crate::schema::parse_table(&new_sql, table.root_page)?;
-        self.rewrite_rows(
-            table.db,
-            &[(
-                "table".into(),
-                table.name.clone(),
-                table.name.clone(),
-                new_sql,
-            )],
-        );
+        main_rw.push((
+            "table".into(),
+            table.name.clone(),
+            table.name.clone(),
+            new_sql,
+        ));
+        self.rewrite_rows(table.db, &main_rw);
+        if !temp_rw.is_empty() {
+            self.rewrite_rows(TEMP_DB, &temp_rw);
+            self.bump_cookie(TEMP_DB);
+        }
         self.rewrite_rows_without(table, icol);
         Ok(false)
     }
@@ -565,13 +633,17 @@ fn collect(
     target: &str,
     col: &str,
     has: &dyn Fn(&str, &str) -> Option<bool>,
-) -> std::result::Result<Vec<(usize, bool)>, String> {
+) -> std::result::Result<Found, String> {
     let mut out = Vec::new();
+    let mut dq = Vec::new();
     for &range in &parts.statements {
         match tk::statement_refs(k, range, target, col, parts.on_table.as_deref(), has) {
-            Refs::Found(v) => out.extend(v),
+            Refs::Found(v, d) => {
+                out.extend(v);
+                dq.extend(d);
+            }
             Refs::Unsure(why) => return Err(why),
         }
     }
-    Ok(out)
+    Ok((out, dq))
 }

@@ -273,8 +273,10 @@ pub fn is_column_position(k: &Toks<'_>, i: usize) -> bool {
 
 /// The result of resolving a view's or trigger body statement's names.
 pub enum Refs {
-    /// Token indexes, flagged true for expressions (false: a column list's name).
-    Found(Vec<(usize, bool)>),
+    /// Token indexes, flagged true for expressions (false: a column list's name); and
+    /// the double-quoted words that name no column in scope, which SQLite took for
+    /// string literals (its DQS fallback) and rewrites as such (`renameFixQuotes`).
+    Found(Vec<(usize, bool)>, Vec<usize>),
     /// The flat resolution cannot tell what the name means here.
     Unsure(String),
 }
@@ -547,7 +549,52 @@ pub fn statement_refs(
         }
         found.push((i, true));
     }
-    Refs::Found(found)
+    let mut dq = Vec::new();
+    for i in s..e {
+        if !k.text(i).starts_with('"')
+            || owned.iter().any(|(t, _)| *t == i)
+            || !is_column_position(k, i)
+            || has_with
+        {
+            continue;
+        }
+        if i > s {
+            let p = k.text(i - 1);
+            let after_name = p == ")"
+                || (k.is_word(i - 1) && !k.is_keyword(i - 1))
+                || p.starts_with('\'')
+                || p.as_bytes().first().is_some_and(|c| c.is_ascii_digit());
+            if p == "."
+                || after_name
+                || ["FROM", "JOIN", "INTO", "UPDATE", "TABLE"]
+                    .iter()
+                    .any(|w| k.is(i - 1, w))
+            {
+                continue;
+            }
+        }
+        let name = k.name(i);
+        if aliases.iter().any(|a| names::eq(a, &name))
+            || (!sources.is_empty()
+                && ["rowid", "oid", "_rowid_"]
+                    .iter()
+                    .any(|r| names::eq(r, &name)))
+        {
+            continue;
+        }
+        let mut settled = true;
+        for src in &sources {
+            match has_column(&src.name, &name) {
+                Some(false) => {}
+                // A column, or a source whose columns are not known here: leave it.
+                _ => settled = false,
+            }
+        }
+        if settled {
+            dq.push(i);
+        }
+    }
+    Refs::Found(found, dq)
 }
 
 /// The statements of a view or trigger: token ranges to resolve one at a time. For a
@@ -607,31 +654,96 @@ pub fn trigger_parts(k: &Toks<'_>) -> Option<Parts> {
     })
 }
 
+/// Double-quoted words inside the CHECK constraints of a CREATE TABLE that name none of
+/// the table's columns: SQLite took them for string literals and rewrites them so.
+pub fn check_dq_strings(
+    k: &Toks<'_>,
+    shape: &TableShape,
+    is_column: &dyn Fn(&str) -> bool,
+) -> Vec<usize> {
+    let mut out = Vec::new();
+    for &(s, e) in shape.column_constraints.iter().chain(&shape.constraints) {
+        let mut i = s;
+        while i < e {
+            if k.is(i, "CHECK") && k.is(i + 1, "(") {
+                let close = k.close_of(i + 1).min(e);
+                for j in i + 2..close {
+                    if k.text(j).starts_with('"')
+                        && is_column_position(k, j)
+                        && !k.is(j - 1, ".")
+                        && !is_column(&k.name(j))
+                        && !["rowid", "oid", "_rowid_"]
+                            .iter()
+                            .any(|r| names::eq(r, &k.name(j)))
+                    {
+                        out.push(j);
+                    }
+                }
+                i = close;
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A double-quoted word as SQLite's quotefix writes the string it stood for: in single
+/// quotes, followed by a space when a single quote comes right after it.
+pub fn single_quoted(sql: &str, k: &Toks<'_>, i: usize) -> String {
+    let t = k.t[i];
+    let mut out = format!("'{}'", k.name(i).replace('\'', "''"));
+    if sql.as_bytes().get(t.e) == Some(&b'\'') {
+        out.push(' ');
+    }
+    out
+}
+
+/// Replaces tokens with the given texts (disjoint tokens, any order).
+pub fn edit_with(sql: &str, k: &Toks<'_>, edits: &[(usize, String)]) -> String {
+    let mut edits: Vec<&(usize, String)> = edits.iter().collect();
+    edits.sort_by_key(|e| e.0);
+    edits.dedup_by_key(|e| e.0);
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut copied = 0;
+    for (i, text) in edits {
+        let t = k.t[*i];
+        out.push_str(&sql[copied..t.s]);
+        out.push_str(text);
+        copied = t.e;
+    }
+    out.push_str(&sql[copied..]);
+    out
+}
+
+/// The replacement text for each token renamed by [`edit`].
+pub fn rename_texts(
+    sql: &str,
+    k: &Toks<'_>,
+    at: &[usize],
+    new: &str,
+    quote: bool,
+) -> Vec<(usize, String)> {
+    let quoted = format!("\"{}\"", new.replace('"', "\"\""));
+    at.iter()
+        .map(|&i| {
+            let t = k.t[i];
+            let first = sql.as_bytes()[t.s];
+            let text = if !quote && id_char(first) {
+                new.to_string()
+            } else if sql.as_bytes().get(t.e) == Some(&b'"') {
+                format!("{quoted} ")
+            } else {
+                quoted.clone()
+            };
+            (i, text)
+        })
+        .collect()
+}
+
 /// SQLite's `renameEditSql`: replaces each token in `at` with the new name. Unquoted
 /// tokens get the name as given unless the ALTER statement quoted it (`quote`); quoted
 /// tokens (and every token when `quote`) get `"name"`, followed by a space when the
 /// next character is a double quote.
 pub fn edit(sql: &str, k: &Toks<'_>, at: &[usize], new: &str, quote: bool) -> String {
-    let mut at: Vec<usize> = at.to_vec();
-    at.sort_unstable();
-    at.dedup();
-    let quoted = format!("\"{}\"", new.replace('"', "\"\""));
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut copied = 0;
-    for i in at {
-        let t = k.t[i];
-        out.push_str(&sql[copied..t.s]);
-        let first = sql.as_bytes()[t.s];
-        if !quote && id_char(first) {
-            out.push_str(new);
-        } else {
-            out.push_str(&quoted);
-            if sql.as_bytes().get(t.e) == Some(&b'"') {
-                out.push(' ');
-            }
-        }
-        copied = t.e;
-    }
-    out.push_str(&sql[copied..]);
-    out
+    edit_with(sql, k, &rename_texts(sql, k, at, new, quote))
 }

@@ -460,3 +460,23 @@ fn unsure_dependents_are_refused() {
     assert!(strata_rows(&ours, "ALTER TABLE t RENAME COLUMN a TO z").is_err());
     assert!(strata_rows(&ours, "SELECT a, b FROM t").is_ok());
 }
+
+/// SQLite first rewrites double-quoted strings (its DQS fallback: a double-quoted word
+/// that names no column) in single quotes in every object of the schema.
+#[test]
+fn double_quoted_strings_are_requoted() {
+    check_alters(
+        "CREATE TABLE t(a, b CHECK (b <> \"zz\" AND b <> \"a\"), c DEFAULT \"d\");
+         CREATE VIEW v AS SELECT a, \"lit\", \"b\" FROM t WHERE a <> \"q\";
+         CREATE TRIGGER tr AFTER INSERT ON t WHEN new.a = \"w\" BEGIN INSERT INTO t(a) VALUES (\"ins\"); END;
+         CREATE TABLE u(x CHECK (x <> \"y\"), z);
+         ALTER TABLE t RENAME COLUMN c TO cc;
+         INSERT INTO t VALUES ('w', 'k', 1);
+         SELECT * FROM t ORDER BY rowid;
+         SELECT * FROM v;
+         CREATE TABLE u2(x CHECK (x <> \"y\"\"'\"), z);
+         CREATE VIEW v2 AS SELECT \"it's\"'x' FROM u;
+         ALTER TABLE u DROP COLUMN z;
+         SELECT * FROM v2;",
+    );
+}
