@@ -50,7 +50,7 @@ impl Compiler<'_> {
 
     /// References to `col` of `table` in every view and trigger of the table's database
     /// (and in TEMP ones when the table is in main), in name order.
-    fn dependent_refs(&self, table: &Table, col: &str) -> Vec<ObjectRefs> {
+    fn dependent_refs(&self, table: &Table, col: &str, extra: &[&str]) -> Vec<ObjectRefs> {
         let mut out = Vec::new();
         let has = |t: &str, c: &str| self.has_column(t, c);
         let mut dbs = vec![table.db];
@@ -67,7 +67,7 @@ impl Compiler<'_> {
                 }
                 let refs = match Toks::new(&v.sql).and_then(|k| {
                     let parts = tk::view_parts(&k)?;
-                    Some(collect(&k, &parts, &table.name, col, &has))
+                    Some(collect(&k, &parts, &table.name, col, extra, &has))
                 }) {
                     Some(r) => r,
                     None => Err("its SQL does not lex".into()),
@@ -86,7 +86,7 @@ impl Compiler<'_> {
             for t in trigs {
                 let refs = match Toks::new(&t.sql).and_then(|k| {
                     let parts = tk::trigger_parts(&k)?;
-                    let mut r = collect(&k, &parts, &table.name, col, &has);
+                    let mut r = collect(&k, &parts, &table.name, col, extra, &has);
                     let on_target = names::eq(&t.table, &table.name) && t.table_db == table.db;
                     if let (Ok((v, _)), true) = (&mut r, on_target) {
                         for &i in &parts.update_of {
@@ -156,6 +156,16 @@ impl Compiler<'_> {
         }
         let mut main_rw: Vec<Rewrite> = Vec::new();
         let mut temp_rw: Vec<Rewrite> = Vec::new();
+        // Renaming the INTEGER PRIMARY KEY renames the rowid's other names where they
+        // mean it (SQLite's walker looks for column -1 then).
+        let rowid_names: Vec<&str> = if table.rowid_alias == Some(icol) {
+            ["rowid", "oid", "_rowid_"]
+                .into_iter()
+                .filter(|n| table.column_index(n).is_none())
+                .collect()
+        } else {
+            Vec::new()
+        };
         // The table itself and tables whose foreign keys name it.
         let db = self.schema.of_db(table.db);
         let mut tables: Vec<_> = db.tables.values().cloned().collect();
@@ -181,6 +191,11 @@ impl Compiler<'_> {
             let owner = own.then_some(table.name.as_str());
             for r in shape.column_constraints.iter().chain(&shape.constraints) {
                 tk::constraint_refs(&k, *r, owner, &table.name, &col, &mut at);
+                if own {
+                    for n in &rowid_names {
+                        tk::constraint_refs(&k, *r, owner, "", n, &mut at);
+                    }
+                }
             }
             let mut edits = tk::rename_texts(&t.sql, &k, &at, &new_name, quote);
             for i in tk::check_dq_strings(&k, &shape, &|n| t.column_index(n).is_some()) {
@@ -212,7 +227,7 @@ impl Compiler<'_> {
                 main_rw.push(("index".into(), ix.name.clone(), table.name.clone(), edited));
             }
         }
-        for o in self.dependent_refs(table, &col) {
+        for o in self.dependent_refs(table, &col, &rowid_names) {
             let (refs, dq) = o.refs.map_err(|why| {
                 error(format!(
                     "cannot rename column {col}: {} {} uses it in a way this version does not resolve yet ({why})",
@@ -299,7 +314,7 @@ impl Compiler<'_> {
             let mut at = Vec::new();
             tk::constraint_refs(&k, *r, Some(&table.name), "", &col, &mut at);
             if let Some(&i) = at.first() {
-                own_err.get_or_insert(format!("no such column: {}", k.name(i)));
+                own_err.get_or_insert(format!("no such column: {}", unresolved(&k, i)));
             }
         }
         for &(s, e) in &shape.constraints {
@@ -310,7 +325,7 @@ impl Compiler<'_> {
                 own_err.get_or_insert(if fk {
                     format!("unknown column \"{}\" in foreign key definition", k.name(i))
                 } else {
-                    format!("no such column: {}", k.name(i))
+                    format!("no such column: {}", unresolved(&k, i))
                 });
             }
         }
@@ -342,7 +357,7 @@ impl Compiler<'_> {
                     format!(
                         "error in index {} {after}: no such column: {}",
                         ix.name,
-                        ik.name(i)
+                        unresolved(&ik, i)
                     ),
                 ));
             }
@@ -350,7 +365,7 @@ impl Compiler<'_> {
         // Double-quoted strings SQLite rewrites in single quotes first (renameFixQuotes).
         let mut main_rw: Vec<Rewrite> = Vec::new();
         let mut temp_rw: Vec<Rewrite> = Vec::new();
-        for o in self.dependent_refs(table, &col) {
+        for o in self.dependent_refs(table, &col, &[]) {
             let (refs, dq) = o.refs.map_err(|why| {
                 error(format!(
                     "cannot drop column {col}: {} {} uses it in a way this version does not resolve yet ({why})",
@@ -371,8 +386,12 @@ impl Compiler<'_> {
                     temp_rw.push(row);
                 }
             }
-            if let Some(&(i, _)) = refs.iter().find(|r| r.1) {
-                let ok = Toks::new(&o.sql).expect("lexed above");
+            let ok = Toks::new(&o.sql).expect("lexed above");
+            // An unqualified double-quoted name without its column reads as a string
+            // in a view or trigger (SQLite's DQS fallback): no error, the text stays.
+            let dq_string =
+                |i: usize| ok.text(i).starts_with('"') && !(i >= 2 && ok.is(i - 1, "."));
+            if let Some(&(i, _)) = refs.iter().find(|r| r.1 && !dq_string(r.0)) {
                 let shown = if i >= 2 && ok.is(i - 1, ".") {
                     format!("{}.{}", ok.name(i - 2), ok.name(i))
                 } else {
@@ -611,6 +630,19 @@ impl Compiler<'_> {
     }
 }
 
+/// How SQLite names a column reference that no longer resolves: a double-quoted one gets
+/// its hint that it may have been meant as a string.
+fn unresolved(k: &Toks<'_>, i: usize) -> String {
+    if k.text(i).starts_with('"') {
+        format!(
+            "\"{}\" - should this be a string literal in single-quotes?",
+            k.name(i)
+        )
+    } else {
+        k.name(i)
+    }
+}
+
 /// References of an index's SQL to a column of its table: every column-position name
 /// after `ON table`.
 fn index_refs(k: &Toks<'_>, col: &str) -> Vec<usize> {
@@ -632,6 +664,7 @@ fn collect(
     parts: &tk::Parts,
     target: &str,
     col: &str,
+    extra: &[&str],
     has: &dyn Fn(&str, &str) -> Option<bool>,
 ) -> std::result::Result<Found, String> {
     let mut out = Vec::new();
@@ -643,6 +676,13 @@ fn collect(
                 dq.extend(d);
             }
             Refs::Unsure(why) => return Err(why),
+        }
+        // Other names of the same column (the rowid's): expression references only.
+        for name in extra {
+            match tk::statement_refs(k, range, target, name, parts.on_table.as_deref(), has) {
+                Refs::Found(v, _) => out.extend(v.into_iter().filter(|r| r.1)),
+                Refs::Unsure(why) => return Err(why),
+            }
         }
     }
     Ok((out, dq))
