@@ -276,13 +276,24 @@ fn sqlite_reads_strata_file_after_drops() {
 #[test]
 fn random_renames_and_drops() {
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    // More rounds (and another seed) on demand: STRATA_ALTER_ROUNDS, STRATA_ALTER_SEED.
+    let rounds: usize = std::env::var("STRATA_ALTER_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(80);
+    if let Some(s) = std::env::var("STRATA_ALTER_SEED")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        seed ^= s.wrapping_mul(0x2545_f491_4f6c_dd1d) | 1;
+    }
     let mut next = move |n: u64| {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
         seed % n
     };
-    for _round in 0..80 {
+    for _round in 0..rounds {
         let ours = Connection::open_in_memory().unwrap();
         let theirs = rusqlite::Connection::open_in_memory().unwrap();
         let ncols = 2 + next(5) as usize;
@@ -337,7 +348,7 @@ fn random_renames_and_drops() {
             let c = &cols[next(ncols as u64) as usize];
             let d = &cols[next(ncols as u64) as usize];
             script.push_str(&format!(
-                "CREATE VIEW vj AS SELECT x.{c}, other.z, x.\"{d}\" AS dd FROM t AS x JOIN other ON other.c1 = x.{c} WHERE x.{d} IS NOT NULL ORDER BY x.{c};\n"
+                "CREATE VIEW vj AS SELECT x.{c}, other.z, x.\"{d}\" AS dd FROM t AS x JOIN other ON other.c1 = x.{c} WHERE x.{d} IS NOT NULL ORDER BY x.{c}, other.rowid, x.rowid;\n"
             ));
         }
         if next(2) == 0 {
@@ -345,6 +356,20 @@ fn random_renames_and_drops() {
             let d = &cols[next(ncols as u64) as usize];
             script.push_str(&format!(
                 "CREATE TRIGGER tr2 AFTER INSERT ON other WHEN new.z > 0 BEGIN UPDATE t SET {c} = {d} + 1 WHERE {d} IS NOT NULL AND rowid = new.z; INSERT INTO t({c}) SELECT z FROM other WHERE z < 0; END;\n"
+            ));
+        }
+        if next(2) == 0 {
+            let c = &cols[next(ncols as u64) as usize];
+            let d = &cols[next(ncols as u64) as usize];
+            script.push_str(&format!(
+                "CREATE VIEW vg AS SELECT count(*) AS n, {c}, max(\"{d}\") m FROM t WHERE {d} IN (SELECT {c} FROM t WHERE {c} > 1) GROUP BY {c} HAVING {c} IS NOT NULL ORDER BY {c};\n"
+            ));
+        }
+        if next(2) == 0 {
+            let c = &cols[next(ncols as u64) as usize];
+            let d = &cols[next(ncols as u64) as usize];
+            script.push_str(&format!(
+                "CREATE TRIGGER tr3 BEFORE UPDATE ON t FOR EACH ROW WHEN old.{c} IS NOT new.{c} BEGIN INSERT INTO other(c1, z) VALUES (old.\"{d}\", new.{c}); END;\n"
             ));
         }
         if next(3) == 0 {
@@ -377,6 +402,12 @@ fn random_renames_and_drops() {
             script.push_str("SELECT * FROM t ORDER BY rowid;\n");
             script.push_str("INSERT INTO other VALUES (1, 2);\n");
             script.push_str("SELECT * FROM vj;\n");
+            script.push_str("SELECT * FROM vg;\n");
+            script.push_str(&format!(
+                "UPDATE t SET {} = 5 WHERE rowid = 2;\n",
+                cols[next(cols.len() as u64) as usize]
+            ));
+            script.push_str("SELECT * FROM other ORDER BY rowid;\n");
             script.push_str("PRAGMA integrity_check;\n");
             // A failed drop leaves the column; the model may drift from the engines,
             // which only makes later statements fail on both.
