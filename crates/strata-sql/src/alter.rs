@@ -488,7 +488,10 @@ impl Compiler<'_> {
                 }
             }
             AlterTableBody::RenameColumn { old, new } => {
-                self.alter_rename_column(&table, old, new)?;
+                if self.alter_rename_column(&table, old, new)? {
+                    // The statement raises an error at run time; nothing to commit.
+                    return Ok(self.finish(text, Vec::new(), Vec::new()));
+                }
             }
             AlterTableBody::DropColumn(name) => {
                 if self.alter_drop_column(&table, name)? {

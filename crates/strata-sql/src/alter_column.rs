@@ -42,6 +42,59 @@ fn sqlite_named(name: &str) -> bool {
 }
 
 impl Compiler<'_> {
+    /// SQLite tests the whole schema before an edit: a view or trigger of the table's
+    /// database naming a table that no longer exists fails the ALTER ("error in view v:
+    /// no such table: main.x"), raised here in `sqlite_schema` order. True if raised.
+    fn broken_dependents(&mut self, table: &Table) -> bool {
+        let s = self.schema.of_db(table.db);
+        let db_name = if table.db == TEMP_DB { "temp" } else { "main" };
+        let mut objects: Vec<(&'static str, String, String)> = Vec::new();
+        objects.extend(
+            s.views
+                .values()
+                .map(|v| ("view", v.name.clone(), v.sql.clone())),
+        );
+        objects.extend(
+            s.triggers
+                .values()
+                .map(|t| ("trigger", t.name.clone(), t.sql.clone())),
+        );
+        let mut errors = Vec::new();
+        for (kind, name, sql) in objects {
+            let Some(k) = Toks::new(&sql) else { continue };
+            let parts = if kind == "view" {
+                tk::view_parts(&k)
+            } else {
+                tk::trigger_parts(&k)
+            };
+            let Some(parts) = parts else { continue };
+            let none = |_: &str, _: &str| Some(false);
+            let missing = parts.statements.iter().find_map(|&range| {
+                match tk::statement_refs(&k, range, "", "", parts.on_table.as_deref(), &none) {
+                    Refs::Found(_, _, tables) => tables.into_iter().find(|t| {
+                        self.schema.table(t).is_none()
+                            && self.schema.view(t).is_none()
+                            && !sqlite_named(t)
+                    }),
+                    Refs::Unsure(_) => None,
+                }
+            });
+            if let Some(t) = missing {
+                errors.push((
+                    table.db,
+                    kind.to_string(),
+                    name.clone(),
+                    format!("error in {kind} {name}: no such table: {db_name}.{t}"),
+                ));
+            }
+        }
+        if errors.is_empty() {
+            return false;
+        }
+        self.raise_first_in_schema_order(table.db, &errors);
+        true
+    }
+
     fn has_column(&self, table: &str, col: &str) -> Option<bool> {
         self.schema
             .table(table)
@@ -134,8 +187,11 @@ impl Compiler<'_> {
         table: &Arc<Table>,
         old: &Name<'_>,
         new: &Name<'_>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let icol = self.locate_column(table, old)?;
+        if self.broken_dependents(table) {
+            return Ok(true);
+        }
         let col = table.columns[icol].name.clone();
         let new_name = names::unquote(new.0);
         let quote = matches!(new.0.as_bytes().first(), Some(b'"' | b'\'' | b'[' | b'`'));
@@ -256,7 +312,7 @@ impl Compiler<'_> {
             self.rewrite_rows(TEMP_DB, &temp_rw);
             self.bump_cookie(TEMP_DB);
         }
-        Ok(())
+        Ok(false)
     }
 
     fn rewrite_rows(&mut self, db: usize, rows: &[Rewrite]) {
@@ -301,6 +357,9 @@ impl Compiler<'_> {
             return Err(error(format!(
                 "cannot drop column \"{col}\": no other columns exist"
             )));
+        }
+        if self.broken_dependents(table) {
+            return Ok(true);
         }
         // Objects that would no longer resolve: (db, type, name, message).
         let mut errors: Vec<(usize, String, String, String)> = Vec::new();
@@ -671,7 +730,7 @@ fn collect(
     let mut dq = Vec::new();
     for &range in &parts.statements {
         match tk::statement_refs(k, range, target, col, parts.on_table.as_deref(), has) {
-            Refs::Found(v, d) => {
+            Refs::Found(v, d, _) => {
                 out.extend(v);
                 dq.extend(d);
             }
@@ -680,7 +739,7 @@ fn collect(
         // Other names of the same column (the rowid's): expression references only.
         for name in extra {
             match tk::statement_refs(k, range, target, name, parts.on_table.as_deref(), has) {
-                Refs::Found(v, _) => out.extend(v.into_iter().filter(|r| r.1)),
+                Refs::Found(v, _, _) => out.extend(v.into_iter().filter(|r| r.1)),
                 Refs::Unsure(why) => return Err(why),
             }
         }

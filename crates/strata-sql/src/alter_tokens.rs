@@ -276,7 +276,9 @@ pub enum Refs {
     /// Token indexes, flagged true for expressions (false: a column list's name); and
     /// the double-quoted words that name no column in scope, which SQLite took for
     /// string literals (its DQS fallback) and rewrites as such (`renameFixQuotes`).
-    Found(Vec<(usize, bool)>, Vec<usize>),
+    /// Last, the tables the statement reads or writes (empty when it has a WITH
+    /// clause, whose names are not tables).
+    Found(Vec<(usize, bool)>, Vec<usize>, Vec<String>),
     /// The flat resolution cannot tell what the name means here.
     Unsure(String),
 }
@@ -594,7 +596,12 @@ pub fn statement_refs(
             dq.push(i);
         }
     }
-    Refs::Found(found, dq)
+    let tables = if has_with {
+        Vec::new()
+    } else {
+        sources.into_iter().map(|s| s.name).collect()
+    };
+    Refs::Found(found, dq, tables)
 }
 
 /// The statements of a view or trigger: token ranges to resolve one at a time. For a

@@ -554,3 +554,22 @@ fn drop_column_named_in_double_quotes() {
          SELECT * FROM v;",
     );
 }
+
+/// SQLite checks the whole schema before it edits it: a view or trigger left naming a
+/// dropped table fails any RENAME/DROP COLUMN in that database.
+#[test]
+fn broken_dependents_fail_the_alter() {
+    check_alters(
+        "CREATE TABLE a(x);
+         CREATE TABLE b(y, w);
+         CREATE VIEW v AS SELECT x FROM a;
+         CREATE TRIGGER tr AFTER INSERT ON b BEGIN INSERT INTO a VALUES (new.y); END;
+         DROP TABLE a;
+         ALTER TABLE b RENAME COLUMN y TO z;
+         ALTER TABLE b DROP COLUMN w;
+         DROP VIEW v;
+         ALTER TABLE b RENAME COLUMN y TO z;
+         ALTER TABLE b DROP COLUMN w;
+         INSERT INTO b VALUES (1);",
+    );
+}
