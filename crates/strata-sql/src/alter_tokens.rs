@@ -754,3 +754,61 @@ pub fn rename_texts(
 pub fn edit(sql: &str, k: &Toks<'_>, at: &[usize], new: &str, quote: bool) -> String {
     edit_with(sql, k, &rename_texts(sql, k, at, new, quote))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_quotes_as_sqlite() {
+        let sql = "CREATE TABLE t(a, \"a\"x, [a])";
+        let k = Toks::new(sql).unwrap();
+        let at: Vec<usize> = (0..k.t.len()).filter(|&i| k.names(i, "a")).collect();
+        assert_eq!(at.len(), 3);
+        // Bare tokens take the name as given; quoted ones `"name"`, with a space when a
+        // double quote follows.
+        assert_eq!(
+            edit(sql, &k, &at, "b", false),
+            "CREATE TABLE t(b, \"b\"x, \"b\")"
+        );
+        assert_eq!(
+            edit(sql, &k, &at, "b", true),
+            "CREATE TABLE t(\"b\", \"b\"x, \"b\")"
+        );
+        let sql = "SELECT \"a\"\"b\" FROM t";
+        let k = Toks::new(sql).unwrap();
+        let i = (0..k.t.len())
+            .find(|&i| k.text(i).starts_with('"'))
+            .unwrap();
+        assert_eq!(
+            edit(sql, &k, &[i], "q\"r", false),
+            "SELECT \"q\"\"r\" FROM t"
+        );
+    }
+
+    #[test]
+    fn table_shape_finds_columns_types_and_constraints() {
+        let sql = "CREATE TABLE t(a INT, b VARCHAR(10) NOT NULL, c, UNIQUE(a, b), CHECK (c > 0))";
+        let k = Toks::new(sql).unwrap();
+        let shape = table_shape(&k).unwrap();
+        let names: Vec<&str> = shape.columns.iter().map(|c| k.text(c.name)).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!(shape.constraints.len(), 2);
+        // The column list ends at the comma before the first table constraint.
+        assert_eq!(k.text(shape.columns_end), ",");
+        assert!(k.is(shape.constraints[0].0, "UNIQUE"));
+        // Type names are not constraints: `b`'s constraints start at NOT.
+        assert!(k.is(shape.column_constraints[1].0, "NOT"));
+    }
+
+    #[test]
+    fn unparsable_text_is_no_panic() {
+        for sql in ["CREATE TABLE t(", "CREATE TABLE t", "CREATE VIEW v", "'"] {
+            if let Some(k) = Toks::new(sql) {
+                let _ = table_shape(&k);
+                let _ = view_parts(&k);
+                let _ = trigger_parts(&k);
+            }
+        }
+    }
+}
