@@ -396,11 +396,9 @@ pub fn statement_refs(
             i = read_source(i + 1, &mut sources);
             continue;
         }
-        if in_from && depth == from_depth && x == "," {
-            if !k.is(i + 1, "(") {
-                i = read_source(i + 1, &mut sources);
-                continue;
-            }
+        if in_from && depth == from_depth && x == "," && !k.is(i + 1, "(") {
+            i = read_source(i + 1, &mut sources);
+            continue;
         }
         if in_from
             && depth == from_depth
