@@ -75,6 +75,9 @@ impl Compiler<'_> {
                         self.schema.table(t).is_none()
                             && self.schema.view(t).is_none()
                             && !sqlite_named(t)
+                            // A keyword is the token walk misreading syntax it does not
+                            // know, not a table: no error on its word.
+                            && sqlite3_parser::dialect::keyword_token(t.as_bytes()).is_none()
                     }),
                     Refs::Unsure(_) => None,
                 }

@@ -411,7 +411,12 @@ pub fn statement_refs(
         {
             in_from = false;
         }
-        if (k.is(i, "INTO") || (k.is(i, "UPDATE") && !k.is(i + 1, "OF") && depth == 0))
+        // (`DO UPDATE SET` of an upsert names no table: its targets are the INSERT's.)
+        if (k.is(i, "INTO")
+            || (k.is(i, "UPDATE")
+                && !k.is(i + 1, "OF")
+                && !(i > 0 && k.is(i - 1, "DO"))
+                && depth == 0))
             && k.is_word(i + 1)
         {
             // INSERT INTO x [(cols)] / UPDATE [OR ...] x SET cols = ...
@@ -451,14 +456,20 @@ pub fn statement_refs(
                 .rev()
                 .find(|&j| k.is(j, "UPDATE") && !k.is(j + 1, "OF"))
             {
-                let mut j = upd + 1;
-                if k.is(j, "OR") {
-                    j += 2;
+                if upd > s && k.is(upd - 1, "DO") {
+                    if let Some(t) = insert_table(k, s, upd) {
+                        owned.push((i, t));
+                    }
+                } else {
+                    let mut j = upd + 1;
+                    if k.is(j, "OR") {
+                        j += 2;
+                    }
+                    if k.is(j + 1, ".") {
+                        j += 2;
+                    }
+                    owned.push((i, k.name(j)));
                 }
-                if k.is(j + 1, ".") {
-                    j += 2;
-                }
-                owned.push((i, k.name(j)));
             }
         }
         if k.is(i, "AS") && k.is_word(i + 1) {
@@ -517,6 +528,12 @@ pub fn statement_refs(
             match named {
                 Some(src) => {
                     if is_target(src) {
+                        found.push((i, true));
+                    }
+                }
+                None if names::eq(&q, "excluded") => {
+                    // An upsert's proposed row: a row of the INSERT's table.
+                    if insert_table(k, s, i).is_some_and(|t| names::eq(&t, target)) {
                         found.push((i, true));
                     }
                 }
@@ -600,6 +617,16 @@ pub fn statement_refs(
         sources.into_iter().map(|s| s.name).collect()
     };
     Refs::Found(found, dq, tables)
+}
+
+/// The table of the INSERT before token `before` in a statement starting at `s`.
+fn insert_table(k: &Toks<'_>, s: usize, before: usize) -> Option<String> {
+    let into = (s..before).rev().find(|&j| k.is(j, "INTO"))?;
+    let mut j = into + 1;
+    if k.is(j + 1, ".") {
+        j += 2;
+    }
+    Some(k.name(j))
 }
 
 /// The statements of a view or trigger: token ranges to resolve one at a time. For a

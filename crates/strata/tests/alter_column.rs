@@ -573,3 +573,17 @@ fn broken_dependents_fail_the_alter() {
          INSERT INTO b VALUES (1);",
     );
 }
+
+#[test]
+fn rename_in_trigger_upsert() {
+    check_alters(
+        "CREATE TABLE t(k UNIQUE, v);
+         CREATE TABLE log(x);
+         CREATE TRIGGER tr AFTER INSERT ON log BEGIN INSERT INTO t(k, v) VALUES (new.x, 1) ON CONFLICT(k) DO UPDATE SET v = v + excluded.v WHERE k > 0; END;
+         INSERT INTO log VALUES (1), (1), (2);
+         ALTER TABLE t RENAME COLUMN v TO w;
+         ALTER TABLE t RENAME COLUMN k TO kk;
+         INSERT INTO log VALUES (1), (3);
+         SELECT * FROM t ORDER BY kk;",
+    );
+}
