@@ -17,7 +17,8 @@
 //! JSONB, `->`/`->>`, JSON written into a column), `row-values` (comparisons, IN,
 //! BETWEEN, row-value subqueries, `SET (a, b) = ...`), `update-from`, `outer-join` (RIGHT/FULL as
 //! the last join), `views` (a view with INSTEAD OF triggers, DML on it, the pragma
-//! table-valued functions) and, here only, `journal-mode` (changes
+//! table-valued functions), `alter-column` (RENAME / ADD / DROP COLUMN on the scratch
+//! tables) and, here only, `journal-mode` (changes
 //! checked against a file-backed SQLite) and `utf16` (a third of the inputs run in a
 //! UTF-16le and a third in a UTF-16be database, on both engines). `STRATA_FUZZ_FEATURES=a,b` keeps only those groups (`none`: the
 //! core only); `STRATA_FUZZ_NO_FEATURES=a,b` switches groups off. A statement of a group
@@ -73,6 +74,7 @@ const FEATURES: &[&str] = &[
     "update-from",
     "outer-join",
     "views",
+    "alter-column",
 ];
 
 /// The `views` group's view over `t` and its INSTEAD OF triggers, added to the schema
@@ -406,6 +408,10 @@ enum Stmt {
         filter: Expr,
         shape: u8,
     },
+    /// ALTER TABLE RENAME COLUMN / ADD COLUMN / DROP COLUMN on the scratch tables `x0..x2`
+    /// (group `alter-column`), whose indexes and triggers (the `Ddl` statements) name
+    /// column `a`: the rewritten schema rows are compared at the end.
+    AlterColumn { kind: u8, n: u8, from: u8, to: u8 },
 }
 
 /// JSON documents: canonical, JSON5, malformed.
@@ -1064,6 +1070,21 @@ impl Stmt {
                     return None;
                 }
                 views_sql(*kind, lits, &filter.sql(0), *returning)
+            }
+            Stmt::AlterColumn { kind, n, from, to } => {
+                if !on("alter-column") {
+                    return None;
+                }
+                let x = format!("x{}", n % 3);
+                let names = ["a", "b", "c2", "\"A b\"", "[a]"];
+                let from = names[*from as usize % names.len()];
+                let to = names[*to as usize % names.len()];
+                match kind % 5 {
+                    0 | 1 => format!("ALTER TABLE {x} RENAME COLUMN {from} TO {to}"),
+                    2 => format!("ALTER TABLE {x} ADD COLUMN c2 TEXT DEFAULT 'z'"),
+                    3 => format!("ALTER TABLE {x} DROP COLUMN {from}"),
+                    _ => format!("SELECT * FROM {x} ORDER BY id"),
+                }
             }
             Stmt::Begin => "BEGIN".into(),
             Stmt::Commit => "COMMIT".into(),

@@ -37,6 +37,8 @@ const CANDIDATES: &[(&str, &str)] = &[
     ("DROP VIEW", "DROP VIEW IF EXISTS nv"),
     ("DROP TRIGGER", "DROP TRIGGER IF EXISTS nt"),
     ("ALTER TABLE", "ALTER TABLE t ADD COLUMN c"),
+    ("RENAME COLUMN", "ALTER TABLE t RENAME COLUMN b TO bb"),
+    ("DROP COLUMN", "ALTER TABLE t DROP COLUMN b"),
     ("PRAGMA", "PRAGMA table_info(t)"),
     ("VACUUM", "VACUUM"),
     ("ANALYZE", "ANALYZE"),
@@ -91,15 +93,32 @@ const CANDIDATES: &[(&str, &str)] = &[
 
 /// Kinds the compiler accepts that the generator does not produce, and why.
 const NOT_GENERATED: &[(&str, &str)] = &[
-    ("WITH", "CTEs are compared by the sqllogictest corpus and crates/strata/tests, not generated yet"),
-    ("REPLACE", "generated as INSERT OR REPLACE (the same statement to the compiler)"),
-    ("SAVEPOINT", "savepoints are not modelled by the simulator's transaction model yet"),
+    (
+        "WITH",
+        "CTEs are compared by the sqllogictest corpus and crates/strata/tests, not generated yet",
+    ),
+    (
+        "REPLACE",
+        "generated as INSERT OR REPLACE (the same statement to the compiler)",
+    ),
+    (
+        "SAVEPOINT",
+        "savepoints are not modelled by the simulator's transaction model yet",
+    ),
     ("RELEASE", "as SAVEPOINT"),
-    ("ALTER TABLE", "ADD COLUMN / RENAME TO change the fixed schema the model relies on; tested in crates/strata/tests"),
-    ("ANALYZE", "sqlite_stat1 contents differ between engines (the planner's statistics)"),
+    (
+        "ANALYZE",
+        "sqlite_stat1 contents differ between engines (the planner's statistics)",
+    ),
     ("REINDEX", "not generated yet"),
-    ("EXPLAIN", "bytecode listings differ from SQLite's by design"),
-    ("UNION", "compound selects are compared by the sqllogictest corpus, not generated yet"),
+    (
+        "EXPLAIN",
+        "bytecode listings differ from SQLite's by design",
+    ),
+    (
+        "UNION",
+        "compound selects are compared by the sqllogictest corpus, not generated yet",
+    ),
 ];
 
 /// The kinds and constructs a statement shows (by its text).
@@ -178,6 +197,8 @@ fn kinds_of(sql: &str, out: &mut BTreeSet<&'static str>) {
         ("FULL JOIN", " FULL OUTER JOIN "),
         ("INSTEAD OF", " INSTEAD OF "),
         ("PRAGMA FUNCTION", " PRAGMA_"),
+        ("RENAME COLUMN", " RENAME COLUMN "),
+        ("DROP COLUMN", " DROP COLUMN "),
     ] {
         if up.contains(needle) {
             out.insert(construct);

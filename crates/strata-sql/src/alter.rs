@@ -171,7 +171,7 @@ fn rename_references(sql: &str, old: &str, new: &str) -> String {
 impl Compiler<'_> {
     /// Scans `sqlite_schema` and, for each row whose `col` equals `value`, rewrites its
     /// name, tbl_name and sql with the new values (computed at compile time per row name).
-    fn rewrite_schema_rows(
+    pub(crate) fn rewrite_schema_rows(
         &mut self,
         db: usize,
         rewrites: &[(String, String, String, String, Option<String>)],
@@ -266,8 +266,16 @@ impl Compiler<'_> {
         };
         let tname = names::unquote(qn.name.0);
         let scope = crate::compiler::Scope::of(qn);
-        if scope.view(self.schema, &tname).is_some() {
-            return Err(error(format!("Cannot alter view {tname}")));
+        if let Some(v) = scope.view(self.schema, &tname) {
+            return Err(error(match body {
+                AlterTableBody::RenameColumn { .. } => {
+                    format!("cannot rename columns of view \"{}\"", v.name)
+                }
+                AlterTableBody::DropColumn(_) => {
+                    format!("cannot drop column from view \"{}\"", v.name)
+                }
+                _ => format!("Cannot alter view {tname}"),
+            }));
         }
         let table = scope.table(self.schema, &tname).ok_or_else(|| {
             error(format!(
@@ -276,7 +284,13 @@ impl Compiler<'_> {
             ))
         })?;
         if table.root_page == 1 || table.name.to_ascii_lowercase().starts_with("sqlite_") {
-            return Err(error(format!("table {} may not be altered", table.name)));
+            // SQLite names its schema tables by their legacy names here.
+            let shown = match (table.root_page, table.db) {
+                (1, strata_vdbe::insn::TEMP_DB) => "sqlite_temp_master",
+                (1, _) => "sqlite_master",
+                _ => &table.name,
+            };
+            return Err(error(format!("table {shown} may not be altered")));
         }
         self.writes = true;
         match body {
@@ -473,9 +487,21 @@ impl Compiler<'_> {
                     }
                 }
             }
+            AlterTableBody::RenameColumn { old, new } => {
+                if self.alter_rename_column(&table, old, new)? {
+                    // The statement raises an error at run time; nothing to commit.
+                    return Ok(self.finish(text, Vec::new(), Vec::new()));
+                }
+            }
+            AlterTableBody::DropColumn(name) => {
+                if self.alter_drop_column(&table, name)? {
+                    // The statement raises an error at run time; nothing to commit.
+                    return Ok(self.finish(text, Vec::new(), Vec::new()));
+                }
+            }
             _ => {
                 return Err(error(
-                    "this form of ALTER TABLE is not supported yet (ADD COLUMN and RENAME TO are)",
+                    "this form of ALTER TABLE is not supported yet (ADD COLUMN, RENAME TO, RENAME COLUMN and DROP COLUMN are)",
                 ))
             }
         }

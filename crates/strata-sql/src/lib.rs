@@ -19,6 +19,11 @@
 //! - The text stored in `sqlite_schema.sql` is SQLite's: `CREATE TABLE ` (or INDEX, VIEW,
 //!   TRIGGER) followed by the statement's text from the unqualified object name on (no
 //!   `TEMP`, no `main.`/`temp.` prefix), so `sqlite3` reads our schema and we read its.
+//!   ALTER TABLE edits that text as SQLite does, token by token (`alter_tokens`): RENAME
+//!   COLUMN replaces only the name tokens in the table, its indexes, views, triggers and
+//!   other tables' `REFERENCES`; DROP COLUMN removes the definition's text and rewrites
+//!   every row. Where the token-level name resolution cannot tell what a view's or
+//!   trigger's name means, the ALTER is refused (never a guessed rewrite).
 //! - Names: `main.x` and `temp.x` name one database; an unqualified name is looked up in
 //!   temp first, then main (see [`Schema::table`]). TEMP objects live in the
 //!   connection's temp database, whose schema is [`Schema::temp`].
@@ -38,6 +43,8 @@
 
 mod aggregate;
 mod alter;
+mod alter_column;
+mod alter_tokens;
 mod builder;
 mod compiler;
 mod cte;

@@ -277,11 +277,13 @@ impl Vm {
                         st.savepoints.pop();
                     }
                     each(&|p| p.savepoint_rollback())?;
-                    // As `Connection::temp_undone` (the state is locked here).
-                    if temp.is_some() {
-                        st.schema_changed = true;
-                        st.schema_generation += 1;
-                    }
+                    // As `Connection::temp_undone` (the state is locked here). Main's
+                    // schema may have been undone too (an ALTER TABLE after the
+                    // savepoint): a program compiled against the cached schema would
+                    // read the restored rows with the wrong columns, and the cookie
+                    // check does not run again inside the transaction. Reload.
+                    st.schema_changed = true;
+                    st.schema_generation += 1;
                     each(&|p| p.savepoint_begin())?;
                     st.savepoint_fk.truncate(i + 1);
                     if let Some(&c) = st.savepoint_fk.get(i) {
