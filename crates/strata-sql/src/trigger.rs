@@ -62,8 +62,14 @@ impl Compiler<'_> {
             let si = level.sources.len();
             let cursor = self.b.alloc_cursor();
             let mut src = table_source(table, name.into(), cursor);
-            for c in &mut src.columns {
+            for (i, c) in src.columns.iter_mut().enumerate() {
                 c.hidden = true;
+                // SQLite gives `new.x`/`old.x` no affinity in comparisons (its TK_TRIGGER
+                // expressions carry none; only the rowid, or its alias, is INTEGER): `t.x =
+                // new.z` with x TEXT compares as text, whatever z's type. The collation stays.
+                if table.rowid_alias != Some(i) {
+                    c.affinity = None;
+                }
             }
             if table.root_page == 0 {
                 // A view's row (INSTEAD OF): no rowid ("no such column: new.rowid").

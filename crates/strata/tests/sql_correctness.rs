@@ -851,3 +851,34 @@ fn delete_all_counts_every_row_on_a_cold_cache() {
         false,
     );
 }
+
+/// `new.x` and `old.x` have no affinity in comparisons (SQLite's TK_TRIGGER expressions;
+/// only the rowid or its alias is INTEGER): `t.x = new.z` with x TEXT compares as text, and
+/// `new.z = '1'` with z INTEGER compares an integer with a text. Strata applied the
+/// column's affinity and matched rows SQLite does not (found by the ALTER helper's tests).
+#[test]
+fn trigger_row_references_have_no_comparison_affinity() {
+    same_as_sqlite(
+        "CREATE TABLE t(x TEXT, y, n INTEGER, r REAL);
+         CREATE TABLE u(id INTEGER PRIMARY KEY, z INTEGER, w TEXT, b, q REAL);
+         INSERT INTO t VALUES ('01', 'zero-one', 1, 1.0), ('1', 'one', 1, 1), ('1.0', 'one-point-zero', 2, 2.5);
+         CREATE TABLE log(v);
+         CREATE TRIGGER tr AFTER INSERT ON u BEGIN
+           INSERT INTO log SELECT 'x=z:' || y FROM t WHERE x = new.z;
+           INSERT INTO log SELECT 'z=x:' || y FROM t WHERE new.z = x;
+           INSERT INTO log SELECT 'n=w:' || y FROM t WHERE n = new.w;
+           INSERT INTO log SELECT 'x=b:' || y FROM t WHERE x = new.b;
+           INSERT INTO log SELECT 'x=q:' || y FROM t WHERE x = new.q;
+           INSERT INTO log SELECT 'r=w:' || y FROM t WHERE r = new.w;
+           INSERT INTO log SELECT 'x=id:' || y FROM t WHERE x = new.id;
+           INSERT INTO log SELECT 'in:' || y FROM t WHERE x IN (new.z, new.q);
+           INSERT INTO log SELECT 'between:' || y FROM t WHERE x BETWEEN new.z AND new.w;
+         END;
+         CREATE TRIGGER tw AFTER INSERT ON u WHEN new.z = '1' BEGIN INSERT INTO log VALUES ('when z = text'); END;
+         CREATE TRIGGER tu AFTER UPDATE ON u BEGIN INSERT INTO log SELECT 'old.z:' || y FROM t WHERE x = old.z; END;
+         INSERT INTO u VALUES (1, 1, '1', 1, 1.0);
+         INSERT INTO u VALUES (2, '1', '01', '1', '1.0');
+         UPDATE u SET w = w || '!';
+         SELECT * FROM log ORDER BY rowid;",
+    );
+}
