@@ -801,7 +801,14 @@ pub(crate) fn table_from_ast(
                     Some(ast::TypeSize::TypeSize(a, b)) => s.push_str(&format!("({a},{b})")),
                     None => {}
                 }
-                s
+                // SQLite keeps the six standard type names (ANY, BLOB, INT, INTEGER, REAL,
+                // TEXT, written alone) as a code and reports them in upper case
+                // (`PRAGMA table_info`, declared types of result columns).
+                const STD_TYPES: [&str; 6] = ["ANY", "BLOB", "INT", "INTEGER", "REAL", "TEXT"];
+                match STD_TYPES.iter().find(|t| t.eq_ignore_ascii_case(&s)) {
+                    Some(t) => t.to_string(),
+                    None => s,
+                }
             })
             .unwrap_or_default();
         let mut c = Column {

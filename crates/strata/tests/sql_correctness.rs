@@ -882,3 +882,16 @@ fn trigger_row_references_have_no_comparison_affinity() {
          SELECT * FROM log ORDER BY rowid;",
     );
 }
+
+/// SQLite reports the six standard type names (ANY, BLOB, INT, INTEGER, REAL, TEXT,
+/// written alone) in upper case whatever their spelling; other declared types as written.
+#[test]
+fn standard_type_names_are_reported_in_upper_case() {
+    same_as_sqlite(
+        "CREATE TABLE a(x int, y Int, z VARCHAR(10), w integer, v text, u blob, r real, q any, n numeric, m int(5), k Text COLLATE nocase);
+         PRAGMA table_info(a);
+         SELECT name, type FROM pragma_table_info('a');
+         CREATE TABLE s(x int, y Text) STRICT;
+         PRAGMA table_xinfo(s);",
+    );
+}
