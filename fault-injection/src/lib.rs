@@ -301,7 +301,12 @@ impl Harness {
         for attempt in 0..2 {
             let io: Arc<dyn IO> = self.io.clone();
             match Storage::open(io, DB_PATH, storage_options(&self.config)) {
-                Ok(s) => return Ok(s),
+                Ok(s) => {
+                    // The workload holds the pages it works with: a one-page cache may
+                    // spill at every step (see `Storage::set_spill_min_pages`).
+                    s.set_spill_min_pages(1);
+                    return Ok(s);
+                }
                 Err(e) => {
                     let fired = !self.io.take_faults().is_empty();
                     self.on_error("open", e, fired && attempt == 0)?;
@@ -476,6 +481,7 @@ impl Harness {
         let io: Arc<dyn IO> = self.io.clone();
         let storage = Storage::open(io.clone(), DB_PATH, storage_options(&self.config))
             .map_err(|e| format!("reopen for more work: {e}"))?;
+        storage.set_spill_min_pages(1);
         let pager = storage.pager();
         let txn = 1_000_000;
         pager

@@ -58,7 +58,7 @@
 //!    where they may return `Pending`, or record their progress in the pager.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use strata_io::{Completion, File, IoError, LockKind, OpenFlags, Poll, IO};
@@ -188,6 +188,9 @@ pub struct Storage {
     commit_observer: Mutex<Option<Arc<dyn CommitObserver>>>,
     /// Spills completed by every connection ([`Storage::spill_count`]).
     spills: AtomicU64,
+    /// Spills wait until a transaction holds more page images than this, whatever the
+    /// cache size ([`Storage::set_spill_min_pages`]).
+    spill_min_pages: AtomicUsize,
 }
 
 /// Work a layer above the pager must do before a write transaction commits, while it can
@@ -317,6 +320,7 @@ impl Storage {
                 commit_hook: Mutex::new(None),
                 commit_observer: Mutex::new(None),
                 spills: AtomicU64::new(0),
+                spill_min_pages: AtomicUsize::new(spill::SPILL_MIN_PAGES),
             }));
         }
         let c = Completion::read(header::HEADER_SIZE);
@@ -364,6 +368,7 @@ impl Storage {
             commit_hook: Mutex::new(None),
             commit_observer: Mutex::new(None),
             spills: AtomicU64::new(0),
+            spill_min_pages: AtomicUsize::new(spill::SPILL_MIN_PAGES),
         });
         Ok(storage)
     }
@@ -481,6 +486,14 @@ impl Storage {
     /// 3 UTF-16be ([`header::encoding_name`]).
     pub fn text_encoding(&self) -> u32 {
         self.text_encoding.load(Ordering::Acquire)
+    }
+
+    /// A write transaction spills only past this many page images, even with a smaller
+    /// cache (default 16: see module `spill` for why a tiny cache needs a floor). For
+    /// storage-level tests whose operations hold every page they work with, 1 makes a
+    /// one-page cache spill at every step.
+    pub fn set_spill_min_pages(&self, pages: usize) {
+        self.spill_min_pages.store(pages.max(1), Ordering::Relaxed);
     }
 
     /// Spills completed by all connections of this storage: writes of dirty pages to the

@@ -61,13 +61,14 @@ use strata_io::Poll;
 use crate::pre_image::PreImage;
 use crate::{header, Page, Pager, PagerInner, Result, TxState};
 
-/// A write transaction spills only past this many page images, whatever the cache size.
+/// A write transaction spills only past this many page images, whatever the cache size
+/// (the default of [`crate::Storage::set_spill_min_pages`]).
 /// An operation re-reads, after each `Pending`, the pages it does not hold; with a cache of
 /// a few pages, spilling them again before it gets back to them can keep it from ever
 /// finishing (the simulator's 4-page caches: an UPDATE of a table with six indexes read
 /// 255,000 pages without finishing, seed 51 `--small-cache`). SQLite's page cache never
 /// shrinks below 10 pages either.
-const SPILL_MIN_PAGES: usize = 16;
+pub(crate) const SPILL_MIN_PAGES: usize = 16;
 
 /// A spill whose frames are being written.
 pub(crate) struct SpillInProgress {
@@ -133,7 +134,10 @@ impl Pager {
                 // cache may have evicted it.
                 inner.auto_vacuum_seen();
             }
-            let capacity = inner.cache.capacity().max(SPILL_MIN_PAGES);
+            let capacity = inner
+                .cache
+                .capacity()
+                .max(self.storage.spill_min_pages.load(Ordering::Relaxed));
             if inner.image_pages() <= capacity {
                 return Ok(Poll::Ready(()));
             }

@@ -651,7 +651,12 @@ fn file_written_by_strata_is_valid_for_sqlite_before_and_after_checkpoint() {
     }
 
     let strata_results = {
-        let db = strata::Database::open(&path).unwrap();
+        // The WAL must outlive the close for step 1 (Strata's close otherwise checkpoints
+        // it away, as SQLite's does; that path is step 3's).
+        let db = strata::OpenOptions::new()
+            .checkpoint_on_close(false)
+            .open(&path)
+            .unwrap();
         let conn = db.connect();
         // A checkpoint half-way, as SQLite's run in (b) has.
         build(&conn, &|| {
@@ -705,6 +710,8 @@ fn file_written_by_strata_is_valid_for_sqlite_before_and_after_checkpoint() {
             &strata_results,
         );
     }
+    // That connection's close (checkpoint on close) removed the WAL, as SQLite's does.
+    assert!(!wal_path(&path).exists(), "the WAL outlived the close");
     // The file alone (no WAL) is the whole database.
     let alone = dir.path().join("alone.db");
     std::fs::copy(&path, &alone).unwrap();
