@@ -296,7 +296,8 @@ impl Compiler<'_> {
             if refs.is_empty() && dq.is_empty() {
                 continue;
             }
-            let k = Toks::new(&o.sql).ok_or_else(|| error(format!("malformed database schema ({})", o.name)))?;
+            let k = Toks::new(&o.sql)
+                .ok_or_else(|| error(format!("malformed database schema ({})", o.name)))?;
             let at: Vec<usize> = refs.iter().map(|r| r.0).collect();
             let mut edits = tk::rename_texts(&o.sql, &k, &at, &new_name, quote);
             for i in dq {
@@ -435,7 +436,8 @@ impl Compiler<'_> {
                 ))
             })?;
             if !dq.is_empty() {
-                let ok = Toks::new(&o.sql).ok_or_else(|| error(format!("malformed database schema ({})", o.name)))?;
+                let ok = Toks::new(&o.sql)
+                    .ok_or_else(|| error(format!("malformed database schema ({})", o.name)))?;
                 let edits: Vec<_> = dq
                     .iter()
                     .map(|&i| (i, tk::single_quoted(&o.sql, &ok, i)))
@@ -448,7 +450,8 @@ impl Compiler<'_> {
                     temp_rw.push(row);
                 }
             }
-            let ok = Toks::new(&o.sql).ok_or_else(|| error(format!("malformed database schema ({})", o.name)))?;
+            let ok = Toks::new(&o.sql)
+                .ok_or_else(|| error(format!("malformed database schema ({})", o.name)))?;
             // An unqualified double-quoted name without its column reads as a string
             // in a view or trigger (SQLite's DQS fallback): no error, the text stays.
             let dq_string =
