@@ -1142,7 +1142,7 @@ fn views_sql(kind: u8, lits: &(Lit, Lit, Lit), filter: &str, returning: bool) ->
         11 => "SELECT m.name, p.* FROM sqlite_schema AS m, pragma_table_info(m.name) AS p ORDER BY m.name, p.cid".into(),
         12 => format!("SELECT l.name, l.\"unique\", l.origin, x.* FROM pragma_index_list('{named}') AS l, pragma_index_xinfo(l.name) AS x ORDER BY 1, x.seqno"),
         13 => format!("SELECT * FROM pragma_foreign_key_list('{named}') ORDER BY id, seq"),
-        14 => "SELECT name, type, ncol, strict FROM pragma_table_list WHERE schema = 'main' ORDER BY name".into(),
+        14 => "SELECT name, type, CASE type WHEN 'view' THEN -1 ELSE ncol END, strict FROM pragma_table_list WHERE schema = 'main' ORDER BY name".into(),
         _ if kind & 32 != 0 => "DROP VIEW IF EXISTS vw".into(),
         _ => "CREATE VIEW IF NOT EXISTS vw AS SELECT id, k, a, b, c, a * 2 AS a2 FROM t".into(),
     }

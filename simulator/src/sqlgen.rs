@@ -994,7 +994,7 @@ fn gen_views(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
         15 => format!(
             "SELECT l.name, i.name, l.\"unique\", c.name FROM pragma_index_list('{n}') AS l, pragma_index_info(l.name) AS c, pragma_table_info('{n}') AS i WHERE i.cid = c.cid ORDER BY 1, 4"
         ),
-        16 => "SELECT name, type, ncol, strict FROM pragma_table_list WHERE schema = 'main' ORDER BY name".into(),
+        16 => "SELECT name, type, CASE type WHEN 'view' THEN -1 ELSE ncol END, strict FROM pragma_table_list WHERE schema = 'main' ORDER BY name".into(),
         _ if rng.gen_bool(0.3) => "DROP VIEW IF EXISTS vw".into(),
         _ => "SELECT k, a2 FROM vw WHERE a2 > 4 ORDER BY id, k".into(),
     }
