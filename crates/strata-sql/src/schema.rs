@@ -845,7 +845,11 @@ pub(crate) fn table_from_ast(
                     // SQLite keeps the text inside `DEFAULT (expr)`'s parentheses (what
                     // `PRAGMA table_info` shows as dflt_value).
                     c.default = Some(default_text(e));
-                    c.default_value = crate::alter::constant_default(e);
+                    // Rows written before an ADD COLUMN read this value with the column's
+                    // affinity applied, as SQLite's OP_Column default (`DEFAULT 12` in a
+                    // TEXT column reads as '12').
+                    c.default_value = crate::alter::constant_default(e)
+                        .map(|v| strata_vdbe::affinity::apply_affinity(v, c.affinity));
                 }
                 ColumnConstraint::Check(e) => checks.push(e.to_string()),
                 ColumnConstraint::Collate { collation_name } => {
