@@ -917,3 +917,33 @@ fn added_column_defaults_read_with_the_column_affinity() {
          SELECT count(*) FROM t WHERE s = '12' AND i = 7;",
     );
 }
+
+/// A statement that fails after filling an ephemeral table (here a pragma function's rows,
+/// the view's SELECT failing at run time) inside an explicit transaction fails alone, as in
+/// SQLite: ephemeral writes are not database writes, yet they counted as such and the whole
+/// transaction was rolled back (simulator seed 391 after the views and alter-column merge).
+#[test]
+fn a_failing_select_with_ephemeral_writes_keeps_the_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = strata::Connection::open(dir.path().join("eph.db")).unwrap();
+    let theirs = rusqlite::Connection::open_in_memory().unwrap();
+    let setup = "PRAGMA foreign_keys=ON; CREATE TABLE t0(a); CREATE TABLE alt(id INTEGER PRIMARY KEY, p); CREATE VIEW alt_v AS SELECT id, p FROM alt; CREATE TABLE t(x); DROP TABLE alt;";
+    ours.execute_batch(setup).unwrap();
+    theirs.execute_batch(setup).unwrap();
+    ours.execute_batch("BEGIN").unwrap();
+    theirs.execute_batch("BEGIN").unwrap();
+    let q = "SELECT m.name, p.cid, p.name FROM sqlite_schema AS m, pragma_table_info(m.name) AS p WHERE m.type IN ('table', 'view') ORDER BY m.name, p.cid";
+    assert_eq!(strata_rows(&ours, q), sqlite_rows(&theirs, q));
+    assert!(strata_rows(&ours, q).is_err());
+    assert_eq!(ours.is_autocommit(), theirs.is_autocommit());
+    assert!(
+        !ours.is_autocommit(),
+        "the failed SELECT ended the transaction"
+    );
+    same_on(
+        &ours,
+        &theirs,
+        "INSERT INTO t VALUES (2);\n ROLLBACK;\n SELECT count(*) FROM t;",
+        true,
+    );
+}

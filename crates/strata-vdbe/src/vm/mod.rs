@@ -475,6 +475,16 @@ fn table_seek(v: &Value, op: SeekOp) -> TableSeek {
 }
 
 impl Vm {
+    /// A write through `cursor` is about to start: the statement has changed the database
+    /// (`wrote_any`) unless the cursor is an ephemeral table or index, whose contents no
+    /// rollback needs to undo (a failing SELECT that had filled one, e.g. with a pragma
+    /// function's rows, rolled back the whole explicit transaction).
+    fn note_write(&mut self, cursor: usize) {
+        if matches!(self.cursors.get(cursor), Some(Some(VmCursor::BTree(_)))) {
+            self.wrote_any = true;
+        }
+    }
+
     pub fn new(program: Arc<Program>, conn: Arc<Connection>) -> Vm {
         let reads_clock = program.insns.iter().any(
             |i| matches!(i, Insn::Function { name, .. } if crate::datetime::reads_clock(name)),
@@ -1573,7 +1583,7 @@ impl Vm {
                 flags,
                 ..
             } => {
-                self.wrote_any = true;
+                self.note_write(*cursor);
                 let rowid = match self.regs[*key_reg] {
                     Value::Integer(i) => i,
                     _ => return Err(mismatch()),
@@ -1588,12 +1598,12 @@ impl Vm {
                 )?;
             }
             IdxInsertAsync { cursor, record_reg } => {
-                self.wrote_any = true;
+                self.note_write(*cursor);
                 self.copy_record(*cursor, *record_reg)?;
                 self.start(*cursor, PendingOp::IdxInsert)?;
             }
             IdxAppendAsync { cursor, record_reg } => {
-                self.wrote_any = true;
+                self.note_write(*cursor);
                 self.copy_record(*cursor, *record_reg)?;
                 self.start(*cursor, PendingOp::IdxAppend)?;
             }
@@ -1601,7 +1611,7 @@ impl Vm {
                 cursor,
                 count_change,
             } => {
-                self.wrote_any = true;
+                self.note_write(*cursor);
                 self.start(
                     *cursor,
                     PendingOp::Delete {
@@ -1614,7 +1624,7 @@ impl Vm {
                 key_start,
                 key_count,
             } => {
-                self.wrote_any = true;
+                self.note_write(*cursor);
                 self.start(
                     *cursor,
                     PendingOp::IdxDelete {
