@@ -184,10 +184,31 @@ pub fn dump_queries(tables: &[String]) -> Vec<(String, String)> {
     q
 }
 
+/// Scratch tables some feature groups create and drop mid-workload (`churn`'s `big`,
+/// `alter-column`'s `alt`): dumped (all columns, in rowid order) whenever they exist, so
+/// that an outcome decided by comparing dumps (a write that failed with an I/O error may
+/// or may not have committed) sees their contents too.
+pub const SCRATCH_TABLES: &[&str] = &["big", "alt"];
+
+/// The query telling whether scratch table `name` exists (one row: 0 or 1).
+pub fn scratch_exists_query(name: &str) -> String {
+    format!("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '{name}'")
+}
+
+pub fn scratch_dump_query(name: &str) -> String {
+    format!("SELECT * FROM {name} ORDER BY rowid")
+}
+
 pub fn dump_sqlite(db: &Sqlite, tables: &[String]) -> Result<Dump, String> {
     let mut out = Vec::new();
     for (label, q) in dump_queries(tables) {
         out.push((label, exec(db, &q)?));
+    }
+    for name in SCRATCH_TABLES {
+        let exists = exec(db, &scratch_exists_query(name))?;
+        if exists.first().and_then(|r| r.first()) == Some(&Val::Int(1)) {
+            out.push((name.to_string(), exec(db, &scratch_dump_query(name))?));
+        }
     }
     Ok(Dump(out))
 }

@@ -1224,6 +1224,13 @@ impl<'p> Sim<'p> {
             let rows = self.blocking_on(&conn, &query)?;
             out.push((label, rows));
         }
+        for name in oracle::SCRATCH_TABLES {
+            let exists = self.blocking_on(&conn, &oracle::scratch_exists_query(name))?;
+            if exists.first().and_then(|r| r.first()) == Some(&Val::Int(1)) {
+                let rows = self.blocking_on(&conn, &oracle::scratch_dump_query(name))?;
+                out.push((name.to_string(), rows));
+            }
+        }
         Ok(Dump(out))
     }
 
