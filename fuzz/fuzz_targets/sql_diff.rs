@@ -408,7 +408,8 @@ enum Stmt {
         filter: Expr,
         shape: u8,
     },
-    /// ALTER TABLE RENAME COLUMN / ADD COLUMN / DROP COLUMN on the scratch tables `x0..x2`
+    /// ALTER TABLE RENAME COLUMN / ADD COLUMN / DROP COLUMN / RENAME TO on the scratch
+    /// tables `x0..x2`
     /// (group `alter-column`), whose indexes and triggers (the `Ddl` statements) name
     /// column `a`: the rewritten schema rows are compared at the end.
     AlterColumn { kind: u8, n: u8, from: u8, to: u8 },
@@ -1079,10 +1080,12 @@ impl Stmt {
                 let names = ["a", "b", "c2", "\"A b\"", "[a]"];
                 let from = names[*from as usize % names.len()];
                 let to = names[*to as usize % names.len()];
-                match kind % 5 {
+                match kind % 6 {
                     0 | 1 => format!("ALTER TABLE {x} RENAME COLUMN {from} TO {to}"),
                     2 => format!("ALTER TABLE {x} ADD COLUMN c2 TEXT DEFAULT 'z'"),
                     3 => format!("ALTER TABLE {x} DROP COLUMN {from}"),
+                    // The views and triggers naming the table follow it.
+                    4 => format!("ALTER TABLE {x} RENAME TO x{}", (*n as usize + 1) % 3),
                     _ => format!("SELECT * FROM {x} ORDER BY id"),
                 }
             }

@@ -188,7 +188,7 @@ pub fn dump_queries(tables: &[String]) -> Vec<(String, String)> {
 /// `alter-column`'s `alt`): dumped (all columns, in rowid order) whenever they exist, so
 /// that an outcome decided by comparing dumps (a write that failed with an I/O error may
 /// or may not have committed) sees their contents too.
-pub const SCRATCH_TABLES: &[&str] = &["big", "alt"];
+pub const SCRATCH_TABLES: &[&str] = &["big", "alt", "alt2"];
 
 /// The query telling whether scratch table `name` exists (one row: 0 or 1).
 pub fn scratch_exists_query(name: &str) -> String {

@@ -1003,12 +1003,12 @@ fn gen_views(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
 /// ALTER TABLE on the scratch table `alt` (group `alter-column`): made with the schema
 /// (with an index, a view and a trigger naming its columns), filled, indexed, its columns renamed back and forth
 /// (`p`/`p2`, `q`/`q2`, `r`/`"r 2"`), a column added and dropped, dropped and created
-/// again. A statement naming a column under its other name fails on both engines; a
+/// again, renamed to `alt2` and back. A statement naming a column under its other name fails on both engines; a
 /// refused drop (an indexed column, one a view or the trigger uses) fails with SQLite's
 /// error. Everything is compared through the schema rows and `SELECT * FROM alt`.
 fn gen_alter_column(rng: &mut ChaCha8Rng) -> String {
     let pick = |rng: &mut ChaCha8Rng, v: &[&'static str]| v[rng.gen_range(0..v.len())];
-    match rng.gen_range(0..18) {
+    match rng.gen_range(0..21) {
         0 | 1 => {
             "CREATE TABLE IF NOT EXISTS alt(id INTEGER PRIMARY KEY, p INTEGER, q TEXT, r REAL DEFAULT 1.5)"
                 .into()
@@ -1073,6 +1073,10 @@ fn gen_alter_column(rng: &mut ChaCha8Rng) -> String {
         ),
         13 | 14 => "SELECT * FROM alt ORDER BY id".into(),
         15 | 16 => "SELECT * FROM alt_v ORDER BY id".into(),
+        // RENAME TO and back: the view and trigger bodies naming `alt` follow it.
+        17 => "ALTER TABLE alt RENAME TO alt2".into(),
+        18 => "ALTER TABLE alt2 RENAME TO alt".into(),
+        19 => "DROP TABLE IF EXISTS alt2".into(),
         _ => "DROP TABLE IF EXISTS alt".into(),
     }
 }

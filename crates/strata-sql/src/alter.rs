@@ -5,13 +5,15 @@
 
 use sqlite3_parser::ast::{AlterTableBody, ColumnConstraint, Expr, Literal, Stmt, UnaryOperator};
 use strata_btree::record::{Collation, Value};
-use strata_vdbe::insn::{Cur, InsertFlags, Insn};
+use strata_vdbe::insn::{Cur, InsertFlags, Insn, TEMP_DB};
 use strata_vdbe::ops::Cmp;
 use strata_vdbe::program::Program;
 
+use crate::alter_tokens::{self as tk, Toks};
 use crate::compiler::{error, Compiler, Result};
 use crate::expr::numeric_literal;
 use crate::names;
+use crate::schema::Table;
 
 /// The value of a constant DEFAULT expression (literal, signed number, NULL), else None.
 pub fn constant_default(e: &Expr<'_>) -> Option<Value> {
@@ -168,15 +170,13 @@ fn rename_references(sql: &str, old: &str, new: &str) -> String {
     out
 }
 
+/// A schema row rewrite: (type, old name, new name, new tbl_name, new sql).
+pub(crate) type SchemaRewrite = (String, String, String, String, Option<String>);
+
 impl Compiler<'_> {
     /// Scans `sqlite_schema` and, for each row whose `col` equals `value`, rewrites its
     /// name, tbl_name and sql with the new values (computed at compile time per row name).
-    pub(crate) fn rewrite_schema_rows(
-        &mut self,
-        db: usize,
-        rewrites: &[(String, String, String, String, Option<String>)],
-    ) {
-        // (type, old name, new name, new tbl_name, new sql)
+    pub(crate) fn rewrite_schema_rows(&mut self, db: usize, rewrites: &[SchemaRewrite]) {
         let sc: Cur = self.open_schema_write(db);
         let scan = self.scan_begin(sc);
         let next = scan.next;
@@ -396,12 +396,26 @@ impl Compiler<'_> {
                         "object name reserved for internal use: {new}"
                     )));
                 }
+                if self.broken_dependents(&table) {
+                    // The statement raises an error at run time; nothing to commit.
+                    return Ok(self.finish(text, Vec::new(), Vec::new()));
+                }
                 let off = crate::split::create_name_offset(&table.sql).unwrap_or(0);
                 let (s, e) =
                     ident_at(&table.sql, off).ok_or_else(|| error("malformed table definition"))?;
                 let _ = s;
                 let new_sql = format!("CREATE TABLE {}{}", quoted(&new), &table.sql[e..]);
                 let new_sql = rename_references(&new_sql, &table.name, &new);
+                // `a.col` inside the table's own CHECK constraints.
+                let new_sql = match Toks::new(&new_sql) {
+                    Some(k) => {
+                        let at: Vec<usize> = (1..k.t.len())
+                            .filter(|&i| k.names(i, &table.name) && k.is(i + 1, "."))
+                            .collect();
+                        tk::edit(&new_sql, &k, &at, &new, true)
+                    }
+                    None => new_sql,
+                };
                 let mut rewrites = vec![(
                     "table".to_string(),
                     table.name.clone(),
@@ -427,26 +441,13 @@ impl Compiler<'_> {
                     };
                     rewrites.push(("index".into(), ix.name.clone(), new_name, new.clone(), sql));
                 }
-                // The table's triggers: in its database, and TEMP triggers on a main
-                // table (rewritten in the temp database, as SQLite does).
-                let mut trigs: Vec<_> = self
-                    .schema
-                    .all_triggers()
-                    .filter(|t| t.table_db == table.db && names::eq(&t.table, &table.name))
-                    .cloned()
-                    .collect();
-                trigs.sort_by(|a, b| a.name.cmp(&b.name));
+                // Views and triggers naming the table (its own triggers' ON target, and
+                // any FROM / INTO / UPDATE / `a.col` in a view or trigger body), in its
+                // database and, for a main table, in TEMP (unless a TEMP table of that
+                // name hides it there), as SQLite's sqlite_rename_table rewrites them.
                 let mut temp_rewrites = Vec::new();
-                for t in trigs {
-                    let sql = rename_on_target(&t.sql, &table.name, &new);
-                    let row = (
-                        "trigger".into(),
-                        t.name.clone(),
-                        t.name.clone(),
-                        new.clone(),
-                        Some(sql),
-                    );
-                    if t.db == table.db {
+                for (db, row) in self.rename_table_dependents(&table, &new)? {
+                    if db == table.db {
                         rewrites.push(row);
                     } else {
                         temp_rewrites.push(row);
@@ -507,6 +508,82 @@ impl Compiler<'_> {
         }
         self.bump_cookie(table.db);
         Ok(self.finish(text, Vec::new(), Vec::new()))
+    }
+
+    /// The schema rows of the views and triggers that name `table`, rewritten for its new
+    /// name: (database, (type, name, new name, new tbl_name, new sql)). Only rows whose
+    /// text changes. An object whose references the token walk cannot resolve for sure
+    /// fails the statement with a clear error instead of a guess.
+    fn rename_table_dependents(
+        &self,
+        table: &Table,
+        new: &str,
+    ) -> Result<Vec<(usize, SchemaRewrite)>> {
+        let mut dbs = vec![table.db];
+        if table.db != TEMP_DB
+            && self
+                .schema
+                .temp
+                .as_ref()
+                .is_some_and(|t| t.local_table(&table.name).is_none())
+        {
+            dbs.push(TEMP_DB);
+        }
+        let mut out = Vec::new();
+        for db in dbs {
+            let s = self.schema.of_db(db);
+            let mut objects: Vec<(&'static str, String, String, String)> = Vec::new();
+            let mut views: Vec<_> = s.views.values().collect();
+            views.sort_by(|a, b| a.name.cmp(&b.name));
+            objects.extend(
+                views
+                    .into_iter()
+                    .map(|v| ("view", v.name.clone(), v.name.clone(), v.sql.clone())),
+            );
+            let mut trigs: Vec<_> = s.triggers.values().collect();
+            trigs.sort_by(|a, b| a.name.cmp(&b.name));
+            for t in trigs {
+                // A trigger's table: the renamed one only if it lives in its database.
+                let tbl = if t.table_db == table.db && names::eq(&t.table, &table.name) {
+                    new.to_string()
+                } else {
+                    t.table.clone()
+                };
+                objects.push(("trigger", t.name.clone(), tbl, t.sql.clone()));
+            }
+            for (kind, name, tbl, sql) in objects {
+                let unsure = |why: String| {
+                    error(format!(
+                        "cannot rename table {}: {kind} {name} names it in a way Strata cannot rewrite safely ({why})",
+                        table.name
+                    ))
+                };
+                let k = Toks::new(&sql).ok_or_else(|| unsure("its SQL does not lex".into()))?;
+                let parts = if kind == "view" {
+                    tk::view_parts(&k)
+                } else {
+                    tk::trigger_parts(&k)
+                }
+                .ok_or_else(|| unsure("its SQL does not parse".into()))?;
+                let mut at = Vec::new();
+                if kind == "trigger" && tbl == new {
+                    // The ON target (after a schema name, if qualified).
+                    if let Some(on) = (0..k.t.len()).find(|&i| k.is(i, "ON")) {
+                        let t = if k.is(on + 2, ".") { on + 3 } else { on + 1 };
+                        at.push(t);
+                    }
+                }
+                for &range in &parts.statements {
+                    at.extend(tk::table_refs(&k, range, &table.name).map_err(unsure)?);
+                }
+                if at.is_empty() {
+                    continue;
+                }
+                let sql = tk::edit(&sql, &k, &at, new, true);
+                out.push((db, (kind.to_string(), name.clone(), name, tbl, Some(sql))));
+            }
+        }
+        Ok(out)
     }
 
     fn index_sql(&self, db: usize, name: &str) -> Option<String> {

@@ -45,7 +45,7 @@ impl Compiler<'_> {
     /// SQLite tests the whole schema before an edit: a view or trigger of the table's
     /// database naming a table that no longer exists fails the ALTER ("error in view v:
     /// no such table: main.x"), raised here in `sqlite_schema` order. True if raised.
-    fn broken_dependents(&mut self, table: &Table) -> bool {
+    pub(crate) fn broken_dependents(&mut self, table: &Table) -> bool {
         let s = self.schema.of_db(table.db);
         let db_name = if table.db == TEMP_DB { "temp" } else { "main" };
         let mut objects: Vec<(&'static str, String, String)> = Vec::new();

@@ -283,10 +283,24 @@ pub enum Refs {
     Unsure(String),
 }
 
-/// One table named in a statement: name token, alias.
+/// One table named in a statement: its name, alias, and the token of the name (and of
+/// the schema name before it, if qualified).
 struct Source {
     name: String,
     alias: Option<String>,
+    tok: usize,
+    schema_tok: Option<usize>,
+}
+
+/// Pass 1 over a statement: the tables it names and the column-list tokens owned by a
+/// table (an INSERT's column list, an UPDATE's SET targets).
+struct SourceScan {
+    sources: Vec<Source>,
+    /// (token, table)
+    owned: Vec<(usize, String)>,
+    /// Words after `AS` (result column and table aliases).
+    aliases: Vec<String>,
+    has_with: bool,
 }
 
 /// Words after which a name in FROM is not an alias.
@@ -337,146 +351,12 @@ pub fn statement_refs(
     has_column: &dyn Fn(&str, &str) -> Option<bool>,
 ) -> Refs {
     let (s, e) = range;
-    // Pass 1: the tables named and the column-list tokens owned by a table.
-    let mut sources: Vec<Source> = Vec::new();
-    let mut owned: Vec<(usize, String)> = Vec::new(); // (token, table)
-    let mut aliases: Vec<String> = Vec::new();
-    let mut in_from = false;
-    let mut from_depth = 0i32;
-    let mut depth = 0i32;
-    let mut has_with = false;
-    let mut i = s;
-    let read_source = |i: usize, sources: &mut Vec<Source>| -> usize {
-        // name [. name] [[AS] alias]; returns the index after it.
-        let mut j = i;
-        if !k.is_word(j) {
-            return j;
-        }
-        let mut name = k.name(j);
-        if k.is(j + 1, ".") && k.is_word(j + 2) {
-            j += 2;
-            name = k.name(j);
-        }
-        j += 1;
-        if k.is(j, "(") {
-            // A table-valued function: no name to resolve here.
-            return j;
-        }
-        let mut alias = None;
-        if k.is(j, "AS") && k.is_word(j + 1) {
-            alias = Some(k.name(j + 1));
-            j += 2;
-        } else if k.is_word(j) && !NOT_ALIAS.iter().any(|w| k.is(j, w)) {
-            alias = Some(k.name(j));
-            j += 1;
-        }
-        sources.push(Source { name, alias });
-        j
-    };
-    while i < e {
-        let x = k.text(i);
-        if x == "(" {
-            depth += 1;
-        } else if x == ")" {
-            depth -= 1;
-            if in_from && depth < from_depth {
-                in_from = false;
-            }
-        }
-        if k.is(i, "WITH") {
-            has_with = true;
-        }
-        if k.is(i, "FROM") || k.is(i, "JOIN") {
-            if k.is(i + 1, "(") {
-                i += 1;
-                continue;
-            }
-            in_from = true;
-            from_depth = depth;
-            i = read_source(i + 1, &mut sources);
-            continue;
-        }
-        if in_from && depth == from_depth && x == "," && !k.is(i + 1, "(") {
-            i = read_source(i + 1, &mut sources);
-            continue;
-        }
-        if in_from
-            && depth == from_depth
-            && [
-                "WHERE", "GROUP", "ORDER", "LIMIT", "HAVING", "WINDOW", "UNION", "EXCEPT",
-            ]
-            .iter()
-            .chain(["INTERSECT", "SELECT", "ON", "USING", "SET", "RETURNING"].iter())
-            .any(|w| k.is(i, w))
-        {
-            in_from = false;
-        }
-        // (`DO UPDATE SET` of an upsert names no table: its targets are the INSERT's.)
-        if (k.is(i, "INTO")
-            || (k.is(i, "UPDATE")
-                && !k.is(i + 1, "OF")
-                && !(i > 0 && k.is(i - 1, "DO"))
-                && depth == 0))
-            && k.is_word(i + 1)
-        {
-            // INSERT INTO x [(cols)] / UPDATE [OR ...] x SET cols = ...
-            let mut j = i + 1;
-            if k.is(i, "UPDATE") && k.is(j, "OR") {
-                j += 2;
-            }
-            if k.is(j + 1, ".") {
-                j += 2;
-            }
-            let table = k.name(j);
-            if k.is(i, "INTO") {
-                sources.push(Source {
-                    name: table.clone(),
-                    alias: None,
-                });
-                if k.is(j + 1, "(") {
-                    let close = k.close_of(j + 1);
-                    for c in j + 2..close {
-                        if k.is_word(c) {
-                            owned.push((c, table.clone()));
-                        }
-                    }
-                    i = close + 1;
-                    continue;
-                }
-                i = j + 1;
-                continue;
-            }
-            let start = if k.is(i + 1, "OR") { i + 3 } else { i + 1 };
-            i = read_source(start.max(i + 1), &mut sources).max(i + 1);
-            continue;
-        }
-        if i > s && k.is_word(i) && k.is(i + 1, "=") && (k.is(i - 1, "SET") || k.is(i - 1, ",")) {
-            // An UPDATE's SET target: a column of the statement's UPDATE table.
-            if let Some(upd) = (s..i)
-                .rev()
-                .find(|&j| k.is(j, "UPDATE") && !k.is(j + 1, "OF"))
-            {
-                if upd > s && k.is(upd - 1, "DO") {
-                    if let Some(t) = insert_table(k, s, upd) {
-                        owned.push((i, t));
-                    }
-                } else {
-                    let mut j = upd + 1;
-                    if k.is(j, "OR") {
-                        j += 2;
-                    }
-                    if k.is(j + 1, ".") {
-                        j += 2;
-                    }
-                    owned.push((i, k.name(j)));
-                }
-            }
-        }
-        if k.is(i, "AS") && k.is_word(i + 1) {
-            aliases.push(k.name(i + 1));
-        }
-        i += 1;
-    }
+    let SourceScan {
+        sources,
+        owned,
+        aliases,
+        has_with,
+    } = scan_sources(k, range);
     let is_target = |src: &Source| names::eq(&src.name, target);
     let mut found = Vec::new();
     let order_by = (s..e)
@@ -617,6 +497,260 @@ pub fn statement_refs(
         sources.into_iter().map(|s| s.name).collect()
     };
     Refs::Found(found, dq, tables)
+}
+
+/// Pass 1 of [`statement_refs`] and [`table_refs`]: the tables a statement names.
+fn scan_sources(k: &Toks<'_>, range: (usize, usize)) -> SourceScan {
+    let (s, e) = range;
+    let mut sources: Vec<Source> = Vec::new();
+    let mut owned: Vec<(usize, String)> = Vec::new(); // (token, table)
+    let mut aliases: Vec<String> = Vec::new();
+    let mut in_from = false;
+    let mut from_depth = 0i32;
+    let mut depth = 0i32;
+    let mut has_with = false;
+    let mut i = s;
+    let read_source = |i: usize, sources: &mut Vec<Source>| -> usize {
+        // name [. name] [[AS] alias]; returns the index after it.
+        let mut j = i;
+        if !k.is_word(j) {
+            return j;
+        }
+        let mut name = k.name(j);
+        let mut schema_tok = None;
+        if k.is(j + 1, ".") && k.is_word(j + 2) {
+            schema_tok = Some(j);
+            j += 2;
+            name = k.name(j);
+        }
+        let tok = j;
+        j += 1;
+        if k.is(j, "(") {
+            // A table-valued function: no name to resolve here.
+            return j;
+        }
+        let mut alias = None;
+        if k.is(j, "AS") && k.is_word(j + 1) {
+            alias = Some(k.name(j + 1));
+            j += 2;
+        } else if k.is_word(j) && !NOT_ALIAS.iter().any(|w| k.is(j, w)) {
+            alias = Some(k.name(j));
+            j += 1;
+        }
+        sources.push(Source {
+            name,
+            alias,
+            tok,
+            schema_tok,
+        });
+        j
+    };
+    while i < e {
+        let x = k.text(i);
+        if x == "(" {
+            depth += 1;
+        } else if x == ")" {
+            depth -= 1;
+            if in_from && depth < from_depth {
+                in_from = false;
+            }
+        }
+        if k.is(i, "WITH") {
+            has_with = true;
+        }
+        if k.is(i, "FROM") || k.is(i, "JOIN") {
+            if k.is(i + 1, "(") {
+                i += 1;
+                continue;
+            }
+            in_from = true;
+            from_depth = depth;
+            i = read_source(i + 1, &mut sources);
+            continue;
+        }
+        if in_from && depth == from_depth && x == "," && !k.is(i + 1, "(") {
+            i = read_source(i + 1, &mut sources);
+            continue;
+        }
+        if in_from
+            && depth == from_depth
+            && [
+                "WHERE", "GROUP", "ORDER", "LIMIT", "HAVING", "WINDOW", "UNION", "EXCEPT",
+            ]
+            .iter()
+            .chain(["INTERSECT", "SELECT", "ON", "USING", "SET", "RETURNING"].iter())
+            .any(|w| k.is(i, w))
+        {
+            in_from = false;
+        }
+        // (`DO UPDATE SET` of an upsert names no table: its targets are the INSERT's.)
+        if (k.is(i, "INTO")
+            || (k.is(i, "UPDATE")
+                && !k.is(i + 1, "OF")
+                && !(i > 0 && k.is(i - 1, "DO"))
+                && depth == 0))
+            && k.is_word(i + 1)
+        {
+            // INSERT INTO x [(cols)] / UPDATE [OR ...] x SET cols = ...
+            let mut j = i + 1;
+            if k.is(i, "UPDATE") && k.is(j, "OR") {
+                j += 2;
+            }
+            let mut schema_tok = None;
+            if k.is(j + 1, ".") {
+                schema_tok = Some(j);
+                j += 2;
+            }
+            let table = k.name(j);
+            if k.is(i, "INTO") {
+                sources.push(Source {
+                    name: table.clone(),
+                    alias: None,
+                    tok: j,
+                    schema_tok,
+                });
+                if k.is(j + 1, "(") {
+                    let close = k.close_of(j + 1);
+                    for c in j + 2..close {
+                        if k.is_word(c) {
+                            owned.push((c, table.clone()));
+                        }
+                    }
+                    i = close + 1;
+                    continue;
+                }
+                i = j + 1;
+                continue;
+            }
+            let start = if k.is(i + 1, "OR") { i + 3 } else { i + 1 };
+            i = read_source(start.max(i + 1), &mut sources).max(i + 1);
+            continue;
+        }
+        if i > s && k.is_word(i) && k.is(i + 1, "=") && (k.is(i - 1, "SET") || k.is(i - 1, ",")) {
+            // An UPDATE's SET target: a column of the statement's UPDATE table.
+            if let Some(upd) = (s..i)
+                .rev()
+                .find(|&j| k.is(j, "UPDATE") && !k.is(j + 1, "OF"))
+            {
+                if upd > s && k.is(upd - 1, "DO") {
+                    if let Some(t) = insert_table(k, s, upd) {
+                        owned.push((i, t));
+                    }
+                } else {
+                    let mut j = upd + 1;
+                    if k.is(j, "OR") {
+                        j += 2;
+                    }
+                    if k.is(j + 1, ".") {
+                        j += 2;
+                    }
+                    owned.push((i, k.name(j)));
+                }
+            }
+        }
+        if k.is(i, "AS") && k.is_word(i + 1) {
+            aliases.push(k.name(i + 1));
+        }
+        i += 1;
+    }
+    SourceScan {
+        sources,
+        owned,
+        aliases,
+        has_with,
+    }
+}
+
+/// The names a statement's WITH clauses define (`name [(cols)] AS [[NOT] MATERIALIZED] (`),
+/// at any depth.
+fn cte_names(k: &Toks<'_>, (s, e): (usize, usize)) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = s;
+    while i < e {
+        let starts_list = k.is(i, "WITH") || (k.is(i, ",") && !out.is_empty());
+        if !starts_list {
+            i += 1;
+            continue;
+        }
+        let mut j = i + 1;
+        if k.is(j, "RECURSIVE") {
+            j += 1;
+        }
+        if !k.is_word(j) {
+            i += 1;
+            continue;
+        }
+        let mut a = j + 1;
+        if k.is(a, "(") {
+            a = k.close_of(a) + 1;
+        }
+        if k.is(a, "AS") {
+            out.push(k.name(j));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The tokens of one statement (a view's SELECT, a trigger's WHEN clause or body
+/// statement) that name table `target`, for ALTER TABLE RENAME TO: the table in FROM /
+/// JOIN / INTO / UPDATE positions (schema-qualified or not), and qualifiers `target.col`
+/// / `target.*` that resolve to it (not to an alias of that name). Err when the flat
+/// resolution cannot tell (a WITH clause defining a table of that name; a qualifier
+/// matching both the table and an alias), so the caller refuses rather than guesses.
+pub fn table_refs(
+    k: &Toks<'_>,
+    range: (usize, usize),
+    target: &str,
+) -> std::result::Result<Vec<usize>, String> {
+    let (s, e) = range;
+    let scan = scan_sources(k, range);
+    let mentions = (s..e).any(|i| k.names(i, target));
+    if !mentions {
+        return Ok(Vec::new());
+    }
+    if cte_names(k, range).iter().any(|c| names::eq(c, target)) {
+        return Err(format!("a WITH clause defines a table named {target}"));
+    }
+    let mut out: Vec<usize> = scan
+        .sources
+        .iter()
+        .filter(|src| names::eq(&src.name, target))
+        .map(|src| src.tok)
+        .collect();
+    let schema_toks: Vec<usize> = scan.sources.iter().filter_map(|s| s.schema_tok).collect();
+    for i in s..e {
+        let qualifier = k.is_word(i)
+            && k.is(i + 1, ".")
+            && (k.is_word(i + 2) || k.is(i + 2, "*"))
+            // `schema.table.col`: the first word is the schema.
+            && !(k.is(i + 3, ".") && k.is_word(i + 2))
+            && !schema_toks.contains(&i)
+            && !out.contains(&i);
+        if !qualifier || !k.names(i, target) {
+            continue;
+        }
+        let q = k.name(i);
+        let mut by_table = false;
+        let mut by_other = false;
+        for src in &scan.sources {
+            match &src.alias {
+                Some(a) if names::eq(a, &q) => by_other = true,
+                None if names::eq(&src.name, &q) => by_table = true,
+                _ => {}
+            }
+        }
+        match (by_table, by_other) {
+            (true, false) => out.push(i),
+            (true, true) => {
+                return Err(format!("{q} names both the table and an alias"));
+            }
+            _ => {}
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }
 
 /// The table of the INSERT before token `before` in a statement starting at `s`.
