@@ -318,6 +318,18 @@ impl Compiler<'_> {
                 _ => Scope::Db(db),
             }
         };
+        let no_such_table = || {
+            if db == TEMP_DB {
+                error(format!("no such table: {}", display_name(tbl_name)))
+            } else {
+                error(format!("no such table: main.{tname}"))
+            }
+        };
+        // SQLite looks the table up before it checks the trigger's name: `IF NOT EXISTS`
+        // on a trigger that exists still fails when its table does not.
+        if on.view(self.schema, &tname).is_none() && on.table(self.schema, &tname).is_none() {
+            return Err(no_such_table());
+        }
         if self
             .schema
             .of_db(db)
@@ -365,13 +377,7 @@ impl Compiler<'_> {
                 "cannot create INSTEAD OF trigger on table: {tname}"
             )));
         }
-        let table = table.ok_or_else(|| {
-            if db == TEMP_DB {
-                error(format!("no such table: {}", display_name(tbl_name)))
-            } else {
-                error(format!("no such table: main.{tname}"))
-            }
-        })?;
+        let table = table.ok_or_else(no_such_table)?;
         if table.root_page == 1 {
             return Err(error("cannot create trigger on system table"));
         }

@@ -947,3 +947,19 @@ fn a_failing_select_with_ephemeral_writes_keeps_the_transaction() {
         true,
     );
 }
+
+/// `CREATE TRIGGER IF NOT EXISTS` naming an existing trigger on a table that does not
+/// exist fails as in SQLite, which looks the table up first (simulator seed 117, after
+/// `ALTER TABLE ... RENAME TO` moved the trigger's table away).
+#[test]
+fn create_trigger_if_not_exists_checks_the_table_first() {
+    same_as_sqlite_with_messages(
+        "CREATE TABLE a(x);
+         CREATE TRIGGER tr AFTER INSERT ON a BEGIN SELECT 1; END;
+         ALTER TABLE a RENAME TO b;
+         CREATE TRIGGER IF NOT EXISTS tr AFTER INSERT ON a BEGIN SELECT 1; END;
+         CREATE TRIGGER IF NOT EXISTS tr AFTER INSERT ON b BEGIN SELECT 1; END;
+         CREATE TRIGGER tr AFTER INSERT ON b BEGIN SELECT 1; END;
+         SELECT name, tbl_name FROM sqlite_schema ORDER BY name;",
+    );
+}
