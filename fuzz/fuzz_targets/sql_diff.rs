@@ -413,6 +413,9 @@ enum Stmt {
     /// (group `alter-column`), whose indexes and triggers (the `Ddl` statements) name
     /// column `a`: the rewritten schema rows are compared at the end.
     AlterColumn { kind: u8, n: u8, from: u8, to: u8 },
+    /// The connection's counters: `changes()`, `total_changes()` (which counts trigger
+    /// and foreign-key action rows) and `last_insert_rowid()`.
+    Counters,
 }
 
 /// JSON documents: canonical, JSON5, malformed.
@@ -1092,6 +1095,7 @@ impl Stmt {
             Stmt::Begin => "BEGIN".into(),
             Stmt::Commit => "COMMIT".into(),
             Stmt::Rollback => "ROLLBACK".into(),
+            Stmt::Counters => "SELECT changes(), total_changes(), last_insert_rowid()".into(),
         })
     }
 }
@@ -1608,10 +1612,18 @@ fuzz_target!(|data: &[u8]| {
                     a.sort();
                     b.sort();
                 }
-                assert_eq!(a, b, "results differ for {sql}");
+                assert_eq!(
+                    a,
+                    b,
+                    "results differ for {sql}\nstatements so far:\n{}",
+                    log.join(";\n")
+                );
             }
             (Err(_), Err(())) => {}
-            (a, b) => panic!("one engine failed: {sql}: strata {a:?} sqlite {b:?}"),
+            (a, b) => panic!(
+                "one engine failed: {sql}: strata {a:?} sqlite {b:?}\nstatements so far:\n{}",
+                log.join(";\n")
+            ),
         }
     }
     if reference.take().is_some() {

@@ -309,7 +309,7 @@ impl Compiler<'_> {
         }
         self.emit(Insn::DeleteAsync {
             cursor: queue,
-            count_change: false,
+            count: strata_vdbe::insn::RowCount::None,
         });
         self.emit(Insn::DeleteAwait { cursor: queue });
         let current = self.b.alloc_cursor();

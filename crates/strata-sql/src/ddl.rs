@@ -707,7 +707,7 @@ impl Compiler<'_> {
         }
         self.emit(Insn::DeleteAsync {
             cursor: sc,
-            count_change: false,
+            count: strata_vdbe::insn::RowCount::None,
         });
         self.emit(Insn::DeleteAwait { cursor: sc });
         self.scan_end(scan);

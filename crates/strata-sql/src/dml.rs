@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use sqlite3_parser::ast::{self, Expr, InsertBody, Stmt, UpsertDo};
 use strata_vdbe::insn::{
-    Cur, CursorKind, EphemeralKind, ErrorCode, InsertFlags, Insn, OnError, Reg,
+    Cur, CursorKind, EphemeralKind, ErrorCode, InsertFlags, Insn, OnError, Reg, RowCount,
 };
 use strata_vdbe::ops::Cmp;
 use strata_vdbe::program::Program;
@@ -307,9 +307,23 @@ impl Compiler<'_> {
         key
     }
 
+    /// The counter a row written here counts in: the statement's, or inside a trigger
+    /// program or foreign-key action, that program's (total_changes() only).
+    pub(crate) fn row_count(&self) -> RowCount {
+        match self.trigger_stack.len() {
+            0 => RowCount::Statement,
+            // The compiler refuses nesting past 32 levels.
+            d => RowCount::Trigger(d.min(u8::MAX as usize) as u8),
+        }
+    }
+
     /// Deletes the row the table cursor is on, with its index entries.
     fn delete_current_row(&mut self, t: &WriteTarget, count_change: bool) {
-        let count_change = count_change && self.trigger_stack.is_empty();
+        let count = if count_change {
+            self.row_count()
+        } else {
+            RowCount::None
+        };
         let table = t.table.clone();
         let n = table.columns.len();
         let cols = self.regs(n.max(1));
@@ -355,7 +369,7 @@ impl Compiler<'_> {
         }
         self.emit(Insn::DeleteAsync {
             cursor: t.cursor,
-            count_change,
+            count,
         });
         self.emit(Insn::DeleteAwait { cursor: t.cursor });
         // ON DELETE actions on the children.
@@ -621,7 +635,7 @@ impl Compiler<'_> {
             key_reg: rowid,
             record_reg: rec,
             flags: InsertFlags {
-                count_change: self.trigger_stack.is_empty(),
+                count: self.row_count(),
                 set_last_rowid: !is_update,
                 is_update,
             },
@@ -768,7 +782,22 @@ impl Compiler<'_> {
                     && sel.body.compounds.is_none()
                     && sel.order_by.is_none()
                     && sel.limit.is_none();
-                if is_values {
+                // Several rows are computed one at a time, each right before its insert
+                // (SQLite's co-routine), unless SQLite computes them all first (its temp
+                // table): when the table has INSERT triggers, or when the rows read the
+                // table (`readsTable`).
+                let computed_first = match &sel.body.select {
+                    ast::OneSelect::Values(rows) if rows.len() > 1 => {
+                        self.has_triggers(&table, TrigEvent::Insert, false)
+                            || self.has_triggers(&table, TrigEvent::Insert, true)
+                            || rows
+                                .iter()
+                                .flatten()
+                                .any(|e| self.may_read_table(e, &table))
+                    }
+                    _ => false,
+                };
+                if is_values && !computed_first {
                     let ast::OneSelect::Values(rows) = &sel.body.select else {
                         unreachable!()
                     };
@@ -1352,13 +1381,13 @@ impl Compiler<'_> {
             self.emit(Insn::Clear {
                 db: table.db,
                 root_page: table.root_page,
-                count_changes: self.trigger_stack.is_empty(),
+                count: self.row_count(),
             });
             for ix in self.schema.table_indexes(&table) {
                 self.emit(Insn::Clear {
                     db: ix.db,
                     root_page: ix.root_page,
-                    count_changes: false,
+                    count: RowCount::None,
                 });
             }
             return Ok(None);
@@ -1437,5 +1466,33 @@ impl Compiler<'_> {
         }
         self.scan_end(scan);
         Ok(ret)
+    }
+}
+
+impl Compiler<'_> {
+    /// Whether `e` may read `table`: one of its subqueries names the table, or a view or
+    /// CTE (which could read it), anywhere in its text. Over-approximates (a column of
+    /// the table's name counts too); never misses a read.
+    fn may_read_table(&self, e: &Expr<'_>, table: &Table) -> bool {
+        let mut found = false;
+        crate::expr_walk::walk(e, &mut |x| {
+            if matches!(
+                x,
+                Expr::Exists(_) | Expr::Subquery(_) | Expr::InSelect { .. } | Expr::InTable { .. }
+            ) {
+                let text = x.to_string();
+                found = match crate::alter_tokens::Toks::new(&text) {
+                    Some(k) => (0..k.t.len()).any(|i| {
+                        k.is_word(i)
+                            && (k.names(i, &table.name)
+                                || k.is(i, "WITH")
+                                || self.schema.view(&k.name(i)).is_some())
+                    }),
+                    None => true,
+                };
+            }
+            !found
+        });
+        found
     }
 }

@@ -835,6 +835,7 @@ impl Compiler<'_> {
             else {
                 return Err(error("not a trigger"));
             };
+            self.trigger_frame(strata_vdbe::insn::TriggerFrameOp::Begin);
             let skip = self.label();
             if let Some(w) = when_clause {
                 self.jump_if_not_true(w, skip)?;
@@ -843,6 +844,7 @@ impl Compiler<'_> {
                 self.trigger_command(cmd)?;
             }
             self.resolve(skip);
+            self.trigger_frame(strata_vdbe::insn::TriggerFrameOp::End);
             Ok(())
         });
         self.raise_ignore = saved_ignore;

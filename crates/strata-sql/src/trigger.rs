@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use sqlite3_parser::ast::{self, Expr, ResultColumn, Stmt, TriggerCmd};
-use strata_vdbe::insn::{EphemeralKind, ErrorCode, Insn, OnError, Reg};
+use strata_vdbe::insn::{EphemeralKind, ErrorCode, Insn, OnError, Reg, TriggerFrameOp};
 use strata_vdbe::program::Program;
 
 use crate::builder::Label;
@@ -133,6 +133,7 @@ impl Compiler<'_> {
                     return Err(error("not a trigger"));
                 };
                 self.in_body_of(trig.db, format!("trigger {}", trig.name), |c| {
+                    c.trigger_frame(TriggerFrameOp::Begin);
                     let skip = c.label();
                     if let Some(w) = when_clause {
                         c.jump_if_not_true(w, skip)?;
@@ -141,6 +142,7 @@ impl Compiler<'_> {
                         c.trigger_command(cmd)?;
                     }
                     c.resolve(skip);
+                    c.trigger_frame(TriggerFrameOp::End);
                     Ok(())
                 })
             });
@@ -153,12 +155,24 @@ impl Compiler<'_> {
         Ok(())
     }
 
+    /// Change counting at the trigger program being compiled (see `RowCount`).
+    pub(crate) fn trigger_frame(&mut self, op: TriggerFrameOp) {
+        if let Ok(depth) = u8::try_from(self.trigger_stack.len()) {
+            if depth > 0 {
+                self.emit(Insn::TriggerFrame { depth, op });
+            }
+        }
+    }
+
     pub(crate) fn trigger_command<'a>(&mut self, cmd: &'a TriggerCmd<'a>) -> Result<()> {
         // The firing statement's conflict clause, if it has one, replaces the step's
         // (`INSERT OR REPLACE INTO v` makes the trigger's INSERT replace), as in SQLite.
         let saved = self.stmt_orconf;
         let r = self.trigger_step(cmd);
         self.stmt_orconf = saved;
+        if !matches!(cmd, TriggerCmd::Select(_)) {
+            self.trigger_frame(TriggerFrameOp::Step);
+        }
         r
     }
 
@@ -234,6 +248,9 @@ impl Compiler<'_> {
                 let l = self
                     .raise_ignore
                     .ok_or_else(|| error("RAISE(IGNORE) outside a trigger"))?;
+                // The program ends here, normally: its rows count (SQLite's OP_Halt
+                // with OE_Ignore returns from the sub-program as a halt does).
+                self.trigger_frame(TriggerFrameOp::End);
                 self.goto(l);
                 self.emit(Insn::Null { dest, count: 1 });
                 return Ok(());

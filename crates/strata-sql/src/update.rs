@@ -189,7 +189,7 @@ impl Compiler<'_> {
             });
             self.emit(Insn::DeleteAsync {
                 cursor: t.cursor,
-                count_change: false,
+                count: strata_vdbe::insn::RowCount::None,
             });
             self.emit(Insn::DeleteAwait { cursor: t.cursor });
             self.resolve(gone);

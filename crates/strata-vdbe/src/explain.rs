@@ -150,6 +150,7 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
         ),
         Noop => ("Noop", 0, 0, 0, None, 0),
         CountsChanges => ("CountsChanges", 0, 0, 0, None, 0),
+        TriggerFrame { depth, op } => ("TriggerFrame", *depth as i64, *op as i64, 0, None, 0),
         Integer { value, dest } => ("Integer", *value, u(*dest), 0, None, 0),
         Real { value, dest } => ("Real", 0, u(*dest), 0, Some(value.to_string()), 0),
         String { value, dest } => (
@@ -346,15 +347,8 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
         Clear {
             db,
             root_page,
-            count_changes,
-        } => (
-            "Clear",
-            *root_page as i64,
-            u(*db),
-            *count_changes as i64,
-            None,
-            0,
-        ),
+            count,
+        } => ("Clear", *root_page as i64, u(*db), count.code(), None, 0),
         ParseSchema => ("ParseSchema", 0, 0, 0, None, 0),
         IntegrityCheck {
             roots,
@@ -662,7 +656,7 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             u(*record_reg),
             u(*key_reg),
             Some(table.clone()),
-            (flags.count_change as i64)
+            (flags.count.code().min(1))
                 | ((flags.set_last_rowid as i64) << 1)
                 | ((flags.is_update as i64) << 2),
         ),
@@ -674,10 +668,7 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
         IdxAppendAsync { cursor, record_reg } => {
             ("IdxAppendAsync", u(*cursor), u(*record_reg), 0, None, 0)
         }
-        DeleteAsync {
-            cursor,
-            count_change,
-        } => ("DeleteAsync", u(*cursor), *count_change as i64, 0, None, 0),
+        DeleteAsync { cursor, count } => ("DeleteAsync", u(*cursor), count.code(), 0, None, 0),
         DeleteAwait { cursor } => ("DeleteAwait", u(*cursor), 0, 0, None, 0),
         IdxDeleteAsync {
             cursor,

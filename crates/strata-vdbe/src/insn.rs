@@ -179,11 +179,57 @@ pub enum FkCond {
     DeferOn,
 }
 
+/// Which change counter a row write counts in (SQLite's OPFLAG_NCHANGE, and where the
+/// count lands). A statement's own rows make its `changes()` and add to
+/// `total_changes()` when it ends (not if it fails). Rows written by a step of a trigger
+/// program or foreign-key action (SQLite runs both as sub-programs) count when that step
+/// completes (`TriggerFrame` `Step`, SQLite's OP_ResetCount): they add to
+/// `total_changes()` and become `changes()` for the rest of the program, which restores
+/// the caller's `changes()` when it ends. A step's count survives a later failure of the
+/// statement, as in SQLite. Index maintenance, sqlite_schema, a REPLACE's implicit delete
+/// and rewrites by DDL count nowhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RowCount {
+    #[default]
+    None,
+    Statement,
+    /// A row of the trigger program (or action) at this nesting depth (1: fired by the
+    /// statement itself).
+    Trigger(u8),
+}
+
+impl RowCount {
+    /// EXPLAIN's operand: 0 none, 1 the statement's, 2 a trigger program's.
+    pub fn code(self) -> i64 {
+        match self {
+            RowCount::None => 0,
+            RowCount::Statement => 1,
+            RowCount::Trigger(_) => 2,
+        }
+    }
+}
+
+/// What `TriggerFrame` does: the connection values a trigger program (SQLite's
+/// sub-program frame) changes for its own duration only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TriggerFrameOp {
+    /// The program starts: remember the caller's `changes()` and `last_insert_rowid()`.
+    Begin,
+    /// A step (INSERT, UPDATE, DELETE) completed: its rows go to `total_changes()` and
+    /// become `changes()`.
+    Step,
+    /// The program ends (normally or by RAISE(IGNORE)): the caller's `changes()` and
+    /// `last_insert_rowid()` again (an INSERT inside a trigger sets the rowid only while
+    /// the trigger runs, as in SQLite). A statement failing inside a program restores
+    /// them the same way.
+    End,
+}
+
 /// Flags of `InsertAsync`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct InsertFlags {
-    /// Count the row in `changes()` (false for index maintenance and sqlite_schema).
-    pub count_change: bool,
+    /// The change counter the row counts in (none for index maintenance, sqlite_schema).
+    pub count: RowCount,
     /// Set `last_insert_rowid()` to the key.
     pub set_last_rowid: bool,
     /// The key may already exist: replace it (UPDATE, REPLACE). Without it an existing
@@ -371,6 +417,12 @@ pub enum Insn {
     /// counted (an INSERT, UPDATE or DELETE on a view counts none: its INSTEAD OF
     /// triggers' writes are not the statement's, as in SQLite).
     CountsChanges,
+    /// Change counting of the trigger program (or foreign-key action) at nesting
+    /// `depth`: see [`RowCount`] and [`TriggerFrameOp`].
+    TriggerFrame {
+        depth: u8,
+        op: TriggerFrameOp,
+    },
 
     // ---- values --------------------------------------------------------------------
     Integer {
@@ -612,13 +664,13 @@ pub enum Insn {
         db: usize,
         target: Addr,
     },
-    /// Remove every entry of the B-tree rooted at `root_page` (count them in `changes()`
-    /// when `count_changes`). May yield.
+    /// Remove every entry of the B-tree rooted at `root_page` (counting them as `count`
+    /// says). May yield.
     Clear {
         /// The database: 0 main, 1 temp (SQLite's `iDb`).
         db: usize,
         root_page: u32,
-        count_changes: bool,
+        count: RowCount,
     },
     /// Tell the connection that the schema changed (it reloads before the next statement).
     ParseSchema,
@@ -913,10 +965,10 @@ pub enum Insn {
         cursor: Cur,
         record_reg: Reg,
     },
-    /// Delete the entry the cursor is on (counts in `changes()` when `count_change`).
+    /// Delete the entry the cursor is on (counting it as `count` says).
     DeleteAsync {
         cursor: Cur,
-        count_change: bool,
+        count: RowCount,
     },
     DeleteAwait {
         cursor: Cur,

@@ -182,7 +182,7 @@ fn new_rowid_delete_and_count() {
             key_reg: 0,
             record_reg: 1,
             flags: strata_vdbe::insn::InsertFlags {
-                count_change: true,
+                count: strata_vdbe::insn::RowCount::Statement,
                 set_last_rowid: true,
                 is_update: false,
             },
@@ -210,7 +210,7 @@ fn new_rowid_delete_and_count() {
         });
         a.op(Insn::DeleteAsync {
             cursor: 0,
-            count_change: true,
+            count: strata_vdbe::insn::RowCount::Statement,
         });
         a.op(Insn::DeleteAwait { cursor: 0 });
         a.bind(skip);
@@ -444,7 +444,7 @@ fn count_and_clear_resume_a_pending_next() {
     a.op(Insn::Clear {
         db: 0,
         root_page: root,
-        count_changes: true,
+        count: strata_vdbe::insn::RowCount::Statement,
     });
     a.op(halt());
     run(&db, &cold, a.build()).unwrap();

@@ -963,3 +963,119 @@ fn create_trigger_if_not_exists_checks_the_table_first() {
          SELECT name, tbl_name FROM sqlite_schema ORDER BY name;",
     );
 }
+
+/// `total_changes()` counts the rows of trigger programs and foreign-key actions (SQLite
+/// runs both as sub-programs whose rows count when they complete), never in `changes()`;
+/// a REPLACE's implicit delete counts nowhere; a trigger program that fails counts
+/// nothing, one that ends with RAISE(IGNORE) counts the rows it wrote.
+#[test]
+fn total_changes_counts_trigger_and_foreign_key_action_rows() {
+    check_script(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE p(id INTEGER PRIMARY KEY);
+         CREATE TABLE ch(x REFERENCES p ON DELETE CASCADE ON UPDATE SET NULL);
+         CREATE TABLE log(v);
+         CREATE TRIGGER t AFTER INSERT ON p BEGIN INSERT INTO log VALUES (new.id); INSERT INTO log VALUES (-new.id); END;
+         INSERT INTO p VALUES (1), (2), (3);
+         SELECT changes(), total_changes();
+         INSERT INTO ch VALUES (1), (1), (2), (3);
+         SELECT changes(), total_changes();
+         DELETE FROM p WHERE id = 1;
+         SELECT changes(), total_changes();
+         UPDATE p SET id = 20 WHERE id = 2;
+         SELECT changes(), total_changes();
+         CREATE TABLE u(a UNIQUE);
+         INSERT INTO u VALUES (1);
+         REPLACE INTO u VALUES (1);
+         SELECT changes(), total_changes();
+         DELETE FROM log;
+         SELECT changes(), total_changes();
+         CREATE TRIGGER t2 AFTER UPDATE ON u BEGIN UPDATE log SET v = 0; DELETE FROM log WHERE v = 7; END;
+         INSERT INTO log VALUES (1), (2), (7);
+         UPDATE u SET a = 5;
+         SELECT changes(), total_changes();
+         CREATE TABLE w(a);
+         CREATE TRIGGER t3 BEFORE INSERT ON w BEGIN INSERT INTO log VALUES (new.a); SELECT RAISE(IGNORE) WHERE new.a > 10; INSERT INTO log VALUES (-1); END;
+         INSERT INTO w VALUES (1), (11), (2);
+         SELECT changes(), total_changes();
+         CREATE TABLE z(a);
+         CREATE TRIGGER t4 AFTER INSERT ON z BEGIN INSERT INTO log VALUES (new.a); SELECT RAISE(ABORT, 'no') WHERE new.a = 3; END;
+         INSERT INTO z VALUES (1), (2), (3);
+         SELECT changes(), total_changes();
+         INSERT INTO z VALUES (4);
+         SELECT changes(), total_changes();
+         CREATE TABLE nest(a);
+         CREATE TRIGGER t5 AFTER INSERT ON nest BEGIN INSERT INTO z VALUES (new.a + 100); INSERT INTO log VALUES (0); END;
+         INSERT INTO nest VALUES (1), (2);
+         SELECT changes(), total_changes();
+         DELETE FROM log WHERE v < 0;
+         SELECT changes(), total_changes();
+         CREATE TABLE seen(n, c);
+         CREATE TRIGGER t6 AFTER INSERT ON seen BEGIN INSERT INTO log VALUES (total_changes()); INSERT INTO log VALUES (changes()); END;
+         INSERT INTO seen VALUES (total_changes(), changes()), (total_changes(), changes());
+         SELECT * FROM seen;
+         SELECT * FROM log ORDER BY rowid DESC LIMIT 4;
+         SELECT changes(), total_changes();
+         DROP TABLE p;
+         SELECT changes(), total_changes();
+         SELECT * FROM ch ORDER BY rowid;",
+    );
+}
+
+/// An INSERT inside a trigger sets `last_insert_rowid()` only while the trigger runs:
+/// SQLite restores the caller's value when the program ends (normally, by RAISE(IGNORE),
+/// or when the statement fails inside it); found by the sql_diff fuzzer through an
+/// INSTEAD OF trigger on a view.
+#[test]
+fn last_insert_rowid_reverts_after_a_trigger() {
+    check_script(
+        "CREATE TABLE t(a);
+         CREATE TABLE log(id INTEGER PRIMARY KEY, v, seen);
+         INSERT INTO log VALUES (100, 0, 0);
+         CREATE TRIGGER tt AFTER INSERT ON t BEGIN INSERT INTO log(v, seen) VALUES (new.a, last_insert_rowid()); INSERT INTO log(v, seen) VALUES (-new.a, last_insert_rowid()); END;
+         INSERT INTO t VALUES (7);
+         SELECT last_insert_rowid(), changes(), total_changes();
+         SELECT * FROM log ORDER BY id;
+         CREATE VIEW v AS SELECT a FROM t;
+         CREATE TRIGGER tv INSTEAD OF INSERT ON v BEGIN INSERT INTO t VALUES (new.a); END;
+         INSERT INTO v VALUES (8);
+         SELECT last_insert_rowid(), changes(), total_changes();
+         CREATE TABLE w(a);
+         CREATE TRIGGER tw BEFORE INSERT ON w BEGIN INSERT INTO log(v) VALUES (new.a); SELECT RAISE(IGNORE) WHERE new.a = 2; SELECT RAISE(ABORT, 'no') WHERE new.a = 3; END;
+         INSERT INTO w VALUES (1);
+         SELECT last_insert_rowid();
+         INSERT INTO w VALUES (2);
+         SELECT last_insert_rowid();
+         INSERT INTO w VALUES (3);
+         SELECT last_insert_rowid(), changes(), total_changes();
+         SELECT * FROM log ORDER BY id;",
+    );
+}
+
+/// A multi-row VALUES is evaluated row by row (SQLite's co-routine) unless the table has
+/// INSERT triggers or the VALUES read the table itself: then every row is computed before
+/// the first insert (SQLite's temp table), which `total_changes()`, `changes()` and
+/// subqueries on the table can see.
+#[test]
+fn multi_row_values_materialised_like_sqlite() {
+    check_script(
+        "CREATE TABLE t(a, b);
+         INSERT INTO t VALUES (1, (SELECT count(*) FROM t)), (2, (SELECT count(*) FROM t)), (3, (SELECT max(a) FROM t));
+         SELECT * FROM t ORDER BY rowid;
+         CREATE TABLE u(a, b);
+         INSERT INTO u VALUES (1, (SELECT count(*) FROM t)), (2, last_insert_rowid()), (3, last_insert_rowid());
+         SELECT * FROM u ORDER BY rowid;
+         CREATE TABLE log(v);
+         CREATE TRIGGER tu AFTER INSERT ON u BEGIN INSERT INTO log VALUES (new.a); END;
+         INSERT INTO u VALUES (total_changes(), last_insert_rowid()), (total_changes(), last_insert_rowid());
+         SELECT * FROM u ORDER BY rowid;
+         CREATE TRIGGER tb BEFORE INSERT ON t BEGIN SELECT 1; END;
+         INSERT INTO t VALUES (total_changes(), changes()), (total_changes(), changes());
+         SELECT * FROM t ORDER BY rowid;
+         CREATE TABLE k(a);
+         INSERT INTO k VALUES (1), (2 IN k), (3 IN k), (1 IN (SELECT a FROM k));
+         CREATE VIEW kv AS SELECT a FROM k;
+         INSERT INTO k VALUES (5), ((SELECT max(a) FROM kv));
+         SELECT * FROM k ORDER BY rowid;",
+    );
+}

@@ -318,7 +318,7 @@ pub(crate) enum PendingOp {
     /// The same, appending at the tree's right edge when it can (`IdxAppendAsync`).
     IdxAppend,
     Delete {
-        count_change: bool,
+        count: crate::insn::RowCount,
     },
     IdxDelete {
         key_start: Reg,

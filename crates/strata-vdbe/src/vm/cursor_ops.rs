@@ -208,9 +208,7 @@ impl Vm {
                     },
                     PendingOp::Insert { rowid, flags } => {
                         rd!(bt.insert_rowid(*rowid, buf));
-                        if flags.count_change {
-                            *changes += 1;
-                        }
+                        changes.add(flags.count, 1);
                         if flags.set_last_rowid {
                             conn.state().last_insert_rowid = *rowid;
                         }
@@ -224,11 +222,9 @@ impl Vm {
                         rd!(bt.append_index(buf));
                         true
                     }
-                    PendingOp::Delete { count_change } => {
+                    PendingOp::Delete { count } => {
                         rd!(bt.delete());
-                        if *count_change {
-                            *changes += 1;
-                        }
+                        changes.add(*count, 1);
                         true
                     }
                     PendingOp::IdxDelete {
@@ -285,21 +281,17 @@ impl Vm {
                     PendingOp::Insert { rowid, flags } => {
                         e.rows.insert(rowid, e.buf.clone());
                         e.pos = EphPos::At(rowid);
-                        if flags.count_change {
-                            *changes += 1;
-                        }
+                        changes.add(flags.count, 1);
                         if flags.set_last_rowid {
                             conn.state().last_insert_rowid = rowid;
                         }
                         true
                     }
-                    PendingOp::Delete { count_change } => {
+                    PendingOp::Delete { count } => {
                         if let EphPos::At(k) = e.pos {
                             e.rows.remove(&k);
                             e.pos = EphPos::Deleted(k);
-                            if count_change {
-                                *changes += 1;
-                            }
+                            changes.add(count, 1);
                         }
                         true
                     }
@@ -619,8 +611,9 @@ impl Vm {
         &mut self,
         db: usize,
         root: u32,
-        count_changes: bool,
+        count: crate::insn::RowCount,
     ) -> Result<Flow, VmError> {
+        let count_changes = count != crate::insn::RowCount::None;
         let pager = self.conn.pager_for(db)?;
         let st = self.insn_state.get_or_insert(InsnState::Clear {
             bt: None,
@@ -677,9 +670,7 @@ impl Vm {
             *bt = None;
         }
         ready_bt!(strata_btree::clear_btree(&pager, root));
-        if count_changes {
-            self.changes += *n;
-        }
+        self.changes.add(count, *n);
         self.insn_state = None;
         self.pc += 1;
         Ok(Flow::Continue)

@@ -340,8 +340,8 @@ pub struct Vm {
     row_len: usize,
     once: Vec<bool>,
     cmp: Ordering,
-    /// Rows this statement counted in `changes()`.
-    changes: i64,
+    /// Rows this statement counted: its own (`changes()`) and its trigger programs'.
+    changes: RowCounts,
     /// Whether the program has change-counting instructions (it is DML).
     counts_changes: bool,
     txn: txn::StmtTxn,
@@ -376,27 +376,67 @@ pub struct Vm {
 }
 
 fn counts_changes(program: &Program) -> bool {
+    use crate::insn::RowCount::Statement;
     program.insns.iter().any(|i| {
         matches!(i, Insn::CountsChanges)
-            || matches!(
-                i,
-                Insn::InsertAsync { flags, .. } if flags.count_change
-            )
+            || matches!(i, Insn::InsertAsync { flags, .. } if flags.count == Statement)
             || matches!(
                 i,
                 Insn::DeleteAsync {
-                    count_change: true,
+                    count: Statement,
                     ..
                 }
             )
             || matches!(
                 i,
                 Insn::Clear {
-                    count_changes: true,
+                    count: Statement,
                     ..
                 }
             )
     })
+}
+
+/// The rows a statement counted: its own, and per trigger nesting depth those of the
+/// running step of a trigger program, with the `changes()` and `last_insert_rowid()` the
+/// program's caller saw (see [`crate::insn::RowCount`]).
+#[derive(Debug, Default)]
+pub(crate) struct RowCounts {
+    pub statement: i64,
+    trigger: Vec<i64>,
+    saved: Vec<(i64, i64)>,
+    /// The depth of the trigger program running (0: the statement itself).
+    pub active: usize,
+}
+
+impl RowCounts {
+    pub fn add(&mut self, c: crate::insn::RowCount, n: i64) {
+        match c {
+            crate::insn::RowCount::None => {}
+            crate::insn::RowCount::Statement => self.statement += n,
+            crate::insn::RowCount::Trigger(d) => {
+                let d = d as usize;
+                if self.trigger.len() <= d {
+                    self.trigger.resize(d + 1, 0);
+                }
+                self.trigger[d] += n;
+            }
+        }
+    }
+
+    /// A step of the program at `depth` completed: takes its rows.
+    pub fn take_trigger(&mut self, depth: usize) -> i64 {
+        self.trigger.get_mut(depth).map(std::mem::take).unwrap_or(0)
+    }
+
+    /// The caller's `changes()` and `last_insert_rowid()` saved for the program at
+    /// `depth`.
+    pub fn saved(&mut self, depth: usize) -> &mut (i64, i64) {
+        if self.saved.len() <= depth {
+            self.saved.resize(depth + 1, (0, 0));
+        }
+        &mut self.saved[depth]
+    }
 }
 
 #[inline]
@@ -526,7 +566,7 @@ impl Vm {
             row_start: 0,
             row_len: 0,
             cmp: Ordering::Equal,
-            changes: 0,
+            changes: RowCounts::default(),
             txn: txn::StmtTxn::default(),
             finish: None,
             insn_state: None,
@@ -602,7 +642,7 @@ impl Vm {
 
     /// Rows this execution counted for `changes()` so far.
     pub fn changes(&self) -> i64 {
-        self.changes
+        self.changes.statement
     }
 
     /// The current row (after `StepResult::Row`).
@@ -635,7 +675,7 @@ impl Vm {
         self.pc = 0;
         self.phase = Phase::Ready;
         self.row_len = 0;
-        self.changes = 0;
+        self.changes = RowCounts::default();
         self.insn_state = None;
         self.finish = None;
         self.now_ms = None;
@@ -906,6 +946,27 @@ impl Vm {
                 self.pc += 1;
             }
             Noop | CountsChanges => self.pc += 1,
+            TriggerFrame { depth, op } => {
+                let d = *depth as usize;
+                let mut st = self.conn.state();
+                match op {
+                    crate::insn::TriggerFrameOp::Begin => {
+                        *self.changes.saved(d) = (st.changes, st.last_insert_rowid);
+                        self.changes.active = d;
+                    }
+                    crate::insn::TriggerFrameOp::Step => {
+                        let n = self.changes.take_trigger(d);
+                        st.changes = n;
+                        st.total_changes += n;
+                    }
+                    crate::insn::TriggerFrameOp::End => {
+                        (st.changes, st.last_insert_rowid) = *self.changes.saved(d);
+                        self.changes.active = d.saturating_sub(1);
+                    }
+                }
+                drop(st);
+                self.pc += 1;
+            }
 
             // ---- values ----------------------------------------------------------
             Integer { value, dest } => {
@@ -1237,8 +1298,8 @@ impl Vm {
             Clear {
                 db,
                 root_page,
-                count_changes,
-            } => return self.exec_clear(*db, *root_page, *count_changes),
+                count,
+            } => return self.exec_clear(*db, *root_page, *count),
             ConnInfo {
                 what: crate::insn::ConnInfoKind::Encoding,
                 dest,
@@ -1607,17 +1668,9 @@ impl Vm {
                 self.copy_record(*cursor, *record_reg)?;
                 self.start(*cursor, PendingOp::IdxAppend)?;
             }
-            DeleteAsync {
-                cursor,
-                count_change,
-            } => {
+            DeleteAsync { cursor, count } => {
                 self.note_write(*cursor);
-                self.start(
-                    *cursor,
-                    PendingOp::Delete {
-                        count_change: *count_change,
-                    },
-                )?
+                self.start(*cursor, PendingOp::Delete { count: *count })?
             }
             IdxDeleteAsync {
                 cursor,

@@ -458,12 +458,22 @@ impl Vm {
                 }
             }
         }
+        if self.changes.active > 0 {
+            // The statement stopped inside a trigger program (an error): the values
+            // the statement saw before its first program, as SQLite's frame restore.
+            let (changes, rowid) = *self.changes.saved(1);
+            let mut st = self.conn.state();
+            st.changes = changes;
+            st.last_insert_rowid = rowid;
+            self.changes.active = 0;
+        }
         if self.counts_changes {
-            let n = if f.undone { 0 } else { self.changes };
+            let n = if f.undone { 0 } else { self.changes.statement };
             let mut st = self.conn.state();
             st.changes = n;
             st.total_changes += n;
         }
+
         self.release_statement(&pager);
         self.phase = Phase::Halted;
         for c in &mut self.cursors {

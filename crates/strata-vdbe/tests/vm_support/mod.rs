@@ -250,7 +250,7 @@ pub fn insert_rows_prog(root: u32, rows: &[(i64, Vec<Value>)]) -> Program {
             key_reg: 0,
             record_reg: 1,
             flags: InsertFlags {
-                count_change: true,
+                count: strata_vdbe::insn::RowCount::Statement,
                 set_last_rowid: true,
                 is_update: false,
             },
