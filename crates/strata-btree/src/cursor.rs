@@ -271,6 +271,15 @@ impl BTreeCursor {
         Ok(())
     }
 
+    /// Each attempt of an operation called again after `Pending` pushes the pages it
+    /// read to `hold` again: one reference per page is enough.
+    pub(crate) fn dedup_hold(&mut self) {
+        if self.hold.len() > 1 {
+            self.hold.sort_unstable_by_key(|p| p.page_no());
+            self.hold.dedup_by_key(|p| p.page_no());
+        }
+    }
+
     /// Forgets the position (before a fresh descent from the root).
     pub(crate) fn reset(&mut self) {
         self.stack.clear();
@@ -279,10 +288,15 @@ impl BTreeCursor {
         self.saved_key = None;
     }
 
-    /// Starts a descent at the root; `Pending` leaves the cursor reset.
+    /// Starts a descent at the root; `Pending` leaves the cursor reset. `hold` is kept:
+    /// a seek called again after `Pending` needs the overflow pages its comparisons read
+    /// last time still cached (`seek` releases them when it completes). Releasing them
+    /// here let a cache smaller than one key's overflow chain evict page 1 while page k
+    /// loaded, so a seek among large index keys never finished (simulator seed 262,
+    /// `--small-cache`: a 4-page cache, 12-page keys).
     fn start_at_root(&mut self, idx_leftmost: bool) -> Result<Poll<()>> {
         self.reset();
-        self.hold.clear();
+        self.dedup_hold();
         let root = strata_io::ready!(self.load(self.root_page));
         let h = self.header(&root)?;
         let idx = if idx_leftmost { 0 } else { h.cell_count };

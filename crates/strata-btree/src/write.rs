@@ -294,7 +294,9 @@ impl BTreeCursor {
         }
         self.append = None;
         self.reset();
-        self.hold.clear();
+        // Not cleared: the overflow pages earlier attempts compared stay held (see
+        // `start_at_root`); the insert releases them when it completes.
+        self.dedup_hold();
         let root = strata_io::ready!(self.load(self.root_page));
         self.push(root, 0)?;
         loop {
