@@ -86,6 +86,7 @@
 //!   [`autovacuum::install`] must be called on the storage (the commit hook).
 //! - [`check`] walks through a caller-supplied (typically blocking) page loader.
 
+mod append;
 pub mod autovacuum;
 mod balance;
 pub mod check;

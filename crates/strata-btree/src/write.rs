@@ -90,6 +90,13 @@ impl BTreeCursor {
     /// balance would leave the held path stale).
     pub fn append_index(&mut self, key: &[u8]) -> Result<Poll<()>> {
         self.key_info()?;
+        if self.write.is_none() {
+            let r = self.try_append_at_edge(key);
+            if !matches!(r, Ok(false)) {
+                self.invalidate_headers();
+                return r.map(|_| Poll::Ready(()));
+            }
+        }
         let fields = crate::record::decode_record(key)?;
         self.insert(
             SavedKey::Record(key.to_vec()),
@@ -130,7 +137,8 @@ impl BTreeCursor {
             return self.drive_write();
         }
         // ---- Read phase ----
-        let found = if append && strata_io::ready!(self.at_append_point(key)) {
+        let at_edge = append && strata_io::ready!(self.at_append_point(key));
+        let found = if at_edge {
             false
         } else {
             strata_io::ready!(self.descend_for_insert(key))
@@ -217,6 +225,10 @@ impl BTreeCursor {
                 seq: self.pager.change_seq(),
             });
             self.index_append_seq = append.then(|| self.pager.change_seq());
+            if at_edge {
+                // The next key may take the fast path (`append.rs`).
+                self.edge.set(self.pager.change_seq(), page_no, payload);
+            }
             return Ok(Poll::Ready(()));
         }
         self.append = None;

@@ -1,0 +1,116 @@
+//! The bulk-load fast path of [`BTreeCursor::append_index`] (CREATE INDEX from a sorted
+//! stream): the next key goes at the end of the right-most leaf with no descent, no
+//! header walk of the path and no decoding of the leaf's last cell.
+//!
+//! It applies only right after an append through this cursor that ended on the tree's
+//! right edge (verified then by `at_append_point`, or by an earlier fast append) and
+//! while the pager's change counter still has the value that append left: no page of
+//! any tree changed since, so the held path is still the right edge and the leaf's last
+//! entry is still the key appended then (kept in `edge.last`, compared as a record with
+//! the new key). Anything else (a key not after the last one, a payload that spills to
+//! overflow pages, a leaf without room) returns `false` having changed nothing but
+//! possibly the leaf's dirty mark, and the general insert runs (which balances).
+//!
+//! The fast path never waits for I/O, so it has no resumption state: it either
+//! completes or leaves the tree as it was.
+
+use std::cmp::Ordering;
+
+use crate::cursor::{BTreeCursor, Pos};
+use crate::error::Result;
+use crate::page::{free_space, insert_cell, local_payload_size, pad_cell, PageType};
+use crate::record::compare_records;
+use crate::varint::push_varint;
+
+/// What the last append left: the change counter after it and the key it appended (the
+/// right-most leaf's last entry while the counter is unchanged).
+#[derive(Default)]
+pub(crate) struct EdgeHint {
+    pub seq: Option<u64>,
+    /// The right-most leaf then (the top of the stack): a move of the cursor since (a
+    /// seek of a UNIQUE check) must have left it on that leaf's last entry, which only
+    /// the right-edge path reaches.
+    pub leaf: u32,
+    pub last: Vec<u8>,
+    /// Scratch for the cell being built.
+    cell: Vec<u8>,
+}
+
+impl EdgeHint {
+    /// Records that `key` was just appended at the right edge, as of change counter `seq`.
+    pub fn set(&mut self, seq: u64, leaf: u32, key: &[u8]) {
+        self.seq = Some(seq);
+        self.leaf = leaf;
+        self.last.clear();
+        self.last.extend_from_slice(key);
+    }
+}
+
+impl BTreeCursor {
+    /// Appends `key` at the end of the right-most leaf if the edge hint allows it (see
+    /// the module documentation). `Ok(false)`: nothing was appended, use the general
+    /// path.
+    pub(crate) fn try_append_at_edge(&mut self, key: &[u8]) -> Result<bool> {
+        let Some(seq) = self.edge.seq.take() else {
+            return Ok(false);
+        };
+        if seq != self.pager.change_seq()
+            || self.pos != Pos::Valid
+            || self.write.is_some()
+            || self.stack.is_empty()
+        {
+            return Ok(false);
+        }
+        // A payload that spills to overflow pages takes the general path (it may need
+        // freelist pages, which may need reads).
+        if local_payload_size(key.len() as u64, self.usable, PageType::IndexLeaf) < key.len() {
+            return Ok(false);
+        }
+        if compare_records(&self.edge.last, key, self.key_info()?)? != Ordering::Less {
+            return Ok(false);
+        }
+        let top = self.stack.len() - 1;
+        let page = self.stack[top].page.clone();
+        let page_no = page.page_no();
+        let h = self.header(&page)?;
+        if h.page_type != PageType::IndexLeaf
+            || page_no != self.edge.leaf
+            || self.stack[top].idx + 1 != h.cell_count
+            || self.stack[0].page.page_no() != self.root_page
+        {
+            return Ok(false);
+        }
+        let mut cell = std::mem::take(&mut self.edge.cell);
+        cell.clear();
+        push_varint(key.len() as u64, &mut cell);
+        cell.extend_from_slice(key);
+        pad_cell(&mut cell);
+        let room = cell.len() + 2 <= free_space(&page.data(), &h, self.usable)?;
+        let fitted = room && {
+            self.pager.mark_dirty(&page)?;
+            insert_cell(
+                &mut page.data_mut(),
+                page_no,
+                self.usable,
+                h.cell_count,
+                &cell,
+            )?
+        };
+        self.edge.cell = cell;
+        if !fitted {
+            return Ok(false);
+        }
+        // As the general insert leaves it: on the new entry, the last of the leaf.
+        self.stack[top].idx = h.cell_count;
+        self.stack[top].hdr = None;
+        self.pos = Pos::Valid;
+        self.payload_changed();
+        self.saved_key = None;
+        self.append = None;
+        self.hold.clear();
+        let seq = self.pager.change_seq();
+        self.index_append_seq = Some(seq);
+        self.edge.set(seq, page_no, key);
+        Ok(true)
+    }
+}
