@@ -18,6 +18,7 @@ use std::cmp::Ordering;
 
 use crate::cursor::{BTreeCursor, Pos};
 use crate::error::Result;
+use crate::first_key::{compare_first, first_key};
 use crate::page::{free_space, insert_cell, local_payload_size, pad_cell, PageType};
 use crate::record::compare_records;
 use crate::varint::push_varint;
@@ -66,7 +67,13 @@ impl BTreeCursor {
         if local_payload_size(key.len() as u64, self.usable, PageType::IndexLeaf) < key.len() {
             return Ok(false);
         }
-        if compare_records(&self.edge.last, key, self.key_info()?)? != Ordering::Less {
+        let ki = self.key_info()?;
+        let (last, new) = (first_key(&self.edge.last), first_key(key));
+        let order = match compare_first(ki, &self.edge.last, last, key, new) {
+            Some(Ordering::Equal) | None => compare_records(&self.edge.last, key, ki)?,
+            Some(c) => c,
+        };
+        if order != Ordering::Less {
             return Ok(false);
         }
         let top = self.stack.len() - 1;

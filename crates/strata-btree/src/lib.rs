@@ -93,6 +93,7 @@ pub mod check;
 pub mod collation;
 mod cursor;
 pub mod error;
+pub mod first_key;
 mod freelist;
 mod overflow;
 pub mod page;
