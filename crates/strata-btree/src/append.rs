@@ -20,7 +20,7 @@ use crate::cursor::{BTreeCursor, Pos};
 use crate::error::Result;
 use crate::first_key::{compare_first, first_key};
 use crate::page::{free_space, insert_cell, local_payload_size, pad_cell, PageType};
-use crate::record::compare_records;
+use crate::record::{compare_records, compare_records_from};
 use crate::varint::push_varint;
 
 /// What the last append left: the change counter after it and the key it appended (the
@@ -70,8 +70,10 @@ impl BTreeCursor {
         let ki = self.key_info()?;
         let (last, new) = (first_key(&self.edge.last), first_key(key));
         let order = match compare_first(ki, &self.edge.last, last, key, new) {
-            Some(Ordering::Equal) | None => compare_records(&self.edge.last, key, ki)?,
+            // Equal first fields (rows sharing a value): the rest decides.
+            Some(Ordering::Equal) => compare_records_from(&self.edge.last, key, ki, 1)?,
             Some(c) => c,
+            None => compare_records(&self.edge.last, key, ki)?,
         };
         if order != Ordering::Less {
             return Ok(false);
@@ -119,5 +121,35 @@ impl BTreeCursor {
         self.index_append_seq = Some(seq);
         self.edge.set(seq, page_no, key);
         Ok(true)
+    }
+
+    /// After a right-edge append that had to balance and re-found its entry: if the
+    /// cursor is on the last entry of the right-most leaf (every interior level on its
+    /// right child, checked on fresh headers), the next append may take the fast path
+    /// instead of descending from the root.
+    pub(crate) fn seed_edge_hint(&mut self, key: &[u8]) -> Result<()> {
+        if self.pos != Pos::Valid
+            || self.stack.is_empty()
+            || self.stack[0].page.page_no() != self.root_page
+        {
+            return Ok(());
+        }
+        let top = self.stack.len() - 1;
+        for level in 0..=top {
+            let h = self.header(&self.stack[level].page)?;
+            let on_edge = if level == top {
+                h.page_type == PageType::IndexLeaf && self.stack[level].idx + 1 == h.cell_count
+            } else {
+                h.page_type == PageType::IndexInterior && self.stack[level].idx == h.cell_count
+            };
+            if !on_edge {
+                return Ok(());
+            }
+        }
+        let seq = self.pager.change_seq();
+        let leaf = self.stack[top].page.page_no();
+        self.index_append_seq = Some(seq);
+        self.edge.set(seq, leaf, key);
+        Ok(())
     }
 }

@@ -51,6 +51,9 @@ pub(crate) struct WriteOp {
     key: SavedKey,
     stage: Stage,
     pending: PendingContent,
+    /// An `append_index` at the right edge: once re-found, the entry may seed the fast
+    /// append path (`append.rs`).
+    edge_append: bool,
 }
 
 impl BTreeCursor {
@@ -241,6 +244,7 @@ impl BTreeCursor {
             key: saved,
             stage: Stage::Balance(top),
             pending: vec![(top, content)],
+            edge_append: at_edge,
         });
         self.drive_write()
     }
@@ -418,6 +422,7 @@ impl BTreeCursor {
             key,
             stage: Stage::Balance(self.stack.len() - 1),
             pending,
+            edge_append: false,
         });
         self.drive_write()
     }
@@ -522,6 +527,7 @@ impl BTreeCursor {
                 }
                 Stage::Reseek => {
                     let key = op.key.clone();
+                    let edge_append = op.edge_append;
                     let found = match &key {
                         SavedKey::Rowid(r) => {
                             strata_io::ready!(self.seek(SeekKey::Rowid(*r), SeekOp::EQ))
@@ -534,6 +540,9 @@ impl BTreeCursor {
                     self.hold.clear();
                     if !found {
                         return Err(corrupt("inserted entry not found after balancing"));
+                    }
+                    if let (true, SavedKey::Record(rec)) = (edge_append, &key) {
+                        self.seed_edge_hint(rec)?;
                     }
                     return Ok(Poll::Ready(()));
                 }
