@@ -19,7 +19,7 @@ use std::cmp::Ordering;
 use crate::cursor::{BTreeCursor, Pos};
 use crate::error::Result;
 use crate::first_key::{compare_first, first_key};
-use crate::page::{free_space, insert_cell, local_payload_size, pad_cell, PageType};
+use crate::page::{append_cell_in_gap, local_payload_size, pad_cell, PageHeader, PageType};
 use crate::record::{compare_records, compare_records_from};
 use crate::varint::push_varint;
 
@@ -81,12 +81,7 @@ impl BTreeCursor {
         let top = self.stack.len() - 1;
         let page = self.stack[top].page.clone();
         let page_no = page.page_no();
-        let h = self.header(&page)?;
-        if h.page_type != PageType::IndexLeaf
-            || page_no != self.edge.leaf
-            || self.stack[top].idx + 1 != h.cell_count
-            || self.stack[0].page.page_no() != self.root_page
-        {
+        if page_no != self.edge.leaf || self.stack[0].page.page_no() != self.root_page {
             return Ok(false);
         }
         let mut cell = std::mem::take(&mut self.edge.cell);
@@ -94,23 +89,25 @@ impl BTreeCursor {
         push_varint(key.len() as u64, &mut cell);
         cell.extend_from_slice(key);
         pad_cell(&mut cell);
-        let room = cell.len() + 2 <= free_space(&page.data(), &h, self.usable)?;
-        let fitted = room && {
-            self.pager.mark_dirty(&page)?;
-            insert_cell(
-                &mut page.data_mut(),
-                page_no,
-                self.usable,
-                h.cell_count,
-                &cell,
-            )?
+        // The leaf is dirty already (the previous append wrote it): marking it again is
+        // cheap, and harmless if the cell then does not fit.
+        self.pager.mark_dirty(&page)?;
+        let appended = {
+            let mut data = page.data_mut();
+            let h = PageHeader::parse(&data, page_no, self.usable)?;
+            let ok = h.page_type == PageType::IndexLeaf && self.stack[top].idx + 1 == h.cell_count;
+            (ok && append_cell_in_gap(&mut data, &h, self.usable, &cell)?).then_some(h.cell_count)
         };
         self.edge.cell = cell;
-        if !fitted {
+        let Some(idx) = appended else {
+            // Only this cursor's own dirty mark moved the change counter: the general
+            // path may still start from the held path (it re-checks it) rather than
+            // descend from the root.
+            self.index_append_seq = Some(self.pager.change_seq());
             return Ok(false);
-        }
+        };
         // As the general insert leaves it: on the new entry, the last of the leaf.
-        self.stack[top].idx = h.cell_count;
+        self.stack[top].idx = idx;
         self.stack[top].hdr = None;
         self.pos = Pos::Valid;
         self.payload_changed();
