@@ -149,4 +149,18 @@ impl BTreeCursor {
         self.edge.set(seq, leaf, key);
         Ok(())
     }
+
+    /// True if the cursor is on an entry whose payload is `rec` (entries that spill to
+    /// overflow pages are not compared: `false`).
+    pub(crate) fn current_payload_is(&self, rec: &[u8]) -> Result<bool> {
+        if self.pos != Pos::Valid {
+            return Ok(false);
+        }
+        let (page, _, info) = self.current_cell()?;
+        if info.has_overflow() {
+            return Ok(false);
+        }
+        let data = page.data();
+        Ok(data.get(info.payload_offset..info.payload_offset + info.local_size) == Some(rec))
+    }
 }

@@ -529,6 +529,20 @@ impl BTreeCursor {
                     let key = op.key.clone();
                     let edge_append = op.edge_append;
                     let found = match &key {
+                        // An append at the right edge made the largest key of the tree:
+                        // after the split it is the last entry, reached without
+                        // comparisons (checked; else the general seek).
+                        SavedKey::Record(rec) if edge_append => {
+                            let w = self.write.take();
+                            let r = self.last();
+                            self.write = w;
+                            strata_io::ready!(r);
+                            if self.current_payload_is(rec)? {
+                                true
+                            } else {
+                                strata_io::ready!(self.seek(SeekKey::Record(rec), SeekOp::EQ))
+                            }
+                        }
                         SavedKey::Rowid(r) => {
                             strata_io::ready!(self.seek(SeekKey::Rowid(*r), SeekOp::EQ))
                         }
