@@ -8,9 +8,10 @@
 //! Records accumulate in one arena (no allocation per row) with an entry each. When the
 //! next record would take the arena and entries past the budget (less the write buffer's
 //! share), the entries are sorted (stably: ties in insertion order) and written as one
-//! *run* to the sorter's temporary file (`sorter_file.rs`: created through the IO trait beside the
-//! database, removed when the sorter is dropped, so also when the statement fails or is
-//! reset), and the arena is reused. A sort that fits the budget never touches a file.
+//! *run* to the sorter's temporary file (`sorter_file.rs`: created through the IO trait
+//! beside the database, removed when the sorter is dropped, so also when the statement
+//! fails or is reset), and the arena is reused. A sort that fits the budget never touches
+//! a file.
 //!
 //! At `SorterSort`, if anything was spilled, the last run is spilled too and the runs are
 //! merged: while there are more than `fan_in` runs, consecutive groups of `fan_in` runs
