@@ -109,6 +109,8 @@ pub struct BTreeCursor {
     /// `append_index` that fitted in its leaf. `append_index` trusts its held path only
     /// while the counter still has that value (no other cursor changed any page since).
     pub(crate) index_append_seq: Option<u64>,
+    /// Index trees: what the fast append path needs (see `append.rs`).
+    pub(crate) edge: crate::append::EdgeHint,
 }
 
 /// What `max_rowid` learned, valid while the pager's change counter stays at `seq`: the
@@ -142,6 +144,7 @@ impl BTreeCursor {
             write: None,
             append: None,
             index_append_seq: None,
+            edge: Default::default(),
         }
     }
 

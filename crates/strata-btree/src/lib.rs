@@ -86,12 +86,14 @@
 //!   [`autovacuum::install`] must be called on the storage (the commit hook).
 //! - [`check`] walks through a caller-supplied (typically blocking) page loader.
 
+mod append;
 pub mod autovacuum;
 mod balance;
 pub mod check;
 pub mod collation;
 mod cursor;
 pub mod error;
+pub mod first_key;
 mod freelist;
 mod overflow;
 pub mod page;

@@ -444,6 +444,31 @@ pub fn insert_cell(
     Ok(true)
 }
 
+/// Appends `cell` after the last cell of a page (`h` is the page's current header) if it
+/// fits in the gap between the pointer array and the content area: the bulk-load path,
+/// one header parse and no free-space walk. `Ok(false)` changes nothing (no room in
+/// the gap; freeblocks and fragments are [`insert_cell`]'s business).
+pub fn append_cell_in_gap(
+    data: &mut [u8],
+    h: &PageHeader,
+    usable: usize,
+    cell: &[u8],
+) -> Result<bool> {
+    let gap = h.ptr_array_end();
+    if h.content_start > usable || gap > h.content_start {
+        return Err(corrupt("page header out of range"));
+    }
+    if gap + 2 + cell.len() > h.content_start {
+        return Ok(false);
+    }
+    let offset = h.content_start - cell.len();
+    data[offset..offset + cell.len()].copy_from_slice(cell);
+    write_u16(data, gap, offset);
+    write_u16(data, h.hdr_off + 3, h.cell_count + 1);
+    write_u16(data, h.hdr_off + 5, offset);
+    Ok(true)
+}
+
 /// Finds room for `size` bytes (the caller checked the total free space, including 2
 /// bytes for a new pointer), as SQLite's allocateSpace: a freeblock first, else the gap,
 /// defragmenting when the gap is too small.

@@ -787,9 +787,29 @@ pub fn compare_record_to_key(
 /// Compares two stored records over all their fields; if one is a prefix of the other
 /// the shorter sorts first. Decodes lazily and stops at the first difference.
 pub fn compare_records(a: &[u8], b: &[u8], key_info: &KeyInfo) -> Result<Ordering, RecordError> {
+    compare_records_from(a, b, key_info, 0)
+}
+
+/// [`compare_records`] of the fields after the first `skip` (which the caller found
+/// equal, e.g. with [`crate::first_key::compare_first`]); the skipped fields are not
+/// decoded.
+pub fn compare_records_from(
+    a: &[u8],
+    b: &[u8],
+    key_info: &KeyInfo,
+    skip: usize,
+) -> Result<Ordering, RecordError> {
     let mut ia = FieldIter::new(a)?;
     let mut ib = FieldIter::new(b)?;
-    let mut i = 0;
+    for _ in 0..skip {
+        match (ia.next_raw()?, ib.next_raw()?) {
+            (Some(_), Some(_)) => {}
+            (None, None) => return Ok(Ordering::Equal),
+            (None, Some(_)) => return Ok(Ordering::Less),
+            (Some(_), None) => return Ok(Ordering::Greater),
+        }
+    }
+    let mut i = skip;
     loop {
         let x = ia.next_value()?;
         let y = ib.next_value()?;

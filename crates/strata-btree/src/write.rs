@@ -51,6 +51,9 @@ pub(crate) struct WriteOp {
     key: SavedKey,
     stage: Stage,
     pending: PendingContent,
+    /// An `append_index` at the right edge: once re-found, the entry may seed the fast
+    /// append path (`append.rs`).
+    edge_append: bool,
 }
 
 impl BTreeCursor {
@@ -90,6 +93,13 @@ impl BTreeCursor {
     /// balance would leave the held path stale).
     pub fn append_index(&mut self, key: &[u8]) -> Result<Poll<()>> {
         self.key_info()?;
+        if self.write.is_none() {
+            let r = self.try_append_at_edge(key);
+            if !matches!(r, Ok(false)) {
+                self.invalidate_headers();
+                return r.map(|_| Poll::Ready(()));
+            }
+        }
         let fields = crate::record::decode_record(key)?;
         self.insert(
             SavedKey::Record(key.to_vec()),
@@ -130,7 +140,8 @@ impl BTreeCursor {
             return self.drive_write();
         }
         // ---- Read phase ----
-        let found = if append && strata_io::ready!(self.at_append_point(key)) {
+        let at_edge = append && strata_io::ready!(self.at_append_point(key));
+        let found = if at_edge {
             false
         } else {
             strata_io::ready!(self.descend_for_insert(key))
@@ -217,6 +228,10 @@ impl BTreeCursor {
                 seq: self.pager.change_seq(),
             });
             self.index_append_seq = append.then(|| self.pager.change_seq());
+            if at_edge {
+                // The next key may take the fast path (`append.rs`).
+                self.edge.set(self.pager.change_seq(), page_no, payload);
+            }
             return Ok(Poll::Ready(()));
         }
         self.append = None;
@@ -229,6 +244,7 @@ impl BTreeCursor {
             key: saved,
             stage: Stage::Balance(top),
             pending: vec![(top, content)],
+            edge_append: at_edge,
         });
         self.drive_write()
     }
@@ -408,6 +424,7 @@ impl BTreeCursor {
             key,
             stage: Stage::Balance(self.stack.len() - 1),
             pending,
+            edge_append: false,
         });
         self.drive_write()
     }
@@ -512,7 +529,22 @@ impl BTreeCursor {
                 }
                 Stage::Reseek => {
                     let key = op.key.clone();
+                    let edge_append = op.edge_append;
                     let found = match &key {
+                        // An append at the right edge made the largest key of the tree:
+                        // after the split it is the last entry, reached without
+                        // comparisons (checked; else the general seek).
+                        SavedKey::Record(rec) if edge_append => {
+                            let w = self.write.take();
+                            let r = self.last();
+                            self.write = w;
+                            strata_io::ready!(r);
+                            if self.current_payload_is(rec)? {
+                                true
+                            } else {
+                                strata_io::ready!(self.seek(SeekKey::Record(rec), SeekOp::EQ))
+                            }
+                        }
                         SavedKey::Rowid(r) => {
                             strata_io::ready!(self.seek(SeekKey::Rowid(*r), SeekOp::EQ))
                         }
@@ -524,6 +556,9 @@ impl BTreeCursor {
                     self.hold.clear();
                     if !found {
                         return Err(corrupt("inserted entry not found after balancing"));
+                    }
+                    if let (true, SavedKey::Record(rec)) = (edge_append, &key) {
+                        self.seed_edge_hint(rec)?;
                     }
                     return Ok(Poll::Ready(()));
                 }

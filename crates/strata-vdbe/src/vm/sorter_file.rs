@@ -19,7 +19,8 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use strata_btree::record::{Collation, KeyInfo, TextEncoding};
+use strata_btree::first_key::{compare_first, first_key, FirstKey};
+use strata_btree::record::KeyInfo;
 use strata_io::{Completion, File, OpenFlags, Poll, IO};
 
 use super::cursor::compare_prefix;
@@ -199,9 +200,9 @@ pub(super) struct RunReader {
     buf: Vec<u8>,
     /// Start of the unconsumed bytes of `buf`.
     at: usize,
-    /// The current record: `buf[cur.0..cur.1]`, and its first key field if an integer.
+    /// The current record: `buf[cur.0..cur.1]`, and its first key field.
     cur: Option<(usize, usize)>,
-    pub first_int: Option<i64>,
+    pub key: SortKey,
     inflight: Option<Completion>,
 }
 
@@ -214,7 +215,7 @@ impl RunReader {
             buf: Vec::new(),
             at: 0,
             cur: None,
-            first_int: None,
+            key: SortKey::Other,
             inflight: None,
         }
     }
@@ -238,7 +239,7 @@ impl RunReader {
     pub fn advance(&mut self, file: &dyn File) -> Result<Poll<bool>, VmError> {
         if let Some((_, e)) = self.cur.take() {
             self.at = e;
-            self.first_int = None;
+            self.key = SortKey::Other;
         }
         loop {
             if let Some(c) = &self.inflight {
@@ -296,7 +297,7 @@ impl RunReader {
                 let s = self.at + k;
                 let e = self.at + need;
                 self.cur = Some((s, e));
-                self.first_int = super::sorter::first_integer(&self.buf[s..e]);
+                self.key = sort_key(&self.buf[s..e]);
                 return Ok(Poll::Ready(true));
             }
             if self.pos >= self.end {
@@ -320,67 +321,36 @@ impl RunReader {
     }
 }
 
-/// Compares two sorter records: the first `n` key fields per `ki`, with shortcuts for
-/// two integer first fields and for two UTF-8 text first fields under BINARY collation
-/// (a `memcmp` of the stored bytes, which is what BINARY is). Anything else, and ties
-/// when more fields follow, takes `compare_prefix`, so the order is exactly its order.
+/// A record's first field located once (`strata_btree::first_key`).
+pub(super) type SortKey = FirstKey;
+
+/// Locates a record's first field (see [`FirstKey`]).
+#[inline]
+pub(super) fn sort_key(record: &[u8]) -> SortKey {
+    first_key(record)
+}
+
+/// Compares two sorter records: the first `n` key fields per `ki`, with the shortcuts of
+/// [`compare_first`] (two integer first fields; two UTF-8 text first fields under BINARY
+/// collation) from the keys located by [`sort_key`]. Anything else, and ties when more
+/// fields follow, takes `compare_prefix`, so the order is exactly its order.
 #[inline]
 pub(super) fn compare_records(
     ki: &KeyInfo,
     n: usize,
     a: &[u8],
-    a_int: Option<i64>,
+    a_key: SortKey,
     b: &[u8],
-    b_int: Option<i64>,
+    b_key: SortKey,
 ) -> Result<Ordering, VmError> {
     if n > 0 {
-        if let (Some(x), Some(y)) = (a_int, b_int) {
-            if x != y {
-                return Ok(ki.field(0).1.apply(x.cmp(&y)));
-            }
-            if n == 1 {
-                return Ok(Ordering::Equal);
-            }
-        } else if a_int.is_none() && b_int.is_none() {
-            let (coll, order) = ki.field(0);
-            if coll == Collation::Binary && ki.encoding == TextEncoding::Utf8 {
-                if let (Some(x), Some(y)) = (first_text(a), first_text(b)) {
-                    let c = x.cmp(y);
-                    if c != Ordering::Equal {
-                        return Ok(order.apply(c));
-                    }
-                    if n == 1 {
-                        return Ok(Ordering::Equal);
-                    }
-                }
+        if let Some(c) = compare_first(ki, a, a_key, b, b_key) {
+            if c != Ordering::Equal || n == 1 {
+                return Ok(c);
             }
         }
     }
     compare_prefix(a, b, ki, n)
-}
-
-/// The bytes of a record's first field if it is text (serial type odd and >= 13); `None`
-/// for any other type or a malformed header (the full comparison then reports it).
-#[inline]
-fn first_text(record: &[u8]) -> Option<&[u8]> {
-    // One-byte varints cover headers under 128 bytes and texts under 57 bytes; longer
-    // ones take the general decoder.
-    let (header_len, n) = match record.first() {
-        Some(&b) if b < 0x80 => (b as usize, 1),
-        _ => {
-            let (h, n) = strata_btree::varint::read_varint(record).ok()?;
-            (usize::try_from(h).ok()?, n)
-        }
-    };
-    let serial = match record.get(n) {
-        Some(&b) if b < 0x80 => b as u64,
-        _ => strata_btree::varint::read_varint(record.get(n..)?).ok()?.0,
-    };
-    if serial < 13 || serial % 2 == 0 {
-        return None;
-    }
-    let len = usize::try_from((serial - 13) / 2).ok()?;
-    record.get(header_len..header_len.checked_add(len)?)
 }
 
 /// A k-way merge of runs (k is small: the sorter's fan-in) with a binary heap of reader
@@ -465,13 +435,11 @@ impl Merger {
         let (Some(x), Some(y)) = (ra.current(), rb.current()) else {
             return Err(malformed_run());
         };
-        Ok(
-            match compare_records(ki, n, x, ra.first_int, y, rb.first_int)? {
-                Ordering::Less => true,
-                Ordering::Greater => false,
-                Ordering::Equal => a < b,
-            },
-        )
+        Ok(match compare_records(ki, n, x, ra.key, y, rb.key)? {
+            Ordering::Less => true,
+            Ordering::Greater => false,
+            Ordering::Equal => a < b,
+        })
     }
 
     fn sift_down(&mut self, mut i: usize, ki: &KeyInfo, n: usize) -> Result<(), VmError> {

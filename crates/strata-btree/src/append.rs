@@ -1,0 +1,166 @@
+//! The bulk-load fast path of [`BTreeCursor::append_index`] (CREATE INDEX from a sorted
+//! stream): the next key goes at the end of the right-most leaf with no descent, no
+//! header walk of the path and no decoding of the leaf's last cell.
+//!
+//! It applies only right after an append through this cursor that ended on the tree's
+//! right edge (verified then by `at_append_point`, or by an earlier fast append) and
+//! while the pager's change counter still has the value that append left: no page of
+//! any tree changed since, so the held path is still the right edge and the leaf's last
+//! entry is still the key appended then (kept in `edge.last`, compared as a record with
+//! the new key). Anything else (a key not after the last one, a payload that spills to
+//! overflow pages, a leaf without room) returns `false` having changed nothing but
+//! possibly the leaf's dirty mark, and the general insert runs (which balances).
+//!
+//! The fast path never waits for I/O, so it has no resumption state: it either
+//! completes or leaves the tree as it was.
+
+use std::cmp::Ordering;
+
+use crate::cursor::{BTreeCursor, Pos};
+use crate::error::Result;
+use crate::first_key::{compare_first, first_key};
+use crate::page::{append_cell_in_gap, local_payload_size, pad_cell, PageHeader, PageType};
+use crate::record::{compare_records, compare_records_from};
+use crate::varint::push_varint;
+
+/// What the last append left: the change counter after it and the key it appended (the
+/// right-most leaf's last entry while the counter is unchanged).
+#[derive(Default)]
+pub(crate) struct EdgeHint {
+    pub seq: Option<u64>,
+    /// The right-most leaf then (the top of the stack): a move of the cursor since (a
+    /// seek of a UNIQUE check) must have left it on that leaf's last entry, which only
+    /// the right-edge path reaches.
+    pub leaf: u32,
+    pub last: Vec<u8>,
+    /// Scratch for the cell being built.
+    cell: Vec<u8>,
+}
+
+impl EdgeHint {
+    /// Records that `key` was just appended at the right edge, as of change counter `seq`.
+    pub fn set(&mut self, seq: u64, leaf: u32, key: &[u8]) {
+        self.seq = Some(seq);
+        self.leaf = leaf;
+        self.last.clear();
+        self.last.extend_from_slice(key);
+    }
+}
+
+impl BTreeCursor {
+    /// Appends `key` at the end of the right-most leaf if the edge hint allows it (see
+    /// the module documentation). `Ok(false)`: nothing was appended, use the general
+    /// path.
+    pub(crate) fn try_append_at_edge(&mut self, key: &[u8]) -> Result<bool> {
+        let Some(seq) = self.edge.seq.take() else {
+            return Ok(false);
+        };
+        if seq != self.pager.change_seq()
+            || self.pos != Pos::Valid
+            || self.write.is_some()
+            || self.stack.is_empty()
+        {
+            return Ok(false);
+        }
+        // A payload that spills to overflow pages takes the general path (it may need
+        // freelist pages, which may need reads).
+        if local_payload_size(key.len() as u64, self.usable, PageType::IndexLeaf) < key.len() {
+            return Ok(false);
+        }
+        let ki = self.key_info()?;
+        let (last, new) = (first_key(&self.edge.last), first_key(key));
+        let order = match compare_first(ki, &self.edge.last, last, key, new) {
+            // Equal first fields (rows sharing a value): the rest decides.
+            Some(Ordering::Equal) => compare_records_from(&self.edge.last, key, ki, 1)?,
+            Some(c) => c,
+            None => compare_records(&self.edge.last, key, ki)?,
+        };
+        if order != Ordering::Less {
+            return Ok(false);
+        }
+        let top = self.stack.len() - 1;
+        let page = self.stack[top].page.clone();
+        let page_no = page.page_no();
+        if page_no != self.edge.leaf || self.stack[0].page.page_no() != self.root_page {
+            return Ok(false);
+        }
+        let mut cell = std::mem::take(&mut self.edge.cell);
+        cell.clear();
+        push_varint(key.len() as u64, &mut cell);
+        cell.extend_from_slice(key);
+        pad_cell(&mut cell);
+        // The leaf is dirty already (the previous append wrote it): marking it again is
+        // cheap, and harmless if the cell then does not fit.
+        self.pager.mark_dirty(&page)?;
+        let appended = {
+            let mut data = page.data_mut();
+            let h = PageHeader::parse(&data, page_no, self.usable)?;
+            let ok = h.page_type == PageType::IndexLeaf && self.stack[top].idx + 1 == h.cell_count;
+            (ok && append_cell_in_gap(&mut data, &h, self.usable, &cell)?).then_some(h.cell_count)
+        };
+        self.edge.cell = cell;
+        let Some(idx) = appended else {
+            // Only this cursor's own dirty mark moved the change counter: the general
+            // path may still start from the held path (it re-checks it) rather than
+            // descend from the root.
+            self.index_append_seq = Some(self.pager.change_seq());
+            return Ok(false);
+        };
+        // As the general insert leaves it: on the new entry, the last of the leaf.
+        self.stack[top].idx = idx;
+        self.stack[top].hdr = None;
+        self.pos = Pos::Valid;
+        self.payload_changed();
+        self.saved_key = None;
+        self.append = None;
+        self.hold.clear();
+        let seq = self.pager.change_seq();
+        self.index_append_seq = Some(seq);
+        self.edge.set(seq, page_no, key);
+        Ok(true)
+    }
+
+    /// After a right-edge append that had to balance and re-found its entry: if the
+    /// cursor is on the last entry of the right-most leaf (every interior level on its
+    /// right child, checked on fresh headers), the next append may take the fast path
+    /// instead of descending from the root.
+    pub(crate) fn seed_edge_hint(&mut self, key: &[u8]) -> Result<()> {
+        if self.pos != Pos::Valid
+            || self.stack.is_empty()
+            || self.stack[0].page.page_no() != self.root_page
+        {
+            return Ok(());
+        }
+        let top = self.stack.len() - 1;
+        for level in 0..=top {
+            let h = self.header(&self.stack[level].page)?;
+            let on_edge = if level == top {
+                h.page_type == PageType::IndexLeaf && self.stack[level].idx + 1 == h.cell_count
+            } else {
+                h.page_type == PageType::IndexInterior && self.stack[level].idx == h.cell_count
+            };
+            if !on_edge {
+                return Ok(());
+            }
+        }
+        let seq = self.pager.change_seq();
+        let leaf = self.stack[top].page.page_no();
+        self.index_append_seq = Some(seq);
+        self.edge.set(seq, leaf, key);
+        Ok(())
+    }
+
+    /// True if the cursor is on an entry whose payload is `rec` (entries that spill to
+    /// overflow pages are not compared: `false`).
+    pub(crate) fn current_payload_is(&self, rec: &[u8]) -> Result<bool> {
+        if self.pos != Pos::Valid {
+            return Ok(false);
+        }
+        let (page, _, info) = self.current_cell()?;
+        if info.has_overflow() {
+            return Ok(false);
+        }
+        let data = page.data();
+        Ok(data.get(info.payload_offset..info.payload_offset + info.local_size) == Some(rec))
+    }
+}
