@@ -1309,3 +1309,26 @@ fn single_row_insert_keeps_its_deferred_counts_when_it_fails() {
     );
     assert_eq!(n, 5);
 }
+
+/// A foreign key mismatch met inside a trigger program fails the statement as SQLite
+/// (found while testing ALTER TABLE RENAME TO: the trigger's INSERT into a table whose
+/// foreign key names a non-unique parent column succeeded in Strata).
+#[test]
+fn mismatch_inside_a_trigger_body() {
+    same_as_sqlite(
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE a(x, z REFERENCES a(x));
+         CREATE TABLE c(q);
+         CREATE TRIGGER tc AFTER INSERT ON c BEGIN INSERT INTO a(x) VALUES (new.q); END;
+         INSERT INTO c VALUES (5);
+         SELECT * FROM a;
+         SELECT * FROM c;
+         INSERT INTO a VALUES (1, NULL);
+         CREATE TABLE p(id INTEGER PRIMARY KEY);
+         CREATE TABLE ch(x REFERENCES p ON DELETE CASCADE);
+         CREATE TABLE gc(y REFERENCES ch(x));
+         INSERT INTO p VALUES (1);
+         DELETE FROM p;
+         SELECT count(*) FROM p;",
+    );
+}
