@@ -338,11 +338,13 @@ impl Compiler<'_> {
                     }
                 }
                 let coldef = text[off..].trim().trim_end_matches(';').trim();
-                let sql = table.sql.trim_end();
-                let Some(close) = sql.rfind(')') else {
-                    return Err(error("malformed table definition"));
-                };
-                let new_sql = format!("{}, {}{}", sql[..close].trim_end(), coldef, &sql[close..]);
+                // SQLite inserts `, <coldef>` at its addColOffset: the comma before the
+                // first table constraint, or the closing parenthesis, text kept as is.
+                let sql = table.sql.as_str();
+                let pos = Toks::new(sql)
+                    .and_then(|k| tk::table_shape(&k).map(|shape| k.t[shape.columns_end].s))
+                    .ok_or_else(|| error("malformed table definition"))?;
+                let new_sql = format!("{}, {}{}", &sql[..pos], coldef, &sql[pos..]);
                 // The new definition must parse.
                 crate::schema::parse_table(&new_sql, table.root_page)?;
                 if references && default != Value::Null {

@@ -661,6 +661,19 @@ fn scan_sources(k: &Toks<'_>, range: (usize, usize)) -> SourceScan {
     }
 }
 
+/// Whether the SELECT `sql` names table `name` unqualified in a FROM / JOIN position
+/// (at any depth). True when the text does not lex: the caller then treats it as a
+/// reference and fails clearly rather than reading another table.
+pub fn names_source(sql: &str, name: &str) -> bool {
+    let Some(k) = Toks::new(sql) else {
+        return true;
+    };
+    scan_sources(&k, (0, k.t.len()))
+        .sources
+        .iter()
+        .any(|s| s.schema_tok.is_none() && names::eq(&s.name, name))
+}
+
 /// The names a statement's WITH clauses define (`name [(cols)] AS [[NOT] MATERIALIZED] (`),
 /// at any depth.
 fn cte_names(k: &Toks<'_>, (s, e): (usize, usize)) -> Vec<String> {

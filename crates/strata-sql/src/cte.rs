@@ -51,23 +51,11 @@ pub struct Cte {
     pub bound: Option<(Cur, Vec<SourceColumn>)>,
 }
 
-/// Whether `sql` mentions `name` as an identifier (a conservative self-reference test).
+/// Whether `sql` (a SELECT) names `name` as a table in a FROM clause, unqualified: a
+/// CTE naming itself is recursive in SQLite whether or not WITH says RECURSIVE (and a
+/// non-compound one is a circular reference, never the table of that name).
 fn mentions(sql: &str, name: &str) -> bool {
-    let lower = sql.to_ascii_lowercase();
-    let n = name.to_ascii_lowercase();
-    let b = lower.as_bytes();
-    let mut from = 0;
-    while let Some(i) = lower[from..].find(&n) {
-        let s = from + i;
-        let e = s + n.len();
-        let before = s == 0 || !(b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'_');
-        let after = e >= b.len() || !(b[e].is_ascii_alphanumeric() || b[e] == b'_');
-        if before && after {
-            return true;
-        }
-        from = e;
-    }
-    false
+    crate::alter_tokens::names_source(sql, name)
 }
 
 impl Compiler<'_> {
@@ -81,10 +69,10 @@ impl Compiler<'_> {
             let sel = cte.select;
             let sql = Sql(sel).to_string();
             let mut recursive = None;
-            if with.recursive && mentions(&sql, &name) {
+            if mentions(&sql, &name) {
                 let compounds = sel.body.compounds.as_deref().unwrap_or(&[]);
                 if compounds.is_empty() {
-                    return Err(error(format!("recursive reference in a subquery: {name}")));
+                    return Err(error(format!("circular reference: {name}")));
                 }
                 if sel.order_by.is_some() {
                     return Err(error("ORDER BY in a recursive CTE is not supported yet"));

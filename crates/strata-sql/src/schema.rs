@@ -758,6 +758,10 @@ pub(crate) fn parse_table(sql: &str, root_page: u32) -> Result<Table, SqlError> 
     })
 }
 
+fn more_than_one_pk(table: &str) -> SqlError {
+    err(format!("table \"{table}\" has more than one primary key"))
+}
+
 pub(crate) fn table_from_ast(
     name: &str,
     body: &CreateTableBody<'_>,
@@ -786,6 +790,8 @@ pub(crate) fn table_from_ast(
     let mut autoincrement = false;
     let mut pk_conflict = Conflict::Abort;
     let mut foreign_keys = Vec::new();
+    // SQLite's sqlite3AddPrimaryKey refuses a second PRIMARY KEY where it meets it.
+    let mut has_pk = false;
     for (col_index, col) in columns.iter().enumerate() {
         let cname = names::unquote(col.col_name.0);
         if cols.iter().any(|c| names::eq(&c.name, &cname)) {
@@ -828,6 +834,10 @@ pub(crate) fn table_from_ast(
                     conflict_clause,
                     ..
                 } => {
+                    if has_pk {
+                        return Err(more_than_one_pk(name));
+                    }
+                    has_pk = true;
                     c.primary_key = true;
                     autoincrement |= *auto_increment;
                     pk_conflict = conflict_clause.map(Conflict::from_ast).unwrap_or_default();
@@ -893,6 +903,10 @@ pub(crate) fn table_from_ast(
                 auto_increment,
                 conflict_clause,
             } => {
+                if has_pk {
+                    return Err(more_than_one_pk(name));
+                }
+                has_pk = true;
                 autoincrement |= *auto_increment;
                 pk_conflict = conflict_clause.map(Conflict::from_ast).unwrap_or_default();
                 for sc in pk.iter() {
