@@ -422,11 +422,12 @@ impl Compiler<'_> {
         if table.root_page == 1 {
             return Err(error(format!("table {tname} may not be indexed")));
         }
-        if where_clause.is_some() {
-            return Err(error("partial indexes are not supported yet"));
+        if let Some(w) = where_clause {
+            crate::partial_index::validate_where(w)?;
         }
         let sql = stored_sql(if *unique { "UNIQUE INDEX" } else { "INDEX" }, text);
-        let index = schema::index_from_ast(&name, &table, *unique, columns, None, 0)?;
+        let index =
+            schema::index_from_ast(&name, &table, *unique, columns, where_clause.as_ref(), 0)?;
         self.writes = true;
         let root = self.reg();
         self.emit(Insn::CreateBtree {
@@ -482,6 +483,22 @@ impl Compiler<'_> {
             target_if_empty: sorted.addr(),
         });
         self.resolve(top);
+        // A partial index takes only the rows its WHERE is true for.
+        let skip = match &index.where_sql {
+            Some(w) => {
+                let skip = self.label();
+                let mut level = crate::scope::Level::default();
+                level
+                    .sources
+                    .push(crate::select::table_source(table, table.name.clone(), t));
+                self.levels.push(level);
+                let r = crate::partial_index::with_where(w, |e| self.jump_if_not_true(e, skip));
+                self.levels.pop();
+                r?;
+                Some(skip)
+            }
+            None => None,
+        };
         let regs = self.regs(n + 1);
         for (k, c) in index.columns.iter().enumerate() {
             if table.rowid_alias == Some(c.column) {
@@ -513,6 +530,9 @@ impl Compiler<'_> {
             cursor: sorter,
             record_reg: rec,
         });
+        if let Some(skip) = skip {
+            self.resolve(skip);
+        }
         self.emit(Insn::NextAsync { cursor: t });
         self.emit(Insn::NextAwait {
             cursor: t,

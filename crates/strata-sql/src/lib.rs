@@ -56,6 +56,7 @@ mod fkey;
 mod from;
 pub mod names;
 mod parse_guard;
+mod partial_index;
 mod planner;
 mod pragma;
 mod pragma_file;

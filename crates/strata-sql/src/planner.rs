@@ -766,7 +766,7 @@ impl Compiler<'_> {
             }
             Access::Scan => {
                 for ix in self.schema.table_indexes(&table) {
-                    if ix.where_sql.is_none() && matches(&ix, 0) {
+                    if matches(&ix, 0) && self.partial_usable(&table, &ix, src, terms) {
                         return Ok(Some(OrderPlan::Index(ix.name.clone())));
                     }
                 }
@@ -924,7 +924,8 @@ impl Compiler<'_> {
         // The index with the most equality columns, then a range on the next column.
         let mut best: Option<(usize, Access<'a>)> = None;
         for ix in self.schema.table_indexes(&table) {
-            if ix.where_sql.is_some() {
+            // A partial index only when the terms imply its WHERE.
+            if !self.partial_usable(&table, &ix, source, terms) {
                 continue;
             }
             let mut eq = Vec::new();
