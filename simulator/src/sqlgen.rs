@@ -1480,13 +1480,23 @@ fn gen_churn(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
         },
         11 => "DROP TABLE IF EXISTS big".into(),
         12 => "CREATE INDEX IF NOT EXISTS big_y ON big(y)".into(),
-        13 => {
-            if rng.gen_bool(0.5) {
-                format!("CREATE INDEX IF NOT EXISTS {n}_churn ON {n}(b, c)")
-            } else {
-                format!("DROP INDEX IF EXISTS {n}_churn")
-            }
-        }
+        13 => match rng.gen_range(0..6) {
+            0 | 1 => format!("CREATE INDEX IF NOT EXISTS {n}_churn ON {n}(b, c)"),
+            2 | 3 => format!("DROP INDEX IF EXISTS {n}_churn"),
+            // Partial indexes: kept by every write for the rows their WHERE holds for,
+            // used by the planner when a query's WHERE implies it (`pred`'s
+            // `a > N AND b IS NOT NULL` does imply the first).
+            4 => [
+                format!("CREATE INDEX IF NOT EXISTS {n}_part ON {n}(a) WHERE b IS NOT NULL"),
+                format!("CREATE UNIQUE INDEX IF NOT EXISTS {n}_upart ON {n}(b, a) WHERE a > 7"),
+            ][rng.gen_range(0..2)]
+            .clone(),
+            _ => [
+                format!("DROP INDEX IF EXISTS {n}_part"),
+                format!("DROP INDEX IF EXISTS {n}_upart"),
+            ][rng.gen_range(0..2)]
+            .clone(),
+        },
         14 => "DROP INDEX IF EXISTS big_y".into(),
         _ => "SELECT x, length(y), substr(y, 1, 4), length(z) FROM big ORDER BY x".into(),
     }

@@ -26,6 +26,10 @@ const CANDIDATES: &[(&str, &str)] = &[
     ("RELEASE", "RELEASE s"),
     ("CREATE TABLE", "CREATE TABLE u(x)"),
     ("CREATE INDEX", "CREATE INDEX ui ON t(a)"),
+    (
+        "PARTIAL INDEX",
+        "CREATE INDEX pi ON t(a) WHERE b IS NOT NULL",
+    ),
     ("CREATE VIEW", "CREATE VIEW uv AS SELECT a FROM t"),
     (
         "CREATE TRIGGER",
@@ -212,6 +216,10 @@ fn kinds_of(sql: &str, out: &mut BTreeSet<&'static str>) {
     .any(|n| up.contains(n))
     {
         out.insert("ROW VALUE");
+    }
+    // CREATE [UNIQUE] INDEX ... WHERE: a partial index.
+    if kind == Some("CREATE INDEX") && up.contains(" WHERE ") {
+        out.insert("PARTIAL INDEX");
     }
     // UPDATE with a FROM outside any parentheses (not a subquery's).
     if first == "UPDATE" && outside_parens(&up).contains(" FROM ") {
