@@ -159,6 +159,12 @@ fn planner_uses_partial_index_only_when_implied() {
          SELECT x.a, y.a FROM t x LEFT JOIN t y ON y.b = x.b WHERE y.d = 2 AND x.a < 30 ORDER BY 1, 2;
          SELECT x.a, y.a FROM t x LEFT JOIN t y ON y.b = x.b + 100 WHERE y.b IS NULL AND x.a < 10 ORDER BY 1, 2;
          SELECT x.a, y.a FROM t x JOIN t y ON y.b = x.b WHERE x.d = 2 AND x.a < 30 ORDER BY 1, 2;
+         SELECT x.a, y.a FROM t x RIGHT JOIN t y ON y.b = x.b AND y.d = 2 AND x.a < 20 ORDER BY 1, 2;
+         SELECT x.a, y.a FROM t x FULL JOIN t y ON y.b = x.b AND y.d = 2 AND x.d = 2 AND x.a < 40 ORDER BY 1, 2;
+         SELECT x.a, y.a FROM t x RIGHT JOIN t y ON y.b = x.b AND x.d = 2 WHERE y.a < 30 ORDER BY 1, 2;
+         SELECT a FROM t WHERE a IN (SELECT y.a FROM t y WHERE y.b = t.b AND y.d = 2) ORDER BY a;
+         SELECT a FROM t AS z WHERE z.b = 3 AND z.d = 2 ORDER BY a;
+         SELECT (SELECT count(*) FROM t y WHERE y.b = x.b AND x.d = 2) FROM t x ORDER BY a;
          UPDATE t SET d = 2 WHERE b = 4 AND d = 1;
          DELETE FROM t WHERE b = 6 AND d = 2;
          SELECT a FROM t WHERE b = 4 AND d = 2 ORDER BY a;
