@@ -6,7 +6,7 @@
 //! messages are not compared. At the end SQLite opens a copy of Strata's file (and WAL):
 //! it must pass `integrity_check` and hold the same schema and rows as the SQLite side.
 //!
-//! Beyond the core (DML, queries, transactions, partial indexes), feature groups produce what applications
+//! Beyond the core (DML, queries, transactions, partial and expression indexes), feature groups produce what applications
 //! write, with the simulator's names (`simulator/src/sqlgen.rs`): `returning` (every DML
 //! kind, both upsert branches), `default-values`, `nulls-order`, `limit-comma`,
 //! `bare-minmax` (one min/max over a unique non-NULL column), `filter`, `schema-prefix`
@@ -298,8 +298,8 @@ enum Stmt {
         op: u8,
         b: Lit,
     },
-    /// Partial indexes (core): created, dropped, and queried with their own WHERE as
-    /// a term (so the planner may use them) and without it.
+    /// Partial and expression indexes (core): created, dropped, and queried with their
+    /// own WHERE as a term or their expression compared (so the planner may use them).
     PartialIndex {
         op: u8,
         tab: Tab,
@@ -616,12 +616,22 @@ impl Stmt {
                 let w = WHERES[*f as usize % WHERES.len()];
                 let n = *f as usize % WHERES.len();
                 let c = col.name();
-                match op % 6 {
+                const EXPRS: &[&str] = &["a + 1", "lower(b)", "c * 2", "coalesce(a, k)", "b || a"];
+                let x = EXPRS[*f as usize % EXPRS.len()];
+                let xn = *f as usize % EXPRS.len();
+                match op % 9 {
+                    6 => format!("CREATE INDEX IF NOT EXISTS {t}_ex{xn} ON {t}({x}, {c})"),
+                    7 => format!("DROP INDEX IF EXISTS {t}_ex{xn}"),
+                    8 => format!(
+                        "SELECT * FROM {t} WHERE {x} {} ({}) ORDER BY id",
+                        ["=", ">", "<="][*op as usize / 9 % 3],
+                        query.sql(0)
+                    ),
                     0 => format!("CREATE INDEX IF NOT EXISTS {t}_pi{n} ON {t}({c}) WHERE {w}"),
                     1 => format!("CREATE UNIQUE INDEX IF NOT EXISTS {t}_pu{n} ON {t}({c}) WHERE {w}"),
                     2 => format!(
                         "DROP INDEX IF EXISTS {t}_p{}{n}",
-                        if op / 6 % 2 == 0 { "i" } else { "u" }
+                        if op / 9 % 2 == 0 { "i" } else { "u" }
                     ),
                     3 | 4 => format!(
                         "SELECT * FROM {t} WHERE {w} AND {} ORDER BY id",

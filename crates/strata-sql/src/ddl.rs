@@ -500,7 +500,20 @@ impl Compiler<'_> {
             None => None,
         };
         let regs = self.regs(n + 1);
+        if index.columns.iter().any(|c| c.expr.is_some()) {
+            let mut level = crate::scope::Level::default();
+            level
+                .sources
+                .push(crate::select::table_source(table, table.name.clone(), t));
+            self.levels.push(level);
+            let r = self.index_expr_keys_here(index, regs);
+            self.levels.pop();
+            r?;
+        }
         for (k, c) in index.columns.iter().enumerate() {
+            if c.expr.is_some() {
+                continue;
+            }
             if table.rowid_alias == Some(c.column) {
                 self.emit(Insn::Rowid {
                     cursor: t,
@@ -847,6 +860,10 @@ impl Compiler<'_> {
 
 /// "UNIQUE constraint failed: t.a, t.b" (or the rowid column for a rowid conflict).
 pub fn unique_message(table: &Table, index: &Index) -> String {
+    // An index on expressions is named by its name, as SQLite does.
+    if index.columns.iter().any(|c| c.expr.is_some()) {
+        return format!("UNIQUE constraint failed: index '{}'", index.name);
+    }
     let cols: Vec<String> = index
         .columns
         .iter()

@@ -292,10 +292,21 @@ impl Compiler<'_> {
     }
 
     /// Builds the index key (columns + rowid) of `ix` from row registers into new regs.
-    pub(crate) fn index_key(&mut self, table: &Table, ix: &Index, cols: Reg, rowid: Reg) -> Reg {
+    pub(crate) fn index_key(
+        &mut self,
+        table: &Arc<Table>,
+        ix: &Index,
+        cursor: Cur,
+        cols: Reg,
+        rowid: Reg,
+    ) -> Result<Reg> {
         let n = ix.columns.len();
         let key = self.regs(n + 1);
+        self.index_expr_keys(table, ix, cursor, cols, rowid, key)?;
         for (k, c) in ix.columns.iter().enumerate() {
+            if c.expr.is_some() {
+                continue;
+            }
             let src = if table.rowid_alias == Some(c.column) {
                 rowid
             } else {
@@ -312,7 +323,7 @@ impl Compiler<'_> {
             dest: key + n,
             count: 1,
         });
-        key
+        Ok(key)
     }
 
     /// Deletes the row the table cursor is on, with its index entries.
@@ -355,7 +366,7 @@ impl Compiler<'_> {
         for (ix, c) in &t.indexes {
             // A partial index has an entry only for the rows its WHERE holds for.
             let skip = self.partial_guard(&table, ix, t.cursor, cols, rowid)?;
-            let key = self.index_key(&table, ix, cols, rowid);
+            let key = self.index_key(&table, ix, t.cursor, cols, rowid)?;
             self.emit(Insn::IdxDeleteAsync {
                 cursor: *c,
                 key_start: key,
@@ -516,7 +527,7 @@ impl Compiler<'_> {
         let ok = self.label();
         // Uniqueness holds among the rows a partial index covers only.
         self.partial_jump_unless(&table, ix, t.cursor, cols, rowid, ok)?;
-        let key = self.index_key(&table, ix, cols, rowid);
+        let key = self.index_key(&table, ix, t.cursor, cols, rowid)?;
         self.emit(Insn::NoConflict {
             cursor: *c,
             key_start: key,
@@ -640,7 +651,7 @@ impl Compiler<'_> {
                 }
             }
             let skip = self.partial_guard(&table, ix, t.cursor, cols, rowid)?;
-            let key = self.index_key(&table, ix, cols, rowid);
+            let key = self.index_key(&table, ix, t.cursor, cols, rowid)?;
             let r = self.reg();
             self.emit(Insn::MakeRecord {
                 start: key,

@@ -51,6 +51,7 @@ mod cte;
 mod ddl;
 mod dml;
 mod expr;
+mod expr_index;
 mod expr_walk;
 mod fkey;
 mod from;

@@ -16,7 +16,7 @@ use crate::schema::{with_parsed, Index, Table};
 use crate::scope::ROWID;
 
 /// Functions SQLite flags non-deterministic (`SQLITE_FUNC_VOLATILE` builtins).
-const VOLATILE: &[&str] = &[
+pub(crate) const VOLATILE: &[&str] = &[
     "random",
     "randomblob",
     "changes",
@@ -28,7 +28,7 @@ const VOLATILE: &[&str] = &[
 /// Date and time functions: deterministic unless given `'now'` (or no argument), which
 /// SQLite only refuses when a row is written. Strata refuses them in a partial index's
 /// WHERE outright (a clear error rather than a difference in when it is raised).
-const DATETIME: &[&str] = &[
+pub(crate) const DATETIME: &[&str] = &[
     "date",
     "time",
     "datetime",
@@ -119,7 +119,7 @@ fn and_terms<'a>(e: &'a Expr<'a>, out: &mut Vec<&'a Expr<'a>>) {
     }
 }
 
-fn strip_parens<'a>(e: &'a Expr<'a>) -> &'a Expr<'a> {
+pub(crate) fn strip_parens<'a>(e: &'a Expr<'a>) -> &'a Expr<'a> {
     match e {
         Expr::Parenthesized(v) if v.len() == 1 => strip_parens(&v[0]),
         _ => e,
@@ -304,7 +304,13 @@ impl Compiler<'_> {
 
     /// Structural equality of an index-side expression `a` and a query-side `b`, with
     /// column references compared as resolved columns. Anything not handled is unequal.
-    fn same_expr(&mut self, a: &Expr<'_>, b: &Expr<'_>, table: &Table, source: usize) -> bool {
+    pub(crate) fn same_expr(
+        &mut self,
+        a: &Expr<'_>,
+        b: &Expr<'_>,
+        table: &Table,
+        source: usize,
+    ) -> bool {
         let (a, b) = (strip_parens(a), strip_parens(b));
         match (a, b) {
             (

@@ -167,6 +167,7 @@ impl Compiler<'_> {
                 rowid_changed
                     || fk_level > 1
                     || ix.where_sql.is_some()
+                    || ix.columns.iter().any(|c| c.expr.is_some())
                     || ix.columns.iter().any(|c| changed[c.column])
             })
             .collect();
@@ -175,7 +176,7 @@ impl Compiler<'_> {
                 continue;
             }
             let skip = self.partial_guard(&table, ix, t.cursor, old, old_rowid)?;
-            let key = self.index_key(&table, ix, old, old_rowid);
+            let key = self.index_key(&table, ix, t.cursor, old, old_rowid)?;
             self.emit(Insn::IdxDeleteAsync {
                 cursor: *c,
                 key_start: key,
