@@ -144,8 +144,8 @@ pub struct Index {
     /// Made for a UNIQUE or PRIMARY KEY constraint (`sqlite_autoindex_*`, sql NULL).
     pub auto: bool,
     pub is_primary_key: bool,
-    /// A partial index's WHERE clause (such indexes are maintained but not used by the
-    /// planner).
+    /// A partial index's WHERE clause: only rows it is true for have entries, and the
+    /// planner uses the index only when a query's WHERE implies it (`partial_index`).
     pub where_sql: Option<String>,
     /// Position of the index's row in `sqlite_schema` (creation order).
     pub seq: usize,
