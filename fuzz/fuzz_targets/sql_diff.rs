@@ -6,7 +6,7 @@
 //! messages are not compared. At the end SQLite opens a copy of Strata's file (and WAL):
 //! it must pass `integrity_check` and hold the same schema and rows as the SQLite side.
 //!
-//! Beyond the core (DML, queries, transactions), feature groups produce what applications
+//! Beyond the core (DML, queries, transactions, partial and expression indexes), feature groups produce what applications
 //! write, with the simulator's names (`simulator/src/sqlgen.rs`): `returning` (every DML
 //! kind, both upsert branches), `default-values`, `nulls-order`, `limit-comma`,
 //! `bare-minmax` (one min/max over a unique non-NULL column), `filter`, `schema-prefix`
@@ -297,6 +297,15 @@ enum Stmt {
     DefaultValues {
         op: u8,
         b: Lit,
+    },
+    /// Partial and expression indexes (core): created, dropped, and queried with their
+    /// own WHERE as a term or their expression compared (so the planner may use them).
+    PartialIndex {
+        op: u8,
+        tab: Tab,
+        col: Col,
+        f: u8,
+        query: Expr,
     },
     NullsOrder {
         tab: Tab,
@@ -590,6 +599,49 @@ impl Stmt {
                     0 | 1 => format!("INSERT INTO d DEFAULT VALUES{ret}"),
                     2 => format!("INSERT INTO d(b, e) VALUES ({}, 1){ret}", b.sql()),
                     _ => "SELECT * FROM d ORDER BY id".into(),
+                }
+            }
+            Stmt::PartialIndex {
+                op,
+                tab,
+                col,
+                f,
+                query,
+            } => {
+                const WHERES: &[&str] = &[
+                    "a IS NOT NULL",
+                    "a > 2",
+                    "b LIKE 'a%'",
+                    "c < 1 OR a = 3",
+                    "k BETWEEN 1 AND 4",
+                    "b NOTNULL AND a <> 5",
+                ];
+                let t = tab.name();
+                let w = WHERES[*f as usize % WHERES.len()];
+                let n = *f as usize % WHERES.len();
+                let c = col.name();
+                const EXPRS: &[&str] = &["a + 1", "lower(b)", "c * 2", "coalesce(a, k)", "b || a"];
+                let x = EXPRS[*f as usize % EXPRS.len()];
+                let xn = *f as usize % EXPRS.len();
+                match op % 9 {
+                    6 => format!("CREATE INDEX IF NOT EXISTS {t}_ex{xn} ON {t}({x}, {c})"),
+                    7 => format!("DROP INDEX IF EXISTS {t}_ex{xn}"),
+                    8 => format!(
+                        "SELECT * FROM {t} WHERE {x} {} ({}) ORDER BY id",
+                        ["=", ">", "<="][*op as usize / 9 % 3],
+                        query.sql(0)
+                    ),
+                    0 => format!("CREATE INDEX IF NOT EXISTS {t}_pi{n} ON {t}({c}) WHERE {w}"),
+                    1 => format!("CREATE UNIQUE INDEX IF NOT EXISTS {t}_pu{n} ON {t}({c}) WHERE {w}"),
+                    2 => format!(
+                        "DROP INDEX IF EXISTS {t}_p{}{n}",
+                        if op / 9 % 2 == 0 { "i" } else { "u" }
+                    ),
+                    3 | 4 => format!(
+                        "SELECT * FROM {t} WHERE {w} AND {} ORDER BY id",
+                        query.sql(0)
+                    ),
+                    _ => format!("SELECT {c}, id FROM {t} WHERE {} ORDER BY {c}, id", query.sql(0)),
                 }
             }
             Stmt::NullsOrder {

@@ -348,6 +348,16 @@ pub fn gen_schema(rng: &mut ChaCha8Rng, features: &Features) -> SchemaDef {
             let q = main_prefix(rng, f);
             ddl.push(format!("CREATE INDEX {q}{name}_c ON {name}(c, id)"));
         }
+        // With the churn group: a partial index (implied by `pred`'s `a > N AND b IS NOT
+        // NULL`) and an index on expressions, kept by every write of the workload.
+        if f.churn && rng.gen_bool(0.3) {
+            ddl.push(format!(
+                "CREATE INDEX {name}_pa ON {name}(a) WHERE b IS NOT NULL"
+            ));
+        }
+        if f.churn && rng.gen_bool(0.3) {
+            ddl.push(format!("CREATE INDEX {name}_ex ON {name}(a + 1, lower(b))"));
+        }
         if fk {
             // SQLite recommends an index on the child key (else each parent change scans).
             if rng.gen_bool(0.5) {
@@ -1484,13 +1494,39 @@ fn gen_churn(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
         },
         11 => "DROP TABLE IF EXISTS big".into(),
         12 => "CREATE INDEX IF NOT EXISTS big_y ON big(y)".into(),
-        13 => {
-            if rng.gen_bool(0.5) {
-                format!("CREATE INDEX IF NOT EXISTS {n}_churn ON {n}(b, c)")
-            } else {
-                format!("DROP INDEX IF EXISTS {n}_churn")
-            }
-        }
+        13 => match rng.gen_range(0..9) {
+            0 | 1 => format!("CREATE INDEX IF NOT EXISTS {n}_churn ON {n}(b, c)"),
+            2 | 3 => format!("DROP INDEX IF EXISTS {n}_churn"),
+            // Partial indexes: kept by every write for the rows their WHERE holds for,
+            // used by the planner when a query's WHERE implies it (`pred`'s
+            // `a > N AND b IS NOT NULL` does imply the first).
+            4 => [
+                format!("CREATE INDEX IF NOT EXISTS {n}_part ON {n}(a) WHERE b IS NOT NULL"),
+                format!("CREATE UNIQUE INDEX IF NOT EXISTS {n}_upart ON {n}(b, a) WHERE a > 7"),
+            ][rng.gen_range(0..2)]
+            .clone(),
+            5 => [
+                format!("DROP INDEX IF EXISTS {n}_part"),
+                format!("DROP INDEX IF EXISTS {n}_upart"),
+            ][rng.gen_range(0..2)]
+            .clone(),
+            // Indexes on expressions, and queries the planner answers through them.
+            6 => [
+                format!("CREATE INDEX IF NOT EXISTS {n}_expr ON {n}(a + 1, lower(b))"),
+                format!("CREATE INDEX IF NOT EXISTS {n}_expr2 ON {n}(lower(b)) WHERE a > 2"),
+                format!("DROP INDEX IF EXISTS {n}_expr"),
+                format!("DROP INDEX IF EXISTS {n}_expr2"),
+            ][rng.gen_range(0..4)]
+            .clone(),
+            7 => format!(
+                "SELECT id, a, b FROM {n} WHERE a + 1 = {} ORDER BY id",
+                rng.gen_range(0..12)
+            ),
+            _ => format!(
+                "SELECT id, a FROM {n} WHERE lower(b) = {} ORDER BY id",
+                b_lit(rng)
+            ),
+        },
         14 => "DROP INDEX IF EXISTS big_y".into(),
         _ => "SELECT x, length(y), substr(y, 1, 4), length(z) FROM big ORDER BY x".into(),
     }

@@ -26,6 +26,11 @@ const CANDIDATES: &[(&str, &str)] = &[
     ("RELEASE", "RELEASE s"),
     ("CREATE TABLE", "CREATE TABLE u(x)"),
     ("CREATE INDEX", "CREATE INDEX ui ON t(a)"),
+    (
+        "PARTIAL INDEX",
+        "CREATE INDEX pi ON t(a) WHERE b IS NOT NULL",
+    ),
+    ("EXPRESSION INDEX", "CREATE INDEX ei ON t(a + 1, lower(b))"),
     ("CREATE VIEW", "CREATE VIEW uv AS SELECT a FROM t"),
     (
         "CREATE TRIGGER",
@@ -212,6 +217,36 @@ fn kinds_of(sql: &str, out: &mut BTreeSet<&'static str>) {
     .any(|n| up.contains(n))
     {
         out.insert("ROW VALUE");
+    }
+    // CREATE [UNIQUE] INDEX ... WHERE: a partial index.
+    if kind == Some("CREATE INDEX") && up.contains(" WHERE ") {
+        out.insert("PARTIAL INDEX");
+    }
+    // CREATE INDEX whose column list holds an expression (a call or an operator).
+    if kind == Some("CREATE INDEX") {
+        if let Some(open) = up
+            .find(" ON ")
+            .and_then(|on| up[on..].find('(').map(|p| on + p))
+        {
+            let list = &up[open + 1..];
+            let mut depth = 0;
+            let mut end = list.len();
+            for (i, ch) in list.char_indices() {
+                match ch {
+                    '(' => depth += 1,
+                    ')' if depth == 0 => {
+                        end = i;
+                        break;
+                    }
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+            }
+            let list = &list[..end];
+            if ["(", "+", "-", "*", "||"].iter().any(|o| list.contains(o)) {
+                out.insert("EXPRESSION INDEX");
+            }
+        }
     }
     // UPDATE with a FROM outside any parentheses (not a subquery's).
     if first == "UPDATE" && outside_parens(&up).contains(" FROM ") {

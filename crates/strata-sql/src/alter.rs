@@ -147,6 +147,28 @@ fn rename_on_target(sql: &str, old: &str, new: &str) -> String {
     sql.to_string()
 }
 
+/// Replaces `old.` qualifiers in a partial index's WHERE (after its `WHERE` keyword)
+/// with the new table name, as SQLite's rename does.
+fn rename_where_qualifiers(sql: &str, old: &str, new: &str) -> String {
+    let Some(k) = crate::alter_tokens::Toks::new(sql) else {
+        return sql.to_string();
+    };
+    let Some(w) = (0..k.t.len()).find(|&i| k.is(i, "WHERE")) else {
+        return sql.to_string();
+    };
+    let mut out = String::new();
+    let mut copied = 0;
+    for i in w + 1..k.t.len() {
+        if k.is(i + 1, ".") && k.names(i, old) {
+            out.push_str(&sql[copied..k.t[i].s]);
+            out.push_str(&quoted(new));
+            copied = k.t[i].e;
+        }
+    }
+    out.push_str(&sql[copied..]);
+    out
+}
+
 /// Replaces the parent table name after every `REFERENCES` in a CREATE TABLE's SQL
 /// (SQLite rewrites foreign keys when their parent is renamed).
 fn rename_references(sql: &str, old: &str, new: &str) -> String {
@@ -430,7 +452,13 @@ impl Compiler<'_> {
                         None
                     } else {
                         let row_sql = self.index_sql(ix.db, &ix.name);
-                        row_sql.map(|s| rename_on_target(&s, &table.name, &new))
+                        row_sql.map(|s| {
+                            rename_where_qualifiers(
+                                &rename_on_target(&s, &table.name, &new),
+                                &table.name,
+                                &new,
+                            )
+                        })
                     };
                     let new_name = if ix.auto {
                         ix.name.replacen(

@@ -280,7 +280,7 @@ impl Compiler<'_> {
                 continue;
             };
             let Some(k) = Toks::new(&sql) else { continue };
-            let at = index_refs(&k, &col);
+            let at = index_refs(&k, &col, &table.name);
             if !at.is_empty() {
                 let edited = tk::edit(&sql, &k, &at, &new_name, quote);
                 main_rw.push(("index".into(), ix.name.clone(), table.name.clone(), edited));
@@ -412,7 +412,7 @@ impl Compiler<'_> {
                 .cloned()
                 .unwrap_or_default();
             let Some(ik) = Toks::new(&sql) else { continue };
-            if let Some(&i) = index_refs(&ik, &col).first() {
+            if let Some(&i) = index_refs(&ik, &col, &table.name).first() {
                 errors.push((
                     ix.db,
                     "index".into(),
@@ -709,8 +709,9 @@ fn unresolved(k: &Toks<'_>, i: usize) -> String {
 }
 
 /// References of an index's SQL to a column of its table: every column-position name
-/// after `ON table`.
-fn index_refs(k: &Toks<'_>, col: &str) -> Vec<usize> {
+/// after `ON table`, unqualified or qualified by the table's name (a partial index's
+/// WHERE may write `t.col`).
+fn index_refs(k: &Toks<'_>, col: &str, table: &str) -> Vec<usize> {
     let Some(on) = (0..k.t.len()).find(|&i| k.is(i, "ON")) else {
         return Vec::new();
     };
@@ -719,7 +720,11 @@ fn index_refs(k: &Toks<'_>, col: &str) -> Vec<usize> {
         start += 2;
     }
     (start..k.t.len())
-        .filter(|&i| k.names(i, col) && tk::is_column_position(k, i) && !k.is(i - 1, "."))
+        .filter(|&i| {
+            k.names(i, col)
+                && tk::is_column_position(k, i)
+                && (!k.is(i - 1, ".") || (i >= 2 && k.names(i - 2, table)))
+        })
         .collect()
 }
 

@@ -422,11 +422,12 @@ impl Compiler<'_> {
         if table.root_page == 1 {
             return Err(error(format!("table {tname} may not be indexed")));
         }
-        if where_clause.is_some() {
-            return Err(error("partial indexes are not supported yet"));
+        if let Some(w) = where_clause {
+            crate::partial_index::validate_where(w)?;
         }
         let sql = stored_sql(if *unique { "UNIQUE INDEX" } else { "INDEX" }, text);
-        let index = schema::index_from_ast(&name, &table, *unique, columns, None, 0)?;
+        let index =
+            schema::index_from_ast(&name, &table, *unique, columns, where_clause.as_ref(), 0)?;
         self.writes = true;
         let root = self.reg();
         self.emit(Insn::CreateBtree {
@@ -482,8 +483,37 @@ impl Compiler<'_> {
             target_if_empty: sorted.addr(),
         });
         self.resolve(top);
+        // A partial index takes only the rows its WHERE is true for.
+        let skip = match &index.where_sql {
+            Some(w) => {
+                let skip = self.label();
+                let mut level = crate::scope::Level::default();
+                level
+                    .sources
+                    .push(crate::select::table_source(table, table.name.clone(), t));
+                self.levels.push(level);
+                let r = crate::partial_index::with_where(w, |e| self.jump_if_not_true(e, skip));
+                self.levels.pop();
+                r?;
+                Some(skip)
+            }
+            None => None,
+        };
         let regs = self.regs(n + 1);
+        if index.columns.iter().any(|c| c.expr.is_some()) {
+            let mut level = crate::scope::Level::default();
+            level
+                .sources
+                .push(crate::select::table_source(table, table.name.clone(), t));
+            self.levels.push(level);
+            let r = self.index_expr_keys_here(index, regs);
+            self.levels.pop();
+            r?;
+        }
         for (k, c) in index.columns.iter().enumerate() {
+            if c.expr.is_some() {
+                continue;
+            }
             if table.rowid_alias == Some(c.column) {
                 self.emit(Insn::Rowid {
                     cursor: t,
@@ -513,6 +543,9 @@ impl Compiler<'_> {
             cursor: sorter,
             record_reg: rec,
         });
+        if let Some(skip) = skip {
+            self.resolve(skip);
+        }
         self.emit(Insn::NextAsync { cursor: t });
         self.emit(Insn::NextAwait {
             cursor: t,
@@ -827,6 +860,10 @@ impl Compiler<'_> {
 
 /// "UNIQUE constraint failed: t.a, t.b" (or the rowid column for a rowid conflict).
 pub fn unique_message(table: &Table, index: &Index) -> String {
+    // An index on expressions is named by its name, as SQLite does.
+    if index.columns.iter().any(|c| c.expr.is_some()) {
+        return format!("UNIQUE constraint failed: index '{}'", index.name);
+    }
     let cols: Vec<String> = index
         .columns
         .iter()

@@ -69,6 +69,14 @@ pub struct ReturningItem {
     pub column: Option<usize>,
 }
 
+/// The constraint an upsert's conflict target names.
+pub(crate) enum UpsertTarget {
+    /// The INTEGER PRIMARY KEY.
+    Rowid,
+    /// The UNIQUE index of this name.
+    Index(String),
+}
+
 /// An upsert's DO clause, parsed.
 enum UpsertAction<'a> {
     Nothing,
@@ -135,7 +143,7 @@ impl Compiler<'_> {
 
     /// Pushes a query level whose only source is `table`, reading its columns from
     /// registers (`cols..`, rowid in `rowid`): for DEFAULT, CHECK, upsert expressions.
-    fn push_register_level(
+    pub(crate) fn push_register_level(
         &mut self,
         table: &Arc<Table>,
         cursor: Cur,
@@ -284,10 +292,21 @@ impl Compiler<'_> {
     }
 
     /// Builds the index key (columns + rowid) of `ix` from row registers into new regs.
-    pub(crate) fn index_key(&mut self, table: &Table, ix: &Index, cols: Reg, rowid: Reg) -> Reg {
+    pub(crate) fn index_key(
+        &mut self,
+        table: &Arc<Table>,
+        ix: &Index,
+        cursor: Cur,
+        cols: Reg,
+        rowid: Reg,
+    ) -> Result<Reg> {
         let n = ix.columns.len();
         let key = self.regs(n + 1);
+        self.index_expr_keys(table, ix, cursor, cols, rowid, key)?;
         for (k, c) in ix.columns.iter().enumerate() {
+            if c.expr.is_some() {
+                continue;
+            }
             let src = if table.rowid_alias == Some(c.column) {
                 rowid
             } else {
@@ -304,7 +323,7 @@ impl Compiler<'_> {
             dest: key + n,
             count: 1,
         });
-        key
+        Ok(key)
     }
 
     /// The counter a row written here counts in: the statement's, or inside a trigger
@@ -318,7 +337,7 @@ impl Compiler<'_> {
     }
 
     /// Deletes the row the table cursor is on, with its index entries.
-    fn delete_current_row(&mut self, t: &WriteTarget, count_change: bool) {
+    fn delete_current_row(&mut self, t: &WriteTarget, count_change: bool) -> Result<()> {
         let count = if count_change {
             self.row_count()
         } else {
@@ -359,13 +378,18 @@ impl Compiler<'_> {
             self.fk_error(e.message);
         }
         for (ix, c) in &t.indexes {
-            let key = self.index_key(&table, ix, cols, rowid);
+            // A partial index has an entry only for the rows its WHERE holds for.
+            let skip = self.partial_guard(&table, ix, t.cursor, cols, rowid)?;
+            let key = self.index_key(&table, ix, t.cursor, cols, rowid)?;
             self.emit(Insn::IdxDeleteAsync {
                 cursor: *c,
                 key_start: key,
                 key_count: ix.columns.len() + 1,
             });
             self.emit(Insn::IdxDeleteAwait { cursor: *c });
+            if let Some(skip) = skip {
+                self.resolve(skip);
+            }
         }
         self.emit(Insn::DeleteAsync {
             cursor: t.cursor,
@@ -376,6 +400,7 @@ impl Compiler<'_> {
         if let Err(e) = self.fk_actions(&table, removed) {
             self.fk_error(e.message);
         }
+        Ok(())
     }
 
     /// Uniqueness checks for a new row image; `old_rowid` is the row being updated (its own
@@ -391,35 +416,28 @@ impl Compiler<'_> {
         old_rowid: Option<Reg>,
         or: Option<Conflict>,
         skip_row: Label,
-        upsert: Option<(Option<&[usize]>, Label, Reg)>,
+        upsert: Option<(Option<&UpsertTarget>, Label, Reg)>,
         rowid_checked: bool,
     ) -> Result<()> {
         let table = t.table.clone();
-        let same_cols = |a: &[usize], b: &[usize]| {
-            let mut a = a.to_vec();
-            let mut b = b.to_vec();
-            a.sort_unstable();
-            b.sort_unstable();
-            a == b
-        };
         // Order: the upsert target first, then the rowid, then unique indexes.
         let mut order: Vec<Option<usize>> = Vec::new();
         if table.rowid_alias.is_some() && rowid_checked {
             order.push(None);
         }
-        for (k, (ix, _)) in t.indexes.iter().enumerate() {
-            if ix.unique {
-                order.push(Some(k));
-            }
-        }
+        // SQLite checks its table's index list in order, and each new index goes to the
+        // front of that list (REPLACE ones behind all others): newest first.
+        let mut uniques: Vec<usize> = (0..t.indexes.len())
+            .filter(|&k| t.indexes[k].0.unique)
+            .rev()
+            .collect();
+        uniques.sort_by_key(|&k| t.indexes[k].0.conflict == Conflict::Replace);
+        order.extend(uniques.into_iter().map(Some));
         if let Some((Some(target), _, _)) = upsert {
-            let pos = order.iter().position(|o| match o {
-                None => target.len() == 1 && table.rowid_alias == Some(target[0]),
-                Some(k) => {
-                    let ixc: Vec<usize> =
-                        t.indexes[*k].0.columns.iter().map(|c| c.column).collect();
-                    same_cols(target, &ixc)
-                }
+            let pos = order.iter().position(|o| match (o, target) {
+                (None, UpsertTarget::Rowid) => true,
+                (Some(k), UpsertTarget::Index(name)) => t.indexes[*k].0.name == *name,
+                _ => false,
             });
             if let Some(p) = pos {
                 let first = order.remove(p);
@@ -428,12 +446,12 @@ impl Compiler<'_> {
         }
         for o in order {
             match o {
-                None => self.rowid_unique_check(t, rowid, old_rowid, or, skip_row, upsert),
+                None => self.rowid_unique_check(t, rowid, old_rowid, or, skip_row, upsert)?,
                 Some(k) => {
                     let (ix, c) = (t.indexes[k].0.clone(), t.indexes[k].1);
                     self.index_unique_check(
                         t, &ix, &c, cols, rowid, old_rowid, or, skip_row, upsert,
-                    )
+                    )?
                 }
             }
         }
@@ -448,8 +466,8 @@ impl Compiler<'_> {
         old_rowid: Option<Reg>,
         or: Option<Conflict>,
         skip_row: Label,
-        upsert: Option<(Option<&[usize]>, Label, Reg)>,
-    ) {
+        upsert: Option<(Option<&UpsertTarget>, Label, Reg)>,
+    ) -> Result<()> {
         let table = t.table.clone();
         let ok = self.label();
         if let Some(old) = old_rowid {
@@ -475,7 +493,7 @@ impl Compiler<'_> {
         let alias = table.rowid_alias.unwrap_or(0);
         let upsert_here = upsert.filter(|(target, _, _)| match target {
             None => true,
-            Some(cols) => cols.len() == 1 && cols[0] == alias,
+            Some(target) => matches!(target, UpsertTarget::Rowid),
         });
         if let Some((_, label, conflict_rowid)) = upsert_here {
             self.emit(Insn::Copy {
@@ -487,7 +505,7 @@ impl Compiler<'_> {
         } else {
             match or.unwrap_or(table.pk_conflict) {
                 Conflict::Ignore => self.goto(skip_row),
-                Conflict::Replace => self.delete_current_row(t, false),
+                Conflict::Replace => self.delete_current_row(t, false)?,
                 other => {
                     self.emit(Insn::Halt {
                         error: Some((
@@ -503,6 +521,7 @@ impl Compiler<'_> {
             }
         }
         self.resolve(ok);
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -516,11 +535,13 @@ impl Compiler<'_> {
         old_rowid: Option<Reg>,
         or: Option<Conflict>,
         skip_row: Label,
-        upsert: Option<(Option<&[usize]>, Label, Reg)>,
-    ) {
+        upsert: Option<(Option<&UpsertTarget>, Label, Reg)>,
+    ) -> Result<()> {
         let table = t.table.clone();
-        let key = self.index_key(&table, ix, cols, rowid);
         let ok = self.label();
+        // Uniqueness holds among the rows a partial index covers only.
+        self.partial_jump_unless(&table, ix, t.cursor, cols, rowid, ok)?;
+        let key = self.index_key(&table, ix, t.cursor, cols, rowid)?;
         self.emit(Insn::NoConflict {
             cursor: *c,
             key_start: key,
@@ -544,16 +565,10 @@ impl Compiler<'_> {
                 null_eq: false,
             });
         }
-        let ix_cols: Vec<usize> = ix.columns.iter().map(|c| c.column).collect();
         let upsert_here = upsert.filter(|(target, _, _)| match target {
             None => true,
-            Some(cols) => {
-                let mut a = cols.to_vec();
-                let mut b = ix_cols.clone();
-                a.sort_unstable();
-                b.sort_unstable();
-                a == b
-            }
+            Some(UpsertTarget::Index(name)) => *name == ix.name,
+            Some(UpsertTarget::Rowid) => false,
         });
         if let Some((_, label, conflict_rowid)) = upsert_here {
             self.emit(Insn::Copy {
@@ -575,7 +590,7 @@ impl Compiler<'_> {
                         cursor: t.cursor,
                         target_if_not_found: gone.addr(),
                     });
-                    self.delete_current_row(t, false);
+                    self.delete_current_row(t, false)?;
                     self.resolve(gone);
                 }
                 other => {
@@ -587,6 +602,7 @@ impl Compiler<'_> {
             }
         }
         self.resolve(ok);
+        Ok(())
     }
 
     /// Writes the row image: the table record, then every index entry.
@@ -597,7 +613,7 @@ impl Compiler<'_> {
         rowid: Reg,
         is_update: bool,
         only_indexes: Option<&[bool]>,
-    ) {
+    ) -> Result<()> {
         let table = t.table.clone();
         let n = table.columns.len();
         // STRICT: the types are checked last, after the constraint checks and just before
@@ -648,7 +664,8 @@ impl Compiler<'_> {
                     continue;
                 }
             }
-            let key = self.index_key(&table, ix, cols, rowid);
+            let skip = self.partial_guard(&table, ix, t.cursor, cols, rowid)?;
+            let key = self.index_key(&table, ix, t.cursor, cols, rowid)?;
             let r = self.reg();
             self.emit(Insn::MakeRecord {
                 start: key,
@@ -661,7 +678,11 @@ impl Compiler<'_> {
                 record_reg: r,
             });
             self.emit(Insn::IdxInsertAwait { cursor: *c });
+            if let Some(skip) = skip {
+                self.resolve(skip);
+            }
         }
+        Ok(())
     }
 
     pub(crate) fn apply_column_affinity(&mut self, table: &Table, cols: Reg) {
@@ -830,9 +851,7 @@ impl Compiler<'_> {
                 }
                 let target_cols = match &u.index {
                     Some(ix) => {
-                        if ix.where_clause.is_some() {
-                            return Err(error("ON CONFLICT ... WHERE is not supported yet"));
-                        }
+                        let target_where = ix.where_clause.as_ref();
                         let mut v = Vec::new();
                         for sc in ix.targets.iter() {
                             let Some((n, _)) = crate::schema::indexed_column_name(&sc.expr) else {
@@ -843,21 +862,41 @@ impl Compiler<'_> {
                                 .ok_or_else(|| error(format!("no such column: {n}")))?;
                             v.push(i);
                         }
-                        // The target must match a unique constraint.
+                        // The target must match a unique constraint (SQLite's
+                        // `sqlite3UpsertAnalyzeTarget`): the INTEGER PRIMARY KEY, or a
+                        // UNIQUE index on the same columns; a partial one only when the
+                        // target's WHERE is its WHERE.
                         let matches_pk = v.len() == 1 && table.rowid_alias == Some(v[0]);
-                        let matches_ix = self.schema.table_indexes(&table).iter().any(|ix| {
-                            let mut a: Vec<usize> = ix.columns.iter().map(|c| c.column).collect();
-                            let mut b = v.clone();
-                            a.sort_unstable();
-                            b.sort_unstable();
-                            ix.unique && a == b
-                        });
-                        if !matches_pk && !matches_ix {
+                        let matched = if matches_pk {
+                            Some(UpsertTarget::Rowid)
+                        } else {
+                            let mut found = None;
+                            for ix in self.schema.table_indexes(&table) {
+                                let mut a: Vec<usize> =
+                                    ix.columns.iter().map(|c| c.column).collect();
+                                let mut b = v.clone();
+                                a.sort_unstable();
+                                b.sort_unstable();
+                                if !ix.unique || a != b {
+                                    continue;
+                                }
+                                if ix.where_sql.is_some() {
+                                    let Some(w) = target_where else { continue };
+                                    if !self.upsert_where_matches(&table, &ix, w) {
+                                        continue;
+                                    }
+                                }
+                                found = Some(UpsertTarget::Index(ix.name.clone()));
+                                break;
+                            }
+                            found
+                        };
+                        let Some(matched) = matched else {
                             return Err(error(
                                 "ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint",
                             ));
-                        }
-                        Some(v)
+                        };
+                        Some(matched)
                     }
                     None => None,
                 };
@@ -972,7 +1011,7 @@ impl Compiler<'_> {
             let conflict_rowid = c.reg();
             let upsert_arg = upsert_action
                 .as_ref()
-                .map(|(target, _)| (target.as_deref(), upsert_label, conflict_rowid));
+                .map(|(target, _)| (target.as_ref(), upsert_label, conflict_rowid));
             c.unique_checks(
                 &t,
                 cols,
@@ -991,7 +1030,7 @@ impl Compiler<'_> {
                     changed: None,
                 },
             )?;
-            c.write_row(&t, cols, rowid, false, None);
+            c.write_row(&t, cols, rowid, false, None)?;
             c.fire_triggers(
                 &table,
                 TrigEvent::Insert,
@@ -1451,7 +1490,7 @@ impl Compiler<'_> {
             if let Some(r) = &ret {
                 self.emit_returning(&table, r, old, rowid)?;
             }
-            self.delete_current_row(&t, true);
+            self.delete_current_row(&t, true)?;
             self.fire_triggers(
                 &table,
                 TrigEvent::Delete,
@@ -1462,7 +1501,7 @@ impl Compiler<'_> {
                 next,
             )?;
         } else {
-            self.delete_current_row(&t, true);
+            self.delete_current_row(&t, true)?;
         }
         self.scan_end(scan);
         Ok(ret)

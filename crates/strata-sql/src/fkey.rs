@@ -214,7 +214,11 @@ impl Compiler<'_> {
         let mut indexes = self.schema.table_indexes(parent);
         indexes.reverse();
         for ix in indexes {
-            if ix.columns.len() != n || !ix.unique || ix.where_sql.is_some() {
+            if ix.columns.len() != n
+                || !ix.unique
+                || ix.where_sql.is_some()
+                || ix.columns.iter().any(|c| c.expr.is_some())
+            {
                 continue;
             }
             let parent_cols: Vec<usize> = ix.columns.iter().map(|c| c.column).collect();

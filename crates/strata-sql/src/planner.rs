@@ -766,7 +766,7 @@ impl Compiler<'_> {
             }
             Access::Scan => {
                 for ix in self.schema.table_indexes(&table) {
-                    if ix.where_sql.is_none() && matches(&ix, 0) {
+                    if matches(&ix, 0) && self.partial_usable(&table, &ix, src, terms) {
                         return Ok(Some(OrderPlan::Index(ix.name.clone())));
                     }
                 }
@@ -877,6 +877,79 @@ impl Compiler<'_> {
         Ok(out)
     }
 
+    /// Seek candidates on an index expression: WHERE terms `expr op value` (either way
+    /// round) and `expr BETWEEN x AND y` whose expression is the index's (structurally,
+    /// over the same columns of `source`) and whose value is available before this loop.
+    fn expr_seek_cands<'a>(
+        &mut self,
+        sql: &str,
+        table: &crate::schema::Table,
+        source: usize,
+        available_before: u64,
+        terms: &[Term<'a>],
+    ) -> Result<Vec<(Cmp, Operand<'a>, Affinity, Collation)>> {
+        let mut out = Vec::new();
+        crate::partial_index::with_where(sql, |ixe| {
+            for t in terms {
+                let Term::Ast(e) = t else { continue };
+                match e {
+                    Expr::Binary(l, op, r) => {
+                        let cmp = match op {
+                            Operator::Equals => Cmp::Eq,
+                            Operator::Less => Cmp::Lt,
+                            Operator::LessEquals => Cmp::Le,
+                            Operator::Greater => Cmp::Gt,
+                            Operator::GreaterEquals => Cmp::Ge,
+                            _ => continue,
+                        };
+                        let flip = match cmp {
+                            Cmp::Lt => Cmp::Gt,
+                            Cmp::Le => Cmp::Ge,
+                            Cmp::Gt => Cmp::Lt,
+                            Cmp::Ge => Cmp::Le,
+                            c => c,
+                        };
+                        if self.same_expr(ixe, l, table, source)
+                            && self.operand_available(r, available_before)?
+                        {
+                            let aff = self.cmp_affinity(l, r);
+                            let coll = self.binary_collation(l, r)?;
+                            out.push((cmp, Operand::Ast(*r), aff, coll));
+                        }
+                        if self.same_expr(ixe, r, table, source)
+                            && self.operand_available(l, available_before)?
+                        {
+                            let aff = self.cmp_affinity(l, r);
+                            let coll = self.binary_collation(l, r)?;
+                            out.push((flip, Operand::Ast(*l), aff, coll));
+                        }
+                    }
+                    Expr::Between {
+                        lhs,
+                        not: false,
+                        start,
+                        end,
+                    } => {
+                        if self.same_expr(ixe, lhs, table, source)
+                            && self.operand_available(start, available_before)?
+                            && self.operand_available(end, available_before)?
+                        {
+                            let aff1 = self.cmp_affinity(lhs, start);
+                            let aff2 = self.cmp_affinity(lhs, end);
+                            let c1 = self.binary_collation(lhs, start)?;
+                            let c2 = self.binary_collation(lhs, end)?;
+                            out.push((Cmp::Ge, Operand::Ast(*start), aff1, c1));
+                            out.push((Cmp::Le, Operand::Ast(*end), aff2, c2));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
     /// The column index (or ROWID) if `e` is a plain column of `source` at this level.
     fn column_of(&mut self, e: &Expr<'_>, source: usize) -> Result<Option<usize>> {
         let level = self.levels.len() - 1;
@@ -915,7 +988,11 @@ impl Compiler<'_> {
         for t in terms {
             cands.extend(self.seek_term(t, source, available_before)?);
         }
-        if cands.is_empty() {
+        let indexes = self.schema.table_indexes(&table);
+        let has_expr_index = indexes
+            .iter()
+            .any(|ix| ix.columns.iter().any(|c| c.expr.is_some()));
+        if cands.is_empty() && !has_expr_index {
             return Ok(Access::Scan);
         }
         if let Some((_, _, op, _, _)) = cands.iter().find(|c| c.0 == ROWID && c.1 == Cmp::Eq) {
@@ -923,30 +1000,48 @@ impl Compiler<'_> {
         }
         // The index with the most equality columns, then a range on the next column.
         let mut best: Option<(usize, Access<'a>)> = None;
-        for ix in self.schema.table_indexes(&table) {
-            if ix.where_sql.is_some() {
+        for ix in indexes {
+            // A partial index only when the terms imply its WHERE.
+            if !self.partial_usable(&table, &ix, source, terms) {
                 continue;
             }
             let mut eq = Vec::new();
             let mut lower = None;
             let mut upper = None;
             for icol in &ix.columns {
-                let col = &table.columns[icol.column];
+                // An expression column: the terms comparing the same expression, usable
+                // without affinity only (the keys are the expression's values as they are).
+                let expr_cands = match &icol.expr {
+                    Some(sql) => {
+                        Some(self.expr_seek_cands(sql, &table, source, available_before, terms)?)
+                    }
+                    None => None,
+                };
+                let col_aff = table.columns.get(icol.column).map(|c| c.affinity);
                 let usable = |aff: Affinity, coll: Collation| {
                     coll == icol.collation
                         && icol.order == SortOrder::Asc
-                        && match aff {
-                            Affinity::Blob => true,
-                            Affinity::Text => col.affinity == Affinity::Text,
-                            _ => col.affinity.is_numeric(),
+                        && match (aff, col_aff) {
+                            (Affinity::Blob, _) => true,
+                            (_, None) => false,
+                            (Affinity::Text, Some(ca)) => ca == Affinity::Text,
+                            (_, Some(ca)) => ca.is_numeric(),
                         }
                 };
-                let key_aff = |aff: Affinity| {
-                    if aff == Affinity::Blob {
-                        Affinity::Blob
-                    } else {
-                        col.affinity
-                    }
+                let key_aff = |aff: Affinity| match col_aff {
+                    Some(ca) if aff != Affinity::Blob => ca,
+                    _ => Affinity::Blob,
+                };
+                let cands: Vec<(usize, Cmp, Operand<'a>, Affinity, Collation)> = match expr_cands {
+                    Some(v) => v
+                        .into_iter()
+                        .map(|(cmp, op, aff, coll)| (icol.column, cmp, op, aff, coll))
+                        .collect(),
+                    None => cands
+                        .iter()
+                        .filter(|c| c.0 == icol.column)
+                        .copied()
+                        .collect(),
                 };
                 if let Some(c) = cands
                     .iter()

@@ -375,6 +375,8 @@ impl Compiler<'_> {
                             // only for the rowid itself; the alias keeps its name.
                             let (cid, name) = match table.columns.get(c.column) {
                                 Some(col) => (c.column as i64, text_v(&col.name)),
+                                // An expression: cid -2, no name (SQLite's XN_EXPR).
+                                None if c.expr.is_some() => (-2, Value::Null),
                                 None => (-1, Value::Null),
                             };
                             let mut row = vec![Value::Integer(k as i64), Value::Integer(cid), name];

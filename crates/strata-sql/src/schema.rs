@@ -121,11 +121,17 @@ impl Table {
 
 #[derive(Clone, Debug)]
 pub struct IndexColumn {
-    /// Column of the table.
+    /// Column of the table ([`EXPR_COLUMN`] for an expression).
     pub column: usize,
     pub collation: Collation,
     pub order: SortOrder,
+    /// An index on an expression: its SQL text (over the table's columns).
+    pub expr: Option<String>,
 }
+
+/// The `column` of an index column that is an expression (never a table column, never
+/// the rowid's `usize::MAX`).
+pub const EXPR_COLUMN: usize = usize::MAX - 1;
 
 #[derive(Clone, Debug)]
 pub struct Index {
@@ -138,8 +144,8 @@ pub struct Index {
     /// Made for a UNIQUE or PRIMARY KEY constraint (`sqlite_autoindex_*`, sql NULL).
     pub auto: bool,
     pub is_primary_key: bool,
-    /// A partial index's WHERE clause (such indexes are maintained but not used by the
-    /// planner).
+    /// A partial index's WHERE clause: only rows it is true for have entries, and the
+    /// planner uses the index only when a query's WHERE implies it (`partial_index`).
     pub where_sql: Option<String>,
     /// Position of the index's row in `sqlite_schema` (creation order).
     pub seq: usize,
@@ -585,6 +591,7 @@ impl UniqueSpec {
                     column,
                     collation,
                     order: *order,
+                    expr: None,
                 })
             })
             .collect()
@@ -608,6 +615,8 @@ pub(crate) fn indexed_column_name(e: &ast::Expr<'_>) -> Option<(String, Option<S
             let (n, _) = indexed_column_name(inner)?;
             Some((n, Some(names::unquote(coll))))
         }
+        // `(a)` is the column a (SQLite's parser keeps no node for parentheses).
+        ast::Expr::Parenthesized(v) if v.len() == 1 => indexed_column_name(&v[0]),
         _ => None,
     }
 }
@@ -1106,8 +1115,14 @@ pub(crate) fn index_from_ast(
 ) -> Result<Index, SqlError> {
     let mut cols = Vec::new();
     for sc in columns {
-        let (n, coll) = indexed_column_name(&sc.expr)
-            .ok_or_else(|| err("indexes on expressions are not supported"))?;
+        let Some((n, coll)) = indexed_column_name(&sc.expr) else {
+            cols.push(crate::expr_index::expr_column(
+                table,
+                &sc.expr,
+                sort_order(sc.order),
+            )?);
+            continue;
+        };
         let column = table
             .column_index(&n)
             .ok_or_else(|| err(format!("no such column: {n}")))?;
@@ -1120,6 +1135,7 @@ pub(crate) fn index_from_ast(
             column,
             collation,
             order: sort_order(sc.order),
+            expr: None,
         });
     }
     Ok(Index {

@@ -162,20 +162,30 @@ impl Compiler<'_> {
             .indexes
             .iter()
             .map(|(ix, _)| {
-                rowid_changed || fk_level > 1 || ix.columns.iter().any(|c| changed[c.column])
+                // A partial index's WHERE may read any column: its old entry (if the
+                // old row qualified) goes and the new one (if the new row does) comes.
+                rowid_changed
+                    || fk_level > 1
+                    || ix.where_sql.is_some()
+                    || ix.columns.iter().any(|c| c.expr.is_some())
+                    || ix.columns.iter().any(|c| changed[c.column])
             })
             .collect();
         for (k, (ix, c)) in t.indexes.iter().enumerate() {
             if !touched[k] {
                 continue;
             }
-            let key = self.index_key(&table, ix, old, old_rowid);
+            let skip = self.partial_guard(&table, ix, t.cursor, old, old_rowid)?;
+            let key = self.index_key(&table, ix, t.cursor, old, old_rowid)?;
             self.emit(Insn::IdxDeleteAsync {
                 cursor: *c,
                 key_start: key,
                 key_count: ix.columns.len() + 1,
             });
             self.emit(Insn::IdxDeleteAwait { cursor: *c });
+            if let Some(skip) = skip {
+                self.resolve(skip);
+            }
         }
         if rowid_changed || fk_level > 1 {
             let gone = self.label();
@@ -206,7 +216,7 @@ impl Compiler<'_> {
                 self.fk_error(e.message);
             }
         }
-        self.write_row(t, new, new_rowid, true, Some(&touched));
+        self.write_row(t, new, new_rowid, true, Some(&touched))?;
         if fk_required {
             if let Err(e) = self.fk_actions(
                 &table,
