@@ -341,6 +341,9 @@ struct Conn {
     temp: Option<Sqlite>,
     /// The mirror has an open transaction.
     temp_in_tx: bool,
+    /// Faults that hit operations of this connection's finished statements since its
+    /// last statement ended: the next statement may fail of them (a spill in flight).
+    carried_faults: u64,
 }
 
 impl Conn {
@@ -356,6 +359,7 @@ impl Conn {
             tx_wrote: false,
             temp: None,
             temp_in_tx: false,
+            carried_faults: 0,
         }
     }
 
@@ -423,6 +427,10 @@ struct Sim<'p> {
     checks: SqlChecks,
     next_tag: u64,
     live: BTreeMap<u64, (usize, usize)>,
+    /// Tags of finished statements: an operation a statement submitted may complete
+    /// (and fail) while a later statement of the same connection drives it (a dirty-page
+    /// spill started by one statement and finished by the next).
+    finished_tags: BTreeMap<u64, (usize, usize)>,
     crashes_handled: u64,
     finished: usize,
     /// I/O operations performed while the databases were created.
@@ -521,6 +529,7 @@ pub fn run_plan(config: &SqlConfig, plan: &Plan) -> SqlReport {
         checks: SqlChecks::default(),
         next_tag: 1,
         live: BTreeMap::new(),
+        finished_tags: BTreeMap::new(),
         crashes_handled: 0,
         finished: 0,
         ops_before_workload: 0,
@@ -865,7 +874,12 @@ impl<'p> Sim<'p> {
                     }
                     self.checks.io_errors_abandoned += 1;
                 }
-                None => self.checks.io_errors_abandoned += 1,
+                None => {
+                    if let Some(&(t, c)) = self.finished_tags.get(&f.tag) {
+                        self.tenants[t].conns[c].carried_faults += 1;
+                    }
+                    self.checks.io_errors_abandoned += 1;
+                }
             }
         }
     }
@@ -1359,6 +1373,8 @@ impl<'p> Sim<'p> {
     ) -> Result<(), Violation> {
         let r = self.tenants[t].conns[c].running.take().expect("running");
         self.live.remove(&r.tag);
+        self.finished_tags.insert(r.tag, (t, c));
+        let carried = std::mem::take(&mut self.tenants[t].conns[c].carried_faults);
         if self.tenants[t].committing == Some(c) {
             self.tenants[t].committing = None;
         }
@@ -1380,7 +1396,9 @@ impl<'p> Sim<'p> {
             .trace("stmt", &[r.idx as u64, ok as u64, r.rows.len() as u64]);
         let sql = r.sql.as_str();
         let ctx = |what: String| format!("tenant {t} conn {c} `{sql}`: {what}");
-        let io_failed = !ok && r.faults > 0;
+        // A failure of an operation an earlier statement of this connection submitted
+        // (its dirty-page spill, finished by this statement) is this statement's error.
+        let io_failed = !ok && (r.faults > 0 || carried > 0);
         let ok_rows = r.rows == vec![vec![Val::Text(b"ok".to_vec())]];
         // integrity_check reports a page it cannot read as a row, as SQLite does.
         // It also reads ahead (a B-tree's children, submitted together) and reads a page
