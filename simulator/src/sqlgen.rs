@@ -77,6 +77,10 @@ pub struct Features {
     /// ALTER TABLE RENAME COLUMN / ADD COLUMN / DROP COLUMN on a scratch table `alt` with
     /// an index, a view and a trigger naming its columns (see [`gen_alter_column`]).
     pub alter_column: bool,
+    /// Common table expressions (plain, used twice, recursive with and without the
+    /// RECURSIVE keyword, in UPDATE/DELETE/INSERT) and compound SELECTs (UNION [ALL],
+    /// INTERSECT, EXCEPT) over the tables (see [`gen_cte`]).
+    pub cte: bool,
     /// Pages through the freelist: rows with overflow chains inserted and deleted in bulk,
     /// a scratch table `big` created, filled, indexed and dropped mid-workload, indexes on
     /// the main tables created and dropped (see [`gen_churn`]).
@@ -104,6 +108,7 @@ pub const FEATURE_NAMES: &[&str] = &[
     "outer-join",
     "views",
     "alter-column",
+    "cte",
 ];
 
 impl Features {
@@ -127,6 +132,7 @@ impl Features {
         outer_join: true,
         views: true,
         alter_column: true,
+        cte: true,
     };
     pub const NONE: Features = Features {
         returning: false,
@@ -148,6 +154,7 @@ impl Features {
         outer_join: false,
         views: false,
         alter_column: false,
+        cte: false,
     };
 
     /// The default: every group on, minus those named in `STRATA_SIM_NO_FEATURES`
@@ -186,6 +193,7 @@ impl Features {
             "outer-join" => &mut self.outer_join,
             "views" => &mut self.views,
             "alter-column" => &mut self.alter_column,
+            "cte" => &mut self.cte,
             _ => return None,
         })
     }
@@ -882,6 +890,7 @@ fn gen_feature(rng: &mut ChaCha8Rng, s: &SchemaDef, group: &str) -> String {
         "outer-join" => gen_outer_join(rng, s),
         "views" => gen_views(rng, s),
         "alter-column" => gen_alter_column(rng),
+        "cte" => gen_cte(rng, s),
         other => unreachable!("feature group {other}"),
     }
 }
@@ -1088,6 +1097,73 @@ fn gen_alter_column(rng: &mut ChaCha8Rng) -> String {
         18 => "ALTER TABLE alt2 RENAME TO alt".into(),
         19 => "DROP TABLE IF EXISTS alt2".into(),
         _ => "DROP TABLE IF EXISTS alt".into(),
+    }
+}
+
+/// A statement with common table expressions or a compound SELECT (group `cte`). A CTE
+/// naming itself is recursive with or without the RECURSIVE keyword (SQLite's rule);
+/// recursion is bounded by its WHERE. Reads without ORDER BY are compared as multisets;
+/// compound reads with ORDER BY order by every column. Writes name rows by rowid.
+fn gen_cte(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
+    let t = &table(rng, s).name;
+    let u = &table(rng, s).name;
+    let rec = if rng.gen_bool(0.5) { "RECURSIVE " } else { "" };
+    let mat = ["", "MATERIALIZED ", "NOT MATERIALIZED "][rng.gen_range(0..3)];
+    match rng.gen_range(0..10) {
+        0 => format!(
+            "WITH x AS {mat}(SELECT id, a, b FROM {t} WHERE {}) SELECT count(*), sum(a), min(b), max(id) FROM x",
+            pred(rng, "")
+        ),
+        1 => format!(
+            "WITH x(i, v) AS (SELECT id, a FROM {t} WHERE a IS NOT NULL) SELECT x.i, x.v, y.b FROM x JOIN {u} AS y ON y.a = x.v WHERE y.id % 2 = {}",
+            rng.gen_range(0..2)
+        ),
+        2 => format!(
+            "WITH {rec}r(n) AS (SELECT {} UNION ALL SELECT n + 1 FROM r WHERE n < {}) SELECT n, (SELECT count(*) FROM {t} WHERE a = n) FROM r",
+            rng.gen_range(0..3),
+            rng.gen_range(3..12)
+        ),
+        3 => format!(
+            "WITH {rec}r(n) AS (SELECT min(a) FROM {t} UNION SELECT n + {} FROM r WHERE n < 9) SELECT count(*), sum(n) FROM r",
+            rng.gen_range(1..3)
+        ),
+        4 => format!(
+            "WITH x AS {mat}(SELECT a FROM {t} WHERE a IS NOT NULL), y AS (SELECT a FROM x WHERE a > {}) SELECT (SELECT count(*) FROM x), (SELECT max(a) FROM y), (SELECT count(*) FROM {u} WHERE a IN x)",
+            a_lit(rng)
+        ),
+        5 => format!(
+            "WITH x AS (SELECT rowid AS r FROM {t} WHERE {}) UPDATE {t} SET c = coalesce(c, 0) + 1 WHERE rowid IN x",
+            pred(rng, "")
+        ),
+        6 => format!(
+            "WITH x AS (SELECT rowid AS r FROM {t} WHERE {} ORDER BY rowid LIMIT 2) DELETE FROM {t} WHERE rowid IN (SELECT r FROM x)",
+            pred(rng, "")
+        ),
+        7 => {
+            let op = ["UNION", "UNION ALL", "INTERSECT", "EXCEPT"][rng.gen_range(0..4)];
+            let cols = ["a", "b", "a, b", "k, c"][rng.gen_range(0..4)];
+            let order = if rng.gen_bool(0.5) {
+                // Every column: rows that tie are equal.
+                let n = cols.split(", ").count();
+                let all: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+                format!(" ORDER BY {}", all.join(", "))
+            } else {
+                String::new()
+            };
+            format!(
+                "SELECT {cols} FROM {t} WHERE {} {op} SELECT {cols} FROM {u} WHERE {}{order}",
+                pred(rng, ""),
+                pred(rng, "")
+            )
+        }
+        8 => format!(
+            "SELECT count(*), sum(a) FROM (SELECT a FROM {t} UNION ALL SELECT a FROM {u} EXCEPT SELECT a FROM {t} WHERE {})",
+            pred(rng, "")
+        ),
+        _ => format!(
+            "WITH {rec}r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < {}) INSERT INTO {t}(k, a, b) SELECT n + 100, n % 10, 'cte' FROM r WHERE n + 100 NOT IN (SELECT k FROM {t} WHERE k IS NOT NULL)",
+            rng.gen_range(1..4)
+        ),
     }
 }
 
@@ -1672,6 +1748,11 @@ pub fn classify(sql: &str) -> Kind {
             Kind::TempWrite
         }
     } else if u.starts_with("SELECT")
+        // A WITH clause before a SELECT (the `cte` group's writes name their verb).
+        || (u.starts_with("WITH")
+            && !u.contains(" UPDATE ")
+            && !u.contains(" DELETE ")
+            && !u.contains(" INSERT "))
         || u.starts_with("PRAGMA FOREIGN_KEY")
         || u.starts_with("PRAGMA ENCODING")
         || u.starts_with("PRAGMA INDEX_")

@@ -99,10 +99,6 @@ const CANDIDATES: &[(&str, &str)] = &[
 /// Kinds the compiler accepts that the generator does not produce, and why.
 const NOT_GENERATED: &[(&str, &str)] = &[
     (
-        "WITH",
-        "CTEs are compared by the sqllogictest corpus and crates/strata/tests, not generated yet",
-    ),
-    (
         "REPLACE",
         "generated as INSERT OR REPLACE (the same statement to the compiler)",
     ),
@@ -119,10 +115,6 @@ const NOT_GENERATED: &[(&str, &str)] = &[
     (
         "EXPLAIN",
         "bytecode listings differ from SQLite's by design",
-    ),
-    (
-        "UNION",
-        "compound selects are compared by the sqllogictest corpus, not generated yet",
     ),
 ];
 
