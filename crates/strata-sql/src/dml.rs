@@ -920,12 +920,16 @@ impl Compiler<'_> {
                 });
                 let cols = self.select(sel, &Dest::EphemTable { cursor: cur })?;
                 if cols.len() != targets.len() {
-                    return Err(error(format!(
-                        "table {} has {} columns but {} values were supplied",
-                        table.name,
-                        targets.len(),
-                        cols.len()
-                    )));
+                    // SQLite's messages: with a column list, "N values for M columns".
+                    return Err(error(match columns {
+                        Some(_) => format!("{} values for {} columns", cols.len(), targets.len()),
+                        None => format!(
+                            "table {} has {} columns but {} values were supplied",
+                            table.name,
+                            targets.len(),
+                            cols.len()
+                        ),
+                    }));
                 }
                 Some(cur)
             }

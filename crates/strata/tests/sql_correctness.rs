@@ -1076,7 +1076,15 @@ fn multi_row_values_materialised_like_sqlite() {
          INSERT INTO k VALUES (1), (2 IN k), (3 IN k), (1 IN (SELECT a FROM k));
          CREATE VIEW kv AS SELECT a FROM k;
          INSERT INTO k VALUES (5), ((SELECT max(a) FROM kv));
-         SELECT * FROM k ORDER BY rowid;",
+         SELECT * FROM k ORDER BY rowid;
+         CREATE TABLE w3(a, b, c);
+         CREATE TRIGGER w3t AFTER INSERT ON w3 BEGIN SELECT 1; END;
+         INSERT INTO w3(a, b) SELECT 1;
+         INSERT INTO w3 SELECT 1;
+         INSERT INTO w3(a, b) VALUES (1), (2);
+         INSERT INTO w3(a, b) VALUES (1, 2), (2);
+         INSERT INTO w3 VALUES (1, 2), (3, 4);
+         SELECT count(*) FROM w3;",
     );
 }
 
