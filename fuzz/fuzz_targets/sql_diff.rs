@@ -75,6 +75,7 @@ const FEATURES: &[&str] = &[
     "outer-join",
     "views",
     "alter-column",
+    "cte",
 ];
 
 /// The `views` group's view over `t` and its INSTEAD OF triggers, added to the schema
@@ -425,6 +426,14 @@ enum Stmt {
     /// The connection's counters: `changes()`, `total_changes()` (which counts trigger
     /// and foreign-key action rows) and `last_insert_rowid()`.
     Counters,
+    /// Common table expressions and compound SELECTs (group `cte`, as the simulator's).
+    Cte {
+        kind: u8,
+        tab: Tab,
+        col: Col,
+        filter: Expr,
+        n: u8,
+    },
 }
 
 /// JSON documents: canonical, JSON5, malformed.
@@ -1148,6 +1157,54 @@ impl Stmt {
             Stmt::Commit => "COMMIT".into(),
             Stmt::Rollback => "ROLLBACK".into(),
             Stmt::Counters => "SELECT changes(), total_changes(), last_insert_rowid()".into(),
+            Stmt::Cte {
+                kind,
+                tab,
+                col,
+                filter,
+                n,
+            } => {
+                if !on("cte") {
+                    return None;
+                }
+                let (x, other) = match tab {
+                    Tab::T => ("t", "u"),
+                    Tab::U => ("u", "t"),
+                };
+                let c = col.name();
+                let w = filter.sql(0);
+                let limit = 2 + *n as u32 % 10;
+                // RECURSIVE is optional: a CTE naming itself is recursive either way.
+                let rec = if n % 2 == 0 { "RECURSIVE " } else { "" };
+                match kind % 8 {
+                    0 => format!(
+                        "WITH v AS (SELECT {c} AS z FROM {x} WHERE {w}) SELECT count(*), count(z), min(z), max(z) FROM v"
+                    ),
+                    1 => format!(
+                        "WITH {rec}r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < {limit}) SELECT i, (SELECT count(*) FROM {x} WHERE a = i) FROM r"
+                    ),
+                    2 => format!(
+                        "WITH {rec}r(i) AS (SELECT min(a) FROM {x} UNION SELECT i + 1 FROM r WHERE i < {limit}) SELECT count(*), total(i) FROM r"
+                    ),
+                    3 => format!(
+                        "WITH v AS (SELECT {c} FROM {x} WHERE {w}) SELECT id FROM {other} WHERE {c} IN v"
+                    ),
+                    4 => ["UNION", "UNION ALL", "INTERSECT", "EXCEPT"]
+                        .iter()
+                        .map(|op| format!("SELECT {c} FROM {x} WHERE {w} {op} SELECT {c} FROM {other}"))
+                        .nth((*n / 2) as usize % 4)
+                        .unwrap_or_default(),
+                    5 => format!(
+                        "WITH v AS (SELECT rowid AS r FROM {x} WHERE {w}) UPDATE {x} SET c = coalesce(c, 0) + 1 WHERE rowid IN v"
+                    ),
+                    6 => format!(
+                        "WITH v AS (SELECT rowid AS r FROM {x} WHERE {w} ORDER BY rowid LIMIT {limit}) DELETE FROM {x} WHERE rowid IN (SELECT r FROM v)"
+                    ),
+                    _ => format!(
+                        "SELECT {c}, count(*) FROM (SELECT {c} FROM {x} UNION ALL SELECT {c} FROM {other} WHERE {w}) GROUP BY {c}"
+                    ),
+                }
+            }
         })
     }
 }
