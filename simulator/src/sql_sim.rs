@@ -633,13 +633,23 @@ impl<'p> Sim<'p> {
                 2000
             };
             let autockpt = [0u64, 8, 32, 200][r.gen_range(0..4)];
-            let options = OpenOptions::new()
+            // journal_size_limit (truncation of the WAL at its restarts, under faults and
+            // power loss): derived from the draws above (no extra draw).
+            let journal_limit = match (autockpt, page_size) {
+                (8, _) => Some(0i64),
+                (32, 1024) | (200, 512) => Some(8 * 1024),
+                _ => None,
+            };
+            let mut options = OpenOptions::new()
                 .page_size(page_size)
                 .cache_size_pages(cache)
                 .autocheckpoint_frames(autockpt)
                 .sync_mode(strata::SyncMode::Full)
                 .busy_timeout(std::time::Duration::ZERO)
                 .io(self.io.clone() as Arc<dyn IO>);
+            if let Some(l) = journal_limit {
+                options = options.journal_size_limit(l);
+            }
             // Derived from the cache draw (no extra random draw: seeds keep their plans).
             let sorter_budget = match cache {
                 16 => Some(4 * 1024),
@@ -647,8 +657,9 @@ impl<'p> Sim<'p> {
                 _ => None,
             };
             lines.push(format!(
-                "tenant {t}: page_size={page_size} cache_size_pages={cache} sorter_budget={} autocheckpoint_frames={autockpt} sync=full encoding={encoding} auto_vacuum={auto_vacuum} tables={}",
+                "tenant {t}: page_size={page_size} cache_size_pages={cache} sorter_budget={} autocheckpoint_frames={autockpt} journal_size_limit={} sync=full encoding={encoding} auto_vacuum={auto_vacuum} tables={}",
                 sorter_budget.map_or("default".to_string(), |b| b.to_string()),
+                journal_limit.unwrap_or(-1),
                 schema.tables.len()
             ));
             for d in &schema.ddl {

@@ -496,6 +496,18 @@ impl Storage {
         self.spill_min_pages.store(pages.max(1), Ordering::Relaxed);
     }
 
+    /// `PRAGMA journal_size_limit`: `limit` >= 0 sets it (bytes; -1 removes it), anything
+    /// else leaves it; returns the value now in force (-1: no limit). SQLite keeps it per
+    /// connection; here it belongs to the database's storage, shared by its connections.
+    pub fn journal_size_limit(&self, limit: Option<i64>) -> i64 {
+        if let Some(l) = limit {
+            self.wal.set_size_limit(u64::try_from(l).ok());
+        }
+        self.wal
+            .size_limit()
+            .map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX))
+    }
+
     /// Spills completed by all connections of this storage: writes of dirty pages to the
     /// WAL because a write transaction outgrew its cache (module `spill`).
     pub fn spill_count(&self) -> u64 {

@@ -359,6 +359,7 @@ impl Compiler<'_> {
                 | "schema_version"
                 | "application_id"
                 | "page_size"
+                | "journal_size_limit"
         );
         if db == TEMP_DB && !per_db {
             return Err(error(format!("PRAGMA temp.{pname} is not supported")));
@@ -469,6 +470,18 @@ impl Compiler<'_> {
                     Ok(self.finish(text, vec![pname.clone()], vec![None]))
                 }
             },
+            "journal_size_limit" => {
+                // SQLite reads the value as sqlite3DecOrHexToI64 does (a hex literal, or
+                // the leading integer: 'abc' is 0, 2.5 is 2) and takes anything below -1
+                // as -1 (no limit).
+                let limit = arg
+                    .as_deref()
+                    .map(|a| pragma_int_prefix(&names::unquote(a)).max(-1));
+                let r = self.reg();
+                self.emit(Insn::JournalSizeLimit { db, limit, dest: r });
+                self.emit(Insn::ResultRow { start: r, count: 1 });
+                Ok(self.finish(text, vec![pname.clone()], vec![None]))
+            }
             "page_count" => {
                 // SQLite's OP_Pagecount; an argument is ignored (max_page_count is
                 // what sets a limit).
@@ -642,5 +655,28 @@ impl Compiler<'_> {
             }
             _ => Ok(self.finish(text, Vec::new(), Vec::new())),
         }
+    }
+}
+
+/// An integer pragma argument as SQLite's sqlite3DecOrHexToI64 reads it: `0x` hex, else
+/// the leading (optionally signed) digits, saturating; no digits is 0.
+fn pragma_int_prefix(a: &str) -> i64 {
+    let t = a.trim();
+    if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        return u64::from_str_radix(h, 16).map_or(0, |v| v as i64);
+    }
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let mut v: i64 = 0;
+    for b in digits.bytes().take_while(u8::is_ascii_digit) {
+        v = v.saturating_mul(10).saturating_add(i64::from(b - b'0'));
+    }
+    if neg {
+        -v
+    } else {
+        v
     }
 }

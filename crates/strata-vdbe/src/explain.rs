@@ -437,6 +437,14 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
         ),
         FkCheck => ("FkCheck", 0, 0, 0, None, 0),
         SetCacheSize { pages } => ("SetCacheSize", u(*pages), 0, 0, None, 0),
+        JournalSizeLimit { db, limit, dest } => (
+            "JournalSizeLimit",
+            u(*db),
+            limit.unwrap_or(-2),
+            u(*dest),
+            None,
+            0,
+        ),
         SetSorterBudget { bytes } => (
             "SetSorterBudget",
             bytes.map_or(-1, |b| b.min(i64::MAX as usize) as i64),

@@ -755,6 +755,13 @@ pub enum Insn {
     },
     /// Restore the registers and cursors of the last `FramePush`.
     FramePop,
+    /// `PRAGMA journal_size_limit [= limit]` on database `db`: set it when `limit` is
+    /// given (-1: no limit), then `dest` = the value in force.
+    JournalSizeLimit {
+        db: usize,
+        limit: Option<i64>,
+        dest: Reg,
+    },
     /// Set the connection's page cache size (pages).
     SetCacheSize {
         pages: usize,

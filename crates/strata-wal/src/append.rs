@@ -199,7 +199,7 @@ impl Append {
                         return Ok(Poll::Pending);
                     }
                     if self.inner.options.sync_mode == SyncMode::Off {
-                        self.state = self.submit_frames(plan, frames)?;
+                        self.state = self.submit_restart_frames(plan, frames)?;
                     } else {
                         let sync = Completion::sync();
                         self.submitted.push(sync.clone());
@@ -212,7 +212,7 @@ impl Append {
                         self.state = State::HeaderSyncing { plan, sync, frames };
                         return Ok(Poll::Pending);
                     }
-                    self.state = self.submit_frames(plan, frames)?;
+                    self.state = self.submit_restart_frames(plan, frames)?;
                 }
                 State::Writing { plan, writes } => {
                     if poll_all(&writes, "WAL write")?.is_pending() {
@@ -404,6 +404,39 @@ impl Append {
             }
             None => self.submit_frames(plan, pending_writes).map(Some),
         }
+    }
+
+    /// The frames of a restart, once its new header is durable, and the
+    /// `journal_size_limit` truncation (SQLite's `walLimitSize` on the first commit after
+    /// a restart): a WAL file longer than max(limit, the end of these frames) is truncated
+    /// to that size. Only after the header: with the old header still on disk, cutting
+    /// the old generation's later frames would let recovery replay an already
+    /// checkpointed prefix over newer pages (the first version did it alongside the
+    /// header write; the simulator lost committed data at once). Everything past these
+    /// frames is the old generation's (its salts no longer match), and these writes all
+    /// lie below the new size, so the truncation runs alongside them; the append waits for
+    /// it like a write (its failure is the append's).
+    fn submit_restart_frames(&mut self, plan: AppendPlan, frames: PendingWrites) -> Result<State> {
+        let page_size = self.inner.page_size;
+        let frames_end_bytes =
+            frame_offset_bytes(plan.first_frame + plan.frames.len() as u64, page_size);
+        let limit = self.inner.lock().size_limit_bytes;
+        let mut truncate = None;
+        if let Some(limit) = limit {
+            let target = limit.max(frames_end_bytes);
+            let file = self.inner.file()?;
+            if file.size_bytes()? > target {
+                let c = Completion::truncate();
+                self.submitted.push(c.clone());
+                file.truncate(target, &c)?;
+                truncate = Some(c);
+            }
+        }
+        let mut state = self.submit_frames(plan, frames)?;
+        if let (Some(c), State::Writing { writes, .. }) = (truncate, &mut state) {
+            writes.push(c);
+        }
+        Ok(state)
     }
 
     fn submit_frames(&mut self, plan: AppendPlan, pending_writes: PendingWrites) -> Result<State> {

@@ -238,6 +238,10 @@ pub(crate) struct Shared {
     /// reader, checkpoint or recovery sees them; the writer's commit publishes them with
     /// its own frames, and its rollback forgets them ([`Wal::discard_uncommitted`]).
     pub uncommitted: Option<append::Uncommitted>,
+    /// `PRAGMA journal_size_limit`: when the log restarts from its first frame, the file
+    /// is truncated to this size (or to the end of the restart's frames, if larger), as
+    /// SQLite's `walLimitSize` on the first commit after a restart. `None`: no limit.
+    pub size_limit_bytes: Option<u64>,
 }
 
 impl Shared {
@@ -437,6 +441,7 @@ impl Wal {
             orphaned_wal_io: Vec::new(),
             orphaned_db_io: Vec::new(),
             uncommitted: None,
+            size_limit_bytes: None,
         };
         shared.check_invariants();
         let inner = Inner {
@@ -733,6 +738,17 @@ impl Wal {
             from.max_frame.min(to.max_frame),
             to.max_frame.max(from.max_frame),
         )
+    }
+
+    /// Sets `PRAGMA journal_size_limit` (`None`: no limit; see
+    /// `Shared::size_limit_bytes`).
+    pub fn set_size_limit(&self, limit_bytes: Option<u64>) {
+        self.inner.lock().size_limit_bytes = limit_bytes;
+    }
+
+    /// The current `journal_size_limit` (`None`: no limit).
+    pub fn size_limit(&self) -> Option<u64> {
+        self.inner.lock().size_limit_bytes
     }
 
     /// Whether I/O of an abandoned append or checkpoint is still in flight (a new append

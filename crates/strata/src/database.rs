@@ -213,6 +213,7 @@ pub struct OpenOptions {
     busy_timeout: Duration,
     io: Option<Arc<dyn IO>>,
     checkpoint_on_close: bool,
+    journal_size_limit_bytes: Option<i64>,
 }
 
 impl Default for OpenOptions {
@@ -228,7 +229,16 @@ impl OpenOptions {
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
             io: None,
             checkpoint_on_close: true,
+            journal_size_limit_bytes: None,
         }
+    }
+
+    /// `PRAGMA journal_size_limit` from the start (bytes; -1, the default, is no limit):
+    /// when the WAL restarts from its first frame after a checkpoint, its file is
+    /// truncated to this size (or to the restart's frames, if larger), as SQLite does.
+    pub fn journal_size_limit(mut self, bytes: i64) -> Self {
+        self.journal_size_limit_bytes = Some(bytes.max(-1));
+        self
     }
 
     /// Whether closing the database (dropping its last [`Database`] handle, connection
@@ -317,6 +327,9 @@ impl OpenOptions {
         })?;
         // Auto-vacuum databases keep their pointer maps through this commit hook.
         strata_btree::autovacuum::install(&storage);
+        if let Some(limit) = self.journal_size_limit_bytes {
+            storage.journal_size_limit(Some(limit));
+        }
         Ok(Database {
             inner: Arc::new(DbInner {
                 storage,

@@ -1408,6 +1408,12 @@ impl Vm {
                 }
                 self.pc += 1;
             }
+            JournalSizeLimit { db, limit, dest } => {
+                let pager = self.conn.pager_for(*db)?;
+                let v = pager.storage().journal_size_limit(*limit);
+                self.regs[*dest] = Value::Integer(v);
+                self.pc += 1;
+            }
             SetCacheSize { pages } => {
                 self.conn.pager().set_cache_size_pages(*pages);
                 self.conn.state().cache_size_pages = Some(*pages);
