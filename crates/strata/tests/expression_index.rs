@@ -157,20 +157,6 @@ fn plan_opens_expression_index_for_the_same_expression() {
     assert!(!opens("SELECT a FROM t WHERE upper(c) = 'x'", "il"));
 }
 
-/// A tiny deterministic generator (xorshift) so the data is the same on every run.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
-        v[self.next(v.len() as u64) as usize]
-    }
-}
-
 /// Random rows, writes and queries on a table with expression indexes (some UNIQUE,
 /// some partial): every result as SQLite's, and SQLite's integrity_check passes on
 /// Strata's file.

@@ -212,20 +212,6 @@ fn plan_opens_partial_index_only_when_implied() {
     assert!(!opens("SELECT a FROM t WHERE d = 1 AND b IS NOT 3", "pn"));
 }
 
-/// A tiny deterministic generator (xorshift) so the data is the same on every run.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
-        v[self.next(v.len() as u64) as usize]
-    }
-}
-
 /// Random rows, random writes and random queries (whose WHERE may or may not imply an
 /// index's) on tables with partial indexes: every result as SQLite's, and SQLite's
 /// integrity_check passes on the file Strata wrote.

@@ -132,3 +132,17 @@ pub fn refused(setup: &str, sql: &str, message: &str) {
         Ok(rows) => panic!("{sql}: expected an error, got {rows:?}"),
     }
 }
+
+/// A tiny deterministic generator (xorshift) so the data is the same on every run.
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+    pub fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
+        v[self.next(v.len() as u64) as usize]
+    }
+}
