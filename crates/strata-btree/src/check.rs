@@ -272,10 +272,12 @@ impl Checker<'_, '_> {
         let mut parent = (PTRMAP_OVERFLOW1, self.cell_page);
         let (btree_page, cell, interior) =
             (self.cell_page, Some(self.cell_index), self.cell_interior);
+        let mut visits = crate::overflow::ChainVisits::default();
         for i in 0..count {
             if page_no < 2 || page_no > self.db_size_pages {
                 return Err(corrupt(format!("overflow page {page_no} out of range")));
             }
+            visits.visit(page_no)?;
             self.stats.pages.push(page_no);
             self.stats.ptrmap.push(PtrmapRef {
                 page: page_no,

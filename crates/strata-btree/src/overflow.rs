@@ -24,6 +24,27 @@ pub fn check_chain_length(page_count: u64, db_size_pages: u32) -> Result<()> {
     Ok(())
 }
 
+/// Pages seen on one walk of an overflow chain. [`check_chain_length`] bounds a chain by
+/// the database size, but that size may come from a WAL commit frame and be far larger
+/// than the pages that exist: a page linked to itself under a payload size claiming
+/// gigabytes then passed the bound, and every read appended the same page until memory ran
+/// out (found by the `wal_file` fuzz target). A revisited page is a cycle: corrupt.
+#[derive(Default)]
+pub(crate) struct ChainVisits {
+    seen: std::collections::HashSet<u32>,
+}
+
+impl ChainVisits {
+    /// Records `page_no`; an error if the walk was there before.
+    pub(crate) fn visit(&mut self, page_no: u32) -> Result<()> {
+        if self.seen.insert(page_no) {
+            Ok(())
+        } else {
+            Err(corrupt(format!("overflow chain revisits page {page_no}")))
+        }
+    }
+}
+
 /// Appends the spilled part of a payload to `out`, reading the chain from `first_page`.
 /// `spilled` is the payload size minus the local size. On `Pending`, `out` may have
 /// been partly extended: the caller truncates it back before calling again. Pages read
@@ -41,10 +62,12 @@ pub fn read_chain(
     let mut page_no = first_page;
     let mut remaining = spilled;
     let mut pending = false;
+    let mut visits = ChainVisits::default();
     while remaining > 0 {
         if page_no == 0 || page_no > pager.db_size_pages() {
             return Err(corrupt(format!("overflow page {page_no} out of range")));
         }
+        visits.visit(page_no)?;
         let page = match pager.get_page(page_no)? {
             Poll::Ready(p) => p,
             // Without the page we cannot know the next one: stop here.
@@ -80,12 +103,15 @@ pub fn chain_pages(
     let usable = pager.usable_size();
     let count = overflow_page_count(payload_size, local, usable);
     check_chain_length(count as u64, pager.db_size_pages())?;
-    let mut pages = Vec::with_capacity(count as usize);
+    // The count is a claim of the (possibly damaged) cell: reserve a bounded amount.
+    let mut pages = Vec::with_capacity((count as usize).min(1024));
+    let mut visits = ChainVisits::default();
     let mut page_no = first_page;
     for _ in 0..count {
         if page_no < 2 || page_no > pager.db_size_pages() {
             return Err(corrupt(format!("overflow page {page_no} out of range")));
         }
+        visits.visit(page_no)?;
         let page = strata_io::ready!(pager.get_page(page_no).map_err(Error::from));
         let next = read_u32(&page.data(), 0);
         pages.push(page_no);

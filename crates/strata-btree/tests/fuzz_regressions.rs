@@ -10,8 +10,16 @@ use strata_pager::{Storage, StorageOptions};
 
 /// Scans every table tree the schema names, reading each payload; returns the first error.
 fn scan_all_tables(bytes: &[u8]) -> Result<usize, Error> {
+    scan_all_tables_with_wal(bytes, None)
+}
+
+/// [`scan_all_tables`] with `wal` as the database's `-wal` file (recovered at open).
+fn scan_all_tables_with_wal(bytes: &[u8], wal: Option<&[u8]>) -> Result<usize, Error> {
     let memory = MemoryIo::new();
     memory.set_file_contents("fuzz.db", bytes.to_vec());
+    if let Some(wal) = wal {
+        memory.set_file_contents("fuzz.db-wal", wal.to_vec());
+    }
     let io: Arc<dyn IO> = Arc::new(memory);
     let storage = Storage::open(io.clone(), "fuzz.db", StorageOptions::default())?;
     let pager = storage.pager();
@@ -53,5 +61,41 @@ fn overflow_cycle_claiming_a_2gib_payload_is_corrupt() {
     match scan_all_tables(bytes) {
         Err(Error::Corrupt(message)) => assert!(message.contains("overflow chain"), "{message}"),
         other => panic!("expected a Corrupt error, got {other:?}"),
+    }
+}
+
+/// The same cycle where the database size comes from a WAL commit frame (0xFFFFFFF0
+/// pages) over a 3-page file: the bound by database size let a 1 TiB payload through, and
+/// reading it appended the self-linked page until memory ran out (libFuzzer, `wal_file`:
+/// out-of-memory). The walk now fails at the first revisited page; the structural checker
+/// too (it walked the same chain).
+#[test]
+fn overflow_cycle_under_a_wal_database_size_is_corrupt() {
+    let base = include_bytes!("../../../fuzz/fixtures/wal_base.db");
+    let wal =
+        include_bytes!("../../../fuzz/regressions/wal_file/overflow_cycle_under_wal_db_size.wal");
+    match scan_all_tables_with_wal(base, Some(wal)) {
+        Err(Error::Corrupt(message)) => {
+            assert!(message.contains("revisits page 4"), "{message}")
+        }
+        other => panic!("expected a Corrupt error, got {other:?}"),
+    }
+
+    let memory = MemoryIo::new();
+    memory.set_file_contents("fuzz.db", base.to_vec());
+    memory.set_file_contents("fuzz.db-wal", wal.to_vec());
+    let io: Arc<dyn IO> = Arc::new(memory);
+    let storage = Storage::open(io.clone(), "fuzz.db", StorageOptions::default()).unwrap();
+    let pager = storage.pager();
+    pager.begin_read().unwrap();
+    assert_eq!(pager.db_size_pages(), 0xFFFF_FFF0);
+    let mut load = |n: u32| -> strata_btree::Result<strata_pager::PageRef> {
+        Ok(block_on(io.as_ref(), || pager.get_page(n))?)
+    };
+    match strata_btree::check::check_tree(&mut load, pager.usable_size(), 0xFFFF_FFF0, 2, None) {
+        Err(Error::Corrupt(message)) => {
+            assert!(message.contains("revisits page 4"), "{message}")
+        }
+        other => panic!("expected a Corrupt error from the checker, got {other:?}"),
     }
 }
