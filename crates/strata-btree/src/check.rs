@@ -374,9 +374,15 @@ pub fn check_freelist(
         )
     };
     let mut pages = Vec::new();
+    // A trunk list that loops is corrupt. The database size alone does not bound the walk:
+    // it may be a WAL commit frame's claim of 2^32 pages over a small file.
+    let mut trunks = std::collections::HashSet::new();
     while trunk != 0 {
         if trunk < 2 || trunk > db_size_pages || pages.len() > db_size_pages as usize {
             return Err(corrupt(format!("freelist trunk {trunk} out of range")));
+        }
+        if !trunks.insert(trunk) {
+            return Err(corrupt(format!("freelist trunk {trunk} revisited")));
         }
         pages.push(trunk);
         let page = load(trunk)?;

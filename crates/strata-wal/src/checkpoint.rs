@@ -270,9 +270,34 @@ impl Checkpoint {
         };
         self.state = match plan {
             None => State::Finish,
-            Some(plan) => self.submit_wal_sync(plan)?,
+            Some(plan) => {
+                self.check_final_size(&plan)?;
+                self.submit_wal_sync(plan)?
+            }
         };
         Ok(Started::Planned)
+    }
+
+    /// SQLite's guard in `walCheckpoint`, before anything is copied: a database that the
+    /// whole log would leave larger than today's file plus every frame of the log plus 64
+    /// KiB (the pending-byte page at most) cannot be, so a commit frame claims a size it
+    /// never wrote: corrupt. Without it a damaged WAL claiming 2^32 pages made the
+    /// checkpoint extend the database file to terabytes.
+    fn check_final_size(&self, plan: &Plan) -> Result<()> {
+        let Some(size_pages) = plan.db_size_pages else {
+            return Ok(());
+        };
+        let page_size = self.inner.page_size as u64;
+        let final_bytes = u64::from(size_pages) * page_size;
+        let file_bytes = self.db_file.size_bytes()?;
+        if final_bytes > file_bytes + 65_536 + plan.mx_safe_frame * page_size {
+            return Err(Error::Corrupt(format!(
+                "WAL commit frame claims {size_pages} pages; the database file and the log \
+                 hold at most {}",
+                (file_bytes + 65_536) / page_size + plan.mx_safe_frame
+            )));
+        }
+        Ok(())
     }
 
     fn submit_wal_sync(&mut self, plan: Plan) -> Result<State> {

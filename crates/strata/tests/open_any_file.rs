@@ -1140,3 +1140,40 @@ fn randomly_damaged_hot_journals_roll_back_exactly_like_sqlite() {
         "{differ_from_crashed} cases rolled back anything"
     );
 }
+
+/// A WAL whose commit frame claims 0xFFFFFFF0 pages over a 3-page database (SQLite wrote
+/// the database; the log is the `wal_file` fuzz target's regression input, with a
+/// self-linked overflow page under a 2 GB payload). Reads fail as corrupt, integrity_check
+/// answers with at most its error limit (it allocated a byte per claimed page and a message
+/// per page never used), and the checkpoint of the last close refuses the size instead of
+/// extending the database file to 4 TiB, as SQLite's `walCheckpoint` does.
+#[test]
+fn wal_commit_frame_claiming_2_pow_32_pages_is_corrupt_not_huge() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("test.db");
+    let base = include_bytes!("../../../fuzz/fixtures/wal_base.db");
+    std::fs::write(&path, base).unwrap();
+    std::fs::write(
+        dir.path().join("test.db-wal"),
+        include_bytes!("../../../fuzz/regressions/wal_file/overflow_cycle_under_wal_db_size.wal"),
+    )
+    .unwrap();
+    {
+        let db = Database::open(&path).unwrap();
+        let conn = db.connect();
+        let err = strata_one(&conn, "SELECT length(c) FROM t").unwrap_err();
+        assert!(err.contains("malformed"), "{err}");
+        let check = strata_one(&conn, "PRAGMA integrity_check").unwrap();
+        assert!(
+            check.lines().count() <= 101,
+            "{} lines",
+            check.lines().count()
+        );
+        assert_ne!(check, "ok");
+        let check = strata_one(&conn, "PRAGMA integrity_check(5)").unwrap();
+        assert!(check.lines().count() <= 6, "{check}");
+        let err = strata_one(&conn, "PRAGMA wal_checkpoint(TRUNCATE)").unwrap_err();
+        assert!(err.contains("malformed"), "{err}");
+    }
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), base.len() as u64);
+}

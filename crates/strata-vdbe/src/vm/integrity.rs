@@ -235,27 +235,42 @@ fn run(
         if !has_page1 {
             used.push(1);
         }
-        let mut refs = vec![0u8; db_size as usize + 1];
+        // One bit per page, as SQLite's aPgRef. The size may be a WAL commit frame's claim
+        // (up to 2^32 pages: 512 MiB of bits, allocated zeroed and so touched only where
+        // set), and the scan for pages never used stops at `max_errors` messages, as
+        // SQLite's loop does: a byte per page and a message per unused page made a damaged
+        // WAL's size claim cost gigabytes.
+        let mut refs = vec![0u64; (db_size as usize + 1).div_ceil(64)];
         for &p in &used {
-            match refs.get_mut(p as usize) {
-                Some(r) if p > 0 => {
-                    if *r == 1 {
-                        lines.push(format!("2nd reference to page {p}"));
-                    }
-                    *r = r.saturating_add(1);
-                }
-                _ => lines.push(format!("invalid page number {p}")),
+            if p == 0 || p > db_size {
+                lines.push(format!("invalid page number {p}"));
+                continue;
             }
+            let (word, bit) = (p as usize / 64, 1u64 << (p % 64));
+            if refs[word] & bit != 0 {
+                lines.push(format!("2nd reference to page {p}"));
+            }
+            refs[word] |= bit;
         }
-        for (p, r) in refs.iter().enumerate().skip(1) {
+        let mut p = 1u64;
+        while p <= u64::from(db_size) && lines.len() < max_errors {
+            let word = refs[p as usize / 64];
+            // Whole words of used pages hold neither message unless a pointer-map page is
+            // among them (auto-vacuum files only).
+            if word == u64::MAX && !auto_vacuum && p % 64 == 0 {
+                p += 64;
+                continue;
+            }
+            let referenced = word & (1u64 << (p % 64)) != 0;
             // Pointer-map pages belong to no tree: never referenced, yet used.
             let is_map = auto_vacuum && is_ptrmap_page(p as u32, usable, page_size);
-            if *r == 0 && !is_map {
+            if !referenced && !is_map {
                 lines.push(format!("Page {p}: never used"));
             }
-            if *r != 0 && is_map {
+            if referenced && is_map {
                 lines.push(format!("Page {p}: pointer map referenced"));
             }
+            p += 1;
         }
     }
     if lines.is_empty() {
