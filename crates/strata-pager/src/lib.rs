@@ -586,6 +586,8 @@ impl Storage {
                 auto_checkpoint: None,
                 mode_switch: None,
                 committing_encoding: 0,
+                commit_sync_mode: None,
+                autocheckpoint_frames: None,
             }),
             change_seq: AtomicU64::new(0),
             tx_mirror: AtomicU8::new(TX_NONE),
@@ -700,6 +702,12 @@ struct CommitInProgress {
 }
 
 struct PagerInner {
+    /// This connection's `PRAGMA synchronous` for its WAL commits, once set (else the
+    /// storage's `sync_mode`).
+    commit_sync_mode: Option<SyncMode>,
+    /// This connection's `PRAGMA wal_autocheckpoint`, once set (else the storage's
+    /// `autocheckpoint_frames`).
+    autocheckpoint_frames: Option<u64>,
     tx: TxState,
     snapshot: Option<Snapshot>,
     /// The snapshot the cache was last valid for, to revalidate at the next transaction.
@@ -783,6 +791,35 @@ impl Pager {
 
     pub fn storage(&self) -> &Arc<Storage> {
         &self.storage
+    }
+
+    /// How this connection's WAL commits sync: `PRAGMA synchronous` once set, else the
+    /// storage's [`StorageOptions::sync_mode`].
+    pub fn commit_sync_mode(&self) -> SyncMode {
+        self.lock()
+            .commit_sync_mode
+            .unwrap_or(self.storage.options.sync_mode)
+    }
+
+    /// The WAL size in frames past which this connection's commits run a passive
+    /// checkpoint (0: never): `PRAGMA wal_autocheckpoint` once set, else the storage's
+    /// [`StorageOptions::autocheckpoint_frames`]. Per connection, as SQLite's.
+    pub fn autocheckpoint_frames(&self) -> u64 {
+        self.lock()
+            .autocheckpoint_frames
+            .unwrap_or(self.storage.options.autocheckpoint_frames)
+    }
+
+    /// Sets [`Pager::autocheckpoint_frames`] for this connection.
+    pub fn set_autocheckpoint_frames(&self, frames: u64) {
+        self.lock().autocheckpoint_frames = Some(frames);
+    }
+
+    /// Sets how this connection's later WAL commits sync (`PRAGMA synchronous`). Only
+    /// the commit's own fsync changes: checkpoints keep the storage's mode, so a frame is
+    /// on disk before the database file depends on it.
+    pub fn set_commit_sync_mode(&self, mode: SyncMode) {
+        self.lock().commit_sync_mode = Some(mode);
     }
 
     pub fn io(&self) -> &Arc<dyn IO> {
@@ -1628,7 +1665,14 @@ impl Pager {
                 // spilled frames of such pages are not committed.
                 self.storage.wal.discard_uncommitted();
             }
-            let append = self.storage.wal.append(frames, db_size_pages);
+            let sync_mode = inner
+                .commit_sync_mode
+                .unwrap_or(self.storage.options.sync_mode);
+            let append = self
+                .storage
+                .wal
+                .append(frames, db_size_pages)
+                .with_sync_mode(sync_mode);
             // No page may change from here on (`require_write` refuses it).
             self.new_dirty_epoch();
             inner.commit = Some(CommitInProgress { append });
@@ -1691,7 +1735,7 @@ impl Pager {
                 self.storage.wal.end_write();
                 self.finish_tx(&mut inner);
                 inner.last_snapshot = Some(after);
-                if self.wants_checkpoint() {
+                if self.wants_checkpoint(&inner) {
                     let checkpoint = self
                         .storage
                         .wal
@@ -1732,9 +1776,12 @@ impl Pager {
         }
     }
 
-    /// Whether the WAL has grown past the autocheckpoint threshold.
-    pub fn wants_checkpoint(&self) -> bool {
-        let threshold = self.storage.options.autocheckpoint_frames;
+    /// Whether the WAL has grown past this connection's autocheckpoint threshold (the
+    /// caller holds the lock: `inner`).
+    fn wants_checkpoint(&self, inner: &PagerInner) -> bool {
+        let threshold = inner
+            .autocheckpoint_frames
+            .unwrap_or(self.storage.options.autocheckpoint_frames);
         threshold > 0 && self.storage.wal.max_frame() >= threshold
     }
 

@@ -6,7 +6,7 @@ use sqlite3_parser::ast::{Expr, Literal, PragmaBody, QualifiedName, UnaryOperato
 use strata_btree::record::{KeyInfo, Value};
 
 use crate::pragma_file::EncodingPragma;
-use strata_vdbe::insn::{CheckpointKind, Cookie, FkPragma, Insn, MAIN_DB, TEMP_DB};
+use strata_vdbe::insn::{CheckpointKind, Cookie, FkPragma, Insn, SettingKind, MAIN_DB, TEMP_DB};
 use strata_vdbe::program::Program;
 
 use crate::compiler::{error, Compiler, Result, Scope};
@@ -24,6 +24,11 @@ fn pragma_arg(body: Option<&PragmaBody<'_>>) -> Option<String> {
         Expr::Literal(Literal::Keyword(k)) => k.to_string(),
         Expr::Unary(UnaryOperator::Negative, inner) => match inner {
             Expr::Literal(Literal::Numeric(s)) => format!("-{s}"),
+            _ => e.to_string(),
+        },
+        // SQLite's grammar drops a plus sign (`plus_num ::= PLUS number`).
+        Expr::Unary(UnaryOperator::Positive, inner) => match inner {
+            Expr::Literal(Literal::Numeric(s)) => s.to_string(),
             _ => e.to_string(),
         },
         _ => e.to_string(),
@@ -586,6 +591,37 @@ impl Compiler<'_> {
                     vec!["busy".into(), "log".into(), "checkpointed".into()],
                 ))
             }
+            "synchronous" | "wal_autocheckpoint" | "busy_timeout" => {
+                let (which, value) = match pname.as_str() {
+                    "synchronous" => (
+                        SettingKind::Synchronous,
+                        arg.as_deref().map(synchronous_value),
+                    ),
+                    "wal_autocheckpoint" => (
+                        SettingKind::WalAutocheckpoint,
+                        // sqlite3_wal_autocheckpoint: N > 0 sets N frames, else off (0).
+                        arg.as_deref().map(|a| i64::from(sqlite_atoi(a).max(0))),
+                    ),
+                    _ => (
+                        SettingKind::BusyTimeout,
+                        // sqlite3_busy_timeout: N > 0 milliseconds, else none (0).
+                        arg.as_deref().map(|a| i64::from(sqlite_atoi(a).max(0))),
+                    ),
+                };
+                let r = self.reg();
+                self.emit(Insn::Setting {
+                    which,
+                    value,
+                    dest: r,
+                });
+                // SQLite answers every form with the value in force, except a write of
+                // `synchronous`, which answers nothing.
+                if value.is_some() && which == SettingKind::Synchronous {
+                    return Ok(self.finish_without_transaction(text));
+                }
+                self.emit(Insn::ResultRow { start: r, count: 1 });
+                Ok(self.finish_without_transaction_rows(text, vec![pname.clone()]))
+            }
             "foreign_keys" | "defer_foreign_keys" => {
                 let which = if pname == "foreign_keys" {
                     FkPragma::ForeignKeys
@@ -633,10 +669,8 @@ impl Compiler<'_> {
             | "case_sensitive_like" => self.fixed_setting(&pname, arg.as_deref(), text),
             // Accepted and without effect on any answer: tuning and durability settings
             // Strata fixes or ignores.
-            "synchronous"
-            | "temp_store"
+            "temp_store"
             | "locking_mode"
-            | "busy_timeout"
             | "automatic_index"
             | "legacy_file_format"
             | "reverse_unordered_selects"
@@ -644,7 +678,6 @@ impl Compiler<'_> {
             | "mmap_size"
             | "threads"
             | "optimize"
-            | "wal_autocheckpoint"
             | "analysis_limit"
             | "soft_heap_limit"
             | "hard_heap_limit" => Ok(self.finish(text, Vec::new(), Vec::new())),
@@ -656,6 +689,84 @@ impl Compiler<'_> {
             _ => Ok(self.finish(text, Vec::new(), Vec::new())),
         }
     }
+}
+
+/// An integer pragma argument as SQLite's `sqlite3Atoi` reads it (`sqlite3GetInt32`): an
+/// optional sign, or a `0x` hex number of at most 8 digits below 2^31; else leading
+/// decimal digits (at most 10, within i32). Anything else, and any overflow, is 0.
+fn sqlite_atoi(a: &str) -> i32 {
+    let b = a.as_bytes();
+    let (neg, signed, rest) = match b.first() {
+        Some(b'-') => (true, true, &b[1..]),
+        Some(b'+') => (false, true, &b[1..]),
+        _ => (false, false, b),
+    };
+    // A sign rules out hex, as in SQLite's `else if`.
+    if !signed
+        && rest.len() > 2
+        && rest[0] == b'0'
+        && (rest[1] | 0x20) == b'x'
+        && rest[2].is_ascii_hexdigit()
+    {
+        let digits = &rest[2..];
+        let digits = &digits[digits.iter().take_while(|&&c| c == b'0').count()..];
+        let n = digits
+            .iter()
+            .take(8)
+            .take_while(|c| c.is_ascii_hexdigit())
+            .count();
+        let u = digits[..n]
+            .iter()
+            .fold(0u32, |u, &c| u * 16 + (c as char).to_digit(16).unwrap_or(0));
+        let more = digits.get(n).is_some_and(u8::is_ascii_hexdigit);
+        return if u & 0x8000_0000 == 0 && !more {
+            u as i32
+        } else {
+            0
+        };
+    }
+    if !rest.first().is_some_and(u8::is_ascii_digit) {
+        return 0;
+    }
+    let rest = &rest[rest.iter().take_while(|&&c| c == b'0').count()..];
+    let n = rest
+        .iter()
+        .take(11)
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    if n > 10 {
+        return 0;
+    }
+    let v = rest[..n]
+        .iter()
+        .fold(0i64, |v, &c| v * 10 + i64::from(c - b'0'));
+    if v - i64::from(neg) > i64::from(i32::MAX) {
+        return 0;
+    }
+    (if neg { -v } else { v }) as i32
+}
+
+/// `PRAGMA synchronous = X` as SQLite stores it (`getSafetyLevel` + 1, masked with
+/// `PAGER_SYNCHRONOUS_MASK`, 0 taken as 1), minus one: what reading it reports. A
+/// leading digit is a number; on/yes/true and anything unknown (`normal` included) are 1,
+/// no/off/false 0, full 2, extra 3.
+fn synchronous_value(a: &str) -> i64 {
+    let level = if a.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        // SQLite keeps a u8 of the number.
+        i64::from(sqlite_atoi(a) as u8)
+    } else {
+        match a.to_ascii_lowercase().as_str() {
+            "no" | "off" | "false" => 0,
+            "full" => 2,
+            "extra" => 3,
+            _ => 1,
+        }
+    };
+    let stored = match (level + 1) & 7 {
+        0 => 1,
+        l => l,
+    };
+    stored - 1
 }
 
 /// An integer pragma argument as SQLite's sqlite3DecOrHexToI64 reads it: `0x` hex, else

@@ -413,6 +413,14 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             None,
             0,
         ),
+        Setting { which, value, dest } => (
+            "Setting",
+            *which as i64,
+            u(*dest),
+            value.unwrap_or(-1),
+            None,
+            0,
+        ),
         FramePush {
             reg_start,
             reg_count,

@@ -150,6 +150,20 @@ pub enum SavepointOp {
     RollbackTo,
 }
 
+/// A per-connection setting `Setting` reads or writes (PRAGMA).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SettingKind {
+    /// `PRAGMA synchronous`: SQLite's safety level minus one (0 OFF, 1 NORMAL, 2 FULL,
+    /// 3 EXTRA, other values kept as SQLite keeps them); how this connection's WAL
+    /// commits sync. Cannot change inside a transaction.
+    Synchronous,
+    /// `PRAGMA wal_autocheckpoint`: WAL frames past which this connection's commits
+    /// checkpoint (0: never).
+    WalAutocheckpoint,
+    /// `PRAGMA busy_timeout`: milliseconds blocking calls retry on `Busy`.
+    BusyTimeout,
+}
+
 /// What `ConnInfo` reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnInfoKind {
@@ -740,6 +754,13 @@ pub enum Insn {
     FkSetting {
         which: FkPragma,
         value: Option<bool>,
+        dest: Reg,
+    },
+    /// A per-connection setting: with `value` (already normalised as SQLite's pragma
+    /// does), set it; then read it into `dest`.
+    Setting {
+        which: SettingKind,
+        value: Option<i64>,
         dest: Reg,
     },
     /// Save registers `reg_start..reg_start+reg_count` (copies) and cursors

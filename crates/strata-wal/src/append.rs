@@ -123,10 +123,23 @@ pub struct Append {
     /// Every operation submitted and maybe still in flight, handed to
     /// `Inner::orphan` if the append fails or is dropped.
     submitted: Vec<Completion>,
+    /// Whether this append fsyncs: the WAL's option unless the committing connection
+    /// asked otherwise (`PRAGMA synchronous`, see [`Append::with_sync_mode`]).
+    sync_mode: SyncMode,
 }
 
 impl Append {
+    /// This append syncs as `mode` says instead of the WAL's default: SQLite's
+    /// `synchronous` is per connection. Checkpoints keep the WAL's own mode (they fsync
+    /// the log before copying it unless that mode is `Off`), so a commit made without an
+    /// fsync is still synced before the database file depends on it.
+    pub fn with_sync_mode(mut self, mode: SyncMode) -> Append {
+        self.sync_mode = mode;
+        self
+    }
+
     pub(crate) fn new(inner: Arc<Inner>, pages: Vec<(u32, Vec<u8>)>, db_size_pages: u32) -> Append {
+        let inner_sync_mode = inner.options.sync_mode;
         Append {
             inner,
             state: State::Start {
@@ -135,10 +148,12 @@ impl Append {
             },
             holds_append_flag: false,
             submitted: Vec::new(),
+            sync_mode: inner_sync_mode,
         }
     }
 
     pub(crate) fn new_uncommitted(inner: Arc<Inner>, pages: Vec<(u32, Vec<u8>)>) -> Append {
+        let inner_sync_mode = inner.options.sync_mode;
         Append {
             inner,
             state: State::Start {
@@ -147,6 +162,7 @@ impl Append {
             },
             holds_append_flag: false,
             submitted: Vec::new(),
+            sync_mode: inner_sync_mode,
         }
     }
 
@@ -198,7 +214,7 @@ impl Append {
                         };
                         return Ok(Poll::Pending);
                     }
-                    if self.inner.options.sync_mode == SyncMode::Off {
+                    if self.sync_mode == SyncMode::Off {
                         self.state = self.submit_restart_frames(plan, frames)?;
                     } else {
                         let sync = Completion::sync();
@@ -227,7 +243,7 @@ impl Append {
                         // Uncommitted frames need no fsync: the commit's covers them.
                         return self.record_uncommitted(plan).map(Poll::Ready);
                     }
-                    if self.inner.options.sync_mode == SyncMode::Full {
+                    if self.sync_mode == SyncMode::Full {
                         let sync = Completion::sync();
                         self.submitted.push(sync.clone());
                         self.inner.file()?.sync(&sync)?;

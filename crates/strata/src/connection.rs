@@ -1,7 +1,7 @@
 //! [`Connection`]: statements, schema handling, transactions.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -66,7 +66,6 @@ pub(crate) struct ConnInner {
     /// transaction has ended, as SQLite resets its schema after a rollback that undid
     /// schema changes.
     schema_provisional: AtomicBool,
-    busy_timeout_ms: AtomicU64,
     /// Serialises VM steps (and schema reads) of this connection's statements.
     step_lock: Mutex<()>,
     /// On a replica: this connection's transaction on the primary, if any.
@@ -81,14 +80,15 @@ impl Connection {
     pub(crate) fn from_storage(db: Database, busy_timeout: Duration) -> Connection {
         let pager = db.storage().pager();
         let io = db.io().clone();
+        let vm_conn = vm::Connection::new(pager);
+        vm_conn.set_busy_timeout_ms(duration_ms(busy_timeout));
         Connection {
             inner: Arc::new(ConnInner {
-                vm_conn: vm::Connection::new(pager),
+                vm_conn,
                 db,
                 io,
                 schema: Mutex::new(None),
                 schema_provisional: AtomicBool::new(false),
-                busy_timeout_ms: AtomicU64::new(duration_ms(busy_timeout)),
                 step_lock: Mutex::new(()),
                 #[cfg(feature = "replica")]
                 remote: Mutex::new(Default::default()),
@@ -298,14 +298,12 @@ impl Connection {
 
     /// Sets how long blocking calls retry on `Busy` before "database is locked".
     pub fn busy_timeout(&self, timeout: Duration) {
-        self.inner
-            .busy_timeout_ms
-            .store(duration_ms(timeout), Ordering::Relaxed);
+        self.inner.vm_conn.set_busy_timeout_ms(duration_ms(timeout));
     }
 
     /// [`Connection::busy_timeout`] in milliseconds.
     pub fn set_busy_timeout_ms(&self, ms: u64) {
-        self.inner.busy_timeout_ms.store(ms, Ordering::Relaxed);
+        self.inner.vm_conn.set_busy_timeout_ms(ms);
     }
 
     /// Starts a deferred transaction (`BEGIN`); the guard commits with
@@ -462,7 +460,7 @@ impl ConnInner {
     }
 
     pub(crate) fn busy_timeout(&self) -> Duration {
-        Duration::from_millis(self.busy_timeout_ms.load(Ordering::Relaxed))
+        Duration::from_millis(self.vm_conn.busy_timeout_ms())
     }
 
     pub(crate) fn lock_steps(&self) -> MutexGuard<'_, ()> {

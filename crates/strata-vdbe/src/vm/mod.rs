@@ -23,7 +23,7 @@
 //!   register index is a compiler bug and panics); cursor slots grow as needed.
 
 use std::cmp::Ordering;
-use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 
 use strata_btree::record::{compare_key_values_in, KeyInfo, TextCmp, TextEncoding, Value};
@@ -44,6 +44,7 @@ mod cursor_ops;
 mod dbs;
 mod fkey;
 mod integrity;
+mod settings;
 mod sorter;
 mod sorter_file;
 mod txn;
@@ -167,6 +168,9 @@ pub struct ConnState {
     pub cache_size_pages: Option<usize>,
     /// `PRAGMA strata_sorter_budget_kib`, once set (overrides the derived budget).
     pub sorter_budget_bytes: Option<usize>,
+    /// `PRAGMA synchronous` as last set (SQLite keeps values beyond 3 and reports them;
+    /// the pager keeps only the sync mode they stand for).
+    pub synchronous: Option<i64>,
 }
 
 /// The sorter budget when `PRAGMA strata_sorter_budget_kib` is not set: as SQLite's
@@ -200,6 +204,8 @@ pub struct Connection {
     /// The most bytes any one sorter of this connection held in memory (see
     /// `sorter.rs`), since the connection opened or the last reset.
     sorter_high_water: Arc<AtomicUsize>,
+    /// How long the API's blocking calls retry on `Busy` (`PRAGMA busy_timeout`).
+    busy_timeout_ms: AtomicU64,
 }
 
 impl Connection {
@@ -224,9 +230,21 @@ impl Connection {
                 savepoint_fk: Vec::new(),
                 cache_size_pages: None,
                 sorter_budget_bytes: None,
+                synchronous: None,
             }),
             sorter_high_water: Arc::new(AtomicUsize::new(0)),
+            busy_timeout_ms: AtomicU64::new(0),
         })
+    }
+
+    /// How long blocking calls retry on `Busy`, in milliseconds (`PRAGMA busy_timeout`).
+    pub fn busy_timeout_ms(&self) -> u64 {
+        self.busy_timeout_ms.load(AtomicOrdering::Relaxed)
+    }
+
+    /// Sets [`Connection::busy_timeout_ms`].
+    pub fn set_busy_timeout_ms(&self, ms: u64) {
+        self.busy_timeout_ms.store(ms, AtomicOrdering::Relaxed);
     }
     pub fn pager(&self) -> &Arc<Pager> {
         &self.pager
@@ -1368,6 +1386,7 @@ impl Vm {
             FkIfZero { deferred, target } => self.exec_fk_if_zero(*deferred, *target),
             FkJump { cond, target } => self.exec_fk_jump(*cond, *target),
             FkSetting { which, value, dest } => return self.exec_fk_setting(*which, *value, *dest),
+            Setting { which, value, dest } => self.exec_setting(*which, *value, *dest)?,
             FramePush {
                 reg_start,
                 reg_count,
