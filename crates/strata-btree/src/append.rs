@@ -16,10 +16,15 @@
 
 use std::cmp::Ordering;
 
+use crate::autovacuum::OFFSET_LARGEST_ROOT;
 use crate::cursor::{BTreeCursor, Pos};
-use crate::error::Result;
+use crate::error::{corrupt, Result};
 use crate::first_key::{compare_first, first_key};
-use crate::page::{append_cell_in_gap, local_payload_size, pad_cell, PageHeader, PageType};
+use crate::freelist::{self, OFFSET_FIRST_TRUNK, OFFSET_FREE_COUNT};
+use crate::page::{
+    append_cell_in_gap, drop_cell, free_space, init_page, insert_cell, local_payload_size,
+    pad_cell, parse_cell, read_u32, write_u32, PageHeader, PageType,
+};
 use crate::record::{compare_records, compare_records_from};
 use crate::varint::push_varint;
 
@@ -98,14 +103,19 @@ impl BTreeCursor {
             let ok = h.page_type == PageType::IndexLeaf && self.stack[top].idx + 1 == h.cell_count;
             (ok && append_cell_in_gap(&mut data, &h, self.usable, &cell)?).then_some(h.cell_count)
         };
-        self.edge.cell = cell;
         let Some(idx) = appended else {
+            let split = self.split_at_edge(&cell, key)?;
+            self.edge.cell = cell;
+            if split {
+                return Ok(true);
+            }
             // Only this cursor's own dirty mark moved the change counter: the general
             // path may still start from the held path (it re-checks it) rather than
             // descend from the root.
             self.index_append_seq = Some(self.pager.change_seq());
             return Ok(false);
         };
+        self.edge.cell = cell;
         // As the general insert leaves it: on the new entry, the last of the leaf.
         self.stack[top].idx = idx;
         self.stack[top].hdr = None;
@@ -117,6 +127,118 @@ impl BTreeCursor {
         let seq = self.pager.change_seq();
         self.index_append_seq = Some(seq);
         self.edge.set(seq, page_no, key);
+        Ok(true)
+    }
+
+    /// The right-most leaf `L` is full: starts a new right-most leaf `N` holding only
+    /// `cell` (the new key's leaf cell), moves `L`'s last entry up into the parent `P` as
+    /// the divider between `L` and `N` (every key of `L` is below it, `key` above), and
+    /// points `P`'s right child at `N`. This is what a balance of an append leaves too,
+    /// except that `L` stays full (SQLite's bulk-load balance also fills pages rather than
+    /// share cells out): no descent, no sibling reads, no cell shuffling, so a sorted
+    /// stream builds its leaves at the cost of one page allocation per leaf.
+    ///
+    /// Only when nothing can wait for I/O or need more than this: a parent on the
+    /// held path with room for the divider, page 1 in memory, an empty freelist and no
+    /// auto-vacuum (a new page then just extends the file), `L` with at least two cells
+    /// and a last cell without overflow pages. Otherwise `false` with nothing changed,
+    /// and the general insert balances.
+    fn split_at_edge(&mut self, cell: &[u8], key: &[u8]) -> Result<bool> {
+        let top = self.stack.len() - 1;
+        if top == 0 {
+            return Ok(false);
+        }
+        let leaf = self.stack[top].page.clone();
+        let parent = self.stack[top - 1].page.clone();
+        let (leaf_no, parent_no) = (leaf.page_no(), parent.page_no());
+        // Page 1 decides whether a new page needs the freelist or a pointer map.
+        let page1 = match self.pager.get_page(1)? {
+            strata_io::Poll::Ready(p) => p,
+            strata_io::Poll::Pending => return Ok(false),
+        };
+        {
+            let d = page1.data();
+            let free_pages = read_u32(&d, OFFSET_FREE_COUNT);
+            if free_pages != 0
+                || read_u32(&d, OFFSET_FIRST_TRUNK) != 0
+                || read_u32(&d, OFFSET_LARGEST_ROOT) != 0
+            {
+                return Ok(false);
+            }
+        }
+        // The divider: the leaf's last cell behind a 4-byte left-child pointer.
+        let mut divider = Vec::with_capacity(64);
+        {
+            let d = leaf.data();
+            let h = PageHeader::parse(&d, leaf_no, self.usable)?;
+            if h.page_type != PageType::IndexLeaf || h.cell_count < 2 {
+                return Ok(false);
+            }
+            let offset = h.cell_offset(&d, h.cell_count - 1, self.usable)?;
+            let info = parse_cell(&d, h.page_type, offset, self.usable)?;
+            if info.has_overflow() {
+                return Ok(false);
+            }
+            divider.extend_from_slice(&leaf_no.to_be_bytes());
+            divider.extend_from_slice(&d[offset..info.payload_offset + info.local_size]);
+        }
+        {
+            let d = parent.data();
+            let h = PageHeader::parse(&d, parent_no, self.usable)?;
+            if h.page_type != PageType::IndexInterior
+                || self.stack[top - 1].idx != h.cell_count
+                || h.right_child != leaf_no
+                || divider.len() + 2 > free_space(&d, &h, self.usable)?
+            {
+                return Ok(false);
+            }
+        }
+        // From here on every step is in memory and cannot be refused: the checks above
+        // covered the parent's room, and a one-cell leaf always has room for a cell that
+        // is not spilled.
+        self.pager.mark_dirty(&leaf)?;
+        self.pager.mark_dirty(&parent)?;
+        let new_leaf = freelist::allocate(&self.pager)?;
+        let new_no = new_leaf.page_no();
+        {
+            let mut d = new_leaf.data_mut();
+            init_page(&mut d, new_no, self.usable, PageType::IndexLeaf);
+            let h = PageHeader::parse(&d, new_no, self.usable)?;
+            if !append_cell_in_gap(&mut d, &h, self.usable, cell)? {
+                return Err(corrupt("a cell did not fit an empty leaf"));
+            }
+        }
+        {
+            let mut d = leaf.data_mut();
+            let h = PageHeader::parse(&d, leaf_no, self.usable)?;
+            drop_cell(&mut d, leaf_no, self.usable, h.cell_count - 1)?;
+        }
+        let parent_cells = {
+            let mut d = parent.data_mut();
+            let h = PageHeader::parse(&d, parent_no, self.usable)?;
+            if !insert_cell(&mut d, parent_no, self.usable, h.cell_count, &divider)? {
+                return Err(corrupt("the divider did not fit its checked room"));
+            }
+            write_u32(&mut d, h.hdr_off + 8, new_no);
+            h.cell_count + 1
+        };
+        // As the general insert leaves it: on the new entry, the only one of the new
+        // right-most leaf, the parent on its right child.
+        self.stack[top - 1].idx = parent_cells;
+        self.stack[top - 1].hdr = None;
+        self.stack[top] = crate::cursor::Level {
+            page: new_leaf,
+            idx: 0,
+            hdr: None,
+        };
+        self.pos = Pos::Valid;
+        self.payload_changed();
+        self.saved_key = None;
+        self.append = None;
+        self.hold.clear();
+        let seq = self.pager.change_seq();
+        self.index_append_seq = Some(seq);
+        self.edge.set(seq, new_no, key);
         Ok(true)
     }
 

@@ -345,3 +345,45 @@ fn append_index_with_another_writer_between_appends() {
     check_db(&db, &[(root, Some(&ki))]);
     commit(&db);
 }
+
+/// A sorted stream through `append_index` fills its leaves, as SQLite's bulk load does:
+/// when the right-most leaf is full, the next key starts a new leaf and the full leaf's
+/// last entry moves up as the divider (`split_at_edge`: no descent, no balance). The
+/// general balance of an append fills them too, so this checks the property, not which
+/// path ran; the model tests above run both paths (the split whenever the parent has
+/// room) and the integrity check.
+#[test]
+fn append_index_fills_leaves_on_a_sorted_stream() {
+    let page_size = 4096;
+    let db = open_db(page_size, true);
+    let ki = Arc::new(key_info());
+    db.pager.begin_write().unwrap();
+    let root = run(&db.io, || create_btree(&db.pager, BTreeType::Index)).unwrap();
+    let mut model = Model {
+        ki: key_info(),
+        entries: Vec::new(),
+    };
+    let mut c = BTreeCursor::new(db.pager.clone(), root, TreeKind::Index(ki.clone()));
+    let count = 20_000;
+    let mut cell_bytes = 0;
+    for i in 0..count {
+        let rec = encode(&[
+            Value::Integer(i),
+            Value::Text(format!("value-{i:016x}").into_bytes()),
+        ]);
+        // Payload size varint, payload, cell pointer.
+        cell_bytes += 1 + rec.len() + 2;
+        run(&db.io, || c.append_index(&rec)).unwrap();
+        model.insert(rec);
+    }
+    drop(c);
+    scan_matches(&db, root, &ki, &model);
+    let stats = check_db(&db, &[(root, Some(&ki))]);
+    let full_leaves = cell_bytes.div_ceil(page_size - 8) as u64;
+    assert!(
+        stats[0].leaf_pages <= full_leaves + full_leaves / 20 + 1,
+        "{} leaves where full ones would be {full_leaves}",
+        stats[0].leaf_pages
+    );
+    commit(&db);
+}
