@@ -1036,7 +1036,7 @@ impl Pager {
         // elsewhere is returned at once even while the spill's writes are in flight:
         // callers rely on a page they hold (loaded earlier) coming back without waiting,
         // and a page handed out meanwhile is simply not dropped when the spill completes.
-        if inner.spill.is_some() || inner.tx == TxState::Write {
+        if (inner.spill.is_some() || inner.tx == TxState::Write) && self.spill_may_act(&inner) {
             let held = Self::held_elsewhere(&inner, page_no);
             if self.spill_step(&mut inner)?.is_pending() && !held {
                 return Ok(Poll::Pending);
