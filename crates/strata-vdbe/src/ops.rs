@@ -226,9 +226,13 @@ pub fn concat(lhs: &Value, rhs: &Value) -> Value {
     Value::Text(out)
 }
 
-/// [`concat`] in a database whose text encoding is `enc`: a blob operand is read as text
-/// in that encoding (SQLite's blobs become text without conversion, in the database's
-/// encoding).
+/// [`concat`] in a database whose text encoding is `enc`. As SQLite's `OP_Concat`: the
+/// operands' bytes in that encoding (a blob's as they are, without conversion) are
+/// joined, and in UTF-16 the result is cut to an even length, so an odd-length blob
+/// shifts what follows it by a byte (x'232D31' || '2' is the bytes 23 2D 31 32: the
+/// text '⴬', '㈱' in UTF-16LE) rather than losing its own last byte. An expression index
+/// on such a concatenation must store exactly SQLite's key (sql_diff found "row missing
+/// from index" from SQLite's integrity_check of a UTF-16 file).
 pub fn concat_in(lhs: &Value, rhs: &Value, enc: TextEncoding) -> Value {
     if enc.is_utf8() || !(matches!(lhs, Value::Blob(_)) || matches!(rhs, Value::Blob(_))) {
         return concat(lhs, rhs);
@@ -236,13 +240,20 @@ pub fn concat_in(lhs: &Value, rhs: &Value, enc: TextEncoding) -> Value {
     if matches!(lhs, Value::Null) || matches!(rhs, Value::Null) {
         return Value::Null;
     }
-    let mut out = Vec::new();
+    let mut raw = Vec::new();
     for v in [lhs, rhs] {
         match v {
-            Value::Blob(b) => strata_btree::text_encoding::append_to_utf8(b, enc, &mut out),
-            v => append_text(v, &mut out),
+            Value::Blob(b) => raw.extend_from_slice(b),
+            v => {
+                let mut text = Vec::new();
+                append_text(v, &mut text);
+                strata_btree::text_encoding::append_from_utf8(&text, enc, &mut raw);
+            }
         }
     }
+    raw.truncate(raw.len() & !1);
+    let mut out = Vec::new();
+    strata_btree::text_encoding::append_to_utf8(&raw, enc, &mut out);
     Value::Text(out)
 }
 
