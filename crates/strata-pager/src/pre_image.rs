@@ -34,6 +34,10 @@ impl PreImages {
         self.map.contains_key(page_no)
     }
 
+    pub(crate) fn get(&self, page_no: u32) -> Option<&PreImage> {
+        self.map.get(&page_no)
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.map.is_empty()
     }

@@ -73,9 +73,10 @@ pub(crate) const SPILL_MIN_PAGES: usize = 16;
 /// A spill whose frames are being written.
 pub(crate) struct SpillInProgress {
     append: strata_wal::Append,
-    /// The pages being written, in frame order: (page number, the page written, its write
-    /// version when its image was copied).
-    pages: Vec<(u32, Weak<Page>, u64)>,
+    /// The pages being written: (page number, the page written, its write version when
+    /// its image was copied, the uncommitted frame it rewrites in place if any). Those
+    /// without a frame get new frames in this order.
+    pages: Vec<(u32, Weak<Page>, u64, Option<u64>)>,
 }
 
 impl PagerInner {
@@ -195,8 +196,12 @@ impl Pager {
                 let Some(spill) = inner.spill.take() else {
                     return Ok(Poll::Ready(()));
                 };
-                for (i, (page_no, written, version)) in spill.pages.into_iter().enumerate() {
-                    let frame = first_frame + i as u64;
+                let mut next_new = first_frame;
+                for (page_no, written, version, rewrite) in spill.pages {
+                    let frame = rewrite.unwrap_or_else(|| {
+                        next_new += 1;
+                        next_new - 1
+                    });
                     inner.spill_latest.insert(page_no, frame);
                     let unchanged = inner.dirty.get(&page_no).is_some_and(|page| {
                         Arc::as_ptr(page) == written.as_ptr()
@@ -250,6 +255,7 @@ impl Pager {
             return Ok(());
         }
         let mut frames = Vec::new();
+        let mut overwrites = Vec::new();
         let mut pages = Vec::new();
         for page_no in candidates {
             if let Some(&frame) = inner.spilled.get(&page_no) {
@@ -261,15 +267,36 @@ impl Pager {
                 continue;
             };
             let version = page.version.load(Ordering::Acquire);
-            frames.push((page_no, page.data().clone()));
-            pages.push((page_no, Arc::downgrade(page), version));
+            // A page spilled before in this transaction takes its newest frame back (the
+            // log would otherwise grow with every re-spill: 1.4 GB of WAL for a 60 MB
+            // database inserting 10^6 rows under an index on a random key), unless a
+            // savepoint may restore the image that frame holds.
+            let rewrite = inner
+                .spill_latest
+                .get(&page_no)
+                .copied()
+                .filter(|&frame| !Self::frame_pinned(inner, page_no, frame));
+            match rewrite {
+                Some(frame) => overwrites.push((frame, page_no, page.data().clone())),
+                None => frames.push((page_no, page.data().clone())),
+            }
+            pages.push((page_no, Arc::downgrade(page), version, rewrite));
         }
-        if frames.is_empty() {
+        if frames.is_empty() && overwrites.is_empty() {
             return Ok(());
         }
-        let append = self.storage.wal.append_uncommitted(frames);
+        let append = self.storage.wal.append_uncommitted(frames, overwrites);
         inner.spill = Some(SpillInProgress { append, pages });
         Ok(())
+    }
+
+    /// Whether an open savepoint's pre-image of `page_no` is `frame` (its rollback points
+    /// the page at that frame again, so the frame must keep its image).
+    fn frame_pinned(inner: &PagerInner, page_no: u32, frame: u64) -> bool {
+        inner
+            .savepoints
+            .iter()
+            .any(|sp| matches!(sp.pre_images.get(page_no), Some(PreImage::Frame(f)) if *f == frame))
     }
 
     /// `page_no`'s current image is `frame`: forget it in memory.

@@ -45,6 +45,16 @@ pub(crate) struct Uncommitted {
     frames: Vec<FrameInfo>,
     /// Checksum of the last uncommitted frame: the seed of the next one.
     last_checksum: Checksum,
+    /// The checksum the first of these frames chains from.
+    base_checksum: Checksum,
+    /// Each frame's checksum as written; those at and after `recksum_from` are stale.
+    checksums: Vec<Checksum>,
+    /// The lowest frame rewritten in place since the chain was last whole: from it on,
+    /// the stored checksums do not chain, and the commit re-chains them before its own
+    /// frames (SQLite's `iReCksum` and `walRewriteChecksums`). Recovery never reads
+    /// these frames before a commit frame follows them, so a broken chain here is
+    /// harmless until then.
+    recksum_from: Option<u64>,
 }
 
 impl Uncommitted {
@@ -79,16 +89,52 @@ struct AppendPlan {
     header: WalHeader,
     /// The append continues the transaction's uncommitted frames.
     continues: bool,
+    /// Uncommitted frames this append rewrote in place (a page spilled again).
+    overwrites: Vec<u64>,
+    /// Each new frame's checksum, and the checksum the first one chains from.
+    checksums: Vec<Checksum>,
+    seed: Checksum,
+    /// The frames are uncommitted (a spill), not a commit.
+    uncommitted: bool,
+}
+
+/// What one step of the checksum pass leaves.
+enum RechainStep {
+    /// I/O in flight (or awaited): the same state again.
+    Pending(u64, Checksum, Option<(Completion, Option<Checksum>)>),
+    /// A batch is done; the next starts at this frame with this seed.
+    Continue(u64, Checksum),
+    /// Every frame chains again: plan the commit.
+    Done,
 }
 
 /// Frame writes built but not yet submitted: (offset in bytes, bytes).
 type PendingWrites = Vec<(u64, Vec<u8>)>;
+
+/// An uncommitted frame to rewrite in place: (frame number, page number, image).
+pub type Overwrite = (u64, u32, Vec<u8>);
+
+/// Frames re-chained per read and write of the commit's checksum pass.
+const RECHAIN_FRAMES_PER_IO: usize = 64;
 
 enum State {
     Start {
         pages: Vec<(u32, Vec<u8>)>,
         /// `Some(size)`: the last frame is the commit frame; `None`: uncommitted frames.
         commit: Option<u32>,
+        /// Uncommitted appends only: frames of pages spilled again, rewritten in place.
+        overwrites: Vec<Overwrite>,
+    },
+    /// Before a commit: the uncommitted frames from `next` on are read back, their
+    /// checksums chained again from `seed`, and written back, a batch at a time.
+    Rechain {
+        pages: Vec<(u32, Vec<u8>)>,
+        commit: Option<u32>,
+        next: u64,
+        seed: Checksum,
+        /// The read of the batch starting at `next`, then its write (with the checksum
+        /// the batch ends on).
+        io: Option<(Completion, Option<Checksum>)>,
     },
     /// A restart's new header is being written; the frames wait for it (and its fsync).
     HeaderWriting {
@@ -145,6 +191,7 @@ impl Append {
             state: State::Start {
                 pages,
                 commit: Some(db_size_pages),
+                overwrites: Vec::new(),
             },
             holds_append_flag: false,
             submitted: Vec::new(),
@@ -152,13 +199,18 @@ impl Append {
         }
     }
 
-    pub(crate) fn new_uncommitted(inner: Arc<Inner>, pages: Vec<(u32, Vec<u8>)>) -> Append {
+    pub(crate) fn new_uncommitted(
+        inner: Arc<Inner>,
+        pages: Vec<(u32, Vec<u8>)>,
+        overwrites: Vec<Overwrite>,
+    ) -> Append {
         let inner_sync_mode = inner.options.sync_mode;
         Append {
             inner,
             state: State::Start {
                 pages,
                 commit: None,
+                overwrites,
             },
             holds_append_flag: false,
             submitted: Vec::new(),
@@ -180,8 +232,24 @@ impl Append {
     fn step(&mut self) -> Result<Poll<u64>> {
         loop {
             match std::mem::replace(&mut self.state, State::Finished) {
-                State::Start { pages, commit } => {
-                    if pages.is_empty() {
+                State::Start {
+                    pages,
+                    commit,
+                    overwrites,
+                } => {
+                    if commit.is_some() {
+                        if let Some((next, seed)) = self.rechain_from() {
+                            self.state = State::Rechain {
+                                pages,
+                                commit,
+                                next,
+                                seed,
+                                io: None,
+                            };
+                            continue;
+                        }
+                    }
+                    if pages.is_empty() && overwrites.is_empty() {
                         let s = self.inner.lock();
                         return match (commit, &s.uncommitted) {
                             (Some(_), None) => Ok(Poll::Ready(s.max_frame)),
@@ -193,14 +261,52 @@ impl Append {
                             (None, None) => Ok(Poll::Ready(s.max_frame + 1)),
                         };
                     }
-                    match self.start(&pages, commit)? {
+                    match self.start(&pages, commit, &overwrites)? {
                         Some(state) => self.state = state,
                         None => {
-                            self.state = State::Start { pages, commit };
+                            self.state = State::Start {
+                                pages,
+                                commit,
+                                overwrites,
+                            };
                             return Ok(Poll::Pending);
                         }
                     }
                 }
+                State::Rechain {
+                    pages,
+                    commit,
+                    next,
+                    seed,
+                    io,
+                } => match self.rechain_step(next, seed, io)? {
+                    RechainStep::Pending(next, seed, io) => {
+                        self.state = State::Rechain {
+                            pages,
+                            commit,
+                            next,
+                            seed,
+                            io,
+                        };
+                        return Ok(Poll::Pending);
+                    }
+                    RechainStep::Continue(next, seed) => {
+                        self.state = State::Rechain {
+                            pages,
+                            commit,
+                            next,
+                            seed,
+                            io: None,
+                        };
+                    }
+                    RechainStep::Done => {
+                        self.state = State::Start {
+                            pages,
+                            commit,
+                            overwrites: Vec::new(),
+                        };
+                    }
+                },
                 State::HeaderWriting {
                     plan,
                     write,
@@ -235,11 +341,7 @@ impl Append {
                         self.state = State::Writing { plan, writes };
                         return Ok(Poll::Pending);
                     }
-                    if plan
-                        .frames
-                        .last()
-                        .is_some_and(|f| f.commit_db_size_pages == 0)
-                    {
+                    if plan.uncommitted {
                         // Uncommitted frames need no fsync: the commit's covers them.
                         return self.record_uncommitted(plan).map(Poll::Ready);
                     }
@@ -270,18 +372,144 @@ impl Append {
         }
     }
 
+    /// Where the commit's checksum pass starts, and the checksum it chains from, if
+    /// uncommitted frames were rewritten in place since their chain was last whole.
+    fn rechain_from(&self) -> Option<(u64, Checksum)> {
+        let s = self.inner.lock();
+        let u = s.uncommitted.as_ref()?;
+        let from = u.recksum_from?;
+        let seed = if from <= u.first_frame {
+            u.base_checksum
+        } else {
+            *u.checksums.get((from - 1 - u.first_frame) as usize)?
+        };
+        Some((from, seed))
+    }
+
+    /// One step of the commit's checksum pass over the uncommitted frames (SQLite's
+    /// `walRewriteChecksums`): read a batch from `next`, chain its checksums from `seed`,
+    /// write it back; progress is recorded in `recksum_from` once a batch is written, so
+    /// a failed or abandoned pass resumes where it stopped.
+    fn rechain_step(
+        &mut self,
+        next: u64,
+        seed: Checksum,
+        io: Option<(Completion, Option<Checksum>)>,
+    ) -> Result<RechainStep> {
+        let page_size = self.inner.page_size;
+        let frame_size = frame_bytes(page_size) as usize;
+        let (end, header) = {
+            let s = self.inner.lock();
+            let u = s
+                .uncommitted
+                .as_ref()
+                .ok_or_else(|| invalid_input("checksum pass without uncommitted frames".into()))?;
+            (u.first_frame + u.len_frames(), u.header)
+        };
+        let count = (end.saturating_sub(next) as usize).min(RECHAIN_FRAMES_PER_IO);
+        match io {
+            None => {
+                let mut s = self.inner.lock();
+                if count == 0 {
+                    let u = s.uncommitted.as_mut().ok_or_else(|| {
+                        invalid_input("checksum pass without uncommitted frames".into())
+                    })?;
+                    u.recksum_from = None;
+                    u.last_checksum = seed;
+                    return Ok(RechainStep::Done);
+                }
+                if Shared::orphans_in_flight(&mut s.orphaned_wal_io) {
+                    // Writes of an abandoned append may still land on these frames.
+                    return Ok(RechainStep::Pending(next, seed, None));
+                }
+                drop(s);
+                let c = Completion::read(count * frame_size);
+                self.submitted.push(c.clone());
+                self.inner
+                    .file()?
+                    .pread(frame_offset_bytes(next, page_size), &c)?;
+                Ok(RechainStep::Pending(next, seed, Some((c, None))))
+            }
+            Some((c, None)) => {
+                if c.poll()?.is_pending() {
+                    return Ok(RechainStep::Pending(next, seed, Some((c, None))));
+                }
+                let mut buf = c.take_buf();
+                if buf.len() != count * frame_size {
+                    return Err(Error::Corrupt(format!(
+                        "uncommitted WAL frames {next}.. read back short ({} bytes)",
+                        buf.len()
+                    )));
+                }
+                let mut running = seed;
+                let mut sums = Vec::with_capacity(count);
+                let mut s = self.inner.lock();
+                let u = s.uncommitted.as_mut().ok_or_else(|| {
+                    invalid_input("checksum pass without uncommitted frames".into())
+                })?;
+                for (i, frame) in buf.chunks_exact_mut(frame_size).enumerate() {
+                    let page_no = u32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
+                    let index = (next - u.first_frame) as usize + i;
+                    if u.frames.get(index).map(|f| f.page_no) != Some(page_no) {
+                        return Err(Error::Corrupt(format!(
+                            "uncommitted WAL frame {} read back as page {page_no}",
+                            next + i as u64
+                        )));
+                    }
+                    let image = frame[FRAME_HEADER_BYTES..].to_vec();
+                    running = encode_frame(frame, &header, page_no, 0, &image, running);
+                    sums.push(running);
+                }
+                // Frames from `next` on are stale until written: updating their recorded
+                // checksums now changes nothing a restart of the pass reads.
+                let base = (next - u.first_frame) as usize;
+                u.checksums[base..base + count].copy_from_slice(&sums);
+                drop(s);
+                let w = Completion::write(buf);
+                self.submitted.push(w.clone());
+                self.inner
+                    .file()?
+                    .pwrite(frame_offset_bytes(next, page_size), &w)?;
+                Ok(RechainStep::Pending(next, seed, Some((w, Some(running)))))
+            }
+            Some((w, Some(end_sum))) => {
+                if w.poll()?.is_pending() {
+                    return Ok(RechainStep::Pending(next, seed, Some((w, Some(end_sum)))));
+                }
+                let batch_end = next + count as u64;
+                let mut s = self.inner.lock();
+                if let Some(u) = s.uncommitted.as_mut() {
+                    u.recksum_from = Some(batch_end);
+                }
+                Ok(RechainStep::Continue(batch_end, end_sum))
+            }
+        }
+    }
+
     /// Validates the transaction, plans it under the lock, and submits its writes.
     /// `None`: writes of an abandoned append, or a WAL truncation, are still in flight;
     /// nothing was changed, try again after driving the IO.
-    fn start(&mut self, pages: &[(u32, Vec<u8>)], commit: Option<u32>) -> Result<Option<State>> {
+    fn start(
+        &mut self,
+        pages: &[(u32, Vec<u8>)],
+        commit: Option<u32>,
+        overwrites: &[Overwrite],
+    ) -> Result<Option<State>> {
         let page_size = self.inner.page_size;
         if commit == Some(0) {
             return Err(invalid_input(
                 "commit with a database size of 0 pages".into(),
             ));
         }
-        for (page_no, image) in pages {
-            if *page_no == 0 || image.len() != page_size {
+        if commit.is_some() && !overwrites.is_empty() {
+            return Err(invalid_input("a commit rewrites no frame in place".into()));
+        }
+        let images = pages
+            .iter()
+            .map(|(p, i)| (*p, i))
+            .chain(overwrites.iter().map(|(_, p, i)| (*p, i)));
+        for (page_no, image) in images {
+            if page_no == 0 || image.len() != page_size {
                 return Err(invalid_input(format!(
                     "page {page_no} with {} bytes for page size {page_size}",
                     image.len()
@@ -328,10 +556,26 @@ impl Append {
                         "WAL changed under uncommitted frames".into(),
                     ));
                 }
+                for &(frame_no, page_no, _) in overwrites {
+                    let holds = frame_no
+                        .checked_sub(u.first_frame)
+                        .and_then(|i| u.frames.get(i as usize))
+                        .is_some_and(|f| f.page_no == page_no);
+                    if !holds {
+                        return Err(invalid_input(format!(
+                            "rewrite of frame {frame_no}, not an uncommitted frame of page \
+                             {page_no}"
+                        )));
+                    }
+                }
                 let next = u.first_frame + u.len_frames();
                 let (header, seed) = (u.header, u.last_checksum);
                 s.append_in_progress = true;
                 (header, seed, next, None, false, base, true)
+            } else if !overwrites.is_empty() {
+                return Err(invalid_input(
+                    "rewrite of an uncommitted frame with none written".into(),
+                ));
             } else if s.append_must_restart() {
                 debug_assert!(s.wal_readers.is_empty(), "restart over a WAL reader");
                 let header = WalHeader {
@@ -372,7 +616,15 @@ impl Append {
         let frame_size_bytes = frame_bytes(page_size) as usize;
         let frame_count = pages.len();
         let mut frames = Vec::with_capacity(frame_count);
+        let mut checksums = Vec::with_capacity(frame_count);
         let mut pending_writes: PendingWrites = Vec::new();
+        // Rewritten frames get a placeholder checksum: the commit re-chains every frame
+        // from the lowest rewritten one (`recksum_from`).
+        for (frame_no, page_no, image) in overwrites {
+            let mut buf = vec![0u8; frame_size_bytes];
+            encode_frame(&mut buf, &header, *page_no, 0, image, (0, 0));
+            pending_writes.push((frame_offset_bytes(*frame_no, page_size), buf));
+        }
         let mut running = seed;
         for (chunk_index, chunk) in pages.chunks(APPEND_FRAMES_PER_WRITE).enumerate() {
             let chunk_first_frame = first_frame + (chunk_index * APPEND_FRAMES_PER_WRITE) as u64;
@@ -383,6 +635,7 @@ impl Append {
                 let start = i * frame_size_bytes;
                 let out = &mut buf[start..start + frame_size_bytes];
                 running = encode_frame(out, &header, *page_no, commit, image, running);
+                checksums.push(running);
                 frames.push(FrameInfo {
                     page_no: *page_no,
                     commit_db_size_pages: commit,
@@ -402,6 +655,10 @@ impl Append {
             last_checksum: running,
             header,
             continues,
+            overwrites: overwrites.iter().map(|o| o.0).collect(),
+            uncommitted: commit.is_none(),
+            checksums,
+            seed,
         };
         match restart_header {
             // A restart writes and fsyncs the new header before any frame: otherwise a
@@ -532,7 +789,11 @@ impl Append {
                 );
                 assert_eq!(u.first_frame + u.len_frames(), plan.first_frame);
                 u.frames.extend_from_slice(&plan.frames);
+                u.checksums.extend_from_slice(&plan.checksums);
                 u.last_checksum = plan.last_checksum;
+                if let Some(&lowest) = plan.overwrites.iter().min() {
+                    u.recksum_from = Some(u.recksum_from.map_or(lowest, |r| r.min(lowest)));
+                }
             }
             None => {
                 assert!(
@@ -548,6 +809,9 @@ impl Append {
                     first_frame: plan.first_frame,
                     frames: plan.frames,
                     last_checksum: plan.last_checksum,
+                    base_checksum: plan.seed,
+                    checksums: plan.checksums,
+                    recksum_from: None,
                 });
             }
         }

@@ -82,7 +82,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use strata_io::{Completion, File, IoError, OpenFlags, Poll, IO};
 
-pub use append::Append;
+pub use append::{Append, Overwrite};
 pub use checkpoint::Checkpoint;
 use format::{ByteOrder, Checksum, WalHeader, FRAME_HEADER_BYTES};
 use index::FrameIndex;
@@ -640,8 +640,19 @@ impl Wal {
     ///
     /// Completes with the frame number of the first page of `pages` (the others follow in
     /// order); readable with [`Wal::read_uncommitted_frame`] until commit or discard.
-    pub fn append_uncommitted(&self, pages: Vec<(u32, Vec<u8>)>) -> Append {
-        Append::new_uncommitted(self.inner.clone(), pages)
+    ///
+    /// `overwrites` rewrites frames of this transaction's earlier uncommitted appends in
+    /// place (frame number, page number, image): a page spilled again takes its frame
+    /// back instead of growing the log, as SQLite's `walFrames` rewrites a frame written
+    /// since the last commit. The commit then re-chains the checksums from the lowest
+    /// rewritten frame before writing its own. The caller must not rewrite a frame whose
+    /// old image it may still need (a savepoint's pre-image).
+    pub fn append_uncommitted(
+        &self,
+        pages: Vec<(u32, Vec<u8>)>,
+        overwrites: Vec<append::Overwrite>,
+    ) -> Append {
+        Append::new_uncommitted(self.inner.clone(), pages, overwrites)
     }
 
     /// Submits a read of uncommitted frame `frame_no`'s page image into `c` (made by
