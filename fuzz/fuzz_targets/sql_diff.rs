@@ -458,7 +458,13 @@ struct AggOrderCall {
 
 impl AggOrderCall {
     fn sql(&self) -> String {
-        const DIRS: &[&str] = &["", " DESC", " NULLS FIRST", " DESC NULLS LAST", " ASC NULLS LAST"];
+        const DIRS: &[&str] = &[
+            "",
+            " DESC",
+            " NULLS FIRST",
+            " DESC NULLS LAST",
+            " ASC NULLS LAST",
+        ];
         let mut terms: Vec<String> = self
             .keys
             .iter()
@@ -1287,13 +1293,20 @@ impl Stmt {
                 let w = filter.sql(0);
                 match shape % 5 {
                     0 => format!("SELECT {list} FROM {x} WHERE {w}"),
-                    1 => format!("SELECT a % 3, {list} FROM {x} WHERE {w} GROUP BY a % 3 ORDER BY 1"),
+                    // Plain columns as group keys: `a % 3` would put an integer and a
+                    // real (0 and 0.0: `a` holds reals too) in one group, and which one
+                    // the group shows is not this feature's.
+                    1 => format!("SELECT a, {list} FROM {x} WHERE {w} GROUP BY a ORDER BY 1"),
                     2 => format!("SELECT b, {list} FROM {x} GROUP BY b HAVING count(*) > 0 ORDER BY 1"),
                     3 => format!(
                         "SELECT y.id, (SELECT {} FROM {other} WHERE a = y.a) FROM {x} AS y ORDER BY y.rowid",
                         v[0]
                     ),
-                    _ => format!("SELECT {} FROM {x} GROUP BY k % 3 HAVING {} IS NOT NULL ORDER BY 1", v[0], v[v.len() - 1]),
+                    _ => format!(
+                        "SELECT {} FROM {x} GROUP BY c HAVING {} IS NOT NULL ORDER BY 1",
+                        v[0],
+                        v[v.len() - 1]
+                    ),
                 }
             }
         })
