@@ -18,7 +18,8 @@
 //! BETWEEN, row-value subqueries, `SET (a, b) = ...`), `update-from`, `outer-join` (RIGHT/FULL as
 //! the last join), `views` (a view with INSTEAD OF triggers, DML on it, the pragma
 //! table-valued functions), `alter-column` (RENAME / ADD / DROP COLUMN on the scratch
-//! tables) and, here only, `journal-mode` (changes
+//! tables), `cte`, `agg-order` (ORDER BY inside aggregate calls, total orders) and,
+//! here only, `journal-mode` (changes
 //! checked against a file-backed SQLite) and `utf16` (a third of the inputs run in a
 //! UTF-16le and a third in a UTF-16be database, on both engines). `STRATA_FUZZ_FEATURES=a,b` keeps only those groups (`none`: the
 //! core only); `STRATA_FUZZ_NO_FEATURES=a,b` switches groups off. A statement of a group
@@ -76,6 +77,7 @@ const FEATURES: &[&str] = &[
     "views",
     "alter-column",
     "cte",
+    "agg-order",
 ];
 
 /// The `views` group's view over `t` and its INSTEAD OF triggers, added to the schema
@@ -434,6 +436,70 @@ enum Stmt {
         filter: Expr,
         n: u8,
     },
+    /// Aggregates with ORDER BY inside the call (group `agg-order`, as the simulator's).
+    AggOrder {
+        shape: u8,
+        calls: Vec<AggOrderCall>,
+        tab: Tab,
+        filter: Expr,
+    },
+}
+
+/// One aggregate call with ORDER BY inside: its order ends with the rowid (a total
+/// order, so ties cannot depend on the plan); DISTINCT is ordered by its own argument.
+#[derive(Arbitrary, Debug, Clone)]
+struct AggOrderCall {
+    func: u8,
+    arg: Col,
+    keys: Vec<(Col, u8)>,
+    desc: bool,
+    filter: Option<i8>,
+}
+
+impl AggOrderCall {
+    fn sql(&self) -> String {
+        const DIRS: &[&str] = &[
+            "",
+            " DESC",
+            " NULLS FIRST",
+            " DESC NULLS LAST",
+            " ASC NULLS LAST",
+        ];
+        let mut terms: Vec<String> = self
+            .keys
+            .iter()
+            .take(2)
+            .map(|(c, d)| {
+                let key = match d / 5 % 4 {
+                    0 => c.name().to_string(),
+                    1 => format!("{} COLLATE NOCASE", c.name()),
+                    2 => format!("length({})", c.name()),
+                    _ => format!("-{}", c.name()),
+                };
+                format!("{key}{}", DIRS[*d as usize % DIRS.len()])
+            })
+            .collect();
+        terms.push(if self.desc { "rowid DESC" } else { "rowid" }.into());
+        let ob = terms.join(", ");
+        let a = self.arg.name();
+        let dir = DIRS[self.func as usize / 10 % DIRS.len()];
+        let call = match self.func % 10 {
+            0 => format!("group_concat({a} ORDER BY {ob})"),
+            1 => format!("group_concat({a}, ';' ORDER BY {ob})"),
+            2 => format!("string_agg({a}, '' ORDER BY {ob})"),
+            3 => format!("json_group_array({a} ORDER BY {ob})"),
+            4 => format!("json_group_object(coalesce(b, 'none'), {a} ORDER BY {ob})"),
+            5 => format!("group_concat(DISTINCT {a} ORDER BY {a}{dir})"),
+            6 => format!("json_group_array(DISTINCT {a} ORDER BY {a}{dir})"),
+            7 => format!("total(c ORDER BY {ob})"),
+            8 => format!("count({a} ORDER BY {ob})"),
+            _ => format!("max({a} ORDER BY {ob})"),
+        };
+        match self.filter {
+            Some(v) => format!("{call} FILTER (WHERE a > {})", v % 8),
+            None => call,
+        }
+    }
 }
 
 /// JSON documents: canonical, JSON5, malformed.
@@ -1202,6 +1268,44 @@ impl Stmt {
                     ),
                     _ => format!(
                         "SELECT {c}, count(*) FROM (SELECT {c} FROM {x} UNION ALL SELECT {c} FROM {other} WHERE {w}) GROUP BY {c}"
+                    ),
+                }
+            }
+            Stmt::AggOrder {
+                shape,
+                calls,
+                tab,
+                filter,
+            } => {
+                if !on("agg-order") {
+                    return None;
+                }
+                let x = tab.name();
+                let other = match tab {
+                    Tab::T => "u",
+                    Tab::U => "t",
+                };
+                let mut v: Vec<String> = calls.iter().take(3).map(|c| c.sql()).collect();
+                if v.is_empty() {
+                    v.push("group_concat(b ORDER BY rowid DESC)".into());
+                }
+                let list = v.join(", ");
+                let w = filter.sql(0);
+                match shape % 5 {
+                    0 => format!("SELECT {list} FROM {x} WHERE {w}"),
+                    // Plain columns as group keys: `a % 3` would put an integer and a
+                    // real (0 and 0.0: `a` holds reals too) in one group, and which one
+                    // the group shows is not this feature's.
+                    1 => format!("SELECT a, {list} FROM {x} WHERE {w} GROUP BY a ORDER BY 1"),
+                    2 => format!("SELECT b, {list} FROM {x} GROUP BY b HAVING count(*) > 0 ORDER BY 1"),
+                    3 => format!(
+                        "SELECT y.id, (SELECT {} FROM {other} WHERE a = y.a) FROM {x} AS y ORDER BY y.rowid",
+                        v[0]
+                    ),
+                    _ => format!(
+                        "SELECT {} FROM {x} GROUP BY c HAVING {} IS NOT NULL ORDER BY 1",
+                        v[0],
+                        v[v.len() - 1]
                     ),
                 }
             }

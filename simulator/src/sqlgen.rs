@@ -85,6 +85,8 @@ pub struct Features {
     /// a scratch table `big` created, filled, indexed and dropped mid-workload, indexes on
     /// the main tables created and dropped (see [`gen_churn`]).
     pub churn: bool,
+    /// `ORDER BY` inside aggregate calls (see [`gen_agg_order`]).
+    pub agg_order: bool,
 }
 
 /// The names of [`Features`]' groups, as the command line spells them.
@@ -109,6 +111,7 @@ pub const FEATURE_NAMES: &[&str] = &[
     "views",
     "alter-column",
     "cte",
+    "agg-order",
 ];
 
 impl Features {
@@ -133,6 +136,7 @@ impl Features {
         views: true,
         alter_column: true,
         cte: true,
+        agg_order: true,
     };
     pub const NONE: Features = Features {
         returning: false,
@@ -155,6 +159,7 @@ impl Features {
         views: false,
         alter_column: false,
         cte: false,
+        agg_order: false,
     };
 
     /// The default: every group on, minus those named in `STRATA_SIM_NO_FEATURES`
@@ -194,6 +199,7 @@ impl Features {
             "views" => &mut self.views,
             "alter-column" => &mut self.alter_column,
             "cte" => &mut self.cte,
+            "agg-order" => &mut self.agg_order,
             _ => return None,
         })
     }
@@ -891,6 +897,7 @@ fn gen_feature(rng: &mut ChaCha8Rng, s: &SchemaDef, group: &str) -> String {
         "views" => gen_views(rng, s),
         "alter-column" => gen_alter_column(rng),
         "cte" => gen_cte(rng, s),
+        "agg-order" => gen_agg_order(rng, s),
         other => unreachable!("feature group {other}"),
     }
 }
@@ -1394,6 +1401,109 @@ fn gen_json(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
         _ => format!(
             "SELECT id, json_pretty({}), json_error_position(b) FROM {n} ORDER BY rowid",
             json_expr(rng, 0)
+        ),
+    }
+}
+
+/// One aggregate call with `ORDER BY` inside (unqualified columns). Every order that
+/// decides a result ends with the rowid (a total order: ties cannot depend on the plan);
+/// DISTINCT is ordered by its own argument (which row of equal values is kept then does
+/// not matter); min/max/count and integer sums accept the clause as SQLite does.
+fn agg_order_call(rng: &mut ChaCha8Rng) -> String {
+    const KEYS: &[&str] = &[
+        "a",
+        "b",
+        "c",
+        "k",
+        "a % 3",
+        "length(b)",
+        "b COLLATE NOCASE",
+        "-c",
+    ];
+    const DIRS: &[&str] = &[
+        "",
+        " DESC",
+        " NULLS FIRST",
+        " DESC NULLS LAST",
+        " ASC NULLS LAST",
+    ];
+    const ARGS: &[&str] = &["b", "a", "c", "k", "id", "a || '-' || b"];
+    let mut terms = Vec::new();
+    for _ in 0..rng.gen_range(0..3) {
+        terms.push(format!(
+            "{}{}",
+            KEYS[rng.gen_range(0..KEYS.len())],
+            DIRS[rng.gen_range(0..DIRS.len())]
+        ));
+    }
+    terms.push(format!("rowid{}", ["", " DESC"][rng.gen_range(0..2)]));
+    let ob = terms.join(", ");
+    let arg = ARGS[rng.gen_range(0..ARGS.len())];
+    let call = match rng.gen_range(0..9) {
+        0 => format!("group_concat({arg} ORDER BY {ob})"),
+        1 => format!(
+            "group_concat({arg}, '{}' ORDER BY {ob})",
+            [";", "", " - "][rng.gen_range(0..3)]
+        ),
+        2 => format!("string_agg({arg}, '/' ORDER BY {ob})"),
+        3 => format!("json_group_array({arg} ORDER BY {ob})"),
+        4 => format!("json_group_object(coalesce(b, 'none'), {arg} ORDER BY {ob})"),
+        5 => {
+            let d = ["a", "b", "k", "a % 3"][rng.gen_range(0..4)];
+            let dir = DIRS[rng.gen_range(0..DIRS.len())];
+            format!("group_concat(DISTINCT {d} ORDER BY {d}{dir})")
+        }
+        6 => format!("total(c ORDER BY {ob})"),
+        7 => format!(
+            "{}(a ORDER BY {ob})",
+            ["count", "sum", "min", "max"][rng.gen_range(0..4)]
+        ),
+        _ => format!(
+            "json_group_array(DISTINCT a ORDER BY a{})",
+            DIRS[rng.gen_range(0..DIRS.len())]
+        ),
+    };
+    if rng.gen_bool(0.25) {
+        format!("{call} FILTER (WHERE a > {})", int_lit(rng, 0, 9))
+    } else {
+        call
+    }
+}
+
+/// Aggregates with `ORDER BY` inside the call (the `agg-order` group): whole-table,
+/// grouped (the top-level ORDER BY is the group keys: total), with HAVING, and in a
+/// correlated subquery.
+fn gen_agg_order(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
+    let t = table(rng, s);
+    let n = &t.name;
+    match rng.gen_range(0..5) {
+        0 => format!(
+            "SELECT {}, {} FROM {n} WHERE {}",
+            agg_order_call(rng),
+            agg_order_call(rng),
+            pred(rng, "")
+        ),
+        1 => format!(
+            "SELECT a % 3, {}, count(*) FROM {n} GROUP BY a % 3 ORDER BY 1",
+            agg_order_call(rng)
+        ),
+        2 => format!(
+            "SELECT b, {} FROM {n} GROUP BY b HAVING count(*) > {} ORDER BY 1",
+            agg_order_call(rng),
+            rng.gen_range(0..2)
+        ),
+        3 => {
+            let o = table(rng, s);
+            format!(
+                "SELECT x.rowid, (SELECT {} FROM {} WHERE a = x.a) FROM {n} AS x ORDER BY x.rowid",
+                agg_order_call(rng),
+                o.name
+            )
+        }
+        _ => format!(
+            "SELECT {} FROM {n} GROUP BY k % 4 HAVING {} IS NOT NULL ORDER BY 1",
+            agg_order_call(rng),
+            agg_order_call(rng)
         ),
     }
 }

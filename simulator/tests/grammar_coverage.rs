@@ -94,6 +94,10 @@ const CANDIDATES: &[(&str, &str)] = &[
         "CREATE TRIGGER vt INSTEAD OF INSERT ON tv BEGIN SELECT 1; END",
     ),
     ("PRAGMA FUNCTION", "SELECT * FROM pragma_table_info('t')"),
+    (
+        "AGGREGATE ORDER BY",
+        "SELECT group_concat(b, ',' ORDER BY a DESC) FROM t",
+    ),
 ];
 
 /// Kinds the compiler accepts that the generator does not produce, and why.
@@ -240,10 +244,41 @@ fn kinds_of(sql: &str, out: &mut BTreeSet<&'static str>) {
             }
         }
     }
+    if has_aggregate_order_by(&up) {
+        out.insert("AGGREGATE ORDER BY");
+    }
     // UPDATE with a FROM outside any parentheses (not a subquery's).
     if first == "UPDATE" && outside_parens(&up).contains(" FROM ") {
         out.insert("UPDATE FROM");
     }
+}
+
+/// Whether an `ORDER BY` sits directly inside a function call's parentheses (`f(x
+/// ORDER BY y)`), not a subquery's or a window's (`OVER (ORDER BY`, `AS (ORDER BY`).
+fn has_aggregate_order_by(up: &str) -> bool {
+    let b = up.as_bytes();
+    let mut opens: Vec<usize> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'(' => opens.push(i),
+            b')' => {
+                opens.pop();
+            }
+            b' ' if up[i..].starts_with(" ORDER BY ") => {
+                if let Some(&open) = opens.last() {
+                    let called =
+                        open > 0 && (b[open - 1].is_ascii_alphanumeric() || b[open - 1] == b'_');
+                    if called && !up[open + 1..].starts_with("SELECT") {
+                        return true;
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 /// `s` without the text inside parentheses.

@@ -14,6 +14,7 @@ use strata_btree::record::{Collation, KeyInfo, SortOrder};
 use strata_vdbe::aggregate::{lookup_aggregate, AggKind};
 use strata_vdbe::insn::{Cur, EphemeralKind, Insn, Reg};
 
+use crate::aggregate_order::{order_terms, AggOrderTerm};
 use crate::compiler::{error, Compiler, Result};
 use crate::expr::{is_aggregate_call, walk};
 use crate::names;
@@ -29,12 +30,24 @@ struct AggCall<'a> {
     filter: Option<&'a Expr<'a>>,
     distinct: bool,
     collation: Collation,
+    /// `ORDER BY` inside the call, when SQLite sorts by it (see `aggregate_order`).
+    order: Vec<AggOrderTerm<'a>>,
+    /// DISTINCT ordered by its argument itself: deduplicated in the sort, the last
+    /// row of equal keys kept (see `aggregate_order`).
+    ob_unique: bool,
 }
 
 impl AggCall<'_> {
-    /// Values this call takes from each row: its arguments, then its filter's result.
+    /// Values this call takes from each row: its arguments, then its filter's result,
+    /// then its ORDER BY keys.
     fn slots(&self) -> usize {
-        self.args.len() + usize::from(self.filter.is_some())
+        self.args.len() + usize::from(self.filter.is_some()) + self.order.len()
+    }
+
+    /// Columns of a sorter record before the arguments: ORDER BY keys, then a sequence
+    /// number in the unique case.
+    fn ob_width(&self) -> usize {
+        self.order.len() + usize::from(self.ob_unique)
     }
 }
 
@@ -80,7 +93,7 @@ impl Compiler<'_> {
             if out.iter().any(|a| a.key == key) {
                 continue;
             }
-            let (name, args, distinct, filter) = match x {
+            let (name, args, distinct, filter, order_by) = match x {
                 Expr::FunctionCall {
                     name,
                     args,
@@ -90,23 +103,19 @@ impl Compiler<'_> {
                 } => {
                     let fname = names::unquote(name.0);
                     let filter = agg_filter(&fname, filter_over.as_ref())?;
-                    if order_by.is_some() {
-                        return Err(error(format!(
-                            "ORDER BY inside an aggregate is not supported yet ({fname}(... ORDER BY ...))"
-                        )));
-                    }
                     let a: Vec<&'a Expr<'a>> = args.map(|a| a.iter().collect()).unwrap_or_default();
                     (
                         fname,
                         a,
                         *distinctness == Some(ast::Distinctness::Distinct),
                         filter,
+                        order_by.as_ref(),
                     )
                 }
                 Expr::FunctionCallStar { name, filter_over } => {
                     let fname = names::unquote(name.0);
                     let filter = agg_filter(&fname, filter_over.as_ref())?;
-                    (fname, Vec::new(), false, filter)
+                    (fname, Vec::new(), false, filter, None)
                 }
                 _ => continue,
             };
@@ -135,6 +144,11 @@ impl Compiler<'_> {
                     .unwrap_or_default(),
                 None => Collation::Binary,
             };
+            let order = order_terms(self, kind, args.len(), order_by)?;
+            let ob_unique = distinct
+                && order.len() == 1
+                && args.len() == 1
+                && format!("{:?}", order[0].0) == format!("{:?}", args[0]);
             out.push(AggCall {
                 key,
                 kind,
@@ -142,6 +156,8 @@ impl Compiler<'_> {
                 filter,
                 distinct,
                 collation,
+                order,
+                ob_unique,
             });
         }
         Ok(())
@@ -232,13 +248,29 @@ impl Compiler<'_> {
         let distinct_curs: Vec<Option<Cur>> = aggs
             .iter()
             .map(|a| {
-                if a.distinct {
+                if a.distinct && !a.ob_unique {
                     Some(self.b.alloc_cursor())
                 } else {
                     None
                 }
             })
             .collect();
+        // Ordered calls: each gets a sorter, opened here (and re-opened after each group).
+        let ob_curs: Vec<Option<Cur>> = aggs
+            .iter()
+            .map(|a| {
+                if a.order.is_empty() {
+                    None
+                } else {
+                    Some(self.b.alloc_cursor())
+                }
+            })
+            .collect();
+        for (a, c) in aggs.iter().zip(&ob_curs) {
+            if let Some(c) = c {
+                self.open_agg_sorter(*c, &a.order, a.ob_unique, a.args.len());
+            }
+        }
 
         match group_by {
             None => {
@@ -267,15 +299,37 @@ impl Compiler<'_> {
                 let aggs_ref = &aggs;
                 let bare_ref = &bare;
                 let dref = &distinct_curs;
+                let obref = &ob_curs;
                 self.emit_loops(specs, terms, &mut |c, _cont| {
                     for (i, a) in aggs_ref.iter().enumerate() {
                         let n = a.args.len();
-                        let args = c.regs(n.max(1));
                         let skip = c.label();
                         if let Some(f) = a.filter {
                             c.filtered_minmax_skips(skip_reg.filter(|_| minmax == Some(i)));
                             c.jump_if_not_true(f, skip)?;
                         }
+                        if let Some(ob) = obref[i] {
+                            // Deferred: (keys, arguments) into the call's sorter.
+                            let w = a.ob_width();
+                            let block = c.regs(w + n);
+                            for (k, (e, _, _)) in a.order.iter().enumerate() {
+                                c.expr(e, block + k)?;
+                            }
+                            c.stored_agg_args(a, block + w)?;
+                            if let Some(d) = dref[i] {
+                                c.distinct_check(d, block + w, 1, skip);
+                            }
+                            if a.ob_unique {
+                                c.emit(Insn::Sequence {
+                                    cursor: ob,
+                                    dest: block + a.order.len(),
+                                });
+                            }
+                            c.agg_sorter_insert(ob, block, w + n);
+                            c.resolve(skip);
+                            continue;
+                        }
+                        let args = c.regs(n.max(1));
                         let subtypes = if a.kind.is_json() {
                             crate::expr::subtype_args(&a.args)
                         } else {
@@ -313,6 +367,7 @@ impl Compiler<'_> {
                     c.resolve(bare_done);
                     Ok(())
                 })?;
+                self.ordered_steps_all(&aggs, &ob_curs, accs, false);
                 for (i, a) in aggs.iter().enumerate() {
                     self.emit(Insn::AggFinal {
                         kind: a.kind,
@@ -445,6 +500,7 @@ impl Compiler<'_> {
                     bare_regs,
                     nb,
                     output_sub,
+                    ob_curs: ob_curs.clone(),
                 };
                 if let Some(plan) = streamed {
                     self.order_hint = Some(plan);
@@ -530,6 +586,7 @@ impl Compiler<'_> {
                 self.goto(after);
                 // The output subroutine for the group just finished.
                 self.resolve(output_sub);
+                self.ordered_steps_all(&aggs, &ob_curs, accs, true);
                 for (i, a) in aggs.iter().enumerate() {
                     self.emit(Insn::AggFinal {
                         kind: a.kind,
@@ -606,8 +663,9 @@ impl Compiler<'_> {
         }
         let mut off = ng;
         for a in aggs {
-            // Layout per call: arguments, then the filter's value. Arguments of a row the
-            // filter rejects are not evaluated (their slots are ignored by group_step).
+            // Layout per call: arguments, then the filter's value, then the ORDER BY
+            // keys. Arguments and keys of a row the filter rejects are not evaluated
+            // (their slots are ignored by group_step).
             let filter_slot = regs + off + a.args.len();
             let skip = self.label();
             if let Some(f) = a.filter {
@@ -618,40 +676,76 @@ impl Compiler<'_> {
                     jump_if_null: true,
                 });
             }
-            // A JSON aggregate's argument carrying the JSON subtype is stored as its JSONB
-            // (which renders back to the same text): the subtype flag does not survive
-            // the sorter, a blob does. (SQLite sorts the columns a call reads and calls
-            // it afterwards; a column itself, json_each's `value`, keeps its subtype
-            // there only when SQLite needs no sorter: here it always does.)
-            let subtypes = if a.kind.is_json() {
-                crate::expr::subtype_args(&a.args)
-            } else {
-                Vec::new()
-            };
-            for (k, e) in a.args.iter().enumerate() {
-                self.subtype_preclear(e, regs + off, &subtypes, k);
+            self.stored_agg_args(a, regs + off)?;
+            off += a.args.len() + usize::from(a.filter.is_some());
+            for (e, _, _) in &a.order {
                 self.expr(e, regs + off)?;
-                if let Some(&(_, always)) = subtypes.iter().find(|&&(i, _)| i == k) {
-                    self.emit(Insn::Function {
-                        func: strata_vdbe::json::f_subtype_as_jsonb,
-                        name: "json.subtype_as_jsonb".into(),
-                        args_start: regs + off,
-                        nargs: 1,
-                        dest: regs + off,
-                        collation: Collation::Binary,
-                        subtype_args: vec![(0, always)],
-                    });
-                }
                 off += 1;
             }
             self.resolve(skip);
-            off += usize::from(a.filter.is_some());
         }
         for r in bare {
             self.emit_column(*r, regs + off);
             off += 1;
         }
         Ok(regs)
+    }
+
+    /// Computes the arguments of `a` into registers from `dest` as they are stored in a
+    /// sorter record. A JSON aggregate's argument carrying the JSON subtype is stored as
+    /// its JSONB (which renders back to the same text): the subtype flag does not survive
+    /// the sorter, a blob does. (SQLite sorts the columns a call reads and calls it
+    /// afterwards; a column itself, json_each's `value`, keeps its subtype there only
+    /// when SQLite needs no sorter: here it always does.)
+    fn stored_agg_args(&mut self, a: &AggCall<'_>, dest: Reg) -> Result<()> {
+        let subtypes = if a.kind.is_json() {
+            crate::expr::subtype_args(&a.args)
+        } else {
+            Vec::new()
+        };
+        for (k, e) in a.args.iter().enumerate() {
+            self.subtype_preclear(e, dest + k, &subtypes, k);
+            self.expr(e, dest + k)?;
+            if let Some(&(_, always)) = subtypes.iter().find(|&&(i, _)| i == k) {
+                self.emit(Insn::Function {
+                    func: strata_vdbe::json::f_subtype_as_jsonb,
+                    name: "json.subtype_as_jsonb".into(),
+                    args_start: dest + k,
+                    nargs: 1,
+                    dest: dest + k,
+                    collation: Collation::Binary,
+                    subtype_args: vec![(0, always)],
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// At the end of a group (before the finals): the deferred steps of every ordered
+    /// call, in its ORDER BY order; with `reopen`, each sorter is then emptied for the
+    /// next group.
+    fn ordered_steps_all(
+        &mut self,
+        aggs: &[AggCall<'_>],
+        ob_curs: &[Option<Cur>],
+        accs: Reg,
+        reopen: bool,
+    ) {
+        for (i, (a, c)) in aggs.iter().zip(ob_curs).enumerate() {
+            if let Some(c) = c {
+                let unique = a.ob_unique.then(|| (a.order[0].1, a.order[0].2));
+                self.ordered_agg_steps(
+                    *c,
+                    a.ob_width(),
+                    a.args.len(),
+                    (a.kind, accs + i, a.collation),
+                    unique,
+                );
+                if reopen {
+                    self.open_agg_sorter(*c, &a.order, a.ob_unique, a.args.len());
+                }
+            }
+        }
     }
 
     /// Feeds one row (a register block in group order) to the grouping state machine:
@@ -730,9 +824,36 @@ impl Compiler<'_> {
                     count: n,
                 });
             }
+            let keys_at = block + off + n + usize::from(a.filter.is_some());
             off += a.slots();
             if let Some(d) = distinct_curs[i] {
                 self.distinct_check(d, args, ng + 1, skip);
+            }
+            if let Some(ob) = st.ob_curs[i] {
+                // Deferred: (keys, arguments) into the call's sorter, stepped in order
+                // when the group ends.
+                let nk = a.order.len();
+                let w = a.ob_width();
+                let rec = self.regs(w + n);
+                self.emit(Insn::Copy {
+                    src: keys_at,
+                    dest: rec,
+                    count: nk,
+                });
+                if a.ob_unique {
+                    self.emit(Insn::Sequence {
+                        cursor: ob,
+                        dest: rec + nk,
+                    });
+                }
+                self.emit(Insn::Copy {
+                    src: args + ng,
+                    dest: rec + w,
+                    count: n,
+                });
+                self.agg_sorter_insert(ob, rec, w + n);
+                self.resolve(skip);
+                continue;
             }
             self.emit(Insn::AggStep {
                 kind: a.kind,
@@ -881,6 +1002,8 @@ struct GroupStep {
     bare_regs: Reg,
     nb: usize,
     output_sub: crate::builder::Label,
+    /// Each call's ORDER BY sorter (see `aggregate_order`), if it has one.
+    ob_curs: Vec<Option<Cur>>,
 }
 
 fn next_permutation(p: &mut [usize]) -> bool {

@@ -89,6 +89,19 @@ impl Compiler<'_> {
                     name.clone(),
                     format!("error in {kind} {name}: no such table: {db_name}.{t}"),
                 ));
+            } else if kind == "view" {
+                // A view is resolved where it is used, so it may name a missing column
+                // or function too: SQLite's test resolves it whole.
+                if let Some(v) = s.local_view(&name) {
+                    if let Err(e) = self.view_columns(v) {
+                        errors.push((
+                            table.db,
+                            kind.to_string(),
+                            name.clone(),
+                            format!("error in view {name}: {}", e.message),
+                        ));
+                    }
+                }
             }
         }
         if errors.is_empty() {

@@ -135,6 +135,9 @@ pub struct Compiler<'s> {
     pub init_label: Label,
     /// Depth of view expansion (guards against a view that refers to itself).
     pub view_depth: usize,
+    /// The views being expanded, (database, lower-case name): one met again is
+    /// circularly defined, as SQLite reports it (naming that view).
+    pub view_stack: Vec<(usize, String)>,
     /// The conflict clause (`OR IGNORE` ...) of the INSERT/UPDATE being compiled, and
     /// that of the statement whose triggers are being compiled: it overrides the trigger
     /// steps' own (SQLite's `eOrconf`, see `trigger_command`).
@@ -198,6 +201,7 @@ impl<'s> Compiler<'s> {
             reads_main_schema: false,
             init_label,
             view_depth: 0,
+            view_stack: Vec::new(),
             stmt_orconf: None,
             trigger_orconf: None,
             last_correlated: false,

@@ -638,6 +638,10 @@ impl Compiler<'_> {
             unreachable!("dispatched on CreateView")
         };
         let name = names::unquote(view_name.name.0);
+        // SQLite's first check (its parser counted them, `pParse->nVar`).
+        if has_parameters(text) {
+            return Err(error("parameters are not allowed in views"));
+        }
         let db = create_db(
             view_name.db_name.as_ref(),
             *temporary,
@@ -661,16 +665,27 @@ impl Compiler<'_> {
         if target.local_index(&name).is_some() {
             return Err(error(format!("there is already an index named {name}")));
         }
-        // Check the SELECT compiles (names resolve) in a scratch compiler; a view of main
-        // may not name temp objects (`temp.x`).
-        {
+        if name.to_ascii_lowercase().starts_with("sqlite_") {
+            return Err(error(format!(
+                "object name reserved for internal use: {name}"
+            )));
+        }
+        // SQLite resolves a view's SELECT where the view is used, not here: a view may
+        // name tables, columns and functions that do not exist yet (its errors are
+        // those of the statements using it). What SQLite does check here
+        // (sqlite3FixSelect): a view of main may not name objects of another database
+        // (`temp.x`). The SELECT is compiled in a scratch compiler for that check only,
+        // other errors are ignored; a name of another database after an earlier error
+        // (a missing table first) is then refused where the view is used instead.
+        if db == MAIN_DB {
             let mut scratch = Compiler::new(self.schema);
-            if db == MAIN_DB {
-                scratch.fixed_for = Some(format!("view {name}"));
+            scratch.fixed_db = Some(MAIN_DB);
+            scratch.fixed_for = Some(format!("view {name}"));
+            if let Err(e) = scratch.select(select, &Dest::Output) {
+                if e.message.contains("cannot reference objects in database") {
+                    return Err(e);
+                }
             }
-            // A column list of the wrong length is SQLite's error where the view is
-            // used ("expected N columns for 'v' but got M"), not here.
-            scratch.select(select, &Dest::Output)?;
         }
         self.writes = true;
         let sql = stored_sql("VIEW", text);
@@ -838,12 +853,16 @@ impl Compiler<'_> {
                 self.writes = true;
                 self.delete_schema_rows(v.db, 1, &v.name, Some("view"));
                 // Its INSTEAD OF triggers go with it (TEMP ones on a view of main too).
-                let triggers: Vec<(usize, String)> = self
+                let mut triggers: Vec<(usize, String)> = self
                     .schema
                     .all_triggers()
                     .filter(|t| t.table_db == v.db && names::eq(&t.table, &v.name))
                     .map(|t| (t.db, t.name.clone()))
                     .collect();
+                // In a fixed order, not the schema map's: the order of the deletes decides
+                // the b-tree's pages, and a run must be the same every time (the
+                // simulator's digest: seeds 5 and 36 differed between runs).
+                triggers.sort();
                 for (tdb, t) in &triggers {
                     self.delete_schema_rows(*tdb, 1, t, Some("trigger"));
                 }
@@ -870,4 +889,20 @@ pub fn unique_message(table: &Table, index: &Index) -> String {
         .map(|c| format!("{}.{}", table.name, table.columns[c.column].name))
         .collect();
     format!("UNIQUE constraint failed: {}", cols.join(", "))
+}
+
+/// Whether the statement text holds a parameter (`?`, `?N`, `:a`, `@a`, `$a`).
+fn has_parameters(text: &str) -> bool {
+    use sqlite3_parser::dialect::TokenType;
+    use sqlite3_parser::lexer::sql::Tokenizer;
+    use sqlite3_parser::lexer::Scanner;
+    let mut scanner = Scanner::new(Tokenizer::new());
+    loop {
+        match scanner.scan(text.as_bytes()) {
+            Ok((_, Some((_, TokenType::TK_VARIABLE)), _)) => return true,
+            Ok((_, Some(_), _)) => {}
+            // The statement parsed, so it lexes; no parameter seen otherwise.
+            Ok((_, None, _)) | Err(_) => return false,
+        }
+    }
 }

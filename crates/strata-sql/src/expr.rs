@@ -608,10 +608,32 @@ impl Compiler<'_> {
                         names::unquote(name.0)
                     )));
                 }
-                if filter_over.is_some() || order_by.is_some() {
-                    return Err(error("window functions and FILTER are not supported"));
-                }
                 let args = args.unwrap_or(&[]);
+                // FILTER, or ORDER BY with arguments (SQLite's parser drops it without),
+                // on a function that is not an aggregate: SQLite's resolver refuses it
+                // once the function is known to exist with that many arguments (an
+                // aggregate or window function here is a misuse `function_call` reports).
+                let ordered = order_by.is_some() && !args.is_empty();
+                if (filter_over.is_some() || ordered) && !is_aggregate_call(e) {
+                    let fname = names::unquote(name.0);
+                    let lower = fname.to_ascii_lowercase();
+                    if !matches!(
+                        strata_vdbe::window::WinFunc::lookup(&lower, args.len()),
+                        Ok(Some(_))
+                    ) {
+                        if lookup_aggregate(&lower, args.len()).is_none() {
+                            resolve_scalar(&lower, args.len()).map_err(|e| error(e.to_string()))?;
+                        }
+                        let what = if filter_over.is_some() {
+                            "FILTER"
+                        } else {
+                            "ORDER BY"
+                        };
+                        return Err(error(format!(
+                            "{what} may not be used with non-aggregate {fname}()"
+                        )));
+                    }
+                }
                 self.function_call(e, name.0, distinctness.is_some(), args, dest)?;
             }
             Expr::FunctionCallStar { name, filter_over } => {

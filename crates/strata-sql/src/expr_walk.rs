@@ -72,10 +72,20 @@ pub fn walk<'a>(e: &'a Expr<'a>, f: &mut dyn FnMut(&'a Expr<'a>) -> bool) {
         Expr::Cast { expr, .. } => walk(expr, f),
         Expr::Collate(e, _) => walk(e, f),
         Expr::FunctionCall {
-            args, filter_over, ..
+            args,
+            filter_over,
+            order_by,
+            ..
         } => {
             for a in args.iter().flat_map(|a| a.iter()) {
                 walk(a, f);
+            }
+            // So does an aggregate's ORDER BY.
+            #[allow(irrefutable_let_patterns)]
+            if let Some(ast::FunctionCallOrder::SortList(terms)) = order_by {
+                for t in terms.iter() {
+                    walk(&t.expr, f);
+                }
             }
             // An aggregate's FILTER reads columns too (covering-index and correlation
             // analyses must see them).

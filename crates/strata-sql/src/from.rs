@@ -207,10 +207,12 @@ impl Compiler<'_> {
                     self.emit(Insn::OpenReadAwait { cursor });
                     table_source(&t, alias_name, cursor)
                 } else if let Some(v) = scope.view(self.schema, &name) {
-                    if self.view_depth > 32 {
-                        return Err(error(format!("view {name} is circularly defined")));
+                    let key = (v.db, v.name.to_ascii_lowercase());
+                    if self.view_depth > 32 || self.view_stack.contains(&key) {
+                        return Err(error(format!("view {} is circularly defined", v.name)));
                     }
                     self.view_depth += 1;
+                    self.view_stack.push(key);
                     let r = with_parsed(&v.sql, |stmt| {
                         let Stmt::CreateView { select, .. } = stmt else {
                             return Err(error("not a view"));
@@ -222,6 +224,7 @@ impl Compiler<'_> {
                         })
                     });
                     self.view_depth -= 1;
+                    self.view_stack.pop();
                     r?
                 } else if let Some(src) =
                     self.pragma_source(&name, &[], alias_of(alias.as_ref()))?
@@ -248,7 +251,7 @@ impl Compiler<'_> {
                     self.levels[level].sources.push(src);
                     return Ok(self.levels[level].sources.len() - 1);
                 } else {
-                    return Err(error(format!("no such table: {fname}")));
+                    return Err(error(format!("no such table: {}", self.shown_name(qn))));
                 };
                 let args = args.unwrap_or(&[]);
                 if args.len() > 2 {

@@ -42,6 +42,7 @@
 //!   then write, so a statement never reads rows it wrote itself.
 
 mod aggregate;
+mod aggregate_order;
 mod alter;
 mod alter_column;
 mod alter_tokens;

@@ -27,11 +27,14 @@ impl Compiler<'_> {
     /// resolved, so a view naming a missing table fails here as in SQLite). A column list
     /// of the wrong length gives the listed names without types, as SQLite does.
     pub(crate) fn view_columns(&self, v: &View) -> Result<Vec<ViewColumn>> {
-        if self.view_depth > 32 {
+        let key = (v.db, v.name.to_ascii_lowercase());
+        if self.view_depth > 32 || self.view_stack.contains(&key) {
             return Err(error(format!("view {} is circularly defined", v.name)));
         }
         let mut scratch = Compiler::new(self.schema);
         scratch.view_depth = self.view_depth + 1;
+        scratch.view_stack = self.view_stack.clone();
+        scratch.view_stack.push(key);
         let cols = with_parsed(&v.sql, |stmt| {
             let Stmt::CreateView { select, .. } = stmt else {
                 return Err(error("not a view"));
@@ -128,6 +131,8 @@ impl Compiler<'_> {
                 let text = format!("{with}{}", Sql(arm));
                 let mut scratch = Compiler::new(self.schema);
                 scratch.view_depth = self.view_depth + 1;
+                scratch.view_stack = self.view_stack.clone();
+                scratch.view_stack.push((v.db, v.name.to_ascii_lowercase()));
                 let arm_cols = with_parsed(&text, |st| {
                     let Stmt::Select(sel) = st else {
                         return Err(error("not a select"));

@@ -409,6 +409,13 @@ impl Compiler<'_> {
             }
             _ => return Err(error("internal error: not a window call")),
         };
+        // SQLite's parser refuses (before anything is resolved) ORDER BY in a window call (but drops it, unresolved,
+        // when the call has no arguments).
+        if fn_order && !args.is_empty() {
+            return Err(error(format!(
+                "ORDER BY may not be used with non-aggregate {name}()"
+            )));
+        }
         // Only reached for calls `is_window_call` accepted; an error, never a panic.
         let (tail, over) = tail
             .and_then(|t| Some((t, t.over_clause?)))
@@ -456,11 +463,6 @@ impl Compiler<'_> {
         };
         if distinct {
             return Err(error("DISTINCT is not supported for window functions"));
-        }
-        if fn_order {
-            return Err(error(format!(
-                "ORDER BY inside an aggregate is not supported yet ({name}(... ORDER BY ...))"
-            )));
         }
         if tail.filter_clause.is_some() && !matches!(func, WinFunc::Agg(_)) {
             return Err(error(
