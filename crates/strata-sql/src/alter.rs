@@ -324,9 +324,17 @@ impl Compiler<'_> {
                 let mut default = Value::Null;
                 let mut not_null = false;
                 let mut references = false;
+                // A generated column: only VIRTUAL can be added (its value is computed,
+                // so the existing records stay as they are).
+                let mut generated = false;
                 for c in def.constraints.iter() {
                     match &c.constraint {
                         ColumnConstraint::ForeignKey { .. } => references = true,
+                        ColumnConstraint::PrimaryKey { .. } if generated => {
+                            return Err(error(
+                                "generated columns cannot be part of the PRIMARY KEY",
+                            ))
+                        }
                         ColumnConstraint::PrimaryKey { .. } => {
                             return Err(error("Cannot add a PRIMARY KEY column"))
                         }
@@ -336,18 +344,24 @@ impl Compiler<'_> {
                         ColumnConstraint::NotNull {
                             nullable: false, ..
                         } => not_null = true,
+                        ColumnConstraint::Default(_) if generated => {
+                            return Err(error("cannot use DEFAULT on a generated column"))
+                        }
                         ColumnConstraint::Default(e) => {
                             default = constant_default(e).ok_or_else(|| {
                                 error("Cannot add a column with non-constant default")
                             })?;
                         }
-                        ColumnConstraint::Generated { .. } => {
-                            return Err(error("cannot add a generated column"))
+                        ColumnConstraint::Generated { typ, .. } => {
+                            if typ.as_ref().is_some_and(|t| t.0.eq_ignore_ascii_case("stored")) {
+                                return Err(error("cannot add a STORED column"));
+                            }
+                            generated = true;
                         }
                         _ => {}
                     }
                 }
-                if not_null && default == Value::Null {
+                if not_null && default == Value::Null && !generated {
                     return Err(error(
                         "Cannot add a NOT NULL column with default value NULL",
                     ));
@@ -368,7 +382,21 @@ impl Compiler<'_> {
                     .ok_or_else(|| error("malformed table definition"))?;
                 let new_sql = format!("{}, {}{}", &sql[..pos], coldef, &sql[pos..]);
                 // The new definition must parse.
-                crate::schema::parse_table(&new_sql, table.root_page)?;
+                let mut new_table = crate::schema::parse_table(&new_sql, table.root_page)?;
+                new_table.db = table.db;
+                let new_table = std::sync::Arc::new(new_table);
+                if generated {
+                    self.validate_generated(&new_table).map_err(|e| {
+                        error(format!(
+                            "error in table {} after add column: {}",
+                            table.name, e.message
+                        ))
+                    })?;
+                    if not_null {
+                        // SQLite checks the existing rows (its pragma_quick_check).
+                        self.check_added_not_null(&new_table)?;
+                    }
+                }
                 if references && default != Value::Null {
                     // With foreign keys on, existing rows would all get a non-NULL child
                     // key: refused unless the table is empty (as SQLite).

@@ -347,6 +347,28 @@ impl Compiler<'_> {
         let real = col.affinity == Some(Affinity::Real) && src.table.is_some();
         let default = col.default.clone();
         let comment = format!("{}.{}", src.name, col.name);
+        // A table's columns are record fields past any VIRTUAL generated column, which
+        // is computed from the row (`generated`).
+        let mut field = r.column;
+        if let Some(t) = src.table.clone() {
+            match t.storage_index(r.column) {
+                Some(f) => field = f,
+                None => {
+                    let mut level = crate::scope::Level::default();
+                    level.sources.push(src.clone());
+                    self.levels.push(level);
+                    let res = self.generated_here_guarded(&t, r.column, dest);
+                    self.levels.pop();
+                    if let Err(e) = res {
+                        let mut d = self.deferred_error.borrow_mut();
+                        if d.is_none() {
+                            *d = Some(e);
+                        }
+                    }
+                    return;
+                }
+            }
+        }
         // json_each/json_tree's `value` carries the JSON subtype when it is an array or
         // object: read it through a call that sets it from the hidden flag column.
         if src.tvf.as_ref().is_some_and(|t| t.pragma.is_none()) && r.column == 1 {
@@ -380,7 +402,7 @@ impl Compiler<'_> {
         self.b.emit_c(
             Insn::Column {
                 cursor,
-                column: r.column,
+                column: field,
                 dest,
                 default,
             },
