@@ -386,16 +386,14 @@ impl Compiler<'_> {
                 new_table.db = table.db;
                 let new_table = std::sync::Arc::new(new_table);
                 if generated {
-                    self.validate_generated(&new_table).map_err(|e| {
+                    self.validate_generated(&new_table, false).map_err(|e| {
                         error(format!(
                             "error in table {} after add column: {}",
                             table.name, e.message
                         ))
                     })?;
-                    if not_null {
-                        // SQLite checks the existing rows (its pragma_quick_check).
-                        self.check_added_not_null(&new_table)?;
-                    }
+                    // SQLite checks the existing rows (its pragma_quick_check).
+                    self.check_added_generated(&new_table, not_null)?;
                 }
                 if references && default != Value::Null {
                     // With foreign keys on, existing rows would all get a non-NULL child

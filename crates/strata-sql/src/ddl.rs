@@ -217,7 +217,7 @@ impl Compiler<'_> {
             CreateTableBody::ColumnsAndConstraints { .. } => {
                 let sql = stored_sql("TABLE", text);
                 let table = schema::table_from_ast(&name, body, 0, &sql)?;
-                self.validate_generated(&table)?;
+                self.validate_generated(&table, true)?;
                 let specs = schema::table_unique_constraints(&sql)?;
                 for spec in &specs {
                     spec.columns_for(&table)?;

@@ -180,9 +180,10 @@ pub(crate) fn compute_order(table: &Table) -> Result<Vec<usize>> {
 impl Compiler<'_> {
     /// SQLite's checks on a new table's generated columns (CREATE TABLE, ADD COLUMN):
     /// [`validate`], then each expression compiled against the table in a scratch
-    /// program (unknown columns, aggregates, window functions). A loop is no error
-    /// here: SQLite reports it where the column is used.
-    pub(crate) fn validate_generated(&self, table: &Table) -> Result<()> {
+    /// program (unknown columns, aggregates, window functions). A loop is refused too
+    /// if `loops` (CREATE TABLE); ADD COLUMN lets one through as SQLite does (the table
+    /// then fails wherever the column is computed).
+    pub(crate) fn validate_generated(&self, table: &Table, loops: bool) -> Result<()> {
         if !table.has_generated() {
             return Ok(());
         }
@@ -205,8 +206,9 @@ impl Compiler<'_> {
                 r => r?,
             }
         }
-        // SQLite refuses a loop when the table is made.
-        compute_order(&table)?;
+        if loops {
+            compute_order(&table)?;
+        }
         Ok(())
     }
 
@@ -316,20 +318,58 @@ impl Compiler<'_> {
         r
     }
 
-    /// ALTER TABLE ADD COLUMN of a NOT NULL generated column: every existing row's value
-    /// must not be NULL (SQLite's check through `pragma_quick_check`, same message).
-    pub(crate) fn check_added_not_null(&mut self, table: &Arc<Table>) -> Result<()> {
+    /// ALTER TABLE ADD COLUMN of a generated column: the existing rows must satisfy a
+    /// NOT NULL on it and the table's CHECK constraints (SQLite's check through
+    /// `pragma_quick_check`, same messages: per row, NOT NULL first).
+    pub(crate) fn check_added_generated(
+        &mut self,
+        table: &Arc<Table>,
+        not_null: bool,
+    ) -> Result<()> {
+        if !not_null && table.checks.is_empty() {
+            return Ok(());
+        }
         let i = table.columns.len() - 1;
         let cursor = self.b.alloc_cursor();
         self.open_table_read(cursor, table);
         let scan = self.scan_begin(cursor);
-        let v = self.reg();
-        self.table_column(table, cursor, i, v)?;
-        self.emit(Insn::HaltIfNull {
-            reg: v,
-            message: "NOT NULL constraint failed".into(),
-            on_error: Default::default(),
-        });
+        if not_null {
+            let v = self.reg();
+            self.table_column(table, cursor, i, v)?;
+            self.emit(Insn::HaltIfNull {
+                reg: v,
+                message: "NOT NULL constraint failed".into(),
+                on_error: Default::default(),
+            });
+        }
+        let mut level = Level::default();
+        level
+            .sources
+            .push(table_source(table, table.name.clone(), cursor));
+        self.levels.push(level);
+        let r = (|| {
+            for check in &table.checks {
+                let v = self.reg();
+                with_where(check, |e| self.expr(e, v))?;
+                let ok = self.label();
+                self.emit(Insn::If {
+                    reg: v,
+                    target: ok.addr(),
+                    jump_if_null: true,
+                });
+                self.emit(Insn::Halt {
+                    error: Some((
+                        strata_vdbe::insn::ErrorCode::Constraint,
+                        "CHECK constraint failed".into(),
+                    )),
+                    on_error: Default::default(),
+                });
+                self.resolve(ok);
+            }
+            Ok(())
+        })();
+        self.levels.pop();
+        r?;
         self.scan_end(scan);
         Ok(())
     }

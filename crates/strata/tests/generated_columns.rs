@@ -345,3 +345,66 @@ CREATE INDEX i4 ON t(g3) WHERE g1 > 0";
         sqlite_rows(&theirs, "SELECT * FROM t ORDER BY a")
     );
 }
+
+#[test]
+fn alter_table_add_drop_rename() {
+    check_script(
+        "CREATE TABLE t(a INT, b INT AS (a*2), c TEXT GENERATED ALWAYS AS (upper(x)) STORED, d AS (a+1) VIRTUAL, x);
+         INSERT INTO t(a, x) VALUES (1, 'p'), (NULL, 'q'), (3, NULL);
+         ALTER TABLE t ADD COLUMN z AS (a) STORED;
+         ALTER TABLE t ADD COLUMN z AS (a * 3);
+         ALTER TABLE t ADD COLUMN z2 AS (a) NOT NULL;
+         ALTER TABLE t ADD COLUMN z2 AS (random());
+         ALTER TABLE t ADD COLUMN z2 AS (zz);
+         ALTER TABLE t ADD COLUMN z2 AS (a) PRIMARY KEY;
+         ALTER TABLE t ADD COLUMN z2 AS (a) DEFAULT 1;
+         ALTER TABLE t ADD COLUMN z2 AS (a) UNIQUE;
+         ALTER TABLE t ADD COLUMN z2 AS (coalesce(a, 0)) NOT NULL;
+         ALTER TABLE t ADD COLUMN z3 AS (z2 + 1) CHECK (z3 > 1);
+         ALTER TABLE t ADD COLUMN z3 AS (z2 + 1) CHECK (z3 > 0);
+         SELECT sql FROM sqlite_schema WHERE name = 't';
+         SELECT * FROM t ORDER BY rowid;
+         PRAGMA table_xinfo(t);
+         INSERT INTO t(a, x) VALUES (4, 'r');
+         SELECT * FROM t ORDER BY rowid;
+         ALTER TABLE t DROP COLUMN a;
+         ALTER TABLE t DROP COLUMN x;
+         ALTER TABLE t DROP COLUMN b;
+         ALTER TABLE t DROP COLUMN c;
+         SELECT * FROM t ORDER BY rowid;
+         ALTER TABLE t RENAME COLUMN a TO aa;
+         SELECT sql FROM sqlite_schema WHERE name = 't';
+         SELECT * FROM t ORDER BY rowid;
+         INSERT INTO t(aa, x) VALUES (5, 's');
+         SELECT * FROM t ORDER BY rowid;
+         PRAGMA integrity_check;
+         CREATE TABLE g(a, b AS (1), c AS (2) STORED);
+         INSERT INTO g VALUES (7);
+         ALTER TABLE g DROP COLUMN a;
+         ALTER TABLE g DROP COLUMN c;
+         SELECT * FROM g;
+         ALTER TABLE g DROP COLUMN b;
+         SELECT sql FROM sqlite_schema WHERE name = 'g';
+         SELECT * FROM g;
+         CREATE TABLE h(a, b, c AS (b || 'x') STORED CHECK (c <> 'zx'), d AS (a + c));
+         INSERT INTO h VALUES (1, 'q');
+         CREATE INDEX hd ON h(d);
+         ALTER TABLE h RENAME COLUMN b TO bb;
+         ALTER TABLE h RENAME COLUMN c TO cc;
+         SELECT type, name, sql FROM sqlite_schema WHERE tbl_name = 'h';
+         CREATE TABLE l(a);
+         INSERT INTO l VALUES (1);
+         ALTER TABLE l ADD COLUMN b AS (b);
+         SELECT * FROM l;
+         SELECT a FROM l;
+         INSERT INTO l VALUES (2);
+         UPDATE l SET a = 3;
+         INSERT INTO h VALUES (2, 'z');
+         INSERT INTO h VALUES (2, 'y');
+         SELECT * FROM h ORDER BY rowid;
+         ALTER TABLE h DROP COLUMN d;
+         ALTER TABLE h DROP COLUMN cc;
+         SELECT * FROM h ORDER BY rowid;
+         PRAGMA integrity_check;",
+    );
+}
