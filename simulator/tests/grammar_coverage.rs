@@ -94,6 +94,10 @@ const CANDIDATES: &[(&str, &str)] = &[
         "CREATE TRIGGER vt INSTEAD OF INSERT ON tv BEGIN SELECT 1; END",
     ),
     ("PRAGMA FUNCTION", "SELECT * FROM pragma_table_info('t')"),
+    (
+        "GENERATED COLUMN",
+        "CREATE TABLE g(x, y AS (x + 1), z AS (x * 2) STORED)",
+    ),
 ];
 
 /// Kinds the compiler accepts that the generator does not produce, and why.
@@ -239,6 +243,13 @@ fn kinds_of(sql: &str, out: &mut BTreeSet<&'static str>) {
                 out.insert("EXPRESSION INDEX");
             }
         }
+    }
+    // A column `name [type] AS (expr)` in CREATE TABLE or ADD COLUMN: a generated one
+    // (CREATE TABLE ... AS SELECT has no parenthesis after AS).
+    if (kind == Some("CREATE TABLE") || (kind == Some("ALTER TABLE") && up.contains(" ADD ")))
+        && up.contains(" AS (")
+    {
+        out.insert("GENERATED COLUMN");
     }
     // UPDATE with a FROM outside any parentheses (not a subquery's).
     if first == "UPDATE" && outside_parens(&up).contains(" FROM ") {

@@ -327,6 +327,7 @@ impl Compiler<'_> {
                 // A generated column: only VIRTUAL can be added (its value is computed,
                 // so the existing records stay as they are).
                 let mut generated = false;
+                let mut stored = false;
                 for c in def.constraints.iter() {
                     match &c.constraint {
                         ColumnConstraint::ForeignKey { .. } => references = true,
@@ -353,9 +354,10 @@ impl Compiler<'_> {
                             })?;
                         }
                         ColumnConstraint::Generated { typ, .. } => {
-                            if typ.as_ref().is_some_and(|t| t.0.eq_ignore_ascii_case("stored")) {
-                                return Err(error("cannot add a STORED column"));
-                            }
+                            // STORED only to an empty table (SQLite's
+                            // sqlite3ErrorIfNotEmpty): no record would have the field.
+                            stored |=
+                                typ.as_ref().is_some_and(|t| t.0.eq_ignore_ascii_case("stored"));
                             generated = true;
                         }
                         _ => {}
@@ -392,6 +394,9 @@ impl Compiler<'_> {
                             table.name, e.message
                         ))
                     })?;
+                    if stored {
+                        self.error_if_not_empty(&table, "cannot add a STORED column");
+                    }
                     // SQLite checks the existing rows (its pragma_quick_check).
                     self.check_added_generated(&new_table, not_null)?;
                 }

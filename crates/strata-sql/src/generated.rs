@@ -373,4 +373,22 @@ impl Compiler<'_> {
         self.scan_end(scan);
         Ok(())
     }
+
+    /// Fails the statement with `message` if `table` has a row (SQLite's
+    /// `sqlite3ErrorIfNotEmpty`).
+    pub(crate) fn error_if_not_empty(&mut self, table: &Arc<Table>, message: &str) {
+        let cursor = self.b.alloc_cursor();
+        self.open_table_read(cursor, table);
+        let empty = self.label();
+        self.emit(Insn::RewindAsync { cursor });
+        self.emit(Insn::RewindAwait {
+            cursor,
+            target_if_empty: empty.addr(),
+        });
+        self.emit(Insn::Halt {
+            error: Some((strata_vdbe::insn::ErrorCode::Error, message.into())),
+            on_error: Default::default(),
+        });
+        self.resolve(empty);
+    }
 }

@@ -392,6 +392,13 @@ fn alter_table_add_drop_rename() {
          ALTER TABLE h RENAME COLUMN b TO bb;
          ALTER TABLE h RENAME COLUMN c TO cc;
          SELECT type, name, sql FROM sqlite_schema WHERE tbl_name = 'h';
+         CREATE TABLE st(a, b AS (a + 1));
+         ALTER TABLE st ADD COLUMN c AS (b * 10) STORED;
+         INSERT INTO st(a) VALUES (1), (2);
+         SELECT *, typeof(c) FROM st;
+         ALTER TABLE st ADD COLUMN d AS (c) STORED;
+         SELECT * FROM pragma_table_xinfo('st');
+         PRAGMA integrity_check;
          CREATE TABLE l(a);
          INSERT INTO l VALUES (1);
          ALTER TABLE l ADD COLUMN b AS (b);
@@ -406,5 +413,37 @@ fn alter_table_add_drop_rename() {
          ALTER TABLE h DROP COLUMN cc;
          SELECT * FROM h ORDER BY rowid;
          PRAGMA integrity_check;",
+    );
+}
+
+/// ADD COLUMN ... STORED is refused once another connection has written a row.
+#[test]
+fn add_stored_column_sees_other_connections_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    let db = strata::Database::open(&path).unwrap();
+    let c0 = db.connect();
+    let c2 = db.connect();
+    c0.execute_batch(
+        "PRAGMA page_size = 512; PRAGMA encoding = 'UTF-16be'; PRAGMA auto_vacuum = FULL; CREATE TABLE gen(id INTEGER PRIMARY KEY, a INTEGER, v AS (a * 2), b TEXT, s TEXT AS (coalesce(b, 'none') || '-' || a) STORED);
+         CREATE UNIQUE INDEX gen_u ON gen(s); SELECT * FROM gen;",
+    )
+    .unwrap();
+    assert_eq!(
+        strata_rows(&c0, "SELECT count(*) FROM gen").unwrap(),
+        vec![vec![V::Int(0)]]
+    );
+    strata_rows(
+        &c2,
+        "INSERT OR IGNORE INTO gen(a, b) VALUES (0, '') RETURNING *",
+    )
+    .unwrap();
+    assert_eq!(
+        strata_rows(&c0, "SELECT count(*) FROM gen").unwrap(),
+        vec![vec![V::Int(1)]]
+    );
+    assert_eq!(
+        strata_rows(&c0, "ALTER TABLE gen ADD COLUMN g3 AS (a) STORED"),
+        Err("cannot add a STORED column".to_string())
     );
 }
