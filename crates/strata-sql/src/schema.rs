@@ -1111,8 +1111,10 @@ fn strict_columns(
         if ty == ColumnType::Any {
             c.affinity = Affinity::Blob;
         }
-        // The INTEGER PRIMARY KEY's register holds the rowid (always an integer).
-        columns.push((c.name.clone(), (rowid_alias != Some(i)).then_some(ty)));
+        // The INTEGER PRIMARY KEY's register holds the rowid (always an integer). A
+        // generated column's value is not checked on write, as SQLite's OP_TypeCheck.
+        let checked = rowid_alias != Some(i) && c.generated.is_none();
+        columns.push((c.name.clone(), checked.then_some(ty)));
     }
     Ok(StrictColumns {
         table: table.to_string(),

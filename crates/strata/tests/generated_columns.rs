@@ -447,3 +447,15 @@ fn add_stored_column_sees_other_connections_rows() {
         Err("cannot add a STORED column".to_string())
     );
 }
+
+/// STRICT does not check a generated column's value on write (SQLite's OP_TypeCheck
+/// skips them; its integrity_check, which does, is not compared here).
+#[test]
+fn strict_table_generated_values_unchecked() {
+    check_script(
+        "CREATE TABLE st2(a INT, b INT AS ('x'), c INT AS ('y') STORED) STRICT;
+         INSERT INTO st2(a) VALUES (1);
+         INSERT INTO st2(a) VALUES ('z');
+         SELECT *, typeof(b), typeof(c) FROM st2;",
+    );
+}
