@@ -354,11 +354,35 @@ impl Compiler<'_> {
             match t.storage_index(r.column) {
                 Some(f) => field = f,
                 None => {
+                    // On an outer join's NULL row the column is NULL, not its expression
+                    // over NULLs (SQLite's OP_IfNullRow): the rowid is NULL only there.
+                    let src = src.clone();
+                    let probe = self.reg();
+                    match &src.cover {
+                        Some((icur, _)) => self.emit(Insn::IdxRowid {
+                            cursor: *icur,
+                            dest: probe,
+                        }),
+                        None => self.emit(Insn::Rowid {
+                            cursor,
+                            dest: probe,
+                        }),
+                    };
+                    let null_row = self.label();
+                    let done = self.label();
+                    self.emit(Insn::IsNull {
+                        reg: probe,
+                        target: null_row.addr(),
+                    });
                     let mut level = crate::scope::Level::default();
-                    level.sources.push(src.clone());
+                    level.sources.push(src);
                     self.levels.push(level);
                     let res = self.generated_here_guarded(&t, r.column, dest);
                     self.levels.pop();
+                    self.goto(done);
+                    self.resolve(null_row);
+                    self.emit(Insn::Null { dest, count: 1 });
+                    self.resolve(done);
                     if let Err(e) = res {
                         let mut d = self.deferred_error.borrow_mut();
                         if d.is_none() {

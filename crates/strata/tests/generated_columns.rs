@@ -459,3 +459,21 @@ fn strict_table_generated_values_unchecked() {
          SELECT *, typeof(b), typeof(c) FROM st2;",
     );
 }
+
+/// On an outer join's NULL row a VIRTUAL column is NULL (not its expression over NULLs),
+/// as a STORED one is.
+#[test]
+fn outer_join_null_row() {
+    check_script(
+        "CREATE TABLE t1(x);
+         INSERT INTO t1 VALUES (1), (2);
+         CREATE TABLE t2(a, b AS (coalesce(a, 5)), c AS (coalesce(a, 6)) STORED);
+         SELECT t1.x, t2.b, t2.c FROM t1 LEFT JOIN t2 ON 0;
+         SELECT t1.x, t2.b, t2.c FROM t2 RIGHT JOIN t1 ON 0;
+         INSERT INTO t2 VALUES (NULL), (2);
+         CREATE INDEX t2b ON t2(b);
+         SELECT t1.x, t2.b FROM t1 LEFT JOIN t2 ON t2.b = t1.x + 4 ORDER BY 1, 2;
+         SELECT t1.x, t2.b FROM t1 FULL JOIN t2 ON t2.b = t1.x ORDER BY 1, 2;
+         SELECT count(*) FROM t2 WHERE b = 5;",
+    );
+}
