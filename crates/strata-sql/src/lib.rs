@@ -40,6 +40,9 @@
 //!   filter, so index affinity corner cases cannot lose rows.
 //! - INSERT ... SELECT, UPDATE and DELETE first collect their input (rows or rowids),
 //!   then write, so a statement never reads rows it wrote itself.
+//! - A table's record holds its columns but the VIRTUAL generated ones, in table order
+//!   (`Table::storage_index`); every row image in registers is in table column order
+//!   with every column present, generated values computed (see `generated`).
 
 mod aggregate;
 mod alter;
