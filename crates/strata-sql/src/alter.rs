@@ -315,6 +315,9 @@ impl Compiler<'_> {
             return Err(error(format!("table {shown} may not be altered")));
         }
         self.writes = true;
+        // The result column SQLite's ADD COLUMN statement reports: that of the first
+        // SELECT its nested checks parse (see `add_column_check_name`).
+        let mut names = Vec::new();
         match body {
             AlterTableBody::AddColumn(def) => {
                 let cname = names::unquote(def.col_name.0);
@@ -328,6 +331,7 @@ impl Compiler<'_> {
                 // so the existing records stay as they are).
                 let mut generated = false;
                 let mut stored = false;
+                let mut has_check = false;
                 for c in def.constraints.iter() {
                     match &c.constraint {
                         ColumnConstraint::ForeignKey { .. } => references = true,
@@ -345,6 +349,7 @@ impl Compiler<'_> {
                         ColumnConstraint::NotNull {
                             nullable: false, ..
                         } => not_null = true,
+                        ColumnConstraint::Check(_) => has_check = true,
                         ColumnConstraint::Default(_) if generated => {
                             return Err(error("cannot use DEFAULT on a generated column"))
                         }
@@ -394,11 +399,20 @@ impl Compiler<'_> {
                             table.name, e.message
                         ))
                     })?;
-                    if stored {
-                        self.error_if_not_empty(&table, "cannot add a STORED column");
-                    }
-                    // SQLite checks the existing rows (its pragma_quick_check).
-                    self.check_added_generated(&new_table, not_null)?;
+                }
+                if stored {
+                    self.error_if_not_empty(&table, "cannot add a STORED column");
+                    names.push(crate::generated::NOT_EMPTY_STORED.to_string());
+                }
+                // SQLite checks the existing rows (its pragma_quick_check) when the new
+                // column has a CHECK or is a NOT NULL generated one (or the table is
+                // STRICT: only its result column is followed here).
+                let quick_check = has_check || (not_null && generated);
+                if quick_check {
+                    self.check_added_generated(&new_table, not_null && generated)?;
+                }
+                if names.is_empty() && (quick_check || table.strict.is_some()) {
+                    names.push(crate::generated::QUICK_CHECK.to_string());
                 }
                 if references && default != Value::Null {
                     // With foreign keys on, existing rows would all get a non-NULL child
@@ -568,7 +582,8 @@ impl Compiler<'_> {
             }
         }
         self.bump_cookie(table.db);
-        Ok(self.finish(text, Vec::new(), Vec::new()))
+        let n = names.len();
+        Ok(self.finish(text, names, vec![None; n]))
     }
 
     /// The schema rows of the views and triggers that name `table`, rewritten for its new

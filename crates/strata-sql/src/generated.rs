@@ -29,6 +29,14 @@ use crate::schema::Table;
 use crate::scope::Level;
 use crate::select::table_source;
 
+/// The result column of SQLite's ADD COLUMN ... STORED: its nested
+/// `SELECT raise(ABORT, ...)` (sqlite3ErrorIfNotEmpty) names it.
+pub(crate) const NOT_EMPTY_STORED: &str = "raise(ABORT,'cannot add a STORED column')";
+
+/// The result column of SQLite's ADD COLUMN when it checks the existing rows through
+/// `pragma_quick_check` (a nested SELECT of this expression).
+pub(crate) const QUICK_CHECK: &str = "CASE WHEN quick_check GLOB 'CHECK*' THEN raise(ABORT,'CHECK constraint failed') WHEN quick_check GLOB 'non-* value in*' THEN raise(ABORT,'type mismatch on DEFAULT') ELSE raise(ABORT,'NOT NULL constraint failed') END";
+
 /// SQLite's checks on a generated column's expression that name resolution does not make
 /// (`NC_GenCol` in its resolver).
 pub(crate) fn validate(table: &Table, e: &Expr<'_>) -> Result<()> {
@@ -318,9 +326,9 @@ impl Compiler<'_> {
         r
     }
 
-    /// ALTER TABLE ADD COLUMN of a generated column: the existing rows must satisfy a
-    /// NOT NULL on it and the table's CHECK constraints (SQLite's check through
-    /// `pragma_quick_check`, same messages: per row, NOT NULL first).
+    /// ALTER TABLE ADD COLUMN: the existing rows must satisfy the table's CHECK
+    /// constraints and, if `not_null`, a NOT NULL on the new column (SQLite's check
+    /// through `pragma_quick_check`, same messages: per row, NOT NULL first).
     pub(crate) fn check_added_generated(
         &mut self,
         table: &Arc<Table>,
@@ -329,6 +337,7 @@ impl Compiler<'_> {
         if !not_null && table.checks.is_empty() {
             return Ok(());
         }
+        // The NOT NULL first, then the CHECKs, per row (quick_check's order).
         let i = table.columns.len() - 1;
         let cursor = self.b.alloc_cursor();
         self.open_table_read(cursor, table);

@@ -477,3 +477,54 @@ fn outer_join_null_row() {
          SELECT count(*) FROM t2 WHERE b = 5;",
     );
 }
+
+/// ADD COLUMN reports SQLite's result column (that of the nested SELECT its checks run)
+/// and checks the existing rows against a new CHECK / a NOT NULL generated column.
+#[test]
+fn add_column_checks_and_result_columns() {
+    let setup = "CREATE TABLE g(a, b CHECK (b IS NULL OR b > 0));
+INSERT INTO g VALUES (1, 2), (-3, NULL);
+CREATE TABLE s(a INT) STRICT";
+    let ours = strata::Connection::open_in_memory().unwrap();
+    let theirs = rusqlite::Connection::open_in_memory().unwrap();
+    check_script_on(&ours, &theirs, &format!("{setup};\n"));
+    for sql in [
+        "ALTER TABLE g ADD COLUMN x AS (a) STORED",
+        "ALTER TABLE g ADD COLUMN w AS (a) STORED NOT NULL",
+        "ALTER TABLE g ADD COLUMN y AS (a)",
+        "ALTER TABLE g ADD COLUMN y2 AS (a) CHECK (y2 > -5)",
+        "ALTER TABLE g ADD COLUMN z AS (a) NOT NULL",
+        "ALTER TABLE g ADD COLUMN q2 INT CHECK (q2 IS NULL)",
+        "ALTER TABLE s ADD COLUMN v INT AS (a)",
+        "ALTER TABLE s ADD COLUMN v2 INT",
+        "ALTER TABLE g RENAME COLUMN a TO aa",
+    ] {
+        let mine: Vec<String> = ours
+            .prepare(sql)
+            .unwrap()
+            .column_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let want: Vec<String> = theirs
+            .prepare(sql)
+            .unwrap()
+            .column_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(mine, want, "{sql}");
+    }
+    check_script_on(
+        &ours,
+        &theirs,
+        "ALTER TABLE g ADD COLUMN y2 AS (a) CHECK (y2 > 0);
+         ALTER TABLE g ADD COLUMN y2 AS (a) CHECK (y2 > -5);
+         ALTER TABLE g ADD COLUMN q2 INT DEFAULT 4 CHECK (q2 < 4);
+         ALTER TABLE g ADD COLUMN q2 INT DEFAULT 4 CHECK (q2 <= 4);
+         ALTER TABLE g ADD COLUMN z AS (nullif(a, -3)) NOT NULL;
+         ALTER TABLE g ADD COLUMN z AS (nullif(a, 7)) NOT NULL;
+         SELECT * FROM g ORDER BY rowid;
+         SELECT sql FROM sqlite_schema WHERE name = 'g';",
+    );
+}
