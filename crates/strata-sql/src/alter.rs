@@ -409,7 +409,7 @@ impl Compiler<'_> {
                 // STRICT: only its result column is followed here).
                 let quick_check = has_check || (not_null && generated);
                 if quick_check {
-                    self.check_added_generated(&new_table, not_null && generated)?;
+                    self.check_added_rows(&new_table, not_null && generated)?;
                 }
                 if names.is_empty() && (quick_check || table.strict.is_some()) {
                     names.push(crate::generated::QUICK_CHECK.to_string());

@@ -6,14 +6,16 @@
 //! registers (`cols + i`) is in *table* column order, every column present: writes
 //! compute the generated columns into it ([`Compiler::compute_generated`]) and
 //! [`Compiler::write_row`] leaves the VIRTUAL ones out of the record; reads of a stored
-//! row go through [`Compiler::table_column`] / [`Compiler::load_row`], which map the
-//! column to its record field or compute a VIRTUAL one from the row.
+//! row go through `emit_column` (queries) or [`Compiler::table_column`] (old rows, keys),
+//! which map the column to its record field or compute a VIRTUAL one from the row (NULL
+//! on an outer join's NULL row).
 //!
 //! Checks as SQLite's: the expression may not use subqueries, parameters, `.`-qualified
 //! names or non-deterministic functions (made at CREATE TABLE / ADD COLUMN); unknown
 //! columns, aggregates and window functions are refused by compiling it against the
-//! table. A generated column that depends on itself compiles to SQLite's "generated
-//! column loop on ..." error wherever it is computed.
+//! table. CREATE TABLE refuses a loop ("generated column loop on ..."); ADD COLUMN lets
+//! one through as SQLite does, and every statement computing the column then fails with
+//! that error.
 
 use std::sync::Arc;
 
@@ -329,11 +331,7 @@ impl Compiler<'_> {
     /// ALTER TABLE ADD COLUMN: the existing rows must satisfy the table's CHECK
     /// constraints and, if `not_null`, a NOT NULL on the new column (SQLite's check
     /// through `pragma_quick_check`, same messages: per row, NOT NULL first).
-    pub(crate) fn check_added_generated(
-        &mut self,
-        table: &Arc<Table>,
-        not_null: bool,
-    ) -> Result<()> {
+    pub(crate) fn check_added_rows(&mut self, table: &Arc<Table>, not_null: bool) -> Result<()> {
         if !not_null && table.checks.is_empty() {
             return Ok(());
         }
