@@ -18,8 +18,8 @@
 //! BETWEEN, row-value subqueries, `SET (a, b) = ...`), `update-from`, `outer-join` (RIGHT/FULL as
 //! the last join), `views` (a view with INSTEAD OF triggers, DML on it, the pragma
 //! table-valued functions), `alter-column` (RENAME / ADD / DROP COLUMN on the scratch
-//! tables), `cte`, `agg-order` (ORDER BY inside aggregate calls, total orders) and,
-//! here only, `journal-mode` (changes
+//! tables), `cte`, `agg-order` (ORDER BY inside aggregate calls, total orders), `generated`
+//! (VIRTUAL and STORED columns on table `g`) and, here only, `journal-mode` (changes
 //! checked against a file-backed SQLite) and `utf16` (a third of the inputs run in a
 //! UTF-16le and a third in a UTF-16be database, on both engines). `STRATA_FUZZ_FEATURES=a,b` keeps only those groups (`none`: the
 //! core only); `STRATA_FUZZ_NO_FEATURES=a,b` switches groups off. A statement of a group
@@ -78,7 +78,16 @@ const FEATURES: &[&str] = &[
     "alter-column",
     "cte",
     "agg-order",
+    "generated",
 ];
+
+/// The `generated` group's table (added to the schema, with rows, when the group is on):
+/// VIRTUAL and STORED columns among plain ones, one reading another, a CHECK on a
+/// computed value, indexes on them (one UNIQUE).
+const GENERATED_SCHEMA: &str = "CREATE TABLE g(id INTEGER PRIMARY KEY, a INTEGER, v AS (a * 2), b TEXT,\
+ s TEXT AS (coalesce(b, 'none') || '-' || a) STORED, w AS (v + length(s)) CHECK (w IS NULL OR w < 1000));\
+CREATE INDEX g_v ON g(v); CREATE INDEX g_sw ON g(s, w); CREATE UNIQUE INDEX g_u ON g(s);\
+INSERT INTO g(a, b) VALUES (1, 'a'), (2, NULL), (NULL, 'b'), (3, 'ab'), (4, 'a');";
 
 /// The `views` group's view over `t` and its INSTEAD OF triggers, added to the schema
 /// when the group is on. The triggers write `t` by `id` from OLD/NEW values only, so
@@ -442,6 +451,14 @@ enum Stmt {
         calls: Vec<AggOrderCall>,
         tab: Tab,
         filter: Expr,
+    },
+    /// Generated columns on table `g` (group `generated`, as the simulator's).
+    Generated {
+        kind: u8,
+        a: Lit,
+        b: Lit,
+        n: u8,
+        returning: bool,
     },
 }
 
@@ -1223,6 +1240,18 @@ impl Stmt {
             Stmt::Commit => "COMMIT".into(),
             Stmt::Rollback => "ROLLBACK".into(),
             Stmt::Counters => "SELECT changes(), total_changes(), last_insert_rowid()".into(),
+            Stmt::Generated {
+                kind,
+                a,
+                b,
+                n,
+                returning,
+            } => {
+                if !on("generated") {
+                    return None;
+                }
+                generated_sql(*kind, (a, b), *n, *returning && on("returning"))
+            }
             Stmt::Cte {
                 kind,
                 tab,
@@ -1317,6 +1346,43 @@ impl Stmt {
 /// sees ends with the rowid (ties cannot depend on the plan), except RANGE frames with
 /// an offset (one ORDER BY term; sets of values, read by aggregates only); the top-level
 /// ORDER BY is the rowid.
+/// A statement of group `generated` on table `g` (see [`GENERATED_SCHEMA`]). Updates
+/// touch one row (whether a multi-row UPDATE hits the UNIQUE `s` depends on the order
+/// the rows are visited in).
+fn generated_sql(kind: u8, (a, b): (&Lit, &Lit), n: u8, returning: bool) -> String {
+    let ret = if returning { " RETURNING *" } else { "" };
+    let (a, b) = (a.sql(), b.sql());
+    let col = ["v", "s", "w", "a"][n as usize % 4];
+    let op = ["=", ">", "<=", "<>"][(n / 4) as usize % 4];
+    let id = n % 8;
+    match kind % 12 {
+        0 | 1 => format!("INSERT INTO g(a, b) VALUES ({a}, {b}){ret}"),
+        2 => format!("INSERT OR REPLACE INTO g(a, b) VALUES ({a}, {b}){ret}"),
+        3 => format!(
+            "INSERT INTO g(id, a, b) VALUES ({id}, {a}, {b}) ON CONFLICT(id) DO UPDATE SET a = excluded.v, b = excluded.s{ret}"
+        ),
+        4 => format!("UPDATE g SET a = {a} WHERE id = {id}{ret}"),
+        5 => format!("UPDATE g SET b = {b} WHERE id = {id} AND {col} {op} {a}{ret}"),
+        6 => format!("DELETE FROM g WHERE {col} {op} {a}{ret}"),
+        7 => format!("SELECT * FROM g WHERE {col} {op} {a} ORDER BY id"),
+        8 => ["INSERT INTO g(a, v) VALUES (1, 2)", "UPDATE g SET s = 'x'", "INSERT INTO g VALUES (1, 2, 3, 4, 5, 6)"]
+            [n as usize % 3]
+            .into(),
+        9 => [
+            "ALTER TABLE g ADD COLUMN g2 AS (a + id)",
+            "ALTER TABLE g DROP COLUMN g2",
+            "ALTER TABLE g ADD COLUMN g3 AS (a) STORED",
+        ][n as usize % 3]
+            .into(),
+        10 => "SELECT x.id, y.id, x.s FROM g AS x JOIN g AS y ON x.v = y.a".into(),
+        _ => [
+            "SELECT v, count(*), max(w) FROM g GROUP BY v ORDER BY v",
+            "SELECT * FROM pragma_table_xinfo('g')",
+        ][n as usize % 2]
+            .into(),
+    }
+}
+
 /// A RIGHT or FULL OUTER JOIN (group `outer-join`); the filter runs on the right
 /// table's rows through a subquery (its bare names would be ambiguous in the join).
 fn outer_join_sql(
@@ -1676,6 +1742,9 @@ fn template(e: usize) -> &'static Vec<u8> {
         if on("views") {
             conn.execute_batch(VIEWS_SCHEMA).expect("views schema");
         }
+        if on("generated") {
+            conn.execute_batch(GENERATED_SCHEMA).expect("generated schema");
+        }
         conn.execute_batch(DATA).expect("data");
         let ck = strata_run(&conn, "PRAGMA wal_checkpoint(TRUNCATE)", 1_000_000);
         assert!(matches!(ck.first(), Some(Ok(_))), "checkpoint: {ck:?}");
@@ -1708,6 +1777,9 @@ fn lite_template(e: usize) -> &'static Vec<u8> {
         lite.execute_batch(SCHEMA).unwrap();
         if on("views") {
             lite.execute_batch(VIEWS_SCHEMA).unwrap();
+        }
+        if on("generated") {
+            lite.execute_batch(GENERATED_SCHEMA).unwrap();
         }
         lite.execute_batch(DATA).unwrap();
         let mut size: ffi::sqlite3_int64 = 0;

@@ -185,10 +185,10 @@ pub fn dump_queries(tables: &[String]) -> Vec<(String, String)> {
 }
 
 /// Scratch tables some feature groups create and drop mid-workload (`churn`'s `big`,
-/// `alter-column`'s `alt`): dumped (all columns, in rowid order) whenever they exist, so
+/// `alter-column`'s `alt`, `generated`'s `gen`): dumped (all columns, in rowid order) whenever they exist, so
 /// that an outcome decided by comparing dumps (a write that failed with an I/O error may
 /// or may not have committed) sees their contents too.
-pub const SCRATCH_TABLES: &[&str] = &["big", "alt", "alt2"];
+pub const SCRATCH_TABLES: &[&str] = &["big", "alt", "alt2", "gen"];
 
 /// The query telling whether scratch table `name` exists (one row: 0 or 1).
 pub fn scratch_exists_query(name: &str) -> String {

@@ -87,6 +87,10 @@ pub struct Features {
     pub churn: bool,
     /// `ORDER BY` inside aggregate calls (see [`gen_agg_order`]).
     pub agg_order: bool,
+    /// Generated columns (VIRTUAL and STORED, indexed, under CHECK and UNIQUE) on a
+    /// scratch table `gen`: writes, reads, upserts, errors, ADD/DROP COLUMN (see
+    /// [`gen_generated`]).
+    pub generated: bool,
 }
 
 /// The names of [`Features`]' groups, as the command line spells them.
@@ -112,6 +116,7 @@ pub const FEATURE_NAMES: &[&str] = &[
     "alter-column",
     "cte",
     "agg-order",
+    "generated",
 ];
 
 impl Features {
@@ -137,6 +142,7 @@ impl Features {
         alter_column: true,
         cte: true,
         agg_order: true,
+        generated: true,
     };
     pub const NONE: Features = Features {
         returning: false,
@@ -160,6 +166,7 @@ impl Features {
         alter_column: false,
         cte: false,
         agg_order: false,
+        generated: false,
     };
 
     /// The default: every group on, minus those named in `STRATA_SIM_NO_FEATURES`
@@ -200,6 +207,7 @@ impl Features {
             "alter-column" => &mut self.alter_column,
             "cte" => &mut self.cte,
             "agg-order" => &mut self.agg_order,
+            "generated" => &mut self.generated,
             _ => return None,
         })
     }
@@ -417,6 +425,13 @@ pub fn gen_schema(rng: &mut ChaCha8Rng, features: &Features) -> SchemaDef {
             "CREATE TRIGGER alt_tr AFTER UPDATE OF q ON alt BEGIN UPDATE alt SET p = coalesce(new.p, 0) + 1 WHERE id = new.id; END"
                 .into(),
         );
+    }
+    if f.generated {
+        // The scratch table of [`gen_generated`] and its indexes; no draw, so other
+        // plans stay as they were.
+        for stmt in GENERATED_DDL {
+            ddl.push(stmt.to_string());
+        }
     }
     SchemaDef {
         tables,
@@ -898,6 +913,7 @@ fn gen_feature(rng: &mut ChaCha8Rng, s: &SchemaDef, group: &str) -> String {
         "alter-column" => gen_alter_column(rng),
         "cte" => gen_cte(rng, s),
         "agg-order" => gen_agg_order(rng, s),
+        "generated" => gen_generated(rng, s),
         other => unreachable!("feature group {other}"),
     }
 }
@@ -1023,6 +1039,98 @@ fn gen_views(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
         16 => "SELECT name, type, CASE type WHEN 'view' THEN -1 ELSE ncol END, strict FROM pragma_table_list WHERE schema = 'main' ORDER BY name".into(),
         _ if rng.gen_bool(0.3) => "DROP VIEW IF EXISTS vw".into(),
         _ => "SELECT k, a2 FROM vw WHERE a2 > 4 ORDER BY id, k".into(),
+    }
+}
+
+/// The `generated` group's table: VIRTUAL and STORED columns among plain ones (the
+/// record holds only the non-VIRTUAL ones), one reading another, a CHECK on a computed
+/// value; indexes on them, one UNIQUE.
+const GENERATED_DDL: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS gen(id INTEGER PRIMARY KEY, a INTEGER, v AS (a * 2), b TEXT, s TEXT AS (coalesce(b, 'none') || '-' || a) STORED, w INTEGER AS (v + length(s)) VIRTUAL CHECK (w IS NULL OR w < 1000))",
+    "CREATE INDEX IF NOT EXISTS gen_v ON gen(v)",
+    "CREATE INDEX IF NOT EXISTS gen_sw ON gen(s, w)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS gen_u ON gen(s)",
+];
+
+/// Generated columns on the scratch table `gen` (group `generated`): inserts (the
+/// generated columns computed, a conflict on the UNIQUE STORED one), updates of the
+/// columns they read, deletes and reads filtering and joining on them, an upsert reading
+/// `excluded.v`, writes naming a generated column (refused by both engines), its
+/// `pragma_table_xinfo`, a VIRTUAL column added and dropped, a STORED one added (refused
+/// unless the table is empty), the table dropped and made again. No UPDATE OR REPLACE (which row a multi-row conflict keeps depends on the
+/// visiting order).
+fn gen_generated(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
+    let ret = if s.features.returning && rng.gen_bool(0.3) {
+        " RETURNING *"
+    } else {
+        ""
+    };
+    let col = |rng: &mut ChaCha8Rng| ["v", "s", "w", "a"][rng.gen_range(0..4)];
+    let cmp = |rng: &mut ChaCha8Rng| ["=", ">", "<=", "<>"][rng.gen_range(0..4)];
+    let val = |rng: &mut ChaCha8Rng, c: &str| match c {
+        "s" => format!(
+            "'{}-{}'",
+            ["a", "b", "none"][rng.gen_range(0..3)],
+            rng.gen_range(0..10)
+        ),
+        _ => int_lit(rng, 0, 25),
+    };
+    match rng.gen_range(0..20) {
+        0 => GENERATED_DDL[0].into(),
+        1 => GENERATED_DDL[rng.gen_range(1..GENERATED_DDL.len())].into(),
+        2..=5 => {
+            let rows: Vec<String> = (0..rng.gen_range(1..=3))
+                .map(|_| format!("({}, {})", a_lit(rng), b_lit(rng)))
+                .collect();
+            let or = ["", "OR IGNORE ", "OR REPLACE "][rng.gen_range(0..3)];
+            format!("INSERT {or}INTO gen(a, b) VALUES {}{ret}", rows.join(", "))
+        }
+        6 => format!(
+            "INSERT INTO gen(id, a, b) VALUES ({}, {}, {}) ON CONFLICT(id) DO UPDATE SET a = excluded.v, b = excluded.s{ret}",
+            id_lit(rng),
+            a_lit(rng),
+            b_lit(rng)
+        ),
+        7 => format!(
+            "INSERT INTO gen(a, {}) VALUES (1, 2)",
+            ["v", "s", "w"][rng.gen_range(0..3)]
+        ),
+        // One row at a time: whether a multi-row UPDATE hits the UNIQUE `s` depends on
+        // the order the rows are visited in.
+        8 | 9 => {
+            let c = col(rng);
+            format!(
+                "UPDATE gen SET {} WHERE id = {} AND {c} {} {}{ret}",
+                ["a = a + 1", "b = 'x'", "a = NULL", "b = upper(s)"][rng.gen_range(0..4)],
+                id_lit(rng),
+                cmp(rng),
+                val(rng, c)
+            )
+        }
+        10 => format!("UPDATE gen SET {} = 1", ["v", "s", "w"][rng.gen_range(0..3)]),
+        11 => {
+            let c = col(rng);
+            format!("DELETE FROM gen WHERE {c} {} {}{ret}", cmp(rng), val(rng, c))
+        }
+        12..=14 => {
+            let c = col(rng);
+            format!(
+                "SELECT * FROM gen WHERE {c} {} {} ORDER BY id",
+                cmp(rng),
+                val(rng, c)
+            )
+        }
+        15 => "SELECT v, count(*), max(w) FROM gen GROUP BY v ORDER BY v".into(),
+        16 => "SELECT x.id, y.id, x.s FROM gen AS x JOIN gen AS y ON x.v = y.a ORDER BY x.id, y.id"
+            .into(),
+        17 => "SELECT * FROM pragma_table_xinfo('gen')".into(),
+        18 => [
+            "ALTER TABLE gen ADD COLUMN g2 AS (a + id)",
+            "ALTER TABLE gen DROP COLUMN g2",
+            "ALTER TABLE gen ADD COLUMN g3 AS (a) STORED",
+        ][rng.gen_range(0..3)]
+        .into(),
+        _ => "DROP TABLE IF EXISTS gen".into(),
     }
 }
 

@@ -315,6 +315,9 @@ impl Compiler<'_> {
             return Err(error(format!("table {shown} may not be altered")));
         }
         self.writes = true;
+        // The result column SQLite's ADD COLUMN statement reports: that of the first
+        // SELECT its nested checks parse (see `add_column_check_name`).
+        let mut names = Vec::new();
         match body {
             AlterTableBody::AddColumn(def) => {
                 let cname = names::unquote(def.col_name.0);
@@ -324,9 +327,19 @@ impl Compiler<'_> {
                 let mut default = Value::Null;
                 let mut not_null = false;
                 let mut references = false;
+                // A generated column: only VIRTUAL can be added (its value is computed,
+                // so the existing records stay as they are).
+                let mut generated = false;
+                let mut stored = false;
+                let mut has_check = false;
                 for c in def.constraints.iter() {
                     match &c.constraint {
                         ColumnConstraint::ForeignKey { .. } => references = true,
+                        ColumnConstraint::PrimaryKey { .. } if generated => {
+                            return Err(error(
+                                "generated columns cannot be part of the PRIMARY KEY",
+                            ))
+                        }
                         ColumnConstraint::PrimaryKey { .. } => {
                             return Err(error("Cannot add a PRIMARY KEY column"))
                         }
@@ -336,18 +349,26 @@ impl Compiler<'_> {
                         ColumnConstraint::NotNull {
                             nullable: false, ..
                         } => not_null = true,
+                        ColumnConstraint::Check(_) => has_check = true,
+                        ColumnConstraint::Default(_) if generated => {
+                            return Err(error("cannot use DEFAULT on a generated column"))
+                        }
                         ColumnConstraint::Default(e) => {
                             default = constant_default(e).ok_or_else(|| {
                                 error("Cannot add a column with non-constant default")
                             })?;
                         }
-                        ColumnConstraint::Generated { .. } => {
-                            return Err(error("cannot add a generated column"))
+                        ColumnConstraint::Generated { typ, .. } => {
+                            // STORED only to an empty table (SQLite's
+                            // sqlite3ErrorIfNotEmpty): no record would have the field.
+                            stored |=
+                                typ.as_ref().is_some_and(|t| t.0.eq_ignore_ascii_case("stored"));
+                            generated = true;
                         }
                         _ => {}
                     }
                 }
-                if not_null && default == Value::Null {
+                if not_null && default == Value::Null && !generated {
                     return Err(error(
                         "Cannot add a NOT NULL column with default value NULL",
                     ));
@@ -368,7 +389,31 @@ impl Compiler<'_> {
                     .ok_or_else(|| error("malformed table definition"))?;
                 let new_sql = format!("{}, {}{}", &sql[..pos], coldef, &sql[pos..]);
                 // The new definition must parse.
-                crate::schema::parse_table(&new_sql, table.root_page)?;
+                let mut new_table = crate::schema::parse_table(&new_sql, table.root_page)?;
+                new_table.db = table.db;
+                let new_table = std::sync::Arc::new(new_table);
+                if generated {
+                    self.validate_generated(&new_table, false).map_err(|e| {
+                        error(format!(
+                            "error in table {} after add column: {}",
+                            table.name, e.message
+                        ))
+                    })?;
+                }
+                if stored {
+                    self.error_if_not_empty(&table, "cannot add a STORED column");
+                    names.push(crate::generated::NOT_EMPTY_STORED.to_string());
+                }
+                // SQLite checks the existing rows (its pragma_quick_check) when the new
+                // column has a CHECK or is a NOT NULL generated one (or the table is
+                // STRICT: only its result column is followed here).
+                let quick_check = has_check || (not_null && generated);
+                if quick_check {
+                    self.check_added_rows(&new_table, not_null && generated)?;
+                }
+                if names.is_empty() && (quick_check || table.strict.is_some()) {
+                    names.push(crate::generated::QUICK_CHECK.to_string());
+                }
                 if references && default != Value::Null {
                     // With foreign keys on, existing rows would all get a non-NULL child
                     // key: refused unless the table is empty (as SQLite).
@@ -537,7 +582,8 @@ impl Compiler<'_> {
             }
         }
         self.bump_cookie(table.db);
-        Ok(self.finish(text, Vec::new(), Vec::new()))
+        let n = names.len();
+        Ok(self.finish(text, names, vec![None; n]))
     }
 
     /// The schema rows of the views and triggers that name `table`, rewritten for its new

@@ -541,7 +541,13 @@ impl Compiler<'_> {
             let end = k.t.get(shape.columns_end).map_or(sql.len(), |t| t.s);
             format!("{}{}", &sql[..comma], &sql[end..])
         };
-        crate::schema::parse_table(&new_sql, table.root_page)?;
+        let mut new_table = crate::schema::parse_table(&new_sql, table.root_page)
+            .map_err(|e| after_drop(table, e))?;
+        new_table.db = table.db;
+        // A generated column reading the dropped one fails as SQLite's check of the
+        // new definition.
+        self.validate_generated(&new_table, false)
+            .map_err(|e| after_drop(table, e))?;
         main_rw.push((
             "table".into(),
             table.name.clone(),
@@ -553,7 +559,10 @@ impl Compiler<'_> {
             self.rewrite_rows(TEMP_DB, &temp_rw);
             self.bump_cookie(TEMP_DB);
         }
-        self.rewrite_rows_without(table, icol);
+        // A VIRTUAL column is in no record: the rows stay as they are.
+        if !table.is_virtual(icol) {
+            self.rewrite_rows_without(table, icol);
+        }
         Ok(false)
     }
 
@@ -572,7 +581,8 @@ impl Compiler<'_> {
         });
         self.emit(Insn::OpenWriteAwait { cursor: cur });
         let scan = self.scan_begin(cur);
-        let n = table.columns.len() - 1;
+        // The new record: the stored columns but `icol` (VIRTUAL ones are in none).
+        let n = table.storage_count() - 1;
         let rowid = self.reg();
         let regs = self.regs(n);
         let rec = self.reg();
@@ -582,6 +592,9 @@ impl Compiler<'_> {
         });
         let mut out = regs;
         for (i, c) in table.columns.iter().enumerate() {
+            let Some(field) = table.storage_index(i) else {
+                continue;
+            };
             if i == icol {
                 continue;
             }
@@ -594,7 +607,7 @@ impl Compiler<'_> {
             } else {
                 self.emit(Insn::Column {
                     cursor: cur,
-                    column: i,
+                    column: field,
                     dest: out,
                     default: c.default_value.clone(),
                 });
@@ -710,6 +723,14 @@ impl Compiler<'_> {
 
 /// How SQLite names a column reference that no longer resolves: a double-quoted one gets
 /// its hint that it may have been meant as a string.
+/// SQLite's wording of an error in a table's new definition after DROP COLUMN.
+fn after_drop(table: &Table, e: crate::SqlError) -> crate::SqlError {
+    error(format!(
+        "error in table {} after drop column: {}",
+        table.name, e.message
+    ))
+}
+
 fn unresolved(k: &Toks<'_>, i: usize) -> String {
     if k.text(i).starts_with('"') {
         format!(

@@ -182,6 +182,12 @@ pub struct Compiler<'s> {
     /// key violation of the new row halts at once (SQLite's special case in
     /// `fkLookupParent`), and deferred counts it made are not undone.
     pub fk_halt_at_once: bool,
+    /// Generated columns being computed (database, table key, column): one met again
+    /// is SQLite's "generated column loop" (see `generated`).
+    pub gen_busy: Vec<(usize, String, usize)>,
+    /// An error met where the code generator cannot return one (a generated column read
+    /// inside `emit_column`); the statement fails with it (see `prepare`).
+    pub deferred_error: std::rc::Rc<std::cell::RefCell<Option<SqlError>>>,
 }
 
 impl<'s> Compiler<'s> {
@@ -217,6 +223,8 @@ impl<'s> Compiler<'s> {
             fk_errors: Vec::new(),
             disable_triggers: false,
             fk_frames: Vec::new(),
+            gen_busy: Vec::new(),
+            deferred_error: Default::default(),
             fixed_for: None,
             fk_halt_at_once: false,
         }

@@ -217,6 +217,7 @@ impl Compiler<'_> {
             CreateTableBody::ColumnsAndConstraints { .. } => {
                 let sql = stored_sql("TABLE", text);
                 let table = schema::table_from_ast(&name, body, 0, &sql)?;
+                self.validate_generated(&table, true)?;
                 let specs = schema::table_unique_constraints(&sql)?;
                 for spec in &specs {
                     spec.columns_for(&table)?;
@@ -520,12 +521,7 @@ impl Compiler<'_> {
                     dest: regs + k,
                 });
             } else {
-                self.emit(Insn::Column {
-                    cursor: t,
-                    column: c.column,
-                    dest: regs + k,
-                    default: table.columns[c.column].default_value.clone(),
-                });
+                self.table_column(&table, t, c.column, regs + k)?;
             }
         }
         self.emit(Insn::Rowid {

@@ -359,12 +359,7 @@ impl Compiler<'_> {
                     count: 1,
                 });
             } else {
-                self.emit(Insn::Column {
-                    cursor: t.cursor,
-                    column: i,
-                    dest: cols + i,
-                    default: table.columns[i].default_value.clone(),
-                });
+                self.table_column(&table, t.cursor, i, cols + i)?;
             }
         }
         let removed = RowChange {
@@ -626,23 +621,37 @@ impl Compiler<'_> {
                 on_error: OnError::Abort,
             });
         }
-        // The rowid alias is stored as NULL in the record.
-        let rec_regs = self.regs(n.max(1));
-        self.emit(Insn::Copy {
-            src: cols,
-            dest: rec_regs,
-            count: n,
-        });
-        if let Some(a) = table.rowid_alias {
+        // The rowid alias is stored as NULL in the record; VIRTUAL generated columns
+        // are not stored (the record's fields are the other columns, in table order).
+        let stored = table.storage_count();
+        let rec_regs = self.regs(stored.max(1));
+        if stored == n {
+            self.emit(Insn::Copy {
+                src: cols,
+                dest: rec_regs,
+                count: n,
+            });
+        } else {
+            for i in 0..n {
+                if let Some(f) = table.storage_index(i) {
+                    self.emit(Insn::Copy {
+                        src: cols + i,
+                        dest: rec_regs + f,
+                        count: 1,
+                    });
+                }
+            }
+        }
+        if let Some(f) = table.rowid_alias.and_then(|a| table.storage_index(a)) {
             self.emit(Insn::Null {
-                dest: rec_regs + a,
+                dest: rec_regs + f,
                 count: 1,
             });
         }
         let rec = self.reg();
         self.emit(Insn::MakeRecord {
             start: rec_regs,
-            count: n,
+            count: stored,
             dest: rec,
             affinities: None,
         });
@@ -781,6 +790,12 @@ impl Compiler<'_> {
                             .then_some(usize::MAX)
                     });
                     match i {
+                        Some(i) if i != usize::MAX && table.columns[i].generated.is_some() => {
+                            return Err(error(format!(
+                                "cannot INSERT into generated column \"{}\"",
+                                table.columns[i].name
+                            )))
+                        }
                         Some(i) => v.push(i),
                         None => {
                             return Err(error(format!(
@@ -793,7 +808,10 @@ impl Compiler<'_> {
                 v
             }
             None if default_values => Vec::new(),
-            None => (0..ncols).collect(),
+            // Generated columns take no value.
+            None => (0..ncols)
+                .filter(|&i| table.columns[i].generated.is_none())
+                .collect(),
         };
         self.writes = true;
         // Rows come from VALUES (compiled inline) or a materialised SELECT.
@@ -837,7 +855,7 @@ impl Compiler<'_> {
                         None => format!(
                             "table {} has {} columns but {} values were supplied",
                             table.name,
-                            ncols,
+                            targets.len(),
                             row.len()
                         ),
                     }));
@@ -1001,6 +1019,9 @@ impl Compiler<'_> {
                 });
             }
             c.apply_column_affinity(&table, cols);
+            // Generated columns from the finished row, before BEFORE triggers see it
+            // (as SQLite).
+            c.compute_generated(&table, t.cursor, cols, rowid, false)?;
             c.fire_triggers(
                 &table,
                 TrigEvent::Insert,
@@ -1464,12 +1485,7 @@ impl Compiler<'_> {
                         count: 1,
                     });
                 } else {
-                    self.emit(Insn::Column {
-                        cursor: t.cursor,
-                        column: i,
-                        dest: old + i,
-                        default: table.columns[i].default_value.clone(),
-                    });
+                    self.table_column(&table, t.cursor, i, old + i)?;
                 }
             }
             self.fire_triggers(

@@ -347,6 +347,52 @@ impl Compiler<'_> {
         let real = col.affinity == Some(Affinity::Real) && src.table.is_some();
         let default = col.default.clone();
         let comment = format!("{}.{}", src.name, col.name);
+        // A table's columns are record fields past any VIRTUAL generated column, which
+        // is computed from the row (`generated`).
+        let mut field = r.column;
+        if let Some(t) = src.table.clone() {
+            match t.storage_index(r.column) {
+                Some(f) => field = f,
+                None => {
+                    // On an outer join's NULL row the column is NULL, not its expression
+                    // over NULLs (SQLite's OP_IfNullRow): the rowid is NULL only there.
+                    let src = src.clone();
+                    let probe = self.reg();
+                    match &src.cover {
+                        Some((icur, _)) => self.emit(Insn::IdxRowid {
+                            cursor: *icur,
+                            dest: probe,
+                        }),
+                        None => self.emit(Insn::Rowid {
+                            cursor,
+                            dest: probe,
+                        }),
+                    };
+                    let null_row = self.label();
+                    let done = self.label();
+                    self.emit(Insn::IsNull {
+                        reg: probe,
+                        target: null_row.addr(),
+                    });
+                    let mut level = crate::scope::Level::default();
+                    level.sources.push(src);
+                    self.levels.push(level);
+                    let res = self.generated_here_guarded(&t, r.column, dest);
+                    self.levels.pop();
+                    self.goto(done);
+                    self.resolve(null_row);
+                    self.emit(Insn::Null { dest, count: 1 });
+                    self.resolve(done);
+                    if let Err(e) = res {
+                        let mut d = self.deferred_error.borrow_mut();
+                        if d.is_none() {
+                            *d = Some(e);
+                        }
+                    }
+                    return;
+                }
+            }
+        }
         // json_each/json_tree's `value` carries the JSON subtype when it is an array or
         // object: read it through a call that sets it from the hidden flag column.
         if src.tvf.as_ref().is_some_and(|t| t.pragma.is_none()) && r.column == 1 {
@@ -380,7 +426,7 @@ impl Compiler<'_> {
         self.b.emit_c(
             Insn::Column {
                 cursor,
-                column: r.column,
+                column: field,
                 dest,
                 default,
             },

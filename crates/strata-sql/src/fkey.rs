@@ -1039,12 +1039,7 @@ impl Compiler<'_> {
                             dest: key + j,
                         });
                     } else {
-                        self.emit(Insn::Column {
-                            cursor,
-                            column: c,
-                            dest: key + j,
-                            default: table.columns[c].default_value.clone(),
-                        });
+                        self.table_column(&table, cursor, c, key + j)?;
                     }
                     self.emit(Insn::IsNull {
                         reg: key + j,

@@ -40,6 +40,9 @@
 //!   filter, so index affinity corner cases cannot lose rows.
 //! - INSERT ... SELECT, UPDATE and DELETE first collect their input (rows or rowids),
 //!   then write, so a statement never reads rows it wrote itself.
+//! - A table's record holds its columns but the VIRTUAL generated ones, in table order
+//!   (`Table::storage_index`); every row image in registers is in table column order
+//!   with every column present, generated values computed (see `generated`).
 
 mod aggregate;
 mod aggregate_order;
@@ -56,6 +59,7 @@ mod expr_index;
 mod expr_walk;
 mod fkey;
 mod from;
+mod generated;
 pub mod names;
 mod parse_guard;
 mod partial_index;
@@ -214,7 +218,21 @@ fn byte_offset(text: &str, line: usize, column: usize) -> usize {
 }
 
 fn compile_stmt(schema: &Schema, stmt: &Stmt<'_>, text: &str) -> Result<Program, SqlError> {
-    let mut c = Compiler::new(schema);
+    let c = Compiler::new(schema);
+    let deferred = c.deferred_error.clone();
+    let program = compile_stmt_with(c, schema, stmt, text)?;
+    if let Some(e) = deferred.borrow_mut().take() {
+        return Err(e);
+    }
+    Ok(program)
+}
+
+fn compile_stmt_with(
+    mut c: Compiler<'_>,
+    schema: &Schema,
+    stmt: &Stmt<'_>,
+    text: &str,
+) -> Result<Program, SqlError> {
     match stmt {
         Stmt::Select(sel) => {
             let cols = c.select(sel, &Dest::Output)?;

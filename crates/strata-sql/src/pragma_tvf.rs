@@ -255,7 +255,24 @@ impl Compiler<'_> {
                 let mut rows = Vec::new();
                 if let Some(table) = scope.table(self.schema, t) {
                     let mut pk_pos = 0;
+                    // Generated columns are hidden (2 VIRTUAL, 3 STORED): table_info
+                    // leaves them out and numbers the others without them.
+                    let mut n_hidden = 0;
                     for (i, c) in table.columns.iter().enumerate() {
+                        let hidden = match &c.generated {
+                            Some(g) if g.stored => 3,
+                            Some(_) => 2,
+                            None => 0,
+                        };
+                        if hidden != 0 && pname == "table_info" {
+                            n_hidden += 1;
+                            continue;
+                        }
+                        let cid = if pname == "table_info" {
+                            i - n_hidden
+                        } else {
+                            i
+                        };
                         let pk = if c.primary_key {
                             pk_pos += 1;
                             pk_pos
@@ -269,7 +286,7 @@ impl Compiler<'_> {
                             c.decl_type.clone()
                         };
                         let mut row = vec![
-                            Value::Integer(i as i64),
+                            Value::Integer(cid as i64),
                             text_v(&c.name),
                             text_v(&decl),
                             Value::Integer(c.not_null.is_some() as i64),
@@ -277,7 +294,7 @@ impl Compiler<'_> {
                             Value::Integer(pk),
                         ];
                         if pname == "table_xinfo" {
-                            row.push(Value::Integer(0));
+                            row.push(Value::Integer(hidden));
                         }
                         rows.push(row);
                     }

@@ -51,6 +51,18 @@ pub struct Column {
     /// ADD COLUMN read).
     pub default_value: Option<strata_btree::record::Value>,
     pub primary_key: bool,
+    /// A generated column (`AS (expr) [VIRTUAL|STORED]`): see `generated.rs`.
+    pub generated: Option<Generated>,
+}
+
+/// How a generated column's value is made.
+#[derive(Clone, Debug)]
+pub struct Generated {
+    /// The expression's SQL text (over the table's columns).
+    pub expr: String,
+    /// STORED: the value is in the record. VIRTUAL (the default): it is not, and is
+    /// computed whenever the column is read.
+    pub stored: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -114,6 +126,36 @@ pub struct ForeignKey {
 }
 
 impl Table {
+    /// Whether column `i` is a VIRTUAL generated column (not in the record).
+    pub fn is_virtual(&self, i: usize) -> bool {
+        self.columns
+            .get(i)
+            .and_then(|c| c.generated.as_ref())
+            .is_some_and(|g| !g.stored)
+    }
+
+    /// The record field of column `i` (SQLite's `sqlite3TableColumnToStorage`): the
+    /// record holds every column but the VIRTUAL ones, in table order. `None` for a
+    /// VIRTUAL column.
+    pub fn storage_index(&self, i: usize) -> Option<usize> {
+        if self.is_virtual(i) {
+            return None;
+        }
+        Some((0..i).filter(|&j| !self.is_virtual(j)).count())
+    }
+
+    /// How many fields a record of this table has (its non-VIRTUAL columns).
+    pub fn storage_count(&self) -> usize {
+        (0..self.columns.len())
+            .filter(|&j| !self.is_virtual(j))
+            .count()
+    }
+
+    /// Whether any column is generated.
+    pub fn has_generated(&self) -> bool {
+        self.columns.iter().any(|c| c.generated.is_some())
+    }
+
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| names::eq(&c.name, name))
     }
@@ -767,6 +809,17 @@ pub(crate) fn parse_table(sql: &str, root_page: u32) -> Result<Table, SqlError> 
     })
 }
 
+const GENERATED_PK: &str = "generated columns cannot be part of the PRIMARY KEY";
+
+/// A generated column's expression as stored in [`Generated::expr`]: the inside of its
+/// parentheses, re-rendered.
+fn generated_text(e: &ast::Expr<'_>) -> String {
+    match e {
+        ast::Expr::Parenthesized(v) if v.len() == 1 => v[0].to_string(),
+        e => e.to_string(),
+    }
+}
+
 fn more_than_one_pk(table: &str) -> SqlError {
     err(format!("table \"{table}\" has more than one primary key"))
 }
@@ -835,6 +888,13 @@ pub(crate) fn table_from_ast(
             default: None,
             default_value: None,
             primary_key: false,
+            generated: None,
+        };
+        let gen_error = || {
+            err(format!(
+                "error in generated column \"{}\"",
+                names::unquote(col.col_name.0)
+            ))
         };
         for cc in col.constraints.iter() {
             match &cc.constraint {
@@ -845,6 +905,9 @@ pub(crate) fn table_from_ast(
                 } => {
                     if has_pk {
                         return Err(more_than_one_pk(name));
+                    }
+                    if c.generated.is_some() {
+                        return Err(err(GENERATED_PK));
                     }
                     has_pk = true;
                     c.primary_key = true;
@@ -859,6 +922,9 @@ pub(crate) fn table_from_ast(
                         c.not_null =
                             Some(conflict_clause.map(Conflict::from_ast).unwrap_or_default());
                     }
+                }
+                ColumnConstraint::Default(_) if c.generated.is_some() => {
+                    return Err(err("cannot use DEFAULT on a generated column"));
                 }
                 ColumnConstraint::Default(e) => {
                     // SQLite keeps the text inside `DEFAULT (expr)`'s parentheses (what
@@ -876,8 +942,25 @@ pub(crate) fn table_from_ast(
                     c.collation = Collation::from_name(&n)
                         .ok_or_else(|| err(format!("no such collation sequence: {n}")))?;
                 }
-                ColumnConstraint::Generated { .. } => {
-                    return Err(err("generated columns are not supported"));
+                ColumnConstraint::Generated { expr, typ } => {
+                    // SQLite's sqlite3AddGenerated: a second AS, a DEFAULT before it or
+                    // a kind other than VIRTUAL/STORED is one error.
+                    if c.generated.is_some() || c.default.is_some() {
+                        return Err(gen_error());
+                    }
+                    let stored = match typ {
+                        None => false,
+                        Some(id) if id.0.eq_ignore_ascii_case("virtual") => false,
+                        Some(id) if id.0.eq_ignore_ascii_case("stored") => true,
+                        Some(_) => return Err(gen_error()),
+                    };
+                    if c.primary_key {
+                        return Err(err(GENERATED_PK));
+                    }
+                    c.generated = Some(Generated {
+                        expr: generated_text(expr),
+                        stored,
+                    });
                 }
                 ColumnConstraint::ForeignKey {
                     clause,
@@ -921,6 +1004,7 @@ pub(crate) fn table_from_ast(
                 for sc in pk.iter() {
                     if let Some((n, _)) = indexed_column_name(&sc.expr) {
                         match cols.iter_mut().find(|c| names::eq(&c.name, &n)) {
+                            Some(c) if c.generated.is_some() => return Err(err(GENERATED_PK)),
                             Some(c) => c.primary_key = true,
                             None => return Err(err(format!("no such column: {n}"))),
                         }
@@ -953,6 +1037,9 @@ pub(crate) fn table_from_ast(
             }
             _ => {}
         }
+    }
+    if cols.iter().all(|c| c.generated.is_some()) {
+        return Err(err("must have at least one non-generated column"));
     }
     let rowid_alias = rowid_alias_of(body);
     if autoincrement && rowid_alias.is_none() {
@@ -1024,8 +1111,10 @@ fn strict_columns(
         if ty == ColumnType::Any {
             c.affinity = Affinity::Blob;
         }
-        // The INTEGER PRIMARY KEY's register holds the rowid (always an integer).
-        columns.push((c.name.clone(), (rowid_alias != Some(i)).then_some(ty)));
+        // The INTEGER PRIMARY KEY's register holds the rowid (always an integer). A
+        // generated column's value is not checked on write, as SQLite's OP_TypeCheck.
+        let checked = rowid_alias != Some(i) && c.generated.is_none();
+        columns.push((c.name.clone(), checked.then_some(ty)));
     }
     Ok(StrictColumns {
         table: table.to_string(),

@@ -306,12 +306,9 @@ impl Compiler<'_> {
                 dest: v,
             });
         } else {
-            self.emit(Insn::Column {
-                cursor: tc,
-                column: 0,
-                dest: v,
-                default: None,
-            });
+            // Column 0 may be a VIRTUAL generated column (or past a record written
+            // before an ADD COLUMN): read as any table column.
+            self.table_column(&t, tc, 0, v)?;
         }
         let rec = self.reg();
         self.emit(Insn::MakeRecord {

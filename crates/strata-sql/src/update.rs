@@ -44,12 +44,7 @@ impl Compiler<'_> {
                     count: 1,
                 });
             } else {
-                self.emit(Insn::Column {
-                    cursor: t.cursor,
-                    column: i,
-                    dest: old + i,
-                    default: table.columns[i].default_value.clone(),
-                });
+                self.table_column(&table, t.cursor, i, old + i)?;
             }
         }
         let new = self.regs(n.max(1));
@@ -79,6 +74,12 @@ impl Compiler<'_> {
             let Some(i) = target else {
                 return Err(error(format!("no such column: {cname}")));
             };
+            if i != usize::MAX && table.columns[i].generated.is_some() {
+                return Err(error(format!(
+                    "cannot UPDATE generated column \"{}\"",
+                    table.columns[i].name
+                )));
+            }
             let is_rowid = i == usize::MAX || table.rowid_alias == Some(i);
             let dest = if is_rowid { new_rowid } else { new + i };
             match pre {
@@ -108,13 +109,22 @@ impl Compiler<'_> {
             }
         }
         self.apply_column_affinity(&table, new);
+        // Generated columns: recomputed from the new row (before BEFORE triggers see
+        // it), and changed when a column they read is (SQLite's aXRef: UPDATE OF
+        // triggers and index maintenance follow).
+        // UPDATE OF triggers see only the assigned columns, as SQLite.
+        let trig_changed = changed.clone();
+        if table.has_generated() {
+            self.compute_generated(&table, t.cursor, new, new_rowid, false)?;
+            crate::generated::mark_changed(&table, &mut changed);
+        }
         self.fire_triggers(
             &table,
             TrigEvent::Update,
             false,
             Some((old, old_rowid)),
             Some((new, new_rowid)),
-            &changed,
+            &trig_changed,
             skip,
         )?;
         if self.has_triggers(&table, TrigEvent::Update, false) {
@@ -235,7 +245,7 @@ impl Compiler<'_> {
             true,
             Some((old, old_rowid)),
             Some((new, new_rowid)),
-            &changed,
+            &trig_changed,
             skip,
         )?;
         if let Some(r) = ret {
