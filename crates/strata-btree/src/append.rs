@@ -119,6 +119,13 @@ impl BTreeCursor {
         // As the general insert leaves it: on the new entry, the last of the leaf.
         self.stack[top].idx = idx;
         self.stack[top].hdr = None;
+        self.settle_after_edge_append(page_no, key);
+        Ok(true)
+    }
+
+    /// The cursor state both fast paths leave (as the general insert would): on the new
+    /// entry, nothing cached or held, and the edge hint at the new change counter.
+    fn settle_after_edge_append(&mut self, leaf_no: u32, key: &[u8]) {
         self.pos = Pos::Valid;
         self.payload_changed();
         self.saved_key = None;
@@ -126,8 +133,7 @@ impl BTreeCursor {
         self.hold.clear();
         let seq = self.pager.change_seq();
         self.index_append_seq = Some(seq);
-        self.edge.set(seq, page_no, key);
-        Ok(true)
+        self.edge.set(seq, leaf_no, key);
     }
 
     /// The right-most leaf `L` is full: starts a new right-most leaf `N` holding only
@@ -231,14 +237,7 @@ impl BTreeCursor {
             idx: 0,
             hdr: None,
         };
-        self.pos = Pos::Valid;
-        self.payload_changed();
-        self.saved_key = None;
-        self.append = None;
-        self.hold.clear();
-        let seq = self.pager.change_seq();
-        self.index_append_seq = Some(seq);
-        self.edge.set(seq, new_no, key);
+        self.settle_after_edge_append(new_no, key);
         Ok(true)
     }
 

@@ -986,6 +986,11 @@ impl Pager {
         // Reads still in flight belong to the old snapshot; forget them so a later
         // transaction cannot install a stale image.
         inner.loading.clear();
+        // The transaction's uncommitted frames end with it (published or discarded): a
+        // stale entry would make the next transaction's spill rewrite a frame that is not
+        // its own (foreign_keys.rs seed 195: a savepoint rollback forgot every spilled
+        // page, the commit then had nothing to write and discarded the frames).
+        inner.spill_latest.clear();
         inner.tx = TxState::None;
         self.tx_mirror.store(TX_NONE, Ordering::Release);
         inner.cache.trim();

@@ -10,7 +10,7 @@ use strata_vdbe::insn::{Cur, Reg};
 use crate::compiler::{error, Compiler, Result};
 use crate::expr_walk::walk;
 use crate::names;
-use crate::partial_index::{with_where, DATETIME, VOLATILE};
+use crate::partial_index::{schema_call_failure, with_where};
 use crate::schema::{Index, IndexColumn, Table, EXPR_COLUMN};
 
 /// The index column for expression `e` (with an optional COLLATE on top), after
@@ -85,14 +85,7 @@ pub(crate) fn expr_column(table: &Table, e: &Expr<'_>, order: SortOrder) -> Resu
                 | ast::Literal::CurrentTimestamp,
             ) => Some("CURRENT_DATE/TIME/TIMESTAMP in an index expression is not supported".into()),
             Expr::FunctionCall { name, .. } | Expr::FunctionCallStar { name, .. } => {
-                let n = names::unquote(name.0).to_ascii_lowercase();
-                if VOLATILE.contains(&n.as_str()) {
-                    Some("non-deterministic functions prohibited in index expressions".into())
-                } else if DATETIME.contains(&n.as_str()) {
-                    Some(format!("{n}() in an index expression is not supported"))
-                } else {
-                    None
-                }
+                schema_call_failure(name.0, "index expressions", "an index expression")
             }
             _ => None,
         };

@@ -26,7 +26,7 @@ use strata_vdbe::insn::{Cur, Insn, Reg};
 use crate::compiler::{error, Compiler, Result};
 use crate::expr_walk::walk;
 use crate::names;
-use crate::partial_index::{with_where, DATETIME, VOLATILE};
+use crate::partial_index::{schema_call_failure, with_where};
 use crate::schema::Table;
 use crate::scope::Level;
 use crate::select::table_source;
@@ -83,14 +83,7 @@ pub(crate) fn validate(table: &Table, e: &Expr<'_>) -> Result<()> {
                 | ast::Literal::CurrentTimestamp,
             ) => Some("CURRENT_DATE/TIME/TIMESTAMP in a generated column is not supported".into()),
             Expr::FunctionCall { name, .. } | Expr::FunctionCallStar { name, .. } => {
-                let n = names::unquote(name.0).to_ascii_lowercase();
-                if VOLATILE.contains(&n.as_str()) {
-                    Some("non-deterministic functions prohibited in generated columns".into())
-                } else if DATETIME.contains(&n.as_str()) {
-                    Some(format!("{n}() in a generated column is not supported"))
-                } else {
-                    None
-                }
+                schema_call_failure(name.0, "generated columns", "a generated column")
             }
             _ => None,
         };

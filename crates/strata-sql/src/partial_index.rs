@@ -38,6 +38,23 @@ pub(crate) const DATETIME: &[&str] = &[
     "timediff",
 ];
 
+/// Why a call of function `name` is refused inside a schema expression (a partial index's
+/// WHERE, an index expression, a generated column), if it is: SQLite's message for a
+/// non-deterministic function (`prohibited_in`: its plural wording, "index expressions"),
+/// Strata's for the date and time functions (`in_one`: "an index expression").
+pub(crate) fn schema_call_failure(name: &str, prohibited_in: &str, in_one: &str) -> Option<String> {
+    let n = names::unquote(name).to_ascii_lowercase();
+    if VOLATILE.contains(&n.as_str()) {
+        Some(format!(
+            "non-deterministic functions prohibited in {prohibited_in}"
+        ))
+    } else if DATETIME.contains(&n.as_str()) {
+        Some(format!("{n}() in {in_one} is not supported"))
+    } else {
+        None
+    }
+}
+
 /// SQLite's checks on a partial index's WHERE that name resolution does not make
 /// (`NC_PartIdx` in its resolver): no subqueries, parameters or non-deterministic
 /// functions. Unknown columns, aggregates and window functions are refused when the
@@ -69,17 +86,11 @@ pub(crate) fn validate_where(e: &Expr<'_>) -> Result<()> {
                 );
             }
             Expr::FunctionCall { name, .. } | Expr::FunctionCallStar { name, .. } => {
-                let n = names::unquote(name.0).to_ascii_lowercase();
-                if VOLATILE.contains(&n.as_str()) {
-                    failure = Some(
-                        "non-deterministic functions prohibited in partial index WHERE clauses"
-                            .into(),
-                    );
-                } else if DATETIME.contains(&n.as_str()) {
-                    failure = Some(format!(
-                        "{n}() in a partial index WHERE clause is not supported"
-                    ));
-                }
+                failure = schema_call_failure(
+                    name.0,
+                    "partial index WHERE clauses",
+                    "a partial index WHERE clause",
+                );
             }
             _ => {}
         }
