@@ -374,8 +374,8 @@ fn spilled_commit_is_whole_for_readers_and_checkpoint() {
 /// spills again and is rolled back, with re-spilled pages rewriting their frames in place
 /// throughout: the answers are SQLite's and SQLite's integrity_check passes. (The case the
 /// pager guards against, a savepoint pre-image naming a frame (`PreImage::Frame`, from a
-/// page reused without being read while spilled), does not arise here: no test or
-/// simulator seed has reached it so far.)
+/// page reused without being read while spilled), does not arise here; the pager test
+/// `savepoint_pre_image_frame_survives_a_respill` makes it and fails without the guard.)
 #[test]
 fn savepoint_rollback_of_reused_spilled_pages() {
     let dir = tempfile::tempdir().unwrap();
