@@ -21,10 +21,14 @@
 //! As SQLite's `sqlite3VdbeMemTranslate`: UTF-8 is read leniently (a lead byte absorbs
 //! every continuation byte; overlong forms and U+FFFE/U+FFFF become U+FFFD); code points
 //! past U+FFFF become surrogate pairs; a trailing odd byte of UTF-16 is dropped. One
-//! deliberate difference keeps data intact: an unpaired surrogate read from UTF-16 text
-//! becomes its 3-byte UTF-8 form (as SQLite does) and that form converts back to the
-//! same unit (SQLite would write U+FFFD), so rewriting a row never changes text that
-//! only passed through the engine.
+//! deliberate difference keeps data intact: SQLite joins any surrogate unit with the next
+//! unit whatever it is (dropping that unit's high bits) and writes U+FFFD for an encoded
+//! surrogate; here only a high surrogate followed by a low one is joined, any other
+//! surrogate becomes its 3-byte UTF-8 form, and that form converts back to the same unit.
+//! Registers are UTF-8, so an UPDATE of another column re-encodes a row: with SQLite's
+//! lossy reading the rewritten text would no longer match its index entries. Only text
+//! that is not valid UTF-16 (built from blobs) is read differently (`length(x'00D8' ||
+//! 'é')` is 1 in SQLite, 2 here).
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
