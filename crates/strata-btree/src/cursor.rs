@@ -177,6 +177,27 @@ impl BTreeCursor {
         Ok(true)
     }
 
+    /// Makes this cursor as good as a new one on the same tree for a later execution of
+    /// the statement that owns it, except that it keeps its append hint and the
+    /// right-most path it describes, so the next `max_rowid` + insert (the next `INSERT`
+    /// of a loop) need no descent from the root. Nothing is trusted blindly:
+    /// `append_position` checks the pager's change counter (moved by any page change and
+    /// by every transaction boundary) and the path's shape before using them. False when
+    /// there is nothing worth keeping (no hint, an index tree, a write left unfinished):
+    /// the caller drops the cursor instead.
+    pub fn recycle(&mut self) -> bool {
+        if self.write.is_some() || self.append.is_none() || !self.is_table() {
+            return false;
+        }
+        self.pos = Pos::Invalid;
+        self.saved_key = None;
+        self.payload_ready = false;
+        self.hold.clear();
+        self.index_append_seq = None;
+        self.edge = Default::default();
+        true
+    }
+
     pub fn root_page(&self) -> u32 {
         self.root_page
     }

@@ -119,9 +119,20 @@ impl BTreeCursor {
         // Headers cached in the stack are current here: a descent re-parses them, and the
         // append fast path keeps the stack only while no page changed (`AppendHint`);
         // `append_index`'s check parses the headers it reads.
-        let r = self.insert_inner(saved, key, payload, append);
-        self.invalidate_headers();
-        r
+        match self.insert_inner(saved, key, payload, append) {
+            Ok(Poll::Ready(true)) => {
+                // Only the leaf changed: the interior levels' headers stay right, and the
+                // next append's `append_position` check need not parse them again.
+                if let Some(top) = self.stack.last_mut() {
+                    top.hdr = None;
+                }
+                Ok(Poll::Ready(()))
+            }
+            r => {
+                self.invalidate_headers();
+                r.map(|p| p.map(|_| ()))
+            }
+        }
     }
 
     fn insert_inner(
@@ -130,14 +141,15 @@ impl BTreeCursor {
         key: SeekKey<'_>,
         payload: &[u8],
         append: bool,
-    ) -> Result<Poll<()>> {
+    ) -> Result<Poll<bool>> {
         if let Some(op) = &self.write {
             if op.kind != WriteKind::Insert {
                 return Err(Error::Misuse(
                     "insert called while a delete is unfinished".into(),
                 ));
             }
-            return self.drive_write();
+            strata_io::ready!(self.drive_write());
+            return Ok(Poll::Ready(false));
         }
         // ---- Read phase ----
         let at_edge = append && strata_io::ready!(self.at_append_point(key));
@@ -232,7 +244,8 @@ impl BTreeCursor {
                 // The next key may take the fast path (`append.rs`).
                 self.edge.set(self.pager.change_seq(), page_no, payload);
             }
-            return Ok(Poll::Ready(()));
+            // `true`: no page but the top of the stack changed (see `insert`).
+            return Ok(Poll::Ready(true));
         }
         self.append = None;
         // The page overflows: keep its would-be content and balance.
@@ -246,7 +259,8 @@ impl BTreeCursor {
             pending: vec![(top, content)],
             edge_append: at_edge,
         });
-        self.drive_write()
+        strata_io::ready!(self.drive_write());
+        Ok(Poll::Ready(false))
     }
 
     /// `Ready(true)` if the cursor's path is the tree's right edge (root to rightmost

@@ -71,8 +71,6 @@ pub struct Statement {
     conn: Arc<ConnInner>,
     vm: Vm,
     program: Arc<Program>,
-    /// What the user bound, kept to re-bind after a recompile.
-    bindings: Vec<Option<Value>>,
     state: ExecState,
     /// A row was returned in this execution (a schema error can then not be retried).
     rows_seen: bool,
@@ -97,7 +95,6 @@ impl Statement {
         let program = Arc::new(program);
         let vm = Vm::new(program.clone(), conn.vm_conn().clone());
         Statement {
-            bindings: vec![None; program.parameter_count],
             conn,
             vm,
             program,
@@ -231,8 +228,9 @@ impl Statement {
         if index == 0 || index > self.program.parameter_count {
             return Err(Error::new(ErrorCode::Range, "column index out of range"));
         }
-        self.vm.bind(index, value.clone().into_engine())?;
-        self.bindings[index - 1] = Some(value);
+        // The VM keeps the only copy (a recompile or a forward to the primary reads it
+        // back from there): a second, API-side copy cost a text clone per bind.
+        self.vm.bind(index, value.into_engine())?;
         Ok(())
     }
 
@@ -246,7 +244,6 @@ impl Statement {
 
     /// Sets every parameter back to NULL.
     pub fn clear_bindings(&mut self) {
-        self.bindings.iter_mut().for_each(|b| *b = None);
         self.vm.clear_bindings();
     }
 
@@ -302,7 +299,13 @@ impl Statement {
             }
             let result = {
                 let mut stream = self.conn.remote.lock().unwrap_or_else(|e| e.into_inner());
-                replica.forward(&mut stream, &self.program.sql, &self.bindings)
+                let args: Vec<Option<Value>> = self
+                    .vm
+                    .bindings()
+                    .iter()
+                    .map(|v| Some(ValueRef::from_engine(v).to_owned()))
+                    .collect();
+                replica.forward(&mut stream, &self.program.sql, &args)
             };
             let result = match result {
                 Ok(r) => r,
@@ -413,18 +416,13 @@ impl Statement {
         let program = Arc::new(prepared.program);
         let mut vm = Vm::new(program.clone(), self.conn.vm_conn().clone());
         vm.set_insn_budget(self.insn_budget);
-        let mut bindings = vec![None; program.parameter_count];
-        for (i, b) in self.bindings.iter().enumerate() {
-            if let Some(v) = b {
-                if i < bindings.len() {
-                    vm.bind(i + 1, v.clone().into_engine())?;
-                    bindings[i] = Some(v.clone());
-                }
+        for (i, v) in self.vm.bindings().iter().enumerate() {
+            if i < program.parameter_count && !matches!(v, strata_vdbe::Value::Null) {
+                vm.bind(i + 1, v.clone())?;
             }
         }
         self.vm = vm;
         self.program = program;
-        self.bindings = bindings;
         self.state = ExecState::Ready;
         Ok(())
     }

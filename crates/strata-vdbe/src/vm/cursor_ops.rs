@@ -52,6 +52,23 @@ impl Vm {
                 (TreeKind::Index(key_info.clone()), Some(key_info))
             }
         };
+        if let Some(mut b) = self.recycled.get_mut(cursor).and_then(Option::take) {
+            if write
+                && b.writable
+                && ki.is_none()
+                && b.bt.root_page() == root
+                && Arc::ptr_eq(b.bt.pager(), &pager)
+            {
+                // The last execution's cursor on the same tree (see `Vm::recycled`).
+                b.pending = PendingOp::Open;
+                b.null_row = false;
+                b.row.invalidate();
+                b.buf.clear();
+                self.set_cursor(cursor, VmCursor::BTree(b));
+                self.pc += 1;
+                return Ok(());
+            }
+        }
         let bt = BTreeCursor::new(pager, root, tk);
         self.set_cursor(cursor, VmCursor::new_btree(bt, ki, write));
         self.pc += 1;

@@ -27,7 +27,7 @@ use crate::insn::{ErrorCode, MAIN_DB, TEMP_DB};
 impl Connection {
     /// The temp database's pager, if it was created.
     pub fn temp_pager(&self) -> Option<Arc<Pager>> {
-        self.temp.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.temp.get().cloned()
     }
 
     /// The pager of database `db`, creating the temp database on first use.
@@ -35,8 +35,7 @@ impl Connection {
         match db {
             MAIN_DB => Ok(self.pager.clone()),
             TEMP_DB => {
-                let mut slot = self.temp.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some(p) = slot.as_ref() {
+                if let Some(p) = self.temp.get() {
                     return Ok(p.clone());
                 }
                 // A fresh in-memory database; durability means nothing for it.
@@ -48,9 +47,10 @@ impl Connection {
                     .map_err(VmError::from_pager)?;
                 // `PRAGMA temp.auto_vacuum` can make it an auto-vacuum database too.
                 strata_btree::autovacuum::install(&storage);
-                let pager = storage.pager();
-                *slot = Some(pager.clone());
-                Ok(pager)
+                // A connection is driven by one thread at a time, so no other call
+                // races this one; were it to, the first database made would win and
+                // this one be dropped unused.
+                Ok(self.temp.get_or_init(|| storage.pager()).clone())
             }
             _ => Err(VmError::new(
                 ErrorCode::Misuse,

@@ -198,8 +198,10 @@ impl ConnState {
 /// state.
 pub struct Connection {
     pager: Arc<Pager>,
-    /// The temp database's pager (see `dbs.rs`), created by its first use.
-    temp: Mutex<Option<Arc<Pager>>>,
+    /// The temp database's pager (see `dbs.rs`), created by its first use and kept for
+    /// the connection's life. A `OnceLock`: every statement asks whether temp exists
+    /// (its transaction ends), and a lock-free read answers.
+    temp: std::sync::OnceLock<Arc<Pager>>,
     state: Mutex<ConnState>,
     /// The most bytes any one sorter of this connection held in memory (see
     /// `sorter.rs`), since the connection opened or the last reset.
@@ -212,7 +214,7 @@ impl Connection {
     pub fn new(pager: Arc<Pager>) -> Arc<Connection> {
         Arc::new(Connection {
             pager,
-            temp: Mutex::new(None),
+            temp: std::sync::OnceLock::new(),
             state: Mutex::new(ConnState {
                 autocommit: true,
                 last_insert_rowid: 0,
@@ -352,6 +354,11 @@ pub struct Vm {
     subtypes: Vec<bool>,
     aggs: Vec<Option<Accumulator>>,
     cursors: Vec<Option<VmCursor>>,
+    /// Per cursor slot: a writable table cursor the last execution left with a valid
+    /// append hint, kept by `reset` while the connection is in a write transaction so that
+    /// the next execution's `OpenWrite` of the same tree reuses it (an `INSERT` loop then
+    /// needs no descent per row for its new rowid; see `BTreeCursor::recycle`).
+    recycled: Vec<Option<Box<cursor::BTreeCur>>>,
     seqs: Vec<i64>,
     bindings: Vec<Value>,
     row_start: usize,
@@ -574,6 +581,7 @@ impl Vm {
             subtypes: vec![false; n_regs],
             aggs: (0..n_regs).map(|_| None).collect(),
             cursors: (0..n_curs).map(|_| None).collect(),
+            recycled: Vec::new(),
             seqs: vec![0; n_curs],
             bindings: vec![Value::Null; program.parameter_count],
             once: vec![false; program.insns.len()],
@@ -647,6 +655,11 @@ impl Vm {
         Ok(())
     }
 
+    /// The values bound to the parameters (NULL where none was bound), in order.
+    pub fn bindings(&self) -> &[Value] {
+        &self.bindings
+    }
+
     pub fn clear_bindings(&mut self) {
         for b in &mut self.bindings {
             *b = Value::Null;
@@ -701,6 +714,23 @@ impl Vm {
         self.savepoint_commit = None;
         self.fk = fkey::StmtFk::default();
         self.frames.clear();
+    }
+
+    /// Closes every cursor at a successful halt, keeping in `recycled` the writable table
+    /// cursors worth reusing by the next execution (see `Vm::recycled`): only while this
+    /// connection is still in a write transaction (inside BEGIN), since any transaction
+    /// boundary invalidates what they hold anyway.
+    fn park_cursors(&mut self) {
+        for (i, c) in self.cursors.iter_mut().enumerate() {
+            if let Some(VmCursor::BTree(mut b)) = c.take() {
+                if b.writable && b.bt.pager().in_write_tx() && b.bt.recycle() {
+                    if self.recycled.len() <= i {
+                        self.recycled.resize_with(i + 1, || None);
+                    }
+                    self.recycled[i] = Some(b);
+                }
+            }
+        }
     }
 
     pub fn step(&mut self) -> Result<StepResult, VmError> {

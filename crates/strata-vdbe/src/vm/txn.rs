@@ -85,17 +85,25 @@ impl Vm {
         if db != crate::insn::MAIN_DB {
             return self.exec_temp_transaction(write, cookie);
         }
-        if !self.txn.active && self.conn.state().schema_generation != self.schema_generation {
-            return Err(VmError::new(
-                ErrorCode::Schema,
-                "database schema has changed",
-            ));
-        }
+        // The connection state is read and updated under as few lock acquisitions as
+        // possible: this runs once per statement, and the lock was a tenth of a small
+        // INSERT's time when each field took its own (issue 13). Never held across a
+        // pager call.
+        let autocommit = {
+            let mut st = self.conn.state();
+            if !self.txn.active {
+                if st.schema_generation != self.schema_generation {
+                    return Err(VmError::new(
+                        ErrorCode::Schema,
+                        "database schema has changed",
+                    ));
+                }
+                st.active_statements += 1;
+                self.txn.active = true;
+            }
+            st.autocommit
+        };
         let pager = self.conn.pager().clone();
-        if !self.txn.active {
-            self.conn.state().active_statements += 1;
-            self.txn.active = true;
-        }
         let started_read = !pager.in_read_tx();
         if started_read {
             match pager.begin_read() {
@@ -124,6 +132,8 @@ impl Vm {
             }
         }
         if write && !self.txn.wrote {
+            // Counted before anything may yield: another statement of this connection
+            // finishing meanwhile must see this writer (it would commit otherwise).
             self.conn.state().write_statements += 1;
             self.txn.wrote = true;
         }
@@ -136,11 +146,9 @@ impl Vm {
                 "database schema has changed",
             ));
         }
-        if write
-            && !self.txn.savepoint
-            && !self.program.no_stmt_journal
-            && !self.conn.state().autocommit
-        {
+        let savepoint =
+            write && !self.txn.savepoint && !self.program.no_stmt_journal && !autocommit;
+        if savepoint {
             pager.savepoint_begin().map_err(VmError::from_pager)?;
             self.txn.savepoint = true;
             self.fk.saved = self.conn.state().fk.counters();
@@ -347,7 +355,14 @@ impl Vm {
         if !f.decided {
             f.decided = true;
             self.check_fk_at_halt(&mut f);
-            let autocommit = self.conn.state().autocommit;
+            // One lock for what the decision reads. `write_statements` and the deferred
+            // counters matter only when the statement is kept (`keep`), and nothing
+            // between here and their use changes them then (only the Abort and Rollback
+            // branches touch the state, and they do not keep).
+            let (autocommit, write_statements, fk_violated) = {
+                let st = self.conn.state();
+                (st.autocommit, st.write_statements, st.fk.violated())
+            };
             let keep = match (&f.error, f.on_error) {
                 (None, _) => true,
                 (Some(_), OnError::Fail) => true,
@@ -387,12 +402,11 @@ impl Vm {
             }
             f.commit_main = pager.in_write_tx();
             f.commit_temp = self.conn.temp_writing().is_some();
-            let st = self.conn.state();
             f.commit = keep
                 && autocommit
                 && (f.commit_main || f.commit_temp)
-                && st.write_statements <= self.txn.wrote as usize;
-            let deferred_violation = f.commit && st.fk.violated();
+                && write_statements <= self.txn.wrote as usize;
+            let deferred_violation = f.commit && fk_violated;
             // A statement that read the database in autocommit mode, with no other
             // writer, ends SQLite's transaction even when there is nothing to commit:
             // deferred counters and `defer_foreign_keys` reset.
@@ -401,8 +415,7 @@ impl Vm {
                 && autocommit
                 && self.txn.active
                 && self.touches_db
-                && st.write_statements <= self.txn.wrote as usize;
-            drop(st);
+                && write_statements <= self.txn.wrote as usize;
             if ends_read {
                 self.conn.state().fk.end_transaction();
             }
@@ -467,17 +480,17 @@ impl Vm {
             st.last_insert_rowid = rowid;
             self.changes.active = 0;
         }
-        if self.counts_changes {
-            let n = if f.undone { 0 } else { self.changes.statement };
-            let mut st = self.conn.state();
-            st.changes = n;
-            st.total_changes += n;
-        }
-
-        self.release_statement(&pager);
+        let counted = self
+            .counts_changes
+            .then(|| if f.undone { 0 } else { self.changes.statement });
+        self.release_statement(&pager, counted);
         self.phase = Phase::Halted;
-        for c in &mut self.cursors {
-            *c = None;
+        if f.error.is_none() {
+            self.park_cursors();
+        } else {
+            for c in &mut self.cursors {
+                *c = None;
+            }
         }
         self.frames.clear();
         match f.error {
@@ -553,8 +566,14 @@ impl Vm {
 
     /// Leaves the active-statement counts; ends or re-opens the read transaction as the
     /// remaining statements need.
-    fn release_statement(&mut self, pager: &Pager) {
+    /// Ends the statement's part in the connection's transaction; `changes`: the rows it
+    /// counted for `changes()` (DML), recorded under the same lock.
+    fn release_statement(&mut self, pager: &Pager, changes: Option<i64>) {
         let mut st = self.conn.state();
+        if let Some(n) = changes {
+            st.changes = n;
+            st.total_changes += n;
+        }
         if self.txn.active {
             st.active_statements = st.active_statements.saturating_sub(1);
             if self.txn.wrote {
@@ -627,7 +646,7 @@ impl Vm {
                 let _ = pager.rollback();
             }
         }
-        self.release_statement(&pager);
+        self.release_statement(&pager, None);
         self.phase = Phase::Halted;
     }
 }
