@@ -66,6 +66,7 @@ mod partial_index;
 mod planner;
 mod pragma;
 mod pragma_file;
+mod pragma_tuning;
 mod pragma_tvf;
 mod right_join;
 mod root_move;
