@@ -74,6 +74,7 @@ mod row_value;
 pub mod schema;
 mod scope;
 mod select;
+mod select_checks;
 mod split;
 mod subquery;
 mod trigger;
