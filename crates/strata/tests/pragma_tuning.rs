@@ -455,3 +455,38 @@ fn heap_limits_child() {
         "0"
     );
 }
+
+/// While a statement is reading the temp database, changing `temp_store` would drop it
+/// under that statement: refused, as SQLite's (its temp B-tree is in a read transaction).
+#[test]
+fn temp_store_change_while_temp_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path().join("t.db")).unwrap();
+    let pair = Pair::open(&db, dir.path());
+    for sql in ["CREATE TEMP TABLE tt(y)", "INSERT INTO tt VALUES (1), (2)"] {
+        pair.same(sql);
+    }
+    let change = "PRAGMA temp_store = MEMORY";
+    let expected = {
+        let mut stmt = pair.sqlite.prepare("SELECT y FROM tt").unwrap();
+        let mut rows = stmt.query([]).unwrap();
+        rows.next().unwrap().unwrap();
+        sqlite_answer(&pair.sqlite, change)
+    };
+    let got = {
+        let mut stmt = pair.strata.prepare("SELECT y FROM tt").unwrap();
+        let mut rows = stmt.query(()).unwrap();
+        rows.next().unwrap().unwrap();
+        strata_answer(&pair.strata, change)
+    };
+    assert_eq!(got, expected);
+    assert!(expected.is_err(), "{expected:?}");
+    for sql in [
+        "SELECT * FROM tt",
+        "PRAGMA temp_store",
+        change,
+        "SELECT * FROM tt",
+    ] {
+        pair.same(sql);
+    }
+}
