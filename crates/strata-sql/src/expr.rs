@@ -94,8 +94,9 @@ impl Compiler<'_> {
                         continue;
                     }
                 }
+                // `db.name.column`: a table's or view's database (not a subquery's).
                 if let Some(d) = db {
-                    if src.table.as_ref().map(|t| t.db) != Some(d) {
+                    if src.schema != Some(d) {
                         continue;
                     }
                 }

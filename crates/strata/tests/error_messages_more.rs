@@ -153,6 +153,12 @@ fn star_over_two_sources_of_one_name() {
             "SELECT * FROM t, w AS t",
             "SELECT * FROM w, w",
             "SELECT * FROM main.t, temp.tt AS t",
+            // A view is of its database too.
+            "SELECT main.w.x FROM w",
+            "SELECT main.t.x FROM w AS t, t",
+            "SELECT temp.w.x FROM w",
+            "SELECT main.a.x FROM (SELECT 1 AS x) AS a",
+            "SELECT main.json_each.key FROM json_each('[5]')",
             "SELECT * FROM tt AS t, temp.tt AS t",
         ],
     );
