@@ -130,6 +130,9 @@ pub struct Compiler<'s> {
     /// `table_info`, `index_list`, `index_info` start a read transaction on main even
     /// though they read no b-tree): it gets a main `Transaction`.
     pub reads_main_schema: bool,
+    /// The select being compiled misplaces an aggregate (or HAVING): SQLite's message,
+    /// reported when the select is compiled (see `select_core`).
+    pub misplaced_aggregate: Option<String>,
     /// Emitted after `Init`'s target: transactions first, then whatever `Once`-style
     /// setup statements need.
     pub init_label: Label,
@@ -205,6 +208,7 @@ impl<'s> Compiler<'s> {
             param_names: Vec::new(),
             writes: false,
             reads_main_schema: false,
+            misplaced_aggregate: None,
             init_label,
             view_depth: 0,
             view_stack: Vec::new(),
@@ -361,6 +365,12 @@ impl<'s> Compiler<'s> {
             ..Program::default()
         };
         self.b.finish(program)
+    }
+
+    /// Notes SQLite's error for a misplaced aggregate in the select being compiled (the
+    /// first one wins, as SQLite stops there).
+    pub fn misplace(&mut self, message: String) {
+        self.misplaced_aggregate.get_or_insert(message);
     }
 
     pub fn reg(&mut self) -> Reg {

@@ -150,6 +150,7 @@ impl Compiler<'_> {
                 columns: columns.clone(),
                 table: None,
                 merged: Default::default(),
+                schema: None,
                 cover: None,
                 tvf: None,
             });
@@ -342,6 +343,7 @@ impl Compiler<'_> {
             columns,
             table: None,
             merged: Default::default(),
+            schema: None,
             cover: None,
             tvf: None,
         })

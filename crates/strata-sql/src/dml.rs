@@ -1343,7 +1343,10 @@ impl Compiler<'_> {
         if let Some(w) = where_clause {
             if crate::select::contains_aggregate(w) {
                 self.levels.pop();
-                return Err(error("misuse of aggregate function in WHERE"));
+                return Err(error(format!(
+                    "misuse of aggregate function {}()",
+                    crate::select::first_aggregate_name(w)
+                )));
             }
             split_and(w, &mut terms);
         }

@@ -94,8 +94,9 @@ impl Compiler<'_> {
                         continue;
                     }
                 }
+                // `db.name.column`: a table's or view's database (not a subquery's).
                 if let Some(d) = db {
-                    if src.table.as_ref().map(|t| t.db) != Some(d) {
+                    if src.schema != Some(d) {
                         continue;
                     }
                 }
@@ -134,9 +135,17 @@ impl Compiler<'_> {
                 }
             }
             if ambiguous {
-                let shown = match &tab {
-                    Some(t) => format!("{t}.{col}"),
-                    None => col.clone(),
+                let shown = match (&tab, db) {
+                    (Some(t), Some(d)) => {
+                        let d = if d == strata_vdbe::insn::TEMP_DB {
+                            "temp"
+                        } else {
+                            "main"
+                        };
+                        format!("{d}.{t}.{col}")
+                    }
+                    (Some(t), None) => format!("{t}.{col}"),
+                    (None, _) => col.clone(),
                 };
                 return Err(error(format!("ambiguous column name: {shown}")));
             }

@@ -222,6 +222,10 @@ impl Compiler<'_> {
                             // (sqlite3ViewGetColumnNames), unlike a subquery's.
                             c.materialize(select, alias_name.clone(), v.columns.as_deref(), false)
                         })
+                        .map(|src| Source {
+                            schema: Some(v.db),
+                            ..src
+                        })
                     });
                     self.view_depth -= 1;
                     self.view_stack.pop();
@@ -296,6 +300,8 @@ impl Compiler<'_> {
                     columns,
                     table: None,
                     merged: Default::default(),
+                    // Eponymous virtual tables are in main's schema.
+                    schema: Some(strata_vdbe::insn::MAIN_DB),
                     cover: None,
                     tvf: Some(Tvf {
                         recursive,

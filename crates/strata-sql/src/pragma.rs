@@ -35,21 +35,15 @@ fn pragma_arg(body: Option<&PragmaBody<'_>>) -> Option<String> {
     })
 }
 
-/// A boolean pragma value as SQLite reads it (`sqlite3GetBoolean`): on, yes, true, or a
-/// number whose low byte is not zero (SQLite keeps a `u8` of the 32-bit value); anything
-/// else is false.
+/// A boolean pragma value as SQLite reads it (`sqlite3GetBoolean(z, 0)`): on, yes, true,
+/// or a number whose low byte is not zero; anything else is false.
 fn pragma_bool(s: &str) -> bool {
-    let l = s.trim().to_ascii_lowercase();
-    if l.starts_with(|c: char| c.is_ascii_digit()) {
-        let digits: String = l.chars().take_while(|c| c.is_ascii_digit()).collect();
-        let v: i32 = digits.parse().unwrap_or(0);
-        return v as u8 != 0;
-    }
-    matches!(l.as_str(), "on" | "yes" | "true")
+    crate::pragma_tuning::get_boolean(s, false)
 }
 
 /// Every pragma SQLite 3.46 knows (its `pragma_list`, plus the debug-build ones), so that
-/// one Strata lacks is refused instead of silently answering nothing.
+/// one Strata lacks is refused instead of silently answering nothing. (Not
+/// `legacy_file_format`: 3.46 no longer knows it, so it is ignored as any unknown one.)
 const SQLITE_PRAGMAS: &[&str] = &[
     "analysis_limit",
     "application_id",
@@ -88,7 +82,6 @@ const SQLITE_PRAGMAS: &[&str] = &[
     "journal_mode",
     "journal_size_limit",
     "legacy_alter_table",
-    "legacy_file_format",
     "locking_mode",
     "max_page_count",
     "mmap_size",
@@ -366,7 +359,12 @@ impl Compiler<'_> {
                 | "page_size"
                 | "journal_size_limit"
         );
-        if db == TEMP_DB && !per_db {
+        // The tuning pragmas take `temp.` as SQLite does (most ignore the schema).
+        let tuning = crate::pragma_tuning::TUNING_PRAGMAS.contains(&pname.as_str())
+            || pname == "reverse_unordered_selects";
+        // A pragma SQLite does not know is ignored whatever its schema.
+        let unknown = !is_sqlite_pragma(&pname) && !pname.starts_with("strata_");
+        if db == TEMP_DB && !per_db && !tuning && !unknown {
             return Err(error(format!("PRAGMA temp.{pname} is not supported")));
         }
         let arg = pragma_arg(body);
@@ -437,12 +435,15 @@ impl Compiler<'_> {
                         .parse()
                         .map_err(|_| error("cache_size must be an integer"))?;
                     let pages = if n < 0 {
-                        ((-n) * 1024 / self.schema.page_size.max(512) as i64).max(1)
+                        (n.saturating_neg().saturating_mul(1024)
+                            / self.schema.page_size.max(512) as i64)
+                            .max(1)
                     } else {
                         n.max(1)
                     };
                     self.emit(Insn::SetCacheSize {
                         pages: pages as usize,
+                        setting: n,
                     });
                     Ok(self.finish(text, Vec::new(), Vec::new()))
                 }
@@ -667,20 +668,12 @@ impl Compiler<'_> {
             | "full_column_names"
             | "short_column_names"
             | "case_sensitive_like" => self.fixed_setting(&pname, arg.as_deref(), text),
-            // Accepted and without effect on any answer: tuning and durability settings
-            // Strata fixes or ignores.
-            "temp_store"
-            | "locking_mode"
-            | "automatic_index"
-            | "legacy_file_format"
-            | "reverse_unordered_selects"
-            | "cache_spill"
-            | "mmap_size"
-            | "threads"
-            | "optimize"
-            | "analysis_limit"
-            | "soft_heap_limit"
-            | "hard_heap_limit" => Ok(self.finish(text, Vec::new(), Vec::new())),
+            // `reverse_unordered_selects = 1` makes SQLite scan in reverse, which changes
+            // the order of unordered results: fixed at its default like the above.
+            "reverse_unordered_selects" => self.fixed_setting(&pname, arg.as_deref(), text),
+            name if crate::pragma_tuning::TUNING_PRAGMAS.contains(&name) => {
+                self.tuning_pragma(name, arg.as_deref(), db, text)
+            }
             // SQLite ignores pragmas it does not know, and so do we; one it knows and
             // Strata does not implement is an error, never an empty answer.
             name if SQLITE_PRAGMAS.contains(&name) => {
@@ -691,10 +684,15 @@ impl Compiler<'_> {
     }
 }
 
-/// An integer pragma argument as SQLite's `sqlite3Atoi` reads it (`sqlite3GetInt32`): an
-/// optional sign, or a `0x` hex number of at most 8 digits below 2^31; else leading
-/// decimal digits (at most 10, within i32). Anything else, and any overflow, is 0.
+/// An integer pragma argument as SQLite's `sqlite3Atoi` reads it: [`get_int32`], else 0.
 fn sqlite_atoi(a: &str) -> i32 {
+    get_int32(a).unwrap_or(0)
+}
+
+/// An integer as SQLite's `sqlite3GetInt32` reads it: an optional sign, or a `0x` hex
+/// number of at most 8 digits below 2^31; else leading decimal digits (at most 10,
+/// within i32), whatever follows. Anything else, and any overflow, is `None`.
+pub(crate) fn get_int32(a: &str) -> Option<i32> {
     let b = a.as_bytes();
     let (neg, signed, rest) = match b.first() {
         Some(b'-') => (true, true, &b[1..]),
@@ -719,14 +717,10 @@ fn sqlite_atoi(a: &str) -> i32 {
             .iter()
             .fold(0u32, |u, &c| u * 16 + (c as char).to_digit(16).unwrap_or(0));
         let more = digits.get(n).is_some_and(u8::is_ascii_hexdigit);
-        return if u & 0x8000_0000 == 0 && !more {
-            u as i32
-        } else {
-            0
-        };
+        return (u & 0x8000_0000 == 0 && !more).then_some(u as i32);
     }
     if !rest.first().is_some_and(u8::is_ascii_digit) {
-        return 0;
+        return None;
     }
     let rest = &rest[rest.iter().take_while(|&&c| c == b'0').count()..];
     let n = rest
@@ -735,15 +729,15 @@ fn sqlite_atoi(a: &str) -> i32 {
         .take_while(|c| c.is_ascii_digit())
         .count();
     if n > 10 {
-        return 0;
+        return None;
     }
     let v = rest[..n]
         .iter()
         .fold(0i64, |v, &c| v * 10 + i64::from(c - b'0'));
     if v - i64::from(neg) > i64::from(i32::MAX) {
-        return 0;
+        return None;
     }
-    (if neg { -v } else { v }) as i32
+    Some((if neg { -v } else { v }) as i32)
 }
 
 /// `PRAGMA synchronous = X` as SQLite stores it (`getSafetyLevel` + 1, masked with

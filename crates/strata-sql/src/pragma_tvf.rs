@@ -561,6 +561,7 @@ impl Compiler<'_> {
                 .collect(),
             table: None,
             merged: Default::default(),
+            schema: Some(strata_vdbe::insn::MAIN_DB),
             cover: None,
             tvf: Some(Tvf {
                 recursive: false,

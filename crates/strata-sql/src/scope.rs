@@ -36,6 +36,9 @@ pub struct Source {
     /// For USING/NATURAL: column name -> the earlier (source, column) it merges with, so
     /// an unqualified reference reads the left side (or coalesces, for right-side nulls).
     pub merged: HashMap<String, (usize, usize)>,
+    /// The database of the table or view behind it (None for a subquery or CTE: SQLite
+    /// names those `*`). Two sources of one name are the same to `*` only if this agrees.
+    pub schema: Option<usize>,
     /// While a loop reads this table only through a covering index: the index cursor and
     /// table column -> index field.
     pub cover: Option<(Cur, HashMap<usize, usize>)>,

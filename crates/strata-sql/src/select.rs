@@ -18,6 +18,7 @@ use crate::names;
 use crate::planner::Term;
 use crate::schema::Table;
 use crate::scope::{ColumnRef, Level, Source, SourceColumn, ROWID};
+use crate::select_checks::aggregate_through_windows;
 
 /// Where the rows of a select go.
 #[derive(Clone, Debug)]
@@ -701,6 +702,7 @@ impl Compiler<'_> {
                 window_clause,
             } => {
                 self.levels.push(Level::default());
+                let saved = self.misplaced_aggregate.take();
                 let r = self.select_body(
                     *distinctness == Some(ast::Distinctness::Distinct),
                     columns,
@@ -713,6 +715,16 @@ impl Compiler<'_> {
                     limit,
                     dest,
                 );
+                // A misplaced aggregate is reported unless compiling the rest found an
+                // error SQLite finds first (a name it cannot resolve); the compilation
+                // may itself fail on the aggregate, with the other wording.
+                let r = match (std::mem::replace(&mut self.misplaced_aggregate, saved), r) {
+                    (Some(m), Ok(_)) => Err(error(m)),
+                    (Some(m), Err(e)) if e.message.starts_with("misuse of aggregate") => {
+                        Err(error(m))
+                    }
+                    (_, r) => r,
+                };
                 let level = self.levels.pop().expect("pushed above");
                 self.last_correlated = level.correlated;
                 r
@@ -802,13 +814,8 @@ impl Compiler<'_> {
         dest: &Dest,
     ) -> Result<Vec<ResultCol>> {
         let (specs, mut terms) = self.from_clause(from)?;
+        // An aggregate in WHERE is an error, found below in SQLite's order.
         if let Some(w) = where_clause {
-            if contains_aggregate(w) {
-                return Err(error(format!(
-                    "misuse of aggregate function {}()",
-                    first_aggregate_name(w)
-                )));
-            }
             split_and(w, &mut terms);
         }
         self.pragma_arg_pushdown(&specs, &terms)?;
@@ -840,6 +847,9 @@ impl Compiler<'_> {
                     if self.levels[level].sources.is_empty() {
                         return Err(error("no tables specified"));
                     }
+                    for si in 0..self.levels[level].sources.len() {
+                        self.check_star_ambiguity(level, si)?;
+                    }
                     for (si, s) in self.levels[level].sources.iter().enumerate() {
                         for (ci, c) in s.columns.iter().enumerate() {
                             if !c.hidden && !tvf_hidden(s, ci) {
@@ -862,6 +872,7 @@ impl Compiler<'_> {
                         .iter()
                         .position(|s| names::eq(&s.name, &tn))
                         .ok_or_else(|| error(format!("no such table: {tn}")))?;
+                    self.check_star_ambiguity(level, si)?;
                     let src = &self.levels[level].sources[si];
                     for (ci, c) in src.columns.iter().enumerate() {
                         if tvf_hidden(src, ci) {
@@ -891,6 +902,24 @@ impl Compiler<'_> {
         let mut result_cols = self.result_cols(&items)?;
         for (i, written) in written_names {
             result_cols[i].source_name = Some(written);
+        }
+        // As SQLite's `resolveSelectStep`: GROUP BY or an aggregate among the result
+        // columns makes an aggregate query, nothing else does; then HAVING, then WHERE
+        // are checked against that. (Reported at the end, see `select_core`: the query
+        // compiles on as before, so that an unknown name found later wins, as SQLite
+        // resolves every name before it generates code.)
+        let sqlite_agg = group_by.is_some()
+            || items
+                .iter()
+                .any(|(it, _)| matches!(it, Item::Expr(e) if contains_aggregate(e)));
+        if having.is_some() && !sqlite_agg {
+            self.misplace("HAVING clause on a non-aggregate query".into());
+        }
+        if let Some(w) = where_clause.filter(|w| !sqlite_agg && contains_aggregate(w)) {
+            self.misplace(format!(
+                "misuse of aggregate function {}()",
+                first_aggregate_name(w)
+            ));
         }
 
         let done = self.label();
@@ -926,6 +955,22 @@ impl Compiler<'_> {
             || order_keys
                 .iter()
                 .any(|(k, _, _)| matches!(k, OrderKey::Expr(e) if contains_aggregate(e)));
+        // Found by SQLite only when it generates code, after every name is resolved (its
+        // "misuse of aggregate: f()", with no "function"): an aggregate in the WHERE of
+        // an aggregate query, or in the ORDER BY of a query that is not one (a window's
+        // PARTITION BY and ORDER BY there included).
+        let misplaced = where_clause
+            .filter(|w| sqlite_agg && contains_aggregate(w))
+            .map(|w| first_aggregate_name(w))
+            .or_else(|| {
+                order_keys.iter().find_map(|(k, _, _)| match k {
+                    OrderKey::Expr(e) if !sqlite_agg => aggregate_through_windows(e),
+                    _ => None,
+                })
+            });
+        if let Some(name) = misplaced {
+            self.misplace(format!("misuse of aggregate: {name}()"));
+        }
         // An index (or the rowid) that already yields ORDER BY's order saves the sort.
         let mut plan = None;
         if !order_keys.is_empty() && !is_agg_query && !distinct && windows.is_none() {
@@ -1308,6 +1353,7 @@ impl Compiler<'_> {
             columns,
             table: None,
             merged: Default::default(),
+            schema: None,
             cover: None,
             tvf: None,
         })
@@ -1359,6 +1405,7 @@ pub fn table_source(t: &Arc<Table>, name: String, cursor: Cur) -> Source {
             .collect(),
         table: Some(t.clone()),
         merged: Default::default(),
+        schema: Some(t.db),
         cover: None,
         tvf: None,
     }

@@ -444,7 +444,7 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             0,
         ),
         FkCheck => ("FkCheck", 0, 0, 0, None, 0),
-        SetCacheSize { pages } => ("SetCacheSize", u(*pages), 0, 0, None, 0),
+        SetCacheSize { pages, setting } => ("SetCacheSize", u(*pages), *setting, 0, None, 0),
         JournalSizeLimit { db, limit, dest } => (
             "JournalSizeLimit",
             u(*db),

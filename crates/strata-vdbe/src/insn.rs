@@ -162,6 +162,30 @@ pub enum SettingKind {
     WalAutocheckpoint,
     /// `PRAGMA busy_timeout`: milliseconds blocking calls retry on `Busy`.
     BusyTimeout,
+    /// `PRAGMA temp_store`: 0 default, 1 file, 2 memory. Kept, not acted on (temp is
+    /// always in memory), except that a change drops the temp database as SQLite's does.
+    TempStore,
+    /// `PRAGMA automatic_index` (0 or 1): kept, not acted on.
+    AutomaticIndex,
+    /// `PRAGMA cache_spill` of main: writing sets the connection's spill flag (0 or 1);
+    /// reading reports 0 when off, else the spill threshold in pages as SQLite computes it.
+    CacheSpill,
+    /// The same for the temp database (`PRAGMA temp.cache_spill`).
+    TempCacheSpill,
+    /// Write only: main's spill threshold (pages, or KiB when negative; 0 keeps it).
+    CacheSpillSize,
+    /// Write only: temp's spill threshold.
+    TempCacheSpillSize,
+    /// `PRAGMA mmap_size` of main, in bytes (SQLite's cap applied by the VM).
+    MmapSize,
+    /// `PRAGMA threads`: worker threads (SQLite caps them at 8). Kept, not acted on.
+    Threads,
+    /// `PRAGMA analysis_limit`. Kept, not acted on (ANALYZE gathers nothing here).
+    AnalysisLimit,
+    /// `PRAGMA soft_heap_limit`: process-wide, as in SQLite. Kept, not acted on.
+    SoftHeapLimit,
+    /// `PRAGMA hard_heap_limit`: process-wide; the pragma can only lower or set it.
+    HardHeapLimit,
 }
 
 /// What `ConnInfo` reads.
@@ -786,6 +810,9 @@ pub enum Insn {
     /// Set the connection's page cache size (pages).
     SetCacheSize {
         pages: usize,
+        /// The value as given (SQLite's: pages, or KiB when negative), which
+        /// `PRAGMA cache_spill` reports from.
+        setting: i64,
     },
     /// Set the connection's sorter budget (`PRAGMA strata_sorter_budget_kib = N`) in
     /// bytes; `None` goes back to the budget derived from `cache_size`.

@@ -105,6 +105,10 @@ pub use params::{params_from_iter, Params, ParamsFromIter};
 pub use replica::{Builder, Replicated};
 pub use statement::{MappedRows, Row, RowIndex, Rows, Statement, StepResult};
 pub use strata_pager::{CommitObserver, CommittedTxn, SyncMode};
+/// The process-wide heap limits `PRAGMA soft_heap_limit` / `hard_heap_limit` report, set
+/// as with SQLite's `sqlite3_soft_heap_limit64` / `sqlite3_hard_heap_limit64` (which,
+/// unlike the pragma, can raise or remove the hard limit). Kept, not enforced.
+pub use strata_vdbe::vm::{hard_heap_limit64, soft_heap_limit64};
 pub use value::{FromValue, FromValueError, ToValue, Type, Value, ValueRef};
 
 /// The IO layer (backends and the IO trait), re-exported for [`Database::open_with_io`].

@@ -72,6 +72,18 @@ impl Connection {
         }
     }
 
+    /// Closes the temp database (`PRAGMA temp_store` changed): its objects are gone, so
+    /// the schema is reloaded and this connection's programs expire. The next use makes
+    /// an empty one. The caller checked that temp is in no transaction.
+    pub(crate) fn drop_temp(&self) {
+        let dropped = self.temp.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if dropped.is_some() {
+            let mut st = self.state();
+            st.schema_changed = true;
+            st.schema_generation += 1;
+        }
+    }
+
     /// The temp pager if it is in a write transaction.
     pub(crate) fn temp_writing(&self) -> Option<Arc<Pager>> {
         self.temp_pager().filter(|p| p.in_write_tx())

@@ -51,6 +51,8 @@ mod txn;
 mod vacuum;
 mod window;
 
+pub use settings::{hard_heap_limit64, soft_heap_limit64, Tuning};
+
 use cursor::{
     compare_record_key, jump_if, last_field_int, store, store_field, EphPos, PendingOp, Pseudo,
     TableSeek, VmCursor,
@@ -171,6 +173,8 @@ pub struct ConnState {
     /// `PRAGMA synchronous` as last set (SQLite keeps values beyond 3 and reports them;
     /// the pager keeps only the sync mode they stand for).
     pub synchronous: Option<i64>,
+    /// The tuning pragmas' values (`settings.rs`).
+    pub tuning: settings::Tuning,
 }
 
 /// The sorter budget when `PRAGMA strata_sorter_budget_kib` is not set: as SQLite's
@@ -233,6 +237,7 @@ impl Connection {
                 cache_size_pages: None,
                 sorter_budget_bytes: None,
                 synchronous: None,
+                tuning: settings::Tuning::default(),
             }),
             sorter_high_water: Arc::new(AtomicUsize::new(0)),
             busy_timeout_ms: AtomicU64::new(0),
@@ -1463,9 +1468,11 @@ impl Vm {
                 self.regs[*dest] = Value::Integer(v);
                 self.pc += 1;
             }
-            SetCacheSize { pages } => {
+            SetCacheSize { pages, setting } => {
                 self.conn.pager().set_cache_size_pages(*pages);
-                self.conn.state().cache_size_pages = Some(*pages);
+                let mut st = self.conn.state();
+                st.cache_size_pages = Some(*pages);
+                st.tuning.cache_size = *setting;
                 self.pc += 1;
             }
             SetSorterBudget { bytes } => {

@@ -963,7 +963,16 @@ expr(A) ::= idj(X) LP distinct(D) exprlist(Y) RP filter_over(Z). {
   A = Expr::function_call(@X, X, D, Y, None, Some(Z), self.ctx.bump)?; /*A-overwrites-X*/
 }
 expr(A) ::= idj(X) LP distinct(D) exprlist(Y) ORDER BY sortlist(O) RP filter_over(Z). {
-  A = Expr::function_call(@X, X, D, Y, Some(FunctionCallOrder::SortList(O.into_bump_slice())), Some(Z), self.ctx.bump)?; /*A-overwrites-X*/
+  // SQLite's parser (sqlite3ExprAddFunctionOrderBy) refuses ORDER BY in a window call
+  // with arguments, before anything is resolved: this error precedes every other.
+  // (Each symbol is taken from the stack where it is named: name each once per path.)
+  let args = Y;
+  let tail = Z;
+  if tail.over_clause.is_some() && args.as_ref().is_some_and(|y| !y.is_empty()) {
+    let name = Id::from_token(@X, X, self.ctx.bump);
+    return Err(custom_err!("ORDER BY may not be used with non-aggregate {}()", name.0));
+  }
+  A = Expr::function_call(@X, X, D, args, Some(FunctionCallOrder::SortList(O.into_bump_slice())), Some(tail), self.ctx.bump)?; /*A-overwrites-X*/
 }
 expr(A) ::= idj(X) LP STAR RP filter_over(Z). {
   A = Expr::FunctionCallStar{ name: Id::from_token(@X, X, self.ctx.bump), filter_over: Some(Z) }; /*A-overwrites-X*/

@@ -1,0 +1,201 @@
+//! Error messages (and which error wins) as SQLite's, statement by statement against
+//! rusqlite: misplaced aggregates (SQLite says `misuse of aggregate function f()` when it
+//! resolves names, `misuse of aggregate: f()` when it generates code), HAVING on a
+//! query that is not an aggregate, `*` over two sources of one name (`SELECT * FROM t,
+//! t`, also in a view, which fails wherever it is used), and ORDER BY inside a window
+//! call (refused by SQLite's parser, before any other error). Statements SQLite runs
+//! must give the same rows.
+
+mod common;
+
+use common::{sqlite_rows, strata_rows};
+
+/// Runs each statement on both engines: the same rows, or the same error message.
+fn same_errors(setup: &str, statements: &[&str]) {
+    let ours = strata::Connection::open_in_memory().unwrap();
+    let theirs = rusqlite::Connection::open_in_memory().unwrap();
+    ours.execute_batch(setup).unwrap();
+    theirs.execute_batch(setup).unwrap();
+    for sql in statements {
+        let got = strata_rows(&ours, sql);
+        let expected = sqlite_rows(&theirs, sql);
+        assert_eq!(got, expected, "{sql}");
+    }
+}
+
+const TABLES: &str = "CREATE TABLE t(x, y); INSERT INTO t VALUES (1, 2), (3, 4);
+    CREATE TABLE u(x, z); INSERT INTO u VALUES (1, 5);";
+
+#[test]
+fn misplaced_aggregates() {
+    same_errors(
+        TABLES,
+        &[
+            // Resolving names: not an aggregate query.
+            "SELECT x FROM t WHERE sum(x) > 1",
+            "SELECT x FROM t WHERE avg(x)",
+            "SELECT sum(sum(x)) FROM t",
+            "SELECT sum(x) FILTER (WHERE sum(x) > 1) FROM t",
+            "SELECT sum(x) FROM t HAVING sum(sum(x)) > 1",
+            "UPDATE t SET x = sum(y)",
+            "UPDATE t SET x = 1 WHERE max(x) = 1",
+            "DELETE FROM t WHERE sum(x) = 1",
+            "DELETE FROM t WHERE count(*) = 1",
+            "INSERT INTO t VALUES (sum(1), 2)",
+            "SELECT x FROM t LIMIT sum(1)",
+            "SELECT group_concat(x ORDER BY sum(y)) FROM t",
+            "SELECT x FROM t GROUP BY sum(x)",
+            // Generating code: WHERE of an aggregate query, ORDER BY of a plain one.
+            "SELECT sum(x) FROM t WHERE sum(y) > 0",
+            "SELECT count(*) FROM t WHERE avg(x)",
+            "SELECT x FROM t WHERE sum(y) GROUP BY x",
+            "SELECT CASE WHEN sum(x) THEN 1 END FROM t WHERE sum(y)",
+            "SELECT x FROM t ORDER BY sum(x)",
+            "SELECT x FROM t ORDER BY 1, sum(x)",
+            "SELECT x FROM t ORDER BY count(*)",
+            "SELECT x FROM t ORDER BY x + max(y)",
+            "SELECT DISTINCT x FROM t ORDER BY sum(x)",
+            "SELECT x, row_number() OVER () FROM t ORDER BY sum(x)",
+            "SELECT x FROM t ORDER BY row_number() OVER (ORDER BY sum(x))",
+            "SELECT x FROM t ORDER BY row_number() OVER (PARTITION BY sum(x))",
+            "SELECT x FROM t ORDER BY sum(sum(x)) OVER ()",
+            "SELECT (SELECT x FROM t ORDER BY sum(x))",
+            "SELECT * FROM (SELECT x FROM t ORDER BY sum(x))",
+            // An unknown name is found first (SQLite resolves every name first).
+            "SELECT x FROM t WHERE nosuch ORDER BY sum(x)",
+            "SELECT x FROM t ORDER BY sum(x), nosuch",
+            "SELECT x FROM t ORDER BY nosuch, sum(x)",
+            "SELECT sum(x) FROM t WHERE nosuch",
+            "SELECT x FROM t WHERE sum(x) ORDER BY nosuch",
+            // HAVING needs an aggregate query (GROUP BY or an aggregate result).
+            "SELECT x FROM t HAVING x > 0",
+            "SELECT 1 FROM t HAVING sum(x) > 0",
+            "SELECT x FROM t HAVING sum(x) > 0",
+            // Allowed.
+            "SELECT sum(x) FROM t HAVING sum(x) > 0",
+            "SELECT x FROM t GROUP BY x ORDER BY sum(y)",
+            "SELECT sum(x) FROM t ORDER BY sum(x)",
+            "SELECT x FROM t ORDER BY max(y, x)",
+            "SELECT x FROM t ORDER BY sum(x) OVER ()",
+            "SELECT x FROM t WHERE x = 1 AND max(x, y)",
+            "SELECT row_number() OVER (ORDER BY sum(x)) FROM t",
+            "SELECT count(*) FROM t ORDER BY (SELECT sum(x) OVER (ORDER BY count(*)))",
+            "SELECT count(*) FROM t WHERE x IN (SELECT avg(y) FROM t)",
+            "SELECT x FROM t ORDER BY (SELECT sum(y) FROM t AS v)",
+        ],
+    );
+}
+
+#[test]
+fn star_over_two_sources_of_one_name() {
+    same_errors(
+        TABLES,
+        &[
+            "SELECT * FROM t, t",
+            "SELECT t.* FROM t, t",
+            "SELECT * FROM t, t WHERE 0",
+            "SELECT * FROM t, t, u",
+            "SELECT t.*, u.* FROM u, t, t",
+            "SELECT * FROM t AS a, t AS a",
+            "SELECT * FROM t AS a, u AS a",
+            "SELECT * FROM u AS a, t AS a",
+            "SELECT * FROM t AS a, u AS A",
+            "SELECT * FROM t AS \"a b\", u AS \"a b\"",
+            "SELECT * FROM t, u AS t",
+            "SELECT * FROM t, main.t",
+            "SELECT * FROM t, t AS T",
+            // A column a USING join merged is not ambiguous; the next one is.
+            "SELECT * FROM t JOIN t USING (x)",
+            "SELECT * FROM t LEFT JOIN t USING (y)",
+            "SELECT * FROM t, t JOIN u USING (x)",
+            "SELECT * FROM t NATURAL JOIN t",
+            // Subqueries are of no database (SQLite's `*`): not the same as a table.
+            "SELECT * FROM (SELECT 1 AS x) AS a, (SELECT 2 AS x) AS a",
+            "SELECT * FROM (SELECT 1 AS q) AS a, (SELECT 2 AS x) AS a",
+            "SELECT * FROM (SELECT 1 AS x) AS t, t",
+            "SELECT * FROM t, (SELECT 1 AS x) AS t",
+            "SELECT * FROM (SELECT * FROM t, t)",
+            "SELECT x FROM (SELECT * FROM t AS a, t AS b)",
+            // Named columns.
+            "SELECT x FROM t, t",
+            "SELECT y FROM t, t",
+            "SELECT t.x FROM t, t",
+            "SELECT main.t.x FROM t, t",
+            "SELECT a.x FROM t AS a, u AS a",
+            "SELECT 1 FROM t, t",
+            "SELECT count(*) FROM t, t",
+            "SELECT u.* FROM t, t, u",
+            "SELECT * FROM json_each('[1]') AS t, t",
+        ],
+    );
+    same_errors(
+        &format!(
+            "{TABLES}
+            CREATE VIEW v AS SELECT * FROM t, t;
+            CREATE VIEW vv AS SELECT t.* FROM t, t;
+            CREATE VIEW vu AS SELECT * FROM t, u AS t;
+            CREATE VIEW vy AS SELECT * FROM t AS a, t AS a;
+            CREATE VIEW v2 AS SELECT * FROM t AS a, t AS b;
+            CREATE VIEW w AS SELECT 7 AS x;
+            CREATE TEMP TABLE tt(x, w);"
+        ),
+        &[
+            "SELECT * FROM v",
+            "SELECT x FROM v",
+            "SELECT 1 FROM v",
+            "SELECT count(*) FROM v",
+            "SELECT * FROM vv",
+            "SELECT * FROM vu",
+            "SELECT * FROM vy",
+            "SELECT * FROM v2",
+            "SELECT x FROM v2",
+            "SELECT * FROM w AS t, t",
+            "SELECT * FROM t, w AS t",
+            "SELECT * FROM w, w",
+            "SELECT * FROM main.t, temp.tt AS t",
+            // A view is of its database too.
+            "SELECT main.w.x FROM w",
+            "SELECT main.t.x FROM w AS t, t",
+            "SELECT temp.w.x FROM w",
+            "SELECT main.a.x FROM (SELECT 1 AS x) AS a",
+            "SELECT main.json_each.key FROM json_each('[5]')",
+            "SELECT * FROM tt AS t, temp.tt AS t",
+        ],
+    );
+}
+
+#[test]
+fn order_by_inside_a_window_call_is_refused_first() {
+    same_errors(
+        TABLES,
+        &[
+            "SELECT sum(x ORDER BY y) OVER () FROM nosuch",
+            "SELECT nosuch, sum(x ORDER BY y) OVER () FROM t",
+            "SELECT sum(x ORDER BY y) OVER (), nosuch FROM t",
+            "SELECT sum(x ORDER BY y) OVER w FROM t",
+            "SELECT sum(x ORDER BY y) OVER () FROM t WHERE nosuch",
+            "SELECT x FROM t ORDER BY sum(x ORDER BY y) OVER ()",
+            "SELECT sum(x ORDER BY y) FILTER (WHERE nosuch) OVER () FROM t",
+            "SELECT sum(x ORDER BY y) OVER (ORDER BY nosuch) FROM t",
+            "SELECT group_concat(x ORDER BY y) OVER (PARTITION BY nosuch) FROM t",
+            "SELECT row_number(x ORDER BY y) OVER () FROM t",
+            "SELECT x, sum(x ORDER BY y) OVER () FROM t GROUP BY nosuch",
+            "SELECT sum(x ORDER BY sum(y)) OVER () FROM t",
+            "SELECT (SELECT sum(x ORDER BY y) OVER ()) FROM t",
+            "SELECT sum(nosuch ORDER BY nosuch2) OVER () FROM t",
+            "SELECT count(x ORDER BY y) FROM t GROUP BY x HAVING sum(x ORDER BY y) OVER ()",
+            "SELECT sum(x ORDER BY y) OVER () FROM t LIMIT nosuch",
+            "SELECT x FROM t WHERE sum(x ORDER BY y) OVER () > 1",
+            "SELECT x FROM t GROUP BY sum(x ORDER BY y) OVER ()",
+            "SELECT nosuchfn(1), sum(x ORDER BY y) OVER () FROM t",
+            "SELECT string_agg(x, ',' ORDER BY y) OVER () FROM t",
+            // Not window calls, or without arguments: found later, or allowed.
+            "SELECT row_number(ORDER BY x) OVER () FROM t",
+            "SELECT nosuchfn(x ORDER BY y) FROM t",
+            "SELECT abs(x ORDER BY nosuch) FROM t",
+            "SELECT sum(x ORDER BY nosuch) FROM t",
+            "SELECT sum(x ORDER BY y) FILTER (WHERE x > 1) FROM t",
+            "SELECT count(*) OVER (ORDER BY sum(x ORDER BY y)) FROM t",
+        ],
+    );
+}
