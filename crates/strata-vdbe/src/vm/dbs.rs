@@ -16,6 +16,7 @@
 //! named savepoints, it opens one (empty) savepoint for each, so ROLLBACK TO undoes the
 //! temp changes made since that savepoint too.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use strata_io::{MemoryIo, Poll};
@@ -27,7 +28,10 @@ use crate::insn::{ErrorCode, MAIN_DB, TEMP_DB};
 impl Connection {
     /// The temp database's pager, if it was created.
     pub fn temp_pager(&self) -> Option<Arc<Pager>> {
-        self.temp.get().cloned()
+        if !self.temp_exists.load(Ordering::Acquire) {
+            return None;
+        }
+        self.temp.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The pager of database `db`, creating the temp database on first use.
@@ -35,7 +39,8 @@ impl Connection {
         match db {
             MAIN_DB => Ok(self.pager.clone()),
             TEMP_DB => {
-                if let Some(p) = self.temp.get() {
+                let mut slot = self.temp.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(p) = slot.as_ref() {
                     return Ok(p.clone());
                 }
                 // A fresh in-memory database; durability means nothing for it.
@@ -47,10 +52,10 @@ impl Connection {
                     .map_err(VmError::from_pager)?;
                 // `PRAGMA temp.auto_vacuum` can make it an auto-vacuum database too.
                 strata_btree::autovacuum::install(&storage);
-                // A connection is driven by one thread at a time, so no other call
-                // races this one; were it to, the first database made would win and
-                // this one be dropped unused.
-                Ok(self.temp.get_or_init(|| storage.pager()).clone())
+                let pager = storage.pager();
+                *slot = Some(pager.clone());
+                self.temp_exists.store(true, Ordering::Release);
+                Ok(pager)
             }
             _ => Err(VmError::new(
                 ErrorCode::Misuse,
@@ -76,7 +81,11 @@ impl Connection {
     /// the schema is reloaded and this connection's programs expire. The next use makes
     /// an empty one. The caller checked that temp is in no transaction.
     pub(crate) fn drop_temp(&self) {
-        let dropped = self.temp.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let dropped = {
+            let mut slot = self.temp.lock().unwrap_or_else(|p| p.into_inner());
+            self.temp_exists.store(false, Ordering::Release);
+            slot.take()
+        };
         if dropped.is_some() {
             let mut st = self.state();
             st.schema_changed = true;

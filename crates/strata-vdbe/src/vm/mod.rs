@@ -202,10 +202,13 @@ impl ConnState {
 /// state.
 pub struct Connection {
     pager: Arc<Pager>,
-    /// The temp database's pager (see `dbs.rs`), created by its first use and kept for
-    /// the connection's life. A `OnceLock`: every statement asks whether temp exists
-    /// (its transaction ends), and a lock-free read answers.
-    temp: std::sync::OnceLock<Arc<Pager>>,
+    /// The temp database's pager (see `dbs.rs`), created by its first use (and dropped
+    /// by a `temp_store` change).
+    temp: Mutex<Option<Arc<Pager>>>,
+    /// `temp` holds a pager: written under `temp`'s lock. Every statement asks whether
+    /// temp exists (to end its transaction there too); without temp, this flag answers
+    /// without taking the lock.
+    temp_exists: std::sync::atomic::AtomicBool,
     state: Mutex<ConnState>,
     /// The most bytes any one sorter of this connection held in memory (see
     /// `sorter.rs`), since the connection opened or the last reset.
@@ -218,7 +221,8 @@ impl Connection {
     pub fn new(pager: Arc<Pager>) -> Arc<Connection> {
         Arc::new(Connection {
             pager,
-            temp: std::sync::OnceLock::new(),
+            temp: Mutex::new(None),
+            temp_exists: std::sync::atomic::AtomicBool::new(false),
             state: Mutex::new(ConnState {
                 autocommit: true,
                 last_insert_rowid: 0,
