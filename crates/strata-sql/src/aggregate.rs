@@ -145,6 +145,20 @@ impl Compiler<'_> {
                 None => Collation::Binary,
             };
             let order = order_terms(self, kind, args.len(), order_by)?;
+            {
+                let mut exprs: Vec<&Expr<'_>> = args.clone();
+                exprs.extend(filter);
+                exprs.extend(order.iter().map(|t| t.0));
+                if self.only_outer_columns(&exprs)? {
+                    // SQLite computes such a call in the outer query it refers to (which
+                    // becomes an aggregate query): `SELECT (SELECT sum(t.x)) FROM t` is one
+                    // row. Computing it here, per outer row, would answer differently.
+                    return Err(error(format!(
+                        "{name}() over only an outer query's columns inside a subquery is \
+                         not supported"
+                    )));
+                }
+            }
             let ob_unique = distinct
                 && order.len() == 1
                 && args.len() == 1
@@ -163,27 +177,31 @@ impl Compiler<'_> {
         Ok(())
     }
 
+    /// True when the expressions (an aggregate call's arguments, FILTER and ORDER BY) in
+    /// a subquery name columns and every one of them belongs to an outer query: SQLite's
+    /// `sqlite3ReferencesSrcList` then moves the aggregate to that query.
+    fn only_outer_columns(&mut self, exprs: &[&Expr<'_>]) -> Result<bool> {
+        let level = self.levels.len() - 1;
+        if level == 0 {
+            return Ok(false);
+        }
+        let mut any = false;
+        for e in exprs {
+            for (d, t, c) in column_idents(e) {
+                if let Some(r) = self.resolve_ref(d.as_deref(), t.as_deref(), &c)? {
+                    if r.level == level {
+                        return Ok(false);
+                    }
+                    any = true;
+                }
+            }
+        }
+        Ok(any)
+    }
+
     /// Column references of the current level outside aggregate calls.
     fn bare_columns(&mut self, e: &Expr<'_>, out: &mut Vec<ColumnRef>) -> Result<()> {
-        let mut idents: Vec<(Option<String>, Option<String>, String)> = Vec::new();
-        walk(e, &mut |x| {
-            if is_aggregate_call(x) {
-                return false;
-            }
-            match x {
-                Expr::Id(id) => idents.push((None, None, id.0.to_string())),
-                Expr::Qualified(t, c) => {
-                    idents.push((None, Some(t.0.to_string()), c.0.to_string()))
-                }
-                Expr::DoublyQualified(d, t, c) => idents.push((
-                    Some(d.0.to_string()),
-                    Some(t.0.to_string()),
-                    c.0.to_string(),
-                )),
-                _ => {}
-            }
-            true
-        });
+        let idents = column_idents(e);
         let level = self.levels.len() - 1;
         for (d, t, c) in idents {
             if let Some(r) = self.resolve_ref(d.as_deref(), t.as_deref(), &c)? {
@@ -1004,6 +1022,30 @@ struct GroupStep {
     output_sub: crate::builder::Label,
     /// Each call's ORDER BY sorter (see `aggregate_order`), if it has one.
     ob_curs: Vec<Option<Cur>>,
+}
+
+/// The column-like names of `e` (schema, table, column), outside aggregate calls.
+type Ident = (Option<String>, Option<String>, String);
+
+fn column_idents(e: &Expr<'_>) -> Vec<Ident> {
+    let mut idents: Vec<Ident> = Vec::new();
+    walk(e, &mut |x| {
+        if is_aggregate_call(x) {
+            return false;
+        }
+        match x {
+            Expr::Id(id) => idents.push((None, None, id.0.to_string())),
+            Expr::Qualified(t, c) => idents.push((None, Some(t.0.to_string()), c.0.to_string())),
+            Expr::DoublyQualified(d, t, c) => idents.push((
+                Some(d.0.to_string()),
+                Some(t.0.to_string()),
+                c.0.to_string(),
+            )),
+            _ => {}
+        }
+        true
+    });
+    idents
 }
 
 fn next_permutation(p: &mut [usize]) -> bool {

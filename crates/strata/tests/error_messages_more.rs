@@ -199,3 +199,38 @@ fn order_by_inside_a_window_call_is_refused_first() {
         ],
     );
 }
+
+/// An aggregate inside a subquery whose arguments name only an outer query's columns
+/// belongs to that outer query in SQLite (`SELECT (SELECT sum(t.x)) FROM t` is one row,
+/// 4). Strata computed it per outer row (1 and 3): now it refuses the statement. Where
+/// the call names a column of its own query it stays there, and those answer as SQLite.
+#[test]
+fn aggregates_of_outer_columns_are_refused_not_answered_per_row() {
+    let ours = strata::Connection::open_in_memory().unwrap();
+    let theirs = rusqlite::Connection::open_in_memory().unwrap();
+    ours.execute_batch(TABLES).unwrap();
+    theirs.execute_batch(TABLES).unwrap();
+    for sql in [
+        "SELECT (SELECT sum(t.x)) FROM t",
+        "SELECT (SELECT sum(x)) FROM t",
+        "SELECT (SELECT count(t.y) FROM u) FROM t",
+        "SELECT (SELECT max(t.x + 1) FILTER (WHERE t.y > 0)) FROM t",
+        "SELECT x FROM t WHERE x IN (SELECT sum(t.x))",
+        "SELECT (SELECT group_concat(t.x ORDER BY t.y)) FROM t",
+    ] {
+        let got = strata_rows(&ours, sql);
+        let err = got.expect_err(sql);
+        assert!(err.contains("not supported"), "{sql}: {err}");
+        // SQLite answers something else than Strata's old per-row answer (or errors).
+        let _ = sqlite_rows(&theirs, sql);
+    }
+    for sql in [
+        "SELECT (SELECT sum(u.x + t.x) FROM u) FROM t",
+        "SELECT (SELECT count(*)) FROM t",
+        "SELECT (SELECT count(*) FROM u WHERE u.x = t.x) FROM t",
+        "SELECT (SELECT sum(z) FROM u WHERE u.x <= t.x) FROM t",
+        "SELECT x, (SELECT max(z) FROM u) FROM t",
+    ] {
+        assert_eq!(strata_rows(&ours, sql), sqlite_rows(&theirs, sql), "{sql}");
+    }
+}
