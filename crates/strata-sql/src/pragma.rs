@@ -388,7 +388,30 @@ impl Compiler<'_> {
             "page_size" => {
                 // The temp database is made with the default page size (4096).
                 let ps = self.schema.of_db(db).page_size as i64;
-                Ok(self.constant_rows(text, &["page_size"], vec![vec![Value::Integer(ps)]]))
+                match arg {
+                    None => Ok(self.constant_rows(
+                        text,
+                        &["page_size"],
+                        vec![vec![Value::Integer(ps)]],
+                    )),
+                    Some(a) => {
+                        // SQLite answers no row; it takes a valid size (a power of two
+                        // from 512 to 65536) only before the database has any page and
+                        // ignores it after. Strata fixes the size when the database is
+                        // opened, so a different valid size is refused rather than
+                        // silently not applied to a database about to be created.
+                        let n = i64::from(sqlite_atoi(&a));
+                        let valid = (512..=65536).contains(&n) && n.count_ones() == 1;
+                        if valid && n != ps {
+                            return Err(error(format!(
+                                "PRAGMA page_size = {n} is not supported: the page size \
+                                 ({ps}) is chosen when the database is opened \
+                                 (OpenOptions::page_size)"
+                            )));
+                        }
+                        Ok(self.finish(text, Vec::new(), Vec::new()))
+                    }
+                }
             }
             "journal_mode" => {
                 let set = crate::pragma_file::journal_mode(arg.as_deref())?;
@@ -431,9 +454,8 @@ impl Compiler<'_> {
             },
             "cache_size" => match arg {
                 Some(a) => {
-                    let n: i64 = a
-                        .parse()
-                        .map_err(|_| error("cache_size must be an integer"))?;
+                    // Read as SQLite's `sqlite3Atoi` reads it (garbage is 0).
+                    let n = i64::from(sqlite_atoi(&a));
                     let pages = if n < 0 {
                         (n.saturating_neg().saturating_mul(1024)
                             / self.schema.page_size.max(512) as i64)
@@ -447,11 +469,8 @@ impl Compiler<'_> {
                     });
                     Ok(self.finish(text, Vec::new(), Vec::new()))
                 }
-                None => Ok(self.constant_rows(
-                    text,
-                    &["cache_size"],
-                    vec![vec![Value::Integer(-2000)]],
-                )),
+                // The value last set on this connection, read when the statement runs.
+                None => Ok(self.setting_rows(SettingKind::CacheSize, None, "cache_size", text)),
             },
             // Strata's own: the memory budget of each sorter (ORDER BY, GROUP BY,
             // CREATE INDEX ...) in KiB; past it, sorted runs go to a temporary file.

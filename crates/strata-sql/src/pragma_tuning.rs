@@ -217,7 +217,7 @@ impl Compiler<'_> {
     }
 
     /// Sets (with `value`) and reports a setting as one row named `name`.
-    fn setting_rows(
+    pub(crate) fn setting_rows(
         mut self,
         which: SettingKind,
         value: Option<i64>,

@@ -167,6 +167,9 @@ pub enum SettingKind {
     TempStore,
     /// `PRAGMA automatic_index` (0 or 1): kept, not acted on.
     AutomaticIndex,
+    /// Read only: `PRAGMA cache_size` of main as last set (pages, or KiB when negative;
+    /// SQLite's default -2000). Set by `SetCacheSize`.
+    CacheSize,
     /// `PRAGMA cache_spill` of main: writing sets the connection's spill flag (0 or 1);
     /// reading reports 0 when off, else the spill threshold in pages as SQLite computes it.
     CacheSpill,

@@ -490,3 +490,63 @@ fn temp_store_change_while_temp_is_read() {
         pair.same(sql);
     }
 }
+
+/// `PRAGMA cache_size` reads back the value last set on the connection (it answered
+/// SQLite's default -2000 whatever was set), every value form read as SQLite's
+/// `sqlite3Atoi` reads it.
+#[test]
+fn cache_size_reads_back_what_was_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path().join("t.db")).unwrap();
+    let pair = Pair::open(&db, dir.path());
+    for sql in [
+        "PRAGMA cache_size",
+        "PRAGMA cache_size = 500",
+        "PRAGMA cache_size",
+        "PRAGMA main.cache_size = -4000",
+        "PRAGMA main.cache_size",
+        "PRAGMA cache_size = '77'",
+        "PRAGMA cache_size",
+        "PRAGMA cache_size = '12abc'",
+        "PRAGMA cache_size",
+        "PRAGMA cache_size = 0x10",
+        "PRAGMA cache_size",
+        "PRAGMA cache_size = +30",
+        "PRAGMA cache_size",
+        "PRAGMA cache_size = 'garbage'",
+        "PRAGMA cache_size",
+        "CREATE TABLE t(x)",
+        "BEGIN",
+        "PRAGMA cache_size = 9",
+        "INSERT INTO t VALUES (1)",
+        "ROLLBACK",
+        "PRAGMA cache_size",
+    ] {
+        pair.same(sql);
+    }
+}
+
+/// `PRAGMA page_size = N` answers no row as SQLite's does (it answered the current size)
+/// when N is the current size or not a valid size (SQLite ignores those too); a different
+/// valid size is refused (Strata chooses the size when the database is opened) instead of
+/// being silently not applied.
+#[test]
+fn page_size_set_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path().join("t.db")).unwrap();
+    let pair = Pair::open(&db, dir.path());
+    for sql in [
+        "CREATE TABLE t(x)",
+        "PRAGMA page_size",
+        "PRAGMA page_size = 4096",
+        "PRAGMA page_size = 1000",
+        "PRAGMA page_size = 'x'",
+        "PRAGMA page_size = 0",
+        "PRAGMA page_size",
+    ] {
+        pair.same(sql);
+    }
+    let conn = db.connect();
+    let err = conn.execute_batch("PRAGMA page_size = 8192").unwrap_err();
+    assert!(err.to_string().contains("not supported"), "{err}");
+}

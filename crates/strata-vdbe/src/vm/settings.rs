@@ -171,6 +171,7 @@ impl Vm {
                 }
                 self.conn.state().tuning.temp_store
             }
+            SettingKind::CacheSize => self.conn.state().tuning.cache_size,
             SettingKind::AutomaticIndex => {
                 let mut st = self.conn.state();
                 if let Some(v) = value {
