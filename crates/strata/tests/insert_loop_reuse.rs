@@ -13,9 +13,9 @@ enum Step {
     /// The prepared insert, `n` times, with values of `len` bytes.
     Insert { n: usize, len: usize },
     /// Another statement on the same connection.
-    Sql(&'static str),
+    Sql(String),
     /// A statement on a second connection (outside any transaction of the first).
-    Other(&'static str),
+    Other(String),
 }
 
 use Step::*;
@@ -57,11 +57,15 @@ fn run(steps: &[Step]) {
             }
             Sql(sql) => {
                 sqlite.execute_batch(sql).unwrap();
-                strata.execute_batch(sql).unwrap();
+                strata
+                    .execute_batch(sql)
+                    .unwrap_or_else(|e| panic!("step {k}: {sql}: {e}"));
             }
             Other(sql) => {
                 sqlite2.execute_batch(sql).unwrap();
-                strata2.execute_batch(sql).unwrap();
+                strata2
+                    .execute_batch(sql)
+                    .unwrap_or_else(|e| panic!("step {k}: {sql}: {e}"));
             }
         }
     }
@@ -97,42 +101,42 @@ fn run(steps: &[Step]) {
 #[test]
 fn other_statements_between_executions_move_the_end() {
     run(&[
-        Sql("BEGIN"),
+        Sql("BEGIN".into()),
         Insert { n: 400, len: 20 },
         // Rows at the end deleted: the next rowid is the new largest + 1.
-        Sql("DELETE FROM t WHERE rowid > 350"),
+        Sql("DELETE FROM t WHERE rowid > 350".into()),
         Insert { n: 5, len: 20 },
         // A larger rowid put there by another statement.
-        Sql("INSERT INTO t(rowid, v) VALUES (100000, 'far')"),
+        Sql("INSERT INTO t(rowid, v) VALUES (100000, 'far')".into()),
         Insert { n: 3, len: 20 },
         // Another table written in between (other pages change, not this tree).
-        Sql("INSERT INTO u VALUES (1), (2), (3)"),
+        Sql("INSERT INTO u VALUES (1), (2), (3)".into()),
         Insert { n: 3, len: 20 },
         // A savepoint's inserts rolled back: the end moves back.
-        Sql("SAVEPOINT s"),
+        Sql("SAVEPOINT s".into()),
         Insert { n: 200, len: 20 },
-        Sql("ROLLBACK TO s"),
+        Sql("ROLLBACK TO s".into()),
         Insert { n: 2, len: 20 },
-        Sql("RELEASE s"),
+        Sql("RELEASE s".into()),
         Insert { n: 2, len: 20 },
-        Sql("COMMIT"),
+        Sql("COMMIT".into()),
     ]);
 }
 
 #[test]
 fn commits_and_other_connections_between_executions() {
     run(&[
-        Sql("BEGIN"),
+        Sql("BEGIN".into()),
         Insert { n: 300, len: 30 },
-        Sql("COMMIT"),
-        Other("INSERT INTO t(rowid, v) VALUES (5000, 'other')"),
-        Sql("BEGIN"),
+        Sql("COMMIT".into()),
+        Other("INSERT INTO t(rowid, v) VALUES (5000, 'other')".into()),
+        Sql("BEGIN".into()),
         Insert { n: 10, len: 30 },
-        Sql("ROLLBACK"),
-        Other("DELETE FROM t WHERE rowid > 200"),
-        Sql("BEGIN"),
+        Sql("ROLLBACK".into()),
+        Other("DELETE FROM t WHERE rowid > 200".into()),
+        Sql("BEGIN".into()),
         Insert { n: 10, len: 30 },
-        Sql("COMMIT"),
+        Sql("COMMIT".into()),
         // Autocommit executions: each its own transaction.
         Insert { n: 5, len: 30 },
     ]);
@@ -141,15 +145,96 @@ fn commits_and_other_connections_between_executions() {
 #[test]
 fn the_tree_shrinks_to_its_root_and_grows_with_overflow_rows() {
     run(&[
-        Sql("BEGIN"),
+        Sql("BEGIN".into()),
         // Rows larger than a page: overflow chains and splits on every insert.
         Insert { n: 60, len: 5000 },
-        Sql("DELETE FROM t"),
+        Sql("DELETE FROM t".into()),
         Insert { n: 3, len: 10 },
-        Sql("DELETE FROM t WHERE rowid < (SELECT max(rowid) FROM t)"),
+        Sql("DELETE FROM t WHERE rowid < (SELECT max(rowid) FROM t)".into()),
         Insert { n: 500, len: 100 },
-        Sql("UPDATE t SET v = v || 'y' WHERE rowid % 7 = 0"),
+        Sql("UPDATE t SET v = v || 'y' WHERE rowid % 7 = 0".into()),
         Insert { n: 50, len: 3000 },
-        Sql("COMMIT"),
+        Sql("COMMIT".into()),
     ]);
+}
+
+/// A small deterministic generator (xorshift), so each seed is one reproducible run.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Random runs: the prepared insert interleaved with everything that can move the end of
+/// the table or undo pages between two executions (deletes and inserts at the end,
+/// updates that grow rows, transactions, nested savepoints rolled back or released,
+/// another connection's writes between transactions).
+#[test]
+fn random_interleavings_match_sqlite() {
+    for seed in 1..=30u64 {
+        let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut steps = Vec::new();
+        let mut in_tx = false;
+        let mut savepoints = 0u32;
+        for _ in 0..120 {
+            match r.below(12) {
+                0..=3 => steps.push(Insert {
+                    n: 1 + r.below(6) as usize,
+                    len: [5, 40, 300, 2500][r.below(4) as usize],
+                }),
+                4 => steps.push(Sql(format!(
+                    "DELETE FROM t WHERE rowid > (SELECT coalesce(max(rowid), 0) FROM t) - {}",
+                    r.below(40)
+                ))),
+                5 => steps.push(Sql(format!(
+                    "INSERT INTO t(rowid, v) VALUES ((SELECT coalesce(max(rowid), 0) FROM t) + {}, 'z')",
+                    1 + r.below(1000)
+                ))),
+                6 => steps.push(Sql(format!(
+                    "UPDATE t SET v = v || '{}' WHERE rowid % {} = 0",
+                    "u".repeat(r.below(200) as usize),
+                    2 + r.below(5)
+                ))),
+                7 if !in_tx => {
+                    steps.push(Sql("BEGIN".into()));
+                    in_tx = true;
+                }
+                7 => {
+                    let end = if r.below(3) == 0 { "ROLLBACK" } else { "COMMIT" };
+                    steps.push(Sql(end.into()));
+                    in_tx = false;
+                    savepoints = 0;
+                }
+                8 if in_tx => {
+                    savepoints += 1;
+                    steps.push(Sql(format!("SAVEPOINT s{savepoints}")));
+                }
+                9 if savepoints > 0 => {
+                    let to = 1 + r.below(u64::from(savepoints)) as u32;
+                    if r.below(2) == 0 {
+                        steps.push(Sql(format!("ROLLBACK TO s{to}")));
+                        savepoints = to;
+                    } else {
+                        steps.push(Sql(format!("RELEASE s{to}")));
+                        savepoints = to - 1;
+                    }
+                }
+                10 if !in_tx => steps.push(Other(format!(
+                    "INSERT INTO t(rowid, v) VALUES ((SELECT coalesce(max(rowid), 0) FROM t) + {}, 'o')",
+                    1 + r.below(50)
+                ))),
+                11 => steps.push(Sql(format!("DELETE FROM t WHERE rowid % {} = 1", 2 + r.below(4)))),
+                _ => steps.push(Insert { n: 1, len: 10 }),
+            }
+        }
+        if in_tx {
+            steps.push(Sql("COMMIT".into()));
+        }
+        run(&steps);
+    }
 }
