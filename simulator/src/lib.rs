@@ -12,6 +12,7 @@
 pub mod oracle;
 pub mod plan;
 pub mod replication;
+pub mod savepoint;
 pub mod sim_io;
 pub mod sql_sim;
 pub mod sqlgen;

@@ -50,6 +50,7 @@ use strata_io::IO;
 
 use crate::oracle::{self, Dump, Rows, Val};
 use crate::plan::{Item, Plan, SqlConfig};
+use crate::savepoint::{self, Effect, Savepoints};
 use crate::sim_io::{CrashMode, FaultConfig, SimIo, SimIoOptions, SimStats};
 use crate::sqlgen::{self, classify, Kind, SchemaDef};
 
@@ -135,6 +136,20 @@ pub struct SqlChecks {
     /// Dirty-page spills (write transactions larger than the page cache writing pages to
     /// the WAL before commit), summed over the tenants' storages.
     pub spills: u64,
+    /// Savepoint statements that succeeded: SAVEPOINT (`savepoints_opened`), RELEASE
+    /// (`savepoints_released`, of which `savepoint_commits` committed a transaction a
+    /// SAVEPOINT started) and ROLLBACK TO (`savepoints_rolled_back`).
+    pub savepoints_opened: u64,
+    pub savepoints_released: u64,
+    pub savepoint_commits: u64,
+    pub savepoints_rolled_back: u64,
+    /// RELEASE / ROLLBACK TO of a name not open: both engines failed with the same error.
+    pub savepoint_errors: u64,
+    /// Re-spills that kept a page's frame because an open savepoint's image of the page is
+    /// that frame (`Storage::spill_pinned_count`, summed over the tenants' storages): the
+    /// pager's rare `frame_pinned` case, reached by the `savepoints` group's scripts under
+    /// `--small-cache`.
+    pub spill_pinned: u64,
 }
 
 impl SqlChecks {
@@ -144,7 +159,9 @@ impl SqlChecks {
              rollbacks={} checkpoints={} integrity_checks={} sqlite_file_checks={} busy={} busy_gave_up={} \
              stale_snapshots_refused={} late_snapshot_reads={} io_errors_injected={} io_errors_surfaced={} io_errors_abandoned={} \
              maybe_commits={} maybe_commits_applied={} recoveries={} recovered_unacked={} sqlite_saw_unacked={} \
-             ddl={} noop_ddl={} freelist_pages_max={} changes_compared={} spills={}",
+             ddl={} noop_ddl={} freelist_pages_max={} changes_compared={} spills={} \
+             savepoints_opened={} savepoints_released={} savepoint_commits={} savepoints_rolled_back={} \
+             savepoint_errors={} spill_pinned={}",
             self.statements,
             self.results_compared,
             self.rows_compared,
@@ -171,6 +188,12 @@ impl SqlChecks {
             self.freelist_pages_max,
             self.changes_compared,
             self.spills,
+            self.savepoints_opened,
+            self.savepoints_released,
+            self.savepoint_commits,
+            self.savepoints_rolled_back,
+            self.savepoint_errors,
+            self.spill_pinned,
         )
     }
 
@@ -213,6 +236,14 @@ impl SqlChecks {
         // empty again at the checks), which would drown the flag; tests/sql.rs asserts it
         // over seeds.
         want("ddl", self.ddl, churn);
+        let savepoints = config.features.savepoints && config.statements >= 100;
+        want("savepoints_opened", self.savepoints_opened, savepoints);
+        want(
+            "savepoints_rolled_back",
+            self.savepoints_rolled_back,
+            savepoints,
+        );
+        want("savepoint_errors", self.savepoint_errors, savepoints);
         out
     }
 }
@@ -344,6 +375,8 @@ struct Conn {
     /// Faults that hit operations of this connection's finished statements since its
     /// last statement ended: the next statement may fail of them (a spill in flight).
     carried_faults: u64,
+    /// Model: the transaction's open savepoints.
+    sp: Savepoints,
 }
 
 impl Conn {
@@ -360,6 +393,7 @@ impl Conn {
             temp: None,
             temp_in_tx: false,
             carried_faults: 0,
+            sp: Savepoints::default(),
         }
     }
 
@@ -384,6 +418,15 @@ impl Conn {
         self.in_tx = false;
         self.private = None;
         self.tx_wrote = false;
+        self.sp = Savepoints::default();
+    }
+
+    /// The transaction's snapshot: a copy of the committed state, with the savepoints the
+    /// transaction opened before it (see `savepoint`).
+    fn snapshot_of(&self, committed: &Sqlite) -> Result<Sqlite, Violation> {
+        let db = oracle::copy(committed);
+        self.sp.replay(&db)?;
+        Ok(db)
     }
 }
 
@@ -472,14 +515,15 @@ pub fn generate_plan(config: &SqlConfig) -> Plan {
         }
         let tenant = r.gen_range(0..config.tenants.max(1));
         let conn = r.gen_range(0..config.connections.max(1));
-        let sql = sqlgen::gen_statement(&mut r, &schemas[tenant]);
-        let id = items.len() as u64;
-        items.push(Item::Stmt {
-            tenant,
-            conn,
-            id,
-            sql,
-        });
+        for sql in sqlgen::gen_statements(&mut r, &schemas[tenant]) {
+            let id = items.len() as u64;
+            items.push(Item::Stmt {
+                tenant,
+                conn,
+                id,
+                sql,
+            });
+        }
     }
     Plan { items }
 }
@@ -562,6 +606,7 @@ pub fn run_plan(config: &SqlConfig, plan: &Plan) -> SqlReport {
     for tenant in &sim.tenants {
         if let Some(db) = &tenant.db {
             sim.checks.spills += db.storage().spill_count();
+            sim.checks.spill_pinned += db.storage().spill_pinned_count();
         }
     }
     let failure = match outcome {
@@ -958,6 +1003,13 @@ impl<'p> Sim<'p> {
         match kind {
             Kind::Write => !conn.in_tx,
             Kind::Commit => conn.in_tx,
+            // A RELEASE of the outermost savepoint of a transaction SAVEPOINT started.
+            Kind::Release => {
+                let r = conn.running.as_ref().expect("running");
+                savepoint::parse(&r.sql).is_some_and(|op| {
+                    conn.sp.effect(&op, conn.in_tx) == Effect::Released { commits: true }
+                })
+            }
             _ => false,
         }
     }
@@ -1005,7 +1057,7 @@ impl<'p> Sim<'p> {
             let cseq = tenant.content_seq;
             let conn = &mut tenant.conns[c];
             if conn.in_tx && conn.private.is_none() && needs_snapshot {
-                conn.private = Some(oracle::copy(&tenant.committed));
+                conn.private = Some(conn.snapshot_of(&tenant.committed)?);
                 conn.snap_seq = seq;
                 conn.snap_content_seq = cseq;
                 new_snapshot = true;
@@ -1525,6 +1577,10 @@ impl<'p> Sim<'p> {
                 if conn.in_tx && !conn.temp_in_tx {
                     oracle::exec(mirror, "BEGIN")
                         .map_err(|e| ctx(format!("temp mirror BEGIN: {e}")))?;
+                    // ROLLBACK TO undoes temp changes too: the mirror has the savepoints.
+                    conn.sp
+                        .replay(mirror)
+                        .map_err(|e| ctx(format!("temp mirror: {e}")))?;
                     conn.temp_in_tx = true;
                 }
                 let expected = oracle::exec(mirror, sql);
@@ -1625,37 +1681,23 @@ impl<'p> Sim<'p> {
                     if !in_tx {
                         return Err(ctx("COMMIT outside a transaction succeeded".into()));
                     }
-                    let wrote = self.tenants[t].conns[c].tx_wrote;
-                    let private = self.tenants[t].conns[c].private.take();
-                    {
-                        let tenant = &mut self.tenants[t];
-                        if tenant.writer == Some(c) {
-                            tenant.writer = None;
-                        }
-                        tenant.conns[c].reset_tx();
-                        tenant.conns[c].end_temp_tx(true);
-                    }
-                    if wrote {
-                        self.tenants[t].committed =
-                            private.expect("a writing transaction has a snapshot");
-                        self.ack(t)?;
-                    }
+                    self.commit_succeeded(t, c)?;
                 } else if !in_tx {
                     self.checks.both_failed += 1;
                 } else if !io_failed {
                     return Err(ctx(format!("COMMIT failed: {}", result.unwrap_err())));
                 } else {
-                    let wrote = self.tenants[t].conns[c].tx_wrote;
-                    let post = if wrote {
-                        self.tenants[t].conns[c].private.as_ref().map(oracle::copy)
-                    } else {
-                        None
-                    };
-                    self.maybe_committed(t, c, post, sql)?;
+                    self.commit_failed(t, c, sql)?;
                     if self.crashed() {
                         return Ok(());
                     }
-                    self.synthetic_rollback(t, c)?;
+                }
+            }
+            Kind::Savepoint | Kind::Release | Kind::RollbackTo => {
+                self.finish_savepoint(t, c, sql, &result, io_failed)
+                    .map_err(ctx)?;
+                if self.crashed() {
+                    return Ok(());
                 }
             }
             Kind::Write => {
@@ -1837,6 +1879,120 @@ impl<'p> Sim<'p> {
         Ok(())
     }
 
+    /// A COMMIT (or a RELEASE committing a SAVEPOINT-started transaction) succeeded.
+    fn commit_succeeded(&mut self, t: usize, c: usize) -> Result<(), Violation> {
+        let wrote = self.tenants[t].conns[c].tx_wrote;
+        let private = self.tenants[t].conns[c].private.take();
+        {
+            let tenant = &mut self.tenants[t];
+            if tenant.writer == Some(c) {
+                tenant.writer = None;
+            }
+            tenant.conns[c].reset_tx();
+            tenant.conns[c].end_temp_tx(true);
+        }
+        if wrote {
+            let private = private.expect("a writing transaction has a snapshot");
+            // Savepoints still open at COMMIT left the copy inside a transaction.
+            savepoint::settle(&private);
+            self.tenants[t].committed = private;
+            self.ack(t)?;
+        }
+        Ok(())
+    }
+
+    /// A COMMIT (or committing RELEASE) failed with an I/O error: it may have committed;
+    /// the transaction is rolled back.
+    fn commit_failed(&mut self, t: usize, c: usize, sql: &str) -> Result<(), Violation> {
+        let wrote = self.tenants[t].conns[c].tx_wrote;
+        let post = if wrote {
+            self.tenants[t].conns[c].private.as_ref().map(|p| {
+                savepoint::settle(p);
+                oracle::copy(p)
+            })
+        } else {
+            None
+        };
+        self.maybe_committed(t, c, post, sql)?;
+        if self.crashed() {
+            return Ok(());
+        }
+        self.synthetic_rollback(t, c)
+    }
+
+    /// A SAVEPOINT, RELEASE or ROLLBACK TO ended: compared with what SQLite does in the
+    /// model's state (`savepoint::Savepoints`), its effect applied to the model.
+    fn finish_savepoint(
+        &mut self,
+        t: usize,
+        c: usize,
+        sql: &str,
+        result: &Result<(), strata::Error>,
+        io_failed: bool,
+    ) -> Result<(), String> {
+        let op = savepoint::parse(sql).ok_or("not a savepoint statement the model knows")?;
+        let in_tx = self.tenants[t].conns[c].in_tx;
+        let effect = self.tenants[t].conns[c].sp.effect(&op, in_tx);
+        match (result, effect) {
+            (Err(e), Effect::Missing) if !io_failed => {
+                let want = savepoint::missing_error(sql);
+                let got = err_text(e);
+                if got != want {
+                    return Err(format!("Strata failed with `{got}`, SQLite with `{want}`"));
+                }
+                self.checks.both_failed += 1;
+                self.checks.savepoint_errors += 1;
+            }
+            (Ok(()), Effect::Missing) => {
+                return Err(format!(
+                    "Strata succeeded, SQLite failed ({})",
+                    savepoint::missing_error(sql)
+                ))
+            }
+            (Err(e), _) if !io_failed => {
+                return Err(format!("Strata failed ({}), SQLite succeeded", err_text(e)))
+            }
+            // Like a failed COMMIT: it may have committed.
+            (Err(_), Effect::Released { commits: true }) if in_tx => {
+                self.commit_failed(t, c, sql)?;
+            }
+            // An I/O error: the transaction is rolled back (`finish_statement`).
+            (Err(_), _) => {}
+            (Ok(()), effect) => {
+                let conn = &mut self.tenants[t].conns[c];
+                if effect == (Effect::Opened { starts_tx: true }) {
+                    conn.reset_tx();
+                    conn.in_tx = true;
+                }
+                conn.sp.apply(&op, in_tx, sql);
+                // SQLite itself decides the contents: the same statement on the
+                // transaction's copy (if it has one yet) and on the temp mirror.
+                if let Some(p) = &conn.private {
+                    oracle::exec(p, sql).map_err(|e| format!("the model's copy: {e}"))?;
+                }
+                if conn.temp_in_tx {
+                    if let Some(m) = &conn.temp {
+                        oracle::exec(m, sql).map_err(|e| format!("the temp mirror: {e}"))?;
+                    }
+                }
+                self.checks.results_compared += 1;
+                match effect {
+                    Effect::Opened { .. } => self.checks.savepoints_opened += 1,
+                    Effect::RolledBack => self.checks.savepoints_rolled_back += 1,
+                    Effect::Released { commits } => {
+                        self.checks.savepoints_released += 1;
+                        if commits {
+                            self.checks.savepoint_commits += 1;
+                            self.commit_succeeded(t, c)?;
+                        }
+                    }
+                    Effect::Missing => unreachable!("handled above"),
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn drop_tenant(&mut self, t: usize) {
         let tenant = &mut self.tenants[t];
         tenant.committing = None;
@@ -1857,6 +2013,7 @@ impl<'p> Sim<'p> {
         }
         if let Some(db) = &tenant.db {
             self.checks.spills += db.storage().spill_count();
+            self.checks.spill_pinned += db.storage().spill_pinned_count();
         }
         tenant.db = None;
     }
@@ -1878,8 +2035,13 @@ impl<'p> Sim<'p> {
                         let db = oracle::copy(&self.tenants[t].committed);
                         oracle::exec(&db, &sql).ok().map(|_| db)
                     }
-                    Kind::Commit if self.tenants[t].conns[c].tx_wrote => {
-                        self.tenants[t].conns[c].private.as_ref().map(oracle::copy)
+                    // A COMMIT, or a RELEASE that commits (the only one that takes the
+                    // commit barrier).
+                    Kind::Commit | Kind::Release if self.tenants[t].conns[c].tx_wrote => {
+                        self.tenants[t].conns[c].private.as_ref().map(|p| {
+                            savepoint::settle(p);
+                            oracle::copy(p)
+                        })
                     }
                     _ => None,
                 };

@@ -91,6 +91,11 @@ pub struct Features {
     /// scratch table `gen`: writes, reads, upserts, errors, ADD/DROP COLUMN (see
     /// [`gen_generated`]).
     pub generated: bool,
+    /// `SAVEPOINT`, `RELEASE`, `ROLLBACK TO` (nested, inside BEGIN and starting a
+    /// transaction of their own, names that are not open), and scripted transactions on a
+    /// scratch table `spill` larger than a small cache with savepoints around bulk deletes
+    /// and inserts (see [`gen_savepoints`]).
+    pub savepoints: bool,
 }
 
 /// The names of [`Features`]' groups, as the command line spells them.
@@ -117,6 +122,7 @@ pub const FEATURE_NAMES: &[&str] = &[
     "cte",
     "agg-order",
     "generated",
+    "savepoints",
 ];
 
 impl Features {
@@ -143,6 +149,7 @@ impl Features {
         cte: true,
         agg_order: true,
         generated: true,
+        savepoints: true,
     };
     pub const NONE: Features = Features {
         returning: false,
@@ -167,6 +174,7 @@ impl Features {
         cte: false,
         agg_order: false,
         generated: false,
+        savepoints: false,
     };
 
     /// The default: every group on, minus those named in `STRATA_SIM_NO_FEATURES`
@@ -208,6 +216,7 @@ impl Features {
             "cte" => &mut self.cte,
             "agg-order" => &mut self.agg_order,
             "generated" => &mut self.generated,
+            "savepoints" => &mut self.savepoints,
             _ => return None,
         })
     }
@@ -717,6 +726,121 @@ pub fn gen_statement(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
     gen_core(rng, s)
 }
 
+/// One random statement for a connection, or (group `savepoints`) a script of several
+/// for the same connection, in order: the simulator's plans are made of these.
+pub fn gen_statements(rng: &mut ChaCha8Rng, s: &SchemaDef) -> Vec<String> {
+    // The same draws as `gen_statement` (plans without the group stay as they were),
+    // and savepoints more often than one group among twenty: a run needs several
+    // scripts for the spill case (see `gen_savepoints`) and the savepoint statements of
+    // other connections' transactions to meet.
+    if s.features.savepoints && rng.gen_bool(0.025) {
+        return gen_savepoints(rng);
+    }
+    let enabled = s.features.enabled();
+    if !enabled.is_empty() && rng.gen_bool(0.35) {
+        let group = enabled[rng.gen_range(0..enabled.len())];
+        if group == "savepoints" {
+            return gen_savepoints(rng);
+        }
+        return vec![gen_feature(rng, s, group)];
+    }
+    vec![gen_core(rng, s)]
+}
+
+/// Savepoint names: a few, so that RELEASE and ROLLBACK TO find open ones (in another
+/// case too: names compare case-insensitively), and one never opened.
+fn savepoint_name(rng: &mut ChaCha8Rng) -> &'static str {
+    ["sp1", "sp2", "sp3", "SP1", "sp_none"][rng.gen_range(0..5)]
+}
+
+/// One savepoint statement (any connection, any state: inside BEGIN it nests, outside it
+/// starts a transaction; RELEASE or ROLLBACK TO a name not open fails on both engines).
+fn gen_savepoint(rng: &mut ChaCha8Rng) -> String {
+    let name = savepoint_name(rng);
+    match rng.gen_range(0..8) {
+        0..=2 => format!("SAVEPOINT {name}"),
+        3 => format!("RELEASE {name}"),
+        4 => format!("RELEASE SAVEPOINT {name}"),
+        5 => format!("ROLLBACK TO {name}"),
+        6 => format!("ROLLBACK TO SAVEPOINT {name}"),
+        _ => format!("ROLLBACK TRANSACTION TO SAVEPOINT {name}"),
+    }
+}
+
+/// `n` rows of `size`-byte zero blobs inserted into `spill` (overflow chains: many pages
+/// per row, written without being read).
+fn spill_insert(n: u32, size: u32) -> String {
+    format!(
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < {n}) INSERT INTO spill(y) SELECT zeroblob({size}) FROM r"
+    )
+}
+
+/// Group `savepoints`: mostly one savepoint statement; 40% of the time a script for
+/// one connection: a transaction (BEGIN, or a SAVEPOINT starting it) that fills the scratch
+/// table `spill` past a small cache (its dirty pages spill to the WAL), frees pages with a
+/// bulk DELETE, opens a savepoint, inserts again (the freed pages are reused without being
+/// read, so the savepoint's image of a spilled one is its WAL frame) past the cache again
+/// (a re-spill must keep that frame: `strata-pager`'s `frame_pinned`), then rolls back to
+/// the savepoint or releases it, reads, and ends the transaction by COMMIT, by releasing
+/// its outer savepoint, or by ROLLBACK.
+pub fn gen_savepoints(rng: &mut ChaCha8Rng) -> Vec<String> {
+    if rng.gen_bool(0.6) {
+        return vec![gen_savepoint(rng)];
+    }
+    let outer_savepoint = rng.gen_bool(0.5);
+    let n = rng.gen_range(10..=30);
+    let size = [600u32, 1500, 4000, 9000][rng.gen_range(0..4)];
+    let mut v = vec![
+        if outer_savepoint {
+            "SAVEPOINT sp_outer".to_string()
+        } else {
+            "BEGIN".to_string()
+        },
+        "CREATE TABLE IF NOT EXISTS spill(x INTEGER PRIMARY KEY, y BLOB)".to_string(),
+        spill_insert(n, size),
+        match rng.gen_range(0..3) {
+            0 => "DELETE FROM spill".to_string(),
+            m => format!(
+                "DELETE FROM spill WHERE x % {} = {}",
+                m + 1,
+                rng.gen_range(0..=m)
+            ),
+        },
+        "SAVEPOINT sp1".to_string(),
+        spill_insert(rng.gen_range(10..=30), size),
+    ];
+    if rng.gen_bool(0.5) {
+        v.push("SAVEPOINT sp2".into());
+        v.push(format!(
+            "UPDATE spill SET y = zeroblob({}) WHERE x % 3 = {}",
+            size / 2,
+            rng.gen_range(0..3)
+        ));
+        v.push(spill_insert(rng.gen_range(5..=20), size));
+    }
+    v.push(
+        match rng.gen_range(0..4) {
+            0 => "RELEASE sp1",
+            1 => "ROLLBACK TO sp2",
+            _ => "ROLLBACK TO sp1",
+        }
+        .into(),
+    );
+    v.push("SELECT count(*), sum(length(y)), max(x) FROM spill".into());
+    v.push(
+        match (outer_savepoint, rng.gen_range(0..4)) {
+            (_, 0) => "ROLLBACK",
+            (true, 1 | 2) => "RELEASE sp_outer",
+            _ => "COMMIT",
+        }
+        .into(),
+    );
+    // Emptied again (in autocommit, or in the transaction if the end failed): every
+    // commit copies and dumps the model, which a table of blobs would make slow.
+    v.push("DELETE FROM spill".into());
+    v
+}
+
 fn gen_core(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
     match rng.gen_range(0..100) {
         0..=24 => gen_insert(rng, s),
@@ -914,6 +1038,7 @@ fn gen_feature(rng: &mut ChaCha8Rng, s: &SchemaDef, group: &str) -> String {
         "cte" => gen_cte(rng, s),
         "agg-order" => gen_agg_order(rng, s),
         "generated" => gen_generated(rng, s),
+        "savepoints" => gen_savepoint(rng),
         other => unreachable!("feature group {other}"),
     }
 }
@@ -1953,6 +2078,12 @@ pub enum Kind {
     BeginImmediate,
     Commit,
     Rollback,
+    /// `SAVEPOINT x` (starts a transaction outside one).
+    Savepoint,
+    /// `RELEASE [SAVEPOINT] x` (commits when it releases a SAVEPOINT-started transaction).
+    Release,
+    /// `ROLLBACK [TRANSACTION] TO [SAVEPOINT] x`.
+    RollbackTo,
     Checkpoint,
     Integrity,
 }
@@ -1984,6 +2115,12 @@ pub fn classify(sql: &str) -> Kind {
         Kind::Begin
     } else if u.starts_with("COMMIT") || u.starts_with("END") {
         Kind::Commit
+    } else if u.starts_with("SAVEPOINT") {
+        Kind::Savepoint
+    } else if u.starts_with("RELEASE") {
+        Kind::Release
+    } else if u.starts_with("ROLLBACK") && u.split_whitespace().any(|w| w == "TO") {
+        Kind::RollbackTo
     } else if u.starts_with("ROLLBACK") {
         Kind::Rollback
     } else if u.starts_with("PRAGMA WAL_CHECKPOINT") {

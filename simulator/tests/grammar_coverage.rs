@@ -24,6 +24,7 @@ const CANDIDATES: &[(&str, &str)] = &[
     ("ROLLBACK", "ROLLBACK"),
     ("SAVEPOINT", "SAVEPOINT s"),
     ("RELEASE", "RELEASE s"),
+    ("ROLLBACK TO", "ROLLBACK TO s"),
     ("CREATE TABLE", "CREATE TABLE u(x)"),
     ("CREATE INDEX", "CREATE INDEX ui ON t(a)"),
     (
@@ -111,11 +112,6 @@ const NOT_GENERATED: &[(&str, &str)] = &[
         "generated as INSERT OR REPLACE (the same statement to the compiler)",
     ),
     (
-        "SAVEPOINT",
-        "savepoints are not modelled by the simulator's transaction model yet",
-    ),
-    ("RELEASE", "as SAVEPOINT"),
-    (
         "ANALYZE",
         "sqlite_stat1 contents differ between engines (the planner's statistics)",
     ),
@@ -151,6 +147,7 @@ fn kinds_of(sql: &str, out: &mut BTreeSet<&'static str>) {
         "DELETE" => Some("DELETE"),
         "BEGIN" => Some("BEGIN"),
         "COMMIT" | "END" => Some("COMMIT"),
+        "ROLLBACK" if words.contains(&"TO") => Some("ROLLBACK TO"),
         "ROLLBACK" => Some("ROLLBACK"),
         "SAVEPOINT" => Some("SAVEPOINT"),
         "RELEASE" => Some("RELEASE"),

@@ -107,9 +107,14 @@ impl PageCache {
         }
     }
 
-    /// The cached page numbers, in no particular order.
+    /// The cached page numbers, ascending: callers remove pages in this order, and the
+    /// order of removals decides which free slot (so which clock position) later pages
+    /// take; the `HashMap`'s own order differs between processes, which made simulator
+    /// runs with small caches differ from one run of a seed to the next.
     pub(crate) fn page_numbers(&self) -> Vec<u32> {
-        self.index.keys().copied().collect()
+        let mut pages: Vec<u32> = self.index.keys().copied().collect();
+        pages.sort_unstable();
+        pages
     }
 
     pub(crate) fn clear(&mut self) {

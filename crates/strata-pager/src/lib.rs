@@ -188,6 +188,9 @@ pub struct Storage {
     commit_observer: Mutex<Option<Arc<dyn CommitObserver>>>,
     /// Spills completed by every connection ([`Storage::spill_count`]).
     spills: AtomicU64,
+    /// Re-spills that wrote a new frame because an open savepoint's pre-image is the
+    /// page's previous frame ([`Storage::spill_pinned_count`]).
+    spill_pinned: AtomicU64,
     /// Spills wait until a transaction holds more page images than this, whatever the
     /// cache size ([`Storage::set_spill_min_pages`]).
     spill_min_pages: AtomicUsize,
@@ -320,6 +323,7 @@ impl Storage {
                 commit_hook: Mutex::new(None),
                 commit_observer: Mutex::new(None),
                 spills: AtomicU64::new(0),
+                spill_pinned: AtomicU64::new(0),
                 spill_min_pages: AtomicUsize::new(spill::SPILL_MIN_PAGES),
             }));
         }
@@ -368,6 +372,7 @@ impl Storage {
             commit_hook: Mutex::new(None),
             commit_observer: Mutex::new(None),
             spills: AtomicU64::new(0),
+            spill_pinned: AtomicU64::new(0),
             spill_min_pages: AtomicUsize::new(spill::SPILL_MIN_PAGES),
         });
         Ok(storage)
@@ -512,6 +517,13 @@ impl Storage {
     /// WAL because a write transaction outgrew its cache (module `spill`).
     pub fn spill_count(&self) -> u64 {
         self.spills.load(Ordering::Relaxed)
+    }
+
+    /// Pages re-spilled to a new frame instead of over their previous one because an open
+    /// savepoint's pre-image is that frame (`spill::frame_pinned`): a rare case, counted so
+    /// that the simulator can show its workload reaches it.
+    pub fn spill_pinned_count(&self) -> u64 {
+        self.spill_pinned.load(Ordering::Relaxed)
     }
 
     /// Installs the hook every write commit of every connection runs first.

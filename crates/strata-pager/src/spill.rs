@@ -271,11 +271,11 @@ impl Pager {
             // log would otherwise grow with every re-spill: 1.4 GB of WAL for a 60 MB
             // database inserting 10^6 rows under an index on a random key), unless a
             // savepoint may restore the image that frame holds.
-            let rewrite = inner
-                .spill_latest
-                .get(&page_no)
-                .copied()
-                .filter(|&frame| !Self::frame_pinned(inner, page_no, frame));
+            let latest = inner.spill_latest.get(&page_no).copied();
+            let rewrite = latest.filter(|&frame| !Self::frame_pinned(inner, page_no, frame));
+            if latest.is_some() && rewrite.is_none() {
+                self.storage.spill_pinned.fetch_add(1, Ordering::Relaxed);
+            }
             match rewrite {
                 Some(frame) => overwrites.push((frame, page_no, page.data().clone())),
                 None => frames.push((page_no, page.data().clone())),

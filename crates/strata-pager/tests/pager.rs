@@ -575,6 +575,11 @@ fn savepoint_pre_image_frame_survives_a_respill() {
             pager.spill_count() > spills,
             "{name}: spilled inside the savepoint"
         );
+        // The counter the simulator reports: this re-spill kept page 2's pinned frame.
+        assert!(
+            storage.spill_pinned_count() > 0,
+            "{name}: the pinned-frame case was counted"
+        );
         pager.savepoint_rollback().unwrap();
         assert_eq!(byte_of(&pager, 2), 0xA0, "{name}: page 2 after ROLLBACK TO");
         assert_eq!(
