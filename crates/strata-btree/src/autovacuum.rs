@@ -205,6 +205,38 @@ fn child_entries(
 
 /// Loads every page in `pages` (all reads submitted at once); `Pending` if any is not in
 /// memory yet. Nothing is changed.
+/// `load_all` for an operation that may be called again after `Pending`: every page
+/// already in memory is also pushed to `hold`, which the caller keeps until the operation
+/// completes, so a retry finds them cached. (Without it, an operation needing more pages
+/// at once than the cache holds re-read them forever: each retry's reads evicted what the
+/// previous one loaded; simulator seed 57 with a 4-page cache, `drop_root_av`.)
+fn load_all_held(
+    pager: &Pager,
+    pages: impl IntoIterator<Item = u32>,
+    hold: &mut Vec<PageRef>,
+) -> Result<Poll<Vec<PageRef>>> {
+    let mut held = Vec::new();
+    let mut pending = false;
+    for p in pages {
+        if p == 0 || p > pager.db_size_pages() {
+            return Err(corrupt(format!("page {p} out of range")));
+        }
+        match pager.get_page(p)? {
+            Poll::Ready(page) => {
+                if !hold.iter().any(|h| Arc::ptr_eq(h, &page)) {
+                    hold.push(page.clone());
+                }
+                held.push(page);
+            }
+            Poll::Pending => pending = true,
+        }
+    }
+    if pending {
+        return Ok(Poll::Pending);
+    }
+    Ok(Poll::Ready(held))
+}
+
 fn load_all(pager: &Pager, pages: impl IntoIterator<Item = u32>) -> Result<Poll<Vec<PageRef>>> {
     let mut held = Vec::new();
     let mut pending = false;
@@ -712,7 +744,10 @@ pub fn create_root_av(pager: &Pager, page_type: PageType) -> Result<Poll<u32>> {
 /// place (SQLite's btreeDropTable). Then header offset 52 goes down to the next page that
 /// may be a root. Returns the page number the moved root had (0: nothing moved); the
 /// caller updates sqlite_schema's `rootpage` of that tree to `root`.
-pub fn drop_root_av(pager: &Pager, root: u32) -> Result<Poll<u32>> {
+///
+/// `hold` keeps the pages this call loaded when it returns `Pending`: the caller passes
+/// the same vector to the retry and clears it once the call completes.
+pub fn drop_root_av(pager: &Pager, root: u32, hold: &mut Vec<PageRef>) -> Result<Poll<u32>> {
     let (usable, page_size) = (pager.usable_size(), pager.page_size());
     let (largest_root, _) = strata_io::ready!(modes(pager));
     if largest_root > pager.db_size_pages() {
@@ -720,8 +755,7 @@ pub fn drop_root_av(pager: &Pager, root: u32) -> Result<Poll<u32>> {
             "largest root page {largest_root} beyond the database"
         )));
     }
-    let mut hold = Vec::new();
-    strata_io::ready!(freelist::ensure_ready(pager, 0, &mut hold));
+    strata_io::ready!(freelist::ensure_ready(pager, 0, hold));
     let moved = if root == largest_root {
         freelist::free_page(pager, root)?;
         0
@@ -731,7 +765,7 @@ pub fn drop_root_av(pager: &Pager, root: u32) -> Result<Poll<u32>> {
                 "root page {root} beyond the largest root page {largest_root}"
             )));
         }
-        let src = strata_io::ready!(load_all(pager, [largest_root]));
+        let src = strata_io::ready!(load_all_held(pager, [largest_root], hold));
         let mut entries = BTreeMap::new();
         moved_entries(&src[0].data(), PTRMAP_ROOTPAGE, root, usable, &mut entries)?;
         let mut touched: Vec<u32> = entries.keys().copied().collect();
@@ -739,8 +773,7 @@ pub fn drop_root_av(pager: &Pager, root: u32) -> Result<Poll<u32>> {
         touched.push(largest_root);
         let mut pages = map_pages_for(pager, touched);
         pages.push(root);
-        hold.extend(src);
-        hold.extend(strata_io::ready!(load_all(pager, pages)));
+        strata_io::ready!(load_all_held(pager, pages, hold));
         let to = pager.new_page_at(root)?;
         move_page(pager, largest_root, PTRMAP_ROOTPAGE, 0, &to)?;
         freelist::free_page(pager, largest_root)?;

@@ -169,6 +169,19 @@ pub fn create_btree(pager: &Pager, kind: BTreeType) -> Result<Poll<u32>> {
 /// number: the caller must change that tree's `rootpage` to `root_page` (SQLite's
 /// OP_Destroy result).
 pub fn drop_btree(pager: &Pager, root_page: u32) -> Result<Poll<u32>> {
+    let mut hold = Vec::new();
+    drop_btree_held(pager, root_page, &mut hold)
+}
+
+/// [`drop_btree`] for a caller that retries after `Pending`: `hold` keeps the pages the
+/// call loaded until it completes (pass the same vector to each retry, clear it after),
+/// so a cache smaller than the pages the call needs at once cannot make it re-read them
+/// forever.
+pub fn drop_btree_held(
+    pager: &Pager,
+    root_page: u32,
+    hold: &mut Vec<strata_pager::PageRef>,
+) -> Result<Poll<u32>> {
     if root_page == 1 {
         return Err(Error::Misuse(
             "page 1 (sqlite_schema) cannot be dropped".into(),
@@ -176,7 +189,7 @@ pub fn drop_btree(pager: &Pager, root_page: u32) -> Result<Poll<u32>> {
     }
     if strata_io::ready!(autovacuum::enabled(pager)) {
         strata_io::ready!(destroy(pager, root_page, false));
-        return autovacuum::drop_root_av(pager, root_page);
+        return autovacuum::drop_root_av(pager, root_page, hold);
     }
     strata_io::ready!(destroy(pager, root_page, true));
     Ok(Poll::Ready(0))

@@ -398,11 +398,13 @@ impl Compiler<'_> {
                         // SQLite answers no row; it takes a valid size (a power of two
                         // from 512 to 65536) only before the database has any page and
                         // ignores it after. Strata fixes the size when the database is
-                        // opened, so a different valid size is refused rather than
-                        // silently not applied to a database about to be created.
+                        // opened, so on a database that never had a schema (cookie 0:
+                        // where SQLite would apply it) a different valid size is refused
+                        // rather than silently not applied; on one with a schema it is
+                        // ignored, as SQLite ignores it.
                         let n = i64::from(sqlite_atoi(&a));
                         let valid = (512..=65536).contains(&n) && n.count_ones() == 1;
-                        if valid && n != ps {
+                        if valid && n != ps && self.schema.of_db(db).cookie == 0 {
                             return Err(error(format!(
                                 "PRAGMA page_size = {n} is not supported: the page size \
                                  ({ps}) is chosen when the database is opened \

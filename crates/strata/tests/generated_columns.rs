@@ -425,7 +425,7 @@ fn add_stored_column_sees_other_connections_rows() {
     let c0 = db.connect();
     let c2 = db.connect();
     c0.execute_batch(
-        "PRAGMA page_size = 512; PRAGMA encoding = 'UTF-16be'; PRAGMA auto_vacuum = FULL; CREATE TABLE gen(id INTEGER PRIMARY KEY, a INTEGER, v AS (a * 2), b TEXT, s TEXT AS (coalesce(b, 'none') || '-' || a) STORED);
+        "PRAGMA encoding = 'UTF-16be'; PRAGMA auto_vacuum = FULL; CREATE TABLE gen(id INTEGER PRIMARY KEY, a INTEGER, v AS (a * 2), b TEXT, s TEXT AS (coalesce(b, 'none') || '-' || a) STORED);
          CREATE UNIQUE INDEX gen_u ON gen(s); SELECT * FROM gen;",
     )
     .unwrap();

@@ -546,7 +546,17 @@ fn page_size_set_form() {
     ] {
         pair.same(sql);
     }
+    // A database with a schema: SQLite ignores the request, so does Strata (no row).
     let conn = db.connect();
-    let err = conn.execute_batch("PRAGMA page_size = 8192").unwrap_err();
+    assert_eq!(
+        strata_answer(&conn, "PRAGMA page_size = 8192"),
+        Ok(vec![String::new()])
+    );
+    // A new database (no schema yet), where SQLite would take the size: refused.
+    let fresh = Database::open(dir.path().join("fresh.db")).unwrap();
+    let err = fresh
+        .connect()
+        .execute_batch("PRAGMA page_size = 8192")
+        .unwrap_err();
     assert!(err.to_string().contains("not supported"), "{err}");
 }

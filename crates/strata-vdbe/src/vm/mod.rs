@@ -320,6 +320,8 @@ enum InsnState {
         cleared: bool,
     },
     Integrity(integrity::State),
+    /// `Destroy` waiting for I/O: the pages it loaded so far, kept cached for the retry.
+    Destroy(Vec<strata_pager::PageRef>),
 }
 
 /// Converts a B-tree `Result<Poll<T>>` into `T`, returning `Flow::Io` on `Pending`.
@@ -1342,7 +1344,15 @@ impl Vm {
                 moved,
             } => {
                 let pager = self.conn.pager_for(*db)?;
-                let m = ready_bt!(strata_btree::drop_btree(&pager, *root_page));
+                let mut hold = match self.insn_state.take() {
+                    Some(InsnState::Destroy(h)) => h,
+                    _ => Vec::new(),
+                };
+                let r = strata_btree::drop_btree_held(&pager, *root_page, &mut hold);
+                if matches!(r, Ok(Poll::Pending)) {
+                    self.insn_state = Some(InsnState::Destroy(hold));
+                }
+                let m = ready_bt!(r);
                 self.regs[*moved] = Value::Integer(m as i64);
                 self.pc += 1;
             }
