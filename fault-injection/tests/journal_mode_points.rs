@@ -22,9 +22,14 @@ fn plan() -> Plan {
             Item::Stmt { sql, .. } => sql.trim_start().to_ascii_uppercase(),
             _ => String::new(),
         };
-        if sql.starts_with("BEGIN") {
+        // A SAVEPOINT outside BEGIN starts a transaction too; `ROLLBACK TO` ends none.
+        // (A RELEASE may end one; counted as not ending it, which only skips a switch.)
+        let rollback_to = sql.starts_with("ROLLBACK") && sql.contains(" TO ");
+        if sql.starts_with("BEGIN") || sql.starts_with("SAVEPOINT") {
             in_tx = true;
-        } else if sql.starts_with("COMMIT") || sql.starts_with("END") || sql.starts_with("ROLLBACK")
+        } else if sql.starts_with("COMMIT")
+            || sql.starts_with("END")
+            || (sql.starts_with("ROLLBACK") && !rollback_to)
         {
             in_tx = false;
         }
