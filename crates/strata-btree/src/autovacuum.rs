@@ -205,6 +205,10 @@ fn child_entries(
 
 /// Loads every page in `pages` (all reads submitted at once); `Pending` if any is not in
 /// memory yet. Nothing is changed.
+fn load_all(pager: &Pager, pages: impl IntoIterator<Item = u32>) -> Result<Poll<Vec<PageRef>>> {
+    load_pages(pager, pages, None)
+}
+
 /// `load_all` for an operation that may be called again after `Pending`: every page
 /// already in memory is also pushed to `hold`, which the caller keeps until the operation
 /// completes, so a retry finds them cached. (Without it, an operation needing more pages
@@ -215,6 +219,14 @@ fn load_all_held(
     pages: impl IntoIterator<Item = u32>,
     hold: &mut Vec<PageRef>,
 ) -> Result<Poll<Vec<PageRef>>> {
+    load_pages(pager, pages, Some(hold))
+}
+
+fn load_pages(
+    pager: &Pager,
+    pages: impl IntoIterator<Item = u32>,
+    mut hold: Option<&mut Vec<PageRef>>,
+) -> Result<Poll<Vec<PageRef>>> {
     let mut held = Vec::new();
     let mut pending = false;
     for p in pages {
@@ -223,29 +235,13 @@ fn load_all_held(
         }
         match pager.get_page(p)? {
             Poll::Ready(page) => {
-                if !hold.iter().any(|h| Arc::ptr_eq(h, &page)) {
-                    hold.push(page.clone());
+                if let Some(hold) = hold.as_deref_mut() {
+                    if !hold.iter().any(|h| Arc::ptr_eq(h, &page)) {
+                        hold.push(page.clone());
+                    }
                 }
                 held.push(page);
             }
-            Poll::Pending => pending = true,
-        }
-    }
-    if pending {
-        return Ok(Poll::Pending);
-    }
-    Ok(Poll::Ready(held))
-}
-
-fn load_all(pager: &Pager, pages: impl IntoIterator<Item = u32>) -> Result<Poll<Vec<PageRef>>> {
-    let mut held = Vec::new();
-    let mut pending = false;
-    for p in pages {
-        if p == 0 || p > pager.db_size_pages() {
-            return Err(corrupt(format!("page {p} out of range")));
-        }
-        match pager.get_page(p)? {
-            Poll::Ready(page) => held.push(page),
             Poll::Pending => pending = true,
         }
     }
