@@ -413,6 +413,7 @@ impl Compiler<'_> {
         skip_row: Label,
         upsert: Option<(Option<&UpsertTarget>, Label, Reg)>,
         rowid_checked: bool,
+        only_indexes: Option<&[bool]>,
     ) -> Result<()> {
         let table = t.table.clone();
         // Order: the upsert target first, then the rowid, then unique indexes.
@@ -423,7 +424,7 @@ impl Compiler<'_> {
         // SQLite checks its table's index list in order, and each new index goes to the
         // front of that list (REPLACE ones behind all others): newest first.
         let mut uniques: Vec<usize> = (0..t.indexes.len())
-            .filter(|&k| t.indexes[k].0.unique)
+            .filter(|&k| t.indexes[k].0.unique && only_indexes.is_none_or(|only| only[k]))
             .rev()
             .collect();
         uniques.sort_by_key(|&k| t.indexes[k].0.conflict == Conflict::Replace);
@@ -1046,6 +1047,7 @@ impl Compiler<'_> {
                 skip_row,
                 upsert_arg,
                 explicit_rowid.is_some(),
+                None,
             )?;
             c.fk_check(
                 &table,

@@ -127,6 +127,8 @@ impl Compiler<'_> {
             &trig_changed,
             skip,
         )?;
+        // The row as the table holds it now: what its index entries were made from.
+        let mut current = old;
         if self.has_triggers(&table, TrigEvent::Update, false) {
             // The trigger body may have moved our cursor: find the row again.
             self.emit(Insn::SeekRowidAsync {
@@ -137,8 +139,53 @@ impl Compiler<'_> {
                 cursor: t.cursor,
                 target_if_not_found: skip.addr(),
             });
+            // It may also have changed the row. As SQLite's sqlite3Update: the columns
+            // SET does not assign take the row's values now (the trigger's), and the
+            // index entries to replace are those of the row now, not of the row read
+            // before the triggers (which would leave the trigger's entries behind and
+            // write a row its indexes do not match). OLD in foreign-key checks and AFTER
+            // triggers stays the row as first read, as in SQLite.
+            current = self.regs(n.max(1));
+            for i in 0..n {
+                if table.rowid_alias == Some(i) {
+                    self.emit(Insn::Copy {
+                        src: old_rowid,
+                        dest: current + i,
+                        count: 1,
+                    });
+                } else {
+                    self.table_column(&table, t.cursor, i, current + i)?;
+                }
+            }
+            for (i, assigned) in trig_changed.iter().enumerate() {
+                if !assigned && table.columns[i].generated.is_none() {
+                    self.emit(Insn::Copy {
+                        src: current + i,
+                        dest: new + i,
+                        count: 1,
+                    });
+                }
+            }
+            if table.has_generated() {
+                self.compute_generated(&table, t.cursor, new, new_rowid, false)?;
+            }
         }
         self.check_constraints(t, new, new_rowid, or, skip)?;
+        // A unique index none of whose columns change (nor the rowid, nor a column its
+        // WHERE or an expression reads) keeps the row's own entry, which conflicts with
+        // no other: SQLite checks only the indexes it will rewrite (aRegIdx), and so does
+        // this (one descent less per row, e.g. for an upsert's DO UPDATE of a non-key
+        // column).
+        let rewritten: Vec<bool> = t
+            .indexes
+            .iter()
+            .map(|(ix, _)| {
+                rowid_changed
+                    || ix.where_sql.is_some()
+                    || ix.columns.iter().any(|c| c.expr.is_some())
+                    || ix.columns.iter().any(|c| changed[c.column])
+            })
+            .collect();
         self.unique_checks(
             t,
             new,
@@ -148,6 +195,7 @@ impl Compiler<'_> {
             skip,
             None,
             rowid_changed,
+            Some(&rewritten),
         )?;
         // Foreign keys, as SQLite orders them: the old row's checks, then (with the
         // changed index entries gone, and the old row too when `fk_level` is 2) the new
@@ -185,8 +233,8 @@ impl Compiler<'_> {
             if !touched[k] {
                 continue;
             }
-            let skip = self.partial_guard(&table, ix, t.cursor, old, old_rowid)?;
-            let key = self.index_key(&table, ix, t.cursor, old, old_rowid)?;
+            let skip = self.partial_guard(&table, ix, t.cursor, current, old_rowid)?;
+            let key = self.index_key(&table, ix, t.cursor, current, old_rowid)?;
             self.emit(Insn::IdxDeleteAsync {
                 cursor: *c,
                 key_start: key,
