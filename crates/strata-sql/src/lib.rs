@@ -60,6 +60,7 @@ mod expr_walk;
 mod fkey;
 mod from;
 mod generated;
+mod integrity;
 pub mod names;
 mod parse_guard;
 mod partial_index;

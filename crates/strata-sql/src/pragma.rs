@@ -1,9 +1,7 @@
 //! PRAGMA statements people use daily: schema introspection, header fields, checks.
 
-use std::sync::Arc;
-
 use sqlite3_parser::ast::{Expr, Literal, PragmaBody, QualifiedName, UnaryOperator};
-use strata_btree::record::{KeyInfo, Value};
+use strata_btree::record::Value;
 
 use crate::pragma_file::EncodingPragma;
 use strata_vdbe::insn::{CheckpointKind, Cookie, FkPragma, Insn, SettingKind, MAIN_DB, TEMP_DB};
@@ -571,27 +569,8 @@ impl Compiler<'_> {
             "incremental_vacuum" => self.incremental_vacuum(arg.as_deref(), text),
             "integrity_check" | "quick_check" => {
                 let max_errors = arg.and_then(|a| a.parse().ok()).unwrap_or(100usize);
-                let mut trees: Vec<(u32, Option<Arc<KeyInfo>>)> = vec![(1, None)];
-                let mut tables: Vec<_> = self.schema.tables.values().cloned().collect();
-                tables.sort_by(|a, b| a.name.cmp(&b.name));
-                for t in &tables {
-                    if t.root_page > 1 {
-                        trees.push((t.root_page, None));
-                    }
-                }
-                let mut idx: Vec<_> = self.schema.indexes.values().cloned().collect();
-                idx.sort_by(|a, b| a.name.cmp(&b.name));
-                for ix in idx {
-                    trees.push((ix.root_page, Some(ix.key_info())));
-                }
-                let r = self.reg();
-                self.emit(Insn::IntegrityCheckTrees {
-                    trees,
-                    dest: r,
-                    max_errors,
-                });
-                self.emit(Insn::ResultRow { start: r, count: 1 });
-                Ok(self.finish(text, vec![pname.clone()], vec![None]))
+                let quick = pname == "quick_check";
+                self.integrity_check(quick, max_errors, text, pname.clone())
             }
             "wal_checkpoint" => {
                 let mode = match arg.as_deref().map(|s| s.to_ascii_lowercase()) {
