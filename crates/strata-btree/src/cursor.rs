@@ -111,6 +111,12 @@ pub struct BTreeCursor {
     pub(crate) index_append_seq: Option<u64>,
     /// Index trees: what the fast append path needs (see `append.rs`).
     pub(crate) edge: crate::append::EdgeHint,
+    /// Index trees: where the last `seek_index(EQ)` that found nothing ended (see
+    /// `probe_hint.rs`), for the insert of that key that usually follows (a UNIQUE check,
+    /// then the index entry: SQLite's USESEEKRESULT).
+    pub(crate) probe: Option<crate::probe_hint::ProbeHint>,
+    /// The last insert changed this tree's leaf and nothing else (see `LocalWrite`).
+    pub(crate) local_write: Option<crate::probe_hint::LocalWrite>,
 }
 
 /// What `max_rowid` learned, valid while the pager's change counter stays at `seq`: the
@@ -145,6 +151,8 @@ impl BTreeCursor {
             append: None,
             index_append_seq: None,
             edge: Default::default(),
+            probe: None,
+            local_write: None,
         }
     }
 
@@ -313,6 +321,7 @@ impl BTreeCursor {
 
     /// Forgets the position (before a fresh descent from the root).
     pub(crate) fn reset(&mut self) {
+        self.probe = None;
         self.stack.clear();
         self.pos = Pos::Invalid;
         self.payload_ready = false;
@@ -578,6 +587,9 @@ impl BTreeCursor {
         let top = self.stack.len() - 1;
         let h = self.level_header(top)?;
         let idx = self.stack[top].idx;
+        if op == SeekOp::EQ && !self.is_table() {
+            return self.finish_index_eq(key);
+        }
         match op {
             SeekOp::GE | SeekOp::GT | SeekOp::EQ => {
                 if idx < h.cell_count {

@@ -97,6 +97,7 @@ pub mod first_key;
 mod freelist;
 mod overflow;
 pub mod page;
+mod probe_hint;
 pub mod ptrmap;
 pub mod record;
 pub mod text_encoding;
@@ -110,6 +111,7 @@ use strata_pager::Pager;
 
 pub use cursor::BTreeCursor;
 pub use error::{Error, Result};
+pub use probe_hint::LocalWrite;
 
 use crate::cursor::DEPTH_MAX;
 use crate::page::{drop_cell, init_page, read_u32, write_u32, PageHeader, PageType};

@@ -119,6 +119,7 @@ impl BTreeCursor {
         // Headers cached in the stack are current here: a descent re-parses them, and the
         // append fast path keeps the stack only while no page changed (`AppendHint`);
         // `append_index`'s check parses the headers it reads.
+        self.local_write = None;
         match self.insert_inner(saved, key, payload, append) {
             Ok(Poll::Ready(true)) => {
                 // Only the leaf changed: the interior levels' headers stay right, and the
@@ -198,6 +199,10 @@ impl BTreeCursor {
         }
 
         // ---- Mutate phase: no I/O below. ----
+        // Whether only the leaf will change (no overflow chain written or freed): see
+        // `LocalWrite`.
+        let leaf_only = old_chain.is_empty() && chain_len == 0;
+        let seq_before = self.pager.change_seq();
         self.payload_changed();
         for page_no in old_chain {
             freelist::free_page(&self.pager, page_no)?;
@@ -231,6 +236,12 @@ impl BTreeCursor {
             insert_cell(&mut data, page_no, self.usable, idx, &cell)?
         };
         if fitted {
+            if leaf_only {
+                self.local_write = Some(crate::probe_hint::LocalWrite {
+                    before: seq_before,
+                    after: self.pager.change_seq(),
+                });
+            }
             self.pos = Pos::Valid;
             self.hold.clear();
             // The path is unchanged and the new entry is the last one: the hint carries on
@@ -321,6 +332,11 @@ impl BTreeCursor {
                 self.hold.clear();
                 return Ok(Poll::Ready(false));
             }
+        }
+        // An index key whose UNIQUE probe just ended where it goes (`probe_hint.rs`).
+        if !matches!(key, SeekKey::Rowid(_)) && strata_io::ready!(self.at_probe_position(key)) {
+            self.append = None;
+            return Ok(Poll::Ready(false));
         }
         self.append = None;
         self.reset();

@@ -4,6 +4,7 @@
 //! the dispatch of every instruction.
 
 use super::*;
+use std::sync::Arc;
 
 impl Vm {
     pub(super) fn set_cursor(&mut self, c: usize, cur: VmCursor) {
@@ -127,6 +128,9 @@ impl Vm {
             changes,
             ..
         } = self;
+        // A leaf-only insert and its tree's root: the other trees' cursors carry their
+        // hints across it (`strata_btree::LocalWrite`).
+        let mut local: Option<(strata_btree::LocalWrite, u32)> = None;
         let cur = cur_mut(cursors, c)?;
         let r = match cur {
             VmCursor::BTree(b) => {
@@ -225,6 +229,7 @@ impl Vm {
                     },
                     PendingOp::Insert { rowid, flags } => {
                         rd!(bt.insert_rowid(*rowid, buf));
+                        local = bt.take_local_write().map(|w| (w, bt.root_page()));
                         changes.add(flags.count, 1);
                         if flags.set_last_rowid {
                             conn.state().last_insert_rowid = *rowid;
@@ -233,10 +238,12 @@ impl Vm {
                     }
                     PendingOp::IdxInsert => {
                         rd!(bt.insert_index(buf));
+                        local = bt.take_local_write().map(|w| (w, bt.root_page()));
                         true
                     }
                     PendingOp::IdxAppend => {
                         rd!(bt.append_index(buf));
+                        local = bt.take_local_write().map(|w| (w, bt.root_page()));
                         true
                     }
                     PendingOp::Delete { count } => {
@@ -361,6 +368,21 @@ impl Vm {
                 return Err(misuse("operation not supported on this cursor"))
             }
         };
+        if let Some((w, root)) = local {
+            let pager = match cursors[c].as_ref() {
+                Some(VmCursor::BTree(b)) => b.bt.pager().clone(),
+                _ => return Ok(Poll::Ready(r)),
+            };
+            for (i, other) in cursors.iter_mut().enumerate() {
+                if let Some(VmCursor::BTree(o)) = other {
+                    // Another tree of the same database only: a cursor on the same tree
+                    // (an UPDATE's read cursor) holds pages this write may have changed.
+                    if i != c && o.bt.root_page() != root && Arc::ptr_eq(o.bt.pager(), &pager) {
+                        o.bt.rebase_hints(w);
+                    }
+                }
+            }
+        }
         Ok(Poll::Ready(r))
     }
 
