@@ -4,29 +4,30 @@
 //!
 //! - each index holds as many entries as its table has rows ("wrong # of entries in
 //!   index X"; partial indexes excepted, as in SQLite);
-//! - every NOT NULL column of every row is not NULL ("NULL value in T.C");
+//! - every NOT NULL column of every row is not NULL ("NULL value in T.C"), every value
+//!   has a datatype its column can hold (STRICT types; no number in a TEXT column, no
+//!   numeric-looking text in a numeric one), and the CHECK constraints hold;
 //! - (`integrity_check` only) every row has its entry in each index, computed from the
 //!   row as an insert would ("row R missing from index X"), and a unique index holds no
 //!   second entry with that key ("non-unique entry in index X").
 //!
 //! A tree check that fails stops there: walking a tree known to be damaged to compare
 //! rows would only fail the statement with a corruption error instead of reporting.
-//! Not checked (SQLite does): datatypes of STRICT and non-STRICT columns (values only a
-//! damaged or foreign file holds) and CHECK constraints.
-//!
 //! Each problem is one row, at most `max_errors` of them (the statement ends there); no
 //! problem: one row "ok".
 
 use std::sync::Arc;
 
+use sqlite3_parser::ast::{self, Stmt};
 use strata_btree::record::KeyInfo;
-use strata_vdbe::insn::{Insn, Reg};
+use strata_vdbe::affinity::Affinity;
+use strata_vdbe::insn::{ColumnType, Insn, Reg};
 use strata_vdbe::ops::Cmp;
 use strata_vdbe::program::Program;
 
 use crate::builder::Label;
-use crate::compiler::{Compiler, Result};
-use crate::schema::{Conflict, Index, Table};
+use crate::compiler::{error, Compiler, Result};
+use crate::schema::{with_parsed, Conflict, Index, Table};
 
 /// Where a reported problem goes: the error counter and the statement's end.
 struct Report {
@@ -208,17 +209,11 @@ impl Compiler<'_> {
     /// One pass over the table's rows: NOT NULL columns, and (unless `quick`) each
     /// index's entry for the row and its uniqueness.
     fn check_rows(&mut self, table: &Arc<Table>, quick: bool, report: &Report) -> Result<()> {
-        let not_null: Vec<usize> = (0..table.columns.len())
-            .filter(|&i| table.columns[i].not_null.is_some() && table.rowid_alias != Some(i))
-            .collect();
         let indexes: Vec<Arc<Index>> = if quick {
             Vec::new()
         } else {
             self.sqlite_index_order(table)
         };
-        if not_null.is_empty() && indexes.is_empty() {
-            return Ok(());
-        }
         let tc = self.b.alloc_cursor();
         self.open_table_read(tc, table);
         let ics: Vec<_> = indexes
@@ -258,23 +253,154 @@ impl Compiler<'_> {
                 self.table_column(table, tc, i, cols + i)?;
             }
         }
-        for i in not_null {
-            let fine = self.label();
-            self.emit(Insn::NotNull {
-                reg: cols + i,
-                target: fine.addr(),
-            });
-            self.message(
-                report,
-                format!("NULL value in {}.{}", table.name, table.columns[i].name),
-            );
-            self.report_problem(report);
-            self.resolve(fine);
+        for i in 0..n {
+            if table.rowid_alias != Some(i) {
+                self.check_column(table, i, cols + i, report);
+            }
         }
+        self.check_checks(table, tc, cols, rowid, report)?;
         for (ix, ic) in indexes.iter().zip(ics) {
             self.check_index_entry(table, ix, (ic, tc), cols, (rowid, ordinal), report)?;
         }
         self.scan_end(scan);
+        Ok(())
+    }
+
+    /// A column's value in `reg`: NOT NULL, then its datatype, as SQLite's pragma.c checks
+    /// them (one problem per column at most):
+    /// - STRICT: exactly the declared type (NULL aside; REAL takes integers too);
+    /// - TEXT affinity: no INTEGER or REAL ("NUMERIC value in T.C");
+    /// - NUMERIC, INTEGER, REAL affinity: no text that numeric affinity would convert
+    ///   ("TEXT value in T.C": a value such a column never stores).
+    fn check_column(&mut self, table: &Table, i: usize, reg: Reg, report: &Report) {
+        const INT: u8 = 0x01;
+        const REAL: u8 = 0x02;
+        const TEXT: u8 = 0x04;
+        const BLOB: u8 = 0x08;
+        const NULL: u8 = 0x10;
+        let col = &table.columns[i];
+        let fine = self.label();
+        let type_check = self.label();
+        if col.not_null.is_some() {
+            self.emit(Insn::NotNull {
+                reg,
+                target: type_check.addr(),
+            });
+            self.message(report, format!("NULL value in {}.{}", table.name, col.name));
+            self.report_problem(report);
+            self.goto(fine);
+        }
+        self.resolve(type_check);
+        let strict_type = table
+            .strict
+            .as_ref()
+            .and_then(|s| s.columns.get(i))
+            .and_then(|(_, t)| *t);
+        let (allowed, name) = if table.strict.is_some() {
+            match strict_type {
+                Some(ColumnType::Int) => (INT | NULL, "non-INT"),
+                Some(ColumnType::Integer) => (INT | NULL, "non-INTEGER"),
+                Some(ColumnType::Real) => (INT | REAL | NULL, "non-REAL"),
+                Some(ColumnType::Text) => (TEXT | NULL, "non-TEXT"),
+                Some(ColumnType::Blob) => (BLOB | NULL, "non-BLOB"),
+                Some(ColumnType::Any) | None => (0x1f, ""),
+            }
+        } else {
+            match col.affinity {
+                Affinity::Text => (TEXT | BLOB | NULL, "NUMERIC"),
+                Affinity::Numeric | Affinity::Integer | Affinity::Real => {
+                    // Text is wrong only if numeric affinity would have converted it.
+                    let ok = self.label();
+                    self.emit(Insn::IsType {
+                        reg,
+                        mask: INT | REAL | BLOB | NULL,
+                        target: ok.addr(),
+                    });
+                    let t = self.reg();
+                    self.emit(Insn::Copy {
+                        src: reg,
+                        dest: t,
+                        count: 1,
+                    });
+                    self.emit(Insn::Affinity {
+                        start: t,
+                        affinities: vec![Affinity::Numeric],
+                    });
+                    self.emit(Insn::IsType {
+                        reg: t,
+                        mask: TEXT | BLOB | NULL,
+                        target: ok.addr(),
+                    });
+                    self.message(report, format!("TEXT value in {}.{}", table.name, col.name));
+                    self.report_problem(report);
+                    self.resolve(ok);
+                    (0x1f, "")
+                }
+                Affinity::Blob => (0x1f, ""),
+            }
+        };
+        if allowed != 0x1f {
+            self.emit(Insn::IsType {
+                reg,
+                mask: allowed,
+                target: fine.addr(),
+            });
+            self.message(
+                report,
+                format!("{name} value in {}.{}", table.name, col.name),
+            );
+            self.report_problem(report);
+        }
+        self.resolve(fine);
+    }
+
+    /// The table's CHECK constraints on the row in `cols`: one "CHECK constraint failed
+    /// in T" if any is false (NULL passes, as on insert).
+    fn check_checks(
+        &mut self,
+        table: &Arc<Table>,
+        tc: usize,
+        cols: Reg,
+        rowid: Reg,
+        report: &Report,
+    ) -> Result<()> {
+        if table.checks.is_empty() {
+            return Ok(());
+        }
+        let ok = self.label();
+        let fault = self.label();
+        self.push_register_level(table, tc, cols, rowid, None);
+        let r = (|| {
+            for check in &table.checks {
+                let sql = format!("SELECT {check}");
+                with_parsed(&sql, |stmt| {
+                    let Stmt::Select(sel) = stmt else {
+                        return Err(error("bad CHECK"));
+                    };
+                    let ast::OneSelect::Select { columns, .. } = &sel.body.select else {
+                        return Err(error("bad CHECK"));
+                    };
+                    let Some(ast::ResultColumn::Expr(e, _, _)) = columns.first() else {
+                        return Err(error("bad CHECK"));
+                    };
+                    let v = self.expr_new(e)?;
+                    self.emit(Insn::IfNot {
+                        reg: v,
+                        target: fault.addr(),
+                        jump_if_null: false,
+                    });
+                    Ok(())
+                })?;
+            }
+            Ok(())
+        })();
+        self.levels.pop();
+        r?;
+        self.goto(ok);
+        self.resolve(fault);
+        self.message(report, format!("CHECK constraint failed in {}", table.name));
+        self.report_problem(report);
+        self.resolve(ok);
         Ok(())
     }
 

@@ -73,6 +73,7 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
         } => ("IfNot", u(*reg), u(*target), *jump_if_null as i64, None, 0),
         IsNull { reg, target } => ("IsNull", u(*reg), u(*target), 0, None, 0),
         NotNull { reg, target } => ("NotNull", u(*reg), u(*target), 0, None, 0),
+        IsType { reg, mask, target } => ("IsType", u(*reg), u(*target), 0, None, *mask as i64),
         Compare {
             op,
             lhs,

@@ -381,6 +381,13 @@ pub enum Insn {
         reg: Reg,
         target: Addr,
     },
+    /// Jump if the storage class of `reg` is in `mask` (SQLite's OP_IsType bits: 0x01
+    /// INTEGER, 0x02 REAL, 0x04 TEXT, 0x08 BLOB, 0x10 NULL). `PRAGMA integrity_check`.
+    IsType {
+        reg: Reg,
+        mask: u8,
+        target: Addr,
+    },
     /// Compare `lhs` with `rhs` and jump if `op` holds (see module doc for NULLs).
     Compare {
         op: Cmp,
@@ -1140,6 +1147,7 @@ impl Insn {
             Init { target } | Goto { target } | Once { target } => vec![target],
             Gosub { target, .. } => vec![target],
             If { target, .. } | IfNot { target, .. } | IsNull { target, .. } => vec![target],
+            IsType { target, .. } => vec![target],
             NotNull { target, .. } | Compare { target, .. } => vec![target],
             Jump { lt, eq, gt } => vec![lt, eq, gt],
             IfPos { target, .. } | DecrJumpZero { target, .. } => vec![target],

@@ -146,3 +146,86 @@ fn more_problems_than_the_limit() {
         true,
     );
 }
+
+#[test]
+fn values_their_columns_never_hold() {
+    // Untyped columns took any value; declared as typed ones they now hold values those
+    // types never store: numbers in TEXT, a NULL in NOT NULL.
+    check(
+        "types",
+        "CREATE TABLE d(a INTEGER PRIMARY KEY, t, n, x, nn);\n\
+         INSERT INTO d VALUES(1, 5, 12, 'q', 1), (2, 'ok', 7, 4, NULL),\n\
+         (3, 1.5, 'abc', x'00', 2), (4, NULL, NULL, NULL, 3);",
+        "UPDATE sqlite_schema SET sql = 'CREATE TABLE d(a INTEGER PRIMARY KEY, t TEXT, n INTEGER, x NUMERIC, nn INT NOT NULL)' WHERE name = 'd'",
+        true,
+    );
+}
+
+/// Text that numeric affinity would have converted, in a numeric column ("TEXT value in
+/// T.C"): SQLite 3.46 reports only some such values (here the INTEGER column's, not the
+/// REAL one's after a problem earlier in the row; found comparing the two, the cause
+/// not pinned down), Strata every one. Strata's report must hold all of SQLite's.
+#[test]
+fn numeric_text_in_numeric_columns() {
+    let dir = std::env::temp_dir().join(format!("strata-integrity-{}-numtext", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("t.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE d(a INTEGER PRIMARY KEY, t, n, r, x);\n\
+             INSERT INTO d VALUES(1, 5, '12', ' 3.5 ', 'q'), (2, 'ok', 7, 2.5, 4),\n\
+             (3, 1.5, 'abc', '1e3', x'00'), (4, NULL, ' 8', NULL, '0x10');\n\
+             PRAGMA writable_schema = ON;\n\
+             UPDATE sqlite_schema SET sql = 'CREATE TABLE d(a INTEGER PRIMARY KEY, t TEXT, n INTEGER, r REAL, x NUMERIC)' WHERE name = 'd';",
+        )
+        .unwrap();
+    }
+    let theirs = sqlite_report(&path, "PRAGMA integrity_check");
+    let ours = strata_report(&path, "PRAGMA integrity_check");
+    assert!(
+        theirs.contains(&"TEXT value in d.n".to_string()),
+        "{theirs:?}"
+    );
+    for line in &theirs {
+        assert!(
+            ours.contains(line),
+            "Strata's report {ours:?} lacks {line:?}"
+        );
+    }
+    let mut expected = vec![
+        "NUMERIC value in d.t",
+        "NUMERIC value in d.t",
+        "TEXT value in d.n",
+        "TEXT value in d.n",
+        "TEXT value in d.r",
+        "TEXT value in d.r",
+    ];
+    expected.sort();
+    assert_eq!(ours, expected);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn strict_columns_with_other_types() {
+    check(
+        "strict",
+        "CREATE TABLE s(a INTEGER PRIMARY KEY, i, r, t, b, y);\n\
+         INSERT INTO s VALUES(1, 1, 2, 'x', x'01', 5), (2, 'one', 2.5, 3, 'b', 'any'),\n\
+         (3, 2.5, 'r', x'02', 4, NULL), (4, NULL, NULL, NULL, NULL, NULL);",
+        "UPDATE sqlite_schema SET sql = 'CREATE TABLE s(a INTEGER PRIMARY KEY, i INTEGER, r REAL, t TEXT, b BLOB, y ANY) STRICT' WHERE name = 's'",
+        true,
+    );
+}
+
+#[test]
+fn rows_that_fail_a_check_constraint() {
+    check(
+        "check",
+        "CREATE TABLE c(a INTEGER PRIMARY KEY, x, y);\n\
+         INSERT INTO c VALUES(1, 5, 1), (2, -1, 1), (3, NULL, 1), (4, 3, 9);",
+        "UPDATE sqlite_schema SET sql = 'CREATE TABLE c(a INTEGER PRIMARY KEY, x CHECK (x > 0), y, CHECK (y < x))' WHERE name = 'c'",
+        true,
+    );
+}

@@ -841,6 +841,16 @@ impl Vm {
                 let c = !matches!(self.regs[*reg], Value::Null);
                 self.jump(c, *target);
             }
+            IsType { reg, mask, target } => {
+                let bit = match self.regs[*reg] {
+                    Value::Integer(_) => 0x01,
+                    Value::Real(_) => 0x02,
+                    Value::Text(_) => 0x04,
+                    Value::Blob(_) => 0x08,
+                    Value::Null => 0x10,
+                };
+                self.jump(mask & bit != 0, *target);
+            }
             Compare {
                 op,
                 lhs,
