@@ -119,17 +119,21 @@ impl Compiler<'_> {
                 }
                 _ => continue,
             };
-            if let Some(f) = filter {
-                if crate::select::contains_aggregate(f) {
-                    return Err(error(format!("misuse of aggregate function {name}()")));
-                }
-            }
+            // SQLite names the nested call (`sum(max(x))`: "max()"): it resolves the
+            // outer call first and finds the inner one where no aggregate may be.
             for a in &args {
                 if let Some(w) = crate::window::first_window(a) {
                     return Err(error(format!("misuse of window function {w}()")));
                 }
                 if crate::select::contains_aggregate(a) {
-                    return Err(error(format!("misuse of aggregate function {name}()")));
+                    let inner = crate::select::first_aggregate_name(a);
+                    return Err(error(format!("misuse of aggregate function {inner}()")));
+                }
+            }
+            if let Some(f) = filter {
+                if crate::select::contains_aggregate(f) {
+                    let inner = crate::select::first_aggregate_name(f);
+                    return Err(error(format!("misuse of aggregate function {inner}()")));
                 }
             }
             if distinct && args.len() != 1 {

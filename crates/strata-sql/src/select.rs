@@ -18,7 +18,7 @@ use crate::names;
 use crate::planner::Term;
 use crate::schema::Table;
 use crate::scope::{ColumnRef, Level, Source, SourceColumn, ROWID};
-use crate::select_checks::aggregate_through_windows;
+use crate::select_checks::{aggregate_through_windows, contains_plain_aggregate};
 
 /// Where the rows of a select go.
 #[derive(Clone, Debug)]
@@ -908,13 +908,22 @@ impl Compiler<'_> {
         // are checked against that. (Reported at the end, see `select_core`: the query
         // compiles on as before, so that an unknown name found later wins, as SQLite
         // resolves every name before it generates code.)
+        // An aggregate only inside a window call (its arguments, FILTER, PARTITION BY or
+        // ORDER BY) does not count for HAVING there, but the query is computed as an
+        // aggregate one all the same (`window_body`), and SQLite's WHERE check then finds
+        // an aggregate only when it generates code, as for any aggregate query.
         let sqlite_agg = group_by.is_some()
             || items
                 .iter()
-                .any(|(it, _)| matches!(it, Item::Expr(e) if contains_aggregate(e)));
+                .any(|(it, _)| matches!(it, Item::Expr(e) if contains_plain_aggregate(e)));
+        let defs = window_defs.unwrap_or(&[]);
+        let window_agg = items.iter().any(
+            |(it, _)| matches!(it, Item::Expr(e) if aggregate_through_windows(e, defs).is_some()),
+        );
         if having.is_some() && !sqlite_agg {
             self.misplace("HAVING clause on a non-aggregate query".into());
         }
+        let sqlite_agg = sqlite_agg || window_agg;
         if let Some(w) = where_clause.filter(|w| !sqlite_agg && contains_aggregate(w)) {
             self.misplace(format!(
                 "misuse of aggregate function {}()",
@@ -962,9 +971,19 @@ impl Compiler<'_> {
         let misplaced = where_clause
             .filter(|w| sqlite_agg && contains_aggregate(w))
             .map(|w| first_aggregate_name(w))
+            // SQLite meets the ORDER BY's own aggregates before those inside its window
+            // calls.
             .or_else(|| {
                 order_keys.iter().find_map(|(k, _, _)| match k {
-                    OrderKey::Expr(e) if !sqlite_agg => aggregate_through_windows(e),
+                    OrderKey::Expr(e) if !sqlite_agg && contains_plain_aggregate(e) => {
+                        Some(first_aggregate_name(e))
+                    }
+                    _ => None,
+                })
+            })
+            .or_else(|| {
+                order_keys.iter().find_map(|(k, _, _)| match k {
+                    OrderKey::Expr(e) if !sqlite_agg => aggregate_through_windows(e, defs),
                     _ => None,
                 })
             });

@@ -51,8 +51,12 @@ impl Compiler<'_> {
 }
 
 /// The name of the first aggregate call in `e`, looking into the PARTITION BY and ORDER
-/// BY of its window calls too (an aggregate there belongs to the enclosing query).
-pub(crate) fn aggregate_through_windows(e: &Expr<'_>) -> Option<String> {
+/// BY of its window calls too (an aggregate there belongs to the enclosing query; named
+/// windows are resolved through `defs`).
+pub(crate) fn aggregate_through_windows<'a>(
+    e: &'a Expr<'a>,
+    defs: &'a [ast::WindowDef<'a>],
+) -> Option<String> {
     let mut found = None;
     walk(e, &mut |x| {
         if found.is_some() {
@@ -71,13 +75,31 @@ pub(crate) fn aggregate_through_windows(e: &Expr<'_>) -> Option<String> {
             ..
         } = x
         {
-            if let Some(ast::Over::Window(w)) = t.over_clause {
-                let partition = w.partition_by.iter().flat_map(|p| p.iter());
-                let order = w.order_by.iter().flat_map(|o| o.iter()).map(|t| &t.expr);
-                found = partition.chain(order).find_map(aggregate_through_windows);
+            if let Some(over) = t.over_clause {
+                found = crate::window::window_terms(over, defs)
+                    .into_iter()
+                    .find_map(|w| aggregate_through_windows(w, defs));
             }
         }
         found.is_none()
+    });
+    found
+}
+
+/// Whether `e` has an aggregate call outside window calls. SQLite's resolver decides
+/// that a SELECT is an aggregate query (for its HAVING and WHERE checks) from these
+/// alone: `SELECT max(sum(x)) OVER () FROM t HAVING ...` is "HAVING clause on a
+/// non-aggregate query", though the query is computed as one (one group).
+pub(crate) fn contains_plain_aggregate(e: &Expr<'_>) -> bool {
+    let mut found = false;
+    walk(e, &mut |x| {
+        if found || crate::window::is_window_call(x) {
+            return false;
+        }
+        if is_aggregate_call(x) {
+            found = true;
+        }
+        !found
     });
     found
 }
