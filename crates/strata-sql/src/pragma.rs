@@ -335,6 +335,19 @@ impl Compiler<'_> {
         text: &str,
     ) -> Result<Program> {
         let pname = names::unquote(name.name.0).to_ascii_lowercase();
+        // A number with digit separators is SQLite's QNUMBER token, which its pragma
+        // grammar (`plus_num ::= number`, INTEGER or FLOAT) does not take.
+        if let Some(PragmaBody::Equals(e) | PragmaBody::Call(e)) = body {
+            let lit = match e {
+                Expr::Unary(_, inner) => inner,
+                e => e,
+            };
+            if let Expr::Literal(Literal::Numeric(n)) = lit {
+                if n.contains('_') {
+                    return Err(error(format!("near \"{n}\": syntax error")));
+                }
+            }
+        }
         // `PRAGMA main.x` / `temp.x`: the schema pragmas look in that database only (else
         // temp first, then main), the header fields are that database's.
         let scope = match name.db_name.as_ref() {

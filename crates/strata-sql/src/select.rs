@@ -725,6 +725,23 @@ impl Compiler<'_> {
                     }
                     (_, r) => r,
                 };
+                // Which of several errors SQLite reports depends on the order it resolves
+                // names in, which Strata's compilation does not follow: recomputed when
+                // the select failed with a name or aggregate error.
+                let r = match r {
+                    Err(e) if crate::select_checks::resolve_order_applies(&e.message) => {
+                        let found = self.sqlite_resolve_error(
+                            columns,
+                            *where_clause,
+                            *group_by,
+                            *having,
+                            order_by,
+                            window_clause.unwrap_or(&[]),
+                        );
+                        Err(found.map(error).unwrap_or(e))
+                    }
+                    r => r,
+                };
                 let level = self.levels.pop().expect("pushed above");
                 self.last_correlated = level.correlated;
                 r
@@ -814,6 +831,8 @@ impl Compiler<'_> {
         dest: &Dest,
     ) -> Result<Vec<ResultCol>> {
         let (specs, mut terms) = self.from_clause(from)?;
+        let level = self.levels.len() - 1;
+        self.levels[level].from_resolved = true;
         // An aggregate in WHERE is an error, found below in SQLite's order.
         if let Some(w) = where_clause {
             split_and(w, &mut terms);
