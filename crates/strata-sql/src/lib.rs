@@ -62,6 +62,7 @@ mod from;
 mod generated;
 mod illegal_token;
 pub mod names;
+mod outer_refs;
 mod parse_guard;
 mod partial_index;
 mod planner;

@@ -342,3 +342,38 @@ PRAGMA user_version = x'01';
 "
     ));
 }
+
+/// SQLite's test of which query an aggregate belongs to looks into subqueries of its
+/// arguments (names those subqueries supply do not count): an outer column there moves
+/// the aggregate out, which Strata refuses rather than compute per row; a column of the
+/// aggregate's own query there keeps it in place.
+#[test]
+fn outer_columns_inside_subqueries_of_aggregate_arguments() {
+    let ours = strata::Connection::open_in_memory().unwrap();
+    let theirs = rusqlite::Connection::open_in_memory().unwrap();
+    ours.execute_batch(TABLES).unwrap();
+    theirs.execute_batch(TABLES).unwrap();
+    for sql in [
+        "SELECT (SELECT sum(t.x + (SELECT 1))) FROM t",
+        "SELECT (SELECT sum((SELECT t.x))) FROM t",
+        "SELECT (SELECT count((SELECT y))) FROM t",
+        "SELECT (SELECT max((SELECT t.y FROM u WHERE u.x = 1))) FROM t",
+        "SELECT (SELECT sum((SELECT z FROM u WHERE u.x = t.x))) FROM t",
+        "SELECT (SELECT min(EXISTS (SELECT 1 FROM u WHERE u.z = t.y))) FROM t",
+    ] {
+        let got = strata_rows(&ours, sql);
+        let err = got.expect_err(sql);
+        assert!(err.contains("not supported"), "{sql}: {err}");
+        // One row in SQLite (the aggregate runs in the outer query).
+        assert_eq!(sqlite_rows(&theirs, sql).unwrap().len(), 1, "{sql}");
+    }
+    for sql in [
+        "SELECT (SELECT sum((SELECT u.z FROM u WHERE u.x = v.x)) FROM t AS v) FROM t",
+        "SELECT (SELECT count((SELECT z FROM u)) FROM u) FROM t",
+        "SELECT (SELECT sum((SELECT 1))) FROM t",
+        "SELECT (SELECT max((SELECT u.x FROM u AS w WHERE w.z = u.z)) FROM u) FROM t",
+        "SELECT x, (SELECT sum((SELECT count(*) FROM u)) FROM u) FROM t",
+    ] {
+        assert_eq!(strata_rows(&ours, sql), sqlite_rows(&theirs, sql), "{sql}");
+    }
+}
