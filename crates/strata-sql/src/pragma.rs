@@ -428,6 +428,9 @@ impl Compiler<'_> {
                     }
                 }
             }
+            "journal_mode" if self.schema.in_memory => {
+                Ok(self.memory_journal_mode(arg.as_deref(), text))
+            }
             "journal_mode" => {
                 let set = crate::pragma_file::journal_mode(arg.as_deref())?;
                 let r = self.reg();
@@ -706,7 +709,8 @@ impl Compiler<'_> {
             // the order of unordered results: fixed at its default like the above.
             "reverse_unordered_selects" => self.fixed_setting(&pname, arg.as_deref(), text),
             name if crate::pragma_tuning::TUNING_PRAGMAS.contains(&name) => {
-                self.tuning_pragma(name, arg.as_deref(), db, text)
+                let qualified = matches!(scope, Scope::Db(_));
+                self.tuning_pragma(name, arg.as_deref(), db, qualified, text)
             }
             // SQLite ignores pragmas it does not know, and so do we; one it knows and
             // Strata does not implement is an error, never an empty answer.

@@ -584,11 +584,13 @@ fn check_script(script: &str) {
 /// In-memory databases answer the file pragmas as SQLite's `:memory:` does: no mmap,
 /// journal mode "memory" (only "off" and "memory" take), the locking mode set.
 #[test]
-#[ignore = "not done (session 10, sqlfix): Strata's in-memory database is a WAL database on \
-            MemoryIo and answers mmap_size, journal_mode (wal) and locking_mode as a file"]
 fn in_memory_database_file_pragmas() {
     check_script(
-        "PRAGMA mmap_size;
+        "PRAGMA main.locking_mode;
+PRAGMA locking_mode;
+PRAGMA main.locking_mode = normal;
+PRAGMA locking_mode;
+PRAGMA mmap_size;
 PRAGMA mmap_size = 1048576;
 PRAGMA mmap_size;
 PRAGMA main.mmap_size;
@@ -612,9 +614,18 @@ PRAGMA journal_mode = memory;
 PRAGMA journal_mode;
 PRAGMA journal_mode = bogus;
 CREATE TABLE t(x);
-PRAGMA journal_mode = off;
+PRAGMA journal_mode = OFF;
 PRAGMA journal_mode;
-PRAGMA temp.journal_mode;
+PRAGMA journal_mode = del;
+PRAGMA main.journal_mode = mem;
+PRAGMA journal_mode;
+BEGIN;
+INSERT INTO t VALUES (1);
+PRAGMA journal_mode = off;
+ROLLBACK;
+SELECT count(*) FROM t;
+PRAGMA journal_mode;
+PRAGMA locking_mode = exclusive;
 PRAGMA temp.locking_mode;
 PRAGMA temp.mmap_size;
 ",
