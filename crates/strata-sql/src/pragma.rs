@@ -371,6 +371,7 @@ impl Compiler<'_> {
                 | "application_id"
                 | "page_size"
                 | "journal_size_limit"
+                | "freelist_count"
         );
         // The tuning pragmas take `temp.` as SQLite does (most ignore the schema).
         let tuning = crate::pragma_tuning::TUNING_PRAGMAS.contains(&pname.as_str())
