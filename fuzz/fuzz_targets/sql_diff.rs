@@ -1584,7 +1584,7 @@ fn window_sql(t: &str, calls: &[(u8, u8, u8, u8, Col)], filter: &str, kind: u8) 
         cols.push("row_number() OVER (ORDER BY rowid)".into());
     }
     let (f0, p0, _, fr0, c0) = calls.first().copied().unwrap_or((11, 0, 0, 0, Col::A));
-    match kind % 5 {
+    match kind % 6 {
         0 | 1 => format!(
             "SELECT rowid, {} FROM {t} WHERE {filter} ORDER BY rowid",
             cols.join(", ")
@@ -1603,6 +1603,12 @@ fn window_sql(t: &str, calls: &[(u8, u8, u8, u8, Col)], filter: &str, kind: u8) 
         3 => format!(
             "SELECT a, count(*), sum(count(*)) OVER (ORDER BY a), rank() OVER (ORDER BY count(*), a), {} OVER (ORDER BY a) FROM {t} WHERE {filter} GROUP BY a ORDER BY a",
             func(f0 % 18, &format!("max({})", c0.name()))
+        ),
+        // Aggregates inside window definitions and arguments without GROUP BY: the
+        // query is an aggregate one and the windows run over its one group.
+        4 => format!(
+            "SELECT count(*), {} OVER (ORDER BY max(a)), rank() OVER (PARTITION BY count(*) ORDER BY sum(k)), max(sum(a)) OVER w FROM {t} WHERE {filter} WINDOW w AS (ORDER BY min(c))",
+            func(f0 % 18, "sum(c)")
         ),
         _ => format!(
             "SELECT r, w FROM (SELECT rowid AS r, {} AS w, row_number() OVER w2 AS rn FROM {t} WINDOW w2 AS (PARTITION BY a ORDER BY rowid)) WHERE rn <= 2 ORDER BY r",

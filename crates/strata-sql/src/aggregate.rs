@@ -16,7 +16,8 @@ use strata_vdbe::insn::{Cur, EphemeralKind, Insn, Reg};
 
 use crate::aggregate_order::{order_terms, AggOrderTerm};
 use crate::compiler::{error, Compiler, Result};
-use crate::expr::{is_aggregate_call, walk};
+use crate::expr::{is_aggregate_call, walk, walk_refs};
+use crate::expr_walk::walk_refs_pruned;
 use crate::names;
 use crate::planner::{LoopSpec, Term};
 use crate::scope::{AggMap, ColumnRef};
@@ -119,17 +120,21 @@ impl Compiler<'_> {
                 }
                 _ => continue,
             };
-            if let Some(f) = filter {
-                if crate::select::contains_aggregate(f) {
-                    return Err(error(format!("misuse of aggregate function {name}()")));
-                }
-            }
+            // SQLite names the nested call (`sum(max(x))`: "max()"): it resolves the
+            // outer call first and finds the inner one where no aggregate may be.
             for a in &args {
                 if let Some(w) = crate::window::first_window(a) {
                     return Err(error(format!("misuse of window function {w}()")));
                 }
                 if crate::select::contains_aggregate(a) {
-                    return Err(error(format!("misuse of aggregate function {name}()")));
+                    let inner = crate::select::first_aggregate_name(a);
+                    return Err(error(format!("misuse of aggregate function {inner}()")));
+                }
+            }
+            if let Some(f) = filter {
+                if crate::select::contains_aggregate(f) {
+                    let inner = crate::select::first_aggregate_name(f);
+                    return Err(error(format!("misuse of aggregate function {inner}()")));
                 }
             }
             if distinct && args.len() != 1 {
@@ -179,7 +184,9 @@ impl Compiler<'_> {
 
     /// True when the expressions (an aggregate call's arguments, FILTER and ORDER BY) in
     /// a subquery name columns and every one of them belongs to an outer query: SQLite's
-    /// `sqlite3ReferencesSrcList` then moves the aggregate to that query.
+    /// `sqlite3ReferencesSrcList` then moves the aggregate to that query. As there, the
+    /// names inside subqueries of the arguments count, unless those subqueries supply
+    /// them (`outer_refs`): `SELECT (SELECT sum((SELECT t.x))) FROM t` is one row.
     fn only_outer_columns(&mut self, exprs: &[&Expr<'_>]) -> Result<bool> {
         let level = self.levels.len() - 1;
         if level == 0 {
@@ -187,7 +194,13 @@ impl Compiler<'_> {
         }
         let mut any = false;
         for e in exprs {
-            for (d, t, c) in column_idents(e) {
+            let mut refs = Vec::new();
+            let mut has_subquery = false;
+            walk_refs(e, &mut refs, &mut has_subquery);
+            if has_subquery {
+                crate::outer_refs::subquery_refs(self.schema, e, &mut refs);
+            }
+            for (d, t, c) in refs {
                 if let Some(r) = self.resolve_ref(d.as_deref(), t.as_deref(), &c)? {
                     if r.level == level {
                         return Ok(false);
@@ -201,7 +214,8 @@ impl Compiler<'_> {
 
     /// Column references of the current level outside aggregate calls.
     fn bare_columns(&mut self, e: &Expr<'_>, out: &mut Vec<ColumnRef>) -> Result<()> {
-        let idents = column_idents(e);
+        let mut idents = Vec::new();
+        walk_refs_pruned(e, &mut idents, &mut false, &is_aggregate_call);
         let level = self.levels.len() - 1;
         for (d, t, c) in idents {
             if let Some(r) = self.resolve_ref(d.as_deref(), t.as_deref(), &c)? {
@@ -1022,30 +1036,6 @@ struct GroupStep {
     output_sub: crate::builder::Label,
     /// Each call's ORDER BY sorter (see `aggregate_order`), if it has one.
     ob_curs: Vec<Option<Cur>>,
-}
-
-/// The column-like names of `e` (schema, table, column), outside aggregate calls.
-type Ident = (Option<String>, Option<String>, String);
-
-fn column_idents(e: &Expr<'_>) -> Vec<Ident> {
-    let mut idents: Vec<Ident> = Vec::new();
-    walk(e, &mut |x| {
-        if is_aggregate_call(x) {
-            return false;
-        }
-        match x {
-            Expr::Id(id) => idents.push((None, None, id.0.to_string())),
-            Expr::Qualified(t, c) => idents.push((None, Some(t.0.to_string()), c.0.to_string())),
-            Expr::DoublyQualified(d, t, c) => idents.push((
-                Some(d.0.to_string()),
-                Some(t.0.to_string()),
-                c.0.to_string(),
-            )),
-            _ => {}
-        }
-        true
-    });
-    idents
 }
 
 fn next_permutation(p: &mut [usize]) -> bool {

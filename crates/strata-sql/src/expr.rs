@@ -20,6 +20,15 @@ use crate::scope::{ColumnRef, ROWID};
 /// Parses a numeric literal as SQLite does: integers that fit in i64 stay integers,
 /// anything else (fractions, exponents, too large) is a real.
 pub fn numeric_literal(s: &str, negate: bool) -> Result<Value> {
+    // SQLite 3.46 digit separators (`1_000`, `0x1_f`; the lexer only lets `_` stand
+    // between digits): dropped before the value is read, as `sqlite3DequoteNumber`.
+    let plain;
+    let s = if s.contains('_') {
+        plain = s.replace('_', "");
+        plain.as_str()
+    } else {
+        s
+    };
     let bytes = s.as_bytes();
     let is_hex = bytes.len() > 2 && bytes[0] == b'0' && (bytes[1] | 0x20) == b'x';
     if is_hex {

@@ -127,7 +127,21 @@ pub fn walk<'a>(e: &'a Expr<'a>, f: &mut dyn FnMut(&'a Expr<'a>) -> bool) {
 /// Collects column identifiers in `e` (not inside subqueries; notes if there are any).
 /// Each reference is (database, table, column) as written.
 pub(crate) fn walk_refs(e: &Expr<'_>, out: &mut Vec<RefName>, has_subquery: &mut bool) {
+    walk_refs_pruned(e, out, has_subquery, &|_| false);
+}
+
+/// [`walk_refs`], not looking into the sub-expressions `skip` accepts (aggregate calls,
+/// for the columns outside them).
+pub(crate) fn walk_refs_pruned(
+    e: &Expr<'_>,
+    out: &mut Vec<RefName>,
+    has_subquery: &mut bool,
+    skip: &dyn Fn(&Expr<'_>) -> bool,
+) {
     walk(e, &mut |x| {
+        if skip(x) {
+            return false;
+        }
         match x {
             Expr::Id(id) => out.push((None, None, id.0.to_string())),
             Expr::Name(n) => out.push((None, None, n.0.to_string())),

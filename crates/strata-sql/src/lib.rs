@@ -60,8 +60,10 @@ mod expr_walk;
 mod fkey;
 mod from;
 mod generated;
+mod illegal_token;
 mod integrity;
 pub mod names;
+mod outer_refs;
 mod parse_guard;
 mod partial_index;
 mod planner;
@@ -148,6 +150,11 @@ pub fn prepare(schema: &Schema, sql: &str) -> Result<Option<Prepared>, SqlError>
             let mut err = syntax_error(text, &e.to_string());
             err.offset =
                 error_pos(&e).map(|(line, column)| start + byte_offset(text, line, column));
+            if let Some(off) = err.offset {
+                if let Some(m) = sqlite_lexer_message(&e, sql, off) {
+                    err.message = m;
+                }
+            }
             return Err(err);
         }
     };
@@ -186,6 +193,40 @@ fn syntax_error(text: &str, parser_message: &str) -> SqlError {
         code: ErrorCode::Error,
         message: msg,
         offset: None,
+    }
+}
+
+/// SQLite's message for a lexer error of sqlite3-parser at byte `off` of `sql` (None to
+/// keep the parser's): a token SQLite's tokenizer marks illegal is `unrecognized token`
+/// with its text (`illegal_token`); a syntax error at a blob literal names the literal as
+/// written (`x'01'`; the parser's token is only its digits).
+fn sqlite_lexer_message(
+    e: &sqlite3_parser::lexer::sql::Error,
+    sql: &str,
+    off: usize,
+) -> Option<String> {
+    use sqlite3_parser::lexer::sql::Error as E;
+    use sqlite3_parser::lexer::sql::ParserError;
+    match e {
+        E::UnrecognizedToken(_)
+        | E::UnterminatedLiteral(_)
+        | E::UnterminatedBracket(_)
+        | E::BadVariableName(_)
+        | E::BadNumber(_)
+        | E::ExpectedEqualsSign(_)
+        | E::MalformedBlobLiteral(_)
+        | E::MalformedHexInteger(_) => Some(illegal_token::message(sql, off)),
+        E::ParserError(ParserError::SyntaxError(tok), _) => {
+            let rest = sql.get(off..)?;
+            let b = rest.as_bytes();
+            let blob = b.len() >= 3
+                && (b[0] | 0x20) == b'x'
+                && b[1] == b'\''
+                && rest[2..].starts_with(tok.as_str())
+                && rest[2 + tok.len()..].starts_with('\'');
+            blob.then(|| format!("near \"{}\": syntax error", &rest[..tok.len() + 3]))
+        }
+        _ => None,
     }
 }
 

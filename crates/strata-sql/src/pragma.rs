@@ -333,6 +333,19 @@ impl Compiler<'_> {
         text: &str,
     ) -> Result<Program> {
         let pname = names::unquote(name.name.0).to_ascii_lowercase();
+        // A number with digit separators is SQLite's QNUMBER token, which its pragma
+        // grammar (`plus_num ::= number`, INTEGER or FLOAT) does not take.
+        if let Some(PragmaBody::Equals(e) | PragmaBody::Call(e)) = body {
+            let lit = match e {
+                Expr::Unary(_, inner) => inner,
+                e => e,
+            };
+            if let Expr::Literal(Literal::Numeric(n)) = lit {
+                if n.contains('_') {
+                    return Err(error(format!("near \"{n}\": syntax error")));
+                }
+            }
+        }
         // `PRAGMA main.x` / `temp.x`: the schema pragmas look in that database only (else
         // temp first, then main), the header fields are that database's.
         let scope = match name.db_name.as_ref() {
@@ -356,6 +369,7 @@ impl Compiler<'_> {
                 | "application_id"
                 | "page_size"
                 | "journal_size_limit"
+                | "freelist_count"
         );
         // The tuning pragmas take `temp.` as SQLite does (most ignore the schema).
         let tuning = crate::pragma_tuning::TUNING_PRAGMAS.contains(&pname.as_str())
@@ -412,6 +426,9 @@ impl Compiler<'_> {
                         Ok(self.finish(text, Vec::new(), Vec::new()))
                     }
                 }
+            }
+            "journal_mode" if self.schema.in_memory => {
+                Ok(self.memory_journal_mode(arg.as_deref(), text))
             }
             "journal_mode" => {
                 let set = crate::pragma_file::journal_mode(arg.as_deref())?;
@@ -672,7 +689,8 @@ impl Compiler<'_> {
             // the order of unordered results: fixed at its default like the above.
             "reverse_unordered_selects" => self.fixed_setting(&pname, arg.as_deref(), text),
             name if crate::pragma_tuning::TUNING_PRAGMAS.contains(&name) => {
-                self.tuning_pragma(name, arg.as_deref(), db, text)
+                let qualified = matches!(scope, Scope::Db(_));
+                self.tuning_pragma(name, arg.as_deref(), db, qualified, text)
             }
             // SQLite ignores pragmas it does not know, and so do we; one it knows and
             // Strata does not implement is an error, never an empty answer.

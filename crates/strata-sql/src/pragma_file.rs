@@ -18,22 +18,24 @@ use crate::schema::Schema;
 /// SQLite's journal modes, in SQLite's order (`sqlite3JournalModename`).
 const JOURNAL_MODES: [&str; 6] = ["delete", "persist", "off", "truncate", "memory", "wal"];
 
+/// The journal mode `arg` names, as SQLite matches it (case-insensitively, by the
+/// argument's length: "del" is "delete"); None for a query or a name of no mode.
+pub(crate) fn journal_mode_name(arg: Option<&str>) -> Option<&'static str> {
+    let wanted = arg?.to_ascii_lowercase();
+    JOURNAL_MODES
+        .iter()
+        .find(|m| m.as_bytes().starts_with(wanted.as_bytes()) && wanted.len() <= m.len())
+        .copied()
+}
+
 /// What `PRAGMA journal_mode[=arg]` asks for: `None` to query the mode, or the mode to
 /// switch to; an error for a mode Strata cannot be in.
 pub(crate) fn journal_mode(arg: Option<&str>) -> Result<Option<JournalModeKind>> {
-    let Some(arg) = arg else {
-        return Ok(None);
-    };
-    // SQLite compares the argument's length of each mode name, case-insensitively (so
-    // "del" means "delete"); an argument matching no mode is a plain query.
-    let wanted = arg.to_ascii_lowercase();
-    let mode = JOURNAL_MODES
-        .iter()
-        .find(|m| m.as_bytes().starts_with(wanted.as_bytes()) && wanted.len() <= m.len());
-    match mode {
+    // An argument matching no mode is a plain query.
+    match journal_mode_name(arg) {
         None => Ok(None),
-        Some(&"wal") => Ok(Some(JournalModeKind::Wal)),
-        Some(&"delete") => Ok(Some(JournalModeKind::Delete)),
+        Some("wal") => Ok(Some(JournalModeKind::Wal)),
+        Some("delete") => Ok(Some(JournalModeKind::Delete)),
         Some(mode) => Err(error(format!(
             "cannot change journal_mode to {mode}: Strata supports only WAL mode and, to hand \
              the file to a tool that wants a single file, PRAGMA journal_mode=DELETE"

@@ -134,6 +134,7 @@ impl Compiler<'_> {
         name: &str,
         arg: Option<&str>,
         db: usize,
+        qualified: bool,
         text: &str,
     ) -> Result<Program> {
         let temp = db == TEMP_DB;
@@ -169,9 +170,10 @@ impl Compiler<'_> {
                 (flag, Some(i64::from(on)), false)
             }
             "mmap_size" => {
-                if temp {
-                    // SQLite asks the temp database's file, which it has not opened
-                    // (temp lives in memory until it spills): no row.
+                if temp || self.schema.in_memory {
+                    // SQLite asks the database's file, which an in-memory database does
+                    // not have and temp has not opened (temp lives in memory until it
+                    // spills): no row.
                     return Ok(self.finish_without_transaction_rows(text, vec![name.into()]));
                 }
                 // A size that does not parse still sets its leading number; a
@@ -200,6 +202,9 @@ impl Compiler<'_> {
                     SettingKind::HardHeapLimit
                 };
                 (which, v, true)
+            }
+            "locking_mode" if self.schema.in_memory && !temp => {
+                return Ok(self.memory_locking_mode(arg, qualified, text))
             }
             "locking_mode" => return self.locking_mode(arg, temp, text),
             _ => return self.optimize(arg, temp, text),
@@ -286,6 +291,89 @@ impl Compiler<'_> {
         // Decided from the schema, so check at run time that it is current.
         self.reads_main_schema = true;
         Ok(self.finish(text, vec!["optimize".into()], vec![None]))
+    }
+
+    /// `PRAGMA locking_mode` of an in-memory database, as SQLite's: its pager is always
+    /// exclusive (nothing else can open it), so every set form and `main.locking_mode`
+    /// answer `exclusive`; the unqualified query answers the default mode an unqualified
+    /// set leaves (for databases attached later), `normal` until one sets it.
+    fn memory_locking_mode(mut self, arg: Option<&str>, qualified: bool, text: &str) -> Program {
+        let mode = arg.and_then(|a| {
+            if a.eq_ignore_ascii_case("exclusive") {
+                Some(1)
+            } else if a.eq_ignore_ascii_case("normal") {
+                Some(0)
+            } else {
+                None
+            }
+        });
+        if qualified || mode.is_some() {
+            if !qualified {
+                let r = self.reg();
+                self.emit(Insn::Setting {
+                    which: SettingKind::DefaultLockExclusive,
+                    value: mode,
+                    dest: r,
+                });
+            }
+            return self.constant_text_row(text, "locking_mode", "exclusive");
+        }
+        let r = self.reg();
+        self.emit(Insn::Setting {
+            which: SettingKind::DefaultLockExclusive,
+            value: None,
+            dest: r,
+        });
+        self.flag_text_row(r, "locking_mode", ["normal", "exclusive"], text)
+    }
+
+    /// `PRAGMA journal_mode` of an in-memory database, as SQLite's: `memory` unless set
+    /// `off`; only `off` and `memory` take, any other mode answers the current one.
+    /// (Reported only: Strata's rollback works whatever this says.)
+    pub(crate) fn memory_journal_mode(mut self, arg: Option<&str>, text: &str) -> Program {
+        let value = match crate::pragma_file::journal_mode_name(arg) {
+            Some("off") => Some(1),
+            Some("memory") => Some(0),
+            _ => None,
+        };
+        let r = self.reg();
+        self.emit(Insn::Setting {
+            which: SettingKind::MemoryJournalOff,
+            value,
+            dest: r,
+        });
+        self.flag_text_row(r, "journal_mode", ["memory", "off"], text)
+    }
+
+    /// One row: `names[0]` when register `flag` is 0, else `names[1]`.
+    fn flag_text_row(
+        mut self,
+        flag: strata_vdbe::insn::Reg,
+        name: &str,
+        names: [&str; 2],
+        text: &str,
+    ) -> Program {
+        let out = self.reg();
+        let done = self.label();
+        self.emit(Insn::String {
+            value: names[0].as_bytes().to_vec(),
+            dest: out,
+        });
+        self.emit(Insn::IfNot {
+            reg: flag,
+            target: done.addr(),
+            jump_if_null: true,
+        });
+        self.emit(Insn::String {
+            value: names[1].as_bytes().to_vec(),
+            dest: out,
+        });
+        self.resolve(done);
+        self.emit(Insn::ResultRow {
+            start: out,
+            count: 1,
+        });
+        self.finish_without_transaction_rows(text, vec![name.into()])
     }
 
     fn constant_text_row(mut self, text: &str, name: &str, value: &str) -> Program {

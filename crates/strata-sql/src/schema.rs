@@ -270,6 +270,9 @@ pub struct Schema {
     /// Names of the tables and views in `sqlite_schema` order (SQLite's table hash
     /// iteration order derives from it: `PRAGMA foreign_key_check`).
     pub table_order: Vec<String>,
+    /// The main database is in memory (`:memory:`): its file pragmas answer as SQLite's
+    /// in-memory database (no mmap, journal mode `memory`, always exclusive locking).
+    pub in_memory: bool,
 }
 
 /// One row of `sqlite_schema`.

@@ -85,6 +85,8 @@ pub struct Level {
     /// While a windowed select's rows come from its window buffer (see `window`): its
     /// tables are not positioned, so a subquery may not read them.
     pub window_rows: bool,
+    /// Set once the FROM clause resolved (names of the other clauses can be checked).
+    pub from_resolved: bool,
 }
 
 /// The resolved location of a column reference.

@@ -18,7 +18,7 @@ use crate::names;
 use crate::planner::Term;
 use crate::schema::Table;
 use crate::scope::{ColumnRef, Level, Source, SourceColumn, ROWID};
-use crate::select_checks::aggregate_through_windows;
+use crate::select_checks::{aggregate_through_windows, contains_plain_aggregate};
 
 /// Where the rows of a select go.
 #[derive(Clone, Debug)]
@@ -725,6 +725,23 @@ impl Compiler<'_> {
                     }
                     (_, r) => r,
                 };
+                // Which of several errors SQLite reports depends on the order it resolves
+                // names in, which Strata's compilation does not follow: recomputed when
+                // the select failed with a name or aggregate error.
+                let r = match r {
+                    Err(e) if crate::select_checks::resolve_order_applies(&e.message) => {
+                        let found = self.sqlite_resolve_error(
+                            columns,
+                            *where_clause,
+                            *group_by,
+                            *having,
+                            order_by,
+                            window_clause.unwrap_or(&[]),
+                        );
+                        Err(found.map(error).unwrap_or(e))
+                    }
+                    r => r,
+                };
                 let level = self.levels.pop().expect("pushed above");
                 self.last_correlated = level.correlated;
                 r
@@ -814,6 +831,8 @@ impl Compiler<'_> {
         dest: &Dest,
     ) -> Result<Vec<ResultCol>> {
         let (specs, mut terms) = self.from_clause(from)?;
+        let level = self.levels.len() - 1;
+        self.levels[level].from_resolved = true;
         // An aggregate in WHERE is an error, found below in SQLite's order.
         if let Some(w) = where_clause {
             split_and(w, &mut terms);
@@ -908,13 +927,22 @@ impl Compiler<'_> {
         // are checked against that. (Reported at the end, see `select_core`: the query
         // compiles on as before, so that an unknown name found later wins, as SQLite
         // resolves every name before it generates code.)
+        // An aggregate only inside a window call (its arguments, FILTER, PARTITION BY or
+        // ORDER BY) does not count for HAVING there, but the query is computed as an
+        // aggregate one all the same (`window_body`), and SQLite's WHERE check then finds
+        // an aggregate only when it generates code, as for any aggregate query.
         let sqlite_agg = group_by.is_some()
             || items
                 .iter()
-                .any(|(it, _)| matches!(it, Item::Expr(e) if contains_aggregate(e)));
+                .any(|(it, _)| matches!(it, Item::Expr(e) if contains_plain_aggregate(e)));
+        let defs = window_defs.unwrap_or(&[]);
+        let window_agg = items.iter().any(
+            |(it, _)| matches!(it, Item::Expr(e) if aggregate_through_windows(e, defs).is_some()),
+        );
         if having.is_some() && !sqlite_agg {
             self.misplace("HAVING clause on a non-aggregate query".into());
         }
+        let sqlite_agg = sqlite_agg || window_agg;
         if let Some(w) = where_clause.filter(|w| !sqlite_agg && contains_aggregate(w)) {
             self.misplace(format!(
                 "misuse of aggregate function {}()",
@@ -962,9 +990,19 @@ impl Compiler<'_> {
         let misplaced = where_clause
             .filter(|w| sqlite_agg && contains_aggregate(w))
             .map(|w| first_aggregate_name(w))
+            // SQLite meets the ORDER BY's own aggregates before those inside its window
+            // calls.
             .or_else(|| {
                 order_keys.iter().find_map(|(k, _, _)| match k {
-                    OrderKey::Expr(e) if !sqlite_agg => aggregate_through_windows(e),
+                    OrderKey::Expr(e) if !sqlite_agg && contains_plain_aggregate(e) => {
+                        Some(first_aggregate_name(e))
+                    }
+                    _ => None,
+                })
+            })
+            .or_else(|| {
+                order_keys.iter().find_map(|(k, _, _)| match k {
+                    OrderKey::Expr(e) if !sqlite_agg => aggregate_through_windows(e, defs),
                     _ => None,
                 })
             });

@@ -136,6 +136,27 @@ fn resolve_window<'a>(
     })
 }
 
+/// The PARTITION BY and ORDER BY terms of the window `over` names or defines (named
+/// windows resolved through `defs`; none when the name does not resolve, which the
+/// window plan reports).
+pub(crate) fn window_terms<'a>(
+    over: &'a ast::Over<'a>,
+    defs: &'a [WindowDef<'a>],
+) -> Vec<&'a Expr<'a>> {
+    let r = match over {
+        ast::Over::Name(n) => resolve_named(&names::unquote(n.0), defs),
+        ast::Over::Window(w) => resolve_window(w, defs, false),
+    };
+    match r {
+        Ok(r) => r
+            .partition
+            .into_iter()
+            .chain(r.order.into_iter().map(|t| &t.expr))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// Whether a frame offset is kept as written: SQLite's parser keeps literals, parameters
 /// and operators over them and replaces any other offset (a column, a function call, a
 /// subquery) by NULL, which then fails the offset check when a row is read.

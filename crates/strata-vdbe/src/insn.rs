@@ -189,6 +189,13 @@ pub enum SettingKind {
     SoftHeapLimit,
     /// `PRAGMA hard_heap_limit`: process-wide; the pragma can only lower or set it.
     HardHeapLimit,
+    /// An in-memory main database's journal mode: 1 `off`, 0 `memory` (the only two
+    /// SQLite's in-memory databases take). Reported only; Strata still journals.
+    MemoryJournalOff,
+    /// SQLite's default locking mode (`db->dfltLockMode`, set by an unqualified
+    /// `PRAGMA locking_mode = m`): 1 exclusive, 0 normal. Read by the unqualified query
+    /// of an in-memory database.
+    DefaultLockExclusive,
 }
 
 /// What `ConnInfo` reads.

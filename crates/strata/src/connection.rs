@@ -638,6 +638,8 @@ impl ConnInner {
                     let mut main = Schema::from_rows(rows, cookie)?;
                     main.page_size = page_size;
                     main.encoding = encoding;
+                    // `Database::open_in_memory` names its databases so.
+                    main.in_memory = self.db.path().starts_with(":memory:");
                     return match temp_rows {
                         Some(t) => main.with_temp(t, temp_cookie),
                         None => Ok(main),

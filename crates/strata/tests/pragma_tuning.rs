@@ -560,3 +560,140 @@ fn page_size_set_form() {
         .unwrap_err();
     assert!(err.to_string().contains("not supported"), "{err}");
 }
+
+/// Runs each statement of `script` (one per line) on fresh in-memory databases of both
+/// engines; column names, rows and errors must be the same. Every difference is
+/// reported at once.
+fn check_script(script: &str) {
+    let ours = strata::Connection::open_in_memory().unwrap();
+    let theirs = rusqlite::Connection::open_in_memory().unwrap();
+    let mut bad = Vec::new();
+    for (i, sql) in script
+        .lines()
+        .map(|l| l.trim().trim_end_matches(';'))
+        .enumerate()
+    {
+        if sql.is_empty() {
+            continue;
+        }
+        let a = strata_answer(&ours, sql);
+        let b = sqlite_answer(&theirs, sql);
+        if a != b {
+            bad.push(format!(
+                "line {}: {sql}\n  strata: {a:?}\n  sqlite: {b:?}",
+                i + 1
+            ));
+        }
+    }
+    assert!(bad.is_empty(), "{} differ:\n{}", bad.len(), bad.join("\n"));
+}
+
+/// In-memory databases answer the file pragmas as SQLite's `:memory:` does: no mmap,
+/// journal mode "memory" (only "off" and "memory" take), the locking mode set.
+#[test]
+fn in_memory_database_file_pragmas() {
+    check_script(
+        "PRAGMA main.locking_mode;
+PRAGMA locking_mode;
+PRAGMA main.locking_mode = normal;
+PRAGMA locking_mode;
+PRAGMA mmap_size;
+PRAGMA mmap_size = 1048576;
+PRAGMA mmap_size;
+PRAGMA main.mmap_size;
+PRAGMA locking_mode;
+PRAGMA locking_mode = exclusive;
+PRAGMA locking_mode;
+PRAGMA main.locking_mode;
+PRAGMA locking_mode = normal;
+PRAGMA locking_mode;
+PRAGMA locking_mode = bogus;
+PRAGMA journal_mode;
+PRAGMA main.journal_mode;
+PRAGMA journal_mode = wal;
+PRAGMA journal_mode;
+PRAGMA journal_mode = delete;
+PRAGMA journal_mode = truncate;
+PRAGMA journal_mode = persist;
+PRAGMA journal_mode = off;
+PRAGMA journal_mode;
+PRAGMA journal_mode = memory;
+PRAGMA journal_mode;
+PRAGMA journal_mode = bogus;
+CREATE TABLE t(x);
+PRAGMA journal_mode = OFF;
+PRAGMA journal_mode;
+PRAGMA journal_mode = del;
+PRAGMA main.journal_mode = mem;
+PRAGMA journal_mode;
+BEGIN;
+INSERT INTO t VALUES (1);
+PRAGMA journal_mode = off;
+ROLLBACK;
+SELECT count(*) FROM t;
+PRAGMA journal_mode;
+PRAGMA locking_mode = exclusive;
+PRAGMA temp.locking_mode;
+PRAGMA temp.mmap_size;
+",
+    );
+}
+
+/// `PRAGMA temp.freelist_count` before and after the temp database is used: its
+/// header's count, 0 before. (`temp.page_count` stays refused: Strata's new temp
+/// database has page 1 at once, SQLite's none until written, as for main.)
+#[test]
+fn temp_freelist_count() {
+    check_script(
+        "PRAGMA temp.freelist_count;
+CREATE TEMP TABLE tt(x);
+PRAGMA temp.freelist_count;
+INSERT INTO tt SELECT zeroblob(3000) FROM (SELECT 1 UNION SELECT 2 UNION SELECT 3);
+CREATE TEMP TABLE tu(y);
+PRAGMA temp.freelist_count;
+DROP TABLE tt;
+PRAGMA temp.freelist_count;
+PRAGMA main.freelist_count;
+",
+    );
+}
+
+/// `PRAGMA temp.X` before anything created the temp database: SQLite opens it (empty)
+/// and answers for it.
+#[test]
+#[ignore = "not done (session 10, sqlfix): temp.cache_size, page_count, \
+            journal_mode, auto_vacuum, integrity_check, quick_check, encoding, ... are refused \
+            ('PRAGMA temp.X is not supported'); the per-database ones already answer"]
+fn temp_schema_pragmas_before_any_temp_table() {
+    let mut bad = Vec::new();
+    for sql in [
+        "PRAGMA temp.cache_size",
+        "PRAGMA temp.page_count",
+        "PRAGMA temp.page_size",
+        "PRAGMA temp.table_info(t)",
+        "PRAGMA temp.table_list",
+        "PRAGMA temp.index_list(t)",
+        "PRAGMA temp.schema_version",
+        "PRAGMA temp.user_version",
+        "PRAGMA temp.journal_mode",
+        "PRAGMA temp.auto_vacuum",
+        "PRAGMA temp.integrity_check",
+        "PRAGMA temp.quick_check",
+        "PRAGMA temp.encoding",
+        "PRAGMA temp.max_page_count",
+        "PRAGMA temp.application_id",
+    ] {
+        // A fresh pair per statement: the first temp pragma is the one under test.
+        let ours = strata::Connection::open_in_memory().unwrap();
+        let theirs = rusqlite::Connection::open_in_memory().unwrap();
+        ours.execute_batch("CREATE TABLE t(x)").unwrap();
+        theirs.execute_batch("CREATE TABLE t(x)").unwrap();
+        for q in [sql, "PRAGMA temp.freelist_count"] {
+            let (a, b) = (strata_answer(&ours, q), sqlite_answer(&theirs, q));
+            if a != b {
+                bad.push(format!("{sql}: {q}\n  strata: {a:?}\n  sqlite: {b:?}"));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{} differ:\n{}", bad.len(), bad.join("\n"));
+}

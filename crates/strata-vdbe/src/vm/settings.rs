@@ -61,6 +61,9 @@ pub struct Tuning {
     pub mmap_size: i64,
     pub threads: i64,
     pub analysis_limit: i64,
+    /// See `SettingKind::MemoryJournalOff` and `SettingKind::DefaultLockExclusive`.
+    pub memory_journal_off: bool,
+    pub default_lock_exclusive: bool,
 }
 
 impl Default for Tuning {
@@ -74,6 +77,8 @@ impl Default for Tuning {
             mmap_size: 0,
             threads: 0,
             analysis_limit: 0,
+            memory_journal_off: false,
+            default_lock_exclusive: false,
         }
     }
 }
@@ -229,6 +234,23 @@ impl Vm {
                     st.tuning.threads = v.min(MAX_WORKER_THREADS);
                 }
                 st.tuning.threads
+            }
+            SettingKind::MemoryJournalOff => {
+                // As SQLite's `sqlite3PagerOkToChangeJournalMode`: not once this
+                // connection has written in its transaction (the mode stays).
+                let writing = pager.in_write_tx();
+                let mut st = self.conn.state();
+                if let Some(v) = value.filter(|_| !writing) {
+                    st.tuning.memory_journal_off = v != 0;
+                }
+                i64::from(st.tuning.memory_journal_off)
+            }
+            SettingKind::DefaultLockExclusive => {
+                let mut st = self.conn.state();
+                if let Some(v) = value {
+                    st.tuning.default_lock_exclusive = v != 0;
+                }
+                i64::from(st.tuning.default_lock_exclusive)
             }
             SettingKind::AnalysisLimit => {
                 let mut st = self.conn.state();

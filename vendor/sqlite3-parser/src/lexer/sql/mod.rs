@@ -333,7 +333,9 @@ impl Splitter for Tokenizer {
                         if let Some(i) = end {
                             Ok((None, i + 1))
                         } else {
-                            Err(Error::UnterminatedBlockComment(None))
+                            // As SQLite's tokenizer: an unterminated comment runs to
+                            // the end of the input (no error).
+                            Ok((None, data.len()))
                         }
                     } else {
                         Ok((Some((&data[..1], TK_SLASH)), 1))
