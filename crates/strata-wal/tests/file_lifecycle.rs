@@ -189,3 +189,50 @@ fn size_limit_truncates_the_file_at_the_restart() {
         assert_eq!(open(&io).max_frame(), max_frame);
     }
 }
+
+/// A TRUNCATE checkpoint leaves the file alone (and reports busy) while an append is in
+/// flight or a write transaction has spilled frames in it, and is not held back by an
+/// earlier truncation that has completed. (cargo-mutants: both `||` -> `&&` and the
+/// `delete !` in `Checkpoint::finish`'s guard survived.)
+#[test]
+fn truncate_checkpoint_spares_frames_being_written() {
+    // An append in flight (it restarts the checkpointed log).
+    let io = TestIo::new();
+    let wal = checkpointed_log(&io);
+    checkpoint(&io, &wal, CheckpointMode::Full);
+    io.set_deferred(true);
+    let snapshot = wal.begin_read();
+    wal.begin_write(&snapshot).unwrap();
+    let mut append = wal.append(vec![(3, image(3, 3))], 3);
+    assert!(append.poll().unwrap().is_pending());
+    assert!(checkpoint(&io, &wal, CheckpointMode::Truncate).busy);
+    assert_eq!(block_on(dyn_io(&io), || append.poll()).unwrap(), 1);
+    wal.end_write();
+    wal.end_read(&snapshot);
+    assert!(!io.bytes(WAL).is_empty());
+
+    // Spilled frames of a write transaction.
+    let io = TestIo::new();
+    let wal = checkpointed_log(&io);
+    checkpoint(&io, &wal, CheckpointMode::Full);
+    let snapshot = wal.begin_read();
+    wal.begin_write(&snapshot).unwrap();
+    let mut spill = wal.append_uncommitted(vec![(3, image(3, 3))], Vec::new());
+    block_on(dyn_io(&io), || spill.poll()).unwrap();
+    assert!(checkpoint(&io, &wal, CheckpointMode::Truncate).busy);
+    assert!(!io.bytes(WAL).is_empty());
+    wal.end_write();
+    wal.end_read(&snapshot);
+
+    // A truncation left by a dropped checkpoint, completed since.
+    let io = TestIo::new();
+    let wal = checkpointed_log(&io);
+    checkpoint(&io, &wal, CheckpointMode::Full);
+    io.set_deferred(true);
+    let db = io.open_file(DB, OpenFlags::CREATE).unwrap();
+    let mut ckpt = wal.checkpoint(db, CheckpointMode::Truncate);
+    assert!(ckpt.poll().unwrap().is_pending());
+    drop(ckpt);
+    io.run_once().unwrap();
+    assert!(!checkpoint(&io, &wal, CheckpointMode::Truncate).busy);
+}
