@@ -13,17 +13,21 @@
 # crate's own tests plus the simulator's tests (tests/seeds.rs: 20 storage-workload seeds
 # per fault mode; tests/sql.rs: 12 SQL seeds per fault mode; findings, sim_io);
 # MUTANTS_TESTS=unit runs only the mutated crate's tests (much faster: the dependents are
-# not rebuilt).
+# not rebuilt). MUTANTS_TIMEOUT: seconds before a mutant's tests count as hung (300 with
+# fast, 60 with unit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked
 
-args=(--profile release --timeout 300 --build-timeout 900 --output mutants.out)
+# A mutant that makes the tests hang (a loop that never advances) costs the whole timeout:
+# the simulator's seeds need minutes, the crates' own tests finish in about a second.
+args=(--profile release --build-timeout 900 --output mutants.out)
 case "${MUTANTS_TESTS:-fast}" in
-    fast) args+=(--test-package strata-wal --test-package strata-pager
+    fast) args+=(--timeout "${MUTANTS_TIMEOUT:-300}"
+                 --test-package strata-wal --test-package strata-pager
                  --test-package strata-btree --test-package simulator) ;;
-    unit) ;;
+    unit) args+=(--timeout "${MUTANTS_TIMEOUT:-60}") ;;
     *) echo "MUTANTS_TESTS: fast or unit" >&2; exit 2 ;;
 esac
 if [ $# -eq 0 ]; then

@@ -165,6 +165,10 @@ fn discarded_spill_that_restarted_the_log() {
         "restarts at frame 1"
     );
     wal.discard_uncommitted();
+    // The file's frame 1 is now the discarded spill: the old log's frames are gone
+    // (cargo-mutants: `Uncommitted::restarted` -> `false` kept them readable).
+    assert_eq!(wal.frame_info(1), None);
+    assert!(wal.read_frame(1, &Completion::read(PAGE_SIZE)).is_err());
     wal.end_write();
     wal.end_read(&snap);
     assert_eq!(open(&io).max_frame(), 0, "nothing to recover");
@@ -255,4 +259,79 @@ fn rewritten_frames_are_rechained_by_the_commit() {
             "page {page}"
         );
     }
+}
+
+/// A rollback that keeps the write lock (the transaction goes on) forgets the spilled
+/// frames at once: the next commit starts right after the last commit frame and
+/// publishes none of them. (cargo-mutants: an empty `discard_uncommitted` survived, as
+/// every other test calls `end_write`, which discards too, right after it.)
+#[test]
+fn discard_keeps_the_write_lock_and_forgets_the_spill() {
+    let io: Arc<dyn IO> = Arc::new(MemoryIo::new());
+    let wal = open(&io);
+    let snap = wal.begin_read();
+    wal.begin_write(&snap).unwrap();
+    assert_eq!(commit(&io, &wal, vec![(1, image(1, 1))], 1), 1);
+    spill(&io, &wal, vec![(2, image(2, 9)), (3, image(3, 9))]);
+    assert_eq!(wal.uncommitted_frames(), 2);
+    wal.discard_uncommitted();
+    assert_eq!(wal.uncommitted_frames(), 0);
+    assert_eq!(commit(&io, &wal, vec![(4, image(4, 4))], 4), 2);
+    wal.end_write();
+    wal.end_read(&snap);
+    assert_eq!(committed(&io, &wal, 2), None);
+    assert_eq!(committed(&io, &wal, 4), Some(image(4, 4)));
+    assert_eq!(open(&io).max_frame(), 2);
+}
+
+/// Only the writer's own spilled frames read as uncommitted: a committed frame, or one
+/// past the spill, is refused. (cargo-mutants: `Uncommitted::contains` -> `true`, and its
+/// `&&` -> `||`, survived.)
+#[test]
+fn only_spilled_frames_read_as_uncommitted() {
+    let io: Arc<dyn IO> = Arc::new(MemoryIo::new());
+    let wal = open(&io);
+    let snap = wal.begin_read();
+    wal.begin_write(&snap).unwrap();
+    assert_eq!(commit(&io, &wal, vec![(1, image(1, 1))], 1), 1);
+    // Frames 2..=4 (three, so that `first + len` and `first * len` differ).
+    let pages = (2..5).map(|p| (p, image(p, p as u8))).collect();
+    assert_eq!(spill(&io, &wal, pages), 2);
+    for frame in 2..5 {
+        assert_eq!(
+            read(&io, &wal, frame, true),
+            image(frame as u32, frame as u8)
+        );
+    }
+    for frame in [0, 1, 5, 6] {
+        let c = Completion::read(PAGE_SIZE);
+        assert!(
+            matches!(
+                wal.read_uncommitted_frame(frame, &c),
+                Err(strata_wal::Error::Corrupt(_))
+            ),
+            "frame {frame}"
+        );
+    }
+    wal.end_write();
+    wal.end_read(&snap);
+}
+
+/// An uncommitted append of nothing writes nothing and completes at once with the frame
+/// its first page would have had. (cargo-mutants: `+` -> `-` and `+` -> `*` in both
+/// cases survived.)
+#[test]
+fn empty_spill_reports_the_next_frame() {
+    let io: Arc<dyn IO> = Arc::new(MemoryIo::new());
+    let wal = open(&io);
+    let snap = wal.begin_read();
+    wal.begin_write(&snap).unwrap();
+    assert_eq!(commit(&io, &wal, vec![(1, image(1, 1))], 1), 1);
+    assert_eq!(spill(&io, &wal, Vec::new()), 2, "after the last commit");
+    let pages = (2..5).map(|p| (p, image(p, 2))).collect();
+    assert_eq!(spill(&io, &wal, pages), 2);
+    assert_eq!(spill(&io, &wal, Vec::new()), 5, "after the spilled frames");
+    assert_eq!(wal.uncommitted_frames(), 3);
+    wal.end_write();
+    wal.end_read(&snap);
 }

@@ -186,6 +186,24 @@ fn snapshot_isolation_and_pages_changed() {
     });
 }
 
+/// The first log of a database (nothing to overwrite) is the same generation as the empty
+/// one before it: a cache from before the first commit learns exactly which pages
+/// changed instead of being dropped. (cargo-mutants: `max_frame > 0` -> `>=` for the
+/// generation bump in `Append::start` survived.)
+#[test]
+fn first_log_keeps_the_generation() {
+    both_modes(|io| {
+        let wal = open(&io);
+        let before = wal.begin_read();
+        wal.end_read(&before);
+        commit(&io, &wal, &[(1, 1), (2, 1)], 2).unwrap();
+        let after = wal.begin_read();
+        assert_eq!(after.generation, before.generation);
+        assert_eq!(wal.pages_changed(&before, &after), Some(vec![1, 2]));
+        wal.end_read(&after);
+    });
+}
+
 #[test]
 fn writer_locking() {
     let io = TestIo::new();
@@ -365,6 +383,101 @@ fn damaged_header_means_empty_wal() {
     // Too short for a header.
     assert_eq!(recovered_max_frame(good[..31].to_vec()), 0);
     assert_eq!(recovered_max_frame(Vec::new()), 0);
+}
+
+/// A WAL that holds a valid header and no frame (what SQLite leaves after a checkpoint
+/// that reset the log, or a crash right after the header's fsync): recovery keeps the
+/// header, so the next log continues its checkpoint sequence and moves its salt-1 on, as
+/// after any restart. (cargo-mutants: `size_bytes < 32` -> `<=` in `recover` dropped the
+/// header of a 32-byte WAL and survived every other test.)
+#[test]
+fn header_only_wal_keeps_its_sequence() {
+    both_modes(|io| {
+        let header_only = big_endian_wal(PAGE_SIZE, &[]);
+        assert_eq!(header_only.len(), 32);
+        assert_eq!(be32(&header_only, 12), 5, "checkpoint sequence");
+        io.set_bytes(WAL, header_only);
+        let wal = open(&io);
+        assert_eq!(wal.max_frame(), 0);
+        commit(&io, &wal, &[(1, 0x11)], 1).unwrap();
+        drop(wal);
+        let bytes = io.bytes(WAL);
+        assert_eq!(be32(&bytes, 12), 6, "checkpoint sequence continues");
+        assert_eq!(be32(&bytes, 16), 0x1234_5679, "salt-1 moves on");
+        let wal = open(&io);
+        assert_eq!(wal.max_frame(), 1);
+        assert_eq!(read_frame(&io, &wal, 1), image(1, 0x11));
+    });
+}
+
+/// A WAL without a committed frame does not fix the page size: the database's wins (the
+/// first append rewrites the header), as when SQLite finds an empty log. (cargo-mutants:
+/// the `max_frame > 0` guard in `Wal::open` replaced by `true` survived.)
+#[test]
+fn empty_wal_takes_the_database_page_size() {
+    both_modes(|io| {
+        // A header for 1024-byte pages, and one frame that no commit confirms.
+        let other = vec![(1, 0, vec![7u8; 1024])];
+        io.set_bytes(WAL, big_endian_wal(1024, &other));
+        let wal = open(&io);
+        assert_eq!(wal.max_frame(), 0);
+        assert_eq!(wal.page_size(), PAGE_SIZE);
+        commit(&io, &wal, &[(1, 0x11)], 1).unwrap();
+        drop(wal);
+        let bytes = io.bytes(WAL);
+        assert_eq!(be32(&bytes, 8), PAGE_SIZE as u32, "header rewritten");
+        let wal = open(&io);
+        assert_eq!((wal.max_frame(), wal.page_size()), (1, PAGE_SIZE));
+        assert_eq!(read_frame(&io, &wal, 1), image(1, 0x11));
+    });
+}
+
+/// A WAL that shrinks between recovery's size query and its reads (another process
+/// truncating it) recovers the whole frames the reads return, without an error.
+/// (cargo-mutants: `read_bytes > len_bytes` -> `<` in `read_blocking` turned every short
+/// read into an error and survived: no test had a read come back short.)
+#[test]
+fn recovery_of_a_wal_that_shrinks_under_it() {
+    both_modes(|io| {
+        let bytes = five_transactions(&TestIo::new());
+        io.set_bytes(WAL, bytes);
+        // Three frames and a half more than the file holds.
+        io.overstate_sizes(3 * FRAME_BYTES as u64 + 100);
+        let wal = open(&io);
+        assert_eq!(wal.max_frame(), 10);
+        io.overstate_sizes(0);
+        assert_eq!(read_frame(&io, &wal, 10), image(14, 4));
+    });
+}
+
+/// Recovery reads the header and each whole frame exactly once, in batches of 64 frames,
+/// and nothing past the last whole frame (a torn tail is not read). (cargo-mutants: four
+/// mutants of the frame count and batch size in `recover` changed only how much was
+/// read, which no test looked at: they read past the end or in many small batches.)
+#[test]
+fn recovery_reads_each_whole_frame_once() {
+    let io = TestIo::new();
+    let wal = open(&io);
+    // 130 frames: two full batches and a partial one.
+    for txn in 0..65u32 {
+        commit(&io, &wal, &[(1, txn as u8), (2 + txn % 5, txn as u8)], 20).unwrap();
+    }
+    drop(wal);
+    let mut bytes = io.bytes(WAL);
+    assert_eq!(bytes.len(), 32 + 130 * FRAME_BYTES);
+    // A torn frame after them: most of a frame, not a whole one.
+    bytes.extend(std::iter::repeat_n(0x5a, FRAME_BYTES - 36));
+    both_modes(|io| {
+        io.set_bytes(WAL, bytes.clone());
+        let wal = open(&io);
+        assert_eq!(wal.max_frame(), 130);
+        assert_eq!(io.read_count(), 1 + 3, "header, then 64 + 64 + 2 frames");
+        assert_eq!(
+            io.read_bytes_requested(),
+            32 + 130 * FRAME_BYTES as u64,
+            "only the header and the whole frames"
+        );
+    });
 }
 
 /// Builds a WAL by hand with big-endian checksum words (magic 0x377f0683).
@@ -908,6 +1021,125 @@ fn random_workload_matches_model() {
         }
         wal.end_read(&snap);
     }
+}
+
+/// `orphaned_io_in_flight` reports an abandoned append's or checkpoint's I/O until it
+/// completes (what a close must not wait for after a power loss). (cargo-mutants: the
+/// constants `true` and `false` for it survived.)
+#[test]
+fn orphaned_io_is_reported_until_it_completes() {
+    let io = TestIo::new_deferred();
+    let wal = open(&io);
+    commit(&io, &wal, &[(1, 1)], 1).unwrap();
+    assert!(!wal.orphaned_io_in_flight());
+    let snap = wal.begin_read();
+    wal.begin_write(&snap).unwrap();
+    let mut abandoned = wal.append(vec![(2, image(2, 0xdd))], 2);
+    assert!(abandoned.poll().unwrap().is_pending());
+    drop(abandoned);
+    assert!(wal.orphaned_io_in_flight(), "the append's write");
+    io.run_once().unwrap();
+    assert!(!wal.orphaned_io_in_flight());
+    wal.end_write();
+    wal.end_read(&snap);
+    let db = io.open_file(DB, OpenFlags::CREATE).unwrap();
+    let mut ckpt = wal.checkpoint(db, CheckpointMode::Full);
+    assert!(ckpt.poll().unwrap().is_pending());
+    drop(ckpt);
+    assert!(wal.orphaned_io_in_flight(), "the checkpoint's fsync");
+    io.run_once().unwrap();
+    assert!(!wal.orphaned_io_in_flight());
+}
+
+/// A write that moves only part of its buffer is an error, for the log's frames and for
+/// the checkpoint's database pages: nothing is published on top of it. (cargo-mutants:
+/// `==` -> `!=` in `poll_all`'s write check survived: no test had a short write.)
+#[test]
+fn short_writes_are_errors() {
+    both_modes(|io| {
+        let wal = open(&io);
+        commit(&io, &wal, &[(1, 1)], 1).unwrap();
+        io.short_writes(true);
+        assert!(matches!(commit(&io, &wal, &[(2, 2)], 2), Err(Error::Io(_))));
+        assert_eq!(wal.max_frame(), 1);
+        let db = io.open_file(DB, OpenFlags::CREATE).unwrap();
+        let mut ckpt = wal.checkpoint(db, CheckpointMode::Full);
+        assert!(matches!(
+            block_on(dyn_io(&io), || ckpt.poll()),
+            Err(Error::Io(_))
+        ));
+        assert_eq!(wal.backfilled_frames(), 0);
+        io.short_writes(false);
+        assert_eq!(commit(&io, &wal, &[(2, 2)], 2).unwrap(), 2);
+        checkpoint(&io, &wal, CheckpointMode::Full);
+        assert_eq!(db_page(&io, 2), image(2, 2));
+    });
+}
+
+/// An append or checkpoint polled again while its I/O is in flight still hands that I/O
+/// over when dropped, so the next one waits for it. (cargo-mutants: `delete !` in
+/// `Append::poll`'s `retain(|c| !c.is_done())`, which forgets in-flight operations at the
+/// second poll, survived: every test dropped after a single poll.)
+#[test]
+fn repolled_then_dropped_still_orphans_its_io() {
+    let io = TestIo::new_deferred();
+    let wal = open(&io);
+    commit(&io, &wal, &[(1, 1)], 1).unwrap();
+    let snap = wal.begin_read();
+    wal.begin_write(&snap).unwrap();
+    let mut abandoned = wal.append(vec![(2, image(2, 0xdd))], 2);
+    assert!(abandoned.poll().unwrap().is_pending());
+    assert!(abandoned.poll().unwrap().is_pending());
+    drop(abandoned);
+    assert!(wal.orphaned_io_in_flight(), "the append's write");
+    let mut next = wal.append(vec![(2, image(2, 0x22))], 2);
+    assert_eq!(block_on(dyn_io(&io), || next.poll()).unwrap(), 2);
+    wal.end_write();
+    wal.end_read(&snap);
+    let db = io.open_file(DB, OpenFlags::CREATE).unwrap();
+    let mut ckpt = wal.checkpoint(db, CheckpointMode::Full);
+    assert!(ckpt.poll().unwrap().is_pending());
+    assert!(ckpt.poll().unwrap().is_pending());
+    drop(ckpt);
+    assert!(wal.orphaned_io_in_flight(), "the checkpoint's fsync");
+    drop(wal);
+    let wal = open(&io);
+    assert_eq!(read_frame(&io, &wal, 2), image(2, 0x22));
+}
+
+/// A commit whose checksum pass over rewritten spilled frames fails after its first batch
+/// resumes, on the next try, from the checksum that batch recorded: every frame chains and
+/// recovers. (cargo-mutants: `next - first_frame` -> `next / first_frame` in
+/// `rechain_step`, which records the batch's checksums in the wrong slots, survived: no
+/// test interrupted the pass.)
+#[test]
+fn interrupted_checksum_pass_resumes_on_the_right_seed() {
+    let io = TestIo::new();
+    let wal = open(&io);
+    commit(&io, &wal, &[(1, 1)], 1).unwrap();
+    let snap = wal.begin_read();
+    wal.begin_write(&snap).unwrap();
+    // Frames 2..=101, then frame 5 rewritten: the pass covers 5..=68, then 69..=101.
+    let pages = (2..=101).map(|p| (p, image(p, 2))).collect();
+    let mut spill = wal.append_uncommitted(pages, Vec::new());
+    assert_eq!(block_on(dyn_io(&io), || spill.poll()).unwrap(), 2);
+    let mut rewrite = wal.append_uncommitted(Vec::new(), vec![(5, 5, image(5, 3))]);
+    block_on(dyn_io(&io), || rewrite.poll()).unwrap();
+    io.fail_writes_after(1);
+    let mut failed = wal.append(vec![(1, image(1, 5))], 101);
+    assert!(block_on(dyn_io(&io), || failed.poll()).is_err());
+    drop(failed);
+    io.stop_failing();
+    let mut retry = wal.append(vec![(1, image(1, 5))], 101);
+    assert_eq!(block_on(dyn_io(&io), || retry.poll()).unwrap(), 102);
+    wal.end_write();
+    wal.end_read(&snap);
+    drop(wal);
+    let wal = open(&io);
+    assert_eq!(wal.max_frame(), 102, "every frame chains");
+    assert_eq!(read_frame(&io, &wal, 5), image(5, 3));
+    assert_eq!(read_frame(&io, &wal, 101), image(101, 2));
+    assert_eq!(read_frame(&io, &wal, 102), image(1, 5));
 }
 
 #[test]

@@ -34,8 +34,16 @@ struct Core {
     /// Writes still allowed before every further write fails; `u64::MAX` = never fail.
     writes_before_failure: AtomicU64,
     fail_syncs: AtomicBool,
+    /// Every write moves only the first half of its buffer and reports that (a short
+    /// write, as a full disk can cause).
+    short_writes: AtomicBool,
+    /// Bytes `size_bytes` adds to every file's real size: a file that shrank between the
+    /// size query and the reads that follow it (see `TestIo::overstate_sizes`).
+    size_overstated_by: AtomicU64,
     writes: AtomicU64,
     reads: AtomicU64,
+    /// Bytes asked for by reads (their buffers' lengths, whatever came back).
+    read_bytes_requested: AtomicU64,
     syncs: AtomicU64,
 }
 
@@ -69,12 +77,17 @@ impl MemFile {
                             .store(allowed - 1, Ordering::SeqCst);
                     }
                     let buf = c.buf();
+                    let len = if self.core.short_writes.load(Ordering::SeqCst) {
+                        buf.len() / 2
+                    } else {
+                        buf.len()
+                    };
                     let offset = offset as usize;
-                    if data.len() < offset + buf.len() {
-                        data.resize(offset + buf.len(), 0);
+                    if data.len() < offset + len {
+                        data.resize(offset + len, 0);
                     }
-                    data[offset..offset + buf.len()].copy_from_slice(&buf);
-                    Ok(buf.len())
+                    data[offset..offset + len].copy_from_slice(&buf[..len]);
+                    Ok(len)
                 }
             }
             OpKind::Sync => {
@@ -98,7 +111,12 @@ impl MemFile {
 
     fn submit(self: &Arc<Self>, kind: OpKind, c: &Completion) {
         match kind {
-            OpKind::Read(_) => self.core.reads.fetch_add(1, Ordering::SeqCst),
+            OpKind::Read(_) => {
+                self.core
+                    .read_bytes_requested
+                    .fetch_add(c.len() as u64, Ordering::SeqCst);
+                self.core.reads.fetch_add(1, Ordering::SeqCst)
+            }
             OpKind::Write(_) => self.core.writes.fetch_add(1, Ordering::SeqCst),
             OpKind::Sync => self.core.syncs.fetch_add(1, Ordering::SeqCst),
             OpKind::Truncate(_) => 0,
@@ -142,7 +160,8 @@ impl File for MemHandle {
         Ok(())
     }
     fn size_bytes(&self) -> strata_io::Result<u64> {
-        Ok(self.0.data.lock().unwrap().len() as u64)
+        let extra = self.0.core.size_overstated_by.load(Ordering::SeqCst);
+        Ok(self.0.data.lock().unwrap().len() as u64 + extra)
     }
 }
 
@@ -188,6 +207,18 @@ impl TestIo {
         self.core.fail_syncs.store(false, Ordering::SeqCst);
     }
 
+    /// Every file's `size_bytes` reports `extra` bytes more than it holds, as if another
+    /// process truncated it right after the size was taken: reads near the end come back
+    /// short.
+    pub fn overstate_sizes(&self, extra: u64) {
+        self.core.size_overstated_by.store(extra, Ordering::SeqCst);
+    }
+
+    /// Every write from now on moves half its buffer (see `Core::short_writes`).
+    pub fn short_writes(&self, short: bool) {
+        self.core.short_writes.store(short, Ordering::SeqCst);
+    }
+
     pub fn fail_syncs(&self) {
         self.core.fail_syncs.store(true, Ordering::SeqCst);
     }
@@ -197,6 +228,9 @@ impl TestIo {
     }
     pub fn read_count(&self) -> u64 {
         self.core.reads.load(Ordering::SeqCst)
+    }
+    pub fn read_bytes_requested(&self) -> u64 {
+        self.core.read_bytes_requested.load(Ordering::SeqCst)
     }
     pub fn sync_count(&self) -> u64 {
         self.core.syncs.load(Ordering::SeqCst)
