@@ -602,6 +602,7 @@ impl Storage {
                 autocheckpoint_frames: None,
             }),
             change_seq: AtomicU64::new(0),
+            tx_epoch: AtomicU64::new(0),
             tx_mirror: AtomicU8::new(TX_NONE),
             dirty_epoch: AtomicU64::new(1),
         })
@@ -790,6 +791,10 @@ pub struct Pager {
     /// times each (a lock per question was measurable); written only under the lock, with
     /// `inner.tx`.
     tx_mirror: AtomicU8,
+    /// Moves when a transaction (read or write) begins and when it ends: equal values
+    /// mean the same transaction, hence the same snapshot of the file (see
+    /// [`Pager::tx_epoch`]).
+    tx_epoch: AtomicU64,
     /// Moves whenever a page marked dirty may need `mark_dirty`'s full work again: a
     /// savepoint begins, is released or rolled back, the derived data is declared in sync,
     /// a write transaction begins, commits or rolls back. Written under the lock.
@@ -860,6 +865,15 @@ impl Pager {
         self.change_seq.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// Identifies the current transaction: unchanged between two reads inside one
+    /// transaction, different across any transaction boundary. Within one transaction
+    /// no other connection's commit is visible, so what a statement verified against the
+    /// file then (the schema cookie) still holds for this connection's next statement,
+    /// except for its own changes, which it tracks itself.
+    pub fn tx_epoch(&self) -> u64 {
+        self.tx_epoch.load(Ordering::Acquire)
+    }
+
     /// Sets the cache capacity in pages (`PRAGMA cache_size`).
     pub fn set_cache_size_pages(&self, capacity_pages: usize) {
         self.lock().cache.set_capacity(capacity_pages);
@@ -924,6 +938,7 @@ impl Pager {
         if inner.tx != TxState::None {
             return Err(Error::Misuse("begin_read inside a transaction".into()));
         }
+        self.tx_epoch.fetch_add(1, Ordering::AcqRel);
         if inner.auto_checkpoint.is_some() {
             return Err(Error::Misuse(
                 "begin_read before the last commit() returned Ready".into(),
@@ -991,6 +1006,7 @@ impl Pager {
 
     fn finish_tx(&self, inner: &mut PagerInner) {
         self.changed();
+        self.tx_epoch.fetch_add(1, Ordering::AcqRel);
         self.new_dirty_epoch();
         if let Some(snapshot) = inner.snapshot.take() {
             self.storage.wal.end_read(&snapshot);

@@ -251,8 +251,14 @@ impl Statement {
     /// it was the statement's own, ends). Bindings are kept.
     pub fn reset(&mut self) {
         if self.state != ExecState::Ready {
-            let _steps = self.conn.lock_steps();
-            self.vm.reset();
+            // Only a VM in mid-execution touches the connection when reset (it ends what
+            // it began); a finished one resets its own state, without the step lock.
+            if self.vm.is_running() {
+                let _steps = self.conn.lock_steps();
+                self.vm.reset();
+            } else {
+                self.vm.reset();
+            }
         }
         self.state = ExecState::Ready;
         self.rows_seen = false;

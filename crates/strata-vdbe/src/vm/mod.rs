@@ -370,6 +370,10 @@ pub struct Vm {
     /// the next execution's `OpenWrite` of the same tree reuses it (an `INSERT` loop then
     /// needs no descent per row for its new rowid; see `BTreeCursor::recycle`).
     recycled: Vec<Option<Box<cursor::BTreeCur>>>,
+    /// The main database transaction (`Pager::tx_epoch`) and schema cookie this program's
+    /// `Transaction` last verified page 1 against: later executions in the same
+    /// transaction skip the read (see `exec_transaction`).
+    cookie_checked: Option<(u64, u32)>,
     seqs: Vec<i64>,
     bindings: Vec<Value>,
     row_start: usize,
@@ -593,6 +597,7 @@ impl Vm {
             aggs: (0..n_regs).map(|_| None).collect(),
             cursors: (0..n_curs).map(|_| None).collect(),
             recycled: Vec::new(),
+            cookie_checked: None,
             seqs: vec![0; n_curs],
             bindings: vec![Value::Null; program.parameter_count],
             once: vec![false; program.insns.len()],
@@ -697,6 +702,11 @@ impl Vm {
     /// Back to the start; bindings are kept. An unfinished execution is abandoned: its
     /// autocommit write transaction (or, inside an explicit transaction, its statement
     /// savepoint) is rolled back.
+    /// Whether an execution is in progress (stepped, not yet halted).
+    pub fn is_running(&self) -> bool {
+        self.phase == Phase::Running
+    }
+
     pub fn reset(&mut self) {
         self.abandon();
         for r in &mut self.regs {

@@ -137,14 +137,21 @@ impl Vm {
             self.conn.state().write_statements += 1;
             self.txn.wrote = true;
         }
-        let page1 = super::ready_bt!(pager.get_page(1));
-        let current = strata_pager::header::read_u32(&page1.data(), 40);
-        drop(page1);
-        if current != cookie {
-            return Err(VmError::new(
-                ErrorCode::Schema,
-                "database schema has changed",
-            ));
+        // The schema cookie on page 1 against the one compiled in: once per transaction
+        // for this program (another connection's commit cannot show within one, and this
+        // connection's own schema changes move `schema_generation`, checked above).
+        let epoch = pager.tx_epoch();
+        if self.cookie_checked != Some((epoch, cookie)) {
+            let page1 = super::ready_bt!(pager.get_page(1));
+            let current = strata_pager::header::read_u32(&page1.data(), 40);
+            drop(page1);
+            if current != cookie {
+                return Err(VmError::new(
+                    ErrorCode::Schema,
+                    "database schema has changed",
+                ));
+            }
+            self.cookie_checked = Some((epoch, cookie));
         }
         let savepoint =
             write && !self.txn.savepoint && !self.program.no_stmt_journal && !autocommit;
