@@ -249,39 +249,26 @@ impl Compiler<'_> {
             self.push_register_level(&table, t.cursor, cols, rowid, None);
             let r = (|| {
                 for check in &table.checks {
-                    let sql = format!("SELECT {check}");
-                    with_parsed(&sql, |stmt| {
-                        let Stmt::Select(sel) = stmt else {
-                            return Err(error("bad CHECK"));
-                        };
-                        let ast::OneSelect::Select { columns, .. } = &sel.body.select else {
-                            return Err(error("bad CHECK"));
-                        };
-                        let Some(ast::ResultColumn::Expr(e, _, _)) = columns.first() else {
-                            return Err(error("bad CHECK"));
-                        };
-                        let v = self.expr_new(e)?;
-                        let ok = self.label();
-                        self.emit(Insn::If {
-                            reg: v,
-                            target: ok.addr(),
-                            jump_if_null: true,
-                        });
-                        match or {
-                            Some(Conflict::Ignore) => self.goto(skip_row),
-                            _ => {
-                                self.emit(Insn::Halt {
-                                    error: Some((
-                                        ErrorCode::Constraint,
-                                        format!("CHECK constraint failed: {check}"),
-                                    )),
-                                    on_error: on_error(or.unwrap_or_default()),
-                                });
-                            }
+                    let v = self.check_value(check)?;
+                    let ok = self.label();
+                    self.emit(Insn::If {
+                        reg: v,
+                        target: ok.addr(),
+                        jump_if_null: true,
+                    });
+                    match or {
+                        Some(Conflict::Ignore) => self.goto(skip_row),
+                        _ => {
+                            self.emit(Insn::Halt {
+                                error: Some((
+                                    ErrorCode::Constraint,
+                                    format!("CHECK constraint failed: {check}"),
+                                )),
+                                on_error: on_error(or.unwrap_or_default()),
+                            });
                         }
-                        self.resolve(ok);
-                        Ok(())
-                    })?;
+                    }
+                    self.resolve(ok);
                 }
                 Ok(())
             })();
@@ -289,6 +276,24 @@ impl Compiler<'_> {
             r?;
         }
         Ok(())
+    }
+
+    /// Evaluates a CHECK constraint's expression (its SQL text as stored in the table)
+    /// into a new register, in the current scope (a register level over the row).
+    pub(crate) fn check_value(&mut self, check: &str) -> Result<Reg> {
+        let sql = format!("SELECT {check}");
+        with_parsed(&sql, |stmt| {
+            let Stmt::Select(sel) = stmt else {
+                return Err(error("bad CHECK"));
+            };
+            let ast::OneSelect::Select { columns, .. } = &sel.body.select else {
+                return Err(error("bad CHECK"));
+            };
+            let Some(ast::ResultColumn::Expr(e, _, _)) = columns.first() else {
+                return Err(error("bad CHECK"));
+            };
+            self.expr_new(e)
+        })
     }
 
     /// Builds the index key (columns + rowid) of `ix` from row registers into new regs.

@@ -18,7 +18,6 @@
 
 use std::sync::Arc;
 
-use sqlite3_parser::ast::{self, Stmt};
 use strata_btree::record::KeyInfo;
 use strata_vdbe::affinity::Affinity;
 use strata_vdbe::insn::{ColumnType, Insn, Reg};
@@ -26,8 +25,8 @@ use strata_vdbe::ops::Cmp;
 use strata_vdbe::program::Program;
 
 use crate::builder::Label;
-use crate::compiler::{error, Compiler, Result};
-use crate::schema::{with_parsed, Conflict, Index, Table};
+use crate::compiler::{Compiler, Result};
+use crate::schema::{Conflict, Index, Table};
 
 /// Where a reported problem goes: the error counter and the statement's end.
 struct Report {
@@ -409,25 +408,12 @@ impl Compiler<'_> {
         self.push_register_level(table, tc, cols, rowid, None);
         let r = (|| {
             for check in &table.checks {
-                let sql = format!("SELECT {check}");
-                with_parsed(&sql, |stmt| {
-                    let Stmt::Select(sel) = stmt else {
-                        return Err(error("bad CHECK"));
-                    };
-                    let ast::OneSelect::Select { columns, .. } = &sel.body.select else {
-                        return Err(error("bad CHECK"));
-                    };
-                    let Some(ast::ResultColumn::Expr(e, _, _)) = columns.first() else {
-                        return Err(error("bad CHECK"));
-                    };
-                    let v = self.expr_new(e)?;
-                    self.emit(Insn::IfNot {
-                        reg: v,
-                        target: fault.addr(),
-                        jump_if_null: false,
-                    });
-                    Ok(())
-                })?;
+                let v = self.check_value(check)?;
+                self.emit(Insn::IfNot {
+                    reg: v,
+                    target: fault.addr(),
+                    jump_if_null: false,
+                });
             }
             Ok(())
         })();
