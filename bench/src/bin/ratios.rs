@@ -8,13 +8,30 @@
 //! ```
 //! `--iters N` fixes the iterations per round (no calibration run), e.g. to count
 //! syscalls per operation under strace.
-//! Each round runs every engine once, in turn, for about `--target-ms` (iterations
-//! calibrated per engine from one trial run); the reported time per iteration is the
-//! median over the rounds. Sizes come from `STRATA_BENCH_*` (see `strata_bench::micro`).
+//! Each round runs every engine once, in turn, for the same number of iterations
+//! (calibrated so that SQLite takes about `--target-ms`); the reported time per
+//! iteration is the median over the rounds. Sizes come from `STRATA_BENCH_*` (see `strata_bench::micro`).
 
 use std::time::{Duration, Instant};
 
 use strata_bench::micro::{Case, Engine, Fixture, Sizes};
+
+/// Iterations for about `target` on `run`, and the trial runs' sizes: trials grow
+/// fourfold until one takes an eighth of the target (so a fixed per-call part does not
+/// dominate the estimate).
+fn calibrate(run: &mut dyn FnMut(u64) -> Duration, target: Duration) -> (u64, Vec<u64>) {
+    let mut n = 1u64;
+    let mut trials = Vec::new();
+    loop {
+        let d = run(n).as_secs_f64().max(1e-9);
+        trials.push(n);
+        if d >= target.as_secs_f64() / 8.0 || n >= 10_000_000 {
+            let iters = ((target.as_secs_f64() / d * n as f64) as u64).clamp(1, 10_000_000);
+            return (iters, trials);
+        }
+        n *= 4;
+    }
+}
 
 fn fmt_time(d: f64) -> String {
     if d >= 1.0 {
@@ -121,22 +138,30 @@ fn main() {
     let mut descr = Vec::new();
     for &case in &cases {
         let mut runners: Vec<_> = engines.iter().map(|&e| fx.runner(case, e)).collect();
-        // Calibrate: one trial iteration per engine (also a warm-up).
-        let iters: Vec<u64> = runners
-            .iter_mut()
-            .map(|r| {
-                if let Some(n) = fixed_iters {
-                    return n;
-                }
-                let one = r(1).as_secs_f64().max(1e-9);
-                ((target.as_secs_f64() / one) as u64).clamp(1, 10_000_000)
-            })
-            .collect();
+        // Every engine runs the same number of iterations per round, calibrated on SQLite
+        // (engine 0) to about `target`: a case whose call has a fixed part (the upsert's
+        // BEGIN .. COMMIT around its iterations) then costs each engine the same work.
+        // Calibrating each engine alone from one iteration made that fixed part decide
+        // the count, so engines ran different amounts of work per commit and their
+        // per-iteration times were not comparable (the upsert's io_uring and syscall
+        // backends differed by 2x from that alone). Each other engine gets one warm-up
+        // iteration.
+        let (iters, trials) = match fixed_iters {
+            Some(n) => (n, vec![1]),
+            None => calibrate(&mut runners[0], target),
+        };
+        // The others repeat SQLite's trial runs: a case that changes its data (the
+        // upsert's table grows) then starts the rounds from the same state everywhere.
+        for r in runners.iter_mut().skip(1) {
+            for &n in &trials {
+                r(n);
+            }
+        }
         let mut per_iter: Vec<Vec<f64>> = vec![Vec::new(); engines.len()];
         for _ in 0..rounds {
             for (i, r) in runners.iter_mut().enumerate() {
-                let d = r(iters[i]);
-                per_iter[i].push(d.as_secs_f64() / iters[i] as f64);
+                let d = r(iters);
+                per_iter[i].push(d.as_secs_f64() / iters as f64);
             }
         }
         drop(runners);
