@@ -45,9 +45,7 @@ impl Compiler<'_> {
             cursor,
             root_page: table.root_page,
             root_reg: None,
-            kind: CursorKind::Table {
-                num_columns: table.columns.len(),
-            },
+            kind: table_cursor_kind(table),
         });
         self.emit(Insn::OpenReadAwait { cursor });
     }
@@ -218,6 +216,7 @@ impl Compiler<'_> {
                 let sql = stored_sql("TABLE", text);
                 let table = schema::table_from_ast(&name, body, 0, &sql)?;
                 self.validate_generated(&table, true)?;
+                table.refuse_without_rowid("creating")?;
                 let specs = schema::table_unique_constraints(&sql)?;
                 for spec in &specs {
                     spec.columns_for(&table)?;
@@ -401,6 +400,7 @@ impl Compiler<'_> {
                 table.name
             )));
         }
+        table.refuse_without_rowid("indexing")?;
         let db = table.db;
         let target = self.schema.of_db(db);
         if target.local_index(&name).is_some() {
@@ -900,5 +900,18 @@ fn has_parameters(text: &str) -> bool {
             // The statement parsed, so it lexes; no parameter seen otherwise.
             Ok((_, None, _)) | Err(_) => return false,
         }
+    }
+}
+
+/// The cursor kind that reads `table`'s rows: a table B-tree, or for a WITHOUT ROWID
+/// table the index B-tree of its PRIMARY KEY.
+pub(crate) fn table_cursor_kind(table: &Table) -> CursorKind {
+    match &table.without_rowid {
+        Some(wr) => CursorKind::Index {
+            key_info: wr.key_info(),
+        },
+        None => CursorKind::Table {
+            num_columns: table.columns.len(),
+        },
     }
 }

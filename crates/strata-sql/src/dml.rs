@@ -104,6 +104,7 @@ impl Compiler<'_> {
         if t.root_page == 1 {
             return Err(error(format!("table {} may not be modified", t.name)));
         }
+        t.refuse_without_rowid("writing to")?;
         Ok(t)
     }
 

@@ -121,7 +121,12 @@ impl Compiler<'_> {
                             .iter()
                             .any(|n| names::eq(n, &col));
                         // (json_each/json_tree rows have SQLite's rowids too.)
-                        if is_rowid_name && (src.table.is_some() || src.tvf.is_some()) {
+                        // (A WITHOUT ROWID table has none: "no such column: rowid".)
+                        let has_rowid = src
+                            .table
+                            .as_ref()
+                            .is_some_and(|t| t.without_rowid.is_none());
+                        if is_rowid_name && (has_rowid || src.tvf.is_some()) {
                             Some(ROWID)
                         } else {
                             None
@@ -338,12 +343,19 @@ impl Compiler<'_> {
             if let Some(&pos) = map.get(&r.column) {
                 let real = src.columns[r.column].affinity == Some(Affinity::Real);
                 let comment = format!("{}.{} (index)", src.name, src.columns[r.column].name);
+                // A WITHOUT ROWID table's PRIMARY KEY entry is its row: one written
+                // before an ADD COLUMN lacks the field and reads the column's default.
+                let default = src
+                    .table
+                    .as_ref()
+                    .filter(|t| t.without_rowid.is_some())
+                    .and_then(|_| src.columns[r.column].default.clone());
                 self.b.emit_c(
                     Insn::Column {
                         cursor: icur,
                         column: pos,
                         dest,
-                        default: None,
+                        default,
                     },
                     comment,
                 );

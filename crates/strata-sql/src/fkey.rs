@@ -211,7 +211,8 @@ impl Compiler<'_> {
             }
         }
         // SQLite walks the parent's indexes newest first.
-        let mut indexes = self.schema.table_indexes(parent);
+        // (A WITHOUT ROWID parent's PRIMARY KEY is an index too: its B-tree is the table.)
+        let mut indexes = self.read_indexes(parent);
         indexes.reverse();
         for ix in indexes {
             if ix.columns.len() != n
@@ -1082,10 +1083,18 @@ impl Compiler<'_> {
                     value: table.name.as_bytes().to_vec(),
                     dest: res,
                 });
-                self.emit(Insn::Rowid {
-                    cursor,
-                    dest: res + 1,
-                });
+                if table.without_rowid.is_some() {
+                    // SQLite reports no rowid for a WITHOUT ROWID child.
+                    self.emit(Insn::Null {
+                        dest: res + 1,
+                        count: 1,
+                    });
+                } else {
+                    self.emit(Insn::Rowid {
+                        cursor,
+                        dest: res + 1,
+                    });
+                }
                 self.emit(Insn::String {
                     value: fk.parent.as_bytes().to_vec(),
                     dest: res + 2,

@@ -6,7 +6,7 @@ use sqlite3_parser::ast::{
     As, FromClause, JoinConstraint, JoinOperator, JoinType, SelectTable, Stmt,
 };
 use strata_btree::record::Collation;
-use strata_vdbe::insn::{CursorKind, EphemeralKind, Insn};
+use strata_vdbe::insn::{EphemeralKind, Insn};
 
 use crate::compiler::{error, Compiler, Result};
 use crate::names;
@@ -30,7 +30,18 @@ impl Compiler<'_> {
         // Inner joins' ON terms were kept on their joins: they are WHERE terms, unless a
         // RIGHT or FULL join follows (its left operand must be joined first, see
         // `right_join`).
-        if !crate::right_join::check_right_joins(&specs)? {
+        let has_right_join = crate::right_join::check_right_joins(&specs)?;
+        if has_right_join {
+            // Its unmatched rows are found by rowid, which a WITHOUT ROWID table has not.
+            let level = self.levels.len() - 1;
+            if let Some(t) = specs
+                .last()
+                .and_then(|s| self.levels[level].sources[s.source].table.as_ref())
+            {
+                t.refuse_without_rowid("a RIGHT or FULL JOIN of")?;
+            }
+        }
+        if !has_right_join {
             for s in specs.iter_mut().filter(|s| s.join == JoinKind::Inner) {
                 terms.append(&mut s.on);
             }
@@ -195,14 +206,14 @@ impl Compiler<'_> {
                     self.cte_source(i, alias_name)?
                 } else if let Some(t) = scope.table(self.schema, &name) {
                     let cursor = self.b.alloc_cursor();
+                    // A WITHOUT ROWID table's rows are its PRIMARY KEY index's entries.
+                    let kind = crate::ddl::table_cursor_kind(&t);
                     self.emit(Insn::OpenReadAsync {
                         db: t.db,
                         cursor,
                         root_page: t.root_page,
                         root_reg: None,
-                        kind: CursorKind::Table {
-                            num_columns: t.columns.len(),
-                        },
+                        kind,
                     });
                     self.emit(Insn::OpenReadAwait { cursor });
                     table_source(&t, alias_name, cursor)

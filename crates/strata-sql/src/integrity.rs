@@ -49,7 +49,8 @@ impl Compiler<'_> {
         let mut trees: Vec<(u32, Option<Arc<KeyInfo>>)> = vec![(1, None)];
         for t in &tables {
             if t.root_page > 1 {
-                trees.push((t.root_page, None));
+                // A WITHOUT ROWID table's tree is an index tree, keyed by its PRIMARY KEY.
+                trees.push((t.root_page, t.without_rowid.as_ref().map(|w| w.key_info())));
             }
         }
         let mut idx: Vec<_> = self.schema.indexes.values().cloned().collect();
@@ -208,7 +209,9 @@ impl Compiler<'_> {
     /// One pass over the table's rows: NOT NULL columns, and (unless `quick`) each
     /// index's entry for the row and its uniqueness.
     fn check_rows(&mut self, table: &Arc<Table>, quick: bool, report: &Report) -> Result<()> {
-        let indexes: Vec<Arc<Index>> = if quick {
+        // A WITHOUT ROWID table's rows have no rowid to find their index entries by: its
+        // entries are only counted (`check_entry_counts`), not matched row by row.
+        let indexes: Vec<Arc<Index>> = if quick || table.without_rowid.is_some() {
             Vec::new()
         } else {
             self.sqlite_index_order(table)
@@ -237,10 +240,17 @@ impl Compiler<'_> {
             reg: ordinal,
             value: 1,
         });
-        self.emit(Insn::Rowid {
-            cursor: tc,
-            dest: rowid,
-        });
+        if table.without_rowid.is_some() {
+            self.emit(Insn::Null {
+                dest: rowid,
+                count: 1,
+            });
+        } else {
+            self.emit(Insn::Rowid {
+                cursor: tc,
+                dest: rowid,
+            });
+        }
         // Only the columns some check reads are loaded, as SQLite's: a VIRTUAL column
         // that cannot be computed (ADD COLUMN lets `b AS (b)` in; reading it is an error)
         // must not fail the check of a table none of whose checks need it.

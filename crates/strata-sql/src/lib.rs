@@ -87,6 +87,7 @@ mod update_set;
 mod view_columns;
 mod view_dml;
 pub(crate) mod window;
+pub mod without_rowid;
 
 use sqlite3_parser::ast::{Cmd, Stmt};
 use sqlite3_parser::lexer::sql::Parser;
@@ -392,7 +393,8 @@ fn compile_stmt_with(
             for tname in &schema.table_order {
                 if let Some(t) = schema.tables.get(&tname.to_ascii_lowercase()) {
                     if t.root_page > 1 {
-                        trees.push((t.root_page, None));
+                        // A WITHOUT ROWID table's tree is an index tree.
+                        trees.push((t.root_page, t.without_rowid.as_ref().map(|w| w.key_info())));
                     }
                 }
             }
@@ -400,10 +402,10 @@ fn compile_stmt_with(
                 .tables
                 .values()
                 .filter(|t| t.root_page > 1 && !trees.iter().any(|(r, _)| *r == t.root_page))
-                .map(|t| t.root_page)
+                .map(|t| (t.root_page, t.without_rowid.as_ref().map(|w| w.key_info())))
                 .collect();
-            rest.sort_unstable();
-            trees.extend(rest.into_iter().map(|r| (r, None)));
+            rest.sort_unstable_by_key(|(r, _)| *r);
+            trees.extend(rest);
             let mut idx: Vec<_> = schema.indexes.values().cloned().collect();
             idx.sort_by_key(|ix| ix.root_page);
             for ix in idx {

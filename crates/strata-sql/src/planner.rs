@@ -467,6 +467,13 @@ impl Compiler<'_> {
                         self.levels[level].sources[spec.source].cover = Some((icur, map));
                         covering = true;
                     }
+                    None if self.levels[level].sources[spec.source]
+                        .table
+                        .as_ref()
+                        .is_some_and(|t| t.without_rowid.is_some()) =>
+                    {
+                        self.seek_without_rowid_row(spec.source, icur, name, l_next)?;
+                    }
                     None => {
                         let rowid = self.reg();
                         self.emit(Insn::IdxRowid {
@@ -630,10 +637,20 @@ impl Compiler<'_> {
         source: usize,
         name: &str,
     ) -> Option<std::collections::HashMap<usize, usize>> {
-        let needed = self.needed_now.as_ref()?.get(source)?.as_ref()?;
         let level = self.levels.last()?;
         let table = level.sources.get(source)?.table.as_ref()?;
-        let ix = self.schema.of_db(table.db).local_index(name)?;
+        let ix = self.read_index(table, name)?;
+        if let Some(wr) = &table.without_rowid {
+            // A WITHOUT ROWID table's PRIMARY KEY index is the table: it covers every
+            // stored column whatever the query reads.
+            let map = wr.field_map(&ix);
+            if ix.name == wr.index_name {
+                return Some(map);
+            }
+            let needed = self.needed_now.as_ref()?.get(source)?.as_ref()?;
+            return needed.iter().all(|c| map.contains_key(c)).then_some(map);
+        }
+        let needed = self.needed_now.as_ref()?.get(source)?.as_ref()?;
         let mut map = std::collections::HashMap::new();
         for (pos, c) in ix.columns.iter().enumerate() {
             map.entry(c.column).or_insert(pos);
@@ -708,12 +725,11 @@ impl Compiler<'_> {
             .table
             .as_ref()
             .map_or(strata_vdbe::insn::MAIN_DB, |t| t.db);
-        let ix = self
-            .schema
-            .of_db(db)
-            .local_index(name)
-            .cloned()
-            .ok_or_else(|| crate::compiler::error(format!("no such index: {name}")))?;
+        let ix = match self.levels[level].sources[source].table.clone() {
+            Some(t) => self.read_index(&t, name),
+            None => self.schema.of_db(db).local_index(name).cloned(),
+        }
+        .ok_or_else(|| crate::compiler::error(format!("no such index: {name}")))?;
         Ok(Access::Index {
             cursor: self.b.alloc_cursor(),
             key_info: ix.key_info(),
@@ -759,13 +775,13 @@ impl Compiler<'_> {
         match access {
             Access::RowidEq(_) => Ok(Some(OrderPlan::Rowid)),
             Access::Index { name, eq, .. } => {
-                let Some(ix) = self.schema.of_db(table.db).local_index(&name).cloned() else {
+                let Some(ix) = self.read_index(&table, &name) else {
                     return Ok(None);
                 };
                 Ok(matches(&ix, eq.len()).then_some(OrderPlan::Index(name)))
             }
             Access::Scan => {
-                for ix in self.schema.table_indexes(&table) {
+                for ix in self.read_indexes(&table) {
                     if matches(&ix, 0) && self.partial_usable(&table, &ix, src, terms) {
                         return Ok(Some(OrderPlan::Index(ix.name.clone())));
                     }
@@ -988,7 +1004,7 @@ impl Compiler<'_> {
         for t in terms {
             cands.extend(self.seek_term(t, source, available_before)?);
         }
-        let indexes = self.schema.table_indexes(&table);
+        let indexes = self.read_indexes(&table);
         let has_expr_index = indexes
             .iter()
             .any(|ix| ix.columns.iter().any(|c| c.expr.is_some()));

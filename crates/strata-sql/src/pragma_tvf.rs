@@ -254,7 +254,8 @@ impl Compiler<'_> {
                 };
                 let mut rows = Vec::new();
                 if let Some(table) = scope.table(self.schema, t) {
-                    let mut pk_pos = 0;
+                    // "pk": the column's place in the PRIMARY KEY (not in the table).
+                    let pk_cols = self.primary_key_columns(&table);
                     // Generated columns are hidden (2 VIRTUAL, 3 STORED): table_info
                     // leaves them out and numbers the others without them.
                     let mut n_hidden = 0;
@@ -273,11 +274,9 @@ impl Compiler<'_> {
                         } else {
                             i
                         };
-                        let pk = if c.primary_key {
-                            pk_pos += 1;
-                            pk_pos
-                        } else {
-                            0
+                        let pk = match pk_cols.iter().position(|&p| p == i) {
+                            Some(k) if c.primary_key => k as i64 + 1,
+                            _ => 0,
                         };
                         // sqlite_schema's types read as SQLite declares them.
                         let decl = if table.root_page == 1 {
@@ -352,7 +351,7 @@ impl Compiler<'_> {
                 };
                 let mut rows = Vec::new();
                 if let Some(table) = scope.table(self.schema, t) {
-                    let mut idx = self.schema.table_indexes(&table);
+                    let mut idx = self.listed_indexes(&table);
                     idx.reverse();
                     for (seq, ix) in idx.iter().enumerate() {
                         let origin = if ix.is_primary_key {
@@ -384,9 +383,8 @@ impl Compiler<'_> {
                     Collation::NoCase => "NOCASE",
                     Collation::RTrim => "RTRIM",
                 };
-                if let Some(ix) = scope.index(self.schema, i) {
-                    let table = self.schema.of_db(ix.db).local_table(&ix.table).cloned();
-                    if let Some(table) = table {
+                if let Some((ix, table)) = self.index_with_table(scope, i) {
+                    {
                         for (k, c) in ix.columns.iter().enumerate() {
                             // A rowid (or INTEGER PRIMARY KEY) column is cid -1, no name
                             // only for the rowid itself; the alias keeps its name.
@@ -404,8 +402,22 @@ impl Compiler<'_> {
                             }
                             rows.push(row);
                         }
-                        // index_xinfo also lists the key's auxiliary column: the rowid.
-                        if xinfo {
+                        // index_xinfo also lists the key's auxiliary columns: the rowid,
+                        // or a WITHOUT ROWID table's columns past the key.
+                        if xinfo && table.without_rowid.is_some() {
+                            for (k, (cid, order, coll)) in
+                                self.index_aux_columns(&table, &ix).into_iter().enumerate()
+                            {
+                                rows.push(vec![
+                                    Value::Integer((ix.columns.len() + k) as i64),
+                                    Value::Integer(cid as i64),
+                                    text_v(&table.columns[cid].name),
+                                    Value::Integer(order.is_desc() as i64),
+                                    text_v(coll_name(coll)),
+                                    Value::Integer(0),
+                                ]);
+                            }
+                        } else if xinfo {
                             rows.push(vec![
                                 Value::Integer(ix.columns.len() as i64),
                                 Value::Integer(-1),
@@ -474,20 +486,26 @@ impl Compiler<'_> {
                         continue;
                     }
                 }
-                let (shown, kind, ncol, strict) = if name == first {
+                let (shown, kind, ncol, wr, strict) = if name == first {
                     let shown = if db == MAIN_DB {
                         "sqlite_schema"
                     } else {
                         "sqlite_temp_schema"
                     };
-                    (shown.to_string(), "table", 5, false)
+                    (shown.to_string(), "table", 5, false, false)
                 } else if let Some(t) = s.local_table(&name) {
-                    (t.name.clone(), "table", t.columns.len(), t.strict.is_some())
+                    (
+                        t.name.clone(),
+                        "table",
+                        t.columns.len(),
+                        t.without_rowid.is_some(),
+                        t.strict.is_some(),
+                    )
                 } else if let Some(v) = s.local_view(&name) {
                     // A view whose SELECT does not compile has no columns (SQLite
                     // ignores the error here).
                     let n = self.view_columns(v).map(|c| c.len()).unwrap_or(0);
-                    (v.name.clone(), "view", n, false)
+                    (v.name.clone(), "view", n, false, false)
                 } else {
                     continue;
                 };
@@ -496,7 +514,7 @@ impl Compiler<'_> {
                     text_v(&shown),
                     text_v(kind),
                     Value::Integer(ncol as i64),
-                    Value::Integer(0),
+                    Value::Integer(wr as i64),
                     Value::Integer(strict as i64),
                 ]);
             }
@@ -607,7 +625,16 @@ impl Compiler<'_> {
         for db in [MAIN_DB, TEMP_DB] {
             let s = self.schema.of_db(db);
             let mut names: Vec<String> = if matches!(pname, "index_info" | "index_xinfo") {
-                s.indexes.values().map(|i| i.name.clone()).collect()
+                // (WITHOUT ROWID tables' PRIMARY KEY indexes have no schema row.)
+                s.indexes
+                    .values()
+                    .map(|i| i.name.clone())
+                    .chain(
+                        s.tables
+                            .values()
+                            .filter_map(|t| Some(t.without_rowid.as_ref()?.index_name.clone())),
+                    )
+                    .collect()
             } else {
                 let mut v: Vec<String> = s.tables.values().map(|t| t.name.clone()).collect();
                 v.extend(s.views.values().map(|v| v.name.clone()));

@@ -84,6 +84,9 @@ pub struct Table {
     pub strict: Option<Arc<StrictColumns>>,
     /// The database it lives in (`MAIN_DB` or `TEMP_DB`).
     pub db: usize,
+    /// A WITHOUT ROWID table: its rows are the entries of an index B-tree keyed by the
+    /// PRIMARY KEY (`without_rowid`).
+    pub without_rowid: Option<Arc<crate::without_rowid::WithoutRowid>>,
 }
 
 /// A foreign key action (`ON DELETE` / `ON UPDATE`).
@@ -141,6 +144,11 @@ impl Table {
         if self.is_virtual(i) {
             return None;
         }
+        // A WITHOUT ROWID table's record is its PRIMARY KEY index's entry: the key
+        // columns first (SQLite's sqlite3TableColumnToIndex).
+        if let Some(wr) = &self.without_rowid {
+            return wr.storage.iter().position(|&c| c == i);
+        }
         Some((0..i).filter(|&j| !self.is_virtual(j)).count())
     }
 
@@ -193,6 +201,9 @@ pub struct Index {
     pub seq: usize,
     /// The database it lives in (its table's).
     pub db: usize,
+    /// On a WITHOUT ROWID table, the order of the PRIMARY KEY columns that end each entry
+    /// (`without_rowid::key_tail`); empty on a rowid table (the rowid ends them).
+    pub key_tail: Vec<(Collation, SortOrder)>,
 }
 
 impl Index {
@@ -203,6 +214,7 @@ impl Index {
                 .columns
                 .iter()
                 .map(|c| (c.collation, c.order))
+                .chain(self.key_tail.iter().copied())
                 .collect(),
             ..Default::default()
         })
@@ -464,6 +476,11 @@ impl Schema {
                 where_sql: None,
                 seq,
                 db,
+                key_tail: Vec::new(),
+            };
+            let ix = Index {
+                key_tail: crate::without_rowid::key_tail(&table, &ix.columns, true),
+                ..ix
             };
             s.indexes.insert(names::key(&ix.name), Arc::new(ix));
         }
@@ -589,7 +606,7 @@ fn trigger_table_db(t: &Trigger, temp: &Schema, main: &Schema) -> usize {
     }
 }
 
-fn err(message: impl Into<String>) -> SqlError {
+pub(crate) fn err(message: impl Into<String>) -> SqlError {
     SqlError {
         code: ErrorCode::Error,
         message: message.into(),
@@ -764,11 +781,15 @@ fn rowid_alias_of(body: &CreateTableBody<'_>) -> Option<usize> {
     let CreateTableBody::ColumnsAndConstraints {
         columns,
         constraints,
-        ..
+        flags,
     } = body
     else {
         return None;
     };
+    // A WITHOUT ROWID table has no rowid to alias: its INTEGER PRIMARY KEY is a key.
+    if flags.contains(ast::TabFlags::WithoutRowid) {
+        return None;
+    }
     let is_integer = |i: usize| {
         columns[i]
             .col_type
@@ -805,6 +826,9 @@ fn rowid_alias_of(body: &CreateTableBody<'_>) -> Option<usize> {
 
 pub(crate) fn parse_table(sql: &str, root_page: u32) -> Result<Table, SqlError> {
     with_parsed(sql, |stmt| {
+        if let Stmt::CreateVirtualTable { .. } = stmt {
+            return Err(err("virtual tables are not supported"));
+        }
         let Stmt::CreateTable { tbl_name, body, .. } = stmt else {
             return Err(err("not a CREATE TABLE"));
         };
@@ -843,13 +867,7 @@ pub(crate) fn table_from_ast(
             "CREATE TABLE ... AS SELECT is resolved before the schema",
         ));
     };
-    if flags.contains(ast::TabFlags::WithoutRowid) {
-        return Err(SqlError {
-            code: ErrorCode::Error,
-            message: "WITHOUT ROWID tables are not supported".into(),
-            offset: None,
-        });
-    }
+    let without_rowid = flags.contains(ast::TabFlags::WithoutRowid);
     let mut cols: Vec<Column> = Vec::new();
     let mut checks = Vec::new();
     let mut autoincrement = false;
@@ -1045,6 +1063,15 @@ pub(crate) fn table_from_ast(
         return Err(err("must have at least one non-generated column"));
     }
     let rowid_alias = rowid_alias_of(body);
+    if without_rowid {
+        // SQLite's convertToWithoutRowidTable and sqlite3EndTable, in their order.
+        if autoincrement {
+            return Err(err("AUTOINCREMENT not allowed on WITHOUT ROWID tables"));
+        }
+        if !has_pk {
+            return Err(err(format!("PRIMARY KEY missing on table {name}")));
+        }
+    }
     if autoincrement && rowid_alias.is_none() {
         return Err(err(
             "AUTOINCREMENT is only allowed on an INTEGER PRIMARY KEY",
@@ -1055,7 +1082,7 @@ pub(crate) fn table_from_ast(
     } else {
         None
     };
-    Ok(Table {
+    let mut table = Table {
         name: name.to_string(),
         root_page,
         columns: cols,
@@ -1067,7 +1094,12 @@ pub(crate) fn table_from_ast(
         sql: sql.to_string(),
         strict,
         db: MAIN_DB,
-    })
+        without_rowid: None,
+    };
+    if without_rowid {
+        crate::without_rowid::convert(&mut table)?;
+    }
+    Ok(table)
 }
 
 /// A column DEFAULT's text as `PRAGMA table_info` shows it (SQLite keeps the text as
@@ -1230,6 +1262,7 @@ pub(crate) fn index_from_ast(
             expr: None,
         });
     }
+    let key_tail = crate::without_rowid::key_tail(table, &cols, false);
     Ok(Index {
         name: name.to_string(),
         table: table.name.clone(),
@@ -1242,6 +1275,7 @@ pub(crate) fn index_from_ast(
         where_sql: where_clause.map(|w| w.to_string()),
         seq: usize::MAX,
         db: table.db,
+        key_tail,
     })
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use sqlite3_parser::ast::{Expr, Select};
 use strata_btree::record::{KeyInfo, SortOrder};
 use strata_vdbe::affinity::Affinity;
-use strata_vdbe::insn::{Cur, CursorKind, EphemeralKind, Insn, Reg};
+use strata_vdbe::insn::{Cur, EphemeralKind, Insn, Reg};
 
 use crate::compiler::{error, Compiler, Result};
 use crate::select::Dest;
@@ -284,14 +284,7 @@ impl Compiler<'_> {
             },
         });
         let tc = self.b.alloc_cursor();
-        self.emit(Insn::OpenReadAsync {
-            db: t.db,
-            cursor: tc,
-            root_page: t.root_page,
-            root_reg: None,
-            kind: CursorKind::Table { num_columns: 1 },
-        });
-        self.emit(Insn::OpenReadAwait { cursor: tc });
+        self.open_table_read(tc, &t);
         let top = self.label();
         self.emit(Insn::RewindAsync { cursor: tc });
         self.emit(Insn::RewindAwait {
