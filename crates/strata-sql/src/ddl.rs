@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use sqlite3_parser::ast::{CreateTableBody, Stmt};
-use strata_btree::record::{Collation, KeyInfo};
+use strata_btree::record::Collation;
 use strata_vdbe::insn::{Cookie, Cur, CursorKind, ErrorCode, InsertFlags, Insn, OnError, Reg};
 use strata_vdbe::ops::Cmp;
 use strata_vdbe::program::Program;
@@ -216,20 +216,24 @@ impl Compiler<'_> {
                 let sql = stored_sql("TABLE", text);
                 let table = schema::table_from_ast(&name, body, 0, &sql)?;
                 self.validate_generated(&table, true)?;
-                table.refuse_without_rowid("creating")?;
                 let specs = schema::table_unique_constraints(&sql)?;
                 for spec in &specs {
                     spec.columns_for(&table)?;
                 }
                 let root = self.reg();
+                // A WITHOUT ROWID table's tree is its PRIMARY KEY index's.
                 self.emit(Insn::CreateBtree {
                     db,
-                    index: false,
+                    index: table.without_rowid.is_some(),
                     dest: root,
                 });
                 let sc = self.open_schema_write(db);
                 self.insert_schema_row(sc, "table", &name, &name, Some(root), Some(&sql));
                 for i in 0..specs.len() {
+                    // (That index has no schema row of its own: its number is skipped.)
+                    if specs[i].primary_key && table.without_rowid.is_some() {
+                        continue;
+                    }
                     let r = self.reg();
                     self.emit(Insn::CreateBtree {
                         db,
@@ -400,7 +404,6 @@ impl Compiler<'_> {
                 table.name
             )));
         }
-        table.refuse_without_rowid("indexing")?;
         let db = table.db;
         let target = self.schema.of_db(db);
         if target.local_index(&name).is_some() {
@@ -451,30 +454,17 @@ impl Compiler<'_> {
     /// (the index's order) without comparing the rowid.
     fn populate_index(&mut self, table: &Arc<Table>, index: &Index, root: Reg) -> Result<()> {
         let t = self.b.alloc_cursor();
-        self.emit(Insn::OpenReadAsync {
-            db: table.db,
-            cursor: t,
-            root_page: table.root_page,
-            root_reg: None,
-            kind: CursorKind::Table {
-                num_columns: table.columns.len(),
-            },
-        });
-        self.emit(Insn::OpenReadAwait { cursor: t });
-        let key_info = Arc::new(KeyInfo {
-            fields: index
-                .columns
-                .iter()
-                .map(|c| (c.collation, c.order))
-                .collect(),
-            ..Default::default()
-        });
+        self.open_table_read(t, table);
+        // The entries' order: the key's, then (WITHOUT ROWID) the key columns that end
+        // them, in their own order (a rowid table's rowid order is the scan's).
+        let key_info = index.key_info();
         let n = index.columns.len();
+        let entry_len = self.index_entry_len(table, index);
         let sorter = self.b.alloc_cursor();
         self.emit(Insn::SorterOpen {
             cursor: sorter,
             key_info: key_info.clone(),
-            num_columns: n + 1,
+            num_columns: entry_len,
         });
         let sorted = self.label();
         let top = self.label();
@@ -500,7 +490,7 @@ impl Compiler<'_> {
             }
             None => None,
         };
-        let regs = self.regs(n + 1);
+        let regs = self.regs(entry_len);
         if index.columns.iter().any(|c| c.expr.is_some()) {
             let mut level = crate::scope::Level::default();
             level
@@ -524,14 +514,23 @@ impl Compiler<'_> {
                 self.table_column(&table, t, c.column, regs + k)?;
             }
         }
-        self.emit(Insn::Rowid {
-            cursor: t,
-            dest: regs + n,
-        });
+        match &table.without_rowid {
+            Some(wr) => {
+                for (k, c) in wr.index_tail(index).into_iter().enumerate() {
+                    self.table_column(table, t, c, regs + n + k)?;
+                }
+            }
+            None => {
+                self.emit(Insn::Rowid {
+                    cursor: t,
+                    dest: regs + n,
+                });
+            }
+        }
         let rec = self.reg();
         self.emit(Insn::MakeRecord {
             start: regs,
-            count: n + 1,
+            count: entry_len,
             dest: rec,
             affinities: None,
         });
@@ -566,7 +565,7 @@ impl Compiler<'_> {
             self.emit(Insn::OpenPseudo {
                 cursor: p,
                 content_reg: data,
-                num_columns: n + 1,
+                num_columns: entry_len,
             });
             p
         });

@@ -25,7 +25,10 @@ use crate::select::{split_and, table_source, Dest};
 use crate::trigger::TrigEvent;
 use crate::update_set::flatten_sets;
 
-fn on_error(c: Conflict) -> OnError {
+/// In `unique_checks`' order: a WITHOUT ROWID table's PRIMARY KEY.
+const WR_PK: usize = usize::MAX;
+
+pub(crate) fn on_error(c: Conflict) -> OnError {
     match c {
         Conflict::Rollback => OnError::Rollback,
         Conflict::Fail => OnError::Fail,
@@ -104,7 +107,13 @@ impl Compiler<'_> {
         if t.root_page == 1 {
             return Err(error(format!("table {} may not be modified", t.name)));
         }
-        t.refuse_without_rowid("writing to")?;
+        if t.without_rowid.is_some() && self.fk_involved(&t) {
+            // The foreign-key code names rows by rowid.
+            return Err(error(format!(
+                "writing to a WITHOUT ROWID table with foreign keys ({}) is not supported yet",
+                t.name
+            )));
+        }
         Ok(t)
     }
 
@@ -115,9 +124,7 @@ impl Compiler<'_> {
             cursor,
             root_page: table.root_page,
             root_reg: None,
-            kind: CursorKind::Table {
-                num_columns: table.columns.len(),
-            },
+            kind: crate::ddl::table_cursor_kind(table),
         });
         self.emit(Insn::OpenWriteAwait { cursor });
         let mut indexes = Vec::new();
@@ -307,7 +314,7 @@ impl Compiler<'_> {
         rowid: Reg,
     ) -> Result<Reg> {
         let n = ix.columns.len();
-        let key = self.regs(n + 1);
+        let key = self.regs(self.index_entry_len(table, ix).max(n + 1));
         self.index_expr_keys(table, ix, cursor, cols, rowid, key)?;
         for (k, c) in ix.columns.iter().enumerate() {
             if c.expr.is_some() {
@@ -324,11 +331,25 @@ impl Compiler<'_> {
                 count: 1,
             });
         }
-        self.emit(Insn::Copy {
-            src: rowid,
-            dest: key + n,
-            count: 1,
-        });
+        match &table.without_rowid {
+            // The entry ends with the key columns it does not hold.
+            Some(wr) => {
+                for (k, c) in wr.index_tail(ix).into_iter().enumerate() {
+                    self.emit(Insn::Copy {
+                        src: cols + c,
+                        dest: key + n + k,
+                        count: 1,
+                    });
+                }
+            }
+            None => {
+                self.emit(Insn::Copy {
+                    src: rowid,
+                    dest: key + n,
+                    count: 1,
+                });
+            }
+        }
         Ok(key)
     }
 
@@ -343,7 +364,7 @@ impl Compiler<'_> {
     }
 
     /// Deletes the row the table cursor is on, with its index entries.
-    fn delete_current_row(&mut self, t: &WriteTarget, count_change: bool) -> Result<()> {
+    pub(crate) fn delete_current_row(&mut self, t: &WriteTarget, count_change: bool) -> Result<()> {
         let count = if count_change {
             self.row_count()
         } else {
@@ -353,10 +374,7 @@ impl Compiler<'_> {
         let n = table.columns.len();
         let cols = self.regs(n.max(1));
         let rowid = self.reg();
-        self.emit(Insn::Rowid {
-            cursor: t.cursor,
-            dest: rowid,
-        });
+        self.emit_row_key(&table, t.cursor, rowid);
         for (i, _) in table.columns.iter().enumerate() {
             if table.rowid_alias == Some(i) {
                 self.emit(Insn::Copy {
@@ -385,7 +403,7 @@ impl Compiler<'_> {
             self.emit(Insn::IdxDeleteAsync {
                 cursor: *c,
                 key_start: key,
-                key_count: ix.columns.len() + 1,
+                key_count: self.index_entry_len(&table, ix),
             });
             self.emit(Insn::IdxDeleteAwait { cursor: *c });
             if let Some(skip) = skip {
@@ -431,13 +449,41 @@ impl Compiler<'_> {
         // front of that list (REPLACE ones behind all others): newest first.
         let mut uniques: Vec<usize> = (0..t.indexes.len())
             .filter(|&k| t.indexes[k].0.unique && only_indexes.is_none_or(|only| only[k]))
-            .rev()
             .collect();
-        uniques.sort_by_key(|&k| t.indexes[k].0.conflict == Conflict::Replace);
+        // A WITHOUT ROWID table's PRIMARY KEY (`WR_PK`) is in that list in the place it
+        // was made, among its table's constraints (`listed_indexes`); checked only when
+        // the key may change (`rowid_checked`).
+        if let Some(wr) = table.without_rowid.as_ref().filter(|_| rowid_checked) {
+            let listed = self.listed_indexes(&table);
+            let at = listed
+                .iter()
+                .position(|ix| ix.name == wr.index_name)
+                .unwrap_or(0);
+            let before = uniques
+                .iter()
+                .position(|&k| {
+                    listed
+                        .iter()
+                        .position(|ix| ix.name == t.indexes[k].0.name)
+                        .is_none_or(|p| p > at)
+                })
+                .unwrap_or(uniques.len());
+            uniques.insert(before, WR_PK);
+        }
+        uniques.reverse();
+        let conflict_of = |k: usize| match (k, &table.without_rowid) {
+            (WR_PK, Some(wr)) => wr.conflict,
+            _ => t.indexes[k].0.conflict,
+        };
+        uniques.sort_by_key(|&k| conflict_of(k) == Conflict::Replace);
         order.extend(uniques.into_iter().map(Some));
         if let Some((Some(target), _, _)) = upsert {
             let pos = order.iter().position(|o| match (o, target) {
                 (None, UpsertTarget::Rowid) => true,
+                (Some(WR_PK), UpsertTarget::Index(name)) => table
+                    .without_rowid
+                    .as_ref()
+                    .is_some_and(|wr| wr.index_name == *name),
                 (Some(k), UpsertTarget::Index(name)) => t.indexes[*k].0.name == *name,
                 _ => false,
             });
@@ -449,6 +495,9 @@ impl Compiler<'_> {
         for o in order {
             match o {
                 None => self.rowid_unique_check(t, rowid, old_rowid, or, skip_row, upsert)?,
+                Some(WR_PK) => {
+                    self.without_rowid_pk_check(t, cols, old_rowid, or, skip_row, upsert)?
+                }
                 Some(k) => {
                     let (ix, c) = (t.indexes[k].0.clone(), t.indexes[k].1);
                     self.index_unique_check(
@@ -551,10 +600,7 @@ impl Compiler<'_> {
             target: ok.addr(),
         });
         let other_rowid = self.reg();
-        self.emit(Insn::IdxRowid {
-            cursor: *c,
-            dest: other_rowid,
-        });
+        self.emit_index_row_key(&table, ix, *c, other_rowid);
         if let Some(old) = old_rowid {
             self.emit(Insn::Compare {
                 op: Cmp::Eq,
@@ -632,7 +678,7 @@ impl Compiler<'_> {
         // are not stored (the record's fields are the other columns, in table order).
         let stored = table.storage_count();
         let rec_regs = self.regs(stored.max(1));
-        if stored == n {
+        if stored == n && table.without_rowid.is_none() {
             self.emit(Insn::Copy {
                 src: cols,
                 dest: rec_regs,
@@ -668,7 +714,8 @@ impl Compiler<'_> {
             record_reg: rec,
             flags: InsertFlags {
                 count: self.row_count(),
-                set_last_rowid: !is_update,
+                // (A WITHOUT ROWID table's row has no rowid to remember.)
+                set_last_rowid: !is_update && table.without_rowid.is_none(),
                 is_update,
             },
             table: table.name.clone(),
@@ -685,7 +732,7 @@ impl Compiler<'_> {
             let r = self.reg();
             self.emit(Insn::MakeRecord {
                 start: key,
-                count: ix.columns.len() + 1,
+                count: self.index_entry_len(&table, ix),
                 dest: r,
                 affinities: None,
             });
@@ -791,10 +838,11 @@ impl Compiler<'_> {
                 for n in names_list.iter() {
                     let cn = names::unquote(n.0);
                     let i = table.column_index(&cn).or_else(|| {
-                        ["rowid", "oid", "_rowid_"]
-                            .iter()
-                            .any(|r| names::eq(r, &cn))
-                            .then_some(usize::MAX)
+                        (table.without_rowid.is_none()
+                            && ["rowid", "oid", "_rowid_"]
+                                .iter()
+                                .any(|r| names::eq(r, &cn)))
+                        .then_some(usize::MAX)
                     });
                     match i {
                         Some(i) if i != usize::MAX && table.columns[i].generated.is_some() => {
@@ -896,7 +944,8 @@ impl Compiler<'_> {
                             Some(UpsertTarget::Rowid)
                         } else {
                             let mut found = None;
-                            for ix in self.schema.table_indexes(&table) {
+                            // (A WITHOUT ROWID table's PRIMARY KEY is one of them.)
+                            for ix in self.read_indexes(&table) {
                                 let mut a: Vec<usize> =
                                     ix.columns.iter().map(|c| c.column).collect();
                                 let mut b = v.clone();
@@ -988,30 +1037,33 @@ impl Compiler<'_> {
                     None => c.column_default(&table, i, cols + i)?,
                 }
             }
-            // The rowid: given (and not NULL), else new.
-            let have = c.label();
-            if let Some(p) = explicit_rowid {
-                let new = c.label();
-                c.emit(Insn::Copy {
-                    src: values_reg + p,
+            // The rowid: given (and not NULL), else new. (A WITHOUT ROWID table's row
+            // is named by its key, once affinity is applied, below.)
+            if table.without_rowid.is_none() {
+                let have = c.label();
+                if let Some(p) = explicit_rowid {
+                    let new = c.label();
+                    c.emit(Insn::Copy {
+                        src: values_reg + p,
+                        dest: rowid,
+                        count: 1,
+                    });
+                    c.emit(Insn::IsNull {
+                        reg: rowid,
+                        target: new.addr(),
+                    });
+                    c.emit(Insn::MustBeInt { reg: rowid });
+                    c.goto(have);
+                    c.resolve(new);
+                }
+                c.emit(Insn::NewRowidAsync {
+                    cursor: t.cursor,
                     dest: rowid,
-                    count: 1,
+                    min_reg: autoinc.as_ref().map(|a| a.seq),
                 });
-                c.emit(Insn::IsNull {
-                    reg: rowid,
-                    target: new.addr(),
-                });
-                c.emit(Insn::MustBeInt { reg: rowid });
-                c.goto(have);
-                c.resolve(new);
+                c.emit(Insn::NewRowidAwait { cursor: t.cursor });
+                c.resolve(have);
             }
-            c.emit(Insn::NewRowidAsync {
-                cursor: t.cursor,
-                dest: rowid,
-                min_reg: autoinc.as_ref().map(|a| a.seq),
-            });
-            c.emit(Insn::NewRowidAwait { cursor: t.cursor });
-            c.resolve(have);
             if let Some(a) = &autoinc {
                 c.emit(Insn::MemMax {
                     acc: a.seq,
@@ -1029,6 +1081,7 @@ impl Compiler<'_> {
             // Generated columns from the finished row, before BEFORE triggers see it
             // (as SQLite).
             c.compute_generated(&table, t.cursor, cols, rowid, false)?;
+            c.emit_new_row_key(&table, cols, rowid);
             c.fire_triggers(
                 &table,
                 TrigEvent::Insert,
@@ -1052,7 +1105,7 @@ impl Compiler<'_> {
                 or,
                 skip_row,
                 upsert_arg,
-                explicit_rowid.is_some(),
+                explicit_rowid.is_some() || table.without_rowid.is_some(),
                 None,
             )?;
             c.fk_check(
@@ -1331,16 +1384,7 @@ impl Compiler<'_> {
             kind: EphemeralKind::Table,
         });
         let rc = self.b.alloc_cursor();
-        self.emit(Insn::OpenReadAsync {
-            db: table.db,
-            cursor: rc,
-            root_page: table.root_page,
-            root_reg: None,
-            kind: CursorKind::Table {
-                num_columns: table.columns.len(),
-            },
-        });
-        self.emit(Insn::OpenReadAwait { cursor: rc });
+        self.open_table_read(rc, table);
         let mut level = Level::default();
         let name = alias
             .map(|a| a.to_string())
@@ -1371,7 +1415,15 @@ impl Compiler<'_> {
             }
         }
         let level = self.levels.len() - 1;
+        let wr_pk: Option<Vec<usize>> = table
+            .without_rowid
+            .as_ref()
+            .map(|wr| wr.pk.iter().map(|p| p.column).collect());
         let r = self.emit_loops(&specs, &terms, &mut |c, _cont| {
+            if let Some(pk) = &wr_pk {
+                c.collect_without_rowid_key(pk, level, set);
+                return Ok(());
+            }
             let r = c.reg();
             let rec = c.reg();
             // Through emit_column: a covering index loop never positions `rc`.
@@ -1473,10 +1525,7 @@ impl Compiler<'_> {
         let scan = self.scan_begin(set);
         let next = scan.next;
         let rowid = self.reg();
-        self.emit(Insn::Rowid {
-            cursor: set,
-            dest: rowid,
-        });
+        self.emit_collected_key(&table, set, rowid);
         self.emit(Insn::SeekRowidAsync {
             cursor: t.cursor,
             rowid_reg: rowid,

@@ -88,6 +88,7 @@ mod view_columns;
 mod view_dml;
 pub(crate) mod window;
 pub mod without_rowid;
+mod without_rowid_write;
 
 use sqlite3_parser::ast::{Cmd, Stmt};
 use sqlite3_parser::lexer::sql::Parser;

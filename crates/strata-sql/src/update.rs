@@ -35,6 +35,15 @@ impl Compiler<'_> {
         if let Some(w) = where_clause {
             self.jump_if_not_true(w, skip)?;
         }
+        // A WITHOUT ROWID row's identity as its entry stores it (the caller's may have
+        // been computed from values with affinity applied): conflicts compare with it.
+        let old_rowid = if table.without_rowid.is_some() {
+            let r = self.reg();
+            self.emit_row_key(&table, t.cursor, r);
+            r
+        } else {
+            old_rowid
+        };
         let old = self.regs(n.max(1));
         for i in 0..n {
             if table.rowid_alias == Some(i) {
@@ -66,10 +75,11 @@ impl Compiler<'_> {
         for (j, a) in assigns.iter().enumerate() {
             let cname = names::unquote(a.column);
             let target = table.column_index(&cname).or_else(|| {
-                ["rowid", "oid", "_rowid_"]
-                    .iter()
-                    .any(|r| names::eq(r, &cname))
-                    .then_some(usize::MAX)
+                (table.without_rowid.is_none()
+                    && ["rowid", "oid", "_rowid_"]
+                        .iter()
+                        .any(|r| names::eq(r, &cname)))
+                .then_some(usize::MAX)
             });
             let Some(i) = target else {
                 return Err(error(format!("no such column: {cname}")));
@@ -109,6 +119,11 @@ impl Compiler<'_> {
             }
         }
         self.apply_column_affinity(&table, new);
+        // A WITHOUT ROWID row's key changes when a key column is assigned.
+        if let Some(wr) = &table.without_rowid {
+            rowid_changed = wr.pk.iter().any(|p| changed[p.column]);
+            self.emit_new_row_key(&table, new, new_rowid);
+        }
         // Generated columns: recomputed from the new row (before BEFORE triggers see
         // it), and changed when a column they read is (SQLite's aXRef: UPDATE OF
         // triggers and index maintenance follow).
@@ -238,14 +253,16 @@ impl Compiler<'_> {
             self.emit(Insn::IdxDeleteAsync {
                 cursor: *c,
                 key_start: key,
-                key_count: ix.columns.len() + 1,
+                key_count: self.index_entry_len(&table, ix),
             });
             self.emit(Insn::IdxDeleteAwait { cursor: *c });
             if let Some(skip) = skip {
                 self.resolve(skip);
             }
         }
-        if rowid_changed || fk_level > 1 {
+        // A WITHOUT ROWID row is its index entry: the old one always goes (an insert
+        // beside it would keep both).
+        if rowid_changed || fk_level > 1 || table.without_rowid.is_some() {
             let gone = self.label();
             self.emit(Insn::SeekRowidAsync {
                 cursor: t.cursor,
@@ -379,10 +396,7 @@ impl Compiler<'_> {
         let scan = self.scan_begin(set);
         let next = scan.next;
         let rowid = self.reg();
-        self.emit(Insn::Rowid {
-            cursor: set,
-            dest: rowid,
-        });
+        self.emit_collected_key(&table, set, rowid);
         self.emit(Insn::SeekRowidAsync {
             cursor: t.cursor,
             rowid_reg: rowid,

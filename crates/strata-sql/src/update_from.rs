@@ -33,6 +33,8 @@ impl Compiler<'_> {
         returning: Option<&'a [ast::ResultColumn<'a>]>,
     ) -> Result<Option<Returning>> {
         let table = self.writable_table(tbl_name)?;
+        // Its rows are collected by rowid.
+        table.refuse_without_rowid("UPDATE ... FROM of")?;
         let alias = tbl_name.alias.as_ref().map(|a| names::unquote(a.0));
         self.writes = true;
         let or = or_conflict.map(Conflict::from_ast);

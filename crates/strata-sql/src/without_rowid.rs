@@ -11,11 +11,13 @@
 //! rowid table's end with the rowid.
 //!
 //! What Strata does with them (the rest is refused with a clear error, never guessed):
-//! reading (scans; the PRIMARY KEY for equality and range seeks, in key order), the
-//! schema pragmas, `PRAGMA integrity_check` of the B-trees' structure, DROP TABLE, ALTER
-//! TABLE RENAME TO / RENAME COLUMN / ADD COLUMN, CREATE INDEX refused. Writing rows
-//! (INSERT, UPDATE, DELETE, REPLACE), creating such a table and DROP COLUMN are not
-//! supported yet.
+//! reading (scans; the PRIMARY KEY and secondary indexes for seeks, the key order for
+//! ORDER BY), writing (`without_rowid_write`: INSERT with every conflict clause, upserts,
+//! UPDATE, DELETE, triggers, RETURNING), CREATE TABLE and CREATE INDEX, the schema
+//! pragmas, `PRAGMA integrity_check` (trees, entry counts, column checks; not each row's
+//! index entries), DROP TABLE, ALTER TABLE RENAME TO / RENAME COLUMN / ADD COLUMN,
+//! VACUUM. Not yet: writing one that has foreign keys or is a foreign key's parent, DROP
+//! COLUMN, UPDATE ... FROM of one, a RIGHT or FULL JOIN of one.
 
 use std::collections::HashMap;
 use std::sync::Arc;

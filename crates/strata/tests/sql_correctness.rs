@@ -203,11 +203,15 @@ fn strict_tables() {
          INSERT INTO v VALUES (8, 1, 1) ON CONFLICT(a) DO UPDATE SET c = excluded.c * 2;
          SELECT a, b, c FROM v ORDER BY a",
     );
-    // WITHOUT ROWID is not supported yet: refused, never created as a rowid table.
-    refused(
-        "",
-        "CREATE TABLE w(a INT PRIMARY KEY, b TEXT) WITHOUT ROWID, STRICT",
-        "WITHOUT ROWID",
+    // STRICT and WITHOUT ROWID together: the key's type is checked too.
+    same_as_sqlite_with_messages(
+        "CREATE TABLE w(a INT PRIMARY KEY, b TEXT) WITHOUT ROWID, STRICT;
+         INSERT INTO w VALUES (1, 'x'), ('2', 'y');
+         INSERT INTO w VALUES ('z', 'q');
+         INSERT INTO w VALUES (3, 4);
+         INSERT INTO w VALUES (NULL, 'n');
+         UPDATE w SET a = 'bad' WHERE a = 1;
+         SELECT a, typeof(a), b FROM w ORDER BY a",
     );
 }
 

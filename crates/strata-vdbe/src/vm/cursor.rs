@@ -298,6 +298,9 @@ pub(crate) enum PendingOp {
     Prev,
     /// `SeekRowid`: `None` when the key is not an integer (not found).
     SeekRowid(Option<i64>),
+    /// `SeekRowid` on a WITHOUT ROWID table's cursor: the entry whose first fields equal
+    /// these (the row's PRIMARY KEY, decoded from the record the register held).
+    SeekKey(Vec<Value>),
     SeekTable(TableSeek),
     /// Index seek: the key is the registers `key_start..key_start+key_count`, which must
     /// not change before the Await half.
@@ -319,6 +322,11 @@ pub(crate) enum PendingOp {
     },
     /// Insert the record in `buf` into an index.
     IdxInsert,
+    /// `Insert` into a WITHOUT ROWID table (an index tree): the record in `buf`, the row
+    /// counted as `Insert`'s flags say (no rowid, so no last_insert_rowid).
+    IdxInsertRow {
+        count: crate::insn::RowCount,
+    },
     /// The same, appending at the tree's right edge when it can (`IdxAppendAsync`).
     IdxAppend,
     Delete {

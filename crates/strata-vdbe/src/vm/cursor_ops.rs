@@ -84,6 +84,7 @@ impl Vm {
                 op,
                 PendingOp::Insert { .. }
                     | PendingOp::IdxInsert
+                    | PendingOp::IdxInsertRow { .. }
                     | PendingOp::IdxAppend
                     | PendingOp::Delete { .. }
                     | PendingOp::IdxDelete { .. }
@@ -180,6 +181,7 @@ impl Vm {
                         None => false,
                         Some(k) => rd!(bt.seek_rowid(k, SeekOp::EQ)),
                     },
+                    PendingOp::SeekKey(key) => rd!(bt.seek_index(key, SeekOp::EQ)),
                     PendingOp::SeekTable(s) => match *s {
                         TableSeek::None => false,
                         TableSeek::Last => {
@@ -239,6 +241,12 @@ impl Vm {
                     PendingOp::IdxInsert => {
                         rd!(bt.insert_index(buf));
                         local = bt.take_local_write().map(|w| (w, bt.root_page()));
+                        true
+                    }
+                    PendingOp::IdxInsertRow { count } => {
+                        rd!(bt.insert_index(buf));
+                        local = bt.take_local_write().map(|w| (w, bt.root_page()));
+                        changes.add(*count, 1);
                         true
                     }
                     PendingOp::IdxAppend => {

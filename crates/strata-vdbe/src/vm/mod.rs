@@ -1607,8 +1607,26 @@ impl Vm {
                 self.pc += 1;
             }
             SeekRowidAsync { cursor, rowid_reg } => {
-                let k = rowid_key(&self.regs[*rowid_reg]);
-                self.start(*cursor, PendingOp::SeekRowid(k))?;
+                let enc = self.enc;
+                let op = match (cur_mut(&mut self.cursors, *cursor)?, &self.regs[*rowid_reg]) {
+                    // A WITHOUT ROWID table's row is named by a record of its key (made
+                    // by MakeRecord: text in the database's encoding, read back as a
+                    // column is).
+                    (VmCursor::BTree(b), Value::Blob(rec)) if b.key_info.is_some() => {
+                        let key = strata_btree::record::decode_record(rec)
+                            .map_err(|_| VmError::corrupt())?
+                            .into_iter()
+                            .map(|v| {
+                                let mut out = Value::Null;
+                                cursor::store_field(&mut out, v, enc);
+                                out
+                            })
+                            .collect();
+                        PendingOp::SeekKey(key)
+                    }
+                    (_, v) => PendingOp::SeekRowid(rowid_key(v)),
+                };
+                self.start(*cursor, op)?;
             }
             SeekRowidAwait {
                 cursor,
@@ -1741,6 +1759,14 @@ impl Vm {
                 ..
             } => {
                 self.note_write(*cursor);
+                // A WITHOUT ROWID table's tree is an index: its row is its key.
+                if let VmCursor::BTree(b) = cur_mut(&mut self.cursors, *cursor)? {
+                    if b.key_info.is_some() {
+                        self.copy_record(*cursor, *record_reg)?;
+                        self.start(*cursor, PendingOp::IdxInsertRow { count: flags.count })?;
+                        return Ok(Flow::Continue);
+                    }
+                }
                 let rowid = match self.regs[*key_reg] {
                     Value::Integer(i) => i,
                     _ => return Err(mismatch()),

@@ -1,0 +1,257 @@
+//! Writing WITHOUT ROWID tables (see `without_rowid` for their format).
+//!
+//! The write paths of `dml`, `update` and `upsert` name a row by a register: the rowid.
+//! For a WITHOUT ROWID table that register holds instead a record of the row's PRIMARY
+//! KEY values (SQLite's OP_NotFound with a packed key does the same), made from the values
+//! as stored, so two registers naming the same entry hold the same bytes:
+//! - `SeekRowid` on the table's cursor (an index cursor) finds the entry whose key fields
+//!   equal the record's (the VM decodes it);
+//! - `Insert` on it inserts the row's record into the index tree (counted as a row);
+//! - the PRIMARY KEY's uniqueness is checked as a unique index's is, on the table's own
+//!   cursor, whenever a key column is written; the row found is compared with the row
+//!   being updated by their stored keys' bytes (a new key can differ in bytes from the
+//!   old and still be the same key, under NOCASE say: the row then finds itself);
+//! - an UPDATE deletes the old entry and inserts the new one (the entry is the row);
+//! - a secondary index entry ends with the key columns it does not hold (`key_tail`).
+//!
+//! Refused still: writing a WITHOUT ROWID table that has foreign keys or is the parent
+//! of one (the foreign-key code names rows by rowid), UPDATE ... FROM of one.
+
+use strata_vdbe::insn::{Cur, ErrorCode, Insn, Reg};
+use strata_vdbe::ops::Cmp;
+
+use crate::builder::Label;
+use crate::compiler::{Compiler, Result};
+use crate::dml::{UpsertTarget, WriteTarget};
+use crate::schema::{Conflict, Index, Table};
+
+impl Compiler<'_> {
+    /// The identity of the row `cursor` is on into `dest`: its rowid, or for a WITHOUT
+    /// ROWID table a record of its key fields as stored.
+    pub(crate) fn emit_row_key(&mut self, table: &Table, cursor: Cur, dest: Reg) {
+        let Some(wr) = &table.without_rowid else {
+            self.emit(Insn::Rowid { cursor, dest });
+            return;
+        };
+        let n = wr.pk.len();
+        let regs = self.regs(n);
+        // The key fields are the record's first ones.
+        for k in 0..n {
+            self.emit(Insn::Column {
+                cursor,
+                column: k,
+                dest: regs + k,
+                default: None,
+            });
+        }
+        self.emit(Insn::MakeRecord {
+            start: regs,
+            count: n,
+            dest,
+            affinities: None,
+        });
+    }
+
+    /// The identity of the row an entry of index `ix` (under `icur`) names: `IdxRowid`,
+    /// or for a WITHOUT ROWID table a record of the key fields the entry holds.
+    pub(crate) fn emit_index_row_key(&mut self, table: &Table, ix: &Index, icur: Cur, dest: Reg) {
+        let Some(wr) = &table.without_rowid else {
+            self.emit(Insn::IdxRowid { cursor: icur, dest });
+            return;
+        };
+        let fields = wr.pk_fields_in(ix);
+        let regs = self.regs(fields.len());
+        for (k, &f) in fields.iter().enumerate() {
+            self.emit(Insn::Column {
+                cursor: icur,
+                column: f,
+                dest: regs + k,
+                default: None,
+            });
+        }
+        self.emit(Insn::MakeRecord {
+            start: regs,
+            count: fields.len(),
+            dest,
+            affinities: None,
+        });
+    }
+
+    /// A new row's identity (WITHOUT ROWID: its key values from the column registers
+    /// `cols..`, affinity applied) into `dest`.
+    pub(crate) fn emit_new_row_key(&mut self, table: &Table, cols: Reg, dest: Reg) {
+        let Some(wr) = &table.without_rowid else {
+            return;
+        };
+        let n = wr.pk.len();
+        let regs = self.regs(n);
+        for (k, p) in wr.pk.iter().enumerate() {
+            self.emit(Insn::Copy {
+                src: cols + p.column,
+                dest: regs + k,
+                count: 1,
+            });
+        }
+        self.emit(Insn::MakeRecord {
+            start: regs,
+            count: n,
+            dest,
+            affinities: None,
+        });
+    }
+
+    /// How many fields an entry of index `ix` has: its key and the rowid, or on a
+    /// WITHOUT ROWID table its key and the key columns it ends with.
+    pub(crate) fn index_entry_len(&self, table: &Table, ix: &Index) -> usize {
+        match &table.without_rowid {
+            Some(wr) => ix.columns.len() + wr.index_tail(ix).len(),
+            None => ix.columns.len() + 1,
+        }
+    }
+
+    /// The PRIMARY KEY's uniqueness for a new row image of a WITHOUT ROWID table, as
+    /// `index_unique_check` does for a unique index: probed on the table's own cursor,
+    /// the found row compared with the row being updated (`old_key`) by identity.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn without_rowid_pk_check(
+        &mut self,
+        t: &WriteTarget,
+        cols: Reg,
+        old_key: Option<Reg>,
+        or: Option<Conflict>,
+        skip_row: Label,
+        upsert: Option<(Option<&UpsertTarget>, Label, Reg)>,
+    ) -> Result<()> {
+        let table = t.table.clone();
+        let Some(wr) = table.without_rowid.clone() else {
+            return Ok(());
+        };
+        let ok = self.label();
+        let n = wr.pk.len();
+        let key = self.regs(n);
+        for (k, p) in wr.pk.iter().enumerate() {
+            self.emit(Insn::Copy {
+                src: cols + p.column,
+                dest: key + k,
+                count: 1,
+            });
+        }
+        self.emit(Insn::NoConflict {
+            cursor: t.cursor,
+            key_start: key,
+            key_count: n,
+            target: ok.addr(),
+        });
+        let other = self.reg();
+        self.emit_row_key(&table, t.cursor, other);
+        if let Some(old) = old_key {
+            self.emit(Insn::Compare {
+                op: Cmp::Eq,
+                lhs: other,
+                rhs: old,
+                target: ok.addr(),
+                affinity: Default::default(),
+                collation: Default::default(),
+                jump_if_null: false,
+                null_eq: false,
+            });
+        }
+        let upsert_here = upsert.filter(|(target, _, _)| match target {
+            None => true,
+            Some(UpsertTarget::Index(name)) => *name == wr.index_name,
+            Some(UpsertTarget::Rowid) => false,
+        });
+        if let Some((_, label, conflict_key)) = upsert_here {
+            self.emit(Insn::Copy {
+                src: other,
+                dest: conflict_key,
+                count: 1,
+            });
+            self.goto(label);
+        } else {
+            match or.unwrap_or(wr.conflict) {
+                Conflict::Ignore => self.goto(skip_row),
+                Conflict::Replace => {
+                    // The cursor is on the conflicting row.
+                    self.delete_current_row(t, false)?;
+                }
+                other => {
+                    let pk = table
+                        .without_rowid_pk()
+                        .expect("a WITHOUT ROWID table has a PRIMARY KEY index");
+                    self.emit(Insn::Halt {
+                        error: Some((
+                            ErrorCode::Constraint,
+                            crate::ddl::unique_message(&table, &pk),
+                        )),
+                        on_error: crate::dml::on_error(other),
+                    });
+                }
+            }
+        }
+        self.resolve(ok);
+        Ok(())
+    }
+}
+
+impl Compiler<'_> {
+    /// The identity of a row `collect_rowids` recorded, from the set's current entry.
+    pub(crate) fn emit_collected_key(&mut self, table: &Table, set: Cur, dest: Reg) {
+        if table.without_rowid.is_some() {
+            self.emit(Insn::Column {
+                cursor: set,
+                column: 0,
+                dest,
+                default: None,
+            });
+        } else {
+            self.emit(Insn::Rowid { cursor: set, dest });
+        }
+    }
+
+    /// `collect_rowids`' record of one WITHOUT ROWID row (of `pk`'s columns, read
+    /// through the loop's source 0 at `level`): a record of its key, under a new sequence
+    /// key of the set (`emit_collected_key` reads it back).
+    pub(crate) fn collect_without_rowid_key(&mut self, pk: &[usize], level: usize, set: Cur) {
+        let vals = self.regs(pk.len());
+        for (k, &col) in pk.iter().enumerate() {
+            self.emit_column(
+                crate::scope::ColumnRef {
+                    level,
+                    source: 0,
+                    column: col,
+                },
+                vals + k,
+            );
+        }
+        let key = self.reg();
+        self.emit(Insn::MakeRecord {
+            start: vals,
+            count: pk.len(),
+            dest: key,
+            affinities: None,
+        });
+        let rec = self.reg();
+        self.emit(Insn::MakeRecord {
+            start: key,
+            count: 1,
+            dest: rec,
+            affinities: None,
+        });
+        let seq = self.reg();
+        self.emit(Insn::NewRowidAsync {
+            cursor: set,
+            dest: seq,
+            min_reg: None,
+        });
+        self.emit(Insn::NewRowidAwait { cursor: set });
+        self.emit(Insn::InsertAsync {
+            cursor: set,
+            key_reg: seq,
+            record_reg: rec,
+            flags: Default::default(),
+            table: String::new(),
+        });
+        self.emit(Insn::InsertAwait { cursor: set });
+    }
+}
