@@ -19,7 +19,8 @@
 //! the last join), `views` (a view with INSTEAD OF triggers, DML on it, the pragma
 //! table-valued functions), `alter-column` (RENAME / ADD / DROP COLUMN on the scratch
 //! tables), `cte`, `agg-order` (ORDER BY inside aggregate calls, total orders), `generated`
-//! (VIRTUAL and STORED columns on table `g`) and, here only, `journal-mode` (changes
+//! (VIRTUAL and STORED columns on table `g`), `without-rowid` (writes and reads of the
+//! WITHOUT ROWID table `wr`) and, here only, `journal-mode` (changes
 //! checked against a file-backed SQLite) and `utf16` (a third of the inputs run in a
 //! UTF-16le and a third in a UTF-16be database, on both engines). `STRATA_FUZZ_FEATURES=a,b` keeps only those groups (`none`: the
 //! core only); `STRATA_FUZZ_NO_FEATURES=a,b` switches groups off. A statement of a group
@@ -79,6 +80,7 @@ const FEATURES: &[&str] = &[
     "cte",
     "agg-order",
     "generated",
+    "without-rowid",
 ];
 
 /// The `generated` group's table (added to the schema, with rows, when the group is on):
@@ -88,6 +90,12 @@ const GENERATED_SCHEMA: &str = "CREATE TABLE g(id INTEGER PRIMARY KEY, a INTEGER
  s TEXT AS (coalesce(b, 'none') || '-' || a) STORED, w AS (v + length(s)) CHECK (w IS NULL OR w < 1000));\
 CREATE INDEX g_v ON g(v); CREATE INDEX g_sw ON g(s, w); CREATE UNIQUE INDEX g_u ON g(s);\
 INSERT INTO g(a, b) VALUES (1, 'a'), (2, NULL), (NULL, 'b'), (3, 'ab'), (4, 'a');";
+
+/// The `without-rowid` group's table (as the simulator's): rows in an index tree keyed by
+/// `(p COLLATE NOCASE, q DESC)`, a UNIQUE column, a secondary index.
+const WITHOUT_ROWID_SCHEMA: &str = "CREATE TABLE wr(p TEXT COLLATE NOCASE, q INTEGER, r, s UNIQUE,\
+ PRIMARY KEY(p, q DESC)) WITHOUT ROWID; CREATE INDEX wr_r ON wr(r);\
+INSERT INTO wr VALUES ('a', 1, 1, 1), ('B', 2, NULL, 2), ('ab', 0, 2.5, NULL), ('b', 1, 'x', 3);";
 
 /// The `views` group's view over `t` and its INSTEAD OF triggers, added to the schema
 /// when the group is on. The triggers write `t` by `id` from OLD/NEW values only, so
@@ -458,6 +466,15 @@ enum Stmt {
         a: Lit,
         b: Lit,
         n: u8,
+        returning: bool,
+    },
+    /// The WITHOUT ROWID table `wr` (group `without-rowid`, as the simulator's).
+    WithoutRowid {
+        kind: u8,
+        p: u8,
+        q: u8,
+        r: Lit,
+        s: Lit,
         returning: bool,
     },
 }
@@ -1240,6 +1257,19 @@ impl Stmt {
             Stmt::Commit => "COMMIT".into(),
             Stmt::Rollback => "ROLLBACK".into(),
             Stmt::Counters => "SELECT changes(), total_changes(), last_insert_rowid()".into(),
+            Stmt::WithoutRowid {
+                kind,
+                p,
+                q,
+                r,
+                s,
+                returning,
+            } => {
+                if !on("without-rowid") {
+                    return None;
+                }
+                without_rowid_sql(*kind, (*p, *q), (r, s), *returning && on("returning"))
+            }
             Stmt::Generated {
                 kind,
                 a,
@@ -1379,6 +1409,58 @@ fn generated_sql(kind: u8, (a, b): (&Lit, &Lit), n: u8, returning: bool) -> Stri
             "SELECT v, count(*), max(w) FROM g GROUP BY v ORDER BY v",
             "SELECT * FROM pragma_table_xinfo('g')",
         ][n as usize % 2]
+            .into(),
+    }
+}
+
+/// A statement of group `without-rowid` on table `wr` (see [`WITHOUT_ROWID_SCHEMA`]).
+/// Updates name one row by its whole key (a multi-row conflict's winner would depend on
+/// the visiting order); reads are in key order (the key is unique: a total order).
+fn without_rowid_sql(kind: u8, (p, q): (u8, u8), (r, s): (&Lit, &Lit), returning: bool) -> String {
+    let ret = if returning { " RETURNING *" } else { "" };
+    let p = ["'a'", "'A'", "'b'", "'B'", "'ab'", "'Ab'", "'\u{100}'", "'\u{101}'", "NULL"]
+        [p as usize % 9];
+    let q = q % 5;
+    let (r, s) = (r.sql(), s.sql());
+    match kind % 16 {
+        0..=2 => {
+            let or = ["", "OR IGNORE ", "OR REPLACE ", "OR ABORT "][(kind / 16) as usize % 4];
+            format!("INSERT {or}INTO wr VALUES ({p}, {q}, {r}, {s}){ret}")
+        }
+        3 => format!(
+            "INSERT INTO wr VALUES ({p}, {q}, {r}, {s}) ON CONFLICT(p, q) DO UPDATE SET r = excluded.r, s = NULL{ret}"
+        ),
+        4 => format!("INSERT INTO wr VALUES ({p}, {q}, {r}, {s}) ON CONFLICT(s) DO NOTHING{ret}"),
+        5 | 6 => format!(
+            "UPDATE wr SET {} WHERE p = {p} AND q = {q}{ret}",
+            ["r = r + 1", "s = s + 1", "r = NULL", "s = 7"][(kind / 16) as usize % 4]
+        ),
+        7 => format!(
+            "UPDATE {}wr SET {} WHERE p = {p} AND q = {q}{ret}",
+            ["", "OR IGNORE ", "OR REPLACE "][(kind / 16) as usize % 3],
+            ["q = q + 1", "p = upper(p)", "p = p || 'x', q = 0"][(kind / 48) as usize % 3]
+        ),
+        8 => format!("DELETE FROM wr WHERE r = {r}{ret}"),
+        9 => format!("DELETE FROM wr WHERE p = {p} AND q > {q}{ret}"),
+        10..=12 => format!(
+            "SELECT * FROM wr WHERE {} ORDER BY p, q DESC",
+            [
+                format!("p = {p}"),
+                format!("p > {p} AND q < {q}"),
+                format!("r = {r}"),
+                format!("s IS NOT NULL AND s < {s}"),
+            ][(kind / 16) as usize % 4]
+        ),
+        13 => "SELECT r, count(*), min(q), max(s) FROM wr GROUP BY r ORDER BY r".into(),
+        14 => format!(
+            "SELECT x.p, x.q, y.q FROM wr AS x JOIN wr AS y ON x.s = y.q WHERE x.p <> {p} ORDER BY x.p, x.q DESC, y.p, y.q DESC"
+        ),
+        _ => [
+            "PRAGMA index_list(wr)",
+            "PRAGMA index_xinfo(wr_r)",
+            "SELECT * FROM pragma_index_xinfo('sqlite_autoindex_wr_2')",
+            "PRAGMA integrity_check",
+        ][(kind / 16) as usize % 4]
             .into(),
     }
 }
@@ -1751,6 +1833,10 @@ fn template(e: usize) -> &'static Vec<u8> {
         if on("generated") {
             conn.execute_batch(GENERATED_SCHEMA).expect("generated schema");
         }
+        if on("without-rowid") {
+            conn.execute_batch(WITHOUT_ROWID_SCHEMA)
+                .expect("without-rowid schema");
+        }
         conn.execute_batch(DATA).expect("data");
         let ck = strata_run(&conn, "PRAGMA wal_checkpoint(TRUNCATE)", 1_000_000);
         assert!(matches!(ck.first(), Some(Ok(_))), "checkpoint: {ck:?}");
@@ -1786,6 +1872,9 @@ fn lite_template(e: usize) -> &'static Vec<u8> {
         }
         if on("generated") {
             lite.execute_batch(GENERATED_SCHEMA).unwrap();
+        }
+        if on("without-rowid") {
+            lite.execute_batch(WITHOUT_ROWID_SCHEMA).unwrap();
         }
         lite.execute_batch(DATA).unwrap();
         let mut size: ffi::sqlite3_int64 = 0;

@@ -185,10 +185,11 @@ pub fn dump_queries(tables: &[String]) -> Vec<(String, String)> {
 }
 
 /// Scratch tables some feature groups create and drop mid-workload (`churn`'s `big`,
-/// `alter-column`'s `alt`, `generated`'s `gen`): dumped (all columns, in rowid order) whenever they exist, so
+/// `alter-column`'s `alt`, `generated`'s `gen`, `without-rowid`'s `wr`, in key order):
+/// dumped (all columns, in rowid order) whenever they exist, so
 /// that an outcome decided by comparing dumps (a write that failed with an I/O error may
 /// or may not have committed) sees their contents too.
-pub const SCRATCH_TABLES: &[&str] = &["big", "alt", "alt2", "gen", "spill"];
+pub const SCRATCH_TABLES: &[&str] = &["big", "alt", "alt2", "gen", "spill", "wr"];
 
 /// The query telling whether scratch table `name` exists (one row: 0 or 1).
 pub fn scratch_exists_query(name: &str) -> String {
@@ -200,6 +201,10 @@ pub fn scratch_dump_query(name: &str) -> String {
         // Its rows are zero blobs of up to a few KiB (the `savepoints` group's scripts),
         // dumped at every commit: their lengths, and whether every byte is still zero.
         return "SELECT x, length(y), y = zeroblob(length(y)) FROM spill ORDER BY rowid".into();
+    }
+    if name == "wr" {
+        // WITHOUT ROWID: no rowid; its key is unique (a total order).
+        return "SELECT * FROM wr ORDER BY p, q DESC".into();
     }
     format!("SELECT * FROM {name} ORDER BY rowid")
 }

@@ -96,6 +96,10 @@ pub struct Features {
     /// scratch table `spill` larger than a small cache with savepoints around bulk deletes
     /// and inserts (see [`gen_savepoints`]).
     pub savepoints: bool,
+    /// A WITHOUT ROWID scratch table `wr` (composite key, DESC and NOCASE key columns,
+    /// a UNIQUE column, a secondary index): inserts with conflict clauses, upserts, key
+    /// and non-key updates, deletes, reads in key order (see [`gen_without_rowid`]).
+    pub without_rowid: bool,
 }
 
 /// The names of [`Features`]' groups, as the command line spells them.
@@ -123,6 +127,7 @@ pub const FEATURE_NAMES: &[&str] = &[
     "agg-order",
     "generated",
     "savepoints",
+    "without-rowid",
 ];
 
 impl Features {
@@ -150,6 +155,7 @@ impl Features {
         agg_order: true,
         generated: true,
         savepoints: true,
+        without_rowid: true,
     };
     pub const NONE: Features = Features {
         returning: false,
@@ -175,6 +181,7 @@ impl Features {
         agg_order: false,
         generated: false,
         savepoints: false,
+        without_rowid: false,
     };
 
     /// The default: every group on, minus those named in `STRATA_SIM_NO_FEATURES`
@@ -217,6 +224,7 @@ impl Features {
             "agg-order" => &mut self.agg_order,
             "generated" => &mut self.generated,
             "savepoints" => &mut self.savepoints,
+            "without-rowid" => &mut self.without_rowid,
             _ => return None,
         })
     }
@@ -439,6 +447,12 @@ pub fn gen_schema(rng: &mut ChaCha8Rng, features: &Features) -> SchemaDef {
         // The scratch table of [`gen_generated`] and its indexes; no draw, so other
         // plans stay as they were.
         for stmt in GENERATED_DDL {
+            ddl.push(stmt.to_string());
+        }
+    }
+    if f.without_rowid {
+        // The scratch table of [`gen_without_rowid`]; no draw.
+        for stmt in WITHOUT_ROWID_DDL {
             ddl.push(stmt.to_string());
         }
     }
@@ -1039,6 +1053,7 @@ fn gen_feature(rng: &mut ChaCha8Rng, s: &SchemaDef, group: &str) -> String {
         "agg-order" => gen_agg_order(rng, s),
         "generated" => gen_generated(rng, s),
         "savepoints" => gen_savepoint(rng),
+        "without-rowid" => gen_without_rowid(rng, s),
         other => unreachable!("feature group {other}"),
     }
 }
@@ -1256,6 +1271,108 @@ fn gen_generated(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
         ][rng.gen_range(0..3)]
         .into(),
         _ => "DROP TABLE IF EXISTS gen".into(),
+    }
+}
+
+const WITHOUT_ROWID_DDL: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS wr(p TEXT COLLATE NOCASE, q INTEGER, r, s UNIQUE, PRIMARY KEY(p, q DESC)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS wr_r ON wr(r)",
+];
+
+/// The WITHOUT ROWID scratch table `wr` (group `without-rowid`): its rows are the entries
+/// of an index tree keyed by `(p COLLATE NOCASE, q DESC)`. Inserts (several rows, every
+/// conflict clause: rows are written in VALUES order), upserts on the key and on the
+/// UNIQUE `s`, updates of one row named by its whole key (a multi-row conflict's winner
+/// would depend on the visiting order), key updates, deletes, reads in key order (the key
+/// is unique, so the order is total), the index pragmas, the table dropped and made again.
+fn gen_without_rowid(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
+    let ret = if s.features.returning && rng.gen_bool(0.3) {
+        " RETURNING *"
+    } else {
+        ""
+    };
+    let p = |rng: &mut ChaCha8Rng| {
+        [
+            "'a'",
+            "'A'",
+            "'b'",
+            "'B'",
+            "'ab'",
+            "'Ab'",
+            "'\u{100}'",
+            "'\u{101}'",
+            "NULL",
+        ][rng.gen_range(0..9)]
+        .to_string()
+    };
+    let q = |rng: &mut ChaCha8Rng| int_lit(rng, 0, 4);
+    let sv = |rng: &mut ChaCha8Rng| {
+        if rng.gen_bool(0.2) {
+            "NULL".to_string()
+        } else {
+            int_lit(rng, 0, 15)
+        }
+    };
+    match rng.gen_range(0..20) {
+        0..=4 => {
+            let rows: Vec<String> = (0..rng.gen_range(1..=3))
+                .map(|_| format!("({}, {}, {}, {})", p(rng), q(rng), c_lit(rng), sv(rng)))
+                .collect();
+            let or = ["", "OR IGNORE ", "OR REPLACE ", "OR ABORT "][rng.gen_range(0..4)];
+            format!("INSERT {or}INTO wr VALUES {}{ret}", rows.join(", "))
+        }
+        5 => format!(
+            "INSERT INTO wr VALUES ({}, {}, {}, {}) ON CONFLICT(p, q) DO UPDATE SET r = excluded.r, s = NULL{ret}",
+            p(rng),
+            q(rng),
+            c_lit(rng),
+            sv(rng)
+        ),
+        6 => format!(
+            "INSERT INTO wr VALUES ({}, {}, {}, {}) ON CONFLICT(s) DO NOTHING{ret}",
+            p(rng),
+            q(rng),
+            c_lit(rng),
+            sv(rng)
+        ),
+        7 | 8 => format!(
+            "UPDATE wr SET {} WHERE p = {} AND q = {}{ret}",
+            ["r = r + 1", "s = s + 1", "r = NULL", "s = 7"][rng.gen_range(0..4)],
+            p(rng),
+            q(rng)
+        ),
+        9 => format!(
+            "UPDATE {}wr SET {} WHERE p = {} AND q = {}{ret}",
+            ["", "OR IGNORE ", "OR REPLACE "][rng.gen_range(0..3)],
+            ["q = q + 1", "p = upper(p)", "p = p || 'x', q = 0"][rng.gen_range(0..3)],
+            p(rng),
+            q(rng)
+        ),
+        10 => format!("DELETE FROM wr WHERE r = {}{ret}", c_lit(rng)),
+        11 => format!("DELETE FROM wr WHERE p = {} AND q > {}{ret}", p(rng), q(rng)),
+        12..=14 => format!(
+            "SELECT * FROM wr WHERE {} ORDER BY p, q DESC",
+            [
+                format!("p = {}", p(rng)),
+                format!("p > {} AND q < {}", p(rng), q(rng)),
+                format!("r = {}", c_lit(rng)),
+                format!("s IS NOT NULL AND s < {}", sv(rng)),
+            ][rng.gen_range(0..4)]
+        ),
+        15 => "SELECT r, count(*), min(q), max(s) FROM wr GROUP BY r ORDER BY r".into(),
+        16 => format!(
+            "SELECT x.p, x.q, y.q FROM wr AS x JOIN wr AS y ON x.s = y.q WHERE x.p <> {} ORDER BY x.p, x.q DESC, y.p, y.q DESC",
+            p(rng)
+        ),
+        17 => [
+            "PRAGMA index_list(wr)",
+            "PRAGMA index_xinfo(wr_r)",
+            "SELECT * FROM pragma_index_xinfo('sqlite_autoindex_wr_2')",
+            "PRAGMA table_info(wr)",
+        ][rng.gen_range(0..4)]
+        .into(),
+        18 => WITHOUT_ROWID_DDL[rng.gen_range(0..WITHOUT_ROWID_DDL.len())].into(),
+        _ => "DROP TABLE IF EXISTS wr".into(),
     }
 }
 

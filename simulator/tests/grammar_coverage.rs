@@ -103,6 +103,10 @@ const CANDIDATES: &[(&str, &str)] = &[
         "GENERATED COLUMN",
         "CREATE TABLE g(x, y AS (x + 1), z AS (x * 2) STORED)",
     ),
+    (
+        "WITHOUT ROWID",
+        "CREATE TABLE wx(x PRIMARY KEY, y) WITHOUT ROWID",
+    ),
 ];
 
 /// Kinds the compiler accepts that the generator does not produce, and why.
@@ -201,6 +205,7 @@ fn kinds_of(sql: &str, out: &mut BTreeSet<&'static str>) {
         ("PRAGMA FUNCTION", " PRAGMA_"),
         ("RENAME COLUMN", " RENAME COLUMN "),
         ("DROP COLUMN", " DROP COLUMN "),
+        ("WITHOUT ROWID", " WITHOUT ROWID"),
     ] {
         if up.contains(needle) {
             out.insert(construct);
