@@ -36,24 +36,40 @@ struct Report {
 }
 
 impl Compiler<'_> {
+    /// `PRAGMA integrity_check` / `quick_check`; with `only` (`integrity_check(TABLE)`)
+    /// that table and its indexes alone, as SQLite: their trees (a partial check, see the
+    /// VM's `integrity`: no freelist unless the table is `sqlite_schema`, no page
+    /// accounting) and their rows.
     pub(crate) fn integrity_check(
         mut self,
         quick: bool,
         max_errors: usize,
+        only: Option<Arc<Table>>,
         text: &str,
         column: String,
     ) -> Result<Program> {
         let max_errors = if max_errors == 0 { 100 } else { max_errors };
-        let mut tables: Vec<Arc<Table>> = self.schema.tables.values().cloned().collect();
+        let mut tables: Vec<Arc<Table>> = match &only {
+            Some(t) => vec![t.clone()],
+            None => self.schema.tables.values().cloned().collect(),
+        };
         tables.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut trees: Vec<(u32, Option<Arc<KeyInfo>>)> = vec![(1, None)];
+        let mut trees: Vec<(u32, Option<Arc<KeyInfo>>)> = match &only {
+            // Root 0 first: a partial check.
+            Some(t) if t.root_page == 1 => vec![(0, None), (1, None)],
+            Some(_) => vec![(0, None)],
+            None => vec![(1, None)],
+        };
         for t in &tables {
             if t.root_page > 1 {
                 // A WITHOUT ROWID table's tree is an index tree, keyed by its PRIMARY KEY.
                 trees.push((t.root_page, t.without_rowid.as_ref().map(|w| w.key_info())));
             }
         }
-        let mut idx: Vec<_> = self.schema.indexes.values().cloned().collect();
+        let mut idx: Vec<_> = match &only {
+            Some(t) => self.schema.table_indexes(t),
+            None => self.schema.indexes.values().cloned().collect(),
+        };
         idx.sort_by(|a, b| a.name.cmp(&b.name));
         for ix in idx {
             trees.push((ix.root_page, Some(ix.key_info())));
@@ -68,10 +84,12 @@ impl Compiler<'_> {
             dest: report.errors,
         });
         let tree = self.reg();
+        let status = self.regs(2);
         self.emit(Insn::IntegrityCheckTrees {
             trees,
             dest: tree,
             max_errors,
+            status: Some(status),
         });
         let ok = self.reg();
         self.emit(Insn::String {
@@ -90,15 +108,39 @@ impl Compiler<'_> {
             jump_if_null: false,
             null_eq: false,
         });
+        // Its problems count against the limit line by line, as SQLite's; the rows are
+        // checked after it, as SQLite's are, unless a tree is broken (walking it could
+        // only fail) or the limit is reached.
         self.emit(Insn::ResultRow {
             start: tree,
             count: 1,
         });
-        self.emit(Insn::AddImm {
-            reg: report.errors,
-            value: 1,
+        self.emit(Insn::Arith {
+            op: strata_vdbe::ops::Arith::Add,
+            lhs: report.errors,
+            rhs: status,
+            dest: report.errors,
         });
-        self.goto(end);
+        self.emit(Insn::IfNot {
+            reg: status + 1,
+            target: end.addr(),
+            jump_if_null: true,
+        });
+        let left = self.reg();
+        self.emit(Insn::Integer {
+            value: max_errors as i64,
+            dest: left,
+        });
+        self.emit(Insn::Compare {
+            op: Cmp::Ge,
+            lhs: report.errors,
+            rhs: left,
+            target: end.addr(),
+            affinity: Default::default(),
+            collation: Default::default(),
+            jump_if_null: false,
+            null_eq: false,
+        });
         self.resolve(trees_ok);
         // Ordinary tables only (root 0: none on disk).
         tables.retain(|t| t.root_page > 1);

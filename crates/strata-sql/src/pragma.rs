@@ -585,9 +585,27 @@ impl Compiler<'_> {
             "auto_vacuum" => self.auto_vacuum(arg.as_deref(), text),
             "incremental_vacuum" => self.incremental_vacuum(arg.as_deref(), text),
             "integrity_check" | "quick_check" => {
-                let max_errors = arg.and_then(|a| a.parse().ok()).unwrap_or(100usize);
+                // SQLite's: a number is the error limit (100 when not positive), anything
+                // else a table to check alone. SQLite reads the number's token without
+                // its sign: `integrity_check(-3)` is a limit of 3.
+                let (max_errors, only) = match arg.as_deref() {
+                    None => (100, None),
+                    Some(a) => match a.trim().trim_start_matches(['-', '+']).parse::<i64>() {
+                        Ok(n) if n > 0 => (usize::try_from(n).unwrap_or(usize::MAX), None),
+                        Ok(_) => (100, None),
+                        Err(_) => match self.schema.table(a) {
+                            Some(t) if t.db != MAIN_DB => {
+                                return Err(error(format!(
+                                    "{pname} of a TEMP table ({a}) is not supported"
+                                )))
+                            }
+                            Some(t) => (100, Some(t.clone())),
+                            None => return Err(error(format!("no such table: {a}"))),
+                        },
+                    },
+                };
                 let quick = pname == "quick_check";
-                self.integrity_check(quick, max_errors, text, pname.clone())
+                self.integrity_check(quick, max_errors, only, text, pname.clone())
             }
             "wal_checkpoint" => {
                 let mode = match arg.as_deref().map(|s| s.to_ascii_lowercase()) {

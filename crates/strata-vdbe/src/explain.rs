@@ -388,6 +388,7 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             trees,
             dest,
             max_errors,
+            ..
         } => (
             "IntegrityCheckTrees",
             u(*dest),

@@ -746,6 +746,10 @@ pub enum Insn {
         trees: Vec<(u32, Option<Arc<KeyInfo>>)>,
         dest: Reg,
         max_errors: usize,
+        /// When given: the number of problems reported into `status`, and into
+        /// `status + 1` whether every tree's structure is sound (1) or not (0), so the
+        /// caller knows whether walking their rows is safe.
+        status: Option<Reg>,
     },
     /// `PRAGMA wal_checkpoint(mode)`: writes busy, log frames, checkpointed frames into
     /// `dest..dest+3`. May yield.

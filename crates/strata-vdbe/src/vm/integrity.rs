@@ -55,7 +55,7 @@ fn run(
     trees: &[(u32, Option<Arc<KeyInfo>>)],
     max_errors: usize,
     state: &mut State,
-) -> Result<Poll<String>, VmError> {
+) -> Result<Poll<Report>, VmError> {
     let usable = pager.usable_size();
     let page_size = pager.page_size();
     let db_size = pager.db_size_pages();
@@ -112,6 +112,12 @@ fn run(
             }
         };
     }
+    // SQLite's convention (sqlite3BtreeIntegrityCheck): a first root of 0 means only
+    // some trees are checked (`PRAGMA integrity_check(TABLE)`), so nothing that needs
+    // every tree is: no pointer-map entries, no header root check, no pages never used;
+    // the freelist only when the list starts with page 1.
+    let partial = trees.first().is_some_and(|(r, _)| *r == 0);
+    let check_freelist_too = !partial || trees.get(1).is_some_and(|(r, _)| *r == 1);
     let mut lines: Vec<String> = Vec::new();
     let mut used: Vec<u32> = Vec::new();
     // Pointer-map entries the walk implies (auto-vacuum databases): (page, type, parent)
@@ -121,6 +127,9 @@ fn run(
     let mut has_page1 = false;
     for (root, ki) in trees {
         let root = *root;
+        if root == 0 {
+            continue;
+        }
         has_page1 |= root == 1;
         // Index or table: from the root page's type, unless the caller said.
         let loaded = load(root);
@@ -171,7 +180,11 @@ fn run(
             }
         }
     }
-    let checked = check_freelist(&mut load, usable, db_size);
+    let checked = if check_freelist_too {
+        check_freelist(&mut load, usable, db_size)
+    } else {
+        Ok(Vec::new())
+    };
     fail_on_fatal!();
     match checked {
         Ok(pages) => {
@@ -202,7 +215,9 @@ fn run(
         Err(e) => return Err(VmError::error(message(&e))),
     };
     let auto_vacuum = largest_root != 0;
-    if auto_vacuum {
+    if partial {
+        // (Whole-file checks: none.)
+    } else if auto_vacuum {
         // As SQLite's sqlite3BtreeIntegrityCheck: the header names the largest root page,
         // and every page's pointer-map entry names what the walk found it to be.
         let max_root = trees.iter().map(|(r, _)| *r).max().unwrap_or(1);
@@ -231,7 +246,7 @@ fn run(
     } else if incremental != 0 {
         lines.push("incremental_vacuum enabled with a max rootpage of zero".into());
     }
-    if !tree_errors {
+    if !tree_errors && !partial {
         if !has_page1 {
             used.push(1);
         }
@@ -274,15 +289,32 @@ fn run(
         }
     }
     if lines.is_empty() {
-        return Ok(Poll::Ready("ok".into()));
+        return Ok(Poll::Ready(Report {
+            text: "ok".into(),
+            problems: 0,
+            trees_sound: true,
+        }));
     }
     lines.truncate(max_errors);
+    let problems = lines.len();
     let mut out = String::from("*** in database main ***");
     for l in lines {
         out.push('\n');
         out.push_str(&l);
     }
-    Ok(Poll::Ready(out))
+    Ok(Poll::Ready(Report {
+        text: out,
+        problems,
+        trees_sound: !tree_errors,
+    }))
+}
+
+/// What a check found: its text ("ok" or the problems), how many problems, and whether
+/// every tree's structure is sound (page accounting aside).
+struct Report {
+    text: String,
+    problems: usize,
+    trees_sound: bool,
 }
 
 /// An expected pointer-map entry: page, type, parent, and SQLite's message prefix.
@@ -330,6 +362,7 @@ impl Vm {
         trees: &[(u32, Option<Arc<KeyInfo>>)],
         dest: usize,
         max_errors: usize,
+        status: Option<usize>,
     ) -> Result<Flow, VmError> {
         let pager = self.conn.pager().clone();
         if !matches!(self.insn_state, Some(InsnState::Integrity(_))) {
@@ -340,9 +373,13 @@ impl Vm {
         };
         match run(&pager, trees, max_errors, state)? {
             Poll::Pending => Ok(Flow::Io),
-            Poll::Ready(text) => {
+            Poll::Ready(report) => {
                 self.insn_state = None;
-                self.regs[dest] = Value::Text(text.into_bytes());
+                self.regs[dest] = Value::Text(report.text.into_bytes());
+                if let Some(s) = status {
+                    self.regs[s] = Value::Integer(report.problems as i64);
+                    self.regs[s + 1] = Value::Integer(report.trees_sound as i64);
+                }
                 self.pc += 1;
                 Ok(Flow::Continue)
             }

@@ -1421,18 +1421,19 @@ impl Vm {
             } => {
                 let trees: Vec<(u32, Option<Arc<KeyInfo>>)> =
                     roots.iter().map(|&r| (r, None)).collect();
-                return self.exec_integrity(&trees, *dest, *max_errors);
+                return self.exec_integrity(&trees, *dest, *max_errors, None);
             }
             IntegrityCheckTrees {
                 trees,
                 dest,
                 max_errors,
+                status,
             } => {
                 let trees: Vec<(u32, Option<Arc<KeyInfo>>)> = trees
                     .iter()
                     .map(|(r, ki)| (*r, ki.as_ref().map(|k| k.in_encoding(self.enc))))
                     .collect();
-                return self.exec_integrity(&trees, *dest, *max_errors);
+                return self.exec_integrity(&trees, *dest, *max_errors, *status);
             }
             Checkpoint { mode, dest } => {
                 let pager = self.conn.pager();
