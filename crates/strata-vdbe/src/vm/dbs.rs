@@ -126,14 +126,8 @@ impl Vm {
             self.conn.state().write_statements += 1;
             self.txn.wrote = true;
         }
-        let page1 = super::ready_bt!(pager.get_page(1));
-        let current = strata_pager::header::read_u32(&page1.data(), 40);
-        drop(page1);
-        if current != cookie {
-            return Err(VmError::new(
-                ErrorCode::Schema,
-                "database schema has changed",
-            ));
+        if let Poll::Pending = super::txn::check_schema_cookie(&pager, cookie)? {
+            return Ok(Flow::Io);
         }
         if write
             && !self.txn.temp_savepoint

@@ -142,14 +142,8 @@ impl Vm {
         // connection's own schema changes move `schema_generation`, checked above).
         let epoch = pager.tx_epoch();
         if self.cookie_checked != Some((epoch, cookie)) {
-            let page1 = super::ready_bt!(pager.get_page(1));
-            let current = strata_pager::header::read_u32(&page1.data(), 40);
-            drop(page1);
-            if current != cookie {
-                return Err(VmError::new(
-                    ErrorCode::Schema,
-                    "database schema has changed",
-                ));
+            if let Poll::Pending = check_schema_cookie(&pager, cookie)? {
+                return Ok(Flow::Io);
             }
             self.cookie_checked = Some((epoch, cookie));
         }
@@ -656,4 +650,28 @@ impl Vm {
         self.release_statement(&pager, None);
         self.phase = Phase::Halted;
     }
+}
+
+/// The schema cookie on page 1 of `pager` (main's or temp's) against `cookie`, the one
+/// the program was compiled with: SQLite's "database schema has changed" when they
+/// differ. Main's caller skips it within a transaction it already checked
+/// (`cookie_checked`); temp's pager may be replaced (its epochs restart), so temp's
+/// caller always reads.
+pub(super) fn check_schema_cookie(
+    pager: &strata_pager::Pager,
+    cookie: u32,
+) -> Result<Poll<()>, VmError> {
+    let page1 = match pager.get_page(1) {
+        Ok(Poll::Ready(p)) => p,
+        Ok(Poll::Pending) => return Ok(Poll::Pending),
+        Err(e) => return Err(VmError::from_pager(e)),
+    };
+    let current = strata_pager::header::read_u32(&page1.data(), 40);
+    if current != cookie {
+        return Err(VmError::new(
+            ErrorCode::Schema,
+            "database schema has changed",
+        ));
+    }
+    Ok(Poll::Ready(()))
 }
