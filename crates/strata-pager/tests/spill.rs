@@ -1,0 +1,225 @@
+//! Dirty-page spill (`spill.rs`) at the pager's level: what `page_memory_bytes` counts, a
+//! write transaction many times the cache's size staying within it, committing whole
+//! (read back through a fresh open) and writing each page once, and rolling back.
+//!
+//! Written for the mutation run of issue 14: the spill was tested through SQL only
+//! (crates/strata/tests/spill.rs), so strata-pager's own tests missed most of `spill.rs`'s
+//! mutants (the memory accounting, the high-water mark, which pages the commit writes).
+
+use std::sync::Arc;
+
+use strata_io::{block_on, MemoryIo, SyscallIo, IO};
+use strata_pager::{PageRef, Pager, Storage, StorageOptions};
+
+const PAGE: usize = 1024;
+const CACHE: usize = 32;
+
+fn options() -> StorageOptions {
+    StorageOptions {
+        page_size: PAGE,
+        cache_size_pages: CACHE,
+        autocheckpoint_frames: 0,
+        ..StorageOptions::default()
+    }
+}
+
+fn backends() -> Vec<(&'static str, Arc<dyn IO>)> {
+    vec![
+        ("syscall", Arc::new(SyscallIo::new())),
+        ("memory-deferred", Arc::new(MemoryIo::new_deferred())),
+        ("memory-shuffled", Arc::new(MemoryIo::new_shuffled(7))),
+    ]
+}
+
+fn get(pager: &Pager, page_no: u32) -> PageRef {
+    block_on(pager.io().as_ref(), || pager.get_page(page_no)).unwrap()
+}
+
+fn commit(pager: &Pager) {
+    block_on(pager.io().as_ref(), || pager.commit()).unwrap()
+}
+
+/// Page `page_no`'s content in round `round`: distinct per page and round.
+fn fill(page_no: u32, round: u8) -> u8 {
+    (page_no as u8)
+        .wrapping_mul(7)
+        .wrapping_add(round.wrapping_mul(31))
+        | 1
+}
+
+fn set(pager: &Pager, page_no: u32, round: u8) {
+    let page = get(pager, page_no);
+    pager.mark_dirty(&page).unwrap();
+    page.data_mut()[8..].fill(fill(page_no, round));
+}
+
+fn check_all(pager: &Pager, pages: u32, round: impl Fn(u32) -> u8, what: &str) {
+    pager.begin_read().unwrap();
+    for page_no in 2..=pages {
+        let page = get(pager, page_no);
+        let want = fill(page_no, round(page_no));
+        assert_eq!(page.data()[100], want, "{what}: page {page_no}");
+    }
+    pager.end_read();
+}
+
+#[test]
+fn page_memory_counts_cache_dirty_pages_and_pre_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let io: Arc<dyn IO> = Arc::new(MemoryIo::new());
+    let path = path.to_str().unwrap();
+    let storage = Storage::open(io.clone(), path, options()).unwrap();
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 0..6 {
+        drop(pager.append_page().unwrap());
+    }
+    commit(&pager);
+    drop(pager);
+    drop(storage);
+    // A fresh connection: nothing cached but what beginning a transaction reads.
+    let storage = Storage::open(io, path, options()).unwrap();
+    let pager = storage.pager();
+    pager.set_cache_size_pages(1000);
+    pager.begin_write().unwrap();
+    let base = pager.page_memory_bytes() / PAGE as u64;
+    let held = |want: u64, what: &str| {
+        assert_eq!(
+            pager.page_memory_bytes() / PAGE as u64,
+            base + want,
+            "{what}"
+        );
+    };
+    let pages: Vec<PageRef> = (2..=4).map(|p| get(&pager, p)).collect();
+    held(3, "three pages read: cached");
+    pager.mark_dirty(&pages[0]).unwrap();
+    held(4, "one dirtied: out of the cache, dirty, and its pre-image");
+    pager.savepoint_begin().unwrap();
+    pager.mark_dirty(&pages[1]).unwrap();
+    held(
+        6,
+        "one more in a savepoint: dirty, its pre-image and the savepoint's",
+    );
+    pager.mark_dirty(&pages[0]).unwrap();
+    held(7, "the first again: the savepoint's pre-image of it");
+    drop(pager.append_page().unwrap());
+    held(8, "a new page: dirty, nothing to restore");
+    assert_eq!(
+        pager.page_memory_high_water_bytes() / PAGE as u64,
+        base + 8,
+        "high water while growing"
+    );
+    pager.savepoint_rollback().unwrap();
+    drop(pages);
+    pager.rollback().unwrap();
+    assert!(pager.page_memory_bytes() / (PAGE as u64) < base + 8);
+    assert_eq!(
+        pager.page_memory_high_water_bytes() / PAGE as u64,
+        base + 8,
+        "the high water stays"
+    );
+    pager.reset_page_memory_high_water();
+    assert_eq!(
+        pager.page_memory_high_water_bytes(),
+        pager.page_memory_bytes()
+    );
+}
+
+#[test]
+fn large_transaction_spills_within_the_cache_and_commits_each_page_once() {
+    const PAGES: u32 = 400;
+    for (name, io) in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let path = path.to_str().unwrap();
+        let storage = Storage::open(io.clone(), path, options()).unwrap();
+        let pager = storage.pager();
+        pager.begin_write().unwrap();
+        for _ in 1..PAGES {
+            let page = pager.append_page().unwrap();
+            let page_no = page.page_no();
+            page.data_mut()[8..].fill(fill(page_no, 0));
+        }
+        commit(&pager);
+        pager.reset_page_memory_high_water();
+        let frames_before = storage.wal().max_frame();
+        let spills_before = pager.spill_count();
+        // Every page changed three times in a scrambled order, page 7 left at round 0.
+        pager.begin_write().unwrap();
+        for round in 1..=3u8 {
+            for i in 0..PAGES {
+                let page_no = (i * 97 + round as u32 * 13) % PAGES + 1;
+                if page_no >= 2 && page_no != 7 {
+                    set(&pager, page_no, round);
+                }
+            }
+        }
+        assert!(pager.spill_count() > spills_before, "{name}: spilled");
+        // Then every page read and left unchanged: what memory holds at the commit is
+        // mostly pages read back from their frames, which the commit must not write again.
+        for page_no in 2..=PAGES {
+            drop(get(&pager, page_no));
+        }
+        commit(&pager);
+        let high = pager.page_memory_high_water_bytes() / PAGE as u64;
+        assert!(
+            high <= (CACHE + 16) as u64,
+            "{name}: {high} page images held at once for a cache of {CACHE}"
+        );
+        // Each changed page (and page 1) in one frame: a re-spill overwrites the page's
+        // frame, and the commit does not write again a page its newest frame holds.
+        let frames = storage.wal().max_frame() - frames_before;
+        eprintln!("{name}: {frames} frames");
+        assert!(
+            frames <= (PAGES - 1) as u64,
+            "{name}: {frames} frames for {} changed pages",
+            PAGES - 2
+        );
+        let round = |p: u32| if p == 7 { 0 } else { 3 };
+        check_all(&pager, PAGES, round, name);
+        drop(pager);
+        drop(storage);
+        let storage = Storage::open(io.clone(), path, options()).unwrap();
+        check_all(&storage.pager(), PAGES, round, &format!("{name}, reopened"));
+    }
+}
+
+#[test]
+fn rollback_of_a_spilled_transaction_reads_the_snapshot_again() {
+    const PAGES: u32 = 200;
+    for (name, io) in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let path = path.to_str().unwrap();
+        let storage = Storage::open(io.clone(), path, options()).unwrap();
+        let pager = storage.pager();
+        pager.begin_write().unwrap();
+        for _ in 1..PAGES {
+            let page = pager.append_page().unwrap();
+            let page_no = page.page_no();
+            page.data_mut()[8..].fill(fill(page_no, 0));
+        }
+        commit(&pager);
+        let spills = pager.spill_count();
+        pager.begin_write().unwrap();
+        for page_no in 2..=PAGES {
+            set(&pager, page_no, 1);
+        }
+        assert!(pager.spill_count() > spills, "{name}: spilled");
+        pager.rollback().unwrap();
+        check_all(&pager, PAGES, |_| 0, &format!("{name}: rolled back"));
+        // The next transaction commits over the discarded frames.
+        pager.begin_write().unwrap();
+        for page_no in (2..=PAGES).step_by(3) {
+            set(&pager, page_no, 2);
+        }
+        commit(&pager);
+        let round = |p: u32| if (p - 2) % 3 == 0 { 2 } else { 0 };
+        check_all(&pager, PAGES, round, name);
+        drop(pager);
+        drop(storage);
+        let storage = Storage::open(io.clone(), path, options()).unwrap();
+        check_all(&storage.pager(), PAGES, round, &format!("{name}, reopened"));
+    }
+}
