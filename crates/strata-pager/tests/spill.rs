@@ -170,7 +170,6 @@ fn large_transaction_spills_within_the_cache_and_commits_each_page_once() {
         // Each changed page (and page 1) in one frame: a re-spill overwrites the page's
         // frame, and the commit does not write again a page its newest frame holds.
         let frames = storage.wal().max_frame() - frames_before;
-        eprintln!("{name}: {frames} frames");
         assert!(
             frames <= (PAGES - 1) as u64,
             "{name}: {frames} frames for {} changed pages",
@@ -222,4 +221,67 @@ fn rollback_of_a_spilled_transaction_reads_the_snapshot_again() {
         let storage = Storage::open(io.clone(), path, options()).unwrap();
         check_all(&storage.pager(), PAGES, round, &format!("{name}, reopened"));
     }
+}
+
+/// An auto-vacuum database never spills (the B-tree's commit hook derives the pointer
+/// maps from the dirty pages in memory): a transaction far over the cache keeps them all.
+#[test]
+fn auto_vacuum_transactions_do_not_spill() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("av.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "PRAGMA page_size=1024; PRAGMA auto_vacuum=FULL; PRAGMA journal_mode=WAL; \
+             CREATE TABLE t(x);",
+        )
+        .unwrap();
+    let storage = Storage::open(
+        Arc::new(SyscallIo::new()),
+        path.to_str().unwrap(),
+        options(),
+    )
+    .unwrap();
+    assert!(storage.auto_vacuum());
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 0..200 {
+        let page = pager.append_page().unwrap();
+        page.data_mut()[8..].fill(0x5a);
+    }
+    for page_no in 3..=200 {
+        drop(get(&pager, page_no));
+    }
+    assert_eq!(pager.spill_count(), 0, "spilled");
+    assert!(pager.page_memory_bytes() >= 200 * PAGE as u64);
+    pager.rollback().unwrap();
+}
+
+/// Over the cache, clean pages are evicted only down to what makes room: those that fit
+/// beside the transaction's dirty pages and pre-images stay cached.
+#[test]
+fn eviction_for_a_spill_keeps_the_clean_pages_that_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.db");
+    let storage =
+        Storage::open(Arc::new(MemoryIo::new()), path.to_str().unwrap(), options()).unwrap();
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 0..60 {
+        drop(pager.append_page().unwrap());
+    }
+    commit(&pager);
+    pager.begin_write().unwrap();
+    // 8 dirty pages (16 images with their pre-images), then clean reads past the cache.
+    for page_no in 2..=9 {
+        set(&pager, page_no, 1);
+    }
+    for page_no in 10..=40 {
+        drop(get(&pager, page_no));
+    }
+    let images = pager.page_memory_bytes() / PAGE as u64;
+    let cached = pager.cached_pages();
+    assert!(images <= CACHE as u64 + 1, "{images} images held");
+    assert!(cached + 16 >= CACHE - 1, "only {cached} clean pages kept");
+    pager.rollback().unwrap();
 }
