@@ -285,3 +285,75 @@ fn eviction_for_a_spill_keeps_the_clean_pages_that_fit() {
     assert!(cached + 16 >= CACHE - 1, "only {cached} clean pages kept");
     pager.rollback().unwrap();
 }
+
+/// A page changed while the spill writing it is in flight (reached through a page held
+/// elsewhere, which `get_page` returns at once, and `dirty_pages`) stays dirty in memory
+/// when the spill completes: its frame holds the image from before the change.
+#[test]
+fn a_page_changed_while_its_spill_is_in_flight_stays_dirty() {
+    const PAGES: u32 = 100;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.db");
+    let path = path.to_str().unwrap();
+    let mem = Arc::new(MemoryIo::new_deferred());
+    let io: Arc<dyn IO> = mem.clone();
+    let storage = Storage::open(io.clone(), path, options()).unwrap();
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 1..PAGES {
+        let page = pager.append_page().unwrap();
+        let page_no = page.page_no();
+        page.data_mut()[8..].fill(fill(page_no, 0));
+    }
+    commit(&pager);
+    pager.begin_write().unwrap();
+    let held = get(&pager, 2);
+    // Pages dirtied without a read (`new_page_at`: no `get_page`, so no spill yet).
+    let next = 61;
+    for page_no in 3..next {
+        let page = pager.new_page_at(page_no).unwrap();
+        page.data_mut()[8..].fill(fill(page_no, 1));
+    }
+    // The first `get_page` clears their second-chance bits, a later one starts the spill;
+    // the held page comes back at once with its writes in flight.
+    for _ in 0..3 {
+        match pager.get_page(2).unwrap() {
+            std::task::Poll::Ready(p) => drop(p),
+            std::task::Poll::Pending => panic!("a held page must come back at once"),
+        }
+        if mem.pending_ops() > 0 {
+            break;
+        }
+    }
+    assert!(mem.pending_ops() > 0, "no spill started");
+    let spills = pager.spill_count();
+    // Change every dirty page while the spill's writes are in flight.
+    let changed: Vec<u32> = pager
+        .dirty_pages()
+        .into_iter()
+        .map(|page| {
+            pager.mark_dirty(&page).unwrap();
+            page.data_mut()[8..].fill(fill(page.page_no(), 2));
+            page.page_no()
+        })
+        .collect();
+    while pager.spill_count() == spills {
+        io.run_once().unwrap();
+        drop(pager.get_page(2).unwrap());
+    }
+    drop(held);
+    commit(&pager);
+    drop(pager);
+    drop(storage);
+    let storage = Storage::open(io, path, options()).unwrap();
+    let round = |p: u32| {
+        if changed.contains(&p) {
+            2
+        } else if (3..next).contains(&p) {
+            1
+        } else {
+            0
+        }
+    };
+    check_all(&storage.pager(), PAGES, round, "reopened");
+}
