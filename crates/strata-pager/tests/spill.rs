@@ -223,38 +223,74 @@ fn rollback_of_a_spilled_transaction_reads_the_snapshot_again() {
     }
 }
 
-/// An auto-vacuum database never spills (the B-tree's commit hook derives the pointer
-/// maps from the dirty pages in memory): a transaction far over the cache keeps them all.
+/// Counts the pages each commit reports.
+struct Observer(std::sync::Mutex<Vec<usize>>);
+
+impl strata_pager::CommitObserver for Observer {
+    fn committed(&self, txn: &strata_pager::CommittedTxn<'_>) {
+        self.0.lock().unwrap().push(txn.pages.len());
+    }
+}
+
+/// Transactions that must keep every dirty page in memory never spill: in an
+/// auto-vacuum database (the B-tree's commit hook derives the pointer maps from them),
+/// in a rollback-journal database before its first commit switches it to WAL, and with
+/// a commit observer (it must be handed every page of the commit).
 #[test]
-fn auto_vacuum_transactions_do_not_spill() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("av.db");
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .execute_batch(
-            "PRAGMA page_size=1024; PRAGMA auto_vacuum=FULL; PRAGMA journal_mode=WAL; \
-             CREATE TABLE t(x);",
+fn transactions_that_keep_their_pages_do_not_spill() {
+    for (what, setup) in [
+        (
+            "auto-vacuum",
+            "PRAGMA auto_vacuum=FULL; PRAGMA journal_mode=WAL;",
+        ),
+        ("rollback journal", "PRAGMA journal_mode=DELETE;"),
+        ("commit observer", "PRAGMA journal_mode=WAL;"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.db");
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(&format!(
+                "PRAGMA page_size=1024; {setup} CREATE TABLE t(x);"
+            ))
+            .unwrap();
+        let storage = Storage::open(
+            Arc::new(SyscallIo::new()),
+            path.to_str().unwrap(),
+            options(),
         )
         .unwrap();
-    let storage = Storage::open(
-        Arc::new(SyscallIo::new()),
-        path.to_str().unwrap(),
-        options(),
-    )
-    .unwrap();
-    assert!(storage.auto_vacuum());
-    let pager = storage.pager();
-    pager.begin_write().unwrap();
-    for _ in 0..200 {
-        let page = pager.append_page().unwrap();
-        page.data_mut()[8..].fill(0x5a);
+        let observer = Arc::new(Observer(std::sync::Mutex::new(Vec::new())));
+        if what == "commit observer" {
+            storage.set_commit_observer(Some(observer.clone()));
+        }
+        let pager = storage.pager();
+        pager.begin_write().unwrap();
+        // Page 1 read (as the B-tree always does): the spill learns from it whether the
+        // database is auto-vacuum, and spills nothing until it knows.
+        drop(get(&pager, 1));
+        for _ in 0..200 {
+            let page = pager.append_page().unwrap();
+            page.data_mut()[8..].fill(0x5a);
+        }
+        for page_no in 3..=200 {
+            drop(get(&pager, page_no));
+        }
+        assert_eq!(pager.spill_count(), 0, "{what}: spilled");
+        assert!(pager.page_memory_bytes() >= 200 * PAGE as u64, "{what}");
+        if what == "auto-vacuum" {
+            pager.rollback().unwrap();
+            continue;
+        }
+        commit(&pager);
+        if what == "commit observer" {
+            assert_eq!(
+                *observer.0.lock().unwrap(),
+                vec![201],
+                "{what}: pages reported (200 new and page 1)"
+            );
+        }
     }
-    for page_no in 3..=200 {
-        drop(get(&pager, page_no));
-    }
-    assert_eq!(pager.spill_count(), 0, "spilled");
-    assert!(pager.page_memory_bytes() >= 200 * PAGE as u64);
-    pager.rollback().unwrap();
 }
 
 /// Over the cache, clean pages are evicted only down to what makes room: those that fit
