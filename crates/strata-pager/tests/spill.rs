@@ -444,3 +444,59 @@ fn held_dirty_pages_are_not_spilled() {
         check_all(&storage.pager(), PAGES, |_| 2, &format!("{name}, reopened"));
     }
 }
+
+/// Second chance: a dirty page used since the last spill check is skipped once, so an
+/// operation retried after `Pending` finds the pages it just worked with still in memory
+/// (with caches of a few pages, spilling them again kept an UPDATE from ever finishing).
+#[test]
+fn pages_used_since_the_last_spill_check_stay_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let mem = Arc::new(MemoryIo::new_deferred());
+    let io: Arc<dyn IO> = mem.clone();
+    let storage = Storage::open(io.clone(), path.to_str().unwrap(), options()).unwrap();
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 1..100 {
+        drop(pager.append_page().unwrap());
+    }
+    commit(&pager);
+    pager.begin_write().unwrap();
+    let held = get(&pager, 2);
+    let mut working = Vec::new();
+    for page_no in 3..=60 {
+        let page = pager.new_page_at(page_no).unwrap();
+        if page_no <= 10 {
+            working.push(page);
+        }
+    }
+    let ready = |page_no: u32| match pager.get_page(page_no).unwrap() {
+        std::task::Poll::Ready(p) => drop(p),
+        std::task::Poll::Pending => panic!("page {page_no} not in memory"),
+    };
+    // This check clears every page's bit (all were just used): nothing spilled.
+    ready(2);
+    assert_eq!(
+        mem.pending_ops(),
+        0,
+        "spilled pages used since the last check"
+    );
+    // Pages 3..=10 used again (changed through references an operation kept, without a
+    // check in between), then let go; the next check spills the others.
+    for page in working.drain(..) {
+        pager.mark_dirty(&page).unwrap();
+        page.data_mut()[8] = 1;
+    }
+    ready(2);
+    assert!(mem.pending_ops() > 0, "no spill started");
+    let spills = pager.spill_count();
+    while pager.spill_count() == spills {
+        io.run_once().unwrap();
+        ready(2);
+    }
+    for page_no in 3..=10 {
+        ready(page_no);
+    }
+    drop(held);
+    pager.rollback().unwrap();
+}
