@@ -500,3 +500,48 @@ fn pages_used_since_the_last_spill_check_stay_in_memory() {
     drop(held);
     pager.rollback().unwrap();
 }
+
+/// A spill frees a batch of at least an eighth of the cache (4 pages of 32) or waits:
+/// a cache filled by what cannot be spilled must not turn every read into a spill of the
+/// few pages an operation just read.
+#[test]
+fn a_spill_waits_for_a_batch_of_an_eighth_of_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b.db");
+    let mem = Arc::new(MemoryIo::new_deferred());
+    let io: Arc<dyn IO> = mem.clone();
+    let storage = Storage::open(io.clone(), path.to_str().unwrap(), options()).unwrap();
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 1..100 {
+        drop(pager.append_page().unwrap());
+    }
+    commit(&pager);
+    pager.begin_write().unwrap();
+    let held = get(&pager, 2);
+    let ready = || match pager.get_page(2).unwrap() {
+        std::task::Poll::Ready(p) => drop(p),
+        std::task::Poll::Pending => panic!("page 2 is held"),
+    };
+    // 40 dirty pages held (not spillable) and 3 that could go: too few.
+    let pinned: Vec<PageRef> = (3..=42).map(|p| pager.new_page_at(p).unwrap()).collect();
+    for page_no in 43..=45 {
+        drop(pager.new_page_at(page_no).unwrap());
+    }
+    ready();
+    ready();
+    assert_eq!(mem.pending_ops(), 0, "spilled 3 pages");
+    // A fourth: the batch is big enough.
+    drop(pager.new_page_at(46).unwrap());
+    ready();
+    ready();
+    assert!(mem.pending_ops() > 0, "4 pages not spilled");
+    let spills = pager.spill_count();
+    while pager.spill_count() == spills {
+        io.run_once().unwrap();
+        ready();
+    }
+    drop(pinned);
+    drop(held);
+    pager.rollback().unwrap();
+}
