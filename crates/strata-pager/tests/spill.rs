@@ -175,6 +175,12 @@ fn large_transaction_spills_within_the_cache_and_commits_each_page_once() {
             "{name}: {frames} frames for {} changed pages",
             PAGES - 2
         );
+        // No savepoint: no re-spill had to keep a frame a savepoint may restore.
+        assert_eq!(
+            storage.spill_pinned_count(),
+            0,
+            "{name}: pinned frames counted"
+        );
         let round = |p: u32| if p == 7 { 0 } else { 3 };
         check_all(&pager, PAGES, round, name);
         drop(pager);
