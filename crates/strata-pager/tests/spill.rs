@@ -551,3 +551,46 @@ fn a_spill_waits_for_a_batch_of_an_eighth_of_the_cache() {
     drop(held);
     pager.rollback().unwrap();
 }
+
+/// A page changed in the transaction, cut off by `truncate_pages` inside a savepoint and
+/// grown back by `append_page`: rolling back to the savepoint restores the transaction's
+/// image of it (the savepoint's pre-image of the replaced page is that image).
+#[test]
+fn savepoint_rollback_of_a_truncated_and_regrown_page() {
+    for spilled in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let storage =
+            Storage::open(Arc::new(MemoryIo::new()), path.to_str().unwrap(), options()).unwrap();
+        let pager = storage.pager();
+        pager.begin_write().unwrap();
+        for _ in 1..60 {
+            drop(pager.append_page().unwrap());
+        }
+        commit(&pager);
+        pager.begin_write().unwrap();
+        set(&pager, 60, 1);
+        if spilled {
+            // Page 60 spilled, then read back unchanged (in memory and in its frame).
+            let spills = pager.spill_count();
+            for page_no in 2..=59 {
+                set(&pager, page_no, 1);
+            }
+            assert!(pager.spill_count() > spills);
+            drop(get(&pager, 60));
+        }
+        pager.savepoint_begin().unwrap();
+        pager.truncate_pages(59).unwrap();
+        let page = pager.append_page().unwrap();
+        assert_eq!(page.page_no(), 60);
+        page.data_mut()[8..].fill(0xee);
+        drop(page);
+        pager.savepoint_rollback().unwrap();
+        assert_eq!(
+            get(&pager, 60).data()[100],
+            fill(60, 1),
+            "spilled {spilled}: after ROLLBACK TO"
+        );
+        pager.rollback().unwrap();
+    }
+}
