@@ -356,6 +356,16 @@ mod tests {
         .unwrap();
         assert_eq!((h.read_version, h.write_version), (1, 1));
         // The size at offset 28 counts only when non-zero and 92 equals 24.
+        // Every byte of a big-endian field counts.
+        let h = with(&|p| write_u32(p, OFFSET_DB_SIZE_PAGES, 0x0102_0304)).unwrap();
+        assert_eq!(h.db_size_pages, Some(0x0102_0304));
+        let h = with(&|p| {
+            write_u32(p, OFFSET_CHANGE_COUNTER, 0x0a0b_0c0d);
+            write_u32(p, OFFSET_VERSION_VALID_FOR, 0x0a0b_0c0d);
+        })
+        .unwrap();
+        assert_eq!((h.change_counter, h.db_size_pages), (0x0a0b_0c0d, Some(1)));
+        assert_eq!(read_u16(&[0x12, 0x34], 0), 0x1234);
         let h = with(&|p| write_u32(p, OFFSET_DB_SIZE_PAGES, 7)).unwrap();
         assert_eq!(h.db_size_pages, Some(7));
         let h = with(&|p| write_u32(p, OFFSET_DB_SIZE_PAGES, 0)).unwrap();
