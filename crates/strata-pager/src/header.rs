@@ -405,6 +405,22 @@ mod tests {
         ] {
             assert_eq!(is_valid_page_size(size), ok, "{size}");
         }
+        // The schema root's content area starts at the end of the usable space (0 for
+        // 65536), reserved bytes excluded.
+        for (page_size, reserved, start) in [
+            (4096, 0, 4096),
+            (4096, 8, 4088),
+            (65536, 0, 0),
+            (65536, 8, 65528),
+        ] {
+            let p = new_database_page1(page_size, reserved);
+            assert_eq!(p[OFFSET_RESERVED_BYTES] as usize, reserved);
+            assert_eq!(
+                read_u16(&p, HEADER_SIZE + 5),
+                start,
+                "{page_size} - {reserved}"
+            );
+        }
         // 65536 is stored as 1; a stored 1 reads back as 65536, a stored 0 is invalid.
         let p = new_database_page1(65536, 0);
         assert_eq!(read_u16(&p, OFFSET_PAGE_SIZE), 1);
