@@ -323,8 +323,10 @@ fn eviction_for_a_spill_keeps_the_clean_pages_that_fit() {
     }
     let images = pager.page_memory_bytes() / PAGE as u64;
     let cached = pager.cached_pages();
-    assert!(images <= CACHE as u64 + 1, "{images} images held");
-    assert!(cached + 16 >= CACHE - 1, "only {cached} clean pages kept");
+    // Evicted down to exactly what fits beside the 16 images (16), plus the page the
+    // last read brought in.
+    assert_eq!(images, CACHE as u64 + 1, "images held");
+    assert_eq!(cached, CACHE - 16 + 1, "clean pages kept");
     pager.rollback().unwrap();
 }
 
@@ -592,5 +594,29 @@ fn savepoint_rollback_of_a_truncated_and_regrown_page() {
             "spilled {spilled}: after ROLLBACK TO"
         );
         pager.rollback().unwrap();
+    }
+}
+
+/// `set_cache_size_pages` bounds the clean pages a connection keeps, both ways.
+#[test]
+fn cache_size_bounds_the_clean_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("z.db");
+    let storage =
+        Storage::open(Arc::new(MemoryIo::new()), path.to_str().unwrap(), options()).unwrap();
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 1..60 {
+        drop(pager.append_page().unwrap());
+    }
+    commit(&pager);
+    for (capacity, want) in [(8, 8), (100, 60), (CACHE, CACHE)] {
+        pager.set_cache_size_pages(capacity);
+        pager.begin_read().unwrap();
+        for page_no in 1..=60 {
+            drop(get(&pager, page_no));
+        }
+        pager.end_read();
+        assert_eq!(pager.cached_pages(), want, "cache of {capacity}");
     }
 }
