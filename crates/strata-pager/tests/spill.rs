@@ -620,3 +620,64 @@ fn cache_size_bounds_the_clean_pages() {
         assert_eq!(pager.cached_pages(), want, "cache of {capacity}");
     }
 }
+
+/// A connection's cached pages do not outlive a WAL restart by another connection: the
+/// restart overwrites the frames the cache was filled from, so the next read transaction
+/// drops the whole cache (it cannot tell which pages changed).
+#[test]
+fn a_wal_restart_by_another_connection_empties_the_cache() {
+    for (name, io) in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let storage = Storage::open(io, path.to_str().unwrap(), options()).unwrap();
+        let (reader, writer) = (storage.pager(), storage.pager());
+        writer.begin_write().unwrap();
+        for _ in 1..10 {
+            let page = writer.append_page().unwrap();
+            let page_no = page.page_no();
+            page.data_mut()[8..].fill(fill(page_no, 0));
+        }
+        commit(&writer);
+        check_all(&reader, 10, |_| 0, name);
+        // Page 5 changed, the log checkpointed and truncated, page 6 changed in a new log.
+        writer.begin_write().unwrap();
+        set(&writer, 5, 1);
+        commit(&writer);
+        block_on(writer.io().as_ref(), || {
+            writer.checkpoint(strata_pager::CheckpointMode::Truncate)
+        })
+        .unwrap();
+        writer.begin_write().unwrap();
+        set(&writer, 6, 1);
+        commit(&writer);
+        let round = |p: u32| u8::from(p == 5 || p == 6);
+        check_all(&reader, 10, round, &format!("{name}: after the restart"));
+    }
+}
+
+/// After `truncate_pages`, a page past the new end is out of range even if a clean copy
+/// of it was cached (the copies leave the cache).
+#[test]
+fn truncated_pages_leave_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.db");
+    let storage =
+        Storage::open(Arc::new(MemoryIo::new()), path.to_str().unwrap(), options()).unwrap();
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 1..10 {
+        drop(pager.append_page().unwrap());
+    }
+    commit(&pager);
+    pager.begin_write().unwrap();
+    drop(get(&pager, 9));
+    drop(get(&pager, 10));
+    pager.truncate_pages(8).unwrap();
+    for page_no in [9, 10] {
+        assert!(
+            block_on(pager.io().as_ref(), || pager.get_page(page_no)).is_err(),
+            "page {page_no} past the end read"
+        );
+    }
+    pager.rollback().unwrap();
+}
