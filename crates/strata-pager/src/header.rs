@@ -272,4 +272,160 @@ mod tests {
         page[OFFSET_RESERVED_BYTES] = 100;
         assert!(DatabaseHeader::parse(&page).is_err());
     }
+
+    /// Page 1 of a new database is SQLite's own, byte for byte, apart from the counters
+    /// SQLite's first write moves and the version number of the library that wrote it.
+    #[test]
+    fn new_page1_is_sqlites() {
+        for page_size in [512, 1024, 4096, 65536] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("n.db");
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch(&format!(
+                "PRAGMA page_size={page_size}; PRAGMA journal_mode=WAL; \
+                 PRAGMA wal_checkpoint(TRUNCATE);"
+            ))
+            .unwrap();
+            drop(conn);
+            let mut theirs = std::fs::read(&path).unwrap()[..page_size].to_vec();
+            let mut ours = new_database_page1(page_size, 0);
+            for buf in [&mut theirs, &mut ours] {
+                for offset in [
+                    // The change counter (and its copy) and the writer's version.
+                    OFFSET_CHANGE_COUNTER,
+                    OFFSET_VERSION_VALID_FOR,
+                    OFFSET_SQLITE_VERSION,
+                    // SQLite sets these with the first schema entry; Strata at once (4 and
+                    // UTF-8, what SQLite's first CREATE writes).
+                    OFFSET_SCHEMA_FORMAT,
+                    OFFSET_TEXT_ENCODING,
+                ] {
+                    write_u32(buf, offset, 0);
+                }
+            }
+            assert!(ours == theirs, "page size {page_size}: page 1 differs");
+        }
+    }
+
+    #[test]
+    fn every_field_parses_as_sqlite_reads_it() {
+        let base = new_database_page1(4096, 0);
+        let h = DatabaseHeader::parse(&base).unwrap();
+        assert_eq!(h.reserved_bytes, 0);
+        assert_eq!(h.change_counter, 1);
+        assert!(!h.auto_vacuum && !h.incremental_vacuum);
+        assert_eq!(h.text_encoding, TEXT_ENCODING_UTF8);
+        let with = |f: &dyn Fn(&mut Vec<u8>)| {
+            let mut p = base.clone();
+            f(&mut p);
+            DatabaseHeader::parse(&p)
+        };
+        // A buffer of exactly the header is enough.
+        assert!(DatabaseHeader::parse(&base[..HEADER_SIZE]).is_ok());
+        assert!(DatabaseHeader::parse(&base[..HEADER_SIZE - 1]).is_err());
+        // Reserved bytes: usable size 480 is the least SQLite accepts.
+        for (page_size, reserved, ok) in [(512, 32, true), (512, 33, false), (1024, 255, true)] {
+            let mut p = new_database_page1(page_size, 0);
+            p[OFFSET_RESERVED_BYTES] = reserved;
+            let parsed = DatabaseHeader::parse(&p);
+            assert_eq!(parsed.is_ok(), ok, "{page_size} - {reserved}");
+            if ok {
+                assert_eq!(parsed.unwrap().reserved_bytes, reserved as usize);
+            }
+        }
+        // Each payload fraction alone.
+        for (offset, good) in [
+            (OFFSET_MAX_PAYLOAD_FRACTION, 64),
+            (OFFSET_MIN_PAYLOAD_FRACTION, 32),
+            (OFFSET_LEAF_PAYLOAD_FRACTION, 32),
+        ] {
+            assert!(
+                with(&|p| p[offset] = good + 1).is_err(),
+                "fraction at {offset}"
+            );
+        }
+        // Read and write versions 1 and 2 only, each alone.
+        for v in [0u8, 3] {
+            assert!(with(&|p| p[OFFSET_READ_VERSION] = v).is_err(), "read {v}");
+            assert!(with(&|p| p[OFFSET_WRITE_VERSION] = v).is_err(), "write {v}");
+        }
+        let h = with(&|p| {
+            p[OFFSET_READ_VERSION] = 1;
+            p[OFFSET_WRITE_VERSION] = 1;
+        })
+        .unwrap();
+        assert_eq!((h.read_version, h.write_version), (1, 1));
+        // The size at offset 28 counts only when non-zero and 92 equals 24.
+        // Every byte of a big-endian field counts.
+        let h = with(&|p| write_u32(p, OFFSET_DB_SIZE_PAGES, 0x0102_0304)).unwrap();
+        assert_eq!(h.db_size_pages, Some(0x0102_0304));
+        let h = with(&|p| {
+            write_u32(p, OFFSET_CHANGE_COUNTER, 0x0a0b_0c0d);
+            write_u32(p, OFFSET_VERSION_VALID_FOR, 0x0a0b_0c0d);
+        })
+        .unwrap();
+        assert_eq!((h.change_counter, h.db_size_pages), (0x0a0b_0c0d, Some(1)));
+        assert_eq!(read_u16(&[0x12, 0x34], 0), 0x1234);
+        let h = with(&|p| write_u32(p, OFFSET_DB_SIZE_PAGES, 7)).unwrap();
+        assert_eq!(h.db_size_pages, Some(7));
+        let h = with(&|p| write_u32(p, OFFSET_DB_SIZE_PAGES, 0)).unwrap();
+        assert_eq!(h.db_size_pages, None);
+        let h = with(&|p| write_u32(p, OFFSET_VERSION_VALID_FOR, 2)).unwrap();
+        assert_eq!(h.db_size_pages, None);
+        let h = with(&|p| write_u32(p, OFFSET_CHANGE_COUNTER, 9)).unwrap();
+        assert_eq!((h.change_counter, h.db_size_pages), (9, None));
+        // Auto-vacuum and incremental vacuum.
+        let h = with(&|p| write_u32(p, OFFSET_LARGEST_ROOT, 3)).unwrap();
+        assert!(h.auto_vacuum && !h.incremental_vacuum);
+        let h = with(&|p| write_u32(p, OFFSET_INCREMENTAL_VACUUM, 1)).unwrap();
+        assert!(h.incremental_vacuum);
+        // Text encoding: SQLite keeps the low two bits, 0 is UTF-8.
+        for (raw, want) in [(0, 1), (1, 1), (2, 2), (3, 3), (4, 1), (6, 2), (7, 3)] {
+            let h = with(&|p| write_u32(p, OFFSET_TEXT_ENCODING, raw)).unwrap();
+            assert_eq!(h.text_encoding, want, "encoding {raw}");
+        }
+        assert_eq!(encoding_name(TEXT_ENCODING_UTF8), "UTF-8");
+        assert_eq!(encoding_name(TEXT_ENCODING_UTF16LE), "UTF-16le");
+        assert_eq!(encoding_name(TEXT_ENCODING_UTF16BE), "UTF-16be");
+        assert_eq!(h.unsupported_reason(), None);
+    }
+
+    #[test]
+    fn page_sizes_are_powers_of_two_from_512_to_65536() {
+        for (size, ok) in [
+            (256, false),
+            (511, false),
+            (512, true),
+            (768, false),
+            (1024, true),
+            (32768, true),
+            (65536, true),
+            (131072, false),
+            (0, false),
+        ] {
+            assert_eq!(is_valid_page_size(size), ok, "{size}");
+        }
+        // The schema root's content area starts at the end of the usable space (0 for
+        // 65536), reserved bytes excluded.
+        for (page_size, reserved, start) in [
+            (4096, 0, 4096),
+            (4096, 8, 4088),
+            (65536, 0, 0),
+            (65536, 8, 65528),
+        ] {
+            let p = new_database_page1(page_size, reserved);
+            assert_eq!(p[OFFSET_RESERVED_BYTES] as usize, reserved);
+            assert_eq!(
+                read_u16(&p, HEADER_SIZE + 5),
+                start,
+                "{page_size} - {reserved}"
+            );
+        }
+        // 65536 is stored as 1; a stored 1 reads back as 65536, a stored 0 is invalid.
+        let p = new_database_page1(65536, 0);
+        assert_eq!(read_u16(&p, OFFSET_PAGE_SIZE), 1);
+        let mut p = new_database_page1(512, 0);
+        p[OFFSET_PAGE_SIZE..OFFSET_PAGE_SIZE + 2].copy_from_slice(&0u16.to_be_bytes());
+        assert!(DatabaseHeader::parse(&p).is_err());
+    }
 }

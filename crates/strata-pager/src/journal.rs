@@ -159,6 +159,23 @@ fn read_super_name(io: &dyn IO, file: &dyn File, size: u64) -> Result<Option<Str
     Ok(Some(String::from_utf8_lossy(name).into_owned()))
 }
 
+/// Whether a super-journal or child journal is there, as SQLite's Unix `xAccess`
+/// (`SQLITE_ACCESS_EXISTS`) decides it: `stat` succeeds and the file, if a regular one,
+/// is not empty. So an empty super-journal counts as deleted (its transaction committed),
+/// and a name `stat` cannot resolve (too long, a missing directory) as absent rather than
+/// an error that would keep the database from opening: the name comes from a file a
+/// crashed process left, not from the user.
+fn sqlite_exists(io: &dyn IO, path: &str) -> Result<bool> {
+    if !io.file_exists(path).unwrap_or(false) {
+        return Ok(false);
+    }
+    match io.open_file(path, OpenFlags::READ_ONLY) {
+        Ok(file) => Ok(file.size_bytes()? > 0),
+        // `stat` can succeed where opening fails (permissions): what reads it reports it.
+        Err(_) => Ok(true),
+    }
+}
+
 /// SQLite's `pager_delsuper`: deletes the super-journal unless a child journal it lists
 /// still exists and still names it.
 fn delete_super_if_unused(io: &dyn IO, super_name: &str) -> Result<()> {
@@ -167,7 +184,7 @@ fn delete_super_if_unused(io: &dyn IO, super_name: &str) -> Result<()> {
     let children = read_at(io, file.as_ref(), 0, size as usize)?;
     for child in children.split(|&b| b == 0).filter(|c| !c.is_empty()) {
         let child = String::from_utf8_lossy(child).into_owned();
-        if !io.file_exists(&child)? {
+        if !sqlite_exists(io, &child)? {
             continue;
         }
         let child_file = io.open_file(&child, OpenFlags::READ_ONLY)?;
@@ -214,7 +231,7 @@ impl HotJournal {
             playback: None,
         };
         if let Some(name) = read_super_name(io, journal.file.as_ref(), size)? {
-            if !io.file_exists(&name)? {
+            if !sqlite_exists(io, &name)? {
                 // The multi-database transaction committed (deleting its super-journal is
                 // its commit point): nothing to undo, the journal is only deleted.
                 return Ok(Some(journal));

@@ -1330,8 +1330,8 @@ impl Pager {
         let page = Arc::new(Page::new(page_no, vec![0; page_size]));
         page.dirty.store(true, Ordering::Release);
         inner.pre_images.insert_if_absent(page_no, PreImage::Forget);
-        // A spilled page being replaced: a savepoint rollback points it at its frame again.
-        let sp_image = Self::non_resident_pre_image(inner, page_no);
+        // A page being replaced: a savepoint rollback brings back its image or frame.
+        let sp_image = Self::replaced_pre_image(inner, page_no);
         if let Some(sp) = inner.savepoints.last_mut() {
             sp.pre_images.insert_if_absent(page_no, sp_image);
         }

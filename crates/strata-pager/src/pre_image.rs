@@ -98,3 +98,54 @@ impl IntoIterator for PreImages {
         self.map.into_iter()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The count of images held is what bounds a transaction's memory (the spill decides
+    // from it): every way an entry comes and goes must keep it exact (mutation run).
+    #[test]
+    fn bytes_pages_counts_the_images_held() {
+        let mut p = PreImages::default();
+        assert!(p.is_empty());
+        p.insert(3, PreImage::Bytes(vec![3]));
+        p.insert(4, PreImage::Forget);
+        p.insert(5, PreImage::Frame(9));
+        assert_eq!(p.bytes_pages(), 1);
+        assert!(!p.is_empty());
+        assert!(p.contains_key(&4) && !p.contains_key(&6));
+        // Replacing bytes with bytes, bytes with none, none with bytes.
+        p.insert(3, PreImage::Bytes(vec![33]));
+        assert_eq!(p.bytes_pages(), 1);
+        assert!(matches!(p.get(3), Some(PreImage::Bytes(b)) if b == &[33]));
+        p.insert(3, PreImage::Frame(1));
+        assert_eq!(p.bytes_pages(), 0);
+        p.insert(4, PreImage::Bytes(vec![4]));
+        p.insert(6, PreImage::Bytes(vec![6]));
+        assert_eq!(p.bytes_pages(), 2);
+        // The older image wins.
+        p.insert_if_absent(6, PreImage::Forget);
+        p.insert_if_absent(7, PreImage::Bytes(vec![7]));
+        assert_eq!(p.bytes_pages(), 3);
+        assert!(matches!(p.get(6), Some(PreImage::Bytes(b)) if b == &[6]));
+        // Forgetting bytes, and forgetting what holds none.
+        p.forget_bytes(6);
+        p.forget_bytes(5);
+        p.forget_bytes(8);
+        assert_eq!(p.bytes_pages(), 2);
+        assert!(matches!(p.get(6), Some(PreImage::Forget)));
+        assert!(matches!(p.get(5), Some(PreImage::Frame(9))));
+        // Removing bytes, none, and a missing page.
+        assert!(matches!(p.remove(&4), Some(PreImage::Bytes(_))));
+        assert!(matches!(p.remove(&5), Some(PreImage::Frame(9))));
+        assert!(p.remove(&8).is_none());
+        assert_eq!(p.bytes_pages(), 1);
+        let order: Vec<u32> = std::mem::take(&mut p).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(order, vec![3, 6, 7], "in page order");
+        p.insert(1, PreImage::Bytes(vec![1]));
+        p.clear();
+        assert_eq!(p.bytes_pages(), 0);
+        assert!(p.is_empty());
+    }
+}

@@ -310,11 +310,16 @@ impl Pager {
         inner.pre_images.forget_bytes(page_no);
     }
 
-    /// The savepoint-level pre-image of a page about to be replaced while not in memory.
-    pub(crate) fn non_resident_pre_image(inner: &PagerInner, page_no: u32) -> PreImage {
-        match inner.spilled.get(&page_no) {
-            Some(&frame) if !inner.dirty.contains_key(&page_no) => PreImage::Frame(frame),
-            _ => PreImage::Forget,
+    /// The savepoint-level pre-image of a page about to be replaced by a new, zeroed one
+    /// without being read: its image in memory if it is dirty (a page `truncate_pages`
+    /// cut off, grown back by `append_page`: the transaction changed it before the
+    /// savepoint, and `Forget` would bring back the committed image instead, found by the
+    /// mutation run), its frame if it is spilled, else nothing.
+    pub(crate) fn replaced_pre_image(inner: &PagerInner, page_no: u32) -> PreImage {
+        match (inner.dirty.get(&page_no), inner.spilled.get(&page_no)) {
+            (Some(page), _) => PreImage::Bytes(page.data().clone()),
+            (None, Some(&frame)) => PreImage::Frame(frame),
+            (None, None) => PreImage::Forget,
         }
     }
 }

@@ -593,5 +593,16 @@ fn savepoint_pre_image_frame_survives_a_respill() {
         assert_eq!(byte_of(&pager, 3), 0xA0, "{name}: page 3 committed");
         assert_eq!(byte_of(&pager, 100), 0xA1, "{name}: page 100 committed");
         pager.end_read();
+        // What the WAL holds, not this connection's memory: page 2's newest frame is the
+        // savepoint's image it rolled back, so the commit must write page 2 again (a
+        // commit that took that frame for its image committed 0xB0; mutation run).
+        drop(pager);
+        drop(storage);
+        let storage = Storage::open(io.clone(), path, options()).unwrap();
+        let pager = storage.pager();
+        pager.begin_read().unwrap();
+        assert_eq!(byte_of(&pager, 2), 0xA0, "{name}: page 2 reopened");
+        assert_eq!(byte_of(&pager, 100), 0xA1, "{name}: page 100 reopened");
+        pager.end_read();
     });
 }
