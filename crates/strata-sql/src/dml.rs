@@ -496,7 +496,17 @@ impl Compiler<'_> {
             match o {
                 None => self.rowid_unique_check(t, rowid, old_rowid, or, skip_row, upsert)?,
                 Some(WR_PK) => {
-                    self.without_rowid_pk_check(t, cols, old_rowid, or, skip_row, upsert)?
+                    // A WITHOUT ROWID table's PRIMARY KEY: a unique index whose tree is
+                    // the table's, probed on the table's own cursor (the conflicting
+                    // row's identity is then its key as stored).
+                    let pk = Arc::new(
+                        table
+                            .without_rowid_pk()
+                            .expect("a WITHOUT ROWID table has a PRIMARY KEY"),
+                    );
+                    self.index_unique_check(
+                        t, &pk, &t.cursor, cols, rowid, old_rowid, or, skip_row, upsert,
+                    )?
                 }
                 Some(k) => {
                     let (ix, c) = (t.indexes[k].0.clone(), t.indexes[k].1);

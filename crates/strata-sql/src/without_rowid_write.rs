@@ -7,8 +7,8 @@
 //! - `SeekRowid` on the table's cursor (an index cursor) finds the entry whose key fields
 //!   equal the record's (the VM decodes it);
 //! - `Insert` on it inserts the row's record into the index tree (counted as a row);
-//! - the PRIMARY KEY's uniqueness is checked as a unique index's is, on the table's own
-//!   cursor, whenever a key column is written; the row found is compared with the row
+//! - the PRIMARY KEY's uniqueness is checked as a unique index's is (`dml`'s
+//!   `index_unique_check`, on the table's own cursor), whenever a key column is written; the row found is compared with the row
 //!   being updated by their stored keys' bytes (a new key can differ in bytes from the
 //!   old and still be the same key, under NOCASE say: the row then finds itself);
 //! - an UPDATE deletes the old entry and inserts the new one (the entry is the row);
@@ -17,13 +17,10 @@
 //! Refused still: writing a WITHOUT ROWID table that has foreign keys or is the parent
 //! of one (the foreign-key code names rows by rowid), UPDATE ... FROM of one.
 
-use strata_vdbe::insn::{Cur, ErrorCode, Insn, Reg};
-use strata_vdbe::ops::Cmp;
+use strata_vdbe::insn::{Cur, Insn, Reg};
 
-use crate::builder::Label;
-use crate::compiler::{Compiler, Result};
-use crate::dml::{UpsertTarget, WriteTarget};
-use crate::schema::{Conflict, Index, Table};
+use crate::compiler::Compiler;
+use crate::schema::{Index, Table};
 
 impl Compiler<'_> {
     /// The identity of the row `cursor` is on into `dest`: its rowid, or for a WITHOUT
@@ -109,92 +106,6 @@ impl Compiler<'_> {
         }
     }
 
-    /// The PRIMARY KEY's uniqueness for a new row image of a WITHOUT ROWID table, as
-    /// `index_unique_check` does for a unique index: probed on the table's own cursor,
-    /// the found row compared with the row being updated (`old_key`) by identity.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn without_rowid_pk_check(
-        &mut self,
-        t: &WriteTarget,
-        cols: Reg,
-        old_key: Option<Reg>,
-        or: Option<Conflict>,
-        skip_row: Label,
-        upsert: Option<(Option<&UpsertTarget>, Label, Reg)>,
-    ) -> Result<()> {
-        let table = t.table.clone();
-        let Some(wr) = table.without_rowid.clone() else {
-            return Ok(());
-        };
-        let ok = self.label();
-        let n = wr.pk.len();
-        let key = self.regs(n);
-        for (k, p) in wr.pk.iter().enumerate() {
-            self.emit(Insn::Copy {
-                src: cols + p.column,
-                dest: key + k,
-                count: 1,
-            });
-        }
-        self.emit(Insn::NoConflict {
-            cursor: t.cursor,
-            key_start: key,
-            key_count: n,
-            target: ok.addr(),
-        });
-        let other = self.reg();
-        self.emit_row_key(&table, t.cursor, other);
-        if let Some(old) = old_key {
-            self.emit(Insn::Compare {
-                op: Cmp::Eq,
-                lhs: other,
-                rhs: old,
-                target: ok.addr(),
-                affinity: Default::default(),
-                collation: Default::default(),
-                jump_if_null: false,
-                null_eq: false,
-            });
-        }
-        let upsert_here = upsert.filter(|(target, _, _)| match target {
-            None => true,
-            Some(UpsertTarget::Index(name)) => *name == wr.index_name,
-            Some(UpsertTarget::Rowid) => false,
-        });
-        if let Some((_, label, conflict_key)) = upsert_here {
-            self.emit(Insn::Copy {
-                src: other,
-                dest: conflict_key,
-                count: 1,
-            });
-            self.goto(label);
-        } else {
-            match or.unwrap_or(wr.conflict) {
-                Conflict::Ignore => self.goto(skip_row),
-                Conflict::Replace => {
-                    // The cursor is on the conflicting row.
-                    self.delete_current_row(t, false)?;
-                }
-                other => {
-                    let pk = table
-                        .without_rowid_pk()
-                        .expect("a WITHOUT ROWID table has a PRIMARY KEY index");
-                    self.emit(Insn::Halt {
-                        error: Some((
-                            ErrorCode::Constraint,
-                            crate::ddl::unique_message(&table, &pk),
-                        )),
-                        on_error: crate::dml::on_error(other),
-                    });
-                }
-            }
-        }
-        self.resolve(ok);
-        Ok(())
-    }
-}
-
-impl Compiler<'_> {
     /// The identity of a row `collect_rowids` recorded, from the set's current entry.
     pub(crate) fn emit_collected_key(&mut self, table: &Table, set: Cur, dest: Reg) {
         if table.without_rowid.is_some() {
