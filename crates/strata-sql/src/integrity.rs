@@ -84,7 +84,14 @@ impl Compiler<'_> {
             dest: report.errors,
         });
         let tree = self.reg();
-        let status = self.regs(2);
+        // Problems, soundness, then each tree's entry count (`check_entry_counts`).
+        let status = self.regs(2 + trees.len());
+        let counts: std::collections::HashMap<u32, Reg> = trees
+            .iter()
+            .enumerate()
+            .filter(|(_, (root, _))| *root != 0)
+            .map(|(i, (root, _))| (*root, status + 2 + i))
+            .collect();
         self.emit(Insn::IntegrityCheckTrees {
             trees,
             dest: tree,
@@ -145,7 +152,7 @@ impl Compiler<'_> {
         // Ordinary tables only (root 0: none on disk).
         tables.retain(|t| t.root_page > 1);
         for t in &tables {
-            self.check_entry_counts(t, &report)?;
+            self.check_entry_counts(t, &counts, &report)?;
         }
         for t in &tables {
             self.check_rows(t, quick, &report)?;
@@ -205,8 +212,15 @@ impl Compiler<'_> {
         });
     }
 
-    /// "wrong # of entries in index X" for each index without a WHERE clause.
-    fn check_entry_counts(&mut self, table: &Arc<Table>, report: &Report) -> Result<()> {
+    /// "wrong # of entries in index X" for each index without a WHERE clause, from the
+    /// entry counts the tree check found (`counts`: root page to register), as SQLite's
+    /// OP_IntegrityCk leaves them; a tree missing from it is counted here.
+    fn check_entry_counts(
+        &mut self,
+        table: &Arc<Table>,
+        counts: &std::collections::HashMap<u32, Reg>,
+        report: &Report,
+    ) -> Result<()> {
         let indexes: Vec<Arc<Index>> = self
             .sqlite_index_order(table)
             .into_iter()
@@ -215,21 +229,33 @@ impl Compiler<'_> {
         if indexes.is_empty() {
             return Ok(());
         }
-        let tc = self.b.alloc_cursor();
-        self.open_table_read(tc, table);
-        let rows = self.reg();
-        self.emit(Insn::Count {
-            cursor: tc,
-            dest: rows,
-        });
+        let rows = match counts.get(&table.root_page) {
+            Some(&r) => r,
+            None => {
+                let tc = self.b.alloc_cursor();
+                self.open_table_read(tc, table);
+                let rows = self.reg();
+                self.emit(Insn::Count {
+                    cursor: tc,
+                    dest: rows,
+                });
+                rows
+            }
+        };
         for ix in indexes {
-            let ic = self.b.alloc_cursor();
-            self.open_index_read(ic, &ix);
-            let entries = self.reg();
-            self.emit(Insn::Count {
-                cursor: ic,
-                dest: entries,
-            });
+            let entries = match counts.get(&ix.root_page) {
+                Some(&r) => r,
+                None => {
+                    let ic = self.b.alloc_cursor();
+                    self.open_index_read(ic, &ix);
+                    let entries = self.reg();
+                    self.emit(Insn::Count {
+                        cursor: ic,
+                        dest: entries,
+                    });
+                    entries
+                }
+            };
             let same = self.label();
             self.emit(Insn::Compare {
                 op: Cmp::Eq,

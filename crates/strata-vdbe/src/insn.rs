@@ -746,9 +746,10 @@ pub enum Insn {
         trees: Vec<(u32, Option<Arc<KeyInfo>>)>,
         dest: Reg,
         max_errors: usize,
-        /// When given: the number of problems reported into `status`, and into
-        /// `status + 1` whether every tree's structure is sound (1) or not (0), so the
-        /// caller knows whether walking their rows is safe.
+        /// When given: the number of problems reported into `status`, into `status + 1`
+        /// whether every tree's structure is sound (1) or not (0), so the caller knows
+        /// whether walking their rows is safe, and into `status + 2 + i` tree i's number
+        /// of entries (NULL if it could not be walked), as SQLite's OP_IntegrityCk.
         status: Option<Reg>,
     },
     /// `PRAGMA wal_checkpoint(mode)`: writes busy, log frames, checkpointed frames into

@@ -120,6 +120,9 @@ fn run(
     let check_freelist_too = !partial || trees.get(1).is_some_and(|(r, _)| *r == 1);
     let mut lines: Vec<String> = Vec::new();
     let mut used: Vec<u32> = Vec::new();
+    // Each tree's entries (rows of a table, entries of an index), in `trees` order; None
+    // for a tree that could not be walked (and for a root of 0).
+    let mut entries: Vec<Option<u64>> = Vec::with_capacity(trees.len());
     // Pointer-map entries the walk implies (auto-vacuum databases): (page, type, parent)
     // and the prefix SQLite gives a message about it (`zPfx`).
     let mut ptrmap: Vec<Expected> = Vec::new();
@@ -127,6 +130,7 @@ fn run(
     let mut has_page1 = false;
     for (root, ki) in trees {
         let root = *root;
+        entries.push(None);
         if root == 0 {
             continue;
         }
@@ -165,6 +169,9 @@ fn run(
         fail_on_fatal!();
         match checked {
             Ok(stats) => {
+                if let Some(e) = entries.last_mut() {
+                    *e = Some(stats.entries);
+                }
                 used.extend(stats.pages);
                 ptrmap.extend(
                     stats
@@ -293,6 +300,7 @@ fn run(
             text: "ok".into(),
             problems: 0,
             trees_sound: true,
+            entries,
         }));
     }
     lines.truncate(max_errors);
@@ -306,6 +314,7 @@ fn run(
         text: out,
         problems,
         trees_sound: !tree_errors,
+        entries,
     }))
 }
 
@@ -315,6 +324,7 @@ struct Report {
     text: String,
     problems: usize,
     trees_sound: bool,
+    entries: Vec<Option<u64>>,
 }
 
 /// An expected pointer-map entry: page, type, parent, and SQLite's message prefix.
@@ -379,6 +389,12 @@ impl Vm {
                 if let Some(s) = status {
                     self.regs[s] = Value::Integer(report.problems as i64);
                     self.regs[s + 1] = Value::Integer(report.trees_sound as i64);
+                    for (i, e) in report.entries.iter().enumerate() {
+                        self.regs[s + 2 + i] = match e {
+                            Some(n) => Value::Integer(*n as i64),
+                            None => Value::Null,
+                        };
+                    }
                 }
                 self.pc += 1;
                 Ok(Flow::Continue)
