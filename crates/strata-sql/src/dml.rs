@@ -687,22 +687,41 @@ impl Compiler<'_> {
         // The rowid alias is stored as NULL in the record; VIRTUAL generated columns
         // are not stored (the record's fields are the other columns, in table order).
         let stored = table.storage_count();
-        let rec_regs = self.regs(stored.max(1));
         if stored == n && table.without_rowid.is_none() {
-            self.emit(Insn::Copy {
-                src: cols,
-                dest: rec_regs,
+            // The record straight from the row's registers (a copy of each value, text
+            // and blobs allocating, was a tenth of a small INSERT): the rowid alias is
+            // set to NULL for the record and given back the rowid after it.
+            let alias = table.rowid_alias;
+            if let Some(a) = alias {
+                self.emit(Insn::Null {
+                    dest: cols + a,
+                    count: 1,
+                });
+            }
+            let rec = self.reg();
+            self.emit(Insn::MakeRecord {
+                start: cols,
                 count: n,
+                dest: rec,
+                affinities: None,
             });
-        } else {
-            for i in 0..n {
-                if let Some(f) = table.storage_index(i) {
-                    self.emit(Insn::Copy {
-                        src: cols + i,
-                        dest: rec_regs + f,
-                        count: 1,
-                    });
-                }
+            if let Some(a) = alias {
+                self.emit(Insn::Copy {
+                    src: rowid,
+                    dest: cols + a,
+                    count: 1,
+                });
+            }
+            return self.write_row_record(t, cols, rowid, rec, is_update, only_indexes);
+        }
+        let rec_regs = self.regs(stored.max(1));
+        for i in 0..n {
+            if let Some(f) = table.storage_index(i) {
+                self.emit(Insn::Copy {
+                    src: cols + i,
+                    dest: rec_regs + f,
+                    count: 1,
+                });
             }
         }
         if let Some(f) = table.rowid_alias.and_then(|a| table.storage_index(a)) {
@@ -718,6 +737,20 @@ impl Compiler<'_> {
             dest: rec,
             affinities: None,
         });
+        self.write_row_record(t, cols, rowid, rec, is_update, only_indexes)
+    }
+
+    /// `write_row`'s second half: inserts the record in `rec`, then the index entries.
+    fn write_row_record(
+        &mut self,
+        t: &WriteTarget,
+        cols: Reg,
+        rowid: Reg,
+        rec: Reg,
+        is_update: bool,
+        only_indexes: Option<&[bool]>,
+    ) -> Result<()> {
+        let table = t.table.clone();
         self.emit(Insn::InsertAsync {
             cursor: t.cursor,
             key_reg: rowid,
@@ -1023,6 +1056,21 @@ impl Compiler<'_> {
         let cols = self.regs(ncols.max(1));
         let rowid = self.reg();
         let values_reg = self.regs(targets.len().max(1));
+        // Where each value is computed: straight into its column's register (a copy of a
+        // text value allocates), except a rowid named as `rowid` and a column named twice
+        // (the first value is the column's, as in SQLite; the later one is computed and
+        // unused).
+        let value_dest: Vec<Reg> = targets
+            .iter()
+            .enumerate()
+            .map(|(p, &i)| {
+                if i != usize::MAX && targets.iter().position(|&t| t == i) == Some(p) {
+                    cols + i
+                } else {
+                    values_reg + p
+                }
+            })
+            .collect();
         let ret = self.open_returning(&table, returning)?;
         let autoinc = if table.autoincrement {
             Some(self.autoinc_begin(&table)?)
@@ -1037,13 +1085,8 @@ impl Compiler<'_> {
                 .position(|&i| i == usize::MAX || table.rowid_alias == Some(i));
             for i in 0..ncols {
                 match targets.iter().position(|&t| t == i) {
-                    Some(p) => {
-                        c.emit(Insn::Copy {
-                            src: values_reg + p,
-                            dest: cols + i,
-                            count: 1,
-                        });
-                    }
+                    // Computed there already (`value_dest`).
+                    Some(_) => {}
                     None => c.column_default(&table, i, cols + i)?,
                 }
             }
@@ -1054,7 +1097,7 @@ impl Compiler<'_> {
                 if let Some(p) = explicit_rowid {
                     let new = c.label();
                     c.emit(Insn::Copy {
-                        src: values_reg + p,
+                        src: value_dest[p],
                         dest: rowid,
                         count: 1,
                     });
@@ -1165,7 +1208,7 @@ impl Compiler<'_> {
                     self.levels.push(Level::default());
                     let r = (|| {
                         for (p, e) in row.iter().enumerate() {
-                            self.expr(e, values_reg + p)?;
+                            self.expr(e, value_dest[p])?;
                         }
                         Ok(())
                     })();
@@ -1183,11 +1226,11 @@ impl Compiler<'_> {
                     target_if_empty: end.addr(),
                 });
                 self.resolve(top);
-                for p in 0..targets.len() {
+                for (p, &dest) in value_dest.iter().enumerate() {
                     self.emit(Insn::Column {
                         cursor: cur,
                         column: p,
-                        dest: values_reg + p,
+                        dest,
                         default: None,
                     });
                 }

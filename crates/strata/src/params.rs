@@ -35,7 +35,8 @@ where
     }
     stmt.clear_bindings();
     for (i, v) in values.enumerate() {
-        stmt.bind(i + 1, v)?;
+        // The owned value as it is (`bind` would convert it again: a clone of each text).
+        stmt.bind_value(i + 1, v)?;
     }
     Ok(())
 }
@@ -46,7 +47,10 @@ where
 {
     stmt.clear_bindings();
     for (name, v) in values {
-        stmt.bind_by_name(name, v)?;
+        let index = stmt
+            .parameter_index(name)
+            .ok_or_else(|| Error::InvalidParameterName(name.to_string()))?;
+        stmt.bind_value(index, v)?;
     }
     Ok(())
 }
