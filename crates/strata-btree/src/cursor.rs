@@ -19,9 +19,10 @@ use strata_io::Poll;
 use strata_pager::{PageRef, Pager};
 
 use crate::error::{corrupt, Error, Result};
+use crate::first_key::{compare_first_to_key, first_key, FirstKey, KeyFirst};
 use crate::overflow;
 use crate::page::{parse_cell, PageHeader, PageType};
-use crate::record::{compare_record_to_key, compare_records, KeyInfo, Value};
+use crate::record::{compare_record_to_key, compare_records, KeyInfo, Value, ValueRef};
 use crate::varint::read_varint;
 use crate::write::WriteOp;
 use crate::{SeekOp, TreeKind};
@@ -648,6 +649,27 @@ impl BTreeCursor {
             }
             return Ok(Poll::Ready(lo));
         }
+        // Index trees: most cells are ordered against the key by their first field,
+        // read in place under one lock of the page (see `compare_first_to_key`); the
+        // first cell that field does not decide hands the rest of the search to the
+        // full comparison below, from where it stands.
+        if let (Some((first, prefix_len)), TreeKind::Index(ki)) = (key.first_field(), &self.kind) {
+            let max_local = crate::page::max_local(self.usable, h.page_type);
+            let data = page.data();
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                let Some(c) = index_cell_local(&data, h, mid, self.usable, max_local)
+                    .and_then(|rec| compare_first_to_key(rec, first, prefix_len, ki))
+                else {
+                    break;
+                };
+                if c == Ordering::Greater || (!strict && c == Ordering::Equal) {
+                    hi = mid;
+                } else {
+                    lo = mid + 1;
+                }
+            }
+        }
         while lo < hi {
             let mid = (lo + hi) / 2;
             let c = strata_io::ready!(self.compare_cell(page, h, mid, key));
@@ -820,6 +842,75 @@ impl BTreeCursor {
     pub(crate) fn payload_changed(&mut self) {
         self.payload_ready = false;
     }
+}
+
+impl<'a> SeekKey<'a> {
+    /// The key's first field for `compare_first_to_key`, and the number of fields of a
+    /// prefix key (`None`: a whole record, which equal first fields never decide).
+    #[inline]
+    fn first_field(&self) -> Option<(KeyFirst<'a>, Option<usize>)> {
+        match *self {
+            SeekKey::Prefix(values) => {
+                let first = match values.first()? {
+                    Value::Integer(i) => KeyFirst::Int(*i),
+                    Value::Text(t) => KeyFirst::Text(t),
+                    _ => return None,
+                };
+                Some((first, Some(values.len())))
+            }
+            SeekKey::Fields(fields) => {
+                let first = match fields.first()? {
+                    ValueRef::Integer(i) => KeyFirst::Int(*i),
+                    ValueRef::Text(t) => KeyFirst::Text(t),
+                    _ => return None,
+                };
+                Some((first, None))
+            }
+            SeekKey::Record(record) => {
+                let first = match first_key(record) {
+                    FirstKey::Int(i) => KeyFirst::Int(i),
+                    FirstKey::Text { off, len } => {
+                        KeyFirst::Text(record.get(off as usize..(off + len) as usize)?)
+                    }
+                    FirstKey::Other => return None,
+                };
+                Some((first, None))
+            }
+            SeekKey::Rowid(_) => None,
+        }
+    }
+}
+
+/// The payload of index cell `i` when it lies wholly on the page; `None` when it spills
+/// to overflow pages or anything is off (the general path then judges the cell and
+/// reports any damage).
+#[inline]
+fn index_cell_local<'d>(
+    data: &'d [u8],
+    h: &PageHeader,
+    i: usize,
+    usable: usize,
+    max_local: usize,
+) -> Option<&'d [u8]> {
+    let offset = h.cell_offset(data, i, usable).ok()?;
+    // Interior cells begin with the left child's page number.
+    let start = if h.page_type.is_leaf() {
+        offset
+    } else {
+        offset + 4
+    };
+    let area = data.get(start..usable)?;
+    let (size, n) = match area.first() {
+        Some(&b) if b < 0x80 => (b as usize, 1),
+        _ => {
+            let (v, n) = read_varint(area).ok()?;
+            (usize::try_from(v).ok()?, n)
+        }
+    };
+    if size > max_local {
+        return None;
+    }
+    area.get(n..n.checked_add(size)?)
 }
 
 /// Compares an index payload with a seek key.

@@ -103,3 +103,137 @@ pub fn compare_first(
         _ => None,
     }
 }
+
+/// A seek key's first field in the forms [`compare_first_to_key`] compares directly.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum KeyFirst<'a> {
+    Int(i64),
+    Text(&'a [u8]),
+}
+
+/// Orders an index record (a cell's payload, wholly on its page) against a seek key by
+/// their first fields alone, when that decides: two integers, or two UTF-8 texts under
+/// BINARY (a `memcmp`), which is what a B-tree descent compares most of the time.
+/// SQLite's `vdbeRecordCompareInt` / `vdbeRecordCompareString` play the same part: the
+/// general comparison decoded both headers field by field, ~500 instructions per cell,
+/// an upsert's probe 12,000 (issue 13).
+///
+/// `Some(order)` is the record's order relative to the key, exactly what the full
+/// comparison gives. First fields equal decide only for a prefix key of one field
+/// (`prefix_len == Some(1)`: the record matches it); otherwise, and for every other
+/// type, collation or encoding, or a header this does not read, `None`: the caller
+/// compares in full (which also reports any damage).
+#[inline]
+pub(crate) fn compare_first_to_key(
+    record: &[u8],
+    key: KeyFirst<'_>,
+    prefix_len: Option<usize>,
+    ki: &KeyInfo,
+) -> Option<Ordering> {
+    let ord = match (first_key(record), key) {
+        (FirstKey::Int(x), KeyFirst::Int(y)) => x.cmp(&y),
+        (FirstKey::Text { off, len }, KeyFirst::Text(y)) => {
+            if ki.field(0).0 != Collation::Binary || ki.encoding != TextEncoding::Utf8 {
+                return None;
+            }
+            record
+                .get(off as usize..off as usize + len as usize)?
+                .cmp(y)
+        }
+        _ => return None,
+    };
+    if ord == Ordering::Equal {
+        return (prefix_len == Some(1)).then_some(Ordering::Equal);
+    }
+    // Neither value is NULL, so the direction applies plainly.
+    Some(ki.field(0).1.apply(ord))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{
+        compare_record_to_fields, compare_record_to_key, compare_records, decode_record,
+        encode_record, SortOrder, Value, ValueRef as V,
+    };
+
+    /// Whenever the shortcut answers, it answers what the full comparisons answer: for
+    /// prefix keys of one and two fields, decoded whole keys and whole records, over
+    /// records of every storage class (integers of each serial size, reals equal to
+    /// integers, texts that differ by case, length and a NUL, blobs, NULLs), under ASC,
+    /// DESC, NOCASE and UTF-16 key infos. And it does answer for the common cases.
+    #[test]
+    fn shortcut_agrees_with_the_full_comparisons() {
+        let firsts = [
+            V::Null,
+            V::Integer(0),
+            V::Integer(1),
+            V::Integer(-1),
+            V::Integer(127),
+            V::Integer(-129),
+            V::Integer(40_000),
+            V::Integer(-8_388_609),
+            V::Integer(1 << 40),
+            V::Integer(i64::MIN),
+            V::Integer(i64::MAX),
+            V::Real(1.0),
+            V::Real(0.5),
+            V::Text(b""),
+            V::Text(b"abc"),
+            V::Text(b"ABC"),
+            V::Text(b"abc\0"),
+            V::Text(b"abd"),
+            V::Blob(b"abc"),
+        ];
+        let mut records = Vec::new();
+        for a in &firsts {
+            for tail in [&[][..], &[V::Integer(5)][..], &[V::Text(b"x"), V::Null][..]] {
+                let mut fields = vec![*a];
+                fields.extend_from_slice(tail);
+                let mut out = Vec::new();
+                encode_record(&fields, &mut out);
+                records.push(out);
+            }
+        }
+        let mut utf16 = KeyInfo::default();
+        utf16.encoding = TextEncoding::Utf16le;
+        let infos = [
+            KeyInfo::default(),
+            KeyInfo::new(vec![(Collation::Binary, SortOrder::Desc)]),
+            KeyInfo::new(vec![(Collation::NoCase, SortOrder::Asc)]),
+            KeyInfo::new(vec![(Collation::Binary, SortOrder::AscNullsLast)]),
+            utf16,
+        ];
+        let mut answered = 0;
+        for ki in &infos {
+            for a in &records {
+                for b in &records {
+                    let fields = decode_record(b).unwrap();
+                    let key = match fields[0] {
+                        V::Integer(i) => KeyFirst::Int(i),
+                        V::Text(t) => KeyFirst::Text(t),
+                        _ => continue,
+                    };
+                    let values: Vec<Value> = fields.iter().map(|f| f.to_owned()).collect();
+                    for n in [1, values.len()] {
+                        let want = compare_record_to_key(a, &values[..n], ki).unwrap();
+                        if let Some(got) = compare_first_to_key(a, key, Some(n), ki) {
+                            assert_eq!(got, want, "prefix {n} of {b:?} vs {a:?}");
+                            answered += 1;
+                        }
+                    }
+                    if let Some(got) = compare_first_to_key(a, key, None, ki) {
+                        assert_eq!(got, compare_records(a, b, ki).unwrap(), "{a:?} vs {b:?}");
+                        let whole = compare_record_to_fields(a, &fields, ki).unwrap();
+                        assert_eq!(got, whole, "{a:?} vs fields of {b:?}");
+                        answered += 1;
+                    }
+                }
+            }
+        }
+        assert!(
+            answered > 5_000,
+            "the shortcut answered only {answered} times"
+        );
+    }
+}
