@@ -136,10 +136,15 @@ impl NodeContent {
     pub fn from_page(data: &[u8], page_no: u32, usable: usize) -> Result<NodeContent> {
         let h = PageHeader::parse(data, page_no, usable)?;
         let mut cells = Cells::with_capacity(usable - h.content_start.min(usable), h.cell_count);
+        let max_local = crate::page::max_local(usable, h.page_type);
         for i in 0..h.cell_count {
             let offset = h.cell_offset(data, i, usable)?;
-            let info = parse_cell(data, h.page_type, offset, usable)?;
-            cells.push(&data[offset..offset + info.size]);
+            let size =
+                match crate::page::local_cell_size(&data[offset..usable], h.page_type, max_local) {
+                    Some(size) => size,
+                    None => parse_cell(data, h.page_type, offset, usable)?.size,
+                };
+            cells.push(&data[offset..offset + size]);
         }
         Ok(NodeContent {
             page_type: h.page_type,
