@@ -4,7 +4,7 @@
 //! validates what it reads: a damaged page yields [`crate::Error::Corrupt`], never a panic or an
 //! out-of-bounds access. The layout is described in the crate documentation.
 
-use crate::error::{corrupt, Result};
+use crate::error::{corrupt, Error, Result};
 use crate::varint::{push_varint, read_varint};
 
 /// Page 1 starts with the 100-byte database header; its B-tree header follows it.
@@ -193,15 +193,16 @@ impl PageHeader {
     /// Offset of cell `i`, validated to lie in the cell content region.
     #[inline]
     pub fn cell_offset(&self, data: &[u8], i: usize, usable: usize) -> Result<usize> {
+        // Runs for every cell a search or a scan touches: the checks stay, the errors'
+        // formatting goes out of line so that this inlines small (issue 13: ~35
+        // instructions per call, 1,600 of a point select's 23,600, before).
         if i >= self.cell_count {
-            return Err(corrupt(format!(
-                "cell index {i} out of range ({} cells)",
-                self.cell_count
-            )));
+            return Err(cell_index_out_of_range(i, self.cell_count));
         }
-        let pc = read_u16(data, self.ptr_array_start() + 2 * i);
-        if pc < self.ptr_array_end() || pc + CELL_SIZE_MIN > usable {
-            return Err(corrupt(format!("cell pointer {pc} out of range")));
+        let start = self.ptr_array_start();
+        let pc = read_u16(data, start + 2 * i);
+        if pc < start + 2 * self.cell_count || pc + CELL_SIZE_MIN > usable {
+            return Err(cell_pointer_out_of_range(pc));
         }
         Ok(pc)
     }
@@ -218,6 +219,18 @@ impl PageHeader {
         }
         Ok(child)
     }
+}
+
+#[cold]
+#[inline(never)]
+fn cell_index_out_of_range(i: usize, cell_count: usize) -> Error {
+    corrupt(format!("cell index {i} out of range ({cell_count} cells)"))
+}
+
+#[cold]
+#[inline(never)]
+fn cell_pointer_out_of_range(pc: usize) -> Error {
+    corrupt(format!("cell pointer {pc} out of range"))
 }
 
 /// Largest payload kept entirely on a page (SQLite's X).
