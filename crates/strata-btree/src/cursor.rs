@@ -937,6 +937,7 @@ pub(crate) fn cell_rowid(data: &[u8], h: &PageHeader, i: usize, usable: usize) -
         _ => return Err(Error::Misuse("rowid of an index cell".into())),
     };
     let tail = area.get(skip..).ok_or_else(|| corrupt("truncated cell"))?;
-    let (rowid, _) = read_varint(tail).map_err(|_| corrupt("truncated cell"))?;
+    let (rowid, _) =
+        crate::varint::read_varint_rowid(tail).map_err(|_| corrupt("truncated cell"))?;
     Ok(rowid as i64)
 }

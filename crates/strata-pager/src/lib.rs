@@ -57,7 +57,7 @@
 //! 6. Resumable calls (`get_page`, `commit`, `checkpoint`) change nothing before a point
 //!    where they may return `Pending`, or record their progress in the pager.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -578,7 +578,7 @@ impl Storage {
                 db_size_pages: 0,
                 tx_start_db_size_pages: 0,
                 cache: PageCache::new(self.options.cache_size_pages),
-                loading: HashMap::new(),
+                loading: Default::default(),
                 dirty: BTreeMap::new(),
                 pre_images: PreImages::default(),
                 savepoints: Vec::new(),
@@ -729,7 +729,7 @@ struct PagerInner {
     tx_start_db_size_pages: u32,
     cache: PageCache,
     /// Reads in flight: page number -> completion.
-    loading: HashMap<u32, Completion>,
+    loading: cache::PageMap<Completion>,
     /// The write transaction's changed pages, in page order (the order frames are written).
     dirty: BTreeMap<u32, PageRef>,
     pre_images: PreImages,
