@@ -927,7 +927,8 @@ fn compare_payload(payload: &[u8], key: SeekKey<'_>, key_info: &KeyInfo) -> Resu
 }
 
 /// Rowid of cell `i` of a table page, read without decoding the rest of the cell.
-#[inline]
+/// Always inlined: a table search calls it for every cell it probes.
+#[inline(always)]
 pub(crate) fn cell_rowid(data: &[u8], h: &PageHeader, i: usize, usable: usize) -> Result<i64> {
     let offset = h.cell_offset(data, i, usable)?;
     let area = &data[offset..usable];
