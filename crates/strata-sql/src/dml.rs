@@ -107,13 +107,6 @@ impl Compiler<'_> {
         if t.root_page == 1 {
             return Err(error(format!("table {} may not be modified", t.name)));
         }
-        if t.without_rowid.is_some() && self.fk_involved(&t) {
-            // The foreign-key code names rows by rowid.
-            return Err(error(format!(
-                "writing to a WITHOUT ROWID table with foreign keys ({}) is not supported yet",
-                t.name
-            )));
-        }
         Ok(t)
     }
 

@@ -515,7 +515,21 @@ impl Compiler<'_> {
             })
             .collect();
         if names::eq(&parent.name, &child.name) && incr > 0 {
-            terms.push("old._rowid_ <> _rowid_".into());
+            if parent.without_rowid.is_none() {
+                terms.push("old._rowid_ <> _rowid_".into());
+            } else {
+                // No rowid tells the row from its children: SQLite compares the
+                // parent key's columns (unique, so they name the row).
+                let same: Vec<String> = link
+                    .parent_cols
+                    .iter()
+                    .map(|&pc| {
+                        let c = quoted(&parent.columns[pc].name);
+                        format!("old.{c} IS {c}")
+                    })
+                    .collect();
+                terms.push(format!("NOT ({})", same.join(" AND ")));
+            }
         }
         let sql = format!(
             "SELECT 1 FROM {} WHERE {}",
