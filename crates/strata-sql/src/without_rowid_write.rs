@@ -17,8 +17,6 @@
 //! Foreign keys need nothing of their own: the parent key is found through an index (a
 //! WITHOUT ROWID parent's PRIMARY KEY is one), and a self-referencing row is told from
 //! its children by its parent key's columns (`fkey`'s `fk_scan_children`), as SQLite.
-//!
-//! Refused still: UPDATE ... FROM of one.
 
 use strata_vdbe::insn::{Cur, Insn, Reg};
 

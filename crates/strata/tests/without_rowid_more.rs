@@ -286,3 +286,52 @@ CREATE TABLE s(id INT PRIMARY KEY, up INT REFERENCES s ON DELETE SET NULL, n) WI
         check_script_on(&ours, &theirs, &script);
     }
 }
+
+/// `UPDATE ... FROM` of WITHOUT ROWID tables (composite, DESC and NOCASE keys; the key
+/// itself assigned; triggers, RETURNING in key order, conflicts, a self-join and a
+/// foreign-key child).
+#[test]
+fn update_from_without_rowid() {
+    on_file(
+        "CREATE TABLE w(a INT, b TEXT COLLATE NOCASE, c, d UNIQUE, PRIMARY KEY(b DESC, a)) WITHOUT ROWID;
+CREATE INDEX wc ON w(c);
+CREATE TABLE u(k, v, w);
+CREATE TABLE log(x);
+CREATE TRIGGER wt AFTER UPDATE ON w BEGIN INSERT INTO log VALUES (old.b || old.a || '>' || new.b || new.a); END;
+INSERT INTO w VALUES (1, 'x', 10, 1), (2, 'x', 20, 2), (1, 'Y', 30, 3), (3, 'z', NULL, 4);
+INSERT INTO u VALUES (1, 'X', 100), (2, 'y', 200), (3, 'z', 300), (9, 'q', 900);
+UPDATE w SET c = u.w FROM u WHERE u.k = w.a AND u.v = w.b RETURNING *;
+SELECT * FROM w ORDER BY b DESC, a;
+UPDATE w SET c = u.w + w.c FROM u WHERE u.k = w.a RETURNING a, b, c;
+SELECT changes();
+UPDATE w SET a = u.k * 10 FROM u WHERE u.v = w.b RETURNING *;
+SELECT * FROM w ORDER BY b DESC, a;
+UPDATE w SET b = u.v || 'k' FROM u WHERE u.k * 10 = w.a RETURNING *;
+UPDATE w SET d = u.k FROM u WHERE u.w = 100 RETURNING *;
+UPDATE OR IGNORE w SET d = 1 FROM u WHERE u.k = 3 RETURNING *;
+UPDATE OR REPLACE w SET d = 4 FROM (SELECT 1) RETURNING *;
+SELECT * FROM w ORDER BY b DESC, a;
+UPDATE w SET c = w2.a FROM w AS w2 WHERE w2.d = w.d RETURNING *;
+UPDATE w SET c = x.n FROM (SELECT count(*) AS n FROM u) AS x RETURNING *;
+UPDATE w AS q SET (c, d) = (u.w, u.k + 50) FROM u WHERE u.k * 10 = q.a RETURNING *;
+UPDATE w SET c = 0 FROM u WHERE 0;
+UPDATE w SET c = u.w FROM u RETURNING *;
+UPDATE w SET c = u.k FROM u WHERE u.k < 3 RETURNING *;
+SELECT changes(), total_changes();
+SELECT * FROM log ORDER BY rowid;
+CREATE TABLE p(id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE ch(k INT PRIMARY KEY, pid TEXT REFERENCES p ON UPDATE CASCADE) WITHOUT ROWID;
+INSERT INTO p VALUES ('a'), ('b');
+INSERT INTO ch VALUES (1, 'a'), (2, 'b');
+UPDATE ch SET pid = u.v FROM u WHERE u.k = ch.k;
+UPDATE p SET id = u.v FROM u WHERE u.k = 1 AND p.id = 'a';
+SELECT * FROM ch ORDER BY k;
+UPDATE ch SET pid = p.id FROM p WHERE p.id = 'b' RETURNING *;
+",
+        &[
+            "SELECT * FROM w ORDER BY b DESC, a",
+            "SELECT * FROM log ORDER BY rowid",
+            "SELECT * FROM ch ORDER BY k",
+        ],
+    );
+}
