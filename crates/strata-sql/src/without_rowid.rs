@@ -17,8 +17,8 @@
 //! pragmas, `PRAGMA integrity_check` (trees, entry counts, column checks; not each row's
 //! index entries), DROP TABLE, ALTER TABLE RENAME TO / RENAME COLUMN / ADD COLUMN,
 //! VACUUM, foreign keys (either side; `fkey` seeks a parent's PRIMARY KEY as an index),
-//! UPDATE ... FROM (`update_from` keys its rows by PRIMARY KEY). Not yet: DROP COLUMN,
-//! a RIGHT or FULL JOIN of one.
+//! UPDATE ... FROM (`update_from` keys its rows by PRIMARY KEY), RIGHT and FULL joins
+//! (`right_join` records matched rows by PRIMARY KEY). Not yet: DROP COLUMN.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -324,10 +324,7 @@ fn unsupported_uses_are_refused_clearly() {
     let db = Database::open(&path).unwrap();
     let ours = db.connect();
     let before = strata_rows(&ours, "SELECT * FROM k ORDER BY id").unwrap();
-    for sql in [
-        "ALTER TABLE w DROP COLUMN c",
-        "SELECT * FROM r RIGHT JOIN one ON one.x = r.wv",
-    ] {
+    for sql in ["ALTER TABLE w DROP COLUMN c"] {
         let e = strata_rows(&ours, sql).unwrap_err();
         assert!(e.contains("WITHOUT ROWID"), "{sql}: {e}");
     }
