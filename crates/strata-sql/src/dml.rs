@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use sqlite3_parser::ast::{self, Expr, InsertBody, Stmt, UpsertDo};
 use strata_vdbe::insn::{
-    Cur, CursorKind, EphemeralKind, ErrorCode, InsertFlags, Insn, OnError, Reg, RowCount,
+    Cur, CursorKind, EphemeralKind, ErrorCode, InsertFlags, Insn, OnError, PureContext, Reg,
+    RowCount,
 };
 use strata_vdbe::ops::Cmp;
 use strata_vdbe::program::Program;
@@ -293,7 +294,7 @@ impl Compiler<'_> {
             let Some(ast::ResultColumn::Expr(e, _, _)) = columns.first() else {
                 return Err(error("bad CHECK"));
             };
-            self.expr_new(e)
+            self.in_pure(PureContext::Check, |c| c.expr_new(e))
         })
     }
 
@@ -724,7 +725,13 @@ impl Compiler<'_> {
             table: table.name.clone(),
         });
         self.emit(Insn::InsertAwait { cursor: t.cursor });
-        for (k, (ix, c)) in t.indexes.iter().enumerate() {
+        // In SQLite's order (its table's index list: newest first, REPLACE ones last),
+        // which decides the error when computing two indexes' keys would fail (their
+        // expressions or partial WHEREs: "non-deterministic use of date() in an index").
+        let mut order: Vec<usize> = (0..t.indexes.len()).rev().collect();
+        order.sort_by_key(|&k| t.indexes[k].0.conflict == Conflict::Replace);
+        for k in order {
+            let (ix, c) = &t.indexes[k];
             if let Some(only) = only_indexes {
                 if !only[k] {
                     continue;
