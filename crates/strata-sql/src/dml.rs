@@ -387,9 +387,7 @@ impl Compiler<'_> {
         };
         // Foreign keys: children of this row and this row as a child, before it goes
         // (errors compiling them surface only when foreign keys are on).
-        if let Err(e) = self.fk_check(&table, removed) {
-            self.fk_error(e.message);
-        }
+        self.fk_guarded(|c| c.fk_check(&table, removed));
         for (ix, c) in &t.indexes {
             // A partial index has an entry only for the rows its WHERE holds for.
             let skip = self.partial_guard(&table, ix, t.cursor, cols, rowid)?;
@@ -410,9 +408,7 @@ impl Compiler<'_> {
         });
         self.emit(Insn::DeleteAwait { cursor: t.cursor });
         // ON DELETE actions on the children.
-        if let Err(e) = self.fk_actions(&table, removed) {
-            self.fk_error(e.message);
-        }
+        self.fk_guarded(|c| c.fk_actions(&table, removed));
         Ok(())
     }
 

@@ -183,6 +183,19 @@ impl Compiler<'_> {
         level
     }
 
+    /// Runs foreign-key code generation `f`. An error from it is one SQLite raises when
+    /// preparing the statement with foreign keys on (`fk_error`: the program's prologue
+    /// raises it then); with them off the code is skipped (`FkJump { Disabled }`). Either
+    /// way the code `f` left half made never runs: its labels are resolved here so that
+    /// the program is still well formed.
+    pub(crate) fn fk_guarded(&mut self, f: impl FnOnce(&mut Self) -> Result<()>) {
+        let mark = self.b.label_mark();
+        if let Err(e) = f(self) {
+            self.b.resolve_dangling_since(mark);
+            self.fk_error(e.message);
+        }
+    }
+
     /// An error SQLite raises when preparing the statement with foreign keys on.
     pub(crate) fn fk_error(&mut self, msg: String) {
         if !self.fk_errors.contains(&msg) {
