@@ -251,7 +251,7 @@ impl Compiler<'_> {
             self.push_register_level(&table, t.cursor, cols, rowid, None);
             let r = (|| {
                 for check in &table.checks {
-                    let v = self.check_value(check)?;
+                    let v = self.check_value(&check.sql)?;
                     let ok = self.label();
                     self.emit(Insn::If {
                         reg: v,
@@ -264,7 +264,7 @@ impl Compiler<'_> {
                             self.emit(Insn::Halt {
                                 error: Some((
                                     ErrorCode::Constraint,
-                                    format!("CHECK constraint failed: {check}"),
+                                    format!("CHECK constraint failed: {}", check.name),
                                 )),
                                 on_error: on_error(or.unwrap_or_default()),
                             });

@@ -351,7 +351,9 @@ impl Compiler<'_> {
         let r = (|| {
             for check in &table.checks {
                 let v = self.reg();
-                with_where(check, |e| self.expr(e, v))?;
+                self.in_pure(PureContext::Check, |c| {
+                    with_where(&check.sql, |e| c.expr(e, v))
+                })?;
                 let ok = self.label();
                 self.emit(Insn::If {
                     reg: v,
