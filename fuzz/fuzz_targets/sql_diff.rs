@@ -1451,7 +1451,18 @@ fn without_rowid_sql(kind: u8, (p, q): (u8, u8), (r, s): (&Lit, &Lit), returning
                 format!("s IS NOT NULL AND s < {s}"),
             ][(kind / 16) as usize % 4]
         ),
-        13 => "SELECT r, count(*), min(q), max(s) FROM wr GROUP BY r ORDER BY r".into(),
+        13 => match (kind / 16) % 3 {
+            0 => "SELECT r, count(*), min(q), max(s) FROM wr GROUP BY r ORDER BY r".into(),
+            // UPDATE ... FROM of it: one joined row per target row.
+            1 => format!(
+                "UPDATE wr SET r = t.v FROM (SELECT {p} AS k, {r} AS v) AS t WHERE wr.p = t.k{ret}"
+            ),
+            // A RIGHT / FULL join of it, ordered by every column.
+            _ => format!(
+                "SELECT x.p, x.q, y.p, y.q FROM wr AS x {} JOIN wr AS y ON x.s = y.q ORDER BY x.p, x.q DESC, y.p, y.q DESC",
+                ["FULL", "RIGHT"][(kind / 48) as usize % 2]
+            ),
+        },
         14 => format!(
             "SELECT x.p, x.q, y.q FROM wr AS x JOIN wr AS y ON x.s = y.q WHERE x.p <> {p} ORDER BY x.p, x.q DESC, y.p, y.q DESC"
         ),

@@ -185,11 +185,12 @@ pub fn dump_queries(tables: &[String]) -> Vec<(String, String)> {
 }
 
 /// Scratch tables some feature groups create and drop mid-workload (`churn`'s `big`,
-/// `alter-column`'s `alt`, `generated`'s `gen`, `without-rowid`'s `wr`, in key order):
+/// `alter-column`'s `alt`, `generated`'s `gen`, `without-rowid`'s `wr` and `wrc`, in key
+/// order):
 /// dumped (all columns, in rowid order) whenever they exist, so
 /// that an outcome decided by comparing dumps (a write that failed with an I/O error may
 /// or may not have committed) sees their contents too.
-pub const SCRATCH_TABLES: &[&str] = &["big", "alt", "alt2", "gen", "spill", "wr"];
+pub const SCRATCH_TABLES: &[&str] = &["big", "alt", "alt2", "gen", "spill", "wr", "wrc"];
 
 /// The query telling whether scratch table `name` exists (one row: 0 or 1).
 pub fn scratch_exists_query(name: &str) -> String {
@@ -205,6 +206,9 @@ pub fn scratch_dump_query(name: &str) -> String {
     if name == "wr" {
         // WITHOUT ROWID: no rowid; its key is unique (a total order).
         return "SELECT * FROM wr ORDER BY p, q DESC".into();
+    }
+    if name == "wrc" {
+        return "SELECT * FROM wrc ORDER BY k".into();
     }
     format!("SELECT * FROM {name} ORDER BY rowid")
 }

@@ -455,6 +455,11 @@ pub fn gen_schema(rng: &mut ChaCha8Rng, features: &Features) -> SchemaDef {
         for stmt in WITHOUT_ROWID_DDL {
             ddl.push(stmt.to_string());
         }
+        if f.foreign_keys {
+            // Its WITHOUT ROWID child (Strata enforces foreign keys only with that group
+            // on; the model always does).
+            ddl.push(WITHOUT_ROWID_CHILD_DDL.to_string());
+        }
     }
     SchemaDef {
         tables,
@@ -1190,6 +1195,8 @@ const GENERATED_DDL: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS gen_v ON gen(v)",
     "CREATE INDEX IF NOT EXISTS gen_sw ON gen(s, w)",
     "CREATE UNIQUE INDEX IF NOT EXISTS gen_u ON gen(s)",
+    // Deterministic date and time functions in an index and its WHERE.
+    "CREATE INDEX IF NOT EXISTS gen_d ON gen(date(a, 'unixepoch'), strftime('%Y', b)) WHERE julianday(b) IS NULL",
 ];
 
 /// Generated columns on the scratch table `gen` (group `generated`): inserts (the
@@ -1279,12 +1286,17 @@ const WITHOUT_ROWID_DDL: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS wr_r ON wr(r)",
 ];
 
+/// A WITHOUT ROWID child of `wr` (by its UNIQUE `s`), with both groups on.
+const WITHOUT_ROWID_CHILD_DDL: &str = "CREATE TABLE IF NOT EXISTS wrc(k INTEGER PRIMARY KEY, ps REFERENCES wr(s) ON DELETE CASCADE ON UPDATE SET NULL) WITHOUT ROWID";
+
 /// The WITHOUT ROWID scratch table `wr` (group `without-rowid`): its rows are the entries
 /// of an index tree keyed by `(p COLLATE NOCASE, q DESC)`. Inserts (several rows, every
 /// conflict clause: rows are written in VALUES order), upserts on the key and on the
 /// UNIQUE `s`, updates of one row named by its whole key (a multi-row conflict's winner
 /// would depend on the visiting order), key updates, deletes, reads in key order (the key
-/// is unique, so the order is total), the index pragmas, the table dropped and made again.
+/// is unique, so the order is total), the index pragmas, the table dropped and made again;
+/// `UPDATE ... FROM` of it (one joined row per target row), FULL and RIGHT joins of it
+/// (ordered by every column), and with group `foreign-keys` writes of its child `wrc`.
 fn gen_without_rowid(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
     let ret = if s.features.returning && rng.gen_bool(0.3) {
         " RETURNING *"
@@ -1313,7 +1325,7 @@ fn gen_without_rowid(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
             int_lit(rng, 0, 15)
         }
     };
-    match rng.gen_range(0..20) {
+    match rng.gen_range(0..24) {
         0..=4 => {
             let rows: Vec<String> = (0..rng.gen_range(1..=3))
                 .map(|_| format!("({}, {}, {}, {})", p(rng), q(rng), c_lit(rng), sv(rng)))
@@ -1372,7 +1384,30 @@ fn gen_without_rowid(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
         ][rng.gen_range(0..4)]
         .into(),
         18 => WITHOUT_ROWID_DDL[rng.gen_range(0..WITHOUT_ROWID_DDL.len())].into(),
-        _ => "DROP TABLE IF EXISTS wr".into(),
+        19 => "DROP TABLE IF EXISTS wr".into(),
+        20 => format!(
+            "UPDATE wr SET r = t.v FROM (SELECT {} AS k, {} AS v) AS t WHERE wr.p = t.k{ret}",
+            p(rng),
+            c_lit(rng)
+        ),
+        21 => format!(
+            "SELECT x.p, x.q, y.p, y.q FROM wr AS x {} JOIN wr AS y ON x.s = y.q ORDER BY x.p, x.q DESC, y.p, y.q DESC",
+            ["FULL", "RIGHT"][rng.gen_range(0..2)]
+        ),
+        _ if !s.features.foreign_keys => "SELECT count(*) FROM wr".into(),
+        22 => format!(
+            "INSERT {}INTO wrc VALUES ({}, {}){ret}",
+            ["", "OR REPLACE "][rng.gen_range(0..2)],
+            int_lit(rng, 0, 6),
+            sv(rng)
+        ),
+        _ => [
+            "SELECT * FROM wrc ORDER BY k",
+            "DELETE FROM wrc WHERE ps IS NULL",
+            "UPDATE wrc SET ps = ps + 1",
+            WITHOUT_ROWID_CHILD_DDL,
+        ][rng.gen_range(0..4)]
+        .into(),
     }
 }
 

@@ -747,6 +747,7 @@ impl Compiler<'_> {
                     dest: dest + k,
                     collation: Collation::Binary,
                     subtype_args: vec![(0, always)],
+                    pure: None,
                 });
             }
         }

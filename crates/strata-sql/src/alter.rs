@@ -349,7 +349,7 @@ impl Compiler<'_> {
                         ColumnConstraint::NotNull {
                             nullable: false, ..
                         } => not_null = true,
-                        ColumnConstraint::Check(_) => has_check = true,
+                        ColumnConstraint::Check(..) => has_check = true,
                         ColumnConstraint::Default(_) if generated => {
                             return Err(error("cannot use DEFAULT on a generated column"))
                         }

@@ -101,6 +101,23 @@ impl ProgramBuilder {
         self.labels[label.0] = Some(self.insns.len());
     }
 
+    /// How many labels exist: a mark for [`ProgramBuilder::resolve_dangling_since`].
+    pub fn label_mark(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Resolves to the next instruction every label made since `mark` and not resolved:
+    /// for code abandoned half way by a compile error the program survives (code that
+    /// never runs, see `Compiler::fk_guarded`).
+    pub fn resolve_dangling_since(&mut self, mark: usize) {
+        let here = self.insns.len();
+        for l in self.labels.iter_mut().skip(mark) {
+            if l.is_none() {
+                *l = Some(here);
+            }
+        }
+    }
+
     pub fn alloc_reg(&mut self) -> Reg {
         self.num_registers += 1;
         self.num_registers - 1

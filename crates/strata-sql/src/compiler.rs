@@ -188,12 +188,30 @@ pub struct Compiler<'s> {
     /// Generated columns being computed (database, table key, column): one met again
     /// is SQLite's "generated column loop" (see `generated`).
     pub gen_busy: Vec<(usize, String, usize)>,
+    /// The schema expression being compiled (a CHECK constraint, a generated column, an
+    /// index expression or partial index WHERE): function calls carry it, so that the
+    /// date and time functions refuse the clock there at run time, as SQLite's.
+    pub pure_context: Option<strata_vdbe::insn::PureContext>,
     /// An error met where the code generator cannot return one (a generated column read
     /// inside `emit_column`); the statement fails with it (see `prepare`).
     pub deferred_error: std::rc::Rc<std::cell::RefCell<Option<SqlError>>>,
 }
 
 impl<'s> Compiler<'s> {
+    /// Runs `f` with the function calls it compiles marked as part of schema
+    /// expression `ctx` (see `pure_context`); the innermost context wins, as in SQLite
+    /// (a generated column read by an index expression is a generated column's).
+    pub(crate) fn in_pure<T>(
+        &mut self,
+        ctx: strata_vdbe::insn::PureContext,
+        f: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
+        let saved = self.pure_context.replace(ctx);
+        let r = f(self);
+        self.pure_context = saved;
+        r
+    }
+
     pub fn new(schema: &'s Schema) -> Self {
         let mut b = ProgramBuilder::new();
         let init_label = b.new_label();
@@ -228,6 +246,7 @@ impl<'s> Compiler<'s> {
             disable_triggers: false,
             fk_frames: Vec::new(),
             gen_busy: Vec::new(),
+            pure_context: None,
             deferred_error: Default::default(),
             fixed_for: None,
             fk_halt_at_once: false,

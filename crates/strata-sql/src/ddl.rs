@@ -483,7 +483,9 @@ impl Compiler<'_> {
                     .sources
                     .push(crate::select::table_source(table, table.name.clone(), t));
                 self.levels.push(level);
-                let r = crate::partial_index::with_where(w, |e| self.jump_if_not_true(e, skip));
+                let r = self.in_pure(strata_vdbe::insn::PureContext::Index, |c| {
+                    crate::partial_index::with_where(w, |e| c.jump_if_not_true(e, skip))
+                });
                 self.levels.pop();
                 r?;
                 Some(skip)

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use sqlite3_parser::ast::{self, Expr, InsertBody, Stmt, UpsertDo};
 use strata_vdbe::insn::{
-    Cur, CursorKind, EphemeralKind, ErrorCode, InsertFlags, Insn, OnError, Reg, RowCount,
+    Cur, CursorKind, EphemeralKind, ErrorCode, InsertFlags, Insn, OnError, PureContext, Reg,
+    RowCount,
 };
 use strata_vdbe::ops::Cmp;
 use strata_vdbe::program::Program;
@@ -106,13 +107,6 @@ impl Compiler<'_> {
         })?;
         if t.root_page == 1 {
             return Err(error(format!("table {} may not be modified", t.name)));
-        }
-        if t.without_rowid.is_some() && self.fk_involved(&t) {
-            // The foreign-key code names rows by rowid.
-            return Err(error(format!(
-                "writing to a WITHOUT ROWID table with foreign keys ({}) is not supported yet",
-                t.name
-            )));
         }
         Ok(t)
     }
@@ -257,7 +251,7 @@ impl Compiler<'_> {
             self.push_register_level(&table, t.cursor, cols, rowid, None);
             let r = (|| {
                 for check in &table.checks {
-                    let v = self.check_value(check)?;
+                    let v = self.check_value(&check.sql)?;
                     let ok = self.label();
                     self.emit(Insn::If {
                         reg: v,
@@ -270,7 +264,7 @@ impl Compiler<'_> {
                             self.emit(Insn::Halt {
                                 error: Some((
                                     ErrorCode::Constraint,
-                                    format!("CHECK constraint failed: {check}"),
+                                    format!("CHECK constraint failed: {}", check.name),
                                 )),
                                 on_error: on_error(or.unwrap_or_default()),
                             });
@@ -300,7 +294,7 @@ impl Compiler<'_> {
             let Some(ast::ResultColumn::Expr(e, _, _)) = columns.first() else {
                 return Err(error("bad CHECK"));
             };
-            self.expr_new(e)
+            self.in_pure(PureContext::Check, |c| c.expr_new(e))
         })
     }
 
@@ -393,9 +387,7 @@ impl Compiler<'_> {
         };
         // Foreign keys: children of this row and this row as a child, before it goes
         // (errors compiling them surface only when foreign keys are on).
-        if let Err(e) = self.fk_check(&table, removed) {
-            self.fk_error(e.message);
-        }
+        self.fk_guarded(|c| c.fk_check(&table, removed));
         for (ix, c) in &t.indexes {
             // A partial index has an entry only for the rows its WHERE holds for.
             let skip = self.partial_guard(&table, ix, t.cursor, cols, rowid)?;
@@ -416,9 +408,7 @@ impl Compiler<'_> {
         });
         self.emit(Insn::DeleteAwait { cursor: t.cursor });
         // ON DELETE actions on the children.
-        if let Err(e) = self.fk_actions(&table, removed) {
-            self.fk_error(e.message);
-        }
+        self.fk_guarded(|c| c.fk_actions(&table, removed));
         Ok(())
     }
 
@@ -764,7 +754,13 @@ impl Compiler<'_> {
             table: table.name.clone(),
         });
         self.emit(Insn::InsertAwait { cursor: t.cursor });
-        for (k, (ix, c)) in t.indexes.iter().enumerate() {
+        // In SQLite's order (its table's index list: newest first, REPLACE ones last),
+        // which decides the error when computing two indexes' keys would fail (their
+        // expressions or partial WHEREs: "non-deterministic use of date() in an index").
+        let mut order: Vec<usize> = (0..t.indexes.len()).rev().collect();
+        order.sort_by_key(|&k| t.indexes[k].0.conflict == Conflict::Replace);
+        for k in order {
+            let (ix, c) = &t.indexes[k];
             if let Some(only) = only_indexes {
                 if !only[k] {
                     continue;

@@ -450,6 +450,7 @@ impl Compiler<'_> {
                 dest,
                 collation: Collation::Binary,
                 subtype_args: Vec::new(),
+                pure: None,
             });
             return;
         }
@@ -662,6 +663,7 @@ impl Compiler<'_> {
                     dest,
                     collation: Collation::Binary,
                     subtype_args: Vec::new(),
+                    pure: None,
                 });
                 if *not {
                     self.emit(Insn::Not { src: dest, dest });
@@ -794,6 +796,7 @@ impl Compiler<'_> {
                     dest,
                     collation: Collation::Binary,
                     subtype_args: Vec::new(),
+                    pure: None,
                 });
             }
         }
@@ -874,6 +877,7 @@ impl Compiler<'_> {
                 dest,
                 collation: Collation::Binary,
                 subtype_args,
+                pure: None,
             });
             return Ok(());
         }
@@ -1224,6 +1228,7 @@ impl Compiler<'_> {
             dest,
             collation,
             subtype_args: subtypes,
+            pure: self.pure_context,
         });
         Ok(())
     }
@@ -1559,6 +1564,7 @@ impl Compiler<'_> {
                 dest: reg,
                 collation: Collation::Binary,
                 subtype_args: Vec::new(),
+                pure: None,
             });
         }
     }

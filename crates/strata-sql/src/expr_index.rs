@@ -5,12 +5,12 @@
 
 use sqlite3_parser::ast::{self, Expr};
 use strata_btree::record::{Collation, SortOrder};
-use strata_vdbe::insn::{Cur, Reg};
+use strata_vdbe::insn::{Cur, PureContext, Reg};
 
 use crate::compiler::{error, Compiler, Result};
 use crate::expr_walk::walk;
 use crate::names;
-use crate::partial_index::{schema_call_failure, with_where};
+use crate::partial_index::{prohibited, schema_call_failure, with_where};
 use crate::schema::{Index, IndexColumn, Table, EXPR_COLUMN};
 
 /// The index column for expression `e` (with an optional COLLATE on top), after
@@ -83,9 +83,9 @@ pub(crate) fn expr_column(table: &Table, e: &Expr<'_>, order: SortOrder) -> Resu
                 ast::Literal::CurrentDate
                 | ast::Literal::CurrentTime
                 | ast::Literal::CurrentTimestamp,
-            ) => Some("CURRENT_DATE/TIME/TIMESTAMP in an index expression is not supported".into()),
+            ) => Some(prohibited("index expressions")),
             Expr::FunctionCall { name, .. } | Expr::FunctionCallStar { name, .. } => {
-                schema_call_failure(name.0, "index expressions", "an index expression")
+                schema_call_failure(name.0, "index expressions")
             }
             _ => None,
         };
@@ -133,7 +133,9 @@ impl Compiler<'_> {
     pub(crate) fn index_expr_keys_here(&mut self, ix: &Index, key: Reg) -> Result<()> {
         for (k, c) in ix.columns.iter().enumerate() {
             if let Some(sql) = &c.expr {
-                with_where(sql, |e| self.expr(e, key + k))?;
+                self.in_pure(PureContext::Index, |c| {
+                    with_where(sql, |e| c.expr(e, key + k))
+                })?;
             }
         }
         Ok(())

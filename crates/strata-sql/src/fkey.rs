@@ -183,6 +183,19 @@ impl Compiler<'_> {
         level
     }
 
+    /// Runs foreign-key code generation `f`. An error from it is one SQLite raises when
+    /// preparing the statement with foreign keys on (`fk_error`: the program's prologue
+    /// raises it then); with them off the code is skipped (`FkJump { Disabled }`). Either
+    /// way the code `f` left half made never runs: its labels are resolved here so that
+    /// the program is still well formed.
+    pub(crate) fn fk_guarded(&mut self, f: impl FnOnce(&mut Self) -> Result<()>) {
+        let mark = self.b.label_mark();
+        if let Err(e) = f(self) {
+            self.b.resolve_dangling_since(mark);
+            self.fk_error(e.message);
+        }
+    }
+
     /// An error SQLite raises when preparing the statement with foreign keys on.
     pub(crate) fn fk_error(&mut self, msg: String) {
         if !self.fk_errors.contains(&msg) {
@@ -515,7 +528,21 @@ impl Compiler<'_> {
             })
             .collect();
         if names::eq(&parent.name, &child.name) && incr > 0 {
-            terms.push("old._rowid_ <> _rowid_".into());
+            if parent.without_rowid.is_none() {
+                terms.push("old._rowid_ <> _rowid_".into());
+            } else {
+                // No rowid tells the row from its children: SQLite compares the
+                // parent key's columns (unique, so they name the row).
+                let same: Vec<String> = link
+                    .parent_cols
+                    .iter()
+                    .map(|&pc| {
+                        let c = quoted(&parent.columns[pc].name);
+                        format!("old.{c} IS {c}")
+                    })
+                    .collect();
+                terms.push(format!("NOT ({})", same.join(" AND ")));
+            }
         }
         let sql = format!(
             "SELECT 1 FROM {} WHERE {}",

@@ -31,16 +31,6 @@ impl Compiler<'_> {
         // RIGHT or FULL join follows (its left operand must be joined first, see
         // `right_join`).
         let has_right_join = crate::right_join::check_right_joins(&specs)?;
-        if has_right_join {
-            // Its unmatched rows are found by rowid, which a WITHOUT ROWID table has not.
-            let level = self.levels.len() - 1;
-            if let Some(t) = specs
-                .last()
-                .and_then(|s| self.levels[level].sources[s.source].table.as_ref())
-            {
-                t.refuse_without_rowid("a RIGHT or FULL JOIN of")?;
-            }
-        }
         if !has_right_join {
             for s in specs.iter_mut().filter(|s| s.join == JoinKind::Inner) {
                 terms.append(&mut s.on);

@@ -21,12 +21,12 @@ use std::sync::Arc;
 
 use sqlite3_parser::ast::{self, Expr};
 use strata_vdbe::affinity::Affinity;
-use strata_vdbe::insn::{Cur, Insn, Reg};
+use strata_vdbe::insn::{Cur, Insn, PureContext, Reg};
 
 use crate::compiler::{error, Compiler, Result};
 use crate::expr_walk::walk;
 use crate::names;
-use crate::partial_index::{schema_call_failure, with_where};
+use crate::partial_index::{prohibited, schema_call_failure, with_where};
 use crate::schema::Table;
 use crate::scope::Level;
 use crate::select::table_source;
@@ -74,16 +74,15 @@ pub(crate) fn validate(table: &Table, e: &Expr<'_>) -> Result<()> {
                 Some("the \".\" operator prohibited in generated columns".into())
             }
             Expr::Raise(..) => Some("RAISE() may only be used within a trigger-program".into()),
-            // SQLite refuses these only when a row is computed ('now' is not
-            // deterministic); Strata refuses them outright, a clear error rather than a
-            // difference in when it is raised (as for index expressions).
+            // CURRENT_TIME and the like are never deterministic (date('now') is refused
+            // only when it runs, see `PureContext`).
             Expr::Literal(
                 ast::Literal::CurrentDate
                 | ast::Literal::CurrentTime
                 | ast::Literal::CurrentTimestamp,
-            ) => Some("CURRENT_DATE/TIME/TIMESTAMP in a generated column is not supported".into()),
+            ) => Some(prohibited("generated columns")),
             Expr::FunctionCall { name, .. } | Expr::FunctionCallStar { name, .. } => {
-                schema_call_failure(name.0, "generated columns", "a generated column")
+                schema_call_failure(name.0, "generated columns")
             }
             _ => None,
         };
@@ -227,7 +226,9 @@ impl Compiler<'_> {
         let Some(g) = &table.columns[i].generated else {
             return Err(error("not a generated column"));
         };
-        with_where(&g.expr, |e| self.expr(e, dest))?;
+        self.in_pure(PureContext::GeneratedColumn, |c| {
+            with_where(&g.expr, |e| c.expr(e, dest))
+        })?;
         let aff = table.columns[i].affinity;
         if aff >= Affinity::Text {
             self.emit(Insn::Affinity {
@@ -350,7 +351,9 @@ impl Compiler<'_> {
         let r = (|| {
             for check in &table.checks {
                 let v = self.reg();
-                with_where(check, |e| self.expr(e, v))?;
+                self.in_pure(PureContext::Check, |c| {
+                    with_where(&check.sql, |e| c.expr(e, v))
+                })?;
                 let ok = self.label();
                 self.emit(Insn::If {
                     reg: v,

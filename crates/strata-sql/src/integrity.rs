@@ -486,7 +486,7 @@ impl Compiler<'_> {
         self.push_register_level(table, tc, cols, rowid, None);
         let r = (|| {
             for check in &table.checks {
-                let v = self.check_value(check)?;
+                let v = self.check_value(&check.sql)?;
                 self.emit(Insn::IfNot {
                     reg: v,
                     target: fault.addr(),

@@ -5,7 +5,7 @@
 //! slower).
 
 use sqlite3_parser::ast::{self, Expr, Operator, Stmt};
-use strata_vdbe::insn::{Cur, Reg};
+use strata_vdbe::insn::{Cur, PureContext, Reg};
 
 use crate::builder::Label;
 use crate::compiler::{error, Compiler, Result};
@@ -25,34 +25,22 @@ pub(crate) const VOLATILE: &[&str] = &[
     "sqlite_offset",
 ];
 
-/// Date and time functions: deterministic unless given `'now'` (or no argument), which
-/// SQLite only refuses when a row is written. Strata refuses them in a partial index's
-/// WHERE outright (a clear error rather than a difference in when it is raised).
-pub(crate) const DATETIME: &[&str] = &[
-    "date",
-    "time",
-    "datetime",
-    "julianday",
-    "unixepoch",
-    "strftime",
-    "timediff",
-];
-
 /// Why a call of function `name` is refused inside a schema expression (a partial index's
 /// WHERE, an index expression, a generated column), if it is: SQLite's message for a
-/// non-deterministic function (`prohibited_in`: its plural wording, "index expressions"),
-/// Strata's for the date and time functions (`in_one`: "an index expression").
-pub(crate) fn schema_call_failure(name: &str, prohibited_in: &str, in_one: &str) -> Option<String> {
+/// non-deterministic function (`prohibited_in`: its plural wording, "index expressions").
+/// The date and time functions are deterministic to SQLite's resolver: their uses of the
+/// clock are refused when they run (`PureContext`).
+pub(crate) fn schema_call_failure(name: &str, prohibited_in: &str) -> Option<String> {
     let n = names::unquote(name).to_ascii_lowercase();
-    if VOLATILE.contains(&n.as_str()) {
-        Some(format!(
-            "non-deterministic functions prohibited in {prohibited_in}"
-        ))
-    } else if DATETIME.contains(&n.as_str()) {
-        Some(format!("{n}() in {in_one} is not supported"))
-    } else {
-        None
-    }
+    VOLATILE
+        .contains(&n.as_str())
+        .then(|| prohibited(prohibited_in))
+}
+
+/// SQLite's message for a non-deterministic function (CURRENT_TIME and the like too:
+/// they are not SQLITE_FUNC_CONSTANT) in a schema expression.
+pub(crate) fn prohibited(prohibited_in: &str) -> String {
+    format!("non-deterministic functions prohibited in {prohibited_in}")
 }
 
 /// SQLite's checks on a partial index's WHERE that name resolution does not make
@@ -80,17 +68,10 @@ pub(crate) fn validate_where(e: &Expr<'_>) -> Result<()> {
                 | ast::Literal::CurrentTime
                 | ast::Literal::CurrentTimestamp,
             ) => {
-                failure = Some(
-                    "CURRENT_DATE/TIME/TIMESTAMP in a partial index WHERE clause is not supported"
-                        .into(),
-                );
+                failure = Some(prohibited("partial index WHERE clauses"));
             }
             Expr::FunctionCall { name, .. } | Expr::FunctionCallStar { name, .. } => {
-                failure = schema_call_failure(
-                    name.0,
-                    "partial index WHERE clauses",
-                    "a partial index WHERE clause",
-                );
+                failure = schema_call_failure(name.0, "partial index WHERE clauses");
             }
             _ => {}
         }
@@ -172,7 +153,9 @@ impl Compiler<'_> {
             return Ok(());
         };
         self.push_register_level(table, cursor, cols, rowid, None);
-        let r = with_where(&w, |e| self.jump_if_not_true(e, target));
+        let r = self.in_pure(PureContext::Index, |c| {
+            with_where(&w, |e| c.jump_if_not_true(e, target))
+        });
         self.levels.pop();
         r
     }

@@ -211,7 +211,7 @@ impl Compiler<'_> {
         let hint = self.order_hint.take();
         let needed = self.needed.take();
         let saved = std::mem::replace(&mut self.needed_now, needed);
-        let matched = right_join.then(|| self.right_join_begin());
+        let matched = right_join.then(|| self.right_join_begin(specs[specs.len() - 1].source));
         let saved_matched = std::mem::replace(&mut self.right_matched, matched);
         let r = self.emit_level(specs, terms, &infos, &placed, 0, 0, hint.as_ref(), body);
         self.right_matched = saved_matched;

@@ -65,6 +65,47 @@ pub struct Generated {
     pub stored: bool,
 }
 
+/// A CHECK constraint.
+#[derive(Clone, Debug)]
+pub struct Check {
+    /// The expression as SQL text (what is evaluated).
+    pub sql: String,
+    /// What "CHECK constraint failed: ..." names: the constraint's name, else the
+    /// expression's source text as written (SQLite's sqlite3AddCheckConstraint).
+    pub name: String,
+}
+
+impl Check {
+    /// `name`: the constraint name in force (see `ConstraintName`).
+    fn new(e: &ast::Expr<'_>, span: &str, name: &Option<String>) -> Check {
+        let sql = e.to_string();
+        let name = match name {
+            Some(n) => n.clone(),
+            // An AST not parsed from text has no span.
+            None if span.is_empty() => sql.clone(),
+            None => span.to_string(),
+        };
+        Check { sql, name }
+    }
+}
+
+/// The constraint name SQLite's parser holds (`pParse->constraintName`): set by
+/// `CONSTRAINT nm`, kept for the rest of its column's constraints, cleared when a column
+/// starts and at the comma between table constraints, but not between the last column
+/// and the first table constraint (which an unnamed CHECK there is then named by). The
+/// parser here hands the name to the next constraint only; this follows SQLite's.
+#[derive(Default)]
+struct ConstraintName(Option<String>);
+
+impl ConstraintName {
+    fn see(&mut self, name: Option<&ast::Name<'_>>) -> &Option<String> {
+        if let Some(n) = name {
+            self.0 = Some(names::unquote(n.0));
+        }
+        &self.0
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Table {
     pub name: String,
@@ -73,8 +114,8 @@ pub struct Table {
     /// The INTEGER PRIMARY KEY column, which is the rowid.
     pub rowid_alias: Option<usize>,
     pub autoincrement: bool,
-    /// CHECK constraints as SQL text.
-    pub checks: Vec<String>,
+    /// CHECK constraints, in declaration order.
+    pub checks: Vec<Check>,
     /// Conflict resolution of the PRIMARY KEY (for a rowid alias).
     pub pk_conflict: Conflict,
     /// FOREIGN KEY / REFERENCES clauses, in declaration order.
@@ -875,7 +916,9 @@ pub(crate) fn table_from_ast(
     let mut foreign_keys = Vec::new();
     // SQLite's sqlite3AddPrimaryKey refuses a second PRIMARY KEY where it meets it.
     let mut has_pk = false;
+    let mut constraint_name = ConstraintName::default();
     for (col_index, col) in columns.iter().enumerate() {
+        constraint_name = ConstraintName::default();
         let cname = names::unquote(col.col_name.0);
         if cols.iter().any(|c| names::eq(&c.name, &cname)) {
             return Err(err(format!("duplicate column name: {cname}")));
@@ -918,6 +961,7 @@ pub(crate) fn table_from_ast(
             ))
         };
         for cc in col.constraints.iter() {
+            let in_force = constraint_name.see(cc.name.as_ref()).clone();
             match &cc.constraint {
                 ColumnConstraint::PrimaryKey {
                     auto_increment,
@@ -957,7 +1001,7 @@ pub(crate) fn table_from_ast(
                     c.default_value = crate::alter::constant_default(e)
                         .map(|v| strata_vdbe::affinity::apply_affinity(v, c.affinity));
                 }
-                ColumnConstraint::Check(e) => checks.push(e.to_string()),
+                ColumnConstraint::Check(e, span) => checks.push(Check::new(e, span, &in_force)),
                 ColumnConstraint::Collate { collation_name } => {
                     let n = names::unquote(collation_name.0);
                     c.collation = Collation::from_name(&n)
@@ -1009,7 +1053,13 @@ pub(crate) fn table_from_ast(
         }
         cols.push(c);
     }
-    for tc in constraints.iter().flat_map(|c| c.iter()) {
+    for (k, tc) in constraints.iter().flat_map(|c| c.iter()).enumerate() {
+        if k > 0 {
+            // (SQLite clears it at the comma; constraints written without one keep it,
+            // which the parsed list does not tell apart.)
+            constraint_name = ConstraintName::default();
+        }
+        let in_force = constraint_name.see(tc.name.as_ref()).clone();
         match &tc.constraint {
             TableConstraint::PrimaryKey {
                 columns: pk,
@@ -1032,7 +1082,7 @@ pub(crate) fn table_from_ast(
                     }
                 }
             }
-            TableConstraint::Check(e, _) => checks.push(e.to_string()),
+            TableConstraint::Check(e, _, span) => checks.push(Check::new(e, span, &in_force)),
             TableConstraint::ForeignKey {
                 columns: from,
                 clause,

@@ -219,16 +219,16 @@ impl Compiler<'_> {
         let fk_level = self.fk_update_required(&table, &changed, rowid_changed);
         let fk_required = fk_level > 0;
         if fk_required {
-            if let Err(e) = self.fk_check(
-                &table,
-                RowChange {
-                    old: Some((old, old_rowid)),
-                    new: None,
-                    changed: Some((&changed, rowid_changed)),
-                },
-            ) {
-                self.fk_error(e.message);
-            }
+            self.fk_guarded(|c| {
+                c.fk_check(
+                    &table,
+                    RowChange {
+                        old: Some((old, old_rowid)),
+                        new: None,
+                        changed: Some((&changed, rowid_changed)),
+                    },
+                )
+            });
         }
         // Which indexes change (all of them when foreign keys need the old row gone).
         let touched: Vec<bool> = t
@@ -280,29 +280,29 @@ impl Compiler<'_> {
             self.resolve(gone);
         }
         if fk_required {
-            if let Err(e) = self.fk_check(
-                &table,
-                RowChange {
-                    old: None,
-                    new: Some((new, new_rowid)),
-                    changed: Some((&changed, rowid_changed)),
-                },
-            ) {
-                self.fk_error(e.message);
-            }
+            self.fk_guarded(|c| {
+                c.fk_check(
+                    &table,
+                    RowChange {
+                        old: None,
+                        new: Some((new, new_rowid)),
+                        changed: Some((&changed, rowid_changed)),
+                    },
+                )
+            });
         }
         self.write_row(t, new, new_rowid, true, Some(&touched))?;
         if fk_required {
-            if let Err(e) = self.fk_actions(
-                &table,
-                RowChange {
-                    old: Some((old, old_rowid)),
-                    new: Some((new, new_rowid)),
-                    changed: Some((&changed, rowid_changed)),
-                },
-            ) {
-                self.fk_error(e.message);
-            }
+            self.fk_guarded(|c| {
+                c.fk_actions(
+                    &table,
+                    RowChange {
+                        old: Some((old, old_rowid)),
+                        new: Some((new, new_rowid)),
+                        changed: Some((&changed, rowid_changed)),
+                    },
+                )
+            });
         }
         self.fire_triggers(
             &table,

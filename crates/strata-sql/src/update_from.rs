@@ -6,11 +6,17 @@
 //! the last one in loop order wins, as with SQLite's `OP_Insert` into its ephemeral
 //! table). The second pass writes each stored target row once, with the usual checks,
 //! triggers and RETURNING (which sees only the target table, as SQLite's).
+//!
+//! A WITHOUT ROWID target has no rowid to key them by: as SQLite (an ephemeral index
+//! with the PRIMARY KEY's KeyInfo), its rows are stored under their PRIMARY KEY values
+//! (as stored), followed by the SET values, so pass 2 visits them in key order; a later
+//! joined row for the same target row deletes the earlier entry before its own goes in
+//! (the entries differ in their values, and an index keeps both).
 
 use std::collections::HashMap;
 
 use sqlite3_parser::ast::{self, Expr};
-use strata_vdbe::insn::{CursorKind, EphemeralKind, InsertFlags, Insn};
+use strata_vdbe::insn::{EphemeralKind, InsertFlags, Insn};
 
 use crate::compiler::{error, Compiler, Result};
 use crate::dml::Returning;
@@ -33,8 +39,6 @@ impl Compiler<'_> {
         returning: Option<&'a [ast::ResultColumn<'a>]>,
     ) -> Result<Option<Returning>> {
         let table = self.writable_table(tbl_name)?;
-        // Its rows are collected by rowid.
-        table.refuse_without_rowid("UPDATE ... FROM of")?;
         let alias = tbl_name.alias.as_ref().map(|a| names::unquote(a.0));
         self.writes = true;
         let or = or_conflict.map(Conflict::from_ast);
@@ -55,11 +59,21 @@ impl Compiler<'_> {
         }
         let k = assigns.len();
 
-        // Pass 1: the join, into `set` (rowid -> SET values).
+        // Pass 1: the join, into `set` (rowid -> SET values; WITHOUT ROWID: key values
+        // then SET values).
+        let pk: Option<Vec<usize>> = table
+            .without_rowid
+            .as_ref()
+            .map(|wr| wr.pk.iter().map(|p| p.column).collect());
         let set = self.b.alloc_cursor();
         self.emit(Insn::OpenEphemeral {
             cursor: set,
-            kind: EphemeralKind::Table,
+            kind: match &table.without_rowid {
+                None => EphemeralKind::Table,
+                Some(wr) => EphemeralKind::Index {
+                    key_info: wr.key_info(),
+                },
+            },
         });
         let rc = self.b.alloc_cursor();
         self.emit(Insn::OpenReadAsync {
@@ -67,16 +81,14 @@ impl Compiler<'_> {
             cursor: rc,
             root_page: table.root_page,
             root_reg: None,
-            kind: CursorKind::Table {
-                num_columns: table.columns.len(),
-            },
+            kind: crate::ddl::table_cursor_kind(&table),
         });
         self.emit(Insn::OpenReadAwait { cursor: rc });
         let mut level = Level::default();
         let name = alias.clone().unwrap_or_else(|| table.name.clone());
         level.sources.push(table_source(&table, name.clone(), rc));
         self.levels.push(level);
-        let r = self.update_from_pass1(&assigns, from, where_clause, set, k);
+        let r = self.update_from_pass1(&assigns, from, where_clause, set, pk.as_deref(), k);
         self.levels.pop();
         r?;
 
@@ -86,10 +98,33 @@ impl Compiler<'_> {
         let scan = self.scan_begin(set);
         let next = scan.next;
         let rowid = self.reg();
-        self.emit(Insn::Rowid {
-            cursor: set,
-            dest: rowid,
-        });
+        let first = pk.as_ref().map_or(0, |p| p.len());
+        match &pk {
+            None => {
+                self.emit(Insn::Rowid {
+                    cursor: set,
+                    dest: rowid,
+                });
+            }
+            Some(p) => {
+                // The row's identity: a record of its key values as stored.
+                let vals = self.regs(p.len());
+                for j in 0..p.len() {
+                    self.emit(Insn::Column {
+                        cursor: set,
+                        column: j,
+                        dest: vals + j,
+                        default: None,
+                    });
+                }
+                self.emit(Insn::MakeRecord {
+                    start: vals,
+                    count: p.len(),
+                    dest: rowid,
+                    affinities: None,
+                });
+            }
+        }
         self.emit(Insn::SeekRowidAsync {
             cursor: t.cursor,
             rowid_reg: rowid,
@@ -102,7 +137,7 @@ impl Compiler<'_> {
         for j in 0..k {
             self.emit(Insn::Column {
                 cursor: set,
-                column: j,
+                column: first + j,
                 dest: vals + j,
                 default: None,
             });
@@ -132,6 +167,7 @@ impl Compiler<'_> {
         from: &ast::FromClause<'_>,
         where_clause: Option<&Expr<'_>>,
         set: strata_vdbe::insn::Cur,
+        pk: Option<&[usize]>,
         k: usize,
     ) -> Result<()> {
         let (from_specs, mut terms) = self.from_clause(Some(from))?;
@@ -164,6 +200,9 @@ impl Compiler<'_> {
         self.needed = Some(n);
         let level = self.levels.len() - 1;
         self.emit_loops(&specs, &terms, &mut |c, _cont| {
+            if let Some(pk) = pk {
+                return c.update_from_store_by_key(assigns, pk, level, set);
+            }
             let key = c.reg();
             c.emit_column(
                 ColumnRef {
@@ -196,5 +235,56 @@ impl Compiler<'_> {
             c.emit(Insn::InsertAwait { cursor: set });
             Ok(())
         })
+    }
+}
+
+impl Compiler<'_> {
+    /// Pass 1's store for a WITHOUT ROWID target (its PRIMARY KEY columns `pk`, read
+    /// through source 0 at `level`): the entry (key values, SET values) replaces any
+    /// earlier one of the same key.
+    fn update_from_store_by_key(
+        &mut self,
+        assigns: &[crate::update_set::Assignment<'_, '_>],
+        pk: &[usize],
+        level: usize,
+        set: strata_vdbe::insn::Cur,
+    ) -> Result<()> {
+        let n = pk.len();
+        let k = assigns.len();
+        let vals = self.regs(n + k);
+        for (j, &col) in pk.iter().enumerate() {
+            self.emit_column(
+                ColumnRef {
+                    level,
+                    source: 0,
+                    column: col,
+                },
+                vals + j,
+            );
+        }
+        let mut subs = HashMap::new();
+        for (j, a) in assigns.iter().enumerate() {
+            self.assign_value(a, &mut subs, vals + n + j)?;
+        }
+        // The key is unique in the target, so its first `n` fields name one entry.
+        self.emit(Insn::IdxDeleteAsync {
+            cursor: set,
+            key_start: vals,
+            key_count: n,
+        });
+        self.emit(Insn::IdxDeleteAwait { cursor: set });
+        let rec = self.reg();
+        self.emit(Insn::MakeRecord {
+            start: vals,
+            count: n + k,
+            dest: rec,
+            affinities: None,
+        });
+        self.emit(Insn::IdxInsertAsync {
+            cursor: set,
+            record_reg: rec,
+        });
+        self.emit(Insn::IdxInsertAwait { cursor: set });
+        Ok(())
     }
 }

@@ -16,8 +16,9 @@
 //! UPDATE, DELETE, triggers, RETURNING), CREATE TABLE and CREATE INDEX, the schema
 //! pragmas, `PRAGMA integrity_check` (trees, entry counts, column checks; not each row's
 //! index entries), DROP TABLE, ALTER TABLE RENAME TO / RENAME COLUMN / ADD COLUMN,
-//! VACUUM. Not yet: writing one that has foreign keys or is a foreign key's parent, DROP
-//! COLUMN, UPDATE ... FROM of one, a RIGHT or FULL JOIN of one.
+//! VACUUM, foreign keys (either side; `fkey` seeks a parent's PRIMARY KEY as an index),
+//! UPDATE ... FROM (`update_from` keys its rows by PRIMARY KEY), RIGHT and FULL joins
+//! (`right_join` records matched rows by PRIMARY KEY). Not yet: DROP COLUMN.
 
 use std::collections::HashMap;
 use std::sync::Arc;

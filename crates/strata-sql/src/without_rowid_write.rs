@@ -14,8 +14,9 @@
 //! - an UPDATE deletes the old entry and inserts the new one (the entry is the row);
 //! - a secondary index entry ends with the key columns it does not hold (`key_tail`).
 //!
-//! Refused still: writing a WITHOUT ROWID table that has foreign keys or is the parent
-//! of one (the foreign-key code names rows by rowid), UPDATE ... FROM of one.
+//! Foreign keys need nothing of their own: the parent key is found through an index (a
+//! WITHOUT ROWID parent's PRIMARY KEY is one), and a self-referencing row is told from
+//! its children by its parent key's columns (`fkey`'s `fk_scan_children`), as SQLite.
 
 use strata_vdbe::insn::{Cur, Insn, Reg};
 

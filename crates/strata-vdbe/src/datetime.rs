@@ -23,9 +23,11 @@
 //!   behave exactly as SQLite does on a host whose timezone is UTC (`TZ=UTC`), including
 //!   SQLite's mapping of years outside 1970-2037 into that range around the conversion.
 //!
-//! SQLite refuses `'now'`, `localtime` and `utc` in CHECK constraints, index expressions
-//! and generated columns ("non-deterministic function"); that check belongs to the SQL
-//! compiler and is not made here.
+//! SQLite refuses `'now'`, `subsec`, `localtime`, `utc` and no argument in CHECK
+//! constraints, index expressions, partial index WHEREs and generated columns, when the
+//! function runs ("non-deterministic use of date() in a generated column"): the call's
+//! [`FunctionContext::pure`] says it is in one, and [`not_pure`] flags such a use for
+//! the VM to fail the statement with that message.
 
 use strata_btree::record::Value;
 
@@ -342,6 +344,16 @@ pub fn reads_clock(name: &str) -> bool {
     )
 }
 
+/// `sqlite3NotPureFunc`: true if the clock or the local timezone may be read here;
+/// otherwise flags the call (the VM fails the statement) and returns false.
+fn not_pure(ctx: &FunctionContext<'_>) -> bool {
+    if ctx.pure {
+        ctx.impure_use.set(true);
+        return false;
+    }
+    true
+}
+
 /// `setDateTimeToCurrent`. Returns true on error (no current time).
 fn set_to_current(ctx: &FunctionContext<'_>, p: &mut DateTime) -> bool {
     let jd = match ctx.now_ms {
@@ -378,7 +390,7 @@ fn parse_date_or_time(ctx: &FunctionContext<'_>, z: &[u8], p: &mut DateTime) -> 
     if !parse_hh_mm_ss(z, p) {
         return false;
     }
-    if eq_ic(z, b"now") {
+    if eq_ic(z, b"now") && not_pure(ctx) {
         return set_to_current(ctx, p);
     }
     let (r, kind) = atof(z);
@@ -386,7 +398,7 @@ fn parse_date_or_time(ctx: &FunctionContext<'_>, z: &[u8], p: &mut DateTime) -> 
         set_raw_date_number(p, r);
         return false;
     }
-    if eq_ic(z, b"subsec") || eq_ic(z, b"subsecond") {
+    if (eq_ic(z, b"subsec") || eq_ic(z, b"subsecond")) && not_pure(ctx) {
         p.use_subsec = true;
         return set_to_current(ctx, p);
     }
@@ -538,7 +550,7 @@ fn normalize_month(p: &mut DateTime) {
 
 /// `parseModifier`: applies one modifier (a C string). `idx` is the argument position
 /// (1 for the first modifier). Returns true on error (unknown or inapplicable modifier).
-fn parse_modifier(z: &[u8], p: &mut DateTime, idx: usize) -> bool {
+fn parse_modifier(ctx: &FunctionContext<'_>, z: &[u8], p: &mut DateTime, idx: usize) -> bool {
     let mut rc = true;
     match at(z, 0).to_ascii_lowercase() {
         b'a' => {
@@ -578,7 +590,7 @@ fn parse_modifier(z: &[u8], p: &mut DateTime, idx: usize) -> bool {
             }
         }
         b'l' => {
-            if eq_ic(z, b"localtime") {
+            if eq_ic(z, b"localtime") && not_pure(ctx) {
                 if !p.is_local {
                     to_localtime(p);
                 }
@@ -600,7 +612,7 @@ fn parse_modifier(z: &[u8], p: &mut DateTime, idx: usize) -> bool {
                     p.raw_s = false;
                     rc = false;
                 }
-            } else if eq_ic(z, b"utc") {
+            } else if eq_ic(z, b"utc") && not_pure(ctx) {
                 if !p.is_utc {
                     compute_jd(p);
                     let orig = p.i_jd;
@@ -844,6 +856,9 @@ fn modifier_number(z: &[u8], p: &mut DateTime) -> bool {
 fn is_date(args: &[Value], ctx: &FunctionContext<'_>) -> Option<DateTime> {
     let mut p = DateTime::default();
     if args.is_empty() {
+        if !not_pure(ctx) {
+            return None;
+        }
         return if set_to_current(ctx, &mut p) {
             None
         } else {
@@ -861,7 +876,7 @@ fn is_date(args: &[Value], ctx: &FunctionContext<'_>) -> Option<DateTime> {
     }
     for (i, a) in args.iter().enumerate().skip(1) {
         let z = value_text(a)?;
-        if parse_modifier(cstr(&z), &mut p, i) {
+        if parse_modifier(ctx, cstr(&z), &mut p, i) {
             return None;
         }
     }

@@ -235,9 +235,14 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             args_start,
             nargs,
             dest,
+            pure,
             ..
         } => (
-            "Function",
+            if pure.is_some() {
+                "PureFunc"
+            } else {
+                "Function"
+            },
             0,
             u(*args_start),
             u(*dest),

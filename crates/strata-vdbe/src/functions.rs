@@ -121,6 +121,11 @@ pub struct FunctionContext<'a> {
     pub arg_subtypes: Vec<bool>,
     /// Set by a function whose result carries the JSON subtype.
     pub result_subtype: bool,
+    /// The call is part of a schema expression (`Insn::Function::pure`).
+    pub pure: bool,
+    /// Set by a date and time function asked for the clock or the local timezone in a
+    /// schema expression (SQLite's `sqlite3NotPureFunc`): the VM fails the statement.
+    pub impure_use: std::cell::Cell<bool>,
 }
 
 impl<'a> FunctionContext<'a> {
@@ -133,6 +138,8 @@ impl<'a> FunctionContext<'a> {
             now_ms: None,
             arg_subtypes: Vec::new(),
             result_subtype: false,
+            pure: false,
+            impure_use: std::cell::Cell::new(false),
         }
     }
 }

@@ -52,6 +52,28 @@ pub enum EphemeralKind {
     Index { key_info: Arc<KeyInfo> },
 }
 
+/// The schema expression a function call belongs to (SQLite's NC_IsCheck, NC_GenCol,
+/// NC_IdxExpr/NC_PartIdx in the P5 of OP_PureFunc): the date and time functions refuse
+/// `'now'`, `localtime`, `utc` and no argument there, naming it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PureContext {
+    Check,
+    GeneratedColumn,
+    /// An index expression or a partial index's WHERE.
+    Index,
+}
+
+impl PureContext {
+    /// How SQLite's `sqlite3NotPureFunc` names it.
+    pub fn described(self) -> &'static str {
+        match self {
+            PureContext::Check => "a CHECK constraint",
+            PureContext::GeneratedColumn => "a generated column",
+            PureContext::Index => "an index",
+        }
+    }
+}
+
 /// Error classes a statement can fail with (SQLite's primary result codes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
@@ -590,6 +612,9 @@ pub enum Insn {
         /// always has the subtype; otherwise the VM's per-register flag says. Empty for
         /// most calls.
         subtype_args: Vec<(usize, bool)>,
+        /// Set when the call is part of a schema expression (SQLite's OP_PureFunc): the
+        /// date and time functions then refuse to read the clock or the local timezone.
+        pure: Option<PureContext>,
     },
     /// json_each (json_tree when `recursive`) of `args_start..args_start+nargs`: replaces
     /// the rows of the ephemeral table `cursor` by the function's rows (columns as

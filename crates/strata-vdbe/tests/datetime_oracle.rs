@@ -774,6 +774,7 @@ fn vm_reads_now_once_per_step() {
         dest,
         collation: strata_vdbe::Collation::Binary,
         subtype_args: Vec::new(),
+        pure: None,
     };
     for _ in 0..2 {
         a.op(f(3));

@@ -377,3 +377,34 @@ fn outer_columns_inside_subqueries_of_aggregate_arguments() {
         assert_eq!(strata_rows(&ours, sql), sqlite_rows(&theirs, sql), "{sql}");
     }
 }
+
+/// "CHECK constraint failed: ..." names the constraint as SQLite does: by its name when
+/// it has one (SQLite's parser keeps a `CONSTRAINT nm` for the rest of its column's
+/// constraints, and the last column's for the first table constraint), else by the
+/// expression's text as written (spacing, case, comments kept), not re-rendered.
+#[test]
+fn check_constraint_messages() {
+    same_errors(
+        "CREATE TABLE c(a CHECK( a>0 ), b CONSTRAINT \"b pos\" CHECK (b > 0) CHECK (b < 100),
+            c INT CHECK (abs(c) /* small */ < 10), d CONSTRAINT dn NOT NULL DEFAULT 1 CHECK (d <> 5),
+            e CHECK (e IS NOT 'x') CONSTRAINT el CHECK (length(e) < 4),
+            CHECK (a + b < 1000), CONSTRAINT tab CHECK (c IS NOT 7), CHECK (Upper(e) <> 'Q'));
+         CREATE TABLE n(x CONSTRAINT xn CHECK (x > 0), CHECK (x < 50));",
+        &[
+            "INSERT INTO c(a, b, c) VALUES (0, 1, 1)",
+            "INSERT INTO c(a, b, c) VALUES (1, 0, 1)",
+            "INSERT INTO c(a, b, c) VALUES (1, 100, 1)",
+            "INSERT INTO c(a, b, c) VALUES (1, 1, -11)",
+            "INSERT INTO c(a, b, c, d) VALUES (1, 1, 1, 5)",
+            "INSERT INTO c(a, b, c, e) VALUES (1, 1, 1, 'x')",
+            "INSERT INTO c(a, b, c, e) VALUES (1, 1, 1, 'long')",
+            "INSERT INTO c(a, b, c) VALUES (999, 99, 1)",
+            "INSERT INTO c(a, b, c) VALUES (1, 1, 7)",
+            "INSERT INTO c(a, b, c, e) VALUES (1, 1, 1, 'q')",
+            "INSERT INTO c(a, b, c) VALUES (1, 1, 1) RETURNING *",
+            "UPDATE c SET a = -a",
+            "INSERT INTO n VALUES (0)",
+            "INSERT INTO n VALUES (60)",
+        ],
+    );
+}

@@ -471,6 +471,31 @@ fn parent_key_mismatch_and_missing_parent() {
     assert_eq!(n, 12);
 }
 
+/// An action whose trigger program does not compile (its child's trigger names a
+/// missing table) is SQLite's prepare error only with foreign keys on; off, the parent
+/// is written as if the action were not there. (Strata once left the abandoned action's
+/// labels unresolved and panicked.)
+#[test]
+fn action_that_does_not_compile() {
+    let n = same_as_sqlite(
+        "CREATE TABLE p(id PRIMARY KEY);
+         CREATE TABLE c(x REFERENCES p ON DELETE CASCADE ON UPDATE CASCADE);
+         CREATE TRIGGER td AFTER DELETE ON c BEGIN INSERT INTO nosuch VALUES (1); END;
+         CREATE TRIGGER tu AFTER UPDATE ON c BEGIN INSERT INTO nosuch VALUES (2); END;
+         INSERT INTO p VALUES (1), (2);
+         INSERT INTO c VALUES (1);
+         DELETE FROM p WHERE id = 2;
+         UPDATE p SET id = 3 WHERE id = 1;
+         SELECT * FROM p;
+         SELECT * FROM c;
+         PRAGMA foreign_keys = ON;
+         DELETE FROM p;
+         UPDATE p SET id = 4;
+         SELECT * FROM p;",
+    );
+    assert_eq!(n, 2);
+}
+
 #[test]
 fn drop_table_runs_an_implicit_delete() {
     let n = same_as_sqlite(

@@ -324,17 +324,7 @@ fn unsupported_uses_are_refused_clearly() {
     let db = Database::open(&path).unwrap();
     let ours = db.connect();
     let before = strata_rows(&ours, "SELECT * FROM k ORDER BY id").unwrap();
-    for sql in [
-        // The foreign-key code names rows by rowid: a WITHOUT ROWID parent or child is
-        // not written.
-        "DELETE FROM k",
-        "UPDATE k SET name = 'x' WHERE id = -500",
-        "INSERT INTO k VALUES (5, 'five', NULL, NULL)",
-        "INSERT INTO child VALUES ('c9', NULL)",
-        "ALTER TABLE w DROP COLUMN c",
-        "SELECT * FROM r RIGHT JOIN one ON one.x = r.wv",
-        "UPDATE w SET c = 0 FROM one WHERE one.x = w.b",
-    ] {
+    for sql in ["ALTER TABLE w DROP COLUMN c"] {
         let e = strata_rows(&ours, sql).unwrap_err();
         assert!(e.contains("WITHOUT ROWID"), "{sql}: {e}");
     }

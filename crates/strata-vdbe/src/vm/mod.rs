@@ -1168,7 +1168,8 @@ impl Vm {
                 dest,
                 collation,
                 subtype_args,
-                ..
+                pure,
+                name,
             } => {
                 // Only programs calling date/time functions read the clock (once per
                 // step): it is no cost on the hot path of every other function call.
@@ -1197,10 +1198,18 @@ impl Vm {
                     }
                     ctx.arg_subtypes = subs;
                 }
+                ctx.pure = pure.is_some();
                 let r = func(&self.regs[*args_start..*args_start + *nargs], &mut ctx);
                 let result_subtype = ctx.result_subtype;
+                let impure = ctx.impure_use.get();
                 drop(ctx);
                 drop(rnd);
+                if let (true, Some(p)) = (impure, pure) {
+                    return Err(VmError::from_function(FunctionError::Error(format!(
+                        "non-deterministic use of {name}() in {}",
+                        p.described()
+                    ))));
+                }
                 self.regs[*dest] = r.map_err(VmError::from_function)?;
                 self.subtypes[*dest] = result_subtype;
                 self.pc += 1;

@@ -354,9 +354,11 @@ ccons(A) ::= UNIQUE onconf(R).      {
   let constraint = ColumnConstraint::Unique(R);
   A = NamedColumnConstraint{ name, constraint };
 }
-ccons(A) ::= CHECK LP expr(X) RP.   {
+ccons(A) ::= CHECK LP scanpt(B) expr(X) scanpt(Z) RP.   {
   let name = self.ctx.constraint_name();
-  let constraint = ColumnConstraint::Check(X);
+  // Strata patch: the expression's source text, which SQLite's "CHECK constraint
+  // failed" message shows for an unnamed constraint (sqlite3AddCheckConstraint).
+  let constraint = ColumnConstraint::Check(X, self.ctx.span(B, Z));
   A = NamedColumnConstraint{ name, constraint };
 }
 ccons(A) ::= REFERENCES nm(T) eidlist_opt(TA) refargs(R). {
@@ -444,9 +446,10 @@ tcons(A) ::= UNIQUE LP sortlist(X) RP onconf(R). {
   let constraint = TableConstraint::unique(X, R)?;
   A = NamedTableConstraint{ name, constraint };
 }
-tcons(A) ::= CHECK LP expr(E) RP onconf(R). {
+tcons(A) ::= CHECK LP scanpt(B) expr(E) scanpt(Z) RP onconf(R). {
   let name = self.ctx.constraint_name();
-  let constraint = TableConstraint::Check(E, R);
+  // Strata patch: the expression's source text (see ccons).
+  let constraint = TableConstraint::Check(E, R, self.ctx.span(B, Z));
   A = NamedTableConstraint{ name, constraint };
 }
 tcons(A) ::= FOREIGN KEY LP eidlist(FA) RP
@@ -1365,11 +1368,11 @@ cmd ::= ALTER TABLE fullname(X) ALTER kwcolumn_opt nm(Y) SET NOT NULL onconf(R).
   self.ctx.stmt = Some(Stmt::AlterTable(X, AlterTableBody::SetColumnNotNull(Y, R)));
 }
 cmd ::= ALTER TABLE fullname(X) ADD CONSTRAINT nm(Z) CHECK LP expr(E) RP onconf(R). {
-  let constraint = TableConstraint::Check(E, R);
+  let constraint = TableConstraint::Check(E, R, "");
   self.ctx.stmt = Some(Stmt::AlterTable(X, AlterTableBody::AddConstraint(NamedTableConstraint{ name: Some(Z), constraint })));
 }
 cmd ::= ALTER TABLE fullname(X) ADD CHECK LP expr(E) RP onconf(R). {
-  let constraint = TableConstraint::Check(E, R);
+  let constraint = TableConstraint::Check(E, R, "");
   self.ctx.stmt = Some(Stmt::AlterTable(X, AlterTableBody::AddConstraint(NamedTableConstraint{ name: None, constraint })));
 }
 

@@ -1348,7 +1348,7 @@ impl ToTokens for ColumnConstraint<'_> {
                 }
                 Ok(())
             }
-            Self::Check(expr) => {
+            Self::Check(expr, _) => {
                 s.append(TK_CHECK, None)?;
                 s.append(TK_LP, None)?;
                 expr.to_tokens(s)?;
@@ -1436,7 +1436,7 @@ impl ToTokens for TableConstraint<'_> {
                 }
                 Ok(())
             }
-            Self::Check(expr, conflict_clause) => {
+            Self::Check(expr, conflict_clause, _) => {
                 s.append(TK_CHECK, None)?;
                 s.append(TK_LP, None)?;
                 expr.to_tokens(s)?;

@@ -1778,7 +1778,8 @@ pub enum ColumnConstraint<'bump> {
     /// `UNIQUE`
     Unique(Option<ResolveType>),
     /// `CHECK`
-    Check(Expr<'bump>),
+    /// The expression and (Strata patch) its source text.
+    Check(Expr<'bump>, &'bump str),
     /// `DEFAULT`
     Default(Expr<'bump>),
     /// `DEFERRABLE`
@@ -1837,7 +1838,9 @@ pub enum TableConstraint<'bump> {
         conflict_clause: Option<ResolveType>,
     },
     /// `CHECK`
-    Check(Expr<'bump>, Option<ResolveType>),
+    /// The expression, its conflict clause and (Strata patch) its source text (empty in
+    /// ALTER TABLE ... ADD CHECK).
+    Check(Expr<'bump>, Option<ResolveType>, &'bump str),
     /// `FOREIGN KEY`
     ForeignKey {
         /// columns
