@@ -149,13 +149,17 @@ pub(crate) fn key_tail(
     };
     wr.pk
         .iter()
-        .filter(|p| {
-            !columns
-                .iter()
-                .any(|c| c.expr.is_none() && c.column == p.column && c.collation == p.collation)
-        })
+        .filter(|p| key_column_in(columns, p).is_none())
         .map(|p| (p.collation, if auto { SortOrder::Asc } else { p.order }))
         .collect()
+}
+
+/// Where an index's key holds PRIMARY KEY column `p` itself with the same collation
+/// (SQLite's isDupColumn): such a column is not repeated in the entry's tail.
+fn key_column_in(columns: &[IndexColumn], p: &IndexColumn) -> Option<usize> {
+    columns
+        .iter()
+        .position(|c| c.expr.is_none() && c.column == p.column && c.collation == p.collation)
 }
 
 impl WithoutRowid {
@@ -164,11 +168,7 @@ impl WithoutRowid {
     pub fn index_tail(&self, ix: &Index) -> Vec<usize> {
         self.pk
             .iter()
-            .filter(|p| {
-                !ix.columns
-                    .iter()
-                    .any(|c| c.expr.is_none() && c.column == p.column && c.collation == p.collation)
-            })
+            .filter(|p| key_column_in(&ix.columns, p).is_none())
             .map(|p| p.column)
             .collect()
     }
@@ -179,18 +179,14 @@ impl WithoutRowid {
         let tail = self.index_tail(ix);
         self.pk
             .iter()
-            .map(|p| {
-                match ix.columns.iter().position(|c| {
-                    c.expr.is_none() && c.column == p.column && c.collation == p.collation
-                }) {
-                    Some(pos) => pos,
-                    None => {
-                        ix.columns.len()
-                            + tail
-                                .iter()
-                                .position(|&t| t == p.column)
-                                .expect("a key column not in the index is in its tail")
-                    }
+            .map(|p| match key_column_in(&ix.columns, p) {
+                Some(pos) => pos,
+                None => {
+                    ix.columns.len()
+                        + tail
+                            .iter()
+                            .position(|&t| t == p.column)
+                            .expect("a key column not in the index is in its tail")
                 }
             })
             .collect()

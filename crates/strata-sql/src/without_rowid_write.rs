@@ -31,20 +31,31 @@ impl Compiler<'_> {
             self.emit(Insn::Rowid { cursor, dest });
             return;
         };
-        let n = wr.pk.len();
-        let regs = self.regs(n);
         // The key fields are the record's first ones.
-        for k in 0..n {
+        let fields: Vec<usize> = (0..wr.pk.len()).collect();
+        self.emit_key_record(cursor, &fields, dest);
+    }
+
+    /// A record of fields `fields` of the entry under `cursor`, in that order, into
+    /// `dest`: a WITHOUT ROWID row's identity as DML passes it around.
+    ///
+    /// (Reads take another way from a secondary entry to its row: they load the key
+    /// fields into registers and seek with them, `seek_without_rowid_row`, which saves
+    /// this record's encoding and the VM's decoding of it per row on a hot path; the
+    /// writes' one register per row identity is what rowid tables' DML code expects.)
+    fn emit_key_record(&mut self, cursor: Cur, fields: &[usize], dest: Reg) {
+        let regs = self.regs(fields.len());
+        for (k, &f) in fields.iter().enumerate() {
             self.emit(Insn::Column {
                 cursor,
-                column: k,
+                column: f,
                 dest: regs + k,
                 default: None,
             });
         }
         self.emit(Insn::MakeRecord {
             start: regs,
-            count: n,
+            count: fields.len(),
             dest,
             affinities: None,
         });
@@ -58,21 +69,7 @@ impl Compiler<'_> {
             return;
         };
         let fields = wr.pk_fields_in(ix);
-        let regs = self.regs(fields.len());
-        for (k, &f) in fields.iter().enumerate() {
-            self.emit(Insn::Column {
-                cursor: icur,
-                column: f,
-                dest: regs + k,
-                default: None,
-            });
-        }
-        self.emit(Insn::MakeRecord {
-            start: regs,
-            count: fields.len(),
-            dest,
-            affinities: None,
-        });
+        self.emit_key_record(icur, &fields, dest);
     }
 
     /// A new row's identity (WITHOUT ROWID: its key values from the column registers
