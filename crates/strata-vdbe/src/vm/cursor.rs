@@ -54,8 +54,9 @@ impl RowCache {
         let hdr_end = h as usize;
         // At most one field per header byte: one allocation for a new cursor's first
         // row instead of the vector doubling its way up (two reallocations, a tenth of
-        // a point select's instructions, issue 13).
-        self.cols.reserve(hdr_end - n);
+        // a point select's instructions, issue 13). Capped: a damaged header's length is
+        // no reason to reserve ahead of the fields actually parsed.
+        self.cols.reserve((hdr_end - n).min(64));
         let mut pos = n;
         let mut body = hdr_end;
         while pos < hdr_end {
