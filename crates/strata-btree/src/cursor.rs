@@ -120,6 +120,10 @@ pub struct BTreeCursor {
     pub(crate) local_write: Option<crate::probe_hint::LocalWrite>,
 }
 
+/// The largest payload or comparison buffer a reopened or parked cursor keeps (see
+/// [`BTreeCursor::reopen`]); larger ones are freed.
+pub const KEEP_BUFFER_BYTES: usize = 64 * 1024;
+
 /// What `max_rowid` learned, valid while the pager's change counter stays at `seq`: the
 /// cursor's stack is then still the right-most path and `last` the largest rowid (`None`:
 /// empty tree), so `max_rowid` answers without a descent and an insert of a larger rowid
@@ -135,18 +139,102 @@ pub(crate) struct AppendHint {
 impl BTreeCursor {
     /// A cursor on the tree rooted at `root_page`. It starts unpositioned.
     pub fn new(pager: Arc<Pager>, root_page: u32, kind: TreeKind) -> Self {
+        Self::with_buffers(
+            pager,
+            root_page,
+            kind,
+            Vec::with_capacity(8),
+            Vec::new(),
+            Vec::new(),
+        )
+    }
+
+    /// Makes this cursor what `BTreeCursor::new(pager, root_page, kind)` would be, reusing
+    /// its allocations (the level stack and the payload and comparison buffers): a
+    /// statement executed many times then opens its cursors without allocating (issue
+    /// 13). Every page the cursor held is released. A buffer grown past
+    /// [`KEEP_BUFFER_BYTES`] by a large row is freed instead, so an idle statement holding
+    /// a parked cursor holds little memory.
+    pub fn reopen(&mut self, pager: Arc<Pager>, root_page: u32, kind: TreeKind) {
+        if !Arc::ptr_eq(&self.pager, &pager) {
+            self.pager = pager;
+        }
+        self.reset_to(root_page, kind);
+    }
+
+    /// Releases every page and all state, as a cursor just made by `new` on the same
+    /// tree, keeping the allocations for a later [`BTreeCursor::reopen`].
+    pub fn park(&mut self) {
+        self.reset_to(self.root_page, TreeKind::Table);
+    }
+
+    /// Every field as `with_buffers` sets it, but the pager and the buffers' capacity.
+    /// The destructuring names every field, so a field added later must be reset here.
+    fn reset_to(&mut self, root: u32, tree_kind: TreeKind) {
+        fn keep<T>(v: &mut Vec<T>, max_len: usize) {
+            v.clear();
+            if v.capacity() > max_len {
+                *v = Vec::new();
+            }
+        }
+        let BTreeCursor {
+            pager,
+            root_page,
+            kind,
+            usable,
+            stack,
+            pos,
+            saved_key,
+            payload_buf,
+            payload_ready,
+            cmp_buf,
+            hold,
+            write,
+            append,
+            index_append_seq,
+            edge,
+            probe,
+            local_write,
+        } = self;
+        *root_page = root;
+        *kind = tree_kind;
+        *usable = pager.usable_size();
+        keep(stack, 64);
+        *pos = Pos::Invalid;
+        *saved_key = None;
+        keep(payload_buf, KEEP_BUFFER_BYTES);
+        *payload_ready = false;
+        keep(cmp_buf, KEEP_BUFFER_BYTES);
+        hold.clear();
+        *write = None;
+        *append = None;
+        *index_append_seq = None;
+        *edge = Default::default();
+        *probe = None;
+        *local_write = None;
+    }
+
+    fn with_buffers(
+        pager: Arc<Pager>,
+        root_page: u32,
+        kind: TreeKind,
+        stack: Vec<Level>,
+        payload_buf: Vec<u8>,
+        cmp_buf: Vec<u8>,
+    ) -> Self {
+        debug_assert!(stack.is_empty() && payload_buf.is_empty() && cmp_buf.is_empty());
         let usable = pager.usable_size();
         BTreeCursor {
             pager,
             root_page,
             kind,
             usable,
-            stack: Vec::with_capacity(8),
+            stack,
             pos: Pos::Invalid,
             saved_key: None,
-            payload_buf: Vec::new(),
+            payload_buf,
             payload_ready: false,
-            cmp_buf: Vec::new(),
+            cmp_buf,
             hold: Vec::new(),
             write: None,
             append: None,
@@ -395,6 +483,27 @@ impl BTreeCursor {
         self.stack[top].idx += 1;
         self.pos = Pos::Descend { leftmost: true };
         self.finish_descent()
+    }
+
+    /// `next` when it stays on the current leaf, whose header is already parsed: the
+    /// usual step of a scan, with nothing that could fail or wait. False (nothing
+    /// changed) in every other case, which `next` then handles.
+    #[inline]
+    pub fn next_in_leaf(&mut self) -> bool {
+        if self.pos != Pos::Valid || self.write.is_some() {
+            return false;
+        }
+        let Some(top) = self.stack.last_mut() else {
+            return false;
+        };
+        match &top.hdr {
+            Some(h) if h.page_type.is_leaf() && top.idx + 1 < h.cell_count => {
+                top.idx += 1;
+                self.payload_ready = false;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Moves to the previous entry (EOF before the first).
@@ -786,6 +895,18 @@ impl BTreeCursor {
         let info = {
             let data = top.page.data();
             let offset = h.cell_offset(&data, top.idx, self.usable)?;
+            // The usual row, wholly on its leaf: located without a whole `CellInfo`.
+            let max_local = crate::page::max_local(self.usable, h.page_type);
+            if let Some((start, len)) = data
+                .get(offset..self.usable)
+                .and_then(|area| crate::page::local_payload(area, h.page_type, max_local))
+            {
+                self.payload_buf.clear();
+                self.payload_buf
+                    .extend_from_slice(&data[offset + start..offset + start + len]);
+                self.payload_ready = true;
+                return Ok(Poll::Ready(&self.payload_buf));
+            }
             let info = parse_cell(&data, h.page_type, offset, self.usable)?;
             let local = data
                 .get(info.payload_offset..info.payload_offset + info.local_size)
@@ -893,24 +1014,9 @@ fn index_cell_local<'d>(
     max_local: usize,
 ) -> Option<&'d [u8]> {
     let offset = h.cell_offset(data, i, usable).ok()?;
-    // Interior cells begin with the left child's page number.
-    let start = if h.page_type.is_leaf() {
-        offset
-    } else {
-        offset + 4
-    };
-    let area = data.get(start..usable)?;
-    let (size, n) = match area.first() {
-        Some(&b) if b < 0x80 => (b as usize, 1),
-        _ => {
-            let (v, n) = read_varint(area).ok()?;
-            (usize::try_from(v).ok()?, n)
-        }
-    };
-    if size > max_local {
-        return None;
-    }
-    area.get(n..n.checked_add(size)?)
+    let area = data.get(offset..usable)?;
+    let (start, len) = crate::page::local_payload(area, h.page_type, max_local)?;
+    area.get(start..start + len)
 }
 
 /// Compares an index payload with a seek key.

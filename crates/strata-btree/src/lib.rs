@@ -109,7 +109,7 @@ use std::sync::Arc;
 use strata_io::Poll;
 use strata_pager::Pager;
 
-pub use cursor::BTreeCursor;
+pub use cursor::{BTreeCursor, KEEP_BUFFER_BYTES};
 pub use error::{Error, Result};
 pub use probe_hint::LocalWrite;
 

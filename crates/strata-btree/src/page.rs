@@ -369,29 +369,71 @@ pub fn parse_cell_bytes(area: &[u8], page_type: PageType, usable: usize) -> Resu
     Ok(info)
 }
 
-/// The size on the page of a cell whose payload lies wholly on it (SQLite's
-/// `cellSizePtr`): a balance sizes every cell of every sibling and a defragmentation every cell of its page, and the general
-/// `parse_cell` (a whole `CellInfo`, the local-size formula per cell) was most of a
-/// balance's time (issue 13). `None` for a spilled payload or anything odd: the caller
-/// falls back to `parse_cell`, which also reports damage.
+/// Where the payload of the cell at the start of `area` lies within `area` (start,
+/// length), when all of it is on the page: the one reading of a cell's layout that the
+/// per-row and per-cell paths share (a row's payload, an index descent's comparisons, a
+/// balance's cell sizes). `max_local` is `max_local(usable, page_type)`. `None` for a
+/// table interior cell (no payload), a payload that spills to overflow pages, or
+/// anything odd (a truncated varint, a payload past `area`): the caller then takes the
+/// general `parse_cell`, which also reports damage.
 #[inline]
-pub(crate) fn local_cell_size(area: &[u8], page_type: PageType, max_local: usize) -> Option<usize> {
+pub(crate) fn local_payload(
+    area: &[u8],
+    page_type: PageType,
+    max_local: usize,
+) -> Option<(usize, usize)> {
     // Interior cells begin with the left child's page number.
-    let mut pos = if page_type.is_leaf() { 0 } else { 4 };
-    if page_type == PageType::TableInterior {
-        let (_, n) = read_varint(area.get(pos..)?).ok()?;
-        return Some((pos + n).max(CELL_SIZE_MIN));
+    let mut pos = match page_type {
+        PageType::TableLeaf | PageType::IndexLeaf => 0,
+        PageType::IndexInterior => 4,
+        PageType::TableInterior => return None,
+    };
+    let size = match area.get(pos) {
+        Some(&b) if b < 0x80 => {
+            pos += 1;
+            b as u64
+        }
+        _ => {
+            let (v, n) = read_varint(area.get(pos..)?).ok()?;
+            pos += n;
+            v
+        }
+    };
+    if page_type == PageType::TableLeaf {
+        // The rowid: skipped, not decoded (at most 9 bytes; the ninth has all 8 bits).
+        let mut k = 0;
+        loop {
+            let b = *area.get(pos + k)?;
+            k += 1;
+            if b < 0x80 || k == 9 {
+                break;
+            }
+        }
+        pos += k;
     }
-    let (payload, n) = read_varint(area.get(pos..)?).ok()?;
-    pos += n;
-    if page_type.is_table() {
-        let (_, n) = read_varint(area.get(pos..)?).ok()?;
-        pos += n;
-    }
-    if payload > max_local as u64 {
+    if size > max_local as u64 {
         return None;
     }
-    let size = (pos + payload as usize).max(CELL_SIZE_MIN);
+    let len = size as usize;
+    (pos + len <= area.len()).then_some((pos, len))
+}
+
+/// The size on the page of a cell whose payload lies wholly on it (SQLite's
+/// `cellSizePtr`): a balance sizes every cell of every sibling and a defragmentation
+/// every cell of its page, and the general `parse_cell` (a whole `CellInfo`, the
+/// local-size formula per cell) was most of a balance's time (issue 13). `None` for a
+/// spilled payload or anything odd: the caller falls back to `parse_cell`, which also
+/// reports damage.
+#[inline]
+pub(crate) fn local_cell_size(area: &[u8], page_type: PageType, max_local: usize) -> Option<usize> {
+    if page_type == PageType::TableInterior {
+        // The left child's page number, then the rowid.
+        let (_, n) = read_varint(area.get(4..)?).ok()?;
+        let size = (4 + n).max(CELL_SIZE_MIN);
+        return (size <= area.len()).then_some(size);
+    }
+    let (start, len) = local_payload(area, page_type, max_local)?;
+    let size = (start + len).max(CELL_SIZE_MIN);
     (size <= area.len()).then_some(size)
 }
 
@@ -755,11 +797,12 @@ mod tests {
 
     const U: usize = 512;
 
-    /// `local_cell_size`, when it answers, is `parse_cell`'s size: cells of every page
+    /// `local_cell_size`, when it answers, is `parse_cell`'s size, and `local_payload`
+    /// its payload's place: cells of every page
     /// type, payloads from empty to spilled, rowids and child numbers of every varint
     /// length, on two usable sizes; and it answers for every cell that does not spill.
     #[test]
-    fn local_cell_size_is_parse_cells_size() {
+    fn local_cell_size_and_payload_are_parse_cells() {
         for usable in [U, 4096] {
             for page_type in [
                 PageType::TableLeaf,
@@ -803,6 +846,23 @@ mod tests {
                             None => assert!(spills, "{page_type:?} {len} {rowid}: no answer"),
                         }
                         assert_eq!(info.size, cell.len());
+                        // `local_payload`: where `parse_cell` puts a payload that does
+                        // not spill, and no answer otherwise.
+                        let located = local_payload(&area, page_type, max_local);
+                        if page_type.has_payload() && !spills {
+                            assert_eq!(
+                                located,
+                                Some((info.payload_offset, info.local_size)),
+                                "{page_type:?} {len} {rowid}"
+                            );
+                        } else {
+                            assert_eq!(located, None, "{page_type:?} {len} {rowid}");
+                        }
+                        // Cut inside the payload or its header: no answer.
+                        if let Some((start, n)) = located.filter(|&(_, n)| n > 0) {
+                            let cut = &area[..start + n - 1];
+                            assert_eq!(local_payload(cut, page_type, max_local), None);
+                        }
                         // Cut short: never a size past the area.
                         if let Some(size) =
                             local_cell_size(&cell[..cell.len() - 1], page_type, max_local)

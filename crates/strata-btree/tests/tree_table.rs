@@ -310,3 +310,71 @@ fn append_hint_survives_other_cursors_writes() {
         commit(&db);
     }
 }
+
+/// All rows of the tree under `c`, by rowid.
+fn scan(db: &Db, c: &mut BTreeCursor) -> Vec<(i64, Vec<u8>)> {
+    let mut out = Vec::new();
+    run(&db.io, || c.rewind()).unwrap();
+    while !c.is_eof() {
+        let rowid = c.rowid().unwrap();
+        let p = run(&db.io, || c.payload().map(|p| p.map(|b| b.to_vec()))).unwrap();
+        out.push((rowid, p));
+        run(&db.io, || c.next()).unwrap();
+    }
+    out
+}
+
+/// `reopen` and `park` (a statement's cursor kept for its next execution, issue 13) make
+/// a cursor that behaves as a new one on the given tree, whatever the old one held: a
+/// position with its payload read, an append hint, a large payload buffer.
+#[test]
+fn reopened_cursor_is_a_new_cursor() {
+    let db = open_db(1024, true);
+    db.pager.begin_write().unwrap();
+    let a = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let b = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut c = BTreeCursor::new(db.pager.clone(), a, TreeKind::Table);
+    for k in 1..=300i64 {
+        // Row 150 spills to overflow pages (its payload buffer grows past 64 KiB).
+        let len = if k == 150 { 70_000 } else { (k % 40) as usize };
+        run(&db.io, || c.insert_rowid(k, &payload_for(k, len, 1))).unwrap();
+    }
+    let mut w = BTreeCursor::new(db.pager.clone(), b, TreeKind::Table);
+    for k in [5i64, 1_000, 77] {
+        run(&db.io, || w.insert_rowid(k, &payload_for(k, 9, 2))).unwrap();
+    }
+    let want_a = scan(
+        &db,
+        &mut BTreeCursor::new(db.pager.clone(), a, TreeKind::Table),
+    );
+    let want_b = scan(
+        &db,
+        &mut BTreeCursor::new(db.pager.clone(), b, TreeKind::Table),
+    );
+    assert_eq!(want_a.len(), 300);
+    assert_eq!(want_b.len(), 3);
+
+    // Positioned on the big row with its payload read, and an append hint taken.
+    run(&db.io, || c.seek_rowid(150, SeekOp::EQ)).unwrap();
+    let big = run(&db.io, || c.payload().map(|p| p.map(|b| b.len()))).unwrap();
+    assert_eq!(big, 70_000);
+    assert_eq!(run(&db.io, || c.max_rowid()).unwrap(), Some(300));
+    c.reopen(db.pager.clone(), b, TreeKind::Table);
+    assert!(c.is_eof(), "a reopened cursor is on no entry");
+    assert_eq!(scan(&db, &mut c), want_b);
+    assert_eq!(run(&db.io, || c.max_rowid()).unwrap(), Some(1_000));
+    // Parked, then reopened on the first tree: its rows, and appends land at its end.
+    c.park();
+    assert!(c.is_eof());
+    c.reopen(db.pager.clone(), a, TreeKind::Table);
+    assert_eq!(run(&db.io, || c.max_rowid()).unwrap(), Some(300));
+    run(&db.io, || c.insert_rowid(301, &payload_for(301, 3, 1))).unwrap();
+    let mut want = want_a.clone();
+    want.push((301, payload_for(301, 3, 1)));
+    assert_eq!(scan(&db, &mut c), want);
+    // The second tree is unchanged by any of it.
+    c.reopen(db.pager.clone(), b, TreeKind::Table);
+    assert_eq!(scan(&db, &mut c), want_b);
+    check_db(&db, &[(a, None), (b, None)]);
+    commit(&db);
+}

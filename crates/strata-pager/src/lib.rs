@@ -602,7 +602,7 @@ impl Storage {
                 autocheckpoint_frames: None,
             }),
             change_seq: AtomicU64::new(0),
-            tx_epoch: AtomicU64::new(0),
+            content_epoch: AtomicU64::new(next_epoch_base()),
             tx_mirror: AtomicU8::new(TX_NONE),
             dirty_epoch: AtomicU64::new(1),
         })
@@ -791,14 +791,21 @@ pub struct Pager {
     /// times each (a lock per question was measurable); written only under the lock, with
     /// `inner.tx`.
     tx_mirror: AtomicU8,
-    /// Moves when a transaction (read or write) begins and when it ends: equal values
-    /// mean the same transaction, hence the same snapshot of the file (see
-    /// [`Pager::tx_epoch`]).
-    tx_epoch: AtomicU64,
+    /// Moves whenever what this connection reads may differ from what it read before
+    /// (see [`Pager::content_epoch`]). Starts at a value no other pager of the process
+    /// starts at, so epochs of two pagers never compare equal by accident.
+    content_epoch: AtomicU64,
     /// Moves whenever a page marked dirty may need `mark_dirty`'s full work again: a
     /// savepoint begins, is released or rolled back, the derived data is declared in sync,
     /// a write transaction begins, commits or rolls back. Written under the lock.
     dirty_epoch: AtomicU64,
+}
+
+/// A distinct start for each pager's `content_epoch`: 2^32 apart, far more than one
+/// pager's transactions in a process's life.
+fn next_epoch_base() -> u64 {
+    static NEXT_BASE: AtomicU64 = AtomicU64::new(0);
+    NEXT_BASE.fetch_add(1 << 32, Ordering::Relaxed)
 }
 
 impl Pager {
@@ -865,13 +872,15 @@ impl Pager {
         self.change_seq.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Identifies the current transaction: unchanged between two reads inside one
-    /// transaction, different across any transaction boundary. Within one transaction
-    /// no other connection's commit is visible, so what a statement verified against the
-    /// file then (the schema cookie) still holds for this connection's next statement,
-    /// except for its own changes, which it tracks itself.
-    pub fn tx_epoch(&self) -> u64 {
-        self.tx_epoch.load(Ordering::Acquire)
+    /// Identifies the content this connection reads: it moves when a read transaction
+    /// starts on a different snapshot than the last one this pager read (another
+    /// connection committed, the WAL restarted) and when a write transaction of this
+    /// connection begins and ends. Equal values mean every page reads as it did then:
+    /// what a statement verified against the file (the schema cookie) still holds,
+    /// except for the connection's own changes inside a write transaction, which it
+    /// tracks itself. The same test lets the cache keep its pages across transactions.
+    pub fn content_epoch(&self) -> u64 {
+        self.content_epoch.load(Ordering::Acquire)
     }
 
     /// Sets the cache capacity in pages (`PRAGMA cache_size`).
@@ -938,7 +947,6 @@ impl Pager {
         if inner.tx != TxState::None {
             return Err(Error::Misuse("begin_read inside a transaction".into()));
         }
-        self.tx_epoch.fetch_add(1, Ordering::AcqRel);
         if inner.auto_checkpoint.is_some() {
             return Err(Error::Misuse(
                 "begin_read before the last commit() returned Ready".into(),
@@ -946,6 +954,9 @@ impl Pager {
         }
         let wal = &self.storage.wal;
         let snapshot = wal.begin_read();
+        if inner.last_snapshot.as_ref() != Some(&snapshot) {
+            self.content_epoch.fetch_add(1, Ordering::AcqRel);
+        }
         match &inner.last_snapshot {
             Some(last) if *last == snapshot => {}
             Some(last) => match wal.pages_changed(last, &snapshot) {
@@ -1006,7 +1017,10 @@ impl Pager {
 
     fn finish_tx(&self, inner: &mut PagerInner) {
         self.changed();
-        self.tx_epoch.fetch_add(1, Ordering::AcqRel);
+        if inner.tx == TxState::Write {
+            // Committed or rolled back: this connection's changes are over either way.
+            self.content_epoch.fetch_add(1, Ordering::AcqRel);
+        }
         self.new_dirty_epoch();
         if let Some(snapshot) = inner.snapshot.take() {
             self.storage.wal.end_read(&snapshot);
@@ -1044,6 +1058,7 @@ impl Pager {
             .ok_or_else(|| Error::Misuse("no snapshot".into()))?;
         self.storage.wal.begin_write(&snapshot)?;
         self.new_dirty_epoch();
+        self.content_epoch.fetch_add(1, Ordering::AcqRel);
         inner.tx = TxState::Write;
         self.tx_mirror.store(TX_WRITE, Ordering::Release);
         inner.tx_start_db_size_pages = inner.db_size_pages;

@@ -34,8 +34,18 @@ pub(crate) fn malformed() -> VmError {
 #[derive(Default, Debug)]
 pub(crate) struct RowCache {
     pub valid: bool,
+    /// The fields parsed so far: serial type and body offset.
     pub cols: Vec<(u64, usize)>,
+    /// Where the header's next serial type starts (`hdr_end` once all are parsed).
+    next_type: usize,
+    /// Where the header ends (the first field's body offset).
+    hdr_end: usize,
+    /// Where the body of the next field to parse starts.
+    next_body: usize,
 }
+
+/// How many fields past the one asked for `RowCache` parses in one go.
+const PARSE_AHEAD_FIELDS: usize = 7;
 
 impl RowCache {
     #[inline]
@@ -43,7 +53,11 @@ impl RowCache {
         self.valid = false;
     }
 
-    /// Parses `buf`'s header into the cache (validated like `Record::parse`).
+    /// Starts on `buf`'s record: reads the header's size only. The serial types are
+    /// parsed as columns ask for them (SQLite's `nHdrParsed`), a few ahead: a query
+    /// reading the third of forty columns parses ten. As in SQLite, a record whose body size
+    /// disagrees with its header is reported once the whole header has been parsed
+    /// (a column at or past the last was asked for), not before.
     pub fn parse(&mut self, buf: &[u8]) -> Result<(), VmError> {
         self.cols.clear();
         self.valid = false;
@@ -51,16 +65,43 @@ impl RowCache {
         if h < n as u64 || h > buf.len() as u64 {
             return Err(malformed());
         }
-        let hdr_end = h as usize;
-        // At most one field per header byte: one allocation for a new cursor's first
-        // row instead of the vector doubling its way up (two reallocations, a tenth of
-        // a point select's instructions, issue 13). Capped: a damaged header's length is
-        // no reason to reserve ahead of the fields actually parsed.
-        self.cols.reserve((hdr_end - n).min(64));
-        let mut pos = n;
-        let mut body = hdr_end;
-        while pos < hdr_end {
-            let (st, k) = read_varint(&buf[pos..hdr_end]).map_err(|_| malformed())?;
+        self.hdr_end = h as usize;
+        self.next_type = n;
+        self.next_body = self.hdr_end;
+        self.valid = true;
+        Ok(())
+    }
+
+    /// Parses serial types until field `i` is known or the header ends (validated like
+    /// `Record::parse`: every field's body inside `buf`, and at the header's end the
+    /// body ending exactly at `buf`'s end). On an error the cache is invalid.
+    #[inline(never)]
+    fn parse_through(&mut self, buf: &[u8], i: usize) -> Result<(), VmError> {
+        let r = self.parse_through_inner(buf, i);
+        if r.is_err() {
+            self.valid = false;
+        }
+        r
+    }
+
+    fn parse_through_inner(&mut self, buf: &[u8], i: usize) -> Result<(), VmError> {
+        let hdr_end = self.hdr_end;
+        if self.cols.capacity() == 0 {
+            // At most one field per header byte: one allocation for a new cursor's
+            // first row instead of the vector doubling its way up. Capped: a damaged
+            // header's length is no reason to reserve ahead of the fields parsed.
+            self.cols.reserve((hdr_end - self.next_type).min(64));
+        }
+        let header = buf.get(..hdr_end).ok_or_else(malformed)?;
+        let mut pos = self.next_type;
+        let mut body = self.next_body;
+        // A few fields past the one asked for: columns are mostly read in order, and
+        // one call per field cost more than parsing a short header whole (`SELECT *`
+        // of five columns, issue 13), while a wide table still parses only the head
+        // of its header for its first columns.
+        let through = i.saturating_add(PARSE_AHEAD_FIELDS);
+        while self.cols.len() <= through && pos < hdr_end {
+            let (st, k) = read_varint(&header[pos..]).map_err(|_| malformed())?;
             pos += k;
             let len = serial_type_len(st).map_err(|_| malformed())?;
             self.cols.push((st, body));
@@ -69,19 +110,26 @@ impl RowCache {
                 return Err(malformed());
             }
         }
-        if body != buf.len() {
+        self.next_type = pos;
+        self.next_body = body;
+        if pos >= hdr_end && body != buf.len() {
             return Err(malformed());
         }
-        self.valid = true;
         Ok(())
     }
 
-    /// Field `i` of `buf` (whose header this cache holds), `None` past the last field.
+    /// Field `i` of `buf` (the record `parse` started on), `None` past the last field.
     /// Always inlined: returned through memory, its `Result<Option<ValueRef>>` was written
     /// piecewise and read back whole, a store-forwarding stall that was half of
     /// `exec_column`'s time in a full scan.
     #[inline(always)]
-    pub fn get<'a>(&self, buf: &'a [u8], i: usize) -> Result<Option<ValueRef<'a>>, VmError> {
+    pub fn get<'a>(&mut self, buf: &'a [u8], i: usize) -> Result<Option<ValueRef<'a>>, VmError> {
+        if i >= self.cols.len() {
+            if self.next_type >= self.hdr_end {
+                return Ok(None);
+            }
+            self.parse_through(buf, i)?;
+        }
         let Some(&(st, off)) = self.cols.get(i) else {
             return Ok(None);
         };
@@ -353,6 +401,58 @@ pub(crate) struct BTreeCur {
     pub null_row: bool,
     pub row: RowCache,
     pub buf: Vec<u8>,
+}
+
+impl BTreeCur {
+    /// Makes this cursor what `VmCursor::new_btree(BTreeCursor::new(pager, root, kind),
+    /// key_info, writable)` would hold, reusing its allocations (see `Vm::recycled`).
+    pub fn reopen(
+        &mut self,
+        pager: Arc<strata_pager::Pager>,
+        root: u32,
+        kind: strata_btree::TreeKind,
+        key_info: Option<Arc<KeyInfo>>,
+        writable: bool,
+    ) {
+        self.bt.reopen(pager, root, kind);
+        self.reset_to(key_info, writable);
+    }
+
+    /// Releases every page and all state, keeping the allocations for `reopen`.
+    pub fn park(&mut self) {
+        self.bt.park();
+        self.reset_to(None, false);
+    }
+
+    /// Every field but `bt` as `VmCursor::new_btree` sets it (the destructuring names
+    /// every field, so a field added later must be reset here).
+    fn reset_to(&mut self, ki: Option<Arc<KeyInfo>>, write: bool) {
+        let BTreeCur {
+            bt: _,
+            key_info,
+            writable,
+            pending,
+            null_row,
+            row,
+            buf,
+        } = self;
+        *key_info = ki;
+        *writable = write;
+        *pending = PendingOp::Open;
+        *null_row = false;
+        row.valid = false;
+        keep_empty(&mut row.cols, 256);
+        keep_empty(buf, strata_btree::KEEP_BUFFER_BYTES);
+    }
+}
+
+/// Empties `v`, freeing it if it grew past `max_len` elements (a parked cursor keeps
+/// little memory).
+fn keep_empty<T>(v: &mut Vec<T>, max_len: usize) {
+    v.clear();
+    if v.capacity() > max_len {
+        *v = Vec::new();
+    }
 }
 
 /// Position in an ephemeral table.
@@ -706,5 +806,102 @@ pub(crate) fn jump_if(cond: bool, target: Addr, pc: usize) -> usize {
         target
     } else {
         pc + 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_btree::record::encode_record;
+
+    fn record(values: &[ValueRef<'_>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_record(values, &mut out);
+        out
+    }
+
+    /// Fields come back whatever order they are asked in, the header parsed only as far
+    /// as asked, and `None` past the last field.
+    #[test]
+    fn row_cache_parses_the_header_as_far_as_asked() {
+        let big = vec![7u8; 300];
+        let rec = record(&[
+            ValueRef::Integer(5),
+            ValueRef::Null,
+            ValueRef::Text(b"abc"),
+            ValueRef::Real(2.5),
+            ValueRef::Blob(&big),
+            ValueRef::Integer(-1_000_000_000_000),
+        ]);
+        for order in [
+            [0usize, 1, 2, 3, 4, 5, 6],
+            [6, 5, 4, 3, 2, 1, 0],
+            [2, 0, 5, 1, 6, 3, 4],
+        ] {
+            let mut row = RowCache::default();
+            row.parse(&rec).unwrap();
+            for i in order {
+                let v = row.get(&rec, i).unwrap();
+                let want = match i {
+                    0 => Some(ValueRef::Integer(5)),
+                    1 => Some(ValueRef::Null),
+                    2 => Some(ValueRef::Text(b"abc")),
+                    3 => Some(ValueRef::Real(2.5)),
+                    4 => Some(ValueRef::Blob(&big)),
+                    5 => Some(ValueRef::Integer(-1_000_000_000_000)),
+                    _ => None,
+                };
+                assert_eq!(v, want, "field {i} in order {order:?}");
+            }
+        }
+        let mut row = RowCache::default();
+        row.parse(&rec).unwrap();
+        row.get(&rec, 1).unwrap();
+        assert_eq!(row.cols.len(), 6, "a short header is parsed whole");
+        let wide: Vec<ValueRef> = (0..40).map(ValueRef::Integer).collect();
+        let wide = record(&wide);
+        row.parse(&wide).unwrap();
+        assert_eq!(row.get(&wide, 2).unwrap(), Some(ValueRef::Integer(2)));
+        assert_eq!(row.cols.len(), 2 + 1 + PARSE_AHEAD_FIELDS, "fields parsed");
+        assert_eq!(row.get(&wide, 39).unwrap(), Some(ValueRef::Integer(39)));
+        assert_eq!(row.get(&wide, 40).unwrap(), None);
+    }
+
+    /// A body longer or shorter than the header says is malformed once the header has
+    /// been parsed to its end (SQLite's OP_Column): asking for the last field or past it
+    /// reports it, earlier fields do not. A field past the body is malformed at once.
+    #[test]
+    fn row_cache_reports_a_body_that_disagrees_with_the_header() {
+        let mut fields = vec![ValueRef::Integer(300)];
+        fields.extend((0..PARSE_AHEAD_FIELDS + 2).map(|_| ValueRef::Text(b"hello")));
+        let last = fields.len() - 1;
+        let rec = record(&fields);
+        let mut longer = rec.clone();
+        longer.push(0);
+        let mut row = RowCache::default();
+        row.parse(&longer).unwrap();
+        assert_eq!(row.get(&longer, 0).unwrap(), Some(ValueRef::Integer(300)));
+        assert!(row.get(&longer, last).is_err());
+        assert!(!row.valid, "an error leaves the cache invalid");
+        row.parse(&longer).unwrap();
+        assert!(row.get(&longer, last + 1).is_err());
+        let shorter = &rec[..rec.len() - 1];
+        row.parse(shorter).unwrap();
+        assert!(row.get(shorter, last).is_err());
+        // A short record is parsed whole at its first field: the mismatch shows at once.
+        let two = record(&[ValueRef::Integer(300), ValueRef::Text(b"hello")]);
+        let mut two_longer = two.clone();
+        two_longer.push(0);
+        row.parse(&two_longer).unwrap();
+        assert!(row.get(&two_longer, 0).is_err());
+        // A header size past the record, and a serial type cut by the header's end.
+        assert!(row.parse(&[9, 1]).is_err());
+        let cut = [2u8, 0x81];
+        row.parse(&cut).unwrap();
+        assert!(row.get(&cut, 0).is_err());
+        // An empty record has no fields.
+        let empty = record(&[]);
+        row.parse(&empty).unwrap();
+        assert_eq!(row.get(&empty, 0).unwrap(), None);
     }
 }

@@ -53,6 +53,20 @@ impl Vm {
                 (TreeKind::Index(key_info.clone()), Some(key_info))
             }
         };
+        // A cursor still open in the slot (a subquery run again) is reopened in place.
+        let open = match self.cursors.get_mut(cursor) {
+            Some(slot @ Some(VmCursor::BTree(_))) => match slot.take() {
+                Some(VmCursor::BTree(b)) => Some(b),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(mut b) = open {
+            b.reopen(pager, root, tk, ki, write);
+            self.set_cursor(cursor, VmCursor::BTree(b));
+            self.pc += 1;
+            return Ok(());
+        }
         if let Some(mut b) = self.recycled.get_mut(cursor).and_then(Option::take) {
             if write
                 && b.writable
@@ -69,6 +83,11 @@ impl Vm {
                 self.pc += 1;
                 return Ok(());
             }
+            // A parked cursor: its allocations, for a cursor as new.
+            b.reopen(pager, root, tk, ki, write);
+            self.set_cursor(cursor, VmCursor::BTree(b));
+            self.pc += 1;
+            return Ok(());
         }
         let bt = BTreeCursor::new(pager, root, tk);
         self.set_cursor(cursor, VmCursor::new_btree(bt, ki, write));

@@ -365,14 +365,18 @@ pub struct Vm {
     subtypes: Vec<bool>,
     aggs: Vec<Option<Accumulator>>,
     cursors: Vec<Option<VmCursor>>,
-    /// Per cursor slot: a writable table cursor the last execution left with a valid
-    /// append hint, kept by `reset` while the connection is in a write transaction so that
-    /// the next execution's `OpenWrite` of the same tree reuses it (an `INSERT` loop then
-    /// needs no descent per row for its new rowid; see `BTreeCursor::recycle`).
+    /// Per cursor slot: the last execution's B-tree cursor on the main database, so that
+    /// the next execution opens its cursor without allocating (issue 13: a point select's
+    /// cursor, its level stack and its buffers were five allocations per execution).
+    /// Either parked (`BTreeCur::park`: no page held, no state, `writable` false) or, at a
+    /// successful halt inside a write transaction, a writable table cursor with its valid
+    /// append hint, which the next execution's `OpenWrite` of the same tree reuses as it is
+    /// (an `INSERT` loop then needs no descent per row for its new rowid; see
+    /// `BTreeCursor::recycle`).
     recycled: Vec<Option<Box<cursor::BTreeCur>>>,
-    /// The main database transaction (`Pager::tx_epoch`) and schema cookie this program's
-    /// `Transaction` last verified page 1 against: later executions in the same
-    /// transaction skip the read (see `exec_transaction`).
+    /// The main database content (`Pager::content_epoch`) and schema cookie this program's
+    /// `Transaction` last verified page 1 against: later executions skip the read while
+    /// the epoch is unchanged (see `exec_transaction`).
     cookie_checked: Option<(u64, u32)>,
     seqs: Vec<i64>,
     bindings: Vec<Value>,
@@ -715,9 +719,7 @@ impl Vm {
         for a in &mut self.aggs {
             *a = None;
         }
-        for c in &mut self.cursors {
-            *c = None;
-        }
+        self.park_cursors(false);
         for s in &mut self.seqs {
             *s = 0;
         }
@@ -737,18 +739,22 @@ impl Vm {
         self.frames.clear();
     }
 
-    /// Closes every cursor at a successful halt, keeping in `recycled` the writable table
-    /// cursors worth reusing by the next execution (see `Vm::recycled`): only while this
-    /// connection is still in a write transaction (inside BEGIN), since any transaction
-    /// boundary invalidates what they hold anyway.
-    fn park_cursors(&mut self) {
+    /// Closes every cursor, keeping the main database's B-tree cursors in `recycled` for
+    /// the next execution (see `Vm::recycled`). With `keep_hints` (a successful halt), a
+    /// writable table cursor with an append hint keeps it while this connection is still
+    /// in a write transaction (inside BEGIN), since any transaction boundary invalidates
+    /// what it holds anyway; every other cursor is parked.
+    pub(super) fn park_cursors(&mut self, keep_hints: bool) {
         for (i, c) in self.cursors.iter_mut().enumerate() {
             if let Some(VmCursor::BTree(mut b)) = c.take() {
-                if b.writable && b.bt.pager().in_write_tx() && b.bt.recycle() {
+                let kept = keep_hints && b.writable && b.bt.pager().in_write_tx() && b.bt.recycle();
+                if kept {
                     if self.recycled.len() <= i {
                         self.recycled.resize_with(i + 1, || None);
                     }
                     self.recycled[i] = Some(b);
+                } else {
+                    recycle(&mut self.recycled, self.conn.pager(), i, b);
                 }
             }
         }
@@ -1573,14 +1579,39 @@ impl Vm {
                 self.pc += 1;
             }
             Close { cursor } => {
-                if let Some(c) = self.cursors.get_mut(*cursor) {
-                    *c = None;
+                if let Some(c) = self.cursors.get_mut(*cursor).and_then(Option::take) {
+                    if let VmCursor::BTree(b) = c {
+                        recycle(&mut self.recycled, self.conn.pager(), *cursor, b);
+                    }
                 }
                 self.pc += 1;
             }
             RewindAsync { cursor } => self.start(*cursor, PendingOp::Rewind)?,
             LastAsync { cursor } => self.start(*cursor, PendingOp::Last)?,
-            NextAsync { cursor } => self.start(*cursor, PendingOp::Next)?,
+            NextAsync { cursor } => {
+                // With its Await next (as the compiler always emits them), a step within
+                // the current leaf is done here and the pair completes at once: a scan's
+                // row then costs one instruction and no pending-op round trip (issue 13).
+                let target = match self.program.insns.get(self.pc + 1) {
+                    Some(NextAwait {
+                        cursor: c,
+                        target_if_more,
+                    }) if c == cursor => Some(*target_if_more),
+                    _ => None,
+                };
+                if let (Some(target), Some(Some(VmCursor::BTree(b)))) =
+                    (target, self.cursors.get_mut(*cursor))
+                {
+                    if b.bt.next_in_leaf() {
+                        b.pending = PendingOp::None;
+                        b.row.invalidate();
+                        b.null_row = false;
+                        self.pc = target;
+                        return Ok(Flow::Continue);
+                    }
+                }
+                self.start(*cursor, PendingOp::Next)?
+            }
             PrevAsync { cursor } => self.start(*cursor, PendingOp::Prev)?,
             RewindAwait {
                 cursor,
@@ -1998,4 +2029,23 @@ impl Drop for Vm {
     fn drop(&mut self) {
         self.abandon();
     }
+}
+
+/// Parks B-tree cursor `b` of slot `slot` in `recycled` for a later open of that slot (see
+/// `Vm::recycled`), if it is on the main database's pager: another schema's pager (temp,
+/// attached) is not kept alive by an idle statement.
+fn recycle(
+    recycled: &mut Vec<Option<Box<cursor::BTreeCur>>>,
+    main: &Arc<Pager>,
+    slot: usize,
+    mut b: Box<cursor::BTreeCur>,
+) {
+    if !Arc::ptr_eq(b.bt.pager(), main) {
+        return;
+    }
+    b.park();
+    if recycled.len() <= slot {
+        recycled.resize_with(slot + 1, || None);
+    }
+    recycled[slot] = Some(b);
 }

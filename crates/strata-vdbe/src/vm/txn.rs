@@ -137,10 +137,13 @@ impl Vm {
             self.conn.state().write_statements += 1;
             self.txn.wrote = true;
         }
-        // The schema cookie on page 1 against the one compiled in: once per transaction
-        // for this program (another connection's commit cannot show within one, and this
-        // connection's own schema changes move `schema_generation`, checked above).
-        let epoch = pager.tx_epoch();
+        // The schema cookie on page 1 against the one compiled in: again only when what
+        // this connection reads may have changed since this program last checked it
+        // (`Pager::content_epoch`: another connection's commit became visible, or a write
+        // transaction began or ended; this connection's own schema changes within one move
+        // `schema_generation`, checked above). A cached point select in autocommit then
+        // does not read page 1 each time (issue 13).
+        let epoch = pager.content_epoch();
         if self.cookie_checked != Some((epoch, cookie)) {
             if let Poll::Pending = check_schema_cookie(&pager, cookie)? {
                 return Ok(Flow::Io);
@@ -486,13 +489,7 @@ impl Vm {
             .then(|| if f.undone { 0 } else { self.changes.statement });
         self.release_statement(&pager, counted);
         self.phase = Phase::Halted;
-        if f.error.is_none() {
-            self.park_cursors();
-        } else {
-            for c in &mut self.cursors {
-                *c = None;
-            }
-        }
+        self.park_cursors(f.error.is_none());
         self.frames.clear();
         match f.error {
             Some(e) => Err(e),
@@ -615,10 +612,8 @@ impl Vm {
             return;
         }
         let pager = self.conn.pager().clone();
-        // Cursors hold pages and pending reads; drop them first.
-        for c in &mut self.cursors {
-            *c = None;
-        }
+        // Cursors hold pages and pending reads; release them first.
+        self.park_cursors(false);
         self.frames.clear();
         self.insn_state = None;
         self.finish = None;
@@ -654,7 +649,7 @@ impl Vm {
 
 /// The schema cookie on page 1 of `pager` (main's or temp's) against `cookie`, the one
 /// the program was compiled with: SQLite's "database schema has changed" when they
-/// differ. Main's caller skips it within a transaction it already checked
+/// differ. Main's caller skips it while the content epoch it checked at holds
 /// (`cookie_checked`); temp's pager may be replaced (its epochs restart), so temp's
 /// caller always reads.
 pub(super) fn check_schema_cookie(
