@@ -570,7 +570,6 @@ impl Compiler<'_> {
                 }
             }
             AlterTableBody::DropColumn(name) => {
-                table.refuse_without_rowid("DROP COLUMN on")?;
                 if self.alter_drop_column(&table, name)? {
                     // The statement raises an error at run time; nothing to commit.
                     return Ok(self.finish(text, Vec::new(), Vec::new()));

@@ -561,9 +561,102 @@ impl Compiler<'_> {
         }
         // A VIRTUAL column is in no record: the rows stay as they are.
         if !table.is_virtual(icol) {
-            self.rewrite_rows_without(table, icol);
+            match &table.without_rowid {
+                Some(wr) => self.rewrite_without_rowid_rows_without(table, wr, icol),
+                None => self.rewrite_rows_without(table, icol),
+            }
         }
         Ok(false)
+    }
+
+    /// Rewrites every entry of WITHOUT ROWID `table` without column `icol`, which is not
+    /// a key column (DROP COLUMN refuses those). An entry's record is its PRIMARY KEY
+    /// columns, then the other stored columns in table order: the new record keeps the
+    /// key, so it goes where the old one was. The old entry is deleted, the new one
+    /// inserted, and the scan goes on from the first key past it (a seek, not a step:
+    /// it does not depend on where the insert leaves the cursor). SQLite's DROP COLUMN
+    /// does the same with one `IdxInsert` that replaces the entry of an equal key; here
+    /// an index entry's key is its whole record, so the old entry must go first.
+    fn rewrite_without_rowid_rows_without(
+        &mut self,
+        table: &Table,
+        wr: &crate::without_rowid::WithoutRowid,
+        icol: usize,
+    ) {
+        let cur: Cur = self.b.alloc_cursor();
+        self.emit(Insn::OpenWriteAsync {
+            db: table.db,
+            cursor: cur,
+            root_page: table.root_page,
+            root_reg: None,
+            kind: CursorKind::Index {
+                key_info: wr.key_info(),
+            },
+        });
+        self.emit(Insn::OpenWriteAwait { cursor: cur });
+        let done = self.label();
+        let top = self.label();
+        self.emit(Insn::RewindAsync { cursor: cur });
+        self.emit(Insn::RewindAwait {
+            cursor: cur,
+            target_if_empty: done.addr(),
+        });
+        self.resolve(top);
+        let n_key = wr.pk.len();
+        let key = self.regs(n_key);
+        for f in 0..n_key {
+            self.emit(Insn::Column {
+                cursor: cur,
+                column: f,
+                dest: key + f,
+                default: None,
+            });
+        }
+        // The new record: the key fields, then the other stored fields but `icol`'s.
+        let n = wr.storage.len() - 1;
+        let regs = self.regs(n);
+        let mut out = regs;
+        for (field, &c) in wr.storage.iter().enumerate() {
+            if c == icol {
+                continue;
+            }
+            self.emit(Insn::Column {
+                cursor: cur,
+                column: field,
+                dest: out,
+                default: table.columns[c].default_value.clone(),
+            });
+            out += 1;
+        }
+        let rec = self.reg();
+        self.emit(Insn::MakeRecord {
+            start: regs,
+            count: n,
+            dest: rec,
+            affinities: None,
+        });
+        self.emit(Insn::DeleteAsync {
+            cursor: cur,
+            count: strata_vdbe::insn::RowCount::None,
+        });
+        self.emit(Insn::DeleteAwait { cursor: cur });
+        self.emit(Insn::IdxInsertAsync {
+            cursor: cur,
+            record_reg: rec,
+        });
+        self.emit(Insn::IdxInsertAwait { cursor: cur });
+        self.emit(Insn::SeekAsync {
+            cursor: cur,
+            op: strata_btree::SeekOp::GT,
+            key_start: key,
+            key_count: n_key,
+        });
+        self.emit(Insn::SeekAwait {
+            cursor: cur,
+            target_if_not_found: done.addr(),
+        });
+        self.goto(top);
+        self.resolve(done);
     }
 
     /// Rewrites every row of `table` without column `icol` (SQLite's DROP COLUMN

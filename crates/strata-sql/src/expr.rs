@@ -386,14 +386,33 @@ impl Compiler<'_> {
                 None => {
                     // On an outer join's NULL row the column is NULL, not its expression
                     // over NULLs (SQLite's OP_IfNullRow): the rowid is NULL only there.
+                    // A WITHOUT ROWID table has no rowid (its cursor's "rowid" would be
+                    // the record's last field read as an integer, which fails on text):
+                    // its first key column is NULL only there (key columns are NOT NULL).
                     let src = src.clone();
                     let probe = self.reg();
-                    match &src.cover {
-                        Some((icur, _)) => self.emit(Insn::IdxRowid {
+                    let key_col = t.without_rowid.as_ref().map(|wr| wr.pk[0].column);
+                    match (&src.cover, key_col) {
+                        (Some((icur, map)), Some(k)) if map.contains_key(&k) => {
+                            self.emit(Insn::Column {
+                                cursor: *icur,
+                                column: map[&k],
+                                dest: probe,
+                                default: None,
+                            })
+                        }
+                        (Some((icur, _)), _) => self.emit(Insn::IdxRowid {
                             cursor: *icur,
                             dest: probe,
                         }),
-                        None => self.emit(Insn::Rowid {
+                        // The key's first column is the record's first field.
+                        (None, Some(_)) => self.emit(Insn::Column {
+                            cursor,
+                            column: 0,
+                            dest: probe,
+                            default: None,
+                        }),
+                        (None, None) => self.emit(Insn::Rowid {
                             cursor,
                             dest: probe,
                         }),

@@ -15,10 +15,11 @@
 //! ORDER BY), writing (`without_rowid_write`: INSERT with every conflict clause, upserts,
 //! UPDATE, DELETE, triggers, RETURNING), CREATE TABLE and CREATE INDEX, the schema
 //! pragmas, `PRAGMA integrity_check` (trees, entry counts, column checks; not each row's
-//! index entries), DROP TABLE, ALTER TABLE RENAME TO / RENAME COLUMN / ADD COLUMN,
-//! VACUUM, foreign keys (either side; `fkey` seeks a parent's PRIMARY KEY as an index),
-//! UPDATE ... FROM (`update_from` keys its rows by PRIMARY KEY), RIGHT and FULL joins
-//! (`right_join` records matched rows by PRIMARY KEY). Not yet: DROP COLUMN.
+//! index entries), DROP TABLE, ALTER TABLE RENAME TO / RENAME COLUMN / ADD COLUMN /
+//! DROP COLUMN (`alter_column` rewrites each entry), VACUUM, foreign keys (either side;
+//! `fkey` seeks a parent's PRIMARY KEY as an index), UPDATE ... FROM (`update_from` keys
+//! its rows by PRIMARY KEY), RIGHT and FULL joins (`right_join` records matched rows by
+//! PRIMARY KEY).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -119,17 +120,6 @@ impl Table {
             db: self.db,
             key_tail: Vec::new(),
         })
-    }
-
-    /// Refuses `what` on a WITHOUT ROWID table with a clear error.
-    pub(crate) fn refuse_without_rowid(&self, what: &str) -> Result<()> {
-        if self.without_rowid.is_some() {
-            return Err(error(format!(
-                "{what} a WITHOUT ROWID table ({}) is not supported yet",
-                self.name
-            )));
-        }
-        Ok(())
     }
 }
 
