@@ -224,3 +224,162 @@ fn only_a_file_of_zeros_up_to_the_largest_page_is_created_afresh() {
         }
     }
 }
+
+#[test]
+fn storage_reports_what_it_was_opened_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = path_in(dir.path(), "db");
+    let opts = StorageOptions {
+        reserved_bytes: 8,
+        ..options()
+    };
+    let storage = Storage::open(Arc::new(SyscallIo::new()), &path, opts).unwrap();
+    assert_eq!(storage.path(), path);
+    assert_eq!(storage.page_size(), PAGE);
+    assert_eq!(storage.usable_size(), PAGE - 8);
+    assert_eq!(storage.pager().usable_size(), PAGE - 8);
+    assert_eq!(storage.options().cache_size_pages, 64);
+    assert!(!storage.auto_vacuum());
+    assert_eq!(storage.text_encoding(), header::TEXT_ENCODING_UTF8);
+    drop(storage);
+    // An existing database keeps its own page size and reserved bytes, whatever the
+    // options say; header offset 52 non-zero is an auto-vacuum database.
+    let mut page1 = std::fs::read(&path).unwrap();
+    page1[52..56].copy_from_slice(&1u32.to_be_bytes());
+    page1[56..60].copy_from_slice(&2u32.to_be_bytes());
+    std::fs::write(&path, &page1).unwrap();
+    let opts = StorageOptions {
+        page_size: 4096,
+        reserved_bytes: 0,
+        ..options()
+    };
+    let storage = Storage::open(Arc::new(SyscallIo::new()), &path, opts).unwrap();
+    assert_eq!(storage.page_size(), PAGE);
+    assert_eq!(storage.usable_size(), PAGE - 8);
+    assert!(storage.auto_vacuum());
+    assert_eq!(storage.text_encoding(), 2);
+    assert_eq!(storage.pager().text_encoding(), 2);
+}
+
+/// `PRAGMA journal_size_limit`: -1 is no limit; a value >= 0 sets it; any negative value
+/// removes it (SQLite clamps below -1 to -1); no value only reads it.
+#[test]
+fn journal_size_limit_is_set_read_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(
+        Arc::new(SyscallIo::new()),
+        &path_in(dir.path(), "db"),
+        options(),
+    )
+    .unwrap();
+    assert_eq!(storage.journal_size_limit(None), -1);
+    assert_eq!(storage.journal_size_limit(Some(0)), 0);
+    assert_eq!(storage.journal_size_limit(None), 0);
+    assert_eq!(storage.journal_size_limit(Some(65_536)), 65_536);
+    assert_eq!(storage.wal().size_limit(), Some(65_536));
+    assert_eq!(storage.journal_size_limit(None), 65_536);
+    assert_eq!(storage.journal_size_limit(Some(-1)), -1);
+    assert_eq!(storage.wal().size_limit(), None);
+    storage.journal_size_limit(Some(7));
+    assert_eq!(storage.journal_size_limit(Some(-5)), -1);
+}
+
+/// `PRAGMA synchronous` and `PRAGMA wal_autocheckpoint` per connection: the storage's
+/// options until set, then the connection's own, and they act on its commits only.
+#[test]
+fn per_connection_sync_mode_and_autocheckpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = Recording::new(Arc::new(SyscallIo::new()));
+    let opts = StorageOptions {
+        autocheckpoint_frames: 1000,
+        ..options()
+    };
+    let storage = Storage::open(rec.clone(), &path_in(dir.path(), "db"), opts).unwrap();
+    let quiet = storage.pager();
+    let other = storage.pager();
+    assert_eq!(quiet.commit_sync_mode(), SyncMode::Full);
+    assert_eq!(quiet.autocheckpoint_frames(), 1000);
+    quiet.set_commit_sync_mode(SyncMode::Off);
+    quiet.set_autocheckpoint_frames(2);
+    assert_eq!(quiet.commit_sync_mode(), SyncMode::Off);
+    assert_eq!(quiet.autocheckpoint_frames(), 2);
+    assert_eq!(other.commit_sync_mode(), SyncMode::Full);
+    assert_eq!(other.autocheckpoint_frames(), 1000);
+    let append = |pager: &Pager| {
+        pager.begin_write().unwrap();
+        pager.append_page().unwrap().data_mut().fill(0x21);
+        commit(pager);
+    };
+    rec.take_events();
+    // 2 frames (the new page and page 1): not fsynced by the commit, and at the
+    // threshold a checkpoint copies them (it syncs the WAL first and the database file
+    // after: checkpoints keep the storage's mode).
+    append(&quiet);
+    let events = rec.take_events();
+    let wal_syncs = events.iter().filter(|e| *e == "sync db-wal").count();
+    assert_eq!(wal_syncs, 1, "the checkpoint's only: {events:?}");
+    assert_eq!(storage.wal().backfilled_frames(), 2, "{events:?}");
+    assert!(events.contains(&"write db".to_string()), "{events:?}");
+    // The other connection's commit is fsynced and left in the WAL.
+    append(&other);
+    let events = rec.take_events();
+    assert!(events.contains(&"sync db-wal".to_string()), "{events:?}");
+    assert!(!events.contains(&"write db".to_string()), "{events:?}");
+    assert_eq!(storage.wal().max_frame(), 2);
+    assert_eq!(storage.wal().backfilled_frames(), 0);
+    // 0 turns the automatic checkpoint off.
+    quiet.set_autocheckpoint_frames(0);
+    for _ in 0..3 {
+        append(&quiet);
+    }
+    assert_eq!(storage.wal().backfilled_frames(), 0);
+    assert_eq!(storage.wal().max_frame(), 8);
+}
+
+/// What statements ask between calls without taking the pager's lock: whether a
+/// transaction is open, whether any page may have changed, and whether it is still the
+/// same transaction.
+#[test]
+fn transaction_state_and_change_counters() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(
+        Arc::new(SyscallIo::new()),
+        &path_in(dir.path(), "db"),
+        options(),
+    )
+    .unwrap();
+    let pager = storage.pager();
+    assert!(!pager.in_read_tx() && !pager.in_write_tx());
+    let epoch0 = pager.tx_epoch();
+    pager.begin_read().unwrap();
+    assert!(pager.in_read_tx() && !pager.in_write_tx());
+    let epoch1 = pager.tx_epoch();
+    assert_ne!(epoch1, epoch0);
+    let seq = pager.change_seq();
+    get(&pager, 1);
+    assert_eq!(pager.change_seq(), seq, "a read changes nothing");
+    assert_eq!(pager.tx_epoch(), epoch1, "same transaction");
+    pager.begin_write().unwrap();
+    assert!(pager.in_read_tx() && pager.in_write_tx());
+    assert_eq!(pager.tx_epoch(), epoch1, "upgraded, same snapshot");
+    let seq = pager.change_seq();
+    let page = pager.append_page().unwrap();
+    let after_append = pager.change_seq();
+    assert!(after_append > seq);
+    pager.mark_dirty(&page).unwrap();
+    assert!(pager.change_seq() > after_append);
+    drop(page);
+    commit(&pager);
+    assert!(!pager.in_read_tx() && !pager.in_write_tx());
+    let epoch2 = pager.tx_epoch();
+    assert_ne!(epoch2, epoch1);
+    pager.begin_read().unwrap();
+    assert_ne!(pager.tx_epoch(), epoch2);
+    let seq = pager.change_seq();
+    pager.end_read();
+    assert!(
+        pager.change_seq() > seq,
+        "the transaction boundary moves it"
+    );
+    assert!(!pager.in_read_tx());
+}
