@@ -396,6 +396,10 @@ fn the_api_refuses_calls_out_of_turn() {
     pager.begin_write().unwrap();
     is_misuse(pager.new_page_at(0), "beyond the database");
     is_misuse(pager.new_page_at(5), "beyond the database");
+    // The last page may be reused: zeroed and dirty, with no read.
+    let last = pager.new_page_at(4).unwrap();
+    assert!(last.is_dirty() && last.data().iter().all(|&b| b == 0));
+    drop(last);
     is_misuse(pager.truncate_pages(0), "of a 4-page database");
     is_misuse(pager.truncate_pages(5), "of a 4-page database");
     pager.rollback().unwrap();
@@ -472,4 +476,25 @@ fn no_change_during_a_commit_and_no_transaction_during_its_checkpoint() {
     assert_eq!(storage.wal().backfilled_frames(), storage.wal().max_frame());
     pager.begin_read().unwrap();
     pager.end_read();
+}
+
+#[test]
+fn a_page_says_whether_it_is_dirty() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = four_pages(dir.path());
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    let page = get(&pager, 3);
+    assert_eq!(page.page_no(), 3);
+    assert!(!page.is_dirty());
+    assert_eq!(format!("{page:?}"), "Page { page_no: 3, dirty: false }");
+    pager.mark_dirty(&page).unwrap();
+    assert!(page.is_dirty());
+    assert_eq!(format!("{page:?}"), "Page { page_no: 3, dirty: true }");
+    commit(&pager);
+    assert!(!page.is_dirty(), "clean once committed");
+    pager.begin_write().unwrap();
+    pager.mark_dirty(&page).unwrap();
+    pager.rollback().unwrap();
+    assert!(!page.is_dirty(), "clean once rolled back");
 }
