@@ -681,3 +681,49 @@ fn truncated_pages_leave_the_cache() {
     }
     pager.rollback().unwrap();
 }
+
+/// A transaction spills only past `spill_min_pages` page images, whatever the cache size;
+/// the storage counts the spills of all its connections.
+#[test]
+fn spills_wait_for_the_floor_and_the_storage_counts_every_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = StorageOptions {
+        cache_size_pages: 4,
+        ..options()
+    };
+    let storage = Storage::open(
+        Arc::new(SyscallIo::new()),
+        dir.path().join("db").to_str().unwrap(),
+        opts,
+    )
+    .unwrap();
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 0..12 {
+        pager.append_page().unwrap();
+    }
+    commit(&pager);
+    let dirty_all = |pager: &Pager, round: u8, last: u32| {
+        pager.begin_write().unwrap();
+        // A spill needs to know the database is not auto-vacuum: page 1 seen.
+        get(pager, 1);
+        for page_no in 2..=last {
+            set(pager, page_no, round);
+        }
+        commit(pager);
+    };
+    // 5 dirty pages and their 5 pre-images beside a 4-page cache: more than the cache,
+    // under the default floor of 16 images: no spill.
+    dirty_all(&pager, 1, 6);
+    assert_eq!((pager.spill_count(), storage.spill_count()), (0, 0));
+    storage.set_spill_min_pages(1);
+    dirty_all(&pager, 2, 6);
+    let first = pager.spill_count();
+    assert!(first > 0);
+    assert_eq!(storage.spill_count(), first);
+    let other = storage.pager();
+    dirty_all(&other, 3, 13);
+    assert!(other.spill_count() > 0);
+    assert_eq!(storage.spill_count(), first + other.spill_count());
+    check_all(&pager, 13, |_| 3, "after the spills");
+}
