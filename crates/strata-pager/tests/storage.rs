@@ -238,6 +238,7 @@ fn storage_reports_what_it_was_opened_with() {
     assert_eq!(storage.page_size(), PAGE);
     assert_eq!(storage.usable_size(), PAGE - 8);
     assert_eq!(storage.pager().usable_size(), PAGE - 8);
+    assert_eq!(storage.pager().page_size(), PAGE);
     assert_eq!(storage.options().cache_size_pages, 64);
     assert!(!storage.auto_vacuum());
     assert_eq!(storage.text_encoding(), header::TEXT_ENCODING_UTF8);
@@ -255,6 +256,7 @@ fn storage_reports_what_it_was_opened_with() {
     };
     let storage = Storage::open(Arc::new(SyscallIo::new()), &path, opts).unwrap();
     assert_eq!(storage.page_size(), PAGE);
+    assert_eq!(storage.pager().page_size(), PAGE);
     assert_eq!(storage.usable_size(), PAGE - 8);
     assert!(storage.auto_vacuum());
     assert_eq!(storage.text_encoding(), 2);
