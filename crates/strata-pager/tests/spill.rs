@@ -727,3 +727,59 @@ fn spills_wait_for_the_floor_and_the_storage_counts_every_connections() {
     assert_eq!(storage.spill_count(), first + other.spill_count());
     check_all(&pager, 13, |_| 3, "after the spills");
 }
+
+/// Leaves every page as it is: enough for a database whose page 1 says auto-vacuum to be
+/// committed without the B-tree.
+struct NoHook;
+
+impl strata_pager::CommitHook for NoHook {
+    fn before_commit(&self, _: &Pager) -> strata_pager::Result<strata_io::Poll<()>> {
+        Ok(strata_io::Poll::Ready(()))
+    }
+}
+
+/// Another connection made the database auto-vacuum (page 1, `PRAGMA auto_vacuum` on an
+/// empty database) while this one's page 1 had left its cache: what this connection knew
+/// of page 1 is forgotten at its next transaction, so it does not spill (the commit hook
+/// keeps an auto-vacuum file's pointer maps from the pages in memory).
+#[test]
+fn another_connections_change_of_page_1_is_not_taken_for_known() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = StorageOptions {
+        cache_size_pages: 4,
+        ..options()
+    };
+    let storage = Storage::open(
+        Arc::new(SyscallIo::new()),
+        dir.path().join("db").to_str().unwrap(),
+        opts,
+    )
+    .unwrap();
+    storage.set_commit_hook(Arc::new(NoHook));
+    storage.set_spill_min_pages(1);
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 0..12 {
+        pager.append_page().unwrap();
+    }
+    commit(&pager);
+    // Page 1 (not auto-vacuum) was in the commit; reading 12 pages evicts it.
+    pager.begin_read().unwrap();
+    for page_no in 2..=13 {
+        get(&pager, page_no);
+    }
+    pager.end_read();
+    let other = storage.pager();
+    other.begin_write().unwrap();
+    let page1 = get(&other, 1);
+    other.mark_dirty(&page1).unwrap();
+    page1.data_mut()[52..56].copy_from_slice(&1u32.to_be_bytes());
+    drop(page1);
+    commit(&other);
+    pager.begin_write().unwrap();
+    for page_no in 2..=13 {
+        set(&pager, page_no, 4);
+    }
+    commit(&pager);
+    assert_eq!(pager.spill_count(), 0, "an auto-vacuum database spilled");
+}
