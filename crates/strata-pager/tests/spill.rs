@@ -783,3 +783,55 @@ fn another_connections_change_of_page_1_is_not_taken_for_known() {
     commit(&pager);
     assert_eq!(pager.spill_count(), 0, "an auto-vacuum database spilled");
 }
+
+/// A spilled page whose frame reads back short (the WAL file lost it under us) is an
+/// error, never a page of zeros.
+#[test]
+fn a_spilled_frame_read_back_short_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db").to_str().unwrap().to_string();
+    let opts = StorageOptions {
+        cache_size_pages: 4,
+        ..options()
+    };
+    let storage = Storage::open(Arc::new(SyscallIo::new()), &path, opts).unwrap();
+    storage.set_spill_min_pages(1);
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 0..12 {
+        pager.append_page().unwrap();
+    }
+    commit(&pager);
+    pager.begin_write().unwrap();
+    get(&pager, 1);
+    for page_no in 2..=13 {
+        set(&pager, page_no, 5);
+    }
+    assert!(pager.spill_count() > 0);
+    // No more spills: one would write a frame past the cut, and the frames in between
+    // would read back as whole frames of zeros.
+    storage.set_spill_min_pages(usize::MAX);
+    // Cut the WAL after its committed frames: the spilled frames are gone.
+    let committed = storage.wal().max_frame();
+    let wal = std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("{path}-wal"))
+        .unwrap();
+    wal.set_len(32 + committed * (24 + PAGE as u64)).unwrap();
+    let errors: Vec<String> = (2..=13)
+        .filter_map(
+            |page_no| match block_on(pager.io().as_ref(), || pager.get_page(page_no)) {
+                Ok(page) => {
+                    assert_eq!(page.data()[100], fill(page_no, 5), "page {page_no}");
+                    None
+                }
+                Err(e) => Some(e.to_string()),
+            },
+        )
+        .collect();
+    assert!(!errors.is_empty(), "every spilled page read back");
+    for e in &errors {
+        assert!(e.contains("spilled page"), "{e}");
+    }
+    pager.rollback().unwrap();
+}
