@@ -42,11 +42,11 @@ impl Hasher for PageNoHasher {
         self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8 | b as u64).rotate_left(5);
-        }
+    /// Never called: a `PageMap` key is a `u32`, whose `Hash` calls `write_u32` only. (A
+    /// byte loop here was never used, and it mixed so little that 8-byte keys collided
+    /// by the hundred: fail loudly rather than degrade if another key type comes.)
+    fn write(&mut self, _bytes: &[u8]) {
+        unreachable!("PageNoHasher hashes u32 page numbers only");
     }
 
     #[inline]
@@ -213,6 +213,40 @@ mod tests {
         assert!(cache.get(1).is_some(), "pinned page must survive");
         assert!(cache.get(3).is_some(), "newest page must be present");
         assert!(cache.get(2).is_none(), "unpinned older page is the victim");
+    }
+
+    /// The hasher must tell page numbers apart, or every lookup degenerates into a scan
+    /// of one bucket (still correct, so no other test notices).
+    #[test]
+    fn hasher_gives_distinct_page_numbers_distinct_hashes() {
+        use std::collections::HashSet;
+        use std::hash::BuildHasher;
+        let build = BuildHasherDefault::<PageNoHasher>::default();
+        let all: HashSet<u64> = (0..=20_000u32).map(|n| build.hash_one(n)).collect();
+        assert_eq!(all.len(), 20_001, "page numbers collide");
+        // The table takes the bucket from the low bits and a tag from the top 7: both
+        // must vary over consecutive page numbers (256 and 128 values, all taken).
+        let low: HashSet<u64> = (1..=256u32).map(|n| build.hash_one(n) & 0xff).collect();
+        let top: HashSet<u64> = (1..=256u32).map(|n| build.hash_one(n) >> 57).collect();
+        assert_eq!((low.len(), top.len()), (256, 128));
+    }
+
+    /// Every page was just used (reference bit set): the first pass of the clock only
+    /// clears bits, the second must go on past the pinned pages to the first unpinned one.
+    #[test]
+    fn second_pass_of_the_clock_reaches_past_pinned_pages() {
+        let mut cache = PageCache::new(4);
+        let pins = [page(1), page(2)];
+        for p in &pins {
+            cache.insert(p.clone());
+        }
+        cache.insert(page(3));
+        cache.insert(page(4));
+        cache.insert(page(5));
+        assert_eq!(cache.len(), 4, "one page evicted, not the cache grown");
+        assert!(cache.peek(3).is_none(), "page 3 is the first unpinned one");
+        assert!(cache.peek(1).is_some() && cache.peek(2).is_some());
+        assert!(cache.peek(4).is_some() && cache.peek(5).is_some());
     }
 
     #[test]

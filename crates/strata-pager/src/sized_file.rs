@@ -155,4 +155,102 @@ mod tests {
         assert_eq!(f.size_bytes().unwrap(), 10);
         assert_eq!(asked(), 3);
     }
+
+    /// A file whose writes complete only when the test says so; its size follows the
+    /// completed writes.
+    #[derive(Default)]
+    struct Manual {
+        size_bytes: std::sync::atomic::AtomicU64,
+        held: Mutex<Vec<(u64, Completion)>>,
+    }
+
+    impl Manual {
+        fn complete(&self, index: usize) {
+            let (end, c) = self.held.lock().unwrap()[index].clone();
+            self.size_bytes
+                .fetch_max(end, std::sync::atomic::Ordering::SeqCst);
+            c.complete(Ok(c.len()));
+        }
+    }
+
+    impl File for Manual {
+        fn lock(&self, _: LockKind) -> Result<()> {
+            Ok(())
+        }
+        fn unlock(&self) -> Result<()> {
+            Ok(())
+        }
+        fn pread(&self, _: u64, _: &Completion) -> Result<()> {
+            unreachable!()
+        }
+        fn pwrite(&self, offset: u64, c: &Completion) -> Result<()> {
+            let end = offset + c.len() as u64;
+            self.held.lock().unwrap().push((end, c.clone()));
+            Ok(())
+        }
+        fn sync(&self, _: &Completion) -> Result<()> {
+            unreachable!()
+        }
+        fn truncate(&self, _: u64, _: &Completion) -> Result<()> {
+            unreachable!()
+        }
+        fn size_bytes(&self) -> Result<u64> {
+            Ok(self.size_bytes.load(std::sync::atomic::Ordering::SeqCst))
+        }
+    }
+
+    fn write(f: &SizeCachedFile, page: u64) {
+        f.pwrite(page * 100, &Completion::write(vec![1; 100]))
+            .unwrap();
+    }
+
+    /// The list of operations in flight is pruned of completed ones only, however many
+    /// are in flight: a write still in flight must keep the size from being remembered.
+    #[test]
+    fn writes_in_flight_survive_the_pruning() {
+        let manual = Arc::new(Manual::default());
+        let f = SizeCachedFile::new(manual.clone());
+        // The earliest writes reach furthest (write i ends at page 101 - i).
+        for i in 0..70 {
+            write(&f, 100 - i);
+        }
+        // The 6 written after the first pruning complete, the 64 before it do not.
+        for i in 64..70 {
+            manual.complete(i);
+        }
+        assert_eq!(f.size_bytes().unwrap(), 3700);
+        for i in 0..64 {
+            manual.complete(i);
+        }
+        assert_eq!(
+            f.size_bytes().unwrap(),
+            10_100,
+            "a size from before they completed"
+        );
+        // A write past the end, completed: the size must move.
+        write(&f, 150);
+        manual.complete(70);
+        assert_eq!(f.size_bytes().unwrap(), 15_100);
+    }
+
+    /// Pruning runs when the list doubles (at least 64), so a checkpoint submitting
+    /// thousands of writes neither scans the list at every write nor lets it grow
+    /// without bound when they complete.
+    #[test]
+    fn pruning_keeps_the_list_bounded_at_amortized_cost() {
+        let manual = Arc::new(Manual::default());
+        let f = SizeCachedFile::new(manual.clone());
+        for page in 0..1000 {
+            write(&f, page);
+            manual.complete(page as usize);
+            assert!(f.state().in_flight.len() <= 64, "at write {page}");
+        }
+        // 100 writes all in flight: pruned at 64 (none done), next at twice that.
+        let f = SizeCachedFile::new(manual.clone());
+        for page in 0..100 {
+            write(&f, page);
+        }
+        let s = f.state();
+        assert_eq!((s.in_flight.len(), s.prune_at), (100, 128));
+    }
 }

@@ -798,3 +798,22 @@ fn rollback_is_durable_before_the_journal_goes() {
         );
     }
 }
+
+#[test]
+fn a_journal_beside_an_empty_database_is_not_played_back() {
+    // SQLite's `hasHotJournal`: a zero-byte database has no content to restore (the
+    // journal belongs to a database that was never written, or to another file).
+    check("empty database", 1024, |_| {
+        vec![
+            ("db", Vec::new()),
+            (
+                "db-journal",
+                Journal::new(512, 1024)
+                    .segment(2, 3)
+                    .record(2, 0xa2)
+                    .record(3, 0xa3)
+                    .bytes,
+            ),
+        ]
+    });
+}

@@ -681,3 +681,157 @@ fn truncated_pages_leave_the_cache() {
     }
     pager.rollback().unwrap();
 }
+
+/// A transaction spills only past `spill_min_pages` page images, whatever the cache size;
+/// the storage counts the spills of all its connections.
+#[test]
+fn spills_wait_for_the_floor_and_the_storage_counts_every_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = StorageOptions {
+        cache_size_pages: 4,
+        ..options()
+    };
+    let storage = Storage::open(
+        Arc::new(SyscallIo::new()),
+        dir.path().join("db").to_str().unwrap(),
+        opts,
+    )
+    .unwrap();
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 0..12 {
+        pager.append_page().unwrap();
+    }
+    commit(&pager);
+    let dirty_all = |pager: &Pager, round: u8, last: u32| {
+        pager.begin_write().unwrap();
+        // A spill needs to know the database is not auto-vacuum: page 1 seen.
+        get(pager, 1);
+        for page_no in 2..=last {
+            set(pager, page_no, round);
+        }
+        commit(pager);
+    };
+    // 5 dirty pages and their 5 pre-images beside a 4-page cache: more than the cache,
+    // under the default floor of 16 images: no spill.
+    dirty_all(&pager, 1, 6);
+    assert_eq!((pager.spill_count(), storage.spill_count()), (0, 0));
+    storage.set_spill_min_pages(1);
+    dirty_all(&pager, 2, 6);
+    let first = pager.spill_count();
+    assert!(first > 0);
+    assert_eq!(storage.spill_count(), first);
+    let other = storage.pager();
+    dirty_all(&other, 3, 13);
+    assert!(other.spill_count() > 0);
+    assert_eq!(storage.spill_count(), first + other.spill_count());
+    check_all(&pager, 13, |_| 3, "after the spills");
+}
+
+/// Leaves every page as it is: enough for a database whose page 1 says auto-vacuum to be
+/// committed without the B-tree.
+struct NoHook;
+
+impl strata_pager::CommitHook for NoHook {
+    fn before_commit(&self, _: &Pager) -> strata_pager::Result<strata_io::Poll<()>> {
+        Ok(strata_io::Poll::Ready(()))
+    }
+}
+
+/// Another connection made the database auto-vacuum (page 1, `PRAGMA auto_vacuum` on an
+/// empty database) while this one's page 1 had left its cache: what this connection knew
+/// of page 1 is forgotten at its next transaction, so it does not spill (the commit hook
+/// keeps an auto-vacuum file's pointer maps from the pages in memory).
+#[test]
+fn another_connections_change_of_page_1_is_not_taken_for_known() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = StorageOptions {
+        cache_size_pages: 4,
+        ..options()
+    };
+    let storage = Storage::open(
+        Arc::new(SyscallIo::new()),
+        dir.path().join("db").to_str().unwrap(),
+        opts,
+    )
+    .unwrap();
+    storage.set_commit_hook(Arc::new(NoHook));
+    storage.set_spill_min_pages(1);
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 0..12 {
+        pager.append_page().unwrap();
+    }
+    commit(&pager);
+    // Page 1 (not auto-vacuum) was in the commit; reading 12 pages evicts it.
+    pager.begin_read().unwrap();
+    for page_no in 2..=13 {
+        get(&pager, page_no);
+    }
+    pager.end_read();
+    let other = storage.pager();
+    other.begin_write().unwrap();
+    let page1 = get(&other, 1);
+    other.mark_dirty(&page1).unwrap();
+    page1.data_mut()[52..56].copy_from_slice(&1u32.to_be_bytes());
+    drop(page1);
+    commit(&other);
+    pager.begin_write().unwrap();
+    for page_no in 2..=13 {
+        set(&pager, page_no, 4);
+    }
+    commit(&pager);
+    assert_eq!(pager.spill_count(), 0, "an auto-vacuum database spilled");
+}
+
+/// A spilled page whose frame reads back short (the WAL file lost it under us) is an
+/// error, never a page of zeros.
+#[test]
+fn a_spilled_frame_read_back_short_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db").to_str().unwrap().to_string();
+    let opts = StorageOptions {
+        cache_size_pages: 4,
+        ..options()
+    };
+    let storage = Storage::open(Arc::new(SyscallIo::new()), &path, opts).unwrap();
+    storage.set_spill_min_pages(1);
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 0..12 {
+        pager.append_page().unwrap();
+    }
+    commit(&pager);
+    pager.begin_write().unwrap();
+    get(&pager, 1);
+    for page_no in 2..=13 {
+        set(&pager, page_no, 5);
+    }
+    assert!(pager.spill_count() > 0);
+    // No more spills: one would write a frame past the cut, and the frames in between
+    // would read back as whole frames of zeros.
+    storage.set_spill_min_pages(usize::MAX);
+    // Cut the WAL after its committed frames: the spilled frames are gone.
+    let committed = storage.wal().max_frame();
+    let wal = std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("{path}-wal"))
+        .unwrap();
+    wal.set_len(32 + committed * (24 + PAGE as u64)).unwrap();
+    let errors: Vec<String> = (2..=13)
+        .filter_map(
+            |page_no| match block_on(pager.io().as_ref(), || pager.get_page(page_no)) {
+                Ok(page) => {
+                    assert_eq!(page.data()[100], fill(page_no, 5), "page {page_no}");
+                    None
+                }
+                Err(e) => Some(e.to_string()),
+            },
+        )
+        .collect();
+    assert!(!errors.is_empty(), "every spilled page read back");
+    for e in &errors {
+        assert!(e.contains("spilled page"), "{e}");
+    }
+    pager.rollback().unwrap();
+}

@@ -167,7 +167,9 @@ pub struct Append {
     /// This append set `Shared::append_in_progress` and must clear it.
     holds_append_flag: bool,
     /// Every operation submitted and maybe still in flight, handed to
-    /// `Inner::orphan` if the append fails or is dropped.
+    /// `Inner::orphan` if the append fails or is dropped. Pushed only once its
+    /// submission succeeded: a completion whose submission failed never completes, and
+    /// as an orphan it made every later append and checkpoint wait for it forever.
     submitted: Vec<Completion>,
     /// Whether this append fsyncs: the WAL's option unless the committing connection
     /// asked otherwise (`PRAGMA synchronous`, see [`Append::with_sync_mode`]).
@@ -324,8 +326,8 @@ impl Append {
                         self.state = self.submit_restart_frames(plan, frames)?;
                     } else {
                         let sync = Completion::sync();
-                        self.submitted.push(sync.clone());
                         self.inner.file()?.sync(&sync)?;
+                        self.submitted.push(sync.clone());
                         self.state = State::HeaderSyncing { plan, sync, frames };
                     }
                 }
@@ -347,8 +349,8 @@ impl Append {
                     }
                     if self.sync_mode == SyncMode::Full {
                         let sync = Completion::sync();
-                        self.submitted.push(sync.clone());
                         self.inner.file()?.sync(&sync)?;
+                        self.submitted.push(sync.clone());
                         self.state = State::Syncing { plan, sync };
                     } else {
                         return self.publish(plan).map(Poll::Ready);
@@ -424,10 +426,10 @@ impl Append {
                 }
                 drop(s);
                 let c = Completion::read(count * frame_size);
-                self.submitted.push(c.clone());
                 self.inner
                     .file()?
                     .pread(frame_offset_bytes(next, page_size), &c)?;
+                self.submitted.push(c.clone());
                 Ok(RechainStep::Pending(next, seed, Some((c, None))))
             }
             Some((c, None)) => {
@@ -466,10 +468,10 @@ impl Append {
                 u.checksums[base..base + count].copy_from_slice(&sums);
                 drop(s);
                 let w = Completion::write(buf);
-                self.submitted.push(w.clone());
                 self.inner
                     .file()?
                     .pwrite(frame_offset_bytes(next, page_size), &w)?;
+                self.submitted.push(w.clone());
                 Ok(RechainStep::Pending(next, seed, Some((w, Some(running)))))
             }
             Some((w, Some(end_sum))) => {
@@ -667,8 +669,8 @@ impl Append {
             // newer pages (SQLite's ticket ff5be73dee; found here by the simulator).
             Some(h) => {
                 let write = Completion::write(h.encode().0.to_vec());
-                self.submitted.push(write.clone());
                 self.inner.file()?.pwrite(0, &write)?;
+                self.submitted.push(write.clone());
                 Ok(Some(State::HeaderWriting {
                     plan,
                     write,
@@ -700,8 +702,8 @@ impl Append {
             let file = self.inner.file()?;
             if file.size_bytes()? > target {
                 let c = Completion::truncate();
-                self.submitted.push(c.clone());
                 file.truncate(target, &c)?;
+                self.submitted.push(c.clone());
                 truncate = Some(c);
             }
         }
@@ -716,8 +718,8 @@ impl Append {
         let mut writes = Vec::with_capacity(pending_writes.len());
         for (offset_bytes, buf) in pending_writes {
             let c = Completion::write(buf);
-            self.submitted.push(c.clone());
             self.inner.file()?.pwrite(offset_bytes, &c)?;
+            self.submitted.push(c.clone());
             writes.push(c);
         }
         Ok(State::Writing { plan, writes })

@@ -79,7 +79,9 @@ pub struct Checkpoint {
     /// This checkpoint set `Shared::checkpoint_running` and must clear it.
     holds_checkpoint_flag: bool,
     /// Every operation submitted and maybe still in flight, handed to
-    /// `Inner::orphan` if the checkpoint fails or is dropped.
+    /// `Inner::orphan` if the checkpoint fails or is dropped. Pushed only once its
+    /// submission succeeded: a completion whose submission failed never completes, and
+    /// as an orphan it made every later append and checkpoint wait for it forever.
     submitted: Vec<Completion>,
 }
 
@@ -158,8 +160,8 @@ impl Checkpoint {
                         }
                         let write = Completion::write(read.take_buf());
                         let offset_bytes = u64::from(page_no - 1) * page_size as u64;
-                        self.submitted.push(write.clone());
                         self.db_file.pwrite(offset_bytes, &write)?;
+                        self.submitted.push(write.clone());
                         writes.push(write);
                     }
                     self.state = State::Writing { plan, next, writes };
@@ -305,9 +307,9 @@ impl Checkpoint {
             return self.submit_reads(plan, 0);
         }
         let sync = Completion::sync();
-        self.submitted.push(sync.clone());
         // Frames to copy mean the file was written.
         self.inner.file()?.sync(&sync)?;
+        self.submitted.push(sync.clone());
         Ok(State::SyncWal { plan, sync })
     }
 
@@ -323,8 +325,8 @@ impl Checkpoint {
         for &(_, frame_no) in &plan.copies[next..end] {
             let c = Completion::read(page_size);
             let offset_bytes = frame_offset_bytes(frame_no, page_size) + FRAME_HEADER_BYTES as u64;
-            self.submitted.push(c.clone());
             self.inner.file()?.pread(offset_bytes, &c)?;
+            self.submitted.push(c.clone());
             reads.push(c);
         }
         Ok(State::Reading { plan, next, reads })
@@ -335,8 +337,8 @@ impl Checkpoint {
             Some(size_pages) => {
                 let truncate = Completion::truncate();
                 let size_bytes = u64::from(size_pages) * self.inner.page_size as u64;
-                self.submitted.push(truncate.clone());
                 self.db_file.truncate(size_bytes, &truncate)?;
+                self.submitted.push(truncate.clone());
                 Ok(State::TruncateDb { plan, truncate })
             }
             None => self.submit_db_sync(plan),
@@ -349,8 +351,8 @@ impl Checkpoint {
             return Ok(State::Finish);
         }
         let sync = Completion::sync();
-        self.submitted.push(sync.clone());
         self.db_file.sync(&sync)?;
+        self.submitted.push(sync.clone());
         Ok(State::SyncDb { plan, sync })
     }
 
