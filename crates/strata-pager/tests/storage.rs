@@ -339,8 +339,10 @@ fn per_connection_sync_mode_and_autocheckpoint() {
 }
 
 /// What statements ask between calls without taking the pager's lock: whether a
-/// transaction is open, whether any page may have changed, and whether it is still the
-/// same transaction.
+/// transaction is open, whether any page may have changed, and whether what the
+/// connection reads may differ from what it read before (`content_epoch`: a new
+/// snapshot, or a write transaction's start and end; not a read transaction that sees
+/// what the last one saw).
 #[test]
 fn transaction_state_and_change_counters() {
     let dir = tempfile::tempdir().unwrap();
@@ -352,31 +354,44 @@ fn transaction_state_and_change_counters() {
     .unwrap();
     let pager = storage.pager();
     assert!(!pager.in_read_tx() && !pager.in_write_tx());
-    let epoch0 = pager.tx_epoch();
+    let epoch0 = pager.content_epoch();
     pager.begin_read().unwrap();
     assert!(pager.in_read_tx() && !pager.in_write_tx());
-    let epoch1 = pager.tx_epoch();
-    assert_ne!(epoch1, epoch0);
+    let epoch1 = pager.content_epoch();
+    assert_ne!(epoch1, epoch0, "the first snapshot");
     let seq = pager.change_seq();
     get(&pager, 1);
     assert_eq!(pager.change_seq(), seq, "a read changes nothing");
-    assert_eq!(pager.tx_epoch(), epoch1, "same transaction");
+    assert_eq!(pager.content_epoch(), epoch1, "same transaction");
+    pager.end_read();
+    pager.begin_read().unwrap();
+    assert_eq!(pager.content_epoch(), epoch1, "the same snapshot again");
     pager.begin_write().unwrap();
     assert!(pager.in_read_tx() && pager.in_write_tx());
-    assert_eq!(pager.tx_epoch(), epoch1, "upgraded, same snapshot");
+    let epoch_w = pager.content_epoch();
+    assert_ne!(epoch_w, epoch1, "a write transaction begins");
     let seq = pager.change_seq();
     let page = pager.append_page().unwrap();
     let after_append = pager.change_seq();
     assert!(after_append > seq);
     pager.mark_dirty(&page).unwrap();
     assert!(pager.change_seq() > after_append);
+    assert_eq!(
+        pager.content_epoch(),
+        epoch_w,
+        "within the write transaction"
+    );
     drop(page);
     commit(&pager);
     assert!(!pager.in_read_tx() && !pager.in_write_tx());
-    let epoch2 = pager.tx_epoch();
-    assert_ne!(epoch2, epoch1);
+    let epoch2 = pager.content_epoch();
+    assert_ne!(epoch2, epoch_w, "the write transaction ended");
     pager.begin_read().unwrap();
-    assert_ne!(pager.tx_epoch(), epoch2);
+    assert_eq!(
+        pager.content_epoch(),
+        epoch2,
+        "its own commit is what it saw"
+    );
     let seq = pager.change_seq();
     pager.end_read();
     assert!(
@@ -384,4 +399,20 @@ fn transaction_state_and_change_counters() {
         "the transaction boundary moves it"
     );
     assert!(!pager.in_read_tx());
+    // Another connection's commit: the next read transaction sees new content.
+    let other = storage.pager();
+    other.begin_write().unwrap();
+    let page = other.append_page().unwrap();
+    other.mark_dirty(&page).unwrap();
+    drop(page);
+    commit(&other);
+    pager.begin_read().unwrap();
+    assert_ne!(
+        pager.content_epoch(),
+        epoch2,
+        "another connection committed"
+    );
+    pager.end_read();
+    // Two pagers' epochs never meet by accident.
+    assert_ne!(other.content_epoch(), pager.content_epoch());
 }
