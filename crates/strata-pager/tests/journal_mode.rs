@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 mod common;
 
-use common::Recording;
+use common::{commit, get, Recording};
 use strata_io::{block_on, MemoryIo, Poll, SyscallIo, IO};
 use strata_pager::{
-    header, CheckpointMode, Error, JournalMode, PageRef, Pager, Storage, StorageOptions, SyncMode,
+    header, CheckpointMode, Error, JournalMode, Pager, Storage, StorageOptions, SyncMode,
 };
 
 const PAGE: usize = 1024;
@@ -27,14 +27,6 @@ fn options(sync_mode: SyncMode) -> StorageOptions {
         sync_mode,
         ..StorageOptions::default()
     }
-}
-
-fn get(pager: &Pager, page_no: u32) -> PageRef {
-    block_on(pager.io().as_ref(), || pager.get_page(page_no)).unwrap()
-}
-
-fn commit(pager: &Pager) {
-    block_on(pager.io().as_ref(), || pager.commit()).unwrap()
 }
 
 /// Appends `count` pages filled with `fill`.

@@ -10,9 +10,9 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use common::Recording;
+use common::{commit, get, Recording};
 use strata_io::{block_on, IoError, SyscallIo};
-use strata_pager::{header, Error, JournalMode, PageRef, Pager, Storage, StorageOptions, SyncMode};
+use strata_pager::{header, Error, JournalMode, Pager, Storage, StorageOptions, SyncMode};
 
 const PAGE: usize = 1024;
 
@@ -23,14 +23,6 @@ fn options() -> StorageOptions {
         autocheckpoint_frames: 0,
         ..StorageOptions::default()
     }
-}
-
-fn get(pager: &Pager, page_no: u32) -> PageRef {
-    block_on(pager.io().as_ref(), || pager.get_page(page_no)).unwrap()
-}
-
-fn commit(pager: &Pager) {
-    block_on(pager.io().as_ref(), || pager.commit()).unwrap()
 }
 
 fn path_in(dir: &Path, name: &str) -> String {

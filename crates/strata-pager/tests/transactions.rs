@@ -12,11 +12,11 @@ mod common;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use common::Recording;
+use common::{commit, get, Recording};
 use strata_io::{block_on, MemoryIo, Poll, SyscallIo, IO};
 use strata_pager::{
-    header, CheckpointMode, CommitHook, CommitObserver, CommittedTxn, Error, PageRef, Pager,
-    Storage, StorageOptions,
+    header, CheckpointMode, CommitHook, CommitObserver, CommittedTxn, Error, Pager, Storage,
+    StorageOptions,
 };
 
 const PAGE: usize = 1024;
@@ -32,14 +32,6 @@ fn options() -> StorageOptions {
 
 fn open(io: Arc<dyn IO>, dir: &Path) -> Arc<Storage> {
     Storage::open(io, dir.join("db").to_str().unwrap(), options()).unwrap()
-}
-
-fn get(pager: &Pager, page_no: u32) -> PageRef {
-    block_on(pager.io().as_ref(), || pager.get_page(page_no)).unwrap()
-}
-
-fn commit(pager: &Pager) {
-    block_on(pager.io().as_ref(), || pager.commit()).unwrap()
 }
 
 fn set(pager: &Pager, page_no: u32, fill: u8) {

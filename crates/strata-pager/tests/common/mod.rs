@@ -5,7 +5,18 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use strata_io::{Completion, File, IoError, LockKind, OpenFlags, IO};
+use strata_io::{block_on, Completion, File, IoError, LockKind, OpenFlags, IO};
+use strata_pager::{PageRef, Pager};
+
+/// Page `page_no`, driving the pager's IO until it is read.
+pub fn get(pager: &Pager, page_no: u32) -> PageRef {
+    block_on(pager.io().as_ref(), || pager.get_page(page_no)).unwrap()
+}
+
+/// Commits the pager's write transaction, driving its IO.
+pub fn commit(pager: &Pager) {
+    block_on(pager.io().as_ref(), || pager.commit()).unwrap()
+}
 
 /// Records the writes, syncs, truncations and removals reaching the files (by file name),
 /// and fails the operations a test asks it to.

@@ -53,38 +53,38 @@ impl Vm {
                 (TreeKind::Index(key_info.clone()), Some(key_info))
             }
         };
-        // A cursor still open in the slot (a subquery run again) is reopened in place.
+        // A cursor still open in the slot (a subquery run again) is reopened in place;
+        // else the last execution's cursor of the slot (see `Vm::recycled`).
         let open = match self.cursors.get_mut(cursor) {
             Some(slot @ Some(VmCursor::BTree(_))) => match slot.take() {
-                Some(VmCursor::BTree(b)) => Some(b),
+                Some(VmCursor::BTree(b)) => Some((b, false)),
                 _ => None,
             },
             _ => None,
         };
-        if let Some(mut b) = open {
-            b.reopen(pager, root, tk, ki, write);
-            self.set_cursor(cursor, VmCursor::BTree(b));
-            self.pc += 1;
-            return Ok(());
-        }
-        if let Some(mut b) = self.recycled.get_mut(cursor).and_then(Option::take) {
-            if write
+        let reused = open.or_else(|| {
+            self.recycled
+                .get_mut(cursor)
+                .and_then(Option::take)
+                .map(|b| (b, true))
+        });
+        if let Some((mut b, parked)) = reused {
+            // Only a cursor parked with its append hint (`writable`, see `park_cursors`)
+            // on the same tree keeps its state; any other is made as new.
+            let keeps_hint = parked
+                && write
                 && b.writable
                 && ki.is_none()
                 && b.bt.root_page() == root
-                && Arc::ptr_eq(b.bt.pager(), &pager)
-            {
-                // The last execution's cursor on the same tree (see `Vm::recycled`).
+                && Arc::ptr_eq(b.bt.pager(), &pager);
+            if keeps_hint {
                 b.pending = PendingOp::Open;
                 b.null_row = false;
                 b.row.invalidate();
                 b.buf.clear();
-                self.set_cursor(cursor, VmCursor::BTree(b));
-                self.pc += 1;
-                return Ok(());
+            } else {
+                b.reopen(pager, root, tk, ki, write);
             }
-            // A parked cursor: its allocations, for a cursor as new.
-            b.reopen(pager, root, tk, ki, write);
             self.set_cursor(cursor, VmCursor::BTree(b));
             self.pc += 1;
             return Ok(());

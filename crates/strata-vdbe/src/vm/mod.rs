@@ -748,14 +748,7 @@ impl Vm {
         for (i, c) in self.cursors.iter_mut().enumerate() {
             if let Some(VmCursor::BTree(mut b)) = c.take() {
                 let kept = keep_hints && b.writable && b.bt.pager().in_write_tx() && b.bt.recycle();
-                if kept {
-                    if self.recycled.len() <= i {
-                        self.recycled.resize_with(i + 1, || None);
-                    }
-                    self.recycled[i] = Some(b);
-                } else {
-                    recycle(&mut self.recycled, self.conn.pager(), i, b);
-                }
+                recycle(&mut self.recycled, self.conn.pager(), i, b, kept);
             }
         }
     }
@@ -1581,7 +1574,7 @@ impl Vm {
             Close { cursor } => {
                 if let Some(c) = self.cursors.get_mut(*cursor).and_then(Option::take) {
                     if let VmCursor::BTree(b) = c {
-                        recycle(&mut self.recycled, self.conn.pager(), *cursor, b);
+                        recycle(&mut self.recycled, self.conn.pager(), *cursor, b, false);
                     }
                 }
                 self.pc += 1;
@@ -2031,19 +2024,24 @@ impl Drop for Vm {
     }
 }
 
-/// Parks B-tree cursor `b` of slot `slot` in `recycled` for a later open of that slot (see
-/// `Vm::recycled`), if it is on the main database's pager: another schema's pager (temp,
-/// attached) is not kept alive by an idle statement.
+/// Keeps B-tree cursor `b` of slot `slot` in `recycled` for a later open of that slot (see
+/// `Vm::recycled`): as it is with `keep_state` (a table cursor whose append hint
+/// `BTreeCursor::recycle` kept), else parked, and only if it is on the main database's
+/// pager (another schema's pager, temp or attached, is not kept alive by an idle
+/// statement).
 fn recycle(
     recycled: &mut Vec<Option<Box<cursor::BTreeCur>>>,
     main: &Arc<Pager>,
     slot: usize,
     mut b: Box<cursor::BTreeCur>,
+    keep_state: bool,
 ) {
-    if !Arc::ptr_eq(b.bt.pager(), main) {
-        return;
+    if !keep_state {
+        if !Arc::ptr_eq(b.bt.pager(), main) {
+            return;
+        }
+        b.park();
     }
-    b.park();
     if recycled.len() <= slot {
         recycled.resize_with(slot + 1, || None);
     }
