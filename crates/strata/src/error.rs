@@ -170,9 +170,10 @@ impl std::error::Error for Error {}
 
 impl From<strata_vdbe::vm::VmError> for Error {
     fn from(e: strata_vdbe::vm::VmError) -> Error {
+        let (code, message) = e.into_parts();
         Error::Sql {
-            code: e.code,
-            message: e.message,
+            code,
+            message,
             offset: None,
         }
     }

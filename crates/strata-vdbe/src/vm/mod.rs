@@ -75,11 +75,37 @@ pub enum StepResult {
     Busy,
 }
 
-/// A statement failed.
+/// A statement failed. Boxed: every instruction returns `Result<Flow, VmError>`, and a
+/// one-pointer error lets that result come back in registers instead of through memory
+/// (issue 13: the dispatch loop's cost per instruction). Its fields are reached through
+/// `Deref` (`e.code`, `e.message`); [`VmError::into_parts`] takes them out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VmError(Box<VmErrorInner>);
+
+/// What a [`VmError`] holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VmError {
+pub struct VmErrorInner {
     pub code: ErrorCode,
     pub message: String,
+}
+
+impl std::fmt::Debug for VmError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::ops::Deref for VmError {
+    type Target = VmErrorInner;
+    fn deref(&self) -> &VmErrorInner {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for VmError {
+    fn deref_mut(&mut self) -> &mut VmErrorInner {
+        &mut self.0
+    }
 }
 
 impl std::fmt::Display for VmError {
@@ -92,10 +118,16 @@ impl std::error::Error for VmError {}
 
 impl VmError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> VmError {
-        VmError {
+        VmError(Box::new(VmErrorInner {
             code,
             message: message.into(),
-        }
+        }))
+    }
+
+    /// The error's code and message.
+    pub fn into_parts(self) -> (ErrorCode, String) {
+        let inner = *self.0;
+        (inner.code, inner.message)
     }
 
     #[cold]
@@ -813,6 +845,7 @@ impl Vm {
         move || io.random_u64()
     }
 
+    #[inline(always)]
     fn exec(&mut self, insn: &Insn) -> Result<Flow, VmError> {
         use Insn::*;
         match insn {

@@ -83,10 +83,7 @@ pub fn drive(vm: &mut Vm, io: &dyn IO) -> Result<Outcome, VmError> {
                 assert!(ios < 10_000_000, "no progress");
             }
             StepResult::Busy => {
-                return Err(VmError {
-                    code: strata_vdbe::insn::ErrorCode::Busy,
-                    message: "busy".into(),
-                })
+                return Err(VmError::new(strata_vdbe::insn::ErrorCode::Busy, "busy"))
             }
         }
     }
