@@ -298,8 +298,9 @@ pub(crate) fn store_field(dst: &mut Value, v: ValueRef<'_>, enc: TextEncoding) {
     }
 }
 
-/// Stores `v` into a register, reusing its text/blob buffer when it has one.
-#[inline]
+/// Stores `v` into a register, reusing its text/blob buffer when it has one. Always
+/// inlined: `Column`'s common case (a number) is then a store, not a call.
+#[inline(always)]
 pub(crate) fn store(dst: &mut Value, v: ValueRef<'_>) {
     match v {
         ValueRef::Null => *dst = Value::Null,

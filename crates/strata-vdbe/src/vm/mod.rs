@@ -1629,7 +1629,11 @@ impl Vm {
                     (target, self.cursors.get_mut(*cursor))
                 {
                     if b.bt.next_in_leaf() {
-                        b.pending = PendingOp::None;
+                        // Usually `None` already: assigning unconditionally called the
+                        // enum's drop glue per row.
+                        if !matches!(b.pending, PendingOp::None) {
+                            b.pending = PendingOp::None;
+                        }
                         b.row.invalidate();
                         b.null_row = false;
                         self.pc = target;
