@@ -25,11 +25,17 @@ pub fn error(message: impl Into<String>) -> SqlError {
 /// The database a CREATE puts its object in: `TEMP`/`temp.` the temp database,
 /// unqualified or `main.` main; another qualifier is SQLite's "unknown database x".
 /// `what` words the error for a TEMP object with a main qualifier.
-pub fn create_db(qualifier: Option<&ast::Name<'_>>, temporary: bool, what: &str) -> Result<usize> {
-    match DbName::of(qualifier.map(|n| n.0)) {
+pub fn create_db(
+    schema: &Schema,
+    qualifier: Option<&ast::Name<'_>>,
+    temporary: bool,
+    what: &str,
+) -> Result<usize> {
+    match DbName::resolve(schema, qualifier.map(|n| n.0)) {
         Some(DbName::Unknown(d)) => Err(error(format!("unknown database {d}"))),
-        Some(DbName::Main) if temporary => Err(error(what.to_string())),
+        Some(DbName::Main | DbName::Attached(_)) if temporary => Err(error(what.to_string())),
         Some(DbName::Temp) => Ok(TEMP_DB),
+        Some(DbName::Attached(d)) => Ok(d),
         _ if temporary => Ok(TEMP_DB),
         None | Some(DbName::Main) => Ok(MAIN_DB),
     }
@@ -55,12 +61,11 @@ impl Scope {
 }
 
 impl Scope {
-    pub fn of(qn: &ast::QualifiedName<'_>) -> Scope {
-        match DbName::of(qn.db_name.as_ref().map(|n| n.0)) {
+    pub fn of(schema: &Schema, qn: &ast::QualifiedName<'_>) -> Scope {
+        match DbName::resolve(schema, qn.db_name.as_ref().map(|n| n.0)) {
             None => Scope::Any,
-            Some(DbName::Main) => Scope::Db(MAIN_DB),
-            Some(DbName::Temp) => Scope::Db(TEMP_DB),
             Some(DbName::Unknown(_)) => Scope::Nowhere,
+            Some(d) => Scope::Db(d.index().unwrap_or(MAIN_DB)),
         }
     }
 
@@ -257,8 +262,9 @@ impl<'s> Compiler<'s> {
     /// qualified, else temp first then main, except inside a main view or trigger.
     pub fn scope_of(&self, qn: &ast::QualifiedName<'_>) -> Result<Scope> {
         if let (Some(what), Some(q)) = (&self.fixed_for, &qn.db_name) {
-            match DbName::of(Some(q.0)) {
-                Some(DbName::Main) => {}
+            let fixed = self.fixed_db.unwrap_or(MAIN_DB);
+            match DbName::resolve(self.schema, Some(q.0)).and_then(|d| d.index()) {
+                Some(d) if d == fixed => {}
                 _ => {
                     return Err(error(format!(
                         "{what} cannot reference objects in database {}",
@@ -267,7 +273,7 @@ impl<'s> Compiler<'s> {
                 }
             }
         }
-        Ok(match (Scope::of(qn), self.fixed_db) {
+        Ok(match (Scope::of(self.schema, qn), self.fixed_db) {
             (Scope::Any, Some(db)) => Scope::Db(db),
             (s, _) => s,
         })
@@ -277,7 +283,7 @@ impl<'s> Compiler<'s> {
     /// `main.t` inside a main view or trigger.
     pub fn shown_name(&self, qn: &ast::QualifiedName<'_>) -> String {
         match (&qn.db_name, self.fixed_db) {
-            (None, Some(_)) => format!("main.{}", names::unquote(qn.name.0)),
+            (None, Some(d)) => format!("{}.{}", self.schema.db_name(d), names::unquote(qn.name.0)),
             _ => display_name(qn),
         }
     }
@@ -286,8 +292,8 @@ impl<'s> Compiler<'s> {
     /// database `db`.
     pub fn in_body_of<T>(&mut self, db: usize, what: String, f: impl FnOnce(&mut Self) -> T) -> T {
         let saved = (self.fixed_db, self.fixed_for.take());
-        if db == MAIN_DB {
-            self.fixed_db = Some(MAIN_DB);
+        if db != TEMP_DB {
+            self.fixed_db = Some(db);
             self.fixed_for = Some(what);
         } else {
             self.fixed_db = None;
@@ -315,20 +321,24 @@ impl<'s> Compiler<'s> {
         // starts a read transaction on main: inside BEGIN, the main snapshot is then
         // taken by the first statement that reads main, as in SQLite (simulator seed 22),
         // and such a program needs no disk at all (simulator seed 66).
-        let (main_w, temp_w, temp_used, main_used) = self.b.db_usage();
-        if main_used || self.reads_main_schema || (self.writes && !temp_w) {
+        let usage = self.b.db_usage();
+        let (main_used, main_w) = usage[MAIN_DB];
+        let other_w = usage[1..].iter().any(|u| u.1);
+        if main_used || self.reads_main_schema || (self.writes && !other_w) {
             self.b.emit(Insn::Transaction {
                 db: MAIN_DB,
-                write: self.writes && (main_w || !temp_w),
+                write: self.writes && (main_w || !other_w),
                 schema_cookie: self.schema.cookie,
             });
         }
-        if temp_used {
-            self.b.emit(Insn::Transaction {
-                db: TEMP_DB,
-                write: temp_w,
-                schema_cookie: self.schema.temp_schema().cookie,
-            });
+        for (db, &(used, w)) in usage.iter().enumerate().skip(1) {
+            if used {
+                self.b.emit(Insn::Transaction {
+                    db,
+                    write: w,
+                    schema_cookie: self.schema.of_db(db).cookie,
+                });
+            }
         }
         // After `Transaction`: the schema these errors were found in is checked first
         // (a stale one recompiles instead of failing).

@@ -139,6 +139,10 @@ impl Compiler<'_> {
         }
     }
 
+    pub(crate) fn pragma_rows(self, text: &str, names: &[&str], rows: Vec<Vec<Value>>) -> Program {
+        self.constant_rows(text, names, rows)
+    }
+
     fn constant_rows(mut self, text: &str, names: &[&str], rows: Vec<Vec<Value>>) -> Program {
         let n = names.len();
         let base = self.regs(n);
@@ -350,7 +354,7 @@ impl Compiler<'_> {
         // temp first, then main), the header fields are that database's.
         let scope = match name.db_name.as_ref() {
             None => Scope::Any,
-            Some(q) => Scope::Db(crate::compiler::create_db(Some(q), false, "")?),
+            Some(q) => Scope::Db(crate::compiler::create_db(self.schema, Some(q), false, "")?),
         };
         let db = match scope {
             Scope::Db(d) => d,
@@ -378,6 +382,18 @@ impl Compiler<'_> {
         let unknown = !is_sqlite_pragma(&pname) && !pname.starts_with("strata_");
         if db == TEMP_DB && !per_db && !tuning && !unknown {
             return Err(error(format!("PRAGMA temp.{pname} is not supported")));
+        }
+        // An attached database: the schema and header pragmas read or write that
+        // database; the others are not supported there yet (never main's answer).
+        let attached_ok = per_db && pname != "journal_size_limit" && pname != "page_size";
+        if db >= 2 && !attached_ok && !unknown && pname != "database_list" {
+            return Err(error(format!(
+                "PRAGMA {}.{pname} is not supported yet",
+                self.schema.db_name(db)
+            )));
+        }
+        if pname == "database_list" {
+            return Ok(self.database_list(text));
         }
         let arg = pragma_arg(body);
         match pname.as_str() {

@@ -308,6 +308,22 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             0,
         ),
         RequireAutocommit => ("RequireAutocommit", 0, 0, 0, None, 0),
+        Attach { file, name } => (
+            "Function",
+            0,
+            *file as i64,
+            *name as i64,
+            Some("sqlite_attach(2)".into()),
+            0,
+        ),
+        Detach { name } => (
+            "Function",
+            0,
+            *name as i64,
+            0,
+            Some("sqlite_detach(1)".into()),
+            0,
+        ),
         Savepoint { op, name } => ("Savepoint", *op as i64, 0, 0, Some(name.clone()), 0),
         AutoCommit {
             autocommit,

@@ -679,6 +679,16 @@ pub enum Insn {
         write: bool,
         schema_cookie: u32,
     },
+    /// `ATTACH file AS name` (both registers' text; see `vm/dbs.rs`). The schema is
+    /// reloaded afterwards.
+    Attach {
+        file: Reg,
+        name: Reg,
+    },
+    /// `DETACH name`.
+    Detach {
+        name: Reg,
+    },
     /// Fail with "cannot start a transaction within a transaction" unless the connection
     /// is in autocommit mode (BEGIN IMMEDIATE checks this before taking the write lock).
     RequireAutocommit,

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use strata_io::{MemoryIo, SyscallIo, IO};
@@ -321,6 +321,12 @@ impl OpenOptions {
     }
 
     fn open_on(&self, io: Arc<dyn IO>, path: &str) -> Result<Database> {
+        let db = self.open_unregistered(io.clone(), path)?;
+        register(&io, path, &db);
+        Ok(db)
+    }
+
+    fn open_unregistered(&self, io: Arc<dyn IO>, path: &str) -> Result<Database> {
         let storage = Storage::open(io, path, self.storage).map_err(|e| match e {
             strata_pager::Error::Busy => Error::new(ErrorCode::Busy, "database is locked"),
             e => Error::from(e),
@@ -356,6 +362,53 @@ impl Drop for DbInner {
         // Nothing to report to: an error leaves a complete WAL for the next open.
         let _ = self.storage.checkpoint_and_remove_wal();
     }
+}
+
+/// The databases open in this process, by IO backend and absolute path: `ATTACH` of a
+/// file that is open already shares its `Database` (the file is locked exclusively, so
+/// a second open would be refused), as SQLite's connections share a file.
+static OPEN: Mutex<Vec<(usize, String, Weak<DbInner>)>> = Mutex::new(Vec::new());
+
+fn io_key(io: &Arc<dyn IO>) -> usize {
+    Arc::as_ptr(io) as *const () as usize
+}
+
+/// The absolute form of `path` (what `PRAGMA database_list` shows, and the registry's
+/// key); in-memory names as they are.
+pub(crate) fn absolute_path(path: &str) -> String {
+    if path.starts_with(":memory:") {
+        return path.to_string();
+    }
+    std::path::absolute(path)
+        .ok()
+        .and_then(|p| p.to_str().map(str::to_string))
+        .unwrap_or_else(|| path.to_string())
+}
+
+fn register(io: &Arc<dyn IO>, path: &str, db: &Database) {
+    let key = absolute_path(path);
+    let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+    open.retain(|(_, _, w)| w.strong_count() > 0);
+    open.push((io_key(io), key, Arc::downgrade(&db.inner)));
+}
+
+/// The database at `path` on `io` for an `ATTACH`: the one open in this process if any,
+/// else opened (and registered) with default options.
+pub(crate) fn open_for_attach(io: &Arc<dyn IO>, path: &str) -> Result<Database> {
+    let key = absolute_path(path);
+    let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+    open.retain(|(_, _, w)| w.strong_count() > 0);
+    let k = io_key(io);
+    if let Some(inner) = open
+        .iter()
+        .find(|(i, p, _)| *i == k && *p == key)
+        .and_then(|(_, _, w)| w.upgrade())
+    {
+        return Ok(Database { inner });
+    }
+    let db = OpenOptions::new().open_unregistered(io.clone(), path)?;
+    open.push((k, key, Arc::downgrade(&db.inner)));
+    Ok(db)
 }
 
 /// io_uring on Linux when a ring can be created (kernels and sandboxes may refuse), else

@@ -1,0 +1,321 @@
+//! ATTACH / DETACH and schema-qualified names of attached databases, checked against
+//! SQLite (rusqlite, bundled): every statement runs on both engines, each in a temp
+//! directory of its own (`{dir}` in a statement stands for it, and for it in results),
+//! and must return the same rows or fail with the same message. Files Strata writes are
+//! then checked by SQLite (`PRAGMA integrity_check`) and files SQLite writes are read by
+//! Strata.
+
+mod common;
+use common::{sqlite_rows, strata_rows, V};
+use strata::Connection;
+
+/// The statements of a script: separated by lines ending in `;`.
+fn statements(script: &str) -> impl Iterator<Item = &str> {
+    script.split(";\n").map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Two engines, each with a directory and a main database file in it.
+struct Pair {
+    ours: Connection,
+    theirs: rusqlite::Connection,
+    d_ours: tempfile::TempDir,
+    d_theirs: tempfile::TempDir,
+}
+
+impl Pair {
+    fn new() -> Pair {
+        let d_ours = tempfile::tempdir().unwrap();
+        let d_theirs = tempfile::tempdir().unwrap();
+        let ours = Connection::open(d_ours.path().join("main.db")).unwrap();
+        let theirs = rusqlite::Connection::open(d_theirs.path().join("main.db")).unwrap();
+        Pair {
+            ours,
+            theirs,
+            d_ours,
+            d_theirs,
+        }
+    }
+
+    fn dir_ours(&self) -> String {
+        self.d_ours.path().to_str().unwrap().to_string()
+    }
+
+    fn dir_theirs(&self) -> String {
+        self.d_theirs.path().to_str().unwrap().to_string()
+    }
+
+    /// Runs `script` on both: same rows (with each directory shown as `{dir}`) or the
+    /// same error message.
+    fn same(&self, script: &str) {
+        for sql in statements(script) {
+            let a = strata_rows(&self.ours, &sql.replace("{dir}", &self.dir_ours()));
+            let b = sqlite_rows(&self.theirs, &sql.replace("{dir}", &self.dir_theirs()));
+            let a = normalize(a, &self.dir_ours());
+            let b = normalize(b, &self.dir_theirs());
+            assert_eq!(a, b, "engines differ for: {sql}");
+        }
+    }
+}
+
+/// Replaces `dir` by `{dir}` in text values and messages.
+fn normalize(r: Result<Vec<Vec<V>>, String>, dir: &str) -> Result<Vec<Vec<V>>, String> {
+    let fix = |s: &str| s.replace(dir, "{dir}");
+    match r {
+        Ok(rows) => Ok(rows
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .map(|v| match v {
+                        V::Text(t) => V::Text(fix(&String::from_utf8_lossy(&t)).into_bytes()),
+                        v => v,
+                    })
+                    .collect()
+            })
+            .collect()),
+        Err(e) => Err(fix(&e)),
+    }
+}
+
+#[test]
+fn attach_detach_and_database_list() {
+    let p = Pair::new();
+    p.same(
+        "PRAGMA database_list;
+         ATTACH '{dir}/a.db' AS aux;
+         PRAGMA database_list;
+         ATTACH '{dir}/a.db' AS aux;
+         ATTACH '{dir}/b.db' AS main;
+         ATTACH '{dir}/b.db' AS temp;
+         ATTACH '{dir}/b.db' AS AUX;
+         DETACH main;
+         DETACH temp;
+         DETACH nope;
+         DETACH DATABASE aux;
+         PRAGMA database_list;
+         ATTACH DATABASE '{dir}/a.db' AS aux;
+         ATTACH ':memory:' AS m;
+         ATTACH '' AS e;
+         PRAGMA database_list;
+         CREATE TEMP TABLE tt(x);
+         PRAGMA database_list;
+         DETACH temp;
+         DETACH \"M\";
+         PRAGMA database_list;
+         SELECT * FROM m.sqlite_schema;
+         DETACH e;
+         DETACH aux;
+         PRAGMA database_list",
+    );
+}
+
+#[test]
+fn too_many_attached() {
+    let p = Pair::new();
+    let mut script = String::new();
+    for i in 0..12 {
+        script.push_str(&format!("ATTACH '{{dir}}/c{i}.db' AS c{i};\n"));
+    }
+    script.push_str("PRAGMA database_list;\nDETACH c10;\nDETACH c9;\nATTACH ':memory:' AS again;\nPRAGMA database_list;\n");
+    p.same(&script);
+}
+
+#[test]
+fn qualified_names_in_every_statement_kind() {
+    let p = Pair::new();
+    p.same(
+        "ATTACH '{dir}/a.db' AS aux;
+         CREATE TABLE aux.t(a INTEGER PRIMARY KEY, b TEXT UNIQUE);
+         CREATE TABLE aux.u(x, y);
+         CREATE INDEX aux.ux ON u(x);
+         CREATE INDEX aux.bad ON t3(x);
+         CREATE TABLE nope.z(a);
+         SELECT type, name, tbl_name, rootpage, sql FROM aux.sqlite_schema ORDER BY rowid;
+         SELECT type, name FROM aux.sqlite_master ORDER BY name;
+         SELECT count(*) FROM sqlite_schema;
+         INSERT INTO aux.t VALUES (1, 'one'), (2, 'two');
+         INSERT INTO aux.u SELECT a, b FROM aux.t;
+         SELECT * FROM aux.t ORDER BY a;
+         SELECT aux.t.a, t.b FROM aux.t WHERE a = 2;
+         SELECT * FROM t ORDER BY a;
+         UPDATE aux.t SET b = upper(b) WHERE a = 1;
+         DELETE FROM aux.u WHERE x = 2;
+         SELECT * FROM t, u WHERE t.a = u.x;
+         INSERT INTO aux.t VALUES (1, 'dup');
+         INSERT INTO aux.t(b) VALUES ('one');
+         SELECT * FROM nope.t;
+         CREATE TABLE t(m);
+         INSERT INTO t VALUES ('main');
+         SELECT * FROM t;
+         SELECT * FROM main.t;
+         SELECT * FROM aux.t ORDER BY 1;
+         CREATE TEMP TABLE t(tt);
+         INSERT INTO temp.t VALUES ('temp');
+         SELECT * FROM t;
+         DROP TABLE temp.t;
+         DROP TABLE main.t;
+         SELECT * FROM t ORDER BY 1;
+         CREATE VIEW aux.v AS SELECT a, b FROM t;
+         CREATE VIEW aux.v2 AS SELECT * FROM main.t;
+         SELECT * FROM aux.v ORDER BY a;
+         SELECT * FROM v ORDER BY a;
+         CREATE TRIGGER aux.tr AFTER INSERT ON t BEGIN INSERT INTO u VALUES (new.a, 'trig'); END;
+         CREATE TRIGGER aux.tr2 AFTER INSERT ON main.t BEGIN SELECT 1; END;
+         INSERT INTO aux.t VALUES (7, 'seven');
+         SELECT * FROM aux.u ORDER BY x;
+         PRAGMA aux.table_info(t);
+         PRAGMA aux.index_list(u);
+         PRAGMA aux.user_version;
+         PRAGMA aux.user_version = 7;
+         PRAGMA aux.user_version;
+         PRAGMA user_version;
+         SELECT * FROM pragma_table_list ORDER BY schema, name;
+         PRAGMA table_list;
+         PRAGMA aux.table_list;
+         DROP TRIGGER aux.tr;
+         DROP VIEW aux.v;
+         DROP INDEX aux.ux;
+         DROP TABLE aux.u;
+         SELECT type, name, tbl_name, sql FROM aux.sqlite_schema ORDER BY rowid",
+    );
+}
+
+/// Runs `sql` on a Strata connection, panicking on failure.
+fn exec(c: &Connection, sql: &str) {
+    c.execute_batch(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+fn sqlite_check(path: &std::path::Path) {
+    let c = rusqlite::Connection::open(path).unwrap();
+    let r: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(r, "ok", "{}", path.display());
+}
+
+#[test]
+fn transactions_span_main_and_attached() {
+    let p = Pair::new();
+    p.same(
+        "ATTACH '{dir}/a.db' AS aux;
+         CREATE TABLE t(x);
+         CREATE TABLE aux.u(y);
+         BEGIN;
+         INSERT INTO t VALUES (1);
+         INSERT INTO aux.u VALUES (2);
+         SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM u);
+         ROLLBACK;
+         SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM u);
+         BEGIN;
+         INSERT INTO t VALUES (1);
+         INSERT INTO aux.u VALUES (2);
+         DETACH aux;
+         COMMIT;
+         SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM u);
+         BEGIN;
+         SELECT count(*) FROM aux.u;
+         DETACH aux;
+         ROLLBACK;
+         SAVEPOINT s1;
+         INSERT INTO aux.u VALUES (3);
+         SAVEPOINT s2;
+         INSERT INTO t VALUES (4);
+         INSERT INTO aux.u VALUES (4);
+         ROLLBACK TO s2;
+         SELECT * FROM u ORDER BY y;
+         RELEASE s1;
+         SELECT * FROM u ORDER BY y;
+         SELECT * FROM t ORDER BY x;
+         CREATE TABLE aux.k(a PRIMARY KEY);
+         INSERT INTO aux.k VALUES (1);
+         BEGIN;
+         INSERT INTO t VALUES (9);
+         INSERT INTO aux.k VALUES (2), (1);
+         SELECT * FROM aux.k;
+         SELECT * FROM t ORDER BY x;
+         COMMIT;
+         SELECT * FROM aux.k;
+         INSERT INTO aux.k SELECT x FROM t;
+         SELECT * FROM aux.k;
+         BEGIN;
+         CREATE TABLE aux.gone(z);
+         INSERT INTO aux.gone VALUES (1);
+         ROLLBACK;
+         SELECT * FROM aux.gone;
+         SELECT name FROM aux.sqlite_schema ORDER BY name;
+         DETACH aux;
+         ATTACH '{dir}/a.db' AS aux;
+         SELECT * FROM u ORDER BY y",
+    );
+    drop(p.theirs);
+    let dir = p.d_ours.path().to_path_buf();
+    drop(p.ours);
+    sqlite_check(&dir.join("main.db"));
+    sqlite_check(&dir.join("a.db"));
+}
+
+#[test]
+fn files_written_by_one_read_by_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.db");
+    let b = dir.path().join("b.db");
+    {
+        let c = rusqlite::Connection::open(&a).unwrap();
+        c.execute_batch(
+            "CREATE TABLE t(x INTEGER PRIMARY KEY, y TEXT); CREATE INDEX ty ON t(y);
+             INSERT INTO t VALUES (1, 'one'), (2, 'two'), (3, 'three');
+             CREATE VIEW vt AS SELECT y FROM t WHERE x > 1;
+             PRAGMA user_version = 42;",
+        )
+        .unwrap();
+    }
+    {
+        let ours = Connection::open(dir.path().join("main.db")).unwrap();
+        exec(
+            &ours,
+            &format!(
+                "ATTACH '{}' AS a; ATTACH '{}' AS b",
+                a.display(),
+                b.display()
+            ),
+        );
+        let rows = strata_rows(&ours, "SELECT y FROM a.t WHERE y > 'o' ORDER BY y").unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                vec![V::Text(b"one".to_vec())],
+                vec![V::Text(b"three".to_vec())],
+                vec![V::Text(b"two".to_vec())]
+            ]
+        );
+        let rows = strata_rows(&ours, "SELECT * FROM vt ORDER BY 1").unwrap();
+        assert_eq!(rows.len(), 2);
+        let rows = strata_rows(&ours, "PRAGMA a.user_version").unwrap();
+        assert_eq!(rows, vec![vec![V::Int(42)]]);
+        exec(
+            &ours,
+            "CREATE TABLE b.s(k INTEGER PRIMARY KEY, v); CREATE INDEX b.sv ON s(v);
+             INSERT INTO b.s SELECT x, y FROM a.t;
+             INSERT INTO a.t VALUES (4, 'four');
+             BEGIN; INSERT INTO b.s VALUES (10, 'ten'); INSERT INTO a.t VALUES (5, 'five'); COMMIT;
+             PRAGMA b.user_version = 7;",
+        );
+        exec(&ours, "DETACH a; DETACH b");
+    }
+    sqlite_check(&a);
+    sqlite_check(&b);
+    let c = rusqlite::Connection::open(&b).unwrap();
+    let n: i64 = c
+        .query_row("SELECT count(*) FROM s", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 4);
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 7);
+    let c = rusqlite::Connection::open(&a).unwrap();
+    let n: i64 = c
+        .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 5);
+}
