@@ -86,12 +86,15 @@ impl Connection {
         let vm_conn = vm::Connection::new(pager);
         vm_conn.set_busy_timeout_ms(duration_ms(busy_timeout));
         let attached_dbs: Arc<Mutex<Vec<Database>>> = Arc::default();
-        {
-            // ATTACH opens files on main's IO, as main's was opened.
-            let io = io.clone();
+        if db.attach_files() {
+            // ATTACH opens files on main's IO, as main's was opened (the disk's for a
+            // private in-memory main).
+            let main_db = db.clone();
+            let io_slot: std::sync::OnceLock<Arc<dyn IO>> = std::sync::OnceLock::new();
             let keep = attached_dbs.clone();
             vm_conn.set_attach_opener(Some(Arc::new(move |path: &str| {
-                let db = crate::database::open_for_attach(&io, path).map_err(|e| {
+                let io = io_slot.get_or_init(|| main_db.attach_io());
+                let db = crate::database::open_for_attach(io, path).map_err(|e| {
                     if e.code() == ErrorCode::Busy {
                         vm::VmError::new(ErrorCode::Busy, "database is locked")
                     } else {

@@ -319,3 +319,120 @@ fn files_written_by_one_read_by_the_other() {
         .unwrap();
     assert_eq!(n, 5);
 }
+
+#[test]
+fn another_connections_schema_changes_are_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.db");
+    // The attached file is open in this process already (another Database on the same
+    // IO backend): the attach shares it, so the other connection's changes are seen as
+    // SQLite's are.
+    let io: std::sync::Arc<dyn strata::io::IO> = std::sync::Arc::new(strata::io::SyscallIo::new());
+    let other_db = strata::Database::open_with_io(&a, io.clone()).unwrap();
+    let other = other_db.connect();
+    exec(&other, "CREATE TABLE t(x); INSERT INTO t VALUES (1)");
+    let ours = strata::Database::open_with_io(dir.path().join("main.db"), io)
+        .unwrap()
+        .connect();
+    exec(&ours, &format!("ATTACH '{}' AS aux", a.display()));
+    let q = |sql: &str| strata_rows(&ours, sql);
+    assert_eq!(q("SELECT * FROM aux.t").unwrap(), vec![vec![V::Int(1)]]);
+    exec(
+        &other,
+        "CREATE TABLE u(y); INSERT INTO u VALUES (2); ALTER TABLE t ADD COLUMN z DEFAULT 5",
+    );
+    assert_eq!(q("SELECT * FROM aux.u").unwrap(), vec![vec![V::Int(2)]]);
+    assert_eq!(
+        q("SELECT * FROM t").unwrap(),
+        vec![vec![V::Int(1), V::Int(5)]]
+    );
+    let stmt_before = ours.prepare("SELECT * FROM aux.t").unwrap();
+    exec(
+        &other,
+        "DROP TABLE t; CREATE TABLE t(p, q, r); INSERT INTO t VALUES (7, 8, 9)",
+    );
+    drop(stmt_before);
+    // Compiled against the cached schema (as SQLite's prepare would), the program's
+    // cookie check on aux finds the change and it is compiled again: the third column.
+    let r: i64 = ours
+        .query_row("SELECT * FROM aux.t", (), |r| r.get(2))
+        .unwrap();
+    assert_eq!(r, 9);
+    assert_eq!(
+        q("SELECT * FROM aux.t").unwrap(),
+        vec![vec![V::Int(7), V::Int(8), V::Int(9)]]
+    );
+    exec(
+        &other,
+        "DROP TABLE t; CREATE TABLE t(p, q, r, s); INSERT INTO t VALUES (1, 2, 3, 4)",
+    );
+    // A name the cached schema does not have: the compile sees aux's cookie moved.
+    assert_eq!(q("SELECT s FROM aux.t").unwrap(), vec![vec![V::Int(4)]]);
+    // Writes of ours are seen by the other connection.
+    exec(&ours, "INSERT INTO aux.u VALUES (3)");
+    assert_eq!(
+        strata_rows(&other, "SELECT count(*) FROM u").unwrap(),
+        vec![vec![V::Int(2)]]
+    );
+    // A file open elsewhere in the process is locked while ours writes.
+    exec(&ours, "BEGIN; INSERT INTO aux.u VALUES (4)");
+    assert_eq!(
+        strata_rows(&other, "INSERT INTO u VALUES (5)").unwrap_err(),
+        "database is locked"
+    );
+    exec(&ours, "COMMIT");
+    assert_eq!(
+        strata_rows(&other, "SELECT count(*) FROM u").unwrap(),
+        vec![vec![V::Int(3)]]
+    );
+}
+
+#[test]
+fn attach_disabled_by_open_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = strata::OpenOptions::new()
+        .attach_files(false)
+        .open(dir.path().join("main.db"))
+        .unwrap();
+    let c = db.connect();
+    let a = dir.path().join("a.db");
+    assert_eq!(
+        strata_rows(&c, &format!("ATTACH '{}' AS aux", a.display())).unwrap_err(),
+        "ATTACH of a database file is disabled"
+    );
+    assert!(!a.exists());
+    exec(
+        &c,
+        "ATTACH ':memory:' AS m; CREATE TABLE m.t(x); INSERT INTO m.t VALUES (1)",
+    );
+    assert_eq!(
+        strata_rows(&c, "SELECT * FROM t").unwrap(),
+        vec![vec![V::Int(1)]]
+    );
+}
+
+#[test]
+fn in_memory_main_attaches_a_disk_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.db");
+    {
+        let ours = Connection::open_in_memory().unwrap();
+        exec(
+            &ours,
+            &format!(
+                "ATTACH '{}' AS aux; CREATE TABLE aux.t(x); INSERT INTO aux.t VALUES (1), (2)",
+                a.display()
+            ),
+        );
+        assert_eq!(
+            strata_rows(&ours, "SELECT sum(x) FROM t").unwrap(),
+            vec![vec![V::Int(3)]]
+        );
+    }
+    sqlite_check(&a);
+    let c = rusqlite::Connection::open(&a).unwrap();
+    let n: i64 = c
+        .query_row("SELECT sum(x) FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 3);
+}

@@ -152,7 +152,7 @@ impl Connection {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone()
-                .ok_or_else(|| VmError::error("ATTACH of a file is not supported here"))?;
+                .ok_or_else(|| VmError::error("ATTACH of a database file is disabled"))?;
             let storage = opener(file)?;
             let shown = storage.path().to_string();
             (storage, shown)
