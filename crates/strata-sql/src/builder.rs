@@ -55,8 +55,8 @@ impl ProgramBuilder {
         let mut v = vec![(false, false); 2];
         for insn in &self.insns {
             let (db, write) = match insn {
+                Insn::IntegrityCheckTrees { db, .. } => (*db, false),
                 Insn::IntegrityCheck { .. }
-                | Insn::IntegrityCheckTrees { .. }
                 | Insn::Checkpoint { .. }
                 | Insn::Savepoint { .. }
                 | Insn::JournalMode { .. } => (strata_vdbe::insn::MAIN_DB, false),

@@ -386,9 +386,15 @@ fn compile_stmt_with(
             // it (`Vacuum`, strata-vdbe/src/vm/vacuum.rs), applying a pending
             // `PRAGMA auto_vacuum`. The temp database lives in memory and is never handed
             // on: rebuilding it would change nothing a statement can observe.
-            if compiler::create_db(schema, name.as_ref(), false, "")? == strata_vdbe::insn::TEMP_DB
-            {
+            let db = compiler::create_db(schema, name.as_ref(), false, "")?;
+            if db == strata_vdbe::insn::TEMP_DB {
                 return Ok(c.finish(text, Vec::new(), Vec::new()));
+            }
+            if db != strata_vdbe::insn::MAIN_DB {
+                return Err(error(format!(
+                    "VACUUM of an attached database ({}) is not supported yet",
+                    schema.db_name(db)
+                )));
             }
             // Every tree: tables in sqlite_schema order, then indexes by root page.
             let mut trees: Vec<(u32, Option<std::sync::Arc<strata_btree::record::KeyInfo>>)> =

@@ -385,7 +385,11 @@ impl Compiler<'_> {
         }
         // An attached database: the schema and header pragmas read or write that
         // database; the others are not supported there yet (never main's answer).
-        let attached_ok = per_db && pname != "journal_size_limit" && pname != "page_size";
+        let attached_ok = (per_db && pname != "journal_size_limit")
+            || matches!(
+                pname.as_str(),
+                "foreign_key_check" | "foreign_key_list" | "integrity_check" | "quick_check"
+            );
         if db >= 2 && !attached_ok && !unknown && pname != "database_list" {
             return Err(error(format!(
                 "PRAGMA {}.{pname} is not supported yet",
@@ -609,8 +613,8 @@ impl Compiler<'_> {
                     Some(a) => match a.trim().trim_start_matches(['-', '+']).parse::<i64>() {
                         Ok(n) if n > 0 => (usize::try_from(n).unwrap_or(usize::MAX), None),
                         Ok(_) => (100, None),
-                        Err(_) => match self.schema.table(a) {
-                            Some(t) if t.db != MAIN_DB => {
+                        Err(_) => match scope.table(self.schema, a).as_ref() {
+                            Some(t) if t.db == TEMP_DB => {
                                 return Err(error(format!(
                                     "{pname} of a TEMP table ({a}) is not supported"
                                 )))
@@ -621,7 +625,14 @@ impl Compiler<'_> {
                     },
                 };
                 let quick = pname == "quick_check";
-                self.integrity_check(quick, max_errors, only, text, pname.clone())
+                // Unqualified, SQLite checks every database: with attached ones that is
+                // not done yet (main's answer alone could hide their problems).
+                if name.db_name.is_none() && !self.schema.attached.is_empty() {
+                    return Err(error(format!(
+                        "PRAGMA {pname} with attached databases needs a schema name (main.{pname}) in Strata yet"
+                    )));
+                }
+                self.integrity_check(quick, max_errors, only, text, pname.clone(), db)
             }
             "wal_checkpoint" => {
                 let mode = match arg.as_deref().map(|s| s.to_ascii_lowercase()) {
@@ -708,7 +719,13 @@ impl Compiler<'_> {
                 let (cols, rows) = self.introspection_rows(&pname, Some(&t), scope)?;
                 Ok(self.constant_rows(text, &cols, rows))
             }
-            "foreign_key_check" => self.foreign_key_check(arg.as_deref(), text),
+            "foreign_key_check" => {
+                let only = match scope {
+                    Scope::Db(d) => Some(d),
+                    _ => None,
+                };
+                self.foreign_key_check(arg.as_deref(), only, text)
+            }
             // Settings whose other value would change answers (recursion of triggers, LIKE,
             // CHECK, writes, result rows, column names): Strata runs with SQLite's default,
             // reports it, and refuses the other value rather than ignore it.

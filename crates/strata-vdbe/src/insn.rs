@@ -778,6 +778,8 @@ pub enum Insn {
     /// tree kind from the root page as `IntegrityCheck` does). (Added by the VM: an index
     /// with DESC or non-BINARY columns is out of order under the default key info.)
     IntegrityCheckTrees {
+        /// The database (SQLite's `iDb`).
+        db: usize,
         trees: Vec<(u32, Option<Arc<KeyInfo>>)>,
         dest: Reg,
         max_errors: usize,

@@ -1458,19 +1458,21 @@ impl Vm {
             } => {
                 let trees: Vec<(u32, Option<Arc<KeyInfo>>)> =
                     roots.iter().map(|&r| (r, None)).collect();
-                return self.exec_integrity(&trees, *dest, *max_errors, None);
+                return self.exec_integrity(crate::insn::MAIN_DB, &trees, *dest, *max_errors, None);
             }
             IntegrityCheckTrees {
+                db,
                 trees,
                 dest,
                 max_errors,
                 status,
             } => {
+                let db = *db;
                 let trees: Vec<(u32, Option<Arc<KeyInfo>>)> = trees
                     .iter()
                     .map(|(r, ki)| (*r, ki.as_ref().map(|k| k.in_encoding(self.enc))))
                     .collect();
-                return self.exec_integrity(&trees, *dest, *max_errors, *status);
+                return self.exec_integrity(db, &trees, *dest, *max_errors, *status);
             }
             Checkpoint { mode, dest } => {
                 let pager = self.conn.pager();
