@@ -732,6 +732,11 @@ fn trigger_table_db(t: &Trigger, temp: &Schema, main: &Schema) -> usize {
     match written {
         Some(names::DbName::Main) => MAIN_DB,
         Some(names::DbName::Temp) => TEMP_DB,
+        // An attached database's table (`ON aux.t`): the schema loader adds the
+        // attached databases before temp. Once aux is detached, the trigger is on temp's
+        // table of that name, as SQLite's detachFunc moves it (so it fires no more
+        // unless temp gets such a table).
+        Some(names::DbName::Unknown(n)) => main.db_index(&n).unwrap_or(TEMP_DB),
         _ if temp.local_table(&t.table).is_some() || temp.local_view(&t.table).is_some() => TEMP_DB,
         _ if main.local_table(&t.table).is_some() || main.local_view(&t.table).is_some() => MAIN_DB,
         _ => TEMP_DB,

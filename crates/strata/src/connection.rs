@@ -729,10 +729,6 @@ impl ConnInner {
                         crate::database::absolute_path(self.db.path())
                     };
                     main.temp_open = has_temp;
-                    let mut main = match temp_rows {
-                        Some(t) => main.with_temp(t, temp_cookie)?,
-                        None => main,
-                    };
                     let mut attached_rows = Vec::new();
                     let mut failed = None;
                     for (i, (name, _, _)) in attached.iter().enumerate() {
@@ -774,6 +770,11 @@ impl ConnInner {
                             );
                         }
                     }
+                    // Temp last: its triggers may be on attached tables.
+                    let main = match temp_rows {
+                        Some(t) => main.with_temp(t, temp_cookie)?,
+                        None => main,
+                    };
                     return Ok(main);
                 }
                 Err(e) if e.code() == ErrorCode::Schema && attempt < MAX_SCHEMA_RETRIES => {}

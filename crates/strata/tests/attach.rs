@@ -540,3 +540,59 @@ fn not_yet_supported_is_an_error() {
         vec![vec![V::Text(b"ok".to_vec())]]
     );
 }
+
+#[test]
+fn temp_trigger_on_an_attached_table_after_reload() {
+    let p = Pair::new();
+    p.same(
+        "ATTACH '{dir}/a.db' AS aux;
+         CREATE TABLE aux.t(x);
+         CREATE TABLE t(x);
+         CREATE TABLE log(m);
+         CREATE TEMP TRIGGER tr AFTER INSERT ON aux.t BEGIN INSERT INTO log VALUES ('aux ' || new.x); END;
+         CREATE TEMP TRIGGER tr2 AFTER INSERT ON t BEGIN INSERT INTO log VALUES ('main ' || new.x); END;
+         CREATE TABLE aux.other(y);
+         INSERT INTO aux.t VALUES (1);
+         INSERT INTO main.t VALUES (2);
+         INSERT INTO t VALUES (3);
+         SELECT * FROM log ORDER BY rowid;
+         SELECT name, tbl_name FROM temp.sqlite_schema ORDER BY name;
+         DETACH aux;
+         INSERT INTO t VALUES (4);
+         SELECT * FROM log ORDER BY rowid",
+    );
+}
+
+#[test]
+fn attach_inside_a_transaction_and_main_attached_again() {
+    let p = Pair::new();
+    p.ours.busy_timeout(std::time::Duration::from_millis(50));
+    p.theirs
+        .busy_timeout(std::time::Duration::from_millis(50))
+        .unwrap();
+    p.same(
+        "CREATE TABLE t(x);
+         INSERT INTO t VALUES (1);
+         BEGIN;
+         INSERT INTO t VALUES (2);
+         ATTACH '{dir}/a.db' AS aux;
+         CREATE TABLE aux.u(y);
+         INSERT INTO aux.u SELECT x FROM t;
+         COMMIT;
+         SELECT * FROM aux.u ORDER BY y;
+         ATTACH '{dir}/main.db' AS again;
+         SELECT * FROM again.t ORDER BY x;
+         INSERT INTO again.t VALUES (3);
+         SELECT * FROM main.t ORDER BY x;
+         SELECT * FROM t ORDER BY x;
+         DETACH again;
+         BEGIN;
+         ATTACH ':memory:' AS m;
+         CREATE TABLE m.z(q);
+         INSERT INTO m.z VALUES (1);
+         ROLLBACK;
+         SELECT * FROM m.z;
+         SELECT name FROM m.sqlite_schema;
+         DETACH m",
+    );
+}
