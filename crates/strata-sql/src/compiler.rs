@@ -135,6 +135,10 @@ pub struct Compiler<'s> {
     /// `table_info`, `index_list`, `index_info` start a read transaction on main even
     /// though they read no b-tree): it gets a main `Transaction`.
     pub reads_main_schema: bool,
+    /// Likewise for attached databases (bit `db`): their schema is read as of the
+    /// transaction, so the program begins a read transaction on them (SQLite's
+    /// sqlite3CodeVerifySchema), which e.g. makes a later DETACH inside BEGIN fail.
+    pub reads_schema: u32,
     /// The select being compiled misplaces an aggregate (or HAVING): SQLite's message,
     /// reported when the select is compiled (see `select_core`).
     pub misplaced_aggregate: Option<String>,
@@ -231,6 +235,7 @@ impl<'s> Compiler<'s> {
             param_names: Vec::new(),
             writes: false,
             reads_main_schema: false,
+            reads_schema: 0,
             misplaced_aggregate: None,
             init_label,
             view_depth: 0,
@@ -288,6 +293,32 @@ impl<'s> Compiler<'s> {
         }
     }
 
+    /// The program reads database `db`'s schema as of the transaction (see
+    /// `reads_main_schema`, `reads_schema`).
+    pub fn verify_schema(&mut self, db: usize) {
+        if db == MAIN_DB {
+            self.reads_main_schema = true;
+        } else if db >= 2 && db < 32 {
+            self.reads_schema |= 1 << db;
+        }
+    }
+
+    /// [`Compiler::verify_schema`] for a lookup in `scope`: unqualified, main and every
+    /// attached database (SQLite's sqlite3CodeVerifyNamedSchema).
+    pub fn verify_scope(&mut self, scope: Scope) {
+        match scope {
+            Scope::Any => {
+                for db in 0..2 + self.schema.attached.len() {
+                    if db != TEMP_DB {
+                        self.verify_schema(db);
+                    }
+                }
+            }
+            Scope::Db(d) => self.verify_schema(d),
+            Scope::Nowhere => {}
+        }
+    }
+
     /// Runs `f` with names resolved as in the body of `what` ("view v"), an object of
     /// database `db`.
     pub fn in_body_of<T>(&mut self, db: usize, what: String, f: impl FnOnce(&mut Self) -> T) -> T {
@@ -321,7 +352,11 @@ impl<'s> Compiler<'s> {
         // starts a read transaction on main: inside BEGIN, the main snapshot is then
         // taken by the first statement that reads main, as in SQLite (simulator seed 22),
         // and such a program needs no disk at all (simulator seed 66).
-        let usage = self.b.db_usage();
+        let mut usage = self.b.db_usage();
+        let verified = 32 - self.reads_schema.leading_zeros() as usize;
+        if usage.len() < verified {
+            usage.resize(verified, (false, false));
+        }
         let (main_used, main_w) = usage[MAIN_DB];
         let other_w = usage[1..].iter().any(|u| u.1);
         if main_used || self.reads_main_schema || (self.writes && !other_w) {
@@ -332,7 +367,7 @@ impl<'s> Compiler<'s> {
             });
         }
         for (db, &(used, w)) in usage.iter().enumerate().skip(1) {
-            if used {
+            if used || (db < 32 && self.reads_schema & (1 << db) != 0) {
                 self.b.emit(Insn::Transaction {
                     db,
                     write: w,

@@ -193,7 +193,7 @@ impl Compiler<'_> {
             if *if_not_exists {
                 // Nothing to write, but SQLite codes the schema check
                 // (sqlite3CodeVerifySchema): a read transaction, inside BEGIN the snapshot.
-                self.reads_main_schema |= db == MAIN_DB;
+                self.verify_schema(db);
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
             }
             let what = if target.local_view(&name).is_some() {
@@ -414,7 +414,7 @@ impl Compiler<'_> {
             if *if_not_exists {
                 // Nothing to write, but SQLite codes the schema check
                 // (sqlite3CodeVerifySchema): a read transaction, inside BEGIN the snapshot.
-                self.reads_main_schema |= db == MAIN_DB;
+                self.verify_schema(db);
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
             }
             return Err(error(format!("index {name} already exists")));
@@ -654,7 +654,7 @@ impl Compiler<'_> {
             if *if_not_exists {
                 // Nothing to write, but SQLite codes the schema check
                 // (sqlite3CodeVerifySchema): a read transaction, inside BEGIN the snapshot.
-                self.reads_main_schema |= db == MAIN_DB;
+                self.verify_schema(db);
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
             }
             let what = if target.local_view(&name).is_some() {
@@ -777,7 +777,7 @@ impl Compiler<'_> {
                 let Some(table) = scope.table(self.schema, &name) else {
                     if *if_exists {
                         // SQLite's sqlite3CodeVerifyNamedSchema: a read transaction.
-                        self.reads_main_schema |= scope.includes_main();
+                        self.verify_scope(scope);
                         return Ok(self.finish(text, Vec::new(), Vec::new()));
                     }
                     return Err(error(format!("no such table: {}", display_name(tbl_name))));
@@ -820,7 +820,7 @@ impl Compiler<'_> {
                 let Some(ix) = scope.index(self.schema, &name) else {
                     if *if_exists {
                         // SQLite's sqlite3CodeVerifyNamedSchema: a read transaction.
-                        self.reads_main_schema |= scope.includes_main();
+                        self.verify_scope(scope);
                         return Ok(self.finish(text, Vec::new(), Vec::new()));
                     }
                     return Err(error(format!("no such index: {}", display_name(idx_name))));
@@ -847,7 +847,7 @@ impl Compiler<'_> {
                 let Some(v) = scope.view(self.schema, &name) else {
                     if *if_exists {
                         // SQLite's sqlite3CodeVerifyNamedSchema: a read transaction.
-                        self.reads_main_schema |= scope.includes_main();
+                        self.verify_scope(scope);
                         return Ok(self.finish(text, Vec::new(), Vec::new()));
                     }
                     return Err(error(format!("no such view: {}", display_name(view_name))));

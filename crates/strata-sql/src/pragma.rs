@@ -403,6 +403,9 @@ impl Compiler<'_> {
         match pname.as_str() {
             "table_info" | "table_xinfo" | "index_list" | "index_info" | "index_xinfo" => {
                 self.reads_main_schema = true;
+                if let Scope::Db(d) = scope {
+                    self.verify_schema(d);
+                }
                 let what = if pname.starts_with("index_i") {
                     "an index"
                 } else {
@@ -414,6 +417,7 @@ impl Compiler<'_> {
             }
             "table_list" => {
                 self.reads_main_schema = true;
+                self.verify_scope(scope);
                 let (cols, rows) = self.introspection_rows(&pname, arg.as_deref(), scope)?;
                 Ok(self.constant_rows(text, &cols, rows))
             }

@@ -360,7 +360,7 @@ impl Compiler<'_> {
             if *if_not_exists {
                 // SQLite codes the schema check (sqlite3CodeVerifySchema): a read
                 // transaction, inside BEGIN the snapshot.
-                self.reads_main_schema |= db != TEMP_DB;
+                self.verify_schema(db);
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
             }
             return Err(error(format!("trigger {name} already exists")));
@@ -464,7 +464,7 @@ impl Compiler<'_> {
         let Some(t) = scope.trigger(self.schema, &name) else {
             if *if_exists {
                 // SQLite's sqlite3CodeVerifyNamedSchema: a read transaction.
-                self.reads_main_schema |= scope.includes_main();
+                self.verify_scope(scope);
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
             }
             return Err(error(format!(

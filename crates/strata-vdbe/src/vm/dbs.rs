@@ -86,6 +86,10 @@ impl Connection {
                 let pager = storage.pager();
                 *slot = Some(pager.clone());
                 self.temp_exists.store(true, Ordering::Release);
+                drop(slot);
+                // `PRAGMA database_list` lists temp from now on: reload the schema
+                // before the next compile (no program expires: nothing changed).
+                self.state().schema_changed = true;
                 Ok(pager)
             }
             _ => self
