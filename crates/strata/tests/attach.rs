@@ -707,3 +707,33 @@ fn schema_checks_begin_a_read_transaction() {
          ROLLBACK",
     );
 }
+
+#[test]
+fn views_and_triggers_across_databases() {
+    let p = Pair::new();
+    p.same(
+        "ATTACH '{dir}/a.db' AS aux;
+         CREATE TABLE aux.t(a, b);
+         INSERT INTO aux.t VALUES (1, 'x'), (2, 'y');
+         CREATE TABLE t(a, b);
+         INSERT INTO t VALUES (10, 'main');
+         CREATE VIEW mv AS SELECT * FROM aux.t;
+         CREATE VIEW mv2 AS SELECT * FROM t;
+         SELECT * FROM mv2;
+         CREATE TEMP VIEW tv AS SELECT aux.t.a, main.t.b FROM aux.t, main.t ORDER BY 1;
+         SELECT * FROM tv;
+         CREATE VIEW aux.av AS SELECT a FROM t WHERE a > 1;
+         SELECT * FROM aux.av;
+         SELECT * FROM av;
+         CREATE TRIGGER mt AFTER INSERT ON main.t BEGIN INSERT INTO aux.t VALUES (new.a, 'trig'); END;
+         CREATE TRIGGER aux.at AFTER INSERT ON aux.t BEGIN INSERT INTO t VALUES (new.a, 'from trig'); END;
+         INSERT INTO aux.t VALUES (3, 'z');
+         SELECT * FROM aux.t ORDER BY a;
+         SELECT * FROM main.t ORDER BY a;
+         CREATE TEMP TRIGGER tt AFTER DELETE ON aux.t BEGIN INSERT INTO main.t VALUES (old.a, 'deleted'); END;
+         DELETE FROM aux.t WHERE a = 1;
+         SELECT * FROM main.t ORDER BY a, b;
+         SELECT a.a, m.b FROM aux.t AS a LEFT JOIN main.t AS m ON a.a = m.a ORDER BY 1, 2;
+         SELECT (SELECT count(*) FROM aux.t), (SELECT count(*) FROM main.t), (SELECT count(*) FROM t)",
+    );
+}
