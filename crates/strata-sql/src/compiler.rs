@@ -53,14 +53,6 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// Whether a lookup in this scope looks into main (what SQLite's
-    /// sqlite3CodeVerifyNamedSchema then verifies with a read transaction).
-    pub fn includes_main(&self) -> bool {
-        matches!(self, Scope::Any | Scope::Db(MAIN_DB))
-    }
-}
-
-impl Scope {
     pub fn of(schema: &Schema, qn: &ast::QualifiedName<'_>) -> Scope {
         match DbName::resolve(schema, qn.db_name.as_ref().map(|n| n.0)) {
             None => Scope::Any,
@@ -298,7 +290,7 @@ impl<'s> Compiler<'s> {
     pub fn verify_schema(&mut self, db: usize) {
         if db == MAIN_DB {
             self.reads_main_schema = true;
-        } else if db >= 2 && db < 32 {
+        } else if (2..32).contains(&db) {
             self.reads_schema |= 1 << db;
         }
     }

@@ -9,7 +9,7 @@ use strata_vdbe::insn::{Cookie, Cur, CursorKind, ErrorCode, InsertFlags, Insn, O
 use strata_vdbe::ops::Cmp;
 use strata_vdbe::program::Program;
 
-use strata_vdbe::insn::{MAIN_DB, TEMP_DB};
+use strata_vdbe::insn::TEMP_DB;
 
 use crate::compiler::{create_db, display_name, error, Compiler, Result, Scope};
 use crate::names;

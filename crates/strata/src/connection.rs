@@ -589,9 +589,7 @@ impl ConnInner {
         pagers
             .iter()
             .zip(&schema.attached)
-            .any(|((n, p), (sn, s))| {
-                n != sn || self.read_cookie_of(p).map_or(false, |c| c != s.cookie)
-            })
+            .any(|((n, p), (sn, s))| n != sn || self.read_cookie_of(p).is_ok_and(|c| c != s.cookie))
     }
 
     /// The temp database's schema cookie (0 while the connection has none).

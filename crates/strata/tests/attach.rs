@@ -621,7 +621,7 @@ fn random_workload_over_attached_databases() {
                 0 => format!("CREATE TABLE IF NOT EXISTS {d}.t(id INTEGER PRIMARY KEY, a, b TEXT)"),
                 1 => format!("CREATE TABLE {d}.u{n}(x, y UNIQUE)"),
                 2 => format!("CREATE INDEX IF NOT EXISTS {d}.ta{n} ON t(a)"),
-                3 | 4 | 5 => format!(
+                3..=5 => format!(
                     "INSERT INTO {d}.t(a, b) VALUES ({n}, '{}')",
                     rng.pick(&["x", "y", "zz", ""])
                 ),

@@ -653,13 +653,15 @@ impl Vm {
             }
             self.conn.temp_undone();
             self.txn.other_savepoints = 0;
-        } else if !others.is_empty() && autocommit && self.txn.wrote {
-            if self.conn.state().write_statements <= 1 {
-                for (_, t) in &others {
-                    let _ = t.rollback();
-                }
-                self.conn.temp_undone();
+        } else if !others.is_empty()
+            && autocommit
+            && self.txn.wrote
+            && self.conn.state().write_statements <= 1
+        {
+            for (_, t) in &others {
+                let _ = t.rollback();
             }
+            self.conn.temp_undone();
         }
         if self.txn.savepoint {
             self.conn.state().fk.restore(self.fk.saved);
