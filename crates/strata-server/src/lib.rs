@@ -131,9 +131,12 @@ impl Server {
             // Stamped before opening: the log trusts itself only if the files are as
             // its clean shutdown left them.
             let before = replog::stamps(logs.store().as_ref(), &path);
+            // A client may not ATTACH files: it could open any file of the server's
+            // (another tenant's database), and the replication log would miss its writes.
             let db = strata::OpenOptions::new()
                 .io(io)
                 .busy_timeout(busy)
+                .attach_files(false)
                 .open(&path)?;
             logs.attach(ns, &path, &db, before);
             Ok(db)

@@ -287,7 +287,7 @@ impl Compiler<'_> {
             unreachable!("dispatched on AlterTable")
         };
         let tname = names::unquote(qn.name.0);
-        let scope = crate::compiler::Scope::of(qn);
+        let scope = crate::compiler::Scope::of(self.schema, qn);
         if let Some(v) = scope.view(self.schema, &tname) {
             return Err(error(match body {
                 AlterTableBody::RenameColumn { .. } => {

@@ -50,19 +50,16 @@ impl ProgramBuilder {
     /// used). Main counts as used by any instruction on its b-trees or header and by the
     /// instructions that act on the main database as a whole (integrity check,
     /// checkpoint, savepoints, journal mode).
-    pub fn db_usage(&self) -> (bool, bool, bool, bool) {
-        let (mut main_w, mut temp_w, mut temp_used) = (false, false, false);
-        let mut main_used = false;
+    /// Per database index (main, temp, attached ones): (used, written).
+    pub fn db_usage(&self) -> Vec<(bool, bool)> {
+        let mut v = vec![(false, false); 2];
         for insn in &self.insns {
             let (db, write) = match insn {
+                Insn::IntegrityCheckTrees { db, .. } => (*db, false),
                 Insn::IntegrityCheck { .. }
-                | Insn::IntegrityCheckTrees { .. }
                 | Insn::Checkpoint { .. }
                 | Insn::Savepoint { .. }
-                | Insn::JournalMode { .. } => {
-                    main_used = true;
-                    continue;
-                }
+                | Insn::JournalMode { .. } => (strata_vdbe::insn::MAIN_DB, false),
                 Insn::OpenWriteAsync { db, .. }
                 | Insn::CreateBtree { db, .. }
                 | Insn::Destroy { db, .. }
@@ -72,15 +69,13 @@ impl ProgramBuilder {
                 Insn::OpenReadAsync { db, .. } | Insn::ReadCookie { db, .. } => (*db, false),
                 _ => continue,
             };
-            if db == strata_vdbe::insn::MAIN_DB {
-                main_w |= write;
-                main_used = true;
-            } else {
-                temp_w |= write;
-                temp_used = true;
+            if v.len() <= db {
+                v.resize(db + 1, (false, false));
             }
+            v[db].0 = true;
+            v[db].1 |= write;
         }
-        (main_w, temp_w, temp_used, main_used)
+        v
     }
 
     pub fn current_addr(&self) -> Addr {

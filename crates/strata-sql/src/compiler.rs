@@ -25,11 +25,17 @@ pub fn error(message: impl Into<String>) -> SqlError {
 /// The database a CREATE puts its object in: `TEMP`/`temp.` the temp database,
 /// unqualified or `main.` main; another qualifier is SQLite's "unknown database x".
 /// `what` words the error for a TEMP object with a main qualifier.
-pub fn create_db(qualifier: Option<&ast::Name<'_>>, temporary: bool, what: &str) -> Result<usize> {
-    match DbName::of(qualifier.map(|n| n.0)) {
+pub fn create_db(
+    schema: &Schema,
+    qualifier: Option<&ast::Name<'_>>,
+    temporary: bool,
+    what: &str,
+) -> Result<usize> {
+    match DbName::resolve(schema, qualifier.map(|n| n.0)) {
         Some(DbName::Unknown(d)) => Err(error(format!("unknown database {d}"))),
-        Some(DbName::Main) if temporary => Err(error(what.to_string())),
+        Some(DbName::Main | DbName::Attached(_)) if temporary => Err(error(what.to_string())),
         Some(DbName::Temp) => Ok(TEMP_DB),
+        Some(DbName::Attached(d)) => Ok(d),
         _ if temporary => Ok(TEMP_DB),
         None | Some(DbName::Main) => Ok(MAIN_DB),
     }
@@ -47,20 +53,11 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// Whether a lookup in this scope looks into main (what SQLite's
-    /// sqlite3CodeVerifyNamedSchema then verifies with a read transaction).
-    pub fn includes_main(&self) -> bool {
-        matches!(self, Scope::Any | Scope::Db(MAIN_DB))
-    }
-}
-
-impl Scope {
-    pub fn of(qn: &ast::QualifiedName<'_>) -> Scope {
-        match DbName::of(qn.db_name.as_ref().map(|n| n.0)) {
+    pub fn of(schema: &Schema, qn: &ast::QualifiedName<'_>) -> Scope {
+        match DbName::resolve(schema, qn.db_name.as_ref().map(|n| n.0)) {
             None => Scope::Any,
-            Some(DbName::Main) => Scope::Db(MAIN_DB),
-            Some(DbName::Temp) => Scope::Db(TEMP_DB),
             Some(DbName::Unknown(_)) => Scope::Nowhere,
+            Some(d) => Scope::Db(d.index().unwrap_or(MAIN_DB)),
         }
     }
 
@@ -130,6 +127,10 @@ pub struct Compiler<'s> {
     /// `table_info`, `index_list`, `index_info` start a read transaction on main even
     /// though they read no b-tree): it gets a main `Transaction`.
     pub reads_main_schema: bool,
+    /// Likewise for attached databases (bit `db`): their schema is read as of the
+    /// transaction, so the program begins a read transaction on them (SQLite's
+    /// sqlite3CodeVerifySchema), which e.g. makes a later DETACH inside BEGIN fail.
+    pub reads_schema: u32,
     /// The select being compiled misplaces an aggregate (or HAVING): SQLite's message,
     /// reported when the select is compiled (see `select_core`).
     pub misplaced_aggregate: Option<String>,
@@ -226,6 +227,7 @@ impl<'s> Compiler<'s> {
             param_names: Vec::new(),
             writes: false,
             reads_main_schema: false,
+            reads_schema: 0,
             misplaced_aggregate: None,
             init_label,
             view_depth: 0,
@@ -257,8 +259,9 @@ impl<'s> Compiler<'s> {
     /// qualified, else temp first then main, except inside a main view or trigger.
     pub fn scope_of(&self, qn: &ast::QualifiedName<'_>) -> Result<Scope> {
         if let (Some(what), Some(q)) = (&self.fixed_for, &qn.db_name) {
-            match DbName::of(Some(q.0)) {
-                Some(DbName::Main) => {}
+            let fixed = self.fixed_db.unwrap_or(MAIN_DB);
+            match DbName::resolve(self.schema, Some(q.0)).and_then(|d| d.index()) {
+                Some(d) if d == fixed => {}
                 _ => {
                     return Err(error(format!(
                         "{what} cannot reference objects in database {}",
@@ -267,7 +270,7 @@ impl<'s> Compiler<'s> {
                 }
             }
         }
-        Ok(match (Scope::of(qn), self.fixed_db) {
+        Ok(match (Scope::of(self.schema, qn), self.fixed_db) {
             (Scope::Any, Some(db)) => Scope::Db(db),
             (s, _) => s,
         })
@@ -277,8 +280,34 @@ impl<'s> Compiler<'s> {
     /// `main.t` inside a main view or trigger.
     pub fn shown_name(&self, qn: &ast::QualifiedName<'_>) -> String {
         match (&qn.db_name, self.fixed_db) {
-            (None, Some(_)) => format!("main.{}", names::unquote(qn.name.0)),
+            (None, Some(d)) => format!("{}.{}", self.schema.db_name(d), names::unquote(qn.name.0)),
             _ => display_name(qn),
+        }
+    }
+
+    /// The program reads database `db`'s schema as of the transaction (see
+    /// `reads_main_schema`, `reads_schema`).
+    pub fn verify_schema(&mut self, db: usize) {
+        if db == MAIN_DB {
+            self.reads_main_schema = true;
+        } else if (2..32).contains(&db) {
+            self.reads_schema |= 1 << db;
+        }
+    }
+
+    /// [`Compiler::verify_schema`] for a lookup in `scope`: unqualified, main and every
+    /// attached database (SQLite's sqlite3CodeVerifyNamedSchema).
+    pub fn verify_scope(&mut self, scope: Scope) {
+        match scope {
+            Scope::Any => {
+                for db in 0..2 + self.schema.attached.len() {
+                    if db != TEMP_DB {
+                        self.verify_schema(db);
+                    }
+                }
+            }
+            Scope::Db(d) => self.verify_schema(d),
+            Scope::Nowhere => {}
         }
     }
 
@@ -286,8 +315,8 @@ impl<'s> Compiler<'s> {
     /// database `db`.
     pub fn in_body_of<T>(&mut self, db: usize, what: String, f: impl FnOnce(&mut Self) -> T) -> T {
         let saved = (self.fixed_db, self.fixed_for.take());
-        if db == MAIN_DB {
-            self.fixed_db = Some(MAIN_DB);
+        if db != TEMP_DB {
+            self.fixed_db = Some(db);
             self.fixed_for = Some(what);
         } else {
             self.fixed_db = None;
@@ -315,20 +344,28 @@ impl<'s> Compiler<'s> {
         // starts a read transaction on main: inside BEGIN, the main snapshot is then
         // taken by the first statement that reads main, as in SQLite (simulator seed 22),
         // and such a program needs no disk at all (simulator seed 66).
-        let (main_w, temp_w, temp_used, main_used) = self.b.db_usage();
-        if main_used || self.reads_main_schema || (self.writes && !temp_w) {
+        let mut usage = self.b.db_usage();
+        let verified = 32 - self.reads_schema.leading_zeros() as usize;
+        if usage.len() < verified {
+            usage.resize(verified, (false, false));
+        }
+        let (main_used, main_w) = usage[MAIN_DB];
+        let other_w = usage[1..].iter().any(|u| u.1);
+        if main_used || self.reads_main_schema || (self.writes && !other_w) {
             self.b.emit(Insn::Transaction {
                 db: MAIN_DB,
-                write: self.writes && (main_w || !temp_w),
+                write: self.writes && (main_w || !other_w),
                 schema_cookie: self.schema.cookie,
             });
         }
-        if temp_used {
-            self.b.emit(Insn::Transaction {
-                db: TEMP_DB,
-                write: temp_w,
-                schema_cookie: self.schema.temp_schema().cookie,
-            });
+        for (db, &(used, w)) in usage.iter().enumerate().skip(1) {
+            if used || (db < 32 && self.reads_schema & (1 << db) != 0) {
+                self.b.emit(Insn::Transaction {
+                    db,
+                    write: w,
+                    schema_cookie: self.schema.of_db(db).cookie,
+                });
+            }
         }
         // After `Transaction`: the schema these errors were found in is checked first
         // (a stale one recompiles instead of failing).

@@ -9,7 +9,7 @@ use strata_vdbe::insn::{Cookie, Cur, CursorKind, ErrorCode, InsertFlags, Insn, O
 use strata_vdbe::ops::Cmp;
 use strata_vdbe::program::Program;
 
-use strata_vdbe::insn::{MAIN_DB, TEMP_DB};
+use strata_vdbe::insn::TEMP_DB;
 
 use crate::compiler::{create_db, display_name, error, Compiler, Result, Scope};
 use crate::names;
@@ -183,6 +183,7 @@ impl Compiler<'_> {
         };
         let name = names::unquote(tbl_name.name.0);
         let db = create_db(
+            self.schema,
             tbl_name.db_name.as_ref(),
             *temporary,
             "temporary table name must be unqualified",
@@ -192,7 +193,7 @@ impl Compiler<'_> {
             if *if_not_exists {
                 // Nothing to write, but SQLite codes the schema check
                 // (sqlite3CodeVerifySchema): a read transaction, inside BEGIN the snapshot.
-                self.reads_main_schema |= db == MAIN_DB;
+                self.verify_schema(db);
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
             }
             let what = if target.local_view(&name).is_some() {
@@ -381,9 +382,9 @@ impl Compiler<'_> {
         // The index goes in its table's database. `main.i` looks the table up in main
         // only; `temp.i` (or none) finds it temp first, and `temp.i` on a main table is
         // refused (SQLite's sqlite3CreateIndex).
-        let qualified = create_db(idx_name.db_name.as_ref(), false, "")?;
+        let qualified = create_db(self.schema, idx_name.db_name.as_ref(), false, "")?;
         let scope = match idx_name.db_name {
-            Some(_) if qualified == MAIN_DB => Scope::Db(MAIN_DB),
+            Some(_) if qualified != TEMP_DB => Scope::Db(qualified),
             _ => Scope::Any,
         };
         if scope.view(self.schema, &tname).is_some() {
@@ -395,7 +396,10 @@ impl Compiler<'_> {
             if qualified == TEMP_DB {
                 error(format!("no such table: {tname}"))
             } else {
-                error(format!("no such table: main.{tname}"))
+                error(format!(
+                    "no such table: {}.{tname}",
+                    self.schema.db_name(qualified)
+                ))
             }
         })?;
         if qualified == TEMP_DB && table.db != TEMP_DB {
@@ -410,7 +414,7 @@ impl Compiler<'_> {
             if *if_not_exists {
                 // Nothing to write, but SQLite codes the schema check
                 // (sqlite3CodeVerifySchema): a read transaction, inside BEGIN the snapshot.
-                self.reads_main_schema |= db == MAIN_DB;
+                self.verify_schema(db);
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
             }
             return Err(error(format!("index {name} already exists")));
@@ -640,6 +644,7 @@ impl Compiler<'_> {
             return Err(error("parameters are not allowed in views"));
         }
         let db = create_db(
+            self.schema,
             view_name.db_name.as_ref(),
             *temporary,
             "temporary table name must be unqualified",
@@ -649,7 +654,7 @@ impl Compiler<'_> {
             if *if_not_exists {
                 // Nothing to write, but SQLite codes the schema check
                 // (sqlite3CodeVerifySchema): a read transaction, inside BEGIN the snapshot.
-                self.reads_main_schema |= db == MAIN_DB;
+                self.verify_schema(db);
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
             }
             let what = if target.local_view(&name).is_some() {
@@ -674,9 +679,9 @@ impl Compiler<'_> {
         // (`temp.x`). The SELECT is compiled in a scratch compiler for that check only,
         // other errors are ignored; a name of another database after an earlier error
         // (a missing table first) is then refused where the view is used instead.
-        if db == MAIN_DB {
+        if db != TEMP_DB {
             let mut scratch = Compiler::new(self.schema);
-            scratch.fixed_db = Some(MAIN_DB);
+            scratch.fixed_db = Some(db);
             scratch.fixed_for = Some(format!("view {name}"));
             if let Err(e) = scratch.select(select, &Dest::Output) {
                 if e.message.contains("cannot reference objects in database") {
@@ -765,14 +770,14 @@ impl Compiler<'_> {
                 tbl_name,
             } => {
                 let name = names::unquote(tbl_name.name.0);
-                let scope = Scope::of(tbl_name);
+                let scope = Scope::of(self.schema, tbl_name);
                 if scope.view(self.schema, &name).is_some() {
                     return Err(error(format!("use DROP VIEW to delete view {name}")));
                 }
                 let Some(table) = scope.table(self.schema, &name) else {
                     if *if_exists {
                         // SQLite's sqlite3CodeVerifyNamedSchema: a read transaction.
-                        self.reads_main_schema |= scope.includes_main();
+                        self.verify_scope(scope);
                         return Ok(self.finish(text, Vec::new(), Vec::new()));
                     }
                     return Err(error(format!("no such table: {}", display_name(tbl_name))));
@@ -811,11 +816,11 @@ impl Compiler<'_> {
                 idx_name,
             } => {
                 let name = names::unquote(idx_name.name.0);
-                let scope = Scope::of(idx_name);
+                let scope = Scope::of(self.schema, idx_name);
                 let Some(ix) = scope.index(self.schema, &name) else {
                     if *if_exists {
                         // SQLite's sqlite3CodeVerifyNamedSchema: a read transaction.
-                        self.reads_main_schema |= scope.includes_main();
+                        self.verify_scope(scope);
                         return Ok(self.finish(text, Vec::new(), Vec::new()));
                     }
                     return Err(error(format!("no such index: {}", display_name(idx_name))));
@@ -835,14 +840,14 @@ impl Compiler<'_> {
                 view_name,
             } => {
                 let name = names::unquote(view_name.name.0);
-                let scope = Scope::of(view_name);
+                let scope = Scope::of(self.schema, view_name);
                 if scope.table(self.schema, &name).is_some() {
                     return Err(error(format!("use DROP TABLE to delete table {name}")));
                 }
                 let Some(v) = scope.view(self.schema, &name) else {
                     if *if_exists {
                         // SQLite's sqlite3CodeVerifyNamedSchema: a read transaction.
-                        self.reads_main_schema |= scope.includes_main();
+                        self.verify_scope(scope);
                         return Ok(self.finish(text, Vec::new(), Vec::new()));
                     }
                     return Err(error(format!("no such view: {}", display_name(view_name))));

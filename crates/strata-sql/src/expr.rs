@@ -151,12 +151,7 @@ impl Compiler<'_> {
             if ambiguous {
                 let shown = match (&tab, db) {
                     (Some(t), Some(d)) => {
-                        let d = if d == strata_vdbe::insn::TEMP_DB {
-                            "temp"
-                        } else {
-                            "main"
-                        };
-                        format!("{d}.{t}.{col}")
+                        format!("{}.{t}.{col}", self.schema.db_name(d))
                     }
                     (Some(t), None) => format!("{t}.{col}"),
                     (None, _) => col.clone(),
@@ -215,10 +210,8 @@ impl Compiler<'_> {
         table: &str,
         column: &str,
     ) -> Result<Option<ColumnRef>> {
-        let want = match DbName::of(Some(db)) {
-            Some(DbName::Main) => strata_vdbe::insn::MAIN_DB,
-            Some(DbName::Temp) => strata_vdbe::insn::TEMP_DB,
-            _ => return Ok(None),
+        let Some(want) = DbName::resolve(self.schema, Some(db)).and_then(|d| d.index()) else {
+            return Ok(None);
         };
         self.resolve_column_in(Some(want), Some(table), column)
     }

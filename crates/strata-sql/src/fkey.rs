@@ -1012,16 +1012,38 @@ pub(crate) fn sqlite_hash_order_from(first: &str, names: &[String]) -> Vec<Strin
 impl Compiler<'_> {
     /// `PRAGMA foreign_key_check[(table)]`: one row (table, rowid, parent, fkid) per
     /// child row whose non-NULL key has no parent row (a missing parent table has none).
-    pub(crate) fn foreign_key_check(mut self, arg: Option<&str>, text: &str) -> Result<Program> {
-        let tables: Vec<Arc<Table>> = match arg {
-            Some(t) => match self.schema.table(t) {
+    /// `db`: `PRAGMA db.foreign_key_check` (that database's tables only).
+    pub(crate) fn foreign_key_check(
+        mut self,
+        arg: Option<&str>,
+        db: Option<usize>,
+        text: &str,
+    ) -> Result<Program> {
+        let tables: Vec<Arc<Table>> = match (arg, db) {
+            (Some(t), None) => match self.schema.table(t) {
                 Some(t) => vec![t.clone()],
                 None => return Err(error(format!("no such table: {t}"))),
             },
-            None => sqlite_hash_order(&self.schema.table_order)
+            (Some(t), Some(d)) => match self.schema.of_db(d).local_table(t) {
+                Some(t) => vec![t.clone()],
+                None => {
+                    return Err(error(format!(
+                        "no such table: {}.{t}",
+                        self.schema.db_name(d)
+                    )))
+                }
+            },
+            (None, None) => sqlite_hash_order(&self.schema.table_order)
                 .iter()
                 .filter_map(|n| self.schema.table(n).cloned())
                 .collect(),
+            (None, Some(d)) => {
+                let s = self.schema.of_db(d);
+                sqlite_hash_order(&s.table_order)
+                    .iter()
+                    .filter_map(|n| s.local_table(n).cloned())
+                    .collect()
+            }
         };
         let res = self.regs(4);
         for table in tables {

@@ -47,11 +47,14 @@ impl Compiler<'_> {
         only: Option<Arc<Table>>,
         text: &str,
         column: String,
+        db: usize,
     ) -> Result<Program> {
         let max_errors = if max_errors == 0 { 100 } else { max_errors };
+        let db = only.as_ref().map_or(db, |t| t.db);
+        let dbs = self.schema.of_db(db);
         let mut tables: Vec<Arc<Table>> = match &only {
             Some(t) => vec![t.clone()],
-            None => self.schema.tables.values().cloned().collect(),
+            None => dbs.tables.values().cloned().collect(),
         };
         tables.sort_by(|a, b| a.name.cmp(&b.name));
         let mut trees: Vec<(u32, Option<Arc<KeyInfo>>)> = match &only {
@@ -68,7 +71,7 @@ impl Compiler<'_> {
         }
         let mut idx: Vec<_> = match &only {
             Some(t) => self.schema.table_indexes(t),
-            None => self.schema.indexes.values().cloned().collect(),
+            None => dbs.indexes.values().cloned().collect(),
         };
         idx.sort_by(|a, b| a.name.cmp(&b.name));
         for ix in idx {
@@ -93,6 +96,7 @@ impl Compiler<'_> {
             .map(|(i, (root, _))| (*root, status + 2 + i))
             .collect();
         self.emit(Insn::IntegrityCheckTrees {
+            db,
             trees,
             dest: tree,
             max_errors,

@@ -49,6 +49,7 @@ mod aggregate_order;
 mod alter;
 mod alter_column;
 mod alter_tokens;
+mod attach;
 mod builder;
 mod compiler;
 mod cte;
@@ -366,7 +367,7 @@ fn compile_stmt_with(
             let n = names::unquote(name.name.0);
             let scope = match name.db_name.as_ref() {
                 None => compiler::Scope::Any,
-                Some(q) => compiler::Scope::Db(compiler::create_db(Some(q), false, "")?),
+                Some(q) => compiler::Scope::Db(compiler::create_db(schema, Some(q), false, "")?),
             };
             let known = scope.table(schema, &n).is_some()
                 || scope.index(schema, &n).is_some()
@@ -385,8 +386,15 @@ fn compile_stmt_with(
             // it (`Vacuum`, strata-vdbe/src/vm/vacuum.rs), applying a pending
             // `PRAGMA auto_vacuum`. The temp database lives in memory and is never handed
             // on: rebuilding it would change nothing a statement can observe.
-            if compiler::create_db(name.as_ref(), false, "")? == strata_vdbe::insn::TEMP_DB {
+            let db = compiler::create_db(schema, name.as_ref(), false, "")?;
+            if db == strata_vdbe::insn::TEMP_DB {
                 return Ok(c.finish(text, Vec::new(), Vec::new()));
+            }
+            if db != strata_vdbe::insn::MAIN_DB {
+                return Err(error(format!(
+                    "VACUUM of an attached database ({}) is not supported yet",
+                    schema.db_name(db)
+                )));
             }
             // Every tree: tables in sqlite_schema order, then indexes by root page.
             let mut trees: Vec<(u32, Option<std::sync::Arc<strata_btree::record::KeyInfo>>)> =
@@ -422,7 +430,7 @@ fn compile_stmt_with(
             // Statistics and rebuilding change nothing a query can observe here.
             Ok(c.finish(text, Vec::new(), Vec::new()))
         }
-        Stmt::Attach { .. } | Stmt::Detach(_) => Err(error("ATTACH is not supported")),
+        Stmt::Attach { .. } | Stmt::Detach(_) => c.attach_detach(stmt, text),
     }
 }
 

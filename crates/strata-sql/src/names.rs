@@ -54,18 +54,41 @@ pub fn quote_if_needed(name: &str) -> String {
     }
 }
 
-/// The database a schema qualifier (`main.`, `temp.`) names, as SQLite's
-/// `sqlite3FindDbName` resolves it: `main` and `temp` (any case); nothing else exists
-/// (ATTACH is not supported).
+/// The database a schema qualifier (`main.`, `temp.`, an attached name) names, as
+/// SQLite's `sqlite3FindDbName` resolves it ([`DbName::resolve`]; [`DbName::of`] knows
+/// only `main` and `temp`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DbName {
     Main,
     Temp,
+    /// An attached database: its index (2..).
+    Attached(usize),
     /// A name that is no database, as written (unquoted), for the error message.
     Unknown(String),
 }
 
 impl DbName {
+    /// The database of a qualifier token among `schema`'s databases.
+    pub fn resolve(schema: &crate::schema::Schema, qualifier: Option<&str>) -> Option<DbName> {
+        let q = unquote(qualifier?);
+        Some(match schema.db_index(&q) {
+            Some(0) => DbName::Main,
+            Some(1) => DbName::Temp,
+            Some(d) => DbName::Attached(d),
+            None => DbName::Unknown(q),
+        })
+    }
+
+    /// The database index, if the name is a database.
+    pub fn index(&self) -> Option<usize> {
+        match self {
+            DbName::Main => Some(0),
+            DbName::Temp => Some(1),
+            DbName::Attached(d) => Some(*d),
+            DbName::Unknown(_) => None,
+        }
+    }
+
     /// The database of a qualifier token (`None` when the name is unqualified).
     pub fn of(qualifier: Option<&str>) -> Option<DbName> {
         let q = unquote(qualifier?);

@@ -139,6 +139,10 @@ impl Compiler<'_> {
         }
     }
 
+    pub(crate) fn pragma_rows(self, text: &str, names: &[&str], rows: Vec<Vec<Value>>) -> Program {
+        self.constant_rows(text, names, rows)
+    }
+
     fn constant_rows(mut self, text: &str, names: &[&str], rows: Vec<Vec<Value>>) -> Program {
         let n = names.len();
         let base = self.regs(n);
@@ -350,7 +354,7 @@ impl Compiler<'_> {
         // temp first, then main), the header fields are that database's.
         let scope = match name.db_name.as_ref() {
             None => Scope::Any,
-            Some(q) => Scope::Db(crate::compiler::create_db(Some(q), false, "")?),
+            Some(q) => Scope::Db(crate::compiler::create_db(self.schema, Some(q), false, "")?),
         };
         let db = match scope {
             Scope::Db(d) => d,
@@ -379,10 +383,29 @@ impl Compiler<'_> {
         if db == TEMP_DB && !per_db && !tuning && !unknown {
             return Err(error(format!("PRAGMA temp.{pname} is not supported")));
         }
+        // An attached database: the schema and header pragmas read or write that
+        // database; the others are not supported there yet (never main's answer).
+        let attached_ok = (per_db && pname != "journal_size_limit")
+            || matches!(
+                pname.as_str(),
+                "foreign_key_check" | "foreign_key_list" | "integrity_check" | "quick_check"
+            );
+        if db >= 2 && !attached_ok && !unknown && pname != "database_list" {
+            return Err(error(format!(
+                "PRAGMA {}.{pname} is not supported yet",
+                self.schema.db_name(db)
+            )));
+        }
+        if pname == "database_list" {
+            return Ok(self.database_list(text));
+        }
         let arg = pragma_arg(body);
         match pname.as_str() {
             "table_info" | "table_xinfo" | "index_list" | "index_info" | "index_xinfo" => {
                 self.reads_main_schema = true;
+                if let Scope::Db(d) = scope {
+                    self.verify_schema(d);
+                }
                 let what = if pname.starts_with("index_i") {
                     "an index"
                 } else {
@@ -394,6 +417,7 @@ impl Compiler<'_> {
             }
             "table_list" => {
                 self.reads_main_schema = true;
+                self.verify_scope(scope);
                 let (cols, rows) = self.introspection_rows(&pname, arg.as_deref(), scope)?;
                 Ok(self.constant_rows(text, &cols, rows))
             }
@@ -593,8 +617,8 @@ impl Compiler<'_> {
                     Some(a) => match a.trim().trim_start_matches(['-', '+']).parse::<i64>() {
                         Ok(n) if n > 0 => (usize::try_from(n).unwrap_or(usize::MAX), None),
                         Ok(_) => (100, None),
-                        Err(_) => match self.schema.table(a) {
-                            Some(t) if t.db != MAIN_DB => {
+                        Err(_) => match scope.table(self.schema, a).as_ref() {
+                            Some(t) if t.db == TEMP_DB => {
                                 return Err(error(format!(
                                     "{pname} of a TEMP table ({a}) is not supported"
                                 )))
@@ -605,7 +629,14 @@ impl Compiler<'_> {
                     },
                 };
                 let quick = pname == "quick_check";
-                self.integrity_check(quick, max_errors, only, text, pname.clone())
+                // Unqualified, SQLite checks every database: with attached ones that is
+                // not done yet (main's answer alone could hide their problems).
+                if name.db_name.is_none() && !self.schema.attached.is_empty() {
+                    return Err(error(format!(
+                        "PRAGMA {pname} with attached databases needs a schema name (main.{pname}) in Strata yet"
+                    )));
+                }
+                self.integrity_check(quick, max_errors, only, text, pname.clone(), db)
             }
             "wal_checkpoint" => {
                 let mode = match arg.as_deref().map(|s| s.to_ascii_lowercase()) {
@@ -692,7 +723,13 @@ impl Compiler<'_> {
                 let (cols, rows) = self.introspection_rows(&pname, Some(&t), scope)?;
                 Ok(self.constant_rows(text, &cols, rows))
             }
-            "foreign_key_check" => self.foreign_key_check(arg.as_deref(), text),
+            "foreign_key_check" => {
+                let only = match scope {
+                    Scope::Db(d) => Some(d),
+                    _ => None,
+                };
+                self.foreign_key_check(arg.as_deref(), only, text)
+            }
             // Settings whose other value would change answers (recursion of triggers, LIKE,
             // CHECK, writes, result rows, column names): Strata runs with SQLite's default,
             // reports it, and refuses the other value rather than ignore it.

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use sqlite3_parser::ast::{self, Expr, Literal};
 use strata_btree::collation::Collation;
 use strata_btree::record::Value;
-use strata_vdbe::insn::{EphemeralKind, ErrorCode, Insn, OnError, MAIN_DB, TEMP_DB};
+use strata_vdbe::insn::{EphemeralKind, ErrorCode, Insn, OnError, TEMP_DB};
 use strata_vdbe::ops::Cmp;
 
 use crate::compiler::{create_db, error, Compiler, Result, Scope};
@@ -79,13 +79,17 @@ pub struct PragmaTvf {
 
 /// The database a pragma function's schema argument names. The rows are picked at
 /// compile time, so it must be a string literal (or NULL: any).
-fn pragma_scope(fname: &str, schema: Option<&Expr<'_>>) -> Result<Scope> {
+fn pragma_scope(
+    dbs: &crate::schema::Schema,
+    fname: &str,
+    schema: Option<&Expr<'_>>,
+) -> Result<Scope> {
     match schema {
         None | Some(Expr::Literal(Literal::Null)) => Ok(Scope::Any),
         Some(Expr::Literal(Literal::String(s))) => {
             let db = names::unquote(s);
             let q = ast::Name(&db);
-            match create_db(Some(&q), false, "") {
+            match create_db(dbs, Some(&q), false, "") {
                 Ok(d) => Ok(Scope::Db(d)),
                 Err(_) => Err(error(format!("unknown database '{db}'"))),
             }
@@ -176,7 +180,7 @@ impl Compiler<'_> {
                     let Some(ast::ResultColumn::Expr(x, _, _)) = columns.first() else {
                         return Err(error("bad schema argument"));
                     };
-                    pragma_scope(&fname, Some(x))
+                    pragma_scope(self.schema, &fname, Some(x))
                 })?;
                 new_p = Some(Arc::new(PragmaTvf {
                     pname: p.pname.clone(),
@@ -468,15 +472,15 @@ impl Compiler<'_> {
     fn table_list_rows(&self, arg: Option<&str>, scope: Scope) -> Vec<Vec<Value>> {
         let text_v = |s: &str| Value::Text(s.as_bytes().to_vec());
         let mut rows = Vec::new();
-        for db in [MAIN_DB, TEMP_DB] {
+        for db in self.schema.db_indexes() {
             if let Scope::Db(d) = scope {
                 if d != db {
                     continue;
                 }
             }
             let s = self.schema.of_db(db);
-            let (dbname, first) = if db == MAIN_DB {
-                ("main", "sqlite_master")
+            let (dbname, first) = if db != TEMP_DB {
+                (self.schema.db_name(db), "sqlite_master")
             } else {
                 ("temp", "sqlite_temp_master")
             };
@@ -487,7 +491,7 @@ impl Compiler<'_> {
                     }
                 }
                 let (shown, kind, ncol, wr, strict) = if name == first {
-                    let shown = if db == MAIN_DB {
+                    let shown = if db != TEMP_DB {
                         "sqlite_schema"
                     } else {
                         "sqlite_temp_schema"
@@ -547,7 +551,7 @@ impl Compiler<'_> {
                 "too many arguments on {lower}() - max {max}"
             )));
         }
-        let scope = pragma_scope(&lower, args.get(1))?;
+        let scope = pragma_scope(self.schema, &lower, args.get(1))?;
         let cases = self.pragma_cases(pname, scope);
         self.reads_main_schema = true;
         let cols = cols_of(pname);
@@ -622,7 +626,7 @@ impl Compiler<'_> {
     /// (or indexes) of main and temp, as stored.
     fn pragma_arg_candidates(&self, pname: &str) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for db in [MAIN_DB, TEMP_DB] {
+        for db in self.schema.db_indexes() {
             let s = self.schema.of_db(db);
             let mut names: Vec<String> = if matches!(pname, "index_info" | "index_xinfo") {
                 // (WITHOUT ROWID tables' PRIMARY KEY indexes have no schema row.)

@@ -320,6 +320,13 @@ pub struct Schema {
     /// The connection's temp database (`sqlite_temp_schema`), in the main schema only.
     /// Unqualified names are looked up there first: temp objects shadow main's.
     pub temp: Option<Arc<Schema>>,
+    /// The attached databases (`iDb` 2..), in the main schema only: name as written,
+    /// schema. Unqualified names are looked up there last, in order of attachment.
+    pub attached: Vec<(String, Arc<Schema>)>,
+    /// What `PRAGMA database_list` shows as this database's file ("" in memory).
+    pub file: String,
+    /// The connection has a temp database (`PRAGMA database_list` lists it).
+    pub temp_open: bool,
     /// Names of the tables and views in `sqlite_schema` order (SQLite's table hash
     /// iteration order derives from it: `PRAGMA foreign_key_check`).
     pub table_order: Vec<String>,
@@ -388,12 +395,47 @@ impl Schema {
         s
     }
 
-    /// The schema of database `db` (main is `self`; temp is [`Schema::temp`]).
+    /// The schema of database `db` (main is `self`; temp is [`Schema::temp`]; 2.. the
+    /// attached ones).
     pub fn of_db(&self, db: usize) -> &Schema {
         match (db, &self.temp) {
             (TEMP_DB, Some(t)) => t,
+            (d, _) if d >= 2 && d - 2 < self.attached.len() => &self.attached[d - 2].1,
             _ => self,
         }
+    }
+
+    /// The index of the database a schema name names (`main`, `temp`, an attached
+    /// one's; any ASCII case), as SQLite's sqlite3FindDbName.
+    pub fn db_index(&self, name: &str) -> Option<usize> {
+        if let Some(i) = self
+            .attached
+            .iter()
+            .rposition(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            return Some(i + 2);
+        }
+        if name.eq_ignore_ascii_case("main") {
+            Some(MAIN_DB)
+        } else if name.eq_ignore_ascii_case("temp") {
+            Some(TEMP_DB)
+        } else {
+            None
+        }
+    }
+
+    /// The schema name of database `db` ("main", "temp", or the attached name).
+    pub fn db_name(&self, db: usize) -> &str {
+        match db {
+            MAIN_DB => "main",
+            TEMP_DB => "temp",
+            d => self.attached.get(d - 2).map_or("main", |(n, _)| n.as_str()),
+        }
+    }
+
+    /// Every database index of this connection: main, temp, then the attached ones.
+    pub fn db_indexes(&self) -> std::ops::Range<usize> {
+        0..2 + self.attached.len()
     }
 
     /// The temp database's schema (empty if the connection has none).
@@ -543,7 +585,21 @@ impl Schema {
                 }
             }
         }
-        self.local_table(name)
+        if let Some(t) = self.local_table(name) {
+            return Some(t);
+        }
+        if self.views.contains_key(&name.to_ascii_lowercase()) {
+            return None;
+        }
+        for (_, a) in &self.attached {
+            if let Some(t) = a.local_table(name) {
+                return Some(t);
+            }
+            if a.views.contains_key(&name.to_ascii_lowercase()) {
+                return None;
+            }
+        }
+        None
     }
 
     /// A table of this database only (`main.t`, `temp.t`).
@@ -553,7 +609,7 @@ impl Schema {
             return Some(t);
         }
         let alias = match (self.db, k.as_str()) {
-            (MAIN_DB, "sqlite_master") => "sqlite_schema",
+            (d, "sqlite_master") if d != TEMP_DB => "sqlite_schema",
             (TEMP_DB, "sqlite_schema" | "sqlite_master" | "sqlite_temp_schema") => {
                 "sqlite_temp_master"
             }
@@ -575,7 +631,21 @@ impl Schema {
                 return None;
             }
         }
-        self.views.get(&k)
+        if let Some(v) = self.views.get(&k) {
+            return Some(v);
+        }
+        if self.local_table(&k).is_some() {
+            return None;
+        }
+        for (_, a) in &self.attached {
+            if let Some(v) = a.views.get(&k) {
+                return Some(v);
+            }
+            if a.local_table(&k).is_some() {
+                return None;
+            }
+        }
+        None
     }
 
     /// A view of this database only.
@@ -589,7 +659,9 @@ impl Schema {
         if let Some(ix) = self.temp.as_deref().and_then(|t| t.indexes.get(&k)) {
             return Some(ix);
         }
-        self.indexes.get(&k)
+        self.indexes
+            .get(&k)
+            .or_else(|| self.attached.iter().find_map(|(_, a)| a.indexes.get(&k)))
     }
 
     /// An index of this database only.
@@ -603,14 +675,33 @@ impl Schema {
         if let Some(t) = self.temp.as_deref().and_then(|t| t.triggers.get(&k)) {
             return Some(t);
         }
-        self.triggers.get(&k)
+        self.triggers
+            .get(&k)
+            .or_else(|| self.attached.iter().find_map(|(_, a)| a.triggers.get(&k)))
     }
 
-    /// Every trigger of main and temp.
+    /// Every trigger of main, temp and the attached databases.
     pub fn all_triggers(&self) -> impl Iterator<Item = &Arc<Trigger>> {
         self.triggers
             .values()
             .chain(self.temp.iter().flat_map(|t| t.triggers.values()))
+            .chain(self.attached.iter().flat_map(|(_, a)| a.triggers.values()))
+    }
+
+    /// Adds an attached database, built from the rows of its schema table, its cookie
+    /// and its index `db`.
+    pub fn with_attached(
+        mut self,
+        name: String,
+        file: String,
+        db: usize,
+        rows: Vec<SchemaRow>,
+        cookie: u32,
+    ) -> Result<Schema, SqlError> {
+        let mut s = Schema::from_rows_db(rows, cookie, db, None)?;
+        s.file = file;
+        self.attached.push((name, Arc::new(s)));
+        Ok(self)
     }
 
     /// The indexes of a table (in its database), in a stable order (creation, name).
@@ -641,6 +732,11 @@ fn trigger_table_db(t: &Trigger, temp: &Schema, main: &Schema) -> usize {
     match written {
         Some(names::DbName::Main) => MAIN_DB,
         Some(names::DbName::Temp) => TEMP_DB,
+        // An attached database's table (`ON aux.t`): the schema loader adds the
+        // attached databases before temp. Once aux is detached, the trigger is on temp's
+        // table of that name, as SQLite's detachFunc moves it (so it fires no more
+        // unless temp gets such a table).
+        Some(names::DbName::Unknown(n)) => main.db_index(&n).unwrap_or(TEMP_DB),
         _ if temp.local_table(&t.table).is_some() || temp.local_view(&t.table).is_some() => TEMP_DB,
         _ if main.local_table(&t.table).is_some() || main.local_view(&t.table).is_some() => MAIN_DB,
         _ => TEMP_DB,

@@ -306,9 +306,9 @@ impl Compiler<'_> {
             }
             TEMP_DB
         } else {
-            create_db(trigger_name.db_name.as_ref(), false, "")?
+            create_db(self.schema, trigger_name.db_name.as_ref(), false, "")?
         };
-        let on = Scope::of(tbl_name);
+        let on = Scope::of(self.schema, tbl_name);
         if !*temporary && trigger_name.db_name.is_none() {
             if let Some(t) = on.table(self.schema, &tname) {
                 db = t.db;
@@ -321,15 +321,16 @@ impl Compiler<'_> {
         let on = if db == TEMP_DB {
             on
         } else {
-            match DbName::of(tbl_name.db_name.as_ref().map(|n| n.0)) {
-                Some(DbName::Temp) if db != TEMP_DB => {
-                    return Err(error(format!(
-                        "trigger {name} cannot reference objects in database temp"
-                    )))
-                }
+            match DbName::resolve(self.schema, tbl_name.db_name.as_ref().map(|n| n.0)) {
                 Some(DbName::Unknown(d)) => {
                     return Err(error(format!(
                         "trigger {name} cannot reference objects in database {d}"
+                    )))
+                }
+                Some(d) if d.index() != Some(db) => {
+                    return Err(error(format!(
+                        "trigger {name} cannot reference objects in database {}",
+                        names::unquote(tbl_name.db_name.as_ref().map_or("", |n| n.0))
                     )))
                 }
                 _ => Scope::Db(db),
@@ -339,7 +340,10 @@ impl Compiler<'_> {
             if db == TEMP_DB {
                 error(format!("no such table: {}", display_name(tbl_name)))
             } else {
-                error(format!("no such table: main.{tname}"))
+                error(format!(
+                    "no such table: {}.{tname}",
+                    self.schema.db_name(db)
+                ))
             }
         };
         // SQLite looks the table up before it checks the trigger's name: `IF NOT EXISTS`
@@ -356,7 +360,7 @@ impl Compiler<'_> {
             if *if_not_exists {
                 // SQLite codes the schema check (sqlite3CodeVerifySchema): a read
                 // transaction, inside BEGIN the snapshot.
-                self.reads_main_schema |= db != TEMP_DB;
+                self.verify_schema(db);
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
             }
             return Err(error(format!("trigger {name} already exists")));
@@ -422,7 +426,7 @@ impl Compiler<'_> {
         commands: &[TriggerCmd<'_>],
     ) -> Result<()> {
         let mut scratch = Compiler::new(self.schema);
-        scratch.fixed_db = Some(strata_vdbe::insn::MAIN_DB);
+        scratch.fixed_db = Some(table.db);
         scratch.fixed_for = Some(format!("trigger {name}"));
         scratch.trigger_stack.push(name.to_string());
         let n = table.columns.len();
@@ -456,11 +460,11 @@ impl Compiler<'_> {
             unreachable!("dispatched on DropTrigger")
         };
         let name = names::unquote(trigger_name.name.0);
-        let scope = Scope::of(trigger_name);
+        let scope = Scope::of(self.schema, trigger_name);
         let Some(t) = scope.trigger(self.schema, &name) else {
             if *if_exists {
                 // SQLite's sqlite3CodeVerifyNamedSchema: a read transaction.
-                self.reads_main_schema |= scope.includes_main();
+                self.verify_scope(scope);
                 return Ok(self.finish(text, Vec::new(), Vec::new()));
             }
             return Err(error(format!(

@@ -308,6 +308,22 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             0,
         ),
         RequireAutocommit => ("RequireAutocommit", 0, 0, 0, None, 0),
+        Attach { file, name } => (
+            "Function",
+            0,
+            *file as i64,
+            *name as i64,
+            Some("sqlite_attach(2)".into()),
+            0,
+        ),
+        Detach { name } => (
+            "Function",
+            0,
+            *name as i64,
+            0,
+            Some("sqlite_detach(1)".into()),
+            0,
+        ),
         Savepoint { op, name } => ("Savepoint", *op as i64, 0, 0, Some(name.clone()), 0),
         AutoCommit {
             autocommit,
@@ -793,14 +809,20 @@ pub fn explain_row(addr: usize, insn: &Insn, comment: &str) -> [Value; 8] {
     ]
 }
 
-/// P4 of a cursor open: the key info, and `temp` for a cursor on the temp database (P3
+/// P4 of a cursor open: the key info, and `temp` for a cursor on the temp database,
+/// `dbN` for one on attached database N (P3
 /// already holds the column count, where SQLite has the database index).
 fn on_db(db: usize, p4: Option<String>) -> Option<String> {
     if db == crate::insn::MAIN_DB {
         return p4;
     }
+    let name = if db == crate::insn::TEMP_DB {
+        "temp".to_string()
+    } else {
+        format!("db{db}")
+    };
     Some(match p4 {
-        Some(k) => format!("temp {k}"),
-        None => "temp".to_string(),
+        Some(k) => format!("{name} {k}"),
+        None => name,
     })
 }

@@ -679,6 +679,16 @@ pub enum Insn {
         write: bool,
         schema_cookie: u32,
     },
+    /// `ATTACH file AS name` (both registers' text; see `vm/dbs.rs`). The schema is
+    /// reloaded afterwards.
+    Attach {
+        file: Reg,
+        name: Reg,
+    },
+    /// `DETACH name`.
+    Detach {
+        name: Reg,
+    },
     /// Fail with "cannot start a transaction within a transaction" unless the connection
     /// is in autocommit mode (BEGIN IMMEDIATE checks this before taking the write lock).
     RequireAutocommit,
@@ -768,6 +778,8 @@ pub enum Insn {
     /// tree kind from the root page as `IntegrityCheck` does). (Added by the VM: an index
     /// with DESC or non-BINARY columns is out of order under the default key info.)
     IntegrityCheckTrees {
+        /// The database (SQLite's `iDb`).
+        db: usize,
         trees: Vec<(u32, Option<Arc<KeyInfo>>)>,
         dest: Reg,
         max_errors: usize,

@@ -71,6 +71,9 @@ pub(crate) struct ConnInner {
     /// On a replica: this connection's transaction on the primary, if any.
     #[cfg(feature = "replica")]
     pub(crate) remote: Mutex<crate::replica::remote::RemoteStream>,
+    /// The databases this connection attached (kept open while attached; dropped after
+    /// `vm_conn`'s pagers, as `db`).
+    attached_dbs: Arc<Mutex<Vec<Database>>>,
     /// Declared last, so dropped last: when this is the database's last handle, its
     /// close (checkpoint, WAL removal) needs this connection's pager gone first.
     db: Database,
@@ -82,9 +85,34 @@ impl Connection {
         let io = db.io().clone();
         let vm_conn = vm::Connection::new(pager);
         vm_conn.set_busy_timeout_ms(duration_ms(busy_timeout));
+        let attached_dbs: Arc<Mutex<Vec<Database>>> = Arc::default();
+        if db.attach_files() {
+            // ATTACH opens files on main's IO, as main's was opened (the disk's for a
+            // private in-memory main).
+            let main_db = db.clone();
+            let io_slot: std::sync::OnceLock<Arc<dyn IO>> = std::sync::OnceLock::new();
+            let keep = attached_dbs.clone();
+            vm_conn.set_attach_opener(Some(Arc::new(move |path: &str| {
+                let io = io_slot.get_or_init(|| main_db.attach_io());
+                let db = crate::database::open_for_attach(io, path).map_err(|e| {
+                    if e.code() == ErrorCode::Busy {
+                        vm::VmError::new(ErrorCode::Busy, "database is locked")
+                    } else {
+                        vm::VmError::new(
+                            ErrorCode::Error,
+                            format!("unable to open database: {path}"),
+                        )
+                    }
+                })?;
+                let storage = db.storage().clone();
+                keep.lock().unwrap_or_else(|p| p.into_inner()).push(db);
+                Ok(storage)
+            })));
+        }
         Connection {
             inner: Arc::new(ConnInner {
                 vm_conn,
+                attached_dbs,
                 db,
                 io,
                 schema: Mutex::new(None),
@@ -525,7 +553,9 @@ impl ConnInner {
                     // connection, or this one) or temp's (this connection).
                     let stale = match (self.read_schema_cookie(), self.read_temp_cookie()) {
                         (Ok(main), Ok(temp)) => {
-                            main != schema.cookie || temp != schema.temp_schema().cookie
+                            main != schema.cookie
+                                || temp != schema.temp_schema().cookie
+                                || self.attached_stale(&schema)
                         }
                         _ => false,
                     };
@@ -542,6 +572,24 @@ impl ConnInner {
     /// connection's transaction if one is open, else in a short read transaction.
     fn read_schema_cookie(&self) -> Result<u32> {
         self.read_cookie_of(self.vm_conn.pager())
+    }
+
+    /// The attached databases differ from those `schema` was loaded with, or one's
+    /// schema cookie changed (another connection's DDL).
+    fn attached_stale(&self, schema: &Schema) -> bool {
+        let pagers: Vec<(String, Arc<strata_pager::Pager>)> = self
+            .vm_conn
+            .attached()
+            .iter()
+            .map(|a| (a.name.clone(), a.pager.clone()))
+            .collect();
+        if pagers.len() != schema.attached.len() {
+            return true;
+        }
+        pagers
+            .iter()
+            .zip(&schema.attached)
+            .any(|((n, p), (sn, s))| n != sn || self.read_cookie_of(p).is_ok_and(|c| c != s.cookie))
     }
 
     /// The temp database's schema cookie (0 while the connection has none).
@@ -595,8 +643,28 @@ impl ConnInner {
         let temp = self.vm_conn.temp_pager();
         let main_was_reading = main.in_read_tx();
         let temp_was_reading = temp.as_ref().map(|t| t.in_read_tx());
+        let attached: Vec<(Arc<strata_pager::Pager>, bool)> = self
+            .vm_conn
+            .attached()
+            .iter()
+            .map(|a| (a.pager.clone(), a.pager.in_read_tx()))
+            .collect();
+        // Files detached since the last load are let go (closed with their last user).
+        self.attached_dbs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|d| {
+                attached
+                    .iter()
+                    .any(|(p, _)| Arc::ptr_eq(p.storage(), d.storage()))
+            });
         let result = self.load_schema_rows();
         let _steps = self.lock_steps();
+        for (p, was_reading) in attached {
+            if !was_reading && !p.in_write_tx() {
+                p.end_read();
+            }
+        }
         if !main_was_reading && !main.in_write_tx() {
             main.end_read();
         }
@@ -622,6 +690,19 @@ impl ConnInner {
             let mut temp = Schema::bootstrap_db(strata_vdbe::insn::TEMP_DB);
             temp.cookie = temp_cookie;
             boot.temp = Some(Arc::new(temp));
+            // The attached databases: name, file, pager, cookie.
+            let mut attached = Vec::new();
+            for a in self.vm_conn.attached().iter() {
+                attached.push((a.name.clone(), a.file.clone(), a.pager.clone()));
+            }
+            let mut attached_cookies = Vec::new();
+            for (i, (name, _, pager)) in attached.iter().enumerate() {
+                let c = self.read_cookie_of(pager)?;
+                attached_cookies.push(c);
+                let mut s = Schema::bootstrap_db(i + 2);
+                s.cookie = c;
+                boot.attached.push((name.clone(), Arc::new(s)));
+            }
             let main_rows = self.schema_rows(&boot, SCHEMA_QUERY);
             let temp_rows = match (&main_rows, has_temp) {
                 (Ok(_), true) => self.schema_rows(&boot, TEMP_SCHEMA_QUERY).map(Some),
@@ -640,11 +721,59 @@ impl ConnInner {
                     main.encoding = encoding;
                     // `Database::open_in_memory` names its databases so.
                     main.in_memory = self.db.path().starts_with(":memory:");
-                    return match temp_rows {
-                        Some(t) => main.with_temp(t, temp_cookie),
-                        None => Ok(main),
+                    main.file = if main.in_memory {
+                        String::new()
+                    } else {
+                        crate::database::absolute_path(self.db.path())
+                    };
+                    main.temp_open = has_temp;
+                    let mut attached_rows = Vec::new();
+                    let mut failed = None;
+                    for (i, (name, _, _)) in attached.iter().enumerate() {
+                        let q = format!(
+                            "SELECT type, name, tbl_name, rootpage, sql FROM \"{}\".sqlite_schema",
+                            name.replace('"', "\"\"")
+                        );
+                        match self.schema_rows(&boot, &q) {
+                            Ok(r) => attached_rows.push((i, r)),
+                            Err(e) => {
+                                failed = Some(e);
+                                break;
+                            }
+                        }
                     }
-                    .map_err(Error::from);
+                    match failed {
+                        Some(e)
+                            if e.code() == ErrorCode::Schema && attempt < MAX_SCHEMA_RETRIES =>
+                        {
+                            continue
+                        }
+                        Some(e) => return Err(e),
+                        None => {}
+                    }
+                    for (i, rows) in attached_rows {
+                        let (name, file, pager) = &attached[i];
+                        main = main.with_attached(
+                            name.clone(),
+                            file.clone(),
+                            i + 2,
+                            rows,
+                            attached_cookies[i],
+                        )?;
+                        if let Some(s) = main.attached.last_mut().and_then(|(_, s)| Arc::get_mut(s))
+                        {
+                            s.page_size = pager.page_size() as u32;
+                            s.encoding = strata_btree::text_encoding::TextEncoding::from_header(
+                                pager.text_encoding(),
+                            );
+                        }
+                    }
+                    // Temp last: its triggers may be on attached tables.
+                    let main = match temp_rows {
+                        Some(t) => main.with_temp(t, temp_cookie)?,
+                        None => main,
+                    };
+                    return Ok(main);
                 }
                 Err(e) if e.code() == ErrorCode::Schema && attempt < MAX_SCHEMA_RETRIES => {}
                 Err(e) => return Err(e),

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use strata_io::{MemoryIo, SyscallIo, IO};
@@ -43,6 +43,12 @@ struct DbInner {
     /// Checkpoint and delete the WAL when the last handle goes ([`OpenOptions::
     /// checkpoint_on_close`]); never for in-memory databases.
     checkpoint_on_close: bool,
+    /// Connections may `ATTACH` database files ([`OpenOptions::attach_files`]).
+    attach_files: bool,
+    /// The database lives on a private `MemoryIo` (`open_in_memory` without an IO):
+    /// the files its connections ATTACH are opened on the default IO (the disk), as
+    /// SQLite's in-memory database attaches real files.
+    private_memory: bool,
     /// Set once when the database is an embedded replica ([`crate::Builder`]).
     #[cfg(feature = "replica")]
     replica: std::sync::OnceLock<Arc<crate::replica::Replica>>,
@@ -145,6 +151,23 @@ impl Database {
 }
 
 impl Database {
+    /// [`OpenOptions::attach_files`].
+    pub(crate) fn attach_files(&self) -> bool {
+        self.inner.attach_files
+    }
+
+    /// The IO backend the files its connections ATTACH are opened on: this database's
+    /// (the blocking layer drives that one only), or for a private in-memory database
+    /// the disk's through plain syscalls, which complete inline and need no driving.
+    pub(crate) fn attach_io(&self) -> Arc<dyn IO> {
+        static DISK: std::sync::OnceLock<Arc<dyn IO>> = std::sync::OnceLock::new();
+        if self.inner.private_memory {
+            DISK.get_or_init(|| Arc::new(SyscallIo::new())).clone()
+        } else {
+            self.io().clone()
+        }
+    }
+
     /// True if this is an embedded replica (writes run on the primary).
     pub fn is_replica(&self) -> bool {
         #[cfg(feature = "replica")]
@@ -214,6 +237,8 @@ pub struct OpenOptions {
     io: Option<Arc<dyn IO>>,
     checkpoint_on_close: bool,
     journal_size_limit_bytes: Option<i64>,
+    attach_files: bool,
+    private_memory: bool,
 }
 
 impl Default for OpenOptions {
@@ -230,6 +255,8 @@ impl OpenOptions {
             io: None,
             checkpoint_on_close: true,
             journal_size_limit_bytes: None,
+            attach_files: true,
+            private_memory: false,
         }
     }
 
@@ -249,6 +276,17 @@ impl OpenOptions {
     /// WAL stays as it is (SQLite's `SQLITE_FCNTL_PERSIST_WAL`).
     pub fn checkpoint_on_close(mut self, on: bool) -> Self {
         self.checkpoint_on_close = on;
+        self
+    }
+
+    /// Whether this database's connections may `ATTACH` database files (default true):
+    /// the file is opened on this database's IO backend, by the path as written
+    /// (relative to the process's working directory, as SQLite's). Off, `ATTACH` of a
+    /// file fails ("ATTACH of a database file is disabled"); `':memory:'` and `''`
+    /// (private in-memory databases) still attach. A server whose clients send SQL
+    /// turns it off: a client could otherwise open any file the process can.
+    pub fn attach_files(mut self, on: bool) -> Self {
+        self.attach_files = on;
         self
     }
 
@@ -317,10 +355,17 @@ impl OpenOptions {
         // Gone at close anyway: no checkpoint.
         let mut options = self.clone();
         options.checkpoint_on_close = false;
+        options.private_memory = self.io.is_none();
         options.open_on(io, &format!(":memory:{n}"))
     }
 
     fn open_on(&self, io: Arc<dyn IO>, path: &str) -> Result<Database> {
+        let db = self.open_unregistered(io.clone(), path)?;
+        register(&io, path, &db);
+        Ok(db)
+    }
+
+    fn open_unregistered(&self, io: Arc<dyn IO>, path: &str) -> Result<Database> {
         let storage = Storage::open(io, path, self.storage).map_err(|e| match e {
             strata_pager::Error::Busy => Error::new(ErrorCode::Busy, "database is locked"),
             e => Error::from(e),
@@ -335,6 +380,8 @@ impl OpenOptions {
                 storage,
                 busy_timeout_ms: self.busy_timeout.as_millis().min(u64::MAX as u128) as u64,
                 checkpoint_on_close: self.checkpoint_on_close,
+                attach_files: self.attach_files,
+                private_memory: self.private_memory,
                 #[cfg(feature = "replica")]
                 replica: std::sync::OnceLock::new(),
             }),
@@ -356,6 +403,55 @@ impl Drop for DbInner {
         // Nothing to report to: an error leaves a complete WAL for the next open.
         let _ = self.storage.checkpoint_and_remove_wal();
     }
+}
+
+/// The databases open in this process, by IO backend and absolute path: `ATTACH` of a
+/// file that is open already shares its `Database` (the file is locked exclusively, so
+/// a second open would be refused), as SQLite's connections share a file.
+#[allow(clippy::type_complexity)]
+static OPEN: Mutex<Vec<(usize, String, Weak<DbInner>)>> = Mutex::new(Vec::new());
+
+fn io_key(io: &Arc<dyn IO>) -> usize {
+    Arc::as_ptr(io) as *const () as usize
+}
+
+/// The absolute form of `path` (what `PRAGMA database_list` shows, and the registry's
+/// key); in-memory names as they are.
+pub(crate) fn absolute_path(path: &str) -> String {
+    if path.starts_with(":memory:") {
+        return path.to_string();
+    }
+    std::path::absolute(path)
+        .ok()
+        .and_then(|p| p.to_str().map(str::to_string))
+        .unwrap_or_else(|| path.to_string())
+}
+
+fn register(io: &Arc<dyn IO>, path: &str, db: &Database) {
+    let key = absolute_path(path);
+    let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+    open.retain(|(_, _, w)| w.strong_count() > 0);
+    open.push((io_key(io), key, Arc::downgrade(&db.inner)));
+}
+
+/// The database at `path` on `io` for an `ATTACH`: the one open on that IO in this
+/// process if any, else opened (and registered) with default options. (A file open on
+/// another IO backend is locked: that attach fails with "database is locked".)
+pub(crate) fn open_for_attach(io: &Arc<dyn IO>, path: &str) -> Result<Database> {
+    let key = absolute_path(path);
+    let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+    open.retain(|(_, _, w)| w.strong_count() > 0);
+    let k = io_key(io);
+    if let Some(inner) = open
+        .iter()
+        .filter(|(i, p, _)| *i == k && *p == key)
+        .find_map(|(_, _, w)| w.upgrade())
+    {
+        return Ok(Database { inner });
+    }
+    let db = OpenOptions::new().open_unregistered(io.clone(), path)?;
+    open.push((k, key, Arc::downgrade(&db.inner)));
+    Ok(db)
 }
 
 /// io_uring on Linux when a ring can be created (kernels and sandboxes may refuse), else

@@ -1,5 +1,14 @@
 //! The connection's databases, numbered as SQLite's `iDb`: 0 is main (the file, through
-//! the connection's pager), 1 is temp.
+//! the connection's pager), 1 is temp, 2.. the attached databases in order of
+//! attachment (`ATTACH`; `DETACH` closes the gap, as SQLite's
+//! sqlite3CollapseDatabaseArray does, and the schema is reloaded).
+//!
+//! An attached database is a pager of its own over a `Storage` the connection's
+//! [`AttachOpener`] hands out (the `strata` crate opens files there the way it opens
+//! main's), or over a private `MemoryIo` for `':memory:'` and `''`. Its transactions
+//! follow main's: `Transaction { db }` begins them (it may be busy), the statement and
+//! transaction ends apply to every database in a transaction, and its statement
+//! savepoints and named savepoints mirror main's as temp's do.
 //!
 //! The temp database is a database of its own: a `Storage` on a private `MemoryIo`
 //! (inline completion, so it never waits on the OS), created by the first instruction
@@ -25,6 +34,34 @@ use strata_pager::{Pager, Storage, StorageOptions, SyncMode};
 use super::{Connection, Flow, Vm, VmError};
 use crate::insn::{ErrorCode, MAIN_DB, TEMP_DB};
 
+/// Opens the file an `ATTACH` names (the path as written) as a shared `Storage`; set by
+/// the layer that opens main's file ([`Connection::set_attach_opener`]).
+pub type AttachOpener = Arc<dyn Fn(&str) -> Result<Arc<Storage>, VmError> + Send + Sync + 'static>;
+
+/// SQLite's SQLITE_MAX_ATTACHED default.
+pub const MAX_ATTACHED: usize = 10;
+
+/// One attached database (`iDb` 2 and up).
+pub struct AttachedDb {
+    /// The schema name (`AS name`), as written.
+    pub name: String,
+    /// What `PRAGMA database_list` shows: the file's absolute path, "" in memory.
+    pub file: String,
+    pub pager: Arc<Pager>,
+}
+
+/// A private in-memory database (temp, or an attached `':memory:'`).
+fn memory_storage(name: &str) -> Result<Arc<Storage>, VmError> {
+    let options = StorageOptions {
+        sync_mode: SyncMode::Off,
+        ..StorageOptions::default()
+    };
+    let storage =
+        Storage::open(Arc::new(MemoryIo::new()), name, options).map_err(VmError::from_pager)?;
+    strata_btree::autovacuum::install(&storage);
+    Ok(storage)
+}
+
 impl Connection {
     /// The temp database's pager, if it was created.
     pub fn temp_pager(&self) -> Option<Arc<Pager>> {
@@ -44,24 +81,121 @@ impl Connection {
                     return Ok(p.clone());
                 }
                 // A fresh in-memory database; durability means nothing for it.
-                let options = StorageOptions {
-                    sync_mode: SyncMode::Off,
-                    ..StorageOptions::default()
-                };
-                let storage = Storage::open(Arc::new(MemoryIo::new()), "temp", options)
-                    .map_err(VmError::from_pager)?;
                 // `PRAGMA temp.auto_vacuum` can make it an auto-vacuum database too.
-                strata_btree::autovacuum::install(&storage);
+                let storage = memory_storage("temp")?;
                 let pager = storage.pager();
                 *slot = Some(pager.clone());
                 self.temp_exists.store(true, Ordering::Release);
+                drop(slot);
+                // `PRAGMA database_list` lists temp from now on: reload the schema
+                // before the next compile (no program expires: nothing changed).
+                self.state().schema_changed = true;
                 Ok(pager)
             }
-            _ => Err(VmError::new(
-                ErrorCode::Misuse,
-                format!("no database with index {db}"),
-            )),
+            _ => self
+                .attached()
+                .get(db - 2)
+                .map(|a| a.pager.clone())
+                .ok_or_else(|| {
+                    VmError::new(ErrorCode::Misuse, format!("no database with index {db}"))
+                }),
         }
+    }
+
+    /// The attached databases, in order (`iDb` 2 and up).
+    pub fn attached(&self) -> std::sync::MutexGuard<'_, Vec<AttachedDb>> {
+        self.attached.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Installs what opens the files `ATTACH` names.
+    pub fn set_attach_opener(&self, opener: Option<AttachOpener>) {
+        *self.attach_opener.lock().unwrap_or_else(|p| p.into_inner()) = opener;
+    }
+
+    /// Every database besides main that has a pager, with its index: temp (if it was
+    /// created), then the attached ones.
+    pub fn other_pagers(&self) -> Vec<(usize, Arc<Pager>)> {
+        let mut v = Vec::new();
+        if let Some(t) = self.temp_pager() {
+            v.push((TEMP_DB, t));
+        }
+        if self.attached_count.load(Ordering::Acquire) > 0 {
+            for (i, a) in self.attached().iter().enumerate() {
+                v.push((i + 2, a.pager.clone()));
+            }
+        }
+        v
+    }
+
+    /// The databases besides main that are in a write transaction.
+    pub(crate) fn others_writing(&self) -> Vec<(usize, Arc<Pager>)> {
+        let mut v = self.other_pagers();
+        v.retain(|(_, p)| p.in_write_tx());
+        v
+    }
+
+    /// `ATTACH file AS name`: SQLite's checks and messages (attach.c attachFunc).
+    pub(crate) fn attach(&self, file: &str, name: &str) -> Result<(), VmError> {
+        let mut list = self.attached();
+        if list.len() >= MAX_ATTACHED {
+            return Err(VmError::error(format!(
+                "too many attached databases - max {MAX_ATTACHED}"
+            )));
+        }
+        let in_use = name.eq_ignore_ascii_case("main")
+            || name.eq_ignore_ascii_case("temp")
+            || list.iter().any(|a| a.name.eq_ignore_ascii_case(name));
+        if in_use {
+            return Err(VmError::error(format!("database {name} is already in use")));
+        }
+        let (storage, shown) = if file.is_empty() || file == ":memory:" {
+            (memory_storage(name)?, String::new())
+        } else {
+            let opener = self
+                .attach_opener
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+                .ok_or_else(|| VmError::error("ATTACH of a database file is disabled"))?;
+            let storage = opener(file)?;
+            let shown = storage.path().to_string();
+            (storage, shown)
+        };
+        let pager = storage.pager();
+        list.push(AttachedDb {
+            name: name.to_string(),
+            file: shown,
+            pager,
+        });
+        self.attached_count.store(list.len(), Ordering::Release);
+        drop(list);
+        let mut st = self.state();
+        st.schema_changed = true;
+        st.schema_generation += 1;
+        Ok(())
+    }
+
+    /// `DETACH name`: SQLite's checks and messages (attach.c detachFunc).
+    pub(crate) fn detach(&self, name: &str) -> Result<(), VmError> {
+        let mut list = self.attached();
+        let Some(i) = list.iter().position(|a| a.name.eq_ignore_ascii_case(name)) else {
+            let temp_open = self.temp_exists.load(Ordering::Acquire);
+            if name.eq_ignore_ascii_case("main") || (name.eq_ignore_ascii_case("temp") && temp_open)
+            {
+                return Err(VmError::error(format!("cannot detach database {name}")));
+            }
+            return Err(VmError::error(format!("no such database: {name}")));
+        };
+        if list[i].pager.in_read_tx() || list[i].pager.in_write_tx() {
+            return Err(VmError::error(format!("database {name} is locked")));
+        }
+        list.remove(i);
+        self.attached_count.store(list.len(), Ordering::Release);
+        drop(list);
+        let mut st = self.state();
+        st.schema_changed = true;
+        st.schema_generation += 1;
+        Ok(())
     }
 
     /// Called after temp changes were rolled back (ROLLBACK, ROLLBACK TO, a statement
@@ -70,7 +204,7 @@ impl Connection {
     /// So the schema is reloaded and this connection's programs are expired, as SQLite
     /// resets its schemas after a rollback that undid schema changes.
     pub(crate) fn temp_undone(&self) {
-        if self.temp_pager().is_some() {
+        if self.temp_pager().is_some() || self.attached_count.load(Ordering::Acquire) > 0 {
             let mut st = self.state();
             st.schema_changed = true;
             st.schema_generation += 1;
@@ -92,31 +226,49 @@ impl Connection {
             st.schema_generation += 1;
         }
     }
-
-    /// The temp pager if it is in a write transaction.
-    pub(crate) fn temp_writing(&self) -> Option<Arc<Pager>> {
-        self.temp_pager().filter(|p| p.in_write_tx())
-    }
 }
 
 impl Vm {
-    /// `Transaction { db: 1 }`: the temp database's part of the statement's transaction.
-    /// Only this connection uses temp, so it is never busy.
+    /// `Transaction { db }` for temp (1) or an attached database (2..): that database's
+    /// part of the statement's transaction. Only this connection uses temp, so it is
+    /// never busy; an attached file may be.
     pub(super) fn exec_temp_transaction(
         &mut self,
+        db: usize,
         write: bool,
         cookie: u32,
     ) -> Result<Flow, VmError> {
-        let pager = self.conn.pager_for(TEMP_DB)?;
+        let pager = self.conn.pager_for(db)?;
         if !self.txn.active {
-            self.conn.state().active_statements += 1;
+            let mut st = self.conn.state();
+            if st.schema_generation != self.schema_generation {
+                return Err(VmError::new(
+                    ErrorCode::Schema,
+                    "database schema has changed",
+                ));
+            }
+            st.active_statements += 1;
             self.txn.active = true;
         }
-        if !pager.in_read_tx() {
-            pager.begin_read().map_err(VmError::from_pager)?;
+        let started_read = !pager.in_read_tx();
+        if started_read {
+            match pager.begin_read() {
+                Ok(()) => {}
+                Err(strata_pager::Error::Busy) => return Ok(Flow::Busy),
+                Err(e) => return Err(VmError::from_pager(e)),
+            }
         }
         if write && !pager.in_write_tx() {
-            pager.begin_write().map_err(VmError::from_pager)?;
+            match pager.begin_write() {
+                Ok(()) => {}
+                Err(strata_pager::Error::Busy) => {
+                    if started_read {
+                        pager.end_read();
+                    }
+                    return Ok(Flow::Busy);
+                }
+                Err(e) => return Err(VmError::from_pager(e)),
+            }
             let named = self.conn.state().savepoints.len();
             for _ in 0..named {
                 pager.savepoint_begin().map_err(VmError::from_pager)?;
@@ -129,13 +281,14 @@ impl Vm {
         if let Poll::Pending = super::txn::check_schema_cookie(&pager, cookie)? {
             return Ok(Flow::Io);
         }
+        let bit = 1u32 << db;
         if write
-            && !self.txn.temp_savepoint
+            && self.txn.other_savepoints & bit == 0
             && !self.program.no_stmt_journal
             && !self.conn.state().autocommit
         {
             pager.savepoint_begin().map_err(VmError::from_pager)?;
-            self.txn.temp_savepoint = true;
+            self.txn.other_savepoints |= bit;
         }
         self.pc += 1;
         Ok(Flow::Continue)

@@ -369,12 +369,13 @@ fn check_ptrmap_entries(
 impl Vm {
     pub(super) fn exec_integrity(
         &mut self,
+        db: usize,
         trees: &[(u32, Option<Arc<KeyInfo>>)],
         dest: usize,
         max_errors: usize,
         status: Option<usize>,
     ) -> Result<Flow, VmError> {
-        let pager = self.conn.pager().clone();
+        let pager = self.conn.pager_for(db)?;
         if !matches!(self.insn_state, Some(InsnState::Integrity(_))) {
             self.insn_state = Some(InsnState::Integrity(State::default()));
         }

@@ -60,6 +60,7 @@ use cursor::{
 pub use sorter::MIN_BUDGET_BYTES as SORTER_MIN_BUDGET_BYTES;
 use sorter::{Sorter, SorterEnv};
 
+pub use dbs::{AttachOpener, AttachedDb, MAX_ATTACHED};
 pub use fkey::FkState;
 
 /// What one `step()` produced.
@@ -241,6 +242,12 @@ pub struct Connection {
     /// temp exists (to end its transaction there too); without temp, this flag answers
     /// without taking the lock.
     temp_exists: std::sync::atomic::AtomicBool,
+    /// The attached databases (`iDb` 2..), see `dbs.rs`.
+    attached: Mutex<Vec<dbs::AttachedDb>>,
+    /// `attached.len()`, read without the lock by every statement's end.
+    attached_count: AtomicUsize,
+    /// Opens the files `ATTACH` names (None: only in-memory databases attach).
+    attach_opener: Mutex<Option<dbs::AttachOpener>>,
     state: Mutex<ConnState>,
     /// The most bytes any one sorter of this connection held in memory (see
     /// `sorter.rs`), since the connection opened or the last reset.
@@ -255,6 +262,9 @@ impl Connection {
             pager,
             temp: Mutex::new(None),
             temp_exists: std::sync::atomic::AtomicBool::new(false),
+            attached: Mutex::new(Vec::new()),
+            attached_count: AtomicUsize::new(0),
+            attach_opener: Mutex::new(None),
             state: Mutex::new(ConnState {
                 autocommit: true,
                 last_insert_rowid: 0,
@@ -1348,6 +1358,25 @@ impl Vm {
                 rollback,
             } => return self.exec_autocommit(*autocommit, *rollback),
             Savepoint { op, name } => return self.exec_savepoint(*op, name),
+            Attach { file, name } => {
+                let file = self.regs[*file].clone();
+                let name = self.regs[*name].clone();
+                let text = |v: &Value| {
+                    crate::conv::value_text(v)
+                        .map(|b| std::string::String::from_utf8_lossy(&b).into_owned())
+                        .unwrap_or_default()
+                };
+                self.conn.attach(&text(&file), &text(&name))?;
+                self.pc += 1;
+            }
+            Detach { name } => {
+                let name = self.regs[*name].clone();
+                let name = crate::conv::value_text(&name)
+                    .map(|b| std::string::String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                self.conn.detach(&name)?;
+                self.pc += 1;
+            }
             RequireAutocommit => {
                 if !self.conn.state().autocommit {
                     return Err(VmError::error(
@@ -1462,19 +1491,21 @@ impl Vm {
             } => {
                 let trees: Vec<(u32, Option<Arc<KeyInfo>>)> =
                     roots.iter().map(|&r| (r, None)).collect();
-                return self.exec_integrity(&trees, *dest, *max_errors, None);
+                return self.exec_integrity(crate::insn::MAIN_DB, &trees, *dest, *max_errors, None);
             }
             IntegrityCheckTrees {
+                db,
                 trees,
                 dest,
                 max_errors,
                 status,
             } => {
+                let db = *db;
                 let trees: Vec<(u32, Option<Arc<KeyInfo>>)> = trees
                     .iter()
                     .map(|(r, ki)| (*r, ki.as_ref().map(|k| k.in_encoding(self.enc))))
                     .collect();
-                return self.exec_integrity(&trees, *dest, *max_errors, *status);
+                return self.exec_integrity(db, &trees, *dest, *max_errors, *status);
             }
             Checkpoint { mode, dest } => {
                 let pager = self.conn.pager();

@@ -27,8 +27,9 @@ pub(crate) struct StmtTxn {
     pub wrote: bool,
     /// Opened a pager savepoint (explicit transaction, writing statement).
     pub savepoint: bool,
-    /// Opened a savepoint in the temp database's pager.
-    pub temp_savepoint: bool,
+    /// The databases besides main (bit `db`: temp, attached) in whose pager this
+    /// statement opened a savepoint.
+    pub other_savepoints: u32,
 }
 
 /// A statement being finished.
@@ -39,9 +40,10 @@ pub(crate) struct Finish {
     decided: bool,
     /// A commit is in progress (call `pager.commit()` until Ready).
     commit: bool,
-    /// Which pagers the commit is for (main, temp): those writing when it was decided.
+    /// Which pagers the commit is for (main, and bit `db` of the others): those writing
+    /// when it was decided.
     commit_main: bool,
-    commit_temp: bool,
+    commit_others: u32,
     /// The statement's changes were undone (changes() reports 0).
     undone: bool,
 }
@@ -54,7 +56,7 @@ impl Finish {
             decided: false,
             commit: false,
             commit_main: false,
-            commit_temp: false,
+            commit_others: 0,
             undone: false,
         }
     }
@@ -83,7 +85,7 @@ impl Vm {
         cookie: u32,
     ) -> Result<Flow, VmError> {
         if db != crate::insn::MAIN_DB {
-            return self.exec_temp_transaction(write, cookie);
+            return self.exec_temp_transaction(db, write, cookie);
         }
         // The connection state is read and updated under as few lock acquisitions as
         // possible: this runs once per statement, and the lock was a tenth of a small
@@ -180,12 +182,15 @@ impl Vm {
                 return Err(VmError::error("cannot rollback - no transaction is active"));
             }
             pager.rollback().map_err(VmError::from_pager)?;
-            if let Some(temp) = self.conn.temp_pager() {
-                temp.rollback().map_err(VmError::from_pager)?;
+            let others = self.conn.other_pagers();
+            for (_, p) in &others {
+                p.rollback().map_err(VmError::from_pager)?;
+            }
+            if !others.is_empty() {
                 self.conn.temp_undone();
             }
             self.txn.savepoint = false;
-            self.txn.temp_savepoint = false;
+            self.txn.other_savepoints = 0;
             let mut st = self.conn.state();
             st.autocommit = true;
             st.savepoints.clear();
@@ -210,11 +215,11 @@ impl Vm {
                 return Err(fk_error());
             }
             super::ready_bt!(pager.commit());
-            if let Some(temp) = self.conn.temp_pager() {
-                super::ready_bt!(temp.commit());
+            for (_, p) in self.conn.other_pagers() {
+                super::ready_bt!(p.commit());
             }
             self.txn.savepoint = false;
-            self.txn.temp_savepoint = false;
+            self.txn.other_savepoints = 0;
             let mut st = self.conn.state();
             st.autocommit = true;
             st.savepoints.clear();
@@ -240,22 +245,23 @@ impl Vm {
     ) -> Result<Flow, VmError> {
         use crate::insn::SavepointOp;
         let pager = self.conn.pager().clone();
-        // Temp mirrors main's savepoints while it is in a write transaction.
-        let temp = self.conn.temp_writing();
+        // Temp and attached databases mirror main's savepoints while they are in a
+        // write transaction.
+        let others = self.conn.others_writing();
         if self.savepoint_commit.is_none() {
             if self.txn.savepoint {
                 pager.savepoint_release().map_err(VmError::from_pager)?;
                 self.txn.savepoint = false;
             }
-            if self.txn.temp_savepoint {
-                if let Some(t) = &temp {
+            for (db, t) in &others {
+                if self.txn.other_savepoints & (1 << db) != 0 {
                     t.savepoint_release().map_err(VmError::from_pager)?;
                 }
-                self.txn.temp_savepoint = false;
             }
+            self.txn.other_savepoints = 0;
             let each = |f: &dyn Fn(&strata_pager::Pager) -> strata_pager::Result<()>| {
                 f(&pager).map_err(VmError::from_pager)?;
-                if let Some(t) = &temp {
+                for (_, t) in &others {
                     f(t).map_err(VmError::from_pager)?;
                 }
                 Ok::<(), VmError>(())
@@ -333,7 +339,7 @@ impl Vm {
                 ));
             }
             super::ready_bt!(pager.commit());
-            if let Some(t) = self.conn.temp_pager() {
+            for (_, t) in self.conn.other_pagers() {
                 super::ready_bt!(t.commit());
             }
             let mut st = self.conn.state();
@@ -377,12 +383,9 @@ impl Vm {
                 }
                 (Some(_), OnError::Rollback) => {
                     let _ = pager.rollback();
-                    if let Some(t) = self.conn.temp_pager() {
-                        let _ = t.rollback();
-                        self.conn.temp_undone();
-                    }
+                    self.rollback_others();
                     self.txn.savepoint = false;
-                    self.txn.temp_savepoint = false;
+                    self.txn.other_savepoints = 0;
                     let mut st = self.conn.state();
                     st.autocommit = true;
                     st.fk.end_transaction();
@@ -396,19 +399,22 @@ impl Vm {
                 }
                 self.txn.savepoint = false;
             }
-            if keep && self.txn.temp_savepoint {
-                if let Some(t) = self.conn.temp_writing() {
-                    if let Err(e) = t.savepoint_release() {
-                        f.error.get_or_insert(VmError::from_pager(e));
+            let writing = self.conn.others_writing();
+            if keep && self.txn.other_savepoints != 0 {
+                for (db, t) in &writing {
+                    if self.txn.other_savepoints & (1 << db) != 0 {
+                        if let Err(e) = t.savepoint_release() {
+                            f.error.get_or_insert(VmError::from_pager(e));
+                        }
                     }
                 }
-                self.txn.temp_savepoint = false;
+                self.txn.other_savepoints = 0;
             }
             f.commit_main = pager.in_write_tx();
-            f.commit_temp = self.conn.temp_writing().is_some();
+            f.commit_others = writing.iter().fold(0, |m, (db, _)| m | (1u32 << db));
             f.commit = keep
                 && autocommit
-                && (f.commit_main || f.commit_temp)
+                && (f.commit_main || f.commit_others != 0)
                 && write_statements <= self.txn.wrote as usize;
             let deferred_violation = f.commit && fk_violated;
             // A statement that read the database in autocommit mode, with no other
@@ -429,12 +435,9 @@ impl Vm {
                 f.commit = false;
                 f.error = Some(fk_error());
                 let _ = pager.rollback();
-                if let Some(t) = self.conn.temp_pager() {
-                    let _ = t.rollback();
-                    self.conn.temp_undone();
-                }
+                self.rollback_others();
                 self.txn.savepoint = false;
-                self.txn.temp_savepoint = false;
+                self.txn.other_savepoints = 0;
                 self.conn.state().fk.end_transaction();
                 f.undone = true;
             }
@@ -445,13 +448,18 @@ impl Vm {
             // Only the pagers that were writing when the commit was decided (one that
             // is only reading is left alone: other statements of the connection may be
             // reading in that transaction). A resumed commit calls the same ones again.
-            let temp = self.conn.temp_pager();
+            let others = self.conn.other_pagers();
             let mut r = Ok(Poll::Ready(()));
             if f.commit_main {
                 r = pager.commit();
             }
-            if let (Ok(Poll::Ready(())), Some(t), true) = (&r, &temp, f.commit_temp) {
-                r = t.commit();
+            for (db, t) in &others {
+                if !matches!(r, Ok(Poll::Ready(()))) {
+                    break;
+                }
+                if f.commit_others & (1 << db) != 0 && t.in_write_tx() {
+                    r = t.commit();
+                }
             }
             match r {
                 Ok(Poll::Pending) => {
@@ -465,7 +473,7 @@ impl Vm {
                 Err(e) => {
                     f.commit = false;
                     self.conn.state().fk.end_transaction();
-                    for p in std::iter::once(&pager).chain(temp.as_ref()) {
+                    for p in std::iter::once(&pager).chain(others.iter().map(|(_, t)| t)) {
                         if p.in_write_tx() {
                             let _ = p.rollback();
                             f.undone = true;
@@ -517,14 +525,16 @@ impl Vm {
 
     /// Undoes this statement's changes (OnError::Abort).
     fn undo_statement(&mut self, pager: &Pager) {
-        let temp = self.conn.temp_writing();
-        let temp_savepoint = self.txn.temp_savepoint;
+        let others = self.conn.others_writing();
+        let temp_savepoint = self.txn.other_savepoints != 0;
         if temp_savepoint {
-            if let Some(t) = &temp {
-                let _ = t.savepoint_rollback();
-                self.conn.temp_undone();
+            for (db, t) in &others {
+                if self.txn.other_savepoints & (1 << db) != 0 {
+                    let _ = t.savepoint_rollback();
+                }
             }
-            self.txn.temp_savepoint = false;
+            self.conn.temp_undone();
+            self.txn.other_savepoints = 0;
         }
         let mut st = self.conn.state();
         if !st.autocommit {
@@ -544,8 +554,10 @@ impl Vm {
                 st.fk.end_transaction();
                 drop(st);
                 let _ = pager.rollback();
-                if let Some(t) = &temp {
+                for (_, t) in &others {
                     let _ = t.rollback();
+                }
+                if !others.is_empty() {
                     self.conn.temp_undone();
                 }
             }
@@ -555,8 +567,10 @@ impl Vm {
             if pager.in_write_tx() {
                 let _ = pager.rollback();
             }
-            if let Some(t) = &temp {
+            for (_, t) in &others {
                 let _ = t.rollback();
+            }
+            if !others.is_empty() {
                 self.conn.temp_undone();
             }
         }
@@ -580,9 +594,10 @@ impl Vm {
         }
         self.txn = StmtTxn::default();
         if st.autocommit {
-            let temp = self.conn.temp_pager();
             if st.active_statements == 0 {
-                for p in std::iter::once(pager).chain(temp.as_deref()) {
+                drop(st);
+                let others = self.conn.other_pagers();
+                for p in std::iter::once(pager).chain(others.iter().map(|(_, t)| &**t)) {
                     if !p.in_write_tx() {
                         p.end_read();
                     }
@@ -599,10 +614,21 @@ impl Vm {
     /// statements read in, after a commit or rollback ended them.
     fn reopen_reads(&self) {
         let _ = self.conn.pager().begin_read();
-        if let Some(t) = self.conn.temp_pager() {
+        for (_, t) in self.conn.other_pagers() {
             if !t.in_read_tx() {
                 let _ = t.begin_read();
             }
+        }
+    }
+
+    /// Rolls back every database besides main (a transaction's end).
+    fn rollback_others(&self) {
+        let others = self.conn.other_pagers();
+        for (_, t) in &others {
+            let _ = t.rollback();
+        }
+        if !others.is_empty() {
+            self.conn.temp_undone();
         }
     }
 
@@ -618,18 +644,24 @@ impl Vm {
         self.insn_state = None;
         self.finish = None;
         let autocommit = self.conn.state().autocommit;
-        let temp = self.conn.temp_writing();
-        if self.txn.temp_savepoint {
-            if let Some(t) = &temp {
-                let _ = t.savepoint_rollback();
-                self.conn.temp_undone();
+        let others = self.conn.others_writing();
+        if self.txn.other_savepoints != 0 {
+            for (db, t) in &others {
+                if self.txn.other_savepoints & (1 << db) != 0 {
+                    let _ = t.savepoint_rollback();
+                }
             }
-            self.txn.temp_savepoint = false;
-        } else if let Some(t) = temp.as_ref().filter(|_| autocommit && self.txn.wrote) {
-            if self.conn.state().write_statements <= 1 {
+            self.conn.temp_undone();
+            self.txn.other_savepoints = 0;
+        } else if !others.is_empty()
+            && autocommit
+            && self.txn.wrote
+            && self.conn.state().write_statements <= 1
+        {
+            for (_, t) in &others {
                 let _ = t.rollback();
-                self.conn.temp_undone();
             }
+            self.conn.temp_undone();
         }
         if self.txn.savepoint {
             self.conn.state().fk.restore(self.fk.saved);
