@@ -402,6 +402,69 @@ fn a_page_changed_while_its_spill_is_in_flight_stays_dirty() {
     check_all(&storage.pager(), PAGES, round, "reopened");
 }
 
+/// A dirty page the caller holds comes back at once while a spill's writes are in flight
+/// (`held_elsewhere` for a dirty page): the B-tree relies on a page it holds never
+/// answering `Pending`. (The clean held page of the test above takes the cache's path.)
+#[test]
+fn a_held_dirty_page_comes_back_while_a_spill_is_in_flight() {
+    const PAGES: u32 = 100;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.db");
+    let path = path.to_str().unwrap();
+    let mem = Arc::new(MemoryIo::new_deferred());
+    let io: Arc<dyn IO> = mem.clone();
+    let storage = Storage::open(io.clone(), path, options()).unwrap();
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 1..PAGES {
+        let page = pager.append_page().unwrap();
+        let page_no = page.page_no();
+        page.data_mut()[8..].fill(fill(page_no, 0));
+    }
+    commit(&pager);
+    pager.begin_write().unwrap();
+    let held = get(&pager, 2);
+    pager.mark_dirty(&held).unwrap();
+    held.data_mut()[8..].fill(fill(2, 1));
+    let next = 61;
+    for page_no in 3..next {
+        let page = pager.new_page_at(page_no).unwrap();
+        page.data_mut()[8..].fill(fill(page_no, 1));
+    }
+    // Ask for the held dirty page until a spill is in flight, then once more: each time
+    // it must come back at once.
+    let mut asked_in_flight = 0;
+    for _ in 0..6 {
+        match pager.get_page(2).unwrap() {
+            std::task::Poll::Ready(p) => {
+                assert!(Arc::ptr_eq(&p, &held), "the held page itself");
+                drop(p);
+            }
+            std::task::Poll::Pending => panic!("a held dirty page must come back at once"),
+        }
+        if mem.pending_ops() > 0 {
+            asked_in_flight += 1;
+            if asked_in_flight == 2 {
+                break;
+            }
+        }
+    }
+    assert_eq!(asked_in_flight, 2, "no spill in flight");
+    pager.mark_dirty(&held).unwrap();
+    held.data_mut()[8..].fill(fill(2, 2));
+    drop(held);
+    commit(&pager);
+    drop(pager);
+    drop(storage);
+    let storage = Storage::open(io, path, options()).unwrap();
+    let round = |p: u32| match p {
+        2 => 2,
+        p if p < next => 1,
+        _ => 0,
+    };
+    check_all(&storage.pager(), PAGES, round, "reopened");
+}
+
 /// A dirty page someone holds (a cursor's page) is never dropped by a spill, however
 /// many spills pass while it is held: the holder's later changes must land in the page
 /// the pager commits, not in a copy it forgot. Nor is page 1, held or not: the
