@@ -898,3 +898,52 @@ fn a_spilled_frame_read_back_short_is_corrupt() {
     }
     pager.rollback().unwrap();
 }
+
+/// A rolled-back change of page 1 is forgotten with it (`restore`): a transaction that
+/// made the database look auto-vacuum (no spill allowed) and rolled back must not leave
+/// the next transaction believing it once page 1 has left the cache; that one spills.
+#[test]
+fn a_rolled_back_change_of_page_1_is_not_taken_for_known() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = StorageOptions {
+        cache_size_pages: 4,
+        ..options()
+    };
+    let path = dir.path().join("db");
+    let storage = Storage::open(Arc::new(SyscallIo::new()), path.to_str().unwrap(), opts).unwrap();
+    storage.set_spill_min_pages(1);
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 0..12 {
+        pager.append_page().unwrap();
+    }
+    commit(&pager);
+    // Page 1 says auto-vacuum in this transaction, the only page it changes; reading
+    // more pages than the cache holds makes the pager look at it (a spill is considered).
+    pager.begin_write().unwrap();
+    let page1 = get(&pager, 1);
+    pager.mark_dirty(&page1).unwrap();
+    page1.data_mut()[52..56].copy_from_slice(&3u32.to_be_bytes());
+    drop(page1);
+    for page_no in 2..=13 {
+        drop(get(&pager, page_no));
+    }
+    pager.rollback().unwrap();
+    // The next transaction reads page 1 (the rollback's cache of 4 may have dropped it),
+    // then clean pages until page 1 is evicted, then changes them: page 1 as committed
+    // says "not auto-vacuum", so the changes spill.
+    pager.begin_write().unwrap();
+    drop(get(&pager, 1));
+    for page_no in 2..=13 {
+        drop(get(&pager, page_no));
+    }
+    for page_no in 2..=13 {
+        set(&pager, page_no, 2);
+    }
+    assert!(
+        pager.spill_count() > 0,
+        "the rolled-back page 1 was taken for known"
+    );
+    commit(&pager);
+    check_all(&pager, 13, |_| 2, "after the spilled commit");
+}
