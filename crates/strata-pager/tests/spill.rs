@@ -947,3 +947,54 @@ fn a_rolled_back_change_of_page_1_is_not_taken_for_known() {
     commit(&pager);
     check_all(&pager, 13, |_| 2, "after the spilled commit");
 }
+
+/// Pages changed and spilled inside a savepoint that is then rolled back: the commit
+/// publishes every spilled frame, so each such page must be written again after them with
+/// the image the rollback restored (the snapshot's for a page first changed in the
+/// savepoint, in memory or not; the transaction's own for a page changed before it).
+#[test]
+fn commit_after_rolling_back_spilled_pages_writes_the_restored_images() {
+    const PAGES: u32 = 120;
+    for (name, io) in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sp.db");
+        let path = path.to_str().unwrap();
+        let storage = Storage::open(io.clone(), path, options()).unwrap();
+        let pager = storage.pager();
+        pager.begin_write().unwrap();
+        for _ in 1..PAGES {
+            let page = pager.append_page().unwrap();
+            let page_no = page.page_no();
+            page.data_mut()[8..].fill(fill(page_no, 0));
+        }
+        commit(&pager);
+        let spills = pager.spill_count();
+        pager.begin_write().unwrap();
+        // Pages 2..=20 changed before the savepoint (round 1), the rest only inside it.
+        for page_no in 2..=20 {
+            set(&pager, page_no, 1);
+        }
+        pager.savepoint_begin().unwrap();
+        for page_no in 2..=PAGES {
+            set(&pager, page_no, 2);
+        }
+        assert!(
+            pager.spill_count() > spills,
+            "{name}: spilled in the savepoint"
+        );
+        pager.savepoint_rollback().unwrap();
+        // One more change after the rollback, so the commit has pages of its own.
+        set(&pager, PAGES, 3);
+        commit(&pager);
+        let round = |p: u32| match p {
+            PAGES => 3,
+            2..=20 => 1,
+            _ => 0,
+        };
+        check_all(&pager, PAGES, round, name);
+        drop(pager);
+        drop(storage);
+        let storage = Storage::open(io.clone(), path, options()).unwrap();
+        check_all(&storage.pager(), PAGES, round, &format!("{name}, reopened"));
+    }
+}
