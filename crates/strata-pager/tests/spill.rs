@@ -998,3 +998,59 @@ fn commit_after_rolling_back_spilled_pages_writes_the_restored_images() {
         check_all(&storage.pager(), PAGES, round, &format!("{name}, reopened"));
     }
 }
+
+/// Page 1's change counter (its bytes 24..28) as committed.
+fn change_counter(pager: &Pager) -> u32 {
+    pager.begin_read().unwrap();
+    let c = u32::from_be_bytes(get(pager, 1).data()[24..28].try_into().unwrap());
+    pager.end_read();
+    c
+}
+
+/// A spilled transaction's commit frame must come after its spilled frames. When some
+/// changed page in memory is not in its frame yet, that page's frame ends the commit and
+/// page 1 is not written (its change counter stays); when every changed page in memory
+/// is already in its frame, page 1 is written as the commit frame (the counter moves).
+#[test]
+fn a_spilled_commit_writes_page_1_only_when_it_needs_a_commit_frame() {
+    const PAGES: u32 = 120;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let storage =
+        Storage::open(Arc::new(MemoryIo::new()), path.to_str().unwrap(), options()).unwrap();
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 1..PAGES {
+        let page = pager.append_page().unwrap();
+        let page_no = page.page_no();
+        page.data_mut()[8..].fill(fill(page_no, 0));
+    }
+    commit(&pager);
+    let counter = change_counter(&pager);
+    // Every page changed once: the last ones are still in memory, not yet in a frame.
+    let spills = pager.spill_count();
+    pager.begin_write().unwrap();
+    for page_no in 2..=PAGES {
+        set(&pager, page_no, 1);
+    }
+    assert!(pager.spill_count() > spills, "spilled");
+    let frames = storage.wal().max_frame();
+    commit(&pager);
+    assert_eq!(change_counter(&pager), counter, "page 1 written needlessly");
+    assert!(storage.wal().max_frame() > frames);
+    check_all(&pager, PAGES, |_| 1, "first commit");
+    // Every page changed, then all read back: memory holds only pages equal to their
+    // frames, so page 1 is the commit frame.
+    let spills = pager.spill_count();
+    pager.begin_write().unwrap();
+    for page_no in 2..=PAGES {
+        set(&pager, page_no, 2);
+    }
+    assert!(pager.spill_count() > spills, "spilled again");
+    for page_no in 2..=PAGES {
+        drop(get(&pager, page_no));
+    }
+    commit(&pager);
+    assert_eq!(change_counter(&pager), counter + 1, "no commit frame");
+    check_all(&pager, PAGES, |_| 2, "second commit");
+}
