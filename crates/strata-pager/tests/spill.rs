@@ -1054,3 +1054,50 @@ fn a_spilled_commit_writes_page_1_only_when_it_needs_a_commit_frame() {
     assert_eq!(change_counter(&pager), counter + 1, "no commit frame");
     check_all(&pager, PAGES, |_| 2, "second commit");
 }
+
+/// The pages a commit loads again (`commit_hold`: spilled in a savepoint that rolled
+/// back, not in memory) end the commit after the spilled frames: page 1 is not written
+/// for a commit frame although every changed page in memory is already in its frame.
+#[test]
+fn pages_written_again_after_a_savepoint_rollback_end_the_commit() {
+    const PAGES: u32 = 120;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    let storage =
+        Storage::open(Arc::new(MemoryIo::new()), path.to_str().unwrap(), options()).unwrap();
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 1..PAGES {
+        let page = pager.append_page().unwrap();
+        let page_no = page.page_no();
+        page.data_mut()[8..].fill(fill(page_no, 0));
+    }
+    commit(&pager);
+    let counter = change_counter(&pager);
+    let spills = pager.spill_count();
+    pager.begin_write().unwrap();
+    // Pages 2..=60 changed and spilled, then read back: in memory, equal to their frames.
+    for page_no in 2..=60 {
+        set(&pager, page_no, 1);
+    }
+    for page_no in 2..=60 {
+        drop(get(&pager, page_no));
+    }
+    assert!(pager.spill_count() > spills, "spilled");
+    // Pages 61..=120 replaced (not read) in a savepoint, spilled, and rolled back.
+    pager.savepoint_begin().unwrap();
+    for page_no in 61..=PAGES {
+        let page = pager.new_page_at(page_no).unwrap();
+        page.data_mut()[8..].fill(fill(page_no, 2));
+    }
+    let spills = pager.spill_count();
+    for page_no in 2..=60 {
+        drop(get(&pager, page_no));
+    }
+    assert!(pager.spill_count() > spills, "spilled in the savepoint");
+    pager.savepoint_rollback().unwrap();
+    commit(&pager);
+    let round = |p: u32| u8::from(p <= 60);
+    check_all(&pager, PAGES, round, "committed");
+    assert_eq!(change_counter(&pager), counter, "page 1 written needlessly");
+}
