@@ -1101,3 +1101,43 @@ fn pages_written_again_after_a_savepoint_rollback_end_the_commit() {
     check_all(&pager, PAGES, round, "committed");
     assert_eq!(change_counter(&pager), counter, "page 1 written needlessly");
 }
+
+/// Pages a transaction changed and then cut off with `truncate_pages` are not cached by
+/// its commit: the next transaction finds them out of range, and grown back they are new
+/// pages, not the old bytes.
+#[test]
+fn a_commit_does_not_cache_pages_past_a_truncated_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let storage =
+        Storage::open(Arc::new(MemoryIo::new()), path.to_str().unwrap(), options()).unwrap();
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 1..10 {
+        drop(pager.append_page().unwrap());
+    }
+    commit(&pager);
+    pager.begin_write().unwrap();
+    for page_no in 2..=10 {
+        set(&pager, page_no, 1);
+    }
+    pager.truncate_pages(8).unwrap();
+    commit(&pager);
+    pager.begin_write().unwrap();
+    assert_eq!(pager.db_size_pages(), 8);
+    for page_no in [9, 10] {
+        assert!(
+            block_on(pager.io().as_ref(), || pager.get_page(page_no)).is_err(),
+            "page {page_no} past the end read"
+        );
+    }
+    assert_eq!(get(&pager, 8).data()[100], fill(8, 1), "page 8 kept");
+    let page = pager.append_page().unwrap();
+    assert_eq!(page.page_no(), 9);
+    assert!(
+        page.data().iter().all(|&b| b == 0),
+        "grown back: a new page"
+    );
+    drop(page);
+    pager.rollback().unwrap();
+}
