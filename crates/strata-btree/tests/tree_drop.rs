@@ -6,9 +6,11 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{check_db, commit, open_db, run};
+use common::{check_db, commit, load_page, open_db, run, Db};
 use strata_btree::record::{encode_record, KeyInfo, ValueRef};
-use strata_btree::{clear_btree, create_btree, drop_btree, BTreeCursor, BTreeType, TreeKind};
+use strata_btree::{
+    clear_btree, create_btree, drop_btree, BTreeCursor, BTreeType, SeekOp, TreeKind,
+};
 
 #[test]
 fn drop_and_clear_free_every_page() {
@@ -93,4 +95,63 @@ fn drop_and_clear_free_every_page() {
 fn cursor_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<BTreeCursor>();
+}
+
+/// The overflow chain of the table's first row: its root leaf's first cell.
+fn first_chain_page(db: &Db, root: u32) -> u32 {
+    use strata_btree::page::{parse_cell, PageHeader};
+    let usable = db.pager.usable_size();
+    let page = load_page(db, root).unwrap();
+    let data = page.data();
+    let h = PageHeader::parse(&data, root, usable).unwrap();
+    let offset = h.cell_offset(&data, 0, usable).unwrap();
+    parse_cell(&data, h.page_type, offset, usable)
+        .unwrap()
+        .overflow_page
+}
+
+/// Deleting a row frees its overflow chain: page 2 is a valid overflow page (the first
+/// page after page 1, reused from the freelist), and a chain pointer past the end is
+/// reported by the chain walk as an overflow page out of range.
+#[test]
+fn delete_frees_a_chain_through_page_2_and_refuses_one_past_the_end() {
+    let db = open_db(512, false);
+    db.pager.begin_write().unwrap();
+    let first = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    assert_eq!((first, table), (2, 3));
+    run(&db.io, || drop_btree(&db.pager, first)).unwrap();
+    commit(&db);
+    // Page 2 is the only free page: the row's first overflow page.
+    db.pager.begin_write().unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    run(&db.io, || tc.insert_rowid(1, &[7u8; 2000])).unwrap();
+    assert_eq!(first_chain_page(&db, table), 2);
+    check_db(&db, &[(table, None)]);
+    commit(&db);
+    db.pager.begin_write().unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    assert!(run(&db.io, || tc.seek_rowid(1, SeekOp::EQ)).unwrap());
+    run(&db.io, || tc.delete()).unwrap();
+    let stats = check_db(&db, &[(table, None)]);
+    assert_eq!(stats[0].entries, 0);
+    commit(&db);
+    // Again, with the first overflow page's next pointer damaged.
+    db.pager.begin_write().unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    run(&db.io, || tc.insert_rowid(1, &[8u8; 2000])).unwrap();
+    let chain = first_chain_page(&db, table);
+    let page = load_page(&db, chain).unwrap();
+    db.pager.mark_dirty(&page).unwrap();
+    page.data_mut()[0..4].copy_from_slice(&0x00FF_FFFFu32.to_be_bytes());
+    drop(page);
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    assert!(run(&db.io, || tc.seek_rowid(1, SeekOp::EQ)).unwrap());
+    match run(&db.io, || tc.delete()) {
+        Err(strata_btree::Error::Corrupt(m)) => {
+            assert!(m.contains("overflow page 16777215 out of range"), "{m}")
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    db.pager.rollback().unwrap();
 }
