@@ -155,3 +155,44 @@ fn delete_frees_a_chain_through_page_2_and_refuses_one_past_the_end() {
     }
     db.pager.rollback().unwrap();
 }
+
+/// A freelist trunk claiming one leaf more than a trunk can hold (U/4 - 1: its last leaf
+/// would lie past the page's end) is corrupt when the freelist is used, never read past
+/// the page.
+#[test]
+fn a_trunk_claiming_more_leaves_than_fit_is_corrupt() {
+    let db = open_db(512, false);
+    db.pager.begin_write().unwrap();
+    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let scratch = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut sc = BTreeCursor::new(db.pager.clone(), scratch, TreeKind::Table);
+    for k in 0..200i64 {
+        run(&db.io, || sc.insert_rowid(k, &[1u8; 100])).unwrap();
+    }
+    run(&db.io, || drop_btree(&db.pager, scratch)).unwrap();
+    commit(&db);
+    db.pager.begin_write().unwrap();
+    let page1 = load_page(&db, 1).unwrap();
+    let trunk_no = u32::from_be_bytes(page1.data()[32..36].try_into().unwrap());
+    assert_ne!(trunk_no, 0, "setup: a freelist");
+    let trunk = load_page(&db, trunk_no).unwrap();
+    db.pager.mark_dirty(&trunk).unwrap();
+    let too_many = (db.pager.usable_size() / 4 - 1) as u32;
+    trunk.data_mut()[4..8].copy_from_slice(&too_many.to_be_bytes());
+    drop((page1, trunk));
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    let mut outcome = Ok(());
+    for k in 0..100i64 {
+        outcome = run(&db.io, || tc.insert_rowid(k, &[2u8; 100]));
+        if outcome.is_err() {
+            break;
+        }
+    }
+    match outcome {
+        Err(strata_btree::Error::Corrupt(m)) => {
+            assert!(m.contains(&format!("claims {too_many} leaves")), "{m}")
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    db.pager.rollback().unwrap();
+}
