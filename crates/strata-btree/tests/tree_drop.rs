@@ -196,3 +196,39 @@ fn a_trunk_claiming_more_leaves_than_fit_is_corrupt() {
     }
     db.pager.rollback().unwrap();
 }
+
+/// Freed pages fill the first trunk up to U/4 - 8 leaves, as SQLite fills it (files stay
+/// readable by old versions), before the next freed page becomes a new first trunk: after
+/// a tree of over 130 pages is dropped into an empty freelist, every trunk but the first
+/// holds exactly U/4 - 8 leaves, and the counts add up to the header's.
+#[test]
+fn freed_pages_fill_each_trunk_as_sqlite_does() {
+    let db = open_db(512, false);
+    let fill = db.pager.usable_size() / 4 - 8;
+    db.pager.begin_write().unwrap();
+    let scratch = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut sc = BTreeCursor::new(db.pager.clone(), scratch, TreeKind::Table);
+    for k in 0..300i64 {
+        run(&db.io, || sc.insert_rowid(k, &[3u8; 200])).unwrap();
+    }
+    run(&db.io, || drop_btree(&db.pager, scratch)).unwrap();
+    let page1 = load_page(&db, 1).unwrap();
+    let word = |d: &[u8], at: usize| u32::from_be_bytes(d[at..at + 4].try_into().unwrap());
+    let (mut trunk, free) = (word(&page1.data(), 32), word(&page1.data(), 36));
+    assert!(free as usize > fill + 10, "setup: {free} free pages");
+    let mut leaves = Vec::new();
+    while trunk != 0 {
+        let page = load_page(&db, trunk).unwrap();
+        leaves.push(word(&page.data(), 4) as usize);
+        trunk = word(&page.data(), 0);
+    }
+    assert!(leaves.len() >= 2, "one trunk for {free} pages: {leaves:?}");
+    assert!(leaves[0] <= fill, "{leaves:?}");
+    assert!(leaves[1..].iter().all(|&n| n == fill), "{leaves:?}");
+    assert_eq!(
+        leaves.iter().map(|n| n + 1).sum::<usize>(),
+        free as usize,
+        "{leaves:?}"
+    );
+    commit(&db);
+}
