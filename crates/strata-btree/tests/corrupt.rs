@@ -208,6 +208,11 @@ fn case() -> Case {
 
 /// Loads the damaged files into the backend, opens and scans them, and requires `Corrupt`.
 fn expect_corrupt(backend_name: &str, what: &str, c: Case) {
+    expect_corrupt_saying(backend_name, what, c, "");
+}
+
+/// As [`expect_corrupt`], and the error's text must contain `needle` (which check found it).
+fn expect_corrupt_saying(backend_name: &str, what: &str, c: Case, needle: &str) {
     let Some(b) = backend(backend_name) else {
         return;
     };
@@ -221,6 +226,10 @@ fn expect_corrupt(backend_name: &str, what: &str, c: Case) {
     assert!(
         outcome.is_corrupt(),
         "{what}: expected a Corrupt error, got {outcome}"
+    );
+    assert!(
+        outcome.to_string().contains(needle),
+        "{what}: expected an error saying {needle:?}, got {outcome}"
     );
     eprintln!("{what}: ok: {outcome}");
 }
@@ -324,7 +333,19 @@ fn overflow_past_end(backend: &str) {
             "sanity: overflow page {first}"
         );
         patch(&c.path, off, &bad.to_be_bytes());
-        expect_corrupt(backend, &format!("overflow pointer {bad:#x}"), c);
+        // Found by the chain walk (the pager's own range check would say "page N out of
+        // range", without naming the chain).
+        expect_corrupt_saying(
+            backend,
+            &format!("overflow pointer {bad:#x}"),
+            c,
+            &if bad == 0 {
+                // Refused with the cell, before the walk.
+                "overflow page number 0".to_string()
+            } else {
+                format!("overflow page {bad} out of range")
+            },
+        );
     }
 }
 
@@ -340,7 +361,12 @@ fn overflow_chain_ends_early(backend: &str) {
     let off = overflow_pointer_offset(&data, root);
     let first = u32::from_be_bytes(data[off..off + 4].try_into().unwrap());
     patch(&c.path, page_offset(first), &0u32.to_be_bytes());
-    expect_corrupt(backend, "overflow chain ends before the payload does", c);
+    expect_corrupt_saying(
+        backend,
+        "overflow chain ends before the payload does",
+        c,
+        "overflow page 0 out of range",
+    );
 }
 
 fn child_pointer_cycle(backend: &str) {

@@ -6,9 +6,11 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{check_db, commit, open_db, run};
+use common::{check_db, commit, load_page, open_db, run, Db};
 use strata_btree::record::{encode_record, KeyInfo, ValueRef};
-use strata_btree::{clear_btree, create_btree, drop_btree, BTreeCursor, BTreeType, TreeKind};
+use strata_btree::{
+    clear_btree, create_btree, drop_btree, BTreeCursor, BTreeType, SeekOp, TreeKind,
+};
 
 #[test]
 fn drop_and_clear_free_every_page() {
@@ -93,4 +95,140 @@ fn drop_and_clear_free_every_page() {
 fn cursor_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<BTreeCursor>();
+}
+
+/// The overflow chain of the table's first row: its root leaf's first cell.
+fn first_chain_page(db: &Db, root: u32) -> u32 {
+    use strata_btree::page::{parse_cell, PageHeader};
+    let usable = db.pager.usable_size();
+    let page = load_page(db, root).unwrap();
+    let data = page.data();
+    let h = PageHeader::parse(&data, root, usable).unwrap();
+    let offset = h.cell_offset(&data, 0, usable).unwrap();
+    parse_cell(&data, h.page_type, offset, usable)
+        .unwrap()
+        .overflow_page
+}
+
+/// Deleting a row frees its overflow chain: page 2 is a valid overflow page (the first
+/// page after page 1, reused from the freelist), and a chain pointer past the end is
+/// reported by the chain walk as an overflow page out of range.
+#[test]
+fn delete_frees_a_chain_through_page_2_and_refuses_one_past_the_end() {
+    let db = open_db(512, false);
+    db.pager.begin_write().unwrap();
+    let first = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    assert_eq!((first, table), (2, 3));
+    run(&db.io, || drop_btree(&db.pager, first)).unwrap();
+    commit(&db);
+    // Page 2 is the only free page: the row's first overflow page.
+    db.pager.begin_write().unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    run(&db.io, || tc.insert_rowid(1, &[7u8; 2000])).unwrap();
+    assert_eq!(first_chain_page(&db, table), 2);
+    check_db(&db, &[(table, None)]);
+    commit(&db);
+    db.pager.begin_write().unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    assert!(run(&db.io, || tc.seek_rowid(1, SeekOp::EQ)).unwrap());
+    run(&db.io, || tc.delete()).unwrap();
+    let stats = check_db(&db, &[(table, None)]);
+    assert_eq!(stats[0].entries, 0);
+    commit(&db);
+    // Again, with the first overflow page's next pointer damaged.
+    db.pager.begin_write().unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    run(&db.io, || tc.insert_rowid(1, &[8u8; 2000])).unwrap();
+    let chain = first_chain_page(&db, table);
+    let page = load_page(&db, chain).unwrap();
+    db.pager.mark_dirty(&page).unwrap();
+    page.data_mut()[0..4].copy_from_slice(&0x00FF_FFFFu32.to_be_bytes());
+    drop(page);
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    assert!(run(&db.io, || tc.seek_rowid(1, SeekOp::EQ)).unwrap());
+    match run(&db.io, || tc.delete()) {
+        Err(strata_btree::Error::Corrupt(m)) => {
+            assert!(m.contains("overflow page 16777215 out of range"), "{m}")
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    db.pager.rollback().unwrap();
+}
+
+/// A freelist trunk claiming one leaf more than a trunk can hold (U/4 - 1: its last leaf
+/// would lie past the page's end) is corrupt when the freelist is used, never read past
+/// the page.
+#[test]
+fn a_trunk_claiming_more_leaves_than_fit_is_corrupt() {
+    let db = open_db(512, false);
+    db.pager.begin_write().unwrap();
+    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let scratch = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut sc = BTreeCursor::new(db.pager.clone(), scratch, TreeKind::Table);
+    for k in 0..200i64 {
+        run(&db.io, || sc.insert_rowid(k, &[1u8; 100])).unwrap();
+    }
+    run(&db.io, || drop_btree(&db.pager, scratch)).unwrap();
+    commit(&db);
+    db.pager.begin_write().unwrap();
+    let page1 = load_page(&db, 1).unwrap();
+    let trunk_no = u32::from_be_bytes(page1.data()[32..36].try_into().unwrap());
+    assert_ne!(trunk_no, 0, "setup: a freelist");
+    let trunk = load_page(&db, trunk_no).unwrap();
+    db.pager.mark_dirty(&trunk).unwrap();
+    let too_many = (db.pager.usable_size() / 4 - 1) as u32;
+    trunk.data_mut()[4..8].copy_from_slice(&too_many.to_be_bytes());
+    drop((page1, trunk));
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    let mut outcome = Ok(());
+    for k in 0..100i64 {
+        outcome = run(&db.io, || tc.insert_rowid(k, &[2u8; 100]));
+        if outcome.is_err() {
+            break;
+        }
+    }
+    match outcome {
+        Err(strata_btree::Error::Corrupt(m)) => {
+            assert!(m.contains(&format!("claims {too_many} leaves")), "{m}")
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    db.pager.rollback().unwrap();
+}
+
+/// Freed pages fill the first trunk up to U/4 - 8 leaves, as SQLite fills it (files stay
+/// readable by old versions), before the next freed page becomes a new first trunk: after
+/// a tree of over 130 pages is dropped into an empty freelist, every trunk but the first
+/// holds exactly U/4 - 8 leaves, and the counts add up to the header's.
+#[test]
+fn freed_pages_fill_each_trunk_as_sqlite_does() {
+    let db = open_db(512, false);
+    let fill = db.pager.usable_size() / 4 - 8;
+    db.pager.begin_write().unwrap();
+    let scratch = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut sc = BTreeCursor::new(db.pager.clone(), scratch, TreeKind::Table);
+    for k in 0..300i64 {
+        run(&db.io, || sc.insert_rowid(k, &[3u8; 200])).unwrap();
+    }
+    run(&db.io, || drop_btree(&db.pager, scratch)).unwrap();
+    let page1 = load_page(&db, 1).unwrap();
+    let word = |d: &[u8], at: usize| u32::from_be_bytes(d[at..at + 4].try_into().unwrap());
+    let (mut trunk, free) = (word(&page1.data(), 32), word(&page1.data(), 36));
+    assert!(free as usize > fill + 10, "setup: {free} free pages");
+    let mut leaves = Vec::new();
+    while trunk != 0 {
+        let page = load_page(&db, trunk).unwrap();
+        leaves.push(word(&page.data(), 4) as usize);
+        trunk = word(&page.data(), 0);
+    }
+    assert!(leaves.len() >= 2, "one trunk for {free} pages: {leaves:?}");
+    assert!(leaves[0] <= fill, "{leaves:?}");
+    assert!(leaves[1..].iter().all(|&n| n == fill), "{leaves:?}");
+    assert_eq!(
+        leaves.iter().map(|n| n + 1).sum::<usize>(),
+        free as usize,
+        "{leaves:?}"
+    );
+    commit(&db);
 }

@@ -378,3 +378,24 @@ fn reopened_cursor_is_a_new_cursor() {
     check_db(&db, &[(a, None), (b, None)]);
     commit(&db);
 }
+
+/// An insert that fits in its leaf with no overflow chain reports itself as a leaf-only
+/// write (`take_local_write`, what lets cursors on other trees keep their hints); one
+/// that writes an overflow chain does not.
+#[test]
+fn only_an_insert_without_overflow_is_a_local_write() {
+    let db = open_db(1024, false);
+    db.pager.begin_write().unwrap();
+    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    run(&db.io, || tc.insert_rowid(1, &[1u8; 50])).unwrap();
+    let w = tc.take_local_write().expect("a small row: leaf-only");
+    assert!(w.after > w.before);
+    assert!(tc.take_local_write().is_none(), "taken once");
+    run(&db.io, || tc.insert_rowid(2, &[2u8; 3000])).unwrap();
+    assert!(
+        tc.take_local_write().is_none(),
+        "an overflow chain written: not leaf-only"
+    );
+    commit(&db);
+}

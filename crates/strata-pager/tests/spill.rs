@@ -402,6 +402,69 @@ fn a_page_changed_while_its_spill_is_in_flight_stays_dirty() {
     check_all(&storage.pager(), PAGES, round, "reopened");
 }
 
+/// A dirty page the caller holds comes back at once while a spill's writes are in flight
+/// (`held_elsewhere` for a dirty page): the B-tree relies on a page it holds never
+/// answering `Pending`. (The clean held page of the test above takes the cache's path.)
+#[test]
+fn a_held_dirty_page_comes_back_while_a_spill_is_in_flight() {
+    const PAGES: u32 = 100;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.db");
+    let path = path.to_str().unwrap();
+    let mem = Arc::new(MemoryIo::new_deferred());
+    let io: Arc<dyn IO> = mem.clone();
+    let storage = Storage::open(io.clone(), path, options()).unwrap();
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 1..PAGES {
+        let page = pager.append_page().unwrap();
+        let page_no = page.page_no();
+        page.data_mut()[8..].fill(fill(page_no, 0));
+    }
+    commit(&pager);
+    pager.begin_write().unwrap();
+    let held = get(&pager, 2);
+    pager.mark_dirty(&held).unwrap();
+    held.data_mut()[8..].fill(fill(2, 1));
+    let next = 61;
+    for page_no in 3..next {
+        let page = pager.new_page_at(page_no).unwrap();
+        page.data_mut()[8..].fill(fill(page_no, 1));
+    }
+    // Ask for the held dirty page until a spill is in flight, then once more: each time
+    // it must come back at once.
+    let mut asked_in_flight = 0;
+    for _ in 0..6 {
+        match pager.get_page(2).unwrap() {
+            std::task::Poll::Ready(p) => {
+                assert!(Arc::ptr_eq(&p, &held), "the held page itself");
+                drop(p);
+            }
+            std::task::Poll::Pending => panic!("a held dirty page must come back at once"),
+        }
+        if mem.pending_ops() > 0 {
+            asked_in_flight += 1;
+            if asked_in_flight == 2 {
+                break;
+            }
+        }
+    }
+    assert_eq!(asked_in_flight, 2, "no spill in flight");
+    pager.mark_dirty(&held).unwrap();
+    held.data_mut()[8..].fill(fill(2, 2));
+    drop(held);
+    commit(&pager);
+    drop(pager);
+    drop(storage);
+    let storage = Storage::open(io, path, options()).unwrap();
+    let round = |p: u32| match p {
+        2 => 2,
+        p if p < next => 1,
+        _ => 0,
+    };
+    check_all(&storage.pager(), PAGES, round, "reopened");
+}
+
 /// A dirty page someone holds (a cursor's page) is never dropped by a spill, however
 /// many spills pass while it is held: the holder's later changes must land in the page
 /// the pager commits, not in a copy it forgot. Nor is page 1, held or not: the
@@ -833,5 +896,248 @@ fn a_spilled_frame_read_back_short_is_corrupt() {
     for e in &errors {
         assert!(e.contains("spilled page"), "{e}");
     }
+    pager.rollback().unwrap();
+}
+
+/// A rolled-back change of page 1 is forgotten with it (`restore`): a transaction that
+/// made the database look auto-vacuum (no spill allowed) and rolled back must not leave
+/// the next transaction believing it once page 1 has left the cache; that one spills.
+#[test]
+fn a_rolled_back_change_of_page_1_is_not_taken_for_known() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = StorageOptions {
+        cache_size_pages: 4,
+        ..options()
+    };
+    let path = dir.path().join("db");
+    let storage = Storage::open(Arc::new(SyscallIo::new()), path.to_str().unwrap(), opts).unwrap();
+    storage.set_spill_min_pages(1);
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 0..12 {
+        pager.append_page().unwrap();
+    }
+    commit(&pager);
+    // Page 1 says auto-vacuum in this transaction, the only page it changes; reading
+    // more pages than the cache holds makes the pager look at it (a spill is considered).
+    pager.begin_write().unwrap();
+    let page1 = get(&pager, 1);
+    pager.mark_dirty(&page1).unwrap();
+    page1.data_mut()[52..56].copy_from_slice(&3u32.to_be_bytes());
+    drop(page1);
+    for page_no in 2..=13 {
+        drop(get(&pager, page_no));
+    }
+    pager.rollback().unwrap();
+    // The next transaction reads page 1 (the rollback's cache of 4 may have dropped it),
+    // then clean pages until page 1 is evicted, then changes them: page 1 as committed
+    // says "not auto-vacuum", so the changes spill.
+    pager.begin_write().unwrap();
+    drop(get(&pager, 1));
+    for page_no in 2..=13 {
+        drop(get(&pager, page_no));
+    }
+    for page_no in 2..=13 {
+        set(&pager, page_no, 2);
+    }
+    assert!(
+        pager.spill_count() > 0,
+        "the rolled-back page 1 was taken for known"
+    );
+    commit(&pager);
+    check_all(&pager, 13, |_| 2, "after the spilled commit");
+}
+
+/// Pages changed and spilled inside a savepoint that is then rolled back: the commit
+/// publishes every spilled frame, so each such page must be written again after them with
+/// the image the rollback restored (the snapshot's for a page first changed in the
+/// savepoint, in memory or not; the transaction's own for a page changed before it).
+#[test]
+fn commit_after_rolling_back_spilled_pages_writes_the_restored_images() {
+    const PAGES: u32 = 120;
+    for (name, io) in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sp.db");
+        let path = path.to_str().unwrap();
+        let storage = Storage::open(io.clone(), path, options()).unwrap();
+        let pager = storage.pager();
+        pager.begin_write().unwrap();
+        for _ in 1..PAGES {
+            let page = pager.append_page().unwrap();
+            let page_no = page.page_no();
+            page.data_mut()[8..].fill(fill(page_no, 0));
+        }
+        commit(&pager);
+        let spills = pager.spill_count();
+        pager.begin_write().unwrap();
+        // Pages 2..=20 changed before the savepoint (round 1), the rest only inside it.
+        for page_no in 2..=20 {
+            set(&pager, page_no, 1);
+        }
+        pager.savepoint_begin().unwrap();
+        for page_no in 2..=PAGES {
+            set(&pager, page_no, 2);
+        }
+        assert!(
+            pager.spill_count() > spills,
+            "{name}: spilled in the savepoint"
+        );
+        pager.savepoint_rollback().unwrap();
+        // One more change after the rollback, so the commit has pages of its own.
+        set(&pager, PAGES, 3);
+        commit(&pager);
+        let round = |p: u32| match p {
+            PAGES => 3,
+            2..=20 => 1,
+            _ => 0,
+        };
+        check_all(&pager, PAGES, round, name);
+        drop(pager);
+        drop(storage);
+        let storage = Storage::open(io.clone(), path, options()).unwrap();
+        check_all(&storage.pager(), PAGES, round, &format!("{name}, reopened"));
+    }
+}
+
+/// Page 1's change counter (its bytes 24..28) as committed.
+fn change_counter(pager: &Pager) -> u32 {
+    pager.begin_read().unwrap();
+    let c = u32::from_be_bytes(get(pager, 1).data()[24..28].try_into().unwrap());
+    pager.end_read();
+    c
+}
+
+/// A spilled transaction's commit frame must come after its spilled frames. When some
+/// changed page in memory is not in its frame yet, that page's frame ends the commit and
+/// page 1 is not written (its change counter stays); when every changed page in memory
+/// is already in its frame, page 1 is written as the commit frame (the counter moves).
+#[test]
+fn a_spilled_commit_writes_page_1_only_when_it_needs_a_commit_frame() {
+    const PAGES: u32 = 120;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let storage =
+        Storage::open(Arc::new(MemoryIo::new()), path.to_str().unwrap(), options()).unwrap();
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 1..PAGES {
+        let page = pager.append_page().unwrap();
+        let page_no = page.page_no();
+        page.data_mut()[8..].fill(fill(page_no, 0));
+    }
+    commit(&pager);
+    let counter = change_counter(&pager);
+    // Every page changed once: the last ones are still in memory, not yet in a frame.
+    let spills = pager.spill_count();
+    pager.begin_write().unwrap();
+    for page_no in 2..=PAGES {
+        set(&pager, page_no, 1);
+    }
+    assert!(pager.spill_count() > spills, "spilled");
+    let frames = storage.wal().max_frame();
+    commit(&pager);
+    assert_eq!(change_counter(&pager), counter, "page 1 written needlessly");
+    assert!(storage.wal().max_frame() > frames);
+    check_all(&pager, PAGES, |_| 1, "first commit");
+    // Every page changed, then all read back: memory holds only pages equal to their
+    // frames, so page 1 is the commit frame.
+    let spills = pager.spill_count();
+    pager.begin_write().unwrap();
+    for page_no in 2..=PAGES {
+        set(&pager, page_no, 2);
+    }
+    assert!(pager.spill_count() > spills, "spilled again");
+    for page_no in 2..=PAGES {
+        drop(get(&pager, page_no));
+    }
+    commit(&pager);
+    assert_eq!(change_counter(&pager), counter + 1, "no commit frame");
+    check_all(&pager, PAGES, |_| 2, "second commit");
+}
+
+/// The pages a commit loads again (`commit_hold`: spilled in a savepoint that rolled
+/// back, not in memory) end the commit after the spilled frames: page 1 is not written
+/// for a commit frame although every changed page in memory is already in its frame.
+#[test]
+fn pages_written_again_after_a_savepoint_rollback_end_the_commit() {
+    const PAGES: u32 = 120;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    let storage =
+        Storage::open(Arc::new(MemoryIo::new()), path.to_str().unwrap(), options()).unwrap();
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 1..PAGES {
+        let page = pager.append_page().unwrap();
+        let page_no = page.page_no();
+        page.data_mut()[8..].fill(fill(page_no, 0));
+    }
+    commit(&pager);
+    let counter = change_counter(&pager);
+    let spills = pager.spill_count();
+    pager.begin_write().unwrap();
+    // Pages 2..=60 changed and spilled, then read back: in memory, equal to their frames.
+    for page_no in 2..=60 {
+        set(&pager, page_no, 1);
+    }
+    for page_no in 2..=60 {
+        drop(get(&pager, page_no));
+    }
+    assert!(pager.spill_count() > spills, "spilled");
+    // Pages 61..=120 replaced (not read) in a savepoint, spilled, and rolled back.
+    pager.savepoint_begin().unwrap();
+    for page_no in 61..=PAGES {
+        let page = pager.new_page_at(page_no).unwrap();
+        page.data_mut()[8..].fill(fill(page_no, 2));
+    }
+    let spills = pager.spill_count();
+    for page_no in 2..=60 {
+        drop(get(&pager, page_no));
+    }
+    assert!(pager.spill_count() > spills, "spilled in the savepoint");
+    pager.savepoint_rollback().unwrap();
+    commit(&pager);
+    let round = |p: u32| u8::from(p <= 60);
+    check_all(&pager, PAGES, round, "committed");
+    assert_eq!(change_counter(&pager), counter, "page 1 written needlessly");
+}
+
+/// Pages a transaction changed and then cut off with `truncate_pages` are not cached by
+/// its commit: the next transaction finds them out of range, and grown back they are new
+/// pages, not the old bytes.
+#[test]
+fn a_commit_does_not_cache_pages_past_a_truncated_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let storage =
+        Storage::open(Arc::new(MemoryIo::new()), path.to_str().unwrap(), options()).unwrap();
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    for _ in 1..10 {
+        drop(pager.append_page().unwrap());
+    }
+    commit(&pager);
+    pager.begin_write().unwrap();
+    for page_no in 2..=10 {
+        set(&pager, page_no, 1);
+    }
+    pager.truncate_pages(8).unwrap();
+    commit(&pager);
+    pager.begin_write().unwrap();
+    assert_eq!(pager.db_size_pages(), 8);
+    for page_no in [9, 10] {
+        assert!(
+            block_on(pager.io().as_ref(), || pager.get_page(page_no)).is_err(),
+            "page {page_no} past the end read"
+        );
+    }
+    assert_eq!(get(&pager, 8).data()[100], fill(8, 1), "page 8 kept");
+    let page = pager.append_page().unwrap();
+    assert_eq!(page.page_no(), 9);
+    assert!(
+        page.data().iter().all(|&b| b == 0),
+        "grown back: a new page"
+    );
+    drop(page);
     pager.rollback().unwrap();
 }

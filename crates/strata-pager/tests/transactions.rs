@@ -394,6 +394,10 @@ fn the_api_refuses_calls_out_of_turn() {
     drop(last);
     is_misuse(pager.truncate_pages(0), "of a 4-page database");
     is_misuse(pager.truncate_pages(5), "of a 4-page database");
+    // To the current size: allowed, and changes nothing.
+    pager.truncate_pages(4).unwrap();
+    assert_eq!(pager.db_size_pages(), 4);
+    assert_eq!(get(&pager, 4).page_no(), 4);
     pager.rollback().unwrap();
     // A reference from an earlier transaction is stale once another connection changed
     // the page: writing it would lose that change.
@@ -489,4 +493,32 @@ fn a_page_says_whether_it_is_dirty() {
     pager.mark_dirty(&page).unwrap();
     pager.rollback().unwrap();
     assert!(!page.is_dirty(), "clean once rolled back");
+}
+
+/// `dirty_pages`: the pages this write transaction changed, in page order, each the page
+/// itself (the auto-vacuum commit hook derives pointer maps from them); none before the
+/// first change and none after the commit.
+#[test]
+fn dirty_pages_lists_the_changed_pages_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = four_pages(dir.path());
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    assert!(pager.dirty_pages().is_empty(), "nothing changed yet");
+    let four = get(&pager, 4);
+    pager.mark_dirty(&four).unwrap();
+    set(&pager, 2, 0x22);
+    get(&pager, 3); // read, not changed
+    let new = pager.append_page().unwrap();
+    let listed = pager.dirty_pages();
+    let numbers: Vec<u32> = listed.iter().map(|p| p.page_no()).collect();
+    assert_eq!(numbers, vec![2, 4, 5]);
+    assert!(Arc::ptr_eq(&listed[1], &four) && Arc::ptr_eq(&listed[2], &new));
+    assert!(listed.iter().all(|p| p.is_dirty()));
+    assert_eq!(listed[0].data()[100], 0x22);
+    drop((listed, four, new));
+    commit(&pager);
+    pager.begin_write().unwrap();
+    assert!(pager.dirty_pages().is_empty(), "none after the commit");
+    pager.rollback().unwrap();
 }
