@@ -20,7 +20,10 @@
 //! table-valued functions), `alter-column` (RENAME / ADD / DROP COLUMN on the scratch
 //! tables), `cte`, `agg-order` (ORDER BY inside aggregate calls, total orders), `generated`
 //! (VIRTUAL and STORED columns on table `g`), `without-rowid` (writes and reads of the
-//! WITHOUT ROWID table `wr`) and, here only, `journal-mode` (changes
+//! WITHOUT ROWID table `wr`), `attach` (a file `aux` on Strata's MemoryIo, a shared
+//! in-memory database on SQLite's side, and a private `aux2`: DML and reads across
+//! schemas, schema pragmas, DETACH; Strata's aux file is checked by SQLite at the end
+//! as main's is) and, here only, `journal-mode` (changes
 //! checked against a file-backed SQLite) and `utf16` (a third of the inputs run in a
 //! UTF-16le and a third in a UTF-16be database, on both engines). `STRATA_FUZZ_FEATURES=a,b` keeps only those groups (`none`: the
 //! core only); `STRATA_FUZZ_NO_FEATURES=a,b` switches groups off. A statement of a group
@@ -81,6 +84,7 @@ const FEATURES: &[&str] = &[
     "agg-order",
     "generated",
     "without-rowid",
+    "attach",
 ];
 
 /// The `generated` group's table (added to the schema, with rows, when the group is on):
@@ -441,7 +445,12 @@ enum Stmt {
     /// tables `x0..x2`
     /// (group `alter-column`), whose indexes and triggers (the `Ddl` statements) name
     /// column `a`: the rewritten schema rows are compared at the end.
-    AlterColumn { kind: u8, n: u8, from: u8, to: u8 },
+    AlterColumn {
+        kind: u8,
+        n: u8,
+        from: u8,
+        to: u8,
+    },
     /// The connection's counters: `changes()`, `total_changes()` (which counts trigger
     /// and foreign-key action rows) and `last_insert_rowid()`.
     Counters,
@@ -475,6 +484,17 @@ enum Stmt {
         q: u8,
         r: Lit,
         s: Lit,
+        returning: bool,
+    },
+    /// Attached databases (group `attach`): `aux` a file (Strata's on the input's
+    /// MemoryIo, SQLite's a shared in-memory database that outlives DETACH, see
+    /// [`AUX_FILE_SQLITE`]), `aux2` a private temporary one (`''`); tables in them,
+    /// one named as main's `t`; DML, reads across schemas, schema pragmas, DETACH.
+    Attach {
+        kind: u8,
+        a: Lit,
+        b: Lit,
+        filter: Expr,
         returning: bool,
     },
 }
@@ -741,7 +761,9 @@ impl Stmt {
                         query.sql(0)
                     ),
                     0 => format!("CREATE INDEX IF NOT EXISTS {t}_pi{n} ON {t}({c}) WHERE {w}"),
-                    1 => format!("CREATE UNIQUE INDEX IF NOT EXISTS {t}_pu{n} ON {t}({c}) WHERE {w}"),
+                    1 => {
+                        format!("CREATE UNIQUE INDEX IF NOT EXISTS {t}_pu{n} ON {t}({c}) WHERE {w}")
+                    }
                     2 => format!(
                         "DROP INDEX IF EXISTS {t}_p{}{n}",
                         if op / 9 % 2 == 0 { "i" } else { "u" }
@@ -750,7 +772,10 @@ impl Stmt {
                         "SELECT * FROM {t} WHERE {w} AND {} ORDER BY id",
                         query.sql(0)
                     ),
-                    _ => format!("SELECT {c}, id FROM {t} WHERE {} ORDER BY {c}, id", query.sql(0)),
+                    _ => format!(
+                        "SELECT {c}, id FROM {t} WHERE {} ORDER BY {c}, id",
+                        query.sql(0)
+                    ),
                 }
             }
             Stmt::NullsOrder {
@@ -1270,6 +1295,18 @@ impl Stmt {
                 }
                 without_rowid_sql(*kind, (*p, *q), (r, s), *returning && on("returning"))
             }
+            Stmt::Attach {
+                kind,
+                a,
+                b,
+                filter,
+                returning,
+            } => {
+                if !on("attach") {
+                    return None;
+                }
+                attach_sql(*kind, (a, b), filter, *returning && on("returning"))
+            }
             Stmt::Generated {
                 kind,
                 a,
@@ -1416,10 +1453,76 @@ fn generated_sql(kind: u8, (a, b): (&Lit, &Lit), n: u8, returning: bool) -> Stri
 /// A statement of group `without-rowid` on table `wr` (see [`WITHOUT_ROWID_SCHEMA`]).
 /// Updates name one row by its whole key (a multi-row conflict's winner would depend on
 /// the visiting order); reads are in key order (the key is unique: a total order).
+/// The file `aux` names on Strata's side (on the input's MemoryIo: through the pager and
+/// the WAL like main's file).
+const AUX_FILE: &str = "'aux.db'";
+/// What SQLite attaches instead: a shared in-memory database (memdb VFS) that a keeper
+/// connection holds open for the whole input, so that it survives DETACH and a later
+/// ATTACH finds its rows, as Strata's file does.
+const AUX_FILE_SQLITE: &str = "'file:/strata-sql-diff-aux?vfs=memdb'";
+
+/// Group `attach` (see [`Stmt::Attach`]).
+fn attach_sql(kind: u8, (a, b): (&Lit, &Lit), filter: &Expr, returning: bool) -> String {
+    let ret = if returning { " RETURNING *" } else { "" };
+    let (a, b) = (a.sql(), b.sql());
+    let w = filter.sql(0);
+    match kind % 20 {
+        0 | 1 => format!("ATTACH {AUX_FILE} AS aux"),
+        2 => "ATTACH DATABASE '' AS aux2".into(),
+        3 => ["DETACH aux", "DETACH DATABASE aux2"][(kind / 20) as usize % 2].into(),
+        4 => "CREATE TABLE IF NOT EXISTS aux.t(id INTEGER PRIMARY KEY, k INTEGER UNIQUE, a INTEGER, b TEXT, c REAL)".into(),
+        5 => "CREATE TABLE IF NOT EXISTS aux.x(id INTEGER PRIMARY KEY, a INTEGER, b TEXT)".into(),
+        6 => [
+            "CREATE INDEX IF NOT EXISTS aux.x_a ON x(a)",
+            "CREATE TABLE IF NOT EXISTS aux2.y(id INTEGER PRIMARY KEY, a INTEGER UNIQUE, b TEXT)",
+        ][(kind / 20) as usize % 2]
+            .into(),
+        // Main's rows into aux's `t` (the unqualified `t` is main's).
+        7 => format!("INSERT OR IGNORE INTO aux.t SELECT * FROM t WHERE {w}{ret}"),
+        // `x` exists in aux only: the unqualified name finds it there.
+        8 | 9 => format!("INSERT INTO x(a, b) VALUES ({a}, {b}){ret}"),
+        10 => format!("INSERT OR REPLACE INTO aux2.y(a, b) SELECT a, b FROM aux.x WHERE {w}"),
+        11 => format!("UPDATE aux.t SET a = {a}, b = {b} WHERE {w}{ret}"),
+        12 => format!("DELETE FROM aux.x WHERE a > {a}{ret}"),
+        13 => format!("UPDATE t SET c = 1.5 WHERE id IN (SELECT id FROM aux.t WHERE {w})"),
+        14 => format!(
+            "SELECT t.id, t.a, x.b FROM t JOIN aux.x ON x.a = t.a WHERE {w} ORDER BY t.id, x.id"
+        ),
+        15 => "SELECT id, k, a, b, c FROM aux.t EXCEPT SELECT id, k, a, b, c FROM main.t".into(),
+        16 => "SELECT type, name, tbl_name, sql FROM aux.sqlite_schema ORDER BY name".into(),
+        17 => [
+            "PRAGMA aux.table_info(x)",
+            "PRAGMA aux.index_list(t)",
+            "PRAGMA aux.integrity_check",
+            "PRAGMA integrity_check",
+            "PRAGMA aux.user_version = 3",
+            "PRAGMA aux.user_version",
+        ][(kind / 20) as usize % 6]
+            .into(),
+        18 => "SELECT a, count(*), group_concat(b ORDER BY id) FROM x GROUP BY a".into(),
+        _ => [
+            "DROP TABLE IF EXISTS aux.x",
+            "DROP INDEX IF EXISTS aux.x_a",
+            "DROP TABLE IF EXISTS aux.t",
+            "DROP TABLE IF EXISTS aux2.y",
+        ][(kind / 20) as usize % 4]
+            .into(),
+    }
+}
+
 fn without_rowid_sql(kind: u8, (p, q): (u8, u8), (r, s): (&Lit, &Lit), returning: bool) -> String {
     let ret = if returning { " RETURNING *" } else { "" };
-    let p = ["'a'", "'A'", "'b'", "'B'", "'ab'", "'Ab'", "'\u{100}'", "'\u{101}'", "NULL"]
-        [p as usize % 9];
+    let p = [
+        "'a'",
+        "'A'",
+        "'b'",
+        "'B'",
+        "'ab'",
+        "'Ab'",
+        "'\u{100}'",
+        "'\u{101}'",
+        "NULL",
+    ][p as usize % 9];
     let q = q % 5;
     let (r, s) = (r.sql(), s.sql());
     match kind % 16 {
@@ -1508,7 +1611,11 @@ fn outer_join_sql(
 
 /// A statement of group `views` (see [`VIEWS_SCHEMA`]).
 fn views_sql(kind: u8, lits: &(Lit, Lit, Lit), filter: &str, returning: bool) -> String {
-    let ret = if returning { " RETURNING k, a, b, a2" } else { "" };
+    let ret = if returning {
+        " RETURNING k, a, b, a2"
+    } else {
+        ""
+    };
     let (l0, l1, l2) = (lits.0.sql(), lits.1.sql(), lits.2.sql());
     let named = ["t", "u", "vw", "s", "ch", "d", "nosuch", "T"][(kind / 16) as usize % 8];
     match kind % 16 {
@@ -1777,15 +1884,22 @@ fn scratch_dir(name: &str) -> std::path::PathBuf {
 /// SQLite opens a copy of Strata's file (and WAL): `integrity_check` must pass (a
 /// schema SQLite cannot parse, such as a stored `main.` prefix, fails here as "malformed
 /// database schema"), and the schema and every table must equal the SQLite side's.
-fn check_file(io: &strata_io::MemoryIo, lite: &rusqlite::Connection, sql_log: &[String]) {
+/// SQLite reads Strata's file `name` (and its WAL) from `io`: it must pass
+/// `integrity_check` and hold the schema and rows of `lite`'s main database.
+fn check_file(
+    io: &strata_io::MemoryIo,
+    name: &str,
+    lite: &rusqlite::Connection,
+    sql_log: &[String],
+) {
     static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     let dir = DIR.get_or_init(|| scratch_dir("strata-sql-diff"));
     let path = dir.join("copy.db");
     for ext in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
     }
-    std::fs::write(&path, io.file_contents("diff.db").unwrap_or_default()).expect("write copy");
-    if let Some(wal) = io.file_contents("diff.db-wal") {
+    std::fs::write(&path, io.file_contents(name).unwrap_or_default()).expect("write copy");
+    if let Some(wal) = io.file_contents(&format!("{name}-wal")) {
         std::fs::write(format!("{}-wal", path.display()), wal).expect("write wal copy");
     }
     let file = rusqlite::Connection::open(&path).expect("SQLite opens the copy");
@@ -1846,7 +1960,8 @@ fn template(e: usize) -> &'static Vec<u8> {
             conn.execute_batch(VIEWS_SCHEMA).expect("views schema");
         }
         if on("generated") {
-            conn.execute_batch(GENERATED_SCHEMA).expect("generated schema");
+            conn.execute_batch(GENERATED_SCHEMA)
+                .expect("generated schema");
         }
         if on("without-rowid") {
             conn.execute_batch(WITHOUT_ROWID_SCHEMA)
@@ -1952,6 +2067,11 @@ fuzz_target!(|data: &[u8]| {
     let db = strata::Database::open_with_io("diff.db", io.clone()).expect("open");
     let conn = db.connect();
     let lite = lite_open(enc);
+    // SQLite's side of `aux` (group `attach`): created empty, held open all input.
+    let aux_keeper = on("attach").then(|| {
+        rusqlite::Connection::open(AUX_FILE_SQLITE.trim_matches('\''))
+            .expect("SQLite's shared in-memory aux database")
+    });
     // rusqlite's bundled SQLite enforces foreign keys by default
     // (SQLITE_DEFAULT_FOREIGN_KEYS=1); SQLite's own default, and Strata's, is off.
     let fk = if on("foreign-keys") { "ON" } else { "OFF" };
@@ -1986,7 +2106,8 @@ fuzz_target!(|data: &[u8]| {
         log.push(sql.clone());
         // Each side compiles the statement once: its result-column names (part of the
         // answer: apps index rows by them) are compared, then the same statement runs.
-        let (ours, theirs) = match (conn.prepare(&sql), lite.prepare(&sql)) {
+        let lite_sql = sql.replace(AUX_FILE, AUX_FILE_SQLITE);
+        let (ours, theirs) = match (conn.prepare(&sql), lite.prepare(&lite_sql)) {
             (Ok(mut a), Ok(mut b)) => {
                 let theirs: Vec<&str> = b.column_names();
                 assert_eq!(a.column_names(), theirs, "column names differ for {sql}");
@@ -2034,5 +2155,12 @@ fuzz_target!(|data: &[u8]| {
     }
     // TEMP objects go with the connection; the file must not hold them.
     drop(conn);
-    check_file(&io, &lite, &log);
+    check_file(&io, "diff.db", &lite, &log);
+    // Strata's aux file (closed with the connection, or at DETACH) against SQLite's.
+    if let Some(keeper) = aux_keeper {
+        drop(lite);
+        if io.file_contents("aux.db").is_some() {
+            check_file(&io, "aux.db", &keeper, &log);
+        }
+    }
 });

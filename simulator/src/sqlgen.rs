@@ -100,6 +100,11 @@ pub struct Features {
     /// a UNIQUE column, a secondary index): inserts with conflict clauses, upserts, key
     /// and non-key updates, deletes, reads in key order (see [`gen_without_rowid`]).
     pub without_rowid: bool,
+    /// `ATTACH ':memory:'`/`''` databases `aux` and `aux2` per connection, tables in them
+    /// (one named as a TEMP table, so unqualified names resolve temp, main, then attached),
+    /// DML and reads qualified and not, copies between temp and aux, a TEMP trigger on an
+    /// aux table, schema pragmas on them, DETACH (see [`gen_attach`]).
+    pub attach: bool,
 }
 
 /// The names of [`Features`]' groups, as the command line spells them.
@@ -128,6 +133,7 @@ pub const FEATURE_NAMES: &[&str] = &[
     "generated",
     "savepoints",
     "without-rowid",
+    "attach",
 ];
 
 impl Features {
@@ -156,6 +162,7 @@ impl Features {
         generated: true,
         savepoints: true,
         without_rowid: true,
+        attach: true,
     };
     pub const NONE: Features = Features {
         returning: false,
@@ -182,6 +189,7 @@ impl Features {
         generated: false,
         savepoints: false,
         without_rowid: false,
+        attach: false,
     };
 
     /// The default: every group on, minus those named in `STRATA_SIM_NO_FEATURES`
@@ -225,6 +233,7 @@ impl Features {
             "generated" => &mut self.generated,
             "savepoints" => &mut self.savepoints,
             "without-rowid" => &mut self.without_rowid,
+            "attach" => &mut self.attach,
             _ => return None,
         })
     }
@@ -1059,6 +1068,7 @@ fn gen_feature(rng: &mut ChaCha8Rng, s: &SchemaDef, group: &str) -> String {
         "generated" => gen_generated(rng, s),
         "savepoints" => gen_savepoint(rng),
         "without-rowid" => gen_without_rowid(rng, s),
+        "attach" => gen_attach(rng, s),
         other => unreachable!("feature group {other}"),
     }
 }
@@ -2160,6 +2170,102 @@ fn gen_temp(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
     }
 }
 
+/// Group `attach`: databases attached by one connection (`':memory:'`, or `''`, a private
+/// temporary database), as temp objects are, so the statements run on the connection's
+/// temp mirror (see `sql_sim`'s `Conn::temp`) and never touch `main`. `aux.tmp_a` has the
+/// name of the temp group's `temp.tmp_a`: an unqualified `tmp_a` names the temp table
+/// while it exists, then the aux one (SQLite's order: temp, main, attached in order).
+/// `tmp_c` exists only in `aux`, so unqualified names reach an attached database.
+fn gen_attach(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
+    let ret = if s.features.returning && rng.gen_bool(0.3) {
+        " RETURNING x, y, z"
+    } else {
+        ""
+    };
+    let q = |rng: &mut ChaCha8Rng| if rng.gen_bool(0.5) { "aux." } else { "" };
+    match rng.gen_range(0..24) {
+        0..=2 => ["ATTACH ':memory:' AS aux", "ATTACH DATABASE '' AS aux", "ATTACH ':memory:' AS aux2"]
+            [rng.gen_range(0..3)]
+        .into(),
+        3 => ["DETACH aux", "DETACH DATABASE aux2"][rng.gen_range(0..2)].into(),
+        4 | 5 => "CREATE TABLE IF NOT EXISTS aux.tmp_c(x INTEGER PRIMARY KEY, y TEXT, z INTEGER)".into(),
+        6 => [
+            "CREATE TABLE IF NOT EXISTS aux.tmp_a(x INTEGER PRIMARY KEY, y TEXT, z INTEGER)",
+            "CREATE TABLE IF NOT EXISTS aux2.tmp_d(x INTEGER PRIMARY KEY, y TEXT UNIQUE, z)",
+        ][rng.gen_range(0..2)]
+            .into(),
+        7 => [
+            "CREATE INDEX IF NOT EXISTS aux.tmp_c_z ON tmp_c(z)",
+            "CREATE UNIQUE INDEX IF NOT EXISTS aux.tmp_c_yz ON tmp_c(y, z)",
+        ][rng.gen_range(0..2)]
+            .into(),
+        8..=10 => format!(
+            "INSERT INTO {}tmp_c(y, z) VALUES ({}, {}){ret}",
+            q(rng),
+            b_lit(rng),
+            int_lit(rng, -3, 9)
+        ),
+        11 => format!(
+            "INSERT OR REPLACE INTO aux2.tmp_d(y, z) VALUES ({}, {}){ret}",
+            b_lit(rng),
+            int_lit(rng, 0, 9)
+        ),
+        // Between schemas: temp to aux, aux to aux, through the unqualified name.
+        12 => [
+            "INSERT INTO aux.tmp_a(y, z) SELECT y, z FROM temp.tmp_a WHERE z > 2",
+            "INSERT INTO aux.tmp_a(y, z) SELECT y, z FROM aux.tmp_c",
+            "INSERT INTO tmp_a(y, z) SELECT y, z FROM tmp_c ORDER BY x LIMIT 3",
+        ][rng.gen_range(0..3)]
+            .into(),
+        13 => format!(
+            "UPDATE {}tmp_c SET z = z * 2 WHERE z < {}{ret}",
+            q(rng),
+            int_lit(rng, -3, 9)
+        ),
+        14 => format!(
+            "DELETE FROM {}tmp_c WHERE x % 3 = {}{ret}",
+            q(rng),
+            int_lit(rng, 0, 2)
+        ),
+        15 => format!("UPDATE aux.tmp_a SET y = y || 'u' WHERE x % 2 = {}", int_lit(rng, 0, 1)),
+        16 | 17 => [
+            "SELECT x, y, z FROM tmp_c ORDER BY x",
+            "SELECT x, y, z FROM aux.tmp_a ORDER BY x",
+            // Whichever `tmp_a` the name finds first (temp's, else aux's).
+            "SELECT x, y, z FROM tmp_a ORDER BY x",
+            "SELECT c.x, c.z, d.y FROM aux.tmp_c AS c LEFT JOIN aux2.tmp_d AS d ON d.z = c.z",
+            "SELECT z, count(*), group_concat(y, ',' ORDER BY x) FROM tmp_c GROUP BY z",
+            "SELECT x, y FROM temp.tmp_a WHERE z IN (SELECT z FROM aux.tmp_c)",
+        ][rng.gen_range(0..6)]
+            .into(),
+        18 => [
+            "SELECT type, name, tbl_name, sql FROM aux.sqlite_master ORDER BY name",
+            "SELECT type, name, tbl_name, sql FROM aux2.sqlite_schema ORDER BY name",
+        ][rng.gen_range(0..2)]
+            .into(),
+        19 => [
+            "PRAGMA aux.table_info(tmp_c)",
+            "PRAGMA aux.index_list(tmp_c)",
+            "PRAGMA aux.integrity_check",
+            "PRAGMA aux.user_version",
+            "PRAGMA aux.user_version = 7",
+            "PRAGMA aux2.schema_version",
+        ][rng.gen_range(0..6)]
+            .into(),
+        // A TEMP trigger may watch another database's table; its body's unqualified
+        // name resolves as any statement's.
+        20 => "CREATE TEMP TRIGGER IF NOT EXISTS tmp_aux_tr AFTER INSERT ON aux.tmp_c WHEN new.z > 5 BEGIN INSERT INTO tmp_a(y, z) VALUES (new.y, -new.z); END".into(),
+        21 => "DROP TRIGGER IF EXISTS temp.tmp_aux_tr".into(),
+        _ => [
+            "DROP TABLE IF EXISTS aux.tmp_c",
+            "DROP INDEX IF EXISTS aux.tmp_c_z",
+            "DROP TABLE IF EXISTS aux.tmp_a",
+            "DROP TABLE IF EXISTS aux2.tmp_d",
+        ][rng.gen_range(0..4)]
+            .into(),
+    }
+}
+
 /// Foreign keys (immediate): writes to child tables' `p` and to the parent key `t0.k`,
 /// and the pragmas that report them.
 fn gen_fk(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
@@ -2247,7 +2353,15 @@ pub enum Kind {
 
 pub fn classify(sql: &str) -> Kind {
     let u = sql.trim_start().to_ascii_uppercase();
-    if u.contains("TMP_") || u.contains("SQLITE_TEMP_SCHEMA") {
+    // Attached databases (group `attach`) belong to one connection, as temp objects do,
+    // and their statements never touch `main`: the same per-connection mirror runs them.
+    if u.contains("TMP_")
+        || u.contains("SQLITE_TEMP_SCHEMA")
+        || u.starts_with("ATTACH")
+        || u.starts_with("DETACH")
+        || u.contains("AUX.")
+        || u.contains("AUX2.")
+    {
         if u.starts_with("SELECT") {
             Kind::TempRead
         } else {

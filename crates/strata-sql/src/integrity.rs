@@ -48,9 +48,66 @@ impl Compiler<'_> {
         text: &str,
         column: String,
         db: usize,
+        every_db: bool,
     ) -> Result<Program> {
         let max_errors = if max_errors == 0 { 100 } else { max_errors };
         let db = only.as_ref().map_or(db, |t| t.db);
+        // Unqualified, SQLite checks every database in order (main, temp, then the
+        // attached ones), the problems of all counting against one limit and one "ok"
+        // for all. Temp is left out here, as before: it lives in this process's memory
+        // only and no file's health depends on it.
+        let dbs: Vec<usize> = if every_db && only.is_none() {
+            std::iter::once(db)
+                .chain((0..self.schema.attached.len()).map(|i| i + 2))
+                .collect()
+        } else {
+            vec![db]
+        };
+        let report = Report {
+            errors: self.reg(),
+            max_errors,
+            msg: self.reg(),
+        };
+        self.emit(Insn::Integer {
+            value: 0,
+            dest: report.errors,
+        });
+        let ok = self.reg();
+        self.emit(Insn::String {
+            value: b"ok".to_vec(),
+            dest: ok,
+        });
+        let end = self.label();
+        for d in dbs {
+            self.integrity_check_db(d, quick, only.clone(), &report, ok, end)?;
+        }
+        self.resolve(end);
+        let done = self.label();
+        self.emit(Insn::IfPos {
+            reg: report.errors,
+            target: done.addr(),
+            decrement: 0,
+        });
+        self.emit(Insn::ResultRow {
+            start: ok,
+            count: 1,
+        });
+        self.resolve(done);
+        Ok(self.finish(text, vec![column], vec![None]))
+    }
+
+    /// The checks of one database (see [`Compiler::integrity_check`]): its trees, then
+    /// its rows unless a tree is broken. Jumps to `end` when the limit is reached.
+    fn integrity_check_db(
+        &mut self,
+        db: usize,
+        quick: bool,
+        only: Option<Arc<Table>>,
+        report: &Report,
+        ok: Reg,
+        end: Label,
+    ) -> Result<()> {
+        let max_errors = report.max_errors;
         let dbs = self.schema.of_db(db);
         let mut tables: Vec<Arc<Table>> = match &only {
             Some(t) => vec![t.clone()],
@@ -77,15 +134,6 @@ impl Compiler<'_> {
         for ix in idx {
             trees.push((ix.root_page, Some(ix.key_info())));
         }
-        let report = Report {
-            errors: self.reg(),
-            max_errors,
-            msg: self.reg(),
-        };
-        self.emit(Insn::Integer {
-            value: 0,
-            dest: report.errors,
-        });
         let tree = self.reg();
         // Problems, soundness, then each tree's entry count (`check_entry_counts`).
         let status = self.regs(2 + trees.len());
@@ -102,13 +150,8 @@ impl Compiler<'_> {
             max_errors,
             status: Some(status),
         });
-        let ok = self.reg();
-        self.emit(Insn::String {
-            value: b"ok".to_vec(),
-            dest: ok,
-        });
         let trees_ok = self.label();
-        let end = self.label();
+        let next = self.label();
         self.emit(Insn::Compare {
             op: Cmp::Eq,
             lhs: tree,
@@ -134,7 +177,7 @@ impl Compiler<'_> {
         });
         self.emit(Insn::IfNot {
             reg: status + 1,
-            target: end.addr(),
+            target: next.addr(),
             jump_if_null: true,
         });
         let left = self.reg();
@@ -156,24 +199,13 @@ impl Compiler<'_> {
         // Ordinary tables only (root 0: none on disk).
         tables.retain(|t| t.root_page > 1);
         for t in &tables {
-            self.check_entry_counts(t, &counts, &report)?;
+            self.check_entry_counts(t, &counts, report)?;
         }
         for t in &tables {
-            self.check_rows(t, quick, &report)?;
+            self.check_rows(t, quick, report)?;
         }
-        self.resolve(end);
-        let done = self.label();
-        self.emit(Insn::IfPos {
-            reg: report.errors,
-            target: done.addr(),
-            decrement: 0,
-        });
-        self.emit(Insn::ResultRow {
-            start: ok,
-            count: 1,
-        });
-        self.resolve(done);
-        Ok(self.finish(text, vec![column], vec![None]))
+        self.resolve(next);
+        Ok(())
     }
 
     /// Emits the row in `report.msg` as a problem; ends the statement at the limit.

@@ -629,14 +629,9 @@ impl Compiler<'_> {
                     },
                 };
                 let quick = pname == "quick_check";
-                // Unqualified, SQLite checks every database: with attached ones that is
-                // not done yet (main's answer alone could hide their problems).
-                if name.db_name.is_none() && !self.schema.attached.is_empty() {
-                    return Err(error(format!(
-                        "PRAGMA {pname} with attached databases needs a schema name (main.{pname}) in Strata yet"
-                    )));
-                }
-                self.integrity_check(quick, max_errors, only, text, pname.clone(), db)
+                // Unqualified, SQLite checks every database (the attached ones too).
+                let every_db = name.db_name.is_none();
+                self.integrity_check(quick, max_errors, only, text, pname.clone(), db, every_db)
             }
             "wal_checkpoint" => {
                 let mode = match arg.as_deref().map(|s| s.to_ascii_lowercase()) {

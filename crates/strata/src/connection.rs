@@ -71,9 +71,6 @@ pub(crate) struct ConnInner {
     /// On a replica: this connection's transaction on the primary, if any.
     #[cfg(feature = "replica")]
     pub(crate) remote: Mutex<crate::replica::remote::RemoteStream>,
-    /// The databases this connection attached (kept open while attached; dropped after
-    /// `vm_conn`'s pagers, as `db`).
-    attached_dbs: Arc<Mutex<Vec<Database>>>,
     /// Declared last, so dropped last: when this is the database's last handle, its
     /// close (checkpoint, WAL removal) needs this connection's pager gone first.
     db: Database,
@@ -85,13 +82,11 @@ impl Connection {
         let io = db.io().clone();
         let vm_conn = vm::Connection::new(pager);
         vm_conn.set_busy_timeout_ms(duration_ms(busy_timeout));
-        let attached_dbs: Arc<Mutex<Vec<Database>>> = Arc::default();
         if db.attach_files() {
             // ATTACH opens files on main's IO, as main's was opened (the disk's for a
             // private in-memory main).
             let main_db = db.clone();
             let io_slot: std::sync::OnceLock<Arc<dyn IO>> = std::sync::OnceLock::new();
-            let keep = attached_dbs.clone();
             vm_conn.set_attach_opener(Some(Arc::new(move |path: &str| {
                 let io = io_slot.get_or_init(|| main_db.attach_io());
                 let db = crate::database::open_for_attach(io, path).map_err(|e| {
@@ -105,14 +100,16 @@ impl Connection {
                     }
                 })?;
                 let storage = db.storage().clone();
-                keep.lock().unwrap_or_else(|p| p.into_inner()).push(db);
-                Ok(storage)
+                // The attached database keeps the file open until DETACH.
+                Ok((
+                    storage,
+                    Box::new(db) as Box<dyn std::any::Any + Send + Sync>,
+                ))
             })));
         }
         Connection {
             inner: Arc::new(ConnInner {
                 vm_conn,
-                attached_dbs,
                 db,
                 io,
                 schema: Mutex::new(None),
@@ -649,15 +646,6 @@ impl ConnInner {
             .iter()
             .map(|a| (a.pager.clone(), a.pager.in_read_tx()))
             .collect();
-        // Files detached since the last load are let go (closed with their last user).
-        self.attached_dbs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|d| {
-                attached
-                    .iter()
-                    .any(|(p, _)| Arc::ptr_eq(p.storage(), d.storage()))
-            });
         let result = self.load_schema_rows();
         let _steps = self.lock_steps();
         for (p, was_reading) in attached {

@@ -34,9 +34,16 @@ use strata_pager::{Pager, Storage, StorageOptions, SyncMode};
 use super::{Connection, Flow, Vm, VmError};
 use crate::insn::{ErrorCode, MAIN_DB, TEMP_DB};
 
-/// Opens the file an `ATTACH` names (the path as written) as a shared `Storage`; set by
-/// the layer that opens main's file ([`Connection::set_attach_opener`]).
-pub type AttachOpener = Arc<dyn Fn(&str) -> Result<Arc<Storage>, VmError> + Send + Sync + 'static>;
+/// Opens the file an `ATTACH` names (the path as written) as a shared `Storage`, with
+/// what keeps the file open (the opening layer's handle: dropped at `DETACH`, so the
+/// file is closed, and its lock released, then as in SQLite); set by the layer that opens
+/// main's file ([`Connection::set_attach_opener`]).
+pub type AttachOpener = Arc<
+    dyn Fn(&str) -> Result<(Arc<Storage>, Box<dyn std::any::Any + Send + Sync>), VmError>
+        + Send
+        + Sync
+        + 'static,
+>;
 
 /// SQLite's SQLITE_MAX_ATTACHED default.
 pub const MAX_ATTACHED: usize = 10;
@@ -48,6 +55,9 @@ pub struct AttachedDb {
     /// What `PRAGMA database_list` shows: the file's absolute path, "" in memory.
     pub file: String,
     pub pager: Arc<Pager>,
+    /// The opener's handle of the file (see [`AttachOpener`]); declared after `pager`, so
+    /// dropped after it: a last handle's close wants this connection's pager gone.
+    pub(crate) _keep: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 /// A private in-memory database (temp, or an attached `':memory:'`).
@@ -148,8 +158,8 @@ impl Connection {
         if in_use {
             return Err(VmError::error(format!("database {name} is already in use")));
         }
-        let (storage, shown) = if file.is_empty() || file == ":memory:" {
-            (memory_storage(name)?, String::new())
+        let (storage, shown, keep) = if file.is_empty() || file == ":memory:" {
+            (memory_storage(name)?, String::new(), None)
         } else {
             let opener = self
                 .attach_opener
@@ -157,15 +167,16 @@ impl Connection {
                 .unwrap_or_else(|p| p.into_inner())
                 .clone()
                 .ok_or_else(|| VmError::error("ATTACH of a database file is disabled"))?;
-            let storage = opener(file)?;
+            let (storage, keep) = opener(file)?;
             let shown = storage.path().to_string();
-            (storage, shown)
+            (storage, shown, Some(keep))
         };
         let pager = storage.pager();
         list.push(AttachedDb {
             name: name.to_string(),
             file: shown,
             pager,
+            _keep: keep,
         });
         self.attached_count.store(list.len(), Ordering::Release);
         drop(list);
@@ -189,9 +200,12 @@ impl Connection {
         if list[i].pager.in_read_tx() || list[i].pager.in_write_tx() {
             return Err(VmError::error(format!("database {name} is locked")));
         }
-        list.remove(i);
+        let gone = list.remove(i);
         self.attached_count.store(list.len(), Ordering::Release);
         drop(list);
+        // Closed now (unless another connection has the file attached or open), as
+        // SQLite's DETACH closes it: not at some later statement.
+        drop(gone);
         let mut st = self.state();
         st.schema_changed = true;
         st.schema_generation += 1;

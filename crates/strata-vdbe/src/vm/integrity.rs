@@ -26,6 +26,7 @@ use strata_pager::header;
 use strata_pager::{PageRef, Pager};
 
 use super::{Flow, InsnState, Vm, VmError};
+use crate::insn::{MAIN_DB, TEMP_DB};
 
 #[derive(Default)]
 pub(crate) struct State {
@@ -386,7 +387,22 @@ impl Vm {
             Poll::Pending => Ok(Flow::Io),
             Poll::Ready(report) => {
                 self.insn_state = None;
-                self.regs[dest] = Value::Text(report.text.into_bytes());
+                let mut text = report.text;
+                // SQLite's header names the database checked (`*** in database aux ***`).
+                if db != MAIN_DB && report.problems > 0 {
+                    let name = match db {
+                        TEMP_DB => "temp".to_string(),
+                        _ => self
+                            .conn
+                            .attached()
+                            .get(db - 2)
+                            .map_or_else(|| format!("db{db}"), |a| a.name.clone()),
+                    };
+                    if let Some(rest) = text.strip_prefix("*** in database main ***") {
+                        text = format!("*** in database {name} ***{rest}");
+                    }
+                }
+                self.regs[dest] = Value::Text(text.into_bytes());
                 if let Some(s) = status {
                     self.regs[s] = Value::Integer(report.problems as i64);
                     self.regs[s + 1] = Value::Integer(report.trees_sound as i64);
