@@ -6,7 +6,8 @@
 //! messages are not compared. At the end SQLite opens a copy of Strata's file (and WAL):
 //! it must pass `integrity_check` and hold the same schema and rows as the SQLite side.
 //!
-//! Beyond the core (DML, queries, transactions, partial and expression indexes), feature groups produce what applications
+//! Beyond the core (DML, queries, transactions, partial and expression indexes, upserts
+//! with several ON CONFLICT clauses), feature groups produce what applications
 //! write, with the simulator's names (`simulator/src/sqlgen.rs`): `returning` (every DML
 //! kind, both upsert branches), `default-values`, `nulls-order`, `limit-comma`,
 //! `bare-minmax` (one min/max over a unique non-NULL column), `filter`, `schema-prefix`
@@ -22,8 +23,9 @@
 //! (VIRTUAL and STORED columns on table `g`), `without-rowid` (writes and reads of the
 //! WITHOUT ROWID table `wr`), `attach` (a file `aux` on Strata's MemoryIo, a shared
 //! in-memory database on SQLite's side, and a private `aux2`: DML and reads across
-//! schemas, schema pragmas, DETACH; Strata's aux file is checked by SQLite at the end
-//! as main's is) and, here only, `journal-mode` (changes
+//! schemas, schema pragmas, DETACH, `VACUUM INTO` a file then attached; Strata's aux and
+//! VACUUM INTO files are checked by SQLite at the end as main's is), `math` (math
+//! functions, TRUE/FALSE) and, here only, `journal-mode` (changes
 //! checked against a file-backed SQLite) and `utf16` (a third of the inputs run in a
 //! UTF-16le and a third in a UTF-16be database, on both engines). `STRATA_FUZZ_FEATURES=a,b` keeps only those groups (`none`: the
 //! core only); `STRATA_FUZZ_NO_FEATURES=a,b` switches groups off. A statement of a group
@@ -85,6 +87,7 @@ const FEATURES: &[&str] = &[
     "generated",
     "without-rowid",
     "attach",
+    "math",
 ];
 
 /// The `generated` group's table (added to the schema, with rows, when the group is on):
@@ -484,6 +487,24 @@ enum Stmt {
         q: u8,
         r: Lit,
         s: Lit,
+        returning: bool,
+    },
+    /// Math functions and TRUE/FALSE (group `math`, as the simulator's).
+    Math {
+        kind: u8,
+        tab: Tab,
+        col: Col,
+        filter: Expr,
+    },
+    /// Several ON CONFLICT clauses in one INSERT (core): targets `k` (UNIQUE) and `id`
+    /// in either order, each DO NOTHING or DO UPDATE (with a WHERE), a last clause
+    /// without a target.
+    MultiUpsert {
+        tab: Tab,
+        id: u8,
+        k: Lit,
+        a: Lit,
+        kind: u8,
         returning: bool,
     },
     /// Attached databases (group `attach`): `aux` a file (Strata's on the input's
@@ -1295,6 +1316,55 @@ impl Stmt {
                 }
                 without_rowid_sql(*kind, (*p, *q), (r, s), *returning && on("returning"))
             }
+            Stmt::Math {
+                kind,
+                tab,
+                col,
+                filter,
+            } => {
+                if !on("math") {
+                    return None;
+                }
+                math_sql(*kind, tab.name(), col.name(), filter)
+            }
+            Stmt::MultiUpsert {
+                tab,
+                id,
+                k,
+                a,
+                kind,
+                returning,
+            } => {
+                let t = tab.name();
+                let (k, a) = (k.sql(), a.sql());
+                let id = id % 8;
+                let ret = if *returning && on("returning") {
+                    " RETURNING *"
+                } else {
+                    ""
+                };
+                let action = |x: u8, target: &str| match x % 4 {
+                    0 => "DO NOTHING".to_string(),
+                    1 => format!("DO UPDATE SET b = b || '{target}'"),
+                    2 => "DO UPDATE SET a = excluded.a WHERE excluded.a > a".to_string(),
+                    _ => "DO UPDATE SET c = coalesce(c, 0) + 1, a = excluded.a".to_string(),
+                };
+                let (first, second) = if kind & 1 == 0 {
+                    ("k", "id")
+                } else {
+                    ("id", "k")
+                };
+                let last = match (kind >> 5) % 3 {
+                    0 => "",
+                    1 => " ON CONFLICT DO NOTHING",
+                    _ => " ON CONFLICT DO UPDATE SET b = 'any'",
+                };
+                format!(
+                    "INSERT INTO {t}(id, k, a, b) VALUES ({id}, {k}, {a}, 'm') ON CONFLICT({first}) {} ON CONFLICT({second}) {}{last}{ret}",
+                    action(kind >> 1, first),
+                    action(kind >> 3, second)
+                )
+            }
             Stmt::Attach {
                 kind,
                 a,
@@ -1460,6 +1530,40 @@ const AUX_FILE: &str = "'aux.db'";
 /// connection holds open for the whole input, so that it survives DETACH and a later
 /// ATTACH finds its rows, as Strata's file does.
 const AUX_FILE_SQLITE: &str = "'file:/strata-sql-diff-aux?vfs=memdb'";
+/// `VACUUM INTO`'s file on Strata's side, and SQLite's (as `aux`'s, see
+/// [`AUX_FILE_SQLITE`]); attached as `vac` afterwards, checked by SQLite at the end.
+const VAC_FILE: &str = "'vac.db'";
+const VAC_FILE_SQLITE: &str = "'file:/strata-sql-diff-vac?vfs=memdb'";
+
+/// Group `math`: SQLite's math functions over a column (NULL outside a function's
+/// domain), TRUE and FALSE; ordered by the rowid where rows come back.
+fn math_sql(kind: u8, t: &str, c: &str, filter: &Expr) -> String {
+    let w = filter.sql(0);
+    match kind % 8 {
+        0 => format!(
+            "SELECT rowid, sqrt({c}), pow({c}, 2), power(2, {c}), exp({c}), ln({c}), log({c}), log2({c}), log10({c}), log(3, {c}) FROM {t} WHERE {w} ORDER BY rowid"
+        ),
+        1 => format!(
+            "SELECT rowid, floor({c}), ceil({c}), ceiling({c}), trunc({c}), mod({c}, 3), mod({c}, -0.75), mod({c}, 0), pi() * {c} FROM {t} WHERE {w} ORDER BY rowid"
+        ),
+        2 => format!(
+            "SELECT rowid, sin({c}), cos({c}), tan({c}), asin({c} / 8), acos({c} / 8), atan({c}), atan2({c}, 2), atan2(-1, {c}) FROM {t} WHERE {w} ORDER BY rowid"
+        ),
+        3 => format!(
+            "SELECT rowid, sinh({c}), cosh({c}), tanh({c}), asinh({c}), acosh({c}), atanh({c} / 8), degrees({c}), radians({c}) FROM {t} WHERE {w} ORDER BY rowid"
+        ),
+        4 => format!(
+            "SELECT max(sqrt(abs({c}))), min(ln({c})), count(exp({c})), max(floor({c} / 2)), min(mod({c}, 4)) FROM {t} WHERE {w}"
+        ),
+        5 => format!(
+            "SELECT rowid, {c} > 2 IS TRUE, {c} IS NOT FALSE, {c} IS FALSE, TRUE + FALSE, CASE WHEN {c} THEN TRUE ELSE FALSE END, ({c} = 1) = TRUE FROM {t} WHERE {w} ORDER BY rowid"
+        ),
+        6 => format!("SELECT count(*) FROM {t} WHERE ({c} > 3) = FALSE OR ({w}) IS TRUE"),
+        _ => format!(
+            "UPDATE {t} SET c = round(sqrt(abs(coalesce(c, 2))) * pi(), 6) WHERE {w}"
+        ),
+    }
+}
 
 /// Group `attach` (see [`Stmt::Attach`]).
 fn attach_sql(kind: u8, (a, b): (&Lit, &Lit), filter: &Expr, returning: bool) -> String {
@@ -1499,7 +1603,13 @@ fn attach_sql(kind: u8, (a, b): (&Lit, &Lit), filter: &Expr, returning: bool) ->
             "PRAGMA aux.user_version",
         ][(kind / 20) as usize % 6]
             .into(),
-        18 => "SELECT a, count(*), group_concat(b ORDER BY id) FROM x GROUP BY a".into(),
+        18 => match (kind / 20) % 4 {
+            0 => format!("VACUUM INTO {VAC_FILE}"),
+            1 => format!("ATTACH {VAC_FILE} AS vac"),
+            2 => "SELECT id, k, a, b, c FROM vac.t EXCEPT SELECT id, k, a, b, c FROM main.t"
+                .into(),
+            _ => "SELECT a, count(*), group_concat(b ORDER BY id) FROM x GROUP BY a".into(),
+        },
         _ => [
             "DROP TABLE IF EXISTS aux.x",
             "DROP INDEX IF EXISTS aux.x_a",
@@ -2068,10 +2178,14 @@ fuzz_target!(|data: &[u8]| {
     let conn = db.connect();
     let lite = lite_open(enc);
     // SQLite's side of `aux` (group `attach`): created empty, held open all input.
-    let aux_keeper = on("attach").then(|| {
-        rusqlite::Connection::open(AUX_FILE_SQLITE.trim_matches('\''))
-            .expect("SQLite's shared in-memory aux database")
-    });
+    let keeper = |name: &str| {
+        on("attach").then(|| {
+            rusqlite::Connection::open(name.trim_matches('\''))
+                .expect("SQLite's shared in-memory database")
+        })
+    };
+    let aux_keeper = keeper(AUX_FILE_SQLITE);
+    let vac_keeper = keeper(VAC_FILE_SQLITE);
     // rusqlite's bundled SQLite enforces foreign keys by default
     // (SQLITE_DEFAULT_FOREIGN_KEYS=1); SQLite's own default, and Strata's, is off.
     let fk = if on("foreign-keys") { "ON" } else { "OFF" };
@@ -2106,7 +2220,9 @@ fuzz_target!(|data: &[u8]| {
         log.push(sql.clone());
         // Each side compiles the statement once: its result-column names (part of the
         // answer: apps index rows by them) are compared, then the same statement runs.
-        let lite_sql = sql.replace(AUX_FILE, AUX_FILE_SQLITE);
+        let lite_sql = sql
+            .replace(AUX_FILE, AUX_FILE_SQLITE)
+            .replace(VAC_FILE, VAC_FILE_SQLITE);
         let (ours, theirs) = match (conn.prepare(&sql), lite.prepare(&lite_sql)) {
             (Ok(mut a), Ok(mut b)) => {
                 let theirs: Vec<&str> = b.column_names();
@@ -2157,10 +2273,12 @@ fuzz_target!(|data: &[u8]| {
     drop(conn);
     check_file(&io, "diff.db", &lite, &log);
     // Strata's aux file (closed with the connection, or at DETACH) against SQLite's.
-    if let Some(keeper) = aux_keeper {
-        drop(lite);
-        if io.file_contents("aux.db").is_some() {
-            check_file(&io, "aux.db", &keeper, &log);
+    drop(lite);
+    for (keeper, file) in [(aux_keeper, "aux.db"), (vac_keeper, "vac.db")] {
+        if let Some(keeper) = keeper {
+            if io.file_contents(file).is_some() {
+                check_file(&io, file, &keeper, &log);
+            }
         }
     }
 });

@@ -19,7 +19,7 @@ use simulator::sql_sim;
 use simulator::trace::Digest;
 use simulator::{run, FaultMode, RunConfig};
 
-const USAGE: &str = "usage: simulator --seed N [--workload sql|storage|replication] [--replicas N] [--steps N] [--tenants N] [--connections N] [--faults none|errors|crash|all] [--torn-garbage] [--small-cache] [--no-shrink] [--verbose] [--features all|none|A,B] [--no-feature NAME]... [--only-feature NAME]...\n       feature groups (SQL generator): returning default-values nulls-order limit-comma bare-minmax filter schema-prefix temp foreign-keys strict pragmas window json churn row-values update-from outer-join views alter-column cte agg-order generated savepoints without-rowid attach\n       simulator --plan FILE [--verbose]\n       simulator loop --seeds A..B [same options]";
+const USAGE: &str = "usage: simulator --seed N [--workload sql|storage|replication] [--replicas N] [--steps N] [--tenants N] [--connections N] [--faults none|errors|crash|all] [--torn-garbage] [--small-cache] [--no-shrink] [--verbose] [--features all|none|A,B] [--no-feature NAME]... [--only-feature NAME]...\n       feature groups (SQL generator): returning default-values nulls-order limit-comma bare-minmax filter schema-prefix temp foreign-keys strict pragmas window json churn row-values update-from outer-join views alter-column cte agg-order generated savepoints without-rowid attach math\n       simulator --plan FILE [--verbose]\n       simulator loop --seeds A..B [same options]";
 
 /// Runs the shrinker may spend on one failure.
 const SHRINK_RUNS: usize = 400;

@@ -342,6 +342,9 @@ struct Running {
     /// most [`MAX_SEEN_STATES`]): a read recompiled after a schema change may have taken
     /// its snapshot at any of them (see `late_snapshot_matches`).
     seen_states: Vec<Sqlite>,
+    /// For `VACUUM INTO` in autocommit: the model's content when it started (what the
+    /// new file must hold).
+    expected_dump: Option<oracle::Dump>,
 }
 
 /// Committed states kept per running autocommit read.
@@ -982,6 +985,7 @@ impl<'p> Sim<'p> {
                 busy: 0,
                 took_snapshot: false,
                 seen_states: Vec::new(),
+                expected_dump: None,
             });
         }
         let started = self.tenants[t].conns[c]
@@ -1063,6 +1067,12 @@ impl<'p> Sim<'p> {
                 new_snapshot = true;
             }
         }
+        let expected_dump = if kind == Kind::VacuumInto && !self.tenants[t].conns[c].in_tx {
+            let tenant = &self.tenants[t];
+            Some(oracle::dump_sqlite(&tenant.committed, &tenant.tables)?)
+        } else {
+            None
+        };
         let expected = if kind == Kind::Read {
             let tenant = &self.tenants[t];
             let conn = &tenant.conns[c];
@@ -1093,6 +1103,7 @@ impl<'p> Sim<'p> {
         }
         let r = self.tenants[t].conns[c].running.as_mut().unwrap();
         r.expected = expected;
+        r.expected_dump = expected_dump;
         r.started = true;
         r.took_snapshot = new_snapshot;
         match prepared {
@@ -1625,6 +1636,30 @@ impl<'p> Sim<'p> {
                         "integrity_check failed: {}",
                         result.unwrap_err()
                     )));
+                }
+            }
+            Kind::VacuumInto => {
+                if ok && in_tx {
+                    return Err(ctx("VACUUM INTO inside a transaction succeeded".into()));
+                } else if ok {
+                    let file = sql.split('\'').nth(1).unwrap_or_default().to_string();
+                    let bytes = self.io.file_contents(&file).unwrap_or_default();
+                    if std::env::var_os("STRATA_SIM_NO_SQLITE").is_none() {
+                        let got = oracle::sqlite_check_files(&bytes, None, &self.tenants[t].tables)
+                            .map_err(|e| ctx(format!("the VACUUM INTO file: {e}")))?;
+                        let want = r.expected_dump.as_ref().expect("the model's content");
+                        if &got != want {
+                            return Err(ctx(format!(
+                                "the VACUUM INTO file differs from the model: {}",
+                                got.diff(want)
+                            )));
+                        }
+                        self.checks.sqlite_file_checks += 1;
+                    }
+                } else if !in_tx && !io_failed {
+                    return Err(ctx(format!("VACUUM INTO failed: {}", result.unwrap_err())));
+                } else {
+                    self.checks.both_failed += 1;
                 }
             }
             Kind::Checkpoint => {

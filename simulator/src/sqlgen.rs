@@ -105,6 +105,11 @@ pub struct Features {
     /// DML and reads qualified and not, copies between temp and aux, a TEMP trigger on an
     /// aux table, schema pragmas on them, DETACH (see [`gen_attach`]).
     pub attach: bool,
+    /// Math functions (sqrt, pow, exp, ln, log forms, floor/ceil/trunc, mod, pi, the
+    /// trigonometric and hyperbolic ones, degrees/radians) over the tables' columns, with
+    /// SQLite's NULL on domain errors; TRUE/FALSE literals and `IS [NOT] TRUE/FALSE`
+    /// (see [`gen_math`]).
+    pub math: bool,
 }
 
 /// The names of [`Features`]' groups, as the command line spells them.
@@ -134,6 +139,7 @@ pub const FEATURE_NAMES: &[&str] = &[
     "savepoints",
     "without-rowid",
     "attach",
+    "math",
 ];
 
 impl Features {
@@ -163,6 +169,7 @@ impl Features {
         savepoints: true,
         without_rowid: true,
         attach: true,
+        math: true,
     };
     pub const NONE: Features = Features {
         returning: false,
@@ -190,6 +197,7 @@ impl Features {
         savepoints: false,
         without_rowid: false,
         attach: false,
+        math: false,
     };
 
     /// The default: every group on, minus those named in `STRATA_SIM_NO_FEATURES`
@@ -234,6 +242,7 @@ impl Features {
             "savepoints" => &mut self.savepoints,
             "without-rowid" => &mut self.without_rowid,
             "attach" => &mut self.attach,
+            "math" => &mut self.math,
             _ => return None,
         })
     }
@@ -628,6 +637,14 @@ fn gen_insert(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
                 pred(rng, "")
             )
         }
+        // Several ON CONFLICT clauses (SQLite 3.35+): the first whose target a row
+        // conflicts on handles it; the last may have no target. `id` is unique in every
+        // table (an INTEGER PRIMARY KEY or a UNIQUE index).
+        6 if rng.gen_bool(0.4) => format!(
+            "INSERT INTO {t}({k_cols}) VALUES {k_rows} ON CONFLICT(k) DO UPDATE SET a = excluded.a, b = 'mk' ON CONFLICT(id) DO UPDATE SET c = excluded.c{} ON CONFLICT DO NOTHING",
+            if rng.gen_bool(0.5) { " WHERE excluded.a > 0" } else { "" },
+            t = t.name
+        ),
         _ => format!("INSERT INTO {}({cols}) VALUES {rows}", t.name),
     }
 }
@@ -1052,7 +1069,10 @@ fn gen_feature(rng: &mut ChaCha8Rng, s: &SchemaDef, group: &str) -> String {
                 // layout, which differs between the engines, so they are not compared.
                 5 => format!("PRAGMA incremental_vacuum({})", rng.gen_range(0..6)),
                 // Rebuilds the tenant (an error inside BEGIN, as in SQLite).
-                6 => "VACUUM".into(),
+                6 if rng.gen_bool(0.5) => "VACUUM".into(),
+                // A copy into a new file (on the simulated disk, beside the tenant's),
+                // which SQLite then reads: it must hold the statement's snapshot.
+                6 => format!("VACUUM INTO 'vac-{:016x}.db'", rng.gen::<u64>()),
                 _ => format!("PRAGMA main.index_list({n})"),
             }
         }
@@ -1069,6 +1089,7 @@ fn gen_feature(rng: &mut ChaCha8Rng, s: &SchemaDef, group: &str) -> String {
         "savepoints" => gen_savepoint(rng),
         "without-rowid" => gen_without_rowid(rng, s),
         "attach" => gen_attach(rng, s),
+        "math" => gen_math(rng, s),
         other => unreachable!("feature group {other}"),
     }
 }
@@ -1162,7 +1183,7 @@ fn gen_views(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
         ""
     };
     let n = &table(rng, s).name;
-    match rng.gen_range(0..18) {
+    match rng.gen_range(0..19) {
         // The view most often (nothing else works without it).
         0..=4 if rng.gen_bool(0.5) => VIEW_DDL[0].into(),
         0..=4 => VIEW_DDL[rng.gen_range(1..VIEW_DDL.len())].into(),
@@ -1192,6 +1213,15 @@ fn gen_views(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
             "SELECT l.name, i.name, l.\"unique\", c.name FROM pragma_index_list('{n}') AS l, pragma_index_info(l.name) AS c, pragma_table_info('{n}') AS i WHERE i.cid = c.cid ORDER BY 1, 4"
         ),
         16 => "SELECT name, type, CASE type WHEN 'view' THEN -1 ELSE ncol END, strict FROM pragma_table_list WHERE schema = 'main' ORDER BY name".into(),
+        // A view with a column list (names of its own, an expression among them).
+        17 => [
+            "CREATE VIEW IF NOT EXISTS vc(x, y, z) AS SELECT id, a + 1, upper(b) FROM t0 WHERE c IS NOT NULL",
+            "SELECT x, y, z FROM vc WHERE y > 2 ORDER BY x",
+            "PRAGMA table_info(vc)",
+            "SELECT v.x, count(*) FROM vc AS v JOIN t0 ON t0.a + 1 = v.y GROUP BY v.x ORDER BY v.x",
+            "DROP VIEW IF EXISTS vc",
+        ][rng.gen_range(0..5)]
+            .into(),
         _ if rng.gen_bool(0.3) => "DROP VIEW IF EXISTS vw".into(),
         _ => "SELECT k, a2 FROM vw WHERE a2 > 4 ORDER BY id, k".into(),
     }
@@ -2266,6 +2296,43 @@ fn gen_attach(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
     }
 }
 
+/// Group `math`: SQLite's math functions (built in since 3.35) over the columns, each
+/// answer NULL where the argument is outside the function's domain (ln of a negative,
+/// acos of 2, ...) or NULL, as SQLite's; TRUE and FALSE. Rows are ordered by `id` (unique);
+/// no sum of reals (its last bits depend on the order rows are added in).
+fn gen_math(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
+    let t = &table(rng, s).name;
+    let w = pred(rng, "");
+    match rng.gen_range(0..9) {
+        0 => format!(
+            "SELECT id, sqrt(a), pow(c, 2), power(a, 0.5), exp(c), ln(a), log(a), log2(a), log10(c), log(2, a), log(a, 8) FROM {t} WHERE {w} ORDER BY rowid"
+        ),
+        1 => format!(
+            "SELECT id, floor(c), ceil(c), ceiling(a), trunc(c), mod(a, 3), mod(c, 0.75), mod(a, 0), pi() * a FROM {t} WHERE {w} ORDER BY rowid"
+        ),
+        2 => format!(
+            "SELECT id, sin(c), cos(c), tan(a), asin(c / 4), acos(a / 3.0), atan(c), atan2(a, c), atan2(c, a) FROM {t} WHERE {w} ORDER BY rowid"
+        ),
+        3 => format!(
+            "SELECT id, sinh(c), cosh(a), tanh(c), asinh(a), acosh(c), atanh(c / 8), degrees(c), radians(a) FROM {t} WHERE {w} ORDER BY rowid"
+        ),
+        4 => format!(
+            "SELECT max(sqrt(abs(a))), min(ln(c)), count(exp(a)), max(floor(c / 2)), min(mod(k, 4)) FROM {t}"
+        ),
+        5 => format!(
+            "SELECT id, a > 2 IS TRUE, b IS NOT FALSE, c IS FALSE, TRUE + FALSE, CASE WHEN c > 0 THEN TRUE ELSE FALSE END, (a = 1) = TRUE FROM {t} WHERE {w} ORDER BY rowid"
+        ),
+        6 => format!("SELECT count(*), count(a) FROM {t} WHERE (a > 3) = FALSE OR (c < 0) IS TRUE"),
+        7 => format!(
+            "UPDATE {t} SET c = round(sqrt(abs(c)) * pi(), 6) WHERE id % 4 = {} AND c IS NOT NULL",
+            rng.gen_range(0..4)
+        ),
+        _ => format!(
+            "SELECT floor(a / 2) AS g, count(*), max(trunc(c)) FROM {t} WHERE {w} GROUP BY g ORDER BY g"
+        ),
+    }
+}
+
 /// Foreign keys (immediate): writes to child tables' `p` and to the parent key `t0.k`,
 /// and the pragmas that report them.
 fn gen_fk(rng: &mut ChaCha8Rng, s: &SchemaDef) -> String {
@@ -2349,6 +2416,8 @@ pub enum Kind {
     RollbackTo,
     Checkpoint,
     Integrity,
+    /// `VACUUM INTO 'file'`: the new file is read by SQLite and compared with the model.
+    VacuumInto,
 }
 
 pub fn classify(sql: &str) -> Kind {
@@ -2396,6 +2465,8 @@ pub fn classify(sql: &str) -> Kind {
         Kind::Rollback
     } else if u.starts_with("PRAGMA WAL_CHECKPOINT") {
         Kind::Checkpoint
+    } else if u.starts_with("VACUUM INTO") {
+        Kind::VacuumInto
     } else if u.starts_with("PRAGMA INTEGRITY_CHECK") {
         Kind::Integrity
     } else {

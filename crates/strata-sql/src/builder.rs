@@ -59,7 +59,8 @@ impl ProgramBuilder {
                 Insn::IntegrityCheck { .. }
                 | Insn::Checkpoint { .. }
                 | Insn::Savepoint { .. }
-                | Insn::JournalMode { .. } => (strata_vdbe::insn::MAIN_DB, false),
+                | Insn::JournalMode { .. }
+                | Insn::VacuumInto { .. } => (strata_vdbe::insn::MAIN_DB, false),
                 Insn::OpenWriteAsync { db, .. }
                 | Insn::CreateBtree { db, .. }
                 | Insn::Destroy { db, .. }

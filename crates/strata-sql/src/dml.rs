@@ -82,6 +82,30 @@ pub(crate) enum UpsertTarget {
 }
 
 /// An upsert's DO clause, parsed.
+/// The ON CONFLICT clauses of an INSERT as the uniqueness checks see them: each clause's
+/// target (`None`: the last clause, naming none) and the label of its action, in clause
+/// order; the conflicting row's rowid goes into `conflict_rowid`.
+pub(crate) struct Upserts<'a> {
+    pub clauses: Vec<(Option<&'a UpsertTarget>, Label)>,
+    pub conflict_rowid: Reg,
+}
+
+impl Upserts<'_> {
+    /// The clause handling a conflict on the rowid (`None`) or on an index: the first
+    /// naming it, else a last clause without a target (SQLite's sqlite3UpsertOfIndex).
+    fn clause_for(&self, index: Option<&str>) -> Option<Label> {
+        self.clauses
+            .iter()
+            .find(|(target, _)| match (target, index) {
+                (Some(UpsertTarget::Rowid), None) => true,
+                (Some(UpsertTarget::Index(n)), Some(i)) => n == i,
+                _ => false,
+            })
+            .or_else(|| self.clauses.last().filter(|(t, _)| t.is_none()))
+            .map(|(_, label)| *label)
+    }
+}
+
 enum UpsertAction<'a> {
     Nothing,
     Update {
@@ -425,7 +449,7 @@ impl Compiler<'_> {
         old_rowid: Option<Reg>,
         or: Option<Conflict>,
         skip_row: Label,
-        upsert: Option<(Option<&UpsertTarget>, Label, Reg)>,
+        upsert: Option<&Upserts<'_>>,
         rowid_checked: bool,
         only_indexes: Option<&[bool]>,
     ) -> Result<()> {
@@ -467,20 +491,49 @@ impl Compiler<'_> {
         };
         uniques.sort_by_key(|&k| conflict_of(k) == Conflict::Replace);
         order.extend(uniques.into_iter().map(Some));
-        if let Some((Some(target), _, _)) = upsert {
-            let pos = order.iter().position(|o| match (o, target) {
-                (None, UpsertTarget::Rowid) => true,
-                (Some(WR_PK), UpsertTarget::Index(name)) => table
-                    .without_rowid
-                    .as_ref()
-                    .is_some_and(|wr| wr.index_name == *name),
-                (Some(k), UpsertTarget::Index(name)) => t.indexes[*k].0.name == *name,
-                _ => false,
-            });
-            if let Some(p) = pos {
-                let first = order.remove(p);
-                order.insert(0, first);
+        // The ON CONFLICT targets are checked first, in the order of their clauses (the
+        // rowid where its clause is, else after the last target), then the other
+        // indexes: SQLite's sqlite3GenerateConstraintChecks (its IndexListTerm order,
+        // `upsertIpkDelay` and sqlite3UpsertNextIsIPK).
+        if let Some(u) = upsert {
+            let position_of = |order: &[Option<usize>], target: &UpsertTarget| {
+                order.iter().position(|o| match (o, target) {
+                    (None, UpsertTarget::Rowid) => true,
+                    (Some(WR_PK), UpsertTarget::Index(name)) => table
+                        .without_rowid
+                        .as_ref()
+                        .is_some_and(|wr| wr.index_name == *name),
+                    (Some(k), UpsertTarget::Index(name)) => t.indexes[*k].0.name == *name,
+                    _ => false,
+                })
+            };
+            let rowid = order.first() == Some(&None);
+            if rowid {
+                order.remove(0);
             }
+            let mut new_order = Vec::with_capacity(order.len() + 1);
+            let mut rowid_placed = !rowid;
+            for (target, _) in &u.clauses {
+                let Some(target) = target else { break };
+                match target {
+                    UpsertTarget::Rowid if !rowid_placed => {
+                        new_order.push(None);
+                        rowid_placed = true;
+                    }
+                    UpsertTarget::Rowid => {}
+                    // A second clause naming the same index is never reached.
+                    UpsertTarget::Index(_) => {
+                        if let Some(p) = position_of(&order, target) {
+                            new_order.push(order.remove(p));
+                        }
+                    }
+                }
+            }
+            if !rowid_placed {
+                new_order.push(None);
+            }
+            new_order.append(&mut order);
+            order = new_order;
         }
         for o in order {
             match o {
@@ -517,7 +570,7 @@ impl Compiler<'_> {
         old_rowid: Option<Reg>,
         or: Option<Conflict>,
         skip_row: Label,
-        upsert: Option<(Option<&UpsertTarget>, Label, Reg)>,
+        upsert: Option<&Upserts<'_>>,
     ) -> Result<()> {
         let table = t.table.clone();
         let ok = self.label();
@@ -542,11 +595,8 @@ impl Compiler<'_> {
             target_if_not_found: ok.addr(),
         });
         let alias = table.rowid_alias.unwrap_or(0);
-        let upsert_here = upsert.filter(|(target, _, _)| match target {
-            None => true,
-            Some(target) => matches!(target, UpsertTarget::Rowid),
-        });
-        if let Some((_, label, conflict_rowid)) = upsert_here {
+        let upsert_here = upsert.and_then(|u| Some((u.clause_for(None)?, u.conflict_rowid)));
+        if let Some((label, conflict_rowid)) = upsert_here {
             self.emit(Insn::Copy {
                 src: rowid,
                 dest: conflict_rowid,
@@ -586,7 +636,7 @@ impl Compiler<'_> {
         old_rowid: Option<Reg>,
         or: Option<Conflict>,
         skip_row: Label,
-        upsert: Option<(Option<&UpsertTarget>, Label, Reg)>,
+        upsert: Option<&Upserts<'_>>,
     ) -> Result<()> {
         let table = t.table.clone();
         let ok = self.label();
@@ -613,12 +663,9 @@ impl Compiler<'_> {
                 null_eq: false,
             });
         }
-        let upsert_here = upsert.filter(|(target, _, _)| match target {
-            None => true,
-            Some(UpsertTarget::Index(name)) => *name == ix.name,
-            Some(UpsertTarget::Rowid) => false,
-        });
-        if let Some((_, label, conflict_rowid)) = upsert_here {
+        let upsert_here =
+            upsert.and_then(|u| Some((u.clause_for(Some(&ix.name))?, u.conflict_rowid)));
+        if let Some((label, conflict_rowid)) = upsert_here {
             self.emit(Insn::Copy {
                 src: other_rowid,
                 dest: conflict_rowid,
@@ -861,7 +908,9 @@ impl Compiler<'_> {
         src: InsertSrc<'a>,
         returning: Option<&'a [ast::ResultColumn<'a>]>,
     ) -> Result<Option<Returning>> {
-        if let Some(view) = self.instead_of_target(tbl_name, TrigEvent::Insert, None)? {
+        if let Some(view) =
+            self.instead_of_target(tbl_name, TrigEvent::Insert, None, returning.is_some())?
+        {
             return self.emit_view_insert(&view, columns, src, returning);
         }
         let table = self.writable_table(tbl_name)?;
@@ -956,74 +1005,89 @@ impl Compiler<'_> {
                 }
             }
         }
-        let upsert_action = match upsert {
-            Some(u) => {
-                if u.next.is_some() {
-                    return Err(error("multiple ON CONFLICT clauses are not supported yet"));
-                }
-                let target_cols = match &u.index {
-                    Some(ix) => {
-                        let target_where = ix.where_clause.as_ref();
-                        let mut v = Vec::new();
-                        for sc in ix.targets.iter() {
-                            let Some((n, _)) = crate::schema::indexed_column_name(&sc.expr) else {
-                                return Err(error("ON CONFLICT target must name columns"));
-                            };
-                            let i = table
-                                .column_index(&n)
-                                .ok_or_else(|| error(format!("no such column: {n}")))?;
-                            v.push(i);
-                        }
-                        // The target must match a unique constraint (SQLite's
-                        // `sqlite3UpsertAnalyzeTarget`): the INTEGER PRIMARY KEY, or a
-                        // UNIQUE index on the same columns; a partial one only when the
-                        // target's WHERE is its WHERE.
-                        let matches_pk = v.len() == 1 && table.rowid_alias == Some(v[0]);
-                        let matched = if matches_pk {
-                            Some(UpsertTarget::Rowid)
-                        } else {
-                            let mut found = None;
-                            // (A WITHOUT ROWID table's PRIMARY KEY is one of them.)
-                            for ix in self.read_indexes(&table) {
-                                let mut a: Vec<usize> =
-                                    ix.columns.iter().map(|c| c.column).collect();
-                                let mut b = v.clone();
-                                a.sort_unstable();
-                                b.sort_unstable();
-                                if !ix.unique || a != b {
+        // Every ON CONFLICT clause, in order: its target (None: none named, the last
+        // clause only) and its action.
+        let mut upsert_actions: Vec<(Option<UpsertTarget>, UpsertAction)> = Vec::new();
+        let n_clauses = {
+            let mut n = 0;
+            let mut c = upsert;
+            while let Some(u) = c {
+                n += 1;
+                c = u.next.as_deref();
+            }
+            n
+        };
+        let mut clause = upsert;
+        while let Some(u) = clause {
+            clause = u.next.as_deref();
+            let ordinal = upsert_actions.len() + 1;
+            let target_cols = match &u.index {
+                Some(ix) => {
+                    let target_where = ix.where_clause.as_ref();
+                    let mut v = Vec::new();
+                    for sc in ix.targets.iter() {
+                        let Some((n, _)) = crate::schema::indexed_column_name(&sc.expr) else {
+                            return Err(error("ON CONFLICT target must name columns"));
+                        };
+                        let i = table
+                            .column_index(&n)
+                            .ok_or_else(|| error(format!("no such column: {n}")))?;
+                        v.push(i);
+                    }
+                    // The target must match a unique constraint (SQLite's
+                    // `sqlite3UpsertAnalyzeTarget`): the INTEGER PRIMARY KEY, or a
+                    // UNIQUE index on the same columns; a partial one only when the
+                    // target's WHERE is its WHERE.
+                    let matches_pk = v.len() == 1 && table.rowid_alias == Some(v[0]);
+                    let matched = if matches_pk {
+                        Some(UpsertTarget::Rowid)
+                    } else {
+                        let mut found = None;
+                        // (A WITHOUT ROWID table's PRIMARY KEY is one of them.)
+                        for ix in self.read_indexes(&table) {
+                            let mut a: Vec<usize> = ix.columns.iter().map(|c| c.column).collect();
+                            let mut b = v.clone();
+                            a.sort_unstable();
+                            b.sort_unstable();
+                            if !ix.unique || a != b {
+                                continue;
+                            }
+                            if ix.where_sql.is_some() {
+                                let Some(w) = target_where else { continue };
+                                if !self.upsert_where_matches(&table, &ix, w) {
                                     continue;
                                 }
-                                if ix.where_sql.is_some() {
-                                    let Some(w) = target_where else { continue };
-                                    if !self.upsert_where_matches(&table, &ix, w) {
-                                        continue;
-                                    }
-                                }
-                                found = Some(UpsertTarget::Index(ix.name.clone()));
-                                break;
                             }
-                            found
+                            found = Some(UpsertTarget::Index(ix.name.clone()));
+                            break;
+                        }
+                        found
+                    };
+                    let Some(matched) = matched else {
+                        // SQLite names the clause when there are several ("2nd ON
+                        // CONFLICT clause ...").
+                        let which = if n_clauses == 1 {
+                            String::new()
+                        } else {
+                            format!("{} ", ordinal_text(ordinal))
                         };
-                        let Some(matched) = matched else {
-                            return Err(error(
-                                "ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint",
-                            ));
-                        };
-                        Some(matched)
-                    }
-                    None => None,
-                };
-                let action = match &u.do_clause {
-                    UpsertDo::Nothing => UpsertAction::Nothing,
-                    UpsertDo::Set { sets, where_clause } => UpsertAction::Update {
-                        sets,
-                        where_clause: where_clause.as_ref(),
-                    },
-                };
-                Some((target_cols, action))
-            }
-            None => None,
-        };
+                        return Err(error(format!(
+                                "{which}ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint"
+                            )));
+                    };
+                    Some(matched)
+                }
+                None => None,
+            };
+            let action = match &u.do_clause {
+                UpsertDo::Nothing => UpsertAction::Nothing,
+                UpsertDo::Set { sets, where_clause } => UpsertAction::Update {
+                    sets,
+                    where_clause: where_clause.as_ref(),
+                },
+            };
+            upsert_actions.push((target_cols, action));
+        }
         let src_cursor = match select_src {
             Some(sel) => {
                 let cur = self.b.alloc_cursor();
@@ -1141,11 +1205,14 @@ impl Compiler<'_> {
                 skip_row,
             )?;
             c.check_constraints(&t, cols, rowid, or, skip_row)?;
-            let upsert_label = c.label();
             let conflict_rowid = c.reg();
-            let upsert_arg = upsert_action
-                .as_ref()
-                .map(|(target, _)| (target.as_ref(), upsert_label, conflict_rowid));
+            let upserts = (!upsert_actions.is_empty()).then(|| Upserts {
+                clauses: upsert_actions
+                    .iter()
+                    .map(|(target, _)| (target.as_ref(), c.label()))
+                    .collect(),
+                conflict_rowid,
+            });
             c.unique_checks(
                 &t,
                 cols,
@@ -1153,7 +1220,7 @@ impl Compiler<'_> {
                 None,
                 or,
                 skip_row,
-                upsert_arg,
+                upserts.as_ref(),
                 explicit_rowid.is_some() || table.without_rowid.is_some(),
                 None,
             )?;
@@ -1179,21 +1246,22 @@ impl Compiler<'_> {
                 c.emit_returning(&table, r, cols, rowid)?;
             }
             c.goto(skip_row);
-            if let Some((_, action)) = &upsert_action {
-                c.resolve(upsert_label);
-                if let UpsertAction::Update { sets, where_clause } = action {
-                    c.upsert_update(
-                        &t,
-                        sets,
-                        *where_clause,
-                        cols,
-                        rowid,
-                        conflict_rowid,
-                        ret.as_ref(),
-                    )?;
+            if let Some(u) = &upserts {
+                for ((_, action), (_, label)) in upsert_actions.iter().zip(&u.clauses) {
+                    c.resolve(*label);
+                    if let UpsertAction::Update { sets, where_clause } = action {
+                        c.upsert_update(
+                            &t,
+                            sets,
+                            *where_clause,
+                            cols,
+                            rowid,
+                            conflict_rowid,
+                            ret.as_ref(),
+                        )?;
+                    }
+                    c.goto(skip_row);
                 }
-            } else {
-                c.resolve(upsert_label);
             }
             c.resolve(skip_row);
             Ok(())
@@ -1540,7 +1608,9 @@ impl Compiler<'_> {
         where_clause: Option<&Expr<'_>>,
         returning: Option<&'a [ast::ResultColumn<'a>]>,
     ) -> Result<Option<Returning>> {
-        if let Some(view) = self.instead_of_target(tbl_name, TrigEvent::Delete, None)? {
+        if let Some(view) =
+            self.instead_of_target(tbl_name, TrigEvent::Delete, None, returning.is_some())?
+        {
             return self.emit_view_delete(&view, tbl_name, where_clause, returning);
         }
         let table = self.writable_table(tbl_name)?;
@@ -1663,4 +1733,16 @@ impl Compiler<'_> {
         });
         found
     }
+}
+
+/// SQLite's `%r` ordinal: "1st", "2nd", "3rd", "4th", ..., "11th", "21st".
+fn ordinal_text(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }

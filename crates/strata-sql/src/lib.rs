@@ -377,22 +377,24 @@ fn compile_stmt_with(
             }
             Ok(c.finish(text, Vec::new(), Vec::new()))
         }
-        Stmt::Vacuum(_, Some(_)) => {
-            // A backup that silently is not written would be the worst answer.
-            Err(error("VACUUM INTO is not supported yet"))
-        }
-        Stmt::Vacuum(name, None) => {
+        Stmt::Vacuum(name, into) => {
             // SQLite's VACUUM: the main database rebuilt into a fresh image that replaces
             // it (`Vacuum`, strata-vdbe/src/vm/vacuum.rs), applying a pending
             // `PRAGMA auto_vacuum`. The temp database lives in memory and is never handed
             // on: rebuilding it would change nothing a statement can observe.
             let db = compiler::create_db(schema, name.as_ref(), false, "")?;
-            if db == strata_vdbe::insn::TEMP_DB {
+            if db == strata_vdbe::insn::TEMP_DB && into.is_none() {
                 return Ok(c.finish(text, Vec::new(), Vec::new()));
             }
             if db != strata_vdbe::insn::MAIN_DB {
                 return Err(error(format!(
-                    "VACUUM of an attached database ({}) is not supported yet",
+                    "VACUUM{} of {} database ({}) is not supported yet",
+                    if into.is_some() { " INTO" } else { "" },
+                    if db == strata_vdbe::insn::TEMP_DB {
+                        "the temp"
+                    } else {
+                        "an attached"
+                    },
                     schema.db_name(db)
                 )));
             }
@@ -421,6 +423,14 @@ fn compile_stmt_with(
                 if ix.root_page > 1 {
                     trees.push((ix.root_page, Some(ix.key_info())));
                 }
+            }
+            if let Some(file) = into {
+                // VACUUM INTO: a copy from a read snapshot; main is not written. The file
+                // name is any expression (SQLite evaluates it once).
+                let reg = c.reg();
+                c.expr(file, reg)?;
+                c.emit(Insn::VacuumInto { trees, file: reg });
+                return Ok(c.finish(text, Vec::new(), Vec::new()));
             }
             c.writes = true;
             c.emit(Insn::Vacuum { trees });

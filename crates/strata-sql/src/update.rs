@@ -373,7 +373,12 @@ impl Compiler<'_> {
             .iter()
             .flat_map(|s| s.col_names.iter().map(|c| names::unquote(c.0)))
             .collect();
-        if let Some(view) = self.instead_of_target(tbl_name, TrigEvent::Update, Some(&assigned))? {
+        if let Some(view) = self.instead_of_target(
+            tbl_name,
+            TrigEvent::Update,
+            Some(&assigned),
+            returning.is_some(),
+        )? {
             return self.emit_view_update(&view, tbl_name, sets, from, where_clause, returning);
         }
         if let Some(from) = from {

@@ -9,7 +9,8 @@
 //! conversions (SQLite applies none to a view's NEW row) and NULL for unlisted columns.
 //! Nothing is written to the view itself, so `changes()` stays 0, as in SQLite.
 //! A view without an INSTEAD OF trigger for the event keeps SQLite's error "cannot
-//! modify v because it is a view" (see `writable_table`).
+//! modify v because it is a view" (see `writable_table`), unless the statement has a
+//! RETURNING clause and the view some other trigger (see `instead_of_target`).
 
 use std::sync::Arc;
 
@@ -29,12 +30,19 @@ use crate::update_set::flatten_sets;
 
 impl Compiler<'_> {
     /// The view `name` names, as a table of its columns, when it has an INSTEAD OF
-    /// trigger for `event` that fires (for UPDATE OF: on one of `assigned`).
+    /// trigger for `event` that fires (for UPDATE OF: on one of `assigned`), or when the
+    /// statement has a RETURNING clause and the view has any trigger at all. SQLite
+    /// codes RETURNING as one more trigger of the statement, and its view check
+    /// (sqlite3IsReadOnly) refuses the statement only when that is the view's one
+    /// trigger: with another trigger on the view, even for another event, the statement
+    /// runs as with an empty INSTEAD OF trigger (RETURNING shows the rows, nothing is
+    /// written, `changes()` stays 0).
     pub(crate) fn instead_of_target(
         &mut self,
         name: &ast::QualifiedName<'_>,
         event: TrigEvent,
         assigned: Option<&[String]>,
+        returning: bool,
     ) -> Result<Option<Arc<Table>>> {
         let n = names::unquote(name.name.0);
         let scope = self.scope_of(name)?;
@@ -54,7 +62,12 @@ impl Compiler<'_> {
                 (Some(cols), Some(set)) => cols.iter().any(|c| set.iter().any(|s| names::eq(c, s))),
                 _ => true,
             });
-        if !fires {
+        let any_trigger = || {
+            self.schema
+                .all_triggers()
+                .any(|t| t.table_db == v.db && names::eq(&t.table, &v.name))
+        };
+        if !fires && !(returning && any_trigger()) {
             return Ok(None);
         }
         if self.trigger_stack.is_empty() {

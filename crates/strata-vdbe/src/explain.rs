@@ -404,6 +404,7 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             ),
             0,
         ),
+        VacuumInto { trees, file } => ("VacuumInto", u(trees.len()), u(*file), 0, None, 0),
         SetNextAutoVacuum { mode } => ("SetNextAutoVacuum", *mode as i64, 0, 0, None, 0),
         IntegrityCheckTrees {
             trees,

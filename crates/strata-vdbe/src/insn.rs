@@ -742,6 +742,13 @@ pub enum Insn {
     Vacuum {
         trees: Vec<(u32, Option<Arc<KeyInfo>>)>,
     },
+    /// `VACUUM INTO file`: the same image as `Vacuum`'s, from this statement's read
+    /// snapshot of main, written to the new file named by register `file` (which must be
+    /// missing or empty) and synced; main is not changed. Blocks while it runs.
+    VacuumInto {
+        trees: Vec<(u32, Option<Arc<KeyInfo>>)>,
+        file: Reg,
+    },
     /// `PRAGMA auto_vacuum = mode` remembers the mode (0 none, 1 full, 2 incremental) for
     /// the connection's next `VACUUM` (SQLite's `db->nextAutovac`).
     SetNextAutoVacuum {

@@ -87,6 +87,9 @@ impl Connection {
             // private in-memory main).
             let main_db = db.clone();
             let io_slot: std::sync::OnceLock<Arc<dyn IO>> = std::sync::OnceLock::new();
+            // VACUUM INTO writes its file where ATTACH would open one.
+            let vac_db = db.clone();
+            vm_conn.set_file_io(Some(Arc::new(move || vac_db.attach_io())));
             vm_conn.set_attach_opener(Some(Arc::new(move |path: &str| {
                 let io = io_slot.get_or_init(|| main_db.attach_io());
                 let db = crate::database::open_for_attach(io, path).map_err(|e| {

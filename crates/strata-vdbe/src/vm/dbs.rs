@@ -45,6 +45,10 @@ pub type AttachOpener = Arc<
         + 'static,
 >;
 
+/// Gives the IO on which `VACUUM INTO` creates its file (main's, or the disk's for a
+/// private in-memory main); set by the layer that opens main's file.
+pub type FileIo = Arc<dyn Fn() -> Arc<dyn strata_io::IO> + Send + Sync + 'static>;
+
 /// SQLite's SQLITE_MAX_ATTACHED default.
 pub const MAX_ATTACHED: usize = 10;
 
@@ -120,6 +124,21 @@ impl Connection {
     /// Installs what opens the files `ATTACH` names.
     pub fn set_attach_opener(&self, opener: Option<AttachOpener>) {
         *self.attach_opener.lock().unwrap_or_else(|p| p.into_inner()) = opener;
+    }
+
+    /// Installs where `VACUUM INTO` writes its file (see [`FileIo`]).
+    pub fn set_file_io(&self, io: Option<FileIo>) {
+        *self.file_io.lock().unwrap_or_else(|p| p.into_inner()) = io;
+    }
+
+    /// The IO for `VACUUM INTO`'s file, if files may be written.
+    pub(crate) fn file_io(&self) -> Option<Arc<dyn strata_io::IO>> {
+        let f = self
+            .file_io
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        f.map(|f| f())
     }
 
     /// Every database besides main that has a pager, with its index: temp (if it was

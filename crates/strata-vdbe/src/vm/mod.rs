@@ -248,6 +248,9 @@ pub struct Connection {
     attached_count: AtomicUsize,
     /// Opens the files `ATTACH` names (None: only in-memory databases attach).
     attach_opener: Mutex<Option<dbs::AttachOpener>>,
+    /// The IO on which `VACUUM INTO` creates its file (None: VACUUM INTO is refused, as
+    /// file attaches are where the opening layer forbids files).
+    file_io: Mutex<Option<dbs::FileIo>>,
     state: Mutex<ConnState>,
     /// The most bytes any one sorter of this connection held in memory (see
     /// `sorter.rs`), since the connection opened or the last reset.
@@ -265,6 +268,7 @@ impl Connection {
             attached: Mutex::new(Vec::new()),
             attached_count: AtomicUsize::new(0),
             attach_opener: Mutex::new(None),
+            file_io: Mutex::new(None),
             state: Mutex::new(ConnState {
                 autocommit: true,
                 last_insert_rowid: 0,
@@ -629,6 +633,7 @@ impl Vm {
                     | Insn::Destroy { .. }
                     | Insn::IncrVacuum { .. }
                     | Insn::Vacuum { .. }
+                    | Insn::VacuumInto { .. }
                     | Insn::Clear { .. }
                     | Insn::IntegrityCheck { .. }
                     | Insn::IntegrityCheckTrees { .. }
@@ -1448,6 +1453,7 @@ impl Vm {
             }
             IncrVacuum { db, target } => return self.exec_incr_vacuum(*db, *target),
             Vacuum { trees } => return self.exec_vacuum(trees),
+            VacuumInto { trees, file } => return self.exec_vacuum_into(trees, *file),
             SetNextAutoVacuum { mode } => {
                 self.conn.state().next_auto_vacuum = Some(*mode);
                 self.pc += 1;

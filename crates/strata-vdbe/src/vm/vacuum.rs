@@ -105,6 +105,78 @@ struct Image {
 
 impl Vm {
     /// `Vacuum` (see the section comment above).
+    /// `VacuumInto`: the image of `exec_vacuum`, built from this statement's read
+    /// snapshot of main, written page by page to a new file and synced (SQLite's
+    /// sqlite3RunVacuum with an output file). The file is a rollback-journal database
+    /// (header bytes 18-19 are 1), as SQLite's output is; main is not written.
+    pub(super) fn exec_vacuum_into(
+        &mut self,
+        trees: &[(u32, Option<Arc<KeyInfo>>)],
+        file: usize,
+    ) -> Result<Flow, VmError> {
+        let next_auto_vacuum = {
+            let st = self.conn.state();
+            if !st.autocommit {
+                return Err(VmError::new(
+                    ErrorCode::Error,
+                    "cannot VACUUM from within a transaction",
+                ));
+            }
+            if st.active_statements > 1 {
+                return Err(VmError::new(
+                    ErrorCode::Error,
+                    "cannot VACUUM - SQL statements in progress",
+                ));
+            }
+            st.next_auto_vacuum
+        };
+        let path = match &self.regs[file] {
+            strata_btree::record::Value::Text(t) => String::from_utf8_lossy(t).into_owned(),
+            _ => return Err(VmError::new(ErrorCode::Error, "non-text filename")),
+        };
+        let io = self
+            .conn
+            .file_io()
+            .ok_or_else(|| VmError::error("VACUUM INTO a file is disabled"))?;
+        // SQLite opens the file as ATTACH does, with its message.
+        let unable = || VmError::new(ErrorCode::Error, format!("unable to open database: {path}"));
+        // A file that exists and is not empty is refused (SQLite's check, made before it
+        // writes anything).
+        if io.file_exists(&path).map_err(|_| unable())? {
+            let f = io
+                .open_file(&path, strata_io::OpenFlags::READ_WRITE)
+                .map_err(|_| unable())?;
+            if f.size_bytes().map_err(|_| unable())? > 0 {
+                return Err(VmError::error("output file already exists"));
+            }
+        }
+        let main = self.conn.pager_for(MAIN_DB)?;
+        let mut image = build_image(&main, trees, self.enc, next_auto_vacuum)?;
+        // A rollback-journal file (SQLite's output is not in WAL mode), with a change
+        // counter of its own.
+        image.pages[0][18] = 1;
+        image.pages[0][19] = 1;
+        let out = io
+            .open_file(&path, strata_io::OpenFlags::CREATE)
+            .map_err(|_| unable())?;
+        let io_err = |e: strata_io::IoError| VmError::from_btree(e.into());
+        let page_size = image.pages[0].len() as u64;
+        let n = image.pages.len() as u32;
+        for (i, page) in image.pages.iter_mut().enumerate() {
+            if i == 0 {
+                strata_pager::header::write_u32(page, 28, n);
+            }
+            let c = strata_io::Completion::write(std::mem::take(page));
+            out.pwrite(i as u64 * page_size, &c).map_err(io_err)?;
+            strata_io::wait(io.as_ref(), &c).map_err(io_err)?;
+        }
+        let c = strata_io::Completion::sync();
+        out.sync(&c).map_err(io_err)?;
+        strata_io::wait(io.as_ref(), &c).map_err(io_err)?;
+        self.pc += 1;
+        Ok(Flow::Continue)
+    }
+
     pub(super) fn exec_vacuum(
         &mut self,
         trees: &[(u32, Option<Arc<KeyInfo>>)],
