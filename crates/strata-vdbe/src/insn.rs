@@ -1185,6 +1185,37 @@ pub enum Insn {
         acc_reg: Reg,
         collation: Collation,
     },
+    // ---- ANALYZE ---------------------------------------------------------------
+    /// Start the statistics of one index in accumulator `acc_reg` (SQLite's
+    /// `stat_init`, see [`crate::stat`]): entries of `n_col` fields, `n_key_col` key
+    /// columns, the exact entry count in `est_reg`; `collations` of the fields compared
+    /// between neighbouring entries (the first `n_col - 1`). Pure computation.
+    StatInit {
+        acc_reg: Reg,
+        n_col: usize,
+        n_key_col: usize,
+        est_reg: Reg,
+        collations: Vec<Collation>,
+    },
+    /// Feed the entry whose `n_col` fields are in `start..` (`stat_push`).
+    StatPush {
+        acc_reg: Reg,
+        start: Reg,
+    },
+    /// `dest = ` the `sqlite_stat1.stat` text of the accumulated index (`stat_get`).
+    StatGet {
+        acc_reg: Reg,
+        dest: Reg,
+    },
+    /// The next `sqlite_stat4` sample: its neq, nlt and ndlt texts into `dest..dest+3`,
+    /// its fields into `key_dest..key_dest+n_col`; jump to `target_if_done` when no
+    /// sample is left.
+    StatSample {
+        acc_reg: Reg,
+        dest: Reg,
+        key_dest: Reg,
+        target_if_done: Addr,
+    },
 }
 
 impl Insn {
@@ -1232,6 +1263,7 @@ impl Insn {
             } => vec![target_if_empty],
             SorterNext { target_if_more, .. } => vec![target_if_more],
             WindowNext { target_if_done, .. } => vec![target_if_done],
+            StatSample { target_if_done, .. } => vec![target_if_done],
             _ => vec![],
         }
     }
