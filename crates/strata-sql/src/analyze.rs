@@ -456,6 +456,21 @@ impl Compiler<'_> {
                 real_fields.push(n_key + k);
             }
         }
+        // A VIRTUAL generated column of REAL affinity: SQLite computes it with its
+        // affinity applied, which holds integral values as integers.
+        let int_real: Vec<usize> = ix
+            .columns
+            .iter()
+            .enumerate()
+            .take(n_col)
+            .filter(|(_, c)| {
+                c.expr.is_none()
+                    && c.column < table.columns.len()
+                    && table.is_virtual(c.column)
+                    && table.columns[c.column].affinity == Affinity::Real
+            })
+            .map(|(k, _)| k)
+            .collect();
 
         self.emit(Insn::String {
             value: idx_name.as_bytes().to_vec(),
@@ -482,6 +497,7 @@ impl Compiler<'_> {
             n_key_col: n_key,
             est_reg: count,
             collations,
+            int_real,
         });
         let end = self.label();
         let stat1 = self.label();

@@ -1190,12 +1190,15 @@ pub enum Insn {
     /// `stat_init`, see [`crate::stat`]): entries of `n_col` fields, `n_key_col` key
     /// columns, the exact entry count in `est_reg`; `collations` of the fields compared
     /// between neighbouring entries (the first `n_col - 1`). Pure computation.
+    /// `int_real`: fields holding a VIRTUAL generated column of REAL affinity, whose
+    /// integral values SQLite's samples hold as integers (its MEM_IntReal).
     StatInit {
         acc_reg: Reg,
         n_col: usize,
         n_key_col: usize,
         est_reg: Reg,
         collations: Vec<Collation>,
+        int_real: Vec<usize>,
     },
     /// Feed the entry whose `n_col` fields are in `start..` (`stat_push`).
     StatPush {

@@ -73,6 +73,8 @@ pub struct StatAccum {
     /// Collations of the fields compared between neighbouring entries (all but the last).
     collations: Vec<Collation>,
     enc: TextEncoding,
+    /// Fields whose integral reals the samples hold as integers (see `Insn::StatInit`).
+    int_real: Vec<usize>,
     current: Sample,
     /// The previous entry's compared fields (SQLite's `regPrev`).
     prev: Vec<Value>,
@@ -96,6 +98,18 @@ pub struct StatRow<'a> {
     pub key: &'a [Value],
 }
 
+/// SQLite's REAL affinity as OP_Affinity applies it to a computed value: an integral real
+/// within 48 bits is held as an integer (MEM_IntReal, stored with an integer serial type).
+fn int_real(v: &mut Value) {
+    const MAX: f64 = 140737488355327.0;
+    const MIN: f64 = -140737488355328.0;
+    if let Value::Real(r) = *v {
+        if r.trunc() == r && (MIN..=MAX).contains(&r) {
+            *v = Value::Integer(r as i64);
+        }
+    }
+}
+
 fn join_counts(v: &[u64]) -> Vec<u8> {
     let mut s = String::new();
     for (i, n) in v.iter().enumerate() {
@@ -117,6 +131,7 @@ impl StatAccum {
         n_key_col: usize,
         n_est: i64,
         collations: Vec<Collation>,
+        int_real: Vec<usize>,
         enc: TextEncoding,
     ) -> StatAccum {
         let n_col = n_col.max(1);
@@ -138,6 +153,7 @@ impl StatAccum {
             n_key_col,
             collations,
             enc,
+            int_real,
             current: Sample::new(n_col),
             prev: Vec::new(),
             n_psample: n_est_u / (mx_sample as u64 / 3 + 1) + 1,
@@ -308,6 +324,11 @@ impl StatAccum {
 
         self.current.key.clear();
         self.current.key.extend_from_slice(values);
+        for &f in &self.int_real {
+            if let Some(v) = self.current.key.get_mut(f) {
+                int_real(v);
+            }
+        }
         self.i_prn = self.i_prn.wrapping_mul(1103515245).wrapping_add(12345);
         self.current.i_hash = self.i_prn;
 
@@ -383,6 +404,7 @@ mod tests {
             n_key,
             rows.len() as i64,
             vec![Collation::Binary; n_col],
+            Vec::new(),
             TextEncoding::Utf8,
         );
         for r in rows {

@@ -401,3 +401,227 @@ fn random_tables_same_statistics() {
         check_script_on(&ours, &theirs, &format!("{more}{c}"));
     }
 }
+
+/// A script with data in several kinds of tables and indexes, for the file tests.
+fn file_script() -> String {
+    let mut rng = Rng(99);
+    let mut s = String::from(
+        "CREATE TABLE t(a INTEGER, b TEXT COLLATE NOCASE, c REAL);
+CREATE INDEX ta ON t(a, b DESC);
+CREATE INDEX tc ON t(c) WHERE c > 1;
+CREATE TABLE w(k, v, PRIMARY KEY(k)) WITHOUT ROWID;
+CREATE INDEX wv ON w(v);
+CREATE TABLE n(x);
+BEGIN;
+",
+    );
+    for i in 0..2000 {
+        s.push_str(&format!(
+            "INSERT INTO t VALUES({}, {}, {});\n",
+            random_value(&mut rng, 30),
+            random_value(&mut rng, 5),
+            random_value(&mut rng, 10)
+        ));
+        if i % 3 == 0 {
+            s.push_str(&format!(
+                "INSERT OR IGNORE INTO w VALUES({}, {});\n",
+                random_value(&mut rng, 500),
+                random_value(&mut rng, 8)
+            ));
+        }
+        if i % 10 == 0 {
+            s.push_str(&format!("INSERT INTO n VALUES({i});\n"));
+        }
+    }
+    s.push_str("COMMIT;\n");
+    s
+}
+
+fn run(conn: &Connection, script: &str) {
+    for sql in script.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
+        strata_rows(conn, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
+
+fn run_sqlite(conn: &rusqlite::Connection, script: &str) {
+    for sql in script.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
+        sqlite_rows(conn, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
+
+#[test]
+fn sqlite_reads_strata_file_after_analyze() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours_path = dir.path().join("ours.db");
+    let theirs_path = dir.path().join("theirs.db");
+    let script = format!("{}ANALYZE;\n", file_script());
+    {
+        let ours = Connection::open(&ours_path).unwrap();
+        run(&ours, &script);
+    }
+    let theirs = rusqlite::Connection::open(&theirs_path).unwrap();
+    run_sqlite(&theirs, &script);
+    let reader = rusqlite::Connection::open(&ours_path).unwrap();
+    assert_eq!(
+        sqlite_rows(&reader, "PRAGMA integrity_check").unwrap(),
+        sqlite_rows(&theirs, "PRAGMA integrity_check").unwrap()
+    );
+    let ok = sqlite_rows(&reader, "PRAGMA integrity_check").unwrap();
+    assert_eq!(format!("{ok:?}"), "[[\"ok\"]]");
+    for q in [STAT1, STAT4, MASTER] {
+        let a = sqlite_rows(&reader, q).unwrap();
+        assert_eq!(a, sqlite_rows(&theirs, q).unwrap(), "{q}");
+        assert!(!a.is_empty(), "{q}");
+    }
+    // SQLite loads the statistics (ANALYZE's tables are read when a statement is
+    // prepared) and answers queries from them as from its own.
+    for q in [
+        "SELECT count(*) FROM t WHERE a = 3 AND b = 'a'",
+        "SELECT count(*) FROM t WHERE c > 2",
+        "SELECT count(*) FROM w WHERE v = 1",
+        "ANALYZE sqlite_schema",
+    ] {
+        assert_eq!(sqlite_rows(&reader, q), sqlite_rows(&theirs, q), "{q}");
+    }
+}
+
+#[test]
+fn analyze_over_sqlite_stat_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = dir.path().join("made.db");
+    {
+        let c = rusqlite::Connection::open(&made).unwrap();
+        run_sqlite(&c, &format!("{}ANALYZE;\n", file_script()));
+    }
+    let ours_path = dir.path().join("ours.db");
+    let theirs_path = dir.path().join("theirs.db");
+    std::fs::copy(&made, &ours_path).unwrap();
+    std::fs::copy(&made, &theirs_path).unwrap();
+    let ours = Connection::open(&ours_path).unwrap();
+    let theirs = rusqlite::Connection::open(&theirs_path).unwrap();
+    let c = checks();
+    let s = format!(
+        "{c}
+DELETE FROM t WHERE rowid % 3 = 0;
+INSERT INTO w VALUES('new', 1), ('new2', 1);
+ANALYZE t;
+{c}
+ANALYZE wv;
+{c}
+ANALYZE main.w;
+{c}
+ANALYZE;
+{c}
+DROP INDEX tc;
+{c}
+DROP TABLE w;
+{c}
+DELETE FROM sqlite_stat1 WHERE idx IS NULL;
+INSERT INTO sqlite_stat1 VALUES('n', NULL, '7');
+UPDATE sqlite_stat4 SET neq = '1 1 1' WHERE rowid = 1;
+{c}
+ANALYZE ta;
+{c}
+DROP TABLE sqlite_stat4;
+{c}
+ANALYZE n;
+{c}
+ANALYZE;
+{c}
+"
+    );
+    check_script_on(&ours, &theirs, &s);
+    drop(ours);
+    let reader = rusqlite::Connection::open(&ours_path).unwrap();
+    let ok = sqlite_rows(&reader, "PRAGMA integrity_check").unwrap();
+    assert_eq!(format!("{ok:?}"), "[[\"ok\"]]");
+}
+
+#[test]
+fn attached_databases() {
+    let d_ours = tempfile::tempdir().unwrap();
+    let d_theirs = tempfile::tempdir().unwrap();
+    let ours = Connection::open(d_ours.path().join("main.db")).unwrap();
+    let theirs = rusqlite::Connection::open(d_theirs.path().join("main.db")).unwrap();
+    let attach = |d: &tempfile::TempDir| {
+        format!(
+            "ATTACH '{}' AS aux",
+            d.path().join("aux.db").to_str().unwrap()
+        )
+    };
+    strata_rows(&ours, &attach(&d_ours)).unwrap();
+    sqlite_rows(&theirs, &attach(&d_theirs)).unwrap();
+    let c = checks();
+    let aux = "SELECT * FROM aux.sqlite_stat1 ORDER BY tbl, idx;
+SELECT tbl, idx, neq, nlt, ndlt, sample FROM aux.sqlite_stat4 ORDER BY tbl, idx, sample;
+SELECT type, name, tbl_name, sql FROM aux.sqlite_master ORDER BY name;
+";
+    let s = format!(
+        "CREATE TABLE t(a);
+CREATE INDEX ta ON t(a);
+INSERT INTO t VALUES(1), (1), (2);
+CREATE TABLE aux.u(x, y);
+CREATE INDEX aux.ux ON u(x);
+INSERT INTO u VALUES(1, 1), (2, 2), (2, 3), (NULL, 4);
+CREATE TABLE aux.t(z);
+INSERT INTO aux.t VALUES(5), (6);
+ANALYZE aux;
+{aux}
+{c}
+ANALYZE;
+{aux}
+{c}
+INSERT INTO u VALUES(3, 3);
+ANALYZE aux.u;
+{aux}
+ANALYZE ux;
+ANALYZE aux.ux;
+ANALYZE t;
+ANALYZE aux.t;
+ANALYZE aux.nosuch;
+{aux}
+{c}
+"
+    );
+    check_script_on(&ours, &theirs, &s);
+}
+
+#[test]
+fn utf16_database() {
+    let (ours, theirs) = pair();
+    let c = checks();
+    let s = format!(
+        "PRAGMA encoding = 'UTF-16le';
+CREATE TABLE t(a TEXT COLLATE NOCASE, b);
+CREATE INDEX tab ON t(a, b);
+INSERT INTO t VALUES('abc', 1), ('ABC', 2), ('é', 3), ('x', NULL), (NULL, 5), ('abc', 6);
+ANALYZE;
+{c}
+"
+    );
+    check_script_on(&ours, &theirs, &s);
+}
+
+#[test]
+fn expression_and_generated_columns() {
+    let (ours, theirs) = pair();
+    let c = checks();
+    let mut s = String::from(
+        "CREATE TABLE t(a REAL, b INT, g REAL AS (a * 2), s REAL AS (b + 0.5) STORED);
+CREATE INDEX t1 ON t(+a);
+CREATE INDEX t2 ON t(a + 0, b);
+CREATE INDEX t3 ON t(g);
+CREATE INDEX t4 ON t(s, a);
+CREATE INDEX t5 ON t(CAST(b AS REAL));
+",
+    );
+    for i in 0..200 {
+        s.push_str(&format!(
+            "INSERT INTO t(a, b) VALUES({}, {});\n",
+            i % 9,
+            i % 4
+        ));
+    }
+    s.push_str(&format!("ANALYZE;\n{c}"));
+    check_script_on(&ours, &theirs, &s);
+}

@@ -2090,6 +2090,7 @@ impl Vm {
                 n_key_col,
                 est_reg,
                 collations,
+                int_real,
             } => {
                 let est = value_int64(&self.regs[*est_reg]);
                 if self.stats.len() <= *acc_reg {
@@ -2100,6 +2101,7 @@ impl Vm {
                     *n_key_col,
                     est,
                     collations.clone(),
+                    int_real.clone(),
                     self.enc,
                 )));
                 self.pc += 1;
