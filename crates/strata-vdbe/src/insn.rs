@@ -205,7 +205,8 @@ pub enum SettingKind {
     MmapSize,
     /// `PRAGMA threads`: worker threads (SQLite caps them at 8). Kept, not acted on.
     Threads,
-    /// `PRAGMA analysis_limit`. Kept, not acted on (ANALYZE gathers nothing here).
+    /// `PRAGMA analysis_limit`. Kept; ANALYZE refuses to run while it is not 0 (SQLite's
+    /// approximate analysis is not implemented).
     AnalysisLimit,
     /// `PRAGMA soft_heap_limit`: process-wide, as in SQLite. Kept, not acted on.
     SoftHeapLimit,
