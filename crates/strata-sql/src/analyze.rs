@@ -12,8 +12,9 @@
 //!   `(tbl, NULL, count)` unless it is empty; an empty index gets no row, an empty
 //!   partial index the row `(tbl, idx, '0 0...')`.
 //! * Tables whose name starts with `sqlite_` and views are not analyzed.
-//! * `PRAGMA analysis_limit` other than 0 makes SQLite approximate; that is not done
-//!   here: ANALYZE then fails with an error saying so.
+//! * `PRAGMA analysis_limit` N other than 0: as SQLite, no stat4 samples, and each index
+//!   scan stops after about N entries (skipping past a first-column value that fills
+//!   them all), the stat1 text starting with the exact entry count.
 //!
 //! Nothing here changes what a query returns: the planner does not read the statistics.
 
@@ -22,9 +23,7 @@ use std::sync::Arc;
 use sqlite3_parser::ast;
 use strata_btree::record::Collation;
 use strata_vdbe::affinity::Affinity;
-use strata_vdbe::insn::{
-    Cur, CursorKind, ErrorCode, InsertFlags, Insn, OnError, Reg, RowCount, SettingKind, TEMP_DB,
-};
+use strata_vdbe::insn::{Cur, CursorKind, InsertFlags, Insn, Reg, RowCount, SettingKind, TEMP_DB};
 use strata_vdbe::ops::Cmp;
 use strata_vdbe::program::Program;
 
@@ -47,10 +46,12 @@ enum Only<'a> {
     Index(&'a str),
 }
 
-/// The write cursors on one database's `sqlite_stat1` and `sqlite_stat4`.
+/// The write cursors on one database's `sqlite_stat1` and `sqlite_stat4`, and the
+/// register holding `PRAGMA analysis_limit`.
 struct StatCursors {
     stat1: Cur,
     stat4: Cur,
+    limit: Reg,
 }
 
 impl Compiler<'_> {
@@ -60,27 +61,14 @@ impl Compiler<'_> {
         text: &str,
     ) -> Result<Program> {
         self.writes = true;
-        // `PRAGMA analysis_limit` (SQLite then scans only part of each index): refused.
+        // `PRAGMA analysis_limit` (SQLite reads it when the statement is prepared; here
+        // when it runs).
         let limit = self.reg();
         self.emit(Insn::Setting {
             which: SettingKind::AnalysisLimit,
             value: None,
             dest: limit,
         });
-        let ok = self.label();
-        self.emit(Insn::IfNot {
-            reg: limit,
-            target: ok.addr(),
-            jump_if_null: true,
-        });
-        self.emit(Insn::Halt {
-            error: Some((
-                ErrorCode::Error,
-                "ANALYZE with PRAGMA analysis_limit other than 0 is not supported yet".into(),
-            )),
-            on_error: OnError::Abort,
-        });
-        self.resolve(ok);
 
         let schema = self.schema;
         let mut created = Vec::new();
@@ -89,7 +77,7 @@ impl Compiler<'_> {
                 // Every database but temp.
                 for db in schema.db_indexes() {
                     if db != TEMP_DB {
-                        self.analyze_database(db, &mut created);
+                        self.analyze_database(db, limit, &mut created);
                     }
                 }
             }
@@ -100,7 +88,7 @@ impl Compiler<'_> {
                     Some(_) => None,
                 };
                 if let Some(db) = db_form {
-                    self.analyze_database(db, &mut created);
+                    self.analyze_database(db, limit, &mut created);
                 } else {
                     let scope = self.scope_of(qn)?;
                     if let crate::compiler::Scope::Nowhere = scope {
@@ -114,16 +102,21 @@ impl Compiler<'_> {
                             .local_table(&ix.table)
                             .cloned()
                             .ok_or_else(|| error(format!("no such table: {}", ix.table)))?;
-                        let curs =
-                            self.open_stat_tables(ix.db, Only::Index(&ix.name), &mut created);
+                        let curs = self.open_stat_tables(
+                            ix.db,
+                            Only::Index(&ix.name),
+                            limit,
+                            &mut created,
+                        );
                         self.analyze_one_table(&table, Some(&ix.name), &curs);
                     } else if let Some(t) = scope.table(schema, &name) {
-                        let curs = self.open_stat_tables(t.db, Only::Table(&t.name), &mut created);
+                        let curs =
+                            self.open_stat_tables(t.db, Only::Table(&t.name), limit, &mut created);
                         self.analyze_one_table(&t, None, &curs);
                     } else if let Some(v) = scope.view(schema, &name) {
                         // SQLite finds the view, clears its (absent) statistics and
                         // analyzes nothing.
-                        self.open_stat_tables(v.db, Only::Table(&v.name), &mut created);
+                        self.open_stat_tables(v.db, Only::Table(&v.name), limit, &mut created);
                     } else {
                         return Err(error(match &qn.db_name {
                             Some(_) => {
@@ -147,10 +140,10 @@ impl Compiler<'_> {
     }
 
     /// SQLite's analyzeDatabase: every table of database `db`.
-    fn analyze_database(&mut self, db: usize, created: &mut Vec<usize>) {
+    fn analyze_database(&mut self, db: usize, limit: Reg, created: &mut Vec<usize>) {
         let schema = self.schema;
         self.verify_schema(db);
-        let curs = self.open_stat_tables(db, Only::All, created);
+        let curs = self.open_stat_tables(db, Only::All, limit, created);
         let s = schema.of_db(db);
         let mut seen = std::collections::HashSet::new();
         let mut tables: Vec<Arc<Table>> = Vec::new();
@@ -180,6 +173,7 @@ impl Compiler<'_> {
         &mut self,
         db: usize,
         only: Only<'_>,
+        limit: Reg,
         created: &mut Vec<usize>,
     ) -> StatCursors {
         let schema = self.schema.of_db(db);
@@ -241,6 +235,7 @@ impl Compiler<'_> {
         StatCursors {
             stat1: curs[0],
             stat4: curs[1],
+            limit,
         }
     }
 
@@ -496,6 +491,7 @@ impl Compiler<'_> {
             n_col,
             n_key_col: n_key,
             est_reg: count,
+            limit_reg: curs.limit,
             collations,
             int_real,
         });
@@ -522,10 +518,35 @@ impl Compiler<'_> {
                 self.emit(Insn::RealAffinity { reg: vals + k });
             }
         }
+        let pushed = self.reg();
         self.emit(Insn::StatPush {
             acc_reg: acc,
             start: vals,
+            dest: pushed,
         });
+        // With an analysis limit reached: stop (1), or skip past this first-column value
+        // and the entry after it (0), as SQLite's OP_SeekGT then OP_Next do.
+        let next = self.label();
+        self.emit(Insn::IsNull {
+            reg: pushed,
+            target: next.addr(),
+        });
+        self.emit(Insn::If {
+            reg: pushed,
+            target: stat1.addr(),
+            jump_if_null: false,
+        });
+        self.emit(Insn::SeekAsync {
+            cursor: cur,
+            op: strata_btree::SeekOp::GT,
+            key_start: vals,
+            key_count: 1,
+        });
+        self.emit(Insn::SeekAwait {
+            cursor: cur,
+            target_if_not_found: stat1.addr(),
+        });
+        self.resolve(next);
         self.emit(Insn::NextAsync { cursor: cur });
         self.emit(Insn::NextAwait {
             cursor: cur,
@@ -543,7 +564,7 @@ impl Compiler<'_> {
             Some(vec![Affinity::Text; 3]),
             "sqlite_stat1",
         );
-        // The samples (none for an empty index).
+        // The samples (none for an empty index, nor with an analysis limit).
         let next = self.label();
         self.resolve(next);
         self.emit(Insn::StatSample {

@@ -801,7 +801,11 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
             None,
             u(*n_key_col),
         ),
-        StatPush { acc_reg, start } => ("StatPush", u(*start), u(*acc_reg), 0, None, 0),
+        StatPush {
+            acc_reg,
+            start,
+            dest,
+        } => ("StatPush", u(*start), u(*acc_reg), u(*dest), None, 0),
         StatGet { acc_reg, dest } => ("StatGet", u(*acc_reg), u(*dest), 0, None, 0),
         StatSample {
             acc_reg,

@@ -1192,19 +1192,24 @@ pub enum Insn {
     /// columns, the exact entry count in `est_reg`; `collations` of the fields compared
     /// between neighbouring entries (the first `n_col - 1`). Pure computation.
     /// `int_real`: fields holding a VIRTUAL generated column of REAL affinity, whose
-    /// integral values SQLite's samples hold as integers (its MEM_IntReal).
+    /// integral values SQLite's samples hold as integers (its MEM_IntReal). `limit_reg`:
+    /// `PRAGMA analysis_limit` (0: none).
     StatInit {
         acc_reg: Reg,
         n_col: usize,
         n_key_col: usize,
         est_reg: Reg,
+        limit_reg: Reg,
         collations: Vec<Collation>,
         int_real: Vec<usize>,
     },
-    /// Feed the entry whose `n_col` fields are in `start..` (`stat_push`).
+    /// Feed the entry whose `n_col` fields are in `start..` (`stat_push`); `dest` gets
+    /// NULL, or with an analysis limit 1 (stop the scan) or 0 (skip past the current
+    /// first-column value).
     StatPush {
         acc_reg: Reg,
         start: Reg,
+        dest: Reg,
     },
     /// `dest = ` the `sqlite_stat1.stat` text of the accumulated index (`stat_get`).
     StatGet {

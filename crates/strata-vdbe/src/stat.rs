@@ -16,6 +16,11 @@
 //! `sqlite3ExprCodeLoadIndexColumn` would: REAL columns with their real affinity), which
 //! gives the same record.
 //!
+//! With `PRAGMA analysis_limit` N (not 0), as SQLite: no samples, and once more than N
+//! entries (times the skips so far) were seen, [`StatAccum::push`] asks the caller to stop
+//! (more than one distinct first-column value seen) or to skip past the current
+//! first-column value; the stat1 text then starts with the exact entry count.
+//!
 //! Pure computation: nothing here does I/O, so an instruction using it never yields.
 
 use std::cmp::Ordering;
@@ -63,11 +68,14 @@ impl Sample {
     }
 }
 
-/// The state of one index's analysis (SQLite's `StatAccum`, STAT4 build, no
-/// analysis_limit).
+/// The state of one index's analysis (SQLite's `StatAccum`, STAT4 build).
 #[derive(Debug)]
 pub struct StatAccum {
+    n_est: u64,
     n_row: u64,
+    /// `PRAGMA analysis_limit` (0: none).
+    n_limit: u64,
+    n_skip_ahead: u8,
     n_col: usize,
     n_key_col: usize,
     /// Collations of the fields compared between neighbouring entries (all but the last).
@@ -122,20 +130,23 @@ fn join_counts(v: &[u64]) -> Vec<u8> {
 }
 
 impl StatAccum {
-    /// `stat_init(N, K, C, 0)`: `n_col` fields per entry (key columns plus the rowid or
+    /// `stat_init(N, K, C, L)`: `n_col` fields per entry (key columns plus the rowid or
     /// the PRIMARY KEY columns; for a WITHOUT ROWID table's own PRIMARY KEY, only its
-    /// columns), `n_key_col` key columns, `n_est` the exact entry count. `collations`
-    /// holds (at least) the collations of the first `n_col - 1` fields.
+    /// columns), `n_key_col` key columns, `n_est` the exact entry count, `limit` the
+    /// analysis limit (0: none). `collations` holds (at least) the collations of the
+    /// first `n_col - 1` fields.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         n_col: usize,
         n_key_col: usize,
         n_est: i64,
+        limit: i64,
         collations: Vec<Collation>,
         int_real: Vec<usize>,
         enc: TextEncoding,
     ) -> StatAccum {
         let n_col = n_col.max(1);
-        let mx_sample = STAT4_SAMPLES;
+        let mx_sample = if limit == 0 { STAT4_SAMPLES } else { 0 };
         let n_est_u = n_est as u64;
         // As SQLite: `sqlite3_value_int(argv[2])` truncates to 32 bits.
         let seed = (0x689e962d_u32.wrapping_mul(n_col as u32))
@@ -148,7 +159,11 @@ impl StatAccum {
             })
             .collect();
         StatAccum {
+            n_est: n_est_u,
             n_row: 0,
+            // SQLite's `int nLimit` from `sqlite3_value_int64`.
+            n_limit: limit as i32 as u64,
+            n_skip_ahead: 0,
             n_col,
             n_key_col,
             collations,
@@ -156,7 +171,7 @@ impl StatAccum {
             int_real,
             current: Sample::new(n_col),
             prev: Vec::new(),
-            n_psample: n_est_u / (mx_sample as u64 / 3 + 1) + 1,
+            n_psample: n_est_u / (STAT4_SAMPLES as u64 / 3 + 1) + 1,
             mx_sample,
             i_prn: seed,
             best,
@@ -283,8 +298,10 @@ impl StatAccum {
         }
     }
 
-    /// `stat_push`: the next entry's fields, in index order (`n_col` values).
-    pub fn push(&mut self, values: &[Value]) {
+    /// `stat_push`: the next entry's fields, in index order (`n_col` values). With an
+    /// analysis limit, may answer `Some(1)` (stop scanning) or `Some(0)` (skip past
+    /// the current first-column value).
+    pub fn push(&mut self, values: &[Value]) -> Option<i64> {
         let n_col = self.n_col;
         let n_test = n_col - 1;
         let i_chng = if self.n_row == 0 {
@@ -307,20 +324,32 @@ impl StatAccum {
             self.prev[i] = values.get(i).cloned().unwrap_or(Value::Null);
         }
 
+        let sampling = self.mx_sample > 0;
         if self.n_row == 0 {
             self.current.an_eq.fill(1);
         } else {
-            self.push_previous(i_chng);
+            if sampling {
+                self.push_previous(i_chng);
+            }
             for i in 0..i_chng {
                 self.current.an_eq[i] += 1;
             }
             for i in i_chng..n_col {
                 self.current.an_dlt[i] += 1;
-                self.current.an_lt[i] += self.current.an_eq[i];
+                if sampling {
+                    self.current.an_lt[i] += self.current.an_eq[i];
+                }
                 self.current.an_eq[i] = 1;
             }
         }
         self.n_row += 1;
+        if !sampling {
+            if self.n_limit > 0 && self.n_row > self.n_limit * (u64::from(self.n_skip_ahead) + 1) {
+                self.n_skip_ahead = self.n_skip_ahead.wrapping_add(1);
+                return Some(i64::from(self.current.an_dlt[0] > 0));
+            }
+            return None;
+        }
 
         self.current.key.clear();
         self.current.key.extend_from_slice(values);
@@ -350,11 +379,17 @@ impl StatAccum {
                 self.current = cur;
             }
         }
+        None
     }
 
     /// `stat_get(P, STAT_GET_STAT1)`: the `sqlite_stat1.stat` text.
     pub fn stat1(&self) -> Vec<u8> {
-        let mut s = self.n_row.to_string();
+        let shown = if self.n_skip_ahead > 0 {
+            self.n_est
+        } else {
+            self.n_row
+        };
+        let mut s = shown.to_string();
         for i in 0..self.n_key_col.min(self.n_col) {
             let n_distinct = self.current.an_dlt[i] + 1;
             let mut v = (self.n_row + n_distinct - 1) / n_distinct;
@@ -370,6 +405,9 @@ impl StatAccum {
     /// The next `sqlite_stat4` row (STAT_GET_ROWID, NEQ, NLT, NDLT), in index order;
     /// `None` when every sample was returned. No samples for an empty index.
     pub fn next_sample(&mut self) -> Option<StatRow<'_>> {
+        if self.mx_sample == 0 {
+            return None;
+        }
         let i = match self.i_get {
             Some(i) => i,
             None => {
@@ -403,6 +441,7 @@ mod tests {
             n_col,
             n_key,
             rows.len() as i64,
+            0,
             vec![Collation::Binary; n_col],
             Vec::new(),
             TextEncoding::Utf8,

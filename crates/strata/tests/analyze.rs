@@ -276,19 +276,56 @@ ANALYZE main.ta;
     check_script_on(&ours, &theirs, &s);
 }
 
+/// `PRAGMA analysis_limit`: SQLite scans part of each index (skipping past a first
+/// column that fills the limit alone) and writes no samples.
 #[test]
-fn analysis_limit_is_refused() {
-    let ours = Connection::open_in_memory().unwrap();
-    strata_rows(&ours, "CREATE TABLE t(a)").unwrap();
-    strata_rows(&ours, "CREATE INDEX ta ON t(a)").unwrap();
-    strata_rows(&ours, "PRAGMA analysis_limit = 100").unwrap();
-    let e = strata_rows(&ours, "ANALYZE").unwrap_err();
-    assert!(e.contains("analysis_limit"), "{e}");
-    // Nothing was written.
-    assert!(strata_rows(&ours, STAT1).is_err());
-    strata_rows(&ours, "PRAGMA analysis_limit = 0").unwrap();
-    strata_rows(&ours, "ANALYZE").unwrap();
-    assert_eq!(strata_rows(&ours, STAT1).unwrap().len(), 0);
+fn analysis_limit() {
+    let (ours, theirs) = pair();
+    let mut s = String::from(
+        "CREATE TABLE t(a, b TEXT COLLATE NOCASE, c REAL);
+CREATE INDEX ta ON t(a, b);
+CREATE INDEX tb ON t(b DESC, c);
+CREATE INDEX tc ON t(c) WHERE c > 2;
+CREATE UNIQUE INDEX tu ON t(c, a, b);
+CREATE TABLE one(x, y);
+CREATE INDEX one_x ON one(x, y);
+CREATE TABLE w(k PRIMARY KEY, v) WITHOUT ROWID;
+CREATE INDEX wv ON w(v);
+CREATE TABLE e(x);
+CREATE INDEX ex ON e(x);
+BEGIN;
+",
+    );
+    let mut rng = Rng(5);
+    for i in 0..700 {
+        s.push_str(&format!(
+            "INSERT INTO t VALUES({}, {}, {i}.5);\n",
+            random_value(&mut rng, 6),
+            random_value(&mut rng, 3)
+        ));
+        // The first column is the same for the first 400 rows.
+        s.push_str(&format!(
+            "INSERT INTO one VALUES({}, {});\n",
+            if i < 400 { 7 } else { i % 13 },
+            i % 5
+        ));
+        s.push_str(&format!(
+            "INSERT OR IGNORE INTO w VALUES({i}, {});\n",
+            i % 4
+        ));
+    }
+    s.push_str("COMMIT;\n");
+    check_script_on(&ours, &theirs, &s);
+    let c = checks();
+    for limit in [1, 2, 3, 10, 99, 250, 1000, 0, 5] {
+        check_script_on(
+            &ours,
+            &theirs,
+            &format!(
+                "PRAGMA analysis_limit = {limit};\nANALYZE;\n{c}ANALYZE one_x;\nANALYZE w;\n{c}"
+            ),
+        );
+    }
 }
 
 /// A random table definition and its indexes (SQL statements).

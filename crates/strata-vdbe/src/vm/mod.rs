@@ -2089,10 +2089,12 @@ impl Vm {
                 n_col,
                 n_key_col,
                 est_reg,
+                limit_reg,
                 collations,
                 int_real,
             } => {
                 let est = value_int64(&self.regs[*est_reg]);
+                let limit = value_int64(&self.regs[*limit_reg]);
                 if self.stats.len() <= *acc_reg {
                     self.stats.resize_with(*acc_reg + 1, || None);
                 }
@@ -2100,18 +2102,24 @@ impl Vm {
                     *n_col,
                     *n_key_col,
                     est,
+                    limit,
                     collations.clone(),
                     int_real.clone(),
                     self.enc,
                 )));
                 self.pc += 1;
             }
-            StatPush { acc_reg, start } => {
+            StatPush {
+                acc_reg,
+                start,
+                dest,
+            } => {
                 let Some(Some(acc)) = self.stats.get_mut(*acc_reg) else {
                     return Err(misuse("StatPush without StatInit"));
                 };
                 let end = (*start + acc.n_col()).min(self.regs.len());
-                acc.push(&self.regs[*start..end]);
+                let r = acc.push(&self.regs[*start..end]);
+                self.regs[*dest] = r.map_or(Value::Null, Value::Integer);
                 self.pc += 1;
             }
             StatGet { acc_reg, dest } => {
