@@ -3,8 +3,8 @@
 //! `optimize`. Each reads and normalises its argument as SQLite 3.46's pragma.c does and
 //! answers the same rows (a row, or none for the set forms SQLite answers with none). The
 //! values are kept (`Insn::Setting`, see `strata_vdbe::vm::settings`) but Strata does not
-//! act on them: none changes what a query answers (but ANALYZE refuses to run while
-//! `analysis_limit` is not 0, see `analyze`). `locking_mode` and `optimize` are
+//! act on them: none changes what a query answers (ANALYZE follows `analysis_limit`, see
+//! `analyze`). `locking_mode` and `optimize` are
 //! decided here; see their comments for what Strata refuses.
 
 use strata_btree::record::Value;

@@ -205,8 +205,7 @@ pub enum SettingKind {
     MmapSize,
     /// `PRAGMA threads`: worker threads (SQLite caps them at 8). Kept, not acted on.
     Threads,
-    /// `PRAGMA analysis_limit`. Kept; ANALYZE refuses to run while it is not 0 (SQLite's
-    /// approximate analysis is not implemented).
+    /// `PRAGMA analysis_limit`: how many entries of each index ANALYZE scans (0: all).
     AnalysisLimit,
     /// `PRAGMA soft_heap_limit`: process-wide, as in SQLite. Kept, not acted on.
     SoftHeapLimit,

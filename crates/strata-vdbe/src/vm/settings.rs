@@ -11,7 +11,7 @@
 //! connection, or process-wide for the heap limits as SQLite keeps those) and reports
 //! them as SQLite would, but does not act on them, with two exceptions: changing
 //! `temp_store` drops the temp database, as SQLite's does, since an app sees that, and
-//! ANALYZE fails while `analysis_limit` is not 0 (its approximation is not done).
+//! ANALYZE scans at most about `analysis_limit` entries per index, as SQLite's does.
 
 use std::sync::Mutex;
 
