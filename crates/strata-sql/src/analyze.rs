@@ -39,6 +39,50 @@ const STAT_TABLES: [(&str, Option<&str>); 3] = [
     ("sqlite_stat3", None),
 ];
 
+/// The index `name` names in `scope` and its table, as SQLite's sqlite3FindIndex finds
+/// it: a WITHOUT ROWID table's PRIMARY KEY index too (by its `sqlite_autoindex_` name;
+/// SQLite then deletes the rows of that name but writes the index's row under the
+/// table's name, so the table's row is repeated, as here).
+fn index_in(
+    schema: &crate::schema::Schema,
+    scope: crate::compiler::Scope,
+    name: &str,
+) -> Option<(Index, Arc<Table>)> {
+    use crate::compiler::Scope;
+    if let Some(ix) = scope.index(schema, name) {
+        let t = schema.of_db(ix.db).local_table(&ix.table)?.clone();
+        return Some((Index::clone(&ix), t));
+    }
+    let dbs: Vec<usize> = match scope {
+        // Temp first, then main, then the attached databases.
+        Scope::Any => std::iter::once(TEMP_DB)
+            .chain(schema.db_indexes().filter(|&d| d != TEMP_DB))
+            .collect(),
+        Scope::Db(d) => vec![d],
+        Scope::Nowhere => Vec::new(),
+    };
+    for db in dbs {
+        let s = schema.of_db(db);
+        if db == TEMP_DB && s.db != TEMP_DB {
+            continue; // no temp database
+        }
+        let mut found: Vec<&Arc<Table>> = s
+            .tables
+            .values()
+            .filter(|t| {
+                t.without_rowid
+                    .as_ref()
+                    .is_some_and(|w| w.index_name.eq_ignore_ascii_case(name))
+            })
+            .collect();
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        if let Some(t) = found.first() {
+            return Some((t.without_rowid_pk()?, (*t).clone()));
+        }
+    }
+    None
+}
+
 /// Which stat rows an ANALYZE replaces: a whole database's, a table's or an index's.
 enum Only<'a> {
     All,
@@ -96,12 +140,7 @@ impl Compiler<'_> {
                         return Err(error(format!("unknown database {d}")));
                     }
                     self.verify_scope(scope);
-                    if let Some(ix) = scope.index(schema, &name) {
-                        let table = schema
-                            .of_db(ix.db)
-                            .local_table(&ix.table)
-                            .cloned()
-                            .ok_or_else(|| error(format!("no such table: {}", ix.table)))?;
+                    if let Some((ix, table)) = index_in(schema, scope, &name) {
                         let curs = self.open_stat_tables(
                             ix.db,
                             Only::Index(&ix.name),
@@ -327,7 +366,7 @@ impl Compiler<'_> {
         let mut need_table_count = true;
         for (ix, is_pk) in &indexes {
             if let Some(only) = only_index {
-                if *is_pk || !ix.name.eq_ignore_ascii_case(only) {
+                if !ix.name.eq_ignore_ascii_case(only) {
                     continue;
                 }
             }

@@ -668,3 +668,31 @@ CREATE INDEX t5 ON t(CAST(b AS REAL));
     s.push_str(&format!("ANALYZE;\n{c}"));
     check_script_on(&ours, &theirs, &s);
 }
+
+#[test]
+fn names_as_sqlite_resolves_them() {
+    let (ours, theirs) = pair();
+    let c = checks();
+    let s = format!(
+        "CREATE TABLE wr(k, v, PRIMARY KEY(k)) WITHOUT ROWID;
+INSERT INTO wr VALUES(1, 2), (2, 2), (3, 3);
+ANALYZE;
+{c}
+ANALYZE sqlite_autoindex_wr_1;
+{c}
+ANALYZE main.sqlite_autoindex_wr_1;
+{c}
+CREATE TABLE x(a UNIQUE);
+INSERT INTO x VALUES(1),(2),(NULL),(NULL);
+ANALYZE sqlite_autoindex_x_1;
+{c}
+ANALYZE sqlite_schema;
+ANALYZE sqlite_temp_master;
+ANALYZE temp.sqlite_master;
+ANALYZE \"main\".\"x\";
+ANALYZE 'x';
+{c}
+"
+    );
+    check_script_on(&ours, &theirs, &s);
+}
