@@ -392,7 +392,7 @@ impl StatAccum {
         let mut s = shown.to_string();
         for i in 0..self.n_key_col.min(self.n_col) {
             let n_distinct = self.current.an_dlt[i] + 1;
-            let mut v = (self.n_row + n_distinct - 1) / n_distinct;
+            let mut v = self.n_row.div_ceil(n_distinct);
             if v == 2 && self.n_row * 10 <= n_distinct * 11 {
                 v = 1;
             }
