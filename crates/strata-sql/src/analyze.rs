@@ -622,10 +622,5 @@ impl Compiler<'_> {
         self.goto(next);
         self.resolve(end);
         self.emit(Insn::Close { cursor: cur });
-        // Frees the accumulator.
-        self.emit(Insn::Null {
-            dest: acc,
-            count: 1,
-        });
     }
 }

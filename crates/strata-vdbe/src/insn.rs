@@ -1217,7 +1217,7 @@ pub enum Insn {
     },
     /// The next `sqlite_stat4` sample: its neq, nlt and ndlt texts into `dest..dest+3`,
     /// its fields into `key_dest..key_dest+n_col`; jump to `target_if_done` when no
-    /// sample is left.
+    /// sample is left (the accumulator is then freed).
     StatSample {
         acc_reg: Reg,
         dest: Reg,

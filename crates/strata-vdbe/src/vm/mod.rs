@@ -1120,9 +1120,6 @@ impl Vm {
                 for r in *dest..*dest + *count {
                     self.regs[r] = Value::Null;
                     self.aggs[r] = None;
-                    if let Some(s) = self.stats.get_mut(r) {
-                        *s = None;
-                    }
                 }
                 self.pc += 1;
             }
@@ -2148,7 +2145,11 @@ impl Vm {
                         }
                         self.pc += 1;
                     }
-                    None => self.jump(true, *target_if_done),
+                    None => {
+                        // Done with this index: free the accumulator.
+                        self.stats[*acc_reg] = None;
+                        self.jump(true, *target_if_done);
+                    }
                 }
             }
         }
