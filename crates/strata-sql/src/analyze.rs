@@ -157,14 +157,11 @@ impl Compiler<'_> {
                         // analyzes nothing.
                         self.open_stat_tables(v.db, Only::Table(&v.name), limit, &mut created);
                     } else {
-                        return Err(error(match &qn.db_name {
-                            Some(_) => {
-                                let crate::compiler::Scope::Db(d) = scope else {
-                                    unreachable!("a qualified name's scope is a database")
-                                };
+                        return Err(error(match (&qn.db_name, scope) {
+                            (Some(_), crate::compiler::Scope::Db(d)) => {
                                 format!("no such table: {}.{name}", schema.db_name(d))
                             }
-                            None => format!("no such table: {name}"),
+                            _ => format!("no such table: {name}"),
                         }));
                     }
                 }

@@ -239,6 +239,12 @@ DROP TABLE u;
 {c}
 ANALYZE;
 {c}
+ALTER TABLE t RENAME TO t2;
+{c}
+DROP INDEX ta;
+{c}
+ANALYZE;
+{c}
 "
     );
     check_script_on(&ours, &theirs, &s);
