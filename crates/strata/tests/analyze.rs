@@ -721,3 +721,24 @@ INSERT INTO t SELECT value % 1000, value % 37, 'text' || (value % 5000) FROM (WI
     assert_eq!(strata_rows(&ours, STAT4), sqlite_rows(&theirs, STAT4));
     assert_eq!(strata_rows(&ours, STAT1), sqlite_rows(&theirs, STAT1));
 }
+
+/// A prepared ANALYZE run again after its first run created the stat tables (its program
+/// is then stale and is made again), and after other changes.
+#[test]
+fn prepared_analyze_runs_again() {
+    let (ours, theirs) = pair();
+    let setup = "CREATE TABLE t(a, b);
+CREATE INDEX ta ON t(a);
+INSERT INTO t VALUES(1, 1), (1, 2), (2, 3);
+";
+    check_script_on(&ours, &theirs, setup);
+    let mut a = ours.prepare("ANALYZE").unwrap();
+    let mut b = theirs.prepare("ANALYZE").unwrap();
+    for round in 0..3 {
+        a.execute(()).unwrap();
+        b.execute([]).unwrap();
+        check_script_on(&ours, &theirs, &checks());
+        let more = format!("INSERT INTO t VALUES({round}, 9);\nCREATE INDEX tb{round} ON t(b);\n");
+        check_script_on(&ours, &theirs, &more);
+    }
+}
