@@ -787,6 +787,8 @@ impl Compiler<'_> {
                 }
                 self.writes = true;
                 let db = table.db;
+                // Its statistics go first (SQLite's sqlite3ClearStatTables).
+                self.clear_stat_rows(db, "tbl", &table.name);
                 self.fk_drop_table(&table, tbl_name)?;
                 let indexes = self.schema.table_indexes(&table);
                 // The table and its indexes; then its triggers, which may be TEMP
@@ -832,6 +834,7 @@ impl Compiler<'_> {
                 }
                 self.writes = true;
                 self.delete_schema_rows(ix.db, 1, &ix.name, Some("index"));
+                self.clear_stat_rows(ix.db, "idx", &ix.name);
                 self.destroy_trees(ix.db, &[ix.root_page]);
                 self.bump_cookie(ix.db);
             }

@@ -49,6 +49,7 @@ mod aggregate_order;
 mod alter;
 mod alter_column;
 mod alter_tokens;
+mod analyze;
 mod attach;
 mod builder;
 mod compiler;
@@ -436,8 +437,10 @@ fn compile_stmt_with(
             c.emit(Insn::Vacuum { trees });
             Ok(c.finish(text, Vec::new(), Vec::new()))
         }
-        Stmt::Analyze(_) | Stmt::Reindex { .. } => {
-            // Statistics and rebuilding change nothing a query can observe here.
+        // ANALYZE writes sqlite_stat1 and sqlite_stat4 as SQLite does (`analyze`).
+        Stmt::Analyze(target) => c.analyze(target.as_ref(), text),
+        Stmt::Reindex { .. } => {
+            // Rebuilding changes nothing a query can observe here.
             Ok(c.finish(text, Vec::new(), Vec::new()))
         }
         Stmt::Attach { .. } | Stmt::Detach(_) => c.attach_detach(stmt, text),

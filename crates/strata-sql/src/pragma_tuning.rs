@@ -3,7 +3,8 @@
 //! `optimize`. Each reads and normalises its argument as SQLite 3.46's pragma.c does and
 //! answers the same rows (a row, or none for the set forms SQLite answers with none). The
 //! values are kept (`Insn::Setting`, see `strata_vdbe::vm::settings`) but Strata does not
-//! act on them: none changes what a query answers. `locking_mode` and `optimize` are
+//! act on them: none changes what a query answers (ANALYZE follows `analysis_limit`, see
+//! `analyze`). `locking_mode` and `optimize` are
 //! decided here; see their comments for what Strata refuses.
 
 use strata_btree::record::Value;
@@ -259,9 +260,9 @@ impl Compiler<'_> {
     }
 
     /// `PRAGMA [schema.]optimize [= mask]`. SQLite's runs ANALYZE on tables whose
-    /// statistics are missing or stale, returning no row; Strata's ANALYZE gathers no
-    /// statistics (none change an answer here, and it does not create `sqlite_stat1`),
-    /// so neither does this. A mask without 0x02 does nothing in SQLite either. With the
+    /// statistics are missing or stale, returning no row; Strata's planner reads no
+    /// statistics (none change an answer here), so this runs no ANALYZE and returns no
+    /// row. A mask without 0x02 does nothing in SQLite either. With the
     /// debug bit 0x01 SQLite lists the ANALYZE statements it would run instead: none when
     /// no table qualifies (no ordinary table with an index, or with 0x10000 or existing
     /// statistics no ordinary table at all); otherwise the list depends on statistics

@@ -788,6 +788,39 @@ pub fn operands(insn: &Insn) -> (&'static str, i64, i64, i64, Option<String>, i6
         AggFinal { kind, acc_reg, .. } => {
             ("AggFinal", u(*acc_reg), 0, 0, Some(format!("{kind:?}")), 0)
         }
+        StatInit {
+            acc_reg,
+            n_col,
+            n_key_col,
+            est_reg,
+            ..
+        } => (
+            "StatInit",
+            u(*n_col),
+            u(*acc_reg),
+            u(*est_reg),
+            None,
+            u(*n_key_col),
+        ),
+        StatPush {
+            acc_reg,
+            start,
+            dest,
+        } => ("StatPush", u(*start), u(*acc_reg), u(*dest), None, 0),
+        StatGet { acc_reg, dest } => ("StatGet", u(*acc_reg), u(*dest), 0, None, 0),
+        StatSample {
+            acc_reg,
+            dest,
+            key_dest,
+            target_if_done,
+        } => (
+            "StatSample",
+            u(*acc_reg),
+            u(*target_if_done),
+            u(*dest),
+            Some(format!("key r{key_dest}")),
+            0,
+        ),
     }
 }
 

@@ -205,7 +205,7 @@ pub enum SettingKind {
     MmapSize,
     /// `PRAGMA threads`: worker threads (SQLite caps them at 8). Kept, not acted on.
     Threads,
-    /// `PRAGMA analysis_limit`. Kept, not acted on (ANALYZE gathers nothing here).
+    /// `PRAGMA analysis_limit`: how many entries of each index ANALYZE scans (0: all).
     AnalysisLimit,
     /// `PRAGMA soft_heap_limit`: process-wide, as in SQLite. Kept, not acted on.
     SoftHeapLimit,
@@ -1192,6 +1192,45 @@ pub enum Insn {
         acc_reg: Reg,
         collation: Collation,
     },
+    // ---- ANALYZE ---------------------------------------------------------------
+    /// Start the statistics of one index in accumulator `acc_reg` (SQLite's
+    /// `stat_init`, see [`crate::stat`]): entries of `n_col` fields, `n_key_col` key
+    /// columns, the exact entry count in `est_reg`; `collations` of the fields compared
+    /// between neighbouring entries (the first `n_col - 1`). Pure computation.
+    /// `int_real`: fields holding a VIRTUAL generated column of REAL affinity, whose
+    /// integral values SQLite's samples hold as integers (its MEM_IntReal). `limit_reg`:
+    /// `PRAGMA analysis_limit` (0: none).
+    StatInit {
+        acc_reg: Reg,
+        n_col: usize,
+        n_key_col: usize,
+        est_reg: Reg,
+        limit_reg: Reg,
+        collations: Vec<Collation>,
+        int_real: Vec<usize>,
+    },
+    /// Feed the entry whose `n_col` fields are in `start..` (`stat_push`); `dest` gets
+    /// NULL, or with an analysis limit 1 (stop the scan) or 0 (skip past the current
+    /// first-column value).
+    StatPush {
+        acc_reg: Reg,
+        start: Reg,
+        dest: Reg,
+    },
+    /// `dest = ` the `sqlite_stat1.stat` text of the accumulated index (`stat_get`).
+    StatGet {
+        acc_reg: Reg,
+        dest: Reg,
+    },
+    /// The next `sqlite_stat4` sample: its neq, nlt and ndlt texts into `dest..dest+3`,
+    /// its fields into `key_dest..key_dest+n_col`; jump to `target_if_done` when no
+    /// sample is left (the accumulator is then freed).
+    StatSample {
+        acc_reg: Reg,
+        dest: Reg,
+        key_dest: Reg,
+        target_if_done: Addr,
+    },
 }
 
 impl Insn {
@@ -1239,6 +1278,7 @@ impl Insn {
             } => vec![target_if_empty],
             SorterNext { target_if_more, .. } => vec![target_if_more],
             WindowNext { target_if_done, .. } => vec![target_if_done],
+            StatSample { target_if_done, .. } => vec![target_if_done],
             _ => vec![],
         }
     }

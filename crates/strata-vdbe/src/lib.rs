@@ -29,6 +29,7 @@
 //!   the JSON group aggregates).
 //! * [`window`]: window functions over a buffered set of rows (`window.c`): ranking,
 //!   lag/lead, frame values and aggregates over ROWS/RANGE/GROUPS frames with EXCLUDE.
+//! * [`stat`]: ANALYZE's statistics accumulator (`sqlite_stat1`, `sqlite_stat4`).
 //! * [`json`]: the JSON functions (text JSON, JSONB, JSON5 input, paths, subtypes).
 //!
 //! Entry points for the VM: [`ops::arith`], [`ops::bitwise`], [`ops::concat`],
@@ -59,6 +60,7 @@ pub mod numeric;
 pub mod ops;
 pub mod printf;
 pub mod program;
+pub mod stat;
 mod utf8;
 pub mod vm;
 pub mod window;

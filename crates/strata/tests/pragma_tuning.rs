@@ -340,7 +340,7 @@ fn temp_store_change_drops_temp() {
     }
 }
 
-/// `optimize` answers no row (Strata's ANALYZE gathers nothing); its debug mask is
+/// `optimize` answers no row (Strata's runs no ANALYZE, SQLite's may); its debug mask is
 /// refused when a table qualifies, since SQLite's list depends on statistics.
 #[test]
 fn optimize_answers_as_sqlite_or_refuses() {

@@ -410,6 +410,8 @@ pub struct Vm {
     /// a `Function`/`AggFinal`/`Copy` wrote last.
     subtypes: Vec<bool>,
     aggs: Vec<Option<Accumulator>>,
+    /// ANALYZE's statistics accumulators, by register (`StatInit`), made on first use.
+    stats: Vec<Option<Box<crate::stat::StatAccum>>>,
     cursors: Vec<Option<VmCursor>>,
     /// Per cursor slot: the last execution's B-tree cursor on the main database, so that
     /// the next execution opens its cursor without allocating (issue 13: a point select's
@@ -646,6 +648,7 @@ impl Vm {
             regs: vec![Value::Null; n_regs],
             subtypes: vec![false; n_regs],
             aggs: (0..n_regs).map(|_| None).collect(),
+            stats: Vec::new(),
             cursors: (0..n_curs).map(|_| None).collect(),
             recycled: Vec::new(),
             cookie_checked: None,
@@ -766,6 +769,7 @@ impl Vm {
         for a in &mut self.aggs {
             *a = None;
         }
+        self.stats.clear();
         self.park_cursors(false);
         for s in &mut self.seqs {
             *s = 0;
@@ -2080,6 +2084,79 @@ impl Vm {
                 self.regs[*acc_reg] = v;
                 self.subtypes[*acc_reg] = subtype;
                 self.pc += 1;
+            }
+
+            // ---- ANALYZE (pure computation: nothing here yields) ------------------------
+            StatInit {
+                acc_reg,
+                n_col,
+                n_key_col,
+                est_reg,
+                limit_reg,
+                collations,
+                int_real,
+            } => {
+                let est = value_int64(&self.regs[*est_reg]);
+                let limit = value_int64(&self.regs[*limit_reg]);
+                if self.stats.len() <= *acc_reg {
+                    self.stats.resize_with(*acc_reg + 1, || None);
+                }
+                self.stats[*acc_reg] = Some(Box::new(crate::stat::StatAccum::new(
+                    *n_col,
+                    *n_key_col,
+                    est,
+                    limit,
+                    collations.clone(),
+                    int_real.clone(),
+                    self.enc,
+                )));
+                self.pc += 1;
+            }
+            StatPush {
+                acc_reg,
+                start,
+                dest,
+            } => {
+                let Some(Some(acc)) = self.stats.get_mut(*acc_reg) else {
+                    return Err(misuse("StatPush without StatInit"));
+                };
+                let end = (*start + acc.n_col()).min(self.regs.len());
+                let r = acc.push(&self.regs[*start..end]);
+                self.regs[*dest] = r.map_or(Value::Null, Value::Integer);
+                self.pc += 1;
+            }
+            StatGet { acc_reg, dest } => {
+                let Some(Some(acc)) = self.stats.get(*acc_reg) else {
+                    return Err(misuse("StatGet without StatInit"));
+                };
+                self.regs[*dest] = Value::Text(acc.stat1());
+                self.pc += 1;
+            }
+            StatSample {
+                acc_reg,
+                dest,
+                key_dest,
+                target_if_done,
+            } => {
+                let Some(Some(acc)) = self.stats.get_mut(*acc_reg) else {
+                    return Err(misuse("StatSample without StatInit"));
+                };
+                match acc.next_sample() {
+                    Some(row) => {
+                        self.regs[*dest] = Value::Text(row.neq);
+                        self.regs[*dest + 1] = Value::Text(row.nlt);
+                        self.regs[*dest + 2] = Value::Text(row.ndlt);
+                        for (i, v) in row.key.iter().enumerate() {
+                            self.regs[*key_dest + i] = v.clone();
+                        }
+                        self.pc += 1;
+                    }
+                    None => {
+                        // Done with this index: free the accumulator.
+                        self.stats[*acc_reg] = None;
+                        self.jump(true, *target_if_done);
+                    }
+                }
             }
         }
         Ok(Flow::Continue)

@@ -9,8 +9,9 @@
 //! `threads`, `analysis_limit`, the heap limits) only tune SQLite's memory and I/O; no
 //! query answers differently for them. Strata keeps their values (in [`Tuning`], per
 //! connection, or process-wide for the heap limits as SQLite keeps those) and reports
-//! them as SQLite would, but does not act on them, with one exception: changing
-//! `temp_store` drops the temp database, as SQLite's does, since an app sees that.
+//! them as SQLite would, but does not act on them, with two exceptions: changing
+//! `temp_store` drops the temp database, as SQLite's does, since an app sees that, and
+//! ANALYZE scans at most about `analysis_limit` entries per index, as SQLite's does.
 
 use std::sync::Mutex;
 
