@@ -1164,7 +1164,15 @@ impl Stmt {
                     "PRAGMA index_info(t_a)",
                     "PRAGMA table_info(d)",
                     "PRAGMA main.index_list(ch)",
-                ][*op as usize % 8]
+                    // ANALYZE (sqlite_stat1 and sqlite_stat4, as the reference's
+                    // STAT4 build writes them) and its tables read back.
+                    "ANALYZE",
+                    "ANALYZE t",
+                    "ANALYZE main.u_k",
+                    "SELECT tbl, idx, stat FROM sqlite_stat1 ORDER BY tbl, idx",
+                    "SELECT tbl, idx, neq, nlt, ndlt, sample FROM sqlite_stat4 ORDER BY tbl, idx, sample",
+                    "PRAGMA analysis_limit = 3",
+                ][*op as usize % 14]
                     .into()
             }
             Stmt::JournalMode { .. } => return None,

@@ -1621,6 +1621,23 @@ impl<'p> Sim<'p> {
             // replaced below.
             Kind::TempRead | Kind::TempWrite => {}
             Kind::Integrity => {
+                // Unqualified, it reads every database of the connection, the attached
+                // ones too: inside a transaction those are then in use (DETACH says
+                // "locked"), so the connection's mirror of them reads them as well.
+                if in_tx && sql.trim().eq_ignore_ascii_case("PRAGMA integrity_check") {
+                    let conn = &mut self.tenants[t].conns[c];
+                    if let Some(mirror) = conn.temp.as_ref() {
+                        if !conn.temp_in_tx {
+                            oracle::exec(mirror, "BEGIN")
+                                .map_err(|e| ctx(format!("temp mirror BEGIN: {e}")))?;
+                            conn.sp
+                                .replay(mirror)
+                                .map_err(|e| ctx(format!("temp mirror: {e}")))?;
+                            conn.temp_in_tx = true;
+                        }
+                        let _ = oracle::exec(mirror, "PRAGMA integrity_check");
+                    }
+                }
                 if ok && r.faults > 0 {
                     self.checks.io_errors_surfaced += r.faults;
                 } else if ok {

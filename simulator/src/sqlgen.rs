@@ -1058,7 +1058,14 @@ fn gen_feature(rng: &mut ChaCha8Rng, s: &SchemaDef, group: &str) -> String {
             } else {
                 format!("{n}_id")
             };
-            match rng.gen_range(0..8) {
+            match rng.gen_range(0..11) {
+                // ANALYZE: sqlite_stat1 and sqlite_stat4 as the reference (a STAT4 build)
+                // writes them, read back ordered.
+                8 => ["ANALYZE".to_string(), format!("ANALYZE {n}"), format!("ANALYZE {idx}")]
+                    [rng.gen_range(0..3)]
+                    .clone(),
+                9 => "SELECT tbl, idx, stat FROM sqlite_stat1 ORDER BY tbl, idx".into(),
+                10 => "SELECT tbl, idx, neq, nlt, ndlt, sample FROM sqlite_stat4 ORDER BY tbl, idx, sample".into(),
                 0 => "PRAGMA encoding".into(),
                 1 => format!("PRAGMA index_list({n})"),
                 2 => format!("PRAGMA index_info({idx})"),

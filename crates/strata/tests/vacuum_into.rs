@@ -189,3 +189,33 @@ fn in_memory_main_and_disabled_files() {
     );
     assert!(!q.exists());
 }
+
+/// `VACUUM INTO` refused inside BEGIN takes no snapshot (SQLite codes no transaction
+/// for it): the transaction's next read sees what another connection committed since.
+/// Found by the simulator (group pragmas, seed 73).
+#[test]
+fn refused_in_a_transaction_takes_no_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = strata::Database::open(dir.path().join("ours.db").to_str().unwrap()).unwrap();
+    let (o1, o2) = (db.connect(), db.connect());
+    let p = dir.path().join("theirs.db");
+    let s1 = rusqlite::Connection::open(&p).unwrap();
+    s1.execute_batch("PRAGMA journal_mode=WAL").unwrap();
+    let s2 = rusqlite::Connection::open(&p).unwrap();
+    let into = format!("VACUUM INTO '{}'", dir.path().join("x.db").display());
+    for (c, sql) in [
+        (1, "CREATE TABLE t(a)"),
+        (2, "BEGIN"),
+        (2, into.as_str()),
+        (1, "INSERT INTO t VALUES (1)"),
+        (2, "SELECT count(*) FROM t"),
+        (2, "COMMIT"),
+    ] {
+        let (a, b) = if c == 1 {
+            (strata_rows(&o1, sql), sqlite_rows(&s1, sql))
+        } else {
+            (strata_rows(&o2, sql), sqlite_rows(&s2, sql))
+        };
+        assert_eq!(a, b, "connection {c}: {sql}");
+    }
+}

@@ -27,6 +27,10 @@ pub(crate) struct StmtTxn {
     pub wrote: bool,
     /// Opened a pager savepoint (explicit transaction, writing statement).
     pub savepoint: bool,
+    /// This execution's `Transaction` began main's read transaction (so a statement
+    /// refused before reading, `VACUUM INTO` inside BEGIN, can give the snapshot back,
+    /// as SQLite, which codes no Transaction for it, never takes one).
+    pub began_main_read: bool,
     /// The databases besides main (bit `db`: temp, attached) in whose pager this
     /// statement opened a savepoint.
     pub other_savepoints: u32,
@@ -109,7 +113,7 @@ impl Vm {
         let started_read = !pager.in_read_tx();
         if started_read {
             match pager.begin_read() {
-                Ok(()) => {}
+                Ok(()) => self.txn.began_main_read = true,
                 Err(strata_pager::Error::Busy) => return Ok(Flow::Busy),
                 Err(e) => return Err(VmError::from_pager(e)),
             }

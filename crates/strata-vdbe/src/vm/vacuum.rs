@@ -116,17 +116,22 @@ impl Vm {
     ) -> Result<Flow, VmError> {
         let next_auto_vacuum = {
             let st = self.conn.state();
-            if !st.autocommit {
-                return Err(VmError::new(
-                    ErrorCode::Error,
-                    "cannot VACUUM from within a transaction",
-                ));
-            }
-            if st.active_statements > 1 {
-                return Err(VmError::new(
-                    ErrorCode::Error,
-                    "cannot VACUUM - SQL statements in progress",
-                ));
+            let refused = if !st.autocommit {
+                Some("cannot VACUUM from within a transaction")
+            } else if st.active_statements > 1 {
+                Some("cannot VACUUM - SQL statements in progress")
+            } else {
+                None
+            };
+            if let Some(message) = refused {
+                drop(st);
+                // SQLite refuses before reading anything: a transaction this statement
+                // began reading in keeps no snapshot from it.
+                if self.txn.began_main_read {
+                    self.conn.pager().end_read();
+                    self.txn.began_main_read = false;
+                }
+                return Err(VmError::new(ErrorCode::Error, message));
             }
             st.next_auto_vacuum
         };
