@@ -183,7 +183,15 @@ impl Compiler<'_> {
         let s = schema.of_db(db);
         let mut seen = std::collections::HashSet::new();
         let mut tables: Vec<Arc<Table>> = Vec::new();
-        for name in &s.table_order {
+        // In the order SQLite's schema hash iterates them (the stat rows' rowids show
+        // it: sql_diff found `SELECT rowid, * FROM sqlite_stat1` differing when the
+        // schema's row order was used).
+        let first = if db == strata_vdbe::insn::TEMP_DB {
+            "sqlite_temp_master"
+        } else {
+            "sqlite_master"
+        };
+        for name in &crate::fkey::sqlite_hash_order_from(first, &s.table_order) {
             if let Some(t) = s.tables.get(&name.to_ascii_lowercase()) {
                 if seen.insert(t.name.to_ascii_lowercase()) {
                     tables.push(t.clone());
