@@ -351,18 +351,24 @@ impl Compiler<'_> {
             return;
         }
         let schema = self.schema.of_db(table.db);
-        // SQLite's pTab->pIndex order: each index is put first as the schema loads, the
-        // PRIMARY KEY of a WITHOUT ROWID table last (it is made with the table).
-        let mut indexes: Vec<(Index, bool)> = schema
-            .indexes
-            .values()
-            .filter(|ix| ix.table.eq_ignore_ascii_case(&table.name))
-            .map(|ix| (Index::clone(ix), false))
+        // SQLite's pTab->pIndex order: each index is put first as it is made (the
+        // PRIMARY KEY of a WITHOUT ROWID table where its constraint is in the CREATE
+        // TABLE, among the automatic indexes: `listed_indexes`), those whose conflict
+        // resolution is REPLACE behind the others. (sql_diff found the PRIMARY KEY of
+        // `wr(..., s UNIQUE, PRIMARY KEY(p, q))` analyzed last where SQLite has it
+        // before s's index: the stat rows' rowids differed.)
+        let _ = schema;
+        let pk_name = table.without_rowid.as_ref().map(|wr| wr.index_name.clone());
+        let mut indexes: Vec<(Index, bool)> = self
+            .listed_indexes(table)
+            .into_iter()
+            .rev()
+            .map(|ix| {
+                let is_pk = pk_name.as_deref() == Some(ix.name.as_str());
+                (Index::clone(&ix), is_pk)
+            })
             .collect();
-        indexes.sort_by(|a, b| b.0.seq.cmp(&a.0.seq).then_with(|| a.0.name.cmp(&b.0.name)));
-        if let Some(pk) = table.without_rowid_pk() {
-            indexes.push((pk, true));
-        }
+        indexes.sort_by_key(|(ix, _)| ix.conflict == crate::schema::Conflict::Replace);
         let base = self.regs(6);
         self.emit(Insn::String {
             value: table.name.as_bytes().to_vec(),

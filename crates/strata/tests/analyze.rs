@@ -769,3 +769,23 @@ fn stat_rows_in_sqlite_hash_order() {
     let script = script.replace(";\n", ";\n");
     common::same_as_sqlite(&script);
 }
+
+/// A WITHOUT ROWID table's PRIMARY KEY is analyzed where SQLite's index list has it:
+/// placed as the CREATE TABLE made it among the automatic indexes (found by sql_diff:
+/// `wr(..., s UNIQUE, PRIMARY KEY(p, q DESC))` gave other stat1 rowids than SQLite's).
+#[test]
+fn without_rowid_primary_key_in_index_list_order() {
+    common::same_as_sqlite(
+        "CREATE TABLE wr(p TEXT COLLATE NOCASE, q INTEGER, r, s UNIQUE, PRIMARY KEY(p, q DESC)) WITHOUT ROWID;
+         CREATE INDEX wr_r ON wr(r);
+         CREATE TABLE w2(a PRIMARY KEY, b UNIQUE, c UNIQUE ON CONFLICT REPLACE, d UNIQUE) WITHOUT ROWID;
+         CREATE TABLE r1(a UNIQUE ON CONFLICT REPLACE, b UNIQUE, c);
+         CREATE INDEX r1_c ON r1(c);
+         INSERT INTO wr VALUES ('a', 1, 1, 1), ('B', 2, NULL, 2), ('ab', 0, 2.5, NULL);
+         INSERT INTO w2 VALUES (1, 2, 3, 4), (2, 3, 4, 5);
+         INSERT INTO r1 VALUES (1, 2, 3), (4, 5, 6);
+         ANALYZE;
+         SELECT rowid, * FROM sqlite_stat1 ORDER BY rowid;
+         SELECT rowid, tbl, idx, neq, nlt, ndlt FROM sqlite_stat4 ORDER BY rowid",
+    );
+}
