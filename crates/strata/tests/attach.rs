@@ -787,3 +787,41 @@ fn views_and_triggers_across_databases() {
          SELECT (SELECT count(*) FROM aux.t), (SELECT count(*) FROM main.t), (SELECT count(*) FROM t)",
     );
 }
+
+/// An attached database has main's text encoding: a new file takes it (a UTF-16 main's
+/// attached file was written UTF-16 under a UTF-8 header, a file SQLite called
+/// malformed: found by sql_diff's attach group), a file in another encoding with
+/// tables is refused with SQLite's message.
+#[test]
+fn attached_files_take_or_must_have_mains_encoding() {
+    for enc in ["UTF-16le", "UTF-16be"] {
+        let p = Pair::new();
+        for dir in [p.dir_ours(), p.dir_theirs()] {
+            let c = rusqlite::Connection::open(format!("{dir}/u8.db")).unwrap();
+            c.execute_batch("CREATE TABLE old(x); INSERT INTO old VALUES ('utf-8 text')")
+                .unwrap();
+        }
+        p.same(&format!(
+            "PRAGMA encoding = '{enc}';
+             CREATE TABLE t(a);
+             ATTACH '{{dir}}/a.db' AS aux;
+             CREATE TABLE aux.x(a TEXT, b);
+             CREATE INDEX aux.xa ON x(a);
+             INSERT INTO aux.x VALUES ('hello', 1), ('日本', 2), ('é', 3);
+             SELECT * FROM aux.x ORDER BY a;
+             SELECT * FROM aux.x WHERE a = 'é';
+             ATTACH '{{dir}}/u8.db' AS u;
+             SELECT * FROM u.old;
+             DETACH aux;
+             ATTACH '{{dir}}/a.db' AS aux;
+             SELECT * FROM aux.x ORDER BY a"
+        ));
+        drop(p.ours);
+        sqlite_check(&std::path::Path::new(&p.d_ours.path()).join("a.db"));
+        let c = rusqlite::Connection::open(p.d_ours.path().join("a.db")).unwrap();
+        assert_eq!(
+            sqlite_rows(&c, "SELECT * FROM x ORDER BY b").unwrap(),
+            sqlite_rows(&p.theirs, "SELECT * FROM aux.x ORDER BY b").unwrap()
+        );
+    }
+}
