@@ -2040,7 +2040,25 @@ fn check_file(
     .expect("table list");
     for t in tables {
         // `main.`: a TEMP table of the same name would shadow it on the SQLite side.
-        let q = format!("SELECT rowid, * FROM main.\"{}\" ORDER BY rowid", &t[1..]);
+        // The stat tables by content: a whole-database ANALYZE writes its rows in the
+        // order SQLite's schema hash lists the tables, which after DDL in the same
+        // connection Strata does not reproduce (README: their rowids may differ).
+        let q = if t[1..].starts_with("sqlite_stat") {
+            format!(
+                "SELECT * FROM main.\"{}\" ORDER BY 1, 2, 3, 4, 5, 6",
+                &t[1..]
+            )
+            .replace(
+                ", 4, 5, 6",
+                if &t[1..] == "sqlite_stat4" {
+                    ", 4, 5, 6"
+                } else {
+                    ""
+                },
+            )
+        } else {
+            format!("SELECT rowid, * FROM main.\"{}\" ORDER BY rowid", &t[1..])
+        };
         assert_eq!(
             sqlite_run(&file, &q),
             sqlite_run(lite, &q),
@@ -2225,6 +2243,18 @@ fuzz_target!(|data: &[u8]| {
             continue;
         }
         let Some(sql) = s.sql() else { continue };
+        // SQLite's VACUUM INTO while a TEMP table shadows a main one leaves that main
+        // table's indexes out of the copy (it re-runs their CREATE INDEX text, whose
+        // table name then finds the TEMP table); Strata copies them. Not compared.
+        if sql.starts_with("VACUUM INTO") {
+            let shadowed = sqlite_run(
+                &lite,
+                "SELECT count(*) FROM temp.sqlite_schema AS x JOIN main.sqlite_schema AS y USING (name) WHERE x.type = 'table'",
+            );
+            if shadowed != Ok(vec!["i0".to_string()]) {
+                continue;
+            }
+        }
         log.push(sql.clone());
         // Each side compiles the statement once: its result-column names (part of the
         // answer: apps index rows by them) are compared, then the same statement runs.
