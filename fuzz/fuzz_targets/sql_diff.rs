@@ -1172,7 +1172,8 @@ impl Stmt {
                     "SELECT tbl, idx, stat FROM sqlite_stat1 ORDER BY tbl, idx",
                     "SELECT tbl, idx, neq, nlt, ndlt, sample FROM sqlite_stat4 ORDER BY tbl, idx, sample",
                     "PRAGMA analysis_limit = 3",
-                ][*op as usize % 14]
+                    "VACUUM",
+                ][*op as usize % 15]
                     .into()
             }
             Stmt::JournalMode { .. } => return None,
@@ -1751,8 +1752,13 @@ fn views_sql(kind: u8, lits: &(Lit, Lit, Lit), filter: &str, returning: bool) ->
         12 => format!("SELECT l.name, l.\"unique\", l.origin, x.* FROM pragma_index_list('{named}') AS l, pragma_index_xinfo(l.name) AS x ORDER BY 1, x.seqno"),
         13 => format!("SELECT * FROM pragma_foreign_key_list('{named}') ORDER BY id, seq"),
         14 => "SELECT name, type, CASE type WHEN 'view' THEN -1 ELSE ncol END, strict FROM pragma_table_list WHERE schema = 'main' ORDER BY name".into(),
-        _ if kind & 32 != 0 => "DROP VIEW IF EXISTS vw".into(),
-        _ => "CREATE VIEW IF NOT EXISTS vw AS SELECT id, k, a, b, c, a * 2 AS a2 FROM t".into(),
+        _ => match (kind / 32) % 4 {
+            0 => "DROP VIEW IF EXISTS vw".into(),
+            1 => "CREATE VIEW IF NOT EXISTS vw AS SELECT id, k, a, b, c, a * 2 AS a2 FROM t".into(),
+            // A view with a column list of its own names.
+            2 => "CREATE VIEW IF NOT EXISTS vc(x, y, z) AS SELECT id, a + 1, upper(b) FROM t WHERE c IS NOT NULL".into(),
+            _ => format!("SELECT x, y, z FROM vc WHERE y > {l0} ORDER BY x"),
+        },
     }
 }
 

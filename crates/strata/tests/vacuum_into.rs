@@ -76,6 +76,10 @@ fn copies_match_sqlite() {
         let sql = |p: &std::path::Path| format!("VACUUM INTO '{}'", p.display());
         assert_eq!(strata_rows(&ours, &sql(&a)), Ok(vec![]));
         assert_eq!(sqlite_rows(&theirs, &sql(&b)), Ok(vec![]));
+        // SQLite copies with INSERT statements on the connection: last_insert_rowid()
+        // is then the last row copied into a rowid table (sql_diff found it differing).
+        let counters = "SELECT last_insert_rowid(), changes(), total_changes()";
+        assert_eq!(strata_rows(&ours, counters), sqlite_rows(&theirs, counters));
         assert_eq!(contents(&a), contents(&b), "{encoding} {auto_vacuum}");
         let got = contents(&a);
         assert_eq!(got[0], vec![vec![V::Text(b"ok".to_vec())]]);
@@ -98,6 +102,17 @@ fn copies_match_sqlite() {
         let (x, y) = (strata_rows(&ours, &sql(&b)), sqlite_rows(&theirs, &sql(&a)));
         assert_eq!(x, y);
         assert_eq!(x.unwrap_err(), "output file already exists");
+        // VACUUM after writes: the counters again (not total_changes(): `ours` is a
+        // new connection).
+        let counters = "SELECT last_insert_rowid(), changes()";
+        for q in [
+            "INSERT INTO t(b) VALUES ('x')",
+            "DELETE FROM z WHERE q > 150",
+            "VACUUM",
+            counters,
+        ] {
+            assert_eq!(strata_rows(&ours, q), sqlite_rows(&theirs, q), "{q}");
+        }
     }
 }
 

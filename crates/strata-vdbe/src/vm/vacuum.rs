@@ -101,6 +101,12 @@ fn wait<T>(io: &dyn IO, op: impl FnMut() -> strata_btree::Result<Poll<T>>) -> Re
 struct Image {
     pages: Vec<Vec<u8>>,
     kinds: Vec<(u32, u8)>,
+    /// What SQLite's VACUUM leaves as `last_insert_rowid()` (found by sql_diff): it
+    /// rebuilds with SQL on the connection, and its last INSERT that sets the rowid is
+    /// the copy of the views and triggers into the new `sqlite_schema` (the data copy
+    /// does not: SQLite flags it as VACUUM's). So: the number of schema rows (dense
+    /// rowids in the new file) when a view or trigger is among them, else unchanged.
+    last_rowid: Option<i64>,
 }
 
 impl Vm {
@@ -178,6 +184,9 @@ impl Vm {
         let c = strata_io::Completion::sync();
         out.sync(&c).map_err(io_err)?;
         strata_io::wait(io.as_ref(), &c).map_err(io_err)?;
+        if let Some(r) = image.last_rowid {
+            self.conn.state().last_insert_rowid = r;
+        }
         self.pc += 1;
         Ok(Flow::Continue)
     }
@@ -206,7 +215,12 @@ impl Vm {
         let image = build_image(&main, trees, self.enc, next_auto_vacuum)?;
         write_image(&main, &image)?;
         // Root pages changed: every statement must be compiled again.
-        self.conn.state().schema_changed = true;
+        let mut st = self.conn.state();
+        st.schema_changed = true;
+        if let Some(r) = image.last_rowid {
+            st.last_insert_rowid = r;
+        }
+        drop(st);
         self.pc += 1;
         Ok(Flow::Continue)
     }
@@ -276,6 +290,7 @@ fn build_image(
 
     // Entries, as raw records in key order; sqlite_schema with its roots renumbered.
     copy_tree(main, &io, &scratch, sio, 1, 1, None, Some(&roots))?;
+    let last_rowid = schema_rows_if_views(main, &io)?;
     for (old, ki) in trees {
         if *old <= 1 {
             continue;
@@ -326,12 +341,17 @@ fn build_image(
         d[24..28].copy_from_slice(&header[24..28]);
         d[92..100].copy_from_slice(&header[92..100]);
     }
-    Ok(Image { pages, kinds })
+    Ok(Image {
+        pages,
+        kinds,
+        last_rowid,
+    })
 }
 
 /// Copies the tree rooted at `from` in `main` into the tree rooted at `to` in `scratch`,
 /// entry by entry as raw payloads (`key_info`: an index). With `renumber`, the tree is
 /// `sqlite_schema` and each row's `rootpage` (field 3) is mapped to the new root.
+/// Returns the last rowid copied (a table with rows).
 #[allow(clippy::too_many_arguments)]
 fn copy_tree(
     main: &Arc<Pager>,
@@ -342,7 +362,7 @@ fn copy_tree(
     to: u32,
     key_info: Option<Arc<KeyInfo>>,
     renumber: Option<&HashMap<u32, u32>>,
-) -> Result<(), VmError> {
+) -> Result<Option<i64>, VmError> {
     let kind = match &key_info {
         Some(k) => TreeKind::Index(k.clone()),
         None => TreeKind::Table,
@@ -350,6 +370,7 @@ fn copy_tree(
     let mut src = BTreeCursor::new(main.clone(), from, kind.clone());
     let mut dst = BTreeCursor::new(scratch.clone(), to, kind);
     wait(io.as_ref(), || src.rewind())?;
+    let mut last = None;
     while !src.is_eof() {
         let payload = loop {
             match src.payload().map_err(btree_err)? {
@@ -361,6 +382,7 @@ fn copy_tree(
             wait(sio, || dst.insert_index(&payload))?;
         } else {
             let rowid = src.rowid().map_err(btree_err)?;
+            last = Some(rowid);
             let payload = match renumber {
                 Some(map) => renumber_schema_row(&payload, map)?,
                 None => payload,
@@ -369,7 +391,33 @@ fn copy_tree(
         }
         wait(io.as_ref(), || src.next())?;
     }
-    Ok(())
+    Ok(last)
+}
+
+/// The number of `sqlite_schema` rows when one of them has no root page (a view or a
+/// trigger), else None (see [`Image::last_rowid`]).
+fn schema_rows_if_views(main: &Arc<Pager>, io: &Arc<dyn IO>) -> Result<Option<i64>, VmError> {
+    let mut c = BTreeCursor::new(main.clone(), 1, TreeKind::Table);
+    wait(io.as_ref(), || c.rewind())?;
+    let (mut rows, mut rootless) = (0i64, false);
+    while !c.is_eof() {
+        let payload = loop {
+            match c.payload().map_err(btree_err)? {
+                Poll::Ready(p) => break p.to_vec(),
+                Poll::Pending => io.run_once().map_err(|e| btree_err(e.into()))?,
+            }
+        };
+        rows += 1;
+        let values = decode_record(&payload).map_err(|_| VmError::corrupt())?;
+        if matches!(
+            values.get(3),
+            Some(ValueRef::Integer(0)) | Some(ValueRef::Null)
+        ) {
+            rootless = true;
+        }
+        wait(io.as_ref(), || c.next())?;
+    }
+    Ok(rootless.then_some(rows))
 }
 
 /// A `sqlite_schema` record with its `rootpage` field mapped to the new root (rows of
