@@ -400,6 +400,26 @@ impl Conn {
         }
     }
 
+    /// Inside the connection's transaction, the mirror's starts with its first use: BEGIN
+    /// and the open savepoints (ROLLBACK TO undoes temp changes too). Creates the mirror
+    /// when `create`, else does nothing without one.
+    fn begin_mirror_tx(&mut self, create: bool) -> Result<(), String> {
+        if create {
+            self.temp.get_or_insert_with(oracle::memory);
+        }
+        let Some(mirror) = self.temp.as_ref() else {
+            return Ok(());
+        };
+        if self.in_tx && !self.temp_in_tx {
+            oracle::exec(mirror, "BEGIN").map_err(|e| format!("temp mirror BEGIN: {e}"))?;
+            self.sp
+                .replay(mirror)
+                .map_err(|e| format!("temp mirror: {e}"))?;
+            self.temp_in_tx = true;
+        }
+        Ok(())
+    }
+
     /// The connection's transaction ended: the temp mirror's ends the same way.
     fn end_temp_tx(&mut self, commit: bool) {
         if self.temp_in_tx {
@@ -1584,16 +1604,8 @@ impl<'p> Sim<'p> {
             }
             Kind::TempRead | Kind::TempWrite if !io_failed => {
                 let conn = &mut self.tenants[t].conns[c];
-                let mirror = conn.temp.get_or_insert_with(oracle::memory);
-                if conn.in_tx && !conn.temp_in_tx {
-                    oracle::exec(mirror, "BEGIN")
-                        .map_err(|e| ctx(format!("temp mirror BEGIN: {e}")))?;
-                    // ROLLBACK TO undoes temp changes too: the mirror has the savepoints.
-                    conn.sp
-                        .replay(mirror)
-                        .map_err(|e| ctx(format!("temp mirror: {e}")))?;
-                    conn.temp_in_tx = true;
-                }
+                conn.begin_mirror_tx(true).map_err(ctx)?;
+                let mirror = conn.temp.as_ref().expect("the mirror was created");
                 let expected = oracle::exec(mirror, sql);
                 let order = r.kind == Kind::TempRead && sqlgen::ordered(sql);
                 match (&result, &expected) {
@@ -1626,15 +1638,8 @@ impl<'p> Sim<'p> {
                 // "locked"), so the connection's mirror of them reads them as well.
                 if in_tx && sql.trim().eq_ignore_ascii_case("PRAGMA integrity_check") {
                     let conn = &mut self.tenants[t].conns[c];
+                    conn.begin_mirror_tx(false).map_err(ctx)?;
                     if let Some(mirror) = conn.temp.as_ref() {
-                        if !conn.temp_in_tx {
-                            oracle::exec(mirror, "BEGIN")
-                                .map_err(|e| ctx(format!("temp mirror BEGIN: {e}")))?;
-                            conn.sp
-                                .replay(mirror)
-                                .map_err(|e| ctx(format!("temp mirror: {e}")))?;
-                            conn.temp_in_tx = true;
-                        }
                         let _ = oracle::exec(mirror, "PRAGMA integrity_check");
                     }
                 }

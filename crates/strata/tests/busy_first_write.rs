@@ -71,3 +71,39 @@ fn busy_first_write_leaves_no_snapshot() {
         run(w);
     }
 }
+
+/// The refused first write retried on the same prepared statement after the other
+/// writer committed: it must go through (a fresh snapshot), as SQLite's does.
+#[test]
+fn busy_first_write_retried_after_commit() {
+    for w in [
+        "INSERT INTO t VALUES (3)",
+        "CREATE VIEW IF NOT EXISTS vw AS SELECT a FROM t",
+        "CREATE TABLE IF NOT EXISTS u(x)",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = strata::Database::open(dir.path().join("o.db").to_str().unwrap()).unwrap();
+        let (o1, o2) = (db.connect(), db.connect());
+        o1.execute_batch(
+            "CREATE TABLE t(a); INSERT INTO t VALUES (1); CREATE VIEW vw AS SELECT 1; DROP VIEW vw",
+        )
+        .unwrap();
+        o2.busy_timeout(Duration::ZERO);
+        o1.execute_batch("BEGIN; INSERT INTO t VALUES (2)").unwrap();
+        o2.execute_batch("BEGIN").unwrap();
+        let mut st = o2.prepare(w).unwrap();
+        for _ in 0..3 {
+            assert!(st.step_blocking().is_err(), "{w}: refused while o1 writes");
+            st.reset();
+        }
+        o1.execute_batch("COMMIT").unwrap();
+        st.step_blocking()
+            .unwrap_or_else(|e| panic!("{w}: after the commit: {e}"));
+        drop(st);
+        assert_eq!(
+            strata_rows(&o2, "SELECT count(*) FROM t").unwrap()[0][0],
+            V::Int(if w.starts_with("INSERT") { 3 } else { 2 })
+        );
+        o2.execute_batch("COMMIT").unwrap();
+    }
+}
