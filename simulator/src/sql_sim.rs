@@ -338,6 +338,9 @@ struct Running {
     /// This start took the transaction's snapshot (its first statement reading main): a
     /// `Busy` gives it back.
     took_snapshot: bool,
+    /// `Statement::schema_recompiles` when the statement last started or was refused: a
+    /// higher count at a `Busy` means this run was compiled again after a schema change.
+    recompiles_seen: u32,
     /// For an autocommit read: the committed states of commits made while it ran (at
     /// most [`MAX_SEEN_STATES`]): a read recompiled after a schema change may have taken
     /// its snapshot at any of them (see `late_snapshot_matches`).
@@ -1004,6 +1007,7 @@ impl<'p> Sim<'p> {
                 read_faults: 0,
                 busy: 0,
                 took_snapshot: false,
+                recompiles_seen: 0,
                 seen_states: Vec::new(),
                 expected_dump: None,
             });
@@ -1210,7 +1214,10 @@ impl<'p> Sim<'p> {
         let writer = tenant.writer;
         let conn = &mut tenant.conns[c];
         let r = conn.running.as_mut().unwrap();
+        let mut recompiled = false;
         if let Some(s) = r.stmt.as_mut() {
+            recompiled = s.schema_recompiles() > r.recompiles_seen;
+            r.recompiles_seen = s.schema_recompiles();
             s.reset();
         }
         if !r.rows.is_empty() {
@@ -1228,8 +1235,14 @@ impl<'p> Sim<'p> {
         let kind = r.kind;
         // A refused statement takes no snapshot: SQLite's sqlite3BtreeBeginTrans ends the
         // read transaction it began when the write lock is refused (unlockBtreeIfUnused),
-        // and so does Strata. A transaction that read before keeps its snapshot.
-        if std::mem::take(&mut r.took_snapshot) {
+        // and so does Strata. A transaction that read before keeps its snapshot, and so
+        // does one whose refused statement was compiled again after a schema change: its
+        // first run's schema check began the read transaction (the cookie comparison
+        // failed with SQLITE_SCHEMA, which inside BEGIN ends the statement, not the read),
+        // so the rerun's write lock request finds a read transaction in use and keeps it.
+        // (Simulator seed 109, `--features views,returning`; SQLite 3.40 checked by hand.)
+        let took_snapshot = std::mem::take(&mut r.took_snapshot);
+        if took_snapshot && !(recompiled && conn.in_tx) {
             conn.private = None;
         }
         let stale = conn.in_tx && conn.private.is_some() && conn.snap_seq < commit_seq;
