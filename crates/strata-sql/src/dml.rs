@@ -867,10 +867,11 @@ impl Compiler<'_> {
         let single_row = matches!(body, InsertBody::DefaultValues)
             || matches!(
                 body,
-                InsertBody::Select(sel, None)
+                InsertBody::Select(sel, _)
                     if sel.body.compounds.is_none()
                         && matches!(&sel.body.select, ast::OneSelect::Values(rows) if rows.len() == 1)
             );
+        let upsert = matches!(body, InsertBody::Select(_, Some(_)));
         // One row, checked before it is written and nothing deleted first: a failure can
         // only come before the first write, so no statement savepoint is needed (SQLite's
         // statement without `isMultiWrite`). Its immediate foreign key violations then
@@ -886,7 +887,15 @@ impl Compiler<'_> {
                         .any(|ix| ix.conflict == Conflict::Replace);
                 let triggers = self.has_triggers(&table, TrigEvent::Insert, false)
                     || self.has_triggers(&table, TrigEvent::Insert, true);
-                one_write = !replaces && !triggers && !table.autoincrement;
+                // An upsert's DO UPDATE of the one row (SQLite codes it ONEPASS_SINGLE,
+                // no isMultiWrite) computes the new values and runs every constraint and
+                // unique check before its first write (`update_current_row`), unless
+                // update triggers or foreign key code run between the writes.
+                let upsert_writes_more = upsert
+                    && (self.has_triggers(&table, TrigEvent::Update, false)
+                        || self.has_triggers(&table, TrigEvent::Update, true)
+                        || self.fk_involved(&table));
+                one_write = !replaces && !triggers && !table.autoincrement && !upsert_writes_more;
             }
         }
         self.fk_halt_at_once = one_write;

@@ -136,3 +136,55 @@ fn random_multi_clause_upserts() {
         same_on(&ours, &theirs, &script.join(";\n"), true);
     }
 }
+
+/// An upsert of one row needs no statement savepoint (its DO UPDATE checks everything
+/// before its first write, as SQLite's one-pass upsert): inside BEGIN, one whose DO UPDATE
+/// fails a CHECK, NOT NULL or another UNIQUE constraint, or whose SET raises an error,
+/// must fail alone and leave the transaction and its earlier changes as SQLite does. With
+/// update triggers or foreign keys the statement keeps its savepoint (a trigger's write
+/// may come before the failure).
+#[test]
+fn failing_single_row_upserts_inside_a_transaction() {
+    same_as_sqlite_with_messages(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER UNIQUE, v INTEGER NOT NULL CHECK (v < 100), u UNIQUE);
+         CREATE INDEX t_v ON t(v);
+         INSERT INTO t VALUES (1, 10, 1, 'a'), (2, 20, 2, 'b'), (3, 30, 3, 'c');
+         BEGIN;
+         INSERT INTO t(k, v, u) VALUES (10, 5, 'x') ON CONFLICT(k) DO UPDATE SET v = v + excluded.v;
+         INSERT INTO t(k, v, u) VALUES (40, 4, 'd') ON CONFLICT(k) DO UPDATE SET v = v + excluded.v;
+         INSERT INTO t(k, v, u) VALUES (20, 500, 'y') ON CONFLICT(k) DO UPDATE SET v = v + excluded.v;
+         INSERT INTO t(k, v, u) VALUES (20, 5, 'y') ON CONFLICT(k) DO UPDATE SET v = NULL;
+         INSERT INTO t(k, v, u) VALUES (20, 5, 'y') ON CONFLICT(k) DO UPDATE SET u = 'c';
+         INSERT INTO t(k, v, u) VALUES (20, 5, 'y') ON CONFLICT(k) DO UPDATE SET id = 3;
+         INSERT INTO t(k, v, u) VALUES (20, 5, 'y') ON CONFLICT(k) DO UPDATE SET v = abs(-9223372036854775807 - 1);
+         INSERT INTO t(k, v, u) VALUES (50, 5, 'a') ON CONFLICT(k) DO UPDATE SET v = 0;
+         INSERT INTO t(k, v, u) VALUES (30, 7, 'z') ON CONFLICT(k) DO UPDATE SET v = excluded.v, u = excluded.u;
+         SELECT * FROM t ORDER BY id;
+         COMMIT;
+         SELECT * FROM t ORDER BY id;
+         CREATE TABLE log(x);
+         CREATE TRIGGER t_u BEFORE UPDATE ON t BEGIN INSERT INTO log VALUES (old.id); END;
+         BEGIN;
+         INSERT INTO t(k, v, u) VALUES (10, 6, 'x') ON CONFLICT(k) DO UPDATE SET v = v + excluded.v;
+         INSERT INTO t(k, v, u) VALUES (10, 600, 'x') ON CONFLICT(k) DO UPDATE SET v = v + excluded.v;
+         SELECT * FROM log;
+         SELECT * FROM t ORDER BY id;
+         COMMIT;
+         SELECT * FROM log;
+         SELECT * FROM t ORDER BY id;
+         PRAGMA foreign_keys = ON;
+         CREATE TABLE p(id INTEGER PRIMARY KEY, k INTEGER UNIQUE, v);
+         CREATE TABLE c(pk INTEGER REFERENCES p(k) ON UPDATE CASCADE, CHECK (pk < 1000));
+         INSERT INTO p VALUES (1, 10, 0), (2, 20, 0);
+         INSERT INTO c VALUES (10), (20);
+         BEGIN;
+         INSERT INTO p(k, v) VALUES (20, 1) ON CONFLICT(k) DO UPDATE SET v = v + 1;
+         INSERT INTO p(k, v) VALUES (10, 1) ON CONFLICT(k) DO UPDATE SET k = 2000;
+         SELECT * FROM p ORDER BY id;
+         SELECT * FROM c ORDER BY pk;
+         INSERT INTO p(k, v) VALUES (10, 1) ON CONFLICT(k) DO UPDATE SET k = 500;
+         COMMIT;
+         SELECT * FROM p ORDER BY id;
+         SELECT * FROM c ORDER BY pk",
+    );
+}
