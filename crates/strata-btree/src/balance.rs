@@ -93,6 +93,15 @@ impl Cells {
         self.bytes.extend_from_slice(cell);
     }
 
+    /// Appends every cell of `other` with one copy of its buffer (a page image's cells
+    /// are spans into the image: see [`NodeContent::from_page`]), not one per cell.
+    pub fn append(&mut self, other: &Cells) {
+        let base = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(&other.bytes);
+        self.spans
+            .extend(other.spans.iter().map(|&(start, len)| (start + base, len)));
+    }
+
     /// Appends cells `range` of `other`.
     pub fn extend_from(&mut self, other: &Cells, range: std::ops::Range<usize>) {
         for i in range {
@@ -132,10 +141,15 @@ pub(crate) struct NodeContent {
 }
 
 impl NodeContent {
-    /// Copies the content of page `page_no`.
+    /// Copies the content of page `page_no`: the page image in one copy, each cell a span
+    /// into it (a balance moves every cell of three pages; a copy per cell cost more than
+    /// the rest of the balance, issue 13).
     pub fn from_page(data: &[u8], page_no: u32, usable: usize) -> Result<NodeContent> {
         let h = PageHeader::parse(data, page_no, usable)?;
-        let mut cells = Cells::with_capacity(usable - h.content_start.min(usable), h.cell_count);
+        let mut cells = Cells {
+            bytes: data[..usable].to_vec(),
+            spans: Vec::with_capacity(h.cell_count),
+        };
         let max_local = crate::page::max_local(usable, h.page_type);
         for i in 0..h.cell_count {
             let offset = h.cell_offset(data, i, usable)?;
@@ -144,7 +158,12 @@ impl NodeContent {
                     Some(size) => size,
                     None => parse_cell(data, h.page_type, offset, usable)?.size,
                 };
-            cells.push(&data[offset..offset + size]);
+            if offset + size > usable {
+                return Err(corrupt(format!(
+                    "page {page_no}: cell {i} runs past the page"
+                )));
+            }
+            cells.spans.push((offset as u32, size as u32));
         }
         Ok(NodeContent {
             page_type: h.page_type,
@@ -444,8 +463,12 @@ fn balance_nonroot(
     let mut contents = Vec::with_capacity(count);
     for page in &siblings {
         let c = match pending_at(pending, level).filter(|_| page.page_no() == node_no) {
-            Some(c) => c.clone(),
-            None => NodeContent::from_page(&page.data(), page.page_no(), usable)?,
+            Some(c) => std::borrow::Cow::Borrowed(c),
+            None => std::borrow::Cow::Owned(NodeContent::from_page(
+                &page.data(),
+                page.page_no(),
+                usable,
+            )?),
         };
         contents.push(c);
     }
@@ -459,9 +482,9 @@ fn balance_nonroot(
     }
     let leaf_data = page_type == PageType::TableLeaf;
     let last_right = contents[count - 1].right_child;
-    let mut cells = Cells::with_capacity(count * usable, count * 64);
+    let mut cells = Cells::with_capacity(count * (usable + 64), count * 64);
     for (j, content) in contents.iter().enumerate() {
-        cells.extend_from(&content.cells, 0..content.cells.len());
+        cells.append(&content.cells);
         if j + 1 < count && !leaf_data {
             let cell = divider_to_child_level(
                 parent.cell(first + j)?,
