@@ -230,10 +230,26 @@ impl BTreeCursor {
         let page_no = page.page_no();
         let fitted = {
             let mut data = page.data_mut();
-            if found {
-                drop_cell(&mut data, page_no, self.usable, idx)?;
+            match old {
+                // A replacement of the same size (an UPDATE that keeps the record's length,
+                // an upsert's DO UPDATE) is written over the old cell, as SQLite's
+                // btreeOverwriteCell: no freeblock made and taken again, no defragmentation
+                // later. (An old chain was freed above; the new cell has none.)
+                Some(info)
+                    if info.size == cell.len()
+                        && first_overflow == 0
+                        && info.offset + cell.len() <= self.usable =>
+                {
+                    data[info.offset..info.offset + cell.len()].copy_from_slice(&cell);
+                    true
+                }
+                _ => {
+                    if found {
+                        drop_cell(&mut data, page_no, self.usable, idx)?;
+                    }
+                    insert_cell(&mut data, page_no, self.usable, idx, &cell)?
+                }
             }
-            insert_cell(&mut data, page_no, self.usable, idx, &cell)?
         };
         if fitted {
             if leaf_only {
