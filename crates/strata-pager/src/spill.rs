@@ -236,7 +236,7 @@ impl Pager {
         let db_size_pages = inner.db_size_pages;
         // Second chance: a page used since the last spill is skipped once (its bit
         // cleared), so an operation retried after `Pending` keeps the pages it works with.
-        let candidates: Vec<u32> = inner
+        let mut candidates: Vec<u32> = inner
             .dirty
             .iter()
             .filter(|(&page_no, page)| {
@@ -247,6 +247,7 @@ impl Pager {
             })
             .map(|(&page_no, _)| page_no)
             .collect();
+        candidates.sort_unstable();
         // A spill frees a batch at least an eighth of the cache, or waits for one: a
         // cache filled by what cannot be spilled (pinned pages, savepoint images) must
         // not turn every read into a spill of the few pages an operation just read.
