@@ -712,6 +712,9 @@ fn free_block(
 /// Moves every cell to the end of the page so that all free space is one gap.
 pub fn defragment(data: &mut [u8], page_no: u32, usable: usize) -> Result<()> {
     let h = PageHeader::parse(data, page_no, usable)?;
+    if slide_over_one_freeblock(data, &h, usable)? {
+        return Ok(());
+    }
     let snapshot = data[..usable].to_vec();
     let max_local = max_local(usable, h.page_type);
     let mut top = usable;
@@ -732,6 +735,48 @@ pub fn defragment(data: &mut [u8], page_no: u32, usable: usize) -> Result<()> {
     write_u16(data, h.hdr_off + 5, top);
     data[h.hdr_off + 7] = 0;
     Ok(())
+}
+
+/// Defragmentation's common case (SQLite's defragmentPage fast path): one freeblock and
+/// no fragment bytes, typically a cell just dropped to make room for a larger one on a
+/// full page. The cells stored below the freeblock slide up over it with one move and
+/// their pointers follow; the cells above it stay. `Ok(false)` (nothing changed) for any
+/// other layout, which the general rewrite handles. (That rewrite copies the page and then
+/// each cell: ~36k instructions a call, most of an upsert's defragmentation cost.)
+fn slide_over_one_freeblock(data: &mut [u8], h: &PageHeader, usable: usize) -> Result<bool> {
+    let fb = h.first_freeblock;
+    if fb == 0 || h.frag_bytes != 0 {
+        return Ok(false);
+    }
+    let top = h.content_start;
+    if fb < top || fb + 4 > usable || read_u16(data, fb) != 0 {
+        return Ok(false);
+    }
+    let size = read_u16(data, fb + 2);
+    if size < 4 || fb + size > usable {
+        return Err(corrupt("freeblock out of range"));
+    }
+    // Every pointer must be a cell in the content area outside the freeblock before
+    // anything moves (a damaged page is refused unchanged).
+    let ptrs = h.ptr_array_start()..h.ptr_array_end();
+    for p in ptrs.clone().step_by(2) {
+        let pc = read_u16(data, p);
+        if pc < top || pc >= usable || (pc >= fb && pc < fb + size) {
+            return Err(corrupt(format!(
+                "cell pointer {pc} out of the content area"
+            )));
+        }
+    }
+    data.copy_within(top..fb, top + size);
+    for p in ptrs.step_by(2) {
+        let pc = read_u16(data, p);
+        if pc < fb {
+            write_u16(data, p, pc + size);
+        }
+    }
+    write_u16(data, h.hdr_off + 1, 0);
+    write_u16(data, h.hdr_off + 5, top + size);
+    Ok(true)
 }
 
 /// Bytes `cells` need on a page (content plus one 2-byte pointer each).
@@ -940,6 +985,66 @@ mod tests {
             (h.content_start, h.first_freeblock, h.frag_bytes),
             (U, 0, 0)
         );
+    }
+
+    /// Both ways of defragmenting (the one-freeblock slide and the general rewrite) leave
+    /// the same cells, in order, with all free space in the gap: a full page, each cell in
+    /// turn dropped (one freeblock, or merged into the gap when it was the lowest) and
+    /// the page defragmented, compared with the rewrite of a copy.
+    #[test]
+    fn one_freeblock_slide_equals_the_rewrite() {
+        let mut full = vec![0u8; U];
+        init_page(&mut full, 2, U, PageType::TableLeaf);
+        let mut n = 0;
+        while insert_cell(&mut full, 2, U, n, &leaf_cell(n as i64, n % 5 * 3)).unwrap() {
+            n += 1;
+        }
+        let cells = |data: &[u8]| -> Vec<Vec<u8>> {
+            let h = PageHeader::parse(data, 2, U).unwrap();
+            (0..h.cell_count)
+                .map(|i| cell_bytes(data, &h, i, U).unwrap())
+                .collect()
+        };
+        let mut slid_any = false;
+        for k in 0..n {
+            let mut data = full.clone();
+            drop_cell(&mut data, 2, U, k).unwrap();
+            let h = PageHeader::parse(&data, 2, U).unwrap();
+            let mut general = data.clone();
+            let snapshot = general.clone();
+            let slid = slide_over_one_freeblock(&mut data, &h, U).unwrap();
+            slid_any |= slid;
+            assert_eq!(slid, h.first_freeblock != 0, "cell {k}");
+            // The general rewrite alone, on the same page.
+            general.copy_from_slice(&snapshot);
+            let h2 = PageHeader::parse(&general, 2, U).unwrap();
+            let mut top = U;
+            for i in 0..h2.cell_count {
+                let off = h2.cell_offset(&snapshot, i, U).unwrap();
+                let size = parse_cell(&snapshot, h2.page_type, off, U).unwrap().size;
+                top -= size;
+                general[top..top + size].copy_from_slice(&snapshot[off..off + size]);
+                write_u16(&mut general, h2.ptr_array_start() + 2 * i, top);
+            }
+            defragment(&mut data, 2, U).unwrap();
+            assert_eq!(cells(&data), cells(&general), "cell {k}");
+            check_accounting(&data);
+            let h = PageHeader::parse(&data, 2, U).unwrap();
+            assert_eq!(
+                (h.first_freeblock, h.frag_bytes, h.content_start),
+                (0, 0, top)
+            );
+        }
+        assert!(slid_any);
+        // A pointer into the freeblock is refused before anything moves.
+        let mut data = full.clone();
+        drop_cell(&mut data, 2, U, 3).unwrap();
+        let h = PageHeader::parse(&data, 2, U).unwrap();
+        let p = h.ptr_array_start();
+        write_u16(&mut data, p, h.first_freeblock);
+        let before = data.clone();
+        assert!(slide_over_one_freeblock(&mut data, &h, U).is_err());
+        assert_eq!(data, before);
     }
 
     #[test]
