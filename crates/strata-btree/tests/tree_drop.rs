@@ -232,3 +232,98 @@ fn freed_pages_fill_each_trunk_as_sqlite_does() {
     );
     commit(&db);
 }
+
+/// The trunks of the freelist, first to last: (page number, leaf count).
+fn freelist_trunks(db: &Db) -> Vec<(u32, usize)> {
+    let word = |d: &[u8], at: usize| u32::from_be_bytes(d[at..at + 4].try_into().unwrap());
+    let mut trunk = word(&load_page(db, 1).unwrap().data(), 32);
+    let mut trunks = Vec::new();
+    while trunk != 0 {
+        let page = load_page(db, trunk).unwrap();
+        trunks.push((trunk, word(&page.data(), 4) as usize));
+        trunk = word(&page.data(), 0);
+    }
+    trunks
+}
+
+/// An insert loads, before it changes anything, every freelist trunk its overflow chain
+/// will take pages from. The chain's length is counted with U - 4 bytes per page: a row on
+/// a 512-byte page whose local part is the minimum (39 bytes: the remainder 460 of its
+/// spill over 508 would not fit) spills 30940 bytes, 61 pages; counted with U + 4 it would
+/// be 60. With the first trunk holding 59 leaves (60 pages with the trunk itself), the
+/// 61st page comes from the second trunk, which a deferred IO and a tiny cache keep out of
+/// memory: the insert must wait for it (Pending) and then succeed, not fail with "freelist
+/// page N used before it was loaded".
+#[test]
+fn an_insert_loads_every_trunk_its_overflow_chain_takes_pages_from() {
+    let db = open_db(512, true);
+    assert_eq!(db.pager.usable_size(), 512);
+    db.pager.begin_write().unwrap();
+    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let scratch = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut sc = BTreeCursor::new(db.pager.clone(), scratch, TreeKind::Table);
+    for k in 0..500i64 {
+        run(&db.io, || sc.insert_rowid(k, &[4u8; 200])).unwrap();
+    }
+    run(&db.io, || drop_btree(&db.pager, scratch)).unwrap();
+    commit(&db);
+
+    // Take pages off the freelist (rows of `c` whole overflow pages each: 49 bytes local,
+    // 508 * c spilled) until its first trunk holds 59 leaves and a second trunk follows.
+    db.pager.begin_write().unwrap();
+    let trunks = freelist_trunks(&db);
+    let take = if trunks[0].1 >= 59 {
+        trunks[0].1 - 59
+    } else {
+        trunks[0].1 + 1 + trunks[1].1 - 59
+    };
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    let (mut left, mut rowid) = (take, 1i64);
+    while left > 0 {
+        let c = left.min(40);
+        run(&db.io, || tc.insert_rowid(rowid, &vec![5u8; 49 + 508 * c])).unwrap();
+        left -= c;
+        rowid += 1;
+    }
+    let trunks = freelist_trunks(&db);
+    assert!(
+        trunks.len() >= 2 && trunks[0].1 == 59,
+        "setup: took {take} pages, trunks {trunks:?}"
+    );
+    let second = trunks[1].0;
+    check_db(&db, &[(table, None)]);
+    commit(&db);
+
+    // Push the second trunk out of the cache (every page read since is clean; the
+    // cursors' held pages go with them).
+    drop((sc, tc));
+    db.pager.set_cache_size_pages(4);
+    db.pager.begin_write().unwrap();
+    for n in 2..=db.pager.db_size_pages() {
+        if n != second {
+            drop(load_page(&db, n).unwrap());
+        }
+    }
+
+    let payload = vec![6u8; 39 + 30940];
+    let pending_before = common::pending_count();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    run(&db.io, || tc.insert_rowid(1000, &payload)).unwrap();
+    assert!(
+        common::pending_count() > pending_before,
+        "the insert read pages"
+    );
+    let trunks_after = freelist_trunks(&db);
+    assert_eq!(
+        trunks_after.first().map(|t| t.0),
+        Some(second),
+        "61 pages: the first trunk, its 59 leaves and the second trunk's last leaf"
+    );
+    assert_eq!(trunks_after[0].1, trunks[1].1 - 1, "{trunks_after:?}");
+    check_db(&db, &[(table, None)]);
+    commit(&db);
+    db.pager.begin_read().unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    assert!(run(&db.io, || tc.seek_rowid(1000, SeekOp::EQ)).unwrap());
+    db.pager.end_read();
+}
