@@ -233,6 +233,50 @@ fn freed_pages_fill_each_trunk_as_sqlite_does() {
     commit(&db);
 }
 
+/// A payload of `49 + 508 * c` bytes in a table on 512-byte pages: 49 bytes local (the
+/// minimum 39 plus the remainder 10) and `c` whole overflow pages.
+fn row_of_overflow_pages(c: usize, byte: u8) -> Vec<u8> {
+    vec![byte; 49 + 508 * c]
+}
+
+/// Inserts rows (from rowid 1) into the cursor's table whose overflow chains take pages
+/// off the freelist until its first trunk holds `leaves` leaves (at most the fill, 120,
+/// and the freelist long enough); returns how many pages were taken.
+fn take_to_first_trunk_leaves(db: &Db, tc: &mut BTreeCursor, leaves: usize) -> usize {
+    let trunks = freelist_trunks(db);
+    let take = if trunks[0].1 >= leaves {
+        trunks[0].1 - leaves
+    } else {
+        trunks[0].1 + 1 + trunks[1].1 - leaves
+    };
+    let (mut left, mut rowid) = (take, 1i64);
+    while left > 0 {
+        let c = left.min(40);
+        run(&db.io, || {
+            tc.insert_rowid(rowid, &row_of_overflow_pages(c, 5))
+        })
+        .unwrap();
+        left -= c;
+        rowid += 1;
+    }
+    take
+}
+
+/// A table `table` and a freelist of over two trunks (a dropped tree of 500 rows),
+/// committed.
+fn table_and_freelist(db: &Db) -> u32 {
+    db.pager.begin_write().unwrap();
+    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let scratch = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut sc = BTreeCursor::new(db.pager.clone(), scratch, TreeKind::Table);
+    for k in 0..500i64 {
+        run(&db.io, || sc.insert_rowid(k, &[4u8; 200])).unwrap();
+    }
+    run(&db.io, || drop_btree(&db.pager, scratch)).unwrap();
+    commit(db);
+    table
+}
+
 /// The trunks of the freelist, first to last: (page number, leaf count).
 fn freelist_trunks(db: &Db) -> Vec<(u32, usize)> {
     let word = |d: &[u8], at: usize| u32::from_be_bytes(d[at..at + 4].try_into().unwrap());
@@ -258,33 +302,13 @@ fn freelist_trunks(db: &Db) -> Vec<(u32, usize)> {
 fn an_insert_loads_every_trunk_its_overflow_chain_takes_pages_from() {
     let db = open_db(512, true);
     assert_eq!(db.pager.usable_size(), 512);
-    db.pager.begin_write().unwrap();
-    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
-    let scratch = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
-    let mut sc = BTreeCursor::new(db.pager.clone(), scratch, TreeKind::Table);
-    for k in 0..500i64 {
-        run(&db.io, || sc.insert_rowid(k, &[4u8; 200])).unwrap();
-    }
-    run(&db.io, || drop_btree(&db.pager, scratch)).unwrap();
-    commit(&db);
+    let table = table_and_freelist(&db);
 
-    // Take pages off the freelist (rows of `c` whole overflow pages each: 49 bytes local,
-    // 508 * c spilled) until its first trunk holds 59 leaves and a second trunk follows.
+    // Take pages off the freelist until its first trunk holds 59 leaves and a second
+    // trunk follows.
     db.pager.begin_write().unwrap();
-    let trunks = freelist_trunks(&db);
-    let take = if trunks[0].1 >= 59 {
-        trunks[0].1 - 59
-    } else {
-        trunks[0].1 + 1 + trunks[1].1 - 59
-    };
     let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
-    let (mut left, mut rowid) = (take, 1i64);
-    while left > 0 {
-        let c = left.min(40);
-        run(&db.io, || tc.insert_rowid(rowid, &vec![5u8; 49 + 508 * c])).unwrap();
-        left -= c;
-        rowid += 1;
-    }
+    let take = take_to_first_trunk_leaves(&db, &mut tc, 59);
     let trunks = freelist_trunks(&db);
     assert!(
         trunks.len() >= 2 && trunks[0].1 == 59,
@@ -296,7 +320,7 @@ fn an_insert_loads_every_trunk_its_overflow_chain_takes_pages_from() {
 
     // Push the second trunk out of the cache (every page read since is clean; the
     // cursors' held pages go with them).
-    drop((sc, tc));
+    drop(tc);
     db.pager.set_cache_size_pages(4);
     db.pager.begin_write().unwrap();
     for n in 2..=db.pager.db_size_pages() {
@@ -326,4 +350,155 @@ fn an_insert_loads_every_trunk_its_overflow_chain_takes_pages_from() {
     let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
     assert!(run(&db.io, || tc.seek_rowid(1000, SeekOp::EQ)).unwrap());
     db.pager.end_read();
+}
+
+/// An insert loads only the freelist trunks its pages come from (as SQLite reads a trunk
+/// only when it gets there): a row whose overflow chain takes exactly the first trunk's
+/// leaves and the trunk itself goes in although the second trunk is damaged (claims more
+/// leaves than a page holds); the next page taken comes from that trunk and is refused.
+#[test]
+fn an_insert_reads_no_trunk_past_the_pages_it_takes() {
+    let db = open_db(512, false);
+    let table = table_and_freelist(&db);
+    db.pager.begin_write().unwrap();
+    let trunks = freelist_trunks(&db);
+    assert!(trunks.len() >= 2, "setup: {trunks:?}");
+    let damaged = load_page(&db, trunks[1].0).unwrap();
+    db.pager.mark_dirty(&damaged).unwrap();
+    damaged.data_mut()[4..8].copy_from_slice(&1000u32.to_be_bytes());
+    drop(damaged);
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    let chain = trunks[0].1 + 1;
+    run(&db.io, || {
+        tc.insert_rowid(1, &row_of_overflow_pages(chain, 7))
+    })
+    .unwrap_or_else(|e| panic!("a chain of {chain} pages, trunks {trunks:?}: {e:?}"));
+    assert_eq!(freelist_trunks_first(&db), trunks[1].0);
+    match run(&db.io, || tc.insert_rowid(2, &row_of_overflow_pages(1, 8))) {
+        Err(strata_btree::Error::Corrupt(m)) => assert!(m.contains("claims 1000 leaves"), "{m}"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    db.pager.rollback().unwrap();
+}
+
+/// The first trunk's page number, from page 1.
+fn freelist_trunks_first(db: &Db) -> u32 {
+    u32::from_be_bytes(load_page(db, 1).unwrap().data()[32..36].try_into().unwrap())
+}
+
+/// A trunk may hold up to U/4 - 2 leaves (what SQLite accepts when reading, although it
+/// fills trunks only to U/4 - 8): with the first trunk at exactly 126 leaves on 512-byte
+/// pages, an insert takes its last leaf, and a delete frees its page as a new first trunk
+/// (the full trunk takes no more leaves).
+#[test]
+fn a_trunk_of_the_most_leaves_sqlite_reads_is_used() {
+    let db = open_db(512, false);
+    let max = db.pager.usable_size() / 4 - 2;
+    let table = table_and_freelist(&db);
+    db.pager.begin_write().unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    take_to_first_trunk_leaves(&db, &mut tc, 59);
+    // Move leaves from the second trunk (full: 120) to the first until it holds `max`.
+    let trunks = freelist_trunks(&db);
+    assert!(
+        trunks.len() >= 2 && trunks[0].1 == 59 && trunks[1].1 == 120,
+        "{trunks:?}"
+    );
+    let moved = max - 59;
+    let (first, second) = (
+        load_page(&db, trunks[0].0).unwrap(),
+        load_page(&db, trunks[1].0).unwrap(),
+    );
+    db.pager.mark_dirty(&first).unwrap();
+    db.pager.mark_dirty(&second).unwrap();
+    {
+        let (mut f, mut s) = (first.data_mut(), second.data_mut());
+        let from = 8 + 4 * (120 - moved);
+        f[8 + 4 * 59..8 + 4 * max].copy_from_slice(&s[from..8 + 4 * 120]);
+        f[4..8].copy_from_slice(&(max as u32).to_be_bytes());
+        s[4..8].copy_from_slice(&((120 - moved) as u32).to_be_bytes());
+    }
+    let last_leaf = u32::from_be_bytes(first.data()[4 + 4 * max..8 + 4 * max].try_into().unwrap());
+    drop((first, second));
+    check_db(&db, &[(table, None)]);
+    commit(&db);
+
+    db.pager.begin_write().unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    run(&db.io, || {
+        tc.insert_rowid(1000, &row_of_overflow_pages(1, 9))
+    })
+    .unwrap();
+    assert_eq!(freelist_trunks(&db)[0], (trunks[0].0, max - 1));
+    check_db(&db, &[(table, None)]);
+    let page_of_row = {
+        use strata_btree::page::{parse_cell, PageHeader};
+        let page = load_page(&db, table).unwrap();
+        let data = page.data();
+        let h = PageHeader::parse(&data, table, 512).unwrap();
+        let offset = h.cell_offset(&data, h.cell_count - 1, 512).unwrap();
+        parse_cell(&data, h.page_type, offset, 512)
+            .unwrap()
+            .overflow_page
+    };
+    assert_eq!(page_of_row, last_leaf, "the trunk's last leaf is taken");
+    db.pager.rollback().unwrap();
+
+    db.pager.begin_write().unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    assert!(run(&db.io, || tc.seek_rowid(1, SeekOp::EQ)).unwrap());
+    run(&db.io, || tc.delete()).unwrap();
+    let trunks_after = freelist_trunks(&db);
+    assert_eq!(trunks_after[1], (trunks[0].0, max), "{trunks_after:?}");
+    check_db(&db, &[(table, None)]);
+    db.pager.rollback().unwrap();
+}
+
+/// A freelist whose trunks form a cycle (two trunks of no leaves pointing at each other,
+/// the header counting 2 free pages) is corrupt when an insert needs more pages than the
+/// header counts: the walk stops after as many trunks as there are free pages (SQLite's
+/// `nSearch > n` in allocateBtreePage), before anything changes, instead of handing the
+/// first trunk out twice.
+#[test]
+fn a_cyclic_freelist_is_corrupt() {
+    let db = open_db(512, false);
+    db.pager.begin_write().unwrap();
+    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let x = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let y = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    run(&db.io, || drop_btree(&db.pager, y)).unwrap();
+    run(&db.io, || drop_btree(&db.pager, x)).unwrap();
+    assert_eq!(db.pager.db_size_pages(), 4);
+    for (page_no, next) in [(x, y), (y, x)] {
+        let page = load_page(&db, page_no).unwrap();
+        db.pager.mark_dirty(&page).unwrap();
+        let mut d = page.data_mut();
+        d[0..4].copy_from_slice(&next.to_be_bytes());
+        d[4..8].copy_from_slice(&0u32.to_be_bytes());
+    }
+    let page1 = load_page(&db, 1).unwrap();
+    db.pager.mark_dirty(&page1).unwrap();
+    page1.data_mut()[32..36].copy_from_slice(&y.to_be_bytes());
+    page1.data_mut()[36..40].copy_from_slice(&2u32.to_be_bytes());
+    drop(page1);
+    commit(&db);
+
+    db.pager.begin_write().unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    match run(&db.io, || tc.insert_rowid(1, &row_of_overflow_pages(3, 1))) {
+        Err(strata_btree::Error::Corrupt(m)) => {
+            assert!(
+                m.contains(&format!("freelist trunk {y} out of range or cyclic")),
+                "{m}"
+            )
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    let page1 = load_page(&db, 1).unwrap();
+    assert_eq!(
+        &page1.data()[32..40],
+        &[0, 0, 0, y as u8, 0, 0, 0, 2],
+        "unchanged"
+    );
+    db.pager.rollback().unwrap();
 }
