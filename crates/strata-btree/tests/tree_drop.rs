@@ -502,3 +502,39 @@ fn a_cyclic_freelist_is_corrupt() {
     );
     db.pager.rollback().unwrap();
 }
+
+/// Allocation goes by the header's free page count, as SQLite's allocateBtreePage does
+/// (`n > 0` before it reads the trunk): with the count 0 but a (stale) first trunk left in
+/// the header, an insert needing a page grows the file and leaves the header as it was,
+/// never takes the trunk's leaves (and never counts the free pages down past 0).
+#[test]
+fn a_zero_free_count_grows_the_file_whatever_the_trunk_pointer() {
+    let db = open_db(512, false);
+    db.pager.begin_write().unwrap();
+    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let scratch = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut sc = BTreeCursor::new(db.pager.clone(), scratch, TreeKind::Table);
+    for k in 0..20i64 {
+        run(&db.io, || sc.insert_rowid(k, &[1u8; 200])).unwrap();
+    }
+    run(&db.io, || drop_btree(&db.pager, scratch)).unwrap();
+    let trunk = freelist_trunks_first(&db);
+    assert_ne!(trunk, 0, "setup: a freelist");
+    let page1 = load_page(&db, 1).unwrap();
+    db.pager.mark_dirty(&page1).unwrap();
+    page1.data_mut()[36..40].copy_from_slice(&0u32.to_be_bytes());
+    drop(page1);
+    commit(&db);
+
+    db.pager.begin_write().unwrap();
+    let size = db.pager.db_size_pages();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    run(&db.io, || tc.insert_rowid(1, &row_of_overflow_pages(1, 2))).unwrap();
+    assert_eq!(db.pager.db_size_pages(), size + 1, "the file grew");
+    assert_eq!(first_chain_page(&db, table), size + 1);
+    let header = load_page(&db, 1).unwrap().data()[32..40].to_vec();
+    let mut expected = trunk.to_be_bytes().to_vec();
+    expected.extend_from_slice(&[0, 0, 0, 0]);
+    assert_eq!(header, expected, "first trunk and free count unchanged");
+    db.pager.rollback().unwrap();
+}
