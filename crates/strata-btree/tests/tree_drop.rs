@@ -538,3 +538,57 @@ fn a_zero_free_count_grows_the_file_whatever_the_trunk_pointer() {
     assert_eq!(header, expected, "first trunk and free count unchanged");
     db.pager.rollback().unwrap();
 }
+
+/// A freelist leaf entry that is no page a leaf can be (0, page 1, past the end, or the
+/// trunk itself) is corrupt when an insert takes it, before anything changes: never page
+/// 1 or a page past the end zeroed and handed out.
+#[test]
+fn a_freelist_leaf_out_of_range_is_corrupt() {
+    let db = open_db(512, false);
+    db.pager.begin_write().unwrap();
+    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let scratch = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut sc = BTreeCursor::new(db.pager.clone(), scratch, TreeKind::Table);
+    for k in 0..20i64 {
+        run(&db.io, || sc.insert_rowid(k, &[1u8; 200])).unwrap();
+    }
+    run(&db.io, || drop_btree(&db.pager, scratch)).unwrap();
+    commit(&db);
+    let trunks = freelist_trunks(&db_in_read(&db));
+    db.pager.end_read();
+    let (trunk, leaves) = trunks[0];
+    assert!(leaves > 0, "setup: {trunks:?}");
+    let size = db.pager.db_size_pages();
+    for bad in [0, 1, size + 1, 0x00FF_FFFF, trunk] {
+        db.pager.begin_write().unwrap();
+        let page = load_page(&db, trunk).unwrap();
+        db.pager.mark_dirty(&page).unwrap();
+        let at = 8 + 4 * (leaves - 1);
+        page.data_mut()[at..at + 4].copy_from_slice(&bad.to_be_bytes());
+        drop(page);
+        let page1_before = load_page(&db, 1).unwrap().data().to_vec();
+        let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+        match run(&db.io, || tc.insert_rowid(1, &row_of_overflow_pages(1, 3))) {
+            Err(strata_btree::Error::Corrupt(m)) => {
+                assert!(
+                    m.contains(&format!("freelist leaf {bad} out of range")),
+                    "{m}"
+                )
+            }
+            other => panic!("leaf {bad}: expected Corrupt, got {other:?}"),
+        }
+        assert_eq!(
+            load_page(&db, 1).unwrap().data().to_vec(),
+            page1_before,
+            "leaf {bad}"
+        );
+        assert_eq!(db.pager.db_size_pages(), size, "leaf {bad}");
+        db.pager.rollback().unwrap();
+    }
+}
+
+/// `db` inside a read transaction (end it with `end_read`).
+fn db_in_read(db: &Db) -> &Db {
+    db.pager.begin_read().unwrap();
+    db
+}
