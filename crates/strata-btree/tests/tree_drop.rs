@@ -592,3 +592,39 @@ fn db_in_read(db: &Db) -> &Db {
     db.pager.begin_read().unwrap();
     db
 }
+
+/// Dropping a tree whose row's overflow pointer was damaged to 1 must not put page 1 on
+/// the freelist (zeroed as a new trunk, the file's header gone): `free_page` refuses it as
+/// corrupt, before it changes anything.
+#[test]
+fn dropping_a_chain_that_points_at_page_1_is_corrupt() {
+    let db = open_db(512, false);
+    db.pager.begin_write().unwrap();
+    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    run(&db.io, || tc.insert_rowid(1, &row_of_overflow_pages(2, 4))).unwrap();
+    drop(tc);
+    commit(&db);
+    db.pager.begin_write().unwrap();
+    let chain = first_chain_page(&db, table);
+    {
+        let page = load_page(&db, table).unwrap();
+        db.pager.mark_dirty(&page).unwrap();
+        let mut d = page.data_mut();
+        let at = d
+            .windows(4)
+            .rposition(|w| w == chain.to_be_bytes())
+            .unwrap();
+        d[at..at + 4].copy_from_slice(&1u32.to_be_bytes());
+    }
+    assert_eq!(first_chain_page(&db, table), 1, "setup");
+    let page1_before = load_page(&db, 1).unwrap().data().to_vec();
+    match run(&db.io, || drop_btree(&db.pager, table)) {
+        Err(strata_btree::Error::Corrupt(m)) => {
+            assert!(m.contains("freeing page 1, out of range"), "{m}")
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    assert_eq!(load_page(&db, 1).unwrap().data().to_vec(), page1_before);
+    db.pager.rollback().unwrap();
+}
