@@ -13,8 +13,13 @@
 # crate's own tests plus the simulator's tests (tests/seeds.rs: 20 storage-workload seeds
 # per fault mode; tests/sql.rs: 12 SQL seeds per fault mode; findings, sim_io);
 # MUTANTS_TESTS=unit runs only the mutated crate's tests (much faster: the dependents are
-# not rebuilt). MUTANTS_TIMEOUT: seconds before a mutant's tests count as hung (300 with
-# fast, 60 with unit).
+# not rebuilt); MUTANTS_TESTS=targets runs only the test targets of the mutated crate named
+# in MUTANTS_TEST_TARGETS (space-separated names of tests/*.rs files, `lib` for the unit
+# tests): only those are linked and run for each mutant, e.g. for strata-btree's freelist
+#   MUTANTS_TESTS=targets MUTANTS_TEST_TARGETS="tree_drop tree_table compat_write" \
+#     ci/mutants.sh -p strata-btree -f crates/strata-btree/src/freelist.rs
+# MUTANTS_TIMEOUT: seconds before a mutant's tests count as hung (300 with fast, 60 with
+# unit and targets).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,7 +33,15 @@ case "${MUTANTS_TESTS:-fast}" in
                  --test-package strata-wal --test-package strata-pager
                  --test-package strata-btree --test-package simulator) ;;
     unit) args+=(--timeout "${MUTANTS_TIMEOUT:-60}") ;;
-    *) echo "MUTANTS_TESTS: fast or unit" >&2; exit 2 ;;
+    targets)
+        args+=(--timeout "${MUTANTS_TIMEOUT:-60}")
+        [ -n "${MUTANTS_TEST_TARGETS:-}" ] || { echo "MUTANTS_TEST_TARGETS is empty" >&2; exit 2; }
+        # --cargo-arg goes to both the build (`cargo test --no-run`) and the test run, so
+        # the other test binaries are neither linked nor run.
+        for t in $MUTANTS_TEST_TARGETS; do
+            if [ "$t" = lib ]; then args+=(--cargo-arg=--lib); else args+=("--cargo-arg=--test=$t"); fi
+        done ;;
+    *) echo "MUTANTS_TESTS: fast, unit or targets" >&2; exit 2 ;;
 esac
 if [ $# -eq 0 ]; then
     set -- -p strata-wal -p strata-pager -p strata-btree

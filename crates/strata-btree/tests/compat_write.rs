@@ -1341,6 +1341,185 @@ fn autovacuum_db_memory() {
     autovacuum_db("memory");
 }
 
+/// A new root in an auto-vacuum database goes at the largest root + 1; the tree page there
+/// moves to the page the freelist hands out, here its only trunk, which is the file's last
+/// page (a one-page overflow chain appended and deleted in the same transaction): valid,
+/// not "beyond the database". SQLite's integrity_check then finds the file intact.
+#[test]
+fn autovacuum_new_root_moves_a_page_into_a_trunk_at_the_end() {
+    let Some(b) = backend("memory") else {
+        return;
+    };
+    let ctx = "[compat_write autovacuum new root, trunk at the end]";
+    let dir = tempfile::tempdir().unwrap();
+    let path = path_str(&dir.path().join("av_root.db"));
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "PRAGMA page_size=1024; PRAGMA auto_vacuum=FULL; PRAGMA journal_mode=WAL;
+             CREATE TABLE t(a INTEGER, b TEXT);
+             WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 100)
+             INSERT INTO t SELECT i, printf('%0200d', i) FROM c;",
+        )
+        .unwrap();
+        conn.close().map_err(|(_, e)| e).unwrap();
+    }
+    b.load(&path);
+    let storage = Storage::open(b.io.clone(), &path, options(1024, SyncMode::Normal)).unwrap();
+    strata_btree::autovacuum::install(&storage);
+    let pager = storage.pager();
+    pager.begin_write().unwrap();
+    // Page 2 is the pointer map, 3 t's root, 4 one of t's pages: the new root's place.
+    let mut cur = BTreeCursor::new(pager.clone(), 3, TreeKind::Table);
+    assert!(drive(b.io.as_ref(), || cur.seek_rowid(100, SeekOp::EQ)).unwrap());
+    let size = pager.db_size_pages();
+    // 1133 bytes: 113 local (the minimum 103 plus the remainder 10), 1020 on one page.
+    let rec = encode(&[Value::Blob(vec![7u8; 1130])]);
+    assert_eq!(rec.len(), 1133, "{ctx}: setup");
+    drive(b.io.as_ref(), || cur.insert_rowid(1000, &rec)).unwrap();
+    assert_eq!(
+        pager.db_size_pages(),
+        size + 1,
+        "{ctx}: one overflow page appended"
+    );
+    assert!(drive(b.io.as_ref(), || cur.seek_rowid(1000, SeekOp::EQ)).unwrap());
+    drive(b.io.as_ref(), || cur.delete()).unwrap();
+    drop(cur);
+    let page1 = drive(b.io.as_ref(), || pager.get_page(1)).unwrap();
+    let first_trunk = u32::from_be_bytes(page1.data()[32..36].try_into().unwrap());
+    drop(page1);
+    assert_eq!(
+        first_trunk,
+        size + 1,
+        "{ctx}: the freed last page is the trunk"
+    );
+    let root = drive(b.io.as_ref(), || {
+        strata_btree::create_btree(&pager, strata_btree::BTreeType::Table)
+    })
+    .unwrap_or_else(|e| panic!("{ctx}: create_btree: {e:?}"));
+    assert_eq!(root, 4, "{ctx}: the new root's place");
+    // Its schema row, as CREATE TABLE u(x) writes it.
+    let schema_row = encode(&[
+        Value::Text(b"table".to_vec()),
+        Value::Text(b"u".to_vec()),
+        Value::Text(b"u".to_vec()),
+        Value::Integer(root as i64),
+        Value::Text(b"CREATE TABLE u(x)".to_vec()),
+    ]);
+    let mut schema = BTreeCursor::new(pager.clone(), 1, TreeKind::Table);
+    drive(b.io.as_ref(), || schema.insert_rowid(2, &schema_row)).unwrap();
+    drop(schema);
+    drive(b.io.as_ref(), || pager.commit()).unwrap();
+    drop((pager, storage));
+    b.dump(&path);
+    let conn = Connection::open(&path).unwrap();
+    assert_eq!(integrity_check(&conn), vec!["ok".to_string()], "{ctx}");
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 100, "{ctx}");
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM u", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0, "{ctx}");
+}
+
+/// An incremental-vacuum step moves the file's last page (in use) into the page the
+/// freelist hands out next: the last leaf of the first trunk, which here holds U/4 - 2 =
+/// 126 leaves on 512-byte pages, the most SQLite reads (it fills trunks only to U/4 - 8;
+/// leaves are moved to it from the second trunk by hand). The step must use it, not refuse
+/// the trunk; SQLite's integrity_check then finds the file intact.
+#[test]
+fn incremental_vacuum_step_uses_a_trunk_of_the_most_leaves() {
+    let Some(b) = backend("memory") else {
+        return;
+    };
+    let ctx = "[compat_write incremental vacuum step, trunk of 126 leaves]";
+    let dir = tempfile::tempdir().unwrap();
+    let path = path_str(&dir.path().join("av_full_trunk.db"));
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "PRAGMA page_size=512; PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL;
+             CREATE TABLE big(b BLOB);
+             WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 150)
+             INSERT INTO big SELECT zeroblob(400) FROM c;
+             CREATE TABLE t(a INTEGER, b TEXT);
+             WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 50)
+             INSERT INTO t SELECT i, printf('%0200d', i) FROM c;
+             DROP TABLE big;",
+        )
+        .unwrap();
+        conn.close().map_err(|(_, e)| e).unwrap();
+    }
+    b.load(&path);
+    let storage = Storage::open(b.io.clone(), &path, options(512, SyncMode::Normal)).unwrap();
+    strata_btree::autovacuum::install(&storage);
+    let pager = storage.pager();
+    let max = pager.usable_size() / 4 - 2;
+    assert_eq!(max, 126);
+    pager.begin_write().unwrap();
+    let load = |n: u32| drive(b.io.as_ref(), || pager.get_page(n)).unwrap();
+    let word = |d: &[u8], at: usize| u32::from_be_bytes(d[at..at + 4].try_into().unwrap());
+    let page1 = load(1);
+    let t1_no = word(&page1.data(), 32);
+    let (t1, t2) = {
+        let t1 = load(t1_no);
+        let t2_no = word(&t1.data(), 0);
+        assert_ne!(t2_no, 0, "{ctx}: setup: two trunks");
+        (t1, load(t2_no))
+    };
+    let (l1, l2) = (word(&t1.data(), 4) as usize, word(&t2.data(), 4) as usize);
+    assert!(
+        l1 < max && l2 >= max - l1,
+        "{ctx}: setup: leaves {l1}, {l2}"
+    );
+    let moved = max - l1;
+    // Changed pages feed the pointer maps by their kind: these stay free.
+    for t in [&t1, &t2] {
+        pager.mark_dirty(t).unwrap();
+        let kind = Some(strata_btree::autovacuum::KIND_FREE);
+        pager.set_page_kind(t.page_no(), kind).unwrap();
+    }
+    let last_leaf = {
+        let (mut d1, mut d2) = (t1.data_mut(), t2.data_mut());
+        let from = 8 + 4 * (l2 - moved);
+        d1[8 + 4 * l1..8 + 4 * max].copy_from_slice(&d2[from..8 + 4 * l2]);
+        d1[4..8].copy_from_slice(&(max as u32).to_be_bytes());
+        d2[4..8].copy_from_slice(&((l2 - moved) as u32).to_be_bytes());
+        word(&d1, 4 + 4 * max)
+    };
+    drop((page1, t1, t2));
+    let size = pager.db_size_pages();
+    let moved_any = drive(b.io.as_ref(), || {
+        strata_btree::autovacuum::vacuum_step(&pager)
+    })
+    .unwrap_or_else(|e| panic!("{ctx}: vacuum_step: {e:?}"));
+    assert!(moved_any, "{ctx}");
+    assert_eq!(
+        pager.db_size_pages(),
+        size - 1,
+        "{ctx}: the last page moved"
+    );
+    let t1 = load(t1_no);
+    assert_eq!(
+        word(&t1.data(), 4) as usize,
+        max - 1,
+        "{ctx}: its last leaf taken"
+    );
+    assert!(last_leaf < size, "{ctx}");
+    drop(t1);
+    drive(b.io.as_ref(), || pager.commit()).unwrap();
+    drop((pager, storage));
+    b.dump(&path);
+    let conn = Connection::open(&path).unwrap();
+    assert_eq!(integrity_check(&conn), vec!["ok".to_string()], "{ctx}");
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 50, "{ctx}");
+}
+
 /// Invariant 9 (exclusive file lock) against SQLite itself: while our `Storage` has the
 /// database open, SQLite cannot read or write it ("database is locked"), and while SQLite
 /// has it open, `Storage::open` fails with `Busy`. (OFD locks conflict with SQLite's POSIX

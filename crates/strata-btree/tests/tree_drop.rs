@@ -232,3 +232,399 @@ fn freed_pages_fill_each_trunk_as_sqlite_does() {
     );
     commit(&db);
 }
+
+/// A payload of `49 + 508 * c` bytes in a table on 512-byte pages: 49 bytes local (the
+/// minimum 39 plus the remainder 10) and `c` whole overflow pages.
+fn row_of_overflow_pages(c: usize, byte: u8) -> Vec<u8> {
+    vec![byte; 49 + 508 * c]
+}
+
+/// Inserts rows (from rowid 1) into the cursor's table whose overflow chains take pages
+/// off the freelist until its first trunk holds `leaves` leaves (at most the fill, 120,
+/// and the freelist long enough); returns how many pages were taken.
+fn take_to_first_trunk_leaves(db: &Db, tc: &mut BTreeCursor, leaves: usize) -> usize {
+    let trunks = freelist_trunks(db);
+    let take = if trunks[0].1 >= leaves {
+        trunks[0].1 - leaves
+    } else {
+        trunks[0].1 + 1 + trunks[1].1 - leaves
+    };
+    let (mut left, mut rowid) = (take, 1i64);
+    while left > 0 {
+        let c = left.min(40);
+        run(&db.io, || {
+            tc.insert_rowid(rowid, &row_of_overflow_pages(c, 5))
+        })
+        .unwrap();
+        left -= c;
+        rowid += 1;
+    }
+    take
+}
+
+/// A table `table` and a freelist of over two trunks (a dropped tree of 500 rows),
+/// committed.
+fn table_and_freelist(db: &Db) -> u32 {
+    db.pager.begin_write().unwrap();
+    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let scratch = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut sc = BTreeCursor::new(db.pager.clone(), scratch, TreeKind::Table);
+    for k in 0..500i64 {
+        run(&db.io, || sc.insert_rowid(k, &[4u8; 200])).unwrap();
+    }
+    run(&db.io, || drop_btree(&db.pager, scratch)).unwrap();
+    commit(db);
+    table
+}
+
+/// The trunks of the freelist, first to last: (page number, leaf count).
+fn freelist_trunks(db: &Db) -> Vec<(u32, usize)> {
+    let word = |d: &[u8], at: usize| u32::from_be_bytes(d[at..at + 4].try_into().unwrap());
+    let mut trunk = word(&load_page(db, 1).unwrap().data(), 32);
+    let mut trunks = Vec::new();
+    while trunk != 0 {
+        let page = load_page(db, trunk).unwrap();
+        trunks.push((trunk, word(&page.data(), 4) as usize));
+        trunk = word(&page.data(), 0);
+    }
+    trunks
+}
+
+/// An insert loads, before it changes anything, every freelist trunk its overflow chain
+/// will take pages from. The chain's length is counted with U - 4 bytes per page: a row on
+/// a 512-byte page whose local part is the minimum (39 bytes: the remainder 460 of its
+/// spill over 508 would not fit) spills 30940 bytes, 61 pages; counted with U + 4 it would
+/// be 60. With the first trunk holding 59 leaves (60 pages with the trunk itself), the
+/// 61st page comes from the second trunk, which a deferred IO and a tiny cache keep out of
+/// memory: the insert must wait for it (Pending) and then succeed, not fail with "freelist
+/// page N used before it was loaded".
+#[test]
+fn an_insert_loads_every_trunk_its_overflow_chain_takes_pages_from() {
+    let db = open_db(512, true);
+    assert_eq!(db.pager.usable_size(), 512);
+    let table = table_and_freelist(&db);
+
+    // Take pages off the freelist until its first trunk holds 59 leaves and a second
+    // trunk follows.
+    db.pager.begin_write().unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    let take = take_to_first_trunk_leaves(&db, &mut tc, 59);
+    let trunks = freelist_trunks(&db);
+    assert!(
+        trunks.len() >= 2 && trunks[0].1 == 59,
+        "setup: took {take} pages, trunks {trunks:?}"
+    );
+    let second = trunks[1].0;
+    check_db(&db, &[(table, None)]);
+    commit(&db);
+
+    // Push the second trunk out of the cache (every page read since is clean; the
+    // cursors' held pages go with them).
+    drop(tc);
+    db.pager.set_cache_size_pages(4);
+    db.pager.begin_write().unwrap();
+    for n in 2..=db.pager.db_size_pages() {
+        if n != second {
+            drop(load_page(&db, n).unwrap());
+        }
+    }
+
+    let payload = vec![6u8; 39 + 30940];
+    let pending_before = common::pending_count();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    run(&db.io, || tc.insert_rowid(1000, &payload)).unwrap();
+    assert!(
+        common::pending_count() > pending_before,
+        "the insert read pages"
+    );
+    let trunks_after = freelist_trunks(&db);
+    assert_eq!(
+        trunks_after.first().map(|t| t.0),
+        Some(second),
+        "61 pages: the first trunk, its 59 leaves and the second trunk's last leaf"
+    );
+    assert_eq!(trunks_after[0].1, trunks[1].1 - 1, "{trunks_after:?}");
+    check_db(&db, &[(table, None)]);
+    commit(&db);
+    db.pager.begin_read().unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    assert!(run(&db.io, || tc.seek_rowid(1000, SeekOp::EQ)).unwrap());
+    db.pager.end_read();
+}
+
+/// An insert loads only the freelist trunks its pages come from (as SQLite reads a trunk
+/// only when it gets there): a row whose overflow chain takes exactly the first trunk's
+/// leaves and the trunk itself goes in although the second trunk is damaged (claims more
+/// leaves than a page holds); the next page taken comes from that trunk and is refused.
+#[test]
+fn an_insert_reads_no_trunk_past_the_pages_it_takes() {
+    let db = open_db(512, false);
+    let table = table_and_freelist(&db);
+    db.pager.begin_write().unwrap();
+    let trunks = freelist_trunks(&db);
+    assert!(trunks.len() >= 2, "setup: {trunks:?}");
+    let damaged = load_page(&db, trunks[1].0).unwrap();
+    db.pager.mark_dirty(&damaged).unwrap();
+    damaged.data_mut()[4..8].copy_from_slice(&1000u32.to_be_bytes());
+    drop(damaged);
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    let chain = trunks[0].1 + 1;
+    run(&db.io, || {
+        tc.insert_rowid(1, &row_of_overflow_pages(chain, 7))
+    })
+    .unwrap_or_else(|e| panic!("a chain of {chain} pages, trunks {trunks:?}: {e:?}"));
+    assert_eq!(freelist_trunks_first(&db), trunks[1].0);
+    match run(&db.io, || tc.insert_rowid(2, &row_of_overflow_pages(1, 8))) {
+        Err(strata_btree::Error::Corrupt(m)) => assert!(m.contains("claims 1000 leaves"), "{m}"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    db.pager.rollback().unwrap();
+}
+
+/// The first trunk's page number, from page 1.
+fn freelist_trunks_first(db: &Db) -> u32 {
+    u32::from_be_bytes(load_page(db, 1).unwrap().data()[32..36].try_into().unwrap())
+}
+
+/// A trunk may hold up to U/4 - 2 leaves (what SQLite accepts when reading, although it
+/// fills trunks only to U/4 - 8): with the first trunk at exactly 126 leaves on 512-byte
+/// pages, an insert takes its last leaf, and a delete frees its page as a new first trunk
+/// (the full trunk takes no more leaves).
+#[test]
+fn a_trunk_of_the_most_leaves_sqlite_reads_is_used() {
+    let db = open_db(512, false);
+    let max = db.pager.usable_size() / 4 - 2;
+    let table = table_and_freelist(&db);
+    db.pager.begin_write().unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    take_to_first_trunk_leaves(&db, &mut tc, 59);
+    // Move leaves from the second trunk (full: 120) to the first until it holds `max`.
+    let trunks = freelist_trunks(&db);
+    assert!(
+        trunks.len() >= 2 && trunks[0].1 == 59 && trunks[1].1 == 120,
+        "{trunks:?}"
+    );
+    let moved = max - 59;
+    let (first, second) = (
+        load_page(&db, trunks[0].0).unwrap(),
+        load_page(&db, trunks[1].0).unwrap(),
+    );
+    db.pager.mark_dirty(&first).unwrap();
+    db.pager.mark_dirty(&second).unwrap();
+    {
+        let (mut f, mut s) = (first.data_mut(), second.data_mut());
+        let from = 8 + 4 * (120 - moved);
+        f[8 + 4 * 59..8 + 4 * max].copy_from_slice(&s[from..8 + 4 * 120]);
+        f[4..8].copy_from_slice(&(max as u32).to_be_bytes());
+        s[4..8].copy_from_slice(&((120 - moved) as u32).to_be_bytes());
+    }
+    let last_leaf = u32::from_be_bytes(first.data()[4 + 4 * max..8 + 4 * max].try_into().unwrap());
+    drop((first, second));
+    check_db(&db, &[(table, None)]);
+    commit(&db);
+
+    db.pager.begin_write().unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    run(&db.io, || {
+        tc.insert_rowid(1000, &row_of_overflow_pages(1, 9))
+    })
+    .unwrap();
+    assert_eq!(freelist_trunks(&db)[0], (trunks[0].0, max - 1));
+    check_db(&db, &[(table, None)]);
+    let page_of_row = {
+        use strata_btree::page::{parse_cell, PageHeader};
+        let page = load_page(&db, table).unwrap();
+        let data = page.data();
+        let h = PageHeader::parse(&data, table, 512).unwrap();
+        let offset = h.cell_offset(&data, h.cell_count - 1, 512).unwrap();
+        parse_cell(&data, h.page_type, offset, 512)
+            .unwrap()
+            .overflow_page
+    };
+    assert_eq!(page_of_row, last_leaf, "the trunk's last leaf is taken");
+    db.pager.rollback().unwrap();
+
+    db.pager.begin_write().unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    assert!(run(&db.io, || tc.seek_rowid(1, SeekOp::EQ)).unwrap());
+    run(&db.io, || tc.delete()).unwrap();
+    let trunks_after = freelist_trunks(&db);
+    assert_eq!(trunks_after[1], (trunks[0].0, max), "{trunks_after:?}");
+    check_db(&db, &[(table, None)]);
+    db.pager.rollback().unwrap();
+}
+
+/// A freelist whose trunks form a cycle (two trunks of no leaves pointing at each other,
+/// the header counting 2 free pages) is corrupt when an insert needs more pages than the
+/// header counts: the walk stops after as many trunks as there are free pages (SQLite's
+/// `nSearch > n` in allocateBtreePage), before anything changes, instead of handing the
+/// first trunk out twice.
+#[test]
+fn a_cyclic_freelist_is_corrupt() {
+    let db = open_db(512, false);
+    db.pager.begin_write().unwrap();
+    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let x = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let y = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    run(&db.io, || drop_btree(&db.pager, y)).unwrap();
+    run(&db.io, || drop_btree(&db.pager, x)).unwrap();
+    assert_eq!(db.pager.db_size_pages(), 4);
+    for (page_no, next) in [(x, y), (y, x)] {
+        let page = load_page(&db, page_no).unwrap();
+        db.pager.mark_dirty(&page).unwrap();
+        let mut d = page.data_mut();
+        d[0..4].copy_from_slice(&next.to_be_bytes());
+        d[4..8].copy_from_slice(&0u32.to_be_bytes());
+    }
+    let page1 = load_page(&db, 1).unwrap();
+    db.pager.mark_dirty(&page1).unwrap();
+    page1.data_mut()[32..36].copy_from_slice(&y.to_be_bytes());
+    page1.data_mut()[36..40].copy_from_slice(&2u32.to_be_bytes());
+    drop(page1);
+    commit(&db);
+
+    db.pager.begin_write().unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    match run(&db.io, || tc.insert_rowid(1, &row_of_overflow_pages(3, 1))) {
+        Err(strata_btree::Error::Corrupt(m)) => {
+            assert!(
+                m.contains(&format!("freelist trunk {y} out of range or cyclic")),
+                "{m}"
+            )
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    let page1 = load_page(&db, 1).unwrap();
+    assert_eq!(
+        &page1.data()[32..40],
+        &[0, 0, 0, y as u8, 0, 0, 0, 2],
+        "unchanged"
+    );
+    db.pager.rollback().unwrap();
+}
+
+/// Allocation goes by the header's free page count, as SQLite's allocateBtreePage does
+/// (`n > 0` before it reads the trunk): with the count 0 but a (stale) first trunk left in
+/// the header, an insert needing a page grows the file and leaves the header as it was,
+/// never takes the trunk's leaves (and never counts the free pages down past 0).
+#[test]
+fn a_zero_free_count_grows_the_file_whatever_the_trunk_pointer() {
+    let db = open_db(512, false);
+    db.pager.begin_write().unwrap();
+    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let scratch = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut sc = BTreeCursor::new(db.pager.clone(), scratch, TreeKind::Table);
+    for k in 0..20i64 {
+        run(&db.io, || sc.insert_rowid(k, &[1u8; 200])).unwrap();
+    }
+    run(&db.io, || drop_btree(&db.pager, scratch)).unwrap();
+    let trunk = freelist_trunks_first(&db);
+    assert_ne!(trunk, 0, "setup: a freelist");
+    let page1 = load_page(&db, 1).unwrap();
+    db.pager.mark_dirty(&page1).unwrap();
+    page1.data_mut()[36..40].copy_from_slice(&0u32.to_be_bytes());
+    drop(page1);
+    commit(&db);
+
+    db.pager.begin_write().unwrap();
+    let size = db.pager.db_size_pages();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    run(&db.io, || tc.insert_rowid(1, &row_of_overflow_pages(1, 2))).unwrap();
+    assert_eq!(db.pager.db_size_pages(), size + 1, "the file grew");
+    assert_eq!(first_chain_page(&db, table), size + 1);
+    let header = load_page(&db, 1).unwrap().data()[32..40].to_vec();
+    let mut expected = trunk.to_be_bytes().to_vec();
+    expected.extend_from_slice(&[0, 0, 0, 0]);
+    assert_eq!(header, expected, "first trunk and free count unchanged");
+    db.pager.rollback().unwrap();
+}
+
+/// A freelist leaf entry that is no page a leaf can be (0, page 1, past the end, or the
+/// trunk itself) is corrupt when an insert takes it, before anything changes: never page
+/// 1 or a page past the end zeroed and handed out.
+#[test]
+fn a_freelist_leaf_out_of_range_is_corrupt() {
+    let db = open_db(512, false);
+    db.pager.begin_write().unwrap();
+    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let scratch = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut sc = BTreeCursor::new(db.pager.clone(), scratch, TreeKind::Table);
+    for k in 0..20i64 {
+        run(&db.io, || sc.insert_rowid(k, &[1u8; 200])).unwrap();
+    }
+    run(&db.io, || drop_btree(&db.pager, scratch)).unwrap();
+    commit(&db);
+    let trunks = freelist_trunks(&db_in_read(&db));
+    db.pager.end_read();
+    let (trunk, leaves) = trunks[0];
+    assert!(leaves > 0, "setup: {trunks:?}");
+    let size = db.pager.db_size_pages();
+    for bad in [0, 1, size + 1, 0x00FF_FFFF, trunk] {
+        db.pager.begin_write().unwrap();
+        let page = load_page(&db, trunk).unwrap();
+        db.pager.mark_dirty(&page).unwrap();
+        let at = 8 + 4 * (leaves - 1);
+        page.data_mut()[at..at + 4].copy_from_slice(&bad.to_be_bytes());
+        drop(page);
+        let page1_before = load_page(&db, 1).unwrap().data().to_vec();
+        let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+        match run(&db.io, || tc.insert_rowid(1, &row_of_overflow_pages(1, 3))) {
+            Err(strata_btree::Error::Corrupt(m)) => {
+                assert!(
+                    m.contains(&format!("freelist leaf {bad} out of range")),
+                    "{m}"
+                )
+            }
+            other => panic!("leaf {bad}: expected Corrupt, got {other:?}"),
+        }
+        assert_eq!(
+            load_page(&db, 1).unwrap().data().to_vec(),
+            page1_before,
+            "leaf {bad}"
+        );
+        assert_eq!(db.pager.db_size_pages(), size, "leaf {bad}");
+        db.pager.rollback().unwrap();
+    }
+}
+
+/// `db` inside a read transaction (end it with `end_read`).
+fn db_in_read(db: &Db) -> &Db {
+    db.pager.begin_read().unwrap();
+    db
+}
+
+/// Dropping a tree whose row's overflow pointer was damaged to 1 must not put page 1 on
+/// the freelist (zeroed as a new trunk, the file's header gone): `free_page` refuses it as
+/// corrupt, before it changes anything.
+#[test]
+fn dropping_a_chain_that_points_at_page_1_is_corrupt() {
+    let db = open_db(512, false);
+    db.pager.begin_write().unwrap();
+    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    run(&db.io, || tc.insert_rowid(1, &row_of_overflow_pages(2, 4))).unwrap();
+    drop(tc);
+    commit(&db);
+    db.pager.begin_write().unwrap();
+    let chain = first_chain_page(&db, table);
+    {
+        let page = load_page(&db, table).unwrap();
+        db.pager.mark_dirty(&page).unwrap();
+        let mut d = page.data_mut();
+        let at = d
+            .windows(4)
+            .rposition(|w| w == chain.to_be_bytes())
+            .unwrap();
+        d[at..at + 4].copy_from_slice(&1u32.to_be_bytes());
+    }
+    assert_eq!(first_chain_page(&db, table), 1, "setup");
+    let page1_before = load_page(&db, 1).unwrap().data().to_vec();
+    match run(&db.io, || drop_btree(&db.pager, table)) {
+        Err(strata_btree::Error::Corrupt(m)) => {
+            assert!(m.contains("freeing page 1, out of range"), "{m}")
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    assert_eq!(load_page(&db, 1).unwrap().data().to_vec(), page1_before);
+    db.pager.rollback().unwrap();
+}
