@@ -101,17 +101,29 @@ pub fn ensure_ready(
     Ok(Poll::Ready(()))
 }
 
+/// The freelist's head on page 1: (first trunk, free page count). A count with no trunk
+/// is damage: SQLite's allocateBtreePage and freePage read the trunk whenever the count
+/// is not 0, and page 0 is corrupt; growing the file instead would leave the count wrong
+/// for good. A trunk with a count of 0 is ignored, as SQLite ignores it.
+fn head(page1: &PageRef) -> Result<(u32, u32)> {
+    let d = page1.data();
+    let (trunk, count) = (
+        read_u32(&d, OFFSET_FIRST_TRUNK),
+        read_u32(&d, OFFSET_FREE_COUNT),
+    );
+    if count > 0 && trunk == 0 {
+        return Err(corrupt(format!(
+            "freelist of {count} pages without a first trunk"
+        )));
+    }
+    Ok((if count == 0 { 0 } else { trunk }, count))
+}
+
 /// The page [`allocate`] would hand out next, 0 if it would grow the file. Needs what
 /// [`ensure_ready`] loads.
 pub fn peek_allocation(pager: &Pager) -> Result<u32> {
     let page1 = loaded(pager, 1)?;
-    let (trunk_no, free_count) = {
-        let d = page1.data();
-        (
-            read_u32(&d, OFFSET_FIRST_TRUNK),
-            read_u32(&d, OFFSET_FREE_COUNT),
-        )
-    };
+    let (trunk_no, free_count) = head(&page1)?;
     if trunk_no == 0 || free_count == 0 {
         return Ok(0);
     }
@@ -138,13 +150,7 @@ pub fn peek_allocation(pager: &Pager) -> Result<u32> {
 /// Takes a page off the freelist (or grows the file) and returns it zeroed and dirty.
 pub fn allocate(pager: &Pager) -> Result<PageRef> {
     let page1 = loaded(pager, 1)?;
-    let (trunk_no, free_count) = {
-        let d = page1.data();
-        (
-            read_u32(&d, OFFSET_FIRST_TRUNK),
-            read_u32(&d, OFFSET_FREE_COUNT),
-        )
-    };
+    let (trunk_no, free_count) = head(&page1)?;
     if trunk_no == 0 || free_count == 0 {
         let auto_vacuum = read_u32(&page1.data(), OFFSET_LARGEST_ROOT) != 0;
         loop {
@@ -208,13 +214,7 @@ pub fn free_page(pager: &Pager, page_no: u32) -> Result<()> {
         return Err(corrupt(format!("freeing page {page_no}, out of range")));
     }
     let page1 = loaded(pager, 1)?;
-    let (trunk_no, free_count) = {
-        let d = page1.data();
-        (
-            read_u32(&d, OFFSET_FIRST_TRUNK),
-            read_u32(&d, OFFSET_FREE_COUNT),
-        )
-    };
+    let (trunk_no, free_count) = head(&page1)?;
     let usable = pager.usable_size();
     pager.mark_dirty(&page1)?;
     write_u32(&mut page1.data_mut(), OFFSET_FREE_COUNT, free_count + 1);

@@ -628,3 +628,37 @@ fn dropping_a_chain_that_points_at_page_1_is_corrupt() {
     assert_eq!(load_page(&db, 1).unwrap().data().to_vec(), page1_before);
     db.pager.rollback().unwrap();
 }
+
+/// The reverse damage: a free page count with no first trunk. SQLite's allocateBtreePage
+/// then asks for page 0 and reports corruption; growing the file instead (as Strata did,
+/// found by the freelist mutants of session 16) would keep the wrong count for good. An
+/// insert that needs a page, and a drop that frees one, are both refused as corrupt.
+#[test]
+fn a_free_count_without_a_trunk_is_corrupt() {
+    let db = open_db(512, false);
+    db.pager.begin_write().unwrap();
+    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let scratch = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut sc = BTreeCursor::new(db.pager.clone(), scratch, TreeKind::Table);
+    for k in 0..20i64 {
+        run(&db.io, || sc.insert_rowid(k, &[1u8; 200])).unwrap();
+    }
+    let page1 = load_page(&db, 1).unwrap();
+    db.pager.mark_dirty(&page1).unwrap();
+    page1.data_mut()[32..40].copy_from_slice(&[0, 0, 0, 0, 0, 0, 0, 3]);
+    drop(page1);
+    commit(&db);
+
+    db.pager.begin_write().unwrap();
+    let size = db.pager.db_size_pages();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    let err = run(&db.io, || tc.insert_rowid(1, &row_of_overflow_pages(1, 2))).unwrap_err();
+    assert!(err.to_string().contains("without a first trunk"), "{err}");
+    assert_eq!(db.pager.db_size_pages(), size, "the file did not grow");
+    db.pager.rollback().unwrap();
+
+    db.pager.begin_write().unwrap();
+    let err = run(&db.io, || drop_btree(&db.pager, scratch)).unwrap_err();
+    assert!(err.to_string().contains("without a first trunk"), "{err}");
+    db.pager.rollback().unwrap();
+}
