@@ -24,7 +24,6 @@ use sqlite3_parser::ast;
 use strata_btree::record::Collation;
 use strata_vdbe::affinity::Affinity;
 use strata_vdbe::insn::{Cur, CursorKind, InsertFlags, Insn, Reg, RowCount, SettingKind, TEMP_DB};
-use strata_vdbe::ops::Cmp;
 use strata_vdbe::program::Program;
 
 use crate::compiler::{error, Compiler, Result};
@@ -307,35 +306,7 @@ impl Compiler<'_> {
             },
         });
         self.emit(Insn::OpenWriteAwait { cursor: cur });
-        let scan = self.scan_begin(cur);
-        let v = self.reg();
-        let want = self.reg();
-        self.emit(Insn::Column {
-            cursor: cur,
-            column: col,
-            dest: v,
-            default: None,
-        });
-        self.emit(Insn::String {
-            value: value.as_bytes().to_vec(),
-            dest: want,
-        });
-        self.emit(Insn::Compare {
-            op: Cmp::Ne,
-            lhs: v,
-            rhs: want,
-            target: scan.next.addr(),
-            affinity: Default::default(),
-            collation: Collation::Binary,
-            jump_if_null: true,
-            null_eq: false,
-        });
-        self.emit(Insn::DeleteAsync {
-            cursor: cur,
-            count: RowCount::None,
-        });
-        self.emit(Insn::DeleteAwait { cursor: cur });
-        self.scan_end(scan);
+        self.delete_matching_rows(cur, col, value, Collation::Binary, None);
         self.emit(Insn::Close { cursor: cur });
     }
 

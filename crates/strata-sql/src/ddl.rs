@@ -707,59 +707,54 @@ impl Compiler<'_> {
         kind: Option<&str>,
     ) {
         let sc = self.open_schema_write(db);
-        let scan = self.scan_begin(sc);
+        self.delete_matching_rows(sc, col, value, Collation::NoCase, kind.map(|k| (0, k)));
+    }
+
+    /// Deletes the rows of the table open for writing on `cur` whose column `col` equals
+    /// `value` under `collation` and, with `also = Some((col2, value2))`, whose column
+    /// `col2` is `value2` exactly: the schema rows of a dropped object, the statistics rows
+    /// of a dropped table or index.
+    pub(crate) fn delete_matching_rows(
+        &mut self,
+        cur: Cur,
+        col: usize,
+        value: &str,
+        collation: Collation,
+        also: Option<(usize, &str)>,
+    ) {
+        let scan = self.scan_begin(cur);
         let next = scan.next;
-        let v = self.reg();
-        let want = self.reg();
-        self.emit(Insn::Column {
-            cursor: sc,
-            column: col,
-            dest: v,
-            default: None,
-        });
-        self.emit(Insn::String {
-            value: value.as_bytes().to_vec(),
-            dest: want,
-        });
-        self.emit(Insn::Compare {
-            op: Cmp::Ne,
-            lhs: v,
-            rhs: want,
-            target: next.addr(),
-            affinity: Default::default(),
-            collation: Collation::NoCase,
-            jump_if_null: true,
-            null_eq: false,
-        });
-        if let Some(k) = kind {
-            let kv = self.reg();
-            let kw = self.reg();
+        let mut conditions = vec![(col, value, collation)];
+        conditions.extend(also.map(|(c, v)| (c, v, Collation::Binary)));
+        for (column, value, collation) in conditions {
+            let v = self.reg();
+            let want = self.reg();
             self.emit(Insn::Column {
-                cursor: sc,
-                column: 0,
-                dest: kv,
+                cursor: cur,
+                column,
+                dest: v,
                 default: None,
             });
             self.emit(Insn::String {
-                value: k.as_bytes().to_vec(),
-                dest: kw,
+                value: value.as_bytes().to_vec(),
+                dest: want,
             });
             self.emit(Insn::Compare {
                 op: Cmp::Ne,
-                lhs: kv,
-                rhs: kw,
+                lhs: v,
+                rhs: want,
                 target: next.addr(),
                 affinity: Default::default(),
-                collation: Collation::Binary,
+                collation,
                 jump_if_null: true,
                 null_eq: false,
             });
         }
         self.emit(Insn::DeleteAsync {
-            cursor: sc,
+            cursor: cur,
             count: strata_vdbe::insn::RowCount::None,
         });
-        self.emit(Insn::DeleteAwait { cursor: sc });
+        self.emit(Insn::DeleteAwait { cursor: cur });
         self.scan_end(scan);
     }
 

@@ -131,6 +131,8 @@ impl Vm {
                     let st = self.conn.state();
                     if started_read || (st.autocommit && st.active_statements <= 1) {
                         pager.end_read();
+                        // The read this call began is over: nothing to give back later.
+                        self.txn.began_main_read = false;
                     }
                     return Ok(Flow::Busy);
                 }
