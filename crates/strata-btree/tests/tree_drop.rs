@@ -265,12 +265,18 @@ fn take_to_first_trunk_leaves(db: &Db, tc: &mut BTreeCursor, leaves: usize) -> u
 /// A table `table` and a freelist of over two trunks (a dropped tree of 500 rows),
 /// committed.
 fn table_and_freelist(db: &Db) -> u32 {
+    table_and_freelist_of(db, 500, 4)
+}
+
+/// A table `table` and a freelist: a dropped tree of `rows` rows of 200 bytes `byte`,
+/// committed.
+fn table_and_freelist_of(db: &Db, rows: i64, byte: u8) -> u32 {
     db.pager.begin_write().unwrap();
     let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
     let scratch = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
     let mut sc = BTreeCursor::new(db.pager.clone(), scratch, TreeKind::Table);
-    for k in 0..500i64 {
-        run(&db.io, || sc.insert_rowid(k, &[4u8; 200])).unwrap();
+    for k in 0..rows {
+        run(&db.io, || sc.insert_rowid(k, &[byte; 200])).unwrap();
     }
     run(&db.io, || drop_btree(&db.pager, scratch)).unwrap();
     commit(db);
@@ -510,14 +516,8 @@ fn a_cyclic_freelist_is_corrupt() {
 #[test]
 fn a_zero_free_count_grows_the_file_whatever_the_trunk_pointer() {
     let db = open_db(512, false);
+    let table = table_and_freelist_of(&db, 20, 1);
     db.pager.begin_write().unwrap();
-    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
-    let scratch = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
-    let mut sc = BTreeCursor::new(db.pager.clone(), scratch, TreeKind::Table);
-    for k in 0..20i64 {
-        run(&db.io, || sc.insert_rowid(k, &[1u8; 200])).unwrap();
-    }
-    run(&db.io, || drop_btree(&db.pager, scratch)).unwrap();
     let trunk = freelist_trunks_first(&db);
     assert_ne!(trunk, 0, "setup: a freelist");
     let page1 = load_page(&db, 1).unwrap();
@@ -545,15 +545,7 @@ fn a_zero_free_count_grows_the_file_whatever_the_trunk_pointer() {
 #[test]
 fn a_freelist_leaf_out_of_range_is_corrupt() {
     let db = open_db(512, false);
-    db.pager.begin_write().unwrap();
-    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
-    let scratch = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
-    let mut sc = BTreeCursor::new(db.pager.clone(), scratch, TreeKind::Table);
-    for k in 0..20i64 {
-        run(&db.io, || sc.insert_rowid(k, &[1u8; 200])).unwrap();
-    }
-    run(&db.io, || drop_btree(&db.pager, scratch)).unwrap();
-    commit(&db);
+    let table = table_and_freelist_of(&db, 20, 1);
     let trunks = freelist_trunks(&db_in_read(&db));
     db.pager.end_read();
     let (trunk, leaves) = trunks[0];
