@@ -715,6 +715,17 @@ pub fn defragment(data: &mut [u8], page_no: u32, usable: usize) -> Result<()> {
     if slide_over_one_freeblock(data, &h, usable)? {
         return Ok(());
     }
+    rewrite_cells_to_the_end(data, &h, page_no, usable)
+}
+
+/// Defragmentation's general case: every cell copied, in order, to the end of the page
+/// (from a snapshot, as cells may overlap their new places), the free space then one gap.
+fn rewrite_cells_to_the_end(
+    data: &mut [u8],
+    h: &PageHeader,
+    page_no: u32,
+    usable: usize,
+) -> Result<()> {
     let snapshot = data[..usable].to_vec();
     let max_local = max_local(usable, h.page_type);
     let mut top = usable;
@@ -1011,21 +1022,12 @@ mod tests {
             drop_cell(&mut data, 2, U, k).unwrap();
             let h = PageHeader::parse(&data, 2, U).unwrap();
             let mut general = data.clone();
-            let snapshot = general.clone();
             let slid = slide_over_one_freeblock(&mut data, &h, U).unwrap();
             slid_any |= slid;
             assert_eq!(slid, h.first_freeblock != 0, "cell {k}");
             // The general rewrite alone, on the same page.
-            general.copy_from_slice(&snapshot);
-            let h2 = PageHeader::parse(&general, 2, U).unwrap();
-            let mut top = U;
-            for i in 0..h2.cell_count {
-                let off = h2.cell_offset(&snapshot, i, U).unwrap();
-                let size = parse_cell(&snapshot, h2.page_type, off, U).unwrap().size;
-                top -= size;
-                general[top..top + size].copy_from_slice(&snapshot[off..off + size]);
-                write_u16(&mut general, h2.ptr_array_start() + 2 * i, top);
-            }
+            rewrite_cells_to_the_end(&mut general, &h, 2, U).unwrap();
+            let top = PageHeader::parse(&general, 2, U).unwrap().content_start;
             defragment(&mut data, 2, U).unwrap();
             assert_eq!(cells(&data), cells(&general), "cell {k}");
             check_accounting(&data);

@@ -1822,15 +1822,21 @@ impl Pager {
     }
 
     fn return_dirty_to_cache(inner: &mut PagerInner) {
-        // In page order, as the cache's clock saw them before `dirty` was a hash map.
-        let mut pages: Vec<(u32, PageRef)> = std::mem::take(&mut inner.dirty).into_iter().collect();
-        pages.sort_unstable_by_key(|(page_no, _)| *page_no);
-        for (page_no, page) in pages {
+        // In the map's order (deterministic: `PageMap` hashes with a fixed function), not
+        // sorted: no order of a transaction's pages is a better guess for the clock than
+        // another, and sorting cost an allocation per commit.
+        let mut dirty = std::mem::take(&mut inner.dirty);
+        for (page_no, page) in dirty.drain() {
             page.dirty.store(false, Ordering::Release);
             // Pages beyond a truncated end are gone, not cached.
             if page_no <= inner.db_size_pages {
                 inner.cache.insert(page);
             }
+        }
+        // The emptied map keeps its capacity for the next transaction, unless a large one
+        // grew it (an idle connection should not hold that memory).
+        if dirty.capacity() <= 256 {
+            inner.dirty = dirty;
         }
     }
 
