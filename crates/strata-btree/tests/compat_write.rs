@@ -1695,6 +1695,86 @@ fn the_lock_byte_page_is_never_a_pointer_map() {
     assert!(is_ptrmap_page(1048782, u, ps));
 }
 
+/// A replacement of the same size is written over the old cell, as SQLite's
+/// btreeOverwriteCell does for an UPDATE that keeps the record's length: the leaf comes out
+/// byte for byte as SQLite's. A freeblock lies below the old cell here (row 8 deleted), so
+/// a delete and re-insert would move the row into it (first fit) and leave a freeblock
+/// where it was.
+#[test]
+fn a_same_size_replace_overwrites_the_cell_as_sqlite_does() {
+    let Some(b) = backend("memory") else {
+        return;
+    };
+    let ctx = "[compat_write same-size replace]";
+    let dir = tempfile::tempdir().unwrap();
+    let base = path_str(&dir.path().join("base.db"));
+    {
+        let conn = Connection::open(&base).unwrap();
+        conn.execute_batch(
+            "PRAGMA page_size=1024; PRAGMA journal_mode=WAL;
+             CREATE TABLE t(a INTEGER, b TEXT);
+             WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 10)
+             INSERT INTO t SELECT i, printf('%050d', i) FROM c;
+             DELETE FROM t WHERE rowid = 8;",
+        )
+        .unwrap();
+        conn.close().map_err(|(_, e)| e).unwrap();
+    }
+    let ours = path_str(&dir.path().join("ours.db"));
+    let theirs = path_str(&dir.path().join("theirs.db"));
+    copy_db(&base, &ours);
+    copy_db(&base, &theirs);
+    let new_b = format!("x{:049}", 2);
+    {
+        let conn = Connection::open(&theirs).unwrap();
+        conn.execute("UPDATE t SET b = ?1 WHERE rowid = 2", [&new_b])
+            .unwrap();
+        conn.close().map_err(|(_, e)| e).unwrap();
+    }
+    b.load(&ours);
+    {
+        let storage = open_storage(&b, &ours, 1024);
+        let pager = storage.pager();
+        pager.begin_write().unwrap();
+        let mut cur = BTreeCursor::new(pager.clone(), 2, TreeKind::Table);
+        assert!(drive(b.io.as_ref(), || cur.seek_rowid(2, SeekOp::EQ)).unwrap());
+        let rec = encode(&[Value::Integer(2), Value::Text(new_b.clone().into_bytes())]);
+        drive(b.io.as_ref(), || cur.insert_rowid(2, &rec)).unwrap();
+        assert_eq!(cur.rowid().unwrap(), 2, "{ctx}: the cursor is on the row");
+        drop(cur);
+        drive(b.io.as_ref(), || pager.commit()).unwrap();
+    }
+    b.dump(&ours);
+    let mut leaves = Vec::new();
+    for path in [&ours, &theirs] {
+        let conn = Connection::open(path).unwrap();
+        assert_eq!(
+            integrity_check(&conn),
+            vec!["ok".to_string()],
+            "{ctx}: {path}"
+        );
+        let got: String = conn
+            .query_row("SELECT b FROM t WHERE rowid = 2", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(got, new_b, "{ctx}: {path}");
+        // Closing the last connection checkpoints the WAL into the file.
+        conn.close().map_err(|(_, e)| e).unwrap();
+        assert!(
+            !std::path::Path::new(&format!("{path}-wal")).exists(),
+            "{ctx}: {path}: checkpointed"
+        );
+        let file = std::fs::read(path).unwrap();
+        leaves.push(file[1024..2048].to_vec());
+    }
+    assert!(
+        leaves[0] == leaves[1],
+        "{ctx}: t's leaf differs from SQLite's at bytes {:?}",
+        (0..1024)
+            .filter(|&i| leaves[0][i] != leaves[1][i])
+            .collect::<Vec<_>>()
+    );
+}
+
 /// Invariant 9 (exclusive file lock) against SQLite itself: while our `Storage` has the
 /// database open, SQLite cannot read or write it ("database is locked"), and while SQLite
 /// has it open, `Storage::open` fails with `Busy`. (OFD locks conflict with SQLite's POSIX
