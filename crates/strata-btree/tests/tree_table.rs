@@ -399,3 +399,34 @@ fn only_an_insert_without_overflow_is_a_local_write() {
     );
     commit(&db);
 }
+
+/// With the append hint held (`max_rowid`, then appends through the same cursor, as a
+/// multi-row INSERT does), an insert of a rowid that is not above the largest one is an
+/// ordinary insert: the largest rowid itself replaces its row, and a smaller one goes in
+/// its place, neither appended after the last entry.
+#[test]
+fn an_insert_not_past_the_largest_rowid_ignores_the_append_hint() {
+    let db = open_db(512, false);
+    db.pager.begin_write().unwrap();
+    let root = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut c = BTreeCursor::new(db.pager.clone(), root, TreeKind::Table);
+    let mut model = BTreeMap::new();
+    for k in (2..=80i64).step_by(2) {
+        let max = run(&db.io, || c.max_rowid()).unwrap();
+        assert_eq!(max, model.keys().next_back().copied());
+        let p = payload_for(k, 30, 1);
+        run(&db.io, || c.insert_rowid(k, &p)).unwrap();
+        model.insert(k, p);
+    }
+    for (k, salt) in [(80i64, 2u8), (79, 3), (80, 4), (40, 5)] {
+        // The hint taken again before each.
+        assert_eq!(run(&db.io, || c.max_rowid()).unwrap(), Some(80));
+        let p = payload_for(k, 30, salt);
+        run(&db.io, || c.insert_rowid(k, &p)).unwrap();
+        assert_eq!(c.rowid().unwrap(), k, "cursor on the inserted entry");
+        model.insert(k, p);
+    }
+    full_scan_matches(&db, root, &model);
+    check_db(&db, &[(root, None)]);
+    commit(&db);
+}
