@@ -430,3 +430,34 @@ fn an_insert_not_past_the_largest_rowid_ignores_the_append_hint() {
     check_db(&db, &[(root, None)]);
     commit(&db);
 }
+
+/// Only a write that neither writes nor frees an overflow chain is leaf-only: an insert
+/// whose overflow chain is written while its local part fits in the leaf, and a
+/// replacement that frees the old row's chain (the new row has none), both change
+/// freelist or overflow pages besides the leaf.
+#[test]
+fn a_write_that_writes_or_frees_a_chain_is_not_a_local_write() {
+    let db = open_db(1024, false);
+    db.pager.begin_write().unwrap();
+    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    // 1100 bytes on 1024-byte pages: 103 bytes local (the minimum), one overflow page.
+    run(&db.io, || tc.insert_rowid(1, &payload_for(1, 1100, 1))).unwrap();
+    assert!(
+        tc.take_local_write().is_none(),
+        "an overflow chain written: not leaf-only"
+    );
+    run(&db.io, || tc.insert_rowid(1, &payload_for(1, 20, 2))).unwrap();
+    assert!(
+        tc.take_local_write().is_none(),
+        "the old row's chain freed: not leaf-only"
+    );
+    run(&db.io, || tc.insert_rowid(1, &payload_for(1, 30, 3))).unwrap();
+    assert!(
+        tc.take_local_write().is_some(),
+        "a small row over a small row"
+    );
+    let stats = check_db(&db, &[(table, None)]);
+    assert_eq!(stats[0].entries, 1);
+    commit(&db);
+}
