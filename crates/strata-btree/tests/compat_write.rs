@@ -1520,6 +1520,261 @@ fn incremental_vacuum_step_uses_a_trunk_of_the_most_leaves() {
     assert_eq!(n, 50, "{ctx}");
 }
 
+/// The pointer maps of an auto-vacuum file SQLite made are where `strata_btree::ptrmap`
+/// looks for them, and every page's entry reads back as SQLite wrote it: 512-byte pages
+/// with 12 reserved bytes, so U = 500 and each map covers U/5 = 100 pages (maps at 2, 103,
+/// 204, ...: SQLite's ptrmapPageno), and a map's last entry ends exactly at the usable
+/// size. The entries are checked against what SQLite says of the file: the roots of its
+/// schema are the type-1 entries, its free pages the type-2 ones, and the overflow and
+/// B-tree pages have a parent in the file.
+#[test]
+fn pointer_maps_of_a_sqlite_file_are_located_and_read() {
+    use strata_btree::ptrmap::{self, entry_offset, is_ptrmap_page, ptrmap_page_for, read_entry};
+    let ctx = "[compat_write pointer maps of a SQLite file]";
+    let dir = tempfile::tempdir().unwrap();
+    let path = path_str(&dir.path().join("av_maps.db"));
+    const PS: usize = 512;
+    const RESERVED: usize = 12;
+    const U: usize = PS - RESERVED;
+    let (roots, free) = {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA page_size=512;").unwrap();
+        const SQLITE_FCNTL_RESERVE_BYTES: i32 = 38;
+        let mut n: std::os::raw::c_int = RESERVED as _;
+        // SAFETY: a valid open connection handle, a NUL-terminated schema name and an int
+        // argument, as SQLITE_FCNTL_RESERVE_BYTES expects.
+        let rc = unsafe {
+            rusqlite::ffi::sqlite3_file_control(
+                conn.handle(),
+                c"main".as_ptr(),
+                SQLITE_FCNTL_RESERVE_BYTES,
+                &mut n as *mut std::os::raw::c_int as *mut std::os::raw::c_void,
+            )
+        };
+        assert_eq!(rc, 0, "{ctx}: setup: SQLITE_FCNTL_RESERVE_BYTES");
+        conn.execute_batch(
+            "PRAGMA auto_vacuum=INCREMENTAL;
+             CREATE TABLE t(a INTEGER, b TEXT);
+             CREATE INDEX t_b ON t(b);
+             CREATE TABLE big(x BLOB);
+             WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 400)
+             INSERT INTO t SELECT i, printf('%0150d', i) FROM c;
+             WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 40)
+             INSERT INTO big SELECT zeroblob(1500) FROM c;
+             DELETE FROM t WHERE a % 7 = 0;
+             DELETE FROM big WHERE rowid % 5 = 0;",
+        )
+        .unwrap();
+        let av: i64 = conn
+            .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(av, 2, "{ctx}: setup: auto_vacuum=INCREMENTAL");
+        assert_eq!(integrity_check(&conn), vec!["ok".to_string()], "{ctx}");
+        let roots: std::collections::BTreeSet<u32> = conn
+            .prepare("SELECT rootpage FROM sqlite_schema WHERE rootpage > 1")
+            .unwrap()
+            .query_map([], |r| r.get::<_, i64>(0))
+            .unwrap()
+            .map(|r| r.unwrap() as u32)
+            .collect();
+        let free: i64 = conn
+            .query_row("PRAGMA freelist_count", [], |r| r.get(0))
+            .unwrap();
+        conn.close().map_err(|(_, e)| e).unwrap();
+        (roots, free as usize)
+    };
+    let file = std::fs::read(&path).unwrap();
+    assert_eq!(file[20] as usize, RESERVED, "{ctx}: setup: reserved bytes");
+    let size = (file.len() / PS) as u32;
+    assert!(size > 4 * 101, "{ctx}: setup: {size} pages, want five maps");
+    let page = |n: u32| &file[(n as usize - 1) * PS..n as usize * PS];
+
+    assert_eq!(ptrmap_page_for(1, U, PS), 0, "{ctx}: page 1 has no entry");
+    assert!(!is_ptrmap_page(1, U, PS), "{ctx}");
+    assert!(!is_ptrmap_page(0, U, PS), "{ctx}");
+    let mut by_type = BTreeMap::<u8, Vec<u32>>::new();
+    for p in 2..=size {
+        // SQLite's ptrmapPageno with nPagesPerMapPage = U/5 + 1 = 101.
+        let map = 2 + (p - 2) / 101 * 101;
+        assert_eq!(ptrmap_page_for(p, U, PS), map, "{ctx}: map of page {p}");
+        assert_eq!(is_ptrmap_page(p, U, PS), p == map, "{ctx}: page {p}");
+        if p == map {
+            assert_eq!(entry_offset(map, p), None, "{ctx}: map {p} has no entry");
+            assert_eq!(read_entry(page(map), map, p, U), None, "{ctx}: map {p}");
+            continue;
+        }
+        let off = 5 * (p - map - 1) as usize;
+        assert_eq!(entry_offset(map, p), Some(off), "{ctx}: page {p}");
+        let want = (
+            page(map)[off],
+            u32::from_be_bytes(page(map)[off + 1..off + 5].try_into().unwrap()),
+        );
+        assert_eq!(
+            read_entry(page(map), map, p, U),
+            Some(want),
+            "{ctx}: page {p}"
+        );
+        // The usable part of the map page alone holds every entry.
+        assert_eq!(
+            read_entry(&page(map)[..U], map, p, U),
+            Some(want),
+            "{ctx}: page {p}"
+        );
+        by_type.entry(want.0).or_default().push(p);
+        match want.0 {
+            ptrmap::PTRMAP_ROOTPAGE | ptrmap::PTRMAP_FREEPAGE => {
+                assert_eq!(want.1, 0, "{ctx}: page {p}: parent of a root or free page")
+            }
+            ptrmap::PTRMAP_OVERFLOW1 | ptrmap::PTRMAP_OVERFLOW2 | ptrmap::PTRMAP_BTREE => {
+                assert!(
+                    want.1 >= 2 && want.1 <= size && !is_ptrmap_page(want.1, U, PS),
+                    "{ctx}: page {p}: parent {}",
+                    want.1
+                )
+            }
+            t => panic!("{ctx}: page {p}: entry type {t}"),
+        }
+    }
+    let roots_found: std::collections::BTreeSet<u32> =
+        by_type[&ptrmap::PTRMAP_ROOTPAGE].iter().copied().collect();
+    assert_eq!(
+        roots_found, roots,
+        "{ctx}: the type-1 entries are the schema's roots"
+    );
+    assert_eq!(
+        by_type.get(&ptrmap::PTRMAP_FREEPAGE).map_or(0, |v| v.len()),
+        free,
+        "{ctx}: the type-2 entries are the free pages"
+    );
+    for t in [
+        ptrmap::PTRMAP_OVERFLOW1,
+        ptrmap::PTRMAP_OVERFLOW2,
+        ptrmap::PTRMAP_BTREE,
+    ] {
+        assert!(
+            by_type.contains_key(&t),
+            "{ctx}: setup: no page of type {t}"
+        );
+    }
+    // Each map's last entry ends at the usable size; it is read, and a map whose usable
+    // area ends before it (a mismatched map) has no such entry.
+    let last = 2 + 100;
+    assert_eq!(entry_offset(2, last), Some(U - 5), "{ctx}");
+    assert!(read_entry(page(2), 2, last, U).is_some(), "{ctx}");
+    assert_eq!(read_entry(page(2), 2, last, U - 1), None, "{ctx}");
+    assert_eq!(read_entry(&page(2)[..U - 1], 2, last, U), None, "{ctx}");
+}
+
+/// The lock-byte page (the one holding file offset 2^30) is never a pointer map: SQLite's
+/// PENDING_BYTE_PAGE is 2^30 / page size + 1, and ptrmapPageno moves a map that would fall
+/// on it one page on. With 1024-byte pages (U = 1024, 205 pages per map), the lock-byte page
+/// 1048577 is where the 5116th map would be (2 + 5115 * 205): that map is page 1048578 and
+/// covers the pages up to 1048781. (A file that large is not made here: the locations are
+/// SQLite's formulas.)
+#[test]
+fn the_lock_byte_page_is_never_a_pointer_map() {
+    use strata_btree::ptrmap::{entry_offset, is_ptrmap_page, pending_byte_page, ptrmap_page_for};
+    for (ps, lock) in [
+        (512, 2097153),
+        (1024, 1048577),
+        (4096, 262145),
+        (65536, 16385),
+    ] {
+        assert_eq!(pending_byte_page(ps), lock, "page size {ps}");
+    }
+    let (u, ps) = (1024, 1024);
+    assert_eq!(ptrmap_page_for(1048576, u, ps), 1048372);
+    assert!(is_ptrmap_page(1048372, u, ps));
+    for p in [1048577, 1048578, 1048579, 1048700, 1048781] {
+        assert_eq!(ptrmap_page_for(p, u, ps), 1048578, "page {p}");
+    }
+    assert!(!is_ptrmap_page(1048577, u, ps));
+    assert!(is_ptrmap_page(1048578, u, ps));
+    assert_eq!(entry_offset(1048578, 1048579), Some(0));
+    assert_eq!(ptrmap_page_for(1048782, u, ps), 1048782);
+    assert!(is_ptrmap_page(1048782, u, ps));
+}
+
+/// A replacement of the same size is written over the old cell, as SQLite's
+/// btreeOverwriteCell does for an UPDATE that keeps the record's length: the leaf comes out
+/// byte for byte as SQLite's. A freeblock lies below the old cell here (row 8 deleted), so
+/// a delete and re-insert would move the row into it (first fit) and leave a freeblock
+/// where it was.
+#[test]
+fn a_same_size_replace_overwrites_the_cell_as_sqlite_does() {
+    let Some(b) = backend("memory") else {
+        return;
+    };
+    let ctx = "[compat_write same-size replace]";
+    let dir = tempfile::tempdir().unwrap();
+    let base = path_str(&dir.path().join("base.db"));
+    {
+        let conn = Connection::open(&base).unwrap();
+        conn.execute_batch(
+            "PRAGMA page_size=1024; PRAGMA journal_mode=WAL;
+             CREATE TABLE t(a INTEGER, b TEXT);
+             WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 10)
+             INSERT INTO t SELECT i, printf('%050d', i) FROM c;
+             DELETE FROM t WHERE rowid = 8;",
+        )
+        .unwrap();
+        conn.close().map_err(|(_, e)| e).unwrap();
+    }
+    let ours = path_str(&dir.path().join("ours.db"));
+    let theirs = path_str(&dir.path().join("theirs.db"));
+    copy_db(&base, &ours);
+    copy_db(&base, &theirs);
+    let new_b = format!("x{:049}", 2);
+    {
+        let conn = Connection::open(&theirs).unwrap();
+        conn.execute("UPDATE t SET b = ?1 WHERE rowid = 2", [&new_b])
+            .unwrap();
+        conn.close().map_err(|(_, e)| e).unwrap();
+    }
+    b.load(&ours);
+    {
+        let storage = open_storage(&b, &ours, 1024);
+        let pager = storage.pager();
+        pager.begin_write().unwrap();
+        let mut cur = BTreeCursor::new(pager.clone(), 2, TreeKind::Table);
+        assert!(drive(b.io.as_ref(), || cur.seek_rowid(2, SeekOp::EQ)).unwrap());
+        let rec = encode(&[Value::Integer(2), Value::Text(new_b.clone().into_bytes())]);
+        drive(b.io.as_ref(), || cur.insert_rowid(2, &rec)).unwrap();
+        assert_eq!(cur.rowid().unwrap(), 2, "{ctx}: the cursor is on the row");
+        drop(cur);
+        drive(b.io.as_ref(), || pager.commit()).unwrap();
+    }
+    b.dump(&ours);
+    let mut leaves = Vec::new();
+    for path in [&ours, &theirs] {
+        let conn = Connection::open(path).unwrap();
+        assert_eq!(
+            integrity_check(&conn),
+            vec!["ok".to_string()],
+            "{ctx}: {path}"
+        );
+        let got: String = conn
+            .query_row("SELECT b FROM t WHERE rowid = 2", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(got, new_b, "{ctx}: {path}");
+        // Closing the last connection checkpoints the WAL into the file.
+        conn.close().map_err(|(_, e)| e).unwrap();
+        assert!(
+            !std::path::Path::new(&format!("{path}-wal")).exists(),
+            "{ctx}: {path}: checkpointed"
+        );
+        let file = std::fs::read(path).unwrap();
+        leaves.push(file[1024..2048].to_vec());
+    }
+    assert!(
+        leaves[0] == leaves[1],
+        "{ctx}: t's leaf differs from SQLite's at bytes {:?}",
+        (0..1024)
+            .filter(|&i| leaves[0][i] != leaves[1][i])
+            .collect::<Vec<_>>()
+    );
+}
+
 /// Invariant 9 (exclusive file lock) against SQLite itself: while our `Storage` has the
 /// database open, SQLite cannot read or write it ("database is locked"), and while SQLite
 /// has it open, `Storage::open` fails with `Busy`. (OFD locks conflict with SQLite's POSIX

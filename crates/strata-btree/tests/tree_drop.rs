@@ -654,3 +654,30 @@ fn a_free_count_without_a_trunk_is_corrupt() {
     assert!(err.to_string().contains("without a first trunk"), "{err}");
     db.pager.rollback().unwrap();
 }
+
+/// An insert, a replacement and a delete that take and free no page (no overflow chain,
+/// no split) read no freelist page, as SQLite's do: with the first trunk damaged (claiming
+/// more leaves than a page holds), a small row goes in, is replaced and is deleted; only
+/// the next insert whose overflow page comes from that trunk finds the damage.
+#[test]
+fn a_write_that_takes_no_page_reads_no_freelist_trunk() {
+    let db = open_db(512, false);
+    let table = table_and_freelist(&db);
+    db.pager.begin_write().unwrap();
+    let first = freelist_trunks_first(&db);
+    assert_ne!(first, 0, "setup: a freelist");
+    let damaged = load_page(&db, first).unwrap();
+    db.pager.mark_dirty(&damaged).unwrap();
+    damaged.data_mut()[4..8].copy_from_slice(&1000u32.to_be_bytes());
+    drop(damaged);
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    run(&db.io, || tc.insert_rowid(1, &[1u8; 40])).expect("insert");
+    run(&db.io, || tc.insert_rowid(1, &[2u8; 60])).expect("replace");
+    assert!(run(&db.io, || tc.seek_rowid(1, SeekOp::EQ)).unwrap());
+    run(&db.io, || tc.delete()).expect("delete");
+    match run(&db.io, || tc.insert_rowid(2, &row_of_overflow_pages(1, 8))) {
+        Err(strata_btree::Error::Corrupt(m)) => assert!(m.contains("claims 1000 leaves"), "{m}"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    db.pager.rollback().unwrap();
+}

@@ -399,3 +399,65 @@ fn only_an_insert_without_overflow_is_a_local_write() {
     );
     commit(&db);
 }
+
+/// With the append hint held (`max_rowid`, then appends through the same cursor, as a
+/// multi-row INSERT does), an insert of a rowid that is not above the largest one is an
+/// ordinary insert: the largest rowid itself replaces its row, and a smaller one goes in
+/// its place, neither appended after the last entry.
+#[test]
+fn an_insert_not_past_the_largest_rowid_ignores_the_append_hint() {
+    let db = open_db(512, false);
+    db.pager.begin_write().unwrap();
+    let root = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut c = BTreeCursor::new(db.pager.clone(), root, TreeKind::Table);
+    let mut model = BTreeMap::new();
+    for k in (2..=80i64).step_by(2) {
+        let max = run(&db.io, || c.max_rowid()).unwrap();
+        assert_eq!(max, model.keys().next_back().copied());
+        let p = payload_for(k, 30, 1);
+        run(&db.io, || c.insert_rowid(k, &p)).unwrap();
+        model.insert(k, p);
+    }
+    for (k, salt) in [(80i64, 2u8), (79, 3), (80, 4), (40, 5)] {
+        // The hint taken again before each.
+        assert_eq!(run(&db.io, || c.max_rowid()).unwrap(), Some(80));
+        let p = payload_for(k, 30, salt);
+        run(&db.io, || c.insert_rowid(k, &p)).unwrap();
+        assert_eq!(c.rowid().unwrap(), k, "cursor on the inserted entry");
+        model.insert(k, p);
+    }
+    full_scan_matches(&db, root, &model);
+    check_db(&db, &[(root, None)]);
+    commit(&db);
+}
+
+/// Only a write that neither writes nor frees an overflow chain is leaf-only: an insert
+/// whose overflow chain is written while its local part fits in the leaf, and a
+/// replacement that frees the old row's chain (the new row has none), both change
+/// freelist or overflow pages besides the leaf.
+#[test]
+fn a_write_that_writes_or_frees_a_chain_is_not_a_local_write() {
+    let db = open_db(1024, false);
+    db.pager.begin_write().unwrap();
+    let table = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut tc = BTreeCursor::new(db.pager.clone(), table, TreeKind::Table);
+    // 1100 bytes on 1024-byte pages: 103 bytes local (the minimum), one overflow page.
+    run(&db.io, || tc.insert_rowid(1, &payload_for(1, 1100, 1))).unwrap();
+    assert!(
+        tc.take_local_write().is_none(),
+        "an overflow chain written: not leaf-only"
+    );
+    run(&db.io, || tc.insert_rowid(1, &payload_for(1, 20, 2))).unwrap();
+    assert!(
+        tc.take_local_write().is_none(),
+        "the old row's chain freed: not leaf-only"
+    );
+    run(&db.io, || tc.insert_rowid(1, &payload_for(1, 30, 3))).unwrap();
+    assert!(
+        tc.take_local_write().is_some(),
+        "a small row over a small row"
+    );
+    let stats = check_db(&db, &[(table, None)]);
+    assert_eq!(stats[0].entries, 1);
+    commit(&db);
+}
