@@ -196,6 +196,14 @@ impl Completion {
         Self::new(CompletionKind::Read, vec![0; len_bytes])
     }
 
+    /// A read of `buf.len()` bytes into `buf`, a buffer the caller recycles (its old bytes
+    /// are overwritten by what is read; a short read leaves the rest as it was, so the
+    /// caller must clear what the result does not cover). Saves a zeroed allocation per
+    /// read: a page-cache miss that reuses an evicted page's buffer.
+    pub fn read_into(buf: Vec<u8>) -> Self {
+        Self::new(CompletionKind::Read, buf)
+    }
+
     /// A write of `data`.
     pub fn write(data: Vec<u8>) -> Self {
         Self::new(CompletionKind::Write, data)

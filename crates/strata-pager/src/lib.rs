@@ -1209,7 +1209,7 @@ impl Pager {
         let completion = match inner.loading.get(&page_no) {
             Some(c) => c.clone(),
             None => {
-                let c = Completion::read(self.storage.page_size);
+                let c = Completion::read_into(inner.cache.take_buffer(self.storage.page_size));
                 let snapshot = inner
                     .snapshot
                     .as_ref()
@@ -1231,11 +1231,15 @@ impl Pager {
                 inner.loading.remove(&page_no);
                 Err(Error::Io(e))
             }
-            Some(Ok(_bytes_read)) => {
+            Some(Ok(bytes_read)) => {
                 inner.loading.remove(&page_no);
+                let mut data = completion.take_buf();
                 // A short read (the file ends early) leaves zeros, as in SQLite; the B-tree
-                // then reports the page as corrupt if it is used as a tree page.
-                let data = completion.take_buf();
+                // then reports the page as corrupt if it is used as a tree page. (The
+                // buffer may be a recycled page's: its tail is cleared.)
+                if let Some(tail) = data.get_mut(bytes_read..) {
+                    tail.fill(0);
+                }
                 if data.len() != self.storage.page_size {
                     return Err(Error::Io(IoError::new(
                         std::io::ErrorKind::Other,

@@ -609,3 +609,50 @@ fn savepoint_pre_image_frame_survives_a_respill() {
         pager.end_read();
     });
 }
+
+/// A cache miss reads into the buffer of the last page evicted; a short read (a file
+/// whose last page is partial) must still leave zeros after what was read, not the
+/// evicted page's bytes.
+#[test]
+fn a_short_read_into_a_recycled_buffer_leaves_zeros() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("test.db");
+    let path = path.to_str().unwrap();
+    let io: Arc<dyn IO> = Arc::new(SyscallIo::new());
+    let page_size = StorageOptions::default().page_size;
+    {
+        let storage = Storage::open(io.clone(), path, options()).unwrap();
+        let pager = storage.pager();
+        append_pages(&pager, 4);
+        block_on(io.as_ref(), || pager.checkpoint(CheckpointMode::Truncate)).unwrap();
+    }
+    // The last page (5) keeps only its first 100 bytes.
+    let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    file.set_len(4 * page_size as u64 + 100).unwrap();
+    drop(file);
+    let storage = Storage::open(
+        io.clone(),
+        path,
+        StorageOptions {
+            cache_size_pages: 2,
+            ..options()
+        },
+    )
+    .unwrap();
+    let pager = storage.pager();
+    pager.begin_read().unwrap();
+    assert_eq!(pager.db_size_pages(), 5);
+    // Pages 2..=4 fill the cache and push pages out (their buffers full of 2s, 3s, 4s).
+    for page_no in 2..=4 {
+        assert!(get(&pager, page_no).data()[100..]
+            .iter()
+            .all(|&b| b == page_no as u8));
+    }
+    let last = get(&pager, 5);
+    let data = last.data();
+    assert!(data[..100].iter().all(|&b| b == 5));
+    assert!(
+        data[100..].iter().all(|&b| b == 0),
+        "stale bytes after a short read"
+    );
+}
