@@ -345,20 +345,7 @@ fn build_with_sqlite(
     let conn = Connection::open(path).unwrap();
     exec(&conn, &format!("PRAGMA page_size={page_size};"));
     if reserved > 0 {
-        // Reserved bytes at the end of every page (as encryption or checksum extensions use).
-        const SQLITE_FCNTL_RESERVE_BYTES: i32 = 38;
-        let mut n: std::os::raw::c_int = reserved as _;
-        // SAFETY: a valid open connection handle, a NUL-terminated schema name and an int
-        // argument, as SQLITE_FCNTL_RESERVE_BYTES expects.
-        let rc = unsafe {
-            rusqlite::ffi::sqlite3_file_control(
-                conn.handle(),
-                c"main".as_ptr(),
-                SQLITE_FCNTL_RESERVE_BYTES,
-                &mut n as *mut std::os::raw::c_int as *mut std::os::raw::c_void,
-            )
-        };
-        assert_eq!(rc, 0, "setup: SQLITE_FCNTL_RESERVE_BYTES");
+        sqlite_reserve_bytes(&conn, reserved as usize);
     }
     let mode: String = conn
         .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))

@@ -1539,19 +1539,7 @@ fn pointer_maps_of_a_sqlite_file_are_located_and_read() {
     let (roots, free) = {
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch("PRAGMA page_size=512;").unwrap();
-        const SQLITE_FCNTL_RESERVE_BYTES: i32 = 38;
-        let mut n: std::os::raw::c_int = RESERVED as _;
-        // SAFETY: a valid open connection handle, a NUL-terminated schema name and an int
-        // argument, as SQLITE_FCNTL_RESERVE_BYTES expects.
-        let rc = unsafe {
-            rusqlite::ffi::sqlite3_file_control(
-                conn.handle(),
-                c"main".as_ptr(),
-                SQLITE_FCNTL_RESERVE_BYTES,
-                &mut n as *mut std::os::raw::c_int as *mut std::os::raw::c_void,
-            )
-        };
-        assert_eq!(rc, 0, "{ctx}: setup: SQLITE_FCNTL_RESERVE_BYTES");
+        sqlite_reserve_bytes(&conn, RESERVED);
         conn.execute_batch(
             "PRAGMA auto_vacuum=INCREMENTAL;
              CREATE TABLE t(a INTEGER, b TEXT);

@@ -605,3 +605,21 @@ pub fn seed(default: u64) -> u64 {
         Err(_) => default,
     }
 }
+
+/// Gives SQLite's new database `conn` `reserved` bytes at the end of every page (as
+/// encryption or checksum extensions use), before its first write.
+pub fn sqlite_reserve_bytes(conn: &rusqlite::Connection, reserved: usize) {
+    const SQLITE_FCNTL_RESERVE_BYTES: i32 = 38;
+    let mut n: std::os::raw::c_int = reserved as _;
+    // SAFETY: a valid open connection handle, a NUL-terminated schema name and an int
+    // argument, as SQLITE_FCNTL_RESERVE_BYTES expects.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            SQLITE_FCNTL_RESERVE_BYTES,
+            &mut n as *mut std::os::raw::c_int as *mut std::os::raw::c_void,
+        )
+    };
+    assert_eq!(rc, 0, "setup: SQLITE_FCNTL_RESERVE_BYTES");
+}
