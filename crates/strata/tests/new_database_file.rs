@@ -176,3 +176,41 @@ fn vacuum_into_a_file_still_attached_is_refused_untouched() {
         Ok(vec![vec![V::Text("ok".into())]])
     );
 }
+
+/// A one-page database whose header is byte for byte a new database's (SQLite in WAL mode
+/// leaves the header alone on a commit that keeps one page: a schema of views only) is
+/// not taken for a new database: its page 1, with the view's schema row, is read and kept.
+#[test]
+fn a_one_page_database_with_a_new_header_keeps_its_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("views.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("PRAGMA journal_mode=WAL; CREATE VIEW v AS SELECT 1 AS x")
+            .unwrap();
+    }
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes.len(), 4096, "setup: one page");
+    let new_header = strata::empty_database_image(4096).unwrap();
+    bytes[..100].copy_from_slice(&new_header[..100]);
+    std::fs::write(&path, &bytes).unwrap();
+    let sqlite_sees = |sql: &str| {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        sqlite_rows(&c, sql)
+    };
+    assert_eq!(sqlite_sees("SELECT x FROM v"), Ok(vec![vec![V::Int(1)]]));
+    let ours = strata::Connection::open(&path).unwrap();
+    assert_eq!(
+        strata_rows(&ours, "SELECT x FROM v"),
+        Ok(vec![vec![V::Int(1)]])
+    );
+    ours.execute_batch("CREATE TABLE t(a); INSERT INTO t VALUES (2)")
+        .unwrap();
+    drop(ours);
+    assert_eq!(sqlite_sees("SELECT x FROM v"), Ok(vec![vec![V::Int(1)]]));
+    assert_eq!(sqlite_sees("SELECT a FROM t"), Ok(vec![vec![V::Int(2)]]));
+    assert_eq!(
+        sqlite_sees("PRAGMA integrity_check"),
+        Ok(vec![vec![V::Text("ok".into())]])
+    );
+}
