@@ -50,8 +50,8 @@
 //! 2. `mark_dirty` precedes every change to a page's bytes (asserted in debug builds).
 //! 3. Pages above `db_size_pages` are never handed out; new pages come from `append_page`.
 //!    The one exception is page 1 of a new database (an empty file, 0 pages, as SQLite
-//!    counts it): it reads as the page 1 the first commit writes to the file before its
-//!    frames, so the WAL never holds committed frames beside an empty database file.
+//!    counts it): it reads as the page 1 the first write transaction writes to the file
+//!    before it begins, so the WAL never holds frames beside an empty database file.
 //!    `truncate_pages` lowers the size in a write transaction: changed pages beyond it
 //!    keep their pre-images (for rollback) but are neither committed nor cached.
 //! 4. Between transactions the cache is revalidated against the WAL: pages written by other
@@ -260,7 +260,7 @@ impl Storage {
     /// ([`JournalMode`]). A database we cannot handle is refused with
     /// [`Error::Unsupported`] before any file is written or created; opening creates no
     /// file for an existing database (the WAL file is created by the first commit), and
-    /// a new database's file stays empty until its first commit.
+    /// a new database's file stays empty until its first write transaction.
     /// Takes an exclusive OS lock on the file: a second open of the same file, in this
     /// process or another, fails with [`Error::Busy`] ("database is locked").
     /// Opening drives `io` until the header is read and the WAL recovered.
@@ -382,18 +382,10 @@ impl Storage {
         // commit's frames (`poll_page1_write`), as for an empty file (simulator seed 1018
         // of `tests/seeds.rs`: a failed fsync, a reopen, WAL commits acknowledged, then
         // power loss took page 1 and the WAL went with it).
-        // The whole file is compared, not the header alone: SQLite in WAL mode leaves the
-        // header as it was on a commit that keeps one page (a schema of views only), so
-        // only the page's bytes tell that database from a new one.
         let awaiting_page1 = wal.max_frame() == 0
             && file_size_bytes <= h.page_size as u64
-            && Self::is_new_page1(
-                io.as_ref(),
-                db_file.as_ref(),
-                &h,
-                &raw_header,
-                file_size_bytes,
-            )?;
+            && raw_header[..]
+                == header::new_database_page1(h.page_size, h.reserved_bytes)[..header::HEADER_SIZE];
         let storage = Arc::new(Storage {
             io,
             path: path.to_string(),
@@ -528,26 +520,6 @@ impl Storage {
         }
         self.awaiting_page1.store(false, Ordering::Release);
         Ok(Poll::Ready(()))
-    }
-
-    /// Whether the file (at most one page, its first `raw_header.len()` bytes read) holds
-    /// exactly a new database's page 1, or the start of one (a torn write).
-    fn is_new_page1(
-        io: &dyn IO,
-        db_file: &dyn File,
-        h: &header::DatabaseHeader,
-        raw_header: &[u8],
-        file_size_bytes: u64,
-    ) -> Result<bool> {
-        let new = header::new_database_page1(h.page_size, h.reserved_bytes);
-        if raw_header.get(..header::HEADER_SIZE) != new.get(..header::HEADER_SIZE) {
-            return Ok(false);
-        }
-        let len = (file_size_bytes as usize).min(new.len());
-        let c = Completion::read(len);
-        db_file.pread(0, &c)?;
-        let n = strata_io::wait(io, &c)?;
-        Ok(n == len && c.buf()[..n] == new[..n])
     }
 
     /// Whether a file no larger than one page holds nothing but zero bytes.
