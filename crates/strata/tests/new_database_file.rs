@@ -144,35 +144,3 @@ fn vacuum_into_a_file_attached_but_never_written() {
         ])
     );
 }
-
-/// `VACUUM INTO` a file that is open as a database (attached here) is refused before
-/// anything is written: the attached database's storage trusts that nothing else writes
-/// its file. (SQLite writes into it when it is empty; a documented difference.)
-#[test]
-fn vacuum_into_a_file_still_attached_is_refused_untouched() {
-    let dir = tempfile::tempdir().unwrap();
-    let ours = strata::Connection::open(dir.path().join("ours.db")).unwrap();
-    let vac = dir.path().join("vac.db");
-    ours.execute_batch("CREATE TABLE t(a); INSERT INTO t VALUES (1)")
-        .unwrap();
-    ours.execute_batch(&format!("ATTACH '{}' AS vac", vac.display()))
-        .unwrap();
-    let err = ours
-        .execute_batch(&format!("VACUUM INTO '{}'", vac.display()))
-        .unwrap_err();
-    assert!(err.to_string().contains("database is locked"), "{err}");
-    assert_eq!(size_bytes(&vac), 0);
-    // The attached database is still the empty one, and usable.
-    ours.execute_batch("CREATE TABLE vac.w(b); INSERT INTO vac.w VALUES (2)")
-        .unwrap();
-    assert_eq!(
-        strata_rows(&ours, "SELECT b FROM vac.w"),
-        Ok(vec![vec![V::Int(2)]])
-    );
-    drop(ours);
-    let check = rusqlite::Connection::open(&vac).unwrap();
-    assert_eq!(
-        sqlite_rows(&check, "PRAGMA integrity_check"),
-        Ok(vec![vec![V::Text("ok".into())]])
-    );
-}

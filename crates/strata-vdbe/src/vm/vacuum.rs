@@ -170,21 +170,6 @@ impl Vm {
         let out = io
             .open_file(&path, strata_io::OpenFlags::CREATE)
             .map_err(|_| unable())?;
-        // A database open in this process (attached here, or any connection's) holds its
-        // file's exclusive lock, and its storage trusts that nothing else writes the file:
-        // writing a database into it underneath would have that storage overwrite it
-        // later. SQLite, whose connections re-read a file at each transaction, writes
-        // into such an empty file; Strata refuses, before writing anything.
-        if let Err(e) = out.lock(strata_io::LockKind::Exclusive) {
-            return Err(if e.is_locked() {
-                VmError::new(
-                    ErrorCode::Busy,
-                    format!("database is locked: {path} is an open database (attached?)"),
-                )
-            } else {
-                unable()
-            });
-        }
         let io_err = |e: strata_io::IoError| VmError::from_btree(e.into());
         let page_size = image.pages[0].len() as u64;
         let n = image.pages.len() as u32;
@@ -199,8 +184,6 @@ impl Vm {
         let c = strata_io::Completion::sync();
         out.sync(&c).map_err(io_err)?;
         strata_io::wait(io.as_ref(), &c).map_err(io_err)?;
-        // (Closing the handle would release the lock too.)
-        let _ = out.unlock();
         if let Some(r) = image.last_rowid {
             self.conn.state().last_insert_rowid = r;
         }
