@@ -2262,6 +2262,21 @@ fuzz_target!(|data: &[u8]| {
                 continue;
             }
         }
+        // Strata's ATTACH of a new file writes the file's header at once, SQLite's at the
+        // first write (README, issue 15's leftovers): a `vac.db` attached before any
+        // VACUUM INTO made it is then not empty on Strata's side only, and VACUUM INTO
+        // refuses it ("output file already exists") where SQLite writes into the empty
+        // database. Not compared (found by a 10-minute run in session 16:
+        // regressions/sql_diff/vacuum-into-attached-empty).
+        if sql.starts_with("VACUUM INTO") {
+            let strata_not_empty = io.file_contents("vac.db").is_some_and(|c| !c.is_empty());
+            let sqlite_empty = vac_keeper
+                .as_ref()
+                .is_some_and(|k| sqlite_run(k, "PRAGMA page_count") == Ok(vec!["i0".to_string()]));
+            if strata_not_empty && sqlite_empty {
+                continue;
+            }
+        }
         log.push(sql.clone());
         // Each side compiles the statement once: its result-column names (part of the
         // answer: apps index rows by them) are compared, then the same statement runs.

@@ -773,19 +773,7 @@ impl Sim {
             .map_err(|e| format!("tenant {t}: begin_read after reopen: {e}"))?;
         let size = pager.db_size_pages();
         if size == 0 {
-            // Never committed (the file is empty): the empty database, whose page 1
-            // reads as a new one's.
-            let page = strata_io::block_on(io.as_ref(), || pager.get_page(1))
-                .map_err(|e| format!("tenant {t}: reading page 1 of an empty file: {e}"))?;
-            let recorded = header::read_u32(&page.data(), header::OFFSET_DB_SIZE_PAGES);
-            if recorded != 1 {
-                return Err(format!(
-                    "tenant {t}: an empty file's page 1 records {recorded} pages"
-                ));
-            }
-            drop(page);
-            pager.end_read();
-            return Ok((DbState::empty(), storage));
+            return Err(format!("tenant {t}: reopened database has 0 pages"));
         }
         let mut pages = vec![0u64];
         for page_no in 1..=size {
@@ -943,10 +931,7 @@ impl Sim {
                 mut next,
                 try_upgrade,
             } => {
-                // A new database's file is empty until its first commit: 0 pages (as
-                // SQLite counts them) for the model's empty database (page 1 only).
-                let never_written = pager.db_size_pages() == 0 && base.size_pages() == 1;
-                if pager.db_size_pages() != base.size_pages() && !never_written {
+                if pager.db_size_pages() != base.size_pages() {
                     return Err(format!(
                         "tenant {t} conn {c}: read snapshot has {} pages, model {}",
                         pager.db_size_pages(),

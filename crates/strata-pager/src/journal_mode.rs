@@ -100,9 +100,6 @@ impl Pager {
             if mode == JournalMode::Wal {
                 return self.switch_to_wal();
             }
-            if self.storage.awaiting_page1.load(Ordering::Acquire) {
-                return self.empty_file_to_rollback_mode();
-            }
             strata_io::ready!(self.start_rollback_mode());
         } else if matches!(
             self.lock().mode_switch,
@@ -142,23 +139,6 @@ impl Pager {
                 Err(e)
             }
         }
-    }
-
-    /// A new database whose file is still empty has no WAL and no version bytes to
-    /// change: it is a rollback-journal database at once (as SQLite's empty file is), and
-    /// its first commit writes it in WAL mode, as for any rollback-journal file. Under the
-    /// write lock, so that no first commit is under way meanwhile.
-    fn empty_file_to_rollback_mode(&self) -> Result<Poll<JournalMode>> {
-        if let Err(e) = self.begin_write() {
-            let _ = self.rollback();
-            return Err(e);
-        }
-        if self.storage.awaiting_page1.load(Ordering::Acquire) {
-            self.storage.rollback_mode.store(true, Ordering::Release);
-        }
-        // No page changed: this only releases the write lock.
-        self.rollback()?;
-        Ok(Poll::Ready(self.storage.journal_mode()))
     }
 
     /// Checkpoints everything, takes the write lock, removes the WAL and submits the

@@ -49,9 +49,6 @@
 //!    dirty pages return to the cache at commit.
 //! 2. `mark_dirty` precedes every change to a page's bytes (asserted in debug builds).
 //! 3. Pages above `db_size_pages` are never handed out; new pages come from `append_page`.
-//!    The one exception is page 1 of a new database (an empty file, 0 pages, as SQLite
-//!    counts it): it reads as the page 1 the first write transaction writes to the file
-//!    before it begins, so the WAL never holds frames beside an empty database file.
 //!    `truncate_pages` lowers the size in a write transaction: changed pages beyond it
 //!    keep their pre-images (for rollback) but are neither committed nor cached.
 //! 4. Between transactions the cache is revalidated against the WAL: pages written by other
@@ -197,20 +194,6 @@ pub struct Storage {
     /// Spills wait until a transaction holds more page images than this, whatever the
     /// cache size ([`Storage::set_spill_min_pages`]).
     spill_min_pages: AtomicUsize,
-    /// The file is empty: a new database, whose page 1 is written by its first commit
-    /// (as SQLite's), not by the open. Until then the database has 0 pages and page 1
-    /// reads as the page that commit writes. Set only at open; cleared once page 1 is
-    /// on disk ([`Storage::poll_page1_write`]).
-    awaiting_page1: AtomicBool,
-    page1_write: Mutex<Page1Write>,
-}
-
-/// The write of a new database's page 1 into its empty file, driven by the first commit
-/// (resumable: the commit returns `Pending` while it is in flight).
-enum Page1Write {
-    NotStarted,
-    Writing(Completion),
-    Syncing(Completion),
 }
 
 /// Work a layer above the pager must do before a write transaction commits, while it can
@@ -259,8 +242,7 @@ impl Storage {
     /// a rollback-journal database is switched to WAL by its first commit
     /// ([`JournalMode`]). A database we cannot handle is refused with
     /// [`Error::Unsupported`] before any file is written or created; opening creates no
-    /// file for an existing database (the WAL file is created by the first commit), and
-    /// a new database's file stays empty until its first write transaction.
+    /// file for an existing database (the WAL file is created by the first commit).
     /// Takes an exclusive OS lock on the file: a second open of the same file, in this
     /// process or another, fails with [`Error::Busy`] ("database is locked").
     /// Opening drives `io` until the header is read and the WAL recovered.
@@ -325,6 +307,7 @@ impl Storage {
             if io.file_exists(&journal_path)? {
                 io.remove_file(&journal_path)?;
             }
+            Self::create(io.as_ref(), db_file.as_ref(), &options)?;
             let wal = Wal::open(io.clone(), &wal_path, options.page_size, wal_options)?;
             return Ok(Arc::new(Storage {
                 io,
@@ -342,15 +325,12 @@ impl Storage {
                 spills: AtomicU64::new(0),
                 spill_pinned: AtomicU64::new(0),
                 spill_min_pages: AtomicUsize::new(spill::SPILL_MIN_PAGES),
-                awaiting_page1: AtomicBool::new(true),
-                page1_write: Mutex::new(Page1Write::NotStarted),
             }));
         }
         let c = Completion::read(header::HEADER_SIZE);
         db_file.pread(0, &c)?;
         let n = strata_io::wait(io.as_ref(), &c)?;
-        let raw_header = c.take_buf()[..n].to_vec();
-        let file_header = header::DatabaseHeader::parse(&raw_header);
+        let file_header = header::DatabaseHeader::parse(&c.take_buf()[..n]);
         // Without a WAL the file's header is the whole truth: decide whether to refuse
         // before `Wal::open` creates the -wal file, so a refused open changes nothing.
         if !io.file_exists(&wal_path)? {
@@ -376,16 +356,6 @@ impl Storage {
                 h.page_size
             )));
         }
-        // A file holding nothing but a new database's page 1 (and no WAL frame) may be a
-        // first commit's page-1 write whose fsync failed, or that a power loss may still
-        // tear: not known durable, so it is written and fsynced again before the next
-        // commit's frames (`poll_page1_write`), as for an empty file (simulator seed 1018
-        // of `tests/seeds.rs`: a failed fsync, a reopen, WAL commits acknowledged, then
-        // power loss took page 1 and the WAL went with it).
-        let awaiting_page1 = wal.max_frame() == 0
-            && file_size_bytes <= h.page_size as u64
-            && raw_header[..]
-                == header::new_database_page1(h.page_size, h.reserved_bytes)[..header::HEADER_SIZE];
         let storage = Arc::new(Storage {
             io,
             path: path.to_string(),
@@ -404,8 +374,6 @@ impl Storage {
             spills: AtomicU64::new(0),
             spill_pinned: AtomicU64::new(0),
             spill_min_pages: AtomicUsize::new(spill::SPILL_MIN_PAGES),
-            awaiting_page1: AtomicBool::new(awaiting_page1),
-            page1_write: Mutex::new(Page1Write::NotStarted),
         });
         Ok(storage)
     }
@@ -459,67 +427,18 @@ impl Storage {
         }
     }
 
-    /// The page 1 of a new database (an empty file) as this storage writes it.
-    fn new_page1(&self) -> Vec<u8> {
-        header::new_database_page1(self.page_size, self.reserved_bytes)
-    }
-
-    /// Writes page 1 of a new database into its empty file, durably, once: before the
-    /// first commit's frames, so that the WAL never holds committed frames beside an empty
-    /// database file (SQLite, and our own open, delete such a WAL as another database's).
-    /// A transaction that rolls back leaves the file empty, as SQLite's does. Resumable:
-    /// `Pending` while the write or its fsync is in flight (call again); after a failure
-    /// the next call starts over. Power loss meanwhile leaves a file of zeros or a torn
-    /// page 1, which opens as the empty database (`holds_only_zeros`, the partial page
-    /// counted).
-    fn poll_page1_write(&self) -> Result<Poll<()>> {
-        if !self.awaiting_page1.load(Ordering::Acquire) {
-            return Ok(Poll::Ready(()));
+    /// Writes page 1 of a new database into the empty file, durably.
+    fn create(io: &dyn IO, db_file: &dyn File, options: &StorageOptions) -> Result<()> {
+        let page1 = header::new_database_page1(options.page_size, options.reserved_bytes as usize);
+        let c = Completion::write(page1);
+        db_file.pwrite(0, &c)?;
+        strata_io::wait(io, &c)?;
+        if options.sync_mode != SyncMode::Off {
+            let c = Completion::sync();
+            db_file.sync(&c)?;
+            strata_io::wait(io, &c)?;
         }
-        let mut state = self.page1_write.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            match &*state {
-                Page1Write::NotStarted => {
-                    let c = Completion::write(self.new_page1());
-                    self.db_file.pwrite(0, &c)?;
-                    *state = Page1Write::Writing(c);
-                }
-                Page1Write::Writing(c) => {
-                    let written = match c.result() {
-                        None => return Ok(Poll::Pending),
-                        Some(r) => r,
-                    };
-                    *state = Page1Write::NotStarted;
-                    let written = written?;
-                    if written != self.page_size {
-                        return Err(Error::Io(IoError::new(
-                            std::io::ErrorKind::WriteZero,
-                            format!(
-                                "page 1 of a new database: {written} of {} bytes written",
-                                self.page_size
-                            ),
-                        )));
-                    }
-                    if self.options.sync_mode == SyncMode::Off {
-                        break;
-                    }
-                    let c = Completion::sync();
-                    self.db_file.sync(&c)?;
-                    *state = Page1Write::Syncing(c);
-                }
-                Page1Write::Syncing(c) => {
-                    let synced = match c.result() {
-                        None => return Ok(Poll::Pending),
-                        Some(r) => r,
-                    };
-                    *state = Page1Write::NotStarted;
-                    synced?;
-                    break;
-                }
-            }
-        }
-        self.awaiting_page1.store(false, Ordering::Release);
-        Ok(Poll::Ready(()))
+        Ok(())
     }
 
     /// Whether a file no larger than one page holds nothing but zero bytes.
@@ -1141,11 +1060,6 @@ impl Pager {
             .clone()
             .ok_or_else(|| Error::Misuse("no snapshot".into()))?;
         self.storage.wal.begin_write(&snapshot)?;
-        if inner.db_size_pages == 0 {
-            // A new database: the transaction starts from the page 1 `get_page` serves,
-            // which its commit writes to the file first (`Storage::poll_page1_write`).
-            inner.db_size_pages = 1;
-        }
         self.new_dirty_epoch();
         self.content_epoch.fetch_add(1, Ordering::AcqRel);
         inner.tx = TxState::Write;
@@ -1187,17 +1101,6 @@ impl Pager {
             return self.read_spilled(&mut inner, page_no, frame_no);
         }
         if let Some(page) = inner.cache.get(page_no) {
-            return Ok(Poll::Ready(page));
-        }
-        if page_no == 1
-            && (inner.db_size_pages == 0 || self.storage.awaiting_page1.load(Ordering::Acquire))
-        {
-            // An empty file: a new database (see `Storage::awaiting_page1`), or a snapshot
-            // taken before its first commit. Its page 1 reads as the one the first commit
-            // writes to the file: an empty schema.
-            let page = Arc::new(Page::new(1, self.storage.new_page1()));
-            inner.cache.insert(page.clone());
-            inner.note_memory();
             return Ok(Poll::Ready(page));
         }
         if page_no == 0 || page_no > inner.db_size_pages {
@@ -1690,10 +1593,6 @@ impl Pager {
         }
         inner.committing = true;
         let has_changes = !inner.dirty.is_empty() || !inner.spilled.is_empty();
-        if has_changes && inner.commit.is_none() {
-            // A new database's empty file gets its page 1 first (nothing changed yet).
-            strata_io::ready!(self.storage.poll_page1_write());
-        }
         if inner.commit.is_none() && has_changes {
             drop(inner);
             match self.storage.commit_hook() {

@@ -54,10 +54,8 @@ fn error_messages_are_sqlites() {
     ));
 }
 
-/// A new database's file stays empty at open; its first commit writes page 1 into it
-/// (and fsyncs it, unless sync is off) before anything reaches the WAL.
 #[test]
-fn the_first_commit_writes_and_syncs_page_1_unless_sync_is_off() {
+fn creating_a_database_syncs_page_1_unless_sync_is_off() {
     for (sync_mode, want) in [
         (SyncMode::Full, &["write db", "sync db"][..]),
         (SyncMode::Normal, &["write db", "sync db"][..]),
@@ -69,99 +67,20 @@ fn the_first_commit_writes_and_syncs_page_1_unless_sync_is_off() {
             sync_mode,
             ..options()
         };
-        let path = path_in(dir.path(), "db");
-        let storage = Storage::open(rec.clone(), &path, opts).unwrap();
-        let quiet = |events: Vec<String>| -> Vec<String> {
-            events
-                .into_iter()
-                .filter(|e| e != "remove db-wal")
-                .collect()
-        };
-        // The WAL file is not created before the first commit, nor page 1 written.
+        let storage = Storage::open(rec.clone(), &path_in(dir.path(), "db"), opts).unwrap();
+        // The WAL file is not created before the first commit.
+        let events: Vec<String> = rec
+            .take_events()
+            .into_iter()
+            .filter(|e| e != "remove db-wal")
+            .collect();
+        assert_eq!(events, want, "{sync_mode:?}");
         assert_eq!(
-            quiet(rec.take_events()),
-            Vec::<String>::new(),
-            "{sync_mode:?}"
-        );
-        assert_eq!(std::fs::read(&path).unwrap(), Vec::<u8>::new());
-        // A transaction that rolls back writes nothing either.
-        let pager = storage.pager();
-        pager.begin_write().unwrap();
-        let page1 = get(&pager, 1);
-        pager.mark_dirty(&page1).unwrap();
-        drop(page1);
-        pager.rollback().unwrap();
-        assert_eq!(
-            quiet(rec.take_events()),
-            Vec::<String>::new(),
-            "{sync_mode:?}"
-        );
-        pager.begin_write().unwrap();
-        let page1 = get(&pager, 1);
-        pager.mark_dirty(&page1).unwrap();
-        drop(page1);
-        commit(&pager);
-        let events = quiet(rec.take_events());
-        assert_eq!(&events[..want.len()], want, "{sync_mode:?}: {events:?}");
-        assert!(
-            events[want.len()..].iter().all(|e| e.ends_with("db-wal")),
-            "{sync_mode:?}: {events:?}"
-        );
-        assert_eq!(
-            std::fs::read(&path).unwrap(),
+            std::fs::read(path_in(dir.path(), "db")).unwrap(),
             header::new_database_page1(PAGE, 0)
         );
-        drop(pager);
         drop(storage);
     }
-}
-
-/// A first commit whose page-1 fsync fails leaves page 1 written but not known durable:
-/// the commit fails, and after a reopen (which finds the page in the file) the next
-/// commit writes and fsyncs page 1 again before its frames go to the WAL. Otherwise a
-/// power loss could still take page 1, and the WAL, beside an empty file, would be
-/// deleted at the next open with every commit in it (simulator seed 1018, storage
-/// workload, all faults).
-#[test]
-fn a_page_1_whose_fsync_failed_is_synced_again_by_the_next_commit() {
-    let dir = tempfile::tempdir().unwrap();
-    let rec = Recording::new(Arc::new(SyscallIo::new()));
-    let path = path_in(dir.path(), "db");
-    let first_commit = |storage: &Arc<Storage>| {
-        let pager = storage.pager();
-        pager.begin_write().unwrap();
-        let page = pager.append_page().unwrap();
-        page.data_mut().fill(0x21);
-        drop(page);
-        let committed = block_on(pager.io().as_ref(), || pager.commit());
-        if committed.is_err() {
-            pager.rollback().unwrap();
-        }
-        committed
-    };
-    let storage = Storage::open(rec.clone(), &path, options()).unwrap();
-    rec.take_events();
-    rec.fail("sync db", None);
-    assert!(first_commit(&storage).is_err());
-    assert_eq!(rec.take_events(), ["write db"]);
-    drop(storage);
-    assert_eq!(
-        std::fs::read(&path).unwrap(),
-        header::new_database_page1(PAGE, 0)
-    );
-    let storage = Storage::open(rec.clone(), &path, options()).unwrap();
-    rec.take_events();
-    first_commit(&storage).unwrap();
-    let events = rec.take_events();
-    assert_eq!(&events[..2], ["write db", "sync db"], "{events:?}");
-    assert!(
-        events[2..].iter().all(|e| e.ends_with("db-wal")),
-        "{events:?}"
-    );
-    // Later commits leave the database file alone.
-    first_commit(&storage).unwrap();
-    let events = rec.take_events();
-    assert!(events.iter().all(|e| e.ends_with("db-wal")), "{events:?}");
 }
 
 #[test]
@@ -285,9 +204,12 @@ fn only_a_file_of_zeros_up_to_the_largest_page_is_created_afresh() {
         std::fs::write(&path, vec![0; len]).unwrap();
         let opened = Storage::open(Arc::new(SyscallIo::new()), &path, options());
         if fresh {
-            // Emptied: a new database, whose first commit writes page 1.
             assert!(opened.is_ok(), "{len}");
-            assert_eq!(std::fs::read(&path).unwrap(), Vec::<u8>::new(), "{len}");
+            assert_eq!(
+                std::fs::read(&path).unwrap(),
+                header::new_database_page1(PAGE, 0),
+                "{len}"
+            );
         } else {
             assert!(matches!(opened, Err(Error::Corrupt(_))), "{len}");
             assert_eq!(std::fs::read(&path).unwrap(), vec![0; len], "{len}");
@@ -315,7 +237,7 @@ fn storage_reports_what_it_was_opened_with() {
     drop(storage);
     // An existing database keeps its own page size and reserved bytes, whatever the
     // options say; header offset 52 non-zero is an auto-vacuum database.
-    let mut page1 = header::new_database_page1(PAGE, 8);
+    let mut page1 = std::fs::read(&path).unwrap();
     page1[52..56].copy_from_slice(&1u32.to_be_bytes());
     page1[56..60].copy_from_slice(&2u32.to_be_bytes());
     std::fs::write(&path, &page1).unwrap();

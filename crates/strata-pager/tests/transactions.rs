@@ -442,11 +442,6 @@ fn no_change_during_a_commit_and_no_transaction_during_its_checkpoint() {
     )
     .unwrap();
     let pager = storage.pager();
-    // A first commit gives the new database's file its page 1 (written before the
-    // commit's frames, while changes are still allowed).
-    pager.begin_write().unwrap();
-    set(&pager, 1, 0x11);
-    commit(&pager);
     pager.begin_write().unwrap();
     let page = pager.append_page().unwrap();
     page.data_mut().fill(0x12);

@@ -430,13 +430,6 @@ impl Replog {
             .map_err(|e| io_err("read database", e))?
             .unwrap_or_default();
         image.truncate(image_len(&image));
-        if image.is_empty() {
-            // A new database: its file stays empty until its first commit, but an export
-            // must be a whole database file (clients write it over their local copy).
-            // The first commit writes exactly these bytes into the file.
-            image = strata::empty_database_image(PAGE_SIZE)
-                .ok_or("replication log: no empty database image of that page size")?;
-        }
         let g = if highest_seen > 0 {
             highest_seen
                 .checked_add(1)

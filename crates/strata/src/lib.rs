@@ -121,15 +121,6 @@ pub mod io {
 /// No parameters (same as `()`).
 pub const NO_PARAMS: () = ();
 
-/// The complete file of a new, empty database with `page_size`-byte pages: page 1 alone,
-/// the bytes Strata's first commit writes into a new database's (still empty) file. For
-/// whoever must hand out a whole database file while that file is still empty (the
-/// server's export of a new namespace). `None` for a page size SQLite does not allow.
-pub fn empty_database_image(page_size: usize) -> Option<Vec<u8>> {
-    strata_pager::header::is_valid_page_size(page_size)
-        .then(|| strata_pager::header::new_database_page1(page_size, 0))
-}
-
 /// Renders a number or any value as SQLite renders it as TEXT, e.g. reals with
 /// `"%!.15g"` (`1.0`, `1.0e+20`, `-Inf`); the shell and tools use this.
 ///

@@ -60,16 +60,6 @@ fn run(
     let usable = pager.usable_size();
     let page_size = pager.page_size();
     let db_size = pager.db_size_pages();
-    if db_size == 0 {
-        // A new database whose file is still empty: nothing to check (SQLite's
-        // sqlite3BtreeIntegrityCheck stops at once when the page count is 0).
-        return Ok(Poll::Ready(Report {
-            text: "ok".into(),
-            problems: 0,
-            trees_sound: true,
-            entries: trees.iter().map(|_| Some(0)).collect(),
-        }));
-    }
     let pending = Cell::new(false);
     // An I/O failure (a spill that found the disk full, a read error) fails the statement,
     // as in SQLite: it says nothing about the file. Kept aside because a check that met a
