@@ -163,6 +163,10 @@ pub struct Checks {
     /// Dirty-page spills (write transactions larger than the page cache writing pages to
     /// the WAL before commit), summed over the tenants' storages.
     pub spills: u64,
+    /// Opens attempted with faults on (creation of a new database, recovery at open),
+    /// and the power losses injected into them (`Sim::faulty_opens`).
+    pub faulty_opens: u64,
+    pub open_crashes: u64,
 }
 
 impl Checks {
@@ -171,7 +175,8 @@ impl Checks {
             "checks: reads_verified={} header_sizes_verified={} read_txns={} write_txns={} \
              commits_acked={} commits_failed={} rollbacks={} checkpoints={} busy={} \
              stale_upgrades_refused={} recoveries={} reopens={} recovered_unacked={} \
-             io_errors_injected={} io_errors_surfaced={} io_errors_abandoned={} spills={}",
+             io_errors_injected={} io_errors_surfaced={} io_errors_abandoned={} spills={} \
+             faulty_opens={} open_crashes={}",
             self.reads_verified,
             self.header_sizes_verified,
             self.read_txns,
@@ -189,6 +194,8 @@ impl Checks {
             self.io_errors_surfaced,
             self.io_errors_abandoned,
             self.spills,
+            self.faulty_opens,
+            self.open_crashes,
         )
     }
 }
@@ -413,6 +420,9 @@ struct Sim {
     step: u64,
     /// Power losses already recovered from (to tell a scheduled crash in `run_once`).
     crashes_handled: u64,
+    /// Decides the faulty opens (`Sim::faulty_opens`): a stream of its own, so they do not
+    /// shift the workload's other choices.
+    open_rng: ChaCha8Rng,
 }
 
 /// Runs one simulation and reports what it did; never panics on an engine failure (the
@@ -453,6 +463,11 @@ pub fn run(config: &RunConfig) -> RunReport {
         live: BTreeMap::new(),
         step: 0,
         crashes_handled: 0,
+        open_rng: {
+            let mut r = ChaCha8Rng::seed_from_u64(config.seed);
+            r.set_stream(11);
+            r
+        },
     };
     let mut setup = Vec::new();
     let failure = match sim.setup(&mut setup) {
@@ -517,10 +532,64 @@ impl Sim {
                 committed: empty.clone(),
                 candidates: vec![empty],
             });
-            self.open_tenant(t, false)?;
+        }
+        if self.faulty_opens()? {
+            // Creation met faults: each database must open as a new, empty one.
+            for t in 0..self.tenants.len() {
+                self.verify_recovery(t, true)?;
+            }
+        } else {
+            for t in 0..self.tenants.len() {
+                self.open_tenant(t, false)?;
+            }
         }
         self.io.set_faults_enabled(true);
         Ok(())
+    }
+
+    /// Opens (and closes) closed tenants' databases with faults on and, at random, a power
+    /// loss a few operations in: the creation of a new database's first page and the
+    /// recovery an open performs (hot journal, WAL) must survive both, as a write
+    /// transaction must. A failed open is what the fault explains; the verifying open that
+    /// follows (faults off) decides. Every tenant must be closed. Returns whether any open
+    /// was attempted.
+    fn faulty_opens(&mut self) -> Result<bool, Violation> {
+        if self.config.faults == FaultMode::None {
+            return Ok(false);
+        }
+        let mut attempted = false;
+        for t in 0..self.tenants.len() {
+            for _ in 0..self.open_rng.gen_range(0..=2) {
+                attempted = true;
+                self.checks.faulty_opens += 1;
+                if self.config.faults.crashes() && self.open_rng.gen_bool(0.6) {
+                    let after = self.io.stats().performed + self.open_rng.gen_range(1..=7);
+                    self.io.trace("open_crash_scheduled", &[t as u64, after]);
+                    self.io.crash_after_op(after);
+                }
+                self.io.set_tag(0);
+                self.io.set_faults_enabled(self.config.faults.errors());
+                let io: Arc<dyn IO> = self.io.clone();
+                let tenant = &self.tenants[t];
+                let opened = Storage::open(io, &tenant.path, tenant.options);
+                self.io.set_faults_enabled(false);
+                self.io.clear_scheduled();
+                self.io
+                    .trace("faulty_open", &[t as u64, opened.is_ok() as u64]);
+                drop(opened);
+                while self.io.inflight() > 0 {
+                    self.io
+                        .run_once()
+                        .map_err(|e| format!("draining after a faulty open: {e}"))?;
+                }
+                if self.io.stats().crashes > self.crashes_handled {
+                    self.crashes_handled = self.io.stats().crashes;
+                    self.checks.open_crashes += 1;
+                }
+                self.collect_faults();
+            }
+        }
+        Ok(attempted)
     }
 
     fn main_loop(&mut self) -> Result<(), Violation> {
@@ -668,6 +737,9 @@ impl Sim {
             self.tenants[t].conns.clear();
             self.close_storage(t);
         }
+        // Recovery itself may meet faults and lose power again; what the verifying open
+        // then finds must still be a state the first power loss allowed.
+        self.faulty_opens()?;
         for t in 0..self.tenants.len() {
             self.verify_recovery(t, true)?;
         }

@@ -80,6 +80,21 @@ pub fn journal_path(db_path: &str) -> String {
     format!("{db_path}-journal")
 }
 
+/// The journal that protects the creation of a new database (module `create`): one header,
+/// padded to a 512-byte sector, recording an original size of 0 pages and no page records.
+/// Played back (by us or by sqlite3) it truncates the database file to empty.
+pub fn new_database_journal(page_size: usize, nonce: u32) -> Vec<u8> {
+    let mut out = vec![0u8; DEFAULT_SECTOR_SIZE as usize];
+    out[..8].copy_from_slice(&MAGIC);
+    // nRec 0: in a hot journal SQLite reads it as "no records" (never as "up to EOF").
+    out[8..12].copy_from_slice(&0u32.to_be_bytes());
+    out[12..16].copy_from_slice(&nonce.to_be_bytes());
+    out[16..20].copy_from_slice(&0u32.to_be_bytes());
+    out[20..24].copy_from_slice(&(DEFAULT_SECTOR_SIZE as u32).to_be_bytes());
+    out[24..28].copy_from_slice(&(page_size as u32).to_be_bytes());
+    out
+}
+
 /// A hot journal, read and checked but not yet applied.
 pub(crate) struct HotJournal {
     file: Arc<dyn File>,
@@ -199,13 +214,15 @@ fn delete_super_if_unused(io: &dyn IO, super_name: &str) -> Result<()> {
 }
 
 impl HotJournal {
-    /// Looks for a hot journal beside the database and plans its playback, reading only.
-    /// `db_file` must be locked exclusively and not empty (the caller deletes a journal
-    /// beside an empty database, as SQLite does).
+    /// Looks for a hot journal beside the database and plans its playback, reading only
+    /// (but for the fsync of a cold journal, below). `db_file` must be locked exclusively
+    /// and not empty (the caller deletes a journal beside an empty database, as SQLite
+    /// does). `sync`: whether the database's sync mode makes anything durable.
     pub(crate) fn find(
         io: &dyn IO,
         db_path: &str,
         db_file: &dyn File,
+        sync: bool,
     ) -> Result<Option<HotJournal>> {
         let path = journal_path(db_path);
         if !io.file_exists(&path)? {
@@ -215,7 +232,16 @@ impl HotJournal {
         let size = file.size_bytes()?;
         let first = read_at(io, file.as_ref(), 0, 1)?;
         if first.first().is_none_or(|&b| b == 0) {
-            // Zeroed (journal_mode=PERSIST) or truncated (TRUNCATE) after a commit: cold.
+            // Zeroed (journal_mode=PERSIST) or truncated (TRUNCATE, or our own creation's
+            // journal, module `create`) after a commit: cold. That may not be durable yet
+            // (its fsync failed, or a process died before it): a power loss could bring
+            // the hot header back and roll back what is committed after this open. The
+            // fsync makes the state about to be trusted durable (simulator finding F6).
+            if sync {
+                let c = Completion::sync();
+                file.sync(&c)?;
+                strata_io::wait(io, &c)?;
+            }
             return Ok(None);
         }
         // Pre-3.5.8 journals give no page size; SQLite then uses the database's.

@@ -67,6 +67,7 @@ use strata_wal::{Snapshot, Wal, WalOptions};
 
 mod cache;
 mod close;
+mod create;
 pub mod header;
 pub mod journal;
 mod journal_mode;
@@ -287,11 +288,11 @@ impl Storage {
         }
         let mut file_size_bytes = db_file.size_bytes()?;
         if file_size_bytes > 0
-            && Self::holds_only_zeros(io.as_ref(), db_file.as_ref(), file_size_bytes)?
+            && create::holds_only_zeros(io.as_ref(), db_file.as_ref(), file_size_bytes)?
         {
-            // Power loss during creation can leave the new page 1's sectors unwritten: a
-            // file of zeros. It holds no data, so starting afresh loses nothing (found by
-            // the crash-point tests).
+            // Power loss during creation by an older Strata (no journal, module `create`)
+            // could leave the new page 1's sectors unwritten: a file of zeros. It holds no
+            // data, so starting afresh loses nothing (found by the crash-point tests).
             let c = Completion::truncate();
             db_file.truncate(0, &c)?;
             strata_io::wait(io.as_ref(), &c)?;
@@ -307,7 +308,7 @@ impl Storage {
             if io.file_exists(&journal_path)? {
                 io.remove_file(&journal_path)?;
             }
-            Self::create(io.as_ref(), db_file.as_ref(), &options)?;
+            create::create_database(io.as_ref(), path, db_file.as_ref(), &options)?;
             let wal = Wal::open(io.clone(), &wal_path, options.page_size, wal_options)?;
             return Ok(Arc::new(Storage {
                 io,
@@ -387,7 +388,8 @@ impl Storage {
         db_file: &dyn File,
         options: &StorageOptions,
     ) -> Result<()> {
-        let Some(hot) = journal::HotJournal::find(io, path, db_file)? else {
+        let sync = options.sync_mode != SyncMode::Off;
+        let Some(hot) = journal::HotJournal::find(io, path, db_file, sync)? else {
             return Ok(());
         };
         if !io.file_exists(&format!("{path}-wal"))? {
@@ -415,7 +417,7 @@ impl Storage {
                 }
             }
         }
-        hot.roll_back(io, db_file, options.sync_mode != SyncMode::Off)
+        hot.roll_back(io, db_file, sync)
     }
 
     /// Refuses, with what to do instead, a valid database Strata cannot handle safely.
@@ -425,32 +427,6 @@ impl Storage {
             Some(reason) => Err(Error::Unsupported(reason)),
             None => Ok(()),
         }
-    }
-
-    /// Writes page 1 of a new database into the empty file, durably.
-    fn create(io: &dyn IO, db_file: &dyn File, options: &StorageOptions) -> Result<()> {
-        let page1 = header::new_database_page1(options.page_size, options.reserved_bytes as usize);
-        let c = Completion::write(page1);
-        db_file.pwrite(0, &c)?;
-        strata_io::wait(io, &c)?;
-        if options.sync_mode != SyncMode::Off {
-            let c = Completion::sync();
-            db_file.sync(&c)?;
-            strata_io::wait(io, &c)?;
-        }
-        Ok(())
-    }
-
-    /// Whether a file no larger than one page holds nothing but zero bytes.
-    fn holds_only_zeros(io: &dyn IO, db_file: &dyn File, file_size_bytes: u64) -> Result<bool> {
-        if file_size_bytes > header::PAGE_SIZE_MAX as u64 {
-            return Ok(false);
-        }
-        let c = Completion::read(file_size_bytes as usize);
-        db_file.pread(0, &c)?;
-        let n = strata_io::wait(io, &c)?;
-        let all_zero = c.buf()[..n].iter().all(|&b| b == 0);
-        Ok(all_zero)
     }
 
     /// Page 1 from the WAL, if the WAL holds a committed version of it.

@@ -643,6 +643,40 @@ fn cold_journals_are_left_alone() {
     });
 }
 
+/// The journal that protects a new database's page 1 (strata-pager's module `create`):
+/// whatever a power loss left of page 1 (garbage, zeros, half of it), SQLite and Strata
+/// both play it back to an empty file; Strata then creates the database again.
+#[test]
+fn the_creation_journal_rolls_a_torn_page_1_back_to_an_empty_file() {
+    for page_size in [512usize, 4096, 65536] {
+        let journal = strata_pager::journal::new_database_journal(page_size, 0x1234_5678);
+        assert_eq!(journal.len(), 512);
+        let mut half = strata_pager::header::new_database_page1(page_size, 0);
+        half.truncate(page_size / 2);
+        for (what, db) in [
+            ("garbage", vec![0x5a; page_size]),
+            ("zeros", vec![0; page_size]),
+            ("half a page 1", half),
+            (
+                "a whole page 1",
+                strata_pager::header::new_database_page1(page_size, 0),
+            ),
+        ] {
+            check(&format!("{what}, page size {page_size}"), page_size, |_| {
+                vec![("db", db.clone()), ("db-journal", journal.clone())]
+            });
+            // SQLite's outcome, spelled out: an empty file, no journal.
+            let dir = tempfile::tempdir().unwrap();
+            let got = sqlite_rollback(
+                dir.path(),
+                &vec![("db", db.clone()), ("db-journal", journal.clone())],
+            );
+            assert!(got.db.is_empty(), "{what}, page size {page_size}");
+            assert_eq!(got.left, vec![("db-journal", false)]);
+        }
+    }
+}
+
 /// Records the order of the file operations that matter to durability.
 struct Recording {
     inner: SyscallIo,
