@@ -7,6 +7,7 @@
 //! simulator --plan FILE          replay a (shrunk) plan a failing run printed
 //! simulator loop --seeds A..B [same options]
 //! ```
+//! (`simulator --help` lists every flag; the parsing is clap's.)
 //! Each run prints its seed and parameters first and `digest: <hex>` last; a failing run
 //! prints the command that replays it (and, for the SQL workload, a shrunk plan), and the
 //! process exits with status 1.
@@ -19,16 +20,92 @@ use simulator::sql_sim;
 use simulator::trace::Digest;
 use simulator::{run, FaultMode, RunConfig};
 
-const USAGE: &str = "usage: simulator --seed N [--workload sql|storage|replication] [--replicas N] [--steps N] [--tenants N] [--connections N] [--faults none|errors|crash|all] [--torn-garbage] [--small-cache] [--no-shrink] [--verbose] [--features all|none|A,B] [--no-feature NAME]... [--only-feature NAME]...\n       feature groups (SQL generator): returning default-values nulls-order limit-comma bare-minmax filter schema-prefix temp foreign-keys strict pragmas window json churn row-values update-from outer-join views alter-column cte agg-order generated savepoints without-rowid attach math\n       simulator --plan FILE [--verbose]\n       simulator loop --seeds A..B [same options]";
-
 /// Runs the shrinker may spend on one failure.
 const SHRINK_RUNS: usize = 400;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+const FEATURE_GROUPS: &str = "feature groups (SQL generator): returning default-values \
+    nulls-order limit-comma bare-minmax filter schema-prefix temp foreign-keys strict pragmas \
+    window json churn row-values update-from outer-join views alter-column cte agg-order \
+    generated savepoints without-rowid attach math";
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Workload {
     Sql,
     Storage,
     Replication,
+}
+
+/// Deterministic simulation of Strata against SQLite: one seed decides a whole run.
+#[derive(clap::Parser)]
+#[command(
+    name = "simulator",
+    args_conflicts_with_subcommands = true,
+    after_help = FEATURE_GROUPS
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunFlags,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Runs the seeds A..B (half-open) with the same options; prints a line per failure.
+    Loop {
+        /// The seeds, A..B (half-open, like a Rust range).
+        #[arg(long, value_parser = parse_seeds)]
+        seeds: (u64, u64),
+        #[command(flatten)]
+        run: RunFlags,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunFlags {
+    /// The seed of a single run (required unless --plan is given or under `loop`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Replays a (shrunk) plan that a failing SQL run printed.
+    #[arg(long, value_name = "FILE")]
+    plan: Option<String>,
+    #[arg(long, value_enum, default_value = "sql")]
+    workload: Workload,
+    /// Replicas of the replication workload (1-5).
+    #[arg(long)]
+    replicas: Option<u64>,
+    /// Steps (storage, replication) or statements (SQL).
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Databases (1-64).
+    #[arg(long)]
+    tenants: Option<u64>,
+    /// Connections per database (1-64; replication: clients, at most 4).
+    #[arg(long)]
+    connections: Option<u64>,
+    /// Injected faults: none, errors, crash (power losses) or all.
+    #[arg(long, value_parser = parse_faults)]
+    faults: Option<FaultMode>,
+    /// Torn writes may leave garbage in the sectors they cover.
+    #[arg(long)]
+    torn_garbage: bool,
+    /// Small page caches (eviction and re-reading in the run).
+    #[arg(long)]
+    small_cache: bool,
+    /// Do not shrink a failure.
+    #[arg(long)]
+    no_shrink: bool,
+    #[arg(long)]
+    verbose: bool,
+    /// SQL generator feature groups: all, none or a comma-separated list.
+    #[arg(long, value_name = "all|none|A,B")]
+    features: Option<String>,
+    /// Switches a feature group off (repeatable; applied last).
+    #[arg(long = "no-feature", value_name = "NAME")]
+    no_feature: Vec<String>,
+    /// Only these feature groups (repeatable; the first starts from none).
+    #[arg(long = "only-feature", value_name = "NAME")]
+    only_feature: Vec<String>,
 }
 
 struct Args {
@@ -40,145 +117,86 @@ struct Args {
     plan: Option<String>,
 }
 
-fn parse_num(flag: &str, value: Option<&String>) -> Result<u64, String> {
-    let v = value.ok_or_else(|| format!("{flag} needs a value"))?;
-    v.parse::<u64>()
-        .map_err(|_| format!("{flag}: not a number: {v}"))
+fn parse_seeds(v: &str) -> Result<(u64, u64), String> {
+    let (a, b) = v
+        .split_once("..")
+        .ok_or_else(|| format!("expected A..B, got {v}"))?;
+    let a = a.parse::<u64>().map_err(|_| format!("bad start {a}"))?;
+    let b = b.parse::<u64>().map_err(|_| format!("bad end {b}"))?;
+    Ok((a, b))
 }
 
-fn parse(args: &[String]) -> Result<Args, String> {
+fn parse_faults(v: &str) -> Result<FaultMode, String> {
+    FaultMode::parse(v).ok_or_else(|| format!("unknown mode {v} (none, errors, crash, all)"))
+}
+
+/// The run configurations the flags describe.
+fn configure(flags: RunFlags, seeds: Option<(u64, u64)>) -> Result<Args, String> {
     let mut storage = RunConfig::new(0);
     let mut sql = SqlConfig::new(0);
     let mut repl = ReplConfig::new(0);
-    let mut workload = Workload::Sql;
-    let mut seed = None;
-    let mut seeds = None;
-    let mut plan = None;
-    let mut looping = false;
-    let mut steps = None;
-    let mut tenants = None;
-    let mut connections = None;
-    let mut only_seen = false;
-    let mut i = 0;
-    while i < args.len() {
-        let flag = args[i].as_str();
-        let value = args.get(i + 1);
-        let mut switch = true;
-        match flag {
-            "loop" if i == 0 => looping = true,
-            "--small-cache" => {
-                storage.small_cache = true;
-                sql.small_cache = true;
-            }
-            "--verbose" => {
-                storage.verbose = true;
-                sql.verbose = true;
-                repl.verbose = true;
-            }
-            "--torn-garbage" => {
-                storage.torn_garbage = true;
-                sql.torn_garbage = true;
-            }
-            "--no-shrink" => sql.shrink = false,
-            "-h" | "--help" => return Err(String::new()),
-            _ => switch = false,
-        }
-        if switch {
-            i += 1;
-            continue;
-        }
-        match flag {
-            "--seed" => seed = Some(parse_num(flag, value)?),
-            "--features" => {
-                sql.features =
-                    simulator::sqlgen::Features::parse(value.ok_or("--features needs a list")?)?
-            }
-            "--no-feature" => sql
-                .features
-                .set(value.ok_or("--no-feature needs a name")?, false)?,
-            "--only-feature" => {
-                // The first --only-feature starts from none; later ones add.
-                if !only_seen {
-                    sql.features = simulator::sqlgen::Features::NONE;
-                    only_seen = true;
-                }
-                sql.features
-                    .set(value.ok_or("--only-feature needs a name")?, true)?
-            }
-            "--steps" => steps = Some(parse_num(flag, value)?),
-            "--tenants" => tenants = Some(parse_num(flag, value)?.clamp(1, 64) as usize),
-            "--connections" => connections = Some(parse_num(flag, value)?.clamp(1, 64) as usize),
-            "--replicas" => repl.replicas = Some(parse_num(flag, value)?.clamp(1, 5) as usize),
-            "--workload" => {
-                workload = match value.map(|s| s.as_str()) {
-                    Some("sql") => Workload::Sql,
-                    Some("storage") => Workload::Storage,
-                    Some("replication") => Workload::Replication,
-                    _ => return Err("--workload: sql, storage or replication".into()),
-                }
-            }
-            "--plan" => plan = Some(value.ok_or("--plan needs a file")?.clone()),
-            "--faults" => {
-                let v = value.ok_or("--faults needs a value")?;
-                let f = FaultMode::parse(v).ok_or_else(|| format!("--faults: unknown mode {v}"))?;
-                storage.faults = f;
-                sql.faults = f;
-                // Replication: `errors` are network faults, `crash` node power losses.
-                repl.net_faults = f.errors();
-                repl.crashes = f.crashes();
-            }
-            "--seeds" => {
-                let v = value.ok_or("--seeds needs A..B")?;
-                let (a, b) = v
-                    .split_once("..")
-                    .ok_or_else(|| format!("--seeds: expected A..B, got {v}"))?;
-                let a = a
-                    .parse::<u64>()
-                    .map_err(|_| format!("--seeds: bad start {a}"))?;
-                let b = b
-                    .parse::<u64>()
-                    .map_err(|_| format!("--seeds: bad end {b}"))?;
-                seeds = Some((a, b));
-            }
-            other => return Err(format!("unknown argument {other}")),
-        }
-        i += 2;
+    storage.small_cache = flags.small_cache;
+    sql.small_cache = flags.small_cache;
+    storage.verbose = flags.verbose;
+    sql.verbose = flags.verbose;
+    repl.verbose = flags.verbose;
+    storage.torn_garbage = flags.torn_garbage;
+    sql.torn_garbage = flags.torn_garbage;
+    if flags.no_shrink {
+        sql.shrink = false;
     }
-    if let Some(s) = steps {
+    if let Some(list) = &flags.features {
+        sql.features = simulator::sqlgen::Features::parse(list)?;
+    }
+    if !flags.only_feature.is_empty() {
+        sql.features = simulator::sqlgen::Features::NONE;
+        for name in &flags.only_feature {
+            sql.features.set(name, true)?;
+        }
+    }
+    for name in &flags.no_feature {
+        sql.features.set(name, false)?;
+    }
+    if let Some(f) = flags.faults {
+        storage.faults = f;
+        sql.faults = f;
+        // Replication: `errors` are network faults, `crash` node power losses.
+        repl.net_faults = f.errors();
+        repl.crashes = f.crashes();
+    }
+    if let Some(r) = flags.replicas {
+        repl.replicas = Some(r.clamp(1, 5) as usize);
+    }
+    if let Some(s) = flags.steps {
         storage.steps = s;
         sql.statements = s;
         repl.steps = s;
     }
-    if let Some(t) = tenants {
+    if let Some(t) = flags.tenants {
+        let t = t.clamp(1, 64) as usize;
         storage.tenants = t;
         sql.tenants = t;
     }
-    if let Some(c) = connections {
+    if let Some(c) = flags.connections {
+        let c = c.clamp(1, 64) as usize;
         storage.connections = c;
         sql.connections = c;
         repl.clients = Some(c.min(4));
     }
     repl.shrink = sql.shrink;
-    if looping {
-        if seeds.is_none() {
-            return Err("loop needs --seeds A..B".into());
-        }
-    } else if plan.is_none() {
-        let s = seed.ok_or("--seed N (or --plan FILE) is required")?;
+    if seeds.is_none() && flags.plan.is_none() {
+        let s = flags.seed.ok_or("--seed N (or --plan FILE) is required")?;
         storage.seed = s;
         sql.seed = s;
         repl.seed = s;
-        if seeds.is_some() {
-            return Err("--seeds is for `loop`".into());
-        }
     }
     Ok(Args {
-        workload,
+        workload: flags.workload,
         storage,
         sql,
         repl,
         seeds,
-        plan,
+        plan: flags.plan,
     })
 }
 
@@ -258,15 +276,18 @@ fn repl_run(config: &ReplConfig) -> (u64, bool) {
 }
 
 fn main() -> ExitCode {
-    let raw: Vec<String> = std::env::args().skip(1).collect();
-    let args = match parse(&raw) {
+    use clap::{CommandFactory, Parser};
+    let cli = Cli::parse();
+    let configured = match cli.command {
+        Some(Command::Loop { seeds, run }) => configure(run, Some(seeds)),
+        None => configure(cli.run, None),
+    };
+    let args = match configured {
         Ok(a) => a,
         Err(msg) => {
-            if !msg.is_empty() {
-                eprintln!("{msg}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
+            Cli::command()
+                .error(clap::error::ErrorKind::ValueValidation, msg)
+                .exit();
         }
     };
     if let Some(path) = &args.plan {
