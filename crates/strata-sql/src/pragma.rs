@@ -374,13 +374,17 @@ impl Compiler<'_> {
                 | "page_size"
                 | "journal_size_limit"
                 | "freelist_count"
+                | "page_count"
         );
         // The tuning pragmas take `temp.` as SQLite does (most ignore the schema).
         let tuning = crate::pragma_tuning::TUNING_PRAGMAS.contains(&pname.as_str())
             || pname == "reverse_unordered_selects";
         // A pragma SQLite does not know is ignored whatever its schema.
         let unknown = !is_sqlite_pragma(&pname) && !pname.starts_with("strata_");
-        if db == TEMP_DB && !per_db && !tuning && !unknown {
+        // temp.page_count stays refused: SQLite's temp database has no page until its
+        // first table (0), Strata's has page 1 from the start.
+        let per_temp = per_db && pname != "page_count";
+        if db == TEMP_DB && !per_temp && !tuning && !unknown {
             return Err(error(format!("PRAGMA temp.{pname} is not supported")));
         }
         // An attached database: the schema and header pragmas read or write that

@@ -477,6 +477,9 @@ fn foreign_keys_alter_pragmas_and_more_on_attached() {
          PRAGMA aux.schema_version;
          PRAGMA aux.page_size;
          PRAGMA aux.freelist_count;
+         PRAGMA aux.page_count;
+         PRAGMA m.page_count;
+         PRAGMA main.page_count;
          PRAGMA aux.application_id;
          PRAGMA aux.integrity_check;
          PRAGMA aux.quick_check;
@@ -532,6 +535,11 @@ fn not_yet_supported_is_an_error() {
     assert_eq!(
         err("PRAGMA aux.wal_checkpoint"),
         "PRAGMA aux.wal_checkpoint is not supported yet"
+    );
+    // SQLite's temp database has no page before its first table (0); Strata's has one.
+    assert_eq!(
+        err("PRAGMA temp.page_count"),
+        "PRAGMA temp.page_count is not supported"
     );
 }
 
