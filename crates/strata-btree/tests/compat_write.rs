@@ -1690,21 +1690,52 @@ fn the_lock_byte_page_is_never_a_pointer_map() {
 /// where it was.
 #[test]
 fn a_same_size_replace_overwrites_the_cell_as_sqlite_does() {
+    same_size_replace_matches_sqlite(
+        "[compat_write same-size replace]",
+        "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 10)
+         INSERT INTO t SELECT i, printf('%050d', i) FROM c;
+         DELETE FROM t WHERE rowid = 8;",
+        (2, 2),
+        format!("x{:049}", 2),
+    );
+}
+
+/// As above, for a cell that is larger than its offset in the page (288 bytes at offset
+/// 160 of a 1024-byte leaf: rows 1-3 of 288-byte cells, a = rowid + 10 so that no record
+/// stores a as the constant 1, row 1 deleted, leaving a freeblock of exactly that size at
+/// the page's end). The overwrite's bound (`offset + size <=
+/// usable`) must hold for it: computed as `offset - size` it wrapped, the cell was dropped
+/// (the content area grew past it) and re-inserted into row 1's freeblock (first fit), so
+/// the leaf differed from SQLite's, which overwrites it where it is.
+#[test]
+fn a_same_size_replace_of_a_cell_larger_than_its_offset_overwrites_it() {
+    same_size_replace_matches_sqlite(
+        "[compat_write same-size replace, large cell]",
+        "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3)
+         INSERT INTO t SELECT i + 10, printf('%0280d', i) FROM c;
+         DELETE FROM t WHERE rowid = 1;",
+        (3, 13),
+        format!("x{:0279}", 3),
+    );
+}
+
+/// Makes a table `t(a INTEGER, b TEXT)` with SQLite (1024-byte pages, `fill` run after the
+/// CREATE TABLE; t is one leaf, page 2), then sets the b of the row `(rowid, a)` to `new_b`
+/// (the record's length unchanged) with SQLite's UPDATE on one copy and Strata's `insert_rowid` on
+/// another: both files pass SQLite's integrity_check and t's leaf is byte for byte the same.
+fn same_size_replace_matches_sqlite(ctx: &str, fill: &str, (rowid, a): (i64, i64), new_b: String) {
     let Some(b) = backend("memory") else {
         return;
     };
-    let ctx = "[compat_write same-size replace]";
     let dir = tempfile::tempdir().unwrap();
     let base = path_str(&dir.path().join("base.db"));
     {
         let conn = Connection::open(&base).unwrap();
-        conn.execute_batch(
+        conn.execute_batch(&format!(
             "PRAGMA page_size=1024; PRAGMA journal_mode=WAL;
              CREATE TABLE t(a INTEGER, b TEXT);
-             WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 10)
-             INSERT INTO t SELECT i, printf('%050d', i) FROM c;
-             DELETE FROM t WHERE rowid = 8;",
-        )
+             {fill}"
+        ))
         .unwrap();
         conn.close().map_err(|(_, e)| e).unwrap();
     }
@@ -1712,10 +1743,9 @@ fn a_same_size_replace_overwrites_the_cell_as_sqlite_does() {
     let theirs = path_str(&dir.path().join("theirs.db"));
     copy_db(&base, &ours);
     copy_db(&base, &theirs);
-    let new_b = format!("x{:049}", 2);
     {
         let conn = Connection::open(&theirs).unwrap();
-        conn.execute("UPDATE t SET b = ?1 WHERE rowid = 2", [&new_b])
+        conn.execute("UPDATE t SET b = ?1 WHERE rowid = ?2", (&new_b, rowid))
             .unwrap();
         conn.close().map_err(|(_, e)| e).unwrap();
     }
@@ -1725,10 +1755,14 @@ fn a_same_size_replace_overwrites_the_cell_as_sqlite_does() {
         let pager = storage.pager();
         pager.begin_write().unwrap();
         let mut cur = BTreeCursor::new(pager.clone(), 2, TreeKind::Table);
-        assert!(drive(b.io.as_ref(), || cur.seek_rowid(2, SeekOp::EQ)).unwrap());
-        let rec = encode(&[Value::Integer(2), Value::Text(new_b.clone().into_bytes())]);
-        drive(b.io.as_ref(), || cur.insert_rowid(2, &rec)).unwrap();
-        assert_eq!(cur.rowid().unwrap(), 2, "{ctx}: the cursor is on the row");
+        assert!(drive(b.io.as_ref(), || cur.seek_rowid(rowid, SeekOp::EQ)).unwrap());
+        let rec = encode(&[Value::Integer(a), Value::Text(new_b.clone().into_bytes())]);
+        drive(b.io.as_ref(), || cur.insert_rowid(rowid, &rec)).unwrap();
+        assert_eq!(
+            cur.rowid().unwrap(),
+            rowid,
+            "{ctx}: the cursor is on the row"
+        );
         drop(cur);
         drive(b.io.as_ref(), || pager.commit()).unwrap();
     }
@@ -1742,7 +1776,7 @@ fn a_same_size_replace_overwrites_the_cell_as_sqlite_does() {
             "{ctx}: {path}"
         );
         let got: String = conn
-            .query_row("SELECT b FROM t WHERE rowid = 2", [], |r| r.get(0))
+            .query_row("SELECT b FROM t WHERE rowid = ?1", [rowid], |r| r.get(0))
             .unwrap();
         assert_eq!(got, new_b, "{ctx}: {path}");
         // Closing the last connection checkpoints the WAL into the file.
