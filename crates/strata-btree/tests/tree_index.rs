@@ -471,3 +471,91 @@ fn integer_first_fields_of_every_size_seek_as_the_model() {
         commit(&db);
     }
 }
+
+/// The child page numbers of an interior page, left to right (none for a leaf).
+fn children(db: &Db, page_no: u32) -> Vec<u32> {
+    use strata_btree::page::PageHeader;
+    let usable = db.pager.usable_size();
+    let page = common::load_page(db, page_no).unwrap();
+    let data = page.data();
+    let h = PageHeader::parse(&data, page_no, usable).unwrap();
+    if h.page_type.is_leaf() {
+        return Vec::new();
+    }
+    (0..=h.cell_count)
+        .map(|i| h.child(&data, i, usable).unwrap())
+        .collect()
+}
+
+/// `append_index` after another cursor reshaped the tree so that the path the appending
+/// cursor holds passes every re-check but is no longer the right edge: the root split into
+/// leaves 3 and 4 (the cursor holds root, cell 1 of 1, and leaf 4), the other cursor
+/// deleted down to two entries (the root a leaf again, 4 and 3 freed), a new tree took page
+/// 3, and the other cursor's inserts split the root into leaves 4 and 5. The held path
+/// still reads as the right edge (the root on its child after its only cell, page 4 a leaf
+/// whose last key sorts before the new one), but 4 is now the left leaf: only the pager's
+/// change counter tells the cursor to descend. Without that check the key went at the end
+/// of leaf 4, before the divider, and the scan came out of order.
+#[test]
+fn append_index_after_the_held_leaf_became_a_left_child() {
+    let page_size = 512;
+    let db = open_db(page_size, false);
+    let ki = Arc::new(key_info());
+    db.pager.begin_write().unwrap();
+    let root = run(&db.io, || create_btree(&db.pager, BTreeType::Index)).unwrap();
+    let mut model = Model {
+        ki: key_info(),
+        entries: Vec::new(),
+    };
+    let rec = |k: i64| {
+        encode(&[
+            Value::Integer(k),
+            Value::Text(format!("{k:030}").into_bytes()),
+        ])
+    };
+    let mut a = BTreeCursor::new(db.pager.clone(), root, TreeKind::Index(ki.clone()));
+    let mut b = BTreeCursor::new(db.pager.clone(), root, TreeKind::Index(ki.clone()));
+    let mut k = 1000i64;
+    let append = |a: &mut BTreeCursor, model: &mut Model, k: i64| {
+        let r = rec(k);
+        run(&db.io, || a.append_index(&r)).unwrap();
+        model.insert(r);
+    };
+    while children(&db, root).is_empty() {
+        k += 10;
+        append(&mut a, &mut model, k);
+    }
+    // One more append, on the edge path: the cursor holds (root, 1), (4, last).
+    k += 10;
+    append(&mut a, &mut model, k);
+    assert_eq!(children(&db, root), vec![3, 4]);
+    while model.entries.len() > 2 {
+        run(&db.io, || b.last()).unwrap();
+        let e = current(&db, &mut b).unwrap();
+        run(&db.io, || b.delete()).unwrap();
+        let at = model.find(&e).unwrap();
+        model.entries.remove(at);
+    }
+    assert!(children(&db, root).is_empty(), "the root is a leaf again");
+    let other = run(&db.io, || create_btree(&db.pager, BTreeType::Index)).unwrap();
+    assert_eq!(other, 3);
+    let mut j = 0;
+    while children(&db, root).is_empty() {
+        j += 1;
+        let r = rec(j);
+        run(&db.io, || b.insert_index(&r)).unwrap();
+        model.insert(r);
+    }
+    assert_eq!(
+        children(&db, root),
+        vec![4, 5],
+        "the held leaf 4 is the left one"
+    );
+    k += 10;
+    append(&mut a, &mut model, k);
+    assert_eq!(current(&db, &mut a), Some(rec(k)), "on the new entry");
+    drop((a, b));
+    scan_matches(&db, root, &ki, &model);
+    check_db(&db, &[(root, Some(&ki)), (other, Some(&ki))]);
+    commit(&db);
+}
