@@ -1797,6 +1797,126 @@ fn same_size_replace_matches_sqlite(ctx: &str, fill: &str, (rowid, a): (i64, i64
     );
 }
 
+/// A delete balances a non-root leaf exactly when SQLite's does: when its free space is
+/// more than two thirds of the usable size (balance() in SQLite: `nFree > usableSize*2/3`).
+/// t's rows 1-12 are 165-byte cells on two full leaves of six (1024-byte pages); rows 9 to
+/// 12 deleted leave the right leaf two cells and exactly 682 = 2048/3 bytes free, not
+/// underfull: no balance, and t's pages are byte for byte SQLite's. Row 8 deleted too
+/// leaves one cell and 849 bytes free: the two leaves are rebalanced to four and three
+/// cells, as SQLite's (the cells' places inside the pages differ from SQLite's balance).
+/// Each against SQLite's DELETEs of the same rows in the same order.
+#[test]
+fn a_delete_balances_a_leaf_when_sqlite_does() {
+    let fill = "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 12)
+         INSERT INTO t SELECT i + 10, printf('%0157d', i) FROM c;";
+    deletes_match_sqlite(
+        "[compat_write delete, 682 bytes free]",
+        fill,
+        &[9, 10, 11, 12],
+        &[6, 2],
+        true,
+    );
+    deletes_match_sqlite(
+        "[compat_write delete, 849 bytes free]",
+        fill,
+        &[8, 9, 10, 11, 12],
+        &[4, 3],
+        false,
+    );
+}
+
+/// Makes t as `same_size_replace_matches_sqlite` does, deletes `rowids` in that order with
+/// SQLite on one copy and with Strata's cursor on another, and compares t's pages (2 and
+/// on: byte for byte if `same_bytes`); `leaves`: the cell counts of t's leaves (children
+/// of the root, page 2) expected in both.
+fn deletes_match_sqlite(ctx: &str, fill: &str, rowids: &[i64], leaves: &[usize], same_bytes: bool) {
+    let Some(b) = backend("memory") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let base = path_str(&dir.path().join("base.db"));
+    {
+        let conn = Connection::open(&base).unwrap();
+        conn.execute_batch(&format!(
+            "PRAGMA page_size=1024; PRAGMA journal_mode=WAL;
+             CREATE TABLE t(a INTEGER, b TEXT);
+             {fill}"
+        ))
+        .unwrap();
+        conn.close().map_err(|(_, e)| e).unwrap();
+    }
+    let ours = path_str(&dir.path().join("ours.db"));
+    let theirs = path_str(&dir.path().join("theirs.db"));
+    copy_db(&base, &ours);
+    copy_db(&base, &theirs);
+    {
+        let conn = Connection::open(&theirs).unwrap();
+        for r in rowids {
+            conn.execute("DELETE FROM t WHERE rowid = ?1", [r]).unwrap();
+        }
+        conn.close().map_err(|(_, e)| e).unwrap();
+    }
+    b.load(&ours);
+    {
+        let storage = open_storage(&b, &ours, 1024);
+        let pager = storage.pager();
+        pager.begin_write().unwrap();
+        let mut cur = BTreeCursor::new(pager.clone(), 2, TreeKind::Table);
+        for &r in rowids {
+            assert!(drive(b.io.as_ref(), || cur.seek_rowid(r, SeekOp::EQ)).unwrap());
+            drive(b.io.as_ref(), || cur.delete()).unwrap();
+        }
+        drop(cur);
+        drive(b.io.as_ref(), || pager.commit()).unwrap();
+    }
+    b.dump(&ours);
+    let mut files = Vec::new();
+    for path in [&ours, &theirs] {
+        let conn = Connection::open(path).unwrap();
+        assert_eq!(
+            integrity_check(&conn),
+            vec!["ok".to_string()],
+            "{ctx}: {path}"
+        );
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n as usize, 12 - rowids.len(), "{ctx}: {path}");
+        conn.close().map_err(|(_, e)| e).unwrap();
+        assert!(
+            !std::path::Path::new(&format!("{path}-wal")).exists(),
+            "{ctx}: {path}: checkpointed"
+        );
+        files.push(std::fs::read(path).unwrap());
+    }
+    // The cell counts of t's leaves, in each file.
+    for (file, who) in files.iter().zip(["ours", "SQLite's"]) {
+        use strata_btree::page::PageHeader;
+        let page = |n: u32| &file[(n as usize - 1) * 1024..n as usize * 1024];
+        let root = PageHeader::parse(page(2), 2, 1024).unwrap();
+        let counts: Vec<usize> = (0..=root.cell_count)
+            .map(|i| {
+                let child = root.child(page(2), i, 1024).unwrap();
+                PageHeader::parse(page(child), child, 1024)
+                    .unwrap()
+                    .cell_count
+            })
+            .collect();
+        assert_eq!(counts, leaves, "{ctx}: t's leaves in {who} file");
+    }
+    assert_eq!(files[0].len(), files[1].len(), "{ctx}: file sizes");
+    if same_bytes {
+        assert!(
+            files[0][1024..] == files[1][1024..],
+            "{ctx}: t's pages differ from SQLite's at bytes {:?}",
+            (1024..files[0].len())
+                .filter(|&i| files[0][i] != files[1][i])
+                .take(20)
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
 /// Invariant 9 (exclusive file lock) against SQLite itself: while our `Storage` has the
 /// database open, SQLite cannot read or write it ("database is locked"), and while SQLite
 /// has it open, `Storage::open` fails with `Busy`. (OFD locks conflict with SQLite's POSIX
