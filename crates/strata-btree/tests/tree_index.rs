@@ -559,3 +559,64 @@ fn append_index_after_the_held_leaf_became_a_left_child() {
     check_db(&db, &[(root, Some(&ki)), (other, Some(&ki))]);
     commit(&db);
 }
+
+/// `append_index` right after a seek that left the cursor on an entry of an interior page
+/// (the root's last divider, found by `seek_index(EQ)`): no page changed since the last
+/// append, so the change counter still vouches for the held path, but its top is that
+/// interior page. The append must take the ordinary insert (a new key goes into a leaf);
+/// without the check that the top is a leaf, the key went into the root as an interior
+/// cell with no left child.
+#[test]
+fn append_index_after_a_seek_to_an_interior_entry() {
+    use strata_btree::page::{parse_cell, PageHeader, PageType};
+    let page_size = 512;
+    let db = open_db(page_size, false);
+    let ki = Arc::new(key_info());
+    db.pager.begin_write().unwrap();
+    let root = run(&db.io, || create_btree(&db.pager, BTreeType::Index)).unwrap();
+    let mut model = Model {
+        ki: key_info(),
+        entries: Vec::new(),
+    };
+    let rec_values = |k: i64| {
+        vec![
+            Value::Integer(k),
+            Value::Text(format!("{k:030}").into_bytes()),
+        ]
+    };
+    let mut a = BTreeCursor::new(db.pager.clone(), root, TreeKind::Index(ki.clone()));
+    let mut k = 0;
+    while children(&db, root).len() < 4 {
+        k += 10;
+        let r = encode(&rec_values(k));
+        run(&db.io, || a.append_index(&r)).unwrap();
+        model.insert(r);
+    }
+    // The root's last divider, an entry of the tree.
+    let divider = {
+        let page = common::load_page(&db, root).unwrap();
+        let data = page.data();
+        let usable = db.pager.usable_size();
+        let h = PageHeader::parse(&data, root, usable).unwrap();
+        assert_eq!(h.page_type, PageType::IndexInterior);
+        let off = h.cell_offset(&data, h.cell_count - 1, usable).unwrap();
+        let info = parse_cell(&data, h.page_type, off, usable).unwrap();
+        data[info.payload_offset..info.payload_offset + info.local_size].to_vec()
+    };
+    let values: Vec<Value> = strata_btree::record::decode_record(&divider)
+        .unwrap()
+        .iter()
+        .map(|v| v.to_owned())
+        .collect();
+    assert!(run(&db.io, || a.seek_index(&values, SeekOp::EQ)).unwrap());
+    assert_eq!(current(&db, &mut a), Some(divider));
+    k += 10;
+    let r = encode(&rec_values(k));
+    run(&db.io, || a.append_index(&r)).unwrap();
+    model.insert(r.clone());
+    assert_eq!(current(&db, &mut a), Some(r), "on the new entry");
+    drop(a);
+    scan_matches(&db, root, &ki, &model);
+    check_db(&db, &[(root, Some(&ki))]);
+    commit(&db);
+}
