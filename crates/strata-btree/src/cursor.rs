@@ -120,6 +120,9 @@ pub struct BTreeCursor {
     pub(crate) probe: Option<crate::probe_hint::ProbeHint>,
     /// The last insert changed this tree's leaf and nothing else (see `LocalWrite`).
     pub(crate) local_write: Option<crate::probe_hint::LocalWrite>,
+    /// Inserts that descended from the root because no hint applied (see
+    /// [`BTreeCursor::insert_descents`]).
+    pub(crate) insert_descents: u64,
 }
 
 /// The largest payload or comparison buffer a reopened or parked cursor keeps (see
@@ -197,6 +200,7 @@ impl BTreeCursor {
             edge,
             probe,
             local_write,
+            insert_descents,
         } = self;
         *root_page = root;
         *kind = tree_kind;
@@ -214,6 +218,7 @@ impl BTreeCursor {
         *edge = Default::default();
         *probe = None;
         *local_write = None;
+        *insert_descents = 0;
     }
 
     fn with_buffers(
@@ -244,7 +249,17 @@ impl BTreeCursor {
             edge: Default::default(),
             probe: None,
             local_write: None,
+            insert_descents: 0,
         }
+    }
+
+    /// How many inserts through this cursor (since `new`, `reopen` or `park`) descended
+    /// from the root: those that neither the append hints (`max_rowid`, `append_index`)
+    /// nor the probe hint placed. Those shortcuts reach the place a descent would, so
+    /// only this count (tests) tells whether they are taken. An insert called again after
+    /// `Pending` starts its descent over and counts again.
+    pub fn insert_descents(&self) -> u64 {
+        self.insert_descents
     }
 
     /// True if the append hint still holds: no page changed since it was taken and the

@@ -356,6 +356,7 @@ impl BTreeCursor {
         }
         self.append = None;
         self.reset();
+        self.insert_descents += 1;
         // Not cleared: the overflow pages earlier attempts compared stay held (see
         // `start_at_root`); the insert releases them when it completes.
         self.dedup_hold();

@@ -620,3 +620,64 @@ fn append_index_after_a_seek_to_an_interior_entry() {
     check_db(&db, &[(root, Some(&ki))]);
     commit(&db);
 }
+
+/// The shortcuts of an index insert are taken, not just harmless: a sorted stream through
+/// `append_index` descends from the root once (its first key), every later key going to
+/// the right edge by the fast path, its leaf split, or the held path (`at_append_point`);
+/// an `insert_index` right after a `seek_index(EQ)` of its key that found nothing starts
+/// where the probe ended (the probe hint). Each shortcut reaches the place a descent
+/// would, so only `insert_descents` tells them apart from a descent.
+#[test]
+fn index_inserts_take_their_shortcuts() {
+    let db = open_db(1024, false);
+    let ki = Arc::new(key_info());
+    db.pager.begin_write().unwrap();
+    let root = run(&db.io, || create_btree(&db.pager, BTreeType::Index)).unwrap();
+    let rec_values = |k: i64| {
+        vec![
+            Value::Integer(k),
+            Value::Text(format!("value-{k:016x}").into_bytes()),
+        ]
+    };
+    let mut model = Model {
+        ki: key_info(),
+        entries: Vec::new(),
+    };
+    let mut c = BTreeCursor::new(db.pager.clone(), root, TreeKind::Index(ki.clone()));
+    for k in 0..5000i64 {
+        let r = encode(&rec_values(2 * k));
+        run(&db.io, || c.append_index(&r)).unwrap();
+        model.insert(r);
+    }
+    assert_eq!(
+        c.insert_descents(),
+        1,
+        "a sorted stream: only its first key descends"
+    );
+    let stats = check_db(&db, &[(root, Some(&ki))]);
+    assert!(stats[0].depth >= 3, "a three-level tree");
+    // Odd keys between the even ones: a UNIQUE-style probe, then the insert.
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut c = BTreeCursor::new(db.pager.clone(), root, TreeKind::Index(ki.clone()));
+    let mut inserted = 0;
+    while inserted < 300 {
+        let k = 2 * rng.gen_range(0..5000i64) + 1;
+        let values = rec_values(k);
+        if run(&db.io, || c.seek_index(&values, SeekOp::EQ)).unwrap() {
+            continue;
+        }
+        let r = encode(&values);
+        run(&db.io, || c.insert_index(&r)).unwrap();
+        model.insert(r);
+        inserted += 1;
+    }
+    assert_eq!(
+        c.insert_descents(),
+        0,
+        "each insert where its failed probe ended"
+    );
+    drop(c);
+    scan_matches(&db, root, &ki, &model);
+    check_db(&db, &[(root, Some(&ki))]);
+    commit(&db);
+}

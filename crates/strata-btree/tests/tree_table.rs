@@ -461,3 +461,38 @@ fn a_write_that_writes_or_frees_a_chain_is_not_a_local_write() {
     assert_eq!(stats[0].entries, 1);
     commit(&db);
 }
+
+/// Rows inserted past the largest rowid after `max_rowid` (an INSERT's NewRowid, then
+/// Insert) go to the end of the right-most leaf by the append hint, never descending from
+/// the root, splits and all; a rowid inside the table descends. Both reach the place a
+/// descent would, so only `insert_descents` tells them apart.
+#[test]
+fn appends_after_max_rowid_take_the_append_hint() {
+    let db = open_db(1024, false);
+    db.pager.begin_write().unwrap();
+    let root = run(&db.io, || create_btree(&db.pager, BTreeType::Table)).unwrap();
+    let mut c = BTreeCursor::new(db.pager.clone(), root, TreeKind::Table);
+    let mut model = BTreeMap::new();
+    for k in 1..=3000i64 {
+        let next = run(&db.io, || c.max_rowid()).unwrap().unwrap_or(0) + 1;
+        assert_eq!(next, k);
+        let p = payload_for(k, 40, 1);
+        run(&db.io, || c.insert_rowid(k, &p)).unwrap();
+        model.insert(k, p);
+    }
+    // The first, into the empty tree, descends (`max_rowid` found no leaf to hold).
+    assert_eq!(c.insert_descents(), 1, "appends by the hint");
+    let p = payload_for(1500, 40, 2);
+    run(&db.io, || c.insert_rowid(1500, &p)).unwrap();
+    model.insert(1500, p);
+    assert_eq!(
+        c.insert_descents(),
+        2,
+        "a replacement inside the table descends"
+    );
+    drop(c);
+    full_scan_matches(&db, root, &model);
+    let stats = check_db(&db, &[(root, None)]);
+    assert!(stats[0].depth >= 2);
+    commit(&db);
+}
