@@ -681,3 +681,84 @@ fn index_inserts_take_their_shortcuts() {
     check_db(&db, &[(root, Some(&ki))]);
     commit(&db);
 }
+
+/// A delete of an index entry on an interior page walks down to its predecessor; the walk
+/// is bounded (`DEPTH_MAX` = 20 levels, as the cursor's own stack), and a tree exactly that
+/// deep is not "too deep". Built by hand on 512-byte pages: the root holds one entry, key
+/// 100, whose left subtree is a chain of 18 interior pages without cells (each one's
+/// right child the next) ending in a leaf of keys 1-8; its right child a leaf of key 200.
+/// The seek to 100 descends 20 levels, as does the walk to its predecessor, 8, which takes
+/// its place in the root (the leaf keeps seven cells: no balance).
+#[test]
+fn an_interior_delete_walks_to_a_predecessor_twenty_levels_down() {
+    use strata_btree::page::{init_page, insert_cell, pad_cell, push_cell_header, PageType};
+    let db = open_db(512, false);
+    let usable = db.pager.usable_size();
+    let ki = Arc::new(key_info());
+    db.pager.begin_write().unwrap();
+    let root = run(&db.io, || create_btree(&db.pager, BTreeType::Index)).unwrap();
+    let rec = |k: i64| {
+        encode(&[
+            Value::Integer(k),
+            Value::Text(format!("{k:030}").into_bytes()),
+        ])
+    };
+    let cell = |page_type: PageType, left: u32, k: i64| {
+        let r = rec(k);
+        let mut c = Vec::new();
+        push_cell_header(&mut c, page_type, left, 0, r.len() as u64);
+        c.extend_from_slice(&r);
+        pad_cell(&mut c);
+        c
+    };
+    let new_page = |page_type: PageType, cells: &[Vec<u8>], right: u32| {
+        let p = db.pager.append_page().unwrap();
+        let no = p.page_no();
+        let mut d = p.data_mut();
+        init_page(&mut d, no, usable, page_type);
+        if right != 0 {
+            d[8..12].copy_from_slice(&right.to_be_bytes());
+        }
+        for (i, c) in cells.iter().enumerate() {
+            assert!(insert_cell(&mut d, no, usable, i, c).unwrap());
+        }
+        no
+    };
+    let leaf_cells: Vec<_> = (1..=8).map(|k| cell(PageType::IndexLeaf, 0, k)).collect();
+    let mut child = new_page(PageType::IndexLeaf, &leaf_cells, 0);
+    for _ in 0..18 {
+        child = new_page(PageType::IndexInterior, &[], child);
+    }
+    let right = new_page(PageType::IndexLeaf, &[cell(PageType::IndexLeaf, 0, 200)], 0);
+    {
+        let p = common::load_page(&db, root).unwrap();
+        db.pager.mark_dirty(&p).unwrap();
+        let mut d = p.data_mut();
+        init_page(&mut d, root, usable, PageType::IndexInterior);
+        d[8..12].copy_from_slice(&right.to_be_bytes());
+        assert!(insert_cell(
+            &mut d,
+            root,
+            usable,
+            0,
+            &cell(PageType::IndexInterior, child, 100)
+        )
+        .unwrap());
+    }
+    let mut c = BTreeCursor::new(db.pager.clone(), root, TreeKind::Index(ki.clone()));
+    let key: Vec<Value> = vec![
+        Value::Integer(100),
+        Value::Text(format!("{:030}", 100).into_bytes()),
+    ];
+    assert!(run(&db.io, || c.seek_index(&key, SeekOp::EQ)).unwrap());
+    run(&db.io, || c.delete()).unwrap();
+    let mut model = Model {
+        ki: key_info(),
+        entries: Vec::new(),
+    };
+    for k in (1..=8).chain([200]) {
+        model.insert(rec(k));
+    }
+    drop(c);
+    scan_matches(&db, root, &ki, &model);
+}
