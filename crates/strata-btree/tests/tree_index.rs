@@ -684,13 +684,20 @@ fn index_inserts_take_their_shortcuts() {
 
 /// A delete of an index entry on an interior page walks down to its predecessor; the walk
 /// is bounded (`DEPTH_MAX` = 20 levels, as the cursor's own stack), and a tree exactly that
-/// deep is not "too deep". Built by hand on 512-byte pages: the root holds one entry, key
-/// 100, whose left subtree is a chain of 18 interior pages without cells (each one's
-/// right child the next) ending in a leaf of keys 1-8; its right child a leaf of key 200.
-/// The seek to 100 descends 20 levels, as does the walk to its predecessor, 8, which takes
-/// its place in the root (the leaf keeps seven cells: no balance).
+/// deep is not "too deep". Built by hand on 512-byte pages: the entry's page holds one
+/// entry, key 100, whose left subtree is a chain of cell-less interior pages (each one's
+/// right child the next) ending in a leaf of keys 1-8, its right child a leaf of key 200;
+/// above it, cell-less interior pages up to the root. The seek to 100 and the walk to its
+/// predecessor, 8, which takes its place (the leaf keeps seven cells: no balance), go 20
+/// levels down: with the entry in the root and 18 pages in the chain, and with the entry
+/// two levels down and 16 in the chain (the walk's bound then counts the levels above).
 #[test]
 fn an_interior_delete_walks_to_a_predecessor_twenty_levels_down() {
+    interior_delete_at_depth(0, 18);
+    interior_delete_at_depth(2, 16);
+}
+
+fn interior_delete_at_depth(above: usize, chain: usize) {
     use strata_btree::page::{init_page, insert_cell, pad_cell, push_cell_header, PageType};
     let db = open_db(512, false);
     let usable = db.pager.usable_size();
@@ -726,24 +733,31 @@ fn an_interior_delete_walks_to_a_predecessor_twenty_levels_down() {
     };
     let leaf_cells: Vec<_> = (1..=8).map(|k| cell(PageType::IndexLeaf, 0, k)).collect();
     let mut child = new_page(PageType::IndexLeaf, &leaf_cells, 0);
-    for _ in 0..18 {
+    for _ in 0..chain {
         child = new_page(PageType::IndexInterior, &[], child);
     }
     let right = new_page(PageType::IndexLeaf, &[cell(PageType::IndexLeaf, 0, 200)], 0);
-    {
-        let p = common::load_page(&db, root).unwrap();
-        db.pager.mark_dirty(&p).unwrap();
-        let mut d = p.data_mut();
-        init_page(&mut d, root, usable, PageType::IndexInterior);
-        d[8..12].copy_from_slice(&right.to_be_bytes());
-        assert!(insert_cell(
-            &mut d,
-            root,
-            usable,
-            0,
-            &cell(PageType::IndexInterior, child, 100)
-        )
-        .unwrap());
+    // The entry's page, then `above` cell-less interior pages over it, the root last.
+    let mut pages = vec![(vec![cell(PageType::IndexInterior, child, 100)], right)];
+    for _ in 0..above {
+        pages.push((Vec::new(), 0));
+    }
+    let mut below = 0;
+    for (i, (cells, right)) in pages.iter().enumerate() {
+        let right = if i == 0 { *right } else { below };
+        below = if i + 1 == pages.len() {
+            let p = common::load_page(&db, root).unwrap();
+            db.pager.mark_dirty(&p).unwrap();
+            let mut d = p.data_mut();
+            init_page(&mut d, root, usable, PageType::IndexInterior);
+            d[8..12].copy_from_slice(&right.to_be_bytes());
+            for (j, c) in cells.iter().enumerate() {
+                assert!(insert_cell(&mut d, root, usable, j, c).unwrap());
+            }
+            root
+        } else {
+            new_page(PageType::IndexInterior, cells, right)
+        };
     }
     let mut c = BTreeCursor::new(db.pager.clone(), root, TreeKind::Index(ki.clone()));
     let key: Vec<Value> = vec![
@@ -751,7 +765,7 @@ fn an_interior_delete_walks_to_a_predecessor_twenty_levels_down() {
         Value::Text(format!("{:030}", 100).into_bytes()),
     ];
     assert!(run(&db.io, || c.seek_index(&key, SeekOp::EQ)).unwrap());
-    run(&db.io, || c.delete()).unwrap();
+    run(&db.io, || c.delete()).unwrap_or_else(|e| panic!("{above} above, {chain}: {e}"));
     let mut model = Model {
         ki: key_info(),
         entries: Vec::new(),
